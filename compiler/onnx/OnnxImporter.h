@@ -1,0 +1,41 @@
+//===- OnnxImporter.h - ONNX ModelProto -> eff dialect ------------*- C++ -*-===//
+#ifndef EFFC_COMPILER_ONNX_ONNXIMPORTER_H
+#define EFFC_COMPILER_ONNX_ONNXIMPORTER_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace effc {
+
+struct ImportOptions {
+  /// Binds the dims of model inputs (`--shape input_ids=2x16`). Inputs left
+  /// with symbolic dims import with dynamic dims.
+  std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Directory for ONNX external data files; empty: the model's directory.
+  std::string externalDataDir;
+};
+
+/// Parses and imports an ONNX model file into a module holding one
+/// `func.func @main` of eff ops (weights as dense_resource constants, every op
+/// located at its ONNX node). Returns null after emitting diagnostics through
+/// the context when the file is unreadable, not ONNX, or uses what effc does
+/// not support.
+mlir::OwningOpRef<mlir::ModuleOp> importOnnxFile(mlir::MLIRContext &context,
+                                                 const std::string &path,
+                                                 const ImportOptions &options);
+
+/// Same, from bytes already in memory (`sourceName` names them in messages).
+mlir::OwningOpRef<mlir::ModuleOp> importOnnxBytes(mlir::MLIRContext &context,
+                                                  const std::string &bytes,
+                                                  const std::string &sourceName,
+                                                  const ImportOptions &options);
+
+} // namespace effc
+
+#endif

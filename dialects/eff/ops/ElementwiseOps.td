@@ -1,0 +1,136 @@
+//===- ElementwiseOps.td - unary, binary and ternary elementwise ops ----------===//
+// Binary and ternary ops broadcast multidirectionally (numpy rules, as ONNX).
+#ifndef EFF_ELEMENTWISE_OPS_TD
+#define EFF_ELEMENTWISE_OPS_TD
+
+// Result: same type as the operand.
+class Eff_UnaryOp<string mnemonic, Type operandType, list<Trait> traits = []>
+    : Eff_Op<mnemonic, traits> {
+  let arguments = (ins operandType:$x);
+  let results = (outs operandType:$y);
+  let extraClassDefinition = [{
+    bool $cppClass::isCompatibleReturnTypes(::mlir::TypeRange l, ::mlir::TypeRange r) {
+      return ::mlir::eff::areCompatibleTensorTypes(l, r);
+    }
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(::mlir::MLIRContext *,
+        std::optional<::mlir::Location>, Adaptor adaptor,
+        ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      types.push_back(adaptor.getX().getType());
+      return ::mlir::success();
+    }
+    ::mlir::OpFoldResult $cppClass::fold(FoldAdaptor adaptor) {
+      return ::mlir::eff::foldWithHostKernel(getOperation(), adaptor.getOperands());
+    }
+  }];
+}
+
+def Eff_AbsOp : Eff_UnaryOp<"abs", Eff_NumericTensor> { let summary = "|x|"; }
+def Eff_CosOp : Eff_UnaryOp<"cos", Eff_FloatTensor> { let summary = "cos(x)"; }
+def Eff_SinOp : Eff_UnaryOp<"sin", Eff_FloatTensor> { let summary = "sin(x)"; }
+def Eff_ErfOp : Eff_UnaryOp<"erf", Eff_FloatTensor> { let summary = "erf(x)"; }
+def Eff_ExpOp : Eff_UnaryOp<"exp", Eff_FloatTensor> { let summary = "e^x"; }
+def Eff_LogOp : Eff_UnaryOp<"log", Eff_FloatTensor> { let summary = "ln(x)"; }
+def Eff_NegOp : Eff_UnaryOp<"neg", Eff_NumericTensor> { let summary = "-x"; }
+def Eff_NotOp : Eff_UnaryOp<"not", Eff_BoolTensor> { let summary = "logical not"; }
+def Eff_ReciprocalOp : Eff_UnaryOp<"reciprocal", Eff_FloatTensor> { let summary = "1/x"; }
+def Eff_ReluOp : Eff_UnaryOp<"relu", Eff_NumericTensor> { let summary = "max(x, 0)"; }
+def Eff_SigmoidOp : Eff_UnaryOp<"sigmoid", Eff_FloatTensor> { let summary = "1/(1+e^-x)"; }
+def Eff_SqrtOp : Eff_UnaryOp<"sqrt", Eff_FloatTensor> { let summary = "sqrt(x)"; }
+def Eff_TanhOp : Eff_UnaryOp<"tanh", Eff_FloatTensor> { let summary = "tanh(x)"; }
+def Eff_IdentityOp : Eff_Op<"identity"> {
+  let summary = "y = x (folds away)";
+  let arguments = (ins Eff_Tensor:$x);
+  let results = (outs Eff_Tensor:$y);
+}
+
+def Eff_IsNaNOp : Eff_Op<"is_nan"> {
+  let summary = "x != x, as bool";
+  let arguments = (ins Eff_FloatTensor:$x);
+  let results = (outs Eff_BoolTensor:$y);
+}
+
+def Eff_GeluOp : Eff_Op<"gelu"> {
+  let summary = "GELU, exact (erf) or tanh approximation";
+  let arguments = (ins Eff_FloatTensor:$x, Eff_DefaultStr<"\"none\"">:$approximate);
+  let results = (outs Eff_FloatTensor:$y);
+  let hasVerifier = 1;
+}
+
+def Eff_CastOp : Eff_Op<"cast"> {
+  let summary = "convert element type; `to` is an ONNX TensorProto data type";
+  let arguments = (ins Eff_Tensor:$input, I64Attr:$to, Eff_DefaultI64<"1">:$saturate);
+  let results = (outs Eff_Tensor:$output);
+}
+
+def Eff_ClipOp : Eff_Op<"clip", [AttrSizedOperandSegments]> {
+  let summary = "clamp to [min, max] (scalars; either may be absent)";
+  let arguments = (ins Eff_NumericTensor:$input, Optional<Eff_NumericTensor>:$min,
+                       Optional<Eff_NumericTensor>:$max);
+  let results = (outs Eff_NumericTensor:$output);
+  let assemblyFormat = [{
+    $input (`min` $min^)? (`max` $max^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+// Binary ops with multidirectional broadcasting. Arithmetic keeps the operand
+// element type; comparisons and logic produce i1.
+class Eff_BinaryOp<string mnemonic, Type operandType, Type resultType, bit boolResult>
+    : Eff_Op<mnemonic> {
+  let arguments = (ins operandType:$a, operandType:$b);
+  let results = (outs resultType:$c);
+  let extraClassDefinition = [{
+    bool $cppClass::isCompatibleReturnTypes(::mlir::TypeRange l, ::mlir::TypeRange r) {
+      return ::mlir::eff::areCompatibleTensorTypes(l, r);
+    }
+    ::llvm::LogicalResult $cppClass::inferReturnTypes(::mlir::MLIRContext *ctx,
+        std::optional<::mlir::Location> loc, Adaptor adaptor,
+        ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+      return ::mlir::eff::inferBroadcastResult(ctx, loc, adaptor.getOperands(),
+          /*boolResult=*/}] # !if(boolResult, "true", "false") # [{, types);
+    }
+    ::mlir::OpFoldResult $cppClass::fold(FoldAdaptor adaptor) {
+      return ::mlir::eff::foldWithHostKernel(getOperation(), adaptor.getOperands());
+    }
+  }];
+}
+
+def Eff_AddOp : Eff_BinaryOp<"add", Eff_NumericTensor, Eff_NumericTensor, 0> { let summary = "a + b"; }
+def Eff_SubOp : Eff_BinaryOp<"sub", Eff_NumericTensor, Eff_NumericTensor, 0> { let summary = "a - b"; }
+def Eff_MulOp : Eff_BinaryOp<"mul", Eff_NumericTensor, Eff_NumericTensor, 0> { let summary = "a * b"; }
+def Eff_DivOp : Eff_BinaryOp<"div", Eff_NumericTensor, Eff_NumericTensor, 0> { let summary = "a / b"; }
+def Eff_EqualOp : Eff_BinaryOp<"equal", Eff_Tensor, Eff_BoolTensor, 1> { let summary = "a == b"; }
+def Eff_GreaterOp : Eff_BinaryOp<"greater", Eff_NumericTensor, Eff_BoolTensor, 1> { let summary = "a > b"; }
+def Eff_GreaterOrEqualOp : Eff_BinaryOp<"greater_or_equal", Eff_NumericTensor, Eff_BoolTensor, 1> { let summary = "a >= b"; }
+def Eff_LessOp : Eff_BinaryOp<"less", Eff_NumericTensor, Eff_BoolTensor, 1> { let summary = "a < b"; }
+def Eff_LessOrEqualOp : Eff_BinaryOp<"less_or_equal", Eff_NumericTensor, Eff_BoolTensor, 1> { let summary = "a <= b"; }
+def Eff_AndOp : Eff_BinaryOp<"and", Eff_BoolTensor, Eff_BoolTensor, 1> { let summary = "a && b"; }
+def Eff_OrOp : Eff_BinaryOp<"or", Eff_BoolTensor, Eff_BoolTensor, 1> { let summary = "a || b"; }
+def Eff_XorOp : Eff_BinaryOp<"xor", Eff_BoolTensor, Eff_BoolTensor, 1> { let summary = "a != b"; }
+
+// Pow may mix element types (ONNX allows an integer exponent on a float base).
+def Eff_PowOp : Eff_Op<"pow"> {
+  let summary = "a ^ b, broadcast; result has the base's element type";
+  let arguments = (ins Eff_NumericTensor:$a, Eff_NumericTensor:$b);
+  let results = (outs Eff_NumericTensor:$c);
+}
+
+// Variadic max/min (ONNX Max/Min take 1..N inputs).
+def Eff_MaxOp : Eff_Op<"max"> {
+  let summary = "elementwise max of all operands, broadcast";
+  let arguments = (ins Variadic<Eff_NumericTensor>:$inputs);
+  let results = (outs Eff_NumericTensor:$output);
+}
+def Eff_MinOp : Eff_Op<"min"> {
+  let summary = "elementwise min of all operands, broadcast";
+  let arguments = (ins Variadic<Eff_NumericTensor>:$inputs);
+  let results = (outs Eff_NumericTensor:$output);
+}
+
+def Eff_WhereOp : Eff_Op<"where"> {
+  let summary = "condition ? x : y, broadcast over all three";
+  let arguments = (ins Eff_BoolTensor:$condition, Eff_Tensor:$x, Eff_Tensor:$y);
+  let results = (outs Eff_Tensor:$output);
+}
+
+#endif // EFF_ELEMENTWISE_OPS_TD

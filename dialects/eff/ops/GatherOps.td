@@ -1,0 +1,5 @@
+//===- GatherOps.td -===//
+#ifndef EFF_GATHER_OPS_TD
+#define EFF_GATHER_OPS_TD
+
+#endif

@@ -1,0 +1,5 @@
+//===- ReductionOps.td -===//
+#ifndef EFF_REDUCTION_OPS_TD
+#define EFF_REDUCTION_OPS_TD
+
+#endif

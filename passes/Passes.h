@@ -1,0 +1,19 @@
+//===- Passes.h - effc passes -------------------------------------*- C++ -*-===//
+#ifndef EFFC_PASSES_PASSES_H
+#define EFFC_PASSES_PASSES_H
+
+#include "dialects/eff/EffDialect.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace mlir::eff {
+
+#define GEN_PASS_DECL
+#include "passes/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Passes.h.inc"
+
+} // namespace mlir::eff
+
+#endif

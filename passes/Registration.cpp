@@ -1,0 +1,23 @@
+//===- Registration.cpp - the one registration every effc tool uses -------===//
+#include "passes/Registration.h"
+
+#include "dialects/eff/EffDialect.h"
+#include "passes/Passes.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Transforms/Passes.h"
+
+namespace mlir::eff {
+
+void registerEffcDialects(DialectRegistry &registry) {
+  registry.insert<EffDialect, func::FuncDialect>();
+}
+
+void registerEffcPasses() {
+  registerEffPasses();
+  registerCanonicalizerPass();
+  registerCSEPass();
+  registerSymbolDCEPass();
+}
+
+} // namespace mlir::eff

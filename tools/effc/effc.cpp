@@ -1,0 +1,138 @@
+//===- effc.cpp - the effc compiler driver --------------------------------===//
+//
+//   effc MODEL.onnx -o OUT.effc         compile to an artifact
+//   effc MODEL.onnx --emit=mlir-import  print eff IR right after import
+//   effc MODEL.onnx --emit=mlir         print eff IR after the pass pipeline
+//
+#include "compiler/Pipeline.h"
+#include "compiler/onnx/OnnxImporter.h"
+#include "passes/Registration.h"
+
+#include "mlir/IR/AsmState.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/Timing.h"
+
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/raw_ostream.h"
+
+using namespace llvm;
+
+namespace {
+
+enum class Emit { Artifact, MlirImport, Mlir };
+
+cl::OptionCategory effcCategory("effc options");
+
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"), cl::Required,
+                               cl::cat(effcCategory));
+cl::opt<std::string> outputPath("o", cl::desc("Output artifact (default: MODEL.effc)"),
+                                cl::value_desc("file"), cl::cat(effcCategory));
+cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Artifact),
+                   cl::values(clEnumValN(Emit::Artifact, "artifact", "an .effc artifact (default)"),
+                              clEnumValN(Emit::MlirImport, "mlir-import",
+                                         "eff IR right after import, then stop"),
+                              clEnumValN(Emit::Mlir, "mlir",
+                                         "eff IR after the whole pass pipeline, then stop")),
+                   cl::cat(effcCategory));
+cl::list<std::string> shapes("shape",
+                             cl::desc("Bind an input's dims, e.g. --shape input_ids=2x16 "
+                                      "(repeatable)"),
+                             cl::value_desc("NAME=DxD..."), cl::cat(effcCategory));
+cl::opt<bool> verbose("verbose", cl::desc("Print progress and timing per stage"),
+                      cl::cat(effcCategory));
+cl::alias verboseShort("v", cl::aliasopt(verbose), cl::desc("Alias for --verbose"));
+cl::opt<bool> printWeights("print-weights",
+                           cl::desc("Print weight blobs in full in --emit output (elided by default)"),
+                           cl::cat(effcCategory));
+
+bool parseShapes(effc::ImportOptions &options) {
+  for (const std::string &spec : shapes) {
+    StringRef text(spec);
+    auto [name, dims] = text.split('=');
+    if (name.empty() || dims.empty()) {
+      errs() << "effc: error: --shape expects NAME=DxD..., got '" << spec << "'\n";
+      return false;
+    }
+    std::vector<int64_t> values;
+    SmallVector<StringRef> parts;
+    dims.split(parts, 'x');
+    for (StringRef part : parts) {
+      int64_t v;
+      if (part.getAsInteger(10, v) || v < 0) {
+        errs() << "effc: error: --shape " << name << ": '" << part
+               << "' is not a non-negative dim\n";
+        return false;
+      }
+      values.push_back(v);
+    }
+    options.inputShapes[name.str()] = values;
+  }
+  return true;
+}
+
+void printModule(mlir::ModuleOp module) {
+  mlir::OpPrintingFlags flags;
+  if (!printWeights)
+    flags.elideLargeResourceString(64);
+  module->print(outs(), flags);
+  outs() << "\n";
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::HideUnrelatedOptions(effcCategory);
+  cl::ParseCommandLineOptions(argc, argv, "effc: ONNX transformer compiler\n");
+
+  mlir::DialectRegistry registry;
+  mlir::eff::registerEffcDialects(registry);
+  mlir::MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  // Diagnostics go to stderr with their location (file, ONNX node).
+  mlir::SourceMgrDiagnosticHandler diagnostics(*new SourceMgr(), &context, errs());
+
+  mlir::DefaultTimingManager timing;
+  timing.setEnabled(verbose);
+  mlir::TimingScope rootTiming = timing.getRootScope();
+
+  effc::ImportOptions importOptions;
+  if (!parseShapes(importOptions))
+    return 1;
+
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  {
+    mlir::TimingScope t = rootTiming.nest("import");
+    if (verbose)
+      errs() << "effc: importing " << inputPath << "\n";
+    module = effc::importOnnxFile(context, inputPath, importOptions);
+  }
+  if (!module)
+    return 1;
+  {
+    mlir::TimingScope t = rootTiming.nest("verify");
+    if (failed(mlir::verify(*module)))
+      return 1;
+  }
+  if (emit == Emit::MlirImport) {
+    printModule(*module);
+    return 0;
+  }
+
+  mlir::PassManager pm(&context);
+  pm.enableTiming(rootTiming.nest("pipeline"));
+  effc::buildPipeline(pm, effc::PipelineOptions{verbose});
+  if (failed(pm.run(*module)))
+    return 1;
+  if (emit == Emit::Mlir) {
+    printModule(*module);
+    return 0;
+  }
+
+  errs() << "effc: error: artifact output is not implemented yet; use --emit=mlir\n";
+  return 1;
+}
