@@ -27,7 +27,7 @@ bool isRefinement(Type current, Type inferred) {
          llvm::count_if(cur.getShape(), ShapedType::isDynamic);
 }
 
-struct RefineShapesPass : public impl::RefineShapesBase<RefineShapesPass> {
+struct RefineShapesPass : public mlir::eff::impl::RefineShapesBase<RefineShapesPass> {
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     func.walk([&](InferTypeOpInterface op) {

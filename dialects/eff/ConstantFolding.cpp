@@ -1,7 +1,9 @@
 //===- ConstantFolding.cpp - fold eff ops with the host reference kernels --===//
 #include "dialects/eff/ConstantFolding.h"
+#include "dialects/eff/KernelOperands.h"
 
 #include "mlir/IR/AsmState.h"
+#include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Operation.h"
@@ -143,32 +145,24 @@ effc::host::Attrs toHostAttrs(Operation *op) {
   return attrs;
 }
 
-/// Maps the op's present operands onto kernel input slots, inserting absent
-/// optional operands (operandSegmentSizes == 0) as null inputs.
+/// The kernel inputs of `op` from its constant operands; false when one is
+/// not a constant whose bytes are available.
 static bool collectInputs(Operation *op, ArrayRef<Attribute> operands,
                           std::vector<std::vector<char>> &storage,
                           std::vector<effc::host::ConstTensorRef> &inputs) {
-  SmallVector<int32_t> segments;
-  if (auto seg = op->getAttrOfType<DenseI32ArrayAttr>("operandSegmentSizes"))
-    segments.assign(seg.asArrayRef().begin(), seg.asArrayRef().end());
-  else
-    segments.assign(operands.size(), 1);
-  storage.resize(operands.size());
-  size_t next = 0;
-  for (int32_t size : segments) {
-    if (size == 0) {
+  SmallVector<KernelOperandAttr> slots = getKernelOperandAttrs(op, operands);
+  storage.resize(slots.size());
+  for (auto [i, slot] : llvm::enumerate(slots)) {
+    if (slot.absent) {
       inputs.push_back({effc::DType::UNDEFINED, {}, nullptr});
       continue;
     }
-    for (int32_t k = 0; k < size; ++k, ++next) {
-      auto attr = dyn_cast_or_null<ElementsAttr>(operands[next]);
-      if (!attr || !getElementsBytes(attr, storage[next]))
-        return false;
-      auto shape = attr.getShapedType().getShape();
-      inputs.push_back({toDType(attr.getElementType()),
-                        std::vector<int64_t>(shape.begin(), shape.end()),
-                        storage[next].data()});
-    }
+    auto attr = dyn_cast_or_null<ElementsAttr>(slot.value);
+    if (!attr || !getElementsBytes(attr, storage[i]))
+      return false;
+    auto shape = attr.getShapedType().getShape();
+    inputs.push_back({toDType(attr.getElementType()),
+                      std::vector<int64_t>(shape.begin(), shape.end()), storage[i].data()});
   }
   return true;
 }

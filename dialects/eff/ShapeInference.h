@@ -16,6 +16,7 @@
 #include "mlir/Support/LogicalResult.h"
 
 #include <optional>
+#include <string>
 
 namespace mlir::eff {
 
@@ -49,8 +50,33 @@ std::optional<SmallVector<int64_t>> getConstantInts(Value value);
 /// The single value of a constant scalar (or one-element) numeric tensor.
 std::optional<double> getConstantScalar(Value value);
 
+/// The values of a small 1-D or scalar integer tensor where some entries may
+/// be unknown (ShapedType::kDynamic), looking through the shape subgraphs
+/// exporters emit: eff.shape of a partly dynamic tensor, concat, gather and
+/// slice with constant indices, unsqueeze/squeeze/reshape, casts to int64.
+/// Constants give all entries; nullopt when even the length is unknown.
+std::optional<SmallVector<int64_t>> getPartialConstantInts(Value value);
+
+/// `value` as a constant (its type, the entries from getPartialConstantInts)
+/// when every entry is known, else null. Folders use it for shape values.
+DenseIntElementsAttr getKnownIntsAttr(Value value);
+
+/// ONNX/numpy slicing of one dim of static size `dim`: clamps start and end
+/// (negative values count from the end, out-of-range ones are clamped as
+/// Python does) and returns {first index, number of elements}. step != 0.
+std::pair<int64_t, int64_t> resolveSliceDim(int64_t dim, int64_t start, int64_t end,
+                                            int64_t step);
+
 /// A ranked tensor type with `shape` and `elementType`.
 RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elementType);
+
+/// True when `from` broadcasts unidirectionally to `to` (ONNX: only `from` is
+/// stretched): rank(from) <= rank(to) and each right-aligned dim of `from` is
+/// 1 or equals the one in `to`; unknown dims on either side pass.
+bool isUnidirectionallyBroadcastable(ArrayRef<int64_t> from, ArrayRef<int64_t> to);
+
+/// "2x?x4" (dynamic dims as ?), for diagnostics.
+std::string shapeToString(ArrayRef<int64_t> shape);
 
 } // namespace mlir::eff
 

@@ -5,6 +5,7 @@
 //   effc MODEL.onnx --emit=mlir         print eff IR after the pass pipeline
 //
 #include "compiler/Pipeline.h"
+#include "compiler/plan/ExecutionPlan.h"
 #include "compiler/onnx/OnnxImporter.h"
 #include "passes/Registration.h"
 
@@ -16,6 +17,7 @@
 #include "mlir/Support/Timing.h"
 
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -82,6 +84,44 @@ void printModule(mlir::ModuleOp module) {
   outs() << "\n";
 }
 
+std::string defaultOutputPath() {
+  StringRef in(inputPath);
+  if (in.ends_with(".onnx"))
+    in = in.drop_back(5);
+  return (in + ".effc").str();
+}
+
+bool writeArtifact(mlir::ModuleOp module, mlir::TimingScope &rootTiming) {
+  FailureOr<effc::ExecutionPlan> plan;
+  {
+    mlir::TimingScope t = rootTiming.nest("plan");
+    plan = effc::buildExecutionPlan(module);
+  }
+  if (failed(plan))
+    return false;
+  std::string path = outputPath.empty() ? defaultOutputPath() : outputPath;
+  plan->manifest.set_model_name(inputPath);
+  plan->manifest.set_compute_dtype("fp32");
+  uint64_t weightBytes = 0;
+  for (const effc::WeightBlob &w : plan->weights)
+    weightBytes += w.bytes.size();
+  effc::Status status;
+  {
+    mlir::TimingScope t = rootTiming.nest("write artifact");
+    status = effc::writeArtifact(path, plan->manifest, plan->weights);
+  }
+  if (!status.ok()) {
+    errs() << "effc: error: " << status.message() << "\n";
+    return false;
+  }
+  const auto &m = plan->manifest;
+  errs() << "effc: wrote " << path << ": " << m.kernels_size() << " kernels, "
+         << plan->weights.size() << " weights (" << format("%.2f", weightBytes / 1048576.0)
+         << " MiB), arena " << format("%.1f", m.arena_bytes() / 1024.0) << " KiB for "
+         << format("%.1f", m.intermediate_bytes() / 1024.0) << " KiB of intermediates\n";
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -133,6 +173,5 @@ int main(int argc, char **argv) {
     return 0;
   }
 
-  errs() << "effc: error: artifact output is not implemented yet; use --emit=mlir\n";
-  return 1;
+  return writeArtifact(*module, rootTiming) ? 0 : 1;
 }

@@ -1,0 +1,138 @@
+//===- OnnxInternal.h - the ONNX importer's shared internals ------*- C++ -*-===//
+//
+// The importer is one class, GraphImporter, whose member functions live in
+// several files by concern:
+//   OnnxImporter.cpp      parsing, the graph walk, generic op construction
+//                         (OperationState + InferTypeOpInterface + folding)
+//   OnnxOpsetUpgrade.cpp  older opset forms and ONNX ops that become several
+//                         eff ops (Softmax-1/11, Attention-23, Split, ...)
+//   OnnxAttributes.cpp    AttributeProto -> MLIR attributes
+//   OnnxTensors.cpp       TensorProto (incl. external data) -> ElementsAttr
+//   OnnxLocations.cpp     node -> Location (name, model file, module path)
+//
+#ifndef EFFC_COMPILER_ONNX_ONNXINTERNAL_H
+#define EFFC_COMPILER_ONNX_ONNXINTERNAL_H
+
+#include "compiler/onnx/OnnxImporter.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/OperationSupport.h"
+
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
+
+#include "onnx/onnx.pb.h"
+
+#include <optional>
+#include <string>
+
+namespace mlir::func {
+class FuncOp;
+}
+
+namespace effc::onnx_import {
+
+/// What an eff op accepts, read from its registered traits (and, for ops with
+/// AttrSizedOperandSegments, from the segment count its verifier demands).
+struct OpShape {
+  int minOperands = 0;
+  int maxOperands = -1; // -1: any number (variadic)
+  int segments = 0;     // > 0: AttrSizedOperandSegments with this many segments
+  int numResults = 1;   // -1: variadic
+};
+
+/// Reads external data files once each (memory mapped) and hands out
+/// bounds-checked slices.
+class ExternalDataCache;
+
+class GraphImporter {
+public:
+  GraphImporter(mlir::MLIRContext &ctx, const onnx::ModelProto &model, llvm::StringRef sourceName,
+                const ImportOptions &options);
+  ~GraphImporter();
+
+  mlir::OwningOpRef<mlir::ModuleOp> run();
+
+  // ---- state ----------------------------------------------------------------
+  mlir::MLIRContext &ctx;
+  const onnx::ModelProto &model;
+  std::string sourceName;
+  const ImportOptions &options;
+  std::string externalDir; // where external data lives
+  std::unique_ptr<ExternalDataCache> externalData;
+  mlir::OpBuilder builder;
+  mlir::Location fileLoc;
+  int64_t opset = 0; // default-domain opset
+
+  llvm::StringMap<mlir::Value> values; // ONNX value name -> SSA value
+  llvm::StringSet<> consumedNames;     // names read by some node or a graph output
+  llvm::StringMap<OpShape> opShapes;   // cache, by eff op name
+
+  // The node being imported (for messages and locations).
+  const onnx::NodeProto *node = nullptr;
+  mlir::Location nodeLoc;
+  std::string nodeDesc; // "node 'name' (OpType, opset N)"
+
+  // ---- graph walk (OnnxImporter.cpp) ----------------------------------------
+  mlir::LogicalResult importInputs(mlir::func::FuncOp func);
+  mlir::LogicalResult importInitializers();
+  mlir::LogicalResult importNode(const onnx::NodeProto &n, int index);
+  mlir::LogicalResult importOutputs(mlir::func::FuncOp func);
+  mlir::Type importType(const onnx::TypeProto &type, llvm::StringRef name, bool isInput);
+
+  /// Emits an error at the current node (or the file outside of nodes).
+  mlir::InFlightDiagnostic error();
+
+  /// Builds `name` generically: operands (null = absent optional operand),
+  /// attributes, result types through InferTypeOpInterface, then folds.
+  /// `numResults` is only used for variadic-result ops. Errors (unsupported
+  /// op, arity, attribute or operand constraint, inference) are emitted.
+  mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+  emitOp(llvm::StringRef name, llvm::ArrayRef<mlir::Value> operands,
+         llvm::ArrayRef<mlir::NamedAttribute> attrs, int numResults = -1);
+  /// emitOp for single-result ops.
+  mlir::FailureOr<mlir::Value> emitOp1(llvm::StringRef name, llvm::ArrayRef<mlir::Value> operands,
+                                       llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
+  const OpShape *getOpShape(mlir::RegisteredOperationName name);
+
+  /// eff.constant ops.
+  mlir::Value constant(mlir::ElementsAttr value);
+  mlir::Value constI64(llvm::ArrayRef<int64_t> values, bool scalar = false);
+  /// A scalar constant of `elementType` holding `v`.
+  mlir::Value constScalar(mlir::Type elementType, double v);
+  /// The shape of `v` as a 1-D i64 tensor (a constant when static).
+  mlir::FailureOr<mlir::Value> shapeOf(mlir::Value v);
+
+  /// Maps node outputs to `results`; extra node outputs effc does not model
+  /// must be unused.
+  mlir::LogicalResult bindOutputs(llvm::ArrayRef<mlir::Value> results);
+
+  // ---- node conversion (OnnxOpsetUpgrade.cpp) --------------------------------
+  /// Converts the current node; `inputs` holds its inputs (null = absent),
+  /// `attrs` its converted attributes.
+  mlir::LogicalResult convertNode(llvm::SmallVectorImpl<mlir::Value> &inputs,
+                                  mlir::NamedAttrList &attrs);
+  mlir::LogicalResult convertSoftmaxV1(llvm::StringRef effName, llvm::ArrayRef<mlir::Value> inputs,
+                                       mlir::NamedAttrList &attrs);
+  mlir::LogicalResult convertAttention(llvm::ArrayRef<mlir::Value> inputs,
+                                       mlir::NamedAttrList &attrs);
+  mlir::LogicalResult convertConstant(mlir::NamedAttrList &attrs);
+  /// Moves attribute `attr` (INTS) into operand slot `index` as an i64 tensor.
+  void attrToOperand(mlir::NamedAttrList &attrs, llvm::StringRef attr,
+                     llvm::SmallVectorImpl<mlir::Value> &inputs, unsigned index);
+};
+
+/// "ReduceMean" -> "eff.reduce_mean" with effc's renames (MatMul -> matmul,
+/// LayerNormalization -> layer_norm, ...).
+std::string effOpName(llvm::StringRef onnxOpType);
+
+/// The opset version in effect for `domain` ("" and "ai.onnx" are the same),
+/// or -1 when the model does not import it.
+int64_t opsetFor(const onnx::ModelProto &model, llvm::StringRef domain);
+
+} // namespace effc::onnx_import
+
+#endif

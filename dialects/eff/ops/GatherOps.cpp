@@ -1,0 +1,182 @@
+//===- GatherOps.cpp - gather, gather_elements, gather_nd ------------------===//
+#include "dialects/eff/EffOps.h"
+
+using namespace mlir;
+using namespace mlir::eff;
+
+static constexpr int64_t kDyn = ShapedType::kDynamic;
+
+static Type elementTypeOf(Value v) { return cast<TensorType>(v.getType()).getElementType(); }
+
+/// Rejects constant indices outside [-dim, dim) of a static dim; the host
+/// kernel would fail at run time instead.
+static LogicalResult verifyConstantIndices(Operation *op, Value indices, int64_t dim) {
+  if (ShapedType::isDynamic(dim))
+    return success();
+  std::optional<SmallVector<int64_t>> values = getConstantInts(indices);
+  if (!values)
+    return success();
+  for (int64_t i : *values)
+    if (i < -dim || i >= dim)
+      return op->emitOpError("index ") << i << " is out of range [" << -dim << ", " << dim
+                                       << ") for a dim of size " << dim;
+  return success();
+}
+
+//===- gather --------------------------------------------------------------===//
+
+LogicalResult GatherOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  Type elt = elementTypeOf(adaptor.getData());
+  auto data = dyn_cast<RankedTensorType>(adaptor.getData().getType());
+  auto indices = dyn_cast<RankedTensorType>(adaptor.getIndices().getType());
+  if (data && data.getRank() == 0)
+    return emitOptionalError(loc, "gather data must have rank >= 1");
+  if (!data || !indices) {
+    types.push_back(UnrankedTensorType::get(elt));
+    return success();
+  }
+  FailureOr<int64_t> axis = normalizeAxis(loc, adaptor.getAxis(), data.getRank());
+  if (failed(axis))
+    return failure();
+  // data.shape[:axis] + indices.shape + data.shape[axis+1:]
+  SmallVector<int64_t> out(data.getShape().take_front(*axis));
+  llvm::append_range(out, indices.getShape());
+  llvm::append_range(out, data.getShape().drop_front(*axis + 1));
+  types.push_back(tensorOf(out, elt));
+  return success();
+}
+
+LogicalResult GatherOp::verify() {
+  auto data = dyn_cast<RankedTensorType>(getData().getType());
+  if (!data || data.getRank() == 0)
+    return success();
+  int64_t axis = int64_t(getAxis());
+  if (axis < -data.getRank() || axis >= data.getRank())
+    return success(); // reported by inference
+  return verifyConstantIndices(*this, getIndices(),
+                               data.getDimSize(axis < 0 ? axis + data.getRank() : axis));
+}
+
+OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
+  // Picking entries of a partly known shape (Shape -> Gather) folds even when
+  // other dims are dynamic.
+  if (DenseIntElementsAttr known = getKnownIntsAttr(getResult()))
+    return known;
+  return foldWithHostKernel(getOperation(), adaptor.getOperands());
+}
+
+//===- gather_elements -----------------------------------------------------===//
+
+LogicalResult GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                                 Adaptor adaptor,
+                                                 SmallVectorImpl<Type> &types) {
+  Type elt = elementTypeOf(adaptor.getData());
+  auto data = dyn_cast<RankedTensorType>(adaptor.getData().getType());
+  auto indices = dyn_cast<RankedTensorType>(adaptor.getIndices().getType());
+  if (data && indices && data.getRank() != indices.getRank())
+    return emitOptionalError(loc, "indices rank ", indices.getRank(), " differs from data rank ",
+                             data.getRank());
+  if (data && data.getRank() == 0)
+    return emitOptionalError(loc, "gather_elements data must have rank >= 1");
+  if (data && failed(normalizeAxis(loc, adaptor.getAxis(), data.getRank())))
+    return failure();
+  if (!indices) {
+    types.push_back(data ? Type(tensorOf(SmallVector<int64_t>(data.getRank(), kDyn), elt))
+                         : Type(UnrankedTensorType::get(elt)));
+    return success();
+  }
+  types.push_back(tensorOf(indices.getShape(), elt));
+  return success();
+}
+
+LogicalResult GatherElementsOp::verify() {
+  auto data = dyn_cast<RankedTensorType>(getData().getType());
+  auto indices = dyn_cast<RankedTensorType>(getIndices().getType());
+  if (!data || !indices || data.getRank() != indices.getRank() || data.getRank() == 0)
+    return success(); // reported by inference
+  int64_t rank = data.getRank(), axis = int64_t(getAxis());
+  if (axis < -rank || axis >= rank)
+    return success();
+  if (axis < 0)
+    axis += rank;
+  // Off the axis, the reference reads data at the indices' own positions.
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t i = indices.getDimSize(d), n = data.getDimSize(d);
+    if (d != axis && !ShapedType::isDynamic(i) && !ShapedType::isDynamic(n) && i > n)
+      return emitOpError("indices dim ") << d << " has size " << i
+                                         << ", larger than the data's " << n;
+  }
+  return verifyConstantIndices(*this, getIndices(), data.getDimSize(axis));
+}
+
+OpFoldResult GatherElementsOp::fold(FoldAdaptor adaptor) {
+  return foldWithHostKernel(getOperation(), adaptor.getOperands());
+}
+
+//===- gather_nd -----------------------------------------------------------===//
+
+LogicalResult GatherNDOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+                                           Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  Type elt = elementTypeOf(adaptor.getData());
+  auto data = dyn_cast<RankedTensorType>(adaptor.getData().getType());
+  auto indices = dyn_cast<RankedTensorType>(adaptor.getIndices().getType());
+  int64_t b = adaptor.getBatchDims();
+  if (data && data.getRank() == 0)
+    return emitOptionalError(loc, "gather_nd data must have rank >= 1");
+  if (indices && indices.getRank() == 0)
+    return emitOptionalError(loc, "gather_nd indices must have rank >= 1");
+  if (b < 0)
+    return emitOptionalError(loc, "batch_dims must be >= 0, got ", b);
+  if ((data && b >= data.getRank()) || (indices && b >= indices.getRank()))
+    return emitOptionalError(loc, "batch_dims ", b, " must be less than the ranks of data (",
+                             data ? data.getRank() : kDyn, ") and indices (",
+                             indices ? indices.getRank() : kDyn, ")");
+  if (!data || !indices || indices.isDynamicDim(indices.getRank() - 1)) {
+    types.push_back(UnrankedTensorType::get(elt));
+    return success();
+  }
+  int64_t r = data.getRank(), q = indices.getRank();
+  int64_t m = indices.getDimSize(q - 1);
+  if (m < 1 || m > r - b)
+    return emitOptionalError(loc, "indices last dim ", m, " must be in [1, ", r - b,
+                             "] (data rank ", r, " minus batch_dims ", b, ")");
+  // indices.shape[:-1] + data.shape[b+m:]; the batch dims agree in both.
+  SmallVector<int64_t> out(indices.getShape().drop_back());
+  for (int64_t d = 0; d < b; ++d) {
+    int64_t x = data.getDimSize(d), y = indices.getDimSize(d);
+    if (!ShapedType::isDynamic(x) && !ShapedType::isDynamic(y) && x != y)
+      return emitOptionalError(loc, "batch dim ", d, " is ", x, " in data but ", y,
+                               " in indices");
+    if (ShapedType::isDynamic(y))
+      out[d] = x;
+  }
+  llvm::append_range(out, data.getShape().drop_front(b + m));
+  types.push_back(tensorOf(out, elt));
+  return success();
+}
+
+LogicalResult GatherNDOp::verify() {
+  // Inference checks ranks and batch dims; here only constant index tuples.
+  auto data = dyn_cast<RankedTensorType>(getData().getType());
+  auto indices = dyn_cast<RankedTensorType>(getIndices().getType());
+  if (!data || !indices || indices.getRank() == 0 || indices.isDynamicDim(indices.getRank() - 1))
+    return success();
+  int64_t b = int64_t(getBatchDims()), m = indices.getDimSize(indices.getRank() - 1);
+  if (b < 0 || m < 1 || b + m > data.getRank())
+    return success();
+  std::optional<SmallVector<int64_t>> values = getConstantInts(getIndices());
+  if (!values)
+    return success();
+  for (auto [i, v] : llvm::enumerate(*values)) {
+    int64_t dim = data.getDimSize(b + int64_t(i) % m);
+    if (!ShapedType::isDynamic(dim) && (v < -dim || v >= dim))
+      return emitOpError("index ") << v << " is out of range [" << -dim << ", " << dim
+                                   << ") for data dim " << b + int64_t(i) % m;
+  }
+  return success();
+}
+
+OpFoldResult GatherNDOp::fold(FoldAdaptor adaptor) {
+  return foldWithHostKernel(getOperation(), adaptor.getOperands());
+}

@@ -1,0 +1,55 @@
+// A loaded, fully validated artifact (.effc). Immutable and shareable between
+// sessions and threads: weights are read-only.
+#pragma once
+
+#include "effc/DType.h"
+#include "effc/Status.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace effc {
+namespace artifact {
+class Manifest;
+}
+
+struct TensorInfo {
+  std::string name;
+  DType dtype = DType::UNDEFINED;
+  std::vector<int64_t> shape;
+  uint32_t buffer = 0; // manifest buffer id
+};
+
+class Model {
+public:
+  /// Reads and validates `path` (header, checksums, manifest consistency).
+  /// Errors read "<path>: <what is wrong>".
+  static StatusOr<std::shared_ptr<const Model>> load(const std::string &path);
+  /// Same from memory; `name` is used in messages.
+  static StatusOr<std::shared_ptr<const Model>>
+  loadFromMemory(const void *data, size_t size, const std::string &name);
+  ~Model();
+
+  const std::string &path() const { return path_; }
+  const std::vector<TensorInfo> &inputs() const { return inputs_; }
+  const std::vector<TensorInfo> &outputs() const { return outputs_; }
+  const artifact::Manifest &manifest() const { return *manifest_; }
+  /// The weights section (256-byte aligned in memory) and the payload.
+  const uint8_t *weightsData() const { return weights_; }
+  uint64_t weightsSize() const { return weightsSize_; }
+  const std::string &payload() const { return payload_; }
+
+private:
+  Model();
+  std::string path_;
+  std::unique_ptr<artifact::Manifest> manifest_;
+  std::vector<TensorInfo> inputs_, outputs_;
+  std::vector<uint8_t> storage_; // the whole file, over-allocated for alignment
+  const uint8_t *weights_ = nullptr;
+  uint64_t weightsSize_ = 0;
+  std::string payload_;
+};
+
+} // namespace effc

@@ -1,0 +1,67 @@
+// The .effc file layout (all integers little-endian):
+//
+//   offset size
+//   0      8    magic "EFFCART\0"
+//   8      4    u32 format_version (= kFormatVersion)
+//   12     4    u32 header_size (= kHeaderSize)
+//   16     8    u64 manifest_offset     24  8  u64 manifest_size
+//   32     8    u64 payload_offset      40  8  u64 payload_size   (kernel sources; may be 0)
+//   48     8    u64 weights_offset      56  8  u64 weights_size
+//   64     8    u64 file_size
+//   72     8    u64 manifest_checksum = FNV-1a 64 of the manifest bytes
+//   80     8    u64 payload_checksum  = FNV-1a 64 of the payload bytes
+//   88     8    u64 header_checksum   = FNV-1a 64 of bytes [0, 88)
+//   then zero padding to 256; sections follow, each starting 256-byte aligned:
+//   manifest (serialized effc.artifact.Manifest), payload, weights. Inside the
+//   weights section each weight starts 256-byte aligned (Manifest.weights
+//   gives offset, size and FNV-1a checksum), so the section can be mmapped or
+//   copied to the device once. Every byte is covered: sections by their
+//   checksums, padding must be zero, so any corruption is detected at load.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace effc::format {
+
+constexpr char kMagic[8] = {'E', 'F', 'F', 'C', 'A', 'R', 'T', '\0'};
+constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kHeaderSize = 96;
+constexpr uint64_t kAlign = 256;
+
+struct Header {
+  uint32_t formatVersion = kFormatVersion;
+  uint32_t headerSize = kHeaderSize;
+  uint64_t manifestOffset = 0, manifestSize = 0;
+  uint64_t payloadOffset = 0, payloadSize = 0;
+  uint64_t weightsOffset = 0, weightsSize = 0;
+  uint64_t fileSize = 0;
+  uint64_t manifestChecksum = 0, payloadChecksum = 0;
+  uint64_t checksum = 0; // of the header itself
+};
+
+inline uint64_t alignUp(uint64_t v) { return (v + kAlign - 1) / kAlign * kAlign; }
+
+inline void putU32(uint8_t *p, uint32_t v) {
+  for (int i = 0; i < 4; ++i) p[i] = uint8_t(v >> (8 * i));
+}
+inline void putU64(uint8_t *p, uint64_t v) {
+  for (int i = 0; i < 8; ++i) p[i] = uint8_t(v >> (8 * i));
+}
+inline uint32_t getU32(const uint8_t *p) {
+  uint32_t v = 0;
+  for (int i = 0; i < 4; ++i) v |= uint32_t(p[i]) << (8 * i);
+  return v;
+}
+inline uint64_t getU64(const uint8_t *p) {
+  uint64_t v = 0;
+  for (int i = 0; i < 8; ++i) v |= uint64_t(p[i]) << (8 * i);
+  return v;
+}
+
+/// Writes the kHeaderSize header bytes (checksum computed here) into `p`.
+void encodeHeader(const Header &h, uint8_t *p);
+/// Reads the fields (no validation) from at least kHeaderSize bytes.
+Header decodeHeader(const uint8_t *p);
+
+} // namespace effc::format

@@ -1,0 +1,135 @@
+#include "HostBackend.h"
+
+#include "effc/HostKernels.h"
+#include "runtime/proto/artifact.pb.h"
+
+#include <chrono>
+#include <cstdlib>
+
+namespace effc {
+namespace {
+
+using artifact::Buffer;
+
+std::string kernelWhere(const artifact::Kernel &k, int i) {
+  return "kernel " + std::to_string(i) + " (" + k.op() + (k.location().empty() ? "" : " at " + k.location()) + ")";
+}
+
+StatusOr<host::Attrs> convertAttrs(const artifact::Kernel &k) {
+  host::Attrs attrs;
+  for (const auto &[name, a] : k.attrs()) {
+    switch (a.value_case()) {
+    case artifact::Attr::kI: attrs[name] = int64_t(a.i()); break;
+    case artifact::Attr::kF: attrs[name] = a.f(); break;
+    case artifact::Attr::kS: attrs[name] = a.s(); break;
+    case artifact::Attr::kInts: attrs[name] = std::vector<int64_t>(a.ints().values().begin(), a.ints().values().end()); break;
+    case artifact::Attr::kFloats: attrs[name] = std::vector<double>(a.floats().values().begin(), a.floats().values().end()); break;
+    default: return Status::error("attribute '" + name + "' has no value");
+    }
+  }
+  return attrs;
+}
+
+struct PreparedKernel {
+  std::string op;
+  host::Attrs attrs;
+  std::vector<host::ConstTensorRef> in;
+  std::vector<host::TensorRef> out;
+};
+
+class HostSession : public BackendSession {
+public:
+  static StatusOr<std::unique_ptr<BackendSession>> create(std::shared_ptr<const Model> model) {
+    std::unique_ptr<HostSession> s(new HostSession());
+    s->model_ = model;
+    const artifact::Manifest &m = model->manifest();
+    uint64_t bytes = (m.arena_bytes() + 63) / 64 * 64;
+    if (bytes) {
+      s->arena_ = static_cast<uint8_t *>(std::aligned_alloc(64, bytes));
+      if (!s->arena_) return Status::error("cannot allocate a host arena of " + std::to_string(bytes) + " bytes");
+    }
+    s->ptr_.resize(m.buffers_size());
+    for (int i = 0; i < m.buffers_size(); ++i) s->ptr_[i] = s->resolve(i);
+    for (int k = 0; k < m.kernels_size(); ++k) {
+      const artifact::Kernel &kr = m.kernels(k);
+      auto attrs = convertAttrs(kr);
+      if (!attrs.ok()) return attrs.status().withPrefix(model->path() + ": " + kernelWhere(kr, k));
+      PreparedKernel p{kr.op(), std::move(*attrs), {}, {}};
+      for (int32_t id : kr.inputs()) {
+        if (id < 0) { p.in.push_back({}); continue; }
+        const Buffer &b = m.buffers(id);
+        p.in.push_back({DType(b.dtype()), {b.shape().begin(), b.shape().end()}, s->ptr_[id]});
+      }
+      for (int32_t id : kr.outputs()) {
+        const Buffer &b = m.buffers(id);
+        p.out.push_back({DType(b.dtype()), {b.shape().begin(), b.shape().end()}, s->ptr_[id]});
+      }
+      s->kernels_.push_back(std::move(p));
+    }
+    return std::unique_ptr<BackendSession>(std::move(s));
+  }
+
+  ~HostSession() override { std::free(arena_); }
+
+  Status run(const std::vector<Tensor> &inputs, std::vector<HostTensor> &outputs, RunProfile *profile) override {
+    const artifact::Manifest &m = model_->manifest();
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (size_t n = inputs[i].byteSize()) std::memcpy(ptr_[model_->inputs()[i].buffer], inputs[i].data, n);
+    if (profile) profile->kernels.clear();
+    for (size_t k = 0; k < kernels_.size(); ++k) {
+      auto t0 = std::chrono::steady_clock::now();
+      const PreparedKernel &p = kernels_[k];
+      Status st = host::runKernel(p.op, p.attrs, p.in, p.out);
+      if (!st.ok()) return st.withPrefix(model_->path() + ": " + kernelWhere(m.kernels(int(k)), int(k)));
+      if (profile) {
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        profile->kernels.push_back({int(k), p.op, m.kernels(int(k)).location(), ms});
+      }
+    }
+    for (size_t o = 0; o < outputs.size(); ++o)
+      if (size_t n = outputs[o].byteSize()) std::memcpy(outputs[o].data(), ptr_[model_->outputs()[o].buffer], n);
+    return Status::OK();
+  }
+
+private:
+  HostSession() = default;
+  // Buffers were validated by the loader: ranges are in bounds, aliases acyclic.
+  uint8_t *resolve(int i) const {
+    const Buffer &b = model_->manifest().buffers(i);
+    switch (b.storage()) {
+    case Buffer::ARENA: return arena_ ? arena_ + b.offset() : nullptr;
+    case Buffer::WEIGHT: return const_cast<uint8_t *>(model_->weightsData()) + b.offset(); // never written
+    default: {
+      uint8_t *base = resolve(int(b.alias_of()));
+      return base ? base + b.offset() : nullptr;
+    }
+    }
+  }
+
+  std::shared_ptr<const Model> model_;
+  uint8_t *arena_ = nullptr;
+  std::vector<void *> ptr_;
+  std::vector<PreparedKernel> kernels_;
+};
+
+class HostBackend : public Backend {
+public:
+  std::string name() const override { return "host"; }
+  Status supports(const Model &model) const override {
+    const artifact::Manifest &m = model.manifest();
+    for (int k = 0; k < m.kernels_size(); ++k)
+      if (!host::hasKernel(m.kernels(k).op()))
+        return Status::error(model.path() + ": " + kernelWhere(m.kernels(k), k) + ": op '" + m.kernels(k).op() +
+                             "' is not supported by the host backend");
+    return Status::OK();
+  }
+  StatusOr<std::unique_ptr<BackendSession>> createSession(std::shared_ptr<const Model> model) const override {
+    return HostSession::create(std::move(model));
+  }
+};
+
+} // namespace
+
+std::shared_ptr<Backend> makeHostBackend() { return std::make_shared<HostBackend>(); }
+
+} // namespace effc

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# End-to-end check of one model in the ONNX backend-test layout:
+# compile with effc, run on a backend with effc-run, compare with the reference.
+#   test/e2e/run_model.sh MODEL_DIR BIN_DIR [BACKEND] [extra effc args...]
+set -euo pipefail
+model_dir=$1; bin_dir=$2; backend=${3:-host}; shift $(( $# < 3 ? $# : 3 ))
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+shape=$(python3 - "$model_dir/test_data_set_0" <<'PY' 2>/dev/null || true
+# --shape flags from the reference inputs' dims (input_0.pb carries name + dims).
+import sys, glob
+try:
+    import onnx
+except ImportError:
+    sys.exit(0)
+for f in sorted(glob.glob(sys.argv[1] + "/input_*.pb")):
+    t = onnx.TensorProto(); t.ParseFromString(open(f, "rb").read())
+    print(f"--shape {t.name}={'x'.join(str(d) for d in t.dims)}", end=" ")
+PY
+)
+[ -n "$shape" ] || shape="--shape input_ids=2x16"
+# shellcheck disable=SC2086
+"$bin_dir/effc" "$model_dir/model.onnx" $shape -o "$work/model.effc" "$@"
+"$bin_dir/effc-run" "$work/model.effc" --backend="$backend" --test-data "$model_dir/test_data_set_0" --stats

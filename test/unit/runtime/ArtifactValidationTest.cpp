@@ -1,0 +1,196 @@
+// Every validation path of the artifact reader gives a clear error.
+#include "TestUtil.h"
+
+#include "ArtifactFormat.h"
+
+using namespace effc;
+using namespace effc::test;
+
+namespace {
+
+std::string loadError(const std::string &bytes) {
+  auto m = Model::loadFromMemory(bytes.data(), bytes.size(), "bad.effc");
+  return m.ok() ? std::string("<loaded>") : m.status().message();
+}
+
+#define EXPECT_ERROR(bytes, text)                                                                  \
+  do {                                                                                             \
+    std::string e_ = loadError(bytes);                                                             \
+    EXPECT_NE(e_.find(text), std::string::npos) << "message: " << e_;                              \
+    EXPECT_EQ(e_.rfind("bad.effc: ", 0), 0u) << "message must name the file: " << e_;             \
+  } while (0)
+
+// Edits header fields and re-seals the header checksum.
+std::string editHeader(std::string bytes, const std::function<void(format::Header &)> &fn) {
+  auto *p = reinterpret_cast<uint8_t *>(&bytes[0]);
+  format::Header h = format::decodeHeader(p);
+  fn(h);
+  format::encodeHeader(h, p);
+  return bytes;
+}
+
+// Re-packs a valid artifact with `m` as manifest, bypassing writer checks.
+std::string withManifest(const std::string &valid, const artifact::Manifest &m) {
+  format::Header h = format::decodeHeader(reinterpret_cast<const uint8_t *>(valid.data()));
+  std::string weights = valid.substr(h.weightsOffset, h.weightsSize), man;
+  m.SerializeToString(&man);
+  format::Header n;
+  n.manifestOffset = 256;
+  n.manifestSize = man.size();
+  n.payloadOffset = format::alignUp(256 + man.size());
+  n.weightsOffset = n.payloadOffset;
+  n.weightsSize = weights.size();
+  n.fileSize = n.weightsOffset + weights.size();
+  n.manifestChecksum = fnv1a64(man.data(), man.size());
+  n.payloadChecksum = fnv1a64("", 0);
+  std::string out(n.fileSize, '\0');
+  format::encodeHeader(n, reinterpret_cast<uint8_t *>(&out[0]));
+  out.replace(256, man.size(), man);
+  out.replace(n.weightsOffset, weights.size(), weights);
+  return out;
+}
+
+struct Fixture : ::testing::Test {
+  std::string valid;
+  artifact::Manifest m;
+  void SetUp() override {
+    valid = smallModel().bytes();
+    ArtifactSections s;
+    ASSERT_TRUE(parseArtifact(reinterpret_cast<const uint8_t *>(valid.data()), valid.size(), "v", &s).ok());
+    m = s.manifest;
+    ASSERT_EQ(loadError(withManifest(valid, m)), "<loaded>");
+  }
+  std::string mutate(const std::function<void(artifact::Manifest &)> &fn) {
+    artifact::Manifest c = m;
+    fn(c);
+    return withManifest(valid, c);
+  }
+};
+
+} // namespace
+
+TEST_F(Fixture, HeaderErrors) {
+  EXPECT_ERROR(valid.substr(0, 40), "file too small");
+  EXPECT_ERROR(std::string(), "file too small");
+  std::string b = valid;
+  b[0] = 'X';
+  EXPECT_ERROR(b, "bad magic");
+  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.formatVersion = 2; }),
+               "artifact format version 2, this runtime reads 1");
+  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.headerSize = 64; }), "header size 64");
+  b = valid;
+  b[20] ^= 1; // manifest offset byte, checksum not resealed
+  EXPECT_ERROR(b, "header checksum mismatch");
+  EXPECT_ERROR(valid.substr(0, valid.size() - 1), "truncated");
+  EXPECT_ERROR(valid + std::string(256, '\0'), "size mismatch");
+  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.manifestOffset += 8; }), "manifest section");
+  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.weightsSize = ~0ull - 100; }), "weights section");
+  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.payloadOffset = 0; }), "payload section");
+}
+
+TEST_F(Fixture, SectionChecksumsAndPadding) {
+  format::Header h = format::decodeHeader(reinterpret_cast<const uint8_t *>(valid.data()));
+  std::string b = valid;
+  b[h.manifestOffset + 3] ^= 0x10;
+  EXPECT_ERROR(b, "manifest checksum mismatch");
+  // Garbage manifest with a correct checksum.
+  b = valid;
+  std::string junk(h.manifestSize, '\xff');
+  b.replace(h.manifestOffset, junk.size(), junk);
+  b = editHeader(b, [&](format::Header &x) { x.manifestChecksum = fnv1a64(junk.data(), junk.size()); });
+  EXPECT_ERROR(b, "manifest does not parse");
+  b = valid;
+  b[h.weightsOffset + 2] ^= 1;
+  EXPECT_ERROR(b, "checksum mismatch");
+  b = valid;
+  b[h.manifestOffset + h.manifestSize] = 1; // padding after the manifest
+  EXPECT_ERROR(b, "nonzero padding");
+  b = valid;
+  b[h.weightsOffset + 100] = 1; // padding between the two weights
+  EXPECT_ERROR(b, "nonzero padding");
+}
+
+TEST_F(Fixture, BufferErrors) {
+  EXPECT_ERROR(mutate([](auto &m) { m.set_format_version(3); }), "manifest format version 3");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_dtype(artifact::DType(8)); }), "invalid dtype 8");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_shape(0, -2); }), "negative dim -2");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_size_bytes(4); }), "size_bytes 4 but 6 elements");
+  EXPECT_ERROR(mutate([](auto &m) { m.set_arena_bytes(16); }), "exceeds arena_bytes 16");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_offset(~0ull - 3); }), "exceeds arena_bytes");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(5)->set_alias_of(77); }), "alias_of 77 is not another buffer");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(5)->set_offset(8); }), "alias range exceeds");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_storage(artifact::Buffer::Storage(9)); }),
+               "unknown storage 9");
+  EXPECT_ERROR(mutate([](auto &m) {
+                 // 4 (logits) becomes an alias of 5, which aliases 4: a cycle.
+                 m.mutable_buffers(4)->set_storage(artifact::Buffer::ALIAS);
+                 m.mutable_buffers(4)->set_alias_of(5);
+                 m.mutable_buffers(4)->set_offset(0);
+               }),
+               "cycle");
+}
+
+TEST_F(Fixture, WeightErrors) {
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(0)->set_buffer(40); }), "buffer 40 out of range");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(0)->set_buffer(0); }), "is not a WEIGHT buffer");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(1)->set_buffer(1); }), "two weight entries");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(1)->set_offset(8); }), "not 256-byte aligned");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(1)->set_offset(1 << 20); }), "exceeds the weights section");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(1)->set_size(4); }), "size 4 differs");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(1)->set_offset(256); }), "offset differs from its weight entry");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights()->RemoveLast(); }), "WEIGHT buffer without data");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(0)->set_checksum(1); }), "checksum mismatch");
+}
+
+TEST_F(Fixture, BindingAndKernelErrors) {
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_inputs(0)->set_name(""); }), "input 0 has no name");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_outputs(1)->set_name("y"); }), "duplicate output name 'y'");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_outputs(0)->set_buffer(12); }), "buffer 12 out of range");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_inputs(0)->set_buffer(1); }), "bound to a weight buffer");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->set_inputs(0, 50); }),
+               "kernel 1 (eff.add at test/eff.add): input buffer id 50 out of range");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->set_inputs(0, -3); }), "input buffer id -3");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->set_outputs(0, -1); }), "output buffer id -1");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->set_outputs(0, 2); }), "writes weight");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->clear_outputs(); }), "no outputs");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->set_op(""); }), "empty op name");
+}
+
+TEST_F(Fixture, BackendErrors) {
+  auto model = loadBytes(mutate([](auto &m) { m.mutable_kernels(2)->set_op("eff.frobnicate"); }), "bad.effc");
+  ASSERT_TRUE(model);
+  auto s = Session::create(model, "host");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("bad.effc: kernel 2 (eff.frobnicate at test/eff.softmax): op 'eff.frobnicate' is not supported by the host backend"),
+            std::string::npos) << s.status().message();
+  auto c = Session::create(loadBytes(valid), "cuda");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("not available"), std::string::npos);
+  EXPECT_NE(c.status().message().find("without the CUDA backend"), std::string::npos);
+  auto u = Session::create(loadBytes(valid), "tpu");
+  ASSERT_FALSE(u.ok());
+  EXPECT_NE(u.status().message().find("unknown backend 'tpu'"), std::string::npos);
+}
+
+TEST_F(Fixture, MissingFile) {
+  auto m = Model::load("/nonexistent/dir/model.effc");
+  ASSERT_FALSE(m.ok());
+  EXPECT_NE(m.status().message().find("/nonexistent/dir/model.effc: cannot open"), std::string::npos);
+}
+
+TEST_F(Fixture, KernelFailureNamesKernel) {
+  // Planned shape disagrees with what the kernel computes.
+  auto model = loadBytes(mutate([](auto &m) {
+    auto *b = m.mutable_buffers(3); // mm [2,2] -> [4,1]
+    b->set_shape(0, 4);
+    b->set_shape(1, 1);
+  }));
+  ASSERT_TRUE(model);
+  auto s = Session::create(model);
+  ASSERT_TRUE(s.ok());
+  std::vector<float> x(6, 1);
+  auto r = (*s)->run({{"x", Tensor{DType::FLOAT32, {2, 3}, x.data()}}});
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("kernel 0 (eff.matmul at test/eff.matmul): eff.matmul: output 0 shape: expected [2, 2], got [4, 1]"),
+            std::string::npos) << r.status().message();
+}

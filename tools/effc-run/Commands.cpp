@@ -1,0 +1,162 @@
+#include "Commands.h"
+
+#include "runtime/proto/artifact.pb.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cctype>
+#include <cmath>
+#include <cstdio>
+#include <dirent.h>
+#include <map>
+
+namespace effc::run {
+namespace {
+
+// DIR/<prefix>N.pb for N = 0, 1, ... in numeric order.
+std::vector<std::string> numberedFiles(const std::string &dir, const std::string &prefix) {
+  std::vector<std::pair<long, std::string>> found;
+  if (DIR *d = opendir(dir.c_str())) {
+    while (dirent *e = readdir(d)) {
+      std::string n = e->d_name;
+      if (n.rfind(prefix, 0) != 0 || n.size() < prefix.size() + 4 || n.compare(n.size() - 3, 3, ".pb")) continue;
+      std::string num = n.substr(prefix.size(), n.size() - prefix.size() - 3);
+      if (num.empty() || num.size() > 9 || num.find_first_not_of("0123456789") != std::string::npos) continue;
+      found.push_back({std::atol(num.c_str()), dir + "/" + n});
+    }
+    closedir(d);
+  }
+  std::sort(found.begin(), found.end());
+  std::vector<std::string> files;
+  for (auto &f : found) files.push_back(f.second);
+  return files;
+}
+
+bool isDir(const std::string &p) {
+  DIR *d = opendir(p.c_str());
+  if (d) closedir(d);
+  return d != nullptr;
+}
+
+} // namespace
+
+StatusOr<std::vector<HostTensor>> gatherInputs(const Options &o, const Model &model) {
+  const auto &infos = model.inputs();
+  std::vector<HostTensor> inputs(infos.size());
+  std::vector<bool> given(infos.size(), false);
+  if (!o.testData.empty()) {
+    if (!isDir(o.testData)) return Status::error(o.testData + ": not a directory");
+    auto files = numberedFiles(o.testData, "input_");
+    if (files.size() != infos.size() && o.inputs.empty())
+      return Status::error(o.testData + ": has " + std::to_string(files.size()) + " input_*.pb files, model has " +
+                           std::to_string(infos.size()) + " inputs");
+    for (size_t i = 0; i < files.size() && i < infos.size(); ++i) {
+      auto t = readTensorProtoFile(files[i]);
+      if (!t.ok()) return t.status();
+      inputs[i] = std::move(*t);
+      given[i] = true;
+    }
+  }
+  for (auto &[name, file] : o.inputs) {
+    auto it = std::find_if(infos.begin(), infos.end(), [&](const TensorInfo &t) { return t.name == name; });
+    if (it == infos.end()) {
+      std::string list;
+      for (auto &i : infos) list += (list.empty() ? "" : ", ") + i.name;
+      return Status::error(model.path() + ": unknown input '" + name + "' (model inputs: " + list + ")");
+    }
+    auto t = readTensorFile(file);
+    if (!t.ok()) return t.status();
+    inputs[it - infos.begin()] = std::move(*t);
+    given[it - infos.begin()] = true;
+  }
+  for (size_t i = 0; i < infos.size(); ++i)
+    if (!given[i]) return Status::error(model.path() + ": missing input '" + infos[i].name + "' (use --input or --test-data)");
+  return inputs;
+}
+
+StatusOr<bool> compareOutputs(const Options &o, const Model &model, const std::vector<HostTensor> &outputs) {
+  auto files = numberedFiles(o.testData, "output_");
+  if (files.size() != outputs.size())
+    return Status::error(o.testData + ": has " + std::to_string(files.size()) + " output_*.pb files, model has " +
+                         std::to_string(outputs.size()) + " outputs");
+  bool allPass = true;
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    auto ref = readTensorProtoFile(files[k]);
+    if (!ref.ok()) return ref.status();
+    const HostTensor &got = outputs[k];
+    double maxAbs = 0, maxRef = 0;
+    if (ref->shape() != got.shape()) {
+      std::fprintf(stderr, "effc-run: note: output %s: shape %s, reference %s\n", model.outputs()[k].name.c_str(),
+                   shapeToString(got.shape()).c_str(), shapeToString(ref->shape()).c_str());
+      maxAbs = INFINITY;
+    } else {
+      for (int64_t i = 0; i < got.numElements(); ++i) {
+        double g = got.elementAsDouble(i), r = ref->elementAsDouble(i);
+        double e = (std::isnan(g) && std::isnan(r)) || g == r ? 0 : std::fabs(g - r);
+        if (std::isnan(e)) e = INFINITY;
+        maxAbs = std::max(maxAbs, e);
+        if (std::isfinite(r)) maxRef = std::max(maxRef, std::fabs(r));
+      }
+    }
+    double rel = maxAbs == 0 ? 0 : maxRef > 0 ? maxAbs / maxRef : INFINITY;
+    bool pass = rel <= o.rtol || maxAbs <= o.atol;
+    allPass &= pass;
+    std::printf("output %s: max_abs_err=%g max_rel_err=%g %s\n", model.outputs()[k].name.c_str(), maxAbs, rel,
+                pass ? "PASS" : "FAIL");
+  }
+  return allPass;
+}
+
+Status writeOutputs(const std::string &dir, const Model &model, const std::vector<HostTensor> &outputs) {
+  if (!isDir(dir)) return Status::error(dir + ": not a directory");
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    std::string name = model.outputs()[k].name;
+    for (char &c : name)
+      if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
+    EFFC_RETURN_IF_ERROR(writeNpyFile(dir + "/" + name + ".npy", outputs[k]));
+  }
+  return Status::OK();
+}
+
+Status bench(Session &s, const std::vector<Tensor> &inputs, int n) {
+  for (int w = 0; w < std::min(3, std::max(1, n / 10)); ++w) {
+    auto r = s.runPositional(inputs);
+    if (!r.ok()) return r.status();
+  }
+  std::vector<double> ms;
+  for (int i = 0; i < n; ++i) {
+    auto t0 = std::chrono::steady_clock::now();
+    auto r = s.runPositional(inputs);
+    if (!r.ok()) return r.status();
+    ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+  }
+  std::sort(ms.begin(), ms.end());
+  std::printf("bench: %d runs, median %.3f ms, min %.3f ms, p90 %.3f ms\n", n, ms[ms.size() / 2], ms[0],
+              ms[std::min(ms.size() - 1, size_t(0.9 * double(ms.size())))]);
+  return Status::OK();
+}
+
+void printStats(const Model &model) {
+  const auto &m = model.manifest();
+  double ratio = m.intermediate_bytes() ? double(m.arena_bytes()) / double(m.intermediate_bytes()) : 0;
+  std::printf("arena_bytes: %llu\n", (unsigned long long)m.arena_bytes());
+  std::printf("intermediate_bytes: %llu\n", (unsigned long long)m.intermediate_bytes());
+  std::printf("arena_ratio: %.4f\n", ratio);
+  std::printf("weights_bytes: %llu\n", (unsigned long long)model.weightsSize());
+  std::printf("kernels: %d\n", m.kernels_size());
+  std::printf("compute_dtype: %s\n", m.compute_dtype().empty() ? "fp32" : m.compute_dtype().c_str());
+}
+
+void printProfile(const RunProfile &p) {
+  std::vector<RunProfile::KernelTime> ks = p.kernels;
+  std::sort(ks.begin(), ks.end(), [](auto &a, auto &b) { return a.ms > b.ms; });
+  double total = 0;
+  for (auto &k : ks) total += k.ms;
+  std::fprintf(stderr, "%8s %6s %6s  %-24s %s\n", "ms", "%", "kernel", "op", "location");
+  for (auto &k : ks)
+    std::fprintf(stderr, "%8.3f %6.1f %6d  %-24s %s\n", k.ms, total > 0 ? 100 * k.ms / total : 0, k.index,
+                 k.op.c_str(), k.location.c_str());
+  std::fprintf(stderr, "%8.3f total over %zu kernels\n", total, ks.size());
+}
+
+} // namespace effc::run

@@ -1,0 +1,94 @@
+#include "Options.h"
+
+#include <cstdlib>
+
+namespace effc::run {
+
+const char *kHelpText =
+    "USAGE: effc-run OUT.effc [options]\n"
+    "\n"
+    "Runs an effc artifact.\n"
+    "\n"
+    "OPTIONS:\n"
+    "  --backend=host|cuda     backend to run on (default host)\n"
+    "  --test-data DIR         read DIR/input_*.pb as the model inputs (manifest order), run,\n"
+    "                          compare with DIR/output_*.pb; prints one line per output:\n"
+    "                          output NAME: max_abs_err=E max_rel_err=R PASS|FAIL\n"
+    "                          (max_rel_err = max|got-ref| / max|ref|); exit 1 on any FAIL\n"
+    "  --rtol F                PASS when max_rel_err <= F (default 1e-4)\n"
+    "  --atol F                also PASS when max_abs_err <= F (default 0)\n"
+    "  --input NAME=FILE       input from a TensorProto .pb or a NumPy .npy file (repeatable;\n"
+    "                          overrides --test-data for that input)\n"
+    "  --output-dir DIR        write every output to DIR/<name>.npy\n"
+    "  --bench N               warm up, time N runs, print median/min/p90 latency in ms\n"
+    "  --stats                 print arena bytes, intermediate bytes, their ratio, weight bytes\n"
+    "                          and kernel count\n"
+    "  -v, --verbose           print load/run timing and a per-kernel timing table\n"
+    "  -h, --help              print this help\n";
+
+StatusOr<Options> parseOptions(int argc, char **argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i], name = a, value;
+    bool hasValue = false;
+    size_t eq = a.find('=');
+    if (a.rfind("--", 0) == 0 && eq != std::string::npos) {
+      name = a.substr(0, eq);
+      value = a.substr(eq + 1);
+      hasValue = true;
+    }
+    auto need = [&](std::string *out) -> Status {
+      if (hasValue) { *out = value; return Status::OK(); }
+      if (i + 1 >= argc) return Status::error("option " + name + " needs a value");
+      *out = argv[++i];
+      return Status::OK();
+    };
+    auto number = [&](double *out) -> Status {
+      std::string v;
+      EFFC_RETURN_IF_ERROR(need(&v));
+      char *end = nullptr;
+      *out = std::strtod(v.c_str(), &end);
+      if (v.empty() || *end) return Status::error("option " + name + ": not a number: '" + v + "'");
+      return Status::OK();
+    };
+    if (name == "-h" || name == "--help") {
+      o.help = true;
+    } else if (name == "-v" || name == "--verbose") {
+      o.verbose = true;
+    } else if (name == "--stats") {
+      o.stats = true;
+    } else if (name == "--backend") {
+      EFFC_RETURN_IF_ERROR(need(&o.backend));
+    } else if (name == "--test-data") {
+      EFFC_RETURN_IF_ERROR(need(&o.testData));
+    } else if (name == "--output-dir") {
+      EFFC_RETURN_IF_ERROR(need(&o.outputDir));
+    } else if (name == "--rtol") {
+      EFFC_RETURN_IF_ERROR(number(&o.rtol));
+    } else if (name == "--atol") {
+      EFFC_RETURN_IF_ERROR(number(&o.atol));
+    } else if (name == "--bench") {
+      double n;
+      EFFC_RETURN_IF_ERROR(number(&n));
+      if (n < 1 || n > 1e7 || n != double(int(n))) return Status::error("option --bench: expected a positive integer");
+      o.bench = int(n);
+    } else if (name == "--input") {
+      std::string v;
+      EFFC_RETURN_IF_ERROR(need(&v));
+      size_t e = v.find('=');
+      if (e == std::string::npos || e == 0 || e + 1 == v.size())
+        return Status::error("option --input: expected NAME=FILE, got '" + v + "'");
+      o.inputs.push_back({v.substr(0, e), v.substr(e + 1)});
+    } else if (!a.empty() && a[0] == '-') {
+      return Status::error("unknown option '" + a + "' (see --help)");
+    } else if (o.artifact.empty()) {
+      o.artifact = a;
+    } else {
+      return Status::error("more than one artifact given: '" + o.artifact + "' and '" + a + "'");
+    }
+  }
+  if (!o.help && o.artifact.empty()) return Status::error("no artifact given (usage: effc-run OUT.effc [options]; see --help)");
+  return o;
+}
+
+} // namespace effc::run
