@@ -8,13 +8,18 @@
 namespace effc {
 
 void buildPipeline(mlir::PassManager &pm, const PipelineOptions &options) {
-  (void)options;
   // Fold what import left (shape subgraphs whose inputs became constant),
   // re-infer types that folding made static, then clean up again.
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createRefineShapes());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
+  if (options.dtype != "fp32") {
+    mlir::eff::ConvertFloatTypeOptions convert;
+    convert.dtype = options.dtype;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createConvertFloatType(convert));
+    pm.addPass(mlir::createCanonicalizerPass());
+  }
 }
 
 } // namespace effc

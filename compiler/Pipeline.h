@@ -4,10 +4,14 @@
 
 #include "mlir/Pass/PassManager.h"
 
+#include <string>
+
 namespace effc {
 
 struct PipelineOptions {
-  bool verbose = false; // per-pass timing
+  /// Compute precision: "fp32", "bf16" or "fp16" (weights converted at
+  /// compile time, accumulation stays fp32 inside kernels).
+  std::string dtype = "fp32";
 };
 
 /// The passes `effc` runs between import and code generation.

@@ -8,7 +8,8 @@
 
 #include "onnx/onnx.pb.h"
 
-#include <google/protobuf/unknown_field_set.h>
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
 
 using namespace mlir;
 
@@ -119,21 +120,31 @@ std::optional<std::string> modulePathFromNameScopes(llvm::StringRef value) {
 }
 
 std::optional<std::string> getNodeMetadata(const onnx::NodeProto &node, llvm::StringRef key) {
-  constexpr int kMetadataPropsField = 9;
-  const google::protobuf::UnknownFieldSet &unknown =
-      node.GetReflection()->GetUnknownFields(node);
+  // Field 9 is unknown to Debian's onnx.proto (ONNX 1.12). Unknown fields
+  // survive re-serialization whether the generated classes are full or
+  // LITE_RUNTIME, so scan the node's own wire bytes for it (top level only).
+  constexpr uint32_t kMetadataPropsField = 9;
+  if (node.ByteSizeLong() == 0)
+    return std::nullopt;
+  std::string wire = node.SerializeAsString();
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t *>(wire.data()),
+                                            int(wire.size()));
   std::optional<std::string> found;
-  for (int i = 0; i < unknown.field_count(); ++i) {
-    const google::protobuf::UnknownField &field = unknown.field(i);
-    if (field.number() != kMetadataPropsField ||
-        field.type() != google::protobuf::UnknownField::TYPE_LENGTH_DELIMITED)
+  while (uint32_t tag = in.ReadTag()) {
+    using WFL = google::protobuf::internal::WireFormatLite;
+    if (WFL::GetTagFieldNumber(tag) == kMetadataPropsField &&
+        WFL::GetTagWireType(tag) == WFL::WIRETYPE_LENGTH_DELIMITED) {
+      uint32_t length;
+      std::string bytes;
+      if (!in.ReadVarint32(&length) || !in.ReadString(&bytes, int(length)))
+        break;
+      onnx::StringStringEntryProto entry;
+      if (entry.ParseFromString(bytes) && entry.key() == key)
+        found = entry.value();
       continue;
-    onnx::StringStringEntryProto entry;
-    const std::string &bytes = field.length_delimited();
-    if (!entry.ParseFromArray(bytes.data(), int(bytes.size())))
-      continue;
-    if (entry.key() == key)
-      found = entry.value();
+    }
+    if (!WFL::SkipField(&in, tag))
+      break;
   }
   return found;
 }

@@ -120,10 +120,13 @@ effc::host::Attrs toHostAttrs(Operation *op) {
     Attribute a = named.getValue();
     if (name == "operandSegmentSizes" || name == "resultSegmentSizes")
       continue;
-    if (auto i = dyn_cast<IntegerAttr>(a))
-      attrs[name.str()] = int64_t(i.getValue().getSExtValue());
-    else if (auto b = dyn_cast<BoolAttr>(a))
+    // BoolAttr is an i1 IntegerAttr whose sign-extended `true` would be -1.
+    if (auto b = dyn_cast<BoolAttr>(a))
       attrs[name.str()] = int64_t(b.getValue());
+    else if (auto i = dyn_cast<IntegerAttr>(a))
+      attrs[name.str()] = int64_t(i.getValue().getSExtValue());
+    else if (isa<UnitAttr>(a))
+      attrs[name.str()] = int64_t(1); // flags such as eff.attention's `causal`
     else if (auto f = dyn_cast<FloatAttr>(a))
       attrs[name.str()] = f.getValueAsDouble();
     else if (auto s = dyn_cast<StringAttr>(a))

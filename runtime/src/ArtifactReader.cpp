@@ -88,6 +88,47 @@ Status checkBindings(const artifact::Manifest &m, bool inputs) {
   return Status::OK();
 }
 
+// eff.fusion: body operands refer to earlier values, results are well-typed,
+// and each kernel output takes a value of exactly its buffer's dtype/shape.
+Status checkFusion(const artifact::Manifest &m, const artifact::Kernel &kr, const std::string &where) {
+  if (kr.body_size() == 0) return fail(where + ": fusion without body");
+  struct Val { int dtype; std::vector<int64_t> shape; bool known; };
+  std::vector<Val> vals;
+  for (int32_t id : kr.inputs()) {
+    if (id < 0) { vals.push_back({0, {}, false}); continue; }
+    const Buffer &b = m.buffers(id);
+    vals.push_back({b.dtype(), {b.shape().begin(), b.shape().end()}, true});
+  }
+  for (int i = 0; i < kr.body_size(); ++i) {
+    const auto &op = kr.body(i);
+    std::string w = where + ": body op " + to_string(i) + " (" + op.op() + ")";
+    if (op.op().empty() || op.op() == "eff.fusion") return fail(w + ": invalid op");
+    for (int32_t v : op.operands())
+      if (v < -1 || v >= int64_t(vals.size())) return fail(w + ": operand " + to_string(v) + " out of range");
+    if (op.result_dtypes_size() == 0 || op.result_dtypes_size() != op.result_shapes_size())
+      return fail(w + ": result dtypes/shapes missing or inconsistent");
+    for (int r = 0; r < op.result_dtypes_size(); ++r) {
+      if (!isValidDType(op.result_dtypes(r))) return fail(w + ": invalid result dtype");
+      std::vector<int64_t> shape(op.result_shapes(r).values().begin(), op.result_shapes(r).values().end());
+      uint64_t n = 1;
+      for (int64_t d : shape) {
+        if (d < 0 || (d && n > (uint64_t(1) << 40) / uint64_t(d))) return fail(w + ": invalid result shape");
+        n *= uint64_t(d);
+      }
+      vals.push_back({op.result_dtypes(r), shape, true});
+    }
+  }
+  if (kr.body_outputs_size() != kr.outputs_size()) return fail(where + ": body_outputs count differs from outputs");
+  for (int o = 0; o < kr.outputs_size(); ++o) {
+    int32_t v = kr.body_outputs(o);
+    if (v < 0 || v >= int64_t(vals.size()) || !vals[v].known) return fail(where + ": body output " + to_string(v) + " out of range");
+    const Buffer &b = m.buffers(kr.outputs(o));
+    if (vals[v].dtype != b.dtype() || vals[v].shape != std::vector<int64_t>(b.shape().begin(), b.shape().end()))
+      return fail(where + ": body output " + to_string(o) + " type differs from " + bufName(m, kr.outputs(o)));
+  }
+  return Status::OK();
+}
+
 Status checkKernels(const artifact::Manifest &m) {
   for (int k = 0; k < m.kernels_size(); ++k) {
     const auto &kr = m.kernels(k);
@@ -100,13 +141,14 @@ Status checkKernels(const artifact::Manifest &m) {
       if (id < 0 || id >= m.buffers_size()) return fail(where + ": output buffer id " + to_string(id) + " out of range");
       if (rootStorage(m, id) == Buffer::WEIGHT) return fail(where + ": writes weight " + bufName(m, id));
     }
+    if (kr.op() == "eff.fusion") EFFC_RETURN_IF_ERROR(checkFusion(m, kr, where));
   }
   return Status::OK();
 }
 
 } // namespace
 
-Status validateManifest(const artifact::Manifest &m, uint64_t weightsSize) {
+Status validateManifest(const artifact::Manifest &m, uint64_t weightsSize, uint64_t payloadSize) {
   if (m.format_version() != format::kFormatVersion)
     return fail("manifest format version " + to_string(m.format_version()) + ", this runtime reads " +
                 to_string(format::kFormatVersion));
@@ -132,6 +174,11 @@ Status validateManifest(const artifact::Manifest &m, uint64_t weightsSize) {
   }
   for (int i = 0; i < m.buffers_size(); ++i)
     if (m.buffers(i).storage() == Buffer::WEIGHT && weightOf[i] < 0) return fail(bufName(m, i) + ": WEIGHT buffer without data");
+  if (!fits(m.cuda_source_offset(), m.cuda_source_size(), payloadSize))
+    return fail("CUDA source range exceeds the payload (" + to_string(payloadSize) + " bytes)");
+  for (int c = 0; c < m.cubins_size(); ++c)
+    if (!fits(m.cubins(c).offset(), m.cubins(c).size(), payloadSize))
+      return fail("cubin " + to_string(c) + " (" + m.cubins(c).arch() + ") range exceeds the payload");
   EFFC_RETURN_IF_ERROR(checkBindings(m, true));
   EFFC_RETURN_IF_ERROR(checkBindings(m, false));
   return checkKernels(m);
@@ -170,7 +217,7 @@ Status parseArtifact(const uint8_t *data, size_t size, const std::string &name, 
   if (fnv1a64(data + h.payloadOffset, h.payloadSize) != h.payloadChecksum) return err("payload checksum mismatch");
   if (!out->manifest.ParseFromArray(data + h.manifestOffset, int(h.manifestSize)))
     return err("manifest does not parse as effc.artifact.Manifest");
-  Status v = validateManifest(out->manifest, h.weightsSize);
+  Status v = validateManifest(out->manifest, h.weightsSize, h.payloadSize);
   if (!v.ok()) return err(v.message());
   for (int w = 0; w < out->manifest.weights_size(); ++w) {
     const auto &e = out->manifest.weights(w);

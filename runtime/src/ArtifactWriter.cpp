@@ -105,7 +105,7 @@ StatusOr<std::string> serializeArtifact(artifact::Manifest m, const std::vector<
     b->set_offset(wsec.size());
     wsec += w.bytes;
   }
-  Status v = validateManifest(m, wsec.size());
+  Status v = validateManifest(m, wsec.size(), payload.size());
   if (!v.ok()) return v;
   std::string man;
   if (!m.SerializeToString(&man)) return Status::error("cannot serialize the manifest");

@@ -1,7 +1,8 @@
-// Backend lookup by name. "host" is built in; "cuda" is reported as not built
-// until a CUDA backend registers itself with registerBackend("cuda", ...).
+// Backend lookup by name. "host" and "cuda" are built in; registerBackend()
+// can add or replace entries (tests, out-of-tree backends).
 #include "effc/Backend.h"
 #include "HostBackend.h"
+#include "cuda/CudaBackend.h"
 
 #include <map>
 #include <mutex>
@@ -29,8 +30,7 @@ StatusOr<std::shared_ptr<Backend>> getBackend(const std::string &name) {
     if (it != factories().end()) return it->second();
   }
   if (name == "host") return makeHostBackend();
-  if (name == "cuda")
-    return Status::error("backend 'cuda' is not available: this runtime was built without the CUDA backend");
+  if (name == "cuda") return makeCudaBackend();
   return Status::error("unknown backend '" + name + "' (known: host, cuda)");
 }
 

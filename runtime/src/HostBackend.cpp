@@ -30,11 +30,18 @@ StatusOr<host::Attrs> convertAttrs(const artifact::Kernel &k) {
   return attrs;
 }
 
-struct PreparedKernel {
+struct PreparedOp {
   std::string op;
   host::Attrs attrs;
   std::vector<host::ConstTensorRef> in;
   std::vector<host::TensorRef> out;
+};
+
+// A kernel: one op, or for eff.fusion the body ops over session-owned scratch
+// values, whose chosen results are then copied into the kernel's outputs.
+struct PreparedKernel : PreparedOp {
+  std::vector<PreparedOp> body;
+  std::vector<std::pair<const void *, size_t>> bodyOutputs; // source, bytes
 };
 
 class HostSession : public BackendSession {
@@ -54,7 +61,9 @@ public:
       const artifact::Kernel &kr = m.kernels(k);
       auto attrs = convertAttrs(kr);
       if (!attrs.ok()) return attrs.status().withPrefix(model->path() + ": " + kernelWhere(kr, k));
-      PreparedKernel p{kr.op(), std::move(*attrs), {}, {}};
+      PreparedKernel p;
+      p.op = kr.op();
+      p.attrs = std::move(*attrs);
       for (int32_t id : kr.inputs()) {
         if (id < 0) { p.in.push_back({}); continue; }
         const Buffer &b = m.buffers(id);
@@ -64,6 +73,7 @@ public:
         const Buffer &b = m.buffers(id);
         p.out.push_back({DType(b.dtype()), {b.shape().begin(), b.shape().end()}, s->ptr_[id]});
       }
+      if (kr.op() == "eff.fusion") EFFC_RETURN_IF_ERROR(s->prepareFusion(kr, k, p));
       s->kernels_.push_back(std::move(p));
     }
     return std::unique_ptr<BackendSession>(std::move(s));
@@ -79,7 +89,7 @@ public:
     for (size_t k = 0; k < kernels_.size(); ++k) {
       auto t0 = std::chrono::steady_clock::now();
       const PreparedKernel &p = kernels_[k];
-      Status st = host::runKernel(p.op, p.attrs, p.in, p.out);
+      Status st = p.body.empty() ? host::runKernel(p.op, p.attrs, p.in, p.out) : runFusion(p);
       if (!st.ok()) return st.withPrefix(model_->path() + ": " + kernelWhere(m.kernels(int(k)), int(k)));
       if (profile) {
         double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
@@ -93,6 +103,45 @@ public:
 
 private:
   HostSession() = default;
+
+  // Values 0..n-1 are the kernel inputs, then each body op's results (in
+  // scratch_, owned by this session so that sessions stay independent).
+  Status prepareFusion(const artifact::Kernel &kr, int k, PreparedKernel &p) {
+    std::vector<host::ConstTensorRef> vals = p.in;
+    for (int i = 0; i < kr.body_size(); ++i) {
+      const artifact::BodyOp &b = kr.body(i);
+      artifact::Kernel tmp;
+      *tmp.mutable_attrs() = b.attrs();
+      auto attrs = convertAttrs(tmp);
+      if (!attrs.ok())
+        return attrs.status().withPrefix(model_->path() + ": " + kernelWhere(kr, k) + ": body op " + std::to_string(i));
+      PreparedOp op{b.op(), std::move(*attrs), {}, {}};
+      for (int32_t v : b.operands()) op.in.push_back(v < 0 ? host::ConstTensorRef{} : vals[v]);
+      for (int r = 0; r < b.result_dtypes_size(); ++r) {
+        std::vector<int64_t> shape(b.result_shapes(r).values().begin(), b.result_shapes(r).values().end());
+        scratch_.push_back(std::make_unique<HostTensor>(DType(b.result_dtypes(r)), shape));
+        HostTensor &t = *scratch_.back();
+        op.out.push_back({t.dtype(), t.shape(), t.data()});
+        vals.push_back({t.dtype(), t.shape(), t.data()});
+      }
+      p.body.push_back(std::move(op));
+    }
+    for (int o = 0; o < kr.body_outputs_size(); ++o)
+      p.bodyOutputs.push_back({vals[kr.body_outputs(o)].data, model_->manifest().buffers(kr.outputs(o)).size_bytes()});
+    return Status::OK();
+  }
+
+  Status runFusion(const PreparedKernel &p) {
+    for (size_t i = 0; i < p.body.size(); ++i) {
+      const PreparedOp &op = p.body[i];
+      Status st = host::runKernel(op.op, op.attrs, op.in, op.out);
+      if (!st.ok()) return st.withPrefix("body op " + std::to_string(i));
+    }
+    for (size_t o = 0; o < p.out.size(); ++o)
+      if (p.bodyOutputs[o].second) std::memmove(p.out[o].data, p.bodyOutputs[o].first, p.bodyOutputs[o].second);
+    return Status::OK();
+  }
+
   // Buffers were validated by the loader: ranges are in bounds, aliases acyclic.
   uint8_t *resolve(int i) const {
     const Buffer &b = model_->manifest().buffers(i);
@@ -110,6 +159,7 @@ private:
   uint8_t *arena_ = nullptr;
   std::vector<void *> ptr_;
   std::vector<PreparedKernel> kernels_;
+  std::vector<std::unique_ptr<HostTensor>> scratch_;
 };
 
 class HostBackend : public Backend {
@@ -117,10 +167,18 @@ public:
   std::string name() const override { return "host"; }
   Status supports(const Model &model) const override {
     const artifact::Manifest &m = model.manifest();
-    for (int k = 0; k < m.kernels_size(); ++k)
-      if (!host::hasKernel(m.kernels(k).op()))
-        return Status::error(model.path() + ": " + kernelWhere(m.kernels(k), k) + ": op '" + m.kernels(k).op() +
+    for (int k = 0; k < m.kernels_size(); ++k) {
+      const artifact::Kernel &kr = m.kernels(k);
+      if (kr.op() == "eff.fusion") {
+        for (int i = 0; i < kr.body_size(); ++i)
+          if (!host::hasKernel(kr.body(i).op()))
+            return Status::error(model.path() + ": " + kernelWhere(kr, k) + ": body op " + std::to_string(i) + ": op '" +
+                                 kr.body(i).op() + "' is not supported by the host backend");
+      } else if (!host::hasKernel(kr.op())) {
+        return Status::error(model.path() + ": " + kernelWhere(kr, k) + ": op '" + kr.op() +
                              "' is not supported by the host backend");
+      }
+    }
     return Status::OK();
   }
   StatusOr<std::unique_ptr<BackendSession>> createSession(std::shared_ptr<const Model> model) const override {

@@ -30,7 +30,11 @@ int main(int argc, char **argv) {
   auto session = Session::create(*model, o.backend);
   if (!session.ok()) return fail(session.status());
   if (o.verbose) std::fprintf(stderr, "load: %.3f ms (backend %s)\n", msSince(t0), o.backend.c_str());
-  if (o.stats) run::printStats(**model);
+  if (o.stats) {
+    run::printStats(**model);
+    bool wantsRun = !o.testData.empty() || !o.inputs.empty() || o.bench > 0 || !o.outputDir.empty();
+    if (!wantsRun && !(*model)->inputs().empty()) return 0; // stats only
+  }
 
   auto inputs = run::gatherInputs(o, **model);
   if (!inputs.ok()) return fail(inputs.status());

@@ -7,6 +7,7 @@
 #include "compiler/Pipeline.h"
 #include "compiler/plan/ExecutionPlan.h"
 #include "compiler/onnx/OnnxImporter.h"
+#include "compiler/onnx/OnnxLocations.h"
 #include "passes/Registration.h"
 
 #include "mlir/IR/AsmState.h"
@@ -44,6 +45,10 @@ cl::list<std::string> shapes("shape",
                              cl::desc("Bind an input's dims, e.g. --shape input_ids=2x16 "
                                       "(repeatable)"),
                              cl::value_desc("NAME=DxD..."), cl::cat(effcCategory));
+cl::opt<std::string> dtype("dtype",
+                          cl::desc("Compute precision: fp32 (default), bf16 or fp16; weights are "
+                                   "converted at compile time, accumulation stays fp32"),
+                          cl::init("fp32"), cl::value_desc("fp32|bf16|fp16"), cl::cat(effcCategory));
 cl::opt<bool> verbose("verbose", cl::desc("Print progress and timing per stage"),
                       cl::cat(effcCategory));
 cl::alias verboseShort("v", cl::aliasopt(verbose), cl::desc("Alias for --verbose"));
@@ -84,6 +89,49 @@ void printModule(mlir::ModuleOp module) {
   outs() << "\n";
 }
 
+/// "FILE[:LINE:COL]: error: MESSAGE". Imported ops are located at
+/// (model file, line 0) inside a NameLoc of the ONNX node (and the PyTorch
+/// module path when known): line 0 is not printed, and the node/module are
+/// appended when the message does not already name the node.
+mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag) {
+  auto print = [](mlir::Location loc, mlir::DiagnosticSeverity severity, StringRef message) {
+    std::string file = "effc";
+    unsigned line = 0, col = 0;
+    loc->walk([&](mlir::Location l) {
+      if (auto f = dyn_cast<mlir::FileLineColLoc>(l)) {
+        file = f.getFilename().str();
+        line = f.getLine();
+        col = f.getColumn();
+        return mlir::WalkResult::interrupt();
+      }
+      return mlir::WalkResult::advance();
+    });
+    raw_ostream &os = errs();
+    os << file;
+    if (line > 0)
+      os << ":" << line << ":" << col;
+    switch (severity) {
+    case mlir::DiagnosticSeverity::Error: os << ": error: "; break;
+    case mlir::DiagnosticSeverity::Warning: os << ": warning: "; break;
+    case mlir::DiagnosticSeverity::Note: os << ": note: "; break;
+    case mlir::DiagnosticSeverity::Remark: os << ": remark: "; break;
+    }
+    os << message;
+    std::optional<std::string> node = effc::getNodeName(loc);
+    if (node && !message.contains("'" + *node + "'")) {
+      os << " [node '" << *node << "'";
+      if (std::optional<std::string> module = effc::getModulePath(loc))
+        os << ", module " << *module;
+      os << "]";
+    }
+    os << "\n";
+  };
+  print(diag.getLocation(), diag.getSeverity(), diag.str());
+  for (mlir::Diagnostic &note : diag.getNotes())
+    print(note.getLocation(), note.getSeverity(), note.str());
+  return mlir::success();
+}
+
 std::string defaultOutputPath() {
   StringRef in(inputPath);
   if (in.ends_with(".onnx"))
@@ -101,7 +149,7 @@ bool writeArtifact(mlir::ModuleOp module, mlir::TimingScope &rootTiming) {
     return false;
   std::string path = outputPath.empty() ? defaultOutputPath() : outputPath;
   plan->manifest.set_model_name(inputPath);
-  plan->manifest.set_compute_dtype("fp32");
+  plan->manifest.set_compute_dtype(dtype);
   uint64_t weightBytes = 0;
   for (const effc::WeightBlob &w : plan->weights)
     weightBytes += w.bytes.size();
@@ -126,6 +174,7 @@ bool writeArtifact(mlir::ModuleOp module, mlir::TimingScope &rootTiming) {
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  mlir::registerAsmPrinterCLOptions(); // --mlir-print-debuginfo shows ONNX node locations
   cl::HideUnrelatedOptions(effcCategory);
   cl::ParseCommandLineOptions(argc, argv, "effc: ONNX transformer compiler\n");
 
@@ -134,12 +183,16 @@ int main(int argc, char **argv) {
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
   // Diagnostics go to stderr with their location (file, ONNX node).
-  mlir::SourceMgrDiagnosticHandler diagnostics(*new SourceMgr(), &context, errs());
+  context.getDiagEngine().registerHandler(printDiagnostic);
 
   mlir::DefaultTimingManager timing;
   timing.setEnabled(verbose);
   mlir::TimingScope rootTiming = timing.getRootScope();
 
+  if (dtype != "fp32" && dtype != "bf16" && dtype != "fp16") {
+    errs() << "effc: error: --dtype must be fp32, bf16 or fp16, got '" << dtype << "'\n";
+    return 1;
+  }
   effc::ImportOptions importOptions;
   if (!parseShapes(importOptions))
     return 1;
@@ -164,8 +217,11 @@ int main(int argc, char **argv) {
   }
 
   mlir::PassManager pm(&context);
-  pm.enableTiming(rootTiming.nest("pipeline"));
-  effc::buildPipeline(pm, effc::PipelineOptions{verbose});
+  mlir::TimingScope pipelineTiming = rootTiming.nest("pipeline");
+  pm.enableTiming(pipelineTiming);
+  effc::PipelineOptions pipelineOptions;
+  pipelineOptions.dtype = dtype;
+  effc::buildPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return 1;
   if (emit == Emit::Mlir) {

@@ -210,10 +210,14 @@ LogicalResult AttentionOp::verify() {
   if (failed(verifySameElementType(*this, "q", getQ(), {{"k", getK()}, {"v", getV()}})))
     return failure();
 
-  // Inference already rejected q/k/v of a rank other than 4.
+  // The op verifier runs before the result-type check, so ranks come first.
   auto q = dyn_cast<RankedTensorType>(getQ().getType());
   auto k = dyn_cast<RankedTensorType>(getK().getType());
   auto v = dyn_cast<RankedTensorType>(getV().getType());
+  for (auto [name, t] : {std::pair<StringRef, RankedTensorType>{"q", q}, {"k", k}, {"v", v}})
+    if (t && t.getRank() != 4)
+      return emitOpError() << name << " must be 4-D [B, H, seq, head_dim], got rank "
+                           << t.getRank();
   int64_t dyn = ShapedType::kDynamic;
   auto dim = [&](RankedTensorType t, int i) { return t ? t.getDimSize(i) : dyn; };
   int64_t batch = dim(q, 0), hq = dim(q, 1), s = dim(q, 2), d = dim(q, 3);

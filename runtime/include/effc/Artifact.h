@@ -48,8 +48,10 @@ struct ArtifactSections {
 /// (the file path) prefixes every message.
 Status parseArtifact(const uint8_t *data, size_t size, const std::string &name,
                      ArtifactSections *out);
-/// The manifest-only checks of parseArtifact (weights table vs `weightsSize`).
-Status validateManifest(const artifact::Manifest &m, uint64_t weightsSize);
+/// The manifest-only checks of parseArtifact (weight table vs `weightsSize`,
+/// CUDA source/cubin ranges vs `payloadSize`, eff.fusion bodies).
+Status validateManifest(const artifact::Manifest &m, uint64_t weightsSize,
+                        uint64_t payloadSize = ~uint64_t(0));
 
 /// FNV-1a 64-bit.
 uint64_t fnv1a64(const void *data, size_t size);

@@ -68,7 +68,8 @@ func.func @reduce_noop_not_bool(%x: tensor<2x3xf32>) -> tensor<1x1xf32> {
 
 func.func @reduce_wrong_result_type(%x: tensor<2x3xf32>) -> tensor<2x3xf32> {
   %axes = eff.constant {value = dense<[1]> : tensor<1xi64>} : tensor<1xi64>
-  // expected-error @+1 {{inferred type(s) 'tensor<2x1xf32>' are incompatible with return type(s) of operation 'tensor<2x3xf32>'}}
+  // expected-error @+2 {{inferred type(s) 'tensor<2x1xf32>' are incompatible with return type(s) of operation 'tensor<2x3xf32>'}}
+  // expected-error @+1 {{failed to infer returned types}}
   %0 = eff.reduce_sum %x, %axes : (tensor<2x3xf32>, tensor<1xi64>) -> tensor<2x3xf32>
   return %0 : tensor<2x3xf32>
 }

@@ -1,0 +1,153 @@
+//===- EmitterUtil.cpp - pieces shared by the CUDA emitters ---------------===//
+#include "compiler/codegen/EmitterUtil.h"
+
+#include "compiler/codegen/DTypeInfo.h"
+
+#include <algorithm>
+
+namespace effc::codegen {
+
+void openKernel(CudaWriter &w, const KernelDesc &desc, int maxThreads) {
+  std::string params;
+  for (size_t i = 0; i < desc.inputs.size(); ++i)
+    params += (params.empty() ? "" : ", ") + std::string("const void* __restrict__ in") +
+              std::to_string(i);
+  for (size_t i = 0; i < desc.outputs.size(); ++i)
+    params += (params.empty() ? "" : ", ") + std::string("void* __restrict__ out") +
+              std::to_string(i);
+  w.line("// ", desc.op);
+  w.open("extern \"C\" __global__ void __launch_bounds__(", maxThreads, ") ", desc.name, "(",
+         params, ") {");
+  for (size_t i = 0; i < desc.inputs.size(); ++i) {
+    const char *t = storageType(desc.inputs[i].dtype);
+    w.line("const ", t, "* __restrict__ x", i, " = (const ", t, "*)in", i, ";",
+           desc.inputs[i].present ? "" : "  // absent: nullptr");
+  }
+  for (size_t i = 0; i < desc.outputs.size(); ++i) {
+    const char *t = storageType(desc.outputs[i].dtype);
+    w.line(t, "* __restrict__ y", i, " = (", t, "*)out", i, ";");
+  }
+}
+
+std::string indexType(const KernelDesc &desc) {
+  // Headroom so that `i + gridDim.x * blockDim.x` cannot overflow either.
+  const int64_t limit = (int64_t(1) << 31) - (int64_t(1) << 24);
+  int64_t largest = 0;
+  for (const auto *list : {&desc.inputs, &desc.outputs})
+    for (const TensorDesc &t : *list)
+      if (t.present)
+        largest = std::max(largest, t.numElements());
+  return largest < limit ? "int" : "i64";
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+void openGridStride(CudaWriter &w, const std::string &var, const std::string &type, int64_t n,
+                    int block) {
+  w.open("for (", type, " ", var, " = ", type, "(blockIdx.x) * ", block, " + threadIdx.x; ", var,
+         " < ", n, "; ", var, " += ", type, "(gridDim.x) * ", block, ") {");
+}
+
+LaunchDims gridStrideLaunch(int64_t n, int block) {
+  LaunchDims l;
+  l.grid[0] = uint32_t(std::clamp<int64_t>(ceilDiv(n, block), 1, kMaxGridBlocks));
+  l.block[0] = uint32_t(block);
+  return l;
+}
+
+std::vector<int64_t> rowMajorStrides(const std::vector<int64_t> &shape) {
+  std::vector<int64_t> s(shape.size(), 1);
+  for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d)
+    s[d] = s[d + 1] * shape[d + 1];
+  return s;
+}
+
+std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &in,
+                                      const std::vector<int64_t> &out) {
+  std::vector<int64_t> st(out.size(), 0), own = rowMajorStrides(in);
+  size_t off = out.size() - in.size();
+  for (size_t d = 0; d < in.size(); ++d)
+    st[off + d] = in[d] == 1 ? 0 : own[d];
+  return st;
+}
+
+IndexSpace coalesce(IndexSpace space) {
+  IndexSpace out;
+  out.strides.resize(space.strides.size());
+  for (size_t d = 0; d < space.dims.size(); ++d) {
+    if (space.dims[d] == 1)
+      continue;
+    bool merge = !out.dims.empty();
+    for (size_t k = 0; merge && k < space.strides.size(); ++k)
+      merge = out.strides[k].back() == space.strides[k][d] * space.dims[d];
+    if (merge) {
+      out.dims.back() *= space.dims[d];
+      for (size_t k = 0; k < space.strides.size(); ++k)
+        out.strides[k].back() = space.strides[k][d];
+      continue;
+    }
+    out.dims.push_back(space.dims[d]);
+    for (size_t k = 0; k < space.strides.size(); ++k)
+      out.strides[k].push_back(space.strides[k][d]);
+  }
+  return out;
+}
+
+void emitCoords(CudaWriter &w, const std::string &flat, const std::string &type,
+                const std::vector<int64_t> &dims, const std::string &prefix) {
+  size_t n = dims.size();
+  if (n == 0)
+    return;
+  if (n == 1) {
+    w.line("const ", type, " ", prefix, "0 = ", flat, ";");
+    return;
+  }
+  std::string rest = prefix + "r";
+  w.line(type, " ", rest, " = ", flat, ";");
+  for (size_t d = n - 1; d > 0; --d) {
+    w.line("const ", type, " ", prefix, d, " = ", rest, " % ", dims[d], "; ", rest, " /= ",
+           dims[d], ";");
+  }
+  w.line("const ", type, " ", prefix, "0 = ", rest, ";");
+}
+
+void emitOffsets(CudaWriter &w, const std::string &flat, const std::string &type,
+                 const IndexSpace &space, const std::string &prefix) {
+  std::vector<int64_t> contiguous = rowMajorStrides(space.dims);
+  bool needCoords = false;
+  std::vector<bool> identity(space.strides.size());
+  for (size_t k = 0; k < space.strides.size(); ++k) {
+    identity[k] = space.strides[k] == contiguous;
+    needCoords |= !identity[k];
+  }
+  std::string c = prefix + "c";
+  if (needCoords)
+    emitCoords(w, flat, type, space.dims, c);
+  for (size_t k = 0; k < space.strides.size(); ++k) {
+    std::string expr;
+    if (identity[k]) {
+      expr = flat;
+    } else {
+      for (size_t d = 0; d < space.dims.size(); ++d) {
+        int64_t s = space.strides[k][d];
+        if (s == 0)
+          continue;
+        if (!expr.empty())
+          expr += " + ";
+        expr += c + std::to_string(d) + (s == 1 ? "" : " * " + std::to_string(s));
+      }
+      if (expr.empty())
+        expr = "0";
+    }
+    w.line("const ", type, " ", prefix, k, " = ", expr, ";");
+  }
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+} // namespace effc::codegen

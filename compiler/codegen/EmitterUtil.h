@@ -1,0 +1,67 @@
+//===- EmitterUtil.h - pieces shared by the CUDA emitters --------*- C++ -*-===//
+//
+// Kernel signature (the artifact ABI), typed pointers, grid-stride loops and
+// index math with every shape and stride baked in as a constant.
+//
+#ifndef EFFC_COMPILER_CODEGEN_EMITTERUTIL_H
+#define EFFC_COMPILER_CODEGEN_EMITTERUTIL_H
+
+#include "compiler/codegen/CudaWriter.h"
+#include "compiler/codegen/KernelDesc.h"
+
+#include <string>
+#include <vector>
+
+namespace effc::codegen {
+
+constexpr int kElementwiseBlock = 256;
+/// Grid-stride loops cap the grid here: enough blocks to fill any GPU.
+constexpr int64_t kMaxGridBlocks = 8192;
+
+/// `extern "C" __global__ void __launch_bounds__(T) name(const void* in0, ...,
+/// void* out0, ...) {` plus typed pointers x<i> / y<i> (storage types).
+void openKernel(CudaWriter &w, const KernelDesc &desc, int maxThreads);
+
+/// "int" when every tensor of the kernel is small enough for 32-bit index
+/// math (much cheaper div/mod), else "i64".
+std::string indexType(const KernelDesc &desc);
+
+/// `for (T var = blockIdx.x * B + threadIdx.x; var < n; var += gridDim.x * B) {`
+void openGridStride(CudaWriter &w, const std::string &var, const std::string &type, int64_t n,
+                    int block);
+/// Launch for a grid-stride loop over n items with `block` threads.
+LaunchDims gridStrideLaunch(int64_t n, int block);
+int64_t ceilDiv(int64_t a, int64_t b);
+
+std::vector<int64_t> rowMajorStrides(const std::vector<int64_t> &shape);
+/// Element strides of `in` read as if broadcast (right-aligned) to `out`;
+/// broadcast dims get stride 0.
+std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &in,
+                                      const std::vector<int64_t> &out);
+
+/// An iteration space (dims, outermost first) and, per operand, the element
+/// stride of each dim.
+struct IndexSpace {
+  std::vector<int64_t> dims;
+  std::vector<std::vector<int64_t>> strides;
+};
+/// Drops unit dims and merges neighbours that every operand walks
+/// contiguously, so broadcast index math costs as few div/mods as possible.
+IndexSpace coalesce(IndexSpace space);
+
+/// Emits `T <prefix><k> = ...;` for each operand k: the offset of flat index
+/// `flat` (over space.dims) in that operand. Coordinates are peeled with
+/// constant div/mod; an operand that walks the space contiguously gets
+/// `flat` itself.
+void emitOffsets(CudaWriter &w, const std::string &flat, const std::string &type,
+                 const IndexSpace &space, const std::string &prefix);
+
+/// Emits `T <prefix>0..n-1` = the coordinates of `flat` in row-major `dims`.
+void emitCoords(CudaWriter &w, const std::string &flat, const std::string &type,
+                const std::vector<int64_t> &dims, const std::string &prefix);
+
+std::string shapeText(const std::vector<int64_t> &shape);
+
+} // namespace effc::codegen
+
+#endif

@@ -1,0 +1,69 @@
+//===- KernelDesc.h - what the CUDA emitters see of one kernel op -*- C++ -*-===//
+//
+// The emitters work on this plain description, not on MLIR: every shape is
+// static, shape-like operands that are constants carry their values, and the
+// attributes are the host kernels' map (same names and meaning). This keeps
+// emission testable without building IR and identical for any front end.
+//
+#ifndef EFFC_COMPILER_CODEGEN_KERNELDESC_H
+#define EFFC_COMPILER_CODEGEN_KERNELDESC_H
+
+#include "effc/DType.h"
+#include "effc/HostKernels.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace effc::codegen {
+
+struct TensorDesc {
+  DType dtype = DType::UNDEFINED;
+  std::vector<int64_t> shape;
+  /// False for an absent optional input (the kernel gets nullptr).
+  bool present = true;
+  /// Values of an integer operand known at compile time (axes, K, starts...).
+  std::optional<std::vector<int64_t>> constInts;
+
+  int64_t numElements() const {
+    int64_t n = 1;
+    for (int64_t d : shape)
+      n *= d;
+    return n;
+  }
+  int64_t rank() const { return int64_t(shape.size()); }
+};
+
+struct KernelDesc {
+  std::string op;   // "eff.add"
+  std::string name; // the __global__ function's name, "k12_add"
+  host::Attrs attrs;
+  std::vector<TensorDesc> inputs; // kernel-input order, absent = !present
+  std::vector<TensorDesc> outputs;
+
+  int64_t intAttr(const std::string &key, int64_t dflt) const;
+  double floatAttr(const std::string &key, double dflt) const;
+  std::string stringAttr(const std::string &key, const std::string &dflt) const;
+  std::optional<std::vector<int64_t>> intsAttr(const std::string &key) const;
+  bool hasInput(size_t i) const { return i < inputs.size() && inputs[i].present; }
+};
+
+/// Launch geometry baked at compile time (mirrors artifact::Launch).
+struct LaunchDims {
+  uint32_t grid[3] = {1, 1, 1};
+  uint32_t block[3] = {1, 1, 1};
+  uint32_t sharedBytes = 0; // dynamic shared memory
+};
+
+/// One generated kernel: its `extern "C" __global__` definition (without the
+/// prelude) and how to launch it.
+struct CudaKernel {
+  std::string name;
+  std::string source;
+  LaunchDims launch;
+};
+
+} // namespace effc::codegen
+
+#endif

@@ -1,0 +1,776 @@
+//===- OnnxImporter.cpp - ONNX ModelProto -> eff dialect: the graph walk ---===//
+//
+// Parsing (binary protobuf, or text format for .textproto/.onnxtxt), graph
+// inputs/initializers/outputs, and generic op construction: an ONNX node
+// becomes the registered eff op of the same (snake_case) name, built through
+// an OperationState whose result types come from the op's
+// InferTypeOpInterface, then folded at once so constant shape subgraphs
+// disappear while importing. Opset upgrades and multi-op conversions live in
+// OnnxOpsetUpgrade.cpp.
+//
+#include "compiler/onnx/OnnxImporter.h"
+#include "compiler/onnx/OnnxAttributes.h"
+#include "compiler/onnx/OnnxInternal.h"
+#include "compiler/onnx/OnnxLocations.h"
+#include "compiler/onnx/OnnxTensors.h"
+
+#include "dialects/eff/ConstantFolding.h"
+#include "dialects/eff/EffDialect.h"
+#include "dialects/eff/EffOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Verifier.h"
+#include "mlir/Interfaces/InferTypeOpInterface.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/Path.h"
+
+#include <google/protobuf/descriptor.h>
+#include <google/protobuf/descriptor.pb.h>
+#include <google/protobuf/dynamic_message.h>
+#include <google/protobuf/io/tokenizer.h>
+#include <google/protobuf/stubs/logging.h>
+#include <google/protobuf/text_format.h>
+
+#include <climits>
+
+using namespace mlir;
+
+namespace effc {
+namespace onnx_import {
+
+//===----------------------------------------------------------------------===//
+// Names and opsets
+//===----------------------------------------------------------------------===//
+
+std::string effOpName(llvm::StringRef opType) {
+  static const llvm::StringMap<const char *> renames = {
+      {"MatMul", "matmul"},
+      {"MatMulInteger", "matmul_integer"},
+      {"QLinearMatMul", "qlinear_matmul"},
+      {"IsNaN", "is_nan"},
+      {"IsInf", "is_inf"},
+      {"PRelu", "prelu"},
+      {"LayerNormalization", "layer_norm"},
+      {"RMSNormalization", "rms_norm"},
+      {"RotaryEmbedding", "rope"},
+  };
+  auto it = renames.find(opType);
+  if (it != renames.end())
+    return std::string("eff.") + it->second;
+  // CamelCase -> snake_case; runs of capitals stay together (GatherND ->
+  // gather_nd, TopK -> top_k, ReduceL2 -> reduce_l2).
+  std::string out = "eff.";
+  for (size_t i = 0; i < opType.size(); ++i) {
+    char c = opType[i];
+    if (llvm::isUpper(c)) {
+      bool prevLower = i > 0 && (llvm::isLower(opType[i - 1]) || llvm::isDigit(opType[i - 1]));
+      bool nextLower = i + 1 < opType.size() && llvm::isLower(opType[i + 1]);
+      bool prevUpper = i > 0 && llvm::isUpper(opType[i - 1]);
+      if (i > 0 && (prevLower || (prevUpper && nextLower)))
+        out += '_';
+      out += llvm::toLower(c);
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+int64_t opsetFor(const onnx::ModelProto &model, llvm::StringRef domain) {
+  bool isDefault = domain.empty() || domain == "ai.onnx";
+  int64_t version = -1;
+  for (const onnx::OperatorSetIdProto &id : model.opset_import()) {
+    llvm::StringRef d = id.domain();
+    bool idDefault = d.empty() || d == "ai.onnx";
+    if ((isDefault && idDefault) || (!isDefault && d == domain))
+      version = std::max<int64_t>(version, id.version());
+  }
+  return version;
+}
+
+/// Initializer names become resource blob keys; keep them identifier-like.
+static std::string blobNameFor(llvm::StringRef name) {
+  std::string out;
+  for (char c : name)
+    out += (llvm::isAlnum(c) || c == '_' || c == '.') ? c : '_';
+  if (out.empty() || llvm::isDigit(out.front()))
+    out.insert(0, "w_");
+  return out;
+}
+
+//===----------------------------------------------------------------------===//
+// GraphImporter
+//===----------------------------------------------------------------------===//
+
+GraphImporter::GraphImporter(MLIRContext &ctx, const onnx::ModelProto &model,
+                             llvm::StringRef sourceName, const ImportOptions &options)
+    : ctx(ctx), model(model), sourceName(sourceName.str()), options(options),
+      externalData(std::make_unique<ExternalDataCache>()), builder(&ctx),
+      fileLoc(FileLineColLoc::get(&ctx, sourceName, 0, 0)), nodeLoc(fileLoc) {
+  if (!options.externalDataDir.empty()) {
+    externalDir = options.externalDataDir;
+  } else {
+    llvm::StringRef parent = llvm::sys::path::parent_path(sourceName);
+    externalDir = parent.empty() ? "." : parent.str();
+  }
+}
+
+GraphImporter::~GraphImporter() = default;
+
+InFlightDiagnostic GraphImporter::error() { return mlir::emitError(node ? nodeLoc : fileLoc); }
+
+Type GraphImporter::importType(const onnx::TypeProto &type, llvm::StringRef name, bool isInput) {
+  const char *what = isInput ? "input" : "output";
+  if (!type.has_tensor_type()) {
+    error() << "graph " << what << " '" << name
+            << "' is not a tensor (sequence, map, optional and sparse values are not supported)";
+    return {};
+  }
+  const onnx::TypeProto::Tensor &tensor = type.tensor_type();
+  Type elt = onnxElementType(ctx, tensor.elem_type());
+  if (!elt) {
+    error() << "graph " << what << " '" << name << "' has element type "
+            << onnxDataTypeName(tensor.elem_type()) << ", which effc does not support";
+    return {};
+  }
+  auto bound = options.inputShapes.find(name.str());
+  bool isBound = isInput && bound != options.inputShapes.end();
+  if (!tensor.has_shape()) {
+    if (isBound)
+      return RankedTensorType::get(bound->second, elt);
+    return UnrankedTensorType::get(elt);
+  }
+  llvm::SmallVector<int64_t> dims;
+  for (const onnx::TensorShapeProto::Dimension &d : tensor.shape().dim()) {
+    if (d.has_dim_value()) {
+      if (d.dim_value() < 0 || d.dim_value() > (int64_t(1) << 40)) {
+        error() << "graph " << what << " '" << name << "' has an invalid dim " << d.dim_value();
+        return {};
+      }
+      dims.push_back(d.dim_value());
+    } else {
+      dims.push_back(ShapedType::kDynamic);
+    }
+  }
+  if (isBound) {
+    const std::vector<int64_t> &shape = bound->second;
+    if (shape.size() != dims.size()) {
+      error() << "--shape " << name << ": gives " << shape.size()
+              << " dims, but the model's input has rank " << dims.size();
+      return {};
+    }
+    for (size_t i = 0; i < dims.size(); ++i) {
+      if (!ShapedType::isDynamic(dims[i]) && dims[i] != shape[i]) {
+        error() << "--shape " << name << ": dim " << i << " is " << dims[i]
+                << " in the model, but --shape gives " << shape[i];
+        return {};
+      }
+      if (shape[i] < 0 || shape[i] > (int64_t(1) << 40)) {
+        error() << "--shape " << name << ": invalid dim " << shape[i];
+        return {};
+      }
+      dims[i] = shape[i];
+    }
+  }
+  return RankedTensorType::get(dims, elt);
+}
+
+LogicalResult GraphImporter::importInputs(func::FuncOp func) {
+  const onnx::GraphProto &graph = model.graph();
+  llvm::StringSet<> initializers;
+  for (const onnx::TensorProto &t : graph.initializer())
+    initializers.insert(t.name());
+  llvm::StringSet<> inputNames;
+  Block &entry = func.getBody().front();
+  SmallVector<Type> argTypes;
+  SmallVector<DictionaryAttr> argAttrs;
+  for (const onnx::ValueInfoProto &input : graph.input()) {
+    if (initializers.contains(input.name()))
+      continue; // an initializer with a declared input: a constant here
+    if (input.name().empty())
+      return error() << "a graph input has no name";
+    inputNames.insert(input.name());
+    Type type = importType(input.type(), input.name(), /*isInput=*/true);
+    if (!type)
+      return failure();
+    BlockArgument arg = entry.addArgument(type, fileLoc);
+    values[input.name()] = arg;
+    argTypes.push_back(type);
+    argAttrs.push_back(
+        builder.getDictionaryAttr(builder.getNamedAttr("eff.name", builder.getStringAttr(input.name()))));
+  }
+  for (const auto &[name, shape] : options.inputShapes)
+    if (!inputNames.contains(name))
+      return error() << "--shape names '" << name << "', which is not an input of the model";
+  func.setFunctionType(builder.getFunctionType(argTypes, {}));
+  for (auto [i, attrs] : llvm::enumerate(argAttrs))
+    func.setArgAttrs(unsigned(i), attrs);
+  return success();
+}
+
+LogicalResult GraphImporter::importInitializers() {
+  for (const onnx::TensorProto &t : model.graph().initializer()) {
+    if (t.name().empty())
+      return error() << "an initializer has no name";
+    std::string message;
+    ElementsAttr value =
+        convertOnnxTensor(ctx, t, blobNameFor(t.name()), externalDir, externalData.get(), message);
+    if (!value)
+      return error() << "initializer '" << t.name() << "': " << message;
+    values[t.name()] = constant(value);
+  }
+  if (model.graph().sparse_initializer_size() > 0)
+    return error() << "sparse initializers are not supported";
+  return success();
+}
+
+LogicalResult GraphImporter::importOutputs(func::FuncOp func) {
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (const onnx::ValueInfoProto &output : model.graph().output()) {
+    auto it = values.find(output.name());
+    if (output.name().empty() || it == values.end())
+      return error() << "graph output '" << output.name()
+                     << "' is not produced by any node, input or initializer";
+    results.push_back(it->second);
+    resultTypes.push_back(it->second.getType());
+  }
+  if (results.empty())
+    return error() << "the graph has no outputs";
+  builder.create<func::ReturnOp>(fileLoc, results);
+  func.setFunctionType(builder.getFunctionType(func.getArgumentTypes(), resultTypes));
+  for (auto [i, output] : llvm::enumerate(model.graph().output()))
+    func.setResultAttrs(unsigned(i), builder.getDictionaryAttr(builder.getNamedAttr(
+                                         "eff.name", builder.getStringAttr(output.name()))));
+  return success();
+}
+
+Value GraphImporter::constant(ElementsAttr value) {
+  return builder.create<eff::ConstantOp>(node ? nodeLoc : fileLoc, value.getShapedType(), value)
+      .getResult();
+}
+
+Value GraphImporter::constI64(llvm::ArrayRef<int64_t> v, bool scalar) {
+  auto type = RankedTensorType::get(scalar ? llvm::ArrayRef<int64_t>{}
+                                           : llvm::ArrayRef<int64_t>{int64_t(v.size())},
+                                    builder.getI64Type());
+  return constant(DenseIntElementsAttr::get(type, v));
+}
+
+Value GraphImporter::constScalar(Type elt, double v) {
+  auto type = RankedTensorType::get({}, elt);
+  Attribute a;
+  if (auto ft = dyn_cast<FloatType>(elt))
+    a = FloatAttr::get(ft, v);
+  else if (elt.isInteger(1))
+    a = BoolAttr::get(&ctx, v != 0);
+  else
+    a = IntegerAttr::get(elt, int64_t(v));
+  return constant(DenseElementsAttr::get(type, a));
+}
+
+FailureOr<Value> GraphImporter::shapeOf(Value v) {
+  auto t = dyn_cast<RankedTensorType>(v.getType());
+  if (t && t.hasStaticShape())
+    return constI64(t.getShape());
+  return emitOp1("eff.shape", {v});
+}
+
+//===----------------------------------------------------------------------===//
+// Generic op construction
+//===----------------------------------------------------------------------===//
+
+/// Captures error diagnostics while it lives (they are re-emitted by the
+/// owner with context, or dropped).
+struct DiagnosticCapture {
+  explicit DiagnosticCapture(MLIRContext &ctx)
+      : handler(&ctx, [this](Diagnostic &d) {
+          if (d.getSeverity() == DiagnosticSeverity::Error)
+            messages.push_back(d.str());
+          return success();
+        }) {}
+  std::vector<std::string> messages;
+  ScopedDiagnosticHandler handler;
+};
+
+template <template <typename> class... Traits>
+static bool hasAnyTrait(RegisteredOperationName name) {
+  return (name.hasTrait<Traits>() || ...);
+}
+
+/// Segment count of an AttrSizedOperandSegments op (what its verifier
+/// demands of `operandSegmentSizes`), probed on a throwaway op.
+static int probeSegments(MLIRContext &ctx, RegisteredOperationName name, const OpShape &shape) {
+  static const llvm::StringMap<int> known = {
+      {"eff.clip", 3}, {"eff.slice", 5}, {"eff.pad", 4}, {"eff.resize", 4}};
+  auto it = known.find(name.getStringRef());
+  if (it != known.end())
+    return it->second;
+  Block scratch;
+  Location loc = UnknownLoc::get(&ctx);
+  SmallVector<Value> operands;
+  for (int i = 0; i < std::max(shape.minOperands, 1); ++i)
+    operands.push_back(scratch.addArgument(NoneType::get(&ctx), loc));
+  OperationState state(loc, name);
+  state.addOperands(operands);
+  state.addAttribute("operandSegmentSizes",
+                     DenseI32ArrayAttr::get(&ctx, {int32_t(operands.size())}));
+  state.addTypes(SmallVector<Type>(std::max(shape.numResults, 1), NoneType::get(&ctx)));
+  Operation *op = Operation::create(state);
+  int segments = 0;
+  {
+    DiagnosticCapture capture(ctx);
+    (void)name.verifyInvariants(op);
+    for (const std::string &m : capture.messages) {
+      llvm::StringRef s(m);
+      size_t pos = s.find("must have ");
+      if (pos == llvm::StringRef::npos)
+        continue;
+      llvm::StringRef rest = s.drop_front(pos + 10);
+      unsigned n;
+      if (!rest.consumeInteger(10, n))
+        segments = int(n);
+    }
+  }
+  op->destroy();
+  return segments;
+}
+
+const OpShape *GraphImporter::getOpShape(RegisteredOperationName name) {
+  auto it = opShapes.find(name.getStringRef());
+  if (it != opShapes.end())
+    return &it->second;
+  using namespace OpTrait;
+  OpShape s;
+  if (name.hasTrait<ZeroOperands>()) s.minOperands = s.maxOperands = 0;
+  else if (name.hasTrait<OneOperand>()) s.minOperands = s.maxOperands = 1;
+  else if (name.hasTrait<NOperands<2>::Impl>()) s.minOperands = s.maxOperands = 2;
+  else if (name.hasTrait<NOperands<3>::Impl>()) s.minOperands = s.maxOperands = 3;
+  else if (name.hasTrait<NOperands<4>::Impl>()) s.minOperands = s.maxOperands = 4;
+  else if (name.hasTrait<NOperands<5>::Impl>()) s.minOperands = s.maxOperands = 5;
+  else if (name.hasTrait<NOperands<6>::Impl>()) s.minOperands = s.maxOperands = 6;
+  else if (name.hasTrait<AtLeastNOperands<1>::Impl>()) s.minOperands = 1;
+  else if (name.hasTrait<AtLeastNOperands<2>::Impl>()) s.minOperands = 2;
+  else if (name.hasTrait<AtLeastNOperands<3>::Impl>()) s.minOperands = 3;
+  else if (name.hasTrait<AtLeastNOperands<4>::Impl>()) s.minOperands = 4;
+  else if (name.hasTrait<AtLeastNOperands<5>::Impl>()) s.minOperands = 5;
+  else s.minOperands = 0; // VariadicOperands
+
+  if (name.hasTrait<ZeroResults>()) s.numResults = 0;
+  else if (name.hasTrait<OneResult>()) s.numResults = 1;
+  else if (name.hasTrait<NResults<2>::Impl>()) s.numResults = 2;
+  else if (name.hasTrait<NResults<3>::Impl>()) s.numResults = 3;
+  else if (name.hasTrait<NResults<4>::Impl>()) s.numResults = 4;
+  else s.numResults = -1;
+
+  if (name.hasTrait<AttrSizedOperandSegments>()) {
+    s.segments = probeSegments(ctx, name, s);
+    if (s.segments <= 0)
+      return nullptr;
+    s.maxOperands = s.segments;
+  }
+  return &(opShapes[name.getStringRef()] = s);
+}
+
+FailureOr<SmallVector<Value>> GraphImporter::emitOp(llvm::StringRef name,
+                                                    llvm::ArrayRef<Value> operands,
+                                                    llvm::ArrayRef<NamedAttribute> attrs,
+                                                    int numResults) {
+  std::optional<RegisteredOperationName> opName = RegisteredOperationName::lookup(name, &ctx);
+  if (!opName)
+    return error() << "effc has no op '" << name << "'";
+  const OpShape *shape = getOpShape(*opName);
+  if (!shape)
+    return error() << "cannot determine the operands of '" << name << "'";
+  auto *inferType = opName->getInterface<InferTypeOpInterface>();
+  if (!inferType)
+    return error() << "'" << name << "' does not infer its result types";
+
+  NamedAttrList attrList(attrs);
+  SmallVector<Value> present;
+  if (shape->segments > 0) {
+    if (int(operands.size()) > shape->segments)
+      return error() << "has " << operands.size() << " inputs, but '" << name
+                     << "' takes at most " << shape->segments;
+    SmallVector<int32_t> sizes;
+    for (int i = 0; i < shape->segments; ++i) {
+      Value v = i < int(operands.size()) ? operands[size_t(i)] : Value();
+      if (!v && i < shape->minOperands)
+        return error() << "required input #" << i << " is missing";
+      sizes.push_back(v ? 1 : 0);
+      if (v)
+        present.push_back(v);
+    }
+    attrList.set("operandSegmentSizes", DenseI32ArrayAttr::get(&ctx, sizes));
+  } else {
+    size_t end = operands.size();
+    while (end > 0 && !operands[end - 1])
+      --end;
+    for (size_t i = 0; i < end; ++i) {
+      if (!operands[i])
+        return error() << "input #" << i << " is absent, but '" << name
+                       << "' cannot skip it (only trailing optional inputs may be absent)";
+      present.push_back(operands[i]);
+    }
+  }
+  if (int(present.size()) < shape->minOperands)
+    return error() << "has " << present.size() << " inputs, but '" << name << "' needs "
+                   << (shape->maxOperands == shape->minOperands ? "" : "at least ")
+                   << shape->minOperands;
+  if (shape->maxOperands >= 0 && int(present.size()) > shape->maxOperands)
+    return error() << "has " << present.size() << " inputs, but '" << name << "' takes at most "
+                   << shape->maxOperands;
+  int results = shape->numResults >= 0 ? shape->numResults : std::max(numResults, 0);
+  // Defaults (DefaultValuedAttr) are materialized on creation; inference runs
+  // before that and reads them through the adaptor, so add them now.
+  opName->populateDefaultAttrs(attrList);
+
+  // Check attribute and operand constraints on a throwaway op before running
+  // inference, which relies on them (required attributes present, attribute
+  // kinds, operand element types). Result types are placeholders (NoneType)
+  // that always fail their own constraint: those messages are expected.
+  {
+    OperationState probe(nodeLoc, *opName);
+    probe.addOperands(present);
+    probe.addAttributes(attrList);
+    probe.addTypes(SmallVector<Type>(size_t(results), NoneType::get(&ctx)));
+    Operation *op = Operation::create(probe);
+    std::string problem;
+    {
+      DiagnosticCapture capture(ctx);
+      if (failed(opName->verifyInvariants(op)))
+        for (const std::string &m : capture.messages) {
+          llvm::StringRef s(m);
+          if (s.contains("result #") || s.contains("results"))
+            continue;
+          problem = m;
+          break;
+        }
+    }
+    op->destroy();
+    if (!problem.empty())
+      return error() << problem;
+  }
+
+  DictionaryAttr dict = attrList.getDictionary(&ctx);
+  SmallVector<Type> types;
+  if (failed(inferType->inferReturnTypes(&ctx, nodeLoc, present, dict, OpaqueProperties(nullptr),
+                                         RegionRange(), types)))
+    return failure(); // the op emitted why, at the node's location
+  if (shape->numResults >= 0 && int(types.size()) != shape->numResults)
+    return error() << "'" << name << "' inferred " << types.size() << " result types, expected "
+                   << shape->numResults;
+
+  OperationState state(nodeLoc, *opName);
+  state.addOperands(present);
+  state.addAttributes(dict.getValue());
+  state.addTypes(types);
+  Operation *op = builder.create(state);
+  if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
+    op->erase();
+    return failure();
+  }
+  SmallVector<Value> folded;
+  if (succeeded(builder.tryFold(op, folded)) && !folded.empty()) {
+    op->erase();
+    return folded;
+  }
+  return SmallVector<Value>(op->getResults());
+}
+
+FailureOr<Value> GraphImporter::emitOp1(llvm::StringRef name, llvm::ArrayRef<Value> operands,
+                                        llvm::ArrayRef<NamedAttribute> attrs) {
+  FailureOr<SmallVector<Value>> results = emitOp(name, operands, attrs, 1);
+  if (failed(results))
+    return failure();
+  if (results->size() != 1)
+    return error() << "'" << name << "' has " << results->size() << " results, expected 1";
+  return results->front();
+}
+
+LogicalResult GraphImporter::bindOutputs(llvm::ArrayRef<Value> results) {
+  for (int i = 0; i < node->output_size(); ++i) {
+    const std::string &name = node->output(i);
+    if (name.empty())
+      continue;
+    if (size_t(i) < results.size()) {
+      values[name] = results[size_t(i)];
+      continue;
+    }
+    if (consumedNames.contains(name))
+      return error() << "output #" << i << " ('" << name << "') is used, but effc models only "
+                     << (results.size() == 1 ? "the first output"
+                                             : "the first " + std::to_string(results.size()) +
+                                                   " outputs")
+                     << " of " << node->op_type();
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Nodes
+//===----------------------------------------------------------------------===//
+
+LogicalResult GraphImporter::importNode(const onnx::NodeProto &n, int index) {
+  node = &n;
+  std::string fallback = n.op_type() + "_" + std::to_string(index);
+  nodeLoc = makeNodeLocation(ctx, n, sourceName, fallback);
+  llvm::StringRef domain = n.domain();
+  bool defaultDomain = domain.empty() || domain == "ai.onnx";
+  int64_t version = defaultDomain ? opset : opsetFor(model, domain);
+  nodeDesc = llvm::formatv("node '{0}' ({1}{2}, opset {3})", n.name().empty() ? fallback : n.name(),
+                           defaultDomain ? std::string() : domain.str() + "::", n.op_type(),
+                           version)
+                 .str();
+
+  std::vector<std::string> messages;
+  LogicalResult result = success();
+  {
+    DiagnosticCapture capture(ctx);
+    result = [&]() -> LogicalResult {
+      if (!defaultDomain) {
+        for (const onnx::FunctionProto &f : model.functions())
+          if (f.domain() == n.domain() && f.name() == n.op_type())
+            return error() << "model-local functions are not supported (domain '" << domain
+                           << "')";
+        return error() << "unsupported op: domain '" << domain
+                       << "' is not supported (only the default ONNX domain is)";
+      }
+      SmallVector<Value> inputs;
+      for (const std::string &in : n.input()) {
+        if (in.empty()) {
+          inputs.push_back(Value());
+          continue;
+        }
+        auto it = values.find(in);
+        if (it == values.end())
+          return error() << "input '" << in
+                         << "' is not defined (no graph input, initializer or earlier node output)";
+        inputs.push_back(it->second);
+      }
+      NamedAttrList attrs;
+      for (const onnx::AttributeProto &a : n.attribute()) {
+        if (a.name().empty())
+          return error() << "an attribute has no name";
+        std::string message;
+        Attribute converted;
+        if (n.op_type() == "Constant" && a.type() == onnx::AttributeProto::TENSOR) {
+          // Name big constants after their value.
+          converted = convertOnnxTensor(ctx, a.t(),
+                                        blobNameFor(n.output_size() ? n.output(0) : a.name()),
+                                        externalDir, externalData.get(), message);
+          if (!converted)
+            message = "attribute '" + a.name() + "': " + message;
+        } else {
+          converted = convertOnnxAttribute(ctx, a, externalDir, message);
+        }
+        if (!converted)
+          return error() << message;
+        if (attrs.get(a.name()))
+          return error() << "attribute '" << a.name() << "' is given twice";
+        attrs.set(a.name(), converted);
+      }
+      return convertNode(inputs, attrs);
+    }();
+    messages = std::move(capture.messages);
+  }
+  if (failed(result)) {
+    InFlightDiagnostic diag = mlir::emitError(nodeLoc) << nodeDesc << ": ";
+    if (messages.empty())
+      diag << "could not be imported";
+    else
+      diag << messages.front();
+  }
+  node = nullptr;
+  return result;
+}
+
+//===----------------------------------------------------------------------===//
+// The whole model
+//===----------------------------------------------------------------------===//
+
+OwningOpRef<ModuleOp> GraphImporter::run() {
+  ctx.getOrLoadDialect<eff::EffDialect>();
+  ctx.getOrLoadDialect<func::FuncDialect>();
+  if (!model.has_graph()) {
+    error() << "not an ONNX model: it has no graph";
+    return {};
+  }
+  opset = opsetFor(model, "");
+  if (opset < 0) {
+    error() << "the model imports no opset of the default ONNX domain";
+    return {};
+  }
+  if (opset < 7 || opset > 23) {
+    error() << "the model uses ONNX opset " << opset << "; effc supports opsets 7 to 23";
+    return {};
+  }
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = builder.create<func::FuncOp>(fileLoc, "main", builder.getFunctionType({}, {}));
+  Block *entry = func.addEntryBlock();
+  builder.setInsertionPointToEnd(entry);
+
+  if (failed(importInputs(func)) || failed(importInitializers()))
+    return {};
+  const onnx::GraphProto &graph = model.graph();
+  for (const onnx::NodeProto &n : graph.node())
+    for (const std::string &in : n.input())
+      consumedNames.insert(in);
+  for (const onnx::ValueInfoProto &out : graph.output())
+    consumedNames.insert(out.name());
+  for (int i = 0; i < graph.node_size(); ++i)
+    if (failed(importNode(graph.node(i), i)))
+      return {};
+  if (failed(importOutputs(func)))
+    return {};
+
+  // Constants that folding made dead, and shape computations nobody reads.
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(entry->getOperations())))
+    if (mlir::isOpTriviallyDead(&op))
+      op.erase();
+  return module;
+}
+
+//===----------------------------------------------------------------------===//
+// Parsing
+//===----------------------------------------------------------------------===//
+
+namespace {
+class CollectTextErrors : public google::protobuf::io::ErrorCollector {
+public:
+  void AddError(int line, google::protobuf::io::ColumnNumber column,
+                const std::string &message) override {
+    if (first.empty())
+      first = "line " + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
+  }
+  void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string &) override {}
+  std::string first;
+};
+
+void silentProtobufLog(google::protobuf::LogLevel, const char *, int, const std::string &) {}
+
+/// Text format needs reflection, which Debian's LITE_RUNTIME onnx.proto
+/// classes lack: parse into a DynamicMessage built from an embedded
+/// descriptor of the same proto (gen_text_descriptor.py) and re-serialize.
+bool textFormatToBinary(const std::string &text, std::string &binary, std::string &error) {
+  static const unsigned char kDescriptor[] = {
+#include "compiler/onnx/OnnxTextDescriptor.inc"
+  };
+  struct Schema {
+    google::protobuf::DescriptorPool pool;
+    std::unique_ptr<google::protobuf::DynamicMessageFactory> factory;
+    const google::protobuf::Message *prototype = nullptr;
+  };
+  static Schema *schema = [] {
+    auto *s = new Schema;
+    google::protobuf::FileDescriptorSet set;
+    if (!set.ParseFromArray(kDescriptor, int(sizeof(kDescriptor))))
+      return s;
+    for (const google::protobuf::FileDescriptorProto &file : set.file())
+      if (!s->pool.BuildFile(file))
+        return s;
+    if (const google::protobuf::Descriptor *d = s->pool.FindMessageTypeByName("onnx.ModelProto")) {
+      s->factory = std::make_unique<google::protobuf::DynamicMessageFactory>(&s->pool);
+      s->prototype = s->factory->GetPrototype(d);
+    }
+    return s;
+  }();
+  if (!schema->prototype) {
+    error = "internal error: the embedded onnx.proto descriptor does not load";
+    return false;
+  }
+  std::unique_ptr<google::protobuf::Message> message(schema->prototype->New());
+  google::protobuf::TextFormat::Parser parser;
+  CollectTextErrors errors;
+  parser.RecordErrorsTo(&errors);
+  if (!parser.ParseFromString(text, message.get())) {
+    error = errors.first.empty() ? "parse error" : errors.first;
+    return false;
+  }
+  if (!message->SerializeToString(&binary) || binary.size() > size_t(INT_MAX)) {
+    error = "cannot serialize the parsed model";
+    return false;
+  }
+  return true;
+}
+
+bool isTextFormatName(llvm::StringRef name) {
+  return name.ends_with(".textproto") || name.ends_with(".onnxtxt") || name.ends_with(".pbtxt");
+}
+} // namespace
+
+} // namespace onnx_import
+
+OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &context, const std::string &bytes,
+                                      const std::string &sourceName,
+                                      const ImportOptions &options) {
+  using namespace onnx_import;
+  // Protobuf must never print on its own: every failure is reported here.
+  static const bool silenced = [] {
+    google::protobuf::SetLogHandler(&silentProtobufLog);
+    return true;
+  }();
+  (void)silenced;
+  Location fileLoc = FileLineColLoc::get(&context, sourceName, 0, 0);
+  if (bytes.empty()) {
+    emitError(fileLoc) << "the file is empty, not an ONNX model";
+    return {};
+  }
+  onnx::ModelProto model;
+  if (isTextFormatName(sourceName)) {
+    std::string binary, message;
+    if (!textFormatToBinary(bytes, binary, message) ||
+        !model.ParseFromArray(binary.data(), int(binary.size()))) {
+      emitError(fileLoc) << "not a valid ONNX text-format model: " << message;
+      return {};
+    }
+  } else {
+    if (bytes.size() > size_t(INT_MAX)) {
+      emitError(fileLoc) << "the model is larger than 2 GiB; ONNX models that big keep their "
+                            "weights in external data files";
+      return {};
+    }
+    if (!model.ParseFromArray(bytes.data(), int(bytes.size()))) {
+      llvm::StringRef head(bytes.data(), std::min<size_t>(bytes.size(), 64));
+      emitError(fileLoc) << "not a valid ONNX model (the protobuf data is malformed or truncated)"
+                         << (head.contains("ir_version")
+                                 ? "; text-format models must be named *.textproto or *.onnxtxt"
+                                 : "");
+      return {};
+    }
+  }
+  if (!model.has_graph() || model.ir_version() <= 0) {
+    emitError(fileLoc) << "not an ONNX model: "
+                       << (model.has_graph() ? "it declares no ir_version" : "it has no graph");
+    return {};
+  }
+  GraphImporter importer(context, model, sourceName, options);
+  return importer.run();
+}
+
+OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, const std::string &path,
+                                     const ImportOptions &options) {
+  Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
+  if (llvm::sys::fs::is_directory(path)) {
+    emitError(fileLoc) << "is a directory, not an ONNX model file";
+    return {};
+  }
+  auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false,
+                                            /*RequiresNullTerminator=*/false);
+  if (!buffer) {
+    emitError(fileLoc) << "cannot read the model: " << buffer.getError().message();
+    return {};
+  }
+  std::string bytes((*buffer)->getBufferStart(), (*buffer)->getBufferSize());
+  buffer->reset();
+  return importOnnxBytes(context, bytes, path, options);
+}
+
+} // namespace effc

@@ -1,0 +1,315 @@
+//===- OnnxOpsetUpgrade.cpp - older opset forms and multi-op conversions ---===//
+//
+// eff ops follow the latest ONNX opset <= 23. Nodes of older opsets are
+// rewritten here into that form (attributes that became inputs, Softmax's
+// coerce-to-2D semantics before opset 13, ...), and ONNX ops that map onto
+// several eff ops (Attention-23 with 3-D inputs) are expanded. Everything
+// else goes through GraphImporter::emitOp unchanged.
+//
+#include "compiler/onnx/OnnxInternal.h"
+
+#include "dialects/eff/ShapeInference.h"
+
+#include "mlir/IR/BuiltinTypes.h"
+
+#include <cmath>
+
+using namespace mlir;
+
+namespace effc::onnx_import {
+
+void GraphImporter::attrToOperand(NamedAttrList &attrs, llvm::StringRef attr,
+                                  SmallVectorImpl<Value> &inputs, unsigned index) {
+  Attribute a = attrs.get(attr);
+  if (!a)
+    return;
+  SmallVector<int64_t> v;
+  if (auto ints = dyn_cast<DenseI64ArrayAttr>(a))
+    v.assign(ints.asArrayRef().begin(), ints.asArrayRef().end());
+  else if (auto i = dyn_cast<IntegerAttr>(a))
+    v.push_back(i.getInt());
+  else
+    return; // left in place: the op's verifier names the bad attribute
+  attrs.erase(attr);
+  if (inputs.size() <= index)
+    inputs.resize(index + 1);
+  inputs[index] = constI64(v);
+}
+
+static int64_t getInt(const NamedAttrList &attrs, llvm::StringRef name, int64_t dflt) {
+  if (auto a = dyn_cast_or_null<IntegerAttr>(attrs.get(name)))
+    return a.getInt();
+  return dflt;
+}
+
+static std::optional<double> getFloat(const NamedAttrList &attrs, llvm::StringRef name) {
+  if (auto a = dyn_cast_or_null<FloatAttr>(attrs.get(name)))
+    return a.getValueAsDouble();
+  return std::nullopt;
+}
+
+LogicalResult GraphImporter::convertConstant(NamedAttrList &attrs) {
+  if (attrs.getAttrs().size() != 1)
+    return error() << "Constant needs exactly one value attribute, got " << attrs.getAttrs().size();
+  NamedAttribute a = attrs.getAttrs().front();
+  llvm::StringRef name = a.getName().strref();
+  Attribute v = a.getValue();
+  Value result;
+  if (name == "value") {
+    auto elements = dyn_cast<ElementsAttr>(v);
+    if (!elements)
+      return error() << "attribute 'value' must be a tensor";
+    result = constant(elements);
+  } else if (name == "value_float" && isa<FloatAttr>(v)) {
+    result = constScalar(builder.getF32Type(), cast<FloatAttr>(v).getValueAsDouble());
+  } else if (name == "value_int" && isa<IntegerAttr>(v)) {
+    result = constI64({cast<IntegerAttr>(v).getInt()}, /*scalar=*/true);
+  } else if (name == "value_ints" && isa<DenseI64ArrayAttr>(v)) {
+    result = constI64(cast<DenseI64ArrayAttr>(v).asArrayRef());
+  } else if (name == "value_floats" && isa<DenseF32ArrayAttr>(v)) {
+    ArrayRef<float> f = cast<DenseF32ArrayAttr>(v).asArrayRef();
+    auto type = RankedTensorType::get({int64_t(f.size())}, builder.getF32Type());
+    result = constant(DenseElementsAttr::get(type, f));
+  } else if (name == "value_string" || name == "value_strings") {
+    return error() << "string constants are not supported";
+  } else if (name == "sparse_value") {
+    return error() << "sparse constants are not supported";
+  } else {
+    return error() << "Constant has an unexpected attribute '" << name << "'";
+  }
+  return bindOutputs({result});
+}
+
+/// Softmax/LogSoftmax/Hardmax before opset 13: the input is coerced to 2-D
+/// at `axis` (default 1) and normalized over the flattened trailing dims.
+LogicalResult GraphImporter::convertSoftmaxV1(llvm::StringRef effName, ArrayRef<Value> inputs,
+                                              NamedAttrList &attrs) {
+  if (inputs.size() != 1 || !inputs[0])
+    return error() << "expects 1 input, got " << inputs.size();
+  Value x = inputs[0];
+  auto type = dyn_cast<RankedTensorType>(x.getType());
+  if (!type)
+    return error() << "needs an input of known rank (opset < 13 semantics flatten at 'axis')";
+  int64_t rank = type.getRank();
+  int64_t axis = getInt(attrs, "axis", 1);
+  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+    return error() << "axis " << axis << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  Builder &b = builder;
+  if (axis == rank - 1 || rank == 0) {
+    FailureOr<Value> y = emitOp1(effName, {x}, {b.getNamedAttr("axis", b.getI64IntegerAttr(-1))});
+    return failed(y) ? failure() : bindOutputs({*y});
+  }
+  FailureOr<Value> flat =
+      emitOp1("eff.flatten", {x}, {b.getNamedAttr("axis", b.getI64IntegerAttr(axis))});
+  if (failed(flat))
+    return failure();
+  FailureOr<Value> y = emitOp1(effName, {*flat}, {b.getNamedAttr("axis", b.getI64IntegerAttr(1))});
+  if (failed(y))
+    return failure();
+  FailureOr<Value> shape = shapeOf(x);
+  if (failed(shape))
+    return failure();
+  FailureOr<Value> out = emitOp1("eff.reshape", {*y, *shape});
+  return failed(out) ? failure() : bindOutputs({*out});
+}
+
+/// Attention-23 -> eff.attention. 4-D q/k/v map directly; 3-D inputs
+/// [B, S, H*D] are split into heads (q_num_heads / kv_num_heads) and merged
+/// back afterwards.
+LogicalResult GraphImporter::convertAttention(ArrayRef<Value> inputs, NamedAttrList &attrs) {
+  if (opset < 23)
+    return error() << "Attention is in the default ONNX domain from opset 23 (the model imports "
+                   << opset << ")";
+  if (inputs.size() < 3 || !inputs[0] || !inputs[1] || !inputs[2])
+    return error() << "needs Q, K and V inputs";
+  if ((inputs.size() > 4 && inputs[4]) || (inputs.size() > 5 && inputs[5]))
+    return error() << "past_key/past_value (KV-cache inputs) are not supported";
+  if (inputs.size() > 6)
+    return error() << "has " << inputs.size() << " inputs; effc supports Q, K, V and attn_mask";
+  if (std::optional<double> softcap = getFloat(attrs, "softcap"); softcap && *softcap != 0)
+    return error() << "softcap " << *softcap << " is not supported (only 0)";
+  if (int64_t mode = getInt(attrs, "qk_matmul_output_mode", 0); mode != 0)
+    return error() << "qk_matmul_output_mode " << mode << " is not supported (only 0)";
+  for (NamedAttribute a : attrs) {
+    llvm::StringRef n = a.getName().strref();
+    if (n != "is_causal" && n != "kv_num_heads" && n != "q_num_heads" && n != "scale" &&
+        n != "softcap" && n != "qk_matmul_output_mode" && n != "softmax_precision")
+      return error() << "unknown attribute '" << n << "'";
+  }
+  Value q = inputs[0], k = inputs[1], v = inputs[2];
+  Value mask = inputs.size() > 3 ? inputs[3] : Value();
+  auto qType = dyn_cast<RankedTensorType>(q.getType());
+  auto kType = dyn_cast<RankedTensorType>(k.getType());
+  auto vType = dyn_cast<RankedTensorType>(v.getType());
+  if (!qType || !kType || !vType)
+    return error() << "needs Q, K and V of known rank";
+  int64_t rank = qType.getRank();
+  if ((rank != 3 && rank != 4) || kType.getRank() != rank || vType.getRank() != rank)
+    return error() << "Q, K and V must all be 3-D or all 4-D, got ranks " << qType.getRank()
+                   << ", " << kType.getRank() << ", " << vType.getRank();
+  Builder &b = builder;
+  if (rank == 3) {
+    int64_t qHeads = getInt(attrs, "q_num_heads", 0), kvHeads = getInt(attrs, "kv_num_heads", 0);
+    if (qHeads <= 0 || kvHeads <= 0)
+      return error() << "3-D Q/K/V need positive q_num_heads and kv_num_heads attributes";
+    // [B, S, H*D] -> [B, S, H, D] -> [B, H, S, D]
+    auto split = [&](Value x, int64_t heads) -> FailureOr<Value> {
+      FailureOr<Value> r = emitOp1("eff.reshape", {x, constI64({0, 0, heads, -1})});
+      if (failed(r))
+        return failure();
+      return emitOp1("eff.transpose", {*r}, {b.getNamedAttr("perm", b.getDenseI64ArrayAttr({0, 2, 1, 3}))});
+    };
+    FailureOr<Value> q4 = split(q, qHeads), k4 = split(k, kvHeads), v4 = split(v, kvHeads);
+    if (failed(q4) || failed(k4) || failed(v4))
+      return failure();
+    q = *q4, k = *k4, v = *v4;
+  }
+  auto q4Type = cast<RankedTensorType>(q.getType());
+  auto k4Type = cast<RankedTensorType>(k.getType());
+  SmallVector<NamedAttribute> effAttrs;
+  double scale;
+  if (std::optional<double> s = getFloat(attrs, "scale")) {
+    scale = *s;
+  } else {
+    int64_t d = q4Type.getDimSize(3);
+    if (ShapedType::isDynamic(d) || d <= 0)
+      return error() << "the default scale 1/sqrt(head_dim) needs a known head dim";
+    scale = 1.0 / std::sqrt(double(d));
+  }
+  int64_t kvHeads = k4Type.getDimSize(1);
+  if (ShapedType::isDynamic(kvHeads))
+    return error() << "needs a known number of K/V heads";
+  effAttrs.push_back(b.getNamedAttr("scale", b.getF32FloatAttr(float(scale))));
+  if (getInt(attrs, "is_causal", 0) != 0)
+    effAttrs.push_back(b.getNamedAttr("causal", b.getUnitAttr()));
+  effAttrs.push_back(b.getNamedAttr("window", b.getI64IntegerAttr(0)));
+  effAttrs.push_back(b.getNamedAttr("num_kv_heads", b.getI64IntegerAttr(kvHeads)));
+  SmallVector<Value> operands = {q, k, v};
+  if (mask)
+    operands.push_back(mask);
+  FailureOr<Value> y = emitOp1("eff.attention", operands, effAttrs);
+  if (failed(y))
+    return failure();
+  Value out = *y;
+  if (rank == 3) {
+    // [B, H, S, Dv] -> [B, S, H, Dv] -> [B, S, H*Dv]
+    FailureOr<Value> t =
+        emitOp1("eff.transpose", {out}, {b.getNamedAttr("perm", b.getDenseI64ArrayAttr({0, 2, 1, 3}))});
+    if (failed(t))
+      return failure();
+    FailureOr<Value> r = emitOp1("eff.reshape", {*t, constI64({0, 0, -1})});
+    if (failed(r))
+      return failure();
+    out = *r;
+  }
+  return bindOutputs({out});
+}
+
+LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAttrList &attrs) {
+  llvm::StringRef op = node->op_type();
+  Builder &b = builder;
+  auto inputElementType = [&]() -> Type {
+    if (inputs.empty() || !inputs[0])
+      return {};
+    return cast<ShapedType>(inputs[0].getType()).getElementType();
+  };
+
+  if (op == "Constant")
+    return convertConstant(attrs);
+  if ((op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") && opset < 13)
+    return convertSoftmaxV1(effOpName(op), inputs, attrs);
+  if (op == "Attention")
+    return convertAttention(inputs, attrs);
+  if (op == "Gelu" && opset < 20)
+    return error() << "Gelu is in the default ONNX domain only from opset 20 (the model imports "
+                   << opset << "); com.microsoft Gelu is not supported";
+  if ((op == "RMSNormalization" || op == "RotaryEmbedding") && opset < 23)
+    return error() << op << " is in the default ONNX domain only from opset 23 (the model imports "
+                   << opset << ")";
+  if (op == "Dropout") {
+    // Inference: the identity on the data; the mask output must be unused.
+    if (inputs.size() > 2 && inputs[2]) {
+      std::optional<double> training = mlir::eff::getConstantScalar(inputs[2]);
+      if (!training || *training != 0)
+        return error() << "training_mode must be a constant false";
+    }
+    if (inputs.empty() || !inputs[0])
+      return error() << "Dropout needs a data input";
+    FailureOr<Value> y = emitOp1("eff.identity", {inputs[0]});
+    return failed(y) ? failure() : bindOutputs({*y});
+  }
+
+  // Attributes that became inputs.
+  static const llvm::StringSet<> reduceOps = {
+      "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
+      "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"};
+  if ((op == "Squeeze" || op == "Unsqueeze") && opset < 13)
+    attrToOperand(attrs, "axes", inputs, 1);
+  else if ((op == "ReduceSum" && opset < 13) || (reduceOps.contains(op) && opset < 18))
+    attrToOperand(attrs, "axes", inputs, 1);
+  else if (op == "Slice" && opset < 10) {
+    if (!attrs.get("starts") || !attrs.get("ends"))
+      return error() << "Slice-1 needs 'starts' and 'ends' attributes";
+    attrToOperand(attrs, "starts", inputs, 1);
+    attrToOperand(attrs, "ends", inputs, 2);
+    attrToOperand(attrs, "axes", inputs, 3);
+  } else if (op == "TopK" && opset < 10) {
+    if (!attrs.get("k"))
+      return error() << "TopK-1 needs a 'k' attribute";
+    attrToOperand(attrs, "k", inputs, 1);
+  } else if (op == "Clip" && opset < 11) {
+    Type elt = inputElementType();
+    if (!elt)
+      return error() << "Clip needs an input";
+    std::optional<double> lo = getFloat(attrs, "min"), hi = getFloat(attrs, "max");
+    attrs.erase("min");
+    attrs.erase("max");
+    inputs.resize(3);
+    if (lo)
+      inputs[1] = constScalar(elt, *lo);
+    if (hi)
+      inputs[2] = constScalar(elt, *hi);
+  } else if (op == "Pad" && opset < 11) {
+    Type elt = inputElementType();
+    if (!elt)
+      return error() << "Pad needs an input";
+    std::optional<double> value = getFloat(attrs, "value");
+    attrs.erase("value");
+    if (!attrs.get("pads"))
+      return error() << "Pad-2 needs a 'pads' attribute";
+    attrToOperand(attrs, "pads", inputs, 1);
+    if (value && *value != 0) {
+      inputs.resize(3);
+      inputs[2] = constScalar(elt, *value);
+    }
+  }
+
+  if (op == "Split") {
+    if (opset < 13)
+      attrToOperand(attrs, "split", inputs, 1);
+    int64_t outputs = node->output_size();
+    if (outputs < 1)
+      return error() << "Split needs at least one output";
+    if (Attribute n = attrs.get("num_outputs")) {
+      auto i = dyn_cast<IntegerAttr>(n);
+      if (!i || i.getInt() != outputs)
+        return error() << "num_outputs " << (i ? i.getInt() : -1) << " does not match the "
+                       << outputs << " outputs of the node";
+    }
+    attrs.set("num_outputs", b.getI64IntegerAttr(outputs));
+  }
+
+  std::string effName = effOpName(op);
+  if (!RegisteredOperationName::lookup(effName, &ctx))
+    return error() << "unsupported op: " << op << " (domain '" << node->domain() << "', opset "
+                   << opset << ") has no eff counterpart ('" << effName << "')";
+  FailureOr<SmallVector<Value>> results = emitOp(effName, inputs, attrs.getAttrs(),
+                                                 int(node->output_size()));
+  if (failed(results))
+    return failure();
+  return bindOutputs(*results);
+}
+
+} // namespace effc::onnx_import

@@ -1,0 +1,122 @@
+#include "cuda/DriverApi.h"
+
+#include "cuda/DynLib.h"
+
+#include <cstdlib>
+
+namespace effc::cuda {
+namespace {
+
+// Resolves `f` from the first name the driver exports. Versioned names come
+// first: the unversioned cuMemAlloc etc. are the 32-bit-era ABI.
+template <typename F> bool resolve(void *lib, F &f, std::initializer_list<const char *> names, std::string *missing) {
+  for (const char *n : names)
+    if (void *p = symbol(lib, n)) {
+      f = reinterpret_cast<F>(p);
+      return true;
+    }
+  *missing += (missing->empty() ? "" : ", ") + std::string(*names.begin());
+  return false;
+}
+
+StatusOr<const Driver *> initDriver() {
+  std::string why;
+  void *lib = openFirst({"libcuda.so.1"}, nullptr, &why);
+  if (!lib) return Status::error("cuda backend: libcuda.so.1 not found (no NVIDIA driver?): " + why);
+  static Driver d; // lives (with the retained context) until exit
+  DriverApi &a = d.api;
+  std::string missing;
+#define EFFC_RESOLVE(field, ...) resolve(lib, a.field, {__VA_ARGS__}, &missing)
+  EFFC_RESOLVE(cuInit, "cuInit");
+  EFFC_RESOLVE(cuGetErrorString, "cuGetErrorString");
+  EFFC_RESOLVE(cuGetErrorName, "cuGetErrorName");
+  EFFC_RESOLVE(cuDriverGetVersion, "cuDriverGetVersion");
+  EFFC_RESOLVE(cuDeviceGetCount, "cuDeviceGetCount");
+  EFFC_RESOLVE(cuDeviceGet, "cuDeviceGet");
+  EFFC_RESOLVE(cuDeviceGetAttribute, "cuDeviceGetAttribute");
+  EFFC_RESOLVE(cuDeviceGetName, "cuDeviceGetName");
+  EFFC_RESOLVE(cuDevicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain");
+  EFFC_RESOLVE(cuCtxSetCurrent, "cuCtxSetCurrent");
+  EFFC_RESOLVE(cuModuleLoadData, "cuModuleLoadData");
+  EFFC_RESOLVE(cuModuleUnload, "cuModuleUnload");
+  EFFC_RESOLVE(cuModuleGetFunction, "cuModuleGetFunction");
+  EFFC_RESOLVE(cuFuncSetAttribute, "cuFuncSetAttribute");
+  EFFC_RESOLVE(cuLaunchKernel, "cuLaunchKernel");
+  EFFC_RESOLVE(cuMemAlloc, "cuMemAlloc_v2");
+  EFFC_RESOLVE(cuMemFree, "cuMemFree_v2");
+  EFFC_RESOLVE(cuMemsetD8, "cuMemsetD8_v2");
+  EFFC_RESOLVE(cuMemcpyHtoD, "cuMemcpyHtoD_v2");
+  EFFC_RESOLVE(cuMemcpyDtoH, "cuMemcpyDtoH_v2");
+  EFFC_RESOLVE(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
+  EFFC_RESOLVE(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+  EFFC_RESOLVE(cuStreamCreate, "cuStreamCreate");
+  EFFC_RESOLVE(cuStreamDestroy, "cuStreamDestroy_v2", "cuStreamDestroy");
+  EFFC_RESOLVE(cuStreamSynchronize, "cuStreamSynchronize");
+  // The unversioned cuStreamBeginCapture takes no mode argument: _v2 only.
+  EFFC_RESOLVE(cuStreamBeginCapture, "cuStreamBeginCapture_v2");
+  EFFC_RESOLVE(cuStreamEndCapture, "cuStreamEndCapture");
+  EFFC_RESOLVE(cuGraphInstantiateWithFlags, "cuGraphInstantiateWithFlags");
+  EFFC_RESOLVE(cuGraphLaunch, "cuGraphLaunch");
+  EFFC_RESOLVE(cuGraphExecDestroy, "cuGraphExecDestroy");
+  EFFC_RESOLVE(cuGraphDestroy, "cuGraphDestroy");
+  EFFC_RESOLVE(cuEventCreate, "cuEventCreate");
+  EFFC_RESOLVE(cuEventRecord, "cuEventRecord");
+  EFFC_RESOLVE(cuEventElapsedTime, "cuEventElapsedTime_v2", "cuEventElapsedTime");
+  EFFC_RESOLVE(cuEventDestroy, "cuEventDestroy_v2", "cuEventDestroy");
+#undef EFFC_RESOLVE
+  if (!missing.empty())
+    return Status::error("cuda backend: libcuda.so.1 lacks " + missing + " (driver too old? CUDA 12+ needed)");
+
+  EFFC_RETURN_IF_ERROR(d.check(a.cuInit(0), "cuInit"));
+  a.cuDriverGetVersion(&d.driverVersion);
+  int count = 0;
+  EFFC_RETURN_IF_ERROR(d.check(a.cuDeviceGetCount(&count), "cuDeviceGetCount"));
+  int ordinal = 0;
+  std::string env = getEnv("EFFC_CUDA_DEVICE");
+  if (!env.empty()) {
+    char *end = nullptr;
+    long v = std::strtol(env.c_str(), &end, 10);
+    if (*end || v < 0) return Status::error("cuda backend: EFFC_CUDA_DEVICE='" + env + "' is not a device ordinal");
+    ordinal = int(v);
+  }
+  if (count == 0) return Status::error("cuda backend: no CUDA device found");
+  if (ordinal >= count)
+    return Status::error("cuda backend: device " + std::to_string(ordinal) + " requested, " + std::to_string(count) +
+                         " present");
+  EFFC_RETURN_IF_ERROR(d.check(a.cuDeviceGet(&d.device, ordinal), "cuDeviceGet"));
+  EFFC_RETURN_IF_ERROR(d.check(
+      a.cuDeviceGetAttribute(&d.ccMajor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d.device), "cuDeviceGetAttribute"));
+  EFFC_RETURN_IF_ERROR(d.check(
+      a.cuDeviceGetAttribute(&d.ccMinor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d.device), "cuDeviceGetAttribute"));
+  char name[256] = {0};
+  if (a.cuDeviceGetName(name, sizeof(name) - 1, d.device) == CUDA_SUCCESS) d.deviceName = name;
+  EFFC_RETURN_IF_ERROR(d.check(a.cuDevicePrimaryCtxRetain(&d.context, d.device), "cuDevicePrimaryCtxRetain"));
+  EFFC_RETURN_IF_ERROR(d.makeCurrent());
+  return static_cast<const Driver *>(&d);
+}
+
+} // namespace
+
+std::string Driver::errorText(CUresult r) const {
+  const char *name = nullptr, *text = nullptr;
+  if (api.cuGetErrorName) api.cuGetErrorName(r, &name);
+  if (api.cuGetErrorString) api.cuGetErrorString(r, &text);
+  std::string s = name ? name : "CUDA error " + std::to_string(r);
+  if (text) s += std::string(" (") + text + ")";
+  return s;
+}
+
+Status Driver::check(CUresult r, const std::string &what) const {
+  if (r == CUDA_SUCCESS) return Status::OK();
+  return Status::error("cuda backend: " + what + ": " + errorText(r));
+}
+
+Status Driver::makeCurrent() const { return check(api.cuCtxSetCurrent(context), "cuCtxSetCurrent"); }
+
+StatusOr<const Driver *> getDriver() {
+  // Magic static: initialized once, thread-safe; a failure is remembered too.
+  static const StatusOr<const Driver *> driver = initDriver();
+  return driver;
+}
+
+} // namespace effc::cuda
