@@ -182,8 +182,16 @@ LogicalResult GraphImporter::convertAttention(ArrayRef<Value> inputs, NamedAttrL
   if (ShapedType::isDynamic(kvHeads))
     return error() << "needs a known number of K/V heads";
   effAttrs.push_back(b.getNamedAttr("scale", b.getF32FloatAttr(float(scale))));
-  if (getInt(attrs, "is_causal", 0) != 0)
+  if (getInt(attrs, "is_causal", 0) != 0) {
+    // ONNX aligns the causal mask upper-left (key j masked for query i when
+    // j > i); eff.attention aligns it lower-right (j > i + L - S, the KV-cache
+    // convention). They agree when S == L, the only case accepted when known.
+    int64_t s = q4Type.getDimSize(2), l = k4Type.getDimSize(2);
+    if (!ShapedType::isDynamic(s) && !ShapedType::isDynamic(l) && s != l)
+      return error() << "is_causal with a query length (" << s << ") different from the key "
+                     << "length (" << l << ") is not supported";
     effAttrs.push_back(b.getNamedAttr("causal", b.getUnitAttr()));
+  }
   effAttrs.push_back(b.getNamedAttr("window", b.getI64IntegerAttr(0)));
   effAttrs.push_back(b.getNamedAttr("num_kv_heads", b.getI64IntegerAttr(kvHeads)));
   SmallVector<Value> operands = {q, k, v};

@@ -1,0 +1,354 @@
+//===- DataMovementEmitter.cpp - transpose, slice, concat, gather, ... ----===//
+//
+// Ops that only move elements: one thread per output element (split: per
+// input element), the source offset computed from baked shapes and strides.
+// Elements are copied in their storage type, never converted. Runtime
+// indices (gather*) that fall outside their dim produce zeros: the host
+// backend reports them as errors, a kernel cannot, and must not read out of
+// bounds.
+//
+#include "compiler/codegen/DTypeInfo.h"
+#include "compiler/codegen/EmitterUtil.h"
+#include "compiler/codegen/Families.h"
+
+#include <algorithm>
+
+namespace effc::codegen {
+namespace {
+
+int64_t product(const std::vector<int64_t> &v, size_t from, size_t to) {
+  int64_t p = 1;
+  for (size_t i = from; i < to && i < v.size(); ++i)
+    p *= v[i];
+  return p;
+}
+
+bool normAxis(const KernelDesc &d, int64_t axis, int64_t rank, int64_t &out, std::string &error) {
+  if (axis < -rank || axis >= rank) {
+    error = d.op + ": axis " + std::to_string(axis) + " is out of range for rank " +
+            std::to_string(rank);
+    return false;
+  }
+  out = axis < 0 ? axis + rank : axis;
+  return true;
+}
+
+/// Writes the kernel around a grid-stride loop over `n` items; `body` emits
+/// the loop body (the loop variable is `i`).
+template <typename Body>
+void gridKernel(const KernelDesc &d, CudaKernel &out, int64_t n, Body body) {
+  CudaWriter w;
+  std::string ix = indexType(d);
+  openKernel(w, d, kElementwiseBlock);
+  openGridStride(w, "i", ix, n, kElementwiseBlock);
+  body(w, ix);
+  w.close().close();
+  out.source = w.str();
+  out.launch = gridStrideLaunch(n, kElementwiseBlock);
+}
+
+/// y0[i] = x0[base + offset(i)] over an iteration space with one input.
+void stridedCopy(const KernelDesc &d, CudaKernel &out, IndexSpace space, int64_t base) {
+  space = coalesce(space);
+  gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+    emitOffsets(w, "i", ix, space, "o");
+    w.line("y0[i] = x0[", base ? std::to_string(base) + " + " : "", "o0];");
+  });
+}
+
+bool emitCopy(const KernelDesc &d, CudaKernel &out) {
+  gridKernel(d, out, d.outputs[0].numElements(),
+             [](CudaWriter &w, const std::string &) { w.line("y0[i] = x0[i];"); });
+  return true;
+}
+
+bool emitTranspose(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  const auto &in = d.inputs[0].shape;
+  int64_t rank = int64_t(in.size());
+  std::vector<int64_t> perm;
+  if (auto p = d.intsAttr("perm"))
+    perm = *p;
+  else
+    for (int64_t r = rank - 1; r >= 0; --r)
+      perm.push_back(r);
+  if (int64_t(perm.size()) != rank) {
+    error = d.op + ": perm length differs from rank";
+    return false;
+  }
+  std::vector<int64_t> st = rowMajorStrides(in);
+  IndexSpace space;
+  space.dims = d.outputs[0].shape;
+  space.strides.emplace_back();
+  for (int64_t p : perm) {
+    if (p < 0 || p >= rank) {
+      error = d.op + ": invalid perm";
+      return false;
+    }
+    space.strides[0].push_back(st[p]);
+  }
+  stridedCopy(d, out, space, 0);
+  return true;
+}
+
+bool emitExpand(const KernelDesc &d, CudaKernel &out) {
+  IndexSpace space;
+  space.dims = d.outputs[0].shape;
+  space.strides.push_back(broadcastStrides(d.inputs[0].shape, space.dims));
+  stridedCopy(d, out, space, 0);
+  return true;
+}
+
+bool constOperand(const KernelDesc &d, size_t i, const char *what, std::vector<int64_t> &values,
+                  std::string &error) {
+  if (!d.inputs[i].constInts) {
+    error = d.op + ": " + what + " must be a compile-time constant";
+    return false;
+  }
+  values = *d.inputs[i].constInts;
+  return true;
+}
+
+bool emitSlice(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  const auto &in = d.inputs[0].shape;
+  int64_t rank = int64_t(in.size());
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (!constOperand(d, 1, "starts", starts, error) || !constOperand(d, 2, "ends", ends, error))
+    return false;
+  if (d.hasInput(3)) {
+    if (!constOperand(d, 3, "axes", axes, error))
+      return false;
+  } else {
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back(int64_t(i));
+  }
+  if (d.hasInput(4)) {
+    if (!constOperand(d, 4, "steps", steps, error))
+      return false;
+  } else {
+    steps.assign(starts.size(), 1);
+  }
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size()) {
+    error = d.op + ": starts, ends, axes and steps differ in length";
+    return false;
+  }
+  std::vector<int64_t> start(rank, 0), step(rank, 1);
+  for (size_t i = 0; i < starts.size(); ++i) {
+    int64_t ax;
+    if (!normAxis(d, axes[i], rank, ax, error))
+      return false;
+    int64_t dim = in[ax], s = starts[i], st = steps[i];
+    if (st == 0) {
+      error = d.op + ": step must not be 0";
+      return false;
+    }
+    if (s < 0)
+      s += dim;
+    // Same clamping as ONNX (and the host kernel).
+    s = st > 0 ? std::clamp<int64_t>(s, 0, dim) : std::clamp<int64_t>(s, 0, dim - 1);
+    start[ax] = s;
+    step[ax] = st;
+  }
+  std::vector<int64_t> st = rowMajorStrides(in);
+  IndexSpace space;
+  space.dims = d.outputs[0].shape;
+  space.strides.emplace_back();
+  int64_t base = 0;
+  for (int64_t r = 0; r < rank; ++r) {
+    base += start[r] * st[r];
+    space.strides[0].push_back(step[r] * st[r]);
+  }
+  if (d.outputs[0].numElements() == 0)
+    base = 0;
+  stridedCopy(d, out, space, base);
+  return true;
+}
+
+bool emitConcat(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  const auto &shape = d.outputs[0].shape;
+  int64_t axis;
+  if (!normAxis(d, d.intAttr("axis", 0), int64_t(shape.size()), axis, error))
+    return false;
+  int64_t inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
+  gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+    w.line("const ", ix, " inner = i % ", inner, ";");
+    w.line("const ", ix, " a = (i / ", inner, ") % ", A, ";");
+    w.line("const ", ix, " outer = i / ", A * inner, ";");
+    int64_t begin = 0;
+    for (size_t k = 0; k < d.inputs.size(); ++k) {
+      int64_t size = d.inputs[k].shape[axis];
+      std::string src = "x" + std::to_string(k) + "[(outer * " + std::to_string(size) + " + (a - " +
+                        std::to_string(begin) + ")) * " + std::to_string(inner) + " + inner]";
+      if (k + 1 == d.inputs.size())
+        w.line("y0[i] = ", src, ";");
+      else
+        w.line("if (a < ", begin + size, ") { y0[i] = ", src, "; continue; }");
+      begin += size;
+    }
+  });
+  return true;
+}
+
+bool emitSplit(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  const auto &shape = d.inputs[0].shape;
+  int64_t axis;
+  if (!normAxis(d, d.intAttr("axis", 0), int64_t(shape.size()), axis, error))
+    return false;
+  int64_t inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
+  gridKernel(d, out, d.inputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+    w.line("const ", ix, " inner = i % ", inner, ";");
+    w.line("const ", ix, " a = (i / ", inner, ") % ", A, ";");
+    w.line("const ", ix, " outer = i / ", A * inner, ";");
+    int64_t begin = 0;
+    for (size_t k = 0; k < d.outputs.size(); ++k) {
+      int64_t size = d.outputs[k].shape[axis];
+      if (size == 0)
+        continue;
+      w.line("if (a < ", begin + size, ") { y", k, "[(outer * ", size, " + (a - ", begin, ")) * ",
+             inner, " + inner] = x0[i]; continue; }");
+      begin += size;
+    }
+  });
+  return true;
+}
+
+/// `T v = wrap_index(indices[pos], dim)`: -1 when out of range.
+std::string indexLoad(const KernelDesc &d, size_t input, const std::string &pos, int64_t dim) {
+  return "wrap_index(" + loadAs(d.inputs[input].dtype, "x" + std::to_string(input), pos, Compute::I64) +
+         ", " + std::to_string(dim) + "LL)";
+}
+
+bool emitGather(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  const auto &x = d.inputs[0].shape;
+  int64_t axis;
+  if (!normAxis(d, d.intAttr("axis", 0), int64_t(x.size()), axis, error))
+    return false;
+  int64_t inner = product(x, size_t(axis) + 1, x.size()), dim = x[axis];
+  int64_t ni = d.inputs[1].numElements();
+  gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+    w.line("const ", ix, " inner = i % ", inner, ";");
+    w.line("const ", ix, " j = (i / ", inner, ") % ", ni, ";");
+    w.line("const ", ix, " outer = i / ", ni * inner, ";");
+    w.line("const i64 v = ", indexLoad(d, 1, "j", dim), ";");
+    w.line("y0[i] = v < 0 ? (", storageType(d.outputs[0].dtype), ")0 : x0[(outer * ", dim,
+           " + v) * ", inner, " + inner];");
+  });
+  return true;
+}
+
+bool emitGatherElements(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  const auto &x = d.inputs[0].shape;
+  const auto &ind = d.inputs[1].shape;
+  int64_t axis;
+  if (!normAxis(d, d.intAttr("axis", 0), int64_t(x.size()), axis, error))
+    return false;
+  if (ind.size() != x.size()) {
+    error = d.op + ": indices rank differs from data rank";
+    return false;
+  }
+  std::vector<int64_t> xs = rowMajorStrides(x);
+  gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+    emitCoords(w, "i", ix, ind, "c");
+    w.line("const i64 v = ", indexLoad(d, 1, "i", x[axis]), ";");
+    std::string src;
+    for (size_t r = 0; r < x.size(); ++r) {
+      std::string coord = int64_t(r) == axis ? "v" : "c" + std::to_string(r);
+      src += (src.empty() ? "" : " + ") + coord + " * " + std::to_string(xs[r]);
+    }
+    w.line("y0[i] = v < 0 ? (", storageType(d.outputs[0].dtype), ")0 : x0[", src, "];");
+  });
+  return true;
+}
+
+bool emitGatherND(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  const auto &x = d.inputs[0].shape;
+  const auto &ind = d.inputs[1].shape;
+  int64_t b = d.intAttr("batch_dims", 0), r = int64_t(x.size()), q = int64_t(ind.size());
+  if (q < 1 || b < 0 || b >= std::min(r, q)) {
+    error = d.op + ": invalid batch_dims or ranks";
+    return false;
+  }
+  int64_t k = ind[q - 1];
+  if (k < 1 || b + k > r) {
+    error = d.op + ": indices last dim " + std::to_string(k) + " too large";
+    return false;
+  }
+  std::vector<int64_t> xs = rowMajorStrides(x);
+  int64_t batch = product(x, 0, size_t(b)), inner = product(x, size_t(b + k), x.size());
+  int64_t tuples = d.inputs[1].numElements() / k, perBatch = batch ? tuples / batch : 1;
+  int64_t batchStride = b ? xs[b - 1] : 0;
+  gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+    w.line("const ", ix, " inner = i % ", inner, ";");
+    w.line("const ", ix, " t = i / ", inner, ";");
+    w.line("i64 src = ", b ? "(i64)(t / " + std::to_string(perBatch) + ") * " +
+                                 std::to_string(batchStride)
+                           : std::string("0"),
+           ";");
+    w.line("bool ok = true;");
+    for (int64_t j = 0; j < k; ++j) {
+      w.open("{");
+      w.line("const i64 v = ", indexLoad(d, 1, "t * " + std::to_string(k) + " + " + std::to_string(j), x[b + j]), ";");
+      w.line("ok = ok && v >= 0;");
+      w.line("src += v * ", xs[b + j], ";");
+      w.close();
+    }
+    w.line("y0[i] = ok ? x0[src + inner] : (", storageType(d.outputs[0].dtype), ")0;");
+  });
+  return true;
+}
+
+bool emitTrilu(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  const auto &s = d.inputs[0].shape;
+  if (s.size() < 2) {
+    error = d.op + ": input must have rank >= 2";
+    return false;
+  }
+  int64_t R = s[s.size() - 2], C = s.back();
+  bool upper = d.intAttr("upper", 1) != 0;
+  std::string k = "0LL";
+  if (d.hasInput(1))
+    k = d.inputs[1].constInts && d.inputs[1].constInts->size() == 1
+            ? i64Lit((*d.inputs[1].constInts)[0])
+            : loadAs(d.inputs[1].dtype, "x1", "0", Compute::I64);
+  gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+    w.line("const i64 col = i % ", C, ", row = (i / ", C, ") % ", std::max<int64_t>(R, 1), ";");
+    w.line("const bool keep = col - row ", upper ? ">=" : "<=", " ", k, ";");
+    w.line("y0[i] = keep ? x0[i] : (", storageType(d.outputs[0].dtype), ")0;");
+  });
+  return true;
+}
+
+} // namespace
+
+bool emitDataMovement(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  if (d.inputs.empty() || d.outputs.empty()) {
+    error = d.op + ": expected inputs and outputs";
+    return false;
+  }
+  const std::string &op = d.op;
+  if (op == "eff.identity" || op == "eff.reshape" || op == "eff.flatten" || op == "eff.squeeze" ||
+      op == "eff.unsqueeze")
+    return emitCopy(d, out);
+  if (op == "eff.transpose")
+    return emitTranspose(d, out, error);
+  if (op == "eff.expand")
+    return emitExpand(d, out);
+  if (op == "eff.slice")
+    return emitSlice(d, out, error);
+  if (op == "eff.concat")
+    return emitConcat(d, out, error);
+  if (op == "eff.split")
+    return emitSplit(d, out, error);
+  if (op == "eff.gather")
+    return emitGather(d, out, error);
+  if (op == "eff.gather_elements")
+    return emitGatherElements(d, out, error);
+  if (op == "eff.gather_nd")
+    return emitGatherND(d, out, error);
+  if (op == "eff.trilu")
+    return emitTrilu(d, out, error);
+  error = op + ": not a data-movement op";
+  return false;
+}
+
+} // namespace effc::codegen

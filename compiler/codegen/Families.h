@@ -1,0 +1,39 @@
+//===- Families.h - the kernel families behind KernelEmitter -----*- C++ -*-===//
+//
+// One emitter per family of ops; KernelEmitter.cpp maps op names to them.
+// Each fills `out` (source + launch) or returns false with `error` set.
+//
+#ifndef EFFC_COMPILER_CODEGEN_FAMILIES_H
+#define EFFC_COMPILER_CODEGEN_FAMILIES_H
+
+#include "compiler/codegen/KernelDesc.h"
+
+#include <string>
+
+namespace effc::codegen {
+
+using EmitFn = bool (*)(const KernelDesc &desc, CudaKernel &out, std::string &error);
+
+/// Unary/binary/variadic math, comparisons, logic, where, cast, clip.
+bool emitElementwise(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// Pure index maps: transpose, expand, slice, concat, split, gather*,
+/// trilu and the reshape family (copies).
+bool emitDataMovement(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// Outputs computed from indices alone: range, constant_of_shape, shape.
+bool emitGenerator(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// reduce_sum/mean/max over any axes, softmax over any axis.
+bool emitReduction(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// layer_norm, rms_norm.
+bool emitNorm(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// cum_sum and top_k: per-line scans and selections.
+bool emitScan(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// rope (RotaryEmbedding-23).
+bool emitRope(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// matmul, gemm: builds a GemmSpec and calls emitGemm (Gemm.h).
+bool emitMatmul(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// attention.
+bool emitAttention(const KernelDesc &desc, CudaKernel &out, std::string &error);
+
+} // namespace effc::codegen
+
+#endif

@@ -1,0 +1,97 @@
+//===- GeneratorEmitter.cpp - range, constant_of_shape, shape -------------===//
+//
+// Outputs that depend on indices (and scalars) only. Shapes are static, so
+// eff.shape writes baked numbers; range reads start/delta at run time (they
+// are device buffers like any other input).
+//
+#include "compiler/codegen/DTypeInfo.h"
+#include "compiler/codegen/EmitterUtil.h"
+#include "compiler/codegen/Families.h"
+
+#include <algorithm>
+
+namespace effc::codegen {
+namespace {
+
+bool emitRange(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  DType t = d.inputs[0].dtype;
+  Compute k = computeOf(t);
+  if (k == Compute::Bool) {
+    error = d.op + ": unsupported dtype bool";
+    return false;
+  }
+  // Integers step exactly in int64, floats in double (as the host).
+  Compute math = k == Compute::I64 ? Compute::I64 : Compute::F64;
+  const char *mt = computeType(math);
+  int64_t n = d.outputs[0].numElements();
+  CudaWriter w;
+  std::string ix = indexType(d);
+  openKernel(w, d, kElementwiseBlock);
+  w.line("const ", mt, " start = ", loadAs(t, "x0", "0", math), ";");
+  w.line("const ", mt, " delta = ", loadAs(t, "x2", "0", math), ";");
+  openGridStride(w, "i", ix, n, kElementwiseBlock);
+  w.line("y0[i] = ", storeValue(d.outputs[0].dtype, "start + (" + std::string(mt) + ")i * delta", math),
+         ";");
+  w.close().close();
+  out.source = w.str();
+  out.launch = gridStrideLaunch(n, kElementwiseBlock);
+  return true;
+}
+
+bool emitConstantOfShape(const KernelDesc &d, CudaKernel &out) {
+  DType t = d.outputs[0].dtype;
+  std::string value = storeValue(t, "0.0", Compute::F64);
+  auto it = d.attrs.find("value");
+  if (it != d.attrs.end()) {
+    if (auto *i = std::get_if<int64_t>(&it->second))
+      value = storeValue(t, i64Lit(*i), Compute::I64);
+    else if (auto *f = std::get_if<double>(&it->second))
+      value = storeValue(t, doubleLit(*f), Compute::F64);
+  }
+  int64_t n = d.outputs[0].numElements();
+  CudaWriter w;
+  std::string ix = indexType(d);
+  openKernel(w, d, kElementwiseBlock);
+  openGridStride(w, "i", ix, n, kElementwiseBlock);
+  w.line("y0[i] = ", value, ";");
+  w.close().close();
+  out.source = w.str();
+  out.launch = gridStrideLaunch(n, kElementwiseBlock);
+  return true;
+}
+
+bool emitShape(const KernelDesc &d, CudaKernel &out) {
+  const auto &shape = d.inputs[0].shape;
+  int64_t rank = int64_t(shape.size());
+  auto clampIdx = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
+  int64_t start = clampIdx(d.intAttr("start", 0)), end = clampIdx(d.intAttr("end", rank));
+  CudaWriter w;
+  openKernel(w, d, 32);
+  w.open("if (blockIdx.x == 0 && threadIdx.x == 0) {");
+  for (int64_t i = start; i < end; ++i)
+    w.line("y0[", i - start, "] = ", i64Lit(shape[i]), ";");
+  w.close();
+  w.close();
+  out.source = w.str();
+  out.launch.block[0] = 32;
+  return true;
+}
+
+} // namespace
+
+bool emitGenerator(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  if (d.outputs.size() != 1) {
+    error = d.op + ": expected one output";
+    return false;
+  }
+  if (d.op == "eff.range")
+    return d.inputs.size() == 3 ? emitRange(d, out, error) : (error = d.op + ": expected 3 inputs", false);
+  if (d.op == "eff.constant_of_shape")
+    return emitConstantOfShape(d, out);
+  if (d.op == "eff.shape" && !d.inputs.empty())
+    return emitShape(d, out);
+  error = d.op + ": not a generator op";
+  return false;
+}
+
+} // namespace effc::codegen

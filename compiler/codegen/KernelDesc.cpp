@@ -1,0 +1,46 @@
+//===- KernelDesc.cpp - attribute access with the host kernels' defaults --===//
+#include "compiler/codegen/KernelDesc.h"
+
+namespace effc::codegen {
+
+int64_t KernelDesc::intAttr(const std::string &key, int64_t dflt) const {
+  auto it = attrs.find(key);
+  if (it == attrs.end())
+    return dflt;
+  if (auto *i = std::get_if<int64_t>(&it->second))
+    return *i;
+  if (auto *f = std::get_if<double>(&it->second))
+    return int64_t(*f);
+  return dflt;
+}
+
+double KernelDesc::floatAttr(const std::string &key, double dflt) const {
+  auto it = attrs.find(key);
+  if (it == attrs.end())
+    return dflt;
+  if (auto *f = std::get_if<double>(&it->second))
+    return *f;
+  if (auto *i = std::get_if<int64_t>(&it->second))
+    return double(*i);
+  return dflt;
+}
+
+std::string KernelDesc::stringAttr(const std::string &key, const std::string &dflt) const {
+  auto it = attrs.find(key);
+  if (it == attrs.end())
+    return dflt;
+  if (auto *s = std::get_if<std::string>(&it->second))
+    return *s;
+  return dflt;
+}
+
+std::optional<std::vector<int64_t>> KernelDesc::intsAttr(const std::string &key) const {
+  auto it = attrs.find(key);
+  if (it == attrs.end())
+    return std::nullopt;
+  if (auto *v = std::get_if<std::vector<int64_t>>(&it->second))
+    return *v;
+  return std::nullopt;
+}
+
+} // namespace effc::codegen

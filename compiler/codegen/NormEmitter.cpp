@@ -1,0 +1,103 @@
+//===- NormEmitter.cpp - layer_norm, rms_norm ------------------------------===//
+//
+// One row = the dims [axis, rank). Two reductions per row (mean, then the
+// centred sum of squares, as the host does: no E[x^2]-E[x]^2 cancellation),
+// then the normalized row times scale (+ bias). Scale and bias broadcast to
+// the row's shape through baked strides. Accumulation in fp32 (fp64 for
+// fp64 inputs).
+//
+#include "compiler/codegen/DTypeInfo.h"
+#include "compiler/codegen/EmitterUtil.h"
+#include "compiler/codegen/Families.h"
+#include "compiler/codegen/RowKernel.h"
+
+namespace effc::codegen {
+
+bool emitNorm(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  bool rms = d.op == "eff.rms_norm";
+  if (d.inputs.size() < 2 || d.outputs.size() != 1) {
+    error = d.op + ": expected X, scale and one output";
+    return false;
+  }
+  const TensorDesc &x = d.inputs[0];
+  int64_t rank = x.rank(), axis = d.intAttr("axis", -1);
+  if (axis < -rank || axis >= rank) {
+    error = d.op + ": axis " + std::to_string(axis) + " is out of range for rank " +
+            std::to_string(rank);
+    return false;
+  }
+  if (axis < 0)
+    axis += rank;
+  Compute k = computeOf(x.dtype);
+  if (!isFloatCompute(k)) {
+    error = d.op + ": unsupported dtype " + dtypeName(x.dtype);
+    return false;
+  }
+  bool hasBias = !rms && d.hasInput(2);
+  std::vector<int64_t> inner(x.shape.begin() + axis, x.shape.end());
+  int64_t n = 1;
+  for (int64_t v : inner)
+    n *= v;
+  int64_t rows = n ? x.numElements() / n : 0;
+  for (size_t i = 1; i < (hasBias ? 3u : 2u); ++i) {
+    const auto &s = d.inputs[i].shape;
+    bool ok = s.size() <= inner.size();
+    for (size_t r = 0; ok && r < s.size(); ++r) {
+      int64_t dim = inner[inner.size() - s.size() + r];
+      ok = s[r] == 1 || s[r] == dim;
+    }
+    if (!ok) {
+      error = d.op + ": operand " + std::to_string(i) + " " + shapeText(s) +
+              " does not broadcast to " + shapeText(inner);
+      return false;
+    }
+  }
+  // Offsets of scale (and bias) for element j of the row.
+  IndexSpace feat;
+  feat.dims = inner;
+  feat.strides.push_back(broadcastStrides(d.inputs[1].shape, inner));
+  if (hasBias)
+    feat.strides.push_back(broadcastStrides(d.inputs[2].shape, inner));
+  feat = coalesce(feat);
+
+  const char *t = computeType(k);
+  std::string eps = k == Compute::F64 ? doubleLit(d.floatAttr("epsilon", 1e-5))
+                                      : floatLit(float(d.floatAttr("epsilon", 1e-5)));
+  std::string sqrtFn = k == Compute::F64 ? "sqrt" : "sqrtf";
+  RowKernel rk(rows, n);
+  CudaWriter w;
+  std::string ix = indexType(d);
+  openKernel(w, d, rk.threads());
+  rk.openRowLoop(w, ix);
+  w.line("const ", ix, " base = row * ", n, ";");
+  if (rms) {
+    w.line("const ", t, " mean = 0;");
+  } else {
+    w.line(t, " sum = 0;");
+    rk.openLaneLoop(w, "j", ix, n);
+    w.line("sum += ", load(x.dtype, "x0", "base + j"), ";");
+    w.close();
+    w.line("const ", t, " mean = ", rk.reduce("sum", "SumOp"), " / (", t, ")", n, ";");
+  }
+  w.line(t, " sq = 0;");
+  rk.openLaneLoop(w, "j", ix, n);
+  w.line("const ", t, " c = ", load(x.dtype, "x0", "base + j"), " - mean;");
+  w.line("sq += c * c;");
+  w.close();
+  w.line("const ", t, " inv = (", t, ")1 / ", sqrtFn, "(", rk.reduce("sq", "SumOp"), " / (", t, ")", n,
+         " + ", eps, ");");
+  rk.openLaneLoop(w, "j", ix, n);
+  emitOffsets(w, "j", ix, feat, "f");
+  std::string y = "(" + load(x.dtype, "x0", "base + j") + " - mean) * inv * " +
+                  loadAs(d.inputs[1].dtype, "x1", "f0", k);
+  if (hasBias)
+    y += " + " + loadAs(d.inputs[2].dtype, "x2", "f1", k);
+  w.line("y0[base + j] = ", storeValue(d.outputs[0].dtype, y, k), ";");
+  w.close();
+  w.close().close();
+  out.source = w.str();
+  out.launch = rk.launch();
+  return true;
+}
+
+} // namespace effc::codegen

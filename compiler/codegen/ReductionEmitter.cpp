@@ -1,0 +1,159 @@
+//===- ReductionEmitter.cpp - reduce_sum/mean/max, softmax ----------------===//
+//
+// Reductions over any set of axes: the kept dims index rows, the reduced
+// dims index elements within a row (each group coalesced, so the common
+// trailing-axes case is `row * R + k`). One warp or block per row
+// (RowKernel.h), fp32 accumulation for fp16/bf16/fp32, fp64 for fp64,
+// int64 for integers.
+//
+#include "compiler/codegen/DTypeInfo.h"
+#include "compiler/codegen/EmitterUtil.h"
+#include "compiler/codegen/Families.h"
+#include "compiler/codegen/RowKernel.h"
+
+namespace effc::codegen {
+namespace {
+
+bool emitReduce(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  const TensorDesc &x = d.inputs[0];
+  int64_t rank = x.rank();
+  std::vector<int64_t> axes;
+  bool haveAxes = d.hasInput(1);
+  if (haveAxes) {
+    if (!d.inputs[1].constInts) {
+      error = d.op + ": axes must be a compile-time constant";
+      return false;
+    }
+    axes = *d.inputs[1].constInts;
+  }
+  Compute k = computeOf(x.dtype);
+  bool isMax = d.op == "eff.reduce_max", isMean = d.op == "eff.reduce_mean";
+  if (k == Compute::Bool && !isMax) {
+    error = d.op + ": unsupported dtype bool";
+    return false;
+  }
+  if (k == Compute::Bool)
+    k = Compute::I64;
+  std::vector<bool> reduced(size_t(rank), axes.empty());
+  if (axes.empty() && d.intAttr("noop_with_empty_axes", 0))
+    reduced.assign(size_t(rank), false);
+  for (int64_t a : axes) {
+    if (a < -rank || a >= rank) {
+      error = d.op + ": axis " + std::to_string(a) + " is out of range for rank " +
+              std::to_string(rank);
+      return false;
+    }
+    reduced[size_t(a < 0 ? a + rank : a)] = true;
+  }
+  std::vector<int64_t> st = rowMajorStrides(x.shape);
+  IndexSpace kept, red;
+  kept.strides.emplace_back();
+  red.strides.emplace_back();
+  for (int64_t r = 0; r < rank; ++r) {
+    IndexSpace &s = reduced[r] ? red : kept;
+    s.dims.push_back(x.shape[r]);
+    s.strides[0].push_back(st[r]);
+  }
+  kept = coalesce(kept);
+  red = coalesce(red);
+  int64_t rows = 1, R = 1;
+  for (int64_t v : kept.dims)
+    rows *= v;
+  for (int64_t v : red.dims)
+    R *= v;
+  if (x.numElements() == 0)
+    R = 0;
+
+  RowKernel rk(rows, R);
+  CudaWriter w;
+  std::string ix = indexType(d);
+  const char *t = computeType(k);
+  openKernel(w, d, rk.threads());
+  rk.openRowLoop(w, ix);
+  emitOffsets(w, "row", ix, kept, "b");
+  w.line(t, " acc = ", isMax ? lowestOf(k) : std::string("0"), ";");
+  rk.openLaneLoop(w, "r", ix, R);
+  emitOffsets(w, "r", ix, red, "q");
+  w.line("const ", t, " v = ", loadAs(x.dtype, "x0", "b0 + q0", k), ";");
+  w.line(isMax ? "acc = MaxOp()(acc, v);" : "acc += v;");
+  w.close();
+  w.line("acc = ", rk.reduce("acc", isMax ? "MaxOp" : "SumOp"), ";");
+  std::string value = "acc";
+  if (isMean)
+    value = k != Compute::I64 ? "acc / (" + std::string(t) + ")" + std::to_string(R)
+            : R ? "acc / " + std::to_string(R)
+                : std::string("0");
+  w.line("if (lane == 0) y0[row] = ", storeValue(d.outputs[0].dtype, value, k), ";");
+  w.close().close();
+  out.source = w.str();
+  out.launch = rk.launch();
+  return true;
+}
+
+bool emitSoftmax(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  const TensorDesc &x = d.inputs[0];
+  int64_t rank = x.rank(), axis = d.intAttr("axis", -1);
+  if (rank == 0 || axis < -rank || axis >= rank) {
+    error = d.op + ": axis " + std::to_string(axis) + " is out of range for rank " +
+            std::to_string(rank);
+    return false;
+  }
+  if (axis < 0)
+    axis += rank;
+  Compute k = computeOf(x.dtype);
+  if (!isFloatCompute(k)) {
+    error = d.op + ": unsupported dtype " + dtypeName(x.dtype);
+    return false;
+  }
+  int64_t n = x.shape[axis], inner = 1;
+  for (int64_t r = axis + 1; r < rank; ++r)
+    inner *= x.shape[r];
+  int64_t rows = n ? x.numElements() / n : 0;
+  const char *t = computeType(k);
+  std::string ex = k == Compute::F64 ? "exp" : "expf";
+  RowKernel rk(rows, n);
+  CudaWriter w;
+  std::string ix = indexType(d);
+  openKernel(w, d, rk.threads());
+  rk.openRowLoop(w, ix);
+  if (inner == 1) {
+    w.line("const ", ix, " base = row * ", n, ";");
+  } else {
+    w.line("const ", ix, " base = (row / ", inner, ") * ", n * inner, " + row % ", inner, ";");
+  }
+  std::string at = inner == 1 ? "base + j" : "base + j * " + std::to_string(inner);
+  w.line(t, " mx = ", lowestOf(k), ";");
+  rk.openLaneLoop(w, "j", ix, n);
+  w.line("mx = MaxOp()(mx, ", load(x.dtype, "x0", at), ");");
+  w.close();
+  w.line("mx = ", rk.reduce("mx", "MaxOp"), ";");
+  w.line(t, " sum = 0;");
+  rk.openLaneLoop(w, "j", ix, n);
+  w.line("sum += ", ex, "(", load(x.dtype, "x0", at), " - mx);");
+  w.close();
+  w.line("const ", t, " inv = (", t, ")1 / ", rk.reduce("sum", "SumOp"), ";");
+  rk.openLaneLoop(w, "j", ix, n);
+  w.line("y0[", at, "] = ", storeValue(d.outputs[0].dtype, ex + "(" + load(x.dtype, "x0", at) + " - mx) * inv", k), ";");
+  w.close();
+  w.close().close();
+  out.source = w.str();
+  out.launch = rk.launch();
+  return true;
+}
+
+} // namespace
+
+bool emitReduction(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  if (d.inputs.empty() || d.outputs.size() != 1) {
+    error = d.op + ": expected inputs and one output";
+    return false;
+  }
+  if (d.op == "eff.softmax")
+    return emitSoftmax(d, out, error);
+  if (d.op == "eff.reduce_sum" || d.op == "eff.reduce_mean" || d.op == "eff.reduce_max")
+    return emitReduce(d, out, error);
+  error = d.op + ": not a reduction";
+  return false;
+}
+
+} // namespace effc::codegen

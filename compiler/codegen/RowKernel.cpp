@@ -1,0 +1,45 @@
+//===- RowKernel.cpp - one warp or one block per row ----------------------===//
+#include "compiler/codegen/RowKernel.h"
+
+#include "compiler/codegen/EmitterUtil.h"
+
+#include <algorithm>
+
+namespace effc::codegen {
+
+RowKernel::RowKernel(int64_t rows, int64_t rowLength) : rows(rows) {
+  // A warp per row keeps lanes busy up to ~1K elements; beyond that, or when
+  // there are too few rows to fill the GPU with warps, use a block per row.
+  blockPerRow = rowLength > 1024 || (rowLength > 256 && rows < 512);
+  blockThreads = rowLength >= 4096 ? 512 : 256;
+}
+
+void RowKernel::openRowLoop(CudaWriter &w, const std::string &ix) const {
+  if (blockPerRow) {
+    w.line("const int lane = threadIdx.x;");
+    w.open("for (", ix, " row = blockIdx.x; row < ", rows, "; row += gridDim.x) {");
+  } else {
+    w.line("const int lane = threadIdx.x & 31;");
+    w.open("for (", ix, " row = ", ix, "(blockIdx.x) * ", kRowsPerBlock, " + (threadIdx.x >> 5); row < ",
+           rows, "; row += ", ix, "(gridDim.x) * ", kRowsPerBlock, ") {");
+  }
+}
+
+std::string RowKernel::reduce(const std::string &value, const std::string &op) const {
+  return std::string(blockPerRow ? "block_reduce(" : "warp_reduce(") + value + ", " + op + "())";
+}
+
+void RowKernel::openLaneLoop(CudaWriter &w, const std::string &var, const std::string &ix,
+                             int64_t n) const {
+  w.open("for (", ix, " ", var, " = lane; ", var, " < ", n, "; ", var, " += ", width(), ") {");
+}
+
+LaunchDims RowKernel::launch() const {
+  LaunchDims l;
+  int64_t blocks = blockPerRow ? rows : ceilDiv(rows, kRowsPerBlock);
+  l.grid[0] = uint32_t(std::clamp<int64_t>(blocks, 1, 65535));
+  l.block[0] = uint32_t(threads());
+  return l;
+}
+
+} // namespace effc::codegen

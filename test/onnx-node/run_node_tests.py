@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""Runs ONNX backend node tests (Debian's libonnx-testdata) through effc.
+
+For every case whose op effc supports: `effc model.onnx -o case.effc`, then
+`effc-run case.effc --backend=host --test-data test_data_set_0`. Prints a
+per-op table of cases that compile and match their expected outputs.
+
+  run_node_tests.py --bin build/bin                     # report
+  run_node_tests.py --bin build/bin --list passing.txt  # regression: every listed case must pass
+  run_node_tests.py --bin build/bin --write-list passing.txt
+
+Needs no Python packages: the op type is read from model.onnx with a
+minimal protobuf reader.
+"""
+import argparse
+import collections
+import concurrent.futures
+import os
+import subprocess
+import sys
+import tempfile
+
+# ONNX ops the eff dialect implements (issue: foundation), by ONNX name.
+SUPPORTED_OPS = """
+Add And Cast Clip Concat Constant ConstantOfShape Cos CumSum Div Equal Erf Exp
+Expand Flatten Gather GatherElements GatherND Gelu Gemm Greater GreaterOrEqual
+Identity IsNaN LayerNormalization Less LessOrEqual Log MatMul Max Min Mul Neg
+Not Pow Range Reciprocal ReduceMax ReduceMean ReduceSum Relu Reshape Shape
+Sigmoid Sin Slice Softmax Split Sqrt Squeeze Sub Tanh TopK Transpose Trilu
+Unsqueeze Where Attention RMSNormalization RotaryEmbedding Abs Or Xor
+""".split()
+
+
+def _varint(buf, pos):
+    result = shift = 0
+    while True:
+        b = buf[pos]
+        pos += 1
+        result |= (b & 0x7F) << shift
+        if not b & 0x80:
+            return result, pos
+        shift += 7
+
+
+def _fields(buf):
+    """Yields (field number, wire type, value) of one protobuf message."""
+    pos = 0
+    while pos < len(buf):
+        key, pos = _varint(buf, pos)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            value, pos = _varint(buf, pos)
+        elif wire == 1:
+            value, pos = buf[pos:pos + 8], pos + 8
+        elif wire == 2:
+            n, pos = _varint(buf, pos)
+            value, pos = buf[pos:pos + n], pos + n
+        elif wire == 5:
+            value, pos = buf[pos:pos + 4], pos + 4
+        else:
+            raise ValueError("unsupported wire type %d" % wire)
+        yield field, wire, value
+
+
+def node_ops(model_path):
+    """(domain, op_type) of every node of the main graph."""
+    with open(model_path, "rb") as f:
+        model = f.read()
+    ops = []
+    for field, _, graph in _fields(model):
+        if field != 7:  # ModelProto.graph
+            continue
+        for gfield, _, node in _fields(graph):
+            if gfield != 1:  # GraphProto.node
+                continue
+            op_type = domain = ""
+            for nfield, _, value in _fields(node):
+                if nfield == 4:
+                    op_type = value.decode()
+                elif nfield == 7:
+                    domain = value.decode()
+            ops.append((domain, op_type))
+    return ops
+
+
+def case_op(case_dir):
+    """The op a node case tests, or None when it is not one op effc supports."""
+    try:
+        ops = node_ops(os.path.join(case_dir, "model.onnx"))
+    except (OSError, ValueError, IndexError):
+        return None
+    if len(ops) != 1:
+        return None
+    domain, op = ops[0]
+    if domain not in ("", "ai.onnx") or op not in SUPPORTED_OPS:
+        return None
+    return op
+
+
+def run_case(case_dir, bin_dir, rtol):
+    """Returns (passed, first line of the failure)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        artifact = os.path.join(tmp, "case.effc")
+        compile_ = subprocess.run(
+            [os.path.join(bin_dir, "effc"), os.path.join(case_dir, "model.onnx"), "-o", artifact],
+            capture_output=True, text=True, timeout=120)
+        if compile_.returncode != 0:
+            return False, "effc: " + (compile_.stderr.strip().splitlines() or ["?"])[0]
+        run = subprocess.run(
+            [os.path.join(bin_dir, "effc-run"), artifact, "--backend=host", "--rtol", str(rtol),
+             "--test-data", os.path.join(case_dir, "test_data_set_0")],
+            capture_output=True, text=True, timeout=120)
+        if run.returncode != 0:
+            lines = [l for l in (run.stdout + run.stderr).splitlines() if "FAIL" in l or "error" in l]
+            return False, "effc-run: " + (lines[0] if lines else "exit %d" % run.returncode)
+    return True, ""
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bin", required=True, help="directory with effc and effc-run")
+    parser.add_argument("--data", default="/usr/share/libonnx-testdata/data/node")
+    parser.add_argument("--list", help="only these cases; exit 1 if any fails")
+    parser.add_argument("--write-list", help="write the passing cases here")
+    parser.add_argument("--rtol", type=float, default=1e-4)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("-v", "--verbose", action="store_true", help="print every failure")
+    args = parser.parse_args()
+
+    if not os.path.isdir(args.data):
+        print("run_node_tests: no node tests at %s (install libonnx-testdata)" % args.data, file=sys.stderr)
+        return 1
+    cases = sorted(os.listdir(args.data))
+    if args.list:
+        with open(args.list) as f:
+            wanted = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        missing = [c for c in wanted if c not in cases]
+        if missing:
+            print("run_node_tests: listed cases not found: %s" % " ".join(missing), file=sys.stderr)
+            return 1
+        cases = wanted
+    relevant = [(c, case_op(os.path.join(args.data, c))) for c in cases]
+    relevant = [(c, op) for c, op in relevant if op]
+
+    results = {}
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(run_case, os.path.join(args.data, c), args.bin, args.rtol): c
+                   for c, _ in relevant}
+        for future in concurrent.futures.as_completed(futures):
+            results[futures[future]] = future.result()
+
+    per_op = collections.defaultdict(lambda: [0, 0])
+    for case, op in relevant:
+        per_op[op][1] += 1
+        if results[case][0]:
+            per_op[op][0] += 1
+    print("%-20s %6s %6s" % ("op", "pass", "cases"))
+    for op in sorted(per_op):
+        passed, total = per_op[op]
+        print("%-20s %6d %6d" % (op, passed, total))
+    failures = [(c, results[c][1]) for c, _ in relevant if not results[c][0]]
+    if args.verbose or args.list:
+        for case, why in failures:
+            print("FAIL %s: %s" % (case, why))
+    passed = len(relevant) - len(failures)
+    if args.write_list:
+        with open(args.write_list, "w") as f:
+            f.write("# ONNX node test cases (libonnx-testdata) that effc compiles and runs on the host\n"
+                    "# backend within rtol; regenerate with run_node_tests.py --write-list.\n")
+            for case, _ in relevant:
+                if results[case][0]:
+                    f.write(case + "\n")
+    print("node-tests: %d passed, %d failed" % (passed, len(failures)))
+    return 1 if (args.list and failures) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
