@@ -251,8 +251,16 @@ LogicalResult GraphImporter::importOutputs(func::FuncOp func) {
 }
 
 Value GraphImporter::constant(ElementsAttr value) {
-  return builder.create<eff::ConstantOp>(node ? nodeLoc : fileLoc, value.getShapedType(), value)
-      .getResult();
+  // Small literals (axes, shapes, scalars) are shared: one op per value.
+  bool small = isa<DenseElementsAttr>(value);
+  if (small)
+    if (Value cached = smallConstants.lookup(value))
+      return cached;
+  Value v = builder.create<eff::ConstantOp>(node ? nodeLoc : fileLoc, value.getShapedType(), value)
+                .getResult();
+  if (small)
+    smallConstants[value] = v;
+  return v;
 }
 
 Value GraphImporter::constI64(llvm::ArrayRef<int64_t> v, bool scalar) {
@@ -426,6 +434,15 @@ FailureOr<SmallVector<Value>> GraphImporter::emitOp(llvm::StringRef name,
     return error() << "has " << present.size() << " inputs, but '" << name << "' takes at most "
                    << shape->maxOperands;
   int results = shape->numResults >= 0 ? shape->numResults : std::max(numResults, 0);
+  // An ONNX attribute the eff op does not define is one effc does not
+  // implement: refuse it rather than silently change the semantics.
+  {
+    ArrayRef<StringAttr> known = opName->getAttributeNames();
+    for (const NamedAttribute &a : attrList)
+      if (!llvm::is_contained(known, a.getName()) && a.getName() != "operandSegmentSizes")
+        return error() << "attribute '" << a.getName().strref() << "' is not supported by '"
+                       << name << "'";
+  }
   // Defaults (DefaultValuedAttr) are materialized on creation; inference runs
   // before that and reads them through the adaptor, so add them now.
   opName->populateDefaultAttrs(attrList);
@@ -606,8 +623,11 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
     error() << "the model imports no opset of the default ONNX domain";
     return {};
   }
-  if (opset < 7 || opset > 23) {
-    error() << "the model uses ONNX opset " << opset << "; effc supports opsets 7 to 23";
+  // Opsets before 7 are accepted too: their ops differ from later ones mostly
+  // by attributes (broadcast, consumed_inputs, is_test, ...) that eff ops do
+  // not define, and emitOp refuses unknown attributes rather than drop them.
+  if (opset < 1 || opset > 23) {
+    error() << "the model uses ONNX opset " << opset << "; effc supports opsets up to 23";
     return {};
   }
 

@@ -21,6 +21,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OperationSupport.h"
 
+#include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -70,6 +71,7 @@ public:
   llvm::StringMap<mlir::Value> values; // ONNX value name -> SSA value
   llvm::StringSet<> consumedNames;     // names read by some node or a graph output
   llvm::StringMap<OpShape> opShapes;   // cache, by eff op name
+  llvm::DenseMap<mlir::Attribute, mlir::Value> smallConstants; // dense literal -> its eff.constant
 
   // The node being imported (for messages and locations).
   const onnx::NodeProto *node = nullptr;

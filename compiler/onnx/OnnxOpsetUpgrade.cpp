@@ -246,7 +246,22 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
     if (inputs.empty() || !inputs[0])
       return error() << "Dropout needs a data input";
     FailureOr<Value> y = emitOp1("eff.identity", {inputs[0]});
-    return failed(y) ? failure() : bindOutputs({*y});
+    if (failed(y))
+      return failure();
+    // The mask of an inference-mode Dropout is all true.
+    if (node->output_size() > 1 && !node->output(1).empty() &&
+        consumedNames.contains(node->output(1))) {
+      FailureOr<Value> shape = shapeOf(inputs[0]);
+      if (failed(shape))
+        return failure();
+      auto one = DenseElementsAttr::get(RankedTensorType::get({1}, b.getI1Type()), true);
+      FailureOr<Value> mask =
+          emitOp1("eff.constant_of_shape", {*shape}, {b.getNamedAttr("value", one)});
+      if (failed(mask))
+        return failure();
+      return bindOutputs({*y, *mask});
+    }
+    return bindOutputs({*y});
   }
 
   // Attributes that became inputs.

@@ -1,6 +1,7 @@
 //===- ExecutionPlan.cpp - eff IR -> artifact manifest --------------------===//
 #include "compiler/plan/ExecutionPlan.h"
 
+#include "compiler/codegen/KernelEmitter.h"
 #include "compiler/plan/MemoryPlanner.h"
 #include "dialects/eff/ConstantFolding.h"
 #include "dialects/eff/EffOps.h"
@@ -67,11 +68,14 @@ public:
       if (failed(lower(&op, func)))
         return failure();
     assignArena();
+    if (!cuda.empty())
+      plan.cudaSource = cuda.source();
     return std::move(plan);
   }
 
 private:
   ExecutionPlan plan;
+  codegen::CudaTranslationUnit cuda;
   llvm::DenseMap<Value, int32_t> bufferOf;
   // Per buffer: its arena live range, and the buffer whose bytes it uses.
   std::map<int32_t, LiveRange> ranges;
@@ -174,8 +178,35 @@ private:
         return failure();
       kernel->add_outputs(*id);
     }
+    emitCuda(op, kernel);
     return success();
   }
+
+  // --- CUDA codegen hook (compiler/codegen) ---------------------------------
+  // Fills Kernel.source/launch and adds the kernel to the translation unit.
+  // A kernel without CUDA code is a warning, not an error: the host backend
+  // still runs the artifact; the cuda backend reports the missing source.
+  void emitCuda(Operation *op, artifact::Kernel *kernel) {
+    std::string error;
+    std::string name = codegen::kernelName(size_t(plan.manifest.kernels_size() - 1), kernel->op());
+    std::optional<codegen::KernelDesc> desc = codegen::describeKernelOp(op, name, error);
+    std::optional<codegen::CudaKernel> cudaKernel;
+    if (desc)
+      cudaKernel = codegen::emitCudaKernel(*desc, error);
+    if (!cudaKernel) {
+      op->emitWarning("no CUDA kernel: ") << error;
+      return;
+    }
+    kernel->set_source(cudaKernel->name);
+    artifact::Launch *launch = kernel->mutable_launch();
+    for (int i = 0; i < 3; ++i) {
+      launch->add_grid(cudaKernel->launch.grid[i]);
+      launch->add_block(cudaKernel->launch.block[i]);
+    }
+    launch->set_shared_bytes(cudaKernel->launch.sharedBytes);
+    cuda.add(*cudaKernel);
+  }
+  // ---------------------------------------------------------------------------
 
   void assignArena() {
     std::vector<int32_t> ids;

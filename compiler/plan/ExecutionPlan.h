@@ -12,6 +12,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 
+#include <string>
 #include <vector>
 
 namespace effc {
@@ -19,6 +20,9 @@ namespace effc {
 struct ExecutionPlan {
   artifact::Manifest manifest;
   std::vector<WeightBlob> weights;
+  /// The CUDA translation unit with every kernel's Kernel.source function
+  /// (compiler/codegen); stored as the artifact payload at offset 0.
+  std::string cudaSource;
 };
 
 /// Fails with a diagnostic at the offending op (dynamic shape, an op without a

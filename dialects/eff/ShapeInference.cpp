@@ -207,6 +207,11 @@ static std::optional<int64_t> smallIntLength(Value value) {
 }
 
 std::optional<SmallVector<int64_t>> getPartialConstantInts(Value value) {
+  // Shape values hold a few entries; never expand big integer tensors here.
+  constexpr int64_t kMaxShapeValueElements = 1024;
+  if (auto t = dyn_cast<RankedTensorType>(value.getType());
+      t && t.hasStaticShape() && t.getNumElements() > kMaxShapeValueElements)
+    return std::nullopt;
   if (std::optional<SmallVector<int64_t>> ints = getConstantInts(value))
     return ints;
   std::optional<int64_t> length = smallIntLength(value);

@@ -3,6 +3,7 @@
 //   effc MODEL.onnx -o OUT.effc         compile to an artifact
 //   effc MODEL.onnx --emit=mlir-import  print eff IR right after import
 //   effc MODEL.onnx --emit=mlir         print eff IR after the pass pipeline
+//   effc MODEL.onnx --emit=cuda         print the generated CUDA C++ source
 //
 #include "compiler/Pipeline.h"
 #include "compiler/plan/ExecutionPlan.h"
@@ -26,7 +27,7 @@ using namespace llvm;
 
 namespace {
 
-enum class Emit { Artifact, MlirImport, Mlir };
+enum class Emit { Artifact, MlirImport, Mlir, Cuda };
 
 cl::OptionCategory effcCategory("effc options");
 
@@ -39,7 +40,9 @@ cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Artifact)
                               clEnumValN(Emit::MlirImport, "mlir-import",
                                          "eff IR right after import, then stop"),
                               clEnumValN(Emit::Mlir, "mlir",
-                                         "eff IR after the whole pass pipeline, then stop")),
+                                         "eff IR after the whole pass pipeline, then stop"),
+                              clEnumValN(Emit::Cuda, "cuda",
+                                         "the generated CUDA C++ source, then stop")),
                    cl::cat(effcCategory));
 cl::list<std::string> shapes("shape",
                              cl::desc("Bind an input's dims, e.g. --shape input_ids=2x16 "
@@ -147,6 +150,13 @@ bool writeArtifact(mlir::ModuleOp module, mlir::TimingScope &rootTiming) {
   }
   if (failed(plan))
     return false;
+  if (emit == Emit::Cuda) {
+    outs() << plan->cudaSource;
+    return true;
+  }
+  // The CUDA translation unit is the payload's first (and so far only) item.
+  plan->manifest.set_cuda_source_offset(0);
+  plan->manifest.set_cuda_source_size(plan->cudaSource.size());
   std::string path = outputPath.empty() ? defaultOutputPath() : outputPath;
   plan->manifest.set_model_name(inputPath);
   plan->manifest.set_compute_dtype(dtype);
@@ -156,7 +166,7 @@ bool writeArtifact(mlir::ModuleOp module, mlir::TimingScope &rootTiming) {
   effc::Status status;
   {
     mlir::TimingScope t = rootTiming.nest("write artifact");
-    status = effc::writeArtifact(path, plan->manifest, plan->weights);
+    status = effc::writeArtifact(path, plan->manifest, plan->weights, plan->cudaSource);
   }
   if (!status.ok()) {
     errs() << "effc: error: " << status.message() << "\n";

@@ -35,7 +35,8 @@ public:
     if (!d_.makeCurrent().ok()) return;
     if (stream_) d_.api.cuStreamSynchronize(stream_);
     if (exec_) d_.api.cuGraphExecDestroy(exec_);
-    for (CUevent e : events_) d_.api.cuEventDestroy(e);
+    for (CUevent e : events_)
+      if (e) d_.api.cuEventDestroy(e);
     if (stream_) d_.api.cuStreamDestroy(stream_);
     if (arena_) d_.api.cuMemFree(arena_);
   }
@@ -111,7 +112,10 @@ private:
       if (graph) d_.api.cuGraphDestroy(graph);
       return launched;
     }
-    EFFC_RETURN_IF_ERROR(d_.check(end, "cuStreamEndCapture"));
+    if (end != CUDA_SUCCESS) {
+      if (graph) d_.api.cuGraphDestroy(graph);
+      return d_.check(end, "cuStreamEndCapture");
+    }
     CUresult r = d_.api.cuGraphInstantiateWithFlags(&exec_, graph, 0);
     d_.api.cuGraphDestroy(graph); // the executable graph is independent of it
     if (r != CUDA_SUCCESS) exec_ = nullptr;
@@ -150,8 +154,22 @@ private:
       profile->kernels.clear();
       EFFC_RETURN_IF_ERROR(runKernelsTimed(*profile));
     } else if (useGraph_ && !kernels_.empty()) {
-      if (!exec_) EFFC_RETURN_IF_ERROR(captureGraph());
-      EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuGraphLaunch(exec_, stream_), "cuGraphLaunch"));
+      Status captured = exec_ ? Status::OK() : captureGraph();
+      if (captured.ok()) {
+        EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuGraphLaunch(exec_, stream_), "cuGraphLaunch"));
+      } else {
+        // The driver may refuse a launch only at instantiation, where no
+        // kernel index is known: launching eagerly names the kernel. Should
+        // that work, this session just runs without a graph.
+        for (size_t k = 0; k < kernels_.size(); ++k) {
+          Status st = launch(k);
+          if (!st.ok())
+            return st.message() == captured.message()
+                       ? st
+                       : Status::error(st.message() + " (graph capture: " + captured.message() + ")");
+        }
+        useGraph_ = false;
+      }
     } else {
       for (size_t k = 0; k < kernels_.size(); ++k) {
         EFFC_RETURN_IF_ERROR(launch(k));
@@ -192,6 +210,7 @@ public:
     const artifact::Manifest &m = model.manifest();
     Status st = checkKernels(m);
     if (st.ok() && m.kernels_size() > 0 && m.cubins_size() == 0) st = cudaSource(m, model.payload()).status();
+    for (int i = 0; st.ok() && i < m.cubins_size(); ++i) st = embeddedCubin(m, model.payload(), m.cubins(i).arch()).status();
     return st.withPrefix(model.path() + ": cuda backend");
   }
 

@@ -21,7 +21,7 @@ func.func @gather(%x: tensor<5x4x3xf32>, %i: tensor<2x6xi64>, %j: tensor<i32>, %
 
 // CHECK-LABEL: func @gather_elements
 func.func @gather_elements(%x: tensor<3x4xf32>, %i: tensor<2x4xi32>, %u: tensor<*xi64>) -> (tensor<*xf32>, tensor<*xf32>) {
-  // CHECK: eff.gather_elements %{{.*}}, %{{.*}} {axis = 0 : i64} : (tensor<3x4xf32>, tensor<2x4xi32>) -> tensor<2x4xf32>
+  // CHECK: eff.gather_elements %{{.*}}, %{{.*}} : (tensor<3x4xf32>, tensor<2x4xi32>) -> tensor<2x4xf32>
   %0 = eff.gather_elements %x, %i {axis = 0 : i64} : (tensor<3x4xf32>, tensor<2x4xi32>) -> tensor<*xf32>
   // CHECK: eff.gather_elements %{{.*}}, %{{.*}} {axis = 1 : i64} : (tensor<3x4xf32>, tensor<*xi64>) -> tensor<?x?xf32>
   %1 = eff.gather_elements %x, %u {axis = 1 : i64} : (tensor<3x4xf32>, tensor<*xi64>) -> tensor<*xf32>

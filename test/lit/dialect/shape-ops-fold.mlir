@@ -60,12 +60,12 @@ func.func @reshape_of_reshape(%x: tensor<2x3x4xf32>) -> tensor<4x6xf32> {
 // A target with 0 copies dims of the intermediate value: kept.
 // CHECK-LABEL: func @reshape_of_reshape_copy
 // CHECK-COUNT-2: eff.reshape
-func.func @reshape_of_reshape_copy(%x: tensor<?x12xf32>) -> tensor<?x4xf32> {
+func.func @reshape_of_reshape_copy(%x: tensor<?x12xf32>) -> tensor<?x12xf32> {
   %s1 = eff.constant {value = dense<[-1, 4, 3]> : tensor<3xi64>} : tensor<3xi64>
-  %s2 = eff.constant {value = dense<[0, 4]> : tensor<2xi64>} : tensor<2xi64>
+  %s2 = eff.constant {value = dense<[0, 12]> : tensor<2xi64>} : tensor<2xi64>
   %0 = eff.reshape %x, %s1 : (tensor<?x12xf32>, tensor<3xi64>) -> tensor<?x4x3xf32>
-  %1 = eff.reshape %0, %s2 : (tensor<?x4x3xf32>, tensor<2xi64>) -> tensor<?x4xf32>
-  return %1 : tensor<?x4xf32>
+  %1 = eff.reshape %0, %s2 : (tensor<?x4x3xf32>, tensor<2xi64>) -> tensor<?x12xf32>
+  return %1 : tensor<?x12xf32>
 }
 
 // -----

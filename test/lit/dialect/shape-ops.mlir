@@ -62,8 +62,9 @@ func.func @expand(%x: tensor<3x1xf32>, %y: tensor<?x1x5xf32>, %s: tensor<2xi64>)
   // Unknown target values: dims > 1 of the input survive.
   // CHECK: eff.expand %{{.*}}, %{{.*}} : (tensor<?x1x5xf32>, tensor<2xi64>) -> tensor<?x?x5xf32>
   %2 = eff.expand %y, %s : (tensor<?x1x5xf32>, tensor<2xi64>) -> tensor<*xf32>
+  %c2 = eff.constant {value = dense<[1, 4]> : tensor<2xi64>} : tensor<2xi64>
   // CHECK: eff.expand %{{.*}}, %{{.*}} : (tensor<3x1xf32>, tensor<2xi64>) -> tensor<3x4xf32>
-  %3 = eff.expand %x, %c1 : (tensor<3x1xf32>, tensor<2xi64>) -> tensor<*xf32>
+  %3 = eff.expand %x, %c2 : (tensor<3x1xf32>, tensor<2xi64>) -> tensor<*xf32>
   return %0, %1, %2, %3 : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>
 }
 
@@ -94,7 +95,7 @@ func.func @flatten(%x: tensor<2x3x4xf32>, %d: tensor<?x3x4xf32>) -> (tensor<*xf3
   %2 = eff.flatten %x {axis = 3 : i64} : (tensor<2x3x4xf32>) -> tensor<*xf32>
   // CHECK: eff.flatten %{{.*}} {axis = -1 : i64} : (tensor<?x3x4xf32>) -> tensor<?x4xf32>
   %3 = eff.flatten %d {axis = -1 : i64} : (tensor<?x3x4xf32>) -> tensor<*xf32>
-  // CHECK: eff.flatten %{{.*}} {axis = 1 : i64} : (tensor<?x3x4xf32>) -> tensor<?x12xf32>
+  // CHECK: eff.flatten %{{.*}} : (tensor<?x3x4xf32>) -> tensor<?x12xf32>
   %4 = eff.flatten %d {axis = 1 : i64} : (tensor<?x3x4xf32>) -> tensor<*xf32>
   return %0, %1, %2, %3, %4 : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>
 }
@@ -102,7 +103,7 @@ func.func @flatten(%x: tensor<2x3x4xf32>, %d: tensor<?x3x4xf32>) -> (tensor<*xf3
 // -----
 
 // CHECK-LABEL: func @slice
-func.func @slice(%x: tensor<10x20x30xf32>, %d: tensor<?x20xf32>, %dyn: tensor<1xi64>) -> (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) {
+func.func @slice(%x: tensor<10x20x30xf32>, %d: tensor<?x20xf32>, %dyn: tensor<1xi64>) -> (tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>) {
   %s0 = eff.constant {value = dense<[1, -5]> : tensor<2xi64>} : tensor<2xi64>
   %e0 = eff.constant {value = dense<[9223372036854775807, -1]> : tensor<2xi64>} : tensor<2xi64>
   %a0 = eff.constant {value = dense<[0, 2]> : tensor<2xi64>} : tensor<2xi64>
@@ -134,7 +135,12 @@ func.func @slice(%x: tensor<10x20x30xf32>, %d: tensor<?x20xf32>, %dyn: tensor<1x
   // Non-constant starts on a known axis.
   // CHECK: eff.slice {{.*}} -> tensor<10x?x30xf32>
   %5 = eff.slice %x, %dyn, %e1 axes %a1 steps %st1 : (tensor<10x20x30xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<*xf32>
-  return %0, %1, %2, %3, %4, %5 : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>
+  // A start before the beginning with a negative step selects nothing
+  // (numpy slicing, as the ONNX reference implementation).
+  %s6 = eff.constant {value = dense<-100> : tensor<1xi64>} : tensor<1xi64>
+  // CHECK: eff.slice {{.*}} -> tensor<10x0x30xf32>
+  %6 = eff.slice %x, %s6, %e1 axes %a1 steps %st1 : (tensor<10x20x30xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<*xf32>
+  return %0, %1, %2, %3, %4, %5, %6 : tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>, tensor<*xf32>
 }
 
 // -----

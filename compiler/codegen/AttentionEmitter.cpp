@@ -1,0 +1,184 @@
+//===- AttentionEmitter.cpp - eff.attention (straightforward version) -----===//
+//
+// Correct first, FlashAttention-2 later. One block per (batch, query head,
+// tile of up to 8 query rows); one warp per query row. K/V stream through
+// shared memory in tiles of up to 32 keys: lane j scores key j of the tile
+// (q row broadcast from shared memory, K rows padded against bank
+// conflicts), then the warp does one online-softmax update per tile (fp32
+// running max m, sum l, rescale of the Dv accumulator spread over lanes) and
+// accumulates p_j * V[j] with p_j broadcast by shuffles. Causal and window
+// limits also bound the key range of the whole block. GQA: head h reads kv
+// head h / (Hq / Hkv). A row with no allowed key gives zeros (as the host).
+//
+#include "compiler/codegen/DTypeInfo.h"
+#include "compiler/codegen/EmitterUtil.h"
+#include "compiler/codegen/Families.h"
+
+#include <algorithm>
+#include <cmath>
+
+namespace effc::codegen {
+
+bool emitAttention(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  if (d.inputs.size() < 3 || d.outputs.size() != 1) {
+    error = d.op + ": expected q, k, v and one output";
+    return false;
+  }
+  const TensorDesc &q = d.inputs[0], &k = d.inputs[1], &v = d.inputs[2];
+  if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
+    error = d.op + ": q, k, v must be 4-D [batch, heads, seq, head_dim]";
+    return false;
+  }
+  for (const TensorDesc *t : {&q, &k, &v})
+    if (!isFloatCompute(computeOf(t->dtype))) {
+      error = d.op + ": q, k, v must be float tensors";
+      return false;
+    }
+  int64_t B = q.shape[0], Hq = q.shape[1], S = q.shape[2], D = q.shape[3];
+  int64_t Hkv = k.shape[1], L = k.shape[2], Dv = v.shape[3];
+  if (k.shape[0] != B || v.shape[0] != B || k.shape[3] != D || v.shape[1] != Hkv ||
+      v.shape[2] != L || Hkv <= 0 || Hq % Hkv) {
+    error = d.op + ": inconsistent shapes q " + shapeText(q.shape) + ", k " + shapeText(k.shape) +
+            ", v " + shapeText(v.shape);
+    return false;
+  }
+  if (B > 65535 || Hq > 65535) {
+    error = d.op + ": batch and heads must be <= 65535";
+    return false;
+  }
+  double scale = d.floatAttr("scale", D > 0 ? 1.0 / std::sqrt(double(D)) : 1.0);
+  bool causal = d.intAttr("causal", 0) != 0;
+  int64_t window = d.intAttr("window", 0);
+  bool hasMask = d.hasInput(3);
+  std::vector<int64_t> mst(4, 0);
+  bool boolMask = false;
+  if (hasMask) {
+    const TensorDesc &m = d.inputs[3];
+    boolMask = m.dtype == DType::BOOL;
+    if (!boolMask && !isFloatCompute(computeOf(m.dtype))) {
+      error = d.op + ": mask must be bool or float";
+      return false;
+    }
+    if (m.rank() > 4) {
+      error = d.op + ": mask " + shapeText(m.shape) + " has rank > 4";
+      return false;
+    }
+    mst = broadcastStrides(m.shape, {B, Hq, S, L});
+  }
+
+  // Tile sizes: up to 8 query rows (warps) per block, key tiles of up to 32
+  // (one per lane) while the static shared memory stays under 48 KiB.
+  int64_t rows = std::clamp<int64_t>(S, 1, 8), kt = 32, dvLanes = std::max<int64_t>(1, ceilDiv(Dv, 32));
+  auto smem = [&](int64_t t) { return 4 * (rows * D + t * (D + 1) + t * Dv); };
+  while (smem(kt) > 46 * 1024 && kt > 4)
+    kt /= 2;
+  if (smem(kt) > 46 * 1024) {
+    error = d.op + ": head dims " + std::to_string(D) + "/" + std::to_string(Dv) +
+            " are too large for this kernel";
+    return false;
+  }
+  int threads = int(32 * rows);
+
+  CudaWriter w;
+  std::string ix = indexType(d);
+  openKernel(w, d, threads);
+  w.line("// q ", shapeText(q.shape), " k ", shapeText(k.shape), " v ", shapeText(v.shape),
+         causal ? " causal" : "", window ? " window=" + std::to_string(window) : "",
+         hasMask ? (boolMask ? " bool mask" : " additive mask") : "");
+  w.line("__shared__ float qs[", rows, "][", D, "];");
+  w.line("__shared__ float ks[", kt, "][", D + 1, "];  // +1: lane j reads row j conflict-free");
+  w.line("__shared__ float vs[", kt, "][", Dv, "];");
+  w.line("const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;");
+  w.line("const int b = blockIdx.z, h = blockIdx.y, hk = h / ", Hq / Hkv, ";");
+  w.line("const int i0 = blockIdx.x * ", rows, ", i = i0 + warp;");
+  w.line("const bool live = i < ", S, ";");
+  w.line("const int pos = i + ", L - S, ";  // queries are the last S positions");
+  w.line("const ", ix, " qBase = ((", ix, ")(b * ", Hq, " + h) * ", S, ") * ", D, ";");
+  w.line("const ", ix, " kBase = ((", ix, ")(b * ", Hkv, " + hk) * ", L, ") * ", D, ";");
+  w.line("const ", ix, " vBase = ((", ix, ")(b * ", Hkv, " + hk) * ", L, ") * ", Dv, ";");
+  w.open("for (int e = threadIdx.x; e < ", rows * D, "; e += ", threads, ") {");
+  w.line("const int r = e / ", D, ", c = e % ", D, ";");
+  w.line("qs[r][c] = i0 + r < ", S, " ? ", loadAs(q.dtype, "x0", "qBase + (" + ix + ")(i0 + r) * " + std::to_string(D) + " + c", Compute::F32), " : 0.0f;");
+  w.close();
+  // The keys any row of this block may see.
+  w.line("int jBegin = 0, jEnd = ", L, ";");
+  if (causal)
+    w.line("jEnd = min(jEnd, min(i0 + ", rows, ", ", S, ") - 1 + ", L - S, " + 1);");
+  if (window > 0)
+    w.line("jBegin = max(0, i0 + ", L - S, " - ", window, " + 1);");
+  w.line("float m = -EFFC_INF_F, l = 0.0f;");
+  w.line("float acc[", dvLanes, "];");
+  w.line("#pragma unroll");
+  w.line("for (int t = 0; t < ", dvLanes, "; ++t) acc[t] = 0.0f;");
+  w.open("for (int j0 = jBegin; j0 < jEnd; j0 += ", kt, ") {");
+  w.line("__syncthreads();  // previous tile fully consumed");
+  w.open("for (int e = threadIdx.x; e < ", kt * D, "; e += ", threads, ") {");
+  w.line("const int r = e / ", D, ", c = e % ", D, ";");
+  w.line("ks[r][c] = j0 + r < ", L, " ? ", loadAs(k.dtype, "x1", "kBase + (" + ix + ")(j0 + r) * " + std::to_string(D) + " + c", Compute::F32), " : 0.0f;");
+  w.close();
+  w.open("for (int e = threadIdx.x; e < ", kt * Dv, "; e += ", threads, ") {");
+  w.line("const int r = e / ", Dv, ", c = e % ", Dv, ";");
+  w.line("vs[r][c] = j0 + r < ", L, " ? ", loadAs(v.dtype, "x2", "vBase + (" + ix + ")(j0 + r) * " + std::to_string(Dv) + " + c", Compute::F32), " : 0.0f;");
+  w.close();
+  w.line("__syncthreads();");
+  w.line("const int j = j0 + lane;");
+  w.line("float s = -EFFC_INF_F;");
+  std::string allowed = "live && lane < " + std::to_string(kt) + " && j < jEnd";
+  if (causal)
+    allowed += " && j <= pos";
+  if (window > 0)
+    allowed += " && j > pos - " + std::to_string(window);
+  w.open("if (", allowed, ") {");
+  w.line("float dot = 0.0f;");
+  w.line("#pragma unroll 8");
+  w.line("for (int c = 0; c < ", D, "; ++c) dot += qs[warp][c] * ks[lane][c];");
+  w.line("s = dot * ", floatLit(float(scale)), ";");
+  if (hasMask) {
+    std::string mi;
+    const char *coord[4] = {"b", "h", "i", "j"};
+    for (int r = 0; r < 4; ++r)
+      if (mst[r])
+        mi += (mi.empty() ? "(" + ix + ")" : " + (" + ix + ")") + coord[r] + " * " + std::to_string(mst[r]);
+    if (mi.empty())
+      mi = "0";
+    if (boolMask)
+      w.line("if (!x3[", mi, "]) s = -EFFC_INF_F;");
+    else
+      w.line("s += ", loadAs(d.inputs[3].dtype, "x3", mi, Compute::F32), ";");
+  }
+  w.close();
+  w.line("const float mNew = fmaxf(m, warp_reduce(s, MaxOp()));");
+  w.line("const float p = s == -EFFC_INF_F ? 0.0f : expf(s - mNew);");
+  w.line("const float corr = m == -EFFC_INF_F ? 0.0f : expf(m - mNew);");
+  w.line("l = l * corr + warp_reduce(p, SumOp());");
+  w.line("m = mNew;");
+  w.line("#pragma unroll");
+  w.line("for (int t = 0; t < ", dvLanes, "; ++t) acc[t] *= corr;");
+  w.open("for (int jj = 0; jj < ", kt, "; ++jj) {");
+  w.line("const float pj = __shfl_sync(0xffffffffu, p, jj);");
+  w.line("if (pj == 0.0f) continue;  // uniform across the warp");
+  w.line("#pragma unroll");
+  w.open("for (int t = 0; t < ", dvLanes, "; ++t) {");
+  w.line("const int c = lane + 32 * t;");
+  w.line("if (c < ", Dv, ") acc[t] += pj * vs[jj][c];");
+  w.close();
+  w.close();
+  w.close(); // key tiles
+  w.line("if (!live) return;");
+  w.line("const float invL = l > 0.0f ? 1.0f / l : 0.0f;");
+  w.line("#pragma unroll");
+  w.open("for (int t = 0; t < ", dvLanes, "; ++t) {");
+  w.line("const int c = lane + 32 * t;");
+  w.line("if (c < ", Dv, ") y0[((", ix, ")(b * ", Hq, " + h) * ", S, " + i) * ", Dv, " + c] = ",
+         storeValue(d.outputs[0].dtype, "acc[t] * invL", Compute::F32), ";");
+  w.close();
+  w.close(); // kernel
+  out.source = w.str();
+  out.launch.grid[0] = uint32_t(std::max<int64_t>(1, ceilDiv(S, rows)));
+  out.launch.grid[1] = uint32_t(std::max<int64_t>(1, Hq));
+  out.launch.grid[2] = uint32_t(std::max<int64_t>(1, B));
+  out.launch.block[0] = uint32_t(threads);
+  return true;
+}
+
+} // namespace effc::codegen

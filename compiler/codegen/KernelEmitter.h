@@ -1,0 +1,59 @@
+//===- KernelEmitter.h - CUDA C++ for eff kernel ops -------------*- C++ -*-===//
+//
+// The code generator's entry points:
+//   emitCudaKernel(desc)     one `extern "C" __global__` function + launch
+//   CudaTranslationUnit      prelude (once) + every kernel: the artifact's
+//                            CUDA source
+//   describeKernelOp(op)     an MLIR eff op -> KernelDesc (OpDescription.cpp)
+// Dispatch is by op name ("eff.add") through one table of family emitters
+// (Families.h); hasCudaEmitter/cudaEmitterOps expose the table so tests can
+// check it covers every op the host backend runs.
+//
+#ifndef EFFC_COMPILER_CODEGEN_KERNELEMITTER_H
+#define EFFC_COMPILER_CODEGEN_KERNELEMITTER_H
+
+#include "compiler/codegen/KernelDesc.h"
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace mlir {
+class Operation;
+}
+
+namespace effc::codegen {
+
+bool hasCudaEmitter(std::string_view op);
+/// Every op name with an emitter, sorted.
+std::vector<std::string> cudaEmitterOps();
+
+/// The kernel for `desc`, or nullopt with `error` saying why (unsupported op
+/// or dtype, a shape-like operand that is not a compile-time constant, ...).
+std::optional<CudaKernel> emitCudaKernel(const KernelDesc &desc, std::string &error);
+
+/// Builds the one CUDA translation unit of an artifact.
+class CudaTranslationUnit {
+public:
+  void add(const CudaKernel &kernel);
+  bool empty() const { return kernels.empty(); }
+  /// Prelude + kernels in the order added.
+  std::string source() const;
+
+private:
+  std::string kernels;
+};
+
+/// The description of a kernel op (static shapes; constants of integer
+/// operands; attributes with UnitAttr as 1). nullopt + error when a shape is
+/// dynamic or a dtype unsupported.
+std::optional<KernelDesc> describeKernelOp(mlir::Operation *op, const std::string &name,
+                                           std::string &error);
+
+/// "k12_layer_norm": unique (index) and readable (op name).
+std::string kernelName(size_t index, std::string_view op);
+
+} // namespace effc::codegen
+
+#endif

@@ -1,0 +1,138 @@
+//===- FlashAttention.h - eff.attention CUDA kernel generators ---*- C++ -*-===//
+//
+// Pure C++ (no MLIR): builds CUDA C++ text for eff.attention that NVRTC
+// compiles for sm_80 and sm_90 with no include path.
+//
+//  - emitFlashAttentionForward: FlashAttention-2 forward. One CTA per (tile of
+//    BM query rows, query head, batch); each warp owns BM/warps rows (16-row
+//    mma slices); K/V tiles stream through a cp.async ring in shared memory;
+//    QK^T and PV are mma.sync m16n8k16 (fp32 accumulate) fed by ldmatrix
+//    (.trans for V); online softmax in registers with exp2 and log2(e) folded
+//    into the scale; deferred 1/l; fully masked KV tiles are never visited and
+//    element masks run only on edge/diagonal/window tiles.
+//  - emitFlashDecode: split-KV flash-decoding for short q (<= 16 queries):
+//    a CTA handles one KV chunk of one (batch, kv head) for all the kv head's
+//    query heads (GQA rows packed into the mma M dimension), writes a partial
+//    O and its log-sum-exp, and a combine kernel reduces the splits.
+//  - emitAttentionReference: a naive fp32 kernel with the host backend's exact
+//    semantics (tests and benchmarks compare against it).
+//
+// Every shape, stride and attribute is baked into the text as a constant: one
+// kernel per (shape, attrs), which is what a static-shape artifact wants.
+//
+// Operand precision: f16/bf16 storage computes with f16/bf16 mma operands.
+// f32 storage is converted to f16 on the way into shared memory (f16 has the
+// same 10-bit mantissa as tf32 at twice tf32's mma rate and shares the 16-bit
+// code path; the cost is f16's range: |q|,|k|,|v| must stay below 65504).
+// Accumulation, softmax statistics and the output scaling are fp32 always.
+//
+#ifndef EFFC_COMPILER_CODEGEN_ATTENTION_FLASHATTENTION_H
+#define EFFC_COMPILER_CODEGEN_ATTENTION_FLASHATTENTION_H
+
+#include "compiler/codegen/KernelDesc.h"
+
+#include <array>
+#include <cstdint>
+#include <string>
+
+namespace effc::codegen {
+
+enum class AttentionMask { None, Bool, Additive };
+
+/// Element strides of one operand viewed as [batch, head, seq, dim]; the last
+/// dim must be contiguous. All zero means "packed row-major" (filled in by
+/// resolveAttentionStrides).
+struct AttentionStrides {
+  int64_t batch = 0, head = 0, seq = 0;
+  bool isZero() const { return batch == 0 && head == 0 && seq == 0; }
+};
+
+/// eff.attention with everything static. q [B,Hq,S,D], k [B,Hkv,L,D],
+/// v [B,Hkv,L,Dv], mask broadcast to [B,Hq,S,L], o [B,Hq,S,Dv]. Query i sits
+/// at key position i + (L - S) (bottom-right alignment).
+struct AttentionSpec {
+  int64_t B = 1, Hq = 1, Hkv = 1, S = 1, L = 1, D = 64, Dv = 64;
+  /// Storage of q, k, v and o: FLOAT16, BFLOAT16 or FLOAT32.
+  DType dtype = DType::BFLOAT16;
+  /// Score scale (eff.attention's `scale`; the op's default is 1/sqrt(D)).
+  float scale = 0.125f;
+  bool causal = false;
+  /// Sliding window: key j allowed iff j > pos - window; 0 = none.
+  int64_t window = 0;
+  AttentionMask mask = AttentionMask::None;
+  /// Additive masks: FLOAT32, FLOAT16 or BFLOAT16. Bool masks are 1 byte.
+  DType maskDType = DType::FLOAT32;
+  /// Mask element strides over [B, Hq, S, L]; 0 on broadcast dims.
+  std::array<int64_t, 4> maskStrides{{0, 0, 0, 0}};
+  /// The kernel takes a mask pointer (in3) even when `mask` is None: the
+  /// artifact ABI has one parameter per operand slot of the op.
+  bool maskParam = false;
+  AttentionStrides q, k, v, o;
+  /// Target: shared-memory budget and tile choice (80 = A100, 90 = H100).
+  int sm = 90;
+  /// Streaming multiprocessors of the target (split-KV heuristic).
+  int numSMs = 132;
+};
+
+/// Fills zero strides with packed row-major ones.
+AttentionSpec resolveAttentionStrides(AttentionSpec spec);
+
+/// Empty when the FA2/decode kernels can run `spec`, else why not (the
+/// compiler then keeps the straightforward kernel). Requires D, Dv multiples
+/// of 8 up to 256, strides multiples of 8 elements (16-byte cp.async), Hq a
+/// multiple of Hkv, sizes below 2^31.
+std::string flashAttentionUnsupported(const AttentionSpec &spec);
+
+/// The tiles the forward kernel uses for `spec` (exposed for tests/benches).
+struct FlashForwardConfig {
+  int blockM = 128, blockN = 64, warps = 4, stages = 2;
+  bool qInRegisters = false;
+  int64_t sharedBytes = 0;
+  int ctasPerSM = 1;
+};
+FlashForwardConfig chooseFlashForwardConfig(const AttentionSpec &spec);
+
+/// Device helpers and kernel templates shared by every attention kernel of a
+/// translation unit (namespace effc_attn): emit once, before the kernels. No
+/// #include: own f16/bf16 conversions, inline PTX for mma/ldmatrix/cp.async.
+std::string attentionPrelude();
+
+/// FlashAttention-2 forward kernel `name` with the artifact ABI
+/// `(const void* q, const void* k, const void* v, [const void* mask,] void* o)`
+/// (the mask parameter exists when spec.mask != None or spec.maskParam).
+/// Fills *launch (grid, block, dynamic shared bytes: the launcher must raise
+/// the function's dynamic shared-memory limit above 48 KiB). Returns "" when
+/// flashAttentionUnsupported(spec) is not empty.
+std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::string &name,
+                                      LaunchDims *launch);
+
+/// Split-KV decode: kernel `<name>` = (q, k, v, [mask,] o, workspace) writes o
+/// directly when numSplits == 1, else partial O + LSE into the workspace
+/// (workspaceBytes, fp32) and kernel `<name>_combine` = (workspace, o) reduces
+/// them. Launch both in order on one stream.
+struct FlashDecodePlan {
+  int numSplits = 1;
+  int64_t workspaceBytes = 0;
+  std::string splitKernel, combineKernel; // combineKernel empty when numSplits == 1
+  LaunchDims split, combine;
+};
+/// True when the decode kernel fits `spec`: S <= 16 and supported.
+bool flashDecodeApplicable(const AttentionSpec &spec);
+std::string emitFlashDecode(const AttentionSpec &spec, const std::string &name,
+                            FlashDecodePlan *plan);
+
+/// Naive fp32 reference `name(const void* q, const void* k, const void* v,
+/// const void* mask, float* out, int rowBegin)`: block x computes flattened
+/// query row rowBegin + blockIdx.x of [B,Hq,S] into out[blockIdx.x][0..Dv)
+/// with the host backend's semantics (fp32 math, expf). *launch is for all
+/// rows (grid.x = B*Hq*S); launch fewer to sample.
+std::string emitAttentionReference(const AttentionSpec &spec, const std::string &name,
+                                   LaunchDims *launch);
+
+/// FLOPs of the forward pass as FlashAttention benchmarks count them:
+/// 4*B*Hq*S*L*D (2 GEMMs), halved when causal with S == L.
+double attentionFlops(const AttentionSpec &spec);
+
+} // namespace effc::codegen
+
+#endif
