@@ -122,6 +122,9 @@ public:
   mlir::LogicalResult convertAttention(llvm::ArrayRef<mlir::Value> inputs,
                                        mlir::NamedAttrList &attrs);
   mlir::LogicalResult convertConstant(mlir::NamedAttrList &attrs);
+  mlir::LogicalResult convertLayerNormWithStats(llvm::SmallVectorImpl<mlir::Value> &inputs,
+                                                mlir::NamedAttrList &attrs, bool wantMean,
+                                                bool wantInvStd);
   /// Moves attribute `attr` (INTS) into operand slot `index` as an i64 tensor.
   void attrToOperand(mlir::NamedAttrList &attrs, llvm::StringRef attr,
                      llvm::SmallVectorImpl<mlir::Value> &inputs, unsigned index);

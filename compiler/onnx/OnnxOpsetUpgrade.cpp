@@ -215,6 +215,64 @@ LogicalResult GraphImporter::convertAttention(ArrayRef<Value> inputs, NamedAttrL
   return bindOutputs({out});
 }
 
+/// LayerNormalization whose Mean / InvStdDev outputs are used: eff.layer_norm
+/// has one result, so the statistics are computed beside it (in the stash
+/// type, float32 by default), as the ONNX function body defines them.
+LogicalResult GraphImporter::convertLayerNormWithStats(SmallVectorImpl<Value> &inputs,
+                                                       NamedAttrList &attrs, bool wantMean,
+                                                       bool wantInvStd) {
+  Builder &b = builder;
+  if (inputs.empty() || !inputs[0])
+    return error() << "LayerNormalization needs an input";
+  Value x = inputs[0];
+  auto type = dyn_cast<RankedTensorType>(x.getType());
+  if (!type)
+    return error() << "Mean/InvStdDev outputs need an input of known rank";
+  int64_t rank = type.getRank(), axis = getInt(attrs, "axis", -1);
+  if (axis < -rank || axis >= rank)
+    return error() << "axis " << axis << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  double epsilon = getFloat(attrs, "epsilon").value_or(1e-5);
+  int64_t stash = getInt(attrs, "stash_type", 1);
+  FailureOr<SmallVector<Value>> y = emitOp("eff.layer_norm", inputs, attrs.getAttrs(), 1);
+  if (failed(y))
+    return failure();
+  Value xs = x;
+  if (stash == 1 && !type.getElementType().isF32()) {
+    FailureOr<Value> c = emitOp1("eff.cast", {x}, {b.getNamedAttr("to", b.getI64IntegerAttr(1))});
+    if (failed(c))
+      return failure();
+    xs = *c;
+  }
+  SmallVector<int64_t> axes;
+  for (int64_t i = axis; i < rank; ++i)
+    axes.push_back(i);
+  Value axesValue = constI64(axes);
+  FailureOr<Value> mean = emitOp1("eff.reduce_mean", {xs, axesValue});
+  if (failed(mean))
+    return failure();
+  Value invStd;
+  if (wantInvStd) {
+    FailureOr<Value> d = emitOp1("eff.sub", {xs, *mean});
+    FailureOr<Value> d2 = failed(d) ? d : emitOp1("eff.mul", {*d, *d});
+    FailureOr<Value> var = failed(d2) ? d2 : emitOp1("eff.reduce_mean", {*d2, axesValue});
+    Type elt = cast<ShapedType>(xs.getType()).getElementType();
+    FailureOr<Value> sum =
+        failed(var) ? var : emitOp1("eff.add", {*var, constScalar(elt, epsilon)});
+    FailureOr<Value> sd = failed(sum) ? sum : emitOp1("eff.sqrt", {*sum});
+    FailureOr<Value> inv = failed(sd) ? sd : emitOp1("eff.reciprocal", {*sd});
+    if (failed(inv))
+      return failure();
+    invStd = *inv;
+  }
+  (void)wantMean;
+  SmallVector<Value> results = {y->front(), *mean};
+  if (invStd)
+    results.push_back(invStd);
+  return bindOutputs(results);
+}
+
 LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAttrList &attrs) {
   llvm::StringRef op = node->op_type();
   Builder &b = builder;
@@ -262,6 +320,15 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
       return bindOutputs({*y, *mask});
     }
     return bindOutputs({*y});
+  }
+
+  if (op == "LayerNormalization") {
+    auto used = [&](int i) {
+      return node->output_size() > i && !node->output(i).empty() &&
+             consumedNames.contains(node->output(i));
+    };
+    if (used(1) || used(2))
+      return convertLayerNormWithStats(inputs, attrs, used(1), used(2));
   }
 
   // Attributes that became inputs.

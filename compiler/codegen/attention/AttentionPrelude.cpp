@@ -1,0 +1,202 @@
+//===- AttentionPrelude.cpp - device helpers for the attention kernels ----===//
+//
+// Everything here is inline PTX or plain arithmetic so that NVRTC needs no
+// include path (a user with only the driver and libnvrtc can JIT it). The
+// kernel bodies are templates over a per-kernel config struct (emitted by
+// FlashAttention.cpp / FlashDecode.cpp) so that every shape and attribute is a
+// compile-time constant and each kernel is a thin extern "C" wrapper.
+//
+#include "compiler/codegen/attention/AttentionTemplates.h"
+#include "compiler/codegen/attention/FlashAttention.h"
+
+namespace effc::codegen {
+
+namespace {
+
+const char *kHelpers = R"CUDA(
+// ---- effc attention prelude: helpers ----
+namespace effc_attn {
+typedef unsigned int u32;
+typedef unsigned short u16;
+typedef unsigned char u8;
+typedef long long i64;
+
+#define EFFC_ATTN_INF __int_as_float(0x7f800000)
+#define EFFC_ATTN_LOG2E 1.4426950408889634f
+
+// Shared-memory address of a generic pointer into shared memory.
+__device__ __forceinline__ u32 smem_u32(const void *p) {
+  u32 r;
+  asm("{ .reg .u64 t; cvta.to.shared.u64 t, %1; cvt.u32.u64 %0, t; }" : "=r"(r) : "l"(p));
+  return r;
+}
+
+// 16-byte global->shared copy; src_bytes == 0 zero-fills (predicated edges).
+__device__ __forceinline__ void cp_async16(u32 dst, const void *src, int src_bytes) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes)
+               : "memory");
+}
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int N> __device__ __forceinline__ void cp_async_wait() {
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+}
+
+__device__ __forceinline__ void st_shared_u32(u32 addr, u32 v) {
+  asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(addr), "r"(v) : "memory");
+}
+__device__ __forceinline__ void st_shared_v4(u32 addr, u32 a, u32 b, u32 c, u32 d) {
+  asm volatile("st.shared.v4.u32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(a), "r"(b), "r"(c), "r"(d)
+               : "memory");
+}
+__device__ __forceinline__ void ld_shared_v4(u32 addr, u32 &a, u32 &b, u32 &c, u32 &d) {
+  asm volatile("ld.shared.v4.u32 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(a), "=r"(b), "=r"(c), "=r"(d)
+               : "r"(addr)
+               : "memory");
+}
+
+// Four 8x8 b16 matrices; lanes 8i..8i+7 give the row addresses of matrix i.
+__device__ __forceinline__ void ldsm_x4(u32 *r, u32 addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+__device__ __forceinline__ void ldsm_x4_t(u32 *r, u32 addr) {
+  asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+               : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+               : "r"(addr));
+}
+
+// D = A(16x16, row) * B(16x8, col) + D with fp32 accumulators.
+template <bool BF>
+__device__ __forceinline__ void mma16816(float *c, const u32 *a, u32 b0, u32 b1) {
+  if constexpr (BF)
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
+                 "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+  else
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.f16.f16.f32 {%0, %1, %2, %3}, "
+                 "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
+                 : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+// Two floats -> one register of two 16-bit values (lo in the low half), RNE.
+template <bool BF> __device__ __forceinline__ u32 pack2(float lo, float hi) {
+  u32 r;
+  if constexpr (BF)
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+  else
+    asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+}
+__device__ __forceinline__ float f16_to_f32(u16 x) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(x));
+  return f;
+}
+__device__ __forceinline__ float bf16_to_f32(u16 x) { return __uint_as_float(u32(x) << 16); }
+template <bool BF> __device__ __forceinline__ float h16_to_f32(u16 x) {
+  if constexpr (BF) return bf16_to_f32(x);
+  else return f16_to_f32(x);
+}
+
+// 2^x (MUFU); ex2(-inf) = 0.
+__device__ __forceinline__ float ex2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+__device__ __forceinline__ float lg2(float x) {
+  float y;
+  asm("lg2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Mask kinds: 0 none, 1 bool (bytes), 2 f32, 3 f16, 4 bf16 additive. Returns
+// the additive term; a false bool entry is -inf.
+template <int KIND> __device__ __forceinline__ float mask_value(const void *m, i64 idx) {
+  if constexpr (KIND == 1) return ((const u8 *)m)[idx] ? 0.0f : -EFFC_ATTN_INF;
+  else if constexpr (KIND == 2) return ((const float *)m)[idx];
+  else if constexpr (KIND == 3) return f16_to_f32(((const u16 *)m)[idx]);
+  else if constexpr (KIND == 4) return bf16_to_f32(((const u16 *)m)[idx]);
+  else return 0.0f;
+}
+
+// Copies ROWS rows of DREAL elements (16-bit or f32 storage E) into a shared
+// tile of 16-bit values, DPAD columns (zero-filled beyond DREAL), row stride
+// SSTR elements. row(r) gives the global row or nullptr (zero-filled row).
+// 16-bit storage goes through cp.async (completion via commit/wait groups);
+// f32 storage is loaded, converted to f16 and stored synchronously.
+template <class E, bool BF, int NTH, int ROWS, int DREAL, int DPAD, int SSTR, class RowFn>
+__device__ __forceinline__ void load_tile(u32 sdst, int tid, const E *fallback, RowFn row) {
+  constexpr int CH = DPAD / 8, TOTAL = ROWS * CH;
+#pragma unroll
+  for (int it = 0; it < (TOTAL + NTH - 1) / NTH; ++it) {
+    const int c = it * NTH + tid;
+    if (TOTAL % NTH == 0 || c < TOTAL) {
+      const int r = c / CH, cc = c - r * CH;
+      const E *src = row(r);
+      const bool ok = src != nullptr && cc * 8 < DREAL;
+      const u32 dst = sdst + u32(r * SSTR + cc * 8) * 2u;
+      if constexpr (sizeof(E) == 2) {
+        cp_async16(dst, ok ? (const void *)(src + cc * 8) : (const void *)fallback, ok ? 16 : 0);
+      } else {
+        float4 a = {0.f, 0.f, 0.f, 0.f}, b = {0.f, 0.f, 0.f, 0.f};
+        if (ok) {
+          a = *(const float4 *)(src + cc * 8);
+          b = *(const float4 *)(src + cc * 8 + 4);
+        }
+        st_shared_v4(dst, pack2<BF>(a.x, a.y), pack2<BF>(a.z, a.w), pack2<BF>(b.x, b.y),
+                     pack2<BF>(b.z, b.w));
+      }
+    }
+  }
+}
+
+// Online-softmax update of one row half (HH = 0: row g, 1: row g+8 of the
+// m16n8 accumulator layout) held by a quad of lanes: s[NT][4] are this
+// thread's scores of the tile, m/l the running max and thread-partial sum.
+// ADD: scores are in natural units (additive mask applied) and c = log2(e);
+// else they are raw q.k and c = scale*log2(e). s becomes p; returns the
+// factor the O accumulator of this row must be rescaled by.
+template <int NT, int HH, bool ADD>
+__device__ __forceinline__ float softmax_update(float (&s)[NT][4], float &m, float &l, float c) {
+  float mx = m;
+#pragma unroll
+  for (int j = 0; j < NT; ++j) mx = fmaxf(mx, fmaxf(s[j][2 * HH], s[j][2 * HH + 1]));
+  mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
+  mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
+  // A row with nothing allowed yet keeps m = -inf; use 0 so that -inf - m
+  // stays -inf (p = 0) instead of NaN.
+  const float mu = mx == -EFFC_ATTN_INF ? 0.0f : mx;
+  const float alpha = ex2((m - mu) * c);
+  m = mx;
+  float sum = 0.0f;
+#pragma unroll
+  for (int j = 0; j < NT; ++j)
+#pragma unroll
+    for (int e = 2 * HH; e < 2 * HH + 2; ++e) {
+      if constexpr (ADD)
+        s[j][e] = ex2((s[j][e] - mu) * c); // (s - m) first: both may be huge negatives
+      else
+        s[j][e] = ex2(fmaf(s[j][e], c, -mu * c)); // one FFMA per score (-mu*c is hoisted)
+      sum += s[j][e];
+    }
+  l = l * alpha + sum;
+  return alpha;
+}
+} // namespace effc_attn
+)CUDA";
+
+} // namespace
+
+std::string attentionPrelude() {
+  std::string s = kHelpers;
+  s += attentionForwardTemplate();
+  s += attentionDecodeTemplate();
+  return s;
+}
+
+} // namespace effc::codegen

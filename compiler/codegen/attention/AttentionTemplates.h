@@ -1,0 +1,37 @@
+//===- AttentionTemplates.h - internals of the attention generators -*- C++ -*-===//
+//
+// The device templates (CUDA text) that attentionPrelude() concatenates, and
+// the config-struct writer the forward and decode emitters share. Not a
+// public interface: FlashAttention.h is.
+//
+#ifndef EFFC_COMPILER_CODEGEN_ATTENTION_ATTENTIONTEMPLATES_H
+#define EFFC_COMPILER_CODEGEN_ATTENTION_ATTENTIONTEMPLATES_H
+
+#include "compiler/codegen/attention/FlashAttention.h"
+
+#include <string>
+
+namespace effc::codegen {
+
+/// template <class C> effc_attn::fa2_forward(q, k, v, mask, o).
+const char *attentionForwardTemplate();
+/// template <class C> effc_attn::decode_split(...) and decode_combine(...).
+const char *attentionDecodeTemplate();
+
+/// `static constexpr` members every attention config struct has: element
+/// types, shapes, strides, mask and scale (names as the templates use them).
+std::string attentionConfigCommon(const AttentionSpec &spec);
+
+/// The ABI parameter list "(const void* in0, ..., void* out0[, void* out1])".
+std::string attentionParams(const AttentionSpec &spec, bool workspace);
+/// The mask argument the wrapper passes: "in3" or "nullptr".
+std::string attentionMaskArg(const AttentionSpec &spec);
+
+/// Float literal that round-trips (9 significant digits) with an f suffix.
+std::string attentionFloatLit(float v);
+
+int64_t roundUpTo(int64_t v, int64_t m);
+
+} // namespace effc::codegen
+
+#endif

@@ -1,0 +1,290 @@
+//===- DecodeTemplate.cpp - split-KV (flash-decoding) device templates ----===//
+//
+// Decode is memory-bound (intensity ~ GQA group size FLOP/B), so the goal is
+// to stream K/V at HBM speed from enough CTAs: the grid is (splits, row
+// blocks x kv heads, batch). A CTA packs the G = HQ/HKV query heads of its kv
+// head and the S queries into the rows of one mma M dimension (row r =
+// g*S + i, RT 16-row slices), so K/V are read once per kv head, not once per
+// query head. Its NW warps split each BN-key tile (warp w: keys
+// [16w, 16w+16)), each keeping its own online-softmax state; the warps are
+// merged through shared memory at the end. K/V tiles stream through a
+// STAGES-deep cp.async ring.
+//
+// Config C (see FlashDecode.cpp): everything of the forward config plus
+// RT (16-row slices per CTA), ROWS_TOTAL (= G*S), CHUNK (keys per split,
+// multiple of BN), SPLITS, HKV.
+//
+// Output: SPLITS == 1: o directly. Else workspace = partial O [rows][SPLITS][DV]
+// (normalized, fp32) then LSE [rows][SPLITS] (log2 units, -inf = no key), rows
+// = B*HQ*S; decode_combine weights the partials by 2^(lse - max).
+//
+#include "compiler/codegen/attention/AttentionTemplates.h"
+
+namespace effc::codegen {
+
+const char *attentionDecodeTemplate() {
+  return R"CUDA(
+// ---- effc attention prelude: split-KV decode ----
+namespace effc_attn {
+template <class C>
+__device__ __forceinline__ void decode_split(const void *qv, const void *kv, const void *vv,
+                                             const void *mv, void *ov, void *wsv) {
+  typedef typename C::Elem E;
+  constexpr int NW = C::NW, NTH = NW * 32, RT = C::RT, ROWS = RT * 16;
+  constexpr int BN = NW * 16;
+  constexpr int KSTR = C::DP + 8, VSTR = C::DVP + 8, QSTR = C::DP + 8;
+  constexpr int KD = C::DP / 16, NDV = C::DVP / 8;
+  constexpr int OFF = C::L - C::S;
+  constexpr bool ADD = C::MASK >= 2;
+  constexpr int G = C::GROUP;
+
+  extern __shared__ __align__(128) unsigned char smem[];
+  const u32 sQ = smem_u32(smem);
+  const u32 sK = sQ + u32(ROWS * QSTR * 2);
+  const u32 sV = sK + u32(C::STAGES * BN * KSTR * 2);
+
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  const int split = blockIdx.x, hk = blockIdx.y % C::HKV, rb = blockIdx.y / C::HKV, b = blockIdx.z;
+  const int r0 = rb * ROWS; // first packed row (g*S + i) of this CTA
+  const E *qg = (const E *)qv + b * C::QB + i64(hk) * G * C::QH;
+  const E *kg = (const E *)kv + b * C::KB + hk * C::KH;
+  const E *vg = (const E *)vv + b * C::VB + hk * C::VH;
+
+  // Keys of this split, cut by the window of the earliest query (causal needs
+  // no cut: the last query sees every key).
+  int kBegin = split * C::CHUNK;
+  const int kEnd = min(C::L, kBegin + C::CHUNK);
+  if (C::WINDOW > 0) kBegin = max(kBegin, OFF - C::WINDOW + 1);
+  const int nbBegin = kBegin / BN;
+  const int nbEnd = kEnd > 0 ? (kEnd + BN - 1) / BN : 0;
+
+  auto load_kv = [&](int slot, int nb) {
+    const int n0 = nb * BN;
+    load_tile<E, C::BF, NTH, BN, C::D, C::DP, KSTR>(
+        sK + u32(slot * BN * KSTR * 2), tid, kg,
+        [&](int r) -> const E * { return n0 + r < kEnd ? kg + i64(n0 + r) * C::KS : nullptr; });
+    load_tile<E, C::BF, NTH, BN, C::DV, C::DVP, VSTR>(
+        sV + u32(slot * BN * VSTR * 2), tid, vg,
+        [&](int r) -> const E * { return n0 + r < kEnd ? vg + i64(n0 + r) * C::VS : nullptr; });
+  };
+
+  float o[RT][NDV][4];
+  float mrow[RT][2], lrow[RT][2];
+#pragma unroll
+  for (int rt = 0; rt < RT; ++rt) {
+#pragma unroll
+    for (int d = 0; d < NDV; ++d)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) o[rt][d][e] = 0.0f;
+    mrow[rt][0] = mrow[rt][1] = -EFFC_ATTN_INF;
+    lrow[rt][0] = lrow[rt][1] = 0.0f;
+  }
+
+  if (nbBegin < nbEnd) {
+    load_tile<E, C::BF, NTH, ROWS, C::D, C::DP, QSTR>(sQ, tid, qg, [&](int r) -> const E * {
+      const int pr = r0 + r;
+      if (pr >= C::ROWS_TOTAL) return nullptr;
+      const int g = pr / C::S, i = pr - g * C::S;
+      return qg + i64(g) * C::QH + i64(i) * C::QS;
+    });
+#pragma unroll
+    for (int s = 0; s < C::STAGES - 1; ++s) {
+      if (nbBegin + s < nbEnd) load_kv(s, nbBegin + s);
+      cp_async_commit();
+    }
+  }
+
+  for (int nb = nbBegin; nb < nbEnd; ++nb) {
+    const int it = nb - nbBegin;
+    cp_async_wait<C::STAGES - 2>();
+    __syncthreads();
+    {
+      const int nn = nb + C::STAGES - 1;
+      if (nn < nbEnd) load_kv((it + C::STAGES - 1) % C::STAGES, nn);
+      cp_async_commit();
+    }
+    const int slot = it % C::STAGES;
+    const u32 kS = sK + u32(slot * BN * KSTR * 2), vS = sV + u32(slot * BN * VSTR * 2);
+    const int kw = warp * 16; // this warp's 16 keys of the tile
+
+    float s[RT][2][4];
+#pragma unroll
+    for (int rt = 0; rt < RT; ++rt)
+#pragma unroll
+      for (int j = 0; j < 2; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[rt][j][e] = 0.0f;
+#pragma unroll
+    for (int kd = 0; kd < KD; ++kd) {
+      u32 bk[4];
+      ldsm_x4(bk, kS + u32(((kw + (lane & 7) + (lane >> 4) * 8) * KSTR + kd * 16 + ((lane >> 3) & 1) * 8) * 2));
+#pragma unroll
+      for (int rt = 0; rt < RT; ++rt) {
+        u32 a[4];
+        ldsm_x4(a, sQ + u32(((rt * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
+        mma16816<C::BF>(s[rt][0], a, bk[0], bk[1]);
+        mma16816<C::BF>(s[rt][1], a, bk[2], bk[3]);
+      }
+    }
+
+    const int n0 = nb * BN + kw;
+    if constexpr (C::MASK != 0) {
+#pragma unroll
+      for (int rt = 0; rt < RT; ++rt)
+#pragma unroll
+        for (int j = 0; j < 2; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int pr = r0 + rt * 16 + (lane >> 2) + (e >> 1) * 8;
+            const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
+            float mval = 0.0f;
+            if (pr < C::ROWS_TOTAL && col < C::L) {
+              const int g = pr / C::S, i = pr - g * C::S;
+              mval = mask_value<C::MASK>(mv, b * C::MB + i64(hk * G + g) * C::MH + i64(i) * C::MS + i64(col) * C::ML);
+            }
+            if constexpr (ADD) s[rt][j][e] = fmaf(s[rt][j][e], C::SCALE, mval);
+            else if (mval != 0.0f) s[rt][j][e] = -EFFC_ATTN_INF;
+          }
+    }
+    const bool edge = nb * BN + BN > kEnd || (C::CAUSAL && nb * BN + BN - 1 > OFF) ||
+                      (C::WINDOW > 0 && nb * BN <= C::S - 1 + OFF - C::WINDOW);
+    if (edge) {
+#pragma unroll
+      for (int rt = 0; rt < RT; ++rt)
+#pragma unroll
+        for (int j = 0; j < 2; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int pr = r0 + rt * 16 + (lane >> 2) + (e >> 1) * 8;
+            const int pos = pr % C::S + OFF;
+            const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
+            bool ok = col < kEnd;
+            if (C::CAUSAL) ok = ok && col <= pos;
+            if (C::WINDOW > 0) ok = ok && col > pos - C::WINDOW;
+            if (!ok) s[rt][j][e] = -EFFC_ATTN_INF;
+          }
+    }
+
+#pragma unroll
+    for (int rt = 0; rt < RT; ++rt) {
+      const float a0 = softmax_update<2, 0, ADD>(s[rt], mrow[rt][0], lrow[rt][0], C::C_EXP);
+      const float a1 = softmax_update<2, 1, ADD>(s[rt], mrow[rt][1], lrow[rt][1], C::C_EXP);
+#pragma unroll
+      for (int d = 0; d < NDV; ++d) {
+        o[rt][d][0] *= a0;
+        o[rt][d][1] *= a0;
+        o[rt][d][2] *= a1;
+        o[rt][d][3] *= a1;
+      }
+      u32 pa[4];
+      pa[0] = pack2<C::BF>(s[rt][0][0], s[rt][0][1]);
+      pa[1] = pack2<C::BF>(s[rt][0][2], s[rt][0][3]);
+      pa[2] = pack2<C::BF>(s[rt][1][0], s[rt][1][1]);
+      pa[3] = pack2<C::BF>(s[rt][1][2], s[rt][1][3]);
+#pragma unroll
+      for (int p = 0; p < C::DVP / 16; ++p) {
+        u32 bv[4];
+        ldsm_x4_t(bv, vS + u32(((kw + (lane & 7) + ((lane >> 3) & 1) * 8) * VSTR + p * 16 + (lane >> 4) * 8) * 2));
+        mma16816<C::BF>(o[rt][2 * p], pa, bv[0], bv[1]);
+        mma16816<C::BF>(o[rt][2 * p + 1], pa, bv[2], bv[3]);
+      }
+    }
+  }
+
+  // Merge the warps' states through shared memory (the K/V ring is free once
+  // every cp.async landed and every warp left the loop).
+  cp_async_wait<0>();
+  __syncthreads();
+  constexpr int OSTR = C::DVP + 4;
+  float *mb = (float *)smem;        // [NW][ROWS]
+  float *lb = mb + NW * ROWS;       // [NW][ROWS]
+  float *obuf = lb + NW * ROWS;     // [NW][ROWS][OSTR]
+#pragma unroll
+  for (int rt = 0; rt < RT; ++rt)
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      float l = lrow[rt][hh];
+      l += __shfl_xor_sync(0xffffffffu, l, 1);
+      l += __shfl_xor_sync(0xffffffffu, l, 2);
+      const int r = rt * 16 + (lane >> 2) + hh * 8;
+      if ((lane & 3) == 0) {
+        mb[warp * ROWS + r] = mrow[rt][hh];
+        lb[warp * ROWS + r] = l;
+      }
+#pragma unroll
+      for (int d = 0; d < NDV; ++d) {
+        const int c = d * 8 + (lane & 3) * 2;
+        float2 v;
+        v.x = o[rt][d][2 * hh];
+        v.y = o[rt][d][2 * hh + 1];
+        *(float2 *)(obuf + (warp * ROWS + r) * OSTR + c) = v;
+      }
+    }
+  __syncthreads();
+  for (int idx = tid; idx < ROWS * C::DV; idx += NTH) {
+    const int r = idx / C::DV, d = idx - r * C::DV;
+    const int pr = r0 + r;
+    if (pr >= C::ROWS_TOTAL) continue;
+    float M = -EFFC_ATTN_INF;
+#pragma unroll
+    for (int w = 0; w < NW; ++w) M = fmaxf(M, mb[w * ROWS + r]);
+    const float mu = M == -EFFC_ATTN_INF ? 0.0f : M;
+    float lsum = 0.0f, acc = 0.0f;
+#pragma unroll
+    for (int w = 0; w < NW; ++w) {
+      const float f = ex2((mb[w * ROWS + r] - mu) * C::C_EXP);
+      lsum += lb[w * ROWS + r] * f;
+      acc += obuf[(w * ROWS + r) * OSTR + d] * f;
+    }
+    const float val = lsum > 0.0f ? acc / lsum : 0.0f;
+    const int g = pr / C::S, i = pr - g * C::S, h = hk * G + g;
+    if constexpr (C::SPLITS == 1) {
+      E *og = (E *)ov + b * C::OB + h * C::OH + i64(i) * C::OS + d;
+      if constexpr (sizeof(E) == 2) *(u16 *)og = u16(pack2<C::OUT_BF>(val, 0.0f) & 0xffffu);
+      else *og = val;
+    } else {
+      const i64 row = (i64(b) * C::HQ + h) * C::S + i;
+      float *wo = (float *)wsv;
+      wo[(row * C::SPLITS + split) * C::DV + d] = val;
+      if (d == 0) {
+        float *lse = wo + C::LSE_OFFSET;
+        lse[row * C::SPLITS + split] = lsum > 0.0f ? mu * C::C_EXP + lg2(lsum) : -EFFC_ATTN_INF;
+      }
+    }
+  }
+}
+
+// One warp per output row (b, h, i): o = sum_s 2^(lse_s - max) o_s / sum_s 2^(lse_s - max).
+template <class C>
+__device__ __forceinline__ void decode_combine(const void *wsv, void *ov) {
+  typedef typename C::Elem E;
+  constexpr int ROWS = C::B * C::HQ * C::S;
+  const int row = int(blockIdx.x) * 4 + int(threadIdx.x >> 5), lane = threadIdx.x & 31;
+  if (row >= ROWS) return;
+  const float *wo = (const float *)wsv + i64(row) * C::SPLITS * C::DV;
+  const float *lse = (const float *)wsv + C::LSE_OFFSET + i64(row) * C::SPLITS;
+  float mx = -EFFC_ATTN_INF;
+  for (int s = lane; s < C::SPLITS; s += 32) mx = fmaxf(mx, lse[s]);
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+  const float mu = mx == -EFFC_ATTN_INF ? 0.0f : mx;
+  float wsum = 0.0f;
+  for (int s = lane; s < C::SPLITS; s += 32) wsum += ex2(lse[s] - mu);
+#pragma unroll
+  for (int o = 16; o > 0; o >>= 1) wsum += __shfl_xor_sync(0xffffffffu, wsum, o);
+  const float inv = wsum > 0.0f ? 1.0f / wsum : 0.0f;
+  const int b = row / (C::HQ * C::S), h = (row / C::S) % C::HQ, i = row % C::S;
+  E *og = (E *)ov + b * C::OB + h * C::OH + i64(i) * C::OS;
+  for (int d = lane; d < C::DV; d += 32) {
+    float acc = 0.0f;
+    for (int s = 0; s < C::SPLITS; ++s) acc += ex2(lse[s] - mu) * wo[s * C::DV + d];
+    const float val = acc * inv;
+    if constexpr (sizeof(E) == 2) *(u16 *)(og + d) = u16(pack2<C::OUT_BF>(val, 0.0f) & 0xffffu);
+    else og[d] = val;
+  }
+}
+} // namespace effc_attn
+)CUDA";
+}
+
+} // namespace effc::codegen

@@ -1,0 +1,294 @@
+//===- ForwardTemplate.cpp - the FlashAttention-2 forward device template -===//
+//
+// Config C (emitted per kernel, see FlashAttention.cpp):
+//   Elem (u16 | float storage), BF (mma operand type), OUT_BF (16-bit output)
+//   D, DP, DV, DVP (real and 16-padded head dims), BM, BN, NW, STAGES, QROW,
+//   QREGS, REVERSE_M, S, L, HQ, GROUP, strides QB.., KB.., VB.., OB..,
+//   CAUSAL, WINDOW, MASK, MB/MH/MS/ML, SCALE, C_EXP.
+//
+// Per CTA: BM query rows of one (batch, head); warp w owns rows
+// [w*MI*16, (w+1)*MI*16). Per KV tile of BN keys: S = Q K^T (mma, A = Q from
+// ldmatrix, B = K rows via ldmatrix), masks on edge tiles only, online softmax
+// on the accumulator registers, P reused in registers as the A operand of
+// P V (B = V via ldmatrix.trans). K/V tiles live in a STAGES-deep cp.async
+// ring: one __syncthreads per tile, loads of tile j+STAGES-1 overlap the math
+// of tile j.
+//
+// Shared memory rows are padded by 16 bytes (row stride = 16B * odd) so the 8
+// row addresses of every ldmatrix phase hit distinct banks for any head dim
+// that is a multiple of 16: no swizzle needed.
+//
+#include "compiler/codegen/attention/AttentionTemplates.h"
+
+namespace effc::codegen {
+
+const char *attentionForwardTemplate() {
+  return R"CUDA(
+// ---- effc attention prelude: FlashAttention-2 forward ----
+namespace effc_attn {
+template <class C>
+__device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, const void *vv,
+                                            const void *mv, void *ov) {
+  typedef typename C::Elem E;
+  constexpr int NTH = C::NW * 32;
+  constexpr int MI = C::BM / (16 * C::NW);  // 16-row mma slices per warp
+  constexpr int KSTR = C::DP + 8, VSTR = C::DVP + 8, QSTR = C::QROW;
+  constexpr int NT = C::BN / 8;   // n8 tiles of S
+  constexpr int KD = C::DP / 16;  // k16 steps of Q K^T
+  constexpr int NDV = C::DVP / 8; // n8 tiles of O
+  constexpr int OFF = C::L - C::S; // query i sits at key position i + OFF
+  constexpr bool ADD = C::MASK >= 2;
+
+  extern __shared__ __align__(128) unsigned char smem[];
+  const u32 sQ = smem_u32(smem);
+  const u32 sK = sQ + u32(C::BM * QSTR * 2);
+  const u32 sV = sK + u32(C::STAGES * C::BN * KSTR * 2);
+
+  const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
+  // Causal: heaviest tiles (most keys) first, so the tail of the grid is short.
+  const int mb = C::REVERSE_M ? int(gridDim.x) - 1 - int(blockIdx.x) : int(blockIdx.x);
+  const int h = blockIdx.y, b = blockIdx.z, hk = h / C::GROUP;
+  const int m0 = mb * C::BM;
+  const E *qg = (const E *)qv + b * C::QB + h * C::QH + i64(m0) * C::QS;
+  const E *kg = (const E *)kv + b * C::KB + hk * C::KH;
+  const E *vg = (const E *)vv + b * C::VB + hk * C::VH;
+
+  // Keys any row of this tile may attend to: [kBegin, kEnd).
+  int kEnd = C::L;
+  if (C::CAUSAL) kEnd = min(kEnd, min(m0 + C::BM, C::S) + OFF);
+  int kBegin = 0;
+  if (C::WINDOW > 0) kBegin = max(0, m0 + OFF - C::WINDOW + 1);
+  const int nbBegin = kBegin / C::BN;
+  const int nbEnd = kEnd > 0 ? (kEnd + C::BN - 1) / C::BN : 0;
+
+  auto load_kv = [&](int slot, int nb) {
+    const int n0 = nb * C::BN;
+    load_tile<E, C::BF, NTH, C::BN, C::D, C::DP, KSTR>(
+        sK + u32(slot * C::BN * KSTR * 2), tid, kg,
+        [&](int r) -> const E * { return n0 + r < C::L ? kg + i64(n0 + r) * C::KS : nullptr; });
+    load_tile<E, C::BF, NTH, C::BN, C::DV, C::DVP, VSTR>(
+        sV + u32(slot * C::BN * VSTR * 2), tid, vg,
+        [&](int r) -> const E * { return n0 + r < C::L ? vg + i64(n0 + r) * C::VS : nullptr; });
+  };
+
+  float o[MI][NDV][4];
+  float mrow[MI][2], lrow[MI][2];
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi) {
+#pragma unroll
+    for (int d = 0; d < NDV; ++d)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) o[mi][d][e] = 0.0f;
+    mrow[mi][0] = mrow[mi][1] = -EFFC_ATTN_INF;
+    lrow[mi][0] = lrow[mi][1] = 0.0f;
+  }
+  u32 qf[C::QREGS ? MI : 1][C::QREGS ? KD : 1][4];
+
+  const int wrow = warp * MI * 16; // first tile row of this warp
+  if (nbBegin < nbEnd) {
+    // Q joins the first K/V group.
+    load_tile<E, C::BF, NTH, C::BM, C::D, C::DP, QSTR>(
+        sQ, tid, qg, [&](int r) -> const E * { return m0 + r < C::S ? qg + i64(r) * C::QS : nullptr; });
+#pragma unroll
+    for (int s = 0; s < C::STAGES - 1; ++s) {
+      if (nbBegin + s < nbEnd) load_kv(s, nbBegin + s);
+      cp_async_commit();
+    }
+  }
+
+  for (int nb = nbBegin; nb < nbEnd; ++nb) {
+    const int it = nb - nbBegin;
+    cp_async_wait<C::STAGES - 2>(); // this thread's part of tile `it` landed
+    __syncthreads();                // everyone's landed; slot of tile it-1 is free
+    {
+      const int nn = nb + C::STAGES - 1;
+      if (nn < nbEnd) load_kv((it + C::STAGES - 1) % C::STAGES, nn);
+      cp_async_commit(); // possibly empty: keeps the group count uniform
+    }
+    const int slot = it % C::STAGES;
+    const u32 kS = sK + u32(slot * C::BN * KSTR * 2), vS = sV + u32(slot * C::BN * VSTR * 2);
+
+    if constexpr (C::QREGS) {
+      if (it == 0) {
+#pragma unroll
+        for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+          for (int kd = 0; kd < KD; ++kd)
+            ldsm_x4(qf[mi][kd], sQ + u32(((wrow + mi * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
+      }
+    }
+
+    // S = Q K^T
+    float s[MI][NT][4];
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) s[mi][j][e] = 0.0f;
+#pragma unroll
+    for (int kd = 0; kd < KD; ++kd) {
+      u32 a[MI][4];
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi) {
+        if constexpr (C::QREGS) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) a[mi][e] = qf[mi][kd][e];
+        } else {
+          ldsm_x4(a[mi], sQ + u32(((wrow + mi * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
+        }
+      }
+#pragma unroll
+      for (int p = 0; p < NT / 2; ++p) {
+        u32 bk[4];
+        ldsm_x4(bk, kS + u32(((p * 16 + (lane & 7) + (lane >> 4) * 8) * KSTR + kd * 16 + ((lane >> 3) & 1) * 8) * 2));
+#pragma unroll
+        for (int mi = 0; mi < MI; ++mi) {
+          mma16816<C::BF>(s[mi][2 * p], a[mi], bk[0], bk[1]);
+          mma16816<C::BF>(s[mi][2 * p + 1], a[mi], bk[2], bk[3]);
+        }
+      }
+    }
+
+    const int n0 = nb * C::BN;
+    if constexpr (C::MASK != 0) {
+      // User mask on every tile (it is data, not structure).
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int row = m0 + wrow + mi * 16 + (lane >> 2) + (e >> 1) * 8;
+            const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
+            float mval = 0.0f;
+            if (row < C::S && col < C::L)
+              mval = mask_value<C::MASK>(mv, b * C::MB + h * C::MH + i64(row) * C::MS + i64(col) * C::ML);
+            if constexpr (ADD) s[mi][j][e] = fmaf(s[mi][j][e], C::SCALE, mval);
+            else if (mval != 0.0f) s[mi][j][e] = -EFFC_ATTN_INF;
+          }
+    }
+    // Structural masks only where the tile crosses an edge, the causal
+    // diagonal or the window's lower edge (uniform branch per CTA).
+    const bool edge = n0 + C::BN > C::L || (C::CAUSAL && n0 + C::BN - 1 > m0 + OFF) ||
+                      (C::WINDOW > 0 && n0 <= m0 + C::BM - 1 + OFF - C::WINDOW);
+    if (edge) {
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+        for (int j = 0; j < NT; ++j)
+#pragma unroll
+          for (int e = 0; e < 4; ++e) {
+            const int pos = m0 + wrow + mi * 16 + (lane >> 2) + (e >> 1) * 8 + OFF;
+            const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
+            bool ok = col < C::L;
+            if (C::CAUSAL) ok = ok && col <= pos;
+            if (C::WINDOW > 0) ok = ok && col > pos - C::WINDOW;
+            if (!ok) s[mi][j][e] = -EFFC_ATTN_INF;
+          }
+    }
+
+    // Online softmax; O *= exp(m_old - m_new).
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) {
+      const float a0 = softmax_update<NT, 0, ADD>(s[mi], mrow[mi][0], lrow[mi][0], C::C_EXP);
+      const float a1 = softmax_update<NT, 1, ADD>(s[mi], mrow[mi][1], lrow[mi][1], C::C_EXP);
+#pragma unroll
+      for (int d = 0; d < NDV; ++d) {
+        o[mi][d][0] *= a0;
+        o[mi][d][1] *= a0;
+        o[mi][d][2] *= a1;
+        o[mi][d][3] *= a1;
+      }
+    }
+
+    // O += P V: the S accumulators of n-tiles 2kk, 2kk+1 are exactly the A
+    // fragment of k-step kk.
+#pragma unroll
+    for (int kk = 0; kk < C::BN / 16; ++kk) {
+      u32 pa[MI][4];
+#pragma unroll
+      for (int mi = 0; mi < MI; ++mi) {
+        pa[mi][0] = pack2<C::BF>(s[mi][2 * kk][0], s[mi][2 * kk][1]);
+        pa[mi][1] = pack2<C::BF>(s[mi][2 * kk][2], s[mi][2 * kk][3]);
+        pa[mi][2] = pack2<C::BF>(s[mi][2 * kk + 1][0], s[mi][2 * kk + 1][1]);
+        pa[mi][3] = pack2<C::BF>(s[mi][2 * kk + 1][2], s[mi][2 * kk + 1][3]);
+      }
+#pragma unroll
+      for (int p = 0; p < C::DVP / 16; ++p) {
+        u32 bv[4];
+        ldsm_x4_t(bv, vS + u32(((kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * VSTR + p * 16 + (lane >> 4) * 8) * 2));
+#pragma unroll
+        for (int mi = 0; mi < MI; ++mi) {
+          mma16816<C::BF>(o[mi][2 * p], pa[mi], bv[0], bv[1]);
+          mma16816<C::BF>(o[mi][2 * p + 1], pa[mi], bv[2], bv[3]);
+        }
+      }
+    }
+  }
+
+  // Epilogue: O / l (0 for a row that allowed no key).
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      float l = lrow[mi][hh];
+      l += __shfl_xor_sync(0xffffffffu, l, 1);
+      l += __shfl_xor_sync(0xffffffffu, l, 2);
+      const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+#pragma unroll
+      for (int d = 0; d < NDV; ++d) {
+        o[mi][d][2 * hh] *= inv;
+        o[mi][d][2 * hh + 1] *= inv;
+      }
+    }
+  E *og = (E *)ov + b * C::OB + h * C::OH;
+  if constexpr (sizeof(E) == 2) {
+    // Stage this warp's rows in its own part of the Q tile (only this warp
+    // reads those rows), then write 16-byte chunks: full 32-byte sectors.
+    __syncwarp();
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+      for (int d = 0; d < NDV; ++d)
+#pragma unroll
+        for (int hh = 0; hh < 2; ++hh) {
+          const int r = wrow + mi * 16 + (lane >> 2) + hh * 8;
+          const int c = d * 8 + (lane & 3) * 2;
+          st_shared_u32(sQ + u32((r * QSTR + c) * 2), pack2<C::OUT_BF>(o[mi][d][2 * hh], o[mi][d][2 * hh + 1]));
+        }
+    __syncwarp();
+    constexpr int CH = C::DV / 8, TOT = MI * 16 * CH;
+#pragma unroll
+    for (int c = lane; c < TOT; c += 32) {
+      const int r = c / CH, cc = c - r * CH;
+      const int row = m0 + wrow + r;
+      if (row < C::S) {
+        uint4 v;
+        ld_shared_v4(sQ + u32(((wrow + r) * QSTR + cc * 8) * 2), v.x, v.y, v.z, v.w);
+        *(uint4 *)(og + i64(row) * C::OS + cc * 8) = v;
+      }
+    }
+  } else {
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+      for (int d = 0; d < NDV; ++d)
+#pragma unroll
+        for (int hh = 0; hh < 2; ++hh) {
+          const int row = m0 + wrow + mi * 16 + (lane >> 2) + hh * 8;
+          const int c = d * 8 + (lane & 3) * 2;
+          if (row < C::S && c < C::DV) {
+            float2 v;
+            v.x = o[mi][d][2 * hh];
+            v.y = o[mi][d][2 * hh + 1];
+            *(float2 *)(og + i64(row) * C::OS + c) = v;
+          }
+        }
+  }
+}
+} // namespace effc_attn
+)CUDA";
+}
+
+} // namespace effc::codegen

@@ -1,0 +1,216 @@
+// The tensor-core GEMM generator: spec validation, tile choice, and NVRTC
+// compiles of a spread of specs for sm_80 and sm_90 (no GPU needed; the
+// compile tests are skipped when libnvrtc cannot be loaded). Numerics are
+// checked on the GPU by bench/gemm (effc-gemm-bench --check-only).
+#include "compiler/codegen/gemm/TensorCoreGemm.h"
+#include "effc/Nvrtc.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+
+using namespace effc;
+using namespace effc::codegen;
+using namespace effc::codegen::tcgemm;
+
+namespace {
+
+#define REQUIRE_NVRTC()                                                                                         \
+  do {                                                                                                          \
+    Status st = nvrtc::load();                                                                                  \
+    if (!st.ok())                                                                                               \
+      GTEST_SKIP() << "libnvrtc not loadable: " << st.message();                                                \
+  } while (0)
+
+GemmSpec gemm(int64_t m, int64_t n, int64_t k, DType ab, DType c) {
+  GemmSpec s;
+  s.M = m;
+  s.N = n;
+  s.K = k;
+  s.aType = s.bType = ab;
+  s.cType = c;
+  return s;
+}
+
+struct NamedSpec {
+  std::string name;
+  GemmSpec spec;
+};
+
+/// Dtypes x transposes x odd sizes x epilogues, plus every candidate tile.
+std::vector<NamedSpec> specSpread() {
+  std::vector<NamedSpec> out;
+  int id = 0;
+  auto add = [&](const std::string &what, const GemmSpec &s) {
+    out.push_back({"tcg_" + std::to_string(id++) + "_" + what, s});
+  };
+  for (DType t : {DType::BFLOAT16, DType::FLOAT16, DType::FLOAT32})
+    for (int tr = 0; tr < 4; ++tr) {
+      GemmSpec s = gemm(77, 130, 100, t, t); // nothing divides a tile; K % 8 != 0
+      s.transA = tr & 1;
+      s.transB = tr & 2;
+      add("odd_tr" + std::to_string(tr), s);
+      GemmSpec big = gemm(512, 768, 768, t, DType::FLOAT32);
+      big.transA = tr & 1;
+      big.transB = tr & 2;
+      add("big_tr" + std::to_string(tr), big);
+    }
+  {
+    GemmSpec s = gemm(4096, 2048, 2048, DType::BFLOAT16, DType::BFLOAT16);
+    s.bias = BiasKind::PerColumn;
+    s.biasType = DType::BFLOAT16;
+    s.act = Activation::GeluTanh;
+    add("bias_gelu_tanh", s);
+  }
+  {
+    GemmSpec s = gemm(100, 300, 64, DType::FLOAT16, DType::FLOAT16);
+    s.bias = BiasKind::Full;
+    s.biasType = DType::FLOAT32;
+    s.biasStrideM = 301;
+    s.biasStrideN = 1;
+    s.beta = 0.5f;
+    s.alpha = 0.125f;
+    s.act = Activation::GeluErf;
+    s.residual = true;
+    s.residualType = DType::FLOAT16;
+    s.ldc = 301;
+    add("full_bias_residual_ldc", s);
+  }
+  for (Activation a : {Activation::Relu, Activation::Silu}) {
+    GemmSpec s = gemm(16, 2048, 2048, DType::BFLOAT16, DType::FLOAT32);
+    s.act = a;
+    s.residual = true;
+    s.residualType = DType::FLOAT32;
+    add(a == Activation::Relu ? "decode_relu" : "decode_silu", s);
+  }
+  {
+    // Batched attention-like product with B broadcast over the batch.
+    GemmSpec s = gemm(128, 64, 96, DType::BFLOAT16, DType::BFLOAT16);
+    s.batch = 12;
+    s.transB = true;
+    s.batchStrideB = 0;
+    add("batched_broadcast_b", s);
+  }
+  {
+    GemmSpec s = gemm(64, 64, 33, DType::FLOAT32, DType::BFLOAT16); // unaligned rows: element loads
+    s.transA = true;
+    add("f32_unaligned", s);
+  }
+  for (DType t : {DType::BFLOAT16, DType::FLOAT32})
+    for (const TileConfig &tile : candidateTiles(t)) {
+      GemmSpec s = gemm(1000, 1000, 520, t, t);
+      s.tile = tile;
+      add(std::string(t == DType::FLOAT32 ? "f32_" : "bf16_") + "tile_" + tileName(tile), s);
+    }
+  return out;
+}
+
+bool contains(const std::vector<std::string> &v, const std::string &s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+} // namespace
+
+TEST(TensorCoreGemm, RejectsWhatItCannotDo) {
+  EXPECT_EQ(unsupportedReason(gemm(64, 64, 64, DType::BFLOAT16, DType::BFLOAT16)), "");
+  GemmSpec mixed = gemm(64, 64, 64, DType::BFLOAT16, DType::BFLOAT16);
+  mixed.bType = DType::FLOAT16;
+  EXPECT_NE(unsupportedReason(mixed), "");
+  EXPECT_NE(unsupportedReason(gemm(0, 64, 64, DType::BFLOAT16, DType::BFLOAT16)), "");
+  EXPECT_NE(unsupportedReason(gemm(64, 64, 64, DType::INT8, DType::INT8)), "");
+  GemmSpec shortLd = gemm(64, 64, 64, DType::FLOAT32, DType::FLOAT32);
+  shortLd.lda = 32;
+  EXPECT_NE(unsupportedReason(shortLd), "");
+  GemmSpec badTile = gemm(64, 64, 64, DType::BFLOAT16, DType::BFLOAT16);
+  badTile.tile = TileConfig{128, 128, 32, 4, 4, 4}; // warp tile 32x32 is fine
+  EXPECT_EQ(unsupportedReason(badTile), "");
+  badTile.tile = TileConfig{128, 96, 32, 2, 2, 4}; // not a power of two
+  EXPECT_NE(unsupportedReason(badTile), "");
+  badTile.tile = TileConfig{128, 256, 128, 2, 4, 4}; // 384 KiB of shared memory
+  EXPECT_NE(unsupportedReason(badTile), "");
+  LaunchDims l;
+  EXPECT_EQ(emitTensorCoreGemm(mixed, "k", &l), "");
+}
+
+TEST(TensorCoreGemm, TileRule) {
+  // Large token counts: the biggest tile; 512 tokens: smaller tiles so 132
+  // SMs get work.
+  EXPECT_EQ(chooseTile(gemm(4096, 2048, 2048, DType::BFLOAT16, DType::BFLOAT16)).bm *
+                chooseTile(gemm(4096, 2048, 2048, DType::BFLOAT16, DType::BFLOAT16)).bn,
+            128 * 256);
+  EXPECT_EQ(chooseTile(gemm(8192, 8192, 8192, DType::FLOAT32, DType::FLOAT32)).bm *
+                chooseTile(gemm(8192, 8192, 8192, DType::FLOAT32, DType::FLOAT32)).bn,
+            128 * 256);
+  TileConfig small = chooseTile(gemm(512, 768, 3072, DType::BFLOAT16, DType::BFLOAT16));
+  EXPECT_LE(small.bm * small.bn, 64 * 128);
+  EXPECT_LE(chooseTile(gemm(16, 4096, 4096, DType::BFLOAT16, DType::BFLOAT16)).bm, 32);
+  GemmSpec forced = gemm(4096, 4096, 4096, DType::BFLOAT16, DType::BFLOAT16);
+  forced.tile = TileConfig{64, 64, 32, 2, 2, 3};
+  EXPECT_TRUE(chooseTile(forced) == forced.tile);
+}
+
+TEST(TensorCoreGemm, LaunchGeometry) {
+  GemmSpec s = gemm(1000, 1000, 520, DType::BFLOAT16, DType::BFLOAT16);
+  s.batch = 3;
+  s.tile = TileConfig{128, 128, 32, 2, 2, 4};
+  LaunchDims l;
+  std::string src = emitTensorCoreGemm(s, "k_gemm", &l);
+  ASSERT_FALSE(src.empty());
+  EXPECT_EQ(l.grid[0], 8u * 8u);
+  EXPECT_EQ(l.grid[1], 1u);
+  EXPECT_EQ(l.grid[2], 3u);
+  EXPECT_EQ(l.block[0], 128u);
+  EXPECT_EQ(l.sharedBytes, 4u * (128 + 128) * 32 * 2);
+  EXPECT_NE(src.find("extern \"C\" __global__"), std::string::npos);
+  EXPECT_NE(src.find("k_gemm(const void *__restrict__ A_, const void *__restrict__ B_, void *__restrict__ C_)"),
+            std::string::npos)
+      << src.substr(0, 600);
+  // ABI: A, B, [bias], [residual], C.
+  s.bias = BiasKind::PerColumn;
+  s.residual = true;
+  src = emitTensorCoreGemm(s, "k_gemm", &l);
+  EXPECT_NE(src.find("A_, const void *__restrict__ B_, const void *__restrict__ bias_, const void *__restrict__ "
+                     "res_, void *__restrict__ C_)"),
+            std::string::npos);
+}
+
+// All kernels of the spread in one translation unit (the prelude once, as
+// the compiler emits it), compiled per arch; every symbol must be there and
+// the big-tile kernels must not spill.
+TEST(TensorCoreGemm, CompilesWithNvrtcForSm80AndSm90) {
+  REQUIRE_NVRTC();
+  std::vector<NamedSpec> specs = specSpread();
+  std::string source = tensorCoreGemmPrelude();
+  for (const NamedSpec &ns : specs) {
+    LaunchDims l;
+    std::string k = emitTensorCoreGemm(ns.spec, ns.name, &l);
+    ASSERT_FALSE(k.empty()) << ns.name << ": " << unsupportedReason(ns.spec);
+    EXPECT_LE(l.sharedBytes, 227u * 1024) << ns.name;
+    source += k;
+  }
+  // A second prelude is harmless (include guard).
+  source += tensorCoreGemmPrelude();
+  for (const char *arch : {"sm_80", "sm_90"}) {
+    auto c = nvrtc::compile(source, nvrtc::compileOptions(arch, {"--ptxas-options=-v"}), "tcgemm_spread.cu");
+    ASSERT_TRUE(c.ok()) << arch << ": " << c.status().message();
+    auto fns = nvrtc::cubinFunctions(c->cubin.data(), c->cubin.size());
+    ASSERT_TRUE(fns.ok()) << fns.status().message();
+    for (const NamedSpec &ns : specs)
+      EXPECT_TRUE(contains(*fns, ns.name)) << arch << " lacks " << ns.name;
+    // ptxas -v: "Compiling entry function 'NAME' ..." then "... N bytes spill stores ...".
+    const std::string &log = c->log;
+    for (const NamedSpec &ns : specs) {
+      if (ns.name.find("_big_") == std::string::npos && ns.name.find("bias_gelu") == std::string::npos)
+        continue;
+      size_t at = log.find("'" + ns.name + "'");
+      ASSERT_NE(at, std::string::npos) << arch << ": no ptxas report for " << ns.name << "\n" << log;
+      size_t spill = log.find("spill stores", at);
+      ASSERT_NE(spill, std::string::npos);
+      size_t lineStart = log.rfind('\n', spill);
+      std::string line = log.substr(lineStart + 1, spill - lineStart);
+      EXPECT_NE(line.find(" 0 bytes spill stores"), std::string::npos) << arch << " " << ns.name << ": " << line;
+    }
+    std::printf("[ %s ] %zu kernels, %.0f ms\n", arch, specs.size(), c->ms);
+  }
+}
