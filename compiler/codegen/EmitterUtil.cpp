@@ -94,9 +94,14 @@ IndexSpace coalesce(IndexSpace space) {
 }
 
 void emitCoords(CudaWriter &w, const std::string &flat, const std::string &type,
-                const std::vector<int64_t> &dims, const std::string &prefix) {
+                const std::vector<int64_t> &dims, const std::string &prefix,
+                const std::vector<bool> &used) {
   size_t n = dims.size();
-  if (n == 0)
+  auto isUsed = [&](size_t d) { return used.empty() || used[d]; };
+  size_t first = 0; // the outermost coordinate anyone needs
+  while (first < n && !isUsed(first))
+    ++first;
+  if (first == n)
     return;
   if (n == 1) {
     w.line("const ", type, " ", prefix, "0 = ", flat, ";");
@@ -104,11 +109,14 @@ void emitCoords(CudaWriter &w, const std::string &flat, const std::string &type,
   }
   std::string rest = prefix + "r";
   w.line(type, " ", rest, " = ", flat, ";");
-  for (size_t d = n - 1; d > 0; --d) {
-    w.line("const ", type, " ", prefix, d, " = ", rest, " % ", dims[d], "; ", rest, " /= ",
-           dims[d], ";");
+  for (size_t d = n - 1; d > first; --d) {
+    if (isUsed(d))
+      w.line("const ", type, " ", prefix, d, " = ", rest, " % ", dims[d], "; ", rest, " /= ", dims[d],
+             ";");
+    else
+      w.line(rest, " /= ", dims[d], ";");
   }
-  w.line("const ", type, " ", prefix, "0 = ", rest, ";");
+  w.line("const ", type, " ", prefix, first, " = ", first == 0 ? rest : rest + " % " + std::to_string(dims[first]), ";");
 }
 
 void emitOffsets(CudaWriter &w, const std::string &flat, const std::string &type,
@@ -121,8 +129,12 @@ void emitOffsets(CudaWriter &w, const std::string &flat, const std::string &type
     needCoords |= !identity[k];
   }
   std::string c = prefix + "c";
+  std::vector<bool> used(space.dims.size(), false);
+  for (size_t k = 0; k < space.strides.size(); ++k)
+    for (size_t d = 0; d < space.dims.size(); ++d)
+      used[d] = used[d] || (!identity[k] && space.strides[k][d] != 0);
   if (needCoords)
-    emitCoords(w, flat, type, space.dims, c);
+    emitCoords(w, flat, type, space.dims, c, used);
   for (size_t k = 0; k < space.strides.size(); ++k) {
     std::string expr;
     if (identity[k]) {

@@ -56,9 +56,11 @@ IndexSpace coalesce(IndexSpace space);
 void emitOffsets(CudaWriter &w, const std::string &flat, const std::string &type,
                  const IndexSpace &space, const std::string &prefix);
 
-/// Emits `T <prefix>0..n-1` = the coordinates of `flat` in row-major `dims`.
+/// Emits `T <prefix>0..n-1` = the coordinates of `flat` in row-major `dims`
+/// (only those marked in `used`, when given: no unused variables).
 void emitCoords(CudaWriter &w, const std::string &flat, const std::string &type,
-                const std::vector<int64_t> &dims, const std::string &prefix);
+                const std::vector<int64_t> &dims, const std::string &prefix,
+                const std::vector<bool> &used = {});
 
 std::string shapeText(const std::vector<int64_t> &shape);
 

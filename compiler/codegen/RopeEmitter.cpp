@@ -55,6 +55,8 @@ bool emitRope(const KernelDesc &d, CudaKernel &out, std::string &error) {
   std::string ix = indexType(d);
   int64_t n = x.numElements();
   openKernel(w, d, kElementwiseBlock);
+  w.line("// B=", B, " H=", H, " S=", S, " D=", D, " rotary=", rot, interleaved ? " interleaved" : "",
+         hasPos ? " with position_ids" : "");
   openGridStride(w, "i", ix, n, kElementwiseBlock);
   w.line("const ", ix, " dd = i % ", D, ";");
   if (is4d) {

@@ -3,7 +3,8 @@
 // Both work on "lines": the elements along one axis for a fixed (outer,
 // inner) position, at stride `inner`.
 //  - cum_sum: one thread per line scans it serially (lines are short in the
-//    models we see: position ids over the sequence).
+//    models we see: position ids over the sequence). The axis may be a
+//    run-time value (ONNX allows it): then the geometry comes from baked dims.
 //  - top_k: one thread per element computes the element's rank in the
 //    line's stable order (ties keep the lower index first, as the host's
 //    stable_sort) and, when the rank is below K, writes itself there.
@@ -38,31 +39,16 @@ bool linesOf(const KernelDesc &d, int64_t axis, Lines &l, std::string &error) {
   return true;
 }
 
-bool emitCumSum(const KernelDesc &d, CudaKernel &out, std::string &error) {
-  if (!d.hasInput(1) || !d.inputs[1].constInts || d.inputs[1].constInts->size() != 1) {
-    error = d.op + ": axis must be a compile-time constant scalar";
-    return false;
-  }
-  Lines l;
-  if (!linesOf(d, (*d.inputs[1].constInts)[0], l, error))
-    return false;
+/// The scan body over one line: `base`, `n`, `inner` name the line.
+void emitCumSumLine(CudaWriter &w, const KernelDesc &d, const std::string &ix, const std::string &n,
+                    const std::string &inner) {
   Compute k = computeOf(d.inputs[0].dtype);
-  if (k == Compute::Bool) {
-    error = d.op + ": unsupported dtype bool";
-    return false;
-  }
-  bool exclusive = d.intAttr("exclusive", 0) != 0, reverse = d.intAttr("reverse", 0) != 0;
   const char *t = computeType(k);
-  int64_t lines = l.outer * l.inner;
-  CudaWriter w;
-  std::string ix = indexType(d);
-  openKernel(w, d, kElementwiseBlock);
-  openGridStride(w, "line", ix, lines, kElementwiseBlock);
-  w.line("const ", ix, " base = (line / ", l.inner, ") * ", l.n * l.inner, " + line % ", l.inner, ";");
+  bool exclusive = d.intAttr("exclusive", 0) != 0, reverse = d.intAttr("reverse", 0) != 0;
   w.line(t, " acc = 0;");
-  w.open("for (", ix, " s = 0; s < ", l.n, "; ++s) {");
-  w.line("const ", ix, " at = base + ", reverse ? "(" + std::to_string(l.n - 1) + " - s)" : "s",
-         " * ", l.inner, ";");
+  w.open("for (", ix, " s = 0; s < ", n, "; ++s) {");
+  w.line("const ", ix, " at = base + ", reverse ? "(" + n + " - 1 - s)" : std::string("s"), " * ", inner,
+         ";");
   w.line("const ", t, " v = ", load(d.inputs[0].dtype, "x0", "at"), ";");
   if (!exclusive)
     w.line("acc += v;");
@@ -70,9 +56,56 @@ bool emitCumSum(const KernelDesc &d, CudaKernel &out, std::string &error) {
   if (exclusive)
     w.line("acc += v;");
   w.close();
+}
+
+bool emitCumSum(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  if (computeOf(d.inputs[0].dtype) == Compute::Bool) {
+    error = d.op + ": unsupported dtype bool";
+    return false;
+  }
+  if (!d.hasInput(1)) {
+    error = d.op + ": missing axis";
+    return false;
+  }
+  CudaWriter w;
+  std::string ix = indexType(d);
+  openKernel(w, d, kElementwiseBlock);
+  const auto &axisInts = d.inputs[1].constInts;
+  if (axisInts && axisInts->size() == 1) {
+    Lines l;
+    if (!linesOf(d, (*axisInts)[0], l, error))
+      return false;
+    int64_t lines = l.outer * l.inner;
+    openGridStride(w, "line", ix, lines, kElementwiseBlock);
+    w.line("const ", ix, " base = (line / ", l.inner, ") * ", l.n * l.inner, " + line % ", l.inner, ";");
+    emitCumSumLine(w, d, ix, std::to_string(l.n), std::to_string(l.inner));
+    w.close().close();
+    out.source = w.str();
+    out.launch = gridStrideLaunch(lines, kElementwiseBlock);
+    return true;
+  }
+  // The axis is a run-time value: the line geometry is computed from the
+  // baked dims (lines <= elements bounds the launch).
+  const auto &shape = d.inputs[0].shape;
+  int64_t rank = int64_t(shape.size());
+  if (rank == 0) {
+    error = d.op + ": input must have rank >= 1";
+    return false;
+  }
+  w.line("const i64 dims[", rank, "] = ", intList(shape), ";");
+  w.line("i64 axis = ", loadAs(d.inputs[1].dtype, "x1", "0", Compute::I64), ";");
+  w.line("if (axis < 0) axis += ", rank, ";");
+  w.line("if (axis < 0 || axis >= ", rank, ") return;  // the host reports it");
+  w.line("i64 outer = 1, inner = 1;");
+  w.line("for (int r = 0; r < ", rank, "; ++r) { if (r < axis) outer *= dims[r]; if (r > axis) inner *= dims[r]; }");
+  w.line("const ", ix, " n = (", ix, ")dims[axis], in = (", ix, ")inner, lines = (", ix, ")(outer * inner);");
+  w.open("for (", ix, " line = ", ix, "(blockIdx.x) * ", kElementwiseBlock, " + threadIdx.x; line < lines; line += ",
+         ix, "(gridDim.x) * ", kElementwiseBlock, ") {");
+  w.line("const ", ix, " base = (line / in) * n * in + line % in;");
+  emitCumSumLine(w, d, ix, "n", "in");
   w.close().close();
   out.source = w.str();
-  out.launch = gridStrideLaunch(lines, kElementwiseBlock);
+  out.launch = gridStrideLaunch(d.inputs[0].numElements(), kElementwiseBlock);
   return true;
 }
 

@@ -140,6 +140,12 @@ Type GraphImporter::importType(const onnx::TypeProto &type, llvm::StringRef name
   }
   auto bound = options.inputShapes.find(name.str());
   bool isBound = isInput && bound != options.inputShapes.end();
+  if (isBound)
+    for (int64_t d : bound->second)
+      if (d < 0 || d > (int64_t(1) << 40)) {
+        error() << "--shape " << name << ": invalid dim " << d;
+        return {};
+      }
   if (!tensor.has_shape()) {
     if (isBound)
       return RankedTensorType::get(bound->second, elt);
@@ -168,10 +174,6 @@ Type GraphImporter::importType(const onnx::TypeProto &type, llvm::StringRef name
       if (!ShapedType::isDynamic(dims[i]) && dims[i] != shape[i]) {
         error() << "--shape " << name << ": dim " << i << " is " << dims[i]
                 << " in the model, but --shape gives " << shape[i];
-        return {};
-      }
-      if (shape[i] < 0 || shape[i] > (int64_t(1) << 40)) {
-        error() << "--shape " << name << ": invalid dim " << shape[i];
         return {};
       }
       dims[i] = shape[i];
@@ -314,11 +316,6 @@ static bool hasAnyTrait(RegisteredOperationName name) {
 /// Segment count of an AttrSizedOperandSegments op (what its verifier
 /// demands of `operandSegmentSizes`), probed on a throwaway op.
 static int probeSegments(MLIRContext &ctx, RegisteredOperationName name, const OpShape &shape) {
-  static const llvm::StringMap<int> known = {
-      {"eff.clip", 3}, {"eff.slice", 5}, {"eff.pad", 4}, {"eff.resize", 4}};
-  auto it = known.find(name.getStringRef());
-  if (it != known.end())
-    return it->second;
   Block scratch;
   Location loc = UnknownLoc::get(&ctx);
   SmallVector<Value> operands;
@@ -346,7 +343,12 @@ static int probeSegments(MLIRContext &ctx, RegisteredOperationName name, const O
     }
   }
   op->destroy();
-  return segments;
+  if (segments > 0)
+    return segments;
+  // The verifier's wording changed: fall back to what the ops are known to take.
+  static const llvm::StringMap<int> known = {
+      {"eff.clip", 3}, {"eff.slice", 5}, {"eff.pad", 4}, {"eff.resize", 4}};
+  return known.lookup(name.getStringRef());
 }
 
 const OpShape *GraphImporter::getOpShape(RegisteredOperationName name) {
@@ -728,9 +730,9 @@ bool isTextFormatName(llvm::StringRef name) {
 
 } // namespace onnx_import
 
-OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &context, const std::string &bytes,
-                                      const std::string &sourceName,
-                                      const ImportOptions &options) {
+static OwningOpRef<ModuleOp> importBuffer(MLIRContext &context, llvm::StringRef bytes,
+                                          const std::string &sourceName,
+                                          const ImportOptions &options) {
   using namespace onnx_import;
   // Protobuf must never print on its own: every failure is reported here.
   static const bool silenced = [] {
@@ -746,7 +748,7 @@ OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &context, const std::string &b
   onnx::ModelProto model;
   if (isTextFormatName(sourceName)) {
     std::string binary, message;
-    if (!textFormatToBinary(bytes, binary, message) ||
+    if (!textFormatToBinary(bytes.str(), binary, message) ||
         !model.ParseFromArray(binary.data(), int(binary.size()))) {
       emitError(fileLoc) << "not a valid ONNX text-format model: " << message;
       return {};
@@ -775,6 +777,12 @@ OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &context, const std::string &b
   return importer.run();
 }
 
+OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &context, const std::string &bytes,
+                                      const std::string &sourceName,
+                                      const ImportOptions &options) {
+  return importBuffer(context, bytes, sourceName, options);
+}
+
 OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, const std::string &path,
                                      const ImportOptions &options) {
   Location fileLoc = FileLineColLoc::get(&context, path, 0, 0);
@@ -788,9 +796,8 @@ OwningOpRef<ModuleOp> importOnnxFile(MLIRContext &context, const std::string &pa
     emitError(fileLoc) << "cannot read the model: " << buffer.getError().message();
     return {};
   }
-  std::string bytes((*buffer)->getBufferStart(), (*buffer)->getBufferSize());
-  buffer->reset();
-  return importOnnxBytes(context, bytes, path, options);
+  // The (memory-mapped) file is parsed in place.
+  return importBuffer(context, (*buffer)->getBuffer(), path, options);
 }
 
 } // namespace effc

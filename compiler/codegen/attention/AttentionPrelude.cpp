@@ -193,9 +193,12 @@ __device__ __forceinline__ float softmax_update(float (&s)[NT][4], float &m, flo
 } // namespace
 
 std::string attentionPrelude() {
-  std::string s = kHelpers;
+  // Guarded: a translation unit may receive the prelude more than once.
+  std::string s = "#ifndef EFFC_ATTENTION_PRELUDE\n#define EFFC_ATTENTION_PRELUDE\n";
+  s += kHelpers;
   s += attentionForwardTemplate();
   s += attentionDecodeTemplate();
+  s += "#endif // EFFC_ATTENTION_PRELUDE\n";
   return s;
 }
 

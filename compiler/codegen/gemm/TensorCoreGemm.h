@@ -93,7 +93,8 @@ struct GemmSpec {
 /// a forced tile that breaks the warp-tile rules).
 std::string unsupportedReason(const GemmSpec &s);
 
-/// Candidate tiles for the operand dtype, largest first.
+/// Candidate tiles for the operand dtype, in preference order (ties in
+/// chooseTile go to the earlier one).
 std::vector<TileConfig> candidateTiles(DType operandType);
 
 /// The tile the generator uses for `s` (rule in TensorCoreGemm.cpp): the

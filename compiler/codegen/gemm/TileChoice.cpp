@@ -11,11 +11,13 @@
 // of a tile: larger warp tiles reuse each ldmatrix'd fragment across more
 // mma's and larger block tiles read less of A and B per FLOP. Ties go to the
 // earlier (larger) candidate. So 4096-token GEMMs get 128x256 (or 256x128),
-// 512-token ones 128x128 or 64x64 (more blocks for 132 SMs), and decode
-// shapes (M <= 32) 32x128 / 16x128 tiles that keep every SM streaming B.
+// 512-token ones 128x128 / 128x64 / 64x64 (more CTAs for 132 SMs), and
+// decode shapes (M <= 32) 16x128 or 32x128 tiles, which waste no rows.
 //
-// Not modelled (next steps): split-K for small M*N with large K, and
-// occupancy beyond what the efficiency constants fold in.
+// The efficiency constants are first guesses, to be refit from
+// `effc-gemm-bench --sweep` on the H100. Not modelled (next steps): split-K
+// (decode and 512-token shapes with large K leave SMs idle: M*N gives fewer
+// tiles than SMs), and occupancy beyond what the constants fold in.
 //
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
 
@@ -37,6 +39,9 @@ const std::vector<Candidate> &candidates(bool fp32) {
       {{128, 256, 32, 2, 4, 4}, 1.00}, {{256, 128, 32, 4, 2, 4}, 1.00}, {{128, 128, 32, 2, 2, 4}, 0.90},
       {{128, 64, 32, 2, 2, 4}, 0.78},  {{64, 128, 32, 2, 2, 4}, 0.78},  {{64, 64, 32, 2, 2, 4}, 0.62},
       {{32, 128, 32, 1, 4, 4}, 0.50},  {{16, 128, 64, 1, 4, 4}, 0.36},
+      // bk = 64: half the barriers per FLOP; rated just under their bk = 32
+      // twins until the H100 sweep says otherwise.
+      {{128, 256, 64, 2, 4, 3}, 0.99}, {{128, 128, 64, 2, 2, 3}, 0.89},
   };
   // fp32 operands (TF32): bk = 32 is 128-byte k-rows; 3 stages keep the
   // 128x256 tile at 144 KiB.
@@ -44,6 +49,8 @@ const std::vector<Candidate> &candidates(bool fp32) {
       {{128, 256, 32, 2, 4, 3}, 1.00}, {{256, 128, 32, 4, 2, 3}, 1.00}, {{128, 128, 32, 2, 2, 3}, 0.90},
       {{128, 64, 32, 2, 2, 4}, 0.78},  {{64, 128, 32, 2, 2, 4}, 0.78},  {{64, 64, 32, 2, 2, 4}, 0.62},
       {{32, 128, 32, 1, 4, 4}, 0.50},
+      // bk = 16: deeper pipeline in less shared memory.
+      {{128, 256, 16, 2, 4, 4}, 0.99}, {{128, 128, 16, 2, 2, 4}, 0.89},
   };
   return fp32 ? single : half;
 }

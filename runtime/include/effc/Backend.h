@@ -33,6 +33,14 @@ public:
   /// shape); `outputs` are allocated with model.outputs() dtype/shape.
   virtual Status run(const std::vector<Tensor> &inputs,
                      std::vector<HostTensor> &outputs, RunProfile *profile) = 0;
+  /// Device time (ms) of the whole kernel sequence, once per iteration, on the
+  /// inputs of the last run(): what a benchmark compares with other
+  /// frameworks' kernel time, without host<->device copies. Backends that
+  /// cannot time on their device say so.
+  virtual StatusOr<std::vector<double>> timeKernels(int iterations) {
+    (void)iterations;
+    return Status::error("this backend has no device timer");
+  }
 };
 
 class Backend {

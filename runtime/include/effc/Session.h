@@ -30,6 +30,10 @@ public:
   StatusOr<std::vector<HostTensor>> runPositional(const std::vector<Tensor> &inputs,
                                                   RunProfile *profile = nullptr);
 
+  /// Device time (ms) of the kernels alone, `iterations` times, on the inputs
+  /// of the last run (see BackendSession::timeKernels).
+  StatusOr<std::vector<double>> timeKernels(int iterations) { return impl_->timeKernels(iterations); }
+
   const Model &model() const { return *model_; }
   const std::string &backendName() const { return backendName_; }
 

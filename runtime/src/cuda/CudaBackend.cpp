@@ -46,6 +46,31 @@ public:
     return st.withPrefix(model_->path());
   }
 
+  // Replays the captured graph (or the kernel sequence) between two events.
+  StatusOr<std::vector<double>> timeKernels(int iterations) override {
+    EFFC_RETURN_IF_ERROR(d_.makeCurrent());
+    CUevent begin = nullptr, end = nullptr;
+    EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventCreate(&begin, CU_EVENT_DEFAULT), "cuEventCreate"));
+    Status st = d_.check(d_.api.cuEventCreate(&end, CU_EVENT_DEFAULT), "cuEventCreate");
+    std::vector<double> times;
+    for (int i = 0; st.ok() && i < iterations; ++i) {
+      st = d_.check(d_.api.cuEventRecord(begin, stream_), "cuEventRecord");
+      if (st.ok() && exec_ && useGraph_)
+        st = d_.check(d_.api.cuGraphLaunch(exec_, stream_), "cuGraphLaunch");
+      else
+        for (size_t k = 0; st.ok() && k < kernels_.size(); ++k) st = launch(k);
+      if (st.ok()) st = d_.check(d_.api.cuEventRecord(end, stream_), "cuEventRecord");
+      if (st.ok()) st = d_.check(d_.api.cuEventSynchronize(end), "cuEventSynchronize");
+      float ms = 0;
+      if (st.ok()) st = d_.check(d_.api.cuEventElapsedTime(&ms, begin, end), "cuEventElapsedTime");
+      times.push_back(ms);
+    }
+    if (begin) d_.api.cuEventDestroy(begin);
+    if (end) d_.api.cuEventDestroy(end);
+    if (!st.ok()) return st;
+    return times;
+  }
+
 private:
   explicit CudaSession(const Driver &d) : d_(d) {}
 

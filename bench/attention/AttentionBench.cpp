@@ -1,0 +1,738 @@
+// effc-attention-bench: generates effc's attention kernels (FlashAttention-2
+// forward, split-KV decode), compiles them with NVRTC for the device's arch,
+// checks them against the naive fp32 reference kernel on fresh random inputs
+// (outputs poisoned with NaN first, so an unwritten element fails) and times
+// them with CUDA events (warm-up, then the median of single-launch times).
+//
+//   effc-attention-bench [--check] [--perf] [--decode] [--reps=N] [--jobs=N]
+//                        [--only=SUBSTR] [--dump=DIR] [--compile-only --arch=sm_90]
+//
+// --check: small problems covering head dims 64..256, dtypes, causal,
+// window, GQA, masks, q != kv length, strided views, decode splits.
+// --perf: forward, bf16, 16k tokens x 2048 hidden, d in {64,128}, N in
+// 512..16k, causal and not (FLOPs = 4*B*N^2*H*d, /2 causal); error on the
+// rows of batch 0, heads 0-1. --decode: q_len 1, GQA 32/8, d 128, batch 8,
+// KV 1k..32k, GB/s of K+V read (K/V rotated over >= 256 MB so L2 does not
+// serve them). Without any of the three, all run.
+// Prints `RESULT key=value ...` lines (bench/attention/run.sh joins them with
+// torch SDPA) and a table. Exit status 1 when any check fails.
+#include "compiler/codegen/attention/FlashAttention.h"
+#include "cuda/DriverApi.h"
+#include "effc/Nvrtc.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace effc;
+using namespace effc::codegen;
+
+namespace {
+
+struct Options {
+  bool check = false, perf = false, decode = false, compileOnly = false;
+  std::string only, arch, dump;
+  int reps = 20, jobs = 0;
+};
+
+enum class Kind { Forward, Decode };
+
+/// One benchmark/check problem and what it produced.
+struct Problem {
+  std::string label; // "fwd d128 N4096 causal"
+  Kind kind = Kind::Forward;
+  AttentionSpec spec;
+  bool perf = false;
+  int64_t refRows = -1; // rows [0, refRows) checked; -1 = all
+  // compile
+  std::string source, error;
+  std::string cubin;
+  LaunchDims launch, refLaunch;
+  FlashDecodePlan plan;
+  std::string kernel, ref;
+  int regs = -1, spill = -1;
+  double compileMs = 0;
+  // results
+  double maxAbsErr = -1, relErr = -1, ms = -1, rate = -1;
+  bool pass = false, ran = false;
+};
+
+int elemSize(DType t) { return t == DType::FLOAT32 ? 4 : 2; }
+const char *shortType(DType t) { return t == DType::FLOAT32 ? "f32" : t == DType::FLOAT16 ? "f16" : "bf16"; }
+
+// ------------------------------------------------------------ host numbers --
+
+uint16_t toBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  if ((u & 0x7fffffffu) > 0x7f800000u)
+    return 0x7fc0;
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return uint16_t(u >> 16);
+}
+float fromBf16(uint16_t h) {
+  uint32_t u = uint32_t(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+uint16_t toF16(float f) {
+  uint32_t x;
+  std::memcpy(&x, &f, 4);
+  uint32_t sign = (x >> 16) & 0x8000u;
+  int32_t e = int32_t((x >> 23) & 0xff) - 127 + 15;
+  uint32_t m = x & 0x7fffffu;
+  if (((x >> 23) & 0xff) == 0xff)
+    return uint16_t(sign | 0x7c00u | (m ? 0x200u : 0));
+  if (e >= 31)
+    return uint16_t(sign | 0x7c00u);
+  if (e <= 0) {
+    if (e < -10)
+      return uint16_t(sign);
+    m |= 0x800000u;
+    uint32_t shift = uint32_t(14 - e);
+    uint32_t half = m >> shift, rem = m & ((1u << shift) - 1), mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1)))
+      ++half;
+    return uint16_t(sign | half);
+  }
+  uint32_t half = sign | (uint32_t(e) << 10) | (m >> 13), rem = m & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (half & 1)))
+    ++half;
+  return uint16_t(half);
+}
+float fromF16(uint16_t h) {
+  uint32_t sign = uint32_t(h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ffu, u;
+  if (e == 0) {
+    if (m == 0) {
+      u = sign;
+    } else {
+      int sh = 0;
+      while (!(m & 0x400u)) {
+        m <<= 1;
+        ++sh;
+      }
+      u = sign | (uint32_t(127 - 15 - sh + 1) << 23) | ((m & 0x3ffu) << 13);
+    }
+  } else if (e == 31) {
+    u = sign | 0x7f800000u | (m << 13);
+  } else {
+    u = sign | ((e - 15 + 127) << 23) | (m << 13);
+  }
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+/// Random normal values stored as `t`.
+std::vector<uint8_t> randomTensor(int64_t n, DType t, std::mt19937 &rng) {
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<uint8_t> b(size_t(n) * elemSize(t));
+  for (int64_t i = 0; i < n; ++i) {
+    float v = nd(rng);
+    if (t == DType::FLOAT32)
+      std::memcpy(&b[i * 4], &v, 4);
+    else {
+      uint16_t h = t == DType::BFLOAT16 ? toBf16(v) : toF16(v);
+      std::memcpy(&b[i * 2], &h, 2);
+    }
+  }
+  return b;
+}
+
+float loadAs(const std::vector<uint8_t> &b, int64_t i, DType t) {
+  if (t == DType::FLOAT32) {
+    float f;
+    std::memcpy(&f, &b[i * 4], 4);
+    return f;
+  }
+  uint16_t h;
+  std::memcpy(&h, &b[i * 2], 2);
+  return t == DType::BFLOAT16 ? fromBf16(h) : fromF16(h);
+}
+
+/// Elements a strided [n0, n1, n2, d] view spans.
+int64_t span(const AttentionStrides &s, int64_t n0, int64_t n1, int64_t n2, int64_t d) {
+  return (n0 - 1) * s.batch + (n1 - 1) * s.head + (n2 - 1) * s.seq + d;
+}
+
+int64_t maskSpan(const AttentionSpec &s) {
+  const auto &m = s.maskStrides;
+  return (s.B - 1) * m[0] + (s.Hq - 1) * m[1] + (s.S - 1) * m[2] + (s.L - 1) * m[3] + 1;
+}
+
+/// Random mask: bool ~85% true with every 7th (b, h, i) row fully false (no
+/// allowed key: zeros); additive in [-3, 0] with ~10% -inf and every 7th row
+/// all -inf.
+std::vector<uint8_t> randomMask(const AttentionSpec &s, std::mt19937 &rng) {
+  const int64_t n = maskSpan(s);
+  const int es = s.mask == AttentionMask::Bool ? 1 : elemSize(s.maskDType);
+  std::vector<uint8_t> b(size_t(n) * es);
+  std::uniform_real_distribution<float> u(0.0f, 1.0f);
+  auto put = [&](int64_t i, float v) {
+    if (s.mask == AttentionMask::Bool)
+      b[i] = v != -INFINITY; // -inf -> false
+    else if (s.maskDType == DType::FLOAT32)
+      std::memcpy(&b[i * 4], &v, 4);
+    else {
+      uint16_t h = s.maskDType == DType::BFLOAT16 ? toBf16(v) : toF16(v);
+      std::memcpy(&b[i * 2], &h, 2);
+    }
+  };
+  for (int64_t i = 0; i < n; ++i) {
+    float r = u(rng);
+    float v = r < 0.12f ? -INFINITY : -3.0f * u(rng);
+    put(i, v);
+  }
+  // Fully masked rows where the mask has a row dim.
+  if (s.maskStrides[2] != 0)
+    for (int64_t b0 = 0; b0 < s.B; ++b0)
+      for (int64_t h = 0; h < s.Hq; ++h)
+        for (int64_t i = 3; i < s.S; i += 7)
+          for (int64_t j = 0; j < s.L; ++j)
+            put(b0 * s.maskStrides[0] + h * s.maskStrides[1] + i * s.maskStrides[2] + j * s.maskStrides[3], -INFINITY);
+  return b;
+}
+
+// ---------------------------------------------------------------- compile --
+
+void parsePtxas(const std::string &log, const std::string &fn, int *regs, int *spill) {
+  size_t at = log.find("Function properties for " + fn + "\n");
+  if (at == std::string::npos)
+    at = log.find("Function properties for " + fn);
+  if (at == std::string::npos)
+    return;
+  size_t sp = log.find(" bytes spill stores", at);
+  if (sp != std::string::npos) {
+    size_t b = log.rfind(' ', sp - 1);
+    *spill = std::atoi(log.c_str() + b + 1);
+  }
+  size_t u = log.find("Used ", at);
+  if (u != std::string::npos)
+    *regs = std::atoi(log.c_str() + u + 5);
+}
+
+void build(Problem &p, int id) {
+  p.kernel = "attn" + std::to_string(id);
+  p.ref = p.kernel + "_ref";
+  std::string src = attentionPrelude();
+  std::string k;
+  if (p.kind == Kind::Forward)
+    k = emitFlashAttentionForward(p.spec, p.kernel, &p.launch);
+  else
+    k = emitFlashDecode(p.spec, p.kernel, &p.plan);
+  if (k.empty()) {
+    p.error = "unsupported: " + flashAttentionUnsupported(p.spec);
+    return;
+  }
+  src += k;
+  src += emitAttentionReference(p.spec, p.ref, &p.refLaunch);
+  p.source = src;
+}
+
+void compileAll(std::vector<Problem> &ps, const std::string &arch, int threads) {
+  std::atomic<size_t> next{0};
+  auto worker = [&]() {
+    for (size_t i; (i = next++) < ps.size();) {
+      Problem &p = ps[i];
+      if (!p.error.empty())
+        continue;
+      auto c = nvrtc::compile(p.source, nvrtc::compileOptions(arch, {"--ptxas-options=-v"}), p.kernel + ".cu");
+      if (!c.ok()) {
+        p.error = c.status().message();
+        continue;
+      }
+      p.cubin = std::move(c->cubin);
+      p.compileMs = c->ms;
+      parsePtxas(c->log, p.kernel, &p.regs, &p.spill);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int i = 0; i < std::max(1, threads); ++i)
+    pool.emplace_back(worker);
+  for (std::thread &t : pool)
+    t.join();
+}
+
+// ----------------------------------------------------------------- device --
+
+class Gpu {
+public:
+  explicit Gpu(const cuda::Driver *d) : d_(d), a_(d->api) {}
+  bool ok(cuda::CUresult r, const std::string &what) {
+    if (r == cuda::CUDA_SUCCESS)
+      return true;
+    std::fprintf(stderr, "effc-attention-bench: %s: %s\n", what.c_str(), d_->errorText(r).c_str());
+    failed_ = true;
+    return false;
+  }
+  bool failed() const { return failed_; }
+  void clearFailure() { failed_ = false; }
+  const cuda::DriverApi &api() const { return a_; }
+
+  cuda::CUdeviceptr alloc(size_t bytes) {
+    cuda::CUdeviceptr p = 0;
+    ok(a_.cuMemAlloc(&p, std::max<size_t>(bytes, 256)), "cuMemAlloc " + std::to_string(bytes));
+    return p;
+  }
+  cuda::CUdeviceptr upload(const std::vector<uint8_t> &host) {
+    cuda::CUdeviceptr p = alloc(host.size());
+    if (p)
+      ok(a_.cuMemcpyHtoD(p, host.data(), host.size()), "cuMemcpyHtoD");
+    return p;
+  }
+  cuda::CUmodule loadModule(const std::string &cubin, const std::string &what) {
+    cuda::CUmodule m = nullptr;
+    if (!ok(a_.cuModuleLoadData(&m, cubin.data()), "cuModuleLoadData " + what))
+      return nullptr;
+    modules_.push_back(m);
+    return m;
+  }
+  cuda::CUfunction function(cuda::CUmodule m, const std::string &name, uint32_t smem) {
+    cuda::CUfunction f = nullptr;
+    if (!m || !ok(a_.cuModuleGetFunction(&f, m, name.c_str()), "cuModuleGetFunction " + name))
+      return nullptr;
+    if (smem > 48 * 1024 &&
+        !ok(a_.cuFuncSetAttribute(f, cuda::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(smem)),
+            "cuFuncSetAttribute " + name))
+      return nullptr;
+    return f;
+  }
+  bool launch(cuda::CUfunction f, const LaunchDims &l, std::vector<void *> params) {
+    return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1], l.block[2],
+                                l.sharedBytes, nullptr, params.data(), nullptr),
+              "cuLaunchKernel");
+  }
+  bool sync(const std::string &what) { return ok(a_.cuStreamSynchronize(nullptr), "sync after " + what); }
+  ~Gpu() {
+    for (cuda::CUmodule m : modules_)
+      a_.cuModuleUnload(m);
+  }
+
+private:
+  const cuda::Driver *d_;
+  const cuda::DriverApi &a_;
+  std::vector<cuda::CUmodule> modules_;
+  bool failed_ = false;
+};
+
+/// Device-side fill with pseudo-normal values (hash + Box-Muller): the
+/// benchmark tensors are up to 0.5 GB each, too slow to draw on the host.
+const char *kFillSource = R"CUDA(
+__device__ __forceinline__ unsigned hash32(unsigned x) {
+  x ^= x >> 16; x *= 0x7feb352du; x ^= x >> 15; x *= 0x846ca68bu; x ^= x >> 16; return x;
+}
+extern "C" __global__ void effc_fill(void* p, long long n, int code, unsigned seed) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+    unsigned a = hash32(unsigned(i) * 2u + seed * 0x9e3779b9u), b = hash32(unsigned(i) * 2u + 1u + seed * 0x85ebca6bu);
+    float u1 = (a >> 8) * (1.0f / 16777216.0f) + 1e-7f, u2 = (b >> 8) * (1.0f / 16777216.0f);
+    float v = sqrtf(-2.0f * logf(u1)) * cosf(6.283185307f * u2);
+    if (code == 0) ((float*)p)[i] = v;
+    else {
+      unsigned r;
+      if (code == 1) asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(0.0f), "f"(v));
+      else asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(0.0f), "f"(v));
+      ((unsigned short*)p)[i] = (unsigned short)(r & 0xffffu);
+    }
+  }
+}
+)CUDA";
+
+struct Filler {
+  cuda::CUfunction fn = nullptr;
+  bool run(Gpu &g, cuda::CUdeviceptr p, int64_t n, DType t, unsigned seed) {
+    long long nn = n;
+    int code = t == DType::FLOAT32 ? 0 : t == DType::BFLOAT16 ? 1 : 2;
+    LaunchDims l;
+    l.grid[0] = 2048;
+    l.block[0] = 256;
+    return g.launch(fn, l, {&p, &nn, &code, &seed});
+  }
+};
+
+/// Median of single-launch event times after 3 warm-ups; `step(i)` enqueues
+/// repetition i (it may rotate input buffers).
+template <class Step> double timeMedian(Gpu &g, int reps, Step step) {
+  const cuda::DriverApi &a = g.api();
+  cuda::CUevent e0 = nullptr, e1 = nullptr;
+  g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
+  g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
+  for (int i = 0; i < 3; ++i)
+    step(i);
+  g.sync("warm-up");
+  std::vector<double> t;
+  for (int r = 0; r < reps && !g.failed(); ++r) {
+    a.cuEventRecord(e0, nullptr);
+    step(r + 3);
+    a.cuEventRecord(e1, nullptr);
+    g.sync("timed launch");
+    float ms = 0;
+    g.ok(a.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime");
+    t.push_back(ms);
+  }
+  a.cuEventDestroy(e0);
+  a.cuEventDestroy(e1);
+  if (t.empty())
+    return -1;
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+/// Runs one problem: inputs, reference rows, flash kernel(s) on a poisoned
+/// output, comparison, timing.
+void runProblem(Gpu &g, Problem &p, Filler &fill, const Options &opt, unsigned seed) {
+  const AttentionSpec s = resolveAttentionStrides(p.spec);
+  const cuda::DriverApi &a = g.api();
+  std::vector<cuda::CUdeviceptr> bufs;
+  auto track = [&](cuda::CUdeviceptr d) {
+    bufs.push_back(d);
+    return d;
+  };
+  const int es = elemSize(s.dtype);
+  const int64_t nq = span(s.q, s.B, s.Hq, s.S, s.D), nk = span(s.k, s.B, s.Hkv, s.L, s.D),
+                nv = span(s.v, s.B, s.Hkv, s.L, s.Dv), no = span(s.o, s.B, s.Hq, s.S, s.Dv);
+  // Decode perf: rotate K/V over >= 256 MB so that L2 (50 MB) does not serve them.
+  int copies = 1;
+  if (p.perf && p.kind == Kind::Decode)
+    copies = int(std::max<int64_t>(1, (int64_t(256) << 20) / ((nk + nv) * es) + 1));
+  std::mt19937 rng(seed);
+  cuda::CUdeviceptr Q = 0, M = 0, O = 0, W = 0, R = 0;
+  std::vector<cuda::CUdeviceptr> K(copies), V(copies);
+  if (p.perf) {
+    Q = track(g.alloc(size_t(nq) * es));
+    fill.run(g, Q, nq, s.dtype, seed);
+    for (int c = 0; c < copies; ++c) {
+      K[c] = track(g.alloc(size_t(nk) * es));
+      V[c] = track(g.alloc(size_t(nv) * es));
+      fill.run(g, K[c], nk, s.dtype, seed + 1 + 2 * c);
+      fill.run(g, V[c], nv, s.dtype, seed + 2 + 2 * c);
+    }
+  } else {
+    Q = track(g.upload(randomTensor(nq, s.dtype, rng)));
+    K[0] = track(g.upload(randomTensor(nk, s.dtype, rng)));
+    V[0] = track(g.upload(randomTensor(nv, s.dtype, rng)));
+  }
+  if (s.mask != AttentionMask::None)
+    M = track(g.upload(randomMask(s, rng)));
+  O = track(g.alloc(size_t(no) * es));
+  if (p.kind == Kind::Decode && p.plan.workspaceBytes)
+    W = track(g.alloc(size_t(p.plan.workspaceBytes)));
+  const int64_t rows = s.B * s.Hq * s.S;
+  const int64_t refRows = p.refRows < 0 ? rows : std::min(rows, p.refRows);
+  R = track(g.alloc(size_t(refRows * s.Dv) * 4));
+  cuda::CUmodule mod = g.loadModule(p.cubin, p.kernel);
+  cuda::CUfunction ref = g.function(mod, p.ref, p.refLaunch.sharedBytes);
+  cuda::CUfunction f = nullptr, comb = nullptr;
+  if (p.kind == Kind::Forward) {
+    f = g.function(mod, p.kernel, p.launch.sharedBytes);
+  } else {
+    f = g.function(mod, p.plan.splitKernel, p.plan.split.sharedBytes);
+    if (!p.plan.combineKernel.empty())
+      comb = g.function(mod, p.plan.combineKernel, 0);
+  }
+  const bool hasMaskArg = s.mask != AttentionMask::None || s.maskParam;
+  auto enqueue = [&](int rep) {
+    int c = rep % copies;
+    std::vector<void *> args{&Q, &K[c], &V[c]};
+    if (hasMaskArg)
+      args.push_back(&M);
+    args.push_back(&O);
+    if (p.kind == Kind::Forward)
+      return g.launch(f, p.launch, args);
+    args.push_back(&W);
+    if (!g.launch(f, p.plan.split, args))
+      return false;
+    return !comb || g.launch(comb, p.plan.combine, {&W, &O});
+  };
+  if (!g.failed() && ref && f && (p.plan.combineKernel.empty() || comb)) {
+    LaunchDims rl = p.refLaunch;
+    rl.grid[0] = uint32_t(refRows);
+    int rowBegin = 0;
+    g.launch(ref, rl, {&Q, &K[0], &V[0], &M, &R, &rowBegin});
+    g.ok(a.cuMemsetD8(O, 0xFF, size_t(no) * es), "poison"); // NaN in every dtype
+    if (enqueue(0) && g.sync(p.label)) {
+      std::vector<uint8_t> out(size_t(no) * es);
+      std::vector<float> refv(size_t(refRows * s.Dv));
+      g.ok(a.cuMemcpyDtoH(out.data(), O, out.size()), "cuMemcpyDtoH");
+      g.ok(a.cuMemcpyDtoH(refv.data(), R, refv.size() * 4), "cuMemcpyDtoH");
+      double maxErr = 0, maxRef = 0;
+      bool nan = false;
+      for (int64_t r = 0; r < refRows; ++r) {
+        const int64_t i = r % s.S, h = (r / s.S) % s.Hq, b = r / (s.S * s.Hq);
+        for (int64_t d = 0; d < s.Dv; ++d) {
+          float got = loadAs(out, b * s.o.batch + h * s.o.head + i * s.o.seq + d, s.dtype);
+          float want = refv[size_t(r * s.Dv + d)];
+          if (!std::isfinite(got) || !std::isfinite(want))
+            nan = true;
+          maxErr = std::max(maxErr, double(std::fabs(got - want)));
+          maxRef = std::max(maxRef, double(std::fabs(want)));
+        }
+      }
+      p.maxAbsErr = nan ? NAN : maxErr;
+      p.relErr = nan ? NAN : maxErr / std::max(maxRef, 1e-6);
+      // bf16 output alone rounds at 2^-9 relative; P goes through the mma in
+      // the operand type (bf16: 2^-9, f16/f32->f16: 2^-12).
+      const double tol = s.dtype == DType::BFLOAT16 ? 2.5e-2 : 5e-3;
+      p.pass = !nan && p.relErr <= tol;
+      p.ran = true;
+      if (p.perf && !opt.compileOnly) {
+        p.ms = timeMedian(g, opt.reps, enqueue);
+        if (p.ms > 0) {
+          if (p.kind == Kind::Forward)
+            p.rate = attentionFlops(s) / (p.ms * 1e-3) / 1e12; // TFLOP/s
+          else
+            p.rate = double((nk + nv) * es) / (p.ms * 1e-3) / 1e9; // GB/s of K+V
+        }
+      }
+    }
+  }
+  for (cuda::CUdeviceptr b : bufs)
+    if (b)
+      a.cuMemFree(b);
+  if (g.failed() && !p.ran)
+    p.error = p.error.empty() ? "device error (see stderr)" : p.error;
+  g.clearFailure();
+}
+
+// ---------------------------------------------------------------- problems --
+
+AttentionSpec attn(int64_t b, int64_t hq, int64_t hkv, int64_t s, int64_t l, int64_t d, DType t) {
+  AttentionSpec a;
+  a.B = b, a.Hq = hq, a.Hkv = hkv, a.S = s, a.L = l, a.D = d, a.Dv = d;
+  a.dtype = t;
+  a.scale = float(1.0 / std::sqrt(double(d)));
+  return a;
+}
+
+void addChecks(std::vector<Problem> &ps) {
+  auto add = [&](const std::string &label, Kind k, const AttentionSpec &s) {
+    Problem p;
+    p.label = label;
+    p.kind = k;
+    p.spec = s;
+    ps.push_back(p);
+  };
+  const DType types[] = {DType::BFLOAT16, DType::FLOAT16, DType::FLOAT32};
+  for (int64_t d : {64, 80, 96, 128, 256})
+    for (DType t : types) {
+      std::string base = std::string("chk d") + std::to_string(d) + " " + shortType(t);
+      add(base + " S=L=197", Kind::Forward, attn(2, 4, 4, 197, 197, d, t));
+      AttentionSpec c = attn(1, 8, 2, 333, 333, d, t);
+      c.causal = true;
+      add(base + " causal gqa4 333", Kind::Forward, c);
+    }
+  {
+    AttentionSpec s = attn(2, 8, 8, 77, 300, 128, DType::BFLOAT16);
+    add("chk q77 kv300", Kind::Forward, s);
+    s.causal = true;
+    add("chk q77 kv300 causal", Kind::Forward, s);
+    s = attn(1, 4, 4, 300, 100, 64, DType::BFLOAT16);
+    s.causal = true;
+    add("chk q300 kv100 causal (rows w/o keys)", Kind::Forward, s);
+  }
+  {
+    AttentionSpec s = attn(2, 8, 4, 500, 500, 128, DType::BFLOAT16);
+    s.causal = true, s.window = 100;
+    add("chk causal window100", Kind::Forward, s);
+    s.causal = false, s.window = 37;
+    add("chk window37 (no causal)", Kind::Forward, s);
+  }
+  {
+    AttentionSpec s = attn(2, 4, 4, 150, 170, 64, DType::FLOAT16);
+    s.mask = AttentionMask::Bool, s.maskStrides = {150 * 170, 0, 170, 1};
+    add("chk bool mask [B,1,S,L]", Kind::Forward, s);
+    s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT32, s.maskStrides = {4 * 150 * 170, 150 * 170, 170, 1};
+    add("chk f32 additive mask [B,H,S,L]", Kind::Forward, s);
+    s = attn(2, 4, 4, 150, 170, 128, DType::BFLOAT16);
+    s.causal = true;
+    s.mask = AttentionMask::Additive, s.maskDType = DType::BFLOAT16, s.maskStrides = {170, 0, 0, 1};
+    add("chk bf16 padding mask [B,L] causal", Kind::Forward, s);
+  }
+  {
+    AttentionSpec s = attn(2, 8, 2, 129, 129, 128, DType::BFLOAT16);
+    s.Dv = 64, s.maskParam = true;
+    add("chk Dv64 != D128, null mask slot", Kind::Forward, s);
+    s = attn(2, 8, 8, 100, 100, 64, DType::FLOAT16);
+    s.q = {100 * 8 * 64, 64, 8 * 64};
+    s.o = {100 * 8 * 64, 64, 8 * 64};
+    add("chk strided q/o [B,S,H,D]", Kind::Forward, s);
+  }
+  // Decode.
+  add("chk dec b8 gqa4 L4096", Kind::Decode, attn(8, 32, 8, 1, 4096, 128, DType::BFLOAT16));
+  add("chk dec b1 mha L1000 f16 d64", Kind::Decode, attn(1, 16, 16, 1, 1000, 64, DType::FLOAT16));
+  add("chk dec d256 L3000", Kind::Decode, attn(2, 8, 4, 1, 3000, 256, DType::BFLOAT16));
+  add("chk dec d80 f32 L777", Kind::Decode, attn(2, 8, 8, 1, 777, 80, DType::FLOAT32));
+  {
+    AttentionSpec s = attn(2, 32, 4, 4, 2048, 128, DType::BFLOAT16);
+    s.causal = true;
+    add("chk dec q4 gqa8 causal", Kind::Decode, s);
+    s = attn(2, 32, 2, 16, 1500, 64, DType::BFLOAT16);
+    s.causal = true, s.window = 300;
+    add("chk dec q16 gqa16 swa300 (row blocks)", Kind::Decode, s);
+    s = attn(3, 8, 8, 2, 333, 96, DType::BFLOAT16);
+    s.mask = AttentionMask::Bool, s.maskStrides = {333, 0, 0, 1};
+    add("chk dec bool mask d96", Kind::Decode, s);
+    add("chk dec big batch (1 split)", Kind::Decode, attn(64, 32, 8, 1, 512, 128, DType::BFLOAT16));
+  }
+}
+
+void addPerf(std::vector<Problem> &ps) {
+  for (int64_t d : {64, 128})
+    for (int causal = 0; causal < 2; ++causal)
+      for (int64_t n : {512, 1024, 2048, 4096, 8192, 16384}) {
+        const int64_t b = 16384 / n, h = 2048 / d;
+        Problem p;
+        p.label = "fwd d" + std::to_string(d) + " N" + std::to_string(n) + (causal ? " causal" : "");
+        p.kind = Kind::Forward;
+        p.spec = attn(b, h, h, n, n, d, DType::BFLOAT16);
+        p.spec.causal = causal;
+        p.perf = true;
+        p.refRows = 2 * n; // batch 0, heads 0-1: every causal/edge case of the tiles
+        ps.push_back(p);
+      }
+}
+
+void addDecode(std::vector<Problem> &ps) {
+  for (int64_t l : {1024, 2048, 4096, 8192, 16384, 32768}) {
+    Problem p;
+    p.label = "decode d128 L" + std::to_string(l);
+    p.kind = Kind::Decode;
+    p.spec = attn(8, 32, 8, 1, l, 128, DType::BFLOAT16);
+    p.perf = true;
+    ps.push_back(p);
+  }
+}
+
+bool parseArgs(int argc, char **argv, Options &o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto val = [&](const char *key) -> const char * {
+      size_t n = std::strlen(key);
+      return a.compare(0, n, key) == 0 ? a.c_str() + n : nullptr;
+    };
+    if (a == "--check") o.check = true;
+    else if (a == "--perf") o.perf = true;
+    else if (a == "--decode") o.decode = true;
+    else if (a == "--compile-only") o.compileOnly = true;
+    else if (const char *v = val("--reps=")) o.reps = std::max(1, std::atoi(v));
+    else if (const char *v = val("--jobs=")) o.jobs = std::atoi(v);
+    else if (const char *v = val("--only=")) o.only = v;
+    else if (const char *v = val("--arch=")) o.arch = v;
+    else if (const char *v = val("--dump=")) o.dump = v;
+    else {
+      std::fprintf(stderr, "usage: effc-attention-bench [--check] [--perf] [--decode] [--reps=N] [--jobs=N] "
+                           "[--only=SUBSTR] [--dump=DIR] [--compile-only --arch=sm_90]\n");
+      return false;
+    }
+  }
+  if (!o.check && !o.perf && !o.decode)
+    o.check = o.perf = o.decode = true;
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options opt;
+  if (!parseArgs(argc, argv, opt))
+    return 2;
+  std::vector<Problem> ps;
+  if (opt.check)
+    addChecks(ps);
+  if (opt.perf)
+    addPerf(ps);
+  if (opt.decode)
+    addDecode(ps);
+  if (!opt.only.empty())
+    ps.erase(std::remove_if(ps.begin(), ps.end(),
+                            [&](const Problem &p) { return p.label.find(opt.only) == std::string::npos; }),
+             ps.end());
+  for (size_t i = 0; i < ps.size(); ++i)
+    build(ps[i], int(i));
+
+  const cuda::Driver *drv = nullptr;
+  std::string arch = opt.arch;
+  if (!opt.compileOnly) {
+    auto d = cuda::getDriver();
+    if (!d.ok()) {
+      std::fprintf(stderr, "effc-attention-bench: %s\n", d.status().message().c_str());
+      return 1;
+    }
+    drv = *d;
+    if (arch.empty())
+      arch = nvrtc::archForComputeCapability(drv->ccMajor, drv->ccMinor);
+    std::printf("device: %s (%s)\n", drv->deviceName.c_str(), arch.c_str());
+  }
+  if (arch.empty())
+    arch = "sm_90";
+  if (Status st = nvrtc::load(); !st.ok()) {
+    std::fprintf(stderr, "effc-attention-bench: %s\n", st.message().c_str());
+    return 1;
+  }
+  int threads = opt.jobs > 0 ? opt.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
+  auto t0 = std::chrono::steady_clock::now();
+  compileAll(ps, arch, threads);
+  double compileS = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  std::printf("compiled %zu translation units for %s in %.1f s (%d threads)\n", ps.size(), arch.c_str(), compileS,
+              threads);
+  if (!opt.dump.empty())
+    for (const Problem &p : ps) {
+      std::ofstream f(opt.dump + "/" + p.kernel + ".cu");
+      f << "// " << p.label << "\n" << p.source;
+    }
+  bool allOk = true;
+  if (opt.compileOnly) {
+    for (const Problem &p : ps) {
+      std::printf("%-44s %s regs=%d spill=%d compile=%.0f ms\n", p.label.c_str(),
+                  p.error.empty() ? "ok" : p.error.c_str(), p.regs, p.spill, p.compileMs);
+      allOk = allOk && p.error.empty();
+    }
+    return allOk ? 0 : 1;
+  }
+
+  Gpu g(drv);
+  Filler fill;
+  {
+    auto c = nvrtc::compile(std::string(kFillSource), nvrtc::compileOptions(arch, {}), "fill.cu");
+    if (!c.ok()) {
+      std::fprintf(stderr, "fill kernel: %s\n", c.status().message().c_str());
+      return 1;
+    }
+    fill.fn = g.function(g.loadModule(c->cubin, "fill"), "effc_fill", 0);
+    if (!fill.fn)
+      return 1;
+  }
+  unsigned seed = 12345;
+  for (Problem &p : ps) {
+    if (p.error.empty())
+      runProblem(g, p, fill, opt, seed += 101);
+    const char *status = !p.error.empty() ? "ERROR" : p.pass ? "PASS" : "FAIL";
+    allOk = allOk && p.error.empty() && p.pass;
+    const AttentionSpec &s = p.spec;
+    std::printf("RESULT label=\"%s\" kind=%s d=%lld S=%lld L=%lld B=%lld Hq=%lld Hkv=%lld causal=%d dtype=%s "
+                "ms=%.4f rate=%.1f unit=%s max_abs_err=%.3g rel_err=%.3g regs=%d spill=%d splits=%d status=%s\n",
+                p.label.c_str(), p.kind == Kind::Forward ? "fwd" : "decode", (long long)s.D, (long long)s.S,
+                (long long)s.L, (long long)s.B, (long long)s.Hq, (long long)s.Hkv, int(s.causal), shortType(s.dtype),
+                p.ms, p.rate, p.kind == Kind::Forward ? "TFLOP/s" : "GB/s", p.maxAbsErr, p.relErr, p.regs, p.spill,
+                p.kind == Kind::Decode ? p.plan.numSplits : 0, status);
+    if (!p.error.empty())
+      std::printf("  error: %s\n", p.error.substr(0, 2000).c_str());
+    std::fflush(stdout);
+  }
+  std::printf("\n%-44s %10s %12s %10s %6s %6s %s\n", "problem", "ms", "rate", "rel_err", "regs", "spill", "status");
+  for (const Problem &p : ps)
+    std::printf("%-44s %10.4f %8.1f %-4s %10.3g %6d %6d %s\n", p.label.c_str(), p.ms, p.rate,
+                p.kind == Kind::Forward ? "TF/s" : "GB/s", p.relErr, p.regs, p.spill,
+                !p.error.empty() ? "ERROR" : p.pass ? "PASS" : "FAIL");
+  return allOk ? 0 : 1;
+}

@@ -1,0 +1,597 @@
+// effc-gemm-bench: generates effc's tensor-core GEMM kernels for a list of
+// problems, compiles them with NVRTC for the device's arch, checks each
+// against an fp32 SIMT reference on fresh random inputs (output poisoned with
+// NaN first, so an unwritten element fails) and times it with CUDA events
+// (warm-up, then the median of repeated batches of launches).
+//
+//   effc-gemm-bench [--check] [--perf] [--sweep] [--dtypes=bf16,fp32]
+//                   [--shapes=SUBSTR] [--reps=N] [--jobs=N] [--dump=DIR]
+//                   [--compile-only --arch=sm_90]
+//
+// --check runs small correctness problems (odd sizes, transposes, unaligned
+// rows, epilogues, batches, every candidate tile); --perf the GPT-2-124M /
+// Llama-1B GEMMs at 512 and 4096 tokens plus 8192^3; --sweep also times
+// every candidate tile of each perf problem. Without either, both run.
+// Prints `RESULT key=value ...` lines (bench/gemm/run.sh joins them with
+// cuBLAS) and a table. Exit status 1 when any check fails.
+#include "ReferenceKernels.h"
+
+#include "compiler/codegen/gemm/TensorCoreGemm.h"
+#include "cuda/DriverApi.h"
+#include "effc/Nvrtc.h"
+
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace effc;
+using namespace effc::codegen;
+using namespace effc::codegen::tcgemm;
+using effc::bench::Layout;
+
+namespace {
+
+struct Options {
+  bool check = false, perf = false, sweep = false, compileOnly = false;
+  std::vector<std::string> dtypes{"bf16", "fp32"};
+  std::string shapes, arch, dump;
+  int reps = 15, jobs = 0;
+};
+
+/// One kernel to compile.
+struct Job {
+  std::string name, source;
+  LaunchDims launch;
+  std::string cubin, error;
+  int regs = -1, spillBytes = -1;
+  double ms = 0;
+};
+
+struct Variant {
+  TileConfig tile;
+  bool chosen = false; // the tile chooseTile() picks
+  size_t job = 0;
+  // results
+  double maxRelErr = -1, ms = -1;
+  bool pass = false;
+};
+
+struct Problem {
+  std::string label, dtype; // "4096x2048x2048", "bf16"
+  std::string what;         // check problems: what they exercise
+  GemmSpec spec;
+  bool perf = false;
+  double tol = 0;
+  size_t refJob = 0, cmpJob = 0;
+  std::vector<Variant> variants;
+};
+
+std::string shortName(DType t) { return t == DType::FLOAT32 ? "fp32" : t == DType::FLOAT16 ? "fp16" : "bf16"; }
+
+int elemSize(DType t) { return t == DType::FLOAT32 ? 4 : 2; }
+
+/// Tolerance on max|C - R| / max|R|: the inputs are exact in the reference,
+/// so TF32 rounding (fp32 operands) and the output cast dominate.
+double toleranceFor(const GemmSpec &s) {
+  double t = s.aType == DType::FLOAT32 ? 5e-3 : 1e-4;
+  if (s.cType == DType::BFLOAT16)
+    t = std::max(t, 1.6e-2);
+  if (s.cType == DType::FLOAT16)
+    t = std::max(t, 2e-3);
+  return t;
+}
+
+GemmSpec plain(int64_t m, int64_t n, int64_t k, DType t) {
+  GemmSpec s;
+  s.M = m;
+  s.N = n;
+  s.K = k;
+  s.aType = s.bType = s.cType = t;
+  return s;
+}
+
+std::string shapeLabel(const GemmSpec &s) {
+  std::string l = std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K);
+  if (s.batch > 1)
+    l = std::to_string(s.batch) + "@" + l;
+  return l;
+}
+
+std::vector<Problem> checkProblems(const Options &opt) {
+  std::vector<Problem> out;
+  auto add = [&](const std::string &what, const GemmSpec &s) {
+    Problem p;
+    p.spec = s;
+    p.label = shapeLabel(s);
+    p.dtype = shortName(s.aType);
+    p.what = what;
+    p.tol = toleranceFor(s);
+    out.push_back(p);
+  };
+  for (DType t : {DType::BFLOAT16, DType::FLOAT16, DType::FLOAT32}) {
+    std::string tn = shortName(t);
+    for (int tr = 0; tr < 4; ++tr) {
+      std::string trs = std::string(tr & 1 ? "T" : "N") + (tr & 2 ? "T" : "N");
+      GemmSpec s = plain(77, 130, 100, t); // packed: rows not 16-byte aligned -> element loads
+      s.transA = tr & 1;
+      s.transB = tr & 2;
+      add(tn + " " + trs + " odd sizes, packed (element loads)", s);
+      GemmSpec k = plain(64, 64, 100, t); // K % 8 != 0 with aligned rows: partial cp.async chunk
+      k.transA = tr & 1;
+      k.transB = tr & 2;
+      k.lda = k.transA ? 64 : 104;
+      k.ldb = k.transB ? 104 : 64;
+      add(tn + " " + trs + " K=100, aligned ld (partial chunk)", k);
+      // Every candidate tile on M/N/K tails (odd N: unpaired stores) through
+      // the cp.async path (leading dims padded to 16 bytes).
+      for (const TileConfig &tile : candidateTiles(t)) {
+        GemmSpec e = plain(197, 263, 140, t);
+        e.transA = tr & 1;
+        e.transB = tr & 2;
+        e.lda = e.transA ? 200 : 144;
+        e.ldb = e.transB ? 144 : 264;
+        e.tile = tile;
+        if (unsupportedReason(e).empty())
+          add(tn + " " + trs + " tails, tile " + tileName(tile), e);
+      }
+    }
+  }
+  {
+    GemmSpec s = plain(300, 200, 96, DType::FLOAT16);
+    s.bias = BiasKind::Full;
+    s.biasType = DType::FLOAT32;
+    s.biasStrideM = 201;
+    s.biasStrideN = 1;
+    s.beta = 0.5f;
+    s.alpha = 0.125f;
+    s.act = Activation::GeluErf;
+    s.residual = true;
+    s.residualType = DType::FLOAT16;
+    s.ldc = 202;
+    add("fp16 alpha, full bias*beta, gelu_erf, residual, ldc", s);
+  }
+  {
+    GemmSpec s = plain(512, 768, 768, DType::BFLOAT16);
+    s.bias = BiasKind::PerColumn;
+    s.biasType = DType::BFLOAT16;
+    s.act = Activation::GeluTanh;
+    add("bf16 bias + gelu_tanh", s);
+  }
+  for (Activation a : {Activation::Relu, Activation::Silu}) {
+    GemmSpec s = plain(16, 2048, 1024, DType::BFLOAT16);
+    s.cType = DType::FLOAT32;
+    s.act = a;
+    s.bias = BiasKind::PerColumn;
+    s.biasType = DType::FLOAT32;
+    s.residual = true;
+    s.residualType = DType::BFLOAT16;
+    add(std::string("bf16->fp32 decode M=16, bias, ") + (a == Activation::Relu ? "relu" : "silu") + ", residual", s);
+  }
+  {
+    GemmSpec s = plain(128, 64, 96, DType::BFLOAT16);
+    s.batch = 12;
+    s.transB = true;
+    s.batchStrideB = 0;
+    add("bf16 batch 12, B broadcast", s);
+    GemmSpec f = plain(33, 65, 40, DType::FLOAT32);
+    f.batch = 5;
+    f.cType = DType::BFLOAT16;
+    f.transA = true;
+    f.bias = BiasKind::Full;
+    f.biasType = DType::BFLOAT16;
+    f.biasStrideM = 65;
+    f.biasBatchStride = 33 * 65;
+    add("fp32->bf16 batch 5, transA, per-batch full bias", f);
+  }
+  (void)opt;
+  return out;
+}
+
+std::vector<Problem> perfProblems(const Options &opt) {
+  // (M, N, K): token count x out-features x in-features.
+  std::vector<std::array<int64_t, 3>> shapes;
+  for (int64_t t : {512, 4096}) {
+    shapes.push_back({t, 2304, 768}); // GPT-2 124M: c_attn
+    shapes.push_back({t, 3072, 768}); // c_fc
+    shapes.push_back({t, 768, 3072}); // c_proj (MLP)
+  }
+  for (int64_t t : {512, 4096}) {
+    shapes.push_back({t, 2048, 2048});  // Llama-1B: q/o proj
+    shapes.push_back({t, 8192, 2048});  // gate/up
+    shapes.push_back({t, 2048, 8192});  // down
+    shapes.push_back({t, 32000, 2048}); // lm_head
+  }
+  shapes.push_back({8192, 8192, 8192});
+  std::vector<Problem> out;
+  for (const std::string &dt : opt.dtypes) {
+    DType t = dt == "fp32" ? DType::FLOAT32 : dt == "fp16" ? DType::FLOAT16 : DType::BFLOAT16;
+    for (auto &sh : shapes) {
+      Problem p;
+      p.spec = plain(sh[0], sh[1], sh[2], t);
+      p.label = shapeLabel(p.spec);
+      p.dtype = dt;
+      p.perf = true;
+      p.tol = toleranceFor(p.spec);
+      out.push_back(p);
+    }
+  }
+  return out;
+}
+
+/// "Used 168 registers" and "N bytes spill stores" from ptxas -v.
+void parsePtxasReport(Job &j, const std::string &log) {
+  size_t at = log.find("Used ");
+  if (at != std::string::npos)
+    j.regs = std::atoi(log.c_str() + at + 5);
+  size_t sp = log.find(" bytes spill stores");
+  if (sp != std::string::npos) {
+    size_t b = log.rfind(' ', sp - 1);
+    j.spillBytes = std::atoi(log.c_str() + b + 1);
+  }
+}
+
+void compileAll(std::vector<Job> &jobs, const std::string &arch, int threads) {
+  std::atomic<size_t> next{0};
+  auto worker = [&]() {
+    for (size_t i; (i = next++) < jobs.size();) {
+      Job &j = jobs[i];
+      auto c = nvrtc::compile(j.source, nvrtc::compileOptions(arch, {"--ptxas-options=-v"}), j.name + ".cu");
+      if (!c.ok()) {
+        j.error = c.status().message();
+        continue;
+      }
+      j.cubin = std::move(c->cubin);
+      j.ms = c->ms;
+      parsePtxasReport(j, c->log);
+    }
+  };
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i)
+    pool.emplace_back(worker);
+  for (std::thread &t : pool)
+    t.join();
+}
+
+// ---------------------------------------------------------------- device --
+
+class Gpu {
+public:
+  explicit Gpu(const cuda::Driver *d) : d_(d), a_(d->api) {}
+  bool ok(cuda::CUresult r, const char *what) {
+    if (r == cuda::CUDA_SUCCESS)
+      return true;
+    std::fprintf(stderr, "effc-gemm-bench: %s: %s\n", what, d_->errorText(r).c_str());
+    failed_ = true;
+    return false;
+  }
+  bool failed() const { return failed_; }
+  const cuda::DriverApi &api() const { return a_; }
+
+  cuda::CUdeviceptr alloc(size_t bytes) {
+    cuda::CUdeviceptr p = 0;
+    ok(a_.cuMemAlloc(&p, std::max<size_t>(bytes, 256)), "cuMemAlloc");
+    return p;
+  }
+  cuda::CUfunction load(const Job &j) {
+    cuda::CUmodule m = nullptr;
+    cuda::CUfunction f = nullptr;
+    if (!ok(a_.cuModuleLoadData(&m, j.cubin.data()), ("cuModuleLoadData " + j.name).c_str()))
+      return nullptr;
+    modules_.push_back(m);
+    if (!ok(a_.cuModuleGetFunction(&f, m, j.name.c_str()), ("cuModuleGetFunction " + j.name).c_str()))
+      return nullptr;
+    if (j.launch.sharedBytes > 48 * 1024 &&
+        !ok(a_.cuFuncSetAttribute(f, cuda::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(j.launch.sharedBytes)),
+            "cuFuncSetAttribute"))
+      return nullptr;
+    return f;
+  }
+  bool launch(cuda::CUfunction f, const LaunchDims &l, std::vector<cuda::CUdeviceptr> &args) {
+    std::vector<void *> params;
+    for (cuda::CUdeviceptr &p : args)
+      params.push_back(&p);
+    return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1], l.block[2],
+                                l.sharedBytes, nullptr, params.data(), nullptr),
+              "cuLaunchKernel");
+  }
+  bool sync() { return ok(a_.cuStreamSynchronize(nullptr), "cuStreamSynchronize (kernel fault?)"); }
+  ~Gpu() {
+    for (cuda::CUmodule m : modules_)
+      a_.cuModuleUnload(m);
+  }
+
+private:
+  const cuda::Driver *d_;
+  const cuda::DriverApi &a_;
+  std::vector<cuda::CUmodule> modules_;
+  bool failed_ = false;
+};
+
+/// Median ms per launch: 2 warm-up launches, one timed launch to size the
+/// batches (~1 ms each, at most 200 launches), then `reps` timed batches.
+double timeLaunches(Gpu &g, cuda::CUfunction f, const LaunchDims &l, std::vector<cuda::CUdeviceptr> &args,
+                    int reps) {
+  const cuda::DriverApi &a = g.api();
+  cuda::CUevent e0 = nullptr, e1 = nullptr;
+  g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
+  g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
+  auto timed = [&](int n) {
+    a.cuEventRecord(e0, nullptr);
+    for (int i = 0; i < n; ++i)
+      g.launch(f, l, args);
+    a.cuEventRecord(e1, nullptr);
+    g.sync();
+    float ms = 0;
+    g.ok(a.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime");
+    return double(ms) / n;
+  };
+  g.launch(f, l, args);
+  g.launch(f, l, args);
+  g.sync();
+  double one = timed(1);
+  int inner = int(std::clamp(1.0 / std::max(one, 1e-4), 1.0, 200.0));
+  std::vector<double> t;
+  for (int r = 0; r < reps && !g.failed(); ++r)
+    t.push_back(timed(inner));
+  a.cuEventDestroy(e0);
+  a.cuEventDestroy(e1);
+  if (t.empty())
+    return -1;
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+/// Runs every variant of `p`: fill, reference, then per variant poison C,
+/// launch, compare (and time for perf problems).
+void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfunction fill, const Options &opt,
+                unsigned seed) {
+  const GemmSpec &s = p.spec;
+  Layout l = bench::layoutOf(s);
+  const cuda::DriverApi &a = g.api();
+  std::vector<cuda::CUdeviceptr> bufs;
+  auto fresh = [&](int64_t elems, DType t) {
+    cuda::CUdeviceptr ptr = g.alloc(size_t(elems) * elemSize(t));
+    bufs.push_back(ptr);
+    if (ptr) {
+      long long n = elems;
+      int code = bench::dtypeCode(t);
+      unsigned sd = seed + unsigned(bufs.size()) * 7919u;
+      void *params[] = {&ptr, &n, &code, &sd};
+      g.ok(a.cuLaunchKernel(fill, 1024, 1, 1, 256, 1, 1, 0, nullptr, params, nullptr), "fill");
+    }
+    return ptr;
+  };
+  cuda::CUdeviceptr A = fresh(l.elemsA, s.aType), B = fresh(l.elemsB, s.bType);
+  cuda::CUdeviceptr bias = s.bias != BiasKind::None ? fresh(l.elemsBias, s.biasType) : 0;
+  cuda::CUdeviceptr res = s.residual ? fresh(l.elemsR, s.residualType) : 0;
+  cuda::CUdeviceptr C = g.alloc(size_t(l.elemsC) * elemSize(s.cType));
+  cuda::CUdeviceptr R = g.alloc(size_t(s.batch * s.M * s.N) * 4);
+  cuda::CUdeviceptr out = g.alloc(8);
+  bufs.insert(bufs.end(), {C, R, out});
+  if (g.failed())
+    goto done;
+  {
+    std::vector<cuda::CUdeviceptr> args{A, B};
+    if (bias)
+      args.push_back(bias);
+    if (res)
+      args.push_back(res);
+    std::vector<cuda::CUdeviceptr> refArgs = args;
+    refArgs.push_back(R);
+    args.push_back(C);
+    cuda::CUfunction ref = g.load(jobs[p.refJob]), cmp = g.load(jobs[p.cmpJob]);
+    if (!ref || !cmp || !g.launch(ref, jobs[p.refJob].launch, refArgs) || !g.sync())
+      goto done;
+    for (Variant &v : p.variants) {
+      const Job &j = jobs[v.job];
+      cuda::CUfunction f = g.load(j);
+      if (!f)
+        continue;
+      g.ok(a.cuMemsetD8(C, 0xFF, size_t(l.elemsC) * elemSize(s.cType)), "cuMemsetD8"); // NaN poison
+      g.ok(a.cuMemsetD8(out, 0, 8), "cuMemsetD8");
+      std::vector<cuda::CUdeviceptr> cmpArgs{C, R, out};
+      if (!g.launch(f, j.launch, args) || !g.sync() || !g.launch(cmp, jobs[p.cmpJob].launch, cmpArgs) || !g.sync())
+        continue;
+      unsigned bits[2] = {0, 0};
+      g.ok(a.cuMemcpyDtoH(bits, out, 8), "cuMemcpyDtoH");
+      float err, mag;
+      std::memcpy(&err, &bits[0], 4);
+      std::memcpy(&mag, &bits[1], 4);
+      v.maxRelErr = mag > 0 ? double(err) / double(mag) : double(err);
+      v.pass = std::isfinite(v.maxRelErr) && v.maxRelErr <= p.tol;
+      if (p.perf)
+        v.ms = timeLaunches(g, f, j.launch, args, opt.reps);
+    }
+  }
+done:
+  for (cuda::CUdeviceptr b : bufs)
+    if (b)
+      a.cuMemFree(b);
+}
+
+bool parseArgs(int argc, char **argv, Options &o) {
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto val = [&](const char *key) -> const char * {
+      size_t n = std::strlen(key);
+      return a.compare(0, n, key) == 0 ? a.c_str() + n : nullptr;
+    };
+    if (a == "--check")
+      o.check = true;
+    else if (a == "--perf")
+      o.perf = true;
+    else if (a == "--sweep")
+      o.sweep = o.perf = true;
+    else if (a == "--compile-only")
+      o.compileOnly = true;
+    else if (const char *v = val("--arch="))
+      o.arch = v;
+    else if (const char *v = val("--shapes="))
+      o.shapes = v;
+    else if (const char *v = val("--dump="))
+      o.dump = v;
+    else if (const char *v = val("--reps="))
+      o.reps = std::max(1, std::atoi(v));
+    else if (const char *v = val("--jobs="))
+      o.jobs = std::max(1, std::atoi(v));
+    else if (const char *v = val("--dtypes=")) {
+      o.dtypes.clear();
+      std::string list = v;
+      for (size_t b = 0, e; b <= list.size(); b = e + 1) {
+        e = list.find(',', b);
+        if (e == std::string::npos)
+          e = list.size();
+        if (e > b)
+          o.dtypes.push_back(list.substr(b, e - b));
+      }
+    } else {
+      std::fprintf(stderr, "effc-gemm-bench: unknown argument '%s'\n", a.c_str());
+      return false;
+    }
+  }
+  if (!o.check && !o.perf)
+    o.check = o.perf = true;
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options opt;
+  if (!parseArgs(argc, argv, opt))
+    return 2;
+  if (Status st = nvrtc::load(); !st.ok()) {
+    std::fprintf(stderr, "effc-gemm-bench: %s\n", st.message().c_str());
+    return 1;
+  }
+  const cuda::Driver *drv = nullptr;
+  int numSMs = 132;
+  if (!opt.compileOnly) {
+    auto d = cuda::getDriver();
+    if (!d.ok()) {
+      std::fprintf(stderr, "effc-gemm-bench: %s (use --compile-only --arch=sm_90 without a GPU)\n",
+                   d.status().message().c_str());
+      return 1;
+    }
+    drv = *d;
+    if (Status st = drv->makeCurrent(); !st.ok()) {
+      std::fprintf(stderr, "effc-gemm-bench: %s\n", st.message().c_str());
+      return 1;
+    }
+    if (opt.arch.empty())
+      opt.arch = nvrtc::archForComputeCapability(drv->ccMajor, drv->ccMinor);
+    drv->api.cuDeviceGetAttribute(&numSMs, 16 /* CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT */, drv->device);
+    std::printf("device: %s (%s, %d SMs)\n", drv->deviceName.c_str(), opt.arch.c_str(), numSMs);
+  }
+  if (opt.arch.empty())
+    opt.arch = "sm_90";
+
+  std::vector<Problem> problems;
+  if (opt.check)
+    for (Problem &p : checkProblems(opt))
+      problems.push_back(p);
+  if (opt.perf)
+    for (Problem &p : perfProblems(opt))
+      if (opt.shapes.empty() || p.label.find(opt.shapes) != std::string::npos)
+        problems.push_back(p);
+
+  // Jobs: fill module, then per problem its reference, comparer and variants.
+  std::vector<Job> jobs;
+  jobs.push_back({"bench_fill", bench::supportSource()});
+  for (size_t pi = 0; pi < problems.size(); ++pi) {
+    Problem &p = problems[pi];
+    p.spec.numSMs = numSMs;
+    std::string base = "p" + std::to_string(pi);
+    Job ref{base + "_ref", ""}, cmp{base + "_cmp", ""};
+    ref.source = bench::referenceSource(p.spec, ref.name, &ref.launch);
+    cmp.source = bench::compareSource(p.spec, cmp.name, &cmp.launch);
+    p.refJob = jobs.size();
+    jobs.push_back(ref);
+    p.cmpJob = jobs.size();
+    jobs.push_back(cmp);
+    TileConfig chosen = chooseTile(p.spec);
+    std::vector<TileConfig> tiles{chosen};
+    if (p.perf && opt.sweep)
+      for (const TileConfig &t : candidateTiles(p.spec.aType))
+        if (!(t == chosen))
+          tiles.push_back(t);
+    for (const TileConfig &t : tiles) {
+      GemmSpec s = p.spec;
+      s.tile = t;
+      if (!unsupportedReason(s).empty())
+        continue;
+      Variant v;
+      v.tile = t;
+      v.chosen = t == chosen;
+      Job j;
+      j.name = base + "_tcg_" + std::to_string(p.variants.size());
+      j.source = tensorCoreGemmPrelude() + emitTensorCoreGemm(s, j.name, &j.launch);
+      v.job = jobs.size();
+      jobs.push_back(j);
+      p.variants.push_back(v);
+    }
+  }
+  int threads = opt.jobs > 0 ? opt.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
+  std::printf("compiling %zu kernels for %s with %d threads...\n", jobs.size(), opt.arch.c_str(), threads);
+  std::fflush(stdout);
+  compileAll(jobs, opt.arch, threads);
+  int compileErrors = 0;
+  for (const Job &j : jobs) {
+    if (!opt.dump.empty())
+      std::ofstream(opt.dump + "/" + j.name + ".cu") << j.source;
+    if (!j.error.empty()) {
+      ++compileErrors;
+      std::fprintf(stderr, "compile error: %s\n", j.error.c_str());
+    }
+  }
+  if (opt.compileOnly) {
+    for (const Problem &p : problems)
+      for (const Variant &v : p.variants) {
+        const Job &j = jobs[v.job];
+        std::printf("COMPILED %-22s %-5s %-24s regs=%d spill=%d ms=%.0f%s\n", p.label.c_str(), p.dtype.c_str(),
+                    tileName(v.tile).c_str(), j.regs, j.spillBytes, j.ms, j.error.empty() ? "" : " ERROR");
+      }
+    std::printf("%d compile errors\n", compileErrors);
+    return compileErrors ? 1 : 0;
+  }
+  if (compileErrors)
+    return 1;
+
+  Gpu g(drv);
+  cuda::CUfunction fill = g.load(jobs[0]);
+  if (!fill)
+    return 1;
+  int failures = 0;
+  for (size_t pi = 0; pi < problems.size() && !g.failed(); ++pi) {
+    Problem &p = problems[pi];
+    runProblem(g, p, jobs, fill, opt, 1234u + unsigned(pi) * 101u);
+    const GemmSpec &s = p.spec;
+    double flops = 2.0 * double(s.batch) * double(s.M) * double(s.N) * double(s.K);
+    for (const Variant &v : p.variants) {
+      const Job &j = jobs[v.job];
+      if (!v.pass)
+        ++failures;
+      double tflops = v.ms > 0 ? flops / (v.ms * 1e-3) / 1e12 : 0;
+      std::printf("RESULT kind=%s shape=%s dtype=%s tile=%s chosen=%d regs=%d spill=%d ms=%.4f tflops=%.1f "
+                  "max_rel_err=%.3g tol=%.0e status=%s%s%s\n",
+                  p.perf ? "perf" : "check", p.label.c_str(), p.dtype.c_str(), tileName(v.tile).c_str(), v.chosen ? 1 : 0,
+                  j.regs, j.spillBytes, v.ms, tflops, v.maxRelErr, p.tol, v.pass ? "PASS" : "FAIL",
+                  p.what.empty() ? "" : " what=", p.what.c_str());
+      std::fflush(stdout);
+    }
+  }
+  if (g.failed()) {
+    std::fprintf(stderr, "effc-gemm-bench: stopped after a CUDA error\n");
+    return 1;
+  }
+  std::printf("%d failures\n", failures);
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,196 @@
+// Reference, fill and compare kernels for effc-gemm-bench (see header).
+#include "ReferenceKernels.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace effc::bench {
+
+using codegen::LaunchDims;
+using codegen::tcgemm::Activation;
+using codegen::tcgemm::BiasKind;
+using codegen::tcgemm::GemmSpec;
+
+namespace {
+
+std::string str(int64_t v) { return std::to_string(v) + "LL"; }
+
+std::string flt(float v) {
+  char buf[48];
+  std::snprintf(buf, sizeof buf, "%.9e", double(v));
+  return std::string(buf) + "f";
+}
+
+const char *loadFn(DType t) {
+  return t == DType::FLOAT32 ? "ref_ld_f32" : t == DType::FLOAT16 ? "ref_ld_f16" : "ref_ld_bf16";
+}
+
+int64_t extent(int64_t batch, int64_t batchStride, int64_t rows, int64_t ld, int64_t cols) {
+  return (batch > 1 && batchStride > 0 ? (batch - 1) * batchStride : 0) + (rows - 1) * ld + cols;
+}
+
+const char *kHelpers = R"CUDA(
+#ifndef EFFC_BENCH_REF_HELPERS
+#define EFFC_BENCH_REF_HELPERS
+__device__ __forceinline__ float ref_ld_f32(const void *p, long long i) { return ((const float *)p)[i]; }
+__device__ __forceinline__ float ref_ld_bf16(const void *p, long long i) {
+  return __uint_as_float((unsigned)((const unsigned short *)p)[i] << 16);
+}
+__device__ __forceinline__ float ref_ld_f16(const void *p, long long i) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(((const unsigned short *)p)[i]));
+  return f;
+}
+#endif
+)CUDA";
+
+} // namespace
+
+int dtypeCode(DType t) { return t == DType::FLOAT32 ? 0 : t == DType::FLOAT16 ? 1 : 2; }
+
+Layout layoutOf(const GemmSpec &s) {
+  Layout l;
+  l.lda = s.lda > 0 ? s.lda : (s.transA ? s.M : s.K);
+  l.ldb = s.ldb > 0 ? s.ldb : (s.transB ? s.K : s.N);
+  l.ldc = s.ldc > 0 ? s.ldc : s.N;
+  l.ldr = s.ldResidual > 0 ? s.ldResidual : s.N;
+  int64_t rowsA = s.transA ? s.K : s.M, colsA = s.transA ? s.M : s.K;
+  int64_t rowsB = s.transB ? s.N : s.K, colsB = s.transB ? s.K : s.N;
+  l.strideA = s.batchStrideA == GemmSpec::kPacked ? rowsA * l.lda : s.batchStrideA;
+  l.strideB = s.batchStrideB == GemmSpec::kPacked ? rowsB * l.ldb : s.batchStrideB;
+  l.strideC = s.batchStrideC == GemmSpec::kPacked ? s.M * l.ldc : s.batchStrideC;
+  l.strideR = s.residualBatchStride == GemmSpec::kPacked ? s.M * l.ldr : s.residualBatchStride;
+  l.elemsA = extent(s.batch, l.strideA, rowsA, l.lda, colsA);
+  l.elemsB = extent(s.batch, l.strideB, rowsB, l.ldb, colsB);
+  l.elemsC = extent(s.batch, l.strideC, s.M, l.ldc, s.N);
+  l.elemsR = s.residual ? extent(s.batch, l.strideR, s.M, l.ldr, s.N) : 0;
+  l.elemsBias = 0;
+  if (s.bias == BiasKind::PerColumn)
+    l.elemsBias = s.N;
+  else if (s.bias == BiasKind::Full)
+    l.elemsBias = (s.batch > 1 ? (s.batch - 1) * s.biasBatchStride : 0) + (s.M - 1) * s.biasStrideM +
+                  (s.N - 1) * s.biasStrideN + 1;
+  return l;
+}
+
+const std::string &supportSource() {
+  static const std::string text = std::string(kHelpers) + R"CUDA(
+__device__ __forceinline__ unsigned bench_hash(unsigned long long i, unsigned seed) {
+  unsigned long long x = i * 0x9E3779B97F4A7C15ULL + seed;
+  x ^= x >> 31; x *= 0xBF58476D1CE4E5B9ULL; x ^= x >> 29; x *= 0x94D049BB133111EBULL; x ^= x >> 32;
+  return (unsigned)x;
+}
+extern "C" __global__ void bench_fill(void *p, long long n, int dtype, unsigned seed) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+    float v = (float)(bench_hash(i, seed) >> 8) * (2.0f / 16777216.0f) - 1.0f;
+    if (dtype == 0) {
+      ((float *)p)[i] = v;
+    } else {
+      unsigned short h;
+      if (dtype == 1) asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v));
+      else asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(v));
+      ((unsigned short *)p)[i] = h;
+    }
+  }
+}
+)CUDA";
+  return text;
+}
+
+std::string referenceSource(const GemmSpec &s, const std::string &name, LaunchDims *launch) {
+  Layout l = layoutOf(s);
+  std::string o = kHelpers;
+  std::string params = "const void *A, const void *B";
+  if (s.bias != BiasKind::None)
+    params += ", const void *bias";
+  if (s.residual)
+    params += ", const void *res";
+  params += ", float *R";
+  o += "extern \"C\" __global__ void " + name + "(" + params + ") {\n";
+  o += "  __shared__ float As[16][17], Bs[16][17];\n";
+  o += "  const int tx = threadIdx.x, ty = threadIdx.y;\n";
+  o += "  const long long m = blockIdx.y * 16LL + ty, n = blockIdx.x * 16LL + tx;\n";
+  o += "  for (long long bz = blockIdx.z; bz < " + str(s.batch) + "; bz += gridDim.z) {\n";
+  o += "    const long long aOff = bz * " + str(l.strideA) + ", bOff = bz * " + str(l.strideB) + ";\n";
+  o += "    float acc = 0.f;\n";
+  o += "    for (long long k0 = 0; k0 < " + str(s.K) + "; k0 += 16) {\n";
+  // As[ty][tx] = op(A)[m][k0 + tx]; Bs[ty][tx] = op(B)[k0 + ty][n].
+  std::string aIdx = s.transA ? "(k0 + tx) * " + str(l.lda) + " + m" : "m * " + str(l.lda) + " + k0 + tx";
+  std::string bIdx = s.transB ? "n * " + str(l.ldb) + " + k0 + ty" : "(k0 + ty) * " + str(l.ldb) + " + n";
+  o += "      As[ty][tx] = (m < " + str(s.M) + " && k0 + tx < " + str(s.K) + ") ? " + loadFn(s.aType) + "(A, aOff + " +
+       aIdx + ") : 0.f;\n";
+  o += "      Bs[ty][tx] = (n < " + str(s.N) + " && k0 + ty < " + str(s.K) + ") ? " + loadFn(s.bType) + "(B, bOff + " +
+       bIdx + ") : 0.f;\n";
+  o += "      __syncthreads();\n";
+  o += "      for (int kk = 0; kk < 16; ++kk) acc = fmaf(As[ty][kk], Bs[kk][tx], acc);\n";
+  o += "      __syncthreads();\n";
+  o += "    }\n";
+  o += "    if (m < " + str(s.M) + " && n < " + str(s.N) + ") {\n";
+  o += "      float v = acc * " + flt(s.alpha) + ";\n";
+  if (s.bias == BiasKind::PerColumn)
+    o += "      v += " + flt(s.beta) + " * " + loadFn(s.biasType) + "(bias, n);\n";
+  else if (s.bias == BiasKind::Full)
+    o += "      v += " + flt(s.beta) + " * " + loadFn(s.biasType) + "(bias, bz * " + str(s.biasBatchStride) +
+         " + m * " + str(s.biasStrideM) + " + n * " + str(s.biasStrideN) + ");\n";
+  switch (s.act) {
+  case Activation::None:
+    break;
+  case Activation::GeluErf:
+    o += "      v = 0.5f * v * (1.0f + erff(v * 0.7071067811865476f));\n";
+    break;
+  case Activation::GeluTanh:
+    o += "      v = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));\n";
+    break;
+  case Activation::Relu:
+    o += "      v = v < 0.f ? 0.f : v;\n";
+    break;
+  case Activation::Silu:
+    o += "      v = v / (1.0f + expf(-v));\n";
+    break;
+  }
+  if (s.residual)
+    o += "      v += " + std::string(loadFn(s.residualType)) + "(res, bz * " + str(l.strideR) + " + m * " + str(l.ldr) +
+         " + n);\n";
+  o += "      R[(bz * " + str(s.M) + " + m) * " + str(s.N) + " + n] = v;\n";
+  o += "    }\n";
+  o += "  }\n";
+  o += "}\n";
+  if (launch) {
+    *launch = LaunchDims();
+    launch->grid[0] = uint32_t((s.N + 15) / 16);
+    launch->grid[1] = uint32_t((s.M + 15) / 16);
+    launch->grid[2] = uint32_t(std::min<int64_t>(s.batch, 65535));
+    launch->block[0] = 16;
+    launch->block[1] = 16;
+  }
+  return o;
+}
+
+std::string compareSource(const GemmSpec &s, const std::string &name, LaunchDims *launch) {
+  Layout l = layoutOf(s);
+  int64_t total = s.batch * s.M * s.N;
+  std::string o = kHelpers;
+  o += "extern \"C\" __global__ void " + name + "(const void *C, const float *R, unsigned *out) {\n";
+  o += "  float err = 0.f, mag = 0.f;\n";
+  o += "  for (long long i = blockIdx.x * 256LL + threadIdx.x; i < " + str(total) + "; i += gridDim.x * 256LL) {\n";
+  o += "    const long long n = i % " + str(s.N) + ", m = (i / " + str(s.N) + ") % " + str(s.M) + ", b = i / " +
+       str(s.M * s.N) + ";\n";
+  o += "    const float r = R[i], c = " + std::string(loadFn(s.cType)) + "(C, b * " + str(l.strideC) + " + m * " +
+       str(l.ldc) + " + n);\n";
+  o += "    const float d = fabsf(c - r);\n";
+  // NaN fails every comparison: count it as an infinite error.
+  o += "    err = (d <= err) ? err : (d == d ? d : __uint_as_float(0x7f800000u));\n";
+  o += "    mag = fmaxf(mag, fabsf(r));\n";
+  o += "  }\n";
+  o += "  atomicMax(&out[0], __float_as_uint(err));\n";
+  o += "  atomicMax(&out[1], __float_as_uint(mag));\n";
+  o += "}\n";
+  if (launch) {
+    *launch = LaunchDims();
+    launch->grid[0] = uint32_t(std::min<int64_t>((total + 255) / 256, 4096));
+    launch->block[0] = 256;
+  }
+  return o;
+}
+
+} // namespace effc::bench

@@ -1,0 +1,269 @@
+// The attention generators: spec checks, tile and split choice, and NVRTC
+// compiles of a spread of specs (head dims 64..256, dtypes, causal, window,
+// GQA, masks, q != kv length, strided views, decode) for sm_80 and sm_90. No
+// GPU needed; the compile tests are skipped when libnvrtc cannot be loaded.
+// Numerics are checked on the GPU by bench/attention (effc-attention-bench).
+#include "compiler/codegen/attention/FlashAttention.h"
+#include "effc/Nvrtc.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+
+using namespace effc;
+using namespace effc::codegen;
+
+namespace {
+
+#define REQUIRE_NVRTC()                                                                                         \
+  do {                                                                                                          \
+    Status st = nvrtc::load();                                                                                  \
+    if (!st.ok())                                                                                               \
+      GTEST_SKIP() << "libnvrtc not loadable: " << st.message();                                                \
+  } while (0)
+
+AttentionSpec attn(int64_t b, int64_t hq, int64_t hkv, int64_t s, int64_t l, int64_t d, DType t) {
+  AttentionSpec a;
+  a.B = b, a.Hq = hq, a.Hkv = hkv, a.S = s, a.L = l, a.D = d, a.Dv = d;
+  a.dtype = t;
+  a.scale = float(1.0 / std::sqrt(double(d)));
+  return a;
+}
+
+struct Named {
+  std::string name;
+  AttentionSpec spec;
+};
+
+const char *shortType(DType t) {
+  return t == DType::BFLOAT16 ? "bf16" : t == DType::FLOAT16 ? "f16" : "f32";
+}
+
+/// Every head dim x dtype, with the features rotated over them so each head
+/// dim meets causal, window, GQA and both mask kinds somewhere.
+std::vector<Named> forwardSpread() {
+  std::vector<Named> out;
+  int id = 0;
+  auto add = [&](const std::string &what, const AttentionSpec &s) {
+    out.push_back({"fa_" + std::to_string(id++) + "_" + what, s});
+  };
+  const DType types[] = {DType::BFLOAT16, DType::FLOAT16, DType::FLOAT32};
+  int rot = 0;
+  for (int64_t d : {64, 80, 96, 128, 256})
+    for (DType t : types) {
+      AttentionSpec s = attn(2, 8, 8 / (1 << (rot % 3)), 197, 197, d, t); // GQA 1, 2, 4
+      std::string what = "d" + std::to_string(d) + "_" + shortType(t);
+      switch (rot++ % 5) {
+      case 0: s.causal = true, what += "_causal"; break;
+      case 1: s.window = 64, s.causal = true, what += "_swa"; break;
+      case 2:
+        s.mask = AttentionMask::Bool, s.maskStrides = {197 * 197, 0, 197, 1}, what += "_boolmask";
+        break;
+      case 3:
+        s.mask = AttentionMask::Additive, s.maskDType = t == DType::FLOAT32 ? DType::FLOAT32 : t;
+        s.maskStrides = {0, 0, 0, 1}, what += "_addmask"; // [L] padding mask
+        break;
+      default: s.S = 77, s.L = 300, what += "_qlen_ne_kvlen"; break;
+      }
+      add(what, s);
+    }
+  {
+    AttentionSpec s = attn(1, 4, 4, 300, 100, 64, DType::BFLOAT16); // S > L: early rows see nothing
+    s.causal = true;
+    add("s_gt_l_causal", s);
+  }
+  {
+    AttentionSpec s = attn(2, 16, 16, 4096, 4096, 128, DType::BFLOAT16); // the benchmark's shape
+    add("bench_d128", s);
+    s.causal = true;
+    add("bench_d128_causal", s);
+    s = attn(4, 32, 32, 4096, 4096, 64, DType::BFLOAT16);
+    add("bench_d64", s);
+  }
+  {
+    AttentionSpec s = attn(2, 8, 2, 129, 129, 128, DType::BFLOAT16);
+    s.Dv = 64; // Dv != D
+    s.maskParam = true; // ABI slot without a mask
+    add("dv_ne_d_maskparam", s);
+  }
+  {
+    // q/o as [B, S, H, D] views (the projection's natural layout).
+    AttentionSpec s = attn(2, 8, 8, 100, 100, 64, DType::FLOAT16);
+    s.q = {100 * 8 * 64, 64, 8 * 64};
+    s.o = {100 * 8 * 64, 64, 8 * 64};
+    s.mask = AttentionMask::Additive, s.maskDType = DType::BFLOAT16, s.maskStrides = {0, 100 * 100, 100, 1};
+    add("strided_bshd", s);
+  }
+  return out;
+}
+
+std::vector<Named> decodeSpread() {
+  std::vector<Named> out;
+  int id = 0;
+  auto add = [&](const std::string &what, const AttentionSpec &s) {
+    out.push_back({"fd_" + std::to_string(id++) + "_" + what, s});
+  };
+  add("llama_b8_gqa4_32k", attn(8, 32, 8, 1, 32768, 128, DType::BFLOAT16));
+  add("b1_mha_1k_f16", attn(1, 16, 16, 1, 1000, 64, DType::FLOAT16));
+  add("d256_gqa2", attn(2, 8, 4, 1, 4096, 256, DType::BFLOAT16));
+  add("d80_f32", attn(2, 8, 8, 1, 777, 80, DType::FLOAT32));
+  {
+    AttentionSpec s = attn(4, 32, 4, 4, 2048, 128, DType::BFLOAT16); // 32 packed rows
+    s.causal = true;
+    add("spec4_gqa8_causal", s);
+  }
+  {
+    AttentionSpec s = attn(2, 64, 4, 16, 5000, 64, DType::BFLOAT16); // 256 rows: row blocks
+    s.causal = true;
+    s.window = 1024;
+    add("s16_gqa16_swa", s);
+  }
+  {
+    AttentionSpec s = attn(3, 8, 8, 2, 333, 96, DType::BFLOAT16);
+    s.mask = AttentionMask::Bool, s.maskStrides = {333, 0, 0, 1};
+    add("boolmask_d96", s);
+  }
+  {
+    AttentionSpec s = attn(64, 32, 8, 1, 512, 128, DType::BFLOAT16); // enough CTAs: one split
+    add("big_batch_no_split", s);
+  }
+  return out;
+}
+
+bool contains(const std::vector<std::string> &v, const std::string &s) {
+  return std::find(v.begin(), v.end(), s) != v.end();
+}
+
+void compileAll(const std::string &source, const std::vector<std::string> &symbols, const char *file) {
+  for (const char *arch : {"sm_80", "sm_90"}) {
+    auto c = nvrtc::compile(source, nvrtc::compileOptions(arch, {}), file);
+    ASSERT_TRUE(c.ok()) << arch << ": " << c.status().message();
+    auto fns = nvrtc::cubinFunctions(c->cubin.data(), c->cubin.size());
+    ASSERT_TRUE(fns.ok()) << fns.status().message();
+    for (const std::string &s : symbols)
+      EXPECT_TRUE(contains(*fns, s)) << arch << " lacks " << s;
+  }
+}
+
+} // namespace
+
+TEST(FlashAttention, RejectsWhatItCannotDo) {
+  EXPECT_EQ(flashAttentionUnsupported(attn(1, 8, 8, 64, 64, 128, DType::BFLOAT16)), "");
+  EXPECT_NE(flashAttentionUnsupported(attn(1, 8, 3, 64, 64, 128, DType::BFLOAT16)), ""); // 8 % 3
+  EXPECT_NE(flashAttentionUnsupported(attn(1, 8, 8, 64, 64, 72 + 4, DType::BFLOAT16)), "");
+  EXPECT_NE(flashAttentionUnsupported(attn(1, 8, 8, 64, 64, 512, DType::BFLOAT16)), "");
+  EXPECT_NE(flashAttentionUnsupported(attn(1, 8, 8, 64, 64, 64, DType::INT8)), "");
+  AttentionSpec odd = attn(1, 8, 8, 64, 64, 64, DType::BFLOAT16);
+  odd.q = {64 * 8 * 64, 64, 8 * 64 + 4}; // rows not 16-byte aligned
+  EXPECT_NE(flashAttentionUnsupported(odd), "");
+  LaunchDims l;
+  EXPECT_EQ(emitFlashAttentionForward(odd, "k", &l), "");
+  EXPECT_FALSE(flashDecodeApplicable(attn(1, 8, 8, 17, 64, 64, DType::BFLOAT16)));
+  EXPECT_TRUE(flashDecodeApplicable(attn(1, 8, 8, 16, 64, 64, DType::BFLOAT16)));
+}
+
+TEST(FlashAttention, TilesFitSharedMemory) {
+  for (int sm : {80, 90})
+    for (int64_t d : {64, 80, 96, 128, 256}) {
+      AttentionSpec s = attn(1, 16, 16, 8192, 8192, d, DType::BFLOAT16);
+      s.sm = sm;
+      FlashForwardConfig c = chooseFlashForwardConfig(s);
+      EXPECT_LE(c.sharedBytes, sm >= 90 ? 227 * 1024 : 163 * 1024) << "d=" << d << " sm" << sm;
+      EXPECT_EQ(c.blockM % (16 * c.warps), 0);
+      EXPECT_EQ(c.blockN % 16, 0);
+      LaunchDims l;
+      ASSERT_FALSE(emitFlashAttentionForward(s, "k", &l).empty());
+      EXPECT_EQ(l.grid[0], uint32_t((8192 + c.blockM - 1) / c.blockM));
+      EXPECT_EQ(l.grid[1], 16u);
+      EXPECT_EQ(l.block[0], uint32_t(32 * c.warps));
+      EXPECT_EQ(int64_t(l.sharedBytes), c.sharedBytes);
+    }
+  // d <= 128: two 16-row slices per warp at long sequence lengths.
+  EXPECT_EQ(chooseFlashForwardConfig(attn(1, 16, 16, 8192, 8192, 128, DType::BFLOAT16)).blockM, 128);
+  EXPECT_EQ(chooseFlashForwardConfig(attn(1, 16, 16, 48, 48, 128, DType::BFLOAT16)).blockM, 64);
+}
+
+TEST(FlashAttention, AbiAndLaunch) {
+  AttentionSpec s = attn(2, 8, 2, 100, 120, 64, DType::BFLOAT16);
+  LaunchDims l;
+  std::string src = emitFlashAttentionForward(s, "k_attn", &l);
+  EXPECT_NE(src.find("k_attn(const void* __restrict__ in0, const void* __restrict__ in1, const void* "
+                     "__restrict__ in2, void* __restrict__ out0)"),
+            std::string::npos)
+      << src;
+  s.maskParam = true;
+  src = emitFlashAttentionForward(s, "k_attn", &l);
+  EXPECT_NE(src.find("in2, const void* __restrict__ in3, void* __restrict__ out0)"), std::string::npos);
+  EXPECT_NE(src.find("(in0, in1, in2, nullptr, out0)"), std::string::npos);
+  EXPECT_EQ(l.grid[2], 2u);
+}
+
+TEST(FlashDecode, SplitsFillTheGpu) {
+  FlashDecodePlan p;
+  // 64 (batch, kv head) pairs on 132 SMs: split the 32k keys.
+  ASSERT_FALSE(emitFlashDecode(attn(8, 32, 8, 1, 32768, 128, DType::BFLOAT16), "dec", &p).empty());
+  EXPECT_GT(p.numSplits, 1);
+  EXPECT_EQ(p.combineKernel, "dec_combine");
+  EXPECT_GE(p.workspaceBytes, int64_t(8) * 32 * p.numSplits * (128 + 1) * 4);
+  EXPECT_EQ(p.split.grid[0], uint32_t(p.numSplits));
+  EXPECT_EQ(p.split.grid[1], 8u);
+  EXPECT_EQ(p.split.grid[2], 8u);
+  EXPECT_LE(p.split.sharedBytes, 227u * 1024);
+  // 2048 pairs: already several waves, no split, no combine, no workspace.
+  ASSERT_FALSE(emitFlashDecode(attn(256, 32, 8, 1, 4096, 128, DType::BFLOAT16), "dec", &p).empty());
+  EXPECT_EQ(p.numSplits, 1);
+  EXPECT_EQ(p.workspaceBytes, 0);
+  EXPECT_TRUE(p.combineKernel.empty());
+  // Short KV: never more splits than key tiles.
+  ASSERT_FALSE(emitFlashDecode(attn(1, 8, 8, 1, 100, 128, DType::BFLOAT16), "dec", &p).empty());
+  EXPECT_LE(p.numSplits, 2);
+}
+
+// All forward kernels (and their fp32 references) in one translation unit,
+// the prelude once (twice is harmless), compiled per arch.
+TEST(FlashAttention, ForwardCompilesWithNvrtcForSm80AndSm90) {
+  REQUIRE_NVRTC();
+  std::string source = attentionPrelude();
+  std::vector<std::string> symbols;
+  for (const Named &n : forwardSpread()) {
+    LaunchDims l;
+    std::string k = emitFlashAttentionForward(n.spec, n.name, &l);
+    ASSERT_FALSE(k.empty()) << n.name << ": " << flashAttentionUnsupported(n.spec);
+    EXPECT_LE(l.sharedBytes, 227u * 1024) << n.name;
+    source += k;
+    symbols.push_back(n.name);
+  }
+  source += attentionPrelude();
+  compileAll(source, symbols, "attention_forward_spread.cu");
+}
+
+TEST(FlashAttention, ReferenceCompilesWithNvrtc) {
+  REQUIRE_NVRTC();
+  std::string source = attentionPrelude();
+  std::vector<std::string> symbols;
+  for (const Named &n : forwardSpread()) {
+    LaunchDims l;
+    std::string k = emitAttentionReference(n.spec, n.name + "_ref", &l);
+    ASSERT_FALSE(k.empty()) << n.name;
+    source += k;
+    symbols.push_back(n.name + "_ref");
+  }
+  compileAll(source, symbols, "attention_reference_spread.cu");
+}
+
+TEST(FlashDecode, CompilesWithNvrtcForSm80AndSm90) {
+  REQUIRE_NVRTC();
+  std::string source = attentionPrelude();
+  std::vector<std::string> symbols;
+  for (const Named &n : decodeSpread()) {
+    FlashDecodePlan p;
+    std::string k = emitFlashDecode(n.spec, n.name, &p);
+    ASSERT_FALSE(k.empty()) << n.name << ": " << flashAttentionUnsupported(n.spec);
+    source += k;
+    symbols.push_back(p.splitKernel);
+    if (!p.combineKernel.empty())
+      symbols.push_back(p.combineKernel);
+  }
+  compileAll(source, symbols, "attention_decode_spread.cu");
+}
