@@ -12,6 +12,9 @@ struct PipelineOptions {
   /// Compute precision: "fp32", "bf16" or "fp16" (weights converted at
   /// compile time, accumulation stays fp32 inside kernels).
   std::string dtype = "fp32";
+  /// Passes that recognize patterns (attention, ...) emit a remark per
+  /// candidate: what it became, or why it did not match.
+  bool remarks = false;
 };
 
 /// The passes `effc` runs between import and code generation.

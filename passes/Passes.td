@@ -33,4 +33,33 @@ def ConvertFloatType : Pass<"eff-convert-float-type", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def RaiseAttention : Pass<"eff-raise-attention", "func::FuncOp"> {
+  let summary = "Raise matmul-softmax-matmul chains to eff.attention";
+  let description = [{
+    Anchored on eff.softmax over the last axis, matches
+    matmul(softmax(scale * matmul(q, k^T) + mask), v) after normalizing what
+    exporters vary: where k^T comes from (a transpose of k, or a
+    reshape/transpose/reshape chain through a 3-D view), where the scale sits
+    (on the scores, on q, on k^T, or split as sqrt(scale) on both), the mask
+    algebra (an additive mask or Where(mask, scores, -inf); constant masks
+    equal to the causal or banded-causal pattern become `causal` / `window`,
+    all-attend masks disappear, anything else stays a broadcastable mask
+    operand), NaN guards after the softmax (Where(IsNaN(p), 0, p): the op
+    already gives zeros for rows with no allowed key), GQA repeat_kv
+    (Unsqueeze -> Expand -> Reshape of K and V becomes num_kv_heads), and 2-D
+    / 3-D [B*H, S, D] forms (reshaped to 4-D around the op).
+    A softmax that is not attention is left as it is; with `remarks`, each
+    one gets a remark saying why, and each raised one a remark with its
+    attributes.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per softmax: why it was not raised, or what it became">,
+    Option<"allowFloatMask", "allow-float-mask", "bool", /*default=*/"true",
+           "Keep a float additive mask that is not a causal/window pattern as the "
+           "mask operand (false: leave such softmaxes unraised)">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
 #endif // EFFC_PASSES_TD

@@ -2,7 +2,7 @@
 // problems, compiles them with NVRTC for the device's arch, checks each
 // against an fp32 SIMT reference on fresh random inputs (output poisoned with
 // NaN first, so an unwritten element fails) and times it with CUDA events
-// (warm-up, then the median of repeated batches of launches).
+// (warm-up, then the median of repeated CUDA-graph replays of ~1 ms batches).
 //
 //   effc-gemm-bench [--check] [--perf] [--sweep] [--dtypes=bf16,fp32]
 //                   [--shapes=SUBSTR] [--reps=N] [--jobs=N] [--dump=DIR]
@@ -294,15 +294,18 @@ public:
       return nullptr;
     return f;
   }
-  bool launch(cuda::CUfunction f, const LaunchDims &l, std::vector<cuda::CUdeviceptr> &args) {
+  bool launch(cuda::CUfunction f, const LaunchDims &l, std::vector<cuda::CUdeviceptr> &args,
+              cuda::CUstream stream = nullptr) {
     std::vector<void *> params;
     for (cuda::CUdeviceptr &p : args)
       params.push_back(&p);
     return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1], l.block[2],
-                                l.sharedBytes, nullptr, params.data(), nullptr),
+                                l.sharedBytes, stream, params.data(), nullptr),
               "cuLaunchKernel");
   }
-  bool sync() { return ok(a_.cuStreamSynchronize(nullptr), "cuStreamSynchronize (kernel fault?)"); }
+  bool sync(cuda::CUstream stream = nullptr) {
+    return ok(a_.cuStreamSynchronize(stream), "cuStreamSynchronize (kernel fault?)");
+  }
   ~Gpu() {
     for (cuda::CUmodule m : modules_)
       a_.cuModuleUnload(m);
@@ -315,35 +318,58 @@ private:
   bool failed_ = false;
 };
 
-/// Median ms per launch: 2 warm-up launches, one timed launch to size the
-/// batches (~1 ms each, at most 200 launches), then `reps` timed batches.
+/// Median ms per launch. 2 warm-up launches and one timed launch size a
+/// batch of ~1 ms (1..200 launches); the batch is captured into a CUDA graph
+/// (no host launch gaps, as cublas_peer.py does for torch) and `reps`
+/// replays are timed with events.
 double timeLaunches(Gpu &g, cuda::CUfunction f, const LaunchDims &l, std::vector<cuda::CUdeviceptr> &args,
                     int reps) {
   const cuda::DriverApi &a = g.api();
+  cuda::CUstream st = nullptr;
   cuda::CUevent e0 = nullptr, e1 = nullptr;
-  g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
-  g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
-  auto timed = [&](int n) {
-    a.cuEventRecord(e0, nullptr);
-    for (int i = 0; i < n; ++i)
-      g.launch(f, l, args);
-    a.cuEventRecord(e1, nullptr);
-    g.sync();
-    float ms = 0;
-    g.ok(a.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime");
-    return double(ms) / n;
-  };
-  g.launch(f, l, args);
-  g.launch(f, l, args);
-  g.sync();
-  double one = timed(1);
-  int inner = int(std::clamp(1.0 / std::max(one, 1e-4), 1.0, 200.0));
+  cuda::CUgraph graph = nullptr;
+  cuda::CUgraphExec exec = nullptr;
   std::vector<double> t;
-  for (int r = 0; r < reps && !g.failed(); ++r)
-    t.push_back(timed(inner));
+  auto elapsed = [&]() {
+    float ms = -1;
+    g.ok(a.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime");
+    return double(ms);
+  };
+  if (!g.ok(a.cuStreamCreate(&st, cuda::CU_STREAM_NON_BLOCKING), "cuStreamCreate") ||
+      !g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate") ||
+      !g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate"))
+    return -1;
+  g.launch(f, l, args, st);
+  g.launch(f, l, args, st);
+  a.cuEventRecord(e0, st);
+  g.launch(f, l, args, st);
+  a.cuEventRecord(e1, st);
+  if (g.sync(st)) {
+    int inner = int(std::clamp(1.0 / std::max(elapsed(), 1e-4), 1.0, 200.0));
+    if (g.ok(a.cuStreamBeginCapture(st, cuda::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture")) {
+      for (int i = 0; i < inner; ++i)
+        g.launch(f, l, args, st);
+      if (g.ok(a.cuStreamEndCapture(st, &graph), "cuStreamEndCapture") &&
+          g.ok(a.cuGraphInstantiateWithFlags(&exec, graph, 0), "cuGraphInstantiate")) {
+        g.ok(a.cuGraphLaunch(exec, st), "cuGraphLaunch"); // warm the graph
+        for (int r = 0; r < reps && g.sync(st); ++r) {
+          a.cuEventRecord(e0, st);
+          g.ok(a.cuGraphLaunch(exec, st), "cuGraphLaunch");
+          a.cuEventRecord(e1, st);
+          if (g.sync(st))
+            t.push_back(elapsed() / inner);
+        }
+      }
+    }
+  }
+  if (exec)
+    a.cuGraphExecDestroy(exec);
+  if (graph)
+    a.cuGraphDestroy(graph);
   a.cuEventDestroy(e0);
   a.cuEventDestroy(e1);
-  if (t.empty())
+  a.cuStreamDestroy(st);
+  if (t.empty() || g.failed())
     return -1;
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """cuBLAS peer for effc-gemm-bench: torch.matmul on the same problems.
 
-Timed exactly like the C++ bench (2 warm-up calls, one timed call to size
-batches of ~1 ms, then the median over --reps batches, CUDA events), on
+Timed exactly like the C++ bench (2 warm-up calls, one timed call to size a
+~1 ms batch, the batch captured in a CUDA graph, the median over --reps
+replays timed with CUDA events), on
 uniform[-1, 1) inputs, into a preallocated output. fp32 runs with
 torch.backends.cuda.matmul.allow_tf32 = True (cuBLAS TF32 tensor cores), the
 mode effc's fp32 kernels use.
@@ -28,12 +29,15 @@ DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16, "fp32": torch.float32}
 
 
 def time_ms(fn, reps):
+    """Median ms per call: 2 warm-up calls, one timed call sizing a ~1 ms
+    batch (1..200 calls), the batch captured in a CUDA graph (no Python or
+    launch gaps), `reps` timed replays. Falls back to eager batches if capture
+    fails."""
     start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
 
-    def timed(n):
+    def timed(run, n):
         start.record()
-        for _ in range(n):
-            fn()
+        run()
         end.record()
         torch.cuda.synchronize()
         return start.elapsed_time(end) / n
@@ -41,9 +45,28 @@ def time_ms(fn, reps):
     fn()
     fn()
     torch.cuda.synchronize()
-    one = timed(1)
+    one = timed(fn, 1)
     inner = int(min(max(1.0 / max(one, 1e-4), 1.0), 200.0))
-    times = sorted(timed(inner) for _ in range(reps))
+
+    def eager():
+        for _ in range(inner):
+            fn()
+
+    run = eager
+    try:
+        side = torch.cuda.Stream()
+        side.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(side):
+            fn()
+        torch.cuda.current_stream().wait_stream(side)
+        graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            eager()
+        graph.replay()
+        run = graph.replay
+    except RuntimeError as e:  # capture unsupported: time eager batches
+        print(f"# graph capture failed ({e}); eager timing", file=sys.stderr)
+    times = sorted(timed(run, inner) for _ in range(reps))
     return times[len(times) // 2]
 
 

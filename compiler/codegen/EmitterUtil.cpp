@@ -20,12 +20,13 @@ void openKernel(CudaWriter &w, const KernelDesc &desc, int maxThreads) {
          params, ") {");
   for (size_t i = 0; i < desc.inputs.size(); ++i) {
     const char *t = storageType(desc.inputs[i].dtype);
-    w.line("const ", t, "* __restrict__ x", i, " = (const ", t, "*)in", i, ";",
+    // maybe_unused: shape-like operands (axes, K, ...) are baked, not read.
+    w.line("[[maybe_unused]] const ", t, "* __restrict__ x", i, " = (const ", t, "*)in", i, ";",
            desc.inputs[i].present ? "" : "  // absent: nullptr");
   }
   for (size_t i = 0; i < desc.outputs.size(); ++i) {
     const char *t = storageType(desc.outputs[i].dtype);
-    w.line(t, "* __restrict__ y", i, " = (", t, "*)out", i, ";");
+    w.line("[[maybe_unused]] ", t, "* __restrict__ y", i, " = (", t, "*)out", i, ";");
   }
 }
 

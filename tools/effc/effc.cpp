@@ -55,6 +55,11 @@ cl::opt<std::string> dtype("dtype",
 cl::opt<bool> verbose("verbose", cl::desc("Print progress and timing per stage"),
                       cl::cat(effcCategory));
 cl::alias verboseShort("v", cl::aliasopt(verbose), cl::desc("Alias for --verbose"));
+cl::opt<bool> remarks("remarks",
+                      cl::desc("Report, per candidate, what each raising pass did: which "
+                               "softmaxes became attention (and with what attributes) and "
+                               "why the others did not"),
+                      cl::cat(effcCategory));
 cl::opt<bool> printWeights("print-weights",
                            cl::desc("Print weight blobs in full in --emit output (elided by default)"),
                            cl::cat(effcCategory));
@@ -194,6 +199,9 @@ int main(int argc, char **argv) {
   context.loadAllAvailableDialects();
   // Diagnostics go to stderr with their location (file, ONNX node).
   context.getDiagEngine().registerHandler(printDiagnostic);
+  // The node name and module path say where; a dump of the op in generic
+  // form ("see current operation") does not help a user.
+  context.printOpOnDiagnostic(false);
 
   mlir::DefaultTimingManager timing;
   timing.setEnabled(verbose);
@@ -231,6 +239,7 @@ int main(int argc, char **argv) {
   pm.enableTiming(pipelineTiming);
   effc::PipelineOptions pipelineOptions;
   pipelineOptions.dtype = dtype;
+  pipelineOptions.remarks = remarks;
   effc::buildPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return 1;

@@ -129,27 +129,46 @@ template <int KIND> __device__ __forceinline__ float mask_value(const void *m, i
 // SSTR elements. row(r) gives the global row or nullptr (zero-filled row).
 // 16-bit storage goes through cp.async (completion via commit/wait groups);
 // f32 storage is loaded, converted to f16 and stored synchronously.
+template <class E, bool BF>
+__device__ __forceinline__ void copy_chunk(u32 dst, const E *src, bool ok, const E *fallback) {
+  if constexpr (sizeof(E) == 2) {
+    cp_async16(dst, ok ? (const void *)src : (const void *)fallback, ok ? 16 : 0);
+  } else {
+    float4 a = {0.f, 0.f, 0.f, 0.f}, b = {0.f, 0.f, 0.f, 0.f};
+    if (ok) {
+      a = *(const float4 *)src;
+      b = *(const float4 *)(src + 4);
+    }
+    st_shared_v4(dst, pack2<BF>(a.x, a.y), pack2<BF>(a.z, a.w), pack2<BF>(b.x, b.y), pack2<BF>(b.z, b.w));
+  }
+}
 template <class E, bool BF, int NTH, int ROWS, int DREAL, int DPAD, int SSTR, class RowFn>
 __device__ __forceinline__ void load_tile(u32 sdst, int tid, const E *fallback, RowFn row) {
   constexpr int CH = DPAD / 8, TOTAL = ROWS * CH;
+  if constexpr (NTH % CH == 0) {
+    // Each thread keeps one 16-byte column for all its rows: one address
+    // register plus immediate offsets instead of a division per chunk.
+    constexpr int STEP = NTH / CH;
+    const int cc = int(unsigned(tid) % unsigned(CH)), r0 = int(unsigned(tid) / unsigned(CH));
+    const bool colOk = DREAL == DPAD || cc * 8 < DREAL;
+    const u32 dst0 = sdst + u32(r0 * SSTR + cc * 8) * 2u;
 #pragma unroll
-  for (int it = 0; it < (TOTAL + NTH - 1) / NTH; ++it) {
-    const int c = it * NTH + tid;
-    if (TOTAL % NTH == 0 || c < TOTAL) {
-      const int r = c / CH, cc = c - r * CH;
-      const E *src = row(r);
-      const bool ok = src != nullptr && cc * 8 < DREAL;
-      const u32 dst = sdst + u32(r * SSTR + cc * 8) * 2u;
-      if constexpr (sizeof(E) == 2) {
-        cp_async16(dst, ok ? (const void *)(src + cc * 8) : (const void *)fallback, ok ? 16 : 0);
-      } else {
-        float4 a = {0.f, 0.f, 0.f, 0.f}, b = {0.f, 0.f, 0.f, 0.f};
-        if (ok) {
-          a = *(const float4 *)(src + cc * 8);
-          b = *(const float4 *)(src + cc * 8 + 4);
-        }
-        st_shared_v4(dst, pack2<BF>(a.x, a.y), pack2<BF>(a.z, a.w), pack2<BF>(b.x, b.y),
-                     pack2<BF>(b.z, b.w));
+    for (int it = 0; it < (ROWS + STEP - 1) / STEP; ++it) {
+      const int r = r0 + it * STEP;
+      if (ROWS % STEP == 0 || r < ROWS) {
+        const E *src = row(r);
+        copy_chunk<E, BF>(dst0 + u32(it * STEP * SSTR * 2), src + cc * 8, colOk && src != nullptr, fallback);
+      }
+    }
+  } else {
+#pragma unroll
+    for (int it = 0; it < (TOTAL + NTH - 1) / NTH; ++it) {
+      const int c = it * NTH + tid;
+      if (TOTAL % NTH == 0 || c < TOTAL) {
+        const int r = c / CH, cc = c - r * CH;
+        const E *src = row(r);
+        copy_chunk<E, BF>(sdst + u32(r * SSTR + cc * 8) * 2u, src + cc * 8, src != nullptr && cc * 8 < DREAL,
+                          fallback);
       }
     }
   }

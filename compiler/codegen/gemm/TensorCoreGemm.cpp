@@ -329,9 +329,10 @@ void emitFragmentsAndMma(Writer &w, const Plan &p) {
     w.line("af[mi][2] = tcg_lds32(base + ", 4 * a.rowBytes, " + aCol[mi][0]);");
     w.line("af[mi][3] = tcg_lds32(base + ", 4 * a.rowBytes, " + aCol[mi][1]);");
   }
-  if (p.tf32)
+  if (p.tf32) {
     w.line("#pragma unroll");
     w.line("for (int q = 0; q < 4; ++q) af[mi][q] = tcg_tf32(af[mi][q]);");
+  }
   w.close();
   if (b.wordLoads) {
     w.line("#pragma unroll");

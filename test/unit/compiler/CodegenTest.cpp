@@ -202,6 +202,7 @@ TEST(CodegenTest, DtypeMatrixCompilesWithNvrtc) {
   for (const char *arch : {"sm_80", "sm_90"}) {
     auto compiled = nvrtc::compile(tu.source(), nvrtc::compileOptions(arch, {}));
     ASSERT_TRUE(compiled.ok()) << arch << ": " << compiled.status().message();
+    EXPECT_EQ(compiled->log.find("warning"), std::string::npos) << compiled->log;
   }
 }
 
