@@ -81,6 +81,8 @@ private:
       EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuMemAlloc(&arena_, n), "allocating a " + std::to_string(n) + "-byte arena"));
       // Zeroed so that a kernel reading what nobody wrote is reproducible.
       EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuMemsetD8(arena_, 0, n), "clearing the arena"));
+      // The memset runs on the legacy stream; the session's stream is non-blocking.
+      EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuCtxSynchronize(), "clearing the arena"));
     }
     EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING), "cuStreamCreate"));
     ptr_.resize(m.buffers_size());

@@ -76,6 +76,9 @@ Status DeviceModel::init(const Model &model) {
     EFFC_RETURN_IF_ERROR(driver_.check(driver_.api.cuMemAlloc(&weights_, n),
                                        "allocating " + std::to_string(n) + " bytes of weights"));
     EFFC_RETURN_IF_ERROR(driver_.check(driver_.api.cuMemcpyHtoD(weights_, model.weightsData(), n), "uploading weights"));
+    // A pageable cuMemcpyHtoD may return before its DMA lands, and sessions
+    // run on non-blocking streams that do not wait for the legacy stream.
+    EFFC_RETURN_IF_ERROR(driver_.check(driver_.api.cuCtxSynchronize(), "uploading weights"));
   }
   return Status::OK();
 }

@@ -63,6 +63,7 @@ StatusOr<const Driver *> initDriver() {
   EFFC_RESOLVE(cuEventRecord, "cuEventRecord");
   EFFC_RESOLVE(cuEventElapsedTime, "cuEventElapsedTime_v2", "cuEventElapsedTime");
   EFFC_RESOLVE(cuEventSynchronize, "cuEventSynchronize");
+  EFFC_RESOLVE(cuCtxSynchronize, "cuCtxSynchronize");
   EFFC_RESOLVE(cuEventDestroy, "cuEventDestroy_v2", "cuEventDestroy");
 #undef EFFC_RESOLVE
   if (!missing.empty())

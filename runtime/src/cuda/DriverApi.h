@@ -68,6 +68,7 @@ struct DriverApi {
   CUresult (*cuEventRecord)(CUevent, CUstream);
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
   CUresult (*cuEventSynchronize)(CUevent);
+  CUresult (*cuCtxSynchronize)();
   CUresult (*cuEventDestroy)(CUevent);
 };
 
