@@ -27,6 +27,9 @@ void buildPipeline(mlir::PassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createConvertFloatType(convert));
     pm.addPass(mlir::createCanonicalizerPass());
   }
+  // Fuse: elementwise chains become one kernel each (eff.fusion).
+  if (options.fuse)
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createFuseElementwise());
 }
 
 } // namespace effc

@@ -15,6 +15,8 @@ struct PipelineOptions {
   /// Passes that recognize patterns (attention, ...) emit a remark per
   /// candidate: what it became, or why it did not match.
   bool remarks = false;
+  /// Group elementwise chains into eff.fusion kernels.
+  bool fuse = true;
 };
 
 /// The passes `effc` runs between import and code generation.

@@ -62,4 +62,21 @@ def RaiseAttention : Pass<"eff-raise-attention", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
+  let summary = "Group chains of elementwise ops into eff.fusion kernels";
+  let description = [{
+    Walks each function bottom-up and grows a group from every elementwise op
+    into the elementwise producers of its operands, as long as a producer has
+    the group's result shape and no user outside the group (so the group has
+    one output and intermediate values never reach memory). Groups of two or
+    more ops become one `eff.fusion "elementwise"` region; operands defined
+    outside (activations, weights, broadcast inputs) become its inputs.
+  }];
+  let options = [
+    Option<"maxOps", "max-ops", "unsigned", /*default=*/"64",
+           "Largest number of ops one fused kernel may hold">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
 #endif // EFFC_PASSES_TD

@@ -58,7 +58,7 @@ namespace {
 /// Finite fills of this size also absorb the score they are added to.
 constexpr double kMaskedThreshold = -1e30;
 /// Constant masks larger than this are kept as operands without being read.
-constexpr int64_t kMaxMaskElements = int64_t(1) << 26;
+constexpr int64_t kMaxMaskElements = int64_t(1) << 24; // [1, 1, 4096, 4096]
 
 bool isMaskedValue(double v) { return v <= kMaskedThreshold; }
 
@@ -287,8 +287,9 @@ struct MaskPattern {
   int64_t window = 0;
 };
 
-/// Reads a constant as doubles (bools as 0/1); false when it is not readable.
-bool readConstant(Value v, SmallVectorImpl<double> &out) {
+/// Reads a constant mask element by element into `allowed` through `classify`
+/// (bools as 0/1); false when it is not readable.
+bool readMask(Value v, function_ref<int8_t(double)> classify, SmallVectorImpl<int8_t> &allowed) {
   ElementsAttr attr = getConstantElements(v);
   if (!attr || attr.getNumElements() > kMaxMaskElements)
     return false;
@@ -297,34 +298,33 @@ bool readConstant(Value v, SmallVectorImpl<double> &out) {
     return false;
   Type elt = attr.getElementType();
   int64_t n = attr.getNumElements();
-  out.resize(n);
+  allowed.resize(n);
   if (elt.isInteger(1)) {
     for (int64_t i = 0; i < n; ++i)
-      out[i] = bytes[i] ? 1 : 0;
-    return true;
-  }
-  if (elt.isF32()) {
+      allowed[i] = classify(bytes[i] ? 1 : 0);
+  } else if (elt.isF32()) {
     for (int64_t i = 0; i < n; ++i) {
       float f;
       std::memcpy(&f, bytes.data() + 4 * i, 4);
-      out[i] = f;
+      allowed[i] = classify(f);
     }
-    return true;
-  }
-  if (elt.isF64()) {
-    std::memcpy(out.data(), bytes.data(), size_t(8 * n));
-    return true;
-  }
-  if (elt.isF16() || elt.isBF16()) {
+  } else if (elt.isF64()) {
+    for (int64_t i = 0; i < n; ++i) {
+      double d;
+      std::memcpy(&d, bytes.data() + 8 * i, 8);
+      allowed[i] = classify(d);
+    }
+  } else if (elt.isF16() || elt.isBF16()) {
     const llvm::fltSemantics &sem = cast<FloatType>(elt).getFloatSemantics();
     for (int64_t i = 0; i < n; ++i) {
       uint16_t bits;
       std::memcpy(&bits, bytes.data() + 2 * i, 2);
-      out[i] = APFloat(sem, APInt(16, bits)).convertToDouble();
+      allowed[i] = classify(APFloat(sem, APInt(16, bits)).convertToDouble());
     }
-    return true;
+  } else {
+    return false;
   }
-  return false;
+  return true;
 }
 
 /// `allowed` holds 1 (attend), 0 (masked) or -1 (neither: a real bias) per
@@ -586,15 +586,14 @@ private:
       }
     }
     int64_t S = scores[scores.size() - 2], L = scores.back();
-    SmallVector<double> values;
-    if (maskType.hasStaticShape() && readConstant(mask, values)) {
-      SmallVector<int8_t> allowed(values.size());
-      for (size_t i = 0; i < values.size(); ++i) {
-        if (select)
-          allowed[i] = (values[i] != 0) != m.invertMask;
-        else
-          allowed[i] = values[i] == 0 ? 1 : isMaskedValue(values[i] * maskScale) ? 0 : -1;
-      }
+    bool invert = m.invertMask;
+    auto classifyValue = [&](double value) -> int8_t {
+      if (select)
+        return (value != 0) != invert;
+      return value == 0 ? 1 : isMaskedValue(value * maskScale) ? 0 : -1;
+    };
+    SmallVector<int8_t> allowed;
+    if (maskType.hasStaticShape() && readMask(mask, classifyValue, allowed)) {
       MaskPattern pattern = classifyMask(allowed, maskType.getShape(), S, L);
       switch (pattern.kind) {
       case MaskPattern::All:

@@ -531,12 +531,17 @@ int main(int argc, char **argv) {
 
   // Jobs: fill module, then per problem its reference, comparer and variants.
   std::vector<Job> jobs;
-  jobs.push_back({"bench_fill", bench::supportSource()});
+  Job fillJob;
+  fillJob.name = "bench_fill";
+  fillJob.source = bench::supportSource();
+  jobs.push_back(fillJob);
   for (size_t pi = 0; pi < problems.size(); ++pi) {
     Problem &p = problems[pi];
     p.spec.numSMs = numSMs;
     std::string base = "p" + std::to_string(pi);
-    Job ref{base + "_ref", ""}, cmp{base + "_cmp", ""};
+    Job ref, cmp;
+    ref.name = base + "_ref";
+    cmp.name = base + "_cmp";
     ref.source = bench::referenceSource(p.spec, ref.name, &ref.launch);
     cmp.source = bench::compareSource(p.spec, cmp.name, &cmp.launch);
     p.refJob = jobs.size();

@@ -80,7 +80,6 @@ def main():
         print("cublas_peer: no CUDA device", file=sys.stderr)
         return 1
     torch.backends.cuda.matmul.allow_tf32 = True
-    torch.backends.cudnn.allow_tf32 = True
     print(f"# torch {torch.__version__}, {torch.cuda.get_device_name()}", flush=True)
     gen = torch.Generator(device="cuda").manual_seed(0)
     for name in args.dtypes.split(","):

@@ -153,6 +153,9 @@ private:
       return success();
     }
 
+    if (auto fusion = dyn_cast<eff::FusionOp>(op))
+      return lowerFusion(fusion);
+
     std::string name = op->getName().getStringRef().str();
     if (!host::hasKernel(name))
       return op->emitError("no kernel implements '") << name << "'";
@@ -179,6 +182,57 @@ private:
       kernel->add_outputs(*id);
     }
     emitCuda(op, kernel);
+    return success();
+  }
+
+  /// An eff.fusion becomes one kernel whose body lists the fused ops over
+  /// value indices: 0..n-1 are the kernel inputs, then each body result.
+  LogicalResult lowerFusion(eff::FusionOp fusion) {
+    ++step;
+    artifact::Kernel *kernel = plan.manifest.add_kernels();
+    kernel->set_op("eff.fusion");
+    kernel->set_location(locationText(fusion.getLoc()));
+    (*kernel->mutable_attrs())["kind"].set_s(fusion.getKind().str());
+    for (Value input : fusion.getInputs()) {
+      int32_t id = bufferOf.lookup(input);
+      kernel->add_inputs(id);
+      use(id, step);
+    }
+    Block &body = fusion.getBody().front();
+    llvm::DenseMap<Value, int32_t> valueIndex;
+    for (BlockArgument arg : body.getArguments())
+      valueIndex[arg] = int32_t(arg.getArgNumber());
+    int32_t next = int32_t(body.getNumArguments());
+    for (Operation &inner : body.without_terminator()) {
+      std::string name = inner.getName().getStringRef().str();
+      if (!host::hasKernel(name))
+        return inner.emitError("no kernel implements '") << name << "'";
+      artifact::BodyOp *bodyOp = kernel->add_body();
+      bodyOp->set_op(name);
+      bodyOp->set_location(locationText(inner.getLoc()));
+      for (auto &[key, value] : eff::toHostAttrs(&inner))
+        (*bodyOp->mutable_attrs())[key] = toManifestAttr(value);
+      for (Value operand : eff::getKernelOperands(&inner))
+        bodyOp->add_operands(operand ? valueIndex.lookup(operand) : -1);
+      for (Value result : inner.getResults()) {
+        auto type = cast<RankedTensorType>(result.getType());
+        bodyOp->add_result_dtypes(artifact::DType(int(eff::toDType(type.getElementType()))));
+        artifact::Ints *shape = bodyOp->add_result_shapes();
+        for (int64_t d : type.getShape())
+          shape->add_values(d);
+        valueIndex[result] = next++;
+      }
+    }
+    for (Value yielded : body.getTerminator()->getOperands())
+      kernel->add_body_outputs(valueIndex.lookup(yielded));
+    for (Value result : fusion.getResults()) {
+      FailureOr<int32_t> id = addBuffer(result, "eff.fusion result", fusion.getLoc(),
+                                        "result of eff.fusion");
+      if (failed(id))
+        return failure();
+      kernel->add_outputs(*id);
+    }
+    emitCuda(fusion, kernel);
     return success();
   }
 

@@ -33,5 +33,6 @@ include "dialects/eff/ops/ShapeOps.td"
 include "dialects/eff/ops/GatherOps.td"
 include "dialects/eff/ops/LinalgOps.td"
 include "dialects/eff/ops/NNOps.td"
+include "dialects/eff/ops/FusionOps.td"
 
 #endif // EFF_OPS_TD

@@ -52,6 +52,10 @@ cl::opt<std::string> dtype("dtype",
                           cl::desc("Compute precision: fp32 (default), bf16 or fp16; weights are "
                                    "converted at compile time, accumulation stays fp32"),
                           cl::init("fp32"), cl::value_desc("fp32|bf16|fp16"), cl::cat(effcCategory));
+cl::opt<bool> fuse("fuse",
+                   cl::desc("Fuse elementwise chains into single kernels (default on; "
+                            "--fuse=false runs one kernel per op)"),
+                   cl::init(true), cl::cat(effcCategory));
 cl::opt<bool> verbose("verbose", cl::desc("Print progress and timing per stage"),
                       cl::cat(effcCategory));
 cl::alias verboseShort("v", cl::aliasopt(verbose), cl::desc("Alias for --verbose"));
@@ -239,6 +243,7 @@ int main(int argc, char **argv) {
   pm.enableTiming(pipelineTiming);
   effc::PipelineOptions pipelineOptions;
   pipelineOptions.dtype = dtype;
+  pipelineOptions.fuse = fuse;
   pipelineOptions.remarks = remarks;
   effc::buildPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))

@@ -1,0 +1,34 @@
+//===- FusionOps.td - kernel regions -------------------------------------===//
+#ifndef EFF_FUSION_OPS_TD
+#define EFF_FUSION_OPS_TD
+
+
+def Eff_FusionOp : Op<Eff_Dialect, "fusion",
+    [IsolatedFromAbove, SingleBlockImplicitTerminator<"YieldOp">,
+     RecursiveMemoryEffects]> {
+  let summary = "ops that run as one generated kernel";
+  let description = [{
+    The body's ops become one kernel: intermediate values stay in registers
+    and never reach memory. Block arguments are the kernel inputs (in order),
+    `eff.yield` names its outputs. `kind` says how the kernel is shaped:
+    "elementwise" (one thread per element of the output shape; every body
+    result has that shape, inputs broadcast into it).
+  }];
+  let arguments = (ins Variadic<AnyTensor>:$inputs, StrAttr:$kind);
+  let results = (outs Variadic<AnyTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    $kind `(` $inputs `)` attr-dict `:` functional-type($inputs, $results) $body
+  }];
+  let hasVerifier = 1;
+}
+
+def Eff_YieldOp : Op<Eff_Dialect, "yield",
+    [Pure, Terminator, HasParent<"FusionOp">]> {
+  let summary = "the outputs of an eff.fusion body";
+  let arguments = (ins Variadic<AnyTensor>:$values);
+  let builders = [OpBuilder<(ins), [{ /* no values */ }]>];
+  let assemblyFormat = "attr-dict ($values^ `:` type($values))?";
+}
+
+#endif // EFF_FUSION_OPS_TD
