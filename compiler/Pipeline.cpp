@@ -16,11 +16,13 @@ void buildPipeline(mlir::PassManager &pm, const PipelineOptions &options) {
   pm.addPass(mlir::createCSEPass());
   // Raise: matmul/softmax/matmul chains become eff.attention (on the
   // canonical, static IR), then the views and masks they read fold or die.
-  mlir::eff::RaiseAttentionOptions raise;
-  raise.remarks = options.remarks;
-  pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createRaiseAttention(raise));
-  pm.addPass(mlir::createCanonicalizerPass());
-  pm.addPass(mlir::createCSEPass());
+  if (options.raiseAttention) {
+    mlir::eff::RaiseAttentionOptions raise;
+    raise.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createRaiseAttention(raise));
+    pm.addPass(mlir::createCanonicalizerPass());
+    pm.addPass(mlir::createCSEPass());
+  }
   if (options.dtype != "fp32") {
     mlir::eff::ConvertFloatTypeOptions convert;
     convert.dtype = options.dtype;

@@ -17,6 +17,8 @@ struct PipelineOptions {
   bool remarks = false;
   /// Group elementwise chains into eff.fusion kernels.
   bool fuse = true;
+  /// Rewrite attention subgraphs into eff.attention (FlashAttention kernels).
+  bool raiseAttention = true;
 };
 
 /// The passes `effc` runs between import and code generation.

@@ -7,6 +7,7 @@
 //
 #include "compiler/Pipeline.h"
 #include "compiler/plan/ExecutionPlan.h"
+#include "effc/Nvrtc.h"
 #include "compiler/onnx/OnnxImporter.h"
 #include "compiler/onnx/OnnxLocations.h"
 #include "passes/Registration.h"
@@ -18,6 +19,7 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 
+#include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
@@ -56,6 +58,17 @@ cl::opt<bool> fuse("fuse",
                    cl::desc("Fuse elementwise chains into single kernels (default on; "
                             "--fuse=false runs one kernel per op)"),
                    cl::init(true), cl::cat(effcCategory));
+cl::opt<bool> embedCubin("embed-cubin",
+                         cl::desc("Compile every kernel with NVRTC now (no GPU needed) and store "
+                                  "the cubins in the artifact for --arch"),
+                         cl::cat(effcCategory));
+cl::opt<std::string> arch("arch",
+                          cl::desc("Target(s) for --embed-cubin, comma-separated (default sm_90)"),
+                          cl::init("sm_90"), cl::value_desc("sm_90[,sm_80]"), cl::cat(effcCategory));
+cl::opt<bool> raiseAttention("raise-attention",
+                             cl::desc("Recognize attention subgraphs and run them as FlashAttention "
+                                      "kernels (default on)"),
+                             cl::init(true), cl::cat(effcCategory));
 cl::opt<bool> verbose("verbose", cl::desc("Print progress and timing per stage"),
                       cl::cat(effcCategory));
 cl::alias verboseShort("v", cl::aliasopt(verbose), cl::desc("Alias for --verbose"));
@@ -151,6 +164,13 @@ std::string defaultOutputPath() {
   return (in + ".effc").str();
 }
 
+int kernelsWithSource(const effc::artifact::Manifest &m) {
+  int n = 0;
+  for (const auto &k : m.kernels())
+    n += !k.source().empty();
+  return n;
+}
+
 bool writeArtifact(mlir::ModuleOp module, mlir::TimingScope &rootTiming) {
   FailureOr<effc::ExecutionPlan> plan;
   {
@@ -172,10 +192,27 @@ bool writeArtifact(mlir::ModuleOp module, mlir::TimingScope &rootTiming) {
   uint64_t weightBytes = 0;
   for (const effc::WeightBlob &w : plan->weights)
     weightBytes += w.bytes.size();
+  std::string payload = plan->cudaSource;
+  if (embedCubin) {
+    // NVRTC needs no GPU: the runtime then loads these cubins instead of
+    // compiling when the device's arch matches.
+    mlir::TimingScope t = rootTiming.nest("nvrtc (embed cubins)");
+    SmallVector<StringRef> parts;
+    StringRef(arch).split(parts, ',', -1, /*KeepEmpty=*/false);
+    std::vector<std::string> archs(parts.begin(), parts.end());
+    if (verbose)
+      errs() << "effc: compiling " << kernelsWithSource(plan->manifest) << " kernels with NVRTC for "
+             << arch << "\n";
+    effc::Status embedded = effc::nvrtc::embedCubins(plan->manifest, payload, archs);
+    if (!embedded.ok()) {
+      errs() << "effc: error: --embed-cubin: " << embedded.message() << "\n";
+      return false;
+    }
+  }
   effc::Status status;
   {
     mlir::TimingScope t = rootTiming.nest("write artifact");
-    status = effc::writeArtifact(path, plan->manifest, plan->weights, plan->cudaSource);
+    status = effc::writeArtifact(path, plan->manifest, plan->weights, payload);
   }
   if (!status.ok()) {
     errs() << "effc: error: " << status.message() << "\n";
@@ -194,6 +231,7 @@ bool writeArtifact(mlir::ModuleOp module, mlir::TimingScope &rootTiming) {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   mlir::registerAsmPrinterCLOptions(); // --mlir-print-debuginfo shows ONNX node locations
+  cl::SetVersionPrinter([](raw_ostream &os) { os << "effc " EFFC_VERSION " (LLVM/MLIR " LLVM_VERSION_STRING ")\n"; });
   cl::HideUnrelatedOptions(effcCategory);
   cl::ParseCommandLineOptions(argc, argv, "effc: ONNX transformer compiler\n");
 
@@ -244,6 +282,7 @@ int main(int argc, char **argv) {
   effc::PipelineOptions pipelineOptions;
   pipelineOptions.dtype = dtype;
   pipelineOptions.fuse = fuse;
+  pipelineOptions.raiseAttention = raiseAttention;
   pipelineOptions.remarks = remarks;
   effc::buildPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
