@@ -200,6 +200,14 @@ LogicalResult GraphImporter::importInputs(func::FuncOp func) {
     Type type = importType(input.type(), input.name(), /*isInput=*/true);
     if (!type)
       return failure();
+    if (auto frozen = options.constantInputFiles.find(input.name());
+        frozen != options.constantInputFiles.end()) {
+      FailureOr<Value> value = importConstantInput(input.name(), frozen->second, type);
+      if (failed(value))
+        return failure();
+      values[input.name()] = *value;
+      continue;
+    }
     BlockArgument arg = entry.addArgument(type, fileLoc);
     values[input.name()] = arg;
     argTypes.push_back(type);
@@ -209,10 +217,33 @@ LogicalResult GraphImporter::importInputs(func::FuncOp func) {
   for (const auto &[name, shape] : options.inputShapes)
     if (!inputNames.contains(name))
       return error() << "--shape names '" << name << "', which is not an input of the model";
+  for (const auto &[name, file] : options.constantInputFiles)
+    if (!inputNames.contains(name))
+      return error() << "--const-input names '" << name << "', which is not an input of the model";
   func.setFunctionType(builder.getFunctionType(argTypes, {}));
   for (auto [i, attrs] : llvm::enumerate(argAttrs))
     func.setArgAttrs(unsigned(i), attrs);
   return success();
+}
+
+FailureOr<Value> GraphImporter::importConstantInput(llvm::StringRef name, const std::string &path,
+                                                   Type declared) {
+  auto buffer = llvm::MemoryBuffer::getFile(path);
+  if (!buffer)
+    return error() << "--const-input " << name << ": cannot read '" << path
+                   << "': " << buffer.getError().message();
+  onnx::TensorProto tensor;
+  if (!tensor.ParseFromArray((*buffer)->getBufferStart(), int((*buffer)->getBufferSize())))
+    return error() << "--const-input " << name << ": '" << path << "' is not an ONNX TensorProto";
+  std::string message;
+  ElementsAttr value = convertOnnxTensor(ctx, tensor, blobNameFor(name.str()), externalDir,
+                                         externalData.get(), message);
+  if (!value)
+    return error() << "--const-input " << name << ": " << message;
+  if (!mlir::eff::areCompatibleTensorTypes(declared, value.getType()))
+    return error() << "--const-input " << name << ": the file holds " << value.getType()
+                   << " but the model declares " << declared;
+  return constant(value);
 }
 
 LogicalResult GraphImporter::importInitializers() {

@@ -17,6 +17,10 @@ struct ImportOptions {
   /// Binds the dims of model inputs (`--shape input_ids=2x16`). Inputs left
   /// with symbolic dims import with dynamic dims.
   std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Inputs frozen to constants (`--const-input NAME=FILE.pb`): the input
+  /// disappears from the signature and its value folds into the graph, e.g.
+  /// a fixed attention mask or a shape tensor.
+  std::map<std::string, std::string> constantInputFiles;
   /// Directory for ONNX external data files; empty: the model's directory.
   std::string externalDataDir;
 };

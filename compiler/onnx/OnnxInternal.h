@@ -81,6 +81,8 @@ public:
   // ---- graph walk (OnnxImporter.cpp) ----------------------------------------
   mlir::LogicalResult importInputs(mlir::func::FuncOp func);
   mlir::LogicalResult importInitializers();
+  mlir::FailureOr<mlir::Value> importConstantInput(llvm::StringRef name, const std::string &path,
+                                                   mlir::Type declared);
   mlir::LogicalResult importNode(const onnx::NodeProto &n, int index);
   mlir::LogicalResult importOutputs(mlir::func::FuncOp func);
   mlir::Type importType(const onnx::TypeProto &type, llvm::StringRef name, bool isInput);

@@ -1,5 +1,6 @@
 #include "Commands.h"
 
+#include "onnx/onnx.pb.h"
 #include "runtime/proto/artifact.pb.h"
 
 #include <algorithm>
@@ -47,14 +48,33 @@ StatusOr<std::vector<HostTensor>> gatherInputs(const Options &o, const Model &mo
   if (!o.testData.empty()) {
     if (!isDir(o.testData)) return Status::error(o.testData + ": not a directory");
     auto files = numberedFiles(o.testData, "input_");
-    if (files.size() != infos.size() && o.inputs.empty())
+    // Files name their tensors: match by name when every model input is
+    // among them (inputs frozen with `effc --const-input` are skipped),
+    // otherwise by position.
+    std::vector<int> slotOf(files.size(), -1);
+    size_t matched = 0;
+    for (size_t f = 0; f < files.size(); ++f) {
+      auto bytes = readFileBytes(files[f]);
+      onnx::TensorProto proto;
+      if (!bytes.ok() || !proto.ParseFromString(*bytes)) continue;
+      for (size_t i = 0; i < infos.size(); ++i)
+        if (!proto.name().empty() && proto.name() == infos[i].name && !given[i]) {
+          slotOf[f] = int(i), given[i] = true, ++matched;
+          break;
+        }
+    }
+    bool byName = matched == infos.size();
+    std::fill(given.begin(), given.end(), false);
+    if (!byName && files.size() != infos.size() && o.inputs.empty())
       return Status::error(o.testData + ": has " + std::to_string(files.size()) + " input_*.pb files, model has " +
                            std::to_string(infos.size()) + " inputs");
-    for (size_t i = 0; i < files.size() && i < infos.size(); ++i) {
-      auto t = readTensorProtoFile(files[i]);
+    for (size_t f = 0; f < files.size(); ++f) {
+      int i = byName ? slotOf[f] : int(f);
+      if (i < 0 || size_t(i) >= infos.size()) continue;
+      auto t = readTensorProtoFile(files[f]);
       if (!t.ok()) return t.status();
-      inputs[i] = std::move(*t);
-      given[i] = true;
+      inputs[size_t(i)] = std::move(*t);
+      given[size_t(i)] = true;
     }
   }
   for (auto &[name, file] : o.inputs) {

@@ -69,6 +69,11 @@ cl::opt<bool> raiseAttention("raise-attention",
                              cl::desc("Recognize attention subgraphs and run them as FlashAttention "
                                       "kernels (default on)"),
                              cl::init(true), cl::cat(effcCategory));
+cl::list<std::string> constInputs("const-input",
+                                  cl::desc("Freeze an input to the value in FILE (an ONNX TensorProto "
+                                           ".pb): it leaves the signature and folds into the graph "
+                                           "(repeatable)"),
+                                  cl::value_desc("NAME=FILE.pb"), cl::cat(effcCategory));
 cl::opt<bool> verbose("verbose", cl::desc("Print progress and timing per stage"),
                       cl::cat(effcCategory));
 cl::alias verboseShort("v", cl::aliasopt(verbose), cl::desc("Alias for --verbose"));
@@ -102,6 +107,14 @@ bool parseShapes(effc::ImportOptions &options) {
       values.push_back(v);
     }
     options.inputShapes[name.str()] = values;
+  }
+  for (const std::string &spec : constInputs) {
+    auto [name, file] = StringRef(spec).split('=');
+    if (name.empty() || file.empty()) {
+      errs() << "effc: error: --const-input expects NAME=FILE.pb, got '" << spec << "'\n";
+      return false;
+    }
+    options.constantInputFiles[name.str()] = file.str();
   }
   return true;
 }
