@@ -6,12 +6,14 @@
 //
 //   effc-gemm-bench [--check] [--perf] [--sweep] [--dtypes=bf16,fp32]
 //                   [--shapes=SUBSTR] [--reps=N] [--jobs=N] [--dump=DIR]
-//                   [--compile-only --arch=sm_90]
+//                   [--compile-only --arch=sm_90] [--emit-only --dump=DIR]
 //
 // --check runs small correctness problems (odd sizes, transposes, unaligned
 // rows, epilogues, batches, every candidate tile); --perf the GPT-2-124M /
 // Llama-1B GEMMs at 512 and 4096 tokens plus 8192^3; --sweep also times
 // every candidate tile of each perf problem. Without either, both run.
+// --compile-only (no GPU) compiles and prints registers/spills per kernel;
+// --emit-only writes the sources to --dump=DIR for bench/gemm/fragcheck.py.
 // Prints `RESULT key=value ...` lines (bench/gemm/run.sh joins them with
 // cuBLAS) and a table. Exit status 1 when any check fails.
 #include "ReferenceKernels.h"
@@ -40,7 +42,7 @@ using effc::bench::Layout;
 namespace {
 
 struct Options {
-  bool check = false, perf = false, sweep = false, compileOnly = false;
+  bool check = false, perf = false, sweep = false, compileOnly = false, emitOnly = false;
   std::vector<std::string> dtypes{"bf16", "fp32"};
   std::string shapes, arch, dump;
   int reps = 15, jobs = 0;
@@ -458,6 +460,8 @@ bool parseArgs(int argc, char **argv, Options &o) {
       o.sweep = o.perf = true;
     else if (a == "--compile-only")
       o.compileOnly = true;
+    else if (a == "--emit-only")
+      o.emitOnly = true;
     else if (const char *v = val("--arch="))
       o.arch = v;
     else if (const char *v = val("--shapes="))
@@ -485,6 +489,10 @@ bool parseArgs(int argc, char **argv, Options &o) {
   }
   if (!o.check && !o.perf)
     o.check = o.perf = true;
+  if (o.emitOnly && o.dump.empty()) {
+    std::fprintf(stderr, "effc-gemm-bench: --emit-only needs --dump=DIR\n");
+    return false;
+  }
   return true;
 }
 
@@ -494,13 +502,13 @@ int main(int argc, char **argv) {
   Options opt;
   if (!parseArgs(argc, argv, opt))
     return 2;
-  if (Status st = nvrtc::load(); !st.ok()) {
+  if (Status st = nvrtc::load(); !st.ok() && !opt.emitOnly) {
     std::fprintf(stderr, "effc-gemm-bench: %s\n", st.message().c_str());
     return 1;
   }
   const cuda::Driver *drv = nullptr;
   int numSMs = 132;
-  if (!opt.compileOnly) {
+  if (!opt.compileOnly && !opt.emitOnly) {
     auto d = cuda::getDriver();
     if (!d.ok()) {
       std::fprintf(stderr, "effc-gemm-bench: %s (use --compile-only --arch=sm_90 without a GPU)\n",
@@ -569,6 +577,15 @@ int main(int argc, char **argv) {
       jobs.push_back(j);
       p.variants.push_back(v);
     }
+  }
+  if (opt.emitOnly) {
+    for (const Job &j : jobs)
+      if (!(std::ofstream(opt.dump + "/" + j.name + ".cu") << j.source)) {
+        std::fprintf(stderr, "effc-gemm-bench: cannot write %s/%s.cu\n", opt.dump.c_str(), j.name.c_str());
+        return 1;
+      }
+    std::printf("wrote %zu kernel sources to %s\n", jobs.size(), opt.dump.c_str());
+    return 0;
   }
   int threads = opt.jobs > 0 ? opt.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
   std::printf("compiling %zu kernels for %s with %d threads...\n", jobs.size(), opt.arch.c_str(), threads);

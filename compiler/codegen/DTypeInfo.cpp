@@ -65,7 +65,10 @@ std::string convert(const std::string &e, Compute from, Compute to) {
 }
 
 std::string load(DType t, const std::string &ptr, const std::string &idx) {
-  std::string raw = ptr + "[" + idx + "]";
+  return fromStorage(t, ptr + "[" + idx + "]");
+}
+
+std::string fromStorage(DType t, const std::string &raw) {
   switch (t) {
   case DType::FLOAT16: return "f16_to_f32(" + raw + ")";
   case DType::BFLOAT16: return "bf16_to_f32(" + raw + ")";
@@ -89,6 +92,18 @@ std::string storeValue(DType t, const std::string &e, Compute from) {
   case DType::BOOL: return "(u8)(" + convert(e, from, Compute::Bool) + ")";
   default:
     return std::string("(") + storageType(t) + ")(" + convert(e, from, Compute::I64) + ")";
+  }
+}
+
+std::string roundTo(DType t, const std::string &e, Compute from) {
+  switch (t) {
+  case DType::FLOAT32:
+  case DType::FLOAT64:
+  case DType::INT64:
+  case DType::BOOL: // storage holds every value of the compute kind
+    return convert(e, from, computeOf(t));
+  default:
+    return fromStorage(t, storeValue(t, e, from));
   }
 }
 

@@ -31,6 +31,12 @@ std::string convert(const std::string &expr, Compute from, Compute to);
 std::string loadAs(DType t, const std::string &ptr, const std::string &idx, Compute to);
 /// Same, as the dtype's own compute kind.
 std::string load(DType t, const std::string &ptr, const std::string &idx);
+/// A storage value `raw` of dtype t (an element already read) as its compute kind.
+std::string fromStorage(DType t, const std::string &raw);
+/// `expr` (of kind `from`) rounded to dtype t and back: computeOf(t) holding
+/// exactly what a store then a load would give (fused intermediates keep the
+/// host's per-op rounding).
+std::string roundTo(DType t, const std::string &expr, Compute from);
 /// `expr` (of kind `from`) as a storage value of dtype `t`.
 std::string storeValue(DType t, const std::string &expr, Compute from);
 

@@ -1,254 +1,246 @@
-//===- ElementwiseEmitter.cpp - broadcast math, compare, logic, cast ------===//
+//===- ElementwiseEmitter.cpp - elementwise ops and fused chains ----------===//
 //
-// One thread per output element (grid-stride). Each operand's offset comes
-// from the output index through baked broadcast strides (coalesced dims).
-// Values are loaded into the op's compute kind (DTypeInfo.h), combined with
-// an expression that mirrors the host kernel, and stored with its rounding.
+// One kernel shape for a single elementwise op and for an eff.fusion
+// "elementwise" body (a single op is a one-op body): one thread per output
+// element (grid-stride). Each kernel input is loaded once per element through
+// its baked broadcast strides (coalesced dims) into its compute kind; the body
+// ops are evaluated in order in registers with the expressions of ScalarOps.h;
+// only the yielded values are stored. Intermediates are rounded to their
+// dtype as the host backend does when it runs the body op by op.
+//
+// Vectorized variant: when the innermost coalesced dim is a multiple of VEC,
+// each thread handles VEC consecutive elements, which share every offset
+// except the innermost step: operands contiguous there (and the outputs) move
+// as one aligned vector access (16 bytes, effc_vec in the prelude; arena and
+// weight buffers are 256-byte aligned and every offset is a multiple of VEC),
+// broadcast ones are one load, strided ones VEC loads.
 //
 #include "compiler/codegen/DTypeInfo.h"
 #include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
+#include "compiler/codegen/ScalarOps.h"
 
-#include <functional>
+#include <algorithm>
 #include <map>
 
 namespace effc::codegen {
 namespace {
 
-enum class Shape { Unary, Broadcast };
+std::string valueName(int v) { return "v" + std::to_string(v); }
 
-/// How one op reads its operands and forms its result: `operandKind` is the
-/// kind every operand is loaded as, `resultKind` the kind of `expr`'s value.
-struct Recipe {
-  Compute operandKind;
-  Compute resultKind;
-  std::string expr; // over v0, v1, ...
-};
+/// The body's code for one element, given how inputs are read and outputs
+/// written: `input(k)` is a storage-value expression of kernel input k,
+/// `store(o)` the lvalue of output o.
+struct Body {
+  const KernelDesc &kernel;
+  const std::vector<FusedOp> &ops;
+  const std::vector<int> &outputs;
 
-using RecipeFn = std::function<bool(const KernelDesc &, Recipe &, std::string &)>;
+  int numInputs() const { return int(kernel.inputs.size()); }
 
-bool isF64(Compute k) { return k == Compute::F64; }
-/// Float math function for the kind: "expf" vs "exp".
-std::string fn(Compute k, const std::string &name) { return isF64(k) ? name : name + "f"; }
-std::string one(Compute k) { return isF64(k) ? "1.0" : "1.0f"; }
-std::string zero(Compute k) {
-  return k == Compute::F64 ? "0.0" : k == Compute::F32 ? "0.0f" : "(i64)0";
-}
-
-bool needFloat(const KernelDesc &d, Compute k, std::string &error) {
-  if (isFloatCompute(k))
-    return true;
-  error = d.op + ": unsupported dtype " + dtypeName(d.inputs[0].dtype);
-  return false;
-}
-
-RecipeFn floatUnary(std::function<std::string(Compute)> expr) {
-  return [expr](const KernelDesc &d, Recipe &r, std::string &err) {
-    Compute k = computeOf(d.inputs[0].dtype);
-    if (!needFloat(d, k, err))
-      return false;
-    r = {k, k, expr(k)};
-    return true;
-  };
-}
-
-/// Ops defined on ints too: `f` gets the kind and returns the expression.
-RecipeFn numericUnary(std::function<std::string(Compute)> expr) {
-  return [expr](const KernelDesc &d, Recipe &r, std::string &err) {
-    Compute k = computeOf(d.inputs[0].dtype);
-    if (k == Compute::Bool) {
-      err = d.op + ": unsupported dtype bool";
-      return false;
+  DType dtypeOf(int v) const {
+    if (v < numInputs())
+      return kernel.inputs[size_t(v)].dtype;
+    int next = numInputs();
+    for (const FusedOp &op : ops) {
+      if (v < next + int(op.desc.outputs.size()))
+        return op.desc.outputs[size_t(v - next)].dtype;
+      next += int(op.desc.outputs.size());
     }
-    r = {k, k, expr(k)};
-    return true;
-  };
-}
+    return DType::UNDEFINED;
+  }
 
-std::string sigmoidOf(Compute k, const std::string &v) {
-  return "(" + v + " >= " + zero(k) + " ? " + one(k) + " / (" + one(k) + " + " + fn(k, "exp") +
-         "(-" + v + ")) : " + fn(k, "exp") + "(" + v + ") / (" + one(k) + " + " + fn(k, "exp") +
-         "(" + v + ")))";
-}
-
-/// Arithmetic folded left over all operands (max/min are variadic).
-RecipeFn arith(std::function<std::string(Compute, const std::string &, const std::string &)> f) {
-  return [f](const KernelDesc &d, Recipe &r, std::string &err) {
-    Compute k = computeOf(d.inputs[0].dtype);
-    if (k == Compute::Bool) {
-      err = d.op + ": unsupported dtype bool";
-      return false;
-    }
-    std::string acc = "v0";
-    for (size_t i = 1; i < d.inputs.size(); ++i)
-      acc = f(k, acc, "v" + std::to_string(i));
-    r = {k, k, acc};
-    return true;
-  };
-}
-
-RecipeFn compare(const std::string &op) {
-  return [op](const KernelDesc &d, Recipe &r, std::string &) {
-    Compute k = computeOf(d.inputs[0].dtype);
-    if (k == Compute::Bool)
-      k = Compute::I64;
-    r = {k, Compute::Bool, "(v0 " + op + " v1)"};
-    return true;
-  };
-}
-
-RecipeFn logic(const std::string &op) {
-  return [op](const KernelDesc &, Recipe &r, std::string &) {
-    r = {Compute::Bool, Compute::Bool, "(v0 " + op + " v1)"};
-    return true;
-  };
-}
-
-const std::map<std::string, RecipeFn> &recipes() {
-  static const std::map<std::string, RecipeFn> table = [] {
-    std::map<std::string, RecipeFn> t;
-    for (const char *name : {"cos", "sin", "exp", "log", "sqrt", "tanh", "erf"}) {
-      std::string n = name;
-      t["eff." + n] = floatUnary([n](Compute k) { return fn(k, n) + "(v0)"; });
-    }
-    t["eff.reciprocal"] = floatUnary([](Compute k) { return one(k) + " / v0"; });
-    t["eff.sigmoid"] = floatUnary([](Compute k) { return sigmoidOf(k, "v0"); });
-    t["eff.silu"] = floatUnary([](Compute k) { return "v0 * " + sigmoidOf(k, "v0"); });
-    t["eff.gelu"] = [](const KernelDesc &d, Recipe &r, std::string &err) {
-      Compute k = computeOf(d.inputs[0].dtype);
-      if (!needFloat(d, k, err))
-        return false;
-      std::string approx = d.stringAttr("approximate", "none");
-      std::string h = isF64(k) ? "0.5" : "0.5f", o = one(k);
-      if (approx == "tanh") {
-        std::string c0 = isF64(k) ? doubleLit(0.79788456080286535588) : floatLit(0.7978845608f);
-        std::string c1 = isF64(k) ? "0.044715" : "0.044715f";
-        r = {k, k,
-             h + " * v0 * (" + o + " + " + fn(k, "tanh") + "(" + c0 + " * (v0 + " + c1 +
-                 " * v0 * v0 * v0)))"};
-      } else if (approx == "none") {
-        std::string rs2 = isF64(k) ? doubleLit(0.70710678118654752440) : floatLit(0.70710678f);
-        r = {k, k, h + " * v0 * (" + o + " + " + fn(k, "erf") + "(v0 * " + rs2 + "))"};
-      } else {
-        err = d.op + ": approximate must be 'none' or 'tanh', got '" + approx + "'";
+  /// Checks the structure and reports which values any op reads (`read`)
+  /// and which kernel inputs are needed at all (`neededInputs`).
+  bool check(std::vector<bool> &read, std::vector<bool> &neededInputs, std::string &error) const {
+    int numValues = numInputs();
+    for (const FusedOp &op : ops)
+      numValues += int(op.desc.outputs.size());
+    read.assign(size_t(numValues), false);
+    neededInputs.assign(size_t(numInputs()), false);
+    int next = numInputs();
+    for (const FusedOp &op : ops) {
+      if (op.desc.outputs.size() != 1 || op.operands.size() != op.desc.inputs.size()) {
+        error = kernel.op + ": body op " + op.desc.op + " must have one result and described operands";
         return false;
       }
-      return true;
-    };
-    t["eff.neg"] = numericUnary([](Compute k) {
-      return k == Compute::I64 ? std::string("(i64)(0ull - (u64)v0)") : std::string("(-v0)");
-    });
-    t["eff.abs"] = numericUnary([](Compute k) {
-      return k == Compute::I64 ? std::string("(v0 < 0 ? (i64)(0ull - (u64)v0) : v0)")
-                               : fn(k, "fabs") + "(v0)";
-    });
-    t["eff.relu"] =
-        numericUnary([](Compute k) { return "(v0 > " + zero(k) + " ? v0 : " + zero(k) + ")"; });
-    t["eff.not"] = [](const KernelDesc &, Recipe &r, std::string &) {
-      r = {Compute::Bool, Compute::Bool, "(!v0)"};
-      return true;
-    };
-    t["eff.is_nan"] = [](const KernelDesc &d, Recipe &r, std::string &err) {
-      Compute k = computeOf(d.inputs[0].dtype);
-      if (!needFloat(d, k, err))
+      for (int v : op.operands) {
+        if (v >= next) {
+          error = kernel.op + ": body op " + op.desc.op + " reads a value defined after it";
+          return false;
+        }
+        if (v >= 0)
+          read[size_t(v)] = true;
+      }
+      next += 1;
+    }
+    if (outputs.size() != kernel.outputs.size() || outputs.empty()) {
+      error = kernel.op + ": expected one yielded value per output";
+      return false;
+    }
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      if (outputs[o] < 0 || outputs[o] >= numValues) {
+        error = kernel.op + ": yielded value out of range";
         return false;
-      r = {k, Compute::Bool, "(v0 != v0)"};
-      return true;
-    };
-    t["eff.cast"] = [](const KernelDesc &d, Recipe &r, std::string &) {
-      Compute k = computeOf(d.inputs[0].dtype);
-      r = {k, k, "v0"}; // the store converts, with the host's rules
-      return true;
-    };
-    t["eff.add"] = arith([](Compute k, const std::string &a, const std::string &b) {
-      return k == Compute::I64 ? "(i64)((u64)" + a + " + (u64)" + b + ")" : "(" + a + " + " + b + ")";
-    });
-    t["eff.sub"] = arith([](Compute k, const std::string &a, const std::string &b) {
-      return k == Compute::I64 ? "(i64)((u64)" + a + " - (u64)" + b + ")" : "(" + a + " - " + b + ")";
-    });
-    t["eff.mul"] = arith([](Compute k, const std::string &a, const std::string &b) {
-      return k == Compute::I64 ? "(i64)((u64)" + a + " * (u64)" + b + ")" : "(" + a + " * " + b + ")";
-    });
-    t["eff.div"] = arith([](Compute k, const std::string &a, const std::string &b) {
-      return k == Compute::I64 ? "idiv64(" + a + ", " + b + ")" : "(" + a + " / " + b + ")";
-    });
-    t["eff.max"] = arith([](Compute k, const std::string &a, const std::string &b) {
-      return k == Compute::I64 ? "(" + a + " > " + b + " ? " + a + " : " + b + ")"
-                               : "MaxOp()(" + a + ", " + b + ")";
-    });
-    t["eff.min"] = arith([](Compute k, const std::string &a, const std::string &b) {
-      return k == Compute::I64 ? "(" + a + " < " + b + " ? " + a + " : " + b + ")"
-                               : "MinOp()(" + a + ", " + b + ")";
-    });
-    // Pow: float bases in float (double for fp64), integer bases through
-    // double like the host; the result has the base's dtype.
-    t["eff.pow"] = [](const KernelDesc &d, Recipe &r, std::string &) {
-      Compute k = computeOf(d.inputs[0].dtype);
-      Compute math = k == Compute::F32 ? Compute::F32 : Compute::F64;
-      r = {math, math, fn(math, "pow") + "(v0, v1)"};
-      return true;
-    };
-    t["eff.equal"] = compare("==");
-    t["eff.greater"] = compare(">");
-    t["eff.greater_or_equal"] = compare(">=");
-    t["eff.less"] = compare("<");
-    t["eff.less_or_equal"] = compare("<=");
-    t["eff.and"] = logic("&&");
-    t["eff.or"] = logic("||");
-    t["eff.xor"] = logic("!=");
-    return t;
-  }();
-  return table;
-}
-
-IndexSpace broadcastSpace(const KernelDesc &d, size_t numOperands) {
-  IndexSpace space;
-  space.dims = d.outputs[0].shape;
-  space.strides.push_back(rowMajorStrides(space.dims)); // operand 0: the output
-  for (size_t i = 0; i < numOperands; ++i)
-    space.strides.push_back(broadcastStrides(d.inputs[i].shape, space.dims));
-  return coalesce(space);
-}
-
-bool emitWhere(const KernelDesc &d, CudaKernel &out) {
-  CudaWriter w;
-  std::string ix = indexType(d);
-  int64_t n = d.outputs[0].numElements();
-  IndexSpace space = broadcastSpace(d, 3);
-  openKernel(w, d, kElementwiseBlock);
-  openGridStride(w, "i", ix, n, kElementwiseBlock);
-  emitOffsets(w, "i", ix, space, "o");
-  // Raw storage values: where never converts.
-  w.line("y0[o0] = x0[o1] ? x1[o2] : x2[o3];");
-  w.close().close();
-  out.source = w.str();
-  out.launch = gridStrideLaunch(n, kElementwiseBlock);
-  return true;
-}
-
-bool emitClip(const KernelDesc &d, CudaKernel &out, std::string &error) {
-  Compute k = computeOf(d.inputs[0].dtype);
-  if (k == Compute::Bool) {
-    error = d.op + ": unsupported dtype bool";
-    return false;
+      }
+      if (kernel.outputs[o].shape != kernel.outputs[0].shape ||
+          dtypeOf(outputs[o]) != kernel.outputs[o].dtype) {
+        error = kernel.op + ": output " + std::to_string(o) +
+                " differs from the yielded value's dtype or the common shape";
+        return false;
+      }
+    }
+    for (int v = 0; v < numInputs(); ++v)
+      neededInputs[size_t(v)] =
+          read[size_t(v)] || std::count(outputs.begin(), outputs.end(), v) != 0;
+    return true;
   }
+
+  /// Emits the per-element code: loads of the needed inputs, every body op,
+  /// the stores of the outputs.
+  template <typename InputFn, typename StoreFn>
+  bool emit(CudaWriter &w, const std::vector<bool> &read, const std::vector<bool> &neededInputs,
+            InputFn input, StoreFn store, std::string &error) const {
+    for (int k = 0; k < numInputs(); ++k)
+      if (neededInputs[size_t(k)])
+        w.line("const ", computeType(computeOf(dtypeOf(k))), " ", valueName(k), " = ",
+               fromStorage(dtypeOf(k), input(k)), ";");
+    // Yielded values not read by any op are stored straight from their
+    // expression (no round trip through the dtype first).
+    std::map<int, ScalarExpr> unnamed;
+    int next = numInputs();
+    for (const FusedOp &op : ops) {
+      std::vector<std::string> operands;
+      for (int v : op.operands)
+        operands.push_back(v < 0 ? "" : valueName(v));
+      std::optional<ScalarExpr> e = scalarExpr(op.desc, operands, error);
+      if (!e)
+        return false;
+      DType t = op.desc.outputs[0].dtype;
+      if (read[size_t(next)])
+        w.line("const ", computeType(computeOf(t)), " ", valueName(next), " = ", roundTo(t, e->expr, e->kind),
+               ";  // ", op.desc.op);
+      else
+        unnamed[next] = *e;
+      ++next;
+    }
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      int v = outputs[o];
+      auto it = unnamed.find(v);
+      ScalarExpr value = it != unnamed.end() ? it->second : ScalarExpr{valueName(v), computeOf(dtypeOf(v))};
+      w.line(store(int(o)), " = ", storeValue(kernel.outputs[o].dtype, value.expr, value.kind), ";");
+    }
+    return true;
+  }
+};
+
+/// Elements per thread for the vectorized variant, or 1: up to 16 bytes per
+/// access of the widest vector-accessed tensor, dividing the innermost dim.
+int vectorWidth(const KernelDesc &d, const IndexSpace &space, const std::vector<int> &spaceInput) {
+  if (space.dims.empty())
+    return 1;
+  size_t widest = 0;
+  for (const TensorDesc &t : d.outputs)
+    widest = std::max(widest, dtypeSize(t.dtype));
+  for (size_t k = 1; k < space.strides.size(); ++k)
+    if (space.strides[k].back() == 1)
+      widest = std::max(widest, dtypeSize(d.inputs[size_t(spaceInput[k])].dtype));
+  int vec = int(std::clamp<size_t>(16 / std::max<size_t>(widest, 1), 1, 8));
+  while (vec > 1 && space.dims.back() % vec)
+    vec /= 2;
+  return vec;
+}
+
+bool emitBody(const KernelDesc &d, const std::vector<FusedOp> &ops, const std::vector<int> &outputs,
+              CudaKernel &out, std::string &error) {
+  Body body{d, ops, outputs};
+  std::vector<bool> read, needed;
+  if (!body.check(read, needed, error))
+    return false;
+  const std::vector<int64_t> &shape = d.outputs[0].shape;
+  // The iteration space: operand 0 is the outputs (all row-major, same
+  // shape), then each needed input broadcast into the output shape.
+  IndexSpace space;
+  space.dims = shape;
+  space.strides.push_back(rowMajorStrides(shape));
+  std::vector<int> spaceInput{-1};      // space operand -> kernel input
+  std::vector<int> spaceOf(needed.size(), -1); // kernel input -> space operand
+  for (size_t k = 0; k < needed.size(); ++k) {
+    if (!needed[k])
+      continue;
+    if (!d.inputs[k].present) {
+      error = d.op + ": input " + std::to_string(k) + " is absent but read";
+      return false;
+    }
+    if (d.inputs[k].rank() > int64_t(shape.size())) {
+      error = d.op + ": input " + std::to_string(k) + " " + shapeText(d.inputs[k].shape) +
+              " does not broadcast to " + shapeText(shape);
+      return false;
+    }
+    spaceOf[k] = int(space.strides.size());
+    spaceInput.push_back(int(k));
+    space.strides.push_back(broadcastStrides(d.inputs[k].shape, shape));
+  }
+  space = coalesce(space);
+
   CudaWriter w;
   std::string ix = indexType(d);
   int64_t n = d.outputs[0].numElements();
-  const char *t = computeType(k);
+  int vec = vectorWidth(d, space, spaceInput);
   openKernel(w, d, kElementwiseBlock);
-  w.line("const ", t, " lo = ", d.hasInput(1) ? loadAs(d.inputs[1].dtype, "x1", "0", k) : lowestOf(k),
-         ";");
-  w.line("const ", t, " hi = ", d.hasInput(2) ? loadAs(d.inputs[2].dtype, "x2", "0", k) : highestOf(k),
-         ";");
-  openGridStride(w, "i", ix, n, kElementwiseBlock);
-  w.line(t, " v = ", load(d.inputs[0].dtype, "x0", "i"), ";");
-  w.line("if (v < lo) v = lo;");
-  w.line("if (v > hi) v = hi;  // numpy.clip: max wins when min > max");
-  w.line("y0[i] = ", storeValue(d.outputs[0].dtype, "v", k), ";");
+  if (vec == 1) {
+    openGridStride(w, "i", ix, n, kElementwiseBlock);
+    emitOffsets(w, "i", ix, space, "o");
+    auto input = [&](int k) {
+      return "x" + std::to_string(k) + "[o" + std::to_string(spaceOf[size_t(k)]) + "]";
+    };
+    auto store = [&](int o) { return "y" + std::to_string(o) + "[o0]"; };
+    if (!body.emit(w, read, needed, input, store, error))
+      return false;
+    w.close().close();
+    out.source = w.str();
+    out.launch = gridStrideLaunch(n, kElementwiseBlock);
+    return true;
+  }
+
+  // Vectorized: thread e handles elements [e * vec, e * vec + vec).
+  w.line("// ", vec, " elements per thread");
+  openGridStride(w, "e", ix, n / vec, kElementwiseBlock);
+  w.line("const ", ix, " i = e * ", vec, ";");
+  emitOffsets(w, "i", ix, space, "o");
+  auto vecType = [&](DType t) {
+    return std::string("effc_vec<") + storageType(t) + ", " + std::to_string(vec) + ">";
+  };
+  for (size_t s = 1; s < space.strides.size(); ++s) {
+    if (space.strides[s].back() != 1)
+      continue;
+    int k = spaceInput[s];
+    std::string t = vecType(d.inputs[size_t(k)].dtype);
+    w.line("const ", t, " r", k, " = *(const ", t, "*)(x", k, " + o", s, ");");
+  }
+  for (size_t o = 0; o < d.outputs.size(); ++o)
+    w.line(vecType(d.outputs[o].dtype), " s", o, ";");
+  w.line("#pragma unroll");
+  w.open("for (int j = 0; j < ", vec, "; ++j) {");
+  auto input = [&](int k) {
+    size_t s = size_t(spaceOf[size_t(k)]);
+    int64_t step = space.strides[s].back();
+    std::string ks = std::to_string(k), os = std::to_string(s);
+    if (step == 1)
+      return "r" + ks + ".v[j]";
+    if (step == 0)
+      return "x" + ks + "[o" + os + "]";
+    return "x" + ks + "[o" + os + " + j * " + std::to_string(step) + "]";
+  };
+  auto store = [&](int o) { return "s" + std::to_string(o) + ".v[j]"; };
+  if (!body.emit(w, read, needed, input, store, error))
+    return false;
+  w.close();
+  for (size_t o = 0; o < d.outputs.size(); ++o)
+    w.line("*(", vecType(d.outputs[o].dtype), "*)(y", o, " + o0) = s", o, ";");
   w.close().close();
   out.source = w.str();
-  out.launch = gridStrideLaunch(n, kElementwiseBlock);
+  out.launch = gridStrideLaunch(n / vec, kElementwiseBlock);
   return true;
 }
 
@@ -259,37 +251,26 @@ bool emitElementwise(const KernelDesc &d, CudaKernel &out, std::string &error) {
     error = d.op + ": expected inputs and one output";
     return false;
   }
-  if (d.op == "eff.where")
-    return emitWhere(d, out);
-  if (d.op == "eff.clip")
-    return emitClip(d, out, error);
-  auto it = recipes().find(d.op);
-  if (it == recipes().end()) {
-    error = d.op + ": not an elementwise op";
+  // A single op is a one-op body over the kernel's inputs.
+  std::vector<FusedOp> ops(1);
+  ops[0].desc = d;
+  for (size_t k = 0; k < d.inputs.size(); ++k)
+    ops[0].operands.push_back(d.inputs[k].present ? int(k) : -1);
+  std::vector<int> outputs{int(d.inputs.size())};
+  return emitBody(d, ops, outputs, out, error);
+}
+
+bool emitFusion(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  std::string kind = d.stringAttr("kind", "");
+  if (kind != "elementwise") {
+    error = d.op + ": no CUDA emitter for fusion kind '" + kind + "'";
     return false;
   }
-  Recipe recipe;
-  if (!it->second(d, recipe, error))
+  if (d.body.empty()) {
+    error = d.op + ": empty body";
     return false;
-
-  CudaWriter w;
-  std::string ix = indexType(d);
-  int64_t n = d.outputs[0].numElements();
-  size_t numOperands = d.op == "eff.cast" || d.inputs.size() == 1 ? 1 : d.inputs.size();
-  IndexSpace space = broadcastSpace(d, numOperands);
-  openKernel(w, d, kElementwiseBlock);
-  openGridStride(w, "i", ix, n, kElementwiseBlock);
-  emitOffsets(w, "i", ix, space, "o");
-  for (size_t k = 0; k < numOperands; ++k)
-    w.line("const ", computeType(recipe.operandKind), " v", k, " = ",
-           loadAs(d.inputs[k].dtype, "x" + std::to_string(k), "o" + std::to_string(k + 1),
-                  recipe.operandKind),
-           ";");
-  w.line("y0[o0] = ", storeValue(d.outputs[0].dtype, recipe.expr, recipe.resultKind), ";");
-  w.close().close();
-  out.source = w.str();
-  out.launch = gridStrideLaunch(n, kElementwiseBlock);
-  return true;
+  }
+  return emitBody(d, d.body, d.bodyOutputs, out, error);
 }
 
 } // namespace effc::codegen

@@ -16,6 +16,8 @@ using EmitFn = bool (*)(const KernelDesc &desc, CudaKernel &out, std::string &er
 
 /// Unary/binary/variadic math, comparisons, logic, where, cast, clip.
 bool emitElementwise(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// eff.fusion "elementwise": the fused body per element, in registers.
+bool emitFusion(const KernelDesc &desc, CudaKernel &out, std::string &error);
 /// Pure index maps: transpose, expand, slice, concat, split, gather*,
 /// trilu and the reshape family (copies).
 bool emitDataMovement(const KernelDesc &desc, CudaKernel &out, std::string &error);

@@ -35,18 +35,33 @@ struct TensorDesc {
   int64_t rank() const { return int64_t(shape.size()); }
 };
 
+struct FusedOp;
+
 struct KernelDesc {
-  std::string op;   // "eff.add"
+  std::string op;   // "eff.add", or "eff.fusion" (attrs["kind"], body)
   std::string name; // the __global__ function's name, "k12_add"
   host::Attrs attrs;
   std::vector<TensorDesc> inputs; // kernel-input order, absent = !present
   std::vector<TensorDesc> outputs;
+  /// eff.fusion: the fused ops in order over value indices (0..inputs-1 are
+  /// the kernel inputs, then each body op's results in order, as in the
+  /// artifact's Kernel.body), and the value index of each output.
+  std::vector<FusedOp> body;
+  std::vector<int> bodyOutputs;
 
   int64_t intAttr(const std::string &key, int64_t dflt) const;
   double floatAttr(const std::string &key, double dflt) const;
   std::string stringAttr(const std::string &key, const std::string &dflt) const;
   std::optional<std::vector<int64_t>> intsAttr(const std::string &key) const;
   bool hasInput(size_t i) const { return i < inputs.size() && inputs[i].present; }
+};
+
+/// One op of a fused body: described like a kernel op of its own (op,
+/// attrs, operand/result dtypes and shapes; `name` unused), plus where its
+/// operands come from.
+struct FusedOp {
+  KernelDesc desc;
+  std::vector<int> operands; // value index per operand slot; -1 = absent
 };
 
 /// Launch geometry baked at compile time (mirrors artifact::Launch).
@@ -62,6 +77,9 @@ struct CudaKernel {
   std::string name;
   std::string source;
   LaunchDims launch;
+  /// Uses the attention generators' device templates (attentionPrelude()),
+  /// which the translation unit then emits once.
+  bool needsAttentionPrelude = false;
 };
 
 } // namespace effc::codegen

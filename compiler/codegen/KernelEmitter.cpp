@@ -3,6 +3,7 @@
 
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/Prelude.h"
+#include "compiler/codegen/attention/FlashAttention.h"
 
 #include <cctype>
 #include <map>
@@ -32,6 +33,7 @@ const std::map<std::string, EmitFn, std::less<>> &table() {
     add(emitRope, {"rope"});
     add(emitMatmul, {"matmul", "gemm"});
     add(emitAttention, {"attention"});
+    add(emitFusion, {"fusion"});
     return m;
   }();
   return t;
@@ -68,11 +70,14 @@ std::optional<CudaKernel> emitCudaKernel(const KernelDesc &desc, std::string &er
 }
 
 void CudaTranslationUnit::add(const CudaKernel &kernel) {
+  attention |= kernel.needsAttentionPrelude;
   kernels += "\n";
   kernels += kernel.source;
 }
 
-std::string CudaTranslationUnit::source() const { return cudaPrelude() + kernels; }
+std::string CudaTranslationUnit::source() const {
+  return cudaPrelude() + (attention ? attentionPrelude() : std::string()) + kernels;
+}
 
 std::string kernelName(size_t index, std::string_view op) {
   std::string_view base = op.substr(op.find('.') == std::string_view::npos ? 0 : op.find('.') + 1);

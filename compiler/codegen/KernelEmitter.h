@@ -38,11 +38,13 @@ class CudaTranslationUnit {
 public:
   void add(const CudaKernel &kernel);
   bool empty() const { return kernels.empty(); }
-  /// Prelude + kernels in the order added.
+  /// Prelude (+ the attention templates when a kernel needs them) + kernels
+  /// in the order added.
   std::string source() const;
 
 private:
   std::string kernels;
+  bool attention = false;
 };
 
 /// The description of a kernel op (static shapes; constants of integer

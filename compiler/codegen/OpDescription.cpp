@@ -2,6 +2,7 @@
 #include "compiler/codegen/KernelEmitter.h"
 
 #include "dialects/eff/ConstantFolding.h"
+#include "dialects/eff/EffOps.h"
 #include "dialects/eff/KernelOperands.h"
 #include "dialects/eff/ShapeInference.h"
 
@@ -62,6 +63,30 @@ std::optional<KernelDesc> describeKernelOp(mlir::Operation *op, const std::strin
     }
     t.constInts.reset();
     desc.outputs.push_back(std::move(t));
+  }
+  // A fusion's body: each op described on its own, operands as value indices
+  // (block arguments first, then each body result: the artifact's numbering).
+  if (auto fusion = mlir::dyn_cast<mlir::eff::FusionOp>(op)) {
+    mlir::Block &block = fusion.getBody().front();
+    llvm::DenseMap<mlir::Value, int> index;
+    for (mlir::BlockArgument arg : block.getArguments())
+      index[arg] = int(arg.getArgNumber());
+    int next = int(block.getNumArguments());
+    for (mlir::Operation &inner : block.without_terminator()) {
+      std::optional<KernelDesc> innerDesc = describeKernelOp(&inner, "", error);
+      if (!innerDesc) {
+        error = desc.op + ": body: " + error;
+        return std::nullopt;
+      }
+      FusedOp fused{std::move(*innerDesc), {}};
+      for (mlir::Value operand : mlir::eff::getKernelOperands(&inner))
+        fused.operands.push_back(operand ? index.lookup(operand) : -1);
+      for (mlir::Value result : inner.getResults())
+        index[result] = next++;
+      desc.body.push_back(std::move(fused));
+    }
+    for (mlir::Value yielded : block.getTerminator()->getOperands())
+      desc.bodyOutputs.push_back(index.lookup(yielded));
   }
   return desc;
 }

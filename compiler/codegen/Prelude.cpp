@@ -67,6 +67,15 @@ __device__ __forceinline__ i64 wrap_index(i64 v, i64 dim) {
   return v < 0 ? v + dim : v;
 }
 
+// numpy.clip order: the upper bound wins when lo > hi.
+template <class T> __device__ __forceinline__ T effc_clip(T v, T lo, T hi) {
+  if (v < lo) v = lo;
+  if (v > hi) v = hi;
+  return v;
+}
+// N elements moved as one aligned access (vectorized elementwise kernels).
+template <class T, int N> struct alignas(sizeof(T) * N) effc_vec { T v[N]; };
+
 // Reductions. MaxOp propagates NaN from either side (as the host kernels).
 struct SumOp { template <class T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; } };
 struct MaxOp { template <class T> __device__ __forceinline__ T operator()(T a, T b) const { return (a != a || a > b) ? a : b; } };

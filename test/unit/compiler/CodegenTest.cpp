@@ -51,6 +51,38 @@ KernelDesc kernel(const std::string &op, std::vector<TensorDesc> in, std::vector
   return d;
 }
 
+/// An elementwise eff.fusion over `in` whose body is `ops` (value indices:
+/// inputs first, then each op's result); yields `yielded`.
+KernelDesc fusion(std::vector<TensorDesc> in, std::vector<FusedOp> ops, std::vector<int> yielded) {
+  std::vector<TensorDesc> out;
+  int numInputs = int(in.size());
+  for (int v : yielded)
+    out.push_back(v < numInputs ? in[size_t(v)] : ops[size_t(v - numInputs)].desc.outputs[0]);
+  KernelDesc d = kernel("eff.fusion", std::move(in), std::move(out), {{"kind", std::string("elementwise")}});
+  d.body = std::move(ops);
+  d.bodyOutputs = std::move(yielded);
+  return d;
+}
+
+FusedOp fused(const std::string &op, std::vector<int> operands, std::vector<TensorDesc> in, TensorDesc out,
+              host::Attrs attrs = {}) {
+  FusedOp f;
+  f.desc.op = op;
+  f.desc.inputs = std::move(in);
+  f.desc.outputs = {std::move(out)};
+  f.desc.attrs = std::move(attrs);
+  f.operands = std::move(operands);
+  return f;
+}
+
+/// x * sigmoid(x) * up in dtype t, [rows, cols] (llama's SwiGLU tail).
+KernelDesc swiglu(DType t, int64_t rows, int64_t cols) {
+  TensorDesc x = TensorDesc{t, {rows, cols}}, one = TensorDesc{t, {rows, cols}};
+  return fusion({x, x}, {fused("eff.sigmoid", {0}, {x}, one), fused("eff.mul", {0, 2}, {x, x}, one),
+                         fused("eff.mul", {3, 1}, {x, x}, one)},
+                {4});
+}
+
 CudaKernel emitOrFail(const KernelDesc &d) {
   std::string error;
   std::optional<CudaKernel> k = emitCudaKernel(d, error);
@@ -62,7 +94,7 @@ TEST(CodegenTest, EveryHostKernelHasACudaEmitter) {
   for (const std::string &op : host::kernelNames())
     EXPECT_TRUE(hasCudaEmitter(op)) << op;
   EXPECT_TRUE(hasCudaEmitter("eff.attention"));
-  EXPECT_FALSE(hasCudaEmitter("eff.fusion"));
+  EXPECT_TRUE(hasCudaEmitter("eff.fusion"));
 }
 
 TEST(CodegenTest, KernelNamesAreUniqueAndReadable) {
@@ -111,6 +143,47 @@ TEST(CodegenTest, ElementwiseKernelHasTheArtifactAbiAndBakedShapes) {
   EXPECT_EQ(k.launch.block[0], 256u);
 }
 
+TEST(CodegenTest, FusedBodyStaysInRegisters) {
+  // (a + bias) -> cast to f16 -> relu, bias [4] broadcast over [6, 5, 4]... and
+  // a bool output of the comparison: two yielded values.
+  TensorDesc a{DType::FLOAT32, {6, 5, 4}}, bias{DType::FLOAT32, {4}}, h{DType::FLOAT16, {6, 5, 4}},
+      f{DType::FLOAT32, {6, 5, 4}}, b{DType::BOOL, {6, 5, 4}};
+  KernelDesc d = fusion({a, bias},
+                        {fused("eff.add", {0, 1}, {a, bias}, f), fused("eff.cast", {2}, {f}, h, {{"to", int64_t(10)}}),
+                         fused("eff.relu", {3}, {h}, h), fused("eff.is_nan", {2}, {f}, b)},
+                        {4, 5});
+  CudaKernel k = emitOrFail(d);
+  // Two outputs in the ABI; the f16 intermediate is rounded like a store.
+  EXPECT_NE(k.source.find("(const void* __restrict__ in0, const void* __restrict__ in1, void* __restrict__ out0, "
+                          "void* __restrict__ out1)"),
+            std::string::npos)
+      << k.source;
+  EXPECT_NE(k.source.find("const float v3 = f16_to_f32(f32_to_f16(v2));  // eff.cast"), std::string::npos)
+      << k.source;
+  // Innermost dim 4: four elements per thread (16-byte f32 accesses), the
+  // bias one vector load at a broadcast offset.
+  EXPECT_NE(k.source.find("// 4 elements per thread"), std::string::npos) << k.source;
+  EXPECT_NE(k.source.find("const effc_vec<float, 4> r1 = *(const effc_vec<float, 4>*)(x1 + o2);"),
+            std::string::npos)
+      << k.source;
+  EXPECT_NE(k.source.find("s1.v[j] = (u8)((v2 != v2));"), std::string::npos) << k.source;
+  EXPECT_EQ(k.launch.grid[0], 1u);
+  EXPECT_EQ(k.source.find("y0[o0]"), std::string::npos) << k.source;
+
+  // An odd innermost dim: one element per thread.
+  CudaKernel odd = emitOrFail(swiglu(DType::BFLOAT16, 3, 7));
+  EXPECT_EQ(odd.source.find("elements per thread"), std::string::npos) << odd.source;
+  EXPECT_NE(odd.source.find("y0[o0] = f32_to_bf16("), std::string::npos) << odd.source;
+}
+
+TEST(CodegenTest, FusedBodyErrorsNameTheOp) {
+  std::string error;
+  TensorDesc x{DType::FLOAT32, {4}};
+  KernelDesc d = fusion({x}, {fused("eff.softmax", {0}, {x}, x)}, {1});
+  EXPECT_FALSE(emitCudaKernel(d, error));
+  EXPECT_EQ(error, "eff.softmax: not an elementwise op");
+}
+
 TEST(CodegenTest, GridStrideLaunchIsCapped) {
   LaunchDims l = gridStrideLaunch(int64_t(1) << 32, 256);
   EXPECT_EQ(l.grid[0], uint32_t(kMaxGridBlocks));
@@ -136,9 +209,12 @@ TEST(CodegenTest, ErrorsNameTheProblem) {
                             {tensor(DType::FLOAT32, {4})});
   EXPECT_FALSE(emitCudaKernel(slice, error));
   EXPECT_EQ(error, "eff.slice: starts must be a compile-time constant");
-  KernelDesc unknown = kernel("eff.fusion", {}, {});
+  KernelDesc unknown = kernel("eff.no_such_op", {}, {});
   EXPECT_FALSE(emitCudaKernel(unknown, error));
-  EXPECT_EQ(error, "no CUDA emitter for 'eff.fusion'");
+  EXPECT_EQ(error, "no CUDA emitter for 'eff.no_such_op'");
+  KernelDesc reduction = kernel("eff.fusion", {}, {}, {{"kind", std::string("reduction")}});
+  EXPECT_FALSE(emitCudaKernel(reduction, error));
+  EXPECT_EQ(error, "eff.fusion: no CUDA emitter for fusion kind 'reduction'");
   KernelDesc gelu = kernel("eff.gelu", {tensor(DType::FLOAT32, {4})}, {tensor(DType::FLOAT32, {4})},
                            {{"approximate", std::string("fast")}});
   EXPECT_FALSE(emitCudaKernel(gelu, error));
@@ -177,6 +253,19 @@ std::vector<KernelDesc> dtypeMatrix() {
                         {{"keepdims", int64_t(0)}}));
     ks.push_back(kernel("eff.clip", {tensor(t, {5}), tensor(t, {}), absent()}, {tensor(t, {5})}));
     ks.push_back(kernel("eff.cast", {tensor(t, {7})}, {tensor(DType::FLOAT16, {7})}, {{"to", int64_t(10)}}));
+  }
+  for (DType t : {DType::FLOAT16, DType::BFLOAT16, DType::FLOAT32, DType::FLOAT64}) {
+    ks.push_back(swiglu(t, 4, 16)); // vectorized
+    ks.push_back(swiglu(t, 3, 5));  // one element per thread
+  }
+  {
+    // Mixed dtypes, a strided (transposed-like) broadcast input, where + clip.
+    TensorDesc c{DType::BOOL, {3, 1, 8}}, x{DType::INT32, {3, 4, 8}}, y{DType::INT32, {4, 1}},
+        lo{DType::INT32, {}}, f{DType::FLOAT16, {3, 4, 8}};
+    ks.push_back(fusion({c, x, y, lo},
+                        {fused("eff.where", {0, 1, 2}, {c, x, y}, x), fused("eff.clip", {4, 3, -1}, {x, lo, absent()}, x),
+                         fused("eff.cast", {5}, {x}, f, {{"to", int64_t(10)}})},
+                        {6, 5}));
   }
   ks.push_back(kernel("eff.xor", {tensor(DType::BOOL, {2, 3}), tensor(DType::BOOL, {3})}, {tensor(DType::BOOL, {2, 3})}));
   ks.push_back(kernel("eff.reduce_max", {tensor(DType::BOOL, {2, 3}), absent()}, {tensor(DType::BOOL, {1, 1})}));
