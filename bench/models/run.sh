@@ -1,39 +1,56 @@
 #!/usr/bin/env bash
-# Whole-model latency on a GPU: effc (cuda backend, CUDA graph replay) against
-# PyTorch eager and torch.compile on the same random weights.
-#   bench/models/run.sh BIN_DIR EXPORT_SCRIPT [OUT_DIR]
+# Whole-model latency on a GPU: effc (cuda backend, CUDA graph replay, kernel
+# time) against PyTorch eager and torch.compile on the same random weights.
+#   bench/models/run.sh BIN_DIR EXPORT_SCRIPT
 # BIN_DIR holds effc + effc-run (static builds run anywhere); EXPORT_SCRIPT is
-# ../shared/tools/export_hf_onnx.py (needs torch + transformers + onnx).
-# Prints a table last: model, batch, seq, dtype, effc ms, eager ms, compile ms,
-# effc speed-up over the better peer.
+# shared/tools/export_hf_onnx.py (needs torch + transformers + onnx).
+# EFFC_BENCH_CONFIGS lists arch:size:batch:seq:dtype[:effc flags with + for
+# spaces]; each model is exported once (batch 1, seq 512) and compiled per
+# config with --shape. Numerics are checked where the config matches the
+# exported reference. Prints a table last.
 set -uo pipefail
-bin=$1; export_script=$2; out=${3:-/tmp/effc-bench-models}
+bin=$1; export_script=$2; out=${OUT:-/tmp}/bench-models
 here=$(cd "$(dirname "$0")" && pwd)
-seq=${EFFC_BENCH_SEQ:-512}
+configs=${EFFC_BENCH_CONFIGS:-"gpt2:base:1:512:fp32 gpt2:base:8:512:fp32 gpt2:base:1:512:bf16 gpt2:base:8:512:bf16"}
 mkdir -p "$out"
 rows=()
-for spec in ${EFFC_BENCH_MODELS:-gpt2:base llama:1b}; do
-  arch=${spec%%:*}; size=${spec##*:}
-  for batch in 1 8; do
-    dir="$out/$arch-$size-b$batch"
-    if [ ! -f "$dir/model.onnx" ]; then
-      python3 "$export_script" --arch "$arch" --size "$size" --batch "$batch" --seq "$seq" --out "$dir" >&2 || continue
-    fi
-    for dtype in ${EFFC_BENCH_DTYPES:-fp32 bf16}; do
-      art="$dir/model-$dtype.effc"
-      "$bin/effc" "$dir/model.onnx" --shape "input_ids=${batch}x${seq}" --dtype="$dtype" -o "$art" >&2 || continue
-      rtol=1e-3; [ "$dtype" = bf16 ] && rtol=2e-2
-      check=$("$bin/effc-run" "$art" --backend=cuda --test-data "$dir/test_data_set_0" --rtol "$rtol" | tail -1)
-      effc_ms=$("$bin/effc-run" "$art" --backend=cuda --input "input_ids=$dir/test_data_set_0/input_0.pb" \
-                  --bench 30 | sed -n 's/.*median[= :]*\([0-9.]*\).*/\1/p' | head -1)
-      peers=$(python3 "$here/torch_peer.py" --export-script "$export_script" --arch "$arch" --size "$size" \
-                --batch "$batch" --seq "$seq" --dtype "$dtype")
-      eager=$(echo "$peers" | sed -n 's/.*eager=\([0-9.]*\).*/\1/p')
-      compiled=$(echo "$peers" | sed -n 's/.*compile=\([0-9.na]*\).*/\1/p')
-      ratio=$(python3 -c "e,a,b=float('${effc_ms:-nan}'),float('${eager:-nan}'),float('${compiled:-nan}');best=min(x for x in (a,b) if x==x) if (a==a or b==b) else float('nan');print(f'{best/e:.2f}x')" 2>/dev/null)
-      rows+=("$(printf '%-12s %5s %5s %5s %10s %10s %10s %8s  %s' "$arch-$size" "$batch" "$seq" "$dtype" "${effc_ms:-?}" "${eager:-?}" "${compiled:-?}" "${ratio:-?}" "${check#output }")")
-    done
-  done
+for cfg in $configs; do
+  IFS=: read -r arch size batch seq dtype flags <<< "$cfg"
+  flags=${flags//+/ }
+  dir="$out/$arch-$size"
+  if [ ! -f "$dir/model.onnx" ]; then
+    echo "== export $arch-$size" >&2
+    python3 "$export_script" --arch "$arch" --size "$size" --batch 1 --seq 512 --out "$dir" >&2 || continue
+  fi
+  tag="$arch-$size-b$batch-s$seq-$dtype${flags:+-${flags// /}}"
+  art="$out/$tag.effc"
+  echo "== $tag" >&2
+  t0=$(date +%s)
+  # shellcheck disable=SC2086
+  "$bin/effc" "$dir/model.onnx" --shape "input_ids=${batch}x${seq}" --dtype="$dtype" $flags -o "$art" >&2 || continue
+  compile_s=$(( $(date +%s) - t0 ))
+  ids="$out/ids-$batch-$seq.npy"
+  python3 -c "import numpy as np; np.save('$ids', np.random.default_rng(0).integers(0, 32000, ($batch, $seq)).astype(np.int64))"
+  check="-"
+  if [ "$batch" = 1 ] && [ "$seq" = 512 ]; then
+    rtol=1e-4; [ "$dtype" = bf16 ] && rtol=2e-2
+    check=$("$bin/effc-run" "$art" --backend=cuda --test-data "$dir/test_data_set_0" --rtol "$rtol" | tail -1)
+    check=${check#output }
+  fi
+  bench=$("$bin/effc-run" "$art" --backend=cuda --input "input_ids=$ids" --bench 20)
+  effc_ms=$(echo "$bench" | sed -n 's/.*device median \([0-9.]*\).*/\1/p')
+  e2e_ms=$(echo "$bench" | sed -n 's/.*runs, median \([0-9.]*\).*/\1/p' | head -1)
+  peers=$(python3 "$here/torch_peer.py" --export-script "$export_script" --arch "$arch" --size "$size" \
+            --batch "$batch" --seq "$seq" --dtype "$dtype" 2>/dev/null)
+  eager=$(echo "$peers" | sed -n 's/.*eager=\([0-9.]*\).*/\1/p')
+  compiled=$(echo "$peers" | sed -n 's/.*compile=\([0-9.na]*\).*/\1/p')
+  ratio=$(python3 -c "
+e,a,b=float('${effc_ms:-nan}'),float('${eager:-nan}'),float('${compiled:-nan}')
+best=min(x for x in (a,b,float('inf')) if x==x)
+print(f'{best/e:.2f}x' if e==e and best<float('inf') else '?')")
+  rows+=("$(printf '%-34s %9s %9s %9s %9s %7s %4ss  %s' "$tag" "${effc_ms:-?}" "${e2e_ms:-?}" "${eager:-?}" "${compiled:-?}" "$ratio" "$compile_s" "$check")")
 done
-printf '\n%-12s %5s %5s %5s %10s %10s %10s %8s  %s\n' model batch seq dtype effc_ms eager_ms compile_ms speedup check
+printf '\n%-34s %9s %9s %9s %9s %7s %5s  %s\n' config effc_ms e2e_ms eager_ms compile_ms vs_best compile check
 printf '%s\n' "${rows[@]}"
+echo "effc_ms: kernel time of one run (CUDA graph replay, events); e2e_ms adds input/output copies;"
+echo "torch: CUDA-event median of the module call; vs_best = best torch time / effc_ms"

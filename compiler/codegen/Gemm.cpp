@@ -8,10 +8,13 @@
 //
 #include "compiler/codegen/Gemm.h"
 
+#include "compiler/codegen/gemm/TensorCoreGemm.h"
+
 #include "compiler/codegen/DTypeInfo.h"
 #include "compiler/codegen/EmitterUtil.h"
 
 #include <algorithm>
+#include <optional>
 
 namespace effc::codegen {
 
@@ -19,7 +22,70 @@ namespace {
 constexpr int kBM = 64, kBN = 64, kBK = 16, kThreads = 256;
 } // namespace
 
+namespace {
+
+/// The tensor-core spec for `s`, or nullopt when the problem is outside what
+/// the mma.sync generator handles: 16-bit operands only (fp32 stays exact
+/// FFMA: the fp32 contract is 1e-4 against the reference, TF32 gives ~3e-4),
+/// one batch dimension expressible by strides.
+std::optional<tcgemm::GemmSpec> tensorCoreSpec(const GemmSpec &s) {
+  bool half = s.aType == DType::FLOAT16 || s.aType == DType::BFLOAT16;
+  if (!half || s.bType != s.aType)
+    return std::nullopt;
+  if (s.yType != DType::FLOAT16 && s.yType != DType::BFLOAT16 && s.yType != DType::FLOAT32)
+    return std::nullopt;
+  tcgemm::GemmSpec t;
+  t.M = s.M, t.N = s.N, t.K = s.K;
+  t.transA = s.transA, t.transB = s.transB;
+  t.aType = s.aType, t.bType = s.bType, t.cType = s.yType;
+  t.alpha = float(s.alpha);
+  // Batch dims: one coalesced dim (row-major output) with A/B steps.
+  int64_t batch = 1;
+  for (int64_t v : s.batchDims)
+    batch *= v;
+  t.batch = batch;
+  if (batch > 1) {
+    // Only a single effective batch dim, or several that coalesce into one.
+    int64_t expectA = -1, expectB = -1, inner = 1;
+    for (size_t d = s.batchDims.size(); d-- > 0;) {
+      if (s.batchDims[d] == 1)
+        continue;
+      int64_t sa = s.aBatchStrides[d], sb = s.bBatchStrides[d];
+      if (expectA < 0) {
+        expectA = sa, expectB = sb;
+      } else if (sa != expectA * inner || sb != expectB * inner) {
+        return std::nullopt;
+      }
+      inner *= s.batchDims[d];
+    }
+    t.batchStrideA = expectA < 0 ? 0 : expectA;
+    t.batchStrideB = expectB < 0 ? 0 : expectB;
+  }
+  if (s.hasC) {
+    if (s.cType != DType::FLOAT16 && s.cType != DType::BFLOAT16 && s.cType != DType::FLOAT32)
+      return std::nullopt;
+    t.bias = tcgemm::BiasKind::Full;
+    t.biasType = s.cType;
+    t.biasStrideM = s.cStrideM;
+    t.biasStrideN = s.cStrideN;
+    t.beta = float(s.beta);
+  }
+  if (!tcgemm::unsupportedReason(t).empty())
+    return std::nullopt;
+  return t;
+}
+
+} // namespace
+
 CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
+  if (std::optional<tcgemm::GemmSpec> t = tensorCoreSpec(s)) {
+    CudaKernel kernel;
+    kernel.name = desc.name;
+    // The prelude is include-guarded: one copy per GEMM keeps this kernel
+    // self-contained without a translation-unit flag.
+    kernel.source = tcgemm::tensorCoreGemmPrelude() + tcgemm::emitTensorCoreGemm(*t, desc.name, &kernel.launch);
+    return kernel;
+  }
   // fp32 accumulation for 16/32-bit floats; fp64 for fp64 and integers (as
   // the host kernels, which widen integers to double).
   bool wide = s.aType == DType::FLOAT64 || computeOf(s.aType) == Compute::I64 ||
