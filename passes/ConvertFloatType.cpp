@@ -20,6 +20,38 @@ bool isF32Tensor(Type t) {
   return tt && tt.getElementType().isF32();
 }
 
+/// Ops that compute what eff.top_k selects from (MoE router logits and their
+/// softmax), back to and including the matmul that produces them. They stay
+/// fp32: rounding the logits to 16 bits flips near-tied expert choices, which
+/// changes whole rows of the output (the fp32 router of vLLM and TRT-LLM).
+llvm::SmallPtrSet<Operation *, 16> selectionOps(func::FuncOp func) {
+  llvm::SmallPtrSet<Operation *, 16> keep;
+  func.walk([&](TopKOp topk) {
+    keep.insert(topk);
+    Operation *op = topk.getX().getDefiningOp();
+    while (op && isa<EffDialect>(op->getDialect()) && !isa<ConstantOp>(op)) {
+      keep.insert(op);
+      if (isa<MatMulOp, GemmOp>(op))
+        break;
+      // Follow the one tensor the value is computed from (softmax, scale,
+      // views); constants and shape operands are not followed.
+      Operation *next = nullptr;
+      for (Value v : op->getOperands())
+        if (Operation *def = v.getDefiningOp(); def && !isa<ConstantOp>(def)) {
+          next = def;
+          break;
+        }
+      op = next;
+    }
+  });
+  return keep;
+}
+
+bool isFloatTensorOf(Type t, Type elt) {
+  auto tt = dyn_cast<TensorType>(t);
+  return tt && tt.getElementType() == elt;
+}
+
 struct ConvertFloatTypePass
     : public mlir::eff::impl::ConvertFloatTypeBase<ConvertFloatTypePass> {
   using ConvertFloatTypeBase::ConvertFloatTypeBase;
@@ -54,15 +86,33 @@ struct ConvertFloatTypePass
       arg.replaceAllUsesExcept(cast, cast);
     }
 
+    llvm::SmallPtrSet<Operation *, 16> keepF32 = selectionOps(func);
+    Type f32 = b.getF32Type();
     // Forward walk: rewrite what names fp32 explicitly, then re-infer types.
     for (Operation &op : llvm::make_early_inc_range(entry.without_terminator())) {
       if (auto constant = dyn_cast<ConstantOp>(&op)) {
         if (!isF32Tensor(constant.getType()))
           continue;
+        // Weights read only by fp32 router ops keep their precision.
+        if (!constant->use_empty() && llvm::all_of(constant->getUsers(), [&](Operation *user) {
+              return keepF32.contains(user);
+            }))
+          continue;
         builder.setInsertionPointAfter(constant);
         Value converted = builder.createOrFold<CastOp>(constant.getLoc(), constant, targetCode);
         constant.getResult().replaceAllUsesExcept(converted, converted.getDefiningOp());
         continue;
+      }
+      // At the edge of the fp32 router: cast operands to the type the op
+      // computes in (up inside the router, down after it).
+      if (!isa<CastOp>(op)) {
+        Type want = keepF32.contains(&op) ? f32 : target;
+        Type other = keepF32.contains(&op) ? target : f32;
+        builder.setInsertionPoint(&op);
+        for (OpOperand &operand : op.getOpOperands())
+          if (isFloatTensorOf(operand.get().getType(), other))
+            operand.set(builder.create<CastOp>(op.getLoc(), operand.get(),
+                                               want == f32 ? kOnnxFloat : targetCode));
       }
       if (auto castOp = dyn_cast<CastOp>(&op)) {
         if (castOp.getTo() == kOnnxFloat)

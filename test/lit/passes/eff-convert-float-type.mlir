@@ -36,3 +36,27 @@ func.func @ints(%i: tensor<3xi64>) -> tensor<3xf32> {
   %f = eff.cast %i {to = 1 : i64} : (tensor<3xi64>) -> tensor<3xf32>
   return %f : tensor<3xf32>
 }
+
+// -----
+
+// An MoE router (matmul -> softmax -> top_k) stays fp32 with its weight:
+// rounding router logits flips near-tied expert choices. Its activation input
+// is cast up, the selected weights cast down for the expert computation.
+// BF16-LABEL: func.func @router
+// BF16-DAG: %[[W:.*]] = eff.constant {{.*}} : tensor<4x8xf32>
+// BF16: %[[X32:.*]] = eff.cast %{{.*}} {to = 1 : i64} : (tensor<2x4xbf16>) -> tensor<2x4xf32>
+// BF16: %[[L:.*]] = eff.matmul %[[X32]], %[[W]] : (tensor<2x4xf32>, tensor<4x8xf32>) -> tensor<2x8xf32>
+// BF16: %[[P:.*]] = eff.softmax %[[L]] {{.*}} -> tensor<2x8xf32>
+// BF16: %{{.*}}, %{{.*}} = eff.top_k %[[P]], %{{.*}} : (tensor<2x8xf32>, tensor<1xi64>) -> (tensor<2x2xf32>, tensor<2x2xi64>)
+// BF16: eff.cast %{{.*}} {to = 16 : i64} : (tensor<2x2xf32>) -> tensor<2x2xbf16>
+// FP32-LABEL: func.func @router
+func.func @router(%x: tensor<2x4xf32>) -> (tensor<2x2xf32>, tensor<2x2xi64>) {
+  %w = eff.constant {value = dense<0.5> : tensor<4x8xf32>} : tensor<4x8xf32>
+  %k = eff.constant {value = dense<2> : tensor<1xi64>} : tensor<1xi64>
+  %h = eff.relu %x : (tensor<2x4xf32>) -> tensor<2x4xf32>
+  %l = eff.matmul %h, %w : (tensor<2x4xf32>, tensor<4x8xf32>) -> tensor<2x8xf32>
+  %p = eff.softmax %l : (tensor<2x8xf32>) -> tensor<2x8xf32>
+  %v, %i = eff.top_k %p, %k : (tensor<2x8xf32>, tensor<1xi64>) -> (tensor<2x2xf32>, tensor<2x2xi64>)
+  %s = eff.neg %v : (tensor<2x2xf32>) -> tensor<2x2xf32>
+  return %s, %i : tensor<2x2xf32>, tensor<2x2xi64>
+}

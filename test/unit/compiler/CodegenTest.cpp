@@ -138,7 +138,9 @@ TEST(CodegenTest, ElementwiseKernelHasTheArtifactAbiAndBakedShapes) {
                           "__restrict__ out0)"),
             std::string::npos)
       << k.source;
-  EXPECT_NE(k.source.find("i < 24"), std::string::npos) << k.source;
+  // 24 elements, innermost dim 4: six threads of 4 (16-byte f32 vectors).
+  EXPECT_NE(k.source.find("e < 6"), std::string::npos) << k.source;
+  EXPECT_NE(k.source.find("// 4 elements per thread"), std::string::npos) << k.source;
   EXPECT_EQ(k.launch.grid[0], 1u);
   EXPECT_EQ(k.launch.block[0], 256u);
 }
