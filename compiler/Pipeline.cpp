@@ -29,9 +29,12 @@ void buildPipeline(mlir::PassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createConvertFloatType(convert));
     pm.addPass(mlir::createCanonicalizerPass());
   }
-  // Fuse: elementwise chains become one kernel each (eff.fusion).
-  if (options.fuse)
+  // Fuse: elementwise chains become one kernel each (eff.fusion), then a
+  // GEMM's sole elementwise consumer moves into its epilogue.
+  if (options.fuse) {
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createFuseElementwise());
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createFuseGemmEpilogue());
+  }
 }
 
 } // namespace effc

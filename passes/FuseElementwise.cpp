@@ -10,15 +10,15 @@
 namespace mlir::eff {
 #define GEN_PASS_DEF_FUSEELEMENTWISE
 #include "passes/Passes.h.inc"
+bool isFusibleElementwise(Operation *op);
 } // namespace mlir::eff
 
 using namespace mlir;
 using namespace mlir::eff;
 
-namespace {
-
-/// Ops computed independently per output element (after broadcasting).
-bool isElementwise(Operation *op) {
+/// Ops computed independently per output element (after broadcasting), with
+/// a static result shape. Also used by FuseGemmEpilogue.cpp.
+bool mlir::eff::isFusibleElementwise(Operation *op) {
   static const llvm::StringSet<> names = {
       "eff.abs", "eff.cos", "eff.sin", "eff.erf", "eff.exp", "eff.log", "eff.neg", "eff.not",
       "eff.reciprocal", "eff.relu", "eff.sigmoid", "eff.sqrt", "eff.tanh", "eff.identity",
@@ -31,6 +31,10 @@ bool isElementwise(Operation *op) {
   auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
   return type && type.hasStaticShape();
 }
+
+namespace {
+
+bool isElementwise(Operation *op) { return isFusibleElementwise(op); }
 
 ArrayRef<int64_t> shapeOf(Operation *op) {
   return cast<RankedTensorType>(op->getResult(0).getType()).getShape();

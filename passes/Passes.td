@@ -79,4 +79,19 @@ def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def FuseGemmEpilogue : Pass<"eff-fuse-gemm-epilogue", "func::FuncOp"> {
+  let summary = "Fold the elementwise consumer of a GEMM into its epilogue";
+  let description = [{
+    A matmul/gemm whose result has exactly one use, by an
+    `eff.fusion "elementwise"` or a single elementwise op producing the same
+    shape, becomes one `eff.fusion "gemm_epilogue"`: the GEMM is cloned first
+    into the body (its operands become the fusion's first inputs), then the
+    consumer's ops, so bias, activation, residual, scale and cast run on the
+    accumulator before the one store. Runs after eff-fuse-elementwise. A GEMM
+    result that is returned or read elsewhere stays in memory (no fusion);
+    so do 1-D matmul operands and non-float outputs.
+  }];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
 #endif // EFFC_PASSES_TD

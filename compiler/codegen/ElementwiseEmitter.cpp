@@ -21,6 +21,7 @@
 #include "compiler/codegen/ScalarOps.h"
 
 #include <algorithm>
+#include <functional>
 #include <map>
 
 namespace effc::codegen {
@@ -262,6 +263,8 @@ bool emitElementwise(const KernelDesc &d, CudaKernel &out, std::string &error) {
 
 bool emitFusion(const KernelDesc &d, CudaKernel &out, std::string &error) {
   std::string kind = d.stringAttr("kind", "");
+  if (kind == "gemm_epilogue")
+    return emitGemmEpilogue(d, out, error);
   if (kind != "elementwise") {
     error = d.op + ": no CUDA emitter for fusion kind '" + kind + "'";
     return false;
@@ -271,6 +274,71 @@ bool emitFusion(const KernelDesc &d, CudaKernel &out, std::string &error) {
     return false;
   }
   return emitBody(d, d.body, d.bodyOutputs, out, error);
+}
+
+bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kind,
+                      const std::function<std::string(int)> &offset, std::string &code,
+                      std::string &error) {
+  int numInputs = int(d.inputs.size());
+  if (d.body.size() < 2 || d.outputs.size() != 1 || d.bodyOutputs.size() != 1) {
+    error = d.op + ": gemm_epilogue needs a GEMM, an elementwise chain and one output";
+    return false;
+  }
+  // "ep<v>": names that cannot clash with the GEMM kernels' own variables.
+  auto name = [](int v) { return "ep" + std::to_string(v); };
+  std::vector<DType> dtypes;
+  for (const TensorDesc &t : d.inputs)
+    dtypes.push_back(t.dtype);
+  std::vector<bool> loaded(size_t(numInputs), false);
+  CudaWriter w;
+  // The GEMM's result, rounded to its dtype as the host stores it.
+  DType gemmType = d.body[0].desc.outputs.at(0).dtype;
+  dtypes.push_back(gemmType);
+  w.line("const ", computeType(computeOf(gemmType)), " ", name(numInputs), " = ",
+         roundTo(gemmType, value, kind), ";");
+  auto use = [&](int v) {
+    if (v >= numInputs || loaded[size_t(v)])
+      return;
+    loaded[size_t(v)] = true;
+    DType t = d.inputs[size_t(v)].dtype;
+    std::string raw = std::string("((const ") + storageType(t) + "*)in" + std::to_string(v) + ")[" +
+                      offset(v) + "]";
+    w.line("const ", computeType(computeOf(t)), " ", name(v), " = ", fromStorage(t, raw), ";");
+  };
+  for (size_t i = 1; i < d.body.size(); ++i) {
+    const FusedOp &op = d.body[i];
+    int self = int(dtypes.size());
+    if (op.desc.outputs.size() != 1 || op.operands.size() != op.desc.inputs.size()) {
+      error = d.op + ": body op " + op.desc.op + " must have one result and described operands";
+      return false;
+    }
+    std::vector<std::string> operands;
+    for (int v : op.operands) {
+      if (v >= self) {
+        error = d.op + ": body op " + op.desc.op + " reads a value defined after it";
+        return false;
+      }
+      if (v >= 0)
+        use(v);
+      operands.push_back(v < 0 ? "" : name(v));
+    }
+    std::optional<ScalarExpr> e = scalarExpr(op.desc, operands, error);
+    if (!e)
+      return false;
+    DType t = op.desc.outputs[0].dtype;
+    dtypes.push_back(t);
+    w.line("const ", computeType(computeOf(t)), " ", name(self), " = ", roundTo(t, e->expr, e->kind),
+           ";  // ", op.desc.op);
+  }
+  int y = d.bodyOutputs[0];
+  if (y < 0 || y >= int(dtypes.size()) || dtypes[size_t(y)] != d.outputs[0].dtype) {
+    error = d.op + ": yielded value out of range or of another dtype than the output";
+    return false;
+  }
+  use(y);
+  w.line(value, " = ", convert(name(y), computeOf(dtypes[size_t(y)]), kind), ";");
+  code = w.str();
+  return true;
 }
 
 } // namespace effc::codegen

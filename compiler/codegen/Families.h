@@ -8,6 +8,9 @@
 
 #include "compiler/codegen/KernelDesc.h"
 
+#include "compiler/codegen/DTypeInfo.h"
+
+#include <functional>
 #include <string>
 
 namespace effc::codegen {
@@ -18,6 +21,17 @@ using EmitFn = bool (*)(const KernelDesc &desc, CudaKernel &out, std::string &er
 bool emitElementwise(const KernelDesc &desc, CudaKernel &out, std::string &error);
 /// eff.fusion "elementwise": the fused body per element, in registers.
 bool emitFusion(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// eff.fusion "gemm_epilogue": one GEMM kernel whose epilogue runs the body
+/// after its first (matmul/gemm) op on each output element.
+bool emitGemmEpilogue(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// The epilogue of a "gemm_epilogue" body: statements evaluating body ops
+/// 1.. on one output element, where variable `value` holds body op 0's
+/// result (before rounding to its dtype) in kind `kind` and `offset(k)` is
+/// the element offset of kernel input k there (read through the untyped
+/// `in<k>`). The statements reassign `value` to the yielded value.
+bool emitEpilogueBody(const KernelDesc &desc, const std::string &value, Compute kind,
+                      const std::function<std::string(int)> &offset, std::string &code,
+                      std::string &error);
 /// Pure index maps: transpose, expand, slice, concat, split, gather*,
 /// trilu and the reshape family (copies).
 bool emitDataMovement(const KernelDesc &desc, CudaKernel &out, std::string &error);

@@ -28,7 +28,7 @@ namespace {
 /// the mma.sync generator handles: 16-bit operands only (fp32 stays exact
 /// FFMA: the fp32 contract is 1e-4 against the reference, TF32 gives ~3e-4),
 /// one batch dimension expressible by strides.
-std::optional<tcgemm::GemmSpec> tensorCoreSpec(const GemmSpec &s) {
+std::optional<tcgemm::GemmSpec> tensorCoreSpec(const KernelDesc &desc, const GemmSpec &s) {
   bool half = s.aType == DType::FLOAT16 || s.aType == DType::BFLOAT16;
   if (!half || s.bType != s.aType)
     return std::nullopt;
@@ -61,6 +61,10 @@ std::optional<tcgemm::GemmSpec> tensorCoreSpec(const GemmSpec &s) {
     t.batchStrideA = expectA < 0 ? 0 : expectA;
     t.batchStrideB = expectB < 0 ? 0 : expectB;
   }
+  // The generator's ABI is A, B, [bias], [epilogue params], C: the kernel
+  // inputs must come in that order (else the FFMA kernel takes it).
+  if (s.aInput != 0 || s.bInput != 1 || (s.hasC && s.cInput != 2))
+    return std::nullopt;
   if (s.hasC) {
     if (s.cType != DType::FLOAT16 && s.cType != DType::BFLOAT16 && s.cType != DType::FLOAT32)
       return std::nullopt;
@@ -70,6 +74,11 @@ std::optional<tcgemm::GemmSpec> tensorCoreSpec(const GemmSpec &s) {
     t.biasStrideN = s.cStrideN;
     t.beta = float(s.beta);
   }
+  if (s.epilogue) {
+    for (size_t k = s.hasC ? 3 : 2; k < desc.inputs.size(); ++k)
+      t.epilogue.params.push_back("const void *__restrict__ in" + std::to_string(k));
+    t.epilogue.code = s.epilogue;
+  }
   if (!tcgemm::unsupportedReason(t).empty())
     return std::nullopt;
   return t;
@@ -77,8 +86,14 @@ std::optional<tcgemm::GemmSpec> tensorCoreSpec(const GemmSpec &s) {
 
 } // namespace
 
+Compute accumulatorKind(const GemmSpec &s) {
+  bool wide = s.aType == DType::FLOAT64 || computeOf(s.aType) == Compute::I64 ||
+              computeOf(s.aType) == Compute::Bool;
+  return wide ? Compute::F64 : Compute::F32;
+}
+
 CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
-  if (std::optional<tcgemm::GemmSpec> t = tensorCoreSpec(s)) {
+  if (std::optional<tcgemm::GemmSpec> t = tensorCoreSpec(desc, s)) {
     CudaKernel kernel;
     kernel.name = desc.name;
     // The prelude is include-guarded: one copy per GEMM keeps this kernel
@@ -86,11 +101,8 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
     kernel.source = tcgemm::tensorCoreGemmPrelude() + tcgemm::emitTensorCoreGemm(*t, desc.name, &kernel.launch);
     return kernel;
   }
-  // fp32 accumulation for 16/32-bit floats; fp64 for fp64 and integers (as
-  // the host kernels, which widen integers to double).
-  bool wide = s.aType == DType::FLOAT64 || computeOf(s.aType) == Compute::I64 ||
-              computeOf(s.aType) == Compute::Bool;
-  Compute acc = wide ? Compute::F64 : Compute::F32;
+  Compute acc = accumulatorKind(s);
+  bool wide = acc == Compute::F64;
   const char *at = computeType(acc);
   int64_t batch = 1;
   for (int64_t v : s.batchDims)
@@ -100,7 +112,7 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   CudaWriter w;
   openKernel(w, desc, kThreads);
   w.line("// Y[", batch, "][", s.M, "][", s.N, "] = ", s.alpha == 1.0 ? "" : "alpha * ", "A",
-         s.transA ? "^T" : "", " * B", s.transB ? "^T" : "", s.hasC ? " + beta * C" : "", ", K = ", s.K);
+         s.transA ? "^T" : "", " * B", s.transB ? "^T" : "", s.hasC ? " + beta * C" : "", s.epilogue ? ", fused epilogue" : "", ", K = ", s.K);
   w.line("__shared__ ", at, " As[", kBK, "][", kBM + 1, "];  // +1: no bank conflicts on transposed stores");
   w.line("__shared__ ", at, " Bs[", kBK, "][", kBN + 1, "];");
   w.line("const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;");
@@ -144,7 +156,7 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   w.line("const int gm = m0 + am, gka = k0 + ak;");
   std::string aIdx = s.transA ? "aOff + (" + ix + ")gka * " + std::to_string(s.M) + " + gm"
                               : "aOff + (" + ix + ")gm * " + std::to_string(s.K) + " + gka";
-  w.line("As[ak][am] = (gm < ", s.M, " && gka < ", s.K, ") ? ", loadAs(s.aType, "x0", aIdx, acc), " : (",
+  w.line("As[ak][am] = (gm < ", s.M, " && gka < ", s.K, ") ? ", loadAs(s.aType, "x" + std::to_string(s.aInput), aIdx, acc), " : (",
          at, ")0;");
   if (s.transB)
     w.line("const int bn = lin >> 4, bk = lin & 15;");
@@ -153,7 +165,7 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   w.line("const int gn = n0 + bn, gkb = k0 + bk;");
   std::string bIdx = s.transB ? "bOff + (" + ix + ")gn * " + std::to_string(s.K) + " + gkb"
                               : "bOff + (" + ix + ")gkb * " + std::to_string(s.N) + " + gn";
-  w.line("Bs[bk][bn] = (gkb < ", s.K, " && gn < ", s.N, ") ? ", loadAs(s.bType, "x1", bIdx, acc), " : (",
+  w.line("Bs[bk][bn] = (gkb < ", s.K, " && gn < ", s.N, ") ? ", loadAs(s.bType, "x" + std::to_string(s.bInput), bIdx, acc), " : (",
          at, ")0;");
   w.close();
   w.line("__syncthreads();");
@@ -184,10 +196,23 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   if (s.hasC) {
     std::string cIdx = "(" + ix + ")m * " + std::to_string(s.cStrideM) + " + (" + ix + ")n * " +
                        std::to_string(s.cStrideN);
-    std::string c = loadAs(s.cType, "x2", cIdx, acc);
+    std::string c = loadAs(s.cType, "x" + std::to_string(s.cInput), cIdx, acc);
     if (s.beta != 1.0)
       c = (wide ? doubleLit(s.beta) : floatLit(float(s.beta))) + " * " + c;
     v += " + " + c;
+  }
+  if (s.epilogue) {
+    w.line(at, " r = ", v, ";");
+    w.open("{  // fused epilogue");
+    std::string code = s.epilogue("r", "bz", "m", "n");
+    for (size_t pos = 0; pos < code.size();) {
+      size_t end = std::min(code.find('\n', pos), code.size());
+      if (end > pos)
+        w.line(code.substr(pos, end - pos));
+      pos = end + 1;
+    }
+    w.close();
+    v = "r";
   }
   w.line("y0[((", ix, ")bz * ", s.M, " + m) * ", s.N, " + n] = ", storeValue(s.yType, v, acc), ";");
   w.close();

@@ -1,7 +1,8 @@
 //===- MatmulEmitter.cpp - matmul/gemm -> GemmSpec -------------------------===//
 //
 // Translates numpy matmul (1-D promotion, broadcast batch dims) and ONNX
-// Gemm (transposes, alpha/beta, broadcast C) into one GemmSpec.
+// Gemm (transposes, alpha/beta, broadcast C) into one GemmSpec; an
+// eff.fusion "gemm_epilogue" adds the rest of its body as the epilogue.
 //
 #include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
@@ -84,19 +85,97 @@ bool gemmSpec(const KernelDesc &d, GemmSpec &s, std::string &error) {
   return true;
 }
 
-} // namespace
-
-bool emitMatmul(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool describeGemm(const KernelDesc &d, GemmSpec &s, std::string &error) {
   if (d.inputs.size() < 2 || d.outputs.size() != 1) {
     error = d.op + ": expected A, B and one output";
     return false;
   }
-  GemmSpec s;
   s.aType = d.inputs[0].dtype;
   s.bType = d.inputs[1].dtype;
   s.yType = d.outputs[0].dtype;
-  bool ok = d.op == "eff.gemm" ? gemmSpec(d, s, error) : matmulSpec(d, s, error);
-  if (!ok)
+  return d.op == "eff.gemm" ? gemmSpec(d, s, error) : matmulSpec(d, s, error);
+}
+
+/// Element offset of a tensor of shape `in` broadcast into `out` = [batch...,
+/// M, N] at (linear batch index, m, n).
+std::string broadcastOffset(const std::vector<int64_t> &in, const std::vector<int64_t> &out,
+                            const std::string &batch, const std::string &m, const std::string &n) {
+  std::vector<int64_t> st = broadcastStrides(in, out);
+  size_t r = out.size();
+  std::string off;
+  auto add = [&](const std::string &term) { off += (off.empty() ? "" : " + ") + term; };
+  int64_t inner = 1;
+  for (size_t d = r - 2; d-- > 0;) {
+    if (st[d] && out[d] != 1)
+      add("((long long)(" + batch + ")" + (inner == 1 ? "" : " / " + std::to_string(inner)) + " % " +
+          std::to_string(out[d]) + ") * " + std::to_string(st[d]));
+    inner *= out[d];
+  }
+  if (st[r - 2])
+    add("(long long)(" + m + ") * " + std::to_string(st[r - 2]));
+  if (st[r - 1])
+    add("(long long)(" + n + ") * " + std::to_string(st[r - 1]));
+  return off.empty() ? "0" : off;
+}
+
+} // namespace
+
+bool emitGemmEpilogue(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  if (d.body.empty() || d.outputs.size() != 1) {
+    error = d.op + ": gemm_epilogue needs a body and one output";
+    return false;
+  }
+  const FusedOp &gemm = d.body[0];
+  GemmSpec s;
+  if (!describeGemm(gemm.desc, s, error))
+    return false;
+  // The GEMM reads kernel inputs directly; the output is the fusion's.
+  int numInputs = int(d.inputs.size());
+  for (int v : gemm.operands)
+    if (v >= numInputs) {
+      error = d.op + ": the GEMM's operands must be kernel inputs";
+      return false;
+    }
+  s.aInput = gemm.operands.at(0);
+  s.bInput = gemm.operands.at(1);
+  if (s.hasC)
+    s.cInput = gemm.operands.at(2);
+  s.yType = d.outputs[0].dtype;
+  // Epilogue inputs broadcast into [batch..., M, N], the GEMM's full shape.
+  std::vector<int64_t> shape = s.batchDims;
+  shape.push_back(s.M);
+  shape.push_back(s.N);
+  if (shape != gemm.desc.outputs.at(0).shape || d.outputs[0].shape != shape) {
+    error = d.op + ": gemm_epilogue output " + shapeText(d.outputs[0].shape) + " is not the GEMM's [batch..., M, N]";
+    return false;
+  }
+  for (const TensorDesc &t : d.inputs)
+    if (t.present && t.rank() > int64_t(shape.size())) {
+      error = d.op + ": input " + shapeText(t.shape) + " does not broadcast to " + shapeText(shape);
+      return false;
+    }
+  // Check the body once here; the hook then only renders it per call site.
+  Compute kind = accumulatorKind(s);
+  std::string code;
+  auto render = [&](const std::string &v, const std::string &batch, const std::string &m,
+                    const std::string &n, std::string &text, std::string &err) {
+    auto offset = [&](int k) { return broadcastOffset(d.inputs[size_t(k)].shape, shape, batch, m, n); };
+    return emitEpilogueBody(d, v, kind, offset, text, err);
+  };
+  if (!render("v", "b", "m", "n", code, error))
+    return false;
+  s.epilogue = [&](const std::string &v, const std::string &batch, const std::string &m, const std::string &n) {
+    std::string text, err;
+    render(v, batch, m, n, text, err);
+    return text;
+  };
+  out = emitGemm(d, s);
+  return true;
+}
+
+bool emitMatmul(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  GemmSpec s;
+  if (!describeGemm(d, s, error))
     return false;
   out = emitGemm(d, s);
   return true;

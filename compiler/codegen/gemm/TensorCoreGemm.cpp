@@ -398,6 +398,20 @@ void emitEpilogueValue(Writer &w, const Plan &p, const std::string &v, const std
   }
   if (s.residual)
     w.line(v, " += tcg_ld_", typeSuffix(s.residualType), "(resb, (long long)row * ", p.ldr, " + ", col, ");");
+  if (s.epilogue) {
+    // Own scope: the hook's temporaries may repeat for v0 and v1.
+    w.open("{  // fused epilogue");
+    std::string code = s.epilogue.code(v, "bz", "row", "(" + col + ")");
+    for (size_t at = 0; at < code.size();) {
+      size_t end = code.find('\n', at);
+      if (end == std::string::npos)
+        end = code.size();
+      if (end > at)
+        w.line(code.substr(at, end - at));
+      at = end + 1;
+    }
+    w.close();
+  }
 }
 
 void emitEpilogue(Writer &w, const Plan &p) {
@@ -503,7 +517,7 @@ std::string emitTensorCoreGemm(const GemmSpec &spec, const std::string &name, La
   w.line("// effc tensor-core GEMM: C[", s.batch, "][", s.M, "][", s.N, "] = ", s.act == Activation::None ? "" : "act(",
          s.alpha == 1.0f ? "" : "alpha * ", "A", s.transA ? "^T" : "", " * B", s.transB ? "^T" : "",
          s.bias == BiasKind::None ? "" : " + bias", s.act == Activation::None ? "" : ")",
-         s.residual ? " + residual" : "", ", K = ", s.K, "; ", typeSuffix(s.aType), " -> ", typeSuffix(s.cType));
+         s.residual ? " + residual" : "", s.epilogue ? ", fused epilogue" : "", ", K = ", s.K, "; ", typeSuffix(s.aType), " -> ", typeSuffix(s.cType));
   w.line("// tile ", tileName(t), ", ", p.tf32 ? "mma m16n8k8 tf32" : "mma m16n8k16", ", smem ", p.smemBytes,
          " B");
   std::string params = "const void *__restrict__ A_, const void *__restrict__ B_";
@@ -511,6 +525,8 @@ std::string emitTensorCoreGemm(const GemmSpec &spec, const std::string &name, La
     params += ", const void *__restrict__ bias_";
   if (s.residual)
     params += ", const void *__restrict__ res_";
+  for (const std::string &param : s.epilogue.params)
+    params += ", " + param;
   params += ", void *__restrict__ C_";
   w.open("extern \"C\" __global__ void __launch_bounds__(", p.threads, ", 1) ", name, "(", params, ") {");
   w.line("extern __shared__ __align__(128) unsigned char ", name, "_smem[];");

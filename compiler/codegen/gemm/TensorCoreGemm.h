@@ -8,8 +8,9 @@
 //                           + beta * bias[b][m][n]) + residual[b][m][n] )
 //
 // Kernel ABI (effc's artifact ABI): `extern "C" __global__ void name(const
-// void* A, const void* B, [const void* bias], [const void* residual], void*
-// C)`, the bracketed pointers present only when the spec uses them.
+// void* A, const void* B, [const void* bias], [const void* residual],
+// [epilogue params...], void* C)`, the bracketed pointers present only when
+// the spec uses them.
 //
 // Pure C++ (no MLIR/LLVM), so it builds with -DEFFC_RUNTIME_ONLY=ON and the
 // GPU-side benchmark can link it.
@@ -21,6 +22,7 @@
 #include "effc/DType.h"
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,6 +52,20 @@ struct TileConfig {
 
 /// "128x256x32_w2x4_s4".
 std::string tileName(const TileConfig &t);
+
+/// A general epilogue (fused elementwise chains): extra kernel parameters
+/// appended after A, B, [bias], [residual] (before C), and the code that
+/// turns the fp32 value `v` (after alpha, bias, activation, residual) at
+/// output (batch, row, col) into the value stored (still fp32, cast by the
+/// store). `code(v, batch, row, col)` gets C expressions (batch is a
+/// long long, row and col ints) and returns statements that reassign `v`.
+struct Epilogue {
+  std::vector<std::string> params; // full declarations: "const void *__restrict__ in2"
+  std::function<std::string(const std::string &v, const std::string &batch, const std::string &row,
+                            const std::string &col)>
+      code;
+  explicit operator bool() const { return bool(code); }
+};
 
 /// One GEMM. Strides are in elements; a leading dimension of 0 means packed
 /// (the stored row length), a batch stride of kPacked means one packed matrix
@@ -81,6 +97,9 @@ struct GemmSpec {
   DType residualType = DType::FLOAT32;
   int64_t ldResidual = 0; // 0 = N
   int64_t residualBatchStride = kPacked;
+
+  /// Applied last when set (see Epilogue).
+  Epilogue epilogue;
 
   /// For the tile choice only (the kernel runs on any SM count).
   int numSMs = 132;

@@ -4,8 +4,56 @@
 using namespace mlir;
 using namespace mlir::eff;
 
+namespace {
+
+/// True when `from` broadcasts (numpy rules) into `to` without growing it.
+bool broadcastsInto(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
+  if (from.size() > to.size())
+    return false;
+  size_t off = to.size() - from.size();
+  for (size_t d = 0; d < from.size(); ++d)
+    if (from[d] != 1 && from[d] != to[off + d])
+      return false;
+  return true;
+}
+
+/// "gemm_epilogue": matmul/gemm on block arguments first, then an
+/// elementwise chain over its result shape that reads the matmul result.
+LogicalResult verifyGemmEpilogue(FusionOp fusion, Block &body) {
+  auto ops = body.without_terminator();
+  if (ops.empty())
+    return fusion.emitOpError("gemm_epilogue body is empty");
+  Operation &gemm = *ops.begin();
+  if (!isa<MatMulOp, GemmOp>(gemm))
+    return gemm.emitOpError("must be eff.matmul or eff.gemm: a gemm_epilogue body starts with its GEMM");
+  for (Value operand : gemm.getOperands())
+    if (!isa<BlockArgument>(operand))
+      return gemm.emitOpError("operands of a gemm_epilogue's GEMM must be fusion inputs");
+  auto type = dyn_cast<RankedTensorType>(gemm.getResult(0).getType());
+  if (!type || !type.hasStaticShape())
+    return gemm.emitOpError("gemm_epilogue needs a static GEMM result shape");
+  if (std::next(ops.begin()) == ops.end() || gemm.getResult(0).use_empty())
+    return fusion.emitOpError("gemm_epilogue chain does not consume the GEMM result");
+  for (Operation &op : llvm::drop_begin(ops)) {
+    if (op.getDialect() != fusion->getDialect() || isa<FusionOp, MatMulOp, GemmOp>(op))
+      return op.emitOpError("cannot be fused: a gemm_epilogue's chain holds only elementwise eff ops");
+    for (Type t : op.getResultTypes())
+      if (auto rt = dyn_cast<RankedTensorType>(t); !rt || rt.getShape() != type.getShape())
+        return op.emitOpError("result shape ") << t << " differs from the GEMM result shape " << type;
+    for (Value operand : op.getOperands())
+      if (isa<BlockArgument>(operand))
+        if (auto rt = dyn_cast<RankedTensorType>(operand.getType());
+            !rt || !broadcastsInto(rt.getShape(), type.getShape()))
+          return op.emitOpError("input ") << operand.getType() << " does not broadcast to the GEMM result shape "
+                                          << type;
+  }
+  return success();
+}
+
+} // namespace
+
 LogicalResult FusionOp::verify() {
-  if (getKind() != "elementwise")
+  if (getKind() != "elementwise" && getKind() != "gemm_epilogue")
     return emitOpError("unknown fusion kind '") << getKind() << "'";
   Block &body = getBody().front();
   if (body.getNumArguments() != getInputs().size())
@@ -18,6 +66,8 @@ LogicalResult FusionOp::verify() {
   auto yield = cast<YieldOp>(body.getTerminator());
   if (yield.getValues().getTypes() != getResultTypes())
     return emitOpError("yielded types differ from the result types");
+  if (getKind() == "gemm_epilogue")
+    return verifyGemmEpilogue(*this, body);
   for (Operation &op : body.without_terminator()) {
     if (op.getDialect() != (*this)->getDialect() || isa<FusionOp>(op))
       return op.emitOpError("cannot be fused: only eff ops (and no nested fusion) may appear in an eff.fusion body");

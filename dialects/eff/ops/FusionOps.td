@@ -12,7 +12,12 @@ def Eff_FusionOp : Op<Eff_Dialect, "fusion",
     and never reach memory. Block arguments are the kernel inputs (in order),
     `eff.yield` names its outputs. `kind` says how the kernel is shaped:
     "elementwise" (one thread per element of the output shape; every body
-    result has that shape, inputs broadcast into it).
+    result has that shape, inputs broadcast into it), or "gemm_epilogue"
+    (one GEMM kernel: the body's first op is an eff.matmul or eff.gemm whose
+    operands are block arguments; every later op is elementwise with the
+    matmul's result shape, the chain consumes the matmul result, and other
+    inputs broadcast into that shape; the epilogue evaluates the chain per
+    output element on the accumulator before the one store).
   }];
   let arguments = (ins Variadic<AnyTensor>:$inputs, StrAttr:$kind);
   let results = (outs Variadic<AnyTensor>:$results);
