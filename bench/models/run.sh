@@ -9,7 +9,7 @@
 # at size 1) and compiled per config with --shape. Numerics are checked where
 # the config matches the exported reference (2x512). Prints a table last.
 set -uo pipefail
-bin=$1; export_script=$2; out=${OUT:-/tmp}/bench-models
+bin=$1; export_script=$2; out=${EFFC_BENCH_DIR:-/tmp/effc-bench-models}
 here=$(cd "$(dirname "$0")" && pwd)
 configs=${EFFC_BENCH_CONFIGS:-"gpt2:base:2:512:fp32 gpt2:base:8:512:fp32 gpt2:base:1:512:bf16 gpt2:base:2:512:bf16 gpt2:base:8:512:bf16"}
 mkdir -p "$out"
@@ -49,6 +49,7 @@ e,a,b=float('${effc_ms:-nan}'),float('${eager:-nan}'),float('${compiled:-nan}')
 best=min(x for x in (a,b,float('inf')) if x==x)
 print(f'{best/e:.2f}x' if e==e and best<float('inf') else '?')")
   rows+=("$(printf '%-34s %9s %9s %9s %9s %7s %4ss  %s' "$tag" "${effc_ms:-?}" "${e2e_ms:-?}" "${eager:-?}" "${compiled:-?}" "$ratio" "$compile_s" "$check")")
+  echo "ROW ${rows[-1]}"  # as soon as known: a run cut short still reports it
 done
 printf '\n%-34s %9s %9s %9s %9s %7s %5s  %s\n' config effc_ms e2e_ms eager_ms compile_ms vs_best compile check
 printf '%s\n' "${rows[@]}"
