@@ -23,15 +23,6 @@ int64_t product(const std::vector<int64_t> &v, size_t from, size_t to) {
   return p;
 }
 
-bool normAxis(const KernelDesc &d, int64_t axis, int64_t rank, int64_t &out, std::string &error) {
-  if (axis < -rank || axis >= rank) {
-    error = d.op + ": axis " + std::to_string(axis) + " is out of range for rank " +
-            std::to_string(rank);
-    return false;
-  }
-  out = axis < 0 ? axis + rank : axis;
-  return true;
-}
 
 /// Writes the kernel around a grid-stride loop over `n` items; `body` emits
 /// the loop body (the loop variable is `i`).
@@ -135,7 +126,7 @@ bool emitSlice(const KernelDesc &d, CudaKernel &out, std::string &error) {
   std::vector<int64_t> start(rank, 0), step(rank, 1);
   for (size_t i = 0; i < starts.size(); ++i) {
     int64_t ax;
-    if (!normAxis(d, axes[i], rank, ax, error))
+    if (!normalizeAxis(d, axes[i], rank, ax, error))
       return false;
     int64_t dim = in[ax], s = starts[i], st = steps[i];
     if (st == 0) {
@@ -167,7 +158,7 @@ bool emitSlice(const KernelDesc &d, CudaKernel &out, std::string &error) {
 bool emitConcat(const KernelDesc &d, CudaKernel &out, std::string &error) {
   const auto &shape = d.outputs[0].shape;
   int64_t axis;
-  if (!normAxis(d, d.intAttr("axis", 0), int64_t(shape.size()), axis, error))
+  if (!normalizeAxis(d, d.intAttr("axis", 0), int64_t(shape.size()), axis, error))
     return false;
   int64_t inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
   gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
@@ -192,7 +183,7 @@ bool emitConcat(const KernelDesc &d, CudaKernel &out, std::string &error) {
 bool emitSplit(const KernelDesc &d, CudaKernel &out, std::string &error) {
   const auto &shape = d.inputs[0].shape;
   int64_t axis;
-  if (!normAxis(d, d.intAttr("axis", 0), int64_t(shape.size()), axis, error))
+  if (!normalizeAxis(d, d.intAttr("axis", 0), int64_t(shape.size()), axis, error))
     return false;
   int64_t inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
   gridKernel(d, out, d.inputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
@@ -221,7 +212,7 @@ std::string indexLoad(const KernelDesc &d, size_t input, const std::string &pos,
 bool emitGather(const KernelDesc &d, CudaKernel &out, std::string &error) {
   const auto &x = d.inputs[0].shape;
   int64_t axis;
-  if (!normAxis(d, d.intAttr("axis", 0), int64_t(x.size()), axis, error))
+  if (!normalizeAxis(d, d.intAttr("axis", 0), int64_t(x.size()), axis, error))
     return false;
   int64_t inner = product(x, size_t(axis) + 1, x.size()), dim = x[axis];
   int64_t ni = d.inputs[1].numElements();
@@ -240,7 +231,7 @@ bool emitGatherElements(const KernelDesc &d, CudaKernel &out, std::string &error
   const auto &x = d.inputs[0].shape;
   const auto &ind = d.inputs[1].shape;
   int64_t axis;
-  if (!normAxis(d, d.intAttr("axis", 0), int64_t(x.size()), axis, error))
+  if (!normalizeAxis(d, d.intAttr("axis", 0), int64_t(x.size()), axis, error))
     return false;
   if (ind.size() != x.size()) {
     error = d.op + ": indices rank differs from data rank";

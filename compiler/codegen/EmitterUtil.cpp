@@ -163,4 +163,15 @@ std::string shapeText(const std::vector<int64_t> &shape) {
   return s + "]";
 }
 
+bool normalizeAxis(const KernelDesc &d, int64_t axis, int64_t rank, int64_t &out,
+                   std::string &error) {
+  if (axis < -rank || axis >= rank) {
+    error = d.op + ": axis " + std::to_string(axis) + " is out of range for rank " +
+            std::to_string(rank);
+    return false;
+  }
+  out = axis < 0 ? axis + rank : axis;
+  return true;
+}
+
 } // namespace effc::codegen

@@ -64,6 +64,10 @@ void emitCoords(CudaWriter &w, const std::string &flat, const std::string &type,
 
 std::string shapeText(const std::vector<int64_t> &shape);
 
+/// ONNX axis in [-rank, rank) -> [0, rank); false with `error` naming the op.
+bool normalizeAxis(const KernelDesc &d, int64_t axis, int64_t rank, int64_t &out,
+                   std::string &error);
+
 } // namespace effc::codegen
 
 #endif

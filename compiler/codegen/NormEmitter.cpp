@@ -20,14 +20,9 @@ bool emitNorm(const KernelDesc &d, CudaKernel &out, std::string &error) {
     return false;
   }
   const TensorDesc &x = d.inputs[0];
-  int64_t rank = x.rank(), axis = d.intAttr("axis", -1);
-  if (axis < -rank || axis >= rank) {
-    error = d.op + ": axis " + std::to_string(axis) + " is out of range for rank " +
-            std::to_string(rank);
+  int64_t rank = x.rank(), axis = 0;
+  if (!normalizeAxis(d, d.intAttr("axis", -1), rank, axis, error))
     return false;
-  }
-  if (axis < 0)
-    axis += rank;
   Compute k = computeOf(x.dtype);
   if (!isFloatCompute(k)) {
     error = d.op + ": unsupported dtype " + dtypeName(x.dtype);

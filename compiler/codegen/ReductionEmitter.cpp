@@ -38,12 +38,10 @@ bool emitReduce(const KernelDesc &d, CudaKernel &out, std::string &error) {
   if (axes.empty() && d.intAttr("noop_with_empty_axes", 0))
     reduced.assign(size_t(rank), false);
   for (int64_t a : axes) {
-    if (a < -rank || a >= rank) {
-      error = d.op + ": axis " + std::to_string(a) + " is out of range for rank " +
-              std::to_string(rank);
+    int64_t axis = 0;
+    if (!normalizeAxis(d, a, rank, axis, error))
       return false;
-    }
-    reduced[size_t(a < 0 ? a + rank : a)] = true;
+    reduced[size_t(axis)] = true;
   }
   std::vector<int64_t> st = rowMajorStrides(x.shape);
   IndexSpace kept, red;
@@ -92,14 +90,9 @@ bool emitReduce(const KernelDesc &d, CudaKernel &out, std::string &error) {
 
 bool emitSoftmax(const KernelDesc &d, CudaKernel &out, std::string &error) {
   const TensorDesc &x = d.inputs[0];
-  int64_t rank = x.rank(), axis = d.intAttr("axis", -1);
-  if (rank == 0 || axis < -rank || axis >= rank) {
-    error = d.op + ": axis " + std::to_string(axis) + " is out of range for rank " +
-            std::to_string(rank);
+  int64_t rank = x.rank(), axis = 0;
+  if (!normalizeAxis(d, d.intAttr("axis", -1), rank, axis, error))
     return false;
-  }
-  if (axis < 0)
-    axis += rank;
   Compute k = computeOf(x.dtype);
   if (!isFloatCompute(k)) {
     error = d.op + ": unsupported dtype " + dtypeName(x.dtype);

@@ -24,13 +24,8 @@ struct Lines {
 bool linesOf(const KernelDesc &d, int64_t axis, Lines &l, std::string &error) {
   const auto &s = d.inputs[0].shape;
   int64_t rank = int64_t(s.size());
-  if (axis < -rank || axis >= rank) {
-    error = d.op + ": axis " + std::to_string(axis) + " is out of range for rank " +
-            std::to_string(rank);
+  if (!normalizeAxis(d, axis, rank, axis, error))
     return false;
-  }
-  if (axis < 0)
-    axis += rank;
   for (int64_t r = 0; r < axis; ++r)
     l.outer *= s[r];
   l.n = s[axis];
