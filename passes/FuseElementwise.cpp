@@ -10,7 +10,6 @@
 namespace mlir::eff {
 #define GEN_PASS_DEF_FUSEELEMENTWISE
 #include "passes/Passes.h.inc"
-bool isFusibleElementwise(Operation *op);
 } // namespace mlir::eff
 
 using namespace mlir;
@@ -34,8 +33,6 @@ bool mlir::eff::isFusibleElementwise(Operation *op) {
 
 namespace {
 
-bool isElementwise(Operation *op) { return isFusibleElementwise(op); }
-
 ArrayRef<int64_t> shapeOf(Operation *op) {
   return cast<RankedTensorType>(op->getResult(0).getType()).getShape();
 }
@@ -50,7 +47,7 @@ struct FuseElementwisePass
     std::vector<SmallVector<Operation *>> groups;
     DenseMap<Operation *, size_t> groupOf;
     for (Operation &op : llvm::reverse(block)) {
-      if (!isElementwise(&op))
+      if (!isFusibleElementwise(&op))
         continue;
       auto it = groupOf.find(&op);
       size_t g = it != groupOf.end() ? it->second : groups.size();
@@ -61,7 +58,7 @@ struct FuseElementwisePass
       Operation *root = groups[g].front();
       for (Value operand : op.getOperands()) {
         Operation *producer = operand.getDefiningOp();
-        if (!producer || groupOf.count(producer) || !isElementwise(producer) ||
+        if (!producer || groupOf.count(producer) || !isFusibleElementwise(producer) ||
             shapeOf(producer) != shapeOf(root) || groups[g].size() >= maxOps)
           continue;
         bool onlyInGroup = llvm::all_of(producer->getUsers(), [&](Operation *user) {

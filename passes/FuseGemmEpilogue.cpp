@@ -9,8 +9,6 @@
 namespace mlir::eff {
 #define GEN_PASS_DEF_FUSEGEMMEPILOGUE
 #include "passes/Passes.h.inc"
-/// FuseElementwise.cpp's notion of a fusible elementwise op (one list).
-bool isFusibleElementwise(Operation *op);
 } // namespace mlir::eff
 
 using namespace mlir;

@@ -14,6 +14,10 @@ namespace mlir::eff {
 #define GEN_PASS_REGISTRATION
 #include "passes/Passes.h.inc"
 
+/// Ops the fusion passes may put in a kernel body: computed independently per
+/// output element after broadcasting (FuseElementwise.cpp holds the list).
+bool isFusibleElementwise(Operation *op);
+
 } // namespace mlir::eff
 
 #endif
