@@ -300,6 +300,7 @@ int main(int argc, char **argv) {
   effc::buildPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return 1;
+  pipelineTiming.stop(); // later stages are its siblings, not part of it
   if (emit == Emit::Mlir) {
     printModule(*module);
     return 0;
