@@ -50,6 +50,13 @@ artifact::Attr toManifestAttr(const host::AttrValue &value) {
   return attr;
 }
 
+/// An op's attributes as the kernels read them (same names and kinds as the
+/// host kernels' Attrs), for a Kernel or a fused BodyOp.
+void copyAttrs(Operation *op, google::protobuf::Map<std::string, artifact::Attr> &out) {
+  for (auto &[key, value] : eff::toHostAttrs(op))
+    out[key] = toManifestAttr(value);
+}
+
 class PlanBuilder {
 public:
   FailureOr<ExecutionPlan> build(func::FuncOp func) {
@@ -163,8 +170,7 @@ private:
     artifact::Kernel *kernel = plan.manifest.add_kernels();
     kernel->set_op(name);
     kernel->set_location(locationText(op->getLoc()));
-    for (auto &[key, value] : eff::toHostAttrs(op))
-      (*kernel->mutable_attrs())[key] = toManifestAttr(value);
+    copyAttrs(op, *kernel->mutable_attrs());
     for (Value operand : eff::getKernelOperands(op)) {
       if (!operand) {
         kernel->add_inputs(-1);
@@ -210,8 +216,7 @@ private:
       artifact::BodyOp *bodyOp = kernel->add_body();
       bodyOp->set_op(name);
       bodyOp->set_location(locationText(inner.getLoc()));
-      for (auto &[key, value] : eff::toHostAttrs(&inner))
-        (*bodyOp->mutable_attrs())[key] = toManifestAttr(value);
+      copyAttrs(&inner, *bodyOp->mutable_attrs());
       for (Value operand : eff::getKernelOperands(&inner))
         bodyOp->add_operands(operand ? valueIndex.lookup(operand) : -1);
       for (Value result : inner.getResults()) {
