@@ -29,6 +29,12 @@ void buildPipeline(mlir::PassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createConvertFloatType(convert));
     pm.addPass(mlir::createCanonicalizerPass());
   }
+  // LoRA: each eff.lora_linear becomes the base GEMM, a shrink GEMM (one
+  // per x) and an eff.lora_expand that the epilogue fusion below absorbs.
+  // After the dtype conversion: the adapters' transposes fold in the
+  // compute type.
+  if (options.decomposeLoRA)
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createDecomposeLoRA());
   // Fuse: elementwise chains become one kernel each (eff.fusion), then a
   // GEMM's sole elementwise consumer moves into its epilogue.
   if (options.fuse) {

@@ -19,6 +19,9 @@ struct PipelineOptions {
   bool fuse = true;
   /// Rewrite attention subgraphs into eff.attention (FlashAttention kernels).
   bool raiseAttention = true;
+  /// Lower eff.lora_linear to GEMMs + eff.lora_expand (false keeps it as one
+  /// simple kernel: the reference the decomposition is checked against).
+  bool decomposeLoRA = true;
 };
 
 /// The passes `effc` runs between import and code generation.

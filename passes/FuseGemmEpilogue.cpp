@@ -16,25 +16,59 @@ using namespace mlir::eff;
 
 namespace {
 
-/// The GEMM's sole consumer when it can become the epilogue, else null.
-Operation *epilogueOf(Operation *gemm) {
-  auto type = dyn_cast<RankedTensorType>(gemm->getResult(0).getType());
-  if (!type || !type.hasStaticShape() || !gemm->getResult(0).hasOneUse())
+/// True when `value`'s sole user is an elementwise op or elementwise
+/// fusion producing value's shape in a float type: it can run per output
+/// element on the accumulator.
+Operation *elementwiseConsumerOf(Value value) {
+  if (!value.hasOneUse())
     return nullptr;
-  // 1-D matmul operands drop a dim from the result: the epilogue indexes
-  // (batch, m, n) of the full [batch..., M, N] shape.
-  for (Value operand : gemm->getOperands().take_front(2))
-    if (auto t = dyn_cast<RankedTensorType>(operand.getType()); !t || t.getRank() < 2)
-      return nullptr;
-  Operation *user = *gemm->getResult(0).getUsers().begin();
+  Operation *user = *value.getUsers().begin();
   auto fusion = dyn_cast<FusionOp>(user);
   if (fusion ? fusion.getKind() != "elementwise" || fusion->getNumResults() != 1
              : !isFusibleElementwise(user))
     return nullptr;
+  auto type = cast<RankedTensorType>(value.getType());
   auto out = dyn_cast<RankedTensorType>(user->getResult(0).getType());
   if (!out || out.getShape() != type.getShape() || !isa<FloatType>(out.getElementType()))
     return nullptr;
   return user;
+}
+
+/// An eff.lora_expand adding the LoRA branch to `value` (its sole use, as
+/// acc) whose other operands have static shapes, else null.
+Operation *loraExpandOf(Value value) {
+  if (!value.hasOneUse())
+    return nullptr;
+  auto expand = dyn_cast<LoRAExpandOp>(*value.getUsers().begin());
+  if (!expand || expand.getAcc() != value)
+    return nullptr;
+  for (Value operand : expand->getOperands().drop_front())
+    if (auto t = dyn_cast<RankedTensorType>(operand.getType()); !t || !t.hasStaticShape())
+      return nullptr;
+  return expand;
+}
+
+/// The ops that become the GEMM's epilogue, in order: an eff.lora_expand on
+/// the GEMM result (LoRA), then the sole elementwise consumer of what
+/// precedes it unless `taken` already holds it. Empty when nothing fuses.
+SmallVector<Operation *> epilogueOf(Operation *gemm, const llvm::SmallPtrSetImpl<Operation *> &taken) {
+  auto type = dyn_cast<RankedTensorType>(gemm->getResult(0).getType());
+  if (!type || !type.hasStaticShape())
+    return {};
+  // 1-D matmul operands drop a dim from the result: the epilogue indexes
+  // (batch, m, n) of the full [batch..., M, N] shape.
+  for (Value operand : gemm->getOperands().take_front(2))
+    if (auto t = dyn_cast<RankedTensorType>(operand.getType()); !t || t.getRank() < 2)
+      return {};
+  SmallVector<Operation *> chain;
+  Value last = gemm->getResult(0);
+  if (Operation *expand = loraExpandOf(last)) {
+    chain.push_back(expand);
+    last = expand->getResult(0);
+  }
+  if (Operation *user = elementwiseConsumerOf(last); user && !taken.contains(user))
+    chain.push_back(user);
+  return chain;
 }
 
 struct FuseGemmEpiloguePass
@@ -42,30 +76,44 @@ struct FuseGemmEpiloguePass
   void runOnOperation() override {
     // A consumer of two GEMMs (SwiGLU's silu(gate) * up) becomes the
     // epilogue of the first only: one GEMM per kernel.
-    SmallVector<std::pair<Operation *, Operation *>> pairs;
+    SmallVector<std::pair<Operation *, SmallVector<Operation *>>> chains;
     llvm::SmallPtrSet<Operation *, 16> taken;
     getOperation().walk([&](Operation *op) {
-      if (isa<MatMulOp, GemmOp>(op) && !op->getParentOfType<FusionOp>())
-        if (Operation *user = epilogueOf(op); user && taken.insert(user).second)
-          pairs.push_back({op, user});
+      if (!isa<MatMulOp, GemmOp>(op) || op->getParentOfType<FusionOp>())
+        return;
+      SmallVector<Operation *> chain = epilogueOf(op, taken);
+      if (chain.empty())
+        return;
+      taken.insert(chain.begin(), chain.end());
+      chains.push_back({op, std::move(chain)});
     });
-    for (auto [gemm, user] : pairs)
-      fuse(gemm, user);
+    for (auto &[gemm, chain] : chains)
+      fuse(gemm, chain);
   }
 
-  /// Replaces gemm + user by one eff.fusion "gemm_epilogue" at the user.
-  void fuse(Operation *gemm, Operation *user) {
-    Value mm = gemm->getResult(0);
-    // Inputs: the GEMM's operands first (A, B, [C]), then the consumer's.
+  /// Replaces gemm + chain by one eff.fusion "gemm_epilogue" at the chain's
+  /// last op.
+  void fuse(Operation *gemm, ArrayRef<Operation *> chain) {
+    // Inputs: the GEMM's operands first (A, B, [C]), then what each chain
+    // op reads besides its predecessor's result (lora_expand: t, b,
+    // [lora_index]; the elementwise consumer: bias, residual, ...).
     llvm::SetVector<Value> inputs;
     for (Value v : gemm->getOperands())
       inputs.insert(v);
-    auto consumer = dyn_cast<FusionOp>(user);
-    for (Value v : consumer ? consumer.getInputs() : user->getOperands())
-      if (v != mm)
-        inputs.insert(v);
+    Value previous = gemm->getResult(0);
+    for (Operation *op : chain) {
+      auto consumer = dyn_cast<FusionOp>(op);
+      for (Value v : consumer ? consumer.getInputs() : op->getOperands())
+        if (v != previous)
+          inputs.insert(v);
+      previous = op->getResult(0);
+    }
+    Operation *user = chain.back();
     OpBuilder builder(user);
-    Location loc = FusedLoc::get(&getContext(), {gemm->getLoc(), user->getLoc()});
+    SmallVector<Location> locs{gemm->getLoc()};
+    for (Operation *op : chain)
+      locs.push_back(op->getLoc());
+    Location loc = FusedLoc::get(&getContext(), locs);
     auto fusion = builder.create<FusionOp>(loc, user->getResultTypes(), inputs.getArrayRef(),
                                            builder.getStringAttr("gemm_epilogue"));
     Block *body = new Block();
@@ -75,21 +123,25 @@ struct FuseGemmEpiloguePass
       mapping.map(input, body->addArgument(input.getType(), input.getLoc()));
     builder.setInsertionPointToStart(body);
     Operation *clone = builder.clone(*gemm, mapping);
-    mapping.map(mm, clone->getResult(0));
+    mapping.map(gemm->getResult(0), clone->getResult(0));
     Value result;
-    if (consumer) {
-      Block &inner = consumer.getBody().front();
-      for (auto [arg, input] : llvm::zip(inner.getArguments(), consumer.getInputs()))
-        mapping.map(arg, mapping.lookup(input));
-      for (Operation &op : inner.without_terminator())
-        builder.clone(op, mapping);
-      result = mapping.lookup(inner.getTerminator()->getOperand(0));
-    } else {
-      result = builder.clone(*user, mapping)->getResult(0);
+    for (Operation *op : chain) {
+      if (auto consumer = dyn_cast<FusionOp>(op)) {
+        Block &inner = consumer.getBody().front();
+        for (auto [arg, input] : llvm::zip(inner.getArguments(), consumer.getInputs()))
+          mapping.map(arg, mapping.lookup(input));
+        for (Operation &innerOp : inner.without_terminator())
+          builder.clone(innerOp, mapping);
+        result = mapping.lookup(inner.getTerminator()->getOperand(0));
+      } else {
+        result = builder.clone(*op, mapping)->getResult(0);
+      }
+      mapping.map(op->getResult(0), result);
     }
     builder.create<YieldOp>(user->getLoc(), result);
     user->getResult(0).replaceAllUsesWith(fusion.getResult(0));
-    user->erase();
+    for (Operation *op : llvm::reverse(chain))
+      op->erase();
     gemm->erase();
   }
 };

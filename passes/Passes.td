@@ -62,6 +62,35 @@ def RaiseAttention : Pass<"eff-raise-attention", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def DecomposeLoRA : Pass<"eff-decompose-lora", "func::FuncOp"> {
+  let summary = "Lower eff.lora_linear to the base GEMM, a shrink GEMM and eff.lora_expand";
+  let description = [{
+    Each `y = eff.lora_linear(x, w, a, b, [lora_index]) {scale}` becomes
+
+      t  = eff.matmul(x, a_flat)        the shrink: [..., n * R]
+      y0 = eff.matmul(x, w)             the base GEMM
+      y  = eff.lora_expand(y0, t, b, [lora_index]) {scale, t_offset}
+
+    where a_flat [K, n * R] is a itself for one adapter and, for stacked
+    adapters a [n, K, R], eff.transpose (perm [1, 0, 2]) then eff.reshape to
+    [K, n * R]; these fold when a is a constant (weights are transposed once,
+    at compile time). eff-fuse-gemm-epilogue then moves the expand into the
+    base GEMM's epilogue, so the LoRA branch costs one small GEMM plus R
+    multiply-adds per output element, and y0 never reaches memory.
+
+    With `share-shrink`, lora_linear ops that read the same x (q/k/v
+    projections) share one shrink GEMM over the concatenation of their
+    a_flat along N: each lora_expand reads its own column range of the
+    common t through `t_offset`. An op joins the group of the first op on
+    its x when its a is available there.
+  }];
+  let options = [
+    Option<"shareShrink", "share-shrink", "bool", /*default=*/"true",
+           "One shrink GEMM per x for all its lora_linear ops (columns addressed by t_offset)">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
 def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
   let summary = "Group chains of elementwise ops into eff.fusion kernels";
   let description = [{
@@ -90,6 +119,11 @@ def FuseGemmEpilogue : Pass<"eff-fuse-gemm-epilogue", "func::FuncOp"> {
     accumulator before the one store. Runs after eff-fuse-elementwise. A GEMM
     result that is returned or read elsewhere stays in memory (no fusion);
     so do 1-D matmul operands and non-float outputs.
+
+    LoRA: a GEMM whose sole use is the `acc` of an eff.lora_expand absorbs
+    the expand first (its t, b and lora_index become fusion inputs), then
+    the expand's sole elementwise consumer as above, so the body is
+    GEMM -> lora_expand -> [elementwise chain].
   }];
   let dependentDialects = ["mlir::eff::EffDialect"];
 }

@@ -18,6 +18,7 @@
 #include "compiler/codegen/DTypeInfo.h"
 #include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
+#include "compiler/codegen/LoRATerm.h"
 #include "compiler/codegen/ScalarOps.h"
 
 #include <algorithm>
@@ -276,9 +277,19 @@ bool emitFusion(const KernelDesc &d, CudaKernel &out, std::string &error) {
   return emitBody(d, d.body, d.bodyOutputs, out, error);
 }
 
+std::vector<bool> loraSideInputs(const KernelDesc &d) {
+  std::vector<bool> side(d.inputs.size(), false);
+  for (const FusedOp &op : d.body)
+    if (op.desc.op == "eff.lora_expand")
+      for (size_t slot = 1; slot < op.operands.size(); ++slot)
+        if (op.operands[slot] >= 0 && op.operands[slot] < int(side.size()))
+          side[size_t(op.operands[slot])] = true;
+  return side;
+}
+
 bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kind,
-                      const std::function<std::string(int)> &offset, std::string &code,
-                      std::string &error) {
+                      const std::function<std::string(int)> &offset, const std::string &row,
+                      const std::string &col, std::string &code, std::string &error) {
   int numInputs = int(d.inputs.size());
   if (d.body.size() < 2 || d.outputs.size() != 1 || d.bodyOutputs.size() != 1) {
     error = d.op + ": gemm_epilogue needs a GEMM, an elementwise chain and one output";
@@ -290,6 +301,7 @@ bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kin
   for (const TensorDesc &t : d.inputs)
     dtypes.push_back(t.dtype);
   std::vector<bool> loaded(size_t(numInputs), false);
+  std::vector<bool> side = loraSideInputs(d);
   CudaWriter w;
   // The GEMM's result, rounded to its dtype as the host stores it.
   DType gemmType = d.body[0].desc.outputs.at(0).dtype;
@@ -298,12 +310,17 @@ bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kin
          roundTo(gemmType, value, kind), ";");
   auto use = [&](int v) {
     if (v >= numInputs || loaded[size_t(v)])
-      return;
+      return true;
+    if (side[size_t(v)]) {
+      error = d.op + ": input " + std::to_string(v) + " is a lora_expand operand and cannot be broadcast";
+      return false;
+    }
     loaded[size_t(v)] = true;
     DType t = d.inputs[size_t(v)].dtype;
     std::string raw = std::string("((const ") + storageType(t) + "*)in" + std::to_string(v) + ")[" +
                       offset(v) + "]";
     w.line("const ", computeType(computeOf(t)), " ", name(v), " = ", fromStorage(t, raw), ";");
+    return true;
   };
   for (size_t i = 1; i < d.body.size(); ++i) {
     const FusedOp &op = d.body[i];
@@ -312,14 +329,54 @@ bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kin
       error = d.op + ": body op " + op.desc.op + " must have one result and described operands";
       return false;
     }
+    if (op.desc.op == "eff.lora_expand") {
+      // acc is any earlier value; t, b, lora_index are kernel inputs read at
+      // (row, col).
+      LoRAGeometry g;
+      if (!describeLoRAExpand(op.desc, g, error))
+        return false;
+      int acc = op.operands[0];
+      if (acc < 0 || acc >= self) {
+        error = d.op + ": body op eff.lora_expand reads a value defined after it";
+        return false;
+      }
+      for (size_t slot = 1; slot < op.operands.size(); ++slot)
+        if (op.operands[slot] >= numInputs) {
+          error = d.op + ": a fused eff.lora_expand's t, b and lora_index must be kernel inputs";
+          return false;
+        }
+      if (!use(acc))
+        return false;
+      auto pointer = [&](size_t slot) {
+        if (slot >= op.operands.size() || op.operands[slot] < 0)
+          return std::string();
+        int v = op.operands[slot];
+        return std::string("((const ") + storageType(d.inputs[size_t(v)].dtype) + "*)in" + std::to_string(v) + ")";
+      };
+      DType t = op.desc.outputs[0].dtype;
+      Compute k = computeOf(t);
+      std::string sum = "lora" + std::to_string(self);
+      std::string term = emitLoRATerm(g, {pointer(1), pointer(2), pointer(3)}, row, col, sum, k);
+      for (size_t pos = 0; pos < term.size();) {
+        size_t end = std::min(term.find('\n', pos), term.size());
+        if (end > pos)
+          w.line(term.substr(pos, end - pos));
+        pos = end + 1;
+      }
+      std::string accValue = convert(name(acc), computeOf(dtypes[size_t(acc)]), k);
+      dtypes.push_back(t);
+      w.line("const ", computeType(k), " ", name(self), " = ", roundTo(t, addScaledLoRATerm(g, accValue, sum, k), k),
+             ";  // eff.lora_expand");
+      continue;
+    }
     std::vector<std::string> operands;
     for (int v : op.operands) {
       if (v >= self) {
         error = d.op + ": body op " + op.desc.op + " reads a value defined after it";
         return false;
       }
-      if (v >= 0)
-        use(v);
+      if (v >= 0 && !use(v))
+        return false;
       operands.push_back(v < 0 ? "" : name(v));
     }
     std::optional<ScalarExpr> e = scalarExpr(op.desc, operands, error);
@@ -335,7 +392,8 @@ bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kin
     error = d.op + ": yielded value out of range or of another dtype than the output";
     return false;
   }
-  use(y);
+  if (!use(y))
+    return false;
   w.line(value, " = ", convert(name(y), computeOf(dtypes[size_t(y)]), kind), ";");
   code = w.str();
   return true;

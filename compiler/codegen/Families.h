@@ -28,10 +28,16 @@ bool emitGemmEpilogue(const KernelDesc &desc, CudaKernel &out, std::string &erro
 /// 1.. on one output element, where variable `value` holds body op 0's
 /// result (before rounding to its dtype) in kind `kind` and `offset(k)` is
 /// the element offset of kernel input k there (read through the untyped
-/// `in<k>`). The statements reassign `value` to the yielded value.
+/// `in<k>`). `row` (the output's leading dims flattened, a long long) and
+/// `col` locate the element for eff.lora_expand, whose t, b and lora_index
+/// are indexed, not broadcast. The statements reassign `value` to the
+/// yielded value.
 bool emitEpilogueBody(const KernelDesc &desc, const std::string &value, Compute kind,
-                      const std::function<std::string(int)> &offset, std::string &code,
-                      std::string &error);
+                      const std::function<std::string(int)> &offset, const std::string &row,
+                      const std::string &col, std::string &code, std::string &error);
+/// Kernel inputs that body ops read as eff.lora_expand's t, b or lora_index
+/// (indexed by row and column rather than broadcast into the output).
+std::vector<bool> loraSideInputs(const KernelDesc &desc);
 /// Pure index maps: transpose, expand, slice, concat, split, gather*,
 /// trilu and the reshape family (copies).
 bool emitDataMovement(const KernelDesc &desc, CudaKernel &out, std::string &error);
@@ -47,6 +53,9 @@ bool emitScan(const KernelDesc &desc, CudaKernel &out, std::string &error);
 bool emitRope(const KernelDesc &desc, CudaKernel &out, std::string &error);
 /// matmul, gemm: builds a GemmSpec and calls emitGemm (Gemm.h).
 bool emitMatmul(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// lora_expand (when not fused into a GEMM epilogue) and lora_linear (when
+/// eff-decompose-lora is skipped): one thread per output element.
+bool emitLoRA(const KernelDesc &desc, CudaKernel &out, std::string &error);
 /// attention.
 bool emitAttention(const KernelDesc &desc, CudaKernel &out, std::string &error);
 

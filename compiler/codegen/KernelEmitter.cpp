@@ -32,6 +32,7 @@ const std::map<std::string, EmitFn, std::less<>> &table() {
     add(emitScan, {"cum_sum", "top_k"});
     add(emitRope, {"rope"});
     add(emitMatmul, {"matmul", "gemm"});
+    add(emitLoRA, {"lora_expand", "lora_linear"});
     add(emitAttention, {"attention"});
     add(emitFusion, {"fusion"});
     return m;

@@ -149,9 +149,11 @@ bool emitGemmEpilogue(const KernelDesc &d, CudaKernel &out, std::string &error) 
     error = d.op + ": gemm_epilogue output " + shapeText(d.outputs[0].shape) + " is not the GEMM's [batch..., M, N]";
     return false;
   }
-  for (const TensorDesc &t : d.inputs)
-    if (t.present && t.rank() > int64_t(shape.size())) {
-      error = d.op + ": input " + shapeText(t.shape) + " does not broadcast to " + shapeText(shape);
+  // LoRA operands (t, b, lora_index) are indexed by row and column instead.
+  std::vector<bool> side = loraSideInputs(d);
+  for (size_t k = 0; k < d.inputs.size(); ++k)
+    if (d.inputs[k].present && !side[k] && d.inputs[k].rank() > int64_t(shape.size())) {
+      error = d.op + ": input " + shapeText(d.inputs[k].shape) + " does not broadcast to " + shapeText(shape);
       return false;
     }
   // Check the body once here; the hook then only renders it per call site.
@@ -160,7 +162,9 @@ bool emitGemmEpilogue(const KernelDesc &d, CudaKernel &out, std::string &error) 
   auto render = [&](const std::string &v, const std::string &batch, const std::string &m,
                     const std::string &n, std::string &text, std::string &err) {
     auto offset = [&](int k) { return broadcastOffset(d.inputs[size_t(k)].shape, shape, batch, m, n); };
-    return emitEpilogueBody(d, v, kind, offset, text, err);
+    // The output's flattened row: C is packed [batch..., M, N].
+    std::string row = "((long long)(" + batch + ") * " + std::to_string(s.M) + " + (long long)(" + m + "))";
+    return emitEpilogueBody(d, v, kind, offset, row, n, text, err);
   };
   if (!render("v", "b", "m", "n", code, error))
     return false;

@@ -32,6 +32,7 @@ include "dialects/eff/ops/ReductionOps.td"
 include "dialects/eff/ops/ShapeOps.td"
 include "dialects/eff/ops/GatherOps.td"
 include "dialects/eff/ops/LinalgOps.td"
+include "dialects/eff/ops/LoRAOps.td"
 include "dialects/eff/ops/NNOps.td"
 include "dialects/eff/ops/FusionOps.td"
 

@@ -16,6 +16,7 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
+#include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Support/Timing.h"
 
@@ -33,7 +34,7 @@ enum class Emit { Artifact, MlirImport, Mlir, Cuda };
 
 cl::OptionCategory effcCategory("effc options");
 
-cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx>"), cl::Required,
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx | eff IR .mlir>"), cl::Required,
                                cl::cat(effcCategory));
 cl::opt<std::string> outputPath("o", cl::desc("Output artifact (default: MODEL.effc)"),
                                 cl::value_desc("file"), cl::cat(effcCategory));
@@ -58,6 +59,11 @@ cl::opt<bool> fuse("fuse",
                    cl::desc("Fuse elementwise chains into single kernels (default on; "
                             "--fuse=false runs one kernel per op)"),
                    cl::init(true), cl::cat(effcCategory));
+cl::opt<bool> decomposeLoRA("decompose-lora",
+                           cl::desc("Lower eff.lora_linear to GEMMs with the LoRA expand in the "
+                                    "base GEMM's epilogue (default on; false runs one simple "
+                                    "reference kernel per lora_linear)"),
+                           cl::init(true), cl::cat(effcCategory));
 cl::opt<bool> embedCubin("embed-cubin",
                          cl::desc("Compile every kernel with NVRTC now (no GPU needed) and store "
                                   "the cubins in the artifact for --arch"),
@@ -275,7 +281,12 @@ int main(int argc, char **argv) {
     mlir::TimingScope t = rootTiming.nest("import");
     if (verbose)
       errs() << "effc: importing " << inputPath << "\n";
-    module = effc::importOnnxFile(context, inputPath, importOptions);
+    // eff IR (e.g. from --emit=mlir-import, or written by hand for tests)
+    // enters the same pipeline as an imported model.
+    if (StringRef(inputPath).ends_with(".mlir"))
+      module = mlir::parseSourceFile<mlir::ModuleOp>(inputPath, &context);
+    else
+      module = effc::importOnnxFile(context, inputPath, importOptions);
   }
   if (!module)
     return 1;
@@ -296,6 +307,7 @@ int main(int argc, char **argv) {
   pipelineOptions.dtype = dtype;
   pipelineOptions.fuse = fuse;
   pipelineOptions.raiseAttention = raiseAttention;
+  pipelineOptions.decomposeLoRA = decomposeLoRA;
   pipelineOptions.remarks = remarks;
   effc::buildPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))

@@ -19,6 +19,8 @@ bool broadcastsInto(ArrayRef<int64_t> from, ArrayRef<int64_t> to) {
 
 /// "gemm_epilogue": matmul/gemm on block arguments first, then an
 /// elementwise chain over its result shape that reads the matmul result.
+/// eff.lora_expand may be part of the chain: its side operands (t, b,
+/// lora_index) are block arguments indexed by row and column.
 LogicalResult verifyGemmEpilogue(FusionOp fusion, Block &body) {
   auto ops = body.without_terminator();
   if (ops.empty())
@@ -40,7 +42,14 @@ LogicalResult verifyGemmEpilogue(FusionOp fusion, Block &body) {
     for (Type t : op.getResultTypes())
       if (auto rt = dyn_cast<RankedTensorType>(t); !rt || rt.getShape() != type.getShape())
         return op.emitOpError("result shape ") << t << " differs from the GEMM result shape " << type;
-    for (Value operand : op.getOperands())
+    ValueRange broadcastOperands = op.getOperands();
+    if (auto expand = dyn_cast<LoRAExpandOp>(op)) {
+      for (Value side : expand->getOperands().drop_front())
+        if (!isa<BlockArgument>(side))
+          return op.emitOpError("t, b and lora_index of a fused lora_expand must be fusion inputs");
+      broadcastOperands = expand->getOperands().take_front();
+    }
+    for (Value operand : broadcastOperands)
       if (isa<BlockArgument>(operand))
         if (auto rt = dyn_cast<RankedTensorType>(operand.getType());
             !rt || !broadcastsInto(rt.getShape(), type.getShape()))

@@ -17,7 +17,10 @@ def Eff_FusionOp : Op<Eff_Dialect, "fusion",
     operands are block arguments; every later op is elementwise with the
     matmul's result shape, the chain consumes the matmul result, and other
     inputs broadcast into that shape; the epilogue evaluates the chain per
-    output element on the accumulator before the one store).
+    output element on the accumulator before the one store). The chain may
+    also hold eff.lora_expand ops (LoRA's expand on the accumulator): their
+    t, b and lora_index are fusion inputs read at the element's row and
+    column, not broadcast.
   }];
   let arguments = (ins Variadic<AnyTensor>:$inputs, StrAttr:$kind);
   let results = (outs Variadic<AnyTensor>:$results);

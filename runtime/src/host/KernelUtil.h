@@ -50,6 +50,7 @@ void registerReductions(Registry &r);
 void registerShapeOps(Registry &r);
 void registerGather(Registry &r);
 void registerLinalg(Registry &r);
+void registerLoRA(Registry &r);
 void registerNormalization(Registry &r);
 void registerAttention(Registry &r);
 void registerMisc(Registry &r);

@@ -14,6 +14,7 @@ static const Registry &registry() {
     registerShapeOps(reg);
     registerGather(reg);
     registerLinalg(reg);
+    registerLoRA(reg);
     registerNormalization(reg);
     registerAttention(reg);
     registerMisc(reg);

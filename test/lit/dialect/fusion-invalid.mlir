@@ -34,3 +34,19 @@ func.func @arg_types(%x: tensor<4xf32>) -> tensor<4xf32> {
   }
   return %r : tensor<4xf32>
 }
+
+// -----
+
+// A fused lora_expand reads t, b and lora_index at its row and column: they
+// must be fusion inputs, not values computed in the body.
+func.func @lora_expand_side_operand(%x: tensor<4x16xf32>, %w: tensor<16x8xf32>, %t: tensor<4x8xf32>, %b: tensor<8x8xf32>) -> tensor<4x8xf32> {
+  %r = eff.fusion "gemm_epilogue"(%x, %w, %t, %b) : (tensor<4x16xf32>, tensor<16x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32> {
+  ^bb0(%a0: tensor<4x16xf32>, %a1: tensor<16x8xf32>, %a2: tensor<4x8xf32>, %a3: tensor<8x8xf32>):
+    %mm = eff.matmul %a0, %a1 : (tensor<4x16xf32>, tensor<16x8xf32>) -> tensor<4x8xf32>
+    %nt = eff.neg %a2 : (tensor<4x8xf32>) -> tensor<4x8xf32>
+    // expected-error @+1 {{t, b and lora_index of a fused lora_expand must be fusion inputs}}
+    %e = eff.lora_expand %mm, %nt, %a3 : (tensor<4x8xf32>, tensor<4x8xf32>, tensor<8x8xf32>) -> tensor<4x8xf32>
+    eff.yield %e : tensor<4x8xf32>
+  }
+  return %r : tensor<4x8xf32>
+}
