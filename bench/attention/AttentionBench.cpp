@@ -4,8 +4,9 @@
 // (outputs poisoned with NaN first, so an unwritten element fails) and times
 // them with CUDA events (warm-up, then the median of single-launch times).
 //
-//   effc-attention-bench [--check] [--perf] [--decode] [--reps=N] [--jobs=N]
-//                        [--only=SUBSTR] [--dump=DIR] [--compile-only --arch=sm_90]
+//   effc-attention-bench [--check] [--perf] [--decode] [--sweep [--configs=C,C..]]
+//                        [--reps=N] [--jobs=N] [--only=SUBSTR] [--dump=DIR]
+//                        [--compile-only --arch=sm_90]
 //
 // --check: small problems covering head dims 64..256, dtypes, causal,
 // window, GQA, masks, q != kv length, strided views, decode splits.
@@ -14,6 +15,14 @@
 // rows of batch 0, heads 0-1. --decode: q_len 1, GQA 32/8, d 128, batch 8,
 // KV 1k..32k, GB/s of K+V read (K/V rotated over >= 256 MB so L2 does not
 // serve them). Without any of the three, all run.
+// --sweep (only when asked): forward tile/option candidates (FlashForwardConfig,
+// forced through AttentionSpec::forwardConfig) against the heuristic's default
+// on the --perf problem definition for d128 and d64, causal and not, N in
+// {1k, 4k, 16k}: one input set and one reference per problem, every candidate
+// checked on the same sampled rows (poisoned output) and timed in interleaved
+// rounds (clock drift hits all alike); prints `SWEEP ...` lines, a table and
+// per (d, causal) the candidates ranked by geometric-mean speedup over the
+// default. --configs=m128n32w4s3-se-r2,... replaces the built-in candidates.
 // Prints `RESULT key=value ...` lines (bench/attention/run.sh joins them with
 // torch SDPA) and a table. Exit status 1 when any check fails.
 #include "compiler/codegen/attention/FlashAttention.h"
@@ -40,8 +49,8 @@ using namespace effc::codegen;
 namespace {
 
 struct Options {
-  bool check = false, perf = false, decode = false, compileOnly = false;
-  std::string only, arch, dump;
+  bool check = false, perf = false, decode = false, sweep = false, compileOnly = false;
+  std::string only, arch, dump, configs;
   int reps = 20, jobs = 0;
 };
 
@@ -54,6 +63,12 @@ struct Problem {
   AttentionSpec spec;
   bool perf = false;
   int64_t refRows = -1; // rows [0, refRows) checked; -1 = all
+  // --sweep: problems of one group share inputs and the reference (which only
+  // the group's first problem, the default config, compiles).
+  int group = -1;
+  bool withRef = true;
+  std::string config; // flashForwardConfigName, "default:..." for the heuristic's
+  int64_t smem = 0;
   // compile
   std::string source, error;
   std::string cubin;
@@ -226,17 +241,22 @@ void build(Problem &p, int id) {
   p.kernel = "attn" + std::to_string(id);
   p.ref = p.kernel + "_ref";
   std::string src = attentionPrelude();
-  std::string k;
+  std::string k, why;
   if (p.kind == Kind::Forward)
-    k = emitFlashAttentionForward(p.spec, p.kernel, &p.launch);
+    k = emitFlashAttentionForward(p.spec, p.kernel, &p.launch, &why);
   else
     k = emitFlashDecode(p.spec, p.kernel, &p.plan);
   if (k.empty()) {
-    p.error = "unsupported: " + flashAttentionUnsupported(p.spec);
+    p.error = "unsupported: " + (why.empty() ? flashAttentionUnsupported(p.spec) : why);
     return;
   }
+  if (p.kind == Kind::Forward)
+    p.smem = chooseFlashForwardConfig(resolveAttentionStrides(p.spec)).sharedBytes;
   src += k;
-  src += emitAttentionReference(p.spec, p.ref, &p.refLaunch);
+  if (p.withRef)
+    src += emitAttentionReference(p.spec, p.ref, &p.refLaunch);
+  else
+    p.ref.clear();
   p.source = src;
 }
 
@@ -613,6 +633,318 @@ void addDecode(std::vector<Problem> &ps) {
   }
 }
 
+// ------------------------------------------------------------------ sweep --
+
+/// Built-in forward candidates per head dim (the heuristic's default runs
+/// first in every group; a candidate equal to it is dropped).
+std::vector<std::string> sweepCandidates(int64_t d) {
+  if (d > 64)
+    return {
+        // The default's tiles (2 slices/warp, 4 warps, 2 CTAs/SM) with each
+        // code option alone, then together (-se-r1 is bit-identical to the
+        // default's numerics; -se-r2 the leanest loop).
+        "m128n64w4s2-se", "m128n64w4s2-r1", "m128n64w4s2-r2", "m128n64w4s2-se-r1", "m128n64w4s2-se-r2",
+        // Half the S registers (blockN 32), 2- and 3-deep rings, still 2 CTAs/SM.
+        "m128n32w4s2-se-r2", "m128n32w4s3-se-r2",
+        // 2 slices/warp with 8 warps (1 CTA/SM): K/V read from L2 once per 256 rows.
+        "m256n64w8s2-se-r2", "m256n32w8s3-se-r2",
+        // 1 slice/warp: far fewer registers, more ldmatrix bytes per mma.
+        "m128n64w8s2-q-se-r2", "m128n64w8s2-se-r2-b2", "m64n64w4s2-q-se-r2", "m128n128w8s2-se-r2"};
+  return {"m128n64w4s2-q-se", "m128n64w4s2-q-r1", "m128n64w4s2-q-r2", "m128n64w4s2-q-se-r1", "m128n64w4s2-q-se-r2",
+          "m128n64w4s2-se-r2", "m128n128w4s2-se-r2", "m128n32w4s3-q-se-r2", "m192n64w4s2-se-r2",
+          "m256n64w8s2-q-se-r2", "m128n64w8s2-q-se-r2"};
+}
+
+bool addSweep(std::vector<Problem> &ps, const Options &opt) {
+  std::vector<std::string> override;
+  for (size_t at = 0; at < opt.configs.size();) {
+    size_t comma = opt.configs.find(',', at);
+    if (comma == std::string::npos)
+      comma = opt.configs.size();
+    if (comma > at)
+      override.push_back(opt.configs.substr(at, comma - at));
+    at = comma + 1;
+  }
+  int group = 0;
+  for (int64_t d : {128, 64})
+    for (int causal = 0; causal < 2; ++causal)
+      for (int64_t n : {1024, 4096, 16384}) {
+        const int64_t b = 16384 / n, h = 2048 / d;
+        Problem base;
+        base.label = "fwd d" + std::to_string(d) + " N" + std::to_string(n) + (causal ? " causal" : "");
+        base.kind = Kind::Forward;
+        base.spec = attn(b, h, h, n, n, d, DType::BFLOAT16);
+        base.spec.causal = causal;
+        base.perf = true;
+        base.group = group++;
+        const std::string def = flashForwardConfigName(chooseFlashForwardConfig(base.spec));
+        base.config = "default:" + def;
+        ps.push_back(base);
+        for (const std::string &text : override.empty() ? sweepCandidates(d) : override) {
+          Problem p = base;
+          p.withRef = false;
+          p.config = text;
+          FlashForwardConfig c;
+          std::string why;
+          if (!parseFlashForwardConfig(text, &c, &why)) {
+            std::fprintf(stderr, "effc-attention-bench: %s\n", why.c_str());
+            return false;
+          }
+          if (flashForwardConfigName(c) == def)
+            continue;
+          p.spec.forwardConfig = c;
+          ps.push_back(p);
+        }
+      }
+  return true;
+}
+
+template <class Step> std::vector<float> timeSamples(Gpu &g, int warm, int reps, Step step) {
+  const cuda::DriverApi &a = g.api();
+  cuda::CUevent e0 = nullptr, e1 = nullptr;
+  g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
+  g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
+  for (int i = 0; i < warm; ++i)
+    step();
+  g.sync("warm-up");
+  std::vector<float> t;
+  for (int r = 0; r < reps && !g.failed(); ++r) {
+    a.cuEventRecord(e0, nullptr);
+    step();
+    a.cuEventRecord(e1, nullptr);
+    g.sync("timed launch");
+    float ms = 0;
+    g.ok(a.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime");
+    t.push_back(ms);
+  }
+  a.cuEventDestroy(e0);
+  a.cuEventDestroy(e1);
+  return t;
+}
+
+/// Runs one sweep group (ps[idx[0]] is the default and owns the reference):
+/// shared inputs, reference rows once, every config checked on them, then
+/// timed in `rounds` interleaved rounds. False when the CUDA context died
+/// (a sticky error: nothing after it can run).
+bool runSweepGroup(Gpu &g, std::vector<Problem> &ps, const std::vector<size_t> &idx, Filler &fill,
+                   const Options &opt, unsigned seed) {
+  Problem &p0 = ps[idx[0]];
+  const AttentionSpec s = resolveAttentionStrides(p0.spec);
+  const cuda::DriverApi &a = g.api();
+  const int es = elemSize(s.dtype);
+  const int64_t nq = span(s.q, s.B, s.Hq, s.S, s.D), nk = span(s.k, s.B, s.Hkv, s.L, s.D),
+                nv = span(s.v, s.B, s.Hkv, s.L, s.Dv), no = span(s.o, s.B, s.Hq, s.S, s.Dv);
+  // Checked rows (flattened [B, Hq, S]): head 0's first and last 512 (every
+  // row position of the tiles, the first and the longest causal rows) and
+  // head 1's first 128 (head offsets).
+  std::vector<std::pair<int64_t, int64_t>> ranges{{0, std::min<int64_t>(s.S, 512)}};
+  if (s.S > 512)
+    ranges.push_back({std::max<int64_t>(512, s.S - 512), s.S});
+  if (s.B * s.Hq > 1)
+    ranges.push_back({s.S, s.S + std::min<int64_t>(s.S, 128)});
+  int64_t refRows = 0;
+  for (auto &r : ranges)
+    refRows += r.second - r.first;
+  cuda::CUdeviceptr Q = g.alloc(size_t(nq) * es), K = g.alloc(size_t(nk) * es), V = g.alloc(size_t(nv) * es),
+                    O = g.alloc(size_t(no) * es), R = g.alloc(size_t(refRows * s.Dv) * 4), M = 0;
+  fill.run(g, Q, nq, s.dtype, seed);
+  fill.run(g, K, nk, s.dtype, seed + 1);
+  fill.run(g, V, nv, s.dtype, seed + 2);
+  std::vector<float> refv(size_t(refRows * s.Dv));
+  bool haveRef = false;
+  if (p0.error.empty()) {
+    auto t0 = std::chrono::steady_clock::now();
+    cuda::CUfunction ref = g.function(g.loadModule(p0.cubin, p0.kernel), p0.ref, p0.refLaunch.sharedBytes);
+    int64_t off = 0;
+    for (auto &r : ranges) {
+      if (!ref)
+        break;
+      LaunchDims rl = p0.refLaunch;
+      rl.grid[0] = uint32_t(r.second - r.first);
+      int rowBegin = int(r.first);
+      cuda::CUdeviceptr out = R + cuda::CUdeviceptr(off * s.Dv * 4);
+      g.launch(ref, rl, {&Q, &K, &V, &M, &out, &rowBegin});
+      off += r.second - r.first;
+    }
+    haveRef = ref && g.sync("reference " + p0.label) &&
+              g.ok(a.cuMemcpyDtoH(refv.data(), R, refv.size() * 4), "cuMemcpyDtoH reference");
+    std::printf("# %s: reference on %lld rows in %.2f s\n", p0.label.c_str(), (long long)refRows,
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+  }
+  bool alive = true;
+  auto contextAlive = [&]() {
+    g.clearFailure();
+    return a.cuCtxSynchronize() == cuda::CUDA_SUCCESS;
+  };
+  if (!haveRef) {
+    for (size_t i : idx)
+      if (ps[i].error.empty())
+        ps[i].error = "no reference (the default's translation unit failed)";
+    alive = contextAlive();
+  }
+  std::vector<cuda::CUfunction> fns(idx.size(), nullptr);
+  for (size_t k = 0; k < idx.size() && alive && haveRef; ++k) {
+    Problem &p = ps[idx[k]];
+    if (!p.error.empty())
+      continue;
+    cuda::CUfunction f = g.function(g.loadModule(p.cubin, p.kernel), p.kernel, p.launch.sharedBytes);
+    std::vector<void *> args{&Q, &K, &V, &O};
+    if (f && g.ok(a.cuMemsetD8(O, 0xFF, size_t(no) * es), "poison") && g.launch(f, p.launch, args) &&
+        g.sync(p.label + " " + p.config)) {
+      // o is packed [B, Hq, S, Dv]: flattened row r starts at r * Dv.
+      std::vector<uint8_t> out(size_t(refRows * s.Dv) * es);
+      int64_t at = 0;
+      for (auto &rg : ranges) {
+        g.ok(a.cuMemcpyDtoH(out.data() + at * s.Dv * es, O + cuda::CUdeviceptr(rg.first * s.Dv * es),
+                            size_t((rg.second - rg.first) * s.Dv * es)),
+             "cuMemcpyDtoH");
+        at += rg.second - rg.first;
+      }
+      double maxErr = 0, maxRef = 0;
+      bool nan = false;
+      for (int64_t r = 0; r < refRows * s.Dv; ++r) {
+        float got = loadAs(out, r, s.dtype), want = refv[size_t(r)];
+        if (!std::isfinite(got) || !std::isfinite(want))
+          nan = true;
+        maxErr = std::max(maxErr, double(std::fabs(got - want)));
+        maxRef = std::max(maxRef, double(std::fabs(want)));
+      }
+      p.maxAbsErr = nan ? NAN : maxErr;
+      p.relErr = nan ? NAN : maxErr / std::max(maxRef, 1e-6);
+      p.pass = !nan && p.relErr <= 2.5e-2; // bf16 (as --perf)
+      p.ran = true;
+      fns[k] = f;
+    }
+    if (g.failed()) {
+      p.error = "device error (see stderr)";
+      alive = contextAlive();
+    }
+  }
+  // Timing: rounds over all configs, so that clock/thermal drift spreads evenly.
+  const int rounds = 3, per = std::max(3, (opt.reps + rounds - 1) / rounds);
+  std::vector<std::vector<float>> samples(idx.size());
+  for (int round = 0; round < rounds && alive && !opt.compileOnly; ++round)
+    for (size_t k = 0; k < idx.size() && alive; ++k) {
+      Problem &p = ps[idx[k]];
+      if (!fns[k] || !p.error.empty())
+        continue;
+      std::vector<void *> args{&Q, &K, &V, &O};
+      std::vector<float> t = timeSamples(g, 2, per, [&]() { g.launch(fns[k], p.launch, args); });
+      samples[k].insert(samples[k].end(), t.begin(), t.end());
+      if (g.failed()) {
+        p.error = "device error while timing (see stderr)";
+        alive = contextAlive();
+      }
+    }
+  for (size_t k = 0; k < idx.size(); ++k) {
+    Problem &p = ps[idx[k]];
+    std::vector<float> &t = samples[k];
+    if (p.error.empty() && !t.empty()) {
+      std::sort(t.begin(), t.end());
+      p.ms = t[t.size() / 2];
+      p.rate = attentionFlops(s) / (p.ms * 1e-3) / 1e12;
+    }
+  }
+  for (cuda::CUdeviceptr b : {Q, K, V, O, R})
+    if (b)
+      a.cuMemFree(b);
+  g.clearFailure();
+  return alive;
+}
+
+const char *statusOf(const Problem &p) { return !p.error.empty() ? "ERROR" : p.pass ? "PASS" : "FAIL"; }
+
+void printSweepRow(const Problem &p, const Problem &def) {
+  const double vs = p.rate > 0 && def.rate > 0 ? p.rate / def.rate : 0;
+  std::printf("SWEEP label=\"%s\" config=%s d=%lld N=%lld causal=%d smem=%lld regs=%d spill=%d ms=%.4f rate=%.1f "
+              "vs_default=%.3f max_abs_err=%.3g rel_err=%.3g status=%s\n",
+              p.label.c_str(), p.config.c_str(), (long long)p.spec.D, (long long)p.spec.S, int(p.spec.causal),
+              (long long)p.smem, p.regs, p.spill, p.ms, p.rate, vs, p.maxAbsErr, p.relErr, statusOf(p));
+  if (!p.error.empty())
+    std::printf("  error: %s\n", p.error.substr(0, 600).c_str());
+}
+
+/// Per (d, causal): the configs ranked by geometric-mean speedup over the
+/// default across N (a config missing or failing at some N ranks last).
+void printSweepSummary(const std::vector<Problem> &ps) {
+  std::vector<std::string> families; // "fwd d128", "fwd d128 causal"
+  std::vector<int64_t> ns;
+  auto familyOf = [](const Problem &p) {
+    return "fwd d" + std::to_string(p.spec.D) + (p.spec.causal ? " causal" : "");
+  };
+  for (const Problem &p : ps) {
+    if (p.group < 0)
+      continue;
+    if (std::find(families.begin(), families.end(), familyOf(p)) == families.end())
+      families.push_back(familyOf(p));
+    if (std::find(ns.begin(), ns.end(), p.spec.S) == ns.end())
+      ns.push_back(p.spec.S);
+  }
+  std::sort(ns.begin(), ns.end());
+  for (const std::string &fam : families) {
+    std::vector<std::string> configs;
+    for (const Problem &p : ps) {
+      if (p.group < 0 || familyOf(p) != fam)
+        continue;
+      const std::string c = p.config.rfind("default:", 0) == 0 ? "default" : p.config;
+      if (std::find(configs.begin(), configs.end(), c) == configs.end())
+        configs.push_back(c);
+    }
+    struct Row {
+      std::string config;
+      std::vector<double> rate;
+      double geo = 0;
+      bool allPass = true;
+    };
+    std::vector<Row> rows;
+    std::string defName;
+    for (const std::string &c : configs) {
+      Row r{c, std::vector<double>(ns.size(), -1)};
+      double logSum = 0;
+      int cnt = 0;
+      for (size_t k = 0; k < ns.size(); ++k) {
+        const Problem *me = nullptr, *def = nullptr;
+        for (const Problem &p : ps) {
+          if (p.group < 0 || familyOf(p) != fam || p.spec.S != ns[k])
+            continue;
+          const bool isDef = p.config.rfind("default:", 0) == 0;
+          if (isDef) {
+            def = &p;
+            defName = p.config.substr(8);
+          }
+          if ((c == "default") == isDef && (isDef || p.config == c))
+            me = &p;
+        }
+        if (!me) // equal to the default at this N
+          me = def;
+        if (!me || !def)
+          continue;
+        r.allPass = r.allPass && me->error.empty() && me->pass;
+        r.rate[k] = me->rate;
+        if (me->rate > 0 && def->rate > 0 && me->pass) {
+          logSum += std::log(me->rate / def->rate);
+          ++cnt;
+        }
+      }
+      r.geo = cnt == int(ns.size()) ? std::exp(logSum / cnt) : 0;
+      rows.push_back(r);
+    }
+    std::stable_sort(rows.begin(), rows.end(), [](const Row &x, const Row &y) { return x.geo > y.geo; });
+    std::printf("\n== %s: configs by geometric-mean speedup over the default (%s), TFLOP/s per N\n", fam.c_str(),
+                defName.c_str());
+    std::printf("%-24s", "config");
+    for (int64_t n : ns)
+      std::printf(" %8s", ("N" + std::to_string(n)).c_str());
+    std::printf(" %8s  %s\n", "geomean", "checks");
+    for (const Row &r : rows) {
+      std::printf("%-24s", r.config.c_str());
+      for (double v : r.rate)
+        std::printf(" %8.1f", v);
+      std::printf(" %7.3fx  %s\n", r.geo, r.allPass ? "PASS" : "NOT ALL PASS");
+    }
+  }
+}
+
 bool parseArgs(int argc, char **argv, Options &o) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
@@ -623,6 +955,8 @@ bool parseArgs(int argc, char **argv, Options &o) {
     if (a == "--check") o.check = true;
     else if (a == "--perf") o.perf = true;
     else if (a == "--decode") o.decode = true;
+    else if (a == "--sweep") o.sweep = true;
+    else if (const char *v = val("--configs=")) o.configs = v;
     else if (a == "--compile-only") o.compileOnly = true;
     else if (const char *v = val("--reps=")) o.reps = std::max(1, std::atoi(v));
     else if (const char *v = val("--jobs=")) o.jobs = std::atoi(v);
@@ -630,12 +964,12 @@ bool parseArgs(int argc, char **argv, Options &o) {
     else if (const char *v = val("--arch=")) o.arch = v;
     else if (const char *v = val("--dump=")) o.dump = v;
     else {
-      std::fprintf(stderr, "usage: effc-attention-bench [--check] [--perf] [--decode] [--reps=N] [--jobs=N] "
-                           "[--only=SUBSTR] [--dump=DIR] [--compile-only --arch=sm_90]\n");
+      std::fprintf(stderr, "usage: effc-attention-bench [--check] [--perf] [--decode] [--sweep [--configs=C,..]] "
+                           "[--reps=N] [--jobs=N] [--only=SUBSTR] [--dump=DIR] [--compile-only --arch=sm_90]\n");
       return false;
     }
   }
-  if (!o.check && !o.perf && !o.decode)
+  if (!o.check && !o.perf && !o.decode && !o.sweep)
     o.check = o.perf = o.decode = true;
   return true;
 }
@@ -653,6 +987,8 @@ int main(int argc, char **argv) {
     addPerf(ps);
   if (opt.decode)
     addDecode(ps);
+  if (opt.sweep && !addSweep(ps, opt))
+    return 2;
   if (!opt.only.empty())
     ps.erase(std::remove_if(ps.begin(), ps.end(),
                             [&](const Problem &p) { return p.label.find(opt.only) == std::string::npos; }),
@@ -693,8 +1029,13 @@ int main(int argc, char **argv) {
   bool allOk = true;
   if (opt.compileOnly) {
     for (const Problem &p : ps) {
-      std::printf("%-44s %s regs=%d spill=%d compile=%.0f ms\n", p.label.c_str(),
-                  p.error.empty() ? "ok" : p.error.c_str(), p.regs, p.spill, p.compileMs);
+      if (p.group >= 0)
+        std::printf("%-24s %-24s smem=%-6lld regs=%-3d spill=%-3d compile=%4.0f ms %s\n", p.label.c_str(),
+                    p.config.c_str(), (long long)p.smem, p.regs, p.spill, p.compileMs,
+                    p.error.empty() ? "ok" : p.error.c_str());
+      else
+        std::printf("%-44s %s regs=%d spill=%d compile=%.0f ms\n", p.label.c_str(),
+                    p.error.empty() ? "ok" : p.error.c_str(), p.regs, p.spill, p.compileMs);
       allOk = allOk && p.error.empty();
     }
     return allOk ? 0 : 1;
@@ -714,6 +1055,8 @@ int main(int argc, char **argv) {
   }
   unsigned seed = 12345;
   for (Problem &p : ps) {
+    if (p.group >= 0)
+      continue;
     if (p.error.empty())
       runProblem(g, p, fill, opt, seed += 101);
     const char *status = !p.error.empty() ? "ERROR" : p.pass ? "PASS" : "FAIL";
@@ -729,9 +1072,54 @@ int main(int argc, char **argv) {
       std::printf("  error: %s\n", p.error.substr(0, 2000).c_str());
     std::fflush(stdout);
   }
+  // --sweep: group by group, each printed as soon as it is timed.
+  bool sweepAlive = true;
+  for (size_t i = 0; i < ps.size() && sweepAlive;) {
+    if (ps[i].group < 0) {
+      ++i;
+      continue;
+    }
+    std::vector<size_t> idx;
+    for (size_t j = i; j < ps.size() && ps[j].group == ps[i].group; ++j)
+      idx.push_back(j);
+    i += idx.size();
+    auto t0 = std::chrono::steady_clock::now();
+    sweepAlive = runSweepGroup(g, ps, idx, fill, opt, seed += 101);
+    for (size_t j : idx) {
+      printSweepRow(ps[j], ps[idx[0]]);
+      allOk = allOk && ps[j].error.empty() && ps[j].pass;
+    }
+    std::printf("# %s: %zu configs in %.1f s\n", ps[idx[0]].label.c_str(), idx.size(),
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    std::fflush(stdout);
+    if (!sweepAlive)
+      std::printf("# CUDA context lost in this group: the sweep stops here (rerun with --configs without the "
+                  "config that failed)\n");
+  }
+  if (opt.sweep) {
+    std::printf("\n%-24s %-24s %7s %4s %5s %9s %8s %7s %9s %s\n", "problem", "config", "smem", "regs", "spill", "ms",
+                "TFLOP/s", "vs def", "max_err", "status");
+    for (const Problem &p : ps)
+      if (p.group >= 0) {
+        const Problem *def = nullptr;
+        for (const Problem &q : ps)
+          if (q.group == p.group && !def)
+            def = &q;
+        std::printf("%-24s %-24s %7lld %4d %5d %9.4f %8.1f %6.3fx %9.2e %s\n", p.label.c_str(), p.config.c_str(),
+                    (long long)p.smem, p.regs, p.spill, p.ms, p.rate,
+                    p.rate > 0 && def->rate > 0 ? p.rate / def->rate : 0.0, p.maxAbsErr, statusOf(p));
+      }
+    printSweepSummary(ps);
+  }
+  bool anyOther = false;
+  for (const Problem &p : ps)
+    anyOther = anyOther || p.group < 0;
+  if (!anyOther)
+    return allOk ? 0 : 1;
   std::printf("\n%-44s %10s %12s %10s %6s %6s %s\n", "problem", "ms", "rate", "rel_err", "regs", "spill", "status");
   for (const Problem &p : ps)
-    std::printf("%-44s %10.4f %8.1f %-4s %10.3g %6d %6d %s\n", p.label.c_str(), p.ms, p.rate,
+    if (p.group < 0)
+      std::printf("%-44s %10.4f %8.1f %-4s %10.3g %6d %6d %s\n", p.label.c_str(), p.ms, p.rate,
                 p.kind == Kind::Forward ? "TF/s" : "GB/s", p.relErr, p.regs, p.spill,
                 !p.error.empty() ? "ERROR" : p.pass ? "PASS" : "FAIL");
   return allOk ? 0 : 1;

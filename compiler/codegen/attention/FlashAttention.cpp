@@ -3,8 +3,11 @@
 #include "compiler/codegen/attention/AttentionTemplates.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <utility>
 
 namespace effc::codegen {
 
@@ -73,9 +76,26 @@ static int64_t sharedLimit(int sm) {
   return 99 * 1024;
 }
 
-FlashForwardConfig chooseFlashForwardConfig(const AttentionSpec &sp) {
-  FlashForwardConfig c;
+// Shared memory of the forward kernel: the Q tile (also the output staging
+// buffer) plus the K/V ring, rows padded by 16 bytes.
+static int64_t forwardSharedBytes(const AttentionSpec &sp, const FlashForwardConfig &c) {
   const int64_t DP = roundUpTo(sp.D, 16), DVP = roundUpTo(sp.Dv, 16), dmax = std::max(DP, DVP);
+  return int64_t(c.blockM) * (dmax + 8) * 2 + int64_t(c.stages) * c.blockN * (DP + 8 + DVP + 8) * 2;
+}
+
+static int forwardCtasPerSM(const FlashForwardConfig &c) {
+  return int(std::max<int64_t>(1, std::min<int64_t>(228 * 1024 / (c.sharedBytes + 1024), 2048 / (32 * c.warps))));
+}
+
+FlashForwardConfig chooseFlashForwardConfig(const AttentionSpec &sp) {
+  if (sp.forwardConfig) {
+    FlashForwardConfig c = *sp.forwardConfig;
+    c.sharedBytes = forwardSharedBytes(sp, c);
+    c.ctasPerSM = forwardCtasPerSM(c);
+    return c;
+  }
+  FlashForwardConfig c;
+  const int64_t dmax = std::max(roundUpTo(sp.D, 16), roundUpTo(sp.Dv, 16));
   // Registers per thread: O = MI*DVP/2, S = MI*BN/2 (MI = 16-row slices per
   // warp). Two slices per warp (BM=128, 4 warps) halve the shared-memory
   // traffic per MMA, which is what bounds mma.sync attention on H100; only
@@ -92,13 +112,118 @@ FlashForwardConfig chooseFlashForwardConfig(const AttentionSpec &sp) {
   if (c.warps == 4 && (sp.S <= 64 || ctas < sp.numSMs))
     c.blockM = 64, c.qInRegisters = false;
   c.stages = 2;
-  const int64_t qrow = dmax + 8;
-  auto smem = [&] { return c.blockM * qrow * 2 + c.stages * c.blockN * (DP + 8 + DVP + 8) * 2; };
-  while (smem() > sharedLimit(sp.sm) && c.blockN > 16)
+  while (forwardSharedBytes(sp, c) > sharedLimit(sp.sm) && c.blockN > 16)
     c.blockN /= 2;
-  c.sharedBytes = smem();
-  c.ctasPerSM = int(std::max<int64_t>(1, std::min<int64_t>(228 * 1024 / (c.sharedBytes + 1024), 2048 / (32 * c.warps))));
+  c.sharedBytes = forwardSharedBytes(sp, c);
+  c.ctasPerSM = forwardCtasPerSM(c);
   return c;
+}
+
+std::string flashForwardConfigError(const AttentionSpec &sp, const FlashForwardConfig &c) {
+  auto I = [](int64_t v) { return std::to_string(v); };
+  if (c.warps < 1 || c.warps > 16)
+    return "warps must be 1..16 (got " + I(c.warps) + ")";
+  if (c.blockM < 16 || c.blockM % (16 * c.warps))
+    return "blockM (" + I(c.blockM) + ") must be a multiple of 16 * warps (" + I(16 * c.warps) +
+           "): each warp owns whole 16-row mma slices";
+  const int64_t mi = c.blockM / (16 * c.warps);
+  if (mi > 4)
+    return "at most 4 16-row slices per warp (blockM / (16 * warps) = " + I(mi) + ")";
+  if (c.blockN < 16 || c.blockN > 256 || c.blockN % 16)
+    return "blockN (" + I(c.blockN) + ") must be a multiple of 16 in [16, 256] (k16 steps of P V)";
+  if (c.stages < 2 || c.stages > 8)
+    return "stages (" + I(c.stages) + ") must be 2..8 (the cp.async ring needs a tile in flight)";
+  if (c.rescale < 0 || c.rescale > 2)
+    return "rescale must be 0, 1 or 2";
+  if (c.minBlocksPerSM < 0 || c.minBlocksPerSM > 32)
+    return "minBlocksPerSM must be 0..32";
+  const int64_t DP = roundUpTo(sp.D, 16), DVP = roundUpTo(sp.Dv, 16);
+  // Registers per thread held across the loop: fp32 accumulators of O and
+  // S (+ the Q fragments, two 16-bit values per register); beyond this the
+  // kernel would live in local memory.
+  const int64_t acc = mi * DVP / 2 + mi * c.blockN / 2 + (c.qInRegisters ? mi * DP / 4 : 0);
+  if (acc > 224)
+    return "needs " + I(acc) + " accumulator registers per thread (O " + I(mi * DVP / 2) + " + S " +
+           I(mi * c.blockN / 2) + (c.qInRegisters ? " + Q " + I(mi * DP / 4) : std::string()) +
+           "; at most 224 of 255): fewer slices per warp, a smaller blockN or Q from shared memory";
+  const int64_t smem = forwardSharedBytes(sp, c);
+  if (smem > sharedLimit(sp.sm))
+    return "needs " + I(smem) + " B of shared memory (sm_" + I(sp.sm) + " allows " + I(sharedLimit(sp.sm)) +
+           " per block): smaller blockM, blockN or fewer stages";
+  if (c.minBlocksPerSM > 0) {
+    // 64K registers per SM, allocated per warp in units of 256.
+    const int64_t cap = std::min<int64_t>(255, 65536 / (int64_t(c.minBlocksPerSM) * 32 * c.warps) / 8 * 8);
+    if (cap < acc + 24)
+      return "minBlocksPerSM " + I(c.minBlocksPerSM) + " caps registers at " + I(cap) + " per thread; the " +
+             "accumulators alone need " + I(acc) + " (+ ~24 for addresses and softmax state)";
+    const int64_t smPerSM = sp.sm >= 90 ? 228 * 1024 : (sp.sm == 80 || sp.sm == 87) ? 164 * 1024 : 100 * 1024;
+    if (int64_t(c.minBlocksPerSM) * (smem + 1024) > smPerSM)
+      return "minBlocksPerSM " + I(c.minBlocksPerSM) + " CTAs of " + I(smem) + " B do not fit the SM's shared memory";
+    if (int64_t(c.minBlocksPerSM) * 32 * c.warps > 2048)
+      return "minBlocksPerSM " + I(c.minBlocksPerSM) + " exceeds 2048 threads per SM";
+  }
+  return "";
+}
+
+std::string flashForwardConfigName(const FlashForwardConfig &c) {
+  std::string s = "m" + std::to_string(c.blockM) + "n" + std::to_string(c.blockN) + "w" + std::to_string(c.warps) +
+                  "s" + std::to_string(c.stages);
+  if (c.qInRegisters)
+    s += "-q";
+  if (c.minBlocksPerSM)
+    s += "-b" + std::to_string(c.minBlocksPerSM);
+  if (c.staticEdges)
+    s += "-se";
+  if (c.rescale)
+    s += "-r" + std::to_string(c.rescale);
+  return s;
+}
+
+bool parseFlashForwardConfig(const std::string &text, FlashForwardConfig *out, std::string *error) {
+  FlashForwardConfig c;
+  size_t i = 0;
+  auto fail = [&](const std::string &why) {
+    if (error)
+      *error = "forward config '" + text + "': " + why + " (syntax: m128n64w4s2[-q][-bN][-se][-r1|-r2])";
+    return false;
+  };
+  auto number = [&](int *v) {
+    size_t j = i;
+    while (j < text.size() && std::isdigit((unsigned char)text[j]))
+      ++j;
+    if (j == i || j - i > 4)
+      return false;
+    *v = std::atoi(text.substr(i, j - i).c_str());
+    i = j;
+    return true;
+  };
+  for (auto [key, field] : {std::pair<char, int *>{'m', &c.blockM}, {'n', &c.blockN}, {'w', &c.warps},
+                            {'s', &c.stages}}) {
+    if (i >= text.size() || text[i] != key)
+      return fail(std::string("expected '") + key + "'");
+    ++i;
+    if (!number(field))
+      return fail(std::string("expected a number after '") + key + "'");
+  }
+  while (i < text.size()) {
+    if (text[i] != '-')
+      return fail("expected '-' before an option");
+    ++i;
+    if (text.compare(i, 2, "se") == 0 && (i + 2 == text.size() || text[i + 2] == '-')) {
+      c.staticEdges = true, i += 2;
+    } else if (i < text.size() && text[i] == 'q' && (i + 1 == text.size() || text[i + 1] == '-')) {
+      c.qInRegisters = true, ++i;
+    } else if (i < text.size() && (text[i] == 'b' || text[i] == 'r')) {
+      int *field = text[i] == 'b' ? &c.minBlocksPerSM : &c.rescale;
+      ++i;
+      if (!number(field))
+        return fail("expected a number after -b / -r");
+    } else {
+      return fail("unknown option at '" + text.substr(i) + "'");
+    }
+  }
+  *out = c;
+  return true;
 }
 
 std::string attentionConfigCommon(const AttentionSpec &sp) {
@@ -166,9 +291,19 @@ static std::string describe(const AttentionSpec &sp) {
   return d;
 }
 
-std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::string &name, LaunchDims *launch) {
-  if (!flashAttentionUnsupported(spec).empty())
+std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::string &name, LaunchDims *launch,
+                                      std::string *error) {
+  std::string why = flashAttentionUnsupported(spec);
+  if (why.empty() && spec.forwardConfig) {
+    why = flashForwardConfigError(spec, *spec.forwardConfig);
+    if (!why.empty())
+      why = "forward config " + flashForwardConfigName(*spec.forwardConfig) + ": " + why;
+  }
+  if (!why.empty()) {
+    if (error)
+      *error = why;
     return "";
+  }
   const AttentionSpec sp = resolveAttentionStrides(spec);
   const FlashForwardConfig c = chooseFlashForwardConfig(sp);
   const int64_t dmax = std::max(roundUpTo(sp.D, 16), roundUpTo(sp.Dv, 16));
@@ -177,14 +312,18 @@ std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::stri
   std::string s;
   s += "// FlashAttention-2 forward: " + describe(sp) + "\n";
   s += "// tiles BM=" + I(c.blockM) + " BN=" + I(c.blockN) + " warps=" + I(c.warps) + " stages=" + I(c.stages) +
-       (c.qInRegisters ? " q-in-registers" : "") + ", " + I(c.sharedBytes) + " B shared\n";
+       (c.qInRegisters ? " q-in-registers" : "") + ", " + I(c.sharedBytes) + " B shared" +
+       (sp.forwardConfig ? " (forced " + flashForwardConfigName(c) + ")" : "") + "\n";
   s += "struct " + cfg + " {\n" + attentionConfigCommon(sp);
   s += "  static constexpr int BM = " + I(c.blockM) + ", BN = " + I(c.blockN) + ", NW = " + I(c.warps) +
        ", STAGES = " + I(c.stages) + ", QROW = " + I(dmax + 8) + ";\n";
   s += std::string("  static constexpr bool QREGS = ") + (c.qInRegisters ? "true" : "false") +
        ", REVERSE_M = " + (sp.causal ? "true" : "false") + ";\n";
+  s += std::string("  static constexpr bool STATIC_EDGES = ") + (c.staticEdges ? "true" : "false") +
+       "; static constexpr int RESCALE = " + I(c.rescale) + ";\n";
   s += "};\n";
-  s += "extern \"C\" __global__ void __launch_bounds__(" + I(32 * c.warps) + ") " + name +
+  s += "extern \"C\" __global__ void __launch_bounds__(" + I(32 * c.warps) +
+       (c.minBlocksPerSM ? ", " + I(c.minBlocksPerSM) : std::string()) + ") " + name +
        attentionParams(sp, false) + " {\n";
   s += "  effc_attn::fa2_forward<" + cfg + ">(in0, in1, in2, " + attentionMaskArg(sp) + ", out0);\n}\n";
   if (launch) {

@@ -33,6 +33,7 @@
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace effc::codegen {
@@ -45,6 +46,34 @@ enum class AttentionMask { None, Bool, Additive };
 struct AttentionStrides {
   int64_t batch = 0, head = 0, seq = 0;
   bool isZero() const { return batch == 0 && head == 0 && seq == 0; }
+};
+
+/// Tiles and code options of the FlashAttention-2 forward kernel.
+struct FlashForwardConfig {
+  /// Query rows per CTA, keys per K/V tile, warps per CTA (each owns
+  /// blockM / warps rows = 1..4 16-row mma slices), K/V ring depth.
+  int blockM = 128, blockN = 64, warps = 4, stages = 2;
+  /// Q fragments loaded once into registers instead of from shared memory
+  /// at every KV tile.
+  bool qInRegisters = false;
+  /// Filled by chooseFlashForwardConfig.
+  int64_t sharedBytes = 0;
+  int ctasPerSM = 1;
+  // Code options (the defaults are the measured kernel):
+  /// __launch_bounds__ minimum CTAs per SM (caps registers at
+  /// 65536 / (32 * warps * minBlocksPerSM)); 0 = none.
+  int minBlocksPerSM = 0;
+  /// Compile out the key/query range checks the shape makes impossible
+  /// (L % blockN == 0: no partial KV tile; S % blockM == 0: no partial query
+  /// tile) and copy K/V tiles from one pointer per thread at immediate row
+  /// offsets. Same results.
+  bool staticEdges = false;
+  /// Online-softmax rescale of O: 0 every tile; 1 skipped when no row max of
+  /// the warp grew (the same results: alpha would be exactly 1); 2 lazy: the
+  /// running max is only raised (and O rescaled) when some row of the warp
+  /// grew by more than 2^8, so P stays <= 256 (fp32 accumulators; the same
+  /// result up to rounding).
+  int rescale = 0;
 };
 
 /// eff.attention with everything static. q [B,Hq,S,D], k [B,Hkv,L,D],
@@ -72,6 +101,9 @@ struct AttentionSpec {
   int sm = 90;
   /// Streaming multiprocessors of the target (split-KV heuristic).
   int numSMs = 132;
+  /// Forward kernel tiles/options to use instead of the heuristic's (tuning,
+  /// benchmarks); emitFlashAttentionForward rejects invalid ones.
+  std::optional<FlashForwardConfig> forwardConfig;
 };
 
 /// Fills zero strides with packed row-major ones.
@@ -83,14 +115,23 @@ AttentionSpec resolveAttentionStrides(AttentionSpec spec);
 /// multiple of Hkv, sizes below 2^31.
 std::string flashAttentionUnsupported(const AttentionSpec &spec);
 
-/// The tiles the forward kernel uses for `spec` (exposed for tests/benches).
-struct FlashForwardConfig {
-  int blockM = 128, blockN = 64, warps = 4, stages = 2;
-  bool qInRegisters = false;
-  int64_t sharedBytes = 0;
-  int ctasPerSM = 1;
-};
+/// The tiles the forward kernel uses for `spec` (exposed for tests/benches):
+/// spec.forwardConfig when set (sharedBytes and ctasPerSM recomputed), else
+/// the heuristic's choice.
 FlashForwardConfig chooseFlashForwardConfig(const AttentionSpec &spec);
+
+/// Empty when `config` is a forward config the template can run for `spec`
+/// (warps * 16 * slices == blockM, blockN a multiple of 16, stages >= 2,
+/// accumulators within the register file, shared memory within the target's
+/// per-block limit, ...), else why not.
+std::string flashForwardConfigError(const AttentionSpec &spec, const FlashForwardConfig &config);
+
+/// "m128n64w4s2" plus "-q" (Q in registers), "-bN" (minBlocksPerSM),
+/// "-se" (static edges), "-r1"/"-r2" (rescale mode): a label and the syntax
+/// parseFlashForwardConfig reads.
+std::string flashForwardConfigName(const FlashForwardConfig &config);
+/// Reads flashForwardConfigName's syntax; false (and *error) when malformed.
+bool parseFlashForwardConfig(const std::string &text, FlashForwardConfig *config, std::string *error);
 
 /// Device helpers and kernel templates shared by every attention kernel of a
 /// translation unit (namespace effc_attn): emit once, before the kernels. No
@@ -102,9 +143,10 @@ std::string attentionPrelude();
 /// (the mask parameter exists when spec.mask != None or spec.maskParam).
 /// Fills *launch (grid, block, dynamic shared bytes: the launcher must raise
 /// the function's dynamic shared-memory limit above 48 KiB). Returns "" when
-/// flashAttentionUnsupported(spec) is not empty.
+/// flashAttentionUnsupported(spec) is not empty or spec.forwardConfig is
+/// invalid (flashForwardConfigError), with the reason in *error when given.
 std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::string &name,
-                                      LaunchDims *launch);
+                                      LaunchDims *launch, std::string *error = nullptr);
 
 /// Split-KV decode: kernel `<name>` = (q, k, v, [mask,] o, workspace) writes o
 /// directly when numSplits == 1, else partial O + LSE into the workspace

@@ -4,7 +4,8 @@
 //   Elem (u16 | float storage), BF (mma operand type), OUT_BF (16-bit output)
 //   D, DP, DV, DVP (real and 16-padded head dims), BM, BN, NW, STAGES, QROW,
 //   QREGS, REVERSE_M, S, L, HQ, GROUP, strides QB.., KB.., VB.., OB..,
-//   CAUSAL, WINDOW, MASK, MB/MH/MS/ML, SCALE, C_EXP.
+//   CAUSAL, WINDOW, MASK, MB/MH/MS/ML, SCALE, C_EXP, STATIC_EDGES, RESCALE
+//   (FlashForwardConfig::staticEdges / rescale).
 //
 // Per CTA: BM query rows of one (batch, head); warp w owns rows
 // [w*MI*16, (w+1)*MI*16). Per KV tile of BN keys: S = Q K^T (mma, A = Q from
@@ -26,6 +27,92 @@ const char *attentionForwardTemplate() {
   return R"CUDA(
 // ---- effc attention prelude: FlashAttention-2 forward ----
 namespace effc_attn {
+// RESCALE 1 and 2: the online-softmax update of all rows of a warp (MI
+// 16-row slices, row halves g and g+8) with the O rescale decided once for
+// the whole warp, so that it can be skipped (a warp-uniform branch, before
+// the exponentials: those stay in one basic block with the P V mma). MODE 1:
+// rescale when some row max of the warp grew (otherwise every alpha would be
+// exactly 1: bit-identical to softmax_update). MODE 2 (lazy, as in
+// FlashAttention-4): keep the stale max until some row grew by more than 2^8
+// in exp2 units, so P <= 256 and O and l carry the same stale scale (fp32:
+// no overflow; the epilogue's O / l cancels it). EMPTY: a row can have no
+// allowed key (causal, window, masks); otherwise every row max is finite
+// from the first tile on and the exponentials need no -inf guard.
+template <int MI, int NT, int NDV, bool ADD, int MODE, bool EMPTY>
+__device__ __forceinline__ void softmax_update_warp(float (&s)[MI][NT][4], float (&m)[MI][2], float (&l)[MI][2],
+                                                    float (&o)[MI][NDV][4], float c) {
+  float mx[MI][2], alpha[MI][2];
+  bool grow = false;
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      float x = m[mi][hh];
+#pragma unroll
+      for (int j = 0; j < NT; ++j) x = fmaxf(x, fmaxf(s[mi][j][2 * hh], s[mi][j][2 * hh + 1]));
+      x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+      x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+      mx[mi][hh] = x;
+      alpha[mi][hh] = 1.0f;
+      // -inf -> finite: +inf (grows); -inf -> -inf: NaN (does not).
+      if constexpr (MODE == 1) grow = grow || x > m[mi][hh];
+      else grow = grow || (x - m[mi][hh]) * c > 8.0f;
+    }
+  if (__any_sync(0xffffffffu, grow)) {
+#pragma unroll
+    for (int mi = 0; mi < MI; ++mi) {
+#pragma unroll
+      for (int hh = 0; hh < 2; ++hh) {
+        const float mn = mx[mi][hh] == -EFFC_ATTN_INF ? 0.0f : mx[mi][hh];
+        alpha[mi][hh] = ex2((m[mi][hh] - mn) * c);
+        m[mi][hh] = mx[mi][hh];
+      }
+#pragma unroll
+      for (int d = 0; d < NDV; ++d) {
+        o[mi][d][0] *= alpha[mi][0];
+        o[mi][d][1] *= alpha[mi][0];
+        o[mi][d][2] *= alpha[mi][1];
+        o[mi][d][3] *= alpha[mi][1];
+      }
+    }
+  }
+#pragma unroll
+  for (int mi = 0; mi < MI; ++mi)
+#pragma unroll
+    for (int hh = 0; hh < 2; ++hh) {
+      // A row with nothing allowed yet keeps m = -inf: use 0 (p = 0, not NaN).
+      const float mu = EMPTY && m[mi][hh] == -EFFC_ATTN_INF ? 0.0f : m[mi][hh];
+      float sum = 0.0f;
+#pragma unroll
+      for (int j = 0; j < NT; ++j)
+#pragma unroll
+        for (int e = 2 * hh; e < 2 * hh + 2; ++e) {
+          if constexpr (ADD)
+            s[mi][j][e] = ex2((s[mi][j][e] - mu) * c);
+          else
+            s[mi][j][e] = ex2(fmaf(s[mi][j][e], c, -mu * c));
+          sum += s[mi][j][e];
+        }
+      l[mi][hh] = l[mi][hh] * alpha[mi][hh] + sum;
+    }
+}
+
+// load_tile for STATIC_EDGES when every row of the tile is in range and no
+// column is padding (16-bit storage): one source pointer per thread, the rows
+// at immediate offsets from it (no per-row 64-bit address arithmetic).
+template <int NTH, int ROWS, int DPAD, int SSTR, i64 GSTR, class E>
+__device__ __forceinline__ void load_tile_full(u32 sdst, int tid, const E *tile) {
+  constexpr int CH = DPAD / 8, STEP = NTH / CH;
+  static_assert(NTH % CH == 0 && sizeof(E) == 2, "load_tile_full: whole 16-byte columns per thread");
+  const int cc = int(unsigned(tid) % unsigned(CH)), r0 = int(unsigned(tid) / unsigned(CH));
+  const E *src = tile + r0 * GSTR + cc * 8;
+  const u32 dst = sdst + u32(r0 * SSTR + cc * 8) * 2u;
+#pragma unroll
+  for (int it = 0; it < (ROWS + STEP - 1) / STEP; ++it)
+    if (ROWS % STEP == 0 || r0 + it * STEP < ROWS)
+      cp_async16(dst + u32(it * STEP * SSTR * 2), src + i64(it * STEP) * GSTR, 16);
+}
+
 template <class C>
 __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, const void *vv,
                                             const void *mv, void *ov) {
@@ -38,6 +125,12 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
   constexpr int NDV = C::DVP / 8; // n8 tiles of O
   constexpr int OFF = C::L - C::S; // query i sits at key position i + OFF
   constexpr bool ADD = C::MASK >= 2;
+  // STATIC_EDGES: no partial KV tile (L % BN == 0) / query tile (S % BM == 0)
+  // means no key / row range checks at all.
+  constexpr bool KV_FULL = C::STATIC_EDGES && C::L % C::BN == 0;
+  constexpr bool Q_FULL = C::STATIC_EDGES && C::S % C::BM == 0;
+  constexpr bool KV_FAST = KV_FULL && sizeof(E) == 2 && C::D == C::DP && C::DV == C::DVP &&
+                           NTH % (C::DP / 8) == 0 && NTH % (C::DVP / 8) == 0;
 
   extern __shared__ __align__(128) unsigned char smem[];
   const u32 sQ = smem_u32(smem);
@@ -61,14 +154,35 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
   const int nbBegin = kBegin / C::BN;
   const int nbEnd = kEnd > 0 ? (kEnd + C::BN - 1) / C::BN : 0;
 
+  // STATIC_EDGES also trims the load path: a row known in range is known
+  // non-null (load_tile drops its null checks and selects), and rows are
+  // addressed from one pointer per tile (immediate row offsets).
+  auto in_range = [](const E *p, bool ok) -> const E * {
+    if (!ok) return nullptr;
+    __builtin_assume(p != nullptr);
+    return p;
+  };
   auto load_kv = [&](int slot, int nb) {
     const int n0 = nb * C::BN;
-    load_tile<E, C::BF, NTH, C::BN, C::D, C::DP, KSTR>(
-        sK + u32(slot * C::BN * KSTR * 2), tid, kg,
-        [&](int r) -> const E * { return n0 + r < C::L ? kg + i64(n0 + r) * C::KS : nullptr; });
-    load_tile<E, C::BF, NTH, C::BN, C::DV, C::DVP, VSTR>(
-        sV + u32(slot * C::BN * VSTR * 2), tid, vg,
-        [&](int r) -> const E * { return n0 + r < C::L ? vg + i64(n0 + r) * C::VS : nullptr; });
+    if constexpr (KV_FAST) {
+      load_tile_full<NTH, C::BN, C::DP, KSTR, C::KS>(sK + u32(slot * C::BN * KSTR * 2), tid, kg + i64(n0) * C::KS);
+      load_tile_full<NTH, C::BN, C::DVP, VSTR, C::VS>(sV + u32(slot * C::BN * VSTR * 2), tid, vg + i64(n0) * C::VS);
+    } else if constexpr (C::STATIC_EDGES) {
+      const E *kt = kg + i64(n0) * C::KS, *vt = vg + i64(n0) * C::VS;
+      load_tile<E, C::BF, NTH, C::BN, C::D, C::DP, KSTR>(
+          sK + u32(slot * C::BN * KSTR * 2), tid, kg,
+          [&](int r) -> const E * { return in_range(kt + r * C::KS, KV_FULL || n0 + r < C::L); });
+      load_tile<E, C::BF, NTH, C::BN, C::DV, C::DVP, VSTR>(
+          sV + u32(slot * C::BN * VSTR * 2), tid, vg,
+          [&](int r) -> const E * { return in_range(vt + r * C::VS, KV_FULL || n0 + r < C::L); });
+    } else {
+      load_tile<E, C::BF, NTH, C::BN, C::D, C::DP, KSTR>(
+          sK + u32(slot * C::BN * KSTR * 2), tid, kg,
+          [&](int r) -> const E * { return n0 + r < C::L ? kg + i64(n0 + r) * C::KS : nullptr; });
+      load_tile<E, C::BF, NTH, C::BN, C::DV, C::DVP, VSTR>(
+          sV + u32(slot * C::BN * VSTR * 2), tid, vg,
+          [&](int r) -> const E * { return n0 + r < C::L ? vg + i64(n0 + r) * C::VS : nullptr; });
+    }
   };
 
   float o[MI][NDV][4];
@@ -88,7 +202,10 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
   if (nbBegin < nbEnd) {
     // Q joins the first K/V group.
     load_tile<E, C::BF, NTH, C::BM, C::D, C::DP, QSTR>(
-        sQ, tid, qg, [&](int r) -> const E * { return m0 + r < C::S ? qg + i64(r) * C::QS : nullptr; });
+        sQ, tid, qg, [&](int r) -> const E * {
+          if constexpr (C::STATIC_EDGES) return in_range(qg + r * C::QS, Q_FULL || m0 + r < C::S);
+          else return m0 + r < C::S ? qg + i64(r) * C::QS : nullptr;
+        });
 #pragma unroll
     for (int s = 0; s < C::STAGES - 1; ++s) {
       if (nbBegin + s < nbEnd) load_kv(s, nbBegin + s);
@@ -170,7 +287,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
     }
     // Structural masks only where the tile crosses an edge, the causal
     // diagonal or the window's lower edge (uniform branch per CTA).
-    const bool edge = n0 + C::BN > C::L || (C::CAUSAL && n0 + C::BN - 1 > m0 + OFF) ||
+    const bool edge = (!KV_FULL && n0 + C::BN > C::L) || (C::CAUSAL && n0 + C::BN - 1 > m0 + OFF) ||
                       (C::WINDOW > 0 && n0 <= m0 + C::BM - 1 + OFF - C::WINDOW);
     if (edge) {
 #pragma unroll
@@ -189,17 +306,22 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
     }
 
     // Online softmax; O *= exp(m_old - m_new).
+    if constexpr (C::RESCALE == 0) {
 #pragma unroll
-    for (int mi = 0; mi < MI; ++mi) {
-      const float a0 = softmax_update<NT, 0, ADD>(s[mi], mrow[mi][0], lrow[mi][0], C::C_EXP);
-      const float a1 = softmax_update<NT, 1, ADD>(s[mi], mrow[mi][1], lrow[mi][1], C::C_EXP);
+      for (int mi = 0; mi < MI; ++mi) {
+        const float a0 = softmax_update<NT, 0, ADD>(s[mi], mrow[mi][0], lrow[mi][0], C::C_EXP);
+        const float a1 = softmax_update<NT, 1, ADD>(s[mi], mrow[mi][1], lrow[mi][1], C::C_EXP);
 #pragma unroll
-      for (int d = 0; d < NDV; ++d) {
-        o[mi][d][0] *= a0;
-        o[mi][d][1] *= a0;
-        o[mi][d][2] *= a1;
-        o[mi][d][3] *= a1;
+        for (int d = 0; d < NDV; ++d) {
+          o[mi][d][0] *= a0;
+          o[mi][d][1] *= a0;
+          o[mi][d][2] *= a1;
+          o[mi][d][3] *= a1;
+        }
       }
+    } else {
+      constexpr bool EMPTY = C::CAUSAL || C::WINDOW > 0 || C::MASK != 0;
+      softmax_update_warp<MI, NT, NDV, ADD, C::RESCALE, EMPTY>(s, mrow, lrow, o, C::C_EXP);
     }
 
     // O += P V: the S accumulators of n-tiles 2kk, 2kk+1 are exactly the A
@@ -263,7 +385,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
     for (int c = lane; c < TOT; c += 32) {
       const int r = c / CH, cc = c - r * CH;
       const int row = m0 + wrow + r;
-      if (row < C::S) {
+      if (Q_FULL || row < C::S) {
         uint4 v;
         ld_shared_v4(sQ + u32(((wrow + r) * QSTR + cc * 8) * 2), v.x, v.y, v.z, v.w);
         *(uint4 *)(og + i64(row) * C::OS + cc * 8) = v;
@@ -278,7 +400,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
         for (int hh = 0; hh < 2; ++hh) {
           const int row = m0 + wrow + mi * 16 + (lane >> 2) + hh * 8;
           const int c = d * 8 + (lane & 3) * 2;
-          if (row < C::S && c < C::DV) {
+          if ((Q_FULL || row < C::S) && c < C::DV) {
             float2 v;
             v.x = o[mi][d][2 * hh];
             v.y = o[mi][d][2 * hh + 1];

@@ -146,6 +146,26 @@ void compileAll(const std::string &source, const std::vector<std::string> &symbo
   }
 }
 
+
+FlashForwardConfig forced(const char *text) {
+  FlashForwardConfig c;
+  std::string why;
+  EXPECT_TRUE(parseFlashForwardConfig(text, &c, &why)) << why;
+  return c;
+}
+
+/// flashForwardConfigError(spec, c), with the spec's forced config set to c
+/// also checked through the emitter (no kernel, the same reason).
+std::string forcedError(AttentionSpec s, const char *text) {
+  s.forwardConfig = forced(text);
+  std::string why = flashForwardConfigError(s, *s.forwardConfig), emitWhy;
+  LaunchDims l;
+  std::string src = emitFlashAttentionForward(s, "k", &l, &emitWhy);
+  EXPECT_EQ(src.empty(), !why.empty()) << text;
+  if (!why.empty())
+    EXPECT_NE(emitWhy.find(why), std::string::npos) << emitWhy;
+  return why;
+}
 } // namespace
 
 TEST(FlashAttention, RejectsWhatItCannotDo) {
@@ -266,4 +286,149 @@ TEST(FlashDecode, CompilesWithNvrtcForSm80AndSm90) {
       symbols.push_back(p.combineKernel);
   }
   compileAll(source, symbols, "attention_decode_spread.cu");
+}
+
+TEST(FlashAttention, ForcedConfigNamesRoundTrip) {
+  for (const char *text : {"m128n64w4s2", "m128n32w4s3-se-r2", "m128n64w8s2-q-se-r2", "m128n64w8s2-b2-se-r1",
+                           "m64n64w4s2-q", "m256n32w8s3-r2"}) {
+    FlashForwardConfig c = forced(text);
+    EXPECT_EQ(flashForwardConfigName(c), text);
+  }
+  FlashForwardConfig c = forced("m128n32w4s3-q-b2-se-r2");
+  EXPECT_EQ(c.blockM, 128);
+  EXPECT_EQ(c.blockN, 32);
+  EXPECT_EQ(c.warps, 4);
+  EXPECT_EQ(c.stages, 3);
+  EXPECT_TRUE(c.qInRegisters);
+  EXPECT_EQ(c.minBlocksPerSM, 2);
+  EXPECT_TRUE(c.staticEdges);
+  EXPECT_EQ(c.rescale, 2);
+  for (const char *bad : {"", "m128", "m128n64w4", "n64m128w4s2", "m128n64w4s2-", "m128n64w4s2-x", "m128n64w4s2-r",
+                          "m128n64w4s2-sex", "m128n64w4s2 -q", "mxn64w4s2"}) {
+    std::string why;
+    EXPECT_FALSE(parseFlashForwardConfig(bad, &c, &why)) << bad;
+    EXPECT_NE(why.find("syntax"), std::string::npos) << bad;
+  }
+}
+
+TEST(FlashAttention, ForcedConfigsAreValidatedNotMiscompiled) {
+  const AttentionSpec d128 = attn(1, 16, 16, 4096, 4096, 128, DType::BFLOAT16);
+  const AttentionSpec d64 = attn(1, 32, 32, 4096, 4096, 64, DType::BFLOAT16);
+  const AttentionSpec d256 = attn(1, 8, 8, 4096, 4096, 256, DType::BFLOAT16);
+  // The heuristic's own choices pass the same validation.
+  for (int sm : {80, 90})
+    for (int64_t d : {64, 80, 96, 128, 256})
+      for (int64_t n : {48, 197, 8192}) {
+        AttentionSpec s = attn(1, 16, 16, n, n, d, DType::BFLOAT16);
+        s.sm = sm;
+        EXPECT_EQ(flashForwardConfigError(s, chooseFlashForwardConfig(s)), "") << "d" << d << " n" << n;
+      }
+  EXPECT_EQ(forcedError(d128, "m128n64w4s2"), "");
+  EXPECT_EQ(forcedError(d128, "m128n32w4s3-se-r2"), "");
+  EXPECT_EQ(forcedError(d128, "m128n64w8s2-q-se-r1"), "");
+  EXPECT_EQ(forcedError(d128, "m128n64w8s2-b2"), "");
+  EXPECT_EQ(forcedError(d64, "m128n128w4s2-se-r2"), "");
+  // warps x 16 x slices must be blockM.
+  EXPECT_NE(forcedError(d128, "m96n64w4s2").find("multiple of 16 * warps"), std::string::npos);
+  EXPECT_NE(forcedError(d128, "m128n64w3s2").find("multiple of 16 * warps"), std::string::npos);
+  EXPECT_NE(forcedError(d128, "m128n64w32s2").find("warps"), std::string::npos);
+  EXPECT_NE(forcedError(d64, "m640n64w8s2").find("at most 4"), std::string::npos);
+  EXPECT_NE(forcedError(d128, "m128n24w4s2").find("blockN"), std::string::npos);
+  EXPECT_NE(forcedError(d128, "m128n512w4s2").find("blockN"), std::string::npos);
+  EXPECT_NE(forcedError(d128, "m128n64w4s1").find("stages"), std::string::npos);
+  EXPECT_NE(forcedError(d128, "m128n64w4s2-r3").find("rescale"), std::string::npos);
+  // Registers: two slices of d128 with Q in registers, or of d256.
+  EXPECT_NE(forcedError(d128, "m128n64w4s2-q").find("accumulator registers"), std::string::npos);
+  EXPECT_NE(forcedError(d256, "m128n64w4s2").find("accumulator registers"), std::string::npos);
+  EXPECT_NE(forcedError(d128, "m128n128w4s2").find("accumulator registers"), std::string::npos);
+  // minBlocksPerSM caps registers below the accumulators / beyond shared memory.
+  EXPECT_NE(forcedError(d128, "m128n64w4s2-b3").find("caps registers"), std::string::npos);
+  EXPECT_NE(forcedError(d128, "m128n64w8s2-q-b2").find("caps registers"), std::string::npos);
+  EXPECT_NE(forcedError(d128, "m64n64w4s2-b3").find("shared memory"), std::string::npos);
+  // Shared memory: per-block limit of the target.
+  EXPECT_NE(forcedError(d128, "m128n64w4s6").find("shared memory"), std::string::npos);
+  AttentionSpec a100 = d128;
+  a100.sm = 80;
+  EXPECT_EQ(forcedError(d128, "m128n128w8s2"), "");
+  EXPECT_NE(forcedError(a100, "m128n128w8s2").find("shared memory"), std::string::npos);
+  // An unsupported spec reports that, not the config.
+  AttentionSpec odd = attn(1, 8, 3, 64, 64, 128, DType::BFLOAT16);
+  odd.forwardConfig = forced("m128n64w4s2");
+  std::string why;
+  LaunchDims l;
+  EXPECT_EQ(emitFlashAttentionForward(odd, "k", &l, &why), "");
+  EXPECT_EQ(why, flashAttentionUnsupported(odd));
+}
+
+TEST(FlashAttention, ForcedConfigSetsTilesAndLaunch) {
+  AttentionSpec s = attn(2, 16, 16, 1000, 1000, 128, DType::BFLOAT16);
+  s.forwardConfig = forced("m128n64w8s2-b2-se-r2");
+  const FlashForwardConfig c = chooseFlashForwardConfig(s);
+  EXPECT_EQ(c.blockM, 128);
+  EXPECT_EQ(c.warps, 8);
+  EXPECT_EQ(c.sharedBytes, 128 * 136 * 2 + 2 * 64 * (136 + 136) * 2);
+  LaunchDims l;
+  std::string why;
+  std::string src = emitFlashAttentionForward(s, "k_forced", &l, &why);
+  ASSERT_FALSE(src.empty()) << why;
+  EXPECT_EQ(l.grid[0], uint32_t((1000 + 127) / 128));
+  EXPECT_EQ(l.grid[1], 16u);
+  EXPECT_EQ(l.grid[2], 2u);
+  EXPECT_EQ(l.block[0], 256u);
+  EXPECT_EQ(int64_t(l.sharedBytes), c.sharedBytes);
+  EXPECT_NE(src.find("__launch_bounds__(256, 2) k_forced"), std::string::npos) << src;
+  EXPECT_NE(src.find("BM = 128, BN = 64, NW = 8, STAGES = 2"), std::string::npos);
+  EXPECT_NE(src.find("STATIC_EDGES = true; static constexpr int RESCALE = 2;"), std::string::npos);
+  EXPECT_NE(src.find("(forced m128n64w8s2-b2-se-r2)"), std::string::npos);
+  // Without a forced config: the heuristic's kernel, code options off.
+  s.forwardConfig.reset();
+  src = emitFlashAttentionForward(s, "k_default", &l);
+  EXPECT_NE(src.find("__launch_bounds__(128) k_default"), std::string::npos);
+  EXPECT_NE(src.find("STATIC_EDGES = false; static constexpr int RESCALE = 0;"), std::string::npos);
+  EXPECT_EQ(src.find("forced"), std::string::npos);
+}
+
+// Forced tiles and code options over shapes with partial query/key tiles,
+// causal, window, masks and every storage type (the paths the options touch),
+// all in one translation unit per arch.
+TEST(FlashAttention, ForcedConfigsCompileWithNvrtc) {
+  REQUIRE_NVRTC();
+  struct Case {
+    const char *config;
+    AttentionSpec spec;
+  };
+  std::vector<Case> cases;
+  auto add = [&](const char *config, AttentionSpec s) { cases.push_back({config, s}); };
+  add("m128n64w4s2-se-r1", attn(1, 16, 16, 4096, 4096, 128, DType::BFLOAT16));
+  add("m128n32w4s3-se-r2", attn(2, 8, 8, 197, 197, 128, DType::BFLOAT16)); // partial tiles
+  add("m256n64w8s2-se-r2", attn(1, 16, 16, 4096, 4096, 128, DType::BFLOAT16));
+  add("m128n64w8s2-q-se-r2", attn(1, 8, 2, 333, 333, 128, DType::FLOAT16));
+  add("m128n64w8s2-b2-se-r2", attn(1, 16, 16, 1024, 1024, 128, DType::BFLOAT16));
+  add("m64n64w4s2-q-r2", attn(2, 4, 4, 77, 300, 96, DType::FLOAT32));
+  add("m128n128w4s2-se-r2", attn(4, 32, 32, 1024, 1024, 64, DType::BFLOAT16));
+  add("m128n48w4s2-r1", attn(2, 8, 8, 500, 500, 64, DType::BFLOAT16)); // blockN not a power of 2
+  {
+    AttentionSpec s = attn(2, 8, 4, 500, 500, 128, DType::BFLOAT16);
+    s.causal = true, s.window = 100;
+    add("m128n32w4s4-se-r2", s);
+    s = attn(2, 4, 4, 150, 170, 64, DType::FLOAT16);
+    s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT32, s.maskStrides = {4 * 150 * 170, 150 * 170, 170, 1};
+    add("m128n64w4s2-q-se-r2", s);
+    s.mask = AttentionMask::Bool, s.maskStrides = {150 * 170, 0, 170, 1};
+    add("m64n32w2s2-se-r1", s);
+  }
+  std::string source = attentionPrelude();
+  std::vector<std::string> symbols;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    AttentionSpec s = cases[i].spec;
+    s.forwardConfig = forced(cases[i].config);
+    const std::string name = "fa_forced_" + std::to_string(i);
+    LaunchDims l;
+    std::string why;
+    std::string k = emitFlashAttentionForward(s, name, &l, &why);
+    ASSERT_FALSE(k.empty()) << cases[i].config << ": " << why;
+    source += k;
+    symbols.push_back(name);
+  }
+  compileAll(source, symbols, "attention_forward_forced.cu");
 }
