@@ -162,8 +162,9 @@ std::string forcedError(AttentionSpec s, const char *text) {
   LaunchDims l;
   std::string src = emitFlashAttentionForward(s, "k", &l, &emitWhy);
   EXPECT_EQ(src.empty(), !why.empty()) << text;
-  if (!why.empty())
+  if (!why.empty()) {
     EXPECT_NE(emitWhy.find(why), std::string::npos) << emitWhy;
+  }
   return why;
 }
 } // namespace
