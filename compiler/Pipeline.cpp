@@ -29,6 +29,14 @@ void buildPipeline(mlir::PassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createConvertFloatType(convert));
     pm.addPass(mlir::createCanonicalizerPass());
   }
+  // Decode: attention with few queries over a long KV cache splits over the
+  // keys (attention_partial + attention_combine) so the grid fills the GPU.
+  // It needs the final dtype (fp32 stays whole) and runs before fusion.
+  if (options.splitKvDecode) {
+    mlir::eff::SplitKVDecodeOptions split;
+    split.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createSplitKVDecode(split));
+  }
   // LoRA: each eff.lora_linear becomes the base GEMM, a shrink GEMM (one
   // per x) and an eff.lora_expand that the epilogue fusion below absorbs.
   // After the dtype conversion: the adapters' transposes fold in the

@@ -19,6 +19,8 @@ struct PipelineOptions {
   bool fuse = true;
   /// Rewrite attention subgraphs into eff.attention (FlashAttention kernels).
   bool raiseAttention = true;
+  /// Split decode-shaped eff.attention over the keys (eff-split-kv-decode).
+  bool splitKvDecode = true;
   /// Lower eff.lora_linear to GEMMs + eff.lora_expand (false keeps it as one
   /// simple kernel: the reference the decomposition is checked against).
   bool decomposeLoRA = true;

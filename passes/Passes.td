@@ -91,6 +91,49 @@ def DecomposeLoRA : Pass<"eff-decompose-lora", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def SplitKVDecode : Pass<"eff-split-kv-decode", "func::FuncOp"> {
+  let summary = "Split decode-shaped eff.attention over the keys (flash-decoding)";
+  let description = [{
+    With few queries (decode with a KV cache) one CTA per (batch, kv head)
+    leaves most of the GPU idle while it streams the whole KV cache. Each
+    eligible eff.attention becomes eff.attention_partial (the keys cut into
+    num_splits chunks, one CTA per chunk: a partial output and its
+    log-sum-exp per split) followed by eff.attention_combine (the exact
+    reduction). The partial results are ordinary tensors, so the execution
+    plan places them in the arena like any intermediate and the host backend
+    checks the pair against eff.attention.
+
+    Eligible: static shapes, S <= max-q-len, L >= min-kv-len, q/k/v f16 or
+    bf16, and a spec the split-KV decode kernel supports
+    (flashDecodeApplicable: S <= 16, head dims multiples of 8 up to 256,
+    bool or f32/f16/bf16 additive mask). fp32 attention is never split: the
+    decode kernel feeds f16 operands to the tensor cores, and fp32 models
+    keep the exact fp32 kernel (within 1e-4 of references). num_splits comes
+    from the decode generator's heuristic (chooseFlashDecodeSplits: split
+    while B * Hkv CTAs fill less than ~0.8 waves of num-sms SMs); when it
+    picks 1 the op is left alone. `splits` > 0 forces a count (trailing
+    splits may then be empty).
+
+    Runs after eff-convert-float-type (it must see the final dtype) and
+    before fusion. With `remarks`, each eff.attention gets a remark: its
+    split count, or why it was not split.
+  }];
+  let options = [
+    Option<"maxQLen", "max-q-len", "int64_t", /*default=*/"16",
+           "Split only attention with at most this many queries (the decode kernel takes <= 16)">,
+    Option<"minKvLen", "min-kv-len", "int64_t", /*default=*/"512",
+           "Split only attention over at least this many keys (below, the extra combine "
+           "launch costs more than the split saves)">,
+    Option<"numSms", "num-sms", "int", /*default=*/"132",
+           "Streaming multiprocessors of the target GPU (132: H100 SXM) for the split heuristic">,
+    Option<"splits", "splits", "int", /*default=*/"0",
+           "Split count; 0 = the decode generator's heuristic">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per eff.attention: its split count, or why it was not split">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
 def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
   let summary = "Group chains of elementwise ops into eff.fusion kernels";
   let description = [{

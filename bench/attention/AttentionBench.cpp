@@ -426,7 +426,7 @@ void runProblem(Gpu &g, Problem &p, Filler &fill, const Options &opt, unsigned s
   if (p.perf && p.kind == Kind::Decode)
     copies = int(std::max<int64_t>(1, (int64_t(256) << 20) / ((nk + nv) * es) + 1));
   std::mt19937 rng(seed);
-  cuda::CUdeviceptr Q = 0, M = 0, O = 0, W = 0, R = 0;
+  cuda::CUdeviceptr Q = 0, M = 0, O = 0, WO = 0, WL = 0, R = 0;
   std::vector<cuda::CUdeviceptr> K(copies), V(copies);
   if (p.perf) {
     Q = track(g.alloc(size_t(nq) * es));
@@ -445,8 +445,10 @@ void runProblem(Gpu &g, Problem &p, Filler &fill, const Options &opt, unsigned s
   if (s.mask != AttentionMask::None)
     M = track(g.upload(randomMask(s, rng)));
   O = track(g.alloc(size_t(no) * es));
-  if (p.kind == Kind::Decode && p.plan.workspaceBytes)
-    W = track(g.alloc(size_t(p.plan.workspaceBytes)));
+  if (p.kind == Kind::Decode && p.plan.numSplits > 1) {
+    WO = track(g.alloc(size_t(p.plan.partialBytes)));
+    WL = track(g.alloc(size_t(p.plan.lseBytes)));
+  }
   const int64_t rows = s.B * s.Hq * s.S;
   const int64_t refRows = p.refRows < 0 ? rows : std::min(rows, p.refRows);
   R = track(g.alloc(size_t(refRows * s.Dv) * 4));
@@ -466,13 +468,13 @@ void runProblem(Gpu &g, Problem &p, Filler &fill, const Options &opt, unsigned s
     std::vector<void *> args{&Q, &K[c], &V[c]};
     if (hasMaskArg)
       args.push_back(&M);
-    args.push_back(&O);
-    if (p.kind == Kind::Forward)
-      return g.launch(f, p.launch, args);
-    args.push_back(&W);
-    if (!g.launch(f, p.plan.split, args))
-      return false;
-    return !comb || g.launch(comb, p.plan.combine, {&W, &O});
+    if (p.kind == Kind::Forward || !comb) {
+      args.push_back(&O);
+      return g.launch(f, p.kind == Kind::Forward ? p.launch : p.plan.split, args);
+    }
+    args.push_back(&WO); // split-KV: partial O and LSE, then the combine
+    args.push_back(&WL);
+    return g.launch(f, p.plan.split, args) && g.launch(comb, p.plan.combine, {&WO, &WL, &O});
   };
   if (!g.failed() && ref && f && (p.plan.combineKernel.empty() || comb)) {
     LaunchDims rl = p.refLaunch;

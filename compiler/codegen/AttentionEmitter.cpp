@@ -4,8 +4,9 @@
 // accumulation) for f16/bf16 q/k/v whenever the generator supports the spec.
 // fp32 models keep the fp32 kernel below: FA2 rounds f32 operands to f16,
 // which the fp32 checks (rtol 1e-4) do not allow; EFFC_FA2_F32=1 in effc's
-// environment opts fp32 into FA2 (to measure it). Split-KV decode is not
-// used yet: it needs a workspace buffer the artifact cannot describe.
+// environment opts fp32 into FA2 (to measure it). Decode-shaped attention
+// (short q, long KV) reaches the split-KV decode kernels as the op pair
+// eff-split-kv-decode rewrites it into (SplitKvAttentionEmitter.cpp).
 //
 // The fallback (and fp32) kernel, straightforward: one block per (batch, query head,
 // tile of up to 8 query rows); one warp per query row. K/V stream through
@@ -17,6 +18,7 @@
 // limits also bound the key range of the whole block. GQA: head h reads kv
 // head h / (Hq / Hkv). A row with no allowed key gives zeros (as the host).
 //
+#include "compiler/codegen/AttentionDesc.h"
 #include "compiler/codegen/DTypeInfo.h"
 #include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
@@ -31,37 +33,15 @@ namespace {
 
 bool isHalfType(DType t) { return t == DType::FLOAT16 || t == DType::BFLOAT16; }
 
-/// The FA2 forward kernel for `d` when it applies (dtypes, shapes and mask
-/// supported); false leaves `out` alone.
-bool emitFlashForward(const KernelDesc &d, double scale, bool causal, int64_t window,
-                      CudaKernel &out) {
-  const TensorDesc &q = d.inputs[0], &k = d.inputs[1], &v = d.inputs[2];
-  DType t = q.dtype;
-  if (k.dtype != t || v.dtype != t || d.outputs[0].dtype != t || d.inputs.size() > 4)
+/// The FA2 forward kernel for `spec` when it applies (dtypes, shapes and
+/// mask supported); false leaves `out` alone.
+bool emitFlashForward(const KernelDesc &d, const AttentionSpec &spec, CudaKernel &out) {
+  DType t = spec.dtype;
+  if (d.inputs[1].dtype != t || d.inputs[2].dtype != t || d.outputs[0].dtype != t)
     return false;
   const char *f32Opt = std::getenv("EFFC_FA2_F32");
   if (!isHalfType(t) && !(t == DType::FLOAT32 && f32Opt && std::string(f32Opt) == "1"))
     return false;
-  AttentionSpec spec;
-  spec.B = q.shape[0], spec.Hq = q.shape[1], spec.S = q.shape[2], spec.D = q.shape[3];
-  spec.Hkv = k.shape[1], spec.L = k.shape[2], spec.Dv = v.shape[3];
-  spec.dtype = t;
-  spec.scale = float(scale);
-  spec.causal = causal;
-  spec.window = window;
-  spec.maskParam = d.inputs.size() == 4;
-  if (d.hasInput(3)) {
-    const TensorDesc &m = d.inputs[3];
-    if (m.rank() > 4)
-      return false;
-    spec.mask = m.dtype == DType::BOOL ? AttentionMask::Bool : AttentionMask::Additive;
-    spec.maskDType = m.dtype;
-    std::vector<int64_t> st = broadcastStrides(m.shape, {spec.B, spec.Hq, spec.S, spec.L});
-    std::copy(st.begin(), st.end(), spec.maskStrides.begin());
-  }
-  // One artifact runs on sm_80 and sm_90: tiles within the smaller (A100)
-  // shared-memory budget.
-  spec.sm = 80;
   if (!flashAttentionUnsupported(spec).empty())
     return false;
   LaunchDims launch;
@@ -77,53 +57,27 @@ bool emitFlashForward(const KernelDesc &d, double scale, bool causal, int64_t wi
 } // namespace
 
 bool emitAttention(const KernelDesc &d, CudaKernel &out, std::string &error) {
-  if (d.inputs.size() < 3 || d.outputs.size() != 1) {
-    error = d.op + ": expected q, k, v and one output";
+  if (d.outputs.size() != 1) {
+    error = d.op + ": expected one output";
     return false;
   }
-  const TensorDesc &q = d.inputs[0], &k = d.inputs[1], &v = d.inputs[2];
-  if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
-    error = d.op + ": q, k, v must be 4-D [batch, heads, seq, head_dim]";
+  std::optional<AttentionSpec> spec = attentionSpecOf(d, error);
+  if (!spec)
     return false;
-  }
-  for (const TensorDesc *t : {&q, &k, &v})
-    if (!isFloatCompute(computeOf(t->dtype))) {
-      error = d.op + ": q, k, v must be float tensors";
-      return false;
-    }
-  int64_t B = q.shape[0], Hq = q.shape[1], S = q.shape[2], D = q.shape[3];
-  int64_t Hkv = k.shape[1], L = k.shape[2], Dv = v.shape[3];
-  if (k.shape[0] != B || v.shape[0] != B || k.shape[3] != D || v.shape[1] != Hkv ||
-      v.shape[2] != L || Hkv <= 0 || Hq % Hkv) {
-    error = d.op + ": inconsistent shapes q " + shapeText(q.shape) + ", k " + shapeText(k.shape) +
-            ", v " + shapeText(v.shape);
-    return false;
-  }
-  if (B > 65535 || Hq > 65535) {
+  if (spec->B > 65535 || spec->Hq > 65535) {
     error = d.op + ": batch and heads must be <= 65535";
     return false;
   }
-  double scale = d.floatAttr("scale", D > 0 ? 1.0 / std::sqrt(double(D)) : 1.0);
-  bool causal = d.intAttr("causal", 0) != 0;
-  int64_t window = d.intAttr("window", 0);
-  bool hasMask = d.hasInput(3);
-  if (emitFlashForward(d, scale, causal, window, out))
+  if (emitFlashForward(d, *spec, out))
     return true;
-  std::vector<int64_t> mst(4, 0);
-  bool boolMask = false;
-  if (hasMask) {
-    const TensorDesc &m = d.inputs[3];
-    boolMask = m.dtype == DType::BOOL;
-    if (!boolMask && !isFloatCompute(computeOf(m.dtype))) {
-      error = d.op + ": mask must be bool or float";
-      return false;
-    }
-    if (m.rank() > 4) {
-      error = d.op + ": mask " + shapeText(m.shape) + " has rank > 4";
-      return false;
-    }
-    mst = broadcastStrides(m.shape, {B, Hq, S, L});
-  }
+  const TensorDesc &q = d.inputs[0], &k = d.inputs[1], &v = d.inputs[2];
+  const int64_t B = spec->B, Hq = spec->Hq, S = spec->S, D = spec->D, Hkv = spec->Hkv, L = spec->L,
+                Dv = spec->Dv;
+  const float scale = spec->scale;
+  const bool causal = spec->causal, hasMask = d.hasInput(3),
+             boolMask = spec->mask == AttentionMask::Bool;
+  const int64_t window = spec->window;
+  const std::array<int64_t, 4> &mst = spec->maskStrides;
 
   // Tile sizes: up to 8 query rows (warps) per block, key tiles of up to 32
   // (one per lane) while the static shared memory stays under 48 KiB.
@@ -191,7 +145,7 @@ bool emitAttention(const KernelDesc &d, CudaKernel &out, std::string &error) {
   w.line("float dot = 0.0f;");
   w.line("#pragma unroll 8");
   w.line("for (int c = 0; c < ", D, "; ++c) dot += qs[warp][c] * ks[lane][c];");
-  w.line("s = dot * ", floatLit(float(scale)), ";");
+  w.line("s = dot * ", floatLit(scale), ";");
   if (hasMask) {
     std::string mi;
     const char *coord[4] = {"b", "h", "i", "j"};

@@ -58,6 +58,9 @@ bool emitMatmul(const KernelDesc &desc, CudaKernel &out, std::string &error);
 bool emitLoRA(const KernelDesc &desc, CudaKernel &out, std::string &error);
 /// attention.
 bool emitAttention(const KernelDesc &desc, CudaKernel &out, std::string &error);
+/// attention_partial, attention_combine: the split-KV decode kernels.
+bool emitAttentionPartial(const KernelDesc &desc, CudaKernel &out, std::string &error);
+bool emitAttentionCombine(const KernelDesc &desc, CudaKernel &out, std::string &error);
 
 } // namespace effc::codegen
 

@@ -34,6 +34,8 @@ const std::map<std::string, EmitFn, std::less<>> &table() {
     add(emitMatmul, {"matmul", "gemm"});
     add(emitLoRA, {"lora_expand", "lora_linear"});
     add(emitAttention, {"attention"});
+    add(emitAttentionPartial, {"attention_partial"});
+    add(emitAttentionCombine, {"attention_combine"});
     add(emitFusion, {"fusion"});
     return m;
   }();

@@ -34,6 +34,7 @@ include "dialects/eff/ops/GatherOps.td"
 include "dialects/eff/ops/LinalgOps.td"
 include "dialects/eff/ops/LoRAOps.td"
 include "dialects/eff/ops/NNOps.td"
+include "dialects/eff/ops/AttentionOps.td"
 include "dialects/eff/ops/FusionOps.td"
 
 #endif // EFF_OPS_TD

@@ -33,7 +33,7 @@ PY
   echo "=== N=$n: without the pass (what a naive plan would need)"
   "$bin/effc" "$work/attn$n.onnx" --raise-attention=false -o "$work/naive$n.effc" 2>&1 | tail -1
   echo "=== N=$n: with eff.attention"
-  "$bin/effc" "$work/attn$n.onnx" -o "$work/attn$n.effc" --remarks 2>&1 | tail -2
+  "$bin/effc" "$work/attn$n.onnx" -o "$work/attn$n.effc" --remarks 2>&1 | tail -3  # raised, not split, wrote
   "$bin/effc-run" "$work/attn$n.effc" --stats | grep -E "arena|intermediate"
   "$bin/effc-run" "$work/attn$n.effc" --backend=cuda --input "q=$work/q$n.npy" --input "k=$work/k$n.npy" \
       --input "v=$work/v$n.npy" --output-dir "$work" --bench 5 | grep bench

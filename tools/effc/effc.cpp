@@ -75,6 +75,10 @@ cl::opt<bool> raiseAttention("raise-attention",
                              cl::desc("Recognize attention subgraphs and run them as FlashAttention "
                                       "kernels (default on)"),
                              cl::init(true), cl::cat(effcCategory));
+cl::opt<bool> splitKvDecode("split-kv-decode",
+                            cl::desc("Split attention with few queries and a long KV cache over the "
+                                     "keys (flash-decoding: partial + combine kernels; default on)"),
+                            cl::init(true), cl::cat(effcCategory));
 cl::list<std::string> constInputs("const-input",
                                   cl::desc("Freeze an input to the value in FILE (an ONNX TensorProto "
                                            ".pb): it leaves the signature and folds into the graph "
@@ -307,6 +311,7 @@ int main(int argc, char **argv) {
   pipelineOptions.dtype = dtype;
   pipelineOptions.fuse = fuse;
   pipelineOptions.raiseAttention = raiseAttention;
+  pipelineOptions.splitKvDecode = splitKvDecode;
   pipelineOptions.decomposeLoRA = decomposeLoRA;
   pipelineOptions.remarks = remarks;
   effc::buildPipeline(pm, pipelineOptions);

@@ -23,6 +23,7 @@ typedef long long i64;
 
 #define EFFC_ATTN_INF __int_as_float(0x7f800000)
 #define EFFC_ATTN_LOG2E 1.4426950408889634f
+#define EFFC_ATTN_LN2 0.6931471805599453f
 
 // Shared-memory address of a generic pointer into shared memory.
 __device__ __forceinline__ u32 smem_u32(const void *p) {

@@ -12,11 +12,13 @@
 //
 // Config C (see FlashDecode.cpp): everything of the forward config plus
 // RT (16-row slices per CTA), ROWS_TOTAL (= G*S), CHUNK (keys per split,
-// multiple of BN), SPLITS, HKV.
+// splitKvChunk: a multiple of BN) and DIRECT.
 //
-// Output: SPLITS == 1: o directly. Else workspace = partial O [rows][SPLITS][DV]
-// (normalized, fp32) then LSE [rows][SPLITS] (log2 units, -inf = no key), rows
-// = B*HQ*S; decode_combine weights the partials by 2^(lse - max).
+// Output (eff.attention_partial's layout, rows = B*HQ*S in [B, HQ, S] order):
+// DIRECT (one split, no combine): o directly. Else out0 = partial O
+// [SPLITS][rows][DV] (normalized within the split, fp32) and out1 = LSE
+// [SPLITS][rows] (natural log, -inf = no allowed key); decode_combine
+// weights the partials by exp(lse - max).
 //
 #include "compiler/codegen/attention/AttentionTemplates.h"
 
@@ -28,7 +30,7 @@ const char *attentionDecodeTemplate() {
 namespace effc_attn {
 template <class C>
 __device__ __forceinline__ void decode_split(const void *qv, const void *kv, const void *vv,
-                                             const void *mv, void *ov, void *wsv) {
+                                             const void *mv, void *out0, void *out1) {
   typedef typename C::Elem E;
   constexpr int NW = C::NW, NTH = NW * 32, RT = C::RT, ROWS = RT * 16;
   constexpr int BN = NW * 16;
@@ -37,6 +39,7 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
   constexpr int OFF = C::L - C::S;
   constexpr bool ADD = C::MASK >= 2;
   constexpr int G = C::GROUP;
+  static_assert(C::CHUNK % BN == 0, "a KV tile must not straddle two splits");
 
   extern __shared__ __align__(128) unsigned char smem[];
   const u32 sQ = smem_u32(smem);
@@ -238,46 +241,45 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
     }
     const float val = lsum > 0.0f ? acc / lsum : 0.0f;
     const int g = pr / C::S, i = pr - g * C::S, h = hk * G + g;
-    if constexpr (C::SPLITS == 1) {
-      E *og = (E *)ov + b * C::OB + h * C::OH + i64(i) * C::OS + d;
+    if constexpr (C::DIRECT) {
+      E *og = (E *)out0 + b * C::OB + h * C::OH + i64(i) * C::OS + d;
       if constexpr (sizeof(E) == 2) *(u16 *)og = u16(pack2<C::OUT_BF>(val, 0.0f) & 0xffffu);
       else *og = val;
     } else {
-      const i64 row = (i64(b) * C::HQ + h) * C::S + i;
-      float *wo = (float *)wsv;
-      wo[(row * C::SPLITS + split) * C::DV + d] = val;
-      if (d == 0) {
-        float *lse = wo + C::LSE_OFFSET;
-        lse[row * C::SPLITS + split] = lsum > 0.0f ? mu * C::C_EXP + lg2(lsum) : -EFFC_ATTN_INF;
-      }
+      const i64 t = (i64(split) * C::B + b) * C::HQ * C::S + i64(h) * C::S + i; // [split][b][h][i]
+      ((float *)out0)[t * C::DV + d] = val;
+      if (d == 0) // ln(sum_j exp(score_j)) = log2(...) * ln 2
+        ((float *)out1)[t] = lsum > 0.0f ? (mu * C::C_EXP + lg2(lsum)) * EFFC_ATTN_LN2 : -EFFC_ATTN_INF;
     }
   }
 }
 
-// One warp per output row (b, h, i): o = sum_s 2^(lse_s - max) o_s / sum_s 2^(lse_s - max).
+// One warp per output row (b, h, i): o = sum_s exp(lse_s - max) o_s / sum_s
+// exp(lse_s - max). C: Elem, OUT_BF, DV, SPLITS, HQ, S, ROWS (= B*HQ*S) and
+// o's strides OB, OH, OS.
 template <class C>
-__device__ __forceinline__ void decode_combine(const void *wsv, void *ov) {
+__device__ __forceinline__ void decode_combine(const void *opv, const void *lsev, void *ov) {
   typedef typename C::Elem E;
-  constexpr int ROWS = C::B * C::HQ * C::S;
-  const int row = int(blockIdx.x) * 4 + int(threadIdx.x >> 5), lane = threadIdx.x & 31;
-  if (row >= ROWS) return;
-  const float *wo = (const float *)wsv + i64(row) * C::SPLITS * C::DV;
-  const float *lse = (const float *)wsv + C::LSE_OFFSET + i64(row) * C::SPLITS;
+  const i64 row = i64(blockIdx.x) * 4 + int(threadIdx.x >> 5);
+  const int lane = threadIdx.x & 31;
+  if (row >= C::ROWS) return;
+  const float *op = (const float *)opv + row * C::DV, *lse = (const float *)lsev + row;
   float mx = -EFFC_ATTN_INF;
-  for (int s = lane; s < C::SPLITS; s += 32) mx = fmaxf(mx, lse[s]);
+  for (int s = lane; s < C::SPLITS; s += 32) mx = fmaxf(mx, lse[s * C::ROWS]);
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
   const float mu = mx == -EFFC_ATTN_INF ? 0.0f : mx;
   float wsum = 0.0f;
-  for (int s = lane; s < C::SPLITS; s += 32) wsum += ex2(lse[s] - mu);
+  for (int s = lane; s < C::SPLITS; s += 32) wsum += ex2((lse[s * C::ROWS] - mu) * EFFC_ATTN_LOG2E);
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) wsum += __shfl_xor_sync(0xffffffffu, wsum, o);
   const float inv = wsum > 0.0f ? 1.0f / wsum : 0.0f;
-  const int b = row / (C::HQ * C::S), h = (row / C::S) % C::HQ, i = row % C::S;
+  const int b = int(row / (C::HQ * C::S)), h = int((row / C::S) % C::HQ), i = int(row % C::S);
   E *og = (E *)ov + b * C::OB + h * C::OH + i64(i) * C::OS;
   for (int d = lane; d < C::DV; d += 32) {
     float acc = 0.0f;
-    for (int s = 0; s < C::SPLITS; ++s) acc += ex2(lse[s] - mu) * wo[s * C::DV + d];
+    for (int s = 0; s < C::SPLITS; ++s)
+      acc += ex2((lse[s * C::ROWS] - mu) * EFFC_ATTN_LOG2E) * op[s * C::ROWS * C::DV + d];
     const float val = acc * inv;
     if constexpr (sizeof(E) == 2) *(u16 *)(og + d) = u16(pack2<C::OUT_BF>(val, 0.0f) & 0xffffu);
     else og[d] = val;

@@ -10,10 +10,12 @@
 //    (.trans for V); online softmax in registers with exp2 and log2(e) folded
 //    into the scale; deferred 1/l; fully masked KV tiles are never visited and
 //    element masks run only on edge/diagonal/window tiles.
-//  - emitFlashDecode: split-KV flash-decoding for short q (<= 16 queries):
-//    a CTA handles one KV chunk of one (batch, kv head) for all the kv head's
-//    query heads (GQA rows packed into the mma M dimension), writes a partial
-//    O and its log-sum-exp, and a combine kernel reduces the splits.
+//  - split-KV flash-decoding for short q (<= 16 queries): a CTA handles one
+//    KV chunk of one (batch, kv head) for all the kv head's query heads (GQA
+//    rows packed into the mma M dimension) and writes a partial O and its
+//    log-sum-exp (eff.attention_partial); a combine kernel reduces the
+//    splits (eff.attention_combine). emitFlashDecode packages both, or one
+//    direct kernel when splitting does not pay.
 //  - emitAttentionReference: a naive fp32 kernel with the host backend's exact
 //    semantics (tests and benchmarks compare against it).
 //
@@ -35,6 +37,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace effc::codegen {
 
@@ -109,6 +112,16 @@ struct AttentionSpec {
 /// Fills zero strides with packed row-major ones.
 AttentionSpec resolveAttentionStrides(AttentionSpec spec);
 
+/// The spec of eff.attention / eff.attention_partial over packed row-major
+/// operands q [B,Hq,S,D], k [B,Hkv,L,D], v [B,Hkv,L,Dv] of `dtype`, with a
+/// mask of `maskShape` (rank <= 4, broadcast to [B,Hq,S,L]; BOOL = bool
+/// mask, a float dtype = additive) when maskDType is not UNDEFINED. sm = 80:
+/// one effc artifact runs on sm_80 and sm_90, so its tiles fit the smaller
+/// (A100) shared memory. The caller sets scale, causal, window, maskParam.
+AttentionSpec packedAttentionSpec(DType dtype, const std::vector<int64_t> &q, const std::vector<int64_t> &k,
+                                  const std::vector<int64_t> &v, DType maskDType = DType::UNDEFINED,
+                                  const std::vector<int64_t> &maskShape = {});
+
 /// Empty when the FA2/decode kernels can run `spec`, else why not (the
 /// compiler then keeps the straightforward kernel). Requires D, Dv multiples
 /// of 8 up to 256, strides multiples of 8 elements (16-byte cp.async), Hq a
@@ -148,20 +161,40 @@ std::string attentionPrelude();
 std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::string &name,
                                       LaunchDims *launch, std::string *error = nullptr);
 
-/// Split-KV decode: kernel `<name>` = (q, k, v, [mask,] o, workspace) writes o
-/// directly when numSplits == 1, else partial O + LSE into the workspace
-/// (workspaceBytes, fp32) and kernel `<name>_combine` = (workspace, o) reduces
-/// them. Launch both in order on one stream.
+/// True when the split-KV decode kernel fits `spec`: S <= 16 and supported.
+bool flashDecodeApplicable(const AttentionSpec &spec);
+
+/// The split count FlashAttention-2's heuristic picks for `spec` (1: the
+/// grid already fills the GPU, or L is one KV tile), never leaving a split
+/// empty. `spec` must be flashDecodeApplicable.
+int chooseFlashDecodeSplits(const AttentionSpec &spec);
+
+/// eff.attention_partial's kernel `name(const void* q, const void* k, const
+/// void* v, [const void* mask,] void* o_partial, void* lse)`: o_partial f32
+/// [splits, B, Hq, S, Dv] and lse f32 [splits, B, Hq, S] (natural log), the
+/// keys cut by splitKvChunk (effc/SplitKvAttention.h) as the host kernel
+/// cuts them. Fills *launch; "" when !flashDecodeApplicable(spec).
+std::string emitFlashDecodePartial(const AttentionSpec &spec, int splits, const std::string &name,
+                                   LaunchDims *launch);
+
+/// eff.attention_combine's kernel `name(const void* o_partial, const void*
+/// lse, void* o)` for that layout; reads only B, Hq, S, Dv, dtype (o's
+/// storage) and o's strides of `spec`.
+std::string emitFlashDecodeCombine(const AttentionSpec &spec, int splits, const std::string &name,
+                                   LaunchDims *launch);
+
+/// Both steps for one spec with the heuristic's split count (benchmarks):
+/// numSplits == 1 gives one kernel `<name>(q, k, v, [mask,] o)` writing o
+/// directly; otherwise `<name>` is the partial kernel writing the two
+/// workspace buffers (partialBytes, lseBytes) and `<name>_combine` reads
+/// them into o. Launch them in order on one stream.
 struct FlashDecodePlan {
   int numSplits = 1;
-  int64_t workspaceBytes = 0;
+  int64_t partialBytes = 0, lseBytes = 0;
   std::string splitKernel, combineKernel; // combineKernel empty when numSplits == 1
   LaunchDims split, combine;
 };
-/// True when the decode kernel fits `spec`: S <= 16 and supported.
-bool flashDecodeApplicable(const AttentionSpec &spec);
-std::string emitFlashDecode(const AttentionSpec &spec, const std::string &name,
-                            FlashDecodePlan *plan);
+std::string emitFlashDecode(const AttentionSpec &spec, const std::string &name, FlashDecodePlan *plan);
 
 /// Naive fp32 reference `name(const void* q, const void* k, const void* v,
 /// const void* mask, float* out, int rowBegin)`: block x computes flattened

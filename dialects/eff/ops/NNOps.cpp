@@ -1,11 +1,9 @@
-//===- NNOps.cpp - layer_norm, rms_norm, rope, attention -------------------===//
+//===- NNOps.cpp - layer_norm, rms_norm, rope --------------------------------===//
 // Result types are simple (X's shape); the verifiers do the work: passes and
 // kernel emitters trust these ops, so every inconsistency is an error naming it.
 #include "dialects/eff/EffOps.h"
 
 #include "mlir/IR/TypeUtilities.h"
-
-#include <cmath>
 
 using namespace mlir;
 using namespace mlir::eff;
@@ -193,95 +191,3 @@ LogicalResult RopeOp::inferReturnTypes(MLIRContext *, std::optional<Location>, A
 OpFoldResult RopeOp::fold(FoldAdaptor adaptor) {
   return foldWithHostKernel(getOperation(), adaptor.getOperands());
 }
-
-//===- attention -----------------------------------------------------------===//
-
-LogicalResult AttentionOp::verify() {
-  int64_t numKvHeads = getNumKvHeadsAttr().getInt(), window = getWindowAttr()
-                                                                  ? getWindowAttr().getInt()
-                                                                  : 0;
-  double scale = getScale().convertToDouble();
-  if (numKvHeads <= 0)
-    return emitOpError("num_kv_heads must be positive, got ") << numKvHeads;
-  if (window < 0)
-    return emitOpError("window must be >= 0 (0 = no window), got ") << window;
-  if (!std::isfinite(scale) || scale <= 0)
-    return emitOpError("scale must be positive and finite, got ") << scale;
-  if (failed(verifySameElementType(*this, "q", getQ(), {{"k", getK()}, {"v", getV()}})))
-    return failure();
-
-  // The op verifier runs before the result-type check, so ranks come first.
-  auto q = dyn_cast<RankedTensorType>(getQ().getType());
-  auto k = dyn_cast<RankedTensorType>(getK().getType());
-  auto v = dyn_cast<RankedTensorType>(getV().getType());
-  for (auto [name, t] : {std::pair<StringRef, RankedTensorType>{"q", q}, {"k", k}, {"v", v}})
-    if (t && t.getRank() != 4)
-      return emitOpError() << name << " must be 4-D [B, H, seq, head_dim], got rank "
-                           << t.getRank();
-  int64_t dyn = ShapedType::kDynamic;
-  auto dim = [&](RankedTensorType t, int i) { return t ? t.getDimSize(i) : dyn; };
-  int64_t batch = dim(q, 0), hq = dim(q, 1), s = dim(q, 2), d = dim(q, 3);
-  int64_t hkv = dim(k, 1), l = dim(k, 2);
-
-  if (knownAndDiffer(dim(k, 0), batch))
-    return emitOpError("k has batch ") << dim(k, 0) << " but q has " << batch;
-  if (knownAndDiffer(dim(v, 0), batch))
-    return emitOpError("v has batch ") << dim(v, 0) << " but q has " << batch;
-  if (knownAndDiffer(dim(v, 1), hkv))
-    return emitOpError("v has ") << dim(v, 1) << " heads but k has " << hkv;
-  if (knownAndDiffer(dim(k, 3), d))
-    return emitOpError("k has head dim ") << dim(k, 3) << " but q has " << d;
-  if (knownAndDiffer(dim(v, 2), l))
-    return emitOpError("v has kv length ") << dim(v, 2) << " but k has " << l;
-  if (ShapedType::isDynamic(hkv))
-    hkv = dim(v, 1);
-  if (knownAndDiffer(numKvHeads, hkv))
-    return emitOpError("num_kv_heads ") << numKvHeads << " does not match the " << hkv
-                                        << " heads of k and v";
-  if (!ShapedType::isDynamic(hq) && hq % numKvHeads)
-    return emitOpError("num_kv_heads ") << numKvHeads << " does not divide " << hq
-                                        << " query heads";
-  if (Value mask = getMask()) {
-    if (ShapedType::isDynamic(batch))
-      batch = ShapedType::isDynamic(dim(k, 0)) ? dim(v, 0) : dim(k, 0);
-    if (ShapedType::isDynamic(l))
-      l = dim(v, 2);
-    SmallVector<int64_t> scores = {batch, hq, s, l};
-    auto m = dyn_cast<RankedTensorType>(mask.getType());
-    if (m && !isUnidirectionallyBroadcastable(m.getShape(), scores))
-      return emitOpError("mask of shape [")
-             << shapeToString(m.getShape()) << "] does not broadcast to [B, Hq, S, L] = ["
-             << shapeToString(scores) << "]";
-  }
-  return success();
-}
-
-LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
-                                            Adaptor adaptor, SmallVectorImpl<Type> &types) {
-  for (auto [name, value] : {std::pair<StringRef, Value>{"q", adaptor.getQ()},
-                             std::pair<StringRef, Value>{"k", adaptor.getK()},
-                             std::pair<StringRef, Value>{"v", adaptor.getV()}}) {
-    auto t = dyn_cast<RankedTensorType>(value.getType());
-    if (t && t.getRank() != 4)
-      return emitOptionalError(loc, name, " must be 4-D [B, H, seq, head_dim], got rank ",
-                               t.getRank());
-  }
-  int64_t dyn = ShapedType::kDynamic;
-  auto dim = [&](Value value, int i) {
-    auto t = dyn_cast<RankedTensorType>(value.getType());
-    return t ? t.getDimSize(i) : dyn;
-  };
-  // The batch may be known from any of q, k, v.
-  int64_t batch = dim(adaptor.getQ(), 0);
-  for (Value other : {adaptor.getK(), adaptor.getV()})
-    if (ShapedType::isDynamic(batch))
-      batch = dim(other, 0);
-  types.push_back(tensorOf({batch, dim(adaptor.getQ(), 1), dim(adaptor.getQ(), 2),
-                            dim(adaptor.getV(), 3)},
-                           elementTypeOf(adaptor.getQ())));
-  return success();
-}
-
-// Never fold attention: constant q/k/v are not a shape computation, and the
-// op must reach the attention kernels.
-OpFoldResult AttentionOp::fold(FoldAdaptor) { return {}; }

@@ -1,4 +1,4 @@
-//===- NNOps.td - normalization, rotary embedding, attention -----------------===//
+//===- NNOps.td - normalization, rotary embedding ------------------------------===//
 // Raised ops that passes and kernels rely on; verifiers in NNOps.cpp reject
 // every shape/attribute inconsistency with a message naming it.
 #ifndef EFF_N_N_OPS_TD
@@ -45,31 +45,6 @@ def Eff_RopeOp : Eff_Op<"rope"> {
                        Eff_DefaultI64<"0">:$interleaved, Eff_DefaultI64<"0">:$num_heads,
                        Eff_DefaultI64<"0">:$rotary_embedding_dim);
   let results = (outs Eff_FloatTensor:$Y);
-  let hasVerifier = 1;
-}
-
-def Eff_AttentionMaskTensor : TensorOf<[Eff_FloatElement, Eff_BoolElement]>;
-
-def Eff_AttentionOp : Eff_Op<"attention"> {
-  let summary = "scaled dot-product attention with GQA, causal and sliding-window masking";
-  let description = [{
-    y = softmax(scale * q k^T + mask) v, per batch and query head, where query
-    head h reads kv head h / (Hq / num_kv_heads) (GQA; MQA when
-    num_kv_heads = 1).
-
-    q: [B, Hq, S, D], k: [B, Hkv, L, D], v: [B, Hkv, L, Dv] -> [B, Hq, S, Dv].
-    The optional mask broadcasts to [B, Hq, S, L]: i1 (true = attend) or a
-    float added to the scores. `causal` masks key j for query i when
-    j > i + (L - S) (queries are the last S positions, as when decoding with a
-    KV cache); `window` > 0 also masks keys with j < i + (L - S) - window + 1.
-
-    Never folded: attention on constants is not a shape computation.
-  }];
-  let arguments = (ins Eff_FloatTensor:$q, Eff_FloatTensor:$k, Eff_FloatTensor:$v,
-                       Optional<Eff_AttentionMaskTensor>:$mask,
-                       F32Attr:$scale, UnitAttr:$causal, Eff_DefaultI64<"0">:$window,
-                       I64Attr:$num_kv_heads);
-  let results = (outs Eff_FloatTensor:$y);
   let hasVerifier = 1;
 }
 

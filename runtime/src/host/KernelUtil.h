@@ -53,6 +53,7 @@ void registerLinalg(Registry &r);
 void registerLoRA(Registry &r);
 void registerNormalization(Registry &r);
 void registerAttention(Registry &r);
+void registerSplitKvAttention(Registry &r);
 void registerMisc(Registry &r);
 
 /// Row-major strides in elements.

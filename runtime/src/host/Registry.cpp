@@ -17,6 +17,7 @@ static const Registry &registry() {
     registerLoRA(reg);
     registerNormalization(reg);
     registerAttention(reg);
+    registerSplitKvAttention(reg);
     registerMisc(reg);
     return reg;
   }();

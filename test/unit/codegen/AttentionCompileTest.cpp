@@ -226,7 +226,8 @@ TEST(FlashDecode, SplitsFillTheGpu) {
   ASSERT_FALSE(emitFlashDecode(attn(8, 32, 8, 1, 32768, 128, DType::BFLOAT16), "dec", &p).empty());
   EXPECT_GT(p.numSplits, 1);
   EXPECT_EQ(p.combineKernel, "dec_combine");
-  EXPECT_GE(p.workspaceBytes, int64_t(8) * 32 * p.numSplits * (128 + 1) * 4);
+  EXPECT_EQ(p.partialBytes, int64_t(8) * 32 * p.numSplits * 128 * 4);
+  EXPECT_EQ(p.lseBytes, int64_t(8) * 32 * p.numSplits * 4);
   EXPECT_EQ(p.split.grid[0], uint32_t(p.numSplits));
   EXPECT_EQ(p.split.grid[1], 8u);
   EXPECT_EQ(p.split.grid[2], 8u);
@@ -234,11 +235,38 @@ TEST(FlashDecode, SplitsFillTheGpu) {
   // 2048 pairs: already several waves, no split, no combine, no workspace.
   ASSERT_FALSE(emitFlashDecode(attn(256, 32, 8, 1, 4096, 128, DType::BFLOAT16), "dec", &p).empty());
   EXPECT_EQ(p.numSplits, 1);
-  EXPECT_EQ(p.workspaceBytes, 0);
+  EXPECT_EQ(p.partialBytes + p.lseBytes, 0);
   EXPECT_TRUE(p.combineKernel.empty());
   // Short KV: never more splits than key tiles.
   ASSERT_FALSE(emitFlashDecode(attn(1, 8, 8, 1, 100, 128, DType::BFLOAT16), "dec", &p).empty());
   EXPECT_LE(p.numSplits, 2);
+  EXPECT_EQ(chooseFlashDecodeSplits(attn(1, 8, 8, 1, 100, 128, DType::BFLOAT16)), p.numSplits);
+}
+
+// eff.attention_partial / eff.attention_combine: the artifact ABI (inputs,
+// then outputs) and the op's split count, empty trailing splits included.
+TEST(FlashDecode, PartialAndCombineAbi) {
+  AttentionSpec s = attn(2, 8, 2, 1, 1000, 64, DType::BFLOAT16);
+  s.maskParam = true;
+  LaunchDims l;
+  std::string src = emitFlashDecodePartial(s, 40, "k_part", &l); // 40 splits of 64 keys: 24 empty
+  EXPECT_NE(src.find("k_part(const void* __restrict__ in0, const void* __restrict__ in1, const void* "
+                     "__restrict__ in2, const void* __restrict__ in3, void* __restrict__ out0, void* "
+                     "__restrict__ out1)"),
+            std::string::npos)
+      << src;
+  EXPECT_NE(src.find("CHUNK = 64;"), std::string::npos);
+  EXPECT_EQ(l.grid[0], 40u);
+  EXPECT_EQ(l.grid[1], 2u);
+  EXPECT_EQ(l.grid[2], 2u);
+  src = emitFlashDecodeCombine(s, 40, "k_comb", &l);
+  EXPECT_NE(src.find("k_comb(const void* __restrict__ in0, const void* __restrict__ in1, void* __restrict__ out0)"),
+            std::string::npos)
+      << src;
+  EXPECT_NE(src.find("ROWS = 16,"), std::string::npos);
+  EXPECT_EQ(l.grid[0], 4u); // 16 rows, one warp each, 4 warps per block
+  EXPECT_EQ(emitFlashDecodePartial(attn(1, 8, 8, 17, 64, 64, DType::BFLOAT16), 2, "k", &l), ""); // S > 16
+  EXPECT_EQ(emitFlashDecodePartial(s, 0, "k", &l), "");
 }
 
 // All forward kernels (and their fp32 references) in one translation unit,
@@ -287,6 +315,27 @@ TEST(FlashDecode, CompilesWithNvrtcForSm80AndSm90) {
       symbols.push_back(p.combineKernel);
   }
   compileAll(source, symbols, "attention_decode_spread.cu");
+}
+
+// The op pair with split counts the heuristic would not pick: one split,
+// empty trailing splits, and f16/f32 outputs of the combine.
+TEST(FlashDecode, PartialAndCombineCompileWithNvrtc) {
+  REQUIRE_NVRTC();
+  std::string source = attentionPrelude();
+  std::vector<std::string> symbols;
+  int id = 0;
+  for (const Named &n : decodeSpread()) {
+    const int splits = id % 3 == 0 ? 1 : id % 3 == 1 ? 3 : 200; // 200: empty splits everywhere
+    const std::string name = "fdp_" + std::to_string(id++);
+    LaunchDims l;
+    std::string part = emitFlashDecodePartial(n.spec, splits, name + "_partial", &l);
+    std::string comb = emitFlashDecodeCombine(n.spec, splits, name + "_combine", &l);
+    ASSERT_FALSE(part.empty() || comb.empty()) << n.name;
+    source += part + comb;
+    symbols.push_back(name + "_partial");
+    symbols.push_back(name + "_combine");
+  }
+  compileAll(source, symbols, "attention_partial_combine.cu");
 }
 
 TEST(FlashAttention, ForcedConfigNamesRoundTrip) {

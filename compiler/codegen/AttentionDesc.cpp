@@ -1,0 +1,57 @@
+//===- AttentionDesc.cpp - an attention kernel op as an AttentionSpec -----===//
+#include "compiler/codegen/AttentionDesc.h"
+
+#include "compiler/codegen/DTypeInfo.h"
+#include "compiler/codegen/EmitterUtil.h"
+
+#include <cmath>
+
+namespace effc::codegen {
+
+std::optional<AttentionSpec> attentionSpecOf(const KernelDesc &d, std::string &error) {
+  if (d.inputs.size() < 3 || d.inputs.size() > 4) {
+    error = d.op + ": expected q, k, v and an optional mask";
+    return std::nullopt;
+  }
+  const TensorDesc &q = d.inputs[0], &k = d.inputs[1], &v = d.inputs[2];
+  if (q.rank() != 4 || k.rank() != 4 || v.rank() != 4) {
+    error = d.op + ": q, k, v must be 4-D [batch, heads, seq, head_dim]";
+    return std::nullopt;
+  }
+  for (const TensorDesc *t : {&q, &k, &v})
+    if (!isFloatCompute(computeOf(t->dtype))) {
+      error = d.op + ": q, k, v must be float tensors";
+      return std::nullopt;
+    }
+  const int64_t B = q.shape[0], Hq = q.shape[1], D = q.shape[3], Hkv = k.shape[1], L = k.shape[2];
+  if (k.shape[0] != B || v.shape[0] != B || k.shape[3] != D || v.shape[1] != Hkv || v.shape[2] != L ||
+      Hkv <= 0 || Hq % Hkv) {
+    error = d.op + ": inconsistent shapes q " + shapeText(q.shape) + ", k " + shapeText(k.shape) + ", v " +
+            shapeText(v.shape);
+    return std::nullopt;
+  }
+  DType maskDType = DType::UNDEFINED;
+  std::vector<int64_t> maskShape;
+  if (d.hasInput(3)) {
+    const TensorDesc &m = d.inputs[3];
+    if (m.dtype != DType::BOOL && !isFloatCompute(computeOf(m.dtype))) {
+      error = d.op + ": mask must be bool or float";
+      return std::nullopt;
+    }
+    if (m.rank() > 4) {
+      error = d.op + ": mask " + shapeText(m.shape) + " has rank > 4";
+      return std::nullopt;
+    }
+    maskDType = m.dtype;
+    maskShape = m.shape;
+  }
+  AttentionSpec spec = packedAttentionSpec(q.dtype, q.shape, k.shape, v.shape, maskDType, maskShape);
+  spec.scale = float(d.floatAttr("scale", D > 0 ? 1.0 / std::sqrt(double(D)) : 1.0));
+  spec.causal = d.intAttr("causal", 0) != 0;
+  spec.window = d.intAttr("window", 0);
+  // The artifact ABI has one parameter per operand slot of the op.
+  spec.maskParam = d.inputs.size() == 4;
+  return spec;
+}
+
+} // namespace effc::codegen

@@ -1,0 +1,24 @@
+//===- AttentionDesc.h - an attention kernel op as an AttentionSpec -*- C++ -*-===//
+//
+// eff.attention and eff.attention_partial share operands (q, k, v, mask slot)
+// and attributes (scale, causal, window); both emitters read them here.
+//
+#ifndef EFFC_COMPILER_CODEGEN_ATTENTIONDESC_H
+#define EFFC_COMPILER_CODEGEN_ATTENTIONDESC_H
+
+#include "compiler/codegen/KernelDesc.h"
+#include "compiler/codegen/attention/FlashAttention.h"
+
+#include <optional>
+#include <string>
+
+namespace effc::codegen {
+
+/// The packed spec of `d`'s q, k, v, mask and attributes (packedAttentionSpec
+/// + scale, causal, window, maskParam), or nullopt with `error` saying which
+/// operand is inconsistent. Says nothing about which kernel can run it.
+std::optional<AttentionSpec> attentionSpecOf(const KernelDesc &d, std::string &error);
+
+} // namespace effc::codegen
+
+#endif

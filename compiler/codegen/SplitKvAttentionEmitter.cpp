@@ -1,0 +1,78 @@
+//===- SplitKvAttentionEmitter.cpp - attention_partial / attention_combine ===//
+//
+// The two ops eff-split-kv-decode makes of a decode-shaped eff.attention run
+// the split-KV decode generator's two kernels (attention/FlashDecode.cpp):
+// the partial kernel writes o_partial and lse (the op's results, planned in
+// the arena like any intermediate) and the combine kernel reduces them. The
+// split count is the op's num_splits, chosen by the pass.
+//
+// f32 q/k/v go through the generator's f16 mma operands (as FA2 under
+// EFFC_FA2_F32=1): not exact to 1e-4, which is why the pass never splits
+// fp32 attention.
+//
+#include "compiler/codegen/AttentionDesc.h"
+#include "compiler/codegen/EmitterUtil.h"
+#include "compiler/codegen/Families.h"
+#include "compiler/codegen/attention/FlashAttention.h"
+
+namespace effc::codegen {
+
+bool emitAttentionPartial(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  std::optional<AttentionSpec> spec = attentionSpecOf(d, error);
+  if (!spec)
+    return false;
+  const int64_t splits = d.intAttr("num_splits", 1);
+  const std::vector<int64_t> partial{splits, spec->B, spec->Hq, spec->S, spec->Dv};
+  const std::vector<int64_t> lse{splits, spec->B, spec->Hq, spec->S};
+  if (d.outputs.size() != 2 || d.outputs[0].shape != partial || d.outputs[1].shape != lse ||
+      d.outputs[0].dtype != DType::FLOAT32 || d.outputs[1].dtype != DType::FLOAT32) {
+    error = d.op + ": expected f32 results " + shapeText(partial) + " and " + shapeText(lse);
+    return false;
+  }
+  if (d.inputs[1].dtype != spec->dtype || d.inputs[2].dtype != spec->dtype) {
+    error = d.op + ": q, k, v must share one dtype";
+    return false;
+  }
+  if (!flashDecodeApplicable(*spec)) {
+    std::string why = flashAttentionUnsupported(*spec);
+    error = d.op + ": the split-KV decode kernel cannot run it: " +
+            (why.empty() ? "more than 16 queries" : why);
+    return false;
+  }
+  std::string source = emitFlashDecodePartial(*spec, int(splits), d.name, &out.launch);
+  if (source.empty()) {
+    error = d.op + ": num_splits " + std::to_string(splits) + " is out of range";
+    return false;
+  }
+  out.source = "// " + d.op + "\n" + source;
+  out.needsAttentionPrelude = true;
+  return true;
+}
+
+bool emitAttentionCombine(const KernelDesc &d, CudaKernel &out, std::string &error) {
+  if (d.inputs.size() != 2 || d.outputs.size() != 1) {
+    error = d.op + ": expected o_partial, lse and one output";
+    return false;
+  }
+  const TensorDesc &partial = d.inputs[0], &lse = d.inputs[1], &o = d.outputs[0];
+  if (partial.rank() != 5 || partial.dtype != DType::FLOAT32 || lse.dtype != DType::FLOAT32 ||
+      lse.shape != std::vector<int64_t>(partial.shape.begin(), partial.shape.end() - 1) ||
+      o.shape != std::vector<int64_t>(partial.shape.begin() + 1, partial.shape.end())) {
+    error = d.op + ": inconsistent shapes o_partial " + shapeText(partial.shape) + ", lse " +
+            shapeText(lse.shape) + ", o " + shapeText(o.shape);
+    return false;
+  }
+  AttentionSpec spec;
+  spec.B = o.shape[0], spec.Hq = o.shape[1], spec.S = o.shape[2], spec.Dv = o.shape[3];
+  spec.dtype = o.dtype;
+  std::string source = emitFlashDecodeCombine(spec, int(partial.shape[0]), d.name, &out.launch);
+  if (source.empty()) {
+    error = d.op + ": output must be f32, f16 or bf16 and non-empty";
+    return false;
+  }
+  out.source = "// " + d.op + "\n" + source;
+  out.needsAttentionPrelude = true;
+  return true;
+}
+
+} // namespace effc::codegen

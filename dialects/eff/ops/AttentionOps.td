@@ -1,0 +1,75 @@
+//===- AttentionOps.td - attention and its split-KV pair ----------------------===//
+// eff.attention is what eff-raise-attention (and the importer, for ONNX
+// Attention-23) produce; eff-split-kv-decode rewrites decode-shaped ones into
+// eff.attention_partial + eff.attention_combine. Verifiers in
+// AttentionOps.cpp; host semantics in runtime/src/host/{Attention,SplitKvAttention}.cpp.
+#ifndef EFF_ATTENTION_OPS_TD
+#define EFF_ATTENTION_OPS_TD
+
+def Eff_AttentionMaskTensor : TensorOf<[Eff_FloatElement, Eff_BoolElement]>;
+def Eff_F32Tensor : TensorOf<[F32]>;
+
+def Eff_AttentionOp : Eff_Op<"attention"> {
+  let summary = "scaled dot-product attention with GQA, causal and sliding-window masking";
+  let description = [{
+    y = softmax(scale * q k^T + mask) v, per batch and query head, where query
+    head h reads kv head h / (Hq / num_kv_heads) (GQA; MQA when
+    num_kv_heads = 1).
+
+    q: [B, Hq, S, D], k: [B, Hkv, L, D], v: [B, Hkv, L, Dv] -> [B, Hq, S, Dv].
+    The optional mask broadcasts to [B, Hq, S, L]: i1 (true = attend) or a
+    float added to the scores. `causal` masks key j for query i when
+    j > i + (L - S) (queries are the last S positions, as when decoding with a
+    KV cache); `window` > 0 also masks keys with j < i + (L - S) - window + 1.
+
+    Never folded: attention on constants is not a shape computation.
+  }];
+  let arguments = (ins Eff_FloatTensor:$q, Eff_FloatTensor:$k, Eff_FloatTensor:$v,
+                       Optional<Eff_AttentionMaskTensor>:$mask,
+                       F32Attr:$scale, UnitAttr:$causal, Eff_DefaultI64<"0">:$window,
+                       I64Attr:$num_kv_heads);
+  let results = (outs Eff_FloatTensor:$y);
+  let hasVerifier = 1;
+}
+
+def Eff_AttentionPartialOp : Eff_Op<"attention_partial"> {
+  let summary = "eff.attention over each of num_splits key chunks (split-KV decode, step 1)";
+  let description = [{
+    Operands and attributes as eff.attention, plus `num_splits` = P. The keys
+    are cut into P chunks of ceil(L / P) keys rounded up to a multiple of 64
+    (effc::splitKvChunk in effc/SplitKvAttention.h; the decode kernel's KV
+    tile): split s covers keys [s * chunk, min(L, (s + 1) * chunk)), and
+    trailing splits may be empty. For each split, with eff.attention's
+    masking:
+
+      o_partial[s]: f32 [P, B, Hq, S, Dv], the attention output over the
+                    chunk's keys alone (normalized within the chunk);
+      lse[s]:       f32 [P, B, Hq, S], ln(sum over the chunk's allowed keys
+                    of exp(score)) (natural log).
+
+    A chunk without an allowed key gives o_partial = 0 and lse = -inf.
+    eff.attention_combine turns the pair back into eff.attention's result.
+    Never folded.
+  }];
+  let arguments = (ins Eff_FloatTensor:$q, Eff_FloatTensor:$k, Eff_FloatTensor:$v,
+                       Optional<Eff_AttentionMaskTensor>:$mask,
+                       F32Attr:$scale, UnitAttr:$causal, Eff_DefaultI64<"0">:$window,
+                       I64Attr:$num_kv_heads, I64Attr:$num_splits);
+  let results = (outs Eff_F32Tensor:$o_partial, Eff_F32Tensor:$lse);
+  let hasVerifier = 1;
+}
+
+def Eff_AttentionCombineOp : Eff_Op<"attention_combine"> {
+  let summary = "reduce eff.attention_partial's splits (split-KV decode, step 2)";
+  let description = [{
+    o = sum_s exp(lse_s - M) o_partial_s / sum_s exp(lse_s - M), M = max_s
+    lse_s, and 0 where every lse_s is -inf. o_partial: f32 [P, B, Hq, S, Dv],
+    lse: f32 [P, B, Hq, S] -> [B, Hq, S, Dv] of the ONNX data type `to`
+    (1 = f32, 10 = f16, 16 = bf16: the attention's dtype). Never folded.
+  }];
+  let arguments = (ins Eff_F32Tensor:$o_partial, Eff_F32Tensor:$lse, I64Attr:$to);
+  let results = (outs Eff_FloatTensor:$o);
+  let hasVerifier = 1;
+}
+
+#endif // EFF_ATTENTION_OPS_TD
