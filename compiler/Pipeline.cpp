@@ -14,6 +14,15 @@ void buildPipeline(mlir::PassManager &pm, const PipelineOptions &options) {
   pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createRefineShapes());
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
+  // Adapt: LoRA adapters go in on the fp32 weights (a merge is computed in
+  // fp32 and only then rounded to --dtype), before anything fuses.
+  if (!options.loraAdapters.empty()) {
+    mlir::eff::InsertLoRAOptions lora;
+    lora.adapters = options.loraAdapters;
+    lora.merge = options.loraMerge;
+    pm.addPass(mlir::eff::createInsertLoRA(lora));
+    pm.addPass(mlir::createCanonicalizerPass());
+  }
   // Raise: matmul/softmax/matmul chains become eff.attention (on the
   // canonical, static IR), then the views and masks they read fold or die.
   if (options.raiseAttention) {

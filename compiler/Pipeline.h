@@ -5,6 +5,7 @@
 #include "mlir/Pass/PassManager.h"
 
 #include <string>
+#include <vector>
 
 namespace effc {
 
@@ -24,6 +25,11 @@ struct PipelineOptions {
   /// Lower eff.lora_linear to GEMMs + eff.lora_expand (false keeps it as one
   /// simple kernel: the reference the decomposition is checked against).
   bool decomposeLoRA = true;
+  /// PEFT LoRA adapters (DIR, or NAME=DIR for per-request selection through
+  /// the `lora_index` input) and whether to merge the one adapter into the
+  /// weights instead of running it as a low-rank branch.
+  std::vector<std::string> loraAdapters;
+  bool loraMerge = false;
 };
 
 /// The passes `effc` runs between import and code generation.

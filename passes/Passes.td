@@ -17,6 +17,42 @@ def RefineShapes : Pass<"eff-refine-shapes", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def InsertLoRA : Pass<"eff-insert-lora", "mlir::ModuleOp"> {
+  let summary = "Insert PEFT LoRA adapters: merged into the weights, or as eff.lora_linear branches";
+  let description = [{
+    Reads each adapter directory as PEFT saves it (adapter_config.json and
+    adapter_model.safetensors; compiler/lora) and finds, for every adapted
+    module, the linear ops (eff.matmul / eff.gemm with a constant 2-D weight)
+    whose location carries that PyTorch module path (dialects/eff/ModulePath.h;
+    the exporter's root module prefix is ignored). Legacy and dynamo exports
+    alike; GPT-2's Conv1D (fan_in_fan_out) is an eff.gemm whose weight is
+    already [in, out].
+
+    With `merge`, W' = W + scale * (B A)^T is computed in fp32 at compile
+    time and replaces the weight: no run-time cost. Otherwise the linear
+    becomes `eff.lora_linear(x, W, A', B')` with A' = A^T [in, r] and
+    B' = scale * B^T [r, out] (the scale folds into B). Several adapters
+    (`adapters=a=DIR1,b=DIR2`, or any NAME=DIR form) stack into A' [n, in, R]
+    and B' [n, R, out] (zero-padded to the largest rank R, zeros where an
+    adapter does not touch the module) and add a function input
+    `index-input` (int64 [batch], batch = the leading dim of the first input)
+    choosing the adapter per request, -1 for none.
+
+    Errors name the adapter and module: a module with no linear op, a weight
+    shape that disagrees with the adapter, a target_modules entry that matches
+    nothing, options effc does not implement.
+  }];
+  let options = [
+    ListOption<"adapters", "adapters", "std::string",
+               "PEFT adapter directories: DIR (one adapter) or NAME=DIR (repeatable; adds the index input)">,
+    Option<"merge", "merge", "bool", /*default=*/"false",
+           "Merge the (single) adapter into the weights at compile time">,
+    Option<"indexInput", "index-input", "std::string", /*default=*/"\"lora_index\"",
+           "Name of the per-request adapter index input added for named adapters">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect", "mlir::func::FuncDialect"];
+}
+
 def ConvertFloatType : Pass<"eff-convert-float-type", "func::FuncOp"> {
   let summary = "Compute in bf16 or fp16: convert weights and float tensors, keep the interface fp32";
   let description = [{

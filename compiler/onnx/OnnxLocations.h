@@ -5,11 +5,12 @@
 // module the node came from, that is wrapped again:
 //   FusedLoc<"m.model.layers.0.self_attn.q_proj">[NameLoc(...)]
 // Passes that target modules (LoRA's q_proj/v_proj, quantization's lm_head
-// exclusion) read it back with getModulePath.
+// exclusion) read it back with getModulePath (dialects/eff/ModulePath.h).
 //
 #ifndef EFFC_COMPILER_ONNX_ONNXLOCATIONS_H
 #define EFFC_COMPILER_ONNX_ONNXLOCATIONS_H
 
+#include "dialects/eff/ModulePath.h"
 #include "mlir/IR/Location.h"
 
 #include "llvm/ADT/StringRef.h"
@@ -22,13 +23,6 @@ class NodeProto;
 }
 
 namespace effc {
-
-/// The PyTorch module path recorded in `loc` (the metadata of a FusedLoc
-/// anywhere inside it), e.g. "m.model.layers.0.self_attn.q_proj".
-std::optional<std::string> getModulePath(mlir::Location loc);
-
-/// The ONNX node name recorded in `loc` (its outermost NameLoc).
-std::optional<std::string> getNodeName(mlir::Location loc);
 
 /// Legacy (TorchScript) exporter: "/m/encoder/layer.0/attention/self/query/MatMul"
 /// -> "m.encoder.layer.0.attention.self.query". Names not starting with '/'

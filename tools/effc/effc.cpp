@@ -84,6 +84,17 @@ cl::list<std::string> constInputs("const-input",
                                            ".pb): it leaves the signature and folds into the graph "
                                            "(repeatable)"),
                                   cl::value_desc("NAME=FILE.pb"), cl::cat(effcCategory));
+cl::list<std::string> loraAdapters(
+    "lora",
+    cl::desc("Insert a PEFT LoRA adapter (directory with adapter_config.json and "
+             "adapter_model.safetensors). NAME=DIR (repeatable) puts several adapters in one "
+             "artifact and adds an int64 input 'lora_index' [batch] choosing one per request "
+             "(-1: none)"),
+    cl::value_desc("DIR|NAME=DIR"), cl::cat(effcCategory));
+cl::opt<bool> loraMerge("lora-merge",
+                        cl::desc("Merge the --lora adapter into the weights at compile time "
+                                 "(W + scale*B*A in fp32): no run-time cost, one adapter"),
+                        cl::cat(effcCategory));
 cl::opt<bool> verbose("verbose", cl::desc("Print progress and timing per stage"),
                       cl::cat(effcCategory));
 cl::alias verboseShort("v", cl::aliasopt(verbose), cl::desc("Alias for --verbose"));
@@ -279,6 +290,10 @@ int main(int argc, char **argv) {
   effc::ImportOptions importOptions;
   if (!parseShapes(importOptions))
     return 1;
+  if (loraMerge && loraAdapters.empty()) {
+    errs() << "effc: error: --lora-merge needs an adapter (--lora=DIR)\n";
+    return 1;
+  }
 
   mlir::OwningOpRef<mlir::ModuleOp> module;
   {
@@ -311,9 +326,11 @@ int main(int argc, char **argv) {
   pipelineOptions.dtype = dtype;
   pipelineOptions.fuse = fuse;
   pipelineOptions.raiseAttention = raiseAttention;
-  pipelineOptions.splitKvDecode = splitKvDecode;
   pipelineOptions.decomposeLoRA = decomposeLoRA;
+  pipelineOptions.splitKvDecode = splitKvDecode;
   pipelineOptions.remarks = remarks;
+  pipelineOptions.loraAdapters = loraAdapters;
+  pipelineOptions.loraMerge = loraMerge;
   effc::buildPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return 1;
