@@ -72,10 +72,18 @@ std::optional<CudaKernel> emitCudaKernel(const KernelDesc &desc, std::string &er
   return kernel;
 }
 
-void CudaTranslationUnit::add(const CudaKernel &kernel) {
+std::string CudaTranslationUnit::add(const CudaKernel &kernel) {
+  std::string body = kernel.source;
+  for (size_t at = body.find(kernel.name); !kernel.name.empty() && at != std::string::npos;
+       at = body.find(kernel.name, at + 1))
+    body.replace(at, kernel.name.size(), "\x01");
+  auto [it, inserted] = byBody.emplace(std::move(body), kernel.name);
+  if (!inserted)
+    return it->second;
   attention |= kernel.needsAttentionPrelude;
   kernels += "\n";
   kernels += kernel.source;
+  return kernel.name;
 }
 
 std::string CudaTranslationUnit::source() const {

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 namespace mlir {
@@ -36,7 +37,11 @@ std::optional<CudaKernel> emitCudaKernel(const KernelDesc &desc, std::string &er
 /// Builds the one CUDA translation unit of an artifact.
 class CudaTranslationUnit {
 public:
-  void add(const CudaKernel &kernel);
+  /// Adds `kernel` and returns the function name launches must use: the name
+  /// of an identical kernel added before (the same source up to its name;
+  /// every layer of a model repeats its kernels), else kernel.name. NVRTC
+  /// time grows with the source, so repeated layers must not repeat it.
+  std::string add(const CudaKernel &kernel);
   bool empty() const { return kernels.empty(); }
   /// Prelude (+ the attention templates when a kernel needs them) + kernels
   /// in the order added.
@@ -45,6 +50,8 @@ public:
 private:
   std::string kernels;
   bool attention = false;
+  /// Source with the kernel's own name blanked -> the name it was added as.
+  std::unordered_map<std::string, std::string> byBody;
 };
 
 /// The description of a kernel op (static shapes; constants of integer

@@ -125,7 +125,9 @@ std::string emitLoRATerm(const LoRAGeometry &g, const LoRAOperands &in, const st
          g.stacked ? " + " + adapter + " * " + std::to_string(g.R) : std::string(), ";");
   w.line("const ", storageType(g.bType), " *", sum, "_b = ", in.b,
          g.stacked ? " + " + adapter + " * " + std::to_string(g.R * g.N) : std::string(), " + (", col, ");");
-  w.line("#pragma unroll");
+  // Full unrolling of a long rank loop in every thread's epilogue makes
+  // ptxas slow (seconds per GEMM at R = 64) for no measurable gain.
+  w.line(g.R > 16 ? "#pragma unroll 8" : "#pragma unroll");
   std::string r = sum + "_r";
   w.line("for (int ", r, " = 0; ", r, " < ", g.R, "; ++", r, ") ", sum, " += ",
          convert(fromStorage(g.tType, sum + "_t[" + r + "]"), computeOf(g.tType), kind), " * ",

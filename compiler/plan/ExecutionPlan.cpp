@@ -256,14 +256,13 @@ private:
       op->emitWarning("no CUDA kernel: ") << error;
       return;
     }
-    kernel->set_source(cudaKernel->name);
+    kernel->set_source(cuda.add(*cudaKernel));
     artifact::Launch *launch = kernel->mutable_launch();
     for (int i = 0; i < 3; ++i) {
       launch->add_grid(cudaKernel->launch.grid[i]);
       launch->add_block(cudaKernel->launch.block[i]);
     }
     launch->set_shared_bytes(cudaKernel->launch.sharedBytes);
-    cuda.add(*cudaKernel);
   }
   // ---------------------------------------------------------------------------
 
