@@ -112,6 +112,14 @@ FlashForwardConfig chooseFlashForwardConfig(const AttentionSpec &sp) {
   if (c.warps == 4 && (sp.S <= 64 || ctas < sp.numSMs))
     c.blockM = 64, c.qInRegisters = false;
   c.stages = 2;
+  // Measured on H100 (bench/attention --sweep, NOTES.md): compiling out the
+  // impossible edge checks and the lazy rescale win on every d64/d128 row
+  // (+4..9%); causal d128 prefers 32-key tiles (finer diagonal, fewer
+  // registers).
+  c.staticEdges = true;
+  c.rescale = 2;
+  if (sp.causal && dmax > 64 && dmax <= 128 && c.blockM == 128)
+    c.blockN = 32;
   while (forwardSharedBytes(sp, c) > sharedLimit(sp.sm) && c.blockN > 16)
     c.blockN /= 2;
   c.sharedBytes = forwardSharedBytes(sp, c);
