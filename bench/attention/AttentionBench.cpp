@@ -380,20 +380,19 @@ struct Filler {
   }
 };
 
-/// Median of single-launch event times after 3 warm-ups; `step(i)` enqueues
-/// repetition i (it may rotate input buffers).
-template <class Step> double timeMedian(Gpu &g, int reps, Step step) {
+/// Single-launch event times of `reps` launches after `warm` warm-ups.
+template <class Step> std::vector<float> timeSamples(Gpu &g, int warm, int reps, Step step) {
   const cuda::DriverApi &a = g.api();
   cuda::CUevent e0 = nullptr, e1 = nullptr;
   g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
   g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
-  for (int i = 0; i < 3; ++i)
-    step(i);
+  for (int i = 0; i < warm; ++i)
+    step();
   g.sync("warm-up");
-  std::vector<double> t;
+  std::vector<float> t;
   for (int r = 0; r < reps && !g.failed(); ++r) {
     a.cuEventRecord(e0, nullptr);
-    step(r + 3);
+    step();
     a.cuEventRecord(e1, nullptr);
     g.sync("timed launch");
     float ms = 0;
@@ -402,6 +401,14 @@ template <class Step> double timeMedian(Gpu &g, int reps, Step step) {
   }
   a.cuEventDestroy(e0);
   a.cuEventDestroy(e1);
+  return t;
+}
+
+/// Median of single-launch event times after 3 warm-ups; `step(i)` enqueues
+/// repetition i (it may rotate input buffers).
+template <class Step> double timeMedian(Gpu &g, int reps, Step step) {
+  int i = 0;
+  std::vector<float> t = timeSamples(g, 3, reps, [&] { step(i++); });
   if (t.empty())
     return -1;
   std::sort(t.begin(), t.end());
@@ -699,29 +706,6 @@ bool addSweep(std::vector<Problem> &ps, const Options &opt) {
         }
       }
   return true;
-}
-
-template <class Step> std::vector<float> timeSamples(Gpu &g, int warm, int reps, Step step) {
-  const cuda::DriverApi &a = g.api();
-  cuda::CUevent e0 = nullptr, e1 = nullptr;
-  g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
-  g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
-  for (int i = 0; i < warm; ++i)
-    step();
-  g.sync("warm-up");
-  std::vector<float> t;
-  for (int r = 0; r < reps && !g.failed(); ++r) {
-    a.cuEventRecord(e0, nullptr);
-    step();
-    a.cuEventRecord(e1, nullptr);
-    g.sync("timed launch");
-    float ms = 0;
-    g.ok(a.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime");
-    t.push_back(ms);
-  }
-  a.cuEventDestroy(e0);
-  a.cuEventDestroy(e1);
-  return t;
 }
 
 /// Runs one sweep group (ps[idx[0]] is the default and owns the reference):

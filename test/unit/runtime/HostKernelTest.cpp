@@ -2,6 +2,7 @@
 // gelu), low-precision storage and error reporting.
 #include "TestUtil.h"
 
+#include "HostTensorRefs.h"
 #include "effc/HostKernels.h"
 
 #include <cmath>
@@ -11,14 +12,12 @@ using namespace effc;
 using host::Attrs;
 using host::ConstTensorRef;
 using host::TensorRef;
+using test::cref;
+using test::ref;
+using test::f32;
 
 namespace {
 
-ConstTensorRef cref(const HostTensor &t) { return {t.dtype(), t.shape(), t.data()}; }
-TensorRef ref(HostTensor &t) { return {t.dtype(), t.shape(), t.data()}; }
-HostTensor f32(std::vector<int64_t> shape, std::vector<float> v) {
-  return HostTensor::fromVector<float>(DType::FLOAT32, std::move(shape), v);
-}
 HostTensor randomF32(std::vector<int64_t> shape, std::mt19937 &rng) {
   HostTensor t(DType::FLOAT32, shape);
   std::uniform_real_distribution<float> u(-1, 1);

@@ -3,6 +3,7 @@
 // stacked adapters chosen per row group, "no adapter" indices), bf16 storage
 // with fp32 accumulation, the decomposition identity the compiler relies on,
 // and errors.
+#include "HostTensorRefs.h"
 #include "effc/HostKernels.h"
 #include "effc/Tensor.h"
 
@@ -14,14 +15,12 @@ using namespace effc;
 using host::Attrs;
 using host::ConstTensorRef;
 using host::TensorRef;
+using test::cref;
+using test::ref;
+using test::f32;
 
 namespace {
 
-ConstTensorRef cref(const HostTensor &t) { return {t.dtype(), t.shape(), t.data()}; }
-TensorRef ref(HostTensor &t) { return {t.dtype(), t.shape(), t.data()}; }
-HostTensor f32(std::vector<int64_t> shape, std::vector<float> v) {
-  return HostTensor::fromVector<float>(DType::FLOAT32, std::move(shape), v);
-}
 HostTensor i64(std::vector<int64_t> v) {
   return HostTensor::fromVector<int64_t>(DType::INT64, {int64_t(v.size())}, v);
 }

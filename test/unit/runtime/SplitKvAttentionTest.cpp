@@ -4,6 +4,7 @@
 // chunks empty or fully masked).
 #include "TestUtil.h"
 
+#include "HostTensorRefs.h"
 #include "effc/HostKernels.h"
 #include "effc/SplitKvAttention.h"
 
@@ -14,11 +15,11 @@ using namespace effc;
 using host::Attrs;
 using host::ConstTensorRef;
 using host::TensorRef;
+using test::cref;
+using test::ref;
 
 namespace {
 
-ConstTensorRef cref(const HostTensor &t) { return {t.dtype(), t.shape(), t.data()}; }
-TensorRef ref(HostTensor &t) { return {t.dtype(), t.shape(), t.data()}; }
 
 HostTensor random(std::vector<int64_t> shape, std::mt19937 &rng, DType dtype = DType::FLOAT32) {
   HostTensor t(DType::FLOAT32, shape);
