@@ -4,8 +4,10 @@
 // layers_pattern are Python regular expressions. They are compiled here as
 // ECMAScript std::regex, which reads the syntax these configs use the same way
 // (., *, +, ?, |, groups, (?:), [classes], \d, \w, \., lazy quantifiers);
-// Python-only syntax ((?P<name>), inline flags, \A, \Z) is reported as an
-// invalid pattern rather than misread. std::regex stays inside PyRegex.cpp.
+// Python-only syntax ((?P<name>), inline flags, \A, \Z, possessive repeats)
+// is reported as an invalid pattern rather than misread, and so is a repeat of
+// a repeat (`a**`), which Python refuses and std::regex would accept.
+// std::regex stays inside PyRegex.cpp.
 //
 #ifndef EFFC_COMPILER_LORA_PYREGEX_H
 #define EFFC_COMPILER_LORA_PYREGEX_H

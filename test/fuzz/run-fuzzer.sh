@@ -1,15 +1,29 @@
 #!/usr/bin/env bash
-# Builds and runs the ONNX importer fuzzer (tools/effc-fuzz) for a bounded time.
+# Builds and runs a libFuzzer target for a bounded time.
 #
-#   test/fuzz/run-fuzzer.sh [SECONDS]      (default 600)
+#   test/fuzz/run-fuzzer.sh [SECONDS [TARGET]]      (default 600 effc-fuzz)
 #
+# TARGET: effc-fuzz (the ONNX importer, tools/effc-fuzz) or effc-fuzz-lora
+# (the PEFT LoRA adapter readers, tools/effc-fuzz-lora).
 # Build: a separate dir build-fuzz configured with clang-19, ASan and
-# libFuzzer instrumentation (the main build uses g++). Corpus: build-fuzz/corpus,
-# seeded with the shared models, some ONNX node-test models and the lit
-# importer tests' text-format models. Crashes land in build-fuzz/crashes/.
-# Reproduce one with: build-fuzz/bin/effc-fuzz build-fuzz/crashes/crash-...
+# libFuzzer instrumentation (the main build uses g++); EFFC_FUZZ_JOBS sets the
+# build's parallelism (default 2). Fuzzing runs one process.
+# effc-fuzz: corpus build-fuzz/corpus, seeded (build-fuzz/seeds) with the
+# shared models, some ONNX node-test models and the lit importer tests'
+# text-format models; crashes land in build-fuzz/crashes/.
+# effc-fuzz-lora: corpus build-fuzz/corpus-lora, seeded (build-fuzz/seeds-lora)
+# with the shared adapters' files (../shared/lora/*/adapter/*, behind the
+# selector byte: 0 safetensors, 1 adapter_config.json) and a few synthetic
+# configs; dictionary test/fuzz/lora.dict; crashes in build-fuzz/crashes-lora/.
+# Reproduce one with: build-fuzz/bin/TARGET build-fuzz/crashes[-lora]/crash-...
 set -euo pipefail
 SECONDS_TO_RUN=${1:-600}
+TARGET=${2:-effc-fuzz}
+case "$TARGET" in
+  effc-fuzz) SUFFIX= ;;
+  effc-fuzz-lora) SUFFIX=-lora ;;
+  *) echo "run-fuzzer.sh: unknown target '$TARGET' (effc-fuzz or effc-fuzz-lora)" >&2; exit 2 ;;
+esac
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${EFFC_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
 SHARED=${EFFC_SHARED_DIR:-$(dirname "$ROOT")/shared}
@@ -24,12 +38,39 @@ if [ ! -f "$BUILD/build.ninja" ]; then
     -DCMAKE_C_FLAGS="$SAN" -DCMAKE_CXX_FLAGS="$SAN" \
     -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address" >/dev/null
 fi
-nice cmake --build "$BUILD" --target effc-fuzz -j "$JOBS"
+nice cmake --build "$BUILD" --target "$TARGET" -j "$JOBS"
 
-CORPUS=$BUILD/corpus
-SEEDS=$BUILD/seeds
-mkdir -p "$CORPUS" "$SEEDS" "$BUILD/crashes"
-if [ -z "$(ls -A "$SEEDS")" ]; then
+CORPUS=$BUILD/corpus$SUFFIX
+SEEDS=$BUILD/seeds$SUFFIX
+CRASHES=$BUILD/crashes$SUFFIX
+mkdir -p "$CORPUS" "$SEEDS" "$CRASHES"
+EXTRA=()
+if [ "$TARGET" = effc-fuzz-lora ]; then
+  EXTRA=(-dict="$ROOT/test/fuzz/lora.dict")
+  if [ -z "$(ls -A "$SEEDS")" ]; then
+    for f in "$SHARED"/lora/*/adapter/*; do
+      [ -f "$f" ] || continue
+      arch=$(basename "$(dirname "$(dirname "$f")")")
+      case "$f" in
+        *.safetensors) sel='\000' ;;
+        *.json) sel='\001' ;;
+        *) continue ;;
+      esac
+      { printf "$sel"; cat "$f"; } >"$SEEDS/${arch}_$(basename "$f")"
+    done
+    # Configs exercising what the shared ones leave unset.
+    n=0
+    while IFS= read -r cfg; do
+      { printf '\001'; printf '%s' "$cfg"; } >"$SEEDS/synthetic_$n.json"; n=$((n + 1))
+    done <<'JSON'
+{"peft_type":"LORA","r":8,"lora_alpha":16,"target_modules":".*\\.(q_proj|v_proj)","exclude_modules":"model\\.layers\\.0\\..*","use_rslora":true,"fan_in_fan_out":true}
+{"peft_type":"LORA","r":4,"lora_alpha":8.5,"target_modules":["q_proj","down_proj"],"layers_to_transform":[0,3],"layers_pattern":["layers","h"],"exclude_modules":["v_proj"]}
+{"peft_type":"LORA","r":4,"lora_alpha":8,"target_modules":["c_attn"],"layers_to_transform":1,"layers_pattern":"h","bias":"none"}
+{"peft_type":"LORA","r":8,"lora_alpha":16,"target_modules":["q_proj","v_proj"],"rank_pattern":{"q_proj":16,"layers\\.0\\.self_attn\\.v_proj":2},"alpha_pattern":{"v_proj":4.0,"(?:mlp|attn)\\.[a-z]+_proj":1}}
+{"peft_type":"LORA","r":2,"lora_alpha":2,"target_modules":[],"use_dora":false,"modules_to_save":null,"layer_replication":[]}
+JSON
+  fi
+elif [ -z "$(ls -A "$SEEDS")" ]; then
   for m in "$SHARED"/models/*/model.onnx; do
     [ -f "$m" ] && cp "$m" "$SEEDS/$(basename "$(dirname "$m")").onnx"
   done
@@ -60,9 +101,9 @@ PY
   done
 fi
 
-echo "effc-fuzz: running for ${SECONDS_TO_RUN}s (corpus $CORPUS)"
-cd "$BUILD/crashes"
-"$BUILD/bin/effc-fuzz" "$CORPUS" "$SEEDS" -max_total_time="$SECONDS_TO_RUN" \
+echo "$TARGET: running for ${SECONDS_TO_RUN}s (corpus $CORPUS)"
+cd "$CRASHES"
+"$BUILD/bin/$TARGET" "$CORPUS" "$SEEDS" -max_total_time="$SECONDS_TO_RUN" \
   -max_len=262144 -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
-  -artifact_prefix="$BUILD/crashes/" 2>&1 | tail -n 40
-echo "effc-fuzz: crashes: $(ls "$BUILD/crashes" | grep -c . || true)"
+  ${EXTRA[@]+"${EXTRA[@]}"} -artifact_prefix="$CRASHES/" 2>&1 | tail -n 40
+echo "$TARGET: crashes: $(ls "$CRASHES" | grep -c . || true)"

@@ -376,6 +376,30 @@ TEST(LoraNames, PyRegex) {
   EXPECT_NE(errorOf(PyRegex::compile("a{2,1}")), "");
 }
 
+// Found by effc-fuzz-lora: std::regex accepts a repeat of a repeat, which
+// Python refuses ("multiple repeat") or reads as possessive, and its
+// backtracking matcher took minutes on the rank_pattern key
+// "qvkkk...k*****...kkk_proj" against a name that does not match.
+TEST(LoraNames, PyRegexRepeatOfARepeat) {
+  for (const char *p : {"k**", "k+*", "k*{2}", "k{2}{3}", "k*??", "(a|b)?*", "k?{,2}"})
+    EXPECT_NE(errorOf(PyRegex::compile(p)).find("multiple repeat at position"), std::string::npos)
+        << p;
+  EXPECT_NE(errorOf(PyRegex::compile("k+*")).find("'k+*': multiple repeat at position 2"),
+            std::string::npos); // Python's position
+  for (const char *p : {"k*+", "k?+", "k{2}+", "(ab)++"})
+    EXPECT_NE(errorOf(PyRegex::compile(p)).find("possessive repeat"), std::string::npos) << p;
+  // Single repeats, lazy ones, and repeat characters that are not repeats.
+  for (const char *p : {"k*", "k*?", "k+?", "k??", "k{2}", "k{2,}?", "(?:ab)*", "(?=a)a+",
+                        R"(\**)", R"(\++)", "[*+?]*", R"([\]*]*)",
+                        R"(.*\.(q|v)_proj)", "(a*)b*"})
+    EXPECT_EQ(errorOf(PyRegex::compile(p)), "") << p;
+
+  llvm::json::Object o = peftConfig();
+  o["rank_pattern"] = llvm::json::Object{
+      {"qv" + std::string(30, 'k') + std::string(20, '*') + std::string(30, 'k') + "_proj", 16}};
+  EXPECT_NE(errorOf(parseConfig(std::move(o))).find("rank_pattern key 'qvkk"), std::string::npos);
+}
+
 //===----------------------------------------------------------------------===//
 // adapter_config.json semantics
 //===----------------------------------------------------------------------===//
