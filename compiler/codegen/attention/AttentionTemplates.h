@@ -27,9 +27,6 @@ std::string attentionParams(const AttentionSpec &spec, bool workspace);
 /// The mask argument the wrapper passes: "in3" or "nullptr".
 std::string attentionMaskArg(const AttentionSpec &spec);
 
-/// Float literal that round-trips (9 significant digits) with an f suffix.
-std::string attentionFloatLit(float v);
-
 int64_t roundUpTo(int64_t v, int64_t m);
 
 } // namespace effc::codegen

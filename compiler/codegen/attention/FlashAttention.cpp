@@ -1,6 +1,7 @@
 //===- FlashAttention.cpp - spec checks, tiles, the FA2 forward kernel ----===//
 #include "compiler/codegen/attention/FlashAttention.h"
 #include "compiler/codegen/attention/AttentionTemplates.h"
+#include "compiler/codegen/CudaWriter.h"
 
 #include <algorithm>
 #include <cctype>
@@ -12,18 +13,6 @@
 namespace effc::codegen {
 
 int64_t roundUpTo(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
-
-std::string attentionFloatLit(float v) {
-  if (std::isinf(v))
-    return v > 0 ? "__int_as_float(0x7f800000)" : "__int_as_float(0xff800000)";
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.9gf", double(v));
-  std::string s = buf;
-  // "1f" is not a float literal; "1.f" is.
-  if (s.find_first_of(".eE") == std::string::npos)
-    s.insert(s.size() - 1, ".");
-  return s;
-}
 
 AttentionSpec resolveAttentionStrides(AttentionSpec s) {
   auto fill = [](AttentionStrides &st, int64_t heads, int64_t seq, int64_t dim) {
@@ -264,7 +253,7 @@ std::string attentionConfigCommon(const AttentionSpec &sp) {
   const auto &m = sp.maskStrides;
   s += "  static constexpr effc_attn::i64 MB = " + I(mask ? m[0] : 0) + ", MH = " + I(mask ? m[1] : 0) +
        ", MS = " + I(mask ? m[2] : 0) + ", ML = " + I(mask ? m[3] : 0) + ";\n";
-  s += "  static constexpr float SCALE = " + attentionFloatLit(sp.scale) + ", C_EXP = " + attentionFloatLit(cexp) +
+  s += "  static constexpr float SCALE = " + floatLit(sp.scale) + ", C_EXP = " + floatLit(cexp) +
        ";  // exp(x) = 2^(x * C_EXP)\n";
   return s;
 }

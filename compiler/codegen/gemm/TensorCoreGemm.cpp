@@ -30,6 +30,8 @@
 //
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
 
+#include "compiler/codegen/CudaWriter.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -67,44 +69,6 @@ int log2i(int64_t v) {
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 std::string str(int64_t v) { return std::to_string(v); }
-
-std::string floatLit(float v) {
-  char buf[48];
-  std::snprintf(buf, sizeof buf, "%.9gf", double(v));
-  std::string s = buf;
-  // "1f" is not a float literal; "1.f" is.
-  if (s.find_first_of(".eE") == std::string::npos)
-    s.insert(s.size() - 1, ".");
-  return s;
-}
-
-/// Line-based text builder with indentation.
-class Writer {
-public:
-  template <typename... Ts> void line(const Ts &...parts) {
-    text_.append(size_t(2 * indent_), ' ');
-    (append(parts), ...);
-    text_ += '\n';
-  }
-  template <typename... Ts> void open(const Ts &...parts) {
-    line(parts...);
-    ++indent_;
-  }
-  void close(const std::string &tail = "}") {
-    --indent_;
-    line(tail);
-  }
-  std::string take() { return std::move(text_); }
-
-private:
-  void append(const std::string &s) { text_ += s; }
-  void append(const char *s) { text_ += s; }
-  void append(char c) { text_ += c; }
-  template <typename T> void append(T v) { text_ += std::to_string(v); }
-
-  std::string text_;
-  int indent_ = 0;
-};
 
 /// One operand's tile in shared memory and where it comes from.
 struct Operand {
@@ -206,7 +170,7 @@ Plan makePlan(const GemmSpec &s) {
 
 /// cp.async (or the unaligned fallback) of one operand's k-tile `kt` into
 /// the stage at shared address `stage` + the operand's offset.
-void emitTileLoad(Writer &w, const Plan &p, const Operand &o, const std::string &kt, const std::string &stage,
+void emitTileLoad(CudaWriter &w, const Plan &p, const Operand &o, const std::string &kt, const std::string &stage,
                   int offset) {
   int chunks = o.rows * o.rowChunks;
   int iters = int(ceilDiv(chunks, p.threads));
@@ -266,7 +230,7 @@ void emitTileLoad(Writer &w, const Plan &p, const Operand &o, const std::string 
 
 /// Per-thread constant parts of the fragment addresses (see the lane maps in
 /// emitFragments).
-void emitFragmentSetup(Writer &w, const Plan &p) {
+void emitFragmentSetup(CudaWriter &w, const Plan &p) {
   const Operand &a = p.a, &b = p.b;
   w.line("const int lr = lane & 7;  // row within an 8x8 ldmatrix matrix");
   // A fragment (m16 x k): matrices (m0-7,k0) (m8-15,k0) (m0-7,k1) (m8-15,k1).
@@ -311,7 +275,7 @@ void emitFragmentSetup(Writer &w, const Plan &p) {
 }
 
 /// Fragments of k-step `ks` from the stage at `aS`/`bS`, then the mma's.
-void emitFragmentsAndMma(Writer &w, const Plan &p) {
+void emitFragmentsAndMma(CudaWriter &w, const Plan &p) {
   const Operand &a = p.a, &b = p.b;
   w.line("unsigned af[", p.mi, "][4], bfr[", p.ni, "][2];");
   w.line("#pragma unroll");
@@ -368,7 +332,7 @@ void emitFragmentsAndMma(Writer &w, const Plan &p) {
 
 /// Epilogue statements turning accumulator `v` at (row, col) into the final
 /// value (before the cast): alpha, bias, activation, residual.
-void emitEpilogueValue(Writer &w, const Plan &p, const std::string &v, const std::string &col) {
+void emitEpilogueValue(CudaWriter &w, const Plan &p, const std::string &v, const std::string &col) {
   const GemmSpec &s = p.s;
   if (s.alpha != 1.0f)
     w.line(v, " *= ", floatLit(s.alpha), ";");
@@ -414,7 +378,7 @@ void emitEpilogueValue(Writer &w, const Plan &p, const std::string &v, const std
   }
 }
 
-void emitEpilogue(Writer &w, const Plan &p) {
+void emitEpilogue(CudaWriter &w, const Plan &p) {
   const GemmSpec &s = p.s;
   bool rowsFull = s.M % p.t.bm == 0, colsFull = s.N % p.t.bn == 0;
   bool nEven = s.N % 2 == 0;
@@ -512,7 +476,7 @@ std::string emitTensorCoreGemm(const GemmSpec &spec, const std::string &name, La
   Plan p = makePlan(spec);
   const GemmSpec &s = p.s;
   const TileConfig &t = p.t;
-  Writer w;
+  CudaWriter w;
 
   w.line("// effc tensor-core GEMM: C[", s.batch, "][", s.M, "][", s.N, "] = ", s.act == Activation::None ? "" : "act(",
          s.alpha == 1.0f ? "" : "alpha * ", "A", s.transA ? "^T" : "", " * B", s.transB ? "^T" : "",
@@ -613,7 +577,7 @@ std::string emitTensorCoreGemm(const GemmSpec &spec, const std::string &name, La
     launch->block[0] = uint32_t(p.threads);
     launch->sharedBytes = uint32_t(p.smemBytes);
   }
-  return w.take();
+  return w.str();
 }
 
 } // namespace effc::codegen::tcgemm
