@@ -90,15 +90,9 @@ struct FuseElementwisePass
           inputs.insert(v);
     }
     OpBuilder builder(root);
-    auto fusion = builder.create<FusionOp>(FusedLoc::get(&getContext(), locs),
-                                           root->getResultTypes(), inputs.getArrayRef(),
-                                           builder.getStringAttr("elementwise"));
-    Block *body = new Block();
-    fusion.getBody().push_back(body);
     IRMapping mapping;
-    for (Value input : inputs)
-      mapping.map(input, body->addArgument(input.getType(), input.getLoc()));
-    builder.setInsertionPointToStart(body);
+    FusionOp fusion = createFusionShell(builder, FusedLoc::get(&getContext(), locs), root->getResultTypes(),
+                                        inputs.getArrayRef(), "elementwise", mapping);
     for (Operation *op : group)
       builder.clone(*op, mapping);
     builder.create<YieldOp>(root->getLoc(), mapping.lookup(root->getResult(0)));

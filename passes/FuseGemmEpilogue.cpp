@@ -114,14 +114,9 @@ struct FuseGemmEpiloguePass
     for (Operation *op : chain)
       locs.push_back(op->getLoc());
     Location loc = FusedLoc::get(&getContext(), locs);
-    auto fusion = builder.create<FusionOp>(loc, user->getResultTypes(), inputs.getArrayRef(),
-                                           builder.getStringAttr("gemm_epilogue"));
-    Block *body = new Block();
-    fusion.getBody().push_back(body);
     IRMapping mapping;
-    for (Value input : inputs)
-      mapping.map(input, body->addArgument(input.getType(), input.getLoc()));
-    builder.setInsertionPointToStart(body);
+    FusionOp fusion =
+        createFusionShell(builder, loc, user->getResultTypes(), inputs.getArrayRef(), "gemm_epilogue", mapping);
     Operation *clone = builder.clone(*gemm, mapping);
     mapping.map(gemm->getResult(0), clone->getResult(0));
     Value result;

@@ -3,8 +3,10 @@
 #define EFFC_PASSES_PASSES_H
 
 #include "dialects/eff/EffDialect.h"
+#include "dialects/eff/EffOps.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/IRMapping.h"
 #include "mlir/Pass/Pass.h"
 
 namespace mlir::eff {
@@ -18,6 +20,12 @@ namespace mlir::eff {
 /// Ops the fusion passes may put in a kernel body: computed independently per
 /// output element after broadcasting (FuseElementwise.cpp holds the list).
 bool isFusibleElementwise(Operation *op);
+
+/// A new eff.fusion of `kind` at the builder's point with one body argument
+/// per input: `mapping` maps each input to its argument and the builder is
+/// left at the start of the (terminator-less) body, ready for the clones.
+FusionOp createFusionShell(OpBuilder &builder, Location loc, TypeRange results,
+                           ArrayRef<Value> inputs, StringRef kind, IRMapping &mapping);
 
 } // namespace mlir::eff
 
