@@ -652,7 +652,7 @@ Value materialize(OpBuilder &b, Location loc, const Source &s) {
   case Source::Reshaped:
     if (sameShape(s.value, s.shape))
       return s.value;
-    return b.create<ReshapeOp>(loc, s.value, i64Constant(b, loc, s.shape), IntegerAttr());
+    return b.create<ReshapeOp>(loc, s.value, i64Constant(b, loc, s.shape));
   }
   return {};
 }

@@ -476,10 +476,6 @@ FailureOr<SmallVector<Value>> GraphImporter::emitOp(llvm::StringRef name,
         return error() << "attribute '" << a.getName().strref() << "' is not supported by '"
                        << name << "'";
   }
-  // Defaults (DefaultValuedAttr) are materialized on creation; inference runs
-  // before that and reads them through the adaptor, so add them now.
-  opName->populateDefaultAttrs(attrList);
-
   // Check attribute and operand constraints on a throwaway op before running
   // inference, which relies on them (required attributes present, attribute
   // kinds, operand element types). Result types are placeholders (NoneType)

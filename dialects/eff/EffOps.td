@@ -14,16 +14,44 @@ include "mlir/Interfaces/SideEffectInterfaces.td"
 // declared types against it), and folds when its operands are constants.
 // Result types are "compatible" when they agree on element type and on every
 // dimension both know: a pass may refine a dynamic dim without re-inference.
+//
+// Each op writes its inference as `inferResultTypes`; the generated
+// `inferReturnTypes` runs it on complete attributes. A typed builder given a
+// null attribute leaves it out of the dictionary, and builders infer before
+// Operation::create fills in defaults, so without this step inference read a
+// null attribute (a SIGSEGV in eff-raise-attention). Defaults are filled in
+// here, and a missing required attribute fails inference with ODS's own
+// "requires attribute" message instead of being read. (No eff op has
+// regions: eff.fusion is a plain Op.)
+defvar Eff_OpClassDefinition = [{
+  bool $cppClass::isCompatibleReturnTypes(::mlir::TypeRange l, ::mlir::TypeRange r) {
+    return ::mlir::eff::areCompatibleTensorTypes(l, r);
+  }
+  ::llvm::LogicalResult $cppClass::inferReturnTypes(::mlir::MLIRContext *ctx,
+      std::optional<::mlir::Location> loc, Adaptor adaptor,
+      ::llvm::SmallVectorImpl<::mlir::Type> &types) {
+    ::mlir::NamedAttrList attrs(adaptor.getAttributes());
+    $cppClass::populateDefaultAttrs(::mlir::OperationName(getOperationName(), ctx), attrs);
+    Adaptor complete(adaptor.getOperands(), attrs.getDictionary(ctx),
+                     ::mlir::OpaqueProperties(nullptr), ::mlir::RegionRange());
+    if (::mlir::failed(complete.verify(loc ? *loc : ::mlir::UnknownLoc::get(ctx))))
+      return ::mlir::failure();
+    return inferResultTypes(ctx, loc, complete, types);
+  }
+}];
+
 class Eff_Op<string mnemonic, list<Trait> traits = []>
     : Op<Eff_Dialect, mnemonic,
          !listconcat(traits, [Pure, InferTypeOpAdaptorWithIsCompatible])> {
   let assemblyFormat = "operands attr-dict `:` functional-type(operands, results)";
   let hasFolder = 1;
-  let extraClassDefinition = [{
-    bool $cppClass::isCompatibleReturnTypes(::mlir::TypeRange l, ::mlir::TypeRange r) {
-      return ::mlir::eff::areCompatibleTensorTypes(l, r);
-    }
+  let extraClassDeclaration = [{
+    /// The op's own result-type inference; attributes are complete here.
+    static ::llvm::LogicalResult inferResultTypes(::mlir::MLIRContext *ctx,
+        std::optional<::mlir::Location> loc, Adaptor adaptor,
+        ::llvm::SmallVectorImpl<::mlir::Type> &types);
   }];
+  let extraClassDefinition = Eff_OpClassDefinition;
 }
 
 include "dialects/eff/ops/ConstantOps.td"

@@ -206,18 +206,26 @@ static std::optional<int64_t> smallIntLength(Value value) {
   return t.getNumElements();
 }
 
-std::optional<SmallVector<int64_t>> getPartialConstantInts(Value value) {
+static PartialInts allKnown(ArrayRef<int64_t> values) {
+  return PartialInts(values.begin(), values.end());
+}
+
+SmallVector<int64_t> partialIntsAsDims(const PartialInts &ints) {
+  return llvm::map_to_vector(ints, [](std::optional<int64_t> v) { return v ? *v : ShapedType::kDynamic; });
+}
+
+std::optional<PartialInts> getPartialConstantInts(Value value) {
   // Shape values hold a few entries; never expand big integer tensors here.
   constexpr int64_t kMaxShapeValueElements = 1024;
   if (auto t = dyn_cast<RankedTensorType>(value.getType());
       t && t.hasStaticShape() && t.getNumElements() > kMaxShapeValueElements)
     return std::nullopt;
   if (std::optional<SmallVector<int64_t>> ints = getConstantInts(value))
-    return ints;
+    return allKnown(*ints);
   std::optional<int64_t> length = smallIntLength(value);
   if (!length)
     return std::nullopt;
-  SmallVector<int64_t> unknown(*length, ShapedType::kDynamic);
+  PartialInts unknown(*length, std::nullopt);
   Operation *op = value.getDefiningOp();
   if (!op)
     return unknown;
@@ -232,12 +240,15 @@ std::optional<SmallVector<int64_t>> getPartialConstantInts(Value value) {
     int64_t e = shape.getEnd() ? clamp(*shape.getEnd()) : rank;
     if (e - s != *length)
       return unknown;
-    return SmallVector<int64_t>(t.getShape().slice(s, e - s));
+    PartialInts dims;
+    for (int64_t d : t.getShape().slice(s, e - s))
+      dims.push_back(ShapedType::isDynamic(d) ? std::nullopt : std::optional<int64_t>(d));
+    return dims;
   }
   if (auto concat = dyn_cast<ConcatOp>(op)) {
-    SmallVector<int64_t> out;
+    PartialInts out;
     for (Value in : concat.getInputs()) {
-      std::optional<SmallVector<int64_t>> part = getPartialConstantInts(in);
+      std::optional<PartialInts> part = getPartialConstantInts(in);
       if (!part)
         return unknown;
       out.append(*part);
@@ -260,18 +271,18 @@ std::optional<SmallVector<int64_t>> getPartialConstantInts(Value value) {
                                           smallIntLength(o.getInput()))
     same = o.getInput(); // int -> int64 keeps every value
   if (same) {
-    std::optional<SmallVector<int64_t>> in = getPartialConstantInts(same);
+    std::optional<PartialInts> in = getPartialConstantInts(same);
     return in && in->size() == size_t(*length) ? *in : unknown;
   }
   if (auto gather = dyn_cast<GatherOp>(op)) {
-    std::optional<SmallVector<int64_t>> data = getPartialConstantInts(gather.getData());
+    std::optional<PartialInts> data = getPartialConstantInts(gather.getData());
     std::optional<SmallVector<int64_t>> indices = getConstantInts(gather.getIndices());
     auto dataType = dyn_cast<RankedTensorType>(gather.getData().getType());
     if (!data || !indices || !dataType || dataType.getRank() != 1 ||
         indices->size() != size_t(*length))
       return unknown;
     int64_t n = int64_t(data->size());
-    SmallVector<int64_t> out;
+    PartialInts out;
     for (int64_t i : *indices) {
       if (i < -n || i >= n)
         return unknown;
@@ -280,7 +291,7 @@ std::optional<SmallVector<int64_t>> getPartialConstantInts(Value value) {
     return out;
   }
   if (auto slice = dyn_cast<SliceOp>(op)) {
-    std::optional<SmallVector<int64_t>> data = getPartialConstantInts(slice.getData());
+    std::optional<PartialInts> data = getPartialConstantInts(slice.getData());
     std::optional<SmallVector<int64_t>> starts = getConstantInts(slice.getStarts());
     std::optional<SmallVector<int64_t>> ends = getConstantInts(slice.getEnds());
     std::optional<SmallVector<int64_t>> steps =
@@ -296,7 +307,7 @@ std::optional<SmallVector<int64_t>> getPartialConstantInts(Value value) {
     auto [first, count] = resolveSliceDim(int64_t(data->size()), (*starts)[0], (*ends)[0], step);
     if (count != *length)
       return unknown;
-    SmallVector<int64_t> out;
+    PartialInts out;
     for (int64_t i = 0; i < count; ++i)
       out.push_back((*data)[first + i * step]);
     return out;
@@ -308,14 +319,14 @@ DenseIntElementsAttr getKnownIntsAttr(Value value) {
   auto type = dyn_cast<RankedTensorType>(value.getType());
   if (!type || !type.hasStaticShape() || !isa<IntegerType>(type.getElementType()))
     return {};
-  std::optional<SmallVector<int64_t>> ints = getPartialConstantInts(value);
+  std::optional<PartialInts> ints = getPartialConstantInts(value);
   if (!ints || int64_t(ints->size()) != type.getNumElements() ||
-      llvm::any_of(*ints, ShapedType::isDynamic))
+      llvm::any_of(*ints, [](std::optional<int64_t> v) { return !v; }))
     return {};
   unsigned width = type.getElementTypeBitWidth();
   SmallVector<APInt> values;
-  for (int64_t v : *ints)
-    values.push_back(APInt(width, uint64_t(v), /*isSigned=*/true));
+  for (std::optional<int64_t> v : *ints)
+    values.push_back(APInt(width, uint64_t(*v), /*isSigned=*/true));
   return DenseIntElementsAttr::get(type, values);
 }
 

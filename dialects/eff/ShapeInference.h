@@ -50,12 +50,22 @@ std::optional<SmallVector<int64_t>> getConstantInts(Value value);
 /// The single value of a constant scalar (or one-element) numeric tensor.
 std::optional<double> getConstantScalar(Value value);
 
+/// The entries of a small 1-D or scalar integer tensor, each known or not.
+/// Unknown entries are nullopt, never ShapedType::kDynamic: that sentinel is
+/// INT64_MIN, a value a malformed model can hold and that must be rejected,
+/// not read as "dynamic".
+using PartialInts = SmallVector<std::optional<int64_t>>;
+
 /// The values of a small 1-D or scalar integer tensor where some entries may
-/// be unknown (ShapedType::kDynamic), looking through the shape subgraphs
-/// exporters emit: eff.shape of a partly dynamic tensor, concat, gather and
-/// slice with constant indices, unsqueeze/squeeze/reshape, casts to int64.
-/// Constants give all entries; nullopt when even the length is unknown.
-std::optional<SmallVector<int64_t>> getPartialConstantInts(Value value);
+/// be unknown, looking through the shape subgraphs exporters emit: eff.shape
+/// of a partly dynamic tensor, concat, gather and slice with constant
+/// indices, unsqueeze/squeeze/reshape, casts to int64. Constants give all
+/// entries; nullopt when even the length is unknown.
+std::optional<PartialInts> getPartialConstantInts(Value value);
+
+/// A partial shape value as tensor dims: unknown entries become
+/// ShapedType::kDynamic. Callers reject negative known entries first.
+SmallVector<int64_t> partialIntsAsDims(const PartialInts &ints);
 
 /// `value` as a constant (its type, the entries from getPartialConstantInts)
 /// when every entry is known, else null. Folders use it for shape values.

@@ -106,7 +106,7 @@ LogicalResult AttentionOp::verify() {
                                  getNumKvHeadsAttr().getInt());
 }
 
-LogicalResult AttentionOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult AttentionOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                             Adaptor adaptor, SmallVectorImpl<Type> &types) {
   if (failed(checkQkvRanks(loc, adaptor.getQ(), adaptor.getK(), adaptor.getV())))
     return failure();
@@ -130,7 +130,7 @@ LogicalResult AttentionPartialOp::verify() {
                                  getNumKvHeadsAttr().getInt());
 }
 
-LogicalResult AttentionPartialOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+LogicalResult AttentionPartialOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
                                                    Adaptor adaptor, SmallVectorImpl<Type> &types) {
   if (failed(checkQkvRanks(loc, adaptor.getQ(), adaptor.getK(), adaptor.getV())))
     return failure();
@@ -184,7 +184,7 @@ LogicalResult AttentionCombineOp::verify() {
   return success();
 }
 
-LogicalResult AttentionCombineOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+LogicalResult AttentionCombineOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
                                                    Adaptor adaptor, SmallVectorImpl<Type> &types) {
   int64_t to = adaptor.getToAttr().getInt();
   Type elt = combineResultElement(ctx, to);

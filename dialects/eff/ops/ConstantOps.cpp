@@ -8,7 +8,7 @@ using namespace mlir::eff;
 
 //===- constant ------------------------------------------------------------===//
 
-LogicalResult ConstantOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+LogicalResult ConstantOp::inferResultTypes(MLIRContext *, std::optional<Location>,
                                            Adaptor adaptor, SmallVectorImpl<Type> &types) {
   types.push_back(adaptor.getValue().getType());
   return success();
@@ -25,7 +25,7 @@ LogicalResult ConstantOfShapeOp::verify() {
   return success();
 }
 
-LogicalResult ConstantOfShapeOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+LogicalResult ConstantOfShapeOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
                                                   Adaptor adaptor,
                                                   SmallVectorImpl<Type> &types) {
   Type elt = Float32Type::get(ctx); // ONNX default: float 0
@@ -65,7 +65,7 @@ static std::pair<int64_t, int64_t> shapeSlice(int64_t rank, int64_t start,
   return {s, std::max(s, e)};
 }
 
-LogicalResult ShapeOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>,
+LogicalResult ShapeOp::inferResultTypes(MLIRContext *ctx, std::optional<Location>,
                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type i64 = IntegerType::get(ctx, 64);
   auto t = dyn_cast<RankedTensorType>(adaptor.getData().getType());
@@ -104,7 +104,7 @@ LogicalResult RangeOp::verify() {
   return success();
 }
 
-LogicalResult RangeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult RangeOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = cast<TensorType>(adaptor.getStart().getType()).getElementType();
   std::optional<double> start = getConstantScalar(adaptor.getStart());

@@ -13,7 +13,7 @@ using namespace mlir::eff;
 
 //===- identity ------------------------------------------------------------===//
 
-LogicalResult IdentityOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+LogicalResult IdentityOp::inferResultTypes(MLIRContext *, std::optional<Location>,
                                            Adaptor adaptor, SmallVectorImpl<Type> &types) {
   types.push_back(adaptor.getX().getType());
   return success();
@@ -31,7 +31,7 @@ static Type withElementType(Type type, Type elt) {
   return UnrankedTensorType::get(elt);
 }
 
-LogicalResult IsNaNOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location>,
+LogicalResult IsNaNOp::inferResultTypes(MLIRContext *ctx, std::optional<Location>,
                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
   types.push_back(withElementType(adaptor.getX().getType(), IntegerType::get(ctx, 1)));
   return success();
@@ -47,7 +47,7 @@ LogicalResult GeluOp::verify() {
   return success();
 }
 
-LogicalResult GeluOp::inferReturnTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
+LogicalResult GeluOp::inferResultTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
                                        SmallVectorImpl<Type> &types) {
   types.push_back(adaptor.getX().getType());
   return success();
@@ -56,7 +56,7 @@ EFF_FOLD_WITH_HOST_KERNEL(GeluOp)
 
 //===- cast ----------------------------------------------------------------===//
 
-LogicalResult CastOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+LogicalResult CastOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
                                        Adaptor adaptor, SmallVectorImpl<Type> &types) {
   int64_t to = adaptor.getTo();
   Type elt = fromDType(ctx, effc::DType(to));
@@ -87,7 +87,7 @@ LogicalResult ClipOp::verify() {
   return success();
 }
 
-LogicalResult ClipOp::inferReturnTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
+LogicalResult ClipOp::inferResultTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
                                        SmallVectorImpl<Type> &types) {
   types.push_back(adaptor.getInput().getType());
   return success();
@@ -96,7 +96,7 @@ EFF_FOLD_WITH_HOST_KERNEL(ClipOp)
 
 //===- pow -----------------------------------------------------------------===//
 
-LogicalResult PowOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+LogicalResult PowOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
                                       Adaptor adaptor, SmallVectorImpl<Type> &types) {
   return inferBroadcastResult(ctx, loc, adaptor.getOperands(), /*boolResult=*/false, types);
 }
@@ -113,7 +113,7 @@ static LogicalResult inferVariadicBroadcast(MLIRContext *ctx, std::optional<Loca
   return inferBroadcastResult(ctx, loc, inputs, /*boolResult=*/false, types);
 }
 
-LogicalResult MaxOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+LogicalResult MaxOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
                                       Adaptor adaptor, SmallVectorImpl<Type> &types) {
   if (adaptor.getInputs().empty())
     return emitOptionalError(loc, "eff.max needs at least one operand");
@@ -121,7 +121,7 @@ LogicalResult MaxOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> 
 }
 EFF_FOLD_WITH_HOST_KERNEL(MaxOp)
 
-LogicalResult MinOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+LogicalResult MinOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
                                       Adaptor adaptor, SmallVectorImpl<Type> &types) {
   if (adaptor.getInputs().empty())
     return emitOptionalError(loc, "eff.min needs at least one operand");
@@ -131,7 +131,7 @@ EFF_FOLD_WITH_HOST_KERNEL(MinOp)
 
 //===- where ---------------------------------------------------------------===//
 
-LogicalResult WhereOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+LogicalResult WhereOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = cast<TensorType>(adaptor.getX().getType()).getElementType();
   if (cast<TensorType>(adaptor.getY().getType()).getElementType() != elt)

@@ -8,11 +8,8 @@ class Eff_UnaryOp<string mnemonic, Type operandType, list<Trait> traits = []>
     : Eff_Op<mnemonic, traits> {
   let arguments = (ins operandType:$x);
   let results = (outs operandType:$y);
-  let extraClassDefinition = [{
-    bool $cppClass::isCompatibleReturnTypes(::mlir::TypeRange l, ::mlir::TypeRange r) {
-      return ::mlir::eff::areCompatibleTensorTypes(l, r);
-    }
-    ::llvm::LogicalResult $cppClass::inferReturnTypes(::mlir::MLIRContext *,
+  let extraClassDefinition = Eff_OpClassDefinition # [{
+    ::llvm::LogicalResult $cppClass::inferResultTypes(::mlir::MLIRContext *,
         std::optional<::mlir::Location>, Adaptor adaptor,
         ::llvm::SmallVectorImpl<::mlir::Type> &types) {
       types.push_back(adaptor.getX().getType());
@@ -79,11 +76,8 @@ class Eff_BinaryOp<string mnemonic, Type operandType, Type resultType, bit boolR
     : Eff_Op<mnemonic> {
   let arguments = (ins operandType:$a, operandType:$b);
   let results = (outs resultType:$c);
-  let extraClassDefinition = [{
-    bool $cppClass::isCompatibleReturnTypes(::mlir::TypeRange l, ::mlir::TypeRange r) {
-      return ::mlir::eff::areCompatibleTensorTypes(l, r);
-    }
-    ::llvm::LogicalResult $cppClass::inferReturnTypes(::mlir::MLIRContext *ctx,
+  let extraClassDefinition = Eff_OpClassDefinition # [{
+    ::llvm::LogicalResult $cppClass::inferResultTypes(::mlir::MLIRContext *ctx,
         std::optional<::mlir::Location> loc, Adaptor adaptor,
         ::llvm::SmallVectorImpl<::mlir::Type> &types) {
       return ::mlir::eff::inferBroadcastResult(ctx, loc, adaptor.getOperands(),

@@ -25,7 +25,7 @@ static LogicalResult verifyConstantIndices(Operation *op, Value indices, int64_t
 
 //===- gather --------------------------------------------------------------===//
 
-LogicalResult GatherOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult GatherOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                          Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getData());
   auto data = dyn_cast<RankedTensorType>(adaptor.getData().getType());
@@ -68,7 +68,7 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
 
 //===- gather_elements -----------------------------------------------------===//
 
-LogicalResult GatherElementsOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult GatherElementsOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                                  Adaptor adaptor,
                                                  SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getData());
@@ -116,7 +116,7 @@ OpFoldResult GatherElementsOp::fold(FoldAdaptor adaptor) {
 
 //===- gather_nd -----------------------------------------------------------===//
 
-LogicalResult GatherNDOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult GatherNDOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                            Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getData());
   auto data = dyn_cast<RankedTensorType>(adaptor.getData().getType());

@@ -25,7 +25,7 @@ static LogicalResult checkSameElementType(std::optional<Location> loc,
 
 //===- matmul --------------------------------------------------------------===//
 
-LogicalResult MatMulOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult MatMulOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                          Adaptor adaptor, SmallVectorImpl<Type> &types) {
   if (failed(checkSameElementType(loc, {{"a", adaptor.getA()}, {"b", adaptor.getB()}})))
     return failure();
@@ -76,7 +76,7 @@ LogicalResult GemmOp::verify() {
   return success();
 }
 
-LogicalResult GemmOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult GemmOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                        Adaptor adaptor, SmallVectorImpl<Type> &types) {
   if (failed(checkSameElementType(
           loc, {{"A", adaptor.getA()}, {"B", adaptor.getB()}, {"C", adaptor.getC()}})))

@@ -147,7 +147,7 @@ LogicalResult LoRALinearOp::verify() {
   return verifyLoRAIndex(*this, getLoraIndex(), rowsOf(x));
 }
 
-LogicalResult LoRALinearOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult LoRALinearOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                              Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getX());
   auto x = rankedOf(adaptor.getX());
@@ -215,7 +215,7 @@ LogicalResult LoRAExpandOp::verify() {
   return verifyLoRAIndex(*this, getLoraIndex(), rowsOf(acc ? acc : t));
 }
 
-LogicalResult LoRAExpandOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult LoRAExpandOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                              Adaptor adaptor, SmallVectorImpl<Type> &types) {
   auto acc = rankedOf(adaptor.getAcc());
   if (!acc) {

@@ -64,7 +64,7 @@ LogicalResult LayerNormOp::verify() {
                           {{"Scale", getScale()}, {"B", getB()}});
 }
 
-LogicalResult LayerNormOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+LogicalResult LayerNormOp::inferResultTypes(MLIRContext *, std::optional<Location>,
                                             Adaptor adaptor, SmallVectorImpl<Type> &types) {
   types.push_back(adaptor.getX().getType());
   return success();
@@ -81,7 +81,7 @@ LogicalResult RMSNormOp::verify() {
 }
 
 // ONNX RMSNormalization-23: Y has X's shape and scale's element type (V).
-LogicalResult RMSNormOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+LogicalResult RMSNormOp::inferResultTypes(MLIRContext *, std::optional<Location>,
                                           Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getScale());
   if (auto x = dyn_cast<RankedTensorType>(adaptor.getX().getType()))
@@ -182,7 +182,7 @@ LogicalResult RopeOp::verify() {
   return success();
 }
 
-LogicalResult RopeOp::inferReturnTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
+LogicalResult RopeOp::inferResultTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
                                        SmallVectorImpl<Type> &types) {
   types.push_back(adaptor.getX().getType());
   return success();

@@ -135,7 +135,7 @@ static bool isIdentityReduce(Value data, Value axes, bool keepdims, bool noop, T
       return failure();                                                                     \
     return success();                                                                       \
   }                                                                                         \
-  LogicalResult OP::inferReturnTypes(MLIRContext *, std::optional<Location> loc,            \
+  LogicalResult OP::inferResultTypes(MLIRContext *, std::optional<Location> loc,            \
                                      Adaptor adaptor, SmallVectorImpl<Type> &types) {       \
     return inferReduce(loc, adaptor.getData(), adaptor.getAxes(), adaptor.getKeepdims() != 0,\
                        adaptor.getNoopWithEmptyAxes() != 0, types);                         \
@@ -153,7 +153,7 @@ EFF_REDUCE_OP(ReduceSumOp)
 
 //===- softmax -------------------------------------------------------------===//
 
-LogicalResult SoftmaxOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult SoftmaxOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                           Adaptor adaptor, SmallVectorImpl<Type> &types) {
   auto type = cast<TensorType>(adaptor.getInput().getType());
   if (type.hasRank() &&
@@ -187,7 +187,7 @@ LogicalResult CumSumOp::verify() {
   return success();
 }
 
-LogicalResult CumSumOp::inferReturnTypes(MLIRContext *, std::optional<Location>,
+LogicalResult CumSumOp::inferResultTypes(MLIRContext *, std::optional<Location>,
                                          Adaptor adaptor, SmallVectorImpl<Type> &types) {
   types.push_back(adaptor.getX().getType());
   return success();
@@ -206,7 +206,7 @@ LogicalResult TopKOp::verify() {
   return success();
 }
 
-LogicalResult TopKOp::inferReturnTypes(MLIRContext *ctx, std::optional<Location> loc,
+LogicalResult TopKOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
                                        Adaptor adaptor, SmallVectorImpl<Type> &types) {
   auto xType = cast<TensorType>(adaptor.getX().getType());
   Type elt = xType.getElementType(), i64 = IntegerType::get(ctx, 64);

@@ -81,13 +81,13 @@ LogicalResult ReshapeOp::verify() {
   return success();
 }
 
-LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult ReshapeOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                           Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getData());
   FailureOr<int64_t> length = shapeOperandLength(loc, adaptor.getShape(), "shape");
   if (failed(length))
     return failure();
-  std::optional<SmallVector<int64_t>> target = getPartialConstantInts(adaptor.getShape());
+  std::optional<PartialInts> target = getPartialConstantInts(adaptor.getShape());
   if (!target) {
     types.push_back(ShapedType::isDynamic(*length)
                         ? Type(UnrankedTensorType::get(elt))
@@ -102,11 +102,14 @@ LogicalResult ReshapeOp::inferReturnTypes(MLIRContext *, std::optional<Location>
   SmallVector<bool> copied;
   int64_t inferAt = -1;
   bool hasZero = false;
-  for (auto [i, v] : llvm::enumerate(*target)) {
+  for (auto [i, entry] : llvm::enumerate(*target)) {
     copied.push_back(false);
-    if (ShapedType::isDynamic(v)) {
+    if (!entry) {
       out.push_back(kDyn);
-    } else if (v == 0 && !allowzero) {
+      continue;
+    }
+    int64_t v = *entry;
+    if (v == 0 && !allowzero) {
       if (dataType && int64_t(i) >= dataType.getRank())
         return emitOptionalError(loc, "reshape target copies dim ", i,
                                  " (0) but the input has rank ", dataType.getRank());
@@ -185,27 +188,28 @@ void ReshapeOp::getCanonicalizationPatterns(RewritePatternSet &patterns, MLIRCon
 
 //===- expand --------------------------------------------------------------===//
 
-LogicalResult ExpandOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult ExpandOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                          Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getInput());
   FailureOr<int64_t> length = shapeOperandLength(loc, adaptor.getShape(), "shape");
   if (failed(length))
     return failure();
   auto inputType = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
-  std::optional<SmallVector<int64_t>> target = getPartialConstantInts(adaptor.getShape());
+  std::optional<PartialInts> target = getPartialConstantInts(adaptor.getShape());
   if (!target && !ShapedType::isDynamic(*length))
-    target = SmallVector<int64_t>(*length, kDyn);
+    target = PartialInts(*length, std::nullopt);
   if (!inputType || !target) {
     types.push_back(UnrankedTensorType::get(elt));
     return success();
   }
-  for (int64_t d : *target)
-    if (!ShapedType::isDynamic(d) && d < 0)
-      return emitOptionalError(loc, "expand shape has negative dim ", d);
+  for (std::optional<int64_t> d : *target)
+    if (d && *d < 0)
+      return emitOptionalError(loc, "expand shape has negative dim ", *d);
   // An unknown target dim broadcasts like a dynamic one: a known input dim
   // > 1 still fixes the result.
+  SmallVector<int64_t> targetDims = partialIntsAsDims(*target);
   FailureOr<SmallVector<int64_t>> shape =
-      broadcastShapes(loc, {inputType.getShape(), ArrayRef<int64_t>(*target)});
+      broadcastShapes(loc, {inputType.getShape(), ArrayRef<int64_t>(targetDims)});
   if (failed(shape))
     return failure();
   types.push_back(tensorOf(*shape, elt));
@@ -220,7 +224,7 @@ OpFoldResult ExpandOp::fold(FoldAdaptor adaptor) {
 
 //===- concat --------------------------------------------------------------===//
 
-LogicalResult ConcatOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult ConcatOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                          Adaptor adaptor, SmallVectorImpl<Type> &types) {
   ValueRange inputs = adaptor.getInputs();
   if (inputs.empty())
@@ -289,7 +293,7 @@ OpFoldResult ConcatOp::fold(FoldAdaptor adaptor) {
 
 //===- flatten -------------------------------------------------------------===//
 
-LogicalResult FlattenOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult FlattenOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                           Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getInput());
   auto t = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
@@ -393,7 +397,7 @@ static FailureOr<ResolvedSlice> resolveSlice(std::optional<Location> loc,
   return r;
 }
 
-LogicalResult SliceOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult SliceOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getData());
   auto t = dyn_cast<RankedTensorType>(adaptor.getData().getType());
@@ -432,7 +436,7 @@ LogicalResult SplitOp::verify() {
   return success();
 }
 
-LogicalResult SplitOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult SplitOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getInput());
   int64_t n = adaptor.getNumOutputs();
@@ -493,7 +497,7 @@ LogicalResult SplitOp::fold(FoldAdaptor adaptor, SmallVectorImpl<OpFoldResult> &
 
 //===- squeeze -------------------------------------------------------------===//
 
-LogicalResult SqueezeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult SqueezeOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                           Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getData());
   auto t = dyn_cast<RankedTensorType>(adaptor.getData().getType());
@@ -549,7 +553,7 @@ OpFoldResult SqueezeOp::fold(FoldAdaptor adaptor) {
 
 //===- unsqueeze -----------------------------------------------------------===//
 
-LogicalResult UnsqueezeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult UnsqueezeOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                             Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getData());
   FailureOr<int64_t> numAxes = shapeOperandLength(loc, adaptor.getAxes(), "axes");
@@ -618,7 +622,7 @@ LogicalResult TransposeOp::verify() {
   return success();
 }
 
-LogicalResult TransposeOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult TransposeOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                             Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getData());
   auto t = dyn_cast<RankedTensorType>(adaptor.getData().getType());
@@ -681,7 +685,7 @@ LogicalResult TriluOp::verify() {
   return success();
 }
 
-LogicalResult TriluOp::inferReturnTypes(MLIRContext *, std::optional<Location> loc,
+LogicalResult TriluOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
   if (auto t = dyn_cast<RankedTensorType>(adaptor.getInput().getType()); t && t.getRank() < 2)
     return emitOptionalError(loc, "trilu input must have rank >= 2, got ", t.getRank());

@@ -376,3 +376,35 @@ func.func @trilu_upper(%x: tensor<3x3xf32>) {
   %0 = eff.trilu %x {upper = 2 : i64} : (tensor<3x3xf32>) -> tensor<*xf32>
   return
 }
+
+// -----
+
+// INT64_MIN is ShapedType::kDynamic's sentinel: a constant holding it is an
+// invalid dim, not an unknown one.
+func.func @reshape_int64_min(%x: tensor<2x3xf32>) {
+  %s = eff.constant {value = dense<[-9223372036854775808, 3]> : tensor<2xi64>} : tensor<2xi64>
+  // expected-error @+2 {{reshape target has invalid dim -9223372036854775808}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = eff.reshape %x, %s : (tensor<2x3xf32>, tensor<2xi64>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @expand_int64_min(%x: tensor<3x1xf32>) {
+  %s = eff.constant {value = dense<[3, -9223372036854775808]> : tensor<2xi64>} : tensor<2xi64>
+  // expected-error @+2 {{expand shape has negative dim -9223372036854775808}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = eff.expand %x, %s : (tensor<3x1xf32>, tensor<2xi64>) -> tensor<*xf32>
+  return
+}
+
+// -----
+
+func.func @constant_of_shape_int64_min() {
+  %s = eff.constant {value = dense<[-9223372036854775808]> : tensor<1xi64>} : tensor<1xi64>
+  // expected-error @+2 {{shape has a negative dim -9223372036854775808}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = eff.constant_of_shape %s : (tensor<1xi64>) -> tensor<*xf32>
+  return
+}
