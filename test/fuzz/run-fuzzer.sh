@@ -3,8 +3,9 @@
 #
 #   test/fuzz/run-fuzzer.sh [SECONDS [TARGET]]      (default 600 effc-fuzz)
 #
-# TARGET: effc-fuzz (the ONNX importer, tools/effc-fuzz) or effc-fuzz-lora
-# (the PEFT LoRA adapter readers, tools/effc-fuzz-lora).
+# TARGET: effc-fuzz (the ONNX importer, tools/effc-fuzz), effc-fuzz-lora
+# (the PEFT LoRA adapter readers, tools/effc-fuzz-lora) or effc-fuzz-pipeline
+# (import + pass pipeline + plan + CUDA emission, tools/effc-fuzz-pipeline).
 # Build: a separate dir build-fuzz configured with clang-19, ASan and
 # libFuzzer instrumentation (the main build uses g++); EFFC_FUZZ_JOBS sets the
 # build's parallelism (default 2). Fuzzing runs one process.
@@ -15,6 +16,12 @@
 # with the shared adapters' files (../shared/lora/*/adapter/*, behind the
 # selector byte: 0 safetensors, 1 adapter_config.json) and a few synthetic
 # configs; dictionary test/fuzz/lora.dict; crashes in build-fuzz/crashes-lora/.
+# effc-fuzz-pipeline: corpus build-fuzz/corpus-pipeline, seeded with the
+# committed corpus test/fuzz/corpus/pipeline (replayed by ctest), the
+# effc-fuzz seeds and the lit tests' eff IR ('/'-prefixed: .mlir files start
+# with a comment); crashes in build-fuzz/crashes-pipeline/. After a run,
+# `EFFC_FUZZ_MERGE=1 test/fuzz/run-fuzzer.sh 0 effc-fuzz-pipeline` merges the
+# corpus into the committed one (coverage-minimized).
 # Reproduce one with: build-fuzz/bin/TARGET build-fuzz/crashes[-lora]/crash-...
 set -euo pipefail
 SECONDS_TO_RUN=${1:-600}
@@ -22,7 +29,8 @@ TARGET=${2:-effc-fuzz}
 case "$TARGET" in
   effc-fuzz) SUFFIX= ;;
   effc-fuzz-lora) SUFFIX=-lora ;;
-  *) echo "run-fuzzer.sh: unknown target '$TARGET' (effc-fuzz or effc-fuzz-lora)" >&2; exit 2 ;;
+  effc-fuzz-pipeline) SUFFIX=-pipeline ;;
+  *) echo "run-fuzzer.sh: unknown target '$TARGET' (effc-fuzz, effc-fuzz-lora or effc-fuzz-pipeline)" >&2; exit 2 ;;
 esac
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=${EFFC_FUZZ_BUILD_DIR:-$ROOT/build-fuzz}
@@ -71,6 +79,13 @@ if [ "$TARGET" = effc-fuzz-lora ]; then
 JSON
   fi
 elif [ -z "$(ls -A "$SEEDS")" ]; then
+  if [ "$TARGET" = effc-fuzz-pipeline ]; then
+    cp "$ROOT"/test/fuzz/corpus/pipeline/* "$SEEDS"/ 2>/dev/null || true
+    for f in "$ROOT"/test/lit/*/*.mlir "$SHARED"/repro/*.mlir; do
+      [ -f "$f" ] && cp "$f" "$SEEDS/$(basename "$(dirname "$f")")_$(basename "$f")"
+    done
+    cp "$SHARED"/repro/*.onnx "$SEEDS"/ 2>/dev/null || true
+  fi
   for m in "$SHARED"/models/*/model.onnx; do
     [ -f "$m" ] && cp "$m" "$SEEDS/$(basename "$(dirname "$m")").onnx"
   done
@@ -101,9 +116,22 @@ PY
   done
 fi
 
+if [ -n "${EFFC_FUZZ_MERGE:-}" ] && [ "$TARGET" = effc-fuzz-pipeline ]; then
+  COMMITTED=$ROOT/test/fuzz/corpus/pipeline
+  mkdir -p "$COMMITTED"
+  "$BUILD/bin/$TARGET" -merge=1 -max_len=65536 -timeout=30 "$COMMITTED" "$CORPUS" 2>&1 | tail -n 3
+  echo "$TARGET: committed corpus now $(ls "$COMMITTED" | wc -l) files"
+  exit 0
+fi
+MAX_LEN=262144
+if [ "$TARGET" = effc-fuzz-pipeline ]; then
+  # Whole-pipeline executions are slow on full models: fuzz small graphs.
+  MAX_LEN=65536
+  find "$SEEDS" -type f -size +64k -delete
+fi
 echo "$TARGET: running for ${SECONDS_TO_RUN}s (corpus $CORPUS)"
 cd "$CRASHES"
 "$BUILD/bin/$TARGET" "$CORPUS" "$SEEDS" -max_total_time="$SECONDS_TO_RUN" \
-  -max_len=262144 -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
+  -max_len="$MAX_LEN" -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
   ${EXTRA[@]+"${EXTRA[@]}"} -artifact_prefix="$CRASHES/" 2>&1 | tail -n 40
 echo "$TARGET: crashes: $(ls "$CRASHES" | grep -c . || true)"

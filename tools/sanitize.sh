@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds effc with AddressSanitizer + UndefinedBehaviorSanitizer into
+# build-san/ and runs the whole test suite (ctest) under them. Needs
+# tools/setup.sh first (the packages). CI runs it after tools/test.sh.
+#   tools/sanitize.sh [ctest args...]
+# Any sanitizer report fails the test that triggered it (UBSan does not
+# recover, ASan aborts): a clean run means no memory or UB error in effc's own
+# code on any input the suite feeds it. LLVM/MLIR and protobuf come from
+# Debian's uninstrumented archives.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+if [ ! -f build-san/build.ninja ]; then
+  # -O1 and no bench programs keep the instrumented build within CI's time.
+  cmake -G Ninja -S . -B build-san -DCMAKE_BUILD_TYPE=Release \
+    -DLLVM_DIR=/usr/lib/llvm-19/lib/cmake/llvm -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir \
+    -DEFFC_STATIC_TOOLS=OFF -DEFFC_BUILD_BENCH=OFF \
+    -DCMAKE_C_FLAGS="$SAN" -DCMAKE_CXX_FLAGS="$SAN" \
+    -DCMAKE_C_FLAGS_RELEASE="-O1 -DNDEBUG" -DCMAKE_CXX_FLAGS_RELEASE="-O1 -DNDEBUG" \
+    -DCMAKE_EXE_LINKER_FLAGS="-fsanitize=address,undefined" >/dev/null
+fi
+echo "sanitize: building build-san (ASan + UBSan)"
+cmake --build build-san
+
+# halt_on_error: the first report ends the process with a failing status.
+export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1}
+export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
+echo "sanitize: running the test suite under ASan + UBSan"
+cd build-san
+ctest --output-on-failure -j"$(nproc)" --timeout 1500 "$@"
