@@ -1,7 +1,11 @@
 # lit configuration for effc. Run through ctest (test/CMakeLists.txt) or:
 #   python3 /usr/lib/llvm-19/build/utils/lit/lit.py -sv test/lit \
 #       --param effc_bin_dir=build/bin
+# Every test runs: no test is UNSUPPORTED for a missing prerequisite (python's
+# numpy/onnx, ../shared); a missing one is a configuration error instead, and
+# ctest fails the run on any Unsupported test (test/CMakeLists.txt).
 import os
+import sys
 
 import lit.formats
 
@@ -19,12 +23,22 @@ shared_dir = lit_config.params.get("shared_dir", os.path.join(os.path.dirname(re
 config.environment["PATH"] = os.pathsep.join([bin_dir, llvm_tools, config.environment.get("PATH", os.environ.get("PATH", ""))])
 config.substitutions.append(("%shared", shared_dir))
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
-config.substitutions.append(("%python", "python3"))
+# The interpreter running lit (CMake's Python3_EXECUTABLE under ctest) runs the
+# tests' scripts too, so the import check below is about the one they use.
+config.substitutions.append(("%python", sys.executable))
 
-if os.path.isdir(os.path.join(shared_dir, "models")):
-    config.available_features.add("shared-models")
+# Tests read ../shared/models and ../shared/lora (the shared data beside the repo).
+for sub in ("models", "lora"):
+    if not os.path.isdir(os.path.join(shared_dir, sub)):
+        lit_config.fatal("%s is missing: the tests need the shared data (../shared beside the "
+                         "repository, or --param shared_dir=DIR)" % os.path.join(shared_dir, sub))
+
+# Tests that build small ONNX models and references (Inputs/*.py).
 try:
-    import onnx  # noqa: F401  (lit tests that build small ONNX models)
-    config.available_features.add("onnx-python")
-except ImportError:
-    pass
+    import numpy  # noqa: F401
+    import onnx.helper  # noqa: F401
+    import onnx.numpy_helper  # noqa: F401
+    import onnx.reference  # noqa: F401
+except ImportError as e:
+    lit_config.fatal("%s cannot import numpy and onnx (>= 1.13, with onnx.reference): %s; "
+                     "tools/setup.sh installs them" % (sys.executable, e))

@@ -154,7 +154,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin", required=True, help="directory with effc and effc-run")
     parser.add_argument("--data", default="/usr/share/libonnx-testdata/data/node")
-    parser.add_argument("--list", help="only these cases; exit 1 if any fails")
+    parser.add_argument("--list", help="exactly these cases; exit 1 unless every one is found, "
+                        "tests an op effc supports, compiles and passes")
     parser.add_argument("--write-list", help="write the passing cases here")
     parser.add_argument("--rtol", type=float, default=1e-4)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 2)
@@ -166,11 +167,24 @@ def main():
         return 1
     cases = sorted(os.listdir(args.data))
     if args.list:
+        # The list is pinned: a listed case that is gone, duplicated or no
+        # longer one supported op fails the run instead of shrinking it.
         with open(args.list) as f:
             wanted = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+        problems = []
+        duplicates = sorted({c for c in wanted if wanted.count(c) > 1})
+        if duplicates:
+            problems.append("listed more than once: %s" % " ".join(duplicates))
         missing = [c for c in wanted if c not in cases]
         if missing:
-            print("run_node_tests: listed cases not found: %s" % " ".join(missing), file=sys.stderr)
+            problems.append("listed cases not found in %s: %s" % (args.data, " ".join(missing)))
+        unsupported = [c for c in wanted if c in cases and not case_op(os.path.join(args.data, c))]
+        if unsupported:
+            problems.append("listed cases that are not one op effc supports (SUPPORTED_OPS): %s"
+                            % " ".join(unsupported))
+        if problems:
+            for p in problems:
+                print("run_node_tests: %s: %s" % (args.list, p), file=sys.stderr)
             return 1
         cases = wanted
     relevant = [(c, case_op(os.path.join(args.data, c))) for c in cases]
@@ -205,7 +219,11 @@ def main():
                 if results[case][0]:
                     f.write(case + "\n")
     print("node-tests: %d passed, %d failed" % (passed, len(failures)))
-    return 1 if (args.list and failures) else 0
+    if args.list and (failures or passed != len(cases)):
+        print("run_node_tests: %d of the %d cases in %s passed" % (passed, len(cases), args.list),
+              file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

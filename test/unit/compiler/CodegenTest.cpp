@@ -288,8 +288,8 @@ TEST(CodegenTest, DtypeMatrixCompilesWithNvrtc) {
   CudaTranslationUnit tu;
   for (const KernelDesc &d : dtypeMatrix())
     tu.add(emitOrFail(d));
-  if (!nvrtc::load().ok())
-    GTEST_SKIP() << "libnvrtc not found";
+  Status nvrtcLoaded = nvrtc::load();
+  ASSERT_TRUE(nvrtcLoaded.ok()) << "libnvrtc not loadable: " << nvrtcLoaded.message();
   for (const char *arch : {"sm_80", "sm_90"}) {
     auto compiled = nvrtc::compile(tu.source(), nvrtc::compileOptions(arch, {}));
     ASSERT_TRUE(compiled.ok()) << arch << ": " << compiled.status().message();

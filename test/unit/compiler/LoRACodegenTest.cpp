@@ -66,8 +66,8 @@ TEST(LoRACodegen, KernelsOfEveryDtypeCompileWithNvrtc) {
           ASSERT_TRUE(k.has_value()) << d.op << ": " << error;
           tu.add(*k);
         }
-  if (!nvrtc::load().ok())
-    GTEST_SKIP() << "libnvrtc not found";
+  Status nvrtcLoaded = nvrtc::load();
+  ASSERT_TRUE(nvrtcLoaded.ok()) << "libnvrtc not loadable: " << nvrtcLoaded.message();
   for (const char *arch : {"sm_80", "sm_90"}) {
     auto compiled = nvrtc::compile(tu.source(), nvrtc::compileOptions(arch, {}));
     ASSERT_TRUE(compiled.ok()) << arch << ": " << compiled.status().message();

@@ -40,14 +40,8 @@ template <typename T> std::string errorOf(llvm::Expected<T> e) {
   return llvm::toString(e.takeError());
 }
 
-std::string sharedLoraDir() {
-  // test/unit/compiler/LoraAdapterTest.cpp -> the repository root -> ../shared.
-  llvm::SmallString<256> dir(__FILE__);
-  for (int i = 0; i < 4; ++i)
-    llvm::sys::path::remove_filename(dir);
-  llvm::sys::path::append(dir, "..", "shared", "lora");
-  return std::string(dir);
-}
+// The build's shared data dir (CMake's EFFC_SHARED_DIR, ../shared by default).
+std::string sharedLoraDir() { return std::string(EFFC_SHARED_DIR) + "/lora"; }
 
 void appendLE16(std::string &out, uint16_t v) {
   char b[2];
@@ -251,7 +245,7 @@ TEST_P(SharedAdapterTest, Loads) {
   const SharedCase &c = GetParam();
   std::string dir = sharedLoraDir() + "/" + c.arch + "/adapter";
   if (!llvm::sys::fs::is_directory(dir))
-    GTEST_SKIP() << dir << " is absent";
+    FAIL() << dir << " is missing (the shared data beside the repository)";
   llvm::Expected<LoraAdapter> adapter = loadLoraAdapter(dir, "a");
   ASSERT_TRUE(bool(adapter)) << llvm::toString(adapter.takeError());
   EXPECT_EQ(adapter->name, "a");
@@ -317,7 +311,7 @@ INSTANTIATE_TEST_SUITE_P(
 TEST(SharedAdapter, LlamaVProjIsNarrower) {
   std::string dir = sharedLoraDir() + "/llama/adapter";
   if (!llvm::sys::fs::is_directory(dir))
-    GTEST_SKIP() << dir << " is absent";
+    FAIL() << dir << " is missing (the shared data beside the repository)";
   llvm::Expected<LoraAdapter> adapter = loadLoraAdapter(dir);
   ASSERT_TRUE(bool(adapter)) << llvm::toString(adapter.takeError());
   EXPECT_EQ(adapter->name, "");

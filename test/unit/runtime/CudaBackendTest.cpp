@@ -87,7 +87,7 @@ TEST(CudaBackend, NoDriverIsACleanError) {
   std::string payload;
   ManifestBuilder mb = smallCudaModel(&payload);
   std::string msg = createError(bytesWithPayload(mb, payload));
-  if (msg == "<ok>") GTEST_SKIP() << "a CUDA driver and device are present here";
+  if (msg == "<ok>") EFFC_SKIP_GPU_OR_OPT_IN() << "a CUDA driver and device are present here";
   EXPECT_HAS(msg, "cuda backend: ");
   // This machine class (CI, no NVIDIA driver) has no libcuda.so.1 at all.
   if (!std::getenv("EFFC_TEST_GPU")) EXPECT_HAS(msg, "cuda backend: libcuda.so.1 not found (no NVIDIA driver?)");

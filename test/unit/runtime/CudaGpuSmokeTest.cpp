@@ -25,7 +25,7 @@ class CudaGpu : public ::testing::Test {
 protected:
   void SetUp() override {
     if (!std::getenv("EFFC_TEST_GPU") || std::string(std::getenv("EFFC_TEST_GPU")) != "1")
-      GTEST_SKIP() << "set EFFC_TEST_GPU=1 to run on a GPU";
+      EFFC_SKIP_GPU_OR_OPT_IN() << "set EFFC_TEST_GPU=1 to run on a GPU";
     auto d = cuda::getDriver();
     ASSERT_TRUE(d.ok()) << d.status().message();
     arch_ = nvrtc::archForComputeCapability((*d)->ccMajor, (*d)->ccMinor);
@@ -170,7 +170,7 @@ TEST_F(CudaGpu, ErrorsNameTheKernel) {
 // Needs no GPU, so the script's host half can be tried anywhere.
 TEST(CudaSmokeArtifact, WriteForTools) {
   const char *dir = std::getenv("EFFC_SMOKE_DIR");
-  if (!dir) GTEST_SKIP() << "EFFC_SMOKE_DIR not set";
+  if (!dir) EFFC_SKIP_GPU_OR_OPT_IN() << "EFFC_SMOKE_DIR not set";
   std::string payload;
   ManifestBuilder mb = smallCudaModel(&payload);
   std::string bytes = bytesWithPayload(mb, payload);

@@ -1,4 +1,4 @@
-// Helpers for the cuda backend / NVRTC tests: skipping without NVRTC, scoped
+// Helpers for the cuda backend / NVRTC tests: requiring NVRTC, scoped
 // environment variables, temp dirs, and a tiny hand-written CUDA model.
 #pragma once
 
@@ -11,11 +11,12 @@
 
 namespace effc::test {
 
-/// Skips the current test when libnvrtc cannot be loaded, with the reason.
+/// Fails the current test when libnvrtc cannot be loaded, with the loader's
+/// message: the CUDA toolkit's NVRTC is a test requirement (no GPU needed).
 #define EFFC_REQUIRE_NVRTC()                                                   \
   do {                                                                         \
     ::effc::Status nvrtc_st_ = ::effc::nvrtc::load();                          \
-    if (!nvrtc_st_.ok()) GTEST_SKIP() << nvrtc_st_.message();                 \
+    ASSERT_TRUE(nvrtc_st_.ok()) << nvrtc_st_.message();                        \
   } while (0)
 
 /// Sets (or unsets, for nullptr) an environment variable for one scope.

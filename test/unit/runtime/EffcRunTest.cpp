@@ -48,7 +48,7 @@ struct EffcRun : ::testing::Test {
   std::string bin, dir, art, data;
   void SetUp() override {
     bin = effcRun();
-    if (bin.empty()) GTEST_SKIP() << "effc-run not built next to the tests";
+    ASSERT_FALSE(bin.empty()) << "effc-run not built next to the tests (../../bin/effc-run)";
     dir = ::testing::TempDir() + "/effcrun" + std::to_string(getpid());
     mkdir(dir.c_str(), 0755);
     art = dir + "/m.effc";

@@ -6,6 +6,13 @@
 
 #include <gtest/gtest.h>
 
+/// Skips a test that runs only on a GPU machine (or only without one), or
+/// only when a developer opts in through an environment variable. tools/test.sh
+/// (CI) accepts a skipped test only with this marker in its output and fails
+/// on any other (tools/check_skips.py): a missing library, tool or data file
+/// must fail the run, not hide as a skip.
+#define EFFC_SKIP_GPU_OR_OPT_IN() GTEST_SKIP() << "GPU/opt-in skip: "
+
 namespace effc::test {
 
 using artifact::Buffer;
