@@ -7,9 +7,12 @@
 #include <chrono>
 #include <cctype>
 #include <cmath>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <dirent.h>
 #include <map>
+#include <random>
 
 namespace effc::run {
 namespace {
@@ -37,6 +40,48 @@ bool isDir(const std::string &p) {
   DIR *d = opendir(p.c_str());
   if (d) closedir(d);
   return d != nullptr;
+}
+
+// Deterministic pseudo-random values (mt19937_64's output is fixed by the
+// standard, unlike the <random> distributions): floats uniform in [-1, 1),
+// integers in {-1, 0, 1}, bools either way.
+HostTensor randomTensor(const TensorInfo &info, std::mt19937_64 &rng) {
+  HostTensor t(info.dtype, info.shape);
+  auto unit = [&] { return double(rng() >> 11) * 0x1.0p-53; }; // [0, 1)
+  for (int64_t i = 0; i < t.numElements(); ++i) {
+    float f = float(2 * unit() - 1);
+    int64_t k = int64_t(rng() % 3) - 1;
+    switch (info.dtype) {
+    case DType::FLOAT32: t.data<float>()[i] = f; break;
+    case DType::FLOAT64: t.data<double>()[i] = f; break;
+    case DType::FLOAT16: t.data<uint16_t>()[i] = floatToHalf(f); break;
+    case DType::BFLOAT16: t.data<uint16_t>()[i] = floatToBf16(f); break;
+    case DType::BOOL: t.data<uint8_t>()[i] = uint8_t(k > 0); break;
+    case DType::INT64: t.data<int64_t>()[i] = k; break;
+    case DType::INT32: t.data<int32_t>()[i] = int32_t(k); break;
+    case DType::INT16: t.data<int16_t>()[i] = int16_t(k); break;
+    case DType::INT8: t.data<int8_t>()[i] = int8_t(k); break;
+    default: // unsigned: {0, 1}
+      std::memset(static_cast<uint8_t *>(t.data()) + size_t(i) * dtypeSize(info.dtype), 0, dtypeSize(info.dtype));
+      static_cast<uint8_t *>(t.data())[size_t(i) * dtypeSize(info.dtype)] = uint8_t(k > 0);
+    }
+  }
+  return t;
+}
+
+Status writeTensorProto(const std::string &path, const std::string &name, const HostTensor &t) {
+  onnx::TensorProto p;
+  p.set_name(name);
+  p.set_data_type(int(t.dtype()));
+  for (int64_t d : t.shape()) p.add_dims(d);
+  p.set_raw_data(std::string(static_cast<const char *>(t.data()), t.byteSize()));
+  std::string bytes = p.SerializeAsString();
+  FILE *f = std::fopen(path.c_str(), "wb");
+  if (!f) return Status::error(path + ": cannot create: " + std::strerror(errno));
+  bool ok = std::fwrite(bytes.data(), 1, bytes.size(), f) == bytes.size();
+  ok &= std::fclose(f) == 0;
+  if (!ok) return Status::error(path + ": write error");
+  return Status::OK();
 }
 
 } // namespace
@@ -89,8 +134,14 @@ StatusOr<std::vector<HostTensor>> gatherInputs(const Options &o, const Model &mo
     inputs[it - infos.begin()] = std::move(*t);
     given[it - infos.begin()] = true;
   }
-  for (size_t i = 0; i < infos.size(); ++i)
-    if (!given[i]) return Status::error(model.path() + ": missing input '" + infos[i].name + "' (use --input or --test-data)");
+  std::mt19937_64 rng(uint64_t(std::max<int64_t>(o.randomSeed, 0)));
+  for (size_t i = 0; i < infos.size(); ++i) {
+    if (given[i]) continue;
+    if (o.randomSeed < 0)
+      return Status::error(model.path() + ": missing input '" + infos[i].name +
+                           "' (use --input, --test-data or --random-inputs)");
+    inputs[i] = randomTensor(infos[i], rng);
+  }
   return inputs;
 }
 
@@ -103,26 +154,12 @@ StatusOr<bool> compareOutputs(const Options &o, const Model &model, const std::v
   for (size_t k = 0; k < outputs.size(); ++k) {
     auto ref = readTensorProtoFile(files[k]);
     if (!ref.ok()) return ref.status();
-    const HostTensor &got = outputs[k];
-    double maxAbs = 0, maxRef = 0;
-    if (ref->shape() != got.shape()) {
+    Comparison c = compareTensors(outputs[k], *ref, o.tol);
+    if (!c.shapesMatch)
       std::fprintf(stderr, "effc-run: note: output %s: shape %s, reference %s\n", model.outputs()[k].name.c_str(),
-                   shapeToString(got.shape()).c_str(), shapeToString(ref->shape()).c_str());
-      maxAbs = INFINITY;
-    } else {
-      for (int64_t i = 0; i < got.numElements(); ++i) {
-        double g = got.elementAsDouble(i), r = ref->elementAsDouble(i);
-        double e = (std::isnan(g) && std::isnan(r)) || g == r ? 0 : std::fabs(g - r);
-        if (std::isnan(e)) e = INFINITY;
-        maxAbs = std::max(maxAbs, e);
-        if (std::isfinite(r)) maxRef = std::max(maxRef, std::fabs(r));
-      }
-    }
-    double rel = maxAbs == 0 ? 0 : maxRef > 0 ? maxAbs / maxRef : INFINITY;
-    bool pass = rel <= o.rtol || maxAbs <= o.atol;
-    allPass &= pass;
-    std::printf("output %s: max_abs_err=%g max_rel_err=%g %s\n", model.outputs()[k].name.c_str(), maxAbs, rel,
-                pass ? "PASS" : "FAIL");
+                   shapeToString(outputs[k].shape()).c_str(), shapeToString(ref->shape()).c_str());
+    allPass &= c.pass();
+    std::printf("output %s: %s\n", model.outputs()[k].name.c_str(), describe(c, o.tol).c_str());
   }
   return allPass;
 }
@@ -135,6 +172,17 @@ Status writeOutputs(const std::string &dir, const Model &model, const std::vecto
       if (!std::isalnum(static_cast<unsigned char>(c)) && c != '.' && c != '-' && c != '_') c = '_';
     EFFC_RETURN_IF_ERROR(writeNpyFile(dir + "/" + name + ".npy", outputs[k]));
   }
+  return Status::OK();
+}
+
+Status saveTestData(const std::string &dir, const Model &model, const std::vector<HostTensor> &inputs,
+                    const std::vector<HostTensor> &outputs) {
+  if (!isDir(dir)) return Status::error(dir + ": not a directory");
+  for (size_t i = 0; i < inputs.size(); ++i)
+    EFFC_RETURN_IF_ERROR(writeTensorProto(dir + "/input_" + std::to_string(i) + ".pb", model.inputs()[i].name, inputs[i]));
+  for (size_t k = 0; k < outputs.size(); ++k)
+    EFFC_RETURN_IF_ERROR(
+        writeTensorProto(dir + "/output_" + std::to_string(k) + ".pb", model.outputs()[k].name, outputs[k]));
   return Status::OK();
 }
 

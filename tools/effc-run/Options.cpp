@@ -13,12 +13,27 @@ const char *kHelpText =
     "  --backend=host|cuda     backend to run on (default host)\n"
     "  --test-data DIR         read DIR/input_*.pb as the model inputs (manifest order), run,\n"
     "                          compare with DIR/output_*.pb; prints one line per output:\n"
-    "                          output NAME: max_abs_err=E max_rel_err=R PASS|FAIL\n"
-    "                          (max_rel_err = max|got-ref| / max|ref|); exit 1 on any FAIL\n"
-    "  --rtol F                PASS when max_rel_err <= F (default 1e-4)\n"
-    "  --atol F                also PASS when max_abs_err <= F (default 0)\n"
+    "                          output NAME: max_abs_err=E max_rel_err=R PASS|FAIL row_rel_err=W\n"
+    "                          (row I of N) [top1=A/D] (max_rel_err = max|got-ref| / max|ref|;\n"
+    "                          row_rel_err: the worst row, see --row-rtol; top1: see --min-top1);\n"
+    "                          PASS needs all three checks; exit 1 on any FAIL\n"
+    "  --rtol F                max_rel_err <= F (default 1e-4)\n"
+    "  --atol F                or max_abs_err <= F, for the output and for each row (default 0)\n"
+    "  --row-rtol F            every row (last axis): max|got-ref| over the row <= F x the row's\n"
+    "                          max|ref|, or x 1e-3 x the output's max|ref| where that is larger\n"
+    "                          (near-zero rows) (default 4 x --rtol)\n"
+    "  --min-top1 F            float outputs of rank >= 2 with last dim >= 2 (logits): the fraction\n"
+    "                          of rows whose argmax is the reference's, among rows where that is\n"
+    "                          decisive (see --top1-margin), must be >= F (default 1)\n"
+    "  --top1-margin F         a row's reference argmax is decisive when its top-2 gap exceeds\n"
+    "                          F x the row's max|ref| (floored as for --row-rtol); closer calls\n"
+    "                          are near-ties, not counted (default --rtol)\n"
     "  --input NAME=FILE       input from a TensorProto .pb or a NumPy .npy file (repeatable;\n"
     "                          overrides --test-data for that input)\n"
+    "  --random-inputs SEED    inputs given by nothing else get pseudo-random values: floats\n"
+    "                          uniform in [-1, 1), integers in {-1, 0, 1}, bools\n"
+    "  --save-test-data DIR    write this run's inputs and outputs to DIR/input_<i>.pb and\n"
+    "                          DIR/output_<i>.pb (the layout --test-data reads)\n"
     "  --output-dir DIR        write every output to DIR/<name>.npy\n"
     "  --bench N               warm up, time N runs, print median/min/p90 latency in ms\n"
     "  --stats                 print arena bytes, intermediate bytes, their ratio, weight bytes\n"
@@ -64,9 +79,26 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
     } else if (name == "--output-dir") {
       EFFC_RETURN_IF_ERROR(need(&o.outputDir));
     } else if (name == "--rtol") {
-      EFFC_RETURN_IF_ERROR(number(&o.rtol));
+      EFFC_RETURN_IF_ERROR(number(&o.tol.rtol));
     } else if (name == "--atol") {
-      EFFC_RETURN_IF_ERROR(number(&o.atol));
+      EFFC_RETURN_IF_ERROR(number(&o.tol.atol));
+    } else if (name == "--row-rtol") {
+      EFFC_RETURN_IF_ERROR(number(&o.tol.rowRtol));
+      o.rowRtolGiven = true;
+    } else if (name == "--min-top1") {
+      EFFC_RETURN_IF_ERROR(number(&o.tol.minTop1));
+      if (o.tol.minTop1 < 0 || o.tol.minTop1 > 1) return Status::error("option --min-top1: expected a fraction in [0, 1]");
+    } else if (name == "--top1-margin") {
+      EFFC_RETURN_IF_ERROR(number(&o.tol.top1Margin));
+      o.top1MarginGiven = true;
+    } else if (name == "--random-inputs") {
+      double seed;
+      EFFC_RETURN_IF_ERROR(number(&seed));
+      if (seed < 0 || seed > 1e15 || seed != double(int64_t(seed)))
+        return Status::error("option --random-inputs: expected a non-negative integer seed");
+      o.randomSeed = int64_t(seed);
+    } else if (name == "--save-test-data") {
+      EFFC_RETURN_IF_ERROR(need(&o.saveTestData));
     } else if (name == "--bench") {
       double n;
       EFFC_RETURN_IF_ERROR(number(&n));
@@ -87,6 +119,8 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
       return Status::error("more than one artifact given: '" + o.artifact + "' and '" + a + "'");
     }
   }
+  if (!o.rowRtolGiven) o.tol.rowRtol = kRowRtolPerRtol * o.tol.rtol;
+  if (!o.top1MarginGiven) o.tol.top1Margin = o.tol.rtol; // a gap the allowed error could close is a near-tie
   if (!o.help && o.artifact.empty()) return Status::error("no artifact given (usage: effc-run OUT.effc [options]; see --help)");
   return o;
 }

@@ -32,7 +32,8 @@ int main(int argc, char **argv) {
   if (o.verbose) std::fprintf(stderr, "load: %.3f ms (backend %s)\n", msSince(t0), o.backend.c_str());
   if (o.stats) {
     run::printStats(**model);
-    bool wantsRun = !o.testData.empty() || !o.inputs.empty() || o.bench > 0 || !o.outputDir.empty();
+    bool wantsRun = !o.testData.empty() || !o.inputs.empty() || o.bench > 0 || !o.outputDir.empty() ||
+                    o.randomSeed >= 0 || !o.saveTestData.empty();
     if (!wantsRun && !(*model)->inputs().empty()) return 0; // stats only
   }
 
@@ -53,6 +54,10 @@ int main(int argc, char **argv) {
     Status s = run::writeOutputs(o.outputDir, **model, *outputs);
     if (!s.ok()) return fail(s);
   }
+  if (!o.saveTestData.empty()) {
+    Status s = run::saveTestData(o.saveTestData, **model, *inputs, *outputs);
+    if (!s.ok()) return fail(s);
+  }
   if (o.bench > 0) {
     Status s = run::bench(**session, views, o.bench);
     if (!s.ok()) return fail(s);
@@ -61,7 +66,7 @@ int main(int argc, char **argv) {
     auto pass = run::compareOutputs(o, **model, *outputs);
     if (!pass.ok()) return fail(pass.status());
     if (!*pass) return 1;
-  } else if (o.outputDir.empty() && o.bench == 0 && !o.stats) {
+  } else if (o.outputDir.empty() && o.saveTestData.empty() && o.bench == 0 && !o.stats) {
     for (size_t k = 0; k < outputs->size(); ++k) // a short summary so a bare run shows something
       std::printf("output %s: %s %s\n", (*model)->outputs()[k].name.c_str(), dtypeName((*outputs)[k].dtype()),
                   shapeToString((*outputs)[k].shape()).c_str());

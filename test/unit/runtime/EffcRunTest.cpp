@@ -71,21 +71,63 @@ struct EffcRun : ::testing::Test {
 TEST_F(EffcRun, HelpListsEveryOption) {
   ShResult r = sh(bin + " --help");
   EXPECT_EQ(r.rc, 0);
-  for (const char *opt : {"--backend", "--test-data", "--rtol", "--atol", "--input", "--output-dir", "--bench",
-                          "--stats", "--verbose", "--help"})
+  for (const char *opt : {"--backend", "--test-data", "--rtol", "--atol", "--row-rtol", "--min-top1", "--top1-margin",
+                          "--input", "--random-inputs", "--save-test-data", "--output-dir", "--bench", "--stats",
+                          "--verbose", "--help"})
     EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
 }
 
 TEST_F(EffcRun, TestDataPassAndFail) {
   ShResult r = sh(bin + " " + art + " --backend=host --test-data " + data);
   EXPECT_EQ(r.rc, 0) << r.out;
-  EXPECT_EQ(r.out, "output y: max_abs_err=0 max_rel_err=0 PASS\noutput flat: max_abs_err=0 max_rel_err=0 PASS\n");
+  // y's reference rows are ties (0.5, 0.5): no row has a decisive argmax.
+  EXPECT_EQ(r.out, "output y: max_abs_err=0 max_rel_err=0 PASS row_rel_err=0 (row 0 of 2) top1=0/0\n"
+                   "output flat: max_abs_err=0 max_rel_err=0 PASS row_rel_err=0 (row 0 of 1)\n");
   writeProto(data + "/output_1.pb", HostTensor::fromVector<float>(DType::FLOAT32, {4}, {4.5, 4.5, 10.5, 11.5}));
   r = sh(bin + " " + art + " --test-data=" + data);
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.out.find("output flat: max_abs_err=1 max_rel_err=0.0869565 FAIL"), std::string::npos) << r.out;
   r = sh(bin + " " + art + " --test-data=" + data + " --rtol 0.1");
   EXPECT_EQ(r.rc, 0) << r.out;
+  // --row-rtol defaults to 4 x --rtol; given, it is checked on its own.
+  r = sh(bin + " " + art + " --test-data=" + data + " --rtol 0.1 --row-rtol 0.05");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("output flat: max_abs_err=1 max_rel_err=0.0869565 FAIL row_rel_err=0.0869565 (row 0 of 1) "
+                       "[failed: row_rel_err > 0.05]"),
+            std::string::npos)
+      << r.out;
+}
+
+// --random-inputs fills the inputs deterministically; --save-test-data
+// writes a directory --test-data reads back (the check_codegen.sh flow: the
+// host writes the reference, another backend is compared with it).
+TEST_F(EffcRun, RandomInputsSaveTestData) {
+  std::string saved = dir + "/saved", again = dir + "/again", other = dir + "/other";
+  for (auto *d : {&saved, &again, &other}) mkdir(d->c_str(), 0755);
+  ShResult r = sh(bin + " " + art + " --random-inputs 7 --save-test-data " + saved);
+  ASSERT_EQ(r.rc, 0) << r.out;
+  EXPECT_EQ(r.out, "");
+  auto x = readTensorProtoFile(saved + "/input_0.pb");
+  ASSERT_TRUE(x.ok()) << x.status().message();
+  ASSERT_EQ(x->shape(), (std::vector<int64_t>{2, 3}));
+  for (int i = 0; i < 6; ++i) {
+    EXPECT_GE(x->data<float>()[i], -1.0f);
+    EXPECT_LT(x->data<float>()[i], 1.0f);
+  }
+  std::string name;
+  auto flat = readTensorProtoFile(saved + "/output_1.pb", &name);
+  ASSERT_TRUE(flat.ok()) << flat.status().message();
+  EXPECT_EQ(name, "flat");
+  EXPECT_EQ(flat->shape(), (std::vector<int64_t>{4}));
+  r = sh(bin + " " + art + " --test-data " + saved);
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("output flat: max_abs_err=0 max_rel_err=0 PASS"), std::string::npos) << r.out;
+  // The same seed gives the same inputs, another seed others.
+  ASSERT_EQ(sh(bin + " " + art + " --random-inputs 7 --save-test-data " + again).rc, 0);
+  ASSERT_EQ(sh(bin + " " + art + " --random-inputs 8 --save-test-data " + other).rc, 0);
+  EXPECT_EQ(sh("cmp " + saved + "/input_0.pb " + again + "/input_0.pb").rc, 0);
+  EXPECT_NE(sh("cmp " + saved + "/input_0.pb " + other + "/input_0.pb").rc, 0);
+  EXPECT_NE(sh(bin + " " + art + " --test-data " + other + " --input x=" + saved + "/input_0.pb").rc, 0);
 }
 
 TEST_F(EffcRun, InputsOutputsStatsBench) {
@@ -114,6 +156,9 @@ TEST_F(EffcRun, ErrorsAreOneLineAndExit1) {
   std::ofstream(dir + "/corrupt.effc") << "EFFCART garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage";
   expectError(dir + "/corrupt.effc", dir + "/corrupt.effc: ");
   expectError(art, "missing input 'x'");
+  expectError(art + " --min-top1 2", "--min-top1: expected a fraction in [0, 1]");
+  expectError(art + " --random-inputs -1", "--random-inputs: expected a non-negative integer seed");
+  expectError(art + " --random-inputs 0 --save-test-data " + dir + "/nodir", dir + "/nodir: not a directory");
   expectError(art + " --input y=" + dir + "/x.npy", "unknown input 'y'");
   std::ofstream(dir + "/bad.npy") << "\x93NUMPY garbage";
   expectError(art + " --input x=" + dir + "/bad.npy", dir + "/bad.npy: bad .npy");
