@@ -7,15 +7,28 @@ MODE:
   base      no adapter: matches test_data_set_0
   merged    --lora=adapter --lora-merge: matches lora_test_data_set_0
   unmerged  --lora=adapter (eff.lora_linear branches): matches lora_test_data_set_0
-  indexed   --lora a=adapter --lora b=adapter (two adapters, lora_index input):
-            [0, 1] and [1, 0] match the adapted reference, [-1, -1] the base
-            reference, and the mixed batch [0, -1] gives, row by row, the
-            adapted run's row 0 and the base run's row 1.
+  indexed   two different adapters in one artifact, picked per request by the
+            lora_index input, both derived here from the shared one
+            (derive_adapter): a = its weights, b = half its rank, other rank
+            components, B negated; both with lora_alpha x 8. References: base
+            = test_data_set_0; a and b = the base model with that adapter
+            merged (--lora-merge: weights folded at compile time, another code
+            path than the indexed one, checked against PEFT by the merged
+            mode), fp32 on the host backend. For each
+            lora_index of [0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1], every
+            batch row must match the reference of what its index selects
+            (-1 = base). The three references are first checked to differ
+            per batch row by far more than --rtol, so that swapped adapters or
+            an index that is ignored cannot pass.
+  nvrtc     the indexed artifact's kernels (two adapters of different rank)
+            compile with NVRTC for sm_80 and sm_90 (effc-nvrtc-check)
 
-Needs only the Python standard library (CI has no numpy): lora_index is
-written as .npy by hand and outputs are read back from effc-run --output-dir.
+Needs only the Python standard library (CI has no numpy): TensorProto,
+safetensors and .npy are read and written by hand.
 """
-import argparse, ast, os, shutil, struct, subprocess, sys, tempfile
+import argparse, json, os, shutil, struct, subprocess, sys, tempfile
+
+# --- files -----------------------------------------------------------------
 
 
 def write_npy_i64(path, values):
@@ -27,18 +40,131 @@ def write_npy_i64(path, values):
         f.write(struct.pack("<%dq" % len(values), *values))
 
 
-def read_npy_f32(path):
+def _varint(b, i):
+    value = shift = 0
+    while True:
+        c = b[i]; i += 1
+        value |= (c & 0x7F) << shift; shift += 7
+        if c < 0x80:
+            return value, i
+
+
+def read_tensor_proto(path):
+    """A float32 onnx.TensorProto: (name, dims, values as a list of floats)."""
+    b = open(path, "rb").read()
+    i, name, dims, dtype, raw, floats = 0, "", [], 1, None, []
+    while i < len(b):
+        key, i = _varint(b, i)
+        field, wire = key >> 3, key & 7
+        if wire == 0:
+            v, i = _varint(b, i)
+            if field == 1: dims.append(v)
+            elif field == 2: dtype = v
+        elif wire == 2:
+            n, i = _varint(b, i)
+            chunk = b[i:i + n]; i += n
+            if field == 1:  # packed dims
+                j = 0
+                while j < len(chunk):
+                    v, j = _varint(chunk, j); dims.append(v)
+            elif field == 4: floats += struct.unpack("<%df" % (n // 4), chunk)
+            elif field == 8: name = chunk.decode()
+            elif field == 9: raw = chunk
+        elif wire == 5:
+            if field == 4: floats.append(struct.unpack("<f", b[i:i + 4])[0])
+            i += 4
+        elif wire == 1:
+            i += 8
+        else:
+            sys.exit(f"{path}: unexpected protobuf wire type {wire}")
+    if dtype != 1:
+        sys.exit(f"{path}: expected a float32 TensorProto, got data_type {dtype}")
+    values = list(struct.unpack("<%df" % (len(raw) // 4), raw)) if raw is not None else floats
+    return name, dims, values
+
+
+def write_tensor_proto(path, name, dims, values):
+    def varint(v):
+        out = bytearray()
+        while True:
+            out.append((v & 0x7F) | (0x80 if v > 0x7F else 0)); v >>= 7
+            if not v:
+                return bytes(out)
+    def field(num, payload):
+        return varint(num << 3 | 2) + varint(len(payload)) + payload
+    body = b"".join(varint(1 << 3) + varint(d) for d in dims) + varint(2 << 3) + varint(1)
+    body += field(8, name.encode()) + field(9, struct.pack("<%df" % len(values), *values))
+    with open(path, "wb") as f:
+        f.write(body)
+
+
+def read_safetensors(path):
     data = open(path, "rb").read()
-    if data[:6] != b"\x93NUMPY":
-        sys.exit(f"{path}: not a .npy file")
-    major = data[6]
-    hlen = struct.unpack("<H", data[8:10])[0] if major == 1 else struct.unpack("<I", data[8:12])[0]
-    start = (10 if major == 1 else 12)
-    header = ast.literal_eval(data[start:start + hlen].decode("latin1"))
-    if header["descr"] != "<f4":
-        sys.exit(f"{path}: expected float32, got {header['descr']}")
-    body = data[start + hlen:]
-    return list(header["shape"]), list(struct.unpack("<%df" % (len(body) // 4), body))
+    n = struct.unpack("<Q", data[:8])[0]
+    header = json.loads(data[8:8 + n])
+    meta = header.pop("__metadata__", None)
+    tensors = {}
+    for key, info in header.items():
+        start, end = info["data_offsets"]
+        tensors[key] = (info["dtype"], info["shape"], data[8 + n + start:8 + n + end])
+    return meta, tensors
+
+
+def write_safetensors(path, meta, tensors):
+    header, offset, blobs = {}, 0, []
+    if meta is not None:
+        header["__metadata__"] = meta
+    for key in sorted(tensors):
+        dtype, shape, blob = tensors[key]
+        header[key] = {"dtype": dtype, "shape": shape, "data_offsets": [offset, offset + len(blob)]}
+        offset += len(blob); blobs.append(blob)
+    text = json.dumps(header).encode()
+    text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+ELEMENT_BYTES = {"F32": 4, "F16": 2, "BF16": 2}
+
+
+def derive_adapter(src, dst, alpha_factor, other_half):
+    """An adapter for the modules of src with lora_alpha * alpha_factor and,
+    with other_half, different weights: rank r2 = r // 2 taking A's last r2
+    rows and B's matching last r2 columns (not a part of src's product), B
+    negated (the sign bit of any float format). Tensors keep their dtype;
+    only bytes are moved."""
+    config = json.load(open(os.path.join(src, "adapter_config.json")))
+    if config.get("rank_pattern") or config.get("alpha_pattern"):
+        sys.exit(f"{src}: derive_adapter handles a single rank (no rank_pattern/alpha_pattern)")
+    r = config["r"]
+    r2 = max(1, r // 2) if other_half else r
+    meta, tensors = read_safetensors(os.path.join(src, "adapter_model.safetensors"))
+    out = {}
+    for key, (dtype, shape, blob) in tensors.items():
+        size = ELEMENT_BYTES.get(dtype)
+        if size is None:
+            sys.exit(f"{src}: {key}: unexpected dtype {dtype}")
+        if key.endswith("lora_A.weight"):  # [r, in]: rows r - r2 .. r - 1
+            row = shape[1] * size
+            out[key] = (dtype, [r2, shape[1]], blob[(r - r2) * row:])
+        elif key.endswith("lora_B.weight"):  # [out, r]: columns r - r2 .. r - 1, negated
+            cols = bytearray()
+            for o in range(shape[0]):
+                cols += blob[(o * r + r - r2) * size:(o + 1) * r * size]
+            for e in range(size - 1, len(cols), size) if other_half else ():
+                cols[e] ^= 0x80  # little-endian: the sign is in the last byte
+            out[key] = (dtype, [shape[0], r2], bytes(cols))
+        else:
+            sys.exit(f"{src}: {key}: not a lora_A/lora_B weight")
+    config["r"] = r2
+    config["lora_alpha"] = alpha_factor * config["lora_alpha"]
+    os.makedirs(dst)
+    with open(os.path.join(dst, "adapter_config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+    write_safetensors(os.path.join(dst, "adapter_model.safetensors"), meta, out)
+
+
+# --- checks ----------------------------------------------------------------
 
 
 def run(cmd):
@@ -53,7 +179,7 @@ def run(cmd):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("model_dir"); ap.add_argument("bin_dir")
-    ap.add_argument("mode", choices=["base", "merged", "unmerged", "indexed"])
+    ap.add_argument("mode", choices=["base", "merged", "unmerged", "indexed", "nvrtc"])
     ap.add_argument("--backend", default="host"); ap.add_argument("--dtype", default="fp32")
     ap.add_argument("--rtol", default="1e-4")
     a = ap.parse_args()
@@ -70,8 +196,8 @@ def check_mode(a, work):
     base_ref = os.path.join(a.model_dir, "test_data_set_0")
     lora_ref = os.path.join(a.model_dir, "lora_test_data_set_0")
     art = os.path.join(work, "model.effc")
-    compile_cmd = [effc, os.path.join(a.model_dir, "model.onnx"), "--shape", "input_ids=2x16",
-                   "--dtype", a.dtype, "-o", art]
+    model = [effc, os.path.join(a.model_dir, "model.onnx"), "--shape", "input_ids=2x16"]
+    compile_cmd = model + ["--dtype", a.dtype, "-o", art]
     check = ["--backend=" + a.backend, "--rtol", a.rtol]
 
     if a.mode in ("base", "merged", "unmerged"):
@@ -81,34 +207,60 @@ def check_mode(a, work):
         run([effc_run, art, "--test-data", base_ref if a.mode == "base" else lora_ref] + check)
         return
 
-    run(compile_cmd + ["--lora", "a=" + adapter, "--lora", "b=" + adapter])
-    outputs = {}
-    for index, ref in (([0, 1], lora_ref), ([1, 0], lora_ref), ([-1, -1], base_ref), ([0, -1], None)):
-        name = "_".join(str(i) for i in index)
-        npy = os.path.join(work, f"index_{name}.npy")
+    # Two different adapters, their effects amplified (lora_alpha x 8) so that
+    # every pair of references differs by far more than bf16's error, even on
+    # bert whose shared adapter moves the logits by only ~1%.
+    adapters = [os.path.join(work, "adapter_a"), os.path.join(work, "adapter_b")]
+    derive_adapter(adapter, adapters[0], alpha_factor=8, other_half=False)
+    derive_adapter(adapter, adapters[1], alpha_factor=8, other_half=True)
+    run(compile_cmd + ["--lora", "a=" + adapters[0], "--lora", "b=" + adapters[1]])
+    if a.mode == "nvrtc":
+        run([os.path.join(a.bin_dir, "effc-nvrtc-check"), art, "--arch=sm_80,sm_90"])
+        print("PASS")
+        return
+
+    # Each adapter's reference: merged into the weights (the code path the
+    # merged mode checks against PEFT), fp32, host backend.
+    input_ids = os.path.join(base_ref, "input_0.pb")
+    refs = {-1: read_tensor_proto(os.path.join(base_ref, "output_0.pb"))}
+    for i, path in enumerate(adapters):
+        merged, ref_dir = os.path.join(work, f"merged_{i}.effc"), os.path.join(work, f"ref_{i}")
+        os.makedirs(ref_dir)
+        run(model + ["--lora=" + path, "--lora-merge", "-o", merged])
+        run([effc_run, merged, "--backend=host", "--input", "input_ids=" + input_ids, "--save-test-data", ref_dir])
+        refs[i] = read_tensor_proto(os.path.join(ref_dir, "output_0.pb"))
+    name, dims, _ = refs[-1]
+    batch = dims[0]
+    if batch != 2:
+        sys.exit(f"{base_ref}: expected a batch of 2, got dims {dims}")
+    row = len(refs[-1][2]) // batch
+    rows = lambda i, r: refs[i][2][r * row:(r + 1) * row]
+
+    # Discrimination: in every batch row the three references differ by more
+    # than 3 x the tolerance (relative to the larger of the two), so a row
+    # computed with the wrong adapter (or none) is off by more than 2 x and
+    # cannot pass the comparison below, which allows 1 x.
+    rtol = float(a.rtol)
+    for x, y in ((0, 1), (0, -1), (1, -1)):
+        scale = max(max(abs(v) for v in refs[x][2]), max(abs(v) for v in refs[y][2]))
+        for r in range(batch):
+            diff = max(abs(p - q) for p, q in zip(rows(x, r), rows(y, r))) / scale
+            print(f"references lora_index={x} vs {y}, batch row {r}: differ by {diff:.3g} (rel)")
+            if diff <= 3 * rtol:
+                sys.exit(f"FAIL: adapters {x} and {y} give nearly the same batch row {r}: the test "
+                         "could not tell them apart")
+
+    for index in ([0, 1], [1, 0], [-1, 0], [1, -1], [-1, -1]):
+        tag = "_".join(str(i) for i in index)
+        expect = os.path.join(work, "expect_" + tag)
+        os.makedirs(expect)
+        shutil.copy(os.path.join(base_ref, "input_0.pb"), os.path.join(expect, "input_0.pb"))
+        write_tensor_proto(os.path.join(expect, "output_0.pb"), name, dims,
+                           [v for r, i in enumerate(index) for v in rows(i, r)])
+        npy = os.path.join(work, f"index_{tag}.npy")
         write_npy_i64(npy, index)
-        out_dir = os.path.join(work, f"out_{name}")
-        os.makedirs(out_dir)
-        cmd = [effc_run, art, "--input", "lora_index=" + npy, "--output-dir", out_dir] + check
-        if ref:
-            cmd += ["--test-data", ref]
-        else:  # no reference for a mixed batch: its rows are checked below
-            cmd += ["--input", "input_ids=" + os.path.join(base_ref, "input_0.pb")]
-        run(cmd)
-        files = sorted(os.listdir(out_dir))
-        outputs[name] = read_npy_f32(os.path.join(out_dir, files[0]))
-    shape, mixed = outputs["0_-1"]
-    row = len(mixed) // shape[0]
-    worst = 0.0
-    for r, source in ((0, "0_1"), (1, "-1_-1")):
-        ref = outputs[source][1][r * row:(r + 1) * row]
-        got = mixed[r * row:(r + 1) * row]
-        scale = max(abs(v) for v in ref) or 1.0
-        err = max(abs(x - y) for x, y in zip(got, ref)) / scale
-        print(f"mixed batch row {r} vs lora_index={source}: max_rel_err={err:.3g}")
-        worst = max(worst, err)
-    if worst > float(a.rtol):
-        sys.exit("FAIL: a mixed batch differs from the single-adapter runs")
+        print(f"lora_index={index}: batch rows vs the references of {index} (-1 = base, 0 = a, 1 = b)")
+        run([effc_run, art, "--input", "lora_index=" + npy, "--test-data", expect] + check)
     print("PASS")
 
 
