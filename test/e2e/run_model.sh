@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # End-to-end check of one model in the ONNX backend-test layout:
 # compile with effc, run on a backend with effc-run, compare with the reference.
-#   test/e2e/run_model.sh MODEL_DIR BIN_DIR [BACKEND] [extra effc args...]
+#   test/e2e/run_model.sh MODEL_DIR BIN_DIR [BACKEND] [effc args...] [-- effc-run args...]
+# e.g. ... host --dtype=bf16 -- --rtol 1.8e-2 --row-rtol 2.1e-2
 set -euo pipefail
 model_dir=$1; bin_dir=$2; backend=${3:-host}; shift $(( $# < 3 ? $# : 3 ))
+effc_args=(); run_args=()
+while [ $# -gt 0 ]; do
+  if [ "$1" = -- ]; then shift; run_args=("$@"); break; fi
+  effc_args+=("$1"); shift
+done
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 shape=$(python3 - "$model_dir/test_data_set_0" <<'PY' 2>/dev/null || true
 # --shape flags from the reference inputs' dims (input_0.pb carries name + dims).
@@ -19,5 +25,6 @@ PY
 )
 [ -n "$shape" ] || shape="--shape input_ids=2x16"
 # shellcheck disable=SC2086
-"$bin_dir/effc" "$model_dir/model.onnx" $shape -o "$work/model.effc" "$@"
-"$bin_dir/effc-run" "$work/model.effc" --backend="$backend" --test-data "$model_dir/test_data_set_0" --stats
+"$bin_dir/effc" "$model_dir/model.onnx" $shape -o "$work/model.effc" ${effc_args[@]+"${effc_args[@]}"}
+"$bin_dir/effc-run" "$work/model.effc" --backend="$backend" --test-data "$model_dir/test_data_set_0" --stats \
+  ${run_args[@]+"${run_args[@]}"}
