@@ -10,6 +10,9 @@
 # protobuf: on the GPU machine, build here and carry the binary, e.g.
 # carry=["build-attn/bin/effc-attention-bench"]). Logs go to $OUT (or
 # /tmp/effc-attention): effc.log, sdpa_peer.jsonl, sdpa_peer.err, table.txt.
+# Exit 1 when effc-attention-bench fails (a check or a timed problem out of
+# tolerance: each timed problem is checked too) or prints no RESULT, or the
+# torch peers fail.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 LOG=${OUT:-/tmp/effc-attention}
@@ -19,12 +22,15 @@ BIN=${EFFC_ATTENTION_BENCH:-}
 for cand in "$ROOT/build-attn/bin/effc-attention-bench" "$ROOT/build/bin/effc-attention-bench"; do
   [ -z "$BIN" ] && [ -x "$cand" ] && BIN=$cand
 done
+if [ -n "$BIN" ] && [ ! -x "$BIN" ]; then
+  echo "bench_attention: EFFC_ATTENTION_BENCH=$BIN is not an executable"; exit 1
+fi
 if [ -z "$BIN" ]; then
   echo "== building effc-attention-bench"
-  cmake -G Ninja -S "$ROOT" -B "$ROOT/build-attn" -DEFFC_RUNTIME_ONLY=ON -DEFFC_BUILD_TESTS=OFF \
-        -DCMAKE_BUILD_TYPE=Release > "$LOG/build.log" 2>&1 &&
-    ninja -C "$ROOT/build-attn" effc-attention-bench >> "$LOG/build.log" 2>&1 ||
-    { tail -20 "$LOG/build.log"; echo "build failed (protobuf missing? build elsewhere and carry the binary)"; exit 1; }
+  if ! { cmake -G Ninja -S "$ROOT" -B "$ROOT/build-attn" -DEFFC_RUNTIME_ONLY=ON -DEFFC_BUILD_TESTS=OFF \
+           -DCMAKE_BUILD_TYPE=Release && ninja -C "$ROOT/build-attn" effc-attention-bench; } > "$LOG/build.log" 2>&1; then
+    tail -20 "$LOG/build.log"; echo "build failed (protobuf missing? build elsewhere and carry the binary)"; exit 1
+  fi
   BIN=$ROOT/build-attn/bin/effc-attention-bench
 fi
 
@@ -42,7 +48,8 @@ if ! grep -q '^RESULT' "$LOG/effc.log"; then tail -30 "$LOG/effc.log"; fi
 echo "== torch SDPA peers"
 start=$(date +%s)
 python3 "$ROOT/bench/attention/sdpa_peer.py" > "$LOG/sdpa_peer.jsonl" 2> "$LOG/sdpa_peer.err"
-echo "   exit $? in $(( $(date +%s) - start )) s"
+peer_rc=$?
+echo "   exit $peer_rc in $(( $(date +%s) - start )) s"
 grep -v '^#' "$LOG/sdpa_peer.err" | tail -5
 grep '^#' "$LOG/sdpa_peer.err" | head -8
 
@@ -87,4 +94,11 @@ for label, e in effc.items():
           f"{f(p.get('flash_err'), '{:.2e}'):>9} {f(p.get('cudnn_err'), '{:.2e}'):>9}  "
           f"{e['regs'] + '/' + e['spill']:>10}{status}")
 EOF
-exit $effc_rc
+table_rc=${PIPESTATUS[0]}
+results=$(grep -c '^RESULT' "$LOG/effc.log")
+if [ "$effc_rc" != 0 ] || [ "$results" = 0 ] || [ "$peer_rc" != 0 ] || [ "$table_rc" != 0 ]; then
+  echo "bench_attention: FAILED (effc-attention-bench exit $effc_rc, $results RESULT lines; torch peers exit" \
+       "$peer_rc; table exit $table_rc)"
+  exit 1
+fi
+echo "bench_attention: $results problems checked and timed, all PASS"

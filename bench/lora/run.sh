@@ -2,83 +2,151 @@
 # LoRA latency on a GPU: a Llama-1B-shaped model (bf16, seq 512) with random
 # PEFT adapters on q,k,v,o (ranks 8/16/64): base, merged (--lora-merge),
 # unmerged (eff.lora_linear, low-rank expand fused into the GEMM epilogue),
-# and two adapters mixed in one batch (lora_index alternating 0/1).
+# and two adapters mixed in one batch (lora_index alternating 0/1), with the
+# numerics of every timed configuration checked.
 #   bench/lora/run.sh BIN_DIR EXPORT_SCRIPT
-# EFFC_LORA_BATCHES (default "1 8 64") and EFFC_LORA_RANKS ("8 16 64") pick the
-# rows; EFFC_LORA_DIR keeps the export and adapters between runs. Prints one
-# ROW line per config as it completes, then the table. Numerics: merged vs
-# unmerged outputs at the first batch (same math, two orders of rounding).
+# Numerics: torch_reference.py computes each configuration's fp32 logits in
+# torch (the adapters applied unmerged, per batch row; merged r16 shares the
+# unmerged r16 reference); effc-model-bench times each artifact, requires
+# every timed run's output to be bit-identical to the first and compares the
+# output of a run made after all graph replays with the reference within
+# max(2e-2, 2 x torch's own bf16 error on the same configuration).
+# env: EFFC_LORA_BATCHES (default "1 8 64"), EFFC_LORA_RANKS ("8 16 64"),
+# EFFC_LORA_DIR (artifacts, adapters, tensors; default /tmp/effc-bench-lora),
+# EFFC_EXPORT_CACHE (the export; default $EFFC_LORA_DIR), EFFC_LORA_RUNS
+# (timed runs and replays, default 10), EFFC_LORA_RUN_TIMEOUT (seconds per
+# run, default 180), OUT (logs: ${OUT:-/tmp}/bench-lora). Prints one ROW line
+# per config as it completes, then the table; exit 1 on any failure.
 set -uo pipefail
-bin=$1; export_script=$2; out=${EFFC_LORA_DIR:-/tmp/effc-bench-lora}
+me=bench_lora
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=../../test/gpu/lib.sh
+source "$here/../../test/gpu/lib.sh"
+[[ $# == 2 ]] || fail_setup "usage: bench/lora/run.sh BIN_DIR EXPORT_SCRIPT"
+bin=$1; export_script=$2
+out=${EFFC_LORA_DIR:-/tmp/effc-bench-lora}
+exports=${EFFC_EXPORT_CACHE:-$out}
+log=${OUT:-/tmp}/bench-lora
 batches=${EFFC_LORA_BATCHES:-"1 8 64"}; ranks=${EFFC_LORA_RANKS:-"8 16 64"}; seq=512
-model="$out/llama-1b"
-mkdir -p "$out"
+runs=${EFFC_LORA_RUNS:-10}
+model="$exports/llama-1b"
+need_exec "$bin/effc" "$bin/effc-model-bench"
+[[ -f $export_script ]] || fail_setup "export script not found: $export_script"
+need_python numpy torch transformers onnx safetensors
+for b in $batches; do [[ $b =~ ^[1-9][0-9]*$ ]] || fail_setup "EFFC_LORA_BATCHES: bad batch '$b'"; done
+for r in $ranks; do [[ $r =~ ^[1-9][0-9]*$ ]] || fail_setup "EFFC_LORA_RANKS: bad rank '$r'"; done
+[[ -n $batches && -n $ranks ]] || fail_setup "EFFC_LORA_BATCHES and EFFC_LORA_RANKS must not be empty"
+mkdir -p "$out" "$exports"; rm -rf "$log"; mkdir -p "$log"
 if [ ! -f "$model/model.onnx" ]; then
   echo "== export llama-1b" >&2
-  python3 "$export_script" --arch llama --size 1b --batch 2 --seq $seq --out "$model" >&2 || exit 1
+  python3 "$export_script" --arch llama --size 1b --batch 2 --seq $seq --out "$model" >"$log/export.log" 2>&1 ||
+    { rm -rf "$model"; tail -5 "$log/export.log"; fail_setup "exporting llama-1b failed (see $log/export.log)"; }
 fi
 for r in $ranks 16; do
   for s in 0 1; do
     [ -f "$out/adapter-r$r-s$s/adapter_config.json" ] ||
-      python3 "$here/make_random_adapter.py" "$out/adapter-r$r-s$s" --rank "$r" --seed "$s"
+      python3 "$here/make_random_adapter.py" "$out/adapter-r$r-s$s" --rank "$r" --seed "$s" ||
+      fail_setup "make_random_adapter.py failed for rank $r seed $s"
   done
 done
-rows=()
+
+# configs_for BATCH: "tag|effc flags|reference name" lines.
+configs_for() {
+  echo "base||base"
+  echo "merged r16|--lora=$out/adapter-r16-s0 --lora-merge|r16"
+  for r in $ranks; do echo "unmerged r$r|--lora=$out/adapter-r$r-s0|r$r"; done
+  [ "$1" -ge 2 ] && echo "2 adapters mixed r16|--lora a=$out/adapter-r16-s0 --lora b=$out/adapter-r16-s1|mixed"
+}
+
+# Inputs and torch references for every batch, in one process (the model is
+# built once): base, r<rank> (adapter s0 on every row), mixed (s0/s1 rows).
+jobs=()
+for batch in $batches; do
+  python3 -c "
+import numpy as np, sys
+b = int(sys.argv[2])
+np.save(sys.argv[1] + f'/ids-{b}.npy', np.random.default_rng(0).integers(0, 32000, (b, $seq)).astype(np.int64))
+np.save(sys.argv[1] + f'/index-{b}.npy', (np.arange(b) % 2).astype(np.int64))" "$out" "$batch"
+  ids=$out/ids-$batch.npy
+  jobs+=("$out/ref-b$batch-base.npy:$ids::")
+  for r in $ranks 16; do
+    [[ " ${jobs[*]} " == *"ref-b$batch-r$r.npy:"* ]] || jobs+=("$out/ref-b$batch-r$r.npy:$ids:$out/adapter-r$r-s0:")
+  done
+  [ "$batch" -ge 2 ] &&
+    jobs+=("$out/ref-b$batch-mixed.npy:$ids:$out/adapter-r16-s0,$out/adapter-r16-s1:$out/index-$batch.npy")
+done
+rm -f "$out"/ref-b*.npy
+t0=$SECONDS
+python3 "$here/torch_reference.py" --export-script "$export_script" "${jobs[@]}" >"$log/torch-reference.txt" \
+  2>"$log/torch-reference.err" || { tail -5 "$log/torch-reference.err" >&2; echo "torch_reference.py failed" >&2; }
+echo "== torch references: ${#jobs[@]} ($((SECONDS - t0)) s)" >&2
+
+ratio() { python3 -c "import sys; print(f'{float(sys.argv[1]) / float(sys.argv[2]):.3f}')" "$1" "$2" 2>/dev/null || echo '?'; }
+rows=() failed=0
 # One batch at a time: every config of the batch compiles in parallel (effc is
 # mostly single-threaded and a Llama-1B compile takes ~40 s), then each runs
 # alone on the GPU; artifacts are deleted after their run (~2.5 GB each).
-configs_for() {  # batch -> "tag|flags" lines
-  echo "base|"
-  echo "merged r16|--lora=$out/adapter-r16-s0 --lora-merge"
-  for r in $ranks; do echo "unmerged r$r|--lora=$out/adapter-r$r-s0"; done
-  [ "$1" -ge 2 ] && echo "2 adapters mixed r16|--lora a=$out/adapter-r16-s0 --lora b=$out/adapter-r16-s1"
-}
-ratio() { python3 -c "print(f'{float(\"$1\")/float(\"$2\"):.3f}')" 2>/dev/null || echo "?"; }
 for batch in $batches; do
-  python3 -c "
-import numpy as np
-np.save('$out/ids-$batch.npy', np.random.default_rng(0).integers(0, 32000, ($batch, $seq)).astype(np.int64))
-np.save('$out/index-$batch.npy', (np.arange($batch) % 2).astype(np.int64))"
-  t0=$(date +%s); n=0
-  while IFS='|' read -r tag flags; do
+  t0=$SECONDS; n=0
+  while IFS='|' read -r tag flags ref; do
     # shellcheck disable=SC2086
     "$bin/effc" "$model/model.onnx" --shape "input_ids=${batch}x$seq" --dtype=bf16 $flags \
-      -o "$out/b$batch-$n.effc" > "$out/b$batch-$n.log" 2>&1 &
+      -o "$out/b$batch-$n.effc" >"$log/b$batch-$n.effc.log" 2>&1 &
     n=$((n + 1))
   done < <(configs_for "$batch")
   wait
-  echo "batch $batch: $n configs compiled in $(( $(date +%s) - t0 ))s (in parallel)" >&2
+  echo "batch $batch: $n configs compiled in $((SECONDS - t0))s (in parallel)" >&2
   n=0; base=
-  while IFS='|' read -r tag flags; do
-    art="$out/b$batch-$n.effc"; dir="$out/out-b$batch-$n"; mkdir -p "$dir"
+  while IFS='|' read -r tag flags ref; do
+    art="$out/b$batch-$n.effc" run="$log/b$batch-$n.run" ref_file="$out/ref-b$batch-$ref.npy"
     inputs=(--input "input_ids=$out/ids-$batch.npy")
     [[ "$flags" == *"--lora a="* ]] && inputs+=(--input "lora_index=$out/index-$batch.npy")
-    if [ -f "$art" ]; then
-      # A run that hangs must not take the rest of the table with it.
-      timeout "${EFFC_LORA_RUN_TIMEOUT:-120}" "$bin/effc-run" "$art" --backend=cuda "${inputs[@]}" --bench 10 \
-        --output-dir "$dir" > "$out/b$batch-$n.run" 2>&1 || echo "run failed or timed out: $tag" >&2
-      tail -3 "$out/b$batch-$n.run" | grep -i error >&2
-      ms=$(sed -n 's/.*device median \([0-9.]*\).*/\1/p' "$out/b$batch-$n.run")
+    torch_err=$(sed -n "s|^REF out=$ref_file torch_err=\([^ ]*\)|\1|p" "$log/torch-reference.txt" | head -1)
+    tol=$(python3 -c "import sys
+e = float(sys.argv[1] or 'nan')
+print(f'{max(2e-2, 2 * e):.3g}' if e == e else 'nan')" "$torch_err")
+    ms='?' err=- check=
+    if [ ! -f "$art" ]; then
+      check="FAIL(effc: $(tail -1 "$log/b$batch-$n.effc.log" | cut -c1-50))"
+    elif [[ ! -f $ref_file || ! $tol =~ ^[0-9] ]]; then
+      check="FAIL(no torch reference)"
     else
-      ms=?; tail -3 "$out/b$batch-$n.log" >&2
+      # A run that hangs must not take the rest of the table with it.
+      timeout "${EFFC_LORA_RUN_TIMEOUT:-180}" "$bin/effc-model-bench" "$art" "${inputs[@]}" \
+        --reference "logits=$ref_file" --rtol "$tol" --runs "$runs" >"$run" 2>&1
+      rc=$?
+      ms=$(sed -n 's/.*device median \([0-9.]*\).*/\1/p' "$run"); ms=${ms:-?}
+      err=$(grep -o 'max_rel_err=[^ ]*' "$run" | head -1 | cut -d= -f2); err=${err:--}
+      if ((rc == 0)) && grep -q '^effc-model-bench: PASS' "$run"; then
+        check=PASS
+      elif ((rc == 124)); then
+        check="FAIL(timed out)"
+      elif grep -q 'bit-identical to the first run.s: NO' "$run"; then
+        check="FAIL(replays differ)"
+      elif grep -q '^output .* FAIL' "$run"; then
+        check="FAIL(numerics)"
+      else
+        check="FAIL($(tail -1 "$run" | cut -c1-50))"
+      fi
     fi
+    [[ $check == PASS ]] || { failed=1; tail -3 "$run" "$log/b$batch-$n.effc.log" 2>/dev/null >&2; }
     rm -f "$art"
     [ "$tag" = base ] && base=$ms
-    rows+=("$(printf '%5s %-22s %9s %9s' "$batch" "$tag" "${ms:-?}" "$(ratio "${ms:-nan}" "${base:-nan}")")")
+    rows+=("$(printf '%5s %-22s %9s %9s %11s %7s %9s  %s' "$batch" "$tag" "$ms" "$(ratio "$ms" "${base:-nan}")" \
+      "$err" "$tol" "${torch_err:--}" "$check")")
     echo "ROW ${rows[-1]}"
     n=$((n + 1))
   done < <(configs_for "$batch")
-  # merged (config 1) vs unmerged r16: the same adapter, two roundings.
-  r16=$(configs_for "$batch" | grep -n '^unmerged r16|' | cut -d: -f1)
-  [ -n "$r16" ] && python3 - "$out/out-b$batch-1" "$out/out-b$batch-$((r16 - 1))" <<'PY' || true
-import sys, glob, numpy as np
-a = np.load(glob.glob(sys.argv[1] + "/*.npy")[0]); b = np.load(glob.glob(sys.argv[2] + "/*.npy")[0])
-print(f"merged vs unmerged r16 logits: max_rel_err={np.abs(a-b).max()/np.abs(a).max():.3g}")
-PY
-  rm -rf "$out"/out-b"$batch"-*
+  rm -f "$out"/ref-b"$batch"-*.npy
 done
-printf '\n%5s %-22s %9s %9s\n' batch config effc_ms vs_base
+printf '\n%5s %-22s %9s %9s %11s %7s %9s  %s\n' batch config effc_ms vs_base max_rel_err tol torch_err check
 printf '%s\n' "${rows[@]}"
-echo "effc_ms: kernel time of one run (CUDA graph replay, device median of 10); Llama-1B shape (hidden 2048,"
+echo "effc_ms: kernel time of one run (CUDA graph replay, device median of $runs); Llama-1B shape (hidden 2048,"
 echo "16 layers, 32/8 heads, ffn 8192, vocab 32000), bf16, seq 512; adapters on q,k,v,o of every layer."
+echo "max_rel_err: effc vs torch fp32 (adapters unmerged) after all timed runs and replays; torch_err: torch's"
+echo "own bf16 error on the same configuration (tol = max(2e-2, 2 x torch_err)). Logs: $log"
+if ((failed)); then
+  echo "bench_lora: FAILED"
+  exit 1
+fi
+echo "bench_lora: all configs checked and passed"

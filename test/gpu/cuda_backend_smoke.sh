@@ -10,6 +10,7 @@
 #  3. effc-run --backend=cuda vs --backend=host on it: outputs byte-identical;
 #     then effc-run --bench.
 # EFFC_SMOKE_NO_GPU=1 runs only the parts that need no GPU (to try the script).
+# The gtest log goes to ${OUT:-/tmp}/cuda-backend-smoke.
 set -euo pipefail
 BUILD=${1:-build-cuda}
 TESTS=$BUILD/test/unit/effc-runtime-tests
@@ -20,6 +21,7 @@ for f in "$TESTS" "$RUN" "$CHECK"; do
 done
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
+LOG=${OUT:-/tmp}/cuda-backend-smoke; mkdir -p "$LOG"
 export XDG_CACHE_HOME=$WORK/cache   # a cold NVRTC cache, then warm
 NO_GPU=${EFFC_SMOKE_NO_GPU:-0}
 
@@ -27,10 +29,14 @@ echo "== 1. gtests (Cuda*)"
 if [[ $NO_GPU == 1 ]]; then
   EFFC_SMOKE_DIR=$WORK "$TESTS" --gtest_filter='Cuda*' --gtest_brief=1
 else
-  EFFC_TEST_GPU=1 EFFC_SMOKE_DIR=$WORK "$TESTS" --gtest_filter='Cuda*' | tee "$WORK/gtest.log"
-  # The GPU tests must have run, not skipped.
-  if grep -q '^\[  SKIPPED \] CudaGpu' "$WORK/gtest.log"; then
+  EFFC_TEST_GPU=1 EFFC_SMOKE_DIR=$WORK "$TESTS" --gtest_filter='Cuda*' | tee "$LOG/gtest.log"
+  # The GPU tests must have run, not skipped, and the filter must match some.
+  if grep -q '^\[  SKIPPED \] CudaGpu' "$LOG/gtest.log"; then
     echo "cuda_backend_smoke: CudaGpu tests were skipped (no driver/device?)" >&2
+    exit 1
+  fi
+  if ! grep -q '^\[ RUN      \] CudaGpu' "$LOG/gtest.log"; then
+    echo "cuda_backend_smoke: no CudaGpu test ran" >&2
     exit 1
   fi
 fi

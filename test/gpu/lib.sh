@@ -1,0 +1,57 @@
+# shellcheck shell=bash
+# Sourced by the GPU check and benchmark scripts (test/gpu, bench/*/run.sh).
+# Set `me` (the script's name, for messages) before sourcing.
+#
+# A part that cannot run must fail and say why: a missing binary, directory
+# or python module is an error, never a silent skip.
+
+: "${me:=$(basename "$0" .sh)}"
+# A loop over an empty directory runs zero times (not once, on the pattern).
+shopt -s nullglob
+
+# fail_setup MESSAGE...: what the script needs is not there; exit 1.
+fail_setup() {
+  echo "$me: error: $*" >&2
+  exit 1
+}
+
+# need_exec FILE...: executables the script runs.
+need_exec() {
+  local f
+  for f; do [[ -x $f ]] || fail_setup "missing executable $f"; done
+}
+
+# need_cmd NAME...: programs on PATH.
+need_cmd() {
+  local c
+  for c; do command -v "$c" >/dev/null || fail_setup "'$c' is not on PATH"; done
+}
+
+# need_dir DIR WHAT: a directory the script reads.
+need_dir() {
+  [[ -d $1 ]] || fail_setup "$2 not found: $1"
+}
+
+# need_python MODULE...: python3 modules (found without importing them).
+need_python() {
+  need_cmd python3
+  local missing
+  missing=$(python3 -c 'import importlib.util, sys
+print(" ".join(m for m in sys.argv[1:] if importlib.util.find_spec(m) is None))' "$@") ||
+    fail_setup "python3 does not run"
+  [[ -z $missing ]] || fail_setup "python3 cannot import: $missing"
+}
+
+# A bounded pool of background jobs: `pool_run CMD...` starts CMD once fewer
+# than $pool_max run; `pool_wait` waits for all of them. Jobs report their
+# results through files, so their exit statuses are not needed here.
+pool_max=${EFFC_JOBS:-$(($(nproc) > 1 ? $(nproc) / 2 : 1))}
+pool_run() {
+  while (($(jobs -rp | wc -l) >= pool_max)); do
+    wait -n || : # a job's status travels through its result file
+  done
+  "$@" &
+}
+pool_wait() {
+  wait
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Everything test/gpu/run_all.sh needs on a GPU machine that cannot build
+# effc, in one folder to copy there:
+#   DEST/build/bin/          effc, effc-run, effc-nvrtc-check, effc-model-bench,
+#                            effc-gemm-bench, effc-attention-bench (static, stripped)
+#   DEST/build/test/unit/    effc-runtime-tests (cuda_backend_smoke.sh)
+#   DEST/shared/             models, lora, tools of ../shared
+#
+#   test/gpu/stage.sh [DEST] [BUILD_DIR] [SHARED_DIR]   (defaults: .gpu, build, ../shared)
+# Then, from the repo root on the GPU machine:
+#   test/gpu/run_all.sh --checks-only DEST/build/bin DEST/shared/tools/export_hf_onnx.py
+set -euo pipefail
+me=stage
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+dest=${1:-$repo/.gpu}
+build=${2:-$repo/build}
+shared=${3:-$repo/../shared}
+tools=(effc effc-run effc-nvrtc-check effc-model-bench effc-gemm-bench effc-attention-bench)
+for t in "${tools[@]}"; do need_exec "$build/bin/$t"; done
+need_exec "$build/test/unit/effc-runtime-tests"
+for d in models lora tools; do need_dir "$shared/$d" "shared $d"; done
+need_cmd strip
+rm -rf "$dest"
+mkdir -p "$dest/build/bin" "$dest/build/test/unit" "$dest/shared"
+for t in "${tools[@]}"; do strip -o "$dest/build/bin/$t" "$build/bin/$t"; done
+strip -o "$dest/build/test/unit/effc-runtime-tests" "$build/test/unit/effc-runtime-tests"
+cp -r "$shared/models" "$shared/lora" "$shared/tools" "$dest/shared/"
+chmod -R u+w "$dest/shared"
+echo "stage: $(du -sh "$dest" | cut -f1) in $dest"
