@@ -47,6 +47,9 @@ struct DecomposeLoRAPass : public mlir::eff::impl::DecomposeLoRABase<DecomposeLo
   }
 
   void runOnOperation() override {
+    // The pass instance runs on every function of a module in turn: ops noted
+    // in an earlier function were erased there and must not be read again.
+    maybeDead.clear();
     // The ops reading each x, in program order.
     llvm::MapVector<Value, SmallVector<LoRALinearOp>> byInput;
     getOperation().walk([&](LoRALinearOp op) {
