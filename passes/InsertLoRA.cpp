@@ -77,7 +77,8 @@ std::optional<std::vector<float>> readF32(ConstantOp constant) {
   if (!getElementsBytes(constant.getValue(), bytes))
     return std::nullopt;
   std::vector<float> values(bytes.size() / sizeof(float));
-  std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
+  if (!values.empty())
+    std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
   return values;
 }
 

@@ -27,5 +27,5 @@ cmake --build build-san
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 echo "sanitize: running the test suite under ASan + UBSan"
-cd build-san
-ctest --output-on-failure -j"$(nproc)" --timeout 1500 "$@"
+# The same run as tools/test.sh, skip check included.
+EFFC_BUILD_DIR=build-san bash tools/test.sh --timeout 1500 "$@"

@@ -2,11 +2,12 @@
 # Runs every test (lit + GoogleTest) through ctest. Needs tools/setup.sh first.
 # No test may be skipped but the GPU/opt-in ones (check_skips.py): a missing
 # prerequisite (python's onnx, ../shared, libonnx-testdata, libnvrtc) fails the
-# run (DEVELOPING.md, Tests).
+# run (DEVELOPING.md, Tests). EFFC_BUILD_DIR picks another build
+# (tools/sanitize.sh: build-san); arguments go to ctest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools=$PWD/tools
-cd build
+cd "${EFFC_BUILD_DIR:-build}"
 junit=$PWD/Testing/ctest-junit.xml
 rm -f "$junit"
 status=0

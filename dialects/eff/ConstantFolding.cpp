@@ -81,7 +81,9 @@ bool getElementsBytes(ElementsAttr attr, std::vector<char> &bytes) {
     }
     if (int64_t(raw.size()) != n * width)
       return false;
-    std::memcpy(bytes.data(), raw.data(), raw.size());
+    // An empty tensor has no storage: memcpy must not see its null pointer.
+    if (!raw.empty())
+      std::memcpy(bytes.data(), raw.data(), raw.size());
     return true;
   }
   if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
@@ -91,7 +93,8 @@ bool getElementsBytes(ElementsAttr attr, std::vector<char> &bytes) {
     ArrayRef<char> data = blob->getData();
     if (int64_t(data.size()) != n * width)
       return false;
-    std::memcpy(bytes.data(), data.data(), data.size());
+    if (!data.empty())
+      std::memcpy(bytes.data(), data.data(), data.size());
     return true;
   }
   return false;

@@ -34,7 +34,7 @@ StatusOr<HostTensor> tensorFromProto(const onnx::TensorProto &p) {
     if (p.raw_data().size() != t.byteSize())
       return Status::error(what + ": raw_data has " + std::to_string(p.raw_data().size()) + " bytes, " + dtypeName(dt) +
                            " " + shapeToString(shape) + " needs " + std::to_string(t.byteSize()));
-    std::memcpy(t.data(), p.raw_data().data(), t.byteSize());
+    if (t.byteSize()) std::memcpy(t.data(), p.raw_data().data(), t.byteSize());
     return t;
   }
   auto sizeErr = [&](int got) {
@@ -45,15 +45,15 @@ StatusOr<HostTensor> tensorFromProto(const onnx::TensorProto &p) {
   switch (dt) {
   case DType::FLOAT32:
     if (p.float_data_size() != n) return sizeErr(p.float_data_size());
-    std::memcpy(dst, p.float_data().data(), t.byteSize());
+    if (n) std::memcpy(dst, p.float_data().data(), t.byteSize());
     break;
   case DType::FLOAT64:
     if (p.double_data_size() != n) return sizeErr(p.double_data_size());
-    std::memcpy(dst, p.double_data().data(), t.byteSize());
+    if (n) std::memcpy(dst, p.double_data().data(), t.byteSize());
     break;
   case DType::INT64:
     if (p.int64_data_size() != n) return sizeErr(p.int64_data_size());
-    std::memcpy(dst, p.int64_data().data(), t.byteSize());
+    if (n) std::memcpy(dst, p.int64_data().data(), t.byteSize());
     break;
   case DType::UINT32: case DType::UINT64:
     if (p.uint64_data_size() != n) return sizeErr(p.uint64_data_size());

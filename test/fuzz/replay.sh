@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Replays fuzz inputs through a replay binary (no libFuzzer; see
-# tools/effc-fuzz-pipeline/replay-main.cpp): every file must run without a
+# tools/effc-fuzz/replay-main.cpp): every file must run without a
 # crash, abort or sanitizer report.
 #   test/fuzz/replay.sh REPLAY_BIN CORPUS_DIR [EXTRA_FILE...]
 # An empty or missing corpus fails: a replay of nothing checks nothing.

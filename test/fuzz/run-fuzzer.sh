@@ -3,9 +3,9 @@
 #
 #   test/fuzz/run-fuzzer.sh [SECONDS [TARGET]]      (default 600 effc-fuzz)
 #
-# TARGET: effc-fuzz (the ONNX importer, tools/effc-fuzz), effc-fuzz-lora
-# (the PEFT LoRA adapter readers, tools/effc-fuzz-lora) or effc-fuzz-pipeline
-# (import + pass pipeline + plan + CUDA emission, tools/effc-fuzz-pipeline).
+# TARGET: effc-fuzz (the ONNX importer, tools/effc-fuzz/effc-fuzz.cpp), effc-fuzz-lora
+# (the PEFT LoRA adapter readers, tools/effc-fuzz/effc-fuzz-lora.cpp) or effc-fuzz-pipeline
+# (import + pass pipeline + plan + CUDA emission, tools/effc-fuzz/effc-fuzz-pipeline.cpp).
 # Build: a separate dir build-fuzz configured with clang-19, ASan and
 # libFuzzer instrumentation (the main build uses g++); EFFC_FUZZ_JOBS sets the
 # build's parallelism (default 2). Fuzzing runs one process.

@@ -5,11 +5,9 @@
 // crash, abort, sanitizer report or hang is a bug: the importer must answer
 // bad input with a diagnostic. Run through test/fuzz/run-fuzzer.sh.
 //
+#include "FuzzContext.h"
 #include "compiler/onnx/OnnxImporter.h"
-#include "passes/Registration.h"
 
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 
 #include <cstddef>
@@ -17,16 +15,7 @@
 #include <string>
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static mlir::DialectRegistry *registry = [] {
-    auto *r = new mlir::DialectRegistry;
-    mlir::eff::registerEffcDialects(*r);
-    return r;
-  }();
-  mlir::MLIRContext context(*registry, mlir::MLIRContext::Threading::DISABLED);
-  context.loadAllAvailableDialects();
-  // Swallow diagnostics: only crashes matter here.
-  mlir::ScopedDiagnosticHandler quiet(&context, [](mlir::Diagnostic &) { return mlir::success(); });
-
+  effc::fuzz::FuzzContext context;
   std::string bytes(reinterpret_cast<const char *>(data), size);
   bool text = size > 0 && data[0] == '#';
   effc::ImportOptions options;
@@ -36,7 +25,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   if (size > 1 && (data[size - 1] & 1))
     options.inputShapes["input_ids"] = {2, 16};
   mlir::OwningOpRef<mlir::ModuleOp> module =
-      effc::importOnnxBytes(context, bytes, text ? "fuzz.textproto" : "fuzz.onnx", options);
+      effc::importOnnxBytes(context.get(), bytes, text ? "fuzz.textproto" : "fuzz.onnx", options);
   if (module)
     (void)mlir::verify(*module);
   return 0;

@@ -45,8 +45,8 @@ public:
   static HostTensor fromVector(DType dtype, std::vector<int64_t> shape,
                                const std::vector<T> &values) {
     HostTensor t(dtype, std::move(shape));
-    std::memcpy(t.data(), values.data(),
-                std::min(t.byteSize(), values.size() * sizeof(T)));
+    if (size_t n = std::min(t.byteSize(), values.size() * sizeof(T)))
+      std::memcpy(t.data(), values.data(), n);
     return t;
   }
 

@@ -12,13 +12,11 @@
 // test/fuzz/run-fuzzer.sh; effc-fuzz-pipeline-replay (no libFuzzer, built in
 // every configuration) replays the committed corpus in ctest.
 //
+#include "FuzzContext.h"
 #include "compiler/Pipeline.h"
 #include "compiler/onnx/OnnxImporter.h"
 #include "compiler/plan/ExecutionPlan.h"
-#include "passes/Registration.h"
 
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/Verifier.h"
 #include "mlir/Parser/Parser.h"
 #include "mlir/Pass/PassManager.h"
@@ -44,16 +42,8 @@ effc::PipelineOptions optionsFrom(uint8_t selector) {
 } // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-  static mlir::DialectRegistry *registry = [] {
-    auto *r = new mlir::DialectRegistry;
-    mlir::eff::registerEffcDialects(*r);
-    return r;
-  }();
-  mlir::MLIRContext context(*registry, mlir::MLIRContext::Threading::DISABLED);
-  context.loadAllAvailableDialects();
-  // Diagnostics are the expected answer to bad input; only crashes matter.
-  mlir::ScopedDiagnosticHandler quiet(&context, [](mlir::Diagnostic &) { return mlir::success(); });
-
+  effc::fuzz::FuzzContext fuzzContext;
+  mlir::MLIRContext &context = fuzzContext.get();
   std::string bytes(reinterpret_cast<const char *>(data), size);
   uint8_t selector = size ? data[size - 1] : 0;
   mlir::OwningOpRef<mlir::ModuleOp> module;
