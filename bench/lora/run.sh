@@ -14,8 +14,8 @@
 # env: EFFC_LORA_BATCHES (default "1 8 64"), EFFC_LORA_RANKS ("8 16 64"),
 # EFFC_LORA_DIR (artifacts, adapters, tensors; default /tmp/effc-bench-lora),
 # EFFC_EXPORT_CACHE (the export; default $EFFC_LORA_DIR), EFFC_LORA_RUNS
-# (timed runs and replays, default 10), EFFC_LORA_RUN_TIMEOUT (seconds per
-# run, default 180), OUT (logs: ${OUT:-/tmp}/bench-lora). Prints one ROW line
+# (timed runs and replays, default 10), EFFC_MODEL_BENCH_TIMEOUT (seconds per
+# run, default 300), OUT (logs: ${OUT:-/tmp}/bench-lora). Prints one ROW line
 # per config as it completes, then the table; exit 1 on any failure.
 set -uo pipefail
 me=bench_lora
@@ -102,32 +102,15 @@ for batch in $batches; do
     inputs=(--input "input_ids=$out/ids-$batch.npy")
     [[ "$flags" == *"--lora a="* ]] && inputs+=(--input "lora_index=$out/index-$batch.npy")
     torch_err=$(sed -n "s|^REF out=$ref_file torch_err=\([^ ]*\)|\1|p" "$log/torch-reference.txt" | head -1)
-    tol=$(python3 -c "import sys
-e = float(sys.argv[1] or 'nan')
-print(f'{max(2e-2, 2 * e):.3g}' if e == e else 'nan')" "$torch_err")
+    tol=$(bf16_tolerance "$torch_err")
     ms='?' err=- check=
     if [ ! -f "$art" ]; then
       check="FAIL(effc: $(tail -1 "$log/b$batch-$n.effc.log" | cut -c1-50))"
     elif [[ ! -f $ref_file || ! $tol =~ ^[0-9] ]]; then
       check="FAIL(no torch reference)"
     else
-      # A run that hangs must not take the rest of the table with it.
-      timeout "${EFFC_LORA_RUN_TIMEOUT:-180}" "$bin/effc-model-bench" "$art" "${inputs[@]}" \
-        --reference "logits=$ref_file" --rtol "$tol" --runs "$runs" >"$run" 2>&1
-      rc=$?
-      ms=$(sed -n 's/.*device median \([0-9.]*\).*/\1/p' "$run"); ms=${ms:-?}
-      err=$(grep -o 'max_rel_err=[^ ]*' "$run" | head -1 | cut -d= -f2); err=${err:--}
-      if ((rc == 0)) && grep -q '^effc-model-bench: PASS' "$run"; then
-        check=PASS
-      elif ((rc == 124)); then
-        check="FAIL(timed out)"
-      elif grep -q 'bit-identical to the first run.s: NO' "$run"; then
-        check="FAIL(replays differ)"
-      elif grep -q '^output .* FAIL' "$run"; then
-        check="FAIL(numerics)"
-      else
-        check="FAIL($(tail -1 "$run" | cut -c1-50))"
-      fi
+      model_bench "$run" "$bin" "$art" "${inputs[@]}" --reference "logits=$ref_file" --rtol "$tol" --runs "$runs"
+      ms=$bench_ms err=$bench_err check=$bench_check
     fi
     [[ $check == PASS ]] || { failed=1; tail -3 "$run" "$log/b$batch-$n.effc.log" 2>/dev/null >&2; }
     rm -f "$art"

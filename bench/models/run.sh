@@ -19,6 +19,7 @@
 #
 # env: EFFC_BENCH_CONFIGS (default: GPT-2 base fp32/bf16 at 512 tokens),
 #      EFFC_BENCH_RUNS (timed runs and replays, default 20),
+#      EFFC_MODEL_BENCH_TIMEOUT (seconds per timed run, default 300),
 #      EFFC_BENCH_TORCH_COMPILE=0 (skip the torch.compile peer: ~30-60 s per
 #      config), EFFC_JOBS (compiles at once, default 4), EFFC_EXPORT_CACHE
 #      (exports, default $EFFC_BENCH_DIR), EFFC_BENCH_DIR (artifacts and
@@ -125,9 +126,7 @@ for tag in "${tags[@]}"; do
   eager=$(peer_field "$tag" eager); compiled=$(peer_field "$tag" compile); torch_err=$(peer_field "$tag" torch_err)
   tol=1e-4
   # bf16 without torch's own bf16 error: "nan", a FAIL below.
-  [[ ${dtype[$tag]} == bf16 ]] && tol=$(python3 -c "import sys
-e = float(sys.argv[1] or 'nan')
-print(f'{max(2e-2, 2 * e):.3g}' if e == e else 'nan')" "$torch_err")
+  [[ ${dtype[$tag]} == bf16 ]] && tol=$(bf16_tolerance "$torch_err")
   effc_ms='?' e2e_ms='?' err=- check=
   if [[ ! -f $art ]]; then
     check="FAIL(effc: $(tail -1 "$log/$tag.effc.log" | cut -c1-60))"
@@ -136,21 +135,9 @@ print(f'{max(2e-2, 2 * e):.3g}' if e == e else 'nan')" "$torch_err")
   elif [[ ${dtype[$tag]} == bf16 && ! $tol =~ ^[0-9] ]]; then
     check="FAIL(no torch bf16 error)"
   else
-    "$bin/effc-model-bench" "$art" --input "input_ids=$(ids_of "${batch[$tag]}" "${seq[$tag]}")" \
-      --reference "logits=$ref" --rtol "$tol" --runs "$runs" >"$run" 2>&1
-    rc=$?
-    effc_ms=$(sed -n 's/.*device median \([0-9.]*\).*/\1/p' "$run"); effc_ms=${effc_ms:-?}
-    e2e_ms=$(sed -n 's/.*runs, median \([0-9.]*\).*/\1/p' "$run" | head -1); e2e_ms=${e2e_ms:-?}
-    err=$(grep -o 'max_rel_err=[^ ]*' "$run" | head -1 | cut -d= -f2); err=${err:--}
-    if ((rc == 0)) && grep -q '^effc-model-bench: PASS' "$run"; then
-      check=PASS
-    elif grep -q 'bit-identical to the first run.s: NO' "$run"; then
-      check="FAIL(replays differ)"
-    elif grep -q '^output .* FAIL' "$run"; then
-      check="FAIL(numerics)"
-    else
-      check="FAIL($(tail -1 "$run" | cut -c1-60))"
-    fi
+    model_bench "$run" "$bin" "$art" --input "input_ids=$(ids_of "${batch[$tag]}" "${seq[$tag]}")" \
+      --reference "logits=$ref" --rtol "$tol" --runs "$runs"
+    effc_ms=$bench_ms e2e_ms=$bench_e2e_ms err=$bench_err check=$bench_check
   fi
   [[ $check == PASS ]] || { failed=1; tail -5 "$run" "$log/$tag.effc.log" 2>/dev/null >&2; }
   rm -f "$art"

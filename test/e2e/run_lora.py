@@ -23,79 +23,29 @@ MODE:
   nvrtc     the indexed artifact's kernels (two adapters of different rank)
             compile with NVRTC for sm_80 and sm_90 (effc-nvrtc-check)
 
-Needs only the Python standard library (CI has no numpy): TensorProto,
-safetensors and .npy are read and written by hand.
+Needs python's numpy and onnx (tools/setup.sh installs them); safetensors
+files are read and written by hand (the format is a JSON header and bytes).
 """
 import argparse, json, os, shutil, struct, subprocess, sys, tempfile
+
+import numpy as np
+import onnx
+import onnx.numpy_helper
 
 # --- files -----------------------------------------------------------------
 
 
-def write_npy_i64(path, values):
-    header = "{'descr': '<i8', 'fortran_order': False, 'shape': (%d,), }" % len(values)
-    pad = 64 - (10 + len(header) + 1) % 64
-    header += " " * pad + "\n"
-    with open(path, "wb") as f:
-        f.write(b"\x93NUMPY\x01\x00" + struct.pack("<H", len(header)) + header.encode("latin1"))
-        f.write(struct.pack("<%dq" % len(values), *values))
-
-
-def _varint(b, i):
-    value = shift = 0
-    while True:
-        c = b[i]; i += 1
-        value |= (c & 0x7F) << shift; shift += 7
-        if c < 0x80:
-            return value, i
-
-
 def read_tensor_proto(path):
-    """A float32 onnx.TensorProto: (name, dims, values as a list of floats)."""
-    b = open(path, "rb").read()
-    i, name, dims, dtype, raw, floats = 0, "", [], 1, None, []
-    while i < len(b):
-        key, i = _varint(b, i)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            v, i = _varint(b, i)
-            if field == 1: dims.append(v)
-            elif field == 2: dtype = v
-        elif wire == 2:
-            n, i = _varint(b, i)
-            chunk = b[i:i + n]; i += n
-            if field == 1:  # packed dims
-                j = 0
-                while j < len(chunk):
-                    v, j = _varint(chunk, j); dims.append(v)
-            elif field == 4: floats += struct.unpack("<%df" % (n // 4), chunk)
-            elif field == 8: name = chunk.decode()
-            elif field == 9: raw = chunk
-        elif wire == 5:
-            if field == 4: floats.append(struct.unpack("<f", b[i:i + 4])[0])
-            i += 4
-        elif wire == 1:
-            i += 8
-        else:
-            sys.exit(f"{path}: unexpected protobuf wire type {wire}")
-    if dtype != 1:
-        sys.exit(f"{path}: expected a float32 TensorProto, got data_type {dtype}")
-    values = list(struct.unpack("<%df" % (len(raw) // 4), raw)) if raw is not None else floats
-    return name, dims, values
+    """An onnx.TensorProto file: (name, numpy array)."""
+    tensor = onnx.TensorProto()
+    with open(path, "rb") as f:
+        tensor.ParseFromString(f.read())
+    return tensor.name, onnx.numpy_helper.to_array(tensor)
 
 
-def write_tensor_proto(path, name, dims, values):
-    def varint(v):
-        out = bytearray()
-        while True:
-            out.append((v & 0x7F) | (0x80 if v > 0x7F else 0)); v >>= 7
-            if not v:
-                return bytes(out)
-    def field(num, payload):
-        return varint(num << 3 | 2) + varint(len(payload)) + payload
-    body = b"".join(varint(1 << 3) + varint(d) for d in dims) + varint(2 << 3) + varint(1)
-    body += field(8, name.encode()) + field(9, struct.pack("<%df" % len(values), *values))
+def write_tensor_proto(path, name, array):
     with open(path, "wb") as f:
-        f.write(body)
+        f.write(onnx.numpy_helper.from_array(array, name).SerializeToString())
 
 
 def read_safetensors(path):
@@ -229,12 +179,10 @@ def check_mode(a, work):
         run(model + ["--lora=" + path, "--lora-merge", "-o", merged])
         run([effc_run, merged, "--backend=host", "--input", "input_ids=" + input_ids, "--save-test-data", ref_dir])
         refs[i] = read_tensor_proto(os.path.join(ref_dir, "output_0.pb"))
-    name, dims, _ = refs[-1]
-    batch = dims[0]
-    if batch != 2:
-        sys.exit(f"{base_ref}: expected a batch of 2, got dims {dims}")
-    row = len(refs[-1][2]) // batch
-    rows = lambda i, r: refs[i][2][r * row:(r + 1) * row]
+    name, base = refs[-1]
+    if base.shape[0] != 2:
+        sys.exit(f"{base_ref}: expected a batch of 2, got shape {list(base.shape)}")
+    batch = base.shape[0]
 
     # Discrimination: in every batch row the three references differ by more
     # than 3 x the tolerance (relative to the larger of the two), so a row
@@ -242,9 +190,10 @@ def check_mode(a, work):
     # cannot pass the comparison below, which allows 1 x.
     rtol = float(a.rtol)
     for x, y in ((0, 1), (0, -1), (1, -1)):
-        scale = max(max(abs(v) for v in refs[x][2]), max(abs(v) for v in refs[y][2]))
+        rx, ry = refs[x][1], refs[y][1]
+        scale = max(np.abs(rx).max(), np.abs(ry).max())
         for r in range(batch):
-            diff = max(abs(p - q) for p, q in zip(rows(x, r), rows(y, r))) / scale
+            diff = np.abs(rx[r] - ry[r]).max() / scale
             print(f"references lora_index={x} vs {y}, batch row {r}: differ by {diff:.3g} (rel)")
             if diff <= 3 * rtol:
                 sys.exit(f"FAIL: adapters {x} and {y} give nearly the same batch row {r}: the test "
@@ -255,10 +204,10 @@ def check_mode(a, work):
         expect = os.path.join(work, "expect_" + tag)
         os.makedirs(expect)
         shutil.copy(os.path.join(base_ref, "input_0.pb"), os.path.join(expect, "input_0.pb"))
-        write_tensor_proto(os.path.join(expect, "output_0.pb"), name, dims,
-                           [v for r, i in enumerate(index) for v in rows(i, r)])
+        write_tensor_proto(os.path.join(expect, "output_0.pb"), name,
+                           np.stack([refs[i][1][r] for r, i in enumerate(index)]))
         npy = os.path.join(work, f"index_{tag}.npy")
-        write_npy_i64(npy, index)
+        np.save(npy, np.array(index, dtype=np.int64))
         print(f"lora_index={index}: batch rows vs the references of {index} (-1 = base, 0 = a, 1 = b)")
         run([effc_run, art, "--input", "lora_index=" + npy, "--test-data", expect] + check)
     print("PASS")

@@ -5,7 +5,8 @@
 #    none, and fail on a missing binary;
 #  - effc-model-bench (bench/models) on the host backend: passes against
 #    the model's reference, fails with a tolerance the output cannot meet,
-#    on another model's reference and without a reference.
+#    on another model's reference and without a reference; lib.sh's
+#    model_bench (what bench/models and bench/lora run) reads each outcome.
 #   test/gpu/host_selftest.sh BIN_DIR SHARED_DIR
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -58,6 +59,20 @@ if "$bin/effc" "$model/model.onnx" --shape input_ids=2x16 -o "$work/gpt2.effc" >
   expect_error "effc-model-bench with another model's reference" "effc-model-bench: FAIL" \
     "${bench[@]}" --reference "logits=$shared/models/llama-dynamo/test_data_set_0/output_0.pb"
   expect_error "effc-model-bench without a reference" "no --reference for model output 'logits'" "${bench[@]}"
+  # expect_model_bench CHECK ARGS...: model_bench's verdict on ARGS is CHECK.
+  expect_model_bench() {
+    local want=$1; shift
+    ( source "$repo/test/gpu/lib.sh"
+      model_bench "$work/run" "$bin" "${bench[@]:1}" "$@"
+      if [[ $bench_check == "$want"* && $bench_err =~ ^[0-9] && $bench_e2e_ms =~ ^[0-9] ]]; then
+        echo "ok: model_bench says $bench_check (max_rel_err $bench_err, $bench_e2e_ms ms end to end; the host has no device time)"
+      else
+        echo "FAIL: model_bench $*: want $want, got '$bench_check' err '$bench_err' e2e ms '$bench_e2e_ms'"; cat "$work/run"
+        exit 1
+      fi ) || failures=$((failures + 1))
+  }
+  expect_model_bench PASS --reference "logits=$data/output_0.pb"
+  expect_model_bench "FAIL(numerics)" --reference "logits=$data/output_0.pb" --rtol 1e-12
 else
   fail "effc on $model:"; cat "$work/effc.log"
 fi

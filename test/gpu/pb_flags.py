@@ -4,52 +4,20 @@
   pb_flags.py --shape DIR    --shape NAME=DxD... (for effc)
   pb_flags.py --input DIR    --input NAME=DIR/input_N.pb... (for effc-run)
 
-Reads TensorProto fields 1 (dims) and 8 (name) with a tiny protobuf walker,
-so no onnx module is needed. Exit 1 when DIR has no named input_*.pb.
+Needs python's onnx. Exit 1 when DIR has no named input_*.pb.
 """
 import glob
 import os
 import sys
 
-
-def varint(b, i):
-    v = s = 0
-    while True:
-        c = b[i]
-        i += 1
-        v |= (c & 0x7F) << s
-        s += 7
-        if c < 0x80:
-            return v, i
+import onnx
 
 
 def name_and_dims(path):
-    b = open(path, "rb").read()
-    i, dims, name = 0, [], ""
-    while i < len(b):
-        key, i = varint(b, i)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            v, i = varint(b, i)
-            if field == 1:
-                dims.append(v)
-        elif wire == 2:
-            n, i = varint(b, i)
-            if field == 1:  # packed dims
-                j = i
-                while j < i + n:
-                    v, j = varint(b, j)
-                    dims.append(v)
-            elif field == 8:
-                name = b[i:i + n].decode()
-            i += n
-        elif wire == 1:
-            i += 8
-        elif wire == 5:
-            i += 4
-        else:
-            break
-    return name, dims
+    tensor = onnx.TensorProto()
+    with open(path, "rb") as f:
+        tensor.ParseFromString(f.read())
+    return tensor.name, list(tensor.dims)
 
 
 def main():

@@ -9,8 +9,7 @@ per-op table of cases that compile and match their expected outputs.
   run_node_tests.py --bin build/bin --list passing.txt  # regression: every listed case must pass
   run_node_tests.py --bin build/bin --write-list passing.txt
 
-Needs no Python packages: the op type is read from model.onnx with a
-minimal protobuf reader.
+Needs python's onnx (tools/setup.sh installs it).
 """
 import argparse
 import collections
@@ -19,6 +18,9 @@ import os
 import subprocess
 import sys
 import tempfile
+
+import google.protobuf.message
+import onnx
 
 # ONNX ops the eff dialect implements (issue: foundation), by ONNX name.
 SUPPORTED_OPS = """
@@ -31,63 +33,17 @@ Unsqueeze Where Attention RMSNormalization RotaryEmbedding Abs Or Xor
 """.split()
 
 
-def _varint(buf, pos):
-    result = shift = 0
-    while True:
-        b = buf[pos]
-        pos += 1
-        result |= (b & 0x7F) << shift
-        if not b & 0x80:
-            return result, pos
-        shift += 7
-
-
-def _fields(buf):
-    """Yields (field number, wire type, value) of one protobuf message."""
-    pos = 0
-    while pos < len(buf):
-        key, pos = _varint(buf, pos)
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            value, pos = _varint(buf, pos)
-        elif wire == 1:
-            value, pos = buf[pos:pos + 8], pos + 8
-        elif wire == 2:
-            n, pos = _varint(buf, pos)
-            value, pos = buf[pos:pos + n], pos + n
-        elif wire == 5:
-            value, pos = buf[pos:pos + 4], pos + 4
-        else:
-            raise ValueError("unsupported wire type %d" % wire)
-        yield field, wire, value
-
-
 def node_ops(model_path):
     """(domain, op_type) of every node of the main graph."""
-    with open(model_path, "rb") as f:
-        model = f.read()
-    ops = []
-    for field, _, graph in _fields(model):
-        if field != 7:  # ModelProto.graph
-            continue
-        for gfield, _, node in _fields(graph):
-            if gfield != 1:  # GraphProto.node
-                continue
-            op_type = domain = ""
-            for nfield, _, value in _fields(node):
-                if nfield == 4:
-                    op_type = value.decode()
-                elif nfield == 7:
-                    domain = value.decode()
-            ops.append((domain, op_type))
-    return ops
+    model = onnx.load(model_path, load_external_data=False)
+    return [(node.domain, node.op_type) for node in model.graph.node]
 
 
 def case_op(case_dir):
     """The op a node case tests, or None when it is not one op effc supports."""
     try:
         ops = node_ops(os.path.join(case_dir, "model.onnx"))
-    except (OSError, ValueError, IndexError):
+    except (OSError, google.protobuf.message.DecodeError):
         return None
     if len(ops) != 1:
         return None
@@ -98,12 +54,10 @@ def case_op(case_dir):
 
 
 def tensor_name(pb_path):
-    """TensorProto.name (field 8) of a .pb file."""
+    tensor = onnx.TensorProto()
     with open(pb_path, "rb") as f:
-        for field, _, value in _fields(f.read()):
-            if field == 8:
-                return value.decode()
-    return ""
+        tensor.ParseFromString(f.read())
+    return tensor.name
 
 
 def input_files(case_dir):
