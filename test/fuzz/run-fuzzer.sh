@@ -131,7 +131,16 @@ if [ "$TARGET" = effc-fuzz-pipeline ]; then
 fi
 echo "$TARGET: running for ${SECONDS_TO_RUN}s (corpus $CORPUS)"
 cd "$CRASHES"
+# The whole log goes to $BUILD/fuzz$SUFFIX.log; the console shows libFuzzer's
+# periodic "pulse" lines (executions so far, exec/s), reports and the final stats.
+LOG=$BUILD/fuzz$SUFFIX.log
+echo "$TARGET: full log $LOG"
+set +e
 "$BUILD/bin/$TARGET" "$CORPUS" "$SEEDS" -max_total_time="$SECONDS_TO_RUN" \
   -max_len="$MAX_LEN" -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
-  ${EXTRA[@]+"${EXTRA[@]}"} -artifact_prefix="$CRASHES/" 2>&1 | tail -n 40
+  ${EXTRA[@]+"${EXTRA[@]}"} -artifact_prefix="$CRASHES/" 2>&1 | tee "$LOG" |
+  grep --line-buffered -E 'pulse|INITED|DONE|ERROR|SUMMARY|stat::|Test unit written|deadly signal|timeout'
+status=${PIPESTATUS[0]}
+set -e
 echo "$TARGET: crashes: $(ls "$CRASHES" | grep -c . || true)"
+exit "$status"
