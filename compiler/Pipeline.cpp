@@ -3,11 +3,12 @@
 
 #include "passes/Passes.h"
 
+#include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
 namespace effc {
 
-void buildPipeline(mlir::PassManager &pm, const PipelineOptions &options) {
+void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
   // Fold what import left (shape subgraphs whose inputs became constant),
   // re-infer types that folding made static, then clean up again.
   pm.addPass(mlir::createCanonicalizerPass());
@@ -58,6 +59,12 @@ void buildPipeline(mlir::PassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createFuseElementwise());
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createFuseGemmEpilogue());
   }
+}
+
+void registerPipeline() {
+  mlir::PassPipelineRegistration<PipelineOptions>(
+      "effc-pipeline", "The passes effc runs between import and code generation (its options are effc's flags)",
+      buildPipeline);
 }
 
 } // namespace effc

@@ -3,37 +3,55 @@
 #define EFFC_COMPILER_PIPELINE_H
 
 #include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassOptions.h"
 
 #include <string>
-#include <vector>
 
 namespace effc {
 
-struct PipelineOptions {
-  /// Compute precision: "fp32", "bf16" or "fp16" (weights converted at
-  /// compile time, accumulation stays fp32 inside kernels).
-  std::string dtype = "fp32";
-  /// Passes that recognize patterns (attention, ...) emit a remark per
-  /// candidate: what it became, or why it did not match.
-  bool remarks = false;
-  /// Group elementwise chains into eff.fusion kernels.
-  bool fuse = true;
-  /// Rewrite attention subgraphs into eff.attention (FlashAttention kernels).
-  bool raiseAttention = true;
-  /// Split decode-shaped eff.attention over the keys (eff-split-kv-decode).
-  bool splitKvDecode = true;
-  /// Lower eff.lora_linear to GEMMs + eff.lora_expand (false keeps it as one
-  /// simple kernel: the reference the decomposition is checked against).
-  bool decomposeLoRA = true;
-  /// PEFT LoRA adapters (DIR, or NAME=DIR for per-request selection through
-  /// the `lora_index` input) and whether to merge the one adapter into the
-  /// weights instead of running it as a low-rank branch.
-  std::vector<std::string> loraAdapters;
-  bool loraMerge = false;
+/// What `effc` passes to the pipeline. The same struct parses the options of
+/// `effc-opt --effc-pipeline="dtype=bf16 fuse=false ..."`, so the option
+/// names below are effc's flag spellings.
+struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
+  Option<std::string> dtype{
+      *this, "dtype",
+      llvm::cl::desc("Compute precision: fp32, bf16 or fp16 (weights converted at compile time, "
+                     "accumulation stays fp32 inside kernels)"),
+      llvm::cl::init("fp32")};
+  Option<bool> remarks{*this, "remarks",
+                       llvm::cl::desc("Passes that recognize patterns (attention, fusion, split-KV) "
+                                      "emit a remark per candidate: what it became, or why not"),
+                       llvm::cl::init(false)};
+  Option<bool> fuse{*this, "fuse", llvm::cl::desc("Group elementwise chains into eff.fusion kernels"),
+                    llvm::cl::init(true)};
+  Option<bool> raiseAttention{
+      *this, "raise-attention",
+      llvm::cl::desc("Rewrite attention subgraphs into eff.attention (FlashAttention kernels)"),
+      llvm::cl::init(true)};
+  Option<bool> splitKvDecode{
+      *this, "split-kv-decode",
+      llvm::cl::desc("Split decode-shaped eff.attention over the keys (eff-split-kv-decode)"),
+      llvm::cl::init(true)};
+  Option<bool> decomposeLoRA{
+      *this, "decompose-lora",
+      llvm::cl::desc("Lower eff.lora_linear to GEMMs + eff.lora_expand (false keeps it as one "
+                     "simple kernel: the reference the decomposition is checked against)"),
+      llvm::cl::init(true)};
+  ListOption<std::string> loraAdapters{
+      *this, "lora",
+      llvm::cl::desc("PEFT LoRA adapters: DIR, or NAME=DIR (several; per-request selection "
+                     "through the `lora_index` input)")};
+  Option<bool> loraMerge{*this, "lora-merge",
+                         llvm::cl::desc("Merge the one adapter into the weights instead of "
+                                        "running it as a low-rank branch"),
+                         llvm::cl::init(false)};
 };
 
 /// The passes `effc` runs between import and code generation.
-void buildPipeline(mlir::PassManager &pm, const PipelineOptions &options);
+void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options);
+
+/// Registers buildPipeline as `effc-pipeline` (effc-opt --effc-pipeline=...).
+void registerPipeline();
 
 } // namespace effc
 

@@ -28,15 +28,13 @@
 namespace {
 
 /// Options from the input's last byte, so the corpus explores every pipeline.
-effc::PipelineOptions optionsFrom(uint8_t selector) {
+void setOptionsFrom(uint8_t selector, effc::PipelineOptions &options) {
   static const char *const kDtypes[] = {"fp32", "bf16", "fp16", "fp32"};
-  effc::PipelineOptions options;
   options.dtype = kDtypes[(selector >> 1) & 3];
   options.raiseAttention = !(selector & 8);
   options.fuse = !(selector & 16);
   options.splitKvDecode = !(selector & 32);
   options.remarks = selector & 64; // remarks take their own code paths
-  return options;
 }
 
 } // namespace
@@ -61,7 +59,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
 
   mlir::PassManager pm(&context);
-  effc::buildPipeline(pm, optionsFrom(selector));
+  effc::PipelineOptions options;
+  setOptionsFrom(selector, options);
+  effc::buildPipeline(pm, options);
   if (mlir::failed(pm.run(*module)))
     return 0;
   (void)effc::buildExecutionPlan(*module);

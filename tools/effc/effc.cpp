@@ -322,15 +322,16 @@ int main(int argc, char **argv) {
   mlir::PassManager pm(&context);
   mlir::TimingScope pipelineTiming = rootTiming.nest("pipeline");
   pm.enableTiming(pipelineTiming);
+  // effc-opt --effc-pipeline parses the same struct (test/lit/pipeline).
   effc::PipelineOptions pipelineOptions;
-  pipelineOptions.dtype = dtype;
-  pipelineOptions.fuse = fuse;
-  pipelineOptions.raiseAttention = raiseAttention;
-  pipelineOptions.decomposeLoRA = decomposeLoRA;
-  pipelineOptions.splitKvDecode = splitKvDecode;
-  pipelineOptions.remarks = remarks;
-  pipelineOptions.loraAdapters = loraAdapters;
-  pipelineOptions.loraMerge = loraMerge;
+  pipelineOptions.dtype = dtype.getValue();
+  pipelineOptions.fuse = fuse.getValue();
+  pipelineOptions.raiseAttention = raiseAttention.getValue();
+  pipelineOptions.decomposeLoRA = decomposeLoRA.getValue();
+  pipelineOptions.splitKvDecode = splitKvDecode.getValue();
+  pipelineOptions.remarks = remarks.getValue();
+  pipelineOptions.loraAdapters = std::vector<std::string>(loraAdapters.begin(), loraAdapters.end());
+  pipelineOptions.loraMerge = loraMerge.getValue();
   effc::buildPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return 1;
