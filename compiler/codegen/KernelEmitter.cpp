@@ -11,32 +11,55 @@
 namespace effc::codegen {
 namespace {
 
+// The ops that run as kernels, from the dialect's ODS (effc-tblgen's
+// EffOpList.inc): an emitter can only be registered for one of them.
+enum class EffOp {
+#define EFF_KERNEL_OP(CLASS, NAME) CLASS,
+#define EFF_REGION_OP(CLASS, NAME) CLASS,
+#include "effc/EffOpList.inc"
+};
+
+const char *opName(EffOp op) {
+  switch (op) {
+#define EFF_KERNEL_OP(CLASS, NAME)                                                                 \
+  case EffOp::CLASS:                                                                               \
+    return NAME;
+#define EFF_REGION_OP(CLASS, NAME) EFF_KERNEL_OP(CLASS, NAME)
+#include "effc/EffOpList.inc"
+#undef EFF_KERNEL_OP
+  }
+  return "";
+}
+
 const std::map<std::string, EmitFn, std::less<>> &table() {
   static const std::map<std::string, EmitFn, std::less<>> t = [] {
     std::map<std::string, EmitFn, std::less<>> m;
-    auto add = [&](EmitFn fn, std::initializer_list<const char *> ops) {
-      for (const char *op : ops)
-        m[std::string("eff.") + op] = fn;
+    auto add = [&](EmitFn fn, std::initializer_list<EffOp> ops) {
+      for (EffOp op : ops)
+        m[opName(op)] = fn;
     };
+    using E = EffOp;
     add(emitElementwise,
-        {"abs", "cos", "sin", "exp", "log", "neg", "reciprocal", "relu", "sigmoid", "sqrt", "tanh",
-         "erf", "silu", "gelu", "not", "is_nan", "cast", "clip", "add", "sub", "mul", "div", "pow",
-         "max", "min", "equal", "greater", "greater_or_equal", "less", "less_or_equal", "and", "or",
-         "xor", "where"});
-    add(emitDataMovement, {"identity", "reshape", "flatten", "squeeze", "unsqueeze", "transpose",
-                           "expand", "slice", "concat", "split", "gather", "gather_elements",
-                           "gather_nd", "trilu"});
-    add(emitGenerator, {"range", "constant_of_shape", "shape"});
-    add(emitReduction, {"reduce_sum", "reduce_mean", "reduce_max", "softmax"});
-    add(emitNorm, {"layer_norm", "rms_norm"});
-    add(emitScan, {"cum_sum", "top_k"});
-    add(emitRope, {"rope"});
-    add(emitMatmul, {"matmul", "gemm"});
-    add(emitLoRA, {"lora_expand", "lora_linear"});
-    add(emitAttention, {"attention"});
-    add(emitAttentionPartial, {"attention_partial"});
-    add(emitAttentionCombine, {"attention_combine"});
-    add(emitFusion, {"fusion"});
+        {E::AbsOp, E::CosOp, E::SinOp, E::ExpOp, E::LogOp, E::NegOp, E::ReciprocalOp, E::ReluOp,
+         E::SigmoidOp, E::SqrtOp, E::TanhOp, E::ErfOp, E::GeluOp, E::NotOp, E::IsNaNOp, E::CastOp,
+         E::ClipOp, E::AddOp, E::SubOp, E::MulOp, E::DivOp, E::PowOp, E::MaxOp, E::MinOp,
+         E::EqualOp, E::GreaterOp, E::GreaterOrEqualOp, E::LessOp, E::LessOrEqualOp, E::AndOp,
+         E::OrOp, E::XorOp, E::WhereOp});
+    add(emitDataMovement,
+        {E::IdentityOp, E::ReshapeOp, E::FlattenOp, E::SqueezeOp, E::UnsqueezeOp, E::TransposeOp,
+         E::ExpandOp, E::SliceOp, E::ConcatOp, E::SplitOp, E::GatherOp, E::GatherElementsOp,
+         E::GatherNDOp, E::TriluOp});
+    add(emitGenerator, {E::RangeOp, E::ConstantOfShapeOp, E::ShapeOp});
+    add(emitReduction, {E::ReduceSumOp, E::ReduceMeanOp, E::ReduceMaxOp, E::SoftmaxOp});
+    add(emitNorm, {E::LayerNormOp, E::RMSNormOp});
+    add(emitScan, {E::CumSumOp, E::TopKOp});
+    add(emitRope, {E::RopeOp});
+    add(emitMatmul, {E::MatMulOp, E::GemmOp});
+    add(emitLoRA, {E::LoRAExpandOp, E::LoRALinearOp});
+    add(emitAttention, {E::AttentionOp});
+    add(emitAttentionPartial, {E::AttentionPartialOp});
+    add(emitAttentionCombine, {E::AttentionCombineOp});
+    add(emitFusion, {E::FusionOp});
     return m;
   }();
   return t;

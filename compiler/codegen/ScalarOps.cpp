@@ -129,8 +129,6 @@ const std::map<std::string, RecipeFn, std::less<>> &recipes() {
     t["eff.reciprocal"] =
         floatUnary([](Compute k, const std::string &x) { return "(" + one(k) + " / " + x + ")"; });
     t["eff.sigmoid"] = floatUnary([](Compute k, const std::string &x) { return sigmoidOf(k, x); });
-    t["eff.silu"] =
-        floatUnary([](Compute k, const std::string &x) { return "(" + x + " * " + sigmoidOf(k, x) + ")"; });
     t["eff.gelu"] = [](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &err) {
       Compute k = computeOf(d.inputs[0].dtype);
       if (!needFloat(d, k, err))

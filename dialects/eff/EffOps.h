@@ -15,6 +15,15 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+namespace mlir::OpTrait::eff {
+/// The op never reaches a kernel (EffOps.td, Eff_CompileTimeOnly).
+template <typename ConcreteType>
+class CompileTimeOnly : public TraitBase<ConcreteType, CompileTimeOnly> {};
+/// One CUDA kernel; the host backend runs the body's ops (Eff_KernelRegion).
+template <typename ConcreteType>
+class KernelRegion : public TraitBase<ConcreteType, KernelRegion> {};
+} // namespace mlir::OpTrait::eff
+
 #define GET_OP_CLASSES
 #include "dialects/eff/EffOps.h.inc"
 

@@ -5,7 +5,7 @@
 
 def Eff_FusionOp : Op<Eff_Dialect, "fusion",
     [IsolatedFromAbove, SingleBlockImplicitTerminator<"YieldOp">,
-     RecursiveMemoryEffects]> {
+     RecursiveMemoryEffects, Eff_KernelRegion]> {
   let summary = "ops that run as one generated kernel";
   let description = [{
     The body's ops become one kernel: intermediate values stay in registers
@@ -32,7 +32,7 @@ def Eff_FusionOp : Op<Eff_Dialect, "fusion",
 }
 
 def Eff_YieldOp : Op<Eff_Dialect, "yield",
-    [Pure, Terminator, HasParent<"FusionOp">]> {
+    [Pure, Terminator, HasParent<"FusionOp">, Eff_CompileTimeOnly]> {
   let summary = "the outputs of an eff.fusion body";
   let arguments = (ins Variadic<AnyTensor>:$values);
   let builders = [OpBuilder<(ins), [{ /* no values */ }]>];

@@ -8,7 +8,9 @@
 // eff.rope = RotaryEmbedding-23, ...), inputs in ONNX order, shape-like
 // operands (axes, shape, starts, K, split, ...) as int64 (or int32) input
 // tensors, attributes with ONNX names and defaults. eff.attention is effc's
-// own op (see Attention.cpp). The supported names are listed by kernelNames().
+// own op (see Attention.cpp). The supported names are listed by kernelNames();
+// kernels are registered by the op ids of effc/EffOpList.inc, generated from
+// the dialect's ODS by effc-tblgen.
 //
 // Float math is done in (at least) float32, float64 in double; float16 and
 // bfloat16 are stored rounded to nearest-even.
@@ -52,6 +54,9 @@ struct TensorRef {
 bool hasKernel(std::string_view op);
 /// All ops with a host kernel, sorted.
 std::vector<std::string> kernelNames();
+/// The ops that must have one: every eff op that runs as a kernel (the
+/// generated EffOpList.inc), sorted.
+std::vector<std::string> kernelOpNames();
 
 /// Runs one op. Never aborts on bad operands: wrong arity, dtypes, shapes,
 /// attribute types or out-of-range indices give an error Status naming the op.

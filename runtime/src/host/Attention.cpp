@@ -24,6 +24,6 @@ Status attention(const KernelContext &c) {
 
 } // namespace
 
-void registerAttention(Registry &r) { r["eff.attention"] = {attention, 3, 4, 1, 1}; }
+void registerAttention(Registry &r) { r[EffOp::AttentionOp] = {attention, 3, 4, 1, 1}; }
 
 } // namespace effc::host

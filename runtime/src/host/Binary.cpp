@@ -170,22 +170,22 @@ Status where(const KernelContext &c) {
 } // namespace
 
 void registerBinary(Registry &r) {
-  r["eff.add"] = {arith<Add>, 2, 2, 1, 1};
-  r["eff.sub"] = {arith<Sub>, 2, 2, 1, 1};
-  r["eff.mul"] = {arith<Mul>, 2, 2, 1, 1};
-  r["eff.div"] = {arith<Div>, 2, 2, 1, 1};
-  r["eff.max"] = {arith<Max>, 1, -1, 1, 1};
-  r["eff.min"] = {arith<Min>, 1, -1, 1, 1};
-  r["eff.pow"] = {pow, 2, 2, 1, 1};
-  r["eff.equal"] = {compare<Equal>, 2, 2, 1, 1};
-  r["eff.greater"] = {compare<Greater>, 2, 2, 1, 1};
-  r["eff.greater_or_equal"] = {compare<GreaterEq>, 2, 2, 1, 1};
-  r["eff.less"] = {compare<Less>, 2, 2, 1, 1};
-  r["eff.less_or_equal"] = {compare<LessEq>, 2, 2, 1, 1};
-  r["eff.and"] = {logic<And>, 2, 2, 1, 1};
-  r["eff.or"] = {logic<Or>, 2, 2, 1, 1};
-  r["eff.xor"] = {logic<Xor>, 2, 2, 1, 1};
-  r["eff.where"] = {where, 3, 3, 1, 1};
+  r[EffOp::AddOp] = {arith<Add>, 2, 2, 1, 1};
+  r[EffOp::SubOp] = {arith<Sub>, 2, 2, 1, 1};
+  r[EffOp::MulOp] = {arith<Mul>, 2, 2, 1, 1};
+  r[EffOp::DivOp] = {arith<Div>, 2, 2, 1, 1};
+  r[EffOp::MaxOp] = {arith<Max>, 1, -1, 1, 1};
+  r[EffOp::MinOp] = {arith<Min>, 1, -1, 1, 1};
+  r[EffOp::PowOp] = {pow, 2, 2, 1, 1};
+  r[EffOp::EqualOp] = {compare<Equal>, 2, 2, 1, 1};
+  r[EffOp::GreaterOp] = {compare<Greater>, 2, 2, 1, 1};
+  r[EffOp::GreaterOrEqualOp] = {compare<GreaterEq>, 2, 2, 1, 1};
+  r[EffOp::LessOp] = {compare<Less>, 2, 2, 1, 1};
+  r[EffOp::LessOrEqualOp] = {compare<LessEq>, 2, 2, 1, 1};
+  r[EffOp::AndOp] = {logic<And>, 2, 2, 1, 1};
+  r[EffOp::OrOp] = {logic<Or>, 2, 2, 1, 1};
+  r[EffOp::XorOp] = {logic<Xor>, 2, 2, 1, 1};
+  r[EffOp::WhereOp] = {where, 3, 3, 1, 1};
 }
 
 } // namespace effc::host

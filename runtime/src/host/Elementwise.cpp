@@ -23,7 +23,6 @@ EFFC_FLOAT_UNARY(Sigmoid, x >= 0 ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / 
 EFFC_FLOAT_UNARY(Sqrt, std::sqrt(x))
 EFFC_FLOAT_UNARY(Tanh, std::tanh(x))
 EFFC_FLOAT_UNARY(Erf, std::erf(x))
-EFFC_FLOAT_UNARY(Silu, x * Sigmoid::apply(x))
 #undef EFFC_FLOAT_UNARY
 
 struct Neg {
@@ -165,26 +164,25 @@ Status clip(const KernelContext &c) {
 
 void registerElementwise(Registry &r) {
   KernelDef one{nullptr, 1, 1, 1, 1};
-  auto add = [&](const char *name, KernelFn fn) { KernelDef d = one; d.fn = fn; r[name] = d; };
-  add("eff.cos", unary<Cos>);
-  add("eff.sin", unary<Sin>);
-  add("eff.exp", unary<Exp>);
-  add("eff.log", unary<Log>);
-  add("eff.neg", unary<Neg>);
-  add("eff.reciprocal", unary<Reciprocal>);
-  add("eff.relu", unary<Relu>);
-  add("eff.sigmoid", unary<Sigmoid>);
-  add("eff.sqrt", unary<Sqrt>);
-  add("eff.tanh", unary<Tanh>);
-  add("eff.erf", unary<Erf>);
-  add("eff.abs", unary<Abs>);
-  add("eff.silu", unary<Silu>);
-  add("eff.gelu", gelu);
-  add("eff.not", logicalNot);
-  add("eff.is_nan", isNan);
-  add("eff.identity", identity);
-  add("eff.cast", cast);
-  r["eff.clip"] = KernelDef{clip, 1, 3, 1, 1};
+  auto add = [&](EffOp op, KernelFn fn) { KernelDef d = one; d.fn = fn; r[op] = d; };
+  add(EffOp::CosOp, unary<Cos>);
+  add(EffOp::SinOp, unary<Sin>);
+  add(EffOp::ExpOp, unary<Exp>);
+  add(EffOp::LogOp, unary<Log>);
+  add(EffOp::NegOp, unary<Neg>);
+  add(EffOp::ReciprocalOp, unary<Reciprocal>);
+  add(EffOp::ReluOp, unary<Relu>);
+  add(EffOp::SigmoidOp, unary<Sigmoid>);
+  add(EffOp::SqrtOp, unary<Sqrt>);
+  add(EffOp::TanhOp, unary<Tanh>);
+  add(EffOp::ErfOp, unary<Erf>);
+  add(EffOp::AbsOp, unary<Abs>);
+  add(EffOp::GeluOp, gelu);
+  add(EffOp::NotOp, logicalNot);
+  add(EffOp::IsNaNOp, isNan);
+  add(EffOp::IdentityOp, identity);
+  add(EffOp::CastOp, cast);
+  r[EffOp::ClipOp] = KernelDef{clip, 1, 3, 1, 1};
 }
 
 } // namespace effc::host

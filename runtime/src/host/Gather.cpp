@@ -116,9 +116,9 @@ Status gatherNd(const KernelContext &c) {
 } // namespace
 
 void registerGather(Registry &r) {
-  r["eff.gather"] = {gather, 2, 2, 1, 1};
-  r["eff.gather_elements"] = {gatherElements, 2, 2, 1, 1};
-  r["eff.gather_nd"] = {gatherNd, 2, 2, 1, 1};
+  r[EffOp::GatherOp] = {gather, 2, 2, 1, 1};
+  r[EffOp::GatherElementsOp] = {gatherElements, 2, 2, 1, 1};
+  r[EffOp::GatherNDOp] = {gatherNd, 2, 2, 1, 1};
 }
 
 } // namespace effc::host

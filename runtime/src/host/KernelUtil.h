@@ -41,7 +41,21 @@ struct KernelDef {
   int minIn, maxIn;   // maxIn -1: variadic
   int minOut, maxOut; // maxOut -1: variadic
 };
-using Registry = std::map<std::string, KernelDef, std::less<>>;
+
+/// The ops that run as kernels, from the generated EffOpList.inc (the eff
+/// dialect's ODS): a host kernel can only be registered for one of them.
+enum class EffOp {
+#define EFF_KERNEL_OP(CLASS, NAME) CLASS,
+#include "effc/EffOpList.inc"
+};
+/// "eff.add" for EffOp::AddOp.
+std::string_view opName(EffOp op);
+
+/// Op name -> kernel, filled by op id.
+struct Registry {
+  std::map<std::string, KernelDef, std::less<>> byName;
+  KernelDef &operator[](EffOp op) { return byName[std::string(opName(op))]; }
+};
 
 // One registration function per op family file.
 void registerElementwise(Registry &r);

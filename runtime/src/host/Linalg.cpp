@@ -111,8 +111,8 @@ Status gemm(const KernelContext &c) {
 } // namespace
 
 void registerLinalg(Registry &r) {
-  r["eff.matmul"] = {matmul, 2, 2, 1, 1};
-  r["eff.gemm"] = {gemm, 2, 3, 1, 1};
+  r[EffOp::MatMulOp] = {matmul, 2, 2, 1, 1};
+  r[EffOp::GemmOp] = {gemm, 2, 3, 1, 1};
 }
 
 } // namespace effc::host

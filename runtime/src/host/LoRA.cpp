@@ -168,8 +168,8 @@ Status loraExpand(const KernelContext &c) {
 } // namespace
 
 void registerLoRA(Registry &r) {
-  r["eff.lora_linear"] = {loraLinear, 4, 5, 1, 1};
-  r["eff.lora_expand"] = {loraExpand, 3, 4, 1, 1};
+  r[EffOp::LoRALinearOp] = {loraLinear, 4, 5, 1, 1};
+  r[EffOp::LoRAExpandOp] = {loraExpand, 3, 4, 1, 1};
 }
 
 } // namespace effc::host

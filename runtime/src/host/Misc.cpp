@@ -166,11 +166,11 @@ Status constantOfShape(const KernelContext &c) {
 } // namespace
 
 void registerMisc(Registry &r) {
-  r["eff.cum_sum"] = {cumSum, 2, 2, 1, 1};
-  r["eff.top_k"] = {topK, 2, 2, 2, 2};
-  r["eff.trilu"] = {trilu, 1, 2, 1, 1};
-  r["eff.range"] = {range, 3, 3, 1, 1};
-  r["eff.constant_of_shape"] = {constantOfShape, 1, 1, 1, 1};
+  r[EffOp::CumSumOp] = {cumSum, 2, 2, 1, 1};
+  r[EffOp::TopKOp] = {topK, 2, 2, 2, 2};
+  r[EffOp::TriluOp] = {trilu, 1, 2, 1, 1};
+  r[EffOp::RangeOp] = {range, 3, 3, 1, 1};
+  r[EffOp::ConstantOfShapeOp] = {constantOfShape, 1, 1, 1, 1};
 }
 
 } // namespace effc::host

@@ -119,9 +119,9 @@ Status rope(const KernelContext &c) {
 } // namespace
 
 void registerNormalization(Registry &r) {
-  r["eff.layer_norm"] = {norm<false>, 2, 3, 1, 1};
-  r["eff.rms_norm"] = {norm<true>, 2, 2, 1, 1};
-  r["eff.rope"] = {rope, 3, 4, 1, 1};
+  r[EffOp::LayerNormOp] = {norm<false>, 2, 3, 1, 1};
+  r[EffOp::RMSNormOp] = {norm<true>, 2, 2, 1, 1};
+  r[EffOp::RopeOp] = {rope, 3, 4, 1, 1};
 }
 
 } // namespace effc::host

@@ -113,10 +113,10 @@ Status softmax(const KernelContext &c) {
 } // namespace
 
 void registerReductions(Registry &r) {
-  r["eff.reduce_max"] = {reduce<Red::Max>, 1, 2, 1, 1};
-  r["eff.reduce_mean"] = {reduce<Red::Mean>, 1, 2, 1, 1};
-  r["eff.reduce_sum"] = {reduce<Red::Sum>, 1, 2, 1, 1};
-  r["eff.softmax"] = {softmax, 1, 1, 1, 1};
+  r[EffOp::ReduceMaxOp] = {reduce<Red::Max>, 1, 2, 1, 1};
+  r[EffOp::ReduceMeanOp] = {reduce<Red::Mean>, 1, 2, 1, 1};
+  r[EffOp::ReduceSumOp] = {reduce<Red::Sum>, 1, 2, 1, 1};
+  r[EffOp::SoftmaxOp] = {softmax, 1, 1, 1, 1};
 }
 
 } // namespace effc::host

@@ -5,6 +5,23 @@
 
 namespace effc::host {
 
+std::string_view opName(EffOp op) {
+  switch (op) {
+#define EFF_KERNEL_OP(CLASS, NAME)                                                                 \
+  case EffOp::CLASS:                                                                               \
+    return NAME;
+#include "effc/EffOpList.inc"
+  }
+  return {};
+}
+
+std::vector<std::string> kernelOpNames() {
+  return {
+#define EFF_KERNEL_OP(CLASS, NAME) NAME,
+#include "effc/EffOpList.inc"
+  };
+}
+
 static const Registry &registry() {
   static const Registry r = [] {
     Registry reg;
@@ -24,11 +41,11 @@ static const Registry &registry() {
   return r;
 }
 
-bool hasKernel(std::string_view op) { return registry().count(op) != 0; }
+bool hasKernel(std::string_view op) { return registry().byName.count(op) != 0; }
 
 std::vector<std::string> kernelNames() {
   std::vector<std::string> names;
-  for (auto &kv : registry()) names.push_back(kv.first);
+  for (auto &kv : registry().byName) names.push_back(kv.first);
   return names;
 }
 
@@ -63,8 +80,8 @@ static Status checkArity(const KernelContext &c, const KernelDef &d) {
 
 Status runKernel(std::string_view op, const Attrs &attrs, const std::vector<ConstTensorRef> &inputs,
                  const std::vector<TensorRef> &outputs) {
-  auto it = registry().find(op);
-  if (it == registry().end())
+  auto it = registry().byName.find(op);
+  if (it == registry().byName.end())
     return Status::error("no host kernel for op '" + std::string(op) + "'");
   KernelContext c{std::string(op), attrs, inputs, outputs};
   EFFC_RETURN_IF_ERROR(checkArity(c, it->second));

@@ -309,16 +309,16 @@ Status expand(const KernelContext &c) {
 } // namespace
 
 void registerShapeOps(Registry &r) {
-  r["eff.reshape"] = {reshape, 2, 2, 1, 1};
-  r["eff.flatten"] = {flatten, 1, 1, 1, 1};
-  r["eff.squeeze"] = {squeeze, 1, 2, 1, 1};
-  r["eff.unsqueeze"] = {unsqueeze, 2, 2, 1, 1};
-  r["eff.shape"] = {shapeOp, 1, 1, 1, 1};
-  r["eff.concat"] = {concat, 1, -1, 1, 1};
-  r["eff.split"] = {split, 1, 2, 1, -1};
-  r["eff.slice"] = {slice, 3, 5, 1, 1};
-  r["eff.transpose"] = {transpose, 1, 1, 1, 1};
-  r["eff.expand"] = {expand, 2, 2, 1, 1};
+  r[EffOp::ReshapeOp] = {reshape, 2, 2, 1, 1};
+  r[EffOp::FlattenOp] = {flatten, 1, 1, 1, 1};
+  r[EffOp::SqueezeOp] = {squeeze, 1, 2, 1, 1};
+  r[EffOp::UnsqueezeOp] = {unsqueeze, 2, 2, 1, 1};
+  r[EffOp::ShapeOp] = {shapeOp, 1, 1, 1, 1};
+  r[EffOp::ConcatOp] = {concat, 1, -1, 1, 1};
+  r[EffOp::SplitOp] = {split, 1, 2, 1, -1};
+  r[EffOp::SliceOp] = {slice, 3, 5, 1, 1};
+  r[EffOp::TransposeOp] = {transpose, 1, 1, 1, 1};
+  r[EffOp::ExpandOp] = {expand, 2, 2, 1, 1};
 }
 
 } // namespace effc::host

@@ -86,8 +86,8 @@ Status attentionCombine(const KernelContext &c) {
 } // namespace
 
 void registerSplitKvAttention(Registry &r) {
-  r["eff.attention_partial"] = {attentionPartial, 3, 4, 2, 2};
-  r["eff.attention_combine"] = {attentionCombine, 2, 2, 1, 1};
+  r[EffOp::AttentionPartialOp] = {attentionPartial, 3, 4, 2, 2};
+  r[EffOp::AttentionCombineOp] = {attentionCombine, 2, 2, 1, 1};
 }
 
 } // namespace effc::host
