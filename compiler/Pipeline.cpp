@@ -56,8 +56,12 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
   // Fuse: elementwise chains become one kernel each (eff.fusion), then a
   // GEMM's sole elementwise consumer moves into its epilogue.
   if (options.fuse) {
-    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createFuseElementwise());
-    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createFuseGemmEpilogue());
+    mlir::eff::FuseElementwiseOptions elementwise;
+    elementwise.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createFuseElementwise(elementwise));
+    mlir::eff::FuseGemmEpilogueOptions epilogue;
+    epilogue.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createFuseGemmEpilogue(epilogue));
   }
 }
 

@@ -2,9 +2,11 @@
 #include "dialects/eff/EffOps.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
 
 #include "llvm/ADT/SetVector.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ADT/StringSet.h"
 
 namespace mlir::eff {
@@ -37,6 +39,13 @@ ArrayRef<int64_t> shapeOf(Operation *op) {
   return cast<RankedTensorType>(op->getResult(0).getType()).getShape();
 }
 
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string text;
+  for (int64_t dim : shape)
+    text += (text.empty() ? "" : "x") + std::to_string(dim);
+  return text.empty() ? "scalar" : text;
+}
+
 struct FuseElementwisePass
     : public mlir::eff::impl::FuseElementwiseBase<FuseElementwisePass> {
   using FuseElementwiseBase::FuseElementwiseBase;
@@ -44,7 +53,7 @@ struct FuseElementwisePass
   void runOnOperation() override {
     Block &block = getOperation().getBody().front();
     // Groups in discovery order (root first); groupOf maps members to groups.
-    std::vector<SmallVector<Operation *>> groups;
+    groups.clear();
     DenseMap<Operation *, size_t> groupOf;
     for (Operation &op : llvm::reverse(block)) {
       if (!isFusibleElementwise(&op))
@@ -71,10 +80,69 @@ struct FuseElementwisePass
         groupOf[producer] = g;
       }
     }
+    if (remarks) // in program order: groups were found bottom-up
+      for (SmallVector<Operation *> &group : llvm::reverse(groups))
+        if (group.size() == 1)
+          remarkWhyAlone(group.front(), groupOf);
     for (SmallVector<Operation *> &group : groups)
       if (group.size() > 1)
         outline(group);
   }
+
+  /// Explains why `op` stayed a kernel of its own: what stopped it from
+  /// joining its consumer's group, and from absorbing a producer. Silent
+  /// for the sole consumer of a GEMM: eff-fuse-gemm-epilogue decides there
+  /// (and remarks on the GEMM when it does not fuse).
+  void remarkWhyAlone(Operation *op, const DenseMap<Operation *, size_t> &groupOf) {
+    for (Value operand : op->getOperands())
+      if (Operation *producer = operand.getDefiningOp();
+          producer && isa<MatMulOp, GemmOp, LoRAExpandOp>(producer) && operand.hasOneUse())
+        return;
+    SmallVector<std::string> reasons;
+    // Toward its consumers.
+    llvm::SmallSetVector<Operation *, 4> users(op->user_begin(), op->user_end());
+    if (users.size() > 1) {
+      reasons.push_back("its result is read by " + std::to_string(users.size()) +
+                        " ops that are not in one kernel");
+    } else if (users.size() == 1) {
+      Operation *user = users.front();
+      if (isa<func::ReturnOp>(user)) {
+        // A returned value may still end a group: the producer side says why not.
+      } else if (!isFusibleElementwise(user)) {
+        reasons.push_back("its only user '" + user->getName().getStringRef().str() +
+                          "' is not elementwise");
+      } else if (shapeOf(op) != shapeOf(groups[groupOf.lookup(user)].front())) {
+        reasons.push_back("its shape " + shapeString(shapeOf(op)) + " differs from its consumer's " +
+                          shapeString(shapeOf(groups[groupOf.lookup(user)].front())) +
+                          " (a broadcast operand)");
+      } else {
+        reasons.push_back("its consumer's kernel already holds max-ops=" + std::to_string(maxOps) +
+                          " ops");
+      }
+    }
+    // Toward its producers.
+    bool elementwiseProducer = false;
+    for (Value operand : op->getOperands()) {
+      Operation *producer = operand.getDefiningOp();
+      if (!producer || !isFusibleElementwise(producer))
+        continue;
+      elementwiseProducer = true;
+      std::string name = "'" + producer->getName().getStringRef().str() + "'";
+      if (shapeOf(producer) != shapeOf(op))
+        reasons.push_back("its producer " + name + " has another shape (broadcast)");
+      else if (!operand.hasOneUse())
+        reasons.push_back("its producer " + name + " has other users");
+      else
+        reasons.push_back("its producer " + name + " is in another kernel");
+      break;
+    }
+    if (!elementwiseProducer)
+      reasons.push_back("no elementwise op produces its operands");
+    op->emitRemark("not fused: ") << llvm::join(reasons, "; ");
+  }
+
+  /// Groups in discovery order (root first) of the function being fused.
+  std::vector<SmallVector<Operation *>> groups;
 
   /// Replaces the group (root first) by one eff.fusion placed at the root.
   void outline(SmallVector<Operation *> &group) {

@@ -2,6 +2,7 @@
 #include "dialects/eff/EffOps.h"
 #include "passes/Passes.h"
 
+#include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/IRMapping.h"
 
 #include "llvm/ADT/SetVector.h"
@@ -16,21 +17,42 @@ using namespace mlir::eff;
 
 namespace {
 
-/// True when `value`'s sole user is an elementwise op or elementwise
-/// fusion producing value's shape in a float type: it can run per output
-/// element on the accumulator.
-Operation *elementwiseConsumerOf(Value value) {
-  if (!value.hasOneUse())
+/// `value`'s sole user when it is an elementwise op or elementwise fusion
+/// producing value's shape in a float type: it can run per output element
+/// on the accumulator. Otherwise null, and `whyNot` says why.
+Operation *elementwiseConsumerOf(Value value, std::string &whyNot) {
+  if (value.use_empty()) {
+    whyNot = "its result is unused";
     return nullptr;
+  }
+  if (!value.hasOneUse()) {
+    whyNot = "its result has " + std::to_string(std::distance(value.use_begin(), value.use_end())) +
+             " uses (a value read by several kernels is stored)";
+    return nullptr;
+  }
   Operation *user = *value.getUsers().begin();
+  std::string userName = "'" + user->getName().getStringRef().str() + "'";
+  if (isa<func::ReturnOp>(user)) {
+    whyNot = "its result is returned";
+    return nullptr;
+  }
   auto fusion = dyn_cast<FusionOp>(user);
   if (fusion ? fusion.getKind() != "elementwise" || fusion->getNumResults() != 1
-             : !isFusibleElementwise(user))
+             : !isFusibleElementwise(user)) {
+    whyNot = "its only user " + userName + (fusion ? " (" + fusion.getKind().str() + ")" : "") +
+             " is not elementwise";
     return nullptr;
+  }
   auto type = cast<RankedTensorType>(value.getType());
   auto out = dyn_cast<RankedTensorType>(user->getResult(0).getType());
-  if (!out || out.getShape() != type.getShape() || !isa<FloatType>(out.getElementType()))
+  if (!out || out.getShape() != type.getShape()) {
+    whyNot = "its consumer " + userName + " has another result shape (broadcast)";
     return nullptr;
+  }
+  if (!isa<FloatType>(out.getElementType())) {
+    whyNot = "its consumer " + userName + " has a non-float result";
+    return nullptr;
+  }
   return user;
 }
 
@@ -50,29 +72,41 @@ Operation *loraExpandOf(Value value) {
 
 /// The ops that become the GEMM's epilogue, in order: an eff.lora_expand on
 /// the GEMM result (LoRA), then the sole elementwise consumer of what
-/// precedes it unless `taken` already holds it. Empty when nothing fuses.
-SmallVector<Operation *> epilogueOf(Operation *gemm, const llvm::SmallPtrSetImpl<Operation *> &taken) {
+/// precedes it unless `taken` already holds it. Empty when nothing fuses,
+/// and then `whyNot` says why.
+SmallVector<Operation *> epilogueOf(Operation *gemm, const llvm::SmallPtrSetImpl<Operation *> &taken,
+                                    std::string &whyNot) {
   auto type = dyn_cast<RankedTensorType>(gemm->getResult(0).getType());
-  if (!type || !type.hasStaticShape())
+  if (!type || !type.hasStaticShape()) {
+    whyNot = "its result shape is not static";
     return {};
+  }
   // 1-D matmul operands drop a dim from the result: the epilogue indexes
   // (batch, m, n) of the full [batch..., M, N] shape.
   for (Value operand : gemm->getOperands().take_front(2))
-    if (auto t = dyn_cast<RankedTensorType>(operand.getType()); !t || t.getRank() < 2)
+    if (auto t = dyn_cast<RankedTensorType>(operand.getType()); !t || t.getRank() < 2) {
+      whyNot = "an operand is 1-D";
       return {};
+    }
   SmallVector<Operation *> chain;
   Value last = gemm->getResult(0);
   if (Operation *expand = loraExpandOf(last)) {
     chain.push_back(expand);
     last = expand->getResult(0);
   }
-  if (Operation *user = elementwiseConsumerOf(last); user && !taken.contains(user))
-    chain.push_back(user);
+  if (Operation *user = elementwiseConsumerOf(last, whyNot)) {
+    if (!taken.contains(user))
+      chain.push_back(user);
+    else if (chain.empty())
+      whyNot = "its consumer is already the epilogue of another GEMM (one GEMM per kernel)";
+  }
   return chain;
 }
 
 struct FuseGemmEpiloguePass
     : public mlir::eff::impl::FuseGemmEpilogueBase<FuseGemmEpiloguePass> {
+  using FuseGemmEpilogueBase::FuseGemmEpilogueBase;
+
   void runOnOperation() override {
     // A consumer of two GEMMs (SwiGLU's silu(gate) * up) becomes the
     // epilogue of the first only: one GEMM per kernel.
@@ -81,9 +115,13 @@ struct FuseGemmEpiloguePass
     getOperation().walk([&](Operation *op) {
       if (!isa<MatMulOp, GemmOp>(op) || op->getParentOfType<FusionOp>())
         return;
-      SmallVector<Operation *> chain = epilogueOf(op, taken);
-      if (chain.empty())
+      std::string whyNot;
+      SmallVector<Operation *> chain = epilogueOf(op, taken, whyNot);
+      if (chain.empty()) {
+        if (remarks)
+          op->emitRemark("no epilogue fused: ") << whyNot;
         return;
+      }
       taken.insert(chain.begin(), chain.end());
       chains.push_back({op, std::move(chain)});
     });

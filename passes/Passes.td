@@ -179,10 +179,14 @@ def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
     one output and intermediate values never reach memory). Groups of two or
     more ops become one `eff.fusion "elementwise"` region; operands defined
     outside (activations, weights, broadcast inputs) become its inputs.
+    With `remarks`, each elementwise op left alone gets a remark saying why
+    (except the sole consumer of a GEMM: eff-fuse-gemm-epilogue decides it).
   }];
   let options = [
     Option<"maxOps", "max-ops", "unsigned", /*default=*/"64",
-           "Largest number of ops one fused kernel may hold">
+           "Largest number of ops one fused kernel may hold">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per elementwise op left unfused, saying why">
   ];
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
@@ -203,7 +207,13 @@ def FuseGemmEpilogue : Pass<"eff-fuse-gemm-epilogue", "func::FuncOp"> {
     the expand first (its t, b and lora_index become fusion inputs), then
     the expand's sole elementwise consumer as above, so the body is
     GEMM -> lora_expand -> [elementwise chain].
+
+    With `remarks`, each GEMM that gets no epilogue gets a remark saying why.
   }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per GEMM left without a fused epilogue, saying why">
+  ];
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 

@@ -99,9 +99,10 @@ cl::opt<bool> verbose("verbose", cl::desc("Print progress and timing per stage")
                       cl::cat(effcCategory));
 cl::alias verboseShort("v", cl::aliasopt(verbose), cl::desc("Alias for --verbose"));
 cl::opt<bool> remarks("remarks",
-                      cl::desc("Report, per candidate, what each raising pass did: which "
+                      cl::desc("Report, per candidate, what the pattern passes did: which "
                                "softmaxes became attention (and with what attributes) and "
-                               "why the others did not"),
+                               "why the others did not, which attention was split over its "
+                               "keys, and why an op was not fused"),
                       cl::cat(effcCategory));
 cl::opt<bool> printWeights("print-weights",
                            cl::desc("Print weight blobs in full in --emit output (elided by default)"),

@@ -6,6 +6,7 @@
 // RUN: effc-opt %s --effc-pipeline=dtype=bf16 | FileCheck %s --check-prefix=BF16
 // RUN: effc-opt %s --effc-pipeline="dtype=fp16 split-kv-decode=false fuse=false" | FileCheck %s --check-prefix=NOSPLIT
 // RUN: effc-opt %s --effc-pipeline="remarks=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARKS
+// RUN: effc-opt %s --effc-pipeline="remarks=true raise-attention=false" -o /dev/null 2>&1 | FileCheck %s --check-prefix=FUSION-REMARKS
 // RUN: not effc-opt %s --effc-pipeline=no-such-option=1 2>&1 | FileCheck %s --check-prefix=BADOPT
 
 // Attention, then a projection with bias, GELU and a residual.
@@ -48,6 +49,10 @@
 
 // REMARKS: remark: raised attention (num_kv_heads=2, scale=0.353553)
 // REMARKS: remark: attention not split: fp32 keeps the exact attention kernel
+
+// Unraised, the P*V product is read by the projection and the residual.
+// FUSION-REMARKS: :[[# @LINE + 11]]:8: remark: no epilogue fused: its result has 2 uses
+// FUSION-REMARKS: :[[# @LINE + 26]]:8: remark: no epilogue fused: its result is returned
 
 // BADOPT: no-such-option
 
