@@ -1,9 +1,10 @@
 //===- OnnxImporter.cpp - ONNX ModelProto -> eff dialect: the graph walk ---===//
 //
 // Parsing (binary protobuf, or text format for .textproto/.onnxtxt), graph
-// inputs/initializers/outputs, and generic op construction: an ONNX node
-// becomes the registered eff op of the same (snake_case) name, built through
-// an OperationState whose result types come from the op's
+// inputs/initializers/outputs, and op construction: an ONNX node becomes the
+// eff op whose ODS names it (`onnxName`, default its class name), built with
+// create<OpTy> through the generated build table (EffOpBuildTable.inc: arity,
+// operand segments, results from ODS), result types from the op's
 // InferTypeOpInterface, then folded at once so constant shape subgraphs
 // disappear while importing. Opset upgrades and multi-op conversions live in
 // OnnxOpsetUpgrade.cpp.
@@ -47,38 +48,46 @@ namespace onnx_import {
 // Names and opsets
 //===----------------------------------------------------------------------===//
 
-std::string effOpName(llvm::StringRef opType) {
-  static const llvm::StringMap<const char *> renames = {
-      {"MatMul", "matmul"},
-      {"MatMulInteger", "matmul_integer"},
-      {"QLinearMatMul", "qlinear_matmul"},
-      {"IsNaN", "is_nan"},
-      {"IsInf", "is_inf"},
-      {"PRelu", "prelu"},
-      {"LayerNormalization", "layer_norm"},
-      {"RMSNormalization", "rms_norm"},
-      {"RotaryEmbedding", "rope"},
+template <typename OpTy>
+static Operation *buildOp(OpBuilder &b, Location loc, TypeRange types, ValueRange operands,
+                          ArrayRef<NamedAttribute> attrs) {
+  return b.create<OpTy>(loc, types, operands, attrs).getOperation();
+}
+
+/// Every eff op's row, from its ODS (effc-tblgen -gen-eff-op-build-table).
+static llvm::ArrayRef<OpShape> buildTable() {
+  static const OpShape table[] = {
+#define EFF_BUILD_OP(CLASS, NAME, ONNX, MIN, MAX, SEGMENTS, RESULTS)                               \
+  {NAME, ONNX, MIN, MAX, SEGMENTS, RESULTS, &buildOp<mlir::eff::CLASS>},
+#include "dialects/eff/EffOpBuildTable.inc"
   };
-  auto it = renames.find(opType);
-  if (it != renames.end())
-    return std::string("eff.") + it->second;
-  // CamelCase -> snake_case; runs of capitals stay together (GatherND ->
-  // gather_nd, TopK -> top_k, ReduceL2 -> reduce_l2).
-  std::string out = "eff.";
-  for (size_t i = 0; i < opType.size(); ++i) {
-    char c = opType[i];
-    if (llvm::isUpper(c)) {
-      bool prevLower = i > 0 && (llvm::isLower(opType[i - 1]) || llvm::isDigit(opType[i - 1]));
-      bool nextLower = i + 1 < opType.size() && llvm::isLower(opType[i + 1]);
-      bool prevUpper = i > 0 && llvm::isUpper(opType[i - 1]);
-      if (i > 0 && (prevLower || (prevUpper && nextLower)))
-        out += '_';
-      out += llvm::toLower(c);
-    } else {
-      out += c;
-    }
-  }
-  return out;
+  return table;
+}
+
+const OpShape *lookupEffOp(llvm::StringRef effName) {
+  static const llvm::StringMap<const OpShape *> byName = [] {
+    llvm::StringMap<const OpShape *> m;
+    for (const OpShape &row : buildTable())
+      m[row.name] = &row;
+    return m;
+  }();
+  return byName.lookup(effName);
+}
+
+const OpShape *lookupOnnxOp(llvm::StringRef onnxOpType) {
+  static const llvm::StringMap<const OpShape *> byOnnx = [] {
+    llvm::StringMap<const OpShape *> m;
+    for (const OpShape &row : buildTable())
+      if (!row.onnxName.empty())
+        m[row.onnxName] = &row;
+    return m;
+  }();
+  return byOnnx.lookup(onnxOpType);
+}
+
+std::string effOpName(llvm::StringRef opType) {
+  const OpShape *row = lookupOnnxOp(opType);
+  return row ? row->name.str() : std::string();
 }
 
 int64_t opsetFor(const onnx::ModelProto &model, llvm::StringRef domain) {
@@ -319,7 +328,7 @@ FailureOr<Value> GraphImporter::shapeOf(Value v) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
   if (t && t.hasStaticShape())
     return constI64(t.getShape());
-  return emitOp1("eff.shape", {v});
+  return emitOp1<mlir::eff::ShapeOp>({v});
 }
 
 //===----------------------------------------------------------------------===//
@@ -339,95 +348,14 @@ struct DiagnosticCapture {
   ScopedDiagnosticHandler handler;
 };
 
-template <template <typename> class... Traits>
-static bool hasAnyTrait(RegisteredOperationName name) {
-  return (name.hasTrait<Traits>() || ...);
-}
-
-/// Segment count of an AttrSizedOperandSegments op (what its verifier
-/// demands of `operandSegmentSizes`), probed on a throwaway op.
-static int probeSegments(MLIRContext &ctx, RegisteredOperationName name, const OpShape &shape) {
-  Block scratch;
-  Location loc = UnknownLoc::get(&ctx);
-  SmallVector<Value> operands;
-  for (int i = 0; i < std::max(shape.minOperands, 1); ++i)
-    operands.push_back(scratch.addArgument(NoneType::get(&ctx), loc));
-  OperationState state(loc, name);
-  state.addOperands(operands);
-  state.addAttribute("operandSegmentSizes",
-                     DenseI32ArrayAttr::get(&ctx, {int32_t(operands.size())}));
-  state.addTypes(SmallVector<Type>(std::max(shape.numResults, 1), NoneType::get(&ctx)));
-  Operation *op = Operation::create(state);
-  int segments = 0;
-  {
-    DiagnosticCapture capture(ctx);
-    (void)name.verifyInvariants(op);
-    for (const std::string &m : capture.messages) {
-      llvm::StringRef s(m);
-      size_t pos = s.find("must have ");
-      if (pos == llvm::StringRef::npos)
-        continue;
-      llvm::StringRef rest = s.drop_front(pos + 10);
-      unsigned n;
-      if (!rest.consumeInteger(10, n))
-        segments = int(n);
-    }
-  }
-  op->destroy();
-  if (segments > 0)
-    return segments;
-  // The verifier's wording changed: fall back to what the ops are known to take.
-  static const llvm::StringMap<int> known = {
-      {"eff.clip", 3}, {"eff.slice", 5}, {"eff.pad", 4}, {"eff.resize", 4}};
-  return known.lookup(name.getStringRef());
-}
-
-const OpShape *GraphImporter::getOpShape(RegisteredOperationName name) {
-  auto it = opShapes.find(name.getStringRef());
-  if (it != opShapes.end())
-    return &it->second;
-  using namespace OpTrait;
-  OpShape s;
-  if (name.hasTrait<ZeroOperands>()) s.minOperands = s.maxOperands = 0;
-  else if (name.hasTrait<OneOperand>()) s.minOperands = s.maxOperands = 1;
-  else if (name.hasTrait<NOperands<2>::Impl>()) s.minOperands = s.maxOperands = 2;
-  else if (name.hasTrait<NOperands<3>::Impl>()) s.minOperands = s.maxOperands = 3;
-  else if (name.hasTrait<NOperands<4>::Impl>()) s.minOperands = s.maxOperands = 4;
-  else if (name.hasTrait<NOperands<5>::Impl>()) s.minOperands = s.maxOperands = 5;
-  else if (name.hasTrait<NOperands<6>::Impl>()) s.minOperands = s.maxOperands = 6;
-  else if (name.hasTrait<AtLeastNOperands<1>::Impl>()) s.minOperands = 1;
-  else if (name.hasTrait<AtLeastNOperands<2>::Impl>()) s.minOperands = 2;
-  else if (name.hasTrait<AtLeastNOperands<3>::Impl>()) s.minOperands = 3;
-  else if (name.hasTrait<AtLeastNOperands<4>::Impl>()) s.minOperands = 4;
-  else if (name.hasTrait<AtLeastNOperands<5>::Impl>()) s.minOperands = 5;
-  else s.minOperands = 0; // VariadicOperands
-
-  if (name.hasTrait<ZeroResults>()) s.numResults = 0;
-  else if (name.hasTrait<OneResult>()) s.numResults = 1;
-  else if (name.hasTrait<NResults<2>::Impl>()) s.numResults = 2;
-  else if (name.hasTrait<NResults<3>::Impl>()) s.numResults = 3;
-  else if (name.hasTrait<NResults<4>::Impl>()) s.numResults = 4;
-  else s.numResults = -1;
-
-  if (name.hasTrait<AttrSizedOperandSegments>()) {
-    s.segments = probeSegments(ctx, name, s);
-    if (s.segments <= 0)
-      return nullptr;
-    s.maxOperands = s.segments;
-  }
-  return &(opShapes[name.getStringRef()] = s);
-}
-
 FailureOr<SmallVector<Value>> GraphImporter::emitOp(llvm::StringRef name,
                                                     llvm::ArrayRef<Value> operands,
                                                     llvm::ArrayRef<NamedAttribute> attrs,
                                                     int numResults) {
+  const OpShape *shape = lookupEffOp(name);
   std::optional<RegisteredOperationName> opName = RegisteredOperationName::lookup(name, &ctx);
-  if (!opName)
+  if (!shape || !opName)
     return error() << "effc has no op '" << name << "'";
-  const OpShape *shape = getOpShape(*opName);
-  if (!shape)
-    return error() << "cannot determine the operands of '" << name << "'";
   auto *inferType = opName->getInterface<InferTypeOpInterface>();
   if (!inferType)
     return error() << "'" << name << "' does not infer its result types";
@@ -466,7 +394,6 @@ FailureOr<SmallVector<Value>> GraphImporter::emitOp(llvm::StringRef name,
   if (shape->maxOperands >= 0 && int(present.size()) > shape->maxOperands)
     return error() << "has " << present.size() << " inputs, but '" << name << "' takes at most "
                    << shape->maxOperands;
-  int results = shape->numResults >= 0 ? shape->numResults : std::max(numResults, 0);
   // An ONNX attribute the eff op does not define is one effc does not
   // implement: refuse it rather than silently change the semantics.
   {
@@ -476,32 +403,9 @@ FailureOr<SmallVector<Value>> GraphImporter::emitOp(llvm::StringRef name,
         return error() << "attribute '" << a.getName().strref() << "' is not supported by '"
                        << name << "'";
   }
-  // Check attribute and operand constraints on a throwaway op before running
-  // inference, which relies on them (required attributes present, attribute
-  // kinds, operand element types). Result types are placeholders (NoneType)
-  // that always fail their own constraint: those messages are expected.
-  {
-    OperationState probe(nodeLoc, *opName);
-    probe.addOperands(present);
-    probe.addAttributes(attrList);
-    probe.addTypes(SmallVector<Type>(size_t(results), NoneType::get(&ctx)));
-    Operation *op = Operation::create(probe);
-    std::string problem;
-    {
-      DiagnosticCapture capture(ctx);
-      if (failed(opName->verifyInvariants(op)))
-        for (const std::string &m : capture.messages) {
-          llvm::StringRef s(m);
-          if (s.contains("result #") || s.contains("results"))
-            continue;
-          problem = m;
-          break;
-        }
-    }
-    op->destroy();
-    if (!problem.empty())
-      return error() << problem;
-  }
+  // Inference checks the attributes first (required ones present, their
+  // kinds: the adaptor's ODS verifier, EffOps.td); operand constraints are
+  // checked by the verifier of the built op.
 
   DictionaryAttr dict = attrList.getDictionary(&ctx);
   SmallVector<Type> types;
@@ -512,11 +416,7 @@ FailureOr<SmallVector<Value>> GraphImporter::emitOp(llvm::StringRef name,
     return error() << "'" << name << "' inferred " << types.size() << " result types, expected "
                    << shape->numResults;
 
-  OperationState state(nodeLoc, *opName);
-  state.addOperands(present);
-  state.addAttributes(dict.getValue());
-  state.addTypes(types);
-  Operation *op = builder.create(state);
+  Operation *op = shape->build(builder, nodeLoc, types, present, dict.getValue());
   if (failed(mlir::verify(op, /*verifyRecursively=*/false))) {
     op->erase();
     return failure();

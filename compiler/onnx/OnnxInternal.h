@@ -2,8 +2,9 @@
 //
 // The importer is one class, GraphImporter, whose member functions live in
 // several files by concern:
-//   OnnxImporter.cpp      parsing, the graph walk, generic op construction
-//                         (OperationState + InferTypeOpInterface + folding)
+//   OnnxImporter.cpp      parsing, the graph walk, op construction through
+//                         the generated build table (InferTypeOpInterface,
+//                         create<OpTy>, folding)
 //   OnnxOpsetUpgrade.cpp  older opset forms and ONNX ops that become several
 //                         eff ops (Softmax-1/11, Attention-23, Split, ...)
 //   OnnxAttributes.cpp    AttributeProto -> MLIR attributes
@@ -36,14 +37,25 @@ class FuncOp;
 
 namespace effc::onnx_import {
 
-/// What an eff op accepts, read from its registered traits (and, for ops with
-/// AttrSizedOperandSegments, from the segment count its verifier demands).
+/// What the importer knows of an eff op: one row of the build table that
+/// effc-tblgen generates from the op's ODS (EffOpBuildTable.inc).
 struct OpShape {
+  llvm::StringRef name;     // "eff.add"
+  llvm::StringRef onnxName; // the ONNX op imported as this op, "" for none
   int minOperands = 0;
   int maxOperands = -1; // -1: any number (variadic)
   int segments = 0;     // > 0: AttrSizedOperandSegments with this many segments
   int numResults = 1;   // -1: variadic
+  /// builder.create<OpTy>(loc, resultTypes, operands, attributes).
+  mlir::Operation *(*build)(mlir::OpBuilder &, mlir::Location, mlir::TypeRange, mlir::ValueRange,
+                            llvm::ArrayRef<mlir::NamedAttribute>) = nullptr;
 };
+
+/// The build-table row of eff op `effName` ("eff.add"), or null.
+const OpShape *lookupEffOp(llvm::StringRef effName);
+/// The row of the eff op that imports default-domain ONNX op `onnxOpType`
+/// ("LayerNormalization" -> eff.layer_norm), or null.
+const OpShape *lookupOnnxOp(llvm::StringRef onnxOpType);
 
 /// Reads external data files once each (memory mapped) and hands out
 /// bounds-checked slices.
@@ -70,7 +82,6 @@ public:
 
   llvm::StringMap<mlir::Value> values; // ONNX value name -> SSA value
   llvm::StringSet<> consumedNames;     // names read by some node or a graph output
-  llvm::StringMap<OpShape> opShapes;   // cache, by eff op name
   llvm::DenseMap<mlir::Attribute, mlir::Value> smallConstants; // dense literal -> its eff.constant
 
   // The node being imported (for messages and locations).
@@ -100,7 +111,12 @@ public:
   /// emitOp for single-result ops.
   mlir::FailureOr<mlir::Value> emitOp1(llvm::StringRef name, llvm::ArrayRef<mlir::Value> operands,
                                        llvm::ArrayRef<mlir::NamedAttribute> attrs = {});
-  const OpShape *getOpShape(mlir::RegisteredOperationName name);
+  /// emitOp1 of eff op class OpTy (recipes name ops by class, not by string).
+  template <typename OpTy>
+  mlir::FailureOr<mlir::Value> emitOp1(llvm::ArrayRef<mlir::Value> operands,
+                                       llvm::ArrayRef<mlir::NamedAttribute> attrs = {}) {
+    return emitOp1(OpTy::getOperationName(), operands, attrs);
+  }
 
   /// eff.constant ops.
   mlir::Value constant(mlir::ElementsAttr value);
@@ -132,8 +148,8 @@ public:
                      llvm::SmallVectorImpl<mlir::Value> &inputs, unsigned index);
 };
 
-/// "ReduceMean" -> "eff.reduce_mean" with effc's renames (MatMul -> matmul,
-/// LayerNormalization -> layer_norm, ...).
+/// "ReduceMean" -> "eff.reduce_mean": the eff op an ONNX op imports as
+/// (lookupOnnxOp), "" when none does.
 std::string effOpName(llvm::StringRef onnxOpType);
 
 /// The opset version in effect for `domain` ("" and "ai.onnx" are the same),

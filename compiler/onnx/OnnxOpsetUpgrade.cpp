@@ -8,6 +8,7 @@
 //
 #include "compiler/onnx/OnnxInternal.h"
 
+#include "dialects/eff/EffOps.h"
 #include "dialects/eff/ShapeInference.h"
 
 #include "mlir/IR/BuiltinTypes.h"
@@ -102,7 +103,7 @@ LogicalResult GraphImporter::convertSoftmaxV1(llvm::StringRef effName, ArrayRef<
     return failed(y) ? failure() : bindOutputs({*y});
   }
   FailureOr<Value> flat =
-      emitOp1("eff.flatten", {x}, {b.getNamedAttr("axis", b.getI64IntegerAttr(axis))});
+      emitOp1<mlir::eff::FlattenOp>({x}, {b.getNamedAttr("axis", b.getI64IntegerAttr(axis))});
   if (failed(flat))
     return failure();
   FailureOr<Value> y = emitOp1(effName, {*flat}, {b.getNamedAttr("axis", b.getI64IntegerAttr(1))});
@@ -111,7 +112,7 @@ LogicalResult GraphImporter::convertSoftmaxV1(llvm::StringRef effName, ArrayRef<
   FailureOr<Value> shape = shapeOf(x);
   if (failed(shape))
     return failure();
-  FailureOr<Value> out = emitOp1("eff.reshape", {*y, *shape});
+  FailureOr<Value> out = emitOp1<mlir::eff::ReshapeOp>({*y, *shape});
   return failed(out) ? failure() : bindOutputs({*out});
 }
 
@@ -156,10 +157,10 @@ LogicalResult GraphImporter::convertAttention(ArrayRef<Value> inputs, NamedAttrL
       return error() << "3-D Q/K/V need positive q_num_heads and kv_num_heads attributes";
     // [B, S, H*D] -> [B, S, H, D] -> [B, H, S, D]
     auto split = [&](Value x, int64_t heads) -> FailureOr<Value> {
-      FailureOr<Value> r = emitOp1("eff.reshape", {x, constI64({0, 0, heads, -1})});
+      FailureOr<Value> r = emitOp1<mlir::eff::ReshapeOp>({x, constI64({0, 0, heads, -1})});
       if (failed(r))
         return failure();
-      return emitOp1("eff.transpose", {*r}, {b.getNamedAttr("perm", b.getDenseI64ArrayAttr({0, 2, 1, 3}))});
+      return emitOp1<mlir::eff::TransposeOp>({*r}, {b.getNamedAttr("perm", b.getDenseI64ArrayAttr({0, 2, 1, 3}))});
     };
     FailureOr<Value> q4 = split(q, qHeads), k4 = split(k, kvHeads), v4 = split(v, kvHeads);
     if (failed(q4) || failed(k4) || failed(v4))
@@ -197,17 +198,17 @@ LogicalResult GraphImporter::convertAttention(ArrayRef<Value> inputs, NamedAttrL
   SmallVector<Value> operands = {q, k, v};
   if (mask)
     operands.push_back(mask);
-  FailureOr<Value> y = emitOp1("eff.attention", operands, effAttrs);
+  FailureOr<Value> y = emitOp1<mlir::eff::AttentionOp>(operands, effAttrs);
   if (failed(y))
     return failure();
   Value out = *y;
   if (rank == 3) {
     // [B, H, S, Dv] -> [B, S, H, Dv] -> [B, S, H*Dv]
     FailureOr<Value> t =
-        emitOp1("eff.transpose", {out}, {b.getNamedAttr("perm", b.getDenseI64ArrayAttr({0, 2, 1, 3}))});
+        emitOp1<mlir::eff::TransposeOp>({out}, {b.getNamedAttr("perm", b.getDenseI64ArrayAttr({0, 2, 1, 3}))});
     if (failed(t))
       return failure();
-    FailureOr<Value> r = emitOp1("eff.reshape", {*t, constI64({0, 0, -1})});
+    FailureOr<Value> r = emitOp1<mlir::eff::ReshapeOp>({*t, constI64({0, 0, -1})});
     if (failed(r))
       return failure();
     out = *r;
@@ -235,12 +236,12 @@ LogicalResult GraphImporter::convertLayerNormWithStats(SmallVectorImpl<Value> &i
     axis += rank;
   double epsilon = getFloat(attrs, "epsilon").value_or(1e-5);
   int64_t stash = getInt(attrs, "stash_type", 1);
-  FailureOr<SmallVector<Value>> y = emitOp("eff.layer_norm", inputs, attrs.getAttrs(), 1);
+  FailureOr<SmallVector<Value>> y = emitOp(mlir::eff::LayerNormOp::getOperationName(), inputs, attrs.getAttrs(), 1);
   if (failed(y))
     return failure();
   Value xs = x;
   if (stash == 1 && !type.getElementType().isF32()) {
-    FailureOr<Value> c = emitOp1("eff.cast", {x}, {b.getNamedAttr("to", b.getI64IntegerAttr(1))});
+    FailureOr<Value> c = emitOp1<mlir::eff::CastOp>({x}, {b.getNamedAttr("to", b.getI64IntegerAttr(1))});
     if (failed(c))
       return failure();
     xs = *c;
@@ -249,19 +250,19 @@ LogicalResult GraphImporter::convertLayerNormWithStats(SmallVectorImpl<Value> &i
   for (int64_t i = axis; i < rank; ++i)
     axes.push_back(i);
   Value axesValue = constI64(axes);
-  FailureOr<Value> mean = emitOp1("eff.reduce_mean", {xs, axesValue});
+  FailureOr<Value> mean = emitOp1<mlir::eff::ReduceMeanOp>({xs, axesValue});
   if (failed(mean))
     return failure();
   Value invStd;
   if (wantInvStd) {
-    FailureOr<Value> d = emitOp1("eff.sub", {xs, *mean});
-    FailureOr<Value> d2 = failed(d) ? d : emitOp1("eff.mul", {*d, *d});
-    FailureOr<Value> var = failed(d2) ? d2 : emitOp1("eff.reduce_mean", {*d2, axesValue});
+    FailureOr<Value> d = emitOp1<mlir::eff::SubOp>({xs, *mean});
+    FailureOr<Value> d2 = failed(d) ? d : emitOp1<mlir::eff::MulOp>({*d, *d});
+    FailureOr<Value> var = failed(d2) ? d2 : emitOp1<mlir::eff::ReduceMeanOp>({*d2, axesValue});
     Type elt = cast<ShapedType>(xs.getType()).getElementType();
     FailureOr<Value> sum =
-        failed(var) ? var : emitOp1("eff.add", {*var, constScalar(elt, epsilon)});
-    FailureOr<Value> sd = failed(sum) ? sum : emitOp1("eff.sqrt", {*sum});
-    FailureOr<Value> inv = failed(sd) ? sd : emitOp1("eff.reciprocal", {*sd});
+        failed(var) ? var : emitOp1<mlir::eff::AddOp>({*var, constScalar(elt, epsilon)});
+    FailureOr<Value> sd = failed(sum) ? sum : emitOp1<mlir::eff::SqrtOp>({*sum});
+    FailureOr<Value> inv = failed(sd) ? sd : emitOp1<mlir::eff::ReciprocalOp>({*sd});
     if (failed(inv))
       return failure();
     invStd = *inv;
@@ -284,8 +285,8 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
 
   if (op == "Constant")
     return convertConstant(attrs);
-  if ((op == "Softmax" || op == "LogSoftmax" || op == "Hardmax") && opset < 13)
-    return convertSoftmaxV1(effOpName(op), inputs, attrs);
+  if (op == "Softmax" && opset < 13)
+    return convertSoftmaxV1(mlir::eff::SoftmaxOp::getOperationName(), inputs, attrs);
   if (op == "Attention")
     return convertAttention(inputs, attrs);
   if (op == "Gelu" && opset < 20)
@@ -303,7 +304,7 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
     }
     if (inputs.empty() || !inputs[0])
       return error() << "Dropout needs a data input";
-    FailureOr<Value> y = emitOp1("eff.identity", {inputs[0]});
+    FailureOr<Value> y = emitOp1<mlir::eff::IdentityOp>({inputs[0]});
     if (failed(y))
       return failure();
     // The mask of an inference-mode Dropout is all true.
@@ -314,7 +315,7 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
         return failure();
       auto one = DenseElementsAttr::get(RankedTensorType::get({1}, b.getI1Type()), true);
       FailureOr<Value> mask =
-          emitOp1("eff.constant_of_shape", {*shape}, {b.getNamedAttr("value", one)});
+          emitOp1<mlir::eff::ConstantOfShapeOp>({*shape}, {b.getNamedAttr("value", one)});
       if (failed(mask))
         return failure();
       return bindOutputs({*y, *mask});
@@ -332,9 +333,7 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
   }
 
   // Attributes that became inputs.
-  static const llvm::StringSet<> reduceOps = {
-      "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL1",
-      "ReduceL2", "ReduceLogSum", "ReduceLogSumExp", "ReduceSumSquare"};
+  static const llvm::StringSet<> reduceOps = {"ReduceMean", "ReduceMax"};
   if ((op == "Squeeze" || op == "Unsqueeze") && opset < 13)
     attrToOperand(attrs, "axes", inputs, 1);
   else if ((op == "ReduceSum" && opset < 13) || (reduceOps.contains(op) && opset < 18))
@@ -361,19 +360,6 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
       inputs[1] = constScalar(elt, *lo);
     if (hi)
       inputs[2] = constScalar(elt, *hi);
-  } else if (op == "Pad" && opset < 11) {
-    Type elt = inputElementType();
-    if (!elt)
-      return error() << "Pad needs an input";
-    std::optional<double> value = getFloat(attrs, "value");
-    attrs.erase("value");
-    if (!attrs.get("pads"))
-      return error() << "Pad-2 needs a 'pads' attribute";
-    attrToOperand(attrs, "pads", inputs, 1);
-    if (value && *value != 0) {
-      inputs.resize(3);
-      inputs[2] = constScalar(elt, *value);
-    }
   }
 
   if (op == "Split") {
@@ -391,11 +377,11 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
     attrs.set("num_outputs", b.getI64IntegerAttr(outputs));
   }
 
-  std::string effName = effOpName(op);
-  if (!RegisteredOperationName::lookup(effName, &ctx))
+  const OpShape *effOp = lookupOnnxOp(op);
+  if (!effOp)
     return error() << "unsupported op: " << op << " (domain '" << node->domain() << "', opset "
-                   << opset << ") has no eff counterpart ('" << effName << "')";
-  FailureOr<SmallVector<Value>> results = emitOp(effName, inputs, attrs.getAttrs(),
+                   << opset << ") has no eff counterpart";
+  FailureOr<SmallVector<Value>> results = emitOp(effOp->name, inputs, attrs.getAttrs(),
                                                  int(node->output_size()));
   if (failed(results))
     return failure();

@@ -64,6 +64,10 @@ class Eff_Op<string mnemonic, list<Trait> traits = []>
         ::llvm::SmallVectorImpl<::mlir::Type> &types);
   }];
   let extraClassDefinition = Eff_OpClassDefinition;
+  // The default-domain ONNX op the importer builds this op for (through
+  // effc-tblgen's EffOpBuildTable.inc). Unset: the C++ class without "Op"
+  // (AddOp <- Add, GatherNDOp <- GatherND); "": no ONNX op imports directly.
+  string onnxName = ?;
 }
 
 include "dialects/eff/ops/ConstantOps.td"

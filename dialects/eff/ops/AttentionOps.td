@@ -33,6 +33,7 @@ def Eff_AttentionOp : Eff_Op<"attention"> {
 }
 
 def Eff_AttentionPartialOp : Eff_Op<"attention_partial"> {
+  let onnxName = "";
   let summary = "eff.attention over each of num_splits key chunks (split-KV decode, step 1)";
   let description = [{
     Operands and attributes as eff.attention, plus `num_splits` = P. The keys
@@ -60,6 +61,7 @@ def Eff_AttentionPartialOp : Eff_Op<"attention_partial"> {
 }
 
 def Eff_AttentionCombineOp : Eff_Op<"attention_combine"> {
+  let onnxName = "";
   let summary = "reduce eff.attention_partial's splits (split-KV decode, step 2)";
   let description = [{
     o = sum_s exp(lse_s - M) o_partial_s / sum_s exp(lse_s - M), M = max_s

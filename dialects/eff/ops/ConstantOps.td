@@ -3,6 +3,7 @@
 #define EFF_CONSTANT_OPS_TD
 
 def Eff_ConstantOp : Eff_Op<"constant", [ConstantLike, Eff_CompileTimeOnly]> {
+  let onnxName = "";
   let summary = "a constant tensor: weights (dense_resource blobs) or small values";
   let description = [{
     Weights imported from ONNX initializers are `dense_resource` blobs so that

@@ -7,6 +7,7 @@
 #define EFF_LORA_OPS_TD
 
 def Eff_LoRALinearOp : Eff_Op<"lora_linear"> {
+  let onnxName = "";
   let summary = "x w + scale * LoRA(x): a linear layer with unmerged LoRA adapters";
   let description = [{
     x: [..., K], w: [K, N] -> y: [..., N]. Rows are x's leading dims
@@ -33,6 +34,7 @@ def Eff_LoRALinearOp : Eff_Op<"lora_linear"> {
 }
 
 def Eff_LoRAExpandOp : Eff_Op<"lora_expand"> {
+  let onnxName = "";
   let summary = "acc + scale * t_g b_g: the expand half of LoRA, added to a GEMM result";
   let description = [{
     acc: [..., N], t: [..., C] with acc's leading dims, b: [R, N] (single

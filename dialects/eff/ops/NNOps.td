@@ -5,6 +5,7 @@
 #define EFF_N_N_OPS_TD
 
 def Eff_LayerNormOp : Eff_Op<"layer_norm"> {
+  let onnxName = "LayerNormalization";
   let summary = "LayerNormalization-17 with one result Y";
   let description = [{
     Normalizes over dims [axis, rank). Scale and B have X's element type and
@@ -20,6 +21,7 @@ def Eff_LayerNormOp : Eff_Op<"layer_norm"> {
 }
 
 def Eff_RMSNormOp : Eff_Op<"rms_norm"> {
+  let onnxName = "RMSNormalization";
   let summary = "RMSNormalization-23: x / sqrt(mean(x^2) + epsilon) * scale";
   let description = [{
     Normalizes over dims [axis, rank); `scale` broadcasts to X.shape[axis:].
@@ -33,6 +35,7 @@ def Eff_RMSNormOp : Eff_Op<"rms_norm"> {
 }
 
 def Eff_RopeOp : Eff_Op<"rope"> {
+  let onnxName = "RotaryEmbedding";
   let summary = "RotaryEmbedding-23";
   let description = [{
     X is [B, H, S, D] or [B, S, H*D] (then `num_heads` is required). With
