@@ -135,6 +135,10 @@ cd "$CRASHES"
 # periodic "pulse" lines (executions so far, exec/s), reports and the final stats.
 LOG=$BUILD/fuzz$SUFFIX.log
 echo "$TARGET: full log $LOG"
+# EFFC_FUZZ_RUNS=N stops after N executions (or SECONDS, whichever comes first).
+[ -n "${EFFC_FUZZ_RUNS:-}" ] && EXTRA+=(-runs="$EFFC_FUZZ_RUNS")
+STARTED=$BUILD/.fuzz-started$SUFFIX
+touch "$STARTED"
 set +e
 "$BUILD/bin/$TARGET" "$CORPUS" "$SEEDS" -max_total_time="$SECONDS_TO_RUN" \
   -max_len="$MAX_LEN" -rss_limit_mb=4096 -timeout=30 -print_final_stats=1 \
@@ -142,5 +146,5 @@ set +e
   grep --line-buffered -E 'pulse|INITED|DONE|ERROR|SUMMARY|stat::|Test unit written|deadly signal|timeout'
 status=${PIPESTATUS[0]}
 set -e
-echo "$TARGET: crashes: $(ls "$CRASHES" | grep -c . || true)"
+echo "$TARGET: new crash/timeout/leak inputs in $CRASHES: $(find "$CRASHES" -type f -newer "$STARTED" | grep -c . || true)"
 exit "$status"
