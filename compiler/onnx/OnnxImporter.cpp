@@ -30,9 +30,6 @@
 #include "llvm/Support/MemoryBuffer.h"
 #include "llvm/Support/Path.h"
 
-#include <google/protobuf/descriptor.h>
-#include <google/protobuf/descriptor.pb.h>
-#include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/io/tokenizer.h>
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/text_format.h>
@@ -605,46 +602,14 @@ public:
 
 void silentProtobufLog(google::protobuf::LogLevel, const char *, int, const std::string &) {}
 
-/// Text format needs reflection, which Debian's LITE_RUNTIME onnx.proto
-/// classes lack: parse into a DynamicMessage built from an embedded
-/// descriptor of the same proto (gen_text_descriptor.py) and re-serialize.
-bool textFormatToBinary(const std::string &text, std::string &binary, std::string &error) {
-  static const unsigned char kDescriptor[] = {
-#include "compiler/onnx/OnnxTextDescriptor.inc"
-  };
-  struct Schema {
-    google::protobuf::DescriptorPool pool;
-    std::unique_ptr<google::protobuf::DynamicMessageFactory> factory;
-    const google::protobuf::Message *prototype = nullptr;
-  };
-  static Schema *schema = [] {
-    auto *s = new Schema;
-    google::protobuf::FileDescriptorSet set;
-    if (!set.ParseFromArray(kDescriptor, int(sizeof(kDescriptor))))
-      return s;
-    for (const google::protobuf::FileDescriptorProto &file : set.file())
-      if (!s->pool.BuildFile(file))
-        return s;
-    if (const google::protobuf::Descriptor *d = s->pool.FindMessageTypeByName("onnx.ModelProto")) {
-      s->factory = std::make_unique<google::protobuf::DynamicMessageFactory>(&s->pool);
-      s->prototype = s->factory->GetPrototype(d);
-    }
-    return s;
-  }();
-  if (!schema->prototype) {
-    error = "internal error: the embedded onnx.proto descriptor does not load";
-    return false;
-  }
-  std::unique_ptr<google::protobuf::Message> message(schema->prototype->New());
+/// Parses a text-format model (the generated classes have reflection:
+/// runtime/proto/CMakeLists.txt compiles onnx.proto for the full runtime).
+bool parseTextFormat(const std::string &text, onnx::ModelProto &model, std::string &error) {
   google::protobuf::TextFormat::Parser parser;
   CollectTextErrors errors;
   parser.RecordErrorsTo(&errors);
-  if (!parser.ParseFromString(text, message.get())) {
+  if (!parser.ParseFromString(text, &model)) {
     error = errors.first.empty() ? "parse error" : errors.first;
-    return false;
-  }
-  if (!message->SerializeToString(&binary) || binary.size() > size_t(INT_MAX)) {
-    error = "cannot serialize the parsed model";
     return false;
   }
   return true;
@@ -674,9 +639,8 @@ static OwningOpRef<ModuleOp> importBuffer(MLIRContext &context, llvm::StringRef 
   }
   onnx::ModelProto model;
   if (isTextFormatName(sourceName)) {
-    std::string binary, message;
-    if (!textFormatToBinary(bytes.str(), binary, message) ||
-        !model.ParseFromArray(binary.data(), int(binary.size()))) {
+    std::string message;
+    if (!parseTextFormat(bytes.str(), model, message)) {
       emitError(fileLoc) << "not a valid ONNX text-format model: " << message;
       return {};
     }

@@ -8,9 +8,6 @@
 
 #include "onnx/onnx.pb.h"
 
-#include <google/protobuf/io/coded_stream.h>
-#include <google/protobuf/wire_format_lite.h>
-
 using namespace mlir;
 
 namespace effc {
@@ -95,32 +92,11 @@ std::optional<std::string> modulePathFromNameScopes(llvm::StringRef value) {
 }
 
 std::optional<std::string> getNodeMetadata(const onnx::NodeProto &node, llvm::StringRef key) {
-  // Field 9 is unknown to Debian's onnx.proto (ONNX 1.12). Unknown fields
-  // survive re-serialization whether the generated classes are full or
-  // LITE_RUNTIME, so scan the node's own wire bytes for it (top level only).
-  constexpr uint32_t kMetadataPropsField = 9;
-  if (node.ByteSizeLong() == 0)
-    return std::nullopt;
-  std::string wire = node.SerializeAsString();
-  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t *>(wire.data()),
-                                            int(wire.size()));
+  // The last entry wins, as in a Python dict built from the list.
   std::optional<std::string> found;
-  while (uint32_t tag = in.ReadTag()) {
-    using WFL = google::protobuf::internal::WireFormatLite;
-    if (WFL::GetTagFieldNumber(tag) == kMetadataPropsField &&
-        WFL::GetTagWireType(tag) == WFL::WIRETYPE_LENGTH_DELIMITED) {
-      uint32_t length;
-      std::string bytes;
-      if (!in.ReadVarint32(&length) || !in.ReadString(&bytes, int(length)))
-        break;
-      onnx::StringStringEntryProto entry;
-      if (entry.ParseFromString(bytes) && entry.key() == key)
-        found = entry.value();
-      continue;
-    }
-    if (!WFL::SkipField(&in, tag))
-      break;
-  }
+  for (const onnx::StringStringEntryProto &entry : node.metadata_props())
+    if (entry.key() == key)
+      found = entry.value();
   return found;
 }
 

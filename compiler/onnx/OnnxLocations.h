@@ -35,8 +35,8 @@ std::optional<std::string> modulePathFromLegacyName(llvm::StringRef nodeName);
 /// the module chain (the FX node's own name, 'linear_14') is skipped.
 std::optional<std::string> modulePathFromNameScopes(llvm::StringRef value);
 
-/// The NodeProto's metadata_props (field 9; unknown to Debian's ONNX 1.12
-/// proto, so read from the unknown fields) value for `key`.
+/// The value for `key` in the NodeProto's metadata_props (field 9, which
+/// runtime/proto/CMakeLists.txt declares for ONNX 1.12's proto).
 std::optional<std::string> getNodeMetadata(const onnx::NodeProto &node, llvm::StringRef key);
 
 /// The module path of a node: dynamo metadata first, then the legacy name.
