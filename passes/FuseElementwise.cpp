@@ -7,7 +7,6 @@
 
 #include "llvm/ADT/SetVector.h"
 #include "llvm/ADT/StringExtras.h"
-#include "llvm/ADT/StringSet.h"
 
 namespace mlir::eff {
 #define GEN_PASS_DEF_FUSEELEMENTWISE
@@ -17,17 +16,10 @@ namespace mlir::eff {
 using namespace mlir;
 using namespace mlir::eff;
 
-/// Ops computed independently per output element (after broadcasting), with
-/// a static result shape. Also used by FuseGemmEpilogue.cpp.
+/// Eff_Elementwise ops (computed independently per output element after
+/// broadcasting) with a static result shape. Also used by FuseGemmEpilogue.cpp.
 bool mlir::eff::isFusibleElementwise(Operation *op) {
-  static const llvm::StringSet<> names = {
-      "eff.abs", "eff.cos", "eff.sin", "eff.erf", "eff.exp", "eff.log", "eff.neg", "eff.not",
-      "eff.reciprocal", "eff.relu", "eff.sigmoid", "eff.sqrt", "eff.tanh", "eff.identity",
-      "eff.is_nan", "eff.gelu", "eff.cast", "eff.clip", "eff.add", "eff.sub", "eff.mul",
-      "eff.div", "eff.pow", "eff.max", "eff.min", "eff.equal", "eff.greater",
-      "eff.greater_or_equal", "eff.less", "eff.less_or_equal", "eff.and", "eff.or", "eff.xor",
-      "eff.where"};
-  if (op->getNumResults() != 1 || !names.contains(op->getName().getStringRef()))
+  if (op->getNumResults() != 1 || !op->hasTrait<OpTrait::eff::Elementwise>())
     return false;
   auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
   return type && type.hasStaticShape();

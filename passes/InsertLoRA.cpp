@@ -310,22 +310,15 @@ private:
           return s;
         }(),
         xt.getElementType());
-    OperationState state(loc, "eff.lora_linear");
-    state.addOperands(operands);
-    state.addTypes(resultType);
-    Operation *lora = b.create(state);
-
-    Value result = lora->getResult(0);
+    Value result = b.create<LoRALinearOp>(loc, TypeRange{resultType}, operands).getResult();
     if (auto gemm = dyn_cast<GemmOp>(l.op)) {
       if (gemm.getAlpha().convertToDouble() != 1.0)
         return gemm.emitError("LoRA: Gemm with alpha != 1 at '") << l.modulePath << "' is not supported";
       if (Value c = gemm.getC()) {
         if (gemm.getBeta().convertToDouble() != 1.0)
           return gemm.emitError("LoRA: Gemm with beta != 1 at '") << l.modulePath << "' is not supported";
-        OperationState add(loc, "eff.add");
-        add.addOperands({result, c});
-        add.addTypes(l.op->getResult(0).getType());
-        result = b.create(add)->getResult(0);
+        result = b.create<AddOp>(loc, TypeRange{l.op->getResult(0).getType()}, ValueRange{result, c})
+                     .getResult();
       }
     }
     l.op->getResult(0).replaceAllUsesWith(result);

@@ -22,6 +22,9 @@ class CompileTimeOnly : public TraitBase<ConcreteType, CompileTimeOnly> {};
 /// One CUDA kernel; the host backend runs the body's ops (Eff_KernelRegion).
 template <typename ConcreteType>
 class KernelRegion : public TraitBase<ConcreteType, KernelRegion> {};
+/// Computed per output element after broadcasting (Eff_Elementwise).
+template <typename ConcreteType>
+class Elementwise : public TraitBase<ConcreteType, Elementwise> {};
 } // namespace mlir::OpTrait::eff
 
 #define GET_OP_CLASSES

@@ -51,6 +51,11 @@ def Eff_CompileTimeOnly : NativeOpTrait<"CompileTimeOnly"> {
 def Eff_KernelRegion : NativeOpTrait<"KernelRegion"> {
   let cppNamespace = "::mlir::OpTrait::eff";
 }
+// Computed independently per output element after (multidirectional)
+// broadcasting: eff-fuse-elementwise and eff-fuse-gemm-epilogue fuse these.
+def Eff_Elementwise : NativeOpTrait<"Elementwise"> {
+  let cppNamespace = "::mlir::OpTrait::eff";
+}
 
 class Eff_Op<string mnemonic, list<Trait> traits = []>
     : Op<Eff_Dialect, mnemonic,

@@ -3,9 +3,14 @@
 #ifndef EFF_ELEMENTWISE_OPS_TD
 #define EFF_ELEMENTWISE_OPS_TD
 
+// Every op of this file is elementwise (Eff_Elementwise): the fusion passes
+// ask the trait, not a list of names.
+class Eff_ElementwiseOp<string mnemonic, list<Trait> traits = []>
+    : Eff_Op<mnemonic, !listconcat(traits, [Eff_Elementwise])>;
+
 // Result: same type as the operand.
 class Eff_UnaryOp<string mnemonic, Type operandType, list<Trait> traits = []>
-    : Eff_Op<mnemonic, traits> {
+    : Eff_ElementwiseOp<mnemonic, traits> {
   let arguments = (ins operandType:$x);
   let results = (outs operandType:$y);
   let extraClassDefinition = Eff_OpClassDefinition # [{
@@ -34,32 +39,32 @@ def Eff_ReluOp : Eff_UnaryOp<"relu", Eff_NumericTensor> { let summary = "max(x, 
 def Eff_SigmoidOp : Eff_UnaryOp<"sigmoid", Eff_FloatTensor> { let summary = "1/(1+e^-x)"; }
 def Eff_SqrtOp : Eff_UnaryOp<"sqrt", Eff_FloatTensor> { let summary = "sqrt(x)"; }
 def Eff_TanhOp : Eff_UnaryOp<"tanh", Eff_FloatTensor> { let summary = "tanh(x)"; }
-def Eff_IdentityOp : Eff_Op<"identity"> {
+def Eff_IdentityOp : Eff_ElementwiseOp<"identity"> {
   let summary = "y = x (folds away)";
   let arguments = (ins Eff_Tensor:$x);
   let results = (outs Eff_Tensor:$y);
 }
 
-def Eff_IsNaNOp : Eff_Op<"is_nan"> {
+def Eff_IsNaNOp : Eff_ElementwiseOp<"is_nan"> {
   let summary = "x != x, as bool";
   let arguments = (ins Eff_FloatTensor:$x);
   let results = (outs Eff_BoolTensor:$y);
 }
 
-def Eff_GeluOp : Eff_Op<"gelu"> {
+def Eff_GeluOp : Eff_ElementwiseOp<"gelu"> {
   let summary = "GELU, exact (erf) or tanh approximation";
   let arguments = (ins Eff_FloatTensor:$x, Eff_DefaultStr<"\"none\"">:$approximate);
   let results = (outs Eff_FloatTensor:$y);
   let hasVerifier = 1;
 }
 
-def Eff_CastOp : Eff_Op<"cast"> {
+def Eff_CastOp : Eff_ElementwiseOp<"cast"> {
   let summary = "convert element type; `to` is an ONNX TensorProto data type";
   let arguments = (ins Eff_Tensor:$input, I64Attr:$to, Eff_DefaultI64<"1">:$saturate);
   let results = (outs Eff_Tensor:$output);
 }
 
-def Eff_ClipOp : Eff_Op<"clip", [AttrSizedOperandSegments]> {
+def Eff_ClipOp : Eff_ElementwiseOp<"clip", [AttrSizedOperandSegments]> {
   let summary = "clamp to [min, max] (scalars; either may be absent)";
   let arguments = (ins Eff_NumericTensor:$input, Optional<Eff_NumericTensor>:$min,
                        Optional<Eff_NumericTensor>:$max);
@@ -73,7 +78,7 @@ def Eff_ClipOp : Eff_Op<"clip", [AttrSizedOperandSegments]> {
 // Binary ops with multidirectional broadcasting. Arithmetic keeps the operand
 // element type; comparisons and logic produce i1.
 class Eff_BinaryOp<string mnemonic, Type operandType, Type resultType, bit boolResult>
-    : Eff_Op<mnemonic> {
+    : Eff_ElementwiseOp<mnemonic> {
   let arguments = (ins operandType:$a, operandType:$b);
   let results = (outs resultType:$c);
   let extraClassDefinition = Eff_OpClassDefinition # [{
@@ -103,25 +108,25 @@ def Eff_OrOp : Eff_BinaryOp<"or", Eff_BoolTensor, Eff_BoolTensor, 1> { let summa
 def Eff_XorOp : Eff_BinaryOp<"xor", Eff_BoolTensor, Eff_BoolTensor, 1> { let summary = "a != b"; }
 
 // Pow may mix element types (ONNX allows an integer exponent on a float base).
-def Eff_PowOp : Eff_Op<"pow"> {
+def Eff_PowOp : Eff_ElementwiseOp<"pow"> {
   let summary = "a ^ b, broadcast; result has the base's element type";
   let arguments = (ins Eff_NumericTensor:$a, Eff_NumericTensor:$b);
   let results = (outs Eff_NumericTensor:$c);
 }
 
 // Variadic max/min (ONNX Max/Min take 1..N inputs).
-def Eff_MaxOp : Eff_Op<"max"> {
+def Eff_MaxOp : Eff_ElementwiseOp<"max"> {
   let summary = "elementwise max of all operands, broadcast";
   let arguments = (ins Variadic<Eff_NumericTensor>:$inputs);
   let results = (outs Eff_NumericTensor:$output);
 }
-def Eff_MinOp : Eff_Op<"min"> {
+def Eff_MinOp : Eff_ElementwiseOp<"min"> {
   let summary = "elementwise min of all operands, broadcast";
   let arguments = (ins Variadic<Eff_NumericTensor>:$inputs);
   let results = (outs Eff_NumericTensor:$output);
 }
 
-def Eff_WhereOp : Eff_Op<"where"> {
+def Eff_WhereOp : Eff_ElementwiseOp<"where"> {
   let summary = "condition ? x : y, broadcast over all three";
   let arguments = (ins Eff_BoolTensor:$condition, Eff_Tensor:$x, Eff_Tensor:$y);
   let results = (outs Eff_Tensor:$output);

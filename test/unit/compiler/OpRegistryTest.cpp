@@ -5,6 +5,7 @@
 // host kernel and every CUDA emitter belongs to such an op, and the runtime's
 // generated op list (effc/EffOpList.inc) matches the dialect.
 #include "compiler/codegen/KernelEmitter.h"
+#include "compiler/codegen/ScalarOps.h"
 #include "dialects/eff/EffDialect.h"
 #include "dialects/eff/EffOps.h"
 #include "effc/HostKernels.h"
@@ -86,6 +87,21 @@ TEST_F(OpRegistryTest, GeneratedOpListMatchesTheDialect) {
       dialectKernels.insert(op);
   std::vector<std::string> listed = effc::host::kernelOpNames();
   EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()), dialectKernels);
+}
+
+TEST_F(OpRegistryTest, ElementwiseOpsHaveAScalarExpression) {
+  // Fusion bodies are emitted per element from each op's scalar expression:
+  // every op the fusion passes may fuse (Eff_Elementwise) needs one.
+  int elementwise = 0;
+  for (mlir::RegisteredOperationName op : ctx.getRegisteredOperations()) {
+    if (op.getDialectNamespace() != "eff")
+      continue;
+    bool trait = op.hasTrait<mlir::OpTrait::eff::Elementwise>();
+    elementwise += trait;
+    if (trait)
+      EXPECT_TRUE(effc::codegen::hasScalarOp(op.getStringRef().str())) << op.getStringRef().str();
+  }
+  EXPECT_EQ(elementwise, 34);
 }
 
 } // namespace
