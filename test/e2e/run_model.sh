@@ -11,19 +11,23 @@ while [ $# -gt 0 ]; do
   effc_args+=("$1"); shift
 done
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-shape=$(python3 - "$model_dir/test_data_set_0" <<'PY' 2>/dev/null || true
-# --shape flags from the reference inputs' dims (input_0.pb carries name + dims).
+# --shape flags from the reference inputs' dims (each input_*.pb carries name
+# + dims). No python onnx or no inputs fails the test (set -e) instead of
+# guessing a shape.
+shape=$(python3 - "$model_dir/test_data_set_0" <<'PY'
 import sys, glob
 try:
     import onnx
-except ImportError:
-    sys.exit(0)
-for f in sorted(glob.glob(sys.argv[1] + "/input_*.pb")):
+except ImportError as e:
+    sys.exit(f"run_model.sh: {sys.executable} cannot import onnx ({e}); tools/setup.sh installs it")
+files = sorted(glob.glob(sys.argv[1] + "/input_*.pb"))
+if not files:
+    sys.exit(f"run_model.sh: no input_*.pb in {sys.argv[1]}")
+for f in files:
     t = onnx.TensorProto(); t.ParseFromString(open(f, "rb").read())
     print(f"--shape {t.name}={'x'.join(str(d) for d in t.dims)}", end=" ")
 PY
 )
-[ -n "$shape" ] || shape="--shape input_ids=2x16"
 # shellcheck disable=SC2086
 "$bin_dir/effc" "$model_dir/model.onnx" $shape -o "$work/model.effc" ${effc_args[@]+"${effc_args[@]}"}
 "$bin_dir/effc-run" "$work/model.effc" --backend="$backend" --test-data "$model_dir/test_data_set_0" --stats \
