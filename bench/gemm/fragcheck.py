@@ -77,7 +77,7 @@ def main(path):
     # ---- shared-memory contents after loading k-tile 0 into stage 0 ----
     smem = {}  # byte address -> (operand, logical coords)
     prologue = src[src.index("for (int s = 0;"):src.index("for (int kt = 0;")]
-    for blk in re.finditer(r"// ([AB]) tile: (\d+) rows x (\d+) chunks.*?for \(int i = 0; i < (\d+); \+\+i\)(.*?)tcg_(?:cp_async16|sts128)",
+    for blk in re.finditer(r"// ([AB]) tile: (\d+) rows x (\d+) chunks.*?for \(int i = 0; i < (\d+); \+\+i\)(.*?)(?:cp_async16|st_shared_v4)",
                            prologue, re.S):
         op, rows, chunks, iters, text = blk.group(1), int(blk.group(2)), int(blk.group(3)), int(blk.group(4)), blk.group(5)
         rc = re.search(r"const int r = (.*?), c = (.*?);", text)
@@ -106,7 +106,7 @@ def main(path):
                         assert key not in smem, f"{op}: byte {key} written twice"
                         smem[key] = (op, coord)
     # ---- fragment loads ----
-    loop = src[src.index("for (int ks = 0;"):src.index("tcg_cp_async_wait<0>")]
+    loop = src[src.index("for (int ks = 0;"):src.index("cp_async_wait<0>")]
     aBytes = int(re.search(r"bS = aS \+ (\d+);", src).group(1))
     calls = []  # (kind, dest exprs, addr expr, loop var, loop n)
     cur = None
@@ -118,11 +118,11 @@ def main(path):
         mm = re.match(r"const unsigned base = (.*);", line)
         if mm:
             base = mm.group(1)
-        mm = re.match(r"tcg_ldsm_x4(_t)?\((.*)\);", line)
+        mm = re.match(r"ldsm_x4(_t)?\((.*)\);", line)
         if mm:
             parts = [p.strip() for p in re.split(r",(?![^\[]*\])", mm.group(2))]
             calls.append(("ldsm_t" if mm.group(1) else "ldsm", parts[:4], parts[4], cur))
-        mm = re.match(r"(\w+\[\w+\]\[\d\]) = tcg_lds32\((.*)\);", line)
+        mm = re.match(r"(\w+\[\w+\]\[\d\]) = ld_shared_u32\((.*)\);", line)
         if mm:
             calls.append(("lds", [mm.group(1)], mm.group(2).replace("base", "(" + base + ")"), cur))
     assert calls, "no fragment loads found"

@@ -16,7 +16,7 @@ void openKernel(CudaWriter &w, const KernelDesc &desc, int maxThreads) {
     params += (params.empty() ? "" : ", ") + std::string("void* __restrict__ out") +
               std::to_string(i);
   w.line("// ", desc.op);
-  w.open("extern \"C\" __global__ void __launch_bounds__(", maxThreads, ") ", desc.name, "(",
+  w.open("EFFC_KERNEL void __launch_bounds__(", maxThreads, ") ", desc.name, "(",
          params, ") {");
   for (size_t i = 0; i < desc.inputs.size(); ++i) {
     const char *t = storageType(desc.inputs[i].dtype);

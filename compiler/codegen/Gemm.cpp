@@ -96,9 +96,9 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   if (std::optional<tcgemm::GemmSpec> t = tensorCoreSpec(desc, s)) {
     CudaKernel kernel;
     kernel.name = desc.name;
-    // The prelude is include-guarded: one copy per GEMM keeps this kernel
-    // self-contained without a translation-unit flag.
-    kernel.source = tcgemm::tensorCoreGemmPrelude() + tcgemm::emitTensorCoreGemm(*t, desc.name, &kernel.launch);
+    // The translation unit emits the GEMM's device code once (not per kernel).
+    kernel.source = tcgemm::emitTensorCoreGemm(*t, desc.name, &kernel.launch);
+    kernel.needsGemmPrelude = true;
     return kernel;
   }
   Compute acc = accumulatorKind(s);

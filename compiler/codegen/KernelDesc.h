@@ -71,7 +71,7 @@ struct LaunchDims {
   uint32_t sharedBytes = 0; // dynamic shared memory
 };
 
-/// One generated kernel: its `extern "C" __global__` definition (without the
+/// One generated kernel: its `EFFC_KERNEL` (extern "C" __global__) definition (without the
 /// prelude) and how to launch it.
 struct CudaKernel {
   std::string name;
@@ -80,6 +80,9 @@ struct CudaKernel {
   /// Uses the attention generators' device templates (attentionPrelude()),
   /// which the translation unit then emits once.
   bool needsAttentionPrelude = false;
+  /// Uses the tensor-core GEMM's device code (tensorCoreGemmPrelude()), also
+  /// emitted once per translation unit.
+  bool needsGemmPrelude = false;
 };
 
 } // namespace effc::codegen

@@ -3,7 +3,7 @@
 
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/Prelude.h"
-#include "compiler/codegen/attention/FlashAttention.h"
+#include "compiler/codegen/device/DeviceCode.h"
 
 #include <cctype>
 #include <map>
@@ -104,13 +104,21 @@ std::string CudaTranslationUnit::add(const CudaKernel &kernel) {
   if (!inserted)
     return it->second;
   attention |= kernel.needsAttentionPrelude;
+  gemm |= kernel.needsGemmPrelude;
   kernels += "\n";
   kernels += kernel.source;
   return kernel.name;
 }
 
 std::string CudaTranslationUnit::source() const {
-  return cudaPrelude() + (attention ? attentionPrelude() : std::string()) + kernels;
+  // Each device file once, dependencies first (primitives.cuh comes with
+  // cudaPrelude()).
+  std::string text = cudaPrelude();
+  if (gemm)
+    text += deviceFile("tensor_core_gemm.cuh");
+  if (attention)
+    text += deviceSources({"attention_common.cuh", "attention_forward.cuh", "attention_decode.cuh"});
+  return text + kernels;
 }
 
 std::string kernelName(size_t index, std::string_view op) {

@@ -43,13 +43,14 @@ public:
   /// time grows with the source, so repeated layers must not repeat it.
   std::string add(const CudaKernel &kernel);
   bool empty() const { return kernels.empty(); }
-  /// Prelude (+ the attention templates when a kernel needs them) + kernels
-  /// in the order added.
+  /// Prelude (+ the GEMM and attention device code when a kernel needs
+  /// them, each once) + kernels in the order added.
   std::string source() const;
 
 private:
   std::string kernels;
   bool attention = false;
+  bool gemm = false;
   /// Source with the kernel's own name blanked -> the name it was added as.
   std::unordered_map<std::string, std::string> byBody;
 };

@@ -6,10 +6,9 @@
 
 namespace effc::codegen {
 
-/// Integer typedefs, fp16/bf16 <-> float conversions (bit operations,
-/// round-to-nearest-even: NVRTC sees no cuda_fp16.h without an include path),
-/// float -> int64 with the host's saturation, and warp/block reductions.
-/// Self-contained: needs no header at all.
+/// The start of every generated translation unit: device/primitives.cuh
+/// (typedefs, EFFC_KERNEL, fp16/bf16 conversions, reductions, mma data path)
+/// and device/elementwise.cuh. Self-contained: needs no header at all.
 const std::string &cudaPrelude();
 
 } // namespace effc::codegen

@@ -1,12 +1,11 @@
 //===- AttentionReference.cpp - naive fp32 attention for checking ---------===//
 //
-// One 128-thread block per query row, scores of the whole row in shared
-// memory, expf and fp32 everywhere: the host backend's semantics
-// (runtime/src/host/Attention.cpp) on the GPU, fast enough to check the
-// flash kernels on benchmark-sized problems by sampling rows.
+// The kernel body is device/attention_reference.cuh: one 128-thread block
+// per query row, fp32 and expf everywhere (the host backend's semantics).
 //
 #include "compiler/codegen/attention/AttentionTemplates.h"
 #include "compiler/codegen/attention/FlashAttention.h"
+#include "compiler/codegen/device/DeviceCode.h"
 
 namespace effc::codegen {
 
@@ -15,71 +14,13 @@ std::string emitAttentionReference(const AttentionSpec &spec, const std::string 
     return "";
   const AttentionSpec sp = resolveAttentionStrides(spec);
   const std::string cfg = "effc_attn_cfg_" + name;
-  std::string s = "struct " + cfg + " {\n" + attentionConfigCommon(sp) + "};\n";
-  s += "extern \"C\" __global__ void __launch_bounds__(128) " + name +
+  // The template comes with the kernel (include-guarded): callers put
+  // attentionPrelude() before it, as for every attention kernel.
+  std::string s = std::string(deviceFile("attention_reference.cuh"));
+  s += "struct " + cfg + " {\n" + attentionConfigCommon(sp) + "};\n";
+  s += "EFFC_KERNEL void __launch_bounds__(128) " + name +
        "(const void* qv, const void* kv, const void* vv, const void* mv, float* out, int rowBegin) {\n";
-  s += R"CUDA(  typedef CFG C;
-  typedef typename C::Elem E;
-  using namespace effc_attn;
-  extern __shared__ float sm[];
-  float *sc = sm, *qs = sm + C::L, *red = qs + C::D;
-  const int row = rowBegin + int(blockIdx.x), tid = threadIdx.x;
-  if (row >= C::B * C::HQ * C::S) return;
-  const int i = row % C::S, h = (row / C::S) % C::HQ, b = row / (C::S * C::HQ), hk = h / C::GROUP;
-  const int pos = i + (C::L - C::S);
-  auto ld = [](const E *p) -> float {
-    if constexpr (sizeof(E) == 4) return *(const float *)p;
-    else return h16_to_f32<C::BF>(*(const u16 *)p);
-  };
-  const E *q = (const E *)qv + b * C::QB + h * C::QH + i64(i) * C::QS;
-  const E *k = (const E *)kv + b * C::KB + hk * C::KH;
-  const E *v = (const E *)vv + b * C::VB + hk * C::VH;
-  for (int d = tid; d < C::D; d += 128) qs[d] = ld(q + d);
-  __syncthreads();
-  float mx = -EFFC_ATTN_INF;
-  for (int j = tid; j < C::L; j += 128) {
-    bool ok = (!C::CAUSAL || j <= pos) && (C::WINDOW == 0 || j > pos - C::WINDOW);
-    float sv = -EFFC_ATTN_INF;
-    if (ok) {
-      float dot = 0.0f;
-      for (int d = 0; d < C::D; ++d) dot += qs[d] * ld(k + i64(j) * C::KS + d);
-      sv = dot * C::SCALE;
-      if constexpr (C::MASK != 0) {
-        const float mval = mask_value<C::MASK>(mv, b * C::MB + h * C::MH + i64(i) * C::MS + i64(j) * C::ML);
-        if constexpr (C::MASK == 1) ok = mval == 0.0f;
-        else sv += mval;
-      }
-      if (sv == -EFFC_ATTN_INF) ok = false;
-    }
-    sc[j] = ok ? sv : -EFFC_ATTN_INF;
-    mx = fmaxf(mx, sc[j]);
-  }
-  for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
-  if ((tid & 31) == 0) red[tid >> 5] = mx;
-  __syncthreads();
-  mx = fmaxf(fmaxf(red[0], red[1]), fmaxf(red[2], red[3]));
-  __syncthreads();
-  float sum = 0.0f;
-  for (int j = tid; j < C::L; j += 128) {
-    const float p = sc[j] == -EFFC_ATTN_INF ? 0.0f : expf(sc[j] - mx);
-    sc[j] = p;
-    sum += p;
-  }
-  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
-  if ((tid & 31) == 0) red[tid >> 5] = sum;
-  __syncthreads();
-  sum = red[0] + red[1] + red[2] + red[3];
-  for (int d = tid; d < C::DV; d += 128) {
-    float acc = 0.0f;
-    if (sum > 0.0f)
-      for (int j = 0; j < C::L; ++j)
-        if (sc[j] != 0.0f) acc += sc[j] * ld(v + i64(j) * C::VS + d);
-    out[i64(blockIdx.x) * C::DV + d] = sum > 0.0f ? acc / sum : 0.0f;
-  }
-}
-)CUDA";
-  const std::string key = "CFG";
-  s.replace(s.find(key), key.size(), cfg);
+  s += "  effc_attn::attention_reference<" + cfg + ">(qv, kv, vv, mv, out, rowBegin);\n}\n";
   if (launch) {
     *launch = LaunchDims();
     launch->grid[0] = uint32_t(sp.B * sp.Hq * sp.S);

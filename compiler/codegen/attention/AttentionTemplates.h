@@ -1,7 +1,7 @@
 //===- AttentionTemplates.h - internals of the attention generators -*- C++ -*-===//
 //
-// The device templates (CUDA text) that attentionPrelude() concatenates, and
-// the config-struct writer the forward and decode emitters share. Not a
+// The config-struct writer the forward, decode and reference emitters share
+// (the device templates are compiler/codegen/device/attention_*.cuh). Not a
 // public interface: FlashAttention.h is.
 //
 #ifndef EFFC_COMPILER_CODEGEN_ATTENTION_ATTENTIONTEMPLATES_H
@@ -12,11 +12,6 @@
 #include <string>
 
 namespace effc::codegen {
-
-/// template <class C> effc_attn::fa2_forward(q, k, v, mask, o).
-const char *attentionForwardTemplate();
-/// template <class C> effc_attn::decode_split(...) and decode_combine(...).
-const char *attentionDecodeTemplate();
 
 /// `static constexpr` members every attention config struct has: element
 /// types, shapes, strides, mask and scale (names as the templates use them).

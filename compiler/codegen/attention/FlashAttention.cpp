@@ -319,7 +319,7 @@ std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::stri
   s += std::string("  static constexpr bool STATIC_EDGES = ") + (c.staticEdges ? "true" : "false") +
        "; static constexpr int RESCALE = " + I(c.rescale) + ";\n";
   s += "};\n";
-  s += "extern \"C\" __global__ void __launch_bounds__(" + I(32 * c.warps) +
+  s += "EFFC_KERNEL void __launch_bounds__(" + I(32 * c.warps) +
        (c.minBlocksPerSM ? ", " + I(c.minBlocksPerSM) : std::string()) + ") " + name +
        attentionParams(sp, false) + " {\n";
   s += "  effc_attn::fa2_forward<" + cfg + ">(in0, in1, in2, " + attentionMaskArg(sp) + ", out0);\n}\n";

@@ -146,9 +146,9 @@ std::string flashForwardConfigName(const FlashForwardConfig &config);
 /// Reads flashForwardConfigName's syntax; false (and *error) when malformed.
 bool parseFlashForwardConfig(const std::string &text, FlashForwardConfig *config, std::string *error);
 
-/// Device helpers and kernel templates shared by every attention kernel of a
-/// translation unit (namespace effc_attn): emit once, before the kernels. No
-/// #include: own f16/bf16 conversions, inline PTX for mma/ldmatrix/cp.async.
+/// device/primitives.cuh and the attention templates (device/attention_*.cuh,
+/// namespace effc_attn) shared by every attention kernel of a translation
+/// unit: emit once, before the kernels. Needs no CUDA headers.
 std::string attentionPrelude();
 
 /// FlashAttention-2 forward kernel `name` with the artifact ABI

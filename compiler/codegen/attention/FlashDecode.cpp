@@ -90,7 +90,7 @@ std::string splitKernelSource(const AttentionSpec &sp, const DecodeTiles &t, int
   s += "  static constexpr int NW = " + I(t.warps) + ", STAGES = " + I(t.stages) + ", RT = " + I(t.rowSlices) +
        ", ROWS_TOTAL = " + I((sp.Hq / sp.Hkv) * sp.S) + ", CHUNK = " + I(chunk) + ";\n";
   s += std::string("  static constexpr bool DIRECT = ") + (direct ? "true" : "false") + ";\n};\n";
-  s += "extern \"C\" __global__ void __launch_bounds__(" + I(32 * t.warps) + ") " + name +
+  s += "EFFC_KERNEL void __launch_bounds__(" + I(32 * t.warps) + ") " + name +
        attentionParams(sp, !direct) + " {\n";
   s += "  effc_attn::decode_split<" + cfg + ">(in0, in1, in2, " + attentionMaskArg(sp) + ", out0, " +
        (direct ? "nullptr" : "out1") + ");\n}\n";
@@ -153,7 +153,7 @@ std::string emitFlashDecodeCombine(const AttentionSpec &spec, int splits, const 
        ", S = " + I(sp.S) + ";\n";
   s += "  static constexpr effc_attn::i64 ROWS = " + I(rows) + ", OB = " + I(sp.o.batch) + ", OH = " +
        I(sp.o.head) + ", OS = " + I(sp.o.seq) + ";\n};\n";
-  s += "extern \"C\" __global__ void __launch_bounds__(128) " + name +
+  s += "EFFC_KERNEL void __launch_bounds__(128) " + name +
        "(const void* __restrict__ in0, const void* __restrict__ in1, void* __restrict__ out0) {\n";
   s += "  effc_attn::decode_combine<" + cfg + ">(in0, in1, out0);\n}\n";
   if (launch) {

@@ -194,13 +194,13 @@ void emitTileLoad(CudaWriter &w, const Plan &p, const Operand &o, const std::str
   std::string rowOk = o.rowsAlwaysValid ? "true" : "gr < " + str(o.rowLimit);
   if (o.aligned16) {
     if (o.rowsAlwaysValid && o.colsAlwaysFull) {
-      w.line("tcg_cp_async16(dst, ", ptr, " + ((long long)gr * ", o.ld, " + gc) * ", p.esz, ", 16);");
+      w.line("cp_async16(dst, ", ptr, " + ((long long)gr * ", o.ld, " + gc) * ", p.esz, ", 16);");
     } else {
       w.line("const int rem = ", o.colLimit, " - gc;");
       w.line("const int bytes = (", rowOk, ") ? (rem >= ", p.epc, " ? 16 : (rem > 0 ? rem * ", p.esz,
              " : 0)) : 0;");
       // No bytes read: any valid address will do, the base pointer is one.
-      w.line("tcg_cp_async16(dst, bytes > 0 ? ", ptr, " + ((long long)gr * ", o.ld, " + gc) * ", p.esz, " : ", ptr,
+      w.line("cp_async16(dst, bytes > 0 ? ", ptr, " + ((long long)gr * ", o.ld, " + gc) * ", p.esz, " : ", ptr,
              ", bytes);");
     }
   } else if (p.esz == 2) {
@@ -214,14 +214,14 @@ void emitTileLoad(CudaWriter &w, const Plan &p, const Operand &o, const std::str
     w.line("const unsigned hi = (ok && gc + 2 * j + 1 < ", o.colLimit, ") ? src[2 * j + 1] : 0u;");
     w.line("v[j] = lo | (hi << 16);");
     w.close();
-    w.line("tcg_sts128(dst, v[0], v[1], v[2], v[3]);");
+    w.line("st_shared_v4(dst, v[0], v[1], v[2], v[3]);");
   } else {
     w.line("const bool ok = ", rowOk, ";");
     w.line("const unsigned *src = (const unsigned *)(", ptr, ") + (ok ? (long long)gr * ", o.ld, " + gc : 0);");
     w.line("unsigned v[4];");
     w.line("#pragma unroll");
     w.line("for (int j = 0; j < 4; ++j) v[j] = (ok && gc + j < ", o.colLimit, ") ? src[j] : 0u;");
-    w.line("tcg_sts128(dst, v[0], v[1], v[2], v[3]);");
+    w.line("st_shared_v4(dst, v[0], v[1], v[2], v[3]);");
   }
   w.close();
   w.close();
@@ -281,46 +281,46 @@ void emitFragmentsAndMma(CudaWriter &w, const Plan &p) {
   w.line("#pragma unroll");
   w.open("for (int mi = 0; mi < ", p.mi, "; ++mi) {");
   if (a.kContig) {
-    w.line("tcg_ldsm_x4(af[mi][0], af[mi][1], af[mi][2], af[mi][3], aS + aRowOff + mi * ", 16 * a.rowBytes,
+    w.line("ldsm_x4(af[mi][0], af[mi][1], af[mi][2], af[mi][3], aS + aRowOff + mi * ", 16 * a.rowBytes,
            " + (((ks * 2) << 4) ^ aPre));");
   } else if (!a.wordLoads) {
-    w.line("tcg_ldsm_x4_t(af[mi][0], af[mi][1], af[mi][2], af[mi][3], aS + ks * ", p.kstep * a.rowBytes,
+    w.line("ldsm_x4_t(af[mi][0], af[mi][1], af[mi][2], af[mi][3], aS + ks * ", p.kstep * a.rowBytes,
            " + aKOff + aCol[mi]);");
   } else {
     w.line("const unsigned base = aS + ks * ", p.kstep * a.rowBytes, " + aKOff;");
-    w.line("af[mi][0] = tcg_lds32(base + aCol[mi][0]);");
-    w.line("af[mi][1] = tcg_lds32(base + aCol[mi][1]);");
-    w.line("af[mi][2] = tcg_lds32(base + ", 4 * a.rowBytes, " + aCol[mi][0]);");
-    w.line("af[mi][3] = tcg_lds32(base + ", 4 * a.rowBytes, " + aCol[mi][1]);");
+    w.line("af[mi][0] = ld_shared_u32(base + aCol[mi][0]);");
+    w.line("af[mi][1] = ld_shared_u32(base + aCol[mi][1]);");
+    w.line("af[mi][2] = ld_shared_u32(base + ", 4 * a.rowBytes, " + aCol[mi][0]);");
+    w.line("af[mi][3] = ld_shared_u32(base + ", 4 * a.rowBytes, " + aCol[mi][1]);");
   }
   if (p.tf32) {
     w.line("#pragma unroll");
-    w.line("for (int q = 0; q < 4; ++q) af[mi][q] = tcg_tf32(af[mi][q]);");
+    w.line("for (int q = 0; q < 4; ++q) af[mi][q] = cvt_tf32(af[mi][q]);");
   }
   w.close();
   if (b.wordLoads) {
     w.line("#pragma unroll");
     w.open("for (int ni = 0; ni < ", p.ni, "; ++ni) {");
     w.line("const unsigned base = bS + ks * ", p.kstep * b.rowBytes, " + bKOff + bCol[ni];");
-    w.line("bfr[ni][0] = tcg_lds32(base);");
-    w.line("bfr[ni][1] = tcg_lds32(base + ", 4 * b.rowBytes, ");");
+    w.line("bfr[ni][0] = ld_shared_u32(base);");
+    w.line("bfr[ni][1] = ld_shared_u32(base + ", 4 * b.rowBytes, ");");
     w.close();
   } else {
     w.line("#pragma unroll");
     w.open("for (int nj = 0; nj < ", p.ni / 2, "; ++nj) {");
     if (b.kContig)
-      w.line("tcg_ldsm_x4(bfr[2 * nj][0], bfr[2 * nj][1], bfr[2 * nj + 1][0], bfr[2 * nj + 1][1], bS + bRowOff + nj * ",
+      w.line("ldsm_x4(bfr[2 * nj][0], bfr[2 * nj][1], bfr[2 * nj + 1][0], bfr[2 * nj + 1][1], bS + bRowOff + nj * ",
              16 * b.rowBytes, " + (((ks * 2) << 4) ^ bPre));");
     else
-      w.line("tcg_ldsm_x4_t(bfr[2 * nj][0], bfr[2 * nj][1], bfr[2 * nj + 1][0], bfr[2 * nj + 1][1], bS + ks * ",
+      w.line("ldsm_x4_t(bfr[2 * nj][0], bfr[2 * nj][1], bfr[2 * nj + 1][0], bfr[2 * nj + 1][1], bS + ks * ",
              p.kstep * b.rowBytes, " + bKOff + bCol[nj]);");
     w.close();
   }
   if (p.tf32) {
     w.line("#pragma unroll");
-    w.line("for (int ni = 0; ni < ", p.ni, "; ++ni) { bfr[ni][0] = tcg_tf32(bfr[ni][0]); bfr[ni][1] = tcg_tf32(bfr[ni][1]); }");
+    w.line("for (int ni = 0; ni < ", p.ni, "; ++ni) { bfr[ni][0] = cvt_tf32(bfr[ni][0]); bfr[ni][1] = cvt_tf32(bfr[ni][1]); }");
   }
-  const char *mma = p.tf32 ? "tcg_mma_tf32" : p.s.aType == DType::FLOAT16 ? "tcg_mma_f16" : "tcg_mma_bf16";
+  const char *mma = p.tf32 ? "mma_m16n8k8_tf32" : p.s.aType == DType::FLOAT16 ? "mma_m16n8k16<false>" : "mma_m16n8k16<true>";
   w.line("#pragma unroll");
   w.open("for (int mi = 0; mi < ", p.mi, "; ++mi) {");
   w.line("#pragma unroll");
@@ -492,9 +492,9 @@ std::string emitTensorCoreGemm(const GemmSpec &spec, const std::string &name, La
   for (const std::string &param : s.epilogue.params)
     params += ", " + param;
   params += ", void *__restrict__ C_";
-  w.open("extern \"C\" __global__ void __launch_bounds__(", p.threads, ", 1) ", name, "(", params, ") {");
+  w.open("EFFC_KERNEL void __launch_bounds__(", p.threads, ", 1) ", name, "(", params, ") {");
   w.line("extern __shared__ __align__(128) unsigned char ", name, "_smem[];");
-  w.line("const unsigned smem = tcg_smem_u32(", name, "_smem);");
+  w.line("const unsigned smem = smem_u32(", name, "_smem);");
   w.line("const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;");
   w.line("const int wm = warp / ", t.warpsN, ", wn = warp % ", t.warpsN, ";");
   // Grouped raster: 8 tile-rows per group walk all tile-columns, so the
@@ -536,7 +536,7 @@ std::string emitTensorCoreGemm(const GemmSpec &spec, const std::string &name, La
   emitTileLoad(w, p, p.a, "s", "st", 0);
   emitTileLoad(w, p, p.b, "s", "st", p.a.bytes);
   w.close();
-  w.line("tcg_cp_async_commit();");
+  w.line("cp_async_commit();");
   w.close();
 
   // Main loop. At iteration kt, (stages-1)+kt groups are committed; waiting
@@ -544,7 +544,7 @@ std::string emitTensorCoreGemm(const GemmSpec &spec, const std::string &name, La
   // tells every warp that stage (kt-1)%stages is consumed, so it can be
   // refilled with tile kt+stages-1.
   w.open("for (int kt = 0; kt < ", p.kTiles, "; ++kt) {");
-  w.line("tcg_cp_async_wait<", t.stages - 2, ">();");
+  w.line("cp_async_wait<", t.stages - 2, ">();");
   w.line("__syncthreads();");
   w.open("{");
   w.line("const int nk = kt + ", t.stages - 1, ";");
@@ -553,7 +553,7 @@ std::string emitTensorCoreGemm(const GemmSpec &spec, const std::string &name, La
   emitTileLoad(w, p, p.a, "nk", "st", 0);
   emitTileLoad(w, p, p.b, "nk", "st", p.a.bytes);
   w.close();
-  w.line("tcg_cp_async_commit();");
+  w.line("cp_async_commit();");
   w.close();
   w.line("const unsigned aS = smem + (kt % ", t.stages, ") * ", p.stageBytes, ", bS = aS + ", p.a.bytes, ";");
   w.line("#pragma unroll");
@@ -563,7 +563,7 @@ std::string emitTensorCoreGemm(const GemmSpec &spec, const std::string &name, La
   w.close();
   // Empty groups may be pending; the next batch's prologue must not
   // overwrite stages a slower warp still reads.
-  w.line("tcg_cp_async_wait<0>();");
+  w.line("cp_async_wait<0>();");
   if (s.batch > zGrid)
     w.line("__syncthreads();");
   emitEpilogue(w, p);

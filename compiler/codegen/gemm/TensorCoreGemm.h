@@ -122,12 +122,13 @@ std::vector<TileConfig> candidateTiles(DType operandType);
 /// operand reuse of larger tiles.
 TileConfig chooseTile(const GemmSpec &s);
 
-/// Device helpers the kernels call (cp.async, ldmatrix, mma, conversions,
-/// activations), guarded by an #ifndef so repeated inclusion in one
-/// translation unit is harmless. Needs no CUDA headers.
+/// Device code the kernels call: device/primitives.cuh (cp.async, ldmatrix,
+/// mma, conversions) and device/tensor_core_gemm.cuh (epilogue loads, stores,
+/// activations), include-guarded so repeated inclusion in one translation
+/// unit is harmless. Needs no CUDA headers.
 const std::string &tensorCoreGemmPrelude();
 
-/// The kernel's `extern "C" __global__` definition (no prelude). Fills
+/// The kernel's `EFFC_KERNEL` definition (no prelude). Fills
 /// `launch` (grid, block, dynamic shared bytes: above 48 KiB the launcher
 /// must raise CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, which effc's
 /// cuda runtime does). Precondition: unsupportedReason(s) is empty (else the

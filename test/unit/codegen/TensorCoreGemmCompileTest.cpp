@@ -162,7 +162,8 @@ TEST(TensorCoreGemm, LaunchGeometry) {
   EXPECT_EQ(l.grid[2], 3u);
   EXPECT_EQ(l.block[0], 128u);
   EXPECT_EQ(l.sharedBytes, 4u * (128 + 128) * 32 * 2);
-  EXPECT_NE(src.find("extern \"C\" __global__"), std::string::npos);
+  // EFFC_KERNEL (primitives.cuh) is `extern "C" __global__`.
+  EXPECT_NE(src.find("EFFC_KERNEL void __launch_bounds__(128, 1) k_gemm("), std::string::npos);
   EXPECT_NE(src.find("k_gemm(const void *__restrict__ A_, const void *__restrict__ B_, void *__restrict__ C_)"),
             std::string::npos)
       << src.substr(0, 600);

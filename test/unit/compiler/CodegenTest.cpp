@@ -133,7 +133,7 @@ TEST(CodegenTest, ElementwiseKernelHasTheArtifactAbiAndBakedShapes) {
                         {tensor(DType::FLOAT32, {2, 3, 4})});
   CudaKernel k = emitOrFail(d);
   EXPECT_EQ(k.name, d.name);
-  EXPECT_NE(k.source.find("extern \"C\" __global__ void __launch_bounds__(256) " + d.name +
+  EXPECT_NE(k.source.find("EFFC_KERNEL void __launch_bounds__(256) " + d.name +
                           "(const void* __restrict__ in0, const void* __restrict__ in1, void* "
                           "__restrict__ out0)"),
             std::string::npos)

@@ -1,4 +1,4 @@
-//===- DecodeTemplate.cpp - split-KV (flash-decoding) device templates ----===//
+//===- attention_decode.cuh - split-KV (flash-decoding) templates ---------===//
 //
 // Decode is memory-bound (intensity ~ GQA group size FLOP/B), so the goal is
 // to stream K/V at HBM speed from enough CTAs: the grid is (splits, row
@@ -20,13 +20,11 @@
 // [SPLITS][rows] (natural log, -inf = no allowed key); decode_combine
 // weights the partials by exp(lse - max).
 //
-#include "compiler/codegen/attention/AttentionTemplates.h"
+#ifndef EFFC_DEVICE_ATTENTION_DECODE_CUH
+#define EFFC_DEVICE_ATTENTION_DECODE_CUH
 
-namespace effc::codegen {
+#include "attention_common.cuh"
 
-const char *attentionDecodeTemplate() {
-  return R"CUDA(
-// ---- effc attention prelude: split-KV decode ----
 namespace effc_attn {
 template <class C>
 __device__ __forceinline__ void decode_split(const void *qv, const void *kv, const void *vv,
@@ -79,7 +77,7 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
     for (int d = 0; d < NDV; ++d)
 #pragma unroll
       for (int e = 0; e < 4; ++e) o[rt][d][e] = 0.0f;
-    mrow[rt][0] = mrow[rt][1] = -EFFC_ATTN_INF;
+    mrow[rt][0] = mrow[rt][1] = -EFFC_INF_F;
     lrow[rt][0] = lrow[rt][1] = 0.0f;
   }
 
@@ -120,13 +118,13 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
 #pragma unroll
     for (int kd = 0; kd < KD; ++kd) {
       u32 bk[4];
-      ldsm_x4(bk, kS + u32(((kw + (lane & 7) + (lane >> 4) * 8) * KSTR + kd * 16 + ((lane >> 3) & 1) * 8) * 2));
+      ldsm_x4(bk[0], bk[1], bk[2], bk[3], kS + u32(((kw + (lane & 7) + (lane >> 4) * 8) * KSTR + kd * 16 + ((lane >> 3) & 1) * 8) * 2));
 #pragma unroll
       for (int rt = 0; rt < RT; ++rt) {
         u32 a[4];
-        ldsm_x4(a, sQ + u32(((rt * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
-        mma16816<C::BF>(s[rt][0], a, bk[0], bk[1]);
-        mma16816<C::BF>(s[rt][1], a, bk[2], bk[3]);
+        ldsm_x4(a[0], a[1], a[2], a[3], sQ + u32(((rt * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
+        mma_m16n8k16<C::BF>(s[rt][0], a, bk);
+        mma_m16n8k16<C::BF>(s[rt][1], a, bk + 2);
       }
     }
 
@@ -146,7 +144,7 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
               mval = mask_value<C::MASK>(mv, b * C::MB + i64(hk * G + g) * C::MH + i64(i) * C::MS + i64(col) * C::ML);
             }
             if constexpr (ADD) s[rt][j][e] = fmaf(s[rt][j][e], C::SCALE, mval);
-            else if (mval != 0.0f) s[rt][j][e] = -EFFC_ATTN_INF;
+            else if (mval != 0.0f) s[rt][j][e] = -EFFC_INF_F;
           }
     }
     const bool edge = nb * BN + BN > kEnd || (C::CAUSAL && nb * BN + BN - 1 > OFF) ||
@@ -164,7 +162,7 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
             bool ok = col < kEnd;
             if (C::CAUSAL) ok = ok && col <= pos;
             if (C::WINDOW > 0) ok = ok && col > pos - C::WINDOW;
-            if (!ok) s[rt][j][e] = -EFFC_ATTN_INF;
+            if (!ok) s[rt][j][e] = -EFFC_INF_F;
           }
     }
 
@@ -187,9 +185,9 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
 #pragma unroll
       for (int p = 0; p < C::DVP / 16; ++p) {
         u32 bv[4];
-        ldsm_x4_t(bv, vS + u32(((kw + (lane & 7) + ((lane >> 3) & 1) * 8) * VSTR + p * 16 + (lane >> 4) * 8) * 2));
-        mma16816<C::BF>(o[rt][2 * p], pa, bv[0], bv[1]);
-        mma16816<C::BF>(o[rt][2 * p + 1], pa, bv[2], bv[3]);
+        ldsm_x4_t(bv[0], bv[1], bv[2], bv[3], vS + u32(((kw + (lane & 7) + ((lane >> 3) & 1) * 8) * VSTR + p * 16 + (lane >> 4) * 8) * 2));
+        mma_m16n8k16<C::BF>(o[rt][2 * p], pa, bv);
+        mma_m16n8k16<C::BF>(o[rt][2 * p + 1], pa, bv + 2);
       }
     }
   }
@@ -228,10 +226,10 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
     const int r = idx / C::DV, d = idx - r * C::DV;
     const int pr = r0 + r;
     if (pr >= C::ROWS_TOTAL) continue;
-    float M = -EFFC_ATTN_INF;
+    float M = -EFFC_INF_F;
 #pragma unroll
     for (int w = 0; w < NW; ++w) M = fmaxf(M, mb[w * ROWS + r]);
-    const float mu = M == -EFFC_ATTN_INF ? 0.0f : M;
+    const float mu = M == -EFFC_INF_F ? 0.0f : M;
     float lsum = 0.0f, acc = 0.0f;
 #pragma unroll
     for (int w = 0; w < NW; ++w) {
@@ -249,7 +247,7 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
       const i64 t = (i64(split) * C::B + b) * C::HQ * C::S + i64(h) * C::S + i; // [split][b][h][i]
       ((float *)out0)[t * C::DV + d] = val;
       if (d == 0) // ln(sum_j exp(score_j)) = log2(...) * ln 2
-        ((float *)out1)[t] = lsum > 0.0f ? (mu * C::C_EXP + lg2(lsum)) * EFFC_ATTN_LN2 : -EFFC_ATTN_INF;
+        ((float *)out1)[t] = lsum > 0.0f ? (mu * C::C_EXP + lg2(lsum)) * EFFC_ATTN_LN2 : -EFFC_INF_F;
     }
   }
 }
@@ -264,11 +262,11 @@ __device__ __forceinline__ void decode_combine(const void *opv, const void *lsev
   const int lane = threadIdx.x & 31;
   if (row >= C::ROWS) return;
   const float *op = (const float *)opv + row * C::DV, *lse = (const float *)lsev + row;
-  float mx = -EFFC_ATTN_INF;
+  float mx = -EFFC_INF_F;
   for (int s = lane; s < C::SPLITS; s += 32) mx = fmaxf(mx, lse[s * C::ROWS]);
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
-  const float mu = mx == -EFFC_ATTN_INF ? 0.0f : mx;
+  const float mu = mx == -EFFC_INF_F ? 0.0f : mx;
   float wsum = 0.0f;
   for (int s = lane; s < C::SPLITS; s += 32) wsum += ex2((lse[s * C::ROWS] - mu) * EFFC_ATTN_LOG2E);
 #pragma unroll
@@ -286,7 +284,5 @@ __device__ __forceinline__ void decode_combine(const void *opv, const void *lsev
   }
 }
 } // namespace effc_attn
-)CUDA";
-}
 
-} // namespace effc::codegen
+#endif // EFFC_DEVICE_ATTENTION_DECODE_CUH

@@ -1,4 +1,4 @@
-//===- ForwardTemplate.cpp - the FlashAttention-2 forward device template -===//
+//===- attention_forward.cuh - the FlashAttention-2 forward template ------===//
 //
 // Config C (emitted per kernel, see FlashAttention.cpp):
 //   Elem (u16 | float storage), BF (mma operand type), OUT_BF (16-bit output)
@@ -19,13 +19,11 @@
 // row addresses of every ldmatrix phase hit distinct banks for any head dim
 // that is a multiple of 16: no swizzle needed.
 //
-#include "compiler/codegen/attention/AttentionTemplates.h"
+#ifndef EFFC_DEVICE_ATTENTION_FORWARD_CUH
+#define EFFC_DEVICE_ATTENTION_FORWARD_CUH
 
-namespace effc::codegen {
+#include "attention_common.cuh"
 
-const char *attentionForwardTemplate() {
-  return R"CUDA(
-// ---- effc attention prelude: FlashAttention-2 forward ----
 namespace effc_attn {
 // RESCALE 1 and 2: the online-softmax update of all rows of a warp (MI
 // 16-row slices, row halves g and g+8) with the O rescale decided once for
@@ -63,7 +61,7 @@ __device__ __forceinline__ void softmax_update_warp(float (&s)[MI][NT][4], float
     for (int mi = 0; mi < MI; ++mi) {
 #pragma unroll
       for (int hh = 0; hh < 2; ++hh) {
-        const float mn = mx[mi][hh] == -EFFC_ATTN_INF ? 0.0f : mx[mi][hh];
+        const float mn = mx[mi][hh] == -EFFC_INF_F ? 0.0f : mx[mi][hh];
         alpha[mi][hh] = ex2((m[mi][hh] - mn) * c);
         m[mi][hh] = mx[mi][hh];
       }
@@ -81,7 +79,7 @@ __device__ __forceinline__ void softmax_update_warp(float (&s)[MI][NT][4], float
 #pragma unroll
     for (int hh = 0; hh < 2; ++hh) {
       // A row with nothing allowed yet keeps m = -inf: use 0 (p = 0, not NaN).
-      const float mu = EMPTY && m[mi][hh] == -EFFC_ATTN_INF ? 0.0f : m[mi][hh];
+      const float mu = EMPTY && m[mi][hh] == -EFFC_INF_F ? 0.0f : m[mi][hh];
       float sum = 0.0f;
 #pragma unroll
       for (int j = 0; j < NT; ++j)
@@ -193,7 +191,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
     for (int d = 0; d < NDV; ++d)
 #pragma unroll
       for (int e = 0; e < 4; ++e) o[mi][d][e] = 0.0f;
-    mrow[mi][0] = mrow[mi][1] = -EFFC_ATTN_INF;
+    mrow[mi][0] = mrow[mi][1] = -EFFC_INF_F;
     lrow[mi][0] = lrow[mi][1] = 0.0f;
   }
   u32 qf[C::QREGS ? MI : 1][C::QREGS ? KD : 1][4];
@@ -231,7 +229,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
         for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
           for (int kd = 0; kd < KD; ++kd)
-            ldsm_x4(qf[mi][kd], sQ + u32(((wrow + mi * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
+            ldsm_x4(qf[mi][kd][0], qf[mi][kd][1], qf[mi][kd][2], qf[mi][kd][3], sQ + u32(((wrow + mi * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
       }
     }
 
@@ -252,17 +250,17 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
 #pragma unroll
           for (int e = 0; e < 4; ++e) a[mi][e] = qf[mi][kd][e];
         } else {
-          ldsm_x4(a[mi], sQ + u32(((wrow + mi * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
+          ldsm_x4(a[mi][0], a[mi][1], a[mi][2], a[mi][3], sQ + u32(((wrow + mi * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
         }
       }
 #pragma unroll
       for (int p = 0; p < NT / 2; ++p) {
         u32 bk[4];
-        ldsm_x4(bk, kS + u32(((p * 16 + (lane & 7) + (lane >> 4) * 8) * KSTR + kd * 16 + ((lane >> 3) & 1) * 8) * 2));
+        ldsm_x4(bk[0], bk[1], bk[2], bk[3], kS + u32(((p * 16 + (lane & 7) + (lane >> 4) * 8) * KSTR + kd * 16 + ((lane >> 3) & 1) * 8) * 2));
 #pragma unroll
         for (int mi = 0; mi < MI; ++mi) {
-          mma16816<C::BF>(s[mi][2 * p], a[mi], bk[0], bk[1]);
-          mma16816<C::BF>(s[mi][2 * p + 1], a[mi], bk[2], bk[3]);
+          mma_m16n8k16<C::BF>(s[mi][2 * p], a[mi], bk);
+          mma_m16n8k16<C::BF>(s[mi][2 * p + 1], a[mi], bk + 2);
         }
       }
     }
@@ -282,7 +280,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
             if (row < C::S && col < C::L)
               mval = mask_value<C::MASK>(mv, b * C::MB + h * C::MH + i64(row) * C::MS + i64(col) * C::ML);
             if constexpr (ADD) s[mi][j][e] = fmaf(s[mi][j][e], C::SCALE, mval);
-            else if (mval != 0.0f) s[mi][j][e] = -EFFC_ATTN_INF;
+            else if (mval != 0.0f) s[mi][j][e] = -EFFC_INF_F;
           }
     }
     // Structural masks only where the tile crosses an edge, the causal
@@ -301,7 +299,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
             bool ok = col < C::L;
             if (C::CAUSAL) ok = ok && col <= pos;
             if (C::WINDOW > 0) ok = ok && col > pos - C::WINDOW;
-            if (!ok) s[mi][j][e] = -EFFC_ATTN_INF;
+            if (!ok) s[mi][j][e] = -EFFC_INF_F;
           }
     }
 
@@ -339,11 +337,11 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
 #pragma unroll
       for (int p = 0; p < C::DVP / 16; ++p) {
         u32 bv[4];
-        ldsm_x4_t(bv, vS + u32(((kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * VSTR + p * 16 + (lane >> 4) * 8) * 2));
+        ldsm_x4_t(bv[0], bv[1], bv[2], bv[3], vS + u32(((kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * VSTR + p * 16 + (lane >> 4) * 8) * 2));
 #pragma unroll
         for (int mi = 0; mi < MI; ++mi) {
-          mma16816<C::BF>(o[mi][2 * p], pa[mi], bv[0], bv[1]);
-          mma16816<C::BF>(o[mi][2 * p + 1], pa[mi], bv[2], bv[3]);
+          mma_m16n8k16<C::BF>(o[mi][2 * p], pa[mi], bv);
+          mma_m16n8k16<C::BF>(o[mi][2 * p + 1], pa[mi], bv + 2);
         }
       }
     }
@@ -410,7 +408,5 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
   }
 }
 } // namespace effc_attn
-)CUDA";
-}
 
-} // namespace effc::codegen
+#endif // EFFC_DEVICE_ATTENTION_FORWARD_CUH
