@@ -152,7 +152,7 @@ struct FuseElementwisePass
     OpBuilder builder(root);
     IRMapping mapping;
     FusionOp fusion = createFusionShell(builder, FusedLoc::get(&getContext(), locs), root->getResultTypes(),
-                                        inputs.getArrayRef(), "elementwise", mapping);
+                                        inputs.getArrayRef(), FusionKind::Elementwise, mapping);
     for (Operation *op : group)
       builder.clone(*op, mapping);
     builder.create<YieldOp>(root->getLoc(), mapping.lookup(root->getResult(0)));

@@ -37,9 +37,9 @@ Operation *elementwiseConsumerOf(Value value, std::string &whyNot) {
     return nullptr;
   }
   auto fusion = dyn_cast<FusionOp>(user);
-  if (fusion ? fusion.getKind() != "elementwise" || fusion->getNumResults() != 1
+  if (fusion ? fusion.getKind() != FusionKind::Elementwise || fusion->getNumResults() != 1
              : !isFusibleElementwise(user)) {
-    whyNot = "its only user " + userName + (fusion ? " (" + fusion.getKind().str() + ")" : "") +
+    whyNot = "its only user " + userName + (fusion ? " (" + stringifyFusionKind(fusion.getKind()).str() + ")" : "") +
              " is not elementwise";
     return nullptr;
   }
@@ -154,7 +154,7 @@ struct FuseGemmEpiloguePass
     Location loc = FusedLoc::get(&getContext(), locs);
     IRMapping mapping;
     FusionOp fusion =
-        createFusionShell(builder, loc, user->getResultTypes(), inputs.getArrayRef(), "gemm_epilogue", mapping);
+        createFusionShell(builder, loc, user->getResultTypes(), inputs.getArrayRef(), FusionKind::GemmEpilogue, mapping);
     Operation *clone = builder.clone(*gemm, mapping);
     mapping.map(gemm->getResult(0), clone->getResult(0));
     Value result;

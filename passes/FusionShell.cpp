@@ -4,8 +4,8 @@
 namespace mlir::eff {
 
 FusionOp createFusionShell(OpBuilder &builder, Location loc, TypeRange results,
-                           ArrayRef<Value> inputs, StringRef kind, IRMapping &mapping) {
-  auto fusion = builder.create<FusionOp>(loc, results, inputs, builder.getStringAttr(kind));
+                           ArrayRef<Value> inputs, FusionKind kind, IRMapping &mapping) {
+  auto fusion = builder.create<FusionOp>(loc, results, inputs, kind);
   Block *body = new Block();
   fusion.getBody().push_back(body);
   for (Value input : inputs)

@@ -25,7 +25,7 @@ bool isFusibleElementwise(Operation *op);
 /// per input: `mapping` maps each input to its argument and the builder is
 /// left at the start of the (terminator-less) body, ready for the clones.
 FusionOp createFusionShell(OpBuilder &builder, Location loc, TypeRange results,
-                           ArrayRef<Value> inputs, StringRef kind, IRMapping &mapping);
+                           ArrayRef<Value> inputs, FusionKind kind, IRMapping &mapping);
 
 } // namespace mlir::eff
 

@@ -67,6 +67,8 @@ std::optional<KernelDesc> describeKernelOp(mlir::Operation *op, const std::strin
   // A fusion's body: each op described on its own, operands as value indices
   // (block arguments first, then each body result: the artifact's numbering).
   if (auto fusion = mlir::dyn_cast<mlir::eff::FusionOp>(op)) {
+    // The kind by its name, as the artifact stores it (not the enum's value).
+    desc.attrs["kind"] = mlir::eff::stringifyFusionKind(fusion.getKind()).str();
     mlir::Block &block = fusion.getBody().front();
     llvm::DenseMap<mlir::Value, int> index;
     for (mlir::BlockArgument arg : block.getArguments())

@@ -198,7 +198,7 @@ private:
     artifact::Kernel *kernel = plan.manifest.add_kernels();
     kernel->set_op("eff.fusion");
     kernel->set_location(locationText(fusion.getLoc()));
-    (*kernel->mutable_attrs())["kind"].set_s(fusion.getKind().str());
+    (*kernel->mutable_attrs())["kind"].set_s(eff::stringifyFusionKind(fusion.getKind()).str());
     for (Value input : fusion.getInputs()) {
       int32_t id = bufferOf.lookup(input);
       kernel->add_inputs(id);

@@ -6,5 +6,7 @@
 using namespace mlir;
 using namespace mlir::eff;
 
+#include "dialects/eff/EffEnums.cpp.inc"
+
 #define GET_OP_CLASSES
 #include "dialects/eff/EffOps.cpp.inc"

@@ -15,6 +15,8 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include "dialects/eff/EffEnums.h.inc"
+
 namespace mlir::OpTrait::eff {
 /// The op never reaches a kernel (EffOps.td, Eff_CompileTimeOnly).
 template <typename ConcreteType>

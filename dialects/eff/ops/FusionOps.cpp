@@ -62,8 +62,6 @@ LogicalResult verifyGemmEpilogue(FusionOp fusion, Block &body) {
 } // namespace
 
 LogicalResult FusionOp::verify() {
-  if (getKind() != "elementwise" && getKind() != "gemm_epilogue")
-    return emitOpError("unknown fusion kind '") << getKind() << "'";
   Block &body = getBody().front();
   if (body.getNumArguments() != getInputs().size())
     return emitOpError("body has ") << body.getNumArguments() << " arguments for "
@@ -75,7 +73,7 @@ LogicalResult FusionOp::verify() {
   auto yield = cast<YieldOp>(body.getTerminator());
   if (yield.getValues().getTypes() != getResultTypes())
     return emitOpError("yielded types differ from the result types");
-  if (getKind() == "gemm_epilogue")
+  if (getKind() == FusionKind::GemmEpilogue)
     return verifyGemmEpilogue(*this, body);
   for (Operation &op : body.without_terminator()) {
     if (op.getDialect() != (*this)->getDialect() || isa<FusionOp>(op))

@@ -3,6 +3,16 @@
 #define EFF_FUSION_OPS_TD
 
 
+include "mlir/IR/EnumAttr.td"
+
+// How an eff.fusion kernel is shaped (see eff.fusion's description); printed
+// and stored in artifacts by its string ("elementwise", "gemm_epilogue").
+def Eff_FusionKind : I32EnumAttr<"FusionKind", "the shape of an eff.fusion kernel", [
+    I32EnumAttrCase<"Elementwise", 0, "elementwise">,
+    I32EnumAttrCase<"GemmEpilogue", 1, "gemm_epilogue">]> {
+  let cppNamespace = "::mlir::eff";
+}
+
 def Eff_FusionOp : Op<Eff_Dialect, "fusion",
     [IsolatedFromAbove, SingleBlockImplicitTerminator<"YieldOp">,
      RecursiveMemoryEffects, Eff_KernelRegion]> {
@@ -22,7 +32,7 @@ def Eff_FusionOp : Op<Eff_Dialect, "fusion",
     t, b and lora_index are fusion inputs read at the element's row and
     column, not broadcast.
   }];
-  let arguments = (ins Variadic<AnyTensor>:$inputs, StrAttr:$kind);
+  let arguments = (ins Variadic<AnyTensor>:$inputs, Eff_FusionKind:$kind);
   let results = (outs Variadic<AnyTensor>:$results);
   let regions = (region SizedRegion<1>:$body);
   let assemblyFormat = [{

@@ -1,7 +1,8 @@
 // RUN: effc-opt %s -split-input-file -verify-diagnostics
 
 func.func @bad_kind(%x: tensor<4xf32>) -> tensor<4xf32> {
-  // expected-error @+1 {{unknown fusion kind 'tiled'}}
+  // The kind is an enum (Eff_FusionKind): an unknown one does not parse.
+  // expected-error @+1 {{invalid kind attribute specification: "tiled"}}
   %r = eff.fusion "tiled"(%x) : (tensor<4xf32>) -> tensor<4xf32> {
   ^bb0(%a: tensor<4xf32>):
     %n = eff.neg %a : (tensor<4xf32>) -> tensor<4xf32>

@@ -4,7 +4,7 @@
 // A GELU (tanh form) chain becomes one kernel; the matmul that feeds it stays.
 // CHECK-LABEL: func.func @gelu_chain
 // CHECK: %[[MM:.*]] = eff.matmul
-// CHECK: %[[F:.*]] = eff.fusion "elementwise"(%[[MM]], %{{.*}}, %{{.*}}) : (tensor<4x8xf32>, tensor<f32>, tensor<f32>) -> tensor<4x8xf32> {
+// CHECK: %[[F:.*]] = eff.fusion elementwise(%[[MM]], %{{.*}}, %{{.*}}) : (tensor<4x8xf32>, tensor<f32>, tensor<f32>) -> tensor<4x8xf32> {
 // CHECK-NEXT: ^bb0(%[[X:.*]]: tensor<4x8xf32>, %[[C:.*]]: tensor<f32>, %[[H:.*]]: tensor<f32>):
 // CHECK-NEXT: %[[P:.*]] = eff.mul %[[X]], %[[C]]
 // CHECK-NEXT: %[[T:.*]] = eff.tanh %[[P]]
@@ -31,7 +31,7 @@ func.func @gelu_chain(%a: tensor<4x16xf32>, %w: tensor<16x8xf32>) -> tensor<4x8x
 // reachable, and no value is computed twice.
 // CHECK-LABEL: func.func @shared_producer
 // CHECK: %[[E:.*]] = eff.exp
-// CHECK: eff.fusion "elementwise"(%[[E]]
+// CHECK: eff.fusion elementwise(%[[E]]
 // CHECK: eff.reduce_sum %[[E]]
 func.func @shared_producer(%x: tensor<2x4xf32>, %axes: tensor<1xi64>) -> (tensor<2x4xf32>, tensor<2x1xf32>) {
   %e = eff.exp %x : (tensor<2x4xf32>) -> tensor<2x4xf32>
@@ -46,7 +46,7 @@ func.func @shared_producer(%x: tensor<2x4xf32>, %axes: tensor<1xi64>) -> (tensor
 // A producer with a smaller (broadcast) shape is an input, not a fused op.
 // CHECK-LABEL: func.func @broadcast_input
 // CHECK: %[[B:.*]] = eff.sqrt %arg1
-// CHECK: eff.fusion "elementwise"(%arg0, %[[B]])
+// CHECK: eff.fusion elementwise(%arg0, %[[B]])
 // CHECK-NOT: eff.sqrt
 func.func @broadcast_input(%x: tensor<2x4xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {
   %sb = eff.sqrt %b : (tensor<4xf32>) -> tensor<4xf32>

@@ -5,7 +5,7 @@
 // into its epilogue; the matmul's operands become the first inputs.
 // CHECK-LABEL: func.func @bias_gelu
 // CHECK-NOT: eff.matmul
-// CHECK: %[[F:.*]] = eff.fusion "gemm_epilogue"(%arg0, %arg1, %arg2) : (tensor<4x16xf32>, tensor<16x8xf32>, tensor<8xf32>) -> tensor<4x8xf32> {
+// CHECK: %[[F:.*]] = eff.fusion gemm_epilogue(%arg0, %arg1, %arg2) : (tensor<4x16xf32>, tensor<16x8xf32>, tensor<8xf32>) -> tensor<4x8xf32> {
 // CHECK-NEXT: ^bb0(%[[A:.*]]: tensor<4x16xf32>, %[[W:.*]]: tensor<16x8xf32>, %[[B:.*]]: tensor<8xf32>):
 // CHECK-NEXT: %[[MM:.*]] = eff.matmul %[[A]], %[[W]]
 // CHECK-NEXT: %[[S:.*]] = eff.add %[[MM]], %[[B]]
@@ -23,7 +23,7 @@ func.func @bias_gelu(%a: tensor<4x16xf32>, %w: tensor<16x8xf32>, %b: tensor<8xf3
 
 // A single elementwise consumer (residual add over a batched matmul) fuses.
 // CHECK-LABEL: func.func @residual
-// CHECK: eff.fusion "gemm_epilogue"(%arg0, %arg1, %arg2)
+// CHECK: eff.fusion gemm_epilogue(%arg0, %arg1, %arg2)
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: eff.matmul
 // CHECK-NEXT: eff.add
@@ -38,7 +38,7 @@ func.func @residual(%a: tensor<2x4x16xf32>, %w: tensor<16x8xf32>, %r: tensor<2x4
 
 // Gemm (with C) + scale + cast: the epilogue may change the stored dtype.
 // CHECK-LABEL: func.func @scale_cast
-// CHECK: eff.fusion "gemm_epilogue"(%arg0, %arg1, %arg2, %{{.*}}) : (tensor<4x16xf32>, tensor<8x16xf32>, tensor<8xf32>, tensor<f32>) -> tensor<4x8xf16>
+// CHECK: eff.fusion gemm_epilogue(%arg0, %arg1, %arg2, %{{.*}}) : (tensor<4x16xf32>, tensor<8x16xf32>, tensor<8xf32>, tensor<f32>) -> tensor<4x8xf16>
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: eff.gemm
 // CHECK-NEXT: eff.mul
@@ -87,7 +87,7 @@ func.func @shape_change(%a: tensor<4x16xf32>, %w: tensor<16x8xf32>, %r: tensor<3
 // its result is the expand's t, not its acc.
 // CHECK-LABEL: func.func @lora_expand_bias_gelu
 // CHECK: %[[T:.*]] = eff.matmul %arg0, %arg2 : (tensor<2x16x64xf32>, tensor<64x8xf32>) -> tensor<2x16x8xf32>
-// CHECK-NEXT: %[[F:.*]] = eff.fusion "gemm_epilogue"(%arg0, %arg1, %[[T]], %arg3, %arg4, %arg5) : (tensor<2x16x64xf32>, tensor<64x32xf32>, tensor<2x16x8xf32>, tensor<2x4x32xf32>, tensor<2xi64>, tensor<32xf32>) -> tensor<2x16x32xf32> {
+// CHECK-NEXT: %[[F:.*]] = eff.fusion gemm_epilogue(%arg0, %arg1, %[[T]], %arg3, %arg4, %arg5) : (tensor<2x16x64xf32>, tensor<64x32xf32>, tensor<2x16x8xf32>, tensor<2x4x32xf32>, tensor<2xi64>, tensor<32xf32>) -> tensor<2x16x32xf32> {
 // CHECK-NEXT: ^bb0(%[[X:.*]]: tensor<2x16x64xf32>, %[[W:.*]]: tensor<64x32xf32>, %[[TA:.*]]: tensor<2x16x8xf32>, %[[B:.*]]: tensor<2x4x32xf32>, %[[I:.*]]: tensor<2xi64>, %[[BIAS:.*]]: tensor<32xf32>):
 // CHECK-NEXT: %[[MM:.*]] = eff.matmul %[[X]], %[[W]]
 // CHECK-NEXT: %[[E:.*]] = eff.lora_expand %[[MM]], %[[TA]], %[[B]], %[[I]] {scale = 2.000000e+00 : f64}
@@ -109,7 +109,7 @@ func.func @lora_expand_bias_gelu(%x: tensor<2x16x64xf32>, %w: tensor<64x32xf32>,
 // GPT-2's gemm with a bias C, then the LoRA expand and nothing else; the
 // expand result is returned, the GEMM result never reaches memory.
 // CHECK-LABEL: func.func @gemm_lora_expand
-// CHECK: eff.fusion "gemm_epilogue"(%arg0, %arg1, %arg2, %arg3, %arg4) : (tensor<32x128xf32>, tensor<128x384xf32>, tensor<384xf32>, tensor<32x16xf32>, tensor<16x384xf32>) -> tensor<32x384xf32>
+// CHECK: eff.fusion gemm_epilogue(%arg0, %arg1, %arg2, %arg3, %arg4) : (tensor<32x128xf32>, tensor<128x384xf32>, tensor<384xf32>, tensor<32x16xf32>, tensor<16x384xf32>) -> tensor<32x384xf32>
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: eff.gemm
 // CHECK-NEXT: eff.lora_expand
@@ -125,7 +125,7 @@ func.func @gemm_lora_expand(%x: tensor<32x128xf32>, %w: tensor<128x384xf32>, %c:
 // The expand's result is also returned: the expand fuses, its consumer
 // stays a separate kernel.
 // CHECK-LABEL: func.func @lora_expand_multi_use
-// CHECK: %[[F:.*]] = eff.fusion "gemm_epilogue"
+// CHECK: %[[F:.*]] = eff.fusion gemm_epilogue
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: eff.matmul
 // CHECK-NEXT: eff.lora_expand
@@ -143,12 +143,12 @@ func.func @lora_expand_multi_use(%x: tensor<4x16xf32>, %w: tensor<16x8xf32>, %t:
 // SwiGLU with LoRA on gate and up: silu(gate) * up joins the first GEMM's
 // epilogue; the second GEMM keeps only its own expand.
 // CHECK-LABEL: func.func @lora_swiglu
-// CHECK: %[[UP:.*]] = eff.fusion "gemm_epilogue"
+// CHECK: %[[UP:.*]] = eff.fusion gemm_epilogue
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: eff.matmul
 // CHECK-NEXT: eff.lora_expand
 // CHECK-NEXT: eff.yield
-// CHECK: eff.fusion "gemm_epilogue"({{.*}}%[[UP]]{{.*}})
+// CHECK: eff.fusion gemm_epilogue({{.*}}%[[UP]]{{.*}})
 // CHECK-NEXT: ^bb0
 // CHECK-NEXT: eff.matmul
 // CHECK-NEXT: eff.lora_expand

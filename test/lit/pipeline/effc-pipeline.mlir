@@ -12,7 +12,7 @@
 // Attention, then a projection with bias, GELU and a residual.
 // DEFAULT-LABEL: func.func @attention_mlp
 // DEFAULT: %[[A:.*]] = eff.attention %arg0, %arg1, %arg2 {num_kv_heads = 2 : i64, scale = 0.353553{{[0-9]*}} : f32}
-// DEFAULT: eff.fusion "gemm_epilogue"(%[[A]], %arg3, %arg4)
+// DEFAULT: eff.fusion gemm_epilogue(%[[A]], %arg3, %arg4)
 // DEFAULT: eff.matmul
 // DEFAULT-NEXT: eff.add
 // DEFAULT-NEXT: eff.gelu
@@ -32,7 +32,7 @@
 
 // NORAISE-LABEL: func.func @attention_mlp
 // NORAISE-NOT: eff.attention
-// NORAISE: eff.fusion "gemm_epilogue"
+// NORAISE: eff.fusion gemm_epilogue
 // NORAISE: eff.div
 // NORAISE: eff.softmax
 
