@@ -26,6 +26,7 @@
 // Prints `RESULT key=value ...` lines (bench/attention/run.sh joins them with
 // torch SDPA) and a table. Exit status 1 when any check fails.
 #include "compiler/codegen/attention/FlashAttention.h"
+#include "compiler/codegen/device/DeviceCode.h"
 #include "cuda/DriverApi.h"
 #include "effc/Nvrtc.h"
 
@@ -352,16 +353,14 @@ const char *kFillSource = R"CUDA(
 __device__ __forceinline__ unsigned hash32(unsigned x) {
   x ^= x >> 16; x *= 0x7feb352du; x ^= x >> 15; x *= 0x846ca68bu; x ^= x >> 16; return x;
 }
-extern "C" __global__ void effc_fill(void* p, long long n, int code, unsigned seed) {
+EFFC_KERNEL void effc_fill(void* p, long long n, int code, unsigned seed) {
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
     unsigned a = hash32(unsigned(i) * 2u + seed * 0x9e3779b9u), b = hash32(unsigned(i) * 2u + 1u + seed * 0x85ebca6bu);
     float u1 = (a >> 8) * (1.0f / 16777216.0f) + 1e-7f, u2 = (b >> 8) * (1.0f / 16777216.0f);
     float v = sqrtf(-2.0f * logf(u1)) * cosf(6.283185307f * u2);
     if (code == 0) ((float*)p)[i] = v;
     else {
-      unsigned r;
-      if (code == 1) asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(0.0f), "f"(v));
-      else asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(0.0f), "f"(v));
+      const unsigned r = code == 1 ? pack2<true>(v, 0.0f) : pack2<false>(v, 0.0f);
       ((unsigned short*)p)[i] = (unsigned short)(r & 0xffffu);
     }
   }
@@ -1030,7 +1029,8 @@ int main(int argc, char **argv) {
   Gpu g(drv);
   Filler fill;
   {
-    auto c = nvrtc::compile(std::string(kFillSource), nvrtc::compileOptions(arch, {}), "fill.cu");
+    auto c = nvrtc::compile(std::string(deviceFile("primitives.cuh")) + kFillSource, nvrtc::compileOptions(arch, {}),
+                            "fill.cu");
     if (!c.ok()) {
       std::fprintf(stderr, "fill kernel: %s\n", c.status().message().c_str());
       return 1;

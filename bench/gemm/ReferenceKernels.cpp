@@ -22,27 +22,16 @@ std::string flt(float v) {
 }
 
 const char *loadFn(DType t) {
-  return t == DType::FLOAT32 ? "ref_ld_f32" : t == DType::FLOAT16 ? "ref_ld_f16" : "ref_ld_bf16";
+  return t == DType::FLOAT32 ? "tcg_ld_f32" : t == DType::FLOAT16 ? "tcg_ld_f16" : "tcg_ld_bf16";
 }
 
 int64_t extent(int64_t batch, int64_t batchStride, int64_t rows, int64_t ld, int64_t cols) {
   return (batch > 1 && batchStride > 0 ? (batch - 1) * batchStride : 0) + (rows - 1) * ld + cols;
 }
 
-const char *kHelpers = R"CUDA(
-#ifndef EFFC_BENCH_REF_HELPERS
-#define EFFC_BENCH_REF_HELPERS
-__device__ __forceinline__ float ref_ld_f32(const void *p, long long i) { return ((const float *)p)[i]; }
-__device__ __forceinline__ float ref_ld_bf16(const void *p, long long i) {
-  return __uint_as_float((unsigned)((const unsigned short *)p)[i] << 16);
-}
-__device__ __forceinline__ float ref_ld_f16(const void *p, long long i) {
-  float f;
-  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(((const unsigned short *)p)[i]));
-  return f;
-}
-#endif
-)CUDA";
+// The typed loads (tcg_ld_*), conversions and EFFC_KERNEL of the GEMM's own
+// device code (primitives.cuh + tensor_core_gemm.cuh), include-guarded.
+const std::string &helpers() { return codegen::tcgemm::tensorCoreGemmPrelude(); }
 
 } // namespace
 
@@ -74,22 +63,19 @@ Layout layoutOf(const GemmSpec &s) {
 }
 
 const std::string &supportSource() {
-  static const std::string text = std::string(kHelpers) + R"CUDA(
+  static const std::string text = helpers() + R"CUDA(
 __device__ __forceinline__ unsigned bench_hash(unsigned long long i, unsigned seed) {
   unsigned long long x = i * 0x9E3779B97F4A7C15ULL + seed;
   x ^= x >> 31; x *= 0xBF58476D1CE4E5B9ULL; x ^= x >> 29; x *= 0x94D049BB133111EBULL; x ^= x >> 32;
   return (unsigned)x;
 }
-extern "C" __global__ void bench_fill(void *p, long long n, int dtype, unsigned seed) {
+EFFC_KERNEL void bench_fill(void *p, long long n, int dtype, unsigned seed) {
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
     float v = (float)(bench_hash(i, seed) >> 8) * (2.0f / 16777216.0f) - 1.0f;
     if (dtype == 0) {
       ((float *)p)[i] = v;
     } else {
-      unsigned short h;
-      if (dtype == 1) asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(v));
-      else asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(v));
-      ((unsigned short *)p)[i] = h;
+      ((unsigned short *)p)[i] = dtype == 1 ? cvt_f32_to_f16(v) : cvt_f32_to_bf16(v);
     }
   }
 }
@@ -99,14 +85,14 @@ extern "C" __global__ void bench_fill(void *p, long long n, int dtype, unsigned 
 
 std::string referenceSource(const GemmSpec &s, const std::string &name, LaunchDims *launch) {
   Layout l = layoutOf(s);
-  std::string o = kHelpers;
+  std::string o = helpers();
   std::string params = "const void *A, const void *B";
   if (s.bias != BiasKind::None)
     params += ", const void *bias";
   if (s.residual)
     params += ", const void *res";
   params += ", float *R";
-  o += "extern \"C\" __global__ void " + name + "(" + params + ") {\n";
+  o += "EFFC_KERNEL void " + name + "(" + params + ") {\n";
   o += "  __shared__ float As[16][17], Bs[16][17];\n";
   o += "  const int tx = threadIdx.x, ty = threadIdx.y;\n";
   o += "  const long long m = blockIdx.y * 16LL + ty, n = blockIdx.x * 16LL + tx;\n";
@@ -169,8 +155,8 @@ std::string referenceSource(const GemmSpec &s, const std::string &name, LaunchDi
 std::string compareSource(const GemmSpec &s, const std::string &name, LaunchDims *launch) {
   Layout l = layoutOf(s);
   int64_t total = s.batch * s.M * s.N;
-  std::string o = kHelpers;
-  o += "extern \"C\" __global__ void " + name + "(const void *C, const float *R, unsigned *out) {\n";
+  std::string o = helpers();
+  o += "EFFC_KERNEL void " + name + "(const void *C, const float *R, unsigned *out) {\n";
   o += "  float err = 0.f, mag = 0.f;\n";
   o += "  for (long long i = blockIdx.x * 256LL + threadIdx.x; i < " + str(total) + "; i += gridDim.x * 256LL) {\n";
   o += "    const long long n = i % " + str(s.N) + ", m = (i / " + str(s.N) + ") % " + str(s.M) + ", b = i / " +
