@@ -234,7 +234,14 @@ LogicalResult GraphImporter::convertLayerNormWithStats(SmallVectorImpl<Value> &i
     return error() << "axis " << axis << " is out of range for rank " << rank;
   if (axis < 0)
     axis += rank;
-  double epsilon = getFloat(attrs, "epsilon").value_or(1e-5);
+  // epsilon as eff.layer_norm has it, its default from ODS.
+  NamedAttrList normAttrs(attrs.getAttrs());
+  mlir::eff::LayerNormOp::populateDefaultAttrs(
+      *RegisteredOperationName::lookup(mlir::eff::LayerNormOp::getOperationName(), &ctx), normAttrs);
+  auto epsilonAttr = dyn_cast_or_null<FloatAttr>(normAttrs.get("epsilon"));
+  if (!epsilonAttr)
+    return error() << "LayerNormalization: epsilon must be a float";
+  double epsilon = epsilonAttr.getValueAsDouble();
   int64_t stash = getInt(attrs, "stash_type", 1);
   FailureOr<SmallVector<Value>> y = emitOp(mlir::eff::LayerNormOp::getOperationName(), inputs, attrs.getAttrs(), 1);
   if (failed(y))

@@ -6,9 +6,9 @@ ops effc supports and reports, per op, how many cases import and verify.
         [--emit mlir|mlir-import] [--data /usr/share/libonnx-testdata/data/node]
         [--filter SUBSTRING] [--verbose] [-j N]
 
-A case is relevant when every node's op maps onto a registered eff op (the
-names in dialects/eff/ops/*.td, plus the ops the importer converts itself:
-Constant, Dropout, Attention, ...). Cases whose ops are not all supported are
+A case is relevant when every node's op maps onto an eff op (the ONNX names
+of the generated build table, from dialects/eff ODS, plus the ops the
+importer converts itself: Constant, Dropout, Attention). Cases whose ops are not all supported are
 counted as skipped. Exit status 0 always (this is a report, not a gate) unless
 --fail-on-error is given.
 """
@@ -23,49 +23,27 @@ import sys
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-# Must match effOpName() in compiler/onnx/OnnxImporter.cpp.
-RENAMES = {
-    "MatMul": "matmul", "MatMulInteger": "matmul_integer", "QLinearMatMul": "qlinear_matmul",
-    "IsNaN": "is_nan", "IsInf": "is_inf", "PRelu": "prelu",
-    "LayerNormalization": "layer_norm", "RMSNormalization": "rms_norm",
-    "RotaryEmbedding": "rope",
-}
 # ONNX ops the importer converts into other eff ops.
 CONVERTED = {"Constant": None, "Dropout": "identity", "Attention": "attention"}
 
 
-def eff_name(op):
-    if op in RENAMES:
-        return RENAMES[op]
-    out = []
-    for i, c in enumerate(op):
-        if c.isupper():
-            prev_lower = i > 0 and (op[i - 1].islower() or op[i - 1].isdigit())
-            next_lower = i + 1 < len(op) and op[i + 1].islower()
-            prev_upper = i > 0 and op[i - 1].isupper()
-            if i > 0 and (prev_lower or (prev_upper and next_lower)):
-                out.append("_")
-            out.append(c.lower())
-        else:
-            out.append(c)
-    return "".join(out)
-
-
-def eff_ops():
-    names = set()
-    for td in glob.glob(os.path.join(ROOT, "dialects/eff/ops/*.td")):
-        names.update(re.findall(r'Eff_\w*Op<"([a-z_0-9]+)"', open(td).read()))
-    return names
+def eff_ops(build):
+    """ONNX op -> eff op, from the importer's build table that effc-tblgen
+    generates from the dialect's ODS (the importer reads the same table)."""
+    path = os.path.join(build, "dialects/eff/EffOpBuildTable.inc")
+    table = {}
+    for m in re.finditer(r'EFF_BUILD_OP\(\w+, "eff\.(\w+)", "(\w*)"', open(path).read()):
+        if m.group(2):
+            table[m.group(2)] = m.group(1)
+    return table
 
 
 def supported(op, domain, ops):
     if domain not in ("", "ai.onnx"):
         return False
     if op in CONVERTED:
-        return CONVERTED[op] is None or CONVERTED[op] in ops
-    if op in ("Softmax", "LogSoftmax", "Hardmax"):
-        return eff_name(op) in ops and "flatten" in ops and "reshape" in ops
-    return eff_name(op) in ops
+        return CONVERTED[op] is None or CONVERTED[op] in ops.values()
+    return op in ops
 
 
 def case_ops(model_path):
@@ -94,6 +72,8 @@ def run_case(effc, emit, case_dir):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--effc", default=os.path.join(ROOT, "build/bin/effc"))
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"),
+                    help="build dir holding dialects/eff/EffOpBuildTable.inc")
     ap.add_argument("--emit", default="mlir", choices=["mlir", "mlir-import"])
     ap.add_argument("--data", default="/usr/share/libonnx-testdata/data/node")
     ap.add_argument("--filter", default="")
@@ -102,7 +82,7 @@ def main():
     ap.add_argument("-j", type=int, default=os.cpu_count() or 2)
     args = ap.parse_args()
 
-    ops = eff_ops()
+    ops = eff_ops(args.build)
     cases, skipped = [], collections.Counter()
     for case_dir in sorted(glob.glob(os.path.join(args.data, "test_*"))):
         if args.filter not in os.path.basename(case_dir):

@@ -4,6 +4,10 @@
 #ifndef EFF_N_N_OPS_TD
 #define EFF_N_N_OPS_TD
 
+// The epsilon of eff.layer_norm and eff.rms_norm when a model gives none
+// (ONNX's default); the importer reads it from here too.
+defvar Eff_NormEpsilon = Eff_DefaultF32<"1e-5">;
+
 def Eff_LayerNormOp : Eff_Op<"layer_norm"> {
   let onnxName = "LayerNormalization";
   let summary = "LayerNormalization-17 with one result Y";
@@ -14,7 +18,7 @@ def Eff_LayerNormOp : Eff_Op<"layer_norm"> {
   }];
   let arguments = (ins Eff_FloatTensor:$X, Eff_FloatTensor:$Scale,
                        Optional<Eff_FloatTensor>:$B,
-                       Eff_DefaultI64<"-1">:$axis, Eff_DefaultF32<"1e-5">:$epsilon,
+                       Eff_DefaultI64<"-1">:$axis, Eff_NormEpsilon:$epsilon,
                        Eff_DefaultI64<"1">:$stash_type);
   let results = (outs Eff_FloatTensor:$Y);
   let hasVerifier = 1;
@@ -28,7 +32,7 @@ def Eff_RMSNormOp : Eff_Op<"rms_norm"> {
     As in ONNX, Y has X's shape and scale's element type.
   }];
   let arguments = (ins Eff_FloatTensor:$X, Eff_FloatTensor:$scale,
-                       Eff_DefaultI64<"-1">:$axis, Eff_DefaultF32<"1e-5">:$epsilon,
+                       Eff_DefaultI64<"-1">:$axis, Eff_NormEpsilon:$epsilon,
                        Eff_DefaultI64<"1">:$stash_type);
   let results = (outs Eff_FloatTensor:$Y);
   let hasVerifier = 1;
