@@ -11,57 +11,13 @@
 namespace effc::codegen {
 namespace {
 
-// The ops that run as kernels, from the dialect's ODS (effc-tblgen's
-// EffOpList.inc): an emitter can only be registered for one of them.
-enum class EffOp {
-#define EFF_KERNEL_OP(CLASS, NAME) CLASS,
-#define EFF_REGION_OP(CLASS, NAME) CLASS,
-#include "effc/EffOpList.inc"
-};
-
-const char *opName(EffOp op) {
-  switch (op) {
-#define EFF_KERNEL_OP(CLASS, NAME)                                                                 \
-  case EffOp::CLASS:                                                                               \
-    return NAME;
-#define EFF_REGION_OP(CLASS, NAME) EFF_KERNEL_OP(CLASS, NAME)
-#include "effc/EffOpList.inc"
-#undef EFF_KERNEL_OP
-  }
-  return "";
-}
-
+// Every op that runs as a kernel, with the family its ODS names
+// (`cudaFamily`): effc-tblgen -gen-eff-cuda-families.
 const std::map<std::string, EmitFn, std::less<>> &table() {
-  static const std::map<std::string, EmitFn, std::less<>> t = [] {
-    std::map<std::string, EmitFn, std::less<>> m;
-    auto add = [&](EmitFn fn, std::initializer_list<EffOp> ops) {
-      for (EffOp op : ops)
-        m[opName(op)] = fn;
-    };
-    using E = EffOp;
-    add(emitElementwise,
-        {E::AbsOp, E::CosOp, E::SinOp, E::ExpOp, E::LogOp, E::NegOp, E::ReciprocalOp, E::ReluOp,
-         E::SigmoidOp, E::SqrtOp, E::TanhOp, E::ErfOp, E::GeluOp, E::NotOp, E::IsNaNOp, E::CastOp,
-         E::ClipOp, E::AddOp, E::SubOp, E::MulOp, E::DivOp, E::PowOp, E::MaxOp, E::MinOp,
-         E::EqualOp, E::GreaterOp, E::GreaterOrEqualOp, E::LessOp, E::LessOrEqualOp, E::AndOp,
-         E::OrOp, E::XorOp, E::WhereOp});
-    add(emitDataMovement,
-        {E::IdentityOp, E::ReshapeOp, E::FlattenOp, E::SqueezeOp, E::UnsqueezeOp, E::TransposeOp,
-         E::ExpandOp, E::SliceOp, E::ConcatOp, E::SplitOp, E::GatherOp, E::GatherElementsOp,
-         E::GatherNDOp, E::TriluOp});
-    add(emitGenerator, {E::RangeOp, E::ConstantOfShapeOp, E::ShapeOp});
-    add(emitReduction, {E::ReduceSumOp, E::ReduceMeanOp, E::ReduceMaxOp, E::SoftmaxOp});
-    add(emitNorm, {E::LayerNormOp, E::RMSNormOp});
-    add(emitScan, {E::CumSumOp, E::TopKOp});
-    add(emitRope, {E::RopeOp});
-    add(emitMatmul, {E::MatMulOp, E::GemmOp});
-    add(emitLoRA, {E::LoRAExpandOp, E::LoRALinearOp});
-    add(emitAttention, {E::AttentionOp});
-    add(emitAttentionPartial, {E::AttentionPartialOp});
-    add(emitAttentionCombine, {E::AttentionCombineOp});
-    add(emitFusion, {E::FusionOp});
-    return m;
-  }();
+  static const std::map<std::string, EmitFn, std::less<>> t = {
+#define EFF_CUDA_OP(FAMILY, CLASS, NAME) {NAME, emit##FAMILY},
+#include "dialects/eff/EffCudaFamilies.inc"
+  };
   return t;
 }
 

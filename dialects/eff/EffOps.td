@@ -73,6 +73,9 @@ class Eff_Op<string mnemonic, list<Trait> traits = []>
   // effc-tblgen's EffOpBuildTable.inc). Unset: the C++ class without "Op"
   // (AddOp <- Add, GatherNDOp <- GatherND); "": no ONNX op imports directly.
   string onnxName = ?;
+  // The CUDA emitter family of an op that runs as a kernel: emit<Family> in
+  // compiler/codegen/Families.h (effc-tblgen -gen-eff-cuda-families).
+  string cudaFamily = "";
 }
 
 include "dialects/eff/ops/ConstantOps.td"

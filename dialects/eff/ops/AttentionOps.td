@@ -10,6 +10,7 @@ def Eff_AttentionMaskTensor : TensorOf<[Eff_FloatElement, Eff_BoolElement]>;
 def Eff_F32Tensor : TensorOf<[F32]>;
 
 def Eff_AttentionOp : Eff_Op<"attention"> {
+  let cudaFamily = "Attention";
   let summary = "scaled dot-product attention with GQA, causal and sliding-window masking";
   let description = [{
     y = softmax(scale * q k^T + mask) v, per batch and query head, where query
@@ -33,6 +34,7 @@ def Eff_AttentionOp : Eff_Op<"attention"> {
 }
 
 def Eff_AttentionPartialOp : Eff_Op<"attention_partial"> {
+  let cudaFamily = "AttentionPartial";
   let onnxName = "";
   let summary = "eff.attention over each of num_splits key chunks (split-KV decode, step 1)";
   let description = [{
@@ -61,6 +63,7 @@ def Eff_AttentionPartialOp : Eff_Op<"attention_partial"> {
 }
 
 def Eff_AttentionCombineOp : Eff_Op<"attention_combine"> {
+  let cudaFamily = "AttentionCombine";
   let onnxName = "";
   let summary = "reduce eff.attention_partial's splits (split-KV decode, step 2)";
   let description = [{

@@ -15,6 +15,7 @@ def Eff_ConstantOp : Eff_Op<"constant", [ConstantLike, Eff_CompileTimeOnly]> {
 }
 
 def Eff_ConstantOfShapeOp : Eff_Op<"constant_of_shape"> {
+  let cudaFamily = "Generator";
   let summary = "a tensor of the given shape filled with `value` (one element)";
   let arguments = (ins Eff_I64Tensor:$input, OptionalAttr<ElementsAttr>:$value);
   let results = (outs Eff_Tensor:$output);
@@ -22,12 +23,14 @@ def Eff_ConstantOfShapeOp : Eff_Op<"constant_of_shape"> {
 }
 
 def Eff_ShapeOp : Eff_Op<"shape"> {
+  let cudaFamily = "Generator";
   let summary = "the shape of a tensor as a 1-D int64 tensor (dims [start, end))";
   let arguments = (ins AnyTensor:$data, Eff_DefaultI64<"0">:$start, OptionalAttr<I64Attr>:$end);
   let results = (outs Eff_I64Tensor:$shape);
 }
 
 def Eff_RangeOp : Eff_Op<"range"> {
+  let cudaFamily = "Generator";
   let summary = "[start, limit) by delta; scalar operands";
   let arguments = (ins Eff_NumericTensor:$start, Eff_NumericTensor:$limit, Eff_NumericTensor:$delta);
   let results = (outs Eff_NumericTensor:$output);

@@ -6,7 +6,9 @@
 // Every op of this file is elementwise (Eff_Elementwise): the fusion passes
 // ask the trait, not a list of names.
 class Eff_ElementwiseOp<string mnemonic, list<Trait> traits = []>
-    : Eff_Op<mnemonic, !listconcat(traits, [Eff_Elementwise])>;
+    : Eff_Op<mnemonic, !listconcat(traits, [Eff_Elementwise])> {
+  let cudaFamily = "Elementwise";
+}
 
 // Result: same type as the operand.
 class Eff_UnaryOp<string mnemonic, Type operandType, list<Trait> traits = []>
@@ -40,6 +42,7 @@ def Eff_SigmoidOp : Eff_UnaryOp<"sigmoid", Eff_FloatTensor> { let summary = "1/(
 def Eff_SqrtOp : Eff_UnaryOp<"sqrt", Eff_FloatTensor> { let summary = "sqrt(x)"; }
 def Eff_TanhOp : Eff_UnaryOp<"tanh", Eff_FloatTensor> { let summary = "tanh(x)"; }
 def Eff_IdentityOp : Eff_ElementwiseOp<"identity"> {
+  let cudaFamily = "DataMovement";
   let summary = "y = x (folds away)";
   let arguments = (ins Eff_Tensor:$x);
   let results = (outs Eff_Tensor:$y);

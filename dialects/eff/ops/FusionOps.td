@@ -17,6 +17,7 @@ def Eff_FusionOp : Op<Eff_Dialect, "fusion",
     [IsolatedFromAbove, SingleBlockImplicitTerminator<"YieldOp">,
      RecursiveMemoryEffects, Eff_KernelRegion]> {
   let summary = "ops that run as one generated kernel";
+  string cudaFamily = "Fusion";
   let description = [{
     The body's ops become one kernel: intermediate values stay in registers
     and never reach memory. Block arguments are the kernel inputs (in order),

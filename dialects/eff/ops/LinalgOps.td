@@ -4,6 +4,7 @@
 #define EFF_LINALG_OPS_TD
 
 def Eff_MatMulOp : Eff_Op<"matmul"> {
+  let cudaFamily = "Matmul";
   let summary = "numpy matmul (MatMul-13): 1-D operands promoted, batch dims broadcast";
   let description = [{
     A 1-D `a` is treated as [1, K] and a 1-D `b` as [K, 1]; the promoted dim is
@@ -14,6 +15,7 @@ def Eff_MatMulOp : Eff_Op<"matmul"> {
 }
 
 def Eff_GemmOp : Eff_Op<"gemm"> {
+  let cudaFamily = "Matmul";
   let summary = "alpha * op(A) * op(B) + beta * C (Gemm-13), C broadcast to [M, N]";
   let arguments = (ins Eff_NumericTensor:$A, Eff_NumericTensor:$B,
                        Optional<Eff_NumericTensor>:$C,

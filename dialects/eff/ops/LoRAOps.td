@@ -7,6 +7,7 @@
 #define EFF_LORA_OPS_TD
 
 def Eff_LoRALinearOp : Eff_Op<"lora_linear"> {
+  let cudaFamily = "LoRA";
   let onnxName = "";
   let summary = "x w + scale * LoRA(x): a linear layer with unmerged LoRA adapters";
   let description = [{
@@ -34,6 +35,7 @@ def Eff_LoRALinearOp : Eff_Op<"lora_linear"> {
 }
 
 def Eff_LoRAExpandOp : Eff_Op<"lora_expand"> {
+  let cudaFamily = "LoRA";
   let onnxName = "";
   let summary = "acc + scale * t_g b_g: the expand half of LoRA, added to a GEMM result";
   let description = [{

@@ -9,6 +9,7 @@
 defvar Eff_NormEpsilon = Eff_DefaultF32<"1e-5">;
 
 def Eff_LayerNormOp : Eff_Op<"layer_norm"> {
+  let cudaFamily = "Norm";
   let onnxName = "LayerNormalization";
   let summary = "LayerNormalization-17 with one result Y";
   let description = [{
@@ -25,6 +26,7 @@ def Eff_LayerNormOp : Eff_Op<"layer_norm"> {
 }
 
 def Eff_RMSNormOp : Eff_Op<"rms_norm"> {
+  let cudaFamily = "Norm";
   let onnxName = "RMSNormalization";
   let summary = "RMSNormalization-23: x / sqrt(mean(x^2) + epsilon) * scale";
   let description = [{
@@ -39,6 +41,7 @@ def Eff_RMSNormOp : Eff_Op<"rms_norm"> {
 }
 
 def Eff_RopeOp : Eff_Op<"rope"> {
+  let cudaFamily = "Rope";
   let onnxName = "RotaryEmbedding";
   let summary = "RotaryEmbedding-23";
   let description = [{

@@ -15,22 +15,27 @@ class Eff_ReduceOp<string mnemonic, Type dataType> : Eff_Op<mnemonic> {
 }
 
 def Eff_ReduceMaxOp : Eff_ReduceOp<"reduce_max", Eff_Tensor> {
+  let cudaFamily = "Reduction";
   let summary = "max over `axes` (ReduceMax-20; bool allowed)";
 }
 def Eff_ReduceMeanOp : Eff_ReduceOp<"reduce_mean", Eff_NumericTensor> {
+  let cudaFamily = "Reduction";
   let summary = "arithmetic mean over `axes` (ReduceMean-18)";
 }
 def Eff_ReduceSumOp : Eff_ReduceOp<"reduce_sum", Eff_NumericTensor> {
+  let cudaFamily = "Reduction";
   let summary = "sum over `axes` (ReduceSum-13)";
 }
 
 def Eff_SoftmaxOp : Eff_Op<"softmax"> {
+  let cudaFamily = "Reduction";
   let summary = "exp(x) / sum(exp(x)) along `axis` (Softmax-13)";
   let arguments = (ins Eff_FloatTensor:$input, Eff_DefaultI64<"-1">:$axis);
   let results = (outs Eff_FloatTensor:$output);
 }
 
 def Eff_CumSumOp : Eff_Op<"cum_sum"> {
+  let cudaFamily = "Scan";
   let summary = "cumulative sum along the scalar `axis` operand (CumSum-14)";
   let arguments = (ins Eff_NumericTensor:$x, Eff_IndexTensor:$axis,
                        Eff_DefaultI64<"0">:$exclusive, Eff_DefaultI64<"0">:$reverse);
@@ -39,6 +44,7 @@ def Eff_CumSumOp : Eff_Op<"cum_sum"> {
 }
 
 def Eff_TopKOp : Eff_Op<"top_k"> {
+  let cudaFamily = "Scan";
   let summary = "the K largest (or smallest) elements along `axis` and their int64 indices (TopK-11)";
   let arguments = (ins Eff_NumericTensor:$X, Eff_I64Tensor:$K,
                        Eff_DefaultI64<"-1">:$axis, Eff_DefaultI64<"1">:$largest,

@@ -6,6 +6,7 @@
 #define EFF_SHAPE_OPS_TD
 
 def Eff_ReshapeOp : Eff_Op<"reshape"> {
+  let cudaFamily = "DataMovement";
   let summary = "ONNX Reshape-21: -1 infers a dim, 0 copies the input dim unless allowzero";
   let arguments = (ins Eff_Tensor:$data, Eff_I64Tensor:$shape,
                        Eff_DefaultI64<"0">:$allowzero);
@@ -15,24 +16,28 @@ def Eff_ReshapeOp : Eff_Op<"reshape"> {
 }
 
 def Eff_ExpandOp : Eff_Op<"expand"> {
+  let cudaFamily = "DataMovement";
   let summary = "ONNX Expand-13: broadcast input and shape bidirectionally";
   let arguments = (ins Eff_Tensor:$input, Eff_I64Tensor:$shape);
   let results = (outs Eff_Tensor:$output);
 }
 
 def Eff_ConcatOp : Eff_Op<"concat"> {
+  let cudaFamily = "DataMovement";
   let summary = "ONNX Concat-13: join inputs along axis";
   let arguments = (ins Variadic<Eff_Tensor>:$inputs, I64Attr:$axis);
   let results = (outs Eff_Tensor:$concat_result);
 }
 
 def Eff_FlattenOp : Eff_Op<"flatten"> {
+  let cudaFamily = "DataMovement";
   let summary = "ONNX Flatten-21: [prod(dims[:axis]), prod(dims[axis:])]";
   let arguments = (ins Eff_Tensor:$input, Eff_DefaultI64<"1">:$axis);
   let results = (outs Eff_Tensor:$output);
 }
 
 def Eff_SliceOp : Eff_Op<"slice", [AttrSizedOperandSegments]> {
+  let cudaFamily = "DataMovement";
   let summary = "ONNX Slice-13: data[starts:ends:steps] on axes, clamped per ONNX";
   let arguments = (ins Eff_Tensor:$data, Eff_IndexTensor:$starts, Eff_IndexTensor:$ends,
                        Optional<Eff_IndexTensor>:$axes, Optional<Eff_IndexTensor>:$steps);
@@ -44,6 +49,7 @@ def Eff_SliceOp : Eff_Op<"slice", [AttrSizedOperandSegments]> {
 }
 
 def Eff_SplitOp : Eff_Op<"split"> {
+  let cudaFamily = "DataMovement";
   let summary = "ONNX Split-18: num_outputs pieces along axis, sizes from split or even";
   let description = [{
     `num_outputs` is required and equals the number of results (the importer
@@ -57,18 +63,21 @@ def Eff_SplitOp : Eff_Op<"split"> {
 }
 
 def Eff_SqueezeOp : Eff_Op<"squeeze"> {
+  let cudaFamily = "DataMovement";
   let summary = "ONNX Squeeze-21: drop dims of size 1 (axes, or all of them)";
   let arguments = (ins Eff_Tensor:$data, Optional<Eff_I64Tensor>:$axes);
   let results = (outs Eff_Tensor:$squeezed);
 }
 
 def Eff_UnsqueezeOp : Eff_Op<"unsqueeze"> {
+  let cudaFamily = "DataMovement";
   let summary = "ONNX Unsqueeze-21: insert dims of size 1 at axes (of the result)";
   let arguments = (ins Eff_Tensor:$data, Eff_I64Tensor:$axes);
   let results = (outs Eff_Tensor:$expanded);
 }
 
 def Eff_TransposeOp : Eff_Op<"transpose"> {
+  let cudaFamily = "DataMovement";
   let summary = "ONNX Transpose-21: result dim i = input dim perm[i] (default: reversed)";
   let arguments = (ins Eff_Tensor:$data, OptionalAttr<DenseI64ArrayAttr>:$perm);
   let results = (outs Eff_Tensor:$transposed);
@@ -76,6 +85,7 @@ def Eff_TransposeOp : Eff_Op<"transpose"> {
 }
 
 def Eff_TriluOp : Eff_Op<"trilu"> {
+  let cudaFamily = "DataMovement";
   let summary = "ONNX Trilu-14: upper (or lower) triangle of the last two dims, offset k";
   let arguments = (ins Eff_Tensor:$input, Optional<Eff_I64Tensor>:$k,
                        Eff_DefaultI64<"1">:$upper);
