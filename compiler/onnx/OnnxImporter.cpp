@@ -347,8 +347,7 @@ struct DiagnosticCapture {
 
 FailureOr<SmallVector<Value>> GraphImporter::emitOp(llvm::StringRef name,
                                                     llvm::ArrayRef<Value> operands,
-                                                    llvm::ArrayRef<NamedAttribute> attrs,
-                                                    int numResults) {
+                                                    llvm::ArrayRef<NamedAttribute> attrs) {
   const OpShape *shape = lookupEffOp(name);
   std::optional<RegisteredOperationName> opName = RegisteredOperationName::lookup(name, &ctx);
   if (!shape || !opName)
@@ -428,7 +427,7 @@ FailureOr<SmallVector<Value>> GraphImporter::emitOp(llvm::StringRef name,
 
 FailureOr<Value> GraphImporter::emitOp1(llvm::StringRef name, llvm::ArrayRef<Value> operands,
                                         llvm::ArrayRef<NamedAttribute> attrs) {
-  FailureOr<SmallVector<Value>> results = emitOp(name, operands, attrs, 1);
+  FailureOr<SmallVector<Value>> results = emitOp(name, operands, attrs);
   if (failed(results))
     return failure();
   if (results->size() != 1)

@@ -101,13 +101,14 @@ public:
   /// Emits an error at the current node (or the file outside of nodes).
   mlir::InFlightDiagnostic error();
 
-  /// Builds `name` generically: operands (null = absent optional operand),
-  /// attributes, result types through InferTypeOpInterface, then folds.
-  /// `numResults` is only used for variadic-result ops. Errors (unsupported
-  /// op, arity, attribute or operand constraint, inference) are emitted.
+  /// Builds eff op `name` with create<OpTy> through its build-table row:
+  /// operands (null = absent optional operand), attributes, result types
+  /// through InferTypeOpInterface (a variadic-result op infers its count),
+  /// then folds. Errors (unsupported op, arity, attribute or operand
+  /// constraint, inference) are emitted.
   mlir::FailureOr<llvm::SmallVector<mlir::Value>>
   emitOp(llvm::StringRef name, llvm::ArrayRef<mlir::Value> operands,
-         llvm::ArrayRef<mlir::NamedAttribute> attrs, int numResults = -1);
+         llvm::ArrayRef<mlir::NamedAttribute> attrs);
   /// emitOp for single-result ops.
   mlir::FailureOr<mlir::Value> emitOp1(llvm::StringRef name, llvm::ArrayRef<mlir::Value> operands,
                                        llvm::ArrayRef<mlir::NamedAttribute> attrs = {});

@@ -243,7 +243,7 @@ LogicalResult GraphImporter::convertLayerNormWithStats(SmallVectorImpl<Value> &i
     return error() << "LayerNormalization: epsilon must be a float";
   double epsilon = epsilonAttr.getValueAsDouble();
   int64_t stash = getInt(attrs, "stash_type", 1);
-  FailureOr<SmallVector<Value>> y = emitOp(mlir::eff::LayerNormOp::getOperationName(), inputs, attrs.getAttrs(), 1);
+  FailureOr<SmallVector<Value>> y = emitOp(mlir::eff::LayerNormOp::getOperationName(), inputs, attrs.getAttrs());
   if (failed(y))
     return failure();
   Value xs = x;
@@ -388,8 +388,7 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
   if (!effOp)
     return error() << "unsupported op: " << op << " (domain '" << node->domain() << "', opset "
                    << opset << ") has no eff counterpart";
-  FailureOr<SmallVector<Value>> results = emitOp(effOp->name, inputs, attrs.getAttrs(),
-                                                 int(node->output_size()));
+  FailureOr<SmallVector<Value>> results = emitOp(effOp->name, inputs, attrs.getAttrs());
   if (failed(results))
     return failure();
   return bindOutputs(*results);
