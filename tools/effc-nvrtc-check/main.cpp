@@ -1,4 +1,4 @@
-// effc-nvrtc-check ARTIFACT.effc [--arch=sm_80,sm_90] [-v]
+// effc-nvrtc-check ARTIFACT.effc [--arch=sm_80,sm_90,sm_90a] [-v]
 //
 // Compiles an artifact's CUDA source with NVRTC for each arch and checks that
 // every Kernel.source is a function of the resulting cubin (read from its ELF
@@ -19,8 +19,8 @@ using namespace effc;
 namespace {
 
 const char *kUsage =
-    "usage: effc-nvrtc-check ARTIFACT.effc [--arch=sm_80,sm_90] [-v]\n"
-    "  --arch=LIST   comma-separated targets (default sm_80,sm_90)\n"
+    "usage: effc-nvrtc-check ARTIFACT.effc [--arch=sm_80,sm_90,sm_90a] [-v]\n"
+    "  --arch=LIST   comma-separated targets (default sm_80,sm_90,sm_90a)\n"
     "  -v            print the NVRTC log, options and the kernels of each cubin\n";
 
 std::vector<std::string> splitCommas(const std::string &s) {
@@ -44,7 +44,7 @@ int fail(const std::string &msg) {
 
 int main(int argc, char **argv) {
   std::string path;
-  std::vector<std::string> archs = {"sm_80", "sm_90"};
+  std::vector<std::string> archs = {"sm_80", "sm_90", "sm_90a"};
   bool verbose = false;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
