@@ -316,29 +316,37 @@ bool emitDataMovement(const KernelDesc &d, CudaKernel &out, std::string &error) 
     error = d.op + ": expected inputs and outputs";
     return false;
   }
-  const std::string &op = d.op;
-  if (op == "eff.identity" || op == "eff.reshape" || op == "eff.flatten" || op == "eff.squeeze" ||
-      op == "eff.unsqueeze")
-    return emitCopy(d, out);
-  if (op == "eff.transpose")
-    return emitTranspose(d, out, error);
-  if (op == "eff.expand")
-    return emitExpand(d, out);
-  if (op == "eff.slice")
-    return emitSlice(d, out, error);
-  if (op == "eff.concat")
-    return emitConcat(d, out, error);
-  if (op == "eff.split")
-    return emitSplit(d, out, error);
-  if (op == "eff.gather")
-    return emitGather(d, out, error);
-  if (op == "eff.gather_elements")
-    return emitGatherElements(d, out, error);
-  if (op == "eff.gather_nd")
-    return emitGatherND(d, out, error);
-  if (op == "eff.trilu")
-    return emitTrilu(d, out, error);
-  error = op + ": not a data-movement op";
+  if (std::optional<EffOp> id = d.opId()) {
+    switch (*id) {
+    case EffOp::IdentityOp:
+    case EffOp::ReshapeOp:
+    case EffOp::FlattenOp:
+    case EffOp::SqueezeOp:
+    case EffOp::UnsqueezeOp:
+      return emitCopy(d, out);
+    case EffOp::TransposeOp:
+      return emitTranspose(d, out, error);
+    case EffOp::ExpandOp:
+      return emitExpand(d, out);
+    case EffOp::SliceOp:
+      return emitSlice(d, out, error);
+    case EffOp::ConcatOp:
+      return emitConcat(d, out, error);
+    case EffOp::SplitOp:
+      return emitSplit(d, out, error);
+    case EffOp::GatherOp:
+      return emitGather(d, out, error);
+    case EffOp::GatherElementsOp:
+      return emitGatherElements(d, out, error);
+    case EffOp::GatherNDOp:
+      return emitGatherND(d, out, error);
+    case EffOp::TriluOp:
+      return emitTrilu(d, out, error);
+    default:
+      break;
+    }
+  }
+  error = d.op + ": not a data-movement op";
   return false;
 }
 

@@ -280,7 +280,7 @@ bool emitFusion(const KernelDesc &d, CudaKernel &out, std::string &error) {
 std::vector<bool> loraSideInputs(const KernelDesc &d) {
   std::vector<bool> side(d.inputs.size(), false);
   for (const FusedOp &op : d.body)
-    if (op.desc.op == "eff.lora_expand")
+    if (op.desc.is(EffOp::LoRAExpandOp))
       for (size_t slot = 1; slot < op.operands.size(); ++slot)
         if (op.operands[slot] >= 0 && op.operands[slot] < int(side.size()))
           side[size_t(op.operands[slot])] = true;
@@ -329,7 +329,7 @@ bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kin
       error = d.op + ": body op " + op.desc.op + " must have one result and described operands";
       return false;
     }
-    if (op.desc.op == "eff.lora_expand") {
+    if (op.desc.is(EffOp::LoRAExpandOp)) {
       // acc is any earlier value; t, b, lora_index are kernel inputs read at
       // (row, col).
       LoRAGeometry g;

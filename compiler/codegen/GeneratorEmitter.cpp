@@ -84,11 +84,11 @@ bool emitGenerator(const KernelDesc &d, CudaKernel &out, std::string &error) {
     error = d.op + ": expected one output";
     return false;
   }
-  if (d.op == "eff.range")
+  if (d.is(EffOp::RangeOp))
     return d.inputs.size() == 3 ? emitRange(d, out, error) : (error = d.op + ": expected 3 inputs", false);
-  if (d.op == "eff.constant_of_shape")
+  if (d.is(EffOp::ConstantOfShapeOp))
     return emitConstantOfShape(d, out);
-  if (d.op == "eff.shape" && !d.inputs.empty())
+  if (d.is(EffOp::ShapeOp) && !d.inputs.empty())
     return emitShape(d, out);
   error = d.op + ": not a generator op";
   return false;

@@ -9,6 +9,7 @@
 #define EFFC_COMPILER_CODEGEN_KERNELDESC_H
 
 #include "effc/DType.h"
+#include "effc/EffOp.h"
 #include "effc/HostKernels.h"
 
 #include <cstdint>
@@ -38,7 +39,7 @@ struct TensorDesc {
 struct FusedOp;
 
 struct KernelDesc {
-  std::string op;   // "eff.add", or "eff.fusion" (attrs["kind"], body)
+  std::string op;   // an op name of effc/EffOp.h; eff.fusion has attrs["kind"], body
   std::string name; // the __global__ function's name, "k12_add"
   host::Attrs attrs;
   std::vector<TensorDesc> inputs; // kernel-input order, absent = !present
@@ -54,6 +55,10 @@ struct KernelDesc {
   std::string stringAttr(const std::string &key, const std::string &dflt) const;
   std::optional<std::vector<int64_t>> intsAttr(const std::string &key) const;
   bool hasInput(size_t i) const { return i < inputs.size() && inputs[i].present; }
+  /// The op's generated id, which emitters dispatch on; nullopt only for a
+  /// name the dialect lacks.
+  std::optional<EffOp> opId() const { return lookupEffOp(op); }
+  bool is(EffOp id) const { return op == opName(id); }
 };
 
 /// One op of a fused body: described like a kernel op of its own (op,

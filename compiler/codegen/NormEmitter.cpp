@@ -14,7 +14,7 @@
 namespace effc::codegen {
 
 bool emitNorm(const KernelDesc &d, CudaKernel &out, std::string &error) {
-  bool rms = d.op == "eff.rms_norm";
+  bool rms = d.is(EffOp::RMSNormOp);
   if (d.inputs.size() < 2 || d.outputs.size() != 1) {
     error = d.op + ": expected X, scale and one output";
     return false;
@@ -56,8 +56,10 @@ bool emitNorm(const KernelDesc &d, CudaKernel &out, std::string &error) {
   feat = coalesce(feat);
 
   const char *t = computeType(k);
-  std::string eps = k == Compute::F64 ? doubleLit(d.floatAttr("epsilon", 1e-5))
-                                      : floatLit(float(d.floatAttr("epsilon", 1e-5)));
+  // A description without epsilon gets the dialect's default (one ODS defvar).
+  double epsilon =
+      d.floatAttr("epsilon", rms ? op_defaults::RMSNormOp_epsilon : op_defaults::LayerNormOp_epsilon);
+  std::string eps = k == Compute::F64 ? doubleLit(epsilon) : floatLit(float(epsilon));
   std::string sqrtFn = k == Compute::F64 ? "sqrt" : "sqrtf";
   RowKernel rk(rows, n);
   CudaWriter w;

@@ -27,7 +27,7 @@ bool emitReduce(const KernelDesc &d, CudaKernel &out, std::string &error) {
     axes = *d.inputs[1].constInts;
   }
   Compute k = computeOf(x.dtype);
-  bool isMax = d.op == "eff.reduce_max", isMean = d.op == "eff.reduce_mean";
+  bool isMax = d.is(EffOp::ReduceMaxOp), isMean = d.is(EffOp::ReduceMeanOp);
   if (k == Compute::Bool && !isMax) {
     error = d.op + ": unsupported dtype bool";
     return false;
@@ -141,9 +141,9 @@ bool emitReduction(const KernelDesc &d, CudaKernel &out, std::string &error) {
     error = d.op + ": expected inputs and one output";
     return false;
   }
-  if (d.op == "eff.softmax")
+  if (d.is(EffOp::SoftmaxOp))
     return emitSoftmax(d, out, error);
-  if (d.op == "eff.reduce_sum" || d.op == "eff.reduce_mean" || d.op == "eff.reduce_max")
+  if (d.is(EffOp::ReduceSumOp) || d.is(EffOp::ReduceMeanOp) || d.is(EffOp::ReduceMaxOp))
     return emitReduce(d, out, error);
   error = d.op + ": not a reduction";
   return false;

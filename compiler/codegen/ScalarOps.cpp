@@ -1,7 +1,15 @@
 //===- ScalarOps.cpp - per-element expressions of the elementwise ops -----===//
+//
+// Which expression an elementwise op computes is written in its ODS def
+// (`cudaScalar`, dialects/eff/ops/ElementwiseOps.td) as a recipe built from
+// the vocabulary below: the recipe shapes (operand kinds, result kind, dtype
+// checks) and the CUDA spelling per compute kind (expf vs exp, wrap-around
+// integer arithmetic). No op is named here.
+//
 #include "compiler/codegen/ScalarOps.h"
 
 #include "compiler/codegen/CudaWriter.h"
+#include "effc/EffOp.h"
 
 #include <functional>
 #include <map>
@@ -119,129 +127,136 @@ ScalarExpr gelu(Compute k, const std::string &x, bool tanhApprox) {
   return {h + " * " + x + " * (" + o + " + " + fn(k, "erf") + "(" + x + " * " + rs2 + "))", k};
 }
 
-const std::map<std::string, RecipeFn, std::less<>> &recipes() {
-  static const std::map<std::string, RecipeFn, std::less<>> table = [] {
-    std::map<std::string, RecipeFn, std::less<>> t;
-    for (const char *name : {"cos", "sin", "exp", "log", "sqrt", "tanh", "erf"}) {
-      std::string n = name;
-      t["eff." + n] = floatUnary([n](Compute k, const std::string &x) { return fn(k, n) + "(" + x + ")"; });
+// The vocabulary the ODS recipes (`cudaScalar`) name beyond the shapes
+// above: ops whose operands or attributes need more than one expression.
+
+/// GELU, exact (erf) or tanh approximation per `approximate`.
+RecipeFn geluRecipe() {
+  return [](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &err) {
+    Compute k = computeOf(d.inputs[0].dtype);
+    if (!needFloat(d, k, err))
+      return false;
+    std::string approx = d.stringAttr("approximate", op_defaults::GeluOp_approximate);
+    if (approx != "tanh" && approx != "none") {
+      err = d.op + ": approximate must be 'none' or 'tanh', got '" + approx + "'";
+      return false;
     }
-    t["eff.reciprocal"] =
-        floatUnary([](Compute k, const std::string &x) { return "(" + one(k) + " / " + x + ")"; });
-    t["eff.sigmoid"] = floatUnary([](Compute k, const std::string &x) { return sigmoidOf(k, x); });
-    t["eff.gelu"] = [](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &err) {
-      Compute k = computeOf(d.inputs[0].dtype);
-      if (!needFloat(d, k, err))
-        return false;
-      std::string approx = d.stringAttr("approximate", "none");
-      if (approx != "tanh" && approx != "none") {
-        err = d.op + ": approximate must be 'none' or 'tanh', got '" + approx + "'";
-        return false;
-      }
-      r = gelu(k, v.as(0, k), approx == "tanh");
-      return true;
-    };
-    t["eff.neg"] = numericUnary([](Compute k, const std::string &x) {
-      return k == Compute::I64 ? "(i64)(0ull - (u64)" + x + ")" : "(-" + x + ")";
-    });
-    t["eff.abs"] = numericUnary([](Compute k, const std::string &x) {
-      return k == Compute::I64 ? "(" + x + " < 0 ? (i64)(0ull - (u64)" + x + ") : " + x + ")"
-                               : fn(k, "fabs") + "(" + x + ")";
-    });
-    t["eff.relu"] = numericUnary([](Compute k, const std::string &x) {
-      return "(" + x + " > " + zero(k) + " ? " + x + " : " + zero(k) + ")";
-    });
-    t["eff.not"] = [](const KernelDesc &, const Operands &v, ScalarExpr &r, std::string &) {
-      r = {"(!" + v.as(0, Compute::Bool) + ")", Compute::Bool};
-      return true;
-    };
-    t["eff.is_nan"] = [](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &err) {
-      Compute k = computeOf(d.inputs[0].dtype);
-      if (!needFloat(d, k, err))
-        return false;
-      r = {"(" + v.as(0, k) + " != " + v.as(0, k) + ")", Compute::Bool};
-      return true;
-    };
-    // Cast and identity pass the value on; the store converts with the
-    // host's rules (cast) or is exact (identity).
-    for (const char *name : {"eff.cast", "eff.identity"})
-      t[name] = [](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &) {
-        Compute k = computeOf(d.inputs[0].dtype);
-        r = {v.as(0, k), k};
-        return true;
-      };
-    t["eff.add"] = arith([](Compute k, const std::string &a, const std::string &b) {
-      return k == Compute::I64 ? "(i64)((u64)" + a + " + (u64)" + b + ")" : "(" + a + " + " + b + ")";
-    });
-    t["eff.sub"] = arith([](Compute k, const std::string &a, const std::string &b) {
-      return k == Compute::I64 ? "(i64)((u64)" + a + " - (u64)" + b + ")" : "(" + a + " - " + b + ")";
-    });
-    t["eff.mul"] = arith([](Compute k, const std::string &a, const std::string &b) {
-      return k == Compute::I64 ? "(i64)((u64)" + a + " * (u64)" + b + ")" : "(" + a + " * " + b + ")";
-    });
-    t["eff.div"] = arith([](Compute k, const std::string &a, const std::string &b) {
-      return k == Compute::I64 ? "idiv64(" + a + ", " + b + ")" : "(" + a + " / " + b + ")";
-    });
-    t["eff.max"] = arith([](Compute k, const std::string &a, const std::string &b) {
-      return k == Compute::I64 ? "(" + a + " > " + b + " ? " + a + " : " + b + ")"
-                               : "MaxOp()(" + a + ", " + b + ")";
-    });
-    t["eff.min"] = arith([](Compute k, const std::string &a, const std::string &b) {
-      return k == Compute::I64 ? "(" + a + " < " + b + " ? " + a + " : " + b + ")"
-                               : "MinOp()(" + a + ", " + b + ")";
-    });
-    // Pow: float bases in float (double for fp64), integer bases through
-    // double like the host; the result has the base's dtype.
-    t["eff.pow"] = [](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &) {
-      Compute k = computeOf(d.inputs[0].dtype);
-      Compute math = k == Compute::F32 ? Compute::F32 : Compute::F64;
-      r = {fn(math, "pow") + "(" + v.as(0, math) + ", " + v.as(1, math) + ")", math};
-      return true;
-    };
-    t["eff.equal"] = compare("==");
-    t["eff.greater"] = compare(">");
-    t["eff.greater_or_equal"] = compare(">=");
-    t["eff.less"] = compare("<");
-    t["eff.less_or_equal"] = compare("<=");
-    t["eff.and"] = logic("&&");
-    t["eff.or"] = logic("||");
-    t["eff.xor"] = logic("!=");
-    // Where picks a value: x and y keep their (the result's) kind.
-    t["eff.where"] = [](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &err) {
-      if (v.size() != 3) {
-        err = d.op + ": expected condition, x and y";
-        return false;
-      }
-      Compute k = computeOf(d.outputs[0].dtype);
-      r = {"(" + v.as(0, Compute::Bool) + " ? " + v.as(1, k) + " : " + v.as(2, k) + ")", k};
-      return true;
-    };
-    // Clip: absent bounds are the kind's extremes; numpy.clip order (max
-    // wins when min > max) via effc_clip in the prelude.
-    t["eff.clip"] = [](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &err) {
-      Compute k = computeOf(d.inputs[0].dtype);
-      if (k == Compute::Bool) {
-        err = d.op + ": unsupported dtype bool";
-        return false;
-      }
-      std::string lo = v.present(1) ? v.as(1, k) : lowestOf(k);
-      std::string hi = v.present(2) ? v.as(2, k) : highestOf(k);
-      r = {"effc_clip(" + v.as(0, k) + ", " + lo + ", " + hi + ")", k};
-      return true;
-    };
-    return t;
-  }();
+    r = gelu(k, v.as(0, k), approx == "tanh");
+    return true;
+  };
+}
+
+/// Float operand, bool result (is_nan).
+RecipeFn floatPredicate(std::function<std::string(const std::string &)> expr) {
+  return [expr](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &err) {
+    Compute k = computeOf(d.inputs[0].dtype);
+    if (!needFloat(d, k, err))
+      return false;
+    r = {expr(v.as(0, k)), Compute::Bool};
+    return true;
+  };
+}
+
+/// Bool operand, bool result (not).
+RecipeFn boolUnary(std::function<std::string(const std::string &)> expr) {
+  return [expr](const KernelDesc &, const Operands &v, ScalarExpr &r, std::string &) {
+    r = {expr(v.as(0, Compute::Bool)), Compute::Bool};
+    return true;
+  };
+}
+
+/// The value passed on in its own kind; the store converts it with the
+/// host's rules (cast) or is exact (identity).
+RecipeFn passThrough() {
+  return [](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &) {
+    Compute k = computeOf(d.inputs[0].dtype);
+    r = {v.as(0, k), k};
+    return true;
+  };
+}
+
+/// A float math function of one operand: "expf(x)" (f32), "exp(x)" (f64).
+std::function<std::string(Compute, const std::string &)> call(const std::string &name) {
+  return [name](Compute k, const std::string &x) { return fn(k, name) + "(" + x + ")"; };
+}
+
+/// Integer arithmetic wraps around (through u64, as the host does); float
+/// arithmetic is the plain operator.
+std::function<std::string(Compute, const std::string &, const std::string &)>
+wrapping(const std::string &op) {
+  return [op](Compute k, const std::string &a, const std::string &b) {
+    return k == Compute::I64 ? "(i64)((u64)" + a + " " + op + " (u64)" + b + ")"
+                             : "(" + a + " " + op + " " + b + ")";
+  };
+}
+
+/// Pow: float bases in float (double for fp64), integer bases through
+/// double like the host; the result has the base's dtype.
+RecipeFn powRecipe() {
+  return [](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &) {
+    Compute k = computeOf(d.inputs[0].dtype);
+    Compute math = k == Compute::F32 ? Compute::F32 : Compute::F64;
+    r = {fn(math, "pow") + "(" + v.as(0, math) + ", " + v.as(1, math) + ")", math};
+    return true;
+  };
+}
+
+/// Where picks a value: x and y keep their (the result's) kind.
+RecipeFn whereRecipe() {
+  return [](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &err) {
+    if (v.size() != 3) {
+      err = d.op + ": expected condition, x and y";
+      return false;
+    }
+    Compute k = computeOf(d.outputs[0].dtype);
+    r = {"(" + v.as(0, Compute::Bool) + " ? " + v.as(1, k) + " : " + v.as(2, k) + ")", k};
+    return true;
+  };
+}
+
+/// Clip: absent bounds are the kind's extremes; numpy.clip order (max wins
+/// when min > max) via effc_clip in the prelude.
+RecipeFn clipRecipe() {
+  return [](const KernelDesc &d, const Operands &v, ScalarExpr &r, std::string &err) {
+    Compute k = computeOf(d.inputs[0].dtype);
+    if (k == Compute::Bool) {
+      err = d.op + ": unsupported dtype bool";
+      return false;
+    }
+    std::string lo = v.present(1) ? v.as(1, k) : lowestOf(k);
+    std::string hi = v.present(2) ? v.as(2, k) : highestOf(k);
+    r = {"effc_clip(" + v.as(0, k) + ", " + lo + ", " + hi + ")", k};
+    return true;
+  };
+}
+
+/// Every Eff_Elementwise op's recipe, as its ODS `cudaScalar` says
+/// (effc-tblgen -gen-eff-scalar-ops; an elementwise op without one fails the
+/// build).
+const std::map<EffOp, RecipeFn> &recipes() {
+  static const std::map<EffOp, RecipeFn> table = {
+#include "dialects/eff/EffScalarOps.inc"
+  };
   return table;
+}
+
+/// The recipe of op `name`, or null.
+const RecipeFn *recipeOf(std::string_view name) {
+  std::optional<EffOp> op = lookupEffOp(name);
+  if (!op)
+    return nullptr;
+  auto it = recipes().find(*op);
+  return it == recipes().end() ? nullptr : &it->second;
 }
 
 } // namespace
 
-bool hasScalarOp(std::string_view op) { return recipes().count(op) != 0; }
+bool hasScalarOp(std::string_view op) { return recipeOf(op) != nullptr; }
 
 std::optional<ScalarExpr> scalarExpr(const KernelDesc &d, const std::vector<std::string> &operands,
                                      std::string &error) {
-  auto it = recipes().find(d.op);
-  if (it == recipes().end()) {
+  const RecipeFn *recipe = recipeOf(d.op);
+  if (!recipe) {
     error = d.op + ": not an elementwise op";
     return std::nullopt;
   }
@@ -251,7 +266,7 @@ std::optional<ScalarExpr> scalarExpr(const KernelDesc &d, const std::vector<std:
     return std::nullopt;
   }
   ScalarExpr r{"", Compute::F32};
-  if (!it->second(d, Operands(d, operands), r, error))
+  if (!(*recipe)(d, Operands(d, operands), r, error))
     return std::nullopt;
   return r;
 }

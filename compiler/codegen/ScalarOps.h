@@ -1,9 +1,10 @@
 //===- ScalarOps.h - one elementwise op on one element -----------*- C++ -*-===//
 //
-// The one table of per-element expressions for elementwise eff ops (math,
-// comparisons, logic, where, cast, clip, identity). Both the per-op kernels
-// and fused eff.fusion bodies (ElementwiseEmitter.cpp) build their code from
-// it, so an op's CUDA semantics live in exactly one place. The expressions
+// The per-element expressions of the elementwise eff ops (math, comparisons,
+// logic, where, cast, clip, identity): each op's ODS def names its recipe
+// (`cudaScalar`), generated into the table ScalarOps.cpp builds. Both the
+// per-op kernels and fused eff.fusion bodies (ElementwiseEmitter.cpp) build
+// their code from it, so an op's CUDA semantics live in one place. The expressions
 // mirror the host kernels: operands are widened to the op's compute kind, the
 // result is in `kind` and the caller stores (or rounds) it to the result
 // dtype with storeValue/roundTo (DTypeInfo.h).
@@ -26,7 +27,7 @@ struct ScalarExpr {
   Compute kind; // of expr's value
 };
 
-/// True when `op` ("eff.add") has a per-element expression.
+/// True when op `op` (an EffOp name) has a per-element expression.
 bool hasScalarOp(std::string_view op);
 
 /// The result of elementwise op `d` on one element. `operands[i]` is a

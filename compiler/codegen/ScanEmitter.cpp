@@ -155,9 +155,9 @@ bool emitScan(const KernelDesc &d, CudaKernel &out, std::string &error) {
     error = d.op + ": expected inputs and outputs";
     return false;
   }
-  if (d.op == "eff.cum_sum")
+  if (d.is(EffOp::CumSumOp))
     return emitCumSum(d, out, error);
-  if (d.op == "eff.top_k")
+  if (d.is(EffOp::TopKOp))
     return emitTopK(d, out, error);
   error = d.op + ": not a scan op";
   return false;

@@ -76,6 +76,12 @@ class Eff_Op<string mnemonic, list<Trait> traits = []>
   // The CUDA emitter family of an op that runs as a kernel: emit<Family> in
   // compiler/codegen/Families.h (effc-tblgen -gen-eff-cuda-families).
   string cudaFamily = "";
+  // The per-element CUDA expression of an Eff_Elementwise op (required there,
+  // empty elsewhere): a C++ expression making a recipe from the vocabulary of
+  // compiler/codegen/ScalarOps.cpp, e.g. arith(wrapping("+")). Both the op's
+  // own kernel and every eff.fusion body it joins are built from it
+  // (effc-tblgen -gen-eff-scalar-ops writes EffScalarOps.inc).
+  string cudaScalar = "";
 }
 
 include "dialects/eff/ops/ConstantOps.td"

@@ -3,6 +3,7 @@
 #include "ArtifactFormat.h"
 #include "effc/Artifact.h"
 #include "effc/DType.h"
+#include "effc/EffOp.h"
 
 #include <algorithm>
 #include <climits>
@@ -102,7 +103,7 @@ Status checkFusion(const artifact::Manifest &m, const artifact::Kernel &kr, cons
   for (int i = 0; i < kr.body_size(); ++i) {
     const auto &op = kr.body(i);
     std::string w = where + ": body op " + to_string(i) + " (" + op.op() + ")";
-    if (op.op().empty() || op.op() == "eff.fusion") return fail(w + ": invalid op");
+    if (op.op().empty() || isOp(op.op(), EffOp::FusionOp)) return fail(w + ": invalid op");
     for (int32_t v : op.operands())
       if (v < -1 || v >= int64_t(vals.size())) return fail(w + ": operand " + to_string(v) + " out of range");
     if (op.result_dtypes_size() == 0 || op.result_dtypes_size() != op.result_shapes_size())
@@ -141,7 +142,7 @@ Status checkKernels(const artifact::Manifest &m) {
       if (id < 0 || id >= m.buffers_size()) return fail(where + ": output buffer id " + to_string(id) + " out of range");
       if (rootStorage(m, id) == Buffer::WEIGHT) return fail(where + ": writes weight " + bufName(m, id));
     }
-    if (kr.op() == "eff.fusion") EFFC_RETURN_IF_ERROR(checkFusion(m, kr, where));
+    if (isOp(kr.op(), EffOp::FusionOp)) EFFC_RETURN_IF_ERROR(checkFusion(m, kr, where));
   }
   return Status::OK();
 }

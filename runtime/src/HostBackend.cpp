@@ -1,5 +1,6 @@
 #include "HostBackend.h"
 
+#include "effc/EffOp.h"
 #include "effc/HostKernels.h"
 #include "runtime/proto/artifact.pb.h"
 
@@ -73,7 +74,7 @@ public:
         const Buffer &b = m.buffers(id);
         p.out.push_back({DType(b.dtype()), {b.shape().begin(), b.shape().end()}, s->ptr_[id]});
       }
-      if (kr.op() == "eff.fusion") EFFC_RETURN_IF_ERROR(s->prepareFusion(kr, k, p));
+      if (isOp(kr.op(), EffOp::FusionOp)) EFFC_RETURN_IF_ERROR(s->prepareFusion(kr, k, p));
       s->kernels_.push_back(std::move(p));
     }
     return std::unique_ptr<BackendSession>(std::move(s));
@@ -169,7 +170,7 @@ public:
     const artifact::Manifest &m = model.manifest();
     for (int k = 0; k < m.kernels_size(); ++k) {
       const artifact::Kernel &kr = m.kernels(k);
-      if (kr.op() == "eff.fusion") {
+      if (isOp(kr.op(), EffOp::FusionOp)) {
         for (int i = 0; i < kr.body_size(); ++i)
           if (!host::hasKernel(kr.body(i).op()))
             return Status::error(model.path() + ": " + kernelWhere(kr, k) + ": body op " + std::to_string(i) + ": op '" +

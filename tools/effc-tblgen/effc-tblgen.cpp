@@ -8,6 +8,8 @@
 //   -gen-eff-op-build-table  the ONNX importer's table (ONNX name, arity,
 //                            segments, results; it builds with create<OpTy>)
 //   -gen-eff-cuda-families   the CUDA emitter family of every kernel op
+//   -gen-eff-scalar-ops      the CUDA scalar recipe (`cudaScalar`) of every
+//                            Eff_Elementwise op, for compiler/codegen/ScalarOps.cpp
 //
 // -gen-eff-op-list puts each op in exactly one list, by its ODS traits:
 //   EFF_KERNEL_OP(Class, "eff.name")       runs as a kernel: host kernel + CUDA
@@ -15,6 +17,9 @@
 //                                          host backend runs its body's ops
 //   EFF_COMPILE_TIME_OP(Class, "eff.name") Eff_CompileTimeOnly: never reaches a
 //                                          kernel (constants, terminators)
+// and the default of every defaulted attribute, so code without MLIR (host
+// kernels, CUDA emitters) falls back to the value ODS declares:
+//   EFF_ATTR_DEFAULT(Class, attr, value)   e.g. (LayerNormOp, epsilon, 1e-5)
 //===----------------------------------------------------------------------===//
 #include "mlir/TableGen/Operator.h"
 
@@ -31,7 +36,7 @@
 
 namespace {
 
-enum class Action { GenEffOpList, GenEffOpBuildTable, GenEffCudaFamilies };
+enum class Action { GenEffOpList, GenEffOpBuildTable, GenEffCudaFamilies, GenEffScalarOps };
 
 llvm::cl::opt<Action> action(
     llvm::cl::desc("what to generate"),
@@ -40,17 +45,34 @@ llvm::cl::opt<Action> action(
                      clEnumValN(Action::GenEffOpBuildTable, "gen-eff-op-build-table",
                                 "the ONNX importer's table: ONNX name, arity, builder"),
                      clEnumValN(Action::GenEffCudaFamilies, "gen-eff-cuda-families",
-                                "the CUDA emitter family of every op that runs as a kernel")));
+                                "the CUDA emitter family of every op that runs as a kernel"),
+                     clEnumValN(Action::GenEffScalarOps, "gen-eff-scalar-ops",
+                                "the CUDA scalar recipe of every elementwise op")));
 llvm::cl::opt<std::string> dialectName("dialect", llvm::cl::desc("dialect whose ops to list"),
                                        llvm::cl::init("eff"));
 
 // Trait names as NativeOpTrait spells them (see EffOps.td).
 constexpr const char *kCompileTimeOnly = "::mlir::OpTrait::eff::CompileTimeOnly";
 constexpr const char *kKernelRegion = "::mlir::OpTrait::eff::KernelRegion";
+constexpr const char *kElementwise = "::mlir::OpTrait::eff::Elementwise";
+
+/// The C++ literal of a defaulted attribute's default, or a fatal error for
+/// a kind the X-macro list cannot carry (only integers, floats and strings:
+/// the attribute kinds the importer makes from ONNX scalars).
+std::string defaultLiteral(const llvm::Record &def, const mlir::tblgen::NamedAttribute &named) {
+  llvm::StringRef storage = named.attr.getStorageType();
+  if (!storage.ends_with("IntegerAttr") && !storage.ends_with("FloatAttr") &&
+      !storage.ends_with("StringAttr"))
+    llvm::PrintFatalError(def.getLoc(), "attribute '" + named.name +
+                                            "': only integer, float and string defaults are "
+                                            "listed in EffOpList.inc");
+  return named.attr.getDefaultValue().trim().str();
+}
 
 bool emitOpList(llvm::raw_ostream &os, llvm::RecordKeeper &records) {
   struct Entry {
     std::string macro, cppClass, name;
+    std::vector<std::pair<std::string, std::string>> defaults; // attr, literal
   };
   std::vector<Entry> entries;
   for (llvm::Record *def : records.getAllDerivedDefinitions("Op")) {
@@ -64,7 +86,11 @@ bool emitOpList(llvm::raw_ostream &os, llvm::RecordKeeper &records) {
     const char *macro = compileTimeOnly ? "EFF_COMPILE_TIME_OP"
                         : kernelRegion  ? "EFF_REGION_OP"
                                         : "EFF_KERNEL_OP";
-    entries.push_back({macro, op.getCppClassName().str(), op.getOperationName()});
+    Entry entry{macro, op.getCppClassName().str(), op.getOperationName(), {}};
+    for (const mlir::tblgen::NamedAttribute &named : op.getAttributes())
+      if (named.attr.hasDefaultValue() && !named.attr.getStorageType().ends_with("UnitAttr"))
+        entry.defaults.emplace_back(named.name.str(), defaultLiteral(*def, named));
+    entries.push_back(std::move(entry));
   }
   if (entries.empty())
     llvm::PrintFatalError("no ops of dialect '" + dialectName + "'");
@@ -77,12 +103,18 @@ bool emitOpList(llvm::raw_ostream &os, llvm::RecordKeeper &records) {
         "// EFF_KERNEL_OP(Class, \"eff.name\"): has a host kernel and a CUDA emitter.\n"
         "// EFF_REGION_OP(Class, \"eff.name\"): one CUDA kernel; the host runs its body.\n"
         "// EFF_COMPILE_TIME_OP(Class, \"eff.name\"): never reaches a kernel.\n"
+        "// EFF_ATTR_DEFAULT(Class, attr, value): the ODS default of a defaulted\n"
+        "// attribute (an integer, float or string literal).\n"
         "// Define the macros you need before including; the rest expand to nothing.\n";
   for (const char *macro : {"EFF_KERNEL_OP", "EFF_REGION_OP", "EFF_COMPILE_TIME_OP"})
     os << "#ifndef " << macro << "\n#define " << macro << "(CLASS, NAME)\n#endif\n";
+  os << "#ifndef EFF_ATTR_DEFAULT\n#define EFF_ATTR_DEFAULT(CLASS, ATTR, VALUE)\n#endif\n";
   for (const Entry &e : entries)
     os << e.macro << "(" << e.cppClass << ", \"" << e.name << "\")\n";
-  for (const char *macro : {"EFF_KERNEL_OP", "EFF_REGION_OP", "EFF_COMPILE_TIME_OP"})
+  for (const Entry &e : entries)
+    for (const auto &[attr, value] : e.defaults)
+      os << "EFF_ATTR_DEFAULT(" << e.cppClass << ", " << attr << ", " << value << ")\n";
+  for (const char *macro : {"EFF_KERNEL_OP", "EFF_REGION_OP", "EFF_COMPILE_TIME_OP", "EFF_ATTR_DEFAULT"})
     os << "#undef " << macro << "\n";
   return false;
 }
@@ -174,6 +206,32 @@ bool emitCudaFamilies(llvm::raw_ostream &os, llvm::RecordKeeper &records) {
   return false;
 }
 
+/// One table initializer per Eff_Elementwise op: `{EffOp::Class, recipe},`
+/// where the recipe is the op's ODS `cudaScalar` (a C++ expression over the
+/// vocabulary of compiler/codegen/ScalarRecipes.h). Not an X-macro: a recipe
+/// may contain commas.
+bool emitScalarOps(llvm::raw_ostream &os, llvm::RecordKeeper &records) {
+  os << "// Generated by effc-tblgen -gen-eff-scalar-ops from dialects/eff/EffOps.td.\n"
+        "// {EffOp::Class, recipe} per Eff_Elementwise op, the recipe being its ODS\n"
+        "// cudaScalar; included inside the table initializer of ScalarOps.cpp.\n";
+  for (llvm::Record *def : sortedOps(records)) {
+    mlir::tblgen::Operator op(def);
+    bool elementwise = op.getTrait(kElementwise) != nullptr;
+    bool hasRecipe = def->getValue("cudaScalar") && !def->isValueUnset("cudaScalar") &&
+                     !def->getValueAsString("cudaScalar").trim().empty();
+    if (elementwise != hasRecipe)
+      llvm::PrintFatalError(def->getLoc(),
+                            op.getOperationName() +
+                                (elementwise ? " is Eff_Elementwise: set its cudaScalar recipe"
+                                             : " has a cudaScalar recipe but is not Eff_Elementwise"));
+    if (!elementwise)
+      continue;
+    os << "{::effc::EffOp::" << op.getCppClassName() << ", "
+       << def->getValueAsString("cudaScalar").trim() << "},\n";
+  }
+  return false;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -187,6 +245,8 @@ int main(int argc, char **argv) {
       return emitBuildTable(os, records);
     case Action::GenEffCudaFamilies:
       return emitCudaFamilies(os, records);
+    case Action::GenEffScalarOps:
+      return emitScalarOps(os, records);
     }
     return true;
   });

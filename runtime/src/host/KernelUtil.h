@@ -2,6 +2,7 @@
 // operand checks, shape helpers, broadcasting and a tiny parallel-for.
 #pragma once
 
+#include "effc/EffOp.h"
 #include "effc/HostKernels.h"
 #include "effc/Tensor.h"
 #include "host/Element.h"
@@ -42,16 +43,9 @@ struct KernelDef {
   int minOut, maxOut; // maxOut -1: variadic
 };
 
-/// The ops that run as kernels, from the generated EffOpList.inc (the eff
-/// dialect's ODS): a host kernel can only be registered for one of them.
-enum class EffOp {
-#define EFF_KERNEL_OP(CLASS, NAME) CLASS,
-#include "effc/EffOpList.inc"
-};
-/// "eff.add" for EffOp::AddOp.
-std::string_view opName(EffOp op);
-
-/// Op name -> kernel, filled by op id.
+/// Op name -> kernel, filled by op id (effc/EffOp.h, generated from the
+/// dialect's ODS); OpListTest checks that exactly the ops EffOpList.inc lists
+/// as kernels have one.
 struct Registry {
   std::map<std::string, KernelDef, std::less<>> byName;
   KernelDef &operator[](EffOp op) { return byName[std::string(opName(op))]; }

@@ -23,7 +23,7 @@ template <bool kRms> Status norm(const KernelContext &c) {
   const ConstTensorRef &x = c.in[0];
   if (!isFloatDType(x.dtype)) return c.error(std::string("unsupported dtype ") + dtypeName(x.dtype));
   auto axisAttr = c.intAttr("axis", -1);
-  auto eps = c.floatAttr("epsilon", 1e-5);
+  auto eps = c.floatAttr("epsilon", kRms ? op_defaults::RMSNormOp_epsilon : op_defaults::LayerNormOp_epsilon);
   if (!axisAttr.ok()) return axisAttr.status();
   if (!eps.ok()) return eps.status();
   int64_t rank = int64_t(x.shape.size());

@@ -5,16 +5,6 @@
 
 namespace effc::host {
 
-std::string_view opName(EffOp op) {
-  switch (op) {
-#define EFF_KERNEL_OP(CLASS, NAME)                                                                 \
-  case EffOp::CLASS:                                                                               \
-    return NAME;
-#include "effc/EffOpList.inc"
-  }
-  return {};
-}
-
 std::vector<std::string> kernelOpNames() {
   return {
 #define EFF_KERNEL_OP(CLASS, NAME) NAME,

@@ -8,6 +8,7 @@
 #include "compiler/codegen/ScalarOps.h"
 #include "dialects/eff/EffDialect.h"
 #include "dialects/eff/EffOps.h"
+#include "effc/EffOp.h"
 #include "effc/HostKernels.h"
 
 #include "mlir/IR/MLIRContext.h"
@@ -17,6 +18,7 @@
 
 #include <optional>
 #include <set>
+#include <iterator>
 #include <string>
 
 namespace {
@@ -89,19 +91,49 @@ TEST_F(OpRegistryTest, GeneratedOpListMatchesTheDialect) {
   EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()), dialectKernels);
 }
 
-TEST_F(OpRegistryTest, ElementwiseOpsHaveAScalarExpression) {
-  // Fusion bodies are emitted per element from each op's scalar expression:
-  // every op the fusion passes may fuse (Eff_Elementwise) needs one.
+TEST_F(OpRegistryTest, ElementwiseOpsAndOnlyThoseHaveAScalarExpression) {
+  // Fusion bodies are emitted per element from each op's scalar expression
+  // (ODS cudaScalar): every op the fusion passes may fuse (Eff_Elementwise)
+  // needs one, and no other op has one.
   int elementwise = 0;
   for (mlir::RegisteredOperationName op : ctx.getRegisteredOperations()) {
     if (op.getDialectNamespace() != "eff")
       continue;
     bool trait = op.hasTrait<mlir::OpTrait::eff::Elementwise>();
     elementwise += trait;
-    if (trait)
-      EXPECT_TRUE(effc::codegen::hasScalarOp(op.getStringRef().str())) << op.getStringRef().str();
+    EXPECT_EQ(trait, effc::codegen::hasScalarOp(op.getStringRef().str())) << op.getStringRef().str();
   }
   EXPECT_EQ(elementwise, 34);
+}
+
+TEST_F(OpRegistryTest, GeneratedOpIdsNameEveryRegisteredOp) {
+  // effc/EffOp.h (from the checked-in EffOpList.inc) has one id per dialect op.
+  size_t ops = 0;
+  for (mlir::RegisteredOperationName op : ctx.getRegisteredOperations()) {
+    if (op.getDialectNamespace() != "eff")
+      continue;
+    ++ops;
+    std::optional<effc::EffOp> id = effc::lookupEffOp(op.getStringRef());
+    ASSERT_TRUE(id.has_value()) << op.getStringRef().str();
+    EXPECT_EQ(std::string(effc::opName(*id)), op.getStringRef().str());
+  }
+  EXPECT_EQ(ops, std::size(effc::detail::kEffOps));
+  EXPECT_FALSE(effc::lookupEffOp("eff.silu").has_value());
+}
+
+TEST_F(OpRegistryTest, GeneratedAttrDefaultsAreTheDialects) {
+  // The runtime's op_defaults come from the same ODS attributes the dialect
+  // fills in (populateDefaultAttrs): one norm epsilon for every layer.
+  for (llvm::StringRef name : {mlir::eff::LayerNormOp::getOperationName(),
+                               mlir::eff::RMSNormOp::getOperationName()}) {
+    mlir::NamedAttrList attrs;
+    mlir::RegisteredOperationName::lookup(name, &ctx)->populateDefaultAttrs(attrs);
+    auto epsilon = llvm::dyn_cast_or_null<mlir::FloatAttr>(attrs.get("epsilon"));
+    ASSERT_TRUE(epsilon) << name.str();
+    EXPECT_EQ(float(epsilon.getValueAsDouble()), float(effc::op_defaults::LayerNormOp_epsilon));
+    EXPECT_EQ(float(epsilon.getValueAsDouble()), float(effc::op_defaults::RMSNormOp_epsilon));
+  }
+  EXPECT_EQ(std::string(effc::op_defaults::GeluOp_approximate), "none");
 }
 
 } // namespace
