@@ -56,7 +56,7 @@ struct DecomposeLoRAPass : public mlir::eff::impl::DecomposeLoRABase<DecomposeLo
       if (isa<RankedTensorType>(op.getA().getType()))
         byInput[op.getX()].push_back(op);
       else
-        op.emitWarning("eff.lora_linear with an unranked adapter is left as it is");
+        op.emitWarning() << op->getName() << " with an unranked adapter is left as it is";
     });
     DominanceInfo dominance(getOperation());
     for (auto &entry : byInput) {

@@ -129,7 +129,7 @@ struct FuseGemmEpiloguePass
       fuse(gemm, chain);
   }
 
-  /// Replaces gemm + chain by one eff.fusion "gemm_epilogue" at the chain's
+  /// Replaces gemm + chain by one eff.fusion gemm_epilogue at the chain's
   /// last op.
   void fuse(Operation *gemm, ArrayRef<Operation *> chain) {
     // Inputs: the GEMM's operands first (A, B, [C]), then what each chain

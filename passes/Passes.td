@@ -177,7 +177,7 @@ def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
     into the elementwise producers of its operands, as long as a producer has
     the group's result shape and no user outside the group (so the group has
     one output and intermediate values never reach memory). Groups of two or
-    more ops become one `eff.fusion "elementwise"` region; operands defined
+    more ops become one `eff.fusion elementwise` region; operands defined
     outside (activations, weights, broadcast inputs) become its inputs.
     With `remarks`, each elementwise op left alone gets a remark saying why
     (except the sole consumer of a GEMM: eff-fuse-gemm-epilogue decides it).
@@ -195,8 +195,8 @@ def FuseGemmEpilogue : Pass<"eff-fuse-gemm-epilogue", "func::FuncOp"> {
   let summary = "Fold the elementwise consumer of a GEMM into its epilogue";
   let description = [{
     A matmul/gemm whose result has exactly one use, by an
-    `eff.fusion "elementwise"` or a single elementwise op producing the same
-    shape, becomes one `eff.fusion "gemm_epilogue"`: the GEMM is cloned first
+    `eff.fusion elementwise` or a single elementwise op producing the same
+    shape, becomes one `eff.fusion gemm_epilogue`: the GEMM is cloned first
     into the body (its operands become the fusion's first inputs), then the
     consumer's ops, so bias, activation, residual, scale and cast run on the
     accumulator before the one store. Runs after eff-fuse-elementwise. A GEMM

@@ -1,7 +1,7 @@
 //===- ElementwiseEmitter.cpp - elementwise ops and fused chains ----------===//
 //
 // One kernel shape for a single elementwise op and for an eff.fusion
-// "elementwise" body (a single op is a one-op body): one thread per output
+// elementwise body (a single op is a one-op body): one thread per output
 // element (grid-stride). Each kernel input is loaded once per element through
 // its baked broadcast strides (coalesced dims) into its compute kind; the body
 // ops are evaluated in order in registers with the expressions of ScalarOps.h;

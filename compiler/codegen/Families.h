@@ -19,9 +19,9 @@ using EmitFn = bool (*)(const KernelDesc &desc, CudaKernel &out, std::string &er
 
 /// Unary/binary/variadic math, comparisons, logic, where, cast, clip.
 bool emitElementwise(const KernelDesc &desc, CudaKernel &out, std::string &error);
-/// eff.fusion "elementwise": the fused body per element, in registers.
+/// eff.fusion elementwise: the fused body per element, in registers.
 bool emitFusion(const KernelDesc &desc, CudaKernel &out, std::string &error);
-/// eff.fusion "gemm_epilogue": one GEMM kernel whose epilogue runs the body
+/// eff.fusion gemm_epilogue: one GEMM kernel whose epilogue runs the body
 /// after its first (matmul/gemm) op on each output element.
 bool emitGemmEpilogue(const KernelDesc &desc, CudaKernel &out, std::string &error);
 /// The epilogue of a "gemm_epilogue" body: statements evaluating body ops

@@ -116,7 +116,7 @@ static LogicalResult inferVariadicBroadcast(MLIRContext *ctx, std::optional<Loca
 LogicalResult MaxOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
                                       Adaptor adaptor, SmallVectorImpl<Type> &types) {
   if (adaptor.getInputs().empty())
-    return emitOptionalError(loc, "eff.max needs at least one operand");
+    return emitOptionalError(loc, getOperationName(), " needs at least one operand");
   return inferVariadicBroadcast(ctx, loc, adaptor.getInputs(), types);
 }
 EFF_FOLD_WITH_HOST_KERNEL(MaxOp)
@@ -124,7 +124,7 @@ EFF_FOLD_WITH_HOST_KERNEL(MaxOp)
 LogicalResult MinOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
                                       Adaptor adaptor, SmallVectorImpl<Type> &types) {
   if (adaptor.getInputs().empty())
-    return emitOptionalError(loc, "eff.min needs at least one operand");
+    return emitOptionalError(loc, getOperationName(), " needs at least one operand");
   return inferVariadicBroadcast(ctx, loc, adaptor.getInputs(), types);
 }
 EFF_FOLD_WITH_HOST_KERNEL(MinOp)
