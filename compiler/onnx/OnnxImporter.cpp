@@ -54,11 +54,25 @@ static Operation *buildOp(OpBuilder &b, Location loc, TypeRange types, ValueRang
 /// Every eff op's row, from its ODS (effc-tblgen -gen-eff-op-build-table).
 static llvm::ArrayRef<OpShape> buildTable() {
   static const OpShape table[] = {
-#define EFF_BUILD_OP(CLASS, NAME, ONNX, MIN, MAX, SEGMENTS, RESULTS)                               \
-  {NAME, ONNX, MIN, MAX, SEGMENTS, RESULTS, &buildOp<mlir::eff::CLASS>},
+#define EFF_BUILD_OP(CLASS, NAME, ONNX, MIN, MAX, SEGMENTS, RESULTS, SINCE)                        \
+  {NAME, ONNX, MIN, MAX, SEGMENTS, RESULTS, SINCE, &buildOp<mlir::eff::CLASS>},
 #include "dialects/eff/EffOpBuildTable.inc"
   };
   return table;
+}
+
+llvm::SmallVector<const OnnxAttrOperand *> attrOperandsAt(const OpShape &row, int64_t opset) {
+  static const OnnxAttrOperand moved[] = {
+#define EFF_BUILD_OP(CLASS, NAME, ONNX, MIN, MAX, SEGMENTS, RESULTS, SINCE)
+#define EFF_ONNX_ATTR_OPERAND(CLASS, NAME, ATTR, OPERAND, BEFORE, REQUIRED)                        \
+  {NAME, ATTR, OPERAND, BEFORE, REQUIRED},
+#include "dialects/eff/EffOpBuildTable.inc"
+  };
+  llvm::SmallVector<const OnnxAttrOperand *> at;
+  for (const OnnxAttrOperand &m : moved)
+    if (m.effName == row.name && opset < m.before)
+      at.push_back(&m);
+  return at;
 }
 
 const OpShape *lookupEffOp(llvm::StringRef effName) {

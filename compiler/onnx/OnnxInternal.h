@@ -46,10 +46,24 @@ struct OpShape {
   int maxOperands = -1; // -1: any number (variadic)
   int segments = 0;     // > 0: AttrSizedOperandSegments with this many segments
   int numResults = 1;   // -1: variadic
+  int onnxSince = 1;    // the first default-domain opset with `onnxName`
   /// builder.create<OpTy>(loc, resultTypes, operands, attributes).
   mlir::Operation *(*build)(mlir::OpBuilder &, mlir::Location, mlir::TypeRange, mlir::ValueRange,
                             llvm::ArrayRef<mlir::NamedAttribute>) = nullptr;
 };
+
+/// An attribute that the opsets of an ONNX op below `before` have where the
+/// eff op takes operand `operand` (ODS onnxAttrOperands, in the build table).
+struct OnnxAttrOperand {
+  llvm::StringRef effName;
+  llvm::StringRef attr;
+  unsigned operand = 0;
+  int64_t before = 0;
+  bool required = false; // the old opset cannot do without it
+};
+/// The attributes that opset `opset` of the ONNX op of `row` still has where
+/// the eff op takes operands, in ODS order.
+llvm::SmallVector<const OnnxAttrOperand *> attrOperandsAt(const OpShape &row, int64_t opset);
 
 /// The build-table row of eff op `effName` ("eff.add"), or null.
 const OpShape *lookupEffOp(llvm::StringRef effName);

@@ -296,12 +296,12 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
     return convertSoftmaxV1(mlir::eff::SoftmaxOp::getOperationName(), inputs, attrs);
   if (op == "Attention")
     return convertAttention(inputs, attrs);
-  if (op == "Gelu" && opset < 20)
-    return error() << "Gelu is in the default ONNX domain only from opset 20 (the model imports "
-                   << opset << "); com.microsoft Gelu is not supported";
-  if ((op == "RMSNormalization" || op == "RotaryEmbedding") && opset < 23)
-    return error() << op << " is in the default ONNX domain only from opset 23 (the model imports "
-                   << opset << ")";
+  // The ONNX op's opset history is in its eff op's ODS (onnxSince,
+  // onnxAttrOperands), through the build table.
+  const OpShape *effOp = lookupOnnxOp(op);
+  if (effOp && opset < effOp->onnxSince)
+    return error() << op << " is in the default ONNX domain only from opset " << effOp->onnxSince
+                   << " (the model imports " << opset << ")";
   if (op == "Dropout") {
     // Inference: the identity on the data; the mask output must be unused.
     if (inputs.size() > 2 && inputs[2]) {
@@ -339,23 +339,18 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
       return convertLayerNormWithStats(inputs, attrs, used(1), used(2));
   }
 
-  // Attributes that became inputs.
-  static const llvm::StringSet<> reduceOps = {"ReduceMean", "ReduceMax"};
-  if ((op == "Squeeze" || op == "Unsqueeze") && opset < 13)
-    attrToOperand(attrs, "axes", inputs, 1);
-  else if ((op == "ReduceSum" && opset < 13) || (reduceOps.contains(op) && opset < 18))
-    attrToOperand(attrs, "axes", inputs, 1);
-  else if (op == "Slice" && opset < 10) {
-    if (!attrs.get("starts") || !attrs.get("ends"))
-      return error() << "Slice-1 needs 'starts' and 'ends' attributes";
-    attrToOperand(attrs, "starts", inputs, 1);
-    attrToOperand(attrs, "ends", inputs, 2);
-    attrToOperand(attrs, "axes", inputs, 3);
-  } else if (op == "TopK" && opset < 10) {
-    if (!attrs.get("k"))
-      return error() << "TopK-1 needs a 'k' attribute";
-    attrToOperand(attrs, "k", inputs, 1);
-  } else if (op == "Clip" && opset < 11) {
+  // Attributes that became inputs (ODS onnxAttrOperands).
+  if (effOp) {
+    llvm::SmallVector<const OnnxAttrOperand *> moved = attrOperandsAt(*effOp, opset);
+    for (const OnnxAttrOperand *m : moved)
+      if (m->required && !attrs.get(m->attr))
+        return error() << op << " before opset " << m->before << " needs attribute '" << m->attr
+                       << "'";
+    for (const OnnxAttrOperand *m : moved)
+      attrToOperand(attrs, m->attr, inputs, m->operand);
+  }
+  // Clip-6's float bounds become scalar constants of the input's type.
+  if (op == "Clip" && opset < 11) {
     Type elt = inputElementType();
     if (!elt)
       return error() << "Clip needs an input";
@@ -370,8 +365,6 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
   }
 
   if (op == "Split") {
-    if (opset < 13)
-      attrToOperand(attrs, "split", inputs, 1);
     int64_t outputs = node->output_size();
     if (outputs < 1)
       return error() << "Split needs at least one output";
@@ -384,7 +377,6 @@ LogicalResult GraphImporter::convertNode(SmallVectorImpl<Value> &inputs, NamedAt
     attrs.set("num_outputs", b.getI64IntegerAttr(outputs));
   }
 
-  const OpShape *effOp = lookupOnnxOp(op);
   if (!effOp)
     return error() << "unsupported op: " << op << " (domain '" << node->domain() << "', opset "
                    << opset << ") has no eff counterpart";

@@ -57,6 +57,18 @@ def Eff_Elementwise : NativeOpTrait<"Elementwise"> {
   let cppNamespace = "::mlir::OpTrait::eff";
 }
 
+// An attribute an older opset of the op's ONNX counterpart has where the eff
+// op (the latest opset) takes an operand: below opset `before` the importer
+// moves it into operand slot `operand` as an i64 constant; `required`: the
+// old opset cannot do without it.
+class Eff_OnnxAttrOperand<string attrName, int operandIndex, int beforeOpset,
+                          bit isRequired = 0> {
+  string attr = attrName;
+  int operand = operandIndex;
+  int before = beforeOpset;
+  bit required = isRequired;
+}
+
 class Eff_Op<string mnemonic, list<Trait> traits = []>
     : Op<Eff_Dialect, mnemonic,
          !listconcat(traits, [Pure, InferTypeOpAdaptorWithIsCompatible])> {
@@ -73,6 +85,11 @@ class Eff_Op<string mnemonic, list<Trait> traits = []>
   // effc-tblgen's EffOpBuildTable.inc). Unset: the C++ class without "Op"
   // (AddOp <- Add, GatherNDOp <- GatherND); "": no ONNX op imports directly.
   string onnxName = ?;
+  // The first default-domain opset that has `onnxName` (a model importing an
+  // older opset fails naming it), and the attributes its older opsets had
+  // where this op takes operands.
+  int onnxSince = 1;
+  list<Eff_OnnxAttrOperand> onnxAttrOperands = [];
   // The CUDA emitter family of an op that runs as a kernel: emit<Family> in
   // compiler/codegen/Families.h (effc-tblgen -gen-eff-cuda-families).
   string cudaFamily = "";

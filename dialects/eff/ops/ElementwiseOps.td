@@ -108,6 +108,7 @@ def Eff_IsNaNOp : Eff_ElementwiseOp<"is_nan"> {
 
 def Eff_GeluOp : Eff_ElementwiseOp<"gelu"> {
   let summary = "GELU, exact (erf) or tanh approximation";
+  let onnxSince = 20;
   let cudaScalar = [{ geluRecipe() }];
   let arguments = (ins Eff_FloatTensor:$x, Eff_DefaultStr<"\"none\"">:$approximate);
   let results = (outs Eff_FloatTensor:$y);

@@ -28,6 +28,7 @@ def Eff_LayerNormOp : Eff_Op<"layer_norm"> {
 def Eff_RMSNormOp : Eff_Op<"rms_norm"> {
   let cudaFamily = "Norm";
   let onnxName = "RMSNormalization";
+  let onnxSince = 23;
   let summary = "RMSNormalization-23: x / sqrt(mean(x^2) + epsilon) * scale";
   let description = [{
     Normalizes over dims [axis, rank); `scale` broadcasts to X.shape[axis:].
@@ -43,6 +44,7 @@ def Eff_RMSNormOp : Eff_Op<"rms_norm"> {
 def Eff_RopeOp : Eff_Op<"rope"> {
   let cudaFamily = "Rope";
   let onnxName = "RotaryEmbedding";
+  let onnxSince = 23;
   let summary = "RotaryEmbedding-23";
   let description = [{
     X is [B, H, S, D] or [B, S, H*D] (then `num_heads` is required). With

@@ -17,14 +17,17 @@ class Eff_ReduceOp<string mnemonic, Type dataType> : Eff_Op<mnemonic> {
 def Eff_ReduceMaxOp : Eff_ReduceOp<"reduce_max", Eff_Tensor> {
   let cudaFamily = "Reduction";
   let summary = "max over `axes` (ReduceMax-20; bool allowed)";
+  let onnxAttrOperands = [Eff_OnnxAttrOperand<"axes", 1, 18>];
 }
 def Eff_ReduceMeanOp : Eff_ReduceOp<"reduce_mean", Eff_NumericTensor> {
   let cudaFamily = "Reduction";
   let summary = "arithmetic mean over `axes` (ReduceMean-18)";
+  let onnxAttrOperands = [Eff_OnnxAttrOperand<"axes", 1, 18>];
 }
 def Eff_ReduceSumOp : Eff_ReduceOp<"reduce_sum", Eff_NumericTensor> {
   let cudaFamily = "Reduction";
   let summary = "sum over `axes` (ReduceSum-13)";
+  let onnxAttrOperands = [Eff_OnnxAttrOperand<"axes", 1, 13>];
 }
 
 def Eff_SoftmaxOp : Eff_Op<"softmax"> {
@@ -46,6 +49,7 @@ def Eff_CumSumOp : Eff_Op<"cum_sum"> {
 def Eff_TopKOp : Eff_Op<"top_k"> {
   let cudaFamily = "Scan";
   let summary = "the K largest (or smallest) elements along `axis` and their int64 indices (TopK-11)";
+  let onnxAttrOperands = [Eff_OnnxAttrOperand<"k", 1, 10, /*required=*/1>];
   let arguments = (ins Eff_NumericTensor:$X, Eff_I64Tensor:$K,
                        Eff_DefaultI64<"-1">:$axis, Eff_DefaultI64<"1">:$largest,
                        Eff_DefaultI64<"1">:$sorted);

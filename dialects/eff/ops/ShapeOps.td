@@ -39,6 +39,9 @@ def Eff_FlattenOp : Eff_Op<"flatten"> {
 def Eff_SliceOp : Eff_Op<"slice", [AttrSizedOperandSegments]> {
   let cudaFamily = "DataMovement";
   let summary = "ONNX Slice-13: data[starts:ends:steps] on axes, clamped per ONNX";
+  let onnxAttrOperands = [Eff_OnnxAttrOperand<"starts", 1, 10, /*required=*/1>,
+                          Eff_OnnxAttrOperand<"ends", 2, 10, /*required=*/1>,
+                          Eff_OnnxAttrOperand<"axes", 3, 10>];
   let arguments = (ins Eff_Tensor:$data, Eff_IndexTensor:$starts, Eff_IndexTensor:$ends,
                        Optional<Eff_IndexTensor>:$axes, Optional<Eff_IndexTensor>:$steps);
   let results = (outs Eff_Tensor:$output);
@@ -51,6 +54,7 @@ def Eff_SliceOp : Eff_Op<"slice", [AttrSizedOperandSegments]> {
 def Eff_SplitOp : Eff_Op<"split"> {
   let cudaFamily = "DataMovement";
   let summary = "ONNX Split-18: num_outputs pieces along axis, sizes from split or even";
+  let onnxAttrOperands = [Eff_OnnxAttrOperand<"split", 1, 13>];
   let description = [{
     `num_outputs` is required and equals the number of results (the importer
     sets it for Split-13 too), so result types can be inferred. Without
@@ -65,6 +69,7 @@ def Eff_SplitOp : Eff_Op<"split"> {
 def Eff_SqueezeOp : Eff_Op<"squeeze"> {
   let cudaFamily = "DataMovement";
   let summary = "ONNX Squeeze-21: drop dims of size 1 (axes, or all of them)";
+  let onnxAttrOperands = [Eff_OnnxAttrOperand<"axes", 1, 13>];
   let arguments = (ins Eff_Tensor:$data, Optional<Eff_I64Tensor>:$axes);
   let results = (outs Eff_Tensor:$squeezed);
 }
@@ -72,6 +77,7 @@ def Eff_SqueezeOp : Eff_Op<"squeeze"> {
 def Eff_UnsqueezeOp : Eff_Op<"unsqueeze"> {
   let cudaFamily = "DataMovement";
   let summary = "ONNX Unsqueeze-21: insert dims of size 1 at axes (of the result)";
+  let onnxAttrOperands = [Eff_OnnxAttrOperand<"axes", 1, 13>];
   let arguments = (ins Eff_Tensor:$data, Eff_I64Tensor:$axes);
   let results = (outs Eff_Tensor:$expanded);
 }
