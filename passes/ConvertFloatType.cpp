@@ -31,7 +31,7 @@ llvm::SmallPtrSet<Operation *, 16> selectionOps(func::FuncOp func) {
     Operation *op = topk.getX().getDefiningOp();
     while (op && isa<EffDialect>(op->getDialect()) && !isa<ConstantOp>(op)) {
       keep.insert(op);
-      if (isa<MatMulOp, GemmOp>(op))
+      if (op->hasTrait<OpTrait::eff::GemmLike>())
         break;
       // Follow the one tensor the value is computed from (softmax, scale,
       // views); constants and shape operands are not followed.

@@ -88,7 +88,8 @@ struct FuseElementwisePass
   void remarkWhyAlone(Operation *op, const DenseMap<Operation *, size_t> &groupOf) {
     for (Value operand : op->getOperands())
       if (Operation *producer = operand.getDefiningOp();
-          producer && isa<MatMulOp, GemmOp, LoRAExpandOp>(producer) && operand.hasOneUse())
+          producer && (producer->hasTrait<OpTrait::eff::GemmLike>() || isa<LoRAExpandOp>(producer)) &&
+          operand.hasOneUse())
         return;
     SmallVector<std::string> reasons;
     // Toward its consumers.

@@ -113,7 +113,7 @@ struct FuseGemmEpiloguePass
     SmallVector<std::pair<Operation *, SmallVector<Operation *>>> chains;
     llvm::SmallPtrSet<Operation *, 16> taken;
     getOperation().walk([&](Operation *op) {
-      if (!isa<MatMulOp, GemmOp>(op) || op->getParentOfType<FusionOp>())
+      if (!op->hasTrait<OpTrait::eff::GemmLike>() || op->getParentOfType<FusionOp>())
         return;
       std::string whyNot;
       SmallVector<Operation *> chain = epilogueOf(op, taken, whyNot);

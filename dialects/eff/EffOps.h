@@ -27,6 +27,12 @@ class KernelRegion : public TraitBase<ConcreteType, KernelRegion> {};
 /// Computed per output element after broadcasting (Eff_Elementwise).
 template <typename ConcreteType>
 class Elementwise : public TraitBase<ConcreteType, Elementwise> {};
+/// A matrix product: matmul, gemm (Eff_GemmLike).
+template <typename ConcreteType>
+class GemmLike : public TraitBase<ConcreteType, GemmLike> {};
+/// Same elements in the same order, new shape (Eff_View).
+template <typename ConcreteType>
+class View : public TraitBase<ConcreteType, View> {};
 } // namespace mlir::OpTrait::eff
 
 #define GET_OP_CLASSES

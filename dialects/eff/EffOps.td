@@ -56,6 +56,17 @@ def Eff_KernelRegion : NativeOpTrait<"KernelRegion"> {
 def Eff_Elementwise : NativeOpTrait<"Elementwise"> {
   let cppNamespace = "::mlir::OpTrait::eff";
 }
+// A matrix product (matmul, gemm): one tensor-core GEMM kernel that
+// eff-fuse-gemm-epilogue extends with an elementwise epilogue, and whose
+// accumulation eff-convert-float-type keeps in f32.
+def Eff_GemmLike : NativeOpTrait<"GemmLike"> {
+  let cppNamespace = "::mlir::OpTrait::eff";
+}
+// The result is the operand's elements in the same order under a new shape
+// (reshape, flatten, squeeze, unsqueeze, identity): a view of its bytes.
+def Eff_View : NativeOpTrait<"View"> {
+  let cppNamespace = "::mlir::OpTrait::eff";
+}
 
 // An attribute an older opset of the op's ONNX counterpart has where the eff
 // op (the latest opset) takes an operand: below opset `before` the importer

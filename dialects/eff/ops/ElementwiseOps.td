@@ -91,7 +91,7 @@ def Eff_TanhOp : Eff_UnaryOp<"tanh", Eff_FloatTensor> {
   let summary = "tanh(x)";
   let cudaScalar = [{ floatUnary(call("tanh")) }];
 }
-def Eff_IdentityOp : Eff_ElementwiseOp<"identity"> {
+def Eff_IdentityOp : Eff_ElementwiseOp<"identity", [Eff_View]> {
   let cudaFamily = "DataMovement";
   let cudaScalar = [{ passThrough() }];
   let summary = "y = x (folds away)";

@@ -26,7 +26,7 @@ LogicalResult verifyGemmEpilogue(FusionOp fusion, Block &body) {
   if (ops.empty())
     return fusion.emitOpError("gemm_epilogue body is empty");
   Operation &gemm = *ops.begin();
-  if (!isa<MatMulOp, GemmOp>(gemm))
+  if (!gemm.hasTrait<OpTrait::eff::GemmLike>())
     return gemm.emitOpError("must be eff.matmul or eff.gemm: a gemm_epilogue body starts with its GEMM");
   for (Value operand : gemm.getOperands())
     if (!isa<BlockArgument>(operand))
@@ -37,7 +37,7 @@ LogicalResult verifyGemmEpilogue(FusionOp fusion, Block &body) {
   if (std::next(ops.begin()) == ops.end() || gemm.getResult(0).use_empty())
     return fusion.emitOpError("gemm_epilogue chain does not consume the GEMM result");
   for (Operation &op : llvm::drop_begin(ops)) {
-    if (op.getDialect() != fusion->getDialect() || isa<FusionOp, MatMulOp, GemmOp>(op))
+    if (op.getDialect() != fusion->getDialect() || isa<FusionOp>(op) || op.hasTrait<OpTrait::eff::GemmLike>())
       return op.emitOpError("cannot be fused: a gemm_epilogue's chain holds only elementwise eff ops");
     for (Type t : op.getResultTypes())
       if (auto rt = dyn_cast<RankedTensorType>(t); !rt || rt.getShape() != type.getShape())

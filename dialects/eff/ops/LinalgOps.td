@@ -3,7 +3,7 @@
 #ifndef EFF_LINALG_OPS_TD
 #define EFF_LINALG_OPS_TD
 
-def Eff_MatMulOp : Eff_Op<"matmul"> {
+def Eff_MatMulOp : Eff_Op<"matmul", [Eff_GemmLike]> {
   let cudaFamily = "Matmul";
   let summary = "numpy matmul (MatMul-13): 1-D operands promoted, batch dims broadcast";
   let description = [{
@@ -14,7 +14,7 @@ def Eff_MatMulOp : Eff_Op<"matmul"> {
   let results = (outs Eff_NumericTensor:$y);
 }
 
-def Eff_GemmOp : Eff_Op<"gemm"> {
+def Eff_GemmOp : Eff_Op<"gemm", [Eff_GemmLike]> {
   let cudaFamily = "Matmul";
   let summary = "alpha * op(A) * op(B) + beta * C (Gemm-13), C broadcast to [M, N]";
   let arguments = (ins Eff_NumericTensor:$A, Eff_NumericTensor:$B,

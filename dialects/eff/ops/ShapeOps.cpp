@@ -169,7 +169,7 @@ struct ReshapeOfReshape : OpRewritePattern<ReshapeOp> {
   using OpRewritePattern::OpRewritePattern;
   LogicalResult matchAndRewrite(ReshapeOp op, PatternRewriter &rewriter) const override {
     Operation *producer = op.getData().getDefiningOp();
-    if (!producer || !isa<ReshapeOp, FlattenOp, SqueezeOp, UnsqueezeOp>(producer))
+    if (!producer || !producer->hasTrait<OpTrait::eff::View>())
       return rewriter.notifyMatchFailure(op, "input is not reshape-like");
     std::optional<SmallVector<int64_t>> target = getConstantInts(op.getShape());
     if (!target)

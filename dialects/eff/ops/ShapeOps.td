@@ -5,7 +5,7 @@
 #ifndef EFF_SHAPE_OPS_TD
 #define EFF_SHAPE_OPS_TD
 
-def Eff_ReshapeOp : Eff_Op<"reshape"> {
+def Eff_ReshapeOp : Eff_Op<"reshape", [Eff_View]> {
   let cudaFamily = "DataMovement";
   let summary = "ONNX Reshape-21: -1 infers a dim, 0 copies the input dim unless allowzero";
   let arguments = (ins Eff_Tensor:$data, Eff_I64Tensor:$shape,
@@ -29,7 +29,7 @@ def Eff_ConcatOp : Eff_Op<"concat"> {
   let results = (outs Eff_Tensor:$concat_result);
 }
 
-def Eff_FlattenOp : Eff_Op<"flatten"> {
+def Eff_FlattenOp : Eff_Op<"flatten", [Eff_View]> {
   let cudaFamily = "DataMovement";
   let summary = "ONNX Flatten-21: [prod(dims[:axis]), prod(dims[axis:])]";
   let arguments = (ins Eff_Tensor:$input, Eff_DefaultI64<"1">:$axis);
@@ -66,7 +66,7 @@ def Eff_SplitOp : Eff_Op<"split"> {
   let hasVerifier = 1;
 }
 
-def Eff_SqueezeOp : Eff_Op<"squeeze"> {
+def Eff_SqueezeOp : Eff_Op<"squeeze", [Eff_View]> {
   let cudaFamily = "DataMovement";
   let summary = "ONNX Squeeze-21: drop dims of size 1 (axes, or all of them)";
   let onnxAttrOperands = [Eff_OnnxAttrOperand<"axes", 1, 13>];
@@ -74,7 +74,7 @@ def Eff_SqueezeOp : Eff_Op<"squeeze"> {
   let results = (outs Eff_Tensor:$squeezed);
 }
 
-def Eff_UnsqueezeOp : Eff_Op<"unsqueeze"> {
+def Eff_UnsqueezeOp : Eff_Op<"unsqueeze", [Eff_View]> {
   let cudaFamily = "DataMovement";
   let summary = "ONNX Unsqueeze-21: insert dims of size 1 at axes (of the result)";
   let onnxAttrOperands = [Eff_OnnxAttrOperand<"axes", 1, 13>];
