@@ -183,7 +183,8 @@ bool emitConcat(const KernelDesc &d, CudaKernel &out, std::string &error) {
 bool emitSplit(const KernelDesc &d, CudaKernel &out, std::string &error) {
   const auto &shape = d.inputs[0].shape;
   int64_t axis;
-  if (!normalizeAxis(d, d.intAttr("axis", 0), int64_t(shape.size()), axis, error))
+  if (!normalizeAxis(d, d.intAttr("axis", op_defaults::SplitOp_axis), int64_t(shape.size()), axis,
+                     error))
     return false;
   int64_t inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
   gridKernel(d, out, d.inputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
@@ -212,7 +213,7 @@ std::string indexLoad(const KernelDesc &d, size_t input, const std::string &pos,
 bool emitGather(const KernelDesc &d, CudaKernel &out, std::string &error) {
   const auto &x = d.inputs[0].shape;
   int64_t axis;
-  if (!normalizeAxis(d, d.intAttr("axis", 0), int64_t(x.size()), axis, error))
+  if (!normalizeAxis(d, d.intAttr("axis", op_defaults::GatherOp_axis), int64_t(x.size()), axis, error))
     return false;
   int64_t inner = product(x, size_t(axis) + 1, x.size()), dim = x[axis];
   int64_t ni = d.inputs[1].numElements();
@@ -231,7 +232,8 @@ bool emitGatherElements(const KernelDesc &d, CudaKernel &out, std::string &error
   const auto &x = d.inputs[0].shape;
   const auto &ind = d.inputs[1].shape;
   int64_t axis;
-  if (!normalizeAxis(d, d.intAttr("axis", 0), int64_t(x.size()), axis, error))
+  if (!normalizeAxis(d, d.intAttr("axis", op_defaults::GatherElementsOp_axis), int64_t(x.size()), axis,
+                     error))
     return false;
   if (ind.size() != x.size()) {
     error = d.op + ": indices rank differs from data rank";
@@ -254,7 +256,7 @@ bool emitGatherElements(const KernelDesc &d, CudaKernel &out, std::string &error
 bool emitGatherND(const KernelDesc &d, CudaKernel &out, std::string &error) {
   const auto &x = d.inputs[0].shape;
   const auto &ind = d.inputs[1].shape;
-  int64_t b = d.intAttr("batch_dims", 0), r = int64_t(x.size()), q = int64_t(ind.size());
+  int64_t b = d.intAttr("batch_dims", op_defaults::GatherNDOp_batch_dims), r = int64_t(x.size()), q = int64_t(ind.size());
   if (q < 1 || b < 0 || b >= std::min(r, q)) {
     error = d.op + ": invalid batch_dims or ranks";
     return false;
@@ -295,7 +297,7 @@ bool emitTrilu(const KernelDesc &d, CudaKernel &out, std::string &error) {
     return false;
   }
   int64_t R = s[s.size() - 2], C = s.back();
-  bool upper = d.intAttr("upper", 1) != 0;
+  bool upper = d.intAttr("upper", op_defaults::TriluOp_upper) != 0;
   std::string k = "0LL";
   if (d.hasInput(1))
     k = d.inputs[1].constInts && d.inputs[1].constInts->size() == 1

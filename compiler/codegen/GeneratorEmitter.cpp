@@ -64,7 +64,7 @@ bool emitShape(const KernelDesc &d, CudaKernel &out) {
   const auto &shape = d.inputs[0].shape;
   int64_t rank = int64_t(shape.size());
   auto clampIdx = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
-  int64_t start = clampIdx(d.intAttr("start", 0)), end = clampIdx(d.intAttr("end", rank));
+  int64_t start = clampIdx(d.intAttr("start", op_defaults::ShapeOp_start)), end = clampIdx(d.intAttr("end", rank));
   CudaWriter w;
   openKernel(w, d, 32);
   w.open("if (blockIdx.x == 0 && threadIdx.x == 0) {");

@@ -21,7 +21,7 @@ bool emitNorm(const KernelDesc &d, CudaKernel &out, std::string &error) {
   }
   const TensorDesc &x = d.inputs[0];
   int64_t rank = x.rank(), axis = 0;
-  if (!normalizeAxis(d, d.intAttr("axis", -1), rank, axis, error))
+  if (!normalizeAxis(d, d.intAttr("axis", rms ? op_defaults::RMSNormOp_axis : op_defaults::LayerNormOp_axis), rank, axis, error))
     return false;
   Compute k = computeOf(x.dtype);
   if (!isFloatCompute(k)) {

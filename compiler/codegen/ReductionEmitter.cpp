@@ -35,7 +35,8 @@ bool emitReduce(const KernelDesc &d, CudaKernel &out, std::string &error) {
   if (k == Compute::Bool)
     k = Compute::I64;
   std::vector<bool> reduced(size_t(rank), axes.empty());
-  if (axes.empty() && d.intAttr("noop_with_empty_axes", 0))
+  // reduce_sum/mean/max share their ODS defaults (Eff_ReduceOp).
+  if (axes.empty() && d.intAttr("noop_with_empty_axes", op_defaults::ReduceSumOp_noop_with_empty_axes))
     reduced.assign(size_t(rank), false);
   for (int64_t a : axes) {
     int64_t axis = 0;
@@ -91,7 +92,7 @@ bool emitReduce(const KernelDesc &d, CudaKernel &out, std::string &error) {
 bool emitSoftmax(const KernelDesc &d, CudaKernel &out, std::string &error) {
   const TensorDesc &x = d.inputs[0];
   int64_t rank = x.rank(), axis = 0;
-  if (!normalizeAxis(d, d.intAttr("axis", -1), rank, axis, error))
+  if (!normalizeAxis(d, d.intAttr("axis", op_defaults::SoftmaxOp_axis), rank, axis, error))
     return false;
   Compute k = computeOf(x.dtype);
   if (!isFloatCompute(k)) {

@@ -28,7 +28,7 @@ bool emitRope(const KernelDesc &d, CudaKernel &out, std::string &error) {
   if (is4d) {
     B = x.shape[0], H = x.shape[1], S = x.shape[2], D = x.shape[3];
   } else if (x.rank() == 3) {
-    int64_t heads = d.intAttr("num_heads", 0);
+    int64_t heads = d.intAttr("num_heads", op_defaults::RopeOp_num_heads);
     if (heads <= 0 || x.shape[2] % heads) {
       error = d.op + ": 3-D input needs num_heads dividing the hidden size";
       return false;
@@ -38,7 +38,7 @@ bool emitRope(const KernelDesc &d, CudaKernel &out, std::string &error) {
     error = d.op + ": input must be 3-D or 4-D, got " + shapeText(x.shape);
     return false;
   }
-  int64_t rot = d.intAttr("rotary_embedding_dim", 0);
+  int64_t rot = d.intAttr("rotary_embedding_dim", op_defaults::RopeOp_rotary_embedding_dim);
   if (rot == 0)
     rot = D;
   if (rot > D || rot % 2) {
@@ -46,7 +46,7 @@ bool emitRope(const KernelDesc &d, CudaKernel &out, std::string &error) {
     return false;
   }
   int64_t half = rot / 2;
-  bool interleaved = d.intAttr("interleaved", 0) != 0;
+  bool interleaved = d.intAttr("interleaved", op_defaults::RopeOp_interleaved) != 0;
   bool hasPos = d.hasInput(3);
   int64_t maxPos = d.inputs[1].shape.empty() ? 1 : d.inputs[1].shape[0];
   const char *t = computeType(k);

@@ -39,7 +39,8 @@ void emitCumSumLine(CudaWriter &w, const KernelDesc &d, const std::string &ix, c
                     const std::string &inner) {
   Compute k = computeOf(d.inputs[0].dtype);
   const char *t = computeType(k);
-  bool exclusive = d.intAttr("exclusive", 0) != 0, reverse = d.intAttr("reverse", 0) != 0;
+  bool exclusive = d.intAttr("exclusive", op_defaults::CumSumOp_exclusive) != 0,
+       reverse = d.intAttr("reverse", op_defaults::CumSumOp_reverse) != 0;
   w.line(t, " acc = 0;");
   w.open("for (", ix, " s = 0; s < ", n, "; ++s) {");
   w.line("const ", ix, " at = base + ", reverse ? "(" + n + " - 1 - s)" : std::string("s"), " * ", inner,
@@ -110,7 +111,7 @@ bool emitTopK(const KernelDesc &d, CudaKernel &out, std::string &error) {
     return false;
   }
   Lines l;
-  int64_t axis = d.intAttr("axis", -1);
+  int64_t axis = d.intAttr("axis", op_defaults::TopKOp_axis);
   if (!linesOf(d, axis, l, error))
     return false;
   int64_t rank = d.inputs[0].rank();
@@ -118,7 +119,7 @@ bool emitTopK(const KernelDesc &d, CudaKernel &out, std::string &error) {
   Compute k = computeOf(d.inputs[0].dtype);
   if (k == Compute::Bool)
     k = Compute::I64;
-  bool largest = d.intAttr("largest", 1) != 0;
+  bool largest = d.intAttr("largest", op_defaults::TopKOp_largest) != 0;
   const char *t = computeType(k);
   int64_t n = d.inputs[0].numElements();
   CudaWriter w;

@@ -27,7 +27,7 @@ StatusOr<AttentionProblem> readAttentionProblem(const KernelContext &c) {
     return c.error("inconsistent shapes q " + shapeToString(q.shape) + ", k " + shapeToString(k.shape) +
                    ", v " + shapeToString(v.shape));
   auto scale = c.floatAttr("scale", p.D > 0 ? 1.0 / std::sqrt(double(p.D)) : 1.0);
-  auto causal = c.intAttr("causal", 0), window = c.intAttr("window", 0), nkv = c.intAttr("num_kv_heads", p.Hkv);
+  auto causal = c.intAttr("causal", 0), window = c.intAttr("window", op_defaults::AttentionOp_window), nkv = c.intAttr("num_kv_heads", p.Hkv);
   if (!scale.ok()) return scale.status();
   for (auto *s : {&causal, &window, &nkv}) if (!s->ok()) return s->status();
   if (*nkv != p.Hkv) return c.error("num_kv_heads " + std::to_string(*nkv) + " differs from k heads " + std::to_string(p.Hkv));

@@ -63,7 +63,7 @@ template <typename Op> Status unary(const KernelContext &c) {
 Status gelu(const KernelContext &c) {
   const ConstTensorRef &x = c.in[0];
   if (!isFloatDType(x.dtype)) return c.error(std::string("unsupported dtype ") + dtypeName(x.dtype));
-  auto approx = c.stringAttr("approximate", "none");
+  auto approx = c.stringAttr("approximate", op_defaults::GeluOp_approximate);
   if (!approx.ok()) return approx.status();
   if (*approx != "none" && *approx != "tanh")
     return c.error("approximate must be 'none' or 'tanh', got '" + *approx + "'");

@@ -26,7 +26,7 @@ Status gather(const KernelContext &c) {
   EFFC_RETURN_IF_ERROR(checkIndices(c, 1));
   const ConstTensorRef &x = c.in[0], &ind = c.in[1];
   int64_t rank = int64_t(x.shape.size());
-  auto axisAttr = c.intAttr("axis", 0);
+  auto axisAttr = c.intAttr("axis", op_defaults::GatherOp_axis);
   if (!axisAttr.ok()) return axisAttr.status();
   auto axis = normalizeAxis(c, *axisAttr, rank);
   if (!axis.ok()) return axis.status();
@@ -54,7 +54,7 @@ Status gatherElements(const KernelContext &c) {
   const ConstTensorRef &x = c.in[0], &ind = c.in[1];
   int64_t rank = int64_t(x.shape.size());
   if (int64_t(ind.shape.size()) != rank) return c.error("indices rank differs from data rank");
-  auto axisAttr = c.intAttr("axis", 0);
+  auto axisAttr = c.intAttr("axis", op_defaults::GatherElementsOp_axis);
   if (!axisAttr.ok()) return axisAttr.status();
   auto axis = normalizeAxis(c, *axisAttr, rank);
   if (!axis.ok()) return axis.status();
@@ -82,7 +82,7 @@ Status gatherElements(const KernelContext &c) {
 Status gatherNd(const KernelContext &c) {
   EFFC_RETURN_IF_ERROR(checkIndices(c, 1));
   const ConstTensorRef &x = c.in[0], &ind = c.in[1];
-  auto bdAttr = c.intAttr("batch_dims", 0);
+  auto bdAttr = c.intAttr("batch_dims", op_defaults::GatherNDOp_batch_dims);
   if (!bdAttr.ok()) return bdAttr.status();
   int64_t b = *bdAttr, r = int64_t(x.shape.size()), q = int64_t(ind.shape.size());
   if (q < 1 || b < 0 || b >= std::min(r, q)) return c.error("invalid batch_dims or ranks");

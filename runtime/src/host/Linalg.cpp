@@ -66,8 +66,10 @@ Status matmul(const KernelContext &c) {
 
 template <typename T> Status gemmT(const KernelContext &c) {
   const ConstTensorRef &a = c.in[0], &b = c.in[1];
-  auto alpha = c.floatAttr("alpha", 1.0), beta = c.floatAttr("beta", 1.0);
-  auto ta = c.intAttr("transA", 0), tb = c.intAttr("transB", 0);
+  auto alpha = c.floatAttr("alpha", op_defaults::GemmOp_alpha),
+       beta = c.floatAttr("beta", op_defaults::GemmOp_beta);
+  auto ta = c.intAttr("transA", op_defaults::GemmOp_transA),
+       tb = c.intAttr("transB", op_defaults::GemmOp_transB);
   for (auto *s : {&alpha, &beta}) if (!s->ok()) return s->status();
   for (auto *s : {&ta, &tb}) if (!s->ok()) return s->status();
   if (a.shape.size() != 2 || b.shape.size() != 2) return c.error("A and B must be 2-D");

@@ -112,7 +112,7 @@ template <typename T> Status loraLinearT(const KernelContext &c, double scale) {
 
 Status loraLinear(const KernelContext &c) {
   EFFC_RETURN_IF_ERROR(checkFloatOperands(c, {0, 1, 2, 3}));
-  auto scale = c.floatAttr("scale", 1.0);
+  auto scale = c.floatAttr("scale", op_defaults::LoRALinearOp_scale);
   if (!scale.ok()) return scale.status();
   return c.in[0].dtype == DType::FLOAT64 ? loraLinearT<double>(c, *scale) : loraLinearT<float>(c, *scale);
 }
@@ -157,8 +157,8 @@ template <typename T> Status loraExpandT(const KernelContext &c, double scale, i
 
 Status loraExpand(const KernelContext &c) {
   EFFC_RETURN_IF_ERROR(checkFloatOperands(c, {0, 1, 2}));
-  auto scale = c.floatAttr("scale", 1.0);
-  auto offset = c.intAttr("t_offset", 0);
+  auto scale = c.floatAttr("scale", op_defaults::LoRAExpandOp_scale);
+  auto offset = c.intAttr("t_offset", op_defaults::LoRAExpandOp_t_offset);
   if (!scale.ok()) return scale.status();
   if (!offset.ok()) return offset.status();
   return c.in[0].dtype == DType::FLOAT64 ? loraExpandT<double>(c, *scale, *offset)

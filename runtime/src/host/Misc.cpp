@@ -23,7 +23,8 @@ Status cumSum(const KernelContext &c) {
   if (!isFloatDType(t) && !isIntDType(t)) return c.error(std::string("unsupported dtype ") + dtypeName(t));
   int64_t axisIn;
   EFFC_RETURN_IF_ERROR(scalarInt(c, 1, &axisIn));
-  auto excl = c.intAttr("exclusive", 0), rev = c.intAttr("reverse", 0);
+  auto excl = c.intAttr("exclusive", op_defaults::CumSumOp_exclusive),
+       rev = c.intAttr("reverse", op_defaults::CumSumOp_reverse);
   if (!excl.ok()) return excl.status();
   if (!rev.ok()) return rev.status();
   int64_t rank = int64_t(x.shape.size());
@@ -62,7 +63,9 @@ Status topK(const KernelContext &c) {
   if (c.out.size() != 2) return c.error("expected 2 outputs (values, indices)");
   int64_t K;
   EFFC_RETURN_IF_ERROR(scalarInt(c, 1, &K));
-  auto axisAttr = c.intAttr("axis", -1), largest = c.intAttr("largest", 1), sorted = c.intAttr("sorted", 1);
+  auto axisAttr = c.intAttr("axis", op_defaults::TopKOp_axis),
+       largest = c.intAttr("largest", op_defaults::TopKOp_largest),
+       sorted = c.intAttr("sorted", op_defaults::TopKOp_sorted);
   for (auto *s : {&axisAttr, &largest, &sorted}) if (!s->ok()) return s->status();
   int64_t rank = int64_t(x.shape.size());
   auto axis = normalizeAxis(c, *axisAttr, rank);
@@ -101,7 +104,7 @@ Status trilu(const KernelContext &c) {
   if (x.shape.size() < 2) return c.error("input must have rank >= 2");
   int64_t k = 0;
   if (c.in.size() > 1 && c.has(1)) EFFC_RETURN_IF_ERROR(scalarInt(c, 1, &k));
-  auto upper = c.intAttr("upper", 1);
+  auto upper = c.intAttr("upper", op_defaults::TriluOp_upper);
   if (!upper.ok()) return upper.status();
   EFFC_RETURN_IF_ERROR(c.checkOut(0, x.dtype, x.shape));
   int64_t R = x.shape[x.shape.size() - 2], C = x.shape.back();

@@ -22,7 +22,7 @@ StatusOr<std::vector<size_t>> featureIndex(const KernelContext &c, size_t i,
 template <bool kRms> Status norm(const KernelContext &c) {
   const ConstTensorRef &x = c.in[0];
   if (!isFloatDType(x.dtype)) return c.error(std::string("unsupported dtype ") + dtypeName(x.dtype));
-  auto axisAttr = c.intAttr("axis", -1);
+  auto axisAttr = c.intAttr("axis", kRms ? op_defaults::RMSNormOp_axis : op_defaults::LayerNormOp_axis);
   auto eps = c.floatAttr("epsilon", kRms ? op_defaults::RMSNormOp_epsilon : op_defaults::LayerNormOp_epsilon);
   if (!axisAttr.ok()) return axisAttr.status();
   if (!eps.ok()) return eps.status();
@@ -65,8 +65,9 @@ template <bool kRms> Status norm(const KernelContext &c) {
 Status rope(const KernelContext &c) {
   const ConstTensorRef &x = c.in[0], &cosC = c.in[1], &sinC = c.in[2];
   if (!isFloatDType(x.dtype)) return c.error(std::string("unsupported dtype ") + dtypeName(x.dtype));
-  auto interleaved = c.intAttr("interleaved", 0), numHeads = c.intAttr("num_heads", 0),
-       rdAttr = c.intAttr("rotary_embedding_dim", 0);
+  auto interleaved = c.intAttr("interleaved", op_defaults::RopeOp_interleaved),
+       numHeads = c.intAttr("num_heads", op_defaults::RopeOp_num_heads),
+       rdAttr = c.intAttr("rotary_embedding_dim", op_defaults::RopeOp_rotary_embedding_dim);
   for (auto *s : {&interleaved, &numHeads, &rdAttr}) if (!s->ok()) return s->status();
   int64_t B, S, H, D;
   bool is4d = x.shape.size() == 4;

@@ -16,8 +16,16 @@ template <Red R> Status reduce(const KernelContext &c) {
   bool isF = isFloatDType(t);
   if (!isF && !isIntDType(t) && !(R == Red::Max && t == DType::BOOL))
     return c.error(std::string("unsupported dtype ") + dtypeName(t));
-  auto keep = c.intAttr("keepdims", 1);
-  auto noop = c.intAttr("noop_with_empty_axes", 0);
+  // ODS defaults; reduce_sum/mean/max share them (Eff_ReduceOp).
+  static_assert(op_defaults::ReduceSumOp_keepdims == op_defaults::ReduceMeanOp_keepdims &&
+                    op_defaults::ReduceSumOp_keepdims == op_defaults::ReduceMaxOp_keepdims &&
+                    op_defaults::ReduceSumOp_noop_with_empty_axes ==
+                        op_defaults::ReduceMeanOp_noop_with_empty_axes &&
+                    op_defaults::ReduceSumOp_noop_with_empty_axes ==
+                        op_defaults::ReduceMaxOp_noop_with_empty_axes,
+                "one kernel reads the defaults of all three reductions");
+  auto keep = c.intAttr("keepdims", op_defaults::ReduceSumOp_keepdims);
+  auto noop = c.intAttr("noop_with_empty_axes", op_defaults::ReduceSumOp_noop_with_empty_axes);
   if (!keep.ok()) return keep.status();
   if (!noop.ok()) return noop.status();
   std::vector<int64_t> axes;
@@ -88,7 +96,7 @@ template <Red R> Status reduce(const KernelContext &c) {
 Status softmax(const KernelContext &c) {
   const ConstTensorRef &x = c.in[0];
   if (!isFloatDType(x.dtype)) return c.error(std::string("unsupported dtype ") + dtypeName(x.dtype));
-  auto axisAttr = c.intAttr("axis", -1);
+  auto axisAttr = c.intAttr("axis", op_defaults::SoftmaxOp_axis);
   if (!axisAttr.ok()) return axisAttr.status();
   int64_t rank = int64_t(x.shape.size());
   if (rank == 0) return c.error("input must have rank >= 1");

@@ -18,7 +18,7 @@ Status copyAs(const KernelContext &c, const std::vector<int64_t> &shape) {
 Status reshape(const KernelContext &c) {
   auto spec = c.ints(1);
   if (!spec.ok()) return spec.status();
-  auto allowzero = c.intAttr("allowzero", 0);
+  auto allowzero = c.intAttr("allowzero", op_defaults::ReshapeOp_allowzero);
   if (!allowzero.ok()) return allowzero.status();
   const auto &in = c.in[0].shape;
   std::vector<int64_t> shape = *spec;
@@ -48,7 +48,7 @@ Status reshape(const KernelContext &c) {
 }
 
 Status flatten(const KernelContext &c) {
-  auto axisAttr = c.intAttr("axis", 1);
+  auto axisAttr = c.intAttr("axis", op_defaults::FlattenOp_axis);
   if (!axisAttr.ok()) return axisAttr.status();
   const auto &in = c.in[0].shape;
   int64_t rank = int64_t(in.size()), axis = *axisAttr;
@@ -101,7 +101,7 @@ Status unsqueeze(const KernelContext &c) {
 
 Status shapeOp(const KernelContext &c) {
   int64_t rank = int64_t(c.in[0].shape.size());
-  auto s = c.intAttr("start", 0), e = c.intAttr("end", rank);
+  auto s = c.intAttr("start", op_defaults::ShapeOp_start), e = c.intAttr("end", rank);
   if (!s.ok()) return s.status();
   if (!e.ok()) return e.status();
   auto clampIdx = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
@@ -146,7 +146,7 @@ Status concat(const KernelContext &c) {
 }
 
 Status split(const KernelContext &c) {
-  auto axisAttr = c.intAttr("axis", 0);
+  auto axisAttr = c.intAttr("axis", op_defaults::SplitOp_axis);
   if (!axisAttr.ok()) return axisAttr.status();
   const auto &in = c.in[0].shape;
   int64_t rank = int64_t(in.size());
