@@ -6,11 +6,13 @@
 #include "dialects/eff/ConstantFolding.h"
 #include "dialects/eff/EffOps.h"
 #include "dialects/eff/KernelOperands.h"
+#include "dialects/eff/hostfold/HostKernelFolding.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
 
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/STLExtras.h"
 
 #include <limits>
 #include <map>
@@ -33,32 +35,10 @@ std::string locationText(Location loc) {
   return text;
 }
 
-artifact::Attr toManifestAttr(const host::AttrValue &value) {
-  artifact::Attr attr;
-  if (auto *i = std::get_if<int64_t>(&value))
-    attr.set_i(*i);
-  else if (auto *f = std::get_if<double>(&value))
-    attr.set_f(*f);
-  else if (auto *s = std::get_if<std::string>(&value))
-    attr.set_s(*s);
-  else if (auto *ints = std::get_if<std::vector<int64_t>>(&value))
-    for (int64_t v : *ints)
-      attr.mutable_ints()->add_values(v);
-  else if (auto *floats = std::get_if<std::vector<double>>(&value))
-    for (double v : *floats)
-      attr.mutable_floats()->add_values(v);
-  return attr;
-}
-
-/// An op's attributes as the kernels read them (same names and kinds as the
-/// host kernels' Attrs), for a Kernel or a fused BodyOp.
-void copyAttrs(Operation *op, google::protobuf::Map<std::string, artifact::Attr> &out) {
-  for (auto &[key, value] : eff::toHostAttrs(op))
-    out[key] = toManifestAttr(value);
-}
-
 class PlanBuilder {
 public:
+  explicit PlanBuilder(const PlanOptions &options) : options(options) {}
+
   FailureOr<ExecutionPlan> build(func::FuncOp func) {
     for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
       auto name = func.getArgAttrOfType<StringAttr>(i, "eff.name");
@@ -75,14 +55,17 @@ public:
       if (failed(lower(&op, func)))
         return failure();
     assignArena();
-    if (!cuda.empty())
-      plan.cudaSource = cuda.source();
+    // Emission: everything below reads the KernelPlans, not the IR.
+    CudaEmission emission = emitCudaTranslationUnit(plan.kernels);
+    plan.cudaSource = std::move(emission.source);
+    for (auto [kernel, function] : llvm::zip_equal(plan.kernels, emission.functions))
+      toManifestKernel(kernel, function, *plan.manifest.add_kernels());
     return std::move(plan);
   }
 
 private:
+  const PlanOptions &options;
   ExecutionPlan plan;
-  codegen::CudaTranslationUnit cuda;
   llvm::DenseMap<Value, int32_t> bufferOf;
   // Per buffer: its arena live range, and the buffer whose bytes it uses.
   std::map<int32_t, LiveRange> ranges;
@@ -143,7 +126,7 @@ private:
       plan.weights.push_back(WeightBlob{uint32_t(*id), std::string(bytes.begin(), bytes.end())});
       return success();
     }
-    if (op->getDialect() == nullptr || op->getDialect()->getNamespace() != "eff")
+    if (!isa_and_nonnull<eff::EffDialect>(op->getDialect()))
       return op->emitError("cannot plan op '") << op->getName() << "': not an eff op";
 
     if (isViewOp(op)) {
@@ -167,104 +150,73 @@ private:
     if (!host::hasKernel(name))
       return op->emitError("no kernel implements '") << name << "'";
     ++step;
-    artifact::Kernel *kernel = plan.manifest.add_kernels();
-    kernel->set_op(name);
-    kernel->set_location(locationText(op->getLoc()));
-    copyAttrs(op, *kernel->mutable_attrs());
+    KernelPlan kernel;
     for (Value operand : eff::getKernelOperands(op)) {
-      if (!operand) {
-        kernel->add_inputs(-1);
-        continue;
-      }
-      int32_t id = bufferOf.lookup(operand);
-      kernel->add_inputs(id);
-      use(id, step);
+      int32_t id = operand ? bufferOf.lookup(operand) : -1;
+      kernel.inputs.push_back(id);
+      if (operand)
+        use(id, step);
     }
     for (Value result : op->getResults()) {
       FailureOr<int32_t> id = addBuffer(result, name + " result", op->getLoc(),
                                         "result of " + name);
       if (failed(id))
         return failure();
-      kernel->add_outputs(*id);
+      kernel.outputs.push_back(*id);
     }
-    emitCuda(op, kernel);
-    return success();
+    return addKernel(op, std::move(kernel));
   }
 
-  /// An eff.fusion becomes one kernel whose body lists the fused ops over
-  /// value indices: 0..n-1 are the kernel inputs, then each body result.
+  /// An eff.fusion becomes one kernel whose description carries the fused
+  /// body (KernelDesc::body); every body op needs a host kernel.
   LogicalResult lowerFusion(eff::FusionOp fusion) {
     ++step;
-    artifact::Kernel *kernel = plan.manifest.add_kernels();
-    kernel->set_op("eff.fusion");
-    kernel->set_location(locationText(fusion.getLoc()));
-    (*kernel->mutable_attrs())["kind"].set_s(eff::stringifyFusionKind(fusion.getKind()).str());
+    KernelPlan kernel;
     for (Value input : fusion.getInputs()) {
       int32_t id = bufferOf.lookup(input);
-      kernel->add_inputs(id);
+      kernel.inputs.push_back(id);
       use(id, step);
     }
-    Block &body = fusion.getBody().front();
-    llvm::DenseMap<Value, int32_t> valueIndex;
-    for (BlockArgument arg : body.getArguments())
-      valueIndex[arg] = int32_t(arg.getArgNumber());
-    int32_t next = int32_t(body.getNumArguments());
-    for (Operation &inner : body.without_terminator()) {
+    for (Operation &inner : fusion.getBody().front().without_terminator()) {
       std::string name = inner.getName().getStringRef().str();
       if (!host::hasKernel(name))
         return inner.emitError("no kernel implements '") << name << "'";
-      artifact::BodyOp *bodyOp = kernel->add_body();
-      bodyOp->set_op(name);
-      bodyOp->set_location(locationText(inner.getLoc()));
-      copyAttrs(&inner, *bodyOp->mutable_attrs());
-      for (Value operand : eff::getKernelOperands(&inner))
-        bodyOp->add_operands(operand ? valueIndex.lookup(operand) : -1);
-      for (Value result : inner.getResults()) {
-        auto type = cast<RankedTensorType>(result.getType());
-        bodyOp->add_result_dtypes(artifact::DType(int(eff::toDType(type.getElementType()))));
-        artifact::Ints *shape = bodyOp->add_result_shapes();
-        for (int64_t d : type.getShape())
-          shape->add_values(d);
-        valueIndex[result] = next++;
-      }
+      kernel.bodyLocations.push_back(locationText(inner.getLoc()));
     }
-    for (Value yielded : body.getTerminator()->getOperands())
-      kernel->add_body_outputs(valueIndex.lookup(yielded));
     for (Value result : fusion.getResults()) {
       FailureOr<int32_t> id = addBuffer(result, "eff.fusion result", fusion.getLoc(),
                                         "result of eff.fusion");
       if (failed(id))
         return failure();
-      kernel->add_outputs(*id);
+      kernel.outputs.push_back(*id);
     }
-    emitCuda(fusion, kernel);
-    return success();
+    return addKernel(fusion, std::move(kernel));
   }
 
-  // --- CUDA codegen hook (compiler/codegen) ---------------------------------
-  // Fills Kernel.source/launch and adds the kernel to the translation unit.
-  // A kernel without CUDA code is a warning, not an error: the host backend
-  // still runs the artifact; the cuda backend reports the missing source.
-  void emitCuda(Operation *op, artifact::Kernel *kernel) {
+  /// Describes the kernel of `op` (buffers bound) once and chooses its CUDA
+  /// kernel: the family emitter's variant, tiles and launch geometry. An op
+  /// the emitters cannot generate is an error unless the artifact is
+  /// host-only.
+  LogicalResult addKernel(Operation *op, KernelPlan kernel) {
     std::string error;
-    std::string name = codegen::kernelName(size_t(plan.manifest.kernels_size() - 1), kernel->op());
+    std::string name = codegen::kernelName(plan.kernels.size(), op->getName().getStringRef());
     std::optional<codegen::KernelDesc> desc = codegen::describeKernelOp(op, name, error);
-    std::optional<codegen::CudaKernel> cudaKernel;
-    if (desc)
-      cudaKernel = codegen::emitCudaKernel(*desc, error);
-    if (!cudaKernel) {
-      op->emitWarning("no CUDA kernel: ") << error;
-      return;
+    if (!desc)
+      return op->emitError("cannot describe kernel: ") << error;
+    kernel.op = op;
+    kernel.desc = std::move(*desc);
+    kernel.location = locationText(op->getLoc());
+    kernel.cuda = codegen::emitCudaKernel(kernel.desc, error);
+    if (!kernel.cuda && !options.hostOnly) {
+      StringRef why(error);
+      why.consume_front(kernel.desc.op + ": ");
+      return op->emitError("no CUDA kernel for '")
+             << kernel.desc.op << "': " << why
+             << "; --host-only makes an artifact for the host backend only";
     }
-    kernel->set_source(cuda.add(*cudaKernel));
-    artifact::Launch *launch = kernel->mutable_launch();
-    for (int i = 0; i < 3; ++i) {
-      launch->add_grid(cudaKernel->launch.grid[i]);
-      launch->add_block(cudaKernel->launch.block[i]);
-    }
-    launch->set_shared_bytes(cudaKernel->launch.sharedBytes);
+    plan.kernels.push_back(std::move(kernel));
+    return success();
   }
-  // ---------------------------------------------------------------------------
 
   void assignArena() {
     std::vector<int32_t> ids;
@@ -285,7 +237,7 @@ private:
 
 } // namespace
 
-FailureOr<ExecutionPlan> buildExecutionPlan(ModuleOp module) {
+FailureOr<ExecutionPlan> buildExecutionPlan(ModuleOp module, const PlanOptions &options) {
   auto func = module.lookupSymbol<func::FuncOp>("main");
   if (!func) {
     for (auto f : module.getOps<func::FuncOp>()) {
@@ -295,7 +247,7 @@ FailureOr<ExecutionPlan> buildExecutionPlan(ModuleOp module) {
   }
   if (!func)
     return module.emitError("no function to plan");
-  return PlanBuilder().build(func);
+  return PlanBuilder(options).build(func);
 }
 
 } // namespace effc

@@ -1,13 +1,17 @@
 //===- ExecutionPlan.h - eff IR -> artifact manifest --------------*- C++ -*-===//
 //
 // Lowers the function `main` (after the pass pipeline) into the plan every
-// backend runs: buffers (weights, arena tensors, views that alias their
-// input), kernels in execution order, input/output bindings, and arena
-// offsets from the liveness-based planner.
+// backend runs, in two steps. Planning walks the IR once: buffers (weights,
+// arena tensors, views that alias their input), input/output bindings, arena
+// offsets from the liveness-based planner, and one KernelPlan per kernel in
+// execution order (its description and chosen CUDA kernel). Then the CUDA
+// translation unit and the manifest's kernel entries are derived from the
+// KernelPlans alone (KernelPlan.h).
 //
 #ifndef EFFC_COMPILER_PLAN_EXECUTIONPLAN_H
 #define EFFC_COMPILER_PLAN_EXECUTIONPLAN_H
 
+#include "compiler/plan/KernelPlan.h"
 #include "effc/Artifact.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -17,17 +21,28 @@
 
 namespace effc {
 
+struct PlanOptions {
+  /// An artifact for the host backend only: a kernel the CUDA emitters
+  /// cannot generate is allowed (its manifest entry has no source) instead of
+  /// being an error.
+  bool hostOnly = false;
+};
+
 struct ExecutionPlan {
+  /// Buffers, bindings, arena, and the kernels derived from `kernels`.
   artifact::Manifest manifest;
   std::vector<WeightBlob> weights;
+  std::vector<KernelPlan> kernels;
   /// The CUDA translation unit with every kernel's Kernel.source function
   /// (compiler/codegen); stored as the artifact payload at offset 0.
   std::string cudaSource;
 };
 
 /// Fails with a diagnostic at the offending op (dynamic shape, an op without a
-/// kernel, an elided weight) when the module cannot be planned.
-mlir::FailureOr<ExecutionPlan> buildExecutionPlan(mlir::ModuleOp module);
+/// kernel, an op without a CUDA kernel unless options.hostOnly, an elided
+/// weight) when the module cannot be planned.
+mlir::FailureOr<ExecutionPlan> buildExecutionPlan(mlir::ModuleOp module,
+                                                  const PlanOptions &options = {});
 
 /// Ops that reinterpret their input's bytes with another shape (row-major
 /// data is unchanged): planned as aliases, never as kernels.

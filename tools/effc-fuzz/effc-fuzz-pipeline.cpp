@@ -64,6 +64,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   effc::buildPipeline(pm, options);
   if (mlir::failed(pm.run(*module)))
     return 0;
-  (void)effc::buildExecutionPlan(*module);
+  // Host-only: an op without a CUDA kernel does not stop the walk, so every
+  // later kernel is still planned and emitted.
+  effc::PlanOptions planOptions;
+  planOptions.hostOnly = true;
+  (void)effc::buildExecutionPlan(*module, planOptions);
   return 0;
 }

@@ -95,6 +95,10 @@ cl::opt<bool> loraMerge("lora-merge",
                         cl::desc("Merge the --lora adapter into the weights at compile time "
                                  "(W + scale*B*A in fp32): no run-time cost, one adapter"),
                         cl::cat(effcCategory));
+cl::opt<bool> hostOnly("host-only",
+                       cl::desc("Artifact for the host backend only: ops without a CUDA kernel "
+                                "are allowed (by default they are a compile error)"),
+                       cl::cat(effcCategory));
 cl::opt<bool> verbose("verbose", cl::desc("Print progress and timing per stage"),
                       cl::cat(effcCategory));
 cl::alias verboseShort("v", cl::aliasopt(verbose), cl::desc("Alias for --verbose"));
@@ -210,7 +214,9 @@ bool writeArtifact(mlir::ModuleOp module, mlir::TimingScope &rootTiming) {
   FailureOr<effc::ExecutionPlan> plan;
   {
     mlir::TimingScope t = rootTiming.nest("plan");
-    plan = effc::buildExecutionPlan(module);
+    effc::PlanOptions planOptions;
+    planOptions.hostOnly = hostOnly;
+    plan = effc::buildExecutionPlan(module, planOptions);
   }
   if (failed(plan))
     return false;

@@ -1,0 +1,89 @@
+//===- KernelPlan.cpp - manifest entries and CUDA source from the plan ----===//
+#include "compiler/plan/KernelPlan.h"
+
+#include "compiler/codegen/KernelEmitter.h"
+
+#include "llvm/ADT/STLExtras.h"
+
+namespace effc {
+
+namespace {
+
+artifact::Attr toManifestAttr(const host::AttrValue &value) {
+  artifact::Attr attr;
+  if (auto *i = std::get_if<int64_t>(&value))
+    attr.set_i(*i);
+  else if (auto *f = std::get_if<double>(&value))
+    attr.set_f(*f);
+  else if (auto *s = std::get_if<std::string>(&value))
+    attr.set_s(*s);
+  else if (auto *ints = std::get_if<std::vector<int64_t>>(&value))
+    for (int64_t v : *ints)
+      attr.mutable_ints()->add_values(v);
+  else if (auto *floats = std::get_if<std::vector<double>>(&value))
+    for (double v : *floats)
+      attr.mutable_floats()->add_values(v);
+  return attr;
+}
+
+/// The attributes as the kernels read them (the host kernels' names and
+/// kinds), for a Kernel or a fused BodyOp.
+void copyAttrs(const host::Attrs &attrs,
+               google::protobuf::Map<std::string, artifact::Attr> &out) {
+  for (const auto &[key, value] : attrs)
+    out[key] = toManifestAttr(value);
+}
+
+} // namespace
+
+CudaEmission emitCudaTranslationUnit(const std::vector<KernelPlan> &kernels) {
+  CudaEmission emission;
+  codegen::CudaTranslationUnit unit;
+  for (const KernelPlan &kernel : kernels)
+    emission.functions.push_back(kernel.cuda ? unit.add(*kernel.cuda) : std::string());
+  if (!unit.empty())
+    emission.source = unit.source();
+  return emission;
+}
+
+void toManifestKernel(const KernelPlan &kernel, const std::string &function,
+                      artifact::Kernel &out) {
+  const codegen::KernelDesc &desc = kernel.desc;
+  out.set_op(desc.op);
+  out.set_location(kernel.location);
+  copyAttrs(desc.attrs, *out.mutable_attrs());
+  for (int32_t id : kernel.inputs)
+    out.add_inputs(id);
+  for (int32_t id : kernel.outputs)
+    out.add_outputs(id);
+  // eff.fusion: the body over value indices (0..n-1 the kernel inputs, then
+  // each body op's results), which the host backend runs op by op.
+  for (auto [i, fused] : llvm::enumerate(desc.body)) {
+    artifact::BodyOp *bodyOp = out.add_body();
+    bodyOp->set_op(fused.desc.op);
+    bodyOp->set_location(kernel.bodyLocations[i]);
+    copyAttrs(fused.desc.attrs, *bodyOp->mutable_attrs());
+    for (int operand : fused.operands)
+      bodyOp->add_operands(operand);
+    for (const codegen::TensorDesc &result : fused.desc.outputs) {
+      bodyOp->add_result_dtypes(artifact::DType(int(result.dtype)));
+      artifact::Ints *shape = bodyOp->add_result_shapes();
+      for (int64_t d : result.shape)
+        shape->add_values(d);
+    }
+  }
+  for (int output : desc.bodyOutputs)
+    out.add_body_outputs(output);
+  if (function.empty() || !kernel.cuda)
+    return;
+  out.set_source(function);
+  artifact::Launch *launch = out.mutable_launch();
+  const codegen::LaunchDims &dims = kernel.cuda->launch;
+  for (int i = 0; i < 3; ++i) {
+    launch->add_grid(dims.grid[i]);
+    launch->add_block(dims.block[i]);
+  }
+  launch->set_shared_bytes(dims.sharedBytes);
+}
+
+} // namespace effc

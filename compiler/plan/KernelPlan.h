@@ -1,0 +1,64 @@
+//===- KernelPlan.h - each kernel described once: plan, then emit -*- C++ -*-===//
+//
+// The planner (ExecutionPlan.cpp) describes every kernel of an artifact once,
+// as a KernelPlan: the op's KernelDesc (op, attributes, operand and result
+// types, fused body), where it came from, the buffers it binds, and the CUDA
+// kernel chosen for it (the family emitter's variant, tiles and launch
+// geometry, with that instantiation's text). Everything after planning is a
+// function of this list and never reads the IR again:
+//   emitCudaTranslationUnit   the artifact's CUDA source (each identical kernel
+//                             once) and the function each kernel launches;
+//   toManifestKernel          the artifact's manifest entry of a kernel.
+// effc-translate prints both for a .mlir module (--eff-to-cuda,
+// --eff-to-manifest), so emission is lit-tested without ONNX.
+//
+#ifndef EFFC_COMPILER_PLAN_KERNELPLAN_H
+#define EFFC_COMPILER_PLAN_KERNELPLAN_H
+
+#include "compiler/codegen/KernelDesc.h"
+#include "effc/Artifact.h"
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class Operation;
+}
+
+namespace effc {
+
+struct KernelPlan {
+  /// The eff op or eff.fusion the kernel runs; for diagnostics only.
+  mlir::Operation *op = nullptr;
+  /// The one description of the kernel; desc.name is its CUDA function name.
+  codegen::KernelDesc desc;
+  /// The op's location as the manifest records it; for eff.fusion, also
+  /// each body op's (parallel to desc.body).
+  std::string location;
+  std::vector<std::string> bodyLocations;
+  /// Buffer ids of desc.inputs (-1: an absent optional input) and desc.outputs.
+  std::vector<int32_t> inputs, outputs;
+  /// The CUDA kernel chosen for it; nullopt only in a host-only artifact.
+  std::optional<codegen::CudaKernel> cuda;
+};
+
+/// The CUDA translation unit of a planned artifact.
+struct CudaEmission {
+  /// Empty when no kernel has CUDA code.
+  std::string source;
+  /// Per kernel, the function its launches use: the name of an identical
+  /// kernel emitted before it, else its own; "" without CUDA code.
+  std::vector<std::string> functions;
+};
+CudaEmission emitCudaTranslationUnit(const std::vector<KernelPlan> &kernels);
+
+/// The manifest entry of `kernel`, launching CUDA function `function` ("" =
+/// none: the entry then has no source and no launch geometry).
+void toManifestKernel(const KernelPlan &kernel, const std::string &function,
+                      artifact::Kernel &out);
+
+} // namespace effc
+
+#endif
