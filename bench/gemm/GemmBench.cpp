@@ -70,6 +70,8 @@ struct Problem {
   std::string label, dtype; // "4096x2048x2048", "bf16"
   std::string what;         // check problems: what they exercise
   GemmSpec spec;
+  /// Dtypes of the epilogue's inputs (after A, B, [bias]), packed [batch, M, N].
+  std::vector<DType> epilogueInputs;
   bool perf = false;
   double tol = 0;
   size_t refJob = 0, cmpJob = 0;
@@ -84,9 +86,9 @@ int elemSize(DType t) { return t == DType::FLOAT32 ? 4 : 2; }
 /// so TF32 rounding (fp32 operands) and the output cast dominate.
 double toleranceFor(const GemmSpec &s) {
   double t = s.aType == DType::FLOAT32 ? 5e-3 : 1e-4;
-  if (s.cType == DType::BFLOAT16)
+  if (s.yType == DType::BFLOAT16)
     t = std::max(t, 1.6e-2);
-  if (s.cType == DType::FLOAT16)
+  if (s.yType == DType::FLOAT16)
     t = std::max(t, 2e-3);
   return t;
 }
@@ -96,16 +98,18 @@ GemmSpec plain(int64_t m, int64_t n, int64_t k, DType t) {
   s.M = m;
   s.N = n;
   s.K = k;
-  s.aType = s.bType = s.cType = t;
+  s.aType = s.bType = s.yType = t;
   return s;
 }
 
 std::string shapeLabel(const GemmSpec &s) {
   std::string l = std::to_string(s.M) + "x" + std::to_string(s.N) + "x" + std::to_string(s.K);
-  if (s.batch > 1)
-    l = std::to_string(s.batch) + "@" + l;
+  if (s.batch() > 1)
+    l = std::to_string(s.batch()) + "@" + l;
   return l;
 }
+
+
 
 std::vector<Problem> checkProblems(const Options &opt) {
   std::vector<Problem> out;
@@ -146,52 +150,56 @@ std::vector<Problem> checkProblems(const Options &opt) {
       }
     }
   }
+  // Fused epilogues: the kernel gets them as rendered statements over v,
+  // bz, row, col and in<k> (GemmEpilogue); these check that plumbing, the
+  // reference applies the same statements.
   {
     GemmSpec s = plain(300, 200, 96, DType::FLOAT16);
-    s.bias = BiasKind::Full;
+    s.hasBias = true;
     s.biasType = DType::FLOAT32;
     s.biasStrideM = 201;
     s.biasStrideN = 1;
-    s.beta = 0.5f;
-    s.alpha = 0.125f;
-    s.act = Activation::GeluErf;
-    s.residual = true;
-    s.residualType = DType::FLOAT16;
+    s.beta = 0.5;
+    s.alpha = 0.125;
     s.ldc = 202;
-    add("fp16 alpha, full bias*beta, gelu_erf, residual, ldc", s);
+    s.numInputs = 4;
+    s.epilogue.code = "v = 0.5f * v * (1.0f + erff(v * 0.70710678f));\n"
+                      "v += tcg_ld_f16(in3, (long long)row * 200 + col);";
+    add("fp16 alpha, full bias*beta, ldc, epilogue gelu_erf + residual", s);
+    out.back().epilogueInputs = {DType::FLOAT16};
   }
   {
-    GemmSpec s = plain(512, 768, 768, DType::BFLOAT16);
-    s.bias = BiasKind::PerColumn;
-    s.biasType = DType::BFLOAT16;
-    s.act = Activation::GeluTanh;
-    add("bf16 bias + gelu_tanh", s);
-  }
-  for (Activation a : {Activation::Relu, Activation::Silu}) {
     GemmSpec s = plain(16, 2048, 1024, DType::BFLOAT16);
-    s.cType = DType::FLOAT32;
-    s.act = a;
-    s.bias = BiasKind::PerColumn;
+    s.yType = DType::FLOAT32;
+    s.hasBias = true;
     s.biasType = DType::FLOAT32;
-    s.residual = true;
-    s.residualType = DType::BFLOAT16;
-    add(std::string("bf16->fp32 decode M=16, bias, ") + (a == Activation::Relu ? "relu" : "silu") + ", residual", s);
+    s.biasStrideN = 1;
+    s.numInputs = 4;
+    s.epilogue.code = "v = v < 0.0f ? 0.0f : v;\nv += tcg_ld_bf16(in3, (long long)row * 2048 + col);";
+    add("bf16->fp32 decode M=16, bias, epilogue relu + residual", s);
+    out.back().epilogueInputs = {DType::BFLOAT16};
   }
   {
     GemmSpec s = plain(128, 64, 96, DType::BFLOAT16);
-    s.batch = 12;
     s.transB = true;
-    s.batchStrideB = 0;
-    add("bf16 batch 12, B broadcast", s);
+    s.batchDims = {12};
+    s.aBatchStrides = {128 * 96};
+    s.bBatchStrides = {0};
+    s.numInputs = 3;
+    s.epilogue.code = "v -= tcg_ld_bf16(in2, (bz * 128 + row) * 64LL + col);";
+    add("bf16 batch 12, B broadcast, epilogue reads by batch", s);
+    out.back().epilogueInputs = {DType::BFLOAT16};
     GemmSpec f = plain(33, 65, 40, DType::FLOAT32);
-    f.batch = 5;
-    f.cType = DType::BFLOAT16;
+    f.batchDims = {5};
+    f.aBatchStrides = {33 * 40};
+    f.bBatchStrides = {40 * 65};
+    f.yType = DType::BFLOAT16;
     f.transA = true;
-    f.bias = BiasKind::Full;
+    f.hasBias = true;
     f.biasType = DType::BFLOAT16;
     f.biasStrideM = 65;
-    f.biasBatchStride = 33 * 65;
-    add("fp32->bf16 batch 5, transA, per-batch full bias", f);
+    f.biasStrideN = 1;
+    add("fp32->bf16 batch 5, transA, full bias", f);
   }
   (void)opt;
   return out;
@@ -398,10 +406,12 @@ void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfuncti
     return ptr;
   };
   cuda::CUdeviceptr A = fresh(l.elemsA, s.aType), B = fresh(l.elemsB, s.bType);
-  cuda::CUdeviceptr bias = s.bias != BiasKind::None ? fresh(l.elemsBias, s.biasType) : 0;
-  cuda::CUdeviceptr res = s.residual ? fresh(l.elemsR, s.residualType) : 0;
-  cuda::CUdeviceptr C = g.alloc(size_t(l.elemsC) * elemSize(s.cType));
-  cuda::CUdeviceptr R = g.alloc(size_t(s.batch * s.M * s.N) * 4);
+  cuda::CUdeviceptr bias = s.hasBias ? fresh(l.elemsBias, s.biasType) : 0;
+  std::vector<cuda::CUdeviceptr> extra;
+  for (DType t : p.epilogueInputs)
+    extra.push_back(fresh(s.batch() * s.M * s.N, t));
+  cuda::CUdeviceptr C = g.alloc(size_t(l.elemsC) * elemSize(s.yType));
+  cuda::CUdeviceptr R = g.alloc(size_t(s.batch() * s.M * s.N) * 4);
   cuda::CUdeviceptr out = g.alloc(8);
   bufs.insert(bufs.end(), {C, R, out});
   if (g.failed())
@@ -410,8 +420,7 @@ void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfuncti
     std::vector<cuda::CUdeviceptr> args{A, B};
     if (bias)
       args.push_back(bias);
-    if (res)
-      args.push_back(res);
+    args.insert(args.end(), extra.begin(), extra.end());
     std::vector<cuda::CUdeviceptr> refArgs = args;
     refArgs.push_back(R);
     args.push_back(C);
@@ -423,7 +432,7 @@ void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfuncti
       cuda::CUfunction f = g.load(j);
       if (!f)
         continue;
-      g.ok(a.cuMemsetD8(C, 0xFF, size_t(l.elemsC) * elemSize(s.cType)), "cuMemsetD8"); // NaN poison
+      g.ok(a.cuMemsetD8(C, 0xFF, size_t(l.elemsC) * elemSize(s.yType)), "cuMemsetD8"); // NaN poison
       g.ok(a.cuMemsetD8(out, 0, 8), "cuMemsetD8");
       std::vector<cuda::CUdeviceptr> cmpArgs{C, R, out};
       if (!g.launch(f, j.launch, args) || !g.sync() || !g.launch(cmp, jobs[p.cmpJob].launch, cmpArgs) || !g.sync())
@@ -622,7 +631,7 @@ int main(int argc, char **argv) {
     Problem &p = problems[pi];
     runProblem(g, p, jobs, fill, opt, 1234u + unsigned(pi) * 101u);
     const GemmSpec &s = p.spec;
-    double flops = 2.0 * double(s.batch) * double(s.M) * double(s.N) * double(s.K);
+    double flops = 2.0 * double(s.batch()) * double(s.M) * double(s.N) * double(s.K);
     for (const Variant &v : p.variants) {
       const Job &j = jobs[v.job];
       if (!v.pass)

@@ -7,9 +7,7 @@
 namespace effc::bench {
 
 using codegen::LaunchDims;
-using codegen::tcgemm::Activation;
-using codegen::tcgemm::BiasKind;
-using codegen::tcgemm::GemmSpec;
+using codegen::GemmSpec;
 
 namespace {
 
@@ -39,26 +37,21 @@ int dtypeCode(DType t) { return t == DType::FLOAT32 ? 0 : t == DType::FLOAT16 ? 
 
 Layout layoutOf(const GemmSpec &s) {
   Layout l;
-  l.lda = s.lda > 0 ? s.lda : (s.transA ? s.M : s.K);
-  l.ldb = s.ldb > 0 ? s.ldb : (s.transB ? s.K : s.N);
-  l.ldc = s.ldc > 0 ? s.ldc : s.N;
-  l.ldr = s.ldResidual > 0 ? s.ldResidual : s.N;
+  l.lda = s.ldA();
+  l.ldb = s.ldB();
+  l.ldc = s.ldC();
   int64_t rowsA = s.transA ? s.K : s.M, colsA = s.transA ? s.M : s.K;
   int64_t rowsB = s.transB ? s.N : s.K, colsB = s.transB ? s.K : s.N;
-  l.strideA = s.batchStrideA == GemmSpec::kPacked ? rowsA * l.lda : s.batchStrideA;
-  l.strideB = s.batchStrideB == GemmSpec::kPacked ? rowsB * l.ldb : s.batchStrideB;
-  l.strideC = s.batchStrideC == GemmSpec::kPacked ? s.M * l.ldc : s.batchStrideC;
-  l.strideR = s.residualBatchStride == GemmSpec::kPacked ? s.M * l.ldr : s.residualBatchStride;
-  l.elemsA = extent(s.batch, l.strideA, rowsA, l.lda, colsA);
-  l.elemsB = extent(s.batch, l.strideB, rowsB, l.ldb, colsB);
-  l.elemsC = extent(s.batch, l.strideC, s.M, l.ldc, s.N);
-  l.elemsR = s.residual ? extent(s.batch, l.strideR, s.M, l.ldr, s.N) : 0;
-  l.elemsBias = 0;
-  if (s.bias == BiasKind::PerColumn)
-    l.elemsBias = s.N;
-  else if (s.bias == BiasKind::Full)
-    l.elemsBias = (s.batch > 1 ? (s.batch - 1) * s.biasBatchStride : 0) + (s.M - 1) * s.biasStrideM +
-                  (s.N - 1) * s.biasStrideN + 1;
+  codegen::tcgemm::BatchLoop loop;
+  codegen::tcgemm::coalesceBatch(s, loop);
+  l.batch = loop.count;
+  l.strideA = loop.strideA;
+  l.strideB = loop.strideB;
+  l.strideC = s.M * l.ldc;
+  l.elemsA = extent(l.batch, l.strideA, rowsA, l.lda, colsA);
+  l.elemsB = extent(l.batch, l.strideB, rowsB, l.ldb, colsB);
+  l.elemsC = extent(l.batch, l.strideC, s.M, l.ldc, s.N);
+  l.elemsBias = s.hasBias ? (s.M - 1) * s.biasStrideM + (s.N - 1) * s.biasStrideN + 1 : 0;
   return l;
 }
 
@@ -87,16 +80,19 @@ std::string referenceSource(const GemmSpec &s, const std::string &name, LaunchDi
   Layout l = layoutOf(s);
   std::string o = helpers();
   std::string params = "const void *A, const void *B";
-  if (s.bias != BiasKind::None)
+  if (s.hasBias)
     params += ", const void *bias";
-  if (s.residual)
-    params += ", const void *res";
+  for (int k = s.hasBias ? 3 : 2; k < s.numInputs; ++k)
+    params += ", const void *in" + std::to_string(k);
   params += ", float *R";
   o += "EFFC_KERNEL void " + name + "(" + params + ") {\n";
+  if (!s.epilogue.empty())
+    o += "  auto epilogue = [&](float v, long long bz, int row, int col) -> float {\n" + s.epilogue.code +
+         "\n    return v;\n  };\n";
   o += "  __shared__ float As[16][17], Bs[16][17];\n";
   o += "  const int tx = threadIdx.x, ty = threadIdx.y;\n";
   o += "  const long long m = blockIdx.y * 16LL + ty, n = blockIdx.x * 16LL + tx;\n";
-  o += "  for (long long bz = blockIdx.z; bz < " + str(s.batch) + "; bz += gridDim.z) {\n";
+  o += "  for (long long bz = blockIdx.z; bz < " + str(l.batch) + "; bz += gridDim.z) {\n";
   o += "    const long long aOff = bz * " + str(l.strideA) + ", bOff = bz * " + str(l.strideB) + ";\n";
   o += "    float acc = 0.f;\n";
   o += "    for (long long k0 = 0; k0 < " + str(s.K) + "; k0 += 16) {\n";
@@ -112,31 +108,12 @@ std::string referenceSource(const GemmSpec &s, const std::string &name, LaunchDi
   o += "      __syncthreads();\n";
   o += "    }\n";
   o += "    if (m < " + str(s.M) + " && n < " + str(s.N) + ") {\n";
-  o += "      float v = acc * " + flt(s.alpha) + ";\n";
-  if (s.bias == BiasKind::PerColumn)
-    o += "      v += " + flt(s.beta) + " * " + loadFn(s.biasType) + "(bias, n);\n";
-  else if (s.bias == BiasKind::Full)
-    o += "      v += " + flt(s.beta) + " * " + loadFn(s.biasType) + "(bias, bz * " + str(s.biasBatchStride) +
-         " + m * " + str(s.biasStrideM) + " + n * " + str(s.biasStrideN) + ");\n";
-  switch (s.act) {
-  case Activation::None:
-    break;
-  case Activation::GeluErf:
-    o += "      v = 0.5f * v * (1.0f + erff(v * 0.7071067811865476f));\n";
-    break;
-  case Activation::GeluTanh:
-    o += "      v = 0.5f * v * (1.0f + tanhf(0.7978845608028654f * (v + 0.044715f * v * v * v)));\n";
-    break;
-  case Activation::Relu:
-    o += "      v = v < 0.f ? 0.f : v;\n";
-    break;
-  case Activation::Silu:
-    o += "      v = v / (1.0f + expf(-v));\n";
-    break;
-  }
-  if (s.residual)
-    o += "      v += " + std::string(loadFn(s.residualType)) + "(res, bz * " + str(l.strideR) + " + m * " + str(l.ldr) +
-         " + n);\n";
+  o += "      float v = acc * " + flt(float(s.alpha)) + ";\n";
+  if (s.hasBias)
+    o += "      v += " + flt(float(s.beta)) + " * " + loadFn(s.biasType) + "(bias, m * " + str(s.biasStrideM) +
+         " + n * " + str(s.biasStrideN) + ");\n";
+  if (!s.epilogue.empty())
+    o += "      v = epilogue(v, bz, (int)m, (int)n);\n";
   o += "      R[(bz * " + str(s.M) + " + m) * " + str(s.N) + " + n] = v;\n";
   o += "    }\n";
   o += "  }\n";
@@ -145,7 +122,7 @@ std::string referenceSource(const GemmSpec &s, const std::string &name, LaunchDi
     *launch = LaunchDims();
     launch->grid[0] = uint32_t((s.N + 15) / 16);
     launch->grid[1] = uint32_t((s.M + 15) / 16);
-    launch->grid[2] = uint32_t(std::min<int64_t>(s.batch, 65535));
+    launch->grid[2] = uint32_t(std::min<int64_t>(l.batch, 65535));
     launch->block[0] = 16;
     launch->block[1] = 16;
   }
@@ -154,14 +131,14 @@ std::string referenceSource(const GemmSpec &s, const std::string &name, LaunchDi
 
 std::string compareSource(const GemmSpec &s, const std::string &name, LaunchDims *launch) {
   Layout l = layoutOf(s);
-  int64_t total = s.batch * s.M * s.N;
+  int64_t total = l.batch * s.M * s.N;
   std::string o = helpers();
   o += "EFFC_KERNEL void " + name + "(const void *C, const float *R, unsigned *out) {\n";
   o += "  float err = 0.f, mag = 0.f;\n";
   o += "  for (long long i = blockIdx.x * 256LL + threadIdx.x; i < " + str(total) + "; i += gridDim.x * 256LL) {\n";
   o += "    const long long n = i % " + str(s.N) + ", m = (i / " + str(s.N) + ") % " + str(s.M) + ", b = i / " +
        str(s.M * s.N) + ";\n";
-  o += "    const float r = R[i], c = " + std::string(loadFn(s.cType)) + "(C, b * " + str(l.strideC) + " + m * " +
+  o += "    const float r = R[i], c = " + std::string(loadFn(s.yType)) + "(C, b * " + str(l.strideC) + " + m * " +
        str(l.ldc) + " + n);\n";
   o += "    const float d = fabsf(c - r);\n";
   // NaN fails every comparison: count it as an infinite error.

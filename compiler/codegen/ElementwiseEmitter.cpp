@@ -288,7 +288,7 @@ std::vector<bool> loraSideInputs(const KernelDesc &d) {
 }
 
 bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kind,
-                      const std::function<std::string(int)> &offset, const std::string &row,
+                      const std::vector<std::string> &offsets, const std::string &row,
                       const std::string &col, std::string &code, std::string &error) {
   int numInputs = int(d.inputs.size());
   if (d.body.size() < 2 || d.outputs.size() != 1 || d.bodyOutputs.size() != 1) {
@@ -318,7 +318,7 @@ bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kin
     loaded[size_t(v)] = true;
     DType t = d.inputs[size_t(v)].dtype;
     std::string raw = std::string("((const ") + storageType(t) + "*)in" + std::to_string(v) + ")[" +
-                      offset(v) + "]";
+                      offsets.at(size_t(v)) + "]";
     w.line("const ", computeType(computeOf(t)), " ", name(v), " = ", fromStorage(t, raw), ";");
     return true;
   };

@@ -26,14 +26,14 @@ bool emitFusion(const KernelDesc &desc, CudaKernel &out, std::string &error);
 bool emitGemmEpilogue(const KernelDesc &desc, CudaKernel &out, std::string &error);
 /// The epilogue of a "gemm_epilogue" body: statements evaluating body ops
 /// 1.. on one output element, where variable `value` holds body op 0's
-/// result (before rounding to its dtype) in kind `kind` and `offset(k)` is
+/// result (before rounding to its dtype) in kind `kind` and `offsets[k]` is
 /// the element offset of kernel input k there (read through the untyped
 /// `in<k>`). `row` (the output's leading dims flattened, a long long) and
 /// `col` locate the element for eff.lora_expand, whose t, b and lora_index
 /// are indexed, not broadcast. The statements reassign `value` to the
 /// yielded value.
 bool emitEpilogueBody(const KernelDesc &desc, const std::string &value, Compute kind,
-                      const std::function<std::string(int)> &offset, const std::string &row,
+                      const std::vector<std::string> &offsets, const std::string &row,
                       const std::string &col, std::string &code, std::string &error);
 /// Kernel inputs that body ops read as eff.lora_expand's t, b or lora_index
 /// (indexed by row and column rather than broadcast into the output).
@@ -51,7 +51,7 @@ bool emitNorm(const KernelDesc &desc, CudaKernel &out, std::string &error);
 bool emitScan(const KernelDesc &desc, CudaKernel &out, std::string &error);
 /// rope (RotaryEmbedding-23).
 bool emitRope(const KernelDesc &desc, CudaKernel &out, std::string &error);
-/// matmul, gemm: builds a GemmSpec and calls emitGemm (Gemm.h).
+/// matmul, gemm: describeGemm (gemm/GemmSpec.h), then emitGemm (Gemm.h).
 bool emitMatmul(const KernelDesc &desc, CudaKernel &out, std::string &error);
 /// lora_expand (when not fused into a GEMM epilogue) and lora_linear (when
 /// eff-decompose-lora is skipped): one thread per output element.

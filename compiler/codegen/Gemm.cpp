@@ -1,7 +1,8 @@
-//===- Gemm.cpp - shared-memory tiled GEMM ---------------------------------===//
+//===- Gemm.cpp - tensor-core or shared-memory tiled FFMA GEMM -------------===//
 //
-// Placeholder for the tensor-core kernel: correct for every shape, layout
-// and dtype, reasonably fast. 256 threads compute a 64x64 tile of Y; each
+// The FFMA kernel covers what the tensor-core kernel does not (fp32, fp64,
+// integer operands, batch dims that do not coalesce): correct for every
+// shape, layout and dtype, reasonably fast. 256 threads compute a 64x64 tile of Y; each
 // K step stages a 64x16 slice of A and a 16x64 slice of B in shared memory
 // (zero-filled at the edges, loaded along each operand's contiguous dim)
 // and each thread accumulates a 4x4 strided micro-tile in registers.
@@ -14,76 +15,11 @@
 #include "compiler/codegen/EmitterUtil.h"
 
 #include <algorithm>
-#include <optional>
 
 namespace effc::codegen {
 
 namespace {
 constexpr int kBM = 64, kBN = 64, kBK = 16, kThreads = 256;
-} // namespace
-
-namespace {
-
-/// The tensor-core spec for `s`, or nullopt when the problem is outside what
-/// the mma.sync generator handles: 16-bit operands only (fp32 stays exact
-/// FFMA: the fp32 contract is 1e-4 against the reference, TF32 gives ~3e-4),
-/// one batch dimension expressible by strides.
-std::optional<tcgemm::GemmSpec> tensorCoreSpec(const KernelDesc &desc, const GemmSpec &s) {
-  bool half = s.aType == DType::FLOAT16 || s.aType == DType::BFLOAT16;
-  if (!half || s.bType != s.aType)
-    return std::nullopt;
-  if (s.yType != DType::FLOAT16 && s.yType != DType::BFLOAT16 && s.yType != DType::FLOAT32)
-    return std::nullopt;
-  tcgemm::GemmSpec t;
-  t.M = s.M, t.N = s.N, t.K = s.K;
-  t.transA = s.transA, t.transB = s.transB;
-  t.aType = s.aType, t.bType = s.bType, t.cType = s.yType;
-  t.alpha = float(s.alpha);
-  // Batch dims: one coalesced dim (row-major output) with A/B steps.
-  int64_t batch = 1;
-  for (int64_t v : s.batchDims)
-    batch *= v;
-  t.batch = batch;
-  if (batch > 1) {
-    // Only a single effective batch dim, or several that coalesce into one.
-    int64_t expectA = -1, expectB = -1, inner = 1;
-    for (size_t d = s.batchDims.size(); d-- > 0;) {
-      if (s.batchDims[d] == 1)
-        continue;
-      int64_t sa = s.aBatchStrides[d], sb = s.bBatchStrides[d];
-      if (expectA < 0) {
-        expectA = sa, expectB = sb;
-      } else if (sa != expectA * inner || sb != expectB * inner) {
-        return std::nullopt;
-      }
-      inner *= s.batchDims[d];
-    }
-    t.batchStrideA = expectA < 0 ? 0 : expectA;
-    t.batchStrideB = expectB < 0 ? 0 : expectB;
-  }
-  // The generator's ABI is A, B, [bias], [epilogue params], C: the kernel
-  // inputs must come in that order (else the FFMA kernel takes it).
-  if (s.aInput != 0 || s.bInput != 1 || (s.hasC && s.cInput != 2))
-    return std::nullopt;
-  if (s.hasC) {
-    if (s.cType != DType::FLOAT16 && s.cType != DType::BFLOAT16 && s.cType != DType::FLOAT32)
-      return std::nullopt;
-    t.bias = tcgemm::BiasKind::Full;
-    t.biasType = s.cType;
-    t.biasStrideM = s.cStrideM;
-    t.biasStrideN = s.cStrideN;
-    t.beta = float(s.beta);
-  }
-  if (s.epilogue) {
-    for (size_t k = s.hasC ? 3 : 2; k < desc.inputs.size(); ++k)
-      t.epilogue.params.push_back("const void *__restrict__ in" + std::to_string(k));
-    t.epilogue.code = s.epilogue;
-  }
-  if (!tcgemm::unsupportedReason(t).empty())
-    return std::nullopt;
-  return t;
-}
-
 } // namespace
 
 Compute accumulatorKind(const GemmSpec &s) {
@@ -92,27 +28,46 @@ Compute accumulatorKind(const GemmSpec &s) {
   return wide ? Compute::F64 : Compute::F32;
 }
 
+bool usesTensorCores(const GemmSpec &s) {
+  bool half = s.aType == DType::FLOAT16 || s.aType == DType::BFLOAT16;
+  if (!half || s.bType != s.aType)
+    return false;
+  // The generator's ABI is A, B, [bias], [epilogue inputs], C: the kernel
+  // inputs must come in that order (else the FFMA kernel takes it).
+  if (s.aInput != 0 || s.bInput != 1 || (s.hasBias && s.biasInput != 2))
+    return false;
+  return tcgemm::unsupportedReason(s).empty();
+}
+
 CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
-  if (std::optional<tcgemm::GemmSpec> t = tensorCoreSpec(desc, s)) {
+  if (usesTensorCores(s)) {
     CudaKernel kernel;
     kernel.name = desc.name;
     // The translation unit emits the GEMM's device code once (not per kernel).
-    kernel.source = tcgemm::emitTensorCoreGemm(*t, desc.name, &kernel.launch);
+    kernel.source = tcgemm::emitTensorCoreGemm(s, desc.name, &kernel.launch);
     kernel.needsGemmPrelude = true;
     return kernel;
   }
+  CudaKernel k;
+  k.name = desc.name;
+  // Tensors effc plans are packed; padded rows are the tensor-core kernel's.
+  bool packed = (s.lda == 0 || s.lda == (s.transA ? s.M : s.K)) &&
+                (s.ldb == 0 || s.ldb == (s.transB ? s.K : s.N)) && (s.ldc == 0 || s.ldc == s.N);
+  if (!packed)
+    return k;
   Compute acc = accumulatorKind(s);
   bool wide = acc == Compute::F64;
   const char *at = computeType(acc);
-  int64_t batch = 1;
-  for (int64_t v : s.batchDims)
-    batch *= v;
+  int64_t batch = s.batch();
   std::string ix = indexType(desc);
 
   CudaWriter w;
   openKernel(w, desc, kThreads);
   w.line("// Y[", batch, "][", s.M, "][", s.N, "] = ", s.alpha == 1.0 ? "" : "alpha * ", "A",
-         s.transA ? "^T" : "", " * B", s.transB ? "^T" : "", s.hasC ? " + beta * C" : "", s.epilogue ? ", fused epilogue" : "", ", K = ", s.K);
+         s.transA ? "^T" : "", " * B", s.transB ? "^T" : "", s.hasBias ? " + beta * C" : "",
+         s.epilogue.empty() ? "" : ", fused epilogue", ", K = ", s.K);
+  if (!s.epilogue.empty())
+    tcgemm::emitEpilogueLambda(w, s.epilogue, at);
   w.line("__shared__ ", at, " As[", kBK, "][", kBM + 1, "];  // +1: no bank conflicts on transposed stores");
   w.line("__shared__ ", at, " Bs[", kBK, "][", kBN + 1, "];");
   w.line("const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;");
@@ -193,25 +148,16 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   std::string v = "acc[i][j]";
   if (s.alpha != 1.0)
     v = (wide ? doubleLit(s.alpha) : floatLit(float(s.alpha))) + " * " + v;
-  if (s.hasC) {
-    std::string cIdx = "(" + ix + ")m * " + std::to_string(s.cStrideM) + " + (" + ix + ")n * " +
-                       std::to_string(s.cStrideN);
-    std::string c = loadAs(s.cType, "x" + std::to_string(s.cInput), cIdx, acc);
+  if (s.hasBias) {
+    std::string cIdx = "(" + ix + ")m * " + std::to_string(s.biasStrideM) + " + (" + ix + ")n * " +
+                       std::to_string(s.biasStrideN);
+    std::string c = loadAs(s.biasType, "x" + std::to_string(s.biasInput), cIdx, acc);
     if (s.beta != 1.0)
       c = (wide ? doubleLit(s.beta) : floatLit(float(s.beta))) + " * " + c;
     v += " + " + c;
   }
-  if (s.epilogue) {
-    w.line(at, " r = ", v, ";");
-    w.open("{  // fused epilogue");
-    std::string code = s.epilogue("r", "bz", "m", "n");
-    for (size_t pos = 0; pos < code.size();) {
-      size_t end = std::min(code.find('\n', pos), code.size());
-      if (end > pos)
-        w.line(code.substr(pos, end - pos));
-      pos = end + 1;
-    }
-    w.close();
+  if (!s.epilogue.empty()) {
+    w.line("const ", at, " r = epilogue(", v, ", bz, m, n);");
     v = "r";
   }
   w.line("y0[((", ix, ")bz * ", s.M, " + m) * ", s.N, " + n] = ", storeValue(s.yType, v, acc), ";");
@@ -220,8 +166,6 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   w.close(); // batch loop
   w.close(); // kernel
 
-  CudaKernel k;
-  k.name = desc.name;
   k.source = w.str();
   k.launch.grid[0] = uint32_t(std::max<int64_t>(1, ceilDiv(s.M, kBM)));
   k.launch.grid[1] = uint32_t(std::clamp<int64_t>(ceilDiv(s.N, kBN), 1, 65535));

@@ -1,8 +1,8 @@
-//===- MatmulEmitter.cpp - matmul/gemm -> GemmSpec -------------------------===//
+//===- MatmulEmitter.cpp - matmul/gemm/gemm_epilogue -> GemmSpec -----------===//
 //
-// Translates numpy matmul (1-D promotion, broadcast batch dims) and ONNX
-// Gemm (transposes, alpha/beta, broadcast C) into one GemmSpec; an
-// eff.fusion "gemm_epilogue" adds the rest of its body as the epilogue.
+// describeGemm turns the op into a GemmSpec (gemm/GemmSpec.h); an eff.fusion
+// gemm_epilogue adds the rest of its body as the spec's epilogue, rendered
+// once by the elementwise emitters' scalar-expression code.
 //
 #include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
@@ -77,24 +77,14 @@ bool gemmSpec(const KernelDesc &d, GemmSpec &s, std::string &error) {
       return false;
     }
     std::vector<int64_t> st = broadcastStrides(c, {s.M, s.N});
-    s.hasC = true;
-    s.cType = d.inputs[2].dtype;
-    s.cStrideM = st[0];
-    s.cStrideN = st[1];
+    s.hasBias = true;
+    s.biasType = d.inputs[2].dtype;
+    s.biasStrideM = st[0];
+    s.biasStrideN = st[1];
   }
   return true;
 }
 
-bool describeGemm(const KernelDesc &d, GemmSpec &s, std::string &error) {
-  if (d.inputs.size() < 2 || d.outputs.size() != 1) {
-    error = d.op + ": expected A, B and one output";
-    return false;
-  }
-  s.aType = d.inputs[0].dtype;
-  s.bType = d.inputs[1].dtype;
-  s.yType = d.outputs[0].dtype;
-  return d.op == "eff.gemm" ? gemmSpec(d, s, error) : matmulSpec(d, s, error);
-}
 
 /// Element offset of a tensor of shape `in` broadcast into `out` = [batch...,
 /// M, N] at (linear batch index, m, n).
@@ -120,6 +110,18 @@ std::string broadcastOffset(const std::vector<int64_t> &in, const std::vector<in
 
 } // namespace
 
+bool describeGemm(const KernelDesc &d, GemmSpec &s, std::string &error) {
+  if (d.inputs.size() < 2 || d.outputs.size() != 1) {
+    error = d.op + ": expected A, B and one output";
+    return false;
+  }
+  s.aType = d.inputs[0].dtype;
+  s.bType = d.inputs[1].dtype;
+  s.yType = d.outputs[0].dtype;
+  s.numInputs = int(d.inputs.size());
+  return d.is(EffOp::GemmOp) ? gemmSpec(d, s, error) : matmulSpec(d, s, error);
+}
+
 bool emitGemmEpilogue(const KernelDesc &d, CudaKernel &out, std::string &error) {
   if (d.body.empty() || d.outputs.size() != 1) {
     error = d.op + ": gemm_epilogue needs a body and one output";
@@ -138,8 +140,9 @@ bool emitGemmEpilogue(const KernelDesc &d, CudaKernel &out, std::string &error) 
     }
   s.aInput = gemm.operands.at(0);
   s.bInput = gemm.operands.at(1);
-  if (s.hasC)
-    s.cInput = gemm.operands.at(2);
+  if (s.hasBias)
+    s.biasInput = gemm.operands.at(2);
+  s.numInputs = int(d.inputs.size());
   s.yType = d.outputs[0].dtype;
   // Epilogue inputs broadcast into [batch..., M, N], the GEMM's full shape.
   std::vector<int64_t> shape = s.batchDims;
@@ -156,23 +159,16 @@ bool emitGemmEpilogue(const KernelDesc &d, CudaKernel &out, std::string &error) 
       error = d.op + ": input " + shapeText(d.inputs[k].shape) + " does not broadcast to " + shapeText(shape);
       return false;
     }
-  // Check the body once here; the hook then only renders it per call site.
-  Compute kind = accumulatorKind(s);
-  std::string code;
-  auto render = [&](const std::string &v, const std::string &batch, const std::string &m,
-                    const std::string &n, std::string &text, std::string &err) {
-    auto offset = [&](int k) { return broadcastOffset(d.inputs[size_t(k)].shape, shape, batch, m, n); };
-    // The output's flattened row: C is packed [batch..., M, N].
-    std::string row = "((long long)(" + batch + ") * " + std::to_string(s.M) + " + (long long)(" + m + "))";
-    return emitEpilogueBody(d, v, kind, offset, row, n, text, err);
-  };
-  if (!render("v", "b", "m", "n", code, error))
+  // The fused body over the names GemmEpilogue documents: v, bz, row, col.
+  std::vector<std::string> offsets;
+  for (size_t k = 0; k < d.inputs.size(); ++k)
+    offsets.push_back(side[k] || d.inputs[k].rank() > int64_t(shape.size())
+                          ? std::string()
+                          : broadcastOffset(d.inputs[k].shape, shape, "bz", "row", "col"));
+  // The output's flattened row: C is packed [batch..., M, N].
+  std::string row = "((long long)(bz) * " + std::to_string(s.M) + " + (long long)(row))";
+  if (!emitEpilogueBody(d, "v", accumulatorKind(s), offsets, row, "col", s.epilogue.code, error))
     return false;
-  s.epilogue = [&](const std::string &v, const std::string &batch, const std::string &m, const std::string &n) {
-    std::string text, err;
-    render(v, batch, m, n, text, err);
-    return text;
-  };
   out = emitGemm(d, s);
   return true;
 }

@@ -2,7 +2,8 @@
 //
 // The tensor-core GEMM kernels (compiler/codegen/gemm/TensorCoreGemm.cpp)
 // use the primitives' cp.async / ldmatrix / mma.sync and these typed global
-// loads and stores and activations in their epilogue. Names carry the tcg_
+// loads and stores in their epilogue (the fused elementwise chain is
+// rendered into each kernel). Names carry the tcg_
 // prefix: they share a translation unit with every other kernel family.
 //
 #ifndef EFFC_DEVICE_TENSOR_CORE_GEMM_CUH
@@ -35,13 +36,5 @@ __device__ __forceinline__ void tcg_st2_bf16(void *p, long long i, float a, floa
 __device__ __forceinline__ void tcg_st2_f16(void *p, long long i, float a, float b) {
   ((unsigned *)p)[i >> 1] = pack2<false>(a, b);
 }
-// ---- epilogue activations (fp32) ----
-__device__ __forceinline__ float tcg_gelu_erf(float x) { return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f)); }
-__device__ __forceinline__ float tcg_gelu_tanh(float x) {
-  return 0.5f * x * (1.0f + tanhf(0.79788456080286536f * (x + 0.044715f * x * x * x)));
-}
-// x < 0 ? 0 : x keeps NaN (fmaxf would turn it into 0).
-__device__ __forceinline__ float tcg_relu(float x) { return x < 0.0f ? 0.0f : x; }
-__device__ __forceinline__ float tcg_silu(float x) { return x / (1.0f + expf(-x)); }
 
 #endif // EFFC_DEVICE_TENSOR_CORE_GEMM_CUH

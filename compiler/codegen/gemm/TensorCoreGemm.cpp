@@ -19,8 +19,9 @@
 //    with a swizzle that spreads the 4 k-rows of a fragment over all banks.
 //  * Math: mma.sync m16n8k16 (bf16/fp16 -> fp32) or m16n8k8 TF32 (operands
 //    rounded with cvt.rna.tf32.f32 after the shared load).
-//  * Epilogue in registers: alpha, bias (beta), activation, residual, cast,
-//    predicated stores (pairs of elements where alignment allows).
+//  * Epilogue in registers: alpha, bias (beta), the fused epilogue (a
+//    lambda holding the rendered fused body), cast, predicated stores (pairs
+//    of elements where alignment allows).
 //  * CTA order: grouped raster (8 tile-rows per group) so consecutive CTAs
 //    share B panels in L2.
 //
@@ -101,22 +102,15 @@ struct Operand {
 struct Plan {
   GemmSpec s;
   TileConfig t;
+  BatchLoop batch;
   bool tf32 = false;
   int esz = 2, epc = 8, kstep = 16;
-  int64_t ldc = 0, batchStrideC = 0, ldr = 0, batchStrideR = 0;
+  int64_t ldc = 0, batchStrideC = 0;
   int warpM = 0, warpN = 0, mi = 0, ni = 0, threads = 0;
   int64_t tilesM = 0, tilesN = 0, kTiles = 0;
   int stageBytes = 0, smemBytes = 0;
   Operand a, b;
 };
-
-int64_t defaultLd(const GemmSpec &s, char op) {
-  if (op == 'A')
-    return s.lda > 0 ? s.lda : (s.transA ? s.M : s.K);
-  if (op == 'B')
-    return s.ldb > 0 ? s.ldb : (s.transB ? s.K : s.N);
-  return s.ldc > 0 ? s.ldc : s.N;
-}
 
 Plan makePlan(const GemmSpec &s) {
   Plan p;
@@ -126,10 +120,10 @@ Plan makePlan(const GemmSpec &s) {
   p.esz = elemSize(s.aType);
   p.epc = 16 / p.esz;
   p.kstep = p.tf32 ? 8 : 16;
-  p.ldc = defaultLd(s, 'C');
-  p.batchStrideC = s.batchStrideC == GemmSpec::kPacked ? s.M * p.ldc : s.batchStrideC;
-  p.ldr = s.ldResidual > 0 ? s.ldResidual : s.N;
-  p.batchStrideR = s.residualBatchStride == GemmSpec::kPacked ? s.M * p.ldr : s.residualBatchStride;
+  coalesceBatch(s, p.batch);
+  // Y is packed over the batch dims.
+  p.ldc = s.ldC();
+  p.batchStrideC = s.M * p.ldc;
   p.warpM = p.t.bm / p.t.warpsM;
   p.warpN = p.t.bn / p.t.warpsN;
   p.mi = p.warpM / 16;
@@ -154,15 +148,12 @@ Plan makePlan(const GemmSpec &s) {
     o.colLimit = kContig ? s.K : mnSize;
     o.rowsAlwaysValid = o.rowLimit % o.rows == 0;
     o.colsAlwaysFull = o.colLimit % cols == 0;
-    bool strideOk = s.batch == 1 || (batchStride * p.esz) % 16 == 0;
+    bool strideOk = p.batch.count == 1 || (batchStride * p.esz) % 16 == 0;
     o.aligned16 = (ld * p.esz) % 16 == 0 && strideOk;
   };
-  int64_t lda = defaultLd(s, 'A'), ldb = defaultLd(s, 'B');
-  int64_t sa = s.batchStrideA == GemmSpec::kPacked ? (s.transA ? s.K : s.M) * lda : s.batchStrideA;
-  int64_t sb = s.batchStrideB == GemmSpec::kPacked ? (s.transB ? s.N : s.K) * ldb : s.batchStrideB;
   // A stored [M, K] is k-contiguous; B stored [N, K] (transB) is too.
-  setup(p.a, 'A', !s.transA, p.t.bm, s.M, lda, sa);
-  setup(p.b, 'B', s.transB, p.t.bn, s.N, ldb, sb);
+  setup(p.a, 'A', !s.transA, p.t.bm, s.M, s.ldA(), p.batch.strideA);
+  setup(p.b, 'B', s.transB, p.t.bn, s.N, s.ldB(), p.batch.strideB);
   p.stageBytes = p.a.bytes + p.b.bytes;
   p.smemBytes = p.stageBytes * p.t.stages;
   return p;
@@ -331,51 +322,19 @@ void emitFragmentsAndMma(CudaWriter &w, const Plan &p) {
 }
 
 /// Epilogue statements turning accumulator `v` at (row, col) into the final
-/// value (before the cast): alpha, bias, activation, residual.
+/// value (before the cast): alpha, bias, then the fused epilogue.
 void emitEpilogueValue(CudaWriter &w, const Plan &p, const std::string &v, const std::string &col) {
   const GemmSpec &s = p.s;
-  if (s.alpha != 1.0f)
-    w.line(v, " *= ", floatLit(s.alpha), ";");
-  if (s.bias != BiasKind::None) {
-    std::string idx = s.bias == BiasKind::PerColumn
-                          ? col
-                          : "(long long)row * " + str(s.biasStrideM) + " + (long long)(" + col + ") * " +
-                                str(s.biasStrideN);
+  if (float(s.alpha) != 1.0f)
+    w.line(v, " *= ", floatLit(float(s.alpha)), ";");
+  if (s.hasBias) {
+    std::string idx = "(long long)row * " + str(s.biasStrideM) + " + (long long)(" + col + ") * " +
+                      str(s.biasStrideN);
     std::string load = std::string("tcg_ld_") + typeSuffix(s.biasType) + "(biasb, " + idx + ")";
-    w.line(v, " += ", s.beta == 1.0f ? load : floatLit(s.beta) + " * " + load, ";");
+    w.line(v, " += ", float(s.beta) == 1.0f ? load : floatLit(float(s.beta)) + " * " + load, ";");
   }
-  switch (s.act) {
-  case Activation::None:
-    break;
-  case Activation::GeluErf:
-    w.line(v, " = tcg_gelu_erf(", v, ");");
-    break;
-  case Activation::GeluTanh:
-    w.line(v, " = tcg_gelu_tanh(", v, ");");
-    break;
-  case Activation::Relu:
-    w.line(v, " = tcg_relu(", v, ");");
-    break;
-  case Activation::Silu:
-    w.line(v, " = tcg_silu(", v, ");");
-    break;
-  }
-  if (s.residual)
-    w.line(v, " += tcg_ld_", typeSuffix(s.residualType), "(resb, (long long)row * ", p.ldr, " + ", col, ");");
-  if (s.epilogue) {
-    // Own scope: the hook's temporaries may repeat for v0 and v1.
-    w.open("{  // fused epilogue");
-    std::string code = s.epilogue.code(v, "bz", "row", "(" + col + ")");
-    for (size_t at = 0; at < code.size();) {
-      size_t end = code.find('\n', at);
-      if (end == std::string::npos)
-        end = code.size();
-      if (end > at)
-        w.line(code.substr(at, end - at));
-      at = end + 1;
-    }
-    w.close();
-  }
+  if (!s.epilogue.empty())
+    w.line(v, " = epilogue(", v, ", bz, row, ", col, ");");
 }
 
 void emitEpilogue(CudaWriter &w, const Plan &p) {
@@ -383,8 +342,8 @@ void emitEpilogue(CudaWriter &w, const Plan &p) {
   bool rowsFull = s.M % p.t.bm == 0, colsFull = s.N % p.t.bn == 0;
   bool nEven = s.N % 2 == 0;
   // Pair stores need the even column to sit on a pair boundary in memory.
-  bool pairs = p.ldc % 2 == 0 && (s.batch == 1 || p.batchStrideC % 2 == 0);
-  std::string ct = typeSuffix(s.cType);
+  bool pairs = p.ldc % 2 == 0 && (p.batch.count == 1 || p.batchStrideC % 2 == 0);
+  std::string ct = typeSuffix(s.yType);
   w.line("const int g = lane >> 2, t4 = lane & 3;");
   w.line("#pragma unroll");
   w.open("for (int mi = 0; mi < ", p.mi, "; ++mi) {");
@@ -422,31 +381,68 @@ void emitEpilogue(CudaWriter &w, const Plan &p) {
 
 } // namespace
 
+bool coalesceBatch(const GemmSpec &s, BatchLoop &loop) {
+  loop = BatchLoop();
+  loop.count = s.batch();
+  if (loop.count <= 1)
+    return true;
+  if (s.aBatchStrides.size() != s.batchDims.size() || s.bBatchStrides.size() != s.batchDims.size())
+    return false;
+  // Innermost non-unit dim first: each outer dim must step by the inner
+  // dims' extent times the innermost step.
+  int64_t expectA = -1, expectB = -1, inner = 1;
+  for (size_t d = s.batchDims.size(); d-- > 0;) {
+    if (s.batchDims[d] == 1)
+      continue;
+    int64_t sa = s.aBatchStrides[d], sb = s.bBatchStrides[d];
+    if (expectA < 0) {
+      expectA = sa, expectB = sb;
+    } else if (sa != expectA * inner || sb != expectB * inner) {
+      return false;
+    }
+    inner *= s.batchDims[d];
+  }
+  loop.strideA = expectA < 0 ? 0 : expectA;
+  loop.strideB = expectB < 0 ? 0 : expectB;
+  return true;
+}
+
+void emitEpilogueLambda(CudaWriter &w, const GemmEpilogue &e, const std::string &valueType) {
+  w.open("auto epilogue = [&](", valueType, " v, long long bz, int row, int col) -> ", valueType, " {  // fused epilogue");
+  for (size_t at = 0; at < e.code.size();) {
+    size_t end = std::min(e.code.find('\n', at), e.code.size());
+    if (end > at)
+      w.line(e.code.substr(at, end - at));
+    at = end + 1;
+  }
+  w.line("return v;");
+  w.close("};");
+}
+
 std::string unsupportedReason(const GemmSpec &s) {
   auto isOperandType = [](DType t) { return t == DType::FLOAT32 || t == DType::FLOAT16 || t == DType::BFLOAT16; };
-  if (s.batch <= 0 || s.M <= 0 || s.N <= 0 || s.K <= 0)
+  if (s.batch() <= 0 || s.M <= 0 || s.N <= 0 || s.K <= 0)
     return "empty problem (batch, M, N and K must be positive)";
   const int64_t kMaxDim = int64_t(1) << 30;
   if (s.M > kMaxDim || s.N > kMaxDim || s.K > kMaxDim)
     return "a dimension exceeds 2^30 (32-bit index math inside a tile)";
   if (!isOperandType(s.aType) || s.aType != s.bType)
     return "A and B must share one dtype among float32, float16, bfloat16";
-  if (!isOperandType(s.cType))
+  if (!isOperandType(s.yType))
     return "C must be float32, float16 or bfloat16";
-  if (s.bias != BiasKind::None && !isOperandType(s.biasType))
+  if (s.hasBias && !isOperandType(s.biasType))
     return "bias must be float32, float16 or bfloat16";
-  if (s.residual && !isOperandType(s.residualType))
-    return "residual must be float32, float16 or bfloat16";
-  if (!std::isfinite(s.alpha) || !std::isfinite(s.beta))
+  if (!std::isfinite(float(s.alpha)) || !std::isfinite(float(s.beta)))
     return "alpha and beta must be finite";
-  if (s.lda < 0 || s.ldb < 0 || s.ldc < 0 || s.ldResidual < 0)
+  if (s.lda < 0 || s.ldb < 0 || s.ldc < 0)
     return "negative leading dimension";
-  if (defaultLd(s, 'A') < (s.transA ? s.M : s.K) || defaultLd(s, 'B') < (s.transB ? s.K : s.N) ||
-      defaultLd(s, 'C') < s.N || (s.ldResidual > 0 && s.ldResidual < s.N))
+  if (s.ldA() < (s.transA ? s.M : s.K) || s.ldB() < (s.transB ? s.K : s.N) || s.ldC() < s.N)
     return "a leading dimension is shorter than its row";
-  for (int64_t st : {s.batchStrideA, s.batchStrideB, s.batchStrideC, s.residualBatchStride})
-    if (st < GemmSpec::kPacked)
-      return "negative batch stride";
+  BatchLoop loop;
+  if (!coalesceBatch(s, loop))
+    return "batch dims do not coalesce into one stride per operand";
+  if (loop.strideA < 0 || loop.strideB < 0)
+    return "negative batch stride";
   if (s.tile.bm > 0) {
     const TileConfig &t = s.tile;
     int esz = elemSize(s.aType);
@@ -478,21 +474,22 @@ std::string emitTensorCoreGemm(const GemmSpec &spec, const std::string &name, La
   const TileConfig &t = p.t;
   CudaWriter w;
 
-  w.line("// effc tensor-core GEMM: C[", s.batch, "][", s.M, "][", s.N, "] = ", s.act == Activation::None ? "" : "act(",
-         s.alpha == 1.0f ? "" : "alpha * ", "A", s.transA ? "^T" : "", " * B", s.transB ? "^T" : "",
-         s.bias == BiasKind::None ? "" : " + bias", s.act == Activation::None ? "" : ")",
-         s.residual ? " + residual" : "", s.epilogue ? ", fused epilogue" : "", ", K = ", s.K, "; ", typeSuffix(s.aType), " -> ", typeSuffix(s.cType));
+  w.line("// effc tensor-core GEMM: C[", p.batch.count, "][", s.M, "][", s.N, "] = ",
+         float(s.alpha) == 1.0f ? "" : "alpha * ", "A", s.transA ? "^T" : "", " * B", s.transB ? "^T" : "",
+         s.hasBias ? " + bias" : "", s.epilogue.empty() ? "" : ", fused epilogue", ", K = ", s.K, "; ",
+         typeSuffix(s.aType), " -> ", typeSuffix(s.yType));
   w.line("// tile ", tileName(t), ", ", p.tf32 ? "mma m16n8k8 tf32" : "mma m16n8k16", ", smem ", p.smemBytes,
          " B");
   std::string params = "const void *__restrict__ A_, const void *__restrict__ B_";
-  if (s.bias != BiasKind::None)
+  if (s.hasBias)
     params += ", const void *__restrict__ bias_";
-  if (s.residual)
-    params += ", const void *__restrict__ res_";
-  for (const std::string &param : s.epilogue.params)
-    params += ", " + param;
+  // The fused epilogue's inputs: every kernel input after A, B and the bias.
+  for (int k = s.hasBias ? 3 : 2; k < s.numInputs; ++k)
+    params += ", const void *__restrict__ in" + std::to_string(k);
   params += ", void *__restrict__ C_";
   w.open("EFFC_KERNEL void __launch_bounds__(", p.threads, ", 1) ", name, "(", params, ") {");
+  if (!s.epilogue.empty())
+    emitEpilogueLambda(w, s.epilogue, "float");
   w.line("extern __shared__ __align__(128) unsigned char ", name, "_smem[];");
   w.line("const unsigned smem = smem_u32(", name, "_smem);");
   w.line("const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;");
@@ -505,22 +502,21 @@ std::string emitTensorCoreGemm(const GemmSpec &spec, const std::string &name, La
   w.line("const int n0 = ((pid % ", 8 * p.tilesN, ") / gsz) * ", t.bn, ";");
   emitFragmentSetup(w, p);
 
-  int64_t zGrid = std::min<int64_t>(s.batch, 65535);
-  w.open("for (long long bz = blockIdx.z; bz < ", s.batch, "LL; bz += ", zGrid, ") {");
+  const int64_t batch = p.batch.count;
+  int64_t zGrid = std::min<int64_t>(batch, 65535);
+  w.open("for (long long bz = blockIdx.z; bz < ", batch, "LL; bz += ", zGrid, ") {");
   auto batchPtr = [&](const std::string &dst, const std::string &src, int64_t stride, int esz, bool isConst) {
     std::string cq = isConst ? "const " : "";
-    if (stride == 0 || s.batch == 1)
+    if (stride == 0 || batch == 1)
       w.line(cq, "char *", dst, " = (", cq, "char *)", src, ";");
     else
       w.line(cq, "char *", dst, " = (", cq, "char *)", src, " + bz * ", stride * esz, "LL;");
   };
   batchPtr("Ab", "A_", p.a.batchStride, p.esz, true);
   batchPtr("Bb", "B_", p.b.batchStride, p.esz, true);
-  if (s.bias != BiasKind::None)
-    batchPtr("biasb", "bias_", s.bias == BiasKind::Full ? s.biasBatchStride : 0, elemSize(s.biasType), true);
-  if (s.residual)
-    batchPtr("resb", "res_", p.batchStrideR, elemSize(s.residualType), true);
-  batchPtr("Cb", "C_", p.batchStrideC, elemSize(s.cType), false);
+  if (s.hasBias)
+    batchPtr("biasb", "bias_", 0, elemSize(s.biasType), true);
+  batchPtr("Cb", "C_", p.batchStrideC, elemSize(s.yType), false);
 
   w.line("float acc[", p.mi, "][", p.ni, "][4];");
   w.line("#pragma unroll");
@@ -564,7 +560,7 @@ std::string emitTensorCoreGemm(const GemmSpec &spec, const std::string &name, La
   // Empty groups may be pending; the next batch's prologue must not
   // overwrite stages a slower warp still reads.
   w.line("cp_async_wait<0>();");
-  if (s.batch > zGrid)
+  if (batch > zGrid)
     w.line("__syncthreads();");
   emitEpilogue(w, p);
   w.close(); // batch loop

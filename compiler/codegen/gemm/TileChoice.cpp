@@ -84,7 +84,7 @@ TileConfig chooseTile(const GemmSpec &s) {
     probe.tile = c.tile;
     if (!unsupportedReason(probe).empty())
       continue; // e.g. fp32 layouts that need a wider tile
-    int64_t tiles = s.batch * ceilDiv(s.M, c.tile.bm) * ceilDiv(s.N, c.tile.bn);
+    int64_t tiles = s.batch() * ceilDiv(s.M, c.tile.bm) * ceilDiv(s.N, c.tile.bn);
     double cost = double(ceilDiv(tiles, sms)) * double(c.tile.bm) * double(c.tile.bn) / c.efficiency;
     if (bestCost < 0 || cost < bestCost) {
       bestCost = cost;

@@ -29,8 +29,15 @@ GemmSpec gemm(int64_t m, int64_t n, int64_t k, DType ab, DType c) {
   s.N = n;
   s.K = k;
   s.aType = s.bType = ab;
-  s.cType = c;
+  s.yType = c;
   return s;
+}
+
+/// Batch dims {count} over packed A and B (or B broadcast).
+void setBatch(GemmSpec &s, int64_t count, bool broadcastB = false) {
+  s.batchDims = {count};
+  s.aBatchStrides = {s.M * s.K};
+  s.bBatchStrides = {broadcastB ? 0 : s.K * s.N};
 }
 
 struct NamedSpec {
@@ -58,38 +65,37 @@ std::vector<NamedSpec> specSpread() {
     }
   {
     GemmSpec s = gemm(4096, 2048, 2048, DType::BFLOAT16, DType::BFLOAT16);
-    s.bias = BiasKind::PerColumn;
+    s.hasBias = true;
     s.biasType = DType::BFLOAT16;
-    s.act = Activation::GeluTanh;
+    s.biasStrideN = 1;
+    s.epilogue.code = "v = 0.5f * v * (1.0f + tanhf(0.7978845608f * (v + 0.044715f * v * v * v)));";
     add("bias_gelu_tanh", s);
   }
   {
     GemmSpec s = gemm(100, 300, 64, DType::FLOAT16, DType::FLOAT16);
-    s.bias = BiasKind::Full;
+    s.hasBias = true;
     s.biasType = DType::FLOAT32;
     s.biasStrideM = 301;
     s.biasStrideN = 1;
-    s.beta = 0.5f;
-    s.alpha = 0.125f;
-    s.act = Activation::GeluErf;
-    s.residual = true;
-    s.residualType = DType::FLOAT16;
+    s.beta = 0.5;
+    s.alpha = 0.125;
+    s.numInputs = 4;
+    s.epilogue.code = "v = 0.5f * v * (1.0f + erff(v * 0.70710678f));\n"
+                      "v += cvt_f16_to_f32(((const u16 *)in3)[(long long)row * 300 + col]);";
     s.ldc = 301;
     add("full_bias_residual_ldc", s);
   }
-  for (Activation a : {Activation::Relu, Activation::Silu}) {
+  {
     GemmSpec s = gemm(16, 2048, 2048, DType::BFLOAT16, DType::FLOAT32);
-    s.act = a;
-    s.residual = true;
-    s.residualType = DType::FLOAT32;
-    add(a == Activation::Relu ? "decode_relu" : "decode_silu", s);
+    s.numInputs = 3;
+    s.epilogue.code = "v = v < 0.0f ? 0.0f : v;\nv += ((const float *)in2)[(long long)row * 2048 + col];";
+    add("decode_relu_residual", s);
   }
   {
     // Batched attention-like product with B broadcast over the batch.
     GemmSpec s = gemm(128, 64, 96, DType::BFLOAT16, DType::BFLOAT16);
-    s.batch = 12;
     s.transB = true;
-    s.batchStrideB = 0;
+    setBatch(s, 12, /*broadcastB=*/true);
     add("batched_broadcast_b", s);
   }
   {
@@ -152,7 +158,7 @@ TEST(TensorCoreGemm, TileRule) {
 
 TEST(TensorCoreGemm, LaunchGeometry) {
   GemmSpec s = gemm(1000, 1000, 520, DType::BFLOAT16, DType::BFLOAT16);
-  s.batch = 3;
+  setBatch(s, 3);
   s.tile = TileConfig{128, 128, 32, 2, 2, 4};
   LaunchDims l;
   std::string src = emitTensorCoreGemm(s, "k_gemm", &l);
@@ -167,13 +173,21 @@ TEST(TensorCoreGemm, LaunchGeometry) {
   EXPECT_NE(src.find("k_gemm(const void *__restrict__ A_, const void *__restrict__ B_, void *__restrict__ C_)"),
             std::string::npos)
       << src.substr(0, 600);
-  // ABI: A, B, [bias], [residual], C.
-  s.bias = BiasKind::PerColumn;
-  s.residual = true;
+  // ABI: A, B, [bias], [the epilogue's inputs], C.
+  s.hasBias = true;
+  s.biasStrideN = 1;
+  s.numInputs = 4;
+  s.epilogue.code = "v += tcg_ld_bf16(in3, col);";
   src = emitTensorCoreGemm(s, "k_gemm", &l);
   EXPECT_NE(src.find("A_, const void *__restrict__ B_, const void *__restrict__ bias_, const void *__restrict__ "
-                     "res_, void *__restrict__ C_)"),
+                     "in3, void *__restrict__ C_)"),
             std::string::npos);
+  EXPECT_NE(src.find("v0 = epilogue(v0, bz, row, col);"), std::string::npos) << src;
+  // Batch dims that do not coalesce into one stride are the FFMA kernel's.
+  s.batchDims = {2, 3};
+  s.aBatchStrides = {1, 2};
+  s.bBatchStrides = {0, 0};
+  EXPECT_NE(unsupportedReason(s), "");
 }
 
 // All kernels of the spread in one translation unit (the prelude once, as
