@@ -2,6 +2,7 @@
 #include "passes/Registration.h"
 
 #include "dialects/eff/EffDialect.h"
+#include "dialects/eff/hostfold/HostKernelFolding.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -11,6 +12,7 @@ namespace mlir::eff {
 
 void registerEffcDialects(DialectRegistry &registry) {
   registry.insert<EffDialect, func::FuncDialect>();
+  registerHostKernelFolding(registry);
 }
 
 void registerEffcPasses() {

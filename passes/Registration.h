@@ -6,7 +6,8 @@
 
 namespace mlir::eff {
 
-/// Dialects effc IR may contain: eff, func, builtin.
+/// Dialects effc IR may contain: eff (folding through the host kernels:
+/// registerHostKernelFolding), func, builtin.
 void registerEffcDialects(DialectRegistry &registry);
 
 /// effc's passes plus the core MLIR ones pipelines use (canonicalize, cse, ...).

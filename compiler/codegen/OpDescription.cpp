@@ -5,6 +5,7 @@
 #include "dialects/eff/EffOps.h"
 #include "dialects/eff/KernelOperands.h"
 #include "dialects/eff/ShapeInference.h"
+#include "dialects/eff/hostfold/HostKernelFolding.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"

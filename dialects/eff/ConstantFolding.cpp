@@ -1,12 +1,13 @@
 //===- ConstantFolding.cpp - fold eff ops with the host reference kernels --===//
 #include "dialects/eff/ConstantFolding.h"
-#include "dialects/eff/KernelOperands.h"
 
 #include "mlir/IR/AsmState.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinTypes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Operation.h"
+
+#include "llvm/Support/ErrorHandling.h"
 
 #include <cstring>
 
@@ -55,8 +56,11 @@ Type fromDType(MLIRContext *ctx, effc::DType dtype) {
   }
 }
 
-static int64_t elementBytes(Type t) {
-  return t.isInteger(1) ? 1 : int64_t(effc::dtypeSize(toDType(t)));
+int64_t elementBytes(Type t) {
+  if (t.isInteger(1))
+    return 1;
+  // Every type toDType maps is a whole number of bytes wide.
+  return toDType(t) == effc::DType::UNDEFINED ? 0 : int64_t(t.getIntOrFloatBitWidth() / 8);
 }
 
 bool getElementsBytes(ElementsAttr attr, std::vector<char> &bytes) {
@@ -116,98 +120,13 @@ ElementsAttr makeElementsAttr(ShapedType type, ArrayRef<char> bytes, StringRef b
   return DenseResourceElementsAttr::get(type, blobHint, std::move(blob));
 }
 
-effc::host::Attrs toHostAttrs(Operation *op) {
-  effc::host::Attrs attrs;
-  for (NamedAttribute named : op->getAttrs()) {
-    StringRef name = named.getName().strref();
-    Attribute a = named.getValue();
-    if (name == "operandSegmentSizes" || name == "resultSegmentSizes")
-      continue;
-    // BoolAttr is an i1 IntegerAttr whose sign-extended `true` would be -1.
-    if (auto b = dyn_cast<BoolAttr>(a))
-      attrs[name.str()] = int64_t(b.getValue());
-    else if (auto i = dyn_cast<IntegerAttr>(a))
-      attrs[name.str()] = int64_t(i.getValue().getSExtValue());
-    else if (isa<UnitAttr>(a))
-      attrs[name.str()] = int64_t(1); // flags such as eff.attention's `causal`
-    else if (auto f = dyn_cast<FloatAttr>(a))
-      attrs[name.str()] = f.getValueAsDouble();
-    else if (auto s = dyn_cast<StringAttr>(a))
-      attrs[name.str()] = s.str();
-    else if (auto ints = dyn_cast<DenseI64ArrayAttr>(a))
-      attrs[name.str()] = std::vector<int64_t>(ints.asArrayRef().begin(), ints.asArrayRef().end());
-    else if (auto floats = dyn_cast<DenseF32ArrayAttr>(a))
-      attrs[name.str()] = std::vector<double>(floats.asArrayRef().begin(), floats.asArrayRef().end());
-    else if (auto elements = dyn_cast<DenseElementsAttr>(a); elements && elements.getNumElements() == 1) {
-      // One-element tensors (ConstantOfShape's value) pass as a scalar.
-      if (isa<FloatType>(elements.getElementType()))
-        attrs[name.str()] = (*elements.getValues<APFloat>().begin()).convertToDouble();
-      else if (elements.getElementType().isInteger(1))
-        attrs[name.str()] = int64_t(*elements.getValues<bool>().begin());
-      else
-        attrs[name.str()] = int64_t((*elements.getValues<APInt>().begin()).getSExtValue());
-    }
-  }
-  return attrs;
-}
-
-/// The kernel inputs of `op` from its constant operands; false when one is
-/// not a constant whose bytes are available.
-static bool collectInputs(Operation *op, ArrayRef<Attribute> operands,
-                          std::vector<std::vector<char>> &storage,
-                          std::vector<effc::host::ConstTensorRef> &inputs) {
-  SmallVector<KernelOperandAttr> slots = getKernelOperandAttrs(op, operands);
-  storage.resize(slots.size());
-  for (auto [i, slot] : llvm::enumerate(slots)) {
-    if (slot.absent) {
-      inputs.push_back({effc::DType::UNDEFINED, {}, nullptr});
-      continue;
-    }
-    auto attr = dyn_cast_or_null<ElementsAttr>(slot.value);
-    if (!attr || !getElementsBytes(attr, storage[i]))
-      return false;
-    auto shape = attr.getShapedType().getShape();
-    inputs.push_back({toDType(attr.getElementType()),
-                      std::vector<int64_t>(shape.begin(), shape.end()), storage[i].data()});
-  }
-  return true;
-}
-
 LogicalResult foldWithHostKernel(Operation *op, ArrayRef<Attribute> operands,
                                  SmallVectorImpl<OpFoldResult> &results) {
-  std::string name = op->getName().getStringRef().str();
-  if (!effc::host::hasKernel(name))
-    return failure();
-  int64_t totalBytes = 0;
-  for (Type t : op->getResultTypes()) {
-    auto rt = dyn_cast<RankedTensorType>(t);
-    if (!rt || !rt.hasStaticShape() || toDType(rt.getElementType()) == effc::DType::UNDEFINED)
-      return failure();
-    totalBytes += rt.getNumElements() * elementBytes(rt.getElementType());
-  }
-  if (totalBytes > kMaxFoldBytes)
-    return failure();
-  std::vector<std::vector<char>> inputStorage;
-  std::vector<effc::host::ConstTensorRef> inputs;
-  if (!collectInputs(op, operands, inputStorage, inputs))
-    return failure();
-
-  std::vector<std::vector<char>> outputStorage;
-  std::vector<effc::host::TensorRef> outputs;
-  for (Type t : op->getResultTypes()) {
-    auto rt = cast<RankedTensorType>(t);
-    outputStorage.emplace_back(size_t(rt.getNumElements() * elementBytes(rt.getElementType())));
-    outputs.push_back({toDType(rt.getElementType()),
-                       std::vector<int64_t>(rt.getShape().begin(), rt.getShape().end()),
-                       outputStorage.back().data()});
-  }
-  effc::Status status = effc::host::runKernel(name, toHostAttrs(op), inputs, outputs);
-  if (!status.ok())
-    return failure(); // The op stays; execution reports the problem with context.
-  std::string hint = (op->getName().stripDialect() + "_folded").str();
-  for (auto [t, bytes] : llvm::zip(op->getResultTypes(), outputStorage))
-    results.push_back(makeElementsAttr(cast<ShapedType>(t), bytes, hint));
-  return success();
+  auto *evaluator = op->getDialect()->getRegisteredInterface<EffConstantEvaluator>();
+  if (!evaluator)
+    llvm::report_fatal_error("eff dialect loaded without its constant evaluator: register it with "
+                             "mlir::eff::registerEffcDialects (or registerHostKernelFolding)");
+  return evaluator->evaluate(op, operands, results);
 }
 
 OpFoldResult foldWithHostKernel(Operation *op, ArrayRef<Attribute> operands) {
