@@ -41,11 +41,9 @@ std::optional<KernelDesc> describeKernelOp(mlir::Operation *op, const std::strin
   KernelDesc desc;
   desc.op = op->getName().getStringRef().str();
   desc.name = name;
+  // The host kernels' attributes (unit attributes such as eff.attention's
+  // `causal` as 1): the manifest stores exactly these.
   desc.attrs = mlir::eff::toHostAttrs(op);
-  // Unit attributes (eff.attention's `causal`) mean 1.
-  for (mlir::NamedAttribute named : op->getAttrs())
-    if (mlir::isa<mlir::UnitAttr>(named.getValue()))
-      desc.attrs[named.getName().str()] = int64_t(1);
   for (mlir::Value operand : mlir::eff::getKernelOperands(op)) {
     TensorDesc t;
     if (!operand) {
