@@ -1,13 +1,14 @@
 //===- SplitKVDecode.cpp - decode-shaped attention to partial + combine ---===//
 //
-// The decision is the split-KV decode generator's (compiler/codegen/attention):
-// the pass builds the spec the CUDA emitter will build (packedAttentionSpec),
+// The decision is the split-KV decode kernel's model
+// (compiler/kernelmodel/AttentionModel.h, which the CUDA generator emits
+// from): the pass builds the spec the CUDA emitter will build (packedAttentionSpec),
 // asks flashDecodeApplicable whether the kernel runs it and
 // chooseFlashDecodeSplits how many splits fill the GPU, and records the count
 // on eff.attention_partial, so codegen and the host kernels cut the keys the
 // same way (effc::splitKvChunk).
 //
-#include "compiler/codegen/attention/FlashAttention.h"
+#include "compiler/kernelmodel/AttentionModel.h"
 #include "dialects/eff/EffOps.h"
 #include "effc/SplitKvAttention.h"
 #include "passes/Passes.h"

@@ -22,8 +22,6 @@ std::string attentionParams(const AttentionSpec &spec, bool workspace);
 /// The mask argument the wrapper passes: "in3" or "nullptr".
 std::string attentionMaskArg(const AttentionSpec &spec);
 
-int64_t roundUpTo(int64_t v, int64_t m);
-
 } // namespace effc::codegen
 
 #endif

@@ -2,6 +2,8 @@
 //
 // Pure C++ (no MLIR): builds CUDA C++ text for eff.attention that NVRTC
 // compiles for sm_80 and sm_90 with no include path.
+// The spec, the tiles and every decision (which kernel, how many splits)
+// are the text-free kernel model, compiler/kernelmodel/AttentionModel.h.
 //
 //  - emitFlashAttentionForward: FlashAttention-2 forward. One CTA per (tile of
 //    BM query rows, query head, batch); each warp owns BM/warps rows (16-row
@@ -32,119 +34,11 @@
 #define EFFC_COMPILER_CODEGEN_ATTENTION_FLASHATTENTION_H
 
 #include "compiler/codegen/KernelDesc.h"
+#include "compiler/kernelmodel/AttentionModel.h"
 
-#include <array>
-#include <cstdint>
-#include <optional>
 #include <string>
-#include <vector>
 
 namespace effc::codegen {
-
-enum class AttentionMask { None, Bool, Additive };
-
-/// Element strides of one operand viewed as [batch, head, seq, dim]; the last
-/// dim must be contiguous. All zero means "packed row-major" (filled in by
-/// resolveAttentionStrides).
-struct AttentionStrides {
-  int64_t batch = 0, head = 0, seq = 0;
-  bool isZero() const { return batch == 0 && head == 0 && seq == 0; }
-};
-
-/// Tiles and code options of the FlashAttention-2 forward kernel.
-struct FlashForwardConfig {
-  /// Query rows per CTA, keys per K/V tile, warps per CTA (each owns
-  /// blockM / warps rows = 1..4 16-row mma slices), K/V ring depth.
-  int blockM = 128, blockN = 64, warps = 4, stages = 2;
-  /// Q fragments loaded once into registers instead of from shared memory
-  /// at every KV tile.
-  bool qInRegisters = false;
-  /// Filled by chooseFlashForwardConfig.
-  int64_t sharedBytes = 0;
-  int ctasPerSM = 1;
-  // Code options (the defaults are the measured kernel):
-  /// __launch_bounds__ minimum CTAs per SM (caps registers at
-  /// 65536 / (32 * warps * minBlocksPerSM)); 0 = none.
-  int minBlocksPerSM = 0;
-  /// Compile out the key/query range checks the shape makes impossible
-  /// (L % blockN == 0: no partial KV tile; S % blockM == 0: no partial query
-  /// tile) and copy K/V tiles from one pointer per thread at immediate row
-  /// offsets. Same results.
-  bool staticEdges = false;
-  /// Online-softmax rescale of O: 0 every tile; 1 skipped when no row max of
-  /// the warp grew (the same results: alpha would be exactly 1); 2 lazy: the
-  /// running max is only raised (and O rescaled) when some row of the warp
-  /// grew by more than 2^8, so P stays <= 256 (fp32 accumulators; the same
-  /// result up to rounding).
-  int rescale = 0;
-};
-
-/// eff.attention with everything static. q [B,Hq,S,D], k [B,Hkv,L,D],
-/// v [B,Hkv,L,Dv], mask broadcast to [B,Hq,S,L], o [B,Hq,S,Dv]. Query i sits
-/// at key position i + (L - S) (bottom-right alignment).
-struct AttentionSpec {
-  int64_t B = 1, Hq = 1, Hkv = 1, S = 1, L = 1, D = 64, Dv = 64;
-  /// Storage of q, k, v and o: FLOAT16, BFLOAT16 or FLOAT32.
-  DType dtype = DType::BFLOAT16;
-  /// Score scale (eff.attention's `scale`; the op's default is 1/sqrt(D)).
-  float scale = 0.125f;
-  bool causal = false;
-  /// Sliding window: key j allowed iff j > pos - window; 0 = none.
-  int64_t window = 0;
-  AttentionMask mask = AttentionMask::None;
-  /// Additive masks: FLOAT32, FLOAT16 or BFLOAT16. Bool masks are 1 byte.
-  DType maskDType = DType::FLOAT32;
-  /// Mask element strides over [B, Hq, S, L]; 0 on broadcast dims.
-  std::array<int64_t, 4> maskStrides{{0, 0, 0, 0}};
-  /// The kernel takes a mask pointer (in3) even when `mask` is None: the
-  /// artifact ABI has one parameter per operand slot of the op.
-  bool maskParam = false;
-  AttentionStrides q, k, v, o;
-  /// Target: shared-memory budget and tile choice (80 = A100, 90 = H100).
-  int sm = 90;
-  /// Streaming multiprocessors of the target (split-KV heuristic).
-  int numSMs = 132;
-  /// Forward kernel tiles/options to use instead of the heuristic's (tuning,
-  /// benchmarks); emitFlashAttentionForward rejects invalid ones.
-  std::optional<FlashForwardConfig> forwardConfig;
-};
-
-/// Fills zero strides with packed row-major ones.
-AttentionSpec resolveAttentionStrides(AttentionSpec spec);
-
-/// The spec of eff.attention / eff.attention_partial over packed row-major
-/// operands q [B,Hq,S,D], k [B,Hkv,L,D], v [B,Hkv,L,Dv] of `dtype`, with a
-/// mask of `maskShape` (rank <= 4, broadcast to [B,Hq,S,L]; BOOL = bool
-/// mask, a float dtype = additive) when maskDType is not UNDEFINED. sm = 80:
-/// one effc artifact runs on sm_80 and sm_90, so its tiles fit the smaller
-/// (A100) shared memory. The caller sets scale, causal, window, maskParam.
-AttentionSpec packedAttentionSpec(DType dtype, const std::vector<int64_t> &q, const std::vector<int64_t> &k,
-                                  const std::vector<int64_t> &v, DType maskDType = DType::UNDEFINED,
-                                  const std::vector<int64_t> &maskShape = {});
-
-/// Empty when the FA2/decode kernels can run `spec`, else why not (the
-/// compiler then keeps the straightforward kernel). Requires D, Dv multiples
-/// of 8 up to 256, strides multiples of 8 elements (16-byte cp.async), Hq a
-/// multiple of Hkv, sizes below 2^31.
-std::string flashAttentionUnsupported(const AttentionSpec &spec);
-
-/// The tiles the forward kernel uses for `spec` (exposed for tests/benches):
-/// spec.forwardConfig when set (sharedBytes and ctasPerSM recomputed), else
-/// the heuristic's choice.
-FlashForwardConfig chooseFlashForwardConfig(const AttentionSpec &spec);
-
-/// Empty when `config` is a forward config the template can run for `spec`
-/// (warps * 16 * slices == blockM, blockN a multiple of 16, stages >= 2,
-/// accumulators within the register file, shared memory within the target's
-/// per-block limit, ...), else why not.
-std::string flashForwardConfigError(const AttentionSpec &spec, const FlashForwardConfig &config);
-
-/// "m128n64w4s2" plus "-q" (Q in registers), "-bN" (minBlocksPerSM),
-/// "-se" (static edges), "-r1"/"-r2" (rescale mode): a label and the syntax
-/// parseFlashForwardConfig reads.
-std::string flashForwardConfigName(const FlashForwardConfig &config);
-/// Reads flashForwardConfigName's syntax; false (and *error) when malformed.
-bool parseFlashForwardConfig(const std::string &text, FlashForwardConfig *config, std::string *error);
 
 /// device/primitives.cuh and the attention templates (device/attention_*.cuh,
 /// namespace effc_attn) shared by every attention kernel of a translation
@@ -160,14 +54,6 @@ std::string attentionPrelude();
 /// invalid (flashForwardConfigError), with the reason in *error when given.
 std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::string &name,
                                       LaunchDims *launch, std::string *error = nullptr);
-
-/// True when the split-KV decode kernel fits `spec`: S <= 16 and supported.
-bool flashDecodeApplicable(const AttentionSpec &spec);
-
-/// The split count FlashAttention-2's heuristic picks for `spec` (1: the
-/// grid already fills the GPU, or L is one KV tile), never leaving a split
-/// empty. `spec` must be flashDecodeApplicable.
-int chooseFlashDecodeSplits(const AttentionSpec &spec);
 
 /// eff.attention_partial's kernel `name(const void* q, const void* k, const
 /// void* v, [const void* mask,] void* o_partial, void* lse)`: o_partial f32
@@ -203,10 +89,6 @@ std::string emitFlashDecode(const AttentionSpec &spec, const std::string &name, 
 /// rows (grid.x = B*Hq*S); launch fewer to sample.
 std::string emitAttentionReference(const AttentionSpec &spec, const std::string &name,
                                    LaunchDims *launch);
-
-/// FLOPs of the forward pass as FlashAttention benchmarks count them:
-/// 4*B*Hq*S*L*D (2 GEMMs), halved when causal with S == L.
-double attentionFlops(const AttentionSpec &spec);
 
 } // namespace effc::codegen
 

@@ -1,11 +1,8 @@
 //===- FlashDecode.cpp - split-KV decode kernels and their plan -----------===//
 //
-// How many splits: FlashAttention-2's num_splits_heuristic. Work units are
-// B * Hkv * row blocks CTAs; with fewer than ~0.8 waves of CTA slots (SMs x
-// CTAs per SM) the KV axis is split so the grid fills the GPU, taking the
-// fewest splits whose wave efficiency (waves / ceil(waves)) is within 85% of
-// the best: more splits cost combine traffic and shorter streams per CTA.
-//
+// The kernels' tiles and the split count come from the kernel model
+// (compiler/kernelmodel/AttentionModel.h: chooseFlashDecodeTiles,
+// chooseFlashDecodeSplits); this file writes the config structs and wrappers.
 // Where the keys are cut is splitKvChunk (effc/SplitKvAttention.h), shared
 // with the host kernels: a multiple of the KV tile BN.
 //
@@ -13,71 +10,16 @@
 #include "compiler/codegen/attention/FlashAttention.h"
 #include "effc/SplitKvAttention.h"
 
-#include <algorithm>
-#include <cmath>
+#include <string>
 
 namespace effc::codegen {
 
 namespace {
 
-// Each warp scores 16 keys of a KV tile.
-constexpr int kDecodeWarps = 4, kDecodeBlockN = 16 * kDecodeWarps;
-static_assert(kSplitKvKeyAlign % kDecodeBlockN == 0, "split chunks must be whole KV tiles");
-
-struct DecodeTiles {
-  int warps = kDecodeWarps, stages = 3, rowSlices = 1, rowBlocks = 1, blockN = kDecodeBlockN;
-  int64_t sharedBytes = 0;
-  int ctasPerSM = 1;
-};
-
-DecodeTiles decodeTiles(const AttentionSpec &sp) {
-  DecodeTiles t;
-  const int64_t DP = roundUpTo(sp.D, 16), DVP = roundUpTo(sp.Dv, 16);
-  const int64_t rows = (sp.Hq / sp.Hkv) * sp.S;
-  // O registers per thread = rowSlices * DVP / 2: keep them <= 128.
-  const int64_t maxSlices = std::max<int64_t>(1, 256 / DVP);
-  t.rowSlices = int(std::min<int64_t>((rows + 15) / 16, maxSlices));
-  t.rowBlocks = int((rows + 16 * t.rowSlices - 1) / (16 * t.rowSlices));
-  const int64_t limit = sp.sm >= 90 ? 227 * 1024 : sp.sm == 80 ? 163 * 1024 : 99 * 1024;
-  auto smem = [&] {
-    int64_t pipe = 16 * t.rowSlices * (DP + 8) * 2 + t.stages * t.blockN * (DP + 8 + DVP + 8) * 2;
-    int64_t merge = (2 * t.warps * 16 * t.rowSlices + t.warps * 16 * t.rowSlices * (DVP + 4)) * 4;
-    return std::max(pipe, merge);
-  };
-  while (smem() > limit && t.stages > 2)
-    --t.stages;
-  t.sharedBytes = smem();
-  t.ctasPerSM = int(std::max<int64_t>(1, std::min<int64_t>(228 * 1024 / (t.sharedBytes + 1024), 16)));
-  return t;
-}
-
-int chooseSplits(int64_t units, int slots, int64_t tiles) {
-  if (units >= int64_t(0.8 * slots) || tiles <= 1)
-    return 1;
-  const int maxSplits = int(std::min<int64_t>({tiles, 128, std::max<int64_t>(1, 2 * slots / units + 1)}));
-  std::vector<double> eff(maxSplits + 1, 0.0);
-  double best = 0;
-  auto eligible = [&](int s) {
-    // A split count that gives the same chunk size as s-1 only adds CTAs.
-    return s == 1 || (tiles + s - 1) / s != (tiles + s - 2) / (s - 1);
-  };
-  for (int s = 1; s <= maxSplits; ++s) {
-    if (!eligible(s))
-      continue;
-    double waves = double(units * s) / slots;
-    eff[s] = waves / std::ceil(waves);
-    best = std::max(best, eff[s]);
-  }
-  for (int s = 1; s <= maxSplits; ++s)
-    if (eligible(s) && eff[s] >= 0.85 * best)
-      return s;
-  return 1;
-}
-
 std::string I(int64_t v) { return std::to_string(v); }
 
 /// The split (or direct) kernel: config struct + extern "C" wrapper.
-std::string splitKernelSource(const AttentionSpec &sp, const DecodeTiles &t, int splits, bool direct,
+std::string splitKernelSource(const AttentionSpec &sp, const FlashDecodeTiles &t, int splits, bool direct,
                               const std::string &name) {
   const int64_t chunk = splitKvChunk(sp.L, splits);
   const std::string cfg = "effc_attn_cfg_" + name;
@@ -97,7 +39,7 @@ std::string splitKernelSource(const AttentionSpec &sp, const DecodeTiles &t, int
   return s;
 }
 
-LaunchDims splitLaunch(const AttentionSpec &sp, const DecodeTiles &t, int splits) {
+LaunchDims splitLaunch(const AttentionSpec &sp, const FlashDecodeTiles &t, int splits) {
   LaunchDims l;
   l.grid[0] = uint32_t(splits);
   l.grid[1] = uint32_t(sp.Hkv * t.rowBlocks);
@@ -109,26 +51,12 @@ LaunchDims splitLaunch(const AttentionSpec &sp, const DecodeTiles &t, int splits
 
 } // namespace
 
-bool flashDecodeApplicable(const AttentionSpec &sp) {
-  return sp.S <= 16 && flashAttentionUnsupported(sp).empty();
-}
-
-int chooseFlashDecodeSplits(const AttentionSpec &spec) {
-  const AttentionSpec sp = resolveAttentionStrides(spec);
-  const DecodeTiles t = decodeTiles(sp);
-  const int64_t tiles = (sp.L + t.blockN - 1) / t.blockN;
-  const int64_t units = sp.B * sp.Hkv * t.rowBlocks;
-  const int splits = chooseSplits(units, sp.numSMs * t.ctasPerSM, tiles);
-  const int64_t chunk = splitKvChunk(sp.L, splits);
-  return int((sp.L + chunk - 1) / chunk); // no empty split
-}
-
 std::string emitFlashDecodePartial(const AttentionSpec &spec, int splits, const std::string &name,
                                    LaunchDims *launch) {
   if (!flashDecodeApplicable(spec) || splits < 1 || splits > 65535)
     return "";
   const AttentionSpec sp = resolveAttentionStrides(spec);
-  const DecodeTiles t = decodeTiles(sp);
+  const FlashDecodeTiles t = chooseFlashDecodeTiles(sp);
   if (launch)
     *launch = splitLaunch(sp, t, splits);
   return splitKernelSource(sp, t, splits, /*direct=*/false, name);
@@ -168,7 +96,7 @@ std::string emitFlashDecode(const AttentionSpec &spec, const std::string &name, 
   if (!flashDecodeApplicable(spec))
     return "";
   const AttentionSpec sp = resolveAttentionStrides(spec);
-  const DecodeTiles t = decodeTiles(sp);
+  const FlashDecodeTiles t = chooseFlashDecodeTiles(sp);
   const int splits = chooseFlashDecodeSplits(sp);
   const int64_t rows = sp.B * sp.Hq * sp.S;
   FlashDecodePlan p;
