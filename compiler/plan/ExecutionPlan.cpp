@@ -204,7 +204,6 @@ private:
     std::optional<codegen::KernelDesc> desc = codegen::describeKernelOp(op, name, error);
     if (!desc)
       return op->emitError("cannot describe kernel: ") << error;
-    kernel.op = op;
     kernel.desc = std::move(*desc);
     kernel.location = locationText(op->getLoc());
     kernel.cuda = codegen::emitCudaKernel(kernel.desc, error);

@@ -10,7 +10,8 @@
 //                             once) and the function each kernel launches;
 //   toManifestKernel          the artifact's manifest entry of a kernel.
 // effc-translate prints both for a .mlir module (--eff-to-cuda,
-// --eff-to-manifest), so emission is lit-tested without ONNX.
+// --eff-to-manifest), so emission is lit-tested without ONNX. KernelPlan is
+// MLIR-free: the planner reports errors at the op while it builds the list.
 //
 #ifndef EFFC_COMPILER_PLAN_KERNELPLAN_H
 #define EFFC_COMPILER_PLAN_KERNELPLAN_H
@@ -23,15 +24,9 @@
 #include <string>
 #include <vector>
 
-namespace mlir {
-class Operation;
-}
-
 namespace effc {
 
 struct KernelPlan {
-  /// The eff op or eff.fusion the kernel runs; for diagnostics only.
-  mlir::Operation *op = nullptr;
   /// The one description of the kernel; desc.name is its CUDA function name.
   codegen::KernelDesc desc;
   /// The op's location as the manifest records it; for eff.fusion, also
