@@ -1,5 +1,5 @@
-// effc-gemm-bench: generates effc's tensor-core GEMM kernels for a list of
-// problems, compiles them with NVRTC for the device's arch, checks each
+// effc-gemm-bench: generates effc's GEMM kernels for a list of problems,
+// compiles them with NVRTC for the device's arch, checks each
 // against an fp32 SIMT reference on fresh random inputs (output poisoned with
 // NaN first, so an unwritten element fails) and times it with CUDA events
 // (warm-up, then the median of repeated CUDA-graph replays of ~1 ms batches).
@@ -8,16 +8,23 @@
 //                   [--shapes=SUBSTR] [--reps=N] [--jobs=N] [--dump=DIR]
 //                   [--compile-only --arch=sm_90] [--emit-only --dump=DIR]
 //
-// --check runs small correctness problems (odd sizes, transposes, unaligned
-// rows, epilogues, batches, every candidate tile); --perf the GPT-2-124M /
-// Llama-1B GEMMs at 512 and 4096 tokens plus 8192^3; --sweep also times
-// every candidate tile of each perf problem. Without either, both run.
+// --check runs small correctness problems of the tensor-core generator (odd
+// sizes, transposes, padded rows, epilogues, batches, every candidate tile,
+// fp32 operands as TF32); --perf the GPT-2-124M / Llama-1B GEMMs at 512 and
+// 4096 tokens plus 8192^3 as the compiler ships them: an eff.matmul
+// description through describeGemm and emitGemm, the calls MatmulEmitter.cpp
+// makes (bf16/fp16: the tensor-core kernel; fp32: the FFMA kernel, tile
+// "ffma"); --sweep also times every candidate tile of each tensor-core perf
+// problem (through the same entry, the spec's tile forced). Without either,
+// both run.
 // --compile-only (no GPU) compiles and prints registers/spills per kernel;
 // --emit-only writes the sources to --dump=DIR for bench/gemm/fragcheck.py.
 // Prints `RESULT key=value ...` lines (bench/gemm/run.sh joins them with
 // cuBLAS) and a table. Exit status 1 when any check fails.
 #include "ReferenceKernels.h"
 
+#include "compiler/codegen/device/DeviceCode.h"
+#include "compiler/codegen/gemm/Gemm.h"
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
 #include "cuda/DriverApi.h"
 #include "effc/Nvrtc.h"
@@ -59,7 +66,8 @@ struct Job {
 
 struct Variant {
   TileConfig tile;
-  bool chosen = false; // the tile chooseTile() picks
+  std::string kernel;  // the tile's name, or "ffma" for the FFMA kernel
+  bool chosen = false; // what the compiler ships for this problem
   size_t job = 0;
   // results
   double maxRelErr = -1, ms = -1;
@@ -70,6 +78,9 @@ struct Problem {
   std::string label, dtype; // "4096x2048x2048", "bf16"
   std::string what;         // check problems: what they exercise
   GemmSpec spec;
+  /// Perf problems: the eff.matmul the compiler would emit (spec is its
+  /// describeGemm); the kernels come from emitGemm, the compiler's entry.
+  KernelDesc matmul;
   /// Dtypes of the epilogue's inputs (after A, B, [bias]), packed [batch, M, N].
   std::vector<DType> epilogueInputs;
   bool perf = false;
@@ -225,11 +236,20 @@ std::vector<Problem> perfProblems(const Options &opt) {
     DType t = dt == "fp32" ? DType::FLOAT32 : dt == "fp16" ? DType::FLOAT16 : DType::BFLOAT16;
     for (auto &sh : shapes) {
       Problem p;
-      p.spec = plain(sh[0], sh[1], sh[2], t);
+      // eff.matmul [M, K] x [K, N] -> [M, N], as the planner describes it.
+      p.matmul.op = std::string(opName(EffOp::MatMulOp));
+      p.matmul.inputs = {TensorDesc{t, {sh[0], sh[2]}}, TensorDesc{t, {sh[2], sh[1]}}};
+      p.matmul.outputs = {TensorDesc{t, {sh[0], sh[1]}}};
+      std::string error;
+      if (!describeGemm(p.matmul, p.spec, error)) {
+        std::fprintf(stderr, "effc-gemm-bench: %s\n", error.c_str());
+        std::exit(1);
+      }
       p.label = shapeLabel(p.spec);
       p.dtype = dt;
       p.perf = true;
-      p.tol = toleranceFor(p.spec);
+      // The FFMA kernel is exact fp32: the compiler's fp32 contract.
+      p.tol = usesTensorCores(p.spec) ? toleranceFor(p.spec) : 1e-4;
       out.push_back(p);
     }
   }
@@ -567,21 +587,34 @@ int main(int argc, char **argv) {
     jobs.push_back(cmp);
     TileConfig chosen = chooseTile(p.spec);
     std::vector<TileConfig> tiles{chosen};
-    if (p.perf && opt.sweep)
+    // Perf problems are timed as the compiler ships them: emitGemm picks the
+    // kernel (fp32: FFMA, no tiles to sweep).
+    bool tensorCores = !p.perf || usesTensorCores(p.spec);
+    if (p.perf && opt.sweep && tensorCores)
       for (const TileConfig &t : candidateTiles(p.spec.aType))
         if (!(t == chosen))
           tiles.push_back(t);
     for (const TileConfig &t : tiles) {
       GemmSpec s = p.spec;
       s.tile = t;
-      if (!unsupportedReason(s).empty())
+      if (!unsupportedReason(s).empty() && tensorCores)
         continue;
       Variant v;
       v.tile = t;
+      v.kernel = tensorCores ? tileName(t) : "ffma";
       v.chosen = t == chosen;
       Job j;
-      j.name = base + "_tcg_" + std::to_string(p.variants.size());
-      j.source = tensorCoreGemmPrelude() + emitTensorCoreGemm(s, j.name, &j.launch);
+      j.name = base + (tensorCores ? "_tcg_" : "_ffma_") + std::to_string(p.variants.size());
+      if (p.perf) {
+        KernelDesc d = p.matmul;
+        d.name = j.name;
+        CudaKernel k = emitGemm(d, s);
+        // The device code the compiler's translation unit starts with.
+        j.source = deviceSources({"primitives.cuh", "elementwise.cuh", "tensor_core_gemm.cuh"}) + k.source;
+        j.launch = k.launch;
+      } else {
+        j.source = tensorCoreGemmPrelude() + emitTensorCoreGemm(s, j.name, &j.launch);
+      }
       v.job = jobs.size();
       jobs.push_back(j);
       p.variants.push_back(v);
@@ -614,7 +647,7 @@ int main(int argc, char **argv) {
       for (const Variant &v : p.variants) {
         const Job &j = jobs[v.job];
         std::printf("COMPILED %-22s %-5s %-24s regs=%d spill=%d ms=%.0f%s\n", p.label.c_str(), p.dtype.c_str(),
-                    tileName(v.tile).c_str(), j.regs, j.spillBytes, j.ms, j.error.empty() ? "" : " ERROR");
+                    v.kernel.c_str(), j.regs, j.spillBytes, j.ms, j.error.empty() ? "" : " ERROR");
       }
     std::printf("%d compile errors\n", compileErrors);
     return compileErrors ? 1 : 0;
@@ -639,7 +672,7 @@ int main(int argc, char **argv) {
       double tflops = v.ms > 0 ? flops / (v.ms * 1e-3) / 1e12 : 0;
       std::printf("RESULT kind=%s shape=%s dtype=%s tile=%s chosen=%d regs=%d spill=%d ms=%.4f tflops=%.1f "
                   "max_rel_err=%.3g tol=%.0e status=%s%s%s\n",
-                  p.perf ? "perf" : "check", p.label.c_str(), p.dtype.c_str(), tileName(v.tile).c_str(), v.chosen ? 1 : 0,
+                  p.perf ? "perf" : "check", p.label.c_str(), p.dtype.c_str(), v.kernel.c_str(), v.chosen ? 1 : 0,
                   j.regs, j.spillBytes, v.ms, tflops, v.maxRelErr, p.tol, v.pass ? "PASS" : "FAIL",
                   p.what.empty() ? "" : " what=", p.what.c_str());
       std::fflush(stdout);

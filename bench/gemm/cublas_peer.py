@@ -5,8 +5,8 @@ Timed exactly like the C++ bench (2 warm-up calls, one timed call to size a
 ~1 ms batch, the batch captured in a CUDA graph, the median over --reps
 replays timed with CUDA events), on
 uniform[-1, 1) inputs, into a preallocated output. fp32 runs with
-torch.backends.cuda.matmul.allow_tf32 = True (cuBLAS TF32 tensor cores), the
-mode effc's fp32 kernels use.
+torch.backends.cuda.matmul.allow_tf32 = False (exact fp32, no TF32), the
+contract of the FFMA kernel effc ships for fp32.
 
 Prints one line per problem:
   PEER shape=MxNxK dtype=bf16 ms=0.1234 tflops=567.8
@@ -79,7 +79,7 @@ def main():
     if not torch.cuda.is_available():
         print("cublas_peer: no CUDA device", file=sys.stderr)
         return 1
-    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cuda.matmul.allow_tf32 = False
     print(f"# torch {torch.__version__}, {torch.cuda.get_device_name()}", flush=True)
     gen = torch.Generator(device="cuda").manual_seed(0)
     for name in args.dtypes.split(","):

@@ -98,8 +98,7 @@ struct GemmSpec {
 
 /// The spec of eff.matmul (numpy matmul: 1-D promotion, broadcast batch
 /// dims) or eff.gemm (ONNX Gemm: transposes, alpha/beta, broadcast C) from
-/// its kernel description; false with `error` naming the problem. Defined
-/// in MatmulEmitter.cpp.
+/// its kernel description; false with `error` naming the problem.
 bool describeGemm(const KernelDesc &desc, GemmSpec &spec, std::string &error);
 
 } // namespace effc::codegen

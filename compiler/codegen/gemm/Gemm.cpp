@@ -7,7 +7,7 @@
 // (zero-filled at the edges, loaded along each operand's contiguous dim)
 // and each thread accumulates a 4x4 strided micro-tile in registers.
 //
-#include "compiler/codegen/Gemm.h"
+#include "compiler/codegen/gemm/Gemm.h"
 
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
 

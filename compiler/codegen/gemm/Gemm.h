@@ -1,12 +1,13 @@
 //===- Gemm.h - the one place GEMM kernels are emitted -----------*- C++ -*-===//
 //
 // Every matmul/gemm goes through emitGemm(desc, spec) with the one GemmSpec
-// (gemm/GemmSpec.h): 16-bit operands get the tensor-core kernel
-// (gemm/TensorCoreGemm.h), everything else the FFMA kernel below. The GEMM
-// benchmark calls the same entry for the shapes it times.
+// (GemmSpec.h): 16-bit operands get the tensor-core kernel
+// (TensorCoreGemm.h), everything else the FFMA kernel (Gemm.cpp). The GEMM
+// benchmark calls the same entry for the shapes it times. MLIR-free, like
+// the rest of this directory.
 //
-#ifndef EFFC_COMPILER_CODEGEN_GEMM_H
-#define EFFC_COMPILER_CODEGEN_GEMM_H
+#ifndef EFFC_COMPILER_CODEGEN_GEMM_GEMM_H
+#define EFFC_COMPILER_CODEGEN_GEMM_GEMM_H
 
 #include "compiler/codegen/DTypeInfo.h"
 #include "compiler/codegen/KernelDesc.h"
