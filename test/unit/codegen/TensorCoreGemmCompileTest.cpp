@@ -2,6 +2,7 @@
 // compiles of a spread of specs for sm_80 and sm_90 (no GPU needed; the
 // compile tests are skipped when libnvrtc cannot be loaded). Numerics are
 // checked on the GPU by bench/gemm (effc-gemm-bench --check-only).
+#include "compiler/codegen/gemm/Gemm.h"
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
 #include "effc/Nvrtc.h"
 
@@ -137,6 +138,54 @@ TEST(TensorCoreGemm, RejectsWhatItCannotDo) {
   EXPECT_NE(unsupportedReason(badTile), "");
   LaunchDims l;
   EXPECT_EQ(emitTensorCoreGemm(mixed, "k", &l), "");
+}
+
+/// eff.matmul of `a` x `b` (shapes) in dtype t, as the planner describes it.
+static KernelDesc matmulDesc(std::vector<int64_t> a, std::vector<int64_t> b, std::vector<int64_t> y, DType t) {
+  KernelDesc d;
+  d.op = std::string(opName(EffOp::MatMulOp));
+  d.name = "k_mm";
+  d.inputs = {TensorDesc{t, a}, TensorDesc{t, b}};
+  d.outputs = {TensorDesc{t, y}};
+  return d;
+}
+
+// The entry the compiler (MatmulEmitter) and effc-gemm-bench share:
+// describeGemm, then emitGemm picks the kernel.
+TEST(Gemm, ShippedEntryPicksTheKernel) {
+  std::string error;
+  GemmSpec s;
+  KernelDesc bf16 = matmulDesc({2, 3, 64, 32}, {32, 48}, {2, 3, 64, 48}, DType::BFLOAT16);
+  ASSERT_TRUE(describeGemm(bf16, s, error)) << error;
+  EXPECT_EQ(s.batch(), 6);
+  EXPECT_TRUE(usesTensorCores(s)); // [2, 3] over packed A, B broadcast: one stride each
+  CudaKernel k = emitGemm(bf16, s);
+  EXPECT_TRUE(k.needsGemmPrelude);
+  EXPECT_NE(k.source.find("// effc tensor-core GEMM: C[6][64][48]"), std::string::npos) << k.source;
+
+  // fp32 stays exact: the FFMA kernel.
+  KernelDesc fp32 = matmulDesc({64, 32}, {32, 48}, {64, 48}, DType::FLOAT32);
+  ASSERT_TRUE(describeGemm(fp32, s, error)) << error;
+  EXPECT_FALSE(usesTensorCores(s));
+  k = emitGemm(fp32, s);
+  EXPECT_FALSE(k.needsGemmPrelude);
+  EXPECT_NE(k.source.find("// Y[1][64][48] = A * B, K = 32"), std::string::npos) << k.source;
+  EXPECT_EQ(k.launch.block[0], 256u);
+
+  // Batch dims that do not coalesce (A varies over the outer, B over the
+  // inner one) take the FFMA kernel, which indexes each dim.
+  KernelDesc mixed = matmulDesc({2, 1, 64, 32}, {1, 3, 32, 48}, {2, 3, 64, 48}, DType::BFLOAT16);
+  ASSERT_TRUE(describeGemm(mixed, s, error)) << error;
+  EXPECT_FALSE(usesTensorCores(s));
+  EXPECT_NE(emitGemm(mixed, s).source.find("// Y[6][64][48]"), std::string::npos);
+
+  // A fused epilogue is one lambda, called per element by either kernel.
+  ASSERT_TRUE(describeGemm(fp32, s, error)) << error;
+  s.epilogue.code = "v = v * 2.0f;";
+  k = emitGemm(fp32, s);
+  EXPECT_NE(k.source.find("auto epilogue = [&](float v, long long bz, int row, int col) -> float {"),
+            std::string::npos);
+  EXPECT_NE(k.source.find("const float r = epilogue(acc[i][j], bz, m, n);"), std::string::npos) << k.source;
 }
 
 TEST(TensorCoreGemm, TileRule) {
