@@ -12,7 +12,7 @@
 #define EFFC_COMPILER_PLAN_EXECUTIONPLAN_H
 
 #include "compiler/plan/KernelPlan.h"
-#include "effc/Artifact.h"
+#include "runtime/src/Artifact.h"
 
 #include "mlir/IR/BuiltinOps.h"
 

@@ -17,7 +17,7 @@
 #define EFFC_COMPILER_PLAN_KERNELPLAN_H
 
 #include "compiler/codegen/KernelDesc.h"
-#include "effc/Artifact.h"
+#include "runtime/src/Artifact.h"
 
 #include <cstdint>
 #include <optional>

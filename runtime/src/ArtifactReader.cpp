@@ -1,7 +1,7 @@
 // Parsing and validation of .effc images. Everything is checked before use so
 // that a corrupt or hostile file gives an error, never a crash.
 #include "ArtifactFormat.h"
-#include "effc/Artifact.h"
+#include "Artifact.h"
 #include "effc/DType.h"
 #include "effc/EffOp.h"
 

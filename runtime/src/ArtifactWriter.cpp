@@ -1,5 +1,5 @@
 #include "ArtifactFormat.h"
-#include "effc/Artifact.h"
+#include "Artifact.h"
 #include "effc/DType.h"
 #include "effc/Tensor.h"
 

@@ -1,5 +1,6 @@
 #include "HostBackend.h"
 
+#include "ModelManifest.h"
 #include "effc/EffOp.h"
 #include "effc/HostKernels.h"
 #include "runtime/proto/artifact.pb.h"
@@ -50,7 +51,7 @@ public:
   static StatusOr<std::unique_ptr<BackendSession>> create(std::shared_ptr<const Model> model) {
     std::unique_ptr<HostSession> s(new HostSession());
     s->model_ = model;
-    const artifact::Manifest &m = model->manifest();
+    const artifact::Manifest &m = manifestOf(*model);
     uint64_t bytes = (m.arena_bytes() + 63) / 64 * 64;
     if (bytes) {
       s->arena_ = static_cast<uint8_t *>(std::aligned_alloc(64, bytes));
@@ -83,7 +84,7 @@ public:
   ~HostSession() override { std::free(arena_); }
 
   Status run(const std::vector<Tensor> &inputs, std::vector<HostTensor> &outputs, RunProfile *profile) override {
-    const artifact::Manifest &m = model_->manifest();
+    const artifact::Manifest &m = manifestOf(*model_);
     for (size_t i = 0; i < inputs.size(); ++i)
       if (size_t n = inputs[i].byteSize()) std::memcpy(ptr_[model_->inputs()[i].buffer], inputs[i].data, n);
     if (profile) profile->kernels.clear();
@@ -128,7 +129,7 @@ private:
       p.body.push_back(std::move(op));
     }
     for (int o = 0; o < kr.body_outputs_size(); ++o)
-      p.bodyOutputs.push_back({vals[kr.body_outputs(o)].data, model_->manifest().buffers(kr.outputs(o)).size_bytes()});
+      p.bodyOutputs.push_back({vals[kr.body_outputs(o)].data, manifestOf(*model_).buffers(kr.outputs(o)).size_bytes()});
     return Status::OK();
   }
 
@@ -145,7 +146,7 @@ private:
 
   // Buffers were validated by the loader: ranges are in bounds, aliases acyclic.
   uint8_t *resolve(int i) const {
-    const Buffer &b = model_->manifest().buffers(i);
+    const Buffer &b = manifestOf(*model_).buffers(i);
     switch (b.storage()) {
     case Buffer::ARENA: return arena_ ? arena_ + b.offset() : nullptr;
     case Buffer::WEIGHT: return const_cast<uint8_t *>(model_->weightsData()) + b.offset(); // never written
@@ -167,7 +168,7 @@ class HostBackend : public Backend {
 public:
   std::string name() const override { return "host"; }
   Status supports(const Model &model) const override {
-    const artifact::Manifest &m = model.manifest();
+    const artifact::Manifest &m = manifestOf(model);
     for (int k = 0; k < m.kernels_size(); ++k) {
       const artifact::Kernel &kr = m.kernels(k);
       if (isOp(kr.op(), EffOp::FusionOp)) {

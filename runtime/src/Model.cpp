@@ -1,13 +1,16 @@
 #include "effc/Model.h"
 
+#include "Artifact.h"
 #include "ArtifactFormat.h"
-#include "effc/Artifact.h"
+#include "ModelManifest.h"
 #include "effc/TensorIO.h"
 
 namespace effc {
 
-Model::Model() : manifest_(std::make_unique<artifact::Manifest>()) {}
+Model::Model() : manifest_(std::make_unique<detail::ModelManifest>()) {}
 Model::~Model() = default;
+
+const detail::ModelManifest &detail::modelManifest(const Model &model) { return *model.manifest_; }
 
 StatusOr<std::shared_ptr<const Model>> Model::load(const std::string &path) {
   auto bytes = readFileBytes(path);
@@ -26,11 +29,11 @@ StatusOr<std::shared_ptr<const Model>> Model::loadFromMemory(const void *data, s
   if (size) std::memcpy(base, data, size);
   ArtifactSections secs;
   EFFC_RETURN_IF_ERROR(parseArtifact(base, size, name, &secs));
-  *m->manifest_ = std::move(secs.manifest);
+  m->manifest_->manifest = std::move(secs.manifest);
   m->weights_ = base + secs.weightsOffset;
   m->weightsSize_ = secs.weightsSize;
   m->payload_.assign(reinterpret_cast<const char *>(base + secs.payloadOffset), secs.payloadSize);
-  const artifact::Manifest &man = *m->manifest_;
+  const artifact::Manifest &man = m->manifest_->manifest;
   for (int io = 0; io < 2; ++io) {
     const auto &binds = io == 0 ? man.inputs() : man.outputs();
     for (const auto &b : binds) {

@@ -1,5 +1,6 @@
 // onnx.TensorProto -> HostTensor (raw_data or the typed repeated fields).
 #include "effc/TensorIO.h"
+#include "TensorProtoIO.h"
 
 #include "onnx/onnx.pb.h"
 

@@ -4,6 +4,7 @@
 // every Kernel.source is a function of the resulting cubin (read from its ELF
 // symbol table), plus any embedded cubins. Needs libnvrtc, no GPU or driver.
 // Exit 0 when everything compiles and resolves, 1 otherwise.
+#include "ModelManifest.h"
 #include "cuda/CudaManifest.h"
 #include "effc/Model.h"
 #include "effc/Nvrtc.h"
@@ -64,7 +65,7 @@ int main(int argc, char **argv) {
 
   auto model = Model::load(path);
   if (!model.ok()) return fail(model.status().message());
-  const artifact::Manifest &m = (*model)->manifest();
+  const artifact::Manifest &m = manifestOf(**model);
   Status st = cuda::checkKernels(m);
   if (!st.ok()) return fail(path + ": " + st.message());
   auto source = cuda::cudaSource(m, (*model)->payload());

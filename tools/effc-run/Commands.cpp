@@ -1,5 +1,6 @@
 #include "Commands.h"
 
+#include "ModelManifest.h"
 #include "onnx/onnx.pb.h"
 #include "runtime/proto/artifact.pb.h"
 
@@ -212,7 +213,7 @@ Status bench(Session &s, const std::vector<Tensor> &inputs, int n) {
 }
 
 void printStats(const Model &model) {
-  const auto &m = model.manifest();
+  const auto &m = manifestOf(model);
   double ratio = m.intermediate_bytes() ? double(m.arena_bytes()) / double(m.intermediate_bytes()) : 0;
   std::printf("arena_bytes: %llu\n", (unsigned long long)m.arena_bytes());
   std::printf("intermediate_bytes: %llu\n", (unsigned long long)m.intermediate_bytes());

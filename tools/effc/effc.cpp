@@ -7,6 +7,7 @@
 //
 #include "compiler/Pipeline.h"
 #include "compiler/plan/ExecutionPlan.h"
+#include "cuda/EmbedCubins.h"
 #include "effc/Nvrtc.h"
 #include "compiler/onnx/OnnxImporter.h"
 #include "compiler/onnx/OnnxLocations.h"

@@ -11,9 +11,12 @@
 #include <vector>
 
 namespace effc {
-namespace artifact {
-class Manifest;
-}
+class Model;
+namespace detail {
+/// The parsed manifest of a Model: runtime-internal (runtime/src/ModelManifest.h).
+struct ModelManifest;
+const ModelManifest &modelManifest(const Model &model);
+} // namespace detail
 
 struct TensorInfo {
   std::string name;
@@ -35,16 +38,16 @@ public:
   const std::string &path() const { return path_; }
   const std::vector<TensorInfo> &inputs() const { return inputs_; }
   const std::vector<TensorInfo> &outputs() const { return outputs_; }
-  const artifact::Manifest &manifest() const { return *manifest_; }
   /// The weights section (256-byte aligned in memory) and the payload.
   const uint8_t *weightsData() const { return weights_; }
   uint64_t weightsSize() const { return weightsSize_; }
   const std::string &payload() const { return payload_; }
 
 private:
+  friend const detail::ModelManifest &detail::modelManifest(const Model &);
   Model();
   std::string path_;
-  std::unique_ptr<artifact::Manifest> manifest_;
+  std::unique_ptr<detail::ModelManifest> manifest_;
   std::vector<TensorInfo> inputs_, outputs_;
   std::vector<uint8_t> storage_; // the whole file, over-allocated for alignment
   const uint8_t *weights_ = nullptr;

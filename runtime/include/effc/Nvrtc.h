@@ -11,10 +11,6 @@
 #include <vector>
 
 namespace effc {
-namespace artifact {
-class Manifest;
-}
-
 namespace nvrtc {
 
 /// Loads libnvrtc once per process. Tries $EFFC_NVRTC_PATH (only it, when
@@ -25,7 +21,7 @@ Status load();
 StatusOr<std::string> version();
 
 /// The options effc compiles with: --gpu-architecture=ARCH (cubin), then
-/// `extra` (Manifest.nvrtc_options), then -default-device and --std=c++17
+/// `extra` (the artifact manifest's nvrtc_options), then -default-device and --std=c++17
 /// unless `extra` already sets them.
 std::vector<std::string> compileOptions(const std::string &arch, const std::vector<std::string> &extra);
 
@@ -67,13 +63,6 @@ std::string archForComputeCapability(int major, int minor);
 /// Names of the function symbols (STT_FUNC) of an ELF64 cubin, read from its
 /// .symtab: needs no driver. Errors on anything that is not a sane ELF64.
 StatusOr<std::vector<std::string>> cubinFunctions(const void *data, size_t size);
-
-/// For `effc --embed-cubin`: compiles the manifest's CUDA source (payload
-/// [cuda_source_offset, +cuda_source_size)) for each arch with
-/// compileOptions(arch, nvrtc_options), checks that every Kernel.source is in
-/// the cubin, appends the cubins to `payload` (256-byte aligned) and adds or
-/// replaces one Manifest.cubins entry per arch.
-Status embedCubins(artifact::Manifest &manifest, std::string &payload, const std::vector<std::string> &archs);
 
 } // namespace nvrtc
 } // namespace effc

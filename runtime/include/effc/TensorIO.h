@@ -7,14 +7,10 @@
 
 #include <string>
 
-namespace onnx {
-class TensorProto;
-}
-
 namespace effc {
 
-StatusOr<HostTensor> tensorFromProto(const onnx::TensorProto &proto);
-/// `name` (optional) receives TensorProto.name.
+/// A serialized ONNX TensorProto file; `name` (optional) receives
+/// TensorProto.name.
 StatusOr<HostTensor> readTensorProtoFile(const std::string &path,
                                          std::string *name = nullptr);
 

@@ -1,7 +1,7 @@
 // The on-disk cubin cache. Entries are whole files written through a temp
 // file + rename, so readers see either nothing or a complete entry; the
 // header check still catches truncation or bit rot from elsewhere.
-#include "effc/Artifact.h"
+#include "Artifact.h"
 #include "effc/Nvrtc.h"
 
 #include "cuda/DynLib.h"

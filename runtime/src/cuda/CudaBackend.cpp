@@ -2,6 +2,7 @@
 
 #include "cuda/CudaManifest.h"
 #include "cuda/DeviceModel.h"
+#include "ModelManifest.h"
 #include "cuda/DynLib.h"
 #include "runtime/proto/artifact.pb.h"
 
@@ -75,7 +76,7 @@ private:
   explicit CudaSession(const Driver &d) : d_(d) {}
 
   Status init() {
-    const artifact::Manifest &m = model_->manifest();
+    const artifact::Manifest &m = manifestOf(*model_);
     EFFC_RETURN_IF_ERROR(d_.makeCurrent());
     if (uint64_t n = m.arena_bytes()) {
       EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuMemAlloc(&arena_, n), "allocating a " + std::to_string(n) + "-byte arena"));
@@ -107,7 +108,7 @@ private:
 
   // Buffers were validated by the loader: ranges in bounds, aliases acyclic.
   CUdeviceptr resolve(int i) const {
-    const Buffer &b = model_->manifest().buffers(i);
+    const Buffer &b = manifestOf(*model_).buffers(i);
     switch (b.storage()) {
     case Buffer::ARENA: return arena_ ? arena_ + b.offset() : 0;
     case Buffer::WEIGHT: return dm_->weights() ? dm_->weights() + b.offset() : 0;
@@ -118,13 +119,13 @@ private:
     }
   }
 
-  std::string where(size_t k) const { return kernelWhere(model_->manifest().kernels(int(k)), int(k)); }
+  std::string where(size_t k) const { return kernelWhere(manifestOf(*model_).kernels(int(k)), int(k)); }
 
   Status launch(size_t k) {
     PreparedKernel &p = kernels_[k];
     CUresult r = d_.api.cuLaunchKernel(p.fn, p.grid[0], p.grid[1], p.grid[2], p.block[0], p.block[1], p.block[2],
                                        p.shared, stream_, p.argPtrs.data(), nullptr);
-    return d_.check(r, where(k) + ": launching '" + model_->manifest().kernels(int(k)).source() + "'");
+    return d_.check(r, where(k) + ": launching '" + manifestOf(*model_).kernels(int(k)).source() + "'");
   }
 
   // Capture the whole kernel sequence once; later runs replay it.
@@ -161,7 +162,7 @@ private:
       if (syncEach_) EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuStreamSynchronize(stream_), where(k) + ": execution"));
     }
     EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuStreamSynchronize(stream_), "running the kernels"));
-    const artifact::Manifest &m = model_->manifest();
+    const artifact::Manifest &m = manifestOf(*model_);
     for (size_t k = 0; k < kernels_.size(); ++k) {
       float ms = 0;
       EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventElapsedTime(&ms, events_[k], events_[k + 1]), "cuEventElapsedTime"));
@@ -234,7 +235,7 @@ public:
 
   // Manifest checks only, so they work (and are tested) without a GPU.
   Status supports(const Model &model) const override {
-    const artifact::Manifest &m = model.manifest();
+    const artifact::Manifest &m = manifestOf(model);
     Status st = checkKernels(m);
     if (st.ok() && m.kernels_size() > 0 && m.cubins_size() == 0) st = cudaSource(m, model.payload()).status();
     for (int i = 0; st.ok() && i < m.cubins_size(); ++i) st = embeddedCubin(m, model.payload(), m.cubins(i).arch()).status();

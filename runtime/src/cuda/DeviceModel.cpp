@@ -1,6 +1,7 @@
 #include "cuda/DeviceModel.h"
 
 #include "cuda/CudaManifest.h"
+#include "ModelManifest.h"
 #include "cuda/DynLib.h"
 #include "effc/Nvrtc.h"
 #include "runtime/proto/artifact.pb.h"
@@ -28,7 +29,7 @@ StatusOr<std::shared_ptr<DeviceModel>> DeviceModel::get(const Driver &driver,
 }
 
 Status DeviceModel::init(const Model &model) {
-  const artifact::Manifest &m = model.manifest();
+  const artifact::Manifest &m = manifestOf(model);
   EFFC_RETURN_IF_ERROR(driver_.makeCurrent());
   std::string forced = getEnv("EFFC_CUDA_ARCH"); // e.g. sm_90a for wgmma kernels
   arch_ = forced.empty() ? nvrtc::archForComputeCapability(driver_.ccMajor, driver_.ccMinor) : forced;

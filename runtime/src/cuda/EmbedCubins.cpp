@@ -1,5 +1,7 @@
 // effc --embed-cubin: cubins compiled at build time travel in the payload so
 // a GPU machine without NVRTC (or in a hurry) skips the JIT.
+#include "cuda/EmbedCubins.h"
+
 #include "cuda/CudaManifest.h"
 #include "effc/Nvrtc.h"
 #include "runtime/proto/artifact.pb.h"

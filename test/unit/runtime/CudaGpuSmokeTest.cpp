@@ -5,6 +5,7 @@
 // memory; graph capture then replay, eager mode, embedded cubins, threads.
 #include "CudaTestUtil.h"
 #include "cuda/DriverApi.h"
+#include "cuda/EmbedCubins.h"
 #include "effc/TensorIO.h"
 
 #include <cmath>

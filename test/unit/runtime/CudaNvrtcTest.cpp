@@ -1,6 +1,8 @@
 // NVRTC compilation and cubin symbol lookup (no GPU needed; skipped when
 // libnvrtc cannot be loaded).
 #include "CudaTestUtil.h"
+#include "ModelManifest.h"
+#include "cuda/EmbedCubins.h"
 #include "effc/Nvrtc.h"
 
 #include <algorithm>
@@ -102,7 +104,7 @@ TEST(CudaNvrtc, EmbedCubinsAddsCheckedEntries) {
   // The artifact round-trips and its cubins hold the kernels.
   auto model = loadBytes(bytesWithPayload(mb, payload));
   ASSERT_TRUE(model);
-  const auto &c = model->manifest().cubins(1);
+  const auto &c = manifestOf(*model).cubins(1);
   auto fns = nvrtc::cubinFunctions(model->payload().data() + c.offset(), c.size());
   ASSERT_TRUE(fns.ok()) << fns.status().message();
   EXPECT_TRUE(contains(*fns, "k_big_shared"));

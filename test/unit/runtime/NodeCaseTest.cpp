@@ -3,6 +3,7 @@
 // its eff op (attributes -> Attrs), run on input_*.pb and compared with
 // output_*.pb (rtol 1e-4, atol 1e-5). Cases written for older opsets whose
 // attributes became inputs (axes, split, min/max, ...) are skipped.
+#include "TensorProtoIO.h"
 #include "TestUtil.h"
 
 #include "effc/HostKernels.h"

@@ -1,4 +1,5 @@
 // TensorProto (.pb) and NumPy (.npy) readers/writers.
+#include "TensorProtoIO.h"
 #include "TestUtil.h"
 
 #include "onnx/onnx.pb.h"

@@ -1,7 +1,7 @@
 // Helpers for runtime tests: a small manifest builder over the writer API.
 #pragma once
 
-#include "effc/Artifact.h"
+#include "Artifact.h"
 #include "effc/effc.h"
 
 #include <gtest/gtest.h>

@@ -1,6 +1,8 @@
 // Writing and parsing .effc artifacts (file layout: runtime/src/ArtifactFormat.h).
 // The compiler builds a Manifest (buffers, bindings, kernels, arena plan) and
 // calls writeArtifact with the weight bytes; the writer lays out the file.
+// Runtime-internal (it exposes the protobuf manifest): the compiler, the
+// runtime and its tests use it, the public API (runtime/include/effc) never.
 #pragma once
 
 #include "effc/Status.h"
