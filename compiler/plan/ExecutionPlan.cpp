@@ -7,7 +7,6 @@
 #include "dialects/eff/EffOps.h"
 #include "dialects/eff/KernelOperands.h"
 #include "dialects/eff/hostfold/HostKernelFolding.h"
-#include "dialects/eff/hostfold/HostKernelFolding.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
