@@ -33,30 +33,20 @@ namespace {
 
 bool isHalfType(DType t) { return t == DType::FLOAT16 || t == DType::BFLOAT16; }
 
-/// The FA2 forward kernel for `spec` when it applies (dtypes, shapes and
-/// mask supported); false leaves `out` alone.
-bool emitFlashForward(const KernelDesc &d, const AttentionSpec &spec, CudaKernel &out) {
+/// True when the FA2 forward kernel runs `spec` (dtypes, shapes and mask
+/// supported).
+bool flashForwardApplies(const KernelDesc &d, const AttentionSpec &spec) {
   DType t = spec.dtype;
   if (d.inputs[1].dtype != t || d.inputs[2].dtype != t || d.outputs[0].dtype != t)
     return false;
   const char *f32Opt = std::getenv("EFFC_FA2_F32");
   if (!isHalfType(t) && !(t == DType::FLOAT32 && f32Opt && std::string(f32Opt) == "1"))
     return false;
-  if (!flashAttentionUnsupported(spec).empty())
-    return false;
-  LaunchDims launch;
-  std::string source = emitFlashAttentionForward(spec, d.name, &launch);
-  if (source.empty())
-    return false;
-  out.source = "// " + d.op + "\n" + source;
-  out.launch = launch;
-  out.needsAttentionPrelude = true;
-  return true;
+  return flashAttentionUnsupported(spec).empty();
 }
 
-} // namespace
-
-bool emitAttention(const KernelDesc &d, CudaKernel &out, std::string &error) {
+/// The attention spec of an eff.attention.
+bool attentionSpec(const KernelDesc &d, AttentionSpec &out, std::string &error) {
   if (d.outputs.size() != 1) {
     error = d.op + ": expected one output";
     return false;
@@ -68,20 +58,17 @@ bool emitAttention(const KernelDesc &d, CudaKernel &out, std::string &error) {
     error = d.op + ": batch and heads must be <= 65535";
     return false;
   }
-  if (emitFlashForward(d, *spec, out))
-    return true;
-  const TensorDesc &q = d.inputs[0], &k = d.inputs[1], &v = d.inputs[2];
-  const int64_t B = spec->B, Hq = spec->Hq, S = spec->S, D = spec->D, Hkv = spec->Hkv, L = spec->L,
-                Dv = spec->Dv;
-  const float scale = spec->scale;
-  const bool causal = spec->causal, hasMask = d.hasInput(3),
-             boolMask = spec->mask == AttentionMask::Bool;
-  const int64_t window = spec->window;
-  const std::array<int64_t, 4> &mst = spec->maskStrides;
+  out = *spec;
+  return true;
+}
 
-  // Tile sizes: up to 8 query rows (warps) per block, key tiles of up to 32
-  // (one per lane) while the static shared memory stays under 48 KiB.
-  int64_t rows = std::clamp<int64_t>(S, 1, 8), kt = 32, dvLanes = std::max<int64_t>(1, ceilDiv(Dv, 32));
+/// The fallback kernel's tiles: up to 8 query rows (warps) per block, key
+/// tiles of up to 32 (one per lane) while the static shared memory stays
+/// under 48 KiB.
+bool chooseFallback(const KernelDesc &d, const AttentionSpec &spec, KernelChoice &c,
+                    std::string &error) {
+  const int64_t S = spec.S, D = spec.D, Dv = spec.Dv;
+  int64_t rows = std::clamp<int64_t>(S, 1, 8), kt = 32;
   auto smem = [&](int64_t t) { return 4 * (rows * D + t * (D + 1) + t * Dv); };
   while (smem(kt) > 46 * 1024 && kt > 4)
     kt /= 2;
@@ -90,7 +77,32 @@ bool emitAttention(const KernelDesc &d, CudaKernel &out, std::string &error) {
             " are too large for this kernel";
     return false;
   }
-  int threads = int(32 * rows);
+  c.variant = "warp-per-query-row";
+  c.setParam("rows", rows);
+  c.setParam("key_tile", kt);
+  c.launch.grid[0] = uint32_t(std::max<int64_t>(1, ceilDiv(S, rows)));
+  c.launch.grid[1] = uint32_t(std::max<int64_t>(1, spec.Hq));
+  c.launch.grid[2] = uint32_t(std::max<int64_t>(1, spec.B));
+  c.launch.block[0] = uint32_t(32 * rows);
+  return true;
+}
+
+/// The fallback kernel's text for the tiles in `c`.
+bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const KernelChoice &c,
+                  std::string &source) {
+  const AttentionSpec *spec = &specValue;
+  const TensorDesc &q = d.inputs[0], &k = d.inputs[1], &v = d.inputs[2];
+  const int64_t Hq = spec->Hq, S = spec->S, D = spec->D, Hkv = spec->Hkv, L = spec->L,
+                Dv = spec->Dv;
+  const float scale = spec->scale;
+  const bool causal = spec->causal, hasMask = d.hasInput(3),
+             boolMask = spec->mask == AttentionMask::Bool;
+  const int64_t window = spec->window;
+  const std::array<int64_t, 4> &mst = spec->maskStrides;
+
+  const int64_t rows = c.param("rows"), kt = c.param("key_tile");
+  const int64_t dvLanes = std::max<int64_t>(1, ceilDiv(Dv, 32));
+  const int threads = c.threads();
 
   CudaWriter w;
   std::string ix = indexType(d);
@@ -186,11 +198,40 @@ bool emitAttention(const KernelDesc &d, CudaKernel &out, std::string &error) {
          storeValue(d.outputs[0].dtype, "acc[t] * invL", Compute::F32), ";");
   w.close();
   w.close(); // kernel
-  out.source = w.str();
-  out.launch.grid[0] = uint32_t(std::max<int64_t>(1, ceilDiv(S, rows)));
-  out.launch.grid[1] = uint32_t(std::max<int64_t>(1, Hq));
-  out.launch.grid[2] = uint32_t(std::max<int64_t>(1, B));
-  out.launch.block[0] = uint32_t(threads);
+  source = w.str();
+  return true;
+}
+
+} // namespace
+
+bool chooseAttention(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  AttentionSpec spec;
+  if (!attentionSpec(d, spec, error))
+    return false;
+  if (!flashForwardApplies(d, spec))
+    return chooseFallback(d, spec, c, error);
+  const FlashForwardConfig config = chooseFlashForwardConfig(resolveAttentionStrides(spec));
+  c.variant = "flash-attention-2";
+  c.setParam("block_m", config.blockM);
+  c.setParam("block_n", config.blockN);
+  c.setParam("warps", config.warps);
+  c.setParam("stages", config.stages);
+  c.launch = flashAttentionForwardLaunch(spec);
+  c.needsAttentionPrelude = true;
+  return true;
+}
+
+bool instantiateAttention(const KernelDesc &d, const KernelChoice &c, std::string &source,
+                          std::string &error) {
+  AttentionSpec spec;
+  if (!attentionSpec(d, spec, error))
+    return false;
+  if (c.variant != "flash-attention-2")
+    return emitFallback(d, spec, c, source);
+  std::string text = emitFlashAttentionForward(spec, d.name, nullptr, &error);
+  if (text.empty())
+    return false;
+  source = "// " + d.op + "\n" + text;
   return true;
 }
 

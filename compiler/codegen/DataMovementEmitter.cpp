@@ -24,36 +24,34 @@ int64_t product(const std::vector<int64_t> &v, size_t from, size_t to) {
 }
 
 
-/// Writes the kernel around a grid-stride loop over `n` items; `body` emits
-/// the loop body (the loop variable is `i`).
+/// Writes the kernel around the chosen grid-stride loop (gridStrideChoice);
+/// `body` emits the loop body (the loop variable is `i`).
 template <typename Body>
-void gridKernel(const KernelDesc &d, CudaKernel &out, int64_t n, Body body) {
+void gridKernel(const KernelDesc &d, const KernelChoice &c, std::string &out, Body body) {
   CudaWriter w;
   std::string ix = indexType(d);
-  openKernel(w, d, kElementwiseBlock);
-  openGridStride(w, "i", ix, n, kElementwiseBlock);
+  openKernel(w, d, c.threads());
+  openGridStride(w, "i", ix, c.param("items"), c.threads());
   body(w, ix);
   w.close().close();
-  out.source = w.str();
-  out.launch = gridStrideLaunch(n, kElementwiseBlock);
+  out = w.str();
 }
 
 /// y0[i] = x0[base + offset(i)] over an iteration space with one input.
-void stridedCopy(const KernelDesc &d, CudaKernel &out, IndexSpace space, int64_t base) {
+void stridedCopy(const KernelDesc &d, const KernelChoice &c, std::string &out, IndexSpace space, int64_t base) {
   space = coalesce(space);
-  gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+  gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     emitOffsets(w, "i", ix, space, "o");
     w.line("y0[i] = x0[", base ? std::to_string(base) + " + " : "", "o0];");
   });
 }
 
-bool emitCopy(const KernelDesc &d, CudaKernel &out) {
-  gridKernel(d, out, d.outputs[0].numElements(),
-             [](CudaWriter &w, const std::string &) { w.line("y0[i] = x0[i];"); });
+bool emitCopy(const KernelDesc &d, const KernelChoice &c, std::string &out) {
+  gridKernel(d, c, out, [](CudaWriter &w, const std::string &) { w.line("y0[i] = x0[i];"); });
   return true;
 }
 
-bool emitTranspose(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitTranspose(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const auto &in = d.inputs[0].shape;
   int64_t rank = int64_t(in.size());
   std::vector<int64_t> perm;
@@ -77,15 +75,15 @@ bool emitTranspose(const KernelDesc &d, CudaKernel &out, std::string &error) {
     }
     space.strides[0].push_back(st[p]);
   }
-  stridedCopy(d, out, space, 0);
+  stridedCopy(d, c, out, space, 0);
   return true;
 }
 
-bool emitExpand(const KernelDesc &d, CudaKernel &out) {
+bool emitExpand(const KernelDesc &d, const KernelChoice &c, std::string &out) {
   IndexSpace space;
   space.dims = d.outputs[0].shape;
   space.strides.push_back(broadcastStrides(d.inputs[0].shape, space.dims));
-  stridedCopy(d, out, space, 0);
+  stridedCopy(d, c, out, space, 0);
   return true;
 }
 
@@ -99,7 +97,7 @@ bool constOperand(const KernelDesc &d, size_t i, const char *what, std::vector<i
   return true;
 }
 
-bool emitSlice(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitSlice(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const auto &in = d.inputs[0].shape;
   int64_t rank = int64_t(in.size());
   std::vector<int64_t> starts, ends, axes, steps;
@@ -151,17 +149,17 @@ bool emitSlice(const KernelDesc &d, CudaKernel &out, std::string &error) {
   }
   if (d.outputs[0].numElements() == 0)
     base = 0;
-  stridedCopy(d, out, space, base);
+  stridedCopy(d, c, out, space, base);
   return true;
 }
 
-bool emitConcat(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitConcat(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const auto &shape = d.outputs[0].shape;
   int64_t axis;
   if (!normalizeAxis(d, d.intAttr("axis", 0), int64_t(shape.size()), axis, error))
     return false;
   int64_t inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
-  gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+  gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " inner = i % ", inner, ";");
     w.line("const ", ix, " a = (i / ", inner, ") % ", A, ";");
     w.line("const ", ix, " outer = i / ", A * inner, ";");
@@ -180,14 +178,14 @@ bool emitConcat(const KernelDesc &d, CudaKernel &out, std::string &error) {
   return true;
 }
 
-bool emitSplit(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitSplit(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const auto &shape = d.inputs[0].shape;
   int64_t axis;
   if (!normalizeAxis(d, d.intAttr("axis", op_defaults::SplitOp_axis), int64_t(shape.size()), axis,
                      error))
     return false;
   int64_t inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
-  gridKernel(d, out, d.inputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+  gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " inner = i % ", inner, ";");
     w.line("const ", ix, " a = (i / ", inner, ") % ", A, ";");
     w.line("const ", ix, " outer = i / ", A * inner, ";");
@@ -210,14 +208,14 @@ std::string indexLoad(const KernelDesc &d, size_t input, const std::string &pos,
          ", " + std::to_string(dim) + "LL)";
 }
 
-bool emitGather(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitGather(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const auto &x = d.inputs[0].shape;
   int64_t axis;
   if (!normalizeAxis(d, d.intAttr("axis", op_defaults::GatherOp_axis), int64_t(x.size()), axis, error))
     return false;
   int64_t inner = product(x, size_t(axis) + 1, x.size()), dim = x[axis];
   int64_t ni = d.inputs[1].numElements();
-  gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+  gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " inner = i % ", inner, ";");
     w.line("const ", ix, " j = (i / ", inner, ") % ", ni, ";");
     w.line("const ", ix, " outer = i / ", ni * inner, ";");
@@ -228,7 +226,7 @@ bool emitGather(const KernelDesc &d, CudaKernel &out, std::string &error) {
   return true;
 }
 
-bool emitGatherElements(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitGatherElements(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const auto &x = d.inputs[0].shape;
   const auto &ind = d.inputs[1].shape;
   int64_t axis;
@@ -240,7 +238,7 @@ bool emitGatherElements(const KernelDesc &d, CudaKernel &out, std::string &error
     return false;
   }
   std::vector<int64_t> xs = rowMajorStrides(x);
-  gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+  gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     emitCoords(w, "i", ix, ind, "c");
     w.line("const i64 v = ", indexLoad(d, 1, "i", x[axis]), ";");
     std::string src;
@@ -253,7 +251,7 @@ bool emitGatherElements(const KernelDesc &d, CudaKernel &out, std::string &error
   return true;
 }
 
-bool emitGatherND(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitGatherND(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const auto &x = d.inputs[0].shape;
   const auto &ind = d.inputs[1].shape;
   int64_t b = d.intAttr("batch_dims", op_defaults::GatherNDOp_batch_dims), r = int64_t(x.size()), q = int64_t(ind.size());
@@ -270,7 +268,7 @@ bool emitGatherND(const KernelDesc &d, CudaKernel &out, std::string &error) {
   int64_t batch = product(x, 0, size_t(b)), inner = product(x, size_t(b + k), x.size());
   int64_t tuples = d.inputs[1].numElements() / k, perBatch = batch ? tuples / batch : 1;
   int64_t batchStride = b ? xs[b - 1] : 0;
-  gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+  gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " inner = i % ", inner, ";");
     w.line("const ", ix, " t = i / ", inner, ";");
     w.line("i64 src = ", b ? "(i64)(t / " + std::to_string(perBatch) + ") * " +
@@ -290,7 +288,7 @@ bool emitGatherND(const KernelDesc &d, CudaKernel &out, std::string &error) {
   return true;
 }
 
-bool emitTrilu(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitTrilu(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const auto &s = d.inputs[0].shape;
   if (s.size() < 2) {
     error = d.op + ": input must have rank >= 2";
@@ -303,7 +301,7 @@ bool emitTrilu(const KernelDesc &d, CudaKernel &out, std::string &error) {
     k = d.inputs[1].constInts && d.inputs[1].constInts->size() == 1
             ? i64Lit((*d.inputs[1].constInts)[0])
             : loadAs(d.inputs[1].dtype, "x1", "0", Compute::I64);
-  gridKernel(d, out, d.outputs[0].numElements(), [&](CudaWriter &w, const std::string &ix) {
+  gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const i64 col = i % ", C, ", row = (i / ", C, ") % ", std::max<int64_t>(R, 1), ";");
     w.line("const bool keep = col - row ", upper ? ">=" : "<=", " ", k, ";");
     w.line("y0[i] = keep ? x0[i] : (", storageType(d.outputs[0].dtype), ")0;");
@@ -313,7 +311,19 @@ bool emitTrilu(const KernelDesc &d, CudaKernel &out, std::string &error) {
 
 } // namespace
 
-bool emitDataMovement(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool chooseDataMovement(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  if (d.inputs.empty() || d.outputs.empty()) {
+    error = d.op + ": expected inputs and outputs";
+    return false;
+  }
+  // One thread per output element; split, per input element.
+  const TensorDesc &items = d.is(EffOp::SplitOp) ? d.inputs[0] : d.outputs[0];
+  c = gridStrideChoice(c.family, items.numElements());
+  return true;
+}
+
+bool instantiateDataMovement(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                             std::string &error) {
   if (d.inputs.empty() || d.outputs.empty()) {
     error = d.op + ": expected inputs and outputs";
     return false;
@@ -325,25 +335,25 @@ bool emitDataMovement(const KernelDesc &d, CudaKernel &out, std::string &error) 
     case EffOp::FlattenOp:
     case EffOp::SqueezeOp:
     case EffOp::UnsqueezeOp:
-      return emitCopy(d, out);
+      return emitCopy(d, c, out);
     case EffOp::TransposeOp:
-      return emitTranspose(d, out, error);
+      return emitTranspose(d, c, out, error);
     case EffOp::ExpandOp:
-      return emitExpand(d, out);
+      return emitExpand(d, c, out);
     case EffOp::SliceOp:
-      return emitSlice(d, out, error);
+      return emitSlice(d, c, out, error);
     case EffOp::ConcatOp:
-      return emitConcat(d, out, error);
+      return emitConcat(d, c, out, error);
     case EffOp::SplitOp:
-      return emitSplit(d, out, error);
+      return emitSplit(d, c, out, error);
     case EffOp::GatherOp:
-      return emitGather(d, out, error);
+      return emitGather(d, c, out, error);
     case EffOp::GatherElementsOp:
-      return emitGatherElements(d, out, error);
+      return emitGatherElements(d, c, out, error);
     case EffOp::GatherNDOp:
-      return emitGatherND(d, out, error);
+      return emitGatherND(d, c, out, error);
     case EffOp::TriluOp:
-      return emitTrilu(d, out, error);
+      return emitTrilu(d, c, out, error);
     default:
       break;
     }

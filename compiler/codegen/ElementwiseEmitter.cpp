@@ -153,20 +153,26 @@ int vectorWidth(const KernelDesc &d, const IndexSpace &space, const std::vector<
   return vec;
 }
 
-bool emitBody(const KernelDesc &d, const std::vector<FusedOp> &ops, const std::vector<int> &outputs,
-              CudaKernel &out, std::string &error) {
-  Body body{d, ops, outputs};
+/// A body over the output's elements: which values it reads, and the
+/// iteration space (operand 0 the outputs, all row-major and of one shape,
+/// then each needed input broadcast into it), coalesced.
+struct BodySpace {
   std::vector<bool> read, needed;
+  IndexSpace space;
+  std::vector<int> spaceInput{-1};  // space operand -> kernel input
+  std::vector<int> spaceOf;         // kernel input -> space operand
+};
+
+bool bodySpace(const KernelDesc &d, const Body &body, BodySpace &b, std::string &error) {
+  std::vector<bool> &read = b.read, &needed = b.needed;
   if (!body.check(read, needed, error))
     return false;
   const std::vector<int64_t> &shape = d.outputs[0].shape;
-  // The iteration space: operand 0 is the outputs (all row-major, same
-  // shape), then each needed input broadcast into the output shape.
-  IndexSpace space;
+  IndexSpace &space = b.space;
   space.dims = shape;
   space.strides.push_back(rowMajorStrides(shape));
-  std::vector<int> spaceInput{-1};      // space operand -> kernel input
-  std::vector<int> spaceOf(needed.size(), -1); // kernel input -> space operand
+  std::vector<int> &spaceInput = b.spaceInput, &spaceOf = b.spaceOf;
+  spaceOf.assign(needed.size(), -1);
   for (size_t k = 0; k < needed.size(); ++k) {
     if (!needed[k])
       continue;
@@ -184,14 +190,38 @@ bool emitBody(const KernelDesc &d, const std::vector<FusedOp> &ops, const std::v
     space.strides.push_back(broadcastStrides(d.inputs[k].shape, shape));
   }
   space = coalesce(space);
+  return true;
+}
 
+/// One thread per element, or per `vec` elements when the innermost dim
+/// allows 16-byte accesses (vectorWidth).
+bool chooseBody(const KernelDesc &d, const std::vector<FusedOp> &ops,
+                const std::vector<int> &outputs, KernelChoice &c, std::string &error) {
+  BodySpace b;
+  if (!bodySpace(d, Body{d, ops, outputs}, b, error))
+    return false;
+  int vec = vectorWidth(d, b.space, b.spaceInput);
+  c = gridStrideChoice(c.family, d.outputs[0].numElements() / vec);
+  c.variant = vec == 1 ? "grid-stride" : "vectorized";
+  c.setParam("vec", vec);
+  return true;
+}
+
+bool emitBody(const KernelDesc &d, const std::vector<FusedOp> &ops, const std::vector<int> &outputs,
+              const KernelChoice &c, std::string &out, std::string &error) {
+  Body body{d, ops, outputs};
+  BodySpace b;
+  if (!bodySpace(d, body, b, error))
+    return false;
+  const std::vector<bool> &read = b.read, &needed = b.needed;
+  const IndexSpace &space = b.space;
+  const std::vector<int> &spaceInput = b.spaceInput, &spaceOf = b.spaceOf;
   CudaWriter w;
   std::string ix = indexType(d);
-  int64_t n = d.outputs[0].numElements();
-  int vec = vectorWidth(d, space, spaceInput);
-  openKernel(w, d, kElementwiseBlock);
+  int vec = int(c.param("vec", 1));
+  openKernel(w, d, c.threads());
   if (vec == 1) {
-    openGridStride(w, "i", ix, n, kElementwiseBlock);
+    openGridStride(w, "i", ix, c.param("items"), c.threads());
     emitOffsets(w, "i", ix, space, "o");
     auto input = [&](int k) {
       return "x" + std::to_string(k) + "[o" + std::to_string(spaceOf[size_t(k)]) + "]";
@@ -200,14 +230,13 @@ bool emitBody(const KernelDesc &d, const std::vector<FusedOp> &ops, const std::v
     if (!body.emit(w, read, needed, input, store, error))
       return false;
     w.close().close();
-    out.source = w.str();
-    out.launch = gridStrideLaunch(n, kElementwiseBlock);
+    out = w.str();
     return true;
   }
 
   // Vectorized: thread e handles elements [e * vec, e * vec + vec).
   w.line("// ", vec, " elements per thread");
-  openGridStride(w, "e", ix, n / vec, kElementwiseBlock);
+  openGridStride(w, "e", ix, c.param("items"), c.threads());
   w.line("const ", ix, " i = e * ", vec, ";");
   emitOffsets(w, "i", ix, space, "o");
   auto vecType = [&](DType t) {
@@ -241,40 +270,66 @@ bool emitBody(const KernelDesc &d, const std::vector<FusedOp> &ops, const std::v
   for (size_t o = 0; o < d.outputs.size(); ++o)
     w.line("*(", vecType(d.outputs[o].dtype), "*)(y", o, " + o0) = s", o, ";");
   w.close().close();
-  out.source = w.str();
-  out.launch = gridStrideLaunch(n / vec, kElementwiseBlock);
+  out = w.str();
   return true;
 }
 
-} // namespace
-
-bool emitElementwise(const KernelDesc &d, CudaKernel &out, std::string &error) {
+/// A single op is a one-op body over the kernel's inputs.
+bool singleOpBody(const KernelDesc &d, std::vector<FusedOp> &ops, std::vector<int> &outputs,
+                  std::string &error) {
   if (d.outputs.size() != 1 || d.inputs.empty()) {
     error = d.op + ": expected inputs and one output";
     return false;
   }
-  // A single op is a one-op body over the kernel's inputs.
-  std::vector<FusedOp> ops(1);
+  ops.resize(1);
   ops[0].desc = d;
   for (size_t k = 0; k < d.inputs.size(); ++k)
     ops[0].operands.push_back(d.inputs[k].present ? int(k) : -1);
-  std::vector<int> outputs{int(d.inputs.size())};
-  return emitBody(d, ops, outputs, out, error);
+  outputs = {int(d.inputs.size())};
+  return true;
 }
 
-bool emitFusion(const KernelDesc &d, CudaKernel &out, std::string &error) {
-  std::string kind = d.stringAttr("kind", "");
-  if (kind == "gemm_epilogue")
-    return emitGemmEpilogue(d, out, error);
-  if (kind != "elementwise") {
-    error = d.op + ": no CUDA emitter for fusion kind '" + kind + "'";
-    return false;
-  }
-  if (d.body.empty()) {
+bool checkFusionBody(const KernelDesc &d, std::string &error) {
+  if (d.body.empty())
     error = d.op + ": empty body";
-    return false;
-  }
-  return emitBody(d, d.body, d.bodyOutputs, out, error);
+  return !d.body.empty();
+}
+
+bool isGemmEpilogue(const KernelDesc &d, std::string &error) {
+  std::string kind = d.stringAttr("kind", "");
+  if (kind != "gemm_epilogue" && kind != "elementwise")
+    error = d.op + ": no CUDA emitter for fusion kind '" + kind + "'";
+  return kind == "gemm_epilogue";
+}
+
+} // namespace
+
+bool chooseElementwise(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  std::vector<FusedOp> ops;
+  std::vector<int> outputs;
+  return singleOpBody(d, ops, outputs, error) && chooseBody(d, ops, outputs, c, error);
+}
+
+bool instantiateElementwise(const KernelDesc &d, const KernelChoice &c, std::string &source,
+                            std::string &error) {
+  std::vector<FusedOp> ops;
+  std::vector<int> outputs;
+  return singleOpBody(d, ops, outputs, error) && emitBody(d, ops, outputs, c, source, error);
+}
+
+bool chooseFusion(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  if (isGemmEpilogue(d, error))
+    return chooseGemmEpilogue(d, c, error);
+  return error.empty() && checkFusionBody(d, error) &&
+         chooseBody(d, d.body, d.bodyOutputs, c, error);
+}
+
+bool instantiateFusion(const KernelDesc &d, const KernelChoice &c, std::string &source,
+                       std::string &error) {
+  if (isGemmEpilogue(d, error))
+    return instantiateGemmEpilogue(d, c, source, error);
+  return error.empty() && checkFusionBody(d, error) &&
+         emitBody(d, d.body, d.bodyOutputs, c, source, error);
 }
 
 std::vector<bool> loraSideInputs(const KernelDesc &d) {

@@ -56,6 +56,15 @@ LaunchDims gridStrideLaunch(int64_t n, int block) {
   return l;
 }
 
+KernelChoice gridStrideChoice(const std::string &family, int64_t items, int threads) {
+  KernelChoice c;
+  c.family = family;
+  c.variant = "grid-stride";
+  c.setParam("items", items);
+  c.launch = gridStrideLaunch(items, threads);
+  return c;
+}
+
 std::vector<int64_t> rowMajorStrides(const std::vector<int64_t> &shape) {
   std::vector<int64_t> s(shape.size(), 1);
   for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d)

@@ -32,6 +32,10 @@ void openGridStride(CudaWriter &w, const std::string &var, const std::string &ty
 /// Launch for a grid-stride loop over n items with `block` threads.
 LaunchDims gridStrideLaunch(int64_t n, int block);
 int64_t ceilDiv(int64_t a, int64_t b);
+/// The choice of a kernel that is one grid-stride loop over `items` (variant
+/// "grid-stride", param items, gridStrideLaunch): most families' shape.
+KernelChoice gridStrideChoice(const std::string &family, int64_t items,
+                              int threads = kElementwiseBlock);
 
 std::vector<int64_t> rowMajorStrides(const std::vector<int64_t> &shape);
 /// Element strides of `in` read as if broadcast (right-aligned) to `out`;

@@ -1,7 +1,14 @@
 //===- Families.h - the kernel families behind KernelEmitter -----*- C++ -*-===//
 //
-// One emitter per family of ops; KernelEmitter.cpp maps op names to them.
-// Each fills `out` (source + launch) or returns false with `error` set.
+// One emitter per family of ops (the ODS `cudaFamily`); KernelEmitter.cpp
+// maps op names to them. Each family is two steps, so that planning never
+// writes CUDA text:
+//   chooseFoo(desc, choice, error)              variant, tile parameters and
+//                                               launch geometry (KernelChoice);
+//   instantiateFoo(desc, choice, source, error) the kernel text of that
+//                                               choice; it reads the choice
+//                                               and cannot change the launch.
+// Both return false with `error` set when the op cannot be generated.
 //
 #ifndef EFFC_COMPILER_CODEGEN_FAMILIES_H
 #define EFFC_COMPILER_CODEGEN_FAMILIES_H
@@ -10,20 +17,27 @@
 
 #include "compiler/codegen/DTypeInfo.h"
 
-#include <functional>
 #include <string>
+#include <vector>
 
 namespace effc::codegen {
 
-using EmitFn = bool (*)(const KernelDesc &desc, CudaKernel &out, std::string &error);
+using ChooseFn = bool (*)(const KernelDesc &desc, KernelChoice &choice, std::string &error);
+using InstantiateFn = bool (*)(const KernelDesc &desc, const KernelChoice &choice,
+                               std::string &source, std::string &error);
+
+#define EFFC_DECLARE_KERNEL_FAMILY(FAMILY)                                                         \
+  bool choose##FAMILY(const KernelDesc &desc, KernelChoice &choice, std::string &error);         \
+  bool instantiate##FAMILY(const KernelDesc &desc, const KernelChoice &choice,                   \
+                           std::string &source, std::string &error);
 
 /// Unary/binary/variadic math, comparisons, logic, where, cast, clip.
-bool emitElementwise(const KernelDesc &desc, CudaKernel &out, std::string &error);
+EFFC_DECLARE_KERNEL_FAMILY(Elementwise)
 /// eff.fusion elementwise: the fused body per element, in registers.
-bool emitFusion(const KernelDesc &desc, CudaKernel &out, std::string &error);
+EFFC_DECLARE_KERNEL_FAMILY(Fusion)
 /// eff.fusion gemm_epilogue: one GEMM kernel whose epilogue runs the body
 /// after its first (matmul/gemm) op on each output element.
-bool emitGemmEpilogue(const KernelDesc &desc, CudaKernel &out, std::string &error);
+EFFC_DECLARE_KERNEL_FAMILY(GemmEpilogue)
 /// The epilogue of a "gemm_epilogue" body: statements evaluating body ops
 /// 1.. on one output element, where variable `value` holds body op 0's
 /// result (before rounding to its dtype) in kind `kind` and `offsets[k]` is
@@ -40,27 +54,29 @@ bool emitEpilogueBody(const KernelDesc &desc, const std::string &value, Compute 
 std::vector<bool> loraSideInputs(const KernelDesc &desc);
 /// Pure index maps: transpose, expand, slice, concat, split, gather*,
 /// trilu and the reshape family (copies).
-bool emitDataMovement(const KernelDesc &desc, CudaKernel &out, std::string &error);
+EFFC_DECLARE_KERNEL_FAMILY(DataMovement)
 /// Outputs computed from indices alone: range, constant_of_shape, shape.
-bool emitGenerator(const KernelDesc &desc, CudaKernel &out, std::string &error);
+EFFC_DECLARE_KERNEL_FAMILY(Generator)
 /// reduce_sum/mean/max over any axes, softmax over any axis.
-bool emitReduction(const KernelDesc &desc, CudaKernel &out, std::string &error);
+EFFC_DECLARE_KERNEL_FAMILY(Reduction)
 /// layer_norm, rms_norm.
-bool emitNorm(const KernelDesc &desc, CudaKernel &out, std::string &error);
+EFFC_DECLARE_KERNEL_FAMILY(Norm)
 /// cum_sum and top_k: per-line scans and selections.
-bool emitScan(const KernelDesc &desc, CudaKernel &out, std::string &error);
+EFFC_DECLARE_KERNEL_FAMILY(Scan)
 /// rope (RotaryEmbedding-23).
-bool emitRope(const KernelDesc &desc, CudaKernel &out, std::string &error);
-/// matmul, gemm: describeGemm (gemm/GemmSpec.h), then emitGemm (Gemm.h).
-bool emitMatmul(const KernelDesc &desc, CudaKernel &out, std::string &error);
+EFFC_DECLARE_KERNEL_FAMILY(Rope)
+/// matmul, gemm: describeGemm (gemm/GemmSpec.h); the choice is the
+/// tensor-core kernel with chooseTile's tile, or the FFMA kernel; emitGemm
+/// (Gemm.h) writes it.
+EFFC_DECLARE_KERNEL_FAMILY(Matmul)
 /// lora_expand (when not fused into a GEMM epilogue) and lora_linear (when
 /// eff-decompose-lora is skipped): one thread per output element.
-bool emitLoRA(const KernelDesc &desc, CudaKernel &out, std::string &error);
+EFFC_DECLARE_KERNEL_FAMILY(LoRA)
 /// attention.
-bool emitAttention(const KernelDesc &desc, CudaKernel &out, std::string &error);
+EFFC_DECLARE_KERNEL_FAMILY(Attention)
 /// attention_partial, attention_combine: the split-KV decode kernels.
-bool emitAttentionPartial(const KernelDesc &desc, CudaKernel &out, std::string &error);
-bool emitAttentionCombine(const KernelDesc &desc, CudaKernel &out, std::string &error);
+EFFC_DECLARE_KERNEL_FAMILY(AttentionPartial)
+EFFC_DECLARE_KERNEL_FAMILY(AttentionCombine)
 
 } // namespace effc::codegen
 

@@ -13,7 +13,7 @@
 namespace effc::codegen {
 namespace {
 
-bool emitRange(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitRange(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   DType t = d.inputs[0].dtype;
   Compute k = computeOf(t);
   if (k == Compute::Bool) {
@@ -23,22 +23,20 @@ bool emitRange(const KernelDesc &d, CudaKernel &out, std::string &error) {
   // Integers step exactly in int64, floats in double (as the host).
   Compute math = k == Compute::I64 ? Compute::I64 : Compute::F64;
   const char *mt = computeType(math);
-  int64_t n = d.outputs[0].numElements();
   CudaWriter w;
   std::string ix = indexType(d);
-  openKernel(w, d, kElementwiseBlock);
+  openKernel(w, d, c.threads());
   w.line("const ", mt, " start = ", loadAs(t, "x0", "0", math), ";");
   w.line("const ", mt, " delta = ", loadAs(t, "x2", "0", math), ";");
-  openGridStride(w, "i", ix, n, kElementwiseBlock);
+  openGridStride(w, "i", ix, c.param("items"), c.threads());
   w.line("y0[i] = ", storeValue(d.outputs[0].dtype, "start + (" + std::string(mt) + ")i * delta", math),
          ";");
   w.close().close();
-  out.source = w.str();
-  out.launch = gridStrideLaunch(n, kElementwiseBlock);
+  out = w.str();
   return true;
 }
 
-bool emitConstantOfShape(const KernelDesc &d, CudaKernel &out) {
+bool emitConstantOfShape(const KernelDesc &d, const KernelChoice &c, std::string &out) {
   DType t = d.outputs[0].dtype;
   std::string value = storeValue(t, "0.0", Compute::F64);
   auto it = d.attrs.find("value");
@@ -48,48 +46,65 @@ bool emitConstantOfShape(const KernelDesc &d, CudaKernel &out) {
     else if (auto *f = std::get_if<double>(&it->second))
       value = storeValue(t, doubleLit(*f), Compute::F64);
   }
-  int64_t n = d.outputs[0].numElements();
   CudaWriter w;
   std::string ix = indexType(d);
-  openKernel(w, d, kElementwiseBlock);
-  openGridStride(w, "i", ix, n, kElementwiseBlock);
+  openKernel(w, d, c.threads());
+  openGridStride(w, "i", ix, c.param("items"), c.threads());
   w.line("y0[i] = ", value, ";");
   w.close().close();
-  out.source = w.str();
-  out.launch = gridStrideLaunch(n, kElementwiseBlock);
+  out = w.str();
   return true;
 }
 
-bool emitShape(const KernelDesc &d, CudaKernel &out) {
+bool emitShape(const KernelDesc &d, const KernelChoice &c, std::string &out) {
   const auto &shape = d.inputs[0].shape;
   int64_t rank = int64_t(shape.size());
   auto clampIdx = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
   int64_t start = clampIdx(d.intAttr("start", op_defaults::ShapeOp_start)), end = clampIdx(d.intAttr("end", rank));
   CudaWriter w;
-  openKernel(w, d, 32);
+  openKernel(w, d, c.threads());
   w.open("if (blockIdx.x == 0 && threadIdx.x == 0) {");
   for (int64_t i = start; i < end; ++i)
     w.line("y0[", i - start, "] = ", i64Lit(shape[i]), ";");
   w.close();
   w.close();
-  out.source = w.str();
-  out.launch.block[0] = 32;
+  out = w.str();
   return true;
 }
 
 } // namespace
 
-bool emitGenerator(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool chooseGenerator(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  if (d.outputs.size() != 1) {
+    error = d.op + ": expected one output";
+    return false;
+  }
+  if (d.is(EffOp::RangeOp) || d.is(EffOp::ConstantOfShapeOp)) {
+    c = gridStrideChoice(c.family, d.outputs[0].numElements());
+    return true;
+  }
+  if (d.is(EffOp::ShapeOp)) {
+    // A handful of numbers: one thread of one warp writes them.
+    c.variant = "single-thread";
+    c.launch.block[0] = 32;
+    return true;
+  }
+  error = d.op + ": not a generator op";
+  return false;
+}
+
+bool instantiateGenerator(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                          std::string &error) {
   if (d.outputs.size() != 1) {
     error = d.op + ": expected one output";
     return false;
   }
   if (d.is(EffOp::RangeOp))
-    return d.inputs.size() == 3 ? emitRange(d, out, error) : (error = d.op + ": expected 3 inputs", false);
+    return d.inputs.size() == 3 ? emitRange(d, c, out, error) : (error = d.op + ": expected 3 inputs", false);
   if (d.is(EffOp::ConstantOfShapeOp))
-    return emitConstantOfShape(d, out);
+    return emitConstantOfShape(d, c, out);
   if (d.is(EffOp::ShapeOp) && !d.inputs.empty())
-    return emitShape(d, out);
+    return emitShape(d, c, out);
   error = d.op + ": not a generator op";
   return false;
 }

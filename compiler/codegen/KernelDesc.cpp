@@ -43,4 +43,32 @@ std::optional<std::vector<int64_t>> KernelDesc::intsAttr(const std::string &key)
   return std::nullopt;
 }
 
+int64_t KernelChoice::param(const std::string &key, int64_t dflt) const {
+  for (const auto &[name, value] : params)
+    if (name == key)
+      return value;
+  return dflt;
+}
+
+void KernelChoice::setParam(const std::string &key, int64_t value) {
+  for (auto &[name, old] : params)
+    if (name == key) {
+      old = value;
+      return;
+    }
+  params.emplace_back(key, value);
+}
+
+std::string toString(const KernelChoice &c) {
+  auto dims = [](const uint32_t (&d)[3]) {
+    return "(" + std::to_string(d[0]) + "," + std::to_string(d[1]) + "," + std::to_string(d[2]) +
+           ")";
+  };
+  std::string text = c.family + " " + c.variant;
+  for (const auto &[name, value] : c.params)
+    text += " " + name + "=" + std::to_string(value);
+  return text + " grid=" + dims(c.launch.grid) + " block=" + dims(c.launch.block) +
+         " smem=" + std::to_string(c.launch.sharedBytes);
+}
+
 } // namespace effc::codegen

@@ -76,6 +76,28 @@ struct LaunchDims {
   uint32_t sharedBytes = 0; // dynamic shared memory
 };
 
+/// What planning chooses for a kernel before any CUDA text exists: the
+/// family's variant and its parameters (tiles, threads, items a loop covers),
+/// the launch geometry, and the device files its text will need. A family's
+/// instantiate function writes the text of exactly this choice and never
+/// changes the launch.
+struct KernelChoice {
+  std::string family;  // the ODS cudaFamily ("Norm")
+  std::string variant; // "warp-per-row", "mma", ...
+  std::vector<std::pair<std::string, int64_t>> params;
+  LaunchDims launch;
+  bool needsAttentionPrelude = false;
+  bool needsGemmPrelude = false;
+
+  /// The parameter's value; `dflt` when the choice has none of that name.
+  int64_t param(const std::string &key, int64_t dflt = 0) const;
+  void setParam(const std::string &key, int64_t value);
+  /// Threads per block (the launch's block.x).
+  int threads() const { return int(launch.block[0]); }
+};
+/// "Norm warp-per-row rows=32 length=768 grid=(4,1,1) block=(256,1,1) smem=0".
+std::string toString(const KernelChoice &choice);
+
 /// One generated kernel: its `EFFC_KERNEL` (extern "C" __global__) definition (without the
 /// prelude) and how to launch it.
 struct CudaKernel {

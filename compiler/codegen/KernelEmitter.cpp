@@ -11,11 +11,17 @@
 namespace effc::codegen {
 namespace {
 
+struct Family {
+  const char *name;
+  ChooseFn choose;
+  InstantiateFn instantiate;
+};
+
 // Every op that runs as a kernel, with the family its ODS names
 // (`cudaFamily`): effc-tblgen -gen-eff-cuda-families.
-const std::map<std::string, EmitFn, std::less<>> &table() {
-  static const std::map<std::string, EmitFn, std::less<>> t = {
-#define EFF_CUDA_OP(FAMILY, CLASS, NAME) {NAME, emit##FAMILY},
+const std::map<std::string, Family, std::less<>> &table() {
+  static const std::map<std::string, Family, std::less<>> t = {
+#define EFF_CUDA_OP(FAMILY, CLASS, NAME) {NAME, {#FAMILY, choose##FAMILY, instantiate##FAMILY}},
 #include "dialects/eff/EffCudaFamilies.inc"
   };
   return t;
@@ -32,7 +38,7 @@ std::vector<std::string> cudaEmitterOps() {
   return ops;
 }
 
-std::optional<CudaKernel> emitCudaKernel(const KernelDesc &desc, std::string &error) {
+std::optional<KernelChoice> chooseCudaKernel(const KernelDesc &desc, std::string &error) {
   auto it = table().find(desc.op);
   if (it == table().end()) {
     error = "no CUDA emitter for '" + desc.op + "'";
@@ -44,11 +50,35 @@ std::optional<CudaKernel> emitCudaKernel(const KernelDesc &desc, std::string &er
         error = desc.op + ": unsupported element type";
         return std::nullopt;
       }
+  KernelChoice choice;
+  choice.family = it->second.name;
+  if (!it->second.choose(desc, choice, error))
+    return std::nullopt;
+  return choice;
+}
+
+std::optional<CudaKernel> instantiateCudaKernel(const KernelDesc &desc, const KernelChoice &choice,
+                                                std::string &error) {
+  auto it = table().find(desc.op);
+  if (it == table().end()) {
+    error = "no CUDA emitter for '" + desc.op + "'";
+    return std::nullopt;
+  }
   CudaKernel kernel;
-  if (!it->second(desc, kernel, error))
+  if (!it->second.instantiate(desc, choice, kernel.source, error))
     return std::nullopt;
   kernel.name = desc.name;
+  kernel.launch = choice.launch;
+  kernel.needsAttentionPrelude = choice.needsAttentionPrelude;
+  kernel.needsGemmPrelude = choice.needsGemmPrelude;
   return kernel;
+}
+
+std::optional<CudaKernel> emitCudaKernel(const KernelDesc &desc, std::string &error) {
+  std::optional<KernelChoice> choice = chooseCudaKernel(desc, error);
+  if (!choice)
+    return std::nullopt;
+  return instantiateCudaKernel(desc, *choice, error);
 }
 
 std::string CudaTranslationUnit::add(const CudaKernel &kernel) {

@@ -1,13 +1,17 @@
 //===- KernelEmitter.h - CUDA C++ for eff kernel ops -------------*- C++ -*-===//
 //
 // The code generator's entry points:
-//   emitCudaKernel(desc)     one `extern "C" __global__` function + launch
+//   chooseCudaKernel(desc)   plan: the family's KernelChoice (variant,
+//                            tiles, launch geometry), no text
+//   instantiateCudaKernel    emit: one `EFFC_KERNEL` function for a choice
+//   emitCudaKernel(desc)     both
 //   CudaTranslationUnit      prelude (once) + every kernel: the artifact's
 //                            CUDA source
 //   describeKernelOp(op)     an MLIR eff op -> KernelDesc (OpDescription.cpp)
 // Dispatch is by op name ("eff.add") through one table of family emitters
-// (Families.h); hasCudaEmitter/cudaEmitterOps expose the table so tests can
-// check it covers every op the host backend runs.
+// (Families.h; the families come from ODS `cudaFamily`); hasCudaEmitter/
+// cudaEmitterOps expose the table so tests can check it covers every op the
+// host backend runs.
 //
 #ifndef EFFC_COMPILER_CODEGEN_KERNELEMITTER_H
 #define EFFC_COMPILER_CODEGEN_KERNELEMITTER_H
@@ -30,8 +34,14 @@ bool hasCudaEmitter(std::string_view op);
 /// Every op name with an emitter, sorted.
 std::vector<std::string> cudaEmitterOps();
 
-/// The kernel for `desc`, or nullopt with `error` saying why (unsupported op
-/// or dtype, a shape-like operand that is not a compile-time constant, ...).
+/// Planning: the kernel chosen for `desc` (family, variant, tiles, launch),
+/// or nullopt with `error` saying why (unsupported op or dtype, a
+/// shape-like operand that is not a compile-time constant, ...).
+std::optional<KernelChoice> chooseCudaKernel(const KernelDesc &desc, std::string &error);
+/// Emission: the text of `choice` for `desc`, launched as the choice says.
+std::optional<CudaKernel> instantiateCudaKernel(const KernelDesc &desc, const KernelChoice &choice,
+                                                std::string &error);
+/// Both steps at once (unit tests, benchmarks).
 std::optional<CudaKernel> emitCudaKernel(const KernelDesc &desc, std::string &error);
 
 /// Builds the one CUDA translation unit of an artifact.

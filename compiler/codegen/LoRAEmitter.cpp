@@ -48,7 +48,8 @@ bool describeLoRA(const KernelDesc &d, size_t bInput, size_t indexInput, int64_t
     return false;
   }
   g.rows = rows;
-  g.scale = d.floatAttr("scale", 1.0);
+  g.scale = d.floatAttr("scale", d.is(EffOp::LoRALinearOp) ? op_defaults::LoRALinearOp_scale
+                                                            : op_defaults::LoRAExpandOp_scale);
   g.bType = b.dtype;
   if (!g.stacked)
     return true;
@@ -95,7 +96,7 @@ bool describeLoRAExpand(const KernelDesc &d, LoRAGeometry &g, std::string &error
     return false;
   g.tType = t.dtype;
   g.tColumns = t.shape.back();
-  g.tOffset = d.intAttr("t_offset", 0);
+  g.tOffset = d.intAttr("t_offset", op_defaults::LoRAExpandOp_t_offset);
   if (g.tOffset < 0 || g.tOffset + g.adapters * g.R > g.tColumns) {
     error = d.op + ": t has " + std::to_string(g.tColumns) + " columns but the adapters read [" +
             std::to_string(g.tOffset) + ", " + std::to_string(g.tOffset + g.adapters * g.R) + ")";
@@ -147,29 +148,27 @@ std::string addScaledLoRATerm(const LoRAGeometry &g, const std::string &value, c
 
 namespace {
 
-bool emitLoRAExpandKernel(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitLoRAExpandKernel(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   LoRAGeometry g;
   if (!describeLoRAExpand(d, g, error))
     return false;
   Compute kind = computeOf(d.outputs[0].dtype);
   std::string ix = indexType(d);
-  int64_t total = g.rows * g.N;
   CudaWriter w;
-  openKernel(w, d, kElementwiseBlock);
+  openKernel(w, d, c.threads());
   w.line("// y[", g.rows, "][", g.N, "] = acc + ", g.scale, " * t[:, ", g.tOffset, " + g * ", g.R, " + r] b[g]");
-  openGridStride(w, "i", ix, total, kElementwiseBlock);
+  openGridStride(w, "i", ix, c.param("items"), c.threads());
   w.line("const ", ix, " row = i / ", g.N, ", col = i % ", g.N, ";");
   LoRAOperands in{"x1", "x2", d.hasInput(3) ? "x3" : ""};
   appendLines(w, emitLoRATerm(g, in, "row", "col", "ls", kind));
   std::string acc = loadAs(d.inputs[0].dtype, "x0", "i", kind);
   w.line("y0[i] = ", storeValue(d.outputs[0].dtype, addScaledLoRATerm(g, acc, "ls", kind), kind), ";");
   w.close().close();
-  out.source = w.str();
-  out.launch = gridStrideLaunch(total, kElementwiseBlock);
+  out = w.str();
   return true;
 }
 
-bool emitLoRALinearKernel(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitLoRALinearKernel(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   if (d.inputs.size() < 4 || d.outputs.size() != 1) {
     error = d.op + ": expected x, w, a, b, [lora_index] and one output";
     return false;
@@ -192,12 +191,11 @@ bool emitLoRALinearKernel(const KernelDesc &d, CudaKernel &out, std::string &err
   Compute kind = computeOf(d.outputs[0].dtype);
   const char *ct = computeType(kind);
   std::string ix = indexType(d);
-  int64_t total = rows * N;
   CudaWriter w;
-  openKernel(w, d, kElementwiseBlock);
+  openKernel(w, d, c.threads());
   w.line("// y[", rows, "][", N, "] = x w + ", g.scale, " * (x a_g) b_g, K = ", K, ", R = ", g.R,
          " (reference kernel: eff-decompose-lora was skipped)");
-  openGridStride(w, "i", ix, total, kElementwiseBlock);
+  openGridStride(w, "i", ix, c.param("items"), c.threads());
   w.line("const long long row = i / ", N, ", col = i % ", N, ";");
   w.line("const ", storageType(x.dtype), " *xr = x0 + row * ", K, ";");
   w.line(ct, " v = 0;");
@@ -223,17 +221,28 @@ bool emitLoRALinearKernel(const KernelDesc &d, CudaKernel &out, std::string &err
   w.close();
   w.line("y0[i] = ", storeValue(d.outputs[0].dtype, "v", kind), ";");
   w.close().close();
-  out.source = w.str();
-  out.launch = gridStrideLaunch(total, kElementwiseBlock);
+  out = w.str();
   return true;
 }
 
 } // namespace
 
-bool emitLoRA(const KernelDesc &d, CudaKernel &out, std::string &error) {
-  if (d.op == "eff.lora_expand")
-    return emitLoRAExpandKernel(d, out, error);
-  return emitLoRALinearKernel(d, out, error);
+bool chooseLoRA(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  if (d.outputs.size() != 1) {
+    error = d.op + ": expected one output";
+    return false;
+  }
+  // A thread per output element (reference kernels: the fast path is the
+  // GEMM epilogue).
+  c = gridStrideChoice(c.family, d.outputs[0].numElements());
+  return true;
+}
+
+bool instantiateLoRA(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                     std::string &error) {
+  if (d.is(EffOp::LoRAExpandOp))
+    return emitLoRAExpandKernel(d, c, out, error);
+  return emitLoRALinearKernel(d, c, out, error);
 }
 
 } // namespace effc::codegen

@@ -7,6 +7,7 @@
 #include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/gemm/Gemm.h"
+#include "compiler/codegen/gemm/TensorCoreGemm.h"
 
 #include <algorithm>
 
@@ -35,15 +36,14 @@ std::string broadcastOffset(const std::vector<int64_t> &in, const std::vector<in
   return off.empty() ? "0" : off;
 }
 
-} // namespace
-
-bool emitGemmEpilogue(const KernelDesc &d, CudaKernel &out, std::string &error) {
+/// The GemmSpec of a gemm_epilogue fusion: its GEMM with the rest of the
+/// body as the epilogue.
+bool describeGemmEpilogue(const KernelDesc &d, GemmSpec &s, std::string &error) {
   if (d.body.empty() || d.outputs.size() != 1) {
     error = d.op + ": gemm_epilogue needs a body and one output";
     return false;
   }
   const FusedOp &gemm = d.body[0];
-  GemmSpec s;
   if (!describeGemm(gemm.desc, s, error))
     return false;
   // The GEMM reads kernel inputs directly; the output is the fusion's.
@@ -82,18 +82,75 @@ bool emitGemmEpilogue(const KernelDesc &d, CudaKernel &out, std::string &error) 
                           : broadcastOffset(d.inputs[k].shape, shape, "bz", "row", "col"));
   // The output's flattened row: C is packed [batch..., M, N].
   std::string row = "((long long)(bz) * " + std::to_string(s.M) + " + (long long)(row))";
-  if (!emitEpilogueBody(d, "v", accumulatorKind(s), offsets, row, "col", s.epilogue.code, error))
+  return emitEpilogueBody(d, "v", accumulatorKind(s), offsets, row, "col", s.epilogue.code, error);
+}
+
+using DescribeFn = bool (*)(const KernelDesc &, GemmSpec &, std::string &);
+
+/// The tensor-core kernel with the tile chooseTile picks, else the FFMA
+/// kernel. The launch is the generator's: gemm/ computes it only together
+/// with the text (emitGemm), so choosing a GEMM still renders it once; a
+/// launch function in gemm/ would make this text-free like the others.
+bool chooseGemmKernel(DescribeFn describe, const KernelDesc &d, KernelChoice &c,
+                      std::string &error) {
+  GemmSpec s;
+  if (!describe(d, s, error))
     return false;
-  out = emitGemm(d, s);
+  CudaKernel k = emitGemm(d, s);
+  c.launch = k.launch;
+  c.needsGemmPrelude = k.needsGemmPrelude;
+  c.setParam("M", s.M);
+  c.setParam("N", s.N);
+  c.setParam("K", s.K);
+  if (!usesTensorCores(s)) {
+    c.variant = "ffma";
+    return true;
+  }
+  TileConfig t = tcgemm::chooseTile(s);
+  c.variant = "mma";
+  c.setParam("bm", t.bm);
+  c.setParam("bn", t.bn);
+  c.setParam("bk", t.bk);
+  c.setParam("warps_m", t.warpsM);
+  c.setParam("warps_n", t.warpsN);
+  c.setParam("stages", t.stages);
   return true;
 }
 
-bool emitMatmul(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool instantiateGemmKernel(DescribeFn describe, const KernelDesc &d, const KernelChoice &c,
+                           std::string &source, std::string &error) {
   GemmSpec s;
-  if (!describeGemm(d, s, error))
+  if (!describe(d, s, error))
     return false;
-  out = emitGemm(d, s);
+  CudaKernel k = emitGemm(d, s);
+  const LaunchDims &a = k.launch, &b = c.launch;
+  if (!std::equal(a.grid, a.grid + 3, b.grid) || !std::equal(a.block, a.block + 3, b.block) ||
+      a.sharedBytes != b.sharedBytes) {
+    error = d.op + ": the GEMM generator's launch differs from the planned one";
+    return false;
+  }
+  source = std::move(k.source);
   return true;
+}
+
+} // namespace
+
+bool chooseGemmEpilogue(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  return chooseGemmKernel(describeGemmEpilogue, d, c, error);
+}
+
+bool instantiateGemmEpilogue(const KernelDesc &d, const KernelChoice &c, std::string &source,
+                             std::string &error) {
+  return instantiateGemmKernel(describeGemmEpilogue, d, c, source, error);
+}
+
+bool chooseMatmul(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  return chooseGemmKernel(describeGemm, d, c, error);
+}
+
+bool instantiateMatmul(const KernelDesc &d, const KernelChoice &c, std::string &source,
+                       std::string &error) {
+  return instantiateGemmKernel(describeGemm, d, c, source, error);
 }
 
 } // namespace effc::codegen

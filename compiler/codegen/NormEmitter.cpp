@@ -13,16 +13,40 @@
 
 namespace effc::codegen {
 
-bool emitNorm(const KernelDesc &d, CudaKernel &out, std::string &error) {
-  bool rms = d.is(EffOp::RMSNormOp);
+namespace {
+
+/// X's dims from the normalized axis on form one row.
+bool normAxis(const KernelDesc &d, int64_t &axis, std::string &error) {
   if (d.inputs.size() < 2 || d.outputs.size() != 1) {
     error = d.op + ": expected X, scale and one output";
     return false;
   }
-  const TensorDesc &x = d.inputs[0];
-  int64_t rank = x.rank(), axis = 0;
-  if (!normalizeAxis(d, d.intAttr("axis", rms ? op_defaults::RMSNormOp_axis : op_defaults::LayerNormOp_axis), rank, axis, error))
+  bool rms = d.is(EffOp::RMSNormOp);
+  int64_t dflt = rms ? op_defaults::RMSNormOp_axis : op_defaults::LayerNormOp_axis;
+  return normalizeAxis(d, d.intAttr("axis", dflt), d.inputs[0].rank(), axis, error);
+}
+
+} // namespace
+
+bool chooseNorm(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  int64_t axis = 0;
+  if (!normAxis(d, axis, error))
     return false;
+  const TensorDesc &x = d.inputs[0];
+  int64_t n = 1;
+  for (int64_t r = axis; r < x.rank(); ++r)
+    n *= x.shape[r];
+  c = RowKernel::choose(c.family, n ? x.numElements() / n : 0, n);
+  return true;
+}
+
+bool instantiateNorm(const KernelDesc &d, const KernelChoice &c, std::string &source,
+                     std::string &error) {
+  bool rms = d.is(EffOp::RMSNormOp);
+  int64_t axis = 0;
+  if (!normAxis(d, axis, error))
+    return false;
+  const TensorDesc &x = d.inputs[0];
   Compute k = computeOf(x.dtype);
   if (!isFloatCompute(k)) {
     error = d.op + ": unsupported dtype " + dtypeName(x.dtype);
@@ -30,10 +54,7 @@ bool emitNorm(const KernelDesc &d, CudaKernel &out, std::string &error) {
   }
   bool hasBias = !rms && d.hasInput(2);
   std::vector<int64_t> inner(x.shape.begin() + axis, x.shape.end());
-  int64_t n = 1;
-  for (int64_t v : inner)
-    n *= v;
-  int64_t rows = n ? x.numElements() / n : 0;
+  int64_t n = c.param("length");
   for (size_t i = 1; i < (hasBias ? 3u : 2u); ++i) {
     const auto &s = d.inputs[i].shape;
     bool ok = s.size() <= inner.size();
@@ -61,7 +82,7 @@ bool emitNorm(const KernelDesc &d, CudaKernel &out, std::string &error) {
       d.floatAttr("epsilon", rms ? op_defaults::RMSNormOp_epsilon : op_defaults::LayerNormOp_epsilon);
   std::string eps = k == Compute::F64 ? doubleLit(epsilon) : floatLit(float(epsilon));
   std::string sqrtFn = k == Compute::F64 ? "sqrt" : "sqrtf";
-  RowKernel rk(rows, n);
+  RowKernel rk(c);
   CudaWriter w;
   std::string ix = indexType(d);
   openKernel(w, d, rk.threads());
@@ -92,8 +113,7 @@ bool emitNorm(const KernelDesc &d, CudaKernel &out, std::string &error) {
   w.line("y0[base + j] = ", storeValue(d.outputs[0].dtype, y, k), ";");
   w.close();
   w.close().close();
-  out.source = w.str();
-  out.launch = rk.launch();
+  source = w.str();
   return true;
 }
 

@@ -14,7 +14,10 @@
 namespace effc::codegen {
 namespace {
 
-bool emitReduce(const KernelDesc &d, CudaKernel &out, std::string &error) {
+/// The kept dims (one row each) and the reduced dims (a row's elements) of
+/// a reduce_*, coalesced; rows and R count them.
+bool reduceGeometry(const KernelDesc &d, IndexSpace &kept, IndexSpace &red, int64_t &rows,
+                    int64_t &R, std::string &error) {
   const TensorDesc &x = d.inputs[0];
   int64_t rank = x.rank();
   std::vector<int64_t> axes;
@@ -26,14 +29,6 @@ bool emitReduce(const KernelDesc &d, CudaKernel &out, std::string &error) {
     }
     axes = *d.inputs[1].constInts;
   }
-  Compute k = computeOf(x.dtype);
-  bool isMax = d.is(EffOp::ReduceMaxOp), isMean = d.is(EffOp::ReduceMeanOp);
-  if (k == Compute::Bool && !isMax) {
-    error = d.op + ": unsupported dtype bool";
-    return false;
-  }
-  if (k == Compute::Bool)
-    k = Compute::I64;
   std::vector<bool> reduced(size_t(rank), axes.empty());
   // reduce_sum/mean/max share their ODS defaults (Eff_ReduceOp).
   if (axes.empty() && d.intAttr("noop_with_empty_axes", op_defaults::ReduceSumOp_noop_with_empty_axes))
@@ -45,7 +40,6 @@ bool emitReduce(const KernelDesc &d, CudaKernel &out, std::string &error) {
     reduced[size_t(axis)] = true;
   }
   std::vector<int64_t> st = rowMajorStrides(x.shape);
-  IndexSpace kept, red;
   kept.strides.emplace_back();
   red.strides.emplace_back();
   for (int64_t r = 0; r < rank; ++r) {
@@ -55,15 +49,32 @@ bool emitReduce(const KernelDesc &d, CudaKernel &out, std::string &error) {
   }
   kept = coalesce(kept);
   red = coalesce(red);
-  int64_t rows = 1, R = 1;
+  rows = 1;
+  R = 1;
   for (int64_t v : kept.dims)
     rows *= v;
   for (int64_t v : red.dims)
     R *= v;
   if (x.numElements() == 0)
     R = 0;
+  return true;
+}
 
-  RowKernel rk(rows, R);
+bool emitReduce(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
+  const TensorDesc &x = d.inputs[0];
+  IndexSpace kept, red;
+  int64_t rows = 0, R = 0;
+  if (!reduceGeometry(d, kept, red, rows, R, error))
+    return false;
+  Compute k = computeOf(x.dtype);
+  bool isMax = d.is(EffOp::ReduceMaxOp), isMean = d.is(EffOp::ReduceMeanOp);
+  if (k == Compute::Bool && !isMax) {
+    error = d.op + ": unsupported dtype bool";
+    return false;
+  }
+  if (k == Compute::Bool)
+    k = Compute::I64;
+  RowKernel rk(c);
   CudaWriter w;
   std::string ix = indexType(d);
   const char *t = computeType(k);
@@ -84,28 +95,37 @@ bool emitReduce(const KernelDesc &d, CudaKernel &out, std::string &error) {
                 : std::string("0");
   w.line("if (lane == 0) y0[row] = ", storeValue(d.outputs[0].dtype, value, k), ";");
   w.close().close();
-  out.source = w.str();
-  out.launch = rk.launch();
+  out = w.str();
   return true;
 }
 
-bool emitSoftmax(const KernelDesc &d, CudaKernel &out, std::string &error) {
+/// Softmax rows: the lines along the normalized axis.
+bool softmaxAxis(const KernelDesc &d, int64_t &axis, int64_t &n, int64_t &rows,
+                 std::string &error) {
   const TensorDesc &x = d.inputs[0];
-  int64_t rank = x.rank(), axis = 0;
-  if (!normalizeAxis(d, d.intAttr("axis", op_defaults::SoftmaxOp_axis), rank, axis, error))
+  if (!normalizeAxis(d, d.intAttr("axis", op_defaults::SoftmaxOp_axis), x.rank(), axis, error))
+    return false;
+  n = x.shape[axis];
+  rows = n ? x.numElements() / n : 0;
+  return true;
+}
+
+bool emitSoftmax(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
+  const TensorDesc &x = d.inputs[0];
+  int64_t rank = x.rank(), axis = 0, n = 0, rows = 0;
+  if (!softmaxAxis(d, axis, n, rows, error))
     return false;
   Compute k = computeOf(x.dtype);
   if (!isFloatCompute(k)) {
     error = d.op + ": unsupported dtype " + dtypeName(x.dtype);
     return false;
   }
-  int64_t n = x.shape[axis], inner = 1;
+  int64_t inner = 1;
   for (int64_t r = axis + 1; r < rank; ++r)
     inner *= x.shape[r];
-  int64_t rows = n ? x.numElements() / n : 0;
   const char *t = computeType(k);
   std::string ex = k == Compute::F64 ? "exp" : "expf";
-  RowKernel rk(rows, n);
+  RowKernel rk(c);
   CudaWriter w;
   std::string ix = indexType(d);
   openKernel(w, d, rk.threads());
@@ -130,24 +150,48 @@ bool emitSoftmax(const KernelDesc &d, CudaKernel &out, std::string &error) {
   w.line("y0[", at, "] = ", storeValue(d.outputs[0].dtype, ex + "(" + load(x.dtype, "x0", at) + " - mx) * inv", k), ";");
   w.close();
   w.close().close();
-  out.source = w.str();
-  out.launch = rk.launch();
+  out = w.str();
   return true;
 }
 
-} // namespace
-
-bool emitReduction(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool checkReduction(const KernelDesc &d, std::string &error) {
   if (d.inputs.empty() || d.outputs.size() != 1) {
     error = d.op + ": expected inputs and one output";
     return false;
   }
-  if (d.is(EffOp::SoftmaxOp))
-    return emitSoftmax(d, out, error);
-  if (d.is(EffOp::ReduceSumOp) || d.is(EffOp::ReduceMeanOp) || d.is(EffOp::ReduceMaxOp))
-    return emitReduce(d, out, error);
+  if (d.is(EffOp::SoftmaxOp) || d.is(EffOp::ReduceSumOp) || d.is(EffOp::ReduceMeanOp) ||
+      d.is(EffOp::ReduceMaxOp))
+    return true;
   error = d.op + ": not a reduction";
   return false;
+}
+
+} // namespace
+
+bool chooseReduction(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  if (!checkReduction(d, error))
+    return false;
+  int64_t rows = 0, length = 0;
+  if (d.is(EffOp::SoftmaxOp)) {
+    int64_t axis = 0;
+    if (!softmaxAxis(d, axis, length, rows, error))
+      return false;
+  } else {
+    IndexSpace kept, red;
+    if (!reduceGeometry(d, kept, red, rows, length, error))
+      return false;
+  }
+  c = RowKernel::choose(c.family, rows, length);
+  return true;
+}
+
+bool instantiateReduction(const KernelDesc &d, const KernelChoice &c, std::string &source,
+                          std::string &error) {
+  if (!checkReduction(d, error))
+    return false;
+  if (d.is(EffOp::SoftmaxOp))
+    return emitSoftmax(d, c, source, error);
+  return emitReduce(d, c, source, error);
 }
 
 } // namespace effc::codegen

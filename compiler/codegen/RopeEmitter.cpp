@@ -12,7 +12,17 @@
 
 namespace effc::codegen {
 
-bool emitRope(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool chooseRope(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  if (d.inputs.size() < 3 || d.outputs.size() != 1) {
+    error = d.op + ": expected X, cos_cache, sin_cache";
+    return false;
+  }
+  c = gridStrideChoice(c.family, d.inputs[0].numElements());
+  return true;
+}
+
+bool instantiateRope(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                     std::string &error) {
   if (d.inputs.size() < 3 || d.outputs.size() != 1) {
     error = d.op + ": expected X, cos_cache, sin_cache";
     return false;
@@ -53,11 +63,10 @@ bool emitRope(const KernelDesc &d, CudaKernel &out, std::string &error) {
 
   CudaWriter w;
   std::string ix = indexType(d);
-  int64_t n = x.numElements();
-  openKernel(w, d, kElementwiseBlock);
+  openKernel(w, d, c.threads());
   w.line("// B=", B, " H=", H, " S=", S, " D=", D, " rotary=", rot, interleaved ? " interleaved" : "",
          hasPos ? " with position_ids" : "");
-  openGridStride(w, "i", ix, n, kElementwiseBlock);
+  openGridStride(w, "i", ix, c.param("items"), c.threads());
   w.line("const ", ix, " dd = i % ", D, ";");
   if (is4d) {
     w.line("const ", ix, " s = (i / ", D, ") % ", S, ";");
@@ -96,8 +105,7 @@ bool emitRope(const KernelDesc &d, CudaKernel &out, std::string &error) {
   w.line("y0[i] = ", storeValue(d.outputs[0].dtype, "first ? co * a - si * bb : si * a + co * bb", k),
          ";");
   w.close().close();
-  out.source = w.str();
-  out.launch = gridStrideLaunch(n, kElementwiseBlock);
+  out = w.str();
   return true;
 }
 

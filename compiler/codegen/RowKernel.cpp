@@ -7,12 +7,25 @@
 
 namespace effc::codegen {
 
-RowKernel::RowKernel(int64_t rows, int64_t rowLength) : rows(rows) {
+KernelChoice RowKernel::choose(const std::string &family, int64_t rows, int64_t rowLength) {
   // A warp per row keeps lanes busy up to ~1K elements; beyond that, or when
   // there are too few rows to fill the GPU with warps, use a block per row.
-  blockPerRow = rowLength > 1024 || (rowLength > 256 && rows < 512);
-  blockThreads = rowLength >= 4096 ? 512 : 256;
+  bool blockPerRow = rowLength > 1024 || (rowLength > 256 && rows < 512);
+  int blockThreads = rowLength >= 4096 ? 512 : 256;
+  KernelChoice c;
+  c.family = family;
+  c.variant = blockPerRow ? "block-per-row" : "warp-per-row";
+  c.setParam("rows", rows);
+  c.setParam("length", rowLength);
+  int64_t blocks = blockPerRow ? rows : ceilDiv(rows, kRowsPerBlock);
+  c.launch.grid[0] = uint32_t(std::clamp<int64_t>(blocks, 1, 65535));
+  c.launch.block[0] = uint32_t(blockPerRow ? blockThreads : 256);
+  return c;
 }
+
+RowKernel::RowKernel(const KernelChoice &choice)
+    : rows(choice.param("rows")), blockPerRow(choice.variant == "block-per-row"),
+      blockThreads(choice.threads()) {}
 
 void RowKernel::openRowLoop(CudaWriter &w, const std::string &ix) const {
   if (blockPerRow) {
@@ -32,14 +45,6 @@ std::string RowKernel::reduce(const std::string &value, const std::string &op) c
 void RowKernel::openLaneLoop(CudaWriter &w, const std::string &var, const std::string &ix,
                              int64_t n) const {
   w.open("for (", ix, " ", var, " = lane; ", var, " < ", n, "; ", var, " += ", width(), ") {");
-}
-
-LaunchDims RowKernel::launch() const {
-  LaunchDims l;
-  int64_t blocks = blockPerRow ? rows : ceilDiv(rows, kRowsPerBlock);
-  l.grid[0] = uint32_t(std::clamp<int64_t>(blocks, 1, 65535));
-  l.block[0] = uint32_t(threads());
-  return l;
 }
 
 } // namespace effc::codegen

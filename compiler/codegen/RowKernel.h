@@ -19,7 +19,11 @@ namespace effc::codegen {
 
 class RowKernel {
 public:
-  RowKernel(int64_t rows, int64_t rowLength);
+  /// The choice for `rows` rows of `rowLength` elements: variant
+  /// warp-per-row or block-per-row, params rows and length, the launch.
+  static KernelChoice choose(const std::string &family, int64_t rows, int64_t rowLength);
+  /// The skeleton of that choice.
+  explicit RowKernel(const KernelChoice &choice);
 
   int threads() const { return blockPerRow ? blockThreads : 256; }
   /// Threads cooperating on one row.
@@ -31,7 +35,6 @@ public:
   /// `for (T k = lane; k < n; k += width) {`.
   void openLaneLoop(CudaWriter &w, const std::string &var, const std::string &indexType,
                     int64_t n) const;
-  LaunchDims launch() const;
 
 private:
   int64_t rows;

@@ -54,7 +54,7 @@ void emitCumSumLine(CudaWriter &w, const KernelDesc &d, const std::string &ix, c
   w.close();
 }
 
-bool emitCumSum(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitCumSum(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   if (computeOf(d.inputs[0].dtype) == Compute::Bool) {
     error = d.op + ": unsupported dtype bool";
     return false;
@@ -65,19 +65,17 @@ bool emitCumSum(const KernelDesc &d, CudaKernel &out, std::string &error) {
   }
   CudaWriter w;
   std::string ix = indexType(d);
-  openKernel(w, d, kElementwiseBlock);
+  openKernel(w, d, c.threads());
   const auto &axisInts = d.inputs[1].constInts;
   if (axisInts && axisInts->size() == 1) {
     Lines l;
     if (!linesOf(d, (*axisInts)[0], l, error))
       return false;
-    int64_t lines = l.outer * l.inner;
-    openGridStride(w, "line", ix, lines, kElementwiseBlock);
+    openGridStride(w, "line", ix, c.param("items"), c.threads());
     w.line("const ", ix, " base = (line / ", l.inner, ") * ", l.n * l.inner, " + line % ", l.inner, ";");
     emitCumSumLine(w, d, ix, std::to_string(l.n), std::to_string(l.inner));
     w.close().close();
-    out.source = w.str();
-    out.launch = gridStrideLaunch(lines, kElementwiseBlock);
+    out = w.str();
     return true;
   }
   // The axis is a run-time value: the line geometry is computed from the
@@ -95,17 +93,16 @@ bool emitCumSum(const KernelDesc &d, CudaKernel &out, std::string &error) {
   w.line("i64 outer = 1, inner = 1;");
   w.line("for (int r = 0; r < ", rank, "; ++r) { if (r < axis) outer *= dims[r]; if (r > axis) inner *= dims[r]; }");
   w.line("const ", ix, " n = (", ix, ")dims[axis], in = (", ix, ")inner, lines = (", ix, ")(outer * inner);");
-  w.open("for (", ix, " line = ", ix, "(blockIdx.x) * ", kElementwiseBlock, " + threadIdx.x; line < lines; line += ",
-         ix, "(gridDim.x) * ", kElementwiseBlock, ") {");
+  w.open("for (", ix, " line = ", ix, "(blockIdx.x) * ", c.threads(), " + threadIdx.x; line < lines; line += ",
+         ix, "(gridDim.x) * ", c.threads(), ") {");
   w.line("const ", ix, " base = (line / in) * n * in + line % in;");
   emitCumSumLine(w, d, ix, "n", "in");
   w.close().close();
-  out.source = w.str();
-  out.launch = gridStrideLaunch(d.inputs[0].numElements(), kElementwiseBlock);
+  out = w.str();
   return true;
 }
 
-bool emitTopK(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool emitTopK(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   if (d.outputs.size() != 2) {
     error = d.op + ": expected 2 outputs (values, indices)";
     return false;
@@ -121,11 +118,10 @@ bool emitTopK(const KernelDesc &d, CudaKernel &out, std::string &error) {
     k = Compute::I64;
   bool largest = d.intAttr("largest", op_defaults::TopKOp_largest) != 0;
   const char *t = computeType(k);
-  int64_t n = d.inputs[0].numElements();
   CudaWriter w;
   std::string ix = indexType(d);
-  openKernel(w, d, kElementwiseBlock);
-  openGridStride(w, "i", ix, n, kElementwiseBlock);
+  openKernel(w, d, c.threads());
+  openGridStride(w, "i", ix, c.param("items"), c.threads());
   w.line("const ", ix, " inner = i % ", l.inner, ";");
   w.line("const ", ix, " e = (i / ", l.inner, ") % ", l.n, ";");
   w.line("const ", ix, " outer = i / ", l.n * l.inner, ";");
@@ -144,22 +140,52 @@ bool emitTopK(const KernelDesc &d, CudaKernel &out, std::string &error) {
   w.line("y1[at] = (i64)e;");
   w.close();
   w.close().close();
-  out.source = w.str();
-  out.launch = gridStrideLaunch(n, kElementwiseBlock);
+  out = w.str();
   return true;
 }
 
 } // namespace
 
-bool emitScan(const KernelDesc &d, CudaKernel &out, std::string &error) {
+bool chooseScan(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  if (d.inputs.empty() || d.outputs.empty()) {
+    error = d.op + ": expected inputs and outputs";
+    return false;
+  }
+  if (d.is(EffOp::CumSumOp)) {
+    const auto &axisInts = d.hasInput(1) ? d.inputs[1].constInts : std::nullopt;
+    Lines l;
+    if (axisInts && axisInts->size() == 1) {
+      // A thread per line along the baked axis.
+      if (!linesOf(d, (*axisInts)[0], l, error))
+        return false;
+      c = gridStrideChoice(c.family, l.outer * l.inner);
+      c.variant = "per-line";
+      return true;
+    }
+    // The axis is a run-time value: lines <= elements bounds the launch.
+    c = gridStrideChoice(c.family, d.inputs[0].numElements());
+    c.variant = "run-time-axis";
+    return true;
+  }
+  if (d.is(EffOp::TopKOp)) {
+    // A thread per input element ranks it within its line.
+    c = gridStrideChoice(c.family, d.inputs[0].numElements());
+    return true;
+  }
+  error = d.op + ": not a scan op";
+  return false;
+}
+
+bool instantiateScan(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                     std::string &error) {
   if (d.inputs.empty() || d.outputs.empty()) {
     error = d.op + ": expected inputs and outputs";
     return false;
   }
   if (d.is(EffOp::CumSumOp))
-    return emitCumSum(d, out, error);
+    return emitCumSum(d, c, out, error);
   if (d.is(EffOp::TopKOp))
-    return emitTopK(d, out, error);
+    return emitTopK(d, c, out, error);
   error = d.op + ": not a scan op";
   return false;
 }

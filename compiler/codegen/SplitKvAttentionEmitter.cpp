@@ -17,11 +17,15 @@
 
 namespace effc::codegen {
 
-bool emitAttentionPartial(const KernelDesc &d, CudaKernel &out, std::string &error) {
+namespace {
+
+/// The spec and split count of an eff.attention_partial the split-KV decode
+/// kernel runs.
+bool partialSpec(const KernelDesc &d, AttentionSpec &out, int64_t &splits, std::string &error) {
   std::optional<AttentionSpec> spec = attentionSpecOf(d, error);
   if (!spec)
     return false;
-  const int64_t splits = d.intAttr("num_splits", 1);
+  splits = d.intAttr("num_splits", 1);
   const std::vector<int64_t> partial{splits, spec->B, spec->Hq, spec->S, spec->Dv};
   const std::vector<int64_t> lse{splits, spec->B, spec->Hq, spec->S};
   if (d.outputs.size() != 2 || d.outputs[0].shape != partial || d.outputs[1].shape != lse ||
@@ -39,17 +43,16 @@ bool emitAttentionPartial(const KernelDesc &d, CudaKernel &out, std::string &err
             (why.empty() ? "more than 16 queries" : why);
     return false;
   }
-  std::string source = emitFlashDecodePartial(*spec, int(splits), d.name, &out.launch);
-  if (source.empty()) {
+  if (splits < 1 || splits > 65535) {
     error = d.op + ": num_splits " + std::to_string(splits) + " is out of range";
     return false;
   }
-  out.source = "// " + d.op + "\n" + source;
-  out.needsAttentionPrelude = true;
+  out = *spec;
   return true;
 }
 
-bool emitAttentionCombine(const KernelDesc &d, CudaKernel &out, std::string &error) {
+/// The output spec of an eff.attention_combine and its split count.
+bool combineSpec(const KernelDesc &d, AttentionSpec &spec, int64_t &splits, std::string &error) {
   if (d.inputs.size() != 2 || d.outputs.size() != 1) {
     error = d.op + ": expected o_partial, lse and one output";
     return false;
@@ -62,16 +65,60 @@ bool emitAttentionCombine(const KernelDesc &d, CudaKernel &out, std::string &err
             shapeText(lse.shape) + ", o " + shapeText(o.shape);
     return false;
   }
-  AttentionSpec spec;
   spec.B = o.shape[0], spec.Hq = o.shape[1], spec.S = o.shape[2], spec.Dv = o.shape[3];
   spec.dtype = o.dtype;
-  std::string source = emitFlashDecodeCombine(spec, int(partial.shape[0]), d.name, &out.launch);
-  if (source.empty()) {
+  splits = partial.shape[0];
+  bool dtypeOk = o.dtype == DType::FLOAT32 || o.dtype == DType::FLOAT16 || o.dtype == DType::BFLOAT16;
+  if (!dtypeOk || splits < 1 || spec.B < 1 || spec.Hq < 1 || spec.S < 1 || spec.Dv < 1) {
     error = d.op + ": output must be f32, f16 or bf16 and non-empty";
     return false;
   }
-  out.source = "// " + d.op + "\n" + source;
-  out.needsAttentionPrelude = true;
+  return true;
+}
+
+} // namespace
+
+bool chooseAttentionPartial(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  AttentionSpec spec;
+  int64_t splits = 0;
+  if (!partialSpec(d, spec, splits, error))
+    return false;
+  c.variant = "flash-decode-partial";
+  c.setParam("splits", splits);
+  c.launch = flashDecodePartialLaunch(spec, int(splits));
+  c.needsAttentionPrelude = true;
+  return true;
+}
+
+bool instantiateAttentionPartial(const KernelDesc &d, const KernelChoice &c, std::string &source,
+                                 std::string &error) {
+  AttentionSpec spec;
+  int64_t splits = 0;
+  if (!partialSpec(d, spec, splits, error))
+    return false;
+  source = "// " + d.op + "\n" + emitFlashDecodePartial(spec, int(splits), d.name, nullptr);
+  return true;
+}
+
+bool chooseAttentionCombine(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  AttentionSpec spec;
+  int64_t splits = 0;
+  if (!combineSpec(d, spec, splits, error))
+    return false;
+  c.variant = "flash-decode-combine";
+  c.setParam("splits", splits);
+  c.launch = flashDecodeCombineLaunch(spec);
+  c.needsAttentionPrelude = true;
+  return true;
+}
+
+bool instantiateAttentionCombine(const KernelDesc &d, const KernelChoice &c, std::string &source,
+                                 std::string &error) {
+  AttentionSpec spec;
+  int64_t splits = 0;
+  if (!combineSpec(d, spec, splits, error))
+    return false;
+  source = "// " + d.op + "\n" + emitFlashDecodeCombine(spec, int(splits), d.name, nullptr);
   return true;
 }
 

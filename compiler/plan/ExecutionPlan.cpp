@@ -57,6 +57,13 @@ public:
     assignArena();
     // Emission: everything below reads the KernelPlans, not the IR.
     CudaEmission emission = emitCudaTranslationUnit(plan.kernels);
+    while (!emission.error.empty()) {
+      if (failed(noCudaKernel(kernelOps[emission.failedKernel],
+                              plan.kernels[emission.failedKernel].desc, emission.error)))
+        return failure();
+      plan.kernels[emission.failedKernel].cuda.reset();
+      emission = emitCudaTranslationUnit(plan.kernels);
+    }
     plan.cudaSource = std::move(emission.source);
     for (auto [kernel, function] : llvm::zip_equal(plan.kernels, emission.functions))
       toManifestKernel(kernel, function, *plan.manifest.add_kernels());
@@ -66,6 +73,8 @@ public:
 private:
   const PlanOptions &options;
   ExecutionPlan plan;
+  /// The op of each plan.kernels entry, for errors found at emission.
+  std::vector<Operation *> kernelOps;
   llvm::DenseMap<Value, int32_t> bufferOf;
   // Per buffer: its arena live range, and the buffer whose bytes it uses.
   std::map<int32_t, LiveRange> ranges;
@@ -194,9 +203,8 @@ private:
   }
 
   /// Describes the kernel of `op` (buffers bound) once and chooses its CUDA
-  /// kernel: the family emitter's variant, tiles and launch geometry. An op
-  /// the emitters cannot generate is an error unless the artifact is
-  /// host-only.
+  /// kernel: the family emitter's variant, tiles and launch geometry (no
+  /// text: build() instantiates every choice after the walk).
   LogicalResult addKernel(Operation *op, KernelPlan kernel) {
     std::string error;
     std::string name = codegen::kernelName(plan.kernels.size(), op->getName().getStringRef());
@@ -205,16 +213,24 @@ private:
       return op->emitError("cannot describe kernel: ") << error;
     kernel.desc = std::move(*desc);
     kernel.location = locationText(op->getLoc());
-    kernel.cuda = codegen::emitCudaKernel(kernel.desc, error);
-    if (!kernel.cuda && !options.hostOnly) {
-      StringRef why(error);
-      why.consume_front(kernel.desc.op + ": ");
-      return op->emitError("no CUDA kernel for '")
-             << kernel.desc.op << "': " << why
-             << "; --host-only makes an artifact for the host backend only";
-    }
+    kernel.cuda = codegen::chooseCudaKernel(kernel.desc, error);
+    if (!kernel.cuda && failed(noCudaKernel(op, kernel.desc, error)))
+      return failure();
     plan.kernels.push_back(std::move(kernel));
+    kernelOps.push_back(op);
     return success();
+  }
+
+  /// An op the emitters cannot generate: an error unless the artifact is
+  /// host-only.
+  LogicalResult noCudaKernel(Operation *op, const codegen::KernelDesc &desc,
+                             const std::string &error) {
+    if (options.hostOnly)
+      return success();
+    StringRef why(error);
+    why.consume_front(desc.op + ": ");
+    return op->emitError("no CUDA kernel for '")
+           << desc.op << "': " << why << "; --host-only makes an artifact for the host backend only";
   }
 
   void assignArena() {

@@ -39,11 +39,26 @@ void copyAttrs(const host::Attrs &attrs,
 CudaEmission emitCudaTranslationUnit(const std::vector<KernelPlan> &kernels) {
   CudaEmission emission;
   codegen::CudaTranslationUnit unit;
-  for (const KernelPlan &kernel : kernels)
-    emission.functions.push_back(kernel.cuda ? unit.add(*kernel.cuda) : std::string());
+  for (const KernelPlan &kernel : kernels) {
+    if (!kernel.cuda) {
+      emission.functions.emplace_back();
+      continue;
+    }
+    std::optional<codegen::CudaKernel> cuda =
+        codegen::instantiateCudaKernel(kernel.desc, *kernel.cuda, emission.error);
+    if (!cuda) {
+      emission.failedKernel = emission.functions.size();
+      return emission;
+    }
+    emission.functions.push_back(unit.add(*cuda));
+  }
   if (!unit.empty())
     emission.source = unit.source();
   return emission;
+}
+
+std::string describeKernelPlan(const KernelPlan &kernel) {
+  return kernel.desc.name + " " + (kernel.cuda ? toString(*kernel.cuda) : "host-only");
 }
 
 void toManifestKernel(const KernelPlan &kernel, const std::string &function,

@@ -3,15 +3,17 @@
 // The planner (ExecutionPlan.cpp) describes every kernel of an artifact once,
 // as a KernelPlan: the op's KernelDesc (op, attributes, operand and result
 // types, fused body), where it came from, the buffers it binds, and the CUDA
-// kernel chosen for it (the family emitter's variant, tiles and launch
-// geometry, with that instantiation's text). Everything after planning is a
-// function of this list and never reads the IR again:
-//   emitCudaTranslationUnit   the artifact's CUDA source (each identical kernel
-//                             once) and the function each kernel launches;
-//   toManifestKernel          the artifact's manifest entry of a kernel.
-// effc-translate prints both for a .mlir module (--eff-to-cuda,
-// --eff-to-manifest), so emission is lit-tested without ONNX. KernelPlan is
-// MLIR-free: the planner reports errors at the op while it builds the list.
+// kernel chosen for it (KernelChoice: the family emitter's variant, tiles and
+// launch geometry; no text). Everything after planning is a function of this
+// list and never reads the IR again:
+//   emitCudaTranslationUnit   instantiates each choice: the artifact's CUDA
+//                             source (each identical kernel once) and the
+//                             function each kernel launches;
+//   toManifestKernel          the artifact's manifest entry of a kernel, its
+//                             launch the choice's.
+// effc-translate prints them for a .mlir module (--eff-to-plan,
+// --eff-to-cuda, --eff-to-manifest), so planning and emission are lit-tested
+// without ONNX. KernelPlan is MLIR-free: the planner reports errors at the op.
 //
 #ifndef EFFC_COMPILER_PLAN_KERNELPLAN_H
 #define EFFC_COMPILER_PLAN_KERNELPLAN_H
@@ -36,7 +38,7 @@ struct KernelPlan {
   /// Buffer ids of desc.inputs (-1: an absent optional input) and desc.outputs.
   std::vector<int32_t> inputs, outputs;
   /// The CUDA kernel chosen for it; nullopt only in a host-only artifact.
-  std::optional<codegen::CudaKernel> cuda;
+  std::optional<codegen::KernelChoice> cuda;
 };
 
 /// The CUDA translation unit of a planned artifact.
@@ -46,8 +48,16 @@ struct CudaEmission {
   /// Per kernel, the function its launches use: the name of an identical
   /// kernel emitted before it, else its own; "" without CUDA code.
   std::vector<std::string> functions;
+  /// Set when a choice could not be instantiated: why, and which kernel.
+  std::string error;
+  size_t failedKernel = 0;
 };
 CudaEmission emitCudaTranslationUnit(const std::vector<KernelPlan> &kernels);
+
+/// "k3_layer_norm Norm warp-per-row ... grid=(..) block=(..) smem=0", or
+/// "k3_foo host-only" without a CUDA kernel: one line of effc-translate
+/// --eff-to-plan.
+std::string describeKernelPlan(const KernelPlan &kernel);
 
 /// The manifest entry of `kernel`, launching CUDA function `function` ("" =
 /// none: the entry then has no source and no launch geometry).

@@ -3,6 +3,9 @@
 // Planned eff IR (what `effc --emit=mlir` prints, or written by hand) to what
 // effc stores in an artifact, without the ONNX importer or the pass pipeline,
 // so emission is lit-tested from .mlir (test/lit/translate):
+//   effc-translate --eff-to-plan FILE.mlir       per kernel, the choice planning
+//                                                made: name, family, variant,
+//                                                tile parameters, launch
 //   effc-translate --eff-to-cuda FILE.mlir       the CUDA translation unit
 //   effc-translate --eff-to-manifest FILE.mlir   the manifest (protobuf text):
 //                                                buffers, bindings, arena and
@@ -40,6 +43,17 @@ void registerDialects(DialectRegistry &registry) { eff::registerEffcDialects(reg
 } // namespace
 
 int main(int argc, char **argv) {
+  TranslateFromMLIRRegistration toPlan(
+      "eff-to-plan", "eff IR to each kernel's planned choice (family, variant, tiles, launch)",
+      [](ModuleOp module, llvm::raw_ostream &os) -> LogicalResult {
+        FailureOr<effc::ExecutionPlan> planned = plan(module);
+        if (failed(planned))
+          return failure();
+        for (const effc::KernelPlan &kernel : planned->kernels)
+          os << effc::describeKernelPlan(kernel) << "\n";
+        return success();
+      },
+      registerDialects);
   TranslateFromMLIRRegistration toCuda(
       "eff-to-cuda", "eff IR to the artifact's CUDA translation unit",
       [](ModuleOp module, llvm::raw_ostream &os) -> LogicalResult {

@@ -73,6 +73,27 @@ static std::string describe(const AttentionSpec &sp) {
   return d;
 }
 
+namespace {
+
+/// Query-row tiles on x, heads on y, batch on z; the config's warps and
+/// shared memory.
+LaunchDims forwardLaunch(const AttentionSpec &sp, const FlashForwardConfig &c) {
+  LaunchDims launch;
+  launch.grid[0] = uint32_t((sp.S + c.blockM - 1) / c.blockM);
+  launch.grid[1] = uint32_t(sp.Hq);
+  launch.grid[2] = uint32_t(sp.B);
+  launch.block[0] = uint32_t(32 * c.warps);
+  launch.sharedBytes = uint32_t(c.sharedBytes);
+  return launch;
+}
+
+} // namespace
+
+LaunchDims flashAttentionForwardLaunch(const AttentionSpec &spec) {
+  const AttentionSpec sp = resolveAttentionStrides(spec);
+  return forwardLaunch(sp, chooseFlashForwardConfig(sp));
+}
+
 std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::string &name, LaunchDims *launch,
                                       std::string *error) {
   std::string why = flashAttentionUnsupported(spec);
@@ -108,14 +129,8 @@ std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::stri
        (c.minBlocksPerSM ? ", " + I(c.minBlocksPerSM) : std::string()) + ") " + name +
        attentionParams(sp, false) + " {\n";
   s += "  effc_attn::fa2_forward<" + cfg + ">(in0, in1, in2, " + attentionMaskArg(sp) + ", out0);\n}\n";
-  if (launch) {
-    *launch = LaunchDims();
-    launch->grid[0] = uint32_t((sp.S + c.blockM - 1) / c.blockM);
-    launch->grid[1] = uint32_t(sp.Hq);
-    launch->grid[2] = uint32_t(sp.B);
-    launch->block[0] = uint32_t(32 * c.warps);
-    launch->sharedBytes = uint32_t(c.sharedBytes);
-  }
+  if (launch)
+    *launch = forwardLaunch(sp, c);
   return s;
 }
 

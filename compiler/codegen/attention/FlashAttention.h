@@ -55,6 +55,10 @@ std::string attentionPrelude();
 std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::string &name,
                                       LaunchDims *launch, std::string *error = nullptr);
 
+/// The launch emitFlashAttentionForward(spec) fills, without the text
+/// (spec must be one it accepts): planning asks for it alone.
+LaunchDims flashAttentionForwardLaunch(const AttentionSpec &spec);
+
 /// eff.attention_partial's kernel `name(const void* q, const void* k, const
 /// void* v, [const void* mask,] void* o_partial, void* lse)`: o_partial f32
 /// [splits, B, Hq, S, Dv] and lse f32 [splits, B, Hq, S] (natural log), the
@@ -68,6 +72,11 @@ std::string emitFlashDecodePartial(const AttentionSpec &spec, int splits, const 
 /// storage) and o's strides of `spec`.
 std::string emitFlashDecodeCombine(const AttentionSpec &spec, int splits, const std::string &name,
                                    LaunchDims *launch);
+
+/// The launches emitFlashDecodePartial / emitFlashDecodeCombine fill, without
+/// the text (for specs they accept).
+LaunchDims flashDecodePartialLaunch(const AttentionSpec &spec, int splits);
+LaunchDims flashDecodeCombineLaunch(const AttentionSpec &spec);
 
 /// Both steps for one spec with the heuristic's split count (benchmarks):
 /// numSplits == 1 gives one kernel `<name>(q, k, v, [mask,] o)` writing o

@@ -51,6 +51,19 @@ LaunchDims splitLaunch(const AttentionSpec &sp, const FlashDecodeTiles &t, int s
 
 } // namespace
 
+LaunchDims flashDecodePartialLaunch(const AttentionSpec &spec, int splits) {
+  const AttentionSpec sp = resolveAttentionStrides(spec);
+  return splitLaunch(sp, chooseFlashDecodeTiles(sp), splits);
+}
+
+LaunchDims flashDecodeCombineLaunch(const AttentionSpec &spec) {
+  const AttentionSpec sp = resolveAttentionStrides(spec);
+  LaunchDims launch;
+  launch.grid[0] = uint32_t((sp.B * sp.Hq * sp.S + 3) / 4); // one warp per row
+  launch.block[0] = 128;
+  return launch;
+}
+
 std::string emitFlashDecodePartial(const AttentionSpec &spec, int splits, const std::string &name,
                                    LaunchDims *launch) {
   if (!flashDecodeApplicable(spec) || splits < 1 || splits > 65535)
@@ -84,11 +97,8 @@ std::string emitFlashDecodeCombine(const AttentionSpec &spec, int splits, const 
   s += "EFFC_KERNEL void __launch_bounds__(128) " + name +
        "(const void* __restrict__ in0, const void* __restrict__ in1, void* __restrict__ out0) {\n";
   s += "  effc_attn::decode_combine<" + cfg + ">(in0, in1, out0);\n}\n";
-  if (launch) {
-    *launch = LaunchDims();
-    launch->grid[0] = uint32_t((rows + 3) / 4); // one warp per row
-    launch->block[0] = 128;
-  }
+  if (launch)
+    *launch = flashDecodeCombineLaunch(spec);
   return s;
 }
 
