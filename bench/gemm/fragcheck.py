@@ -3,142 +3,174 @@
 
 usage: fragcheck.py KERNEL.cu...   (sources from effc-gemm-bench --emit-only)
 
-For k-tile 0 of block (0, 0) it evaluates the kernel's own C expressions:
-where each thread's cp.async (or element-load) chunk lands in shared memory
-(dst, gr, gc), then the first and last warp's ldmatrix[.trans] / ld.shared
-fragment addresses, applies PTX ldmatrix semantics, and checks that every
-fragment register holds exactly the elements the mma.sync m16n8k16 /
+Each source is a whole translation unit: the embedded tensor_core_gemm.cuh
+(whose "layout" section, TcgOperand / TcgFragA / TcgFragB, is plain integer
+C++) and the kernel's config struct. This script compiles that layout
+section and every config with the host C++ compiler into one program that
+prints, for k-tile 0 of block (0, 0), where each thread's cp.async (or
+element-load) chunk lands in shared memory and the first and last warp's
+ldmatrix[.trans] / ld.shared fragment addresses. It then applies PTX
+ldmatrix semantics with the register assignment of the tcg_gemm template's
+own ldsm_x4 / ld_shared_u32 calls (read from the source) and checks that
+every fragment register holds exactly the elements the mma.sync m16n8k16 /
 m16n8k8-tf32 layout requires. It also counts shared-memory bank conflicts of
 the fragment loads (extra wavefronts; 0 expected). Swizzle, lane maps and
 transposes are where such kernels go wrong; this finds those bugs without a
 GPU. Exit status 1 on any mismatch."""
+import os
 import re
+import shutil
+import subprocess
 import sys
+import tempfile
 from collections import defaultdict
 
+LAYOUT = re.compile(r"// ---- begin layout.*?\n(.*?)// ---- end layout ----", re.S)
+CONFIG = re.compile(r"struct (effc_gemm_cfg_\w+) \{.*?\n\};", re.S)
+# The template's fragment loads: register list and the address call.
+LDSM = re.compile(r"ldsm_x4(_t)?\(((?:(?:af|bfr)\[[^\]]*\]\[[^\]]*\],\s*){4})f([ab])\.addr\(\w+, (\w+), ks, (\w+)\)\)")
+LDS = re.compile(r"((?:af|bfr)\[\w+\]\[\w+\]) = ld_shared_u32\(f([ab])\.addr\(\w+, (\w+), ks, (\w+)\)\)")
 
-_CODE = {}
+HARNESS = r"""
+#include <cstdio>
+#define __host__
+#define __device__
+#define __forceinline__ inline
+%(layout)s
+%(configs)s
+template <class C> void dump(const char *name) {
+  typedef TcgShape<C> S;
+  typedef TcgOperand<C, true> OA;
+  typedef TcgOperand<C, false> OB;
+  std::printf("CFG %%s %%d %%d %%d %%d %%d %%d %%d %%d %%d %%d %%d\n", name, C::BM, C::BN, C::BK, C::WARPS_M,
+              C::WARPS_N, int(S::TF32), int(C::TRANS_A), int(C::TRANS_B), int(OA::KCONTIG) + 2 * int(OA::WORD_LOADS),
+              int(OB::KCONTIG) + 2 * int(OB::WORD_LOADS), OA::BYTES);
+  // k-tile 0 into stage 0 of block (0, 0): A at 0, B after it.
+  for (int tid = 0; tid < S::NT; ++tid) {
+    for (int i = 0; i < OA::ITERS; ++i) {
+      int idx = tid + i * S::NT;
+      if (idx >= OA::CHUNKS) continue;
+      int r = OA::chunkRow(idx), c = OA::chunkCol(idx);
+      std::printf("C A %%u %%d %%d\n", OA::chunkDst(0, r, c), OA::globalRow(r, 0, 0), OA::globalCol(c, 0, 0));
+    }
+    for (int i = 0; i < OB::ITERS; ++i) {
+      int idx = tid + i * S::NT;
+      if (idx >= OB::CHUNKS) continue;
+      int r = OB::chunkRow(idx), c = OB::chunkCol(idx);
+      std::printf("C B %%u %%d %%d\n", OB::chunkDst(OA::BYTES, r, c), OB::globalRow(r, 0, 0), OB::globalCol(c, 0, 0));
+    }
+  }
+  const int lastWarp = S::NT / 32 - 1;
+  for (int warp = 0; warp <= lastWarp; warp += lastWarp > 0 ? lastWarp : 1) {
+    for (int lane = 0; lane < 32; ++lane) {
+      TcgFragA<C> fa;
+      TcgFragB<C> fb;
+      fa.init(lane, warp / C::WARPS_N);
+      fb.init(lane, warp %% C::WARPS_N);
+      for (int ks = 0; ks < C::BK / S::KSTEP; ++ks) {
+        for (int j = 0; j < S::MI; ++j)
+          for (int q = 0; q < 4; ++q)
+            std::printf("F a %%d %%d %%d %%d %%d %%u\n", warp, lane, ks, j, q, fa.addr(0, j, ks, q));
+        for (int j = 0; j < S::NI; ++j)
+          for (int q = 0; q < 2; ++q)
+            std::printf("F b %%d %%d %%d %%d %%d %%u\n", warp, lane, ks, j, q, fb.addr(OA::BYTES, j, ks, q));
+      }
+    }
+  }
+}
+int main() {
+%(calls)s
+  return 0;
+}
+"""
 
 
-def cexpr(e):
-    """A C integer expression of the kernel as compiled Python (cached)."""
-    code = _CODE.get(e)
-    if code is None:
-        py = re.sub(r"\(long long\)", "", e).replace("&&", " and ").replace("||", " or ")
-        code = _CODE[e] = compile(py, "<kernel expr>", "eval")
-    return code
+def run_layout(layout, configs):
+    """Compiles the layout section with the configs; returns the dump lines per config."""
+    cxx = os.environ.get("CXX") or shutil.which("c++") or shutil.which("g++")
+    with tempfile.TemporaryDirectory() as tmp:
+        src = os.path.join(tmp, "layout.cpp")
+        exe = os.path.join(tmp, "layout")
+        with open(src, "w") as f:
+            f.write(HARNESS % {
+                "layout": layout,
+                "configs": "\n".join(text for _, text in configs),
+                "calls": "\n".join(f'  dump<{name}>("{name}");' for name, _ in configs),
+            })
+        subprocess.run([cxx, "-std=c++17", "-O1", "-w", "-o", exe, src], check=True)
+        out = subprocess.run([exe], check=True, capture_output=True, text=True).stdout
+    per = defaultdict(list)
+    cur = None
+    for line in out.splitlines():
+        if line.startswith("CFG "):
+            cur = line.split()[1]
+        per[cur].append(line)
+    return per
 
 
-def main(path):
-    src = open(path).read()
-    m = re.search(r"// tile (\d+)x(\d+)x(\d+)_w(\d+)x(\d+)_s(\d+), mma (m16n8k8 tf32|m16n8k16)", src)
-    BM, BN, BK, WM, WN, S = map(int, m.groups()[:6])
-    tf32 = "tf32" in m.group(7)
-    hdr = re.search(r"= (?:act\()?(?:alpha \* )?A(\^T)? \* B(\^T)?", src)
-    transA, transB = bool(hdr.group(1)), bool(hdr.group(2))
+def fragment_loads(src):
+    """(operand, kind, register exprs, loop var, q expr) of each fragment load in tcg_gemm."""
+    body = re.sub(r"\s+", " ", src[src.index("void tcg_gemm("):])
+    loads = []
+    for m in LDSM.finditer(body):
+        regs = [r.strip() for r in re.split(r",\s*(?=(?:af|bfr)\[)", m.group(2).rstrip(", "))]
+        loads.append((m.group(3), "ldsm_t" if m.group(1) else "ldsm", regs, m.group(4), m.group(5)))
+    for m in LDS.finditer(body):
+        loads.append((m.group(2), "lds", [m.group(1)], m.group(3), m.group(4)))
+    return loads
+
+
+def check(path, lines, loads):
+    hdr = lines[0].split()
+    BM, BN, BK, WM, WN, tf32, transA, transB, aMode, bMode, aBytes = map(int, hdr[2:])
+    tf32, transA, transB = bool(tf32), bool(transA), bool(transB)
     esz = 4 if tf32 else 2
     EPC = 16 // esz
     KSTEP = 8 if tf32 else 16
     NT = 32 * WM * WN
     warpM, warpN = BM // WM, BN // WN
     MI, NI = warpM // 16, warpN // 8
+    # mode: 1 = k-contiguous (ldmatrix), 0 = ldmatrix.trans, 2 = 32-bit word loads
+    kind_of = {1: "ldsm", 0: "ldsm_t", 2: "lds"}
 
-    # ---- setup expressions (per thread) ----
-    setup = []
-    body = src[src.index("const int lr"):src.index("for (long long bz")]
-    for line in body.splitlines():
-        line = line.strip()
-        mm = re.match(r"const int (\w+) = (.*);", line)
-        if mm and "//" not in mm.group(2):
-            setup.append(("scalar", mm.group(1), mm.group(2)))
-        elif line.startswith("const int lr"):
-            setup.append(("scalar", "lr", "lane & 7"))
-        mm = re.match(r"(?:for \(int (\w+) = 0; \1 < (\d+); \+\+\1\))?\s*(\w+)\[(\w+)\](?:\[(\w+)\])? = (.*);", line)
-        if mm and "for" in line and "[h]" not in line:
-            setup.append(("arr1", mm.group(3), mm.group(1), int(mm.group(2)), mm.group(6)))
-        mm2 = re.match(r"for \(int h = 0; h < 2; \+\+h\) (\w+)\[mi\]\[h\] = (.*);", line)
-        if mm2:
-            setup.append(("arr2", mm2.group(1), MI, mm2.group(2)))
-
-    def thread_env(tid):
-        lane, warp = tid & 31, tid >> 5
-        env = {"tid": tid, "lane": lane, "warp": warp, "wm": warp // WN, "wn": warp % WN}
-        for item in setup:
-            if item[0] == "scalar":
-                env[item[1]] = eval(cexpr(item[2]), {}, env)
-            elif item[0] == "arr1":
-                _, name, var, n, expr = item
-                env[name] = [eval(cexpr(expr), {}, dict(env, **{var: v})) for v in range(n)]
-            else:
-                _, name, n, expr = item
-                env[name] = [[eval(cexpr(expr), {}, dict(env, mi=mi, h=h)) for h in range(2)] for mi in range(n)]
-        return env
-
-    # ---- shared-memory contents after loading k-tile 0 into stage 0 ----
     smem = {}  # byte address -> (operand, logical coords)
-    prologue = src[src.index("for (int s = 0;"):src.index("for (int kt = 0;")]
-    for blk in re.finditer(r"// ([AB]) tile: (\d+) rows x (\d+) chunks.*?for \(int i = 0; i < (\d+); \+\+i\)(.*?)(?:cp_async16|st_shared_v4)",
-                           prologue, re.S):
-        op, rows, chunks, iters, text = blk.group(1), int(blk.group(2)), int(blk.group(3)), int(blk.group(4)), blk.group(5)
-        rc = re.search(r"const int r = (.*?), c = (.*?);", text)
-        dst = re.search(r"const unsigned dst = (.*?);", text).group(1)
-        grgc = re.search(r"const int gr = (.*?), gc = (.*?);", text)
-        for tid in range(NT):
-            for i in range(iters):
-                idx = tid + i * NT
-                if idx >= rows * chunks:
-                    continue
-                env = {"idx": idx, "tid": tid, "i": i, "st": 0, "s": 0, "m0": 0, "n0": 0}
-                env["r"] = eval(cexpr(rc.group(1)), {}, env)
-                env["c"] = eval(cexpr(rc.group(2)), {}, env)
-                d = eval(cexpr(dst), {}, env)
-                gr = eval(cexpr(grgc.group(1)), {}, env)
-                gc = eval(cexpr(grgc.group(2)), {}, env)
-                assert d % 16 == 0
-                for e in range(EPC):
-                    sr, sc = gr, gc + e
-                    if op == "A":
-                        coord = (sc, sr) if transA else (sr, sc)  # (m, k)
-                    else:
-                        coord = (sc, sr) if transB else (sr, sc)  # (k, n)
-                    for b in range(esz):
-                        key = d + e * esz + b
-                        assert key not in smem, f"{op}: byte {key} written twice"
-                        smem[key] = (op, coord)
-    # ---- fragment loads ----
-    loop = src[src.index("for (int ks = 0;"):src.index("cp_async_wait<0>")]
-    aBytes = int(re.search(r"bS = aS \+ (\d+);", src).group(1))
-    calls = []  # (kind, dest exprs, addr expr, loop var, loop n)
-    cur = None
-    for line in loop.splitlines():
-        line = line.strip()
-        mm = re.match(r"for \(int (mi|nj|ni) = 0; \1 < (\d+); \+\+\1\) \{", line)
-        if mm:
-            cur = (mm.group(1), int(mm.group(2)))
-        mm = re.match(r"const unsigned base = (.*);", line)
-        if mm:
-            base = mm.group(1)
-        mm = re.match(r"ldsm_x4(_t)?\((.*)\);", line)
-        if mm:
-            parts = [p.strip() for p in re.split(r",(?![^\[]*\])", mm.group(2))]
-            calls.append(("ldsm_t" if mm.group(1) else "ldsm", parts[:4], parts[4], cur))
-        mm = re.match(r"(\w+\[\w+\]\[\d\]) = ld_shared_u32\((.*)\);", line)
-        if mm:
-            calls.append(("lds", [mm.group(1)], mm.group(2).replace("base", "(" + base + ")"), cur))
-    assert calls, "no fragment loads found"
+    addr = {}  # (op, warp, lane, ks, j, q) -> byte address
+    for line in lines[1:]:
+        f = line.split()
+        if f[0] == "C":
+            op, d, gr, gc = f[1], int(f[2]), int(f[3]), int(f[4])
+            assert d % 16 == 0, f"{op}: chunk at {d} not 16-byte aligned"
+            for e in range(EPC):
+                sr, sc = gr, gc + e
+                if op == "A":
+                    coord = (sc, sr) if transA else (sr, sc)  # (m, k)
+                else:
+                    coord = (sc, sr) if transB else (sr, sc)  # (k, n)
+                for b in range(esz):
+                    key = d + e * esz + b
+                    assert key not in smem, f"{op}: byte {key} written twice"
+                    smem[key] = (op, coord)
+        else:
+            addr[(f[1],) + tuple(map(int, f[2:7]))] = int(f[7])
+
+    calls = []  # (kind, register exprs, operand, loop var, loop count, q expr)
+    for op, mode, n in (("a", aMode, MI), ("b", bMode, NI)):
+        kind = kind_of[mode]
+        for lop, lkind, regs, var, q in loads:
+            if lop == op and lkind == kind:
+                count = n // 2 if (op == "b" and kind != "lds") else n
+                qs = range(4) if q == "q" else [int(q)]
+                for qv in qs:
+                    calls.append((kind, [r.replace("[q]", f"[{qv}]") for r in regs], op, var, count, qv))
+    assert any(c[2] == "a" for c in calls) and any(c[2] == "b" for c in calls), "fragment loads not found"
 
     errors, conflicts = 0, defaultdict(int)
-    envs = [thread_env(t) for t in range(NT)]
+    warps = sorted({0, NT // 32 - 1})
     for ks in range(BK // KSTEP):
-        for kind, dests, addr, (var, n) in calls:
+        for kind, dests, op, var, n, q in calls:
             for v in range(n):
-                # The first and last warp cover both warp-grid offsets.
-                for w in sorted({0, NT // 32 - 1}):
-                    addrs = []
-                    for lane in range(32):
-                        env = dict(envs[w * 32 + lane], ks=ks, aS=0, bS=aBytes, **{var: v})
-                        addrs.append(eval(cexpr(addr), {}, env))
-                    # bank conflicts
+                for w in warps:
+                    addrs = [addr[(op, w, lane, ks, v, q)] for lane in range(32)]
                     if kind == "lds":
                         banks = defaultdict(set)
                         for a in addrs:
@@ -168,22 +200,19 @@ def main(path):
                             for ba in byte_addrs:
                                 ent = [smem.get(ba + b) for b in range(esz)]
                                 got.append(ent[0] if len(set(ent)) == 1 else ("torn", ent))
-                            # expected
-                            name, idx, q = reg
+                            name, idx, qq = reg
                             if name == "af":
-                                mi = idx
-                                mb, kb = wm * warpM + mi * 16, ks * KSTEP
+                                mb, kb = wm * warpM + idx * 16, ks * KSTEP
                                 if tf32:
-                                    exp = [("A", (mb + g + 8 * (q & 1), kb + t + 4 * (q >> 1)))]
+                                    exp = [("A", (mb + g + 8 * (qq & 1), kb + t + 4 * (qq >> 1)))]
                                 else:
-                                    exp = [("A", (mb + g + 8 * (q & 1), kb + 2 * t + 8 * (q >> 1) + h)) for h in range(2)]
+                                    exp = [("A", (mb + g + 8 * (qq & 1), kb + 2 * t + 8 * (qq >> 1) + h)) for h in range(2)]
                             else:
-                                ni = idx
-                                nb, kb = wn * warpN + ni * 8, ks * KSTEP
+                                nb, kb = wn * warpN + idx * 8, ks * KSTEP
                                 if tf32:
-                                    exp = [("B", (kb + t + 4 * q, nb + g))]
+                                    exp = [("B", (kb + t + 4 * qq, nb + g))]
                                 else:
-                                    exp = [("B", (kb + 2 * t + 8 * q + h, nb + g)) for h in range(2)]
+                                    exp = [("B", (kb + 2 * t + 8 * qq + h, nb + g)) for h in range(2)]
                             if got != exp:
                                 errors += 1
                                 if errors <= 5:
@@ -193,12 +222,31 @@ def main(path):
     return 1 if errors else 0
 
 
-if __name__ == "__main__":
+def main(paths):
     rc = 0
-    for p in sys.argv[1:]:
+    groups = defaultdict(list)  # layout text -> [(path, config name, config text, fragment loads)]
+    for p in paths:
         try:
-            rc = max(rc, main(p))
+            src = open(p).read()
+            layout = LAYOUT.search(src).group(1)
+            cfg = CONFIG.search(src)
+            loads = fragment_loads(src)
+            # One struct name per file in the harness.
+            name = f"cfg{len(groups[layout])}_{cfg.group(1)}"
+            groups[layout].append((p, name, cfg.group(0).replace(cfg.group(1), name, 1), loads))
         except Exception as e:  # report and go on
             print(f"{p}: ERROR {e!r}")
             rc = 1
-    sys.exit(rc)
+    for layout, items in groups.items():
+        per = run_layout(layout, [(name, text) for _, name, text, _ in items])
+        for p, name, _, loads in items:
+            try:
+                rc = max(rc, check(p, per[name], loads))
+            except Exception as e:
+                print(f"{p}: ERROR {e!r}")
+                rc = 1
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,10 +1,34 @@
-//===- tensor_core_gemm.cuh - epilogue helpers of the mma.sync GEMM ------===//
+//===- tensor_core_gemm.cuh - the mma.sync GEMM template -----------------===//
 //
-// The tensor-core GEMM kernels (compiler/codegen/gemm/TensorCoreGemm.cpp)
-// use the primitives' cp.async / ldmatrix / mma.sync and these typed global
-// loads and stores in their epilogue (the fused elementwise chain is
-// rendered into each kernel). Names carry the tcg_
-// prefix: they share a translation unit with every other kernel family.
+// tcg_gemm<C>(...) is the tensor-core GEMM kernel body; the emitter
+// (compiler/codegen/gemm/TensorCoreGemm.cpp) writes only a config struct C of
+// static constexpr facts (tile, dtypes, transposes, sizes, strides, alpha,
+// bias, epilogue flag), the fused epilogue lambda and an EFFC_KERNEL wrapper,
+// so NVRTC still folds every static size. Structure:
+//
+//  * Global -> shared: 16-byte cp.async.cg into a STAGES-deep ring, one
+//    commit group per k-tile, one __syncthreads per k-tile. Out-of-range
+//    rows and the tail of K/M/N are zero-filled by cp.async's src-size
+//    operand. Operands whose rows are not 16-byte aligned fall back to
+//    element loads packed into 16-byte shared stores.
+//  * Shared layout: each operand tile is rows x chunks of 16 bytes, stored in
+//    its global orientation (k-contiguous or m/n-contiguous); the chunk index
+//    is XOR-swizzled with the row so the 8 rows an ldmatrix phase reads fall
+//    in 8 different 16-byte bank groups.
+//  * Fragments: ldmatrix.x4 (.trans for m/n-contiguous 16-bit tiles); fp32
+//    m/n-contiguous tiles load 32-bit words with a swizzle that spreads the 4
+//    k-rows of a fragment over all banks.
+//  * Math: mma.sync m16n8k16 (bf16/fp16 -> fp32) or m16n8k8 TF32.
+//  * Epilogue in registers: alpha, bias (beta), the fused epilogue functor,
+//    cast, predicated stores (pairs where alignment allows).
+//  * CTA order: grouped raster (8 tile-rows per group) so consecutive CTAs
+//    share B panels in L2.
+//
+// The layout part (TcgOperand, TcgFragA/B: where each chunk lands, which
+// shared address each lane's fragment load reads) is plain integer C++ that
+// also compiles on the host: bench/gemm/fragcheck.py runs it for every tile
+// shape and checks the fragments against the mma.sync layout. Names carry the
+// tcg_ prefix: they share a translation unit with every other kernel family.
 //
 #ifndef EFFC_DEVICE_TENSOR_CORE_GEMM_CUH
 #define EFFC_DEVICE_TENSOR_CORE_GEMM_CUH
@@ -36,5 +60,401 @@ __device__ __forceinline__ void tcg_st2_bf16(void *p, long long i, float a, floa
 __device__ __forceinline__ void tcg_st2_f16(void *p, long long i, float a, float b) {
   ((unsigned *)p)[i >> 1] = pack2<false>(a, b);
 }
+
+// ---- begin layout (host-checkable: plain integer C++) ----
+// Element types of the config (C::A_TYPE, Y_TYPE, BIAS_TYPE).
+enum { TCG_F32 = 0, TCG_F16 = 1, TCG_BF16 = 2 };
+
+__host__ __device__ constexpr int tcg_log2(long long v) { return v > 1 ? 1 + tcg_log2(v >> 1) : 0; }
+__host__ __device__ constexpr long long tcg_ceil_div(long long a, long long b) { return (a + b - 1) / b; }
+
+/// The sizes every part of the kernel derives from the config.
+template <class C> struct TcgShape {
+  static constexpr bool TF32 = C::A_TYPE == TCG_F32;
+  static constexpr int ESZ = TF32 ? 4 : 2, EPC = 16 / ESZ, KSTEP = TF32 ? 8 : 16;
+  static constexpr int NT = 32 * C::WARPS_M * C::WARPS_N;
+  static constexpr int WARP_M = C::BM / C::WARPS_M, WARP_N = C::BN / C::WARPS_N;
+  static constexpr int MI = WARP_M / 16, NI = WARP_N / 8;
+  static constexpr int TILES_M = int(tcg_ceil_div(C::M, C::BM)), TILES_N = int(tcg_ceil_div(C::N, C::BN));
+  static constexpr int K_TILES = int(tcg_ceil_div(C::K, C::BK));
+  static constexpr int Y_SIZE = C::Y_TYPE == TCG_F32 ? 4 : 2;
+};
+
+/// One operand's tile in shared memory and where it comes from. A stored
+/// [M, K] is k-contiguous; B stored [N, K] (TRANS_B) is too.
+template <class C, bool IS_A> struct TcgOperand {
+  typedef TcgShape<C> S;
+  static constexpr bool KCONTIG = IS_A ? !C::TRANS_A : C::TRANS_B;
+  /// fp32 m/n-contiguous: fragments via 32-bit loads instead of ldmatrix.
+  static constexpr bool WORD_LOADS = S::TF32 && !KCONTIG;
+  static constexpr int MN_TILE = IS_A ? C::BM : C::BN;
+  static constexpr int MN_SIZE = IS_A ? C::M : C::N;
+  static constexpr int ROWS = KCONTIG ? MN_TILE : C::BK, COLS = KCONTIG ? C::BK : MN_TILE;
+  static constexpr int ROW_CHUNKS = COLS / S::EPC, ROW_BYTES = ROW_CHUNKS * 16, BYTES = ROWS * ROW_BYTES;
+  static constexpr int CHUNKS = ROWS * ROW_CHUNKS, ITERS = int(tcg_ceil_div(CHUNKS, S::NT));
+  // Element (row, col) of the tile is at ptr[row * LD + col]; rows valid below
+  // ROW_LIMIT, columns below COL_LIMIT.
+  static constexpr long long LD = IS_A ? C::LDA : C::LDB;
+  static constexpr long long BATCH_STRIDE = IS_A ? C::BATCH_STRIDE_A : C::BATCH_STRIDE_B;
+  static constexpr int ROW_LIMIT = KCONTIG ? MN_SIZE : C::K, COL_LIMIT = KCONTIG ? C::K : MN_SIZE;
+  static constexpr bool ROWS_ALWAYS_VALID = ROW_LIMIT % ROWS == 0, COLS_ALWAYS_FULL = COL_LIMIT % COLS == 0;
+  static constexpr bool ALIGNED16 =
+      (LD * S::ESZ) % 16 == 0 && (C::BATCH == 1 || (BATCH_STRIDE * S::ESZ) % 16 == 0);
+
+  /// The chunk XOR for row r.
+  static __host__ __device__ __forceinline__ int swizzle(int r) {
+    constexpr int L = ROW_CHUNKS < 8 ? ROW_CHUNKS : 8;
+    if constexpr (WORD_LOADS)
+      return (r & 3) << 1;
+    else if constexpr (L <= 1)
+      return 0;
+    else
+      return (r >> tcg_log2(8 / L)) & (L - 1);
+  }
+  /// Chunk idx of a k-tile: its row and chunk in the tile, its byte offset
+  /// in the operand's shared tile, its first element's global row/column.
+  static __host__ __device__ __forceinline__ int chunkRow(int idx) { return idx >> tcg_log2(ROW_CHUNKS); }
+  static __host__ __device__ __forceinline__ int chunkCol(int idx) { return idx & (ROW_CHUNKS - 1); }
+  static __host__ __device__ __forceinline__ unsigned chunkDst(unsigned tile, int r, int c) {
+    return tile + r * ROW_BYTES + ((c ^ swizzle(r)) << 4);
+  }
+  /// mn0: the CTA's first m (A) or n (B).
+  static __host__ __device__ __forceinline__ int globalRow(int r, int kt, int mn0) {
+    return (KCONTIG ? mn0 : kt * C::BK) + r;
+  }
+  static __host__ __device__ __forceinline__ int globalCol(int c, int kt, int mn0) {
+    return (KCONTIG ? kt * C::BK : mn0) + c * S::EPC;
+  }
+};
+
+/// A fragment (m16 x k) addresses: ldmatrix matrices (m0-7,k0) (m8-15,k0)
+/// (m0-7,k1) (m8-15,k1); word loads a0 = A[g][t], a1 = A[g+8][t],
+/// a2 = A[g][t+4], a3 = A[g+8][t+4]. Per-thread parts once (init), then the
+/// shared byte offset (from the stage's A tile) per mi, k-step and register.
+template <class C> struct TcgFragA {
+  typedef TcgShape<C> S;
+  typedef TcgOperand<C, true> O;
+  int rowOff, pre, kOff;
+  int col[S::MI][2];
+  __host__ __device__ __forceinline__ void init(int lane, int wm) {
+    const int lr = lane & 7; // row within an 8x8 ldmatrix matrix
+    if constexpr (O::KCONTIG) {
+      rowOff = (wm * S::WARP_M + lr + ((lane >> 3) & 1) * 8) * O::ROW_BYTES;
+      pre = (((lane >> 4) & 1) ^ O::swizzle(lr)) << 4;
+    } else if constexpr (!O::WORD_LOADS) {
+      kOff = (lr + ((lane >> 4) & 1) * 8) * O::ROW_BYTES;
+#pragma unroll
+      for (int mi = 0; mi < S::MI; ++mi)
+        col[mi][0] = ((wm * (S::WARP_M / 8) + mi * 2 + ((lane >> 3) & 1)) ^ O::swizzle(lr)) << 4;
+    } else {
+      kOff = (lane & 3) * O::ROW_BYTES;
+#pragma unroll
+      for (int mi = 0; mi < S::MI; ++mi)
+#pragma unroll
+        for (int h = 0; h < 2; ++h)
+          col[mi][h] = (((wm * (S::WARP_M / 4) + mi * 4 + h * 2 + (lane >> 4)) ^ ((lane & 3) << 1)) << 4) +
+                       ((lane >> 2) & 3) * 4;
+    }
+  }
+  /// ldmatrix row address of this lane (q unused), or word q's address, in
+  /// the A tile at shared address aS.
+  __host__ __device__ __forceinline__ unsigned addr(unsigned aS, int mi, int ks, int q) const {
+    if constexpr (O::KCONTIG)
+      return aS + rowOff + mi * (16 * O::ROW_BYTES) + (((ks * 2) << 4) ^ pre);
+    else if constexpr (!O::WORD_LOADS)
+      return aS + ks * (S::KSTEP * O::ROW_BYTES) + kOff + col[mi][0];
+    else
+      return aS + ks * (S::KSTEP * O::ROW_BYTES) + kOff + (q >> 1) * (4 * O::ROW_BYTES) + col[mi][q & 1];
+  }
+};
+
+/// B fragment addresses: ldmatrix pairs of n8 fragments, matrices (n0-7,k0)
+/// (n0-7,k1) (n8-15,k0) (n8-15,k1) -> b[2j][0], b[2j][1], b[2j+1][0],
+/// b[2j+1][1] (index j = nj); word loads b0 = B[t][g], b1 = B[t+4][g] (index
+/// j = ni).
+template <class C> struct TcgFragB {
+  typedef TcgShape<C> S;
+  typedef TcgOperand<C, false> O;
+  int rowOff, pre, kOff;
+  int col[S::NI];
+  __host__ __device__ __forceinline__ void init(int lane, int wn) {
+    const int lr = lane & 7;
+    if constexpr (O::KCONTIG) {
+      rowOff = (wn * S::WARP_N + lr + ((lane >> 4) & 1) * 8) * O::ROW_BYTES;
+      pre = (((lane >> 3) & 1) ^ O::swizzle(lr)) << 4;
+    } else if constexpr (!O::WORD_LOADS) {
+      kOff = (lr + ((lane >> 3) & 1) * 8) * O::ROW_BYTES;
+#pragma unroll
+      for (int nj = 0; nj < S::NI / 2; ++nj)
+        col[nj] = ((wn * (S::WARP_N / 8) + nj * 2 + ((lane >> 4) & 1)) ^ O::swizzle(lr)) << 4;
+    } else {
+      kOff = (lane & 3) * O::ROW_BYTES;
+#pragma unroll
+      for (int ni = 0; ni < S::NI; ++ni)
+        col[ni] = (((wn * (S::WARP_N / 4) + ni * 2 + (lane >> 4)) ^ ((lane & 3) << 1)) << 4) + ((lane >> 2) & 3) * 4;
+    }
+  }
+  __host__ __device__ __forceinline__ unsigned addr(unsigned bS, int j, int ks, int q) const {
+    if constexpr (O::KCONTIG)
+      return bS + rowOff + j * (16 * O::ROW_BYTES) + (((ks * 2) << 4) ^ pre);
+    else if constexpr (!O::WORD_LOADS)
+      return bS + ks * (S::KSTEP * O::ROW_BYTES) + kOff + col[j];
+    else
+      return bS + ks * (S::KSTEP * O::ROW_BYTES) + kOff + col[j] + q * (4 * O::ROW_BYTES);
+  }
+};
+// ---- end layout ----
+
+template <int T> __device__ __forceinline__ float tcg_ld(const void *p, long long i) {
+  if constexpr (T == TCG_F32)
+    return tcg_ld_f32(p, i);
+  else if constexpr (T == TCG_F16)
+    return tcg_ld_f16(p, i);
+  else
+    return tcg_ld_bf16(p, i);
+}
+template <int T> __device__ __forceinline__ void tcg_st(void *p, long long i, float v) {
+  if constexpr (T == TCG_F32)
+    tcg_st_f32(p, i, v);
+  else if constexpr (T == TCG_F16)
+    tcg_st_f16(p, i, v);
+  else
+    tcg_st_bf16(p, i, v);
+}
+template <int T> __device__ __forceinline__ void tcg_st2(void *p, long long i, float a, float b) {
+  if constexpr (T == TCG_F32)
+    tcg_st2_f32(p, i, a, b);
+  else if constexpr (T == TCG_F16)
+    tcg_st2_f16(p, i, a, b);
+  else
+    tcg_st2_bf16(p, i, a, b);
+}
+
+/// cp.async (or the unaligned fallback) of one operand's k-tile kt into the
+/// shared tile at `tile`; ptr is the operand's batch base.
+template <class C, bool IS_A>
+__device__ __forceinline__ void tcg_load_tile(const char *ptr, unsigned tile, int tid, int kt, int mn0) {
+  typedef TcgShape<C> S;
+  typedef TcgOperand<C, IS_A> O;
+#pragma unroll
+  for (int i = 0; i < O::ITERS; ++i) {
+    const int idx = tid + i * S::NT;
+    if (O::CHUNKS % S::NT == 0 || idx < O::CHUNKS) {
+      const int r = O::chunkRow(idx), c = O::chunkCol(idx);
+      const unsigned dst = O::chunkDst(tile, r, c);
+      const int gr = O::globalRow(r, kt, mn0), gc = O::globalCol(c, kt, mn0);
+      const bool rowOk = O::ROWS_ALWAYS_VALID || gr < O::ROW_LIMIT;
+      if constexpr (O::ALIGNED16) {
+        if constexpr (O::ROWS_ALWAYS_VALID && O::COLS_ALWAYS_FULL) {
+          cp_async16(dst, ptr + ((long long)gr * O::LD + gc) * S::ESZ, 16);
+        } else {
+          const int rem = O::COL_LIMIT - gc;
+          const int bytes = rowOk ? (rem >= S::EPC ? 16 : (rem > 0 ? rem * S::ESZ : 0)) : 0;
+          // No bytes read: any valid address will do, the base pointer is one.
+          cp_async16(dst, bytes > 0 ? ptr + ((long long)gr * O::LD + gc) * S::ESZ : ptr, bytes);
+        }
+      } else if constexpr (S::ESZ == 2) {
+        const bool ok = rowOk;
+        const unsigned short *src = (const unsigned short *)(ptr) + (ok ? (long long)gr * O::LD + gc : 0);
+        unsigned v[4];
+#pragma unroll
+        for (int j = 0; j < 4; ++j) {
+          const unsigned lo = (ok && gc + 2 * j < O::COL_LIMIT) ? src[2 * j] : 0u;
+          const unsigned hi = (ok && gc + 2 * j + 1 < O::COL_LIMIT) ? src[2 * j + 1] : 0u;
+          v[j] = lo | (hi << 16);
+        }
+        st_shared_v4(dst, v[0], v[1], v[2], v[3]);
+      } else {
+        const bool ok = rowOk;
+        const unsigned *src = (const unsigned *)(ptr) + (ok ? (long long)gr * O::LD + gc : 0);
+        unsigned v[4];
+#pragma unroll
+        for (int j = 0; j < 4; ++j) v[j] = (ok && gc + j < O::COL_LIMIT) ? src[j] : 0u;
+        st_shared_v4(dst, v[0], v[1], v[2], v[3]);
+      }
+    }
+  }
+}
+
+/// alpha, bias (beta), then the fused epilogue: accumulator v at (row, col)
+/// becomes the value to store.
+template <class C, class Epilogue>
+__device__ __forceinline__ float tcg_epilogue_value(float v, const char *biasb, long long bz, int row, int col,
+                                                    Epilogue &epilogue) {
+  if constexpr (C::ALPHA != 1.0f)
+    v *= C::ALPHA;
+  if constexpr (C::HAS_BIAS) {
+    const float b = tcg_ld<C::BIAS_TYPE>(biasb, (long long)row * C::BIAS_STRIDE_M + (long long)(col) * C::BIAS_STRIDE_N);
+    if constexpr (C::BETA == 1.0f)
+      v += b;
+    else
+      v += C::BETA * b;
+  }
+  if constexpr (C::EPILOGUE)
+    v = epilogue(v, bz, row, col);
+  return v;
+}
+
+/// The kernel body: C[bz] = epilogue(alpha * opA(A[bz]) * opB(B[bz]) + beta * bias).
+/// Launch: grid (TILES_M * TILES_N, 1, Z_GRID), NT threads, STAGES * (A + B
+/// tile bytes) of dynamic shared memory.
+template <class C, class Epilogue>
+__device__ __forceinline__ void tcg_gemm(const void *__restrict__ A_, const void *__restrict__ B_,
+                                         const void *__restrict__ bias_, void *__restrict__ C_,
+                                         Epilogue epilogue) {
+  typedef TcgShape<C> S;
+  typedef TcgOperand<C, true> OA;
+  typedef TcgOperand<C, false> OB;
+  constexpr int STAGE_BYTES = OA::BYTES + OB::BYTES;
+  extern __shared__ __align__(128) unsigned char tcg_smem[];
+  const unsigned smem = smem_u32(tcg_smem);
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
+  // Grouped raster: 8 tile-rows per group walk all tile-columns, so the
+  // CTAs resident at one time touch few B panels.
+  const int pid = blockIdx.x, group = pid / (8 * S::TILES_N), firstM = group * 8;
+  const int gsz = min(S::TILES_M - firstM, 8);
+  const int m0 = (firstM + (pid % (8 * S::TILES_N)) % gsz) * C::BM;
+  const int n0 = ((pid % (8 * S::TILES_N)) / gsz) * C::BN;
+  TcgFragA<C> fa;
+  TcgFragB<C> fb;
+  fa.init(lane, wm);
+  fb.init(lane, wn);
+
+  for (long long bz = blockIdx.z; bz < C::BATCH; bz += C::Z_GRID) {
+    const char *Ab = (const char *)A_ + (C::BATCH == 1 ? 0 : bz * (OA::BATCH_STRIDE * S::ESZ));
+    const char *Bb = (const char *)B_ + (C::BATCH == 1 ? 0 : bz * (OB::BATCH_STRIDE * S::ESZ));
+    const char *biasb = (const char *)bias_;
+    char *Cb = (char *)C_ + (C::BATCH == 1 ? 0 : bz * ((long long)C::M * C::LDC * S::Y_SIZE));
+
+    float acc[S::MI][S::NI][4];
+#pragma unroll
+    for (int i = 0; i < S::MI; ++i)
+#pragma unroll
+      for (int j = 0; j < S::NI; ++j) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.f;
+
+    // Prologue: STAGES-1 k-tiles in flight.
+#pragma unroll
+    for (int s = 0; s < C::STAGES - 1; ++s) {
+      if (s < S::K_TILES) {
+        const unsigned st = smem + s * STAGE_BYTES;
+        tcg_load_tile<C, true>(Ab, st, tid, s, m0);
+        tcg_load_tile<C, false>(Bb, st + OA::BYTES, tid, s, n0);
+      }
+      cp_async_commit();
+    }
+
+    // Main loop. At iteration kt, (STAGES-1)+kt groups are committed; waiting
+    // until at most STAGES-2 are pending completes tile kt. The barrier also
+    // tells every warp that stage (kt-1)%STAGES is consumed, so it can be
+    // refilled with tile kt+STAGES-1.
+    for (int kt = 0; kt < S::K_TILES; ++kt) {
+      cp_async_wait<C::STAGES - 2>();
+      __syncthreads();
+      {
+        const int nk = kt + C::STAGES - 1;
+        if (nk < S::K_TILES) {
+          const unsigned st = smem + (nk % C::STAGES) * STAGE_BYTES;
+          tcg_load_tile<C, true>(Ab, st, tid, nk, m0);
+          tcg_load_tile<C, false>(Bb, st + OA::BYTES, tid, nk, n0);
+        }
+        cp_async_commit();
+      }
+      const unsigned aS = smem + (kt % C::STAGES) * STAGE_BYTES, bS = aS + OA::BYTES;
+#pragma unroll
+      for (int ks = 0; ks < C::BK / S::KSTEP; ++ks) {
+        unsigned af[S::MI][4], bfr[S::NI][2];
+#pragma unroll
+        for (int mi = 0; mi < S::MI; ++mi) {
+          if constexpr (OA::KCONTIG)
+            ldsm_x4(af[mi][0], af[mi][1], af[mi][2], af[mi][3], fa.addr(aS, mi, ks, 0));
+          else if constexpr (!OA::WORD_LOADS)
+            ldsm_x4_t(af[mi][0], af[mi][1], af[mi][2], af[mi][3], fa.addr(aS, mi, ks, 0));
+          else {
+#pragma unroll
+            for (int q = 0; q < 4; ++q) af[mi][q] = ld_shared_u32(fa.addr(aS, mi, ks, q));
+          }
+          if constexpr (S::TF32) {
+#pragma unroll
+            for (int q = 0; q < 4; ++q) af[mi][q] = cvt_tf32(af[mi][q]);
+          }
+        }
+        if constexpr (OB::WORD_LOADS) {
+#pragma unroll
+          for (int ni = 0; ni < S::NI; ++ni) {
+            bfr[ni][0] = ld_shared_u32(fb.addr(bS, ni, ks, 0));
+            bfr[ni][1] = ld_shared_u32(fb.addr(bS, ni, ks, 1));
+          }
+        } else {
+#pragma unroll
+          for (int nj = 0; nj < S::NI / 2; ++nj) {
+            if constexpr (OB::KCONTIG)
+              ldsm_x4(bfr[2 * nj][0], bfr[2 * nj][1], bfr[2 * nj + 1][0], bfr[2 * nj + 1][1], fb.addr(bS, nj, ks, 0));
+            else
+              ldsm_x4_t(bfr[2 * nj][0], bfr[2 * nj][1], bfr[2 * nj + 1][0], bfr[2 * nj + 1][1],
+                        fb.addr(bS, nj, ks, 0));
+          }
+        }
+        if constexpr (S::TF32) {
+#pragma unroll
+          for (int ni = 0; ni < S::NI; ++ni) { bfr[ni][0] = cvt_tf32(bfr[ni][0]); bfr[ni][1] = cvt_tf32(bfr[ni][1]); }
+        }
+#pragma unroll
+        for (int mi = 0; mi < S::MI; ++mi) {
+          // Serpentine over n so consecutive mma's share an operand register set.
+#pragma unroll
+          for (int nn = 0; nn < S::NI; ++nn) {
+            const int ni = (mi & 1) ? S::NI - 1 - nn : nn;
+            if constexpr (S::TF32)
+              mma_m16n8k8_tf32(acc[mi][ni], af[mi], bfr[ni]);
+            else
+              mma_m16n8k16<C::A_TYPE == TCG_BF16>(acc[mi][ni], af[mi], bfr[ni]);
+          }
+        }
+      }
+    }
+    // Empty groups may be pending; the next batch's prologue must not
+    // overwrite stages a slower warp still reads.
+    cp_async_wait<0>();
+    if constexpr (C::BATCH > C::Z_GRID)
+      __syncthreads();
+
+    // Pair stores need the even column to sit on a pair boundary in memory.
+    constexpr bool PAIRS = C::LDC % 2 == 0 && (C::BATCH == 1 || ((long long)C::M * C::LDC) % 2 == 0);
+    const int g = lane >> 2, t4 = lane & 3;
+#pragma unroll
+    for (int mi = 0; mi < S::MI; ++mi) {
+#pragma unroll
+      for (int ni = 0; ni < S::NI; ++ni) {
+#pragma unroll
+        for (int h = 0; h < 2; ++h) {
+          const int row = m0 + wm * S::WARP_M + mi * 16 + h * 8 + g;
+          const int col = n0 + wn * S::WARP_N + ni * 8 + t4 * 2;
+          if ((C::M % C::BM == 0 || row < C::M) && (C::N % C::BN == 0 || col < C::N)) {
+            float v0 = acc[mi][ni][2 * h], v1 = acc[mi][ni][2 * h + 1];
+            const bool has1 = C::N % 2 == 0 || col + 1 < C::N;
+            v0 = tcg_epilogue_value<C>(v0, biasb, bz, row, col, epilogue);
+            if (has1) {
+              v1 = tcg_epilogue_value<C>(v1, biasb, bz, row, col + 1, epilogue);
+            }
+            const long long ci = (long long)row * C::LDC + col;
+            if constexpr (PAIRS) {
+              if (has1) tcg_st2<C::Y_TYPE>(Cb, ci, v0, v1);
+              else tcg_st<C::Y_TYPE>(Cb, ci, v0);
+            } else {
+              tcg_st<C::Y_TYPE>(Cb, ci, v0);
+              if (has1) tcg_st<C::Y_TYPE>(Cb, ci + 1, v1);
+            }
+          }
+        }
+      }
+    }
+  }
+}
+
+/// The epilogue functor of a kernel without a fused epilogue (never called).
+struct TcgNoEpilogue {
+  __device__ __forceinline__ float operator()(float v, long long, int, int) const { return v; }
+};
 
 #endif // EFFC_DEVICE_TENSOR_CORE_GEMM_CUH

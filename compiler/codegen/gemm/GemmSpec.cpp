@@ -57,8 +57,8 @@ bool gemmSpec(const KernelDesc &d, GemmSpec &s, std::string &error) {
     error = d.op + ": A and B must be 2-D";
     return false;
   }
-  s.transA = d.intAttr("transA", 0) != 0;
-  s.transB = d.intAttr("transB", 0) != 0;
+  s.transA = d.intAttr("transA", op_defaults::GemmOp_transA) != 0;
+  s.transB = d.intAttr("transB", op_defaults::GemmOp_transB) != 0;
   s.M = s.transA ? a[1] : a[0];
   s.K = s.transA ? a[0] : a[1];
   int64_t kb = s.transB ? b[1] : b[0];
@@ -67,8 +67,8 @@ bool gemmSpec(const KernelDesc &d, GemmSpec &s, std::string &error) {
     error = d.op + ": inner dims differ: " + shapeText(a) + " x " + shapeText(b);
     return false;
   }
-  s.alpha = d.floatAttr("alpha", 1.0);
-  s.beta = d.floatAttr("beta", 1.0);
+  s.alpha = d.floatAttr("alpha", op_defaults::GemmOp_alpha);
+  s.beta = d.floatAttr("beta", op_defaults::GemmOp_beta);
   if (d.hasInput(2)) {
     const auto &c = d.inputs[2].shape;
     if (c.size() > 2 || (c.size() == 2 && (c[0] != 1 && c[0] != s.M)) ||

@@ -231,7 +231,12 @@ TEST(TensorCoreGemm, LaunchGeometry) {
   EXPECT_NE(src.find("A_, const void *__restrict__ B_, const void *__restrict__ bias_, const void *__restrict__ "
                      "in3, void *__restrict__ C_)"),
             std::string::npos);
-  EXPECT_NE(src.find("v0 = epilogue(v0, bz, row, col);"), std::string::npos) << src;
+  // The kernel is the tcg_gemm template over a config struct; the lambda is
+  // its epilogue functor.
+  EXPECT_NE(src.find("static constexpr bool TRANS_A = false, TRANS_B = false, HAS_BIAS = true, EPILOGUE = true;"),
+            std::string::npos)
+      << src;
+  EXPECT_NE(src.find("tcg_gemm<effc_gemm_cfg_k_gemm>(A_, B_, bias_, C_, epilogue);"), std::string::npos) << src;
   // Batch dims that do not coalesce into one stride are the FFMA kernel's.
   s.batchDims = {2, 3};
   s.aBatchStrides = {1, 2};
