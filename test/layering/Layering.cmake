@@ -1,0 +1,66 @@
+# Layering checks (DEVELOPING.md, "Libraries"): link edges the design forbids,
+# checked over each target's transitive project dependencies at configure
+# time. A violation registers a failing ctest `layering` naming the path.
+
+# The project libraries `target` links, directly or through others (imported
+# targets such as MLIR's are not followed).
+function(effc_link_closure target out)
+  set(seen)
+  set(todo ${target})
+  while(todo)
+    list(POP_FRONT todo t)
+    get_target_property(type ${t} TYPE)
+    if(type STREQUAL "INTERFACE_LIBRARY")
+      get_target_property(deps ${t} INTERFACE_LINK_LIBRARIES)
+    else()
+      get_target_property(deps ${t} LINK_LIBRARIES)
+    endif()
+    foreach(dep IN LISTS deps)
+      if(TARGET ${dep} AND NOT dep IN_LIST seen)
+        get_target_property(imported ${dep} IMPORTED)
+        if(NOT imported)
+          list(APPEND seen ${dep})
+          list(APPEND todo ${dep})
+        endif()
+      endif()
+    endforeach()
+  endwhile()
+  set(${out} ${seen} PARENT_SCOPE)
+endfunction()
+
+set(EFFC_LAYERING_ERRORS)
+# effc_forbid(TARGET DEP...): TARGET must not link any DEP, even indirectly.
+function(effc_forbid target)
+  if(NOT TARGET ${target})
+    set(EFFC_LAYERING_ERRORS "${EFFC_LAYERING_ERRORS}no target ${target}; " PARENT_SCOPE)
+    return()
+  endif()
+  effc_link_closure(${target} closure)
+  set(errors "${EFFC_LAYERING_ERRORS}")
+  foreach(dep IN LISTS ARGN)
+    if(dep IN_LIST closure)
+      string(APPEND errors "${target} links ${dep}; ")
+    endif()
+  endforeach()
+  set(EFFC_LAYERING_ERRORS "${errors}" PARENT_SCOPE)
+endfunction()
+
+if(NOT EFFC_RUNTIME_ONLY)
+  # The dialect is MLIR only: folding through the host kernels is
+  # EffHostFolding, registered by the tools.
+  effc_forbid(EffDialect EffcHostKernels EffcRuntime EffHostFolding EffPasses EffcCodegen)
+  # Passes decide with the text-free kernel model, not the CUDA generators.
+  effc_forbid(EffPasses EffcAttentionCodegen EffcTensorCoreGemm EffcCudaWriter EffcDeviceCode EffcCodegen
+              EffcPlan EffcOnnxImporter EffcRuntime)
+  effc_forbid(EffcKernelModel EffcCudaWriter EffcDeviceCode EffDialect)
+  effc_forbid(EffcOnnxImporter EffPasses EffcCodegen EffcPlan)
+  effc_forbid(EffcCodegen EffcPlan EffPasses EffcOnnxImporter)
+endif()
+# The runtime links no compiler library.
+effc_forbid(EffcRuntime EffDialect EffcCodegen EffcAttentionCodegen EffcTensorCoreGemm EffcKernelModel)
+
+if(EFFC_LAYERING_ERRORS)
+  add_test(NAME layering COMMAND sh -c "echo 'layering violated: ${EFFC_LAYERING_ERRORS}' >&2; exit 1")
+else()
+  add_test(NAME layering COMMAND sh -c "echo 'layering checked at configure time: no forbidden link edge'")
+endif()
