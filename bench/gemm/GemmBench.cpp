@@ -610,7 +610,7 @@ int main(int argc, char **argv) {
         d.name = j.name;
         CudaKernel k = emitGemm(d, s);
         // The device code the compiler's translation unit starts with.
-        j.source = deviceSources({"primitives.cuh", "elementwise.cuh", "tensor_core_gemm.cuh"}) + k.source;
+        j.source = deviceSources({"primitives.cuh", "elementwise.cuh", "tensor_core_gemm.cuh", "ffma_gemm.cuh"}) + k.source;
         j.launch = k.launch;
       } else {
         j.source = tensorCoreGemmPrelude() + emitTensorCoreGemm(s, j.name, &j.launch);

@@ -101,7 +101,7 @@ std::string CudaTranslationUnit::source() const {
   // cudaPrelude()).
   std::string text = cudaPrelude();
   if (gemm)
-    text += deviceFile("tensor_core_gemm.cuh");
+    text += deviceSources({"tensor_core_gemm.cuh", "ffma_gemm.cuh"});
   if (attention)
     text += deviceSources({"attention_common.cuh", "attention_forward.cuh", "attention_decode.cuh"});
   return text + kernels;

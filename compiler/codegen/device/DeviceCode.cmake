@@ -9,6 +9,7 @@ if(NOT TARGET EffcDeviceCode)
     ${EFFC_DEVICE_DIR}/primitives.cuh
     ${EFFC_DEVICE_DIR}/elementwise.cuh
     ${EFFC_DEVICE_DIR}/tensor_core_gemm.cuh
+    ${EFFC_DEVICE_DIR}/ffma_gemm.cuh
     ${EFFC_DEVICE_DIR}/attention_common.cuh
     ${EFFC_DEVICE_DIR}/attention_forward.cuh
     ${EFFC_DEVICE_DIR}/attention_decode.cuh

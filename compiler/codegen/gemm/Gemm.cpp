@@ -2,10 +2,10 @@
 //
 // The FFMA kernel covers what the tensor-core kernel does not (fp32, fp64,
 // integer operands, batch dims that do not coalesce): correct for every
-// shape, layout and dtype, reasonably fast. 256 threads compute a 64x64 tile of Y; each
-// K step stages a 64x16 slice of A and a 16x64 slice of B in shared memory
-// (zero-filled at the edges, loaded along each operand's contiguous dim)
-// and each thread accumulates a 4x4 strided micro-tile in registers.
+// shape, layout and dtype, reasonably fast. Its body is the ffma_gemm
+// template of compiler/codegen/device/ffma_gemm.cuh (64x64x16 tiles, 4x4 per
+// thread); this file writes its config struct, the dtype glue lambdas, the
+// fused epilogue lambda and the EFFC_KERNEL wrapper.
 //
 #include "compiler/codegen/gemm/Gemm.h"
 
@@ -19,7 +19,8 @@
 namespace effc::codegen {
 
 namespace {
-constexpr int kBM = 64, kBN = 64, kBK = 16, kThreads = 256;
+// The ffma_gemm template's tile and block (launch geometry).
+constexpr int kBM = 64, kBN = 64, kThreads = 256;
 } // namespace
 
 Compute accumulatorKind(const GemmSpec &s) {
@@ -60,110 +61,57 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   const char *at = computeType(acc);
   int64_t batch = s.batch();
   std::string ix = indexType(desc);
+  // Batch offsets of A and B over the coalesced batch dims.
+  IndexSpace space;
+  space.dims = s.batchDims;
+  space.strides.push_back(s.aBatchStrides);
+  space.strides.push_back(s.bBatchStrides);
+  space = coalesce(space);
+  auto list = [](const std::vector<int64_t> &v) {
+    std::string t;
+    for (int64_t x : v)
+      t += (t.empty() ? "" : ", ") + std::to_string(x);
+    return t.empty() ? std::string("0") : t; // a rank-0 config keeps one unused entry
+  };
+  auto scalar = [&](double v) { return wide ? doubleLit(v) : floatLit(float(v)); };
+  auto flag = [](bool b) { return b ? "true" : "false"; };
+  const std::string cfg = "effc_ffma_cfg_" + desc.name;
+  const size_t rank = space.dims.size();
 
   CudaWriter w;
+  w.open("struct ", cfg, " {");
+  w.line("typedef ", ix, " Index;");
+  w.line("static constexpr int M = ", s.M, ", N = ", s.N, ", K = ", s.K, ", BATCH = ", batch,
+         ", BATCH_RANK = ", rank, ";");
+  w.line("static constexpr long long BATCH_DIMS[] = {", list(space.dims), "}, A_BATCH_STRIDES[] = {",
+         list(space.strides[0]), "}, B_BATCH_STRIDES[] = {", list(space.strides[1]), "};");
+  w.line("static constexpr bool TRANS_A = ", flag(s.transA), ", TRANS_B = ", flag(s.transB),
+         ", HAS_BIAS = ", flag(s.hasBias), ", EPILOGUE = ", flag(!s.epilogue.empty()), ";");
+  w.line("static constexpr bool HAS_ALPHA = ", flag(s.alpha != 1.0), ", HAS_BETA = ", flag(s.beta != 1.0), ";");
+  w.line("static constexpr ", at, " ALPHA = ", scalar(s.alpha), ", BETA = ", scalar(s.beta), ";");
+  w.line("static constexpr long long BIAS_STRIDE_M = ", s.biasStrideM, ", BIAS_STRIDE_N = ", s.biasStrideN, ";");
+  w.close("};");
   openKernel(w, desc, kThreads);
   w.line("// Y[", batch, "][", s.M, "][", s.N, "] = ", s.alpha == 1.0 ? "" : "alpha * ", "A",
          s.transA ? "^T" : "", " * B", s.transB ? "^T" : "", s.hasBias ? " + beta * C" : "",
          s.epilogue.empty() ? "" : ", fused epilogue", ", K = ", s.K);
   if (!s.epilogue.empty())
     tcgemm::emitEpilogueLambda(w, s.epilogue, at);
-  w.line("__shared__ ", at, " As[", kBK, "][", kBM + 1, "];  // +1: no bank conflicts on transposed stores");
-  w.line("__shared__ ", at, " Bs[", kBK, "][", kBN + 1, "];");
-  w.line("const int tx = threadIdx.x & 15, ty = threadIdx.x >> 4;");
-  // M tiles on grid.x (no 65535 limit: M = tokens can be large), N on grid.y.
-  w.line("const int m0 = blockIdx.x * ", kBM, ", n0 = blockIdx.y * ", kBN, ";");
-  w.open("for (int bz = blockIdx.z; bz < ", batch, "; bz += gridDim.z) {");
-  // Batch offsets of A and B (broadcast batch dims have stride 0).
-  IndexSpace space;
-  space.dims = s.batchDims;
-  space.strides.push_back(s.aBatchStrides);
-  space.strides.push_back(s.bBatchStrides);
-  space = coalesce(space);
-  if (space.dims.empty()) {
-    w.line("const ", ix, " aOff = 0, bOff = 0;");
-  } else {
-    emitCoords(w, "bz", ix, space.dims, "bc");
-    std::string aOff, bOff;
-    for (size_t d = 0; d < space.dims.size(); ++d) {
-      std::string c = "bc" + std::to_string(d);
-      if (space.strides[0][d])
-        aOff += (aOff.empty() ? "" : " + ") + c + " * " + std::to_string(space.strides[0][d]);
-      if (space.strides[1][d])
-        bOff += (bOff.empty() ? "" : " + ") + c + " * " + std::to_string(space.strides[1][d]);
-    }
-    w.line("const ", ix, " aOff = ", aOff.empty() ? "0" : aOff, ", bOff = ", bOff.empty() ? "0" : bOff,
-           ";");
-  }
-  w.line(at, " acc[4][4];");
-  w.line("#pragma unroll");
-  w.line("for (int i = 0; i < 4; ++i)");
-  w.line("  for (int j = 0; j < 4; ++j) acc[i][j] = 0;");
-  w.open("for (int k0 = 0; k0 < ", s.K, "; k0 += ", kBK, ") {");
-  w.line("#pragma unroll");
-  w.open("for (int e = 0; e < 4; ++e) {");
-  w.line("const int lin = threadIdx.x + ", kThreads, " * e;");
-  // Consecutive threads walk each operand's contiguous dim.
-  if (s.transA)
-    w.line("const int ak = lin >> 6, am = lin & 63;");
   else
-    w.line("const int am = lin >> 4, ak = lin & 15;");
-  w.line("const int gm = m0 + am, gka = k0 + ak;");
-  std::string aIdx = s.transA ? "aOff + (" + ix + ")gka * " + std::to_string(s.M) + " + gm"
-                              : "aOff + (" + ix + ")gm * " + std::to_string(s.K) + " + gka";
-  w.line("As[ak][am] = (gm < ", s.M, " && gka < ", s.K, ") ? ", loadAs(s.aType, "x" + std::to_string(s.aInput), aIdx, acc), " : (",
-         at, ")0;");
-  if (s.transB)
-    w.line("const int bn = lin >> 4, bk = lin & 15;");
+    w.line("auto epilogue = [](", at, " v, long long, int, int) { return v; };  // no fused epilogue");
+  // The dtype glue: element loads as the accumulator kind, the cast on store.
+  auto loader = [&](const char *name, DType t, int input) {
+    w.line("auto ", name, " = [&](", ix, " i) -> ", at, " { return ",
+           loadAs(t, "x" + std::to_string(input), "i", acc), "; };");
+  };
+  loader("loadA", s.aType, s.aInput);
+  loader("loadB", s.bType, s.bInput);
+  if (s.hasBias)
+    loader("loadBias", s.biasType, s.biasInput);
   else
-    w.line("const int bk = lin >> 6, bn = lin & 63;");
-  w.line("const int gn = n0 + bn, gkb = k0 + bk;");
-  std::string bIdx = s.transB ? "bOff + (" + ix + ")gn * " + std::to_string(s.K) + " + gkb"
-                              : "bOff + (" + ix + ")gkb * " + std::to_string(s.N) + " + gn";
-  w.line("Bs[bk][bn] = (gkb < ", s.K, " && gn < ", s.N, ") ? ", loadAs(s.bType, "x" + std::to_string(s.bInput), bIdx, acc), " : (",
-         at, ")0;");
-  w.close();
-  w.line("__syncthreads();");
-  w.line("#pragma unroll");
-  w.open("for (int kk = 0; kk < ", kBK, "; ++kk) {");
-  w.line(at, " a[4], b[4];");
-  w.line("#pragma unroll");
-  w.line("for (int i = 0; i < 4; ++i) a[i] = As[kk][ty + 16 * i];");
-  w.line("#pragma unroll");
-  w.line("for (int j = 0; j < 4; ++j) b[j] = Bs[kk][tx + 16 * j];");
-  w.line("#pragma unroll");
-  w.line("for (int i = 0; i < 4; ++i)");
-  w.line("  for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];");
-  w.close();
-  w.line("__syncthreads();");
-  w.close();
-  w.line("#pragma unroll");
-  w.open("for (int i = 0; i < 4; ++i) {");
-  w.line("const int m = m0 + ty + 16 * i;");
-  w.line("if (m >= ", s.M, ") break;");
-  w.line("#pragma unroll");
-  w.open("for (int j = 0; j < 4; ++j) {");
-  w.line("const int n = n0 + tx + 16 * j;");
-  w.line("if (n >= ", s.N, ") break;");
-  std::string v = "acc[i][j]";
-  if (s.alpha != 1.0)
-    v = (wide ? doubleLit(s.alpha) : floatLit(float(s.alpha))) + " * " + v;
-  if (s.hasBias) {
-    std::string cIdx = "(" + ix + ")m * " + std::to_string(s.biasStrideM) + " + (" + ix + ")n * " +
-                       std::to_string(s.biasStrideN);
-    std::string c = loadAs(s.biasType, "x" + std::to_string(s.biasInput), cIdx, acc);
-    if (s.beta != 1.0)
-      c = (wide ? doubleLit(s.beta) : floatLit(float(s.beta))) + " * " + c;
-    v += " + " + c;
-  }
-  if (!s.epilogue.empty()) {
-    w.line("const ", at, " r = epilogue(", v, ", bz, m, n);");
-    v = "r";
-  }
-  w.line("y0[((", ix, ")bz * ", s.M, " + m) * ", s.N, " + n] = ", storeValue(s.yType, v, acc), ";");
-  w.close();
-  w.close();
-  w.close(); // batch loop
+    w.line("auto loadBias = [&](", ix, ") -> ", at, " { return 0; };  // no bias");
+  w.line("auto store = [&](", ix, " i, ", at, " v) { y0[i] = ", storeValue(s.yType, "v", acc), "; };");
+  w.line("ffma_gemm<", cfg, ", ", at, ">(loadA, loadB, loadBias, store, epilogue);");
   w.close(); // kernel
 
   k.source = w.str();
@@ -171,6 +119,8 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   k.launch.grid[1] = uint32_t(std::clamp<int64_t>(ceilDiv(s.N, kBN), 1, 65535));
   k.launch.grid[2] = uint32_t(std::clamp<int64_t>(batch, 1, 65535));
   k.launch.block[0] = kThreads;
+  // The template comes with the GEMM device code.
+  k.needsGemmPrelude = true;
   return k;
 }
 

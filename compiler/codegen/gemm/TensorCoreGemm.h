@@ -1,8 +1,9 @@
 //===- TensorCoreGemm.h - mma.sync GEMM kernel generator ---------*- C++ -*-===//
 //
-// Emits one specialized tensor-core GEMM kernel per GemmSpec (GemmSpec.h):
-// every size, stride, dtype and the epilogue are baked into the CUDA text, so
-// NVRTC folds all index math and predicates that the shape makes static.
+// Emits one specialized tensor-core GEMM kernel per GemmSpec (GemmSpec.h): a
+// config struct baking every size, stride and dtype in, the epilogue lambda
+// and a wrapper calling the tcg_gemm template (device/tensor_core_gemm.cuh),
+// so NVRTC folds all index math and predicates that the shape makes static.
 //
 // Kernel ABI (effc's artifact ABI): `extern "C" __global__ void name(const
 // void* A, const void* B, [const void* bias], [const void* in<k>...], void*

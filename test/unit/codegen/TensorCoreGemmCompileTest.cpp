@@ -168,8 +168,12 @@ TEST(Gemm, ShippedEntryPicksTheKernel) {
   ASSERT_TRUE(describeGemm(fp32, s, error)) << error;
   EXPECT_FALSE(usesTensorCores(s));
   k = emitGemm(fp32, s);
-  EXPECT_FALSE(k.needsGemmPrelude);
+  EXPECT_TRUE(k.needsGemmPrelude); // the ffma_gemm template
   EXPECT_NE(k.source.find("// Y[1][64][48] = A * B, K = 32"), std::string::npos) << k.source;
+  EXPECT_NE(k.source.find("ffma_gemm<effc_ffma_cfg_k_mm, float>(loadA, loadB, loadBias, store, epilogue);"),
+            std::string::npos)
+      << k.source;
+  EXPECT_EQ(k.source.find("tcg_gemm<"), std::string::npos);
   EXPECT_EQ(k.launch.block[0], 256u);
 
   // Batch dims that do not coalesce (A varies over the outer, B over the
@@ -185,7 +189,7 @@ TEST(Gemm, ShippedEntryPicksTheKernel) {
   k = emitGemm(fp32, s);
   EXPECT_NE(k.source.find("auto epilogue = [&](float v, long long bz, int row, int col) -> float {"),
             std::string::npos);
-  EXPECT_NE(k.source.find("const float r = epilogue(acc[i][j], bz, m, n);"), std::string::npos) << k.source;
+  EXPECT_NE(k.source.find("HAS_BIAS = false, EPILOGUE = true;"), std::string::npos) << k.source;
 }
 
 TEST(TensorCoreGemm, TileRule) {
