@@ -67,7 +67,8 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
 
 void registerPipeline() {
   mlir::PassPipelineRegistration<PipelineOptions>(
-      "effc-pipeline", "The passes effc runs between import and code generation (its options are effc's flags)",
+      "effc-pipeline",
+      "The passes effc runs between import and code generation (its options are effc's flags)",
       buildPipeline);
 }
 

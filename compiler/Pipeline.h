@@ -18,11 +18,13 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Compute precision: fp32, bf16 or fp16 (weights converted at compile time, "
                      "accumulation stays fp32 inside kernels)"),
       llvm::cl::init("fp32")};
-  Option<bool> remarks{*this, "remarks",
-                       llvm::cl::desc("Passes that recognize patterns (attention, fusion, split-KV) "
-                                      "emit a remark per candidate: what it became, or why not"),
-                       llvm::cl::init(false)};
-  Option<bool> fuse{*this, "fuse", llvm::cl::desc("Group elementwise chains into eff.fusion kernels"),
+  Option<bool> remarks{
+      *this, "remarks",
+      llvm::cl::desc("Passes that recognize patterns (attention, fusion, split-KV) "
+                     "emit a remark per candidate: what it became, or why not"),
+      llvm::cl::init(false)};
+  Option<bool> fuse{*this, "fuse",
+                    llvm::cl::desc("Group elementwise chains into eff.fusion kernels"),
                     llvm::cl::init(true)};
   Option<bool> raiseAttention{
       *this, "raise-attention",

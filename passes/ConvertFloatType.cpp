@@ -52,8 +52,7 @@ bool isFloatTensorOf(Type t, Type elt) {
   return tt && tt.getElementType() == elt;
 }
 
-struct ConvertFloatTypePass
-    : public mlir::eff::impl::ConvertFloatTypeBase<ConvertFloatTypePass> {
+struct ConvertFloatTypePass : public mlir::eff::impl::ConvertFloatTypeBase<ConvertFloatTypePass> {
   using ConvertFloatTypeBase::ConvertFloatTypeBase;
 
   void runOnOperation() override {
@@ -124,8 +123,8 @@ struct ConvertFloatTypePass
           bool losesInfo;
           v.convert(cast<FloatType>(target).getFloatSemantics(), APFloat::rmNearestTiesToEven,
                     &losesInfo);
-          fill.setValueAttr(DenseElementsAttr::get(
-              RankedTensorType::get(dense.getType().getShape(), target), v));
+          fill.setValueAttr(
+              DenseElementsAttr::get(RankedTensorType::get(dense.getType().getShape(), target), v));
         }
       }
       auto infer = dyn_cast<InferTypeOpInterface>(&op);

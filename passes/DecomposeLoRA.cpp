@@ -72,7 +72,8 @@ struct DecomposeLoRAPass : public mlir::eff::impl::DecomposeLoRABase<DecomposeLo
   /// The first pending op plus, with share-shrink, every later one whose
   /// adapter is available at the first (so that their a_flat can be
   /// concatenated there) and whose width is static (it fixes the offsets).
-  SmallVector<LoRALinearOp> takeGroup(SmallVector<LoRALinearOp> &pending, DominanceInfo &dominance) {
+  SmallVector<LoRALinearOp> takeGroup(SmallVector<LoRALinearOp> &pending,
+                                      DominanceInfo &dominance) {
     LoRALinearOp first = pending.front();
     SmallVector<LoRALinearOp> group{first}, rest;
     bool staticWidths = !ShapedType::isDynamic(shrinkWidth(first));
@@ -122,9 +123,10 @@ struct DecomposeLoRAPass : public mlir::eff::impl::DecomposeLoRABase<DecomposeLo
     for (LoRALinearOp op : group) {
       b.setInsertionPoint(op);
       Value base = b.create<MatMulOp>(op.getLoc(), op.getX(), op.getW());
-      auto expand = b.create<LoRAExpandOp>(op.getLoc(), base, t, op.getB(), op.getLoraIndex(),
-                                           op.getScaleAttr() ? op.getScaleAttr() : b.getF64FloatAttr(1.0),
-                                           b.getI64IntegerAttr(offset));
+      auto expand =
+          b.create<LoRAExpandOp>(op.getLoc(), base, t, op.getB(), op.getLoraIndex(),
+                                 op.getScaleAttr() ? op.getScaleAttr() : b.getF64FloatAttr(1.0),
+                                 b.getI64IntegerAttr(offset));
       offset += group.size() > 1 ? shrinkWidth(op) : 0;
       op.getResult().replaceAllUsesWith(expand.getResult());
       op.erase();

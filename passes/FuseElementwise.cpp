@@ -38,8 +38,7 @@ std::string shapeString(ArrayRef<int64_t> shape) {
   return text.empty() ? "scalar" : text;
 }
 
-struct FuseElementwisePass
-    : public mlir::eff::impl::FuseElementwiseBase<FuseElementwisePass> {
+struct FuseElementwisePass : public mlir::eff::impl::FuseElementwiseBase<FuseElementwisePass> {
   using FuseElementwiseBase::FuseElementwiseBase;
 
   void runOnOperation() override {
@@ -88,7 +87,8 @@ struct FuseElementwisePass
   void remarkWhyAlone(Operation *op, const DenseMap<Operation *, size_t> &groupOf) {
     for (Value operand : op->getOperands())
       if (Operation *producer = operand.getDefiningOp();
-          producer && (producer->hasTrait<OpTrait::eff::GemmLike>() || isa<LoRAExpandOp>(producer)) &&
+          producer &&
+          (producer->hasTrait<OpTrait::eff::GemmLike>() || isa<LoRAExpandOp>(producer)) &&
           operand.hasOneUse())
         return;
     SmallVector<std::string> reasons;
@@ -105,9 +105,9 @@ struct FuseElementwisePass
         reasons.push_back("its only user '" + user->getName().getStringRef().str() +
                           "' is not elementwise");
       } else if (shapeOf(op) != shapeOf(groups[groupOf.lookup(user)].front())) {
-        reasons.push_back("its shape " + shapeString(shapeOf(op)) + " differs from its consumer's " +
-                          shapeString(shapeOf(groups[groupOf.lookup(user)].front())) +
-                          " (a broadcast operand)");
+        reasons.push_back(
+            "its shape " + shapeString(shapeOf(op)) + " differs from its consumer's " +
+            shapeString(shapeOf(groups[groupOf.lookup(user)].front())) + " (a broadcast operand)");
       } else {
         reasons.push_back("its consumer's kernel already holds max-ops=" + std::to_string(maxOps) +
                           " ops");
@@ -152,8 +152,9 @@ struct FuseElementwisePass
     }
     OpBuilder builder(root);
     IRMapping mapping;
-    FusionOp fusion = createFusionShell(builder, FusedLoc::get(&getContext(), locs), root->getResultTypes(),
-                                        inputs.getArrayRef(), FusionKind::Elementwise, mapping);
+    FusionOp fusion =
+        createFusionShell(builder, FusedLoc::get(&getContext(), locs), root->getResultTypes(),
+                          inputs.getArrayRef(), FusionKind::Elementwise, mapping);
     for (Operation *op : group)
       builder.clone(*op, mapping);
     builder.create<YieldOp>(root->getLoc(), mapping.lookup(root->getResult(0)));

@@ -39,7 +39,8 @@ Operation *elementwiseConsumerOf(Value value, std::string &whyNot) {
   auto fusion = dyn_cast<FusionOp>(user);
   if (fusion ? fusion.getKind() != FusionKind::Elementwise || fusion->getNumResults() != 1
              : !isFusibleElementwise(user)) {
-    whyNot = "its only user " + userName + (fusion ? " (" + stringifyFusionKind(fusion.getKind()).str() + ")" : "") +
+    whyNot = "its only user " + userName +
+             (fusion ? " (" + stringifyFusionKind(fusion.getKind()).str() + ")" : "") +
              " is not elementwise";
     return nullptr;
   }
@@ -74,8 +75,8 @@ Operation *loraExpandOf(Value value) {
 /// the GEMM result (LoRA), then the sole elementwise consumer of what
 /// precedes it unless `taken` already holds it. Empty when nothing fuses,
 /// and then `whyNot` says why.
-SmallVector<Operation *> epilogueOf(Operation *gemm, const llvm::SmallPtrSetImpl<Operation *> &taken,
-                                    std::string &whyNot) {
+SmallVector<Operation *>
+epilogueOf(Operation *gemm, const llvm::SmallPtrSetImpl<Operation *> &taken, std::string &whyNot) {
   auto type = dyn_cast<RankedTensorType>(gemm->getResult(0).getType());
   if (!type || !type.hasStaticShape()) {
     whyNot = "its result shape is not static";
@@ -103,8 +104,7 @@ SmallVector<Operation *> epilogueOf(Operation *gemm, const llvm::SmallPtrSetImpl
   return chain;
 }
 
-struct FuseGemmEpiloguePass
-    : public mlir::eff::impl::FuseGemmEpilogueBase<FuseGemmEpiloguePass> {
+struct FuseGemmEpiloguePass : public mlir::eff::impl::FuseGemmEpilogueBase<FuseGemmEpiloguePass> {
   using FuseGemmEpilogueBase::FuseGemmEpilogueBase;
 
   void runOnOperation() override {
@@ -153,8 +153,8 @@ struct FuseGemmEpiloguePass
       locs.push_back(op->getLoc());
     Location loc = FusedLoc::get(&getContext(), locs);
     IRMapping mapping;
-    FusionOp fusion =
-        createFusionShell(builder, loc, user->getResultTypes(), inputs.getArrayRef(), FusionKind::GemmEpilogue, mapping);
+    FusionOp fusion = createFusionShell(builder, loc, user->getResultTypes(), inputs.getArrayRef(),
+                                        FusionKind::GemmEpilogue, mapping);
     Operation *clone = builder.clone(*gemm, mapping);
     mapping.map(gemm->getResult(0), clone->getResult(0));
     Value result;

@@ -85,7 +85,8 @@ std::optional<std::vector<float>> readF32(ConstantOp constant) {
 Value makeF32Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<float> values,
                       StringRef hint) {
   auto type = RankedTensorType::get(shape, b.getF32Type());
-  ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()), values.size() * sizeof(float));
+  ArrayRef<char> bytes(reinterpret_cast<const char *>(values.data()),
+                       values.size() * sizeof(float));
   return b.create<ConstantOp>(loc, makeElementsAttr(type, bytes, hint));
 }
 
@@ -201,14 +202,16 @@ private:
       auto it = uses.find(l.op);
       if (it == uses.end())
         continue;
-      LogicalResult done = merge ? mergeInto(l, *it->second.front().module) : branch(l, it->second, index);
+      LogicalResult done =
+          merge ? mergeInto(l, *it->second.front().module) : branch(l, it->second, index);
       if (failed(done))
         return failure();
     }
     SmallVector<Attribute> names;
     for (const LoraAdapter &a : loaded)
       names.push_back(StringAttr::get(&getContext(), a.name.empty() ? a.dir : a.name));
-    func->setAttr(merge ? "eff.lora_merged" : "eff.lora_adapters", ArrayAttr::get(&getContext(), names));
+    func->setAttr(merge ? "eff.lora_merged" : "eff.lora_adapters",
+                  ArrayAttr::get(&getContext(), names));
     return success();
   }
 
@@ -222,9 +225,8 @@ private:
         return effc::lora::targetEntryMatches(target, l.modulePath);
       });
       if (!any)
-        return func.emitError("LoRA adapter '")
-               << adapter.dir << "': target_modules entry '" << target
-               << "' matches no linear op in the model";
+        return func.emitError("LoRA adapter '") << adapter.dir << "': target_modules entry '"
+                                                << target << "' matches no linear op in the model";
     }
     return success();
   }
@@ -239,8 +241,9 @@ private:
     auto type = RankedTensorType::get({first.getDimSize(0)}, IntegerType::get(&getContext(), 64));
     unsigned at = func.getNumArguments();
     OpBuilder b(&getContext());
-    func.insertArgument(at, type, b.getDictionaryAttr({b.getNamedAttr("eff.name", b.getStringAttr(indexInput))}),
-                        func.getLoc());
+    func.insertArgument(
+        at, type, b.getDictionaryAttr({b.getNamedAttr("eff.name", b.getStringAttr(indexInput))}),
+        func.getLoc());
     return func.getArgument(at);
   }
 
@@ -313,12 +316,15 @@ private:
     Value result = b.create<LoRALinearOp>(loc, TypeRange{resultType}, operands).getResult();
     if (auto gemm = dyn_cast<GemmOp>(l.op)) {
       if (gemm.getAlpha().convertToDouble() != 1.0)
-        return gemm.emitError("LoRA: Gemm with alpha != 1 at '") << l.modulePath << "' is not supported";
+        return gemm.emitError("LoRA: Gemm with alpha != 1 at '")
+               << l.modulePath << "' is not supported";
       if (Value c = gemm.getC()) {
         if (gemm.getBeta().convertToDouble() != 1.0)
-          return gemm.emitError("LoRA: Gemm with beta != 1 at '") << l.modulePath << "' is not supported";
-        result = b.create<AddOp>(loc, TypeRange{l.op->getResult(0).getType()}, ValueRange{result, c})
-                     .getResult();
+          return gemm.emitError("LoRA: Gemm with beta != 1 at '")
+                 << l.modulePath << "' is not supported";
+        result =
+            b.create<AddOp>(loc, TypeRange{l.op->getResult(0).getType()}, ValueRange{result, c})
+                .getResult();
       }
     }
     l.op->getResult(0).replaceAllUsesWith(result);

@@ -329,8 +329,7 @@ bool readMask(Value v, function_ref<int8_t(double)> classify, SmallVectorImpl<in
 
 /// `allowed` holds 1 (attend), 0 (masked) or -1 (neither: a real bias) per
 /// element of a mask of `shape` that broadcasts to [..., S, L].
-MaskPattern classifyMask(ArrayRef<int8_t> allowed, ArrayRef<int64_t> shape, int64_t S,
-                         int64_t L) {
+MaskPattern classifyMask(ArrayRef<int8_t> allowed, ArrayRef<int64_t> shape, int64_t S, int64_t L) {
   if (ShapedType::isDynamic(S) || ShapedType::isDynamic(L) || S > L || L == 0)
     return {};
   int64_t ms = shape.size() >= 2 ? shape[shape.size() - 2] : 1;
@@ -384,9 +383,9 @@ struct AttentionMatch {
   double scale = 1;
   // Mask, after classification.
   enum MaskKind { NoMask, BoolMask, FloatMask } maskKind = NoMask;
-  Value mask;            ///< bool condition or float additive mask as written
+  Value mask; ///< bool condition or float additive mask as written
   bool invertMask = false;
-  double maskFactor = 1; ///< FloatMask: multiply the mask by this
+  double maskFactor = 1;      ///< FloatMask: multiply the mask by this
   std::optional<double> fill; ///< bool condition with a finite fill: float mask
   bool causal = false;
   int64_t window = 0;
@@ -474,7 +473,8 @@ public:
       if (isConstant(q) || isConstant(stripScale(kT, unused)))
         return fail("scores are not a matmul of two activations");
     }
-    auto qType = rankedOf(qViews.empty() ? q : qViews.front()->getResult(0)), kTType = rankedOf(kT), sType = rankedOf(qk.getY());
+    auto qType = rankedOf(qViews.empty() ? q : qViews.front()->getResult(0)), kTType = rankedOf(kT),
+         sType = rankedOf(qk.getY());
     if (!qType || !kTType || !sType || qType.getRank() != rank || kTType.getRank() != rank ||
         sType.getRank() != rank)
       return fail("q, k^T and the scores do not all have the rank of the softmax");
@@ -548,8 +548,8 @@ public:
     m.numKvHeads = hkv;
 
     // Mask.
-    if (maskOp != None && failed(classify(m, maskOp == Select, maskValue, fillValue, maskScale,
-                                          sType.getShape())))
+    if (maskOp != None &&
+        failed(classify(m, maskOp == Select, maskValue, fillValue, maskScale, sType.getShape())))
       return failure();
     return m;
   }
@@ -639,8 +639,7 @@ Value i64Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
 
 Value scalarConstant(OpBuilder &b, Location loc, Type elt, double value) {
   auto type = RankedTensorType::get({}, elt);
-  return b.create<ConstantOp>(loc, type,
-                              DenseElementsAttr::get(type, b.getFloatAttr(elt, value)));
+  return b.create<ConstantOp>(loc, type, DenseElementsAttr::get(type, b.getFloatAttr(elt, value)));
 }
 
 Value materialize(OpBuilder &b, Location loc, const Source &s) {
@@ -731,7 +730,8 @@ struct RaiseSoftmaxToAttention : OpRewritePattern<SoftmaxOp> {
         rewriter.getI64IntegerAttr(m.numKvHeads));
     Value result = attention.getY();
     if (m.rank < 4) {
-      SmallVector<int64_t> axes = m.rank == 3 ? SmallVector<int64_t>{0} : SmallVector<int64_t>{0, 1};
+      SmallVector<int64_t> axes =
+          m.rank == 3 ? SmallVector<int64_t>{0} : SmallVector<int64_t>{0, 1};
       result = rewriter.create<SqueezeOp>(loc, result, i64Constant(rewriter, loc, axes));
     }
     if (remarks)

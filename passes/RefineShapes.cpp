@@ -43,8 +43,7 @@ struct RefineShapesPass : public mlir::eff::impl::RefineShapesBase<RefineShapesP
     // Keep the signature in sync with what is returned.
     Operation *terminator = func.getBody().back().getTerminator();
     auto type = func.getFunctionType();
-    func.setType(FunctionType::get(&getContext(), type.getInputs(),
-                                   terminator->getOperandTypes()));
+    func.setType(FunctionType::get(&getContext(), type.getInputs(), terminator->getOperandTypes()));
   }
 };
 

@@ -112,7 +112,8 @@ struct SplitKVDecodePass : public mlir::eff::impl::SplitKVDecodeBase<SplitKVDeco
               b.getNamedAttr("to", b.getI64IntegerAttr(int64_t(toDType(elementType))))});
       if (remarks) {
         int64_t chunk = effc::splitKvChunk(op.getK().getType().getShape()[2], count);
-        op->emitRemark(llvm::formatv("split attention: num_splits={0}, {1} keys per split", count, chunk));
+        op->emitRemark(
+            llvm::formatv("split attention: num_splits={0}, {1} keys per split", count, chunk));
       }
       op.replaceAllUsesWith(combine.getO());
       op.erase();

@@ -84,7 +84,9 @@ struct Problem {
 };
 
 int elemSize(DType t) { return t == DType::FLOAT32 ? 4 : 2; }
-const char *shortType(DType t) { return t == DType::FLOAT32 ? "f32" : t == DType::FLOAT16 ? "f16" : "bf16"; }
+const char *shortType(DType t) {
+  return t == DType::FLOAT32 ? "f32" : t == DType::FLOAT16 ? "f16" : "bf16";
+}
 
 // ------------------------------------------------------------ host numbers --
 
@@ -216,7 +218,9 @@ std::vector<uint8_t> randomMask(const AttentionSpec &s, std::mt19937 &rng) {
       for (int64_t h = 0; h < s.Hq; ++h)
         for (int64_t i = 3; i < s.S; i += 7)
           for (int64_t j = 0; j < s.L; ++j)
-            put(b0 * s.maskStrides[0] + h * s.maskStrides[1] + i * s.maskStrides[2] + j * s.maskStrides[3], -INFINITY);
+            put(b0 * s.maskStrides[0] + h * s.maskStrides[1] + i * s.maskStrides[2] +
+                    j * s.maskStrides[3],
+                -INFINITY);
   return b;
 }
 
@@ -268,7 +272,8 @@ void compileAll(std::vector<Problem> &ps, const std::string &arch, int threads) 
       Problem &p = ps[i];
       if (!p.error.empty())
         continue;
-      auto c = nvrtc::compile(p.source, nvrtc::compileOptions(arch, {"--ptxas-options=-v"}), p.kernel + ".cu");
+      auto c = nvrtc::compile(p.source, nvrtc::compileOptions(arch, {"--ptxas-options=-v"}),
+                              p.kernel + ".cu");
       if (!c.ok()) {
         p.error = c.status().message();
         continue;
@@ -324,17 +329,20 @@ public:
     if (!m || !ok(a_.cuModuleGetFunction(&f, m, name.c_str()), "cuModuleGetFunction " + name))
       return nullptr;
     if (smem > 48 * 1024 &&
-        !ok(a_.cuFuncSetAttribute(f, cuda::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(smem)),
+        !ok(a_.cuFuncSetAttribute(f, cuda::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                  int(smem)),
             "cuFuncSetAttribute " + name))
       return nullptr;
     return f;
   }
   bool launch(cuda::CUfunction f, const LaunchDims &l, std::vector<void *> params) {
-    return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1], l.block[2],
-                                l.sharedBytes, nullptr, params.data(), nullptr),
+    return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
+                                l.block[2], l.sharedBytes, nullptr, params.data(), nullptr),
               "cuLaunchKernel");
   }
-  bool sync(const std::string &what) { return ok(a_.cuStreamSynchronize(nullptr), "sync after " + what); }
+  bool sync(const std::string &what) {
+    return ok(a_.cuStreamSynchronize(nullptr), "sync after " + what);
+  }
   ~Gpu() {
     for (cuda::CUmodule m : modules_)
       a_.cuModuleUnload(m);
@@ -579,7 +587,8 @@ void addChecks(std::vector<Problem> &ps) {
     AttentionSpec s = attn(2, 4, 4, 150, 170, 64, DType::FLOAT16);
     s.mask = AttentionMask::Bool, s.maskStrides = {150 * 170, 0, 170, 1};
     add("chk bool mask [B,1,S,L]", Kind::Forward, s);
-    s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT32, s.maskStrides = {4 * 150 * 170, 150 * 170, 170, 1};
+    s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT32,
+    s.maskStrides = {4 * 150 * 170, 150 * 170, 170, 1};
     add("chk f32 additive mask [B,H,S,L]", Kind::Forward, s);
     s = attn(2, 4, 4, 150, 170, 128, DType::BFLOAT16);
     s.causal = true;
@@ -620,7 +629,8 @@ void addPerf(std::vector<Problem> &ps) {
       for (int64_t n : {512, 1024, 2048, 4096, 8192, 16384}) {
         const int64_t b = 16384 / n, h = 2048 / d;
         Problem p;
-        p.label = "fwd d" + std::to_string(d) + " N" + std::to_string(n) + (causal ? " causal" : "");
+        p.label =
+            "fwd d" + std::to_string(d) + " N" + std::to_string(n) + (causal ? " causal" : "");
         p.kind = Kind::Forward;
         p.spec = attn(b, h, h, n, n, d, DType::BFLOAT16);
         p.spec.causal = causal;
@@ -647,20 +657,21 @@ void addDecode(std::vector<Problem> &ps) {
 /// first in every group; a candidate equal to it is dropped).
 std::vector<std::string> sweepCandidates(int64_t d) {
   if (d > 64)
-    return {
-        // The default's tiles (2 slices/warp, 4 warps, 2 CTAs/SM) with each
-        // code option alone, then together (-se-r1 is bit-identical to the
-        // default's numerics; -se-r2 the leanest loop).
-        "m128n64w4s2-se", "m128n64w4s2-r1", "m128n64w4s2-r2", "m128n64w4s2-se-r1", "m128n64w4s2-se-r2",
-        // Half the S registers (blockN 32), 2- and 3-deep rings, still 2 CTAs/SM.
-        "m128n32w4s2-se-r2", "m128n32w4s3-se-r2",
-        // 2 slices/warp with 8 warps (1 CTA/SM): K/V read from L2 once per 256 rows.
-        "m256n64w8s2-se-r2", "m256n32w8s3-se-r2",
-        // 1 slice/warp: far fewer registers, more ldmatrix bytes per mma.
-        "m128n64w8s2-q-se-r2", "m128n64w8s2-se-r2-b2", "m64n64w4s2-q-se-r2", "m128n128w8s2-se-r2"};
-  return {"m128n64w4s2-q-se", "m128n64w4s2-q-r1", "m128n64w4s2-q-r2", "m128n64w4s2-q-se-r1", "m128n64w4s2-q-se-r2",
-          "m128n64w4s2-se-r2", "m128n128w4s2-se-r2", "m128n32w4s3-q-se-r2", "m192n64w4s2-se-r2",
-          "m256n64w8s2-q-se-r2", "m128n64w8s2-q-se-r2"};
+    return {// The default's tiles (2 slices/warp, 4 warps, 2 CTAs/SM) with each
+            // code option alone, then together (-se-r1 is bit-identical to the
+            // default's numerics; -se-r2 the leanest loop).
+            "m128n64w4s2-se", "m128n64w4s2-r1", "m128n64w4s2-r2", "m128n64w4s2-se-r1",
+            "m128n64w4s2-se-r2",
+            // Half the S registers (blockN 32), 2- and 3-deep rings, still 2 CTAs/SM.
+            "m128n32w4s2-se-r2", "m128n32w4s3-se-r2",
+            // 2 slices/warp with 8 warps (1 CTA/SM): K/V read from L2 once per 256 rows.
+            "m256n64w8s2-se-r2", "m256n32w8s3-se-r2",
+            // 1 slice/warp: far fewer registers, more ldmatrix bytes per mma.
+            "m128n64w8s2-q-se-r2", "m128n64w8s2-se-r2-b2", "m64n64w4s2-q-se-r2",
+            "m128n128w8s2-se-r2"};
+  return {"m128n64w4s2-q-se",    "m128n64w4s2-q-r1",    "m128n64w4s2-q-r2",   "m128n64w4s2-q-se-r1",
+          "m128n64w4s2-q-se-r2", "m128n64w4s2-se-r2",   "m128n128w4s2-se-r2", "m128n32w4s3-q-se-r2",
+          "m192n64w4s2-se-r2",   "m256n64w8s2-q-se-r2", "m128n64w8s2-q-se-r2"};
 }
 
 bool addSweep(std::vector<Problem> &ps, const Options &opt) {
@@ -679,7 +690,8 @@ bool addSweep(std::vector<Problem> &ps, const Options &opt) {
       for (int64_t n : {1024, 4096, 16384}) {
         const int64_t b = 16384 / n, h = 2048 / d;
         Problem base;
-        base.label = "fwd d" + std::to_string(d) + " N" + std::to_string(n) + (causal ? " causal" : "");
+        base.label =
+            "fwd d" + std::to_string(d) + " N" + std::to_string(n) + (causal ? " causal" : "");
         base.kind = Kind::Forward;
         base.spec = attn(b, h, h, n, n, d, DType::BFLOAT16);
         base.spec.causal = causal;
@@ -730,8 +742,9 @@ bool runSweepGroup(Gpu &g, std::vector<Problem> &ps, const std::vector<size_t> &
   int64_t refRows = 0;
   for (auto &r : ranges)
     refRows += r.second - r.first;
-  cuda::CUdeviceptr Q = g.alloc(size_t(nq) * es), K = g.alloc(size_t(nk) * es), V = g.alloc(size_t(nv) * es),
-                    O = g.alloc(size_t(no) * es), R = g.alloc(size_t(refRows * s.Dv) * 4), M = 0;
+  cuda::CUdeviceptr Q = g.alloc(size_t(nq) * es), K = g.alloc(size_t(nk) * es),
+                    V = g.alloc(size_t(nv) * es), O = g.alloc(size_t(no) * es),
+                    R = g.alloc(size_t(refRows * s.Dv) * 4), M = 0;
   fill.run(g, Q, nq, s.dtype, seed);
   fill.run(g, K, nk, s.dtype, seed + 1);
   fill.run(g, V, nv, s.dtype, seed + 2);
@@ -739,7 +752,8 @@ bool runSweepGroup(Gpu &g, std::vector<Problem> &ps, const std::vector<size_t> &
   bool haveRef = false;
   if (p0.error.empty()) {
     auto t0 = std::chrono::steady_clock::now();
-    cuda::CUfunction ref = g.function(g.loadModule(p0.cubin, p0.kernel), p0.ref, p0.refLaunch.sharedBytes);
+    cuda::CUfunction ref =
+        g.function(g.loadModule(p0.cubin, p0.kernel), p0.ref, p0.refLaunch.sharedBytes);
     int64_t off = 0;
     for (auto &r : ranges) {
       if (!ref)
@@ -772,15 +786,17 @@ bool runSweepGroup(Gpu &g, std::vector<Problem> &ps, const std::vector<size_t> &
     Problem &p = ps[idx[k]];
     if (!p.error.empty())
       continue;
-    cuda::CUfunction f = g.function(g.loadModule(p.cubin, p.kernel), p.kernel, p.launch.sharedBytes);
+    cuda::CUfunction f =
+        g.function(g.loadModule(p.cubin, p.kernel), p.kernel, p.launch.sharedBytes);
     std::vector<void *> args{&Q, &K, &V, &O};
-    if (f && g.ok(a.cuMemsetD8(O, 0xFF, size_t(no) * es), "poison") && g.launch(f, p.launch, args) &&
-        g.sync(p.label + " " + p.config)) {
+    if (f && g.ok(a.cuMemsetD8(O, 0xFF, size_t(no) * es), "poison") &&
+        g.launch(f, p.launch, args) && g.sync(p.label + " " + p.config)) {
       // o is packed [B, Hq, S, Dv]: flattened row r starts at r * Dv.
       std::vector<uint8_t> out(size_t(refRows * s.Dv) * es);
       int64_t at = 0;
       for (auto &rg : ranges) {
-        g.ok(a.cuMemcpyDtoH(out.data() + at * s.Dv * es, O + cuda::CUdeviceptr(rg.first * s.Dv * es),
+        g.ok(a.cuMemcpyDtoH(out.data() + at * s.Dv * es,
+                            O + cuda::CUdeviceptr(rg.first * s.Dv * es),
                             size_t((rg.second - rg.first) * s.Dv * es)),
              "cuMemcpyDtoH");
         at += rg.second - rg.first;
@@ -837,14 +853,18 @@ bool runSweepGroup(Gpu &g, std::vector<Problem> &ps, const std::vector<size_t> &
   return alive;
 }
 
-const char *statusOf(const Problem &p) { return !p.error.empty() ? "ERROR" : p.pass ? "PASS" : "FAIL"; }
+const char *statusOf(const Problem &p) {
+  return !p.error.empty() ? "ERROR" : p.pass ? "PASS" : "FAIL";
+}
 
 void printSweepRow(const Problem &p, const Problem &def) {
   const double vs = p.rate > 0 && def.rate > 0 ? p.rate / def.rate : 0;
-  std::printf("SWEEP label=\"%s\" config=%s d=%lld N=%lld causal=%d smem=%lld regs=%d spill=%d ms=%.4f rate=%.1f "
+  std::printf("SWEEP label=\"%s\" config=%s d=%lld N=%lld causal=%d smem=%lld regs=%d spill=%d "
+              "ms=%.4f rate=%.1f "
               "vs_default=%.3f max_abs_err=%.3g rel_err=%.3g status=%s\n",
-              p.label.c_str(), p.config.c_str(), (long long)p.spec.D, (long long)p.spec.S, int(p.spec.causal),
-              (long long)p.smem, p.regs, p.spill, p.ms, p.rate, vs, p.maxAbsErr, p.relErr, statusOf(p));
+              p.label.c_str(), p.config.c_str(), (long long)p.spec.D, (long long)p.spec.S,
+              int(p.spec.causal), (long long)p.smem, p.regs, p.spill, p.ms, p.rate, vs, p.maxAbsErr,
+              p.relErr, statusOf(p));
   if (!p.error.empty())
     std::printf("  error: %s\n", p.error.substr(0, 600).c_str());
 }
@@ -914,9 +934,10 @@ void printSweepSummary(const std::vector<Problem> &ps) {
       r.geo = cnt == int(ns.size()) ? std::exp(logSum / cnt) : 0;
       rows.push_back(r);
     }
-    std::stable_sort(rows.begin(), rows.end(), [](const Row &x, const Row &y) { return x.geo > y.geo; });
-    std::printf("\n== %s: configs by geometric-mean speedup over the default (%s), TFLOP/s per N\n", fam.c_str(),
-                defName.c_str());
+    std::stable_sort(rows.begin(), rows.end(),
+                     [](const Row &x, const Row &y) { return x.geo > y.geo; });
+    std::printf("\n== %s: configs by geometric-mean speedup over the default (%s), TFLOP/s per N\n",
+                fam.c_str(), defName.c_str());
     std::printf("%-24s", "config");
     for (int64_t n : ns)
       std::printf(" %8s", ("N" + std::to_string(n)).c_str());
@@ -937,20 +958,33 @@ bool parseArgs(int argc, char **argv, Options &o) {
       size_t n = std::strlen(key);
       return a.compare(0, n, key) == 0 ? a.c_str() + n : nullptr;
     };
-    if (a == "--check") o.check = true;
-    else if (a == "--perf") o.perf = true;
-    else if (a == "--decode") o.decode = true;
-    else if (a == "--sweep") o.sweep = true;
-    else if (const char *v = val("--configs=")) o.configs = v;
-    else if (a == "--compile-only") o.compileOnly = true;
-    else if (const char *v = val("--reps=")) o.reps = std::max(1, std::atoi(v));
-    else if (const char *v = val("--jobs=")) o.jobs = std::atoi(v);
-    else if (const char *v = val("--only=")) o.only = v;
-    else if (const char *v = val("--arch=")) o.arch = v;
-    else if (const char *v = val("--dump=")) o.dump = v;
+    if (a == "--check")
+      o.check = true;
+    else if (a == "--perf")
+      o.perf = true;
+    else if (a == "--decode")
+      o.decode = true;
+    else if (a == "--sweep")
+      o.sweep = true;
+    else if (const char *v = val("--configs="))
+      o.configs = v;
+    else if (a == "--compile-only")
+      o.compileOnly = true;
+    else if (const char *v = val("--reps="))
+      o.reps = std::max(1, std::atoi(v));
+    else if (const char *v = val("--jobs="))
+      o.jobs = std::atoi(v);
+    else if (const char *v = val("--only="))
+      o.only = v;
+    else if (const char *v = val("--arch="))
+      o.arch = v;
+    else if (const char *v = val("--dump="))
+      o.dump = v;
     else {
-      std::fprintf(stderr, "usage: effc-attention-bench [--check] [--perf] [--decode] [--sweep [--configs=C,..]] "
-                           "[--reps=N] [--jobs=N] [--only=SUBSTR] [--dump=DIR] [--compile-only --arch=sm_90]\n");
+      std::fprintf(
+          stderr,
+          "usage: effc-attention-bench [--check] [--perf] [--decode] [--sweep [--configs=C,..]] "
+          "[--reps=N] [--jobs=N] [--only=SUBSTR] [--dump=DIR] [--compile-only --arch=sm_90]\n");
       return false;
     }
   }
@@ -975,8 +1009,9 @@ int main(int argc, char **argv) {
   if (opt.sweep && !addSweep(ps, opt))
     return 2;
   if (!opt.only.empty())
-    ps.erase(std::remove_if(ps.begin(), ps.end(),
-                            [&](const Problem &p) { return p.label.find(opt.only) == std::string::npos; }),
+    ps.erase(std::remove_if(
+                 ps.begin(), ps.end(),
+                 [&](const Problem &p) { return p.label.find(opt.only) == std::string::npos; }),
              ps.end());
   for (size_t i = 0; i < ps.size(); ++i)
     build(ps[i], int(i));
@@ -1004,8 +1039,8 @@ int main(int argc, char **argv) {
   auto t0 = std::chrono::steady_clock::now();
   compileAll(ps, arch, threads);
   double compileS = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  std::printf("compiled %zu translation units for %s in %.1f s (%d threads)\n", ps.size(), arch.c_str(), compileS,
-              threads);
+  std::printf("compiled %zu translation units for %s in %.1f s (%d threads)\n", ps.size(),
+              arch.c_str(), compileS, threads);
   if (!opt.dump.empty())
     for (const Problem &p : ps) {
       std::ofstream f(opt.dump + "/" + p.kernel + ".cu");
@@ -1015,9 +1050,9 @@ int main(int argc, char **argv) {
   if (opt.compileOnly) {
     for (const Problem &p : ps) {
       if (p.group >= 0)
-        std::printf("%-24s %-24s smem=%-6lld regs=%-3d spill=%-3d compile=%4.0f ms %s\n", p.label.c_str(),
-                    p.config.c_str(), (long long)p.smem, p.regs, p.spill, p.compileMs,
-                    p.error.empty() ? "ok" : p.error.c_str());
+        std::printf("%-24s %-24s smem=%-6lld regs=%-3d spill=%-3d compile=%4.0f ms %s\n",
+                    p.label.c_str(), p.config.c_str(), (long long)p.smem, p.regs, p.spill,
+                    p.compileMs, p.error.empty() ? "ok" : p.error.c_str());
       else
         std::printf("%-44s %s regs=%d spill=%d compile=%.0f ms\n", p.label.c_str(),
                     p.error.empty() ? "ok" : p.error.c_str(), p.regs, p.spill, p.compileMs);
@@ -1029,8 +1064,8 @@ int main(int argc, char **argv) {
   Gpu g(drv);
   Filler fill;
   {
-    auto c = nvrtc::compile(std::string(deviceFile("primitives.cuh")) + kFillSource, nvrtc::compileOptions(arch, {}),
-                            "fill.cu");
+    auto c = nvrtc::compile(std::string(deviceFile("primitives.cuh")) + kFillSource,
+                            nvrtc::compileOptions(arch, {}), "fill.cu");
     if (!c.ok()) {
       std::fprintf(stderr, "fill kernel: %s\n", c.status().message().c_str());
       return 1;
@@ -1048,12 +1083,15 @@ int main(int argc, char **argv) {
     const char *status = !p.error.empty() ? "ERROR" : p.pass ? "PASS" : "FAIL";
     allOk = allOk && p.error.empty() && p.pass;
     const AttentionSpec &s = p.spec;
-    std::printf("RESULT label=\"%s\" kind=%s d=%lld S=%lld L=%lld B=%lld Hq=%lld Hkv=%lld causal=%d dtype=%s "
-                "ms=%.4f rate=%.1f unit=%s max_abs_err=%.3g rel_err=%.3g regs=%d spill=%d splits=%d status=%s\n",
-                p.label.c_str(), p.kind == Kind::Forward ? "fwd" : "decode", (long long)s.D, (long long)s.S,
-                (long long)s.L, (long long)s.B, (long long)s.Hq, (long long)s.Hkv, int(s.causal), shortType(s.dtype),
-                p.ms, p.rate, p.kind == Kind::Forward ? "TFLOP/s" : "GB/s", p.maxAbsErr, p.relErr, p.regs, p.spill,
-                p.kind == Kind::Decode ? p.plan.numSplits : 0, status);
+    std::printf("RESULT label=\"%s\" kind=%s d=%lld S=%lld L=%lld B=%lld Hq=%lld Hkv=%lld "
+                "causal=%d dtype=%s "
+                "ms=%.4f rate=%.1f unit=%s max_abs_err=%.3g rel_err=%.3g regs=%d spill=%d "
+                "splits=%d status=%s\n",
+                p.label.c_str(), p.kind == Kind::Forward ? "fwd" : "decode", (long long)s.D,
+                (long long)s.S, (long long)s.L, (long long)s.B, (long long)s.Hq, (long long)s.Hkv,
+                int(s.causal), shortType(s.dtype), p.ms, p.rate,
+                p.kind == Kind::Forward ? "TFLOP/s" : "GB/s", p.maxAbsErr, p.relErr, p.regs,
+                p.spill, p.kind == Kind::Decode ? p.plan.numSplits : 0, status);
     if (!p.error.empty())
       std::printf("  error: %s\n", p.error.substr(0, 2000).c_str());
     std::fflush(stdout);
@@ -1079,21 +1117,23 @@ int main(int argc, char **argv) {
                 std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
     std::fflush(stdout);
     if (!sweepAlive)
-      std::printf("# CUDA context lost in this group: the sweep stops here (rerun with --configs without the "
+      std::printf("# CUDA context lost in this group: the sweep stops here (rerun with --configs "
+                  "without the "
                   "config that failed)\n");
   }
   if (opt.sweep) {
-    std::printf("\n%-24s %-24s %7s %4s %5s %9s %8s %7s %9s %s\n", "problem", "config", "smem", "regs", "spill", "ms",
-                "TFLOP/s", "vs def", "max_err", "status");
+    std::printf("\n%-24s %-24s %7s %4s %5s %9s %8s %7s %9s %s\n", "problem", "config", "smem",
+                "regs", "spill", "ms", "TFLOP/s", "vs def", "max_err", "status");
     for (const Problem &p : ps)
       if (p.group >= 0) {
         const Problem *def = nullptr;
         for (const Problem &q : ps)
           if (q.group == p.group && !def)
             def = &q;
-        std::printf("%-24s %-24s %7lld %4d %5d %9.4f %8.1f %6.3fx %9.2e %s\n", p.label.c_str(), p.config.c_str(),
-                    (long long)p.smem, p.regs, p.spill, p.ms, p.rate,
-                    p.rate > 0 && def->rate > 0 ? p.rate / def->rate : 0.0, p.maxAbsErr, statusOf(p));
+        std::printf("%-24s %-24s %7lld %4d %5d %9.4f %8.1f %6.3fx %9.2e %s\n", p.label.c_str(),
+                    p.config.c_str(), (long long)p.smem, p.regs, p.spill, p.ms, p.rate,
+                    p.rate > 0 && def->rate > 0 ? p.rate / def->rate : 0.0, p.maxAbsErr,
+                    statusOf(p));
       }
     printSweepSummary(ps);
   }
@@ -1102,11 +1142,14 @@ int main(int argc, char **argv) {
     anyOther = anyOther || p.group < 0;
   if (!anyOther)
     return allOk ? 0 : 1;
-  std::printf("\n%-44s %10s %12s %10s %6s %6s %s\n", "problem", "ms", "rate", "rel_err", "regs", "spill", "status");
+  std::printf("\n%-44s %10s %12s %10s %6s %6s %s\n", "problem", "ms", "rate", "rel_err", "regs",
+              "spill", "status");
   for (const Problem &p : ps)
     if (p.group < 0)
       std::printf("%-44s %10.4f %8.1f %-4s %10.3g %6d %6d %s\n", p.label.c_str(), p.ms, p.rate,
-                p.kind == Kind::Forward ? "TF/s" : "GB/s", p.relErr, p.regs, p.spill,
-                !p.error.empty() ? "ERROR" : p.pass ? "PASS" : "FAIL");
+                  p.kind == Kind::Forward ? "TF/s" : "GB/s", p.relErr, p.regs, p.spill,
+                  !p.error.empty() ? "ERROR"
+                  : p.pass         ? "PASS"
+                                   : "FAIL");
   return allOk ? 0 : 1;
 }

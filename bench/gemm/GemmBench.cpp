@@ -89,7 +89,9 @@ struct Problem {
   std::vector<Variant> variants;
 };
 
-std::string shortName(DType t) { return t == DType::FLOAT32 ? "fp32" : t == DType::FLOAT16 ? "fp16" : "bf16"; }
+std::string shortName(DType t) {
+  return t == DType::FLOAT32 ? "fp32" : t == DType::FLOAT16 ? "fp16" : "bf16";
+}
 
 int elemSize(DType t) { return t == DType::FLOAT32 ? 4 : 2; }
 
@@ -119,8 +121,6 @@ std::string shapeLabel(const GemmSpec &s) {
     l = std::to_string(s.batch()) + "@" + l;
   return l;
 }
-
-
 
 std::vector<Problem> checkProblems(const Options &opt) {
   std::vector<Problem> out;
@@ -186,7 +186,8 @@ std::vector<Problem> checkProblems(const Options &opt) {
     s.biasType = DType::FLOAT32;
     s.biasStrideN = 1;
     s.numInputs = 4;
-    s.epilogue.code = "v = v < 0.0f ? 0.0f : v;\nv += tcg_ld_bf16(in3, (long long)row * 2048 + col);";
+    s.epilogue.code =
+        "v = v < 0.0f ? 0.0f : v;\nv += tcg_ld_bf16(in3, (long long)row * 2048 + col);";
     add("bf16->fp32 decode M=16, bias, epilogue relu + residual", s);
     out.back().epilogueInputs = {DType::BFLOAT16};
   }
@@ -273,7 +274,8 @@ void compileAll(std::vector<Job> &jobs, const std::string &arch, int threads) {
   auto worker = [&]() {
     for (size_t i; (i = next++) < jobs.size();) {
       Job &j = jobs[i];
-      auto c = nvrtc::compile(j.source, nvrtc::compileOptions(arch, {"--ptxas-options=-v"}), j.name + ".cu");
+      auto c = nvrtc::compile(j.source, nvrtc::compileOptions(arch, {"--ptxas-options=-v"}),
+                              j.name + ".cu");
       if (!c.ok()) {
         j.error = c.status().message();
         continue;
@@ -316,10 +318,12 @@ public:
     if (!ok(a_.cuModuleLoadData(&m, j.cubin.data()), ("cuModuleLoadData " + j.name).c_str()))
       return nullptr;
     modules_.push_back(m);
-    if (!ok(a_.cuModuleGetFunction(&f, m, j.name.c_str()), ("cuModuleGetFunction " + j.name).c_str()))
+    if (!ok(a_.cuModuleGetFunction(&f, m, j.name.c_str()),
+            ("cuModuleGetFunction " + j.name).c_str()))
       return nullptr;
     if (j.launch.sharedBytes > 48 * 1024 &&
-        !ok(a_.cuFuncSetAttribute(f, cuda::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(j.launch.sharedBytes)),
+        !ok(a_.cuFuncSetAttribute(f, cuda::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                                  int(j.launch.sharedBytes)),
             "cuFuncSetAttribute"))
       return nullptr;
     return f;
@@ -329,8 +333,8 @@ public:
     std::vector<void *> params;
     for (cuda::CUdeviceptr &p : args)
       params.push_back(&p);
-    return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1], l.block[2],
-                                l.sharedBytes, stream, params.data(), nullptr),
+    return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
+                                l.block[2], l.sharedBytes, stream, params.data(), nullptr),
               "cuLaunchKernel");
   }
   bool sync(cuda::CUstream stream = nullptr) {
@@ -352,8 +356,8 @@ private:
 /// batch of ~1 ms (1..200 launches); the batch is captured into a CUDA graph
 /// (no host launch gaps, as cublas_peer.py does for torch) and `reps`
 /// replays are timed with events.
-double timeLaunches(Gpu &g, cuda::CUfunction f, const LaunchDims &l, std::vector<cuda::CUdeviceptr> &args,
-                    int reps) {
+double timeLaunches(Gpu &g, cuda::CUfunction f, const LaunchDims &l,
+                    std::vector<cuda::CUdeviceptr> &args, int reps) {
   const cuda::DriverApi &a = g.api();
   cuda::CUstream st = nullptr;
   cuda::CUevent e0 = nullptr, e1 = nullptr;
@@ -376,7 +380,8 @@ double timeLaunches(Gpu &g, cuda::CUfunction f, const LaunchDims &l, std::vector
   a.cuEventRecord(e1, st);
   if (g.sync(st)) {
     int inner = int(std::clamp(1.0 / std::max(elapsed(), 1e-4), 1.0, 200.0));
-    if (g.ok(a.cuStreamBeginCapture(st, cuda::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL), "cuStreamBeginCapture")) {
+    if (g.ok(a.cuStreamBeginCapture(st, cuda::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+             "cuStreamBeginCapture")) {
       for (int i = 0; i < inner; ++i)
         g.launch(f, l, args, st);
       if (g.ok(a.cuStreamEndCapture(st, &graph), "cuStreamEndCapture") &&
@@ -407,8 +412,8 @@ double timeLaunches(Gpu &g, cuda::CUfunction f, const LaunchDims &l, std::vector
 
 /// Runs every variant of `p`: fill, reference, then per variant poison C,
 /// launch, compare (and time for perf problems).
-void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfunction fill, const Options &opt,
-                unsigned seed) {
+void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfunction fill,
+                const Options &opt, unsigned seed) {
   const GemmSpec &s = p.spec;
   Layout l = bench::layoutOf(s);
   const cuda::DriverApi &a = g.api();
@@ -455,7 +460,8 @@ void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfuncti
       g.ok(a.cuMemsetD8(C, 0xFF, size_t(l.elemsC) * elemSize(s.yType)), "cuMemsetD8"); // NaN poison
       g.ok(a.cuMemsetD8(out, 0, 8), "cuMemsetD8");
       std::vector<cuda::CUdeviceptr> cmpArgs{C, R, out};
-      if (!g.launch(f, j.launch, args) || !g.sync() || !g.launch(cmp, jobs[p.cmpJob].launch, cmpArgs) || !g.sync())
+      if (!g.launch(f, j.launch, args) || !g.sync() ||
+          !g.launch(cmp, jobs[p.cmpJob].launch, cmpArgs) || !g.sync())
         continue;
       unsigned bits[2] = {0, 0};
       g.ok(a.cuMemcpyDtoH(bits, out, 8), "cuMemcpyDtoH");
@@ -551,7 +557,8 @@ int main(int argc, char **argv) {
     }
     if (opt.arch.empty())
       opt.arch = nvrtc::archForComputeCapability(drv->ccMajor, drv->ccMinor);
-    drv->api.cuDeviceGetAttribute(&numSMs, 16 /* CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT */, drv->device);
+    drv->api.cuDeviceGetAttribute(&numSMs, 16 /* CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT */,
+                                  drv->device);
     std::printf("device: %s (%s, %d SMs)\n", drv->deviceName.c_str(), opt.arch.c_str(), numSMs);
   }
   if (opt.arch.empty())
@@ -610,7 +617,9 @@ int main(int argc, char **argv) {
         d.name = j.name;
         CudaKernel k = emitGemm(d, s);
         // The device code the compiler's translation unit starts with.
-        j.source = deviceSources({"primitives.cuh", "elementwise.cuh", "tensor_core_gemm.cuh", "ffma_gemm.cuh"}) + k.source;
+        j.source = deviceSources({"primitives.cuh", "elementwise.cuh", "tensor_core_gemm.cuh",
+                                  "ffma_gemm.cuh"}) +
+                   k.source;
         j.launch = k.launch;
       } else {
         j.source = tensorCoreGemmPrelude() + emitTensorCoreGemm(s, j.name, &j.launch);
@@ -623,14 +632,16 @@ int main(int argc, char **argv) {
   if (opt.emitOnly) {
     for (const Job &j : jobs)
       if (!(std::ofstream(opt.dump + "/" + j.name + ".cu") << j.source)) {
-        std::fprintf(stderr, "effc-gemm-bench: cannot write %s/%s.cu\n", opt.dump.c_str(), j.name.c_str());
+        std::fprintf(stderr, "effc-gemm-bench: cannot write %s/%s.cu\n", opt.dump.c_str(),
+                     j.name.c_str());
         return 1;
       }
     std::printf("wrote %zu kernel sources to %s\n", jobs.size(), opt.dump.c_str());
     return 0;
   }
   int threads = opt.jobs > 0 ? opt.jobs : int(std::max(1u, std::thread::hardware_concurrency()));
-  std::printf("compiling %zu kernels for %s with %d threads...\n", jobs.size(), opt.arch.c_str(), threads);
+  std::printf("compiling %zu kernels for %s with %d threads...\n", jobs.size(), opt.arch.c_str(),
+              threads);
   std::fflush(stdout);
   compileAll(jobs, opt.arch, threads);
   int compileErrors = 0;
@@ -646,8 +657,9 @@ int main(int argc, char **argv) {
     for (const Problem &p : problems)
       for (const Variant &v : p.variants) {
         const Job &j = jobs[v.job];
-        std::printf("COMPILED %-22s %-5s %-24s regs=%d spill=%d ms=%.0f%s\n", p.label.c_str(), p.dtype.c_str(),
-                    v.kernel.c_str(), j.regs, j.spillBytes, j.ms, j.error.empty() ? "" : " ERROR");
+        std::printf("COMPILED %-22s %-5s %-24s regs=%d spill=%d ms=%.0f%s\n", p.label.c_str(),
+                    p.dtype.c_str(), v.kernel.c_str(), j.regs, j.spillBytes, j.ms,
+                    j.error.empty() ? "" : " ERROR");
       }
     std::printf("%d compile errors\n", compileErrors);
     return compileErrors ? 1 : 0;
@@ -670,11 +682,12 @@ int main(int argc, char **argv) {
       if (!v.pass)
         ++failures;
       double tflops = v.ms > 0 ? flops / (v.ms * 1e-3) / 1e12 : 0;
-      std::printf("RESULT kind=%s shape=%s dtype=%s tile=%s chosen=%d regs=%d spill=%d ms=%.4f tflops=%.1f "
-                  "max_rel_err=%.3g tol=%.0e status=%s%s%s\n",
-                  p.perf ? "perf" : "check", p.label.c_str(), p.dtype.c_str(), v.kernel.c_str(), v.chosen ? 1 : 0,
-                  j.regs, j.spillBytes, v.ms, tflops, v.maxRelErr, p.tol, v.pass ? "PASS" : "FAIL",
-                  p.what.empty() ? "" : " what=", p.what.c_str());
+      std::printf(
+          "RESULT kind=%s shape=%s dtype=%s tile=%s chosen=%d regs=%d spill=%d ms=%.4f tflops=%.1f "
+          "max_rel_err=%.3g tol=%.0e status=%s%s%s\n",
+          p.perf ? "perf" : "check", p.label.c_str(), p.dtype.c_str(), v.kernel.c_str(),
+          v.chosen ? 1 : 0, j.regs, j.spillBytes, v.ms, tflops, v.maxRelErr, p.tol,
+          v.pass ? "PASS" : "FAIL", p.what.empty() ? "" : " what=", p.what.c_str());
       std::fflush(stdout);
     }
   }

@@ -6,8 +6,8 @@
 
 namespace effc::bench {
 
-using codegen::LaunchDims;
 using codegen::GemmSpec;
+using codegen::LaunchDims;
 
 namespace {
 
@@ -87,22 +87,25 @@ std::string referenceSource(const GemmSpec &s, const std::string &name, LaunchDi
   params += ", float *R";
   o += "EFFC_KERNEL void " + name + "(" + params + ") {\n";
   if (!s.epilogue.empty())
-    o += "  auto epilogue = [&](float v, long long bz, int row, int col) -> float {\n" + s.epilogue.code +
-         "\n    return v;\n  };\n";
+    o += "  auto epilogue = [&](float v, long long bz, int row, int col) -> float {\n" +
+         s.epilogue.code + "\n    return v;\n  };\n";
   o += "  __shared__ float As[16][17], Bs[16][17];\n";
   o += "  const int tx = threadIdx.x, ty = threadIdx.y;\n";
   o += "  const long long m = blockIdx.y * 16LL + ty, n = blockIdx.x * 16LL + tx;\n";
   o += "  for (long long bz = blockIdx.z; bz < " + str(l.batch) + "; bz += gridDim.z) {\n";
-  o += "    const long long aOff = bz * " + str(l.strideA) + ", bOff = bz * " + str(l.strideB) + ";\n";
+  o += "    const long long aOff = bz * " + str(l.strideA) + ", bOff = bz * " + str(l.strideB) +
+       ";\n";
   o += "    float acc = 0.f;\n";
   o += "    for (long long k0 = 0; k0 < " + str(s.K) + "; k0 += 16) {\n";
   // As[ty][tx] = op(A)[m][k0 + tx]; Bs[ty][tx] = op(B)[k0 + ty][n].
-  std::string aIdx = s.transA ? "(k0 + tx) * " + str(l.lda) + " + m" : "m * " + str(l.lda) + " + k0 + tx";
-  std::string bIdx = s.transB ? "n * " + str(l.ldb) + " + k0 + ty" : "(k0 + ty) * " + str(l.ldb) + " + n";
-  o += "      As[ty][tx] = (m < " + str(s.M) + " && k0 + tx < " + str(s.K) + ") ? " + loadFn(s.aType) + "(A, aOff + " +
-       aIdx + ") : 0.f;\n";
-  o += "      Bs[ty][tx] = (n < " + str(s.N) + " && k0 + ty < " + str(s.K) + ") ? " + loadFn(s.bType) + "(B, bOff + " +
-       bIdx + ") : 0.f;\n";
+  std::string aIdx =
+      s.transA ? "(k0 + tx) * " + str(l.lda) + " + m" : "m * " + str(l.lda) + " + k0 + tx";
+  std::string bIdx =
+      s.transB ? "n * " + str(l.ldb) + " + k0 + ty" : "(k0 + ty) * " + str(l.ldb) + " + n";
+  o += "      As[ty][tx] = (m < " + str(s.M) + " && k0 + tx < " + str(s.K) + ") ? " +
+       loadFn(s.aType) + "(A, aOff + " + aIdx + ") : 0.f;\n";
+  o += "      Bs[ty][tx] = (n < " + str(s.N) + " && k0 + ty < " + str(s.K) + ") ? " +
+       loadFn(s.bType) + "(B, bOff + " + bIdx + ") : 0.f;\n";
   o += "      __syncthreads();\n";
   o += "      for (int kk = 0; kk < 16; ++kk) acc = fmaf(As[ty][kk], Bs[kk][tx], acc);\n";
   o += "      __syncthreads();\n";
@@ -110,8 +113,8 @@ std::string referenceSource(const GemmSpec &s, const std::string &name, LaunchDi
   o += "    if (m < " + str(s.M) + " && n < " + str(s.N) + ") {\n";
   o += "      float v = acc * " + flt(float(s.alpha)) + ";\n";
   if (s.hasBias)
-    o += "      v += " + flt(float(s.beta)) + " * " + loadFn(s.biasType) + "(bias, m * " + str(s.biasStrideM) +
-         " + n * " + str(s.biasStrideN) + ");\n";
+    o += "      v += " + flt(float(s.beta)) + " * " + loadFn(s.biasType) + "(bias, m * " +
+         str(s.biasStrideM) + " + n * " + str(s.biasStrideN) + ");\n";
   if (!s.epilogue.empty())
     o += "      v = epilogue(v, bz, (int)m, (int)n);\n";
   o += "      R[(bz * " + str(s.M) + " + m) * " + str(s.N) + " + n] = v;\n";
@@ -135,11 +138,12 @@ std::string compareSource(const GemmSpec &s, const std::string &name, LaunchDims
   std::string o = helpers();
   o += "EFFC_KERNEL void " + name + "(const void *C, const float *R, unsigned *out) {\n";
   o += "  float err = 0.f, mag = 0.f;\n";
-  o += "  for (long long i = blockIdx.x * 256LL + threadIdx.x; i < " + str(total) + "; i += gridDim.x * 256LL) {\n";
-  o += "    const long long n = i % " + str(s.N) + ", m = (i / " + str(s.N) + ") % " + str(s.M) + ", b = i / " +
-       str(s.M * s.N) + ";\n";
-  o += "    const float r = R[i], c = " + std::string(loadFn(s.yType)) + "(C, b * " + str(l.strideC) + " + m * " +
-       str(l.ldc) + " + n);\n";
+  o += "  for (long long i = blockIdx.x * 256LL + threadIdx.x; i < " + str(total) +
+       "; i += gridDim.x * 256LL) {\n";
+  o += "    const long long n = i % " + str(s.N) + ", m = (i / " + str(s.N) + ") % " + str(s.M) +
+       ", b = i / " + str(s.M * s.N) + ";\n";
+  o += "    const float r = R[i], c = " + std::string(loadFn(s.yType)) + "(C, b * " +
+       str(l.strideC) + " + m * " + str(l.ldc) + " + n);\n";
   o += "    const float d = fabsf(c - r);\n";
   // NaN fails every comparison: count it as an infinite error.
   o += "    err = (d <= err) ? err : (d == d ? d : __uint_as_float(0x7f800000u));\n";

@@ -48,8 +48,8 @@ int fail(const std::string &message) {
 }
 
 // NAME=FILE into `into`; false with `error` set when malformed or repeated.
-bool addNamedFile(const std::string &option, const std::string &value, std::map<std::string, std::string> &into,
-                  std::string &error) {
+bool addNamedFile(const std::string &option, const std::string &value,
+                  std::map<std::string, std::string> &into, std::string &error) {
   size_t eq = value.find('=');
   if (eq == 0 || eq == std::string::npos || eq + 1 == value.size()) {
     error = option + ": expected NAME=FILE, got '" + value + "'";
@@ -75,9 +75,11 @@ bool parseOptions(int argc, char **argv, Options &o, std::string &error) {
     };
     std::string v;
     if (a == "--input" || a == "--reference") {
-      if (!value(v) || !addNamedFile(a, v, a == "--input" ? o.inputs : o.references, error)) return false;
+      if (!value(v) || !addNamedFile(a, v, a == "--input" ? o.inputs : o.references, error))
+        return false;
     } else if (a == "--rtol" || a == "--runs") {
-      if (!value(v)) return false;
+      if (!value(v))
+        return false;
       char *end = nullptr;
       double x = std::strtod(v.c_str(), &end);
       if (end == v.c_str() || *end || !(x > 0)) {
@@ -104,7 +106,8 @@ bool parseOptions(int argc, char **argv, Options &o, std::string &error) {
       o.artifact = a;
     }
   }
-  if (o.artifact.empty()) error = "usage: effc-model-bench MODEL.effc --input NAME=FILE... --reference NAME=FILE...";
+  if (o.artifact.empty())
+    error = "usage: effc-model-bench MODEL.effc --input NAME=FILE... --reference NAME=FILE...";
   return error.empty();
 }
 
@@ -127,39 +130,49 @@ double median(std::vector<double> v) {
 int main(int argc, char **argv) {
   Options o;
   std::string error;
-  if (!parseOptions(argc, argv, o, error)) return fail(error);
+  if (!parseOptions(argc, argv, o, error))
+    return fail(error);
   auto model = Model::load(o.artifact);
-  if (!model.ok()) return fail(model.status().message());
+  if (!model.ok())
+    return fail(model.status().message());
   const std::vector<TensorInfo> &ins = (*model)->inputs(), &outs = (*model)->outputs();
 
   std::vector<HostTensor> inputs;
   for (const TensorInfo &info : ins) {
     auto it = o.inputs.find(info.name);
-    if (it == o.inputs.end()) return fail(o.artifact + ": no --input for model input '" + info.name + "'");
+    if (it == o.inputs.end())
+      return fail(o.artifact + ": no --input for model input '" + info.name + "'");
     auto t = readTensorFile(it->second);
-    if (!t.ok()) return fail(t.status().message());
+    if (!t.ok())
+      return fail(t.status().message());
     inputs.push_back(std::move(*t));
     o.inputs.erase(it);
   }
-  if (!o.inputs.empty()) return fail("--input " + o.inputs.begin()->first + ": the model has no such input");
+  if (!o.inputs.empty())
+    return fail("--input " + o.inputs.begin()->first + ": the model has no such input");
   std::vector<HostTensor> references;
   for (const TensorInfo &info : outs) {
     auto it = o.references.find(info.name);
-    if (it == o.references.end()) return fail(o.artifact + ": no --reference for model output '" + info.name + "'");
+    if (it == o.references.end())
+      return fail(o.artifact + ": no --reference for model output '" + info.name + "'");
     auto t = readTensorFile(it->second);
-    if (!t.ok()) return fail(t.status().message());
+    if (!t.ok())
+      return fail(t.status().message());
     references.push_back(std::move(*t));
     o.references.erase(it);
   }
   if (!o.references.empty())
     return fail("--reference " + o.references.begin()->first + ": the model has no such output");
   std::vector<Tensor> views;
-  for (const HostTensor &t : inputs) views.push_back(t.view());
+  for (const HostTensor &t : inputs)
+    views.push_back(t.view());
 
   auto session = Session::create(*model, o.backend);
-  if (!session.ok()) return fail(session.status().message());
+  if (!session.ok())
+    return fail(session.status().message());
   auto first = (*session)->runPositional(views); // on cuda: captures the graph, then replays it
-  if (!first.ok()) return fail(first.status().message());
+  if (!first.ok())
+    return fail(first.status().message());
 
   // Warm-up and timed end-to-end runs, each checked against the first.
   int warmups = std::min(3, std::max(1, o.runs / 10)), runs = 1, differing = 0, firstDiffering = -1;
@@ -167,14 +180,19 @@ int main(int argc, char **argv) {
   for (int i = 0; i < warmups + o.runs; ++i) {
     auto t0 = std::chrono::steady_clock::now();
     auto r = (*session)->runPositional(views);
-    if (!r.ok()) return fail(r.status().message());
-    if (i >= warmups) ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    if (!r.ok())
+      return fail(r.status().message());
+    if (i >= warmups)
+      ms.push_back(
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
     ++runs;
-    if (firstDifference(*first, *r) >= 0 && differing++ == 0) firstDiffering = runs;
+    if (firstDifference(*first, *r) >= 0 && differing++ == 0)
+      firstDiffering = runs;
   }
   std::sort(ms.begin(), ms.end());
-  std::printf("bench: %d runs, median %.3f ms, min %.3f ms, p90 %.3f ms (end to end, with copies)\n", o.runs,
-              median(ms), ms[0], ms[std::min(ms.size() - 1, size_t(0.9 * double(ms.size())))]);
+  std::printf(
+      "bench: %d runs, median %.3f ms, min %.3f ms, p90 %.3f ms (end to end, with copies)\n",
+      o.runs, median(ms), ms[0], ms[std::min(ms.size() - 1, size_t(0.9 * double(ms.size())))]);
 
   // Kernel-only replays (the numbers benchmarks report), then one more run:
   // its outputs are what the replays left behind on the same inputs.
@@ -188,15 +206,20 @@ int main(int argc, char **argv) {
     return fail(device.status().message());
   }
   auto last = (*session)->runPositional(views);
-  if (!last.ok()) return fail(last.status().message());
+  if (!last.ok())
+    return fail(last.status().message());
   ++runs;
-  if (firstDifference(*first, *last) >= 0 && differing++ == 0) firstDiffering = runs;
+  if (firstDifference(*first, *last) >= 0 && differing++ == 0)
+    firstDiffering = runs;
 
   bool pass = differing == 0;
-  std::printf("replays: %d runs and %d kernel-only replays; outputs bit-identical to the first run's: %s\n", runs,
-              replays,
-              differing == 0 ? "yes" : ("NO (" + std::to_string(differing) + " runs differ, first: run " +
-                                        std::to_string(firstDiffering) + ")").c_str());
+  std::printf(
+      "replays: %d runs and %d kernel-only replays; outputs bit-identical to the first run's: %s\n",
+      runs, replays,
+      differing == 0 ? "yes"
+                     : ("NO (" + std::to_string(differing) + " runs differ, first: run " +
+                        std::to_string(firstDiffering) + ")")
+                           .c_str());
   run::Tolerances tol;
   tol.rtol = o.rtol;
   tol.rowRtol = 4 * o.rtol;

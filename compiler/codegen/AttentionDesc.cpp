@@ -24,10 +24,10 @@ std::optional<AttentionSpec> attentionSpecOf(const KernelDesc &d, std::string &e
       return std::nullopt;
     }
   const int64_t B = q.shape[0], Hq = q.shape[1], D = q.shape[3], Hkv = k.shape[1], L = k.shape[2];
-  if (k.shape[0] != B || v.shape[0] != B || k.shape[3] != D || v.shape[1] != Hkv || v.shape[2] != L ||
-      Hkv <= 0 || Hq % Hkv) {
-    error = d.op + ": inconsistent shapes q " + shapeText(q.shape) + ", k " + shapeText(k.shape) + ", v " +
-            shapeText(v.shape);
+  if (k.shape[0] != B || v.shape[0] != B || k.shape[3] != D || v.shape[1] != Hkv ||
+      v.shape[2] != L || Hkv <= 0 || Hq % Hkv) {
+    error = d.op + ": inconsistent shapes q " + shapeText(q.shape) + ", k " + shapeText(k.shape) +
+            ", v " + shapeText(v.shape);
     return std::nullopt;
   }
   DType maskDType = DType::UNDEFINED;
@@ -45,7 +45,8 @@ std::optional<AttentionSpec> attentionSpecOf(const KernelDesc &d, std::string &e
     maskDType = m.dtype;
     maskShape = m.shape;
   }
-  AttentionSpec spec = packedAttentionSpec(q.dtype, q.shape, k.shape, v.shape, maskDType, maskShape);
+  AttentionSpec spec =
+      packedAttentionSpec(q.dtype, q.shape, k.shape, v.shape, maskDType, maskShape);
   spec.scale = float(d.floatAttr("scale", D > 0 ? 1.0 / std::sqrt(double(D)) : 1.0));
   spec.causal = d.intAttr("causal", 0) != 0;
   spec.window = d.intAttr("window", op_defaults::AttentionOp_window);

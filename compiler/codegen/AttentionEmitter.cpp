@@ -123,7 +123,10 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   w.line("const ", ix, " vBase = ((", ix, ")(b * ", Hkv, " + hk) * ", L, ") * ", Dv, ";");
   w.open("for (int e = threadIdx.x; e < ", rows * D, "; e += ", threads, ") {");
   w.line("const int r = e / ", D, ", c = e % ", D, ";");
-  w.line("qs[r][c] = i0 + r < ", S, " ? ", loadAs(q.dtype, "x0", "qBase + (" + ix + ")(i0 + r) * " + std::to_string(D) + " + c", Compute::F32), " : 0.0f;");
+  w.line("qs[r][c] = i0 + r < ", S, " ? ",
+         loadAs(q.dtype, "x0", "qBase + (" + ix + ")(i0 + r) * " + std::to_string(D) + " + c",
+                Compute::F32),
+         " : 0.0f;");
   w.close();
   // The keys any row of this block may see.
   w.line("int jBegin = 0, jEnd = ", L, ";");
@@ -139,11 +142,17 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   w.line("__syncthreads();  // previous tile fully consumed");
   w.open("for (int e = threadIdx.x; e < ", kt * D, "; e += ", threads, ") {");
   w.line("const int r = e / ", D, ", c = e % ", D, ";");
-  w.line("ks[r][c] = j0 + r < ", L, " ? ", loadAs(k.dtype, "x1", "kBase + (" + ix + ")(j0 + r) * " + std::to_string(D) + " + c", Compute::F32), " : 0.0f;");
+  w.line("ks[r][c] = j0 + r < ", L, " ? ",
+         loadAs(k.dtype, "x1", "kBase + (" + ix + ")(j0 + r) * " + std::to_string(D) + " + c",
+                Compute::F32),
+         " : 0.0f;");
   w.close();
   w.open("for (int e = threadIdx.x; e < ", kt * Dv, "; e += ", threads, ") {");
   w.line("const int r = e / ", Dv, ", c = e % ", Dv, ";");
-  w.line("vs[r][c] = j0 + r < ", L, " ? ", loadAs(v.dtype, "x2", "vBase + (" + ix + ")(j0 + r) * " + std::to_string(Dv) + " + c", Compute::F32), " : 0.0f;");
+  w.line("vs[r][c] = j0 + r < ", L, " ? ",
+         loadAs(v.dtype, "x2", "vBase + (" + ix + ")(j0 + r) * " + std::to_string(Dv) + " + c",
+                Compute::F32),
+         " : 0.0f;");
   w.close();
   w.line("__syncthreads();");
   w.line("const int j = j0 + lane;");
@@ -163,7 +172,8 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
     const char *coord[4] = {"b", "h", "i", "j"};
     for (int r = 0; r < 4; ++r)
       if (mst[r])
-        mi += (mi.empty() ? "(" + ix + ")" : " + (" + ix + ")") + coord[r] + " * " + std::to_string(mst[r]);
+        mi += (mi.empty() ? "(" + ix + ")" : " + (" + ix + ")") + coord[r] + " * " +
+              std::to_string(mst[r]);
     if (mi.empty())
       mi = "0";
     if (boolMask)
@@ -194,8 +204,8 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   w.line("#pragma unroll");
   w.open("for (int t = 0; t < ", dvLanes, "; ++t) {");
   w.line("const int c = lane + 32 * t;");
-  w.line("if (c < ", Dv, ") y0[((", ix, ")(b * ", Hq, " + h) * ", S, " + i) * ", Dv, " + c] = ",
-         storeValue(d.outputs[0].dtype, "acc[t] * invL", Compute::F32), ";");
+  w.line("if (c < ", Dv, ") y0[((", ix, ")(b * ", Hq, " + h) * ", S, " + i) * ", Dv,
+         " + c] = ", storeValue(d.outputs[0].dtype, "acc[t] * invL", Compute::F32), ";");
   w.close();
   w.close(); // kernel
   source = w.str();

@@ -23,7 +23,6 @@ int64_t product(const std::vector<int64_t> &v, size_t from, size_t to) {
   return p;
 }
 
-
 /// Writes the kernel around the chosen grid-stride loop (gridStrideChoice);
 /// `body` emits the loop body (the loop variable is `i`).
 template <typename Body>
@@ -38,7 +37,8 @@ void gridKernel(const KernelDesc &d, const KernelChoice &c, std::string &out, Bo
 }
 
 /// y0[i] = x0[base + offset(i)] over an iteration space with one input.
-void stridedCopy(const KernelDesc &d, const KernelChoice &c, std::string &out, IndexSpace space, int64_t base) {
+void stridedCopy(const KernelDesc &d, const KernelChoice &c, std::string &out, IndexSpace space,
+                 int64_t base) {
   space = coalesce(space);
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     emitOffsets(w, "i", ix, space, "o");
@@ -51,7 +51,8 @@ bool emitCopy(const KernelDesc &d, const KernelChoice &c, std::string &out) {
   return true;
 }
 
-bool emitTranspose(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
+bool emitTranspose(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                   std::string &error) {
   const auto &in = d.inputs[0].shape;
   int64_t rank = int64_t(in.size());
   std::vector<int64_t> perm;
@@ -204,14 +205,16 @@ bool emitSplit(const KernelDesc &d, const KernelChoice &c, std::string &out, std
 
 /// `T v = wrap_index(indices[pos], dim)`: -1 when out of range.
 std::string indexLoad(const KernelDesc &d, size_t input, const std::string &pos, int64_t dim) {
-  return "wrap_index(" + loadAs(d.inputs[input].dtype, "x" + std::to_string(input), pos, Compute::I64) +
-         ", " + std::to_string(dim) + "LL)";
+  return "wrap_index(" +
+         loadAs(d.inputs[input].dtype, "x" + std::to_string(input), pos, Compute::I64) + ", " +
+         std::to_string(dim) + "LL)";
 }
 
 bool emitGather(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const auto &x = d.inputs[0].shape;
   int64_t axis;
-  if (!normalizeAxis(d, d.intAttr("axis", op_defaults::GatherOp_axis), int64_t(x.size()), axis, error))
+  if (!normalizeAxis(d, d.intAttr("axis", op_defaults::GatherOp_axis), int64_t(x.size()), axis,
+                     error))
     return false;
   int64_t inner = product(x, size_t(axis) + 1, x.size()), dim = x[axis];
   int64_t ni = d.inputs[1].numElements();
@@ -226,12 +229,13 @@ bool emitGather(const KernelDesc &d, const KernelChoice &c, std::string &out, st
   return true;
 }
 
-bool emitGatherElements(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
+bool emitGatherElements(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                        std::string &error) {
   const auto &x = d.inputs[0].shape;
   const auto &ind = d.inputs[1].shape;
   int64_t axis;
-  if (!normalizeAxis(d, d.intAttr("axis", op_defaults::GatherElementsOp_axis), int64_t(x.size()), axis,
-                     error))
+  if (!normalizeAxis(d, d.intAttr("axis", op_defaults::GatherElementsOp_axis), int64_t(x.size()),
+                     axis, error))
     return false;
   if (ind.size() != x.size()) {
     error = d.op + ": indices rank differs from data rank";
@@ -251,10 +255,12 @@ bool emitGatherElements(const KernelDesc &d, const KernelChoice &c, std::string 
   return true;
 }
 
-bool emitGatherND(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
+bool emitGatherND(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                  std::string &error) {
   const auto &x = d.inputs[0].shape;
   const auto &ind = d.inputs[1].shape;
-  int64_t b = d.intAttr("batch_dims", op_defaults::GatherNDOp_batch_dims), r = int64_t(x.size()), q = int64_t(ind.size());
+  int64_t b = d.intAttr("batch_dims", op_defaults::GatherNDOp_batch_dims), r = int64_t(x.size()),
+          q = int64_t(ind.size());
   if (q < 1 || b < 0 || b >= std::min(r, q)) {
     error = d.op + ": invalid batch_dims or ranks";
     return false;
@@ -271,14 +277,16 @@ bool emitGatherND(const KernelDesc &d, const KernelChoice &c, std::string &out, 
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " inner = i % ", inner, ";");
     w.line("const ", ix, " t = i / ", inner, ";");
-    w.line("i64 src = ", b ? "(i64)(t / " + std::to_string(perBatch) + ") * " +
-                                 std::to_string(batchStride)
-                           : std::string("0"),
+    w.line("i64 src = ",
+           b ? "(i64)(t / " + std::to_string(perBatch) + ") * " + std::to_string(batchStride)
+             : std::string("0"),
            ";");
     w.line("bool ok = true;");
     for (int64_t j = 0; j < k; ++j) {
       w.open("{");
-      w.line("const i64 v = ", indexLoad(d, 1, "t * " + std::to_string(k) + " + " + std::to_string(j), x[b + j]), ";");
+      w.line("const i64 v = ",
+             indexLoad(d, 1, "t * " + std::to_string(k) + " + " + std::to_string(j), x[b + j]),
+             ";");
       w.line("ok = ok && v >= 0;");
       w.line("src += v * ", xs[b + j], ";");
       w.close();

@@ -63,7 +63,8 @@ struct Body {
     int next = numInputs();
     for (const FusedOp &op : ops) {
       if (op.desc.outputs.size() != 1 || op.operands.size() != op.desc.inputs.size()) {
-        error = kernel.op + ": body op " + op.desc.op + " must have one result and described operands";
+        error =
+            kernel.op + ": body op " + op.desc.op + " must have one result and described operands";
         return false;
       }
       for (int v : op.operands) {
@@ -120,8 +121,8 @@ struct Body {
         return false;
       DType t = op.desc.outputs[0].dtype;
       if (read[size_t(next)])
-        w.line("const ", computeType(computeOf(t)), " ", valueName(next), " = ", roundTo(t, e->expr, e->kind),
-               ";  // ", op.desc.op);
+        w.line("const ", computeType(computeOf(t)), " ", valueName(next), " = ",
+               roundTo(t, e->expr, e->kind), ";  // ", op.desc.op);
       else
         unnamed[next] = *e;
       ++next;
@@ -129,8 +130,10 @@ struct Body {
     for (size_t o = 0; o < outputs.size(); ++o) {
       int v = outputs[o];
       auto it = unnamed.find(v);
-      ScalarExpr value = it != unnamed.end() ? it->second : ScalarExpr{valueName(v), computeOf(dtypeOf(v))};
-      w.line(store(int(o)), " = ", storeValue(kernel.outputs[o].dtype, value.expr, value.kind), ";");
+      ScalarExpr value =
+          it != unnamed.end() ? it->second : ScalarExpr{valueName(v), computeOf(dtypeOf(v))};
+      w.line(store(int(o)), " = ", storeValue(kernel.outputs[o].dtype, value.expr, value.kind),
+             ";");
     }
     return true;
   }
@@ -159,8 +162,8 @@ int vectorWidth(const KernelDesc &d, const IndexSpace &space, const std::vector<
 struct BodySpace {
   std::vector<bool> read, needed;
   IndexSpace space;
-  std::vector<int> spaceInput{-1};  // space operand -> kernel input
-  std::vector<int> spaceOf;         // kernel input -> space operand
+  std::vector<int> spaceInput{-1}; // space operand -> kernel input
+  std::vector<int> spaceOf;        // kernel input -> space operand
 };
 
 bool bodySpace(const KernelDesc &d, const Body &body, BodySpace &b, std::string &error) {
@@ -367,7 +370,8 @@ bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kin
     if (v >= numInputs || loaded[size_t(v)])
       return true;
     if (side[size_t(v)]) {
-      error = d.op + ": input " + std::to_string(v) + " is a lora_expand operand and cannot be broadcast";
+      error = d.op + ": input " + std::to_string(v) +
+              " is a lora_expand operand and cannot be broadcast";
       return false;
     }
     loaded[size_t(v)] = true;
@@ -406,7 +410,8 @@ bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kin
         if (slot >= op.operands.size() || op.operands[slot] < 0)
           return std::string();
         int v = op.operands[slot];
-        return std::string("((const ") + storageType(d.inputs[size_t(v)].dtype) + "*)in" + std::to_string(v) + ")";
+        return std::string("((const ") + storageType(d.inputs[size_t(v)].dtype) + "*)in" +
+               std::to_string(v) + ")";
       };
       DType t = op.desc.outputs[0].dtype;
       Compute k = computeOf(t);
@@ -420,8 +425,8 @@ bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kin
       }
       std::string accValue = convert(name(acc), computeOf(dtypes[size_t(acc)]), k);
       dtypes.push_back(t);
-      w.line("const ", computeType(k), " ", name(self), " = ", roundTo(t, addScaledLoRATerm(g, accValue, sum, k), k),
-             ";  // eff.lora_expand");
+      w.line("const ", computeType(k), " ", name(self), " = ",
+             roundTo(t, addScaledLoRATerm(g, accValue, sum, k), k), ";  // eff.lora_expand");
       continue;
     }
     std::vector<std::string> operands;
@@ -439,8 +444,8 @@ bool emitEpilogueBody(const KernelDesc &d, const std::string &value, Compute kin
       return false;
     DType t = op.desc.outputs[0].dtype;
     dtypes.push_back(t);
-    w.line("const ", computeType(computeOf(t)), " ", name(self), " = ", roundTo(t, e->expr, e->kind),
-           ";  // ", op.desc.op);
+    w.line("const ", computeType(computeOf(t)), " ", name(self), " = ",
+           roundTo(t, e->expr, e->kind), ";  // ", op.desc.op);
   }
   int y = d.bodyOutputs[0];
   if (y < 0 || y >= int(dtypes.size()) || dtypes[size_t(y)] != d.outputs[0].dtype) {

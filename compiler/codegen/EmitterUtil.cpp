@@ -13,11 +13,10 @@ void openKernel(CudaWriter &w, const KernelDesc &desc, int maxThreads) {
     params += (params.empty() ? "" : ", ") + std::string("const void* __restrict__ in") +
               std::to_string(i);
   for (size_t i = 0; i < desc.outputs.size(); ++i)
-    params += (params.empty() ? "" : ", ") + std::string("void* __restrict__ out") +
-              std::to_string(i);
+    params +=
+        (params.empty() ? "" : ", ") + std::string("void* __restrict__ out") + std::to_string(i);
   w.line("// ", desc.op);
-  w.open("EFFC_KERNEL void __launch_bounds__(", maxThreads, ") ", desc.name, "(",
-         params, ") {");
+  w.open("EFFC_KERNEL void __launch_bounds__(", maxThreads, ") ", desc.name, "(", params, ") {");
   for (size_t i = 0; i < desc.inputs.size(); ++i) {
     const char *t = storageType(desc.inputs[i].dtype);
     // maybe_unused: shape-like operands (axes, K, ...) are baked, not read.
@@ -121,12 +120,13 @@ void emitCoords(CudaWriter &w, const std::string &flat, const std::string &type,
   w.line(type, " ", rest, " = ", flat, ";");
   for (size_t d = n - 1; d > first; --d) {
     if (isUsed(d))
-      w.line("const ", type, " ", prefix, d, " = ", rest, " % ", dims[d], "; ", rest, " /= ", dims[d],
-             ";");
+      w.line("const ", type, " ", prefix, d, " = ", rest, " % ", dims[d], "; ", rest,
+             " /= ", dims[d], ";");
     else
       w.line(rest, " /= ", dims[d], ";");
   }
-  w.line("const ", type, " ", prefix, first, " = ", first == 0 ? rest : rest + " % " + std::to_string(dims[first]), ";");
+  w.line("const ", type, " ", prefix, first, " = ",
+         first == 0 ? rest : rest + " % " + std::to_string(dims[first]), ";");
 }
 
 void emitOffsets(CudaWriter &w, const std::string &flat, const std::string &type,

@@ -27,8 +27,8 @@ using InstantiateFn = bool (*)(const KernelDesc &desc, const KernelChoice &choic
                                std::string &source, std::string &error);
 
 #define EFFC_DECLARE_KERNEL_FAMILY(FAMILY)                                                         \
-  bool choose##FAMILY(const KernelDesc &desc, KernelChoice &choice, std::string &error);         \
-  bool instantiate##FAMILY(const KernelDesc &desc, const KernelChoice &choice,                   \
+  bool choose##FAMILY(const KernelDesc &desc, KernelChoice &choice, std::string &error);           \
+  bool instantiate##FAMILY(const KernelDesc &desc, const KernelChoice &choice,                     \
                            std::string &source, std::string &error);
 
 /// Unary/binary/variadic math, comparisons, logic, where, cast, clip.

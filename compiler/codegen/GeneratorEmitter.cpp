@@ -29,8 +29,8 @@ bool emitRange(const KernelDesc &d, const KernelChoice &c, std::string &out, std
   w.line("const ", mt, " start = ", loadAs(t, "x0", "0", math), ";");
   w.line("const ", mt, " delta = ", loadAs(t, "x2", "0", math), ";");
   openGridStride(w, "i", ix, c.param("items"), c.threads());
-  w.line("y0[i] = ", storeValue(d.outputs[0].dtype, "start + (" + std::string(mt) + ")i * delta", math),
-         ";");
+  w.line("y0[i] = ",
+         storeValue(d.outputs[0].dtype, "start + (" + std::string(mt) + ")i * delta", math), ";");
   w.close().close();
   out = w.str();
   return true;
@@ -60,7 +60,8 @@ bool emitShape(const KernelDesc &d, const KernelChoice &c, std::string &out) {
   const auto &shape = d.inputs[0].shape;
   int64_t rank = int64_t(shape.size());
   auto clampIdx = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
-  int64_t start = clampIdx(d.intAttr("start", op_defaults::ShapeOp_start)), end = clampIdx(d.intAttr("end", rank));
+  int64_t start = clampIdx(d.intAttr("start", op_defaults::ShapeOp_start)),
+          end = clampIdx(d.intAttr("end", rank));
   CudaWriter w;
   openKernel(w, d, c.threads());
   w.open("if (blockIdx.x == 0 && threadIdx.x == 0) {");
@@ -100,7 +101,8 @@ bool instantiateGenerator(const KernelDesc &d, const KernelChoice &c, std::strin
     return false;
   }
   if (d.is(EffOp::RangeOp))
-    return d.inputs.size() == 3 ? emitRange(d, c, out, error) : (error = d.op + ": expected 3 inputs", false);
+    return d.inputs.size() == 3 ? emitRange(d, c, out, error)
+                                : (error = d.op + ": expected 3 inputs", false);
   if (d.is(EffOp::ConstantOfShapeOp))
     return emitConstantOfShape(d, c, out);
   if (d.is(EffOp::ShapeOp) && !d.inputs.empty())

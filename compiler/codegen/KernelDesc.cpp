@@ -60,7 +60,7 @@ void KernelChoice::setParam(const std::string &key, int64_t value) {
 }
 
 std::string toString(const KernelChoice &c) {
-  auto dims = [](const uint32_t (&d)[3]) {
+  auto dims = [](const uint32_t(&d)[3]) {
     return "(" + std::to_string(d[0]) + "," + std::to_string(d[1]) + "," + std::to_string(d[2]) +
            ")";
   };

@@ -103,7 +103,8 @@ std::string CudaTranslationUnit::source() const {
   if (gemm)
     text += deviceSources({"tensor_core_gemm.cuh", "ffma_gemm.cuh"});
   if (attention)
-    text += deviceSources({"attention_common.cuh", "attention_forward.cuh", "attention_decode.cuh"});
+    text +=
+        deviceSources({"attention_common.cuh", "attention_forward.cuh", "attention_decode.cuh"});
   return text + kernels;
 }
 

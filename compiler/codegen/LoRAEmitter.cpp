@@ -36,32 +36,35 @@ bool describeLoRA(const KernelDesc &d, size_t bInput, size_t indexInput, int64_t
   g.stacked = d.hasInput(indexInput);
   size_t rank = g.stacked ? 3 : 2;
   if (b.shape.size() != rank) {
-    error = d.op + ": b must be " + (g.stacked ? "[n, R, N] with lora_index" : "[R, N] without lora_index") +
-            ", got " + shapeText(b.shape);
+    error = d.op + ": b must be " +
+            (g.stacked ? "[n, R, N] with lora_index" : "[R, N] without lora_index") + ", got " +
+            shapeText(b.shape);
     return false;
   }
   g.adapters = g.stacked ? b.shape[0] : 1;
   g.R = b.shape[rank - 2];
   g.N = b.shape[rank - 1];
   if (g.N != n) {
-    error = d.op + ": b has N = " + std::to_string(g.N) + " but the output has N = " + std::to_string(n);
+    error = d.op + ": b has N = " + std::to_string(g.N) +
+            " but the output has N = " + std::to_string(n);
     return false;
   }
   g.rows = rows;
   g.scale = d.floatAttr("scale", d.is(EffOp::LoRALinearOp) ? op_defaults::LoRALinearOp_scale
-                                                            : op_defaults::LoRAExpandOp_scale);
+                                                           : op_defaults::LoRAExpandOp_scale);
   g.bType = b.dtype;
   if (!g.stacked)
     return true;
   const TensorDesc &index = d.inputs[indexInput];
   if (index.rank() != 1 || (index.dtype != DType::INT64 && index.dtype != DType::INT32)) {
-    error = d.op + ": lora_index must be a 1-D int64 or int32 tensor, got " + shapeText(index.shape);
+    error =
+        d.op + ": lora_index must be a 1-D int64 or int32 tensor, got " + shapeText(index.shape);
     return false;
   }
   int64_t batch = index.shape[0];
   if (batch == 0 ? rows != 0 : rows % batch != 0) {
-    error = d.op + ": " + std::to_string(rows) + " rows do not split into lora_index's " + std::to_string(batch) +
-            " groups";
+    error = d.op + ": " + std::to_string(rows) + " rows do not split into lora_index's " +
+            std::to_string(batch) + " groups";
     return false;
   }
   g.rowsPerGroup = batch == 0 ? 1 : std::max<int64_t>(1, rows / batch);
@@ -88,8 +91,10 @@ bool describeLoRAExpand(const KernelDesc &d, LoRAGeometry &g, std::string &error
   }
   const TensorDesc &acc = d.inputs[0], &t = d.inputs[1];
   std::vector<int64_t> lead(acc.shape.begin(), acc.shape.end() - (acc.shape.empty() ? 0 : 1));
-  if (acc.shape.empty() || t.rank() != acc.rank() || !std::equal(lead.begin(), lead.end(), t.shape.begin())) {
-    error = d.op + ": t " + shapeText(t.shape) + " must have acc's rows (acc is " + shapeText(acc.shape) + ")";
+  if (acc.shape.empty() || t.rank() != acc.rank() ||
+      !std::equal(lead.begin(), lead.end(), t.shape.begin())) {
+    error = d.op + ": t " + shapeText(t.shape) + " must have acc's rows (acc is " +
+            shapeText(acc.shape) + ")";
     return false;
   }
   if (!describeLoRA(d, 2, 3, product(lead), acc.shape.back(), g, error))
@@ -111,7 +116,8 @@ std::string emitLoRATerm(const LoRAGeometry &g, const LoRAOperands &in, const st
   std::string lr = sum + "_row", lg = sum + "_g";
   CudaWriter w;
   w.line(computeType(kind), " ", sum, " = 0;");
-  w.open("{  // LoRA expand: R = ", g.R, g.stacked ? ", n = " + std::to_string(g.adapters) : std::string());
+  w.open("{  // LoRA expand: R = ", g.R,
+         g.stacked ? ", n = " + std::to_string(g.adapters) : std::string());
   w.line("const long long ", lr, " = ", row, ";");
   std::string adapter = "0";
   if (g.stacked) {
@@ -125,30 +131,34 @@ std::string emitLoRATerm(const LoRAGeometry &g, const LoRAOperands &in, const st
          g.tOffset ? " + " + std::to_string(g.tOffset) : std::string(),
          g.stacked ? " + " + adapter + " * " + std::to_string(g.R) : std::string(), ";");
   w.line("const ", storageType(g.bType), " *", sum, "_b = ", in.b,
-         g.stacked ? " + " + adapter + " * " + std::to_string(g.R * g.N) : std::string(), " + (", col, ");");
+         g.stacked ? " + " + adapter + " * " + std::to_string(g.R * g.N) : std::string(), " + (",
+         col, ");");
   // Full unrolling of a long rank loop in every thread's epilogue makes
   // ptxas slow (seconds per GEMM at R = 64) for no measurable gain.
   w.line(g.R > 16 ? "#pragma unroll 8" : "#pragma unroll");
   std::string r = sum + "_r";
-  w.line("for (int ", r, " = 0; ", r, " < ", g.R, "; ++", r, ") ", sum, " += ",
-         convert(fromStorage(g.tType, sum + "_t[" + r + "]"), computeOf(g.tType), kind), " * ",
-         convert(fromStorage(g.bType, sum + "_b[(long long)" + r + " * " + std::to_string(g.N) + "]"), computeOf(g.bType), kind),
-         ";");
+  w.line(
+      "for (int ", r, " = 0; ", r, " < ", g.R, "; ++", r, ") ", sum,
+      " += ", convert(fromStorage(g.tType, sum + "_t[" + r + "]"), computeOf(g.tType), kind), " * ",
+      convert(fromStorage(g.bType, sum + "_b[(long long)" + r + " * " + std::to_string(g.N) + "]"),
+              computeOf(g.bType), kind),
+      ";");
   if (g.stacked)
     w.close();
   w.close();
   return w.str();
 }
 
-std::string addScaledLoRATerm(const LoRAGeometry &g, const std::string &value, const std::string &sum,
-                              Compute kind) {
+std::string addScaledLoRATerm(const LoRAGeometry &g, const std::string &value,
+                              const std::string &sum, Compute kind) {
   std::string scale = kind == Compute::F64 ? doubleLit(g.scale) : floatLit(float(g.scale));
   return "(" + value + " + " + scale + " * " + sum + ")";
 }
 
 namespace {
 
-bool emitLoRAExpandKernel(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
+bool emitLoRAExpandKernel(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                          std::string &error) {
   LoRAGeometry g;
   if (!describeLoRAExpand(d, g, error))
     return false;
@@ -156,26 +166,30 @@ bool emitLoRAExpandKernel(const KernelDesc &d, const KernelChoice &c, std::strin
   std::string ix = indexType(d);
   CudaWriter w;
   openKernel(w, d, c.threads());
-  w.line("// y[", g.rows, "][", g.N, "] = acc + ", g.scale, " * t[:, ", g.tOffset, " + g * ", g.R, " + r] b[g]");
+  w.line("// y[", g.rows, "][", g.N, "] = acc + ", g.scale, " * t[:, ", g.tOffset, " + g * ", g.R,
+         " + r] b[g]");
   openGridStride(w, "i", ix, c.param("items"), c.threads());
   w.line("const ", ix, " row = i / ", g.N, ", col = i % ", g.N, ";");
   LoRAOperands in{"x1", "x2", d.hasInput(3) ? "x3" : ""};
   appendLines(w, emitLoRATerm(g, in, "row", "col", "ls", kind));
   std::string acc = loadAs(d.inputs[0].dtype, "x0", "i", kind);
-  w.line("y0[i] = ", storeValue(d.outputs[0].dtype, addScaledLoRATerm(g, acc, "ls", kind), kind), ";");
+  w.line("y0[i] = ", storeValue(d.outputs[0].dtype, addScaledLoRATerm(g, acc, "ls", kind), kind),
+         ";");
   w.close().close();
   out = w.str();
   return true;
 }
 
-bool emitLoRALinearKernel(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
+bool emitLoRALinearKernel(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                          std::string &error) {
   if (d.inputs.size() < 4 || d.outputs.size() != 1) {
     error = d.op + ": expected x, w, a, b, [lora_index] and one output";
     return false;
   }
   const TensorDesc &x = d.inputs[0], &wt = d.inputs[1], &a = d.inputs[2];
   if (x.shape.empty() || wt.rank() != 2 || wt.shape[0] != x.shape.back()) {
-    error = d.op + ": x " + shapeText(x.shape) + " and w " + shapeText(wt.shape) + " are not [..., K] and [K, N]";
+    error = d.op + ": x " + shapeText(x.shape) + " and w " + shapeText(wt.shape) +
+            " are not [..., K] and [K, N]";
     return false;
   }
   int64_t K = x.shape.back(), N = wt.shape[1];
@@ -183,7 +197,8 @@ bool emitLoRALinearKernel(const KernelDesc &d, const KernelChoice &c, std::strin
   LoRAGeometry g;
   if (!describeLoRA(d, 3, 4, rows, N, g, error))
     return false;
-  std::vector<int64_t> aShape = g.stacked ? std::vector<int64_t>{g.adapters, K, g.R} : std::vector<int64_t>{K, g.R};
+  std::vector<int64_t> aShape =
+      g.stacked ? std::vector<int64_t>{g.adapters, K, g.R} : std::vector<int64_t>{K, g.R};
   if (a.shape != aShape) {
     error = d.op + ": a must be " + shapeText(aShape) + ", got " + shapeText(a.shape);
     return false;
@@ -203,7 +218,8 @@ bool emitLoRALinearKernel(const KernelDesc &d, const KernelChoice &c, std::strin
          loadAs(wt.dtype, "x1", "(long long)k * " + std::to_string(N) + " + col", kind), ";");
   std::string adapter = "0";
   if (g.stacked) {
-    w.line("const long long g = (long long)x4[row", g.rowsPerGroup == 1 ? "" : " / " + std::to_string(g.rowsPerGroup), "];");
+    w.line("const long long g = (long long)x4[row",
+           g.rowsPerGroup == 1 ? "" : " / " + std::to_string(g.rowsPerGroup), "];");
     w.open("if (g >= 0 && g < ", g.adapters, ") {");
     adapter = "g";
   } else {
@@ -213,9 +229,17 @@ bool emitLoRALinearKernel(const KernelDesc &d, const KernelChoice &c, std::strin
   w.open("for (int r = 0; r < ", g.R, "; ++r) {");
   w.line(ct, " tr = 0;");
   w.line("for (int k = 0; k < ", K, "; ++k) tr += ", loadAs(x.dtype, "xr", "k", kind), " * ",
-         loadAs(a.dtype, "x2", adapter + " * " + std::to_string(K * g.R) + " + (long long)k * " + std::to_string(g.R) + " + r", kind),
+         loadAs(a.dtype, "x2",
+                adapter + " * " + std::to_string(K * g.R) + " + (long long)k * " +
+                    std::to_string(g.R) + " + r",
+                kind),
          ";");
-  w.line("s += tr * ", loadAs(g.bType, "x3", adapter + " * " + std::to_string(g.R * N) + " + (long long)r * " + std::to_string(N) + " + col", kind), ";");
+  w.line("s += tr * ",
+         loadAs(g.bType, "x3",
+                adapter + " * " + std::to_string(g.R * N) + " + (long long)r * " +
+                    std::to_string(N) + " + col",
+                kind),
+         ";");
   w.close();
   w.line("v = ", addScaledLoRATerm(g, "v", "s", kind), ";");
   w.close();

@@ -40,12 +40,13 @@ struct LoRAOperands {
 /// Statements declaring `sum` (kind `kind`) as the unscaled LoRA term of
 /// the element at (`row`, `col`): row indexes the flattened leading dims.
 /// 0 for rows without an adapter.
-std::string emitLoRATerm(const LoRAGeometry &g, const LoRAOperands &operands, const std::string &row,
-                         const std::string &col, const std::string &sum, Compute kind);
+std::string emitLoRATerm(const LoRAGeometry &g, const LoRAOperands &operands,
+                         const std::string &row, const std::string &col, const std::string &sum,
+                         Compute kind);
 
 /// `value + scale * sum` in kind `kind`.
-std::string addScaledLoRATerm(const LoRAGeometry &g, const std::string &value, const std::string &sum,
-                              Compute kind);
+std::string addScaledLoRATerm(const LoRAGeometry &g, const std::string &value,
+                              const std::string &sum, Compute kind);
 
 } // namespace effc::codegen
 

@@ -25,8 +25,8 @@ std::string broadcastOffset(const std::vector<int64_t> &in, const std::vector<in
   int64_t inner = 1;
   for (size_t d = r - 2; d-- > 0;) {
     if (st[d] && out[d] != 1)
-      add("((long long)(" + batch + ")" + (inner == 1 ? "" : " / " + std::to_string(inner)) + " % " +
-          std::to_string(out[d]) + ") * " + std::to_string(st[d]));
+      add("((long long)(" + batch + ")" + (inner == 1 ? "" : " / " + std::to_string(inner)) +
+          " % " + std::to_string(out[d]) + ") * " + std::to_string(st[d]));
     inner *= out[d];
   }
   if (st[r - 2])
@@ -64,14 +64,16 @@ bool describeGemmEpilogue(const KernelDesc &d, GemmSpec &s, std::string &error) 
   shape.push_back(s.M);
   shape.push_back(s.N);
   if (shape != gemm.desc.outputs.at(0).shape || d.outputs[0].shape != shape) {
-    error = d.op + ": gemm_epilogue output " + shapeText(d.outputs[0].shape) + " is not the GEMM's [batch..., M, N]";
+    error = d.op + ": gemm_epilogue output " + shapeText(d.outputs[0].shape) +
+            " is not the GEMM's [batch..., M, N]";
     return false;
   }
   // LoRA operands (t, b, lora_index) are indexed by row and column instead.
   std::vector<bool> side = loraSideInputs(d);
   for (size_t k = 0; k < d.inputs.size(); ++k)
     if (d.inputs[k].present && !side[k] && d.inputs[k].rank() > int64_t(shape.size())) {
-      error = d.op + ": input " + shapeText(d.inputs[k].shape) + " does not broadcast to " + shapeText(shape);
+      error = d.op + ": input " + shapeText(d.inputs[k].shape) + " does not broadcast to " +
+              shapeText(shape);
       return false;
     }
   // The fused body over the names GemmEpilogue documents: v, bz, row, col.

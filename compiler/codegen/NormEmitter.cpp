@@ -78,8 +78,8 @@ bool instantiateNorm(const KernelDesc &d, const KernelChoice &c, std::string &so
 
   const char *t = computeType(k);
   // A description without epsilon gets the dialect's default (one ODS defvar).
-  double epsilon =
-      d.floatAttr("epsilon", rms ? op_defaults::RMSNormOp_epsilon : op_defaults::LayerNormOp_epsilon);
+  double epsilon = d.floatAttr("epsilon", rms ? op_defaults::RMSNormOp_epsilon
+                                              : op_defaults::LayerNormOp_epsilon);
   std::string eps = k == Compute::F64 ? doubleLit(epsilon) : floatLit(float(epsilon));
   std::string sqrtFn = k == Compute::F64 ? "sqrt" : "sqrtf";
   RowKernel rk(c);
@@ -102,8 +102,8 @@ bool instantiateNorm(const KernelDesc &d, const KernelChoice &c, std::string &so
   w.line("const ", t, " c = ", load(x.dtype, "x0", "base + j"), " - mean;");
   w.line("sq += c * c;");
   w.close();
-  w.line("const ", t, " inv = (", t, ")1 / ", sqrtFn, "(", rk.reduce("sq", "SumOp"), " / (", t, ")", n,
-         " + ", eps, ");");
+  w.line("const ", t, " inv = (", t, ")1 / ", sqrtFn, "(", rk.reduce("sq", "SumOp"), " / (", t, ")",
+         n, " + ", eps, ");");
   rk.openLaneLoop(w, "j", ix, n);
   emitOffsets(w, "j", ix, feat, "f");
   std::string y = "(" + load(x.dtype, "x0", "base + j") + " - mean) * inv * " +

@@ -31,7 +31,8 @@ bool reduceGeometry(const KernelDesc &d, IndexSpace &kept, IndexSpace &red, int6
   }
   std::vector<bool> reduced(size_t(rank), axes.empty());
   // reduce_sum/mean/max share their ODS defaults (Eff_ReduceOp).
-  if (axes.empty() && d.intAttr("noop_with_empty_axes", op_defaults::ReduceSumOp_noop_with_empty_axes))
+  if (axes.empty() &&
+      d.intAttr("noop_with_empty_axes", op_defaults::ReduceSumOp_noop_with_empty_axes))
     reduced.assign(size_t(rank), false);
   for (int64_t a : axes) {
     int64_t axis = 0;
@@ -91,8 +92,8 @@ bool emitReduce(const KernelDesc &d, const KernelChoice &c, std::string &out, st
   std::string value = "acc";
   if (isMean)
     value = k != Compute::I64 ? "acc / (" + std::string(t) + ")" + std::to_string(R)
-            : R ? "acc / " + std::to_string(R)
-                : std::string("0");
+            : R               ? "acc / " + std::to_string(R)
+                              : std::string("0");
   w.line("if (lane == 0) y0[row] = ", storeValue(d.outputs[0].dtype, value, k), ";");
   w.close().close();
   out = w.str();
@@ -147,7 +148,9 @@ bool emitSoftmax(const KernelDesc &d, const KernelChoice &c, std::string &out, s
   w.close();
   w.line("const ", t, " inv = (", t, ")1 / ", rk.reduce("sum", "SumOp"), ";");
   rk.openLaneLoop(w, "j", ix, n);
-  w.line("y0[", at, "] = ", storeValue(d.outputs[0].dtype, ex + "(" + load(x.dtype, "x0", at) + " - mx) * inv", k), ";");
+  w.line("y0[", at, "] = ",
+         storeValue(d.outputs[0].dtype, ex + "(" + load(x.dtype, "x0", at) + " - mx) * inv", k),
+         ";");
   w.close();
   w.close().close();
   out = w.str();

@@ -64,8 +64,8 @@ bool instantiateRope(const KernelDesc &d, const KernelChoice &c, std::string &ou
   CudaWriter w;
   std::string ix = indexType(d);
   openKernel(w, d, c.threads());
-  w.line("// B=", B, " H=", H, " S=", S, " D=", D, " rotary=", rot, interleaved ? " interleaved" : "",
-         hasPos ? " with position_ids" : "");
+  w.line("// B=", B, " H=", H, " S=", S, " D=", D, " rotary=", rot,
+         interleaved ? " interleaved" : "", hasPos ? " with position_ids" : "");
   openGridStride(w, "i", ix, c.param("items"), c.threads());
   w.line("const ", ix, " dd = i % ", D, ";");
   if (is4d) {
@@ -80,8 +80,8 @@ bool instantiateRope(const KernelDesc &d, const KernelChoice &c, std::string &ou
   w.line("continue;");
   w.close();
   if (hasPos) {
-    w.line("i64 p = ", loadAs(d.inputs[3].dtype, "x3", "b * " + std::to_string(S) + " + s", Compute::I64),
-           ";");
+    w.line("i64 p = ",
+           loadAs(d.inputs[3].dtype, "x3", "b * " + std::to_string(S) + " + s", Compute::I64), ";");
     w.line("p = p < 0 ? 0 : p >= ", maxPos, " ? ", maxPos - 1, " : p;");
     w.line("const ", ix, " row = (", ix, ")p;");
   } else {
@@ -97,13 +97,16 @@ bool instantiateRope(const KernelDesc &d, const KernelChoice &c, std::string &ou
     w.line("const ", ix, " c = first ? dd : dd - ", half, ";");
     w.line("const ", ix, " i1 = head + c, i2 = i1 + ", half, ";");
   }
-  w.line("const ", t, " co = ", loadAs(d.inputs[1].dtype, "x1", "row * " + std::to_string(half) + " + c", k),
+  w.line("const ", t,
+         " co = ", loadAs(d.inputs[1].dtype, "x1", "row * " + std::to_string(half) + " + c", k),
          ";");
-  w.line("const ", t, " si = ", loadAs(d.inputs[2].dtype, "x2", "row * " + std::to_string(half) + " + c", k),
+  w.line("const ", t,
+         " si = ", loadAs(d.inputs[2].dtype, "x2", "row * " + std::to_string(half) + " + c", k),
          ";");
-  w.line("const ", t, " a = ", load(x.dtype, "x0", "i1"), ", bb = ", load(x.dtype, "x0", "i2"), ";");
-  w.line("y0[i] = ", storeValue(d.outputs[0].dtype, "first ? co * a - si * bb : si * a + co * bb", k),
+  w.line("const ", t, " a = ", load(x.dtype, "x0", "i1"), ", bb = ", load(x.dtype, "x0", "i2"),
          ";");
+  w.line("y0[i] = ",
+         storeValue(d.outputs[0].dtype, "first ? co * a - si * bb : si * a + co * bb", k), ";");
   w.close().close();
   out = w.str();
   return true;

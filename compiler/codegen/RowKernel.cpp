@@ -33,8 +33,9 @@ void RowKernel::openRowLoop(CudaWriter &w, const std::string &ix) const {
     w.open("for (", ix, " row = blockIdx.x; row < ", rows, "; row += gridDim.x) {");
   } else {
     w.line("const int lane = threadIdx.x & 31;");
-    w.open("for (", ix, " row = ", ix, "(blockIdx.x) * ", kRowsPerBlock, " + (threadIdx.x >> 5); row < ",
-           rows, "; row += ", ix, "(gridDim.x) * ", kRowsPerBlock, ") {");
+    w.open("for (", ix, " row = ", ix, "(blockIdx.x) * ", kRowsPerBlock,
+           " + (threadIdx.x >> 5); row < ", rows, "; row += ", ix, "(gridDim.x) * ", kRowsPerBlock,
+           ") {");
   }
 }
 

@@ -43,8 +43,8 @@ void emitCumSumLine(CudaWriter &w, const KernelDesc &d, const std::string &ix, c
        reverse = d.intAttr("reverse", op_defaults::CumSumOp_reverse) != 0;
   w.line(t, " acc = 0;");
   w.open("for (", ix, " s = 0; s < ", n, "; ++s) {");
-  w.line("const ", ix, " at = base + ", reverse ? "(" + n + " - 1 - s)" : std::string("s"), " * ", inner,
-         ";");
+  w.line("const ", ix, " at = base + ", reverse ? "(" + n + " - 1 - s)" : std::string("s"), " * ",
+         inner, ";");
   w.line("const ", t, " v = ", load(d.inputs[0].dtype, "x0", "at"), ";");
   if (!exclusive)
     w.line("acc += v;");
@@ -72,7 +72,8 @@ bool emitCumSum(const KernelDesc &d, const KernelChoice &c, std::string &out, st
     if (!linesOf(d, (*axisInts)[0], l, error))
       return false;
     openGridStride(w, "line", ix, c.param("items"), c.threads());
-    w.line("const ", ix, " base = (line / ", l.inner, ") * ", l.n * l.inner, " + line % ", l.inner, ";");
+    w.line("const ", ix, " base = (line / ", l.inner, ") * ", l.n * l.inner, " + line % ", l.inner,
+           ";");
     emitCumSumLine(w, d, ix, std::to_string(l.n), std::to_string(l.inner));
     w.close().close();
     out = w.str();
@@ -91,10 +92,12 @@ bool emitCumSum(const KernelDesc &d, const KernelChoice &c, std::string &out, st
   w.line("if (axis < 0) axis += ", rank, ";");
   w.line("if (axis < 0 || axis >= ", rank, ") return;  // the host reports it");
   w.line("i64 outer = 1, inner = 1;");
-  w.line("for (int r = 0; r < ", rank, "; ++r) { if (r < axis) outer *= dims[r]; if (r > axis) inner *= dims[r]; }");
-  w.line("const ", ix, " n = (", ix, ")dims[axis], in = (", ix, ")inner, lines = (", ix, ")(outer * inner);");
-  w.open("for (", ix, " line = ", ix, "(blockIdx.x) * ", c.threads(), " + threadIdx.x; line < lines; line += ",
-         ix, "(gridDim.x) * ", c.threads(), ") {");
+  w.line("for (int r = 0; r < ", rank,
+         "; ++r) { if (r < axis) outer *= dims[r]; if (r > axis) inner *= dims[r]; }");
+  w.line("const ", ix, " n = (", ix, ")dims[axis], in = (", ix, ")inner, lines = (", ix,
+         ")(outer * inner);");
+  w.open("for (", ix, " line = ", ix, "(blockIdx.x) * ", c.threads(),
+         " + threadIdx.x; line < lines; line += ", ix, "(gridDim.x) * ", c.threads(), ") {");
   w.line("const ", ix, " base = (line / in) * n * in + line % in;");
   emitCumSumLine(w, d, ix, "n", "in");
   w.close().close();
@@ -129,8 +132,8 @@ bool emitTopK(const KernelDesc &d, const KernelChoice &c, std::string &out, std:
   w.line("const ", t, " v = ", load(d.inputs[0].dtype, "x0", "i"), ";");
   w.line(ix, " rank = 0;");
   w.open("for (", ix, " j = 0; j < ", l.n, "; ++j) {");
-  w.line("const ", t, " u = ", load(d.inputs[0].dtype, "x0", "base + j * " + std::to_string(l.inner)),
-         ";");
+  w.line("const ", t,
+         " u = ", load(d.inputs[0].dtype, "x0", "base + j * " + std::to_string(l.inner)), ";");
   std::string better = largest ? "u > v" : "u < v", worse = largest ? "u < v" : "u > v";
   w.line("rank += (", better, ") || (j < e && !(", worse, "));");
   w.close();

@@ -68,7 +68,8 @@ bool combineSpec(const KernelDesc &d, AttentionSpec &spec, int64_t &splits, std:
   spec.B = o.shape[0], spec.Hq = o.shape[1], spec.S = o.shape[2], spec.Dv = o.shape[3];
   spec.dtype = o.dtype;
   splits = partial.shape[0];
-  bool dtypeOk = o.dtype == DType::FLOAT32 || o.dtype == DType::FLOAT16 || o.dtype == DType::BFLOAT16;
+  bool dtypeOk =
+      o.dtype == DType::FLOAT32 || o.dtype == DType::FLOAT16 || o.dtype == DType::BFLOAT16;
   if (!dtypeOk || splits < 1 || spec.B < 1 || spec.Hq < 1 || spec.S < 1 || spec.Dv < 1) {
     error = d.op + ": output must be f32, f16 or bf16 and non-empty";
     return false;

@@ -81,7 +81,8 @@ static int64_t forwardSharedBytes(const AttentionSpec &sp, const FlashForwardCon
 }
 
 static int forwardCtasPerSM(const FlashForwardConfig &c) {
-  return int(std::max<int64_t>(1, std::min<int64_t>(228 * 1024 / (c.sharedBytes + 1024), 2048 / (32 * c.warps))));
+  return int(std::max<int64_t>(
+      1, std::min<int64_t>(228 * 1024 / (c.sharedBytes + 1024), 2048 / (32 * c.warps))));
 }
 
 FlashForwardConfig chooseFlashForwardConfig(const AttentionSpec &sp) {
@@ -153,17 +154,22 @@ std::string flashForwardConfigError(const AttentionSpec &sp, const FlashForwardC
            "; at most 224 of 255): fewer slices per warp, a smaller blockN or Q from shared memory";
   const int64_t smem = forwardSharedBytes(sp, c);
   if (smem > sharedLimit(sp.sm))
-    return "needs " + I(smem) + " B of shared memory (sm_" + I(sp.sm) + " allows " + I(sharedLimit(sp.sm)) +
-           " per block): smaller blockM, blockN or fewer stages";
+    return "needs " + I(smem) + " B of shared memory (sm_" + I(sp.sm) + " allows " +
+           I(sharedLimit(sp.sm)) + " per block): smaller blockM, blockN or fewer stages";
   if (c.minBlocksPerSM > 0) {
     // 64K registers per SM, allocated per warp in units of 256.
-    const int64_t cap = std::min<int64_t>(255, 65536 / (int64_t(c.minBlocksPerSM) * 32 * c.warps) / 8 * 8);
+    const int64_t cap =
+        std::min<int64_t>(255, 65536 / (int64_t(c.minBlocksPerSM) * 32 * c.warps) / 8 * 8);
     if (cap < acc + 24)
-      return "minBlocksPerSM " + I(c.minBlocksPerSM) + " caps registers at " + I(cap) + " per thread; the " +
-             "accumulators alone need " + I(acc) + " (+ ~24 for addresses and softmax state)";
-    const int64_t smPerSM = sp.sm >= 90 ? 228 * 1024 : (sp.sm == 80 || sp.sm == 87) ? 164 * 1024 : 100 * 1024;
+      return "minBlocksPerSM " + I(c.minBlocksPerSM) + " caps registers at " + I(cap) +
+             " per thread; the " + "accumulators alone need " + I(acc) +
+             " (+ ~24 for addresses and softmax state)";
+    const int64_t smPerSM = sp.sm >= 90                    ? 228 * 1024
+                            : (sp.sm == 80 || sp.sm == 87) ? 164 * 1024
+                                                           : 100 * 1024;
     if (int64_t(c.minBlocksPerSM) * (smem + 1024) > smPerSM)
-      return "minBlocksPerSM " + I(c.minBlocksPerSM) + " CTAs of " + I(smem) + " B do not fit the SM's shared memory";
+      return "minBlocksPerSM " + I(c.minBlocksPerSM) + " CTAs of " + I(smem) +
+             " B do not fit the SM's shared memory";
     if (int64_t(c.minBlocksPerSM) * 32 * c.warps > 2048)
       return "minBlocksPerSM " + I(c.minBlocksPerSM) + " exceeds 2048 threads per SM";
   }
@@ -171,8 +177,8 @@ std::string flashForwardConfigError(const AttentionSpec &sp, const FlashForwardC
 }
 
 std::string flashForwardConfigName(const FlashForwardConfig &c) {
-  std::string s = "m" + std::to_string(c.blockM) + "n" + std::to_string(c.blockN) + "w" + std::to_string(c.warps) +
-                  "s" + std::to_string(c.stages);
+  std::string s = "m" + std::to_string(c.blockM) + "n" + std::to_string(c.blockN) + "w" +
+                  std::to_string(c.warps) + "s" + std::to_string(c.stages);
   if (c.qInRegisters)
     s += "-q";
   if (c.minBlocksPerSM)
@@ -189,7 +195,8 @@ bool parseFlashForwardConfig(const std::string &text, FlashForwardConfig *out, s
   size_t i = 0;
   auto fail = [&](const std::string &why) {
     if (error)
-      *error = "forward config '" + text + "': " + why + " (syntax: m128n64w4s2[-q][-bN][-se][-r1|-r2])";
+      *error =
+          "forward config '" + text + "': " + why + " (syntax: m128n64w4s2[-q][-bN][-se][-r1|-r2])";
     return false;
   };
   auto number = [&](int *v) {
@@ -202,7 +209,9 @@ bool parseFlashForwardConfig(const std::string &text, FlashForwardConfig *out, s
     i = j;
     return true;
   };
-  for (auto [key, field] : {std::pair<char, int *>{'m', &c.blockM}, {'n', &c.blockN}, {'w', &c.warps},
+  for (auto [key, field] : {std::pair<char, int *>{'m', &c.blockM},
+                            {'n', &c.blockN},
+                            {'w', &c.warps},
                             {'s', &c.stages}}) {
     if (i >= text.size() || text[i] != key)
       return fail(std::string("expected '") + key + "'");
@@ -231,9 +240,9 @@ bool parseFlashForwardConfig(const std::string &text, FlashForwardConfig *out, s
   return true;
 }
 
-AttentionSpec packedAttentionSpec(DType dtype, const std::vector<int64_t> &q, const std::vector<int64_t> &k,
-                                  const std::vector<int64_t> &v, DType maskDType,
-                                  const std::vector<int64_t> &maskShape) {
+AttentionSpec packedAttentionSpec(DType dtype, const std::vector<int64_t> &q,
+                                  const std::vector<int64_t> &k, const std::vector<int64_t> &v,
+                                  DType maskDType, const std::vector<int64_t> &maskShape) {
   AttentionSpec spec;
   spec.B = q[0], spec.Hq = q[1], spec.S = q[2], spec.D = q[3];
   spec.Hkv = k[1], spec.L = k[2], spec.Dv = v[3];
@@ -279,7 +288,8 @@ FlashDecodeTiles chooseFlashDecodeTiles(const AttentionSpec &sp) {
   while (smem() > limit && t.stages > 2)
     --t.stages;
   t.sharedBytes = smem();
-  t.ctasPerSM = int(std::max<int64_t>(1, std::min<int64_t>(228 * 1024 / (t.sharedBytes + 1024), 16)));
+  t.ctasPerSM =
+      int(std::max<int64_t>(1, std::min<int64_t>(228 * 1024 / (t.sharedBytes + 1024), 16)));
   return t;
 }
 
@@ -288,7 +298,8 @@ namespace {
 int chooseSplits(int64_t units, int slots, int64_t tiles) {
   if (units >= int64_t(0.8 * slots) || tiles <= 1)
     return 1;
-  const int maxSplits = int(std::min<int64_t>({tiles, 128, std::max<int64_t>(1, 2 * slots / units + 1)}));
+  const int maxSplits =
+      int(std::min<int64_t>({tiles, 128, std::max<int64_t>(1, 2 * slots / units + 1)}));
   std::vector<double> eff(maxSplits + 1, 0.0);
   double best = 0;
   auto eligible = [&](int s) {
@@ -325,7 +336,8 @@ int chooseFlashDecodeSplits(const AttentionSpec &spec) {
 }
 
 double attentionFlops(const AttentionSpec &sp) {
-  double f = 2.0 * double(sp.B) * double(sp.Hq) * double(sp.S) * double(sp.L) * double(sp.D + sp.Dv);
+  double f =
+      2.0 * double(sp.B) * double(sp.Hq) * double(sp.S) * double(sp.L) * double(sp.D + sp.Dv);
   if (sp.causal && sp.S == sp.L)
     f *= 0.5;
   return f;

@@ -97,8 +97,9 @@ AttentionSpec resolveAttentionStrides(AttentionSpec spec);
 /// mask, a float dtype = additive) when maskDType is not UNDEFINED. sm = 80:
 /// one effc artifact runs on sm_80 and sm_90, so its tiles fit the smaller
 /// (A100) shared memory. The caller sets scale, causal, window, maskParam.
-AttentionSpec packedAttentionSpec(DType dtype, const std::vector<int64_t> &q, const std::vector<int64_t> &k,
-                                  const std::vector<int64_t> &v, DType maskDType = DType::UNDEFINED,
+AttentionSpec packedAttentionSpec(DType dtype, const std::vector<int64_t> &q,
+                                  const std::vector<int64_t> &k, const std::vector<int64_t> &v,
+                                  DType maskDType = DType::UNDEFINED,
                                   const std::vector<int64_t> &maskShape = {});
 
 /// Empty when the FA2/decode kernels can run `spec`, else why not (the
@@ -123,7 +124,8 @@ std::string flashForwardConfigError(const AttentionSpec &spec, const FlashForwar
 /// parseFlashForwardConfig reads.
 std::string flashForwardConfigName(const FlashForwardConfig &config);
 /// Reads flashForwardConfigName's syntax; false (and *error) when malformed.
-bool parseFlashForwardConfig(const std::string &text, FlashForwardConfig *config, std::string *error);
+bool parseFlashForwardConfig(const std::string &text, FlashForwardConfig *config,
+                             std::string *error);
 
 /// True when the split-KV decode kernel fits `spec`: S <= 16 and supported.
 bool flashDecodeApplicable(const AttentionSpec &spec);

@@ -44,8 +44,8 @@ llvm::Error checkRepeats(llvm::StringRef pattern) {
   for (size_t i = 0; i < pattern.size();) {
     char c = pattern[i];
     size_t repeatLength = c == '*' || c == '+' || c == '?' ? 1
-                          : c == '{'                        ? braceRepeatLength(pattern, i)
-                                                            : 0;
+                          : c == '{'                       ? braceRepeatLength(pattern, i)
+                                                           : 0;
     if (repeatLength) {
       if (prev == Repeat && c == '?') {
         prev = LazyRepeat;

@@ -15,16 +15,26 @@ namespace effc {
 /// whichever field is set.
 static onnx::AttributeProto::AttributeType guessType(const onnx::AttributeProto &a) {
   using A = onnx::AttributeProto;
-  if (a.has_f()) return A::FLOAT;
-  if (a.has_i()) return A::INT;
-  if (a.has_s()) return A::STRING;
-  if (a.has_t()) return A::TENSOR;
-  if (a.has_g()) return A::GRAPH;
-  if (a.floats_size()) return A::FLOATS;
-  if (a.ints_size()) return A::INTS;
-  if (a.strings_size()) return A::STRINGS;
-  if (a.tensors_size()) return A::TENSORS;
-  if (a.graphs_size()) return A::GRAPHS;
+  if (a.has_f())
+    return A::FLOAT;
+  if (a.has_i())
+    return A::INT;
+  if (a.has_s())
+    return A::STRING;
+  if (a.has_t())
+    return A::TENSOR;
+  if (a.has_g())
+    return A::GRAPH;
+  if (a.floats_size())
+    return A::FLOATS;
+  if (a.ints_size())
+    return A::INTS;
+  if (a.strings_size())
+    return A::STRINGS;
+  if (a.tensors_size())
+    return A::TENSORS;
+  if (a.graphs_size())
+    return A::GRAPHS;
   return A::UNDEFINED;
 }
 

@@ -231,8 +231,8 @@ LogicalResult GraphImporter::importInputs(func::FuncOp func) {
     BlockArgument arg = entry.addArgument(type, fileLoc);
     values[input.name()] = arg;
     argTypes.push_back(type);
-    argAttrs.push_back(
-        builder.getDictionaryAttr(builder.getNamedAttr("eff.name", builder.getStringAttr(input.name()))));
+    argAttrs.push_back(builder.getDictionaryAttr(
+        builder.getNamedAttr("eff.name", builder.getStringAttr(input.name()))));
   }
   for (const auto &[name, shape] : options.inputShapes)
     if (!inputNames.contains(name))
@@ -247,7 +247,7 @@ LogicalResult GraphImporter::importInputs(func::FuncOp func) {
 }
 
 FailureOr<Value> GraphImporter::importConstantInput(llvm::StringRef name, const std::string &path,
-                                                   Type declared) {
+                                                    Type declared) {
   auto buffer = llvm::MemoryBuffer::getFile(path);
   if (!buffer)
     return error() << "--const-input " << name << ": cannot read '" << path
@@ -374,8 +374,8 @@ FailureOr<SmallVector<Value>> GraphImporter::emitOp(llvm::StringRef name,
   SmallVector<Value> present;
   if (shape->segments > 0) {
     if (int(operands.size()) > shape->segments)
-      return error() << "has " << operands.size() << " inputs, but '" << name
-                     << "' takes at most " << shape->segments;
+      return error() << "has " << operands.size() << " inputs, but '" << name << "' takes at most "
+                     << shape->segments;
     SmallVector<int32_t> sizes;
     for (int i = 0; i < shape->segments; ++i) {
       Value v = i < int(operands.size()) ? operands[size_t(i)] : Value();
@@ -410,8 +410,8 @@ FailureOr<SmallVector<Value>> GraphImporter::emitOp(llvm::StringRef name,
     ArrayRef<StringAttr> known = opName->getAttributeNames();
     for (const NamedAttribute &a : attrList)
       if (!llvm::is_contained(known, a.getName()) && a.getName() != "operandSegmentSizes")
-        return error() << "attribute '" << a.getName().strref() << "' is not supported by '"
-                       << name << "'";
+        return error() << "attribute '" << a.getName().strref() << "' is not supported by '" << name
+                       << "'";
   }
   // Inference checks the attributes first (required ones present, their
   // kinds: the adaptor's ODS verifier, EffOps.td); operand constraints are
@@ -460,9 +460,9 @@ LogicalResult GraphImporter::bindOutputs(llvm::ArrayRef<Value> results) {
     }
     if (consumedNames.contains(name))
       return error() << "output #" << i << " ('" << name << "') is used, but effc models only "
-                     << (results.size() == 1 ? "the first output"
-                                             : "the first " + std::to_string(results.size()) +
-                                                   " outputs")
+                     << (results.size() == 1
+                             ? "the first output"
+                             : "the first " + std::to_string(results.size()) + " outputs")
                      << " of " << node->op_type();
   }
   return success();
@@ -479,10 +479,10 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &n, int index) {
   llvm::StringRef domain = n.domain();
   bool defaultDomain = domain.empty() || domain == "ai.onnx";
   int64_t version = defaultDomain ? opset : opsetFor(model, domain);
-  nodeDesc = llvm::formatv("node '{0}' ({1}{2}, opset {3})", n.name().empty() ? fallback : n.name(),
-                           defaultDomain ? std::string() : domain.str() + "::", n.op_type(),
-                           version)
-                 .str();
+  nodeDesc =
+      llvm::formatv("node '{0}' ({1}{2}, opset {3})", n.name().empty() ? fallback : n.name(),
+                    defaultDomain ? std::string() : domain.str() + "::", n.op_type(), version)
+          .str();
 
   std::vector<std::string> messages;
   LogicalResult result = success();
@@ -492,8 +492,7 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &n, int index) {
       if (!defaultDomain) {
         for (const onnx::FunctionProto &f : model.functions())
           if (f.domain() == n.domain() && f.name() == n.op_type())
-            return error() << "model-local functions are not supported (domain '" << domain
-                           << "')";
+            return error() << "model-local functions are not supported (domain '" << domain << "')";
         return error() << "unsupported op: domain '" << domain
                        << "' is not supported (only the default ONNX domain is)";
       }
@@ -517,9 +516,9 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &n, int index) {
         Attribute converted;
         if (n.op_type() == "Constant" && a.type() == onnx::AttributeProto::TENSOR) {
           // Name big constants after their value.
-          converted = convertOnnxTensor(ctx, a.t(),
-                                        blobNameFor(n.output_size() ? n.output(0) : a.name()),
-                                        externalDir, externalData.get(), message);
+          converted =
+              convertOnnxTensor(ctx, a.t(), blobNameFor(n.output_size() ? n.output(0) : a.name()),
+                                externalDir, externalData.get(), message);
           if (!converted)
             message = "attribute '" + a.name() + "': " + message;
         } else {
@@ -607,7 +606,8 @@ public:
   void AddError(int line, google::protobuf::io::ColumnNumber column,
                 const std::string &message) override {
     if (first.empty())
-      first = "line " + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
+      first =
+          "line " + std::to_string(line + 1) + ":" + std::to_string(column + 1) + ": " + message;
   }
   void AddWarning(int, google::protobuf::io::ColumnNumber, const std::string &) override {}
   std::string first;
@@ -682,8 +682,7 @@ static OwningOpRef<ModuleOp> importBuffer(MLIRContext &context, llvm::StringRef 
 }
 
 OwningOpRef<ModuleOp> importOnnxBytes(MLIRContext &context, const std::string &bytes,
-                                      const std::string &sourceName,
-                                      const ImportOptions &options) {
+                                      const std::string &sourceName, const ImportOptions &options) {
   return importBuffer(context, bytes, sourceName, options);
 }
 

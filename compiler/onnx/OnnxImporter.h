@@ -30,9 +30,8 @@ struct ImportOptions {
 /// located at its ONNX node). Returns null after emitting diagnostics through
 /// the context when the file is unreadable, not ONNX, or uses what effc does
 /// not support.
-mlir::OwningOpRef<mlir::ModuleOp> importOnnxFile(mlir::MLIRContext &context,
-                                                 const std::string &path,
-                                                 const ImportOptions &options);
+mlir::OwningOpRef<mlir::ModuleOp>
+importOnnxFile(mlir::MLIRContext &context, const std::string &path, const ImportOptions &options);
 
 /// Same, from bytes already in memory (`sourceName` names them in messages).
 mlir::OwningOpRef<mlir::ModuleOp> importOnnxBytes(mlir::MLIRContext &context,

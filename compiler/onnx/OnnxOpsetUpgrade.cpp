@@ -148,8 +148,8 @@ LogicalResult GraphImporter::convertAttention(ArrayRef<Value> inputs, NamedAttrL
     return error() << "needs Q, K and V of known rank";
   int64_t rank = qType.getRank();
   if ((rank != 3 && rank != 4) || kType.getRank() != rank || vType.getRank() != rank)
-    return error() << "Q, K and V must all be 3-D or all 4-D, got ranks " << qType.getRank()
-                   << ", " << kType.getRank() << ", " << vType.getRank();
+    return error() << "Q, K and V must all be 3-D or all 4-D, got ranks " << qType.getRank() << ", "
+                   << kType.getRank() << ", " << vType.getRank();
   Builder &b = builder;
   if (rank == 3) {
     int64_t qHeads = getInt(attrs, "q_num_heads", 0), kvHeads = getInt(attrs, "kv_num_heads", 0);
@@ -160,7 +160,8 @@ LogicalResult GraphImporter::convertAttention(ArrayRef<Value> inputs, NamedAttrL
       FailureOr<Value> r = emitOp1<mlir::eff::ReshapeOp>({x, constI64({0, 0, heads, -1})});
       if (failed(r))
         return failure();
-      return emitOp1<mlir::eff::TransposeOp>({*r}, {b.getNamedAttr("perm", b.getDenseI64ArrayAttr({0, 2, 1, 3}))});
+      return emitOp1<mlir::eff::TransposeOp>(
+          {*r}, {b.getNamedAttr("perm", b.getDenseI64ArrayAttr({0, 2, 1, 3}))});
     };
     FailureOr<Value> q4 = split(q, qHeads), k4 = split(k, kvHeads), v4 = split(v, kvHeads);
     if (failed(q4) || failed(k4) || failed(v4))
@@ -204,8 +205,8 @@ LogicalResult GraphImporter::convertAttention(ArrayRef<Value> inputs, NamedAttrL
   Value out = *y;
   if (rank == 3) {
     // [B, H, S, Dv] -> [B, S, H, Dv] -> [B, S, H*Dv]
-    FailureOr<Value> t =
-        emitOp1<mlir::eff::TransposeOp>({out}, {b.getNamedAttr("perm", b.getDenseI64ArrayAttr({0, 2, 1, 3}))});
+    FailureOr<Value> t = emitOp1<mlir::eff::TransposeOp>(
+        {out}, {b.getNamedAttr("perm", b.getDenseI64ArrayAttr({0, 2, 1, 3}))});
     if (failed(t))
       return failure();
     FailureOr<Value> r = emitOp1<mlir::eff::ReshapeOp>({*t, constI64({0, 0, -1})});
@@ -237,18 +238,21 @@ LogicalResult GraphImporter::convertLayerNormWithStats(SmallVectorImpl<Value> &i
   // epsilon as eff.layer_norm has it, its default from ODS.
   NamedAttrList normAttrs(attrs.getAttrs());
   mlir::eff::LayerNormOp::populateDefaultAttrs(
-      *RegisteredOperationName::lookup(mlir::eff::LayerNormOp::getOperationName(), &ctx), normAttrs);
+      *RegisteredOperationName::lookup(mlir::eff::LayerNormOp::getOperationName(), &ctx),
+      normAttrs);
   auto epsilonAttr = dyn_cast_or_null<FloatAttr>(normAttrs.get("epsilon"));
   if (!epsilonAttr)
     return error() << "LayerNormalization: epsilon must be a float";
   double epsilon = epsilonAttr.getValueAsDouble();
   int64_t stash = getInt(attrs, "stash_type", 1);
-  FailureOr<SmallVector<Value>> y = emitOp(mlir::eff::LayerNormOp::getOperationName(), inputs, attrs.getAttrs());
+  FailureOr<SmallVector<Value>> y =
+      emitOp(mlir::eff::LayerNormOp::getOperationName(), inputs, attrs.getAttrs());
   if (failed(y))
     return failure();
   Value xs = x;
   if (stash == 1 && !type.getElementType().isF32()) {
-    FailureOr<Value> c = emitOp1<mlir::eff::CastOp>({x}, {b.getNamedAttr("to", b.getI64IntegerAttr(1))});
+    FailureOr<Value> c =
+        emitOp1<mlir::eff::CastOp>({x}, {b.getNamedAttr("to", b.getI64IntegerAttr(1))});
     if (failed(c))
       return failure();
     xs = *c;

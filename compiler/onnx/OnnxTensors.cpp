@@ -224,12 +224,22 @@ bool decodeOnnxTensor(MLIRContext &ctx, const onnx::TensorProto &tensor,
     if (tensor.int32_data_size() != n)
       return sizeMismatch("int32_data", tensor.int32_data_size());
     switch (DType(dt)) {
-    case DType::INT32: copyConverted<int32_t, int32_t>(tensor.int32_data(), bytes); break;
-    case DType::INT16: copyConverted<int32_t, int16_t>(tensor.int32_data(), bytes); break;
-    case DType::INT8: copyConverted<int32_t, int8_t>(tensor.int32_data(), bytes); break;
-    case DType::UINT8: copyConverted<int32_t, uint8_t>(tensor.int32_data(), bytes); break;
+    case DType::INT32:
+      copyConverted<int32_t, int32_t>(tensor.int32_data(), bytes);
+      break;
+    case DType::INT16:
+      copyConverted<int32_t, int16_t>(tensor.int32_data(), bytes);
+      break;
+    case DType::INT8:
+      copyConverted<int32_t, int8_t>(tensor.int32_data(), bytes);
+      break;
+    case DType::UINT8:
+      copyConverted<int32_t, uint8_t>(tensor.int32_data(), bytes);
+      break;
     // fp16/bf16: the 16 bits of each value, zero-extended into an int32.
-    default: copyConverted<int32_t, uint16_t>(tensor.int32_data(), bytes); break;
+    default:
+      copyConverted<int32_t, uint16_t>(tensor.int32_data(), bytes);
+      break;
     case DType::BOOL:
       bytes.resize(size_t(n));
       for (int64_t i = 0; i < n; ++i)

@@ -22,8 +22,7 @@ using namespace mlir;
 namespace effc {
 
 bool isViewOp(Operation *op) {
-  return isa<eff::ReshapeOp, eff::SqueezeOp, eff::UnsqueezeOp, eff::FlattenOp,
-             eff::IdentityOp>(op);
+  return isa<eff::ReshapeOp, eff::SqueezeOp, eff::UnsqueezeOp, eff::FlattenOp, eff::IdentityOp>(op);
 }
 
 namespace {
@@ -125,8 +124,8 @@ private:
       return success();
     }
     if (auto constant = dyn_cast<eff::ConstantOp>(op)) {
-      FailureOr<int32_t> id = addBuffer(constant, "weight", op->getLoc(), "constant",
-                                        artifact::Buffer::WEIGHT);
+      FailureOr<int32_t> id =
+          addBuffer(constant, "weight", op->getLoc(), "constant", artifact::Buffer::WEIGHT);
       if (failed(id))
         return failure();
       std::vector<char> bytes;
@@ -140,9 +139,9 @@ private:
 
     if (isViewOp(op)) {
       int32_t source = bufferOf.lookup(op->getOperand(0));
-      FailureOr<int32_t> id = addBuffer(op->getResult(0), "view", op->getLoc(),
-                                        "result of " + op->getName().getStringRef().str(),
-                                        artifact::Buffer::ALIAS);
+      FailureOr<int32_t> id =
+          addBuffer(op->getResult(0), "view", op->getLoc(),
+                    "result of " + op->getName().getStringRef().str(), artifact::Buffer::ALIAS);
       if (failed(id))
         return failure();
       artifact::Buffer *buffer = plan.manifest.mutable_buffers(*id);
@@ -167,8 +166,8 @@ private:
         use(id, step);
     }
     for (Value result : op->getResults()) {
-      FailureOr<int32_t> id = addBuffer(result, name + " result", op->getLoc(),
-                                        "result of " + name);
+      FailureOr<int32_t> id =
+          addBuffer(result, name + " result", op->getLoc(), "result of " + name);
       if (failed(id))
         return failure();
       kernel.outputs.push_back(*id);
@@ -193,8 +192,8 @@ private:
       kernel.bodyLocations.push_back(locationText(inner.getLoc()));
     }
     for (Value result : fusion.getResults()) {
-      FailureOr<int32_t> id = addBuffer(result, "eff.fusion result", fusion.getLoc(),
-                                        "result of eff.fusion");
+      FailureOr<int32_t> id =
+          addBuffer(result, "eff.fusion result", fusion.getLoc(), "result of eff.fusion");
       if (failed(id))
         return failure();
       kernel.outputs.push_back(*id);
@@ -230,7 +229,8 @@ private:
     StringRef why(error);
     why.consume_front(desc.op + ": ");
     return op->emitError("no CUDA kernel for '")
-           << desc.op << "': " << why << "; --host-only makes an artifact for the host backend only";
+           << desc.op << "': " << why
+           << "; --host-only makes an artifact for the host backend only";
   }
 
   void assignArena() {

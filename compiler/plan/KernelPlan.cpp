@@ -28,8 +28,7 @@ artifact::Attr toManifestAttr(const host::AttrValue &value) {
 
 /// The attributes as the kernels read them (the host kernels' names and
 /// kinds), for a Kernel or a fused BodyOp.
-void copyAttrs(const host::Attrs &attrs,
-               google::protobuf::Map<std::string, artifact::Attr> &out) {
+void copyAttrs(const host::Attrs &attrs, google::protobuf::Map<std::string, artifact::Attr> &out) {
   for (const auto &[key, value] : attrs)
     out[key] = toManifestAttr(value);
 }

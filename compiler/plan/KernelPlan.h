@@ -61,8 +61,7 @@ std::string describeKernelPlan(const KernelPlan &kernel);
 
 /// The manifest entry of `kernel`, launching CUDA function `function` ("" =
 /// none: the entry then has no source and no launch geometry).
-void toManifestKernel(const KernelPlan &kernel, const std::string &function,
-                      artifact::Kernel &out);
+void toManifestKernel(const KernelPlan &kernel, const std::string &function, artifact::Kernel &out);
 
 } // namespace effc
 

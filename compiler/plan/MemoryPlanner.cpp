@@ -37,9 +37,11 @@ ArenaPlan planArena(const std::vector<LiveRange> &ranges, uint64_t alignment) {
     std::vector<Placed> busy;
     for (size_t other : placed)
       if (overlapInTime(r, ranges[other]))
-        busy.push_back({plan.offsets[other],
-                        plan.offsets[other] + alignUp(std::max<uint64_t>(ranges[other].size, 1), alignment)});
-    std::sort(busy.begin(), busy.end(), [](const Placed &a, const Placed &b) { return a.begin < b.begin; });
+        busy.push_back(
+            {plan.offsets[other],
+             plan.offsets[other] + alignUp(std::max<uint64_t>(ranges[other].size, 1), alignment)});
+    std::sort(busy.begin(), busy.end(),
+              [](const Placed &a, const Placed &b) { return a.begin < b.begin; });
     uint64_t offset = 0;
     for (const Placed &p : busy) {
       if (offset + size <= p.begin)

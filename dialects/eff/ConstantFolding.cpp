@@ -17,21 +17,31 @@ namespace mlir::eff {
 
 effc::DType toDType(Type t) {
   using effc::DType;
-  if (t.isF32()) return DType::FLOAT32;
-  if (t.isF16()) return DType::FLOAT16;
-  if (t.isBF16()) return DType::BFLOAT16;
-  if (t.isF64()) return DType::FLOAT64;
+  if (t.isF32())
+    return DType::FLOAT32;
+  if (t.isF16())
+    return DType::FLOAT16;
+  if (t.isBF16())
+    return DType::BFLOAT16;
+  if (t.isF64())
+    return DType::FLOAT64;
   auto it = dyn_cast<IntegerType>(t);
   if (!it)
     return DType::UNDEFINED;
   bool isUnsigned = it.isUnsigned();
   switch (it.getWidth()) {
-  case 1: return DType::BOOL;
-  case 8: return isUnsigned ? DType::UINT8 : DType::INT8;
-  case 16: return isUnsigned ? DType::UINT16 : DType::INT16;
-  case 32: return isUnsigned ? DType::UINT32 : DType::INT32;
-  case 64: return isUnsigned ? DType::UINT64 : DType::INT64;
-  default: return DType::UNDEFINED;
+  case 1:
+    return DType::BOOL;
+  case 8:
+    return isUnsigned ? DType::UINT8 : DType::INT8;
+  case 16:
+    return isUnsigned ? DType::UINT16 : DType::INT16;
+  case 32:
+    return isUnsigned ? DType::UINT32 : DType::INT32;
+  case 64:
+    return isUnsigned ? DType::UINT64 : DType::INT64;
+  default:
+    return DType::UNDEFINED;
   }
 }
 
@@ -39,20 +49,34 @@ Type fromDType(MLIRContext *ctx, effc::DType dtype) {
   using effc::DType;
   Builder b(ctx);
   switch (dtype) {
-  case DType::FLOAT32: return b.getF32Type();
-  case DType::FLOAT16: return b.getF16Type();
-  case DType::BFLOAT16: return b.getBF16Type();
-  case DType::FLOAT64: return b.getF64Type();
-  case DType::BOOL: return b.getI1Type();
-  case DType::INT8: return b.getIntegerType(8);
-  case DType::INT16: return b.getIntegerType(16);
-  case DType::INT32: return b.getIntegerType(32);
-  case DType::INT64: return b.getIntegerType(64);
-  case DType::UINT8: return b.getIntegerType(8, /*isSigned=*/false);
-  case DType::UINT16: return b.getIntegerType(16, false);
-  case DType::UINT32: return b.getIntegerType(32, false);
-  case DType::UINT64: return b.getIntegerType(64, false);
-  default: return {};
+  case DType::FLOAT32:
+    return b.getF32Type();
+  case DType::FLOAT16:
+    return b.getF16Type();
+  case DType::BFLOAT16:
+    return b.getBF16Type();
+  case DType::FLOAT64:
+    return b.getF64Type();
+  case DType::BOOL:
+    return b.getI1Type();
+  case DType::INT8:
+    return b.getIntegerType(8);
+  case DType::INT16:
+    return b.getIntegerType(16);
+  case DType::INT32:
+    return b.getIntegerType(32);
+  case DType::INT64:
+    return b.getIntegerType(64);
+  case DType::UINT8:
+    return b.getIntegerType(8, /*isSigned=*/false);
+  case DType::UINT16:
+    return b.getIntegerType(16, false);
+  case DType::UINT32:
+    return b.getIntegerType(32, false);
+  case DType::UINT64:
+    return b.getIntegerType(64, false);
+  default:
+    return {};
   }
 }
 

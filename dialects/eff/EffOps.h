@@ -2,8 +2,8 @@
 #ifndef EFFC_DIALECTS_EFF_EFFOPS_H
 #define EFFC_DIALECTS_EFF_EFFOPS_H
 
-#include "dialects/eff/EffDialect.h"
 #include "dialects/eff/ConstantFolding.h"
+#include "dialects/eff/EffDialect.h"
 #include "dialects/eff/ShapeInference.h"
 
 #include "mlir/Bytecode/BytecodeOpInterface.h"
@@ -25,14 +25,11 @@ class CompileTimeOnly : public TraitBase<ConcreteType, CompileTimeOnly> {};
 template <typename ConcreteType>
 class KernelRegion : public TraitBase<ConcreteType, KernelRegion> {};
 /// Computed per output element after broadcasting (Eff_Elementwise).
-template <typename ConcreteType>
-class Elementwise : public TraitBase<ConcreteType, Elementwise> {};
+template <typename ConcreteType> class Elementwise : public TraitBase<ConcreteType, Elementwise> {};
 /// A matrix product: matmul, gemm (Eff_GemmLike).
-template <typename ConcreteType>
-class GemmLike : public TraitBase<ConcreteType, GemmLike> {};
+template <typename ConcreteType> class GemmLike : public TraitBase<ConcreteType, GemmLike> {};
 /// Same elements in the same order, new shape (Eff_View).
-template <typename ConcreteType>
-class View : public TraitBase<ConcreteType, View> {};
+template <typename ConcreteType> class View : public TraitBase<ConcreteType, View> {};
 } // namespace mlir::OpTrait::eff
 
 #define GET_OP_CLASSES

@@ -34,8 +34,7 @@ SmallVector<KernelOperandAttr> getKernelOperandAttrs(Operation *op, ArrayRef<Att
   SmallVector<KernelOperandAttr> present;
   for (Attribute a : operands)
     present.push_back({a, false});
-  return expandSegments<KernelOperandAttr>(op, present,
-                                           [] { return KernelOperandAttr{{}, true}; });
+  return expandSegments<KernelOperandAttr>(op, present, [] { return KernelOperandAttr{{}, true}; });
 }
 
 } // namespace mlir::eff

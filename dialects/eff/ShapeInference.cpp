@@ -5,7 +5,6 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/TypeUtilities.h"
-#include "mlir/IR/TypeUtilities.h"
 
 using namespace mlir;
 
@@ -176,8 +175,7 @@ std::string shapeToString(ArrayRef<int64_t> shape) {
 
 //===- partially known shape values ---------------------------------------===//
 
-std::pair<int64_t, int64_t> resolveSliceDim(int64_t dim, int64_t start, int64_t end,
-                                            int64_t step) {
+std::pair<int64_t, int64_t> resolveSliceDim(int64_t dim, int64_t start, int64_t end, int64_t step) {
   // Python's slice.indices(): the reference implementation slices with numpy.
   auto clamp = [&](int64_t v) {
     if (v < 0) {
@@ -211,7 +209,8 @@ static PartialInts allKnown(ArrayRef<int64_t> values) {
 }
 
 SmallVector<int64_t> partialIntsAsDims(const PartialInts &ints) {
-  return llvm::map_to_vector(ints, [](std::optional<int64_t> v) { return v ? *v : ShapedType::kDynamic; });
+  return llvm::map_to_vector(
+      ints, [](std::optional<int64_t> v) { return v ? *v : ShapedType::kDynamic; });
 }
 
 std::optional<PartialInts> getPartialConstantInts(Value value) {
@@ -267,8 +266,9 @@ std::optional<PartialInts> getPartialConstantInts(Value value) {
     same = o.getInput();
   else if (auto o = dyn_cast<IdentityOp>(op))
     same = o.getX();
-  else if (auto o = dyn_cast<CastOp>(op); o && getElementTypeOrSelf(value.getType()).getIntOrFloatBitWidth() == 64 &&
-                                          smallIntLength(o.getInput()))
+  else if (auto o = dyn_cast<CastOp>(op);
+           o && getElementTypeOrSelf(value.getType()).getIntOrFloatBitWidth() == 64 &&
+           smallIntLength(o.getInput()))
     same = o.getInput(); // int -> int64 keeps every value
   if (same) {
     std::optional<PartialInts> in = getPartialConstantInts(same);
@@ -299,9 +299,9 @@ std::optional<PartialInts> getPartialConstantInts(Value value) {
     std::optional<SmallVector<int64_t>> axes =
         slice.getAxes() ? getConstantInts(slice.getAxes()) : SmallVector<int64_t>{0};
     // A 1-D data has one axis: every parameter holds one entry.
-    if (!data || !starts || !ends || !steps || !axes || starts->size() != 1 ||
-        ends->size() != 1 || steps->size() != 1 || axes->size() != 1 ||
-        ((*axes)[0] != 0 && (*axes)[0] != -1) || (*steps)[0] == 0)
+    if (!data || !starts || !ends || !steps || !axes || starts->size() != 1 || ends->size() != 1 ||
+        steps->size() != 1 || axes->size() != 1 || ((*axes)[0] != 0 && (*axes)[0] != -1) ||
+        (*steps)[0] == 0)
       return unknown;
     int64_t step = (*steps)[0];
     auto [first, count] = resolveSliceDim(int64_t(data->size()), (*starts)[0], (*ends)[0], step);

@@ -74,8 +74,7 @@ DenseIntElementsAttr getKnownIntsAttr(Value value);
 /// ONNX/numpy slicing of one dim of static size `dim`: clamps start and end
 /// (negative values count from the end, out-of-range ones are clamped as
 /// Python does) and returns {first index, number of elements}. step != 0.
-std::pair<int64_t, int64_t> resolveSliceDim(int64_t dim, int64_t start, int64_t end,
-                                            int64_t step);
+std::pair<int64_t, int64_t> resolveSliceDim(int64_t dim, int64_t start, int64_t end, int64_t step);
 
 /// A ranked tensor type with `shape` and `elementType`.
 RankedTensorType tensorOf(ArrayRef<int64_t> shape, Type elementType);

@@ -25,9 +25,11 @@ int main(int argc, char **argv) {
 
   // Token ids from argv, or 1, 2, 3, ... to fill the compiled length.
   std::vector<int64_t> ids;
-  for (int i = 2; i < argc; ++i) ids.push_back(std::atoll(argv[i]));
+  for (int i = 2; i < argc; ++i)
+    ids.push_back(std::atoll(argv[i]));
   if (ids.empty() && in.shape.size() == 2)
-    for (int64_t i = 0; i < in.shape[1]; ++i) ids.push_back(i + 1);
+    for (int64_t i = 0; i < in.shape[1]; ++i)
+      ids.push_back(i + 1);
   effc::Tensor input{effc::DType::INT64, {1, int64_t(ids.size())}, ids.data()};
 
   auto session = effc::Session::create(*model, "host");
@@ -46,7 +48,9 @@ int main(int argc, char **argv) {
   int64_t vocab = logits.shape().empty() ? 1 : logits.shape().back();
   int64_t start = logits.numElements() - vocab, best = 0;
   for (int64_t v = 1; v < vocab; ++v)
-    if (logits.elementAsDouble(start + v) > logits.elementAsDouble(start + best)) best = v;
-  std::printf("next token: %lld (logit %g)\n", (long long)best, logits.elementAsDouble(start + best));
+    if (logits.elementAsDouble(start + v) > logits.elementAsDouble(start + best))
+      best = v;
+  std::printf("next token: %lld (logit %g)\n", (long long)best,
+              logits.elementAsDouble(start + best));
   return 0;
 }

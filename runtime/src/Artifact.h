@@ -29,8 +29,7 @@ struct WeightBlob {
 /// The result is validated like the reader does before anything is written,
 /// so an inconsistent manifest is reported here, not at load time.
 Status writeArtifact(const std::string &path, artifact::Manifest manifest,
-                     const std::vector<WeightBlob> &weights,
-                     const std::string &payload = "");
+                     const std::vector<WeightBlob> &weights, const std::string &payload = "");
 /// Same, into memory.
 StatusOr<std::string> serializeArtifact(artifact::Manifest manifest,
                                         const std::vector<WeightBlob> &weights,

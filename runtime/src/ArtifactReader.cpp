@@ -1,7 +1,7 @@
 // Parsing and validation of .effc images. Everything is checked before use so
 // that a corrupt or hostile file gives an error, never a crash.
-#include "ArtifactFormat.h"
 #include "Artifact.h"
+#include "ArtifactFormat.h"
 #include "effc/DType.h"
 #include "effc/EffOp.h"
 
@@ -21,43 +21,53 @@ Status fail(const std::string &msg) { return Status::error(msg); }
 bool fits(uint64_t a, uint64_t b, uint64_t limit) { return a <= limit && b <= limit - a; }
 
 std::string bufName(const artifact::Manifest &m, int i) {
-  return "buffer " + to_string(i) + (m.buffers(i).name().empty() ? "" : " ('" + m.buffers(i).name() + "')");
+  return "buffer " + to_string(i) +
+         (m.buffers(i).name().empty() ? "" : " ('" + m.buffers(i).name() + "')");
 }
 
 Status checkBuffer(const artifact::Manifest &m, int i) {
   const Buffer &b = m.buffers(i);
-  if (!isValidDType(b.dtype())) return fail(bufName(m, i) + ": invalid dtype " + to_string(b.dtype()));
+  if (!isValidDType(b.dtype()))
+    return fail(bufName(m, i) + ": invalid dtype " + to_string(b.dtype()));
   uint64_t n = 1;
   for (int64_t d : b.shape()) {
-    if (d < 0) return fail(bufName(m, i) + ": negative dim " + to_string(d));
-    if (d && n > (uint64_t(1) << 62) / uint64_t(d)) return fail(bufName(m, i) + ": shape too large");
+    if (d < 0)
+      return fail(bufName(m, i) + ": negative dim " + to_string(d));
+    if (d && n > (uint64_t(1) << 62) / uint64_t(d))
+      return fail(bufName(m, i) + ": shape too large");
     n *= uint64_t(d);
   }
   uint64_t es = dtypeSize(DType(b.dtype()));
-  if (n > (uint64_t(1) << 62) / es) return fail(bufName(m, i) + ": shape too large");
+  if (n > (uint64_t(1) << 62) / es)
+    return fail(bufName(m, i) + ": shape too large");
   if (b.size_bytes() != n * es)
-    return fail(bufName(m, i) + ": size_bytes " + to_string(b.size_bytes()) + " but " + to_string(n) +
-                " elements of " + dtypeName(DType(b.dtype())) + " need " + to_string(n * es));
+    return fail(bufName(m, i) + ": size_bytes " + to_string(b.size_bytes()) + " but " +
+                to_string(n) + " elements of " + dtypeName(DType(b.dtype())) + " need " +
+                to_string(n * es));
   switch (b.storage()) {
   case Buffer::ARENA:
     if (!fits(b.offset(), b.size_bytes(), m.arena_bytes()))
-      return fail(bufName(m, i) + ": arena range [" + to_string(b.offset()) + ", +" + to_string(b.size_bytes()) +
-                  ") exceeds arena_bytes " + to_string(m.arena_bytes()));
+      return fail(bufName(m, i) + ": arena range [" + to_string(b.offset()) + ", +" +
+                  to_string(b.size_bytes()) + ") exceeds arena_bytes " +
+                  to_string(m.arena_bytes()));
     return Status::OK();
   case Buffer::WEIGHT:
     return Status::OK(); // checked against the weight table
   case Buffer::ALIAS: {
     if (b.alias_of() >= uint32_t(m.buffers_size()) || int(b.alias_of()) == i)
-      return fail(bufName(m, i) + ": alias_of " + to_string(b.alias_of()) + " is not another buffer");
+      return fail(bufName(m, i) + ": alias_of " + to_string(b.alias_of()) +
+                  " is not another buffer");
     const Buffer &base = m.buffers(int(b.alias_of()));
     if (!fits(b.offset(), b.size_bytes(), base.size_bytes()))
       return fail(bufName(m, i) + ": alias range exceeds " + bufName(m, int(b.alias_of())));
     // Follow the chain to a non-alias root; a cycle never gets there.
     int cur = i;
     for (int steps = 0; m.buffers(cur).storage() == Buffer::ALIAS; ++steps) {
-      if (steps > m.buffers_size()) return fail(bufName(m, i) + ": alias chain has a cycle");
+      if (steps > m.buffers_size())
+        return fail(bufName(m, i) + ": alias chain has a cycle");
       cur = int(m.buffers(cur).alias_of());
-      if (cur >= m.buffers_size()) return fail(bufName(m, i) + ": alias chain leaves the buffer table");
+      if (cur >= m.buffers_size())
+        return fail(bufName(m, i) + ": alias chain leaves the buffer table");
     }
     return Status::OK();
   }
@@ -79,10 +89,13 @@ Status checkBindings(const artifact::Manifest &m, bool inputs) {
   std::set<std::string> names;
   for (int i = 0; i < list.size(); ++i) {
     const auto &bd = list[i];
-    if (bd.name().empty()) return fail(std::string(what) + " " + to_string(i) + " has no name");
-    if (!names.insert(bd.name()).second) return fail(std::string("duplicate ") + what + " name '" + bd.name() + "'");
+    if (bd.name().empty())
+      return fail(std::string(what) + " " + to_string(i) + " has no name");
+    if (!names.insert(bd.name()).second)
+      return fail(std::string("duplicate ") + what + " name '" + bd.name() + "'");
     if (bd.buffer() >= uint32_t(m.buffers_size()))
-      return fail(std::string(what) + " '" + bd.name() + "': buffer " + to_string(bd.buffer()) + " out of range");
+      return fail(std::string(what) + " '" + bd.name() + "': buffer " + to_string(bd.buffer()) +
+                  " out of range");
     if (inputs && rootStorage(m, int(bd.buffer())) == Buffer::WEIGHT)
       return fail(std::string(what) + " '" + bd.name() + "' is bound to a weight buffer");
   }
@@ -91,41 +104,59 @@ Status checkBindings(const artifact::Manifest &m, bool inputs) {
 
 // eff.fusion: body operands refer to earlier values, results are well-typed,
 // and each kernel output takes a value of exactly its buffer's dtype/shape.
-Status checkFusion(const artifact::Manifest &m, const artifact::Kernel &kr, const std::string &where) {
-  if (kr.body_size() == 0) return fail(where + ": fusion without body");
-  struct Val { int dtype; std::vector<int64_t> shape; bool known; };
+Status checkFusion(const artifact::Manifest &m, const artifact::Kernel &kr,
+                   const std::string &where) {
+  if (kr.body_size() == 0)
+    return fail(where + ": fusion without body");
+  struct Val {
+    int dtype;
+    std::vector<int64_t> shape;
+    bool known;
+  };
   std::vector<Val> vals;
   for (int32_t id : kr.inputs()) {
-    if (id < 0) { vals.push_back({0, {}, false}); continue; }
+    if (id < 0) {
+      vals.push_back({0, {}, false});
+      continue;
+    }
     const Buffer &b = m.buffers(id);
     vals.push_back({b.dtype(), {b.shape().begin(), b.shape().end()}, true});
   }
   for (int i = 0; i < kr.body_size(); ++i) {
     const auto &op = kr.body(i);
     std::string w = where + ": body op " + to_string(i) + " (" + op.op() + ")";
-    if (op.op().empty() || isOp(op.op(), EffOp::FusionOp)) return fail(w + ": invalid op");
+    if (op.op().empty() || isOp(op.op(), EffOp::FusionOp))
+      return fail(w + ": invalid op");
     for (int32_t v : op.operands())
-      if (v < -1 || v >= int64_t(vals.size())) return fail(w + ": operand " + to_string(v) + " out of range");
+      if (v < -1 || v >= int64_t(vals.size()))
+        return fail(w + ": operand " + to_string(v) + " out of range");
     if (op.result_dtypes_size() == 0 || op.result_dtypes_size() != op.result_shapes_size())
       return fail(w + ": result dtypes/shapes missing or inconsistent");
     for (int r = 0; r < op.result_dtypes_size(); ++r) {
-      if (!isValidDType(op.result_dtypes(r))) return fail(w + ": invalid result dtype");
-      std::vector<int64_t> shape(op.result_shapes(r).values().begin(), op.result_shapes(r).values().end());
+      if (!isValidDType(op.result_dtypes(r)))
+        return fail(w + ": invalid result dtype");
+      std::vector<int64_t> shape(op.result_shapes(r).values().begin(),
+                                 op.result_shapes(r).values().end());
       uint64_t n = 1;
       for (int64_t d : shape) {
-        if (d < 0 || (d && n > (uint64_t(1) << 40) / uint64_t(d))) return fail(w + ": invalid result shape");
+        if (d < 0 || (d && n > (uint64_t(1) << 40) / uint64_t(d)))
+          return fail(w + ": invalid result shape");
         n *= uint64_t(d);
       }
       vals.push_back({op.result_dtypes(r), shape, true});
     }
   }
-  if (kr.body_outputs_size() != kr.outputs_size()) return fail(where + ": body_outputs count differs from outputs");
+  if (kr.body_outputs_size() != kr.outputs_size())
+    return fail(where + ": body_outputs count differs from outputs");
   for (int o = 0; o < kr.outputs_size(); ++o) {
     int32_t v = kr.body_outputs(o);
-    if (v < 0 || v >= int64_t(vals.size()) || !vals[v].known) return fail(where + ": body output " + to_string(v) + " out of range");
+    if (v < 0 || v >= int64_t(vals.size()) || !vals[v].known)
+      return fail(where + ": body output " + to_string(v) + " out of range");
     const Buffer &b = m.buffers(kr.outputs(o));
-    if (vals[v].dtype != b.dtype() || vals[v].shape != std::vector<int64_t>(b.shape().begin(), b.shape().end()))
-      return fail(where + ": body output " + to_string(o) + " type differs from " + bufName(m, kr.outputs(o)));
+    if (vals[v].dtype != b.dtype() ||
+        vals[v].shape != std::vector<int64_t>(b.shape().begin(), b.shape().end()))
+      return fail(where + ": body output " + to_string(o) + " type differs from " +
+                  bufName(m, kr.outputs(o)));
   }
   return Status::OK();
 }
@@ -133,16 +164,23 @@ Status checkFusion(const artifact::Manifest &m, const artifact::Kernel &kr, cons
 Status checkKernels(const artifact::Manifest &m) {
   for (int k = 0; k < m.kernels_size(); ++k) {
     const auto &kr = m.kernels(k);
-    std::string where = "kernel " + to_string(k) + " (" + kr.op() + (kr.location().empty() ? "" : " at " + kr.location()) + ")";
-    if (kr.op().empty()) return fail(where + ": empty op name");
+    std::string where = "kernel " + to_string(k) + " (" + kr.op() +
+                        (kr.location().empty() ? "" : " at " + kr.location()) + ")";
+    if (kr.op().empty())
+      return fail(where + ": empty op name");
     for (int32_t id : kr.inputs())
-      if (id < -1 || id >= m.buffers_size()) return fail(where + ": input buffer id " + to_string(id) + " out of range");
-    if (kr.outputs_size() == 0) return fail(where + ": no outputs");
+      if (id < -1 || id >= m.buffers_size())
+        return fail(where + ": input buffer id " + to_string(id) + " out of range");
+    if (kr.outputs_size() == 0)
+      return fail(where + ": no outputs");
     for (int32_t id : kr.outputs()) {
-      if (id < 0 || id >= m.buffers_size()) return fail(where + ": output buffer id " + to_string(id) + " out of range");
-      if (rootStorage(m, id) == Buffer::WEIGHT) return fail(where + ": writes weight " + bufName(m, id));
+      if (id < 0 || id >= m.buffers_size())
+        return fail(where + ": output buffer id " + to_string(id) + " out of range");
+      if (rootStorage(m, id) == Buffer::WEIGHT)
+        return fail(where + ": writes weight " + bufName(m, id));
     }
-    if (isOp(kr.op(), EffOp::FusionOp)) EFFC_RETURN_IF_ERROR(checkFusion(m, kr, where));
+    if (isOp(kr.op(), EffOp::FusionOp))
+      EFFC_RETURN_IF_ERROR(checkFusion(m, kr, where));
   }
   return Status::OK();
 }
@@ -151,56 +189,75 @@ Status checkKernels(const artifact::Manifest &m) {
 
 Status validateManifest(const artifact::Manifest &m, uint64_t weightsSize, uint64_t payloadSize) {
   if (m.format_version() != format::kFormatVersion)
-    return fail("manifest format version " + to_string(m.format_version()) + ", this runtime reads " +
-                to_string(format::kFormatVersion));
-  if (m.buffers_size() >= INT32_MAX / 2) return fail("too many buffers");
-  for (int i = 0; i < m.buffers_size(); ++i) EFFC_RETURN_IF_ERROR(checkBuffer(m, i));
+    return fail("manifest format version " + to_string(m.format_version()) +
+                ", this runtime reads " + to_string(format::kFormatVersion));
+  if (m.buffers_size() >= INT32_MAX / 2)
+    return fail("too many buffers");
+  for (int i = 0; i < m.buffers_size(); ++i)
+    EFFC_RETURN_IF_ERROR(checkBuffer(m, i));
   std::vector<int> weightOf(m.buffers_size(), -1);
   for (int w = 0; w < m.weights_size(); ++w) {
     const auto &e = m.weights(w);
     std::string what = "weight " + to_string(w);
-    if (e.buffer() >= uint32_t(m.buffers_size())) return fail(what + ": buffer " + to_string(e.buffer()) + " out of range");
+    if (e.buffer() >= uint32_t(m.buffers_size()))
+      return fail(what + ": buffer " + to_string(e.buffer()) + " out of range");
     int b = int(e.buffer());
     const Buffer &buf = m.buffers(b);
-    if (buf.storage() != Buffer::WEIGHT) return fail(what + ": " + bufName(m, b) + " is not a WEIGHT buffer");
-    if (weightOf[b] >= 0) return fail(what + ": " + bufName(m, b) + " has two weight entries");
+    if (buf.storage() != Buffer::WEIGHT)
+      return fail(what + ": " + bufName(m, b) + " is not a WEIGHT buffer");
+    if (weightOf[b] >= 0)
+      return fail(what + ": " + bufName(m, b) + " has two weight entries");
     weightOf[b] = w;
-    if (e.offset() % format::kAlign) return fail(what + ": offset " + to_string(e.offset()) + " not 256-byte aligned");
+    if (e.offset() % format::kAlign)
+      return fail(what + ": offset " + to_string(e.offset()) + " not 256-byte aligned");
     if (!fits(e.offset(), e.size(), weightsSize))
-      return fail(what + ": range [" + to_string(e.offset()) + ", +" + to_string(e.size()) + ") exceeds the weights section (" +
-                  to_string(weightsSize) + " bytes)");
+      return fail(what + ": range [" + to_string(e.offset()) + ", +" + to_string(e.size()) +
+                  ") exceeds the weights section (" + to_string(weightsSize) + " bytes)");
     if (e.size() != buf.size_bytes())
-      return fail(what + ": size " + to_string(e.size()) + " differs from " + bufName(m, b) + " size " + to_string(buf.size_bytes()));
-    if (buf.offset() != e.offset()) return fail(bufName(m, b) + ": offset differs from its weight entry");
+      return fail(what + ": size " + to_string(e.size()) + " differs from " + bufName(m, b) +
+                  " size " + to_string(buf.size_bytes()));
+    if (buf.offset() != e.offset())
+      return fail(bufName(m, b) + ": offset differs from its weight entry");
   }
   for (int i = 0; i < m.buffers_size(); ++i)
-    if (m.buffers(i).storage() == Buffer::WEIGHT && weightOf[i] < 0) return fail(bufName(m, i) + ": WEIGHT buffer without data");
+    if (m.buffers(i).storage() == Buffer::WEIGHT && weightOf[i] < 0)
+      return fail(bufName(m, i) + ": WEIGHT buffer without data");
   if (!fits(m.cuda_source_offset(), m.cuda_source_size(), payloadSize))
     return fail("CUDA source range exceeds the payload (" + to_string(payloadSize) + " bytes)");
   for (int c = 0; c < m.cubins_size(); ++c)
     if (!fits(m.cubins(c).offset(), m.cubins(c).size(), payloadSize))
-      return fail("cubin " + to_string(c) + " (" + m.cubins(c).arch() + ") range exceeds the payload");
+      return fail("cubin " + to_string(c) + " (" + m.cubins(c).arch() +
+                  ") range exceeds the payload");
   EFFC_RETURN_IF_ERROR(checkBindings(m, true));
   EFFC_RETURN_IF_ERROR(checkBindings(m, false));
   return checkKernels(m);
 }
 
-Status parseArtifact(const uint8_t *data, size_t size, const std::string &name, ArtifactSections *out) {
+Status parseArtifact(const uint8_t *data, size_t size, const std::string &name,
+                     ArtifactSections *out) {
   auto err = [&](const std::string &msg) { return Status::error(name + ": " + msg); };
   if (size < format::kHeaderSize)
     return err("file too small (" + to_string(size) + " bytes) to be an effc artifact");
-  if (std::memcmp(data, format::kMagic, 8) != 0) return err("not an effc artifact (bad magic)");
+  if (std::memcmp(data, format::kMagic, 8) != 0)
+    return err("not an effc artifact (bad magic)");
   format::Header h = format::decodeHeader(data);
   if (h.formatVersion != format::kFormatVersion)
     return err("artifact format version " + to_string(h.formatVersion) + ", this runtime reads " +
                to_string(format::kFormatVersion));
   if (h.headerSize != format::kHeaderSize)
-    return err("header size " + to_string(h.headerSize) + ", expected " + to_string(format::kHeaderSize));
-  if (fnv1a64(data, format::kHeaderSize - 8) != h.checksum) return err("header checksum mismatch (corrupt header)");
+    return err("header size " + to_string(h.headerSize) + ", expected " +
+               to_string(format::kHeaderSize));
+  if (fnv1a64(data, format::kHeaderSize - 8) != h.checksum)
+    return err("header checksum mismatch (corrupt header)");
   if (h.fileSize != size)
-    return err(size < h.fileSize ? "truncated: header says " + to_string(h.fileSize) + " bytes, file has " + to_string(size)
-                                 : "size mismatch: header says " + to_string(h.fileSize) + " bytes, file has " + to_string(size));
-  struct Sec { const char *what; uint64_t off, size; };
+    return err(size < h.fileSize ? "truncated: header says " + to_string(h.fileSize) +
+                                       " bytes, file has " + to_string(size)
+                                 : "size mismatch: header says " + to_string(h.fileSize) +
+                                       " bytes, file has " + to_string(size));
+  struct Sec {
+    const char *what;
+    uint64_t off, size;
+  };
   Sec secs[3] = {{"manifest", h.manifestOffset, h.manifestSize},
                  {"payload", h.payloadOffset, h.payloadSize},
                  {"weights", h.weightsOffset, h.weightsSize}};
@@ -211,20 +268,26 @@ Status parseArtifact(const uint8_t *data, size_t size, const std::string &name, 
       return err(std::string(s.what) + " section [" + to_string(s.off) + ", +" + to_string(s.size) +
                  ") is misaligned, overlapping or outside the file");
     prevEnd = s.off + s.size;
-    if (&s != &secs[2]) covered.push_back({s.off, prevEnd}); // weights: per entry below
+    if (&s != &secs[2])
+      covered.push_back({s.off, prevEnd}); // weights: per entry below
   }
-  if (h.manifestSize > uint64_t(INT_MAX)) return err("manifest too large");
-  if (fnv1a64(data + h.manifestOffset, h.manifestSize) != h.manifestChecksum) return err("manifest checksum mismatch");
-  if (fnv1a64(data + h.payloadOffset, h.payloadSize) != h.payloadChecksum) return err("payload checksum mismatch");
+  if (h.manifestSize > uint64_t(INT_MAX))
+    return err("manifest too large");
+  if (fnv1a64(data + h.manifestOffset, h.manifestSize) != h.manifestChecksum)
+    return err("manifest checksum mismatch");
+  if (fnv1a64(data + h.payloadOffset, h.payloadSize) != h.payloadChecksum)
+    return err("payload checksum mismatch");
   if (!out->manifest.ParseFromArray(data + h.manifestOffset, int(h.manifestSize)))
     return err("manifest does not parse as effc.artifact.Manifest");
   Status v = validateManifest(out->manifest, h.weightsSize, h.payloadSize);
-  if (!v.ok()) return err(v.message());
+  if (!v.ok())
+    return err(v.message());
   for (int w = 0; w < out->manifest.weights_size(); ++w) {
     const auto &e = out->manifest.weights(w);
     uint64_t off = h.weightsOffset + e.offset();
     if (fnv1a64(data + off, e.size()) != e.checksum())
-      return err("weight " + to_string(w) + " (" + out->manifest.buffers(int(e.buffer())).name() + "): checksum mismatch");
+      return err("weight " + to_string(w) + " (" + out->manifest.buffers(int(e.buffer())).name() +
+                 "): checksum mismatch");
     covered.push_back({off, off + e.size()});
   }
   // Bytes outside the header, manifest, payload and weights must be zero
@@ -233,11 +296,13 @@ Status parseArtifact(const uint8_t *data, size_t size, const std::string &name, 
   uint64_t pos = 0;
   for (auto [b, e] : covered) {
     for (uint64_t i = pos; i < b; ++i)
-      if (data[i]) return err("nonzero padding byte at offset " + to_string(i));
+      if (data[i])
+        return err("nonzero padding byte at offset " + to_string(i));
     pos = std::max(pos, e);
   }
   for (uint64_t i = pos; i < size; ++i)
-    if (data[i]) return err("nonzero padding byte at offset " + to_string(i));
+    if (data[i])
+      return err("nonzero padding byte at offset " + to_string(i));
   out->weightsOffset = h.weightsOffset;
   out->weightsSize = h.weightsSize;
   out->payloadOffset = h.payloadOffset;

@@ -1,5 +1,5 @@
-#include "ArtifactFormat.h"
 #include "Artifact.h"
+#include "ArtifactFormat.h"
 #include "effc/DType.h"
 #include "effc/Tensor.h"
 
@@ -59,7 +59,8 @@ Header decodeHeader(const uint8_t *p) {
 void planArenaWithoutReuse(artifact::Manifest &m) {
   uint64_t off = 0;
   for (auto &b : *m.mutable_buffers()) {
-    if (b.storage() != artifact::Buffer::ARENA) continue;
+    if (b.storage() != artifact::Buffer::ARENA)
+      continue;
     if (b.size_bytes() == 0) {
       int64_t n = numElements({b.shape().begin(), b.shape().end()});
       b.set_size_bytes(n < 0 ? 0 : uint64_t(n) * dtypeSize(DType(b.dtype())));
@@ -70,19 +71,24 @@ void planArenaWithoutReuse(artifact::Manifest &m) {
   m.set_arena_bytes(off);
 }
 
-StatusOr<std::string> serializeArtifact(artifact::Manifest m, const std::vector<WeightBlob> &weights,
+StatusOr<std::string> serializeArtifact(artifact::Manifest m,
+                                        const std::vector<WeightBlob> &weights,
                                         const std::string &payload) {
   m.set_format_version(format::kFormatVersion);
-  if (m.producer().empty()) m.set_producer(std::string("effc ") + EFFC_VERSION_STRING);
+  if (m.producer().empty())
+    m.set_producer(std::string("effc ") + EFFC_VERSION_STRING);
   uint64_t interm = 0;
   for (auto &b : *m.mutable_buffers()) {
     if (b.size_bytes() == 0) {
       int64_t n = numElements({b.shape().begin(), b.shape().end()});
-      if (n > 0) b.set_size_bytes(uint64_t(n) * dtypeSize(DType(b.dtype())));
+      if (n > 0)
+        b.set_size_bytes(uint64_t(n) * dtypeSize(DType(b.dtype())));
     }
-    if (b.storage() == artifact::Buffer::ARENA) interm += b.size_bytes();
+    if (b.storage() == artifact::Buffer::ARENA)
+      interm += b.size_bytes();
   }
-  if (m.intermediate_bytes() == 0) m.set_intermediate_bytes(interm);
+  if (m.intermediate_bytes() == 0)
+    m.set_intermediate_bytes(interm);
   // Weights: each blob 256-aligned in the section.
   m.clear_weights();
   std::string wsec;
@@ -94,8 +100,8 @@ StatusOr<std::string> serializeArtifact(artifact::Manifest m, const std::vector<
       return Status::error("two weight blobs for buffer " + std::to_string(w.buffer));
     artifact::Buffer *b = m.mutable_buffers(int(w.buffer));
     if (b->storage() != artifact::Buffer::WEIGHT)
-      return Status::error("weight blob for buffer " + std::to_string(w.buffer) + " ('" + b->name() +
-                           "') which is not a WEIGHT buffer");
+      return Status::error("weight blob for buffer " + std::to_string(w.buffer) + " ('" +
+                           b->name() + "') which is not a WEIGHT buffer");
     wsec.resize(format::alignUp(wsec.size()), '\0');
     artifact::Weight *e = m.add_weights();
     e->set_buffer(w.buffer);
@@ -106,9 +112,11 @@ StatusOr<std::string> serializeArtifact(artifact::Manifest m, const std::vector<
     wsec += w.bytes;
   }
   Status v = validateManifest(m, wsec.size(), payload.size());
-  if (!v.ok()) return v;
+  if (!v.ok())
+    return v;
   std::string man;
-  if (!m.SerializeToString(&man)) return Status::error("cannot serialize the manifest");
+  if (!m.SerializeToString(&man))
+    return Status::error("cannot serialize the manifest");
 
   format::Header h;
   h.manifestOffset = format::kAlign;
@@ -131,12 +139,15 @@ StatusOr<std::string> serializeArtifact(artifact::Manifest m, const std::vector<
 Status writeArtifact(const std::string &path, artifact::Manifest manifest,
                      const std::vector<WeightBlob> &weights, const std::string &payload) {
   auto bytes = serializeArtifact(std::move(manifest), weights, payload);
-  if (!bytes.ok()) return bytes.status().withPrefix(path);
+  if (!bytes.ok())
+    return bytes.status().withPrefix(path);
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
-  if (!f) return Status::error(path + ": cannot open for writing");
+  if (!f)
+    return Status::error(path + ": cannot open for writing");
   f.write(bytes->data(), std::streamsize(bytes->size()));
   f.close();
-  if (!f) return Status::error(path + ": write failed");
+  if (!f)
+    return Status::error(path + ": write failed");
   return Status::OK();
 }
 

@@ -1,8 +1,8 @@
 // Backend lookup by name. "host" and "cuda" are built in; registerBackend()
 // can add or replace entries (tests, out-of-tree backends).
-#include "effc/Backend.h"
 #include "HostBackend.h"
 #include "cuda/CudaBackend.h"
+#include "effc/Backend.h"
 
 #include <map>
 #include <mutex>
@@ -27,10 +27,13 @@ StatusOr<std::shared_ptr<Backend>> getBackend(const std::string &name) {
   {
     std::lock_guard<std::mutex> lock(registryMutex());
     auto it = factories().find(name);
-    if (it != factories().end()) return it->second();
+    if (it != factories().end())
+      return it->second();
   }
-  if (name == "host") return makeHostBackend();
-  if (name == "cuda") return makeCudaBackend();
+  if (name == "host")
+    return makeHostBackend();
+  if (name == "cuda")
+    return makeCudaBackend();
   return Status::error("unknown backend '" + name + "' (known: host, cuda)");
 }
 

@@ -14,19 +14,31 @@ namespace {
 using artifact::Buffer;
 
 std::string kernelWhere(const artifact::Kernel &k, int i) {
-  return "kernel " + std::to_string(i) + " (" + k.op() + (k.location().empty() ? "" : " at " + k.location()) + ")";
+  return "kernel " + std::to_string(i) + " (" + k.op() +
+         (k.location().empty() ? "" : " at " + k.location()) + ")";
 }
 
 StatusOr<host::Attrs> convertAttrs(const artifact::Kernel &k) {
   host::Attrs attrs;
   for (const auto &[name, a] : k.attrs()) {
     switch (a.value_case()) {
-    case artifact::Attr::kI: attrs[name] = int64_t(a.i()); break;
-    case artifact::Attr::kF: attrs[name] = a.f(); break;
-    case artifact::Attr::kS: attrs[name] = a.s(); break;
-    case artifact::Attr::kInts: attrs[name] = std::vector<int64_t>(a.ints().values().begin(), a.ints().values().end()); break;
-    case artifact::Attr::kFloats: attrs[name] = std::vector<double>(a.floats().values().begin(), a.floats().values().end()); break;
-    default: return Status::error("attribute '" + name + "' has no value");
+    case artifact::Attr::kI:
+      attrs[name] = int64_t(a.i());
+      break;
+    case artifact::Attr::kF:
+      attrs[name] = a.f();
+      break;
+    case artifact::Attr::kS:
+      attrs[name] = a.s();
+      break;
+    case artifact::Attr::kInts:
+      attrs[name] = std::vector<int64_t>(a.ints().values().begin(), a.ints().values().end());
+      break;
+    case artifact::Attr::kFloats:
+      attrs[name] = std::vector<double>(a.floats().values().begin(), a.floats().values().end());
+      break;
+    default:
+      return Status::error("attribute '" + name + "' has no value");
     }
   }
   return attrs;
@@ -55,19 +67,25 @@ public:
     uint64_t bytes = (m.arena_bytes() + 63) / 64 * 64;
     if (bytes) {
       s->arena_ = static_cast<uint8_t *>(std::aligned_alloc(64, bytes));
-      if (!s->arena_) return Status::error("cannot allocate a host arena of " + std::to_string(bytes) + " bytes");
+      if (!s->arena_)
+        return Status::error("cannot allocate a host arena of " + std::to_string(bytes) + " bytes");
     }
     s->ptr_.resize(m.buffers_size());
-    for (int i = 0; i < m.buffers_size(); ++i) s->ptr_[i] = s->resolve(i);
+    for (int i = 0; i < m.buffers_size(); ++i)
+      s->ptr_[i] = s->resolve(i);
     for (int k = 0; k < m.kernels_size(); ++k) {
       const artifact::Kernel &kr = m.kernels(k);
       auto attrs = convertAttrs(kr);
-      if (!attrs.ok()) return attrs.status().withPrefix(model->path() + ": " + kernelWhere(kr, k));
+      if (!attrs.ok())
+        return attrs.status().withPrefix(model->path() + ": " + kernelWhere(kr, k));
       PreparedKernel p;
       p.op = kr.op();
       p.attrs = std::move(*attrs);
       for (int32_t id : kr.inputs()) {
-        if (id < 0) { p.in.push_back({}); continue; }
+        if (id < 0) {
+          p.in.push_back({});
+          continue;
+        }
         const Buffer &b = m.buffers(id);
         p.in.push_back({DType(b.dtype()), {b.shape().begin(), b.shape().end()}, s->ptr_[id]});
       }
@@ -75,7 +93,8 @@ public:
         const Buffer &b = m.buffers(id);
         p.out.push_back({DType(b.dtype()), {b.shape().begin(), b.shape().end()}, s->ptr_[id]});
       }
-      if (isOp(kr.op(), EffOp::FusionOp)) EFFC_RETURN_IF_ERROR(s->prepareFusion(kr, k, p));
+      if (isOp(kr.op(), EffOp::FusionOp))
+        EFFC_RETURN_IF_ERROR(s->prepareFusion(kr, k, p));
       s->kernels_.push_back(std::move(p));
     }
     return std::unique_ptr<BackendSession>(std::move(s));
@@ -83,23 +102,29 @@ public:
 
   ~HostSession() override { std::free(arena_); }
 
-  Status run(const std::vector<Tensor> &inputs, std::vector<HostTensor> &outputs, RunProfile *profile) override {
+  Status run(const std::vector<Tensor> &inputs, std::vector<HostTensor> &outputs,
+             RunProfile *profile) override {
     const artifact::Manifest &m = manifestOf(*model_);
     for (size_t i = 0; i < inputs.size(); ++i)
-      if (size_t n = inputs[i].byteSize()) std::memcpy(ptr_[model_->inputs()[i].buffer], inputs[i].data, n);
-    if (profile) profile->kernels.clear();
+      if (size_t n = inputs[i].byteSize())
+        std::memcpy(ptr_[model_->inputs()[i].buffer], inputs[i].data, n);
+    if (profile)
+      profile->kernels.clear();
     for (size_t k = 0; k < kernels_.size(); ++k) {
       auto t0 = std::chrono::steady_clock::now();
       const PreparedKernel &p = kernels_[k];
       Status st = p.body.empty() ? host::runKernel(p.op, p.attrs, p.in, p.out) : runFusion(p);
-      if (!st.ok()) return st.withPrefix(model_->path() + ": " + kernelWhere(m.kernels(int(k)), int(k)));
+      if (!st.ok())
+        return st.withPrefix(model_->path() + ": " + kernelWhere(m.kernels(int(k)), int(k)));
       if (profile) {
-        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+        double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                        .count();
         profile->kernels.push_back({int(k), p.op, m.kernels(int(k)).location(), ms});
       }
     }
     for (size_t o = 0; o < outputs.size(); ++o)
-      if (size_t n = outputs[o].byteSize()) std::memcpy(outputs[o].data(), ptr_[model_->outputs()[o].buffer], n);
+      if (size_t n = outputs[o].byteSize())
+        std::memcpy(outputs[o].data(), ptr_[model_->outputs()[o].buffer], n);
     return Status::OK();
   }
 
@@ -116,11 +141,14 @@ private:
       *tmp.mutable_attrs() = b.attrs();
       auto attrs = convertAttrs(tmp);
       if (!attrs.ok())
-        return attrs.status().withPrefix(model_->path() + ": " + kernelWhere(kr, k) + ": body op " + std::to_string(i));
+        return attrs.status().withPrefix(model_->path() + ": " + kernelWhere(kr, k) + ": body op " +
+                                         std::to_string(i));
       PreparedOp op{b.op(), std::move(*attrs), {}, {}};
-      for (int32_t v : b.operands()) op.in.push_back(v < 0 ? host::ConstTensorRef{} : vals[v]);
+      for (int32_t v : b.operands())
+        op.in.push_back(v < 0 ? host::ConstTensorRef{} : vals[v]);
       for (int r = 0; r < b.result_dtypes_size(); ++r) {
-        std::vector<int64_t> shape(b.result_shapes(r).values().begin(), b.result_shapes(r).values().end());
+        std::vector<int64_t> shape(b.result_shapes(r).values().begin(),
+                                   b.result_shapes(r).values().end());
         scratch_.push_back(std::make_unique<HostTensor>(DType(b.result_dtypes(r)), shape));
         HostTensor &t = *scratch_.back();
         op.out.push_back({t.dtype(), t.shape(), t.data()});
@@ -129,7 +157,8 @@ private:
       p.body.push_back(std::move(op));
     }
     for (int o = 0; o < kr.body_outputs_size(); ++o)
-      p.bodyOutputs.push_back({vals[kr.body_outputs(o)].data, manifestOf(*model_).buffers(kr.outputs(o)).size_bytes()});
+      p.bodyOutputs.push_back(
+          {vals[kr.body_outputs(o)].data, manifestOf(*model_).buffers(kr.outputs(o)).size_bytes()});
     return Status::OK();
   }
 
@@ -137,10 +166,12 @@ private:
     for (size_t i = 0; i < p.body.size(); ++i) {
       const PreparedOp &op = p.body[i];
       Status st = host::runKernel(op.op, op.attrs, op.in, op.out);
-      if (!st.ok()) return st.withPrefix("body op " + std::to_string(i));
+      if (!st.ok())
+        return st.withPrefix("body op " + std::to_string(i));
     }
     for (size_t o = 0; o < p.out.size(); ++o)
-      if (p.bodyOutputs[o].second) std::memmove(p.out[o].data, p.bodyOutputs[o].first, p.bodyOutputs[o].second);
+      if (p.bodyOutputs[o].second)
+        std::memmove(p.out[o].data, p.bodyOutputs[o].first, p.bodyOutputs[o].second);
     return Status::OK();
   }
 
@@ -148,8 +179,10 @@ private:
   uint8_t *resolve(int i) const {
     const Buffer &b = manifestOf(*model_).buffers(i);
     switch (b.storage()) {
-    case Buffer::ARENA: return arena_ ? arena_ + b.offset() : nullptr;
-    case Buffer::WEIGHT: return const_cast<uint8_t *>(model_->weightsData()) + b.offset(); // never written
+    case Buffer::ARENA:
+      return arena_ ? arena_ + b.offset() : nullptr;
+    case Buffer::WEIGHT:
+      return const_cast<uint8_t *>(model_->weightsData()) + b.offset(); // never written
     default: {
       uint8_t *base = resolve(int(b.alias_of()));
       return base ? base + b.offset() : nullptr;
@@ -174,8 +207,9 @@ public:
       if (isOp(kr.op(), EffOp::FusionOp)) {
         for (int i = 0; i < kr.body_size(); ++i)
           if (!host::hasKernel(kr.body(i).op()))
-            return Status::error(model.path() + ": " + kernelWhere(kr, k) + ": body op " + std::to_string(i) + ": op '" +
-                                 kr.body(i).op() + "' is not supported by the host backend");
+            return Status::error(model.path() + ": " + kernelWhere(kr, k) + ": body op " +
+                                 std::to_string(i) + ": op '" + kr.body(i).op() +
+                                 "' is not supported by the host backend");
       } else if (!host::hasKernel(kr.op())) {
         return Status::error(model.path() + ": " + kernelWhere(kr, k) + ": op '" + kr.op() +
                              "' is not supported by the host backend");
@@ -183,7 +217,8 @@ public:
     }
     return Status::OK();
   }
-  StatusOr<std::unique_ptr<BackendSession>> createSession(std::shared_ptr<const Model> model) const override {
+  StatusOr<std::unique_ptr<BackendSession>>
+  createSession(std::shared_ptr<const Model> model) const override {
     return HostSession::create(std::move(model));
   }
 };

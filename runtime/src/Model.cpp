@@ -14,7 +14,8 @@ const detail::ModelManifest &detail::modelManifest(const Model &model) { return 
 
 StatusOr<std::shared_ptr<const Model>> Model::load(const std::string &path) {
   auto bytes = readFileBytes(path);
-  if (!bytes.ok()) return bytes.status();
+  if (!bytes.ok())
+    return bytes.status();
   return loadFromMemory(bytes->data(), bytes->size(), path);
 }
 
@@ -26,7 +27,8 @@ StatusOr<std::shared_ptr<const Model>> Model::loadFromMemory(const void *data, s
   m->storage_.resize(size + format::kAlign);
   uint8_t *base = m->storage_.data();
   base += (format::kAlign - reinterpret_cast<uintptr_t>(base) % format::kAlign) % format::kAlign;
-  if (size) std::memcpy(base, data, size);
+  if (size)
+    std::memcpy(base, data, size);
   ArtifactSections secs;
   EFFC_RETURN_IF_ERROR(parseArtifact(base, size, name, &secs));
   m->manifest_->manifest = std::move(secs.manifest);
@@ -38,7 +40,8 @@ StatusOr<std::shared_ptr<const Model>> Model::loadFromMemory(const void *data, s
     const auto &binds = io == 0 ? man.inputs() : man.outputs();
     for (const auto &b : binds) {
       const auto &buf = man.buffers(int(b.buffer()));
-      TensorInfo info{b.name(), DType(buf.dtype()), {buf.shape().begin(), buf.shape().end()}, b.buffer()};
+      TensorInfo info{
+          b.name(), DType(buf.dtype()), {buf.shape().begin(), buf.shape().end()}, b.buffer()};
       (io == 0 ? m->inputs_ : m->outputs_).push_back(std::move(info));
     }
   }

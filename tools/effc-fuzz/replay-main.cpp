@@ -9,4 +9,6 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-int main(int argc, char **argv) { return llvm::runFuzzerOnInputs(argc, argv, LLVMFuzzerTestOneInput); }
+int main(int argc, char **argv) {
+  return llvm::runFuzzerOnInputs(argc, argv, LLVMFuzzerTestOneInput);
+}

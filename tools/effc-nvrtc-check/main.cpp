@@ -19,18 +19,19 @@ using namespace effc;
 
 namespace {
 
-const char *kUsage =
-    "usage: effc-nvrtc-check ARTIFACT.effc [--arch=sm_80,sm_90,sm_90a] [-v]\n"
-    "  --arch=LIST   comma-separated targets (default sm_80,sm_90,sm_90a)\n"
-    "  -v            print the NVRTC log, options and the kernels of each cubin\n";
+const char *kUsage = "usage: effc-nvrtc-check ARTIFACT.effc [--arch=sm_80,sm_90,sm_90a] [-v]\n"
+                     "  --arch=LIST   comma-separated targets (default sm_80,sm_90,sm_90a)\n"
+                     "  -v            print the NVRTC log, options and the kernels of each cubin\n";
 
 std::vector<std::string> splitCommas(const std::string &s) {
   std::vector<std::string> out;
   size_t start = 0;
   while (start <= s.size()) {
     size_t end = s.find(',', start);
-    if (end == std::string::npos) end = s.size();
-    if (end > start) out.push_back(s.substr(start, end - start));
+    if (end == std::string::npos)
+      end = s.size();
+    if (end > start)
+      out.push_back(s.substr(start, end - start));
     start = end + 1;
   }
   return out;
@@ -53,35 +54,50 @@ int main(int argc, char **argv) {
       std::fputs(kUsage, stdout);
       return 0;
     }
-    if (a == "-v") verbose = true;
-    else if (a.rfind("--arch=", 0) == 0) archs = splitCommas(a.substr(7));
-    else if (a == "--arch" && i + 1 < argc) archs = splitCommas(argv[++i]);
-    else if (!a.empty() && a[0] == '-') return fail("unknown option '" + a + "'\n" + kUsage);
-    else if (path.empty()) path = a;
-    else return fail("more than one artifact given\n" + std::string(kUsage));
+    if (a == "-v")
+      verbose = true;
+    else if (a.rfind("--arch=", 0) == 0)
+      archs = splitCommas(a.substr(7));
+    else if (a == "--arch" && i + 1 < argc)
+      archs = splitCommas(argv[++i]);
+    else if (!a.empty() && a[0] == '-')
+      return fail("unknown option '" + a + "'\n" + kUsage);
+    else if (path.empty())
+      path = a;
+    else
+      return fail("more than one artifact given\n" + std::string(kUsage));
   }
-  if (path.empty()) return fail(std::string("no artifact given\n") + kUsage);
-  if (archs.empty()) return fail("--arch lists no target");
+  if (path.empty())
+    return fail(std::string("no artifact given\n") + kUsage);
+  if (archs.empty())
+    return fail("--arch lists no target");
 
   auto model = Model::load(path);
-  if (!model.ok()) return fail(model.status().message());
+  if (!model.ok())
+    return fail(model.status().message());
   const artifact::Manifest &m = manifestOf(**model);
   Status st = cuda::checkKernels(m);
-  if (!st.ok()) return fail(path + ": " + st.message());
+  if (!st.ok())
+    return fail(path + ": " + st.message());
   auto source = cuda::cudaSource(m, (*model)->payload());
-  if (!source.ok()) return fail(path + ": " + source.status().message());
+  if (!source.ok())
+    return fail(path + ": " + source.status().message());
   auto ver = nvrtc::version();
-  if (!ver.ok()) return fail(ver.status().message());
+  if (!ver.ok())
+    return fail(ver.status().message());
   std::vector<std::string> extra(m.nvrtc_options().begin(), m.nvrtc_options().end());
   size_t nKernels = cuda::kernelFunctions(m).size();
-  if (verbose) std::printf("%s: %d launches of %zu kernels, NVRTC %s\n", path.c_str(), m.kernels_size(), nKernels, ver->c_str());
+  if (verbose)
+    std::printf("%s: %d launches of %zu kernels, NVRTC %s\n", path.c_str(), m.kernels_size(),
+                nKernels, ver->c_str());
 
   int failures = 0;
   for (const std::string &arch : archs) {
     std::vector<std::string> opts = nvrtc::compileOptions(arch, extra);
     if (verbose) {
       std::printf("%s: options:", arch.c_str());
-      for (auto &o : opts) std::printf(" %s", o.c_str());
+      for (auto &o : opts)
+        std::printf(" %s", o.c_str());
       std::printf("\n");
     }
     auto c = nvrtc::compile(*source, opts);
@@ -90,23 +106,26 @@ int main(int argc, char **argv) {
       ++failures;
       continue;
     }
-    if (verbose && !c->log.empty()) std::printf("%s: NVRTC log:\n%s\n", arch.c_str(), c->log.c_str());
+    if (verbose && !c->log.empty())
+      std::printf("%s: NVRTC log:\n%s\n", arch.c_str(), c->log.c_str());
     Status has = cuda::checkCubinHasKernels(m, c->cubin, arch);
     if (!has.ok()) {
       std::fprintf(stderr, "%s: FAILED: %s\n", arch.c_str(), has.message().c_str());
       ++failures;
       continue;
     }
-    std::printf("%s: %zu kernels compiled in %.0f ms (cubin %zu bytes)\n", arch.c_str(), nKernels, c->ms,
-                c->cubin.size());
+    std::printf("%s: %zu kernels compiled in %.0f ms (cubin %zu bytes)\n", arch.c_str(), nKernels,
+                c->ms, c->cubin.size());
     if (verbose)
-      for (const std::string &k : cuda::kernelFunctions(m)) std::printf("  %s\n", k.c_str());
+      for (const std::string &k : cuda::kernelFunctions(m))
+        std::printf("  %s\n", k.c_str());
   }
   // Embedded cubins must hold every kernel too (they are used without a check
   // of the source at run time).
   for (const artifact::Cubin &e : m.cubins()) {
     auto cubin = cuda::embeddedCubin(m, (*model)->payload(), e.arch());
-    Status ok = cubin.ok() ? cuda::checkCubinHasKernels(m, **cubin, "embedded cubin " + e.arch()) : cubin.status();
+    Status ok = cubin.ok() ? cuda::checkCubinHasKernels(m, **cubin, "embedded cubin " + e.arch())
+                           : cubin.status();
     if (!ok.ok()) {
       std::fprintf(stderr, "%s\n", ok.message().c_str());
       ++failures;

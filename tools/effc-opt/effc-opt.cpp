@@ -10,6 +10,7 @@ int main(int argc, char **argv) {
   mlir::eff::registerEffcDialects(registry);
   mlir::eff::registerEffcPasses();
   effc::registerPipeline(); // --effc-pipeline: what effc runs
-  return mlir::asMainReturnCode(
-      mlir::MlirOptMain(argc, argv, "effc optimizer driver: every effc pass and --effc-pipeline registered\n", registry));
+  return mlir::asMainReturnCode(mlir::MlirOptMain(
+      argc, argv, "effc optimizer driver: every effc pass and --effc-pipeline registered\n",
+      registry));
 }

@@ -9,12 +9,14 @@ namespace effc::run {
 /// Inputs in model order from --test-data, --input and --random-inputs.
 StatusOr<std::vector<HostTensor>> gatherInputs(const Options &o, const Model &model);
 /// Compares with DIR/output_*.pb; prints one line per output; false on FAIL.
-StatusOr<bool> compareOutputs(const Options &o, const Model &model, const std::vector<HostTensor> &outputs);
+StatusOr<bool> compareOutputs(const Options &o, const Model &model,
+                              const std::vector<HostTensor> &outputs);
 /// DIR/input_<i>.pb and DIR/output_<k>.pb (TensorProtos named after the
 /// model's inputs/outputs): a test-data directory --test-data reads back.
-Status saveTestData(const std::string &dir, const Model &model, const std::vector<HostTensor> &inputs,
+Status saveTestData(const std::string &dir, const Model &model,
+                    const std::vector<HostTensor> &inputs, const std::vector<HostTensor> &outputs);
+Status writeOutputs(const std::string &dir, const Model &model,
                     const std::vector<HostTensor> &outputs);
-Status writeOutputs(const std::string &dir, const Model &model, const std::vector<HostTensor> &outputs);
 Status bench(Session &s, const std::vector<Tensor> &inputs, int n);
 void printStats(const Model &model);
 void printProfile(const RunProfile &p);

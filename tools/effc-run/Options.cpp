@@ -22,7 +22,8 @@ const char *kHelpText =
     "  --row-rtol F            every row (last axis): max|got-ref| over the row <= F x the row's\n"
     "                          max|ref|, or x 1e-3 x the output's max|ref| where that is larger\n"
     "                          (near-zero rows) (default 4 x --rtol)\n"
-    "  --min-top1 F            float outputs of rank >= 2 with last dim >= 2 (logits): the fraction\n"
+    "  --min-top1 F            float outputs of rank >= 2 with last dim >= 2 (logits): the "
+    "fraction\n"
     "                          of rows whose argmax is the reference's, among rows where that is\n"
     "                          decisive (see --top1-margin), must be >= F (default 1)\n"
     "  --top1-margin F         a row's reference argmax is decisive when its top-2 gap exceeds\n"
@@ -53,8 +54,12 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
       hasValue = true;
     }
     auto need = [&](std::string *out) -> Status {
-      if (hasValue) { *out = value; return Status::OK(); }
-      if (i + 1 >= argc) return Status::error("option " + name + " needs a value");
+      if (hasValue) {
+        *out = value;
+        return Status::OK();
+      }
+      if (i + 1 >= argc)
+        return Status::error("option " + name + " needs a value");
       *out = argv[++i];
       return Status::OK();
     };
@@ -63,7 +68,8 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
       EFFC_RETURN_IF_ERROR(need(&v));
       char *end = nullptr;
       *out = std::strtod(v.c_str(), &end);
-      if (v.empty() || *end) return Status::error("option " + name + ": not a number: '" + v + "'");
+      if (v.empty() || *end)
+        return Status::error("option " + name + ": not a number: '" + v + "'");
       return Status::OK();
     };
     if (name == "-h" || name == "--help") {
@@ -87,7 +93,8 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
       o.rowRtolGiven = true;
     } else if (name == "--min-top1") {
       EFFC_RETURN_IF_ERROR(number(&o.tol.minTop1));
-      if (o.tol.minTop1 < 0 || o.tol.minTop1 > 1) return Status::error("option --min-top1: expected a fraction in [0, 1]");
+      if (o.tol.minTop1 < 0 || o.tol.minTop1 > 1)
+        return Status::error("option --min-top1: expected a fraction in [0, 1]");
     } else if (name == "--top1-margin") {
       EFFC_RETURN_IF_ERROR(number(&o.tol.top1Margin));
       o.top1MarginGiven = true;
@@ -102,7 +109,8 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
     } else if (name == "--bench") {
       double n;
       EFFC_RETURN_IF_ERROR(number(&n));
-      if (n < 1 || n > 1e7 || n != double(int(n))) return Status::error("option --bench: expected a positive integer");
+      if (n < 1 || n > 1e7 || n != double(int(n)))
+        return Status::error("option --bench: expected a positive integer");
       o.bench = int(n);
     } else if (name == "--input") {
       std::string v;
@@ -119,9 +127,12 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
       return Status::error("more than one artifact given: '" + o.artifact + "' and '" + a + "'");
     }
   }
-  if (!o.rowRtolGiven) o.tol.rowRtol = kRowRtolPerRtol * o.tol.rtol;
-  if (!o.top1MarginGiven) o.tol.top1Margin = o.tol.rtol; // a gap the allowed error could close is a near-tie
-  if (!o.help && o.artifact.empty()) return Status::error("no artifact given (usage: effc-run OUT.effc [options]; see --help)");
+  if (!o.rowRtolGiven)
+    o.tol.rowRtol = kRowRtolPerRtol * o.tol.rtol;
+  if (!o.top1MarginGiven)
+    o.tol.top1Margin = o.tol.rtol; // a gap the allowed error could close is a near-tie
+  if (!o.help && o.artifact.empty())
+    return Status::error("no artifact given (usage: effc-run OUT.effc [options]; see --help)");
   return o;
 }
 

@@ -17,7 +17,7 @@ struct Options {
   Tolerances tol;
   bool rowRtolGiven = false;    // else rowRtol = kRowRtolPerRtol * rtol
   bool top1MarginGiven = false; // else top1Margin = rtol
-  int64_t randomSeed = -1;    // --random-inputs SEED; -1: off
+  int64_t randomSeed = -1;      // --random-inputs SEED; -1: off
   std::string saveTestData;
   std::vector<std::pair<std::string, std::string>> inputs; // --input NAME=FILE
   std::string outputDir;

@@ -18,7 +18,8 @@ static double msSince(std::chrono::steady_clock::time_point t0) {
 
 int main(int argc, char **argv) {
   auto opts = run::parseOptions(argc, argv);
-  if (!opts.ok()) return fail(opts.status());
+  if (!opts.ok())
+    return fail(opts.status());
   const run::Options &o = *opts;
   if (o.help) {
     std::fputs(run::kHelpText, stdout);
@@ -26,50 +27,62 @@ int main(int argc, char **argv) {
   }
   auto t0 = std::chrono::steady_clock::now();
   auto model = Model::load(o.artifact);
-  if (!model.ok()) return fail(model.status());
+  if (!model.ok())
+    return fail(model.status());
   auto session = Session::create(*model, o.backend);
-  if (!session.ok()) return fail(session.status());
-  if (o.verbose) std::fprintf(stderr, "load: %.3f ms (backend %s)\n", msSince(t0), o.backend.c_str());
+  if (!session.ok())
+    return fail(session.status());
+  if (o.verbose)
+    std::fprintf(stderr, "load: %.3f ms (backend %s)\n", msSince(t0), o.backend.c_str());
   if (o.stats) {
     run::printStats(**model);
-    bool wantsRun = !o.testData.empty() || !o.inputs.empty() || o.bench > 0 || !o.outputDir.empty() ||
-                    o.randomSeed >= 0 || !o.saveTestData.empty();
-    if (!wantsRun && !(*model)->inputs().empty()) return 0; // stats only
+    bool wantsRun = !o.testData.empty() || !o.inputs.empty() || o.bench > 0 ||
+                    !o.outputDir.empty() || o.randomSeed >= 0 || !o.saveTestData.empty();
+    if (!wantsRun && !(*model)->inputs().empty())
+      return 0; // stats only
   }
 
   auto inputs = run::gatherInputs(o, **model);
-  if (!inputs.ok()) return fail(inputs.status());
+  if (!inputs.ok())
+    return fail(inputs.status());
   std::vector<Tensor> views;
-  for (auto &t : *inputs) views.push_back(t.view());
+  for (auto &t : *inputs)
+    views.push_back(t.view());
 
   RunProfile profile;
   t0 = std::chrono::steady_clock::now();
   auto outputs = (*session)->runPositional(views, o.verbose ? &profile : nullptr);
-  if (!outputs.ok()) return fail(outputs.status());
+  if (!outputs.ok())
+    return fail(outputs.status());
   if (o.verbose) {
     std::fprintf(stderr, "run: %.3f ms\n", msSince(t0));
     run::printProfile(profile);
   }
   if (!o.outputDir.empty()) {
     Status s = run::writeOutputs(o.outputDir, **model, *outputs);
-    if (!s.ok()) return fail(s);
+    if (!s.ok())
+      return fail(s);
   }
   if (!o.saveTestData.empty()) {
     Status s = run::saveTestData(o.saveTestData, **model, *inputs, *outputs);
-    if (!s.ok()) return fail(s);
+    if (!s.ok())
+      return fail(s);
   }
   if (o.bench > 0) {
     Status s = run::bench(**session, views, o.bench);
-    if (!s.ok()) return fail(s);
+    if (!s.ok())
+      return fail(s);
   }
   if (!o.testData.empty()) {
     auto pass = run::compareOutputs(o, **model, *outputs);
-    if (!pass.ok()) return fail(pass.status());
-    if (!*pass) return 1;
+    if (!pass.ok())
+      return fail(pass.status());
+    if (!*pass)
+      return 1;
   } else if (o.outputDir.empty() && o.saveTestData.empty() && o.bench == 0 && !o.stats) {
     for (size_t k = 0; k < outputs->size(); ++k) // a short summary so a bare run shows something
-      std::printf("output %s: %s %s\n", (*model)->outputs()[k].name.c_str(), dtypeName((*outputs)[k].dtype()),
-                  shapeToString((*outputs)[k].shape()).c_str());
+      std::printf("output %s: %s %s\n", (*model)->outputs()[k].name.c_str(),
+                  dtypeName((*outputs)[k].dtype()), shapeToString((*outputs)[k].shape()).c_str());
   }
   return 0;
 }

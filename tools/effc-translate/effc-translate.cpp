@@ -77,5 +77,6 @@ int main(int argc, char **argv) {
         return success();
       },
       registerDialects);
-  return failed(mlirTranslateMain(argc, argv, "effc translation driver: eff IR to CUDA / manifest\n"));
+  return failed(
+      mlirTranslateMain(argc, argv, "effc translation driver: eff IR to CUDA / manifest\n"));
 }

@@ -6,11 +6,11 @@
 //   effc MODEL.onnx --emit=cuda         print the generated CUDA C++ source
 //
 #include "compiler/Pipeline.h"
+#include "compiler/onnx/OnnxImporter.h"
+#include "compiler/onnx/OnnxLocations.h"
 #include "compiler/plan/ExecutionPlan.h"
 #include "cuda/EmbedCubins.h"
 #include "effc/Nvrtc.h"
-#include "compiler/onnx/OnnxImporter.h"
-#include "compiler/onnx/OnnxLocations.h"
 #include "passes/Registration.h"
 
 #include "mlir/IR/AsmState.h"
@@ -35,56 +35,59 @@ enum class Emit { Artifact, MlirImport, Mlir, Cuda };
 
 cl::OptionCategory effcCategory("effc options");
 
-cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx | eff IR .mlir>"), cl::Required,
-                               cl::cat(effcCategory));
+cl::opt<std::string> inputPath(cl::Positional, cl::desc("<model.onnx | eff IR .mlir>"),
+                               cl::Required, cl::cat(effcCategory));
 cl::opt<std::string> outputPath("o", cl::desc("Output artifact (default: MODEL.effc)"),
                                 cl::value_desc("file"), cl::cat(effcCategory));
-cl::opt<Emit> emit("emit", cl::desc("What to produce"), cl::init(Emit::Artifact),
-                   cl::values(clEnumValN(Emit::Artifact, "artifact", "an .effc artifact (default)"),
-                              clEnumValN(Emit::MlirImport, "mlir-import",
-                                         "eff IR right after import, then stop"),
-                              clEnumValN(Emit::Mlir, "mlir",
-                                         "eff IR after the whole pass pipeline, then stop"),
-                              clEnumValN(Emit::Cuda, "cuda",
-                                         "the generated CUDA C++ source, then stop")),
-                   cl::cat(effcCategory));
+cl::opt<Emit> emit(
+    "emit", cl::desc("What to produce"), cl::init(Emit::Artifact),
+    cl::values(clEnumValN(Emit::Artifact, "artifact", "an .effc artifact (default)"),
+               clEnumValN(Emit::MlirImport, "mlir-import", "eff IR right after import, then stop"),
+               clEnumValN(Emit::Mlir, "mlir", "eff IR after the whole pass pipeline, then stop"),
+               clEnumValN(Emit::Cuda, "cuda", "the generated CUDA C++ source, then stop")),
+    cl::cat(effcCategory));
 cl::list<std::string> shapes("shape",
                              cl::desc("Bind an input's dims, e.g. --shape input_ids=2x16 "
                                       "(repeatable)"),
                              cl::value_desc("NAME=DxD..."), cl::cat(effcCategory));
 cl::opt<std::string> dtype("dtype",
-                          cl::desc("Compute precision: fp32 (default), bf16 or fp16; weights are "
-                                   "converted at compile time, accumulation stays fp32"),
-                          cl::init("fp32"), cl::value_desc("fp32|bf16|fp16"), cl::cat(effcCategory));
+                           cl::desc("Compute precision: fp32 (default), bf16 or fp16; weights are "
+                                    "converted at compile time, accumulation stays fp32"),
+                           cl::init("fp32"), cl::value_desc("fp32|bf16|fp16"),
+                           cl::cat(effcCategory));
 cl::opt<bool> fuse("fuse",
                    cl::desc("Fuse elementwise chains into single kernels (default on; "
                             "--fuse=false runs one kernel per op)"),
                    cl::init(true), cl::cat(effcCategory));
 cl::opt<bool> decomposeLoRA("decompose-lora",
-                           cl::desc("Lower eff.lora_linear to GEMMs with the LoRA expand in the "
-                                    "base GEMM's epilogue (default on; false runs one simple "
-                                    "reference kernel per lora_linear)"),
-                           cl::init(true), cl::cat(effcCategory));
+                            cl::desc("Lower eff.lora_linear to GEMMs with the LoRA expand in the "
+                                     "base GEMM's epilogue (default on; false runs one simple "
+                                     "reference kernel per lora_linear)"),
+                            cl::init(true), cl::cat(effcCategory));
 cl::opt<bool> embedCubin("embed-cubin",
                          cl::desc("Compile every kernel with NVRTC now (no GPU needed) and store "
                                   "the cubins in the artifact for --arch"),
                          cl::cat(effcCategory));
 cl::opt<std::string> arch("arch",
                           cl::desc("Target(s) for --embed-cubin, comma-separated (default sm_90)"),
-                          cl::init("sm_90"), cl::value_desc("sm_90[,sm_80]"), cl::cat(effcCategory));
-cl::opt<bool> raiseAttention("raise-attention",
-                             cl::desc("Recognize attention subgraphs and run them as FlashAttention "
-                                      "kernels (default on)"),
-                             cl::init(true), cl::cat(effcCategory));
-cl::opt<bool> splitKvDecode("split-kv-decode",
-                            cl::desc("Split attention with few queries and a long KV cache over the "
-                                     "keys (flash-decoding: partial + combine kernels; default on)"),
-                            cl::init(true), cl::cat(effcCategory));
-cl::list<std::string> constInputs("const-input",
-                                  cl::desc("Freeze an input to the value in FILE (an ONNX TensorProto "
-                                           ".pb): it leaves the signature and folds into the graph "
-                                           "(repeatable)"),
-                                  cl::value_desc("NAME=FILE.pb"), cl::cat(effcCategory));
+                          cl::init("sm_90"), cl::value_desc("sm_90[,sm_80]"),
+                          cl::cat(effcCategory));
+cl::opt<bool>
+    raiseAttention("raise-attention",
+                   cl::desc("Recognize attention subgraphs and run them as FlashAttention "
+                            "kernels (default on)"),
+                   cl::init(true), cl::cat(effcCategory));
+cl::opt<bool>
+    splitKvDecode("split-kv-decode",
+                  cl::desc("Split attention with few queries and a long KV cache over the "
+                           "keys (flash-decoding: partial + combine kernels; default on)"),
+                  cl::init(true), cl::cat(effcCategory));
+cl::list<std::string>
+    constInputs("const-input",
+                cl::desc("Freeze an input to the value in FILE (an ONNX TensorProto "
+                         ".pb): it leaves the signature and folds into the graph "
+                         "(repeatable)"),
+                cl::value_desc("NAME=FILE.pb"), cl::cat(effcCategory));
 cl::list<std::string> loraAdapters(
     "lora",
     cl::desc("Insert a PEFT LoRA adapter (directory with adapter_config.json and "
@@ -109,9 +112,10 @@ cl::opt<bool> remarks("remarks",
                                "why the others did not, which attention was split over its "
                                "keys, and why an op was not fused"),
                       cl::cat(effcCategory));
-cl::opt<bool> printWeights("print-weights",
-                           cl::desc("Print weight blobs in full in --emit output (elided by default)"),
-                           cl::cat(effcCategory));
+cl::opt<bool>
+    printWeights("print-weights",
+                 cl::desc("Print weight blobs in full in --emit output (elided by default)"),
+                 cl::cat(effcCategory));
 
 bool parseShapes(effc::ImportOptions &options) {
   for (const std::string &spec : shapes) {
@@ -176,10 +180,18 @@ mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag) {
     if (line > 0)
       os << ":" << line << ":" << col;
     switch (severity) {
-    case mlir::DiagnosticSeverity::Error: os << ": error: "; break;
-    case mlir::DiagnosticSeverity::Warning: os << ": warning: "; break;
-    case mlir::DiagnosticSeverity::Note: os << ": note: "; break;
-    case mlir::DiagnosticSeverity::Remark: os << ": remark: "; break;
+    case mlir::DiagnosticSeverity::Error:
+      os << ": error: ";
+      break;
+    case mlir::DiagnosticSeverity::Warning:
+      os << ": warning: ";
+      break;
+    case mlir::DiagnosticSeverity::Note:
+      os << ": note: ";
+      break;
+    case mlir::DiagnosticSeverity::Remark:
+      os << ": remark: ";
+      break;
     }
     os << message;
     std::optional<std::string> node = effc::getNodeName(loc);
@@ -243,8 +255,8 @@ bool writeArtifact(mlir::ModuleOp module, mlir::TimingScope &rootTiming) {
     StringRef(arch).split(parts, ',', -1, /*KeepEmpty=*/false);
     std::vector<std::string> archs(parts.begin(), parts.end());
     if (verbose)
-      errs() << "effc: compiling " << kernelsWithSource(plan->manifest) << " kernels with NVRTC for "
-             << arch << "\n";
+      errs() << "effc: compiling " << kernelsWithSource(plan->manifest)
+             << " kernels with NVRTC for " << arch << "\n";
     effc::Status embedded = effc::nvrtc::embedCubins(plan->manifest, payload, archs);
     if (!embedded.ok()) {
       errs() << "effc: error: --embed-cubin: " << embedded.message() << "\n";
@@ -273,7 +285,8 @@ bool writeArtifact(mlir::ModuleOp module, mlir::TimingScope &rootTiming) {
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
   mlir::registerAsmPrinterCLOptions(); // --mlir-print-debuginfo shows ONNX node locations
-  cl::SetVersionPrinter([](raw_ostream &os) { os << "effc " EFFC_VERSION " (LLVM/MLIR " LLVM_VERSION_STRING ")\n"; });
+  cl::SetVersionPrinter(
+      [](raw_ostream &os) { os << "effc " EFFC_VERSION " (LLVM/MLIR " LLVM_VERSION_STRING ")\n"; });
   cl::HideUnrelatedOptions(effcCategory);
   cl::ParseCommandLineOptions(argc, argv, "effc: ONNX transformer compiler\n");
 

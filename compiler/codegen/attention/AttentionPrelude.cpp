@@ -10,7 +10,8 @@
 namespace effc::codegen {
 
 std::string attentionPrelude() {
-  return deviceSources({"primitives.cuh", "attention_common.cuh", "attention_forward.cuh", "attention_decode.cuh"});
+  return deviceSources(
+      {"primitives.cuh", "attention_common.cuh", "attention_forward.cuh", "attention_decode.cuh"});
 }
 
 } // namespace effc::codegen

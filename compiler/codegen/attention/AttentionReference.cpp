@@ -9,7 +9,8 @@
 
 namespace effc::codegen {
 
-std::string emitAttentionReference(const AttentionSpec &spec, const std::string &name, LaunchDims *launch) {
+std::string emitAttentionReference(const AttentionSpec &spec, const std::string &name,
+                                   LaunchDims *launch) {
   if (!flashAttentionUnsupported(spec).empty())
     return "";
   const AttentionSpec sp = resolveAttentionStrides(spec);
@@ -19,7 +20,8 @@ std::string emitAttentionReference(const AttentionSpec &spec, const std::string 
   std::string s = std::string(deviceFile("attention_reference.cuh"));
   s += "struct " + cfg + " {\n" + attentionConfigCommon(sp) + "};\n";
   s += "EFFC_KERNEL void __launch_bounds__(128) " + name +
-       "(const void* qv, const void* kv, const void* vv, const void* mv, float* out, int rowBegin) {\n";
+       "(const void* qv, const void* kv, const void* vv, const void* mv, float* out, int rowBegin) "
+       "{\n";
   s += "  effc_attn::attention_reference<" + cfg + ">(qv, kv, vv, mv, out, rowBegin);\n}\n";
   if (launch) {
     *launch = LaunchDims();

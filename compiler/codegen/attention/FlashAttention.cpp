@@ -1,7 +1,7 @@
 //===- FlashAttention.cpp - the FA2 forward kernel and config structs -----===//
 #include "compiler/codegen/attention/FlashAttention.h"
-#include "compiler/codegen/attention/AttentionTemplates.h"
 #include "compiler/codegen/CudaWriter.h"
+#include "compiler/codegen/attention/AttentionTemplates.h"
 
 #include <algorithm>
 #include <string>
@@ -23,28 +23,31 @@ std::string attentionConfigCommon(const AttentionSpec &sp) {
   const float cexp = mask >= 2 ? float(log2e) : float(double(sp.scale) * log2e);
   std::string s;
   s += std::string("  typedef ") + (f32 ? "float" : "effc_attn::u16") + " Elem;\n";
-  s += std::string("  static constexpr bool BF = ") + (bf ? "true" : "false") + ", OUT_BF = " + (bf ? "true" : "false") + ";\n";
-  s += "  static constexpr int D = " + I(sp.D) + ", DP = " + I(roundUpTo(sp.D, 16)) + ", DV = " + I(sp.Dv) +
-       ", DVP = " + I(roundUpTo(sp.Dv, 16)) + ";\n";
-  s += "  static constexpr int B = " + I(sp.B) + ", S = " + I(sp.S) + ", L = " + I(sp.L) + ", HQ = " + I(sp.Hq) +
-       ", HKV = " + I(sp.Hkv) + ", GROUP = " + I(sp.Hq / sp.Hkv) + ";\n";
+  s += std::string("  static constexpr bool BF = ") + (bf ? "true" : "false") +
+       ", OUT_BF = " + (bf ? "true" : "false") + ";\n";
+  s += "  static constexpr int D = " + I(sp.D) + ", DP = " + I(roundUpTo(sp.D, 16)) +
+       ", DV = " + I(sp.Dv) + ", DVP = " + I(roundUpTo(sp.Dv, 16)) + ";\n";
+  s += "  static constexpr int B = " + I(sp.B) + ", S = " + I(sp.S) + ", L = " + I(sp.L) +
+       ", HQ = " + I(sp.Hq) + ", HKV = " + I(sp.Hkv) + ", GROUP = " + I(sp.Hq / sp.Hkv) + ";\n";
   auto strides = [&](const char *p, const AttentionStrides &st) {
-    return std::string("  static constexpr effc_attn::i64 ") + p + "B = " + I(st.batch) + ", " + p + "H = " + I(st.head) +
-           ", " + p + "S = " + I(st.seq) + ";\n";
+    return std::string("  static constexpr effc_attn::i64 ") + p + "B = " + I(st.batch) + ", " + p +
+           "H = " + I(st.head) + ", " + p + "S = " + I(st.seq) + ";\n";
   };
   s += strides("Q", sp.q) + strides("K", sp.k) + strides("V", sp.v) + strides("O", sp.o);
   s += std::string("  static constexpr bool CAUSAL = ") + (sp.causal ? "true" : "false") + ";\n";
   s += "  static constexpr int WINDOW = " + I(window) + ", MASK = " + I(mask) + ";\n";
   const auto &m = sp.maskStrides;
-  s += "  static constexpr effc_attn::i64 MB = " + I(mask ? m[0] : 0) + ", MH = " + I(mask ? m[1] : 0) +
-       ", MS = " + I(mask ? m[2] : 0) + ", ML = " + I(mask ? m[3] : 0) + ";\n";
+  s += "  static constexpr effc_attn::i64 MB = " + I(mask ? m[0] : 0) +
+       ", MH = " + I(mask ? m[1] : 0) + ", MS = " + I(mask ? m[2] : 0) +
+       ", ML = " + I(mask ? m[3] : 0) + ";\n";
   s += "  static constexpr float SCALE = " + floatLit(sp.scale) + ", C_EXP = " + floatLit(cexp) +
        ";  // exp(x) = 2^(x * C_EXP)\n";
   return s;
 }
 
 std::string attentionParams(const AttentionSpec &sp, bool workspace) {
-  std::string p = "(const void* __restrict__ in0, const void* __restrict__ in1, const void* __restrict__ in2, ";
+  std::string p =
+      "(const void* __restrict__ in0, const void* __restrict__ in1, const void* __restrict__ in2, ";
   if (sp.mask != AttentionMask::None || sp.maskParam)
     p += "const void* __restrict__ in3, ";
   p += "void* __restrict__ out0";
@@ -59,9 +62,11 @@ std::string attentionMaskArg(const AttentionSpec &sp) {
 
 static std::string describe(const AttentionSpec &sp) {
   auto I = [](int64_t v) { return std::to_string(v); };
-  std::string d = "q [" + I(sp.B) + "," + I(sp.Hq) + "," + I(sp.S) + "," + I(sp.D) + "] kv [" + I(sp.B) + "," +
-                  I(sp.Hkv) + "," + I(sp.L) + "," + I(sp.D) + "/" + I(sp.Dv) + "]";
-  d += sp.dtype == DType::BFLOAT16 ? " bf16" : sp.dtype == DType::FLOAT16 ? " f16" : " f32(->f16 mma)";
+  std::string d = "q [" + I(sp.B) + "," + I(sp.Hq) + "," + I(sp.S) + "," + I(sp.D) + "] kv [" +
+                  I(sp.B) + "," + I(sp.Hkv) + "," + I(sp.L) + "," + I(sp.D) + "/" + I(sp.Dv) + "]";
+  d += sp.dtype == DType::BFLOAT16  ? " bf16"
+       : sp.dtype == DType::FLOAT16 ? " f16"
+                                    : " f32(->f16 mma)";
   if (sp.causal)
     d += " causal";
   if (sp.window)
@@ -94,8 +99,8 @@ LaunchDims flashAttentionForwardLaunch(const AttentionSpec &spec) {
   return forwardLaunch(sp, chooseFlashForwardConfig(sp));
 }
 
-std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::string &name, LaunchDims *launch,
-                                      std::string *error) {
+std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::string &name,
+                                      LaunchDims *launch, std::string *error) {
   std::string why = flashAttentionUnsupported(spec);
   if (why.empty() && spec.forwardConfig) {
     why = flashForwardConfigError(spec, *spec.forwardConfig);
@@ -114,12 +119,13 @@ std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::stri
   const std::string cfg = "effc_attn_cfg_" + name;
   std::string s;
   s += "// FlashAttention-2 forward: " + describe(sp) + "\n";
-  s += "// tiles BM=" + I(c.blockM) + " BN=" + I(c.blockN) + " warps=" + I(c.warps) + " stages=" + I(c.stages) +
-       (c.qInRegisters ? " q-in-registers" : "") + ", " + I(c.sharedBytes) + " B shared" +
+  s += "// tiles BM=" + I(c.blockM) + " BN=" + I(c.blockN) + " warps=" + I(c.warps) +
+       " stages=" + I(c.stages) + (c.qInRegisters ? " q-in-registers" : "") + ", " +
+       I(c.sharedBytes) + " B shared" +
        (sp.forwardConfig ? " (forced " + flashForwardConfigName(c) + ")" : "") + "\n";
   s += "struct " + cfg + " {\n" + attentionConfigCommon(sp);
-  s += "  static constexpr int BM = " + I(c.blockM) + ", BN = " + I(c.blockN) + ", NW = " + I(c.warps) +
-       ", STAGES = " + I(c.stages) + ", QROW = " + I(dmax + 8) + ";\n";
+  s += "  static constexpr int BM = " + I(c.blockM) + ", BN = " + I(c.blockN) +
+       ", NW = " + I(c.warps) + ", STAGES = " + I(c.stages) + ", QROW = " + I(dmax + 8) + ";\n";
   s += std::string("  static constexpr bool QREGS = ") + (c.qInRegisters ? "true" : "false") +
        ", REVERSE_M = " + (sp.causal ? "true" : "false") + ";\n";
   s += std::string("  static constexpr bool STATIC_EDGES = ") + (c.staticEdges ? "true" : "false") +
@@ -128,7 +134,8 @@ std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::stri
   s += "EFFC_KERNEL void __launch_bounds__(" + I(32 * c.warps) +
        (c.minBlocksPerSM ? ", " + I(c.minBlocksPerSM) : std::string()) + ") " + name +
        attentionParams(sp, false) + " {\n";
-  s += "  effc_attn::fa2_forward<" + cfg + ">(in0, in1, in2, " + attentionMaskArg(sp) + ", out0);\n}\n";
+  s += "  effc_attn::fa2_forward<" + cfg + ">(in0, in1, in2, " + attentionMaskArg(sp) +
+       ", out0);\n}\n";
   if (launch)
     *launch = forwardLaunch(sp, c);
   return s;

@@ -89,7 +89,8 @@ struct FlashDecodePlan {
   std::string splitKernel, combineKernel; // combineKernel empty when numSplits == 1
   LaunchDims split, combine;
 };
-std::string emitFlashDecode(const AttentionSpec &spec, const std::string &name, FlashDecodePlan *plan);
+std::string emitFlashDecode(const AttentionSpec &spec, const std::string &name,
+                            FlashDecodePlan *plan);
 
 /// Naive fp32 reference `name(const void* q, const void* k, const void* v,
 /// const void* mask, float* out, int rowBegin)`: block x computes flattened

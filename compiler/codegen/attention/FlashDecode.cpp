@@ -19,23 +19,25 @@ namespace {
 std::string I(int64_t v) { return std::to_string(v); }
 
 /// The split (or direct) kernel: config struct + extern "C" wrapper.
-std::string splitKernelSource(const AttentionSpec &sp, const FlashDecodeTiles &t, int splits, bool direct,
-                              const std::string &name) {
+std::string splitKernelSource(const AttentionSpec &sp, const FlashDecodeTiles &t, int splits,
+                              bool direct, const std::string &name) {
   const int64_t chunk = splitKvChunk(sp.L, splits);
   const std::string cfg = "effc_attn_cfg_" + name;
   std::string s;
-  s += "// split-KV decode" + std::string(direct ? " (direct)" : " partial") + ": q [" + I(sp.B) + "," +
-       I(sp.Hq) + "," + I(sp.S) + "," + I(sp.D) + "] kv [" + I(sp.B) + "," + I(sp.Hkv) + "," + I(sp.L) +
-       "] splits=" + I(splits) + " chunk=" + I(chunk) + " rows/CTA=" + I(16 * t.rowSlices) + " stages=" +
-       I(t.stages) + ", " + I(t.sharedBytes) + " B shared\n";
+  s += "// split-KV decode" + std::string(direct ? " (direct)" : " partial") + ": q [" + I(sp.B) +
+       "," + I(sp.Hq) + "," + I(sp.S) + "," + I(sp.D) + "] kv [" + I(sp.B) + "," + I(sp.Hkv) + "," +
+       I(sp.L) + "] splits=" + I(splits) + " chunk=" + I(chunk) +
+       " rows/CTA=" + I(16 * t.rowSlices) + " stages=" + I(t.stages) + ", " + I(t.sharedBytes) +
+       " B shared\n";
   s += "struct " + cfg + " {\n" + attentionConfigCommon(sp);
-  s += "  static constexpr int NW = " + I(t.warps) + ", STAGES = " + I(t.stages) + ", RT = " + I(t.rowSlices) +
-       ", ROWS_TOTAL = " + I((sp.Hq / sp.Hkv) * sp.S) + ", CHUNK = " + I(chunk) + ";\n";
+  s += "  static constexpr int NW = " + I(t.warps) + ", STAGES = " + I(t.stages) +
+       ", RT = " + I(t.rowSlices) + ", ROWS_TOTAL = " + I((sp.Hq / sp.Hkv) * sp.S) +
+       ", CHUNK = " + I(chunk) + ";\n";
   s += std::string("  static constexpr bool DIRECT = ") + (direct ? "true" : "false") + ";\n};\n";
   s += "EFFC_KERNEL void __launch_bounds__(" + I(32 * t.warps) + ") " + name +
        attentionParams(sp, !direct) + " {\n";
-  s += "  effc_attn::decode_split<" + cfg + ">(in0, in1, in2, " + attentionMaskArg(sp) + ", out0, " +
-       (direct ? "nullptr" : "out1") + ");\n}\n";
+  s += "  effc_attn::decode_split<" + cfg + ">(in0, in1, in2, " + attentionMaskArg(sp) +
+       ", out0, " + (direct ? "nullptr" : "out1") + ");\n}\n";
   return s;
 }
 
@@ -85,15 +87,15 @@ std::string emitFlashDecodeCombine(const AttentionSpec &spec, int splits, const 
     return "";
   const int64_t rows = sp.B * sp.Hq * sp.S;
   const std::string cfg = "effc_attn_cfg_" + name;
-  std::string s = "// split-KV decode combine: " + I(splits) + " splits of [" + I(sp.B) + "," + I(sp.Hq) + "," +
-                  I(sp.S) + "," + I(sp.Dv) + "]\n";
+  std::string s = "// split-KV decode combine: " + I(splits) + " splits of [" + I(sp.B) + "," +
+                  I(sp.Hq) + "," + I(sp.S) + "," + I(sp.Dv) + "]\n";
   s += "struct " + cfg + " {\n";
   s += std::string("  typedef ") + (f32 ? "float" : "effc_attn::u16") + " Elem;\n";
   s += std::string("  static constexpr bool OUT_BF = ") + (bf ? "true" : "false") + ";\n";
-  s += "  static constexpr int DV = " + I(sp.Dv) + ", SPLITS = " + I(splits) + ", HQ = " + I(sp.Hq) +
-       ", S = " + I(sp.S) + ";\n";
-  s += "  static constexpr effc_attn::i64 ROWS = " + I(rows) + ", OB = " + I(sp.o.batch) + ", OH = " +
-       I(sp.o.head) + ", OS = " + I(sp.o.seq) + ";\n};\n";
+  s += "  static constexpr int DV = " + I(sp.Dv) + ", SPLITS = " + I(splits) +
+       ", HQ = " + I(sp.Hq) + ", S = " + I(sp.S) + ";\n";
+  s += "  static constexpr effc_attn::i64 ROWS = " + I(rows) + ", OB = " + I(sp.o.batch) +
+       ", OH = " + I(sp.o.head) + ", OS = " + I(sp.o.seq) + ";\n};\n";
   s += "EFFC_KERNEL void __launch_bounds__(128) " + name +
        "(const void* __restrict__ in0, const void* __restrict__ in1, void* __restrict__ out0) {\n";
   s += "  effc_attn::decode_combine<" + cfg + ">(in0, in1, out0);\n}\n";
@@ -102,7 +104,8 @@ std::string emitFlashDecodeCombine(const AttentionSpec &spec, int splits, const 
   return s;
 }
 
-std::string emitFlashDecode(const AttentionSpec &spec, const std::string &name, FlashDecodePlan *plan) {
+std::string emitFlashDecode(const AttentionSpec &spec, const std::string &name,
+                            FlashDecodePlan *plan) {
   if (!flashDecodeApplicable(spec))
     return "";
   const AttentionSpec sp = resolveAttentionStrides(spec);

@@ -24,10 +24,11 @@ using ::u8;
 
 // 16-bit storage -> float: BF selects bf16, else fp16.
 template <bool BF> __device__ __forceinline__ float h16_to_f32(u16 x) {
-  if constexpr (BF) return bf16_to_f32(x);
-  else return cvt_f16_to_f32(x);
+  if constexpr (BF)
+    return bf16_to_f32(x);
+  else
+    return cvt_f16_to_f32(x);
 }
-
 
 // 2^x (MUFU); ex2(-inf) = 0.
 __device__ __forceinline__ float ex2(float x) {
@@ -44,11 +45,16 @@ __device__ __forceinline__ float lg2(float x) {
 // Mask kinds: 0 none, 1 bool (bytes), 2 f32, 3 f16, 4 bf16 additive. Returns
 // the additive term; a false bool entry is -inf.
 template <int KIND> __device__ __forceinline__ float mask_value(const void *m, i64 idx) {
-  if constexpr (KIND == 1) return ((const u8 *)m)[idx] ? 0.0f : -EFFC_INF_F;
-  else if constexpr (KIND == 2) return ((const float *)m)[idx];
-  else if constexpr (KIND == 3) return cvt_f16_to_f32(((const u16 *)m)[idx]);
-  else if constexpr (KIND == 4) return bf16_to_f32(((const u16 *)m)[idx]);
-  else return 0.0f;
+  if constexpr (KIND == 1)
+    return ((const u8 *)m)[idx] ? 0.0f : -EFFC_INF_F;
+  else if constexpr (KIND == 2)
+    return ((const float *)m)[idx];
+  else if constexpr (KIND == 3)
+    return cvt_f16_to_f32(((const u16 *)m)[idx]);
+  else if constexpr (KIND == 4)
+    return bf16_to_f32(((const u16 *)m)[idx]);
+  else
+    return 0.0f;
 }
 
 // Copies ROWS rows of DREAL elements (16-bit or f32 storage E) into a shared
@@ -66,7 +72,8 @@ __device__ __forceinline__ void copy_chunk(u32 dst, const E *src, bool ok, const
       a = *(const float4 *)src;
       b = *(const float4 *)(src + 4);
     }
-    st_shared_v4(dst, pack2<BF>(a.x, a.y), pack2<BF>(a.z, a.w), pack2<BF>(b.x, b.y), pack2<BF>(b.z, b.w));
+    st_shared_v4(dst, pack2<BF>(a.x, a.y), pack2<BF>(a.z, a.w), pack2<BF>(b.x, b.y),
+                 pack2<BF>(b.z, b.w));
   }
 }
 template <class E, bool BF, int NTH, int ROWS, int DREAL, int DPAD, int SSTR, class RowFn>
@@ -84,7 +91,8 @@ __device__ __forceinline__ void load_tile(u32 sdst, int tid, const E *fallback, 
       const int r = r0 + it * STEP;
       if (ROWS % STEP == 0 || r < ROWS) {
         const E *src = row(r);
-        copy_chunk<E, BF>(dst0 + u32(it * STEP * SSTR * 2), src + cc * 8, colOk && src != nullptr, fallback);
+        copy_chunk<E, BF>(dst0 + u32(it * STEP * SSTR * 2), src + cc * 8, colOk && src != nullptr,
+                          fallback);
       }
     }
   } else {
@@ -94,8 +102,8 @@ __device__ __forceinline__ void load_tile(u32 sdst, int tid, const E *fallback, 
       if (TOTAL % NTH == 0 || c < TOTAL) {
         const int r = c / CH, cc = c - r * CH;
         const E *src = row(r);
-        copy_chunk<E, BF>(sdst + u32(r * SSTR + cc * 8) * 2u, src + cc * 8, src != nullptr && cc * 8 < DREAL,
-                          fallback);
+        copy_chunk<E, BF>(sdst + u32(r * SSTR + cc * 8) * 2u, src + cc * 8,
+                          src != nullptr && cc * 8 < DREAL, fallback);
       }
     }
   }
@@ -111,7 +119,8 @@ template <int NT, int HH, bool ADD>
 __device__ __forceinline__ float softmax_update(float (&s)[NT][4], float &m, float &l, float c) {
   float mx = m;
 #pragma unroll
-  for (int j = 0; j < NT; ++j) mx = fmaxf(mx, fmaxf(s[j][2 * HH], s[j][2 * HH + 1]));
+  for (int j = 0; j < NT; ++j)
+    mx = fmaxf(mx, fmaxf(s[j][2 * HH], s[j][2 * HH + 1]));
   mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 1));
   mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, 2));
   // A row with nothing allowed yet keeps m = -inf; use 0 so that -inf - m

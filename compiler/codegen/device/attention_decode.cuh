@@ -55,7 +55,8 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
   // no cut: the last query sees every key).
   int kBegin = split * C::CHUNK;
   const int kEnd = min(C::L, kBegin + C::CHUNK);
-  if (C::WINDOW > 0) kBegin = max(kBegin, OFF - C::WINDOW + 1);
+  if (C::WINDOW > 0)
+    kBegin = max(kBegin, OFF - C::WINDOW + 1);
   const int nbBegin = kBegin / BN;
   const int nbEnd = kEnd > 0 ? (kEnd + BN - 1) / BN : 0;
 
@@ -76,7 +77,8 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
 #pragma unroll
     for (int d = 0; d < NDV; ++d)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) o[rt][d][e] = 0.0f;
+      for (int e = 0; e < 4; ++e)
+        o[rt][d][e] = 0.0f;
     mrow[rt][0] = mrow[rt][1] = -EFFC_INF_F;
     lrow[rt][0] = lrow[rt][1] = 0.0f;
   }
@@ -84,13 +86,15 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
   if (nbBegin < nbEnd) {
     load_tile<E, C::BF, NTH, ROWS, C::D, C::DP, QSTR>(sQ, tid, qg, [&](int r) -> const E * {
       const int pr = r0 + r;
-      if (pr >= C::ROWS_TOTAL) return nullptr;
+      if (pr >= C::ROWS_TOTAL)
+        return nullptr;
       const int g = pr / C::S, i = pr - g * C::S;
       return qg + i64(g) * C::QH + i64(i) * C::QS;
     });
 #pragma unroll
     for (int s = 0; s < C::STAGES - 1; ++s) {
-      if (nbBegin + s < nbEnd) load_kv(s, nbBegin + s);
+      if (nbBegin + s < nbEnd)
+        load_kv(s, nbBegin + s);
       cp_async_commit();
     }
   }
@@ -101,7 +105,8 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
     __syncthreads();
     {
       const int nn = nb + C::STAGES - 1;
-      if (nn < nbEnd) load_kv((it + C::STAGES - 1) % C::STAGES, nn);
+      if (nn < nbEnd)
+        load_kv((it + C::STAGES - 1) % C::STAGES, nn);
       cp_async_commit();
     }
     const int slot = it % C::STAGES;
@@ -114,15 +119,20 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
 #pragma unroll
       for (int j = 0; j < 2; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) s[rt][j][e] = 0.0f;
+        for (int e = 0; e < 4; ++e)
+          s[rt][j][e] = 0.0f;
 #pragma unroll
     for (int kd = 0; kd < KD; ++kd) {
       u32 bk[4];
-      ldsm_x4(bk[0], bk[1], bk[2], bk[3], kS + u32(((kw + (lane & 7) + (lane >> 4) * 8) * KSTR + kd * 16 + ((lane >> 3) & 1) * 8) * 2));
+      ldsm_x4(
+          bk[0], bk[1], bk[2], bk[3],
+          kS + u32(((kw + (lane & 7) + (lane >> 4) * 8) * KSTR + kd * 16 + ((lane >> 3) & 1) * 8) *
+                   2));
 #pragma unroll
       for (int rt = 0; rt < RT; ++rt) {
         u32 a[4];
-        ldsm_x4(a[0], a[1], a[2], a[3], sQ + u32(((rt * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
+        ldsm_x4(a[0], a[1], a[2], a[3],
+                sQ + u32(((rt * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
         mma_m16n8k16<C::BF>(s[rt][0], a, bk);
         mma_m16n8k16<C::BF>(s[rt][1], a, bk + 2);
       }
@@ -141,10 +151,13 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
             float mval = 0.0f;
             if (pr < C::ROWS_TOTAL && col < C::L) {
               const int g = pr / C::S, i = pr - g * C::S;
-              mval = mask_value<C::MASK>(mv, b * C::MB + i64(hk * G + g) * C::MH + i64(i) * C::MS + i64(col) * C::ML);
+              mval = mask_value<C::MASK>(mv, b * C::MB + i64(hk * G + g) * C::MH + i64(i) * C::MS +
+                                                 i64(col) * C::ML);
             }
-            if constexpr (ADD) s[rt][j][e] = fmaf(s[rt][j][e], C::SCALE, mval);
-            else if (mval != 0.0f) s[rt][j][e] = -EFFC_INF_F;
+            if constexpr (ADD)
+              s[rt][j][e] = fmaf(s[rt][j][e], C::SCALE, mval);
+            else if (mval != 0.0f)
+              s[rt][j][e] = -EFFC_INF_F;
           }
     }
     const bool edge = nb * BN + BN > kEnd || (C::CAUSAL && nb * BN + BN - 1 > OFF) ||
@@ -160,9 +173,12 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
             const int pos = pr % C::S + OFF;
             const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
             bool ok = col < kEnd;
-            if (C::CAUSAL) ok = ok && col <= pos;
-            if (C::WINDOW > 0) ok = ok && col > pos - C::WINDOW;
-            if (!ok) s[rt][j][e] = -EFFC_INF_F;
+            if (C::CAUSAL)
+              ok = ok && col <= pos;
+            if (C::WINDOW > 0)
+              ok = ok && col > pos - C::WINDOW;
+            if (!ok)
+              s[rt][j][e] = -EFFC_INF_F;
           }
     }
 
@@ -185,7 +201,10 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
 #pragma unroll
       for (int p = 0; p < C::DVP / 16; ++p) {
         u32 bv[4];
-        ldsm_x4_t(bv[0], bv[1], bv[2], bv[3], vS + u32(((kw + (lane & 7) + ((lane >> 3) & 1) * 8) * VSTR + p * 16 + (lane >> 4) * 8) * 2));
+        ldsm_x4_t(
+            bv[0], bv[1], bv[2], bv[3],
+            vS + u32(((kw + (lane & 7) + ((lane >> 3) & 1) * 8) * VSTR + p * 16 + (lane >> 4) * 8) *
+                     2));
         mma_m16n8k16<C::BF>(o[rt][2 * p], pa, bv);
         mma_m16n8k16<C::BF>(o[rt][2 * p + 1], pa, bv + 2);
       }
@@ -197,9 +216,9 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
   cp_async_wait<0>();
   __syncthreads();
   constexpr int OSTR = C::DVP + 4;
-  float *mb = (float *)smem;        // [NW][ROWS]
-  float *lb = mb + NW * ROWS;       // [NW][ROWS]
-  float *obuf = lb + NW * ROWS;     // [NW][ROWS][OSTR]
+  float *mb = (float *)smem;    // [NW][ROWS]
+  float *lb = mb + NW * ROWS;   // [NW][ROWS]
+  float *obuf = lb + NW * ROWS; // [NW][ROWS][OSTR]
 #pragma unroll
   for (int rt = 0; rt < RT; ++rt)
 #pragma unroll
@@ -225,10 +244,12 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
   for (int idx = tid; idx < ROWS * C::DV; idx += NTH) {
     const int r = idx / C::DV, d = idx - r * C::DV;
     const int pr = r0 + r;
-    if (pr >= C::ROWS_TOTAL) continue;
+    if (pr >= C::ROWS_TOTAL)
+      continue;
     float M = -EFFC_INF_F;
 #pragma unroll
-    for (int w = 0; w < NW; ++w) M = fmaxf(M, mb[w * ROWS + r]);
+    for (int w = 0; w < NW; ++w)
+      M = fmaxf(M, mb[w * ROWS + r]);
     const float mu = M == -EFFC_INF_F ? 0.0f : M;
     float lsum = 0.0f, acc = 0.0f;
 #pragma unroll
@@ -241,13 +262,16 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
     const int g = pr / C::S, i = pr - g * C::S, h = hk * G + g;
     if constexpr (C::DIRECT) {
       E *og = (E *)out0 + b * C::OB + h * C::OH + i64(i) * C::OS + d;
-      if constexpr (sizeof(E) == 2) *(u16 *)og = u16(pack2<C::OUT_BF>(val, 0.0f) & 0xffffu);
-      else *og = val;
+      if constexpr (sizeof(E) == 2)
+        *(u16 *)og = u16(pack2<C::OUT_BF>(val, 0.0f) & 0xffffu);
+      else
+        *og = val;
     } else {
       const i64 t = (i64(split) * C::B + b) * C::HQ * C::S + i64(h) * C::S + i; // [split][b][h][i]
       ((float *)out0)[t * C::DV + d] = val;
       if (d == 0) // ln(sum_j exp(score_j)) = log2(...) * ln 2
-        ((float *)out1)[t] = lsum > 0.0f ? (mu * C::C_EXP + lg2(lsum)) * EFFC_ATTN_LN2 : -EFFC_INF_F;
+        ((float *)out1)[t] =
+            lsum > 0.0f ? (mu * C::C_EXP + lg2(lsum)) * EFFC_ATTN_LN2 : -EFFC_INF_F;
     }
   }
 }
@@ -260,17 +284,22 @@ __device__ __forceinline__ void decode_combine(const void *opv, const void *lsev
   typedef typename C::Elem E;
   const i64 row = i64(blockIdx.x) * 4 + int(threadIdx.x >> 5);
   const int lane = threadIdx.x & 31;
-  if (row >= C::ROWS) return;
+  if (row >= C::ROWS)
+    return;
   const float *op = (const float *)opv + row * C::DV, *lse = (const float *)lsev + row;
   float mx = -EFFC_INF_F;
-  for (int s = lane; s < C::SPLITS; s += 32) mx = fmaxf(mx, lse[s * C::ROWS]);
+  for (int s = lane; s < C::SPLITS; s += 32)
+    mx = fmaxf(mx, lse[s * C::ROWS]);
 #pragma unroll
-  for (int o = 16; o > 0; o >>= 1) mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
+  for (int o = 16; o > 0; o >>= 1)
+    mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
   const float mu = mx == -EFFC_INF_F ? 0.0f : mx;
   float wsum = 0.0f;
-  for (int s = lane; s < C::SPLITS; s += 32) wsum += ex2((lse[s * C::ROWS] - mu) * EFFC_ATTN_LOG2E);
+  for (int s = lane; s < C::SPLITS; s += 32)
+    wsum += ex2((lse[s * C::ROWS] - mu) * EFFC_ATTN_LOG2E);
 #pragma unroll
-  for (int o = 16; o > 0; o >>= 1) wsum += __shfl_xor_sync(0xffffffffu, wsum, o);
+  for (int o = 16; o > 0; o >>= 1)
+    wsum += __shfl_xor_sync(0xffffffffu, wsum, o);
   const float inv = wsum > 0.0f ? 1.0f / wsum : 0.0f;
   const int b = int(row / (C::HQ * C::S)), h = int((row / C::S) % C::HQ), i = int(row % C::S);
   E *og = (E *)ov + b * C::OB + h * C::OH + i64(i) * C::OS;
@@ -279,8 +308,10 @@ __device__ __forceinline__ void decode_combine(const void *opv, const void *lsev
     for (int s = 0; s < C::SPLITS; ++s)
       acc += ex2((lse[s * C::ROWS] - mu) * EFFC_ATTN_LOG2E) * op[s * C::ROWS * C::DV + d];
     const float val = acc * inv;
-    if constexpr (sizeof(E) == 2) *(u16 *)(og + d) = u16(pack2<C::OUT_BF>(val, 0.0f) & 0xffffu);
-    else og[d] = val;
+    if constexpr (sizeof(E) == 2)
+      *(u16 *)(og + d) = u16(pack2<C::OUT_BF>(val, 0.0f) & 0xffffu);
+    else
+      og[d] = val;
   }
 }
 } // namespace effc_attn

@@ -37,8 +37,9 @@ namespace effc_attn {
 // allowed key (causal, window, masks); otherwise every row max is finite
 // from the first tile on and the exponentials need no -inf guard.
 template <int MI, int NT, int NDV, bool ADD, int MODE, bool EMPTY>
-__device__ __forceinline__ void softmax_update_warp(float (&s)[MI][NT][4], float (&m)[MI][2], float (&l)[MI][2],
-                                                    float (&o)[MI][NDV][4], float c) {
+__device__ __forceinline__ void softmax_update_warp(float (&s)[MI][NT][4], float (&m)[MI][2],
+                                                    float (&l)[MI][2], float (&o)[MI][NDV][4],
+                                                    float c) {
   float mx[MI][2], alpha[MI][2];
   bool grow = false;
 #pragma unroll
@@ -47,14 +48,17 @@ __device__ __forceinline__ void softmax_update_warp(float (&s)[MI][NT][4], float
     for (int hh = 0; hh < 2; ++hh) {
       float x = m[mi][hh];
 #pragma unroll
-      for (int j = 0; j < NT; ++j) x = fmaxf(x, fmaxf(s[mi][j][2 * hh], s[mi][j][2 * hh + 1]));
+      for (int j = 0; j < NT; ++j)
+        x = fmaxf(x, fmaxf(s[mi][j][2 * hh], s[mi][j][2 * hh + 1]));
       x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
       x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
       mx[mi][hh] = x;
       alpha[mi][hh] = 1.0f;
       // -inf -> finite: +inf (grows); -inf -> -inf: NaN (does not).
-      if constexpr (MODE == 1) grow = grow || x > m[mi][hh];
-      else grow = grow || (x - m[mi][hh]) * c > 8.0f;
+      if constexpr (MODE == 1)
+        grow = grow || x > m[mi][hh];
+      else
+        grow = grow || (x - m[mi][hh]) * c > 8.0f;
     }
   if (__any_sync(0xffffffffu, grow)) {
 #pragma unroll
@@ -101,7 +105,8 @@ __device__ __forceinline__ void softmax_update_warp(float (&s)[MI][NT][4], float
 template <int NTH, int ROWS, int DPAD, int SSTR, i64 GSTR, class E>
 __device__ __forceinline__ void load_tile_full(u32 sdst, int tid, const E *tile) {
   constexpr int CH = DPAD / 8, STEP = NTH / CH;
-  static_assert(NTH % CH == 0 && sizeof(E) == 2, "load_tile_full: whole 16-byte columns per thread");
+  static_assert(NTH % CH == 0 && sizeof(E) == 2,
+                "load_tile_full: whole 16-byte columns per thread");
   const int cc = int(unsigned(tid) % unsigned(CH)), r0 = int(unsigned(tid) / unsigned(CH));
   const E *src = tile + r0 * GSTR + cc * 8;
   const u32 dst = sdst + u32(r0 * SSTR + cc * 8) * 2u;
@@ -116,11 +121,11 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
                                             const void *mv, void *ov) {
   typedef typename C::Elem E;
   constexpr int NTH = C::NW * 32;
-  constexpr int MI = C::BM / (16 * C::NW);  // 16-row mma slices per warp
+  constexpr int MI = C::BM / (16 * C::NW); // 16-row mma slices per warp
   constexpr int KSTR = C::DP + 8, VSTR = C::DVP + 8, QSTR = C::QROW;
-  constexpr int NT = C::BN / 8;   // n8 tiles of S
-  constexpr int KD = C::DP / 16;  // k16 steps of Q K^T
-  constexpr int NDV = C::DVP / 8; // n8 tiles of O
+  constexpr int NT = C::BN / 8;    // n8 tiles of S
+  constexpr int KD = C::DP / 16;   // k16 steps of Q K^T
+  constexpr int NDV = C::DVP / 8;  // n8 tiles of O
   constexpr int OFF = C::L - C::S; // query i sits at key position i + OFF
   constexpr bool ADD = C::MASK >= 2;
   // STATIC_EDGES: no partial KV tile (L % BN == 0) / query tile (S % BM == 0)
@@ -146,9 +151,11 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
 
   // Keys any row of this tile may attend to: [kBegin, kEnd).
   int kEnd = C::L;
-  if (C::CAUSAL) kEnd = min(kEnd, min(m0 + C::BM, C::S) + OFF);
+  if (C::CAUSAL)
+    kEnd = min(kEnd, min(m0 + C::BM, C::S) + OFF);
   int kBegin = 0;
-  if (C::WINDOW > 0) kBegin = max(0, m0 + OFF - C::WINDOW + 1);
+  if (C::WINDOW > 0)
+    kBegin = max(0, m0 + OFF - C::WINDOW + 1);
   const int nbBegin = kBegin / C::BN;
   const int nbEnd = kEnd > 0 ? (kEnd + C::BN - 1) / C::BN : 0;
 
@@ -156,15 +163,18 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
   // non-null (load_tile drops its null checks and selects), and rows are
   // addressed from one pointer per tile (immediate row offsets).
   auto in_range = [](const E *p, bool ok) -> const E * {
-    if (!ok) return nullptr;
+    if (!ok)
+      return nullptr;
     __builtin_assume(p != nullptr);
     return p;
   };
   auto load_kv = [&](int slot, int nb) {
     const int n0 = nb * C::BN;
     if constexpr (KV_FAST) {
-      load_tile_full<NTH, C::BN, C::DP, KSTR, C::KS>(sK + u32(slot * C::BN * KSTR * 2), tid, kg + i64(n0) * C::KS);
-      load_tile_full<NTH, C::BN, C::DVP, VSTR, C::VS>(sV + u32(slot * C::BN * VSTR * 2), tid, vg + i64(n0) * C::VS);
+      load_tile_full<NTH, C::BN, C::DP, KSTR, C::KS>(sK + u32(slot * C::BN * KSTR * 2), tid,
+                                                     kg + i64(n0) * C::KS);
+      load_tile_full<NTH, C::BN, C::DVP, VSTR, C::VS>(sV + u32(slot * C::BN * VSTR * 2), tid,
+                                                      vg + i64(n0) * C::VS);
     } else if constexpr (C::STATIC_EDGES) {
       const E *kt = kg + i64(n0) * C::KS, *vt = vg + i64(n0) * C::VS;
       load_tile<E, C::BF, NTH, C::BN, C::D, C::DP, KSTR>(
@@ -190,7 +200,8 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
 #pragma unroll
     for (int d = 0; d < NDV; ++d)
 #pragma unroll
-      for (int e = 0; e < 4; ++e) o[mi][d][e] = 0.0f;
+      for (int e = 0; e < 4; ++e)
+        o[mi][d][e] = 0.0f;
     mrow[mi][0] = mrow[mi][1] = -EFFC_INF_F;
     lrow[mi][0] = lrow[mi][1] = 0.0f;
   }
@@ -199,14 +210,16 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
   const int wrow = warp * MI * 16; // first tile row of this warp
   if (nbBegin < nbEnd) {
     // Q joins the first K/V group.
-    load_tile<E, C::BF, NTH, C::BM, C::D, C::DP, QSTR>(
-        sQ, tid, qg, [&](int r) -> const E * {
-          if constexpr (C::STATIC_EDGES) return in_range(qg + r * C::QS, Q_FULL || m0 + r < C::S);
-          else return m0 + r < C::S ? qg + i64(r) * C::QS : nullptr;
-        });
+    load_tile<E, C::BF, NTH, C::BM, C::D, C::DP, QSTR>(sQ, tid, qg, [&](int r) -> const E * {
+      if constexpr (C::STATIC_EDGES)
+        return in_range(qg + r * C::QS, Q_FULL || m0 + r < C::S);
+      else
+        return m0 + r < C::S ? qg + i64(r) * C::QS : nullptr;
+    });
 #pragma unroll
     for (int s = 0; s < C::STAGES - 1; ++s) {
-      if (nbBegin + s < nbEnd) load_kv(s, nbBegin + s);
+      if (nbBegin + s < nbEnd)
+        load_kv(s, nbBegin + s);
       cp_async_commit();
     }
   }
@@ -217,7 +230,8 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
     __syncthreads();                // everyone's landed; slot of tile it-1 is free
     {
       const int nn = nb + C::STAGES - 1;
-      if (nn < nbEnd) load_kv((it + C::STAGES - 1) % C::STAGES, nn);
+      if (nn < nbEnd)
+        load_kv((it + C::STAGES - 1) % C::STAGES, nn);
       cp_async_commit(); // possibly empty: keeps the group count uniform
     }
     const int slot = it % C::STAGES;
@@ -229,7 +243,9 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
         for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
           for (int kd = 0; kd < KD; ++kd)
-            ldsm_x4(qf[mi][kd][0], qf[mi][kd][1], qf[mi][kd][2], qf[mi][kd][3], sQ + u32(((wrow + mi * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
+            ldsm_x4(
+                qf[mi][kd][0], qf[mi][kd][1], qf[mi][kd][2], qf[mi][kd][3],
+                sQ + u32(((wrow + mi * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
       }
     }
 
@@ -240,7 +256,8 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
 #pragma unroll
       for (int j = 0; j < NT; ++j)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) s[mi][j][e] = 0.0f;
+        for (int e = 0; e < 4; ++e)
+          s[mi][j][e] = 0.0f;
 #pragma unroll
     for (int kd = 0; kd < KD; ++kd) {
       u32 a[MI][4];
@@ -248,15 +265,21 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
       for (int mi = 0; mi < MI; ++mi) {
         if constexpr (C::QREGS) {
 #pragma unroll
-          for (int e = 0; e < 4; ++e) a[mi][e] = qf[mi][kd][e];
+          for (int e = 0; e < 4; ++e)
+            a[mi][e] = qf[mi][kd][e];
         } else {
-          ldsm_x4(a[mi][0], a[mi][1], a[mi][2], a[mi][3], sQ + u32(((wrow + mi * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
+          ldsm_x4(a[mi][0], a[mi][1], a[mi][2], a[mi][3],
+                  sQ +
+                      u32(((wrow + mi * 16 + (lane & 15)) * QSTR + kd * 16 + (lane >> 4) * 8) * 2));
         }
       }
 #pragma unroll
       for (int p = 0; p < NT / 2; ++p) {
         u32 bk[4];
-        ldsm_x4(bk[0], bk[1], bk[2], bk[3], kS + u32(((p * 16 + (lane & 7) + (lane >> 4) * 8) * KSTR + kd * 16 + ((lane >> 3) & 1) * 8) * 2));
+        ldsm_x4(bk[0], bk[1], bk[2], bk[3],
+                kS + u32(((p * 16 + (lane & 7) + (lane >> 4) * 8) * KSTR + kd * 16 +
+                          ((lane >> 3) & 1) * 8) *
+                         2));
 #pragma unroll
         for (int mi = 0; mi < MI; ++mi) {
           mma_m16n8k16<C::BF>(s[mi][2 * p], a[mi], bk);
@@ -278,9 +301,12 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
             const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
             float mval = 0.0f;
             if (row < C::S && col < C::L)
-              mval = mask_value<C::MASK>(mv, b * C::MB + h * C::MH + i64(row) * C::MS + i64(col) * C::ML);
-            if constexpr (ADD) s[mi][j][e] = fmaf(s[mi][j][e], C::SCALE, mval);
-            else if (mval != 0.0f) s[mi][j][e] = -EFFC_INF_F;
+              mval = mask_value<C::MASK>(mv, b * C::MB + h * C::MH + i64(row) * C::MS +
+                                                 i64(col) * C::ML);
+            if constexpr (ADD)
+              s[mi][j][e] = fmaf(s[mi][j][e], C::SCALE, mval);
+            else if (mval != 0.0f)
+              s[mi][j][e] = -EFFC_INF_F;
           }
     }
     // Structural masks only where the tile crosses an edge, the causal
@@ -297,9 +323,12 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
             const int pos = m0 + wrow + mi * 16 + (lane >> 2) + (e >> 1) * 8 + OFF;
             const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
             bool ok = col < C::L;
-            if (C::CAUSAL) ok = ok && col <= pos;
-            if (C::WINDOW > 0) ok = ok && col > pos - C::WINDOW;
-            if (!ok) s[mi][j][e] = -EFFC_INF_F;
+            if (C::CAUSAL)
+              ok = ok && col <= pos;
+            if (C::WINDOW > 0)
+              ok = ok && col > pos - C::WINDOW;
+            if (!ok)
+              s[mi][j][e] = -EFFC_INF_F;
           }
     }
 
@@ -337,7 +366,10 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
 #pragma unroll
       for (int p = 0; p < C::DVP / 16; ++p) {
         u32 bv[4];
-        ldsm_x4_t(bv[0], bv[1], bv[2], bv[3], vS + u32(((kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * VSTR + p * 16 + (lane >> 4) * 8) * 2));
+        ldsm_x4_t(bv[0], bv[1], bv[2], bv[3],
+                  vS + u32(((kk * 16 + (lane & 7) + ((lane >> 3) & 1) * 8) * VSTR + p * 16 +
+                            (lane >> 4) * 8) *
+                           2));
 #pragma unroll
         for (int mi = 0; mi < MI; ++mi) {
           mma_m16n8k16<C::BF>(o[mi][2 * p], pa[mi], bv);
@@ -375,7 +407,8 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
         for (int hh = 0; hh < 2; ++hh) {
           const int r = wrow + mi * 16 + (lane >> 2) + hh * 8;
           const int c = d * 8 + (lane & 3) * 2;
-          st_shared_u32(sQ + u32((r * QSTR + c) * 2), pack2<C::OUT_BF>(o[mi][d][2 * hh], o[mi][d][2 * hh + 1]));
+          st_shared_u32(sQ + u32((r * QSTR + c) * 2),
+                        pack2<C::OUT_BF>(o[mi][d][2 * hh], o[mi][d][2 * hh + 1]));
         }
     __syncwarp();
     constexpr int CH = C::DV / 8, TOT = MI * 16 * CH;

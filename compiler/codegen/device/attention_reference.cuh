@@ -14,23 +14,27 @@
 
 namespace effc_attn {
 template <class C>
-__device__ __forceinline__ void attention_reference(const void *qv, const void *kv, const void *vv, const void *mv,
-                                                    float *out, int rowBegin) {
+__device__ __forceinline__ void attention_reference(const void *qv, const void *kv, const void *vv,
+                                                    const void *mv, float *out, int rowBegin) {
   typedef typename C::Elem E;
   extern __shared__ float sm[];
   float *sc = sm, *qs = sm + C::L, *red = qs + C::D;
   const int row = rowBegin + int(blockIdx.x), tid = threadIdx.x;
-  if (row >= C::B * C::HQ * C::S) return;
+  if (row >= C::B * C::HQ * C::S)
+    return;
   const int i = row % C::S, h = (row / C::S) % C::HQ, b = row / (C::S * C::HQ), hk = h / C::GROUP;
   const int pos = i + (C::L - C::S);
   auto ld = [](const E *p) -> float {
-    if constexpr (sizeof(E) == 4) return *(const float *)p;
-    else return h16_to_f32<C::BF>(*(const u16 *)p);
+    if constexpr (sizeof(E) == 4)
+      return *(const float *)p;
+    else
+      return h16_to_f32<C::BF>(*(const u16 *)p);
   };
   const E *q = (const E *)qv + b * C::QB + h * C::QH + i64(i) * C::QS;
   const E *k = (const E *)kv + b * C::KB + hk * C::KH;
   const E *v = (const E *)vv + b * C::VB + hk * C::VH;
-  for (int d = tid; d < C::D; d += 128) qs[d] = ld(q + d);
+  for (int d = tid; d < C::D; d += 128)
+    qs[d] = ld(q + d);
   __syncthreads();
   float mx = -EFFC_INF_F;
   for (int j = tid; j < C::L; j += 128) {
@@ -38,20 +42,26 @@ __device__ __forceinline__ void attention_reference(const void *qv, const void *
     float sv = -EFFC_INF_F;
     if (ok) {
       float dot = 0.0f;
-      for (int d = 0; d < C::D; ++d) dot += qs[d] * ld(k + i64(j) * C::KS + d);
+      for (int d = 0; d < C::D; ++d)
+        dot += qs[d] * ld(k + i64(j) * C::KS + d);
       sv = dot * C::SCALE;
       if constexpr (C::MASK != 0) {
-        const float mval = mask_value<C::MASK>(mv, b * C::MB + h * C::MH + i64(i) * C::MS + i64(j) * C::ML);
-        if constexpr (C::MASK == 1) ok = mval == 0.0f;
-        else sv += mval;
+        const float mval =
+            mask_value<C::MASK>(mv, b * C::MB + h * C::MH + i64(i) * C::MS + i64(j) * C::ML);
+        if constexpr (C::MASK == 1)
+          ok = mval == 0.0f;
+        else
+          sv += mval;
       }
-      if (sv == -EFFC_INF_F) ok = false;
+      if (sv == -EFFC_INF_F)
+        ok = false;
     }
     sc[j] = ok ? sv : -EFFC_INF_F;
     mx = fmaxf(mx, sc[j]);
   }
   mx = warp_reduce(mx, [](float a, float b) { return fmaxf(a, b); });
-  if ((tid & 31) == 0) red[tid >> 5] = mx;
+  if ((tid & 31) == 0)
+    red[tid >> 5] = mx;
   __syncthreads();
   mx = fmaxf(fmaxf(red[0], red[1]), fmaxf(red[2], red[3]));
   __syncthreads();
@@ -62,14 +72,16 @@ __device__ __forceinline__ void attention_reference(const void *qv, const void *
     sum += p;
   }
   sum = warp_reduce(sum, SumOp());
-  if ((tid & 31) == 0) red[tid >> 5] = sum;
+  if ((tid & 31) == 0)
+    red[tid >> 5] = sum;
   __syncthreads();
   sum = red[0] + red[1] + red[2] + red[3];
   for (int d = tid; d < C::DV; d += 128) {
     float acc = 0.0f;
     if (sum > 0.0f)
       for (int j = 0; j < C::L; ++j)
-        if (sc[j] != 0.0f) acc += sc[j] * ld(v + i64(j) * C::VS + d);
+        if (sc[j] != 0.0f)
+          acc += sc[j] * ld(v + i64(j) * C::VS + d);
     out[i64(blockIdx.x) * C::DV + d] = sum > 0.0f ? acc / sum : 0.0f;
   }
 }

@@ -21,7 +21,8 @@
 // The config's batch arrays are read with constant indices only (template
 // recursion): a runtime index would odr-use a host variable in device code.
 template <class C, int D>
-__device__ __forceinline__ void ffma_batch_coords(typename C::Index &rest, typename C::Index *coord) {
+__device__ __forceinline__ void ffma_batch_coords(typename C::Index &rest,
+                                                  typename C::Index *coord) {
   if constexpr (D > 0) {
     coord[D] = rest % (typename C::Index)C::BATCH_DIMS[D];
     rest /= (typename C::Index)C::BATCH_DIMS[D];
@@ -31,7 +32,8 @@ __device__ __forceinline__ void ffma_batch_coords(typename C::Index &rest, typen
   }
 }
 template <class C, int D>
-__device__ __forceinline__ void ffma_batch_offsets(const typename C::Index *coord, typename C::Index &aOff,
+__device__ __forceinline__ void ffma_batch_offsets(const typename C::Index *coord,
+                                                   typename C::Index &aOff,
                                                    typename C::Index &bOff) {
   if constexpr (D < C::BATCH_RANK) {
     if constexpr (C::A_BATCH_STRIDES[D] != 0)
@@ -65,7 +67,8 @@ __device__ __forceinline__ void ffma_gemm(LoadA loadA, LoadB loadB, LoadBias loa
     Acc acc[4][4];
 #pragma unroll
     for (int i = 0; i < 4; ++i)
-      for (int j = 0; j < 4; ++j) acc[i][j] = 0;
+      for (int j = 0; j < 4; ++j)
+        acc[i][j] = 0;
     for (int k0 = 0; k0 < C::K; k0 += BK) {
 #pragma unroll
       for (int e = 0; e < 4; ++e) {
@@ -73,37 +76,42 @@ __device__ __forceinline__ void ffma_gemm(LoadA loadA, LoadB loadB, LoadBias loa
         // Consecutive threads walk each operand's contiguous dim.
         const int am = C::TRANS_A ? lin & 63 : lin >> 4, ak = C::TRANS_A ? lin >> 6 : lin & 15;
         const int gm = m0 + am, gka = k0 + ak;
-        As[ak][am] = (gm < C::M && gka < C::K)
-                         ? loadA(C::TRANS_A ? aOff + (ix)gka * C::M + gm : aOff + (ix)gm * C::K + gka)
-                         : (Acc)0;
+        As[ak][am] = (gm < C::M && gka < C::K) ? loadA(C::TRANS_A ? aOff + (ix)gka * C::M + gm
+                                                                  : aOff + (ix)gm * C::K + gka)
+                                               : (Acc)0;
         const int bn = C::TRANS_B ? lin >> 4 : lin & 63, bk = C::TRANS_B ? lin & 15 : lin >> 6;
         const int gn = n0 + bn, gkb = k0 + bk;
-        Bs[bk][bn] = (gkb < C::K && gn < C::N)
-                         ? loadB(C::TRANS_B ? bOff + (ix)gn * C::K + gkb : bOff + (ix)gkb * C::N + gn)
-                         : (Acc)0;
+        Bs[bk][bn] = (gkb < C::K && gn < C::N) ? loadB(C::TRANS_B ? bOff + (ix)gn * C::K + gkb
+                                                                  : bOff + (ix)gkb * C::N + gn)
+                                               : (Acc)0;
       }
       __syncthreads();
 #pragma unroll
       for (int kk = 0; kk < BK; ++kk) {
         Acc a[4], b[4];
 #pragma unroll
-        for (int i = 0; i < 4; ++i) a[i] = As[kk][ty + 16 * i];
+        for (int i = 0; i < 4; ++i)
+          a[i] = As[kk][ty + 16 * i];
 #pragma unroll
-        for (int j = 0; j < 4; ++j) b[j] = Bs[kk][tx + 16 * j];
+        for (int j = 0; j < 4; ++j)
+          b[j] = Bs[kk][tx + 16 * j];
 #pragma unroll
         for (int i = 0; i < 4; ++i)
-          for (int j = 0; j < 4; ++j) acc[i][j] += a[i] * b[j];
+          for (int j = 0; j < 4; ++j)
+            acc[i][j] += a[i] * b[j];
       }
       __syncthreads();
     }
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
       const int m = m0 + ty + 16 * i;
-      if (m >= C::M) break;
+      if (m >= C::M)
+        break;
 #pragma unroll
       for (int j = 0; j < 4; ++j) {
         const int n = n0 + tx + 16 * j;
-        if (n >= C::N) break;
+        if (n >= C::N)
+          break;
         Acc v = acc[i][j];
         if constexpr (C::HAS_ALPHA)
           v = C::ALPHA * acc[i][j];

@@ -38,31 +38,39 @@ typedef unsigned long long u64;
 // IEEE binary16 <-> float, bit exact.
 __device__ __forceinline__ float f16_to_f32(u16 h) {
   u32 sign = u32(h & 0x8000u) << 16, exp = (h >> 10) & 0x1fu, mant = h & 0x3ffu;
-  if (exp == 0x1fu) return __uint_as_float(sign | 0x7f800000u | (mant << 13));
-  if (exp != 0) return __uint_as_float(sign | ((exp + 112u) << 23) | (mant << 13));
-  float f = float(mant) * 5.9604644775390625e-8f;  // mant * 2^-24, exact
+  if (exp == 0x1fu)
+    return __uint_as_float(sign | 0x7f800000u | (mant << 13));
+  if (exp != 0)
+    return __uint_as_float(sign | ((exp + 112u) << 23) | (mant << 13));
+  float f = float(mant) * 5.9604644775390625e-8f; // mant * 2^-24, exact
   return sign ? -f : f;
 }
 __device__ __forceinline__ u16 f32_to_f16(float f) {
   u32 x = __float_as_uint(f), sign = (x >> 16) & 0x8000u, ax = x & 0x7fffffffu;
-  if (ax > 0x7f800000u) return u16(sign | 0x7e00u);                 // NaN (quiet)
-  if (ax >= 0x477ff000u) return u16(sign | 0x7c00u);               // >= 65520: inf
-  if (ax >= 0x38800000u) {                                          // normal half
+  if (ax > 0x7f800000u)
+    return u16(sign | 0x7e00u); // NaN (quiet)
+  if (ax >= 0x477ff000u)
+    return u16(sign | 0x7c00u); // >= 65520: inf
+  if (ax >= 0x38800000u) {      // normal half
     u32 v = ax - 0x38000000u, r = v >> 13, rem = v & 0x1fffu;
-    if (rem > 0x1000u || (rem == 0x1000u && (r & 1u))) ++r;
+    if (rem > 0x1000u || (rem == 0x1000u && (r & 1u)))
+      ++r;
     return u16(sign | r);
   }
-  if (ax < 0x33000000u) return u16(sign);                           // < 2^-25: zero
-  u32 e = ax >> 23, m = (ax & 0x7fffffu) | 0x800000u, shift = 126u - e;  // subnormal
+  if (ax < 0x33000000u)
+    return u16(sign);                                                   // < 2^-25: zero
+  u32 e = ax >> 23, m = (ax & 0x7fffffu) | 0x800000u, shift = 126u - e; // subnormal
   u32 r = m >> shift, rem = m & ((1u << shift) - 1u), half = 1u << (shift - 1u);
-  if (rem > half || (rem == half && (r & 1u))) ++r;
+  if (rem > half || (rem == half && (r & 1u)))
+    ++r;
   return u16(sign | r);
 }
 // bfloat16 <-> float (bf16 -> float is exact: a shift, one flavour only).
 __device__ __forceinline__ float bf16_to_f32(u16 b) { return __uint_as_float(u32(b) << 16); }
 __device__ __forceinline__ u16 f32_to_bf16(float f) {
   u32 x = __float_as_uint(f);
-  if ((x & 0x7fffffffu) > 0x7f800000u) return u16((x >> 16) | 0x40u);
+  if ((x & 0x7fffffffu) > 0x7f800000u)
+    return u16((x >> 16) | 0x40u);
   x += 0x7fffu + ((x >> 16) & 1u);
   return u16(x >> 16);
 }
@@ -101,12 +109,23 @@ __device__ __forceinline__ u32 cvt_tf32(u32 x) {
 
 // ---- reductions ---------------------------------------------------------
 // MaxOp propagates NaN from either side (as the host kernels).
-struct SumOp { template <class T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; } };
-struct MaxOp { template <class T> __device__ __forceinline__ T operator()(T a, T b) const { return (a != a || a > b) ? a : b; } };
-struct MinOp { template <class T> __device__ __forceinline__ T operator()(T a, T b) const { return (a != a || a < b) ? a : b; } };
+struct SumOp {
+  template <class T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; }
+};
+struct MaxOp {
+  template <class T> __device__ __forceinline__ T operator()(T a, T b) const {
+    return (a != a || a > b) ? a : b;
+  }
+};
+struct MinOp {
+  template <class T> __device__ __forceinline__ T operator()(T a, T b) const {
+    return (a != a || a < b) ? a : b;
+  }
+};
 template <class T, class F> __device__ __forceinline__ T warp_reduce(T v, F f) {
 #pragma unroll
-  for (int o = 16; o > 0; o >>= 1) v = f(v, __shfl_xor_sync(0xffffffffu, v, o));
+  for (int o = 16; o > 0; o >>= 1)
+    v = f(v, __shfl_xor_sync(0xffffffffu, v, o));
   return v;
 }
 // Whole-block reduction; every thread gets the result. Safe to call back to
@@ -115,10 +134,12 @@ template <class T, class F> __device__ T block_reduce(T v, F f) {
   __shared__ T scratch[32];
   v = warp_reduce(v, f);
   __syncthreads();
-  if ((threadIdx.x & 31) == 0) scratch[threadIdx.x >> 5] = v;
+  if ((threadIdx.x & 31) == 0)
+    scratch[threadIdx.x >> 5] = v;
   __syncthreads();
   T r = scratch[0];
-  for (int w = 1; w < int((blockDim.x + 31) >> 5); ++w) r = f(r, scratch[w]);
+  for (int w = 1; w < int((blockDim.x + 31) >> 5); ++w)
+    r = f(r, scratch[w]);
   return r;
 }
 
@@ -133,10 +154,13 @@ __device__ __forceinline__ u32 smem_u32(const void *p) {
 // 16-byte global->shared copy; the bytes past src_bytes (0..16) are zero
 // filled (predicated edges, K tails).
 __device__ __forceinline__ void cp_async16(u32 dst, const void *src, int src_bytes) {
-  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src), "r"(src_bytes)
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(dst), "l"(src),
+               "r"(src_bytes)
                : "memory");
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+__device__ __forceinline__ void cp_async_commit() {
+  asm volatile("cp.async.commit_group;\n" ::: "memory");
+}
 template <int N> __device__ __forceinline__ void cp_async_wait() {
   asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
 }
@@ -145,7 +169,8 @@ __device__ __forceinline__ void st_shared_u32(u32 addr, u32 v) {
   asm volatile("st.shared.u32 [%0], %1;\n" ::"r"(addr), "r"(v) : "memory");
 }
 __device__ __forceinline__ void st_shared_v4(u32 addr, u32 a, u32 b, u32 c, u32 d) {
-  asm volatile("st.shared.v4.u32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(a), "r"(b), "r"(c), "r"(d)
+  asm volatile("st.shared.v4.u32 [%0], {%1, %2, %3, %4};\n" ::"r"(addr), "r"(a), "r"(b), "r"(c),
+               "r"(d)
                : "memory");
 }
 __device__ __forceinline__ u32 ld_shared_u32(u32 addr) {
@@ -174,7 +199,8 @@ __device__ __forceinline__ void ldsm_x4_t(u32 &r0, u32 &r1, u32 &r2, u32 &r3, u3
 
 // D = A(16x16, row) * B(16x8, col) + D with fp32 accumulators; a: 4
 // registers, b: 2. BF: bf16 operands, else fp16.
-template <bool BF> __device__ __forceinline__ void mma_m16n8k16(float *d, const u32 *a, const u32 *b) {
+template <bool BF>
+__device__ __forceinline__ void mma_m16n8k16(float *d, const u32 *a, const u32 *b) {
   if constexpr (BF)
     asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, "
                  "{%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
@@ -188,7 +214,8 @@ template <bool BF> __device__ __forceinline__ void mma_m16n8k16(float *d, const 
 }
 // D = A(16x8, row) * B(8x8, col) + D, tf32 operands (cvt_tf32).
 __device__ __forceinline__ void mma_m16n8k8_tf32(float *d, const u32 *a, const u32 *b) {
-  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+  asm volatile("mma.sync.aligned.m16n8k8.row.col.f32.tf32.tf32.f32 {%0, %1, %2, %3}, {%4, %5, %6, "
+               "%7}, {%8, %9}, "
                "{%0, %1, %2, %3};\n"
                : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
                : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));

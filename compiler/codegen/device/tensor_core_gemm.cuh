@@ -36,7 +36,9 @@
 #include "primitives.cuh"
 
 // ---- typed global loads/stores for the epilogue (element index i) ----
-__device__ __forceinline__ float tcg_ld_f32(const void *p, long long i) { return ((const float *)p)[i]; }
+__device__ __forceinline__ float tcg_ld_f32(const void *p, long long i) {
+  return ((const float *)p)[i];
+}
 __device__ __forceinline__ float tcg_ld_bf16(const void *p, long long i) {
   return bf16_to_f32(((const unsigned short *)p)[i]);
 }
@@ -52,7 +54,8 @@ __device__ __forceinline__ void tcg_st_f16(void *p, long long i, float v) {
 }
 // Pair stores: element i must be even-aligned (8 bytes for fp32, 4 for 16-bit).
 __device__ __forceinline__ void tcg_st2_f32(void *p, long long i, float a, float b) {
-  asm volatile("st.global.v2.f32 [%0], {%1, %2};\n" ::"l"((float *)p + i), "f"(a), "f"(b) : "memory");
+  asm volatile("st.global.v2.f32 [%0], {%1, %2};\n" ::"l"((float *)p + i), "f"(a), "f"(b)
+               : "memory");
 }
 __device__ __forceinline__ void tcg_st2_bf16(void *p, long long i, float a, float b) {
   ((unsigned *)p)[i >> 1] = pack2<true>(a, b);
@@ -66,7 +69,9 @@ __device__ __forceinline__ void tcg_st2_f16(void *p, long long i, float a, float
 enum { TCG_F32 = 0, TCG_F16 = 1, TCG_BF16 = 2 };
 
 __host__ __device__ constexpr int tcg_log2(long long v) { return v > 1 ? 1 + tcg_log2(v >> 1) : 0; }
-__host__ __device__ constexpr long long tcg_ceil_div(long long a, long long b) { return (a + b - 1) / b; }
+__host__ __device__ constexpr long long tcg_ceil_div(long long a, long long b) {
+  return (a + b - 1) / b;
+}
 
 /// The sizes every part of the kernel derives from the config.
 template <class C> struct TcgShape {
@@ -75,7 +80,8 @@ template <class C> struct TcgShape {
   static constexpr int NT = 32 * C::WARPS_M * C::WARPS_N;
   static constexpr int WARP_M = C::BM / C::WARPS_M, WARP_N = C::BN / C::WARPS_N;
   static constexpr int MI = WARP_M / 16, NI = WARP_N / 8;
-  static constexpr int TILES_M = int(tcg_ceil_div(C::M, C::BM)), TILES_N = int(tcg_ceil_div(C::N, C::BN));
+  static constexpr int TILES_M = int(tcg_ceil_div(C::M, C::BM)),
+                       TILES_N = int(tcg_ceil_div(C::N, C::BN));
   static constexpr int K_TILES = int(tcg_ceil_div(C::K, C::BK));
   static constexpr int Y_SIZE = C::Y_TYPE == TCG_F32 ? 4 : 2;
 };
@@ -90,14 +96,16 @@ template <class C, bool IS_A> struct TcgOperand {
   static constexpr int MN_TILE = IS_A ? C::BM : C::BN;
   static constexpr int MN_SIZE = IS_A ? C::M : C::N;
   static constexpr int ROWS = KCONTIG ? MN_TILE : C::BK, COLS = KCONTIG ? C::BK : MN_TILE;
-  static constexpr int ROW_CHUNKS = COLS / S::EPC, ROW_BYTES = ROW_CHUNKS * 16, BYTES = ROWS * ROW_BYTES;
+  static constexpr int ROW_CHUNKS = COLS / S::EPC, ROW_BYTES = ROW_CHUNKS * 16,
+                       BYTES = ROWS * ROW_BYTES;
   static constexpr int CHUNKS = ROWS * ROW_CHUNKS, ITERS = int(tcg_ceil_div(CHUNKS, S::NT));
   // Element (row, col) of the tile is at ptr[row * LD + col]; rows valid below
   // ROW_LIMIT, columns below COL_LIMIT.
   static constexpr long long LD = IS_A ? C::LDA : C::LDB;
   static constexpr long long BATCH_STRIDE = IS_A ? C::BATCH_STRIDE_A : C::BATCH_STRIDE_B;
   static constexpr int ROW_LIMIT = KCONTIG ? MN_SIZE : C::K, COL_LIMIT = KCONTIG ? C::K : MN_SIZE;
-  static constexpr bool ROWS_ALWAYS_VALID = ROW_LIMIT % ROWS == 0, COLS_ALWAYS_FULL = COL_LIMIT % COLS == 0;
+  static constexpr bool ROWS_ALWAYS_VALID = ROW_LIMIT % ROWS == 0,
+                        COLS_ALWAYS_FULL = COL_LIMIT % COLS == 0;
   static constexpr bool ALIGNED16 =
       (LD * S::ESZ) % 16 == 0 && (C::BATCH == 1 || (BATCH_STRIDE * S::ESZ) % 16 == 0);
 
@@ -113,8 +121,12 @@ template <class C, bool IS_A> struct TcgOperand {
   }
   /// Chunk idx of a k-tile: its row and chunk in the tile, its byte offset
   /// in the operand's shared tile, its first element's global row/column.
-  static __host__ __device__ __forceinline__ int chunkRow(int idx) { return idx >> tcg_log2(ROW_CHUNKS); }
-  static __host__ __device__ __forceinline__ int chunkCol(int idx) { return idx & (ROW_CHUNKS - 1); }
+  static __host__ __device__ __forceinline__ int chunkRow(int idx) {
+    return idx >> tcg_log2(ROW_CHUNKS);
+  }
+  static __host__ __device__ __forceinline__ int chunkCol(int idx) {
+    return idx & (ROW_CHUNKS - 1);
+  }
   static __host__ __device__ __forceinline__ unsigned chunkDst(unsigned tile, int r, int c) {
     return tile + r * ROW_BYTES + ((c ^ swizzle(r)) << 4);
   }
@@ -152,8 +164,9 @@ template <class C> struct TcgFragA {
       for (int mi = 0; mi < S::MI; ++mi)
 #pragma unroll
         for (int h = 0; h < 2; ++h)
-          col[mi][h] = (((wm * (S::WARP_M / 4) + mi * 4 + h * 2 + (lane >> 4)) ^ ((lane & 3) << 1)) << 4) +
-                       ((lane >> 2) & 3) * 4;
+          col[mi][h] =
+              (((wm * (S::WARP_M / 4) + mi * 4 + h * 2 + (lane >> 4)) ^ ((lane & 3) << 1)) << 4) +
+              ((lane >> 2) & 3) * 4;
     }
   }
   /// ldmatrix row address of this lane (q unused), or word q's address, in
@@ -164,7 +177,8 @@ template <class C> struct TcgFragA {
     else if constexpr (!O::WORD_LOADS)
       return aS + ks * (S::KSTEP * O::ROW_BYTES) + kOff + col[mi][0];
     else
-      return aS + ks * (S::KSTEP * O::ROW_BYTES) + kOff + (q >> 1) * (4 * O::ROW_BYTES) + col[mi][q & 1];
+      return aS + ks * (S::KSTEP * O::ROW_BYTES) + kOff + (q >> 1) * (4 * O::ROW_BYTES) +
+             col[mi][q & 1];
   }
 };
 
@@ -191,7 +205,8 @@ template <class C> struct TcgFragB {
       kOff = (lane & 3) * O::ROW_BYTES;
 #pragma unroll
       for (int ni = 0; ni < S::NI; ++ni)
-        col[ni] = (((wn * (S::WARP_N / 4) + ni * 2 + (lane >> 4)) ^ ((lane & 3) << 1)) << 4) + ((lane >> 2) & 3) * 4;
+        col[ni] = (((wn * (S::WARP_N / 4) + ni * 2 + (lane >> 4)) ^ ((lane & 3) << 1)) << 4) +
+                  ((lane >> 2) & 3) * 4;
     }
   }
   __host__ __device__ __forceinline__ unsigned addr(unsigned bS, int j, int ks, int q) const {
@@ -233,7 +248,8 @@ template <int T> __device__ __forceinline__ void tcg_st2(void *p, long long i, f
 /// cp.async (or the unaligned fallback) of one operand's k-tile kt into the
 /// shared tile at `tile`; ptr is the operand's batch base.
 template <class C, bool IS_A>
-__device__ __forceinline__ void tcg_load_tile(const char *ptr, unsigned tile, int tid, int kt, int mn0) {
+__device__ __forceinline__ void tcg_load_tile(const char *ptr, unsigned tile, int tid, int kt,
+                                              int mn0) {
   typedef TcgShape<C> S;
   typedef TcgOperand<C, IS_A> O;
 #pragma unroll
@@ -255,7 +271,8 @@ __device__ __forceinline__ void tcg_load_tile(const char *ptr, unsigned tile, in
         }
       } else if constexpr (S::ESZ == 2) {
         const bool ok = rowOk;
-        const unsigned short *src = (const unsigned short *)(ptr) + (ok ? (long long)gr * O::LD + gc : 0);
+        const unsigned short *src =
+            (const unsigned short *)(ptr) + (ok ? (long long)gr * O::LD + gc : 0);
         unsigned v[4];
 #pragma unroll
         for (int j = 0; j < 4; ++j) {
@@ -269,7 +286,8 @@ __device__ __forceinline__ void tcg_load_tile(const char *ptr, unsigned tile, in
         const unsigned *src = (const unsigned *)(ptr) + (ok ? (long long)gr * O::LD + gc : 0);
         unsigned v[4];
 #pragma unroll
-        for (int j = 0; j < 4; ++j) v[j] = (ok && gc + j < O::COL_LIMIT) ? src[j] : 0u;
+        for (int j = 0; j < 4; ++j)
+          v[j] = (ok && gc + j < O::COL_LIMIT) ? src[j] : 0u;
         st_shared_v4(dst, v[0], v[1], v[2], v[3]);
       }
     }
@@ -279,12 +297,13 @@ __device__ __forceinline__ void tcg_load_tile(const char *ptr, unsigned tile, in
 /// alpha, bias (beta), then the fused epilogue: accumulator v at (row, col)
 /// becomes the value to store.
 template <class C, class Epilogue>
-__device__ __forceinline__ float tcg_epilogue_value(float v, const char *biasb, long long bz, int row, int col,
-                                                    Epilogue &epilogue) {
+__device__ __forceinline__ float tcg_epilogue_value(float v, const char *biasb, long long bz,
+                                                    int row, int col, Epilogue &epilogue) {
   if constexpr (C::ALPHA != 1.0f)
     v *= C::ALPHA;
   if constexpr (C::HAS_BIAS) {
-    const float b = tcg_ld<C::BIAS_TYPE>(biasb, (long long)row * C::BIAS_STRIDE_M + (long long)(col) * C::BIAS_STRIDE_N);
+    const float b = tcg_ld<C::BIAS_TYPE>(biasb, (long long)row * C::BIAS_STRIDE_M +
+                                                    (long long)(col)*C::BIAS_STRIDE_N);
     if constexpr (C::BETA == 1.0f)
       v += b;
     else
@@ -331,7 +350,8 @@ __device__ __forceinline__ void tcg_gemm(const void *__restrict__ A_, const void
 #pragma unroll
     for (int i = 0; i < S::MI; ++i)
 #pragma unroll
-      for (int j = 0; j < S::NI; ++j) acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.f;
+      for (int j = 0; j < S::NI; ++j)
+        acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.f;
 
     // Prologue: STAGES-1 k-tiles in flight.
 #pragma unroll
@@ -372,11 +392,13 @@ __device__ __forceinline__ void tcg_gemm(const void *__restrict__ A_, const void
             ldsm_x4_t(af[mi][0], af[mi][1], af[mi][2], af[mi][3], fa.addr(aS, mi, ks, 0));
           else {
 #pragma unroll
-            for (int q = 0; q < 4; ++q) af[mi][q] = ld_shared_u32(fa.addr(aS, mi, ks, q));
+            for (int q = 0; q < 4; ++q)
+              af[mi][q] = ld_shared_u32(fa.addr(aS, mi, ks, q));
           }
           if constexpr (S::TF32) {
 #pragma unroll
-            for (int q = 0; q < 4; ++q) af[mi][q] = cvt_tf32(af[mi][q]);
+            for (int q = 0; q < 4; ++q)
+              af[mi][q] = cvt_tf32(af[mi][q]);
           }
         }
         if constexpr (OB::WORD_LOADS) {
@@ -389,7 +411,8 @@ __device__ __forceinline__ void tcg_gemm(const void *__restrict__ A_, const void
 #pragma unroll
           for (int nj = 0; nj < S::NI / 2; ++nj) {
             if constexpr (OB::KCONTIG)
-              ldsm_x4(bfr[2 * nj][0], bfr[2 * nj][1], bfr[2 * nj + 1][0], bfr[2 * nj + 1][1], fb.addr(bS, nj, ks, 0));
+              ldsm_x4(bfr[2 * nj][0], bfr[2 * nj][1], bfr[2 * nj + 1][0], bfr[2 * nj + 1][1],
+                      fb.addr(bS, nj, ks, 0));
             else
               ldsm_x4_t(bfr[2 * nj][0], bfr[2 * nj][1], bfr[2 * nj + 1][0], bfr[2 * nj + 1][1],
                         fb.addr(bS, nj, ks, 0));
@@ -397,7 +420,10 @@ __device__ __forceinline__ void tcg_gemm(const void *__restrict__ A_, const void
         }
         if constexpr (S::TF32) {
 #pragma unroll
-          for (int ni = 0; ni < S::NI; ++ni) { bfr[ni][0] = cvt_tf32(bfr[ni][0]); bfr[ni][1] = cvt_tf32(bfr[ni][1]); }
+          for (int ni = 0; ni < S::NI; ++ni) {
+            bfr[ni][0] = cvt_tf32(bfr[ni][0]);
+            bfr[ni][1] = cvt_tf32(bfr[ni][1]);
+          }
         }
 #pragma unroll
         for (int mi = 0; mi < S::MI; ++mi) {
@@ -420,7 +446,8 @@ __device__ __forceinline__ void tcg_gemm(const void *__restrict__ A_, const void
       __syncthreads();
 
     // Pair stores need the even column to sit on a pair boundary in memory.
-    constexpr bool PAIRS = C::LDC % 2 == 0 && (C::BATCH == 1 || ((long long)C::M * C::LDC) % 2 == 0);
+    constexpr bool PAIRS =
+        C::LDC % 2 == 0 && (C::BATCH == 1 || ((long long)C::M * C::LDC) % 2 == 0);
     const int g = lane >> 2, t4 = lane & 3;
 #pragma unroll
     for (int mi = 0; mi < S::MI; ++mi) {
@@ -439,11 +466,14 @@ __device__ __forceinline__ void tcg_gemm(const void *__restrict__ A_, const void
             }
             const long long ci = (long long)row * C::LDC + col;
             if constexpr (PAIRS) {
-              if (has1) tcg_st2<C::Y_TYPE>(Cb, ci, v0, v1);
-              else tcg_st<C::Y_TYPE>(Cb, ci, v0);
+              if (has1)
+                tcg_st2<C::Y_TYPE>(Cb, ci, v0, v1);
+              else
+                tcg_st<C::Y_TYPE>(Cb, ci, v0);
             } else {
               tcg_st<C::Y_TYPE>(Cb, ci, v0);
-              if (has1) tcg_st<C::Y_TYPE>(Cb, ci + 1, v1);
+              if (has1)
+                tcg_st<C::Y_TYPE>(Cb, ci + 1, v1);
             }
           }
         }

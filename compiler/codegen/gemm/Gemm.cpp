@@ -83,13 +83,16 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   w.line("typedef ", ix, " Index;");
   w.line("static constexpr int M = ", s.M, ", N = ", s.N, ", K = ", s.K, ", BATCH = ", batch,
          ", BATCH_RANK = ", rank, ";");
-  w.line("static constexpr long long BATCH_DIMS[] = {", list(space.dims), "}, A_BATCH_STRIDES[] = {",
-         list(space.strides[0]), "}, B_BATCH_STRIDES[] = {", list(space.strides[1]), "};");
+  w.line("static constexpr long long BATCH_DIMS[] = {", list(space.dims),
+         "}, A_BATCH_STRIDES[] = {", list(space.strides[0]), "}, B_BATCH_STRIDES[] = {",
+         list(space.strides[1]), "};");
   w.line("static constexpr bool TRANS_A = ", flag(s.transA), ", TRANS_B = ", flag(s.transB),
          ", HAS_BIAS = ", flag(s.hasBias), ", EPILOGUE = ", flag(!s.epilogue.empty()), ";");
-  w.line("static constexpr bool HAS_ALPHA = ", flag(s.alpha != 1.0), ", HAS_BETA = ", flag(s.beta != 1.0), ";");
+  w.line("static constexpr bool HAS_ALPHA = ", flag(s.alpha != 1.0),
+         ", HAS_BETA = ", flag(s.beta != 1.0), ";");
   w.line("static constexpr ", at, " ALPHA = ", scalar(s.alpha), ", BETA = ", scalar(s.beta), ";");
-  w.line("static constexpr long long BIAS_STRIDE_M = ", s.biasStrideM, ", BIAS_STRIDE_N = ", s.biasStrideN, ";");
+  w.line("static constexpr long long BIAS_STRIDE_M = ", s.biasStrideM,
+         ", BIAS_STRIDE_N = ", s.biasStrideN, ";");
   w.close("};");
   openKernel(w, desc, kThreads);
   w.line("// Y[", batch, "][", s.M, "][", s.N, "] = ", s.alpha == 1.0 ? "" : "alpha * ", "A",
@@ -98,7 +101,8 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   if (!s.epilogue.empty())
     tcgemm::emitEpilogueLambda(w, s.epilogue, at);
   else
-    w.line("auto epilogue = [](", at, " v, long long, int, int) { return v; };  // no fused epilogue");
+    w.line("auto epilogue = [](", at,
+           " v, long long, int, int) { return v; };  // no fused epilogue");
   // The dtype glue: element loads as the accumulator kind, the cast on store.
   auto loader = [&](const char *name, DType t, int input) {
     w.line("auto ", name, " = [&](", ix, " i) -> ", at, " { return ",
@@ -110,7 +114,8 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
     loader("loadBias", s.biasType, s.biasInput);
   else
     w.line("auto loadBias = [&](", ix, ") -> ", at, " { return 0; };  // no bias");
-  w.line("auto store = [&](", ix, " i, ", at, " v) { y0[i] = ", storeValue(s.yType, "v", acc), "; };");
+  w.line("auto store = [&](", ix, " i, ", at, " v) { y0[i] = ", storeValue(s.yType, "v", acc),
+         "; };");
   w.line("ffma_gemm<", cfg, ", ", at, ">(loadA, loadB, loadBias, store, epilogue);");
   w.close(); // kernel
 

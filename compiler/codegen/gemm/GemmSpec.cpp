@@ -85,7 +85,6 @@ bool gemmSpec(const KernelDesc &d, GemmSpec &s, std::string &error) {
   return true;
 }
 
-
 } // namespace
 
 bool describeGemm(const KernelDesc &d, GemmSpec &s, std::string &error) {

@@ -77,7 +77,8 @@ bool coalesceBatch(const GemmSpec &s, BatchLoop &loop) {
 }
 
 void emitEpilogueLambda(CudaWriter &w, const GemmEpilogue &e, const std::string &valueType) {
-  w.open("auto epilogue = [&](", valueType, " v, long long bz, int row, int col) -> ", valueType, " {  // fused epilogue");
+  w.open("auto epilogue = [&](", valueType, " v, long long bz, int row, int col) -> ", valueType,
+         " {  // fused epilogue");
   for (size_t at = 0; at < e.code.size();) {
     size_t end = std::min(e.code.find('\n', at), e.code.size());
     if (end > at)
@@ -89,7 +90,9 @@ void emitEpilogueLambda(CudaWriter &w, const GemmEpilogue &e, const std::string 
 }
 
 std::string unsupportedReason(const GemmSpec &s) {
-  auto isOperandType = [](DType t) { return t == DType::FLOAT32 || t == DType::FLOAT16 || t == DType::BFLOAT16; };
+  auto isOperandType = [](DType t) {
+    return t == DType::FLOAT32 || t == DType::FLOAT16 || t == DType::BFLOAT16;
+  };
   if (s.batch() <= 0 || s.M <= 0 || s.N <= 0 || s.K <= 0)
     return "empty problem (batch, M, N and K must be positive)";
   const int64_t kMaxDim = int64_t(1) << 30;
@@ -150,24 +153,29 @@ std::string emitTensorCoreGemm(const GemmSpec &s, const std::string &name, Launc
   const std::string cfg = "effc_gemm_cfg_" + name;
   CudaWriter w;
 
-  w.line("// effc tensor-core GEMM: C[", batch.count, "][", s.M, "][", s.N, "] = ",
-         float(s.alpha) == 1.0f ? "" : "alpha * ", "A", s.transA ? "^T" : "", " * B", s.transB ? "^T" : "",
-         s.hasBias ? " + bias" : "", s.epilogue.empty() ? "" : ", fused epilogue", ", K = ", s.K, "; ",
-         typeSuffix(s.aType), " -> ", typeSuffix(s.yType));
-  w.line("// tile ", tileName(t), ", ", tf32 ? "mma m16n8k8 tf32" : "mma m16n8k16", ", smem ", smemBytes, " B");
+  w.line("// effc tensor-core GEMM: C[", batch.count, "][", s.M, "][", s.N,
+         "] = ", float(s.alpha) == 1.0f ? "" : "alpha * ", "A", s.transA ? "^T" : "", " * B",
+         s.transB ? "^T" : "", s.hasBias ? " + bias" : "",
+         s.epilogue.empty() ? "" : ", fused epilogue", ", K = ", s.K, "; ", typeSuffix(s.aType),
+         " -> ", typeSuffix(s.yType));
+  w.line("// tile ", tileName(t), ", ", tf32 ? "mma m16n8k8 tf32" : "mma m16n8k16", ", smem ",
+         smemBytes, " B");
   w.open("struct ", cfg, " {");
-  w.line("static constexpr int BM = ", t.bm, ", BN = ", t.bn, ", BK = ", t.bk, ", WARPS_M = ", t.warpsM,
-         ", WARPS_N = ", t.warpsN, ", STAGES = ", t.stages, ";");
+  w.line("static constexpr int BM = ", t.bm, ", BN = ", t.bn, ", BK = ", t.bk,
+         ", WARPS_M = ", t.warpsM, ", WARPS_N = ", t.warpsN, ", STAGES = ", t.stages, ";");
   w.line("static constexpr int A_TYPE = ", tcgType(s.aType), ", Y_TYPE = ", tcgType(s.yType),
          ", BIAS_TYPE = ", tcgType(s.biasType), ";");
   w.line("static constexpr bool TRANS_A = ", flag(s.transA), ", TRANS_B = ", flag(s.transB),
          ", HAS_BIAS = ", flag(s.hasBias), ", EPILOGUE = ", flag(!s.epilogue.empty()), ";");
   w.line("static constexpr int M = ", s.M, ", N = ", s.N, ", K = ", s.K, ";");
-  w.line("static constexpr long long LDA = ", s.ldA(), ", LDB = ", s.ldB(), ", LDC = ", s.ldC(), ";");
-  w.line("static constexpr long long BATCH = ", batch.count, ", Z_GRID = ", zGrid, ", BATCH_STRIDE_A = ",
-         batch.strideA, ", BATCH_STRIDE_B = ", batch.strideB, ";");
-  w.line("static constexpr float ALPHA = ", floatLit(float(s.alpha)), ", BETA = ", floatLit(float(s.beta)), ";");
-  w.line("static constexpr long long BIAS_STRIDE_M = ", s.biasStrideM, ", BIAS_STRIDE_N = ", s.biasStrideN, ";");
+  w.line("static constexpr long long LDA = ", s.ldA(), ", LDB = ", s.ldB(), ", LDC = ", s.ldC(),
+         ";");
+  w.line("static constexpr long long BATCH = ", batch.count, ", Z_GRID = ", zGrid,
+         ", BATCH_STRIDE_A = ", batch.strideA, ", BATCH_STRIDE_B = ", batch.strideB, ";");
+  w.line("static constexpr float ALPHA = ", floatLit(float(s.alpha)),
+         ", BETA = ", floatLit(float(s.beta)), ";");
+  w.line("static constexpr long long BIAS_STRIDE_M = ", s.biasStrideM,
+         ", BIAS_STRIDE_N = ", s.biasStrideN, ";");
   w.close("};");
   std::string params = "const void *__restrict__ A_, const void *__restrict__ B_";
   if (s.hasBias)
@@ -181,7 +189,8 @@ std::string emitTensorCoreGemm(const GemmSpec &s, const std::string &name, Launc
     emitEpilogueLambda(w, s.epilogue, "float");
     w.line("tcg_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, epilogue);");
   } else {
-    w.line("tcg_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, TcgNoEpilogue());");
+    w.line("tcg_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr",
+           ", C_, TcgNoEpilogue());");
   }
   w.close();
 

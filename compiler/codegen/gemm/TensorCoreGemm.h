@@ -73,7 +73,8 @@ void emitEpilogueLambda(CudaWriter &w, const GemmEpilogue &e, const std::string 
 /// must raise CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, which effc's
 /// cuda runtime does). Precondition: unsupportedReason(s) is empty (else the
 /// result is "" and `launch` is untouched).
-std::string emitTensorCoreGemm(const GemmSpec &s, const std::string &kernelName, LaunchDims *launch);
+std::string emitTensorCoreGemm(const GemmSpec &s, const std::string &kernelName,
+                               LaunchDims *launch);
 
 } // namespace effc::codegen::tcgemm
 

@@ -36,21 +36,32 @@ const std::vector<Candidate> &candidates(bool fp32) {
   // 16-bit operands: bk = 32 (64-byte k-rows), 4 stages; the largest tile
   // uses 96 KiB of shared memory, within sm_80's 163 KiB and sm_90's 227 KiB.
   static const std::vector<Candidate> half = {
-      {{128, 256, 32, 2, 4, 4}, 1.00}, {{256, 128, 32, 4, 2, 4}, 1.00}, {{128, 128, 32, 2, 2, 4}, 0.90},
-      {{128, 64, 32, 2, 2, 4}, 0.78},  {{64, 128, 32, 2, 2, 4}, 0.78},  {{64, 64, 32, 2, 2, 4}, 0.62},
-      {{32, 128, 32, 1, 4, 4}, 0.50},  {{16, 128, 64, 1, 4, 4}, 0.36},
+      {{128, 256, 32, 2, 4, 4}, 1.00},
+      {{256, 128, 32, 4, 2, 4}, 1.00},
+      {{128, 128, 32, 2, 2, 4}, 0.90},
+      {{128, 64, 32, 2, 2, 4}, 0.78},
+      {{64, 128, 32, 2, 2, 4}, 0.78},
+      {{64, 64, 32, 2, 2, 4}, 0.62},
+      {{32, 128, 32, 1, 4, 4}, 0.50},
+      {{16, 128, 64, 1, 4, 4}, 0.36},
       // bk = 64: half the barriers per FLOP; rated just under their bk = 32
       // twins until the H100 sweep says otherwise.
-      {{128, 256, 64, 2, 4, 3}, 0.99}, {{128, 128, 64, 2, 2, 3}, 0.89},
+      {{128, 256, 64, 2, 4, 3}, 0.99},
+      {{128, 128, 64, 2, 2, 3}, 0.89},
   };
   // fp32 operands (TF32): bk = 32 is 128-byte k-rows; 3 stages keep the
   // 128x256 tile at 144 KiB.
   static const std::vector<Candidate> single = {
-      {{128, 256, 32, 2, 4, 3}, 1.00}, {{256, 128, 32, 4, 2, 3}, 1.00}, {{128, 128, 32, 2, 2, 3}, 0.90},
-      {{128, 64, 32, 2, 2, 4}, 0.78},  {{64, 128, 32, 2, 2, 4}, 0.78},  {{64, 64, 32, 2, 2, 4}, 0.62},
+      {{128, 256, 32, 2, 4, 3}, 1.00},
+      {{256, 128, 32, 4, 2, 3}, 1.00},
+      {{128, 128, 32, 2, 2, 3}, 0.90},
+      {{128, 64, 32, 2, 2, 4}, 0.78},
+      {{64, 128, 32, 2, 2, 4}, 0.78},
+      {{64, 64, 32, 2, 2, 4}, 0.62},
       {{32, 128, 32, 1, 4, 4}, 0.50},
       // bk = 16: deeper pipeline in less shared memory.
-      {{128, 256, 16, 2, 4, 4}, 0.99}, {{128, 128, 16, 2, 2, 4}, 0.89},
+      {{128, 256, 16, 2, 4, 4}, 0.99},
+      {{128, 128, 16, 2, 2, 4}, 0.89},
   };
   return fp32 ? single : half;
 }
@@ -61,7 +72,8 @@ int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
 std::string tileName(const TileConfig &t) {
   char buf[96];
-  std::snprintf(buf, sizeof buf, "%dx%dx%d_w%dx%d_s%d", t.bm, t.bn, t.bk, t.warpsM, t.warpsN, t.stages);
+  std::snprintf(buf, sizeof buf, "%dx%dx%d_w%dx%d_s%d", t.bm, t.bn, t.bk, t.warpsM, t.warpsN,
+                t.stages);
   return buf;
 }
 
@@ -85,7 +97,8 @@ TileConfig chooseTile(const GemmSpec &s) {
     if (!unsupportedReason(probe).empty())
       continue; // e.g. fp32 layouts that need a wider tile
     int64_t tiles = s.batch() * ceilDiv(s.M, c.tile.bm) * ceilDiv(s.N, c.tile.bn);
-    double cost = double(ceilDiv(tiles, sms)) * double(c.tile.bm) * double(c.tile.bn) / c.efficiency;
+    double cost =
+        double(ceilDiv(tiles, sms)) * double(c.tile.bm) * double(c.tile.bn) / c.efficiency;
     if (bestCost < 0 || cost < bestCost) {
       bestCost = cost;
       best = c.tile;

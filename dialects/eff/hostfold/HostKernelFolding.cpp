@@ -67,8 +67,10 @@ effc::host::Attrs toHostAttrs(Operation *op) {
     else if (auto ints = dyn_cast<DenseI64ArrayAttr>(a))
       attrs[name.str()] = std::vector<int64_t>(ints.asArrayRef().begin(), ints.asArrayRef().end());
     else if (auto floats = dyn_cast<DenseF32ArrayAttr>(a))
-      attrs[name.str()] = std::vector<double>(floats.asArrayRef().begin(), floats.asArrayRef().end());
-    else if (auto elements = dyn_cast<DenseElementsAttr>(a); elements && elements.getNumElements() == 1) {
+      attrs[name.str()] =
+          std::vector<double>(floats.asArrayRef().begin(), floats.asArrayRef().end());
+    else if (auto elements = dyn_cast<DenseElementsAttr>(a);
+             elements && elements.getNumElements() == 1) {
       // One-element tensors (ConstantOfShape's value) pass as a scalar.
       if (isa<FloatType>(elements.getElementType()))
         attrs[name.str()] = (*elements.getValues<APFloat>().begin()).convertToDouble();

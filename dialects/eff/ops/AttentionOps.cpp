@@ -78,11 +78,11 @@ static LogicalResult verifyAttentionOperands(Operation *op, Value q, Value k, Va
   if (ShapedType::isDynamic(hkv))
     hkv = dimOf(v, 1);
   if (knownAndDiffer(numKvHeads, hkv))
-    return op->emitOpError("num_kv_heads ") << numKvHeads << " does not match the " << hkv
-                                            << " heads of k and v";
+    return op->emitOpError("num_kv_heads ")
+           << numKvHeads << " does not match the " << hkv << " heads of k and v";
   if (!ShapedType::isDynamic(hq) && hq % numKvHeads)
-    return op->emitOpError("num_kv_heads ") << numKvHeads << " does not divide " << hq
-                                            << " query heads";
+    return op->emitOpError("num_kv_heads ")
+           << numKvHeads << " does not divide " << hq << " query heads";
   if (mask) {
     if (ShapedType::isDynamic(batch))
       batch = ShapedType::isDynamic(dimOf(k, 0)) ? dimOf(v, 0) : dimOf(k, 0);

@@ -8,8 +8,8 @@ using namespace mlir::eff;
 
 //===- constant ------------------------------------------------------------===//
 
-LogicalResult ConstantOp::inferResultTypes(MLIRContext *, std::optional<Location>,
-                                           Adaptor adaptor, SmallVectorImpl<Type> &types) {
+LogicalResult ConstantOp::inferResultTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
+                                           SmallVectorImpl<Type> &types) {
   types.push_back(adaptor.getValue().getType());
   return success();
 }
@@ -20,14 +20,12 @@ OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
 
 LogicalResult ConstantOfShapeOp::verify() {
   if (auto value = getValueAttr(); value && value.getNumElements() != 1)
-    return emitOpError("value must hold exactly one element, got ")
-           << value.getNumElements();
+    return emitOpError("value must hold exactly one element, got ") << value.getNumElements();
   return success();
 }
 
 LogicalResult ConstantOfShapeOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
-                                                  Adaptor adaptor,
-                                                  SmallVectorImpl<Type> &types) {
+                                                  Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = Float32Type::get(ctx); // ONNX default: float 0
   if (auto value = adaptor.getValueAttr())
     elt = value.getElementType();
@@ -40,7 +38,8 @@ LogicalResult ConstantOfShapeOp::inferResultTypes(MLIRContext *ctx, std::optiona
         return emitOptionalError(loc, "shape has a negative dim ", d);
     types.push_back(tensorOf(*dims, elt));
   } else if (inputType && inputType.hasStaticShape()) {
-    types.push_back(tensorOf(SmallVector<int64_t>(inputType.getDimSize(0), ShapedType::kDynamic), elt));
+    types.push_back(
+        tensorOf(SmallVector<int64_t>(inputType.getDimSize(0), ShapedType::kDynamic), elt));
   } else {
     types.push_back(UnrankedTensorType::get(elt));
   }
@@ -65,8 +64,8 @@ static std::pair<int64_t, int64_t> shapeSlice(int64_t rank, int64_t start,
   return {s, std::max(s, e)};
 }
 
-LogicalResult ShapeOp::inferResultTypes(MLIRContext *ctx, std::optional<Location>,
-                                        Adaptor adaptor, SmallVectorImpl<Type> &types) {
+LogicalResult ShapeOp::inferResultTypes(MLIRContext *ctx, std::optional<Location>, Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
   Type i64 = IntegerType::get(ctx, 64);
   auto t = dyn_cast<RankedTensorType>(adaptor.getData().getType());
   if (!t) {
@@ -104,8 +103,8 @@ LogicalResult RangeOp::verify() {
   return success();
 }
 
-LogicalResult RangeOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
-                                        Adaptor adaptor, SmallVectorImpl<Type> &types) {
+LogicalResult RangeOp::inferResultTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
   Type elt = cast<TensorType>(adaptor.getStart().getType()).getElementType();
   std::optional<double> start = getConstantScalar(adaptor.getStart());
   std::optional<double> limit = getConstantScalar(adaptor.getLimit());

@@ -6,15 +6,15 @@
 using namespace mlir;
 using namespace mlir::eff;
 
-#define EFF_FOLD_WITH_HOST_KERNEL(OP)                                                     \
-  OpFoldResult OP::fold(FoldAdaptor adaptor) {                                             \
-    return foldWithHostKernel(getOperation(), adaptor.getOperands());                      \
+#define EFF_FOLD_WITH_HOST_KERNEL(OP)                                                              \
+  OpFoldResult OP::fold(FoldAdaptor adaptor) {                                                     \
+    return foldWithHostKernel(getOperation(), adaptor.getOperands());                              \
   }
 
 //===- identity ------------------------------------------------------------===//
 
-LogicalResult IdentityOp::inferResultTypes(MLIRContext *, std::optional<Location>,
-                                           Adaptor adaptor, SmallVectorImpl<Type> &types) {
+LogicalResult IdentityOp::inferResultTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
+                                           SmallVectorImpl<Type> &types) {
   types.push_back(adaptor.getX().getType());
   return success();
 }
@@ -31,8 +31,8 @@ static Type withElementType(Type type, Type elt) {
   return UnrankedTensorType::get(elt);
 }
 
-LogicalResult IsNaNOp::inferResultTypes(MLIRContext *ctx, std::optional<Location>,
-                                        Adaptor adaptor, SmallVectorImpl<Type> &types) {
+LogicalResult IsNaNOp::inferResultTypes(MLIRContext *ctx, std::optional<Location>, Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
   types.push_back(withElementType(adaptor.getX().getType(), IntegerType::get(ctx, 1)));
   return success();
 }

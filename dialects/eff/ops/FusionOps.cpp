@@ -27,7 +27,8 @@ LogicalResult verifyGemmEpilogue(FusionOp fusion, Block &body) {
     return fusion.emitOpError("gemm_epilogue body is empty");
   Operation &gemm = *ops.begin();
   if (!gemm.hasTrait<OpTrait::eff::GemmLike>())
-    return gemm.emitOpError("must be eff.matmul or eff.gemm: a gemm_epilogue body starts with its GEMM");
+    return gemm.emitOpError(
+        "must be eff.matmul or eff.gemm: a gemm_epilogue body starts with its GEMM");
   for (Value operand : gemm.getOperands())
     if (!isa<BlockArgument>(operand))
       return gemm.emitOpError("operands of a gemm_epilogue's GEMM must be fusion inputs");
@@ -37,11 +38,14 @@ LogicalResult verifyGemmEpilogue(FusionOp fusion, Block &body) {
   if (std::next(ops.begin()) == ops.end() || gemm.getResult(0).use_empty())
     return fusion.emitOpError("gemm_epilogue chain does not consume the GEMM result");
   for (Operation &op : llvm::drop_begin(ops)) {
-    if (op.getDialect() != fusion->getDialect() || isa<FusionOp>(op) || op.hasTrait<OpTrait::eff::GemmLike>())
-      return op.emitOpError("cannot be fused: a gemm_epilogue's chain holds only elementwise eff ops");
+    if (op.getDialect() != fusion->getDialect() || isa<FusionOp>(op) ||
+        op.hasTrait<OpTrait::eff::GemmLike>())
+      return op.emitOpError(
+          "cannot be fused: a gemm_epilogue's chain holds only elementwise eff ops");
     for (Type t : op.getResultTypes())
       if (auto rt = dyn_cast<RankedTensorType>(t); !rt || rt.getShape() != type.getShape())
-        return op.emitOpError("result shape ") << t << " differs from the GEMM result shape " << type;
+        return op.emitOpError("result shape ")
+               << t << " differs from the GEMM result shape " << type;
     ValueRange broadcastOperands = op.getOperands();
     if (auto expand = dyn_cast<LoRAExpandOp>(op)) {
       for (Value side : expand->getOperands().drop_front())
@@ -53,8 +57,8 @@ LogicalResult verifyGemmEpilogue(FusionOp fusion, Block &body) {
       if (isa<BlockArgument>(operand))
         if (auto rt = dyn_cast<RankedTensorType>(operand.getType());
             !rt || !broadcastsInto(rt.getShape(), type.getShape()))
-          return op.emitOpError("input ") << operand.getType() << " does not broadcast to the GEMM result shape "
-                                          << type;
+          return op.emitOpError("input ")
+                 << operand.getType() << " does not broadcast to the GEMM result shape " << type;
   }
   return success();
 }
@@ -64,12 +68,12 @@ LogicalResult verifyGemmEpilogue(FusionOp fusion, Block &body) {
 LogicalResult FusionOp::verify() {
   Block &body = getBody().front();
   if (body.getNumArguments() != getInputs().size())
-    return emitOpError("body has ") << body.getNumArguments() << " arguments for "
-                                    << getInputs().size() << " inputs";
+    return emitOpError("body has ")
+           << body.getNumArguments() << " arguments for " << getInputs().size() << " inputs";
   for (auto [arg, input] : llvm::zip(body.getArguments(), getInputs()))
     if (arg.getType() != input.getType())
-      return emitOpError("body argument type ") << arg.getType() << " differs from input type "
-                                                << input.getType();
+      return emitOpError("body argument type ")
+             << arg.getType() << " differs from input type " << input.getType();
   auto yield = cast<YieldOp>(body.getTerminator());
   if (yield.getValues().getTypes() != getResultTypes())
     return emitOpError("yielded types differ from the result types");
@@ -77,7 +81,8 @@ LogicalResult FusionOp::verify() {
     return verifyGemmEpilogue(*this, body);
   for (Operation &op : body.without_terminator()) {
     if (op.getDialect() != (*this)->getDialect() || isa<FusionOp>(op))
-      return op.emitOpError("cannot be fused: only eff ops (and no nested fusion) may appear in an eff.fusion body");
+      return op.emitOpError(
+          "cannot be fused: only eff ops (and no nested fusion) may appear in an eff.fusion body");
     for (Type t : op.getResultTypes())
       if (auto rt = dyn_cast<RankedTensorType>(t);
           !rt || rt.getShape() != cast<ShapedType>(getResult(0).getType()).getShape())

@@ -18,8 +18,8 @@ static LogicalResult verifyConstantIndices(Operation *op, Value indices, int64_t
     return success();
   for (int64_t i : *values)
     if (i < -dim || i >= dim)
-      return op->emitOpError("index ") << i << " is out of range [" << -dim << ", " << dim
-                                       << ") for a dim of size " << dim;
+      return op->emitOpError("index ")
+             << i << " is out of range [" << -dim << ", " << dim << ") for a dim of size " << dim;
   return success();
 }
 
@@ -69,8 +69,7 @@ OpFoldResult GatherOp::fold(FoldAdaptor adaptor) {
 //===- gather_elements -----------------------------------------------------===//
 
 LogicalResult GatherElementsOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
-                                                 Adaptor adaptor,
-                                                 SmallVectorImpl<Type> &types) {
+                                                 Adaptor adaptor, SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getData());
   auto data = dyn_cast<RankedTensorType>(adaptor.getData().getType());
   auto indices = dyn_cast<RankedTensorType>(adaptor.getIndices().getType());
@@ -104,8 +103,8 @@ LogicalResult GatherElementsOp::verify() {
   for (int64_t d = 0; d < rank; ++d) {
     int64_t i = indices.getDimSize(d), n = data.getDimSize(d);
     if (d != axis && !ShapedType::isDynamic(i) && !ShapedType::isDynamic(n) && i > n)
-      return emitOpError("indices dim ") << d << " has size " << i
-                                         << ", larger than the data's " << n;
+      return emitOpError("indices dim ")
+             << d << " has size " << i << ", larger than the data's " << n;
   }
   return verifyConstantIndices(*this, getIndices(), data.getDimSize(axis));
 }
@@ -146,8 +145,7 @@ LogicalResult GatherNDOp::inferResultTypes(MLIRContext *, std::optional<Location
   for (int64_t d = 0; d < b; ++d) {
     int64_t x = data.getDimSize(d), y = indices.getDimSize(d);
     if (!ShapedType::isDynamic(x) && !ShapedType::isDynamic(y) && x != y)
-      return emitOptionalError(loc, "batch dim ", d, " is ", x, " in data but ", y,
-                               " in indices");
+      return emitOptionalError(loc, "batch dim ", d, " is ", x, " in data but ", y, " in indices");
     if (ShapedType::isDynamic(y))
       out[d] = x;
   }

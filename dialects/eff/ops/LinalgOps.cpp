@@ -47,8 +47,8 @@ LogicalResult MatMulOp::inferResultTypes(MLIRContext *, std::optional<Location> 
     bs.push_back(1);
   int64_t ka = as.back(), kb = bs[bs.size() - 2];
   if (knownAndDiffer(ka, kb))
-    return emitOptionalError(loc, "contraction dims differ: a has K = ", ka, " but b has K = ",
-                             kb, " (shapes [", shapeToString(a.getShape()), "] and [",
+    return emitOptionalError(loc, "contraction dims differ: a has K = ", ka, " but b has K = ", kb,
+                             " (shapes [", shapeToString(a.getShape()), "] and [",
                              shapeToString(b.getShape()), "])");
   FailureOr<SmallVector<int64_t>> shape =
       broadcastShapes(loc, {ArrayRef(as).drop_back(2), ArrayRef(bs).drop_back(2)});
@@ -76,8 +76,8 @@ LogicalResult GemmOp::verify() {
   return success();
 }
 
-LogicalResult GemmOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
-                                       Adaptor adaptor, SmallVectorImpl<Type> &types) {
+LogicalResult GemmOp::inferResultTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                       SmallVectorImpl<Type> &types) {
   if (failed(checkSameElementType(
           loc, {{"A", adaptor.getA()}, {"B", adaptor.getB()}, {"C", adaptor.getC()}})))
     return failure();

@@ -90,8 +90,8 @@ LogicalResult verifyAdapterRanks(Operation *op, bool stacked,
   for (auto [name, t] : adapters) {
     if (!t)
       continue;
-    StringRef layout = name == "a" ? (stacked ? "[n, K, R]" : "[K, R]")
-                                   : (stacked ? "[n, R, N]" : "[R, N]");
+    StringRef layout =
+        name == "a" ? (stacked ? "[n, K, R]" : "[K, R]") : (stacked ? "[n, R, N]" : "[R, N]");
     if (stacked && t.getRank() != 3)
       return op->emitOpError() << "with lora_index, " << name << " must be 3-D " << layout
                                << " (stacked adapters), got rank " << t.getRank();
@@ -125,7 +125,8 @@ LogicalResult verifyLoRAIndex(Operation *op, Value loraIndex, int64_t rows) {
 
 LogicalResult LoRALinearOp::verify() {
   if (failed(verifyScale(*this, getScale().convertToDouble())) ||
-      failed(verifySameElementType(*this, {{"x", getX()}, {"w", getW()}, {"a", getA()}, {"b", getB()}})))
+      failed(verifySameElementType(*this,
+                                   {{"x", getX()}, {"w", getW()}, {"a", getA()}, {"b", getB()}})))
     return failure();
   auto x = rankedOf(getX()), w = rankedOf(getW()), a = rankedOf(getA()), b = rankedOf(getB());
   bool stacked = bool(getLoraIndex());
@@ -192,15 +193,14 @@ LogicalResult LoRAExpandOp::verify() {
   // t has acc's rows: the same leading dims.
   if (acc && t) {
     if (t.getRank() != acc.getRank())
-      return emitOpError("t must have acc's rank ") << acc.getRank() << " ([..., n * R]), got rank "
-                                                    << t.getRank();
+      return emitOpError("t must have acc's rank ")
+             << acc.getRank() << " ([..., n * R]), got rank " << t.getRank();
     for (int64_t d = 0; d + 1 < acc.getRank(); ++d)
       if (!ShapedType::isDynamic(acc.getDimSize(d)) && !ShapedType::isDynamic(t.getDimSize(d)) &&
           acc.getDimSize(d) != t.getDimSize(d))
-        return emitOpError("t of shape [") << shapeToString(t.getShape())
-                                           << "] does not have acc's rows: acc is ["
-                                           << shapeToString(acc.getShape()) << "] (dim " << d
-                                           << " differs)";
+        return emitOpError("t of shape [")
+               << shapeToString(t.getShape()) << "] does not have acc's rows: acc is ["
+               << shapeToString(acc.getShape()) << "] (dim " << d << " differs)";
   }
   DimAgreement n(*this, "N");
   if (failed(n.add("acc", dimOf(acc, -1))) || failed(n.add("b", dimOf(b, -1))))
@@ -210,8 +210,9 @@ LogicalResult LoRAExpandOp::verify() {
   if (!ShapedType::isDynamic(r) && !ShapedType::isDynamic(count) &&
       !ShapedType::isDynamic(columns) && offset + count * r > columns)
     return emitOpError("t has ") << columns << " columns but the adapters read columns [" << offset
-                                 << ", " << offset + count * r << ") (t_offset + n * R with n = "
-                                 << count << ", R = " << r << ")";
+                                 << ", " << offset + count * r
+                                 << ") (t_offset + n * R with n = " << count << ", R = " << r
+                                 << ")";
   return verifyLoRAIndex(*this, getLoraIndex(), rowsOf(acc ? acc : t));
 }
 

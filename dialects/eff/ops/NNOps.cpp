@@ -64,8 +64,8 @@ LogicalResult LayerNormOp::verify() {
                           {{"Scale", getScale()}, {"B", getB()}});
 }
 
-LogicalResult LayerNormOp::inferResultTypes(MLIRContext *, std::optional<Location>,
-                                            Adaptor adaptor, SmallVectorImpl<Type> &types) {
+LogicalResult LayerNormOp::inferResultTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
+                                            SmallVectorImpl<Type> &types) {
   types.push_back(adaptor.getX().getType());
   return success();
 }
@@ -81,8 +81,8 @@ LogicalResult RMSNormOp::verify() {
 }
 
 // ONNX RMSNormalization-23: Y has X's shape and scale's element type (V).
-LogicalResult RMSNormOp::inferResultTypes(MLIRContext *, std::optional<Location>,
-                                          Adaptor adaptor, SmallVectorImpl<Type> &types) {
+LogicalResult RMSNormOp::inferResultTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
+                                          SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getScale());
   if (auto x = dyn_cast<RankedTensorType>(adaptor.getX().getType()))
     types.push_back(tensorOf(x.getShape(), elt));
@@ -130,8 +130,8 @@ LogicalResult RopeOp::verify() {
     int64_t hidden = x.getDimSize(2);
     if (!ShapedType::isDynamic(hidden)) {
       if (hidden % numHeads)
-        return emitOpError("hidden size ") << hidden << " is not a multiple of num_heads "
-                                           << numHeads;
+        return emitOpError("hidden size ")
+               << hidden << " is not a multiple of num_heads " << numHeads;
       headSize = hidden / numHeads;
     }
   } else if (x) {
@@ -140,8 +140,7 @@ LogicalResult RopeOp::verify() {
   }
 
   if (!ShapedType::isDynamic(headSize) && rotaryDim > headSize)
-    return emitOpError("rotary_embedding_dim ") << rotaryDim << " exceeds head size "
-                                                << headSize;
+    return emitOpError("rotary_embedding_dim ") << rotaryDim << " exceeds head size " << headSize;
   int64_t rot = rotaryDim ? rotaryDim : headSize;
   if (!ShapedType::isDynamic(rot) && rot % 2)
     return emitOpError("head size ") << rot << " must be even for a full rotation";
@@ -172,13 +171,11 @@ LogicalResult RopeOp::verify() {
              << cacheName << " must be 3-D [B, S, rotary_dim / 2], got rank " << cache.getRank();
     if (!isUnidirectionallyBroadcastable(cache.getShape().take_front(2), batchSeq))
       return emitOpError() << cacheName << " of shape [" << shapeToString(cache.getShape())
-                           << "] does not match X's [B, S] = [" << shapeToString(batchSeq)
-                           << "]";
+                           << "] does not match X's [B, S] = [" << shapeToString(batchSeq) << "]";
   }
   if (cache && !ShapedType::isDynamic(rot) && knownAndDiffer(cache.getShape().back(), rot / 2))
     return emitOpError() << cacheName << " has last dim " << cache.getShape().back()
-                         << " but the rotary dim is " << rot << " (expected " << rot / 2
-                         << ")";
+                         << " but the rotary dim is " << rot << " (expected " << rot / 2 << ")";
   return success();
 }
 

@@ -51,8 +51,8 @@ static LogicalResult markReducedDims(std::optional<Location> loc, ArrayRef<int64
   return success();
 }
 
-static LogicalResult inferReduce(std::optional<Location> loc, Value data, Value axes,
-                                 bool keepdims, bool noop, SmallVectorImpl<Type> &types) {
+static LogicalResult inferReduce(std::optional<Location> loc, Value data, Value axes, bool keepdims,
+                                 bool noop, SmallVectorImpl<Type> &types) {
   auto type = cast<TensorType>(data.getType());
   Type elt = type.getElementType();
   auto axesType = axes ? dyn_cast<RankedTensorType>(axes.getType()) : RankedTensorType();
@@ -128,23 +128,23 @@ static bool isIdentityReduce(Value data, Value axes, bool keepdims, bool noop, T
   return true;
 }
 
-#define EFF_REDUCE_OP(OP)                                                                    \
-  LogicalResult OP::verify() {                                                              \
-    if (failed(verifyFlag(*this, "keepdims", int64_t(getKeepdims()))) ||                    \
-        failed(verifyFlag(*this, "noop_with_empty_axes", int64_t(getNoopWithEmptyAxes()))))  \
-      return failure();                                                                     \
-    return success();                                                                       \
-  }                                                                                         \
-  LogicalResult OP::inferResultTypes(MLIRContext *, std::optional<Location> loc,            \
-                                     Adaptor adaptor, SmallVectorImpl<Type> &types) {       \
-    return inferReduce(loc, adaptor.getData(), adaptor.getAxes(), adaptor.getKeepdims() != 0,\
-                       adaptor.getNoopWithEmptyAxes() != 0, types);                         \
-  }                                                                                         \
-  OpFoldResult OP::fold(FoldAdaptor adaptor) {                                              \
-    if (isIdentityReduce(getData(), getAxes(), getKeepdims() != 0,                          \
-                         getNoopWithEmptyAxes() != 0, getType()))                           \
-      return getData();                                                                     \
-    return foldWithHostKernel(getOperation(), adaptor.getOperands());                       \
+#define EFF_REDUCE_OP(OP)                                                                          \
+  LogicalResult OP::verify() {                                                                     \
+    if (failed(verifyFlag(*this, "keepdims", int64_t(getKeepdims()))) ||                           \
+        failed(verifyFlag(*this, "noop_with_empty_axes", int64_t(getNoopWithEmptyAxes()))))        \
+      return failure();                                                                            \
+    return success();                                                                              \
+  }                                                                                                \
+  LogicalResult OP::inferResultTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,  \
+                                     SmallVectorImpl<Type> &types) {                               \
+    return inferReduce(loc, adaptor.getData(), adaptor.getAxes(), adaptor.getKeepdims() != 0,      \
+                       adaptor.getNoopWithEmptyAxes() != 0, types);                                \
+  }                                                                                                \
+  OpFoldResult OP::fold(FoldAdaptor adaptor) {                                                     \
+    if (isIdentityReduce(getData(), getAxes(), getKeepdims() != 0, getNoopWithEmptyAxes() != 0,    \
+                         getType()))                                                               \
+      return getData();                                                                            \
+    return foldWithHostKernel(getOperation(), adaptor.getOperands());                              \
   }
 
 EFF_REDUCE_OP(ReduceMaxOp)
@@ -156,8 +156,7 @@ EFF_REDUCE_OP(ReduceSumOp)
 LogicalResult SoftmaxOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
                                           Adaptor adaptor, SmallVectorImpl<Type> &types) {
   auto type = cast<TensorType>(adaptor.getInput().getType());
-  if (type.hasRank() &&
-      failed(normalizeDimAxis(loc, int64_t(adaptor.getAxis()), type.getRank())))
+  if (type.hasRank() && failed(normalizeDimAxis(loc, int64_t(adaptor.getAxis()), type.getRank())))
     return failure();
   types.push_back(type);
   return success();
@@ -174,9 +173,9 @@ LogicalResult CumSumOp::verify() {
       failed(verifyFlag(*this, "reverse", int64_t(getReverse()))))
     return failure();
   auto axisType = dyn_cast<RankedTensorType>(getAxis().getType());
-  if (axisType && (axisType.getRank() > 1 ||
-                   (axisType.getRank() == 1 && axisType.getDimSize(0) != 1 &&
-                    !axisType.isDynamicDim(0))))
+  if (axisType &&
+      (axisType.getRank() > 1 ||
+       (axisType.getRank() == 1 && axisType.getDimSize(0) != 1 && !axisType.isDynamicDim(0))))
     return emitOpError("axis must be a scalar, got shape [")
            << shapeToString(axisType.getShape()) << "]";
   auto xType = dyn_cast<RankedTensorType>(getX().getType());
@@ -187,8 +186,8 @@ LogicalResult CumSumOp::verify() {
   return success();
 }
 
-LogicalResult CumSumOp::inferResultTypes(MLIRContext *, std::optional<Location>,
-                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
+LogicalResult CumSumOp::inferResultTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
+                                         SmallVectorImpl<Type> &types) {
   types.push_back(adaptor.getX().getType());
   return success();
 }

@@ -19,8 +19,7 @@ static Type elementTypeOf(Value v) { return cast<TensorType>(v.getType()).getEle
 
 /// Shape-like operands are 1-D (scalars are accepted where ONNX's reference is
 /// lenient, e.g. a single axis); returns the static length or kDyn.
-static FailureOr<int64_t> shapeOperandLength(std::optional<Location> loc, Value v,
-                                             StringRef what) {
+static FailureOr<int64_t> shapeOperandLength(std::optional<Location> loc, Value v, StringRef what) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
   if (!t)
     return kDyn;
@@ -142,8 +141,8 @@ LogicalResult ReshapeOp::inferResultTypes(MLIRContext *, std::optional<Location>
     if (!ShapedType::isDynamic(inCount) && !ShapedType::isDynamic(outCount)) {
       if (inferAt >= 0) {
         if (outCount == 0 || inCount % outCount != 0)
-          return emitOptionalError(loc, "cannot infer the -1 dim of the reshape target: ",
-                                   inCount, " elements do not divide by ", outCount);
+          return emitOptionalError(loc, "cannot infer the -1 dim of the reshape target: ", inCount,
+                                   " elements do not divide by ", outCount);
         out[inferAt] = inCount / outCount;
       } else if (inCount != outCount) {
         return emitOptionalError(loc, "cannot reshape ", shapeToString(dataType.getShape()),
@@ -233,8 +232,8 @@ LogicalResult ConcatOp::inferResultTypes(MLIRContext *, std::optional<Location> 
   std::optional<SmallVector<int64_t>> shape;
   for (auto [i, v] : llvm::enumerate(inputs)) {
     if (elementTypeOf(v) != elt)
-      return emitOptionalError(loc, "concat operand ", i, " has element type ",
-                               elementTypeOf(v), ", expected ", elt);
+      return emitOptionalError(loc, "concat operand ", i, " has element type ", elementTypeOf(v),
+                               ", expected ", elt);
     auto t = dyn_cast<RankedTensorType>(v.getType());
     if (!t)
       continue;
@@ -245,8 +244,8 @@ LogicalResult ConcatOp::inferResultTypes(MLIRContext *, std::optional<Location> 
       continue;
     }
     if (t.getRank() != int64_t(shape->size()))
-      return emitOptionalError(loc, "concat operand ", i, " has rank ", t.getRank(),
-                               ", expected ", shape->size());
+      return emitOptionalError(loc, "concat operand ", i, " has rank ", t.getRank(), ", expected ",
+                               shape->size());
   }
   if (!shape) {
     types.push_back(UnrankedTensorType::get(elt));
@@ -267,9 +266,8 @@ LogicalResult ConcatOp::inferResultTypes(MLIRContext *, std::optional<Location> 
     for (int64_t d = 0; d < rank; ++d) {
       int64_t size = t.getDimSize(d);
       if (d == *axis) {
-        axisSum = ShapedType::isDynamic(size) || ShapedType::isDynamic(axisSum)
-                      ? kDyn
-                      : axisSum + size;
+        axisSum =
+            ShapedType::isDynamic(size) || ShapedType::isDynamic(axisSum) ? kDyn : axisSum + size;
         continue;
       }
       if (ShapedType::isDynamic(size))
@@ -308,9 +306,8 @@ LogicalResult FlattenOp::inferResultTypes(MLIRContext *, std::optional<Location>
                              "] for rank ", rank);
   if (axis < 0)
     axis += rank;
-  types.push_back(tensorOf({productOf(t.getShape().take_front(axis)),
-                            productOf(t.getShape().drop_front(axis))},
-                           elt));
+  types.push_back(tensorOf(
+      {productOf(t.getShape().take_front(axis)), productOf(t.getShape().drop_front(axis))}, elt));
   return success();
 }
 
@@ -331,9 +328,8 @@ struct ResolvedSlice {
 };
 } // namespace
 
-static FailureOr<ResolvedSlice> resolveSlice(std::optional<Location> loc,
-                                             ArrayRef<int64_t> shape, Value starts,
-                                             Value ends, Value axes, Value steps) {
+static FailureOr<ResolvedSlice> resolveSlice(std::optional<Location> loc, ArrayRef<int64_t> shape,
+                                             Value starts, Value ends, Value axes, Value steps) {
   int64_t rank = int64_t(shape.size());
   ResolvedSlice r{SmallVector<int64_t>(shape), SmallVector<bool>(rank, true)};
   auto allUnknown = [&] {
@@ -343,8 +339,10 @@ static FailureOr<ResolvedSlice> resolveSlice(std::optional<Location> loc,
   };
   // Lengths of the parameter lists must agree.
   int64_t n = kDyn;
-  for (auto [v, what] : {std::pair<Value, StringRef>{starts, "starts"}, {ends, "ends"},
-                         {axes, "axes"}, {steps, "steps"}}) {
+  for (auto [v, what] : {std::pair<Value, StringRef>{starts, "starts"},
+                         {ends, "ends"},
+                         {axes, "axes"},
+                         {steps, "steps"}}) {
     if (!v)
       continue;
     FailureOr<int64_t> len = shapeOperandLength(loc, v, what);
@@ -397,8 +395,8 @@ static FailureOr<ResolvedSlice> resolveSlice(std::optional<Location> loc,
   return r;
 }
 
-LogicalResult SliceOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
-                                        Adaptor adaptor, SmallVectorImpl<Type> &types) {
+LogicalResult SliceOp::inferResultTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getData());
   auto t = dyn_cast<RankedTensorType>(adaptor.getData().getType());
   if (!t) {
@@ -407,9 +405,9 @@ LogicalResult SliceOp::inferResultTypes(MLIRContext *, std::optional<Location> l
   }
   if (t.getRank() == 0)
     return emitOptionalError(loc, "slice data must have rank >= 1");
-  FailureOr<ResolvedSlice> r = resolveSlice(loc, t.getShape(), adaptor.getStarts(),
-                                            adaptor.getEnds(), adaptor.getAxes(),
-                                            adaptor.getSteps());
+  FailureOr<ResolvedSlice> r =
+      resolveSlice(loc, t.getShape(), adaptor.getStarts(), adaptor.getEnds(), adaptor.getAxes(),
+                   adaptor.getSteps());
   if (failed(r))
     return failure();
   types.push_back(tensorOf(r->sizes, elt));
@@ -431,13 +429,13 @@ OpFoldResult SliceOp::fold(FoldAdaptor adaptor) {
 
 LogicalResult SplitOp::verify() {
   if (int64_t(getNumOutputs()) != int64_t(getNumResults()))
-    return emitOpError("num_outputs is ") << int64_t(getNumOutputs()) << " but the op has "
-                                          << getNumResults() << " results";
+    return emitOpError("num_outputs is ")
+           << int64_t(getNumOutputs()) << " but the op has " << getNumResults() << " results";
   return success();
 }
 
-LogicalResult SplitOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
-                                        Adaptor adaptor, SmallVectorImpl<Type> &types) {
+LogicalResult SplitOp::inferResultTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
   Type elt = elementTypeOf(adaptor.getInput());
   int64_t n = adaptor.getNumOutputs();
   if (n < 1)
@@ -466,8 +464,8 @@ LogicalResult SplitOp::inferResultTypes(MLIRContext *, std::optional<Location> l
         sum += v;
       }
       if (!ShapedType::isDynamic(dim) && sum != dim)
-        return emitOptionalError(loc, "split sizes sum to ", sum, " but dim ", *axis,
-                                 " has size ", dim);
+        return emitOptionalError(loc, "split sizes sum to ", sum, " but dim ", *axis, " has size ",
+                                 dim);
       sizes.assign(values->begin(), values->end());
     }
   } else if (!ShapedType::isDynamic(dim)) {
@@ -685,8 +683,8 @@ LogicalResult TriluOp::verify() {
   return success();
 }
 
-LogicalResult TriluOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
-                                        Adaptor adaptor, SmallVectorImpl<Type> &types) {
+LogicalResult TriluOp::inferResultTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                        SmallVectorImpl<Type> &types) {
   if (auto t = dyn_cast<RankedTensorType>(adaptor.getInput().getType()); t && t.getRank() < 2)
     return emitOptionalError(loc, "trilu input must have rank >= 2, got ", t.getRank());
   types.push_back(adaptor.getInput().getType());

@@ -31,8 +31,8 @@ public:
   virtual ~BackendSession() = default;
   /// `inputs` are already checked against model.inputs() (same order, dtype,
   /// shape); `outputs` are allocated with model.outputs() dtype/shape.
-  virtual Status run(const std::vector<Tensor> &inputs,
-                     std::vector<HostTensor> &outputs, RunProfile *profile) = 0;
+  virtual Status run(const std::vector<Tensor> &inputs, std::vector<HostTensor> &outputs,
+                     RunProfile *profile) = 0;
   /// Device time (ms) of the whole kernel sequence, once per iteration, on the
   /// inputs of the last run(): what a benchmark compares with other
   /// frameworks' kernel time, without host<->device copies. Backends that

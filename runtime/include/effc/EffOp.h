@@ -49,9 +49,11 @@ inline std::string_view opName(EffOp op) { return detail::kEffOps[size_t(op)].na
 /// The op named `name` ("eff.add"), or nullopt for a name the dialect lacks.
 inline std::optional<EffOp> lookupEffOp(std::string_view name) {
   const auto *end = std::end(detail::kEffOps);
-  const auto *it = std::lower_bound(std::begin(detail::kEffOps), end, name,
-                                    [](const detail::EffOpEntry &e, std::string_view n) { return e.name < n; });
-  if (it == end || it->name != name) return std::nullopt;
+  const auto *it =
+      std::lower_bound(std::begin(detail::kEffOps), end, name,
+                       [](const detail::EffOpEntry &e, std::string_view n) { return e.name < n; });
+  if (it == end || it->name != name)
+    return std::nullopt;
   return it->op;
 }
 

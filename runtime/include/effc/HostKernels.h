@@ -30,8 +30,8 @@ namespace effc::host {
 
 /// ONNX INT -> int64_t, FLOAT -> double, STRING -> string, INTS ->
 /// vector<int64_t>, FLOATS -> vector<double>.
-using AttrValue = std::variant<int64_t, double, std::string, std::vector<int64_t>,
-                               std::vector<double>>;
+using AttrValue =
+    std::variant<int64_t, double, std::string, std::vector<int64_t>, std::vector<double>>;
 using Attrs = std::map<std::string, AttrValue>;
 
 /// A read-only operand; data == nullptr marks an absent optional input.
@@ -61,8 +61,7 @@ std::vector<std::string> kernelOpNames();
 /// Runs one op. Never aborts on bad operands: wrong arity, dtypes, shapes,
 /// attribute types or out-of-range indices give an error Status naming the op.
 /// Outputs must not overlap inputs.
-Status runKernel(std::string_view op, const Attrs &attrs,
-                 const std::vector<ConstTensorRef> &inputs,
+Status runKernel(std::string_view op, const Attrs &attrs, const std::vector<ConstTensorRef> &inputs,
                  const std::vector<TensorRef> &outputs);
 
 } // namespace effc::host

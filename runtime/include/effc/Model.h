@@ -31,8 +31,8 @@ public:
   /// Errors read "<path>: <what is wrong>".
   static StatusOr<std::shared_ptr<const Model>> load(const std::string &path);
   /// Same from memory; `name` is used in messages.
-  static StatusOr<std::shared_ptr<const Model>>
-  loadFromMemory(const void *data, size_t size, const std::string &name);
+  static StatusOr<std::shared_ptr<const Model>> loadFromMemory(const void *data, size_t size,
+                                                               const std::string &name);
   ~Model();
 
   const std::string &path() const { return path_; }

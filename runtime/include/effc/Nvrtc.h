@@ -23,12 +23,13 @@ StatusOr<std::string> version();
 /// The options effc compiles with: --gpu-architecture=ARCH (cubin), then
 /// `extra` (the artifact manifest's nvrtc_options), then -default-device and --std=c++17
 /// unless `extra` already sets them.
-std::vector<std::string> compileOptions(const std::string &arch, const std::vector<std::string> &extra);
+std::vector<std::string> compileOptions(const std::string &arch,
+                                        const std::vector<std::string> &extra);
 
 struct Compiled {
-  std::string cubin;      // ELF image for cuModuleLoadData
-  std::string log;        // NVRTC's log (warnings); empty on a cache hit
-  double ms = 0;          // compile time; 0 on a cache hit
+  std::string cubin; // ELF image for cuModuleLoadData
+  std::string log;   // NVRTC's log (warnings); empty on a cache hit
+  double ms = 0;     // compile time; 0 on a cache hit
   bool fromCache = false;
 };
 
@@ -49,8 +50,8 @@ StatusOr<Compiled> compileCached(const std::string &source, const std::string &a
 /// The cache directory, "" when EFFC_CACHE=0 or no directory can be named.
 std::string cacheDirectory();
 /// Cache key and file of one compilation.
-uint64_t cacheKey(const std::string &source, const std::vector<std::string> &options, const std::string &arch,
-                  const std::string &nvrtcVersion);
+uint64_t cacheKey(const std::string &source, const std::vector<std::string> &options,
+                  const std::string &arch, const std::string &nvrtcVersion);
 std::string cacheFile(const std::string &dir, uint64_t key);
 /// Cache entry codec: 32-byte header (magic "EFFCUBN1", key, size, FNV-1a of
 /// the cubin, little-endian) then the cubin. decode fails on any mismatch.

@@ -18,8 +18,8 @@ namespace effc {
 class Session {
 public:
   /// backend: "host" or "cuda".
-  static StatusOr<std::unique_ptr<Session>>
-  create(std::shared_ptr<const Model> model, const std::string &backend = "host");
+  static StatusOr<std::unique_ptr<Session>> create(std::shared_ptr<const Model> model,
+                                                   const std::string &backend = "host");
 
   /// Runs with inputs by name; every model input must be given exactly once
   /// with the manifest's dtype and shape. Outputs come back in
@@ -32,7 +32,9 @@ public:
 
   /// Device time (ms) of the kernels alone, `iterations` times, on the inputs
   /// of the last run (see BackendSession::timeKernels).
-  StatusOr<std::vector<double>> timeKernels(int iterations) { return impl_->timeKernels(iterations); }
+  StatusOr<std::vector<double>> timeKernels(int iterations) {
+    return impl_->timeKernels(iterations);
+  }
 
   const Model &model() const { return *model_; }
   const std::string &backendName() const { return backendName_; }

@@ -57,9 +57,9 @@ private:
 } // namespace effc
 
 /// Propagates an error Status from the current function.
-#define EFFC_RETURN_IF_ERROR(expr)                                             \
-  do {                                                                         \
-    ::effc::Status effc_status_ = (expr);                                      \
-    if (!effc_status_.ok())                                                    \
-      return effc_status_;                                                     \
+#define EFFC_RETURN_IF_ERROR(expr)                                                                 \
+  do {                                                                                             \
+    ::effc::Status effc_status_ = (expr);                                                          \
+    if (!effc_status_.ok())                                                                        \
+      return effc_status_;                                                                         \
   } while (0)

@@ -57,9 +57,7 @@ public:
   void *data() { return bytes_.data(); }
   const void *data() const { return bytes_.data(); }
   template <typename T> T *data() { return reinterpret_cast<T *>(bytes_.data()); }
-  template <typename T> const T *data() const {
-    return reinterpret_cast<const T *>(bytes_.data());
-  }
+  template <typename T> const T *data() const { return reinterpret_cast<const T *>(bytes_.data()); }
   /// Element i converted to double (any dtype); for printing and comparing.
   double elementAsDouble(int64_t i) const;
   Tensor view() const { return Tensor{dtype_, shape_, bytes_.data(), Device::Host}; }

@@ -11,8 +11,7 @@ namespace effc {
 
 /// A serialized ONNX TensorProto file; `name` (optional) receives
 /// TensorProto.name.
-StatusOr<HostTensor> readTensorProtoFile(const std::string &path,
-                                         std::string *name = nullptr);
+StatusOr<HostTensor> readTensorProtoFile(const std::string &path, std::string *name = nullptr);
 
 StatusOr<HostTensor> parseNpy(const std::string &bytes);
 StatusOr<HostTensor> readNpyFile(const std::string &path);

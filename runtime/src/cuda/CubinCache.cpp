@@ -20,19 +20,23 @@ constexpr char kMagic[8] = {'E', 'F', 'F', 'C', 'U', 'B', 'N', '1'};
 constexpr size_t kHeaderSize = 32;
 
 void putU64(std::string &s, uint64_t v) {
-  for (int i = 0; i < 8; ++i) s.push_back(char(uint8_t(v >> (8 * i))));
+  for (int i = 0; i < 8; ++i)
+    s.push_back(char(uint8_t(v >> (8 * i))));
 }
 uint64_t getU64(const std::string &s, size_t at) {
   uint64_t v = 0;
-  for (int i = 0; i < 8; ++i) v |= uint64_t(uint8_t(s[at + i])) << (8 * i);
+  for (int i = 0; i < 8; ++i)
+    v |= uint64_t(uint8_t(s[at + i])) << (8 * i);
   return v;
 }
 
 bool makeDirs(const std::string &path) {
   for (size_t i = 1; i <= path.size(); ++i) {
-    if (i != path.size() && path[i] != '/') continue;
+    if (i != path.size() && path[i] != '/')
+      continue;
     std::string prefix = path.substr(0, i);
-    if (mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST) return false;
+    if (mkdir(prefix.c_str(), 0755) != 0 && errno != EEXIST)
+      return false;
   }
   struct stat st;
   return stat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
@@ -40,11 +44,13 @@ bool makeDirs(const std::string &path) {
 
 bool readWhole(const std::string &path, std::string *out) {
   int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
+  if (fd < 0)
+    return false;
   out->clear();
   char buf[1 << 16];
   ssize_t n;
-  while ((n = read(fd, buf, sizeof(buf))) > 0) out->append(buf, size_t(n));
+  while ((n = read(fd, buf, sizeof(buf))) > 0)
+    out->append(buf, size_t(n));
   close(fd);
   return n == 0;
 }
@@ -53,12 +59,15 @@ bool writeAtomically(const std::string &path, const std::string &bytes) {
   static std::atomic<unsigned> counter{0};
   std::string tmp = path + ".tmp." + std::to_string(getpid()) + "." + std::to_string(counter++);
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-  if (fd < 0) return false;
+  if (fd < 0)
+    return false;
   size_t done = 0;
   while (done < bytes.size()) {
     ssize_t n = write(fd, bytes.data() + done, bytes.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) break;
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      break;
     done += size_t(n);
   }
   bool ok = done == bytes.size() && close(fd) == 0;
@@ -72,18 +81,20 @@ bool writeAtomically(const std::string &path, const std::string &bytes) {
 } // namespace
 
 std::string cacheDirectory() {
-  if (!cuda::envFlag("EFFC_CACHE", true)) return "";
+  if (!cuda::envFlag("EFFC_CACHE", true))
+    return "";
   std::string base = cuda::getEnv("XDG_CACHE_HOME");
   if (base.empty()) {
     std::string home = cuda::getEnv("HOME");
-    if (home.empty()) return "";
+    if (home.empty())
+      return "";
     base = home + "/.cache";
   }
   return base + "/effc";
 }
 
-uint64_t cacheKey(const std::string &source, const std::vector<std::string> &options, const std::string &arch,
-                  const std::string &nvrtcVersion) {
+uint64_t cacheKey(const std::string &source, const std::vector<std::string> &options,
+                  const std::string &arch, const std::string &nvrtcVersion) {
   // NUL separators keep ("ab","c") and ("a","bc") apart.
   std::string k = "effc-cubin-v1";
   k.push_back('\0');
@@ -116,10 +127,13 @@ std::string encodeCacheEntry(uint64_t key, const std::string &cubin) {
 StatusOr<std::string> decodeCacheEntry(uint64_t key, const std::string &bytes) {
   if (bytes.size() < kHeaderSize || bytes.compare(0, sizeof(kMagic), kMagic, sizeof(kMagic)) != 0)
     return Status::error("not a cubin cache entry");
-  if (getU64(bytes, 8) != key) return Status::error("cache entry is for another key");
-  if (getU64(bytes, 16) != bytes.size() - kHeaderSize) return Status::error("cache entry size mismatch (truncated?)");
+  if (getU64(bytes, 8) != key)
+    return Status::error("cache entry is for another key");
+  if (getU64(bytes, 16) != bytes.size() - kHeaderSize)
+    return Status::error("cache entry size mismatch (truncated?)");
   std::string cubin = bytes.substr(kHeaderSize);
-  if (getU64(bytes, 24) != fnv1a64(cubin.data(), cubin.size())) return Status::error("cache entry checksum mismatch");
+  if (getU64(bytes, 24) != fnv1a64(cubin.data(), cubin.size()))
+    return Status::error("cache entry checksum mismatch");
   return cubin;
 }
 
@@ -127,9 +141,11 @@ StatusOr<Compiled> compileCached(const std::string &source, const std::string &a
                                  const std::vector<std::string> &extra) {
   std::vector<std::string> options = compileOptions(arch, extra);
   std::string dir = cacheDirectory();
-  if (dir.empty()) return compile(source, options);
+  if (dir.empty())
+    return compile(source, options);
   auto ver = version();
-  if (!ver.ok()) return ver.status();
+  if (!ver.ok())
+    return ver.status();
   uint64_t key = cacheKey(source, options, arch, *ver);
   std::string path = cacheFile(dir, key), bytes;
   if (readWhole(path, &bytes)) {
@@ -143,7 +159,8 @@ StatusOr<Compiled> compileCached(const std::string &source, const std::string &a
     // A bad entry falls through: recompiled below and replaced.
   }
   auto c = compile(source, options);
-  if (c.ok() && makeDirs(dir)) writeAtomically(path, encodeCacheEntry(key, c->cubin));
+  if (c.ok() && makeDirs(dir))
+    writeAtomically(path, encodeCacheEntry(key, c->cubin));
   return c;
 }
 

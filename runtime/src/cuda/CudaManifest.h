@@ -34,12 +34,13 @@ std::vector<std::string> kernelFunctions(const artifact::Manifest &m);
 
 /// The embedded cubin for exactly `arch` ("sm_90"), bounds-checked; nullopt
 /// when there is none.
-StatusOr<std::optional<std::string>> embeddedCubin(const artifact::Manifest &m, const std::string &payload,
-                                                   const std::string &arch);
+StatusOr<std::optional<std::string>>
+embeddedCubin(const artifact::Manifest &m, const std::string &payload, const std::string &arch);
 
 /// Every kernel function is among the cubin's function symbols; the error
 /// lists the missing ones. `what` names the cubin in messages.
-Status checkCubinHasKernels(const artifact::Manifest &m, const std::string &cubin, const std::string &what);
+Status checkCubinHasKernels(const artifact::Manifest &m, const std::string &cubin,
+                            const std::string &what);
 
 } // namespace cuda
 } // namespace effc

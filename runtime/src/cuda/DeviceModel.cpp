@@ -1,7 +1,7 @@
 #include "cuda/DeviceModel.h"
 
-#include "cuda/CudaManifest.h"
 #include "ModelManifest.h"
+#include "cuda/CudaManifest.h"
 #include "cuda/DynLib.h"
 #include "effc/Nvrtc.h"
 #include "runtime/proto/artifact.pb.h"
@@ -18,10 +18,12 @@ StatusOr<std::shared_ptr<DeviceModel>> DeviceModel::get(const Driver &driver,
   static std::mutex mu;
   static std::map<const Model *, std::weak_ptr<DeviceModel>> live;
   std::lock_guard<std::mutex> lock(mu); // also serializes JIT of one model
-  if (auto dm = live[model.get()].lock()) return dm;
+  if (auto dm = live[model.get()].lock())
+    return dm;
   std::shared_ptr<DeviceModel> dm(new DeviceModel(driver));
   Status st = dm->init(*model);
-  if (!st.ok()) return st.withPrefix(model->path());
+  if (!st.ok())
+    return st.withPrefix(model->path());
   live[model.get()] = dm;
   for (auto it = live.begin(); it != live.end();)
     it = it->second.expired() ? live.erase(it) : std::next(it);
@@ -32,21 +34,25 @@ Status DeviceModel::init(const Model &model) {
   const artifact::Manifest &m = manifestOf(model);
   EFFC_RETURN_IF_ERROR(driver_.makeCurrent());
   std::string forced = getEnv("EFFC_CUDA_ARCH"); // e.g. sm_90a for wgmma kernels
-  arch_ = forced.empty() ? nvrtc::archForComputeCapability(driver_.ccMajor, driver_.ccMinor) : forced;
+  arch_ =
+      forced.empty() ? nvrtc::archForComputeCapability(driver_.ccMajor, driver_.ccMinor) : forced;
 
   if (m.kernels_size() > 0) {
     auto embedded = embeddedCubin(m, model.payload(), arch_);
-    if (!embedded.ok()) return embedded.status();
+    if (!embedded.ok())
+      return embedded.status();
     std::string cubin;
     if (*embedded) {
       cubin = std::move(**embedded);
       origin_ = "embedded cubin";
     } else {
       auto source = cudaSource(m, model.payload());
-      if (!source.ok()) return source.status().withPrefix("cuda backend: no cubin for " + arch_);
+      if (!source.ok())
+        return source.status().withPrefix("cuda backend: no cubin for " + arch_);
       std::vector<std::string> extra(m.nvrtc_options().begin(), m.nvrtc_options().end());
       auto c = nvrtc::compileCached(*source, arch_, extra);
-      if (!c.ok()) return c.status().withPrefix("cuda backend: JIT for " + arch_);
+      if (!c.ok())
+        return c.status().withPrefix("cuda backend: JIT for " + arch_);
       origin_ = c->fromCache ? "NVRTC cache" : "NVRTC (" + std::to_string(int(c->ms)) + " ms)";
       cubin = std::move(c->cubin);
     }
@@ -57,26 +63,31 @@ Status DeviceModel::init(const Model &model) {
       const artifact::Kernel &k = m.kernels(i);
       uint32_t &s = maxShared[k.source()];
       s = std::max(s, k.launch().shared_bytes());
-      if (functions_.count(k.source())) continue;
+      if (functions_.count(k.source()))
+        continue;
       CUfunction f = nullptr;
       CUresult r = driver_.api.cuModuleGetFunction(&f, module_, k.source().c_str());
       if (r != CUDA_SUCCESS)
-        return Status::error(kernelWhere(k, i) + ": CUDA kernel '" + k.source() + "' not found in the " + arch_ +
-                             " module (" + origin_ + "): " + driver_.errorText(r));
+        return Status::error(kernelWhere(k, i) + ": CUDA kernel '" + k.source() +
+                             "' not found in the " + arch_ + " module (" + origin_ +
+                             "): " + driver_.errorText(r));
       functions_[k.source()] = f;
     }
     // Beyond 48 KiB of dynamic shared memory a kernel must opt in.
     for (auto &[name, bytes] : maxShared)
       if (bytes > 48 * 1024)
         EFFC_RETURN_IF_ERROR(driver_.check(
-            driver_.api.cuFuncSetAttribute(functions_[name], CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(bytes)),
-            "kernel '" + name + "': allowing " + std::to_string(bytes) + " bytes of dynamic shared memory"));
+            driver_.api.cuFuncSetAttribute(
+                functions_[name], CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(bytes)),
+            "kernel '" + name + "': allowing " + std::to_string(bytes) +
+                " bytes of dynamic shared memory"));
   }
 
   if (uint64_t n = model.weightsSize()) {
     EFFC_RETURN_IF_ERROR(driver_.check(driver_.api.cuMemAlloc(&weights_, n),
                                        "allocating " + std::to_string(n) + " bytes of weights"));
-    EFFC_RETURN_IF_ERROR(driver_.check(driver_.api.cuMemcpyHtoD(weights_, model.weightsData(), n), "uploading weights"));
+    EFFC_RETURN_IF_ERROR(driver_.check(driver_.api.cuMemcpyHtoD(weights_, model.weightsData(), n),
+                                       "uploading weights"));
     // A pageable cuMemcpyHtoD may return before its DMA lands, and sessions
     // run on non-blocking streams that do not wait for the legacy stream.
     EFFC_RETURN_IF_ERROR(driver_.check(driver_.api.cuCtxSynchronize(), "uploading weights"));
@@ -86,8 +97,10 @@ Status DeviceModel::init(const Model &model) {
 
 DeviceModel::~DeviceModel() {
   if (driver_.makeCurrent().ok()) {
-    if (module_) driver_.api.cuModuleUnload(module_);
-    if (weights_) driver_.api.cuMemFree(weights_);
+    if (module_)
+      driver_.api.cuModuleUnload(module_);
+    if (weights_)
+      driver_.api.cuMemFree(weights_);
   }
 }
 

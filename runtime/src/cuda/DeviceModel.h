@@ -16,7 +16,8 @@ class DeviceModel {
 public:
   /// The DeviceModel of `model` on the driver's device, created on first use
   /// and shared while any session holds it.
-  static StatusOr<std::shared_ptr<DeviceModel>> get(const Driver &driver, const std::shared_ptr<const Model> &model);
+  static StatusOr<std::shared_ptr<DeviceModel>> get(const Driver &driver,
+                                                    const std::shared_ptr<const Model> &model);
   ~DeviceModel();
 
   const std::string &arch() const { return arch_; }

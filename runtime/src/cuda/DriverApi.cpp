@@ -9,7 +9,8 @@ namespace {
 
 // Resolves `f` from the first name the driver exports. Versioned names come
 // first: the unversioned cuMemAlloc etc. are the 32-bit-era ABI.
-template <typename F> bool resolve(void *lib, F &f, std::initializer_list<const char *> names, std::string *missing) {
+template <typename F>
+bool resolve(void *lib, F &f, std::initializer_list<const char *> names, std::string *missing) {
   for (const char *n : names)
     if (void *p = symbol(lib, n)) {
       f = reinterpret_cast<F>(p);
@@ -22,7 +23,8 @@ template <typename F> bool resolve(void *lib, F &f, std::initializer_list<const 
 StatusOr<const Driver *> initDriver() {
   std::string why;
   void *lib = openFirst({"libcuda.so.1"}, nullptr, &why);
-  if (!lib) return Status::error("cuda backend: libcuda.so.1 not found (no NVIDIA driver?): " + why);
+  if (!lib)
+    return Status::error("cuda backend: libcuda.so.1 not found (no NVIDIA driver?): " + why);
   static Driver d; // lives (with the retained context) until exit
   DriverApi &a = d.api;
   std::string missing;
@@ -67,7 +69,8 @@ StatusOr<const Driver *> initDriver() {
   EFFC_RESOLVE(cuEventDestroy, "cuEventDestroy_v2", "cuEventDestroy");
 #undef EFFC_RESOLVE
   if (!missing.empty())
-    return Status::error("cuda backend: libcuda.so.1 lacks " + missing + " (driver too old? CUDA 12+ needed)");
+    return Status::error("cuda backend: libcuda.so.1 lacks " + missing +
+                         " (driver too old? CUDA 12+ needed)");
 
   EFFC_RETURN_IF_ERROR(d.check(a.cuInit(0), "cuInit"));
   a.cuDriverGetVersion(&d.driverVersion);
@@ -78,21 +81,27 @@ StatusOr<const Driver *> initDriver() {
   if (!env.empty()) {
     char *end = nullptr;
     long v = std::strtol(env.c_str(), &end, 10);
-    if (*end || v < 0) return Status::error("cuda backend: EFFC_CUDA_DEVICE='" + env + "' is not a device ordinal");
+    if (*end || v < 0)
+      return Status::error("cuda backend: EFFC_CUDA_DEVICE='" + env + "' is not a device ordinal");
     ordinal = int(v);
   }
-  if (count == 0) return Status::error("cuda backend: no CUDA device found");
+  if (count == 0)
+    return Status::error("cuda backend: no CUDA device found");
   if (ordinal >= count)
-    return Status::error("cuda backend: device " + std::to_string(ordinal) + " requested, " + std::to_string(count) +
-                         " present");
+    return Status::error("cuda backend: device " + std::to_string(ordinal) + " requested, " +
+                         std::to_string(count) + " present");
   EFFC_RETURN_IF_ERROR(d.check(a.cuDeviceGet(&d.device, ordinal), "cuDeviceGet"));
   EFFC_RETURN_IF_ERROR(d.check(
-      a.cuDeviceGetAttribute(&d.ccMajor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d.device), "cuDeviceGetAttribute"));
+      a.cuDeviceGetAttribute(&d.ccMajor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d.device),
+      "cuDeviceGetAttribute"));
   EFFC_RETURN_IF_ERROR(d.check(
-      a.cuDeviceGetAttribute(&d.ccMinor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d.device), "cuDeviceGetAttribute"));
+      a.cuDeviceGetAttribute(&d.ccMinor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d.device),
+      "cuDeviceGetAttribute"));
   char name[256] = {0};
-  if (a.cuDeviceGetName(name, sizeof(name) - 1, d.device) == CUDA_SUCCESS) d.deviceName = name;
-  EFFC_RETURN_IF_ERROR(d.check(a.cuDevicePrimaryCtxRetain(&d.context, d.device), "cuDevicePrimaryCtxRetain"));
+  if (a.cuDeviceGetName(name, sizeof(name) - 1, d.device) == CUDA_SUCCESS)
+    d.deviceName = name;
+  EFFC_RETURN_IF_ERROR(
+      d.check(a.cuDevicePrimaryCtxRetain(&d.context, d.device), "cuDevicePrimaryCtxRetain"));
   EFFC_RETURN_IF_ERROR(d.makeCurrent());
   return static_cast<const Driver *>(&d);
 }
@@ -101,19 +110,25 @@ StatusOr<const Driver *> initDriver() {
 
 std::string Driver::errorText(CUresult r) const {
   const char *name = nullptr, *text = nullptr;
-  if (api.cuGetErrorName) api.cuGetErrorName(r, &name);
-  if (api.cuGetErrorString) api.cuGetErrorString(r, &text);
+  if (api.cuGetErrorName)
+    api.cuGetErrorName(r, &name);
+  if (api.cuGetErrorString)
+    api.cuGetErrorString(r, &text);
   std::string s = name ? name : "CUDA error " + std::to_string(r);
-  if (text) s += std::string(" (") + text + ")";
+  if (text)
+    s += std::string(" (") + text + ")";
   return s;
 }
 
 Status Driver::check(CUresult r, const std::string &what) const {
-  if (r == CUDA_SUCCESS) return Status::OK();
+  if (r == CUDA_SUCCESS)
+    return Status::OK();
   return Status::error("cuda backend: " + what + ": " + errorText(r));
 }
 
-Status Driver::makeCurrent() const { return check(api.cuCtxSetCurrent(context), "cuCtxSetCurrent"); }
+Status Driver::makeCurrent() const {
+  return check(api.cuCtxSetCurrent(context), "cuCtxSetCurrent");
+}
 
 StatusOr<const Driver *> getDriver() {
   // Magic static: initialized once, thread-safe; a failure is remembered too.

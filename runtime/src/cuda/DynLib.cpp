@@ -9,13 +9,15 @@ void *openFirst(const std::vector<std::string> &names, std::string *loadedName, 
   std::string errors;
   for (const std::string &n : names) {
     if (void *h = dlopen(n.c_str(), RTLD_NOW | RTLD_LOCAL)) {
-      if (loadedName) *loadedName = n;
+      if (loadedName)
+        *loadedName = n;
       return h;
     }
     const char *e = dlerror();
     errors += (errors.empty() ? "" : "; ") + std::string(e ? e : n + ": cannot load");
   }
-  if (why) *why = errors;
+  if (why)
+    *why = errors;
   return nullptr;
 }
 
@@ -28,7 +30,8 @@ std::string getEnv(const char *name) {
 
 bool envFlag(const char *name, bool dflt) {
   const char *v = std::getenv(name);
-  if (!v || !*v) return dflt;
+  if (!v || !*v)
+    return dflt;
   std::string s(v);
   return !(s == "0" || s == "false" || s == "off" || s == "no");
 }

@@ -17,7 +17,8 @@ namespace nvrtc {
 /// compileOptions(arch, nvrtc_options), checks that every Kernel.source is in
 /// the cubin, appends the cubins to `payload` (256-byte aligned) and adds or
 /// replaces one Manifest.cubins entry per arch.
-Status embedCubins(artifact::Manifest &manifest, std::string &payload, const std::vector<std::string> &archs);
+Status embedCubins(artifact::Manifest &manifest, std::string &payload,
+                   const std::vector<std::string> &archs);
 
 } // namespace nvrtc
 } // namespace effc

@@ -16,8 +16,8 @@ constexpr nvrtcResult NVRTC_SUCCESS = 0;
 struct NvrtcApi {
   const char *(*nvrtcGetErrorString)(nvrtcResult);
   nvrtcResult (*nvrtcVersion)(int *, int *);
-  nvrtcResult (*nvrtcCreateProgram)(nvrtcProgram *, const char *, const char *, int, const char *const *,
-                                    const char *const *);
+  nvrtcResult (*nvrtcCreateProgram)(nvrtcProgram *, const char *, const char *, int,
+                                    const char *const *, const char *const *);
   nvrtcResult (*nvrtcDestroyProgram)(nvrtcProgram *);
   nvrtcResult (*nvrtcCompileProgram)(nvrtcProgram, int, const char *const *);
   nvrtcResult (*nvrtcGetProgramLogSize)(nvrtcProgram, size_t *);

@@ -16,22 +16,26 @@ bool isDir(const std::string &p) {
 
 std::vector<std::string> candidates() {
   std::string forced = getEnv("EFFC_NVRTC_PATH");
-  if (!forced.empty()) return {forced};
+  if (!forced.empty())
+    return {forced};
   const char *sonames[] = {"libnvrtc.so.13", "libnvrtc.so.12", "libnvrtc.so"};
   std::vector<std::string> out(std::begin(sonames), std::end(sonames));
   std::vector<std::string> dirs;
   std::string home = getEnv("CUDA_HOME");
-  if (!home.empty()) dirs.push_back(home + "/lib64");
+  if (!home.empty())
+    dirs.push_back(home + "/lib64");
   dirs.push_back("/usr/local/cuda/lib64");
   for (const std::string &d : dirs)
     if (isDir(d))
-      for (const char *s : sonames) out.push_back(d + "/" + s);
+      for (const char *s : sonames)
+        out.push_back(d + "/" + s);
   return out;
 }
 
 template <typename F> void resolve(void *lib, F &f, const char *name, std::string *missing) {
   f = reinterpret_cast<F>(symbol(lib, name));
-  if (!f) *missing += (missing->empty() ? "" : ", ") + std::string(name);
+  if (!f)
+    *missing += (missing->empty() ? "" : ", ") + std::string(name);
 }
 
 StatusOr<const NvrtcApi *> loadNvrtc() {
@@ -39,7 +43,8 @@ StatusOr<const NvrtcApi *> loadNvrtc() {
   void *lib = openFirst(candidates(), &path, &why);
   if (!lib) {
     std::string forced = getEnv("EFFC_NVRTC_PATH");
-    return Status::error("nvrtc: cannot load " + (forced.empty() ? std::string("libnvrtc") : "EFFC_NVRTC_PATH=" + forced) +
+    return Status::error("nvrtc: cannot load " +
+                         (forced.empty() ? std::string("libnvrtc") : "EFFC_NVRTC_PATH=" + forced) +
                          " (install the CUDA NVRTC library or set EFFC_NVRTC_PATH): " + why);
   }
   static NvrtcApi a;
@@ -54,7 +59,8 @@ StatusOr<const NvrtcApi *> loadNvrtc() {
   resolve(lib, a.nvrtcGetProgramLog, "nvrtcGetProgramLog", &missing);
   resolve(lib, a.nvrtcGetCUBINSize, "nvrtcGetCUBINSize", &missing);
   resolve(lib, a.nvrtcGetCUBIN, "nvrtcGetCUBIN", &missing);
-  if (!missing.empty()) return Status::error("nvrtc: " + path + " lacks " + missing + " (NVRTC 11.1+ needed)");
+  if (!missing.empty())
+    return Status::error("nvrtc: " + path + " lacks " + missing + " (NVRTC 11.1+ needed)");
   if (a.nvrtcVersion(&a.major, &a.minor) != NVRTC_SUCCESS)
     return Status::error("nvrtc: nvrtcVersion failed in " + path);
   return static_cast<const NvrtcApi *>(&a);
@@ -78,7 +84,8 @@ Status load() {
 
 StatusOr<std::string> version() {
   auto a = cuda::getNvrtc();
-  if (!a.ok()) return a.status();
+  if (!a.ok())
+    return a.status();
   return std::to_string((*a)->major) + "." + std::to_string((*a)->minor);
 }
 

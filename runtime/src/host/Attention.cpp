@@ -7,7 +7,8 @@ namespace {
 
 Status attention(const KernelContext &c) {
   auto problem = readAttentionProblem(c);
-  if (!problem.ok()) return problem.status();
+  if (!problem.ok())
+    return problem.status();
   const AttentionProblem &p = *problem;
   EFFC_RETURN_IF_ERROR(c.checkOut(0, c.in[0].dtype, {p.B, p.Hq, p.S, p.Dv}));
   parallelFor(p.rows(), p.L * (p.D + p.Dv), [&](int64_t r0, int64_t r1) {
@@ -16,7 +17,8 @@ Status attention(const KernelContext &c) {
     for (int64_t r = r0; r < r1; ++r) {
       RowSoftmax row = attendRow(p, r, 0, p.L, scratch, acc.data());
       for (int64_t d = 0; d < p.Dv; ++d)
-        storeF(c.out[0].dtype, c.out[0].data, size_t(r * p.Dv + d), row.sum > 0 ? acc[d] / row.sum : 0.f);
+        storeF(c.out[0].dtype, c.out[0].data, size_t(r * p.Dv + d),
+               row.sum > 0 ? acc[d] / row.sum : 0.f);
     }
   });
   return Status::OK();

@@ -8,7 +8,8 @@ namespace {
 
 std::vector<float> widen(const ConstTensorRef &t) {
   std::vector<float> v(count(t.shape));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = float(loadF(t.dtype, t.data, i));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = float(loadF(t.dtype, t.data, i));
   return v;
 }
 
@@ -23,40 +24,56 @@ StatusOr<AttentionProblem> readAttentionProblem(const KernelContext &c) {
   AttentionProblem p;
   p.B = q.shape[0], p.Hq = q.shape[1], p.S = q.shape[2], p.D = q.shape[3];
   p.Hkv = k.shape[1], p.L = k.shape[2], p.Dv = v.shape[3];
-  if (k.shape[0] != p.B || v.shape[0] != p.B || k.shape[3] != p.D || v.shape[1] != p.Hkv || v.shape[2] != p.L)
-    return c.error("inconsistent shapes q " + shapeToString(q.shape) + ", k " + shapeToString(k.shape) +
-                   ", v " + shapeToString(v.shape));
+  if (k.shape[0] != p.B || v.shape[0] != p.B || k.shape[3] != p.D || v.shape[1] != p.Hkv ||
+      v.shape[2] != p.L)
+    return c.error("inconsistent shapes q " + shapeToString(q.shape) + ", k " +
+                   shapeToString(k.shape) + ", v " + shapeToString(v.shape));
   auto scale = c.floatAttr("scale", p.D > 0 ? 1.0 / std::sqrt(double(p.D)) : 1.0);
-  auto causal = c.intAttr("causal", 0), window = c.intAttr("window", op_defaults::AttentionOp_window), nkv = c.intAttr("num_kv_heads", p.Hkv);
-  if (!scale.ok()) return scale.status();
-  for (auto *s : {&causal, &window, &nkv}) if (!s->ok()) return s->status();
-  if (*nkv != p.Hkv) return c.error("num_kv_heads " + std::to_string(*nkv) + " differs from k heads " + std::to_string(p.Hkv));
-  if (p.Hkv <= 0 || p.Hq % p.Hkv) return c.error("q heads must be a multiple of kv heads");
-  if (*window < 0) return c.error("window must be >= 0");
+  auto causal = c.intAttr("causal", 0),
+       window = c.intAttr("window", op_defaults::AttentionOp_window),
+       nkv = c.intAttr("num_kv_heads", p.Hkv);
+  if (!scale.ok())
+    return scale.status();
+  for (auto *s : {&causal, &window, &nkv})
+    if (!s->ok())
+      return s->status();
+  if (*nkv != p.Hkv)
+    return c.error("num_kv_heads " + std::to_string(*nkv) + " differs from k heads " +
+                   std::to_string(p.Hkv));
+  if (p.Hkv <= 0 || p.Hq % p.Hkv)
+    return c.error("q heads must be a multiple of kv heads");
+  if (*window < 0)
+    return c.error("window must be >= 0");
   p.scale = float(*scale);
   p.causal = *causal != 0;
   p.window = *window;
   if (c.in.size() > 3 && c.has(3)) {
     const ConstTensorRef &m = c.in[3];
-    if (m.dtype != DType::BOOL && !isFloatDType(m.dtype)) return c.error("mask must be bool or float");
+    if (m.dtype != DType::BOOL && !isFloatDType(m.dtype))
+      return c.error("mask must be bool or float");
     std::vector<int64_t> full{p.B, p.Hq, p.S, p.L};
     auto bc = broadcastShapes(c, {m.shape, full});
-    if (!bc.ok() || *bc != full) return c.error("mask " + shapeToString(m.shape) + " does not broadcast to " + shapeToString(full));
+    if (!bc.ok() || *bc != full)
+      return c.error("mask " + shapeToString(m.shape) + " does not broadcast to " +
+                     shapeToString(full));
     auto st = stridesOf(m.shape);
     size_t off = 4 - m.shape.size();
-    for (size_t d = 0; d < m.shape.size(); ++d) p.maskStrides[off + d] = m.shape[d] == 1 ? 0 : st[d];
+    for (size_t d = 0; d < m.shape.size(); ++d)
+      p.maskStrides[off + d] = m.shape[d] == 1 ? 0 : st[d];
     p.mask = m;
   }
   p.Q = widen(q), p.K = widen(k), p.V = widen(v);
   return p;
 }
 
-RowSoftmax attendRow(const AttentionProblem &p, int64_t r, int64_t j0, int64_t j1, AttentionRowScratch &scratch,
-                     float *acc) {
+RowSoftmax attendRow(const AttentionProblem &p, int64_t r, int64_t j0, int64_t j1,
+                     AttentionRowScratch &scratch, float *acc) {
   const int64_t L = p.L, D = p.D, Dv = p.Dv;
-  const int64_t i = r % p.S, h = (r / p.S) % p.Hq, b = r / (p.S * p.Hq), hk = h / (p.Hq / p.Hkv), pos = i + (L - p.S);
+  const int64_t i = r % p.S, h = (r / p.S) % p.Hq, b = r / (p.S * p.Hq), hk = h / (p.Hq / p.Hkv),
+                pos = i + (L - p.S);
   const float *qr = p.Q.data() + r * D;
-  const float *kb = p.K.data() + (b * p.Hkv + hk) * L * D, *vb = p.V.data() + (b * p.Hkv + hk) * L * Dv;
+  const float *kb = p.K.data() + (b * p.Hkv + hk) * L * D,
+              *vb = p.V.data() + (b * p.Hkv + hk) * L * Dv;
   std::vector<float> &s = scratch.p;
   std::vector<bool> &ok = scratch.ok;
   float mx = -INFINITY;
@@ -64,26 +81,33 @@ RowSoftmax attendRow(const AttentionProblem &p, int64_t r, int64_t j0, int64_t j
     ok[j] = (!p.causal || j <= pos) && (p.window == 0 || j > pos - p.window);
     float sc = 0;
     if (ok[j]) {
-      for (int64_t d = 0; d < D; ++d) sc += qr[d] * kb[j * D + d];
+      for (int64_t d = 0; d < D; ++d)
+        sc += qr[d] * kb[j * D + d];
       sc *= p.scale;
       if (p.mask.data) {
         const auto &m = p.maskStrides;
         size_t mi = size_t(b * m[0] + h * m[1] + i * m[2] + j * m[3]);
-        if (p.mask.dtype == DType::BOOL) ok[j] = rd<uint8_t>(p.mask.data, mi) != 0;
-        else sc += float(loadF(p.mask.dtype, p.mask.data, mi));
+        if (p.mask.dtype == DType::BOOL)
+          ok[j] = rd<uint8_t>(p.mask.data, mi) != 0;
+        else
+          sc += float(loadF(p.mask.dtype, p.mask.data, mi));
       }
-      if (ok[j] && sc == -INFINITY) ok[j] = false; // fully masked by -inf
+      if (ok[j] && sc == -INFINITY)
+        ok[j] = false; // fully masked by -inf
     }
     s[j] = sc;
-    if (ok[j]) mx = std::max(mx, sc);
+    if (ok[j])
+      mx = std::max(mx, sc);
   }
   float sum = 0;
-  for (int64_t j = j0; j < j1; ++j) sum += s[j] = ok[j] ? std::exp(s[j] - mx) : 0.f;
+  for (int64_t j = j0; j < j1; ++j)
+    sum += s[j] = ok[j] ? std::exp(s[j] - mx) : 0.f;
   std::fill(acc, acc + Dv, 0.f);
   if (sum > 0)
     for (int64_t j = j0; j < j1; ++j)
       if (s[j] != 0)
-        for (int64_t d = 0; d < Dv; ++d) acc[d] += s[j] * vb[j * Dv + d];
+        for (int64_t d = 0; d < Dv; ++d)
+          acc[d] += s[j] * vb[j * Dv + d];
   return {mx, sum};
 }
 

@@ -29,8 +29,10 @@ struct Div {
   template <typename T> static T f(T a, T b) { return a / b; }
   // Truncates toward zero (C++/ONNX); x/0 gives 0 instead of a SIGFPE.
   static int64_t i(int64_t a, int64_t b) {
-    if (b == 0) return 0;
-    if (b == -1) return int64_t(0ull - uint64_t(a));
+    if (b == 0)
+      return 0;
+    if (b == -1)
+      return int64_t(0ull - uint64_t(a));
     return a / b;
   }
 };
@@ -44,10 +46,10 @@ struct Min {
   template <typename T> static T f(T a, T b) { return std::isnan(a) || a < b ? a : b; }
   static int64_t i(int64_t a, int64_t b) { return a < b ? a : b; }
 };
-#define EFFC_CMP(Name, expr)                                                   \
-  struct Name {                                                                \
-    static constexpr Kind kKind = Kind::Compare;                               \
-    template <typename T> static bool f(T a, T b) { return expr; }             \
+#define EFFC_CMP(Name, expr)                                                                       \
+  struct Name {                                                                                    \
+    static constexpr Kind kKind = Kind::Compare;                                                   \
+    template <typename T> static bool f(T a, T b) { return expr; }                                 \
   };
 EFFC_CMP(Equal, a == b)
 EFFC_CMP(Greater, a > b)
@@ -55,10 +57,10 @@ EFFC_CMP(GreaterEq, a >= b)
 EFFC_CMP(Less, a < b)
 EFFC_CMP(LessEq, a <= b)
 #undef EFFC_CMP
-#define EFFC_LOGIC(Name, expr)                                                 \
-  struct Name {                                                                \
-    static constexpr Kind kKind = Kind::Logic;                                 \
-    static bool f(bool a, bool b) { return expr; }                             \
+#define EFFC_LOGIC(Name, expr)                                                                     \
+  struct Name {                                                                                    \
+    static constexpr Kind kKind = Kind::Logic;                                                     \
+    static bool f(bool a, bool b) { return expr; }                                                 \
   };
 EFFC_LOGIC(And, a &&b)
 EFFC_LOGIC(Or, a || b)
@@ -67,7 +69,8 @@ EFFC_LOGIC(Xor, a != b)
 
 std::vector<std::vector<int64_t>> shapesOf(const KernelContext &c) {
   std::vector<std::vector<int64_t>> s;
-  for (auto &t : c.in) s.push_back(t.shape);
+  for (auto &t : c.in)
+    s.push_back(t.shape);
   return s;
 }
 
@@ -81,22 +84,26 @@ template <typename Op> Status arith(const KernelContext &c) {
   if (!isFloatDType(t) && !isIntDType(t))
     return c.error(std::string("unsupported dtype ") + dtypeName(t));
   auto shape = broadcastShapes(c, shapesOf(c));
-  if (!shape.ok()) return shape.status();
+  if (!shape.ok())
+    return shape.status();
   EFFC_RETURN_IF_ERROR(c.checkOut(0, t, *shape));
   void *y = c.out[0].data;
   size_t k = c.in.size();
   forEachBroadcast(*shape, shapesOf(c), [&](size_t o, const size_t *idx) {
     if (isIntDType(t)) {
       int64_t acc = loadI(t, c.in[0].data, idx[0]);
-      for (size_t j = 1; j < k; ++j) acc = Op::i(acc, loadI(t, c.in[j].data, idx[j]));
+      for (size_t j = 1; j < k; ++j)
+        acc = Op::i(acc, loadI(t, c.in[j].data, idx[j]));
       storeI(t, y, o, acc);
     } else if (t == DType::FLOAT64) {
       double acc = loadF(t, c.in[0].data, idx[0]);
-      for (size_t j = 1; j < k; ++j) acc = Op::f(acc, loadF(t, c.in[j].data, idx[j]));
+      for (size_t j = 1; j < k; ++j)
+        acc = Op::f(acc, loadF(t, c.in[j].data, idx[j]));
       storeF(t, y, o, acc);
     } else {
       float acc = float(loadF(t, c.in[0].data, idx[0]));
-      for (size_t j = 1; j < k; ++j) acc = Op::f(acc, float(loadF(t, c.in[j].data, idx[j])));
+      for (size_t j = 1; j < k; ++j)
+        acc = Op::f(acc, float(loadF(t, c.in[j].data, idx[j])));
       storeF(t, y, o, acc);
     }
   });
@@ -109,7 +116,8 @@ Status pow(const KernelContext &c) {
   if ((!isFloatDType(t) && !isIntDType(t)) || (!isFloatDType(te) && !isIntDType(te)))
     return c.error("unsupported dtypes");
   auto shape = broadcastShapes(c, shapesOf(c));
-  if (!shape.ok()) return shape.status();
+  if (!shape.ok())
+    return shape.status();
   EFFC_RETURN_IF_ERROR(c.checkOut(0, t, *shape));
   forEachBroadcast(*shape, shapesOf(c), [&](size_t o, const size_t *idx) {
     double a = loadF(t, c.in[0].data, idx[0]), b = loadF(te, c.in[1].data, idx[1]);
@@ -126,7 +134,8 @@ template <typename Op> Status compare(const KernelContext &c) {
     return c.error(std::string("input dtypes differ: ") + dtypeName(t) + " vs " +
                    dtypeName(c.in[1].dtype));
   auto shape = broadcastShapes(c, shapesOf(c));
-  if (!shape.ok()) return shape.status();
+  if (!shape.ok())
+    return shape.status();
   EFFC_RETURN_IF_ERROR(c.checkOut(0, DType::BOOL, *shape));
   bool asFloat = isFloatDType(t);
   forEachBroadcast(*shape, shapesOf(c), [&](size_t o, const size_t *idx) {
@@ -141,11 +150,13 @@ template <typename Op> Status logic(const KernelContext &c) {
   EFFC_RETURN_IF_ERROR(c.checkInDType(0, DType::BOOL));
   EFFC_RETURN_IF_ERROR(c.checkInDType(1, DType::BOOL));
   auto shape = broadcastShapes(c, shapesOf(c));
-  if (!shape.ok()) return shape.status();
+  if (!shape.ok())
+    return shape.status();
   EFFC_RETURN_IF_ERROR(c.checkOut(0, DType::BOOL, *shape));
   forEachBroadcast(*shape, shapesOf(c), [&](size_t o, const size_t *idx) {
-    wr<uint8_t>(c.out[0].data, o,
-                Op::f(rd<uint8_t>(c.in[0].data, idx[0]) != 0, rd<uint8_t>(c.in[1].data, idx[1]) != 0));
+    wr<uint8_t>(
+        c.out[0].data, o,
+        Op::f(rd<uint8_t>(c.in[0].data, idx[0]) != 0, rd<uint8_t>(c.in[1].data, idx[1]) != 0));
   });
   return Status::OK();
 }
@@ -153,9 +164,11 @@ template <typename Op> Status logic(const KernelContext &c) {
 Status where(const KernelContext &c) {
   EFFC_RETURN_IF_ERROR(c.checkInDType(0, DType::BOOL));
   DType t = c.in[1].dtype;
-  if (c.in[2].dtype != t) return c.error("X and Y dtypes differ");
+  if (c.in[2].dtype != t)
+    return c.error("X and Y dtypes differ");
   auto shape = broadcastShapes(c, shapesOf(c));
-  if (!shape.ok()) return shape.status();
+  if (!shape.ok())
+    return shape.status();
   EFFC_RETURN_IF_ERROR(c.checkOut(0, t, *shape));
   size_t es = dtypeSize(t);
   char *y = static_cast<char *>(c.out[0].data);

@@ -8,18 +8,19 @@ namespace {
 
 // Each op: apply<T>() for float math (T = float or double) and, when the op
 // is defined on integers, applyInt().
-#define EFFC_FLOAT_UNARY(Name, expr)                                           \
-  struct Name {                                                                \
-    static constexpr bool kInt = false;                                        \
-    template <typename T> static T apply(T x) { return expr; }                 \
-    static int64_t applyInt(int64_t x) { return x; }                           \
+#define EFFC_FLOAT_UNARY(Name, expr)                                                               \
+  struct Name {                                                                                    \
+    static constexpr bool kInt = false;                                                            \
+    template <typename T> static T apply(T x) { return expr; }                                     \
+    static int64_t applyInt(int64_t x) { return x; }                                               \
   };
 EFFC_FLOAT_UNARY(Cos, std::cos(x))
 EFFC_FLOAT_UNARY(Sin, std::sin(x))
 EFFC_FLOAT_UNARY(Exp, std::exp(x))
 EFFC_FLOAT_UNARY(Log, std::log(x))
 EFFC_FLOAT_UNARY(Reciprocal, T(1) / x)
-EFFC_FLOAT_UNARY(Sigmoid, x >= 0 ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x)))
+EFFC_FLOAT_UNARY(Sigmoid,
+                 x >= 0 ? T(1) / (T(1) + std::exp(-x)) : std::exp(x) / (T(1) + std::exp(x)))
 EFFC_FLOAT_UNARY(Sqrt, std::sqrt(x))
 EFFC_FLOAT_UNARY(Tanh, std::tanh(x))
 EFFC_FLOAT_UNARY(Erf, std::erf(x))
@@ -62,9 +63,11 @@ template <typename Op> Status unary(const KernelContext &c) {
 
 Status gelu(const KernelContext &c) {
   const ConstTensorRef &x = c.in[0];
-  if (!isFloatDType(x.dtype)) return c.error(std::string("unsupported dtype ") + dtypeName(x.dtype));
+  if (!isFloatDType(x.dtype))
+    return c.error(std::string("unsupported dtype ") + dtypeName(x.dtype));
   auto approx = c.stringAttr("approximate", op_defaults::GeluOp_approximate);
-  if (!approx.ok()) return approx.status();
+  if (!approx.ok())
+    return approx.status();
   if (*approx != "none" && *approx != "tanh")
     return c.error("approximate must be 'none' or 'tanh', got '" + *approx + "'");
   EFFC_RETURN_IF_ERROR(c.checkOut(0, x.dtype, x.shape));
@@ -92,7 +95,8 @@ Status logicalNot(const KernelContext &c) {
 
 Status isNan(const KernelContext &c) {
   const ConstTensorRef &x = c.in[0];
-  if (!isFloatDType(x.dtype)) return c.error(std::string("unsupported dtype ") + dtypeName(x.dtype));
+  if (!isFloatDType(x.dtype))
+    return c.error(std::string("unsupported dtype ") + dtypeName(x.dtype));
   EFFC_RETURN_IF_ERROR(c.checkOut(0, DType::BOOL, x.shape));
   size_t n = count(x.shape);
   for (size_t i = 0; i < n; ++i)
@@ -103,14 +107,17 @@ Status isNan(const KernelContext &c) {
 Status identity(const KernelContext &c) {
   EFFC_RETURN_IF_ERROR(c.checkOut(0, c.in[0].dtype, c.in[0].shape));
   size_t bytes = count(c.in[0].shape) * dtypeSize(c.in[0].dtype);
-  if (bytes) std::memmove(c.out[0].data, c.in[0].data, bytes);
+  if (bytes)
+    std::memmove(c.out[0].data, c.in[0].data, bytes);
   return Status::OK();
 }
 
 Status cast(const KernelContext &c) {
   auto to = c.intAttr("to", -1);
-  if (!to.ok()) return to.status();
-  if (!isValidDType(*to)) return c.error("attribute 'to' is not a supported dtype: " + std::to_string(*to));
+  if (!to.ok())
+    return to.status();
+  if (!isValidDType(*to))
+    return c.error("attribute 'to' is not a supported dtype: " + std::to_string(*to));
   const ConstTensorRef &x = c.in[0];
   DType dt = DType(*to);
   EFFC_RETURN_IF_ERROR(c.checkOut(0, dt, x.shape));
@@ -130,9 +137,12 @@ Status cast(const KernelContext &c) {
 Status clip(const KernelContext &c) {
   const ConstTensorRef &x = c.in[0];
   for (size_t k = 1; k < 3; ++k) {
-    if (!c.has(k)) continue;
-    if (c.in[k].dtype != x.dtype) return c.error("min/max dtype must match input");
-    if (count(c.in[k].shape) != 1) return c.error("min/max must be scalars");
+    if (!c.has(k))
+      continue;
+    if (c.in[k].dtype != x.dtype)
+      return c.error("min/max dtype must match input");
+    if (count(c.in[k].shape) != 1)
+      return c.error("min/max must be scalars");
   }
   EFFC_RETURN_IF_ERROR(c.checkOut(0, x.dtype, x.shape));
   size_t n = count(x.shape);
@@ -141,8 +151,10 @@ Status clip(const KernelContext &c) {
     double hi = c.has(2) ? loadF(x.dtype, c.in[2].data, 0) : INFINITY;
     for (size_t i = 0; i < n; ++i) {
       double v = loadF(x.dtype, x.data, i);
-      if (v < lo) v = lo;
-      if (v > hi) v = hi; // numpy.clip: max wins when min > max
+      if (v < lo)
+        v = lo;
+      if (v > hi)
+        v = hi; // numpy.clip: max wins when min > max
       storeF(x.dtype, c.out[0].data, i, v);
     }
   } else if (isIntDType(x.dtype)) {
@@ -150,8 +162,10 @@ Status clip(const KernelContext &c) {
     int64_t hi = c.has(2) ? loadI(x.dtype, c.in[2].data, 0) : INT64_MAX;
     for (size_t i = 0; i < n; ++i) {
       int64_t v = loadI(x.dtype, x.data, i);
-      if (v < lo) v = lo;
-      if (v > hi) v = hi;
+      if (v < lo)
+        v = lo;
+      if (v > hi)
+        v = hi;
       storeI(x.dtype, c.out[0].data, i, v);
     }
   } else {
@@ -164,7 +178,11 @@ Status clip(const KernelContext &c) {
 
 void registerElementwise(Registry &r) {
   KernelDef one{nullptr, 1, 1, 1, 1};
-  auto add = [&](EffOp op, KernelFn fn) { KernelDef d = one; d.fn = fn; r[op] = d; };
+  auto add = [&](EffOp op, KernelFn fn) {
+    KernelDef d = one;
+    d.fn = fn;
+    r[op] = d;
+  };
   add(EffOp::CosOp, unary<Cos>);
   add(EffOp::SinOp, unary<Sin>);
   add(EffOp::ExpOp, unary<Exp>);

@@ -77,8 +77,7 @@ void forEachBroadcast(const std::vector<int64_t> &outShape,
                       const std::vector<std::vector<int64_t>> &inShapes,
                       const std::function<void(size_t, const size_t *)> &fn);
 /// Splits [0, n) over the hardware threads (inline when small).
-void parallelFor(int64_t n, int64_t costPerItem,
-                 const std::function<void(int64_t, int64_t)> &fn);
+void parallelFor(int64_t n, int64_t costPerItem, const std::function<void(int64_t, int64_t)> &fn);
 
 inline size_t count(const std::vector<int64_t> &shape) {
   int64_t n = numElements(shape);

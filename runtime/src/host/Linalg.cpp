@@ -8,7 +8,8 @@ namespace {
 
 template <typename T> std::vector<T> widen(const ConstTensorRef &t) {
   std::vector<T> v(count(t.shape));
-  for (size_t i = 0; i < v.size(); ++i) v[i] = T(loadF(t.dtype, t.data, i));
+  for (size_t i = 0; i < v.size(); ++i)
+    v[i] = T(loadF(t.dtype, t.data, i));
   return v;
 }
 
@@ -16,20 +17,26 @@ bool matmulDType(DType t) { return isFloatDType(t) || isIntDType(t); }
 
 template <typename T> Status matmulT(const KernelContext &c) {
   const ConstTensorRef &a = c.in[0], &b = c.in[1];
-  if (a.shape.empty() || b.shape.empty()) return c.error("operands must have rank >= 1");
+  if (a.shape.empty() || b.shape.empty())
+    return c.error("operands must have rank >= 1");
   std::vector<int64_t> as = a.shape, bs = b.shape;
   bool vecA = as.size() == 1, vecB = bs.size() == 1;
-  if (vecA) as.insert(as.begin(), 1);
-  if (vecB) bs.push_back(1);
+  if (vecA)
+    as.insert(as.begin(), 1);
+  if (vecB)
+    bs.push_back(1);
   int64_t M = as[as.size() - 2], K = as.back(), N = bs.back();
   if (bs[bs.size() - 2] != K)
     return c.error("inner dims differ: " + shapeToString(a.shape) + " x " + shapeToString(b.shape));
   std::vector<int64_t> ab(as.begin(), as.end() - 2), bb(bs.begin(), bs.end() - 2);
   auto batch = broadcastShapes(c, {ab, bb});
-  if (!batch.ok()) return batch.status();
+  if (!batch.ok())
+    return batch.status();
   std::vector<int64_t> oshape = *batch;
-  if (!vecA) oshape.push_back(M);
-  if (!vecB) oshape.push_back(N);
+  if (!vecA)
+    oshape.push_back(M);
+  if (!vecB)
+    oshape.push_back(N);
   EFFC_RETURN_IF_ERROR(c.checkOut(0, a.dtype, oshape));
   // Batch offsets of A and B for each output batch.
   std::vector<size_t> offA, offB;
@@ -49,17 +56,21 @@ template <typename T> Status matmulT(const KernelContext &c) {
       for (int64_t k = 0; k < K; ++k) {
         T av = pa[k];
         const T *row = pb + k * N;
-        for (int64_t n = 0; n < N; ++n) acc[n] += av * row[n];
+        for (int64_t n = 0; n < N; ++n)
+          acc[n] += av * row[n];
       }
-      for (int64_t n = 0; n < N; ++n) storeF(a.dtype, c.out[0].data, size_t(r * N + n), acc[n]);
+      for (int64_t n = 0; n < N; ++n)
+        storeF(a.dtype, c.out[0].data, size_t(r * N + n), acc[n]);
     }
   });
   return Status::OK();
 }
 
 Status matmul(const KernelContext &c) {
-  if (c.in[0].dtype != c.in[1].dtype) return c.error("operand dtypes differ");
-  if (!matmulDType(c.in[0].dtype)) return c.error(std::string("unsupported dtype ") + dtypeName(c.in[0].dtype));
+  if (c.in[0].dtype != c.in[1].dtype)
+    return c.error("operand dtypes differ");
+  if (!matmulDType(c.in[0].dtype))
+    return c.error(std::string("unsupported dtype ") + dtypeName(c.in[0].dtype));
   bool wide = c.in[0].dtype == DType::FLOAT64 || isIntDType(c.in[0].dtype);
   return wide ? matmulT<double>(c) : matmulT<float>(c);
 }
@@ -70,17 +81,24 @@ template <typename T> Status gemmT(const KernelContext &c) {
        beta = c.floatAttr("beta", op_defaults::GemmOp_beta);
   auto ta = c.intAttr("transA", op_defaults::GemmOp_transA),
        tb = c.intAttr("transB", op_defaults::GemmOp_transB);
-  for (auto *s : {&alpha, &beta}) if (!s->ok()) return s->status();
-  for (auto *s : {&ta, &tb}) if (!s->ok()) return s->status();
-  if (a.shape.size() != 2 || b.shape.size() != 2) return c.error("A and B must be 2-D");
+  for (auto *s : {&alpha, &beta})
+    if (!s->ok())
+      return s->status();
+  for (auto *s : {&ta, &tb})
+    if (!s->ok())
+      return s->status();
+  if (a.shape.size() != 2 || b.shape.size() != 2)
+    return c.error("A and B must be 2-D");
   int64_t M = *ta ? a.shape[1] : a.shape[0], K = *ta ? a.shape[0] : a.shape[1];
   int64_t Kb = *tb ? b.shape[1] : b.shape[0], N = *tb ? b.shape[0] : b.shape[1];
-  if (K != Kb) return c.error("inner dims differ: " + shapeToString(a.shape) + " x " + shapeToString(b.shape));
+  if (K != Kb)
+    return c.error("inner dims differ: " + shapeToString(a.shape) + " x " + shapeToString(b.shape));
   bool hasC = c.in.size() > 2 && c.has(2);
   std::vector<int64_t> cs = hasC ? c.in[2].shape : std::vector<int64_t>{};
   if (hasC) {
     auto bc = broadcastShapes(c, {cs, {M, N}});
-    if (!bc.ok() || *bc != std::vector<int64_t>{M, N}) return c.error("C " + shapeToString(cs) + " does not broadcast to [M, N]");
+    if (!bc.ok() || *bc != std::vector<int64_t>{M, N})
+      return c.error("C " + shapeToString(cs) + " does not broadcast to [M, N]");
   }
   EFFC_RETURN_IF_ERROR(c.checkOut(0, a.dtype, {M, N}));
   std::vector<T> A = widen<T>(a), B = widen<T>(b), C;
@@ -104,8 +122,10 @@ template <typename T> Status gemmT(const KernelContext &c) {
 }
 
 Status gemm(const KernelContext &c) {
-  if (c.in[0].dtype != c.in[1].dtype) return c.error("operand dtypes differ");
-  if (!matmulDType(c.in[0].dtype)) return c.error(std::string("unsupported dtype ") + dtypeName(c.in[0].dtype));
+  if (c.in[0].dtype != c.in[1].dtype)
+    return c.error("operand dtypes differ");
+  if (!matmulDType(c.in[0].dtype))
+    return c.error(std::string("unsupported dtype ") + dtypeName(c.in[0].dtype));
   bool wide = c.in[0].dtype == DType::FLOAT64 || isIntDType(c.in[0].dtype);
   return wide ? gemmT<double>(c) : gemmT<float>(c);
 }

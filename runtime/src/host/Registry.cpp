@@ -35,7 +35,8 @@ bool hasKernel(std::string_view op) { return registry().byName.count(op) != 0; }
 
 std::vector<std::string> kernelNames() {
   std::vector<std::string> names;
-  for (auto &kv : registry().byName) names.push_back(kv.first);
+  for (auto &kv : registry().byName)
+    names.push_back(kv.first);
   return names;
 }
 
@@ -43,11 +44,15 @@ static Status checkArity(const KernelContext &c, const KernelDef &d) {
   int ni = int(c.in.size()), no = int(c.out.size());
   if (ni < d.minIn || (d.maxIn >= 0 && ni > d.maxIn))
     return c.error("expected " + std::to_string(d.minIn) +
-                   (d.maxIn == d.minIn ? "" : d.maxIn < 0 ? "+" : "-" + std::to_string(d.maxIn)) +
+                   (d.maxIn == d.minIn ? ""
+                    : d.maxIn < 0      ? "+"
+                                       : "-" + std::to_string(d.maxIn)) +
                    " inputs, got " + std::to_string(ni));
   if (no < d.minOut || (d.maxOut >= 0 && no > d.maxOut))
     return c.error("expected " + std::to_string(d.minOut) +
-                   (d.maxOut == d.minOut ? "" : d.maxOut < 0 ? "+" : "-" + std::to_string(d.maxOut)) +
+                   (d.maxOut == d.minOut ? ""
+                    : d.maxOut < 0       ? "+"
+                                         : "-" + std::to_string(d.maxOut)) +
                    " outputs, got " + std::to_string(no));
   // Required inputs are the first minIn; they must be present and well-formed.
   for (int i = 0; i < ni; ++i) {

@@ -16,11 +16,11 @@ using namespace effc::codegen;
 
 namespace {
 
-#define REQUIRE_NVRTC()                                                                                         \
-  do {                                                                                                          \
-    Status st = nvrtc::load();                                                                                  \
-    if (!st.ok())                                                                                               \
-      FAIL() << "libnvrtc not loadable: " << st.message();                                                      \
+#define REQUIRE_NVRTC()                                                                            \
+  do {                                                                                             \
+    Status st = nvrtc::load();                                                                     \
+    if (!st.ok())                                                                                  \
+      FAIL() << "libnvrtc not loadable: " << st.message();                                         \
   } while (0)
 
 AttentionSpec attn(int64_t b, int64_t hq, int64_t hkv, int64_t s, int64_t l, int64_t d, DType t) {
@@ -55,8 +55,12 @@ std::vector<Named> forwardSpread() {
       AttentionSpec s = attn(2, 8, 8 / (1 << (rot % 3)), 197, 197, d, t); // GQA 1, 2, 4
       std::string what = "d" + std::to_string(d) + "_" + shortType(t);
       switch (rot++ % 5) {
-      case 0: s.causal = true, what += "_causal"; break;
-      case 1: s.window = 64, s.causal = true, what += "_swa"; break;
+      case 0:
+        s.causal = true, what += "_causal";
+        break;
+      case 1:
+        s.window = 64, s.causal = true, what += "_swa";
+        break;
       case 2:
         s.mask = AttentionMask::Bool, s.maskStrides = {197 * 197, 0, 197, 1}, what += "_boolmask";
         break;
@@ -64,7 +68,9 @@ std::vector<Named> forwardSpread() {
         s.mask = AttentionMask::Additive, s.maskDType = t == DType::FLOAT32 ? DType::FLOAT32 : t;
         s.maskStrides = {0, 0, 0, 1}, what += "_addmask"; // [L] padding mask
         break;
-      default: s.S = 77, s.L = 300, what += "_qlen_ne_kvlen"; break;
+      default:
+        s.S = 77, s.L = 300, what += "_qlen_ne_kvlen";
+        break;
       }
       add(what, s);
     }
@@ -83,7 +89,7 @@ std::vector<Named> forwardSpread() {
   }
   {
     AttentionSpec s = attn(2, 8, 2, 129, 129, 128, DType::BFLOAT16);
-    s.Dv = 64; // Dv != D
+    s.Dv = 64;          // Dv != D
     s.maskParam = true; // ABI slot without a mask
     add("dv_ne_d_maskparam", s);
   }
@@ -92,7 +98,8 @@ std::vector<Named> forwardSpread() {
     AttentionSpec s = attn(2, 8, 8, 100, 100, 64, DType::FLOAT16);
     s.q = {100 * 8 * 64, 64, 8 * 64};
     s.o = {100 * 8 * 64, 64, 8 * 64};
-    s.mask = AttentionMask::Additive, s.maskDType = DType::BFLOAT16, s.maskStrides = {0, 100 * 100, 100, 1};
+    s.mask = AttentionMask::Additive, s.maskDType = DType::BFLOAT16,
+    s.maskStrides = {0, 100 * 100, 100, 1};
     add("strided_bshd", s);
   }
   return out;
@@ -135,7 +142,8 @@ bool contains(const std::vector<std::string> &v, const std::string &s) {
   return std::find(v.begin(), v.end(), s) != v.end();
 }
 
-void compileAll(const std::string &source, const std::vector<std::string> &symbols, const char *file) {
+void compileAll(const std::string &source, const std::vector<std::string> &symbols,
+                const char *file) {
   for (const char *arch : {"sm_80", "sm_90"}) {
     auto c = nvrtc::compile(source, nvrtc::compileOptions(arch, {}), file);
     ASSERT_TRUE(c.ok()) << arch << ": " << c.status().message();
@@ -145,7 +153,6 @@ void compileAll(const std::string &source, const std::vector<std::string> &symbo
       EXPECT_TRUE(contains(*fns, s)) << arch << " lacks " << s;
   }
 }
-
 
 FlashForwardConfig forced(const char *text) {
   FlashForwardConfig c;
@@ -201,7 +208,8 @@ TEST(FlashAttention, TilesFitSharedMemory) {
       EXPECT_EQ(int64_t(l.sharedBytes), c.sharedBytes);
     }
   // d <= 128: two 16-row slices per warp at long sequence lengths.
-  EXPECT_EQ(chooseFlashForwardConfig(attn(1, 16, 16, 8192, 8192, 128, DType::BFLOAT16)).blockM, 128);
+  EXPECT_EQ(chooseFlashForwardConfig(attn(1, 16, 16, 8192, 8192, 128, DType::BFLOAT16)).blockM,
+            128);
   EXPECT_EQ(chooseFlashForwardConfig(attn(1, 16, 16, 48, 48, 128, DType::BFLOAT16)).blockM, 64);
 }
 
@@ -209,13 +217,15 @@ TEST(FlashAttention, AbiAndLaunch) {
   AttentionSpec s = attn(2, 8, 2, 100, 120, 64, DType::BFLOAT16);
   LaunchDims l;
   std::string src = emitFlashAttentionForward(s, "k_attn", &l);
-  EXPECT_NE(src.find("k_attn(const void* __restrict__ in0, const void* __restrict__ in1, const void* "
-                     "__restrict__ in2, void* __restrict__ out0)"),
-            std::string::npos)
+  EXPECT_NE(
+      src.find("k_attn(const void* __restrict__ in0, const void* __restrict__ in1, const void* "
+               "__restrict__ in2, void* __restrict__ out0)"),
+      std::string::npos)
       << src;
   s.maskParam = true;
   src = emitFlashAttentionForward(s, "k_attn", &l);
-  EXPECT_NE(src.find("in2, const void* __restrict__ in3, void* __restrict__ out0)"), std::string::npos);
+  EXPECT_NE(src.find("in2, const void* __restrict__ in3, void* __restrict__ out0)"),
+            std::string::npos);
   EXPECT_NE(src.find("(in0, in1, in2, nullptr, out0)"), std::string::npos);
   EXPECT_EQ(l.grid[2], 2u);
 }
@@ -250,22 +260,25 @@ TEST(FlashDecode, PartialAndCombineAbi) {
   s.maskParam = true;
   LaunchDims l;
   std::string src = emitFlashDecodePartial(s, 40, "k_part", &l); // 40 splits of 64 keys: 24 empty
-  EXPECT_NE(src.find("k_part(const void* __restrict__ in0, const void* __restrict__ in1, const void* "
-                     "__restrict__ in2, const void* __restrict__ in3, void* __restrict__ out0, void* "
-                     "__restrict__ out1)"),
-            std::string::npos)
+  EXPECT_NE(
+      src.find("k_part(const void* __restrict__ in0, const void* __restrict__ in1, const void* "
+               "__restrict__ in2, const void* __restrict__ in3, void* __restrict__ out0, void* "
+               "__restrict__ out1)"),
+      std::string::npos)
       << src;
   EXPECT_NE(src.find("CHUNK = 64;"), std::string::npos);
   EXPECT_EQ(l.grid[0], 40u);
   EXPECT_EQ(l.grid[1], 2u);
   EXPECT_EQ(l.grid[2], 2u);
   src = emitFlashDecodeCombine(s, 40, "k_comb", &l);
-  EXPECT_NE(src.find("k_comb(const void* __restrict__ in0, const void* __restrict__ in1, void* __restrict__ out0)"),
+  EXPECT_NE(src.find("k_comb(const void* __restrict__ in0, const void* __restrict__ in1, void* "
+                     "__restrict__ out0)"),
             std::string::npos)
       << src;
   EXPECT_NE(src.find("ROWS = 16,"), std::string::npos);
   EXPECT_EQ(l.grid[0], 4u); // 16 rows, one warp each, 4 warps per block
-  EXPECT_EQ(emitFlashDecodePartial(attn(1, 8, 8, 17, 64, 64, DType::BFLOAT16), 2, "k", &l), ""); // S > 16
+  EXPECT_EQ(emitFlashDecodePartial(attn(1, 8, 8, 17, 64, 64, DType::BFLOAT16), 2, "k", &l),
+            ""); // S > 16
   EXPECT_EQ(emitFlashDecodePartial(s, 0, "k", &l), "");
 }
 
@@ -339,8 +352,8 @@ TEST(FlashDecode, PartialAndCombineCompileWithNvrtc) {
 }
 
 TEST(FlashAttention, ForcedConfigNamesRoundTrip) {
-  for (const char *text : {"m128n64w4s2", "m128n32w4s3-se-r2", "m128n64w8s2-q-se-r2", "m128n64w8s2-b2-se-r1",
-                           "m64n64w4s2-q", "m256n32w8s3-r2"}) {
+  for (const char *text : {"m128n64w4s2", "m128n32w4s3-se-r2", "m128n64w8s2-q-se-r2",
+                           "m128n64w8s2-b2-se-r1", "m64n64w4s2-q", "m256n32w8s3-r2"}) {
     FlashForwardConfig c = forced(text);
     EXPECT_EQ(flashForwardConfigName(c), text);
   }
@@ -353,8 +366,8 @@ TEST(FlashAttention, ForcedConfigNamesRoundTrip) {
   EXPECT_EQ(c.minBlocksPerSM, 2);
   EXPECT_TRUE(c.staticEdges);
   EXPECT_EQ(c.rescale, 2);
-  for (const char *bad : {"", "m128", "m128n64w4", "n64m128w4s2", "m128n64w4s2-", "m128n64w4s2-x", "m128n64w4s2-r",
-                          "m128n64w4s2-sex", "m128n64w4s2 -q", "mxn64w4s2"}) {
+  for (const char *bad : {"", "m128", "m128n64w4", "n64m128w4s2", "m128n64w4s2-", "m128n64w4s2-x",
+                          "m128n64w4s2-r", "m128n64w4s2-sex", "m128n64w4s2 -q", "mxn64w4s2"}) {
     std::string why;
     EXPECT_FALSE(parseFlashForwardConfig(bad, &c, &why)) << bad;
     EXPECT_NE(why.find("syntax"), std::string::npos) << bad;
@@ -371,7 +384,8 @@ TEST(FlashAttention, ForcedConfigsAreValidatedNotMiscompiled) {
       for (int64_t n : {48, 197, 8192}) {
         AttentionSpec s = attn(1, 16, 16, n, n, d, DType::BFLOAT16);
         s.sm = sm;
-        EXPECT_EQ(flashForwardConfigError(s, chooseFlashForwardConfig(s)), "") << "d" << d << " n" << n;
+        EXPECT_EQ(flashForwardConfigError(s, chooseFlashForwardConfig(s)), "")
+            << "d" << d << " n" << n;
       }
   EXPECT_EQ(forcedError(d128, "m128n64w4s2"), "");
   EXPECT_EQ(forcedError(d128, "m128n32w4s3-se-r2"), "");
@@ -463,7 +477,8 @@ TEST(FlashAttention, ForcedConfigsCompileWithNvrtc) {
     s.causal = true, s.window = 100;
     add("m128n32w4s4-se-r2", s);
     s = attn(2, 4, 4, 150, 170, 64, DType::FLOAT16);
-    s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT32, s.maskStrides = {4 * 150 * 170, 150 * 170, 170, 1};
+    s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT32,
+    s.maskStrides = {4 * 150 * 170, 150 * 170, 170, 1};
     add("m128n64w4s2-q-se-r2", s);
     s.mask = AttentionMask::Bool, s.maskStrides = {150 * 170, 0, 170, 1};
     add("m64n32w2s2-se-r1", s);

@@ -17,11 +17,11 @@ using namespace effc::codegen::tcgemm;
 
 namespace {
 
-#define REQUIRE_NVRTC()                                                                                         \
-  do {                                                                                                          \
-    Status st = nvrtc::load();                                                                                  \
-    if (!st.ok())                                                                                               \
-      FAIL() << "libnvrtc not loadable: " << st.message();                                                      \
+#define REQUIRE_NVRTC()                                                                            \
+  do {                                                                                             \
+    Status st = nvrtc::load();                                                                     \
+    if (!st.ok())                                                                                  \
+      FAIL() << "libnvrtc not loadable: " << st.message();                                         \
   } while (0)
 
 GemmSpec gemm(int64_t m, int64_t n, int64_t k, DType ab, DType c) {
@@ -89,7 +89,8 @@ std::vector<NamedSpec> specSpread() {
   {
     GemmSpec s = gemm(16, 2048, 2048, DType::BFLOAT16, DType::FLOAT32);
     s.numInputs = 3;
-    s.epilogue.code = "v = v < 0.0f ? 0.0f : v;\nv += ((const float *)in2)[(long long)row * 2048 + col];";
+    s.epilogue.code =
+        "v = v < 0.0f ? 0.0f : v;\nv += ((const float *)in2)[(long long)row * 2048 + col];";
     add("decode_relu_residual", s);
   }
   {
@@ -141,7 +142,8 @@ TEST(TensorCoreGemm, RejectsWhatItCannotDo) {
 }
 
 /// eff.matmul of `a` x `b` (shapes) in dtype t, as the planner describes it.
-static KernelDesc matmulDesc(std::vector<int64_t> a, std::vector<int64_t> b, std::vector<int64_t> y, DType t) {
+static KernelDesc matmulDesc(std::vector<int64_t> a, std::vector<int64_t> b, std::vector<int64_t> y,
+                             DType t) {
   KernelDesc d;
   d.op = std::string(opName(EffOp::MatMulOp));
   d.name = "k_mm";
@@ -170,7 +172,8 @@ TEST(Gemm, ShippedEntryPicksTheKernel) {
   k = emitGemm(fp32, s);
   EXPECT_TRUE(k.needsGemmPrelude); // the ffma_gemm template
   EXPECT_NE(k.source.find("// Y[1][64][48] = A * B, K = 32"), std::string::npos) << k.source;
-  EXPECT_NE(k.source.find("ffma_gemm<effc_ffma_cfg_k_mm, float>(loadA, loadB, loadBias, store, epilogue);"),
+  EXPECT_NE(k.source.find(
+                "ffma_gemm<effc_ffma_cfg_k_mm, float>(loadA, loadB, loadBias, store, epilogue);"),
             std::string::npos)
       << k.source;
   EXPECT_EQ(k.source.find("tcg_gemm<"), std::string::npos);
@@ -187,8 +190,9 @@ TEST(Gemm, ShippedEntryPicksTheKernel) {
   ASSERT_TRUE(describeGemm(fp32, s, error)) << error;
   s.epilogue.code = "v = v * 2.0f;";
   k = emitGemm(fp32, s);
-  EXPECT_NE(k.source.find("auto epilogue = [&](float v, long long bz, int row, int col) -> float {"),
-            std::string::npos);
+  EXPECT_NE(
+      k.source.find("auto epilogue = [&](float v, long long bz, int row, int col) -> float {"),
+      std::string::npos);
   EXPECT_NE(k.source.find("HAS_BIAS = false, EPILOGUE = true;"), std::string::npos) << k.source;
 }
 
@@ -223,7 +227,8 @@ TEST(TensorCoreGemm, LaunchGeometry) {
   EXPECT_EQ(l.sharedBytes, 4u * (128 + 128) * 32 * 2);
   // EFFC_KERNEL (primitives.cuh) is `extern "C" __global__`.
   EXPECT_NE(src.find("EFFC_KERNEL void __launch_bounds__(128, 1) k_gemm("), std::string::npos);
-  EXPECT_NE(src.find("k_gemm(const void *__restrict__ A_, const void *__restrict__ B_, void *__restrict__ C_)"),
+  EXPECT_NE(src.find("k_gemm(const void *__restrict__ A_, const void *__restrict__ B_, void "
+                     "*__restrict__ C_)"),
             std::string::npos)
       << src.substr(0, 600);
   // ABI: A, B, [bias], [the epilogue's inputs], C.
@@ -232,15 +237,19 @@ TEST(TensorCoreGemm, LaunchGeometry) {
   s.numInputs = 4;
   s.epilogue.code = "v += tcg_ld_bf16(in3, col);";
   src = emitTensorCoreGemm(s, "k_gemm", &l);
-  EXPECT_NE(src.find("A_, const void *__restrict__ B_, const void *__restrict__ bias_, const void *__restrict__ "
+  EXPECT_NE(src.find("A_, const void *__restrict__ B_, const void *__restrict__ bias_, const void "
+                     "*__restrict__ "
                      "in3, void *__restrict__ C_)"),
             std::string::npos);
   // The kernel is the tcg_gemm template over a config struct; the lambda is
   // its epilogue functor.
-  EXPECT_NE(src.find("static constexpr bool TRANS_A = false, TRANS_B = false, HAS_BIAS = true, EPILOGUE = true;"),
+  EXPECT_NE(src.find("static constexpr bool TRANS_A = false, TRANS_B = false, HAS_BIAS = true, "
+                     "EPILOGUE = true;"),
             std::string::npos)
       << src;
-  EXPECT_NE(src.find("tcg_gemm<effc_gemm_cfg_k_gemm>(A_, B_, bias_, C_, epilogue);"), std::string::npos) << src;
+  EXPECT_NE(src.find("tcg_gemm<effc_gemm_cfg_k_gemm>(A_, B_, bias_, C_, epilogue);"),
+            std::string::npos)
+      << src;
   // Batch dims that do not coalesce into one stride are the FFMA kernel's.
   s.batchDims = {2, 3};
   s.aBatchStrides = {1, 2};
@@ -265,7 +274,8 @@ TEST(TensorCoreGemm, CompilesWithNvrtcForSm80AndSm90) {
   // A second prelude is harmless (include guard).
   source += tensorCoreGemmPrelude();
   for (const char *arch : {"sm_80", "sm_90"}) {
-    auto c = nvrtc::compile(source, nvrtc::compileOptions(arch, {"--ptxas-options=-v"}), "tcgemm_spread.cu");
+    auto c = nvrtc::compile(source, nvrtc::compileOptions(arch, {"--ptxas-options=-v"}),
+                            "tcgemm_spread.cu");
     ASSERT_TRUE(c.ok()) << arch << ": " << c.status().message();
     auto fns = nvrtc::cubinFunctions(c->cubin.data(), c->cubin.size());
     ASSERT_TRUE(fns.ok()) << fns.status().message();
@@ -274,15 +284,18 @@ TEST(TensorCoreGemm, CompilesWithNvrtcForSm80AndSm90) {
     // ptxas -v: "Compiling entry function 'NAME' ..." then "... N bytes spill stores ...".
     const std::string &log = c->log;
     for (const NamedSpec &ns : specs) {
-      if (ns.name.find("_big_") == std::string::npos && ns.name.find("bias_gelu") == std::string::npos)
+      if (ns.name.find("_big_") == std::string::npos &&
+          ns.name.find("bias_gelu") == std::string::npos)
         continue;
       size_t at = log.find("'" + ns.name + "'");
-      ASSERT_NE(at, std::string::npos) << arch << ": no ptxas report for " << ns.name << "\n" << log;
+      ASSERT_NE(at, std::string::npos) << arch << ": no ptxas report for " << ns.name << "\n"
+                                       << log;
       size_t spill = log.find("spill stores", at);
       ASSERT_NE(spill, std::string::npos);
       size_t lineStart = log.rfind('\n', spill);
       std::string line = log.substr(lineStart + 1, log.find('\n', spill) - lineStart - 1);
-      EXPECT_NE(line.find(", 0 bytes spill stores"), std::string::npos) << arch << " " << ns.name << ": " << line;
+      EXPECT_NE(line.find(", 0 bytes spill stores"), std::string::npos)
+          << arch << " " << ns.name << ": " << line;
     }
     std::printf("[ %s ] %zu kernels, %.0f ms\n", arch, specs.size(), c->ms);
   }

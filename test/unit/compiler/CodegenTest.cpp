@@ -58,14 +58,15 @@ KernelDesc fusion(std::vector<TensorDesc> in, std::vector<FusedOp> ops, std::vec
   int numInputs = int(in.size());
   for (int v : yielded)
     out.push_back(v < numInputs ? in[size_t(v)] : ops[size_t(v - numInputs)].desc.outputs[0]);
-  KernelDesc d = kernel("eff.fusion", std::move(in), std::move(out), {{"kind", std::string("elementwise")}});
+  KernelDesc d =
+      kernel("eff.fusion", std::move(in), std::move(out), {{"kind", std::string("elementwise")}});
   d.body = std::move(ops);
   d.bodyOutputs = std::move(yielded);
   return d;
 }
 
-FusedOp fused(const std::string &op, std::vector<int> operands, std::vector<TensorDesc> in, TensorDesc out,
-              host::Attrs attrs = {}) {
+FusedOp fused(const std::string &op, std::vector<int> operands, std::vector<TensorDesc> in,
+              TensorDesc out, host::Attrs attrs = {}) {
   FusedOp f;
   f.desc.op = op;
   f.desc.inputs = std::move(in);
@@ -78,8 +79,9 @@ FusedOp fused(const std::string &op, std::vector<int> operands, std::vector<Tens
 /// x * sigmoid(x) * up in dtype t, [rows, cols] (llama's SwiGLU tail).
 KernelDesc swiglu(DType t, int64_t rows, int64_t cols) {
   TensorDesc x = TensorDesc{t, {rows, cols}}, one = TensorDesc{t, {rows, cols}};
-  return fusion({x, x}, {fused("eff.sigmoid", {0}, {x}, one), fused("eff.mul", {0, 2}, {x, x}, one),
-                         fused("eff.mul", {3, 1}, {x, x}, one)},
+  return fusion({x, x},
+                {fused("eff.sigmoid", {0}, {x}, one), fused("eff.mul", {0, 2}, {x, x}, one),
+                 fused("eff.mul", {3, 1}, {x, x}, one)},
                 {4});
 }
 
@@ -151,16 +153,20 @@ TEST(CodegenTest, FusedBodyStaysInRegisters) {
   TensorDesc a{DType::FLOAT32, {6, 5, 4}}, bias{DType::FLOAT32, {4}}, h{DType::FLOAT16, {6, 5, 4}},
       f{DType::FLOAT32, {6, 5, 4}}, b{DType::BOOL, {6, 5, 4}};
   KernelDesc d = fusion({a, bias},
-                        {fused("eff.add", {0, 1}, {a, bias}, f), fused("eff.cast", {2}, {f}, h, {{"to", int64_t(10)}}),
+                        {fused("eff.add", {0, 1}, {a, bias}, f),
+                         fused("eff.cast", {2}, {f}, h, {{"to", int64_t(10)}}),
                          fused("eff.relu", {3}, {h}, h), fused("eff.is_nan", {2}, {f}, b)},
                         {4, 5});
   CudaKernel k = emitOrFail(d);
   // Two outputs in the ABI; the f16 intermediate is rounded like a store.
-  EXPECT_NE(k.source.find("(const void* __restrict__ in0, const void* __restrict__ in1, void* __restrict__ out0, "
-                          "void* __restrict__ out1)"),
-            std::string::npos)
+  EXPECT_NE(
+      k.source.find(
+          "(const void* __restrict__ in0, const void* __restrict__ in1, void* __restrict__ out0, "
+          "void* __restrict__ out1)"),
+      std::string::npos)
       << k.source;
-  EXPECT_NE(k.source.find("const float v3 = f16_to_f32(f32_to_f16(v2));  // eff.cast"), std::string::npos)
+  EXPECT_NE(k.source.find("const float v3 = f16_to_f32(f32_to_f16(v2));  // eff.cast"),
+            std::string::npos)
       << k.source;
   // Innermost dim 4: four elements per thread (16-byte f32 accesses), the
   // bias one vector load at a broadcast offset.
@@ -193,23 +199,27 @@ TEST(CodegenTest, GridStrideLaunchIsCapped) {
 }
 
 TEST(CodegenTest, GemmGeometry) {
-  KernelDesc d = kernel("eff.matmul", {tensor(DType::FLOAT32, {3, 1, 100, 70}), tensor(DType::FLOAT32, {5, 70, 130})},
-                        {tensor(DType::FLOAT32, {3, 5, 100, 130})});
+  KernelDesc d = kernel(
+      "eff.matmul", {tensor(DType::FLOAT32, {3, 1, 100, 70}), tensor(DType::FLOAT32, {5, 70, 130})},
+      {tensor(DType::FLOAT32, {3, 5, 100, 130})});
   CudaKernel k = emitOrFail(d);
-  EXPECT_EQ(k.launch.grid[0], 2u); // M tiles
-  EXPECT_EQ(k.launch.grid[1], 3u); // N tiles
+  EXPECT_EQ(k.launch.grid[0], 2u);  // M tiles
+  EXPECT_EQ(k.launch.grid[1], 3u);  // N tiles
   EXPECT_EQ(k.launch.grid[2], 15u); // batch
   // A broadcasts over the second batch dim, B over the first.
-  EXPECT_NE(k.source.find("BATCH_DIMS[] = {3, 5}, A_BATCH_STRIDES[] = {7000, 0}, B_BATCH_STRIDES[] = {0, 9100};"),
-            std::string::npos)
+  EXPECT_NE(
+      k.source.find(
+          "BATCH_DIMS[] = {3, 5}, A_BATCH_STRIDES[] = {7000, 0}, B_BATCH_STRIDES[] = {0, 9100};"),
+      std::string::npos)
       << k.source;
 }
 
 TEST(CodegenTest, ErrorsNameTheProblem) {
   std::string error;
   TensorDesc starts = tensor(DType::INT64, {1}); // not a constant
-  KernelDesc slice = kernel("eff.slice", {tensor(DType::FLOAT32, {8}), starts, ints({4}), absent(), absent()},
-                            {tensor(DType::FLOAT32, {4})});
+  KernelDesc slice =
+      kernel("eff.slice", {tensor(DType::FLOAT32, {8}), starts, ints({4}), absent(), absent()},
+             {tensor(DType::FLOAT32, {4})});
   EXPECT_FALSE(emitCudaKernel(slice, error));
   EXPECT_EQ(error, "eff.slice: starts must be a compile-time constant");
   KernelDesc unknown = kernel("eff.no_such_op", {}, {});
@@ -232,22 +242,28 @@ std::vector<KernelDesc> dtypeMatrix() {
     ks.push_back(kernel("eff.softmax", {tensor(t, {3, 5000})}, {tensor(t, {3, 5000})}));
     ks.push_back(kernel("eff.layer_norm", {tensor(t, {4, 64}), tensor(t, {64}), tensor(t, {64})},
                         {tensor(t, {4, 64})}));
-    ks.push_back(kernel("eff.rms_norm", {tensor(t, {4, 2048}), tensor(t, {2048})}, {tensor(t, {4, 2048})}));
-    ks.push_back(kernel("eff.matmul", {tensor(t, {2, 8, 16}), tensor(t, {16, 4})}, {tensor(t, {2, 8, 4})}));
+    ks.push_back(
+        kernel("eff.rms_norm", {tensor(t, {4, 2048}), tensor(t, {2048})}, {tensor(t, {4, 2048})}));
+    ks.push_back(
+        kernel("eff.matmul", {tensor(t, {2, 8, 16}), tensor(t, {16, 4})}, {tensor(t, {2, 8, 4})}));
     ks.push_back(kernel("eff.gemm", {tensor(t, {16, 8}), tensor(t, {4, 16}), tensor(t, {4})},
                         {tensor(t, {8, 4})}, {{"transA", int64_t(1)}, {"transB", int64_t(1)}}));
-    ks.push_back(kernel("eff.rope", {tensor(t, {1, 2, 3, 8}), tensor(t, {5, 4}), tensor(t, {5, 4}),
-                                     tensor(DType::INT64, {1, 3})},
+    ks.push_back(kernel("eff.rope",
+                        {tensor(t, {1, 2, 3, 8}), tensor(t, {5, 4}), tensor(t, {5, 4}),
+                         tensor(DType::INT64, {1, 3})},
                         {tensor(t, {1, 2, 3, 8})}));
     ks.push_back(kernel("eff.cum_sum", {tensor(t, {3, 4}), ints({1})}, {tensor(t, {3, 4})}));
     ks.push_back(kernel("eff.top_k", {tensor(t, {3, 9}), ints({2})},
                         {tensor(t, {3, 2}), tensor(DType::INT64, {3, 2})}));
     ks.push_back(kernel("eff.reduce_max", {tensor(t, {3, 9}), ints({0})}, {tensor(t, {1, 9})}));
-    ks.push_back(kernel("eff.cast", {tensor(t, {7})}, {tensor(DType::INT8, {7})}, {{"to", int64_t(3)}}));
+    ks.push_back(
+        kernel("eff.cast", {tensor(t, {7})}, {tensor(DType::INT8, {7})}, {{"to", int64_t(3)}}));
     ks.push_back(kernel("eff.pow", {tensor(t, {7}), tensor(DType::INT32, {1})}, {tensor(t, {7})}));
-    ks.push_back(kernel("eff.attention", {tensor(t, {1, 4, 5, 16}), tensor(t, {1, 2, 9, 16}), tensor(t, {1, 2, 9, 8}),
-                                          tensor(DType::BOOL, {5, 9})},
-                        {tensor(t, {1, 4, 5, 8})}, {{"scale", 0.25}, {"causal", int64_t(1)}, {"window", int64_t(4)}}));
+    ks.push_back(kernel("eff.attention",
+                        {tensor(t, {1, 4, 5, 16}), tensor(t, {1, 2, 9, 16}),
+                         tensor(t, {1, 2, 9, 8}), tensor(DType::BOOL, {5, 9})},
+                        {tensor(t, {1, 4, 5, 8})},
+                        {{"scale", 0.25}, {"causal", int64_t(1)}, {"window", int64_t(4)}}));
   }
   for (DType t : {DType::INT8, DType::UINT64, DType::INT32}) {
     ks.push_back(kernel("eff.div", {tensor(t, {3, 4}), tensor(t, {4})}, {tensor(t, {3, 4})}));
@@ -255,7 +271,8 @@ std::vector<KernelDesc> dtypeMatrix() {
     ks.push_back(kernel("eff.reduce_mean", {tensor(t, {3, 4}), ints({-1})}, {tensor(t, {3})},
                         {{"keepdims", int64_t(0)}}));
     ks.push_back(kernel("eff.clip", {tensor(t, {5}), tensor(t, {}), absent()}, {tensor(t, {5})}));
-    ks.push_back(kernel("eff.cast", {tensor(t, {7})}, {tensor(DType::FLOAT16, {7})}, {{"to", int64_t(10)}}));
+    ks.push_back(
+        kernel("eff.cast", {tensor(t, {7})}, {tensor(DType::FLOAT16, {7})}, {{"to", int64_t(10)}}));
   }
   for (DType t : {DType::FLOAT16, DType::BFLOAT16, DType::FLOAT32, DType::FLOAT64}) {
     ks.push_back(swiglu(t, 4, 16)); // vectorized
@@ -266,21 +283,29 @@ std::vector<KernelDesc> dtypeMatrix() {
     TensorDesc c{DType::BOOL, {3, 1, 8}}, x{DType::INT32, {3, 4, 8}}, y{DType::INT32, {4, 1}},
         lo{DType::INT32, {}}, f{DType::FLOAT16, {3, 4, 8}};
     ks.push_back(fusion({c, x, y, lo},
-                        {fused("eff.where", {0, 1, 2}, {c, x, y}, x), fused("eff.clip", {4, 3, -1}, {x, lo, absent()}, x),
+                        {fused("eff.where", {0, 1, 2}, {c, x, y}, x),
+                         fused("eff.clip", {4, 3, -1}, {x, lo, absent()}, x),
                          fused("eff.cast", {5}, {x}, f, {{"to", int64_t(10)}})},
                         {6, 5}));
   }
-  ks.push_back(kernel("eff.xor", {tensor(DType::BOOL, {2, 3}), tensor(DType::BOOL, {3})}, {tensor(DType::BOOL, {2, 3})}));
-  ks.push_back(kernel("eff.reduce_max", {tensor(DType::BOOL, {2, 3}), absent()}, {tensor(DType::BOOL, {1, 1})}));
-  ks.push_back(kernel("eff.constant_of_shape", {ints({2, 3})}, {tensor(DType::BFLOAT16, {2, 3})}, {{"value", 1.5}}));
-  ks.push_back(kernel("eff.range", {tensor(DType::FLOAT64, {}), tensor(DType::FLOAT64, {}), tensor(DType::FLOAT64, {})},
-                      {tensor(DType::FLOAT64, {4})}));
-  ks.push_back(kernel("eff.gather_nd", {tensor(DType::FLOAT16, {2, 3, 4}), tensor(DType::INT64, {2, 1, 1})},
+  ks.push_back(kernel("eff.xor", {tensor(DType::BOOL, {2, 3}), tensor(DType::BOOL, {3})},
+                      {tensor(DType::BOOL, {2, 3})}));
+  ks.push_back(kernel("eff.reduce_max", {tensor(DType::BOOL, {2, 3}), absent()},
+                      {tensor(DType::BOOL, {1, 1})}));
+  ks.push_back(kernel("eff.constant_of_shape", {ints({2, 3})}, {tensor(DType::BFLOAT16, {2, 3})},
+                      {{"value", 1.5}}));
+  ks.push_back(
+      kernel("eff.range",
+             {tensor(DType::FLOAT64, {}), tensor(DType::FLOAT64, {}), tensor(DType::FLOAT64, {})},
+             {tensor(DType::FLOAT64, {4})}));
+  ks.push_back(kernel("eff.gather_nd",
+                      {tensor(DType::FLOAT16, {2, 3, 4}), tensor(DType::INT64, {2, 1, 1})},
                       {tensor(DType::FLOAT16, {2, 1, 4})}, {{"batch_dims", int64_t(1)}}));
-  ks.push_back(kernel("eff.cum_sum", {tensor(DType::INT32, {3, 4}), tensor(DType::INT32, {})}, // runtime axis
+  ks.push_back(kernel("eff.cum_sum",
+                      {tensor(DType::INT32, {3, 4}), tensor(DType::INT32, {})}, // runtime axis
                       {tensor(DType::INT32, {3, 4})}));
-  ks.push_back(kernel("eff.split", {tensor(DType::BFLOAT16, {2, 7})}, {tensor(DType::BFLOAT16, {2, 4}),
-                                                                         tensor(DType::BFLOAT16, {2, 3})},
+  ks.push_back(kernel("eff.split", {tensor(DType::BFLOAT16, {2, 7})},
+                      {tensor(DType::BFLOAT16, {2, 4}), tensor(DType::BFLOAT16, {2, 3})},
                       {{"axis", int64_t(1)}, {"num_outputs", int64_t(2)}}));
   return ks;
 }

@@ -22,7 +22,8 @@ TensorDesc tensor(DType t, std::vector<int64_t> shape) {
   return d;
 }
 
-KernelDesc kernel(const std::string &op, std::vector<TensorDesc> in, TensorDesc out, host::Attrs attrs) {
+KernelDesc kernel(const std::string &op, std::vector<TensorDesc> in, TensorDesc out,
+                  host::Attrs attrs) {
   static int counter = 0;
   KernelDesc d;
   d.op = op;
@@ -40,7 +41,8 @@ KernelDesc expand(DType t, DType index, bool stacked) {
                                 stacked ? tensor(t, {2, 8, 32}) : tensor(t, {8, 32})};
   if (stacked)
     in.push_back(tensor(index, {2}));
-  return kernel("eff.lora_expand", in, tensor(t, {2, 8, 32}), {{"scale", 0.5}, {"t_offset", int64_t(8)}});
+  return kernel("eff.lora_expand", in, tensor(t, {2, 8, 32}),
+                {{"scale", 0.5}, {"t_offset", int64_t(8)}});
 }
 
 /// lora_linear over x [16, 64], w [64, 32], stacked (n = 3, R = 4) or one adapter.
@@ -80,10 +82,12 @@ TEST(LoRACodegen, ExpandIndexesRowsAndSkipsMissingAdapters) {
   std::optional<CudaKernel> k = emitCudaKernel(expand(DType::BFLOAT16, DType::INT32, true), error);
   ASSERT_TRUE(k) << error;
   // 16 rows in 2 groups; adapter g's R = 8 columns start at 8 + g * 8.
-  EXPECT_NE(k->source.find("const long long ls_g = (long long)x3[ls_row / 8];"), std::string::npos) << k->source;
+  EXPECT_NE(k->source.find("const long long ls_g = (long long)x3[ls_row / 8];"), std::string::npos)
+      << k->source;
   EXPECT_NE(k->source.find("if (ls_g >= 0 && ls_g < 2) {"), std::string::npos);
   EXPECT_NE(k->source.find("x1 + ls_row * 24 + 8 + ls_g * 8;"), std::string::npos);
-  EXPECT_NE(k->source.find("bf16_to_f32(ls_t[ls_r]) * bf16_to_f32(ls_b[(long long)ls_r * 32])"), std::string::npos);
+  EXPECT_NE(k->source.find("bf16_to_f32(ls_t[ls_r]) * bf16_to_f32(ls_b[(long long)ls_r * 32])"),
+            std::string::npos);
 }
 
 TEST(LoRACodegen, ErrorsNameTheProblem) {

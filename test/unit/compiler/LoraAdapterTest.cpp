@@ -383,9 +383,8 @@ TEST(LoraNames, PyRegexRepeatOfARepeat) {
   for (const char *p : {"k*+", "k?+", "k{2}+", "(ab)++"})
     EXPECT_NE(errorOf(PyRegex::compile(p)).find("possessive repeat"), std::string::npos) << p;
   // Single repeats, lazy ones, and repeat characters that are not repeats.
-  for (const char *p : {"k*", "k*?", "k+?", "k??", "k{2}", "k{2,}?", "(?:ab)*", "(?=a)a+",
-                        R"(\**)", R"(\++)", "[*+?]*", R"([\]*]*)",
-                        R"(.*\.(q|v)_proj)", "(a*)b*"})
+  for (const char *p : {"k*", "k*?", "k+?", "k??", "k{2}", "k{2,}?", "(?:ab)*", "(?=a)a+", R"(\**)",
+                        R"(\++)", "[*+?]*", R"([\]*]*)", R"(.*\.(q|v)_proj)", "(a*)b*"})
     EXPECT_EQ(errorOf(PyRegex::compile(p)), "") << p;
 
   llvm::json::Object o = peftConfig();

@@ -1,6 +1,6 @@
 //===- OnnxImporterTest.cpp - unit tests of the ONNX importer's helpers ----===//
-#include "compiler/onnx/OnnxAttributes.h"
 #include "compiler/onnx/OnnxImporter.h"
+#include "compiler/onnx/OnnxAttributes.h"
 #include "compiler/onnx/OnnxInternal.h"
 #include "compiler/onnx/OnnxLocations.h"
 #include "compiler/onnx/OnnxTensors.h"
@@ -288,9 +288,9 @@ TEST(OnnxLocations, DynamoNameScopes) {
   EXPECT_EQ(effc::modulePathFromNameScopes("['', 'm', 'm.model', 'index_1']"),
             std::optional<std::string>("m.model"));
   // Without the trailing node name, the last scope is the module.
-  EXPECT_EQ(effc::modulePathFromNameScopes(
-                "['', 'm', 'm.model', 'm.model.layers.0.self_attn.q_proj']"),
-            std::optional<std::string>("m.model.layers.0.self_attn.q_proj"));
+  EXPECT_EQ(
+      effc::modulePathFromNameScopes("['', 'm', 'm.model', 'm.model.layers.0.self_attn.q_proj']"),
+      std::optional<std::string>("m.model.layers.0.self_attn.q_proj"));
   // Exporter-internal scopes and malformed values give nothing.
   EXPECT_EQ(effc::modulePathFromNameScopes(
                 "['_empty_nn_module_stack_from_metadata_hook', 'sym_size_int_25']"),
@@ -325,10 +325,10 @@ TEST(OnnxLocations, NodeMetadataFromExporterBytes) {
   original.set_name("node_linear");
   original.set_op_type("MatMul");
   onnx::NodeProto node;
-  ASSERT_TRUE(node.ParseFromString(withMetadata(
-      original, "pkg.torch.onnx.name_scopes",
-      "['', 'm', 'm.model', 'm.model.layers.0', 'm.model.layers.0.self_attn', "
-      "'m.model.layers.0.self_attn.v_proj', 'linear_2']")));
+  ASSERT_TRUE(node.ParseFromString(
+      withMetadata(original, "pkg.torch.onnx.name_scopes",
+                   "['', 'm', 'm.model', 'm.model.layers.0', 'm.model.layers.0.self_attn', "
+                   "'m.model.layers.0.self_attn.v_proj', 'linear_2']")));
   EXPECT_EQ(node.name(), "node_linear");
   EXPECT_EQ(node.metadata_props_size(), 1);
   EXPECT_EQ(effc::getNodeMetadata(node, "missing"), std::nullopt);
@@ -347,8 +347,8 @@ TEST(OnnxLocations, LocationRoundTrip) {
             std::optional<std::string>("/m/encoder/layer.1/attention/self/value/MatMul"));
 
   onnx::NodeProto dynamo;
-  ASSERT_TRUE(dynamo.ParseFromString(withMetadata(
-      onnx::NodeProto(), "pkg.torch.onnx.name_scopes", "['', 'm', 'm.lm_head', 'linear_14']")));
+  ASSERT_TRUE(dynamo.ParseFromString(withMetadata(onnx::NodeProto(), "pkg.torch.onnx.name_scopes",
+                                                  "['', 'm', 'm.lm_head', 'linear_14']")));
   loc = effc::makeNodeLocation(ctx, dynamo, "model.onnx", "MatMul_7");
   EXPECT_EQ(effc::getModulePath(loc), std::optional<std::string>("m.lm_head"));
   EXPECT_EQ(effc::getNodeName(loc), std::optional<std::string>("MatMul_7"));
@@ -415,7 +415,8 @@ TEST_F(OnnxTest, ImportBytesAndBindShapes) {
   ASSERT_TRUE(module);
   auto func = module->lookupSymbol<func::FuncOp>("main");
   ASSERT_TRUE(func);
-  EXPECT_EQ(func.getFunctionType().getInput(0), RankedTensorType::get({5, 3}, Float32Type::get(&ctx)));
+  EXPECT_EQ(func.getFunctionType().getInput(0),
+            RankedTensorType::get({5, 3}, Float32Type::get(&ctx)));
   // The Shape node folded into a constant.
   bool sawShape = false;
   func.walk([&](Operation *op) { sawShape |= op->getName().getStringRef() == "eff.shape"; });

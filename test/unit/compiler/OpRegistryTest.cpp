@@ -16,9 +16,9 @@
 
 #include <gtest/gtest.h>
 
+#include <iterator>
 #include <optional>
 #include <set>
-#include <iterator>
 #include <string>
 
 namespace {
@@ -26,7 +26,8 @@ namespace {
 enum class Runs { Kernel, Region, CompileTimeOnly };
 
 std::optional<Runs> runsOf(mlir::MLIRContext &ctx, const std::string &name) {
-  std::optional<mlir::RegisteredOperationName> op = mlir::RegisteredOperationName::lookup(name, &ctx);
+  std::optional<mlir::RegisteredOperationName> op =
+      mlir::RegisteredOperationName::lookup(name, &ctx);
   if (!op || op->getDialectNamespace() != "eff")
     return std::nullopt;
   if (op->hasTrait<mlir::OpTrait::eff::CompileTimeOnly>())
@@ -76,7 +77,8 @@ TEST_F(OpRegistryTest, EveryKernelBelongsToADialectOp) {
     EXPECT_EQ(runsOf(ctx, op), Runs::Kernel) << op << ": host kernel of no eff kernel op";
   for (const std::string &op : effc::codegen::cudaEmitterOps()) {
     std::optional<Runs> runs = runsOf(ctx, op);
-    EXPECT_TRUE(runs == Runs::Kernel || runs == Runs::Region) << op << ": CUDA emitter of no eff kernel op";
+    EXPECT_TRUE(runs == Runs::Kernel || runs == Runs::Region)
+        << op << ": CUDA emitter of no eff kernel op";
   }
 }
 
@@ -101,7 +103,8 @@ TEST_F(OpRegistryTest, ElementwiseOpsAndOnlyThoseHaveAScalarExpression) {
       continue;
     bool trait = op.hasTrait<mlir::OpTrait::eff::Elementwise>();
     elementwise += trait;
-    EXPECT_EQ(trait, effc::codegen::hasScalarOp(op.getStringRef().str())) << op.getStringRef().str();
+    EXPECT_EQ(trait, effc::codegen::hasScalarOp(op.getStringRef().str()))
+        << op.getStringRef().str();
   }
   EXPECT_EQ(elementwise, 34);
 }
@@ -124,8 +127,8 @@ TEST_F(OpRegistryTest, GeneratedOpIdsNameEveryRegisteredOp) {
 TEST_F(OpRegistryTest, GeneratedAttrDefaultsAreTheDialects) {
   // The runtime's op_defaults come from the same ODS attributes the dialect
   // fills in (populateDefaultAttrs): one norm epsilon for every layer.
-  for (llvm::StringRef name : {mlir::eff::LayerNormOp::getOperationName(),
-                               mlir::eff::RMSNormOp::getOperationName()}) {
+  for (llvm::StringRef name :
+       {mlir::eff::LayerNormOp::getOperationName(), mlir::eff::RMSNormOp::getOperationName()}) {
     mlir::NamedAttrList attrs;
     mlir::RegisteredOperationName::lookup(name, &ctx)->populateDefaultAttrs(attrs);
     auto epsilon = llvm::dyn_cast_or_null<mlir::FloatAttr>(attrs.get("epsilon"));

@@ -62,8 +62,9 @@ TEST_F(TypedBuilderTest, MissingRequiredAttributeFailsInferenceWithAMessage) {
     return success();
   });
   SmallVector<Type> types;
-  LogicalResult inferred = ConcatOp::inferReturnTypes(&ctx, loc, ValueRange{a, c}, DictionaryAttr::get(&ctx),
-                                                      OpaqueProperties(nullptr), RegionRange(), types);
+  LogicalResult inferred =
+      ConcatOp::inferReturnTypes(&ctx, loc, ValueRange{a, c}, DictionaryAttr::get(&ctx),
+                                 OpaqueProperties(nullptr), RegionRange(), types);
   EXPECT_TRUE(failed(inferred));
   EXPECT_NE(message.find("requires attribute 'axis'"), std::string::npos) << message;
 }

@@ -21,8 +21,10 @@ TEST(ArtifactFuzz, RandomBitFlipsFail) {
   for (int it = 0; it < 3000; ++it) {
     std::string b = bytes;
     int flips = 1 + int(rng() % 3);
-    for (int f = 0; f < flips; ++f) b[rng() % b.size()] ^= char(1 << (rng() % 8));
-    if (b == bytes) continue;
+    for (int f = 0; f < flips; ++f)
+      b[rng() % b.size()] ^= char(1 << (rng() % 8));
+    if (b == bytes)
+      continue;
     auto m = Model::loadFromMemory(b.data(), b.size(), "t.effc");
     ASSERT_FALSE(m.ok()) << "iteration " << it;
   }
@@ -41,8 +43,10 @@ TEST(ArtifactFuzz, RandomGarbageFails) {
   std::mt19937 rng(99);
   for (int it = 0; it < 500; ++it) {
     std::string b(rng() % 2048, '\0');
-    for (char &c : b) c = char(rng());
-    if (b.size() >= 8 && it % 2) b.replace(0, 8, std::string("EFFCART\0", 8));
+    for (char &c : b)
+      c = char(rng());
+    if (b.size() >= 8 && it % 2)
+      b.replace(0, 8, std::string("EFFCART\0", 8));
     ASSERT_FALSE(Model::loadFromMemory(b.data(), b.size(), "t.effc").ok());
   }
 }

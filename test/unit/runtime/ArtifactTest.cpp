@@ -25,8 +25,10 @@ TEST(Artifact, RoundTripRunsMatmulAddSoftmaxAndAlias) {
   // mm = [[1+3, 2+3], [4+6, 5+6]] = [[4,5],[10,11]]; + b = [[4.5,4.5],[10.5,10.5]].
   const HostTensor &flat = (*out)[1];
   std::vector<float> want{4.5f, 4.5f, 10.5f, 10.5f};
-  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ(flat.data<float>()[i], want[i]);
-  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ((*out)[0].data<float>()[i], 0.5f);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_FLOAT_EQ(flat.data<float>()[i], want[i]);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_FLOAT_EQ((*out)[0].data<float>()[i], 0.5f);
 }
 
 TEST(Artifact, SoftmaxValuesAreHandComputed) {
@@ -71,7 +73,9 @@ TEST(Artifact, AliasChainAndWeightOutput) {
 TEST(Artifact, WriterFillsWeightTableAndHeader) {
   std::string bytes = smallModel().bytes();
   ArtifactSections secs;
-  ASSERT_TRUE(parseArtifact(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size(), "t", &secs).ok());
+  ASSERT_TRUE(
+      parseArtifact(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size(), "t", &secs)
+          .ok());
   ASSERT_EQ(secs.manifest.weights_size(), 2);
   EXPECT_EQ(secs.manifest.weights(1).offset() % 256, 0u);
   EXPECT_EQ(secs.manifest.weights(1).size(), 8u);
@@ -99,7 +103,8 @@ TEST(Artifact, WriterRejectsInconsistentManifest) {
   planArenaWithoutReuse(mb.m);
   auto s = serializeArtifact(mb.m, mb.weights);
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("input buffer id 99 out of range"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("input buffer id 99 out of range"), std::string::npos)
+      << s.status().message();
   ManifestBuilder mb2 = smallModel();
   mb2.weights.push_back({0, "xx"}); // buffer 0 is ARENA
   EXPECT_FALSE(serializeArtifact(mb2.m, mb2.weights).ok());

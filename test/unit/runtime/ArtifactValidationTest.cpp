@@ -17,7 +17,7 @@ std::string loadError(const std::string &bytes) {
   do {                                                                                             \
     std::string e_ = loadError(bytes);                                                             \
     EXPECT_NE(e_.find(text), std::string::npos) << "message: " << e_;                              \
-    EXPECT_EQ(e_.rfind("bad.effc: ", 0), 0u) << "message must name the file: " << e_;             \
+    EXPECT_EQ(e_.rfind("bad.effc: ", 0), 0u) << "message must name the file: " << e_;              \
   } while (0)
 
 // Edits header fields and re-seals the header checksum.
@@ -56,7 +56,8 @@ struct Fixture : ::testing::Test {
   void SetUp() override {
     valid = smallModel().bytes();
     ArtifactSections s;
-    ASSERT_TRUE(parseArtifact(reinterpret_cast<const uint8_t *>(valid.data()), valid.size(), "v", &s).ok());
+    ASSERT_TRUE(
+        parseArtifact(reinterpret_cast<const uint8_t *>(valid.data()), valid.size(), "v", &s).ok());
     m = s.manifest;
     ASSERT_EQ(loadError(withManifest(valid, m)), "<loaded>");
   }
@@ -83,9 +84,12 @@ TEST_F(Fixture, HeaderErrors) {
   EXPECT_ERROR(b, "header checksum mismatch");
   EXPECT_ERROR(valid.substr(0, valid.size() - 1), "truncated");
   EXPECT_ERROR(valid + std::string(256, '\0'), "size mismatch");
-  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.manifestOffset += 8; }), "manifest section");
-  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.weightsSize = ~0ull - 100; }), "weights section");
-  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.payloadOffset = 0; }), "payload section");
+  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.manifestOffset += 8; }),
+               "manifest section");
+  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.weightsSize = ~0ull - 100; }),
+               "weights section");
+  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.payloadOffset = 0; }),
+               "payload section");
 }
 
 TEST_F(Fixture, SectionChecksumsAndPadding) {
@@ -97,7 +101,8 @@ TEST_F(Fixture, SectionChecksumsAndPadding) {
   b = valid;
   std::string junk(h.manifestSize, '\xff');
   b.replace(h.manifestOffset, junk.size(), junk);
-  b = editHeader(b, [&](format::Header &x) { x.manifestChecksum = fnv1a64(junk.data(), junk.size()); });
+  b = editHeader(
+      b, [&](format::Header &x) { x.manifestChecksum = fnv1a64(junk.data(), junk.size()); });
   EXPECT_ERROR(b, "manifest does not parse");
   b = valid;
   b[h.weightsOffset + 2] ^= 1;
@@ -112,15 +117,20 @@ TEST_F(Fixture, SectionChecksumsAndPadding) {
 
 TEST_F(Fixture, BufferErrors) {
   EXPECT_ERROR(mutate([](auto &m) { m.set_format_version(3); }), "manifest format version 3");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_dtype(artifact::DType(8)); }), "invalid dtype 8");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_dtype(artifact::DType(8)); }),
+               "invalid dtype 8");
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_shape(0, -2); }), "negative dim -2");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_size_bytes(4); }), "size_bytes 4 but 6 elements");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_size_bytes(4); }),
+               "size_bytes 4 but 6 elements");
   EXPECT_ERROR(mutate([](auto &m) { m.set_arena_bytes(16); }), "exceeds arena_bytes 16");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_offset(~0ull - 3); }), "exceeds arena_bytes");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(5)->set_alias_of(77); }), "alias_of 77 is not another buffer");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_offset(~0ull - 3); }),
+               "exceeds arena_bytes");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(5)->set_alias_of(77); }),
+               "alias_of 77 is not another buffer");
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(5)->set_offset(8); }), "alias range exceeds");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_storage(artifact::Buffer::Storage(9)); }),
-               "unknown storage 9");
+  EXPECT_ERROR(
+      mutate([](auto &m) { m.mutable_buffers(0)->set_storage(artifact::Buffer::Storage(9)); }),
+      "unknown storage 9");
   EXPECT_ERROR(mutate([](auto &m) {
                  // 4 (logits) becomes an alias of 5, which aliases 4: a cycle.
                  m.mutable_buffers(4)->set_storage(artifact::Buffer::ALIAS);
@@ -131,38 +141,52 @@ TEST_F(Fixture, BufferErrors) {
 }
 
 TEST_F(Fixture, WeightErrors) {
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(0)->set_buffer(40); }), "buffer 40 out of range");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(0)->set_buffer(0); }), "is not a WEIGHT buffer");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(0)->set_buffer(40); }),
+               "buffer 40 out of range");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(0)->set_buffer(0); }),
+               "is not a WEIGHT buffer");
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(1)->set_buffer(1); }), "two weight entries");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(1)->set_offset(8); }), "not 256-byte aligned");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(1)->set_offset(1 << 20); }), "exceeds the weights section");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(1)->set_offset(8); }),
+               "not 256-byte aligned");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(1)->set_offset(1 << 20); }),
+               "exceeds the weights section");
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(1)->set_size(4); }), "size 4 differs");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(1)->set_offset(256); }), "offset differs from its weight entry");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights()->RemoveLast(); }), "WEIGHT buffer without data");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(1)->set_offset(256); }),
+               "offset differs from its weight entry");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights()->RemoveLast(); }),
+               "WEIGHT buffer without data");
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_weights(0)->set_checksum(1); }), "checksum mismatch");
 }
 
 TEST_F(Fixture, BindingAndKernelErrors) {
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_inputs(0)->set_name(""); }), "input 0 has no name");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_outputs(1)->set_name("y"); }), "duplicate output name 'y'");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_outputs(0)->set_buffer(12); }), "buffer 12 out of range");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_inputs(0)->set_buffer(1); }), "bound to a weight buffer");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_outputs(1)->set_name("y"); }),
+               "duplicate output name 'y'");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_outputs(0)->set_buffer(12); }),
+               "buffer 12 out of range");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_inputs(0)->set_buffer(1); }),
+               "bound to a weight buffer");
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->set_inputs(0, 50); }),
                "kernel 1 (eff.add at test/eff.add): input buffer id 50 out of range");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->set_inputs(0, -3); }), "input buffer id -3");
-  EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->set_outputs(0, -1); }), "output buffer id -1");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->set_inputs(0, -3); }),
+               "input buffer id -3");
+  EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->set_outputs(0, -1); }),
+               "output buffer id -1");
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->set_outputs(0, 2); }), "writes weight");
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->clear_outputs(); }), "no outputs");
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(1)->set_op(""); }), "empty op name");
 }
 
 TEST_F(Fixture, BackendErrors) {
-  auto model = loadBytes(mutate([](auto &m) { m.mutable_kernels(2)->set_op("eff.frobnicate"); }), "bad.effc");
+  auto model = loadBytes(mutate([](auto &m) { m.mutable_kernels(2)->set_op("eff.frobnicate"); }),
+                         "bad.effc");
   ASSERT_TRUE(model);
   auto s = Session::create(model, "host");
   ASSERT_FALSE(s.ok());
-  EXPECT_NE(s.status().message().find("bad.effc: kernel 2 (eff.frobnicate at test/eff.softmax): op 'eff.frobnicate' is not supported by the host backend"),
-            std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("bad.effc: kernel 2 (eff.frobnicate at test/eff.softmax): op "
+                                      "'eff.frobnicate' is not supported by the host backend"),
+            std::string::npos)
+      << s.status().message();
   // This artifact has no generated CUDA kernels (and CI has no GPU): the cuda
   // backend must refuse it with a message, not crash.
   auto c = Session::create(loadBytes(valid), "cuda");
@@ -176,7 +200,8 @@ TEST_F(Fixture, BackendErrors) {
 TEST_F(Fixture, MissingFile) {
   auto m = Model::load("/nonexistent/dir/model.effc");
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("/nonexistent/dir/model.effc: cannot open"), std::string::npos);
+  EXPECT_NE(m.status().message().find("/nonexistent/dir/model.effc: cannot open"),
+            std::string::npos);
 }
 
 TEST_F(Fixture, KernelFailureNamesKernel) {
@@ -192,6 +217,8 @@ TEST_F(Fixture, KernelFailureNamesKernel) {
   std::vector<float> x(6, 1);
   auto r = (*s)->run({{"x", Tensor{DType::FLOAT32, {2, 3}, x.data()}}});
   ASSERT_FALSE(r.ok());
-  EXPECT_NE(r.status().message().find("kernel 0 (eff.matmul at test/eff.matmul): eff.matmul: output 0 shape: expected [2, 2], got [4, 1]"),
-            std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("kernel 0 (eff.matmul at test/eff.matmul): eff.matmul: "
+                                      "output 0 shape: expected [2, 2], got [4, 1]"),
+            std::string::npos)
+      << r.status().message();
 }

@@ -33,7 +33,10 @@ TEST(Compare, LowMagnitudeRowWrongFailsThoughGlobalPasses) {
   EXPECT_EQ(c.rows, 2);
   EXPECT_NEAR(c.worstRowRelErr, 0.009 / 0.5, 1e-6);
   std::string line = describe(c, tol);
-  EXPECT_EQ(line.rfind("max_abs_err=0.009 max_rel_err=9e-05 FAIL row_rel_err=0.018 (row 1 of 2) top1=2/2", 0), 0u)
+  EXPECT_EQ(
+      line.rfind("max_abs_err=0.009 max_rel_err=9e-05 FAIL row_rel_err=0.018 (row 1 of 2) top1=2/2",
+                 0),
+      0u)
       << line;
   EXPECT_NE(line.find("[failed: row_rel_err > 0.0004]"), std::string::npos) << line;
   // The same error in the large row is within both tolerances.
@@ -48,7 +51,8 @@ TEST(Compare, ExactAndWithinTolerancePass) {
   EXPECT_TRUE(c.pass());
   EXPECT_EQ(c.maxAbsErr, 0);
   EXPECT_EQ(c.worstRowRelErr, 0);
-  EXPECT_EQ(describe(c, tol), "max_abs_err=0 max_rel_err=0 PASS row_rel_err=0 (row 0 of 2) top1=2/2");
+  EXPECT_EQ(describe(c, tol),
+            "max_abs_err=0 max_rel_err=0 PASS row_rel_err=0 (row 0 of 2) top1=2/2");
   HostTensor got = f32({2, 3}, {1, 2, 3.0002f, -4, 5, -6});
   c = compareTensors(got, ref, tol);
   EXPECT_TRUE(c.globalPass); // 2e-4 / 6
@@ -86,7 +90,8 @@ TEST(Compare, Top1CountsDecisiveRowsOnly) {
   EXPECT_EQ(c.top1Decisive, 2);
   EXPECT_EQ(c.top1Agree, 1);
   EXPECT_FALSE(c.top1Pass);
-  EXPECT_NE(describe(c, tol).find("top1=1/2 [failed: top1 < 1]"), std::string::npos) << describe(c, tol);
+  EXPECT_NE(describe(c, tol).find("top1=1/2 [failed: top1 < 1]"), std::string::npos)
+      << describe(c, tol);
   tol.minTop1 = 0.5;
   EXPECT_TRUE(compareTensors(got, ref, tol).pass());
   // A tie in the output between its argmax and the reference's agrees.
@@ -97,8 +102,10 @@ TEST(Compare, Top1CountsDecisiveRowsOnly) {
 
 TEST(Compare, Top1AppliesToFloatRowsOfTwoOrMore) {
   Tolerances tol;
-  EXPECT_FALSE(compareTensors(f32({4}, {1, 2, 3, 4}), f32({4}, {1, 2, 3, 4}), tol).hasTop1);    // rank 1
-  EXPECT_FALSE(compareTensors(f32({4, 1}, {1, 2, 3, 4}), f32({4, 1}, {1, 2, 3, 4}), tol).hasTop1); // last dim 1
+  EXPECT_FALSE(
+      compareTensors(f32({4}, {1, 2, 3, 4}), f32({4}, {1, 2, 3, 4}), tol).hasTop1); // rank 1
+  EXPECT_FALSE(compareTensors(f32({4, 1}, {1, 2, 3, 4}), f32({4, 1}, {1, 2, 3, 4}), tol)
+                   .hasTop1); // last dim 1
   HostTensor i64 = HostTensor::fromVector<int64_t>(DType::INT64, {2, 2}, {1, 2, 3, 4});
   Comparison c = compareTensors(i64, i64, tol);
   EXPECT_FALSE(c.hasTop1);

@@ -10,7 +10,8 @@ namespace {
 
 std::string createError(const std::string &bytes) {
   auto model = loadBytes(bytes, "m.effc");
-  if (!model) return "<load failed>";
+  if (!model)
+    return "<load failed>";
   auto s = Session::create(model, "cuda");
   return s.ok() ? "<ok>" : s.status().message();
 }
@@ -22,10 +23,10 @@ template <typename F> std::string mutatedError(F f) {
   return createError(bytesWithPayload(mb, payload));
 }
 
-#define EXPECT_HAS(haystack, needle)                                           \
-  do {                                                                         \
-    std::string h_ = (haystack);                                               \
-    EXPECT_NE(h_.find(needle), std::string::npos) << h_;                       \
+#define EXPECT_HAS(haystack, needle)                                                               \
+  do {                                                                                             \
+    std::string h_ = (haystack);                                                                   \
+    EXPECT_NE(h_.find(needle), std::string::npos) << h_;                                           \
   } while (0)
 
 } // namespace
@@ -39,21 +40,30 @@ TEST(CudaBackend, IsKnown) {
 TEST(CudaBackend, KernelWithoutCudaCodeIsNamed) {
   // smallModel() has only host ops: no Kernel.source.
   EXPECT_EQ(createError(smallModel().bytes()),
-            "m.effc: cuda backend: kernel 0 (eff.matmul at test/eff.matmul): no CUDA kernel generated for eff.matmul");
+            "m.effc: cuda backend: kernel 0 (eff.matmul at test/eff.matmul): no CUDA kernel "
+            "generated for eff.matmul");
   EXPECT_HAS(mutatedError([](auto &m, auto &) { m.mutable_kernels(2)->clear_source(); }),
-             "m.effc: cuda backend: kernel 2 (eff.relu at test/eff.relu): no CUDA kernel generated for eff.relu");
+             "m.effc: cuda backend: kernel 2 (eff.relu at test/eff.relu): no CUDA kernel generated "
+             "for eff.relu");
 }
 
 TEST(CudaBackend, LaunchGeometryIsChecked) {
   EXPECT_HAS(mutatedError([](auto &m, auto &) { m.mutable_kernels(1)->clear_launch(); }),
              "kernel 1 (eff.mul at test/eff.mul): CUDA kernel 'k_mul' has no launch geometry");
-  EXPECT_HAS(mutatedError([](auto &m, auto &) { m.mutable_kernels(1)->mutable_launch()->set_block(0, 2048); }),
-             "kernel 1 (eff.mul at test/eff.mul): launch geometry of 'k_mul' out of CUDA limits (grid 8, block 2048)");
-  EXPECT_HAS(mutatedError([](auto &m, auto &) { m.mutable_kernels(0)->mutable_launch()->set_grid(0, 0); }),
-             "out of CUDA limits (grid 0, block 256)");
-  EXPECT_HAS(mutatedError([](auto &m, auto &) { m.mutable_kernels(0)->mutable_launch()->clear_block(); }),
-             "needs 1-3 block dims");
-  EXPECT_HAS(mutatedError([](auto &m, auto &) { m.mutable_kernels(2)->mutable_launch()->set_shared_bytes(1 << 20); }),
+  EXPECT_HAS(mutatedError([](auto &m, auto &) {
+               m.mutable_kernels(1)->mutable_launch()->set_block(0, 2048);
+             }),
+             "kernel 1 (eff.mul at test/eff.mul): launch geometry of 'k_mul' out of CUDA limits "
+             "(grid 8, block 2048)");
+  EXPECT_HAS(
+      mutatedError([](auto &m, auto &) { m.mutable_kernels(0)->mutable_launch()->set_grid(0, 0); }),
+      "out of CUDA limits (grid 0, block 256)");
+  EXPECT_HAS(
+      mutatedError([](auto &m, auto &) { m.mutable_kernels(0)->mutable_launch()->clear_block(); }),
+      "needs 1-3 block dims");
+  EXPECT_HAS(mutatedError([](auto &m, auto &) {
+               m.mutable_kernels(2)->mutable_launch()->set_shared_bytes(1 << 20);
+             }),
              "asks for 1048576 bytes of dynamic shared memory");
 }
 
@@ -72,7 +82,8 @@ TEST(CudaBackend, CudaSourceAndCubinsAreBoundsChecked) {
   c->set_arch("sm_90");
   c->set_offset(payload.size());
   c->set_size(10);
-  EXPECT_HAS(cuda::embeddedCubin(mb.m, payload, "sm_90").status().message(), "embedded cubin for sm_90 [");
+  EXPECT_HAS(cuda::embeddedCubin(mb.m, payload, "sm_90").status().message(),
+             "embedded cubin for sm_90 [");
   auto none = cuda::embeddedCubin(mb.m, payload, "sm_80");
   ASSERT_TRUE(none.ok());
   EXPECT_FALSE(none->has_value());
@@ -87,10 +98,12 @@ TEST(CudaBackend, NoDriverIsACleanError) {
   std::string payload;
   ManifestBuilder mb = smallCudaModel(&payload);
   std::string msg = createError(bytesWithPayload(mb, payload));
-  if (msg == "<ok>") EFFC_SKIP_GPU_OR_OPT_IN() << "a CUDA driver and device are present here";
+  if (msg == "<ok>")
+    EFFC_SKIP_GPU_OR_OPT_IN() << "a CUDA driver and device are present here";
   EXPECT_HAS(msg, "cuda backend: ");
   // This machine class (CI, no NVIDIA driver) has no libcuda.so.1 at all.
-  if (!std::getenv("EFFC_TEST_GPU")) EXPECT_HAS(msg, "cuda backend: libcuda.so.1 not found (no NVIDIA driver?)");
+  if (!std::getenv("EFFC_TEST_GPU"))
+    EXPECT_HAS(msg, "cuda backend: libcuda.so.1 not found (no NVIDIA driver?)");
   // Asking again gives the same answer (the failed load is remembered).
   EXPECT_EQ(createError(bytesWithPayload(mb, payload)), msg);
 }

@@ -15,7 +15,8 @@ std::vector<std::string> listDir(const std::string &dir) {
   std::vector<std::string> names;
   if (DIR *d = opendir(dir.c_str())) {
     while (dirent *e = readdir(d))
-      if (e->d_name[0] != '.') names.push_back(e->d_name);
+      if (e->d_name[0] != '.')
+        names.push_back(e->d_name);
     closedir(d);
   }
   return names;
@@ -61,19 +62,21 @@ TEST(CudaCache, KeyCoversEveryInput) {
 }
 
 TEST(CudaCache, EntryCodecDetectsDamage) {
-  std::string cubin = "\x7f" "ELF fake cubin bytes";
+  std::string cubin = "\x7f"
+                      "ELF fake cubin bytes";
   std::string e = nvrtc::encodeCacheEntry(42, cubin);
   ASSERT_EQ(e.size(), 32 + cubin.size());
   auto ok = nvrtc::decodeCacheEntry(42, e);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(*ok, cubin);
-  EXPECT_FALSE(nvrtc::decodeCacheEntry(43, e).ok());                      // other key
+  EXPECT_FALSE(nvrtc::decodeCacheEntry(43, e).ok());                         // other key
   EXPECT_FALSE(nvrtc::decodeCacheEntry(42, e.substr(0, e.size() - 1)).ok()); // truncated
   EXPECT_FALSE(nvrtc::decodeCacheEntry(42, e.substr(0, 10)).ok());
   EXPECT_FALSE(nvrtc::decodeCacheEntry(42, "").ok());
   std::string flipped = e;
   flipped.back() ^= 1;
-  EXPECT_NE(nvrtc::decodeCacheEntry(42, flipped).status().message().find("checksum"), std::string::npos);
+  EXPECT_NE(nvrtc::decodeCacheEntry(42, flipped).status().message().find("checksum"),
+            std::string::npos);
   std::string magic = e;
   magic[0] = 'X';
   EXPECT_FALSE(nvrtc::decodeCacheEntry(42, magic).ok());
@@ -96,7 +99,8 @@ TEST(CudaCache, MissHitCorruptRecompile) {
   const std::string entry = dir + "/" + files[0];
   auto ver = nvrtc::version();
   ASSERT_TRUE(ver.ok());
-  EXPECT_EQ(entry, nvrtc::cacheFile(dir, nvrtc::cacheKey(src, nvrtc::compileOptions("sm_90", {}), "sm_90", *ver)));
+  EXPECT_EQ(entry, nvrtc::cacheFile(dir, nvrtc::cacheKey(src, nvrtc::compileOptions("sm_90", {}),
+                                                         "sm_90", *ver)));
 
   auto hit = nvrtc::compileCached(src, "sm_90", {});
   ASSERT_TRUE(hit.ok());

@@ -18,7 +18,8 @@ namespace {
 
 std::vector<float> input(int seed) {
   std::vector<float> x(1024);
-  for (int i = 0; i < 1024; ++i) x[i] = float(((i + seed) * 37) % 101) / 25.f - 2.f;
+  for (int i = 0; i < 1024; ++i)
+    x[i] = float(((i + seed) * 37) % 101) / 25.f - 2.f;
   return x;
 }
 
@@ -30,14 +31,16 @@ protected:
     auto d = cuda::getDriver();
     ASSERT_TRUE(d.ok()) << d.status().message();
     arch_ = nvrtc::archForComputeCapability((*d)->ccMajor, (*d)->ccMinor);
-    std::printf("device: %s (%s), driver %d\n", (*d)->deviceName.c_str(), arch_.c_str(), (*d)->driverVersion);
+    std::printf("device: %s (%s), driver %d\n", (*d)->deviceName.c_str(), arch_.c_str(),
+                (*d)->driverVersion);
     ASSERT_FALSE(cache_.path().empty());
   }
 
   // Runs both backends on `x` and compares every output.
   void expectSameAsHost(Session &cuda, const std::vector<float> &x, RunProfile *profile = nullptr) {
     std::map<std::string, Tensor> in{{"x", Tensor{DType::FLOAT32, {4, 256}, x.data()}}};
-    auto host = Session::create(std::shared_ptr<const Model>(&cuda.model(), [](const Model *) {}), "host");
+    auto host =
+        Session::create(std::shared_ptr<const Model>(&cuda.model(), [](const Model *) {}), "host");
     ASSERT_TRUE(host.ok()) << host.status().message();
     auto want = (*host)->run(in);
     ASSERT_TRUE(want.ok()) << want.status().message();
@@ -52,7 +55,8 @@ protected:
         maxErr = std::max(maxErr, std::fabs(g.elementAsDouble(i) - w.elementAsDouble(i)));
         maxRef = std::max(maxRef, std::fabs(w.elementAsDouble(i)));
       }
-      EXPECT_LE(maxErr, 1e-6 * std::max(1.0, maxRef)) << "output " << cuda.model().outputs()[o].name;
+      EXPECT_LE(maxErr, 1e-6 * std::max(1.0, maxRef))
+          << "output " << cuda.model().outputs()[o].name;
     }
   }
 
@@ -74,7 +78,8 @@ TEST_F(CudaGpu, GraphCaptureThenReplayMatchesHost) {
   ASSERT_TRUE(m);
   auto s = Session::create(m, "cuda");
   ASSERT_TRUE(s.ok()) << s.status().message();
-  for (int run = 0; run < 3; ++run) expectSameAsHost(**s, input(run)); // capture, then replays with new inputs
+  for (int run = 0; run < 3; ++run)
+    expectSameAsHost(**s, input(run)); // capture, then replays with new inputs
   // A second session (JIT from the cache now) shares the model's weights.
   auto s2 = Session::create(m, "cuda");
   ASSERT_TRUE(s2.ok()) << s2.status().message();
@@ -95,7 +100,8 @@ TEST_F(CudaGpu, EagerAndProfiledRunsMatchHost) {
   expectSameAsHost(**s, input(2), &prof);
   ASSERT_EQ(prof.kernels.size(), 3u);
   EXPECT_EQ(prof.kernels[2].op, "eff.relu");
-  for (auto &k : prof.kernels) EXPECT_GE(k.ms, 0.0);
+  for (auto &k : prof.kernels)
+    EXPECT_GE(k.ms, 0.0);
 }
 
 TEST_F(CudaGpu, EmbeddedCubinWithoutSource) {
@@ -120,9 +126,11 @@ TEST_F(CudaGpu, ConcurrentSessions) {
     threads.emplace_back([&, t] {
       auto s = Session::create(m, "cuda");
       ASSERT_TRUE(s.ok()) << s.status().message();
-      for (int r = 0; r < 20; ++r) expectSameAsHost(**s, input(t * 100 + r));
+      for (int r = 0; r < 20; ++r)
+        expectSameAsHost(**s, input(t * 100 + r));
     });
-  for (auto &th : threads) th.join();
+  for (auto &th : threads)
+    th.join();
 }
 
 TEST_F(CudaGpu, ErrorsNameTheKernel) {
@@ -134,7 +142,8 @@ TEST_F(CudaGpu, ErrorsNameTheKernel) {
     mb.m.mutable_kernels(1)->set_source("k_missing");
     auto s = Session::create(model(mb, payload), "cuda");
     ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.status().message().find("kernel 1 (eff.mul at test/eff.mul): CUDA kernel 'k_missing' not found"),
+    EXPECT_NE(s.status().message().find(
+                  "kernel 1 (eff.mul at test/eff.mul): CUDA kernel 'k_missing' not found"),
               std::string::npos)
         << s.status().message();
   }
@@ -143,8 +152,10 @@ TEST_F(CudaGpu, ErrorsNameTheKernel) {
   for (const char *graph : {"1", "0"}) {
     ScopedEnv g("EFFC_CUDA_GRAPH", graph);
     ManifestBuilder mb = smallCudaModel(&payload);
-    payload += "extern \"C\" __global__ void __launch_bounds__(128) k_bounded(const float* a, const float* b, float* y) {\n"
-               "  int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < 1024) y[i] = a[i] * b[i];\n}\n";
+    payload +=
+        "extern \"C\" __global__ void __launch_bounds__(128) k_bounded(const float* a, const "
+        "float* b, float* y) {\n"
+        "  int i = blockIdx.x * blockDim.x + threadIdx.x; if (i < 1024) y[i] = a[i] * b[i];\n}\n";
     mb.m.set_cuda_source_size(payload.size());
     mb.m.mutable_kernels(1)->set_source("k_bounded");
     mb.m.mutable_kernels(1)->mutable_launch()->set_block(0, 256);
@@ -155,9 +166,11 @@ TEST_F(CudaGpu, ErrorsNameTheKernel) {
     auto r = (*s)->run({{"x", Tensor{DType::FLOAT32, {4, 256}, x.data()}}});
     ASSERT_FALSE(r.ok()) << "graph=" << graph;
     std::printf("graph=%s: %s\n", graph, r.status().message().c_str());
-    EXPECT_NE(r.status().message().find("smoke.effc: cuda backend: "), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("smoke.effc: cuda backend: "), std::string::npos)
+        << r.status().message();
     // Under capture too: a refused capture is retried eagerly for the index.
-    EXPECT_NE(r.status().message().find("kernel 1 (eff.mul"), std::string::npos) << r.status().message();
+    EXPECT_NE(r.status().message().find("kernel 1 (eff.mul"), std::string::npos)
+        << r.status().message();
   }
   // Still healthy afterwards.
   ManifestBuilder mb = smallCudaModel(&payload);
@@ -171,7 +184,8 @@ TEST_F(CudaGpu, ErrorsNameTheKernel) {
 // Needs no GPU, so the script's host half can be tried anywhere.
 TEST(CudaSmokeArtifact, WriteForTools) {
   const char *dir = std::getenv("EFFC_SMOKE_DIR");
-  if (!dir) EFFC_SKIP_GPU_OR_OPT_IN() << "EFFC_SMOKE_DIR not set";
+  if (!dir)
+    EFFC_SKIP_GPU_OR_OPT_IN() << "EFFC_SMOKE_DIR not set";
   std::string payload;
   ManifestBuilder mb = smallCudaModel(&payload);
   std::string bytes = bytesWithPayload(mb, payload);

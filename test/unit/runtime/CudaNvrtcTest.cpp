@@ -20,10 +20,12 @@ TEST(CudaNvrtc, OptionsAndArch) {
   EXPECT_EQ(nvrtc::archForComputeCapability(9, 0), "sm_90");
   EXPECT_EQ(nvrtc::archForComputeCapability(8, 6), "sm_86");
   EXPECT_EQ(nvrtc::compileOptions("sm_80", {"-lineinfo"}),
-            (std::vector<std::string>{"--gpu-architecture=sm_80", "-lineinfo", "-default-device", "--std=c++17"}));
+            (std::vector<std::string>{"--gpu-architecture=sm_80", "-lineinfo", "-default-device",
+                                      "--std=c++17"}));
   // Options the manifest already sets are not repeated.
-  EXPECT_EQ(nvrtc::compileOptions("sm_90", {"--std=c++20", "-default-device"}),
-            (std::vector<std::string>{"--gpu-architecture=sm_90", "--std=c++20", "-default-device"}));
+  EXPECT_EQ(
+      nvrtc::compileOptions("sm_90", {"--std=c++20", "-default-device"}),
+      (std::vector<std::string>{"--gpu-architecture=sm_90", "--std=c++20", "-default-device"}));
 }
 
 TEST(CudaNvrtc, CompilesForSm80AndSm90) {
@@ -37,33 +39,37 @@ TEST(CudaNvrtc, CompilesForSm80AndSm90) {
     EXPECT_FALSE(c->fromCache);
     EXPECT_GT(c->ms, 0);
     ASSERT_GT(c->cubin.size(), 64u);
-    EXPECT_EQ(c->cubin.compare(0, 4, "\x7f"
-                                       "ELF"),
+    EXPECT_EQ(c->cubin.compare(0, 4,
+                               "\x7f"
+                               "ELF"),
               0);
     auto fns = nvrtc::cubinFunctions(c->cubin.data(), c->cubin.size());
     ASSERT_TRUE(fns.ok()) << fns.status().message();
-    for (const char *k : {"k_add", "k_mul", "k_big_shared"}) EXPECT_TRUE(contains(*fns, k)) << arch << " lacks " << k;
+    for (const char *k : {"k_add", "k_mul", "k_big_shared"})
+      EXPECT_TRUE(contains(*fns, k)) << arch << " lacks " << k;
     EXPECT_FALSE(contains(*fns, "k_nope"));
   }
 }
 
 TEST(CudaNvrtc, CompileErrorCarriesLog) {
   EFFC_REQUIRE_NVRTC();
-  auto c = nvrtc::compile("extern \"C\" __global__ void k(float* y) {\n  y[0] = undefined_thing;\n}\n",
-                          nvrtc::compileOptions("sm_90", {}), "broken.cu");
+  auto c =
+      nvrtc::compile("extern \"C\" __global__ void k(float* y) {\n  y[0] = undefined_thing;\n}\n",
+                     nvrtc::compileOptions("sm_90", {}), "broken.cu");
   ASSERT_FALSE(c.ok());
   const std::string &msg = c.status().message();
   EXPECT_NE(msg.find("nvrtc: compiling broken.cu"), std::string::npos) << msg;
   EXPECT_NE(msg.find("--gpu-architecture=sm_90"), std::string::npos) << msg;
-  EXPECT_NE(msg.find("undefined_thing"), std::string::npos) << msg;   // the log
-  EXPECT_NE(msg.find("broken.cu(2)"), std::string::npos) << msg;      // with the line
+  EXPECT_NE(msg.find("undefined_thing"), std::string::npos) << msg; // the log
+  EXPECT_NE(msg.find("broken.cu(2)"), std::string::npos) << msg;    // with the line
 }
 
 TEST(CudaNvrtc, BadOptionIsAnError) {
   EFFC_REQUIRE_NVRTC();
   auto c = nvrtc::compile(smallCudaSource(4), nvrtc::compileOptions("sm_90", {"--no-such-option"}));
   ASSERT_FALSE(c.ok());
-  EXPECT_NE(c.status().message().find("--no-such-option"), std::string::npos) << c.status().message();
+  EXPECT_NE(c.status().message().find("--no-such-option"), std::string::npos)
+      << c.status().message();
 }
 
 TEST(CudaNvrtc, ElfReaderRejectsGarbage) {
@@ -79,7 +85,8 @@ TEST(CudaNvrtc, ElfReaderSurvivesCorruptCubins) {
   ASSERT_TRUE(c.ok()) << c.status().message();
   const std::string &good = c->cubin;
   // Every truncation and a byte flip at many offsets: errors or names, no crash.
-  for (size_t n = 0; n < good.size(); n += 97) (void)nvrtc::cubinFunctions(good.data(), n);
+  for (size_t n = 0; n < good.size(); n += 97)
+    (void)nvrtc::cubinFunctions(good.data(), n);
   for (size_t at = 0; at < good.size(); at += 13) {
     std::string bad = good;
     bad[at] = char(~bad[at]);
@@ -113,7 +120,8 @@ TEST(CudaNvrtc, EmbedCubinsAddsCheckedEntries) {
   mb.m.mutable_kernels(1)->set_source("k_missing");
   Status st = nvrtc::embedCubins(mb.m, payload, {"sm_90"});
   ASSERT_FALSE(st.ok());
-  EXPECT_NE(st.message().find("kernel function(s) not found: k_missing"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("kernel function(s) not found: k_missing"), std::string::npos)
+      << st.message();
 }
 
 // The loader runs once per process, so the forced path is tried in a fresh

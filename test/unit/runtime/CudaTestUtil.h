@@ -13,17 +13,18 @@ namespace effc::test {
 
 /// Fails the current test when libnvrtc cannot be loaded, with the loader's
 /// message: the CUDA toolkit's NVRTC is a test requirement (no GPU needed).
-#define EFFC_REQUIRE_NVRTC()                                                   \
-  do {                                                                         \
-    ::effc::Status nvrtc_st_ = ::effc::nvrtc::load();                          \
-    ASSERT_TRUE(nvrtc_st_.ok()) << nvrtc_st_.message();                        \
+#define EFFC_REQUIRE_NVRTC()                                                                       \
+  do {                                                                                             \
+    ::effc::Status nvrtc_st_ = ::effc::nvrtc::load();                                              \
+    ASSERT_TRUE(nvrtc_st_.ok()) << nvrtc_st_.message();                                            \
   } while (0)
 
 /// Sets (or unsets, for nullptr) an environment variable for one scope.
 class ScopedEnv {
 public:
   ScopedEnv(const char *name, const char *value) : name_(name) {
-    if (const char *old = std::getenv(name)) old_ = old, hadOld_ = true;
+    if (const char *old = std::getenv(name))
+      old_ = old, hadOld_ = true;
     value ? setenv(name, value, 1) : unsetenv(name);
   }
   ~ScopedEnv() { hadOld_ ? setenv(name_.c_str(), old_.c_str(), 1) : unsetenv(name_.c_str()); }
@@ -37,11 +38,13 @@ private:
 class TempDir {
 public:
   TempDir() {
-    std::string tmpl = (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") + std::string("/effc-cuda-test-XXXXXX");
+    std::string tmpl = (std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp") +
+                       std::string("/effc-cuda-test-XXXXXX");
     path_ = mkdtemp(&tmpl[0]) ? tmpl : "";
   }
   ~TempDir() {
-    if (!path_.empty()) (void)!std::system(("rm -rf '" + path_ + "'").c_str());
+    if (!path_.empty())
+      (void)!std::system(("rm -rf '" + path_ + "'").c_str());
   }
   const std::string &path() const { return path_; }
 
@@ -53,7 +56,8 @@ private:
 /// inputs then outputs. k_big_shared uses 64 KiB of dynamic shared memory.
 inline std::string smallCudaSource(int n) {
   std::string N = std::to_string(n);
-  return "#define N " + N + "\n"
+  return "#define N " + N +
+         "\n"
          "extern \"C\" __global__ void k_add(const float* a, const float* b, float* y) {\n"
          "  int i = blockIdx.x * blockDim.x + threadIdx.x;\n"
          "  if (i < N) y[i] = a[i] + b[i];\n"
@@ -73,7 +77,8 @@ inline std::string smallCudaSource(int n) {
          "}\n";
 }
 
-inline void setLaunch(artifact::Kernel *k, const std::string &fn, unsigned grid, unsigned block, unsigned shared = 0) {
+inline void setLaunch(artifact::Kernel *k, const std::string &fn, unsigned grid, unsigned block,
+                      unsigned shared = 0) {
   k->set_source(fn);
   k->mutable_launch()->add_grid(grid);
   k->mutable_launch()->add_block(block);
@@ -89,7 +94,8 @@ inline ManifestBuilder smallCudaModel(std::string *payload) {
   const int n = 1024;
   ManifestBuilder mb;
   std::vector<float> w(n);
-  for (int i = 0; i < n; ++i) w[i] = float((i * 7) % 13) * 0.25f - 1.5f;
+  for (int i = 0; i < n; ++i)
+    w[i] = float((i * 7) % 13) * 0.25f - 1.5f;
   int x = mb.buffer("x", DType::FLOAT32, {4, 256});
   int wid = mb.weight("W", {4, 256}, w);
   int t = mb.buffer("t", DType::FLOAT32, {4, 256});
@@ -114,7 +120,8 @@ inline std::string bytesWithPayload(ManifestBuilder &mb, const std::string &payl
   artifact::Manifest copy = mb.m;
   for (auto &b : *copy.mutable_buffers())
     if (!b.size_bytes())
-      b.set_size_bytes(uint64_t(numElements({b.shape().begin(), b.shape().end()})) * dtypeSize(DType(b.dtype())));
+      b.set_size_bytes(uint64_t(numElements({b.shape().begin(), b.shape().end()})) *
+                       dtypeSize(DType(b.dtype())));
   planArenaWithoutReuse(copy);
   auto s = serializeArtifact(copy, mb.weights, payload);
   EXPECT_TRUE(s.ok()) << s.status().message();

@@ -19,19 +19,24 @@ namespace {
 std::string effcRun() {
   char buf[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", buf, sizeof(buf) - 1);
-  if (n <= 0) return "";
+  if (n <= 0)
+    return "";
   std::string self(buf, size_t(n));
   std::string dir = self.substr(0, self.rfind('/'));
   std::string bin = dir + "/../../bin/effc-run";
   return access(bin.c_str(), X_OK) == 0 ? bin : "";
 }
 
-struct ShResult { int rc; std::string out; };
+struct ShResult {
+  int rc;
+  std::string out;
+};
 ShResult sh(const std::string &cmd) {
   FILE *p = popen((cmd + " 2>&1").c_str(), "r");
   std::string out;
   char buf[4096];
-  while (size_t n = fread(buf, 1, sizeof(buf), p)) out.append(buf, n);
+  while (size_t n = fread(buf, 1, sizeof(buf), p))
+    out.append(buf, n);
   int st = pclose(p);
   return {WIFEXITED(st) ? WEXITSTATUS(st) : -1, out};
 }
@@ -39,7 +44,8 @@ ShResult sh(const std::string &cmd) {
 void writeProto(const std::string &path, const HostTensor &t) {
   onnx::TensorProto p;
   p.set_data_type(int(t.dtype()));
-  for (auto d : t.shape()) p.add_dims(d);
+  for (auto d : t.shape())
+    p.add_dims(d);
   p.set_raw_data(std::string(static_cast<const char *>(t.data()), t.byteSize()));
   std::ofstream(path, std::ios::binary) << p.SerializeAsString();
 }
@@ -57,12 +63,16 @@ struct EffcRun : ::testing::Test {
     ManifestBuilder mb = smallModel();
     planArenaWithoutReuse(mb.m);
     ASSERT_TRUE(writeArtifact(art, mb.m, mb.weights).ok());
-    writeProto(data + "/input_0.pb", HostTensor::fromVector<float>(DType::FLOAT32, {2, 3}, {1, 2, 3, 4, 5, 6}));
-    writeProto(data + "/output_0.pb", HostTensor::fromVector<float>(DType::FLOAT32, {2, 2}, {0.5, 0.5, 0.5, 0.5}));
-    writeProto(data + "/output_1.pb", HostTensor::fromVector<float>(DType::FLOAT32, {4}, {4.5, 4.5, 10.5, 10.5}));
+    writeProto(data + "/input_0.pb",
+               HostTensor::fromVector<float>(DType::FLOAT32, {2, 3}, {1, 2, 3, 4, 5, 6}));
+    writeProto(data + "/output_0.pb",
+               HostTensor::fromVector<float>(DType::FLOAT32, {2, 2}, {0.5, 0.5, 0.5, 0.5}));
+    writeProto(data + "/output_1.pb",
+               HostTensor::fromVector<float>(DType::FLOAT32, {4}, {4.5, 4.5, 10.5, 10.5}));
   }
   void TearDown() override {
-    if (!dir.empty()) sh("rm -rf '" + dir + "'");
+    if (!dir.empty())
+      sh("rm -rf '" + dir + "'");
   }
 };
 
@@ -71,9 +81,10 @@ struct EffcRun : ::testing::Test {
 TEST_F(EffcRun, HelpListsEveryOption) {
   ShResult r = sh(bin + " --help");
   EXPECT_EQ(r.rc, 0);
-  for (const char *opt : {"--backend", "--test-data", "--rtol", "--atol", "--row-rtol", "--min-top1", "--top1-margin",
-                          "--input", "--random-inputs", "--save-test-data", "--output-dir", "--bench", "--stats",
-                          "--verbose", "--help"})
+  for (const char *opt :
+       {"--backend", "--test-data", "--rtol", "--atol", "--row-rtol", "--min-top1", "--top1-margin",
+        "--input", "--random-inputs", "--save-test-data", "--output-dir", "--bench", "--stats",
+        "--verbose", "--help"})
     EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
 }
 
@@ -81,18 +92,22 @@ TEST_F(EffcRun, TestDataPassAndFail) {
   ShResult r = sh(bin + " " + art + " --backend=host --test-data " + data);
   EXPECT_EQ(r.rc, 0) << r.out;
   // y's reference rows are ties (0.5, 0.5): no row has a decisive argmax.
-  EXPECT_EQ(r.out, "output y: max_abs_err=0 max_rel_err=0 PASS row_rel_err=0 (row 0 of 2) top1=0/0\n"
-                   "output flat: max_abs_err=0 max_rel_err=0 PASS row_rel_err=0 (row 0 of 1)\n");
-  writeProto(data + "/output_1.pb", HostTensor::fromVector<float>(DType::FLOAT32, {4}, {4.5, 4.5, 10.5, 11.5}));
+  EXPECT_EQ(r.out,
+            "output y: max_abs_err=0 max_rel_err=0 PASS row_rel_err=0 (row 0 of 2) top1=0/0\n"
+            "output flat: max_abs_err=0 max_rel_err=0 PASS row_rel_err=0 (row 0 of 1)\n");
+  writeProto(data + "/output_1.pb",
+             HostTensor::fromVector<float>(DType::FLOAT32, {4}, {4.5, 4.5, 10.5, 11.5}));
   r = sh(bin + " " + art + " --test-data=" + data);
   EXPECT_EQ(r.rc, 1);
-  EXPECT_NE(r.out.find("output flat: max_abs_err=1 max_rel_err=0.0869565 FAIL"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("output flat: max_abs_err=1 max_rel_err=0.0869565 FAIL"), std::string::npos)
+      << r.out;
   r = sh(bin + " " + art + " --test-data=" + data + " --rtol 0.1");
   EXPECT_EQ(r.rc, 0) << r.out;
   // --row-rtol defaults to 4 x --rtol; given, it is checked on its own.
   r = sh(bin + " " + art + " --test-data=" + data + " --rtol 0.1 --row-rtol 0.05");
   EXPECT_EQ(r.rc, 1) << r.out;
-  EXPECT_NE(r.out.find("output flat: max_abs_err=1 max_rel_err=0.0869565 FAIL row_rel_err=0.0869565 (row 0 of 1) "
+  EXPECT_NE(r.out.find("output flat: max_abs_err=1 max_rel_err=0.0869565 FAIL "
+                       "row_rel_err=0.0869565 (row 0 of 1) "
                        "[failed: row_rel_err > 0.05]"),
             std::string::npos)
       << r.out;
@@ -103,7 +118,8 @@ TEST_F(EffcRun, TestDataPassAndFail) {
 // host writes the reference, another backend is compared with it).
 TEST_F(EffcRun, RandomInputsSaveTestData) {
   std::string saved = dir + "/saved", again = dir + "/again", other = dir + "/other";
-  for (auto *d : {&saved, &again, &other}) mkdir(d->c_str(), 0755);
+  for (auto *d : {&saved, &again, &other})
+    mkdir(d->c_str(), 0755);
   ShResult r = sh(bin + " " + art + " --random-inputs 7 --save-test-data " + saved);
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_EQ(r.out, "");
@@ -121,19 +137,24 @@ TEST_F(EffcRun, RandomInputsSaveTestData) {
   EXPECT_EQ(flat->shape(), (std::vector<int64_t>{4}));
   r = sh(bin + " " + art + " --test-data " + saved);
   EXPECT_EQ(r.rc, 0) << r.out;
-  EXPECT_NE(r.out.find("output flat: max_abs_err=0 max_rel_err=0 PASS"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("output flat: max_abs_err=0 max_rel_err=0 PASS"), std::string::npos)
+      << r.out;
   // The same seed gives the same inputs, another seed others.
   ASSERT_EQ(sh(bin + " " + art + " --random-inputs 7 --save-test-data " + again).rc, 0);
   ASSERT_EQ(sh(bin + " " + art + " --random-inputs 8 --save-test-data " + other).rc, 0);
   EXPECT_EQ(sh("cmp " + saved + "/input_0.pb " + again + "/input_0.pb").rc, 0);
   EXPECT_NE(sh("cmp " + saved + "/input_0.pb " + other + "/input_0.pb").rc, 0);
-  EXPECT_NE(sh(bin + " " + art + " --test-data " + other + " --input x=" + saved + "/input_0.pb").rc, 0);
+  EXPECT_NE(
+      sh(bin + " " + art + " --test-data " + other + " --input x=" + saved + "/input_0.pb").rc, 0);
 }
 
 TEST_F(EffcRun, InputsOutputsStatsBench) {
   std::string npy = dir + "/x.npy";
-  ASSERT_TRUE(writeNpyFile(npy, HostTensor::fromVector<float>(DType::FLOAT32, {2, 3}, {1, 2, 3, 4, 5, 6})).ok());
-  ShResult r = sh(bin + " " + art + " --input x=" + npy + " --output-dir " + dir + " --stats --bench 3 -v");
+  ASSERT_TRUE(
+      writeNpyFile(npy, HostTensor::fromVector<float>(DType::FLOAT32, {2, 3}, {1, 2, 3, 4, 5, 6}))
+          .ok());
+  ShResult r =
+      sh(bin + " " + art + " --input x=" + npy + " --output-dir " + dir + " --stats --bench 3 -v");
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("arena_bytes:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("kernels: 3"), std::string::npos) << r.out;
@@ -153,12 +174,14 @@ TEST_F(EffcRun, ErrorsAreOneLineAndExit1) {
     EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
   };
   expectError(dir + "/missing.effc", dir + "/missing.effc: cannot open");
-  std::ofstream(dir + "/corrupt.effc") << "EFFCART garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage garbage";
+  std::ofstream(dir + "/corrupt.effc") << "EFFCART garbage garbage garbage garbage garbage garbage "
+                                          "garbage garbage garbage garbage garbage garbage";
   expectError(dir + "/corrupt.effc", dir + "/corrupt.effc: ");
   expectError(art, "missing input 'x'");
   expectError(art + " --min-top1 2", "--min-top1: expected a fraction in [0, 1]");
   expectError(art + " --random-inputs -1", "--random-inputs: expected a non-negative integer seed");
-  expectError(art + " --random-inputs 0 --save-test-data " + dir + "/nodir", dir + "/nodir: not a directory");
+  expectError(art + " --random-inputs 0 --save-test-data " + dir + "/nodir",
+              dir + "/nodir: not a directory");
   expectError(art + " --input y=" + dir + "/x.npy", "unknown input 'y'");
   std::ofstream(dir + "/bad.npy") << "\x93NUMPY garbage";
   expectError(art + " --input x=" + dir + "/bad.npy", dir + "/bad.npy: bad .npy");

@@ -7,14 +7,16 @@ using namespace effc::test;
 
 namespace {
 
-artifact::BodyOp *bodyOp(artifact::Kernel *k, const std::string &op, std::vector<int> operands, DType dt,
-                         std::vector<int64_t> shape) {
+artifact::BodyOp *bodyOp(artifact::Kernel *k, const std::string &op, std::vector<int> operands,
+                         DType dt, std::vector<int64_t> shape) {
   artifact::BodyOp *b = k->add_body();
   b->set_op(op);
-  for (int v : operands) b->add_operands(v);
+  for (int v : operands)
+    b->add_operands(v);
   b->add_result_dtypes(artifact::DType(int(dt)));
   auto *s = b->add_result_shapes(); // one Ints per result
-  for (auto d : shape) s->add_values(d);
+  for (auto d : shape)
+    s->add_values(d);
   return b;
 }
 
@@ -47,7 +49,8 @@ TEST(Fusion, RunsBodyInOrder) {
   ASSERT_TRUE(out.ok()) << out.status().message();
   // x@W = [[4,5],[10,11]]; + b = [[-1,5.5],[5,11.5]]; relu.
   std::vector<float> want{0, 5.5f, 5, 11.5f};
-  for (int i = 0; i < 4; ++i) EXPECT_FLOAT_EQ((*out)[0].data<float>()[i], want[i]);
+  for (int i = 0; i < 4; ++i)
+    EXPECT_FLOAT_EQ((*out)[0].data<float>()[i], want[i]);
 }
 
 TEST(Fusion, ValidationAndBackendErrors) {
@@ -57,7 +60,8 @@ TEST(Fusion, ValidationAndBackendErrors) {
     planArenaWithoutReuse(mb.m);
     auto r = serializeArtifact(mb.m, mb.weights);
     ASSERT_FALSE(r.ok());
-    EXPECT_NE(r.status().message().find("body op 1 (eff.add): operand 9 out of range"), std::string::npos)
+    EXPECT_NE(r.status().message().find("body op 1 (eff.add): operand 9 out of range"),
+              std::string::npos)
         << r.status().message();
   }
   {
@@ -75,7 +79,8 @@ TEST(Fusion, ValidationAndBackendErrors) {
     ASSERT_TRUE(model);
     auto s = Session::create(model);
     ASSERT_FALSE(s.ok());
-    EXPECT_NE(s.status().message().find("body op 2: op 'eff.unknown' is not supported"), std::string::npos)
+    EXPECT_NE(s.status().message().find("body op 2: op 'eff.unknown' is not supported"),
+              std::string::npos)
         << s.status().message();
   }
   {
@@ -90,7 +95,10 @@ TEST(Fusion, ValidationAndBackendErrors) {
     std::vector<float> x(6, 1);
     auto r = (*s)->run({{"x", Tensor{DType::FLOAT32, {2, 3}, x.data()}}});
     ASSERT_FALSE(r.ok());
-    EXPECT_NE(r.status().message().find("kernel 0 (eff.fusion at test/eff.fusion): body op 0: eff.matmul: output 0 shape"),
-              std::string::npos) << r.status().message();
+    EXPECT_NE(
+        r.status().message().find(
+            "kernel 0 (eff.fusion at test/eff.fusion): body op 0: eff.matmul: output 0 shape"),
+        std::string::npos)
+        << r.status().message();
   }
 }

@@ -16,8 +16,8 @@ using host::Attrs;
 using host::ConstTensorRef;
 using host::TensorRef;
 using test::cref;
-using test::ref;
 using test::f32;
+using test::ref;
 
 namespace {
 
@@ -26,24 +26,29 @@ HostTensor i64(std::vector<int64_t> v) {
 }
 HostTensor bf16(std::vector<int64_t> shape, const std::vector<float> &v) {
   std::vector<uint16_t> bits;
-  for (float f : v) bits.push_back(floatToBf16(f));
+  for (float f : v)
+    bits.push_back(floatToBf16(f));
   return HostTensor::fromVector<uint16_t>(DType::BFLOAT16, std::move(shape), bits);
 }
 std::vector<float> values(const HostTensor &t) {
   std::vector<float> v;
-  for (int64_t i = 0; i < t.numElements(); ++i) v.push_back(float(t.elementAsDouble(i)));
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    v.push_back(float(t.elementAsDouble(i)));
   return v;
 }
 HostTensor random(std::vector<int64_t> shape, std::mt19937 &rng) {
   HostTensor t(DType::FLOAT32, shape);
   std::uniform_real_distribution<float> u(-1, 1);
-  for (int64_t i = 0; i < t.numElements(); ++i) t.data<float>()[i] = u(rng);
+  for (int64_t i = 0; i < t.numElements(); ++i)
+    t.data<float>()[i] = u(rng);
   return t;
 }
 
-Status run(const std::string &op, const Attrs &attrs, const std::vector<const HostTensor *> &in, HostTensor &out) {
+Status run(const std::string &op, const Attrs &attrs, const std::vector<const HostTensor *> &in,
+           HostTensor &out) {
   std::vector<ConstTensorRef> inputs;
-  for (const HostTensor *t : in) inputs.push_back(cref(*t));
+  for (const HostTensor *t : in)
+    inputs.push_back(cref(*t));
   return host::runKernel(op, attrs, inputs, {ref(out)});
 }
 
@@ -84,8 +89,11 @@ TEST(LoRAKernels, ExpandReadsItsColumnsOfT) {
   // Row 0 adapter 0: columns 1, 2; row 1 adapter 1: columns 3, 4; row 2: none.
   HostTensor acc = f32({3, 2}, {1, 1, 1, 1, 1, 1});
   HostTensor t = f32({3, 5}, {9, 1, 2, 9, 9, 9, 9, 9, 3, 4, 9, 9, 9, 9, 9});
-  HostTensor b = f32({2, 2, 2}, {1, 0, 0, 1, 2, 0, 0, 2}), index = i64({0, 1, 5}), y(DType::FLOAT32, {3, 2});
-  ASSERT_TRUE(run("eff.lora_expand", {{"scale", 0.5}, {"t_offset", int64_t(1)}}, {&acc, &t, &b, &index}, y).ok());
+  HostTensor b = f32({2, 2, 2}, {1, 0, 0, 1, 2, 0, 0, 2}), index = i64({0, 1, 5}),
+             y(DType::FLOAT32, {3, 2});
+  ASSERT_TRUE(
+      run("eff.lora_expand", {{"scale", 0.5}, {"t_offset", int64_t(1)}}, {&acc, &t, &b, &index}, y)
+          .ok());
   // Row 0: 1 + 0.5 * [1, 2] = [1.5, 2]; row 1: 1 + 0.5 * 2 * [3, 4] = [4, 5].
   EXPECT_EQ(values(y), (std::vector<float>{1.5f, 2, 4, 5, 1, 1}));
 }
@@ -100,11 +108,13 @@ TEST(LoRAKernels, Bf16AccumulatesInFp32AndRoundsOnce) {
   ASSERT_TRUE(run("eff.lora_linear", {}, {&x, &w, &a, &b}, y).ok());
   EXPECT_EQ(y.data<uint16_t>()[0], floatToBf16(1.0f + 1.0f / 128));
   // The expand likewise: acc 1 plus 3 * 2^-9 from three products.
-  HostTensor acc = bf16({1, 1}, {1}), t = bf16({1, 3}, {tiny, tiny, tiny}), b3 = bf16({3, 1}, {1, 1, 1});
+  HostTensor acc = bf16({1, 1}, {1}), t = bf16({1, 3}, {tiny, tiny, tiny}),
+             b3 = bf16({3, 1}, {1, 1, 1});
   ASSERT_TRUE(run("eff.lora_expand", {}, {&acc, &t, &b3}, y).ok());
   EXPECT_EQ(y.data<uint16_t>()[0], floatToBf16(1.0f + 1.0f / 128));
   // Stacked bf16 with index -1 on the second group: x w only.
-  HostTensor x2 = bf16({2, 1}, {2, 2}), w2 = bf16({1, 1}, {3}), a2 = bf16({1, 1, 1}, {1}), b2 = bf16({1, 1, 1}, {0.5f});
+  HostTensor x2 = bf16({2, 1}, {2, 2}), w2 = bf16({1, 1}, {3}), a2 = bf16({1, 1, 1}, {1}),
+             b2 = bf16({1, 1, 1}, {0.5f});
   HostTensor index = i64({0, -1}), y2(DType::BFLOAT16, {2, 1});
   ASSERT_TRUE(run("eff.lora_linear", {{"scale", 4.0}}, {&x2, &w2, &a2, &b2, &index}, y2).ok());
   EXPECT_EQ(values(y2), (std::vector<float>{6 + 4 * 2 * 0.5f, 6}));
@@ -116,7 +126,8 @@ TEST(LoRAKernels, Bf16AccumulatesInFp32AndRoundsOnce) {
 TEST(LoRAKernels, DecompositionMatchesLinear) {
   std::mt19937 rng(7);
   const int64_t rows = 6, K = 5, N = 4, n = 3, R = 2;
-  HostTensor x = random({2, 3, K}, rng), w = random({K, N}, rng), a = random({n, K, R}, rng), b = random({n, R, N}, rng);
+  HostTensor x = random({2, 3, K}, rng), w = random({K, N}, rng), a = random({n, K, R}, rng),
+             b = random({n, R, N}, rng);
   HostTensor index = i64({2, -1, 0}); // three groups of two rows
   HostTensor y(DType::FLOAT32, {2, 3, N});
   Attrs attrs{{"scale", 1.5}};
@@ -125,17 +136,21 @@ TEST(LoRAKernels, DecompositionMatchesLinear) {
   HostTensor flat(DType::FLOAT32, {K, n * R});
   for (int64_t g = 0; g < n; ++g)
     for (int64_t k = 0; k < K; ++k)
-      for (int64_t r = 0; r < R; ++r) flat.data<float>()[k * n * R + g * R + r] = a.data<float>()[(g * K + k) * R + r];
-  HostTensor t(DType::FLOAT32, {2, 3, n * R}), y0(DType::FLOAT32, {2, 3, N}), y1(DType::FLOAT32, {2, 3, N});
+      for (int64_t r = 0; r < R; ++r)
+        flat.data<float>()[k * n * R + g * R + r] = a.data<float>()[(g * K + k) * R + r];
+  HostTensor t(DType::FLOAT32, {2, 3, n * R}), y0(DType::FLOAT32, {2, 3, N}),
+      y1(DType::FLOAT32, {2, 3, N});
   ASSERT_TRUE(run("eff.matmul", {}, {&x, &flat}, t).ok());
   ASSERT_TRUE(run("eff.matmul", {}, {&x, &w}, y0).ok());
   ASSERT_TRUE(run("eff.lora_expand", attrs, {&y0, &t, &b, &index}, y1).ok());
-  for (int64_t i = 0; i < rows * N; ++i) EXPECT_NEAR(y1.data<float>()[i], y.data<float>()[i], 1e-6) << i;
+  for (int64_t i = 0; i < rows * N; ++i)
+    EXPECT_NEAR(y1.data<float>()[i], y.data<float>()[i], 1e-6) << i;
 }
 
 TEST(LoRAKernels, ErrorsNameTheProblem) {
   HostTensor x = f32({3, 2}, {1, 2, 3, 4, 5, 6}), w = f32({2, 2}, {1, 0, 0, 1});
-  HostTensor a = f32({2, 2, 1}, {1, 1, 1, 1}), b = f32({2, 1, 2}, {1, 1, 1, 1}), y(DType::FLOAT32, {3, 2});
+  HostTensor a = f32({2, 2, 1}, {1, 1, 1, 1}), b = f32({2, 1, 2}, {1, 1, 1, 1}),
+             y(DType::FLOAT32, {3, 2});
   HostTensor index = i64({0, 1});
   EXPECT_EQ(run("eff.lora_linear", {}, {&x, &w, &a, &b, &index}, y).message(),
             "eff.lora_linear: 3 rows do not split into lora_index's 2 groups");
@@ -149,5 +164,6 @@ TEST(LoRAKernels, ErrorsNameTheProblem) {
   EXPECT_EQ(run("eff.lora_expand", {{"t_offset", int64_t(1)}}, {&acc, &t, &b2}, y).message(),
             "eff.lora_expand: t has 1 columns but the adapters read [1, 2)");
   HostTensor xi = HostTensor::fromVector<int32_t>(DType::INT32, {3, 2}, {1, 2, 3, 4, 5, 6});
-  EXPECT_EQ(run("eff.lora_linear", {}, {&xi, &w, &a2, &b2}, y).message(), "eff.lora_linear: unsupported dtype int32");
+  EXPECT_EQ(run("eff.lora_linear", {}, {&xi, &w, &a2, &b2}, y).message(),
+            "eff.lora_linear: unsupported dtype int32");
 }

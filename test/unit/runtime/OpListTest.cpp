@@ -15,11 +15,13 @@ TEST(OpListTest, EveryKernelOpHasAHostKernelAndNoOtherOpHasOne) {
   std::vector<std::string> listed = effc::host::kernelOpNames();
   std::vector<std::string> kernels = effc::host::kernelNames();
   ASSERT_FALSE(listed.empty());
-  std::set<std::string> listedSet(listed.begin(), listed.end()), kernelSet(kernels.begin(), kernels.end());
+  std::set<std::string> listedSet(listed.begin(), listed.end()),
+      kernelSet(kernels.begin(), kernels.end());
   for (const std::string &op : listed)
     EXPECT_TRUE(kernelSet.count(op)) << op << " runs as a kernel but has no host kernel";
   for (const std::string &op : kernels)
-    EXPECT_TRUE(listedSet.count(op)) << op << " has a host kernel but EffOpList.inc does not list it";
+    EXPECT_TRUE(listedSet.count(op))
+        << op << " has a host kernel but EffOpList.inc does not list it";
   EXPECT_TRUE(std::is_sorted(listed.begin(), listed.end()));
 }
 

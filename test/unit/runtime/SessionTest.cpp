@@ -20,13 +20,15 @@ TEST(Session, InputChecking) {
   std::vector<float> x(6, 1);
   std::vector<int64_t> xi(6, 1);
   EXPECT_EQ(runError(**s, {}), "m.effc: missing input 'x'");
-  EXPECT_EQ(runError(**s, {{"x", Tensor{DType::FLOAT32, {2, 3}, x.data()}}, {"z", Tensor{DType::FLOAT32, {1}, x.data()}}}),
+  EXPECT_EQ(runError(**s, {{"x", Tensor{DType::FLOAT32, {2, 3}, x.data()}},
+                           {"z", Tensor{DType::FLOAT32, {1}, x.data()}}}),
             "m.effc: unknown input 'z' (model inputs: x)");
   EXPECT_EQ(runError(**s, {{"x", Tensor{DType::INT64, {2, 3}, xi.data()}}}),
             "m.effc: input 'x': dtype expected float32, got int64");
   EXPECT_EQ(runError(**s, {{"x", Tensor{DType::FLOAT32, {3, 2}, x.data()}}}),
             "m.effc: input 'x': shape expected [2, 3], got [3, 2]");
-  EXPECT_EQ(runError(**s, {{"x", Tensor{DType::FLOAT32, {2, 3}, nullptr}}}), "m.effc: input 'x': null data");
+  EXPECT_EQ(runError(**s, {{"x", Tensor{DType::FLOAT32, {2, 3}, nullptr}}}),
+            "m.effc: input 'x': null data");
   auto p = (*s)->runPositional({});
   ASSERT_FALSE(p.ok());
   EXPECT_EQ(p.status().message(), "m.effc: expected 1 inputs, got 0");
@@ -49,7 +51,8 @@ TEST(Session, ConcurrentSessionsShareOneModel) {
   ManifestBuilder mb;
   const int n = 64;
   std::vector<float> w(n * n);
-  for (int i = 0; i < n * n; ++i) w[i] = float((i * 37) % 11) / 11.f - 0.5f;
+  for (int i = 0; i < n * n; ++i)
+    w[i] = float((i * 37) % 11) / 11.f - 0.5f;
   int x = mb.buffer("x", DType::FLOAT32, {n, n});
   int wid = mb.weight("w", {n, n}, w);
   int mm = mb.buffer("mm", DType::FLOAT32, {n, n});
@@ -63,7 +66,8 @@ TEST(Session, ConcurrentSessionsShareOneModel) {
 
   auto inputFor = [&](int t) {
     std::vector<float> v(n * n);
-    for (int i = 0; i < n * n; ++i) v[i] = float((i + t * 13) % 7) / 7.f;
+    for (int i = 0; i < n * n; ++i)
+      v[i] = float((i + t * 13) % 7) / 7.f;
     return v;
   };
   // Reference results, one thread.
@@ -80,13 +84,19 @@ TEST(Session, ConcurrentSessionsShareOneModel) {
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
       auto s = Session::create(model);
-      if (!s.ok()) { mismatches[t] = -1; return; }
+      if (!s.ok()) {
+        mismatches[t] = -1;
+        return;
+      }
       auto in = inputFor(t);
       for (int rep = 0; rep < 20; ++rep) {
         auto out = (*s)->run({{"x", Tensor{DType::FLOAT32, {n, n}, in.data()}}});
-        if (!out.ok() || std::memcmp((*out)[0].data(), ref[t].data(), n * n * 4)) ++mismatches[t];
+        if (!out.ok() || std::memcmp((*out)[0].data(), ref[t].data(), n * n * 4))
+          ++mismatches[t];
       }
     });
-  for (auto &th : threads) th.join();
-  for (int t = 0; t < 4; ++t) EXPECT_EQ(mismatches[t], 0) << "thread " << t;
+  for (auto &th : threads)
+    th.join();
+  for (int t = 0; t < 4; ++t)
+    EXPECT_EQ(mismatches[t], 0) << "thread " << t;
 }

@@ -42,7 +42,8 @@ TEST(TensorIO, ProtoRawAndTypedFields) {
   onnx::TensorProto b; // bool
   b.set_data_type(onnx::TensorProto::BOOL);
   b.add_dims(3);
-  for (int x : {1, 0, 1}) b.add_int32_data(x);
+  for (int x : {1, 0, 1})
+    b.add_int32_data(x);
   auto bv = tensorFromProto(b);
   ASSERT_TRUE(bv.ok());
   EXPECT_EQ(bv->data<uint8_t>()[2], 1);
@@ -56,7 +57,8 @@ TEST(TensorIO, ProtoErrors) {
   p.add_float_data(1);
   auto t = tensorFromProto(p);
   ASSERT_FALSE(t.ok());
-  EXPECT_NE(t.status().message().find("tensor 'w': has 1 values, shape [3] needs 3"), std::string::npos);
+  EXPECT_NE(t.status().message().find("tensor 'w': has 1 values, shape [3] needs 3"),
+            std::string::npos);
   p.set_raw_data("abc");
   EXPECT_FALSE(tensorFromProto(p).ok());
   p.set_data_type(onnx::TensorProto::STRING);
@@ -116,7 +118,7 @@ TEST(TensorIO, NpyErrors) {
   EXPECT_FALSE(parseNpy("not numpy at all").ok());
   std::string good = serializeNpy(HostTensor(DType::FLOAT32, {4}));
   EXPECT_FALSE(parseNpy(good.substr(0, good.size() - 1)).ok()); // data truncated
-  EXPECT_FALSE(parseNpy(good.substr(0, 20)).ok());               // header truncated
+  EXPECT_FALSE(parseNpy(good.substr(0, 20)).ok());              // header truncated
   std::string be = good;
   be.replace(be.find("<f4"), 3, ">f4");
   auto r = parseNpy(be);

@@ -17,11 +17,20 @@ namespace effc::test {
 
 using artifact::Buffer;
 
-inline artifact::Attr attrI(int64_t v) { artifact::Attr a; a.set_i(v); return a; }
-inline artifact::Attr attrF(double v) { artifact::Attr a; a.set_f(v); return a; }
+inline artifact::Attr attrI(int64_t v) {
+  artifact::Attr a;
+  a.set_i(v);
+  return a;
+}
+inline artifact::Attr attrF(double v) {
+  artifact::Attr a;
+  a.set_f(v);
+  return a;
+}
 inline artifact::Attr attrInts(std::vector<int64_t> v) {
   artifact::Attr a;
-  for (auto x : v) a.mutable_ints()->add_values(x);
+  for (auto x : v)
+    a.mutable_ints()->add_values(x);
   return a;
 }
 
@@ -34,16 +43,19 @@ struct ManifestBuilder {
     Buffer *b = m.add_buffers();
     b->set_name(name);
     b->set_dtype(artifact::DType(int(dt)));
-    for (auto d : shape) b->add_shape(d);
+    for (auto d : shape)
+      b->add_shape(d);
     b->set_storage(st);
     return m.buffers_size() - 1;
   }
   int weight(const std::string &name, std::vector<int64_t> shape, const std::vector<float> &vals) {
     int id = buffer(name, DType::FLOAT32, shape, Buffer::WEIGHT);
-    weights.push_back({uint32_t(id), std::string(reinterpret_cast<const char *>(vals.data()), vals.size() * 4)});
+    weights.push_back(
+        {uint32_t(id), std::string(reinterpret_cast<const char *>(vals.data()), vals.size() * 4)});
     return id;
   }
-  int alias(const std::string &name, int base, uint64_t offset, DType dt, std::vector<int64_t> shape) {
+  int alias(const std::string &name, int base, uint64_t offset, DType dt,
+            std::vector<int64_t> shape) {
     int id = buffer(name, dt, shape, Buffer::ALIAS);
     m.mutable_buffers(id)->set_alias_of(uint32_t(base));
     m.mutable_buffers(id)->set_offset(offset);
@@ -54,19 +66,32 @@ struct ManifestBuilder {
     artifact::Kernel *k = m.add_kernels();
     k->set_op(op);
     k->set_location("test/" + op);
-    for (int i : ins) k->add_inputs(i);
-    for (int o : outs) k->add_outputs(o);
-    for (auto &[n, a] : attrs) (*k->mutable_attrs())[n] = a;
+    for (int i : ins)
+      k->add_inputs(i);
+    for (int o : outs)
+      k->add_outputs(o);
+    for (auto &[n, a] : attrs)
+      (*k->mutable_attrs())[n] = a;
     return k;
   }
-  void input(const std::string &name, int id) { auto *b = m.add_inputs(); b->set_name(name); b->set_buffer(uint32_t(id)); }
-  void output(const std::string &name, int id) { auto *b = m.add_outputs(); b->set_name(name); b->set_buffer(uint32_t(id)); }
+  void input(const std::string &name, int id) {
+    auto *b = m.add_inputs();
+    b->set_name(name);
+    b->set_buffer(uint32_t(id));
+  }
+  void output(const std::string &name, int id) {
+    auto *b = m.add_outputs();
+    b->set_name(name);
+    b->set_buffer(uint32_t(id));
+  }
 
   /// Plans the arena (no reuse) and serializes; fails the test on error.
   std::string bytes() {
     artifact::Manifest copy = m;
     for (auto &b : *copy.mutable_buffers()) // size_bytes needed before planning
-      if (!b.size_bytes()) b.set_size_bytes(uint64_t(numElements({b.shape().begin(), b.shape().end()})) * dtypeSize(DType(b.dtype())));
+      if (!b.size_bytes())
+        b.set_size_bytes(uint64_t(numElements({b.shape().begin(), b.shape().end()})) *
+                         dtypeSize(DType(b.dtype())));
     planArenaWithoutReuse(copy);
     auto s = serializeArtifact(copy, weights);
     EXPECT_TRUE(s.ok()) << s.status().message();
@@ -94,7 +119,8 @@ inline ManifestBuilder smallModel() {
   return mb;
 }
 
-inline std::shared_ptr<const Model> loadBytes(const std::string &bytes, const std::string &name = "test.effc") {
+inline std::shared_ptr<const Model> loadBytes(const std::string &bytes,
+                                              const std::string &name = "test.effc") {
   auto m = Model::loadFromMemory(bytes.data(), bytes.size(), name);
   EXPECT_TRUE(m.ok()) << m.status().message();
   return m.ok() ? *m : nullptr;
