@@ -1,8 +1,8 @@
 //===- AttentionDesc.cpp - an attention kernel op as an AttentionSpec -----===//
 #include "compiler/codegen/AttentionDesc.h"
 
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/EmitterUtil.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 #include <cmath>
 

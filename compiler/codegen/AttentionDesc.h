@@ -6,8 +6,8 @@
 #ifndef EFFC_COMPILER_CODEGEN_ATTENTIONDESC_H
 #define EFFC_COMPILER_CODEGEN_ATTENTIONDESC_H
 
-#include "compiler/codegen/KernelDesc.h"
 #include "compiler/codegen/attention/FlashAttention.h"
+#include "compiler/codegen/core/KernelDesc.h"
 
 #include <optional>
 #include <string>

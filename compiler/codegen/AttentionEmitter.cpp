@@ -19,10 +19,10 @@
 // head h / (Hq / Hkv). A row with no allowed key gives zeros (as the host).
 //
 #include "compiler/codegen/AttentionDesc.h"
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/attention/FlashAttention.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 #include <algorithm>
 #include <cmath>

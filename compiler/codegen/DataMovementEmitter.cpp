@@ -7,9 +7,9 @@
 // backend reports them as errors, a kernel cannot, and must not read out of
 // bounds.
 //
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 #include <algorithm>
 

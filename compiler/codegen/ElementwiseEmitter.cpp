@@ -15,11 +15,11 @@
 // weight buffers are 256-byte aligned and every offset is a multiple of VEC),
 // broadcast ones are one load, strided ones VEC loads.
 //
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/LoRATerm.h"
 #include "compiler/codegen/ScalarOps.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 #include <algorithm>
 #include <functional>

@@ -13,9 +13,9 @@
 #ifndef EFFC_COMPILER_CODEGEN_FAMILIES_H
 #define EFFC_COMPILER_CODEGEN_FAMILIES_H
 
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/codegen/core/KernelDesc.h"
 
-#include "compiler/codegen/DTypeInfo.h"
+#include "compiler/codegen/core/DTypeInfo.h"
 
 #include <string>
 #include <vector>

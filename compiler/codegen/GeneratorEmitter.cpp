@@ -4,9 +4,9 @@
 // eff.shape writes baked numbers; range reads start/delta at run time (they
 // are device buffers like any other input).
 //
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 #include <algorithm>
 

@@ -16,7 +16,7 @@
 #ifndef EFFC_COMPILER_CODEGEN_KERNELEMITTER_H
 #define EFFC_COMPILER_CODEGEN_KERNELEMITTER_H
 
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/codegen/core/KernelDesc.h"
 
 #include <optional>
 #include <string>

@@ -12,9 +12,9 @@
 //
 #include "compiler/codegen/LoRATerm.h"
 
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 #include <algorithm>
 

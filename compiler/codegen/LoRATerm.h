@@ -8,8 +8,8 @@
 #ifndef EFFC_COMPILER_CODEGEN_LORATERM_H
 #define EFFC_COMPILER_CODEGEN_LORATERM_H
 
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/KernelDesc.h"
 
 #include <string>
 

@@ -4,8 +4,8 @@
 // gemm_epilogue adds the rest of its body as the spec's epilogue, rendered
 // once by the elementwise emitters' scalar-expression code.
 //
-#include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 #include "compiler/codegen/gemm/Gemm.h"
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
 

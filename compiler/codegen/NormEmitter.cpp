@@ -6,10 +6,10 @@
 // the row's shape through baked strides. Accumulation in fp32 (fp64 for
 // fp64 inputs).
 //
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/RowKernel.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 namespace effc::codegen {
 

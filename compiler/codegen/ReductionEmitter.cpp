@@ -6,10 +6,10 @@
 // (RowKernel.h), fp32 accumulation for fp16/bf16/fp32, fp64 for fp64,
 // int64 for integers.
 //
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/RowKernel.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 namespace effc::codegen {
 namespace {

@@ -6,9 +6,9 @@
 // pass through. Position ids outside the cache are clamped to it (the host
 // reports them; a kernel must not read out of bounds).
 //
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 namespace effc::codegen {
 

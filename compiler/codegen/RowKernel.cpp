@@ -1,7 +1,7 @@
 //===- RowKernel.cpp - one warp or one block per row ----------------------===//
 #include "compiler/codegen/RowKernel.h"
 
-#include "compiler/codegen/EmitterUtil.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 #include <algorithm>
 

@@ -10,8 +10,8 @@
 #ifndef EFFC_COMPILER_CODEGEN_ROWKERNEL_H
 #define EFFC_COMPILER_CODEGEN_ROWKERNEL_H
 
-#include "compiler/codegen/CudaWriter.h"
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/codegen/core/CudaWriter.h"
+#include "compiler/codegen/core/KernelDesc.h"
 
 #include <string>
 

@@ -8,7 +8,7 @@
 //
 #include "compiler/codegen/ScalarOps.h"
 
-#include "compiler/codegen/CudaWriter.h"
+#include "compiler/codegen/core/CudaWriter.h"
 #include "effc/EffOp.h"
 
 #include <functional>

@@ -10,9 +10,9 @@
 //    stable_sort) and, when the rank is below K, writes itself there.
 //    O(n) per thread: meant for small rows (MoE routers, beam widths).
 //
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 namespace effc::codegen {
 namespace {

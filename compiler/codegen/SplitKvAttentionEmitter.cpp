@@ -11,9 +11,9 @@
 // fp32 attention.
 //
 #include "compiler/codegen/AttentionDesc.h"
-#include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/attention/FlashAttention.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 namespace effc::codegen {
 

@@ -18,7 +18,7 @@
 #ifndef EFFC_COMPILER_PLAN_KERNELPLAN_H
 #define EFFC_COMPILER_PLAN_KERNELPLAN_H
 
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/codegen/core/KernelDesc.h"
 #include "runtime/src/Artifact.h"
 
 #include <cstdint>

@@ -50,9 +50,9 @@ if(NOT EFFC_RUNTIME_ONLY)
   # EffHostFolding, registered by the tools.
   effc_forbid(EffDialect EffcHostKernels EffcRuntime EffHostFolding EffPasses EffcCodegen)
   # Passes decide with the text-free kernel model, not the CUDA generators.
-  effc_forbid(EffPasses EffcAttentionCodegen EffcTensorCoreGemm EffcCudaWriter EffcDeviceCode EffcCodegen
+  effc_forbid(EffPasses EffcAttentionCodegen EffcTensorCoreGemm EffcCodegenCore EffcDeviceCode EffcCodegen
               EffcPlan EffcOnnxImporter EffcRuntime)
-  effc_forbid(EffcKernelModel EffcCudaWriter EffcDeviceCode EffDialect)
+  effc_forbid(EffcKernelModel EffcCodegenCore EffcDeviceCode EffDialect)
   effc_forbid(EffcOnnxImporter EffPasses EffcCodegen EffcPlan)
   effc_forbid(EffcCodegen EffcPlan EffPasses EffcOnnxImporter)
 endif()

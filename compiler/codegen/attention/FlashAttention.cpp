@@ -1,7 +1,7 @@
 //===- FlashAttention.cpp - the FA2 forward kernel and config structs -----===//
 #include "compiler/codegen/attention/FlashAttention.h"
-#include "compiler/codegen/CudaWriter.h"
 #include "compiler/codegen/attention/AttentionTemplates.h"
+#include "compiler/codegen/core/CudaWriter.h"
 
 #include <algorithm>
 #include <string>

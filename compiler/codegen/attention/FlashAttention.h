@@ -33,7 +33,7 @@
 #ifndef EFFC_COMPILER_CODEGEN_ATTENTION_FLASHATTENTION_H
 #define EFFC_COMPILER_CODEGEN_ATTENTION_FLASHATTENTION_H
 
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/codegen/core/KernelDesc.h"
 #include "compiler/kernelmodel/AttentionModel.h"
 
 #include <string>

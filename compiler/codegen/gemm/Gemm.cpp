@@ -11,8 +11,8 @@
 
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
 
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/EmitterUtil.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 #include <algorithm>
 

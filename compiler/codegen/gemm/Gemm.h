@@ -9,8 +9,8 @@
 #ifndef EFFC_COMPILER_CODEGEN_GEMM_GEMM_H
 #define EFFC_COMPILER_CODEGEN_GEMM_GEMM_H
 
-#include "compiler/codegen/DTypeInfo.h"
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/KernelDesc.h"
 #include "compiler/codegen/gemm/GemmSpec.h"
 
 namespace effc::codegen {

@@ -5,8 +5,8 @@
 //
 #include "compiler/codegen/gemm/GemmSpec.h"
 
-#include "compiler/codegen/EmitterUtil.h"
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/codegen/core/EmitterUtil.h"
+#include "compiler/codegen/core/KernelDesc.h"
 
 #include <algorithm>
 

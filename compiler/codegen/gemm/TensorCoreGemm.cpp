@@ -12,7 +12,7 @@
 //
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
 
-#include "compiler/codegen/CudaWriter.h"
+#include "compiler/codegen/core/CudaWriter.h"
 
 #include <algorithm>
 #include <cmath>

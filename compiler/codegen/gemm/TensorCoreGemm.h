@@ -16,7 +16,7 @@
 #ifndef EFFC_COMPILER_CODEGEN_GEMM_TENSORCOREGEMM_H
 #define EFFC_COMPILER_CODEGEN_GEMM_TENSORCOREGEMM_H
 
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/codegen/core/KernelDesc.h"
 #include "compiler/codegen/gemm/GemmSpec.h"
 #include "effc/DType.h"
 

@@ -2,10 +2,10 @@
 // geometry, error paths, and (when libnvrtc is present) that kernels of every
 // family compile for sm_80 and sm_90 across dtypes the shared models do not
 // exercise (fp16, bf16, fp64, int8, bool).
-#include "compiler/codegen/CudaWriter.h"
-#include "compiler/codegen/EmitterUtil.h"
 #include "compiler/codegen/KernelEmitter.h"
 #include "compiler/codegen/Prelude.h"
+#include "compiler/codegen/core/CudaWriter.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
 #include "effc/HostKernels.h"
 #include "effc/Nvrtc.h"

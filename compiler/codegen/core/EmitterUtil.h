@@ -6,8 +6,8 @@
 #ifndef EFFC_COMPILER_CODEGEN_EMITTERUTIL_H
 #define EFFC_COMPILER_CODEGEN_EMITTERUTIL_H
 
-#include "compiler/codegen/CudaWriter.h"
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/codegen/core/CudaWriter.h"
+#include "compiler/codegen/core/KernelDesc.h"
 
 #include <string>
 #include <vector>

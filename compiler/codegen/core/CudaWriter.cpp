@@ -1,5 +1,5 @@
 //===- CudaWriter.cpp - exact literals for generated CUDA -----------------===//
-#include "compiler/codegen/CudaWriter.h"
+#include "compiler/codegen/core/CudaWriter.h"
 
 #include <cmath>
 #include <cstdio>

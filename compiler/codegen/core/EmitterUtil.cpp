@@ -1,7 +1,7 @@
 //===- EmitterUtil.cpp - pieces shared by the CUDA emitters ---------------===//
-#include "compiler/codegen/EmitterUtil.h"
+#include "compiler/codegen/core/EmitterUtil.h"
 
-#include "compiler/codegen/DTypeInfo.h"
+#include "compiler/codegen/core/DTypeInfo.h"
 
 #include <algorithm>
 

@@ -1,5 +1,5 @@
 //===- DTypeInfo.cpp - element types in generated CUDA --------------------===//
-#include "compiler/codegen/DTypeInfo.h"
+#include "compiler/codegen/core/DTypeInfo.h"
 
 namespace effc::codegen {
 

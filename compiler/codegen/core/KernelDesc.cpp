@@ -1,5 +1,5 @@
 //===- KernelDesc.cpp - attribute access with the host kernels' defaults --===//
-#include "compiler/codegen/KernelDesc.h"
+#include "compiler/codegen/core/KernelDesc.h"
 
 namespace effc::codegen {
 
