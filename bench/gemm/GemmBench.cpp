@@ -622,7 +622,8 @@ int main(int argc, char **argv) {
                    k.source;
         j.launch = k.launch;
       } else {
-        j.source = tensorCoreGemmPrelude() + emitTensorCoreGemm(s, j.name, &j.launch);
+        j.source = tensorCoreGemmPrelude() + emitTensorCoreGemm(s, j.name);
+        j.launch = tensorCoreGemmLaunch(s);
       }
       v.job = jobs.size();
       jobs.push_back(j);

@@ -90,15 +90,13 @@ bool describeGemmEpilogue(const KernelDesc &d, GemmSpec &s, std::string &error) 
 using DescribeFn = bool (*)(const KernelDesc &, GemmSpec &, std::string &);
 
 /// The tensor-core kernel with the tile chooseTile picks, else the FFMA
-/// kernel. The launch is the generator's: gemm/ computes it only together
-/// with the text (emitGemm), so choosing a GEMM still renders it once; a
-/// launch function in gemm/ would make this text-free like the others.
+/// kernel; the launch is planGemm's (the one emitGemm launches with), no text.
 bool chooseGemmKernel(DescribeFn describe, const KernelDesc &d, KernelChoice &c,
                       std::string &error) {
   GemmSpec s;
   if (!describe(d, s, error))
     return false;
-  CudaKernel k = emitGemm(d, s);
+  CudaKernel k = planGemm(d, s);
   c.launch = k.launch;
   c.needsGemmPrelude = k.needsGemmPrelude;
   c.setParam("M", s.M);

@@ -40,21 +40,41 @@ bool usesTensorCores(const GemmSpec &s) {
   return tcgemm::unsupportedReason(s).empty();
 }
 
-CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
-  if (usesTensorCores(s)) {
-    CudaKernel kernel;
-    kernel.name = desc.name;
-    // The translation unit emits the GEMM's device code once (not per kernel).
-    kernel.source = tcgemm::emitTensorCoreGemm(s, desc.name, &kernel.launch);
-    kernel.needsGemmPrelude = true;
-    return kernel;
-  }
+namespace {
+/// The FFMA kernel takes packed operands only; padded rows are the
+/// tensor-core kernel's.
+bool ffmaHandles(const GemmSpec &s) {
+  return (s.lda == 0 || s.lda == (s.transA ? s.M : s.K)) &&
+         (s.ldb == 0 || s.ldb == (s.transB ? s.K : s.N)) && (s.ldc == 0 || s.ldc == s.N);
+}
+} // namespace
+
+CudaKernel planGemm(const KernelDesc &desc, const GemmSpec &s) {
   CudaKernel k;
   k.name = desc.name;
-  // Tensors effc plans are packed; padded rows are the tensor-core kernel's.
-  bool packed = (s.lda == 0 || s.lda == (s.transA ? s.M : s.K)) &&
-                (s.ldb == 0 || s.ldb == (s.transB ? s.K : s.N)) && (s.ldc == 0 || s.ldc == s.N);
-  if (!packed)
+  if (usesTensorCores(s)) {
+    k.launch = tcgemm::tensorCoreGemmLaunch(s);
+  } else if (ffmaHandles(s)) {
+    k.launch.grid[0] = uint32_t(std::max<int64_t>(1, ceilDiv(s.M, kBM)));
+    k.launch.grid[1] = uint32_t(std::clamp<int64_t>(ceilDiv(s.N, kBN), 1, 65535));
+    k.launch.grid[2] = uint32_t(std::clamp<int64_t>(s.batch(), 1, 65535));
+    k.launch.block[0] = kThreads;
+  } else {
+    return k;
+  }
+  // Both templates come with the GEMM device code, which the translation
+  // unit emits once (not per kernel).
+  k.needsGemmPrelude = true;
+  return k;
+}
+
+CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
+  CudaKernel k = planGemm(desc, s);
+  if (usesTensorCores(s)) {
+    k.source = tcgemm::emitTensorCoreGemm(s, desc.name);
+    return k;
+  }
+  if (!ffmaHandles(s))
     return k;
   Compute acc = accumulatorKind(s);
   bool wide = acc == Compute::F64;
@@ -120,12 +140,6 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   w.close(); // kernel
 
   k.source = w.str();
-  k.launch.grid[0] = uint32_t(std::max<int64_t>(1, ceilDiv(s.M, kBM)));
-  k.launch.grid[1] = uint32_t(std::clamp<int64_t>(ceilDiv(s.N, kBN), 1, 65535));
-  k.launch.grid[2] = uint32_t(std::clamp<int64_t>(batch, 1, 65535));
-  k.launch.block[0] = kThreads;
-  // The template comes with the GEMM device code.
-  k.needsGemmPrelude = true;
   return k;
 }
 

@@ -25,6 +25,11 @@ Compute accumulatorKind(const GemmSpec &spec);
 /// one stride per operand, and A, B, bias as kernel inputs 0, 1, 2.
 bool usesTensorCores(const GemmSpec &spec);
 
+/// emitGemm's kernel without its text: name, launch and whether it needs the
+/// GEMM device code (what planning needs). An unemittable `spec` (see
+/// emitGemm) gets the default launch and no device code.
+CudaKernel planGemm(const KernelDesc &desc, const GemmSpec &spec);
+
 /// Emits the GEMM kernel named desc.name with desc's ABI (the tensor-core
 /// kernel, or a shared-memory tiled FFMA kernel: 64x64x16 tiles, 4x4 per
 /// thread, batch on grid.z). Empty source when `spec` is not emittable

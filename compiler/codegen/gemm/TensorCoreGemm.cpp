@@ -89,6 +89,13 @@ void emitEpilogueLambda(CudaWriter &w, const GemmEpilogue &e, const std::string 
   w.close("};");
 }
 
+namespace {
+/// Dynamic shared memory of the cp.async ring: `stages` A and B tiles.
+int64_t ringBytes(const GemmSpec &s, const TileConfig &t) {
+  return int64_t(t.stages) * (t.bm + t.bn) * t.bk * elemSize(s.aType);
+}
+} // namespace
+
 std::string unsupportedReason(const GemmSpec &s) {
   auto isOperandType = [](DType t) {
     return t == DType::FLOAT32 || t == DType::FLOAT16 || t == DType::BFLOAT16;
@@ -131,24 +138,34 @@ std::string unsupportedReason(const GemmSpec &s) {
     // fp32 m/n-contiguous tiles swizzle over 8 chunks: 32 elements wide.
     if (s.aType == DType::FLOAT32 && ((s.transA && t.bm < 32) || (!s.transB && t.bn < 32)))
       return "fp32 m/n-contiguous operands need bm/bn >= 32";
-    int64_t smem = int64_t(t.stages) * (t.bm + t.bn) * t.bk * esz;
-    if (smem > 227 * 1024)
+    if (ringBytes(s, t) > 227 * 1024)
       return "tile needs more than 227 KiB of shared memory";
   }
   return "";
 }
 
-std::string emitTensorCoreGemm(const GemmSpec &s, const std::string &name, LaunchDims *launch) {
+LaunchDims tensorCoreGemmLaunch(const GemmSpec &s) {
+  const TileConfig t = chooseTile(s);
+  BatchLoop batch;
+  coalesceBatch(s, batch);
+  LaunchDims launch;
+  launch.grid[0] = uint32_t(ceilDiv(s.M, t.bm) * ceilDiv(s.N, t.bn));
+  launch.grid[2] = uint32_t(std::min<int64_t>(batch.count, 65535));
+  launch.block[0] = uint32_t(t.threads());
+  launch.sharedBytes = uint32_t(ringBytes(s, t));
+  return launch;
+}
+
+std::string emitTensorCoreGemm(const GemmSpec &s, const std::string &name) {
   if (!unsupportedReason(s).empty())
     return "";
   const TileConfig t = chooseTile(s);
   BatchLoop batch;
   coalesceBatch(s, batch);
   const bool tf32 = s.aType == DType::FLOAT32;
-  const int esz = elemSize(s.aType), threads = t.threads();
-  const int64_t tilesM = ceilDiv(s.M, t.bm), tilesN = ceilDiv(s.N, t.bn);
+  const int threads = t.threads();
   const int64_t zGrid = std::min<int64_t>(batch.count, 65535);
-  const int smemBytes = t.stages * (t.bm + t.bn) * t.bk * esz;
+  const int64_t smemBytes = ringBytes(s, t);
   auto flag = [](bool b) { return b ? "true" : "false"; };
   const std::string cfg = "effc_gemm_cfg_" + name;
   CudaWriter w;
@@ -193,14 +210,6 @@ std::string emitTensorCoreGemm(const GemmSpec &s, const std::string &name, Launc
            ", C_, TcgNoEpilogue());");
   }
   w.close();
-
-  if (launch) {
-    *launch = LaunchDims();
-    launch->grid[0] = uint32_t(tilesM * tilesN);
-    launch->grid[2] = uint32_t(zGrid);
-    launch->block[0] = uint32_t(threads);
-    launch->sharedBytes = uint32_t(smemBytes);
-  }
   return w.str();
 }
 

@@ -68,13 +68,16 @@ const std::string &tensorCoreGemmPrelude();
 /// GEMM kernel (this one and the FFMA fallback) and called per element.
 void emitEpilogueLambda(CudaWriter &w, const GemmEpilogue &e, const std::string &valueType);
 
-/// The kernel's `EFFC_KERNEL` definition (no prelude). Fills
-/// `launch` (grid, block, dynamic shared bytes: above 48 KiB the launcher
-/// must raise CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, which effc's
-/// cuda runtime does). Precondition: unsupportedReason(s) is empty (else the
-/// result is "" and `launch` is untouched).
-std::string emitTensorCoreGemm(const GemmSpec &s, const std::string &kernelName,
-                               LaunchDims *launch);
+/// The kernel's launch (grid, block, dynamic shared bytes: above 48 KiB the
+/// launcher must raise CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, which
+/// effc's cuda runtime does), without writing its text. Precondition:
+/// unsupportedReason(s) is empty.
+LaunchDims tensorCoreGemmLaunch(const GemmSpec &s);
+
+/// The kernel's `EFFC_KERNEL` definition (no prelude), launched with
+/// tensorCoreGemmLaunch(s). Precondition: unsupportedReason(s) is empty (else
+/// the result is "").
+std::string emitTensorCoreGemm(const GemmSpec &s, const std::string &kernelName);
 
 } // namespace effc::codegen::tcgemm
 

@@ -137,8 +137,7 @@ TEST(TensorCoreGemm, RejectsWhatItCannotDo) {
   EXPECT_NE(unsupportedReason(badTile), "");
   badTile.tile = TileConfig{128, 256, 128, 2, 4, 4}; // 384 KiB of shared memory
   EXPECT_NE(unsupportedReason(badTile), "");
-  LaunchDims l;
-  EXPECT_EQ(emitTensorCoreGemm(mixed, "k", &l), "");
+  EXPECT_EQ(emitTensorCoreGemm(mixed, "k"), "");
 }
 
 /// eff.matmul of `a` x `b` (shapes) in dtype t, as the planner describes it.
@@ -217,9 +216,9 @@ TEST(TensorCoreGemm, LaunchGeometry) {
   GemmSpec s = gemm(1000, 1000, 520, DType::BFLOAT16, DType::BFLOAT16);
   setBatch(s, 3);
   s.tile = TileConfig{128, 128, 32, 2, 2, 4};
-  LaunchDims l;
-  std::string src = emitTensorCoreGemm(s, "k_gemm", &l);
+  std::string src = emitTensorCoreGemm(s, "k_gemm");
   ASSERT_FALSE(src.empty());
+  LaunchDims l = tensorCoreGemmLaunch(s);
   EXPECT_EQ(l.grid[0], 8u * 8u);
   EXPECT_EQ(l.grid[1], 1u);
   EXPECT_EQ(l.grid[2], 3u);
@@ -236,7 +235,7 @@ TEST(TensorCoreGemm, LaunchGeometry) {
   s.biasStrideN = 1;
   s.numInputs = 4;
   s.epilogue.code = "v += tcg_ld_bf16(in3, col);";
-  src = emitTensorCoreGemm(s, "k_gemm", &l);
+  src = emitTensorCoreGemm(s, "k_gemm");
   EXPECT_NE(src.find("A_, const void *__restrict__ B_, const void *__restrict__ bias_, const void "
                      "*__restrict__ "
                      "in3, void *__restrict__ C_)"),
@@ -265,10 +264,9 @@ TEST(TensorCoreGemm, CompilesWithNvrtcForSm80AndSm90) {
   std::vector<NamedSpec> specs = specSpread();
   std::string source = tensorCoreGemmPrelude();
   for (const NamedSpec &ns : specs) {
-    LaunchDims l;
-    std::string k = emitTensorCoreGemm(ns.spec, ns.name, &l);
+    std::string k = emitTensorCoreGemm(ns.spec, ns.name);
     ASSERT_FALSE(k.empty()) << ns.name << ": " << unsupportedReason(ns.spec);
-    EXPECT_LE(l.sharedBytes, 227u * 1024) << ns.name;
+    EXPECT_LE(tensorCoreGemmLaunch(ns.spec).sharedBytes, 227u * 1024) << ns.name;
     source += k;
   }
   // A second prelude is harmless (include guard).
