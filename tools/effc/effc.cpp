@@ -5,25 +5,14 @@
 //   effc MODEL.onnx --emit=mlir         print eff IR after the pass pipeline
 //   effc MODEL.onnx --emit=cuda         print the generated CUDA C++ source
 //
-#include "compiler/Pipeline.h"
-#include "compiler/onnx/OnnxImporter.h"
-#include "compiler/onnx/OnnxLocations.h"
-#include "compiler/plan/ExecutionPlan.h"
-#include "cuda/EmbedCubins.h"
-#include "effc/Nvrtc.h"
-#include "passes/Registration.h"
+// The work is effc::compileModel (compiler/driver/Compile.h); this file is
+// the command line.
+#include "compiler/driver/Compile.h"
 
 #include "mlir/IR/AsmState.h"
-#include "mlir/IR/Diagnostics.h"
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/IR/Verifier.h"
-#include "mlir/Parser/Parser.h"
-#include "mlir/Pass/PassManager.h"
-#include "mlir/Support/Timing.h"
 
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
-#include "llvm/Support/Format.h"
 #include "llvm/Support/InitLLVM.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -117,7 +106,7 @@ cl::opt<bool>
                  cl::desc("Print weight blobs in full in --emit output (elided by default)"),
                  cl::cat(effcCategory));
 
-bool parseShapes(effc::ImportOptions &options) {
+bool parseShapes(effc::CompileOptions &options) {
   for (const std::string &spec : shapes) {
     StringRef text(spec);
     auto [name, dims] = text.split('=');
@@ -137,7 +126,7 @@ bool parseShapes(effc::ImportOptions &options) {
       }
       values.push_back(v);
     }
-    options.inputShapes[name.str()] = values;
+    options.shapes[name.str()] = values;
   }
   for (const std::string &spec : constInputs) {
     auto [name, file] = StringRef(spec).split('=');
@@ -145,68 +134,9 @@ bool parseShapes(effc::ImportOptions &options) {
       errs() << "effc: error: --const-input expects NAME=FILE.pb, got '" << spec << "'\n";
       return false;
     }
-    options.constantInputFiles[name.str()] = file.str();
+    options.constInputs[name.str()] = file.str();
   }
   return true;
-}
-
-void printModule(mlir::ModuleOp module) {
-  mlir::OpPrintingFlags flags;
-  if (!printWeights)
-    flags.elideLargeResourceString(64);
-  module->print(outs(), flags);
-  outs() << "\n";
-}
-
-/// "FILE[:LINE:COL]: error: MESSAGE". Imported ops are located at
-/// (model file, line 0) inside a NameLoc of the ONNX node (and the PyTorch
-/// module path when known): line 0 is not printed, and the node/module are
-/// appended when the message does not already name the node.
-mlir::LogicalResult printDiagnostic(mlir::Diagnostic &diag) {
-  auto print = [](mlir::Location loc, mlir::DiagnosticSeverity severity, StringRef message) {
-    std::string file = "effc";
-    unsigned line = 0, col = 0;
-    loc->walk([&](mlir::Location l) {
-      if (auto f = dyn_cast<mlir::FileLineColLoc>(l)) {
-        file = f.getFilename().str();
-        line = f.getLine();
-        col = f.getColumn();
-        return mlir::WalkResult::interrupt();
-      }
-      return mlir::WalkResult::advance();
-    });
-    raw_ostream &os = errs();
-    os << file;
-    if (line > 0)
-      os << ":" << line << ":" << col;
-    switch (severity) {
-    case mlir::DiagnosticSeverity::Error:
-      os << ": error: ";
-      break;
-    case mlir::DiagnosticSeverity::Warning:
-      os << ": warning: ";
-      break;
-    case mlir::DiagnosticSeverity::Note:
-      os << ": note: ";
-      break;
-    case mlir::DiagnosticSeverity::Remark:
-      os << ": remark: ";
-      break;
-    }
-    os << message;
-    std::optional<std::string> node = effc::getNodeName(loc);
-    if (node && !message.contains("'" + *node + "'")) {
-      os << " [node '" << *node << "'";
-      if (std::optional<std::string> module = effc::getModulePath(loc))
-        os << ", module " << *module;
-      os << "]";
-    }
-    os << "\n";
-  };
-  print(diag.getLocation(), diag.getSeverity(), diag.str());
-  for (mlir::Diagnostic &note : diag.getNotes())
-    print(note.getLocation(), note.getSeverity(), note.str());
-  return mlir::success();
 }
 
 std::string defaultOutputPath() {
@@ -214,70 +144,6 @@ std::string defaultOutputPath() {
   if (in.ends_with(".onnx"))
     in = in.drop_back(5);
   return (in + ".effc").str();
-}
-
-int kernelsWithSource(const effc::artifact::Manifest &m) {
-  int n = 0;
-  for (const auto &k : m.kernels())
-    n += !k.source().empty();
-  return n;
-}
-
-bool writeArtifact(mlir::ModuleOp module, mlir::TimingScope &rootTiming) {
-  FailureOr<effc::ExecutionPlan> plan;
-  {
-    mlir::TimingScope t = rootTiming.nest("plan");
-    effc::PlanOptions planOptions;
-    planOptions.hostOnly = hostOnly;
-    plan = effc::buildExecutionPlan(module, planOptions);
-  }
-  if (failed(plan))
-    return false;
-  if (emit == Emit::Cuda) {
-    outs() << plan->cudaSource;
-    return true;
-  }
-  // The CUDA translation unit is the payload's first (and so far only) item.
-  plan->manifest.set_cuda_source_offset(0);
-  plan->manifest.set_cuda_source_size(plan->cudaSource.size());
-  std::string path = outputPath.empty() ? defaultOutputPath() : outputPath;
-  plan->manifest.set_model_name(inputPath);
-  plan->manifest.set_compute_dtype(dtype);
-  uint64_t weightBytes = 0;
-  for (const effc::WeightBlob &w : plan->weights)
-    weightBytes += w.bytes.size();
-  std::string payload = plan->cudaSource;
-  if (embedCubin) {
-    // NVRTC needs no GPU: the runtime then loads these cubins instead of
-    // compiling when the device's arch matches.
-    mlir::TimingScope t = rootTiming.nest("nvrtc (embed cubins)");
-    SmallVector<StringRef> parts;
-    StringRef(arch).split(parts, ',', -1, /*KeepEmpty=*/false);
-    std::vector<std::string> archs(parts.begin(), parts.end());
-    if (verbose)
-      errs() << "effc: compiling " << kernelsWithSource(plan->manifest)
-             << " kernels with NVRTC for " << arch << "\n";
-    effc::Status embedded = effc::nvrtc::embedCubins(plan->manifest, payload, archs);
-    if (!embedded.ok()) {
-      errs() << "effc: error: --embed-cubin: " << embedded.message() << "\n";
-      return false;
-    }
-  }
-  effc::Status status;
-  {
-    mlir::TimingScope t = rootTiming.nest("write artifact");
-    status = effc::writeArtifact(path, plan->manifest, plan->weights, payload);
-  }
-  if (!status.ok()) {
-    errs() << "effc: error: " << status.message() << "\n";
-    return false;
-  }
-  const auto &m = plan->manifest;
-  errs() << "effc: wrote " << path << ": " << m.kernels_size() << " kernels, "
-         << plan->weights.size() << " weights (" << format("%.2f", weightBytes / 1048576.0)
-         << " MiB), arena " << format("%.1f", m.arena_bytes() / 1024.0) << " KiB for "
-         << format("%.1f", m.intermediate_bytes() / 1024.0) << " KiB of intermediates\n";
-  return true;
 }
 
 } // namespace
@@ -290,77 +156,52 @@ int main(int argc, char **argv) {
   cl::HideUnrelatedOptions(effcCategory);
   cl::ParseCommandLineOptions(argc, argv, "effc: ONNX transformer compiler\n");
 
-  mlir::DialectRegistry registry;
-  mlir::eff::registerEffcDialects(registry);
-  mlir::MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  // Diagnostics go to stderr with their location (file, ONNX node).
-  context.getDiagEngine().registerHandler(printDiagnostic);
-  // The node name and module path say where; a dump of the op in generic
-  // form ("see current operation") does not help a user.
-  context.printOpOnDiagnostic(false);
-
-  mlir::DefaultTimingManager timing;
-  timing.setEnabled(verbose);
-  mlir::TimingScope rootTiming = timing.getRootScope();
-
   if (dtype != "fp32" && dtype != "bf16" && dtype != "fp16") {
     errs() << "effc: error: --dtype must be fp32, bf16 or fp16, got '" << dtype << "'\n";
     return 1;
   }
-  effc::ImportOptions importOptions;
-  if (!parseShapes(importOptions))
+  effc::CompileOptions options;
+  if (!parseShapes(options))
     return 1;
-  if (loraMerge && loraAdapters.empty()) {
-    errs() << "effc: error: --lora-merge needs an adapter (--lora=DIR)\n";
-    return 1;
+  switch (emit) {
+  case Emit::Artifact:
+    options.emit = effc::CompileEmit::Artifact;
+    options.outputPath = outputPath.empty() ? defaultOutputPath() : outputPath.getValue();
+    break;
+  case Emit::MlirImport:
+    options.emit = effc::CompileEmit::MlirImport;
+    break;
+  case Emit::Mlir:
+    options.emit = effc::CompileEmit::Mlir;
+    break;
+  case Emit::Cuda:
+    options.emit = effc::CompileEmit::Cuda;
+    break;
   }
+  options.dtype = dtype;
+  options.fuse = fuse;
+  options.raiseAttention = raiseAttention;
+  options.splitKvDecode = splitKvDecode;
+  options.decomposeLoRA = decomposeLoRA;
+  options.loraAdapters.assign(loraAdapters.begin(), loraAdapters.end());
+  options.loraMerge = loraMerge;
+  options.embedCubin = embedCubin;
+  SmallVector<StringRef> archs;
+  StringRef(arch).split(archs, ',', -1, /*KeepEmpty=*/false);
+  options.archs.assign(archs.begin(), archs.end());
+  options.hostOnly = hostOnly;
+  options.remarks = remarks;
+  options.verbose = verbose;
+  options.printWeights = printWeights;
 
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-  {
-    mlir::TimingScope t = rootTiming.nest("import");
-    if (verbose)
-      errs() << "effc: importing " << inputPath << "\n";
-    // eff IR (e.g. from --emit=mlir-import, or written by hand for tests)
-    // enters the same pipeline as an imported model.
-    if (StringRef(inputPath).ends_with(".mlir"))
-      module = mlir::parseSourceFile<mlir::ModuleOp>(inputPath, &context);
-    else
-      module = effc::importOnnxFile(context, inputPath, importOptions);
-  }
-  if (!module)
+  // Diagnostics go to stderr as they come, with their location (file, ONNX node).
+  effc::StatusOr<effc::CompileResult> result =
+      effc::compileModel(inputPath, options, [](effc::DiagnosticKind, const std::string &line) {
+        errs() << line << "\n";
+      });
+  if (!result.ok())
     return 1;
-  {
-    mlir::TimingScope t = rootTiming.nest("verify");
-    if (failed(mlir::verify(*module)))
-      return 1;
-  }
-  if (emit == Emit::MlirImport) {
-    printModule(*module);
-    return 0;
-  }
-
-  mlir::PassManager pm(&context);
-  mlir::TimingScope pipelineTiming = rootTiming.nest("pipeline");
-  pm.enableTiming(pipelineTiming);
-  // effc-opt --effc-pipeline parses the same struct (test/lit/pipeline).
-  effc::PipelineOptions pipelineOptions;
-  pipelineOptions.dtype = dtype.getValue();
-  pipelineOptions.fuse = fuse.getValue();
-  pipelineOptions.raiseAttention = raiseAttention.getValue();
-  pipelineOptions.decomposeLoRA = decomposeLoRA.getValue();
-  pipelineOptions.splitKvDecode = splitKvDecode.getValue();
-  pipelineOptions.remarks = remarks.getValue();
-  pipelineOptions.loraAdapters = std::vector<std::string>(loraAdapters.begin(), loraAdapters.end());
-  pipelineOptions.loraMerge = loraMerge.getValue();
-  effc::buildPipeline(pm, pipelineOptions);
-  if (failed(pm.run(*module)))
-    return 1;
-  pipelineTiming.stop(); // later stages are its siblings, not part of it
-  if (emit == Emit::Mlir) {
-    printModule(*module);
-    return 0;
-  }
-
-  return writeArtifact(*module, rootTiming) ? 0 : 1;
+  if (options.emit != effc::CompileEmit::Artifact)
+    outs() << result->output;
+  return 0;
 }

@@ -1,0 +1,83 @@
+//===- Compile.h - the compiler as one library call --------------*- C++ -*-===//
+//
+// What `effc` does between reading a model and writing its output, as one
+// call that the effc tool and the Python package (effc.compile) share. No
+// exceptions, no exit: errors come back as a Status whose message is the
+// first error (file, ONNX node), and every diagnostic line goes to the
+// caller's handler as effc prints it. The header needs no LLVM/MLIR.
+//
+#ifndef EFFC_COMPILER_DRIVER_COMPILE_H
+#define EFFC_COMPILER_DRIVER_COMPILE_H
+
+#include "effc/Status.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace effc {
+
+/// What compileModel produces (effc --emit=...).
+enum class CompileEmit {
+  Artifact,   ///< .effc bytes (default)
+  MlirImport, ///< eff IR text right after import
+  Mlir,       ///< eff IR text after the pass pipeline
+  Cuda,       ///< the generated CUDA C++ source
+};
+
+/// effc's compile flags (tools/effc/effc.cpp documents each one).
+struct CompileOptions {
+  CompileEmit emit = CompileEmit::Artifact;
+  /// --shape NAME=DxD...: dims bound per input.
+  std::map<std::string, std::vector<int64_t>> shapes;
+  /// --const-input NAME=FILE.pb.
+  std::map<std::string, std::string> constInputs;
+  std::string dtype = "fp32"; ///< fp32, bf16 or fp16
+  bool fuse = true;
+  bool raiseAttention = true;
+  bool splitKvDecode = true;
+  bool decomposeLoRA = true;
+  /// --lora DIR or NAME=DIR (several).
+  std::vector<std::string> loraAdapters;
+  bool loraMerge = false;
+  /// --embed-cubin --arch=...
+  bool embedCubin = false;
+  std::vector<std::string> archs = {"sm_90"};
+  bool hostOnly = false;
+  bool remarks = false;
+  /// Progress lines through the handler; MLIR's per-stage timing report on
+  /// stderr when the call returns.
+  bool verbose = false;
+  /// Weight blobs printed in full in IR output (elided by default).
+  bool printWeights = false;
+  /// Artifact only: write the file here (and report "effc: wrote PATH: ..."
+  /// as a Progress line) instead of returning its bytes in
+  /// CompileResult::output.
+  std::string outputPath;
+};
+
+enum class DiagnosticKind { Error, Warning, Note, Remark, Progress };
+/// Receives each diagnostic as the text effc prints for it ("FILE: error:
+/// MESSAGE [node 'N', module M]", "effc: importing ..."), without the newline.
+using DiagnosticHandler = std::function<void(DiagnosticKind, const std::string &line)>;
+
+struct CompileResult {
+  /// Artifact bytes for CompileEmit::Artifact (empty when written to
+  /// outputPath), else the text effc prints.
+  std::string output;
+  /// Artifact statistics (CompileEmit::Artifact).
+  int kernels = 0;
+  int weights = 0;
+  uint64_t weightBytes = 0, arenaBytes = 0, intermediateBytes = 0;
+};
+
+/// Compiles the ONNX model (or eff IR, for a path ending in .mlir) at `path`.
+/// Each call owns its MLIRContext: calls on different threads are independent.
+StatusOr<CompileResult> compileModel(const std::string &path, const CompileOptions &options,
+                                     const DiagnosticHandler &diagnostics);
+
+} // namespace effc
+
+#endif
