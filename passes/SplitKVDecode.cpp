@@ -10,7 +10,7 @@
 //
 #include "compiler/kernelmodel/AttentionModel.h"
 #include "dialects/eff/EffOps.h"
-#include "effc/SplitKvAttention.h"
+#include "host/SplitKvAttention.h"
 #include "passes/Passes.h"
 
 #include "llvm/Support/FormatVariadic.h"

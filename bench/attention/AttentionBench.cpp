@@ -28,7 +28,7 @@
 #include "compiler/codegen/attention/FlashAttention.h"
 #include "compiler/codegen/device/DeviceCode.h"
 #include "cuda/DriverApi.h"
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 
 #include <algorithm>
 #include <atomic>

@@ -27,7 +27,7 @@
 #include "compiler/codegen/gemm/Gemm.h"
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
 #include "cuda/DriverApi.h"
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 
 #include <algorithm>
 #include <array>

@@ -8,8 +8,8 @@
 //
 #include "compiler/codegen/ScalarOps.h"
 
+#include "EffOp.h"
 #include "compiler/codegen/core/CudaWriter.h"
-#include "effc/EffOp.h"
 
 #include <functional>
 #include <map>

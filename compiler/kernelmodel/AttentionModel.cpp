@@ -6,11 +6,11 @@
 // taking the fewest splits whose wave efficiency (waves / ceil(waves)) is
 // within 85% of the best: more splits cost combine traffic and shorter
 // streams per CTA. Where the keys are cut is splitKvChunk
-// (effc/SplitKvAttention.h), shared with the host kernels: a multiple of the
+// (host/SplitKvAttention.h), shared with the host kernels: a multiple of the
 // KV tile.
 //
 #include "compiler/kernelmodel/AttentionModel.h"
-#include "effc/SplitKvAttention.h"
+#include "host/SplitKvAttention.h"
 
 #include <algorithm>
 #include <cctype>

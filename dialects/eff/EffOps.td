@@ -41,7 +41,7 @@ defvar Eff_OpClassDefinition = [{
 }];
 
 // How an op runs. effc-tblgen (-gen-eff-op-list) reads these into
-// runtime/include/effc/EffOpList.inc; an op with neither runs as a kernel and
+// runtime/src/EffOpList.inc; an op with neither runs as a kernel and
 // must have a host kernel and a CUDA emitter (OpRegistryTest checks it).
 //   Eff_CompileTimeOnly: never reaches a kernel (constants, terminators).
 //   Eff_KernelRegion: one CUDA kernel; the host backend runs its body's ops.

@@ -2,8 +2,8 @@
 // that a corrupt or hostile file gives an error, never a crash.
 #include "Artifact.h"
 #include "ArtifactFormat.h"
+#include "EffOp.h"
 #include "effc/DType.h"
-#include "effc/EffOp.h"
 
 #include <algorithm>
 #include <climits>

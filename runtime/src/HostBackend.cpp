@@ -1,8 +1,8 @@
 #include "HostBackend.h"
 
+#include "EffOp.h"
 #include "ModelManifest.h"
-#include "effc/EffOp.h"
-#include "effc/HostKernels.h"
+#include "host/HostKernels.h"
 #include "runtime/proto/artifact.pb.h"
 
 #include <chrono>

@@ -58,6 +58,18 @@ if(NOT EFFC_RUNTIME_ONLY)
 endif()
 # The runtime links no compiler library.
 effc_forbid(EffcRuntime EffDialect EffcCodegen EffcAttentionCodegen EffcTensorCoreGemm EffcKernelModel)
+# The runtime exposes only its public API (what cmake --install installs); its
+# internals reach in-tree code through EffcRuntimeInternals.
+get_target_property(EFFC_RUNTIME_INCLUDES EffcRuntime INTERFACE_INCLUDE_DIRECTORIES)
+if(NOT EFFC_RUNTIME_INCLUDES STREQUAL "${CMAKE_SOURCE_DIR}/runtime/include")
+  string(APPEND EFFC_LAYERING_ERRORS "EffcRuntime exposes ${EFFC_RUNTIME_INCLUDES}, not only runtime/include; ")
+endif()
+get_target_property(EFFC_RUNTIME_LINKS EffcRuntime INTERFACE_LINK_LIBRARIES)
+foreach(dep IN LISTS EFFC_RUNTIME_LINKS)
+  if(dep MATCHES "^(EffcHostKernels|EffcArtifactProto|EffcOnnxProto|EffcRuntimeInternalHeaders)$")
+    string(APPEND EFFC_LAYERING_ERRORS "EffcRuntime passes ${dep} on to its users; ")
+  endif()
+endforeach()
 
 if(EFFC_LAYERING_ERRORS)
   add_test(NAME layering COMMAND sh -c "echo 'layering violated: ${EFFC_LAYERING_ERRORS}' >&2; exit 1")

@@ -6,8 +6,8 @@
 // Exit 0 when everything compiles and resolves, 1 otherwise.
 #include "ModelManifest.h"
 #include "cuda/CudaManifest.h"
+#include "cuda/Nvrtc.h"
 #include "effc/Model.h"
-#include "effc/Nvrtc.h"
 #include "runtime/proto/artifact.pb.h"
 
 #include <cstdio>

@@ -4,7 +4,7 @@
 // so that op names, ONNX names, arity and kernel families are written once:
 //   -gen-eff-op-list         X-macro list of every op and how it runs, for code
 //                            without MLIR (the runtime's host kernels keep a
-//                            checked-in copy, runtime/include/effc/EffOpList.inc)
+//                            checked-in copy, runtime/src/EffOpList.inc)
 //   -gen-eff-op-build-table  the ONNX importer's table (ONNX name, arity,
 //                            segments, results, the opset history of the ONNX
 //                            op; it builds with create<OpTy>)

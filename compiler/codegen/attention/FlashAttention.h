@@ -62,7 +62,7 @@ LaunchDims flashAttentionForwardLaunch(const AttentionSpec &spec);
 /// eff.attention_partial's kernel `name(const void* q, const void* k, const
 /// void* v, [const void* mask,] void* o_partial, void* lse)`: o_partial f32
 /// [splits, B, Hq, S, Dv] and lse f32 [splits, B, Hq, S] (natural log), the
-/// keys cut by splitKvChunk (effc/SplitKvAttention.h) as the host kernel
+/// keys cut by splitKvChunk (host/SplitKvAttention.h) as the host kernel
 /// cuts them. Fills *launch; "" when !flashDecodeApplicable(spec).
 std::string emitFlashDecodePartial(const AttentionSpec &spec, int splits, const std::string &name,
                                    LaunchDims *launch);

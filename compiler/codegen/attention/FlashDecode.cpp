@@ -3,12 +3,12 @@
 // The kernels' tiles and the split count come from the kernel model
 // (compiler/kernelmodel/AttentionModel.h: chooseFlashDecodeTiles,
 // chooseFlashDecodeSplits); this file writes the config structs and wrappers.
-// Where the keys are cut is splitKvChunk (effc/SplitKvAttention.h), shared
+// Where the keys are cut is splitKvChunk (host/SplitKvAttention.h), shared
 // with the host kernels: a multiple of the KV tile BN.
 //
 #include "compiler/codegen/attention/AttentionTemplates.h"
 #include "compiler/codegen/attention/FlashAttention.h"
-#include "effc/SplitKvAttention.h"
+#include "host/SplitKvAttention.h"
 
 #include <string>
 

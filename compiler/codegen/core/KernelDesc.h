@@ -8,9 +8,9 @@
 #ifndef EFFC_COMPILER_CODEGEN_KERNELDESC_H
 #define EFFC_COMPILER_CODEGEN_KERNELDESC_H
 
+#include "EffOp.h"
 #include "effc/DType.h"
-#include "effc/EffOp.h"
-#include "effc/HostKernels.h"
+#include "host/HostKernels.h"
 
 #include <cstdint>
 #include <optional>
@@ -39,7 +39,7 @@ struct TensorDesc {
 struct FusedOp;
 
 struct KernelDesc {
-  std::string op;   // an op name of effc/EffOp.h; eff.fusion has attrs["kind"], body
+  std::string op;   // an op name of EffOp.h; eff.fusion has attrs["kind"], body
   std::string name; // the __global__ function's name, "k12_add"
   host::Attrs attrs;
   std::vector<TensorDesc> inputs; // kernel-input order, absent = !present

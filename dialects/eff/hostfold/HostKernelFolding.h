@@ -9,7 +9,7 @@
 #ifndef EFFC_DIALECTS_EFF_HOSTFOLD_HOSTKERNELFOLDING_H
 #define EFFC_DIALECTS_EFF_HOSTFOLD_HOSTKERNELFOLDING_H
 
-#include "effc/HostKernels.h"
+#include "host/HostKernels.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/Operation.h"
 

@@ -40,7 +40,7 @@ def Eff_AttentionPartialOp : Eff_Op<"attention_partial"> {
   let description = [{
     Operands and attributes as eff.attention, plus `num_splits` = P. The keys
     are cut into P chunks of ceil(L / P) keys rounded up to a multiple of 64
-    (effc::splitKvChunk in effc/SplitKvAttention.h; the decode kernel's KV
+    (effc::splitKvChunk in host/SplitKvAttention.h; the decode kernel's KV
     tile): split s covers keys [s * chunk, min(L, (s + 1) * chunk)), and
     trailing splits may be empty. For each split, with eff.attention's
     masking:

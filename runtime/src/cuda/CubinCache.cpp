@@ -2,7 +2,7 @@
 // file + rename, so readers see either nothing or a complete entry; the
 // header check still catches truncation or bit rot from elsewhere.
 #include "Artifact.h"
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 
 #include "cuda/DynLib.h"
 

@@ -1,7 +1,7 @@
 // Kernel names from a cubin without the driver: a cubin is an ELF64 file
 // whose .symtab lists every __global__ function as STT_FUNC. The bytes may
 // come from a cache file or an artifact, so every offset is bounds-checked.
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 
 #include <cstring>
 

@@ -1,6 +1,6 @@
 #include "cuda/CudaManifest.h"
 
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 #include "runtime/proto/artifact.pb.h"
 
 #include <algorithm>

@@ -3,7 +3,7 @@
 #include "ModelManifest.h"
 #include "cuda/CudaManifest.h"
 #include "cuda/DynLib.h"
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 #include "runtime/proto/artifact.pb.h"
 
 #include <algorithm>

@@ -3,7 +3,7 @@
 #include "cuda/EmbedCubins.h"
 
 #include "cuda/CudaManifest.h"
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 #include "runtime/proto/artifact.pb.h"
 
 namespace effc::nvrtc {

@@ -1,6 +1,6 @@
 // Embedding NVRTC-compiled cubins into an artifact (effc --embed-cubin).
 // Runtime-internal: it takes the protobuf manifest, which the public
-// effc/Nvrtc.h does not name.
+// cuda/Nvrtc.h does not name.
 #pragma once
 
 #include "effc/Status.h"

@@ -1,6 +1,6 @@
 // One NVRTC compilation: CUDA C++ text -> cubin for one arch.
+#include "cuda/Nvrtc.h"
 #include "cuda/NvrtcApi.h"
-#include "effc/Nvrtc.h"
 
 #include <chrono>
 

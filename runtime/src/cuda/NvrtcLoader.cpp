@@ -1,8 +1,8 @@
 // Finding libnvrtc: users with only a driver + NVRTC have it on the loader
 // path; toolkit installs keep it in $CUDA_HOME/lib64, which is often not.
 #include "cuda/DynLib.h"
+#include "cuda/Nvrtc.h"
 #include "cuda/NvrtcApi.h"
-#include "effc/Nvrtc.h"
 
 #include <sys/stat.h>
 

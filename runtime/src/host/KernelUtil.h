@@ -2,10 +2,10 @@
 // operand checks, shape helpers, broadcasting and a tiny parallel-for.
 #pragma once
 
-#include "effc/EffOp.h"
-#include "effc/HostKernels.h"
+#include "EffOp.h"
 #include "effc/Tensor.h"
 #include "host/Element.h"
+#include "host/HostKernels.h"
 
 #include <functional>
 #include <map>
@@ -43,7 +43,7 @@ struct KernelDef {
   int minOut, maxOut; // maxOut -1: variadic
 };
 
-/// Op name -> kernel, filled by op id (effc/EffOp.h, generated from the
+/// Op name -> kernel, filled by op id (EffOp.h, generated from the
 /// dialect's ODS); OpListTest checks that exactly the ops EffOpList.inc lists
 /// as kernels have one.
 struct Registry {

@@ -8,7 +8,7 @@ namespace effc::host {
 std::vector<std::string> kernelOpNames() {
   return {
 #define EFF_KERNEL_OP(CLASS, NAME) NAME,
-#include "effc/EffOpList.inc"
+#include "EffOpList.inc"
   };
 }
 

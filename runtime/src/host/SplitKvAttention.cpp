@@ -5,7 +5,7 @@
 //       num_kv_heads, num_splits = P}
 //     -> o_partial f32 [P, B, Hq, S, Dv], lse f32 [P, B, Hq, S]
 //   Split s attends over the keys splitKvChunk cuts out for it
-//   (effc/SplitKvAttention.h) with eff.attention's semantics: o_partial[s]
+//   (host/SplitKvAttention.h) with eff.attention's semantics: o_partial[s]
 //   is that softmax-weighted sum of v, normalized within the chunk, and
 //   lse[s] = max_j score_j + ln(sum_j exp(score_j - max)), the natural-log
 //   log-sum-exp of the chunk's allowed scores. A chunk with no allowed key
@@ -16,7 +16,7 @@
 //   M = max_s lse_s; zeros where every lse_s is -inf.
 #include "host/AttentionRows.h"
 
-#include "effc/SplitKvAttention.h"
+#include "host/SplitKvAttention.h"
 
 #include <algorithm>
 #include <cmath>

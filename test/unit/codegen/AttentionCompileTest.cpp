@@ -4,7 +4,7 @@
 // GPU needed; the compile tests are skipped when libnvrtc cannot be loaded.
 // Numerics are checked on the GPU by bench/attention (effc-attention-bench).
 #include "compiler/codegen/attention/FlashAttention.h"
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 
 #include <gtest/gtest.h>
 

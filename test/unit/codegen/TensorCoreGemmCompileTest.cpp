@@ -4,7 +4,7 @@
 // checked on the GPU by bench/gemm (effc-gemm-bench --check-only).
 #include "compiler/codegen/gemm/Gemm.h"
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 
 #include <gtest/gtest.h>
 

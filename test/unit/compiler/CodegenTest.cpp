@@ -7,8 +7,8 @@
 #include "compiler/codegen/core/CudaWriter.h"
 #include "compiler/codegen/core/EmitterUtil.h"
 
-#include "effc/HostKernels.h"
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
+#include "host/HostKernels.h"
 
 #include <gtest/gtest.h>
 

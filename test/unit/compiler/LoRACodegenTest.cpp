@@ -6,7 +6,7 @@
 // nvrtc-lora-epilogues-* ctests.
 #include "compiler/codegen/KernelEmitter.h"
 
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 
 #include <gtest/gtest.h>
 

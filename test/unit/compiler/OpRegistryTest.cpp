@@ -3,13 +3,13 @@
 // Eff_KernelRegion op (eff.fusion) has a CUDA emitter and no host kernel (the
 // host backend runs its body); an Eff_CompileTimeOnly op has neither. Every
 // host kernel and every CUDA emitter belongs to such an op, and the runtime's
-// generated op list (effc/EffOpList.inc) matches the dialect.
+// generated op list (EffOpList.inc) matches the dialect.
+#include "EffOp.h"
 #include "compiler/codegen/KernelEmitter.h"
 #include "compiler/codegen/ScalarOps.h"
 #include "dialects/eff/EffDialect.h"
 #include "dialects/eff/EffOps.h"
-#include "effc/EffOp.h"
-#include "effc/HostKernels.h"
+#include "host/HostKernels.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
@@ -83,7 +83,7 @@ TEST_F(OpRegistryTest, EveryKernelBelongsToADialectOp) {
 }
 
 TEST_F(OpRegistryTest, GeneratedOpListMatchesTheDialect) {
-  // effc/EffOpList.inc is checked in for the MLIR-free runtime build; a stale
+  // EffOpList.inc is checked in for the MLIR-free runtime build; a stale
   // copy fails here (and in ctest eff-op-list-up-to-date).
   std::set<std::string> dialectKernels;
   for (const std::string &op : effOps())
@@ -110,7 +110,7 @@ TEST_F(OpRegistryTest, ElementwiseOpsAndOnlyThoseHaveAScalarExpression) {
 }
 
 TEST_F(OpRegistryTest, GeneratedOpIdsNameEveryRegisteredOp) {
-  // effc/EffOp.h (from the checked-in EffOpList.inc) has one id per dialect op.
+  // EffOp.h (from the checked-in EffOpList.inc) has one id per dialect op.
   size_t ops = 0;
   for (mlir::RegisteredOperationName op : ctx.getRegisteredOperations()) {
     if (op.getDialectNamespace() != "eff")

@@ -1,6 +1,6 @@
 // The on-disk cubin cache: hit, miss, corrupt entries, EFFC_CACHE=0.
 #include "CudaTestUtil.h"
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 
 #include <dirent.h>
 #include <fstream>

@@ -3,7 +3,7 @@
 #include "CudaTestUtil.h"
 #include "ModelManifest.h"
 #include "cuda/EmbedCubins.h"
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 
 #include <algorithm>
 

@@ -3,7 +3,7 @@
 #pragma once
 
 #include "TestUtil.h"
-#include "effc/Nvrtc.h"
+#include "cuda/Nvrtc.h"
 
 #include <cstdlib>
 #include <string>

@@ -3,7 +3,7 @@
 #include "TestUtil.h"
 
 #include "HostTensorRefs.h"
-#include "effc/HostKernels.h"
+#include "host/HostKernels.h"
 
 #include <cmath>
 #include <random>

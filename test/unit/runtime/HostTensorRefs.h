@@ -1,8 +1,8 @@
 // Host kernel tests: HostTensors viewed as kernel operands, and fp32 literals.
 #pragma once
 
-#include "effc/HostKernels.h"
 #include "effc/Tensor.h"
+#include "host/HostKernels.h"
 
 #include <vector>
 

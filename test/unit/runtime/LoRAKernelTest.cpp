@@ -4,8 +4,8 @@
 // with fp32 accumulation, the decomposition identity the compiler relies on,
 // and errors.
 #include "HostTensorRefs.h"
-#include "effc/HostKernels.h"
 #include "effc/Tensor.h"
+#include "host/HostKernels.h"
 
 #include <gtest/gtest.h>
 

@@ -6,7 +6,7 @@
 #include "TensorProtoIO.h"
 #include "TestUtil.h"
 
-#include "effc/HostKernels.h"
+#include "host/HostKernels.h"
 #include "onnx/onnx.pb.h"
 
 #include <cmath>

@@ -1,8 +1,8 @@
 // The host kernels cover exactly the eff ops that run as kernels, as listed
-// by the generated effc/EffOpList.inc (no LLVM/MLIR needed, so this also runs
+// by the generated EffOpList.inc (no LLVM/MLIR needed, so this also runs
 // in the EFFC_RUNTIME_ONLY build). OpRegistryTest checks the list against the
 // dialect itself.
-#include "effc/HostKernels.h"
+#include "host/HostKernels.h"
 
 #include <gtest/gtest.h>
 

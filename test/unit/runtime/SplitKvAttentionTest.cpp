@@ -5,8 +5,8 @@
 #include "TestUtil.h"
 
 #include "HostTensorRefs.h"
-#include "effc/HostKernels.h"
-#include "effc/SplitKvAttention.h"
+#include "host/HostKernels.h"
+#include "host/SplitKvAttention.h"
 
 #include <cmath>
 #include <random>

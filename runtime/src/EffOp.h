@@ -1,6 +1,6 @@
 // Op ids of the eff dialect for code without LLVM/MLIR (host kernels, the
 // host backend, the CUDA emitters): one enumerator per op of the generated
-// effc/EffOpList.inc (effc-tblgen -gen-eff-op-list over the dialect's ODS),
+// EffOpList.inc (effc-tblgen -gen-eff-op-list over the dialect's ODS),
 // so an op's name is spelled in ODS only; code dispatches on these ids and
 // never compares against a hand-written "eff.xxx" string.
 #pragma once
@@ -19,7 +19,7 @@ enum class EffOp : uint16_t {
 #define EFF_KERNEL_OP(CLASS, NAME) CLASS,
 #define EFF_REGION_OP(CLASS, NAME) CLASS,
 #define EFF_COMPILE_TIME_OP(CLASS, NAME) CLASS,
-#include "effc/EffOpList.inc"
+#include "EffOpList.inc"
 };
 
 namespace detail {
@@ -32,7 +32,7 @@ inline constexpr EffOpEntry kEffOps[] = {
 #define EFF_KERNEL_OP(CLASS, NAME) {NAME, EffOp::CLASS},
 #define EFF_REGION_OP(CLASS, NAME) {NAME, EffOp::CLASS},
 #define EFF_COMPILE_TIME_OP(CLASS, NAME) {NAME, EffOp::CLASS},
-#include "effc/EffOpList.inc"
+#include "EffOpList.inc"
 };
 constexpr bool effOpsSortedAndIndexed() {
   for (size_t i = 0; i < std::size(kEffOps); ++i)
@@ -65,7 +65,7 @@ inline bool isOp(std::string_view name, EffOp op) { return name == opName(op); }
 /// the value the dialect declares instead of restating it.
 namespace op_defaults {
 #define EFF_ATTR_DEFAULT(CLASS, ATTR, VALUE) inline constexpr auto CLASS##_##ATTR = VALUE;
-#include "effc/EffOpList.inc"
+#include "EffOpList.inc"
 } // namespace op_defaults
 
 } // namespace effc

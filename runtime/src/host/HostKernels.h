@@ -9,7 +9,7 @@
 // operands (axes, shape, starts, K, split, ...) as int64 (or int32) input
 // tensors, attributes with ONNX names and defaults. eff.attention is effc's
 // own op (see Attention.cpp). The supported names are listed by kernelNames();
-// kernels are registered by the op ids of effc/EffOpList.inc, generated from
+// kernels are registered by the op ids of EffOpList.inc, generated from
 // the dialect's ODS by effc-tblgen.
 //
 // Float math is done in (at least) float32, float64 in double; float16 and
