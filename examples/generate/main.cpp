@@ -32,7 +32,9 @@ int main(int argc, char **argv) {
       ids.push_back(i + 1);
   effc::Tensor input{effc::DType::INT64, {1, int64_t(ids.size())}, ids.data()};
 
-  auto session = effc::Session::create(*model, "host");
+  // The cuda backend by default; EFFC_BACKEND=host runs the reference C++
+  // kernels on the CPU (SessionOptions::fromEnvironment reads it).
+  auto session = effc::Session::create(*model);
   if (!session.ok()) {
     std::fprintf(stderr, "error: %s\n", session.status().message().c_str());
     return 1;

@@ -102,9 +102,18 @@ public:
 
   ~HostSession() override { std::free(arena_); }
 
-  Status run(const std::vector<Tensor> &inputs, std::vector<HostTensor> &outputs,
+  Status run(const std::vector<Tensor> &inputs, const std::vector<MutableTensor> &outputs,
              RunProfile *profile) override {
     const artifact::Manifest &m = manifestOf(*model_);
+    for (size_t i = 0; i < inputs.size(); ++i)
+      if (inputs[i].device != Device::Host)
+        return Status::error(model_->path() + ": input '" + model_->inputs()[i].name +
+                             "' is in CUDA device memory; the host backend takes host tensors "
+                             "only");
+    for (size_t o = 0; o < outputs.size(); ++o)
+      if (outputs[o].device != Device::Host)
+        return Status::error(model_->path() + ": output '" + model_->outputs()[o].name +
+                             "': a CUDA device buffer; the host backend writes host memory only");
     for (size_t i = 0; i < inputs.size(); ++i)
       if (size_t n = inputs[i].byteSize())
         std::memcpy(ptr_[model_->inputs()[i].buffer], inputs[i].data, n);
@@ -124,7 +133,7 @@ public:
     }
     for (size_t o = 0; o < outputs.size(); ++o)
       if (size_t n = outputs[o].byteSize())
-        std::memcpy(outputs[o].data(), ptr_[model_->outputs()[o].buffer], n);
+        std::memcpy(outputs[o].data, ptr_[model_->outputs()[o].buffer], n);
     return Status::OK();
   }
 
@@ -217,8 +226,8 @@ public:
     }
     return Status::OK();
   }
-  StatusOr<std::unique_ptr<BackendSession>>
-  createSession(std::shared_ptr<const Model> model) const override {
+  StatusOr<std::unique_ptr<BackendSession>> createSession(std::shared_ptr<const Model> model,
+                                                          const SessionOptions &) const override {
     return HostSession::create(std::move(model));
   }
 };

@@ -12,6 +12,8 @@ Model::~Model() = default;
 
 const detail::ModelManifest &detail::modelManifest(const Model &model) { return *model.manifest_; }
 
+uint64_t Model::arenaBytes() const { return manifest_->manifest.arena_bytes(); }
+
 StatusOr<std::shared_ptr<const Model>> Model::load(const std::string &path) {
   auto bytes = readFileBytes(path);
   if (!bytes.ok())

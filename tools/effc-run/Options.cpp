@@ -1,5 +1,6 @@
 #include "Options.h"
 
+#include <algorithm>
 #include <cstdlib>
 
 namespace effc::run {
@@ -10,7 +11,16 @@ const char *kHelpText =
     "Runs an effc artifact.\n"
     "\n"
     "OPTIONS:\n"
-    "  --backend=host|cuda     backend to run on (default host)\n"
+    "  --backend=cuda|host     backend to run on (default cuda, or $EFFC_BACKEND); cuda needs an\n"
+    "                          NVIDIA GPU and driver, host is the reference C++ backend\n"
+    "  --device N              CUDA device ordinal (default 0, or $EFFC_CUDA_DEVICE)\n"
+    "  --cuda-graphs=BOOL      replay the kernels as one CUDA graph (default true, or\n"
+    "                          $EFFC_CUDA_GRAPH)\n"
+    "  --sync-each-kernel      synchronize after every kernel so that a fault names its kernel\n"
+    "                          (no CUDA graph; or EFFC_CUDA_SYNC=1)\n"
+    "  --kernel-cache-dir DIR  NVRTC kernel cache (default $EFFC_CACHE_DIR, else\n"
+    "                          $XDG_CACHE_HOME/effc or ~/.cache/effc)\n"
+    "  --kernel-cache=BOOL     use the kernel cache at all (default true, or $EFFC_CACHE)\n"
     "  --test-data DIR         read DIR/input_*.pb as the model inputs (manifest order), run,\n"
     "                          compare with DIR/output_*.pb; prints one line per output:\n"
     "                          output NAME: max_abs_err=E max_rel_err=R PASS|FAIL row_rel_err=W\n"
@@ -39,7 +49,8 @@ const char *kHelpText =
     "  --bench N               warm up, time N runs, print median/min/p90 latency in ms\n"
     "  --stats                 print arena bytes, intermediate bytes, their ratio, weight bytes\n"
     "                          and kernel count\n"
-    "  -v, --verbose           print load/run timing and a per-kernel timing table\n"
+    "  -v, --verbose           print load/run timing, where the kernels came from (embedded\n"
+    "                          cubin, cache, NVRTC) and a per-kernel timing table\n"
     "  -h, --help              print this help\n";
 
 StatusOr<Options> parseOptions(int argc, char **argv) {
@@ -76,10 +87,29 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
       o.help = true;
     } else if (name == "-v" || name == "--verbose") {
       o.verbose = true;
+      o.session.verbosity = std::max(o.session.verbosity, 1);
     } else if (name == "--stats") {
       o.stats = true;
     } else if (name == "--backend") {
-      EFFC_RETURN_IF_ERROR(need(&o.backend));
+      EFFC_RETURN_IF_ERROR(need(&o.session.backend));
+    } else if (name == "--device") {
+      double d;
+      EFFC_RETURN_IF_ERROR(number(&d));
+      if (d < 0 || d > 1 << 20 || d != double(int(d)))
+        return Status::error("option --device: expected a device ordinal (0, 1, ...)");
+      o.session.device = int(d);
+    } else if (name == "--cuda-graphs" || name == "--kernel-cache") {
+      std::string v = "true";
+      if (hasValue)
+        v = value;
+      bool on = v == "true" || v == "1" || v == "on";
+      if (!on && v != "false" && v != "0" && v != "off")
+        return Status::error("option " + name + ": expected true or false, got '" + v + "'");
+      (name == "--cuda-graphs" ? o.session.cudaGraphs : o.session.kernelCache) = on;
+    } else if (name == "--sync-each-kernel") {
+      o.session.syncAfterEachKernel = true;
+    } else if (name == "--kernel-cache-dir") {
+      EFFC_RETURN_IF_ERROR(need(&o.session.kernelCacheDir));
     } else if (name == "--test-data") {
       EFFC_RETURN_IF_ERROR(need(&o.testData));
     } else if (name == "--output-dir") {

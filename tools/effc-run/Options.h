@@ -2,6 +2,7 @@
 #pragma once
 
 #include "Compare.h"
+#include "effc/SessionOptions.h"
 #include "effc/Status.h"
 
 #include <string>
@@ -12,7 +13,8 @@ namespace effc::run {
 
 struct Options {
   std::string artifact;
-  std::string backend = "host";
+  /// SessionOptions::fromEnvironment() with the session flags applied.
+  SessionOptions session = SessionOptions::fromEnvironment();
   std::string testData;
   Tolerances tol;
   bool rowRtolGiven = false;    // else rowRtol = kRowRtolPerRtol * rtol

@@ -29,18 +29,18 @@ int main(int argc, char **argv) {
   auto model = Model::load(o.artifact);
   if (!model.ok())
     return fail(model.status());
-  auto session = Session::create(*model, o.backend);
-  if (!session.ok())
-    return fail(session.status());
-  if (o.verbose)
-    std::fprintf(stderr, "load: %.3f ms (backend %s)\n", msSince(t0), o.backend.c_str());
   if (o.stats) {
     run::printStats(**model);
     bool wantsRun = !o.testData.empty() || !o.inputs.empty() || o.bench > 0 ||
                     !o.outputDir.empty() || o.randomSeed >= 0 || !o.saveTestData.empty();
     if (!wantsRun && !(*model)->inputs().empty())
-      return 0; // stats only
+      return 0; // stats only: no session (no GPU, no JIT) needed
   }
+  auto session = Session::create(*model, o.session);
+  if (!session.ok())
+    return fail(session.status());
+  if (o.verbose)
+    std::fprintf(stderr, "load: %.3f ms (backend %s)\n", msSince(t0), o.session.backend.c_str());
 
   auto inputs = run::gatherInputs(o, **model);
   if (!inputs.ok())

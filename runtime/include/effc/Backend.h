@@ -1,9 +1,11 @@
 // The backend interface. A Backend turns a validated Model into per-session
-// executors; "host" (reference C++) is built in, "cuda" plugs in later through
-// registerBackend() without changing Session.
+// executors; "host" (reference C++) and "cuda" are built in, others plug in
+// through registerBackend() without changing Session.
 #pragma once
 
 #include "effc/Model.h"
+#include "effc/Session.h"
+#include "effc/SessionOptions.h"
 #include "effc/Status.h"
 #include "effc/Tensor.h"
 
@@ -14,25 +16,22 @@
 
 namespace effc {
 
-/// Optional per-run measurements (effc-run -v).
-struct RunProfile {
-  struct KernelTime {
-    int index;
-    std::string op, location;
-    double ms;
-  };
-  std::vector<KernelTime> kernels;
-};
-
 /// State of one session on one backend (its arena etc.). Used by one thread
 /// at a time.
 class BackendSession {
 public:
   virtual ~BackendSession() = default;
   /// `inputs` are already checked against model.inputs() (same order, dtype,
-  /// shape); `outputs` are allocated with model.outputs() dtype/shape.
-  virtual Status run(const std::vector<Tensor> &inputs, std::vector<HostTensor> &outputs,
+  /// shape, non-null; a device tensor is on the session's device);
+  /// `outputs` likewise against model.outputs(). A backend rejects a device
+  /// it cannot read or write, naming the input or output.
+  virtual Status run(const std::vector<Tensor> &inputs, const std::vector<MutableTensor> &outputs,
                      RunProfile *profile) = 0;
+  /// Outputs left in device memory; backends without a device say so.
+  virtual StatusOr<std::vector<DeviceTensor>> runOnDevice(const std::vector<Tensor> &inputs) {
+    (void)inputs;
+    return Status::error("this backend has no device memory: runOnDevice needs the cuda backend");
+  }
   /// Device time (ms) of the whole kernel sequence, once per iteration, on the
   /// inputs of the last run(): what a benchmark compares with other
   /// frameworks' kernel time, without host<->device copies. Backends that
@@ -41,6 +40,8 @@ public:
     (void)iterations;
     return Status::error("this backend has no device timer");
   }
+  /// The stream runs are queued on; null without one.
+  virtual void *stream() const { return nullptr; }
 };
 
 class Backend {
@@ -49,8 +50,9 @@ public:
   virtual std::string name() const = 0;
   /// Checks that every kernel of the model is runnable here (known ops...).
   virtual Status supports(const Model &model) const = 0;
+  /// `options.backend` names this backend; the arena limit is already checked.
   virtual StatusOr<std::unique_ptr<BackendSession>>
-  createSession(std::shared_ptr<const Model> model) const = 0;
+  createSession(std::shared_ptr<const Model> model, const SessionOptions &options) const = 0;
 };
 
 using BackendFactory = std::function<StatusOr<std::shared_ptr<Backend>>()>;

@@ -42,6 +42,9 @@ public:
   const uint8_t *weightsData() const { return weights_; }
   uint64_t weightsSize() const { return weightsSize_; }
   const std::string &payload() const { return payload_; }
+  /// Bytes of device (or host) memory each session allocates for its
+  /// intermediate tensors (the planned arena).
+  uint64_t arenaBytes() const;
 
 private:
   friend const detail::ModelManifest &detail::modelManifest(const Model &);

@@ -1,10 +1,29 @@
-// A Session runs one Model on one backend. Sessions are cheap relative to the
-// model: each owns its arena; several sessions over one Model may run on
-// different threads concurrently. One Session is used by one thread at a time.
+// A Session runs one Model on one backend, configured by SessionOptions.
+//
+// Thread safety: a Model is immutable and may be shared by any number of
+// Sessions on any threads. Sessions are cheap relative to the model (each
+// owns its arena and, on the cuda backend, its stream unless given one);
+// several Sessions over one Model may run concurrently on different threads
+// and streams. One Session is used by one thread at a time (run calls on one
+// Session must not overlap).
+//
+// Inputs are host or device tensors (Tensor::device); a device tensor must be
+// on the session's device (SessionOptions::device), and only the cuda backend
+// takes them. Outputs come back in one of three ways:
+//   run()         host copies (HostTensor);
+//   runOnDevice() tensors that stay on the GPU (DeviceTensor; cuda only);
+//   runInto()     written into caller buffers, host or device: on the cuda
+//                 backend kernels write a device buffer directly where the
+//                 plan allows (the output is a whole arena tensor), else one
+//                 device-to-device copy.
+// Synchronization: with a caller stream (SessionOptions::stream), a run whose
+// inputs and outputs are all on the device is only queued on that stream and
+// returns at once; a run that reads or writes host memory, and every run on
+// the session's own stream, has finished when it returns.
 #pragma once
 
-#include "effc/Backend.h"
 #include "effc/Model.h"
+#include "effc/SessionOptions.h"
 #include "effc/Status.h"
 #include "effc/Tensor.h"
 
@@ -15,34 +34,70 @@
 
 namespace effc {
 
+class BackendSession;
+
+/// Optional per-run measurements (effc-run -v).
+struct RunProfile {
+  struct KernelTime {
+    int index;
+    std::string op, location;
+    double ms;
+  };
+  std::vector<KernelTime> kernels;
+};
+
 class Session {
 public:
-  /// backend: "host" or "cuda".
+  /// Errors name the model path ("<path>: cuda backend: ...").
+  static StatusOr<std::unique_ptr<Session>>
+  create(std::shared_ptr<const Model> model,
+         const SessionOptions &options = SessionOptions::fromEnvironment());
+  /// SessionOptions::fromEnvironment() with `backend` ("host" or "cuda").
   static StatusOr<std::unique_ptr<Session>> create(std::shared_ptr<const Model> model,
-                                                   const std::string &backend = "host");
+                                                   const std::string &backend);
+  ~Session();
 
   /// Runs with inputs by name; every model input must be given exactly once
-  /// with the manifest's dtype and shape. Outputs come back in
-  /// model().outputs() order.
+  /// with the manifest's dtype and shape. Outputs come back as host copies,
+  /// in model().outputs() order.
   StatusOr<std::vector<HostTensor>> run(const std::map<std::string, Tensor> &inputs,
                                         RunProfile *profile = nullptr);
   /// Same with inputs in model().inputs() order.
   StatusOr<std::vector<HostTensor>> runPositional(const std::vector<Tensor> &inputs,
                                                   RunProfile *profile = nullptr);
 
-  /// Device time (ms) of the kernels alone, `iterations` times, on the inputs
-  /// of the last run (see BackendSession::timeKernels).
-  StatusOr<std::vector<double>> timeKernels(int iterations) {
-    return impl_->timeKernels(iterations);
-  }
+  /// Outputs stay in device memory (model().outputs() order), allocated
+  /// stream-ordered on the session's stream. cuda backend only.
+  StatusOr<std::vector<DeviceTensor>> runOnDevice(const std::map<std::string, Tensor> &inputs);
+  StatusOr<std::vector<DeviceTensor>> runOnDevicePositional(const std::vector<Tensor> &inputs);
+
+  /// Writes every model output into the caller's buffer of that name (host
+  /// or device memory; dtype and shape must match the model's).
+  Status runInto(const std::map<std::string, Tensor> &inputs,
+                 const std::map<std::string, MutableTensor> &outputs);
+  /// Same with inputs and outputs in model order.
+  Status runIntoPositional(const std::vector<Tensor> &inputs,
+                           const std::vector<MutableTensor> &outputs);
+
+  /// Device time (ms) of the kernels alone, `iterations` times, with the
+  /// inputs and output buffers of the last run (which must still be alive).
+  /// Backends without a device timer say so.
+  StatusOr<std::vector<double>> timeKernels(int iterations);
 
   const Model &model() const { return *model_; }
-  const std::string &backendName() const { return backendName_; }
+  const std::string &backendName() const { return options_.backend; }
+  const SessionOptions &options() const { return options_; }
+  /// The CUstream runs are queued on (the caller's or the session's own);
+  /// null on the host backend.
+  void *stream() const;
 
 private:
   Session() = default;
+  StatusOr<std::vector<Tensor>> orderInputs(const std::map<std::string, Tensor> &inputs) const;
+  Status checkInputs(const std::vector<Tensor> &inputs) const;
+
   std::shared_ptr<const Model> model_;
-  std::string backendName_;
+  SessionOptions options_;
   std::unique_ptr<BackendSession> impl_;
 };
 

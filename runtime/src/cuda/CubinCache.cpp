@@ -80,9 +80,9 @@ bool writeAtomically(const std::string &path, const std::string &bytes) {
 
 } // namespace
 
-std::string cacheDirectory() {
-  if (!cuda::envFlag("EFFC_CACHE", true))
-    return "";
+std::string cacheDirectory(const std::string &configured) {
+  if (!configured.empty())
+    return configured;
   std::string base = cuda::getEnv("XDG_CACHE_HOME");
   if (base.empty()) {
     std::string home = cuda::getEnv("HOME");
@@ -138,9 +138,8 @@ StatusOr<std::string> decodeCacheEntry(uint64_t key, const std::string &bytes) {
 }
 
 StatusOr<Compiled> compileCached(const std::string &source, const std::string &arch,
-                                 const std::vector<std::string> &extra) {
+                                 const std::vector<std::string> &extra, const std::string &dir) {
   std::vector<std::string> options = compileOptions(arch, extra);
-  std::string dir = cacheDirectory();
   if (dir.empty())
     return compile(source, options);
   auto ver = version();

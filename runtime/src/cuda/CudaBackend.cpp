@@ -2,9 +2,11 @@
 
 #include "ModelManifest.h"
 #include "cuda/CudaManifest.h"
+#include "cuda/DeviceMemory.h"
 #include "cuda/DeviceModel.h"
-#include "cuda/DynLib.h"
 #include "runtime/proto/artifact.pb.h"
+
+#include <cstdio>
 
 namespace effc {
 namespace cuda {
@@ -15,18 +17,27 @@ using artifact::Buffer;
 struct PreparedKernel {
   CUfunction fn = nullptr;
   unsigned grid[3] = {1, 1, 1}, block[3] = {1, 1, 1}, shared = 0;
+  std::vector<int32_t> buffers;  // the manifest buffer of each argument; -1: absent
   std::vector<CUdeviceptr> args; // one device pointer per input, then output
   std::vector<void *> argPtrs;   // cuLaunchKernel wants pointers to the values
+  bool graphStale = false;       // args changed since the graph node was set
+};
+
+// Where one run's inputs and outputs go: bound (kernels use the caller's
+// memory directly) or copied through the arena.
+struct RunBindings {
+  std::vector<bool> inputBound, outputBound;
+  int boundInputs = 0, boundOutputs = 0;
 };
 
 class CudaSession : public BackendSession {
 public:
-  static StatusOr<std::unique_ptr<BackendSession>> create(const Driver &d,
-                                                          std::shared_ptr<const Model> model) {
-    auto dm = DeviceModel::get(d, model);
+  static StatusOr<std::unique_ptr<BackendSession>>
+  create(const Driver &d, std::shared_ptr<const Model> model, const SessionOptions &options) {
+    auto dm = DeviceModel::get(d, model, options);
     if (!dm.ok())
       return dm.status();
-    std::unique_ptr<CudaSession> s(new CudaSession(d));
+    std::unique_ptr<CudaSession> s(new CudaSession(d, options));
     s->model_ = std::move(model);
     s->dm_ = std::move(*dm);
     Status st = s->init();
@@ -39,40 +50,63 @@ public:
     if (!d_.makeCurrent().ok())
       return;
     if (stream_)
-      d_.api.cuStreamSynchronize(stream_);
+      d_.api.cuStreamSynchronize(stream_.get());
     if (exec_)
       d_.api.cuGraphExecDestroy(exec_);
+    if (graph_)
+      d_.api.cuGraphDestroy(graph_);
     for (CUevent e : events_)
       if (e)
         d_.api.cuEventDestroy(e);
-    if (stream_)
-      d_.api.cuStreamDestroy(stream_);
     if (arena_)
       d_.api.cuMemFree(arena_);
+    // stream_ goes with the last DeviceTensor returned by runOnDevice.
   }
 
-  Status run(const std::vector<Tensor> &inputs, std::vector<HostTensor> &outputs,
+  void *stream() const override { return stream_.get(); }
+
+  Status run(const std::vector<Tensor> &inputs, const std::vector<MutableTensor> &outputs,
              RunProfile *profile) override {
     Status st = runImpl(inputs, outputs, profile);
     return st.withPrefix(model_->path());
   }
 
-  // Replays the captured graph (or the kernel sequence) between two events.
+  StatusOr<std::vector<DeviceTensor>> runOnDevice(const std::vector<Tensor> &inputs) override {
+    EFFC_RETURN_IF_ERROR(d_.makeCurrent());
+    std::vector<DeviceTensor> out;
+    std::vector<MutableTensor> views;
+    for (const TensorInfo &o : model_->outputs()) {
+      size_t bytes = size_t(std::max<int64_t>(numElements(o.shape), 0)) * dtypeSize(o.dtype);
+      auto mem = detail::allocateDevice(d_, bytes, stream_);
+      if (!mem.ok())
+        return mem.status().withPrefix("output '" + o.name + "'");
+      out.emplace_back(o.dtype, o.shape, std::move(*mem));
+      views.push_back(out.back().mutableView());
+    }
+    EFFC_RETURN_IF_ERROR(runImpl(inputs, views, nullptr));
+    return out;
+  }
+
+  // Replays the graph (or the kernel sequence) between two events, with the
+  // bindings of the last run.
   StatusOr<std::vector<double>> timeKernels(int iterations) override {
     EFFC_RETURN_IF_ERROR(d_.makeCurrent());
+    CUstream s = stream_.get();
     CUevent begin = nullptr, end = nullptr;
     EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventCreate(&begin, CU_EVENT_DEFAULT), "cuEventCreate"));
     Status st = d_.check(d_.api.cuEventCreate(&end, CU_EVENT_DEFAULT), "cuEventCreate");
+    if (st.ok() && exec_ && useGraph_)
+      st = updateGraph();
     std::vector<double> times;
     for (int i = 0; st.ok() && i < iterations; ++i) {
-      st = d_.check(d_.api.cuEventRecord(begin, stream_), "cuEventRecord");
+      st = d_.check(d_.api.cuEventRecord(begin, s), "cuEventRecord");
       if (st.ok() && exec_ && useGraph_)
-        st = d_.check(d_.api.cuGraphLaunch(exec_, stream_), "cuGraphLaunch");
+        st = d_.check(d_.api.cuGraphLaunch(exec_, s), "cuGraphLaunch");
       else
         for (size_t k = 0; st.ok() && k < kernels_.size(); ++k)
           st = launch(k);
       if (st.ok())
-        st = d_.check(d_.api.cuEventRecord(end, stream_), "cuEventRecord");
+        st = d_.check(d_.api.cuEventRecord(end, s), "cuEventRecord");
       if (st.ok())
         st = d_.check(d_.api.cuEventSynchronize(end), "cuEventSynchronize");
       float ms = 0;
@@ -90,10 +124,17 @@ public:
   }
 
 private:
-  explicit CudaSession(const Driver &d) : d_(d) {}
+  CudaSession(const Driver &d, const SessionOptions &o)
+      : d_(d), useGraph_(o.cudaGraphs && !o.syncAfterEachKernel), syncEach_(o.syncAfterEachKernel),
+        verbosity_(o.verbosity), callerStream_(o.stream != nullptr) {
+    if (o.stream)
+      stream_ = borrowedStream(static_cast<CUstream>(o.stream));
+  }
+
+  const artifact::Manifest &manifest() const { return manifestOf(*model_); }
 
   Status init() {
-    const artifact::Manifest &m = manifestOf(*model_);
+    const artifact::Manifest &m = manifest();
     EFFC_RETURN_IF_ERROR(d_.makeCurrent());
     if (uint64_t n = m.arena_bytes()) {
       EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuMemAlloc(&arena_, n),
@@ -103,11 +144,31 @@ private:
       // The memset runs on the legacy stream; the session's stream is non-blocking.
       EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuCtxSynchronize(), "clearing the arena"));
     }
-    EFFC_RETURN_IF_ERROR(
-        d_.check(d_.api.cuStreamCreate(&stream_, CU_STREAM_NON_BLOCKING), "cuStreamCreate"));
-    ptr_.resize(m.buffers_size());
-    for (int i = 0; i < m.buffers_size(); ++i)
-      ptr_[i] = resolve(i);
+    if (!stream_) {
+      CUstream s = nullptr;
+      EFFC_RETURN_IF_ERROR(
+          d_.check(d_.api.cuStreamCreate(&s, CU_STREAM_NON_BLOCKING), "cuStreamCreate"));
+      stream_ = ownedStream(d_, s);
+    }
+    // Every buffer as (root, byte offset in the root): a root is an ARENA or
+    // WEIGHT buffer, views (ALIAS) follow their chain (acyclic: validated).
+    int n = m.buffers_size();
+    root_.resize(n);
+    rootOffset_.resize(n);
+    for (int i = 0; i < n; ++i) {
+      int b = i;
+      uint64_t off = 0;
+      while (m.buffers(b).storage() == Buffer::ALIAS) {
+        off += m.buffers(b).offset();
+        b = int(m.buffers(b).alias_of());
+      }
+      root_[i] = b;
+      rootOffset_[i] = off;
+    }
+    rootWritten_.assign(n, false);
+    rootIsInput_.assign(n, false);
+    for (const TensorInfo &in : model_->inputs())
+      rootIsInput_[root_[in.buffer]] = true;
     kernels_.resize(m.kernels_size());
     for (int i = 0; i < m.kernels_size(); ++i) {
       const artifact::Kernel &k = m.kernels(i);
@@ -120,90 +181,168 @@ private:
       for (int d = 0; d < k.launch().block_size(); ++d)
         p.block[d] = k.launch().block(d);
       p.shared = k.launch().shared_bytes();
-      for (int32_t id : k.inputs())
-        p.args.push_back(id < 0 ? 0 : ptr_[id]);
+      p.buffers.assign(k.inputs().begin(), k.inputs().end());
+      p.buffers.insert(p.buffers.end(), k.outputs().begin(), k.outputs().end());
       for (int32_t id : k.outputs())
-        p.args.push_back(ptr_[id]);
+        rootWritten_[root_[id]] = true;
+      p.args.assign(p.buffers.size(), 0);
       for (CUdeviceptr &a : p.args)
         p.argPtrs.push_back(&a); // args no longer grows
     }
-    useGraph_ = envFlag("EFFC_CUDA_GRAPH", true);
-    syncEach_ = envFlag("EFFC_CUDA_SYNC", false);
+    RunBindings none;
+    none.inputBound.assign(model_->inputs().size(), false);
+    bind({}, {}, none); // every buffer at its arena/weights address
     return Status::OK();
   }
 
-  // Buffers were validated by the loader: ranges in bounds, aliases acyclic.
-  CUdeviceptr resolve(int i) const {
-    const Buffer &b = manifestOf(*model_).buffers(i);
-    switch (b.storage()) {
-    case Buffer::ARENA:
-      return arena_ ? arena_ + b.offset() : 0;
-    case Buffer::WEIGHT:
+  // The default address of a root buffer.
+  CUdeviceptr rootAddress(int r) const {
+    const Buffer &b = manifest().buffers(r);
+    if (b.storage() == Buffer::WEIGHT)
       return dm_->weights() ? dm_->weights() + b.offset() : 0;
-    default: {
-      CUdeviceptr base = resolve(int(b.alias_of()));
-      return base ? base + b.offset() : 0;
-    }
-    }
+    return arena_ ? arena_ + b.offset() : 0;
   }
 
-  std::string where(size_t k) const {
-    return kernelWhere(manifestOf(*model_).kernels(int(k)), int(k));
+  // Decides which caller buffers the kernels use directly and points every
+  // buffer and kernel argument there (marking changed graph nodes stale).
+  //  - A device input is bound when no kernel writes its buffer or a view of
+  //    it (kernels never write model inputs in effc's plans; the check keeps
+  //    a caller's input from being overwritten should one do so).
+  //  - A device output is bound when its buffer is a whole ARENA root (offset
+  //    0, same size) that kernels write and that is no input: the arena
+  //    planner gives such a root a byte range shared only with tensors whose
+  //    lifetimes do not overlap it, so moving it to the caller's memory
+  //    leaves every other tensor where it was.
+  // Anything else is copied through the arena (after binding: copies read
+  // and write the addresses in ptr_).
+  void bind(const std::vector<Tensor> &inputs, const std::vector<MutableTensor> &outputs,
+            RunBindings &rb) {
+    const artifact::Manifest &m = manifest();
+    std::vector<CUdeviceptr> rootPtr(m.buffers_size(), 0);
+    std::vector<bool> rootBound(m.buffers_size(), false);
+    for (int b = 0; b < m.buffers_size(); ++b)
+      if (root_[b] == b)
+        rootPtr[b] = rootAddress(b);
+    const auto &ins = model_->inputs();
+    rb.inputBound.assign(inputs.size(), false);
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      int buf = int(ins[i].buffer), r = root_[buf];
+      if (inputs[i].device != Device::Cuda || rootWritten_[r] || rootBound[r] ||
+          m.buffers(r).storage() != Buffer::ARENA)
+        continue;
+      rootPtr[r] = CUdeviceptr(inputs[i].data) - rootOffset_[buf];
+      rootBound[r] = rb.inputBound[i] = true;
+      ++rb.boundInputs;
+    }
+    const auto &outs = model_->outputs();
+    rb.outputBound.assign(outputs.size(), false);
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      int buf = int(outs[o].buffer), r = root_[buf];
+      const Buffer &root = m.buffers(r);
+      if (outputs[o].device != Device::Cuda || !outputs[o].data || rootBound[r] ||
+          rootIsInput_[r] || !rootWritten_[r] || root.storage() != Buffer::ARENA ||
+          rootOffset_[buf] != 0 || root.size_bytes() != outputs[o].byteSize())
+        continue;
+      rootPtr[r] = CUdeviceptr(outputs[o].data);
+      rootBound[r] = rb.outputBound[o] = true;
+      ++rb.boundOutputs;
+    }
+    ptr_.resize(m.buffers_size());
+    for (int b = 0; b < m.buffers_size(); ++b)
+      ptr_[b] = rootPtr[root_[b]] ? rootPtr[root_[b]] + rootOffset_[b] : 0;
+    for (PreparedKernel &p : kernels_)
+      for (size_t a = 0; a < p.args.size(); ++a) {
+        CUdeviceptr v = p.buffers[a] < 0 ? 0 : ptr_[p.buffers[a]];
+        if (p.args[a] != v) {
+          p.args[a] = v;
+          p.graphStale = true;
+        }
+      }
+  }
+
+  std::string where(size_t k) const { return kernelWhere(manifest().kernels(int(k)), int(k)); }
+
+  CudaKernelNodeParams nodeParams(PreparedKernel &p) const {
+    CudaKernelNodeParams np;
+    np.func = p.fn;
+    np.gridDimX = p.grid[0], np.gridDimY = p.grid[1], np.gridDimZ = p.grid[2];
+    np.blockDimX = p.block[0], np.blockDimY = p.block[1], np.blockDimZ = p.block[2];
+    np.sharedMemBytes = p.shared;
+    np.kernelParams = p.argPtrs.data();
+    return np;
   }
 
   Status launch(size_t k) {
     PreparedKernel &p = kernels_[k];
     CUresult r =
         d_.api.cuLaunchKernel(p.fn, p.grid[0], p.grid[1], p.grid[2], p.block[0], p.block[1],
-                              p.block[2], p.shared, stream_, p.argPtrs.data(), nullptr);
-    return d_.check(r, where(k) + ": launching '" + manifestOf(*model_).kernels(int(k)).source() +
-                           "'");
+                              p.block[2], p.shared, stream_.get(), p.argPtrs.data(), nullptr);
+    return d_.check(r, where(k) + ": launching '" + manifest().kernels(int(k)).source() + "'");
   }
 
-  // Capture the whole kernel sequence once; later runs replay it.
-  Status captureGraph() {
-    EFFC_RETURN_IF_ERROR(
-        d_.check(d_.api.cuStreamBeginCapture(stream_, CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
-                 "cuStreamBeginCapture"));
-    Status launched;
-    for (size_t k = 0; k < kernels_.size() && launched.ok(); ++k)
-      launched = launch(k);
-    CUgraph graph = nullptr;
-    CUresult end = d_.api.cuStreamEndCapture(stream_, &graph); // always leave capture mode
-    if (!launched.ok()) {
-      if (graph)
-        d_.api.cuGraphDestroy(graph);
-      return launched;
+  // The graph is built from explicit kernel nodes (a chain in manifest order)
+  // rather than captured from a stream: each node's handle is kept, so when a
+  // run binds other caller buffers only the kernels whose pointers changed
+  // get new parameters (cuGraphExecKernelNodeSetParams, a host-side update
+  // of the instantiated graph) instead of a capture and instantiation per
+  // run. Launches stay one cuGraphLaunch.
+  Status buildGraph() {
+    EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuGraphCreate(&graph_, 0), "cuGraphCreate"));
+    nodes_.assign(kernels_.size(), nullptr);
+    for (size_t k = 0; k < kernels_.size(); ++k) {
+      CudaKernelNodeParams np = nodeParams(kernels_[k]);
+      CUgraphNode prev = k ? nodes_[k - 1] : nullptr;
+      EFFC_RETURN_IF_ERROR(d_.check(
+          d_.api.cuGraphAddKernelNode(&nodes_[k], graph_, k ? &prev : nullptr, k ? 1 : 0, &np),
+          where(k) + ": adding '" + manifest().kernels(int(k)).source() + "' to the CUDA graph"));
+      kernels_[k].graphStale = false;
     }
-    if (end != CUDA_SUCCESS) {
-      if (graph)
-        d_.api.cuGraphDestroy(graph);
-      return d_.check(end, "cuStreamEndCapture");
-    }
-    CUresult r = d_.api.cuGraphInstantiateWithFlags(&exec_, graph, 0);
-    d_.api.cuGraphDestroy(graph); // the executable graph is independent of it
+    CUresult r = d_.api.cuGraphInstantiateWithFlags(&exec_, graph_, 0);
     if (r != CUDA_SUCCESS)
       exec_ = nullptr;
     return d_.check(r, "cuGraphInstantiate");
   }
 
+  // New pointers into the instantiated graph, for the kernels that changed.
+  Status updateGraph() {
+    for (size_t k = 0; k < kernels_.size(); ++k) {
+      PreparedKernel &p = kernels_[k];
+      if (!p.graphStale)
+        continue;
+      CudaKernelNodeParams np = nodeParams(p);
+      EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuGraphExecKernelNodeSetParams(exec_, nodes_[k], &np),
+                                    where(k) + ": updating the CUDA graph's pointers"));
+      p.graphStale = false;
+      ++graphUpdates_;
+    }
+    return Status::OK();
+  }
+
+  void dropGraph() {
+    if (exec_)
+      d_.api.cuGraphExecDestroy(exec_);
+    if (graph_)
+      d_.api.cuGraphDestroy(graph_);
+    exec_ = nullptr;
+    graph_ = nullptr;
+  }
+
   Status runKernelsTimed(RunProfile &profile) {
+    CUstream s = stream_.get();
     if (events_.empty()) {
       events_.resize(kernels_.size() + 1, nullptr);
       for (CUevent &e : events_)
         EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventCreate(&e, CU_EVENT_DEFAULT), "cuEventCreate"));
     }
-    EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventRecord(events_[0], stream_), "cuEventRecord"));
+    EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventRecord(events_[0], s), "cuEventRecord"));
     for (size_t k = 0; k < kernels_.size(); ++k) {
       EFFC_RETURN_IF_ERROR(launch(k));
-      EFFC_RETURN_IF_ERROR(
-          d_.check(d_.api.cuEventRecord(events_[k + 1], stream_), "cuEventRecord"));
+      EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventRecord(events_[k + 1], s), "cuEventRecord"));
       if (syncEach_)
-        EFFC_RETURN_IF_ERROR(
-            d_.check(d_.api.cuStreamSynchronize(stream_), where(k) + ": execution"));
+        EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuStreamSynchronize(s), where(k) + ": execution"));
     }
-    EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuStreamSynchronize(stream_), "running the kernels"));
-    const artifact::Manifest &m = manifestOf(*model_);
+    EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuStreamSynchronize(s), "running the kernels"));
+    const artifact::Manifest &m = manifest();
     for (size_t k = 0; k < kernels_.size(); ++k) {
       float ms = 0;
       EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventElapsedTime(&ms, events_[k], events_[k + 1]),
@@ -214,56 +353,116 @@ private:
     return Status::OK();
   }
 
-  Status runImpl(const std::vector<Tensor> &inputs, std::vector<HostTensor> &outputs,
+  Status runKernels() {
+    if (useGraph_ && !kernels_.empty()) {
+      Status ready = exec_ ? updateGraph() : buildGraph();
+      if (ready.ok())
+        return d_.check(d_.api.cuGraphLaunch(exec_, stream_.get()), "cuGraphLaunch");
+      // The driver may refuse a launch only at instantiation, where no
+      // kernel index is known: launching eagerly names the kernel. Should
+      // that work, this session just runs without a graph.
+      dropGraph();
+      for (size_t k = 0; k < kernels_.size(); ++k) {
+        Status st = launch(k);
+        if (!st.ok())
+          return st.message() == ready.message()
+                     ? st
+                     : Status::error(st.message() + " (CUDA graph: " + ready.message() + ")");
+      }
+      useGraph_ = false;
+      return Status::OK();
+    }
+    for (size_t k = 0; k < kernels_.size(); ++k) {
+      EFFC_RETURN_IF_ERROR(launch(k));
+      if (syncEach_)
+        EFFC_RETURN_IF_ERROR(
+            d_.check(d_.api.cuStreamSynchronize(stream_.get()), where(k) + ": execution"));
+    }
+    return Status::OK();
+  }
+
+  // A caller's device pointer must be device memory of this session's device.
+  Status checkDevicePointer(const void *data, const std::string &what) const {
+    int ordinal = -1;
+    CUresult r = d_.api.cuPointerGetAttribute(&ordinal, CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL,
+                                              CUdeviceptr(data));
+    if (r != CUDA_SUCCESS)
+      return Status::error("cuda backend: " + what + ": not CUDA device memory (" +
+                           d_.errorText(r) + ")");
+    if (ordinal != d_.ordinal)
+      return Status::error("cuda backend: " + what + ": memory of device " +
+                           std::to_string(ordinal) + ", the session runs on device " +
+                           std::to_string(d_.ordinal));
+    return Status::OK();
+  }
+
+  Status runImpl(const std::vector<Tensor> &inputs, const std::vector<MutableTensor> &outputs,
                  RunProfile *profile) {
     EFFC_RETURN_IF_ERROR(d_.makeCurrent());
     const auto &ins = model_->inputs();
-    for (size_t i = 0; i < inputs.size(); ++i)
-      if (size_t n = inputs[i].byteSize())
-        EFFC_RETURN_IF_ERROR(
-            d_.check(d_.api.cuMemcpyHtoDAsync(ptr_[ins[i].buffer], inputs[i].data, n, stream_),
-                     "copying input '" + ins[i].name + "' to the device"));
+    const auto &outs = model_->outputs();
+    bool touchesHost = profile != nullptr;
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      if (inputs[i].device == Device::Cuda && inputs[i].byteSize())
+        EFFC_RETURN_IF_ERROR(checkDevicePointer(inputs[i].data, "input '" + ins[i].name + "'"));
+      touchesHost |= inputs[i].device == Device::Host;
+    }
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      if (outputs[o].device == Device::Cuda && outputs[o].byteSize())
+        EFFC_RETURN_IF_ERROR(checkDevicePointer(outputs[o].data, "output '" + outs[o].name + "'"));
+      touchesHost |= outputs[o].device == Device::Host;
+    }
+    RunBindings rb;
+    bind(inputs, outputs, rb);
+    CUstream s = stream_.get();
+    for (size_t i = 0; i < inputs.size(); ++i) {
+      size_t n = inputs[i].byteSize();
+      if (!n || rb.inputBound[i])
+        continue;
+      CUdeviceptr dst = ptr_[ins[i].buffer];
+      CUresult r = inputs[i].device == Device::Cuda
+                       ? d_.api.cuMemcpyDtoDAsync(dst, CUdeviceptr(inputs[i].data), n, s)
+                       : d_.api.cuMemcpyHtoDAsync(dst, inputs[i].data, n, s);
+      EFFC_RETURN_IF_ERROR(d_.check(r, "copying input '" + ins[i].name + "' to the device"));
+    }
+    int updatesBefore = graphUpdates_;
     if (profile) {
       profile->kernels.clear();
       EFFC_RETURN_IF_ERROR(runKernelsTimed(*profile));
-    } else if (useGraph_ && !kernels_.empty()) {
-      Status captured = exec_ ? Status::OK() : captureGraph();
-      if (captured.ok()) {
-        EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuGraphLaunch(exec_, stream_), "cuGraphLaunch"));
-      } else {
-        // The driver may refuse a launch only at instantiation, where no
-        // kernel index is known: launching eagerly names the kernel. Should
-        // that work, this session just runs without a graph.
-        for (size_t k = 0; k < kernels_.size(); ++k) {
-          Status st = launch(k);
-          if (!st.ok())
-            return st.message() == captured.message()
-                       ? st
-                       : Status::error(st.message() + " (graph capture: " + captured.message() +
-                                       ")");
-        }
-        useGraph_ = false;
-      }
     } else {
-      for (size_t k = 0; k < kernels_.size(); ++k) {
-        EFFC_RETURN_IF_ERROR(launch(k));
-        if (syncEach_)
-          EFFC_RETURN_IF_ERROR(
-              d_.check(d_.api.cuStreamSynchronize(stream_), where(k) + ": execution"));
-      }
+      EFFC_RETURN_IF_ERROR(runKernels());
     }
-    const auto &outs = model_->outputs();
-    for (size_t o = 0; o < outputs.size(); ++o)
-      if (size_t n = outputs[o].byteSize())
-        EFFC_RETURN_IF_ERROR(
-            d_.check(d_.api.cuMemcpyDtoHAsync(outputs[o].data(), ptr_[outs[o].buffer], n, stream_),
-                     "copying output '" + outs[o].name + "' to the host"));
-    CUresult r = d_.api.cuStreamSynchronize(stream_);
+    for (size_t o = 0; o < outputs.size(); ++o) {
+      size_t n = outputs[o].byteSize();
+      if (!n || rb.outputBound[o])
+        continue;
+      CUdeviceptr src = ptr_[outs[o].buffer];
+      CUresult r = outputs[o].device == Device::Cuda
+                       ? d_.api.cuMemcpyDtoDAsync(CUdeviceptr(outputs[o].data), src, n, s)
+                       : d_.api.cuMemcpyDtoHAsync(outputs[o].data, src, n, s);
+      EFFC_RETURN_IF_ERROR(d_.check(r, "copying output '" + outs[o].name + "'"));
+    }
+    if (verbosity_ >= 2)
+      std::fprintf(stderr,
+                   "effc: %s: run on cuda:%d: %zu kernels (%s), inputs %d bound / %zu, "
+                   "outputs %d written in place / %zu, %d graph nodes updated%s\n",
+                   model_->path().c_str(), d_.ordinal, kernels_.size(),
+                   profile              ? "profiled"
+                   : exec_ && useGraph_ ? "CUDA graph"
+                                        : "eager",
+                   rb.boundInputs, inputs.size(), rb.boundOutputs, outputs.size(),
+                   graphUpdates_ - updatesBefore,
+                   touchesHost || !callerStream_ ? "" : ", not synchronized");
+    // A device-only run on the caller's stream stays stream-ordered.
+    if (!touchesHost && callerStream_)
+      return Status::OK();
+    CUresult r = d_.api.cuStreamSynchronize(s);
     if (r != CUDA_SUCCESS)
       return Status::error("cuda backend: running " + std::to_string(kernels_.size()) + " kernels" +
                            (useGraph_ && !profile ? " (CUDA graph)" : "") +
                            " failed: " + d_.errorText(r) +
-                           "; EFFC_CUDA_GRAPH=0 EFFC_CUDA_SYNC=1 names the failing kernel");
+                           "; cudaGraphs=false with syncAfterEachKernel=true (EFFC_CUDA_GRAPH=0 "
+                           "EFFC_CUDA_SYNC=1) names the failing kernel");
     return Status::OK();
   }
 
@@ -271,12 +470,20 @@ private:
   std::shared_ptr<const Model> model_;
   std::shared_ptr<DeviceModel> dm_;
   CUdeviceptr arena_ = 0;
-  CUstream stream_ = nullptr;
+  SharedStream stream_;
+  CUgraph graph_ = nullptr;
   CUgraphExec exec_ = nullptr;
+  std::vector<CUgraphNode> nodes_;
   std::vector<CUevent> events_;
+  std::vector<int> root_;
+  std::vector<uint64_t> rootOffset_;
+  std::vector<bool> rootWritten_, rootIsInput_;
   std::vector<CUdeviceptr> ptr_;
   std::vector<PreparedKernel> kernels_;
   bool useGraph_ = true, syncEach_ = false;
+  int verbosity_ = 0;
+  bool callerStream_ = false;
+  int graphUpdates_ = 0;
 };
 
 class CudaBackend : public Backend {
@@ -295,11 +502,16 @@ public:
   }
 
   StatusOr<std::unique_ptr<BackendSession>>
-  createSession(std::shared_ptr<const Model> model) const override {
-    auto d = getDriver();
+  createSession(std::shared_ptr<const Model> model, const SessionOptions &options) const override {
+    if (options.device < 0)
+      return Status::error(model->path() + ": cuda backend: device " +
+                           std::to_string(options.device) +
+                           " is not a device ordinal (SessionOptions::device; EFFC_CUDA_DEVICE "
+                           "must be a non-negative integer)");
+    auto d = getDriver(options.device);
     if (!d.ok())
-      return d.status();
-    return CudaSession::create(**d, std::move(model));
+      return d.status().withPrefix(model->path());
+    return CudaSession::create(**d, std::move(model), options);
   }
 };
 

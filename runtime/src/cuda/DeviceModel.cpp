@@ -2,40 +2,54 @@
 
 #include "ModelManifest.h"
 #include "cuda/CudaManifest.h"
-#include "cuda/DynLib.h"
 #include "cuda/Nvrtc.h"
 #include "runtime/proto/artifact.pb.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <mutex>
+#include <tuple>
 
 namespace effc::cuda {
 
 StatusOr<std::shared_ptr<DeviceModel>> DeviceModel::get(const Driver &driver,
-                                                        const std::shared_ptr<const Model> &model) {
+                                                        const std::shared_ptr<const Model> &model,
+                                                        const SessionOptions &options) {
+  std::string arch = options.cudaArch.empty()
+                         ? nvrtc::archForComputeCapability(driver.ccMajor, driver.ccMinor)
+                         : options.cudaArch; // e.g. sm_90a for wgmma kernels
   // Keyed by address: a live entry implies a live session, which holds the
   // Model, so the address cannot have been reused.
+  using Key = std::tuple<const Model *, int, std::string>;
   static std::mutex mu;
-  static std::map<const Model *, std::weak_ptr<DeviceModel>> live;
+  static std::map<Key, std::weak_ptr<DeviceModel>> live;
   std::lock_guard<std::mutex> lock(mu); // also serializes JIT of one model
-  if (auto dm = live[model.get()].lock())
+  Key key{model.get(), driver.ordinal, arch};
+  if (auto dm = live[key].lock()) {
+    if (options.verbosity >= 1)
+      std::fprintf(stderr, "effc: %s: cuda:%d %s: reusing the loaded module (%s)\n",
+                   model->path().c_str(), driver.ordinal, arch.c_str(), dm->origin().c_str());
     return dm;
+  }
   std::shared_ptr<DeviceModel> dm(new DeviceModel(driver));
-  Status st = dm->init(*model);
+  dm->arch_ = arch;
+  Status st = dm->init(*model, options);
   if (!st.ok())
     return st.withPrefix(model->path());
-  live[model.get()] = dm;
+  if (options.verbosity >= 1)
+    std::fprintf(stderr, "effc: %s: cuda:%d (%s) %s: %d kernels from %s, %llu bytes of weights\n",
+                 model->path().c_str(), driver.ordinal, driver.deviceName.c_str(), arch.c_str(),
+                 manifestOf(*model).kernels_size(), dm->origin().c_str(),
+                 (unsigned long long)model->weightsSize());
+  live[key] = dm;
   for (auto it = live.begin(); it != live.end();)
     it = it->second.expired() ? live.erase(it) : std::next(it);
   return dm;
 }
 
-Status DeviceModel::init(const Model &model) {
+Status DeviceModel::init(const Model &model, const SessionOptions &options) {
   const artifact::Manifest &m = manifestOf(model);
   EFFC_RETURN_IF_ERROR(driver_.makeCurrent());
-  std::string forced = getEnv("EFFC_CUDA_ARCH"); // e.g. sm_90a for wgmma kernels
-  arch_ =
-      forced.empty() ? nvrtc::archForComputeCapability(driver_.ccMajor, driver_.ccMinor) : forced;
 
   if (m.kernels_size() > 0) {
     auto embedded = embeddedCubin(m, model.payload(), arch_);
@@ -50,10 +64,15 @@ Status DeviceModel::init(const Model &model) {
       if (!source.ok())
         return source.status().withPrefix("cuda backend: no cubin for " + arch_);
       std::vector<std::string> extra(m.nvrtc_options().begin(), m.nvrtc_options().end());
-      auto c = nvrtc::compileCached(*source, arch_, extra);
+      std::string cacheDir =
+          options.kernelCache ? nvrtc::cacheDirectory(options.kernelCacheDir) : std::string();
+      auto c = nvrtc::compileCached(*source, arch_, extra, cacheDir);
       if (!c.ok())
         return c.status().withPrefix("cuda backend: JIT for " + arch_);
-      origin_ = c->fromCache ? "NVRTC cache" : "NVRTC (" + std::to_string(int(c->ms)) + " ms)";
+      origin_ = c->fromCache
+                    ? "NVRTC cache " + cacheDir
+                    : "NVRTC (" + std::to_string(int(c->ms)) + " ms" +
+                          (cacheDir.empty() ? ", no cache" : ", cached in " + cacheDir) + ")";
       cubin = std::move(c->cubin);
     }
     EFFC_RETURN_IF_ERROR(driver_.check(driver_.api.cuModuleLoadData(&module_, cubin.data()),

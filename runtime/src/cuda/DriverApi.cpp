@@ -2,7 +2,9 @@
 
 #include "cuda/DynLib.h"
 
-#include <cstdlib>
+#include <map>
+#include <memory>
+#include <mutex>
 
 namespace effc::cuda {
 namespace {
@@ -20,12 +22,20 @@ bool resolve(void *lib, F &f, std::initializer_list<const char *> names, std::st
   return false;
 }
 
-StatusOr<const Driver *> initDriver() {
+constexpr const char *kUseHost = "; pass backend \"host\" for the reference backend";
+
+Status noGpu(const std::string &why) {
+  return Status::error("cuda backend: no CUDA driver/GPU found (" + why + ")" + kUseHost);
+}
+
+// The library and cuInit, once per process; the returned Driver has api and
+// driverVersion set, no device yet.
+StatusOr<const Driver *> loadDriverLibrary() {
   std::string why;
   void *lib = openFirst({"libcuda.so.1"}, nullptr, &why);
   if (!lib)
-    return Status::error("cuda backend: libcuda.so.1 not found (no NVIDIA driver?): " + why);
-  static Driver d; // lives (with the retained context) until exit
+    return noGpu("libcuda.so.1 not found: " + why);
+  static Driver d; // lives until exit
   DriverApi &a = d.api;
   std::string missing;
 #define EFFC_RESOLVE(field, ...) resolve(lib, a.field, {__VA_ARGS__}, &missing)
@@ -51,6 +61,10 @@ StatusOr<const Driver *> initDriver() {
   EFFC_RESOLVE(cuMemcpyDtoH, "cuMemcpyDtoH_v2");
   EFFC_RESOLVE(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
   EFFC_RESOLVE(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
+  EFFC_RESOLVE(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+  EFFC_RESOLVE(cuMemAllocAsync, "cuMemAllocAsync");
+  EFFC_RESOLVE(cuMemFreeAsync, "cuMemFreeAsync");
+  EFFC_RESOLVE(cuPointerGetAttribute, "cuPointerGetAttribute");
   EFFC_RESOLVE(cuStreamCreate, "cuStreamCreate");
   EFFC_RESOLVE(cuStreamDestroy, "cuStreamDestroy_v2", "cuStreamDestroy");
   EFFC_RESOLVE(cuStreamSynchronize, "cuStreamSynchronize");
@@ -61,6 +75,11 @@ StatusOr<const Driver *> initDriver() {
   EFFC_RESOLVE(cuGraphLaunch, "cuGraphLaunch");
   EFFC_RESOLVE(cuGraphExecDestroy, "cuGraphExecDestroy");
   EFFC_RESOLVE(cuGraphDestroy, "cuGraphDestroy");
+  EFFC_RESOLVE(cuGraphCreate, "cuGraphCreate");
+  // CudaKernelNodeParams is the v2 struct, whose prefix is v1: either works.
+  EFFC_RESOLVE(cuGraphAddKernelNode, "cuGraphAddKernelNode_v2", "cuGraphAddKernelNode");
+  EFFC_RESOLVE(cuGraphExecKernelNodeSetParams, "cuGraphExecKernelNodeSetParams_v2",
+               "cuGraphExecKernelNodeSetParams");
   EFFC_RESOLVE(cuEventCreate, "cuEventCreate");
   EFFC_RESOLVE(cuEventRecord, "cuEventRecord");
   EFFC_RESOLVE(cuEventElapsedTime, "cuEventElapsedTime_v2", "cuEventElapsedTime");
@@ -71,39 +90,40 @@ StatusOr<const Driver *> initDriver() {
   if (!missing.empty())
     return Status::error("cuda backend: libcuda.so.1 lacks " + missing +
                          " (driver too old? CUDA 12+ needed)");
-
-  EFFC_RETURN_IF_ERROR(d.check(a.cuInit(0), "cuInit"));
+  CUresult r = a.cuInit(0);
+  if (r == CUDA_ERROR_NO_DEVICE)
+    return noGpu("cuInit: " + d.errorText(r));
+  EFFC_RETURN_IF_ERROR(d.check(r, "cuInit"));
   a.cuDriverGetVersion(&d.driverVersion);
+  return static_cast<const Driver *>(&d);
+}
+
+StatusOr<const Driver *> initDevice(const Driver &lib, int ordinal) {
+  const DriverApi &a = lib.api;
   int count = 0;
-  EFFC_RETURN_IF_ERROR(d.check(a.cuDeviceGetCount(&count), "cuDeviceGetCount"));
-  int ordinal = 0;
-  std::string env = getEnv("EFFC_CUDA_DEVICE");
-  if (!env.empty()) {
-    char *end = nullptr;
-    long v = std::strtol(env.c_str(), &end, 10);
-    if (*end || v < 0)
-      return Status::error("cuda backend: EFFC_CUDA_DEVICE='" + env + "' is not a device ordinal");
-    ordinal = int(v);
-  }
+  EFFC_RETURN_IF_ERROR(lib.check(a.cuDeviceGetCount(&count), "cuDeviceGetCount"));
   if (count == 0)
-    return Status::error("cuda backend: no CUDA device found");
-  if (ordinal >= count)
+    return noGpu("the driver reports no device");
+  if (ordinal < 0 || ordinal >= count)
     return Status::error("cuda backend: device " + std::to_string(ordinal) + " requested, " +
-                         std::to_string(count) + " present");
-  EFFC_RETURN_IF_ERROR(d.check(a.cuDeviceGet(&d.device, ordinal), "cuDeviceGet"));
-  EFFC_RETURN_IF_ERROR(d.check(
-      a.cuDeviceGetAttribute(&d.ccMajor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d.device),
+                         std::to_string(count) + " present (SessionOptions::device, default " +
+                         "from EFFC_CUDA_DEVICE)");
+  auto d = std::make_unique<Driver>(lib); // api and driver version
+  d->ordinal = ordinal;
+  EFFC_RETURN_IF_ERROR(d->check(a.cuDeviceGet(&d->device, ordinal), "cuDeviceGet"));
+  EFFC_RETURN_IF_ERROR(d->check(
+      a.cuDeviceGetAttribute(&d->ccMajor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR, d->device),
       "cuDeviceGetAttribute"));
-  EFFC_RETURN_IF_ERROR(d.check(
-      a.cuDeviceGetAttribute(&d.ccMinor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d.device),
+  EFFC_RETURN_IF_ERROR(d->check(
+      a.cuDeviceGetAttribute(&d->ccMinor, CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR, d->device),
       "cuDeviceGetAttribute"));
   char name[256] = {0};
-  if (a.cuDeviceGetName(name, sizeof(name) - 1, d.device) == CUDA_SUCCESS)
-    d.deviceName = name;
+  if (a.cuDeviceGetName(name, sizeof(name) - 1, d->device) == CUDA_SUCCESS)
+    d->deviceName = name;
   EFFC_RETURN_IF_ERROR(
-      d.check(a.cuDevicePrimaryCtxRetain(&d.context, d.device), "cuDevicePrimaryCtxRetain"));
-  EFFC_RETURN_IF_ERROR(d.makeCurrent());
-  return static_cast<const Driver *>(&d);
+      d->check(a.cuDevicePrimaryCtxRetain(&d->context, d->device), "cuDevicePrimaryCtxRetain"));
+  EFFC_RETURN_IF_ERROR(d->makeCurrent());
+  return static_cast<const Driver *>(d.release()); // lives (with its context) until exit
 }
 
 } // namespace
@@ -130,10 +150,18 @@ Status Driver::makeCurrent() const {
   return check(api.cuCtxSetCurrent(context), "cuCtxSetCurrent");
 }
 
-StatusOr<const Driver *> getDriver() {
-  // Magic static: initialized once, thread-safe; a failure is remembered too.
-  static const StatusOr<const Driver *> driver = initDriver();
-  return driver;
+StatusOr<const Driver *> getDriver(int ordinal) {
+  // Magic static: loaded once, thread-safe; a failure is remembered too.
+  static const StatusOr<const Driver *> library = loadDriverLibrary();
+  if (!library.ok())
+    return library.status();
+  static std::mutex mu;
+  static std::map<int, StatusOr<const Driver *>> devices;
+  std::lock_guard<std::mutex> lock(mu);
+  auto it = devices.find(ordinal);
+  if (it == devices.end())
+    it = devices.emplace(ordinal, initDevice(**library, ordinal)).first;
+  return it->second;
 }
 
 } // namespace effc::cuda

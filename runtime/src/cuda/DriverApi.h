@@ -21,8 +21,24 @@ using CUstream = struct CUstream_st *;
 using CUevent = struct CUevent_st *;
 using CUgraph = struct CUgraph_st *;
 using CUgraphExec = struct CUgraphExec_st *;
+using CUgraphNode = struct CUgraphNode_st *;
+
+/// CUDA_KERNEL_NODE_PARAMS_v2; its first fields are the v1 struct, so it
+/// serves either entry point (kern/ctx stay null: `func` is used).
+struct CudaKernelNodeParams {
+  CUfunction func = nullptr;
+  unsigned gridDimX = 1, gridDimY = 1, gridDimZ = 1;
+  unsigned blockDimX = 1, blockDimY = 1, blockDimZ = 1;
+  unsigned sharedMemBytes = 0;
+  void **kernelParams = nullptr;
+  void **extra = nullptr;
+  void *kern = nullptr;
+  CUcontext ctx = nullptr;
+};
 
 constexpr CUresult CUDA_SUCCESS = 0;
+constexpr CUresult CUDA_ERROR_NO_DEVICE = 100;
+constexpr int CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL = 9;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR = 75;
 constexpr int CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR = 76;
 constexpr int CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES = 8;
@@ -55,6 +71,11 @@ struct DriverApi {
   CUresult (*cuMemcpyDtoH)(void *, CUdeviceptr, size_t);
   CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
   CUresult (*cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
+  CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  // Stream-ordered allocation (every driver since CUDA 11.2).
+  CUresult (*cuMemAllocAsync)(CUdeviceptr *, size_t, CUstream);
+  CUresult (*cuMemFreeAsync)(CUdeviceptr, CUstream);
+  CUresult (*cuPointerGetAttribute)(void *, int, CUdeviceptr);
   CUresult (*cuStreamCreate)(CUstream *, unsigned);
   CUresult (*cuStreamDestroy)(CUstream);
   CUresult (*cuStreamSynchronize)(CUstream);
@@ -64,6 +85,11 @@ struct DriverApi {
   CUresult (*cuGraphLaunch)(CUgraphExec, CUstream);
   CUresult (*cuGraphExecDestroy)(CUgraphExec);
   CUresult (*cuGraphDestroy)(CUgraph);
+  CUresult (*cuGraphCreate)(CUgraph *, unsigned);
+  CUresult (*cuGraphAddKernelNode)(CUgraphNode *, CUgraph, const CUgraphNode *, size_t,
+                                   const CudaKernelNodeParams *);
+  CUresult (*cuGraphExecKernelNodeSetParams)(CUgraphExec, CUgraphNode,
+                                             const CudaKernelNodeParams *);
   CUresult (*cuEventCreate)(CUevent *, unsigned);
   CUresult (*cuEventRecord)(CUevent, CUstream);
   CUresult (*cuEventElapsedTime)(float *, CUevent, CUevent);
@@ -72,10 +98,11 @@ struct DriverApi {
   CUresult (*cuEventDestroy)(CUevent);
 };
 
-/// The loaded driver and device 0 (EFFC_CUDA_DEVICE picks another), with
-/// its primary context retained for the life of the process.
+/// The loaded driver and one device, with its primary context retained for
+/// the life of the process.
 struct Driver {
   DriverApi api;
+  int ordinal = 0;
   CUdevice device = 0;
   CUcontext context = nullptr;
   int ccMajor = 0, ccMinor = 0;
@@ -90,9 +117,11 @@ struct Driver {
   Status makeCurrent() const;
 };
 
-/// Loads libcuda.so.1 and initializes device 0 once per process; later calls
-/// return the same result. Never aborts: no library, no device or a driver
-/// error come back as a Status ("cuda backend: libcuda.so.1 not found ...").
-StatusOr<const Driver *> getDriver();
+/// Loads libcuda.so.1 once per process and initializes device `ordinal` once;
+/// later calls return the same result (thread-safe). Never aborts: no
+/// library or no device gives "cuda backend: no CUDA driver/GPU found (...);
+/// pass backend "host" for the reference backend", other failures a Status
+/// naming the driver call.
+StatusOr<const Driver *> getDriver(int ordinal = 0);
 
 } // namespace effc::cuda

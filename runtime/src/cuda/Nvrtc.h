@@ -38,17 +38,19 @@ struct Compiled {
 StatusOr<Compiled> compile(const std::string &source, const std::vector<std::string> &options,
                            const std::string &name = "effc_kernels.cu");
 
-/// compile(source, compileOptions(arch, extra)) through the cubin cache:
-/// $XDG_CACHE_HOME/effc (else ~/.cache/effc)/<16 hex digits>.cubin keyed by
-/// FNV-1a of source, options, arch and NVRTC version. An entry that fails its
-/// header check (magic, key, size, checksum) is recompiled and rewritten
-/// atomically. EFFC_CACHE=0 bypasses the cache; an unwritable cache directory
-/// only costs the cache, never the compile.
+/// compile(source, compileOptions(arch, extra)) through the cubin cache in
+/// `cacheDir` ("" = no cache; see cacheDirectory): <16 hex digits>.cubin
+/// keyed by FNV-1a of source, options, arch and NVRTC version. An entry that
+/// fails its header check (magic, key, size, checksum) is recompiled and
+/// rewritten atomically; an unwritable cache directory only costs the cache,
+/// never the compile.
 StatusOr<Compiled> compileCached(const std::string &source, const std::string &arch,
-                                 const std::vector<std::string> &extra);
+                                 const std::vector<std::string> &extra,
+                                 const std::string &cacheDir);
 
-/// The cache directory, "" when EFFC_CACHE=0 or no directory can be named.
-std::string cacheDirectory();
+/// `configured` when not empty, else the default cache directory
+/// $XDG_CACHE_HOME/effc (else ~/.cache/effc); "" when none can be named.
+std::string cacheDirectory(const std::string &configured = "");
 /// Cache key and file of one compilation.
 uint64_t cacheKey(const std::string &source, const std::vector<std::string> &options,
                   const std::string &arch, const std::string &nvrtcVersion);

@@ -39,7 +39,7 @@ TEST(Artifact, SoftmaxValuesAreHandComputed) {
   mb.input("x", x);
   mb.output("y", y);
   auto model = loadBytes(mb.bytes());
-  auto s = Session::create(model);
+  auto s = Session::create(model, "host");
   ASSERT_TRUE(s.ok());
   std::vector<float> in{0, 1, 2};
   auto out = (*s)->run({{"x", Tensor{DType::FLOAT32, {1, 3}, in.data()}}});
@@ -61,7 +61,7 @@ TEST(Artifact, AliasChainAndWeightOutput) {
   mb.output("last", a2);
   mb.output("w", w);
   auto model = loadBytes(mb.bytes());
-  auto s = Session::create(model);
+  auto s = Session::create(model, "host");
   ASSERT_TRUE(s.ok()) << s.status().message();
   std::vector<float> in{1, 2, 3, 4};
   auto out = (*s)->run({{"x", Tensor{DType::FLOAT32, {2, 2}, in.data()}}});

@@ -212,7 +212,7 @@ TEST_F(Fixture, KernelFailureNamesKernel) {
     b->set_shape(1, 1);
   }));
   ASSERT_TRUE(model);
-  auto s = Session::create(model);
+  auto s = Session::create(model, "host");
   ASSERT_TRUE(s.ok());
   std::vector<float> x(6, 1);
   auto r = (*s)->run({{"x", Tensor{DType::FLOAT32, {2, 3}, x.data()}}});

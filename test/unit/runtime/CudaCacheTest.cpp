@@ -1,4 +1,4 @@
-// The on-disk cubin cache: hit, miss, corrupt entries, EFFC_CACHE=0.
+// The on-disk cubin cache: hit, miss, corrupt entries, no cache.
 #include "CudaTestUtil.h"
 #include "cuda/Nvrtc.h"
 
@@ -39,16 +39,12 @@ void writeAll(const std::string &path, const std::string &bytes) {
 TEST(CudaCache, Directory) {
   {
     ScopedEnv xdg("XDG_CACHE_HOME", "/some/xdg");
-    ScopedEnv on("EFFC_CACHE", nullptr);
     EXPECT_EQ(nvrtc::cacheDirectory(), "/some/xdg/effc");
+    EXPECT_EQ(nvrtc::cacheDirectory("/mine"), "/mine"); // SessionOptions::kernelCacheDir
   }
-  {
-    ScopedEnv xdg("XDG_CACHE_HOME", nullptr);
-    ScopedEnv home("HOME", "/home/u");
-    EXPECT_EQ(nvrtc::cacheDirectory(), "/home/u/.cache/effc");
-  }
-  ScopedEnv off("EFFC_CACHE", "0");
-  EXPECT_EQ(nvrtc::cacheDirectory(), "");
+  ScopedEnv xdg("XDG_CACHE_HOME", nullptr);
+  ScopedEnv home("HOME", "/home/u");
+  EXPECT_EQ(nvrtc::cacheDirectory(), "/home/u/.cache/effc");
 }
 
 TEST(CudaCache, KeyCoversEveryInput) {
@@ -86,12 +82,10 @@ TEST(CudaCache, MissHitCorruptRecompile) {
   EFFC_REQUIRE_NVRTC();
   TempDir tmp;
   ASSERT_FALSE(tmp.path().empty());
-  ScopedEnv xdg("XDG_CACHE_HOME", tmp.path().c_str());
-  ScopedEnv on("EFFC_CACHE", nullptr);
   const std::string src = smallCudaSource(77);
   const std::string dir = tmp.path() + "/effc";
 
-  auto miss = nvrtc::compileCached(src, "sm_90", {});
+  auto miss = nvrtc::compileCached(src, "sm_90", {}, dir);
   ASSERT_TRUE(miss.ok()) << miss.status().message();
   EXPECT_FALSE(miss->fromCache);
   auto files = listDir(dir);
@@ -102,16 +96,16 @@ TEST(CudaCache, MissHitCorruptRecompile) {
   EXPECT_EQ(entry, nvrtc::cacheFile(dir, nvrtc::cacheKey(src, nvrtc::compileOptions("sm_90", {}),
                                                          "sm_90", *ver)));
 
-  auto hit = nvrtc::compileCached(src, "sm_90", {});
+  auto hit = nvrtc::compileCached(src, "sm_90", {}, dir);
   ASSERT_TRUE(hit.ok());
   EXPECT_TRUE(hit->fromCache);
   EXPECT_EQ(hit->cubin, miss->cubin);
 
   // Another arch or option is another entry.
-  auto other = nvrtc::compileCached(src, "sm_80", {});
+  auto other = nvrtc::compileCached(src, "sm_80", {}, dir);
   ASSERT_TRUE(other.ok());
   EXPECT_FALSE(other->fromCache);
-  auto opt = nvrtc::compileCached(src, "sm_90", {"-lineinfo"});
+  auto opt = nvrtc::compileCached(src, "sm_90", {"-lineinfo"}, dir);
   ASSERT_TRUE(opt.ok());
   EXPECT_FALSE(opt->fromCache);
   EXPECT_EQ(listDir(dir).size(), 3u);
@@ -121,18 +115,18 @@ TEST(CudaCache, MissHitCorruptRecompile) {
   std::string bad = good;
   bad[bad.size() / 2] ^= 0x5a;
   writeAll(entry, bad);
-  auto again = nvrtc::compileCached(src, "sm_90", {});
+  auto again = nvrtc::compileCached(src, "sm_90", {}, dir);
   ASSERT_TRUE(again.ok());
   EXPECT_FALSE(again->fromCache);
   EXPECT_EQ(again->cubin, miss->cubin);
   EXPECT_EQ(readAll(entry), good);
 
   writeAll(entry, good.substr(0, good.size() / 3));
-  auto trunc = nvrtc::compileCached(src, "sm_90", {});
+  auto trunc = nvrtc::compileCached(src, "sm_90", {}, dir);
   ASSERT_TRUE(trunc.ok());
   EXPECT_FALSE(trunc->fromCache);
   EXPECT_EQ(readAll(entry), good);
-  auto hit2 = nvrtc::compileCached(src, "sm_90", {});
+  auto hit2 = nvrtc::compileCached(src, "sm_90", {}, dir);
   ASSERT_TRUE(hit2.ok());
   EXPECT_TRUE(hit2->fromCache);
 }
@@ -141,18 +135,15 @@ TEST(CudaCache, DisabledOrUnwritable) {
   EFFC_REQUIRE_NVRTC();
   TempDir tmp;
   {
-    ScopedEnv xdg("XDG_CACHE_HOME", tmp.path().c_str());
-    ScopedEnv off("EFFC_CACHE", "0");
-    auto c = nvrtc::compileCached(smallCudaSource(5), "sm_80", {});
+    // No directory (SessionOptions::kernelCache = false): no cache at all.
+    auto c = nvrtc::compileCached(smallCudaSource(5), "sm_80", {}, "");
     ASSERT_TRUE(c.ok()) << c.status().message();
     EXPECT_FALSE(c->fromCache);
     EXPECT_TRUE(listDir(tmp.path()).empty());
   }
   // A cache "directory" that is a file: the compile still succeeds.
   writeAll(tmp.path() + "/file", "x");
-  ScopedEnv xdg("XDG_CACHE_HOME", (tmp.path() + "/file").c_str());
-  ScopedEnv on("EFFC_CACHE", nullptr);
-  auto c = nvrtc::compileCached(smallCudaSource(6), "sm_80", {});
+  auto c = nvrtc::compileCached(smallCudaSource(6), "sm_80", {}, tmp.path() + "/file/effc");
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_FALSE(c->fromCache);
 }
@@ -160,9 +151,7 @@ TEST(CudaCache, DisabledOrUnwritable) {
 TEST(CudaCache, CompileErrorsAreNotCached) {
   EFFC_REQUIRE_NVRTC();
   TempDir tmp;
-  ScopedEnv xdg("XDG_CACHE_HOME", tmp.path().c_str());
-  ScopedEnv on("EFFC_CACHE", nullptr);
-  auto c = nvrtc::compileCached("this is not C++", "sm_90", {});
+  auto c = nvrtc::compileCached("this is not C++", "sm_90", {}, tmp.path() + "/effc");
   ASSERT_FALSE(c.ok());
   EXPECT_TRUE(listDir(tmp.path() + "/effc").empty());
 }

@@ -9,6 +9,7 @@
 #include "effc/TensorIO.h"
 
 #include <cmath>
+#include <cstring>
 #include <thread>
 
 using namespace effc;
@@ -196,4 +197,67 @@ TEST(CudaSmokeArtifact, WriteForTools) {
   std::vector<float> x = input(5);
   HostTensor t = HostTensor::fromVector(DType::FLOAT32, {4, 256}, x);
   ASSERT_TRUE(writeNpyFile(std::string(dir) + "/x.npy", t).ok());
+}
+
+// Device inputs and outputs on both paths, against host-output runs:
+//  - plain smallCudaModel: x is never written (bound), y/r/t_flat are whole
+//    arena roots (kernels write the caller's buffers);
+//  - a variant where relu writes x in place (an ALIAS of x) and an output is
+//    a view into the middle of t: x must be copied (the caller's input stays
+//    intact), and both such outputs are copied out.
+// With CUDA graphs on and off, and with a caller stream.
+TEST_F(CudaGpu, DeviceInputsAndOutputs) {
+  ScopedEnv xdg("XDG_CACHE_HOME", cache_.path().c_str());
+  for (bool inPlace : {false, true})
+    for (bool graphs : {true, false}) {
+      SCOPED_TRACE(std::string(inPlace ? "in-place variant" : "plain") +
+                   (graphs ? ", graphs" : ", eager"));
+      std::string payload;
+      ManifestBuilder mb = smallCudaModel(&payload);
+      if (inPlace) {
+        int x = 0, t = 2;
+        int xv = mb.alias("xv", x, 0, DType::FLOAT32, {4, 256});
+        mb.m.mutable_kernels(2)->mutable_outputs()->Set(0, xv);
+        mb.m.mutable_outputs(1)->set_buffer(uint32_t(xv));
+        int tail = mb.alias("t_tail", t, 2048, DType::FLOAT32, {512});
+        mb.output("t_tail", tail);
+      }
+      auto m = model(mb, payload);
+      ASSERT_TRUE(m);
+      SessionOptions o = SessionOptions::fromEnvironment();
+      o.cudaGraphs = graphs;
+      auto s = Session::create(m, o);
+      ASSERT_TRUE(s.ok()) << s.status().message();
+      for (int run = 0; run < 3; ++run) {
+        std::vector<float> x = input(40 + run);
+        Tensor hx{DType::FLOAT32, {4, 256}, x.data()};
+        auto want = (*s)->run({{"x", hx}});
+        ASSERT_TRUE(want.ok()) << want.status().message();
+        auto dx = DeviceTensor::copyOf(hx);
+        ASSERT_TRUE(dx.ok()) << dx.status().message();
+        auto onDev = (*s)->runOnDevice({{"x", dx->view()}});
+        ASSERT_TRUE(onDev.ok()) << onDev.status().message();
+        std::map<std::string, MutableTensor> into;
+        std::vector<DeviceTensor> bufs;
+        for (const TensorInfo &info : m->outputs()) {
+          auto b = DeviceTensor::allocate(info.dtype, info.shape);
+          ASSERT_TRUE(b.ok()) << b.status().message();
+          bufs.push_back(*b);
+          into[info.name] = b->mutableView();
+        }
+        ASSERT_TRUE((*s)->runInto({{"x", dx->view()}}, into).ok());
+        for (size_t k = 0; k < want->size(); ++k) {
+          auto a = (*onDev)[k].toHost(), b = bufs[k].toHost();
+          ASSERT_TRUE(a.ok() && b.ok());
+          EXPECT_EQ(std::memcmp(a->data(), (*want)[k].data(), a->byteSize()), 0)
+              << "runOnDevice output " << k;
+          EXPECT_EQ(std::memcmp(b->data(), (*want)[k].data(), b->byteSize()), 0)
+              << "runInto output " << k;
+        }
+        // The caller's input is never written, even where a kernel writes x.
+        auto back = dx->toHost();
+        ASSERT_TRUE(back.ok());
+        EXPECT_EQ(std::memcmp(back->data(), x.data(), x.size() * 4), 0);
+      }
+    }
 }

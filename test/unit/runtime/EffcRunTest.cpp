@@ -51,10 +51,11 @@ void writeProto(const std::string &path, const HostTensor &t) {
 }
 
 struct EffcRun : ::testing::Test {
-  std::string bin, dir, art, data;
+  std::string bin, run, dir, art, data;
   void SetUp() override {
     bin = effcRun();
     ASSERT_FALSE(bin.empty()) << "effc-run not built next to the tests (../../bin/effc-run)";
+    run = bin + " --backend=host"; // the default, cuda, needs a GPU
     dir = ::testing::TempDir() + "/effcrun" + std::to_string(getpid());
     mkdir(dir.c_str(), 0755);
     art = dir + "/m.effc";
@@ -81,15 +82,31 @@ struct EffcRun : ::testing::Test {
 TEST_F(EffcRun, HelpListsEveryOption) {
   ShResult r = sh(bin + " --help");
   EXPECT_EQ(r.rc, 0);
-  for (const char *opt :
-       {"--backend", "--test-data", "--rtol", "--atol", "--row-rtol", "--min-top1", "--top1-margin",
-        "--input", "--random-inputs", "--save-test-data", "--output-dir", "--bench", "--stats",
-        "--verbose", "--help"})
+  for (const char *opt : {"--backend",
+                          "--test-data",
+                          "--rtol",
+                          "--atol",
+                          "--row-rtol",
+                          "--min-top1",
+                          "--top1-margin",
+                          "--input",
+                          "--random-inputs",
+                          "--save-test-data",
+                          "--output-dir",
+                          "--bench",
+                          "--stats",
+                          "--verbose",
+                          "--help",
+                          "--device",
+                          "--cuda-graphs",
+                          "--sync-each-kernel",
+                          "--kernel-cache-dir",
+                          "--kernel-cache="})
     EXPECT_NE(r.out.find(opt), std::string::npos) << opt;
 }
 
 TEST_F(EffcRun, TestDataPassAndFail) {
-  ShResult r = sh(bin + " " + art + " --backend=host --test-data " + data);
+  ShResult r = sh(run + " " + art + " --test-data " + data);
   EXPECT_EQ(r.rc, 0) << r.out;
   // y's reference rows are ties (0.5, 0.5): no row has a decisive argmax.
   EXPECT_EQ(r.out,
@@ -97,14 +114,14 @@ TEST_F(EffcRun, TestDataPassAndFail) {
             "output flat: max_abs_err=0 max_rel_err=0 PASS row_rel_err=0 (row 0 of 1)\n");
   writeProto(data + "/output_1.pb",
              HostTensor::fromVector<float>(DType::FLOAT32, {4}, {4.5, 4.5, 10.5, 11.5}));
-  r = sh(bin + " " + art + " --test-data=" + data);
+  r = sh(run + " " + art + " --test-data=" + data);
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.out.find("output flat: max_abs_err=1 max_rel_err=0.0869565 FAIL"), std::string::npos)
       << r.out;
-  r = sh(bin + " " + art + " --test-data=" + data + " --rtol 0.1");
+  r = sh(run + " " + art + " --test-data=" + data + " --rtol 0.1");
   EXPECT_EQ(r.rc, 0) << r.out;
   // --row-rtol defaults to 4 x --rtol; given, it is checked on its own.
-  r = sh(bin + " " + art + " --test-data=" + data + " --rtol 0.1 --row-rtol 0.05");
+  r = sh(run + " " + art + " --test-data=" + data + " --rtol 0.1 --row-rtol 0.05");
   EXPECT_EQ(r.rc, 1) << r.out;
   EXPECT_NE(r.out.find("output flat: max_abs_err=1 max_rel_err=0.0869565 FAIL "
                        "row_rel_err=0.0869565 (row 0 of 1) "
@@ -120,7 +137,7 @@ TEST_F(EffcRun, RandomInputsSaveTestData) {
   std::string saved = dir + "/saved", again = dir + "/again", other = dir + "/other";
   for (auto *d : {&saved, &again, &other})
     mkdir(d->c_str(), 0755);
-  ShResult r = sh(bin + " " + art + " --random-inputs 7 --save-test-data " + saved);
+  ShResult r = sh(run + " " + art + " --random-inputs 7 --save-test-data " + saved);
   ASSERT_EQ(r.rc, 0) << r.out;
   EXPECT_EQ(r.out, "");
   auto x = readTensorProtoFile(saved + "/input_0.pb");
@@ -135,17 +152,17 @@ TEST_F(EffcRun, RandomInputsSaveTestData) {
   ASSERT_TRUE(flat.ok()) << flat.status().message();
   EXPECT_EQ(name, "flat");
   EXPECT_EQ(flat->shape(), (std::vector<int64_t>{4}));
-  r = sh(bin + " " + art + " --test-data " + saved);
+  r = sh(run + " " + art + " --test-data " + saved);
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("output flat: max_abs_err=0 max_rel_err=0 PASS"), std::string::npos)
       << r.out;
   // The same seed gives the same inputs, another seed others.
-  ASSERT_EQ(sh(bin + " " + art + " --random-inputs 7 --save-test-data " + again).rc, 0);
-  ASSERT_EQ(sh(bin + " " + art + " --random-inputs 8 --save-test-data " + other).rc, 0);
+  ASSERT_EQ(sh(run + " " + art + " --random-inputs 7 --save-test-data " + again).rc, 0);
+  ASSERT_EQ(sh(run + " " + art + " --random-inputs 8 --save-test-data " + other).rc, 0);
   EXPECT_EQ(sh("cmp " + saved + "/input_0.pb " + again + "/input_0.pb").rc, 0);
   EXPECT_NE(sh("cmp " + saved + "/input_0.pb " + other + "/input_0.pb").rc, 0);
   EXPECT_NE(
-      sh(bin + " " + art + " --test-data " + other + " --input x=" + saved + "/input_0.pb").rc, 0);
+      sh(run + " " + art + " --test-data " + other + " --input x=" + saved + "/input_0.pb").rc, 0);
 }
 
 TEST_F(EffcRun, InputsOutputsStatsBench) {
@@ -154,7 +171,7 @@ TEST_F(EffcRun, InputsOutputsStatsBench) {
       writeNpyFile(npy, HostTensor::fromVector<float>(DType::FLOAT32, {2, 3}, {1, 2, 3, 4, 5, 6}))
           .ok());
   ShResult r =
-      sh(bin + " " + art + " --input x=" + npy + " --output-dir " + dir + " --stats --bench 3 -v");
+      sh(run + " " + art + " --input x=" + npy + " --output-dir " + dir + " --stats --bench 3 -v");
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("arena_bytes:"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("kernels: 3"), std::string::npos) << r.out;
@@ -167,7 +184,7 @@ TEST_F(EffcRun, InputsOutputsStatsBench) {
 
 TEST_F(EffcRun, ErrorsAreOneLineAndExit1) {
   auto expectError = [&](const std::string &args, const std::string &text) {
-    ShResult r = sh(bin + " " + args);
+    ShResult r = sh(run + " " + args);
     EXPECT_EQ(r.rc, 1) << args;
     EXPECT_EQ(r.out.rfind("effc-run: error: ", 0), 0u) << r.out;
     EXPECT_NE(r.out.find(text), std::string::npos) << r.out;
@@ -190,7 +207,20 @@ TEST_F(EffcRun, ErrorsAreOneLineAndExit1) {
   ASSERT_TRUE(writeNpyFile(dir + "/s.npy", HostTensor(DType::FLOAT32, {3, 3})).ok());
   expectError(art + " --input x=" + dir + "/s.npy", "input 'x': shape expected [2, 3], got [3, 3]");
   expectError(art + " --backend=cuda", "m.effc: "); // no CUDA kernels in it, no GPU here
+  expectError(art + " --device=-1", "--device: expected a device ordinal");
+  expectError(art + " --cuda-graphs=maybe", "--cuda-graphs: expected true or false, got 'maybe'");
   expectError(art + " --bogus", "unknown option '--bogus'");
   expectError(art + " --bench", "needs a value");
   expectError("", "no artifact given");
+}
+
+// The default backend is cuda: on this machine class (no GPU) that is an
+// error naming the backend, never a silent run on the host.
+TEST_F(EffcRun, DefaultBackendIsCuda) {
+  ShResult r = sh("env -u EFFC_BACKEND " + bin + " " + art + " --random-inputs 1");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("effc-run: error: " + art + ": cuda backend: "), std::string::npos) << r.out;
+  r = sh("EFFC_BACKEND=host " + bin + " " + art + " --random-inputs 1");
+  EXPECT_EQ(r.rc, 0) << r.out;
+  EXPECT_NE(r.out.find("output flat: float32 [4]"), std::string::npos) << r.out;
 }

@@ -42,7 +42,7 @@ ManifestBuilder fusedModel() {
 TEST(Fusion, RunsBodyInOrder) {
   auto model = loadBytes(fusedModel().bytes());
   ASSERT_TRUE(model);
-  auto s = Session::create(model);
+  auto s = Session::create(model, "host");
   ASSERT_TRUE(s.ok()) << s.status().message();
   std::vector<float> x{1, 2, 3, 4, 5, 6};
   auto out = (*s)->run({{"x", Tensor{DType::FLOAT32, {2, 3}, x.data()}}});
@@ -77,7 +77,7 @@ TEST(Fusion, ValidationAndBackendErrors) {
     mb.m.mutable_kernels(0)->mutable_body(2)->set_op("eff.unknown");
     auto model = loadBytes(mb.bytes());
     ASSERT_TRUE(model);
-    auto s = Session::create(model);
+    auto s = Session::create(model, "host");
     ASSERT_FALSE(s.ok());
     EXPECT_NE(s.status().message().find("body op 2: op 'eff.unknown' is not supported"),
               std::string::npos)
@@ -90,7 +90,7 @@ TEST(Fusion, ValidationAndBackendErrors) {
     shape->set_values(1, 4);
     mb.m.mutable_kernels(0)->mutable_body(1)->mutable_result_shapes(0)->set_values(0, 2);
     auto model = loadBytes(mb.bytes());
-    auto s = Session::create(model);
+    auto s = Session::create(model, "host");
     ASSERT_TRUE(s.ok());
     std::vector<float> x(6, 1);
     auto r = (*s)->run({{"x", Tensor{DType::FLOAT32, {2, 3}, x.data()}}});

@@ -15,7 +15,7 @@ std::string runError(Session &s, const std::map<std::string, Tensor> &in) {
 
 TEST(Session, InputChecking) {
   auto model = loadBytes(smallModel().bytes(), "m.effc");
-  auto s = Session::create(model);
+  auto s = Session::create(model, "host");
   ASSERT_TRUE(s.ok());
   std::vector<float> x(6, 1);
   std::vector<int64_t> xi(6, 1);
@@ -36,7 +36,7 @@ TEST(Session, InputChecking) {
 }
 
 TEST(Session, ProfileListsKernels) {
-  auto s = Session::create(loadBytes(smallModel().bytes()));
+  auto s = Session::create(loadBytes(smallModel().bytes()), "host");
   ASSERT_TRUE(s.ok());
   std::vector<float> x(6, 1);
   RunProfile prof;
@@ -73,7 +73,7 @@ TEST(Session, ConcurrentSessionsShareOneModel) {
   // Reference results, one thread.
   std::vector<std::vector<float>> ref;
   for (int t = 0; t < 4; ++t) {
-    auto s = Session::create(model);
+    auto s = Session::create(model, "host");
     auto in = inputFor(t);
     auto out = (*s)->run({{"x", Tensor{DType::FLOAT32, {n, n}, in.data()}}});
     ASSERT_TRUE(out.ok());
@@ -83,7 +83,7 @@ TEST(Session, ConcurrentSessionsShareOneModel) {
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&, t] {
-      auto s = Session::create(model);
+      auto s = Session::create(model, "host");
       if (!s.ok()) {
         mismatches[t] = -1;
         return;
