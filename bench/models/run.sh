@@ -127,7 +127,7 @@ for tag in "${tags[@]}"; do
   tol=1e-4
   # bf16 without torch's own bf16 error: "nan", a FAIL below.
   [[ ${dtype[$tag]} == bf16 ]] && tol=$(bf16_tolerance "$torch_err")
-  effc_ms='?' e2e_ms='?' err=- check=
+  effc_ms='?' e2e_ms='?' dev_ms='?' err=- check=
   if [[ ! -f $art ]]; then
     check="FAIL(effc: $(tail -1 "$log/$tag.effc.log" | cut -c1-60))"
   elif [[ ! -f $ref ]]; then
@@ -137,7 +137,7 @@ for tag in "${tags[@]}"; do
   else
     model_bench "$run" "$bin" "$art" --input "input_ids=$(ids_of "${batch[$tag]}" "${seq[$tag]}")" \
       --reference "logits=$ref" --rtol "$tol" --runs "$runs"
-    effc_ms=$bench_ms e2e_ms=$bench_e2e_ms err=$bench_err check=$bench_check
+    effc_ms=$bench_ms e2e_ms=$bench_e2e_ms dev_ms=$bench_dev_ms err=$bench_err check=$bench_check
   fi
   [[ $check == PASS ]] || { failed=1; tail -5 "$run" "$log/$tag.effc.log" 2>/dev/null >&2; }
   rm -f "$art"
@@ -146,16 +146,17 @@ import sys
 e, a, b = (float(x) if x not in ('', '?') else float('nan') for x in sys.argv[1:])
 best = min((x for x in (a, b) if x == x), default=float('nan'))
 print(f'{best / e:.2f}x' if e == e and best == best else '?')" "$effc_ms" "$eager" "$compiled")
-  rows+=("$(printf '%-40s %8s %8s %8s %8s %7s %5ss %11s %8s %9s  %s' "$tag" "$effc_ms" "$e2e_ms" "${eager:-?}" \
+  rows+=("$(printf '%-40s %8s %8s %8s %8s %8s %7s %5ss %11s %8s %9s  %s' "$tag" "$effc_ms" "$dev_ms" "$e2e_ms" "${eager:-?}" \
     "${compiled:-?}" "$ratio" "$(cat "$log/$tag.compile_s" 2>/dev/null || echo '?')" "$err" "$tol" "${torch_err:--}" "$check")")
   echo "ROW ${rows[-1]}"  # as soon as known: a run cut short still reports it
 done
 rm -f "$work"/ref-*.npy
 
-printf '\n%-40s %8s %8s %8s %8s %7s %6s %11s %8s %9s  %s\n' config effc_ms e2e_ms eager_ms compile_ms vs_best \
+printf '\n%-40s %8s %8s %8s %8s %8s %7s %6s %11s %8s %9s  %s\n' config effc_ms dev_ms e2e_ms eager_ms compile_ms vs_best \
   compile max_rel_err tol torch_err check
 printf '%s\n' "${rows[@]}"
-echo "effc_ms: kernel time of one run (CUDA graph replay, device median of $runs); e2e_ms adds input/output copies;"
+echo "effc_ms: kernel time of one run (CUDA graph replay, device median of $runs); dev_ms: a whole step with device"
+echo "inputs and outputs (no host copies: runInto device buffers); e2e_ms: with host inputs and outputs (copies);"
 echo "torch: CUDA-event median of the module call; vs_best = best torch time / effc_ms; compile: effc's wall time"
 echo "(compiles run side by side); max_rel_err: effc vs torch fp32 after all timed runs and replays;"
 echo "torch_err: torch's own bf16 error vs its fp32 (bf16 tol = max(2e-2, 2 x torch_err)). Logs: $log"

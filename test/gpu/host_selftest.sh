@@ -44,6 +44,10 @@ expect_error "compute_sanitizer without the sanitizer" "missing executable $work
   env EFFC_SANITIZER="$work/empty/compute-sanitizer" OUT="$work" bash "$repo/test/gpu/compute_sanitizer.sh" "$bin"
 expect_error "run_all with an unknown part" "unknown part 'nope'" \
   bash "$repo/test/gpu/run_all.sh" --parts=nope "$bin" "$shared/tools/export_hf_onnx.py"
+expect_error "device_api without models" "models directory (EFFC_MODELS) not found" \
+  env EFFC_MODELS="$work/empty/none" OUT="$work" bash "$repo/test/gpu/device_api.sh" "$bin"
+expect_error "device_api without a model's test data" "test data of nope not found" \
+  env EFFC_MODELS="$work/empty" OUT="$work" bash "$repo/test/gpu/device_api.sh" "$bin" nope
 
 model=$shared/models/gpt2-dynamo data=$model/test_data_set_0
 if "$bin/effc" "$model/model.onnx" --shape input_ids=2x16 -o "$work/gpt2.effc" >"$work/effc.log" 2>&1; then
@@ -59,6 +63,9 @@ if "$bin/effc" "$model/model.onnx" --shape input_ids=2x16 -o "$work/gpt2.effc" >
   expect_error "effc-model-bench with another model's reference" "effc-model-bench: FAIL" \
     "${bench[@]}" --reference "logits=$shared/models/llama-dynamo/test_data_set_0/output_0.pb"
   expect_error "effc-model-bench without a reference" "no --reference for model output 'logits'" "${bench[@]}"
+  # The device API check runs on cuda only: here, the clear no-GPU error.
+  expect_error "effc-device-api-check without a GPU" "cuda backend: no CUDA driver/GPU found" \
+    "$bin/effc-device-api-check" "$work/gpt2.effc" --input "input_ids=$data/input_0.pb"
   # expect_model_bench CHECK ARGS...: model_bench's verdict on ARGS is CHECK.
   expect_model_bench() {
     local want=$1; shift

@@ -67,6 +67,7 @@ print(f'{max(2e-2, 2 * e):.3g}' if e == e else 'nan')" "$1"
 # model_bench RUN_LOG BIN_DIR ARGS...: runs effc-model-bench ARGS (killed
 # after ${EFFC_MODEL_BENCH_TIMEOUT:-300}s: a hang must not take the rest of a
 # table with it) into RUN_LOG and sets bench_ms (device median), bench_e2e_ms,
+# bench_dev_ms (end to end with device inputs/outputs, no host copies),
 # bench_err (max_rel_err) and bench_check (PASS or FAIL(why)).
 model_bench() {
   local run=$1 bin=$2 rc=0
@@ -74,6 +75,7 @@ model_bench() {
   timeout "${EFFC_MODEL_BENCH_TIMEOUT:-300}" "$bin/effc-model-bench" "$@" >"$run" 2>&1 || rc=$?
   bench_ms=$(sed -n 's/.*device median \([0-9.]*\).*/\1/p' "$run"); bench_ms=${bench_ms:-?}
   bench_e2e_ms=$(sed -n 's/.*runs, median \([0-9.]*\).*/\1/p' "$run" | head -1); bench_e2e_ms=${bench_e2e_ms:-?}
+  bench_dev_ms=$(sed -n 's/.*device-io median \([0-9.]*\).*/\1/p' "$run" | head -1); bench_dev_ms=${bench_dev_ms:-?}
   bench_err=$(grep -o 'max_rel_err=[^ ]*' "$run" | head -1 | cut -d= -f2); bench_err=${bench_err:--}
   if ((rc == 0)) && grep -q '^effc-model-bench: PASS' "$run"; then
     bench_check=PASS

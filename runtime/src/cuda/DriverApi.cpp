@@ -93,6 +93,8 @@ StatusOr<const Driver *> loadDriverLibrary() {
   CUresult r = a.cuInit(0);
   if (r == CUDA_ERROR_NO_DEVICE)
     return noGpu("cuInit: " + d.errorText(r));
+  if (r == CUDA_ERROR_STUB_LIBRARY)
+    return noGpu("the libcuda.so.1 found is the CUDA toolkit's stub, not a driver");
   EFFC_RETURN_IF_ERROR(d.check(r, "cuInit"));
   a.cuDriverGetVersion(&d.driverVersion);
   return static_cast<const Driver *>(&d);

@@ -1,6 +1,6 @@
 // effc-run end to end (skipped when the binary is not next to the tests:
 // <build>/bin/effc-run relative to <build>/test/unit/effc-runtime-tests).
-#include "TestUtil.h"
+#include "CudaTestUtil.h"
 
 #include "onnx/onnx.pb.h"
 
@@ -223,4 +223,28 @@ TEST_F(EffcRun, DefaultBackendIsCuda) {
   r = sh("EFFC_BACKEND=host " + bin + " " + art + " --random-inputs 1");
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("output flat: float32 [4]"), std::string::npos) << r.out;
+}
+
+// Every driver entry point the cuda backend resolves exists: the CUDA
+// toolkit's libcuda stub exports the driver's symbol table (its cuInit then
+// says it is a stub). A misspelled or missing name would read "libcuda.so.1
+// lacks ..." here, long before a GPU run.
+TEST_F(EffcRun, DriverSymbolsResolveAgainstTheToolkitStub) {
+  std::string home = std::getenv("CUDA_HOME") ? std::getenv("CUDA_HOME") : "/usr/local/cuda";
+  std::string stub = home + "/lib64/stubs/libcuda.so";
+  ASSERT_EQ(access(stub.c_str(), R_OK), 0)
+      << stub << " not found: the CUDA toolkit (as for NVRTC) is a test requirement";
+  std::string libdir = dir + "/stubdriver";
+  mkdir(libdir.c_str(), 0755);
+  ASSERT_EQ(symlink(stub.c_str(), (libdir + "/libcuda.so.1").c_str()), 0);
+  std::string payload;
+  ManifestBuilder mb = smallCudaModel(&payload);
+  std::ofstream(dir + "/gpu.effc", std::ios::binary) << bytesWithPayload(mb, payload);
+  ShResult r = sh("LD_LIBRARY_PATH=" + libdir + " " + bin + " " + dir +
+                  "/gpu.effc --backend=cuda --random-inputs 1");
+  EXPECT_EQ(r.rc, 1) << r.out;
+  EXPECT_NE(r.out.find("cuda backend: no CUDA driver/GPU found (the libcuda.so.1 found is the "
+                       "CUDA toolkit's stub, not a driver); pass backend \"host\""),
+            std::string::npos)
+      << r.out;
 }
