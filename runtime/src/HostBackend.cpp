@@ -137,6 +137,10 @@ public:
     return Status::OK();
   }
 
+  StatusOr<std::vector<DeviceTensor>> runOnDevice(const std::vector<Tensor> &) override {
+    return Status::error("host backend: no device memory: runOnDevice needs the cuda backend");
+  }
+
 private:
   HostSession() = default;
 

@@ -137,7 +137,7 @@ Session::runOnDevicePositional(const std::vector<Tensor> &inputs) {
   EFFC_RETURN_IF_ERROR(checkInputs(inputs));
   auto out = impl_->runOnDevice(inputs);
   if (!out.ok())
-    return out.status().withPrefix(model_->path() + ": " + options_.backend + " backend");
+    return out.status().withPrefix(model_->path());
   return out;
 }
 

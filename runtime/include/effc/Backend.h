@@ -28,6 +28,7 @@ public:
   virtual Status run(const std::vector<Tensor> &inputs, const std::vector<MutableTensor> &outputs,
                      RunProfile *profile) = 0;
   /// Outputs left in device memory; backends without a device say so.
+  /// Errors need not name the model (Session adds its path).
   virtual StatusOr<std::vector<DeviceTensor>> runOnDevice(const std::vector<Tensor> &inputs) {
     (void)inputs;
     return Status::error("this backend has no device memory: runOnDevice needs the cuda backend");

@@ -19,7 +19,10 @@
 // Synchronization: with a caller stream (SessionOptions::stream), a run whose
 // inputs and outputs are all on the device is only queued on that stream and
 // returns at once; a run that reads or writes host memory, and every run on
-// the session's own stream, has finished when it returns.
+// the session's own stream, has finished when it returns. Device inputs are
+// read, and device outputs written, in the order of the session's stream:
+// data made on another stream must be complete (synchronized) before the run,
+// or be made on the stream given as SessionOptions::stream.
 #pragma once
 
 #include "effc/Model.h"
@@ -79,9 +82,9 @@ public:
   Status runIntoPositional(const std::vector<Tensor> &inputs,
                            const std::vector<MutableTensor> &outputs);
 
-  /// Device time (ms) of the kernels alone, `iterations` times, with the
-  /// inputs and output buffers of the last run (which must still be alive).
-  /// Backends without a device timer say so.
+  /// Device time (ms) of the kernels alone, `iterations` times, on the
+  /// inputs of the last run (a device input must still be alive; outputs go
+  /// to the session's own memory). Backends without a device timer say so.
   StatusOr<std::vector<double>> timeKernels(int iterations);
 
   const Model &model() const { return *model_; }

@@ -87,10 +87,13 @@ public:
     return out;
   }
 
-  // Replays the graph (or the kernel sequence) between two events, with the
-  // bindings of the last run.
+  // Replays the graph (or the kernel sequence) between two events, on the
+  // inputs of the last run (a caller's device input must still be alive);
+  // outputs go to the arena, never into caller buffers that may be gone.
   StatusOr<std::vector<double>> timeKernels(int iterations) override {
     EFFC_RETURN_IF_ERROR(d_.makeCurrent());
+    RunBindings rb;
+    bind(lastInputs_, {}, rb);
     CUstream s = stream_.get();
     CUevent begin = nullptr, end = nullptr;
     EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventCreate(&begin, CU_EVENT_DEFAULT), "cuEventCreate"));
@@ -414,6 +417,7 @@ private:
     }
     RunBindings rb;
     bind(inputs, outputs, rb);
+    lastInputs_ = inputs;
     CUstream s = stream_.get();
     for (size_t i = 0; i < inputs.size(); ++i) {
       size_t n = inputs[i].byteSize();
@@ -479,6 +483,7 @@ private:
   std::vector<uint64_t> rootOffset_;
   std::vector<bool> rootWritten_, rootIsInput_;
   std::vector<CUdeviceptr> ptr_;
+  std::vector<Tensor> lastInputs_; // what timeKernels replays on
   std::vector<PreparedKernel> kernels_;
   bool useGraph_ = true, syncEach_ = false;
   int verbosity_ = 0;
