@@ -205,7 +205,7 @@ TEST(CudaSmokeArtifact, WriteForTools) {
 //  - a variant where relu writes x in place (an ALIAS of x) and an output is
 //    a view into the middle of t: x must be copied (the caller's input stays
 //    intact), and both such outputs are copied out.
-// With CUDA graphs on and off, and with a caller stream.
+// With CUDA graphs on and off (bench/models/DeviceApiCheck.cpp: caller streams).
 TEST_F(CudaGpu, DeviceInputsAndOutputs) {
   ScopedEnv xdg("XDG_CACHE_HOME", cache_.path().c_str());
   for (bool inPlace : {false, true})
@@ -213,15 +213,7 @@ TEST_F(CudaGpu, DeviceInputsAndOutputs) {
       SCOPED_TRACE(std::string(inPlace ? "in-place variant" : "plain") +
                    (graphs ? ", graphs" : ", eager"));
       std::string payload;
-      ManifestBuilder mb = smallCudaModel(&payload);
-      if (inPlace) {
-        int x = 0, t = 2;
-        int xv = mb.alias("xv", x, 0, DType::FLOAT32, {4, 256});
-        mb.m.mutable_kernels(2)->mutable_outputs()->Set(0, xv);
-        mb.m.mutable_outputs(1)->set_buffer(uint32_t(xv));
-        int tail = mb.alias("t_tail", t, 2048, DType::FLOAT32, {512});
-        mb.output("t_tail", tail);
-      }
+      ManifestBuilder mb = inPlace ? inPlaceCudaModel(&payload) : smallCudaModel(&payload);
       auto m = model(mb, payload);
       ASSERT_TRUE(m);
       SessionOptions o = SessionOptions::fromEnvironment();

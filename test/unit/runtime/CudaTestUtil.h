@@ -115,6 +115,21 @@ inline ManifestBuilder smallCudaModel(std::string *payload) {
   return mb;
 }
 
+/// smallCudaModel where relu writes x in place (r becomes xv, an ALIAS of the
+/// input x) and one more output, t_tail, is a view into the middle of t: the
+/// cuda backend must copy a caller's device x (a kernel writes it) and copy
+/// both such outputs out (no whole arena root to write into).
+inline ManifestBuilder inPlaceCudaModel(std::string *payload) {
+  ManifestBuilder mb = smallCudaModel(payload);
+  const int x = 0, t = 2; // buffer ids in smallCudaModel
+  int xv = mb.alias("xv", x, 0, DType::FLOAT32, {4, 256});
+  mb.m.mutable_kernels(2)->mutable_outputs()->Set(0, xv);
+  mb.m.mutable_outputs(1)->set_buffer(uint32_t(xv));
+  int tail = mb.alias("t_tail", t, 2048, DType::FLOAT32, {512});
+  mb.output("t_tail", tail);
+  return mb;
+}
+
 /// ManifestBuilder::bytes() with a payload.
 inline std::string bytesWithPayload(ManifestBuilder &mb, const std::string &payload) {
   artifact::Manifest copy = mb.m;

@@ -3,6 +3,7 @@
 // host backend and the errors that name the input or output.
 #include "CudaTestUtil.h"
 
+#include <algorithm>
 #include <cstring>
 
 using namespace effc;
@@ -242,4 +243,30 @@ TEST(DeviceTensor, EmptyTensorIsHarmless) {
   auto c = DeviceTensor::copyOf(Tensor{DType::FLOAT32, {1}, nullptr, Device::Cuda});
   ASSERT_FALSE(c.ok());
   EXPECT_HAS(c.status().message(), "the source must be a host tensor");
+}
+
+// The artifact of the GPU test's copy paths (CudaGpu.DeviceInputsAndOutputs)
+// is valid and means what that test assumes: on the host, relu overwrites the
+// session's copy of x (never the caller's), and t_tail is t's second half.
+TEST(HostSession, InPlaceModelOfTheCopyPathTest) {
+  std::string payload;
+  ManifestBuilder mb = inPlaceCudaModel(&payload);
+  auto model = loadBytes(bytesWithPayload(mb, payload), "inplace.effc");
+  ASSERT_TRUE(model);
+  auto s = Session::create(model, hostOptions());
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  std::vector<float> x(1024);
+  for (int i = 0; i < 1024; ++i)
+    x[i] = float(i % 7) - 3.f;
+  std::vector<float> before = x;
+  auto out = (*s)->run({{"x", Tensor{DType::FLOAT32, {4, 256}, x.data()}}});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  ASSERT_EQ(out->size(), 4u);
+  EXPECT_EQ(x, before);
+  const float *r = (*out)[1].data<float>(), *t = (*out)[2].data<float>();
+  const float *tail = (*out)[3].data<float>();
+  for (int i = 0; i < 1024; ++i)
+    ASSERT_EQ(r[i], std::max(x[i], 0.f)) << i;
+  for (int i = 0; i < 512; ++i)
+    ASSERT_EQ(tail[i], t[512 + i]) << i;
 }
