@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake ninja-build g++ python3 llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
           clang-19 libclang-rt-19-dev libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
-          libzstd-dev zlib1g-dev libgtest-dev clang-format-19)
+          libzstd-dev zlib1g-dev libgtest-dev clang-format-19 python3-dev python3-venv)
 # The tests' Python (test/lit/Inputs/*.py, test/e2e/run_model.sh) needs numpy
 # and onnx with onnx.reference (onnx >= 1.13), imported by the python3 on PATH,
 # which CMake's Python3_EXECUTABLE and lit's %python resolve to. Debian 12's
@@ -43,3 +43,16 @@ cmake -G Ninja -S . -B build -DCMAKE_BUILD_TYPE=Release \
   -DLLVM_DIR=/usr/lib/llvm-19/lib/cmake/llvm -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir "$@"
 cmake --build build
 echo "setup: built tools in build/bin: $(ls build/bin | tr '\n' ' ')"
+
+# The Python package: `pip install .` (pyproject.toml; its CMake tree persists
+# in build/python/cmake, so a rerun is incremental) into the venv whose python
+# ctest `python` runs the pytest suite with (test/python/run_pytest.sh, which
+# reinstalls the same way when the binding or compile sources are newer). The
+# build requirements live in the venv (--no-build-isolation), so a reinstall
+# reuses the same nanobind and needs no download.
+venv=build/python/venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet numpy onnx pytest nanobind scikit-build-core
+start=$SECONDS
+"$venv/bin/pip" install --quiet --no-build-isolation .
+echo "setup: pip install . (effc Python package) took $((SECONDS - start)) s"

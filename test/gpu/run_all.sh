@@ -37,7 +37,7 @@ repo=$(cd "$here/../.." && pwd)
 source "$here/lib.sh"
 
 check_parts="compute_sanitizer check_all check_ops check_codegen check_lora check_lora_epilogue attention_long decode_check \
-cuda_backend_smoke device_api"
+cuda_backend_smoke device_api python_dlpack"
 bench_parts="bench_gemm bench_attention bench_models bench_lora"
 usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; }
 
@@ -87,6 +87,8 @@ part_command() {
     decode_check) cmd=(bash "$here/decode_check.sh" "$bin") ;;
     cuda_backend_smoke) cmd=(bash "$here/cuda_backend_smoke.sh" "$(dirname "$bin")") ;;
     device_api) cmd=(env EFFC_MODELS="$shared/models" bash "$here/device_api.sh" "$bin") ;;
+    python_dlpack) # the wheel test/gpu/stage.sh puts in DEST/python (BIN_DIR is DEST/build/bin)
+      cmd=(bash "$here/python_dlpack.sh" "$(dirname "$(dirname "$bin")")/python" "$shared/models") ;;
     bench_gemm) cmd=(env BENCH="$bench_bin/effc-gemm-bench" bash "$repo/bench/gemm/run.sh") ;;
     bench_attention) cmd=(env EFFC_ATTENTION_BENCH="$bench_bin/effc-attention-bench" bash "$repo/bench/attention/run.sh") ;;
     bench_models)

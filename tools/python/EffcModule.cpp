@@ -1,0 +1,774 @@
+//===- EffcModule.cpp - the Python extension effc._effc -------------------===//
+//
+// Binds the compiler (effc::compileModel) and the runtime (Model, Session) to
+// Python with nanobind. Tensors cross the boundary as DLPack (nb::ndarray):
+// numpy arrays and any DLPack producer (torch CPU/GPU tensors) come in without
+// a copy; outputs are effc.Tensor objects that numpy.asarray and
+// torch.from_dlpack accept. The GIL is released while compiling and running.
+// C++ errors (Status) become RuntimeError with their message, bad arguments
+// ValueError. This is the only effc target built with exceptions and RTTI.
+//
+#include "effc/Model.h"
+#include "effc/Session.h"
+#include "effc/SessionOptions.h"
+#include "effc/Status.h"
+#include "effc/Tensor.h"
+#ifdef EFFC_PYTHON_HAS_COMPILER
+#include "compiler/driver/Compile.h"
+#endif
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/optional.h>
+#include <nanobind/stl/pair.h>
+#include <nanobind/stl/shared_ptr.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/tuple.h>
+#include <nanobind/stl/unique_ptr.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+template <typename T> T valueOrThrow(effc::StatusOr<T> result) {
+  if (!result.ok())
+    throw std::runtime_error(result.status().message());
+  return std::move(*result);
+}
+
+void throwIfError(const effc::Status &status) {
+  if (!status.ok())
+    throw std::runtime_error(status.message());
+}
+
+//===----------------------------------------------------------------------===//
+// dtypes: effc::DType <-> DLPack <-> the names Python sees
+//===----------------------------------------------------------------------===//
+
+nb::dlpack::dtype toDlpack(effc::DType t) {
+  using Code = nb::dlpack::dtype_code;
+  auto make = [](Code code, int bits) {
+    return nb::dlpack::dtype{uint8_t(code), uint8_t(bits), 1};
+  };
+  switch (t) {
+  case effc::DType::FLOAT32:
+    return make(Code::Float, 32);
+  case effc::DType::FLOAT16:
+    return make(Code::Float, 16);
+  case effc::DType::FLOAT64:
+    return make(Code::Float, 64);
+  case effc::DType::BFLOAT16:
+    return make(Code::Bfloat, 16);
+  case effc::DType::INT8:
+    return make(Code::Int, 8);
+  case effc::DType::INT16:
+    return make(Code::Int, 16);
+  case effc::DType::INT32:
+    return make(Code::Int, 32);
+  case effc::DType::INT64:
+    return make(Code::Int, 64);
+  case effc::DType::UINT8:
+    return make(Code::UInt, 8);
+  case effc::DType::UINT16:
+    return make(Code::UInt, 16);
+  case effc::DType::UINT32:
+    return make(Code::UInt, 32);
+  case effc::DType::UINT64:
+    return make(Code::UInt, 64);
+  case effc::DType::BOOL:
+    return make(Code::Bool, 8);
+  default:
+    throw std::runtime_error(std::string("effc: no DLPack type for dtype ") + effc::dtypeName(t));
+  }
+}
+
+/// UNDEFINED when effc has no such dtype.
+effc::DType fromDlpack(nb::dlpack::dtype d) {
+  using Code = nb::dlpack::dtype_code;
+  if (d.lanes != 1)
+    return effc::DType::UNDEFINED;
+  switch (Code(d.code)) {
+  case Code::Float:
+    return d.bits == 32   ? effc::DType::FLOAT32
+           : d.bits == 16 ? effc::DType::FLOAT16
+           : d.bits == 64 ? effc::DType::FLOAT64
+                          : effc::DType::UNDEFINED;
+  case Code::Bfloat:
+    return d.bits == 16 ? effc::DType::BFLOAT16 : effc::DType::UNDEFINED;
+  case Code::Int:
+    return d.bits == 8    ? effc::DType::INT8
+           : d.bits == 16 ? effc::DType::INT16
+           : d.bits == 32 ? effc::DType::INT32
+           : d.bits == 64 ? effc::DType::INT64
+                          : effc::DType::UNDEFINED;
+  case Code::UInt:
+    return d.bits == 8    ? effc::DType::UINT8
+           : d.bits == 16 ? effc::DType::UINT16
+           : d.bits == 32 ? effc::DType::UINT32
+           : d.bits == 64 ? effc::DType::UINT64
+                          : effc::DType::UNDEFINED;
+  case Code::Bool:
+    return d.bits == 8 ? effc::DType::BOOL : effc::DType::UNDEFINED;
+  default:
+    return effc::DType::UNDEFINED;
+  }
+}
+
+std::string describeDlpack(nb::dlpack::dtype d) {
+  static const char *codes[] = {"int", "uint", "float", "opaque", "bfloat", "complex", "bool"};
+  std::string code = d.code < 7 ? codes[d.code] : "code" + std::to_string(d.code);
+  return code + std::to_string(d.bits) + (d.lanes != 1 ? "x" + std::to_string(d.lanes) : "");
+}
+
+nb::tuple shapeTuple(const std::vector<int64_t> &shape) {
+  nb::list dims;
+  for (int64_t d : shape)
+    dims.append(d);
+  return nb::tuple(dims);
+}
+
+//===----------------------------------------------------------------------===//
+// Model, Session, Tensor
+//===----------------------------------------------------------------------===//
+
+/// A model input or output: name, dtype name, shape.
+struct PyTensorInfo {
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+};
+
+std::vector<PyTensorInfo> describe(const std::vector<effc::TensorInfo> &infos) {
+  std::vector<PyTensorInfo> out;
+  for (const effc::TensorInfo &i : infos)
+    out.push_back({i.name, effc::dtypeName(i.dtype), i.shape});
+  return out;
+}
+
+/// A loaded artifact and, for save(), its bytes.
+class PyModel {
+public:
+  PyModel(std::shared_ptr<const effc::Model> model, std::string bytes)
+      : model_(std::move(model)), bytes_(std::move(bytes)) {}
+
+  const effc::Model &model() const { return *model_; }
+  std::shared_ptr<const effc::Model> shared() const { return model_; }
+  const std::string &bytes() const { return bytes_; }
+
+private:
+  std::shared_ptr<const effc::Model> model_;
+  std::string bytes_;
+};
+
+std::string readFile(const std::string &path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f)
+    throw std::runtime_error(path + ": cannot open");
+  std::ostringstream bytes;
+  bytes << f.rdbuf();
+  if (!f && !f.eof())
+    throw std::runtime_error(path + ": read failed");
+  return bytes.str();
+}
+
+std::shared_ptr<PyModel> loadModel(const std::string &path) {
+  std::string bytes;
+  effc::StatusOr<std::shared_ptr<const effc::Model>> model = effc::Status::error("unreachable");
+  {
+    nb::gil_scoped_release release;
+    effc::StatusOr<std::shared_ptr<const effc::Model>> loaded = effc::Model::load(path);
+    if (loaded.ok()) {
+      // Keep the file's bytes for save(); Model::load already validated them.
+      std::ifstream f(path, std::ios::binary);
+      bytes.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+    }
+    model = std::move(loaded);
+  }
+  return std::make_shared<PyModel>(valueOrThrow(std::move(model)), std::move(bytes));
+}
+
+void saveModel(const PyModel &self, const std::string &path) {
+  nb::gil_scoped_release release;
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  if (!f)
+    throw std::runtime_error(path + ": cannot open for writing");
+  f.write(self.bytes().data(), std::streamsize(self.bytes().size()));
+  f.close();
+  if (!f)
+    throw std::runtime_error(path + ": write failed");
+}
+
+/// An output of Session.run: host memory or CUDA device memory, shared (the
+/// Python views and DLPack capsules of it keep it alive).
+class PyTensor {
+public:
+  explicit PyTensor(std::shared_ptr<effc::HostTensor> host) : host_(std::move(host)) {}
+  explicit PyTensor(effc::DeviceTensor device) : device_(std::move(device)) {}
+
+  bool onDevice() const { return !host_; }
+  effc::DType dtype() const { return host_ ? host_->dtype() : device_.dtype(); }
+  const std::vector<int64_t> &shape() const { return host_ ? host_->shape() : device_.shape(); }
+  void *data() const { return host_ ? const_cast<void *>(host_->data()) : device_.data(); }
+  int deviceId() const { return host_ ? 0 : device_.deviceIndex(); }
+  std::string device() const {
+    return host_ ? "host" : "cuda:" + std::to_string(device_.deviceIndex());
+  }
+  int dlpackDeviceType() const { return host_ ? nb::device::cpu::value : nb::device::cuda::value; }
+  /// A host copy (this tensor itself when it is in host memory).
+  PyTensor toHost() const {
+    if (host_)
+      return *this;
+    effc::StatusOr<effc::HostTensor> copy = effc::Status::error("unreachable");
+    {
+      nb::gil_scoped_release release;
+      copy = device_.toHost();
+    }
+    return PyTensor(std::make_shared<effc::HostTensor>(valueOrThrow(std::move(copy))));
+  }
+
+  /// The tensor as an ndarray of `Framework` over the same memory; `owner`
+  /// (this tensor's Python object) stays alive as long as the result.
+  template <typename Framework>
+  nb::ndarray<Framework> view(nb::handle owner, nb::dlpack::dtype dtype) const {
+    std::vector<size_t> dims(shape().begin(), shape().end());
+    return nb::ndarray<Framework>(data(), dims.size(), dims.data(), owner, nullptr, dtype,
+                                  dlpackDeviceType(), deviceId());
+  }
+
+private:
+  std::shared_ptr<effc::HostTensor> host_; // null for a device tensor
+  effc::DeviceTensor device_;
+};
+
+class PySession {
+public:
+  PySession(std::shared_ptr<PyModel> model, std::unique_ptr<effc::Session> session)
+      : model_(std::move(model)), session_(std::move(session)) {}
+
+  nb::dict run(nb::handle inputs, bool toHost);
+  void runInto(nb::handle inputs, nb::dict outputs);
+  const std::string &backend() const { return session_->backendName(); }
+  int deviceIndex() const { return session_->options().device; }
+  uintptr_t stream() const { return reinterpret_cast<uintptr_t>(session_->stream()); }
+
+private:
+  using InputArray = nb::ndarray<nb::ro, nb::c_contig>;
+  /// The inputs as views; `keepAlive` holds the arrays they point into.
+  std::map<std::string, effc::Tensor> inputViews(nb::handle inputs,
+                                                 std::vector<InputArray> &keepAlive) const;
+
+  std::shared_ptr<PyModel> model_; // keeps the artifact alive
+  std::unique_ptr<effc::Session> session_;
+};
+
+/// "cuda", "cuda:N" or "host" -> backend and device ordinal (-1: default).
+std::pair<std::string, int> parseDevice(const std::string &device) {
+  if (device == "host" || device == "cuda")
+    return {device, -1};
+  if (device.rfind("cuda:", 0) == 0 && device.size() > 5 && device.size() < 10 &&
+      device.find_first_not_of("0123456789", 5) == std::string::npos)
+    return {"cuda", std::stoi(device.substr(5))};
+  throw nb::value_error(
+      ("device must be \"cuda\", \"cuda:N\" or \"host\", got \"" + device + "\"").c_str());
+}
+
+/// A CUDA stream as an int handle (cudaStream_t / CUstream), or an object
+/// with a `cuda_stream` attribute (torch.cuda.Stream).
+void *streamHandle(nb::handle stream) {
+  nb::object value = nb::borrow(stream);
+  if (nb::hasattr(stream, "cuda_stream"))
+    value = stream.attr("cuda_stream");
+  if (!nb::isinstance<nb::int_>(value))
+    throw nb::value_error("stream must be an int (cudaStream_t/CUstream handle) or an object "
+                          "with a cuda_stream attribute (torch.cuda.Stream)");
+  return reinterpret_cast<void *>(nb::cast<uintptr_t>(value));
+}
+
+std::unique_ptr<PySession>
+makeSession(std::shared_ptr<PyModel> model, const std::string &device, nb::handle stream,
+            std::optional<std::string> kernelCacheDir, std::optional<bool> kernelCache,
+            std::optional<bool> cudaGraphs, std::optional<uint64_t> arenaLimitBytes,
+            std::optional<int> verbosity, std::optional<bool> syncAfterEachKernel,
+            std::optional<std::string> cudaArch) {
+  // The environment (EFFC_*) sets the defaults; what is passed here wins.
+  effc::SessionOptions options = effc::SessionOptions::fromEnvironment();
+  auto [backend, ordinal] = parseDevice(device);
+  options.backend = backend;
+  if (ordinal >= 0)
+    options.device = ordinal;
+  if (!stream.is_none())
+    options.stream = streamHandle(stream);
+  if (kernelCacheDir)
+    options.kernelCacheDir = *kernelCacheDir;
+  if (kernelCache)
+    options.kernelCache = *kernelCache;
+  if (cudaGraphs)
+    options.cudaGraphs = *cudaGraphs;
+  if (arenaLimitBytes)
+    options.arenaLimitBytes = *arenaLimitBytes;
+  if (verbosity)
+    options.verbosity = *verbosity;
+  if (syncAfterEachKernel)
+    options.syncAfterEachKernel = *syncAfterEachKernel;
+  if (cudaArch)
+    options.cudaArch = *cudaArch;
+  effc::StatusOr<std::unique_ptr<effc::Session>> session = effc::Status::error("unreachable");
+  {
+    nb::gil_scoped_release release;
+    session = effc::Session::create(model->shared(), options);
+  }
+  return std::make_unique<PySession>(std::move(model), valueOrThrow(std::move(session)));
+}
+
+/// The dtype, shape and place of a DLPack array as an effc tensor view.
+template <typename Array> effc::Tensor viewOf(const std::string &what, const Array &array) {
+  effc::Tensor t;
+  t.dtype = fromDlpack(array.dtype());
+  if (t.dtype == effc::DType::UNDEFINED)
+    throw nb::value_error(
+        (what + ": effc has no dtype for DLPack type " + describeDlpack(array.dtype())).c_str());
+  for (size_t i = 0; i < array.ndim(); ++i)
+    t.shape.push_back(int64_t(array.shape(i)));
+  t.data = array.data();
+  if (array.device_type() == nb::device::cuda::value) {
+    t.device = effc::Device::Cuda;
+    t.deviceIndex = array.device_id();
+  } else if (array.device_type() != nb::device::cpu::value) {
+    throw nb::value_error((what + ": DLPack device type " + std::to_string(array.device_type()) +
+                           " (only CPU and CUDA tensors are accepted)")
+                              .c_str());
+  }
+  return t;
+}
+
+std::map<std::string, effc::Tensor>
+PySession::inputViews(nb::handle inputs, std::vector<InputArray> &keepAlive) const {
+  // {name: array}, or a list/tuple in Model.inputs order.
+  std::vector<std::pair<std::string, nb::handle>> named;
+  if (nb::isinstance<nb::dict>(inputs)) {
+    for (auto [key, value] : nb::borrow<nb::dict>(inputs)) {
+      if (!nb::isinstance<nb::str>(key))
+        throw nb::value_error("run() inputs: keys must be input names (str)");
+      named.emplace_back(nb::cast<std::string>(key), value);
+    }
+  } else if (nb::isinstance<nb::list>(inputs) || nb::isinstance<nb::tuple>(inputs)) {
+    const std::vector<effc::TensorInfo> &infos = session_->model().inputs();
+    if (nb::len(inputs) != infos.size())
+      throw nb::value_error(("run() inputs: the model has " + std::to_string(infos.size()) +
+                             " inputs, got " + std::to_string(nb::len(inputs)))
+                                .c_str());
+    size_t i = 0;
+    for (nb::handle value : inputs)
+      named.emplace_back(infos[i++].name, value);
+  } else {
+    throw nb::value_error("run() inputs: a dict {input name: array} or a list in Model.inputs "
+                          "order");
+  }
+  std::map<std::string, effc::Tensor> views;
+  for (auto &[name, value] : named) {
+    std::string what = "input '" + name + "'";
+    std::string notArray =
+        what + ": not an array or DLPack tensor (" + nb::str(value.type()).c_str() + ")";
+    InputArray array;
+    if (!nb::try_cast(value, array, /*convert=*/true)) {
+      // Lists, scalars and other array-likes go through numpy.
+      nb::object converted;
+      try {
+        converted = nb::module_::import_("numpy").attr("ascontiguousarray")(value);
+      } catch (nb::python_error &) {
+        throw nb::value_error(notArray.c_str());
+      }
+      if (!nb::try_cast(converted, array, /*convert=*/true))
+        throw nb::value_error(notArray.c_str());
+    }
+    views[name] = viewOf(what, array);
+    keepAlive.push_back(std::move(array));
+  }
+  return views;
+}
+
+nb::dict PySession::run(nb::handle inputs, bool toHost) {
+  std::vector<InputArray> keepAlive; // every input stays alive while the session runs
+  std::map<std::string, effc::Tensor> views = inputViews(inputs, keepAlive);
+  std::vector<PyTensor> results;
+  if (session_->backendName() == "host" || toHost) {
+    effc::StatusOr<std::vector<effc::HostTensor>> outputs = effc::Status::error("unreachable");
+    {
+      nb::gil_scoped_release release;
+      outputs = session_->run(views);
+    }
+    for (effc::HostTensor &t : valueOrThrow(std::move(outputs)))
+      results.emplace_back(std::make_shared<effc::HostTensor>(std::move(t)));
+  } else {
+    effc::StatusOr<std::vector<effc::DeviceTensor>> outputs = effc::Status::error("unreachable");
+    {
+      nb::gil_scoped_release release;
+      outputs = session_->runOnDevice(views);
+    }
+    for (effc::DeviceTensor &t : valueOrThrow(std::move(outputs)))
+      results.emplace_back(std::move(t));
+  }
+  nb::dict named;
+  const std::vector<effc::TensorInfo> &infos = session_->model().outputs();
+  for (size_t i = 0; i < results.size() && i < infos.size(); ++i)
+    named[infos[i].name.c_str()] = nb::cast(std::move(results[i]));
+  return named;
+}
+
+void PySession::runInto(nb::handle inputs, nb::dict outputs) {
+  std::vector<InputArray> keepAlive;
+  std::map<std::string, effc::Tensor> views = inputViews(inputs, keepAlive);
+  using OutputArray = nb::ndarray<nb::c_contig>;
+  std::vector<OutputArray> outputArrays;
+  std::map<std::string, effc::MutableTensor> buffers;
+  for (auto [key, value] : outputs) {
+    std::string name = nb::cast<std::string>(nb::str(key));
+    std::string what = "output '" + name + "'";
+    OutputArray array;
+    // No conversion: the run writes into this very memory.
+    if (!nb::try_cast(value, array, /*convert=*/false))
+      throw nb::value_error(
+          (what + ": needs a writable, C-contiguous array or DLPack tensor").c_str());
+    effc::Tensor view = viewOf(what, array);
+    buffers[name] =
+        effc::MutableTensor{view.dtype, view.shape, array.data(), view.device, view.deviceIndex};
+    outputArrays.push_back(std::move(array));
+  }
+  effc::Status status;
+  {
+    nb::gil_scoped_release release;
+    status = session_->runInto(views, buffers);
+  }
+  throwIfError(status);
+}
+
+//===----------------------------------------------------------------------===//
+// compile
+//===----------------------------------------------------------------------===//
+
+std::vector<std::string> stringList(const char *what, nb::handle value) {
+  std::vector<std::string> out;
+  if (value.is_none())
+    return out;
+  if (nb::isinstance<nb::str>(value))
+    return {nb::cast<std::string>(value)};
+  if (nb::isinstance<nb::dict>(value)) { // {name: dir}
+    for (auto [k, v] : nb::borrow<nb::dict>(value))
+      out.push_back(nb::cast<std::string>(nb::str(k)) + "=" + nb::cast<std::string>(nb::str(v)));
+    return out;
+  }
+  try {
+    for (nb::handle item : value)
+      out.push_back(nb::cast<std::string>(nb::str(item)));
+  } catch (nb::python_error &) {
+    throw nb::value_error(
+        (std::string(what) + ": expected a str, a list of str or a dict").c_str());
+  }
+  return out;
+}
+
+std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dtype,
+                                 nb::handle shapes, nb::handle dims, nb::handle lora,
+                                 nb::handle quantize, bool loraMerge, bool fuse,
+                                 bool raiseAttention, bool splitKvDecode, bool decomposeLoRA,
+                                 bool hostOnly, bool embedCubin, nb::handle arch,
+                                 nb::handle constInputs, bool remarks, bool verbose) {
+  // Options of the design the compiler does not have yet: refuse, never ignore.
+  if (!dims.is_none())
+    throw nb::value_error("compile(): dims= is not supported yet (the compiler has no --dim): "
+                          "pass dims=None and bind dims with shapes=");
+  if (!quantize.is_none())
+    throw nb::value_error(
+        "compile(): quantize= is not supported yet (the compiler has no --quantize): pass "
+        "quantize=None");
+  if (dtype != "fp32" && dtype != "bf16" && dtype != "fp16")
+    throw nb::value_error(
+        ("compile(): dtype must be \"fp32\", \"bf16\" or \"fp16\", got \"" + dtype + "\"").c_str());
+#ifndef EFFC_PYTHON_HAS_COMPILER
+  (void)path, (void)shapes, (void)lora, (void)loraMerge, (void)fuse, (void)raiseAttention;
+  (void)splitKvDecode, (void)decomposeLoRA, (void)hostOnly, (void)embedCubin, (void)arch;
+  (void)constInputs, (void)remarks, (void)verbose;
+  throw std::runtime_error("effc.compile: this build of effc has no compiler (built with "
+                           "EFFC_RUNTIME_ONLY=ON); compile with the effc tool and use effc.load");
+#else
+  effc::CompileOptions options;
+  options.dtype = dtype;
+  if (!shapes.is_none()) {
+    if (!nb::isinstance<nb::dict>(shapes))
+      throw nb::value_error("compile(): shapes must be a dict {input name: tuple of dims}");
+    for (auto [name, dimsOf] : nb::borrow<nb::dict>(shapes)) {
+      std::string key = nb::cast<std::string>(nb::str(name));
+      std::vector<int64_t> values;
+      try {
+        for (nb::handle d : dimsOf)
+          values.push_back(nb::cast<int64_t>(d));
+      } catch (std::exception &) {
+        throw nb::value_error(
+            ("compile(): shapes['" + key + "'] must be a sequence of ints").c_str());
+      }
+      for (int64_t v : values)
+        if (v < 0)
+          throw nb::value_error(("compile(): shapes['" + key + "'] has a negative dim").c_str());
+      options.shapes[key] = values;
+    }
+  }
+  if (!constInputs.is_none()) {
+    if (!nb::isinstance<nb::dict>(constInputs))
+      throw nb::value_error("compile(): const_inputs must be a dict {input name: path to .pb}");
+    for (auto [name, file] : nb::borrow<nb::dict>(constInputs))
+      options.constInputs[nb::cast<std::string>(nb::str(name))] =
+          nb::cast<std::string>(nb::str(file));
+  }
+  options.loraAdapters = stringList("lora", lora);
+  options.loraMerge = loraMerge;
+  options.fuse = fuse;
+  options.raiseAttention = raiseAttention;
+  options.splitKvDecode = splitKvDecode;
+  options.decomposeLoRA = decomposeLoRA;
+  options.hostOnly = hostOnly;
+  options.embedCubin = embedCubin;
+  if (!arch.is_none())
+    options.archs = stringList("arch", arch);
+  options.remarks = remarks;
+  options.verbose = verbose;
+
+  // Errors (and their notes) become the exception's message; remarks,
+  // warnings and progress go to stderr as effc prints them.
+  std::string errors;
+  effc::StatusOr<effc::CompileResult> result = effc::Status::error("unreachable");
+  effc::StatusOr<std::shared_ptr<const effc::Model>> model = effc::Status::error("unreachable");
+  {
+    nb::gil_scoped_release release;
+    result =
+        effc::compileModel(path, options, [&](effc::DiagnosticKind kind, const std::string &line) {
+          if (kind == effc::DiagnosticKind::Error ||
+              (kind == effc::DiagnosticKind::Note && !errors.empty())) {
+            errors += errors.empty() ? "" : "\n";
+            errors += line;
+          } else {
+            std::fprintf(stderr, "%s\n", line.c_str());
+          }
+        });
+    if (result.ok())
+      model = effc::Model::loadFromMemory(result->output.data(), result->output.size(), path);
+  }
+  if (!result.ok())
+    throw std::runtime_error(errors.empty() ? result.status().message() : errors);
+  return std::make_shared<PyModel>(valueOrThrow(std::move(model)), std::move(result->output));
+#endif
+}
+
+/// A numpy array over the host data (bfloat16 as uint16 words); a device
+/// tensor is copied to the host first.
+nb::object numpyView(nb::handle self) {
+  const PyTensor &t = nb::cast<const PyTensor &>(self);
+  if (t.onDevice())
+    return numpyView(nb::cast(t.toHost()));
+  nb::dlpack::dtype dtype =
+      t.dtype() == effc::DType::BFLOAT16 ? nb::dtype<uint16_t>() : toDlpack(t.dtype());
+  return nb::cast(t.view<nb::numpy>(self, dtype));
+}
+
+nb::object toNumpy(nb::handle self, nb::handle dtype, nb::handle copy) {
+  const PyTensor &t = nb::cast<const PyTensor &>(self);
+  nb::object array = numpyView(self);
+  if (t.dtype() == effc::DType::BFLOAT16) {
+    nb::object mlDtypes;
+    try {
+      mlDtypes = nb::module_::import_("ml_dtypes");
+    } catch (nb::python_error &) {
+      throw nb::type_error("effc.Tensor: numpy has no bfloat16; install ml_dtypes for numpy "
+                           "conversion of bfloat16 outputs, or use torch.from_dlpack(tensor)");
+    }
+    array = array.attr("view")(mlDtypes.attr("bfloat16"));
+  }
+  if (!dtype.is_none())
+    array = array.attr("astype")(dtype, "copy"_a = false);
+  if (!copy.is_none() && nb::cast<bool>(copy))
+    array = array.attr("copy")();
+  return array;
+}
+
+} // namespace
+
+NB_MODULE(_effc, m) {
+  m.doc() = "effc: an ONNX compiler for transformer inference (native module; use `import effc`)";
+  m.attr("__version__") = EFFC_VERSION;
+#ifdef EFFC_PYTHON_HAS_COMPILER
+  m.attr("has_compiler") = true;
+#else
+  m.attr("has_compiler") = false;
+#endif
+
+  nb::class_<PyTensorInfo>(m, "TensorInfo", "A model input or output: name, dtype and shape.")
+      .def_ro("name", &PyTensorInfo::name, "The input/output name in the ONNX model.")
+      .def_ro("dtype", &PyTensorInfo::dtype,
+              "Element type: 'float32', 'float16', 'bfloat16', 'int64', 'int32', 'bool', ...")
+      .def_prop_ro(
+          "shape", [](const PyTensorInfo &i) { return shapeTuple(i.shape); },
+          "The compiled shape (tuple of ints).")
+      .def("__repr__", [](const PyTensorInfo &i) {
+        std::string dims;
+        for (int64_t d : i.shape)
+          dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+        return "TensorInfo(name='" + i.name + "', dtype='" + i.dtype + "', shape=(" + dims +
+               (i.shape.size() == 1 ? ",)" : ")") + ")";
+      });
+
+  nb::class_<PyTensor>(
+      m, "Tensor",
+      "An output of Session.run. numpy.asarray(t) and torch.from_dlpack(t) take it without a\n"
+      "copy (DLPack: __dlpack__/__dlpack_device__; __array__ for numpy). bfloat16 tensors\n"
+      "convert to numpy only where the ml_dtypes package is installed (numpy has no\n"
+      "bfloat16); torch.from_dlpack works without it.")
+      .def_prop_ro(
+          "shape", [](const PyTensor &t) { return shapeTuple(t.shape()); }, "Tuple of ints.")
+      .def_prop_ro(
+          "dtype", [](const PyTensor &t) { return std::string(effc::dtypeName(t.dtype())); },
+          "Element type name ('float32', 'bfloat16', 'int64', ...).")
+      .def_prop_ro("device", &PyTensor::device, "Where the data is: 'host' or 'cuda:N'.")
+      .def_prop_ro(
+          "data_ptr", [](const PyTensor &t) { return reinterpret_cast<uintptr_t>(t.data()); },
+          "Address of the first element (a device pointer for 'cuda:N' tensors).")
+      .def("to_host", &PyTensor::toHost,
+           "A host copy of a device tensor (the tensor itself when it is in host memory).")
+      .def(
+          "__dlpack__",
+          [](nb::handle self, nb::kwargs kwargs) {
+            const PyTensor &t = nb::cast<const PyTensor &>(self);
+            return nb::cast(t.view<nb::array_api>(self, toDlpack(t.dtype())))
+                .attr("__dlpack__")(**kwargs);
+          },
+          "kwargs"_a, "DLPack capsule of this tensor (zero-copy; the tensor stays alive).")
+      .def(
+          "__dlpack_device__",
+          [](const PyTensor &t) { return std::make_pair(t.dlpackDeviceType(), t.deviceId()); },
+          "(DLPack device type, device id): (1, 0) for host memory, (2, N) for CUDA device N.")
+      .def("_numpy_view", &numpyView,
+           "A numpy array over the host data (bfloat16 as its uint16 words; a device tensor is "
+           "copied first).")
+      .def("numpy", &toNumpy, "dtype"_a = nb::none(), "copy"_a = nb::none(),
+           "The tensor as a numpy array: a view of its host memory (no copy; a device tensor\n"
+           "is copied to the host), converted to\n"
+           "`dtype` when given, copied when `copy` is true. bfloat16 needs the ml_dtypes\n"
+           "package (numpy has no bfloat16): without it this raises TypeError.")
+      .def("__array__", &toNumpy, "dtype"_a = nb::none(), "copy"_a = nb::none(),
+           "numpy.asarray(tensor): same as numpy().")
+      .def("__repr__", [](const PyTensor &t) {
+        std::string dims;
+        for (int64_t d : t.shape())
+          dims += (dims.empty() ? "" : ", ") + std::to_string(d);
+        return "effc.Tensor(shape=(" + dims + (t.shape().size() == 1 ? ",)" : ")") +
+               ", dtype=" + effc::dtypeName(t.dtype()) + ", device=" + t.device() + ")";
+      });
+
+  nb::class_<PyModel>(m, "Model",
+                      "A compiled artifact (.effc), from effc.compile or effc.load. Immutable: "
+                      "several sessions may share it.")
+      .def_prop_ro(
+          "inputs", [](const PyModel &self) { return describe(self.model().inputs()); },
+          "The inputs Session.run expects (list of TensorInfo: name, dtype, shape).")
+      .def_prop_ro(
+          "outputs", [](const PyModel &self) { return describe(self.model().outputs()); },
+          "The outputs Session.run returns, in this order (list of TensorInfo).")
+      .def_prop_ro(
+          "path", [](const PyModel &self) { return self.model().path(); },
+          "The artifact's file (effc.load) or the model it was compiled from (effc.compile).")
+      .def("save", &saveModel, "path"_a,
+           "Writes the artifact to `path` (.effc); effc.load(path) and effc-run read it.")
+      .def(
+          "session", &makeSession, "device"_a = "cuda", nb::kw_only(), "stream"_a = nb::none(),
+          "kernel_cache_dir"_a = nb::none(), "kernel_cache"_a = nb::none(),
+          "cuda_graphs"_a = nb::none(), "arena_limit_bytes"_a = nb::none(),
+          "verbosity"_a = nb::none(), "sync_after_each_kernel"_a = nb::none(),
+          "cuda_arch"_a = nb::none(),
+          "Creates a Session that runs this model (effc::SessionOptions). An option left at\n"
+          "None keeps its default, which the EFFC_* environment variables may set.\n\n"
+          "device:                 \"cuda\" (the default; device 0), \"cuda:N\", or \"host\" (the\n"
+          "                        reference C++ backend: exact, slow, no GPU needed). Without\n"
+          "                        a usable GPU, \"cuda\" raises RuntimeError (no fallback).\n"
+          "stream:                 the caller's CUDA stream: an int handle (cudaStream_t) or a\n"
+          "                        torch.cuda.Stream; runs with device inputs and outputs are\n"
+          "                        then queued on it without synchronizing. None: the session\n"
+          "                        has its own stream and every run has finished on return.\n"
+          "kernel_cache_dir:       NVRTC kernel cache directory (default $XDG_CACHE_HOME/effc).\n"
+          "kernel_cache:           use the on-disk kernel cache (default True).\n"
+          "cuda_graphs:            replay the kernels as one CUDA graph (default True).\n"
+          "arena_limit_bytes:      fail if the planned arena is larger (default 0: no limit).\n"
+          "verbosity:              0 quiet, 1 a line per kernel-module load, 2 also per run.\n"
+          "sync_after_each_kernel: synchronize after every kernel (debugging).\n"
+          "cuda_arch:              compile kernels for this arch (\"sm_90a\"), not the GPU's.");
+
+  nb::class_<PySession>(m, "Session",
+                        "Runs one Model on one device; owns its memory arena. One thread at a "
+                        "time per session; several sessions may run concurrently.")
+      .def_prop_ro("device", &PySession::backend, "The backend: 'cuda' or 'host'.")
+      .def_prop_ro("device_index", &PySession::deviceIndex, "CUDA device ordinal (cuda).")
+      .def_prop_ro("stream", &PySession::stream,
+                   "The CUstream handle runs are queued on (0 on the host backend).")
+      .def("run", &PySession::run, "inputs"_a, nb::kw_only(), "to_host"_a = false,
+           "Runs the model.\n\n"
+           "inputs:  {input name: array} with every model input exactly once, or a list in\n"
+           "         Model.inputs order; dtypes and shapes as in Model.inputs. An array is a\n"
+           "         numpy array or any DLPack producer (torch tensors on CPU or GPU), read in\n"
+           "         place (no copy) when C-contiguous; CUDA tensors must be on the session's\n"
+           "         device (cuda backend only).\n"
+           "to_host: on the cuda backend, return host copies instead of device tensors.\n"
+           "Returns {output name: effc.Tensor} in Model.outputs order: device tensors on the\n"
+           "cuda backend (torch.from_dlpack takes them without a copy), host tensors on host.\n"
+           "Raises RuntimeError with effc's message for a missing/extra input or a wrong dtype,\n"
+           "shape or device, ValueError for a value that is not an array.")
+      .def("run_into", &PySession::runInto, "inputs"_a, "outputs"_a,
+           "Runs the model and writes every output into the caller's buffer.\n\n"
+           "inputs:  as for run().\n"
+           "outputs: {output name: array}: writable, C-contiguous numpy arrays or DLPack\n"
+           "         tensors (e.g. torch.empty(..., device=\"cuda\")) with the output's dtype\n"
+           "         and shape; on the cuda backend kernels write device buffers directly\n"
+           "         where the plan allows.\n"
+           "Raises RuntimeError with effc's message on a mismatch.");
+
+  m.def("load", &loadModel, "path"_a,
+        "Loads an artifact (.effc) written by effc.compile(...).save or the effc tool; validates "
+        "it (checksums, manifest). Raises RuntimeError naming the file on any problem.");
+
+  m.def(
+      "compile", &compile, "path"_a, nb::kw_only(), "dtype"_a = "fp32", "shapes"_a = nb::none(),
+      "dims"_a = nb::none(), "lora"_a = nb::none(), "quantize"_a = nb::none(),
+      "lora_merge"_a = false, "fuse"_a = true, "raise_attention"_a = true,
+      "split_kv_decode"_a = true, "decompose_lora"_a = true, "host_only"_a = false,
+      "embed_cubin"_a = false, "arch"_a = nb::none(), "const_inputs"_a = nb::none(),
+      "remarks"_a = false, "verbose"_a = false,
+      "Compiles an ONNX model (or eff IR, .mlir) into a Model, as the effc tool does.\n\n"
+      "path:            the model file.\n"
+      "dtype:           compute precision: \"fp32\", \"bf16\" or \"fp16\" (weights converted "
+      "at\n"
+      "                 compile time, accumulation in fp32) (effc --dtype).\n"
+      "shapes:          {input name: tuple of dims} binding the inputs' dynamic dims, e.g.\n"
+      "                 {\"input_ids\": (2, 16)} (effc --shape input_ids=2x16).\n"
+      "dims:            symbolic dims with bounds: not supported yet (must be None).\n"
+      "lora:            a PEFT adapter directory, or {name: directory} for several adapters\n"
+      "                 selected per request by the int64 input 'lora_index' (effc --lora).\n"
+      "quantize:        weight quantization: not supported yet (must be None).\n"
+      "lora_merge:      merge the one adapter into the weights (effc --lora-merge).\n"
+      "fuse:            fuse elementwise chains into single kernels (effc --fuse).\n"
+      "raise_attention: run attention subgraphs as FlashAttention kernels.\n"
+      "split_kv_decode: split decode-shaped attention over the keys (flash-decoding).\n"
+      "decompose_lora:  LoRA expand in the base GEMM's epilogue (False: one reference kernel).\n"
+      "host_only:       an artifact for the host backend only (ops without CUDA kernel allowed).\n"
+      "embed_cubin:     compile the kernels with NVRTC now and store cubins for `arch`.\n"
+      "arch:            target(s) for embed_cubin: \"sm_90\" (default) or a list.\n"
+      "const_inputs:    {input name: ONNX TensorProto .pb file}: freeze inputs to constants.\n"
+      "remarks:         print (stderr) what the pattern passes did and why not.\n"
+      "verbose:         print progress and per-stage timing (stderr).\n\n"
+      "Raises ValueError for a bad argument, RuntimeError with the compiler's message (file and "
+      "ONNX node) when the model does not compile. The GIL is released while compiling.");
+}
