@@ -280,3 +280,30 @@ def test_readme_example_runs(tmp_path, monkeypatch):
     exec(compile(example.replace("../shared", str(SHARED)), "README.md", "exec"), scope)
     assert scope["logits"].shape == (2, 16, 512)
     assert (tmp_path / "gpt2.effc").is_file()
+
+
+def test_threads_share_a_model_and_a_session(gpt2):
+    """run() releases the GIL; one session serializes its callers, several
+    sessions over one model run side by side."""
+    import threading
+
+    model, inputs, outputs = gpt2
+    shared = model.session(device="host")
+    ref = np.asarray(shared.run(inputs)["logits"])
+    results, errors = [], []
+
+    def work(sess):
+        try:
+            for _ in range(3):
+                results.append(np.asarray(sess.run(inputs)["logits"]))
+        except Exception as e:  # reported below
+            errors.append(e)
+
+    sessions = [shared, shared, model.session(device="host"), model.session(device="host")]
+    threads = [threading.Thread(target=work, args=(s,)) for s in sessions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors, errors
+    assert len(results) == 12 and all(np.array_equal(r, ref) for r in results)

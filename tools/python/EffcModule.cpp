@@ -32,6 +32,7 @@
 #include <fstream>
 #include <iterator>
 #include <memory>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 
@@ -268,6 +269,9 @@ private:
 
   std::shared_ptr<PyModel> model_; // keeps the artifact alive
   std::unique_ptr<effc::Session> session_;
+  /// A Session is used by one thread at a time; Python threads calling run()
+  /// with the GIL released take turns here.
+  std::mutex runMutex_;
 };
 
 /// "cuda", "cuda:N" or "host" -> backend and device ordinal (-1: default).
@@ -404,6 +408,7 @@ nb::dict PySession::run(nb::handle inputs, bool toHost) {
     effc::StatusOr<std::vector<effc::HostTensor>> outputs = effc::Status::error("unreachable");
     {
       nb::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(runMutex_);
       outputs = session_->run(views);
     }
     for (effc::HostTensor &t : valueOrThrow(std::move(outputs)))
@@ -412,6 +417,7 @@ nb::dict PySession::run(nb::handle inputs, bool toHost) {
     effc::StatusOr<std::vector<effc::DeviceTensor>> outputs = effc::Status::error("unreachable");
     {
       nb::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(runMutex_);
       outputs = session_->runOnDevice(views);
     }
     for (effc::DeviceTensor &t : valueOrThrow(std::move(outputs)))
@@ -446,6 +452,7 @@ void PySession::runInto(nb::handle inputs, nb::dict outputs) {
   effc::Status status;
   {
     nb::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(runMutex_);
     status = session_->runInto(views, buffers);
   }
   throwIfError(status);
