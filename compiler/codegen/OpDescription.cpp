@@ -18,7 +18,7 @@ namespace {
 bool describeValue(mlir::Value value, TensorDesc &t, std::string &error) {
   auto type = mlir::dyn_cast<mlir::RankedTensorType>(value.getType());
   if (!type || !type.hasStaticShape()) {
-    error = "dynamic shape; bind the model's input dims with --shape";
+    error = "dynamic shape; fix the model's input dims with --dim NAME=N or --shape";
     return false;
   }
   t.dtype = mlir::eff::toDType(type.getElementType());

@@ -203,6 +203,12 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
     return reporter.error("--lora-merge needs an adapter (--lora=DIR)");
   if (options.embedCubin && options.archs.empty())
     return reporter.error("--embed-cubin needs at least one --arch");
+  if (Status supported = checkDimsSupported(options.dims); !supported.ok())
+    return reporter.error(supported.message());
+  bool isEffIR = StringRef(path).ends_with(".mlir");
+  if (isEffIR && !options.dims.empty())
+    return reporter.error("--dim " + options.dims.begin()->first +
+                          ": an eff IR input has no ONNX dim_params to fix");
 
   mlir::DialectRegistry registry;
   mlir::eff::registerEffcDialects(registry);
@@ -219,6 +225,8 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   ImportOptions importOptions;
   importOptions.inputShapes = options.shapes;
   importOptions.constantInputFiles = options.constInputs;
+  for (const auto &[name, range] : options.dims)
+    importOptions.dimValues[name] = range.min; // fixed: checked above
   mlir::OwningOpRef<mlir::ModuleOp> module;
   {
     mlir::TimingScope t = rootTiming.nest("import");
@@ -226,7 +234,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
       reporter.progress("effc: importing " + path);
     // eff IR (e.g. from --emit=mlir-import, or written by hand for tests)
     // enters the same pipeline as an imported model.
-    if (StringRef(path).ends_with(".mlir"))
+    if (isEffIR)
       module = mlir::parseSourceFile<mlir::ModuleOp>(path, &context);
     else
       module = importOnnxFile(context, path, importOptions);

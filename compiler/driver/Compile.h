@@ -9,6 +9,7 @@
 #ifndef EFFC_COMPILER_DRIVER_COMPILE_H
 #define EFFC_COMPILER_DRIVER_COMPILE_H
 
+#include "compiler/driver/DimOption.h"
 #include "effc/Status.h"
 
 #include <cstdint>
@@ -32,6 +33,9 @@ struct CompileOptions {
   CompileEmit emit = CompileEmit::Artifact;
   /// --shape NAME=DxD...: dims bound per input.
   std::map<std::string, std::vector<int64_t>> shapes;
+  /// --dim NAME=N: every occurrence of the ONNX dim_param NAME in the model's
+  /// inputs is N (MIN..MAX bounds are refused for now: checkDimsSupported).
+  std::map<std::string, DimRange> dims;
   /// --const-input NAME=FILE.pb.
   std::map<std::string, std::string> constInputs;
   std::string dtype = "fp32"; ///< fp32, bf16 or fp16

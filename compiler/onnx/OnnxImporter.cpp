@@ -34,7 +34,9 @@
 #include <google/protobuf/stubs/logging.h>
 #include <google/protobuf/text_format.h>
 
+#include <algorithm>
 #include <climits>
+#include <set>
 
 using namespace mlir;
 
@@ -179,6 +181,9 @@ Type GraphImporter::importType(const onnx::TypeProto &type, llvm::StringRef name
         return {};
       }
       dims.push_back(d.dim_value());
+    } else if (auto fixed = options.dimValues.find(d.dim_param());
+               d.has_dim_param() && fixed != options.dimValues.end()) {
+      dims.push_back(fixed->second); // --dim NAME=N
     } else {
       dims.push_back(ShapedType::kDynamic);
     }
@@ -191,6 +196,16 @@ Type GraphImporter::importType(const onnx::TypeProto &type, llvm::StringRef name
       return {};
     }
     for (size_t i = 0; i < dims.size(); ++i) {
+      const onnx::TensorShapeProto::Dimension &d = tensor.shape().dim(int(i));
+      if (d.has_dim_param() && options.dimValues.count(d.dim_param()) && dims[i] != shape[i]) {
+        std::vector<std::string> spelled;
+        for (int64_t v : shape)
+          spelled.push_back(std::to_string(v));
+        error() << "--shape " << name << "=" << llvm::join(spelled, "x") << " gives dim " << i
+                << " (the model's dim '" << d.dim_param() << "') the value " << shape[i]
+                << ", but --dim " << d.dim_param() << "=" << dims[i] << " fixes it";
+        return {};
+      }
       if (!ShapedType::isDynamic(dims[i]) && dims[i] != shape[i]) {
         error() << "--shape " << name << ": dim " << i << " is " << dims[i]
                 << " in the model, but --shape gives " << shape[i];
@@ -208,6 +223,8 @@ LogicalResult GraphImporter::importInputs(func::FuncOp func) {
   for (const onnx::TensorProto &t : graph.initializer())
     initializers.insert(t.name());
   llvm::StringSet<> inputNames;
+  if (failed(checkDimNames()))
+    return failure();
   Block &entry = func.getBody().front();
   SmallVector<Type> argTypes;
   SmallVector<DictionaryAttr> argAttrs;
@@ -231,8 +248,11 @@ LogicalResult GraphImporter::importInputs(func::FuncOp func) {
     BlockArgument arg = entry.addArgument(type, fileLoc);
     values[input.name()] = arg;
     argTypes.push_back(type);
-    argAttrs.push_back(builder.getDictionaryAttr(
-        builder.getNamedAttr("eff.name", builder.getStringAttr(input.name()))));
+    NamedAttrList attrs;
+    attrs.set("eff.name", builder.getStringAttr(input.name()));
+    if (ArrayAttr dimParams = dynamicDimParams(input.type(), type))
+      attrs.set("eff.dim_params", dimParams);
+    argAttrs.push_back(attrs.getDictionary(&ctx));
   }
   for (const auto &[name, shape] : options.inputShapes)
     if (!inputNames.contains(name))
@@ -244,6 +264,49 @@ LogicalResult GraphImporter::importInputs(func::FuncOp func) {
   for (auto [i, attrs] : llvm::enumerate(argAttrs))
     func.setArgAttrs(unsigned(i), attrs);
   return success();
+}
+
+/// The dim_params of the model's graph inputs, sorted, each once.
+static std::vector<std::string> inputDimParams(const onnx::GraphProto &graph) {
+  std::set<std::string> names;
+  for (const onnx::ValueInfoProto &input : graph.input())
+    if (input.type().has_tensor_type() && input.type().tensor_type().has_shape())
+      for (const onnx::TensorShapeProto::Dimension &d : input.type().tensor_type().shape().dim())
+        if (d.has_dim_param() && !d.dim_param().empty())
+          names.insert(d.dim_param());
+  return {names.begin(), names.end()};
+}
+
+LogicalResult GraphImporter::checkDimNames() {
+  // Output and value_info shapes are not read (every type is inferred from
+  // the inputs), so fixing a dim_param of the inputs fixes it everywhere.
+  std::vector<std::string> known = inputDimParams(model.graph());
+  for (const auto &[name, value] : options.dimValues) {
+    if (std::binary_search(known.begin(), known.end(), name))
+      continue;
+    InFlightDiagnostic diag = error() << "--dim " << name << "=" << value
+                                      << ": the model has no dim named '" << name << "'; ";
+    if (known.empty())
+      diag << "its inputs have no named (dim_param) dims";
+    else
+      diag << "its dims are " << llvm::join(known, ", ");
+    return diag;
+  }
+  return success();
+}
+
+ArrayAttr GraphImporter::dynamicDimParams(const onnx::TypeProto &declared, Type imported) {
+  auto ranked = dyn_cast<RankedTensorType>(imported);
+  if (!ranked || ranked.hasStaticShape() || !declared.tensor_type().has_shape())
+    return {};
+  const onnx::TensorShapeProto &shape = declared.tensor_type().shape();
+  SmallVector<Attribute> names;
+  for (auto [i, dim] : llvm::enumerate(ranked.getShape())) {
+    bool named = ShapedType::isDynamic(dim) && int(i) < shape.dim_size() &&
+                 shape.dim(int(i)).has_dim_param();
+    names.push_back(builder.getStringAttr(named ? shape.dim(int(i)).dim_param() : ""));
+  }
+  return builder.getArrayAttr(names);
 }
 
 FailureOr<Value> GraphImporter::importConstantInput(llvm::StringRef name, const std::string &path,

@@ -15,8 +15,13 @@ namespace effc {
 
 struct ImportOptions {
   /// Binds the dims of model inputs (`--shape input_ids=2x16`). Inputs left
-  /// with symbolic dims import with dynamic dims.
+  /// with symbolic dims import with dynamic dims, and their arguments carry
+  /// `eff.dim_params` (the dim_param of each dynamic dim, "" for the others).
   std::map<std::string, std::vector<int64_t>> inputShapes;
+  /// Fixes every input dim whose ONNX dim_param is the key (`--dim batch=2`).
+  /// A name no input uses is an error listing the model's dim_params; a
+  /// --shape that gives such a dim another value is an error naming both.
+  std::map<std::string, int64_t> dimValues;
   /// Inputs frozen to constants (`--const-input NAME=FILE.pb`): the input
   /// disappears from the signature and its value folds into the graph, e.g.
   /// a fixed attention mask or a shape tensor.

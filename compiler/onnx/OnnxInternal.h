@@ -111,6 +111,12 @@ public:
   mlir::LogicalResult importNode(const onnx::NodeProto &n, int index);
   mlir::LogicalResult importOutputs(mlir::func::FuncOp func);
   mlir::Type importType(const onnx::TypeProto &type, llvm::StringRef name, bool isInput);
+  /// Every --dim names a dim_param of the model's inputs.
+  mlir::LogicalResult checkDimNames();
+  /// `eff.dim_params` of an input whose imported type has dynamic dims: the
+  /// ONNX dim_param of each dynamic dim ("" for static or unnamed ones), so
+  /// the planner's error can name them; null when the type is static.
+  mlir::ArrayAttr dynamicDimParams(const onnx::TypeProto &declared, mlir::Type imported);
 
   /// Emits an error at the current node (or the file outside of nodes).
   mlir::InFlightDiagnostic error();

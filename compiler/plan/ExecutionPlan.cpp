@@ -13,9 +13,11 @@
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/StringExtras.h"
 
 #include <limits>
 #include <map>
+#include <set>
 
 using namespace mlir;
 
@@ -34,6 +36,52 @@ std::string locationText(Location loc) {
   return text;
 }
 
+/// The ONNX dim_params of input `i`'s dims (importer's `eff.dim_params`:
+/// "" where unnamed); empty when not recorded.
+SmallVector<std::string> dimParamsOf(func::FuncOp func, unsigned i) {
+  SmallVector<std::string> names;
+  if (auto attr = func.getArgAttrOfType<ArrayAttr>(i, "eff.dim_params"))
+    for (Attribute a : attr)
+      names.push_back(isa<StringAttr>(a) ? cast<StringAttr>(a).str() : "");
+  return names;
+}
+
+/// Artifacts have fixed shapes: an input dim left symbolic is an error that
+/// names the input, its dims, and every dim of the model still symbolic.
+LogicalResult unboundInputError(func::FuncOp func, unsigned i, const std::string &inputName) {
+  auto type = cast<ShapedType>(func.getArgument(i).getType());
+  std::set<std::string> symbolic; // over all inputs, for the hint
+  for (unsigned j = 0; j < func.getNumArguments(); ++j)
+    for (const std::string &name : dimParamsOf(func, j))
+      if (!name.empty())
+        symbolic.insert(name);
+  InFlightDiagnostic diag = emitError(func.getLoc())
+                            << "input '" << inputName << "' of type " << type << " has ";
+  if (!type.hasRank()) {
+    diag << "no declared shape; bind it with --shape " << inputName << "=DxD...";
+    return diag;
+  }
+  SmallVector<std::string> names = dimParamsOf(func, i);
+  SmallVector<std::string> described, fixFlags;
+  for (auto [d, extent] : llvm::enumerate(type.getShape())) {
+    if (!ShapedType::isDynamic(extent))
+      continue;
+    bool named = d < names.size() && !names[d].empty();
+    described.push_back("dim " + std::to_string(d) +
+                        (named ? " '" + names[d] + "'" : std::string(" (no dim_param)")));
+    if (named)
+      fixFlags.push_back("--dim " + names[d] + "=N");
+  }
+  diag << "symbolic " << llvm::join(described, ", ") << ", but effc compiles fixed shapes: ";
+  if (!fixFlags.empty())
+    diag << "fix " << (described.size() == 1 ? "it" : "them") << " with "
+         << llvm::join(fixFlags, " ") << " or ";
+  diag << "bind the input with --shape " << inputName << "=DxD...";
+  if (!symbolic.empty())
+    diag << " (the model's symbolic dims: " << llvm::join(symbolic, ", ") << ")";
+  return diag;
+}
+
 class PlanBuilder {
 public:
   explicit PlanBuilder(const PlanOptions &options) : options(options) {}
@@ -42,6 +90,9 @@ public:
     for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
       auto name = func.getArgAttrOfType<StringAttr>(i, "eff.name");
       std::string inputName = name ? name.str() : "input_" + std::to_string(i);
+      auto type = dyn_cast<RankedTensorType>(arg.getType());
+      if (!type || !type.hasStaticShape())
+        return unboundInputError(func, unsigned(i), inputName);
       FailureOr<int32_t> id = addBuffer(arg, inputName, func.getLoc(), "input '" + inputName + "'");
       if (failed(id))
         return failure();
@@ -86,7 +137,8 @@ private:
     auto type = dyn_cast<RankedTensorType>(value.getType());
     if (!type || !type.hasStaticShape())
       return emitError(loc) << what << " has a dynamic shape " << value.getType()
-                            << "; bind the model's input dims with --shape NAME=DxD...";
+                            << "; fix the model's input dims with --dim NAME=N or --shape "
+                               "NAME=DxD...";
     DType dtype = eff::toDType(type.getElementType());
     if (dtype == DType::UNDEFINED)
       return emitError(loc) << what << " has unsupported element type " << type.getElementType();

@@ -39,6 +39,12 @@ cl::list<std::string> shapes("shape",
                              cl::desc("Bind an input's dims, e.g. --shape input_ids=2x16 "
                                       "(repeatable)"),
                              cl::value_desc("NAME=DxD..."), cl::cat(effcCategory));
+cl::list<std::string>
+    dims("dim",
+         cl::desc("Fix the ONNX dim_param NAME to N in every input that uses it, e.g. --dim "
+                  "batch=1 --dim seq=16 (repeatable; combines with --shape). NAME=MIN..MAX "
+                  "(symbolic within bounds) is not supported yet"),
+         cl::value_desc("NAME=N|NAME=MIN..MAX"), cl::cat(effcCategory));
 cl::opt<std::string> dtype("dtype",
                            cl::desc("Compute precision: fp32 (default), bf16 or fp16; weights are "
                                     "converted at compile time, accumulation stays fp32"),
@@ -127,6 +133,13 @@ bool parseShapes(effc::CompileOptions &options) {
       values.push_back(v);
     }
     options.shapes[name.str()] = values;
+  }
+  for (const std::string &spec : dims) {
+    effc::Status added = effc::addDimSpec(spec, options.dims);
+    if (!added.ok()) {
+      errs() << "effc: error: " << added.message() << "\n";
+      return false;
+    }
   }
   for (const std::string &spec : constInputs) {
     auto [name, file] = StringRef(spec).split('=');
