@@ -3,6 +3,9 @@
 #include "effc/DType.h"
 #include "effc/Tensor.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/io/zero_copy_stream_impl_lite.h>
+
 #include <fstream>
 #include <set>
 
@@ -114,9 +117,16 @@ StatusOr<std::string> serializeArtifact(artifact::Manifest m,
   Status v = validateManifest(m, wsec.size(), payload.size());
   if (!v.ok())
     return v;
+  // Deterministic: protobuf maps (kernel attributes) otherwise serialize in
+  // hash order, so two compiles of one model would differ byte for byte.
   std::string man;
-  if (!m.SerializeToString(&man))
-    return Status::error("cannot serialize the manifest");
+  {
+    google::protobuf::io::StringOutputStream stream(&man);
+    google::protobuf::io::CodedOutputStream coded(&stream);
+    coded.SetSerializationDeterministic(true);
+    if (!m.SerializeToCodedStream(&coded))
+      return Status::error("cannot serialize the manifest");
+  }
 
   format::Header h;
   h.manifestOffset = format::kAlign;
