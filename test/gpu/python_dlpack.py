@@ -89,7 +89,7 @@ def check_model(label, model, np_inputs, reference=None, host_backend=True):
     values are compared with `reference`, else a host-backend run, else
     (host_backend=False: too slow for a large model) the same session's host
     copies."""
-    stream = torch.cuda.current_stream()
+    stream = torch.cuda.current_stream()  # main() made it a non-default stream
     sess = model.session(device="cuda", stream=stream)
     check(sess.device == "cuda" and sess.stream == stream.cuda_stream,
           "%s: session on torch's current stream" % label)
@@ -148,7 +148,13 @@ def main():
                  "install the wheel test/gpu/stage.sh builds")
     print("effc %s, torch %s, %s" % (effc.__version__, torch.__version__,
                                       torch.cuda.get_device_name()))
+    # A stream of our own: the default stream's handle is 0, which tells a
+    # session to create its own stream.
+    with torch.cuda.stream(torch.cuda.Stream()):
+        return checks_and_timings(args)
 
+
+def checks_and_timings(args):
     gpt2 = os.path.join(args.models_dir, "gpt2-dynamo")
     data = os.path.join(gpt2, "test_data_set_0")
     inputs = read_inputs(data)

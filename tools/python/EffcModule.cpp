@@ -636,7 +636,9 @@ NB_MODULE(_effc, m) {
       "An output of Session.run. numpy.asarray(t) and torch.from_dlpack(t) take it without a\n"
       "copy (DLPack: __dlpack__/__dlpack_device__; __array__ for numpy). bfloat16 tensors\n"
       "convert to numpy only where the ml_dtypes package is installed (numpy has no\n"
-      "bfloat16); torch.from_dlpack works without it.")
+      "bfloat16); torch.from_dlpack works without it. A device tensor of a session with a\n"
+      "caller stream is ready in that stream's order: read it on that stream (as torch does\n"
+      "when it is its current stream) or after synchronizing it.")
       .def_prop_ro(
           "shape", [](const PyTensor &t) { return shapeTuple(t.shape()); }, "Tuple of ints.")
       .def_prop_ro(
