@@ -32,6 +32,17 @@ def test_models_match_reference(name):
     run_and_check(model, inputs, outputs, name, "fp32")
 
 
+def test_dims_fix_named_dims():
+    """dims= is effc --dim: the dim_params batch and seq of gpt2-dynamo fixed
+    by name give the same artifact as shapes= of the test data."""
+    d = model_dir("gpt2-dynamo")
+    inputs, outputs = load_test_data(d)
+    batch, seq = inputs["input_ids"].shape
+    model = effc.compile(str(d / "model.onnx"), dims={"batch": batch, "seq": seq})
+    assert model.inputs[0].shape == (batch, seq)
+    run_and_check(model, inputs, outputs, "gpt2-dynamo", "fp32")
+
+
 def test_bf16_matches_reference_and_converts():
     name = "gpt2-dynamo"
     d = model_dir(name)
@@ -176,8 +187,15 @@ def test_cuda_without_gpu_is_an_error_or_works(gpt2):
 
 def test_bad_compile_options_raise(tmp_path):
     onnx_path = str(model_dir("gpt2-dynamo") / "model.onnx")
-    with pytest.raises(ValueError, match="dims= is not supported yet"):
+    with pytest.raises(ValueError, match="dims: --dim seq=1..512: symbolic dims with bounds "
+                                         "are not supported yet"):
         effc.compile(onnx_path, dims={"seq": (1, 512)})
+    with pytest.raises(ValueError, match="dims: --dim seq: '-1': expects N"):
+        effc.compile(onnx_path, dims={"seq": -1})
+    with pytest.raises(ValueError, match="dims\\['seq'\\] must be an int"):
+        effc.compile(onnx_path, dims={"seq": 1.5})
+    with pytest.raises(ValueError, match="dims must be a dict"):
+        effc.compile(onnx_path, dims=[("seq", 16)])
     with pytest.raises(ValueError, match="quantize= is not supported yet"):
         effc.compile(onnx_path, quantize="int8")
     with pytest.raises(ValueError, match='dtype must be "fp32", "bf16" or "fp16", got "int4"'):

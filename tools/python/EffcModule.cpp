@@ -490,9 +490,6 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
                                  bool hostOnly, bool embedCubin, nb::handle arch,
                                  nb::handle constInputs, bool remarks, bool verbose) {
   // Options of the design the compiler does not have yet: refuse, never ignore.
-  if (!dims.is_none())
-    throw nb::value_error("compile(): dims= is not supported yet (the compiler has no --dim): "
-                          "pass dims=None and bind dims with shapes=");
   if (!quantize.is_none())
     throw nb::value_error(
         "compile(): quantize= is not supported yet (the compiler has no --quantize): pass "
@@ -501,7 +498,8 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
     throw nb::value_error(
         ("compile(): dtype must be \"fp32\", \"bf16\" or \"fp16\", got \"" + dtype + "\"").c_str());
 #ifndef EFFC_PYTHON_HAS_COMPILER
-  (void)path, (void)shapes, (void)lora, (void)loraMerge, (void)fuse, (void)raiseAttention;
+  (void)path, (void)shapes, (void)dims, (void)lora, (void)loraMerge, (void)fuse;
+  (void)raiseAttention;
   (void)splitKvDecode, (void)decomposeLoRA, (void)hostOnly, (void)embedCubin, (void)arch;
   (void)constInputs, (void)remarks, (void)verbose;
   throw std::runtime_error("effc.compile: this build of effc has no compiler (built with "
@@ -509,6 +507,35 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
 #else
   effc::CompileOptions options;
   options.dtype = dtype;
+  if (!dims.is_none()) {
+    if (!nb::isinstance<nb::dict>(dims))
+      throw nb::value_error("compile(): dims must be a dict {dim_param name: N}");
+    for (auto [name, value] : nb::borrow<nb::dict>(dims)) {
+      std::string key = nb::cast<std::string>(nb::str(name));
+      // effc --dim's spellings: N, MIN..MAX (a (MIN, MAX) pair is the latter).
+      std::string text;
+      if (nb::isinstance<nb::int_>(value) && !nb::isinstance<nb::bool_>(value)) {
+        text = std::to_string(nb::cast<int64_t>(value));
+      } else if (nb::isinstance<nb::str>(value)) {
+        text = nb::cast<std::string>(value);
+      } else if ((nb::isinstance<nb::tuple>(value) || nb::isinstance<nb::list>(value)) &&
+                 nb::len(value) == 2 && nb::isinstance<nb::int_>(value[0]) &&
+                 nb::isinstance<nb::int_>(value[1])) {
+        text = std::to_string(nb::cast<int64_t>(value[0])) + ".." +
+               std::to_string(nb::cast<int64_t>(value[1]));
+      } else {
+        throw nb::value_error(
+            ("compile(): dims['" + key + "'] must be an int (or (MIN, MAX), not supported yet)")
+                .c_str());
+      }
+      effc::Status added = effc::addDimSpec(key + "=" + text, options.dims);
+      if (!added.ok())
+        throw nb::value_error(("compile(): dims: " + added.message()).c_str());
+    }
+    effc::Status supported = effc::checkDimsSupported(options.dims);
+    if (!supported.ok())
+      throw nb::value_error(("compile(): dims: " + supported.message()).c_str());
+  }
   if (!shapes.is_none()) {
     if (!nb::isinstance<nb::dict>(shapes))
       throw nb::value_error("compile(): shapes must be a dict {input name: tuple of dims}");
@@ -763,7 +790,9 @@ NB_MODULE(_effc, m) {
       "                 compile time, accumulation in fp32) (effc --dtype).\n"
       "shapes:          {input name: tuple of dims} binding the inputs' dynamic dims, e.g.\n"
       "                 {\"input_ids\": (2, 16)} (effc --shape input_ids=2x16).\n"
-      "dims:            symbolic dims with bounds: not supported yet (must be None).\n"
+      "dims:            {ONNX dim_param name: N} fixing a named dim in every input that\n"
+      "                 has it, e.g. {\"batch\": 2, \"seq\": 16} (effc --dim seq=16); bounds\n"
+      "                 (MIN, MAX) keeping it symbolic are not supported yet (ValueError).\n"
       "lora:            a PEFT adapter directory, or {name: directory} for several adapters\n"
       "                 selected per request by the int64 input 'lora_index' (effc --lora).\n"
       "quantize:        weight quantization: not supported yet (must be None).\n"
