@@ -12,6 +12,10 @@ shift 2
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 py=$venv/bin/python
+# One run at a time per machine: a reinstall must not replace the package
+# under another run's pytest (concurrent tools/test.sh runs in one tree).
+exec 9>/tmp/effc-python-tests.lock
+flock 9
 if [ ! -x "$py" ]; then
   echo "run_pytest: no $py: tools/setup.sh creates it (python3 -m venv, pip install .)" >&2
   exit 1
@@ -25,8 +29,7 @@ stale=$(find "$repo/tools/python" "$repo/compiler/driver" -newer "$module" -type
   \( -name '*.cpp' -o -name '*.h' -o -name '*.py' -o -name CMakeLists.txt \) | head -3)
 if [ -n "$stale" ]; then
   echo "run_pytest: $module is older than $(echo $stale | tr ' ' ','): pip install $repo" >&2
-  (cd "$repo" && flock /tmp/effc-pip-install.lock \
-    "$venv/bin/pip" install --quiet --no-build-isolation "$repo") ||
+  (cd "$repo" && "$venv/bin/pip" install --quiet --no-build-isolation "$repo") ||
     { echo "run_pytest: reinstalling the effc package failed" >&2; exit 1; }
 fi
 cd "$here"
