@@ -2,6 +2,7 @@
 //
 // Ops that only move elements: one thread per output element (split: per
 // input element), the source offset computed from baked shapes and strides.
+// scatter_nd also combines elements (its reductions), in the same layout.
 // Elements are copied in their storage type, never converted. Runtime
 // indices (gather*) that fall outside their dim produce zeros: the host
 // backend reports them as errors, a kernel cannot, and must not read out of
@@ -296,6 +297,169 @@ bool emitGatherND(const KernelDesc &d, const KernelChoice &c, std::string &out,
   return true;
 }
 
+/// Output element i reads the input at its coordinates modulo the input dims.
+bool emitTile(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
+  std::vector<int64_t> repeats;
+  if (!constOperand(d, 1, "repeats", repeats, error))
+    return false;
+  const auto &x = d.inputs[0].shape;
+  const auto &y = d.outputs[0].shape;
+  if (repeats.size() != x.size() || y.size() != x.size()) {
+    error = d.op + ": repeats has " + std::to_string(repeats.size()) + " entries for rank " +
+            std::to_string(x.size());
+    return false;
+  }
+  std::vector<int64_t> xs = rowMajorStrides(x);
+  gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
+    emitCoords(w, "i", ix, y, "c");
+    std::string src;
+    for (size_t r = 0; r < x.size(); ++r) {
+      std::string coord = "c" + std::to_string(r);
+      if (repeats[r] != 1)
+        coord = "(" + coord + " % " + std::to_string(std::max<int64_t>(x[r], 1)) + ")";
+      src += (src.empty() ? "" : " + ") + coord + " * " + std::to_string(xs[r]);
+    }
+    w.line("y0[i] = x0[", src.empty() ? "0" : src, "];");
+  });
+  return true;
+}
+
+/// The accumulator of a scatter kernel's thread: its data element, combined
+/// with the updates that target it in the order the host kernel applies them.
+struct ScatterAccumulator {
+  DType dtype;
+  std::string reduction; // none, add, mul, max, min
+  Compute kind;          // integers and bool combine in i64
+
+  static bool make(const KernelDesc &d, const char *dflt, ScatterAccumulator &acc,
+                   std::string &error) {
+    acc.dtype = d.outputs[0].dtype;
+    acc.reduction = d.stringAttr("reduction", dflt);
+    acc.kind = computeOf(acc.dtype) == Compute::Bool ? Compute::I64 : computeOf(acc.dtype);
+    for (const char *r : {"none", "add", "mul", "max", "min"})
+      if (acc.reduction == r)
+        return true;
+    error = d.op + ": unknown reduction '" + acc.reduction + "'";
+    return false;
+  }
+  bool replaces() const { return reduction == "none"; }
+  /// `acc` = data element i (its storage value when replacing).
+  void init(CudaWriter &w) const {
+    if (replaces())
+      w.line(storageType(dtype), " acc = x0[i];");
+    else
+      w.line(computeType(kind), " acc = ", loadAs(dtype, "x0", "i", kind), ";");
+  }
+  /// Combines update element `pos` of x2 into `acc`.
+  void apply(CudaWriter &w, const std::string &pos) const {
+    if (replaces()) {
+      w.line("acc = x2[", pos, "];");
+      return;
+    }
+    w.line("const ", computeType(kind), " u = ", loadAs(dtype, "x2", pos, kind), ";");
+    if (reduction == "max" || reduction == "min")
+      w.line("acc = ", reduction == "max" ? "MaxOp" : "MinOp", "()(acc, u);");
+    else if (kind == Compute::I64) // wraps like the host kernel (no signed overflow)
+      w.line("acc = (i64)((unsigned long long)acc ", reduction == "add" ? "+" : "*",
+             " (unsigned long long)u);");
+    else
+      w.line("acc = acc ", reduction == "add" ? "+" : "*", " u;");
+  }
+  void store(CudaWriter &w) const {
+    w.line("y0[i] = ", replaces() ? std::string("acc") : storeValue(dtype, "acc", kind), ";");
+  }
+};
+
+// The scatter kernels run one thread per data element, which reads every
+// update that may target it, in the host kernel's order. No atomics and no
+// write races: duplicate targets reduce exactly as on the host (add/mul/
+// max/min combine all of them; "none" keeps the last, which ONNX leaves
+// undefined), and the result is deterministic.
+
+/// ScatterElements: a thread scans the indices.shape[axis] updates on its
+/// own line along the axis (the only ones that can target it).
+bool emitScatterElements(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                         std::string &error) {
+  const auto &x = d.inputs[0].shape;
+  const auto &ind = d.inputs[1].shape;
+  int64_t rank = int64_t(x.size()), axis;
+  if (ind.size() != x.size() || d.inputs[2].shape != ind) {
+    error = d.op + ": indices and updates need data's rank and one shape";
+    return false;
+  }
+  if (!normalizeAxis(d, d.intAttr("axis", op_defaults::ScatterElementsOp_axis), rank, axis, error))
+    return false;
+  ScatterAccumulator acc;
+  if (!ScatterAccumulator::make(d, op_defaults::ScatterElementsOp_reduction, acc, error))
+    return false;
+  std::vector<int64_t> is = rowMajorStrides(ind);
+  gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
+    emitCoords(w, "i", ix, x, "c");
+    acc.init(w);
+    std::string inside = "true", line = "0";
+    for (int64_t r = 0; r < rank; ++r) {
+      if (r == axis)
+        continue;
+      std::string coord = "c" + std::to_string(r);
+      if (ind[r] < x[r])
+        inside += " && " + coord + " < " + std::to_string(ind[r]);
+      line += " + (i64)" + coord + " * " + std::to_string(is[r]);
+    }
+    w.open("if (", inside, ") {");
+    w.open("for (i64 a = 0; a < ", ind[axis], "; ++a) {");
+    w.line("const i64 j = ", line, " + a * ", is[axis], ";");
+    w.line("const i64 v = ", indexLoad(d, 1, "j", x[axis]), ";");
+    w.open("if (v == (i64)c", axis, ") {");
+    acc.apply(w, "j");
+    w.close().close().close();
+    acc.store(w);
+  });
+  return true;
+}
+
+/// ScatterND: a thread scans every index tuple and applies the updates whose
+/// tuple addresses its slot: O(data elements x tuples) index reads, right for
+/// the few tuples exports scatter (slices of a head dim, cache rows), not for
+/// large scatters (those would want a copy plus a per-update kernel over
+/// indices proven unique).
+bool emitScatterND(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                   std::string &error) {
+  const auto &x = d.inputs[0].shape;
+  const auto &ind = d.inputs[1].shape;
+  int64_t r = int64_t(x.size()), q = int64_t(ind.size());
+  if (r < 1 || q < 1 || ind[q - 1] < 1 || ind[q - 1] > r) {
+    error = d.op + ": indices last dim must be in [1, data rank]";
+    return false;
+  }
+  ScatterAccumulator acc;
+  if (!ScatterAccumulator::make(d, op_defaults::ScatterNDOp_reduction, acc, error))
+    return false;
+  int64_t k = ind[q - 1], inner = std::max<int64_t>(product(x, size_t(k), x.size()), 1);
+  int64_t tuples = d.inputs[1].numElements() / k;
+  std::vector<int64_t> slotStrides =
+      rowMajorStrides(std::vector<int64_t>(x.begin(), x.begin() + k));
+  gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
+    w.line("const i64 slot = (i64)(i / ", inner, "), e = (i64)(i % ", inner, ");");
+    acc.init(w);
+    w.open("for (i64 t = 0; t < ", tuples, "; ++t) {");
+    w.line("i64 s = 0;");
+    w.line("bool ok = true;");
+    for (int64_t j = 0; j < k; ++j) {
+      w.open("{");
+      w.line("const i64 v = ",
+             indexLoad(d, 1, "t * " + std::to_string(k) + " + " + std::to_string(j), x[j]), ";");
+      w.line("ok = ok && v >= 0;");
+      w.line("s += v * ", slotStrides[j], ";");
+      w.close();
+    }
+    w.open("if (ok && s == slot) {");
+    acc.apply(w, "t * " + std::to_string(inner) + " + e");
+    w.close().close();
+    acc.store(w);
+  });
+  return true;
+}
+
 bool emitTrilu(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const auto &s = d.inputs[0].shape;
   if (s.size() < 2) {
@@ -362,6 +526,12 @@ bool instantiateDataMovement(const KernelDesc &d, const KernelChoice &c, std::st
       return emitGatherND(d, c, out, error);
     case EffOp::TriluOp:
       return emitTrilu(d, c, out, error);
+    case EffOp::TileOp:
+      return emitTile(d, c, out, error);
+    case EffOp::ScatterElementsOp:
+      return emitScatterElements(d, c, out, error);
+    case EffOp::ScatterNDOp:
+      return emitScatterND(d, c, out, error);
     default:
       break;
     }

@@ -29,6 +29,28 @@ bool isViewOp(Operation *op) {
 
 namespace {
 
+/// How to make `value`'s dynamic shape static. When the op producing it has
+/// operands of static shapes only, the input dims are not the cause: an
+/// integer operand known only at run time (Tile's repeats, Expand's shape)
+/// decides the shape, and that operand is named.
+std::string dynamicShapeFix(Value value) {
+  Operation *op = value.getDefiningOp();
+  auto isStatic = [](Type t) {
+    auto ranked = dyn_cast<RankedTensorType>(t);
+    return ranked && ranked.hasStaticShape();
+  };
+  if (op && llvm::all_of(op->getOperandTypes(), isStatic)) {
+    std::string operands;
+    for (auto [i, operand] : llvm::enumerate(op->getOperands()))
+      if (isa<IntegerType>(getElementTypeOrSelf(operand)) && !eff::getConstantElements(operand))
+        operands += (operands.empty() ? "#" : ", #") + std::to_string(i);
+    if (!operands.empty())
+      return "; its operands' shapes are static, so the run-time value of operand " + operands +
+             " decides it: that operand must be a compile-time constant";
+  }
+  return "; fix the model's input dims with --dim NAME=N or --shape NAME=DxD...";
+}
+
 std::string locationText(Location loc) {
   std::string text;
   llvm::raw_string_ostream os(text);
@@ -137,8 +159,7 @@ private:
     auto type = dyn_cast<RankedTensorType>(value.getType());
     if (!type || !type.hasStaticShape())
       return emitError(loc) << what << " has a dynamic shape " << value.getType()
-                            << "; fix the model's input dims with --dim NAME=N or --shape "
-                               "NAME=DxD...";
+                            << dynamicShapeFix(value);
     DType dtype = eff::toDType(type.getElementType());
     if (dtype == DType::UNDEFINED)
       return emitError(loc) << what << " has unsupported element type " << type.getElementType();

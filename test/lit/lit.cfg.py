@@ -27,9 +27,9 @@ config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "I
 # tests' scripts too, so the import check below is about the one they use.
 config.substitutions.append(("%python", sys.executable))
 
-# Tests read ../shared/models, ../shared/lora and ../shared/decoders (the shared
+# Tests read ../shared/models, lora, decoders and zoo (the shared
 # data beside the repo).
-for sub in ("models", "lora", "decoders"):
+for sub in ("models", "lora", "decoders", "zoo"):
     if not os.path.isdir(os.path.join(shared_dir, sub)):
         lit_config.fatal("%s is missing: the tests need the shared data (../shared beside the "
                          "repository, or --param shared_dir=DIR)" % os.path.join(shared_dir, sub))

@@ -29,7 +29,8 @@ Expand Flatten Gather GatherElements GatherND Gelu Gemm Greater GreaterOrEqual
 Identity IsNaN LayerNormalization Less LessOrEqual Log MatMul Max Min Mul Neg
 Not Pow Range Reciprocal ReduceMax ReduceMean ReduceSum Relu Reshape Shape
 Sigmoid Sin Slice Softmax Split Sqrt Squeeze Sub Tanh TopK Transpose Trilu
-Unsqueeze Where Attention RMSNormalization RotaryEmbedding Abs Or Xor
+Unsqueeze Where Attention RMSNormalization RotaryEmbedding Abs Or Xor ScatterElements
+ScatterND Tile
 """.split()
 
 

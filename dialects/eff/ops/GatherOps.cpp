@@ -178,3 +178,113 @@ LogicalResult GatherNDOp::verify() {
 OpFoldResult GatherNDOp::fold(FoldAdaptor adaptor) {
   return foldWithHostKernel(getOperation(), adaptor.getOperands());
 }
+
+//===- scatter_elements, scatter_nd -----------------------------------------===//
+
+static LogicalResult verifyReduction(Operation *op, StringRef reduction) {
+  if (!llvm::is_contained({"none", "add", "mul", "max", "min"}, reduction))
+    return op->emitOpError("reduction must be none, add, mul, max or min, got '")
+           << reduction << "'";
+  return success();
+}
+
+/// Scatters return data's type; updates must hold data's element type.
+static LogicalResult inferScatterResult(std::optional<Location> loc, Value data, Value updates,
+                                        SmallVectorImpl<Type> &types) {
+  Type elt = elementTypeOf(data);
+  if (elementTypeOf(updates) != elt)
+    return emitOptionalError(loc, "scatter updates have element type ", elementTypeOf(updates),
+                             ", data has ", elt);
+  types.push_back(data.getType());
+  return success();
+}
+
+LogicalResult ScatterElementsOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
+                                                  Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  return inferScatterResult(loc, adaptor.getData(), adaptor.getUpdates(), types);
+}
+
+LogicalResult ScatterElementsOp::verify() {
+  if (failed(verifyReduction(*this, getReduction())))
+    return failure();
+  auto data = dyn_cast<RankedTensorType>(getData().getType());
+  auto indices = dyn_cast<RankedTensorType>(getIndices().getType());
+  auto updates = dyn_cast<RankedTensorType>(getUpdates().getType());
+  if (indices && updates &&
+      !areCompatibleTensorTypes(TypeRange{tensorOf(indices.getShape(), updates.getElementType())},
+                                TypeRange{updates}))
+    return emitOpError("updates have shape ")
+           << shapeToString(updates.getShape()) << ", indices have "
+           << shapeToString(indices.getShape());
+  if (!data || !indices)
+    return success();
+  int64_t rank = data.getRank(), axis = int64_t(getAxis());
+  if (rank == 0)
+    return emitOpError("data must have rank >= 1");
+  if (indices.getRank() != rank)
+    return emitOpError("indices rank ") << indices.getRank() << " differs from data rank " << rank;
+  if (axis < -rank || axis >= rank)
+    return emitOpError("axis ") << axis << " is out of range for rank " << rank;
+  if (axis < 0)
+    axis += rank;
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t i = indices.getDimSize(d), n = data.getDimSize(d);
+    if (d != axis && !ShapedType::isDynamic(i) && !ShapedType::isDynamic(n) && i > n)
+      return emitOpError("indices dim ")
+             << d << " has size " << i << ", larger than the data's " << n;
+  }
+  return verifyConstantIndices(*this, getIndices(), data.getDimSize(axis));
+}
+
+OpFoldResult ScatterElementsOp::fold(FoldAdaptor adaptor) {
+  return foldWithHostKernel(getOperation(), adaptor.getOperands());
+}
+
+LogicalResult ScatterNDOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
+                                            Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  return inferScatterResult(loc, adaptor.getData(), adaptor.getUpdates(), types);
+}
+
+LogicalResult ScatterNDOp::verify() {
+  if (failed(verifyReduction(*this, getReduction())))
+    return failure();
+  auto data = dyn_cast<RankedTensorType>(getData().getType());
+  auto indices = dyn_cast<RankedTensorType>(getIndices().getType());
+  auto updates = dyn_cast<RankedTensorType>(getUpdates().getType());
+  if (data && data.getRank() == 0)
+    return emitOpError("data must have rank >= 1");
+  if (indices && indices.getRank() == 0)
+    return emitOpError("indices must have rank >= 1");
+  if (!data || !indices || indices.isDynamicDim(indices.getRank() - 1))
+    return success();
+  int64_t r = data.getRank(), q = indices.getRank(), k = indices.getDimSize(q - 1);
+  if (k < 1 || k > r)
+    return emitOpError("indices last dim ") << k << " must be in [1, " << r << "] (data rank)";
+  // updates.shape == indices.shape[:-1] + data.shape[k:]
+  SmallVector<int64_t> expected(indices.getShape().drop_back());
+  llvm::append_range(expected, data.getShape().drop_front(k));
+  auto dimsAgree = [](int64_t a, int64_t b) {
+    return ShapedType::isDynamic(a) || ShapedType::isDynamic(b) || a == b;
+  };
+  if (updates && (updates.getRank() != int64_t(expected.size()) ||
+                  !llvm::all_of(llvm::zip(updates.getShape(), expected), [&](auto dims) {
+                    return dimsAgree(std::get<0>(dims), std::get<1>(dims));
+                  })))
+    return emitOpError("updates have shape ")
+           << shapeToString(updates.getShape()) << ", expected indices.shape[:-1] + data.shape["
+           << k << ":] = " << shapeToString(expected);
+  std::optional<SmallVector<int64_t>> values = getConstantInts(getIndices());
+  if (!values)
+    return success();
+  for (auto [i, v] : llvm::enumerate(*values)) {
+    int64_t dim = data.getDimSize(int64_t(i) % k);
+    if (!ShapedType::isDynamic(dim) && (v < -dim || v >= dim))
+      return emitOpError("index ") << v << " is out of range [" << -dim << ", " << dim
+                                   << ") for data dim " << int64_t(i) % k;
+  }
+  return success();
+}
+
+OpFoldResult ScatterNDOp::fold(FoldAdaptor adaptor) {
+  return foldWithHostKernel(getOperation(), adaptor.getOperands());
+}

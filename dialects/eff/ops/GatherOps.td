@@ -1,4 +1,4 @@
-//===- GatherOps.td - gather, gather_elements, gather_nd ----------------------===//
+//===- GatherOps.td - gather*, scatter_elements, scatter_nd -----------------===//
 #ifndef EFF_GATHER_OPS_TD
 #define EFF_GATHER_OPS_TD
 
@@ -22,6 +22,42 @@ def Eff_GatherNDOp : Eff_Op<"gather_nd"> {
   let cudaFamily = "DataMovement";
   let summary = "ONNX GatherND-13: gather slices of data by index tuples in the last dim";
   let arguments = (ins Eff_Tensor:$data, Eff_I64Tensor:$indices, Eff_DefaultI64<"0">:$batch_dims);
+  let results = (outs Eff_Tensor:$output);
+  let hasVerifier = 1;
+}
+
+def Eff_ScatterElementsOp : Eff_Op<"scatter_elements"> {
+  let cudaFamily = "DataMovement";
+  let summary = "ONNX ScatterElements-18: a copy of data with updates[j] written at indices[j] on axis";
+  let description = [{
+    For axis 0 of rank 2: output[indices[i][j]][j] = updates[i][j] (or
+    combined with it by `reduction`: "none", "add", "mul", "max", "min").
+    indices and updates have one shape, of data's rank, no larger than data
+    off the axis. Duplicate targets: "none" keeps the last in row-major order
+    of indices (ONNX leaves it undefined), the reductions combine all.
+    Opset 11 has no `reduction` (none); 16 adds add/mul, 18 max/min.
+  }];
+  let onnxSince = 11;
+  let arguments = (ins Eff_Tensor:$data, Eff_IndexTensor:$indices, Eff_Tensor:$updates,
+                       Eff_DefaultI64<"0">:$axis, Eff_DefaultStr<"\"none\"">:$reduction);
+  let results = (outs Eff_Tensor:$output);
+  let hasVerifier = 1;
+}
+
+def Eff_ScatterNDOp : Eff_Op<"scatter_nd"> {
+  let cudaFamily = "DataMovement";
+  let summary = "ONNX ScatterND-18: a copy of data with slices at index tuples replaced or reduced";
+  let description = [{
+    `indices` [..., k] (k <= rank of data) addresses slices data[i0..ik-1, ...];
+    `updates` has shape indices.shape[:-1] + data.shape[k:]. `reduction` is
+    "none" (replace; with duplicate tuples ONNX leaves the result undefined,
+    effc applies updates in order so the last one wins), "add", "mul",
+    "max" or "min" (every update of a slot is combined with the data value).
+    Opsets 11 and 13 have no `reduction` (none); 16 adds add/mul, 18 max/min.
+  }];
+  let onnxSince = 11;
+  let arguments = (ins Eff_Tensor:$data, Eff_I64Tensor:$indices, Eff_Tensor:$updates,
+                       Eff_DefaultStr<"\"none\"">:$reduction);
   let results = (outs Eff_Tensor:$output);
   let hasVerifier = 1;
 }

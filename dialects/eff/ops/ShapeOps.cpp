@@ -694,3 +694,43 @@ LogicalResult TriluOp::inferResultTypes(MLIRContext *, std::optional<Location> l
 OpFoldResult TriluOp::fold(FoldAdaptor adaptor) {
   return foldWithHostKernel(getOperation(), adaptor.getOperands());
 }
+
+//===- tile ----------------------------------------------------------------===//
+
+LogicalResult TileOp::inferResultTypes(MLIRContext *, std::optional<Location> loc, Adaptor adaptor,
+                                       SmallVectorImpl<Type> &types) {
+  Type elt = elementTypeOf(adaptor.getInput());
+  FailureOr<int64_t> length = shapeOperandLength(loc, adaptor.getRepeats(), "repeats");
+  if (failed(length))
+    return failure();
+  auto inputType = dyn_cast<RankedTensorType>(adaptor.getInput().getType());
+  if (!inputType) {
+    types.push_back(UnrankedTensorType::get(elt));
+    return success();
+  }
+  int64_t rank = inputType.getRank();
+  if (!ShapedType::isDynamic(*length) && *length != rank)
+    return emitOptionalError(loc, "tile repeats has ", *length, " entries, expected ", rank,
+                             " (the input rank)");
+  std::optional<PartialInts> repeats = getPartialConstantInts(adaptor.getRepeats());
+  SmallVector<int64_t> shape(rank, kDyn);
+  for (int64_t d = 0; d < rank; ++d) {
+    std::optional<int64_t> r =
+        repeats && int64_t(repeats->size()) == rank ? (*repeats)[d] : std::nullopt;
+    if (r && *r < 0)
+      return emitOptionalError(loc, "tile repeats has negative entry ", *r, " for dim ", d);
+    int64_t in = inputType.getDimSize(d);
+    if (r && (*r == 0 || !ShapedType::isDynamic(in)))
+      shape[d] = *r == 0 ? 0 : in * *r;
+  }
+  types.push_back(tensorOf(shape, elt));
+  return success();
+}
+
+OpFoldResult TileOp::fold(FoldAdaptor adaptor) {
+  if (std::optional<SmallVector<int64_t>> repeats = getConstantInts(getRepeats()))
+    if (llvm::all_of(*repeats, [](int64_t r) { return r == 1; }) &&
+        getInput().getType() == getResult().getType())
+      return getInput();
+  return foldWithHostKernel(getOperation(), adaptor.getOperands());
+}

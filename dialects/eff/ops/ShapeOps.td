@@ -90,6 +90,19 @@ def Eff_TransposeOp : Eff_Op<"transpose"> {
   let hasVerifier = 1;
 }
 
+def Eff_TileOp : Eff_Op<"tile"> {
+  let cudaFamily = "DataMovement";
+  let summary = "ONNX Tile-13: repeat the input repeats[d] times along each dim d";
+  let description = [{
+    `repeats` (int64, one entry per input dim, each >= 0) must fold to a
+    constant by the time kernels are planned: the result shape depends on it.
+    The importer takes Tile from opset 6 on (Tile-1 had `tiles` and `axis`).
+  }];
+  let onnxSince = 6;
+  let arguments = (ins Eff_Tensor:$input, Eff_I64Tensor:$repeats);
+  let results = (outs Eff_Tensor:$output);
+}
+
 def Eff_TriluOp : Eff_Op<"trilu"> {
   let cudaFamily = "DataMovement";
   let summary = "ONNX Trilu-14: upper (or lower) triangle of the last two dims, offset k";

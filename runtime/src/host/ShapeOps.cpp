@@ -369,6 +369,42 @@ Status expand(const KernelContext &c) {
   return Status::OK();
 }
 
+// Tile-13: output dim d is input dim d times repeats[d]; each output element
+// reads the input at its coordinates modulo the input dims.
+Status tile(const KernelContext &c) {
+  auto repeats = c.ints(1);
+  if (!repeats.ok())
+    return repeats.status();
+  const ConstTensorRef &x = c.in[0];
+  size_t rank = x.shape.size();
+  if (repeats->size() != rank)
+    return c.error("repeats has " + std::to_string(repeats->size()) + " entries, expected " +
+                   std::to_string(rank));
+  std::vector<int64_t> oshape(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    if ((*repeats)[d] < 0)
+      return c.error("repeats has negative entry " + std::to_string((*repeats)[d]));
+    oshape[d] = x.shape[d] * (*repeats)[d];
+  }
+  EFFC_RETURN_IF_ERROR(c.checkOut(0, x.dtype, oshape));
+  size_t es = dtypeSize(x.dtype), n = count(oshape);
+  auto xs = stridesOf(x.shape);
+  std::vector<int64_t> idx(rank, 0);
+  for (size_t i = 0; i < n; ++i) {
+    int64_t src = 0;
+    for (size_t d = 0; d < rank; ++d)
+      src += (idx[d] % x.shape[d]) * xs[d];
+    std::memcpy(static_cast<char *>(c.out[0].data) + i * es,
+                static_cast<const char *>(x.data) + src * es, es);
+    for (size_t d = rank; d-- > 0;) {
+      if (++idx[d] < oshape[d])
+        break;
+      idx[d] = 0;
+    }
+  }
+  return Status::OK();
+}
+
 } // namespace
 
 void registerShapeOps(Registry &r) {
@@ -382,6 +418,7 @@ void registerShapeOps(Registry &r) {
   r[EffOp::SliceOp] = {slice, 3, 5, 1, 1};
   r[EffOp::TransposeOp] = {transpose, 1, 1, 1, 1};
   r[EffOp::ExpandOp] = {expand, 2, 2, 1, 1};
+  r[EffOp::TileOp] = {tile, 2, 2, 1, 1};
 }
 
 } // namespace effc::host
