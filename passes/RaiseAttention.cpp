@@ -8,7 +8,11 @@
 //   scores side   softmax input = chain of {x*c, x/c (c a constant scalar),
 //                 x + mask, where(cond, x, fill)} ending in matmul(q, k^T);
 //                 constant scalar factors anywhere on q, k^T or the scores
-//                 multiply into one `scale`.
+//                 multiply into one `scale`. One tanh between the mask and
+//                 the matmul is logit soft-capping (Gemma-2: c * tanh(s / c)):
+//                 the factors outside it make `softcap` = c, and since
+//                 c * tanh(scale * qk / c) is the attribute's form, `scale`
+//                 is the inner factors times c.
 //   k^T           transpose(k', perm) (any perm: k = transpose(k', perm with
 //                 its last two entries swapped)), or reshape(transpose(y, swap
 //                 last two), ...) through a 3-D [B*H, ., .] view (dynamo), or
@@ -167,6 +171,8 @@ bool reachesMatmul(Value v, int depth = 0) {
     return false;
   if (isa<MatMulOp>(op))
     return true;
+  if (auto tanh = dyn_cast<TanhOp>(op))
+    return reachesMatmul(tanh.getX(), depth + 1);
   if (auto add = dyn_cast<AddOp>(op))
     return reachesMatmul(add.getA(), depth + 1) || reachesMatmul(add.getB(), depth + 1);
   if (auto where = dyn_cast<WhereOp>(op))
@@ -390,6 +396,7 @@ struct AttentionMatch {
   bool causal = false;
   int64_t window = 0;
   int64_t numKvHeads = 0;
+  double softcap = 0; ///< 0: no tanh soft-capping
 };
 
 class Matcher {
@@ -425,7 +432,20 @@ public:
       if (dataDependent)
         return fail("scores are scaled by a non-constant (data-dependent) factor");
       Operation *op = cur.getDefiningOp();
+      if (auto tanh = dyn_cast_or_null<TanhOp>(op)) {
+        // c * tanh(x): c is every factor met so far; the factors inside
+        // (1 / c times the real scale) keep multiplying into `outer`.
+        if (m.softcap != 0)
+          return fail("more than one tanh on the scores (soft-capping applied twice)");
+        if (!(outer > 0) || !std::isfinite(outer))
+          return fail("the factor outside the soft-capping tanh is not positive and finite");
+        m.softcap = outer;
+        cur = tanh.getX();
+        continue;
+      }
       if (auto add = dyn_cast_or_null<AddOp>(op)) {
+        if (m.softcap != 0)
+          return fail("an additive term inside the soft-capping tanh (not a mask after it)");
         if (maskOp != None)
           return fail("more than one mask term on the scores");
         bool a = reachesMatmul(add.getA()), b = reachesMatmul(add.getB());
@@ -443,6 +463,8 @@ public:
         continue;
       }
       if (auto where = dyn_cast_or_null<WhereOp>(op)) {
+        if (m.softcap != 0)
+          return fail("a where inside the soft-capping tanh (not a mask after it)");
         if (maskOp != None)
           return fail("more than one mask term on the scores");
         bool x = reachesMatmul(where.getX()), y = reachesMatmul(where.getY());
@@ -672,6 +694,8 @@ std::string describe(const AttentionMatch &m) {
     os << "causal, ";
   if (m.window)
     os << "window=" << m.window << ", ";
+  if (m.softcap)
+    os << "softcap=" << llvm::format("%g", m.softcap) << ", ";
   if (m.maskKind == AttentionMatch::BoolMask)
     os << "bool mask, ";
   else if (m.maskKind == AttentionMatch::FloatMask)
@@ -727,7 +751,7 @@ struct RaiseSoftmaxToAttention : OpRewritePattern<SoftmaxOp> {
     auto attention = rewriter.create<AttentionOp>(
         loc, q, k, v, mask, rewriter.getF32FloatAttr(float(m.scale)),
         m.causal ? rewriter.getUnitAttr() : UnitAttr(), rewriter.getI64IntegerAttr(m.window),
-        rewriter.getI64IntegerAttr(m.numKvHeads));
+        rewriter.getI64IntegerAttr(m.numKvHeads), rewriter.getF32FloatAttr(float(m.softcap)));
     Value result = attention.getY();
     if (m.rank < 4) {
       SmallVector<int64_t> axes =

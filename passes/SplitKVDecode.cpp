@@ -79,6 +79,7 @@ struct SplitKVDecodePass : public mlir::eff::impl::SplitKVDecodeBase<SplitKVDeco
     spec.scale = op.getScale().convertToFloat();
     spec.causal = op.getCausal();
     spec.window = op.getWindow();
+    spec.softcap = op.getSoftcap().convertToFloat();
     spec.maskParam = true;
     spec.numSMs = numSms;
     if (!effc::codegen::flashDecodeApplicable(spec)) {

@@ -9,7 +9,8 @@
 //                        [--compile-only --arch=sm_90]
 //
 // --check: small problems covering head dims 64..256, dtypes, causal,
-// window, GQA, masks, q != kv length, strided views, decode splits.
+// window, GQA, masks, soft-capping, q != kv length, strided views, decode
+// splits.
 // --perf: forward, bf16, 16k tokens x 2048 hidden, d in {64,128}, N in
 // 512..16k, causal and not (FLOPs = 4*B*N^2*H*d, /2 causal); error on the
 // rows of batch 0, heads 0-1. --decode: q_len 1, GQA 32/8, d 128, batch 8,
@@ -604,7 +605,30 @@ void addChecks(std::vector<Problem> &ps) {
     s.o = {100 * 8 * 64, 64, 8 * 64};
     add("chk strided q/o [B,S,H,D]", Kind::Forward, s);
   }
+  {
+    // Soft-capping (Gemma-2): a cap of 1.5 bends scores of the N(0, 1)
+    // inputs (scaled scores ~ N(0, 1)), so the tanh is exercised, not idle.
+    AttentionSpec s = attn(2, 8, 2, 333, 333, 128, DType::BFLOAT16);
+    s.causal = true, s.softcap = 1.5f;
+    add("chk softcap1.5 causal gqa4 bf16", Kind::Forward, s);
+    s = attn(2, 4, 4, 150, 170, 64, DType::FLOAT16);
+    s.softcap = 1.5f, s.window = 40, s.causal = true;
+    s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT32, s.maskStrides = {170, 0, 0, 1};
+    add("chk softcap1.5 swa40 f32 padding mask f16", Kind::Forward, s);
+    s = attn(2, 4, 4, 197, 197, 96, DType::FLOAT32);
+    s.softcap = 50.0f, s.mask = AttentionMask::Bool, s.maskStrides = {197 * 197, 0, 197, 1};
+    add("chk softcap50 bool mask f32", Kind::Forward, s);
+  }
   // Decode.
+  {
+    AttentionSpec s = attn(4, 16, 4, 1, 3000, 128, DType::BFLOAT16);
+    s.softcap = 1.5f;
+    add("chk dec softcap1.5 gqa4 L3000", Kind::Decode, s);
+    s = attn(2, 8, 8, 3, 900, 64, DType::FLOAT16);
+    s.softcap = 2.0f, s.causal = true, s.window = 200;
+    s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT16, s.maskStrides = {900, 0, 0, 1};
+    add("chk dec softcap2 q3 swa200 padding mask", Kind::Decode, s);
+  }
   add("chk dec b8 gqa4 L4096", Kind::Decode, attn(8, 32, 8, 1, 4096, 128, DType::BFLOAT16));
   add("chk dec b1 mha L1000 f16 d64", Kind::Decode, attn(1, 16, 16, 1, 1000, 64, DType::FLOAT16));
   add("chk dec d256 L3000", Kind::Decode, attn(2, 8, 4, 1, 3000, 256, DType::BFLOAT16));

@@ -50,6 +50,7 @@ std::optional<AttentionSpec> attentionSpecOf(const KernelDesc &d, std::string &e
   spec.scale = float(d.floatAttr("scale", D > 0 ? 1.0 / std::sqrt(double(D)) : 1.0));
   spec.causal = d.intAttr("causal", 0) != 0;
   spec.window = d.intAttr("window", op_defaults::AttentionOp_window);
+  spec.softcap = float(d.floatAttr("softcap", op_defaults::AttentionOp_softcap));
   // The artifact ABI has one parameter per operand slot of the op.
   spec.maskParam = d.inputs.size() == 4;
   return spec;

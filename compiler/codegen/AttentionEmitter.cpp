@@ -109,6 +109,7 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   openKernel(w, d, threads);
   w.line("// q ", shapeText(q.shape), " k ", shapeText(k.shape), " v ", shapeText(v.shape),
          causal ? " causal" : "", window ? " window=" + std::to_string(window) : "",
+         spec->softcap > 0 ? " softcap=" + floatLit(spec->softcap) : "",
          hasMask ? (boolMask ? " bool mask" : " additive mask") : "");
   w.line("__shared__ float qs[", rows, "][", D, "];");
   w.line("__shared__ float ks[", kt, "][", D + 1, "];  // +1: lane j reads row j conflict-free");
@@ -166,7 +167,11 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   w.line("float dot = 0.0f;");
   w.line("#pragma unroll 8");
   w.line("for (int c = 0; c < ", D, "; ++c) dot += qs[warp][c] * ks[lane][c];");
-  w.line("s = dot * ", floatLit(scale), ";");
+  if (spec->softcap > 0) // c * tanh(scale * dot / c), before the mask
+    w.line("s = ", floatLit(spec->softcap), " * tanhf(dot * ", floatLit(scale / spec->softcap),
+           ");");
+  else
+    w.line("s = dot * ", floatLit(scale), ";");
   if (hasMask) {
     std::string mi;
     const char *coord[4] = {"b", "h", "i", "j"};

@@ -70,6 +70,9 @@ struct AttentionSpec {
   bool causal = false;
   /// Sliding window: key j allowed iff j > pos - window; 0 = none.
   int64_t window = 0;
+  /// Logit soft-capping (eff.attention's `softcap`): scores c * tanh(s / c)
+  /// before the mask; 0 = none.
+  float softcap = 0;
   AttentionMask mask = AttentionMask::None;
   /// Additive masks: FLOAT32, FLOAT16 or BFLOAT16. Bool masks are 1 byte.
   DType maskDType = DType::FLOAT32;

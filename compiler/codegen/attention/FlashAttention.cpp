@@ -20,7 +20,9 @@ std::string attentionConfigCommon(const AttentionSpec &sp) {
   // A window at least L wide cuts nothing (pos - window < 0 <= j).
   const int64_t window = sp.window >= sp.L ? 0 : sp.window;
   const double log2e = 1.4426950408889634;
-  const float cexp = mask >= 2 ? float(log2e) : float(double(sp.scale) * log2e);
+  // Additive masks and soft-capping work on scores in natural units.
+  const bool natural = mask >= 2 || sp.softcap > 0;
+  const float cexp = natural ? float(log2e) : float(double(sp.scale) * log2e);
   std::string s;
   s += std::string("  typedef ") + (f32 ? "float" : "effc_attn::u16") + " Elem;\n";
   s += std::string("  static constexpr bool BF = ") + (bf ? "true" : "false") +
@@ -42,6 +44,7 @@ std::string attentionConfigCommon(const AttentionSpec &sp) {
        ", ML = " + I(mask ? m[3] : 0) + ";\n";
   s += "  static constexpr float SCALE = " + floatLit(sp.scale) + ", C_EXP = " + floatLit(cexp) +
        ";  // exp(x) = 2^(x * C_EXP)\n";
+  s += "  static constexpr float SOFTCAP = " + floatLit(sp.softcap) + ";  // 0: none\n";
   return s;
 }
 
@@ -71,6 +74,8 @@ static std::string describe(const AttentionSpec &sp) {
     d += " causal";
   if (sp.window)
     d += " window=" + I(sp.window);
+  if (sp.softcap > 0)
+    d += " softcap=" + floatLit(sp.softcap);
   if (sp.mask == AttentionMask::Bool)
     d += " bool-mask";
   if (sp.mask == AttentionMask::Additive)

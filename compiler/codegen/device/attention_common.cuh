@@ -57,6 +57,15 @@ template <int KIND> __device__ __forceinline__ float mask_value(const void *m, i
     return 0.0f;
 }
 
+// The score of q.k in natural units: SCALE * qk, soft-capped to
+// SOFTCAP * tanh(SCALE * qk / SOFTCAP) when SOFTCAP > 0 (before any mask).
+template <class C> __device__ __forceinline__ float scaled_score(float qk) {
+  if constexpr (C::SOFTCAP > 0.0f)
+    return C::SOFTCAP * tanhf(qk * (C::SCALE / C::SOFTCAP));
+  else
+    return qk * C::SCALE;
+}
+
 // Copies ROWS rows of DREAL elements (16-bit or f32 storage E) into a shared
 // tile of 16-bit values, DPAD columns (zero-filled beyond DREAL), row stride
 // SSTR elements. row(r) gives the global row or nullptr (zero-filled row).

@@ -35,7 +35,8 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
   constexpr int KSTR = C::DP + 8, VSTR = C::DVP + 8, QSTR = C::DP + 8;
   constexpr int KD = C::DP / 16, NDV = C::DVP / 8;
   constexpr int OFF = C::L - C::S;
-  constexpr bool ADD = C::MASK >= 2;
+  // ADD: scores in natural units (additive mask or soft-capping applied).
+  constexpr bool SOFTCAP = C::SOFTCAP > 0.0f, ADD = C::MASK >= 2 || SOFTCAP;
   constexpr int G = C::GROUP;
   static_assert(C::CHUNK % BN == 0, "a KV tile must not straddle two splits");
 
@@ -139,7 +140,7 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
     }
 
     const int n0 = nb * BN + kw;
-    if constexpr (C::MASK != 0) {
+    if constexpr (C::MASK != 0 || SOFTCAP) {
 #pragma unroll
       for (int rt = 0; rt < RT; ++rt)
 #pragma unroll
@@ -149,12 +150,14 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
             const int pr = r0 + rt * 16 + (lane >> 2) + (e >> 1) * 8;
             const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
             float mval = 0.0f;
-            if (pr < C::ROWS_TOTAL && col < C::L) {
+            if (C::MASK != 0 && pr < C::ROWS_TOTAL && col < C::L) {
               const int g = pr / C::S, i = pr - g * C::S;
               mval = mask_value<C::MASK>(mv, b * C::MB + i64(hk * G + g) * C::MH + i64(i) * C::MS +
                                                  i64(col) * C::ML);
             }
-            if constexpr (ADD)
+            if constexpr (SOFTCAP)
+              s[rt][j][e] = scaled_score<C>(s[rt][j][e]) + mval;
+            else if constexpr (ADD)
               s[rt][j][e] = fmaf(s[rt][j][e], C::SCALE, mval);
             else if (mval != 0.0f)
               s[rt][j][e] = -EFFC_INF_F;

@@ -4,7 +4,7 @@
 //   Elem (u16 | float storage), BF (mma operand type), OUT_BF (16-bit output)
 //   D, DP, DV, DVP (real and 16-padded head dims), BM, BN, NW, STAGES, QROW,
 //   QREGS, REVERSE_M, S, L, HQ, GROUP, strides QB.., KB.., VB.., OB..,
-//   CAUSAL, WINDOW, MASK, MB/MH/MS/ML, SCALE, C_EXP, STATIC_EDGES, RESCALE
+//   CAUSAL, WINDOW, MASK, MB/MH/MS/ML, SCALE, C_EXP, SOFTCAP, STATIC_EDGES, RESCALE
 //   (FlashForwardConfig::staticEdges / rescale).
 //
 // Per CTA: BM query rows of one (batch, head); warp w owns rows
@@ -127,7 +127,8 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
   constexpr int KD = C::DP / 16;   // k16 steps of Q K^T
   constexpr int NDV = C::DVP / 8;  // n8 tiles of O
   constexpr int OFF = C::L - C::S; // query i sits at key position i + OFF
-  constexpr bool ADD = C::MASK >= 2;
+  // ADD: scores in natural units (additive mask or soft-capping applied).
+  constexpr bool SOFTCAP = C::SOFTCAP > 0.0f, ADD = C::MASK >= 2 || SOFTCAP;
   // STATIC_EDGES: no partial KV tile (L % BN == 0) / query tile (S % BM == 0)
   // means no key / row range checks at all.
   constexpr bool KV_FULL = C::STATIC_EDGES && C::L % C::BN == 0;
@@ -289,8 +290,9 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
     }
 
     const int n0 = nb * C::BN;
-    if constexpr (C::MASK != 0) {
-      // User mask on every tile (it is data, not structure).
+    if constexpr (C::MASK != 0 || SOFTCAP) {
+      // User mask on every tile (it is data, not structure); soft-capping
+      // before it.
 #pragma unroll
       for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
@@ -300,10 +302,12 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
             const int row = m0 + wrow + mi * 16 + (lane >> 2) + (e >> 1) * 8;
             const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
             float mval = 0.0f;
-            if (row < C::S && col < C::L)
+            if (C::MASK != 0 && row < C::S && col < C::L)
               mval = mask_value<C::MASK>(mv, b * C::MB + h * C::MH + i64(row) * C::MS +
                                                  i64(col) * C::ML);
-            if constexpr (ADD)
+            if constexpr (SOFTCAP)
+              s[mi][j][e] = scaled_score<C>(s[mi][j][e]) + mval;
+            else if constexpr (ADD)
               s[mi][j][e] = fmaf(s[mi][j][e], C::SCALE, mval);
             else if (mval != 0.0f)
               s[mi][j][e] = -EFFC_INF_F;

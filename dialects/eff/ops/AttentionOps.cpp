@@ -47,7 +47,10 @@ static SmallVector<int64_t> attentionResultShape(Value q, Value k, Value v) {
 }
 
 static LogicalResult verifyAttentionOperands(Operation *op, Value q, Value k, Value v, Value mask,
-                                             double scale, int64_t window, int64_t numKvHeads) {
+                                             double scale, int64_t window, int64_t numKvHeads,
+                                             double softcap) {
+  if (!std::isfinite(softcap) || softcap < 0)
+    return op->emitOpError("softcap must be >= 0 and finite (0 = none), got ") << softcap;
   if (numKvHeads <= 0)
     return op->emitOpError("num_kv_heads must be positive, got ") << numKvHeads;
   if (window < 0)
@@ -103,7 +106,7 @@ static LogicalResult verifyAttentionOperands(Operation *op, Value q, Value k, Va
 LogicalResult AttentionOp::verify() {
   return verifyAttentionOperands(*this, getQ(), getK(), getV(), getMask(),
                                  getScale().convertToDouble(), signedAttr(getWindowAttr(), 0),
-                                 getNumKvHeadsAttr().getInt());
+                                 getNumKvHeadsAttr().getInt(), getSoftcap().convertToDouble());
 }
 
 LogicalResult AttentionOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
@@ -127,7 +130,7 @@ LogicalResult AttentionPartialOp::verify() {
     return emitOpError("num_splits must be >= 1, got ") << splits;
   return verifyAttentionOperands(*this, getQ(), getK(), getV(), getMask(),
                                  getScale().convertToDouble(), signedAttr(getWindowAttr(), 0),
-                                 getNumKvHeadsAttr().getInt());
+                                 getNumKvHeadsAttr().getInt(), getSoftcap().convertToDouble());
 }
 
 LogicalResult AttentionPartialOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,

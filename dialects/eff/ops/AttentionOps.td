@@ -22,13 +22,15 @@ def Eff_AttentionOp : Eff_Op<"attention"> {
     float added to the scores. `causal` masks key j for query i when
     j > i + (L - S) (queries are the last S positions, as when decoding with a
     KV cache); `window` > 0 also masks keys with j < i + (L - S) - window + 1.
+    `softcap` = c > 0 soft-caps the scaled scores before the mask (Gemma-2):
+    s = c * tanh(scale * q.k / c); 0 (the default) means none.
 
     Never folded: attention on constants is not a shape computation.
   }];
   let arguments = (ins Eff_FloatTensor:$q, Eff_FloatTensor:$k, Eff_FloatTensor:$v,
                        Optional<Eff_AttentionMaskTensor>:$mask,
                        F32Attr:$scale, UnitAttr:$causal, Eff_DefaultI64<"0">:$window,
-                       I64Attr:$num_kv_heads);
+                       I64Attr:$num_kv_heads, Eff_DefaultF32<"0.0">:$softcap);
   let results = (outs Eff_FloatTensor:$y);
   let hasVerifier = 1;
 }
@@ -38,7 +40,8 @@ def Eff_AttentionPartialOp : Eff_Op<"attention_partial"> {
   let onnxName = "";
   let summary = "eff.attention over each of num_splits key chunks (split-KV decode, step 1)";
   let description = [{
-    Operands and attributes as eff.attention, plus `num_splits` = P. The keys
+    Operands and attributes (softcap included) as eff.attention, plus
+    `num_splits` = P. The keys
     are cut into P chunks of ceil(L / P) keys rounded up to a multiple of 64
     (effc::splitKvChunk in host/SplitKvAttention.h; the decode kernel's KV
     tile): split s covers keys [s * chunk, min(L, (s + 1) * chunk)), and
@@ -57,7 +60,8 @@ def Eff_AttentionPartialOp : Eff_Op<"attention_partial"> {
   let arguments = (ins Eff_FloatTensor:$q, Eff_FloatTensor:$k, Eff_FloatTensor:$v,
                        Optional<Eff_AttentionMaskTensor>:$mask,
                        F32Attr:$scale, UnitAttr:$causal, Eff_DefaultI64<"0">:$window,
-                       I64Attr:$num_kv_heads, I64Attr:$num_splits);
+                       I64Attr:$num_kv_heads, I64Attr:$num_splits,
+                       Eff_DefaultF32<"0.0">:$softcap);
   let results = (outs Eff_F32Tensor:$o_partial, Eff_F32Tensor:$lse);
   let hasVerifier = 1;
 }

@@ -32,8 +32,12 @@ StatusOr<AttentionProblem> readAttentionProblem(const KernelContext &c) {
   auto causal = c.intAttr("causal", 0),
        window = c.intAttr("window", op_defaults::AttentionOp_window),
        nkv = c.intAttr("num_kv_heads", p.Hkv);
-  if (!scale.ok())
-    return scale.status();
+  auto softcap = c.floatAttr("softcap", op_defaults::AttentionOp_softcap);
+  for (auto *f : {&scale, &softcap})
+    if (!f->ok())
+      return f->status();
+  if (!(*softcap >= 0) || !std::isfinite(*softcap))
+    return c.error("softcap must be >= 0 and finite");
   for (auto *s : {&causal, &window, &nkv})
     if (!s->ok())
       return s->status();
@@ -47,6 +51,7 @@ StatusOr<AttentionProblem> readAttentionProblem(const KernelContext &c) {
   p.scale = float(*scale);
   p.causal = *causal != 0;
   p.window = *window;
+  p.softcap = float(*softcap);
   if (c.in.size() > 3 && c.has(3)) {
     const ConstTensorRef &m = c.in[3];
     if (m.dtype != DType::BOOL && !isFloatDType(m.dtype))
@@ -84,6 +89,8 @@ RowSoftmax attendRow(const AttentionProblem &p, int64_t r, int64_t j0, int64_t j
       for (int64_t d = 0; d < D; ++d)
         sc += qr[d] * kb[j * D + d];
       sc *= p.scale;
+      if (p.softcap > 0)
+        sc = p.softcap * std::tanh(sc / p.softcap);
       if (p.mask.data) {
         const auto &m = p.maskStrides;
         size_t mi = size_t(b * m[0] + h * m[1] + i * m[2] + j * m[3]);

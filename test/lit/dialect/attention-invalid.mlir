@@ -17,6 +17,22 @@ func.func @attention_window(%q: tensor<1x8x4x64xf32>, %k: tensor<1x8x4x64xf32>) 
 
 // -----
 
+func.func @attention_softcap(%q: tensor<1x8x4x64xf32>, %k: tensor<1x8x4x64xf32>) -> tensor<1x8x4x64xf32> {
+  // expected-error @+1 {{softcap must be >= 0 and finite (0 = none), got -3}}
+  %0 = eff.attention %q, %k, %k {num_kv_heads = 8 : i64, scale = 0.125 : f32, softcap = -3.0 : f32} : (tensor<1x8x4x64xf32>, tensor<1x8x4x64xf32>, tensor<1x8x4x64xf32>) -> tensor<1x8x4x64xf32>
+  return %0 : tensor<1x8x4x64xf32>
+}
+
+// -----
+
+func.func @attention_partial_softcap(%q: tensor<1x8x4x64xf32>, %k: tensor<1x8x4x64xf32>) -> (tensor<2x1x8x4x64xf32>, tensor<2x1x8x4xf32>) {
+  // expected-error @+1 {{softcap must be >= 0 and finite (0 = none), got INF}}
+  %0, %1 = eff.attention_partial %q, %k, %k {num_kv_heads = 8 : i64, num_splits = 2 : i64, scale = 0.125 : f32, softcap = 0x7F800000 : f32} : (tensor<1x8x4x64xf32>, tensor<1x8x4x64xf32>, tensor<1x8x4x64xf32>) -> (tensor<2x1x8x4x64xf32>, tensor<2x1x8x4xf32>)
+  return %0, %1 : tensor<2x1x8x4x64xf32>, tensor<2x1x8x4xf32>
+}
+
+// -----
+
 func.func @attention_scale(%q: tensor<1x8x4x64xf32>, %k: tensor<1x8x4x64xf32>) -> tensor<1x8x4x64xf32> {
   // expected-error @+1 {{scale must be positive and finite, got -1}}
   %0 = eff.attention %q, %k, %k {num_kv_heads = 8 : i64, scale = -1.0 : f32} : (tensor<1x8x4x64xf32>, tensor<1x8x4x64xf32>, tensor<1x8x4x64xf32>) -> tensor<1x8x4x64xf32>

@@ -4,6 +4,7 @@
 // GPU needed; the compile tests are skipped when libnvrtc cannot be loaded.
 // Numerics are checked on the GPU by bench/attention (effc-attention-bench).
 #include "compiler/codegen/attention/FlashAttention.h"
+#include "compiler/codegen/core/CudaWriter.h"
 #include "cuda/Nvrtc.h"
 
 #include <gtest/gtest.h>
@@ -349,6 +350,68 @@ TEST(FlashDecode, PartialAndCombineCompileWithNvrtc) {
     symbols.push_back(name + "_combine");
   }
   compileAll(source, symbols, "attention_partial_combine.cu");
+}
+
+// Soft-capping (Gemma-2) alone and with every mask kind, through each
+// attention template: forward, reference, decode and the split pair, for
+// sm_80, sm_90 and sm_90a; the emitted config carries the cap.
+TEST(FlashAttention, SoftcapCompilesWithNvrtc) {
+  REQUIRE_NVRTC();
+  std::vector<Named> forward, decode;
+  {
+    AttentionSpec s = attn(2, 8, 4, 100, 100, 64, DType::BFLOAT16);
+    s.softcap = 50;
+    forward.push_back({"sc_plain_bf16", s});
+    s.causal = true, s.window = 32, s.dtype = DType::FLOAT32;
+    forward.push_back({"sc_swa_f32", s});
+    s = attn(2, 8, 8, 77, 300, 128, DType::FLOAT16);
+    s.softcap = 30;
+    s.mask = AttentionMask::Bool, s.maskStrides = {300, 0, 0, 1};
+    forward.push_back({"sc_boolmask_f16", s});
+    s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT32;
+    forward.push_back({"sc_addmask_f16", s});
+  }
+  {
+    AttentionSpec s = attn(2, 8, 2, 1, 4096, 128, DType::BFLOAT16);
+    s.softcap = 50;
+    decode.push_back({"scd_gqa4", s});
+    s = attn(2, 8, 8, 3, 700, 64, DType::FLOAT16);
+    s.softcap = 20, s.causal = true, s.window = 256;
+    s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT16, s.maskStrides = {700, 0, 0, 1};
+    decode.push_back({"scd_swa_addmask", s});
+  }
+  std::string source = attentionPrelude();
+  std::vector<std::string> symbols;
+  for (const Named &n : forward) {
+    LaunchDims l;
+    std::string k = emitFlashAttentionForward(n.spec, n.name, &l);
+    ASSERT_FALSE(k.empty()) << n.name << ": " << flashAttentionUnsupported(n.spec);
+    EXPECT_NE(k.find("softcap="), std::string::npos) << n.name;
+    EXPECT_NE(k.find("SOFTCAP = " + floatLit(n.spec.softcap)), std::string::npos) << k;
+    source += k + emitAttentionReference(n.spec, n.name + "_ref", &l);
+    symbols.push_back(n.name);
+    symbols.push_back(n.name + "_ref");
+  }
+  for (const Named &n : decode) {
+    FlashDecodePlan p;
+    std::string k = emitFlashDecode(n.spec, n.name, &p);
+    ASSERT_FALSE(k.empty()) << n.name << ": " << flashAttentionUnsupported(n.spec);
+    source += k;
+    symbols.push_back(p.splitKernel);
+    if (!p.combineKernel.empty())
+      symbols.push_back(p.combineKernel);
+    LaunchDims l;
+    source += emitFlashDecodePartial(n.spec, 3, n.name + "_p3", &l);
+    symbols.push_back(n.name + "_p3");
+  }
+  for (const char *arch : {"sm_80", "sm_90", "sm_90a"}) {
+    auto c = nvrtc::compile(source, nvrtc::compileOptions(arch, {}), "attention_softcap.cu");
+    ASSERT_TRUE(c.ok()) << arch << ": " << c.status().message();
+    auto fns = nvrtc::cubinFunctions(c->cubin.data(), c->cubin.size());
+    ASSERT_TRUE(fns.ok()) << fns.status().message();
+    for (const std::string &s : symbols)
+      EXPECT_TRUE(contains(*fns, s)) << arch << " lacks " << s;
+  }
 }
 
 TEST(FlashAttention, ForcedConfigNamesRoundTrip) {

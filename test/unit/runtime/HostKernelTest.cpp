@@ -123,6 +123,27 @@ TEST(HostKernels, AttentionHandComputed) {
   EXPECT_NEAR(o2.data<float>()[1], 0.0, 1e-6);
 }
 
+TEST(HostKernels, AttentionSoftcapHandComputed) {
+  // Scores [0, 6] at scale 1 soft-capped by 2 become [0, 2 tanh 3] before
+  // the softmax; an additive mask comes after the cap (-1 on key 0 stays -1,
+  // it is not capped).
+  HostTensor q = f32({1, 1, 1, 1}, {1}), k = f32({1, 1, 2, 1}, {0, 6});
+  HostTensor v = f32({1, 1, 2, 1}, {1, 0}), o(DType::FLOAT32, {1, 1, 1, 1});
+  auto weight0 = [](double s0, double s1) { return 1 / (1 + std::exp(s1 - s0)); };
+  ASSERT_TRUE(host::runKernel("eff.attention", {{"scale", 1.0}, {"softcap", 2.0}},
+                              {cref(q), cref(k), cref(v)}, {ref(o)})
+                  .ok());
+  EXPECT_NEAR(o.data<float>()[0], weight0(0, 2 * std::tanh(3.0)), 1e-6);
+  HostTensor mask = f32({1, 2}, {-1, 0});
+  ASSERT_TRUE(host::runKernel("eff.attention", {{"scale", 1.0}, {"softcap", 2.0}},
+                              {cref(q), cref(k), cref(v), cref(mask)}, {ref(o)})
+                  .ok());
+  EXPECT_NEAR(o.data<float>()[0], weight0(-1, 2 * std::tanh(3.0)), 1e-6);
+  Status st =
+      host::runKernel("eff.attention", {{"softcap", -1.0}}, {cref(q), cref(k), cref(v)}, {ref(o)});
+  EXPECT_EQ(st.message(), "eff.attention: softcap must be >= 0 and finite");
+}
+
 TEST(HostKernels, AttentionMatchesDefinition) {
   std::mt19937 rng(7);
   struct Cfg {

@@ -40,6 +40,7 @@ struct Case {
   int64_t window = 0;
   int mask = 0; // 0 none, 1 bool [S, L] (row 0 and keys >= 150 masked), 2 float [B, 1, 1, L]
   DType dtype = DType::FLOAT32;
+  double softcap = 0;
 };
 
 struct Outputs {
@@ -65,6 +66,8 @@ Outputs run(const Case &c, std::mt19937 &rng) {
   }
   Attrs a{
       {"scale", 0.3}, {"causal", int64_t(c.causal)}, {"window", c.window}, {"num_kv_heads", c.Hkv}};
+  if (c.softcap)
+    a["softcap"] = c.softcap;
   Outputs o{HostTensor(c.dtype, {c.B, c.Hq, c.S, c.Dv}),
             HostTensor(DType::FLOAT32, {c.splits, c.B, c.Hq, c.S, c.Dv}),
             HostTensor(DType::FLOAT32, {c.splits, c.B, c.Hq, c.S}),
@@ -103,6 +106,8 @@ TEST(SplitKvAttention, PartialThenCombineEqualsAttention) {
       {"one split", 1, 2, 2, 2, 70, 8, 8, 1},
       {"bf16", 1, 8, 2, 1, 600, 16, 16, 4, false, 0, 2, DType::BFLOAT16},
       {"f16 causal", 2, 4, 4, 2, 333, 16, 16, 3, true, 0, 0, DType::FLOAT16},
+      {"softcap 1.5 with a window and -inf mask", 1, 4, 2, 3, 400, 8, 8, 4, true, 120, 2,
+       DType::FLOAT32, 1.5},
   };
   for (const Case &c : cases) {
     SCOPED_TRACE(c.name);
