@@ -13,6 +13,11 @@
 //                 the factors outside it make `softcap` = c, and since
 //                 c * tanh(scale * qk / c) is the attribute's form, `scale`
 //                 is the inner factors times c.
+//   ALiBi         an added constant whose values, per head h and query row,
+//                 are slope_h * j plus a row constant (MPT: slope*(j-L+1),
+//                 BLOOM: slope*j, or slope*(j-i)) is read numerically into
+//                 `alibi_slopes`; the kernels compute the bias, no N x N
+//                 tensor remains. It may join one other mask term.
 //   k^T           transpose(k', perm) (any perm: k = transpose(k', perm with
 //                 its last two entries swapped)), or reshape(transpose(y, swap
 //                 last two), ...) through a 3-D [B*H, ., .] view (dynamo), or
@@ -377,6 +382,55 @@ MaskPattern classifyMask(ArrayRef<int8_t> allowed, ArrayRef<int64_t> shape, int6
   return common.value_or(MaskPattern{});
 }
 
+/// Reads a constant bias broadcasting to scores [B, H, S, L] as ALiBi: every
+/// row (b, h, i) is slope_h * j + c(b, h, i) with one slope per head (the
+/// same for every batch and query row) within fp32 rounding. Returns the H
+/// slopes (a head-less bias repeats its slope), or nothing when the values
+/// are not of that form or the bias is constant along the keys.
+std::optional<SmallVector<float>> readAlibiSlopes(Value bias, ArrayRef<int64_t> scores) {
+  auto type = rankedOf(bias);
+  if (!type || !type.hasStaticShape() || type.getRank() > 4 || scores.size() != 4 ||
+      llvm::any_of(scores, ShapedType::isDynamic))
+    return std::nullopt;
+  SmallVector<int64_t> shape(4 - type.getRank(), 1);
+  llvm::append_range(shape, type.getShape());
+  const int64_t heads = scores[1], keys = scores[3];
+  if (shape[3] != keys || keys < 2 || (shape[1] != 1 && shape[1] != heads))
+    return std::nullopt;
+  SmallVector<double> values;
+  SmallVector<int8_t> unusedAllowed;
+  auto collect = [&](double v) -> int8_t {
+    values.push_back(v);
+    return 0;
+  };
+  if (!readMask(bias, collect, unusedAllowed) ||
+      !llvm::all_of(values, [](double v) { return std::isfinite(v); }))
+    return std::nullopt;
+  SmallVector<float> slopes(shape[1], 0.f);
+  SmallVector<bool> seen(shape[1], false);
+  const int64_t rows = int64_t(values.size()) / keys;
+  for (int64_t r = 0; r < rows; ++r) {
+    const double *row = values.data() + r * keys;
+    const int64_t h = (r / shape[2]) % shape[1];
+    const double slope = (row[keys - 1] - row[0]) / double(keys - 1);
+    double magnitude = 0;
+    for (int64_t j = 0; j < keys; ++j)
+      magnitude = std::max(magnitude, std::fabs(row[j]));
+    const double tolerance = 1e-5 * std::max(magnitude, 1e-3);
+    for (int64_t j = 0; j < keys; ++j)
+      if (std::fabs(row[j] - (row[0] + slope * double(j))) > tolerance)
+        return std::nullopt;
+    if (seen[h] && std::fabs(slopes[h] - slope) > tolerance / double(keys))
+      return std::nullopt;
+    slopes[h] = float(slope), seen[h] = true;
+  }
+  if (llvm::all_of(slopes, [](float x) { return x == 0; }))
+    return std::nullopt;
+  if (shape[1] == 1)
+    slopes.assign(heads, slopes[0]);
+  return slopes;
+}
+
 /// Everything the rewrite needs, found without touching the IR.
 struct AttentionMatch {
   SoftmaxOp softmax;
@@ -396,7 +450,8 @@ struct AttentionMatch {
   bool causal = false;
   int64_t window = 0;
   int64_t numKvHeads = 0;
-  double softcap = 0; ///< 0: no tanh soft-capping
+  double softcap = 0;             ///< 0: no tanh soft-capping
+  SmallVector<float> alibiSlopes; ///< empty: no ALiBi
 };
 
 class Matcher {
@@ -446,17 +501,27 @@ public:
       if (auto add = dyn_cast_or_null<AddOp>(op)) {
         if (m.softcap != 0)
           return fail("an additive term inside the soft-capping tanh (not a mask after it)");
-        if (maskOp != None)
-          return fail("more than one mask term on the scores");
         bool a = reachesMatmul(add.getA()), b = reachesMatmul(add.getB());
         if (a && b)
           return fail("both operands of the mask add are computed from matmuls");
         if (!a && !b)
           return fail("scores are not a matmul of two activations");
         Value s = a ? add.getA() : add.getB();
-        maskValue = a ? add.getB() : add.getA();
+        Value term = a ? add.getB() : add.getA();
         if (s.getType() != cur.getType())
           return fail("the mask broadcasts the scores to a larger shape");
+        if (m.alibiSlopes.empty() && isConstant(term) && outer > 0) {
+          if (auto slopes = readAlibiSlopes(term, rankedOf(cur).getShape())) {
+            for (float &slope : *slopes)
+              slope = float(slope * outer);
+            m.alibiSlopes = std::move(*slopes);
+            cur = s;
+            continue;
+          }
+        }
+        if (maskOp != None)
+          return fail("more than one mask term on the scores");
+        maskValue = term;
         maskOp = Add;
         maskScale = outer;
         cur = s;
@@ -696,6 +761,11 @@ std::string describe(const AttentionMatch &m) {
     os << "window=" << m.window << ", ";
   if (m.softcap)
     os << "softcap=" << llvm::format("%g", m.softcap) << ", ";
+  if (!m.alibiSlopes.empty()) {
+    os << "alibi slopes=[";
+    llvm::interleaveComma(m.alibiSlopes, os, [&](float x) { os << llvm::format("%g", x); });
+    os << "], ";
+  }
   if (m.maskKind == AttentionMatch::BoolMask)
     os << "bool mask, ";
   else if (m.maskKind == AttentionMatch::FloatMask)
@@ -751,7 +821,8 @@ struct RaiseSoftmaxToAttention : OpRewritePattern<SoftmaxOp> {
     auto attention = rewriter.create<AttentionOp>(
         loc, q, k, v, mask, rewriter.getF32FloatAttr(float(m.scale)),
         m.causal ? rewriter.getUnitAttr() : UnitAttr(), rewriter.getI64IntegerAttr(m.window),
-        rewriter.getI64IntegerAttr(m.numKvHeads), rewriter.getF32FloatAttr(float(m.softcap)));
+        rewriter.getI64IntegerAttr(m.numKvHeads), rewriter.getF32FloatAttr(float(m.softcap)),
+        m.alibiSlopes.empty() ? DenseF32ArrayAttr() : rewriter.getDenseF32ArrayAttr(m.alibiSlopes));
     Value result = attention.getY();
     if (m.rank < 4) {
       SmallVector<int64_t> axes =

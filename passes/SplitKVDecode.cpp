@@ -80,6 +80,8 @@ struct SplitKVDecodePass : public mlir::eff::impl::SplitKVDecodeBase<SplitKVDeco
     spec.causal = op.getCausal();
     spec.window = op.getWindow();
     spec.softcap = op.getSoftcap().convertToFloat();
+    if (std::optional<ArrayRef<float>> slopes = op.getAlibiSlopes())
+      spec.alibiSlopes.assign(slopes->begin(), slopes->end());
     spec.maskParam = true;
     spec.numSMs = numSms;
     if (!effc::codegen::flashDecodeApplicable(spec)) {

@@ -9,7 +9,7 @@
 //                        [--compile-only --arch=sm_90]
 //
 // --check: small problems covering head dims 64..256, dtypes, causal,
-// window, GQA, masks, soft-capping, q != kv length, strided views, decode
+// window, GQA, masks, soft-capping, ALiBi, q != kv length, strided views, decode
 // splits.
 // --perf: forward, bf16, 16k tokens x 2048 hidden, d in {64,128}, N in
 // 512..16k, causal and not (FLOPs = 4*B*N^2*H*d, /2 causal); error on the
@@ -618,6 +618,17 @@ void addChecks(std::vector<Problem> &ps) {
     s = attn(2, 4, 4, 197, 197, 96, DType::FLOAT32);
     s.softcap = 50.0f, s.mask = AttentionMask::Bool, s.maskStrides = {197 * 197, 0, 197, 1};
     add("chk softcap50 bool mask f32", Kind::Forward, s);
+    // ALiBi: MPT-like slopes 2^-(8h/H) over 8 heads; alone, and with
+    // soft-capping, a window and a padding mask.
+    const std::vector<float> slopes8 = {0.5f,     0.25f,     0.125f,     0.0625f,
+                                        0.03125f, 0.015625f, 0.0078125f, 0.00390625f};
+    s = attn(2, 8, 2, 333, 333, 128, DType::BFLOAT16);
+    s.causal = true, s.alibiSlopes = slopes8;
+    add("chk alibi causal gqa4 bf16", Kind::Forward, s);
+    s = attn(2, 8, 8, 150, 170, 64, DType::FLOAT16);
+    s.alibiSlopes = slopes8, s.softcap = 1.5f, s.causal = true, s.window = 40;
+    s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT32, s.maskStrides = {170, 0, 0, 1};
+    add("chk alibi softcap1.5 swa40 padding mask f16", Kind::Forward, s);
   }
   // Decode.
   {
@@ -628,6 +639,10 @@ void addChecks(std::vector<Problem> &ps) {
     s.softcap = 2.0f, s.causal = true, s.window = 200;
     s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT16, s.maskStrides = {900, 0, 0, 1};
     add("chk dec softcap2 q3 swa200 padding mask", Kind::Decode, s);
+    s = attn(4, 8, 2, 2, 3000, 128, DType::BFLOAT16);
+    s.causal = true;
+    s.alibiSlopes = {0.5f, 0.25f, 0.125f, 0.0625f, 0.03125f, 0.015625f, 0.0078125f, 0.00390625f};
+    add("chk dec alibi q2 gqa4 L3000", Kind::Decode, s);
   }
   add("chk dec b8 gqa4 L4096", Kind::Decode, attn(8, 32, 8, 1, 4096, 128, DType::BFLOAT16));
   add("chk dec b1 mha L1000 f16 d64", Kind::Decode, attn(1, 16, 16, 1, 1000, 64, DType::FLOAT16));

@@ -51,6 +51,14 @@ std::optional<AttentionSpec> attentionSpecOf(const KernelDesc &d, std::string &e
   spec.causal = d.intAttr("causal", 0) != 0;
   spec.window = d.intAttr("window", op_defaults::AttentionOp_window);
   spec.softcap = float(d.floatAttr("softcap", op_defaults::AttentionOp_softcap));
+  if (auto it = d.attrs.find("alibi_slopes"); it != d.attrs.end()) {
+    const auto *slopes = std::get_if<std::vector<double>>(&it->second);
+    if (!slopes || int64_t(slopes->size()) != Hq) {
+      error = d.op + ": alibi_slopes must be " + std::to_string(Hq) + " floats";
+      return std::nullopt;
+    }
+    spec.alibiSlopes.assign(slopes->begin(), slopes->end());
+  }
   // The artifact ABI has one parameter per operand slot of the op.
   spec.maskParam = d.inputs.size() == 4;
   return spec;

@@ -110,6 +110,7 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   w.line("// q ", shapeText(q.shape), " k ", shapeText(k.shape), " v ", shapeText(v.shape),
          causal ? " causal" : "", window ? " window=" + std::to_string(window) : "",
          spec->softcap > 0 ? " softcap=" + floatLit(spec->softcap) : "",
+         spec->alibiSlopes.empty() ? "" : " alibi",
          hasMask ? (boolMask ? " bool mask" : " additive mask") : "");
   w.line("__shared__ float qs[", rows, "][", D, "];");
   w.line("__shared__ float ks[", kt, "][", D + 1, "];  // +1: lane j reads row j conflict-free");
@@ -119,6 +120,13 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   w.line("const int i0 = blockIdx.x * ", rows, ", i = i0 + warp;");
   w.line("const bool live = i < ", S, ";");
   w.line("const int pos = i + ", L - S, ";  // queries are the last S positions");
+  if (!spec->alibiSlopes.empty()) { // ALiBi: slope_h * (j - pos), one slope per block
+    std::string table;
+    for (float slope : spec->alibiSlopes)
+      table += (table.empty() ? "" : ", ") + floatLit(slope);
+    w.line("const float alibiSlopes[", int64_t(spec->alibiSlopes.size()), "] = {", table, "};");
+    w.line("const float alibiSlope = alibiSlopes[h];");
+  }
   w.line("const ", ix, " qBase = ((", ix, ")(b * ", Hq, " + h) * ", S, ") * ", D, ";");
   w.line("const ", ix, " kBase = ((", ix, ")(b * ", Hkv, " + hk) * ", L, ") * ", D, ";");
   w.line("const ", ix, " vBase = ((", ix, ")(b * ", Hkv, " + hk) * ", L, ") * ", Dv, ";");
@@ -172,6 +180,8 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
            ");");
   else
     w.line("s = dot * ", floatLit(scale), ";");
+  if (!spec->alibiSlopes.empty())
+    w.line("s += alibiSlope * (float)(j - pos);");
   if (hasMask) {
     std::string mi;
     const char *coord[4] = {"b", "h", "i", "j"};

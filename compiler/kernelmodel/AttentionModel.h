@@ -73,6 +73,9 @@ struct AttentionSpec {
   /// Logit soft-capping (eff.attention's `softcap`): scores c * tanh(s / c)
   /// before the mask; 0 = none.
   float softcap = 0;
+  /// ALiBi (eff.attention's `alibi_slopes`): slope_h * (j - pos) added to the
+  /// scores of query head h after the soft-cap; empty = none, else Hq slopes.
+  std::vector<float> alibiSlopes;
   AttentionMask mask = AttentionMask::None;
   /// Additive masks: FLOAT32, FLOAT16 or BFLOAT16. Bool masks are 1 byte.
   DType maskDType = DType::FLOAT32;

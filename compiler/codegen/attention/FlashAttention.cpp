@@ -21,7 +21,8 @@ std::string attentionConfigCommon(const AttentionSpec &sp) {
   const int64_t window = sp.window >= sp.L ? 0 : sp.window;
   const double log2e = 1.4426950408889634;
   // Additive masks and soft-capping work on scores in natural units.
-  const bool natural = mask >= 2 || sp.softcap > 0;
+  const bool alibi = !sp.alibiSlopes.empty();
+  const bool natural = mask >= 2 || sp.softcap > 0 || alibi;
   const float cexp = natural ? float(log2e) : float(double(sp.scale) * log2e);
   std::string s;
   s += std::string("  typedef ") + (f32 ? "float" : "effc_attn::u16") + " Elem;\n";
@@ -45,6 +46,18 @@ std::string attentionConfigCommon(const AttentionSpec &sp) {
   s += "  static constexpr float SCALE = " + floatLit(sp.scale) + ", C_EXP = " + floatLit(cexp) +
        ";  // exp(x) = 2^(x * C_EXP)\n";
   s += "  static constexpr float SOFTCAP = " + floatLit(sp.softcap) + ";  // 0: none\n";
+  // ALiBi: query head h adds slope_h * (j - pos); one slope per CTA row
+  // block, so a local table is cheap.
+  s += std::string("  static constexpr bool ALIBI = ") + (alibi ? "true" : "false") + ";\n";
+  s += "  static __device__ __forceinline__ float alibi_slope(int h) {";
+  if (alibi) {
+    s += " const float slopes[" + I(int64_t(sp.alibiSlopes.size())) + "] = {";
+    for (size_t i = 0; i < sp.alibiSlopes.size(); ++i)
+      s += (i ? ", " : "") + floatLit(sp.alibiSlopes[i]);
+    s += "}; return slopes[h]; }\n";
+  } else {
+    s += " return 0.0f; }\n";
+  }
   return s;
 }
 
@@ -76,6 +89,8 @@ static std::string describe(const AttentionSpec &sp) {
     d += " window=" + I(sp.window);
   if (sp.softcap > 0)
     d += " softcap=" + floatLit(sp.softcap);
+  if (!sp.alibiSlopes.empty())
+    d += " alibi";
   if (sp.mask == AttentionMask::Bool)
     d += " bool-mask";
   if (sp.mask == AttentionMask::Additive)

@@ -35,8 +35,9 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
   constexpr int KSTR = C::DP + 8, VSTR = C::DVP + 8, QSTR = C::DP + 8;
   constexpr int KD = C::DP / 16, NDV = C::DVP / 8;
   constexpr int OFF = C::L - C::S;
-  // ADD: scores in natural units (additive mask or soft-capping applied).
-  constexpr bool SOFTCAP = C::SOFTCAP > 0.0f, ADD = C::MASK >= 2 || SOFTCAP;
+  // ADD: scores in natural units (additive mask, soft-capping or ALiBi
+  // applied); XFORM: scores go through scaled_score (+ ALiBi).
+  constexpr bool XFORM = C::SOFTCAP > 0.0f || C::ALIBI, ADD = C::MASK >= 2 || XFORM;
   constexpr int G = C::GROUP;
   static_assert(C::CHUNK % BN == 0, "a KV tile must not straddle two splits");
 
@@ -140,7 +141,7 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
     }
 
     const int n0 = nb * BN + kw;
-    if constexpr (C::MASK != 0 || SOFTCAP) {
+    if constexpr (C::MASK != 0 || XFORM) {
 #pragma unroll
       for (int rt = 0; rt < RT; ++rt)
 #pragma unroll
@@ -150,13 +151,16 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
             const int pr = r0 + rt * 16 + (lane >> 2) + (e >> 1) * 8;
             const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
             float mval = 0.0f;
+            const int g = pr / C::S, i = pr - g * C::S;
             if (C::MASK != 0 && pr < C::ROWS_TOTAL && col < C::L) {
-              const int g = pr / C::S, i = pr - g * C::S;
               mval = mask_value<C::MASK>(mv, b * C::MB + i64(hk * G + g) * C::MH + i64(i) * C::MS +
                                                  i64(col) * C::ML);
             }
-            if constexpr (SOFTCAP)
-              s[rt][j][e] = scaled_score<C>(s[rt][j][e]) + mval;
+            if constexpr (XFORM)
+              s[rt][j][e] =
+                  scaled_score<C>(s[rt][j][e]) + mval +
+                  (C::ALIBI && g < C::GROUP ? C::alibi_slope(hk * G + g) * float(col - (i + OFF))
+                                            : 0.0f);
             else if constexpr (ADD)
               s[rt][j][e] = fmaf(s[rt][j][e], C::SCALE, mval);
             else if (mval != 0.0f)

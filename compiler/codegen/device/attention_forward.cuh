@@ -4,7 +4,8 @@
 //   Elem (u16 | float storage), BF (mma operand type), OUT_BF (16-bit output)
 //   D, DP, DV, DVP (real and 16-padded head dims), BM, BN, NW, STAGES, QROW,
 //   QREGS, REVERSE_M, S, L, HQ, GROUP, strides QB.., KB.., VB.., OB..,
-//   CAUSAL, WINDOW, MASK, MB/MH/MS/ML, SCALE, C_EXP, SOFTCAP, STATIC_EDGES, RESCALE
+//   CAUSAL, WINDOW, MASK, MB/MH/MS/ML, SCALE, C_EXP, SOFTCAP, ALIBI + alibi_slope(h),
+//   STATIC_EDGES, RESCALE
 //   (FlashForwardConfig::staticEdges / rescale).
 //
 // Per CTA: BM query rows of one (batch, head); warp w owns rows
@@ -127,8 +128,9 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
   constexpr int KD = C::DP / 16;   // k16 steps of Q K^T
   constexpr int NDV = C::DVP / 8;  // n8 tiles of O
   constexpr int OFF = C::L - C::S; // query i sits at key position i + OFF
-  // ADD: scores in natural units (additive mask or soft-capping applied).
-  constexpr bool SOFTCAP = C::SOFTCAP > 0.0f, ADD = C::MASK >= 2 || SOFTCAP;
+  // ADD: scores in natural units (additive mask, soft-capping or ALiBi
+  // applied); XFORM: scores go through scaled_score (+ ALiBi).
+  constexpr bool XFORM = C::SOFTCAP > 0.0f || C::ALIBI, ADD = C::MASK >= 2 || XFORM;
   // STATIC_EDGES: no partial KV tile (L % BN == 0) / query tile (S % BM == 0)
   // means no key / row range checks at all.
   constexpr bool KV_FULL = C::STATIC_EDGES && C::L % C::BN == 0;
@@ -145,6 +147,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
   // Causal: heaviest tiles (most keys) first, so the tail of the grid is short.
   const int mb = C::REVERSE_M ? int(gridDim.x) - 1 - int(blockIdx.x) : int(blockIdx.x);
   const int h = blockIdx.y, b = blockIdx.z, hk = h / C::GROUP;
+  const float slope = C::alibi_slope(h); // 0 without ALiBi
   const int m0 = mb * C::BM;
   const E *qg = (const E *)qv + b * C::QB + h * C::QH + i64(m0) * C::QS;
   const E *kg = (const E *)kv + b * C::KB + hk * C::KH;
@@ -290,7 +293,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
     }
 
     const int n0 = nb * C::BN;
-    if constexpr (C::MASK != 0 || SOFTCAP) {
+    if constexpr (C::MASK != 0 || XFORM) {
       // User mask on every tile (it is data, not structure); soft-capping
       // before it.
 #pragma unroll
@@ -305,8 +308,9 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
             if (C::MASK != 0 && row < C::S && col < C::L)
               mval = mask_value<C::MASK>(mv, b * C::MB + h * C::MH + i64(row) * C::MS +
                                                  i64(col) * C::ML);
-            if constexpr (SOFTCAP)
-              s[mi][j][e] = scaled_score<C>(s[mi][j][e]) + mval;
+            if constexpr (XFORM)
+              s[mi][j][e] = scaled_score<C>(s[mi][j][e]) + mval +
+                            (C::ALIBI ? slope * float(col - (row + OFF)) : 0.0f);
             else if constexpr (ADD)
               s[mi][j][e] = fmaf(s[mi][j][e], C::SCALE, mval);
             else if (mval != 0.0f)

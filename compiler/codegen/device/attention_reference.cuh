@@ -45,6 +45,8 @@ __device__ __forceinline__ void attention_reference(const void *qv, const void *
       for (int d = 0; d < C::D; ++d)
         dot += qs[d] * ld(k + i64(j) * C::KS + d);
       sv = scaled_score<C>(dot);
+      if constexpr (C::ALIBI)
+        sv += C::alibi_slope(h) * float(j - pos);
       if constexpr (C::MASK != 0) {
         const float mval =
             mask_value<C::MASK>(mv, b * C::MB + h * C::MH + i64(i) * C::MS + i64(j) * C::ML);

@@ -48,7 +48,8 @@ static SmallVector<int64_t> attentionResultShape(Value q, Value k, Value v) {
 
 static LogicalResult verifyAttentionOperands(Operation *op, Value q, Value k, Value v, Value mask,
                                              double scale, int64_t window, int64_t numKvHeads,
-                                             double softcap) {
+                                             double softcap,
+                                             std::optional<ArrayRef<float>> alibiSlopes) {
   if (!std::isfinite(softcap) || softcap < 0)
     return op->emitOpError("softcap must be >= 0 and finite (0 = none), got ") << softcap;
   if (numKvHeads <= 0)
@@ -65,6 +66,15 @@ static LogicalResult verifyAttentionOperands(Operation *op, Value q, Value k, Va
   // The op verifier runs before the result-type check, so ranks come first.
   if (failed(checkQkvRanks(op->getLoc(), q, k, v)))
     return failure();
+  if (alibiSlopes) {
+    int64_t heads = dimOf(q, 1);
+    if (!ShapedType::isDynamic(heads) && int64_t(alibiSlopes->size()) != heads)
+      return op->emitOpError("alibi_slopes has ")
+             << alibiSlopes->size() << " slopes but q has " << heads << " heads";
+    for (float slope : *alibiSlopes)
+      if (!std::isfinite(slope))
+        return op->emitOpError("alibi_slopes must be finite, got ") << slope;
+  }
   int64_t batch = dimOf(q, 0), hq = dimOf(q, 1), s = dimOf(q, 2), d = dimOf(q, 3);
   int64_t hkv = dimOf(k, 1), l = dimOf(k, 2);
 
@@ -106,7 +116,8 @@ static LogicalResult verifyAttentionOperands(Operation *op, Value q, Value k, Va
 LogicalResult AttentionOp::verify() {
   return verifyAttentionOperands(*this, getQ(), getK(), getV(), getMask(),
                                  getScale().convertToDouble(), signedAttr(getWindowAttr(), 0),
-                                 getNumKvHeadsAttr().getInt(), getSoftcap().convertToDouble());
+                                 getNumKvHeadsAttr().getInt(), getSoftcap().convertToDouble(),
+                                 getAlibiSlopes());
 }
 
 LogicalResult AttentionOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
@@ -130,7 +141,8 @@ LogicalResult AttentionPartialOp::verify() {
     return emitOpError("num_splits must be >= 1, got ") << splits;
   return verifyAttentionOperands(*this, getQ(), getK(), getV(), getMask(),
                                  getScale().convertToDouble(), signedAttr(getWindowAttr(), 0),
-                                 getNumKvHeadsAttr().getInt(), getSoftcap().convertToDouble());
+                                 getNumKvHeadsAttr().getInt(), getSoftcap().convertToDouble(),
+                                 getAlibiSlopes());
 }
 
 LogicalResult AttentionPartialOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,

@@ -24,13 +24,17 @@ def Eff_AttentionOp : Eff_Op<"attention"> {
     KV cache); `window` > 0 also masks keys with j < i + (L - S) - window + 1.
     `softcap` = c > 0 soft-caps the scaled scores before the mask (Gemma-2):
     s = c * tanh(scale * q.k / c); 0 (the default) means none.
+    `alibi_slopes` (one per query head, MPT/BLOOM ALiBi) adds
+    slope_h * (j - (i + L - S)) to the scores after the soft-cap and before
+    the mask (any per-row constant offset gives the same softmax).
 
     Never folded: attention on constants is not a shape computation.
   }];
   let arguments = (ins Eff_FloatTensor:$q, Eff_FloatTensor:$k, Eff_FloatTensor:$v,
                        Optional<Eff_AttentionMaskTensor>:$mask,
                        F32Attr:$scale, UnitAttr:$causal, Eff_DefaultI64<"0">:$window,
-                       I64Attr:$num_kv_heads, Eff_DefaultF32<"0.0">:$softcap);
+                       I64Attr:$num_kv_heads, Eff_DefaultF32<"0.0">:$softcap,
+                       OptionalAttr<DenseF32ArrayAttr>:$alibi_slopes);
   let results = (outs Eff_FloatTensor:$y);
   let hasVerifier = 1;
 }
@@ -61,7 +65,8 @@ def Eff_AttentionPartialOp : Eff_Op<"attention_partial"> {
                        Optional<Eff_AttentionMaskTensor>:$mask,
                        F32Attr:$scale, UnitAttr:$causal, Eff_DefaultI64<"0">:$window,
                        I64Attr:$num_kv_heads, I64Attr:$num_splits,
-                       Eff_DefaultF32<"0.0">:$softcap);
+                       Eff_DefaultF32<"0.0">:$softcap,
+                       OptionalAttr<DenseF32ArrayAttr>:$alibi_slopes);
   let results = (outs Eff_F32Tensor:$o_partial, Eff_F32Tensor:$lse);
   let hasVerifier = 1;
 }

@@ -52,6 +52,13 @@ StatusOr<AttentionProblem> readAttentionProblem(const KernelContext &c) {
   p.causal = *causal != 0;
   p.window = *window;
   p.softcap = float(*softcap);
+  if (auto it = c.attrs.find("alibi_slopes"); it != c.attrs.end()) {
+    const auto *slopes = std::get_if<std::vector<double>>(&it->second);
+    if (!slopes || int64_t(slopes->size()) != p.Hq)
+      return c.error("alibi_slopes must be " + std::to_string(p.Hq) +
+                     " floats (one per query head)");
+    p.alibiSlopes.assign(slopes->begin(), slopes->end());
+  }
   if (c.in.size() > 3 && c.has(3)) {
     const ConstTensorRef &m = c.in[3];
     if (m.dtype != DType::BOOL && !isFloatDType(m.dtype))
@@ -91,6 +98,8 @@ RowSoftmax attendRow(const AttentionProblem &p, int64_t r, int64_t j0, int64_t j
       sc *= p.scale;
       if (p.softcap > 0)
         sc = p.softcap * std::tanh(sc / p.softcap);
+      if (!p.alibiSlopes.empty())
+        sc += p.alibiSlopes[size_t(h)] * float(j - pos);
       if (p.mask.data) {
         const auto &m = p.maskStrides;
         size_t mi = size_t(b * m[0] + h * m[1] + i * m[2] + j * m[3]);

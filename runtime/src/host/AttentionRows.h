@@ -10,7 +10,8 @@
 // (bottom-right alignment, as with a KV cache). Key j is allowed iff
 // (!causal || j <= pos) and (window == 0 || j > pos - window) and the bool
 // mask (if any) is true. softcap c > 0 soft-caps the scaled score before the
-// mask: s = c * tanh(s / c). A float mask is then added to the scores. Softmax over
+// mask: s = c * tanh(s / c); alibi_slopes (one per query head) then add
+// slope_h * (j - pos). A float mask is then added to the scores. Softmax over
 // allowed keys in fp32; a row with no allowed key gives zeros.
 #pragma once
 
@@ -26,7 +27,8 @@ struct AttentionProblem {
   float scale = 1;
   bool causal = false;
   int64_t window = 0;
-  float softcap = 0; ///< 0: none
+  float softcap = 0;              ///< 0: none
+  std::vector<float> alibiSlopes; ///< empty: no ALiBi; else one per query head
   /// mask.data == nullptr: no mask.
   ConstTensorRef mask;
   /// Element strides of the mask broadcast to [B, Hq, S, L] (0 on broadcast dims).
@@ -38,7 +40,7 @@ struct AttentionProblem {
 };
 
 /// Reads inputs 0-3 (q, k, v, mask?) and the attributes scale, causal,
-/// window, num_kv_heads, softcap; fails naming the inconsistency.
+/// window, num_kv_heads, softcap, alibi_slopes; fails naming the inconsistency.
 StatusOr<AttentionProblem> readAttentionProblem(const KernelContext &c);
 
 /// Per-thread buffers of attendRow, sized for L keys.

@@ -225,3 +225,11 @@ func.func @attention_combine_operand_type(%p: tensor<2x1x8x1x64xbf16>, %l: tenso
   %o = eff.attention_combine %p, %l {to = 16 : i64} : (tensor<2x1x8x1x64xbf16>, tensor<2x1x8x1xf32>) -> tensor<1x8x1x64xbf16>
   return %o : tensor<1x8x1x64xbf16>
 }
+
+// -----
+
+func.func @attention_alibi_count(%q: tensor<1x8x4x64xf32>, %k: tensor<1x8x4x64xf32>) -> tensor<1x8x4x64xf32> {
+  // expected-error @+1 {{alibi_slopes has 2 slopes but q has 8 heads}}
+  %0 = eff.attention %q, %k, %k {alibi_slopes = array<f32: 0.5, 0.25>, num_kv_heads = 8 : i64, scale = 0.125 : f32} : (tensor<1x8x4x64xf32>, tensor<1x8x4x64xf32>, tensor<1x8x4x64xf32>) -> tensor<1x8x4x64xf32>
+  return %0 : tensor<1x8x4x64xf32>
+}

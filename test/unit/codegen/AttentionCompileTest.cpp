@@ -352,10 +352,11 @@ TEST(FlashDecode, PartialAndCombineCompileWithNvrtc) {
   compileAll(source, symbols, "attention_partial_combine.cu");
 }
 
-// Soft-capping (Gemma-2) alone and with every mask kind, through each
-// attention template: forward, reference, decode and the split pair, for
-// sm_80, sm_90 and sm_90a; the emitted config carries the cap.
-TEST(FlashAttention, SoftcapCompilesWithNvrtc) {
+// Soft-capping (Gemma-2) and ALiBi (MPT, BLOOM) alone, together and with
+// every mask kind, through each attention template: forward, reference,
+// decode and the split pair, for sm_80, sm_90 and sm_90a; the emitted config
+// carries the cap and the slopes.
+TEST(FlashAttention, SoftcapAndAlibiCompileWithNvrtc) {
   REQUIRE_NVRTC();
   std::vector<Named> forward, decode;
   {
@@ -370,6 +371,13 @@ TEST(FlashAttention, SoftcapCompilesWithNvrtc) {
     forward.push_back({"sc_boolmask_f16", s});
     s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT32;
     forward.push_back({"sc_addmask_f16", s});
+    // ALiBi, alone and with soft-capping, a mask and a window.
+    s = attn(2, 4, 4, 100, 100, 64, DType::BFLOAT16);
+    s.causal = true, s.alibiSlopes = {0.25f, 0.0625f, 0.015625f, 0.00390625f};
+    forward.push_back({"alibi_causal_bf16", s});
+    s.softcap = 30, s.window = 48, s.dtype = DType::FLOAT32;
+    s.mask = AttentionMask::Bool, s.maskStrides = {100, 0, 0, 1};
+    forward.push_back({"alibi_sc_swa_boolmask_f32", s});
   }
   {
     AttentionSpec s = attn(2, 8, 2, 1, 4096, 128, DType::BFLOAT16);
@@ -379,6 +387,9 @@ TEST(FlashAttention, SoftcapCompilesWithNvrtc) {
     s.softcap = 20, s.causal = true, s.window = 256;
     s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT16, s.maskStrides = {700, 0, 0, 1};
     decode.push_back({"scd_swa_addmask", s});
+    s = attn(2, 8, 2, 2, 2000, 128, DType::BFLOAT16); // 4 heads per kv head packed in rows
+    s.causal = true, s.alibiSlopes = {0.5f, 0.25f, 0.125f, 0.0625f, 0.03f, 0.02f, 0.01f, 0.005f};
+    decode.push_back({"alibid_gqa4", s});
   }
   std::string source = attentionPrelude();
   std::vector<std::string> symbols;
@@ -386,8 +397,8 @@ TEST(FlashAttention, SoftcapCompilesWithNvrtc) {
     LaunchDims l;
     std::string k = emitFlashAttentionForward(n.spec, n.name, &l);
     ASSERT_FALSE(k.empty()) << n.name << ": " << flashAttentionUnsupported(n.spec);
-    EXPECT_NE(k.find("softcap="), std::string::npos) << n.name;
     EXPECT_NE(k.find("SOFTCAP = " + floatLit(n.spec.softcap)), std::string::npos) << k;
+    EXPECT_EQ(k.find("ALIBI = true") != std::string::npos, !n.spec.alibiSlopes.empty()) << k;
     source += k + emitAttentionReference(n.spec, n.name + "_ref", &l);
     symbols.push_back(n.name);
     symbols.push_back(n.name + "_ref");

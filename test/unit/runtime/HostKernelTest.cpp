@@ -144,6 +144,26 @@ TEST(HostKernels, AttentionSoftcapHandComputed) {
   EXPECT_EQ(st.message(), "eff.attention: softcap must be >= 0 and finite");
 }
 
+TEST(HostKernels, AttentionAlibiHandComputed) {
+  // Two heads, one query at the last of 3 positions, q.k = 0 everywhere:
+  // head h's weights are softmax(slope_h * (j - 2)) over keys 0..2.
+  HostTensor q = f32({1, 2, 1, 1}, {0, 0}), k = f32({1, 2, 3, 1}, {1, 2, 3, 1, 2, 3});
+  HostTensor v = f32({1, 2, 3, 1}, {1, 0, 0, 0, 0, 1}), o(DType::FLOAT32, {1, 2, 1, 1});
+  Attrs a{{"scale", 1.0}, {"alibi_slopes", std::vector<double>{0.5, 2.0}}};
+  ASSERT_TRUE(host::runKernel("eff.attention", a, {cref(q), cref(k), cref(v)}, {ref(o)}).ok());
+  auto weight = [](double slope, int j) {
+    double sum = 0;
+    for (int t = 0; t < 3; ++t)
+      sum += std::exp(slope * (t - 2));
+    return std::exp(slope * (j - 2)) / sum;
+  };
+  EXPECT_NEAR(o.data<float>()[0], weight(0.5, 0), 1e-6); // head 0 reads key 0's value
+  EXPECT_NEAR(o.data<float>()[1], weight(2.0, 2), 1e-6); // head 1 reads key 2's value
+  a["alibi_slopes"] = std::vector<double>{0.5};
+  Status st = host::runKernel("eff.attention", a, {cref(q), cref(k), cref(v)}, {ref(o)});
+  EXPECT_EQ(st.message(), "eff.attention: alibi_slopes must be 2 floats (one per query head)");
+}
+
 TEST(HostKernels, AttentionMatchesDefinition) {
   std::mt19937 rng(7);
   struct Cfg {
