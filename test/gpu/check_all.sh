@@ -6,8 +6,10 @@
 #                (EFFC_FA2_F32=1: f32 q/k/v rounded to f16 for mma.sync) at
 #                rtol 1e-3, the tolerance tensor-core kernels get; its
 #                max_rel_err says whether FA2 could serve fp32 at 1e-4 too
-# Each config is compiled by effc, its kernels compiled by NVRTC for sm_80 and
-# sm_90 (effc-nvrtc-check), and run against the model's reference outputs.
+# Each config runs for every test_data_set_N of the model (rows of sets
+# other than 0 are named CONFIG-setN): compiled by effc for that set's shapes,
+# its kernels compiled by NVRTC for sm_80 and sm_90 (effc-nvrtc-check), and
+# run against the set's reference outputs.
 # compute-sanitizer runs are test/gpu/sanitize.sh.
 #
 #   test/gpu/check_all.sh [BIN_DIR]
@@ -39,13 +41,16 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || 
 # lines (the host backend's lines are prefixed "host: ").
 worst_err() { grep '^output ' "$1" | grep -o 'max_rel_err=[^ ]*' | cut -d= -f2 | sort -g | tail -1; }
 
-# check MODEL CONFIG RTOL REQUIRED [effc args...]: compile, nvrtc-check, run on
-# cuda; writes the row "model|config|rtol|max_rel_err|status|required" to
-# $work/rows/MODEL.CONFIG and everything it ran to $work/MODEL.CONFIG.log.
+# check MODEL CONFIG RTOL REQUIRED SET [effc args...]: compile for the shapes
+# of MODEL/test_data_set_SET, nvrtc-check, run on cuda against that set;
+# writes the row "model|config|rtol|max_rel_err|status|required" to
+# $work/rows/MODEL.CONFIG and everything it ran to $work/MODEL.CONFIG.log
+# (CONFIG gets "-setSET" for sets other than 0).
 # shellcheck disable=SC2086  # $shapes: several flags
 check() {
-  local model=$1 config=$2 rtol=$3 required=$4; shift 4
-  local dir=$models/$model data=$models/$model/test_data_set_0
+  local model=$1 config=$2 rtol=$3 required=$4 set=$5; shift 5
+  local dir=$models/$model data=$models/$model/test_data_set_$set
+  ((set == 0)) || config="$config-set$set"
   local art=$arts/$model.$config.effc log=$work/$model.$config.log status err shapes
   {
     echo "=== $model [$config] rtol $rtol"
@@ -69,7 +74,7 @@ check() {
   [[ $status == PASS ]] && grep -q "no CUDA kernel" "$log" && status="FAIL(no-cuda-source)"
   err=$(worst_err "$log"); err=${err:--}
   [[ $status == PASS && $err == - ]] && status="FAIL(no comparison printed)"
-  if [[ $config == fp32-fa2 && $err != - ]]; then
+  if [[ $config == fp32-fa2* && $err != - ]]; then
     status="$status (at 1e-4: $(awk -v e="$err" 'BEGIN{print (e + 0 <= 1e-4) ? "would pass" : "would fail"}'))"
   fi
   rm -f "$art"
@@ -84,9 +89,13 @@ for dir in "$models"/*/; do
     continue
   fi
   found=$((found + 1))
-  pool_run check "$model" fp32 1e-4 1
-  pool_run check "$model" bf16 2e-2 1 --dtype=bf16
-  EFFC_FA2_F32=1 pool_run check "$model" fp32-fa2 1e-3 0
+  # Every data set (the zoo has two shapes per model: 2x16 and 1x37).
+  for set_dir in "$dir"test_data_set_*/; do
+    set=${set_dir%/}; set=${set##*_}
+    pool_run check "$model" fp32 1e-4 1 "$set"
+    pool_run check "$model" bf16 2e-2 1 "$set" --dtype=bf16
+    if ((set == 0)); then EFFC_FA2_F32=1 pool_run check "$model" fp32-fa2 1e-3 0 0; fi
+  done
 done
 pool_wait
 ((found > 0)) || fail_setup "no model found in $models (expected <model>/model.onnx and <model>/test_data_set_0)"
