@@ -44,28 +44,39 @@ StatusOr<std::vector<double>> Session::timeKernels(int iterations) {
   return impl_->timeKernels(iterations);
 }
 
-StatusOr<std::vector<Tensor>>
-Session::orderInputs(const std::map<std::string, Tensor> &inputs) const {
-  const auto &infos = model_->inputs();
+namespace {
+/// `named` in the order of `infos` (the model's inputs or outputs): a name the
+/// model does not have is "unknown <kind> 'x' (model <kind>s: ...)", a model
+/// tensor missing from `named` is "<missing> '<name>'".
+template <typename T>
+StatusOr<std::vector<T>> orderByModel(const std::string &path, const std::vector<TensorInfo> &infos,
+                                      const std::map<std::string, T> &named,
+                                      const std::string &kind, const std::string &missing) {
   std::set<std::string> known;
   for (auto &i : infos)
     known.insert(i.name);
-  for (auto &kv : inputs)
+  for (auto &kv : named)
     if (!known.count(kv.first)) {
       std::string list;
       for (auto &i : infos)
         list += (list.empty() ? "" : ", ") + i.name;
-      return Status::error(model_->path() + ": unknown input '" + kv.first +
-                           "' (model inputs: " + list + ")");
+      return Status::error(path + ": unknown " + kind + " '" + kv.first + "' (model " + kind +
+                           "s: " + list + ")");
     }
-  std::vector<Tensor> ordered;
+  std::vector<T> ordered;
   for (auto &i : infos) {
-    auto it = inputs.find(i.name);
-    if (it == inputs.end())
-      return Status::error(model_->path() + ": missing input '" + i.name + "'");
+    auto it = named.find(i.name);
+    if (it == named.end())
+      return Status::error(path + ": " + missing + " '" + i.name + "'");
     ordered.push_back(it->second);
   }
   return ordered;
+}
+} // namespace
+
+StatusOr<std::vector<Tensor>>
+Session::orderInputs(const std::map<std::string, Tensor> &inputs) const {
+  return orderByModel(model_->path(), model_->inputs(), inputs, "input", "missing input");
 }
 
 namespace {
@@ -146,26 +157,11 @@ Status Session::runInto(const std::map<std::string, Tensor> &inputs,
   auto ordered = orderInputs(inputs);
   if (!ordered.ok())
     return ordered.status();
-  const auto &infos = model_->outputs();
-  std::set<std::string> known;
-  for (auto &o : infos)
-    known.insert(o.name);
-  for (auto &kv : outputs)
-    if (!known.count(kv.first)) {
-      std::string list;
-      for (auto &o : infos)
-        list += (list.empty() ? "" : ", ") + o.name;
-      return Status::error(model_->path() + ": unknown output '" + kv.first +
-                           "' (model outputs: " + list + ")");
-    }
-  std::vector<MutableTensor> orderedOut;
-  for (auto &o : infos) {
-    auto it = outputs.find(o.name);
-    if (it == outputs.end())
-      return Status::error(model_->path() + ": no buffer for output '" + o.name + "'");
-    orderedOut.push_back(it->second);
-  }
-  return runIntoPositional(*ordered, orderedOut);
+  auto orderedOut =
+      orderByModel(model_->path(), model_->outputs(), outputs, "output", "no buffer for output");
+  if (!orderedOut.ok())
+    return orderedOut.status();
+  return runIntoPositional(*ordered, *orderedOut);
 }
 
 Status Session::runIntoPositional(const std::vector<Tensor> &inputs,

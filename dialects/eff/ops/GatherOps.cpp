@@ -23,6 +23,22 @@ static LogicalResult verifyConstantIndices(Operation *op, Value indices, int64_t
   return success();
 }
 
+/// gather_elements / scatter_elements (same rank, `axis` already normalized):
+/// off the axis the indices address data at their own positions, so no
+/// indices dim may be larger than the data's; constant indices must be in
+/// range along the axis.
+static LogicalResult verifyElementsIndices(Operation *op, RankedTensorType data,
+                                           RankedTensorType indices, Value indicesValue,
+                                           int64_t axis) {
+  for (int64_t d = 0; d < data.getRank(); ++d) {
+    int64_t i = indices.getDimSize(d), n = data.getDimSize(d);
+    if (d != axis && !ShapedType::isDynamic(i) && !ShapedType::isDynamic(n) && i > n)
+      return op->emitOpError("indices dim ")
+             << d << " has size " << i << ", larger than the data's " << n;
+  }
+  return verifyConstantIndices(op, indicesValue, data.getDimSize(axis));
+}
+
 //===- gather --------------------------------------------------------------===//
 
 LogicalResult GatherOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
@@ -99,14 +115,7 @@ LogicalResult GatherElementsOp::verify() {
     return success();
   if (axis < 0)
     axis += rank;
-  // Off the axis, the reference reads data at the indices' own positions.
-  for (int64_t d = 0; d < rank; ++d) {
-    int64_t i = indices.getDimSize(d), n = data.getDimSize(d);
-    if (d != axis && !ShapedType::isDynamic(i) && !ShapedType::isDynamic(n) && i > n)
-      return emitOpError("indices dim ")
-             << d << " has size " << i << ", larger than the data's " << n;
-  }
-  return verifyConstantIndices(*this, getIndices(), data.getDimSize(axis));
+  return verifyElementsIndices(*this, data, indices, getIndices(), axis);
 }
 
 OpFoldResult GatherElementsOp::fold(FoldAdaptor adaptor) {
@@ -227,13 +236,7 @@ LogicalResult ScatterElementsOp::verify() {
     return emitOpError("axis ") << axis << " is out of range for rank " << rank;
   if (axis < 0)
     axis += rank;
-  for (int64_t d = 0; d < rank; ++d) {
-    int64_t i = indices.getDimSize(d), n = data.getDimSize(d);
-    if (d != axis && !ShapedType::isDynamic(i) && !ShapedType::isDynamic(n) && i > n)
-      return emitOpError("indices dim ")
-             << d << " has size " << i << ", larger than the data's " << n;
-  }
-  return verifyConstantIndices(*this, getIndices(), data.getDimSize(axis));
+  return verifyElementsIndices(*this, data, indices, getIndices(), axis);
 }
 
 OpFoldResult ScatterElementsOp::fold(FoldAdaptor adaptor) {
