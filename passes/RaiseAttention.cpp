@@ -31,6 +31,10 @@
 //                 what eff.attention gives for them.
 //   GQA           K and V both reshape(expand(unsqueeze(kv, 2))) repeating
 //                 each kv head n times: the un-repeated kv and num_kv_heads.
+//   sinks         softmax(concat([scores, sink column], -1) [- rowmax]) whose
+//                 probabilities are sliced back to [..., :L] (gpt-oss): a
+//                 constant column with one logit per head is `sinks`; the
+//                 x - max(x) shift before a softmax is dropped anywhere.
 //   rank          2-D and 3-D ([B*H, S, D]) forms get unit dims in front.
 //
 // Analysis is side-effect free (the same code produces the remark for a
@@ -432,6 +436,88 @@ std::optional<SmallVector<float>> readAlibiSlopes(Value bias, ArrayRef<int64_t> 
 }
 
 /// Everything the rewrite needs, found without touching the IR.
+/// All int64 entries of a constant, or nullopt.
+std::optional<SmallVector<int64_t>> constantInts(Value v) {
+  DenseElementsAttr attr;
+  if (!v || !matchPattern(v, m_Constant(&attr)) || !attr.getElementType().isInteger(64))
+    return std::nullopt;
+  return llvm::to_vector(attr.getValues<int64_t>());
+}
+
+/// True for the axes of a reduction over the last axis alone.
+bool isLastAxis(std::optional<SmallVector<int64_t>> axes, int64_t rank) {
+  return axes && axes->size() == 1 && ((*axes)[0] == -1 || (*axes)[0] == rank - 1);
+}
+
+/// sub(x, reduce_max(x, axes=[-1], keepdims=1)): the stable-softmax shift
+/// that exports write out before a softmax (gpt-oss with sinks).
+bool isMinusRowMax(Operation *op) {
+  auto sub = dyn_cast_or_null<SubOp>(op);
+  if (!sub)
+    return false;
+  auto max = sub.getB().getDefiningOp<ReduceMaxOp>();
+  auto type = rankedOf(sub.getA());
+  return max && type && max.getData() == sub.getA() && max.getKeepdims() == 1 &&
+         isLastAxis(constantInts(max.getAxes()), type.getRank()) &&
+         sub.getType() == sub.getA().getType();
+}
+
+/// concat([scores, sinks], axis=-1) where sinks is a constant [.., 1] column
+/// with one logit per query head, equal over batch and query rows: the
+/// per-head logits (gpt-oss attention sinks). Fails with the reason in `why`.
+FailureOr<SmallVector<float>> readSinks(ConcatOp concat, int64_t rank, std::string &why) {
+  auto fail = [&](const char *reason) -> FailureOr<SmallVector<float>> {
+    why = reason;
+    return failure();
+  };
+  int64_t axis = concat.getAxis();
+  if (concat.getInputs().size() != 2 || (axis != -1 && axis != rank - 1))
+    return fail("scores are concatenated with something other than one sink column "
+                "on the key axis");
+  if (rank < 3)
+    return fail("attention sinks need a head axis (scores of rank 3 or 4)");
+  DenseElementsAttr column;
+  auto type = rankedOf(concat.getInputs()[1]);
+  if (!matchPattern(concat.getInputs()[1], m_Constant(&column)) || !type ||
+      !type.hasStaticShape() || !isa<FloatType>(column.getElementType()))
+    return fail("the column concatenated to the scores is not a constant (sink logits)");
+  ArrayRef<int64_t> shape = type.getShape();
+  if (shape.back() != 1)
+    return fail("the sink column concatenated to the scores is wider than one key");
+  // [B, H, S, 1] (rank 4) or [H, S, 1] (rank 3): one value per head.
+  const int64_t heads = shape[rank - 3], rowsPerHead = shape[rank - 2];
+  SmallVector<float> sinks(heads, 0.f);
+  SmallVector<bool> seen(heads, false);
+  int64_t flat = 0;
+  for (APFloat x : column.getValues<APFloat>()) {
+    bool lost;
+    x.convert(APFloat::IEEEsingle(), APFloat::rmNearestTiesToEven, &lost);
+    const float value = x.convertToFloat();
+    const int64_t h = (flat++ / rowsPerHead) % heads;
+    if (!std::isfinite(value))
+      return fail("a sink logit is not finite");
+    if (seen[h] && value != sinks[h])
+      return fail("the sink column varies over batch or query rows (not one logit per head)");
+    sinks[h] = value;
+    seen[h] = true;
+  }
+  return sinks;
+}
+
+/// slice(probs, starts=[0], ends=[L], axes=[-1]) with probs [.., L + 1] and
+/// the result the scores' shape [.., L]: the keys' probabilities.
+bool keepsLeadingKeys(SliceOp slice, RankedTensorType scores) {
+  auto out = rankedOf(slice.getOutput());
+  if (!scores || !out || out != scores)
+    return false;
+  if (slice.getSteps() && constantInts(slice.getSteps()) != SmallVector<int64_t>{1})
+    return false;
+  if (!slice.getAxes() || !isLastAxis(constantInts(slice.getAxes()), scores.getRank()))
+    return false;
+  auto starts = constantInts(slice.getStarts());
+  return starts && starts->size() == 1 && (*starts)[0] == 0;
+}
+
 struct AttentionMatch {
   SoftmaxOp softmax;
   MatMulOp pv;  ///< matmul(probabilities, v): what the attention replaces
@@ -452,6 +538,7 @@ struct AttentionMatch {
   int64_t numKvHeads = 0;
   double softcap = 0;             ///< 0: no tanh soft-capping
   SmallVector<float> alibiSlopes; ///< empty: no ALiBi
+  SmallVector<float> sinks;       ///< empty: no attention sinks
 };
 
 class Matcher {
@@ -487,6 +574,23 @@ public:
       if (dataDependent)
         return fail("scores are scaled by a non-constant (data-dependent) factor");
       Operation *op = cur.getDefiningOp();
+      if (isMinusRowMax(op)) { // x - max(x): softmax is shift-invariant
+        cur = op->getOperand(0);
+        continue;
+      }
+      if (auto concat = dyn_cast_or_null<ConcatOp>(op)) {
+        if (!m.sinks.empty() || m.softcap != 0 || maskOp != None || !m.alibiSlopes.empty())
+          return fail("a key-axis concat below a mask, soft-cap or another concat on the scores");
+        std::string reason;
+        FailureOr<SmallVector<float>> sinks = readSinks(concat, rank, reason);
+        if (failed(sinks))
+          return fail(reason);
+        for (float &sink : *sinks)
+          sink = float(sink * outer);
+        m.sinks = std::move(*sinks);
+        cur = concat.getInputs()[0];
+        continue;
+      }
       if (auto tanh = dyn_cast_or_null<TanhOp>(op)) {
         // c * tanh(x): c is every factor met so far; the factors inside
         // (1 / c times the real scale) keep multiplying into `outer`.
@@ -587,6 +691,14 @@ public:
     }
     if (!probs.hasOneUse())
       return fail("softmax output has users other than the value matmul");
+    if (!m.sinks.empty()) {
+      // The sink's probability is dropped: probs[..., :L] feeds the matmul.
+      auto slice = dyn_cast<SliceOp>(*probs.getUsers().begin());
+      if (!slice || !slice.getOutput().hasOneUse() || !keepsLeadingKeys(slice, sType))
+        return fail("the softmax over scores and sinks is not sliced back to the keys "
+                    "(probs[..., :L]) before the value matmul");
+      probs = slice.getOutput();
+    }
     auto pv = dyn_cast<MatMulOp>(*probs.getUsers().begin());
     if (!pv || pv.getA() != probs)
       return fail("softmax output does not feed a matmul with V (not attention probabilities)");
@@ -766,6 +878,11 @@ std::string describe(const AttentionMatch &m) {
     llvm::interleaveComma(m.alibiSlopes, os, [&](float x) { os << llvm::format("%g", x); });
     os << "], ";
   }
+  if (!m.sinks.empty()) {
+    os << "sinks=[";
+    llvm::interleaveComma(m.sinks, os, [&](float x) { os << llvm::format("%g", x); });
+    os << "], ";
+  }
   if (m.maskKind == AttentionMatch::BoolMask)
     os << "bool mask, ";
   else if (m.maskKind == AttentionMatch::FloatMask)
@@ -822,7 +939,8 @@ struct RaiseSoftmaxToAttention : OpRewritePattern<SoftmaxOp> {
         loc, q, k, v, mask, rewriter.getF32FloatAttr(float(m.scale)),
         m.causal ? rewriter.getUnitAttr() : UnitAttr(), rewriter.getI64IntegerAttr(m.window),
         rewriter.getI64IntegerAttr(m.numKvHeads), rewriter.getF32FloatAttr(float(m.softcap)),
-        m.alibiSlopes.empty() ? DenseF32ArrayAttr() : rewriter.getDenseF32ArrayAttr(m.alibiSlopes));
+        m.alibiSlopes.empty() ? DenseF32ArrayAttr() : rewriter.getDenseF32ArrayAttr(m.alibiSlopes),
+        m.sinks.empty() ? DenseF32ArrayAttr() : rewriter.getDenseF32ArrayAttr(m.sinks));
     Value result = attention.getY();
     if (m.rank < 4) {
       SmallVector<int64_t> axes =

@@ -82,6 +82,8 @@ struct SplitKVDecodePass : public mlir::eff::impl::SplitKVDecodeBase<SplitKVDeco
     spec.softcap = op.getSoftcap().convertToFloat();
     if (std::optional<ArrayRef<float>> slopes = op.getAlibiSlopes())
       spec.alibiSlopes.assign(slopes->begin(), slopes->end());
+    if (std::optional<ArrayRef<float>> sinks = op.getSinks())
+      spec.sinks.assign(sinks->begin(), sinks->end());
     spec.maskParam = true;
     spec.numSMs = numSms;
     if (!effc::codegen::flashDecodeApplicable(spec)) {

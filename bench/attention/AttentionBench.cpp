@@ -9,7 +9,7 @@
 //                        [--compile-only --arch=sm_90]
 //
 // --check: small problems covering head dims 64..256, dtypes, causal,
-// window, GQA, masks, soft-capping, ALiBi, q != kv length, strided views, decode
+// window, GQA, masks, soft-capping, ALiBi, sinks, q != kv length, strided views, decode
 // splits.
 // --perf: forward, bf16, 16k tokens x 2048 hidden, d in {64,128}, N in
 // 512..16k, causal and not (FLOPs = 4*B*N^2*H*d, /2 causal); error on the
@@ -629,6 +629,12 @@ void addChecks(std::vector<Problem> &ps) {
     s.alibiSlopes = slopes8, s.softcap = 1.5f, s.causal = true, s.window = 40;
     s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT32, s.maskStrides = {170, 0, 0, 1};
     add("chk alibi softcap1.5 swa40 padding mask f16", Kind::Forward, s);
+    // Sinks (gpt-oss: one logit per head, with a sliding window); one head's
+    // sink dominates its rows.
+    const std::vector<float> sinks8 = {0.5f, -1.0f, 2.0f, 0.0f, 1.0f, 1.5f, -2.0f, 9.0f};
+    s = attn(2, 8, 2, 257, 257, 64, DType::BFLOAT16);
+    s.causal = true, s.window = 128, s.sinks = sinks8;
+    add("chk sinks causal swa128 gqa4 bf16", Kind::Forward, s);
   }
   // Decode.
   {
@@ -643,6 +649,9 @@ void addChecks(std::vector<Problem> &ps) {
     s.causal = true;
     s.alibiSlopes = {0.5f, 0.25f, 0.125f, 0.0625f, 0.03125f, 0.015625f, 0.0078125f, 0.00390625f};
     add("chk dec alibi q2 gqa4 L3000", Kind::Decode, s);
+    s = attn(4, 8, 2, 1, 3000, 64, DType::BFLOAT16);
+    s.sinks = {0.5f, -1.0f, 2.0f, 0.0f, 1.0f, 1.5f, -2.0f, 9.0f};
+    add("chk dec sinks gqa4 L3000", Kind::Decode, s);
   }
   add("chk dec b8 gqa4 L4096", Kind::Decode, attn(8, 32, 8, 1, 4096, 128, DType::BFLOAT16));
   add("chk dec b1 mha L1000 f16 d64", Kind::Decode, attn(1, 16, 16, 1, 1000, 64, DType::FLOAT16));

@@ -51,13 +51,18 @@ std::optional<AttentionSpec> attentionSpecOf(const KernelDesc &d, std::string &e
   spec.causal = d.intAttr("causal", 0) != 0;
   spec.window = d.intAttr("window", op_defaults::AttentionOp_window);
   spec.softcap = float(d.floatAttr("softcap", op_defaults::AttentionOp_softcap));
-  if (auto it = d.attrs.find("alibi_slopes"); it != d.attrs.end()) {
-    const auto *slopes = std::get_if<std::vector<double>>(&it->second);
-    if (!slopes || int64_t(slopes->size()) != Hq) {
-      error = d.op + ": alibi_slopes must be " + std::to_string(Hq) + " floats";
+  for (auto [name, values] :
+       {std::pair<const char *, std::vector<float> *>{"alibi_slopes", &spec.alibiSlopes},
+        {"sinks", &spec.sinks}}) {
+    auto it = d.attrs.find(name);
+    if (it == d.attrs.end())
+      continue;
+    const auto *list = std::get_if<std::vector<double>>(&it->second);
+    if (!list || int64_t(list->size()) != Hq) {
+      error = d.op + ": " + name + " must be " + std::to_string(Hq) + " floats";
       return std::nullopt;
     }
-    spec.alibiSlopes.assign(slopes->begin(), slopes->end());
+    values->assign(list->begin(), list->end());
   }
   // The artifact ABI has one parameter per operand slot of the op.
   spec.maskParam = d.inputs.size() == 4;

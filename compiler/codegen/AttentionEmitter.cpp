@@ -110,7 +110,7 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   w.line("// q ", shapeText(q.shape), " k ", shapeText(k.shape), " v ", shapeText(v.shape),
          causal ? " causal" : "", window ? " window=" + std::to_string(window) : "",
          spec->softcap > 0 ? " softcap=" + floatLit(spec->softcap) : "",
-         spec->alibiSlopes.empty() ? "" : " alibi",
+         spec->alibiSlopes.empty() ? "" : " alibi", spec->sinks.empty() ? "" : " sinks",
          hasMask ? (boolMask ? " bool mask" : " additive mask") : "");
   w.line("__shared__ float qs[", rows, "][", D, "];");
   w.line("__shared__ float ks[", kt, "][", D + 1, "];  // +1: lane j reads row j conflict-free");
@@ -120,13 +120,18 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   w.line("const int i0 = blockIdx.x * ", rows, ", i = i0 + warp;");
   w.line("const bool live = i < ", S, ";");
   w.line("const int pos = i + ", L - S, ";  // queries are the last S positions");
-  if (!spec->alibiSlopes.empty()) { // ALiBi: slope_h * (j - pos), one slope per block
+  // One value per query head (ALiBi slope, sink logit): this block's head.
+  auto headValue = [&](const char *name, const std::vector<float> &values) {
     std::string table;
-    for (float slope : spec->alibiSlopes)
-      table += (table.empty() ? "" : ", ") + floatLit(slope);
-    w.line("const float alibiSlopes[", int64_t(spec->alibiSlopes.size()), "] = {", table, "};");
-    w.line("const float alibiSlope = alibiSlopes[h];");
-  }
+    for (float value : values)
+      table += (table.empty() ? "" : ", ") + floatLit(value);
+    w.line("const float ", name, "s[", int64_t(values.size()), "] = {", table, "};");
+    w.line("const float ", name, " = ", name, "s[h];");
+  };
+  if (!spec->alibiSlopes.empty()) // ALiBi: slope_h * (j - pos)
+    headValue("alibiSlope", spec->alibiSlopes);
+  if (!spec->sinks.empty())
+    headValue("sink", spec->sinks);
   w.line("const ", ix, " qBase = ((", ix, ")(b * ", Hq, " + h) * ", S, ") * ", D, ";");
   w.line("const ", ix, " kBase = ((", ix, ")(b * ", Hkv, " + hk) * ", L, ") * ", D, ";");
   w.line("const ", ix, " vBase = ((", ix, ")(b * ", Hkv, " + hk) * ", L, ") * ", Dv, ";");
@@ -215,6 +220,13 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   w.close();
   w.close(); // key tiles
   w.line("if (!live) return;");
+  if (!spec->sinks.empty()) { // the sink joins the denominator once, with no value
+    w.line("const float mSink = fmaxf(m, sink);");
+    w.line("const float corrSink = m == -EFFC_INF_F ? 0.0f : expf(m - mSink);");
+    w.line("l = l * corrSink + expf(sink - mSink);");
+    w.line("#pragma unroll");
+    w.line("for (int t = 0; t < ", dvLanes, "; ++t) acc[t] *= corrSink;");
+  }
   w.line("const float invL = l > 0.0f ? 1.0f / l : 0.0f;");
   w.line("#pragma unroll");
   w.open("for (int t = 0; t < ", dvLanes, "; ++t) {");

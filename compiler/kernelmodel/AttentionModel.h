@@ -76,6 +76,9 @@ struct AttentionSpec {
   /// ALiBi (eff.attention's `alibi_slopes`): slope_h * (j - pos) added to the
   /// scores of query head h after the soft-cap; empty = none, else Hq slopes.
   std::vector<float> alibiSlopes;
+  /// Attention sinks (eff.attention's `sinks`): one logit per query head in
+  /// the softmax denominator; empty = none, else Hq logits.
+  std::vector<float> sinks;
   AttentionMask mask = AttentionMask::None;
   /// Additive masks: FLOAT32, FLOAT16 or BFLOAT16. Bool masks are 1 byte.
   DType maskDType = DType::FLOAT32;

@@ -20,9 +20,10 @@ std::string attentionConfigCommon(const AttentionSpec &sp) {
   // A window at least L wide cuts nothing (pos - window < 0 <= j).
   const int64_t window = sp.window >= sp.L ? 0 : sp.window;
   const double log2e = 1.4426950408889634;
-  // Additive masks and soft-capping work on scores in natural units.
-  const bool alibi = !sp.alibiSlopes.empty();
-  const bool natural = mask >= 2 || sp.softcap > 0 || alibi;
+  // Additive masks, soft-capping, ALiBi and sinks work on scores in natural
+  // units.
+  const bool alibi = !sp.alibiSlopes.empty(), sinks = !sp.sinks.empty();
+  const bool natural = mask >= 2 || sp.softcap > 0 || alibi || sinks;
   const float cexp = natural ? float(log2e) : float(double(sp.scale) * log2e);
   std::string s;
   s += std::string("  typedef ") + (f32 ? "float" : "effc_attn::u16") + " Elem;\n";
@@ -48,16 +49,22 @@ std::string attentionConfigCommon(const AttentionSpec &sp) {
   s += "  static constexpr float SOFTCAP = " + floatLit(sp.softcap) + ";  // 0: none\n";
   // ALiBi: query head h adds slope_h * (j - pos); one slope per CTA row
   // block, so a local table is cheap.
-  s += std::string("  static constexpr bool ALIBI = ") + (alibi ? "true" : "false") + ";\n";
-  s += "  static __device__ __forceinline__ float alibi_slope(int h) {";
-  if (alibi) {
-    s += " const float slopes[" + I(int64_t(sp.alibiSlopes.size())) + "] = {";
-    for (size_t i = 0; i < sp.alibiSlopes.size(); ++i)
-      s += (i ? ", " : "") + floatLit(sp.alibiSlopes[i]);
-    s += "}; return slopes[h]; }\n";
-  } else {
-    s += " return 0.0f; }\n";
-  }
+  // Sinks: one logit per query head, added to the denominator once per row.
+  auto perHeadTable = [&](const char *flag, const char *fn, const std::vector<float> &values) {
+    s += std::string("  static constexpr bool ") + flag + " = " +
+         (values.empty() ? "false" : "true") + ";\n";
+    s += std::string("  static __device__ __forceinline__ float ") + fn + "(int h) {";
+    if (values.empty()) {
+      s += " return 0.0f; }\n";
+      return;
+    }
+    s += " const float table[" + I(int64_t(values.size())) + "] = {";
+    for (size_t i = 0; i < values.size(); ++i)
+      s += (i ? ", " : "") + floatLit(values[i]);
+    s += "}; return table[h]; }\n";
+  };
+  perHeadTable("ALIBI", "alibi_slope", sp.alibiSlopes);
+  perHeadTable("SINKS", "sink", sp.sinks);
   return s;
 }
 
@@ -91,6 +98,8 @@ static std::string describe(const AttentionSpec &sp) {
     d += " softcap=" + floatLit(sp.softcap);
   if (!sp.alibiSlopes.empty())
     d += " alibi";
+  if (!sp.sinks.empty())
+    d += " sinks";
   if (sp.mask == AttentionMask::Bool)
     d += " bool-mask";
   if (sp.mask == AttentionMask::Additive)

@@ -35,9 +35,9 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
   constexpr int KSTR = C::DP + 8, VSTR = C::DVP + 8, QSTR = C::DP + 8;
   constexpr int KD = C::DP / 16, NDV = C::DVP / 8;
   constexpr int OFF = C::L - C::S;
-  // ADD: scores in natural units (additive mask, soft-capping or ALiBi
-  // applied); XFORM: scores go through scaled_score (+ ALiBi).
-  constexpr bool XFORM = C::SOFTCAP > 0.0f || C::ALIBI, ADD = C::MASK >= 2 || XFORM;
+  // ADD: scores in natural units (additive mask, soft-capping, ALiBi or
+  // sinks); XFORM: scores go through scaled_score (+ ALiBi).
+  constexpr bool XFORM = C::SOFTCAP > 0.0f || C::ALIBI || C::SINKS, ADD = C::MASK >= 2 || XFORM;
   constexpr int G = C::GROUP;
   static_assert(C::CHUNK % BN == 0, "a KV tile must not straddle two splits");
 
@@ -257,7 +257,7 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
 #pragma unroll
     for (int w = 0; w < NW; ++w)
       M = fmaxf(M, mb[w * ROWS + r]);
-    const float mu = M == -EFFC_INF_F ? 0.0f : M;
+    float mu = M == -EFFC_INF_F ? 0.0f : M;
     float lsum = 0.0f, acc = 0.0f;
 #pragma unroll
     for (int w = 0; w < NW; ++w) {
@@ -265,8 +265,17 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
       lsum += lb[w * ROWS + r] * f;
       acc += obuf[(w * ROWS + r) * OSTR + d] * f;
     }
-    const float val = lsum > 0.0f ? acc / lsum : 0.0f;
     const int g = pr / C::S, i = pr - g * C::S, h = hk * G + g;
+    if constexpr (C::SINKS) {
+      if (split == 0) { // the sink: one more key of split 0, with no value
+        const float sink = C::sink(h), mNew = fmaxf(M, sink);
+        const float corr = M == -EFFC_INF_F ? 0.0f : ex2((mu - mNew) * C::C_EXP);
+        lsum = lsum * corr + ex2((sink - mNew) * C::C_EXP);
+        acc *= corr;
+        mu = mNew;
+      }
+    }
+    const float val = lsum > 0.0f ? acc / lsum : 0.0f;
     if constexpr (C::DIRECT) {
       E *og = (E *)out0 + b * C::OB + h * C::OH + i64(i) * C::OS + d;
       if constexpr (sizeof(E) == 2)

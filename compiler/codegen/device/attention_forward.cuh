@@ -5,6 +5,7 @@
 //   D, DP, DV, DVP (real and 16-padded head dims), BM, BN, NW, STAGES, QROW,
 //   QREGS, REVERSE_M, S, L, HQ, GROUP, strides QB.., KB.., VB.., OB..,
 //   CAUSAL, WINDOW, MASK, MB/MH/MS/ML, SCALE, C_EXP, SOFTCAP, ALIBI + alibi_slope(h),
+//   SINKS + sink(h),
 //   STATIC_EDGES, RESCALE
 //   (FlashForwardConfig::staticEdges / rescale).
 //
@@ -128,9 +129,9 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
   constexpr int KD = C::DP / 16;   // k16 steps of Q K^T
   constexpr int NDV = C::DVP / 8;  // n8 tiles of O
   constexpr int OFF = C::L - C::S; // query i sits at key position i + OFF
-  // ADD: scores in natural units (additive mask, soft-capping or ALiBi
-  // applied); XFORM: scores go through scaled_score (+ ALiBi).
-  constexpr bool XFORM = C::SOFTCAP > 0.0f || C::ALIBI, ADD = C::MASK >= 2 || XFORM;
+  // ADD: scores in natural units (additive mask, soft-capping, ALiBi or
+  // sinks); XFORM: scores go through scaled_score (+ ALiBi).
+  constexpr bool XFORM = C::SOFTCAP > 0.0f || C::ALIBI || C::SINKS, ADD = C::MASK >= 2 || XFORM;
   // STATIC_EDGES: no partial KV tile (L % BN == 0) / query tile (S % BM == 0)
   // means no key / row range checks at all.
   constexpr bool KV_FULL = C::STATIC_EDGES && C::L % C::BN == 0;
@@ -387,7 +388,8 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
     }
   }
 
-  // Epilogue: O / l (0 for a row that allowed no key).
+  // Epilogue: O / l (0 for a row that allowed no key). A sink joins l as one
+  // more key with no value, relative to the row's running max.
 #pragma unroll
   for (int mi = 0; mi < MI; ++mi)
 #pragma unroll
@@ -395,7 +397,15 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
       float l = lrow[mi][hh];
       l += __shfl_xor_sync(0xffffffffu, l, 1);
       l += __shfl_xor_sync(0xffffffffu, l, 2);
-      const float inv = l > 0.0f ? 1.0f / l : 0.0f;
+      float inv;
+      if constexpr (C::SINKS) {
+        const float m = mrow[mi][hh], sink = C::sink(h), mNew = fmaxf(m, sink);
+        const float corr = m == -EFFC_INF_F ? 0.0f : ex2((m - mNew) * C::C_EXP);
+        l = l * corr + ex2((sink - mNew) * C::C_EXP);
+        inv = corr / l;
+      } else {
+        inv = l > 0.0f ? 1.0f / l : 0.0f;
+      }
 #pragma unroll
       for (int d = 0; d < NDV; ++d) {
         o[mi][d][2 * hh] *= inv;

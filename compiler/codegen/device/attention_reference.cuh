@@ -66,6 +66,8 @@ __device__ __forceinline__ void attention_reference(const void *qv, const void *
     red[tid >> 5] = mx;
   __syncthreads();
   mx = fmaxf(fmaxf(red[0], red[1]), fmaxf(red[2], red[3]));
+  if constexpr (C::SINKS)
+    mx = fmaxf(mx, C::sink(h));
   __syncthreads();
   float sum = 0.0f;
   for (int j = tid; j < C::L; j += 128) {
@@ -78,6 +80,8 @@ __device__ __forceinline__ void attention_reference(const void *qv, const void *
     red[tid >> 5] = sum;
   __syncthreads();
   sum = red[0] + red[1] + red[2] + red[3];
+  if constexpr (C::SINKS) // one more key with no value
+    sum += expf(C::sink(h) - mx);
   for (int d = tid; d < C::DV; d += 128) {
     float acc = 0.0f;
     if (sum > 0.0f)

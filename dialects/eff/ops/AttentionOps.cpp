@@ -46,10 +46,26 @@ static SmallVector<int64_t> attentionResultShape(Value q, Value k, Value v) {
   return {batch, dimOf(q, 1), dimOf(q, 2), dimOf(v, 3)};
 }
 
+/// ALiBi slopes and sink logits: one finite value per query head.
+static LogicalResult verifyPerQueryHead(Operation *op, StringRef name, Value q,
+                                        std::optional<ArrayRef<float>> values) {
+  if (!values)
+    return success();
+  int64_t heads = dimOf(q, 1);
+  if (!ShapedType::isDynamic(heads) && int64_t(values->size()) != heads)
+    return op->emitOpError() << name << " has " << values->size() << " values but q has " << heads
+                             << " heads";
+  for (float value : *values)
+    if (!std::isfinite(value))
+      return op->emitOpError() << name << " must be finite, got " << value;
+  return success();
+}
+
 static LogicalResult verifyAttentionOperands(Operation *op, Value q, Value k, Value v, Value mask,
                                              double scale, int64_t window, int64_t numKvHeads,
                                              double softcap,
-                                             std::optional<ArrayRef<float>> alibiSlopes) {
+                                             std::optional<ArrayRef<float>> alibiSlopes,
+                                             std::optional<ArrayRef<float>> sinks) {
   if (!std::isfinite(softcap) || softcap < 0)
     return op->emitOpError("softcap must be >= 0 and finite (0 = none), got ") << softcap;
   if (numKvHeads <= 0)
@@ -66,15 +82,9 @@ static LogicalResult verifyAttentionOperands(Operation *op, Value q, Value k, Va
   // The op verifier runs before the result-type check, so ranks come first.
   if (failed(checkQkvRanks(op->getLoc(), q, k, v)))
     return failure();
-  if (alibiSlopes) {
-    int64_t heads = dimOf(q, 1);
-    if (!ShapedType::isDynamic(heads) && int64_t(alibiSlopes->size()) != heads)
-      return op->emitOpError("alibi_slopes has ")
-             << alibiSlopes->size() << " slopes but q has " << heads << " heads";
-    for (float slope : *alibiSlopes)
-      if (!std::isfinite(slope))
-        return op->emitOpError("alibi_slopes must be finite, got ") << slope;
-  }
+  if (failed(verifyPerQueryHead(op, "alibi_slopes", q, alibiSlopes)) ||
+      failed(verifyPerQueryHead(op, "sinks", q, sinks)))
+    return failure();
   int64_t batch = dimOf(q, 0), hq = dimOf(q, 1), s = dimOf(q, 2), d = dimOf(q, 3);
   int64_t hkv = dimOf(k, 1), l = dimOf(k, 2);
 
@@ -117,7 +127,7 @@ LogicalResult AttentionOp::verify() {
   return verifyAttentionOperands(*this, getQ(), getK(), getV(), getMask(),
                                  getScale().convertToDouble(), signedAttr(getWindowAttr(), 0),
                                  getNumKvHeadsAttr().getInt(), getSoftcap().convertToDouble(),
-                                 getAlibiSlopes());
+                                 getAlibiSlopes(), getSinks());
 }
 
 LogicalResult AttentionOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
@@ -142,7 +152,7 @@ LogicalResult AttentionPartialOp::verify() {
   return verifyAttentionOperands(*this, getQ(), getK(), getV(), getMask(),
                                  getScale().convertToDouble(), signedAttr(getWindowAttr(), 0),
                                  getNumKvHeadsAttr().getInt(), getSoftcap().convertToDouble(),
-                                 getAlibiSlopes());
+                                 getAlibiSlopes(), getSinks());
 }
 
 LogicalResult AttentionPartialOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,

@@ -27,6 +27,9 @@ def Eff_AttentionOp : Eff_Op<"attention"> {
     `alibi_slopes` (one per query head, MPT/BLOOM ALiBi) adds
     slope_h * (j - (i + L - S)) to the scores after the soft-cap and before
     the mask (any per-row constant offset gives the same softmax).
+    `sinks` (one logit per query head, gpt-oss attention sinks) joins the
+    softmax denominator as one more key with no value:
+    y = sum_j exp(s_j) v_j / (exp(sink_h) + sum_j exp(s_j)).
 
     Never folded: attention on constants is not a shape computation.
   }];
@@ -34,7 +37,8 @@ def Eff_AttentionOp : Eff_Op<"attention"> {
                        Optional<Eff_AttentionMaskTensor>:$mask,
                        F32Attr:$scale, UnitAttr:$causal, Eff_DefaultI64<"0">:$window,
                        I64Attr:$num_kv_heads, Eff_DefaultF32<"0.0">:$softcap,
-                       OptionalAttr<DenseF32ArrayAttr>:$alibi_slopes);
+                       OptionalAttr<DenseF32ArrayAttr>:$alibi_slopes,
+                       OptionalAttr<DenseF32ArrayAttr>:$sinks);
   let results = (outs Eff_FloatTensor:$y);
   let hasVerifier = 1;
 }
@@ -44,7 +48,8 @@ def Eff_AttentionPartialOp : Eff_Op<"attention_partial"> {
   let onnxName = "";
   let summary = "eff.attention over each of num_splits key chunks (split-KV decode, step 1)";
   let description = [{
-    Operands and attributes (softcap included) as eff.attention, plus
+    Operands and attributes (softcap, alibi_slopes and sinks included) as
+    eff.attention, plus
     `num_splits` = P. The keys
     are cut into P chunks of ceil(L / P) keys rounded up to a multiple of 64
     (effc::splitKvChunk in host/SplitKvAttention.h; the decode kernel's KV
@@ -58,6 +63,8 @@ def Eff_AttentionPartialOp : Eff_Op<"attention_partial"> {
                     of exp(score)) (natural log).
 
     A chunk without an allowed key gives o_partial = 0 and lse = -inf.
+    The sinks join split 0 only (a key with logit sink_h and value 0), so
+    the combine counts each once.
     eff.attention_combine turns the pair back into eff.attention's result.
     Never folded.
   }];
@@ -66,7 +73,8 @@ def Eff_AttentionPartialOp : Eff_Op<"attention_partial"> {
                        F32Attr:$scale, UnitAttr:$causal, Eff_DefaultI64<"0">:$window,
                        I64Attr:$num_kv_heads, I64Attr:$num_splits,
                        Eff_DefaultF32<"0.0">:$softcap,
-                       OptionalAttr<DenseF32ArrayAttr>:$alibi_slopes);
+                       OptionalAttr<DenseF32ArrayAttr>:$alibi_slopes,
+                       OptionalAttr<DenseF32ArrayAttr>:$sinks);
   let results = (outs Eff_F32Tensor:$o_partial, Eff_F32Tensor:$lse);
   let hasVerifier = 1;
 }

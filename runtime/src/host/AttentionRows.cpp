@@ -52,12 +52,17 @@ StatusOr<AttentionProblem> readAttentionProblem(const KernelContext &c) {
   p.causal = *causal != 0;
   p.window = *window;
   p.softcap = float(*softcap);
-  if (auto it = c.attrs.find("alibi_slopes"); it != c.attrs.end()) {
-    const auto *slopes = std::get_if<std::vector<double>>(&it->second);
-    if (!slopes || int64_t(slopes->size()) != p.Hq)
-      return c.error("alibi_slopes must be " + std::to_string(p.Hq) +
+  for (auto [name, values] :
+       {std::pair<const char *, std::vector<float> *>{"alibi_slopes", &p.alibiSlopes},
+        {"sinks", &p.sinks}}) {
+    auto it = c.attrs.find(name);
+    if (it == c.attrs.end())
+      continue;
+    const auto *list = std::get_if<std::vector<double>>(&it->second);
+    if (!list || int64_t(list->size()) != p.Hq)
+      return c.error(std::string(name) + " must be " + std::to_string(p.Hq) +
                      " floats (one per query head)");
-    p.alibiSlopes.assign(slopes->begin(), slopes->end());
+    values->assign(list->begin(), list->end());
   }
   if (c.in.size() > 3 && c.has(3)) {
     const ConstTensorRef &m = c.in[3];
@@ -115,7 +120,11 @@ RowSoftmax attendRow(const AttentionProblem &p, int64_t r, int64_t j0, int64_t j
     if (ok[j])
       mx = std::max(mx, sc);
   }
-  float sum = 0;
+  // The sink is one more key of the first key range, with value 0.
+  const bool sink = !p.sinks.empty() && j0 == 0;
+  if (sink)
+    mx = std::max(mx, p.sinks[size_t(h)]);
+  float sum = sink ? std::exp(p.sinks[size_t(h)] - mx) : 0.f;
   for (int64_t j = j0; j < j1; ++j)
     sum += s[j] = ok[j] ? std::exp(s[j] - mx) : 0.f;
   std::fill(acc, acc + Dv, 0.f);

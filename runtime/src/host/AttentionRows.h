@@ -12,7 +12,8 @@
 // mask (if any) is true. softcap c > 0 soft-caps the scaled score before the
 // mask: s = c * tanh(s / c); alibi_slopes (one per query head) then add
 // slope_h * (j - pos). A float mask is then added to the scores. Softmax over
-// allowed keys in fp32; a row with no allowed key gives zeros.
+// allowed keys in fp32, with the sink logit (if any) in the denominator; a row
+// with no allowed key gives zeros.
 #pragma once
 
 #include "host/KernelUtil.h"
@@ -29,6 +30,9 @@ struct AttentionProblem {
   int64_t window = 0;
   float softcap = 0;              ///< 0: none
   std::vector<float> alibiSlopes; ///< empty: no ALiBi; else one per query head
+  /// empty: no sinks; else one logit per query head that joins the softmax
+  /// denominator of the key range starting at 0 (split 0 of split-KV).
+  std::vector<float> sinks;
   /// mask.data == nullptr: no mask.
   ConstTensorRef mask;
   /// Element strides of the mask broadcast to [B, Hq, S, L] (0 on broadcast dims).
@@ -40,7 +44,8 @@ struct AttentionProblem {
 };
 
 /// Reads inputs 0-3 (q, k, v, mask?) and the attributes scale, causal,
-/// window, num_kv_heads, softcap, alibi_slopes; fails naming the inconsistency.
+/// window, num_kv_heads, softcap, alibi_slopes, sinks; fails naming the
+/// inconsistency.
 StatusOr<AttentionProblem> readAttentionProblem(const KernelContext &c);
 
 /// Per-thread buffers of attendRow, sized for L keys.

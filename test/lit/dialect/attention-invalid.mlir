@@ -229,7 +229,23 @@ func.func @attention_combine_operand_type(%p: tensor<2x1x8x1x64xbf16>, %l: tenso
 // -----
 
 func.func @attention_alibi_count(%q: tensor<1x8x4x64xf32>, %k: tensor<1x8x4x64xf32>) -> tensor<1x8x4x64xf32> {
-  // expected-error @+1 {{alibi_slopes has 2 slopes but q has 8 heads}}
+  // expected-error @+1 {{alibi_slopes has 2 values but q has 8 heads}}
   %0 = eff.attention %q, %k, %k {alibi_slopes = array<f32: 0.5, 0.25>, num_kv_heads = 8 : i64, scale = 0.125 : f32} : (tensor<1x8x4x64xf32>, tensor<1x8x4x64xf32>, tensor<1x8x4x64xf32>) -> tensor<1x8x4x64xf32>
   return %0 : tensor<1x8x4x64xf32>
+}
+
+// -----
+
+func.func @attention_sinks_count(%q: tensor<1x8x4x64xf32>, %k: tensor<1x8x4x64xf32>) -> tensor<1x8x4x64xf32> {
+  // expected-error @+1 {{sinks has 3 values but q has 8 heads}}
+  %0 = eff.attention %q, %k, %k {sinks = array<f32: 0.5, 0.25, 1.0>, num_kv_heads = 8 : i64, scale = 0.125 : f32} : (tensor<1x8x4x64xf32>, tensor<1x8x4x64xf32>, tensor<1x8x4x64xf32>) -> tensor<1x8x4x64xf32>
+  return %0 : tensor<1x8x4x64xf32>
+}
+
+// -----
+
+func.func @attention_partial_sinks_finite(%q: tensor<1x2x1x64xf32>, %k: tensor<1x2x64x64xf32>) -> (tensor<2x1x2x1x64xf32>, tensor<2x1x2x1xf32>) {
+  // expected-error @+1 {{sinks must be finite, got}}
+  %o, %l = eff.attention_partial %q, %k, %k {sinks = array<f32: 0.5, 0x7F800000>, num_kv_heads = 2 : i64, num_splits = 2 : i64, scale = 0.125 : f32} : (tensor<1x2x1x64xf32>, tensor<1x2x64x64xf32>, tensor<1x2x64x64xf32>) -> (tensor<2x1x2x1x64xf32>, tensor<2x1x2x1xf32>)
+  return %o, %l : tensor<2x1x2x1x64xf32>, tensor<2x1x2x1xf32>
 }

@@ -356,7 +356,7 @@ TEST(FlashDecode, PartialAndCombineCompileWithNvrtc) {
 // every mask kind, through each attention template: forward, reference,
 // decode and the split pair, for sm_80, sm_90 and sm_90a; the emitted config
 // carries the cap and the slopes.
-TEST(FlashAttention, SoftcapAndAlibiCompileWithNvrtc) {
+TEST(FlashAttention, SoftcapAlibiAndSinksCompileWithNvrtc) {
   REQUIRE_NVRTC();
   std::vector<Named> forward, decode;
   {
@@ -378,6 +378,14 @@ TEST(FlashAttention, SoftcapAndAlibiCompileWithNvrtc) {
     s.softcap = 30, s.window = 48, s.dtype = DType::FLOAT32;
     s.mask = AttentionMask::Bool, s.maskStrides = {100, 0, 0, 1};
     forward.push_back({"alibi_sc_swa_boolmask_f32", s});
+    // Sinks, alone (gpt-oss: with a window) and with every other variant.
+    s = attn(2, 4, 2, 100, 100, 64, DType::BFLOAT16);
+    s.causal = true, s.window = 32, s.sinks = {0.5f, -1.0f, 2.0f, 0.0f};
+    forward.push_back({"sinks_swa_bf16", s});
+    s.softcap = 30, s.alibiSlopes = {0.25f, 0.0625f, 0.015625f, 0.00390625f};
+    s.mask = AttentionMask::Additive, s.maskDType = DType::FLOAT32, s.maskStrides = {100, 0, 0, 1};
+    s.dtype = DType::FLOAT32;
+    forward.push_back({"sinks_all_f32", s});
   }
   {
     AttentionSpec s = attn(2, 8, 2, 1, 4096, 128, DType::BFLOAT16);
@@ -390,6 +398,9 @@ TEST(FlashAttention, SoftcapAndAlibiCompileWithNvrtc) {
     s = attn(2, 8, 2, 2, 2000, 128, DType::BFLOAT16); // 4 heads per kv head packed in rows
     s.causal = true, s.alibiSlopes = {0.5f, 0.25f, 0.125f, 0.0625f, 0.03f, 0.02f, 0.01f, 0.005f};
     decode.push_back({"alibid_gqa4", s});
+    s = attn(2, 8, 2, 1, 3000, 64, DType::BFLOAT16);
+    s.sinks = {0.5f, -1.0f, 2.0f, 0.0f, 1.0f, 1.5f, -2.0f, 3.0f};
+    decode.push_back({"sinksd_gqa4", s});
   }
   std::string source = attentionPrelude();
   std::vector<std::string> symbols;
@@ -399,6 +410,7 @@ TEST(FlashAttention, SoftcapAndAlibiCompileWithNvrtc) {
     ASSERT_FALSE(k.empty()) << n.name << ": " << flashAttentionUnsupported(n.spec);
     EXPECT_NE(k.find("SOFTCAP = " + floatLit(n.spec.softcap)), std::string::npos) << k;
     EXPECT_EQ(k.find("ALIBI = true") != std::string::npos, !n.spec.alibiSlopes.empty()) << k;
+    EXPECT_EQ(k.find("SINKS = true") != std::string::npos, !n.spec.sinks.empty()) << k;
     source += k + emitAttentionReference(n.spec, n.name + "_ref", &l);
     symbols.push_back(n.name);
     symbols.push_back(n.name + "_ref");

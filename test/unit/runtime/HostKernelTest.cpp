@@ -164,6 +164,26 @@ TEST(HostKernels, AttentionAlibiHandComputed) {
   EXPECT_EQ(st.message(), "eff.attention: alibi_slopes must be 2 floats (one per query head)");
 }
 
+TEST(HostKernels, AttentionSinksHandComputed) {
+  // Two heads, one query over 2 keys with q.k = 0: each key weighs
+  // 1 / (2 + exp(sink_h)); the sink's share goes nowhere (value 0).
+  HostTensor q = f32({1, 2, 1, 1}, {0, 0}), k = f32({1, 2, 2, 1}, {1, 2, 1, 2});
+  HostTensor v = f32({1, 2, 2, 1}, {3, 5, 3, 5}), o(DType::FLOAT32, {1, 2, 1, 1});
+  Attrs a{{"scale", 1.0}, {"sinks", std::vector<double>{0.0, 2.0}}};
+  ASSERT_TRUE(host::runKernel("eff.attention", a, {cref(q), cref(k), cref(v)}, {ref(o)}).ok());
+  EXPECT_NEAR(o.data<float>()[0], 8.0 / 3.0, 1e-6);
+  EXPECT_NEAR(o.data<float>()[1], 8.0 / (2.0 + std::exp(2.0)), 1e-6);
+  // A row with no allowed key still gives 0 (all weight on the sink).
+  HostTensor none = HostTensor(DType::BOOL, {1, 1, 1, 2});
+  none.data<uint8_t>()[0] = none.data<uint8_t>()[1] = 0;
+  ASSERT_TRUE(
+      host::runKernel("eff.attention", a, {cref(q), cref(k), cref(v), cref(none)}, {ref(o)}).ok());
+  EXPECT_EQ(o.data<float>()[0], 0.f);
+  a["sinks"] = std::vector<double>{0.5, 1, 2};
+  Status st = host::runKernel("eff.attention", a, {cref(q), cref(k), cref(v)}, {ref(o)});
+  EXPECT_EQ(st.message(), "eff.attention: sinks must be 2 floats (one per query head)");
+}
+
 TEST(HostKernels, AttentionMatchesDefinition) {
   std::mt19937 rng(7);
   struct Cfg {

@@ -41,6 +41,7 @@ struct Case {
   int mask = 0; // 0 none, 1 bool [S, L] (row 0 and keys >= 150 masked), 2 float [B, 1, 1, L]
   DType dtype = DType::FLOAT32;
   double softcap = 0;
+  std::vector<double> sinks; // one logit per query head, or none
 };
 
 struct Outputs {
@@ -68,6 +69,8 @@ Outputs run(const Case &c, std::mt19937 &rng) {
       {"scale", 0.3}, {"causal", int64_t(c.causal)}, {"window", c.window}, {"num_kv_heads", c.Hkv}};
   if (c.softcap)
     a["softcap"] = c.softcap;
+  if (!c.sinks.empty())
+    a["sinks"] = c.sinks;
   Outputs o{HostTensor(c.dtype, {c.B, c.Hq, c.S, c.Dv}),
             HostTensor(DType::FLOAT32, {c.splits, c.B, c.Hq, c.S, c.Dv}),
             HostTensor(DType::FLOAT32, {c.splits, c.B, c.Hq, c.S}),
@@ -108,6 +111,37 @@ TEST(SplitKvAttention, PartialThenCombineEqualsAttention) {
       {"f16 causal", 2, 4, 4, 2, 333, 16, 16, 3, true, 0, 0, DType::FLOAT16},
       {"softcap 1.5 with a window and -inf mask", 1, 4, 2, 3, 400, 8, 8, 4, true, 120, 2,
        DType::FLOAT32, 1.5},
+      // The sink joins split 0 only; a large sink dominates some rows.
+      {"sinks, gqa2 decode",
+       1,
+       4,
+       2,
+       1,
+       300,
+       8,
+       8,
+       3,
+       false,
+       0,
+       0,
+       DType::FLOAT32,
+       0,
+       {0.5, -1.0, 8.0, 0.0}},
+      {"sinks with a window: split 0 has no allowed key",
+       1,
+       2,
+       2,
+       2,
+       400,
+       8,
+       8,
+       4,
+       true,
+       90,
+       0,
+       DType::FLOAT32,
+       0,
+       {1.0, -3.0}},
   };
   for (const Case &c : cases) {
     SCOPED_TRACE(c.name);
