@@ -7,6 +7,7 @@
 //   effc-gemm-bench [--check] [--perf] [--sweep] [--dtypes=bf16,fp32]
 //                   [--shapes=SUBSTR] [--reps=N] [--jobs=N] [--dump=DIR]
 //                   [--compile-only --arch=sm_90] [--emit-only --dump=DIR]
+//                   [--wgmma] [--problems=MxNxK,...] [--only=I] [--list]
 //
 // --check runs small correctness problems of the tensor-core generator (odd
 // sizes, transposes, padded rows, epilogues, batches, every candidate tile,
@@ -17,6 +18,15 @@
 // "ffma"); --sweep also times every candidate tile of each tensor-core perf
 // problem (through the same entry, the spec's tile forced). Without either,
 // both run.
+// --wgmma (sm_90a, Hopper) runs the wgmma kernel (WgmmaGemm.h) instead:
+// the check problems are its variants of the 16-bit checks (every wgmma
+// tile on ragged tails and transposes, epilogues, batches) and the perf
+// problems are described as for an sm_90a artifact (spec.sm90a), so
+// emitGemm picks it where it applies; NVRTC compiles for sm_90a.
+// --problems=MxNxK,... replaces the perf shapes (eff.matmul [M,K]x[K,N]).
+// --list prints the selected problems (index, kind, shape, what) and exits;
+// --only=I keeps problem I of that list (a GPU script runs each in its own
+// process, so a kernel that faults or hangs costs one row, not the run).
 // --compile-only (no GPU) compiles and prints registers/spills per kernel;
 // --emit-only writes the sources to --dump=DIR for bench/gemm/fragcheck.py.
 // Prints `RESULT key=value ...` lines (bench/gemm/run.sh joins them with
@@ -26,6 +36,7 @@
 #include "compiler/codegen/device/DeviceCode.h"
 #include "compiler/codegen/gemm/Gemm.h"
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
+#include "compiler/codegen/gemm/WgmmaGemm.h"
 #include "cuda/DriverApi.h"
 #include "cuda/Nvrtc.h"
 
@@ -50,6 +61,9 @@ namespace {
 
 struct Options {
   bool check = false, perf = false, sweep = false, compileOnly = false, emitOnly = false;
+  bool wgmma = false, list = false;
+  int only = -1;
+  std::vector<std::array<int64_t, 3>> problems; // --problems: perf shapes (M, N, K)
   std::vector<std::string> dtypes{"bf16", "fp32"};
   std::string shapes, arch, dump;
   int reps = 15, jobs = 0;
@@ -217,21 +231,76 @@ std::vector<Problem> checkProblems(const Options &opt) {
   return out;
 }
 
+/// --wgmma: the sm_90a kernel on the 16-bit checks' shapes (leading dims
+/// padded to 16 bytes: its loads need aligned rows), every wgmma tile on
+/// the ragged tails, plus the epilogue and batch checks that apply.
+std::vector<Problem> wgmmaCheckProblems(const Options &opt) {
+  std::vector<Problem> out;
+  auto add = [&](const std::string &what, GemmSpec s) {
+    s.sm90a = true;
+    if (!wgmma::unsupportedReason(s).empty())
+      return;
+    Problem p;
+    p.spec = s;
+    p.label = shapeLabel(s);
+    p.dtype = shortName(s.aType);
+    p.what = what;
+    p.tol = toleranceFor(s);
+    out.push_back(p);
+  };
+  for (DType t : {DType::BFLOAT16, DType::FLOAT16}) {
+    std::string tn = shortName(t);
+    for (int tr = 0; tr < 4; ++tr) {
+      std::string trs = std::string(tr & 1 ? "T" : "N") + (tr & 2 ? "T" : "N");
+      GemmSpec k = plain(64, 64, 100, t); // K % 8 != 0 with aligned rows: partial chunk
+      k.transA = tr & 1;
+      k.transB = tr & 2;
+      k.lda = k.transA ? 64 : 104;
+      k.ldb = k.transB ? 104 : 64;
+      add(tn + " " + trs + " K=100, aligned ld (partial chunk)", k);
+      for (const TileConfig &tile : wgmma::candidateTiles()) {
+        GemmSpec e = plain(197, 263, 140, t); // ragged M, N, K; odd N
+        e.transA = tr & 1;
+        e.transB = tr & 2;
+        e.lda = e.transA ? 200 : 144;
+        e.ldb = e.transB ? 144 : 264;
+        e.tile = tile;
+        add(tn + " " + trs + " tails, tile " + wgmma::tileName(tile), e);
+      }
+      GemmSpec big = plain(1000, 1000, 520, t); // several k-tiles and CTAs, ragged edges
+      big.transA = tr & 1;
+      big.transB = tr & 2;
+      big.lda = big.transA ? 1000 : 520;
+      big.ldb = big.transB ? 520 : 1000;
+      add(tn + " " + trs + " 1000x1000x520", big);
+    }
+  }
+  for (Problem &p : checkProblems(opt))
+    if (!p.epilogueInputs.empty() || p.spec.batch() > 1) {
+      p.spec.sm90a = true;
+      if (wgmma::unsupportedReason(p.spec).empty())
+        out.push_back(p);
+    }
+  return out;
+}
+
 std::vector<Problem> perfProblems(const Options &opt) {
   // (M, N, K): token count x out-features x in-features.
-  std::vector<std::array<int64_t, 3>> shapes;
-  for (int64_t t : {512, 4096}) {
-    shapes.push_back({t, 2304, 768}); // GPT-2 124M: c_attn
-    shapes.push_back({t, 3072, 768}); // c_fc
-    shapes.push_back({t, 768, 3072}); // c_proj (MLP)
+  std::vector<std::array<int64_t, 3>> shapes = opt.problems;
+  if (shapes.empty()) {
+    for (int64_t t : {512, 4096}) {
+      shapes.push_back({t, 2304, 768}); // GPT-2 124M: c_attn
+      shapes.push_back({t, 3072, 768}); // c_fc
+      shapes.push_back({t, 768, 3072}); // c_proj (MLP)
+    }
+    for (int64_t t : {512, 4096}) {
+      shapes.push_back({t, 2048, 2048});  // Llama-1B: q/o proj
+      shapes.push_back({t, 8192, 2048});  // gate/up
+      shapes.push_back({t, 2048, 8192});  // down
+      shapes.push_back({t, 32000, 2048}); // lm_head
+    }
+    shapes.push_back({8192, 8192, 8192});
   }
-  for (int64_t t : {512, 4096}) {
-    shapes.push_back({t, 2048, 2048});  // Llama-1B: q/o proj
-    shapes.push_back({t, 8192, 2048});  // gate/up
-    shapes.push_back({t, 2048, 8192});  // down
-    shapes.push_back({t, 32000, 2048}); // lm_head
-  }
-  shapes.push_back({8192, 8192, 8192});
   std::vector<Problem> out;
   for (const std::string &dt : opt.dtypes) {
     DType t = dt == "fp32" ? DType::FLOAT32 : dt == "fp16" ? DType::FLOAT16 : DType::BFLOAT16;
@@ -246,6 +315,7 @@ std::vector<Problem> perfProblems(const Options &opt) {
         std::fprintf(stderr, "effc-gemm-bench: %s\n", error.c_str());
         std::exit(1);
       }
+      p.spec.sm90a = opt.wgmma;
       p.label = shapeLabel(p.spec);
       p.dtype = dt;
       p.perf = true;
@@ -497,9 +567,30 @@ bool parseArgs(int argc, char **argv, Options &o) {
       o.compileOnly = true;
     else if (a == "--emit-only")
       o.emitOnly = true;
+    else if (a == "--wgmma")
+      o.wgmma = true;
+    else if (a == "--list")
+      o.list = true;
+    else if (const char *v = val("--only="))
+      o.only = std::atoi(v);
     else if (const char *v = val("--arch="))
       o.arch = v;
-    else if (const char *v = val("--shapes="))
+    else if (const char *v = val("--problems=")) {
+      std::string list = v;
+      for (size_t b = 0, e; b < list.size(); b = e + 1) {
+        e = list.find(',', b);
+        if (e == std::string::npos)
+          e = list.size();
+        long long m = 0, n = 0, k = 0;
+        if (std::sscanf(list.substr(b, e - b).c_str(), "%lldx%lldx%lld", &m, &n, &k) != 3 ||
+            m <= 0 || n <= 0 || k <= 0) {
+          std::fprintf(stderr, "effc-gemm-bench: bad --problems entry '%s' (want MxNxK)\n",
+                       list.substr(b, e - b).c_str());
+          return false;
+        }
+        o.problems.push_back({m, n, k});
+      }
+    } else if (const char *v = val("--shapes="))
       o.shapes = v;
     else if (const char *v = val("--dump="))
       o.dump = v;
@@ -537,13 +628,13 @@ int main(int argc, char **argv) {
   Options opt;
   if (!parseArgs(argc, argv, opt))
     return 2;
-  if (Status st = nvrtc::load(); !st.ok() && !opt.emitOnly) {
+  if (Status st = nvrtc::load(); !st.ok() && !opt.emitOnly && !opt.list) {
     std::fprintf(stderr, "effc-gemm-bench: %s\n", st.message().c_str());
     return 1;
   }
   const cuda::Driver *drv = nullptr;
   int numSMs = 132;
-  if (!opt.compileOnly && !opt.emitOnly) {
+  if (!opt.compileOnly && !opt.emitOnly && !opt.list) {
     auto d = cuda::getDriver();
     if (!d.ok()) {
       std::fprintf(stderr, "effc-gemm-bench: %s (use --compile-only --arch=sm_90 without a GPU)\n",
@@ -556,22 +647,37 @@ int main(int argc, char **argv) {
       return 1;
     }
     if (opt.arch.empty())
-      opt.arch = nvrtc::archForComputeCapability(drv->ccMajor, drv->ccMinor);
+      opt.arch = opt.wgmma ? "sm_90a" : nvrtc::archForComputeCapability(drv->ccMajor, drv->ccMinor);
     drv->api.cuDeviceGetAttribute(&numSMs, 16 /* CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT */,
                                   drv->device);
     std::printf("device: %s (%s, %d SMs)\n", drv->deviceName.c_str(), opt.arch.c_str(), numSMs);
   }
   if (opt.arch.empty())
-    opt.arch = "sm_90";
+    opt.arch = opt.wgmma ? "sm_90a" : "sm_90";
 
   std::vector<Problem> problems;
   if (opt.check)
-    for (Problem &p : checkProblems(opt))
+    for (Problem &p : opt.wgmma ? wgmmaCheckProblems(opt) : checkProblems(opt))
       problems.push_back(p);
   if (opt.perf)
     for (Problem &p : perfProblems(opt))
       if (opt.shapes.empty() || p.label.find(opt.shapes) != std::string::npos)
         problems.push_back(p);
+
+  if (opt.list) {
+    for (size_t i = 0; i < problems.size(); ++i)
+      std::printf("PROBLEM %zu %s %s %s %s\n", i, problems[i].perf ? "perf" : "check",
+                  problems[i].label.c_str(), problems[i].dtype.c_str(), problems[i].what.c_str());
+    return 0;
+  }
+  if (opt.only >= 0) {
+    if (size_t(opt.only) >= problems.size()) {
+      std::fprintf(stderr, "effc-gemm-bench: --only=%d: there are %zu problems\n", opt.only,
+                   problems.size());
+      return 2;
+    }
+    problems = {problems[size_t(opt.only)]};
+  }
 
   // Jobs: fill module, then per problem its reference, comparer and variants.
   std::vector<Job> jobs;
@@ -592,35 +698,47 @@ int main(int argc, char **argv) {
     jobs.push_back(ref);
     p.cmpJob = jobs.size();
     jobs.push_back(cmp);
-    TileConfig chosen = chooseTile(p.spec);
+    // The wgmma kernel where the spec is an sm_90a one it supports.
+    const bool hopper = usesWgmma(p.spec);
+    TileConfig chosen = hopper ? wgmma::chooseTile(p.spec) : chooseTile(p.spec);
     std::vector<TileConfig> tiles{chosen};
     // Perf problems are timed as the compiler ships them: emitGemm picks the
     // kernel (fp32: FFMA, no tiles to sweep).
     bool tensorCores = !p.perf || usesTensorCores(p.spec);
     if (p.perf && opt.sweep && tensorCores)
-      for (const TileConfig &t : candidateTiles(p.spec.aType))
+      for (const TileConfig &t : hopper ? wgmma::candidateTiles() : candidateTiles(p.spec.aType))
         if (!(t == chosen))
           tiles.push_back(t);
     for (const TileConfig &t : tiles) {
       GemmSpec s = p.spec;
       s.tile = t;
-      if (!unsupportedReason(s).empty() && tensorCores)
+      if (!hopper && !unsupportedReason(s).empty() && tensorCores)
         continue;
       Variant v;
       v.tile = t;
-      v.kernel = tensorCores ? tileName(t) : "ffma";
+      v.kernel = hopper ? wgmma::tileName(t) : tensorCores ? tileName(t) : "ffma";
       v.chosen = t == chosen;
       Job j;
-      j.name = base + (tensorCores ? "_tcg_" : "_ffma_") + std::to_string(p.variants.size());
+      j.name = base +
+               (hopper        ? "_wg_"
+                : tensorCores ? "_tcg_"
+                              : "_ffma_") +
+               std::to_string(p.variants.size());
       if (p.perf) {
         KernelDesc d = p.matmul;
         d.name = j.name;
         CudaKernel k = emitGemm(d, s);
         // The device code the compiler's translation unit starts with.
-        j.source = deviceSources({"primitives.cuh", "elementwise.cuh", "tensor_core_gemm.cuh",
-                                  "ffma_gemm.cuh"}) +
-                   k.source;
+        j.source =
+            (hopper ? deviceSources({"primitives.cuh", "elementwise.cuh", "tensor_core_gemm.cuh",
+                                     "hopper.cuh", "wgmma_gemm.cuh", "ffma_gemm.cuh"})
+                    : deviceSources({"primitives.cuh", "elementwise.cuh", "tensor_core_gemm.cuh",
+                                     "ffma_gemm.cuh"})) +
+            k.source;
         j.launch = k.launch;
+      } else if (hopper) {
+        j.source = wgmma::wgmmaGemmPrelude() + wgmma::emitWgmmaGemm(s, j.name);
+        j.launch = wgmma::wgmmaGemmLaunch(s);
       } else {
         j.source = tensorCoreGemmPrelude() + emitTensorCoreGemm(s, j.name);
         j.launch = tensorCoreGemmLaunch(s);

@@ -75,7 +75,12 @@ def main():
     ap.add_argument("--dtypes", default="bf16,fp32")
     ap.add_argument("--shapes", default="", help="only shapes whose MxNxK label contains this")
     ap.add_argument("--reps", type=int, default=15)
+    ap.add_argument("--problems", default="",
+                    help="MxNxK,... instead of the default shapes (effc-gemm-bench --problems)")
     args = ap.parse_args()
+    shapes = SHAPES
+    if args.problems:
+        shapes = [tuple(int(x) for x in p.split("x")) for p in args.problems.split(",")]
     if not torch.cuda.is_available():
         print("cublas_peer: no CUDA device", file=sys.stderr)
         return 1
@@ -84,7 +89,7 @@ def main():
     gen = torch.Generator(device="cuda").manual_seed(0)
     for name in args.dtypes.split(","):
         dt = DTYPES[name]
-        for (m, n, k) in SHAPES:
+        for (m, n, k) in shapes:
             label = f"{m}x{n}x{k}"
             if args.shapes and args.shapes not in label:
                 continue

@@ -10,6 +10,7 @@
 #include "compiler/codegen/gemm/Gemm.h"
 
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
+#include "compiler/codegen/gemm/WgmmaGemm.h"
 
 #include "compiler/codegen/core/DTypeInfo.h"
 #include "compiler/codegen/core/EmitterUtil.h"
@@ -29,15 +30,25 @@ Compute accumulatorKind(const GemmSpec &s) {
   return wide ? Compute::F64 : Compute::F32;
 }
 
-bool usesTensorCores(const GemmSpec &s) {
+namespace {
+/// 16-bit A and B of one dtype as kernel inputs 0 and 1 (bias 2): what both
+/// tensor-core generators take.
+bool tensorCoreOperands(const GemmSpec &s) {
   bool half = s.aType == DType::FLOAT16 || s.aType == DType::BFLOAT16;
   if (!half || s.bType != s.aType)
     return false;
-  // The generator's ABI is A, B, [bias], [epilogue inputs], C: the kernel
+  // The generators' ABI is A, B, [bias], [epilogue inputs], C: the kernel
   // inputs must come in that order (else the FFMA kernel takes it).
-  if (s.aInput != 0 || s.bInput != 1 || (s.hasBias && s.biasInput != 2))
-    return false;
-  return tcgemm::unsupportedReason(s).empty();
+  return s.aInput == 0 && s.bInput == 1 && (!s.hasBias || s.biasInput == 2);
+}
+} // namespace
+
+bool usesWgmma(const GemmSpec &s) {
+  return s.sm90a && tensorCoreOperands(s) && wgmma::unsupportedReason(s).empty();
+}
+
+bool usesTensorCores(const GemmSpec &s) {
+  return tensorCoreOperands(s) && (usesWgmma(s) || tcgemm::unsupportedReason(s).empty());
 }
 
 namespace {
@@ -52,7 +63,11 @@ bool ffmaHandles(const GemmSpec &s) {
 CudaKernel planGemm(const KernelDesc &desc, const GemmSpec &s) {
   CudaKernel k;
   k.name = desc.name;
-  if (usesTensorCores(s)) {
+  if (usesWgmma(s)) {
+    // Its device code is wgmma::wgmmaGemmPrelude() (hopper.cuh and
+    // wgmma_gemm.cuh on top of the GEMM prelude).
+    k.launch = wgmma::wgmmaGemmLaunch(s);
+  } else if (usesTensorCores(s)) {
     k.launch = tcgemm::tensorCoreGemmLaunch(s);
   } else if (ffmaHandles(s)) {
     k.launch.grid[0] = uint32_t(std::max<int64_t>(1, ceilDiv(s.M, kBM)));
@@ -70,6 +85,10 @@ CudaKernel planGemm(const KernelDesc &desc, const GemmSpec &s) {
 
 CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
   CudaKernel k = planGemm(desc, s);
+  if (usesWgmma(s)) {
+    k.source = wgmma::emitWgmmaGemm(s, desc.name);
+    return k;
+  }
   if (usesTensorCores(s)) {
     k.source = tcgemm::emitTensorCoreGemm(s, desc.name);
     return k;

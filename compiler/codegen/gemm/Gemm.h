@@ -25,6 +25,11 @@ Compute accumulatorKind(const GemmSpec &spec);
 /// one stride per operand, and A, B, bias as kernel inputs 0, 1, 2.
 bool usesTensorCores(const GemmSpec &spec);
 
+/// True when emitGemm picks the Hopper wgmma kernel (WgmmaGemm.h): a
+/// tensor-core spec of an sm_90a artifact (spec.sm90a) whose operands it
+/// supports. Others keep the mma.sync kernel.
+bool usesWgmma(const GemmSpec &spec);
+
 /// emitGemm's kernel without its text: name, launch and whether it needs the
 /// GEMM device code (what planning needs). An unemittable `spec` (see
 /// emitGemm) gets the default launch and no device code.

@@ -82,6 +82,9 @@ struct GemmSpec {
 
   /// Tensor-core tile choice only (the kernel runs on any SM count).
   int numSMs = 132;
+  /// The artifact targets sm_90a only (--arch=sm_90a): emitGemm may pick the
+  /// Hopper wgmma kernel (WgmmaGemm.h), which no other arch can compile.
+  bool sm90a = false;
   /// Force a tile (benchmark sweeps); bm == 0 lets chooseTile() decide.
   TileConfig tile{0, 0, 0, 0, 0, 0};
 

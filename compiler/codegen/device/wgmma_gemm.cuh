@@ -1,0 +1,238 @@
+//===- wgmma_gemm.cuh - the sm_90a warpgroup-MMA GEMM template ------------===//
+//
+// wgmma_gemm<C>(...) is the Hopper GEMM kernel body for 16-bit operands
+// (bf16/fp16, fp32 accumulate); the emitter (compiler/codegen/gemm/
+// WgmmaGemm.cpp) writes the config struct C (the same static constexpr
+// facts as tcg_gemm's, plus the tile), the fused epilogue lambda and the
+// EFFC_KERNEL wrapper. Structure (first milestone of issue 16):
+//
+//  * CTA: BM/64 warpgroups (128 threads each); warpgroup g owns rows
+//    [64g, 64g+64) of the BM x BN tile and issues wgmma.mma_async
+//    m64nBNk16 for them (BN in {64, 128, 256}).
+//  * Global -> shared: every thread issues 16-byte cp.async.cg into a
+//    STAGES-deep ring of 64-wide k-tiles, written in the 128-byte-swizzled
+//    layout wgmma reads (hopper.cuh: hop_sw128). Out-of-range rows and the
+//    K/M/N tails are zero-filled through cp.async's src-size operand, so
+//    the operands' rows must be 16-byte aligned (the emitter checks).
+//  * Shared layout per operand and stage (1024-byte aligned):
+//      K-major (A [M][K], B [N][K]): MN rows of 128 bytes (64 k), 8-row
+//        swizzle atoms, descriptor SBO 1024, k16 slice s at +32*s bytes.
+//      MN-major (A [K][M], B [K][N]): blocks of 64 MN elements; each block
+//        is 64 k rows of 128 bytes (8 KiB), descriptor LBO 8192 (next
+//        block along MN), SBO 1024 (next 8 k rows), k16 slice s at
+//        +2048*s bytes; wgmma's imm-trans bit set.
+//  * Pipeline: prefetch distance STAGES-2. Iteration kt waits for tile kt's
+//    cp.async group, fences the generic->async proxy, __syncthreads, issues
+//    the 4 k16 wgmmas of tile kt as one group, waits until only that group
+//    is pending (tile kt-1 consumed by this warpgroup), then refills the
+//    stage of tile kt-2, which every warpgroup finished before the barrier.
+//  * Epilogue in registers from the wgmma accumulator fragment (hopper.cuh):
+//    alpha, bias (beta), the fused epilogue functor, cast, predicated pair
+//    stores (tcg_epilogue_value, tcg_st2 of tensor_core_gemm.cuh).
+//  * CTA order: grouped raster (8 tile-rows per group), as tcg_gemm.
+//
+// Next steps: TMA loads with mbarrier full/empty pairs and a producer
+// warpgroup (setmaxnreg), persistent tiles, split-K for skinny shapes, a
+// shared-memory staged epilogue.
+//
+#ifndef EFFC_DEVICE_WGMMA_GEMM_CUH
+#define EFFC_DEVICE_WGMMA_GEMM_CUH
+
+#include "hopper.cuh"
+#include "tensor_core_gemm.cuh"
+
+/// The sizes every part of the kernel derives from the config.
+template <class C> struct WgShape {
+  static constexpr int BK = 64; // one 128-byte swizzled row of 16-bit elements
+  static constexpr int WARPGROUPS = C::BM / 64, NT = 128 * WARPGROUPS;
+  static constexpr int TILES_M = int(tcg_ceil_div(C::M, C::BM)),
+                       TILES_N = int(tcg_ceil_div(C::N, C::BN));
+  static constexpr int K_TILES = int(tcg_ceil_div(C::K, BK));
+  static constexpr int A_BYTES = C::BM * 128, B_BYTES = C::BN * 128;
+  static constexpr int STAGE_BYTES = A_BYTES + B_BYTES;
+  static_assert(C::BM == 64 || C::BM == 128, "BM in {64, 128}");
+  static_assert(C::BN == 64 || C::BN == 128 || C::BN == 256, "BN in {64, 128, 256}");
+  static_assert(C::STAGES >= 3, "prefetch distance STAGES-2 needs 3 stages");
+};
+
+/// One operand's k-tile in shared memory. MN_TILE: BM (A) or BN (B).
+template <class C, bool IS_A> struct WgOperand {
+  typedef WgShape<C> S;
+  static constexpr bool KCONTIG = IS_A ? !C::TRANS_A : C::TRANS_B;
+  static constexpr int MN_TILE = IS_A ? C::BM : C::BN;
+  static constexpr int MN_SIZE = IS_A ? C::M : C::N;
+  static constexpr long long LD = IS_A ? C::LDA : C::LDB;
+  static constexpr long long BATCH_STRIDE = IS_A ? C::BATCH_STRIDE_A : C::BATCH_STRIDE_B;
+  // Global rows of the tile: MN (K-major) or k (MN-major); 16-byte chunks per row.
+  static constexpr int ROWS = KCONTIG ? MN_TILE : S::BK;
+  static constexpr int ROW_CHUNKS = KCONTIG ? 8 : MN_TILE / 8;
+  static constexpr int CHUNKS = ROWS * ROW_CHUNKS, ITERS = CHUNKS / S::NT;
+  static_assert(CHUNKS % S::NT == 0, "whole chunks per thread");
+  static constexpr int ROW_LIMIT = KCONTIG ? MN_SIZE : C::K, COL_LIMIT = KCONTIG ? C::K : MN_SIZE;
+  static constexpr bool ROWS_ALWAYS_VALID = ROW_LIMIT % ROWS == 0,
+                        COLS_ALWAYS_FULL = COL_LIMIT % (ROW_CHUNKS * 8) == 0;
+
+  /// Byte offset in the tile of the 16-byte chunk c of global tile row r.
+  static __host__ __device__ __forceinline__ unsigned chunkOffset(int r, int c) {
+    if constexpr (KCONTIG)
+      return hop_sw128(r, c);
+    else // block c/8 of 64 MN elements, 64 k rows each
+      return (c >> 3) * (S::BK * 128) + hop_sw128(r, c & 7);
+  }
+  /// Descriptor of the k16 slice ks for MN rows [mn, mn + wgmma extent).
+  static __device__ __forceinline__ u64 desc(unsigned tile, int mn, int ks) {
+    if constexpr (KCONTIG)
+      return hop_desc_sw128(tile + mn * 128 + ks * 32, 16, 1024);
+    else
+      return hop_desc_sw128(tile + (mn / 64) * (S::BK * 128) + ks * 16 * 128, S::BK * 128, 1024);
+  }
+};
+
+/// cp.async of one operand's k-tile kt into the shared tile at `tile`; ptr
+/// is the operand's batch base, mn0 the CTA's first m (A) or n (B).
+template <class C, bool IS_A>
+__device__ __forceinline__ void wg_load_tile(const char *ptr, unsigned tile, int tid, int kt,
+                                             int mn0) {
+  typedef WgShape<C> S;
+  typedef WgOperand<C, IS_A> O;
+#pragma unroll
+  for (int i = 0; i < O::ITERS; ++i) {
+    const int idx = tid + i * S::NT;
+    const int r = idx / O::ROW_CHUNKS, c = idx % O::ROW_CHUNKS;
+    const unsigned dst = tile + O::chunkOffset(r, c);
+    const int gr = (O::KCONTIG ? mn0 : kt * S::BK) + r;
+    const int gc = (O::KCONTIG ? kt * S::BK : mn0) + c * 8;
+    if constexpr (O::ROWS_ALWAYS_VALID && O::COLS_ALWAYS_FULL) {
+      cp_async16(dst, ptr + ((long long)gr * O::LD + gc) * 2, 16);
+    } else {
+      const bool rowOk = O::ROWS_ALWAYS_VALID || gr < O::ROW_LIMIT;
+      const int rem = O::COL_LIMIT - gc;
+      const int bytes = rowOk ? (rem >= 8 ? 16 : (rem > 0 ? rem * 2 : 0)) : 0;
+      // No bytes read: any valid address will do, the base pointer is one.
+      cp_async16(dst, bytes > 0 ? ptr + ((long long)gr * O::LD + gc) * 2 : ptr, bytes);
+    }
+  }
+}
+
+/// The kernel body: C[bz] = epilogue(alpha * opA(A[bz]) * opB(B[bz]) + beta * bias).
+/// Launch: grid (TILES_M * TILES_N, 1, Z_GRID), NT threads, STAGES *
+/// STAGE_BYTES + 1024 bytes of dynamic shared memory (the ring is aligned up
+/// to 1024 bytes inside it).
+template <class C, class Epilogue>
+__device__ __forceinline__ void wgmma_gemm(const void *__restrict__ A_, const void *__restrict__ B_,
+                                           const void *__restrict__ bias_, void *__restrict__ C_,
+                                           Epilogue epilogue) {
+  typedef WgShape<C> S;
+  typedef WgOperand<C, true> OA;
+  typedef WgOperand<C, false> OB;
+  constexpr bool BF = C::A_TYPE == TCG_BF16;
+  constexpr int NACC = C::BN / 2; // fp32 accumulators per thread
+  extern __shared__ __align__(1024) unsigned char wg_smem[];
+  const unsigned smem = (smem_u32(wg_smem) + 1023u) & ~1023u;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int wg = warp >> 2, wq = warp & 3; // warpgroup, warp within it
+  const int pid = blockIdx.x, group = pid / (8 * S::TILES_N), firstM = group * 8;
+  const int gsz = min(S::TILES_M - firstM, 8);
+  const int m0 = (firstM + (pid % (8 * S::TILES_N)) % gsz) * C::BM;
+  const int n0 = ((pid % (8 * S::TILES_N)) / gsz) * C::BN;
+
+  for (long long bz = blockIdx.z; bz < C::BATCH; bz += C::Z_GRID) {
+    const char *Ab = (const char *)A_ + (C::BATCH == 1 ? 0 : bz * (OA::BATCH_STRIDE * 2));
+    const char *Bb = (const char *)B_ + (C::BATCH == 1 ? 0 : bz * (OB::BATCH_STRIDE * 2));
+    const char *biasb = (const char *)bias_;
+    constexpr int Y_SIZE = C::Y_TYPE == TCG_F32 ? 4 : 2;
+    char *Cb = (char *)C_ + (C::BATCH == 1 ? 0 : bz * ((long long)C::M * C::LDC * Y_SIZE));
+
+    float acc[NACC];
+#pragma unroll
+    for (int i = 0; i < NACC; ++i)
+      acc[i] = 0.f;
+
+    // Prologue: STAGES-2 k-tiles in flight.
+#pragma unroll
+    for (int s = 0; s < C::STAGES - 2; ++s) {
+      if (s < S::K_TILES) {
+        const unsigned st = smem + s * S::STAGE_BYTES;
+        wg_load_tile<C, true>(Ab, st, tid, s, m0);
+        wg_load_tile<C, false>(Bb, st + S::A_BYTES, tid, s, n0);
+      }
+      cp_async_commit();
+    }
+
+    // Not unrolled: a static trip count invites full unrolling, which
+    // hoists the loads' addresses of every k-tile into registers (spills).
+#pragma unroll 1
+    for (int kt = 0; kt < S::K_TILES; ++kt) {
+      // (STAGES-2)+kt groups committed; at most STAGES-3 pending completes tile kt.
+      cp_async_wait<C::STAGES - 3>();
+      hop_fence_proxy_async_smem();
+      __syncthreads();
+      const unsigned aS = smem + (kt % C::STAGES) * S::STAGE_BYTES, bS = aS + S::A_BYTES;
+#pragma unroll
+      for (int i = 0; i < NACC; ++i)
+        hop_fence_operand(acc[i]);
+      hop_wgmma_fence();
+#pragma unroll
+      for (int ks = 0; ks < S::BK / 16; ++ks)
+        hop_wgmma_m64k16<C::BN, BF, !OA::KCONTIG, !OB::KCONTIG>(acc, OA::desc(aS, wg * 64, ks),
+                                                                OB::desc(bS, 0, ks), 1);
+      hop_wgmma_commit();
+      hop_wgmma_wait<1>();
+#pragma unroll
+      for (int i = 0; i < NACC; ++i)
+        hop_fence_operand(acc[i]);
+      {
+        // Tile kt-2's stage: every warpgroup waited for its wgmmas before
+        // this iteration's barrier.
+        const int nk = kt + C::STAGES - 2;
+        if (nk < S::K_TILES) {
+          const unsigned st = smem + (nk % C::STAGES) * S::STAGE_BYTES;
+          wg_load_tile<C, true>(Ab, st, tid, nk, m0);
+          wg_load_tile<C, false>(Bb, st + S::A_BYTES, tid, nk, n0);
+        }
+        cp_async_commit();
+      }
+    }
+    hop_wgmma_wait<0>();
+#pragma unroll
+    for (int i = 0; i < NACC; ++i)
+      hop_fence_operand(acc[i]);
+    // Empty groups may be pending; the next batch's prologue must not
+    // overwrite stages another warpgroup still reads.
+    cp_async_wait<0>();
+    if constexpr (C::BATCH > C::Z_GRID)
+      __syncthreads();
+
+    constexpr bool PAIRS =
+        C::LDC % 2 == 0 && (C::BATCH == 1 || ((long long)C::M * C::LDC) % 2 == 0);
+    const int g = lane >> 2, t4 = lane & 3;
+#pragma unroll
+    for (int j = 0; j < C::BN / 8; ++j) {
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const int row = m0 + wg * 64 + wq * 16 + h * 8 + g;
+        const int col = n0 + j * 8 + t4 * 2;
+        if ((C::M % C::BM == 0 || row < C::M) && (C::N % C::BN == 0 || col < C::N)) {
+          float v0 = acc[j * 4 + 2 * h], v1 = acc[j * 4 + 2 * h + 1];
+          const bool has1 = C::N % 2 == 0 || col + 1 < C::N;
+          v0 = tcg_epilogue_value<C>(v0, biasb, bz, row, col, epilogue);
+          if (has1)
+            v1 = tcg_epilogue_value<C>(v1, biasb, bz, row, col + 1, epilogue);
+          const long long ci = (long long)row * C::LDC + col;
+          if constexpr (PAIRS) {
+            if (has1)
+              tcg_st2<C::Y_TYPE>(Cb, ci, v0, v1);
+            else
+              tcg_st<C::Y_TYPE>(Cb, ci, v0);
+          } else {
+            tcg_st<C::Y_TYPE>(Cb, ci, v0);
+            if (has1)
+              tcg_st<C::Y_TYPE>(Cb, ci + 1, v1);
+          }
+        }
+      }
+    }
+  }
+}
+
+#endif // EFFC_DEVICE_WGMMA_GEMM_CUH

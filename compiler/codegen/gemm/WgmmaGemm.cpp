@@ -1,0 +1,166 @@
+//===- WgmmaGemm.cpp - Hopper wgmma GEMM kernel text -----------------------===//
+//
+// The kernel is the wgmma_gemm<C> template of
+// compiler/codegen/device/wgmma_gemm.cuh (structure described there); this
+// file checks the spec, chooses the tile and writes the config struct, the
+// fused epilogue lambda and the EFFC_KERNEL wrapper. The config carries the
+// same names as the mma.sync kernel's (TensorCoreGemm.cpp), so both share
+// the epilogue code of tensor_core_gemm.cuh.
+//
+// Tile rule: as tcgemm::chooseTile, cost = ceil(tiles / numSMs) * bm * bn /
+// efficiency. The efficiencies are first guesses until an H100 sweep
+// (test/gpu/hopper_gemm.sh) refits them.
+//
+#include "compiler/codegen/gemm/WgmmaGemm.h"
+
+#include "compiler/codegen/core/CudaWriter.h"
+#include "compiler/codegen/device/DeviceCode.h"
+#include "compiler/codegen/gemm/TensorCoreGemm.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace effc::codegen::wgmma {
+
+namespace {
+
+struct Candidate {
+  TileConfig tile;
+  double efficiency;
+};
+
+// bk = 64 (one 128-byte swizzled row), one warpgroup (4 warps) per 64 rows;
+// every tile's ring fits in 192 KiB (+1 KiB alignment slack).
+const std::vector<Candidate> &candidates() {
+  static const std::vector<Candidate> list = {
+      {{128, 256, 64, 8, 1, 4}, 1.00}, {{128, 128, 64, 8, 1, 6}, 0.85},
+      {{64, 256, 64, 4, 1, 5}, 0.75},  {{64, 128, 64, 4, 1, 8}, 0.65},
+      {{64, 64, 64, 4, 1, 8}, 0.45},
+  };
+  return list;
+}
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+int64_t ringBytes(const TileConfig &t) { return int64_t(t.stages) * (t.bm + t.bn) * 128 + 1024; }
+
+const char *tcgType(DType t) {
+  return t == DType::FLOAT32 ? "TCG_F32" : t == DType::FLOAT16 ? "TCG_F16" : "TCG_BF16";
+}
+
+} // namespace
+
+std::vector<TileConfig> candidateTiles() {
+  std::vector<TileConfig> out;
+  for (const Candidate &c : candidates())
+    out.push_back(c.tile);
+  return out;
+}
+
+std::string tileName(const TileConfig &t) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "wg%dx%d_s%d", t.bm, t.bn, t.stages);
+  return buf;
+}
+
+std::string unsupportedReason(const GemmSpec &s) {
+  GemmSpec general = s;
+  general.tile = TileConfig{0, 0, 0, 0, 0, 0};
+  if (std::string why = tcgemm::unsupportedReason(general); !why.empty())
+    return why;
+  if ((s.aType != DType::BFLOAT16 && s.aType != DType::FLOAT16) || s.bType != s.aType)
+    return "wgmma kernel: A and B must both be bf16 or both fp16";
+  tcgemm::BatchLoop batch;
+  tcgemm::coalesceBatch(s, batch);
+  if (s.ldA() % 8 || s.ldB() % 8)
+    return "wgmma kernel: A and B rows must be 16-byte aligned (leading dims multiple of 8)";
+  if (batch.count > 1 && (batch.strideA % 8 || batch.strideB % 8))
+    return "wgmma kernel: batch strides must be multiples of 8 elements";
+  return "";
+}
+
+TileConfig chooseTile(const GemmSpec &s) {
+  for (const Candidate &c : candidates())
+    if (s.tile == c.tile)
+      return s.tile;
+  TileConfig best = candidates().front().tile;
+  double bestCost = -1;
+  int sms = s.numSMs > 0 ? s.numSMs : 132;
+  for (const Candidate &c : candidates()) {
+    int64_t tiles = s.batch() * ceilDiv(s.M, c.tile.bm) * ceilDiv(s.N, c.tile.bn);
+    double cost =
+        double(ceilDiv(tiles, sms)) * double(c.tile.bm) * double(c.tile.bn) / c.efficiency;
+    if (bestCost < 0 || cost < bestCost) {
+      bestCost = cost;
+      best = c.tile;
+    }
+  }
+  return best;
+}
+
+std::string wgmmaGemmPrelude() {
+  return deviceSources({"primitives.cuh", "tensor_core_gemm.cuh", "hopper.cuh", "wgmma_gemm.cuh"});
+}
+
+LaunchDims wgmmaGemmLaunch(const GemmSpec &s) {
+  const TileConfig t = chooseTile(s);
+  tcgemm::BatchLoop batch;
+  tcgemm::coalesceBatch(s, batch);
+  LaunchDims launch;
+  launch.grid[0] = uint32_t(ceilDiv(s.M, t.bm) * ceilDiv(s.N, t.bn));
+  launch.grid[2] = uint32_t(std::min<int64_t>(batch.count, 65535));
+  launch.block[0] = uint32_t(t.threads());
+  launch.sharedBytes = uint32_t(ringBytes(t));
+  return launch;
+}
+
+std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
+  if (!unsupportedReason(s).empty())
+    return "";
+  const TileConfig t = chooseTile(s);
+  tcgemm::BatchLoop batch;
+  tcgemm::coalesceBatch(s, batch);
+  const int64_t zGrid = std::min<int64_t>(batch.count, 65535);
+  auto flag = [](bool b) { return b ? "true" : "false"; };
+  const std::string cfg = "effc_wgmma_cfg_" + name;
+  CudaWriter w;
+  w.line("// effc wgmma GEMM (sm_90a): C[", batch.count, "][", s.M, "][", s.N,
+         "] = ", float(s.alpha) == 1.0f ? "" : "alpha * ", "A", s.transA ? "^T" : "", " * B",
+         s.transB ? "^T" : "", s.hasBias ? " + bias" : "",
+         s.epilogue.empty() ? "" : ", fused epilogue", ", K = ", s.K);
+  w.line("// tile ", tileName(t), ", smem ", ringBytes(t), " B");
+  w.open("struct ", cfg, " {");
+  w.line("static constexpr int BM = ", t.bm, ", BN = ", t.bn, ", STAGES = ", t.stages, ";");
+  w.line("static constexpr int A_TYPE = ", tcgType(s.aType), ", Y_TYPE = ", tcgType(s.yType),
+         ", BIAS_TYPE = ", tcgType(s.biasType), ";");
+  w.line("static constexpr bool TRANS_A = ", flag(s.transA), ", TRANS_B = ", flag(s.transB),
+         ", HAS_BIAS = ", flag(s.hasBias), ", EPILOGUE = ", flag(!s.epilogue.empty()), ";");
+  w.line("static constexpr int M = ", s.M, ", N = ", s.N, ", K = ", s.K, ";");
+  w.line("static constexpr long long LDA = ", s.ldA(), ", LDB = ", s.ldB(), ", LDC = ", s.ldC(),
+         ";");
+  w.line("static constexpr long long BATCH = ", batch.count, ", Z_GRID = ", zGrid,
+         ", BATCH_STRIDE_A = ", batch.strideA, ", BATCH_STRIDE_B = ", batch.strideB, ";");
+  w.line("static constexpr float ALPHA = ", floatLit(float(s.alpha)),
+         ", BETA = ", floatLit(float(s.beta)), ";");
+  w.line("static constexpr long long BIAS_STRIDE_M = ", s.biasStrideM,
+         ", BIAS_STRIDE_N = ", s.biasStrideN, ";");
+  w.close("};");
+  std::string params = "const void *__restrict__ A_, const void *__restrict__ B_";
+  if (s.hasBias)
+    params += ", const void *__restrict__ bias_";
+  for (int k = s.hasBias ? 3 : 2; k < s.numInputs; ++k)
+    params += ", const void *__restrict__ in" + std::to_string(k);
+  params += ", void *__restrict__ C_";
+  w.open("EFFC_KERNEL void __launch_bounds__(", t.threads(), ", 1) ", name, "(", params, ") {");
+  if (!s.epilogue.empty()) {
+    tcgemm::emitEpilogueLambda(w, s.epilogue, "float");
+    w.line("wgmma_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, epilogue);");
+  } else {
+    w.line("wgmma_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr",
+           ", C_, TcgNoEpilogue());");
+  }
+  w.close();
+  return w.str();
+}
+
+} // namespace effc::codegen::wgmma

@@ -1,0 +1,52 @@
+//===- WgmmaGemm.h - Hopper (sm_90a) wgmma GEMM kernel generator --*- C++ -*-===//
+//
+// Emits one specialized warpgroup-MMA GEMM kernel per GemmSpec for sm_90a
+// artifacts: the config struct (the tcg_gemm facts plus the tile), the fused
+// epilogue lambda and a wrapper calling the wgmma_gemm template
+// (device/wgmma_gemm.cuh). Same kernel ABI as the mma.sync kernel
+// (TensorCoreGemm.h): A, B, [bias], [epilogue inputs], C.
+//
+// Pure C++ (no MLIR/LLVM), like the rest of this directory.
+//
+#ifndef EFFC_COMPILER_CODEGEN_GEMM_WGMMAGEMM_H
+#define EFFC_COMPILER_CODEGEN_GEMM_WGMMAGEMM_H
+
+#include "compiler/codegen/core/KernelDesc.h"
+#include "compiler/codegen/gemm/GemmSpec.h"
+
+#include <string>
+#include <vector>
+
+namespace effc::codegen::wgmma {
+
+/// Empty when the wgmma kernel handles `s` (ignoring s.sm90a), else why not:
+/// everything the mma.sync generator rejects, operands other than bf16/fp16,
+/// and A/B rows or batch strides that are not 16-byte aligned (cp.async
+/// zero-fills edges 16 bytes at a time).
+std::string unsupportedReason(const GemmSpec &s);
+
+/// Candidate tiles (bm x bn, bk = 64, warpsM = bm / 16 so that threads() is
+/// 128 per 64 rows, warpsN = 1, stages), in preference order.
+std::vector<TileConfig> candidateTiles();
+
+/// s.tile when it is one of candidateTiles(), else the candidate with the
+/// least wave-quantized cost (the rule of tcgemm::chooseTile).
+TileConfig chooseTile(const GemmSpec &s);
+
+/// "wg128x256_s4".
+std::string tileName(const TileConfig &t);
+
+/// Device code the kernels call (primitives, tensor_core_gemm, hopper,
+/// wgmma_gemm .cuh), include-guarded.
+std::string wgmmaGemmPrelude();
+
+/// Grid, block and dynamic shared bytes (above 48 KiB: the launcher raises
+/// the function's limit). Precondition: unsupportedReason(s) is empty.
+LaunchDims wgmmaGemmLaunch(const GemmSpec &s);
+
+/// The kernel's `EFFC_KERNEL` definition (no prelude); "" when unsupported.
+std::string emitWgmmaGemm(const GemmSpec &s, const std::string &kernelName);
+
+} // namespace effc::codegen::wgmma
+
+#endif

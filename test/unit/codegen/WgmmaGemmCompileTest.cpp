@@ -1,0 +1,197 @@
+// The Hopper wgmma GEMM generator (WgmmaGemm.h): when emitGemm picks it
+// (sm_90a artifacts only, 16-byte aligned 16-bit operands), what it rejects,
+// and NVRTC compiles of a spread of specs for sm_90a (no GPU needed).
+// Numerics are checked on an H100 by test/gpu/hopper_gemm.sh.
+#include "compiler/codegen/gemm/Gemm.h"
+#include "compiler/codegen/gemm/TensorCoreGemm.h"
+#include "compiler/codegen/gemm/WgmmaGemm.h"
+#include "cuda/Nvrtc.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cstdio>
+
+using namespace effc;
+using namespace effc::codegen;
+
+namespace {
+
+GemmSpec gemm(int64_t m, int64_t n, int64_t k, DType ab, DType c) {
+  GemmSpec s;
+  s.M = m;
+  s.N = n;
+  s.K = k;
+  s.aType = s.bType = ab;
+  s.yType = c;
+  return s;
+}
+
+KernelDesc matmulDesc(int64_t m, int64_t n, int64_t k, DType t) {
+  KernelDesc d;
+  d.op = std::string(opName(EffOp::MatMulOp));
+  d.name = "k_mm";
+  d.inputs = {TensorDesc{t, {m, k}}, TensorDesc{t, {k, n}}};
+  d.outputs = {TensorDesc{t, {m, n}}};
+  return d;
+}
+
+struct NamedSpec {
+  std::string name;
+  GemmSpec spec;
+};
+
+/// Dtypes x transposes x ragged sizes x every tile, epilogues, batches.
+std::vector<NamedSpec> wgmmaSpread() {
+  std::vector<NamedSpec> out;
+  int id = 0;
+  auto add = [&](const std::string &what, GemmSpec s) {
+    s.sm90a = true;
+    out.push_back({"wg_" + std::to_string(id++) + "_" + what, s});
+  };
+  for (DType t : {DType::BFLOAT16, DType::FLOAT16})
+    for (int tr = 0; tr < 4; ++tr) {
+      GemmSpec s = gemm(197, 263, 140, t, t); // ragged M, N, K; odd N: unpaired stores
+      s.transA = tr & 1;
+      s.transB = tr & 2;
+      s.lda = s.transA ? 200 : 144;
+      s.ldb = s.transB ? 144 : 264;
+      add(std::string(t == DType::FLOAT16 ? "f16" : "bf16") + "_tr" + std::to_string(tr), s);
+    }
+  for (const TileConfig &tile : wgmma::candidateTiles()) {
+    GemmSpec s = gemm(4096, 4096, 4096, DType::BFLOAT16, DType::BFLOAT16);
+    s.tile = tile;
+    add("tile_" + wgmma::tileName(tile), s);
+  }
+  {
+    GemmSpec s = gemm(16, 2048, 1024, DType::BFLOAT16, DType::FLOAT32);
+    s.hasBias = true;
+    s.biasType = DType::FLOAT32;
+    s.biasStrideN = 1;
+    s.numInputs = 4;
+    s.epilogue.code =
+        "v = v < 0.0f ? 0.0f : v;\nv += tcg_ld_bf16(in3, (long long)row * 2048 + col);";
+    add("decode_bias_relu_residual", s);
+  }
+  {
+    GemmSpec s = gemm(128, 64, 96, DType::BFLOAT16, DType::BFLOAT16);
+    s.transB = true;
+    s.batchDims = {12};
+    s.aBatchStrides = {128 * 96};
+    s.bBatchStrides = {0};
+    add("batched_broadcast_b", s);
+  }
+  return out;
+}
+
+} // namespace
+
+// sm_80/sm_90 artifacts (spec.sm90a false) keep the mma.sync kernel, byte
+// for byte; sm_90a takes the wgmma kernel where it applies.
+TEST(WgmmaGemm, OnlySm90aArtifactsPickIt) {
+  std::string error;
+  GemmSpec s;
+  KernelDesc d = matmulDesc(4096, 2048, 2048, DType::BFLOAT16);
+  ASSERT_TRUE(describeGemm(d, s, error)) << error;
+  EXPECT_FALSE(s.sm90a); // describeGemm's default
+  EXPECT_FALSE(usesWgmma(s));
+  CudaKernel mma = emitGemm(d, s);
+  EXPECT_EQ(mma.source, tcgemm::emitTensorCoreGemm(s, "k_mm"));
+  EXPECT_EQ(mma.source.find("wgmma"), std::string::npos);
+
+  s.sm90a = true;
+  EXPECT_TRUE(usesWgmma(s));
+  CudaKernel wg = emitGemm(d, s);
+  EXPECT_NE(wg.source.find("// effc wgmma GEMM (sm_90a): C[1][4096][2048]"), std::string::npos)
+      << wg.source;
+  EXPECT_NE(
+      wg.source.find("wgmma_gemm<effc_wgmma_cfg_k_mm>(A_, B_, nullptr, C_, TcgNoEpilogue());"),
+      std::string::npos)
+      << wg.source;
+  EXPECT_EQ(wg.launch.block[0], 256u);
+  EXPECT_TRUE(wg.needsGemmPrelude);
+
+  // fp32 stays the exact FFMA kernel; unaligned rows keep mma.sync.
+  KernelDesc f = matmulDesc(64, 48, 32, DType::FLOAT32);
+  ASSERT_TRUE(describeGemm(f, s, error)) << error;
+  s.sm90a = true;
+  EXPECT_FALSE(usesWgmma(s));
+  KernelDesc odd = matmulDesc(77, 130, 100, DType::FLOAT16); // K = 100: rows of 200 bytes
+  ASSERT_TRUE(describeGemm(odd, s, error)) << error;
+  s.sm90a = true;
+  EXPECT_TRUE(usesTensorCores(s));
+  EXPECT_FALSE(usesWgmma(s));
+  EXPECT_NE(emitGemm(odd, s).source.find("tcg_gemm<"), std::string::npos);
+}
+
+TEST(WgmmaGemm, RejectsWhatItCannotDo) {
+  EXPECT_EQ(wgmma::unsupportedReason(gemm(128, 128, 64, DType::BFLOAT16, DType::FLOAT32)), "");
+  EXPECT_NE(wgmma::unsupportedReason(gemm(128, 128, 64, DType::FLOAT32, DType::FLOAT32)), "");
+  GemmSpec lda = gemm(128, 128, 60, DType::BFLOAT16, DType::BFLOAT16);
+  EXPECT_NE(wgmma::unsupportedReason(lda), ""); // K = 60: A rows of 120 bytes
+  lda.lda = 64;
+  lda.ldb = 0;
+  EXPECT_EQ(wgmma::unsupportedReason(lda), ""); // padded A rows; B [60][128] is aligned
+  GemmSpec batch = gemm(64, 64, 64, DType::FLOAT16, DType::FLOAT16);
+  batch.batchDims = {3};
+  batch.aBatchStrides = {64 * 64 + 4};
+  batch.bBatchStrides = {0};
+  batch.lda = 64;
+  EXPECT_NE(wgmma::unsupportedReason(batch), "");
+}
+
+TEST(WgmmaGemm, TileRuleAndLaunch) {
+  GemmSpec big = gemm(8192, 8192, 8192, DType::BFLOAT16, DType::BFLOAT16);
+  TileConfig t = wgmma::chooseTile(big);
+  EXPECT_EQ(t.bm * t.bn, 128 * 256);
+  LaunchDims l = wgmma::wgmmaGemmLaunch(big);
+  EXPECT_EQ(l.grid[0], 64u * 32u);
+  EXPECT_EQ(l.block[0], 256u);
+  EXPECT_EQ(l.sharedBytes, 4u * (128 + 256) * 128 + 1024);
+  for (const TileConfig &c : wgmma::candidateTiles()) {
+    EXPECT_EQ(c.threads(), 128 * (c.bm / 64)) << wgmma::tileName(c);
+    GemmSpec forced = big;
+    forced.tile = c;
+    EXPECT_TRUE(wgmma::chooseTile(forced) == c);
+    EXPECT_LE(wgmma::wgmmaGemmLaunch(forced).sharedBytes, 227u * 1024);
+  }
+  // Decode-sized M: a 64-row tile (one warpgroup) wastes the least.
+  EXPECT_EQ(wgmma::chooseTile(gemm(16, 4096, 4096, DType::BFLOAT16, DType::BFLOAT16)).bm, 64);
+}
+
+// The spread in one translation unit compiles for sm_90a with no spills and
+// every symbol; the same text does not compile for sm_90 (wgmma needs the
+// `a` target), which is why only sm_90a artifacts may carry it.
+TEST(WgmmaGemm, CompilesWithNvrtcForSm90aOnly) {
+  Status loaded = nvrtc::load();
+  ASSERT_TRUE(loaded.ok()) << "libnvrtc not loadable: " << loaded.message();
+  std::vector<NamedSpec> specs = wgmmaSpread();
+  std::string source = wgmma::wgmmaGemmPrelude();
+  for (const NamedSpec &ns : specs) {
+    std::string k = wgmma::emitWgmmaGemm(ns.spec, ns.name);
+    ASSERT_FALSE(k.empty()) << ns.name << ": " << wgmma::unsupportedReason(ns.spec);
+    source += k;
+  }
+  auto c = nvrtc::compile(source, nvrtc::compileOptions("sm_90a", {"--ptxas-options=-v"}),
+                          "wgmma_spread.cu");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto fns = nvrtc::cubinFunctions(c->cubin.data(), c->cubin.size());
+  ASSERT_TRUE(fns.ok()) << fns.status().message();
+  for (const NamedSpec &ns : specs) {
+    EXPECT_NE(std::find(fns->begin(), fns->end(), ns.name), fns->end()) << "lacks " << ns.name;
+    size_t at = c->log.find("'" + ns.name + "'");
+    ASSERT_NE(at, std::string::npos) << "no ptxas report for " << ns.name << "\n" << c->log;
+    size_t spill = c->log.find("spill stores", at);
+    ASSERT_NE(spill, std::string::npos);
+    size_t lineStart = c->log.rfind('\n', spill);
+    std::string line = c->log.substr(lineStart + 1, c->log.find('\n', spill) - lineStart - 1);
+    EXPECT_NE(line.find(", 0 bytes spill stores"), std::string::npos) << ns.name << ": " << line;
+  }
+  // ptxas serializes wgmma (a silent slowdown) when it cannot prove the
+  // accumulators stay in registers; it says so in a warning.
+  EXPECT_EQ(c->log.find("serialized"), std::string::npos) << c->log;
+  std::printf("[ sm_90a ] %zu wgmma kernels, %.0f ms\n", specs.size(), c->ms);
+
+  auto sm90 = nvrtc::compile(source, nvrtc::compileOptions("sm_90", {}), "wgmma_spread.cu");
+  EXPECT_FALSE(sm90.ok()) << "wgmma compiled for sm_90";
+}
