@@ -1,0 +1,165 @@
+#!/usr/bin/env bash
+# The Hopper wgmma GEMM (sm_90a; issue 16) on an H100/H200: numerics first,
+# then time it against today's mma.sync kernel and cuBLAS (torch.matmul).
+#   test/gpu/hopper_gemm.sh BIN_DIR     (BIN_DIR holds effc-gemm-bench, e.g. a
+#                                        test/gpu/stage.sh DEST/build/bin;
+#                                        python3 + torch for the cuBLAS column)
+# 1. checks: every `effc-gemm-bench --wgmma --check` problem (ragged M/N/K,
+#    the four transposes, every wgmma tile, fused epilogues, a batch) in its
+#    own process against the fp32 SIMT reference, output NaN-poisoned first.
+#    A kernel that faults or hangs (killed after $EFFC_HOPPER_TIMEOUT s) is a
+#    FAIL row; the run goes on.
+# 2. perf, bf16: 8192^3 and M in {16, 128, 512, 4096} x the Llama-3.2-1B and
+#    Llama-3-8B projections (N, K): the wgmma kernel as emitGemm picks it for
+#    sm_90a (each timed kernel is checked too), the mma.sync kernel of
+#    sm_80/sm_90 artifacts, and cuBLAS (bench/gemm/cublas_peer.py). SWEEP=1
+#    also times every wgmma tile (the table shows the best).
+# Prints a table last. Logs: ${OUT:-/tmp}/hopper-gemm. Exit 1 on any FAIL,
+# a crash, or a missing part (no torch: no cuBLAS column, exit 1).
+set -uo pipefail
+me=hopper_gemm
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
+[[ $# == 1 ]] || fail_setup "usage: test/gpu/hopper_gemm.sh BIN_DIR"
+bench=$1/effc-gemm-bench
+need_exec "$bench"
+need_cmd python3 timeout
+log=${OUT:-/tmp}/hopper-gemm
+rm -rf "$log"
+mkdir -p "$log/check" "$log/perf"
+limit=${EFFC_HOPPER_TIMEOUT:-120}
+nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv,noheader 2>/dev/null
+
+# run_one OUTFILE ARGS...: effc-gemm-bench ARGS under the time limit; the exit
+# status goes to OUTFILE.rc (a FAIL row is the bench's exit 1, a crash or a
+# timeout anything else without RESULT lines).
+run_one() {
+  local out=$1 rc=0
+  shift
+  timeout "$limit" "$bench" "$@" >"$out" 2>&1 || rc=$?
+  echo "$rc" >"$out.rc"
+}
+
+echo "=== 1. numerics: effc-gemm-bench --wgmma --check, one process per problem"
+"$bench" --wgmma --check --list >"$log/check-list.txt" || fail_setup "effc-gemm-bench --list failed"
+count=$(grep -c '^PROBLEM ' "$log/check-list.txt")
+((count > 0)) || fail_setup "no wgmma check problems listed"
+t0=$SECONDS
+for ((i = 0; i < count; ++i)); do
+  pool_run run_one "$log/check/$i.txt" --wgmma --check --only="$i" --jobs=2
+done
+pool_wait
+echo "$count problems in $((SECONDS - t0)) s; $(grep -m1 -h '^device:' "$log"/check/*.txt)"
+
+echo "=== 2. perf (bf16): wgmma, mma.sync, cuBLAS"
+shapes=(8192x8192x8192)
+# (N, K) of the projections: q/o, k/v, gate/up, down.
+llama1b=(2048x2048 512x2048 8192x2048 2048x8192)
+llama8b=(4096x4096 1024x4096 14336x4096 4096x14336)
+for m in 16 128 512 4096; do
+  for nk in "${llama1b[@]}" "${llama8b[@]}"; do shapes+=("${m}x$nk"); done
+done
+sweep=--perf
+[[ -n ${SWEEP:-} ]] && sweep=--sweep
+t0=$SECONDS
+for s in "${shapes[@]}"; do
+  run_one "$log/perf/wgmma-$s.txt" --wgmma "$sweep" --dtypes=bf16 --problems="$s"
+  run_one "$log/perf/mma-$s.txt" --perf --dtypes=bf16 --problems="$s"
+done
+echo "${#shapes[@]} shapes x 2 kernels in $((SECONDS - t0)) s"
+peer_ok=1
+if python3 -c 'import torch' 2>/dev/null; then
+  list=$(IFS=,; echo "${shapes[*]}")
+  python3 "$repo/bench/gemm/cublas_peer.py" --dtypes=bf16 --problems="$list" >"$log/peer.txt" 2>"$log/peer.err" ||
+    { peer_ok=0; tail -3 "$log/peer.err"; }
+else
+  peer_ok=0
+  echo "$me: error: python3 cannot import torch: no cuBLAS column" >&2
+  : >"$log/peer.txt"
+fi
+
+python3 - "$log" "$count" "$peer_ok" "${shapes[@]}" <<'PY'
+import os, re, sys
+log, count, peer_ok, shapes = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:]
+
+def fields(line):
+    return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
+
+def results(path):
+    """RESULT rows of one bench process, or a reason why there are none."""
+    text = open(path).read() if os.path.exists(path) else ""
+    rc = open(path + ".rc").read().strip() if os.path.exists(path + ".rc") else "?"
+    rows = [fields(l) for l in text.splitlines() if l.startswith("RESULT ")]
+    if rows:
+        return rows, ""
+    if rc == "124":
+        return [], "timed out (hang?)"
+    last = [l for l in text.splitlines() if l.strip()]
+    return [], f"exit {rc}: {last[-1][:50] if last else 'no output'}"
+
+ok = True
+print("\n=== wgmma checks (max_rel_err vs the fp32 reference)")
+listing = [l.split(maxsplit=2)[2] for l in open(f"{log}/check-list.txt") if l.startswith("PROBLEM ")]
+fails = 0
+for i in range(count):
+    rows, why = results(f"{log}/check/{i}.txt")
+    if not rows:
+        fails += 1
+        print(f"FAIL  #{i:<3d} {listing[i]:70s} {why}")
+        continue
+    for r in rows:
+        if r["status"] != "PASS":
+            fails += 1
+        if r["status"] != "PASS" or os.environ.get("VERBOSE"):
+            print(f"{r['status']:5s} #{i:<3d} {listing[i]:70s} err={r['max_rel_err']} tol={r['tol']}")
+print(f"{count - fails} of {count} check problems pass")
+ok &= fails == 0
+
+peer = {}
+for l in open(f"{log}/peer.txt"):
+    if l.startswith("PEER "):
+        f = fields(l)
+        peer[f["shape"]] = float(f["tflops"])
+ok &= peer_ok and len(peer) == len(shapes)
+
+names = {}
+for model, nks in (("1B", ["2048x2048 q/o", "512x2048 k/v", "8192x2048 gate/up", "2048x8192 down"]),
+                   ("8B", ["4096x4096 q/o", "1024x4096 k/v", "14336x4096 gate/up", "4096x14336 down"])):
+    for nk in nks:
+        dims, proj = nk.split()
+        for m in (16, 128, 512, 4096):
+            names[f"{m}x{dims}"] = f"{model} {proj}"
+names["8192x8192x8192"] = "square"
+
+print("\n=== bf16 TFLOP/s (wgmma: the tile emitGemm picks; best: fastest passing tile with SWEEP=1)")
+print(f"{'shape':20s} {'what':12s} {'tile':14s} {'wgmma':>7s} {'best':>7s} {'mma':>7s} {'cuBLAS':>7s} {'wg/cuB':>7s}  check")
+for s in shapes:
+    wg, why = results(f"{log}/perf/wgmma-{s}.txt")
+    mma, mwhy = results(f"{log}/perf/mma-{s}.txt")
+    chosen = next((r for r in wg if r.get("chosen") == "1"), None)
+    passing = [r for r in wg if r["status"] == "PASS"]
+    best = max((float(r["tflops"]) for r in passing), default=0.0)
+    cub = peer.get(s)
+    status = "PASS"
+    if chosen is None:
+        status = f"FAIL wgmma: {why or 'no chosen row'}"
+    elif chosen["status"] != "PASS":
+        status = f"FAIL wgmma err={chosen['max_rel_err']}"
+    elif any(r["status"] != "PASS" for r in wg):
+        status = "FAIL (a swept tile)"
+    mrow = mma[0] if mma else None
+    if mrow is None or mrow["status"] != "PASS":
+        status += f"; mma.sync {'FAIL ' + (mwhy if mrow is None else 'err=' + mrow['max_rel_err'])}"
+    ok &= status == "PASS"
+    t = float(chosen["tflops"]) if chosen and chosen["status"] == "PASS" else 0.0
+    fmt = lambda v: f"{v:7.1f}" if v else "      -"
+    ratio = f"{t / cub:7.2f}" if cub and t else "      -"
+    print(f"{s:20s} {names.get(s, ''):12s} {(chosen or {}).get('tile', '-'):14s} {fmt(t)} {fmt(best)} "
+          f"{fmt(float(mrow['tflops']) if mrow and mrow['status'] == 'PASS' else 0)} {fmt(cub or 0)} {ratio}  {status}")
+if not peer_ok or len(peer) != len(shapes):
+    print(f"cuBLAS peer: {len(peer)} of {len(shapes)} rows (see {log}/peer.err)")
+print(f"hopper_gemm: {'PASS' if ok else 'FAIL'} (logs: {log})")
+sys.exit(0 if ok else 1)
+PY
