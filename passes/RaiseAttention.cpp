@@ -17,15 +17,17 @@
 //                 are slope_h * j plus a row constant (MPT: slope*(j-L+1),
 //                 BLOOM: slope*j, or slope*(j-i)) is read numerically into
 //                 `alibi_slopes`; the kernels compute the bias, no N x N
-//                 tensor remains. It may join one other mask term.
+//                 tensor remains.
 //   k^T           transpose(k', perm) (any perm: k = transpose(k', perm with
 //                 its last two entries swapped)), or reshape(transpose(y, swap
 //                 last two), ...) through a 3-D [B*H, ., .] view (dynamo), or
 //                 else an explicit transpose of k^T.
-//   mask          constant masks are read: all-attend disappears, the
-//                 bottom-right causal pattern becomes `causal`, a causal band
-//                 of width w becomes `causal` + `window = w`; anything else is
-//                 kept as the mask operand when it broadcasts to [B,H,S,L].
+//   mask          every additive or where term on the scores is read on
+//                 its own: constant all-attend disappears, the bottom-right
+//                 causal pattern becomes `causal`, a causal band of width w
+//                 `causal` + `window = w`; the rest (padding, a learned
+//                 bias) is kept when it broadcasts to [B,H,S,L]: one term as
+//                 the mask operand, several summed into one float mask.
 //   probabilities softmax -> [where(is_nan(p), 0, p)] -> matmul(., v): the
 //                 NaN guard only zeroes rows with no allowed key, which is
 //                 what eff.attention gives for them.
@@ -527,18 +529,34 @@ struct AttentionMatch {
   Source k, v;
   Value kvK, kvV; ///< un-repeated K/V when GQA repeat_kv was found
   double scale = 1;
-  // Mask, after classification.
-  enum MaskKind { NoMask, BoolMask, FloatMask } maskKind = NoMask;
-  Value mask; ///< bool condition or float additive mask as written
-  bool invertMask = false;
-  double maskFactor = 1;      ///< FloatMask: multiply the mask by this
-  std::optional<double> fill; ///< bool condition with a finite fill: float mask
+  /// A mask term kept as data after classification (not an all-attend,
+  /// causal or window pattern): a bool condition (attend where true, or
+  /// where false with `invert`), a bool condition with a finite `fill` (the
+  /// float mask where(cond, 0, fill)), or a float added to the scores times
+  /// `factor`.
+  struct Mask {
+    bool isBool = false;
+    Value value; ///< as written
+    bool invert = false;
+    double factor = 1;
+    std::optional<double> fill;
+  };
+  SmallVector<Mask> masks; ///< several are summed into one float mask
   bool causal = false;
   int64_t window = 0;
   int64_t numKvHeads = 0;
   double softcap = 0;             ///< 0: no tanh soft-capping
   SmallVector<float> alibiSlopes; ///< empty: no ALiBi
   SmallVector<float> sinks;       ///< empty: no attention sinks
+};
+
+/// A mask term met on the scores chain, before classification: x + value
+/// (times `scale`, the factors met after it) or where(value, x, fill).
+struct MaskTerm {
+  bool select;
+  Value value, fill;
+  double scale;
+  bool invert; ///< where(cond, fill, x): attend where cond is false
 };
 
 class Matcher {
@@ -560,9 +578,7 @@ public:
     // Producer side: the scores chain.
     Value cur = softmax.getInput();
     double outer = 1;
-    enum { None, Add, Select } maskOp = None;
-    Value maskValue, fillValue;
-    double maskScale = 1;
+    SmallVector<MaskTerm> terms;
     MatMulOp qk;
     while (!qk) {
       bool dataDependent = false;
@@ -579,7 +595,7 @@ public:
         continue;
       }
       if (auto concat = dyn_cast_or_null<ConcatOp>(op)) {
-        if (!m.sinks.empty() || m.softcap != 0 || maskOp != None || !m.alibiSlopes.empty())
+        if (!m.sinks.empty() || m.softcap != 0 || !terms.empty() || !m.alibiSlopes.empty())
           return fail("a key-axis concat below a mask, soft-cap or another concat on the scores");
         std::string reason;
         FailureOr<SmallVector<float>> sinks = readSinks(concat, rank, reason);
@@ -623,19 +639,13 @@ public:
             continue;
           }
         }
-        if (maskOp != None)
-          return fail("more than one mask term on the scores");
-        maskValue = term;
-        maskOp = Add;
-        maskScale = outer;
+        terms.push_back({/*select=*/false, term, Value(), outer, /*invert=*/false});
         cur = s;
         continue;
       }
       if (auto where = dyn_cast_or_null<WhereOp>(op)) {
         if (m.softcap != 0)
           return fail("a where inside the soft-capping tanh (not a mask after it)");
-        if (maskOp != None)
-          return fail("more than one mask term on the scores");
         bool x = reachesMatmul(where.getX()), y = reachesMatmul(where.getY());
         Value s = x ? where.getX() : where.getY();
         Value fill = x ? where.getY() : where.getX();
@@ -643,11 +653,7 @@ public:
           return fail("where on the scores is not a mask with a constant fill value");
         if (s.getType() != cur.getType())
           return fail("the mask broadcasts the scores to a larger shape");
-        maskOp = Select;
-        maskValue = where.getCondition();
-        m.invertMask = !x;
-        fillValue = fill;
-        maskScale = outer;
+        terms.push_back({/*select=*/true, where.getCondition(), fill, outer, /*invert=*/!x});
         cur = s;
         continue;
       }
@@ -746,10 +752,16 @@ public:
       return fail("query heads are not a multiple of KV heads");
     m.numKvHeads = hkv;
 
-    // Mask.
-    if (maskOp != None &&
-        failed(classify(m, maskOp == Select, maskValue, fillValue, maskScale, sType.getShape())))
-      return failure();
+    // Mask terms: patterns become flags, the rest stays data.
+    for (const MaskTerm &term : terms)
+      if (failed(classify(m, term, sType.getShape())))
+        return failure();
+    // Several data terms add up in the scores' element type.
+    if (m.masks.size() > 1)
+      for (const AttentionMatch::Mask &t : m.masks)
+        if (!t.isBool && !t.fill &&
+            cast<ShapedType>(t.value.getType()).getElementType() != sType.getElementType())
+          return fail("mask terms of different element types");
     return m;
   }
 
@@ -762,8 +774,13 @@ private:
     return failure();
   }
 
-  LogicalResult classify(AttentionMatch &m, bool select, Value mask, Value fillValue,
-                         double maskScale, ArrayRef<int64_t> scores) {
+  /// Reads one mask term into `m`: all-attend disappears, the causal and
+  /// window patterns become flags (two windows keep the narrower), anything
+  /// else is kept in m.masks.
+  LogicalResult classify(AttentionMatch &m, const MaskTerm &term, ArrayRef<int64_t> scores) {
+    const bool select = term.select;
+    const Value mask = term.value, fillValue = term.fill;
+    const double maskScale = term.scale;
     auto maskType = rankedOf(mask);
     if (!maskType || !isUnidirectionallyBroadcastable(maskType.getShape(), scores)) {
       why = isConstant(mask) ? "mask is not broadcastable to [B,H,S,L]"
@@ -785,7 +802,7 @@ private:
       }
     }
     int64_t S = scores[scores.size() - 2], L = scores.back();
-    bool invert = m.invertMask;
+    bool invert = term.invert;
     auto classifyValue = [&](double value) -> int8_t {
       if (select)
         return (value != 0) != invert;
@@ -802,28 +819,31 @@ private:
         return success();
       case MaskPattern::Window:
         m.causal = true;
-        m.window = pattern.window;
+        m.window = m.window ? std::min(m.window, pattern.window) : pattern.window;
         return success();
       case MaskPattern::Other:
         break;
       }
     }
-    m.mask = mask;
+    AttentionMatch::Mask kept;
+    kept.value = mask;
+    kept.invert = invert;
     if (select) {
       // where(cond, s, -inf) is the bool mask; a finite fill F absorbs the
       // score it replaces (s + F == F in fp32), so s + where(cond, 0, F) is
       // exact where a bool mask would differ on rows with no allowed key.
-      m.maskKind = std::isinf(fill) ? AttentionMatch::BoolMask : AttentionMatch::FloatMask;
+      kept.isBool = std::isinf(fill);
       if (!std::isinf(fill))
-        m.fill = fill;
+        kept.fill = fill;
+      m.masks.push_back(kept);
       return success();
     }
     if (!allowFloatMask) {
       why = "float mask is not a causal/window pattern (allow-float-mask=false)";
       return failure();
     }
-    m.maskKind = AttentionMatch::FloatMask;
-    m.maskFactor = maskScale;
+    kept.factor = maskScale;
+    m.masks.push_back(kept);
     return success();
   }
 
@@ -883,12 +903,40 @@ std::string describe(const AttentionMatch &m) {
     llvm::interleaveComma(m.sinks, os, [&](float x) { os << llvm::format("%g", x); });
     os << "], ";
   }
-  if (m.maskKind == AttentionMatch::BoolMask)
-    os << "bool mask, ";
-  else if (m.maskKind == AttentionMatch::FloatMask)
-    os << "float mask, ";
+  if (m.masks.size() > 1)
+    os << "float mask (sum of " << m.masks.size() << " terms), ";
+  else if (m.masks.size() == 1)
+    os << (m.masks[0].isBool ? "bool mask, " : "float mask, ");
   os << "num_kv_heads=" << m.numKvHeads << ", scale=" << llvm::format("%g", m.scale) << ")";
   return text;
+}
+
+/// The one mask operand for the kept mask terms (null without any): a single
+/// term as the kernels take it (bool, or float), several as the sum of their
+/// float forms (bool terms as where(cond, 0, -inf)).
+Value buildMask(OpBuilder &b, Location loc, const AttentionMatch &m, Type elt) {
+  auto floatForm = [&](const AttentionMatch::Mask &t, bool keepBool) -> Value {
+    if (t.isBool && keepBool)
+      return t.invert ? b.create<NotOp>(loc, t.value).getResult() : t.value;
+    if (t.isBool || t.fill) {
+      Value zero = scalarConstant(b, loc, elt, 0);
+      Value fill = scalarConstant(b, loc, elt, t.fill ? *t.fill : -INFINITY);
+      return t.invert ? b.create<WhereOp>(loc, t.value, fill, zero)
+                      : b.create<WhereOp>(loc, t.value, zero, fill);
+    }
+    if (t.factor == 1)
+      return t.value;
+    Type valueElt = cast<ShapedType>(t.value.getType()).getElementType();
+    return b.create<MulOp>(loc, t.value, scalarConstant(b, loc, valueElt, t.factor));
+  };
+  if (m.masks.empty())
+    return Value();
+  if (m.masks.size() == 1)
+    return floatForm(m.masks[0], /*keepBool=*/true);
+  Value sum = floatForm(m.masks[0], false);
+  for (const AttentionMatch::Mask &t : ArrayRef(m.masks).drop_front())
+    sum = b.create<AddOp>(loc, sum, floatForm(t, false));
+  return sum;
 }
 
 struct RaiseSoftmaxToAttention : OpRewritePattern<SoftmaxOp> {
@@ -916,25 +964,7 @@ struct RaiseSoftmaxToAttention : OpRewritePattern<SoftmaxOp> {
     k = toRank4(rewriter, loc, k, m.rank);
     v = toRank4(rewriter, loc, v, m.rank);
 
-    Value mask;
-    if (m.maskKind == AttentionMatch::BoolMask) {
-      mask = m.mask;
-      if (m.invertMask)
-        mask = rewriter.create<NotOp>(loc, mask);
-    } else if (m.maskKind == AttentionMatch::FloatMask && m.fill) {
-      Type elt = cast<ShapedType>(q.getType()).getElementType();
-      Value zero = scalarConstant(rewriter, loc, elt, 0);
-      Value fill = scalarConstant(rewriter, loc, elt, *m.fill);
-      mask = m.invertMask ? rewriter.create<WhereOp>(loc, m.mask, fill, zero)
-                          : rewriter.create<WhereOp>(loc, m.mask, zero, fill);
-    } else if (m.maskKind == AttentionMatch::FloatMask) {
-      mask = m.mask;
-      if (m.maskFactor != 1) {
-        Type elt = cast<ShapedType>(mask.getType()).getElementType();
-        mask = rewriter.create<MulOp>(loc, mask, scalarConstant(rewriter, loc, elt, m.maskFactor));
-      }
-    }
-
+    Value mask = buildMask(rewriter, loc, m, cast<ShapedType>(q.getType()).getElementType());
     auto attention = rewriter.create<AttentionOp>(
         loc, q, k, v, mask, rewriter.getF32FloatAttr(float(m.scale)),
         m.causal ? rewriter.getUnitAttr() : UnitAttr(), rewriter.getI64IntegerAttr(m.window),

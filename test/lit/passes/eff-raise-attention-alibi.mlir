@@ -1,7 +1,7 @@
 // ALiBi (MPT, BLOOM): a constant bias added to the scores whose values are,
 // per head, slope_h * j plus a per-row constant is read numerically into
 // eff.attention's `alibi_slopes` (times the factors applied after it), and
-// may sit beside one other mask term.
+// may sit beside other mask terms.
 // RUN: effc-opt %s --eff-raise-attention -split-input-file | FileCheck %s
 // RUN: effc-opt %s --eff-raise-attention=remarks=true -split-input-file -verify-diagnostics -o /dev/null
 
@@ -62,10 +62,11 @@ func.func @relative_j_minus_i_headless(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4
 
 // -----
 
-// Not linear in j (a learned relative bias): with a causal where it stays
-// two mask terms, not ALiBi.
+// Not linear in j (a learned relative bias): not ALiBi. The causal where
+// becomes `causal` and the bias stays the float mask, [2, 1, 4] as written.
 // CHECK-LABEL: func.func @nonlinear_bias_not_alibi
-// CHECK-NOT: eff.attention
+// CHECK: %[[BIAS:.*]] = eff.constant {{.*}} : tensor<2x1x4xf32>
+// CHECK: eff.attention %arg0, %arg1, %arg2, %[[BIAS]] {causal, num_kv_heads = 2 : i64, scale = 1.000000e+00 : f32}
 func.func @nonlinear_bias_not_alibi(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32> {
   %kt = eff.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x4x8xf32>) -> tensor<1x2x8x4xf32>
   %s = eff.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
@@ -74,7 +75,7 @@ func.func @nonlinear_bias_not_alibi(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8x
   %m = eff.constant {value = dense<[[[[false, true, true, true], [false, false, true, true], [false, false, false, true], [false, false, false, false]]]]> : tensor<1x1x4x4xi1>} : tensor<1x1x4x4xi1>
   %fill = eff.constant {value = dense<-3.40282347E+38> : tensor<f32>} : tensor<f32>
   %w = eff.where %m, %fill, %a : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
-  // expected-remark @+1 {{softmax not raised to attention: more than one mask term on the scores}}
+  // expected-remark @+1 {{raised attention (causal, float mask, num_kv_heads=2, scale=1)}}
   %p = eff.softmax %w : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
   %o = eff.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
   return %o : tensor<1x2x4x8xf32>
@@ -95,4 +96,28 @@ func.func @slope_varies_by_row(%q: tensor<1x2x2x8xf32>, %k: tensor<1x2x4x8xf32>,
   %p = eff.softmax %a : (tensor<1x2x2x4xf32>) -> tensor<1x2x2x4xf32>
   %o = eff.matmul %p, %v : (tensor<1x2x2x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x2x8xf32>
   return %o : tensor<1x2x2x8xf32>
+}
+
+// -----
+
+// Two data terms beside a causal where (a learned bias and a padding mask
+// argument): they are summed into one float mask, the pattern is `causal`.
+// CHECK-LABEL: func.func @bias_and_padding_and_causal
+// CHECK: %[[SUM:.*]] = eff.add %arg3, %{{.*}} : (tensor<1x1x1x4xf32>, tensor<2x1x4xf32>) -> tensor<1x2x1x4xf32>
+// CHECK: eff.attention %arg0, %arg1, %arg2, %[[SUM]] {causal, num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32}
+func.func @bias_and_padding_and_causal(%q: tensor<1x2x4x8xf32>, %k: tensor<1x2x4x8xf32>, %v: tensor<1x2x4x8xf32>, %pad: tensor<1x1x1x4xf32>) -> tensor<1x2x4x8xf32> {
+  %kt = eff.transpose %k {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x4x8xf32>) -> tensor<1x2x8x4xf32>
+  %s = eff.matmul %q, %kt : (tensor<1x2x4x8xf32>, tensor<1x2x8x4xf32>) -> tensor<1x2x4x4xf32>
+  %half = eff.constant {value = dense<5.0e-01> : tensor<f32>} : tensor<f32>
+  %sc = eff.mul %s, %half : (tensor<1x2x4x4xf32>, tensor<f32>) -> tensor<1x2x4x4xf32>
+  %bias = eff.constant {value = dense<[[[0.0, 0.5, 0.75, 1.5]], [[0.0, 0.125, 0.25, 0.375]]]> : tensor<2x1x4xf32>} : tensor<2x1x4xf32>
+  %a = eff.add %sc, %bias : (tensor<1x2x4x4xf32>, tensor<2x1x4xf32>) -> tensor<1x2x4x4xf32>
+  %b = eff.add %a, %pad : (tensor<1x2x4x4xf32>, tensor<1x1x1x4xf32>) -> tensor<1x2x4x4xf32>
+  %m = eff.constant {value = dense<[[[[false, true, true, true], [false, false, true, true], [false, false, false, true], [false, false, false, false]]]]> : tensor<1x1x4x4xi1>} : tensor<1x1x4x4xi1>
+  %fill = eff.constant {value = dense<-3.40282347E+38> : tensor<f32>} : tensor<f32>
+  %w = eff.where %m, %fill, %b : (tensor<1x1x4x4xi1>, tensor<f32>, tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  // expected-remark @+1 {{raised attention (causal, float mask (sum of 2 terms), num_kv_heads=2, scale=0.5)}}
+  %p = eff.softmax %w : (tensor<1x2x4x4xf32>) -> tensor<1x2x4x4xf32>
+  %o = eff.matmul %p, %v : (tensor<1x2x4x4xf32>, tensor<1x2x4x8xf32>) -> tensor<1x2x4x8xf32>
+  return %o : tensor<1x2x4x8xf32>
 }
