@@ -51,7 +51,7 @@ for ((i = 0; i < count; ++i)); do
   pool_run run_one "$log/check/$i.txt" --wgmma --check --only="$i" --jobs=2
 done
 pool_wait
-echo "$count problems in $((SECONDS - t0)) s; $(grep -m1 -h '^device:' "$log"/check/*.txt)"
+echo "$count problems in $((SECONDS - t0)) s; $(cat "$log"/check/*.txt | grep -m1 '^device:')"
 
 echo "=== 2. perf (bf16): wgmma, mma.sync, cuBLAS"
 shapes=(8192x8192x8192)

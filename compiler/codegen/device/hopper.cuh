@@ -7,12 +7,11 @@
 // nothing here is instantiated unless a kernel calls it (nvcc/NVRTC for
 // sm_80 see only uncalled inline functions and templates).
 //
-// References are to the PTX ISA (CUDA 13, PTX 9.0) section names:
-//   "Asynchronous Warpgroup Level Matrix Shared Memory Layout" (9.7.15.5.1:
-//   swizzling modes, the matrix descriptor), "wgmma.mma_async",
-//   "wgmma.fence", "wgmma.commit_group", "wgmma.wait_group" (9.7.15.5.2+),
-//   "mbarrier" (9.7.13.15), "membar/fence" (fence.proxy.async, 9.7.13.4),
-//   "cp.async.bulk.tensor" (9.7.9.25), "setmaxnreg" (9.7.19.6).
+// References are to sections of the PTX ISA (CUDA 13 documentation), by
+// name: "Asynchronous Warpgroup Level Matrix Shared Memory Layout" (swizzling
+// modes, "Matrix Descriptor Format"), "wgmma.mma_async", "wgmma.fence",
+// "wgmma.commit_group", "wgmma.wait_group", "mbarrier", "membar/fence"
+// (fence.proxy.async), "cp.async.bulk.tensor", "setmaxnreg".
 //
 #ifndef EFFC_DEVICE_HOPPER_CUH
 #define EFFC_DEVICE_HOPPER_CUH
