@@ -18,7 +18,8 @@
 
 #include "primitives.cuh"
 
-// ---- 128-byte swizzle (host-checkable integer C++) -----------------------
+// ---- begin layout (host-checkable: plain integer C++; bench/gemm/wgmmacheck.py) ----
+// 128-byte swizzle.
 // The layout wgmma reads with swizzle mode 1 ("128B") and TMA writes with
 // CU_TENSOR_MAP_SWIZZLE_128B: rows of 128 bytes, 8 rows (1024 bytes) per
 // swizzle atom, the 16-byte chunk index XORed with the row index mod 8
@@ -46,10 +47,11 @@ __host__ __device__ __forceinline__ constexpr unsigned hop_sw128(unsigned row, u
 //   MN-major: ((T,8,m),(8,k)):((1,T,LBO),(8T,SBO)) -> LBO = byte step between
 //             64-element (128-byte) blocks along M/N, SBO = byte step between
 //             8-row groups along K (1024); k16 slices start 2048 bytes apart.
-__device__ __forceinline__ u64 hop_desc_sw128(u32 smemAddr, u32 lboBytes, u32 sboBytes) {
+__host__ __device__ __forceinline__ u64 hop_desc_sw128(u32 smemAddr, u32 lboBytes, u32 sboBytes) {
   return (u64)((smemAddr >> 4) & 0x3FFFu) | ((u64)((lboBytes >> 4) & 0x3FFFu) << 16) |
          ((u64)((sboBytes >> 4) & 0x3FFFu) << 32) | ((u64)1 << 62);
 }
+// ---- end layout ----
 
 // ---- wgmma ordering ("wgmma.fence", "wgmma.commit_group", "wgmma.wait_group")
 // wgmma.fence: before the first wgmma.mma_async of a warpgroup and whenever

@@ -41,6 +41,7 @@
 #include "hopper.cuh"
 #include "tensor_core_gemm.cuh"
 
+// ---- begin layout (host-checkable: plain integer C++; bench/gemm/wgmmacheck.py) ----
 /// The sizes every part of the kernel derives from the config.
 template <class C> struct WgShape {
   static constexpr int BK = 64; // one 128-byte swizzled row of 16-bit elements
@@ -79,14 +80,24 @@ template <class C, bool IS_A> struct WgOperand {
     else // block c/8 of 64 MN elements, 64 k rows each
       return (c >> 3) * (S::BK * 128) + hop_sw128(r, c & 7);
   }
+  /// Global (row, column) of chunk c of tile row r in k-tile kt; mn0: the
+  /// CTA's first m (A) or n (B). Element (row, col) is at ptr[row * LD + col].
+  static __host__ __device__ __forceinline__ int globalRow(int r, int kt, int mn0) {
+    return (KCONTIG ? mn0 : kt * S::BK) + r;
+  }
+  static __host__ __device__ __forceinline__ int globalCol(int c, int kt, int mn0) {
+    return (KCONTIG ? kt * S::BK : mn0) + c * 8;
+  }
   /// Descriptor of the k16 slice ks for MN rows [mn, mn + wgmma extent).
-  static __device__ __forceinline__ u64 desc(unsigned tile, int mn, int ks) {
+  static __host__ __device__ __forceinline__ u64 desc(unsigned tile, int mn, int ks) {
     if constexpr (KCONTIG)
       return hop_desc_sw128(tile + mn * 128 + ks * 32, 16, 1024);
     else
       return hop_desc_sw128(tile + (mn / 64) * (S::BK * 128) + ks * 16 * 128, S::BK * 128, 1024);
   }
 };
+
+// ---- end layout ----
 
 /// cp.async of one operand's k-tile kt into the shared tile at `tile`; ptr
 /// is the operand's batch base, mn0 the CTA's first m (A) or n (B).
@@ -100,8 +111,7 @@ __device__ __forceinline__ void wg_load_tile(const char *ptr, unsigned tile, int
     const int idx = tid + i * S::NT;
     const int r = idx / O::ROW_CHUNKS, c = idx % O::ROW_CHUNKS;
     const unsigned dst = tile + O::chunkOffset(r, c);
-    const int gr = (O::KCONTIG ? mn0 : kt * S::BK) + r;
-    const int gc = (O::KCONTIG ? kt * S::BK : mn0) + c * 8;
+    const int gr = O::globalRow(r, kt, mn0), gc = O::globalCol(c, kt, mn0);
     if constexpr (O::ROWS_ALWAYS_VALID && O::COLS_ALWAYS_FULL) {
       cp_async16(dst, ptr + ((long long)gr * O::LD + gc) * 2, 16);
     } else {
