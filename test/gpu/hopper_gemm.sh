@@ -80,6 +80,26 @@ else
   : >"$log/peer.txt"
 fi
 
+# What ptxas made of the 8192^3 wgmma kernel (nvcc's ptxas, as NVRTC's):
+# HGMMA instructions expected, no local memory, no serialization warning.
+if command -v nvcc >/dev/null && command -v cuobjdump >/dev/null; then
+  mkdir -p "$log/sass"
+  "$bench" --compile-only --wgmma --perf --dtypes=bf16 --problems=8192x8192x8192 --dump="$log/sass" >/dev/null 2>&1
+  k=$log/sass/p0_wg_0.cu
+  if [[ -f $k ]] && nvcc -cubin -gencode arch=compute_90a,code=sm_90a -Xptxas -v -o "$log/sass/k.cubin" "$k" \
+    >"$log/sass/ptxas.txt" 2>&1; then
+    cuobjdump -sass "$log/sass/k.cubin" >"$log/sass/k.sass"
+    echo "=== SASS of the 8192^3 wgmma kernel: $(grep -c HGMMA "$log/sass/k.sass") HGMMA," \
+      "$(grep -c HMMA "$log/sass/k.sass") HMMA, $(grep -cE 'LDL|STL' "$log/sass/k.sass") LDL/STL;" \
+      "ptxas: $(grep -o 'Used [0-9]* registers' "$log/sass/ptxas.txt" | head -1)" \
+      "$(grep -i 'serializ' "$log/sass/ptxas.txt" | head -1)"
+  else
+    echo "=== SASS: nvcc could not compile $k (see $log/sass/ptxas.txt)"
+  fi
+else
+  echo "=== SASS: not inspected (nvcc or cuobjdump not on PATH)"
+fi
+
 python3 - "$log" "$count" "$peer_ok" "${shapes[@]}" <<'PY'
 import os, re, sys
 log, count, peer_ok, shapes = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:]
