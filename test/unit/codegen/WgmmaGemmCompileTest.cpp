@@ -2,6 +2,7 @@
 // (sm_90a artifacts only, 16-byte aligned 16-bit operands), what it rejects,
 // and NVRTC compiles of a spread of specs for sm_90a (no GPU needed).
 // Numerics are checked on an H100 by test/gpu/hopper_gemm.sh.
+#include "compiler/codegen/device/DeviceCode.h"
 #include "compiler/codegen/gemm/Gemm.h"
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
 #include "compiler/codegen/gemm/WgmmaGemm.h"
@@ -194,4 +195,55 @@ TEST(WgmmaGemm, CompilesWithNvrtcForSm90aOnly) {
 
   auto sm90 = nvrtc::compile(source, nvrtc::compileOptions("sm_90", {}), "wgmma_spread.cu");
   EXPECT_FALSE(sm90.ok()) << "wgmma compiled for sm_90";
+}
+
+// The hopper.cuh building blocks the GEMM does not use yet (mbarrier, TMA,
+// setmaxnreg) assemble for sm_90a: one kernel calls each, so ptxas checks
+// their PTX (an uncalled inline function never reaches it).
+TEST(WgmmaGemm, HopperBuildingBlocksAssembleForSm90a) {
+  Status loaded = nvrtc::load();
+  ASSERT_TRUE(loaded.ok()) << "libnvrtc not loadable: " << loaded.message();
+  std::string source = deviceSources({"primitives.cuh", "hopper.cuh"}) + R"(
+struct TmapStandIn { alignas(64) unsigned long long bits[16]; };  // CUtensorMap: 128 bytes
+EFFC_KERNEL void __launch_bounds__(256, 1) hopper_blocks(const __grid_constant__ TmapStandIn tmap, float *out) {
+  __shared__ __align__(1024) unsigned char tile[8192];
+  __shared__ __align__(8) unsigned long long bar;
+  const u32 b = smem_u32(&bar), t = smem_u32(tile);
+  if (threadIdx.x == 0) {
+    hop_tma_prefetch_desc(&tmap);
+    hop_mbar_init(b, 1);
+    hop_mbar_init_fence();
+  }
+  __syncthreads();
+  if (threadIdx.x >= 128) {
+    hop_setmaxnreg_dec<40>();
+    if (threadIdx.x == 128) {
+      hop_mbar_arrive_expect_tx(b, 8192);
+      hop_tma_load_2d(t, &tmap, b, 0, 0);
+    }
+  } else {
+    hop_setmaxnreg_inc<232>();
+    hop_mbar_wait(b, 0);
+    hop_fence_proxy_async_smem();
+    float acc[32];
+    for (int i = 0; i < 32; ++i) acc[i] = 0.f;
+    hop_wgmma_fence();
+    hop_wgmma_m64k16<64, true, false, false>(acc, hop_desc_sw128(t, 16, 1024), hop_desc_sw128(t, 16, 1024), 0);
+    hop_wgmma_commit();
+    hop_wgmma_wait<0>();
+    for (int i = 0; i < 32; ++i) hop_fence_operand(acc[i]);
+    out[threadIdx.x] = acc[threadIdx.x & 31];
+    hop_mbar_arrive(b);
+  }
+}
+)";
+  auto c = nvrtc::compile(source, nvrtc::compileOptions("sm_90a", {"--ptxas-options=-v"}),
+                          "hopper_blocks.cu");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  auto fns = nvrtc::cubinFunctions(c->cubin.data(), c->cubin.size());
+  ASSERT_TRUE(fns.ok()) << fns.status().message();
+  EXPECT_NE(std::find(fns->begin(), fns->end(), "hopper_blocks"), fns->end());
+  // ptxas ignores setmaxnreg without a register cap at entry; it warns then.
+  EXPECT_EQ(c->log.find("setmaxnreg"), std::string::npos) << c->log;
+  EXPECT_NE(c->log.find("hopper_blocks"), std::string::npos) << "no ptxas report: " << c->log;
 }
