@@ -72,6 +72,9 @@ EFFC_DECLARE_KERNEL_FAMILY(Matmul)
 /// lora_expand (when not fused into a GEMM epilogue) and lora_linear (when
 /// eff-decompose-lora is skipped): one thread per output element.
 EFFC_DECLARE_KERNEL_FAMILY(LoRA)
+/// quant_linear: packed quantized weights decoded in registers (GEMV for
+/// few rows, a tiled kernel for more; device/quant_linear.cuh).
+EFFC_DECLARE_KERNEL_FAMILY(QuantLinear)
 /// attention.
 EFFC_DECLARE_KERNEL_FAMILY(Attention)
 /// attention_partial, attention_combine: the split-KV decode kernels.

@@ -71,6 +71,7 @@ std::optional<CudaKernel> instantiateCudaKernel(const KernelDesc &desc, const Ke
   kernel.launch = choice.launch;
   kernel.needsAttentionPrelude = choice.needsAttentionPrelude;
   kernel.needsGemmPrelude = choice.needsGemmPrelude;
+  kernel.needsQuantPrelude = choice.needsQuantPrelude;
   return kernel;
 }
 
@@ -91,6 +92,7 @@ std::string CudaTranslationUnit::add(const CudaKernel &kernel) {
     return it->second;
   attention |= kernel.needsAttentionPrelude;
   gemm |= kernel.needsGemmPrelude;
+  quant |= kernel.needsQuantPrelude;
   kernels += "\n";
   kernels += kernel.source;
   return kernel.name;
@@ -105,6 +107,8 @@ std::string CudaTranslationUnit::source() const {
   if (attention)
     text +=
         deviceSources({"attention_common.cuh", "attention_forward.cuh", "attention_decode.cuh"});
+  if (quant)
+    text += deviceSources({"quant_linear.cuh"});
   return text + kernels;
 }
 

@@ -61,6 +61,7 @@ private:
   std::string kernels;
   bool attention = false;
   bool gemm = false;
+  bool quant = false;
   /// Source with the kernel's own name blanked -> the name it was added as.
   std::unordered_map<std::string, std::string> byBody;
 };

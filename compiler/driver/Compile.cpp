@@ -225,6 +225,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   ImportOptions importOptions;
   importOptions.inputShapes = options.shapes;
   importOptions.constantInputFiles = options.constInputs;
+  importOptions.remarks = options.remarks;
   for (const auto &[name, range] : options.dims)
     importOptions.dimValues[name] = range.min; // fixed: checked above
   mlir::OwningOpRef<mlir::ModuleOp> module;

@@ -333,6 +333,10 @@ LogicalResult GraphImporter::importInitializers() {
   for (const onnx::TensorProto &t : model.graph().initializer()) {
     if (t.name().empty())
       return error() << "an initializer has no name";
+    if (t.data_type() == 22 || t.data_type() == 21) { // INT4, UINT4 (IR v10)
+      packedInitializers[t.name()] = &t;              // read by a quantized-linear recipe
+      continue;
+    }
     std::string message;
     ElementsAttr value =
         convertOnnxTensor(ctx, t, blobNameFor(t.name()), externalDir, externalData.get(), message);
@@ -410,12 +414,13 @@ FailureOr<Value> GraphImporter::shapeOf(Value v) {
 //===----------------------------------------------------------------------===//
 
 /// Captures error diagnostics while it lives (they are re-emitted by the
-/// owner with context, or dropped).
+/// owner with context, or dropped); other diagnostics go on.
 struct DiagnosticCapture {
   explicit DiagnosticCapture(MLIRContext &ctx)
       : handler(&ctx, [this](Diagnostic &d) {
-          if (d.getSeverity() == DiagnosticSeverity::Error)
-            messages.push_back(d.str());
+          if (d.getSeverity() != DiagnosticSeverity::Error)
+            return failure(); // remarks pass through to the caller's handler
+          messages.push_back(d.str());
           return success();
         }) {}
   std::vector<std::string> messages;
@@ -552,6 +557,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &n, int index) {
   {
     DiagnosticCapture capture(ctx);
     result = [&]() -> LogicalResult {
+      if (std::optional<LogicalResult> quantized = importQuantizedNodeWithAttrs(n, index))
+        return *quantized;
       if (!defaultDomain) {
         for (const onnx::FunctionProto &f : model.functions())
           if (f.domain() == n.domain() && f.name() == n.op_type())
@@ -566,6 +573,10 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &n, int index) {
           continue;
         }
         auto it = values.find(in);
+        if (it == values.end() && packedInitializers.count(in))
+          return error() << "input '" << in
+                         << "' is an int4/uint4 initializer; effc reads those only as "
+                            "DequantizeLinear weights feeding a MatMul";
         if (it == values.end())
           return error() << "input '" << in
                          << "' is not defined (no graph input, initializer or earlier node output)";
@@ -646,6 +657,7 @@ OwningOpRef<ModuleOp> GraphImporter::run() {
       consumedNames.insert(in);
   for (const onnx::ValueInfoProto &out : graph.output())
     consumedNames.insert(out.name());
+  planQuantizedLinears();
   for (int i = 0; i < graph.node_size(); ++i)
     if (failed(importNode(graph.node(i), i)))
       return {};

@@ -28,6 +28,8 @@ struct ImportOptions {
   std::map<std::string, std::string> constantInputFiles;
   /// Directory for ONNX external data files; empty: the model's directory.
   std::string externalDataDir;
+  /// Remarks on what the importer raised (quantized linears, `--remarks`).
+  bool remarks = false;
 };
 
 /// Parses and imports an ONNX model file into a module holding one

@@ -22,7 +22,10 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OperationSupport.h"
 
+#include "dialects/eff/EffOps.h"
+
 #include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 
@@ -74,6 +77,33 @@ const OpShape *lookupOnnxOp(llvm::StringRef onnxOpType);
 /// Reads external data files once each (memory mapped) and hands out
 /// bounds-checked slices.
 class ExternalDataCache;
+
+struct ConstNumbers;
+struct NBlocksWeight;
+
+/// A DequantizeLinear of a constant weight whose readers are all MatMuls
+/// (input B): each of those MatMuls becomes an eff.quant_linear over the
+/// packed constants, built once (OnnxQuantized.cpp).
+struct PendingDequantize {
+  int node = -1;
+  std::string nodeDesc, x, zeroName, typeName;
+  mlir::Value scale, zeroPoint;
+  bool hasZero = false, fourBit = false;
+  int64_t axis = 1, blockSize = 0;
+  // Filled by the first MatMul.
+  bool built = false;
+  mlir::eff::QuantScheme scheme = mlir::eff::QuantScheme::Int8;
+  int64_t K = 0, N = 0, blockSizeUsed = 0, packedBytes = 0;
+  mlir::Value weight, scales, zeros;
+};
+
+/// onnxruntime's dynamic int8 MatMul: DynamicQuantizeLinear (node
+/// `quantize`) -> MatMulInteger (`matmul`) -> Cast (`cast`) -> Mul
+/// (`output`) by Mul(a_scale, weightScale) (`scaleMul`); node indices.
+struct DynamicLinear {
+  int quantize = -1, matmul = -1, cast = -1, scaleMul = -1, output = -1;
+  std::string weightScale;
+};
 
 class GraphImporter {
 public:
@@ -167,6 +197,46 @@ public:
   /// Moves attribute `attr` (INTS) into operand slot `index` as an i64 tensor.
   void attrToOperand(mlir::NamedAttrList &attrs, llvm::StringRef attr,
                      llvm::SmallVectorImpl<mlir::Value> &inputs, unsigned index);
+
+  // ---- quantized linears -> eff.quant_linear (OnnxQuantized.cpp) --------------
+  /// INT4/UINT4 initializers, kept packed until a recipe reads them.
+  llvm::StringMap<const onnx::TensorProto *> packedInitializers;
+  /// Readers of each value: (node index, input slot); the graph's outputs.
+  llvm::StringMap<llvm::SmallVector<std::pair<int, int>>> consumers;
+  llvm::StringSet<> graphOutputs;
+  llvm::StringMap<PendingDequantize> pendingDequantize; // by DequantizeLinear output
+  std::vector<DynamicLinear> dynamicLinears;
+  llvm::DenseMap<int, int> dynamicOutputs;          // output Mul node -> dynamicLinears index
+  llvm::DenseSet<int> absorbedNodes;                // nodes a recipe computes
+  llvm::DenseMap<int, std::string> dynamicMismatch; // MatMulInteger -> why no pattern
+  /// Finds the dynamic int8 patterns (before the node walk).
+  void planQuantizedLinears();
+  /// The node's recipe if it has one (nullopt: import it normally).
+  std::optional<mlir::LogicalResult> importQuantizedNodeWithAttrs(const onnx::NodeProto &n,
+                                                                  int index);
+  std::optional<mlir::LogicalResult> importQuantizedNode(int index, mlir::NamedAttrList &attrs);
+  mlir::LogicalResult convertMatMulNBits(llvm::ArrayRef<mlir::Value> inputs,
+                                         mlir::NamedAttrList &attrs);
+  mlir::LogicalResult convertMatMulBnb4(llvm::ArrayRef<mlir::Value> inputs,
+                                        mlir::NamedAttrList &attrs);
+  mlir::FailureOr<bool> convertDequantizeLinear(int index, mlir::NamedAttrList &attrs);
+  mlir::LogicalResult dequantizeElementwise(llvm::ArrayRef<mlir::Value> inputs,
+                                            mlir::NamedAttrList &attrs);
+  mlir::LogicalResult convertDequantizedMatMul(llvm::ArrayRef<mlir::Value> inputs,
+                                               PendingDequantize &dq);
+  mlir::LogicalResult convertDynamicLinear(const DynamicLinear &d);
+  mlir::LogicalResult readPackedInt4(const onnx::TensorProto &t, ConstNumbers &out);
+  mlir::LogicalResult dequantizeCodes(const PendingDequantize &dq, ConstNumbers &codes);
+  mlir::Value bytesConstant(llvm::ArrayRef<int64_t> shape, mlir::Type elt,
+                            llvm::ArrayRef<char> bytes, llvm::StringRef name);
+  mlir::Value emitNBlocks(mlir::Value a, mlir::eff::QuantScheme scheme, const NBlocksWeight &w,
+                          llvm::StringRef name);
+  mlir::Value emitQuantLinear(mlir::Value a, mlir::eff::QuantScheme scheme,
+                              mlir::eff::QuantLayout layout, int64_t K, int64_t N,
+                              int64_t blockSize, mlir::Value weight, mlir::Value scales,
+                              mlir::Value zeroPoints);
+  /// With --remarks: "raised WHAT to eff.quant_linear: weight [K, N] packed in ...".
+  void remarkRaised(const std::string &what, int64_t K, int64_t N, int64_t packedBytes);
 };
 
 /// "ReduceMean" -> "eff.reduce_mean": the eff op an ONNX op imports as

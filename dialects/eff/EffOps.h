@@ -35,4 +35,9 @@ template <typename ConcreteType> class View : public TraitBase<ConcreteType, Vie
 #define GET_OP_CLASSES
 #include "dialects/eff/EffOps.h.inc"
 
+namespace mlir::eff {
+/// Bits per weight code of an eff.quant_linear scheme (4 or 8).
+int64_t quantSchemeBits(QuantScheme scheme);
+} // namespace mlir::eff
+
 #endif

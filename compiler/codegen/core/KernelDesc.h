@@ -88,6 +88,7 @@ struct KernelChoice {
   LaunchDims launch;
   bool needsAttentionPrelude = false;
   bool needsGemmPrelude = false;
+  bool needsQuantPrelude = false;
 
   /// The parameter's value; `dflt` when the choice has none of that name.
   int64_t param(const std::string &key, int64_t dflt = 0) const;
@@ -110,6 +111,8 @@ struct CudaKernel {
   /// Uses the tensor-core GEMM's device code (tensorCoreGemmPrelude()), also
   /// emitted once per translation unit.
   bool needsGemmPrelude = false;
+  /// Uses device/quant_linear.cuh (eff.quant_linear), emitted once.
+  bool needsQuantPrelude = false;
 };
 
 } // namespace effc::codegen

@@ -59,6 +59,7 @@ void registerShapeOps(Registry &r);
 void registerGather(Registry &r);
 void registerLinalg(Registry &r);
 void registerLoRA(Registry &r);
+void registerQuantLinear(Registry &r);
 void registerNormalization(Registry &r);
 void registerAttention(Registry &r);
 void registerSplitKvAttention(Registry &r);

@@ -22,6 +22,7 @@ static const Registry &registry() {
     registerGather(reg);
     registerLinalg(reg);
     registerLoRA(reg);
+    registerQuantLinear(reg);
     registerNormalization(reg);
     registerAttention(reg);
     registerSplitKvAttention(reg);

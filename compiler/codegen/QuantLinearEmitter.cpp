@@ -1,0 +1,122 @@
+//===- QuantLinearEmitter.cpp - eff.quant_linear kernels ------------------===//
+//
+// A config struct with every size baked in, the dtype glue as lambdas and a
+// call of a template of device/quant_linear.cuh: the warp-per-column GEMV
+// for up to kGemvRows rows (decode), the 32x32 tiled kernel above. Both
+// decode the packed codes in registers; the weight stays packed in memory.
+//
+#include "compiler/codegen/Families.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
+#include "dialects/eff/EffOps.h"
+#include "host/QuantLinear.h"
+
+namespace effc::codegen {
+namespace {
+
+// The device code and the host kernel number schemes and layouts as ODS does.
+static_assert(int(host::QuantScheme::Int4) == int(mlir::eff::QuantScheme::Int4) &&
+              int(host::QuantScheme::Int8) == int(mlir::eff::QuantScheme::Int8) &&
+              int(host::QuantScheme::NF4) == int(mlir::eff::QuantScheme::NF4) &&
+              int(host::QuantScheme::FP4) == int(mlir::eff::QuantScheme::FP4) &&
+              int(host::QuantScheme::DynamicInt8) == int(mlir::eff::QuantScheme::DynamicInt8));
+static_assert(int(host::QuantLayout::NBlocks) == int(mlir::eff::QuantLayout::NBlocks) &&
+              int(host::QuantLayout::BnbFlat) == int(mlir::eff::QuantLayout::BnbFlat));
+
+constexpr int kThreads = 256;
+constexpr int64_t kGemvRows = 8;
+constexpr int64_t kTile = 32;
+
+struct QuantGeometry {
+  int64_t scheme, layout, bits, K, N, blockSize, blocks, rows;
+  bool hasZeroPoints;
+};
+
+bool describeQuantLinear(const KernelDesc &d, QuantGeometry &g, std::string &error) {
+  if (d.inputs.size() < 3 || d.outputs.size() != 1) {
+    error = d.op + ": expected a, weight, scales, [zero_points] and one output";
+    return false;
+  }
+  g.scheme = d.intAttr("scheme", -1);
+  g.layout = d.intAttr("layout", -1);
+  g.K = d.intAttr("K", 0);
+  g.N = d.intAttr("N", 0);
+  g.blockSize = d.intAttr("block_size", 0);
+  if (g.scheme < 0 || g.scheme > 4 || g.layout < 0 || g.layout > 1 || g.K <= 0 || g.N <= 0 ||
+      g.blockSize <= 0) {
+    error = d.op + ": bad scheme, layout, K, N or block_size";
+    return false;
+  }
+  auto scheme = host::QuantScheme(g.scheme);
+  g.bits = scheme == host::QuantScheme::Int8 || scheme == host::QuantScheme::DynamicInt8 ? 8 : 4;
+  g.blocks = ceilDiv(g.K, g.blockSize);
+  g.hasZeroPoints = d.hasInput(3);
+  const TensorDesc &a = d.inputs[0];
+  if (a.shape.empty() || a.shape.back() != g.K) {
+    error = d.op + ": a must be [..., " + std::to_string(g.K) + "], got " + shapeText(a.shape);
+    return false;
+  }
+  g.rows = a.numElements() / g.K;
+  if (!isFloatCompute(computeOf(a.dtype)) || !isFloatCompute(computeOf(d.inputs[2].dtype))) {
+    error = d.op + ": a and scales must be float tensors";
+    return false;
+  }
+  return true;
+}
+
+bool useGemv(const QuantGeometry &g) { return g.rows <= kGemvRows; }
+
+} // namespace
+
+bool chooseQuantLinear(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  QuantGeometry g;
+  if (!describeQuantLinear(d, g, error))
+    return false;
+  c.launch.block[0] = kThreads;
+  if (useGemv(g)) {
+    c.variant = "gemv";
+    c.launch.grid[0] = uint32_t(ceilDiv(g.N, kThreads / 32));
+  } else {
+    c.variant = "tiled";
+    c.launch.grid[0] = uint32_t(ceilDiv(g.N, kTile));
+    c.launch.grid[1] = uint32_t(ceilDiv(g.rows, kTile));
+  }
+  c.setParam("rows", g.rows);
+  c.needsQuantPrelude = true;
+  return true;
+}
+
+bool instantiateQuantLinear(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                            std::string &error) {
+  QuantGeometry g;
+  if (!describeQuantLinear(d, g, error))
+    return false;
+  static const char *schemeNames[] = {"int4", "int8", "nf4", "fp4", "dynamic_int8"};
+  const std::string cfg = "effc_ql_cfg_" + d.name;
+  auto flag = [](bool b) { return b ? "true" : "false"; };
+  CudaWriter w;
+  w.open("struct ", cfg, " {");
+  w.line("static constexpr int SCHEME = ", g.scheme, ", LAYOUT = ", g.layout, ", BITS = ", g.bits,
+         ";");
+  w.line("static constexpr int K = ", g.K, ", N = ", g.N, ", BLOCK = ", g.blockSize,
+         ", BLOCKS = ", g.blocks, ", BLOCK_BYTES = ", g.blockSize * g.bits / 8, ";");
+  w.line("static constexpr long long ROWS = ", g.rows, ";");
+  w.line("static constexpr bool HAS_ZP = ", flag(g.hasZeroPoints), ";");
+  w.close("};");
+  openKernel(w, d, kThreads);
+  w.line("// y[", g.rows, "][", g.N, "] = a W, W [", g.K, "][", g.N, "] ", schemeNames[g.scheme],
+         ", block ", g.blockSize, g.hasZeroPoints ? ", zero points" : "", " (", c.variant, ")");
+  w.line("auto loadA = [&](long long i) -> float { return ",
+         loadAs(d.inputs[0].dtype, "x0", "i", Compute::F32), "; };");
+  w.line("auto loadScale = [&](long long i) -> float { return ",
+         loadAs(d.inputs[2].dtype, "x2", "i", Compute::F32), "; };");
+  w.line("auto store = [&](long long i, float v) { y0[i] = ",
+         storeValue(d.outputs[0].dtype, "v", Compute::F32), "; };");
+  w.line(c.variant == "gemv" ? "quant_linear_gemv<" : "quant_linear_tiled<", cfg, ">(x1, ",
+         g.hasZeroPoints ? "x3" : "(const u8 *)nullptr", ", loadA, loadScale, store);");
+  w.close();
+  out = w.str();
+  return true;
+}
+
+} // namespace effc::codegen
