@@ -24,6 +24,18 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     pm.addPass(mlir::eff::createInsertLoRA(lora));
     pm.addPass(mlir::createCanonicalizerPass());
   }
+  // Quantize: constant linear weights become packed eff.quant_linear codes,
+  // from the exact fp32 weights (after a LoRA merge, before --dtype).
+  if (!options.quantize.empty()) {
+    mlir::eff::QuantizeWeightsOptions quantize;
+    quantize.scheme = options.quantize;
+    quantize.blockSize = options.quantizeBlock;
+    quantize.doubleQuant = options.quantizeDouble;
+    quantize.skip = options.quantizeSkip;
+    quantize.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createQuantizeWeights(quantize));
+    pm.addPass(mlir::createCanonicalizerPass());
+  }
   // Raise: matmul/softmax/matmul chains become eff.attention (on the
   // canonical, static IR), then the views and masks they read fold or die.
   if (options.raiseAttention) {

@@ -43,6 +43,22 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       *this, "lora",
       llvm::cl::desc("PEFT LoRA adapters: DIR, or NAME=DIR (several; per-request selection "
                      "through the `lora_index` input)")};
+  Option<std::string> quantize{
+      *this, "quantize",
+      llvm::cl::desc("Weight-only quantization of linear layers: int8 or nf4 (empty: none)"),
+      llvm::cl::init("")};
+  Option<int64_t> quantizeBlock{
+      *this, "quantize-block",
+      llvm::cl::desc("Values per quantization scale (int8: 0 = per output channel; nf4: 0 = 64)"),
+      llvm::cl::init(0)};
+  Option<bool> quantizeDouble{
+      *this, "quantize-double",
+      llvm::cl::desc("nf4: double quantization of the absmaxes (bitsandbytes)"),
+      llvm::cl::init(false)};
+  Option<std::string> quantizeSkip{
+      *this, "quantize-skip",
+      llvm::cl::desc("Regex over module paths whose linear layers keep their weights"),
+      llvm::cl::init("lm_head|(^|[.])gate$")};
   Option<bool> loraMerge{*this, "lora-merge",
                          llvm::cl::desc("Merge the one adapter into the weights instead of "
                                         "running it as a low-rank branch"),

@@ -8,6 +8,7 @@
 #include "dialects/eff/ConstantFolding.h"
 #include "dialects/eff/EffOps.h"
 #include "dialects/eff/ModulePath.h"
+#include "passes/LinearLayer.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/Builders.h"
@@ -29,58 +30,6 @@ using effc::lora::LoraAdapter;
 using effc::lora::LoraModule;
 
 namespace {
-
-/// A linear layer as exporters write it: x [..., K] times a constant weight,
-/// stored [K, N] (MatMul; Gemm) or [N, K] (Gemm transB = 1).
-struct Linear {
-  Operation *op = nullptr;
-  Value x;
-  mutable ConstantOp weight; // op handles are not const-correct
-  bool weightIsNK = false;
-  int64_t K = 0, N = 0;
-  std::string modulePath;
-};
-
-std::optional<Linear> asLinear(Operation *op) {
-  Linear l;
-  l.op = op;
-  std::optional<std::string> path = effc::getModulePath(op->getLoc());
-  if (!path)
-    return std::nullopt;
-  l.modulePath = *path;
-  Value w;
-  if (auto mm = dyn_cast<MatMulOp>(op)) {
-    l.x = mm.getA(), w = mm.getB();
-  } else if (auto gemm = dyn_cast<GemmOp>(op)) {
-    if (gemm.getTransA() != 0)
-      return std::nullopt;
-    l.x = gemm.getA(), w = gemm.getB();
-    l.weightIsNK = gemm.getTransB() != 0;
-  } else {
-    return std::nullopt;
-  }
-  l.weight = w.getDefiningOp<ConstantOp>();
-  auto wt = dyn_cast<RankedTensorType>(w.getType());
-  auto xt = dyn_cast<RankedTensorType>(l.x.getType());
-  if (!l.weight || !wt || wt.getRank() != 2 || !wt.hasStaticShape() || !xt || xt.getRank() < 1)
-    return std::nullopt;
-  l.K = wt.getDimSize(l.weightIsNK ? 1 : 0);
-  l.N = wt.getDimSize(l.weightIsNK ? 0 : 1);
-  return l;
-}
-
-/// The fp32 values of a constant, or nullopt when it is not fp32 data.
-std::optional<std::vector<float>> readF32(ConstantOp constant) {
-  if (!constant.getType().getElementType().isF32())
-    return std::nullopt;
-  std::vector<char> bytes;
-  if (!getElementsBytes(constant.getValue(), bytes))
-    return std::nullopt;
-  std::vector<float> values(bytes.size() / sizeof(float));
-  if (!values.empty())
-    std::memcpy(values.data(), bytes.data(), values.size() * sizeof(float));
-  return values;
-}
 
 Value makeF32Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, ArrayRef<float> values,
                       StringRef hint) {
@@ -158,9 +107,9 @@ private:
   }
 
   LogicalResult insert(func::FuncOp func) {
-    std::vector<Linear> linears;
+    std::vector<LinearLayer> linears;
     func.walk([&](Operation *op) {
-      if (std::optional<Linear> l = asLinear(op))
+      if (std::optional<LinearLayer> l = asLinearLayer(op, /*needModulePath=*/true))
         linears.push_back(*l);
     });
 
@@ -171,7 +120,7 @@ private:
         return failure();
       for (const LoraModule &m : adapter.modules) {
         size_t found = 0;
-        for (const Linear &l : linears) {
+        for (const LinearLayer &l : linears) {
           if (!effc::lora::modulePathMatches(l.modulePath, m.key))
             continue;
           if (l.K != m.inFeatures || l.N != m.outFeatures)
@@ -198,7 +147,7 @@ private:
         return failure();
       index = *arg;
     }
-    for (const Linear &l : linears) {
+    for (const LinearLayer &l : linears) {
       auto it = uses.find(l.op);
       if (it == uses.end())
         continue;
@@ -217,11 +166,11 @@ private:
 
   /// Every target_modules entry must name something in this model.
   LogicalResult checkTargets(func::FuncOp func, const LoraAdapter &adapter,
-                             const std::vector<Linear> &linears) {
+                             const std::vector<LinearLayer> &linears) {
     if (adapter.modules.empty())
       return func.emitError("LoRA adapter '") << adapter.dir << "' has no lora_A/lora_B tensors";
     for (const std::string &target : adapter.targetModules) {
-      bool any = llvm::any_of(linears, [&](const Linear &l) {
+      bool any = llvm::any_of(linears, [&](const LinearLayer &l) {
         return effc::lora::targetEntryMatches(target, l.modulePath);
       });
       if (!any)
@@ -249,7 +198,7 @@ private:
 
   /// W' = W + scale * (B A)^T in fp32, as a new constant for this op only
   /// (a weight shared with an unadapted op keeps its value there).
-  LogicalResult mergeInto(const Linear &l, const LoraModule &m) {
+  LogicalResult mergeInto(const LinearLayer &l, const LoraModule &m) {
     std::optional<std::vector<float>> w = readF32(l.weight);
     if (!w)
       return l.op->emitError("--lora-merge: the weight of '") << m.key << "' is not fp32 data";
@@ -270,7 +219,7 @@ private:
   }
 
   /// Replaces the linear by eff.lora_linear(x, W[K,N], A', B' [, index]).
-  LogicalResult branch(const Linear &l, const std::vector<Use> &us, Value index) {
+  LogicalResult branch(const LinearLayer &l, const std::vector<Use> &us, Value index) {
     auto xt = cast<RankedTensorType>(l.x.getType());
     if (!xt.getElementType().isF32())
       return l.op->emitError("LoRA: expected an fp32 model at '")
@@ -333,7 +282,7 @@ private:
   }
 
   /// The weight as [K, N] (a Gemm's transB weight is transposed once, here).
-  FailureOr<Value> weightKN(OpBuilder &b, const Linear &l) {
+  FailureOr<Value> weightKN(OpBuilder &b, const LinearLayer &l) {
     if (!l.weightIsNK)
       return l.weight.getResult();
     std::optional<std::vector<float>> w = readF32(l.weight);

@@ -69,6 +69,43 @@ def ConvertFloatType : Pass<"eff-convert-float-type", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def QuantizeWeights : Pass<"eff-quantize-weights", "func::FuncOp"> {
+  let summary = "Quantize the constant weights of linear layers (eff.quant_linear)";
+  let description = [{
+    Every MatMul/Gemm of an activation x [..., K] by a constant fp32 weight
+    becomes eff.quant_linear with the weight packed at compile time:
+
+    - `int8`: symmetric, scale = absmax / 127 per output channel
+      (block-size 0) or per block of K; codes stored with zero point 128.
+    - `nf4`: QLoRA's NormalFloat-4 as bitsandbytes packs it (W^T flattened,
+      blocks of block-size values, default 64, absmax per block);
+      `double-quant` quantizes the absmaxes the bitsandbytes way (8-bit
+      dynamic map, blocks of 256, minus their mean) and stores their
+      dequantized values, so the numbers are bitsandbytes'.
+
+    Layers whose recorded module path matches `skip` (a regex searched in
+    the path; the default keeps the LM head and MoE routers, `gate`, whose
+    top-k flips with small errors) keep their weight. A Gemm
+    bias becomes an eff.add after the op; Gemms with alpha or beta != 1 are
+    left alone. Runs on the fp32 model, before eff-convert-float-type.
+    `remarks`: one per layer (what it became and the bytes, or why not) and
+    a total.
+  }];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+  let options = [
+    Option<"scheme", "scheme", "std::string", /*default=*/"\"int8\"",
+           "int8 or nf4">,
+    Option<"blockSize", "block-size", "int64_t", /*default=*/"0",
+           "Values per scale: int8 0 = per output channel; nf4 0 = 64">,
+    Option<"doubleQuant", "double-quant", "bool", /*default=*/"false",
+           "nf4: quantize the absmaxes too (bitsandbytes double quantization)">,
+    Option<"skip", "skip", "std::string", /*default=*/"\"lm_head|(^|[.])gate$\"",
+           "Regex over the module path of layers that keep their weight">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "One remark per linear layer: what it became, or why not">,
+  ];
+}
+
 def RaiseAttention : Pass<"eff-raise-attention", "func::FuncOp"> {
   let summary = "Raise matmul-softmax-matmul chains to eff.attention";
   let description = [{

@@ -201,6 +201,14 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
     return reporter.error("--dtype must be fp32, bf16 or fp16, got '" + options.dtype + "'");
   if (options.loraMerge && options.loraAdapters.empty())
     return reporter.error("--lora-merge needs an adapter (--lora=DIR)");
+  if (!options.quantize.empty() && options.quantize != "int8" && options.quantize != "nf4")
+    return reporter.error("--quantize must be int8 or nf4, got '" + options.quantize +
+                          "' (llm-int8 is not supported yet)");
+  if (options.quantize.empty() && (options.quantizeBlock || options.quantizeDouble))
+    return reporter.error("--quantize-block and --quantize-double need --quantize");
+  if (options.quantizeBlock < 0)
+    return reporter.error("--quantize-block must be >= 0, got " +
+                          std::to_string(options.quantizeBlock));
   if (options.embedCubin && options.archs.empty())
     return reporter.error("--embed-cubin needs at least one --arch");
   if (Status supported = checkDimsSupported(options.dims); !supported.ok())
@@ -266,6 +274,10 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.remarks = options.remarks;
   pipelineOptions.loraAdapters = options.loraAdapters;
   pipelineOptions.loraMerge = options.loraMerge;
+  pipelineOptions.quantize = options.quantize;
+  pipelineOptions.quantizeBlock = options.quantizeBlock;
+  pipelineOptions.quantizeDouble = options.quantizeDouble;
+  pipelineOptions.quantizeSkip = options.quantizeSkip;
   buildPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return reporter.failure(path);

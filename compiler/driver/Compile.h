@@ -46,6 +46,12 @@ struct CompileOptions {
   /// --lora DIR or NAME=DIR (several).
   std::vector<std::string> loraAdapters;
   bool loraMerge = false;
+  /// --quantize=int8|nf4 ("" none), --quantize-block, --quantize-double,
+  /// --quantize-skip.
+  std::string quantize;
+  int64_t quantizeBlock = 0;
+  bool quantizeDouble = false;
+  std::string quantizeSkip = "lm_head|(^|[.])gate$"; ///< the LM head, MoE routers
   /// --embed-cubin --arch=...
   bool embedCubin = false;
   std::vector<std::string> archs = {"sm_90"};

@@ -94,6 +94,25 @@ cl::opt<bool> loraMerge("lora-merge",
                         cl::desc("Merge the --lora adapter into the weights at compile time "
                                  "(W + scale*B*A in fp32): no run-time cost, one adapter"),
                         cl::cat(effcCategory));
+cl::opt<std::string> quantize("quantize",
+                              cl::desc("Quantize the weights of linear layers: int8 (symmetric, "
+                                       "per output channel or --quantize-block) or nf4 (QLoRA "
+                                       "NormalFloat-4, bitsandbytes layout, blocks of 64)"),
+                              cl::value_desc("int8|nf4"), cl::cat(effcCategory));
+cl::opt<int64_t> quantizeBlock("quantize-block",
+                               cl::desc("Values per quantization scale (int8: 0 = per output "
+                                        "channel; nf4: 0 = 64)"),
+                               cl::init(0), cl::cat(effcCategory));
+cl::opt<bool> quantizeDouble("quantize-double",
+                             cl::desc("nf4: quantize the block absmaxes too (bitsandbytes double "
+                                      "quantization)"),
+                             cl::cat(effcCategory));
+cl::opt<std::string> quantizeSkip("quantize-skip",
+                                  cl::desc("Regex over module paths whose linear layers keep "
+                                           "their weights (default: the LM head and MoE "
+                                           "routers)"),
+                                  cl::init("lm_head|(^|[.])gate$"), cl::value_desc("REGEX"),
+                                  cl::cat(effcCategory));
 cl::opt<bool> hostOnly("host-only",
                        cl::desc("Artifact for the host backend only: ops without a CUDA kernel "
                                 "are allowed (by default they are a compile error)"),
@@ -198,6 +217,10 @@ int main(int argc, char **argv) {
   options.decomposeLoRA = decomposeLoRA;
   options.loraAdapters.assign(loraAdapters.begin(), loraAdapters.end());
   options.loraMerge = loraMerge;
+  options.quantize = quantize;
+  options.quantizeBlock = quantizeBlock;
+  options.quantizeDouble = quantizeDouble;
+  options.quantizeSkip = quantizeSkip;
   options.embedCubin = embedCubin;
   SmallVector<StringRef> archs;
   StringRef(arch).split(archs, ',', -1, /*KeepEmpty=*/false);

@@ -489,11 +489,8 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
                                  bool raiseAttention, bool splitKvDecode, bool decomposeLoRA,
                                  bool hostOnly, bool embedCubin, nb::handle arch,
                                  nb::handle constInputs, bool remarks, bool verbose) {
-  // Options of the design the compiler does not have yet: refuse, never ignore.
-  if (!quantize.is_none())
-    throw nb::value_error(
-        "compile(): quantize= is not supported yet (the compiler has no --quantize): pass "
-        "quantize=None");
+  if (!quantize.is_none() && !nb::isinstance<nb::str>(quantize))
+    throw nb::value_error("compile(): quantize must be None, \"int8\" or \"nf4\"");
   if (dtype != "fp32" && dtype != "bf16" && dtype != "fp16")
     throw nb::value_error(
         ("compile(): dtype must be \"fp32\", \"bf16\" or \"fp16\", got \"" + dtype + "\"").c_str());
@@ -564,6 +561,8 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
   }
   options.loraAdapters = stringList("lora", lora);
   options.loraMerge = loraMerge;
+  if (!quantize.is_none())
+    options.quantize = nb::cast<std::string>(quantize); // checked with effc's --quantize rules
   options.fuse = fuse;
   options.raiseAttention = raiseAttention;
   options.splitKvDecode = splitKvDecode;
@@ -795,7 +794,8 @@ NB_MODULE(_effc, m) {
       "                 (MIN, MAX) keeping it symbolic are not supported yet (ValueError).\n"
       "lora:            a PEFT adapter directory, or {name: directory} for several adapters\n"
       "                 selected per request by the int64 input 'lora_index' (effc --lora).\n"
-      "quantize:        weight quantization: not supported yet (must be None).\n"
+      "quantize:        \"int8\" or \"nf4\": weight-only quantization of the linear layers\n"
+      "                 (effc --quantize; the LM head and MoE routers keep their weights).\n"
       "lora_merge:      merge the one adapter into the weights (effc --lora-merge).\n"
       "fuse:            fuse elementwise chains into single kernels (effc --fuse).\n"
       "raise_attention: run attention subgraphs as FlashAttention kernels.\n"
