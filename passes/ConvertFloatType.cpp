@@ -92,9 +92,12 @@ struct ConvertFloatTypePass : public mlir::eff::impl::ConvertFloatTypeBase<Conve
       if (auto constant = dyn_cast<ConstantOp>(&op)) {
         if (!isF32Tensor(constant.getType()))
           continue;
-        // Weights read only by fp32 router ops keep their precision.
+        // Weights read only by fp32 router ops keep their precision, and so
+        // do eff.quant_linear's scales (a few per block; the kernels read
+        // any float type, and bf16 scales would add their rounding to every
+        // weight of the block).
         if (!constant->use_empty() && llvm::all_of(constant->getUsers(), [&](Operation *user) {
-              return keepF32.contains(user);
+              return keepF32.contains(user) || isa<QuantLinearOp>(user);
             }))
           continue;
         builder.setInsertionPointAfter(constant);
@@ -103,13 +106,15 @@ struct ConvertFloatTypePass : public mlir::eff::impl::ConvertFloatTypeBase<Conve
         continue;
       }
       // At the edge of the fp32 router: cast operands to the type the op
-      // computes in (up inside the router, down after it).
+      // computes in (up inside the router, down after it); quant_linear's
+      // scales stay as they are.
       if (!isa<CastOp>(op)) {
         Type want = keepF32.contains(&op) ? f32 : target;
         Type other = keepF32.contains(&op) ? target : f32;
         builder.setInsertionPoint(&op);
         for (OpOperand &operand : op.getOpOperands())
-          if (isFloatTensorOf(operand.get().getType(), other))
+          if (isFloatTensorOf(operand.get().getType(), other) &&
+              !(isa<QuantLinearOp>(op) && operand.getOperandNumber() != 0))
             operand.set(builder.create<CastOp>(op.getLoc(), operand.get(),
                                                want == f32 ? kOnnxFloat : targetCode));
       }

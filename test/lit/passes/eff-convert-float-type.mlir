@@ -60,3 +60,17 @@ func.func @router(%x: tensor<2x4xf32>) -> (tensor<2x2xf32>, tensor<2x2xi64>) {
   %s = eff.neg %v : (tensor<2x2xf32>) -> tensor<2x2xf32>
   return %s, %i : tensor<2x2xf32>, tensor<2x2xi64>
 }
+
+// -----
+
+// eff.quant_linear computes in the target type, but its scales stay fp32
+// (a few per block of packed codes).
+// BF16-LABEL: func.func @quant_linear
+// BF16: %[[S:.*]] = eff.constant {value = dense<5.000000e-01> : tensor<4x1xf32>}
+// BF16: eff.quant_linear int8 n_kblocks(%{{.*}}, %{{.*}}, %[[S]]) {{.*}} : (tensor<2x8xbf16>, tensor<4x1x8xui8>, tensor<4x1xf32>) -> tensor<2x4xbf16>
+func.func @quant_linear(%x: tensor<2x8xf32>) -> tensor<2x4xf32> {
+  %w = eff.constant {value = dense<130> : tensor<4x1x8xui8>} : tensor<4x1x8xui8>
+  %s = eff.constant {value = dense<0.5> : tensor<4x1xf32>} : tensor<4x1xf32>
+  %y = eff.quant_linear int8 n_kblocks(%x, %w, %s) {K = 8 : i64, N = 4 : i64, block_size = 8 : i64} : (tensor<2x8xf32>, tensor<4x1x8xui8>, tensor<4x1xf32>) -> tensor<2x4xf32>
+  return %y : tensor<2x4xf32>
+}
