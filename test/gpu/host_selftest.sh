@@ -38,6 +38,8 @@ expect_error "check_all without models" "no model found in $work/empty" \
   env EFFC_MODELS="$work/empty" OUT="$work" bash "$repo/test/gpu/check_all.sh" "$bin"
 expect_error "check_lora without models" "no model found in $work/empty" \
   env OUT="$work" bash "$repo/test/gpu/check_lora.sh" "$bin" "$work/empty"
+expect_error "check_quant without models" "no model found in $work/empty" \
+  env OUT="$work" bash "$repo/test/gpu/check_quant.sh" "$bin" "$work/empty"
 expect_error "check_all without effc" "missing executable $work/empty/effc" \
   env OUT="$work" bash "$repo/test/gpu/check_all.sh" "$work/empty"
 expect_error "compute_sanitizer without the sanitizer" "missing executable $work/empty/compute-sanitizer" \

@@ -36,7 +36,7 @@ repo=$(cd "$here/../.." && pwd)
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 
-check_parts="compute_sanitizer check_all check_ops check_codegen check_lora check_lora_epilogue attention_long decode_check \
+check_parts="compute_sanitizer check_all check_ops check_codegen check_lora check_lora_epilogue check_quant attention_long decode_check \
 cuda_backend_smoke device_api python_dlpack"
 bench_parts="bench_gemm bench_attention bench_models bench_lora"
 usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; }
@@ -83,6 +83,7 @@ part_command() {
       cmd=(env EFFC_MODELS="$shared/models" EFFC_JOBS=$((EFFC_JOBS * 2)) bash "$here/compute_sanitizer.sh" "$bin") ;;
     check_lora) cmd=(bash "$here/check_lora.sh" "$bin" "$shared/lora") ;;
     check_lora_epilogue) cmd=(bash "$here/check_lora_epilogue.sh" "$bin") ;;
+    check_quant) cmd=(bash "$here/check_quant.sh" "$bin" "$shared/quant") ;;
     attention_long) cmd=(bash "$here/attention_long.sh" "$bin") ;;
     decode_check) cmd=(bash "$here/decode_check.sh" "$bin") ;;
     cuda_backend_smoke) cmd=(bash "$here/cuda_backend_smoke.sh" "$(dirname "$bin")") ;;
