@@ -17,6 +17,9 @@ Status saveTestData(const std::string &dir, const Model &model,
                     const std::vector<HostTensor> &inputs, const std::vector<HostTensor> &outputs);
 Status writeOutputs(const std::string &dir, const Model &model,
                     const std::vector<HostTensor> &outputs);
+/// --generate (Generate.cpp): prints the tokens, or with --test-data checks
+/// them and the step logits against the reference; false on a mismatch.
+StatusOr<bool> runGenerate(const Options &o, Session &session);
 Status bench(Session &s, const std::vector<Tensor> &inputs, int n);
 void printStats(const Model &model);
 void printProfile(const RunProfile &p);

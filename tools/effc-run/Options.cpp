@@ -46,6 +46,24 @@ const char *kHelpText =
     "  --save-test-data DIR    write this run's inputs and outputs to DIR/input_<i>.pb and\n"
     "                          DIR/output_<i>.pb (the layout --test-data reads)\n"
     "  --output-dir DIR        write every output to DIR/<name>.npy\n"
+    "  --generate N            generate N tokens per sequence with a causal LM compiled at one\n"
+    "                          window (input_ids [batch, seq] -> logits; e.g. --dim batch=2\n"
+    "                          --dim seq=32) from --input input_ids=FILE (every row a prompt) and\n"
+    "                          print them, one line per sequence. Recompute mode: each step runs\n"
+    "                          the whole window (no KV cache yet). With --test-data DIR: input_0\n"
+    "                          is the prompt, output_0 the reference tokens [batch, N], output_1\n"
+    "                          the logits of each step [batch, N, vocab]; prints\n"
+    "                          tokens: K/T match and output logits: ... PASS|FAIL (--rtol etc.);\n"
+    "                          exit 1 on any mismatch\n"
+    "  --teacher-forcing       with --generate --test-data: feed the reference tokens back, so\n"
+    "                          a near-tie (bf16) cannot derail the later steps; the logits line\n"
+    "                          decides (its top-1 check covers the decisive tokens)\n"
+    "  --temperature F         --generate: 0 greedy (default), > 0 sample from softmax(logits/F)\n"
+    "  --top-k K               --generate sampling: keep the K most likely tokens (0: all)\n"
+    "  --top-p F               --generate sampling: keep the most likely tokens whose mass\n"
+    "                          reaches F (1: all)\n"
+    "  --seed N                --generate sampling seed (default 0)\n"
+    "  --stop ID[,ID...]       --generate: a sequence ends after one of these tokens\n"
     "  --bench N               warm up, time N runs, print median/min/p90 latency in ms\n"
     "  --stats                 print arena bytes, intermediate bytes, their ratio, weight bytes\n"
     "                          and kernel count\n"
@@ -142,6 +160,37 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
       if (n < 1 || n > 1e7 || n != double(int(n)))
         return Status::error("option --bench: expected a positive integer");
       o.bench = int(n);
+    } else if (name == "--generate" || name == "--top-k" || name == "--seed") {
+      double n;
+      EFFC_RETURN_IF_ERROR(number(&n));
+      if (n < (name == "--generate" ? 1 : 0) || n > 1e15 || n != double(int64_t(n)))
+        return Status::error("option " + name + ": expected a " +
+                             (name == "--generate" ? "positive" : "non-negative") + " integer");
+      if (name == "--generate")
+        o.generate = int64_t(n);
+      else if (name == "--top-k")
+        o.generation.topK = int64_t(n);
+      else
+        o.generation.seed = uint64_t(n);
+    } else if (name == "--teacher-forcing") {
+      o.teacherForcing = true;
+    } else if (name == "--temperature") {
+      EFFC_RETURN_IF_ERROR(number(&o.generation.temperature));
+    } else if (name == "--top-p") {
+      EFFC_RETURN_IF_ERROR(number(&o.generation.topP));
+    } else if (name == "--stop") {
+      std::string v;
+      EFFC_RETURN_IF_ERROR(need(&v));
+      for (size_t at = 0; at <= v.size();) {
+        size_t comma = std::min(v.find(',', at), v.size());
+        std::string id = v.substr(at, comma - at);
+        char *end = nullptr;
+        long long x = std::strtoll(id.c_str(), &end, 10);
+        if (id.empty() || *end || x < 0)
+          return Status::error("option --stop: expected token ids ID[,ID...], got '" + v + "'");
+        o.generation.stopTokenIds.push_back(x);
+        at = comma + 1;
+      }
     } else if (name == "--input") {
       std::string v;
       EFFC_RETURN_IF_ERROR(need(&v));
@@ -161,6 +210,13 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
     o.tol.rowRtol = kRowRtolPerRtol * o.tol.rtol;
   if (!o.top1MarginGiven)
     o.tol.top1Margin = o.tol.rtol; // a gap the allowed error could close is a near-tie
+  if (o.teacherForcing && (o.generate == 0 || o.testData.empty()))
+    return Status::error("option --teacher-forcing needs --generate N and --test-data DIR");
+  o.generation.maxNewTokens = o.generate;
+  if (o.generate > 0 &&
+      (o.bench > 0 || !o.outputDir.empty() || !o.saveTestData.empty() || o.randomSeed >= 0))
+    return Status::error("option --generate does not combine with --bench, --output-dir, "
+                         "--save-test-data or --random-inputs");
   if (!o.help && o.artifact.empty())
     return Status::error("no artifact given (usage: effc-run OUT.effc [options]; see --help)");
   return o;

@@ -2,6 +2,7 @@
 #pragma once
 
 #include "Compare.h"
+#include "effc/Generator.h"
 #include "effc/SessionOptions.h"
 #include "effc/Status.h"
 
@@ -23,6 +24,10 @@ struct Options {
   std::string saveTestData;
   std::vector<std::pair<std::string, std::string>> inputs; // --input NAME=FILE
   std::string outputDir;
+  /// --generate N and its sampling options (effc/Generator.h).
+  int64_t generate = 0;
+  bool teacherForcing = false;
+  GenerationOptions generation;
   int bench = 0;
   bool stats = false;
   bool verbose = false;

@@ -31,7 +31,7 @@ int main(int argc, char **argv) {
     return fail(model.status());
   if (o.stats) {
     run::printStats(**model);
-    bool wantsRun = !o.testData.empty() || !o.inputs.empty() || o.bench > 0 ||
+    bool wantsRun = !o.testData.empty() || !o.inputs.empty() || o.bench > 0 || o.generate > 0 ||
                     !o.outputDir.empty() || o.randomSeed >= 0 || !o.saveTestData.empty();
     if (!wantsRun && !(*model)->inputs().empty())
       return 0; // stats only: no session (no GPU, no JIT) needed
@@ -41,6 +41,13 @@ int main(int argc, char **argv) {
     return fail(session.status());
   if (o.verbose)
     std::fprintf(stderr, "load: %.3f ms (backend %s)\n", msSince(t0), o.session.backend.c_str());
+
+  if (o.generate > 0) {
+    auto pass = run::runGenerate(o, **session);
+    if (!pass.ok())
+      return fail(pass.status());
+    return *pass ? 0 : 1;
+  }
 
   auto inputs = run::gatherInputs(o, **model);
   if (!inputs.ok())

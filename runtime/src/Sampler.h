@@ -1,0 +1,41 @@
+// Picking the next token from one row of logits: greedy (argmax) or seeded
+// sampling with temperature, top-k and top-p (nucleus) filtering, as HF
+// transformers' LogitsWarpers define them. The random numbers come from
+// splitmix64, whose output is fixed by its definition (unlike the standard
+// library's distributions), so a seed gives the same tokens everywhere.
+#pragma once
+
+#include "effc/Status.h"
+
+#include <cstdint>
+
+namespace effc::detail {
+
+struct SamplingParams {
+  double temperature = 0; ///< 0: greedy (argmax); > 0: softmax(logits / temperature)
+  int64_t topK = 0;       ///< keep the k most likely tokens; 0: all
+  double topP = 1;        ///< keep the most likely tokens whose mass reaches topP; 1: all
+};
+
+/// Checks the ranges (temperature >= 0 and finite, topK >= 0, 0 < topP <= 1);
+/// the message names the offending option.
+Status checkSamplingParams(const SamplingParams &p);
+
+/// splitmix64: one independent stream per (seed, stream) pair.
+class TokenRng {
+public:
+  TokenRng(uint64_t seed, uint64_t stream);
+  uint64_t next();
+  /// Uniform in [0, 1) with 53 random bits.
+  double uniform() { return double(next() >> 11) * 0x1.0p-53; }
+
+private:
+  uint64_t state_;
+};
+
+/// The next token from `logits[0, vocab)` (finite or infinite, no NaN).
+/// Greedy picks the first maximum; sampling orders candidates by logit (ties:
+/// lower id first), so topK = 1 is greedy. The rng is used only when sampling.
+int64_t pickToken(const float *logits, int64_t vocab, const SamplingParams &p, TokenRng &rng);
+
+} // namespace effc::detail

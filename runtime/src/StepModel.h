@@ -1,0 +1,46 @@
+// What the Generator's loop needs from a model (effc/Generator.h): start
+// sequences from their prompts, append one token to each live sequence, and
+// after each call the logits of every sequence's next token. The recompute
+// step model (RecomputeStepModel.cpp) reruns a fixed-shape window; a KV-cache
+// step model (issue 14 stages S4/S5: prefill and one-token decode over a
+// cache on the device) is the next implementation of this interface.
+#pragma once
+
+#include "effc/Status.h"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+namespace effc {
+class Session;
+}
+
+namespace effc::detail {
+
+class StepModel {
+public:
+  virtual ~StepModel() = default;
+  virtual int64_t maxBatch() const = 0;
+  /// Tokens a sequence may hold (prompt + generated).
+  virtual int64_t maxLength() const = 0;
+  virtual int64_t vocabSize() const = 0;
+  virtual const char *mode() const = 0;
+
+  /// Starts prompts.size() (<= maxBatch()) sequences; the Generator has
+  /// checked the lengths and ids. `logits` becomes prompts.size() x
+  /// vocabSize() floats: row b predicts sequence b's next token. `padToken`
+  /// fills what the sequences do not hold.
+  virtual Status prefill(const std::vector<std::vector<int64_t>> &prompts, int64_t padToken,
+                         std::vector<float> &logits) = 0;
+  /// Appends tokens[b] to every sequence b with live[b] and rewrites the
+  /// logits rows of the live sequences (the others keep their values).
+  virtual Status step(const std::vector<int64_t> &tokens, const std::vector<bool> &live,
+                      std::vector<float> &logits) = 0;
+};
+
+/// Recompute mode over `session` (RecomputeStepModel.cpp); errors say why the
+/// model cannot generate this way.
+StatusOr<std::unique_ptr<StepModel>> makeRecomputeStepModel(Session &session);
+
+} // namespace effc::detail

@@ -1,0 +1,420 @@
+// The generation loop (effc/Generator.h): sampling (runtime/src/Sampler.h),
+// the loop over a scripted step model (stop tokens, teacher forcing, logits,
+// request errors) and recompute mode over tiny artifacts built here (per-
+// sequence lengths, the causal checks at creation and at every step).
+#include "Sampler.h"
+#include "StepModel.h"
+#include "TestUtil.h"
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+#include <random>
+
+using namespace effc;
+using namespace effc::detail;
+using namespace effc::test;
+
+namespace {
+
+std::vector<float> randomLogits(int64_t vocab, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<float> l(static_cast<size_t>(vocab));
+  for (float &x : l)
+    x = float(double(rng() >> 11) * 0x1.0p-53 * 8 - 4);
+  return l;
+}
+
+/// Logits whose softmax is exactly `probs`.
+std::vector<float> logitsOf(const std::vector<double> &probs) {
+  std::vector<float> l;
+  for (double p : probs)
+    l.push_back(float(std::log(p)));
+  return l;
+}
+
+std::map<int64_t, int> histogram(const std::vector<float> &l, const SamplingParams &p, int draws,
+                                 uint64_t seed = 1) {
+  TokenRng rng(seed, 0);
+  std::map<int64_t, int> h;
+  for (int i = 0; i < draws; ++i)
+    ++h[pickToken(l.data(), int64_t(l.size()), p, rng)];
+  return h;
+}
+
+} // namespace
+
+TEST(Sampler, GreedyIsTheFirstMaximum) {
+  std::vector<float> l = {1, 3, -2, 3, 0};
+  TokenRng rng(0, 0);
+  EXPECT_EQ(pickToken(l.data(), 5, {}, rng), 1);
+}
+
+TEST(Sampler, SameSeedSameTokensOtherSeedOthers) {
+  auto l = randomLogits(64, 7);
+  SamplingParams p{1.0, 0, 1.0};
+  std::vector<int64_t> a, b, c;
+  TokenRng ra(42, 3), rb(42, 3), rc(43, 3);
+  for (int i = 0; i < 50; ++i) {
+    a.push_back(pickToken(l.data(), 64, p, ra));
+    b.push_back(pickToken(l.data(), 64, p, rb));
+    c.push_back(pickToken(l.data(), 64, p, rc));
+  }
+  EXPECT_EQ(a, b);
+  EXPECT_NE(a, c);
+  TokenRng other(42, 4); // another sequence of the batch draws another stream
+  std::vector<int64_t> d;
+  for (int i = 0; i < 50; ++i)
+    d.push_back(pickToken(l.data(), 64, p, other));
+  EXPECT_NE(a, d);
+}
+
+TEST(Sampler, TopK1IsGreedy) {
+  for (uint64_t seed = 0; seed < 20; ++seed) {
+    auto l = randomLogits(100, seed);
+    TokenRng rng(seed, 0), unused(seed, 0);
+    int64_t greedy = pickToken(l.data(), 100, {}, unused);
+    for (double t : {0.5, 1.0, 5.0})
+      EXPECT_EQ(pickToken(l.data(), 100, {t, 1, 1.0}, rng), greedy);
+  }
+  std::vector<float> ties(10, 2.f); // ties go to the lower id, as argmax
+  TokenRng rng(0, 0);
+  EXPECT_EQ(pickToken(ties.data(), 10, {1.0, 1, 1.0}, rng), 0);
+}
+
+TEST(Sampler, FrequenciesFollowTheSoftmax) {
+  auto h = histogram(logitsOf({0.5, 0.3, 0.2}), {1.0, 0, 1.0}, 20000);
+  EXPECT_NEAR(h[0] / 20000.0, 0.5, 0.02);
+  EXPECT_NEAR(h[1] / 20000.0, 0.3, 0.02);
+  EXPECT_NEAR(h[2] / 20000.0, 0.2, 0.02);
+  // Temperature 2 flattens: p ~ sqrt(p) renormalized.
+  double s = std::sqrt(0.5) + std::sqrt(0.3) + std::sqrt(0.2);
+  auto h2 = histogram(logitsOf({0.5, 0.3, 0.2}), {2.0, 0, 1.0}, 20000);
+  EXPECT_NEAR(h2[2] / 20000.0, std::sqrt(0.2) / s, 0.02);
+}
+
+TEST(Sampler, TopKKeepsTheKMostLikely) {
+  auto h = histogram(logitsOf({0.1, 0.4, 0.2, 0.3}), {1.0, 2, 1.0}, 4000);
+  EXPECT_EQ(h.size(), 2u);
+  EXPECT_GT(h[1], 0);
+  EXPECT_GT(h[3], 0);
+  EXPECT_NEAR(h[1] / 4000.0, 4.0 / 7, 0.03); // renormalized over the two
+}
+
+TEST(Sampler, TopPEdges) {
+  auto l = logitsOf({0.5, 0.3, 0.2});
+  // Tiny top-p keeps only the most likely token (the first is always kept).
+  EXPECT_EQ(histogram(l, {1.0, 0, 1e-9}, 500), (std::map<int64_t, int>{{0, 500}}));
+  // Mass before token 1 is 0.5: top_p = 0.5 stops there, just above takes it.
+  EXPECT_EQ(histogram(l, {1.0, 0, 0.5}, 500).size(), 1u);
+  auto two = histogram(l, {1.0, 0, 0.51}, 2000);
+  EXPECT_EQ(two.size(), 2u);
+  EXPECT_NEAR(two[0] / 2000.0, 0.5 / 0.8, 0.04);
+  EXPECT_EQ(histogram(l, {1.0, 0, 0.79}, 2000).size(), 2u);
+  EXPECT_EQ(histogram(l, {1.0, 0, 0.81}, 2000).size(), 3u);
+  EXPECT_EQ(histogram(l, {1.0, 0, 1.0}, 2000).size(), 3u);
+  // With top-k first, top-p works on what top-k kept.
+  EXPECT_EQ(histogram(logitsOf({0.4, 0.35, 0.25}), {1.0, 2, 0.9}, 2000).size(), 2u);
+  // An impossible token is never drawn; +inf logits share all the mass.
+  std::vector<float> inf = {1, INFINITY, -INFINITY, INFINITY};
+  auto hi = histogram(inf, {1.0, 0, 1.0}, 1000);
+  EXPECT_EQ(hi.size(), 2u);
+  EXPECT_GT(hi[1], 0);
+  EXPECT_GT(hi[3], 0);
+}
+
+TEST(Sampler, ParameterRanges) {
+  EXPECT_TRUE(checkSamplingParams({0, 0, 1}).ok());
+  EXPECT_EQ(checkSamplingParams({-1, 0, 1}).message(),
+            "temperature must be >= 0 and finite (0: greedy), got -1.000000");
+  EXPECT_FALSE(checkSamplingParams({INFINITY, 0, 1}).ok());
+  EXPECT_EQ(checkSamplingParams({1, -2, 1}).message(), "top_k must be >= 0 (0: off), got -2");
+  EXPECT_EQ(checkSamplingParams({1, 0, 0}).message(),
+            "top_p must be in (0, 1] (1: off), got 0.000000");
+  EXPECT_FALSE(checkSamplingParams({1, 0, 1.5}).ok());
+}
+
+namespace {
+
+/// A scripted step model: sequence b's next token is (last token + 1 + b)
+/// mod V with logit 10, every other token 0. Records what the loop feeds it.
+class ScriptedStepModel final : public StepModel {
+public:
+  static constexpr int64_t V = 16;
+  std::vector<std::vector<int64_t>> seqs;
+  std::vector<std::vector<bool>> liveAtStep;
+
+  int64_t maxBatch() const override { return 3; }
+  int64_t maxLength() const override { return 12; }
+  int64_t vocabSize() const override { return V; }
+  const char *mode() const override { return "scripted"; }
+  Status prefill(const std::vector<std::vector<int64_t>> &prompts, int64_t,
+                 std::vector<float> &logits) override {
+    seqs = prompts;
+    logits.assign(prompts.size() * V, 0.f);
+    for (size_t b = 0; b < seqs.size(); ++b)
+      fill(b, logits);
+    return Status::OK();
+  }
+  Status step(const std::vector<int64_t> &tokens, const std::vector<bool> &live,
+              std::vector<float> &logits) override {
+    liveAtStep.push_back(live);
+    for (size_t b = 0; b < seqs.size(); ++b)
+      if (live[b]) {
+        seqs[b].push_back(tokens[b]);
+        fill(b, logits);
+      }
+    return Status::OK();
+  }
+
+private:
+  void fill(size_t b, std::vector<float> &logits) const {
+    std::fill_n(logits.begin() + ptrdiff_t(b * V), V, 0.f);
+    logits[b * V + size_t((seqs[b].back() + 1 + int64_t(b)) % V)] = 10.f;
+  }
+};
+
+struct Scripted {
+  ScriptedStepModel *model;
+  Generator generator;
+  Scripted() : Scripted(new ScriptedStepModel) {}
+  explicit Scripted(ScriptedStepModel *m) : model(m), generator(std::unique_ptr<StepModel>(m)) {}
+};
+
+std::string errorOf(Generator &g, const std::vector<std::vector<int64_t>> &prompts,
+                    const GenerationOptions &o) {
+  auto r = g.generate(prompts, o);
+  return r.ok() ? "<ok>" : r.status().message();
+}
+
+} // namespace
+
+TEST(Generator, GreedyPerSequenceLengths) {
+  Scripted s;
+  GenerationOptions o;
+  o.maxNewTokens = 4;
+  auto r = s.generator.generate({{1, 2, 3}, {5}}, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->tokens, (std::vector<std::vector<int64_t>>{{4, 5, 6, 7}, {7, 9, 11, 13}}));
+  // Prompt + every token but the last (nothing reads its logits).
+  EXPECT_EQ(s.model->seqs, (std::vector<std::vector<int64_t>>{{1, 2, 3, 4, 5, 6}, {5, 7, 9, 11}}));
+  EXPECT_EQ(s.model->liveAtStep.size(), 3u);
+  EXPECT_EQ(r->logits.byteSize(), 0u); // not asked for
+}
+
+TEST(Generator, StopTokenEndsOneSequenceTheOtherContinues) {
+  Scripted s;
+  GenerationOptions o;
+  o.maxNewTokens = 5;
+  o.stopTokenIds = {6, 15};
+  o.returnLogits = true;
+  auto r = s.generator.generate({{3}, {1}}, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->tokens[0], (std::vector<int64_t>{4, 5, 6})); // stop token returned
+  EXPECT_EQ(r->tokens[1], (std::vector<int64_t>{3, 5, 7, 9, 11}));
+  ASSERT_EQ(s.model->liveAtStep.size(), 4u);
+  EXPECT_EQ(s.model->liveAtStep[1], (std::vector<bool>{true, true}));
+  EXPECT_EQ(s.model->liveAtStep[2], (std::vector<bool>{false, true}));
+  EXPECT_EQ(s.model->seqs[0], (std::vector<int64_t>{3, 4, 5})); // the stop token is not fed
+  // Logits [2, 5, V]: each picked token's row; zeros after the stop.
+  ASSERT_EQ(r->logits.shape(), (std::vector<int64_t>{2, 5, ScriptedStepModel::V}));
+  const float *l = r->logits.data<float>();
+  EXPECT_EQ(l[2 * 16 + 6], 10.f);
+  for (int k = 3; k < 5; ++k)
+    for (int v = 0; v < 16; ++v)
+      EXPECT_EQ(l[k * 16 + v], 0.f);
+  EXPECT_EQ(l[(5 + 4) * 16 + 11], 10.f);
+  // Both stop: the loop ends before max_new_tokens.
+  Scripted both;
+  o.stopTokenIds = {5};
+  r = both.generator.generate({{3}, {1}}, o);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->tokens, (std::vector<std::vector<int64_t>>{{4, 5}, {3, 5}}));
+  EXPECT_EQ(both.model->liveAtStep.size(), 1u);
+}
+
+TEST(Generator, TeacherForcingFeedsTheGivenTokens) {
+  Scripted s;
+  GenerationOptions o;
+  o.maxNewTokens = 3;
+  o.forcedTokens = {{9, 0, 1}};
+  auto r = s.generator.generate({{1}}, o);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(r->tokens[0], (std::vector<int64_t>{2, 10, 1})); // picked from the forced prefix
+  EXPECT_EQ(s.model->seqs[0], (std::vector<int64_t>{1, 9, 0}));
+}
+
+TEST(Generator, SampledSequenceDoesNotDependOnItsNeighbour) {
+  // Sequence 1's tokens are the same whether sequence 0 stops early or not.
+  GenerationOptions o;
+  o.maxNewTokens = 6;
+  o.temperature = 50; // flat enough that the scripted peak does not decide
+  o.seed = 5;
+  Scripted a, b;
+  auto ra = a.generator.generate({{3}, {4}}, o);
+  ASSERT_TRUE(ra.ok());
+  int64_t stop = ra->tokens[0][0];
+  // (A seed where sequence 1 never emits it, so only sequence 0 stops.)
+  ASSERT_EQ(std::count(ra->tokens[1].begin(), ra->tokens[1].end(), stop), 0);
+  o.stopTokenIds = {stop};
+  auto rb = b.generator.generate({{3}, {4}}, o);
+  ASSERT_TRUE(rb.ok());
+  EXPECT_EQ(rb->tokens[0].size(), 1u);
+  EXPECT_EQ(ra->tokens[1], rb->tokens[1]);
+  Scripted c;
+  o.stopTokenIds.clear();
+  o.seed = 6;
+  auto rc = c.generator.generate({{3}, {4}}, o);
+  ASSERT_TRUE(rc.ok());
+  EXPECT_NE(ra->tokens, rc->tokens);
+}
+
+TEST(Generator, RequestErrors) {
+  Scripted s;
+  GenerationOptions o;
+  o.maxNewTokens = 4;
+  EXPECT_EQ(errorOf(s.generator, {{1, 2, 3, 4, 5, 6, 7, 8, 9}}, o),
+            "sequence 0: prompt of 9 tokens + max_new_tokens 4 = 13 tokens exceeds the model's 12 "
+            "positions (scripted mode generates within the compiled seq)");
+  EXPECT_EQ(errorOf(s.generator, {{1}, {1}, {1}, {1}}, o),
+            "4 prompts, but the model takes at most 3 sequences at a time (its batch)");
+  EXPECT_EQ(errorOf(s.generator, {}, o), "no prompt given");
+  EXPECT_EQ(errorOf(s.generator, {{1}, {}}, o), "sequence 1: empty prompt");
+  EXPECT_EQ(errorOf(s.generator, {{1, 16}}, o),
+            "sequence 0: prompt token 16 is outside the vocabulary [0, 16)");
+  o.forcedTokens = {{1, 2, 3}};
+  EXPECT_EQ(errorOf(s.generator, {{1}}, o),
+            "teacher forcing: sequence 0 has 3 forced tokens, needs 4");
+  o.forcedTokens.clear();
+  o.topP = 0;
+  EXPECT_EQ(errorOf(s.generator, {{1}}, o), "top_p must be in (0, 1] (1: off), got 0.000000");
+  o.topP = 1;
+  o.maxNewTokens = 0;
+  EXPECT_EQ(errorOf(s.generator, {{1}}, o), "max_new_tokens must be >= 1, got 0");
+  // The tensor form: per-row prompt lengths.
+  o.maxNewTokens = 2;
+  std::vector<int64_t> ids = {1, 2, 3, 4, 5, 6};
+  Tensor t{DType::INT64, {2, 3}, ids.data()};
+  auto r = s.generator.generate(t, o, {3, 1});
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_EQ(s.model->seqs, (std::vector<std::vector<int64_t>>{{1, 2, 3, 4}, {4, 6}}));
+  r = s.generator.generate(t, o, {3, 4});
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.status().message(), "sequence 1: prompt length 4 is not in [1, 3]");
+}
+
+namespace {
+
+/// A tiny LM over the window [2, 4]: embedding [8, 4] gathered by input_ids,
+/// one attention head over it (causal or not), logits = attention @ W [4, 8].
+/// With `mixSeq`, the embeddings are first multiplied by an all-ones [4, 4]
+/// matrix along the sequence: every position sees every token.
+std::shared_ptr<const Model> tinyLm(bool causal, bool mixSeq = false, bool extraInput = false) {
+  ManifestBuilder mb;
+  std::vector<float> emb(32), w(32);
+  for (int i = 0; i < 32; ++i) {
+    emb[size_t(i)] = float((i * 7) % 11) / 5.f - 1.f;
+    w[size_t(i)] = float((i * 5) % 13) / 6.f - 1.f;
+  }
+  int ids = mb.buffer("input_ids", DType::INT64, {2, 4});
+  int e = mb.weight("emb", {8, 4}, emb);
+  int x = mb.buffer("x", DType::FLOAT32, {2, 4, 4});
+  mb.kernel("eff.gather", {e, ids}, {x}, {{"axis", attrI(0)}});
+  if (mixSeq) {
+    int mix = mb.weight("mix", {4, 4}, std::vector<float>(16, 0.25f));
+    int mixed = mb.buffer("mixed", DType::FLOAT32, {2, 4, 4});
+    mb.kernel("eff.matmul", {mix, x}, {mixed});
+    x = mixed;
+  }
+  int q = mb.alias("q", x, 0, DType::FLOAT32, {2, 1, 4, 4});
+  int att = mb.buffer("att", DType::FLOAT32, {2, 1, 4, 4});
+  std::map<std::string, artifact::Attr> attrs;
+  if (causal)
+    attrs["causal"] = attrI(1);
+  mb.kernel("eff.attention", {q, q, q}, {att}, attrs);
+  int a = mb.alias("a", att, 0, DType::FLOAT32, {2, 4, 4});
+  int wout = mb.weight("w", {4, 8}, w);
+  int logits = mb.buffer("logits", DType::FLOAT32, {2, 4, 8});
+  mb.kernel("eff.matmul", {a, wout}, {logits});
+  mb.input("input_ids", ids);
+  if (extraInput)
+    mb.input("attention_mask", mb.buffer("attention_mask", DType::INT64, {2, 4}));
+  mb.output("logits", logits);
+  return loadBytes(mb.bytes(), "tiny.effc");
+}
+
+std::string createError(std::shared_ptr<const Model> model) {
+  auto s = Session::create(model, "host");
+  if (!s.ok())
+    return "session: " + s.status().message();
+  auto g = Generator::create(**s);
+  return g.ok() ? "<ok>" : g.status().message();
+}
+
+} // namespace
+
+TEST(RecomputeGenerator, SequencesOfOneBatchMatchTheirOwnRuns) {
+  auto s = Session::create(tinyLm(true), "host");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  auto g = Generator::create(**s);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  EXPECT_EQ((*g)->maxBatch(), 2);
+  EXPECT_EQ((*g)->maxLength(), 4);
+  EXPECT_EQ((*g)->vocabSize(), 8);
+  EXPECT_STREQ((*g)->mode(), "recompute");
+  GenerationOptions o;
+  o.maxNewTokens = 2;
+  o.returnLogits = true;
+  auto both = (*g)->generate({{3, 1}, {5}}, o);
+  auto first = (*g)->generate({{3, 1}}, o);
+  auto second = (*g)->generate({{5}}, o);
+  ASSERT_TRUE(both.ok() && first.ok() && second.ok()) << both.status().message();
+  EXPECT_EQ(both->tokens[0], first->tokens[0]);
+  EXPECT_EQ(both->tokens[1], second->tokens[0]);
+  // The first step's logits are the model's own at the prompt's last position.
+  std::vector<int64_t> window = {3, 1, 0, 0, 5, 0, 0, 0};
+  auto out = (*s)->run({{"input_ids", Tensor{DType::INT64, {2, 4}, window.data()}}});
+  ASSERT_TRUE(out.ok());
+  for (int v = 0; v < 8; ++v) {
+    EXPECT_EQ(both->logits.data<float>()[v], (*out)[0].data<float>()[1 * 8 + v]);
+    EXPECT_EQ(both->logits.data<float>()[2 * 8 + v], (*out)[0].data<float>()[4 * 8 + v]);
+  }
+  o.maxNewTokens = 3;
+  auto tooLong = (*g)->generate({{3, 1}}, o);
+  ASSERT_FALSE(tooLong.ok());
+  EXPECT_EQ(tooLong.status().message(),
+            "sequence 0: prompt of 2 tokens + max_new_tokens 3 = 5 tokens exceeds the model's 4 "
+            "positions (recompute mode generates within the compiled seq)");
+}
+
+TEST(RecomputeGenerator, RefusesWhatIsNotACausalLm) {
+  EXPECT_EQ(createError(tinyLm(false)),
+            "tiny.effc: cannot generate (recompute mode): not a causal language model: kernel 1 "
+            "(eff.attention at 'test/eff.attention') attends to later tokens (not causal), as an "
+            "encoder such as BERT does");
+  EXPECT_EQ(createError(tinyLm(true, false, true)),
+            "tiny.effc: cannot generate (recompute mode): expected one input, input_ids [batch, "
+            "seq], got 2 (input_ids, attention_mask); a model with past_key_values needs the "
+            "KV-cache mode (not built yet)");
+  EXPECT_EQ(createError(loadBytes(smallModel().bytes(), "small.effc")),
+            "small.effc: cannot generate (recompute mode): input 'x' must be int64 or int32 token "
+            "ids [batch, seq], got float32 [2, 3]");
+}
+
+TEST(RecomputeGenerator, LookAheadFoundAtTheFirstStep) {
+  // Attention says causal, but the sequence mixing before it looks ahead:
+  // the row read at prefill changes when the next token is written.
+  auto s = Session::create(tinyLm(true, true), "host");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  auto g = Generator::create(**s);
+  ASSERT_TRUE(g.ok()) << g.status().message();
+  GenerationOptions o;
+  o.maxNewTokens = 2;
+  o.forcedTokens = {{6, 6}};
+  auto r = (*g)->generate({{3}}, o);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("tiny.effc: not a causal language model: the logits at "
+                                      "position 0 of sequence 0 changed by "),
+            std::string::npos)
+      << r.status().message();
+}
