@@ -85,7 +85,10 @@ def QuantizeWeights : Pass<"eff-quantize-weights", "func::FuncOp"> {
 
     Layers whose recorded module path matches `skip` (a regex searched in
     the path; the default keeps the LM head and MoE routers, `gate`, whose
-    top-k flips with small errors) keep their weight. A Gemm
+    top-k flips with small errors) keep their weight. A single-adapter
+    eff.lora_linear (--lora) is QLoRA: its base weight is quantized and the
+    branch stays unmerged (x a, then eff.lora_expand onto the quantized
+    product); stacked adapters are left alone, with a remark. A Gemm
     bias becomes an eff.add after the op; Gemms with alpha or beta != 1 are
     left alone. Runs on the fp32 model, before eff-convert-float-type.
     `remarks`: one per layer (what it became and the bytes, or why not) and

@@ -5,12 +5,16 @@
 // (compiler/quant/WeightQuantizer.h): int8 (symmetric, per output channel or
 // per block of K) or nf4 (bitsandbytes' flat layout, optional double
 // quantization). Modules whose recorded path matches `skip` keep their
-// weight; a Gemm bias becomes an add after the op. Runs on the fp32 model
-// (before --dtype), so the codes come from the exact weights. See Passes.td.
+// weight; a Gemm bias becomes an add after the op. An eff.lora_linear (one
+// adapter, from --lora) is QLoRA: its base weight is quantized and the
+// low-rank branch stays unmerged, x a then lora_expand onto the quantized
+// product. Runs on the fp32 model (before --dtype), so the codes come from
+// the exact weights. See Passes.td.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/quant/WeightQuantizer.h"
 #include "dialects/eff/ConstantFolding.h"
+#include "dialects/eff/ModulePath.h"
 #include "passes/LinearLayer.h"
 #include "passes/Passes.h"
 
@@ -58,16 +62,21 @@ struct QuantizeWeightsPass : public mlir::eff::impl::QuantizeWeightsBase<Quantiz
     }
     SmallVector<Operation *> candidates;
     func.walk([&](Operation *op) {
-      if (isa<MatMulOp, GemmOp>(op))
+      if (isa<MatMulOp, GemmOp, LoRALinearOp>(op))
         candidates.push_back(op);
     });
     double before = 0, after = 0;
     int quantized = 0;
     for (Operation *op : candidates) {
       std::optional<LinearLayer> l = asLinearLayer(op, /*needModulePath=*/false);
+      if (auto lora = dyn_cast<LoRALinearOp>(op))
+        l = loraBase(lora);
       if (!l) {
         if (remarks && isa<GemmOp>(op))
           op->emitRemark("not quantized: not x times a constant 2-D weight");
+        if (remarks && isa<LoRALinearOp>(op))
+          op->emitRemark("not quantized: LoRA with stacked adapters (lora_index) or a base "
+                         "weight that is not a constant [K, N]");
         continue; // activation x activation matmuls (attention) are not linear layers
       }
       std::string why = reasonToSkip(*l, skipRegex);
@@ -98,9 +107,10 @@ struct QuantizeWeightsPass : public mlir::eff::impl::QuantizeWeightsBase<Quantiz
       before += bytesBefore, after += bytesAfter;
       ++quantized;
       if (remarks)
-        op->emitRemark(llvm::formatv("quantized to {0} ({1}, K={2} N={3}): {4} -> {5}", scheme,
-                                     describeBlocks(p.blockSize), l->K, l->N, mib(bytesBefore),
-                                     mib(bytesAfter)));
+        op->emitRemark(llvm::formatv(
+            "quantized to {0} ({1}, K={2} N={3}): {4} -> {5}{6}", scheme,
+            describeBlocks(p.blockSize), l->K, l->N, mib(bytesBefore), mib(bytesAfter),
+            isa<LoRALinearOp>(op) ? ", LoRA branch unmerged (QLoRA)" : ""));
     }
     for (Operation *op : candidates)
       if (op->use_empty())
@@ -114,6 +124,23 @@ struct QuantizeWeightsPass : public mlir::eff::impl::QuantizeWeightsBase<Quantiz
     if (scheme == "nf4")
       return llvm::formatv("blocks of {0}{1}", bs, doubleQuant ? ", double quantized" : "");
     return blockSize > 0 ? std::string(llvm::formatv("blocks of {0}", bs)) : "per channel";
+  }
+
+  /// The base layer of a single-adapter eff.lora_linear: x times its
+  /// constant [K, N] weight.
+  static std::optional<LinearLayer> loraBase(LoRALinearOp op) {
+    auto w = op.getW().getDefiningOp<ConstantOp>();
+    auto wt = dyn_cast<RankedTensorType>(op.getW().getType());
+    if (op.getLoraIndex() || cast<ShapedType>(op.getA().getType()).getRank() != 2 || !w || !wt ||
+        wt.getRank() != 2 || !wt.hasStaticShape())
+      return std::nullopt;
+    LinearLayer l;
+    l.op = op;
+    l.x = op.getX();
+    l.weight = w;
+    l.K = wt.getDimSize(0), l.N = wt.getDimSize(1);
+    l.modulePath = effc::getModulePath(op->getLoc()).value_or("");
+    return l;
   }
 
   /// Why `l` keeps its weight ("" when it is quantized).
@@ -163,6 +190,12 @@ struct QuantizeWeightsPass : public mlir::eff::impl::QuantizeWeightsBase<Quantiz
     if (auto gemm = dyn_cast<GemmOp>(l.op); gemm && gemm.getC())
       y = b.create<AddOp>(loc, TypeRange{l.op->getResult(0).getType()}, ValueRange{y, gemm.getC()})
               .getResult();
+    if (auto lora = dyn_cast<LoRALinearOp>(l.op)) { // y + scale * (x a) b
+      Value t = b.create<MatMulOp>(loc, l.x, lora.getA());
+      y = b.create<LoRAExpandOp>(loc, y, t, lora.getB(), Value(), lora.getScaleAttr(),
+                                 b.getI64IntegerAttr(0))
+              .getResult();
+    }
     if (y.getType() != l.op->getResult(0).getType())
       return l.op->emitError("eff-quantize-weights: the quantized linear's type ")
              << y.getType() << " differs from the layer's " << l.op->getResult(0).getType();
