@@ -246,6 +246,10 @@ LogicalResult GraphImporter::convertMatMulNBits(ArrayRef<Value> inputs, NamedAtt
       return error() << "attribute '" << a.getName().strref() << "' is not supported";
   if (inputs.size() < 3 || !inputs[0] || !inputs[1] || !inputs[2])
     return error() << "needs inputs A, B and scales";
+  if (inputs.size() > 6)
+    return error() << "has " << inputs.size()
+                   << " inputs; MatMulNBits takes at most 6 (A, B, scales, zero_points, g_idx, "
+                      "bias)";
   if (inputs.size() > 4 && inputs[4])
     return error() << "input 'g_idx' (#4) is not supported (deprecated act-order index)";
   int64_t blocks = ceilDiv(K, bs), blob = bs * bits / 8;
