@@ -44,6 +44,8 @@ expect_error "check_all without effc" "missing executable $work/empty/effc" \
   env OUT="$work" bash "$repo/test/gpu/check_all.sh" "$work/empty"
 expect_error "compute_sanitizer without the sanitizer" "missing executable $work/empty/compute-sanitizer" \
   env EFFC_SANITIZER="$work/empty/compute-sanitizer" OUT="$work" bash "$repo/test/gpu/compute_sanitizer.sh" "$bin"
+expect_error "check_generate without decoders" "no decoder with generate_0/ found in $work/empty" \
+  env OUT="$work" bash "$repo/test/gpu/check_generate.sh" "$bin" "$work/empty"
 expect_error "run_all with an unknown part" "unknown part 'nope'" \
   bash "$repo/test/gpu/run_all.sh" --parts=nope "$bin" "$shared/tools/export_hf_onnx.py"
 expect_error "device_api without models" "models directory (EFFC_MODELS) not found" \

@@ -37,7 +37,7 @@ repo=$(cd "$here/../.." && pwd)
 source "$here/lib.sh"
 
 check_parts="compute_sanitizer check_all check_ops check_codegen check_lora check_lora_epilogue check_quant attention_long decode_check \
-cuda_backend_smoke device_api python_dlpack"
+check_generate cuda_backend_smoke device_api python_dlpack"
 bench_parts="bench_gemm bench_attention bench_models bench_lora"
 usage() { sed -n '2,/^[^#]/{/^#/s/^# \{0,1\}//p}' "$0"; }
 
@@ -86,6 +86,7 @@ part_command() {
     check_quant) cmd=(bash "$here/check_quant.sh" "$bin" "$shared/quant") ;;
     attention_long) cmd=(bash "$here/attention_long.sh" "$bin") ;;
     decode_check) cmd=(bash "$here/decode_check.sh" "$bin") ;;
+    check_generate) cmd=(bash "$here/check_generate.sh" "$bin" "$shared/decoders") ;;
     cuda_backend_smoke) cmd=(bash "$here/cuda_backend_smoke.sh" "$(dirname "$bin")") ;;
     device_api) cmd=(env EFFC_MODELS="$shared/models" bash "$here/device_api.sh" "$bin") ;;
     python_dlpack) # the wheel test/gpu/stage.sh puts in DEST/python (BIN_DIR is DEST/build/bin)

@@ -26,7 +26,7 @@ tools=(effc effc-run effc-nvrtc-check effc-model-bench effc-gemm-bench effc-atte
   effc-device-api-check)
 for t in "${tools[@]}"; do need_exec "$build/bin/$t"; done
 need_exec "$build/test/unit/effc-runtime-tests"
-for d in models lora quant tools; do need_dir "$shared/$d" "shared $d"; done
+for d in models lora quant tools decoders; do need_dir "$shared/$d" "shared $d"; done
 need_cmd strip
 stage_python=${EFFC_STAGE_PYTHON:-$HOME/.pyenv/versions/3.12.1/bin/python3.12}
 need_exec "$stage_python"
@@ -36,7 +36,7 @@ rm -rf "$dest"
 mkdir -p "$dest/build/bin" "$dest/build/test/unit" "$dest/shared"
 for t in "${tools[@]}"; do strip -o "$dest/build/bin/$t" "$build/bin/$t"; done
 strip -o "$dest/build/test/unit/effc-runtime-tests" "$build/test/unit/effc-runtime-tests"
-cp -r "$shared/models" "$shared/lora" "$shared/quant" "$shared/tools" "$dest/shared/"
+cp -r "$shared/models" "$shared/lora" "$shared/quant" "$shared/tools" "$shared/decoders" "$dest/shared/"
 chmod -R u+w "$dest/shared"
 # pip builds in build/python/cmake (pyproject.toml): after a pip install . for
 # another python only the extension is rebuilt.
