@@ -8,6 +8,7 @@
 // C++ errors (Status) become RuntimeError with their message, bad arguments
 // ValueError. This is the only effc target built with exceptions and RTTI.
 //
+#include "effc/Generator.h"
 #include "effc/Model.h"
 #include "effc/Session.h"
 #include "effc/SessionOptions.h"
@@ -257,6 +258,10 @@ public:
 
   nb::dict run(nb::handle inputs, bool toHost);
   void runInto(nb::handle inputs, nb::dict outputs);
+  nb::object generate(nb::handle ids, int64_t maxNewTokens, double temperature, int64_t topK,
+                      double topP, uint64_t seed, std::optional<std::vector<int64_t>> stop,
+                      int64_t padId, std::optional<std::vector<int64_t>> promptLengths,
+                      nb::handle teacherForcing, bool returnLogits);
   const std::string &backend() const { return session_->backendName(); }
   int deviceIndex() const { return session_->options().device; }
   uintptr_t stream() const { return reinterpret_cast<uintptr_t>(session_->stream()); }
@@ -428,6 +433,77 @@ nb::dict PySession::run(nb::handle inputs, bool toHost) {
   for (size_t i = 0; i < results.size() && i < infos.size(); ++i)
     named[infos[i].name.c_str()] = nb::cast(std::move(results[i]));
   return named;
+}
+
+/// Rows of token ids from a list of lists or a 2-D integer array (numpy,
+/// torch): anything iterable whose items have __index__ (no floats).
+std::vector<std::vector<int64_t>> tokenRows(nb::handle rows, const char *what) {
+  std::vector<std::vector<int64_t>> out;
+  auto bad = [&] {
+    return nb::value_error((std::string(what) +
+                            " must be rows of integer token ids: a list of lists or a 2-D "
+                            "integer array")
+                               .c_str());
+  };
+  if (!nb::hasattr(rows, "__iter__") || nb::isinstance<nb::str>(rows))
+    throw bad();
+  for (nb::handle row : rows) {
+    if (!nb::hasattr(row, "__iter__") || nb::isinstance<nb::str>(row))
+      throw bad();
+    out.emplace_back();
+    for (nb::handle id : row) {
+      if (!PyIndex_Check(id.ptr()))
+        throw bad();
+      out.back().push_back(nb::cast<int64_t>(nb::int_(id)));
+    }
+  }
+  return out;
+}
+
+nb::object PySession::generate(nb::handle ids, int64_t maxNewTokens, double temperature,
+                               int64_t topK, double topP, uint64_t seed,
+                               std::optional<std::vector<int64_t>> stop, int64_t padId,
+                               std::optional<std::vector<int64_t>> promptLengths,
+                               nb::handle teacherForcing, bool returnLogits) {
+  std::vector<std::vector<int64_t>> prompts = tokenRows(ids, "ids");
+  if (promptLengths) {
+    if (promptLengths->size() != prompts.size())
+      throw nb::value_error("prompt_lengths needs one length per row of ids");
+    for (size_t b = 0; b < prompts.size(); ++b) {
+      if ((*promptLengths)[b] < 1 || size_t((*promptLengths)[b]) > prompts[b].size())
+        throw nb::value_error(("prompt_lengths[" + std::to_string(b) +
+                               "] = " + std::to_string((*promptLengths)[b]) + " is not in [1, " +
+                               std::to_string(prompts[b].size()) + "]")
+                                  .c_str());
+      prompts[b].resize(size_t((*promptLengths)[b]));
+    }
+  }
+  effc::GenerationOptions options;
+  options.maxNewTokens = maxNewTokens;
+  options.temperature = temperature;
+  options.topK = topK;
+  options.topP = topP;
+  options.seed = seed;
+  options.stopTokenIds = stop.value_or(std::vector<int64_t>{});
+  options.padTokenId = padId;
+  options.returnLogits = returnLogits;
+  if (!teacherForcing.is_none())
+    options.forcedTokens = tokenRows(teacherForcing, "teacher_forcing");
+  effc::StatusOr<effc::GenerationResult> result = effc::Status::error("unreachable");
+  {
+    nb::gil_scoped_release release;
+    std::lock_guard<std::mutex> lock(runMutex_);
+    auto generator = effc::Generator::create(*session_);
+    result = generator.ok() ? (*generator)->generate(prompts, options)
+                            : effc::StatusOr<effc::GenerationResult>(generator.status());
+  }
+  effc::GenerationResult r = valueOrThrow(std::move(result));
+  nb::list tokens;
+  for (const std::vector<int64_t> &row : r.tokens)
+    tokens.append(nb::cast(row));
+  if (!returnLogits)
+    return std::move(tokens);
+  return nb::make_tuple(tokens, PyTensor(std::make_shared<effc::HostTensor>(std::move(r.logits))));
 }
 
 void PySession::runInto(nb::handle inputs, nb::dict outputs) {
@@ -769,7 +845,33 @@ NB_MODULE(_effc, m) {
            "         tensors (e.g. torch.empty(..., device=\"cuda\")) with the output's dtype\n"
            "         and shape; on the cuda backend kernels write device buffers directly\n"
            "         where the plan allows.\n"
-           "Raises RuntimeError with effc's message on a mismatch.");
+           "Raises RuntimeError with effc's message on a mismatch.")
+      .def("generate", &PySession::generate, "ids"_a, nb::kw_only(), "max_new_tokens"_a = 16,
+           "temperature"_a = 0.0, "top_k"_a = 0, "top_p"_a = 1.0, "seed"_a = 0,
+           "stop"_a = nb::none(), "pad_id"_a = 0, "prompt_lengths"_a = nb::none(),
+           "teacher_forcing"_a = nb::none(), "return_logits"_a = false,
+           "Generates tokens with a causal LM (effc::Generator, recompute mode).\n\n"
+           "The model is a fixed-shape artifact, input_ids [batch, seq] -> logits\n"
+           "[batch, seq, vocab] (compiled with e.g. dims={\"batch\": 2, \"seq\": 32}); each step\n"
+           "runs the whole window again (no KV cache yet; on cuda the logits come back to\n"
+           "the host for sampling). Sequences of different lengths share the batch.\n\n"
+           "ids:             prompts: a list of token lists (lengths may differ) or a 2-D\n"
+           "                 integer array; at most batch rows, prompt + max_new_tokens <= seq.\n"
+           "max_new_tokens:  tokens to generate per sequence.\n"
+           "temperature:     0 greedy (argmax); > 0 samples from softmax(logits / temperature).\n"
+           "top_k:           sampling: keep the k most likely tokens (0: all).\n"
+           "top_p:           sampling: keep the most likely tokens whose mass reaches top_p.\n"
+           "seed:            sampling seed; each sequence draws its own stream.\n"
+           "stop:            token ids; a sequence ends after emitting one (it is returned).\n"
+           "pad_id:          fills the window past each sequence.\n"
+           "prompt_lengths:  per row of ids, how many tokens are prompt (right-padded rows).\n"
+           "teacher_forcing: rows of tokens fed back instead of the picked ones.\n"
+           "return_logits:   also return the logits of every step.\n"
+           "Returns the new tokens per sequence (list of lists of int), or with return_logits\n"
+           "(tokens, logits) where logits is an effc.Tensor float32 [rows, max_new_tokens,\n"
+           "vocab] (zeros after a sequence stopped). Raises RuntimeError with effc's message\n"
+           "(a model that is not a causal LM, a too long request), ValueError for ids that\n"
+           "are not integer rows.");
 
   m.def("load", &loadModel, "path"_a,
         "Loads an artifact (.effc) written by effc.compile(...).save or the effc tool; validates "
