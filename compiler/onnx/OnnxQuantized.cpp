@@ -108,10 +108,10 @@ LogicalResult GraphImporter::readPackedInt4(const onnx::TensorProto &t, ConstNum
     for (const onnx::StringStringEntryProto &e : t.external_data()) {
       if (e.key() == "location")
         location = e.value();
-      else if (e.key() == "offset")
-        offset = std::stoll(e.value());
-      else if (e.key() == "length")
-        length = std::stoll(e.value());
+      else if ((e.key() == "offset" || e.key() == "length") &&
+               llvm::StringRef(e.value()).getAsInteger(10, e.key() == "offset" ? offset : length))
+        return error() << "initializer '" << t.name() << "': external data " << e.key() << " '"
+                       << e.value() << "' is not a number";
     }
     if (!externalData->read(externalDir, location, offset, length, bytes, message))
       return error() << "initializer '" << t.name() << "': " << message;

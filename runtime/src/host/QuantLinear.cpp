@@ -13,19 +13,21 @@
 
 namespace effc::host {
 
+/// v clamped to [0, 255], NaN as 0 (a float -> int conversion of NaN or
+/// infinity is undefined).
+static float clampToByte(float v) { return v >= 0.0f ? std::min(v, 255.0f) : 0.0f; }
+
 DynamicQuantParams dynamicQuantParams(float lo, float hi) {
   lo = std::min(lo, 0.0f);
   hi = std::max(hi, 0.0f);
   DynamicQuantParams p;
   p.scale = hi == lo ? 1.0f : (hi - lo) / 255.0f;
-  float zero = std::clamp(0.0f - lo / p.scale, 0.0f, 255.0f);
-  p.zeroPoint = int32_t(std::nearbyint(zero));
+  p.zeroPoint = int32_t(std::nearbyint(clampToByte(0.0f - lo / p.scale)));
   return p;
 }
 
 int32_t dynamicQuantize(float x, const DynamicQuantParams &p) {
-  float q = std::nearbyint(x / p.scale) + float(p.zeroPoint);
-  return int32_t(std::clamp(q, 0.0f, 255.0f));
+  return int32_t(clampToByte(std::nearbyint(x / p.scale) + float(p.zeroPoint)));
 }
 
 namespace {

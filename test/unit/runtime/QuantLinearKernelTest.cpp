@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 using namespace effc;
 using host::Attrs;
 using host::ConstTensorRef;
@@ -122,6 +124,8 @@ TEST(QuantLinearKernel, DynamicInt8MatchesDynamicQuantizeLinear) {
   EXPECT_EQ(unit.zeroPoint, 0);
   EXPECT_EQ(host::dynamicQuantize(2.5f, unit), 2);
   EXPECT_EQ(host::dynamicQuantize(3.5f, unit), 4);
+  // NaN quantizes to 0 (no undefined float -> int conversion).
+  EXPECT_EQ(host::dynamicQuantize(std::nanf(""), unit), 0);
   // W codes (zero point 130): column 0 = 131, 129, 132 -> 1, -1, 2.
   HostTensor w = u8({1, 1, 3}, {131, 129, 132});
   HostTensor s = f32({1, 1}, {0.5f});
