@@ -26,6 +26,10 @@
 // CHECK-NEXT: k10_attention_combine AttentionCombine flash-decode-combine splits=4 grid=(4,1,1) block=(128,1,1) smem=0
 // Data movement: one thread per output element.
 // CHECK-NEXT: k11_transpose DataMovement grid-stride items=384 grid=(2,1,1) block=(256,1,1) smem=0
+// Quantized linears: a warp per output column for <= 8 rows (8 columns per
+// block), 32x32 output tiles above.
+// CHECK-NEXT: k12_quant_linear QuantLinear gemv rows=2 grid=(2,1,1) block=(256,1,1) smem=0
+// CHECK-NEXT: k13_quant_linear QuantLinear tiled rows=64 grid=(1,2,1) block=(256,1,1) smem=0
 // CHECK-EMPTY:
 
 // MANIFEST-LABEL: op: "eff.mul"
@@ -55,10 +59,11 @@ func.func @main(%a: tensor<3x5xf32> {eff.name = "a"}, %b: tensor<5xf32> {eff.nam
                 %qh: tensor<1x4x64x64xbf16> {eff.name = "qh"}, %kh: tensor<1x2x64x64xbf16> {eff.name = "kh"},
                 %vh: tensor<1x2x64x64xbf16> {eff.name = "vh"},
                 %qd: tensor<2x8x1x64xbf16> {eff.name = "qd"}, %kd: tensor<2x2x1000x64xbf16> {eff.name = "kd"},
-                %vd: tensor<2x2x1000x64xbf16> {eff.name = "vd"})
+                %vd: tensor<2x2x1000x64xbf16> {eff.name = "vd"},
+                %qa: tensor<2x64xf32> {eff.name = "qa"}, %qb: tensor<64x64xf32> {eff.name = "qb"})
     -> (tensor<3x5xf32>, tensor<4x1024xf32>, tensor<2x3x64xf32>, tensor<2x3000xf32>, tensor<2x3xf32>,
         tensor<64x32xf32>, tensor<64x32xbf16>, tensor<1x4x6x16xf32>, tensor<1x4x64x64xbf16>,
-        tensor<2x8x1x64xbf16>, tensor<2x64x3xf32>) {
+        tensor<2x8x1x64xbf16>, tensor<2x64x3xf32>, tensor<2x16xf32>, tensor<64x16xf32>) {
   %0 = eff.add %a, %b : (tensor<3x5xf32>, tensor<5xf32>) -> tensor<3x5xf32>
   %1 = eff.mul %c, %c : (tensor<4x1024xf32>, tensor<4x1024xf32>) -> tensor<4x1024xf32>
   %2 = eff.layer_norm %x, %scale, %bias {epsilon = 1.000000e-03 : f32} : (tensor<2x3x64xf32>, tensor<64xf32>, tensor<64xf32>) -> tensor<2x3x64xf32>
@@ -72,5 +77,9 @@ func.func @main(%a: tensor<3x5xf32> {eff.name = "a"}, %b: tensor<5xf32> {eff.nam
   %p:2 = eff.attention_partial %qd, %kd, %vd {num_kv_heads = 2 : i64, num_splits = 4 : i64, scale = 0.125 : f32} : (tensor<2x8x1x64xbf16>, tensor<2x2x1000x64xbf16>, tensor<2x2x1000x64xbf16>) -> (tensor<4x2x8x1x64xf32>, tensor<4x2x8x1xf32>)
   %9 = eff.attention_combine %p#0, %p#1 {to = 16 : i64} : (tensor<4x2x8x1x64xf32>, tensor<4x2x8x1xf32>) -> tensor<2x8x1x64xbf16>
   %10 = eff.transpose %x {perm = array<i64: 0, 2, 1>} : (tensor<2x3x64xf32>) -> tensor<2x64x3xf32>
-  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10 : tensor<3x5xf32>, tensor<4x1024xf32>, tensor<2x3x64xf32>, tensor<2x3000xf32>, tensor<2x3xf32>, tensor<64x32xf32>, tensor<64x32xbf16>, tensor<1x4x6x16xf32>, tensor<1x4x64x64xbf16>, tensor<2x8x1x64xbf16>, tensor<2x64x3xf32>
+  %qw = eff.constant {value = dense<37> : tensor<16x2x16xui8>} : tensor<16x2x16xui8>
+  %qs = eff.constant {value = dense<0.5> : tensor<16x2xf32>} : tensor<16x2xf32>
+  %11 = eff.quant_linear int4 n_kblocks(%qa, %qw, %qs) {K = 64 : i64, N = 16 : i64, block_size = 32 : i64} : (tensor<2x64xf32>, tensor<16x2x16xui8>, tensor<16x2xf32>) -> tensor<2x16xf32>
+  %12 = eff.quant_linear int4 n_kblocks(%qb, %qw, %qs) {K = 64 : i64, N = 16 : i64, block_size = 32 : i64} : (tensor<64x64xf32>, tensor<16x2x16xui8>, tensor<16x2xf32>) -> tensor<64x16xf32>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12 : tensor<3x5xf32>, tensor<4x1024xf32>, tensor<2x3x64xf32>, tensor<2x3000xf32>, tensor<2x3xf32>, tensor<64x32xf32>, tensor<64x32xbf16>, tensor<1x4x6x16xf32>, tensor<1x4x64x64xbf16>, tensor<2x8x1x64xbf16>, tensor<2x64x3xf32>, tensor<2x16xf32>, tensor<64x16xf32>
 }
