@@ -25,12 +25,19 @@
 namespace effc::format {
 
 constexpr char kMagic[8] = {'E', 'F', 'F', 'C', 'A', 'R', 'T', '\0'};
-constexpr uint32_t kFormatVersion = 1;
+/// Version 1: every shape static. Version 2 adds symbolic dims (Manifest.dims,
+/// Buffer.shape_exprs); the writer uses it only for a manifest with dims, so
+/// artifacts of fixed shapes stay byte-identical to version 1.
+constexpr uint32_t kFormatVersionStatic = 1;
+constexpr uint32_t kFormatVersion = 2;
+inline uint32_t formatVersionFor(bool hasSymbolicDims) {
+  return hasSymbolicDims ? kFormatVersion : kFormatVersionStatic;
+}
 constexpr uint32_t kHeaderSize = 96;
 constexpr uint64_t kAlign = 256;
 
 struct Header {
-  uint32_t formatVersion = kFormatVersion;
+  uint32_t formatVersion = kFormatVersionStatic;
   uint32_t headerSize = kHeaderSize;
   uint64_t manifestOffset = 0, manifestSize = 0;
   uint64_t payloadOffset = 0, payloadSize = 0;

@@ -2,6 +2,7 @@
 // that a corrupt or hostile file gives an error, never a crash.
 #include "Artifact.h"
 #include "ArtifactFormat.h"
+#include "DimExpr.h"
 #include "EffOp.h"
 #include "effc/DType.h"
 
@@ -185,12 +186,62 @@ Status checkKernels(const artifact::Manifest &m) {
   return Status::OK();
 }
 
+/// Format version 2's symbolic dims: names unique, 0 <= min <= max, and each
+/// buffer's shape_exprs (one per dim, over known dims) never negative within
+/// the bounds and at most the planned extent at the upper bounds. Version 1
+/// has neither.
+Status checkDims(const artifact::Manifest &m) {
+  bool symbolic = m.format_version() == format::kFormatVersion;
+  if (!symbolic && m.dims_size())
+    return fail("format version 1 manifest with symbolic dims");
+  if (symbolic && !m.dims_size())
+    return fail("format version 2 manifest without symbolic dims");
+  std::vector<DimBound> bounds;
+  for (int d = 0; d < m.dims_size(); ++d) {
+    const artifact::Dim &dim = m.dims(d);
+    std::string what = "dim " + to_string(d) + " '" + dim.name() + "'";
+    if (dim.name().empty())
+      return fail("dim " + to_string(d) + " has no name");
+    for (const DimBound &b : bounds)
+      if (b.name == dim.name())
+        return fail(what + ": name given twice");
+    if (dim.min() < 0 || dim.min() > dim.max() || dim.max() > (int64_t(1) << 40))
+      return fail(what + ": bounds " + to_string(dim.min()) + ".." + to_string(dim.max()) +
+                  " are not 0 <= MIN <= MAX <= 2^40");
+    bounds.push_back({dim.name(), dim.min(), dim.max()});
+  }
+  for (int i = 0; i < m.buffers_size(); ++i) {
+    const Buffer &b = m.buffers(i);
+    if (!b.shape_exprs_size())
+      continue;
+    if (!symbolic)
+      return fail(bufName(m, i) + ": shape_exprs in a format version 1 manifest");
+    if (b.shape_exprs_size() != b.shape_size())
+      return fail(bufName(m, i) + ": " + to_string(b.shape_exprs_size()) +
+                  " shape expressions for rank " + to_string(b.shape_size()));
+    for (int d = 0; d < b.shape_exprs_size(); ++d) {
+      auto expr = DimExpr::fromProto(b.shape_exprs(d), uint32_t(bounds.size()));
+      if (!expr.ok())
+        return fail(bufName(m, i) + ": dim " + to_string(d) + ": " + expr.status().message());
+      auto range = expr->range(bounds);
+      if (!range || range->first < 0 || range->second != b.shape(d))
+        return fail(bufName(m, i) + ": dim " + to_string(d) + " = " + expr->toString() +
+                    " is negative, overflows or does not reach the planned extent " +
+                    to_string(b.shape(d)) + " within the dims' bounds");
+    }
+  }
+  return Status::OK();
+}
+
 } // namespace
 
 Status validateManifest(const artifact::Manifest &m, uint64_t weightsSize, uint64_t payloadSize) {
-  if (m.format_version() != format::kFormatVersion)
+  if (m.format_version() != format::kFormatVersionStatic &&
+      m.format_version() != format::kFormatVersion)
     return fail("manifest format version " + to_string(m.format_version()) +
-                ", this runtime reads " + to_string(format::kFormatVersion));
+                ", this runtime reads " + to_string(format::kFormatVersionStatic) + " and " +
+                to_string(format::kFormatVersion));
+  EFFC_RETURN_IF_ERROR(checkDims(m));
   if (m.buffers_size() >= INT32_MAX / 2)
     return fail("too many buffers");
   for (int i = 0; i < m.buffers_size(); ++i)
@@ -241,8 +292,9 @@ Status parseArtifact(const uint8_t *data, size_t size, const std::string &name,
   if (std::memcmp(data, format::kMagic, 8) != 0)
     return err("not an effc artifact (bad magic)");
   format::Header h = format::decodeHeader(data);
-  if (h.formatVersion != format::kFormatVersion)
+  if (h.formatVersion != format::kFormatVersionStatic && h.formatVersion != format::kFormatVersion)
     return err("artifact format version " + to_string(h.formatVersion) + ", this runtime reads " +
+               to_string(format::kFormatVersionStatic) + " and " +
                to_string(format::kFormatVersion));
   if (h.headerSize != format::kHeaderSize)
     return err("header size " + to_string(h.headerSize) + ", expected " +
@@ -279,6 +331,9 @@ Status parseArtifact(const uint8_t *data, size_t size, const std::string &name,
     return err("payload checksum mismatch");
   if (!out->manifest.ParseFromArray(data + h.manifestOffset, int(h.manifestSize)))
     return err("manifest does not parse as effc.artifact.Manifest");
+  if (out->manifest.format_version() != h.formatVersion)
+    return err("manifest format version " + to_string(out->manifest.format_version()) +
+               " differs from the header's " + to_string(h.formatVersion));
   Status v = validateManifest(out->manifest, h.weightsSize, h.payloadSize);
   if (!v.ok())
     return err(v.message());

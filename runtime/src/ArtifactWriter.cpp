@@ -77,7 +77,7 @@ void planArenaWithoutReuse(artifact::Manifest &m) {
 StatusOr<std::string> serializeArtifact(artifact::Manifest m,
                                         const std::vector<WeightBlob> &weights,
                                         const std::string &payload) {
-  m.set_format_version(format::kFormatVersion);
+  m.set_format_version(format::formatVersionFor(m.dims_size() > 0));
   if (m.producer().empty())
     m.set_producer(std::string("effc ") + EFFC_VERSION_STRING);
   uint64_t interm = 0;
@@ -129,6 +129,7 @@ StatusOr<std::string> serializeArtifact(artifact::Manifest m,
   }
 
   format::Header h;
+  h.formatVersion = m.format_version();
   h.manifestOffset = format::kAlign;
   h.manifestSize = man.size();
   h.payloadOffset = format::alignUp(h.manifestOffset + h.manifestSize);

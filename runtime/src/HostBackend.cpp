@@ -1,5 +1,6 @@
 #include "HostBackend.h"
 
+#include "DimExpr.h"
 #include "EffOp.h"
 #include "ModelManifest.h"
 #include "host/HostKernels.h"
@@ -7,6 +8,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <map>
 
 namespace effc {
 namespace {
@@ -54,6 +56,7 @@ struct PreparedOp {
 // A kernel: one op, or for eff.fusion the body ops over session-owned scratch
 // values, whose chosen results are then copied into the kernel's outputs.
 struct PreparedKernel : PreparedOp {
+  std::vector<int32_t> inIds, outIds; // manifest buffer ids (-1: absent)
   std::vector<PreparedOp> body;
   std::vector<std::pair<const void *, size_t>> bodyOutputs; // source, bytes
 };
@@ -81,6 +84,8 @@ public:
       PreparedKernel p;
       p.op = kr.op();
       p.attrs = std::move(*attrs);
+      p.inIds.assign(kr.inputs().begin(), kr.inputs().end());
+      p.outIds.assign(kr.outputs().begin(), kr.outputs().end());
       for (int32_t id : kr.inputs()) {
         if (id < 0) {
           p.in.push_back({});
@@ -97,7 +102,39 @@ public:
         EFFC_RETURN_IF_ERROR(s->prepareFusion(kr, k, p));
       s->kernels_.push_back(std::move(p));
     }
+    for (int i = 0; i < m.buffers_size(); ++i)
+      if (m.buffers(i).shape_exprs_size()) {
+        std::vector<DimExpr> exprs;
+        for (const auto &e : m.buffers(i).shape_exprs())
+          exprs.push_back(*DimExpr::fromProto(e, uint32_t(m.dims_size()))); // validated at load
+        s->shapeExprs_.emplace(i, std::move(exprs));
+      }
     return std::unique_ptr<BackendSession>(std::move(s));
+  }
+
+  // Every buffer is planned at the dims' upper bounds and holds its tensor
+  // contiguously from its start, so only the kernels' shapes change.
+  Status setDims(const std::vector<int64_t> &values) override {
+    std::map<int32_t, std::vector<int64_t>> shapes;
+    for (const auto &[id, exprs] : shapeExprs_) {
+      std::vector<int64_t> &shape = shapes[id];
+      for (const DimExpr &e : exprs) {
+        std::optional<int64_t> v = e.eval(values);
+        if (!v || *v < 0)
+          return Status::error(model_->path() + ": buffer " + std::to_string(id) +
+                               " has no valid extent for these dims");
+        shape.push_back(*v);
+      }
+    }
+    for (PreparedKernel &p : kernels_) {
+      for (size_t i = 0; i < p.inIds.size(); ++i)
+        if (auto it = shapes.find(p.inIds[i]); it != shapes.end())
+          p.in[i].shape = it->second;
+      for (size_t o = 0; o < p.outIds.size(); ++o)
+        if (auto it = shapes.find(p.outIds[o]); it != shapes.end())
+          p.out[o].shape = it->second;
+    }
+    return Status::OK();
   }
 
   ~HostSession() override { std::free(arena_); }
@@ -208,6 +245,7 @@ private:
   std::vector<void *> ptr_;
   std::vector<PreparedKernel> kernels_;
   std::vector<std::unique_ptr<HostTensor>> scratch_;
+  std::map<int32_t, std::vector<DimExpr>> shapeExprs_; // buffers of symbolic shape
 };
 
 class HostBackend : public Backend {

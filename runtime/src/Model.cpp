@@ -2,6 +2,7 @@
 
 #include "Artifact.h"
 #include "ArtifactFormat.h"
+#include "DimExpr.h"
 #include "ModelManifest.h"
 #include "effc/TensorIO.h"
 
@@ -13,6 +14,34 @@ Model::~Model() = default;
 const detail::ModelManifest &detail::modelManifest(const Model &model) { return *model.manifest_; }
 
 uint64_t Model::arenaBytes() const { return manifest_->manifest.arena_bytes(); }
+
+bool TensorInfo::isStatic() const {
+  for (int64_t d : shape)
+    if (d < 0)
+      return false;
+  return true;
+}
+
+StatusOr<std::vector<int64_t>> Model::shapeOf(const TensorInfo &info,
+                                              const std::vector<int64_t> &dimValues) const {
+  if (dimValues.size() != dims_.size())
+    return Status::error(path_ + ": " + std::to_string(dimValues.size()) +
+                         " dim values for a model with " + std::to_string(dims_.size()) +
+                         " symbolic dims");
+  for (size_t d = 0; d < dims_.size(); ++d)
+    if (dimValues[d] < dims_[d].min || dimValues[d] > dims_[d].max)
+      return Status::error(path_ + ": dim '" + dims_[d].name +
+                           "' = " + std::to_string(dimValues[d]) + " is outside " +
+                           std::to_string(dims_[d].min) + ".." + std::to_string(dims_[d].max));
+  const artifact::Buffer &buf = manifest_->manifest.buffers(int(info.buffer));
+  std::vector<int64_t> shape(buf.shape().begin(), buf.shape().end());
+  for (int d = 0; d < buf.shape_exprs_size(); ++d) {
+    // Validated at load: the expressions stay within [0, planned extent].
+    auto expr = DimExpr::fromProto(buf.shape_exprs(d), uint32_t(dims_.size()));
+    shape[d] = expr->eval(dimValues).value_or(-1);
+  }
+  return shape;
+}
 
 StatusOr<std::shared_ptr<const Model>> Model::load(const std::string &path) {
   auto bytes = readFileBytes(path);
@@ -38,12 +67,25 @@ StatusOr<std::shared_ptr<const Model>> Model::loadFromMemory(const void *data, s
   m->weightsSize_ = secs.weightsSize;
   m->payload_.assign(reinterpret_cast<const char *>(base + secs.payloadOffset), secs.payloadSize);
   const artifact::Manifest &man = m->manifest_->manifest;
+  for (const auto &d : man.dims())
+    m->dims_.push_back({d.name(), d.min(), d.max()});
   for (int io = 0; io < 2; ++io) {
     const auto &binds = io == 0 ? man.inputs() : man.outputs();
     for (const auto &b : binds) {
       const auto &buf = man.buffers(int(b.buffer()));
       TensorInfo info{
-          b.name(), DType(buf.dtype()), {buf.shape().begin(), buf.shape().end()}, b.buffer()};
+          b.name(), DType(buf.dtype()), {buf.shape().begin(), buf.shape().end()}, b.buffer(), {}};
+      std::vector<std::string> dimNames;
+      for (const auto &d : man.dims())
+        dimNames.push_back(d.name());
+      info.dimNames.assign(info.shape.size(), "");
+      for (int d = 0; d < buf.shape_exprs_size(); ++d) {
+        auto expr = DimExpr::fromProto(buf.shape_exprs(d), uint32_t(man.dims_size()));
+        if (expr.ok() && !expr->isConstant()) {
+          info.shape[d] = -1;
+          info.dimNames[d] = expr->toString(dimNames);
+        }
+      }
       (io == 0 ? m->inputs_ : m->outputs_).push_back(std::move(info));
     }
   }

@@ -13,6 +13,11 @@ StatusOr<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> 
   auto be = getBackend(options.backend);
   if (!be.ok())
     return be.status().withPrefix(model->path());
+  if (!model->dims().empty() && (*be)->name() != "host")
+    return Status::error(model->path() + ": the model has symbolic dims (--dim " +
+                         model->dims()[0].name + "=" + std::to_string(model->dims()[0].min) + ".." +
+                         std::to_string(model->dims()[0].max) + "); runtime extents on the " +
+                         (*be)->name() + " backend are not done yet: use the host backend");
   EFFC_RETURN_IF_ERROR((*be)->supports(*model));
   if (options.arenaLimitBytes && model->arenaBytes() > options.arenaLimitBytes)
     return Status::error(model->path() + ": the planned arena needs " +
@@ -83,13 +88,13 @@ namespace {
 
 // dtype, shape, data and device of one input or output against its TensorInfo.
 template <typename T>
-Status checkTensor(const T &t, const TensorInfo &info, const std::string &what,
-                   const SessionOptions &options) {
+Status checkTensor(const T &t, const TensorInfo &info, const std::vector<int64_t> &shape,
+                   const std::string &what, const SessionOptions &options) {
   if (t.dtype != info.dtype)
     return Status::error(what + ": dtype expected " + dtypeName(info.dtype) + ", got " +
                          dtypeName(t.dtype));
-  if (t.shape != info.shape)
-    return Status::error(what + ": shape expected " + shapeToString(info.shape) + ", got " +
+  if (t.shape != shape)
+    return Status::error(what + ": shape expected " + shapeToString(shape) + ", got " +
                          shapeToString(t.shape));
   if (!t.data && t.byteSize())
     return Status::error(what + ": null data");
@@ -103,15 +108,72 @@ Status checkTensor(const T &t, const TensorInfo &info, const std::string &what,
 
 } // namespace
 
-Status Session::checkInputs(const std::vector<Tensor> &inputs) const {
+Status Session::checkInputs(const std::vector<Tensor> &inputs) {
   const auto &infos = model_->inputs();
   if (inputs.size() != infos.size())
     return Status::error(model_->path() + ": expected " + std::to_string(infos.size()) +
                          " inputs, got " + std::to_string(inputs.size()));
-  for (size_t i = 0; i < inputs.size(); ++i)
-    EFFC_RETURN_IF_ERROR(checkTensor(inputs[i], infos[i],
+  const auto &dims = model_->dims();
+  if (!dims.empty()) {
+    // Bind each dim at the first input dim that is exactly it; the checks
+    // below then compare every input against the shapes those values give.
+    std::vector<int64_t> values(dims.size(), -1);
+    std::vector<std::string> boundBy(dims.size());
+    for (size_t i = 0; i < inputs.size(); ++i)
+      for (size_t d = 0; d < infos[i].dimNames.size() && d < inputs[i].shape.size(); ++d)
+        for (size_t k = 0; k < dims.size(); ++k) {
+          if (infos[i].dimNames[d] != dims[k].name)
+            continue;
+          int64_t v = inputs[i].shape[d];
+          std::string where = "input '" + infos[i].name + "' dim " + std::to_string(d) + " '" +
+                              dims[k].name + "' = " + std::to_string(v);
+          if (v < dims[k].min || v > dims[k].max)
+            return Status::error(
+                model_->path() + ": " + where + " is outside " + std::to_string(dims[k].min) +
+                ".." + std::to_string(dims[k].max) + " (compiled with --dim " + dims[k].name + "=" +
+                std::to_string(dims[k].min) + ".." + std::to_string(dims[k].max) + ")");
+          if (values[k] < 0) {
+            values[k] = v;
+            boundBy[k] = where;
+          } else if (values[k] != v) {
+            return Status::error(model_->path() + ": " + where + ", but " + boundBy[k]);
+          }
+        }
+    for (size_t k = 0; k < dims.size(); ++k)
+      if (values[k] < 0)
+        return Status::error(model_->path() + ": no input has the dim '" + dims[k].name +
+                             "' alone, so its value cannot be bound");
+    dimValues_ = values;
+  }
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    std::vector<int64_t> shape = infos[i].shape;
+    if (!dims.empty()) {
+      auto bound = model_->shapeOf(infos[i], dimValues_);
+      if (!bound.ok())
+        return bound.status();
+      shape = std::move(*bound);
+    }
+    EFFC_RETURN_IF_ERROR(checkTensor(inputs[i], infos[i], shape,
                                      model_->path() + ": input '" + infos[i].name + "'", options_));
+  }
+  if (!dims.empty())
+    return impl_->setDims(dimValues_);
   return Status::OK();
+}
+
+StatusOr<std::vector<std::vector<int64_t>>> Session::outputShapes() const {
+  std::vector<std::vector<int64_t>> shapes;
+  for (const TensorInfo &o : model_->outputs()) {
+    if (model_->dims().empty()) {
+      shapes.push_back(o.shape);
+      continue;
+    }
+    auto shape = model_->shapeOf(o, dimValues_);
+    if (!shape.ok())
+      return shape.status();
+    shapes.push_back(std::move(*shape));
+  }
+  return shapes;
 }
 
 StatusOr<std::vector<HostTensor>> Session::run(const std::map<std::string, Tensor> &inputs,
@@ -125,10 +187,13 @@ StatusOr<std::vector<HostTensor>> Session::run(const std::map<std::string, Tenso
 StatusOr<std::vector<HostTensor>> Session::runPositional(const std::vector<Tensor> &inputs,
                                                          RunProfile *profile) {
   EFFC_RETURN_IF_ERROR(checkInputs(inputs));
+  auto shapes = outputShapes();
+  if (!shapes.ok())
+    return shapes.status();
   std::vector<HostTensor> outputs;
   std::vector<MutableTensor> views;
-  for (auto &o : model_->outputs())
-    outputs.emplace_back(o.dtype, o.shape);
+  for (size_t o = 0; o < shapes->size(); ++o)
+    outputs.emplace_back(model_->outputs()[o].dtype, (*shapes)[o]);
   for (HostTensor &t : outputs)
     views.push_back(t.mutableView());
   EFFC_RETURN_IF_ERROR(impl_->run(inputs, views, profile));
@@ -171,9 +236,13 @@ Status Session::runIntoPositional(const std::vector<Tensor> &inputs,
   if (outputs.size() != infos.size())
     return Status::error(model_->path() + ": expected " + std::to_string(infos.size()) +
                          " output buffers, got " + std::to_string(outputs.size()));
+  auto shapes = outputShapes();
+  if (!shapes.ok())
+    return shapes.status();
   for (size_t o = 0; o < outputs.size(); ++o)
-    EFFC_RETURN_IF_ERROR(checkTensor(
-        outputs[o], infos[o], model_->path() + ": output '" + infos[o].name + "'", options_));
+    EFFC_RETURN_IF_ERROR(checkTensor(outputs[o], infos[o], (*shapes)[o],
+                                     model_->path() + ": output '" + infos[o].name + "'",
+                                     options_));
   return impl_->run(inputs, outputs, nullptr);
 }
 

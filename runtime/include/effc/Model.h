@@ -21,8 +21,20 @@ const ModelManifest &modelManifest(const Model &model);
 struct TensorInfo {
   std::string name;
   DType dtype = DType::UNDEFINED;
+  /// -1 where the extent depends on the model's symbolic dims (Model::dims()).
   std::vector<int64_t> shape;
   uint32_t buffer = 0; // manifest buffer id
+  /// Per dim: "" where static, else what decides it: a dim's name ("past")
+  /// or an expression over the dims ("past+3").
+  std::vector<std::string> dimNames;
+  bool isStatic() const;
+};
+
+/// A symbolic dim the model was compiled with (`effc --dim past=0..255`):
+/// each run binds it from the input shapes, within [min, max].
+struct DimInfo {
+  std::string name;
+  int64_t min = 0, max = 0;
 };
 
 class Model {
@@ -38,6 +50,12 @@ public:
   const std::string &path() const { return path_; }
   const std::vector<TensorInfo> &inputs() const { return inputs_; }
   const std::vector<TensorInfo> &outputs() const { return outputs_; }
+  /// Symbolic dims (empty: every shape is static).
+  const std::vector<DimInfo> &dims() const { return dims_; }
+  /// The shape of input or output `info` when the dims have `dimValues`
+  /// (indexed like dims()); fails when a value is outside its bounds.
+  StatusOr<std::vector<int64_t>> shapeOf(const TensorInfo &info,
+                                         const std::vector<int64_t> &dimValues) const;
   /// The weights section (256-byte aligned in memory) and the payload.
   const uint8_t *weightsData() const { return weights_; }
   uint64_t weightsSize() const { return weightsSize_; }
@@ -52,6 +70,7 @@ private:
   std::string path_;
   std::unique_ptr<detail::ModelManifest> manifest_;
   std::vector<TensorInfo> inputs_, outputs_;
+  std::vector<DimInfo> dims_;
   std::vector<uint8_t> storage_; // the whole file, over-allocated for alignment
   const uint8_t *weights_ = nullptr;
   uint64_t weightsSize_ = 0;

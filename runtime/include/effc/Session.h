@@ -61,8 +61,10 @@ public:
   ~Session();
 
   /// Runs with inputs by name; every model input must be given exactly once
-  /// with the manifest's dtype and shape. Outputs come back as host copies,
-  /// in model().outputs() order.
+  /// with the manifest's dtype and shape. A model with symbolic dims
+  /// (Model::dims()) takes any shape within the bounds: each dim is bound
+  /// from the inputs, and the outputs are shaped from those values. Outputs come back as host
+  /// copies, in model().outputs() order.
   StatusOr<std::vector<HostTensor>> run(const std::map<std::string, Tensor> &inputs,
                                         RunProfile *profile = nullptr);
   /// Same with inputs in model().inputs() order.
@@ -97,11 +99,16 @@ public:
 private:
   Session() = default;
   StatusOr<std::vector<Tensor>> orderInputs(const std::map<std::string, Tensor> &inputs) const;
-  Status checkInputs(const std::vector<Tensor> &inputs) const;
+  /// Checks the inputs and binds the model's symbolic dims from their
+  /// shapes (dimValues_), then tells the backend.
+  Status checkInputs(const std::vector<Tensor> &inputs);
+  /// The shapes of the model's outputs for the bound dims.
+  StatusOr<std::vector<std::vector<int64_t>>> outputShapes() const;
 
   std::shared_ptr<const Model> model_;
   SessionOptions options_;
   std::unique_ptr<BackendSession> impl_;
+  std::vector<int64_t> dimValues_; // of model().dims(), from the last run's inputs
 };
 
 } // namespace effc

@@ -35,6 +35,7 @@ std::string withManifest(const std::string &valid, const artifact::Manifest &m) 
   std::string weights = valid.substr(h.weightsOffset, h.weightsSize), man;
   m.SerializeToString(&man);
   format::Header n;
+  n.formatVersion = m.format_version() == 2 ? 2 : 1; // the header of what the manifest claims
   n.manifestOffset = 256;
   n.manifestSize = man.size();
   n.payloadOffset = format::alignUp(256 + man.size());
@@ -76,8 +77,10 @@ TEST_F(Fixture, HeaderErrors) {
   std::string b = valid;
   b[0] = 'X';
   EXPECT_ERROR(b, "bad magic");
+  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.formatVersion = 3; }),
+               "artifact format version 3, this runtime reads 1 and 2");
   EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.formatVersion = 2; }),
-               "artifact format version 2, this runtime reads 1");
+               "manifest format version 1 differs from the header's 2");
   EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.headerSize = 64; }), "header size 64");
   b = valid;
   b[20] ^= 1; // manifest offset byte, checksum not resealed
@@ -90,6 +93,88 @@ TEST_F(Fixture, HeaderErrors) {
                "weights section");
   EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.payloadOffset = 0; }),
                "payload section");
+}
+
+// Format version 2: symbolic dims and the shape expressions over them.
+TEST_F(Fixture, SymbolicDimErrors) {
+  // x [2, 3] becomes [2, n] with n in 1..3 (a valid version 2 manifest).
+  auto symbolic = [](artifact::Manifest &c) {
+    c.set_format_version(2);
+    artifact::Dim *dim = c.add_dims();
+    dim->set_name("n");
+    dim->set_min(1);
+    dim->set_max(3);
+    artifact::Buffer *x = c.mutable_buffers(0);
+    x->add_shape_exprs()->add_terms()->set_coeff(2);
+    artifact::DimTerm *n = x->add_shape_exprs()->add_terms();
+    n->set_coeff(1);
+    n->add_dims(0);
+  };
+  EXPECT_EQ(loadError(mutate(symbolic)), "<loaded>");
+  auto loaded = Model::loadFromMemory(mutate(symbolic).data(), mutate(symbolic).size(), "v2");
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  ASSERT_EQ((*loaded)->dims().size(), 1u);
+  EXPECT_EQ((*loaded)->dims()[0].max, 3);
+  EXPECT_EQ((*loaded)->inputs()[0].shape, (std::vector<int64_t>{2, -1}));
+  EXPECT_EQ((*loaded)->inputs()[0].dimNames, (std::vector<std::string>{"", "n"}));
+  EXPECT_EQ(*(*loaded)->shapeOf((*loaded)->inputs()[0], {2}), (std::vector<int64_t>{2, 2}));
+  EXPECT_FALSE((*loaded)->shapeOf((*loaded)->inputs()[0], {4}).ok());
+
+  EXPECT_ERROR(mutate([](artifact::Manifest &c) { c.set_format_version(2); }),
+               "format version 2 manifest without symbolic dims");
+  EXPECT_ERROR(mutate([](artifact::Manifest &c) { c.add_dims()->set_name("n"); }),
+               "format version 1 manifest with symbolic dims");
+  EXPECT_ERROR(mutate([](artifact::Manifest &c) {
+                 c.mutable_buffers(0)->add_shape_exprs();
+                 c.mutable_buffers(0)->add_shape_exprs();
+               }),
+               "shape_exprs in a format version 1 manifest");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 symbolic(c);
+                 c.mutable_dims(0)->set_name("");
+               }),
+               "dim 0 has no name");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 symbolic(c);
+                 *c.add_dims() = c.dims(0);
+               }),
+               "dim 1 'n': name given twice");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 symbolic(c);
+                 c.mutable_dims(0)->set_min(4);
+               }),
+               "dim 0 'n': bounds 4..3 are not 0 <= MIN <= MAX <= 2^40");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 symbolic(c);
+                 c.mutable_dims(0)->set_min(-1);
+               }),
+               "bounds -1..3");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 symbolic(c);
+                 c.mutable_buffers(0)->add_shape_exprs();
+               }),
+               "3 shape expressions for rank 2");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 symbolic(c);
+                 c.mutable_buffers(0)->mutable_shape_exprs(1)->mutable_terms(0)->set_dims(0, 7);
+               }),
+               "dim 1: a dim expression names dim 7, but the model has 1 dims");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 symbolic(c);
+                 c.mutable_buffers(0)->mutable_shape_exprs(1)->mutable_terms(0)->set_coeff(0);
+               }),
+               "coefficient 0");
+  // 2*n reaches 6 at n = 3, more than the planned 3 rows.
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 symbolic(c);
+                 c.mutable_buffers(0)->mutable_shape_exprs(1)->mutable_terms(0)->set_coeff(2);
+               }),
+               "dim 1 = 2*d0 is negative, overflows or does not reach the planned extent 3");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 symbolic(c);
+                 c.mutable_buffers(0)->mutable_shape_exprs(1)->mutable_terms(0)->set_coeff(-1);
+               }),
+               "is negative");
 }
 
 TEST_F(Fixture, SectionChecksumsAndPadding) {
