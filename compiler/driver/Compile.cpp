@@ -211,7 +211,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
                           std::to_string(options.quantizeBlock));
   if (options.embedCubin && options.archs.empty())
     return reporter.error("--embed-cubin needs at least one --arch");
-  if (Status supported = checkDimsSupported(options.dims); !supported.ok())
+  if (Status supported = checkDimsSupported(options.dims, options.hostOnly); !supported.ok())
     return reporter.error(supported.message());
   bool isEffIR = StringRef(path).ends_with(".mlir");
   if (isEffIR && !options.dims.empty())
@@ -234,8 +234,12 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   importOptions.inputShapes = options.shapes;
   importOptions.constantInputFiles = options.constInputs;
   importOptions.remarks = options.remarks;
-  for (const auto &[name, range] : options.dims)
-    importOptions.dimValues[name] = range.min; // fixed: checked above
+  for (const auto &[name, range] : options.dims) {
+    if (range.isFixed())
+      importOptions.dimValues[name] = range.min;
+    else
+      importOptions.dimBounds[name] = {range.min, range.max};
+  }
   mlir::OwningOpRef<mlir::ModuleOp> module;
   {
     mlir::TimingScope t = rootTiming.nest("import");

@@ -53,12 +53,13 @@ Status addDimSpec(const std::string &spec, std::map<std::string, DimRange> &dims
   return Status::OK();
 }
 
-Status checkDimsSupported(const std::map<std::string, DimRange> &dims) {
+Status checkDimsSupported(const std::map<std::string, DimRange> &dims, bool hostOnly) {
   for (const auto &[name, range] : dims)
-    if (!range.isFixed())
+    if (!range.isFixed() && !hostOnly)
       return Status::error("--dim " + name + "=" + formatDimRange(range) +
-                           ": symbolic dims with bounds are not supported yet (effc compiles "
-                           "fixed shapes); fix the dim with --dim " +
+                           ": symbolic dims with bounds run on the host backend only for now "
+                           "(runtime extents on CUDA are not done yet); add --host-only or fix "
+                           "the dim with --dim " +
                            name + "=N");
   return Status::OK();
 }

@@ -38,10 +38,11 @@ std::string formatDimRange(const DimRange &range);
 /// NAME is an error naming both.
 Status addDimSpec(const std::string &spec, std::map<std::string, DimRange> &dims);
 
-/// Fails for a dim that is not fixed: symbolic dims with bounds need
-/// runtime extents in the kernels and bound-aware planning (issue 14), which
-/// effc does not have yet. The one place that refuses them.
-Status checkDimsSupported(const std::map<std::string, DimRange> &dims);
+/// Fails for a dim that is not fixed unless the artifact is host-only:
+/// symbolic dims with bounds need runtime extents in the CUDA kernels
+/// (issue 14 stage S3), which effc does not have yet. The one place that
+/// refuses them.
+Status checkDimsSupported(const std::map<std::string, DimRange> &dims, bool hostOnly);
 
 } // namespace effc
 

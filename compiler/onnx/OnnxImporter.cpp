@@ -263,6 +263,13 @@ LogicalResult GraphImporter::importInputs(func::FuncOp func) {
   func.setFunctionType(builder.getFunctionType(argTypes, {}));
   for (auto [i, attrs] : llvm::enumerate(argAttrs))
     func.setArgAttrs(unsigned(i), attrs);
+  if (!options.dimBounds.empty()) {
+    SmallVector<NamedAttribute> dims;
+    for (const auto &[name, bounds] : options.dimBounds)
+      dims.push_back(
+          builder.getNamedAttr(name, builder.getDenseI64ArrayAttr({bounds.first, bounds.second})));
+    func->setAttr("eff.dims", builder.getDictionaryAttr(dims));
+  }
   return success();
 }
 
@@ -281,7 +288,12 @@ LogicalResult GraphImporter::checkDimNames() {
   // Output and value_info shapes are not read (every type is inferred from
   // the inputs), so fixing a dim_param of the inputs fixes it everywhere.
   std::vector<std::string> known = inputDimParams(model.graph());
-  for (const auto &[name, value] : options.dimValues) {
+  std::map<std::string, std::string> given;
+  for (const auto &[name, value] : options.dimValues)
+    given[name] = std::to_string(value);
+  for (const auto &[name, bounds] : options.dimBounds)
+    given[name] = std::to_string(bounds.first) + ".." + std::to_string(bounds.second);
+  for (const auto &[name, value] : given) {
     if (std::binary_search(known.begin(), known.end(), name))
       continue;
     InFlightDiagnostic diag = error() << "--dim " << name << "=" << value

@@ -22,6 +22,11 @@ struct ImportOptions {
   /// A name no input uses is an error listing the model's dim_params; a
   /// --shape that gives such a dim another value is an error naming both.
   std::map<std::string, int64_t> dimValues;
+  /// Keeps each named dim symbolic within [min, max] (`--dim past=0..255`):
+  /// its inputs import with dynamic dims and `main` gets the attribute
+  /// `eff.dims = {past = array<i64: 0, 255>, ...}`. Names are checked like
+  /// dimValues'.
+  std::map<std::string, std::pair<int64_t, int64_t>> dimBounds;
   /// Inputs frozen to constants (`--const-input NAME=FILE.pb`): the input
   /// disappears from the signature and its value folds into the graph, e.g.
   /// a fixed attention mask or a shape tensor.

@@ -3,6 +3,7 @@
 
 #include "compiler/codegen/KernelEmitter.h"
 #include "compiler/plan/MemoryPlanner.h"
+#include "compiler/plan/SymbolicShapes.h"
 #include "dialects/eff/ConstantFolding.h"
 #include "dialects/eff/EffOps.h"
 #include "dialects/eff/KernelOperands.h"
@@ -113,8 +114,22 @@ public:
       auto name = func.getArgAttrOfType<StringAttr>(i, "eff.name");
       std::string inputName = name ? name.str() : "input_" + std::to_string(i);
       auto type = dyn_cast<RankedTensorType>(arg.getType());
-      if (!type || !type.hasStaticShape())
+      if (!type || (!type.hasStaticShape() && !hasBoundedDims(func, unsigned(i))))
         return unboundInputError(func, unsigned(i), inputName);
+    }
+    FailureOr<SymbolicShapes> shapes = analyzeSymbolicShapes(func);
+    if (failed(shapes))
+      return failure();
+    symbolic = std::move(*shapes);
+    for (const DimBound &dim : symbolic.dims) {
+      artifact::Dim *out = plan.manifest.add_dims();
+      out->set_name(dim.name);
+      out->set_min(dim.min);
+      out->set_max(dim.max);
+    }
+    for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
+      auto name = func.getArgAttrOfType<StringAttr>(i, "eff.name");
+      std::string inputName = name ? name.str() : "input_" + std::to_string(i);
       FailureOr<int32_t> id = addBuffer(arg, inputName, func.getLoc(), "input '" + inputName + "'");
       if (failed(id))
         return failure();
@@ -152,25 +167,63 @@ private:
   std::map<int32_t, LiveRange> ranges;
   llvm::DenseMap<int32_t, int32_t> rootOf;
   int64_t step = 0;
+  /// The bounded dims (`--dim past=0..255`) and the shape expressions of
+  /// every dynamic value; buffers of those values are planned at the bounds.
+  SymbolicShapes symbolic;
+  std::set<int32_t> symbolicBuffers;
+
+  /// Every dynamic dim of input `i` is a dim with bounds (eff.dims).
+  static bool hasBoundedDims(func::FuncOp func, unsigned i) {
+    auto bounded = func->getAttrOfType<DictionaryAttr>("eff.dims");
+    auto type = dyn_cast<RankedTensorType>(func.getArgument(i).getType());
+    SmallVector<std::string> names = dimParamsOf(func, i);
+    if (!bounded || !type)
+      return false;
+    for (auto [d, extent] : llvm::enumerate(type.getShape()))
+      if (ShapedType::isDynamic(extent) &&
+          (d >= names.size() || names[d].empty() || !bounded.get(names[d])))
+        return false;
+    return true;
+  }
 
   FailureOr<int32_t> addBuffer(Value value, const std::string &name, Location loc,
                                const std::string &what,
                                artifact::Buffer::Storage storage = artifact::Buffer::ARENA) {
     auto type = dyn_cast<RankedTensorType>(value.getType());
-    if (!type || !type.hasStaticShape())
+    auto exprs = symbolic.shapes.find(value);
+    if (!type || (!type.hasStaticShape() && exprs == symbolic.shapes.end()))
       return emitError(loc) << what << " has a dynamic shape " << value.getType()
                             << dynamicShapeFix(value);
     DType dtype = eff::toDType(type.getElementType());
     if (dtype == DType::UNDEFINED)
       return emitError(loc) << what << " has unsupported element type " << type.getElementType();
+    // A symbolic shape is planned at its largest extents (the dims' upper
+    // bounds: every expression is a non-negative multilinear polynomial).
+    SmallVector<int64_t> extents(type.getShape());
+    if (!type.hasStaticShape())
+      for (auto [d, expr] : llvm::enumerate(exprs->second)) {
+        auto range = expr.range(symbolic.dims);
+        if (!range || range->first < 0)
+          return emitError(loc) << what << ": dim " << d << " = " << expr.toString()
+                                << " is negative or overflows within the dims' bounds";
+        extents[d] = range->second;
+      }
+    int64_t elements = 1;
+    for (int64_t d : extents)
+      elements *= d;
     int32_t id = plan.manifest.buffers_size();
     artifact::Buffer *buffer = plan.manifest.add_buffers();
     buffer->set_name(name);
     buffer->set_dtype(artifact::DType(int(dtype)));
-    for (int64_t d : type.getShape())
+    for (int64_t d : extents)
       buffer->add_shape(d);
     buffer->set_storage(storage);
-    buffer->set_size_bytes(uint64_t(type.getNumElements()) * dtypeSize(dtype));
+    buffer->set_size_bytes(uint64_t(elements) * dtypeSize(dtype));
+    if (!type.hasStaticShape()) {
+      for (const DimExpr &expr : exprs->second)
+        expr.toProto(*buffer->add_shape_exprs());
+      symbolicBuffers.insert(id);
+    }
     bufferOf[value] = id;
     rootOf[id] = id;
     if (storage == artifact::Buffer::ARENA)
@@ -271,6 +324,10 @@ private:
         return failure();
       kernel.outputs.push_back(*id);
     }
+    // The host backend runs a fusion's body over scratch of fixed shapes.
+    if (touchesSymbolic(kernel))
+      return fusion.emitError("an eff.fusion over symbolic shapes is not supported yet "
+                              "(issue 14 stage S2)");
     return addKernel(fusion, std::move(kernel));
   }
 
@@ -280,17 +337,51 @@ private:
   LogicalResult addKernel(Operation *op, KernelPlan kernel) {
     std::string error;
     std::string name = codegen::kernelName(plan.kernels.size(), op->getName().getStringRef());
+    kernel.location = locationText(op->getLoc());
+    if (touchesSymbolic(kernel)) {
+      // Host-only: the op and its attributes; the tensors at their planned
+      // (upper-bound) shapes, for messages (the host backend reads the shapes
+      // of the buffers per run).
+      kernel.desc.op = op->getName().getStringRef().str();
+      kernel.desc.name = name;
+      kernel.desc.attrs = eff::toHostAttrs(op);
+      auto describe = [&](int32_t id) {
+        codegen::TensorDesc t;
+        t.present = id >= 0;
+        if (id >= 0) {
+          const artifact::Buffer &buffer = plan.manifest.buffers(id);
+          t.dtype = DType(buffer.dtype());
+          t.shape.assign(buffer.shape().begin(), buffer.shape().end());
+        }
+        return t;
+      };
+      for (int32_t id : kernel.inputs)
+        kernel.desc.inputs.push_back(describe(id));
+      for (int32_t id : kernel.outputs)
+        kernel.desc.outputs.push_back(describe(id));
+      if (failed(noCudaKernel(op, kernel.desc,
+                              kernel.desc.op + ": runtime extents (a symbolic dim) on CUDA are "
+                                               "not done yet (issue 14 stage S3)")))
+        return failure();
+      plan.kernels.push_back(std::move(kernel));
+      kernelOps.push_back(op);
+      return success();
+    }
     std::optional<codegen::KernelDesc> desc = codegen::describeKernelOp(op, name, error);
     if (!desc)
       return op->emitError("cannot describe kernel: ") << error;
     kernel.desc = std::move(*desc);
-    kernel.location = locationText(op->getLoc());
     kernel.cuda = codegen::chooseCudaKernel(kernel.desc, error);
     if (!kernel.cuda && failed(noCudaKernel(op, kernel.desc, error)))
       return failure();
     plan.kernels.push_back(std::move(kernel));
     kernelOps.push_back(op);
     return success();
+  }
+
+  bool touchesSymbolic(const KernelPlan &kernel) const {
+    auto symbolicId = [&](int32_t id) { return symbolicBuffers.count(id) > 0; };
+    return llvm::any_of(kernel.inputs, symbolicId) || llvm::any_of(kernel.outputs, symbolicId);
   }
 
   /// An op the emitters cannot generate: an error unless the artifact is

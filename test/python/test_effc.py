@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import effc
-from conftest import REPO, check_close, load_test_data, model_dir, tolerance
+from conftest import REPO, SHARED, check_close, load_test_data, model_dir, tolerance
 
 
 def run_and_check(model, inputs, outputs, name, dtype):
@@ -59,6 +59,37 @@ def test_dims_fix_named_dims():
     model = effc.compile(str(d / "model.onnx"), dims={"batch": batch, "seq": seq})
     assert model.inputs[0].shape == (batch, seq)
     run_and_check(model, inputs, outputs, "gpt2-dynamo", "fp32")
+
+
+def test_dims_bounds_keep_a_dim_symbolic():
+    """dims={"past": (0, 255)} is effc --dim past=0..255 (host_only): one model
+    runs test_data_set_0 (past 5) and other past lengths, its inputs and
+    outputs sized per run; past 256 is outside the bounds."""
+    d = SHARED / "decoders" / "llama-withpast"
+    inputs, outputs = load_test_data(d)
+    model = effc.compile(str(d / "model.onnx"), host_only=True,
+                         dims={"batch": 2, "seq": 3, "past": (0, 255), "total": "3..258"})
+    assert model.inputs[1].shape == (2, -1)
+    sess = model.session(device="host")
+    got = sess.run(inputs)
+    for (out_name, tensor), ref in zip(got.items(), outputs):
+        check_close(out_name, np.asarray(tensor), ref, 1e-4, 4e-4)
+    for past in (0, 17):
+        step = dict(inputs)
+        step["attention_mask"] = np.ones((2, past + 3), np.int64)
+        for name in step:
+            if name.startswith("past_key_values"):
+                step[name] = np.zeros((2, 2, past, 16), np.float32)
+        present = np.asarray(sess.run(step)["present.0.key"])
+        assert present.shape == (2, 2, past + 3, 16)
+    step["attention_mask"] = np.ones((2, 258), np.int64)
+    for name in step:
+        if name.startswith("past_key_values"):
+            step[name] = np.zeros((2, 2, 256, 16), np.float32)
+    with pytest.raises(RuntimeError, match="dim 2 'past' = 256 is outside 0..255"):
+        sess.run(step)
+    with pytest.raises(ValueError, match="runtime extents on CUDA are not done yet"):
+        effc.compile(str(d / "model.onnx"), dims={"batch": 2, "seq": 3, "past": (0, 255)})
 
 
 def test_bf16_matches_reference_and_converts():
@@ -206,7 +237,7 @@ def test_cuda_without_gpu_is_an_error_or_works(gpt2):
 def test_bad_compile_options_raise(tmp_path):
     onnx_path = str(model_dir("gpt2-dynamo") / "model.onnx")
     with pytest.raises(ValueError, match="dims: --dim seq=1..512: symbolic dims with bounds "
-                                         "are not supported yet"):
+                                         "run on the host backend only for now"):
         effc.compile(onnx_path, dims={"seq": (1, 512)})
     with pytest.raises(ValueError, match="dims: --dim seq: '-1': expects N"):
         effc.compile(onnx_path, dims={"seq": -1})

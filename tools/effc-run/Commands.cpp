@@ -171,6 +171,23 @@ StatusOr<std::vector<HostTensor>> gatherInputs(const Options &o, const Model &mo
     inputs[it - infos.begin()] = std::move(*t);
     given[it - infos.begin()] = true;
   }
+  // --dim values of the model's symbolic dims, for random inputs of those shapes.
+  std::vector<int64_t> dimValues;
+  std::string dimList;
+  for (const DimInfo &d : model.dims())
+    dimList += (dimList.empty() ? "" : ", ") + d.name + "=" + std::to_string(d.min) + ".." +
+               std::to_string(d.max);
+  for (const auto &[name, value] : o.dims) {
+    if (std::none_of(model.dims().begin(), model.dims().end(),
+                     [&](const DimInfo &d) { return d.name == name; }))
+      return Status::error(model.path() + ": --dim " + name + ": the model has no symbolic dim '" +
+                           name + "' (" +
+                           (dimList.empty() ? "it has none" : "its dims: " + dimList) + ")");
+  }
+  for (const DimInfo &d : model.dims()) {
+    auto it = o.dims.find(d.name);
+    dimValues.push_back(it == o.dims.end() ? -1 : it->second);
+  }
   std::mt19937_64 rng(uint64_t(std::max<int64_t>(o.randomSeed, 0)));
   for (size_t i = 0; i < infos.size(); ++i) {
     if (given[i])
@@ -178,7 +195,19 @@ StatusOr<std::vector<HostTensor>> gatherInputs(const Options &o, const Model &mo
     if (o.randomSeed < 0)
       return Status::error(model.path() + ": missing input '" + infos[i].name +
                            "' (use --input, --test-data or --random-inputs)");
-    inputs[i] = randomTensor(infos[i], rng);
+    TensorInfo info = infos[i];
+    if (!info.isStatic()) {
+      for (size_t d = 0; d < dimValues.size(); ++d)
+        if (dimValues[d] < 0)
+          return Status::error(model.path() + ": random input '" + info.name +
+                               "' has symbolic dims: give each with --dim NAME=N (" + dimList +
+                               ")");
+      auto shape = model.shapeOf(info, dimValues);
+      if (!shape.ok())
+        return shape.status();
+      info.shape = std::move(*shape);
+    }
+    inputs[i] = randomTensor(info, rng);
   }
   return inputs;
 }

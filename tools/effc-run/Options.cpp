@@ -43,6 +43,8 @@ const char *kHelpText =
     "                          overrides --test-data for that input)\n"
     "  --random-inputs SEED    inputs given by nothing else get pseudo-random values: floats\n"
     "                          uniform in [-1, 1), integers in {-1, 0, 1}, bools\n"
+    "  --dim NAME=N            with --random-inputs: the value of the model's symbolic dim\n"
+    "                          NAME (compiled with effc --dim NAME=MIN..MAX; repeatable)\n"
     "  --save-test-data DIR    write this run's inputs and outputs to DIR/input_<i>.pb and\n"
     "                          DIR/output_<i>.pb (the layout --test-data reads)\n"
     "  --output-dir DIR        write every output to DIR/<name>.npy\n"
@@ -152,6 +154,16 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
       if (seed < 0 || seed > 1e15 || seed != double(int64_t(seed)))
         return Status::error("option --random-inputs: expected a non-negative integer seed");
       o.randomSeed = int64_t(seed);
+    } else if (name == "--dim") {
+      std::string spec;
+      EFFC_RETURN_IF_ERROR(need(&spec));
+      size_t eq = spec.find('=');
+      char *end = nullptr;
+      long long v = eq == std::string::npos ? -1 : std::strtoll(spec.c_str() + eq + 1, &end, 10);
+      if (eq == std::string::npos || eq == 0 || spec.size() == eq + 1 || *end || v < 0)
+        return Status::error("option --dim: expected NAME=N (N >= 0), got '" + spec + "'");
+      if (!o.dims.emplace(spec.substr(0, eq), int64_t(v)).second)
+        return Status::error("option --dim: '" + spec.substr(0, eq) + "' given twice");
     } else if (name == "--save-test-data") {
       EFFC_RETURN_IF_ERROR(need(&o.saveTestData));
     } else if (name == "--bench") {

@@ -6,6 +6,7 @@
 #include "effc/SessionOptions.h"
 #include "effc/Status.h"
 
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -21,6 +22,8 @@ struct Options {
   bool rowRtolGiven = false;    // else rowRtol = kRowRtolPerRtol * rtol
   bool top1MarginGiven = false; // else top1Margin = rtol
   int64_t randomSeed = -1;      // --random-inputs SEED; -1: off
+  /// --dim NAME=N: a symbolic dim's value for --random-inputs.
+  std::map<std::string, int64_t> dims;
   std::string saveTestData;
   std::vector<std::pair<std::string, std::string>> inputs; // --input NAME=FILE
   std::string outputDir;

@@ -598,14 +598,13 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
                std::to_string(nb::cast<int64_t>(value[1]));
       } else {
         throw nb::value_error(
-            ("compile(): dims['" + key + "'] must be an int (or (MIN, MAX), not supported yet)")
-                .c_str());
+            ("compile(): dims['" + key + "'] must be an int N or a pair (MIN, MAX)").c_str());
       }
       effc::Status added = effc::addDimSpec(key + "=" + text, options.dims);
       if (!added.ok())
         throw nb::value_error(("compile(): dims: " + added.message()).c_str());
     }
-    effc::Status supported = effc::checkDimsSupported(options.dims);
+    effc::Status supported = effc::checkDimsSupported(options.dims, hostOnly);
     if (!supported.ok())
       throw nb::value_error(("compile(): dims: " + supported.message()).c_str());
   }
@@ -892,8 +891,9 @@ NB_MODULE(_effc, m) {
       "shapes:          {input name: tuple of dims} binding the inputs' dynamic dims, e.g.\n"
       "                 {\"input_ids\": (2, 16)} (effc --shape input_ids=2x16).\n"
       "dims:            {ONNX dim_param name: N} fixing a named dim in every input that\n"
-      "                 has it, e.g. {\"batch\": 2, \"seq\": 16} (effc --dim seq=16); bounds\n"
-      "                 (MIN, MAX) keeping it symbolic are not supported yet (ValueError).\n"
+      "                 has it, e.g. {\"batch\": 2, \"seq\": 16} (effc --dim seq=16); a pair\n"
+      "                 (MIN, MAX) keeps it symbolic within bounds (effc --dim past=0..255):\n"
+      "                 with host_only=True only for now (else ValueError).\n"
       "lora:            a PEFT adapter directory, or {name: directory} for several adapters\n"
       "                 selected per request by the int64 input 'lora_index' (effc --lora).\n"
       "quantize:        \"int8\" or \"nf4\": weight-only quantization of the linear layers\n"
