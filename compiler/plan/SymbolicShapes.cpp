@@ -12,6 +12,7 @@
 #include "llvm/ADT/StringExtras.h"
 
 #include <algorithm>
+#include <functional>
 
 using namespace mlir;
 
@@ -54,9 +55,36 @@ probe(func::FuncOp func, const std::vector<SmallVector<int>> &argDims,
   for (Operation &op : body.without_terminator())
     ops.push_back(&op);
   OpBuilder builder(clone->getContext());
-  for (Operation *op : ops) {
+  // What each folded result became (a constant or another value).
+  llvm::DenseMap<Value, Value> foldedTo;
+  std::function<LogicalResult(Operation *)> refine = [&](Operation *op) -> LogicalResult {
     if (isa<eff::ConstantOp>(op))
-      continue;
+      return success();
+    // A fused shape computation (elementwise ops on small int64 tensors)
+    // does not fold as a whole: its body runs here, op by op.
+    if (auto fusion = dyn_cast<eff::FusionOp>(op)) {
+      Block &inner = fusion.getBody().front();
+      IRMapping bodyMapping;
+      for (auto [arg, input] : llvm::zip(inner.getArguments(), fusion.getInputs()))
+        bodyMapping.map(arg, input);
+      builder.setInsertionPoint(op);
+      for (Operation &bodyOp : inner.without_terminator()) {
+        Operation *copy = builder.clone(bodyOp, bodyMapping);
+        if (failed(refine(copy)))
+          return failure();
+        // Later body ops read what a result folded to.
+        for (auto [original, result] : llvm::zip(bodyOp.getResults(), copy->getResults()))
+          if (Value folded = foldedTo.lookup(result))
+            bodyMapping.map(original, folded);
+      }
+      for (auto [result, yielded] :
+           llvm::zip(fusion.getResults(), inner.getTerminator()->getOperands())) {
+        Value value = bodyMapping.lookup(yielded);
+        if (value.getType() == result.getType())
+          result.replaceAllUsesWith(value);
+      }
+      return success();
+    }
     if (auto infer = dyn_cast<InferTypeOpInterface>(op)) {
       SmallVector<Type> types;
       if (failed(infer.inferReturnTypes(op->getContext(), op->getLoc(), op->getOperands(),
@@ -72,7 +100,7 @@ probe(func::FuncOp func, const std::vector<SmallVector<int>> &argDims,
       matchPattern(operand, m_Constant(&constants[i]));
     SmallVector<OpFoldResult> folded;
     if (failed(op->fold(constants, folded)) || folded.size() != op->getNumResults())
-      continue;
+      return success();
     builder.setInsertionPointAfter(op);
     for (auto [result, fold] : llvm::zip(op->getResults(), folded)) {
       Value replacement = dyn_cast<Value>(fold);
@@ -83,10 +111,16 @@ probe(func::FuncOp func, const std::vector<SmallVector<int>> &argDims,
           continue;
         replacement = constant->getResult(0);
       }
-      if (replacement && replacement != result && replacement.getType() == result.getType())
+      if (replacement && replacement != result && replacement.getType() == result.getType()) {
         result.replaceAllUsesWith(replacement);
+        foldedTo[result] = replacement;
+      }
     }
-  }
+    return success();
+  };
+  for (Operation *op : ops)
+    if (failed(refine(op)))
+      return failure();
   llvm::DenseMap<Value, SmallVector<int64_t>> extents;
   auto record = [&](Value original) -> LogicalResult {
     auto type = dyn_cast<RankedTensorType>(original.getType());

@@ -80,6 +80,28 @@ TEST_F(SymbolicShapesTest, FitsPastPlusSeqAndBatchTimesSeq) {
   EXPECT_EQ(shapeOf(*shapes, 4), "static");
 }
 
+TEST_F(SymbolicShapesTest, RunsAFusedShapeComputation) {
+  // Legacy exporters' Expand(x, Where(Equal(shape, -1), 1, shape)), fused:
+  // the probe runs the fusion's body so the shape folds.
+  auto shapes = analyze(R"mlir(
+    func.func @main(%x: tensor<1x?xi64> {eff.dim_params = ["", "seq"], eff.name = "x"})
+        -> tensor<?x?xi64> attributes {eff.dims = {seq = array<i64: 1, 32>}} {
+      %shape = eff.shape %x : (tensor<1x?xi64>) -> tensor<2xi64>
+      %minus = eff.constant {value = dense<-1> : tensor<2xi64>} : tensor<2xi64>
+      %ones = eff.constant {value = dense<1> : tensor<2xi64>} : tensor<2xi64>
+      %target = eff.fusion elementwise(%shape, %minus, %ones) : (tensor<2xi64>, tensor<2xi64>, tensor<2xi64>) -> tensor<2xi64> {
+      ^bb0(%s: tensor<2xi64>, %m: tensor<2xi64>, %o: tensor<2xi64>):
+        %eq = eff.equal %s, %m : (tensor<2xi64>, tensor<2xi64>) -> tensor<2xi1>
+        %w = eff.where %eq, %o, %s : (tensor<2xi1>, tensor<2xi64>, tensor<2xi64>) -> tensor<2xi64>
+        eff.yield %w : tensor<2xi64>
+      }
+      %r = eff.expand %x, %target : (tensor<1x?xi64>, tensor<2xi64>) -> tensor<?x?xi64>
+      return %r : tensor<?x?xi64>
+    })mlir");
+  ASSERT_TRUE(succeeded(shapes)) << errors;
+  EXPECT_EQ(shapeOf(*shapes, 4), "1xseq");
+}
+
 TEST_F(SymbolicShapesTest, NoDimsNoShapes) {
   auto shapes = analyze(R"mlir(
     func.func @main(%x: tensor<2x4xf32>) -> tensor<2x4xf32> {
