@@ -69,8 +69,8 @@ SmallVector<std::string> dimParamsOf(func::FuncOp func, unsigned i) {
   return names;
 }
 
-/// Artifacts have fixed shapes: an input dim left symbolic is an error that
-/// names the input, its dims, and every dim of the model still symbolic.
+/// An input dim left symbolic without bounds is an error that names the
+/// input, its dims, and every dim of the model still symbolic.
 LogicalResult unboundInputError(func::FuncOp func, unsigned i, const std::string &inputName) {
   auto type = cast<ShapedType>(func.getArgument(i).getType());
   std::set<std::string> symbolic; // over all inputs, for the hint
@@ -95,10 +95,11 @@ LogicalResult unboundInputError(func::FuncOp func, unsigned i, const std::string
     if (named)
       fixFlags.push_back("--dim " + names[d] + "=N");
   }
-  diag << "symbolic " << llvm::join(described, ", ") << ", but effc compiles fixed shapes: ";
+  diag << "symbolic " << llvm::join(described, ", ") << " without a value: ";
   if (!fixFlags.empty())
     diag << "fix " << (described.size() == 1 ? "it" : "them") << " with "
-         << llvm::join(fixFlags, " ") << " or ";
+         << llvm::join(fixFlags, " ") << " (or bound " << (described.size() == 1 ? "it" : "them")
+         << " with --dim NAME=MIN..MAX and --host-only) or ";
   diag << "bind the input with --shape " << inputName << "=DxD...";
   if (!symbolic.empty())
     diag << " (the model's symbolic dims: " << llvm::join(symbolic, ", ") << ")";
