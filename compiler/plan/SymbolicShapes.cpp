@@ -20,6 +20,8 @@ namespace effc {
 namespace {
 
 constexpr size_t kMaxDims = 4;
+/// effc --dim's largest value (and the manifest reader's).
+constexpr int64_t kMaxBound = int64_t(1) << 40;
 
 /// Dim values of one probe, by dim id.
 using Point = std::vector<int64_t>;
@@ -167,9 +169,10 @@ FailureOr<SymbolicShapes> analyzeSymbolicShapes(func::FuncOp func) {
     return result;
   for (NamedAttribute dim : dimsAttr) {
     auto bounds = dyn_cast<DenseI64ArrayAttr>(dim.getValue());
-    if (!bounds || bounds.size() != 2 || bounds[0] < 0 || bounds[0] >= bounds[1])
+    if (!bounds || bounds.size() != 2 || bounds[0] < 0 || bounds[0] >= bounds[1] ||
+        bounds[1] > kMaxBound)
       return func.emitError("eff.dims: '") << dim.getName() << "' needs array<i64: MIN, MAX>, "
-                                           << "0 <= MIN < MAX";
+                                           << "0 <= MIN < MAX <= 2^40";
     result.dims.push_back({dim.getName().str(), bounds[0], bounds[1]});
   }
   if (result.dims.size() > kMaxDims)

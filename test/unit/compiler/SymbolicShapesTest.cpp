@@ -141,6 +141,21 @@ TEST_F(SymbolicShapesTest, RefusesADataDependentSize) {
   EXPECT_NE(errors.find("depends on data"), std::string::npos) << errors;
 }
 
+TEST_F(SymbolicShapesTest, RefusesBadBounds) {
+  for (StringRef bounds : {"array<i64: 4, 4>", "array<i64: -1, 4>", "array<i64: 0, 1099511627777>",
+                           "array<i64: 1>", "5 : i64"}) {
+    errors.clear();
+    std::string ir = R"mlir(
+      func.func @main(%x: tensor<?xf32> {eff.dim_params = ["n"], eff.name = "x"}) -> tensor<?xf32>
+          attributes {eff.dims = {n = BOUNDS}} {
+        return %x : tensor<?xf32>
+      })mlir";
+    ir.replace(ir.find("BOUNDS"), 6, bounds.str());
+    EXPECT_TRUE(failed(analyze(ir))) << bounds.str();
+    EXPECT_NE(errors.find("0 <= MIN < MAX <= 2^40"), std::string::npos) << errors;
+  }
+}
+
 TEST_F(SymbolicShapesTest, RefusesAnUnboundedInputDim) {
   auto shapes = analyze(R"mlir(
     func.func @main(%x: tensor<?x?xf32> {eff.dim_params = ["past", "seq"], eff.name = "x"})
