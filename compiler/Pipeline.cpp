@@ -36,6 +36,14 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createQuantizeWeights(quantize));
     pm.addPass(mlir::createCanonicalizerPass());
   }
+  // Raise: batched MoE layers (per-token expert weight gathers) become
+  // eff.moe, before the dtype conversion so that routing stays fp32.
+  {
+    mlir::eff::RaiseMoEOptions moe;
+    moe.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createRaiseMoE(moe));
+    pm.addPass(mlir::createCanonicalizerPass());
+  }
   // Raise: matmul/softmax/matmul chains become eff.attention (on the
   // canonical, static IR), then the views and masks they read fold or die.
   if (options.raiseAttention) {

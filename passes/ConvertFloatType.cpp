@@ -20,15 +20,21 @@ bool isF32Tensor(Type t) {
   return tt && tt.getElementType().isF32();
 }
 
+/// eff.moe's routing operands (router weight or scores, route_weights):
+/// read in fp32 by its kernels.
+bool isMoERouting(OpOperand &use) {
+  auto moe = dyn_cast<MoEOp>(use.getOwner());
+  return moe && (use.get() == moe.getRouter() || use.get() == moe.getRouteWeights());
+}
+
 /// Ops that compute what eff.top_k selects from (MoE router logits and their
-/// softmax), back to and including the matmul that produces them. They stay
-/// fp32: rounding the logits to 16 bits flips near-tied expert choices, which
-/// changes whole rows of the output (the fp32 router of vLLM and TRT-LLM).
+/// softmax) or what eff.moe routes with, back to and including the matmul
+/// that produces them. They stay fp32: rounding the logits to 16 bits flips
+/// near-tied expert choices, which changes whole rows of the output (the
+/// fp32 router of vLLM and TRT-LLM).
 llvm::SmallPtrSet<Operation *, 16> selectionOps(func::FuncOp func) {
   llvm::SmallPtrSet<Operation *, 16> keep;
-  func.walk([&](TopKOp topk) {
-    keep.insert(topk);
-    Operation *op = topk.getX().getDefiningOp();
+  auto keepChain = [&](Operation *op) {
     while (op && isa<EffDialect>(op->getDialect()) && !isa<ConstantOp>(op)) {
       keep.insert(op);
       if (op->hasTrait<OpTrait::eff::GemmLike>())
@@ -43,6 +49,15 @@ llvm::SmallPtrSet<Operation *, 16> selectionOps(func::FuncOp func) {
         }
       op = next;
     }
+  };
+  func.walk([&](TopKOp topk) {
+    keep.insert(topk);
+    keepChain(topk.getX().getDefiningOp());
+  });
+  func.walk([&](MoEOp moe) {
+    for (Value routing : {moe.getRouter(), moe.getRouteWeights()})
+      if (routing)
+        keepChain(routing.getDefiningOp());
   });
   return keep;
 }
@@ -96,8 +111,9 @@ struct ConvertFloatTypePass : public mlir::eff::impl::ConvertFloatTypeBase<Conve
         // do eff.quant_linear's scales (a few per block; the kernels read
         // any float type, and bf16 scales would add their rounding to every
         // weight of the block).
-        if (!constant->use_empty() && llvm::all_of(constant->getUsers(), [&](Operation *user) {
-              return keepF32.contains(user) || isa<QuantLinearOp>(user);
+        if (!constant->use_empty() && llvm::all_of(constant->getUses(), [&](OpOperand &use) {
+              return keepF32.contains(use.getOwner()) || isa<QuantLinearOp>(use.getOwner()) ||
+                     isMoERouting(use);
             }))
           continue;
         builder.setInsertionPointAfter(constant);
@@ -114,7 +130,8 @@ struct ConvertFloatTypePass : public mlir::eff::impl::ConvertFloatTypeBase<Conve
         builder.setInsertionPoint(&op);
         for (OpOperand &operand : op.getOpOperands())
           if (isFloatTensorOf(operand.get().getType(), other) &&
-              !(isa<QuantLinearOp>(op) && operand.getOperandNumber() != 0))
+              !(isa<QuantLinearOp>(op) && operand.getOperandNumber() != 0) &&
+              !isMoERouting(operand))
             operand.set(builder.create<CastOp>(op.getLoc(), operand.get(),
                                                want == f32 ? kOnnxFloat : targetCode));
       }

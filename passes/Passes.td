@@ -109,6 +109,27 @@ def QuantizeWeights : Pass<"eff-quantize-weights", "func::FuncOp"> {
   ];
 }
 
+def RaiseMoE : Pass<"eff-raise-moe", "func::FuncOp"> {
+  let summary = "Raise per-token expert weight gathers (batched MoE) to eff.moe";
+  let description = [{
+    Anchored on eff.top_k (a router candidate): when its indices gather a
+    fused gate_up [E, 2I, H] and a down [E, H, I] expert weight per routed
+    token (transformers' batched MoE as exported), the gathers, per-token
+    matmuls, gated activation (silu or gelu) and the weighted sum over the k
+    slots become one eff.moe. The routing weights are read back to the
+    router: softmax(gemm(x, W^T)) then top-k (softmax_topk, W an operand:
+    fp32 routing), top-k then softmax (topk_softmax), or top-k over scores
+    computed by other ops with the weights gathered from them or from a
+    second score tensor (scores: DeepSeek-V3), each with an optional
+    normalization over k and a constant scale. With `remarks`, every top_k
+    gets a remark: what it became, or why it was not raised.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per top_k: why it was not raised, or what it became">
+  ];
+}
+
 def RaiseAttention : Pass<"eff-raise-attention", "func::FuncOp"> {
   let summary = "Raise matmul-softmax-matmul chains to eff.attention";
   let description = [{

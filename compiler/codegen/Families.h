@@ -75,6 +75,8 @@ EFFC_DECLARE_KERNEL_FAMILY(LoRA)
 /// quant_linear: packed quantized weights decoded in registers (GEMV for
 /// few rows, a tiled kernel for more; device/quant_linear.cuh).
 EFFC_DECLARE_KERNEL_FAMILY(QuantLinear)
+/// moe: one block per token (device/moe.cuh), routing in fp32.
+EFFC_DECLARE_KERNEL_FAMILY(MoE)
 /// attention.
 EFFC_DECLARE_KERNEL_FAMILY(Attention)
 /// attention_partial, attention_combine: the split-KV decode kernels.

@@ -72,6 +72,7 @@ std::optional<CudaKernel> instantiateCudaKernel(const KernelDesc &desc, const Ke
   kernel.needsAttentionPrelude = choice.needsAttentionPrelude;
   kernel.needsGemmPrelude = choice.needsGemmPrelude;
   kernel.needsQuantPrelude = choice.needsQuantPrelude;
+  kernel.needsMoEPrelude = choice.needsMoEPrelude;
   return kernel;
 }
 
@@ -93,6 +94,7 @@ std::string CudaTranslationUnit::add(const CudaKernel &kernel) {
   attention |= kernel.needsAttentionPrelude;
   gemm |= kernel.needsGemmPrelude;
   quant |= kernel.needsQuantPrelude;
+  moe |= kernel.needsMoEPrelude;
   kernels += "\n";
   kernels += kernel.source;
   return kernel.name;
@@ -109,6 +111,8 @@ std::string CudaTranslationUnit::source() const {
         deviceSources({"attention_common.cuh", "attention_forward.cuh", "attention_decode.cuh"});
   if (quant)
     text += deviceSources({"quant_linear.cuh"});
+  if (moe)
+    text += deviceSources({"moe.cuh"});
   return text + kernels;
 }
 

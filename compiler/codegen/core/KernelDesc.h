@@ -89,6 +89,7 @@ struct KernelChoice {
   bool needsAttentionPrelude = false;
   bool needsGemmPrelude = false;
   bool needsQuantPrelude = false;
+  bool needsMoEPrelude = false;
 
   /// The parameter's value; `dflt` when the choice has none of that name.
   int64_t param(const std::string &key, int64_t dflt = 0) const;
@@ -113,6 +114,8 @@ struct CudaKernel {
   bool needsGemmPrelude = false;
   /// Uses device/quant_linear.cuh (eff.quant_linear), emitted once.
   bool needsQuantPrelude = false;
+  /// Uses device/moe.cuh (eff.moe), emitted once.
+  bool needsMoEPrelude = false;
 };
 
 } // namespace effc::codegen

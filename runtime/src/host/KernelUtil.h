@@ -60,6 +60,7 @@ void registerGather(Registry &r);
 void registerLinalg(Registry &r);
 void registerLoRA(Registry &r);
 void registerQuantLinear(Registry &r);
+void registerMoE(Registry &r);
 void registerNormalization(Registry &r);
 void registerAttention(Registry &r);
 void registerSplitKvAttention(Registry &r);

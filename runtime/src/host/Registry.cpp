@@ -23,6 +23,7 @@ static const Registry &registry() {
     registerLinalg(reg);
     registerLoRA(reg);
     registerQuantLinear(reg);
+    registerMoE(reg);
     registerNormalization(reg);
     registerAttention(reg);
     registerSplitKvAttention(reg);

@@ -1,0 +1,127 @@
+//===- MoEOps.cpp - moe -------------------------------------------------------===//
+// The kernels trust E, k, H, I and Is: every operand's shape follows from
+// them, and each disagreement is an error naming the operand and its layout.
+#include "dialects/eff/EffOps.h"
+
+#include <cmath>
+
+using namespace mlir;
+using namespace mlir::eff;
+
+namespace {
+
+constexpr int64_t kDynamic = ShapedType::kDynamic;
+
+RankedTensorType rankedOf(Value v) {
+  return v ? dyn_cast<RankedTensorType>(v.getType()) : RankedTensorType();
+}
+
+std::string shapeText(ArrayRef<int64_t> shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + (ShapedType::isDynamic(shape[i]) ? "?" : std::to_string(shape[i]));
+  return s + "]";
+}
+
+/// Fills the unknown entries of `want` from `t` (dims named in `names`) and
+/// checks the known ones: `t` must be `layout` = want. A dim known on both
+/// sides that differs is an error naming the operand, its layout and shape.
+LogicalResult agree(Operation *op, StringRef name, StringRef layout, RankedTensorType t,
+                    ArrayRef<int64_t *> want) {
+  if (!t)
+    return success();
+  if (t.getRank() != int64_t(want.size()))
+    return op->emitOpError() << name << " must be " << layout << ", got rank " << t.getRank();
+  for (size_t i = 0; i < want.size(); ++i) {
+    int64_t d = t.getDimSize(int64_t(i));
+    if (ShapedType::isDynamic(d))
+      continue;
+    if (ShapedType::isDynamic(*want[i])) {
+      *want[i] = d;
+      continue;
+    }
+    if (*want[i] != d)
+      return op->emitOpError() << name << " must be " << layout << ", got "
+                               << shapeText(t.getShape()) << " (dim " << i << " should be "
+                               << *want[i] << ")";
+  }
+  return success();
+}
+
+} // namespace
+
+LogicalResult MoEOp::verify() {
+  int64_t experts = int64_t(getNumExperts()), topK = int64_t(getTopK());
+  if (experts < 1)
+    return emitOpError("num_experts must be >= 1, got ") << experts;
+  if (topK < 1 || topK > experts)
+    return emitOpError("top_k must be in [1, num_experts = ") << experts << "], got " << topK;
+  if (getNormTopk() != 0 && getNormTopk() != 1)
+    return emitOpError("norm_topk must be 0 or 1, got ") << getNormTopk();
+  StringRef routing = getRouting(), activation = getActivation();
+  if (routing != "softmax_topk" && routing != "topk_softmax" && routing != "scores")
+    return emitOpError("routing must be softmax_topk, topk_softmax or scores, got '")
+           << routing << "'";
+  if (activation != "silu" && activation != "gelu")
+    return emitOpError("activation must be silu or gelu, got '") << activation << "'";
+  if (!std::isfinite(getRoutedScale().convertToDouble()))
+    return emitOpError("routed_scale must be finite");
+  if (routing == "topk_softmax" && getNormTopk() != 0)
+    return emitOpError("norm_topk does nothing with topk_softmax routing (the weights already "
+                       "sum to 1): leave it 0");
+  if (getRouteWeights() && routing != "scores")
+    return emitOpError("route_weights is only read with scores routing");
+  if (bool(getSharedGateUp()) != bool(getSharedDown()))
+    return emitOpError("shared_gate_up and shared_down come together (a shared expert), got one");
+  if (getSharedGate() && !getSharedGateUp())
+    return emitOpError("shared_gate needs a shared expert (shared_gate_up, shared_down)");
+
+  Type elt = getX().getType().getElementType();
+  for (Value v : getOperands())
+    if (cast<TensorType>(v.getType()).getElementType() != elt && v != getRouter() &&
+        v != getRouteWeights())
+      return emitOpError("every operand but router and route_weights must have x's element "
+                         "type ")
+             << elt;
+
+  int64_t T = kDynamic, H = kDynamic, E = experts, I2 = kDynamic, I = kDynamic;
+  int64_t Is2 = kDynamic, Is = kDynamic, one = 1;
+  if (failed(agree(*this, "x", "[T, H]", rankedOf(getX()), {&T, &H})))
+    return failure();
+  if (routing == "scores") {
+    if (failed(agree(*this, "router", "[T, E] scores with scores routing", rankedOf(getRouter()),
+                     {&T, &E})) ||
+        failed(agree(*this, "route_weights", "[T, E]", rankedOf(getRouteWeights()), {&T, &E})))
+      return failure();
+  } else if (failed(agree(*this, "router", "[E, H]", rankedOf(getRouter()), {&E, &H}))) {
+    return failure();
+  }
+  if (failed(agree(*this, "gate_up", "[E, 2I, H]", rankedOf(getGateUp()), {&E, &I2, &H})))
+    return failure();
+  if (!ShapedType::isDynamic(I2)) {
+    if (I2 % 2)
+      return emitOpError("gate_up's second dim (2I) must be even, got ") << I2;
+    I = I2 / 2;
+  }
+  if (failed(agree(*this, "down", "[E, H, I]", rankedOf(getDown()), {&E, &H, &I})) ||
+      failed(agree(*this, "shared_gate_up", "[2Is, H]", rankedOf(getSharedGateUp()), {&Is2, &H})))
+    return failure();
+  if (!ShapedType::isDynamic(Is2)) {
+    if (Is2 % 2)
+      return emitOpError("shared_gate_up's first dim (2Is) must be even, got ") << Is2;
+    Is = Is2 / 2;
+  }
+  if (failed(agree(*this, "shared_down", "[H, Is]", rankedOf(getSharedDown()), {&H, &Is})) ||
+      failed(agree(*this, "shared_gate", "[1, H]", rankedOf(getSharedGate()), {&one, &H})))
+    return failure();
+  return success();
+}
+
+LogicalResult MoEOp::inferResultTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
+                                      SmallVectorImpl<Type> &types) {
+  types.push_back(adaptor.getX().getType());
+  return success();
+}
+
+// Never folded: a MoE layer on constants is not a shape computation.
+OpFoldResult MoEOp::fold(FoldAdaptor) { return {}; }
