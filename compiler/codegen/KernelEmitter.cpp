@@ -72,6 +72,7 @@ std::optional<CudaKernel> instantiateCudaKernel(const KernelDesc &desc, const Ke
   kernel.needsAttentionPrelude = choice.needsAttentionPrelude;
   kernel.needsGemmPrelude = choice.needsGemmPrelude;
   kernel.needsQuantPrelude = choice.needsQuantPrelude;
+  kernel.needsHopperPrelude = choice.needsHopperPrelude;
   kernel.needsMoEPrelude = choice.needsMoEPrelude;
   return kernel;
 }
@@ -94,6 +95,7 @@ std::string CudaTranslationUnit::add(const CudaKernel &kernel) {
   attention |= kernel.needsAttentionPrelude;
   gemm |= kernel.needsGemmPrelude;
   quant |= kernel.needsQuantPrelude;
+  hopper |= kernel.needsHopperPrelude;
   moe |= kernel.needsMoEPrelude;
   kernels += "\n";
   kernels += kernel.source;
@@ -106,6 +108,8 @@ std::string CudaTranslationUnit::source() const {
   std::string text = cudaPrelude();
   if (gemm)
     text += deviceSources({"tensor_core_gemm.cuh", "ffma_gemm.cuh"});
+  if (hopper)
+    text += deviceSources({"hopper.cuh", "wgmma_gemm.cuh"});
   if (attention)
     text +=
         deviceSources({"attention_common.cuh", "attention_forward.cuh", "attention_decode.cuh"});

@@ -62,6 +62,7 @@ private:
   bool attention = false;
   bool gemm = false;
   bool quant = false;
+  bool hopper = false;
   bool moe = false;
   /// Source with the kernel's own name blanked -> the name it was added as.
   std::unordered_map<std::string, std::string> byBody;

@@ -8,6 +8,7 @@
 #include "compiler/codegen/core/EmitterUtil.h"
 #include "compiler/codegen/gemm/Gemm.h"
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
+#include "compiler/codegen/gemm/WgmmaGemm.h"
 
 #include <algorithm>
 
@@ -96,9 +97,11 @@ bool chooseGemmKernel(DescribeFn describe, const KernelDesc &d, KernelChoice &c,
   GemmSpec s;
   if (!describe(d, s, error))
     return false;
+  s.sm90a = d.sm90a;
   CudaKernel k = planGemm(d, s);
   c.launch = k.launch;
   c.needsGemmPrelude = k.needsGemmPrelude;
+  c.needsHopperPrelude = k.needsHopperPrelude;
   c.setParam("M", s.M);
   c.setParam("N", s.N);
   c.setParam("K", s.K);
@@ -106,8 +109,9 @@ bool chooseGemmKernel(DescribeFn describe, const KernelDesc &d, KernelChoice &c,
     c.variant = "ffma";
     return true;
   }
-  TileConfig t = tcgemm::chooseTile(s);
-  c.variant = "mma";
+  bool hopper = usesWgmma(s);
+  TileConfig t = hopper ? wgmma::chooseTile(s) : tcgemm::chooseTile(s);
+  c.variant = hopper ? "wgmma" : "mma";
   c.setParam("bm", t.bm);
   c.setParam("bn", t.bn);
   c.setParam("bk", t.bk);
@@ -122,6 +126,7 @@ bool instantiateGemmKernel(DescribeFn describe, const KernelDesc &d, const Kerne
   GemmSpec s;
   if (!describe(d, s, error))
     return false;
+  s.sm90a = d.sm90a;
   CudaKernel k = emitGemm(d, s);
   const LaunchDims &a = k.launch, &b = c.launch;
   if (!std::equal(a.grid, a.grid + 3, b.grid) || !std::equal(a.block, a.block + 3, b.block) ||

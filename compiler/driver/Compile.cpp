@@ -136,6 +136,9 @@ StatusOr<CompileResult> planAndWrite(const std::string &path, mlir::ModuleOp mod
     mlir::TimingScope t = rootTiming.nest("plan");
     PlanOptions planOptions;
     planOptions.hostOnly = options.hostOnly;
+    planOptions.sm90a =
+        !options.archs.empty() &&
+        llvm::all_of(options.archs, [](const std::string &a) { return a == "sm_90a"; });
     plan = buildExecutionPlan(module, planOptions);
   }
   if (failed(plan))
@@ -150,6 +153,8 @@ StatusOr<CompileResult> planAndWrite(const std::string &path, mlir::ModuleOp mod
   plan->manifest.set_cuda_source_size(plan->cudaSource.size());
   plan->manifest.set_model_name(path);
   plan->manifest.set_compute_dtype(options.dtype);
+  if (plan->cudaSource.find("EFFC_DEVICE_WGMMA_GEMM_CUH") != std::string::npos)
+    plan->manifest.set_cuda_arch("sm_90a"); // wgmma needs it; the runtime JITs for it
   for (const WeightBlob &w : plan->weights)
     result.weightBytes += w.bytes.size();
   std::string payload = plan->cudaSource;

@@ -372,6 +372,7 @@ private:
     if (!desc)
       return op->emitError("cannot describe kernel: ") << error;
     kernel.desc = std::move(*desc);
+    kernel.desc.sm90a = options.sm90a;
     kernel.cuda = codegen::chooseCudaKernel(kernel.desc, error);
     if (!kernel.cuda && failed(noCudaKernel(op, kernel.desc, error)))
       return failure();

@@ -26,6 +26,8 @@ struct PlanOptions {
   /// cannot generate is allowed (its manifest entry has no source) instead of
   /// being an error.
   bool hostOnly = false;
+  /// Every target arch is sm_90a: GEMMs may use the Hopper wgmma kernel.
+  bool sm90a = false;
 };
 
 struct ExecutionPlan {

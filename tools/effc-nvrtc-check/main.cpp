@@ -87,6 +87,8 @@ int main(int argc, char **argv) {
     return fail(ver.status().message());
   std::vector<std::string> extra(m.nvrtc_options().begin(), m.nvrtc_options().end());
   size_t nKernels = cuda::kernelFunctions(m).size();
+  if (!m.cuda_arch().empty()) // runtimes JIT such an artifact for this arch only
+    std::printf("needs %s\n", m.cuda_arch().c_str());
   if (verbose)
     std::printf("%s: %d launches of %zu kernels, NVRTC %s\n", path.c_str(), m.kernels_size(),
                 nKernels, ver->c_str());

@@ -49,6 +49,8 @@ struct KernelDesc {
   /// artifact's Kernel.body), and the value index of each output.
   std::vector<FusedOp> body;
   std::vector<int> bodyOutputs;
+  /// The artifact targets sm_90a only: emitters may use Hopper's wgmma.
+  bool sm90a = false;
 
   int64_t intAttr(const std::string &key, int64_t dflt) const;
   double floatAttr(const std::string &key, double dflt) const;
@@ -90,6 +92,7 @@ struct KernelChoice {
   bool needsGemmPrelude = false;
   bool needsQuantPrelude = false;
   bool needsMoEPrelude = false;
+  bool needsHopperPrelude = false;
 
   /// The parameter's value; `dflt` when the choice has none of that name.
   int64_t param(const std::string &key, int64_t dflt = 0) const;
@@ -114,6 +117,8 @@ struct CudaKernel {
   bool needsGemmPrelude = false;
   /// Uses device/quant_linear.cuh (eff.quant_linear), emitted once.
   bool needsQuantPrelude = false;
+  /// Uses device/hopper.cuh and wgmma_gemm.cuh (sm_90a GEMMs), emitted once.
+  bool needsHopperPrelude = false;
   /// Uses device/moe.cuh (eff.moe), emitted once.
   bool needsMoEPrelude = false;
 };

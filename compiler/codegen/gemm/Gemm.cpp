@@ -67,6 +67,7 @@ CudaKernel planGemm(const KernelDesc &desc, const GemmSpec &s) {
     // Its device code is wgmma::wgmmaGemmPrelude() (hopper.cuh and
     // wgmma_gemm.cuh on top of the GEMM prelude).
     k.launch = wgmma::wgmmaGemmLaunch(s);
+    k.needsHopperPrelude = true;
   } else if (usesTensorCores(s)) {
     k.launch = tcgemm::tensorCoreGemmLaunch(s);
   } else if (ffmaHandles(s)) {

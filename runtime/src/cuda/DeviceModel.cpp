@@ -18,6 +18,16 @@ StatusOr<std::shared_ptr<DeviceModel>> DeviceModel::get(const Driver &driver,
   std::string arch = options.cudaArch.empty()
                          ? nvrtc::archForComputeCapability(driver.ccMajor, driver.ccMinor)
                          : options.cudaArch; // e.g. sm_90a for wgmma kernels
+  // An artifact compiled for an arch-specific target (--arch=sm_90a: wgmma
+  // kernels) runs on a device of its base arch only, JIT or embedded cubin.
+  const std::string &needed = manifestOf(*model).cuda_arch();
+  if (options.cudaArch.empty() && !needed.empty() && needed != arch) {
+    if (needed != arch + "a")
+      return Status::error(model->path() + ": compiled for " + needed +
+                           " (its kernels need that arch), but cuda:" +
+                           std::to_string(driver.ordinal) + " is " + arch);
+    arch = needed;
+  }
   // Keyed by address: a live entry implies a live session, which holds the
   // Model, so the address cannot have been reused.
   using Key = std::tuple<const Model *, int, std::string>;
