@@ -153,7 +153,8 @@ StatusOr<CompileResult> planAndWrite(const std::string &path, mlir::ModuleOp mod
   plan->manifest.set_cuda_source_size(plan->cudaSource.size());
   plan->manifest.set_model_name(path);
   plan->manifest.set_compute_dtype(options.dtype);
-  if (plan->cudaSource.find("EFFC_DEVICE_WGMMA_GEMM_CUH") != std::string::npos)
+  if (llvm::any_of(plan->kernels,
+                   [](const KernelPlan &k) { return k.cuda && k.cuda->needsHopperPrelude; }))
     plan->manifest.set_cuda_arch("sm_90a"); // wgmma needs it; the runtime JITs for it
   for (const WeightBlob &w : plan->weights)
     result.weightBytes += w.bytes.size();
