@@ -1,12 +1,12 @@
 // Recompute mode: a fixed-shape causal LM (input_ids [B, S] -> logits
-// [B, S, V]) holds every sequence right-padded in one [B, S] window and runs
-// the whole window for each step. Causal attention makes the logits at
-// position t a function of tokens <= t only, so sequence b's next-token
-// logits are row len_b - 1 whatever follows it. That premise is checked twice:
-// when the generator is made (every attention kernel of the artifact causal)
-// and at every step (the row read last step is unchanged now that the token
-// after it is written).
+// [B, S, V]) holds every sequence right-padded in one [B, S] window (one row
+// per slot, SlotModel.h) and runs the whole window for each step. Causal attention makes the logits
+// at position t a function of tokens <= t only, so sequence b's next-token logits are row len_b - 1
+// whatever follows it. That premise is checked twice: when the generator is made (every attention
+// kernel of the artifact causal) and at every step (the row read last step is unchanged now that
+// the token after it is written).
 #include "ModelManifest.h"
+#include "SlotModel.h"
 #include "StepModel.h"
 #include "effc/Session.h"
 
@@ -47,66 +47,101 @@ std::string causalityProblem(const artifact::Manifest &m) {
   return "";
 }
 
-class RecomputeStepModel final : public StepModel {
+/// Slots are the rows of the [B, S] window; every forward reruns it all.
+class RecomputeSlotModel final : public SlotModel {
 public:
-  RecomputeStepModel(Session &session, DType idsType, int64_t batch, int64_t seq, int64_t vocab,
+  RecomputeSlotModel(Session &session, DType idsType, int64_t batch, int64_t seq, int64_t vocab,
                      size_t logitsOutput)
       : session_(session), idsType_(idsType), B_(batch), S_(seq), V_(vocab),
-        logitsOutput_(logitsOutput) {}
+        logitsOutput_(logitsOutput) {
+    reset(0);
+  }
 
-  int64_t maxBatch() const override { return B_; }
+  int64_t slots() const override { return B_; }
   int64_t maxLength() const override { return S_; }
   int64_t vocabSize() const override { return V_; }
   const char *mode() const override { return "recompute"; }
+  int64_t length(int64_t slot) const override { return length_[size_t(slot)]; }
 
-  Status prefill(const std::vector<std::vector<int64_t>> &prompts, int64_t padToken,
-                 std::vector<float> &logits) override {
-    if (prompts.empty() || int64_t(prompts.size()) > B_)
-      return Status::error("internal error: recompute prefill of " +
-                           std::to_string(prompts.size()) + " sequences");
+  void reset(int64_t padToken) override {
+    pad_ = padToken;
     ids_.assign(size_t(B_ * S_), padToken);
-    length_.assign(prompts.size(), 0);
-    for (size_t b = 0; b < prompts.size(); ++b) {
-      if (prompts[b].empty() || int64_t(prompts[b].size()) > S_)
-        return Status::error("internal error: recompute prefill of a prompt of " +
-                             std::to_string(prompts[b].size()) + " tokens");
-      std::copy(prompts[b].begin(), prompts[b].end(), ids_.begin() + ptrdiff_t(b) * S_);
-      length_[b] = int64_t(prompts[b].size());
-    }
-    logits.assign(prompts.size() * size_t(V_), 0.f);
-    EFFC_RETURN_IF_ERROR(runWindow());
-    for (size_t b = 0; b < prompts.size(); ++b)
-      readRow(b, length_[b] - 1, logits.data() + b * size_t(V_));
-    lastRead_ = logits;
+    length_.assign(size_t(B_), 0);
+    lastRead_.assign(size_t(B_), {});
+  }
+
+  void release(int64_t slot) override {
+    if (slot < 0 || slot >= B_)
+      return;
+    std::fill_n(ids_.begin() + ptrdiff_t(slot * S_), S_, pad_);
+    length_[size_t(slot)] = 0;
+    lastRead_[size_t(slot)].clear();
+  }
+
+  Status truncate(int64_t slot, int64_t length) override {
+    if (slot < 0 || slot >= B_ || length < 0 || length > length_[size_t(slot)])
+      return Status::error("internal error: recompute truncate of slot " + std::to_string(slot) +
+                           " to " + std::to_string(length) + " tokens");
+    std::fill(ids_.begin() + ptrdiff_t(slot * S_ + length),
+              ids_.begin() + ptrdiff_t((slot + 1) * S_), pad_);
+    length_[size_t(slot)] = length;
+    auto &read = lastRead_[size_t(slot)];
+    read.erase(std::remove_if(read.begin(), read.end(),
+                              [&](const ReadRow &r) { return r.position >= length; }),
+               read.end());
     return Status::OK();
   }
 
-  Status step(const std::vector<int64_t> &tokens, const std::vector<bool> &live,
-              std::vector<float> &logits) override {
-    if (tokens.size() != length_.size() || live.size() != length_.size() ||
-        logits.size() != length_.size() * size_t(V_))
-      return Status::error("internal error: recompute step before prefill");
-    for (size_t b = 0; b < length_.size(); ++b) {
-      if (!live[b])
-        continue;
-      if (length_[b] >= S_)
-        return Status::error("internal error: sequence " + std::to_string(b) +
-                             " is past the window of " + std::to_string(S_));
-      ids_[b * size_t(S_) + size_t(length_[b]++)] = tokens[b];
+  PoolUsage pool() const override {
+    PoolUsage p{"slots", B_, 0, B_ * S_, 0};
+    for (int64_t len : length_) {
+      p.used += len > 0;
+      p.tokensHeld += len;
+    }
+    return p;
+  }
+
+  Status forward(const std::vector<Feed> &feeds, std::vector<std::vector<float>> &logits) override {
+    std::vector<bool> fed(size_t(B_), false);
+    for (const Feed &f : feeds) {
+      int64_t n = int64_t(f.tokens.size());
+      if (f.slot < 0 || f.slot >= B_ || fed[size_t(f.slot)] || n == 0 || f.logitsRows < 1 ||
+          f.logitsRows > n || length_[size_t(f.slot)] + n > S_)
+        return Status::error("internal error: recompute forward of " + std::to_string(n) +
+                             " tokens into slot " + std::to_string(f.slot) + " of " +
+                             std::to_string(B_) + " (window of " + std::to_string(S_) + ")");
+      fed[size_t(f.slot)] = true;
+    }
+    for (const Feed &f : feeds) {
+      int64_t &len = length_[size_t(f.slot)];
+      std::copy(f.tokens.begin(), f.tokens.end(), ids_.begin() + ptrdiff_t(f.slot * S_ + len));
+      len += int64_t(f.tokens.size());
     }
     EFFC_RETURN_IF_ERROR(runWindow());
-    std::vector<float> row(static_cast<size_t>(V_));
-    for (size_t b = 0; b < length_.size(); ++b) {
-      if (!live[b])
-        continue;
-      EFFC_RETURN_IF_ERROR(checkUnchanged(b, row));
-      readRow(b, length_[b] - 1, logits.data() + b * size_t(V_));
-      std::copy_n(logits.data() + b * size_t(V_), V_, lastRead_.data() + b * size_t(V_));
+    logits.resize(feeds.size());
+    for (size_t k = 0; k < feeds.size(); ++k) {
+      const Feed &f = feeds[k];
+      EFFC_RETURN_IF_ERROR(checkUnchanged(f.slot));
+      int64_t len = length_[size_t(f.slot)];
+      logits[k].resize(size_t(f.logitsRows * V_));
+      auto &read = lastRead_[size_t(f.slot)];
+      read.clear();
+      for (int64_t r = 0; r < f.logitsRows; ++r) {
+        float *row = logits[k].data() + r * V_;
+        int64_t position = len - f.logitsRows + r;
+        readRow(size_t(f.slot), position, row);
+        read.push_back({position, std::vector<float>(row, row + V_)});
+      }
     }
     return Status::OK();
   }
 
 private:
+  struct ReadRow {
+    int64_t position;
+    std::vector<float> values;
+  };
+
   Status runWindow() {
     std::vector<int32_t> ids32;
     Tensor input{DType::INT64, {B_, S_}, ids_.data()};
@@ -121,7 +156,7 @@ private:
     return Status::OK();
   }
 
-  /// Logits of sequence b at position t, as float.
+  /// Logits of slot b at position t, as float.
   void readRow(size_t b, int64_t t, float *out) const {
     int64_t first = (int64_t(b) * S_ + t) * V_;
     if (window_.dtype() == DType::FLOAT32) {
@@ -132,25 +167,28 @@ private:
       out[v] = float(window_.elementAsDouble(first + v));
   }
 
-  /// The row sequence b read last step must not have changed when its next
-  /// token was written: otherwise the model looks ahead and recompute mode
+  /// The rows slot b read last time must not have changed when tokens were
+  /// written after them: otherwise the model looks ahead and recompute mode
   /// would generate from logits that depend on padding. A causal model
-  /// computes that row from the same tokens, so only rounding may differ.
-  Status checkUnchanged(size_t b, std::vector<float> &row) const {
-    readRow(b, length_[b] - 2, row.data());
-    const float *before = lastRead_.data() + b * size_t(V_);
-    double scale = 0, diff = 0;
-    for (int64_t v = 0; v < V_; ++v) {
-      scale = std::max(scale, std::fabs(double(before[v])));
-      diff = std::max(diff, std::fabs(double(row[size_t(v)]) - double(before[v])));
+  /// computes those rows from the same tokens, so only rounding may differ.
+  Status checkUnchanged(int64_t b) const {
+    std::vector<float> row(static_cast<size_t>(V_));
+    for (const ReadRow &before : lastRead_[size_t(b)]) {
+      readRow(size_t(b), before.position, row.data());
+      double scale = 0, diff = 0;
+      for (int64_t v = 0; v < V_; ++v) {
+        double was = double(before.values[size_t(v)]);
+        scale = std::max(scale, std::fabs(was));
+        diff = std::max(diff, std::fabs(double(row[size_t(v)]) - was));
+      }
+      if (!(diff <= kLookAheadTolerance * std::max(scale, 1e-30)))
+        return Status::error(
+            session_.model().path() + ": not a causal language model: the logits at position " +
+            std::to_string(before.position) + " of sequence " + std::to_string(b) + " changed by " +
+            std::to_string(diff) + " (max |logit| " + std::to_string(scale) +
+            ") when the token after it was written; recompute generation needs logits that "
+            "depend only on earlier tokens");
     }
-    if (!(diff <= kLookAheadTolerance * std::max(scale, 1e-30)))
-      return Status::error(session_.model().path() +
-                           ": not a causal language model: the logits at position " +
-                           std::to_string(length_[b] - 2) + " of sequence " + std::to_string(b) +
-                           " changed by " + std::to_string(diff) + " (max |logit| " +
-                           std::to_string(scale) + ") when the token after it was written; " +
-                           "recompute generation needs logits that depend only on earlier tokens");
     return Status::OK();
   }
 
@@ -163,15 +201,16 @@ private:
   DType idsType_;
   int64_t B_, S_, V_;
   size_t logitsOutput_;
-  std::vector<int64_t> ids_;    // the [B, S] window
-  std::vector<int64_t> length_; // tokens each sequence holds
-  std::vector<float> lastRead_; // the row each sequence read last, [n, V]
-  HostTensor window_;           // the last run's logits [B, S, V]
+  int64_t pad_ = 0;
+  std::vector<int64_t> ids_;                   // the [B, S] window
+  std::vector<int64_t> length_;                // tokens each slot holds
+  std::vector<std::vector<ReadRow>> lastRead_; // per slot, the rows read last time
+  HostTensor window_;                          // the last run's logits [B, S, V]
 };
 
 } // namespace
 
-StatusOr<std::unique_ptr<StepModel>> makeRecomputeStepModel(Session &session) {
+StatusOr<std::unique_ptr<SlotModel>> makeRecomputeSlotModel(Session &session) {
   const Model &model = session.model();
   auto refuse = [&](const std::string &why) {
     return Status::error(model.path() + ": cannot generate (recompute mode): " + why);
@@ -210,8 +249,15 @@ StatusOr<std::unique_ptr<StepModel>> makeRecomputeStepModel(Session &session) {
   std::string problem = causalityProblem(manifestOf(model));
   if (!problem.empty())
     return refuse("not a causal language model: " + problem);
-  return std::unique_ptr<StepModel>(
-      new RecomputeStepModel(session, ids.dtype, B, S, out.shape[2], logits));
+  return std::unique_ptr<SlotModel>(
+      new RecomputeSlotModel(session, ids.dtype, B, S, out.shape[2], logits));
+}
+
+StatusOr<std::unique_ptr<StepModel>> makeRecomputeStepModel(Session &session) {
+  auto slots = makeRecomputeSlotModel(session);
+  if (!slots.ok())
+    return slots.status();
+  return makeStepModelOverSlots(std::move(*slots));
 }
 
 } // namespace effc::detail

@@ -34,13 +34,23 @@ uint64_t TokenRng::next() {
   return mix(state_);
 }
 
-int64_t pickToken(const float *logits, int64_t vocab, const SamplingParams &p, TokenRng &rng) {
-  if (p.temperature == 0) // first maximum, as torch.argmax
-    return int64_t(std::max_element(logits, logits + vocab) - logits);
+namespace {
 
+/// The tokens sampling may pick, most likely first (ties: lower id first),
+/// with their unnormalized probabilities after temperature, top-k and top-p.
+struct Candidates {
+  std::vector<int64_t> ids;
+  std::vector<double> prob;
+  double sum = 0;
+  bool allImpossible = false; ///< every logit -inf: the first id, no draw
+};
+
+Candidates candidates(const float *logits, int64_t vocab, const SamplingParams &p) {
   // Candidates by logit, ties by id: only the prefix that top-k or top-p
   // can keep needs to be in order.
-  std::vector<int64_t> ids(size_t(vocab), 0);
+  Candidates c;
+  std::vector<int64_t> &ids = c.ids;
+  ids.assign(size_t(vocab), 0);
   std::iota(ids.begin(), ids.end(), int64_t(0));
   auto before = [&](int64_t a, int64_t b) {
     return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
@@ -58,9 +68,15 @@ int64_t pickToken(const float *logits, int64_t vocab, const SamplingParams &p, T
   double top = -INFINITY;
   for (int64_t id : ids)
     top = std::max(top, double(logits[id]));
-  if (top == -INFINITY) // every candidate impossible: the first one
-    return ids[0];
-  std::vector<double> prob(kept);
+  if (top == -INFINITY) { // every candidate impossible: the first one
+    ids.resize(1);
+    c.prob = {1.0};
+    c.sum = 1;
+    c.allImpossible = true;
+    return c;
+  }
+  std::vector<double> &prob = c.prob;
+  prob.resize(kept);
   double sum = 0;
   for (size_t i = 0; i < kept; ++i) {
     // +inf logits: those tokens share the mass; the rest get none.
@@ -71,20 +87,65 @@ int64_t pickToken(const float *logits, int64_t vocab, const SamplingParams &p, T
   // top-p: the shortest prefix (in logit order) whose mass reaches topP; a
   // token is kept while the mass before it is below topP, so the first always is.
   if (p.topP < 1) {
-    double before = 0;
+    double mass = 0;
     size_t n = 0;
-    while (n < kept && before < p.topP * sum)
-      before += prob[n++];
+    while (n < kept && mass < p.topP * sum)
+      mass += prob[n++];
     kept = n;
-    sum = before;
+    sum = mass;
+    ids.resize(kept);
+    prob.resize(kept);
   }
-  double u = rng.uniform() * sum, acc = 0;
-  for (size_t i = 0; i < kept; ++i) {
-    acc += prob[i];
+  c.sum = sum;
+  return c;
+}
+
+} // namespace
+
+int64_t pickToken(const float *logits, int64_t vocab, const SamplingParams &p, TokenRng &rng) {
+  if (p.temperature == 0) // first maximum, as torch.argmax
+    return int64_t(std::max_element(logits, logits + vocab) - logits);
+  Candidates c = candidates(logits, vocab, p);
+  if (c.allImpossible)
+    return c.ids[0];
+  double u = rng.uniform() * c.sum, acc = 0;
+  for (size_t i = 0; i < c.ids.size(); ++i) {
+    acc += c.prob[i];
     if (u < acc)
-      return ids[i];
+      return c.ids[i];
   }
-  return ids[kept - 1]; // u rounded up to the total
+  return c.ids.back(); // u rounded up to the total
+}
+
+std::vector<double> tokenDistribution(const float *logits, int64_t vocab, const SamplingParams &p) {
+  std::vector<double> dist(size_t(vocab), 0.0);
+  if (p.temperature == 0) {
+    dist[size_t(std::max_element(logits, logits + vocab) - logits)] = 1;
+    return dist;
+  }
+  Candidates c = candidates(logits, vocab, p);
+  for (size_t i = 0; i < c.ids.size(); ++i)
+    dist[size_t(c.ids[i])] = c.prob[i] / c.sum;
+  return dist;
+}
+
+int64_t drawToken(const std::vector<double> &weights, TokenRng &rng) {
+  double sum = 0;
+  int64_t last = -1;
+  for (size_t i = 0; i < weights.size(); ++i)
+    if (weights[i] > 0) {
+      sum += weights[i];
+      last = int64_t(i);
+    }
+  if (last < 0)
+    return -1;
+  double u = rng.uniform() * sum, acc = 0;
+  for (size_t i = 0; i < weights.size(); ++i) {
+    acc += weights[i];
+    if (weights[i] > 0 && u < acc)
+      return int64_t(i);
+  }
+  return last; // u rounded up to the total
 }
 
 } // namespace effc::detail

@@ -8,6 +8,7 @@
 #include "effc/Status.h"
 
 #include <cstdint>
+#include <vector>
 
 namespace effc::detail {
 
@@ -37,5 +38,14 @@ private:
 /// Greedy picks the first maximum; sampling orders candidates by logit (ties:
 /// lower id first), so topK = 1 is greedy. The rng is used only when sampling.
 int64_t pickToken(const float *logits, int64_t vocab, const SamplingParams &p, TokenRng &rng);
+
+/// The distribution pickToken draws from, over the whole vocabulary (greedy:
+/// all mass on the first maximum). Speculative decoding's rejection sampling
+/// compares the draft's and the target's.
+std::vector<double> tokenDistribution(const float *logits, int64_t vocab, const SamplingParams &p);
+
+/// A token drawn with probability proportional to `weights` (>= 0); -1 when
+/// they are all zero.
+int64_t drawToken(const std::vector<double> &weights, TokenRng &rng);
 
 } // namespace effc::detail

@@ -20,6 +20,12 @@ Status writeOutputs(const std::string &dir, const Model &model,
 /// --generate (Generate.cpp): prints the tokens, or with --test-data checks
 /// them and the step logits against the reference; false on a mismatch.
 StatusOr<bool> runGenerate(const Options &o, Session &session);
+/// --stagger/--repeat/--draft (EngineRun.cpp): --generate through effc::Engine;
+/// with --test-data false on a mismatch.
+StatusOr<bool> runEngine(const Options &o, Session &target, Session *draft);
+/// --serve-bench (ServeBench.cpp): replays a request trace, prints throughput
+/// and latency percentiles.
+StatusOr<bool> runServeBench(const Options &o, Session &target, Session *draft);
 Status bench(Session &s, const std::vector<Tensor> &inputs, int n);
 void printStats(const Model &model);
 void printProfile(const RunProfile &p);

@@ -66,6 +66,23 @@ const char *kHelpText =
     "                          reaches F (1: all)\n"
     "  --seed N                --generate sampling seed (default 0)\n"
     "  --stop ID[,ID...]       --generate: a sequence ends after one of these tokens\n"
+    "  --stagger N             --generate through the serving engine (continuous batching):\n"
+    "                          each row of the prompt is its own request, row i submitted at\n"
+    "                          engine step i*N; requests run in the compiled batch's rows\n"
+    "                          (slots) and wait in a queue when all are busy\n"
+    "  --repeat R              --generate through the serving engine: each row submitted R\n"
+    "                          times at once; with --test-data every copy must give the\n"
+    "                          reference tokens (T counts all copies); prints shared pages: K\n"
+    "  --draft FILE            --generate with speculative decoding: FILE is the draft model\n"
+    "                          (same vocabulary), which proposes --speculate K tokens that the\n"
+    "                          target checks in one pass over K+1 positions; greedy output is\n"
+    "                          exactly the target's; prints acceptance: A (accepted/proposed)\n"
+    "  --speculate K           draft tokens per step with --draft (K >= 1)\n"
+    "  --serve-bench FILE      replay the requests of FILE through the serving engine in real\n"
+    "                          time, one per line: ARRIVAL_S PROMPT_LEN OUTPUT_LEN (seconds\n"
+    "                          from the start; prompts are random ids from --seed; '#' starts a\n"
+    "                          comment); prints throughput and time-to-first-token, inter-token\n"
+    "                          and end-to-end latency percentiles\n"
     "  --bench N               warm up, time N runs, print median/min/p90 latency in ms\n"
     "  --stats                 print arena bytes, intermediate bytes, their ratio, weight bytes\n"
     "                          and kernel count\n"
@@ -184,6 +201,17 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
         o.generation.topK = int64_t(n);
       else
         o.generation.seed = uint64_t(n);
+    } else if (name == "--stagger" || name == "--repeat" || name == "--speculate") {
+      double n;
+      EFFC_RETURN_IF_ERROR(number(&n));
+      if (n < (name == "--stagger" ? 0 : 1) || n > 1e9 || n != double(int64_t(n)))
+        return Status::error("option " + name + ": expected a " +
+                             (name == "--stagger" ? "non-negative" : "positive") + " integer");
+      (name == "--stagger" ? o.stagger : name == "--repeat" ? o.repeat : o.speculate) = int64_t(n);
+    } else if (name == "--draft") {
+      EFFC_RETURN_IF_ERROR(need(&o.draft));
+    } else if (name == "--serve-bench") {
+      EFFC_RETURN_IF_ERROR(need(&o.serveBench));
     } else if (name == "--teacher-forcing") {
       o.teacherForcing = true;
     } else if (name == "--temperature") {
@@ -229,6 +257,20 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
       (o.bench > 0 || !o.outputDir.empty() || !o.saveTestData.empty() || o.randomSeed >= 0))
     return Status::error("option --generate does not combine with --bench, --output-dir, "
                          "--save-test-data or --random-inputs");
+  if (o.draft.empty() != (o.speculate == 0))
+    return Status::error("options --draft FILE and --speculate K go together");
+  if (o.usesEngine()) {
+    if (o.serveBench.empty() && o.generate == 0)
+      return Status::error("options --stagger, --repeat and --draft need --generate N");
+    if (!o.serveBench.empty() && (o.generate > 0 || o.stagger >= 0 || o.repeat > 0))
+      return Status::error("option --serve-bench takes the requests from its file: no "
+                           "--generate, --stagger or --repeat");
+    if (o.teacherForcing)
+      return Status::error("option --teacher-forcing works with plain --generate only");
+    if (o.bench > 0 || !o.outputDir.empty() || !o.saveTestData.empty() || o.randomSeed >= 0)
+      return Status::error("the serving options do not combine with --bench, --output-dir, "
+                           "--save-test-data or --random-inputs");
+  }
   if (!o.help && o.artifact.empty())
     return Status::error("no artifact given (usage: effc-run OUT.effc [options]; see --help)");
   return o;

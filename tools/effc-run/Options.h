@@ -31,6 +31,16 @@ struct Options {
   int64_t generate = 0;
   bool teacherForcing = false;
   GenerationOptions generation;
+  /// Serving through effc::Engine (Serve.cpp): --stagger N (-1: off),
+  /// --repeat R (0: off), --draft FILE --speculate K, --serve-bench FILE.
+  int64_t stagger = -1;
+  int64_t repeat = 0;
+  std::string draft;
+  int64_t speculate = 0;
+  std::string serveBench;
+  bool usesEngine() const {
+    return stagger >= 0 || repeat > 0 || !draft.empty() || !serveBench.empty();
+  }
   int bench = 0;
   bool stats = false;
   bool verbose = false;

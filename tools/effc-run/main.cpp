@@ -42,6 +42,23 @@ int main(int argc, char **argv) {
   if (o.verbose)
     std::fprintf(stderr, "load: %.3f ms (backend %s)\n", msSince(t0), o.session.backend.c_str());
 
+  if (o.usesEngine()) {
+    std::unique_ptr<Session> draft;
+    if (!o.draft.empty()) {
+      auto m = Model::load(o.draft);
+      if (!m.ok())
+        return fail(m.status());
+      auto s = Session::create(*m, o.session);
+      if (!s.ok())
+        return fail(s.status());
+      draft = std::move(*s);
+    }
+    auto pass = o.serveBench.empty() ? run::runEngine(o, **session, draft.get())
+                                     : run::runServeBench(o, **session, draft.get());
+    if (!pass.ok())
+      return fail(pass.status());
+    return *pass ? 0 : 1;
+  }
   if (o.generate > 0) {
     auto pass = run::runGenerate(o, **session);
     if (!pass.ok())

@@ -3,6 +3,7 @@
 
 #include "effc/Backend.h"
 #include "effc/DType.h"
+#include "effc/Engine.h"
 #include "effc/Generator.h"
 #include "effc/Model.h"
 #include "effc/Session.h"

@@ -1,0 +1,180 @@
+// Serving many generation requests with one model (issue 19): continuous
+// batching and speculative decoding over the runtime's step models.
+//
+// Requests arrive at any time (submit is thread-safe) with their own prompt,
+// sampling settings, max new tokens and stop ids. Each step() runs every
+// active request in one batched forward pass: new requests have their
+// prompt prefilled and get their first token in the same pass in which the
+// others decode one token. Tokens are handed out as they are produced,
+// through the request's callback or poll(), and each request finishes on its
+// own (stop token, max new tokens, cancel), freeing its slot for the next.
+//
+// Slots. Each active request occupies one slot of the step model. In today's
+// recompute mode (the only one: see effc/Generator.h) the slots are the rows
+// of the compiled batch, [batch, seq] from effc --dim batch=B --dim seq=S: B
+// requests run at once, each within S tokens (prompt + new), and every step
+// reruns the whole window. When all slots are busy, new requests wait in a
+// first-come first-served queue (at most EngineOptions::maxQueued; beyond
+// that submit refuses). A KV-cache step model (paged, issue 19 part 1) will
+// plug in behind the same slots: pages allocated as a slot grows, freed when
+// it finishes, pool use in stats().
+//
+// Speculative decoding (EngineOptions::draft): a draft model with the same
+// vocabulary proposes `speculate` tokens per request one at a time, then the
+// target scores all of them in one forward pass over K+1 positions. Greedy
+// requests keep the longest prefix the target agrees with plus the target's
+// own next token, so the output is exactly the target's greedy output;
+// sampling requests use rejection sampling (accept a draft token with
+// probability min(1, p/q), else draw from max(0, p - q)), so tokens follow the
+// target's distribution. Both models are then rewound to the accepted length.
+//
+// Errors are Status values; nothing throws. The Engine uses its sessions
+// from the thread that calls step(); they must outlive it.
+#pragma once
+
+#include "effc/Status.h"
+
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+namespace effc {
+
+class Session;
+namespace detail {
+class SlotModel; // runtime-internal: runtime/src/SlotModel.h
+}
+
+using RequestId = uint64_t;
+
+enum class FinishReason {
+  Running,   ///< not finished yet
+  Length,    ///< max new tokens reached
+  Stop,      ///< emitted a stop token (included in the tokens)
+  Cancelled, ///< cancel() or the engine shut down
+  Error,     ///< the model failed; RequestUpdate::error says why
+};
+/// "running", "length", "stop", "cancelled", "error".
+const char *finishReasonName(FinishReason reason);
+
+/// What a request produced since its last update.
+struct RequestUpdate {
+  RequestId id = 0;
+  std::vector<int64_t> tokens;
+  FinishReason finish = FinishReason::Running;
+  std::string error;
+};
+
+struct Request {
+  /// Token ids (not empty, each in [0, vocabSize())).
+  std::vector<int64_t> prompt;
+  /// >= 1; prompt + maxNewTokens must fit the model's maxLength().
+  int64_t maxNewTokens = 16;
+  /// Sampling as effc::GenerationOptions: 0 greedy; else softmax(logits /
+  /// temperature) after top-k and top-p, drawn from a stream seeded by `seed`.
+  double temperature = 0;
+  int64_t topK = 0;
+  double topP = 1;
+  uint64_t seed = 0;
+  /// The request ends after it emits one of these.
+  std::vector<int64_t> stopTokenIds;
+  /// Called from step() (the stepping thread, no engine lock held) with each
+  /// update; the last one has finish != Running. Without it, updates collect
+  /// for poll().
+  std::function<void(const RequestUpdate &)> onUpdate;
+};
+
+struct EngineOptions {
+  /// Speculative decoding: the draft model's session (same vocabulary as
+  /// the target), and how many tokens it proposes per step (>= 1).
+  Session *draft = nullptr;
+  int64_t speculate = 0;
+  /// Requests that may wait for a slot; submit refuses more.
+  int64_t maxQueued = 4096;
+};
+
+struct EngineStats {
+  int64_t slots = 0, slotsUsed = 0, queued = 0;
+  int64_t submitted = 0, finished = 0, generatedTokens = 0, steps = 0;
+  /// Speculative decoding: draft tokens proposed and accepted.
+  int64_t draftProposed = 0, draftAccepted = 0;
+  /// The target's state pool ("slots" in recompute mode; pages with paging).
+  std::string poolUnit;
+  int64_t poolCapacity = 0, poolUsed = 0, poolTokensCapacity = 0, poolTokensHeld = 0;
+};
+
+class Engine {
+public:
+  /// An engine over `target` (and options.draft): the step models say why a
+  /// model cannot generate (effc/Generator.h lists the requirements).
+  static StatusOr<std::unique_ptr<Engine>> create(Session &target,
+                                                  const EngineOptions &options = {});
+  ~Engine();
+  Engine(const Engine &) = delete;
+  Engine &operator=(const Engine &) = delete;
+
+  /// Queues a request (any thread). Errors name what is wrong with it.
+  StatusOr<RequestId> submit(Request request);
+  /// Ends a request at the next step (any thread); false if it is unknown or
+  /// already finished.
+  bool cancel(RequestId id);
+  /// Ends every request (shutdown): each gets a Cancelled update at the next step.
+  void cancelAll();
+  /// A request without onUpdate: the tokens since the last poll and whether it
+  /// finished (any thread). A finished request is forgotten once polled.
+  StatusOr<RequestUpdate> poll(RequestId id);
+
+  /// One batched step over every active request (admitting waiting ones
+  /// first). Call from one thread. A model error fails the requests of
+  /// that step (FinishReason::Error), frees their slots and is returned; the
+  /// engine goes on serving.
+  Status step();
+  /// Whether a step would do anything (any thread).
+  bool hasWork() const;
+  /// Waits until there is work, wake() is called or `timeout` passes;
+  /// returns hasWork().
+  bool waitForWork(std::chrono::milliseconds timeout);
+  void wake();
+
+  EngineStats stats() const;
+  /// Requests that run at once (the slots), tokens per request, vocabulary.
+  int64_t slots() const;
+  int64_t maxLength() const;
+  int64_t vocabSize() const;
+  /// "recompute" (see effc/Generator.h).
+  const char *mode() const;
+
+private:
+  struct Sequence;
+  Engine(std::unique_ptr<detail::SlotModel> target, std::unique_ptr<detail::SlotModel> draft,
+         const EngineOptions &options);
+  /// Moves cancelled requests out and waiting ones into free slots (lock held).
+  void admitLocked(std::vector<RequestUpdate> &cancelled,
+                   std::vector<std::function<void(const RequestUpdate &)>> &callbacks);
+  Status decodeStep(std::vector<std::pair<Sequence *, std::vector<int64_t>>> &produced);
+  Status speculativeStep(std::vector<std::pair<Sequence *, std::vector<int64_t>>> &produced);
+  void finishSlot(Sequence &s);
+
+  std::unique_ptr<detail::SlotModel> target_, draft_;
+  EngineOptions options_;
+  int64_t slots_ = 0;
+
+  mutable std::mutex mu_; // guards everything below
+  std::condition_variable workCv_;
+  RequestId nextId_ = 1;
+  std::deque<std::unique_ptr<Sequence>> queue_;
+  std::vector<std::unique_ptr<Sequence>> active_; // by slot; null: free
+  std::map<RequestId, RequestUpdate> polled_;     // requests without onUpdate
+  std::vector<RequestId> cancelRequests_;
+  bool cancelAll_ = false;
+  EngineStats stats_;
+};
+
+} // namespace effc

@@ -1,0 +1,84 @@
+// What serving (effc/Engine.h) needs from a model: sequences that live in
+// slots and advance independently. One forward pass appends tokens to any
+// set of slots (a new sequence's prompt, one decode token, or a speculative
+// draft of several) and gives the logits of the last few positions of each;
+// a slot can be rewound (speculative decoding drops rejected drafts) or
+// released (its sequence finished) while the others go on.
+//
+// Today's implementation is recompute mode (RecomputeStepModel.cpp): a slot
+// is one row of the compiled [batch, seq] window, so there are `batch` slots
+// of `seq` tokens and every forward reruns the whole window. A KV-cache model
+// implements the same calls over its cache: forward() appends the new tokens'
+// K/V to each slot's cache (a paged cache allocates pages as a slot grows),
+// truncate() moves a slot's length back, release() frees its pages, and
+// pool() reports pages instead of rows. The Generator's batch-synchronous
+// StepModel (StepModel.h) is an adapter over this interface
+// (makeStepModelOverSlots).
+#pragma once
+
+#include "effc/Status.h"
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace effc {
+class Session;
+}
+
+namespace effc::detail {
+
+/// What holds the sequences' state, for metrics (/metrics, effc-run).
+struct PoolUsage {
+  std::string unit;     ///< "slots" (recompute rows) or, with paging, "pages"
+  int64_t capacity = 0; ///< units in the pool
+  int64_t used = 0;     ///< units holding a live sequence
+  int64_t tokensCapacity = 0;
+  int64_t tokensHeld = 0; ///< tokens the live sequences hold
+};
+
+class SlotModel {
+public:
+  virtual ~SlotModel() = default;
+  /// Sequences held at once.
+  virtual int64_t slots() const = 0;
+  /// Tokens a slot may hold.
+  virtual int64_t maxLength() const = 0;
+  virtual int64_t vocabSize() const = 0;
+  virtual const char *mode() const = 0;
+  /// Tokens slot `slot` holds now.
+  virtual int64_t length(int64_t slot) const = 0;
+
+  struct Feed {
+    int64_t slot = 0;
+    std::vector<int64_t> tokens; ///< appended to the slot (at least one)
+    int64_t logitsRows = 1;      ///< 1..tokens.size(): logits of the last rows positions
+  };
+  /// Appends every feed's tokens to its slot in one batched forward pass.
+  /// logits[f] becomes feeds[f].logitsRows x vocabSize() floats: row r
+  /// predicts the token after position length - logitsRows + r. Slots must
+  /// be distinct; ids in the vocabulary; lengths within maxLength().
+  virtual Status forward(const std::vector<Feed> &feeds,
+                         std::vector<std::vector<float>> &logits) = 0;
+  /// Forgets what slot `slot` holds past `length` (<= its length).
+  virtual Status truncate(int64_t slot, int64_t length) = 0;
+  /// Empties slot `slot`; its storage returns to the pool.
+  virtual void release(int64_t slot) = 0;
+  /// Empties every slot; `padToken` fills positions no sequence holds
+  /// (recompute mode's window; a causal model never reads them).
+  virtual void reset(int64_t padToken) = 0;
+  virtual PoolUsage pool() const = 0;
+};
+
+/// Recompute mode over `session` (RecomputeStepModel.cpp): slots are the rows
+/// of the compiled [batch, seq] window. Errors say why the model cannot
+/// generate this way.
+StatusOr<std::unique_ptr<SlotModel>> makeRecomputeSlotModel(Session &session);
+
+class StepModel;
+/// The Generator's batch-synchronous interface over a slot model: prefill
+/// fills slots 0..n-1, step appends one token to each live one.
+std::unique_ptr<StepModel> makeStepModelOverSlots(std::unique_ptr<SlotModel> slots);
+
+} // namespace effc::detail
