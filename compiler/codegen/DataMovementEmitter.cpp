@@ -505,6 +505,27 @@ bool instantiateDataMovement(const KernelDesc &d, const KernelChoice &c, std::st
     case EffOp::IdentityOp:
     case EffOp::ReshapeOp:
     case EffOp::FlattenOp:
+/// OneHot: one thread per output element compares its position on the new
+/// axis with its index (wrap_index: negative ones from depth, -1 when out of
+/// range, which matches no position).
+bool emitOneHot(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
+  const auto &y = d.outputs[0].shape;
+  int64_t axis;
+  if (!normalizeAxis(d, d.intAttr("axis", op_defaults::OneHotOp_axis), int64_t(y.size()), axis,
+                     error))
+    return false;
+  int64_t inner = product(y, size_t(axis) + 1, y.size()), depth = y[size_t(axis)];
+  gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
+    w.line("const ", ix, " inner = i % ", inner, ";");
+    w.line("const ", ix, " p = (i / ", inner, ") % ", depth, ";");
+    w.line("const ", ix, " outer = i / ", depth * inner, ";");
+    w.line("const i64 v = ",
+           indexLoad(d, 0, "outer * " + std::to_string(inner) + " + inner", depth), ";");
+    w.line("y0[i] = x2[v == (i64)p ? 1 : 0];");
+  });
+  return true;
+}
+
     case EffOp::SqueezeOp:
     case EffOp::UnsqueezeOp:
       return emitCopy(d, c, out);
@@ -541,3 +562,5 @@ bool instantiateDataMovement(const KernelDesc &d, const KernelChoice &c, std::st
 }
 
 } // namespace effc::codegen
+    case EffOp::OneHotOp:
+      return emitOneHot(d, c, out, error);

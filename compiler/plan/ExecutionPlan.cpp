@@ -282,6 +282,11 @@ private:
       return lowerFusion(fusion);
 
     std::string name = op->getName().getStringRef().str();
+    if (op->hasTrait<OpTrait::eff::CompileTimeOnly>())
+      return op->emitError("'")
+             << name
+             << "' has no kernel (its result shape depends on the data): it compiles only when it "
+                "folds or a pass raises the pattern around it (--remarks says why one was not)";
     if (!host::hasKernel(name))
       return op->emitError("no kernel implements '") << name << "'";
     ++step;

@@ -3,8 +3,8 @@
 
   check_shared_data.py SHARED_DIR LIST
 
-LIST (test/e2e/shared-data.txt) names models/<name> and quant/<name> (model.onnx
-and its reference in test_data_set_0) and lora/<name> (also adapter/ and
+LIST (test/e2e/shared-data.txt) names models/<name>, quant/<name> and moe/<name>
+(model.onnx and its reference in test_data_set_0; moe/ also test_data_set_1) and lora/<name> (also adapter/ and
 lora_test_data_set_0). Fails, naming each, on a missing entry or file and on
 an entry of SHARED_DIR/models or SHARED_DIR/lora that LIST does not name (a
 new or renamed model would otherwise go untested).
@@ -16,6 +16,7 @@ REQUIRED = {
     "models": ["model.onnx", "test_data_set_0"],
     "lora": ["model.onnx", "test_data_set_0", "adapter", "lora_test_data_set_0"],
     "quant": ["model.onnx", "test_data_set_0"],
+    "moe": ["model.onnx", "test_data_set_0", "test_data_set_1"],
 }
 
 
@@ -34,7 +35,7 @@ def main():
     for entry in listed:
         kind = entry.split("/")[0]
         if kind not in REQUIRED or entry.count("/") != 1:
-            problems.append("%s: %s is not models/<name>, lora/<name> or quant/<name>" % (list_path, entry))
+            problems.append("%s: %s is not models/<name>, lora/<name>, quant/<name> or moe/<name>" % (list_path, entry))
             continue
         for name in REQUIRED[kind]:
             path = os.path.join(shared_dir, entry, name)

@@ -291,3 +291,103 @@ LogicalResult ScatterNDOp::verify() {
 OpFoldResult ScatterNDOp::fold(FoldAdaptor adaptor) {
   return foldWithHostKernel(getOperation(), adaptor.getOperands());
 }
+
+//===- one_hot -------------------------------------------------------------===//
+
+LogicalResult OneHotOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
+                                         Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  Type elt = elementTypeOf(adaptor.getValues());
+  auto indices = dyn_cast<RankedTensorType>(adaptor.getIndices().getType());
+  if (!indices) {
+    types.push_back(UnrankedTensorType::get(elt));
+    return success();
+  }
+  FailureOr<int64_t> axis = normalizeAxis(loc, adaptor.getAxis(), indices.getRank() + 1);
+  if (failed(axis))
+    return failure();
+  int64_t depth = kDyn;
+  if (std::optional<double> d = getConstantScalar(adaptor.getDepth())) {
+    if (*d < 1)
+      return emitOptionalError(loc, "one_hot depth must be positive, got ", *d);
+    depth = int64_t(*d);
+  }
+  SmallVector<int64_t> out(indices.getShape());
+  out.insert(out.begin() + *axis, depth);
+  types.push_back(tensorOf(out, elt));
+  return success();
+}
+
+LogicalResult OneHotOp::verify() {
+  auto depth = dyn_cast<RankedTensorType>(getDepth().getType());
+  if (depth && depth.hasStaticShape() && depth.getNumElements() != 1)
+    return emitOpError("depth must hold one element, got shape ")
+           << shapeToString(depth.getShape());
+  auto values = dyn_cast<RankedTensorType>(getValues().getType());
+  if (values && values.hasStaticShape() && values.getNumElements() != 2)
+    return emitOpError("values must be [off, on], got shape ") << shapeToString(values.getShape());
+  return success();
+}
+
+OpFoldResult OneHotOp::fold(FoldAdaptor adaptor) {
+  return foldWithHostKernel(getOperation(), adaptor.getOperands());
+}
+
+//===- non_zero ------------------------------------------------------------===//
+
+/// Which elements of a dense constant are nonzero (nullopt for other attrs).
+static std::optional<SmallVector<bool>> nonZeroMask(ElementsAttr attr) {
+  auto dense = dyn_cast<DenseElementsAttr>(attr);
+  if (!dense)
+    return std::nullopt;
+  SmallVector<bool> mask;
+  if (isa<FloatType>(dense.getElementType()))
+    for (const APFloat &v : dense.getValues<APFloat>())
+      mask.push_back(!v.isZero());
+  else if (isa<IntegerType>(dense.getElementType()))
+    for (const APInt &v : dense.getValues<APInt>())
+      mask.push_back(!v.isZero());
+  else
+    return std::nullopt;
+  return mask;
+}
+
+LogicalResult NonZeroOp::inferResultTypes(MLIRContext *ctx, std::optional<Location>,
+                                          Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  Type i64 = IntegerType::get(ctx, 64);
+  auto x = dyn_cast<RankedTensorType>(adaptor.getX().getType());
+  if (!x) {
+    types.push_back(UnrankedTensorType::get(i64));
+    return success();
+  }
+  int64_t count = kDyn;
+  if (ElementsAttr c = getConstantElements(adaptor.getX()))
+    if (std::optional<SmallVector<bool>> mask = nonZeroMask(c))
+      count = llvm::count(*mask, true);
+  types.push_back(tensorOf({std::max<int64_t>(x.getRank(), 1), count}, i64));
+  return success();
+}
+
+OpFoldResult NonZeroOp::fold(FoldAdaptor adaptor) {
+  auto x = dyn_cast_or_null<ElementsAttr>(adaptor.getX());
+  auto type = dyn_cast<RankedTensorType>(getType());
+  if (!x || !type || !type.hasStaticShape())
+    return {};
+  ArrayRef<int64_t> shape = x.getShapedType().getShape();
+  std::optional<SmallVector<bool>> mask = nonZeroMask(x);
+  if (!mask)
+    return {};
+  int64_t rank = std::max<int64_t>(int64_t(shape.size()), 1), count = type.getDimSize(1);
+  SmallVector<int64_t> coords(size_t(rank * count));
+  int64_t column = 0;
+  for (auto [flat, nonzero] : llvm::enumerate(*mask)) {
+    if (!nonzero)
+      continue;
+    int64_t rest = int64_t(flat);
+    for (int64_t d = int64_t(shape.size()) - 1; d >= 0; --d) {
+      coords[size_t(d * count + column)] = rest % shape[size_t(d)];
+      rest /= shape[size_t(d)];
+    }
+    ++column; // a scalar's one coordinate stays 0
+  }
+  return DenseIntElementsAttr::get(type, coords);
+}

@@ -1,4 +1,4 @@
-//===- GatherOps.td - gather*, scatter_elements, scatter_nd -----------------===//
+//===- GatherOps.td - gather*, scatter*, one_hot, non_zero -----------------===//
 #ifndef EFF_GATHER_OPS_TD
 #define EFF_GATHER_OPS_TD
 
@@ -60,6 +60,38 @@ def Eff_ScatterNDOp : Eff_Op<"scatter_nd"> {
                        Eff_DefaultStr<"\"none\"">:$reduction);
   let results = (outs Eff_Tensor:$output);
   let hasVerifier = 1;
+}
+
+def Eff_OneHotOp : Eff_Op<"one_hot"> {
+  let cudaFamily = "DataMovement";
+  let summary = "ONNX OneHot-11: values[1] where an index equals the position on a new axis, values[0] elsewhere";
+  let description = [{
+    The output has indices' shape with a new dim of size `depth` inserted at
+    `axis` (of the output's rank). An index i in [-depth, depth) (negative
+    ones count from depth) marks position i; an index outside that range
+    marks none. `depth` is a scalar (or one-element) numeric tensor, a
+    compile-time constant for a static shape; `values` is [off, on] and sets
+    the element type.
+  }];
+  let onnxSince = 9;
+  let arguments = (ins Eff_NumericTensor:$indices, Eff_NumericTensor:$depth, Eff_Tensor:$values,
+                       Eff_DefaultI64<"-1">:$axis);
+  let results = (outs Eff_Tensor:$output);
+  let hasVerifier = 1;
+}
+
+def Eff_NonZeroOp : Eff_Op<"non_zero", [Eff_CompileTimeOnly]> {
+  let summary = "ONNX NonZero-13: the [rank, count] int64 coordinates of x's nonzero elements";
+  let description = [{
+    Coordinates in row-major order of the elements. `count` depends on the
+    data, so the op has no kernel: it folds when x is a constant, and
+    otherwise lives only inside a pattern a pass replaces (eff-raise-moe
+    raises transformers' per-expert loop, whose token lists are NonZero of a
+    one-hot expert mask, to eff.moe). One that is left is a compile error.
+  }];
+  let onnxSince = 9;
+  let arguments = (ins Eff_Tensor:$x);
+  let results = (outs Eff_I64Tensor:$output);
 }
 
 #endif // EFF_GATHER_OPS_TD

@@ -1,4 +1,5 @@
-// Gather-13, GatherElements-13, GatherND-13, ScatterElements-18, ScatterND-18
+// Gather-13, GatherElements-13, GatherND-13, ScatterElements-18, ScatterND-18,
+// OneHot-11
 // (negative indices wrap; an index out of range is an error, not an access
 // out of bounds).
 #include "host/KernelUtil.h"
@@ -294,6 +295,46 @@ Status scatterNd(const KernelContext &c) {
   return Status::OK();
 }
 
+/// OneHot: position p on the new axis is values[1] where the index (negative
+/// ones counted from depth) equals p, values[0] elsewhere.
+Status oneHot(const KernelContext &c) {
+  const ConstTensorRef &ind = c.in[0], &depthT = c.in[1], &values = c.in[2];
+  if (count(depthT.shape) != 1)
+    return c.error("depth must hold one element, got " + shapeToString(depthT.shape));
+  if (count(values.shape) != 2)
+    return c.error("values must be [off, on], got " + shapeToString(values.shape));
+  int64_t depth = loadI(depthT.dtype, depthT.data, 0);
+  if (depth < 1)
+    return c.error("depth must be positive, got " + std::to_string(depth));
+  int64_t rank = int64_t(ind.shape.size()) + 1;
+  auto axisAttr = c.intAttr("axis", op_defaults::OneHotOp_axis);
+  if (!axisAttr.ok())
+    return axisAttr.status();
+  auto axis = normalizeAxis(c, *axisAttr, rank);
+  if (!axis.ok())
+    return axis.status();
+  std::vector<int64_t> oshape(ind.shape);
+  oshape.insert(oshape.begin() + *axis, depth);
+  EFFC_RETURN_IF_ERROR(c.checkOut(0, values.dtype, oshape));
+  int64_t outer = 1, inner = 1;
+  for (int64_t d = 0; d < *axis; ++d)
+    outer *= ind.shape[size_t(d)];
+  for (int64_t d = *axis; d < rank - 1; ++d)
+    inner *= ind.shape[size_t(d)];
+  size_t es = dtypeSize(values.dtype);
+  const char *off = static_cast<const char *>(values.data), *on = off + es;
+  char *y = static_cast<char *>(c.out[0].data);
+  for (int64_t o = 0; o < outer; ++o)
+    for (int64_t p = 0; p < depth; ++p)
+      for (int64_t i = 0; i < inner; ++i) {
+        int64_t v = loadI(ind.dtype, ind.data, size_t(o * inner + i));
+        if (v < 0)
+          v += depth;
+        std::memcpy(y + size_t((o * depth + p) * inner + i) * es, v == p ? on : off, es);
+      }
+  return Status::OK();
+}
+
 } // namespace
 
 void registerGather(Registry &r) {
@@ -302,6 +343,7 @@ void registerGather(Registry &r) {
   r[EffOp::GatherNDOp] = {gatherNd, 2, 2, 1, 1};
   r[EffOp::ScatterElementsOp] = {scatterElements, 3, 3, 1, 1};
   r[EffOp::ScatterNDOp] = {scatterNd, 3, 3, 1, 1};
+  r[EffOp::OneHotOp] = {oneHot, 3, 3, 1, 1};
 }
 
 } // namespace effc::host

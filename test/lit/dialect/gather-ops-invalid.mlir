@@ -140,3 +140,19 @@ func.func @gather_nd_index_range(%x: tensor<3x4xf32>) {
   %0 = eff.gather_nd %x, %i : (tensor<3x4xf32>, tensor<1x2xi64>) -> tensor<1xf32>
   return
 }
+
+// -----
+
+func.func @one_hot_values(%i: tensor<3xi64>, %d: tensor<i64>, %v: tensor<3xf32>) -> tensor<3x4xf32> {
+  // expected-error @+1 {{values must be [off, on], got shape 3}}
+  %0 = eff.one_hot %i, %d, %v : (tensor<3xi64>, tensor<i64>, tensor<3xf32>) -> tensor<3x4xf32>
+  return %0 : tensor<3x4xf32>
+}
+
+// -----
+
+func.func @one_hot_depth(%i: tensor<3xi64>, %d: tensor<2xi64>, %v: tensor<2xf32>) -> tensor<3x?xf32> {
+  // expected-error @+1 {{depth must hold one element, got shape 2}}
+  %0 = eff.one_hot %i, %d, %v : (tensor<3xi64>, tensor<2xi64>, tensor<2xf32>) -> tensor<3x?xf32>
+  return %0 : tensor<3x?xf32>
+}
