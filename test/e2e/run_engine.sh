@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Serving engine check of one causal LM against its greedy reference
+# (effc/Engine.h, recompute mode): compile at the window [2, 32] as
+# run_generate.sh does, then effc-run --generate 16 --test-data generate_0
+# through the engine in MODE; every request must give its row's reference
+# tokens (exit 1 otherwise).
+#   test/e2e/run_engine.sh MODE DECODER_DIR BIN_DIR [BACKEND]
+# MODE: stagger (row i submitted at step 2i and at step 7i), repeat (each
+# row 3 times at once: 6 requests in 2 slots), speculate-self (draft = the
+# target, K=4: every draft accepted), speculate-bf16 (draft = the target
+# compiled in bf16: some drafts rejected), speculate-other:DIR (draft = the
+# decoder in DIR, which must have the same vocabulary).
+set -euo pipefail
+mode=$1; model_dir=$2; bin_dir=$3; backend=${4:-host}
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+compile() { "$bin_dir/effc" "$1/model.onnx" --dim batch=2 --dim seq=32 -o "$2" "${@:3}" >/dev/null; }
+compile "$model_dir" "$work/model.effc"
+run() {
+  "$bin_dir/effc-run" "$work/model.effc" --backend="$backend" --generate 16 \
+    --test-data "$model_dir/generate_0" "$@" | tee "$work/out.txt"
+  grep -q '^tokens: \([0-9]*\)/\1 match$' "$work/out.txt"
+}
+expect() { grep -q "$1" "$work/out.txt" || { echo "expected a line matching '$1'"; exit 1; }; }
+case $mode in
+  stagger)
+    run --stagger 2
+    expect '^row 1: submitted at step 2, first token at step 2'
+    run --stagger 7
+    expect '^row 1: submitted at step 7, first token at step 7';;
+  repeat)
+    run --repeat 3
+    expect '^tokens: 96/96 match$'
+    expect '^shared pages: 0 ';;
+  speculate-self)
+    run --draft "$work/model.effc" --speculate 4
+    expect '^acceptance: 1.0000 (24 of 24 draft tokens accepted';;
+  speculate-bf16)
+    compile "$model_dir" "$work/draft.effc" --dtype bf16
+    run --draft "$work/draft.effc" --speculate 3
+    expect '^acceptance: ';;
+  speculate-other:*)
+    compile "${mode#speculate-other:}" "$work/draft.effc"
+    run --draft "$work/draft.effc" --speculate 2 --stagger 1
+    expect '^acceptance: ';;
+  *) echo "unknown mode $mode"; exit 2;;
+esac
