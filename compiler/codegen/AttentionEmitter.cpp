@@ -92,13 +92,29 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
                   std::string &source) {
   const AttentionSpec *spec = &specValue;
   const TensorDesc &q = d.inputs[0], &k = d.inputs[1], &v = d.inputs[2];
-  const int64_t Hq = spec->Hq, S = spec->S, D = spec->D, Hkv = spec->Hkv, L = spec->L,
-                Dv = spec->Dv;
+  const int64_t Hq = spec->Hq, D = spec->D, Hkv = spec->Hkv, Dv = spec->Dv;
+  // Batch, query and key lengths may be runtime extents (effc_dims; the
+  // grid covers their largest values); heads and head dims are static.
+  const bool runtime = d.usesDims();
+  const Extent B = q.extents()[0], S = q.extents()[2], L = k.extents()[2];
   const float scale = spec->scale;
   const bool causal = spec->causal, hasMask = d.hasInput(3),
              boolMask = spec->mask == AttentionMask::Bool;
   const int64_t window = spec->window;
-  const std::array<int64_t, 4> &mst = spec->maskStrides;
+  std::array<Extent, 4> mst;
+  for (int r = 0; r < 4; ++r)
+    mst[r] = spec->maskStrides[r];
+  if (hasMask && d.inputs[3].symbolic()) {
+    // The mask's row-major strides at this run's extents, 0 where it
+    // broadcasts (as packedAttentionSpec, with extents).
+    const std::vector<Extent> ms = d.inputs[3].extents();
+    const size_t off = 4 - ms.size();
+    Extent stride = 1;
+    for (size_t r = ms.size(); r-- > 0;) {
+      mst[off + r] = ms[r] == 1 ? Extent(0) : stride;
+      stride *= ms[r];
+    }
+  }
 
   const int64_t rows = c.param("rows"), kt = c.param("key_tile");
   const int64_t dvLanes = std::max<int64_t>(1, ceilDiv(Dv, 32));
@@ -118,6 +134,8 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   w.line("const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;");
   w.line("const int b = blockIdx.z, h = blockIdx.y, hk = h / ", Hq / Hkv, ";");
   w.line("const int i0 = blockIdx.x * ", rows, ", i = i0 + warp;");
+  if (runtime) // blocks past this run's batch or query rows (whole blocks: no barrier missed)
+    w.line("if (i0 >= ", S, " || b >= ", B, ") return;");
   w.line("const bool live = i < ", S, ";");
   w.line("const int pos = i + ", L - S, ";  // queries are the last S positions");
   // One value per query head (ALiBi slope, sink logit): this block's head.
@@ -144,7 +162,10 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   w.close();
   // The keys any row of this block may see.
   w.line("int jBegin = 0, jEnd = ", L, ";");
-  if (causal)
+  if (causal && runtime)
+    w.line("jEnd = min(jEnd, int(min((long long)(i0 + ", rows, "), (long long)", S, ") - 1 + ",
+           L - S, " + 1));");
+  else if (causal)
     w.line("jEnd = min(jEnd, min(i0 + ", rows, ", ", S, ") - 1 + ", L - S, " + 1);");
   if (window > 0)
     w.line("jBegin = max(0, i0 + ", L - S, " - ", window, " + 1);");
@@ -191,9 +212,8 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
     std::string mi;
     const char *coord[4] = {"b", "h", "i", "j"};
     for (int r = 0; r < 4; ++r)
-      if (mst[r])
-        mi += (mi.empty() ? "(" + ix + ")" : " + (" + ix + ")") + coord[r] + " * " +
-              std::to_string(mst[r]);
+      if (mst[r] != 0)
+        mi += (mi.empty() ? "(" + ix + ")" : " + (" + ix + ")") + coord[r] + " * " + mst[r].text();
     if (mi.empty())
       mi = "0";
     if (boolMask)
@@ -245,6 +265,18 @@ bool chooseAttention(const KernelDesc &d, KernelChoice &c, std::string &error) {
   AttentionSpec spec;
   if (!attentionSpec(d, spec, error))
     return false;
+  if (d.usesDims()) {
+    // Runtime batch, query and key lengths: the fallback kernel reads them
+    // from effc_dims (FA2 keeps every extent static for now).
+    for (size_t t : {size_t(0), size_t(1), size_t(2)})
+      if (d.inputs[t].symbolic())
+        for (size_t r : {size_t(1), size_t(3)})
+          if (!d.inputs[t].symShape[r].isConstant()) {
+            error = d.op + ": runtime heads or head dims are not supported";
+            return false;
+          }
+    return chooseFallback(d, spec, c, error);
+  }
   if (!flashForwardApplies(d, spec))
     return chooseFallback(d, spec, c, error);
   const FlashForwardConfig config = chooseFlashForwardConfig(resolveAttentionStrides(spec));
@@ -263,7 +295,7 @@ bool instantiateAttention(const KernelDesc &d, const KernelChoice &c, std::strin
   AttentionSpec spec;
   if (!attentionSpec(d, spec, error))
     return false;
-  if (c.variant != "flash-attention-2")
+  if (c.variant != "flash-attention-2" || d.usesDims())
     return emitFallback(d, spec, c, source);
   std::string text = emitFlashAttentionForward(spec, d.name, nullptr, &error);
   if (text.empty())

@@ -17,11 +17,17 @@
 namespace effc::codegen {
 namespace {
 
-int64_t product(const std::vector<int64_t> &v, size_t from, size_t to) {
-  int64_t p = 1;
+template <typename T> T product(const std::vector<T> &v, size_t from, size_t to) {
+  T p = 1;
   for (size_t i = from; i < to && i < v.size(); ++i)
     p *= v[i];
   return p;
+}
+
+/// The grid-stride loop's items: one per output element (split: per input
+/// element); with runtime extents, an expression of effc_dims.
+Extent loopItems(const KernelDesc &d) {
+  return (d.is(EffOp::SplitOp) ? d.inputs[0] : d.outputs[0]).elements();
 }
 
 /// Writes the kernel around the chosen grid-stride loop (gridStrideChoice);
@@ -31,19 +37,22 @@ void gridKernel(const KernelDesc &d, const KernelChoice &c, std::string &out, Bo
   CudaWriter w;
   std::string ix = indexType(d);
   openKernel(w, d, c.threads());
-  openGridStride(w, "i", ix, c.param("items"), c.threads());
+  if (d.usesDims())
+    openGridStride(w, "i", ix, loopItems(d), c.threads());
+  else
+    openGridStride(w, "i", ix, c.param("items"), c.threads());
   body(w, ix);
   w.close().close();
   out = w.str();
 }
 
 /// y0[i] = x0[base + offset(i)] over an iteration space with one input.
-void stridedCopy(const KernelDesc &d, const KernelChoice &c, std::string &out, IndexSpace space,
-                 int64_t base) {
+void stridedCopy(const KernelDesc &d, const KernelChoice &c, std::string &out, SymIndexSpace space,
+                 const Extent &base) {
   space = coalesce(space);
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     emitOffsets(w, "i", ix, space, "o");
-    w.line("y0[i] = x0[", base ? std::to_string(base) + " + " : "", "o0];");
+    w.line("y0[i] = x0[", base != 0 ? base.text() + " + " : "", "o0];");
   });
 }
 
@@ -54,7 +63,7 @@ bool emitCopy(const KernelDesc &d, const KernelChoice &c, std::string &out) {
 
 bool emitTranspose(const KernelDesc &d, const KernelChoice &c, std::string &out,
                    std::string &error) {
-  const auto &in = d.inputs[0].shape;
+  const std::vector<Extent> in = d.inputs[0].extents();
   int64_t rank = int64_t(in.size());
   std::vector<int64_t> perm;
   if (auto p = d.intsAttr("perm"))
@@ -66,9 +75,9 @@ bool emitTranspose(const KernelDesc &d, const KernelChoice &c, std::string &out,
     error = d.op + ": perm length differs from rank";
     return false;
   }
-  std::vector<int64_t> st = rowMajorStrides(in);
-  IndexSpace space;
-  space.dims = d.outputs[0].shape;
+  std::vector<Extent> st = rowMajorStrides(in);
+  SymIndexSpace space;
+  space.dims = d.outputs[0].extents();
   space.strides.emplace_back();
   for (int64_t p : perm) {
     if (p < 0 || p >= rank) {
@@ -82,9 +91,9 @@ bool emitTranspose(const KernelDesc &d, const KernelChoice &c, std::string &out,
 }
 
 bool emitExpand(const KernelDesc &d, const KernelChoice &c, std::string &out) {
-  IndexSpace space;
-  space.dims = d.outputs[0].shape;
-  space.strides.push_back(broadcastStrides(d.inputs[0].shape, space.dims));
+  SymIndexSpace space;
+  space.dims = d.outputs[0].extents();
+  space.strides.push_back(broadcastStrides(d.inputs[0].extents(), space.dims));
   stridedCopy(d, c, out, space, 0);
   return true;
 }
@@ -128,6 +137,11 @@ bool emitSlice(const KernelDesc &d, const KernelChoice &c, std::string &out, std
     int64_t ax;
     if (!normalizeAxis(d, axes[i], rank, ax, error))
       return false;
+    // A runtime extent would clamp the start at run time.
+    if (d.inputs[0].symbolic() && !d.inputs[0].symShape[ax].isConstant()) {
+      error = d.op + ": slicing a dim with a runtime extent is not done yet (issue 14 stage S3)";
+      return false;
+    }
     int64_t dim = in[ax], s = starts[i], st = steps[i];
     if (st == 0) {
       error = d.op + ": step must not be 0";
@@ -140,14 +154,14 @@ bool emitSlice(const KernelDesc &d, const KernelChoice &c, std::string &out, std
     start[ax] = s;
     step[ax] = st;
   }
-  std::vector<int64_t> st = rowMajorStrides(in);
-  IndexSpace space;
-  space.dims = d.outputs[0].shape;
+  std::vector<Extent> st = rowMajorStrides(d.inputs[0].extents());
+  SymIndexSpace space;
+  space.dims = d.outputs[0].extents();
   space.strides.emplace_back();
-  int64_t base = 0;
+  Extent base = 0;
   for (int64_t r = 0; r < rank; ++r) {
-    base += start[r] * st[r];
-    space.strides[0].push_back(step[r] * st[r]);
+    base += Extent(start[r]) * st[r];
+    space.strides[0].push_back(Extent(step[r]) * st[r]);
   }
   if (d.outputs[0].numElements() == 0)
     base = 0;
@@ -156,20 +170,20 @@ bool emitSlice(const KernelDesc &d, const KernelChoice &c, std::string &out, std
 }
 
 bool emitConcat(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
-  const auto &shape = d.outputs[0].shape;
+  const std::vector<Extent> shape = d.outputs[0].extents();
   int64_t axis;
   if (!normalizeAxis(d, d.intAttr("axis", 0), int64_t(shape.size()), axis, error))
     return false;
-  int64_t inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
+  Extent inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " inner = i % ", inner, ";");
     w.line("const ", ix, " a = (i / ", inner, ") % ", A, ";");
     w.line("const ", ix, " outer = i / ", A * inner, ";");
-    int64_t begin = 0;
+    Extent begin = 0;
     for (size_t k = 0; k < d.inputs.size(); ++k) {
-      int64_t size = d.inputs[k].shape[axis];
-      std::string src = "x" + std::to_string(k) + "[(outer * " + std::to_string(size) + " + (a - " +
-                        std::to_string(begin) + ")) * " + std::to_string(inner) + " + inner]";
+      Extent size = d.inputs[k].extents()[axis];
+      std::string src = "x" + std::to_string(k) + "[(outer * " + size.text() + " + (a - " +
+                        begin.text() + ")) * " + inner.text() + " + inner]";
       if (k + 1 == d.inputs.size())
         w.line("y0[i] = ", src, ";");
       else
@@ -205,20 +219,21 @@ bool emitSplit(const KernelDesc &d, const KernelChoice &c, std::string &out, std
 }
 
 /// `T v = wrap_index(indices[pos], dim)`: -1 when out of range.
-std::string indexLoad(const KernelDesc &d, size_t input, const std::string &pos, int64_t dim) {
+std::string indexLoad(const KernelDesc &d, size_t input, const std::string &pos,
+                      const Extent &dim) {
   return "wrap_index(" +
          loadAs(d.inputs[input].dtype, "x" + std::to_string(input), pos, Compute::I64) + ", " +
-         std::to_string(dim) + "LL)";
+         (dim.isConstant() ? std::to_string(dim.constant()) + "LL" : dim.text()) + ")";
 }
 
 bool emitGather(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
-  const auto &x = d.inputs[0].shape;
+  const std::vector<Extent> x = d.inputs[0].extents();
   int64_t axis;
   if (!normalizeAxis(d, d.intAttr("axis", op_defaults::GatherOp_axis), int64_t(x.size()), axis,
                      error))
     return false;
-  int64_t inner = product(x, size_t(axis) + 1, x.size()), dim = x[axis];
-  int64_t ni = d.inputs[1].numElements();
+  Extent inner = product(x, size_t(axis) + 1, x.size()), dim = x[axis];
+  Extent ni = d.inputs[1].elements();
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " inner = i % ", inner, ";");
     w.line("const ", ix, " j = (i / ", inner, ") % ", ni, ";");
@@ -258,7 +273,7 @@ bool emitGatherElements(const KernelDesc &d, const KernelChoice &c, std::string 
 
 bool emitGatherND(const KernelDesc &d, const KernelChoice &c, std::string &out,
                   std::string &error) {
-  const auto &x = d.inputs[0].shape;
+  const std::vector<Extent> x = d.inputs[0].extents();
   const auto &ind = d.inputs[1].shape;
   int64_t b = d.intAttr("batch_dims", op_defaults::GatherNDOp_batch_dims), r = int64_t(x.size()),
           q = int64_t(ind.size());
@@ -266,15 +281,24 @@ bool emitGatherND(const KernelDesc &d, const KernelChoice &c, std::string &out,
     error = d.op + ": invalid batch_dims or ranks";
     return false;
   }
+  if (d.inputs[1].symbolic() && !d.inputs[1].symShape[q - 1].isConstant()) {
+    error = d.op + ": the indices' last dim must be static";
+    return false;
+  }
   int64_t k = ind[q - 1];
   if (k < 1 || b + k > r) {
     error = d.op + ": indices last dim " + std::to_string(k) + " too large";
     return false;
   }
-  std::vector<int64_t> xs = rowMajorStrides(x);
-  int64_t batch = product(x, 0, size_t(b)), inner = product(x, size_t(b + k), x.size());
+  if (b && d.usesDims()) {
+    error = d.op + ": batch_dims with runtime extents is not done yet (issue 14 stage S3)";
+    return false;
+  }
+  std::vector<Extent> xs = rowMajorStrides(x);
+  Extent inner = product(x, size_t(b + k), x.size());
+  int64_t batch = product(d.inputs[0].shape, 0, size_t(b));
   int64_t tuples = d.inputs[1].numElements() / k, perBatch = batch ? tuples / batch : 1;
-  int64_t batchStride = b ? xs[b - 1] : 0;
+  int64_t batchStride = b ? xs[b - 1].constant() : 0;
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " inner = i % ", inner, ";");
     w.line("const ", ix, " t = i / ", inner, ";");
@@ -481,30 +505,6 @@ bool emitTrilu(const KernelDesc &d, const KernelChoice &c, std::string &out, std
   return true;
 }
 
-} // namespace
-
-bool chooseDataMovement(const KernelDesc &d, KernelChoice &c, std::string &error) {
-  if (d.inputs.empty() || d.outputs.empty()) {
-    error = d.op + ": expected inputs and outputs";
-    return false;
-  }
-  // One thread per output element; split, per input element.
-  const TensorDesc &items = d.is(EffOp::SplitOp) ? d.inputs[0] : d.outputs[0];
-  c = gridStrideChoice(c.family, items.numElements());
-  return true;
-}
-
-bool instantiateDataMovement(const KernelDesc &d, const KernelChoice &c, std::string &out,
-                             std::string &error) {
-  if (d.inputs.empty() || d.outputs.empty()) {
-    error = d.op + ": expected inputs and outputs";
-    return false;
-  }
-  if (std::optional<EffOp> id = d.opId()) {
-    switch (*id) {
-    case EffOp::IdentityOp:
-    case EffOp::ReshapeOp:
-    case EffOp::FlattenOp:
 /// OneHot: one thread per output element compares its position on the new
 /// axis with its index (wrap_index: negative ones from depth, -1 when out of
 /// range, which matches no position).
@@ -526,6 +526,42 @@ bool emitOneHot(const KernelDesc &d, const KernelChoice &c, std::string &out, st
   return true;
 }
 
+} // namespace
+
+bool chooseDataMovement(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  if (d.inputs.empty() || d.outputs.empty()) {
+    error = d.op + ": expected inputs and outputs";
+    return false;
+  }
+  // Runtime extents: the ops whose index math reads them (the others bake
+  // extents into their constants: clamped slice starts, tile repeats).
+  if (d.usesDims() &&
+      !(d.is(EffOp::IdentityOp) || d.is(EffOp::ReshapeOp) || d.is(EffOp::FlattenOp) ||
+        d.is(EffOp::SqueezeOp) || d.is(EffOp::UnsqueezeOp) || d.is(EffOp::TransposeOp) ||
+        d.is(EffOp::ExpandOp) || d.is(EffOp::ConcatOp) || d.is(EffOp::GatherOp) ||
+        d.is(EffOp::GatherNDOp) || d.is(EffOp::SliceOp))) {
+    error = d.op + ": runtime extents (a symbolic dim) in this data-movement kernel are not done "
+                   "yet (issue 14 stage S3)";
+    return false;
+  }
+  // One thread per output element; split, per input element; the grid for
+  // the largest extents (blocks past a run's extent find no item).
+  const TensorDesc &items = d.is(EffOp::SplitOp) ? d.inputs[0] : d.outputs[0];
+  c = gridStrideChoice(c.family, items.numElements());
+  return true;
+}
+
+bool instantiateDataMovement(const KernelDesc &d, const KernelChoice &c, std::string &out,
+                             std::string &error) {
+  if (d.inputs.empty() || d.outputs.empty()) {
+    error = d.op + ": expected inputs and outputs";
+    return false;
+  }
+  if (std::optional<EffOp> id = d.opId()) {
+    switch (*id) {
+    case EffOp::IdentityOp:
+    case EffOp::ReshapeOp:
+    case EffOp::FlattenOp:
     case EffOp::SqueezeOp:
     case EffOp::UnsqueezeOp:
       return emitCopy(d, c, out);
@@ -553,6 +589,8 @@ bool emitOneHot(const KernelDesc &d, const KernelChoice &c, std::string &out, st
       return emitScatterElements(d, c, out, error);
     case EffOp::ScatterNDOp:
       return emitScatterND(d, c, out, error);
+    case EffOp::OneHotOp:
+      return emitOneHot(d, c, out, error);
     default:
       break;
     }
@@ -562,5 +600,3 @@ bool emitOneHot(const KernelDesc &d, const KernelChoice &c, std::string &out, st
 }
 
 } // namespace effc::codegen
-    case EffOp::OneHotOp:
-      return emitOneHot(d, c, out, error);

@@ -87,6 +87,7 @@ struct Body {
         return false;
       }
       if (kernel.outputs[o].shape != kernel.outputs[0].shape ||
+          kernel.outputs[o].symShape != kernel.outputs[0].symShape ||
           dtypeOf(outputs[o]) != kernel.outputs[o].dtype) {
         error = kernel.op + ": output " + std::to_string(o) +
                 " differs from the yielded value's dtype or the common shape";
@@ -141,8 +142,11 @@ struct Body {
 
 /// Elements per thread for the vectorized variant, or 1: up to 16 bytes per
 /// access of the widest vector-accessed tensor, dividing the innermost dim.
-int vectorWidth(const KernelDesc &d, const IndexSpace &space, const std::vector<int> &spaceInput) {
-  if (space.dims.empty())
+int vectorWidth(const KernelDesc &d, const SymIndexSpace &space,
+                const std::vector<int> &spaceInput) {
+  // Runtime extents: one element per thread (the loop bound stays the
+  // extent expression itself).
+  if (space.dims.empty() || d.usesDims())
     return 1;
   size_t widest = 0;
   for (const TensorDesc &t : d.outputs)
@@ -151,7 +155,7 @@ int vectorWidth(const KernelDesc &d, const IndexSpace &space, const std::vector<
     if (space.strides[k].back() == 1)
       widest = std::max(widest, dtypeSize(d.inputs[size_t(spaceInput[k])].dtype));
   int vec = int(std::clamp<size_t>(16 / std::max<size_t>(widest, 1), 1, 8));
-  while (vec > 1 && space.dims.back() % vec)
+  while (vec > 1 && space.dims.back().constant() % vec)
     vec /= 2;
   return vec;
 }
@@ -161,7 +165,7 @@ int vectorWidth(const KernelDesc &d, const IndexSpace &space, const std::vector<
 /// then each needed input broadcast into it), coalesced.
 struct BodySpace {
   std::vector<bool> read, needed;
-  IndexSpace space;
+  SymIndexSpace space;
   std::vector<int> spaceInput{-1}; // space operand -> kernel input
   std::vector<int> spaceOf;        // kernel input -> space operand
 };
@@ -170,8 +174,8 @@ bool bodySpace(const KernelDesc &d, const Body &body, BodySpace &b, std::string 
   std::vector<bool> &read = b.read, &needed = b.needed;
   if (!body.check(read, needed, error))
     return false;
-  const std::vector<int64_t> &shape = d.outputs[0].shape;
-  IndexSpace &space = b.space;
+  const std::vector<Extent> shape = d.outputs[0].extents();
+  SymIndexSpace &space = b.space;
   space.dims = shape;
   space.strides.push_back(rowMajorStrides(shape));
   std::vector<int> &spaceInput = b.spaceInput, &spaceOf = b.spaceOf;
@@ -185,12 +189,12 @@ bool bodySpace(const KernelDesc &d, const Body &body, BodySpace &b, std::string 
     }
     if (d.inputs[k].rank() > int64_t(shape.size())) {
       error = d.op + ": input " + std::to_string(k) + " " + shapeText(d.inputs[k].shape) +
-              " does not broadcast to " + shapeText(shape);
+              " does not broadcast to " + shapeText(d.outputs[0].shape);
       return false;
     }
     spaceOf[k] = int(space.strides.size());
     spaceInput.push_back(int(k));
-    space.strides.push_back(broadcastStrides(d.inputs[k].shape, shape));
+    space.strides.push_back(broadcastStrides(d.inputs[k].extents(), shape));
   }
   space = coalesce(space);
   return true;
@@ -217,14 +221,14 @@ bool emitBody(const KernelDesc &d, const std::vector<FusedOp> &ops, const std::v
   if (!bodySpace(d, body, b, error))
     return false;
   const std::vector<bool> &read = b.read, &needed = b.needed;
-  const IndexSpace &space = b.space;
+  const SymIndexSpace &space = b.space;
   const std::vector<int> &spaceInput = b.spaceInput, &spaceOf = b.spaceOf;
   CudaWriter w;
   std::string ix = indexType(d);
   int vec = int(c.param("vec", 1));
   openKernel(w, d, c.threads());
   if (vec == 1) {
-    openGridStride(w, "i", ix, c.param("items"), c.threads());
+    openGridStride(w, "i", ix, d.outputs[0].elements(), c.threads());
     emitOffsets(w, "i", ix, space, "o");
     auto input = [&](int k) {
       return "x" + std::to_string(k) + "[o" + std::to_string(spaceOf[size_t(k)]) + "]";
@@ -258,13 +262,13 @@ bool emitBody(const KernelDesc &d, const std::vector<FusedOp> &ops, const std::v
   w.open("for (int j = 0; j < ", vec, "; ++j) {");
   auto input = [&](int k) {
     size_t s = size_t(spaceOf[size_t(k)]);
-    int64_t step = space.strides[s].back();
+    const Extent &step = space.strides[s].back();
     std::string ks = std::to_string(k), os = std::to_string(s);
     if (step == 1)
       return "r" + ks + ".v[j]";
     if (step == 0)
       return "x" + ks + "[o" + os + "]";
-    return "x" + ks + "[o" + os + " + j * " + std::to_string(step) + "]";
+    return "x" + ks + "[o" + os + " + j * " + step.text() + "]";
   };
   auto store = [&](int o) { return "s" + std::to_string(o) + ".v[j]"; };
   if (!body.emit(w, read, needed, input, store, error))

@@ -1,8 +1,8 @@
 //===- GeneratorEmitter.cpp - range, constant_of_shape, shape -------------===//
 //
-// Outputs that depend on indices (and scalars) only. Shapes are static, so
-// eff.shape writes baked numbers; range reads start/delta at run time (they
-// are device buffers like any other input).
+// Outputs that depend on indices (and scalars) only. eff.shape writes baked
+// numbers (a symbolic extent: its value from effc_dims); range reads
+// start/delta at run time (they are device buffers like any other input).
 //
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/core/DTypeInfo.h"
@@ -28,7 +28,7 @@ bool emitRange(const KernelDesc &d, const KernelChoice &c, std::string &out, std
   openKernel(w, d, c.threads());
   w.line("const ", mt, " start = ", loadAs(t, "x0", "0", math), ";");
   w.line("const ", mt, " delta = ", loadAs(t, "x2", "0", math), ";");
-  openGridStride(w, "i", ix, c.param("items"), c.threads());
+  openGridStride(w, "i", ix, d.outputs[0].elements(), c.threads());
   w.line("y0[i] = ",
          storeValue(d.outputs[0].dtype, "start + (" + std::string(mt) + ")i * delta", math), ";");
   w.close().close();
@@ -49,7 +49,7 @@ bool emitConstantOfShape(const KernelDesc &d, const KernelChoice &c, std::string
   CudaWriter w;
   std::string ix = indexType(d);
   openKernel(w, d, c.threads());
-  openGridStride(w, "i", ix, c.param("items"), c.threads());
+  openGridStride(w, "i", ix, d.outputs[0].elements(), c.threads());
   w.line("y0[i] = ", value, ";");
   w.close().close();
   out = w.str();
@@ -57,7 +57,7 @@ bool emitConstantOfShape(const KernelDesc &d, const KernelChoice &c, std::string
 }
 
 bool emitShape(const KernelDesc &d, const KernelChoice &c, std::string &out) {
-  const auto &shape = d.inputs[0].shape;
+  const std::vector<Extent> shape = d.inputs[0].extents();
   int64_t rank = int64_t(shape.size());
   auto clampIdx = [&](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + rank : v, 0, rank); };
   int64_t start = clampIdx(d.intAttr("start", op_defaults::ShapeOp_start)),
@@ -66,7 +66,8 @@ bool emitShape(const KernelDesc &d, const KernelChoice &c, std::string &out) {
   openKernel(w, d, c.threads());
   w.open("if (blockIdx.x == 0 && threadIdx.x == 0) {");
   for (int64_t i = start; i < end; ++i)
-    w.line("y0[", i - start, "] = ", i64Lit(shape[i]), ";");
+    w.line("y0[", i - start,
+           "] = ", shape[i].isConstant() ? i64Lit(shape[i].constant()) : shape[i].text(), ";");
   w.close();
   w.close();
   out = w.str();

@@ -18,6 +18,7 @@
 
 #include "compiler/codegen/core/KernelDesc.h"
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -26,7 +27,8 @@
 
 namespace mlir {
 class Operation;
-}
+class Value;
+} // namespace mlir
 
 namespace effc::codegen {
 
@@ -68,11 +70,16 @@ private:
   std::unordered_map<std::string, std::string> byBody;
 };
 
-/// The description of a kernel op (static shapes; constants of integer
-/// operands; attributes with UnitAttr as 1). nullopt + error when a shape is
-/// dynamic or a dtype unsupported.
+/// The extents of a value with a dynamic shape under bounded dims: fills
+/// TensorDesc::shape (the largest extents) and symShape; false when unknown.
+using SymbolicShapeFn = std::function<bool(mlir::Value, TensorDesc &)>;
+
+/// The description of a kernel op (static shapes, or symbolic ones that
+/// `symbolic` knows; constants of integer operands; attributes with UnitAttr
+/// as 1). nullopt + error when a shape is dynamic or a dtype unsupported.
 std::optional<KernelDesc> describeKernelOp(mlir::Operation *op, const std::string &name,
-                                           std::string &error);
+                                           std::string &error,
+                                           const SymbolicShapeFn &symbolic = nullptr);
 
 /// "k12_layer_norm": unique (index) and readable (op name).
 std::string kernelName(size_t index, std::string_view op);

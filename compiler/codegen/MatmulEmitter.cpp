@@ -149,12 +149,62 @@ bool instantiateGemmEpilogue(const KernelDesc &d, const KernelChoice &c, std::st
   return instantiateGemmKernel(describeGemmEpilogue, d, c, source, error);
 }
 
+namespace {
+
+/// Runtime extents in a matmul: only M, A's leading dims, with a 2-D B that
+/// broadcasts over them. The product then is one [M, K] x [K, N] GEMM over
+/// A's and Y's contiguous rows, planned at the largest M; rows past the
+/// run's M read and write inside the planned (largest) buffers, and their
+/// values are never read (whole tiles past it return at once).
+bool runtimeRowsMatmul(const KernelDesc &d, KernelDesc &flat, std::string &error) {
+  const TensorDesc &a = d.inputs[0], &b = d.inputs[1], &y = d.outputs[0];
+  if (!d.is(EffOp::MatMulOp) || d.inputs.size() != 2 || b.symbolic() || b.rank() != 2 ||
+      a.rank() < 2 || y.rank() != a.rank() || !a.extents().back().isConstant() ||
+      !y.extents().back().isConstant()) {
+    error = d.op + ": runtime extents in a GEMM other than M (A's leading dims times a 2-D B) "
+                   "are not done yet (issue 14 stage S3)";
+    return false;
+  }
+  flat = d;
+  for (TensorDesc *t : {&flat.inputs[0], &flat.outputs[0]}) {
+    Extent rows = 1;
+    int64_t maxRows = 1;
+    const std::vector<Extent> extents = t->extents();
+    for (int64_t r = 0; r + 1 < t->rank(); ++r) {
+      rows *= extents[r];
+      maxRows *= t->shape[r];
+    }
+    t->shape = {maxRows, t->shape.back()};
+    t->symShape = {rows, extents.back()};
+  }
+  return true;
+}
+
+bool describeRuntimeRowsGemm(const KernelDesc &flat, GemmSpec &s, std::string &error) {
+  if (!describeGemm(flat, s, error))
+    return false;
+  const Extent &rows = flat.outputs[0].symShape[0];
+  if (!rows.isConstant())
+    s.runtimeM = rows.text();
+  return true;
+}
+
+} // namespace
+
 bool chooseMatmul(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  KernelDesc flat;
+  if (d.usesDims())
+    return runtimeRowsMatmul(d, flat, error) &&
+           chooseGemmKernel(describeRuntimeRowsGemm, flat, c, error);
   return chooseGemmKernel(describeGemm, d, c, error);
 }
 
 bool instantiateMatmul(const KernelDesc &d, const KernelChoice &c, std::string &source,
                        std::string &error) {
+  KernelDesc flat;
+  if (d.usesDims())
+    return runtimeRowsMatmul(d, flat, error) &&
+           instantiateGemmKernel(describeRuntimeRowsGemm, flat, c, source, error);
   return instantiateGemmKernel(describeGemm, d, c, source, error);
 }
 

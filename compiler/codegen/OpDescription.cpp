@@ -15,9 +15,11 @@ namespace effc::codegen {
 
 namespace {
 
-bool describeValue(mlir::Value value, TensorDesc &t, std::string &error) {
+bool describeValue(mlir::Value value, TensorDesc &t, std::string &error,
+                   const SymbolicShapeFn &symbolic) {
   auto type = mlir::dyn_cast<mlir::RankedTensorType>(value.getType());
-  if (!type || !type.hasStaticShape()) {
+  bool isStatic = type && type.hasStaticShape();
+  if (!type || (!isStatic && !(symbolic && symbolic(value, t)))) {
     error = "dynamic shape; fix the model's input dims with --dim NAME=N or --shape";
     return false;
   }
@@ -26,7 +28,8 @@ bool describeValue(mlir::Value value, TensorDesc &t, std::string &error) {
     error = "unsupported element type";
     return false;
   }
-  t.shape.assign(type.getShape().begin(), type.getShape().end());
+  if (isStatic)
+    t.shape.assign(type.getShape().begin(), type.getShape().end());
   // Shape-like operands (axes, starts, K, ...) are small integer constants.
   if (mlir::isa<mlir::IntegerType>(type.getElementType()) && type.getNumElements() <= 4096)
     if (auto ints = mlir::eff::getConstantInts(value))
@@ -37,7 +40,7 @@ bool describeValue(mlir::Value value, TensorDesc &t, std::string &error) {
 } // namespace
 
 std::optional<KernelDesc> describeKernelOp(mlir::Operation *op, const std::string &name,
-                                           std::string &error) {
+                                           std::string &error, const SymbolicShapeFn &symbolic) {
   KernelDesc desc;
   desc.op = op->getName().getStringRef().str();
   desc.name = name;
@@ -48,7 +51,7 @@ std::optional<KernelDesc> describeKernelOp(mlir::Operation *op, const std::strin
     TensorDesc t;
     if (!operand) {
       t.present = false;
-    } else if (!describeValue(operand, t, error)) {
+    } else if (!describeValue(operand, t, error, symbolic)) {
       error = desc.op + ": operand " + std::to_string(desc.inputs.size()) + ": " + error;
       return std::nullopt;
     }
@@ -56,7 +59,7 @@ std::optional<KernelDesc> describeKernelOp(mlir::Operation *op, const std::strin
   }
   for (mlir::Value result : op->getResults()) {
     TensorDesc t;
-    if (!describeValue(result, t, error)) {
+    if (!describeValue(result, t, error, symbolic)) {
       error = desc.op + ": result " + std::to_string(desc.outputs.size()) + ": " + error;
       return std::nullopt;
     }
@@ -74,7 +77,7 @@ std::optional<KernelDesc> describeKernelOp(mlir::Operation *op, const std::strin
       index[arg] = int(arg.getArgNumber());
     int next = int(block.getNumArguments());
     for (mlir::Operation &inner : block.without_terminator()) {
-      std::optional<KernelDesc> innerDesc = describeKernelOp(&inner, "", error);
+      std::optional<KernelDesc> innerDesc = describeKernelOp(&inner, "", error, symbolic);
       if (!innerDesc) {
         error = desc.op + ": body: " + error;
         return std::nullopt;

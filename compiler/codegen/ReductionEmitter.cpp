@@ -15,8 +15,10 @@ namespace effc::codegen {
 namespace {
 
 /// The kept dims (one row each) and the reduced dims (a row's elements) of
-/// a reduce_*, coalesced; rows and R count them.
-bool reduceGeometry(const KernelDesc &d, IndexSpace &kept, IndexSpace &red, int64_t &rows,
+/// a reduce_*, coalesced; rows and R count them. With runtime extents the
+/// rows may be symbolic (`rows` is then their largest number); the reduced
+/// dims stay static.
+bool reduceGeometry(const KernelDesc &d, SymIndexSpace &kept, SymIndexSpace &red, int64_t &rows,
                     int64_t &R, std::string &error) {
   const TensorDesc &x = d.inputs[0];
   int64_t rank = x.rank();
@@ -40,22 +42,25 @@ bool reduceGeometry(const KernelDesc &d, IndexSpace &kept, IndexSpace &red, int6
       return false;
     reduced[size_t(axis)] = true;
   }
-  std::vector<int64_t> st = rowMajorStrides(x.shape);
+  const std::vector<Extent> extents = x.extents();
+  std::vector<Extent> st = rowMajorStrides(extents);
   kept.strides.emplace_back();
   red.strides.emplace_back();
   for (int64_t r = 0; r < rank; ++r) {
-    IndexSpace &s = reduced[r] ? red : kept;
-    s.dims.push_back(x.shape[r]);
+    if (reduced[r] && !extents[r].isConstant()) {
+      error = d.op + ": reducing a dim with a runtime extent is not done yet (issue 14 stage S3)";
+      return false;
+    }
+    SymIndexSpace &s = reduced[r] ? red : kept;
+    s.dims.push_back(extents[r]);
     s.strides[0].push_back(st[r]);
   }
   kept = coalesce(kept);
   red = coalesce(red);
   rows = 1;
   R = 1;
-  for (int64_t v : kept.dims)
-    rows *= v;
-  for (int64_t v : red.dims)
-    R *= v;
+  for (int64_t r = 0; r < rank; ++r)
+    (reduced[r] ? R : rows) *= x.shape[r];
   if (x.numElements() == 0)
     R = 0;
   return true;
@@ -63,7 +68,7 @@ bool reduceGeometry(const KernelDesc &d, IndexSpace &kept, IndexSpace &red, int6
 
 bool emitReduce(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const TensorDesc &x = d.inputs[0];
-  IndexSpace kept, red;
+  SymIndexSpace kept, red;
   int64_t rows = 0, R = 0;
   if (!reduceGeometry(d, kept, red, rows, R, error))
     return false;
@@ -80,7 +85,10 @@ bool emitReduce(const KernelDesc &d, const KernelChoice &c, std::string &out, st
   std::string ix = indexType(d);
   const char *t = computeType(k);
   openKernel(w, d, rk.threads());
-  rk.openRowLoop(w, ix);
+  if (d.usesDims())
+    rk.openRowLoop(w, ix, d.outputs[0].elements());
+  else
+    rk.openRowLoop(w, ix);
   emitOffsets(w, "row", ix, kept, "b");
   w.line(t, " acc = ", isMax ? lowestOf(k) : std::string("0"), ";");
   rk.openLaneLoop(w, "r", ix, R);
@@ -108,6 +116,14 @@ bool softmaxAxis(const KernelDesc &d, int64_t &axis, int64_t &n, int64_t &rows,
     return false;
   n = x.shape[axis];
   rows = n ? x.numElements() / n : 0;
+  // With runtime extents the rows may be symbolic; the softmax axis and the
+  // dims after it stay static.
+  for (int64_t r = axis; x.symbolic() && r < x.rank(); ++r)
+    if (!x.symShape[r].isConstant()) {
+      error = d.op + ": a softmax axis or inner dim with a runtime extent is not done yet "
+                     "(issue 14 stage S3)";
+      return false;
+    }
   return true;
 }
 
@@ -130,7 +146,16 @@ bool emitSoftmax(const KernelDesc &d, const KernelChoice &c, std::string &out, s
   CudaWriter w;
   std::string ix = indexType(d);
   openKernel(w, d, rk.threads());
-  rk.openRowLoop(w, ix);
+  if (x.symbolic()) {
+    // elements / n: the product of the other (possibly symbolic) dims.
+    Extent runtimeRows = 1;
+    for (int64_t r = 0; r < rank; ++r)
+      if (r != axis)
+        runtimeRows *= x.symShape[r];
+    rk.openRowLoop(w, ix, runtimeRows);
+  } else {
+    rk.openRowLoop(w, ix);
+  }
   if (inner == 1) {
     w.line("const ", ix, " base = row * ", n, ";");
   } else {
@@ -180,7 +205,7 @@ bool chooseReduction(const KernelDesc &d, KernelChoice &c, std::string &error) {
     if (!softmaxAxis(d, axis, length, rows, error))
       return false;
   } else {
-    IndexSpace kept, red;
+    SymIndexSpace kept, red;
     if (!reduceGeometry(d, kept, red, rows, length, error))
       return false;
   }

@@ -28,13 +28,20 @@ RowKernel::RowKernel(const KernelChoice &choice)
       blockThreads(choice.threads()) {}
 
 void RowKernel::openRowLoop(CudaWriter &w, const std::string &ix) const {
+  openRowLoop(w, ix, Extent(rows));
+}
+
+void RowKernel::openRowLoop(CudaWriter &w, const std::string &ix, const Extent &n) const {
+  // A runtime count is converted once to the index type (effc_dims holds
+  // long long).
+  const std::string bound = n.isConstant() ? n.text() : ix + n.text();
   if (blockPerRow) {
     w.line("const int lane = threadIdx.x;");
-    w.open("for (", ix, " row = blockIdx.x; row < ", rows, "; row += gridDim.x) {");
+    w.open("for (", ix, " row = blockIdx.x; row < ", bound, "; row += gridDim.x) {");
   } else {
     w.line("const int lane = threadIdx.x & 31;");
     w.open("for (", ix, " row = ", ix, "(blockIdx.x) * ", kRowsPerBlock,
-           " + (threadIdx.x >> 5); row < ", rows, "; row += ", ix, "(gridDim.x) * ", kRowsPerBlock,
+           " + (threadIdx.x >> 5); row < ", bound, "; row += ", ix, "(gridDim.x) * ", kRowsPerBlock,
            ") {");
   }
 }

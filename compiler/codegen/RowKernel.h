@@ -30,6 +30,9 @@ public:
   int width() const { return blockPerRow ? blockThreads : 32; }
   /// `for (T row = ...; row < rows; ...) {` (after `lane` is defined).
   void openRowLoop(CudaWriter &w, const std::string &indexType) const;
+  /// The same loop over `runtimeRows` rows (an expression of effc_dims with
+  /// runtime extents; the grid covers the planned, largest, rows).
+  void openRowLoop(CudaWriter &w, const std::string &indexType, const Extent &runtimeRows) const;
   /// "warp_reduce(v, SumOp())" or "block_reduce(v, SumOp())".
   std::string reduce(const std::string &value, const std::string &op) const;
   /// `for (T k = lane; k < n; k += width) {`.

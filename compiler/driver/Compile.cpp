@@ -217,8 +217,6 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
                           std::to_string(options.quantizeBlock));
   if (options.embedCubin && options.archs.empty())
     return reporter.error("--embed-cubin needs at least one --arch");
-  if (Status supported = checkDimsSupported(options.dims, options.hostOnly); !supported.ok())
-    return reporter.error(supported.message());
   bool isEffIR = StringRef(path).ends_with(".mlir");
   if (isEffIR && !options.dims.empty())
     return reporter.error("--dim " + options.dims.begin()->first +

@@ -34,7 +34,7 @@ struct CompileOptions {
   /// --shape NAME=DxD...: dims bound per input.
   std::map<std::string, std::vector<int64_t>> shapes;
   /// --dim NAME=N: every occurrence of the ONNX dim_param NAME in the model's
-  /// inputs is N (MIN..MAX bounds are refused for now: checkDimsSupported).
+  /// inputs is N; MIN..MAX keeps it symbolic within the bounds.
   std::map<std::string, DimRange> dims;
   /// --const-input NAME=FILE.pb.
   std::map<std::string, std::string> constInputs;

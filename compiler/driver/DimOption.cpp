@@ -53,15 +53,4 @@ Status addDimSpec(const std::string &spec, std::map<std::string, DimRange> &dims
   return Status::OK();
 }
 
-Status checkDimsSupported(const std::map<std::string, DimRange> &dims, bool hostOnly) {
-  for (const auto &[name, range] : dims)
-    if (!range.isFixed() && !hostOnly)
-      return Status::error("--dim " + name + "=" + formatDimRange(range) +
-                           ": symbolic dims with bounds run on the host backend only for now "
-                           "(runtime extents on CUDA are not done yet); add --host-only or fix "
-                           "the dim with --dim " +
-                           name + "=N");
-  return Status::OK();
-}
-
 } // namespace effc

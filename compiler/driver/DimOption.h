@@ -2,8 +2,8 @@
 //
 // The value of an ONNX dim_param chosen at compile time (issue 14 part 1).
 // effc's --dim and effc.compile(dims=...) both end here: the spelling is
-// parsed once, and the one check that refuses what the compiler cannot do
-// yet (bounds: a dim kept symbolic) is checkDimsSupported. The header needs
+// parsed once. Bounds keep a dim symbolic; a kernel without runtime extents
+// on CUDA is then the plan's error (unless --host-only). The header needs
 // no LLVM/MLIR.
 //
 #ifndef EFFC_COMPILER_DRIVER_DIMOPTION_H
@@ -37,12 +37,6 @@ std::string formatDimRange(const DimRange &range);
 /// Parses one `--dim NAME=...` spec into `dims`; a second spec for the same
 /// NAME is an error naming both.
 Status addDimSpec(const std::string &spec, std::map<std::string, DimRange> &dims);
-
-/// Fails for a dim that is not fixed unless the artifact is host-only:
-/// symbolic dims with bounds need runtime extents in the CUDA kernels
-/// (issue 14 stage S3), which effc does not have yet. The one place that
-/// refuses them.
-Status checkDimsSupported(const std::map<std::string, DimRange> &dims, bool hostOnly);
 
 } // namespace effc
 

@@ -99,7 +99,7 @@ LogicalResult unboundInputError(func::FuncOp func, unsigned i, const std::string
   if (!fixFlags.empty())
     diag << "fix " << (described.size() == 1 ? "it" : "them") << " with "
          << llvm::join(fixFlags, " ") << " (or bound " << (described.size() == 1 ? "it" : "them")
-         << " with --dim NAME=MIN..MAX and --host-only) or ";
+         << " with --dim NAME=MIN..MAX) or ";
   diag << "bind the input with --shape " << inputName << "=DxD...";
   if (!symbolic.empty())
     diag << " (the model's symbolic dims: " << llvm::join(symbolic, ", ") << ")";
@@ -344,7 +344,39 @@ private:
     std::string error;
     std::string name = codegen::kernelName(plan.kernels.size(), op->getName().getStringRef());
     kernel.location = locationText(op->getLoc());
+    // Runtime extents: the tensors' shapes as expressions of the dims (their
+    // largest values in TensorDesc::shape), the kernel reads the dims' values.
+    codegen::SymbolicShapeFn symbolicShape = [&](Value value, codegen::TensorDesc &t) {
+      auto it = symbolic.shapes.find(value);
+      if (it == symbolic.shapes.end())
+        return false;
+      t.shape.clear();
+      t.symShape.clear();
+      for (const DimExpr &expr : it->second) {
+        auto range = expr.range(symbolic.dims);
+        if (!range)
+          return false;
+        t.shape.push_back(range->second);
+        t.symShape.emplace_back(expr);
+      }
+      // An expression that folds to a constant (8 = batch * heads) is static.
+      if (llvm::all_of(t.symShape, [](const codegen::Extent &e) { return e.isConstant(); }))
+        t.symShape.clear();
+      return true;
+    };
     if (touchesSymbolic(kernel)) {
+      std::optional<codegen::KernelDesc> desc =
+          codegen::describeKernelOp(op, name, error, symbolicShape);
+      if (desc) {
+        kernel.desc = std::move(*desc);
+        kernel.desc.sm90a = options.sm90a;
+        kernel.cuda = codegen::chooseCudaKernel(kernel.desc, error);
+        if (!kernel.cuda && failed(noCudaKernel(op, kernel.desc, error)))
+          return failure();
+        plan.kernels.push_back(std::move(kernel));
+        kernelOps.push_back(op);
+        return success();
+      }
       // Host-only: the op and its attributes; the tensors at their planned
       // (upper-bound) shapes, for messages (the host backend reads the shapes
       // of the buffers per run).

@@ -91,6 +91,8 @@ void toManifestKernel(const KernelPlan &kernel, const std::string &function,
   if (function.empty() || !kernel.cuda)
     return;
   out.set_source(function);
+  if (desc.usesDims())
+    out.set_uses_dims(true);
   artifact::Launch *launch = out.mutable_launch();
   const codegen::LaunchDims &dims = kernel.cuda->launch;
   for (int i = 0; i < 3; ++i) {

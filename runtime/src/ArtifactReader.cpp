@@ -174,6 +174,10 @@ Status checkKernels(const artifact::Manifest &m) {
         return fail(where + ": input buffer id " + to_string(id) + " out of range");
     if (kr.outputs_size() == 0)
       return fail(where + ": no outputs");
+    if (kr.uses_dims() && !m.dims_size())
+      return fail(where + ": uses_dims in a manifest without symbolic dims");
+    if (kr.uses_dims() && kr.source().empty())
+      return fail(where + ": uses_dims without a CUDA kernel");
     for (int32_t id : kr.outputs()) {
       if (id < 0 || id >= m.buffers_size())
         return fail(where + ": output buffer id " + to_string(id) + " out of range");

@@ -13,7 +13,9 @@ StatusOr<std::unique_ptr<Session>> Session::create(std::shared_ptr<const Model> 
   auto be = getBackend(options.backend);
   if (!be.ok())
     return be.status().withPrefix(model->path());
-  if (!model->dims().empty() && (*be)->name() != "host")
+  // Runtime extents: the host backend, and the cuda backend for an artifact
+  // whose kernels all have CUDA code (its supports() says which has none).
+  if (!model->dims().empty() && (*be)->name() != "host" && (*be)->name() != "cuda")
     return Status::error(model->path() + ": the model has symbolic dims (--dim " +
                          model->dims()[0].name + "=" + std::to_string(model->dims()[0].min) + ".." +
                          std::to_string(model->dims()[0].max) + "); runtime extents on the " +

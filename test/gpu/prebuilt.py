@@ -14,7 +14,10 @@ CASES: one case per line, `NAME | MODEL_DIR | DATA | EFFC ARGS | EFFC-RUN ARGS`
 (MODEL_DIR and DATA relative to --shared; DATA is a test_data_set_N or
 generate_N directory, or `host:DIR`: DIR's inputs with the host backend's
 outputs of the same artifact as the reference, which checks the CUDA kernels
-alone where the reference is not the model's (quantized artifacts); `#`
+alone where the reference is not the model's (quantized artifacts), or
+`host-gen:SCRIPT ARGS`: the .npy inputs that the repository's SCRIPT writes
+into the directory `{out}` in ARGS, with the host backend's outputs as the
+reference (one artifact with symbolic dims run at several dim values); `#`
 starts a comment). Without --shape/--dim in EFFC
 ARGS the shapes come from DATA's input_*.pb. EFFC-RUN ARGS follow
 `--test-data DATA` (e.g. --rtol 2e-2, or --generate 16 --teacher-forcing).
@@ -51,6 +54,7 @@ def shape_flags(data):
 
 def stage(dest, cases_file, arch, bin_dir, shared):
     cases = read_cases(cases_file)
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     if os.path.exists(dest):
         shutil.rmtree(dest)
     os.makedirs(os.path.join(dest, "cases"))
@@ -62,6 +66,7 @@ def stage(dest, cases_file, arch, bin_dir, shared):
         out = os.path.join(dest, "cases", c["name"])
         os.makedirs(out)
         from_host = c["data"].startswith("host:")
+        generated = c["data"].startswith("host-gen:")
         data = os.path.join(shared, c["data"][5:] if from_host else c["data"])
         effc_args = c["effc"].split()
         if not any(a.startswith(("--shape", "--dim")) for a in effc_args):
@@ -71,10 +76,21 @@ def stage(dest, cases_file, arch, bin_dir, shared):
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:
             sys.exit(f"prebuilt.py: {c['name']}: effc failed:\n{' '.join(cmd)}\n{r.stderr}")
-        if from_host:
+        if generated:
+            script, *args = c["data"][len("host-gen:"):].split()
+            gen_dir = os.path.join(dest, "inputs", c["name"])
+            args = [gen_dir if a == "{out}" else a for a in args]
+            g = subprocess.run([sys.executable, os.path.join(repo, script), *args],
+                               capture_output=True, text=True)
+            if g.returncode:
+                sys.exit(f"prebuilt.py: {c['name']}: {script} failed:\n{g.stderr}")
+            inputs = [f"--input={os.path.basename(f)[:-4]}={f}"
+                      for f in sorted(glob.glob(os.path.join(gen_dir, "*.npy")))]
+        elif from_host:
             inputs = [f"--input={flag.split('=', 1)[1].split('=')[0]}={f}"
                       for flag, f in zip(shape_flags(data),
                                          sorted(glob.glob(os.path.join(data, "input_*.pb"))))]
+        if from_host or generated:
             os.makedirs(os.path.join(out, "data"))
             host = [os.path.join(bin_dir, "effc-run"), os.path.join(out, "model.effc"), "--backend=host",
                     *inputs, "--save-test-data", os.path.join(out, "data")]

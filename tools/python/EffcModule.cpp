@@ -604,9 +604,6 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
       if (!added.ok())
         throw nb::value_error(("compile(): dims: " + added.message()).c_str());
     }
-    effc::Status supported = effc::checkDimsSupported(options.dims, hostOnly);
-    if (!supported.ok())
-      throw nb::value_error(("compile(): dims: " + supported.message()).c_str());
   }
   if (!shapes.is_none()) {
     if (!nb::isinstance<nb::dict>(shapes))
@@ -892,8 +889,7 @@ NB_MODULE(_effc, m) {
       "                 {\"input_ids\": (2, 16)} (effc --shape input_ids=2x16).\n"
       "dims:            {ONNX dim_param name: N} fixing a named dim in every input that\n"
       "                 has it, e.g. {\"batch\": 2, \"seq\": 16} (effc --dim seq=16); a pair\n"
-      "                 (MIN, MAX) keeps it symbolic within bounds (effc --dim past=0..255):\n"
-      "                 with host_only=True only for now (else ValueError).\n"
+      "                 (MIN, MAX) keeps it symbolic within bounds (effc --dim past=0..255).\n"
       "lora:            a PEFT adapter directory, or {name: directory} for several adapters\n"
       "                 selected per request by the int64 input 'lora_index' (effc --lora).\n"
       "quantize:        \"int8\" or \"nf4\": weight-only quantization of the linear layers\n"

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace effc::codegen {
@@ -72,6 +73,11 @@ private:
     text += std::to_string(v);
   }
   void append(float v) { text += floatLit(v); }
+  /// Anything with CUDA text of its own (codegen::Extent).
+  template <typename T, typename = decltype(std::declval<const T &>().text()), int = 0>
+  void append(const T &v) {
+    text += v.text();
+  }
   void append(double v) { text += doubleLit(v); }
 };
 

@@ -15,6 +15,10 @@ void openKernel(CudaWriter &w, const KernelDesc &desc, int maxThreads) {
   for (size_t i = 0; i < desc.outputs.size(); ++i)
     params +=
         (params.empty() ? "" : ", ") + std::string("void* __restrict__ out") + std::to_string(i);
+  // Runtime extents: the values of the model's dims for this run (dim id =
+  // index), from the DIMS buffer the runtime writes once per run.
+  if (desc.usesDims())
+    params += (params.empty() ? "" : ", ") + std::string("const long long* __restrict__ effc_dims");
   w.line("// ", desc.op);
   w.open("EFFC_KERNEL void __launch_bounds__(", maxThreads, ") ", desc.name, "(", params, ") {");
   for (size_t i = 0; i < desc.inputs.size(); ++i) {
@@ -48,6 +52,14 @@ void openGridStride(CudaWriter &w, const std::string &var, const std::string &ty
          " < ", n, "; ", var, " += ", type, "(gridDim.x) * ", block, ") {");
 }
 
+void openGridStride(CudaWriter &w, const std::string &var, const std::string &type, const Extent &n,
+                    int block) {
+  if (n.isConstant())
+    return openGridStride(w, var, type, n.constant(), block);
+  w.open("for (", type, " ", var, " = ", type, "(blockIdx.x) * ", block, " + threadIdx.x; ", var,
+         " < ", type, n.text(), "; ", var, " += ", type, "(gridDim.x) * ", block, ") {");
+}
+
 LaunchDims gridStrideLaunch(int64_t n, int block) {
   LaunchDims l;
   l.grid[0] = uint32_t(std::clamp<int64_t>(ceilDiv(n, block), 1, kMaxGridBlocks));
@@ -64,27 +76,32 @@ KernelChoice gridStrideChoice(const std::string &family, int64_t items, int thre
   return c;
 }
 
-std::vector<int64_t> rowMajorStrides(const std::vector<int64_t> &shape) {
-  std::vector<int64_t> s(shape.size(), 1);
+namespace {
+
+std::string textOf(int64_t v) { return std::to_string(v); }
+std::string textOf(const Extent &e) { return e.text(); }
+
+template <typename T> std::vector<T> rowMajorStridesOf(const std::vector<T> &shape) {
+  std::vector<T> s(shape.size(), T(1));
   for (int64_t d = int64_t(shape.size()) - 2; d >= 0; --d)
     s[d] = s[d + 1] * shape[d + 1];
   return s;
 }
 
-std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &in,
-                                      const std::vector<int64_t> &out) {
-  std::vector<int64_t> st(out.size(), 0), own = rowMajorStrides(in);
+template <typename T>
+std::vector<T> broadcastStridesOf(const std::vector<T> &in, const std::vector<T> &out) {
+  std::vector<T> st(out.size(), T(0)), own = rowMajorStridesOf(in);
   size_t off = out.size() - in.size();
   for (size_t d = 0; d < in.size(); ++d)
-    st[off + d] = in[d] == 1 ? 0 : own[d];
+    st[off + d] = in[d] == T(1) ? T(0) : own[d];
   return st;
 }
 
-IndexSpace coalesce(IndexSpace space) {
-  IndexSpace out;
+template <typename T> IndexSpaceOf<T> coalesceOf(IndexSpaceOf<T> space) {
+  IndexSpaceOf<T> out;
   out.strides.resize(space.strides.size());
   for (size_t d = 0; d < space.dims.size(); ++d) {
-    if (space.dims[d] == 1)
+    if (space.dims[d] == T(1))
       continue;
     bool merge = !out.dims.empty();
     for (size_t k = 0; merge && k < space.strides.size(); ++k)
@@ -102,9 +119,10 @@ IndexSpace coalesce(IndexSpace space) {
   return out;
 }
 
-void emitCoords(CudaWriter &w, const std::string &flat, const std::string &type,
-                const std::vector<int64_t> &dims, const std::string &prefix,
-                const std::vector<bool> &used) {
+template <typename T>
+void emitCoordsOf(CudaWriter &w, const std::string &flat, const std::string &type,
+                  const std::vector<T> &dims, const std::string &prefix,
+                  const std::vector<bool> &used) {
   size_t n = dims.size();
   auto isUsed = [&](size_t d) { return used.empty() || used[d]; };
   size_t first = 0; // the outermost coordinate anyone needs
@@ -126,12 +144,13 @@ void emitCoords(CudaWriter &w, const std::string &flat, const std::string &type,
       w.line(rest, " /= ", dims[d], ";");
   }
   w.line("const ", type, " ", prefix, first, " = ",
-         first == 0 ? rest : rest + " % " + std::to_string(dims[first]), ";");
+         first == 0 ? rest : rest + " % " + textOf(dims[first]), ";");
 }
 
-void emitOffsets(CudaWriter &w, const std::string &flat, const std::string &type,
-                 const IndexSpace &space, const std::string &prefix) {
-  std::vector<int64_t> contiguous = rowMajorStrides(space.dims);
+template <typename T>
+void emitOffsetsOf(CudaWriter &w, const std::string &flat, const std::string &type,
+                   const IndexSpaceOf<T> &space, const std::string &prefix) {
+  std::vector<T> contiguous = rowMajorStridesOf(space.dims);
   bool needCoords = false;
   std::vector<bool> identity(space.strides.size());
   for (size_t k = 0; k < space.strides.size(); ++k) {
@@ -142,27 +161,64 @@ void emitOffsets(CudaWriter &w, const std::string &flat, const std::string &type
   std::vector<bool> used(space.dims.size(), false);
   for (size_t k = 0; k < space.strides.size(); ++k)
     for (size_t d = 0; d < space.dims.size(); ++d)
-      used[d] = used[d] || (!identity[k] && space.strides[k][d] != 0);
+      used[d] = used[d] || (!identity[k] && space.strides[k][d] != T(0));
   if (needCoords)
-    emitCoords(w, flat, type, space.dims, c, used);
+    emitCoordsOf(w, flat, type, space.dims, c, used);
   for (size_t k = 0; k < space.strides.size(); ++k) {
     std::string expr;
     if (identity[k]) {
       expr = flat;
     } else {
       for (size_t d = 0; d < space.dims.size(); ++d) {
-        int64_t s = space.strides[k][d];
-        if (s == 0)
+        const T &s = space.strides[k][d];
+        if (s == T(0))
           continue;
         if (!expr.empty())
           expr += " + ";
-        expr += c + std::to_string(d) + (s == 1 ? "" : " * " + std::to_string(s));
+        expr += c + std::to_string(d) + (s == T(1) ? "" : " * " + textOf(s));
       }
       if (expr.empty())
         expr = "0";
     }
     w.line("const ", type, " ", prefix, k, " = ", expr, ";");
   }
+}
+
+} // namespace
+
+std::vector<int64_t> rowMajorStrides(const std::vector<int64_t> &shape) {
+  return rowMajorStridesOf(shape);
+}
+std::vector<Extent> rowMajorStrides(const std::vector<Extent> &shape) {
+  return rowMajorStridesOf(shape);
+}
+std::vector<int64_t> broadcastStrides(const std::vector<int64_t> &in,
+                                      const std::vector<int64_t> &out) {
+  return broadcastStridesOf(in, out);
+}
+std::vector<Extent> broadcastStrides(const std::vector<Extent> &in,
+                                     const std::vector<Extent> &out) {
+  return broadcastStridesOf(in, out);
+}
+IndexSpace coalesce(IndexSpace space) { return coalesceOf(std::move(space)); }
+SymIndexSpace coalesce(SymIndexSpace space) { return coalesceOf(std::move(space)); }
+void emitCoords(CudaWriter &w, const std::string &flat, const std::string &type,
+                const std::vector<int64_t> &dims, const std::string &prefix,
+                const std::vector<bool> &used) {
+  emitCoordsOf(w, flat, type, dims, prefix, used);
+}
+void emitCoords(CudaWriter &w, const std::string &flat, const std::string &type,
+                const std::vector<Extent> &dims, const std::string &prefix,
+                const std::vector<bool> &used) {
+  emitCoordsOf(w, flat, type, dims, prefix, used);
+}
+void emitOffsets(CudaWriter &w, const std::string &flat, const std::string &type,
+                 const IndexSpace &space, const std::string &prefix) {
+  emitOffsetsOf(w, flat, type, space, prefix);
+}
+void emitOffsets(CudaWriter &w, const std::string &flat, const std::string &type,
+                 const SymIndexSpace &space, const std::string &prefix) {
+  emitOffsetsOf(w, flat, type, space, prefix);
 }
 
 std::string shapeText(const std::vector<int64_t> &shape) {

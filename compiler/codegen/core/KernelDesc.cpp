@@ -3,6 +3,14 @@
 
 namespace effc::codegen {
 
+bool KernelDesc::usesDims() const {
+  for (const auto *list : {&inputs, &outputs})
+    for (const TensorDesc &t : *list)
+      if (t.present && t.symbolic())
+        return true;
+  return false;
+}
+
 int64_t KernelDesc::intAttr(const std::string &key, int64_t dflt) const {
   auto it = attrs.find(key);
   if (it == attrs.end())

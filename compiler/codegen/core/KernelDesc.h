@@ -9,6 +9,7 @@
 #define EFFC_COMPILER_CODEGEN_KERNELDESC_H
 
 #include "EffOp.h"
+#include "compiler/codegen/core/Extent.h"
 #include "effc/DType.h"
 #include "host/HostKernels.h"
 
@@ -21,7 +22,12 @@ namespace effc::codegen {
 
 struct TensorDesc {
   DType dtype = DType::UNDEFINED;
+  /// The extents; with bounded dims, their largest values (what the plan
+  /// allocates).
   std::vector<int64_t> shape;
+  /// Per dim, its extent as an expression of the model's dims when any dim is
+  /// symbolic (`--dim past=0..255`); empty for a static shape.
+  std::vector<Extent> symShape;
   /// False for an absent optional input (the kernel gets nullptr).
   bool present = true;
   /// Values of an integer operand known at compile time (axes, K, starts...).
@@ -34,6 +40,15 @@ struct TensorDesc {
     return n;
   }
   int64_t rank() const { return int64_t(shape.size()); }
+  bool symbolic() const { return !symShape.empty(); }
+  /// The extents as kernels see them: symShape, else the static shape.
+  std::vector<Extent> extents() const { return symbolic() ? symShape : toExtents(shape); }
+  Extent elements() const {
+    Extent n = 1;
+    for (const Extent &d : extents())
+      n *= d;
+    return n;
+  }
 };
 
 struct FusedOp;
@@ -61,6 +76,9 @@ struct KernelDesc {
   /// name the dialect lacks.
   std::optional<EffOp> opId() const { return lookupEffOp(op); }
   bool is(EffOp id) const { return op == opName(id); }
+  /// A tensor has a symbolic extent: the kernel takes the trailing
+  /// `const long long* effc_dims` argument (the dims' values of the run).
+  bool usesDims() const;
 };
 
 /// One op of a fused body: described like a kernel op of its own (op,

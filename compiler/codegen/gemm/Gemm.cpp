@@ -135,6 +135,8 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
          ", BIAS_STRIDE_N = ", s.biasStrideN, ";");
   w.close("};");
   openKernel(w, desc, kThreads);
+  if (!s.runtimeM.empty()) // M tiles on grid.x: whole tiles past this run's rows
+    w.line("if (", ix, "(blockIdx.x) * ", kBM, " >= ", ix, s.runtimeM, ") return;");
   w.line("// Y[", batch, "][", s.M, "][", s.N, "] = ", s.alpha == 1.0 ? "" : "alpha * ", "A",
          s.transA ? "^T" : "", " * B", s.transB ? "^T" : "", s.hasBias ? " + beta * C" : "",
          s.epilogue.empty() ? "" : ", fused epilogue", ", K = ", s.K);

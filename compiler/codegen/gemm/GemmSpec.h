@@ -87,6 +87,10 @@ struct GemmSpec {
   bool sm90a = false;
   /// Force a tile (benchmark sweeps); bm == 0 lets chooseTile() decide.
   TileConfig tile{0, 0, 0, 0, 0, 0};
+  /// Runtime extents: M is this run's rows (CUDA text over the kernel's
+  /// trailing `effc_dims` argument) while the kernel is planned at the
+  /// largest M; empty for a static GEMM.
+  std::string runtimeM;
 
   int64_t batch() const {
     int64_t b = 1;

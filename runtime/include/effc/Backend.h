@@ -42,8 +42,8 @@ public:
     return Status::error("this backend has no device timer");
   }
   /// The values of the model's symbolic dims (Model::dims()) for the next
-  /// runs, before run() is called with inputs of those shapes. Only the host
-  /// backend has runtime extents so far (Session::create refuses the others).
+  /// runs, before run() is called with inputs of those shapes. The host and
+  /// cuda backends have runtime extents (Session::create refuses the others).
   virtual Status setDims(const std::vector<int64_t> &values) {
     (void)values;
     return Status::error("this backend does not run models with symbolic dims");

@@ -19,6 +19,7 @@ struct PreparedKernel {
   unsigned grid[3] = {1, 1, 1}, block[3] = {1, 1, 1}, shared = 0;
   std::vector<int32_t> buffers;  // the manifest buffer of each argument; -1: absent
   std::vector<CUdeviceptr> args; // one device pointer per input, then output
+                                 // (then the DIMS buffer with usesDims)
   std::vector<void *> argPtrs;   // cuLaunchKernel wants pointers to the values
   bool graphStale = false;       // args changed since the graph node was set
 };
@@ -60,10 +61,20 @@ public:
         d_.api.cuEventDestroy(e);
     if (arena_)
       d_.api.cuMemFree(arena_);
+    if (dims_)
+      d_.api.cuMemFree(dims_);
     // stream_ goes with the last DeviceTensor returned by runOnDevice.
   }
 
   void *stream() const override { return stream_.get(); }
+
+  Status setDims(const std::vector<int64_t> &values) override {
+    if (values.size() != dimValues_.size())
+      return Status::error(model_->path() + ": cuda backend: " + std::to_string(values.size()) +
+                           " dim values for " + std::to_string(dimValues_.size()) + " dims");
+    dimValues_ = values;
+    return Status::OK();
+  }
 
   Status run(const std::vector<Tensor> &inputs, const std::vector<MutableTensor> &outputs,
              RunProfile *profile) override {
@@ -147,6 +158,16 @@ private:
       // The memset runs on the legacy stream; the session's stream is non-blocking.
       EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuCtxSynchronize(), "clearing the arena"));
     }
+    // Runtime extents: the run's dim values live in a small device buffer
+    // (DIMS) that kernels with uses_dims read through their effc_dims
+    // argument. Its address never changes, so a CUDA graph replays unchanged
+    // for any dim values; runImpl writes it once per run (stream-ordered
+    // before the kernels).
+    if (m.dims_size()) {
+      EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuMemAlloc(&dims_, sizeof(int64_t) * m.dims_size()),
+                                    "allocating the dims buffer"));
+      dimValues_.assign(size_t(m.dims_size()), 0);
+    }
     if (!stream_) {
       CUstream s = nullptr;
       EFFC_RETURN_IF_ERROR(
@@ -188,7 +209,11 @@ private:
       p.buffers.insert(p.buffers.end(), k.outputs().begin(), k.outputs().end());
       for (int32_t id : k.outputs())
         rootWritten_[root_[id]] = true;
-      p.args.assign(p.buffers.size(), 0);
+      if (k.uses_dims() && !dims_)
+        return Status::error(kernelWhere(k, i) + ": uses_dims in a model without symbolic dims");
+      p.args.assign(p.buffers.size() + (k.uses_dims() ? 1 : 0), 0);
+      if (k.uses_dims())
+        p.args.back() = dims_;
       for (CUdeviceptr &a : p.args)
         p.argPtrs.push_back(&a); // args no longer grows
     }
@@ -210,7 +235,8 @@ private:
   // buffer and kernel argument there (marking changed graph nodes stale).
   //  - A device input is bound when no kernel writes its buffer or a view of
   //    it (kernels never write model inputs in effc's plans; the check keeps
-  //    a caller's input from being overwritten should one do so).
+  //    a caller's input from being overwritten should one do so) and, with
+  //    symbolic dims, it has its buffer's planned size.
   //  - A device output is bound when its buffer is a whole ARENA root (offset
   //    0, same size) that kernels write and that is no input: the arena
   //    planner gives such a root a byte range shared only with tensors whose
@@ -230,8 +256,12 @@ private:
     rb.inputBound.assign(inputs.size(), false);
     for (size_t i = 0; i < inputs.size(); ++i) {
       int buf = int(ins[i].buffer), r = root_[buf];
+      // With runtime extents an input smaller than its planned buffer is
+      // copied: kernels may read a buffer up to its planned size (a GEMM
+      // computes rows up to the largest M and discards the rest).
       if (inputs[i].device != Device::Cuda || rootWritten_[r] || rootBound[r] ||
-          m.buffers(r).storage() != Buffer::ARENA)
+          m.buffers(r).storage() != Buffer::ARENA ||
+          (m.dims_size() && inputs[i].byteSize() != m.buffers(buf).size_bytes()))
         continue;
       rootPtr[r] = CUdeviceptr(inputs[i].data) - rootOffset_[buf];
       rootBound[r] = rb.inputBound[i] = true;
@@ -254,7 +284,7 @@ private:
     for (int b = 0; b < m.buffers_size(); ++b)
       ptr_[b] = rootPtr[root_[b]] ? rootPtr[root_[b]] + rootOffset_[b] : 0;
     for (PreparedKernel &p : kernels_)
-      for (size_t a = 0; a < p.args.size(); ++a) {
+      for (size_t a = 0; a < p.buffers.size(); ++a) {
         CUdeviceptr v = p.buffers[a] < 0 ? 0 : ptr_[p.buffers[a]];
         if (p.args[a] != v) {
           p.args[a] = v;
@@ -419,6 +449,12 @@ private:
     bind(inputs, outputs, rb);
     lastInputs_ = inputs;
     CUstream s = stream_.get();
+    // Pageable source: the copy has read dimValues_ when the call returns.
+    if (dims_)
+      EFFC_RETURN_IF_ERROR(
+          d_.check(d_.api.cuMemcpyHtoDAsync(dims_, dimValues_.data(),
+                                            sizeof(int64_t) * dimValues_.size(), s),
+                   "copying the dim values to the device"));
     for (size_t i = 0; i < inputs.size(); ++i) {
       size_t n = inputs[i].byteSize();
       if (!n || rb.inputBound[i])
@@ -474,6 +510,8 @@ private:
   std::shared_ptr<const Model> model_;
   std::shared_ptr<DeviceModel> dm_;
   CUdeviceptr arena_ = 0;
+  CUdeviceptr dims_ = 0;           // DIMS: the run's dim values (int64, Manifest.dims order)
+  std::vector<int64_t> dimValues_; // set by Session (setDims) before each run
   SharedStream stream_;
   CUgraph graph_ = nullptr;
   CUgraphExec exec_ = nullptr;

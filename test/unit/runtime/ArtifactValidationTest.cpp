@@ -175,6 +175,21 @@ TEST_F(Fixture, SymbolicDimErrors) {
                  c.mutable_buffers(0)->mutable_shape_exprs(1)->mutable_terms(0)->set_coeff(-1);
                }),
                "is negative");
+  // uses_dims (a CUDA kernel reading effc_dims) needs dims and a CUDA kernel.
+  EXPECT_ERROR(mutate([](artifact::Manifest &c) { c.mutable_kernels(0)->set_uses_dims(true); }),
+               "uses_dims in a manifest without symbolic dims");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 symbolic(c);
+                 c.mutable_kernels(0)->clear_source();
+                 c.mutable_kernels(0)->set_uses_dims(true);
+               }),
+               "uses_dims without a CUDA kernel");
+  EXPECT_EQ(loadError(mutate([&](artifact::Manifest &c) {
+              symbolic(c);
+              c.mutable_kernels(0)->set_source("k0");
+              c.mutable_kernels(0)->set_uses_dims(true);
+            })),
+            "<loaded>");
 }
 
 TEST_F(Fixture, SectionChecksumsAndPadding) {
