@@ -20,7 +20,10 @@ into the directory `{out}` in ARGS, with the host backend's outputs as the
 reference (one artifact with symbolic dims run at several dim values); `#`
 starts a comment). Without --shape/--dim in EFFC
 ARGS the shapes come from DATA's input_*.pb. EFFC-RUN ARGS follow
-`--test-data DATA` (e.g. --rtol 2e-2, or --generate 16 --teacher-forcing).
+`--test-data DATA` (e.g. --rtol 2e-2, or --generate 16 --teacher-forcing);
+`{cases}` in them is DEST/cases, e.g. `--then-test-data {cases}/OTHER/data`
+runs another case's data in the same session (same effc args: artifacts are
+reproducible).
 """
 import glob
 import os
@@ -110,6 +113,7 @@ def run(dest):
     for line in open(os.path.join(dest, "cases.txt")):
         name, args = [p.strip() for p in line.split("|", 1)]
         case = os.path.join(dest, "cases", name)
+        args = args.replace("{cases}", os.path.join(dest, "cases"))
         cmd = [os.path.join(dest, "effc-run"), os.path.join(case, "model.effc"), "--backend=cuda",
                "--test-data", os.path.join(case, "data"), *args.split()]
         try:
@@ -117,7 +121,8 @@ def run(dest):
             text, rc = r.stdout + r.stderr, r.returncode
         except subprocess.TimeoutExpired:
             text, rc = "timed out after 300 s", 124
-        lines = [l for l in text.splitlines() if l.startswith(("output ", "tokens:", "effc-run: error"))]
+        lines = [l for l in text.splitlines()
+                 if l.startswith(("output ", "tokens:", "then ", "effc-run: error"))]
         status = "PASS" if rc == 0 else "FAIL"
         failed += rc != 0
         rows.append((name, status, " ; ".join(lines) or text.strip()[-300:]))

@@ -27,6 +27,10 @@ const char *kHelpText =
     "                          (row I of N) [top1=A/D] (max_rel_err = max|got-ref| / max|ref|;\n"
     "                          row_rel_err: the worst row, see --row-rtol; top1: see --min-top1);\n"
     "                          PASS needs all three checks; exit 1 on any FAIL\n"
+    "  --then-test-data DIR    after --test-data, run DIR's inputs in the same session and\n"
+    "                          compare (repeatable; prints 'then DIR:' before its lines): one\n"
+    "                          session over several data sets, e.g. symbolic dims at other\n"
+    "                          values through the same CUDA graph\n"
     "  --rtol F                max_rel_err <= F (default 1e-4)\n"
     "  --atol F                or max_abs_err <= F, for the output and for each row (default 0)\n"
     "  --row-rtol F            every row (last axis): max|got-ref| over the row <= F x the row's\n"
@@ -149,6 +153,8 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
       EFFC_RETURN_IF_ERROR(need(&o.session.kernelCacheDir));
     } else if (name == "--test-data") {
       EFFC_RETURN_IF_ERROR(need(&o.testData));
+    } else if (name == "--then-test-data") {
+      EFFC_RETURN_IF_ERROR(need(&o.thenTestData.emplace_back()));
     } else if (name == "--output-dir") {
       EFFC_RETURN_IF_ERROR(need(&o.outputDir));
     } else if (name == "--rtol") {
@@ -250,6 +256,9 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
     o.tol.rowRtol = kRowRtolPerRtol * o.tol.rtol;
   if (!o.top1MarginGiven)
     o.tol.top1Margin = o.tol.rtol; // a gap the allowed error could close is a near-tie
+  if (!o.thenTestData.empty() && (o.testData.empty() || o.generate > 0 || !o.inputs.empty()))
+    return Status::error("option --then-test-data needs --test-data DIR (and no --generate or "
+                         "--input)");
   if (o.teacherForcing && (o.generate == 0 || o.testData.empty()))
     return Status::error("option --teacher-forcing needs --generate N and --test-data DIR");
   o.generation.maxNewTokens = o.generate;

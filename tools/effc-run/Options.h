@@ -18,6 +18,9 @@ struct Options {
   /// SessionOptions::fromEnvironment() with the session flags applied.
   SessionOptions session = SessionOptions::fromEnvironment();
   std::string testData;
+  /// --then-test-data DIR (repeatable): after --test-data, each DIR's inputs
+  /// run in the same session and are compared (graph replays, other dims).
+  std::vector<std::string> thenTestData;
   Tolerances tol;
   bool rowRtolGiven = false;    // else rowRtol = kRowRtolPerRtol * rtol
   bool top1MarginGiven = false; // else top1Margin = rtol

@@ -101,7 +101,26 @@ int main(int argc, char **argv) {
     auto pass = run::compareOutputs(o, **model, *outputs);
     if (!pass.ok())
       return fail(pass.status());
-    if (!*pass)
+    bool allPass = *pass;
+    for (const std::string &dir : o.thenTestData) {
+      run::Options then = o;
+      then.testData = dir;
+      auto thenInputs = run::gatherInputs(then, **model);
+      if (!thenInputs.ok())
+        return fail(thenInputs.status());
+      std::vector<Tensor> thenViews;
+      for (auto &t : *thenInputs)
+        thenViews.push_back(t.view());
+      auto thenOutputs = (*session)->runPositional(thenViews);
+      if (!thenOutputs.ok())
+        return fail(thenOutputs.status());
+      std::printf("then %s:\n", dir.c_str());
+      auto thenPass = run::compareOutputs(then, **model, *thenOutputs);
+      if (!thenPass.ok())
+        return fail(thenPass.status());
+      allPass = allPass && *thenPass;
+    }
+    if (!allPass)
       return 1;
   } else if (o.outputDir.empty() && o.saveTestData.empty() && o.bench == 0 && !o.stats) {
     for (size_t k = 0; k < outputs->size(); ++k) // a short summary so a bare run shows something

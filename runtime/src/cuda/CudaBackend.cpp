@@ -87,11 +87,19 @@ public:
     std::vector<DeviceTensor> out;
     std::vector<MutableTensor> views;
     for (const TensorInfo &o : model_->outputs()) {
-      size_t bytes = size_t(std::max<int64_t>(numElements(o.shape), 0)) * dtypeSize(o.dtype);
+      // Symbolic dims: the output's shape at this run's values (setDims).
+      std::vector<int64_t> shape = o.shape;
+      if (!dimValues_.empty()) {
+        auto bound = model_->shapeOf(o, dimValues_);
+        if (!bound.ok())
+          return bound.status();
+        shape = std::move(*bound);
+      }
+      size_t bytes = size_t(std::max<int64_t>(numElements(shape), 0)) * dtypeSize(o.dtype);
       auto mem = detail::allocateDevice(d_, bytes, stream_);
       if (!mem.ok())
         return mem.status().withPrefix("output '" + o.name + "'");
-      out.emplace_back(o.dtype, o.shape, std::move(*mem));
+      out.emplace_back(o.dtype, shape, std::move(*mem));
       views.push_back(out.back().mutableView());
     }
     EFFC_RETURN_IF_ERROR(runImpl(inputs, views, nullptr));
@@ -449,7 +457,10 @@ private:
     bind(inputs, outputs, rb);
     lastInputs_ = inputs;
     CUstream s = stream_.get();
-    // Pageable source: the copy has read dimValues_ when the call returns.
+    // From pageable memory on purpose: the driver stages the bytes before the
+    // call returns (no device synchronization), so the next run may change
+    // dimValues_ while this one is still queued. A fixed pinned source (or a
+    // memcpy node inside the graph) would be read only when the copy runs.
     if (dims_)
       EFFC_RETURN_IF_ERROR(
           d_.check(d_.api.cuMemcpyHtoDAsync(dims_, dimValues_.data(),
