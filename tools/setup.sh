@@ -6,7 +6,8 @@ cd "$(dirname "$0")/.."
 
 PACKAGES=(cmake ninja-build g++ python3 llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools
           clang-19 libclang-rt-19-dev libonnx-dev libonnx-testdata libprotobuf-dev protobuf-compiler
-          libzstd-dev zlib1g-dev libgtest-dev clang-format-19 python3-dev python3-venv)
+          libzstd-dev zlib1g-dev libgtest-dev clang-format-19 python3-dev python3-venv
+          libcpp-httplib-dev)
 # The tests' Python (test/lit/Inputs/*.py, test/e2e/run_model.sh) needs numpy
 # and onnx with onnx.reference (onnx >= 1.13), imported by the python3 on PATH,
 # which CMake's Python3_EXECUTABLE and lit's %python resolve to. Debian 12's
