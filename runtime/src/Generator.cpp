@@ -15,7 +15,10 @@
 namespace effc {
 
 StatusOr<std::unique_ptr<Generator>> Generator::create(Session &session) {
-  auto model = detail::makeRecomputeStepModel(session);
+  // A model with past_key_values inputs keeps its own cache (KV-cache mode);
+  // any other causal LM reruns its window (recompute mode).
+  auto model = detail::hasPastInputs(session.model()) ? detail::makePastStepModel(session)
+                                                      : detail::makeRecomputeStepModel(session);
   if (!model.ok())
     return model.status();
   return std::make_unique<Generator>(std::move(*model));
@@ -58,7 +61,7 @@ Status checkRequest(const detail::StepModel &m, const std::vector<std::vector<in
       return Status::error(seq + ": prompt of " + n(p.size()) + " tokens + max_new_tokens " +
                            n(o.maxNewTokens) + " = " + n(int64_t(p.size()) + o.maxNewTokens) +
                            " tokens exceeds the model's " + n(m.maxLength()) + " positions (" +
-                           m.mode() + " mode generates within the compiled seq)");
+                           m.lengthLimit() + ")");
     for (int64_t id : p)
       EFFC_RETURN_IF_ERROR(checkId(id, seq + ": prompt token"));
   }

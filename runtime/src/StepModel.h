@@ -1,20 +1,22 @@
 // What the Generator's loop needs from a model (effc/Generator.h): start
 // sequences from their prompts, append one token to each live sequence, and
 // after each call the logits of every sequence's next token. The recompute
-// step model (RecomputeStepModel.cpp) reruns a fixed-shape window; a KV-cache
-// step model (issue 14 stages S4/S5: prefill and one-token decode over a
-// cache on the device) is the next implementation of this interface.
+// step model (RecomputeStepModel.cpp) reruns a fixed-shape window; the
+// KV-cache step model (PastStepModel.cpp) drives a decoder exported with past
+// (prefill, then one-token steps that feed each run's cache to the next).
 #pragma once
 
 #include "effc/Status.h"
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace effc {
+class Model;
 class Session;
-}
+} // namespace effc
 
 namespace effc::detail {
 
@@ -26,6 +28,10 @@ public:
   virtual int64_t maxLength() const = 0;
   virtual int64_t vocabSize() const = 0;
   virtual const char *mode() const = 0;
+  /// What bounds maxLength(), for the error of a request that exceeds it.
+  virtual std::string lengthLimit() const {
+    return std::string(mode()) + " mode generates within the compiled seq";
+  }
 
   /// Starts prompts.size() (<= maxBatch()) sequences; the Generator has
   /// checked the lengths and ids. `logits` becomes prompts.size() x
@@ -42,5 +48,13 @@ public:
 /// Recompute mode over `session` (RecomputeStepModel.cpp); errors say why the
 /// model cannot generate this way.
 StatusOr<std::unique_ptr<StepModel>> makeRecomputeStepModel(Session &session);
+
+/// Whether the model takes past_key_values.* inputs (an Optimum-style decoder
+/// with past), which the KV-cache mode drives.
+bool hasPastInputs(const Model &model);
+/// KV-cache mode over such a model (PastStepModel.cpp): prefill with an
+/// empty past, then one token per step, each run's present.* fed back as the
+/// next past; errors say why the model cannot generate this way.
+StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session);
 
 } // namespace effc::detail

@@ -12,8 +12,16 @@
 // only on tokens <= t, so each sequence reads its own last position and
 // sequences of different lengths share a batch. Each step costs a full
 // forward pass (O(n^2) over a generation) and, on the cuda backend, the
-// logits come back to the host for sampling; a KV-cache step model will plug
-// in behind the same API.
+// logits come back to the host for sampling.
+//
+// A decoder exported with past (Optimum's past_key_values.{i}.key/value ->
+// present.{i}.key/value, with attention_mask and position_ids) runs in
+// KV-cache mode instead: compiled with symbolic seq, past and total (e.g.
+// --dim seq=1..32 --dim past=0..255 --dim total=1..288), it prefills the
+// prompts from an empty past (in chunks of at most max seq tokens), then runs
+// one token per step, each run's present.* fed back as the next past. Prompts
+// of different lengths are right-padded and masked (PastStepModel.cpp says
+// why); a sequence holds at most past's bound + 1 tokens.
 //
 // Errors are Status messages; nothing throws. A Generator uses its Session
 // (one thread at a time, like the Session itself); the Session must outlive it.
@@ -71,12 +79,16 @@ struct GenerationResult {
 
 class Generator {
 public:
-  /// A generator over `session`'s model. Refuses, with the reason, a model
-  /// that is not a causal LM with one integer input [batch, seq] and float
+  /// A generator over `session`'s model: KV-cache mode when it has
+  /// past_key_values.* inputs, else recompute mode. Refuses, with the reason,
+  /// a model with past it cannot drive (an input other than input_ids,
+  /// attention_mask, position_ids and past/present pairs; a fixed past or a
+  /// seq that cannot be 1), and in recompute mode a model that
+  /// is not a causal LM with one integer input [batch, seq] and float
   /// logits [batch, seq, vocab] of fixed shape: an artifact whose attention
   /// kernels are not all causal (an encoder such as BERT), one without a
   /// raised attention kernel (nothing shows it is causal), or one with more
-  /// inputs (past_key_values needs the KV-cache mode, not built yet). Each
+  /// inputs. In recompute mode each
   /// step also checks that a sequence's earlier logits did not change when
   /// its next token was written, so an attention the compiler did not raise
   /// that looks ahead is an error, not wrong tokens.
@@ -99,7 +111,7 @@ public:
   int64_t maxBatch() const;
   int64_t maxLength() const;
   int64_t vocabSize() const;
-  /// How steps run: "recompute" (the whole window each step).
+  /// How steps run: "recompute" (the whole window each step) or "kv-cache".
   const char *mode() const;
 
 private:

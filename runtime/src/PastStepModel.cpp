@@ -1,0 +1,367 @@
+// KV-cache mode for decoders exported with past (Hugging Face Optimum's
+// text-generation-with-past, onnxruntime-genai: ../shared/notes/formats.md
+// section 2): inputs input_ids [batch, seq], attention_mask [batch, past+seq],
+// position_ids [batch, seq] and past_key_values.{i}.key/value
+// [batch, kv_heads, past, head_dim]; outputs logits [batch, seq, vocab] and
+// present.{i}.key/value [batch, kv_heads, past+seq, head_dim]. The artifact
+// is compiled with symbolic seq, past and total (e.g. --dim seq=1..32
+// --dim past=0..255 --dim total=1..288 --host-only), so one artifact runs the
+// prefill (past 0, the prompt in chunks of at most max seq tokens) and every
+// one-token step (seq 1) after it; each run's present.* is the next run's
+// past_key_values.*.
+//
+// Padding: the batch shares one cache length, so prompts of different
+// lengths are RIGHT-padded to the longest: sequence b's pads get
+// attention_mask 0 and every token after them sits at the next cache slot
+// with attention_mask 1 and position_ids continuing from b's own length
+// (len_b, len_b + 1, ...). A masked key is invisible to every query, so
+// this computes what HF computes with left padding (its generate() default:
+// positions cumsum(mask) - 1) — the same positions and the same visible keys,
+// only stored in another cache order. Right padding is chosen because no
+// query row is ever fully masked: a left-padded pad token at position 0 sees
+// only masked keys, which a model may turn into NaN in its K/V. A finished
+// sequence (stop token) is fed the pad token with mask 0 and does not move.
+//
+// This stage copies the cache through the host every step (Session::run's
+// outputs become the next inputs); the in-place cache (issue 14 stage S4)
+// keeps it in session state instead.
+#include "StepModel.h"
+#include "effc/Session.h"
+
+#include <algorithm>
+#include <map>
+#include <string>
+
+namespace effc::detail {
+namespace {
+
+constexpr const char *kPastPrefix = "past_key_values.";
+constexpr const char *kPresentPrefix = "present.";
+
+/// A symbolic extent's bounds, or a fixed one (min == max).
+struct Extent {
+  std::string name; ///< "" when fixed
+  int64_t min = 0, max = 0;
+};
+
+/// Dim `d` of `info`: fixed, a dim of the model, or (an expression over dims)
+/// an error.
+StatusOr<Extent> extentOf(const Model &model, const TensorInfo &info, size_t d) {
+  if (d >= info.shape.size())
+    return Status::error("input '" + info.name + "' has rank " + std::to_string(info.shape.size()));
+  if (info.shape[d] >= 0)
+    return Extent{"", info.shape[d], info.shape[d]};
+  const std::string &name = d < info.dimNames.size() ? info.dimNames[d] : std::string();
+  for (const DimInfo &dim : model.dims())
+    if (dim.name == name)
+      return Extent{dim.name, dim.min, dim.max};
+  return Status::error("input '" + info.name + "' dim " + std::to_string(d) + " is '" + name +
+                       "', an expression over the model's dims; KV-cache mode needs each of "
+                       "its dims fixed or a dim of its own (effc --dim NAME=MIN..MAX)");
+}
+
+Status fillInts(HostTensor &t, const std::vector<int64_t> &values) {
+  switch (t.dtype()) {
+  case DType::INT64:
+    std::copy(values.begin(), values.end(), t.data<int64_t>());
+    return Status::OK();
+  case DType::INT32:
+    std::transform(values.begin(), values.end(), t.data<int32_t>(),
+                   [](int64_t v) { return int32_t(v); });
+    return Status::OK();
+  case DType::FLOAT32:
+    std::transform(values.begin(), values.end(), t.data<float>(),
+                   [](int64_t v) { return float(v); });
+    return Status::OK();
+  case DType::BOOL:
+    std::transform(values.begin(), values.end(), t.data<uint8_t>(),
+                   [](int64_t v) { return uint8_t(v != 0); });
+    return Status::OK();
+  default:
+    return Status::error(std::string("internal error: integer input of dtype ") +
+                         dtypeName(t.dtype()));
+  }
+}
+
+class PastStepModel final : public StepModel {
+public:
+  struct Layout {
+    size_t ids = 0, logits = 0;
+    int mask = -1, positions = -1;                ///< input indices; -1: not an input
+    std::vector<std::pair<size_t, size_t>> cache; ///< (past input, present output)
+    Extent batch, seq, past, total;
+    int64_t vocab = 0;
+  };
+
+  PastStepModel(Session &session, Layout layout) : session_(session), l_(std::move(layout)) {}
+
+  int64_t maxBatch() const override { return l_.batch.max; }
+  /// Tokens a sequence may hold: every one of them is in the cache by the
+  /// time the next would be fed, so past's bound limits it (and total's).
+  int64_t maxLength() const override { return std::min(l_.past.max + 1, l_.total.max); }
+  int64_t vocabSize() const override { return l_.vocab; }
+  const char *mode() const override { return "kv-cache"; }
+  std::string lengthLimit() const override {
+    return "the KV cache holds past <= " + std::to_string(l_.past.max) +
+           " tokens: compiled with --dim " + l_.past.name + "=" + std::to_string(l_.past.min) +
+           ".." + std::to_string(l_.past.max) +
+           (l_.total.name.empty() ? std::string() : ", total <= " + std::to_string(l_.total.max));
+  }
+
+  Status prefill(const std::vector<std::vector<int64_t>> &prompts, int64_t padToken,
+                 std::vector<float> &logits) override {
+    const Model &model = session_.model();
+    n_ = prompts.size();
+    B_ = std::max<int64_t>(int64_t(n_), l_.batch.min);
+    pad_ = padToken;
+    int64_t width = 0;
+    for (const auto &p : prompts)
+      width = std::max<int64_t>(width, int64_t(p.size()));
+    // Rows past the prompts (a fixed or minimum batch) hold one pad token.
+    std::vector<int64_t> length(size_t(B_), 1);
+    for (size_t b = 0; b < n_; ++b)
+      length[b] = int64_t(prompts[b].size());
+    mask_.clear();
+    pastLength_ = 0;
+    past_.clear();
+    for (auto [in, out] : l_.cache) {
+      std::vector<int64_t> shape = model.inputs()[in].shape;
+      shape[0] = B_;
+      shape[2] = 0;
+      past_.emplace_back(model.inputs()[in].dtype, shape);
+    }
+    logits.assign(n_ * size_t(l_.vocab), 0.f);
+    for (int64_t start = 0; start < width; start += l_.seq.max) {
+      int64_t s = std::min(l_.seq.max, width - start);
+      std::vector<int64_t> ids(size_t(B_ * s), padToken), positions(size_t(B_ * s)),
+          newMask(size_t(B_ * s));
+      for (int64_t b = 0; b < B_; ++b)
+        for (int64_t t = 0; t < s; ++t) {
+          int64_t at = start + t;
+          bool held = at < length[size_t(b)];
+          if (held && size_t(b) < n_)
+            ids[size_t(b * s + t)] = prompts[size_t(b)][size_t(at)];
+          positions[size_t(b * s + t)] = held ? at : length[size_t(b)];
+          newMask[size_t(b * s + t)] = held;
+        }
+      EFFC_RETURN_IF_ERROR(run(ids, positions, newMask, s));
+      for (size_t b = 0; b < n_; ++b) {
+        int64_t last = length[b] - 1;
+        if (last >= start && last < start + s)
+          readRow(b, last - start, s, logits.data() + b * size_t(l_.vocab));
+      }
+    }
+    nextPosition_ = length;
+    return Status::OK();
+  }
+
+  Status step(const std::vector<int64_t> &tokens, const std::vector<bool> &live,
+              std::vector<float> &logits) override {
+    if (tokens.size() != n_ || live.size() != n_ || logits.size() != n_ * size_t(l_.vocab))
+      return Status::error("internal error: kv-cache step before prefill");
+    std::vector<int64_t> ids(size_t(B_), pad_), newMask(size_t(B_), 0);
+    std::vector<int64_t> positions(static_cast<size_t>(B_));
+    for (int64_t b = 0; b < B_; ++b) {
+      bool feeds = size_t(b) < n_ && live[size_t(b)];
+      positions[size_t(b)] = nextPosition_[size_t(b)];
+      if (feeds) {
+        ids[size_t(b)] = tokens[size_t(b)];
+        newMask[size_t(b)] = 1;
+        ++nextPosition_[size_t(b)];
+      }
+    }
+    EFFC_RETURN_IF_ERROR(run(ids, positions, newMask, 1));
+    for (size_t b = 0; b < n_; ++b)
+      if (live[b])
+        readRow(b, 0, 1, logits.data() + b * size_t(l_.vocab));
+    return Status::OK();
+  }
+
+private:
+  /// One run of `s` new tokens per row (ids, positions, newMask: [B, s]);
+  /// the presents become the past.
+  Status run(const std::vector<int64_t> &ids, const std::vector<int64_t> &positions,
+             const std::vector<int64_t> &newMask, int64_t s) {
+    const Model &model = session_.model();
+    int64_t total = pastLength_ + s;
+    if (pastLength_ > l_.past.max || total > l_.total.max)
+      return Status::error("internal error: kv-cache run past the cache bounds");
+    // The mask of every cache slot so far, then the new tokens': [B, total].
+    std::vector<int64_t> mask(size_t(B_ * total));
+    for (int64_t b = 0; b < B_; ++b) {
+      std::copy_n(mask_.begin() + b * pastLength_, pastLength_, mask.begin() + b * total);
+      std::copy_n(newMask.begin() + b * s, s, mask.begin() + b * total + pastLength_);
+    }
+    std::map<std::string, Tensor> feeds;
+    std::vector<HostTensor> owned;
+    owned.reserve(3);
+    auto addInts = [&](size_t input, std::vector<int64_t> shape,
+                       const std::vector<int64_t> &values) -> Status {
+      owned.emplace_back(model.inputs()[input].dtype, std::move(shape));
+      EFFC_RETURN_IF_ERROR(fillInts(owned.back(), values));
+      feeds[model.inputs()[input].name] = owned.back().view();
+      return Status::OK();
+    };
+    EFFC_RETURN_IF_ERROR(addInts(l_.ids, {B_, s}, ids));
+    if (l_.mask >= 0)
+      EFFC_RETURN_IF_ERROR(addInts(size_t(l_.mask), {B_, total}, mask));
+    if (l_.positions >= 0)
+      EFFC_RETURN_IF_ERROR(addInts(size_t(l_.positions), {B_, s}, positions));
+    for (size_t k = 0; k < l_.cache.size(); ++k)
+      feeds[model.inputs()[l_.cache[k].first].name] = past_[k].view();
+    auto outputs = session_.run(feeds);
+    if (!outputs.ok())
+      return outputs.status();
+    for (size_t k = 0; k < l_.cache.size(); ++k)
+      past_[k] = std::move((*outputs)[l_.cache[k].second]);
+    logitsRun_ = std::move((*outputs)[l_.logits]);
+    mask_ = std::move(mask);
+    pastLength_ = total;
+    return Status::OK();
+  }
+
+  /// Row `t` of sequence `b` in the last run's logits [B, s, V] as float.
+  void readRow(size_t b, int64_t t, int64_t s, float *out) const {
+    int64_t base = (int64_t(b) * s + t) * l_.vocab;
+    for (int64_t v = 0; v < l_.vocab; ++v)
+      out[v] = float(logitsRun_.elementAsDouble(base + v));
+  }
+
+  Session &session_;
+  Layout l_;
+  size_t n_ = 0;                      ///< sequences of this generation
+  int64_t B_ = 0;                     ///< rows each run (>= n_: a fixed or minimum batch)
+  int64_t pad_ = 0;                   ///< fed to rows that hold nothing new
+  int64_t pastLength_ = 0;            ///< cache slots filled
+  std::vector<int64_t> mask_;         ///< [B, pastLength_]: 1 where a slot holds a token
+  std::vector<int64_t> nextPosition_; ///< per row: position_ids of its next token
+  std::vector<HostTensor> past_;      ///< per cache pair: the next run's past
+  HostTensor logitsRun_;              ///< the last run's logits
+};
+
+} // namespace
+
+bool hasPastInputs(const Model &model) {
+  for (const TensorInfo &in : model.inputs())
+    if (in.name.rfind(kPastPrefix, 0) == 0)
+      return true;
+  return false;
+}
+
+StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session) {
+  const Model &model = session.model();
+  auto refuse = [&](const std::string &why) {
+    return Status::error(model.path() + ": cannot generate (kv-cache mode): " + why);
+  };
+  const auto &ins = model.inputs();
+  const auto &outs = model.outputs();
+  auto outputIndex = [&](const std::string &name) {
+    for (size_t k = 0; k < outs.size(); ++k)
+      if (outs[k].name == name)
+        return int(k);
+    return -1;
+  };
+  PastStepModel::Layout l;
+  bool haveIds = false;
+  for (size_t i = 0; i < ins.size(); ++i) {
+    const TensorInfo &in = ins[i];
+    if (in.name == "input_ids") {
+      haveIds = true;
+      l.ids = i;
+    } else if (in.name == "attention_mask") {
+      l.mask = int(i);
+    } else if (in.name == "position_ids") {
+      l.positions = int(i);
+    } else if (in.name.rfind(kPastPrefix, 0) == 0) {
+      // past_key_values.{i}.key/value pairs with present.{i}.key/value.
+      std::string present = kPresentPrefix + in.name.substr(std::string(kPastPrefix).size());
+      int out = outputIndex(present);
+      if (out < 0)
+        return refuse("input '" + in.name + "' has no output '" + present +
+                      "' to feed it from (Optimum's past_key_values.{i}.key/value -> "
+                      "present.{i}.key/value)");
+      if (in.shape.size() != 4 || outs[size_t(out)].shape.size() != 4 ||
+          outs[size_t(out)].dtype != in.dtype)
+        return refuse("input '" + in.name + "' and output '" + present +
+                      "' must have one dtype and rank 4 [batch, kv_heads, past, head_dim], got " +
+                      dtypeName(in.dtype) + " " + shapeToString(in.shape) + " and " +
+                      dtypeName(outs[size_t(out)].dtype) + " " +
+                      shapeToString(outs[size_t(out)].shape));
+      l.cache.emplace_back(i, size_t(out));
+    } else {
+      return refuse("input '" + in.name +
+                    "' is none of input_ids, attention_mask, position_ids, "
+                    "past_key_values.{i}.key/value, so nothing knows what to feed it");
+    }
+  }
+  if (!haveIds)
+    return refuse("no input 'input_ids'");
+  auto isInts = [](DType t) { return t == DType::INT64 || t == DType::INT32; };
+  const TensorInfo &ids = ins[l.ids];
+  if (!isInts(ids.dtype) || ids.shape.size() != 2)
+    return refuse(std::string("input 'input_ids' must be int64 or int32 [batch, seq], got ") +
+                  dtypeName(ids.dtype) + " " + shapeToString(ids.shape));
+  for (int k : {l.mask, l.positions})
+    if (k >= 0 && (ins[size_t(k)].shape.size() != 2 ||
+                   !(isInts(ins[size_t(k)].dtype) || ins[size_t(k)].dtype == DType::FLOAT32 ||
+                     (k == l.mask && ins[size_t(k)].dtype == DType::BOOL))))
+      return refuse("input '" + ins[size_t(k)].name + "' must be integer [batch, N], got " +
+                    dtypeName(ins[size_t(k)].dtype) + " " + shapeToString(ins[size_t(k)].shape));
+  auto dim = [&](const TensorInfo &info, size_t d, Extent &e) -> Status {
+    auto x = extentOf(model, info, d);
+    if (!x.ok())
+      return x.status();
+    e = *x;
+    return Status::OK();
+  };
+  auto fail = [&](const Status &s) { return refuse(s.message()); };
+  if (Status s = dim(ids, 0, l.batch); !s.ok())
+    return fail(s);
+  if (Status s = dim(ids, 1, l.seq); !s.ok())
+    return fail(s);
+  const TensorInfo &past0 = ins[l.cache.front().first];
+  if (Status s = dim(past0, 2, l.past); !s.ok())
+    return fail(s);
+  l.total = {"", 0, l.past.max + l.seq.max};
+  if (l.mask >= 0)
+    if (Status s = dim(ins[size_t(l.mask)], 1, l.total); !s.ok())
+      return fail(s);
+  const char *hint = " (compile with e.g. --dim seq=1..32 --dim past=0..255 --dim total=1..288 "
+                     "--host-only)";
+  if (l.seq.min != 1)
+    return refuse("input 'input_ids' dim 1 (seq) must take 1 for the one-token steps; it is " +
+                  std::to_string(l.seq.min) + ".." + std::to_string(l.seq.max) + hint);
+  if (l.past.min != 0 || l.past.name.empty())
+    return refuse("input '" + past0.name + "' dim 2 (past) must be symbolic from 0 (the prefill) " +
+                  "to the cache size; it is " + std::to_string(l.past.min) + ".." +
+                  std::to_string(l.past.max) + hint);
+  if (l.total.min > 1)
+    return refuse("input 'attention_mask' dim 1 (total) must take 1..past+seq; it is " +
+                  std::to_string(l.total.min) + ".." + std::to_string(l.total.max) + hint);
+  if (l.batch.max < 1)
+    return refuse("input 'input_ids' has batch " + std::to_string(l.batch.max));
+  for (auto [in, out] : l.cache) {
+    Extent b, p;
+    if (Status s = dim(ins[in], 0, b); !s.ok())
+      return fail(s);
+    if (Status s = dim(ins[in], 2, p); !s.ok())
+      return fail(s);
+    if (b.name != l.batch.name || b.max != l.batch.max || p.name != l.past.name)
+      return refuse("input '" + ins[in].name + "' has shape " + shapeToString(ins[in].shape) +
+                    " whose batch or past dim is not input_ids' batch and " + past0.name +
+                    "'s past");
+  }
+  int logits = outputIndex("logits");
+  if (logits < 0)
+    return refuse("no output 'logits'");
+  const TensorInfo &out = outs[size_t(logits)];
+  if (!isFloatDType(out.dtype) || out.shape.size() != 3 || out.shape[2] <= 0)
+    return refuse(
+        std::string("output 'logits' must be float [batch, seq, vocab] with a fixed vocab, got ") +
+        dtypeName(out.dtype) + " " + shapeToString(out.shape));
+  l.logits = size_t(logits);
+  l.vocab = out.shape[2];
+  return std::unique_ptr<StepModel>(new PastStepModel(session, std::move(l)));
+}
+
+} // namespace effc::detail
