@@ -64,6 +64,48 @@ __device__ void moe_mlp(const float *xs, float *hs, float *acc, long long guBase
   }
 }
 
+// Routing of one token from its E scores (overwritten): softmax first for
+// softmax_topk, then the k largest (ties to the lower expert), their weights
+// (route_weights(e) with HAS_ROUTE_WEIGHTS, else the scores; softmax over
+// the k for topk_softmax), norm_topk, routed_scale. One thread.
+template <class C, class RW>
+__device__ void moe_select(float *scores, int *experts, float *weights, RW routeWeight) {
+  if (C::ROUTING == MOE_SOFTMAX_TOPK) {
+    float top = scores[0], sum = 0.0f;
+    for (int e = 1; e < C::E; ++e)
+      top = fmaxf(top, scores[e]);
+    for (int e = 0; e < C::E; ++e)
+      sum += (scores[e] = __expf(scores[e] - top));
+    for (int e = 0; e < C::E; ++e)
+      scores[e] /= sum;
+  }
+  // Top-k, ties to the lower expert: k passes over E.
+  for (int j = 0; j < C::K; ++j) {
+    int best = -1;
+    for (int e = 0; e < C::E; ++e) {
+      bool taken = false;
+      for (int p = 0; p < j; ++p)
+        taken |= experts[p] == e;
+      if (!taken && (best < 0 || scores[e] > scores[best]))
+        best = e;
+    }
+    experts[j] = best;
+    weights[j] = C::HAS_ROUTE_WEIGHTS ? routeWeight(best) : scores[best];
+  }
+  if (C::ROUTING == MOE_TOPK_SOFTMAX) {
+    float sum = 0.0f, top = weights[0];
+    for (int j = 0; j < C::K; ++j)
+      sum += (weights[j] = __expf(weights[j] - top));
+    for (int j = 0; j < C::K; ++j)
+      weights[j] /= sum;
+  }
+  float sum = 0.0f;
+  for (int j = 0; j < C::K; ++j)
+    sum += weights[j];
+  for (int j = 0; j < C::K; ++j)
+    weights[j] = (C::NORM_TOPK ? weights[j] / sum : weights[j]) * C::ROUTED_SCALE;
+}
+
 template <class C, int THREADS, class L> __device__ void moe_token(L l) {
   __shared__ float xs[C::H], acc[C::H], hs[THREADS], scores[C::E], weights[C::K];
   __shared__ int experts[C::K];
@@ -89,42 +131,8 @@ template <class C, int THREADS, class L> __device__ void moe_token(L l) {
       scores[e] = s;
   }
   __syncthreads();
-  if (threadIdx.x == 0) {
-    if (C::ROUTING == MOE_SOFTMAX_TOPK) {
-      float top = scores[0], sum = 0.0f;
-      for (int e = 1; e < C::E; ++e)
-        top = fmaxf(top, scores[e]);
-      for (int e = 0; e < C::E; ++e)
-        sum += (scores[e] = __expf(scores[e] - top));
-      for (int e = 0; e < C::E; ++e)
-        scores[e] /= sum;
-    }
-    // Top-k, ties to the lower expert: k passes over E.
-    for (int j = 0; j < C::K; ++j) {
-      int best = -1;
-      for (int e = 0; e < C::E; ++e) {
-        bool taken = false;
-        for (int p = 0; p < j; ++p)
-          taken |= experts[p] == e;
-        if (!taken && (best < 0 || scores[e] > scores[best]))
-          best = e;
-      }
-      experts[j] = best;
-      weights[j] = C::HAS_ROUTE_WEIGHTS ? l.route_weights(t * C::E + best) : scores[best];
-    }
-    if (C::ROUTING == MOE_TOPK_SOFTMAX) {
-      float sum = 0.0f, top = weights[0];
-      for (int j = 0; j < C::K; ++j)
-        sum += (weights[j] = __expf(weights[j] - top));
-      for (int j = 0; j < C::K; ++j)
-        weights[j] /= sum;
-    }
-    float sum = 0.0f;
-    for (int j = 0; j < C::K; ++j)
-      sum += weights[j];
-    for (int j = 0; j < C::K; ++j)
-      weights[j] = (C::NORM_TOPK ? weights[j] / sum : weights[j]) * C::ROUTED_SCALE;
-  }
+  if (threadIdx.x == 0)
+    moe_select<C>(scores, experts, weights, [&](int e) { return l.route_weights(t * C::E + e); });
   __syncthreads();
   auto gu = [&](long long i) { return l.gate_up(i); };
   auto dn = [&](long long i) { return l.down(i); };
@@ -147,6 +155,489 @@ template <class C, int THREADS, class L> __device__ void moe_token(L l) {
   }
   for (int c = threadIdx.x; c < C::H; c += blockDim.x)
     l.store(t * C::H + c, acc[c]);
+}
+
+// ===========================================================================
+// The staged kernels (route -> permute -> expert GEMMs -> combine). Their
+// generator is compiler/codegen/moe/MoEKernels.cpp; the data between them:
+//   experts  int64 [T*K] slot s = t*K + j: token t's j-th expert
+//   weights  float [T*K] its weight (norm_topk and routed_scale applied)
+//   order    int [E + 1 + 2*T*K]: offsets[E+1] (expert e's rows are the
+//            positions offsets[e] .. offsets[e+1]-1), sorted[T*K] (the slot
+//            at each position, stable: by expert, then slot) and inv[T*K]
+//            (each slot's position)
+//   h        [rows, I] act(gate) * up per row (x's type)
+//   z        float [rows, H] down h per row (unweighted)
+// A row is a position when `order` is used (SORTED) and a slot otherwise;
+// DENSE (the shared expert) has one row per token and a single expert.
+// Element types: MOE_F32, MOE_F16, MOE_BF16.
+
+#define MOE_F32 0
+#define MOE_F16 1
+#define MOE_BF16 2
+
+template <int DT> __device__ __forceinline__ float moe_ld(const void *p, long long i) {
+  if constexpr (DT == MOE_F32)
+    return ((const float *)p)[i];
+  else if constexpr (DT == MOE_F16)
+    return f16_to_f32(((const u16 *)p)[i]);
+  else
+    return bf16_to_f32(((const u16 *)p)[i]);
+}
+template <int DT> __device__ __forceinline__ void moe_st(void *p, long long i, float v) {
+  if constexpr (DT == MOE_F32)
+    ((float *)p)[i] = v;
+  else if constexpr (DT == MOE_F16)
+    ((u16 *)p)[i] = f32_to_f16(v);
+  else
+    ((u16 *)p)[i] = f32_to_bf16(v);
+}
+// VEC consecutive elements from element i (16-byte aligned when VEC > 1).
+template <int DT, int VEC>
+__device__ __forceinline__ void moe_ldv(const void *p, long long i, float *v) {
+  if constexpr (VEC == 1) {
+    v[0] = moe_ld<DT>(p, i);
+  } else if constexpr (DT == MOE_F32) {
+    static_assert(VEC == 4, "fp32 vectors are 4 wide");
+    const float4 q = *(const float4 *)((const float *)p + i);
+    v[0] = q.x, v[1] = q.y, v[2] = q.z, v[3] = q.w;
+  } else {
+    static_assert(VEC == 8, "16-bit vectors are 8 wide");
+    const uint4 q = *(const uint4 *)((const u16 *)p + i);
+    const u32 w[4] = {q.x, q.y, q.z, q.w};
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      v[2 * j] =
+          DT == MOE_BF16 ? bf16_to_f32(u16(w[j] & 0xffffu)) : f16_to_f32(u16(w[j] & 0xffffu));
+      v[2 * j + 1] = DT == MOE_BF16 ? bf16_to_f32(u16(w[j] >> 16)) : f16_to_f32(u16(w[j] >> 16));
+    }
+  }
+}
+
+// ---- route: fp32 router logits, softmax, top-k, weights -------------------
+// C: T, H, E, K, ROUTING, NORM_TOPK, HAS_ROUTE_WEIGHTS, ROUTED_SCALE and the
+// element types X_DT, R_DT (router or scores), RW_DT (route_weights).
+// Launch: ceil(T / MOE_ROUTE_TOKENS) blocks of 256 threads. A block scores
+// its tokens against router chunks staged in shared memory (each router
+// element read once per block), then one thread per token selects.
+#define MOE_ROUTE_TOKENS 8
+#define MOE_ROUTE_CHUNK 32
+template <class C>
+__device__ void moe_route(const void *x, const void *router, const void *routeWeights,
+                          long long *experts, float *weights) {
+  constexpr int NT = MOE_ROUTE_TOKENS, HC = MOE_ROUTE_CHUNK, PER = (NT * C::E + 255) / 256;
+  __shared__ float xs[NT][HC + 1], rs[C::ROUTING == MOE_SCORES ? 1 : C::E][HC + 1];
+  __shared__ float sc[NT][C::E];
+  __shared__ int sel[NT][C::K];
+  __shared__ float wsel[NT][C::K];
+  const int tid = threadIdx.x, t0 = blockIdx.x * NT;
+  if constexpr (C::ROUTING == MOE_SCORES) {
+    for (int i = tid; i < NT * C::E; i += blockDim.x) {
+      const int tl = i / C::E, e = i % C::E;
+      sc[tl][e] = t0 + tl < C::T ? moe_ld<C::R_DT>(router, (long long)(t0 + tl) * C::E + e) : 0.0f;
+    }
+  } else {
+    float acc[PER];
+#pragma unroll
+    for (int q = 0; q < PER; ++q)
+      acc[q] = 0.0f;
+    for (int c0 = 0; c0 < C::H; c0 += HC) {
+      __syncthreads();
+      for (int i = tid; i < NT * HC; i += blockDim.x) {
+        const int tl = i / HC, c = i % HC;
+        xs[tl][c] = (t0 + tl < C::T && c0 + c < C::H)
+                        ? moe_ld<C::X_DT>(x, (long long)(t0 + tl) * C::H + c0 + c)
+                        : 0.0f;
+      }
+      for (int i = tid; i < C::E * HC; i += blockDim.x) {
+        const int e = i / HC, c = i % HC;
+        rs[e][c] = c0 + c < C::H ? moe_ld<C::R_DT>(router, (long long)e * C::H + c0 + c) : 0.0f;
+      }
+      __syncthreads();
+#pragma unroll
+      for (int q = 0; q < PER; ++q) {
+        const int p = tid + q * 256;
+        if (p < NT * C::E) {
+          const int tl = p % NT, e = p / NT;
+#pragma unroll 8
+          for (int c = 0; c < HC; ++c)
+            acc[q] += xs[tl][c] * rs[e][c];
+        }
+      }
+    }
+#pragma unroll
+    for (int q = 0; q < PER; ++q) {
+      const int p = tid + q * 256;
+      if (p < NT * C::E)
+        sc[p % NT][p / NT] = acc[q];
+    }
+  }
+  __syncthreads();
+  if (tid < NT && t0 + tid < C::T) {
+    const long long t = t0 + tid;
+    moe_select<C>(sc[tid], sel[tid], wsel[tid],
+                  [&](int e) { return moe_ld<C::RW_DT>(routeWeights, t * C::E + e); });
+    for (int j = 0; j < C::K; ++j) {
+      experts[t * C::K + j] = sel[tid][j];
+      weights[t * C::K + j] = wsel[tid][j];
+    }
+  }
+}
+
+// ---- permute: counting sort of the T*K slots by expert (stable) ----------
+// C: T, E, K. Launch: one block of 1024 threads (E <= 256: the per-warp
+// counts live in shared memory). Warp w owns a contiguous slot range; the
+// positions of expert e go to the warps in order, and within a warp to the
+// lanes of each 32-slot step in order (__match_any_sync), so the result is
+// the stable sort.
+template <class C> __device__ void moe_permute(const long long *experts, int *order) {
+  constexpr int TK = C::T * C::K, W = 32, SPAN = (TK + W - 1) / W;
+  __shared__ int cnt[W][C::E];
+  __shared__ int base[C::E + 1];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  const int s0 = min(TK, warp * SPAN), s1 = min(TK, s0 + SPAN);
+  for (int e = lane; e < C::E; e += 32)
+    cnt[warp][e] = 0;
+  __syncwarp();
+  for (int s = s0 + lane; s < s1; s += 32)
+    atomicAdd(&cnt[warp][int(experts[s])], 1);
+  __syncthreads();
+  // Per expert, each warp's start among the expert's slots; then the totals.
+  for (int e = threadIdx.x; e < C::E; e += blockDim.x) {
+    int run = 0;
+    for (int w = 0; w < W; ++w) {
+      const int c = cnt[w][e];
+      cnt[w][e] = run;
+      run += c;
+    }
+    base[e] = run;
+  }
+  __syncthreads();
+  if (threadIdx.x == 0) {
+    int run = 0;
+    for (int e = 0; e < C::E; ++e) {
+      const int c = base[e];
+      base[e] = run;
+      run += c;
+    }
+    base[C::E] = run;
+  }
+  __syncthreads();
+  for (int e = threadIdx.x; e <= C::E; e += blockDim.x)
+    order[e] = base[e];
+  int *sorted = order + C::E + 1, *inv = sorted + TK;
+  for (int b = s0; b < s1; b += 32) {
+    const int s = b + lane;
+    const bool ok = s < s1;
+    const int e = ok ? int(experts[s]) : -1;
+    const unsigned peers = __match_any_sync(0xffffffffu, e);
+    const int rank = __popc(peers & ((1u << lane) - 1u));
+    if (ok) {
+      const int pos = base[e] + cnt[warp][e] + rank;
+      sorted[pos] = s;
+      inv[s] = pos;
+    }
+    __syncwarp();
+    if (ok && rank == 0)
+      cnt[warp][e] += __popc(peers);
+    __syncwarp();
+  }
+}
+
+// ---- the rows of one expert ----------------------------------------------
+// Row r of expert e: the A row it reads (x's token for the gate/up GEMM, the
+// h row itself for down) and the output row it writes.
+template <class C> struct MoERows {
+  int count = 0;
+  int first = 0;  // SORTED/DENSE: rows first .. first+count-1
+  int *slots = 0; // slot form: the list (shared memory)
+  __device__ __forceinline__ int outRow(int r) const {
+    return (C::SORTED || C::DENSE) ? first + r : slots[r];
+  }
+  __device__ __forceinline__ int aRow(const int *order, int r) const {
+    const int o = outRow(r);
+    if (C::DENSE || !C::GATED)
+      return o;
+    return (C::SORTED ? order[C::E + 1 + o] : o) / C::K;
+  }
+};
+
+// ---- expert GEMV: decode (few rows) and the fallback of any size --------
+// out[row][n] for the rows of expert blockIdx.y and n = blockIdx.x * warps +
+// warp: one warp per output column, streaming that weight row (gate and up
+// rows for GATED) once per 8 rows with 16-byte loads. C: N, KD (reduction
+// length), T, K, E, DT (A and weights), OUT_DT, VEC, SORTED, DENSE, GATED,
+// GELU, SLOT_CAP (slot form: at most that many rows per expert, = T).
+// `index`: order (SORTED) or experts (slot form); unused when DENSE.
+template <class C>
+__device__ void moe_expert_gemv(const void *A, const void *W, const void *index, void *out) {
+  const int *order = (const int *)index;
+  const long long *experts = (const long long *)index;
+  __shared__ int slots[C::SORTED || C::DENSE ? 1 : C::SLOT_CAP];
+  __shared__ int slotCount;
+  const int e = blockIdx.y, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  MoERows<C> rows;
+  if constexpr (C::DENSE) {
+    rows.count = C::T;
+  } else if constexpr (C::SORTED) {
+    rows.first = order[e];
+    rows.count = order[e + 1] - rows.first;
+  } else {
+    if (threadIdx.x == 0) {
+      int c = 0;
+      for (int s = 0; s < C::T * C::K; ++s)
+        if (experts[s] == e && c < C::SLOT_CAP)
+          slots[c++] = s;
+      slotCount = c;
+    }
+    __syncthreads();
+    rows.count = slotCount;
+    rows.slots = slots;
+  }
+  const int n = blockIdx.x * (blockDim.x >> 5) + warp;
+  if (rows.count == 0 || n >= C::N)
+    return;
+  constexpr long long WROWS = C::GATED ? 2LL * C::N : C::N;
+  const long long gRow = ((long long)e * WROWS + n) * C::KD;
+  const long long uRow = gRow + (long long)C::N * C::KD;
+  for (int r0 = 0; r0 < rows.count; r0 += 8) {
+    const int nb = min(8, rows.count - r0);
+    long long aBase[8];
+#pragma unroll
+    for (int b = 0; b < 8; ++b)
+      aBase[b] = (long long)rows.aRow(order, r0 + min(b, nb - 1)) * C::KD;
+    float g[8], u[8];
+#pragma unroll
+    for (int b = 0; b < 8; ++b)
+      g[b] = u[b] = 0.0f;
+    for (int c = lane * C::VEC; c < C::KD; c += 32 * C::VEC) {
+      float wg[C::VEC], wu[C::VEC], a[C::VEC];
+      moe_ldv<C::DT, C::VEC>(W, gRow + c, wg);
+      if constexpr (C::GATED)
+        moe_ldv<C::DT, C::VEC>(W, uRow + c, wu);
+#pragma unroll
+      for (int b = 0; b < 8; ++b) {
+        if (b < nb) {
+          moe_ldv<C::DT, C::VEC>(A, aBase[b] + c, a);
+#pragma unroll
+          for (int v = 0; v < C::VEC; ++v) {
+            g[b] += wg[v] * a[v];
+            if constexpr (C::GATED)
+              u[b] += wu[v] * a[v];
+          }
+        }
+      }
+    }
+#pragma unroll
+    for (int b = 0; b < 8; ++b) {
+      if (b < nb) {
+        const float gs = warp_reduce(g[b], SumOp());
+        const float us = C::GATED ? warp_reduce(u[b], SumOp()) : 0.0f;
+        if (lane == 0) {
+          const long long o = (long long)rows.outRow(r0 + b) * C::N + n;
+          moe_st<C::OUT_DT>(out, o, C::GATED ? moe_act<C::GELU>(gs) * us : gs);
+        }
+      }
+    }
+  }
+}
+
+// ---- grouped expert GEMM on tensor cores (prefill) -----------------------
+// One launch over all experts: blockIdx.x walks the experts' 128-row tiles
+// of positions (offsets from `order`; tiles past the last expert exit),
+// blockIdx.y the output columns. A rows are gathered by token (GATED: x) or
+// read in place (down: h); the B tile is 128 weight rows, for GATED the 64
+// gate rows and the 64 matching up rows, so act(g) * u happens in the
+// epilogue registers. bf16/fp16 operands, mma.sync m16n8k16 with fp32
+// accumulators, 4-stage cp.async ring, 8 warps of 64x32 (2 x 4).
+// C: N, KD, T, K, E, BF16, SORTED (always), DENSE, GATED, GELU, OUT_DT.
+// Needs KD % 32 == 0 and N % (GATED ? 64 : 128) == 0. Launch: grid
+// (m-tiles bound, N / (GATED ? 64 : 128)), 256 threads, MOE_MMA_SMEM bytes.
+#define MOE_MMA_BM 128
+#define MOE_MMA_BN 128
+#define MOE_MMA_BK 32
+#define MOE_MMA_STAGES 4
+#define MOE_MMA_SMEM (MOE_MMA_STAGES * (MOE_MMA_BM + MOE_MMA_BN) * MOE_MMA_BK * 2)
+
+// Byte offset of 16-byte chunk c (0..3) of row r in a [rows][32] 16-bit
+// tile: rows of 64 bytes, chunks XOR-swizzled so that the 8 rows an
+// ldmatrix phase reads hit 8 different bank groups.
+__device__ __forceinline__ int moe_tile_off(int r, int c) {
+  return r * 64 + ((c ^ ((r >> 1) & 3)) << 4);
+}
+
+template <class C>
+__device__ void moe_grouped_mma(const void *A, const void *W, const int *order, void *out) {
+  constexpr int BM = MOE_MMA_BM, BN = MOE_MMA_BN, BK = MOE_MMA_BK, STAGES = MOE_MMA_STAGES;
+  constexpr int A_BYTES = BM * BK * 2, STAGE_BYTES = (BM + BN) * BK * 2, KT = C::KD / BK;
+  constexpr int COLS = C::GATED ? BN / 2 : BN;
+  static_assert(C::KD % BK == 0 && C::N % COLS == 0, "tile divisibility");
+  extern __shared__ __align__(128) unsigned char moe_smem[];
+  const unsigned smem = smem_u32(moe_smem);
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wm = warp >> 2, wn = warp & 3;
+
+  // This block's expert and positions [p0, p1).
+  int e = 0, p0 = blockIdx.x * BM, p1 = min(C::T, p0 + BM);
+  if constexpr (!C::DENSE) {
+    int mt = blockIdx.x;
+    e = -1;
+    for (int x = 0; x < C::E; ++x) {
+      const int b = order[x], c = order[x + 1] - b, tiles = (c + BM - 1) / BM;
+      if (mt < tiles) {
+        e = x;
+        p0 = b + mt * BM;
+        p1 = min(b + c, p0 + BM);
+        break;
+      }
+      mt -= tiles;
+    }
+    if (e < 0)
+      return;
+  } else if (p0 >= C::T) {
+    return;
+  }
+  const int n0 = blockIdx.y * COLS;
+
+  // Each thread copies 2 chunks of A and 2 of B per k-tile; their sources.
+  const char *aSrc[2], *bSrc[2];
+  int aBytes[2], aDst[2], bDst[2];
+#pragma unroll
+  for (int i = 0; i < 2; ++i) {
+    const int idx = tid + i * 256, r = idx >> 2, c = idx & 3;
+    const int p = p0 + r;
+    const bool ok = p < p1;
+    int row = p;
+    if (ok && C::GATED && !C::DENSE)
+      row = order[C::E + 1 + p] / C::K;
+    aSrc[i] = ok ? (const char *)A + ((long long)row * C::KD + c * 8) * 2 : (const char *)A;
+    aBytes[i] = ok ? 16 : 0;
+    aDst[i] = moe_tile_off(r, c);
+    long long wrow;
+    if constexpr (C::GATED)
+      wrow = (long long)e * 2 * C::N + (r < BN / 2 ? n0 + r : C::N + n0 + r - BN / 2);
+    else
+      wrow = (long long)e * C::N + n0 + r;
+    bSrc[i] = (const char *)W + (wrow * C::KD + c * 8) * 2;
+    bDst[i] = A_BYTES + moe_tile_off(r, c);
+  }
+  auto loadStage = [&](int kt, int stage) {
+    const unsigned st = smem + stage * STAGE_BYTES;
+    const long long koff = (long long)kt * BK * 2;
+#pragma unroll
+    for (int i = 0; i < 2; ++i) {
+      cp_async16(st + aDst[i], aBytes[i] ? aSrc[i] + koff : aSrc[i], aBytes[i]);
+      cp_async16(st + bDst[i], bSrc[i] + koff, 16);
+    }
+  };
+
+  float acc[4][4][4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i)
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.0f;
+
+#pragma unroll
+  for (int s = 0; s < STAGES - 1; ++s) {
+    if (s < KT)
+      loadStage(s, s);
+    cp_async_commit();
+  }
+  // B rows of this warp's two 16-column pairs.
+  const int bBase0 = C::GATED ? wn * 16 : wn * 32,
+            bBase1 = C::GATED ? BN / 2 + wn * 16 : wn * 32 + 16;
+  for (int kt = 0; kt < KT; ++kt) {
+    cp_async_wait<STAGES - 2>();
+    __syncthreads();
+    if (kt + STAGES - 1 < KT)
+      loadStage(kt + STAGES - 1, (kt + STAGES - 1) % STAGES);
+    cp_async_commit();
+    const unsigned aS = smem + (kt % STAGES) * STAGE_BYTES, bS = aS + A_BYTES;
+#pragma unroll
+    for (int ks = 0; ks < BK / 16; ++ks) {
+      u32 af[4][4], bf[4][2];
+#pragma unroll
+      for (int mi = 0; mi < 4; ++mi) {
+        const int r = wm * 64 + mi * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
+        ldsm_x4(af[mi][0], af[mi][1], af[mi][2], af[mi][3],
+                aS + moe_tile_off(r, ks * 2 + (lane >> 4)));
+      }
+#pragma unroll
+      for (int j = 0; j < 2; ++j) {
+        const int r = (j ? bBase1 : bBase0) + (lane & 7) + ((lane >> 4) & 1) * 8;
+        ldsm_x4(bf[2 * j][0], bf[2 * j][1], bf[2 * j + 1][0], bf[2 * j + 1][1],
+                bS + moe_tile_off(r, ks * 2 + ((lane >> 3) & 1)));
+      }
+#pragma unroll
+      for (int mi = 0; mi < 4; ++mi)
+#pragma unroll
+        for (int ni = 0; ni < 4; ++ni)
+          mma_m16n8k16<C::BF16>(acc[mi][ni], af[mi], bf[ni]);
+    }
+  }
+  cp_async_wait<0>();
+
+  const int g = lane >> 2, t4 = lane & 3;
+#pragma unroll
+  for (int mi = 0; mi < 4; ++mi) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int p = p0 + wm * 64 + mi * 16 + h * 8 + g;
+      if (p >= p1)
+        continue;
+      if constexpr (C::GATED) {
+#pragma unroll
+        for (int ni = 0; ni < 2; ++ni) {
+          const int col = n0 + wn * 16 + ni * 8 + t4 * 2;
+          const float v0 = moe_act<C::GELU>(acc[mi][ni][2 * h]) * acc[mi][ni + 2][2 * h];
+          const float v1 = moe_act<C::GELU>(acc[mi][ni][2 * h + 1]) * acc[mi][ni + 2][2 * h + 1];
+          ((u32 *)out)[((long long)p * C::N + col) >> 1] = pack2<C::BF16>(v0, v1);
+        }
+      } else {
+#pragma unroll
+        for (int ni = 0; ni < 4; ++ni) {
+          const int col = n0 + wn * 32 + ni * 8 + t4 * 2;
+          float2 v = make_float2(acc[mi][ni][2 * h], acc[mi][ni][2 * h + 1]);
+          *(float2 *)((float *)out + (long long)p * C::N + col) = v;
+        }
+      }
+    }
+  }
+}
+
+// ---- combine: weighted sum of each token's rows (+ the shared expert) ----
+// y[t] = sum_j weights[t*K+j] z[row(t, j)] + s(t) zs[t], s = sigmoid(x[t] .
+// shared_gate) with HAS_SHARED_GATE, else 1. C: T, H, K, E, SORTED,
+// HAS_SHARED, HAS_SHARED_GATE, X_DT (x, shared_gate, y). Launch: T blocks.
+template <class C>
+__device__ void moe_combine(const float *z, const float *weights, const int *order, const float *zs,
+                            const void *x, const void *sharedGate, void *y) {
+  const long long t = blockIdx.x;
+  float s = 1.0f;
+  if constexpr (C::HAS_SHARED_GATE) {
+    float g = 0.0f;
+    for (int c = threadIdx.x; c < C::H; c += blockDim.x)
+      g += moe_ld<C::X_DT>(sharedGate, c) * moe_ld<C::X_DT>(x, t * C::H + c);
+    g = block_reduce(g, SumOp());
+    s = 1.0f / (1.0f + __expf(-g));
+  }
+  long long rows[C::K];
+  float w[C::K];
+#pragma unroll
+  for (int j = 0; j < C::K; ++j) {
+    const int slot = int(t) * C::K + j;
+    rows[j] = (long long)(C::SORTED ? order[C::E + 1 + C::T * C::K + slot] : slot) * C::H;
+    w[j] = weights[slot];
+  }
+  for (int c = threadIdx.x; c < C::H; c += blockDim.x) {
+    float v = 0.0f;
+#pragma unroll
+    for (int j = 0; j < C::K; ++j)
+      v += w[j] * z[rows[j] + c];
+    if constexpr (C::HAS_SHARED)
+      v += s * zs[t * C::H + c];
+    moe_st<C::X_DT>(y, t * C::H + c, v);
+  }
 }
 
 #endif // EFFC_DEVICE_MOE_CUH

@@ -1,0 +1,856 @@
+// effc-moe-bench: effc's staged MoE kernels (compiler/codegen/moe: route,
+// permute, grouped expert GEMMs, combine; the same generator calls the MoE
+// emitter makes) against the per-token kernel effc had before (moe_token, the
+// reference: fp32 throughout, one block per token) and a cuBLAS per-expert
+// loop (effc's route + permute, then per expert cublasGemmEx gate_up, one
+// act(g)*u kernel, per expert cublasGemmEx down, effc's combine: the eager
+// formulation, with the host reading the expert counts each call).
+//
+//   effc-moe-bench [--check] [--perf] [--tokens=1,8,...] [--reps=N]
+//                  [--only=SUBSTR] [--peak-tflops=F] [--compile-only --arch=sm_90]
+//
+// --check: small layers covering bf16/fp16/fp32, the three routing modes,
+// norm_topk, routed_scale, gelu, shared experts with and without a gate,
+// decode (slot rows) and prefill (sorted rows), tensor-core and GEMV kernels.
+// --perf: one Mixtral-8x7B layer (E 8, top-2, H 4096, I 14336) and one
+// Qwen1.5-MoE-style layer (E 60, top-4, H 2048, I 1408, shared expert 5632
+// with a sigmoid gate), bf16, tokens 1, 8, 64, 512, 4096; every perf case is
+// checked too (the first 32 tokens against the reference). Without either,
+// both run. Per case: effc and cuBLAS times (median of --reps event-timed
+// calls after warm-up), the floor max(bytes / measured copy bandwidth, FLOPs
+// / peak) where bytes = the weights of the experts the routing touched (+
+// shared expert, router, x, y) and FLOPs = 2 T (K 3 H I + 3 H Is + E H), and
+// the error (max |y - ref| / max |ref| over the checked rows; bf16/fp16 pass
+// at 2e-2, fp32 at 1e-4). Exit status 1 when any check fails.
+// cuBLAS is dlopen()ed: $EFFC_CUBLAS, else libcublas.so.13/.12/.so; without
+// it the cuBLAS column says so (the effc numbers and checks still run).
+#include "compiler/codegen/core/CudaWriter.h"
+#include "compiler/codegen/moe/MoEKernels.h"
+#include "cuda/DriverApi.h"
+#include "cuda/DynLib.h"
+#include "cuda/Nvrtc.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+using namespace effc;
+using namespace effc::codegen;
+using namespace effc::codegen::moe;
+
+namespace {
+
+// ------------------------------------------------------------------ cases --
+
+struct Layer {
+  std::string name;
+  int64_t H = 0, E = 0, I = 0, K = 0, Is = 0;
+  DType dtype = DType::BFLOAT16;
+  Routing routing = Routing::SoftmaxTopk;
+  bool normTopk = false, gelu = false, sharedGate = false, routeWeights = false;
+  float routedScale = 1.0f;
+  bool hasShared() const { return Is > 0; }
+};
+
+struct Case {
+  Layer layer;
+  int64_t T = 0;
+  bool perf = false;
+  std::string label() const { return layer.name + " T" + std::to_string(T); }
+};
+
+int esize(DType t) { return t == DType::FLOAT32 ? 4 : 2; }
+
+Layer mixtral() {
+  Layer l;
+  l.name = "mixtral-8x7b";
+  l.H = 4096, l.E = 8, l.I = 14336, l.K = 2;
+  l.normTopk = true;
+  return l;
+}
+Layer qwenMoe() {
+  Layer l;
+  l.name = "qwen-moe";
+  l.H = 2048, l.E = 60, l.I = 1408, l.K = 4, l.Is = 5632;
+  l.sharedGate = true;
+  return l;
+}
+
+std::vector<Case> checkCases() {
+  std::vector<Case> cs;
+  auto add = [&](Layer l, std::initializer_list<int64_t> ts) {
+    for (int64_t t : ts)
+      cs.push_back(Case{l, t, false});
+  };
+  Layer a; // Mixtral-like, tensor-core sizes
+  a.name = "chk-bf16-softmax_topk-norm";
+  a.H = 256, a.E = 8, a.I = 512, a.K = 2, a.normTopk = true;
+  add(a, {1, 5, 8, 9, 130, 700});
+  Layer b; // Qwen-like with a gated shared expert
+  b.name = "chk-bf16-shared-gate";
+  b.H = 256, b.E = 60, b.I = 192, b.K = 4, b.Is = 384, b.sharedGate = true;
+  add(b, {1, 8, 300});
+  Layer c;
+  c.name = "chk-f16-topk_softmax-gelu";
+  c.H = 128, c.E = 4, c.I = 128, c.K = 2, c.dtype = DType::FLOAT16;
+  c.routing = Routing::TopkSoftmax, c.gelu = true;
+  add(c, {3, 200});
+  Layer d;
+  d.name = "chk-f32";
+  d.H = 64, d.E = 4, d.I = 48, d.K = 2, d.Is = 32, d.dtype = DType::FLOAT32;
+  add(d, {2, 40});
+  Layer e; // DeepSeek-like scores routing, ungated shared expert
+  e.name = "chk-bf16-scores";
+  e.H = 128, e.E = 16, e.I = 64, e.K = 4, e.Is = 128, e.routing = Routing::Scores;
+  e.routeWeights = true, e.normTopk = true, e.routedScale = 2.5f;
+  add(e, {4, 100});
+  Layer f; // sizes the tensor-core kernel refuses: GEMV on sorted rows
+  f.name = "chk-bf16-odd";
+  f.H = 72, f.E = 6, f.I = 40, f.K = 3;
+  add(f, {50});
+  return cs;
+}
+
+std::vector<Case> perfCases(const std::vector<int64_t> &tokens) {
+  std::vector<Case> cs;
+  for (const Layer &l : {mixtral(), qwenMoe()})
+    for (int64_t t : tokens)
+      cs.push_back(Case{l, t, true});
+  return cs;
+}
+
+// ---------------------------------------------------------------- kernels --
+
+/// Every kernel of one case in one translation unit.
+struct Kernels {
+  std::string source, error, cubin;
+  LaunchDims route, permute, up, down, sharedUp, sharedDown, combine, ref;
+  bool permuteUsed = false, upTc = false, downTc = false;
+  // The cuBLAS loop's helpers run on sorted rows: its own combine.
+  LaunchDims combineSorted;
+};
+
+/// The per-token reference kernel (device/moe.cuh moe_token) with float
+/// loads of every operand, launched over the first rows.
+std::string referenceKernel(const Case &c) {
+  const Layer &l = c.layer;
+  const int dt = l.dtype == DType::FLOAT32 ? 0 : l.dtype == DType::FLOAT16 ? 1 : 2;
+  const int rdt = l.routing == Routing::Scores ? 0 : dt;
+  CudaWriter w;
+  w.open("struct ref_cfg {");
+  w.line("static constexpr int T = ", c.T, ", H = ", l.H, ", E = ", l.E, ", I = ", l.I,
+         ", IS = ", l.Is, ", K = ", l.K, ", ROUTING = ", int(l.routing), ";");
+  w.line("static constexpr bool GELU = ", l.gelu ? "true" : "false",
+         ", NORM_TOPK = ", l.normTopk ? "true" : "false",
+         ", HAS_ROUTE_WEIGHTS = ", l.routeWeights ? "true" : "false",
+         ", HAS_SHARED = ", l.hasShared() ? "true" : "false",
+         ", HAS_SHARED_GATE = ", l.sharedGate ? "true" : "false", ";");
+  w.line("static constexpr float ROUTED_SCALE = ", floatLit(l.routedScale), ";");
+  w.close("};");
+  w.open("struct ref_io {");
+  w.line("const void *p[8]; void *q;");
+  w.line("__device__ float x(long long i) const { return moe_ld<", dt, ">(p[0], i); }");
+  w.line("__device__ float router(long long i) const { return moe_ld<", rdt, ">(p[1], i); }");
+  w.line("__device__ float gate_up(long long i) const { return moe_ld<", dt, ">(p[2], i); }");
+  w.line("__device__ float down(long long i) const { return moe_ld<", dt, ">(p[3], i); }");
+  w.line("__device__ float route_weights(long long i) const { return moe_ld<0>(p[4], i); }");
+  w.line("__device__ float shared_gate_up(long long i) const { return moe_ld<", dt,
+         ">(p[5], i); }");
+  w.line("__device__ float shared_down(long long i) const { return moe_ld<", dt, ">(p[6], i); }");
+  w.line("__device__ float shared_gate(long long i) const { return moe_ld<", dt, ">(p[7], i); }");
+  w.line("__device__ void store(long long i, float v) const { moe_st<", dt, ">(q, i, v); }");
+  w.close("};");
+  w.open("EFFC_KERNEL void __launch_bounds__(256) moe_ref(const void* a0, const void* a1, "
+         "const void* a2, const void* a3, const void* a4, const void* a5, const void* a6, "
+         "const void* a7, void* y) {");
+  w.line("ref_io l{{a0, a1, a2, a3, a4, a5, a6, a7}, y};");
+  w.line("moe_token<ref_cfg, 256>(l);");
+  w.close();
+  return w.str();
+}
+
+/// Bench helpers: device fill, the cuBLAS loop's gather and act kernels.
+const char *kHelperSource = R"CUDA(
+__device__ __forceinline__ unsigned bench_hash(unsigned x) {
+  x ^= x >> 16; x *= 0x7feb352du; x ^= x >> 15; x *= 0x846ca68bu; x ^= x >> 16; return x;
+}
+// n values ~ N(0, scale^2) (hash + Box-Muller) stored as dt (0 f32, 1 f16, 2 bf16).
+EFFC_KERNEL void bench_fill(void* p, long long n, int dt, unsigned seed, float scale) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x) {
+    unsigned a = bench_hash(unsigned(i) * 2u + seed * 0x9e3779b9u), b = bench_hash(unsigned(i) * 2u + 1u + seed * 0x85ebca6bu);
+    float u1 = (a >> 8) * (1.0f / 16777216.0f) + 1e-7f, u2 = (b >> 8) * (1.0f / 16777216.0f);
+    float v = scale * sqrtf(-2.0f * logf(u1)) * cosf(6.283185307f * u2);
+    if (dt == 0) moe_st<0>(p, i, v); else if (dt == 1) moe_st<1>(p, i, v); else moe_st<2>(p, i, v);
+  }
+}
+// xg[p] = x[sorted[p] / K] (16-bit rows of H elements).
+EFFC_KERNEL void bench_gather(const unsigned short* x, const int* order, unsigned short* xg, int rows, int H, int E, int K) {
+  const int p = blockIdx.x;
+  if (p >= rows) return;
+  const int t = order[E + 1 + p] / K;
+  for (int c = threadIdx.x; c < H; c += blockDim.x) xg[(long long)p * H + c] = x[(long long)t * H + c];
+}
+// h[r][i] = act(gu[r][i]) * gu[r][I + i], 16-bit (bf = bf16).
+EFFC_KERNEL void bench_act(const unsigned short* gu, unsigned short* h, long long rows, int I, int bf, int gelu) {
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows * I; i += (long long)gridDim.x * blockDim.x) {
+    const long long r = i / I, c = i % I;
+    const float g = bf ? bf16_to_f32(gu[r * 2 * I + c]) : f16_to_f32(gu[r * 2 * I + c]);
+    const float u = bf ? bf16_to_f32(gu[r * 2 * I + I + c]) : f16_to_f32(gu[r * 2 * I + I + c]);
+    const float v = (gelu ? moe_act<true>(g) : moe_act<false>(g)) * u;
+    h[i] = bf ? f32_to_bf16(v) : f32_to_f16(v);
+  }
+}
+)CUDA";
+
+Kernels buildKernels(const Case &c) {
+  Kernels k;
+  const Layer &l = c.layer;
+  std::string src = moePrelude() + kHelperSource, text;
+  auto add = [&](bool ok) {
+    if (ok)
+      src += text;
+    return ok;
+  };
+  RouteSpec rs;
+  rs.T = c.T, rs.H = l.H, rs.E = l.E, rs.K = l.K, rs.x = l.dtype;
+  rs.router = l.routing == Routing::Scores ? DType::FLOAT32 : l.dtype;
+  rs.routing = l.routing, rs.normTopk = l.normTopk, rs.hasRouteWeights = l.routeWeights;
+  rs.routedScale = l.routedScale;
+  const Rows rows = routedRows(c.T);
+  k.permuteUsed = rows == Rows::Sorted;
+  PermuteSpec ps{c.T, l.E, l.K};
+  ExpertGemmSpec up;
+  up.T = c.T, up.K = l.K, up.E = l.E, up.N = l.I, up.KD = l.H, up.dtype = l.dtype;
+  up.rows = rows, up.gated = true, up.gelu = l.gelu;
+  ExpertGemmSpec down = up;
+  down.N = l.H, down.KD = l.I, down.gated = false;
+  ExpertGemmSpec sup = up;
+  sup.K = 1, sup.E = 1, sup.N = l.Is, sup.rows = Rows::Dense;
+  ExpertGemmSpec sdown = sup;
+  sdown.N = l.H, sdown.KD = l.Is, sdown.gated = false;
+  CombineSpec cs;
+  cs.T = c.T, cs.H = l.H, cs.K = l.K, cs.E = l.E, cs.x = l.dtype, cs.sorted = k.permuteUsed;
+  cs.hasShared = l.hasShared(), cs.hasSharedGate = l.sharedGate;
+  CombineSpec cs2 = cs;
+  cs2.sorted = true;
+  // Permute is compiled always: the cuBLAS loop needs the order too.
+  bool ok = add(emitRoute(rs, "moe_route", text, k.route, k.error)) &&
+            add(emitPermute(ps, "moe_permute", text, k.permute, k.error)) &&
+            add(emitExpertGemm(up, "moe_up", text, k.up, k.error)) &&
+            add(emitExpertGemm(down, "moe_down", text, k.down, k.error)) &&
+            add(emitCombine(cs, "moe_combine", text, k.combine, k.error)) &&
+            add(emitCombine(cs2, "moe_combine_sorted", text, k.combineSorted, k.error));
+  if (ok && l.hasShared())
+    ok = add(emitExpertGemm(sup, "moe_shared_up", text, k.sharedUp, k.error)) &&
+         add(emitExpertGemm(sdown, "moe_shared_down", text, k.sharedDown, k.error));
+  if (!ok)
+    return k;
+  k.upTc = usesTensorCores(up);
+  k.downTc = usesTensorCores(down);
+  src += referenceKernel(c);
+  k.ref.block[0] = 256;
+  k.source = src;
+  return k;
+}
+
+// ----------------------------------------------------------------- device --
+
+class Gpu {
+public:
+  explicit Gpu(const cuda::Driver *d) : d_(d), a_(d->api) {}
+  bool ok(cuda::CUresult r, const std::string &what) {
+    if (r == cuda::CUDA_SUCCESS)
+      return true;
+    std::fprintf(stderr, "effc-moe-bench: %s: %s\n", what.c_str(), d_->errorText(r).c_str());
+    failed_ = true;
+    return false;
+  }
+  bool failed() const { return failed_; }
+  const cuda::DriverApi &api() const { return a_; }
+  cuda::CUdeviceptr alloc(size_t bytes) {
+    cuda::CUdeviceptr p = 0;
+    ok(a_.cuMemAlloc(&p, std::max<size_t>(bytes, 256)), "cuMemAlloc " + std::to_string(bytes));
+    return p;
+  }
+  void free(cuda::CUdeviceptr p) {
+    if (p)
+      a_.cuMemFree(p);
+  }
+  cuda::CUmodule loadModule(const std::string &cubin) {
+    cuda::CUmodule m = nullptr;
+    ok(a_.cuModuleLoadData(&m, cubin.data()), "cuModuleLoadData");
+    return m;
+  }
+  cuda::CUfunction function(cuda::CUmodule m, const std::string &name, uint32_t smem = 0) {
+    cuda::CUfunction f = nullptr;
+    if (!m || !ok(a_.cuModuleGetFunction(&f, m, name.c_str()), "cuModuleGetFunction " + name))
+      return nullptr;
+    if (smem > 48 * 1024)
+      ok(a_.cuFuncSetAttribute(f, cuda::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(smem)),
+         "cuFuncSetAttribute " + name);
+    return f;
+  }
+  bool launch(cuda::CUfunction f, const LaunchDims &l, std::vector<void *> params) {
+    return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
+                                l.block[2], l.sharedBytes, nullptr, params.data(), nullptr),
+              "cuLaunchKernel");
+  }
+  bool sync(const std::string &what) { return ok(a_.cuCtxSynchronize(), "sync after " + what); }
+
+private:
+  const cuda::Driver *d_;
+  const cuda::DriverApi &a_;
+  bool failed_ = false;
+};
+
+/// Median of event-timed calls of `step` after 2 warm-ups.
+template <class Step> double timeMs(Gpu &g, int reps, Step step) {
+  const cuda::DriverApi &a = g.api();
+  cuda::CUevent e0 = nullptr, e1 = nullptr;
+  g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
+  g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
+  for (int i = 0; i < 2; ++i)
+    step();
+  g.sync("warm-up");
+  std::vector<float> t;
+  for (int r = 0; r < reps && !g.failed(); ++r) {
+    a.cuEventRecord(e0, nullptr);
+    step();
+    a.cuEventRecord(e1, nullptr);
+    g.sync("timed call");
+    float ms = 0;
+    g.ok(a.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime");
+    t.push_back(ms);
+  }
+  a.cuEventDestroy(e0);
+  a.cuEventDestroy(e1);
+  if (t.empty())
+    return -1;
+  std::sort(t.begin(), t.end());
+  return t[t.size() / 2];
+}
+
+// ----------------------------------------------------------------- cuBLAS --
+
+/// The slice of cuBLAS the baseline calls, resolved at run time.
+struct Cublas {
+  using Handle = void *;
+  int (*create)(Handle *) = nullptr;
+  int (*gemmEx)(Handle, int, int, int, int, int, const void *, const void *, int, int, const void *,
+                int, int, const void *, void *, int, int, int, int) = nullptr;
+  Handle handle = nullptr;
+  std::string why;
+  static constexpr int OP_N = 0, OP_T = 1, R_32F = 0, R_16F = 2, R_16BF = 14, COMPUTE_32F = 68,
+                       GEMM_DEFAULT = -1;
+
+  bool load() {
+    std::vector<std::string> names;
+    std::string env = cuda::getEnv("EFFC_CUBLAS");
+    if (!env.empty())
+      names.push_back(env);
+    else
+      names = {"libcublas.so.13", "libcublas.so.12", "libcublas.so",
+               "/usr/local/cuda/lib64/libcublas.so", "/usr/local/cuda/lib/libcublas.so"};
+    std::string loaded;
+    void *lib = cuda::openFirst(names, &loaded, &why);
+    if (!lib)
+      return false;
+    create = (int (*)(Handle *))cuda::symbol(lib, "cublasCreate_v2");
+    gemmEx = (decltype(gemmEx))cuda::symbol(lib, "cublasGemmEx");
+    if (!create || !gemmEx) {
+      why = loaded + " lacks cublasCreate_v2/cublasGemmEx";
+      return false;
+    }
+    if (int r = create(&handle); r != 0) {
+      why = "cublasCreate_v2 returned " + std::to_string(r);
+      return false;
+    }
+    return true;
+  }
+  /// Row-major out[m, n] = a[m, k] . w[n, k]^T (a, w 16-bit; out 16-bit or
+  /// f32): column-major out^T = w^T(op T) a^T.
+  bool gemm(int m, int n, int k, const void *a, const void *w, void *out, int abType,
+            int outType) const {
+    const float one = 1.0f, zero = 0.0f;
+    return gemmEx(handle, OP_T, OP_N, n, m, k, &one, w, abType, k, a, abType, k, &zero, out,
+                  outType, n, COMPUTE_32F, GEMM_DEFAULT) == 0;
+  }
+};
+
+// ------------------------------------------------------------------- run --
+
+struct Result {
+  std::string label, error;
+  double effcMs = -1, cublasMs = -1, floorMs = -1, bytesMs = -1, flopsMs = -1;
+  double errEffc = -1, errCublas = -1;
+  int64_t expertsTouched = 0;
+  bool pass = false;
+  std::string kernels;
+};
+
+struct Env {
+  Gpu *gpu = nullptr;
+  Cublas *cublas = nullptr;
+  double bandwidth = 0; // bytes/s, measured
+  double peakFlops = 0; // FLOP/s of 16-bit tensor cores (0: unknown)
+  std::string arch;
+  int reps = 20;
+};
+
+struct Weights {
+  cuda::CUdeviceptr router = 0, gateUp = 0, down = 0, sharedGateUp = 0, sharedDown = 0,
+                    sharedGate = 0;
+};
+
+double relErr(const std::vector<float> &y, const std::vector<float> &ref) {
+  double maxDiff = 0, maxRef = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    if (!std::isfinite(y[i]))
+      return INFINITY;
+    maxDiff = std::max(maxDiff, double(std::fabs(y[i] - ref[i])));
+    maxRef = std::max(maxRef, double(std::fabs(ref[i])));
+  }
+  return maxDiff / std::max(maxRef, 1e-30);
+}
+
+float toFloat(const uint8_t *p, DType t) {
+  if (t == DType::FLOAT32) {
+    float f;
+    std::memcpy(&f, p, 4);
+    return f;
+  }
+  uint16_t h;
+  std::memcpy(&h, p, 2);
+  uint32_t u;
+  if (t == DType::BFLOAT16) {
+    u = uint32_t(h) << 16;
+  } else {
+    uint32_t sign = uint32_t(h & 0x8000u) << 16, e = (h >> 10) & 0x1f, m = h & 0x3ffu;
+    if (e == 0) {
+      float f = std::ldexp(float(m), -24);
+      return sign ? -f : f;
+    }
+    u = e == 31 ? (sign | 0x7f800000u | (m << 13)) : (sign | ((e + 112) << 23) | (m << 13));
+  }
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+std::vector<float> download(Gpu &g, cuda::CUdeviceptr p, int64_t n, DType t) {
+  std::vector<uint8_t> b(size_t(n) * esize(t));
+  g.ok(g.api().cuMemcpyDtoH(b.data(), p, b.size()), "cuMemcpyDtoH");
+  std::vector<float> v(static_cast<size_t>(n));
+  for (int64_t i = 0; i < n; ++i)
+    v[size_t(i)] = toFloat(&b[size_t(i) * esize(t)], t);
+  return v;
+}
+
+Result runCase(Env &env, const Case &c, const Kernels &k, const Weights &w, cuda::CUdeviceptr x,
+               cuda::CUdeviceptr scores, cuda::CUdeviceptr routeWeights, bool time) {
+  Gpu &g = *env.gpu;
+  const Layer &l = c.layer;
+  Result r;
+  r.label = c.label();
+  r.kernels = std::string(k.permuteUsed ? "sorted" : "slots") + (k.upTc ? " up:mma" : " up:gemv") +
+              (k.downTc ? " down:mma" : " down:gemv");
+  const int64_t T = c.T, TK = T * l.K, es = esize(l.dtype);
+  const int64_t refRows = std::min<int64_t>(T, 32);
+  cuda::CUmodule mod = g.loadModule(k.cubin);
+  auto fn = [&](const char *name, const LaunchDims &d = LaunchDims()) {
+    return g.function(mod, name, d.sharedBytes);
+  };
+  cuda::CUfunction fRoute = fn("moe_route"), fPermute = fn("moe_permute"), fUp = fn("moe_up", k.up),
+                   fDown = fn("moe_down", k.down), fCombine = fn("moe_combine"),
+                   fCombineSorted = fn("moe_combine_sorted"), fRef = fn("moe_ref"),
+                   fGather = fn("bench_gather"), fAct = fn("bench_act");
+  cuda::CUfunction fSUp = l.hasShared() ? fn("moe_shared_up", k.sharedUp) : nullptr,
+                   fSDown = l.hasShared() ? fn("moe_shared_down", k.sharedDown) : nullptr;
+  if (g.failed()) {
+    r.error = "kernel lookup failed";
+    return r;
+  }
+  cuda::CUdeviceptr experts = g.alloc(TK * 8), weights = g.alloc(TK * 4),
+                    order = g.alloc((l.E + 1 + 2 * TK) * 4), h = g.alloc(TK * l.I * es),
+                    z = g.alloc(TK * l.H * 4), hs = g.alloc(T * std::max<int64_t>(l.Is, 1) * es),
+                    zs = g.alloc(T * l.H * 4), y = g.alloc(T * l.H * es),
+                    yref = g.alloc(refRows * l.H * es);
+  cuda::CUdeviceptr none = 0, gateUp = w.gateUp, downW = w.down;
+  cuda::CUdeviceptr routerArg = l.routing == Routing::Scores ? scores : w.router;
+  cuda::CUdeviceptr rwArg = l.routeWeights ? routeWeights : 0;
+  cuda::CUdeviceptr sgu = l.hasShared() ? w.sharedGateUp : 0, sd = l.hasShared() ? w.sharedDown : 0,
+                    sg = l.sharedGate ? w.sharedGate : 0;
+  cuda::CUdeviceptr zsArg = l.hasShared() ? zs : 0;
+  cuda::CUdeviceptr index = k.permuteUsed ? order : experts;
+
+  auto effc = [&]() {
+    g.launch(fRoute, k.route, {&x, &routerArg, &rwArg, &experts, &weights});
+    if (k.permuteUsed)
+      g.launch(fPermute, k.permute, {&experts, &order});
+    g.launch(fUp, k.up, {&x, &gateUp, &index, &h});
+    if (l.hasShared())
+      g.launch(fSUp, k.sharedUp, {&x, &sgu, &none, &hs});
+    g.launch(fDown, k.down, {&h, &downW, &index, &z});
+    if (l.hasShared())
+      g.launch(fSDown, k.sharedDown, {&hs, &sd, &none, &zs});
+    cuda::CUdeviceptr orderArg = k.permuteUsed ? order : 0;
+    g.launch(fCombine, k.combine, {&x, &z, &weights, &orderArg, &zsArg, &sg, &y});
+  };
+
+  // Reference on the first rows; y poisoned first so an unwritten row fails.
+  g.ok(g.api().cuMemsetD8(y, 0xff, size_t(T * l.H * es)), "cuMemsetD8");
+  LaunchDims rl = k.ref;
+  rl.grid[0] = uint32_t(refRows);
+  g.launch(fRef, rl, {&x, &routerArg, &gateUp, &downW, &rwArg, &sgu, &sd, &sg, &yref});
+  effc();
+  g.sync("effc kernels");
+  if (g.failed()) {
+    r.error = "launch failed";
+    return r;
+  }
+  std::vector<float> ref = download(g, yref, refRows * l.H, l.dtype);
+  std::vector<float> got = download(g, y, refRows * l.H, l.dtype);
+  r.errEffc = relErr(got, ref);
+  // Every row written (poison is NaN in every dtype).
+  std::vector<float> all = download(g, y, T * l.H, l.dtype);
+  bool written = std::all_of(all.begin(), all.end(), [](float v) { return std::isfinite(v); });
+  const double tol = l.dtype == DType::FLOAT32 ? 1e-4 : 2e-2;
+  r.pass = written && r.errEffc <= tol;
+  if (!written)
+    r.error = "rows left unwritten or not finite";
+
+  // The experts the routing touched (for the bytes floor).
+  g.launch(fPermute, k.permute, {&experts, &order});
+  std::vector<int32_t> offsets(size_t(l.E + 1));
+  g.sync("permute");
+  g.ok(g.api().cuMemcpyDtoH(offsets.data(), order, offsets.size() * 4), "cuMemcpyDtoH");
+  for (int64_t e = 0; e < l.E; ++e)
+    r.expertsTouched += offsets[size_t(e + 1)] > offsets[size_t(e)];
+
+  // cuBLAS per-expert loop (16-bit only).
+  const bool cublasOk = env.cublas && l.dtype != DType::FLOAT32;
+  cuda::CUdeviceptr xg = 0, gu = 0, hsg = 0;
+  if (cublasOk) {
+    xg = g.alloc(TK * l.H * es);
+    gu = g.alloc(TK * 2 * l.I * es);
+    if (l.hasShared())
+      hsg = g.alloc(T * 2 * l.Is * es);
+  }
+  const int abType = l.dtype == DType::BFLOAT16 ? Cublas::R_16BF : Cublas::R_16F;
+  int bf = l.dtype == DType::BFLOAT16, gelu = l.gelu;
+  bool cublasFailed = false;
+  auto act = [&](cuda::CUdeviceptr in, cuda::CUdeviceptr out, long long rows, int I) {
+    LaunchDims d;
+    d.grid[0] = uint32_t(std::min<long long>(8192, (rows * I + 255) / 256));
+    d.block[0] = 256;
+    g.launch(fAct, d, {&in, &out, &rows, &I, &bf, &gelu});
+  };
+  auto baseline = [&]() {
+    g.launch(fRoute, k.route, {&x, &routerArg, &rwArg, &experts, &weights});
+    g.launch(fPermute, k.permute, {&experts, &order});
+    std::vector<int32_t> off(size_t(l.E + 1));
+    g.ok(g.api().cuMemcpyDtoH(off.data(), order, off.size() * 4), "cuMemcpyDtoH offsets");
+    int rows = int(TK), H = int(l.H), E = int(l.E), K = int(l.K);
+    LaunchDims gd;
+    gd.grid[0] = uint32_t(TK);
+    gd.block[0] = 256;
+    g.launch(fGather, gd, {&x, &order, &xg, &rows, &H, &E, &K});
+    for (int64_t e = 0; e < l.E; ++e) {
+      const int c0 = off[size_t(e)], n = off[size_t(e + 1)] - c0;
+      if (n == 0)
+        continue;
+      cublasFailed |= !env.cublas->gemm(
+          n, int(2 * l.I), int(l.H), (const char *)(uintptr_t)xg + int64_t(c0) * l.H * es,
+          (const char *)(uintptr_t)w.gateUp + e * 2 * l.I * l.H * es,
+          (char *)(uintptr_t)gu + int64_t(c0) * 2 * l.I * es, abType, abType);
+    }
+    act(gu, h, (long long)TK, int(l.I));
+    for (int64_t e = 0; e < l.E; ++e) {
+      const int c0 = off[size_t(e)], n = off[size_t(e + 1)] - c0;
+      if (n == 0)
+        continue;
+      cublasFailed |= !env.cublas->gemm(
+          n, int(l.H), int(l.I), (const char *)(uintptr_t)h + int64_t(c0) * l.I * es,
+          (const char *)(uintptr_t)w.down + e * l.H * l.I * es,
+          (char *)(uintptr_t)z + int64_t(c0) * l.H * 4, abType, Cublas::R_32F);
+    }
+    if (l.hasShared()) {
+      cublasFailed |= !env.cublas->gemm(int(T), int(2 * l.Is), int(l.H), (const void *)x,
+                                        (const void *)sgu, (void *)hsg, abType, abType);
+      act(hsg, hs, (long long)T, int(l.Is));
+      cublasFailed |= !env.cublas->gemm(int(T), int(l.H), int(l.Is), (const void *)hs,
+                                        (const void *)sd, (void *)zs, abType, Cublas::R_32F);
+    }
+    g.launch(fCombineSorted, k.combineSorted, {&x, &z, &weights, &order, &zsArg, &sg, &y});
+  };
+  if (cublasOk) {
+    g.ok(g.api().cuMemsetD8(y, 0xff, size_t(T * l.H * es)), "cuMemsetD8");
+    baseline();
+    g.sync("cuBLAS loop");
+    if (!cublasFailed && !g.failed())
+      r.errCublas = relErr(download(g, y, refRows * l.H, l.dtype), ref);
+  }
+
+  if (time && !g.failed()) {
+    r.effcMs = timeMs(g, env.reps, effc);
+    if (cublasOk && !cublasFailed)
+      r.cublasMs = timeMs(g, env.reps, baseline);
+    const double bytes = double(r.expertsTouched) * 3 * l.H * l.I * es + 3.0 * l.H * l.Is * es +
+                         double(l.E) * l.H * es * (l.routing != Routing::Scores) +
+                         2.0 * T * l.H * es;
+    const double flops = 2.0 * T * (l.K * 3.0 * l.H * l.I + 3.0 * l.H * l.Is + double(l.E) * l.H);
+    r.bytesMs = env.bandwidth > 0 ? 1e3 * bytes / env.bandwidth : -1;
+    r.flopsMs = env.peakFlops > 0 ? 1e3 * flops / env.peakFlops : -1;
+    r.floorMs = std::max(r.bytesMs, r.flopsMs);
+  }
+  if (cublasFailed)
+    r.error += (r.error.empty() ? "" : "; ") + std::string("a cublasGemmEx call failed");
+  for (cuda::CUdeviceptr p : {experts, weights, order, h, z, hs, zs, y, yref, xg, gu, hsg})
+    g.free(p);
+  g.api().cuModuleUnload(mod);
+  return r;
+}
+
+/// Device-to-device copy bandwidth (read + write bytes / s) over 1 GiB.
+double measureBandwidth(Gpu &g) {
+  const size_t n = size_t(1) << 30;
+  cuda::CUdeviceptr a = g.alloc(n), b = g.alloc(n);
+  double ms = timeMs(g, 10, [&] { g.api().cuMemcpyDtoDAsync(b, a, n, nullptr); });
+  g.free(a);
+  g.free(b);
+  return ms > 0 ? 2.0 * double(n) / (ms * 1e-3) : 0;
+}
+
+/// Dense 16-bit tensor-core peak by device name (TFLOP/s), 0 when unknown.
+double peakTflops(const std::string &name) {
+  if (name.find("H100") != std::string::npos || name.find("H200") != std::string::npos ||
+      name.find("H800") != std::string::npos)
+    return name.find("PCIe") != std::string::npos ? 756 : 989;
+  if (name.find("A100") != std::string::npos || name.find("A800") != std::string::npos)
+    return 312;
+  if (name.find("L40S") != std::string::npos)
+    return 362;
+  return 0;
+}
+
+std::vector<int64_t> parseList(const std::string &s) {
+  std::vector<int64_t> v;
+  size_t at = 0;
+  while (at < s.size()) {
+    size_t comma = s.find(',', at);
+    v.push_back(std::atoll(s.substr(at, comma - at).c_str()));
+    at = comma == std::string::npos ? s.size() : comma + 1;
+  }
+  return v;
+}
+
+std::string us(double ms) {
+  if (ms < 0)
+    return "-";
+  char b[32];
+  std::snprintf(b, sizeof b, "%.1f", ms * 1e3);
+  return b;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  bool check = false, perf = false, compileOnly = false;
+  std::string arch, only;
+  std::vector<int64_t> tokens = {1, 8, 64, 512, 4096};
+  double peakOverride = 0;
+  int reps = 20;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    auto val = [&](const char *p) { return a.substr(std::strlen(p)); };
+    if (a == "--check")
+      check = true;
+    else if (a == "--perf")
+      perf = true;
+    else if (a == "--compile-only")
+      compileOnly = true;
+    else if (a.rfind("--arch=", 0) == 0)
+      arch = val("--arch=");
+    else if (a.rfind("--only=", 0) == 0)
+      only = val("--only=");
+    else if (a.rfind("--tokens=", 0) == 0)
+      tokens = parseList(val("--tokens="));
+    else if (a.rfind("--reps=", 0) == 0)
+      reps = std::max(1, std::atoi(val("--reps=").c_str()));
+    else if (a.rfind("--peak-tflops=", 0) == 0)
+      peakOverride = std::atof(val("--peak-tflops=").c_str());
+    else {
+      std::fprintf(stderr, "usage: effc-moe-bench [--check] [--perf] [--tokens=1,8,..] [--reps=N] "
+                           "[--only=SUBSTR] [--peak-tflops=F] [--compile-only --arch=sm_90]\n");
+      return 2;
+    }
+  }
+  if (!check && !perf)
+    check = perf = true;
+  std::vector<Case> cases;
+  if (check)
+    cases = checkCases();
+  if (perf)
+    for (const Case &c : perfCases(tokens))
+      cases.push_back(c);
+  if (!only.empty())
+    cases.erase(
+        std::remove_if(cases.begin(), cases.end(),
+                       [&](const Case &c) { return c.label().find(only) == std::string::npos; }),
+        cases.end());
+
+  const cuda::Driver *drv = nullptr;
+  if (!compileOnly) {
+    auto d = cuda::getDriver();
+    if (!d.ok()) {
+      std::fprintf(stderr, "effc-moe-bench: %s\n", d.status().message().c_str());
+      return 1;
+    }
+    drv = *d;
+    if (arch.empty())
+      arch = nvrtc::archForComputeCapability(drv->ccMajor, drv->ccMinor);
+    std::printf("device: %s (%s)\n", drv->deviceName.c_str(), arch.c_str());
+  }
+  if (arch.empty())
+    arch = "sm_90";
+  if (Status st = nvrtc::load(); !st.ok()) {
+    std::fprintf(stderr, "effc-moe-bench: %s\n", st.message().c_str());
+    return 1;
+  }
+
+  // Compile: one translation unit per case.
+  std::vector<Kernels> ks;
+  bool allOk = true;
+  for (const Case &c : cases) {
+    Kernels k = buildKernels(c);
+    if (k.error.empty()) {
+      auto r = nvrtc::compile(k.source, nvrtc::compileOptions(arch, {}), "moe_bench.cu");
+      if (r.ok())
+        k.cubin = std::move(r->cubin);
+      else
+        k.error = r.status().message();
+    }
+    if (!k.error.empty() || compileOnly)
+      std::printf("%-40s %s\n", c.label().c_str(), k.error.empty() ? "compiled" : k.error.c_str());
+    allOk = allOk && k.error.empty();
+    ks.push_back(std::move(k));
+  }
+  if (compileOnly)
+    return allOk ? 0 : 1;
+
+  Gpu gpu(drv);
+  Cublas cublas;
+  Env env;
+  env.gpu = &gpu;
+  env.reps = reps;
+  env.arch = arch;
+  if (cublas.load())
+    env.cublas = &cublas;
+  else
+    std::printf("cuBLAS baseline: not available (%s); set EFFC_CUBLAS=/path/libcublas.so\n",
+                cublas.why.c_str());
+  if (perf) {
+    env.bandwidth = measureBandwidth(gpu);
+    env.peakFlops = 1e12 * (peakOverride > 0 ? peakOverride : peakTflops(drv->deviceName));
+    std::printf("floor: copy bandwidth %.0f GB/s (measured), 16-bit peak %s\n", env.bandwidth / 1e9,
+                env.peakFlops > 0 ? (std::to_string(int(env.peakFlops / 1e12)) + " TFLOP/s").c_str()
+                                  : "unknown (--peak-tflops=F)");
+  }
+
+  // Helper module for filling inputs.
+  std::string helper = moePrelude() + kHelperSource;
+  auto hc = nvrtc::compile(helper, nvrtc::compileOptions(arch, {}), "moe_fill.cu");
+  if (!hc.ok()) {
+    std::fprintf(stderr, "effc-moe-bench: %s\n", hc.status().message().c_str());
+    return 1;
+  }
+  cuda::CUmodule helperMod = gpu.loadModule(hc->cubin);
+  cuda::CUfunction fill = gpu.function(helperMod, "bench_fill");
+  unsigned seed = 1;
+  auto randomize = [&](cuda::CUdeviceptr p, int64_t n, DType t, float scale) {
+    long long nn = n;
+    int dt = t == DType::FLOAT32 ? 0 : t == DType::FLOAT16 ? 1 : 2;
+    LaunchDims l;
+    l.grid[0] = 4096;
+    l.block[0] = 256;
+    unsigned s = seed++;
+    gpu.launch(fill, l, {&p, &nn, &dt, &s, &scale});
+  };
+
+  std::vector<Result> results;
+  // Cases of one layer share weights (allocated for the layer, inputs for
+  // its largest T).
+  for (size_t i = 0; i < cases.size();) {
+    size_t j = i;
+    int64_t maxT = 0;
+    while (j < cases.size() && cases[j].layer.name == cases[i].layer.name)
+      maxT = std::max(maxT, cases[j++].T);
+    const Layer &l = cases[i].layer;
+    const int es = esize(l.dtype);
+    Weights w;
+    w.router = gpu.alloc(l.E * l.H * es);
+    w.gateUp = gpu.alloc(l.E * 2 * l.I * l.H * es);
+    w.down = gpu.alloc(l.E * l.H * l.I * es);
+    randomize(w.router, l.E * l.H, l.dtype, 1.0f / std::sqrt(float(l.H)));
+    randomize(w.gateUp, l.E * 2 * l.I * l.H, l.dtype, 1.0f / std::sqrt(float(l.H)));
+    randomize(w.down, l.E * l.H * l.I, l.dtype, 1.0f / std::sqrt(float(l.I)));
+    if (l.hasShared()) {
+      w.sharedGateUp = gpu.alloc(2 * l.Is * l.H * es);
+      w.sharedDown = gpu.alloc(l.H * l.Is * es);
+      w.sharedGate = gpu.alloc(l.H * es);
+      randomize(w.sharedGateUp, 2 * l.Is * l.H, l.dtype, 1.0f / std::sqrt(float(l.H)));
+      randomize(w.sharedDown, l.H * l.Is, l.dtype, 1.0f / std::sqrt(float(l.Is)));
+      randomize(w.sharedGate, l.H, l.dtype, 1.0f / std::sqrt(float(l.H)));
+    }
+    cuda::CUdeviceptr x = gpu.alloc(maxT * l.H * es), scores = gpu.alloc(maxT * l.E * 4),
+                      rw = gpu.alloc(maxT * l.E * 4);
+    randomize(x, maxT * l.H, l.dtype, 1.0f);
+    randomize(scores, maxT * l.E, DType::FLOAT32, 1.0f);
+    randomize(rw, maxT * l.E, DType::FLOAT32, 0.5f);
+    for (; i < j; ++i) {
+      Result r;
+      if (!ks[i].error.empty()) {
+        r.label = cases[i].label();
+        r.error = ks[i].error;
+      } else {
+        r = runCase(env, cases[i], ks[i], w, x, scores, rw, cases[i].perf);
+      }
+      std::printf("%-40s %-26s err %.2e%s%s\n", r.label.c_str(), r.kernels.c_str(), r.errEffc,
+                  r.pass ? " PASS" : " FAIL",
+                  r.error.empty() ? "" : (" (" + r.error + ")").c_str());
+      std::fflush(stdout);
+      allOk = allOk && r.pass;
+      if (cases[i].perf)
+        results.push_back(r);
+    }
+    for (cuda::CUdeviceptr p :
+         {w.router, w.gateUp, w.down, w.sharedGateUp, w.sharedDown, w.sharedGate, x, scores, rw})
+      gpu.free(p);
+  }
+
+  if (!results.empty()) {
+    std::printf("\n%-26s %6s %9s %9s %9s %8s %8s %9s %9s %9s\n", "layer (bf16)", "experts",
+                "effc_us", "cublas_us", "floor_us", "effc/flr", "cub/effc", "bytes_us", "flops_us",
+                "err_cub");
+    for (const Result &r : results) {
+      char a[16] = "-", b[16] = "-", e[16] = "-";
+      if (r.effcMs > 0 && r.floorMs > 0)
+        std::snprintf(a, sizeof a, "%.2f", r.effcMs / r.floorMs);
+      if (r.effcMs > 0 && r.cublasMs > 0)
+        std::snprintf(b, sizeof b, "%.2f", r.cublasMs / r.effcMs);
+      if (r.errCublas >= 0)
+        std::snprintf(e, sizeof e, "%.1e", r.errCublas);
+      std::printf("%-26s %6lld %9s %9s %9s %8s %8s %9s %9s %9s\n", r.label.c_str(),
+                  (long long)r.expertsTouched, us(r.effcMs).c_str(), us(r.cublasMs).c_str(),
+                  us(r.floorMs).c_str(), a, b, us(r.bytesMs).c_str(), us(r.flopsMs).c_str(), e);
+    }
+  }
+  std::printf("%s\n", allOk ? "ALL CHECKS PASS" : "SOME CHECKS FAILED");
+  return allOk ? 0 : 1;
+}

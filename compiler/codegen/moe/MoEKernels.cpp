@@ -1,0 +1,224 @@
+//===- MoEKernels.cpp - the staged mixture-of-experts kernels -------------===//
+#include "compiler/codegen/moe/MoEKernels.h"
+
+#include "compiler/codegen/core/CudaWriter.h"
+#include "compiler/codegen/device/DeviceCode.h"
+
+#include <algorithm>
+
+namespace effc::codegen::moe {
+namespace {
+
+/// Shared-memory limits of the route and permute kernels (static arrays
+/// sized by E).
+constexpr int64_t kMaxExperts = 256;
+constexpr int kGemvWarps = 8;
+
+int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
+
+/// The MOE_F32/F16/BF16 number of a float dtype; -1 for any other.
+int elementCode(DType t) {
+  switch (t) {
+  case DType::FLOAT32:
+    return 0;
+  case DType::FLOAT16:
+    return 1;
+  case DType::BFLOAT16:
+    return 2;
+  default:
+    return -1;
+  }
+}
+
+const char *flag(bool b) { return b ? "true" : "false"; }
+
+bool checkElement(DType t, const char *what, std::string &error) {
+  if (elementCode(t) >= 0)
+    return true;
+  error = std::string(what) + " must be float32, float16 or bfloat16, got " + dtypeName(t);
+  return false;
+}
+
+bool checkSizes(std::initializer_list<int64_t> sizes, std::string &error) {
+  for (int64_t s : sizes)
+    if (s < 1 || s > (int64_t(1) << 30)) {
+      error = "MoE sizes must be in [1, 2^30], got " + std::to_string(s);
+      return false;
+    }
+  return true;
+}
+
+/// `EFFC_KERNEL void __launch_bounds__(threads) name(in0.., out0..) {`.
+void openWrapper(CudaWriter &w, const std::string &name, int threads, int inputs, int outputs) {
+  std::string params;
+  for (int i = 0; i < inputs; ++i)
+    params += (params.empty() ? "" : ", ") + std::string("const void* __restrict__ in") +
+              std::to_string(i);
+  for (int i = 0; i < outputs; ++i)
+    params +=
+        (params.empty() ? "" : ", ") + std::string("void* __restrict__ out") + std::to_string(i);
+  w.open("EFFC_KERNEL void __launch_bounds__(", threads, ") ", name, "(", params, ") {");
+}
+
+} // namespace
+
+bool parseRouting(const std::string &name, Routing &out) {
+  if (name == "softmax_topk")
+    out = Routing::SoftmaxTopk;
+  else if (name == "topk_softmax")
+    out = Routing::TopkSoftmax;
+  else if (name == "scores")
+    out = Routing::Scores;
+  else
+    return false;
+  return true;
+}
+
+std::string moePrelude() { return deviceSources({"primitives.cuh", "moe.cuh"}); }
+
+bool emitRoute(const RouteSpec &s, const std::string &name, std::string &source, LaunchDims &launch,
+               std::string &error) {
+  if (!checkSizes({s.T, s.H, s.E, s.K}, error) || !checkElement(s.x, "x", error) ||
+      !checkElement(s.router, "router", error) ||
+      (s.hasRouteWeights && !checkElement(s.routeWeights, "route_weights", error)))
+    return false;
+  if (s.E > kMaxExperts || s.K > s.E) {
+    error = "the MoE route kernel needs top_k <= num_experts <= " + std::to_string(kMaxExperts) +
+            ", got top_k " + std::to_string(s.K) + ", num_experts " + std::to_string(s.E);
+    return false;
+  }
+  const std::string cfg = name + "_cfg";
+  CudaWriter w;
+  w.open("struct ", cfg, " {");
+  w.line("static constexpr int T = ", s.T, ", H = ", s.H, ", E = ", s.E, ", K = ", s.K,
+         ", ROUTING = ", int(s.routing), ";");
+  w.line("static constexpr int X_DT = ", elementCode(s.x), ", R_DT = ", elementCode(s.router),
+         ", RW_DT = ", elementCode(s.hasRouteWeights ? s.routeWeights : DType::FLOAT32), ";");
+  w.line("static constexpr bool NORM_TOPK = ", flag(s.normTopk),
+         ", HAS_ROUTE_WEIGHTS = ", flag(s.hasRouteWeights), ";");
+  w.line("static constexpr float ROUTED_SCALE = ", floatLit(s.routedScale), ";");
+  w.close("};");
+  w.line("// experts, weights [", s.T, ", ", s.K, "] of ", s.E, " experts (fp32 routing)");
+  openWrapper(w, name, 256, 3, 2);
+  w.line("moe_route<", cfg, ">(in0, in1, in2, (long long*)out0, (float*)out1);");
+  w.close();
+  source = w.str();
+  launch = LaunchDims();
+  launch.grid[0] = uint32_t(ceilDiv(s.T, 8));
+  launch.block[0] = 256;
+  return true;
+}
+
+bool emitPermute(const PermuteSpec &s, const std::string &name, std::string &source,
+                 LaunchDims &launch, std::string &error) {
+  if (!checkSizes({s.T, s.E, s.K, s.T * s.K}, error))
+    return false;
+  if (s.E > kMaxExperts) {
+    error = "the MoE permute kernel handles at most " + std::to_string(kMaxExperts) +
+            " experts, got " + std::to_string(s.E);
+    return false;
+  }
+  const std::string cfg = name + "_cfg";
+  CudaWriter w;
+  w.open("struct ", cfg, " {");
+  w.line("static constexpr int T = ", s.T, ", E = ", s.E, ", K = ", s.K, ";");
+  w.close("};");
+  w.line("// order [", s.E + 1 + 2 * s.T * s.K, "]: ", s.T * s.K, " slots sorted by expert");
+  openWrapper(w, name, 1024, 1, 1);
+  w.line("moe_permute<", cfg, ">((const long long*)in0, (int*)out0);");
+  w.close();
+  source = w.str();
+  launch = LaunchDims();
+  launch.block[0] = 1024;
+  return true;
+}
+
+bool usesTensorCores(const ExpertGemmSpec &s) {
+  const bool sixteen = s.dtype == DType::BFLOAT16 || s.dtype == DType::FLOAT16;
+  const int64_t cols = s.gated ? 64 : 128;
+  return sixteen && s.rows != Rows::Slots && s.KD % 32 == 0 && s.N % cols == 0 && s.outRows() >= 16;
+}
+
+bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::string &source,
+                    LaunchDims &launch, std::string &error) {
+  if (!checkSizes({s.T, s.K, s.E, s.N, s.KD, s.outRows()}, error) ||
+      !checkElement(s.dtype, "expert weights", error))
+    return false;
+  if (s.rows == Rows::Slots && s.T > kSlotRowsMaxTokens) {
+    error = "slot rows (no permutation) serve at most " + std::to_string(kSlotRowsMaxTokens) +
+            " tokens, got " + std::to_string(s.T);
+    return false;
+  }
+  if (s.rows == Rows::Dense && s.E != 1) {
+    error = "dense rows (the shared expert) need one expert, got " + std::to_string(s.E);
+    return false;
+  }
+  const bool mma = usesTensorCores(s);
+  const int esize = s.dtype == DType::FLOAT32 ? 4 : 2;
+  const int vec = s.KD % (16 / esize) == 0 ? 16 / esize : 1;
+  const std::string cfg = name + "_cfg";
+  CudaWriter w;
+  w.open("struct ", cfg, " {");
+  w.line("static constexpr int N = ", s.N, ", KD = ", s.KD, ", T = ", s.T, ", K = ", s.K,
+         ", E = ", s.E, ";");
+  w.line("static constexpr int DT = ", elementCode(s.dtype),
+         ", OUT_DT = ", s.gated ? elementCode(s.dtype) : 0, ", VEC = ", vec,
+         ", SLOT_CAP = ", s.rows == Rows::Slots ? s.T : 1, ";");
+  w.line("static constexpr bool BF16 = ", flag(s.dtype == DType::BFLOAT16),
+         ", SORTED = ", flag(s.rows == Rows::Sorted), ", DENSE = ", flag(s.rows == Rows::Dense),
+         ", GATED = ", flag(s.gated), ", GELU = ", flag(s.gelu), ";");
+  w.close("};");
+  w.line("// ", s.gated ? "gate/up" : "down", " of ", s.E, " experts: [", s.outRows(), ", ", s.N,
+         "] over ", s.KD, mma ? " (tensor cores)" : " (GEMV)");
+  launch = LaunchDims();
+  if (mma) {
+    openWrapper(w, name, 256, 3, 1);
+    w.line("moe_grouped_mma<", cfg, ">(in0, in1, (const int*)in2, out0);");
+    w.close();
+    // Bound on the experts' 128-row tiles: sum ceil(c_e / 128) over experts
+    // with sum c_e = T*K is < T*K/128 + E (and each c_e <= T).
+    int64_t tiles = ceilDiv(s.outRows(), 128);
+    if (s.rows == Rows::Sorted)
+      tiles = std::min(ceilDiv(s.T * s.K, 128) + s.E - 1, s.E * ceilDiv(s.T, 128));
+    launch.grid[0] = uint32_t(tiles);
+    launch.grid[1] = uint32_t(s.N / (s.gated ? 64 : 128));
+    launch.block[0] = 256;
+    launch.sharedBytes = 4 * (128 + 128) * 32 * 2;
+  } else {
+    openWrapper(w, name, 32 * kGemvWarps, 3, 1);
+    w.line("moe_expert_gemv<", cfg, ">(in0, in1, in2, out0);");
+    w.close();
+    launch.grid[0] = uint32_t(ceilDiv(s.N, kGemvWarps));
+    launch.grid[1] = uint32_t(s.E);
+    launch.block[0] = 32 * kGemvWarps;
+  }
+  source = w.str();
+  return true;
+}
+
+bool emitCombine(const CombineSpec &s, const std::string &name, std::string &source,
+                 LaunchDims &launch, std::string &error) {
+  if (!checkSizes({s.T, s.H, s.K, s.E}, error) || !checkElement(s.x, "x", error))
+    return false;
+  const std::string cfg = name + "_cfg";
+  CudaWriter w;
+  w.open("struct ", cfg, " {");
+  w.line("static constexpr int T = ", s.T, ", H = ", s.H, ", K = ", s.K, ", E = ", s.E,
+         ", X_DT = ", elementCode(s.x), ";");
+  w.line("static constexpr bool SORTED = ", flag(s.sorted), ", HAS_SHARED = ", flag(s.hasShared),
+         ", HAS_SHARED_GATE = ", flag(s.hasSharedGate), ";");
+  w.close("};");
+  w.line("// y [", s.T, ", ", s.H, "] = the weighted sum of ", s.K, " expert rows per token",
+         s.hasShared ? " + the shared expert" : "");
+  openWrapper(w, name, 256, 6, 1);
+  w.line("moe_combine<", cfg, ">((const float*)in1, (const float*)in2, (const int*)in3, ",
+         "(const float*)in4, in0, in5, out0);");
+  w.close();
+  source = w.str();
+  launch = LaunchDims();
+  launch.grid[0] = uint32_t(s.T);
+  launch.block[0] = 256;
+  return true;
+}
+
+} // namespace effc::codegen::moe

@@ -1,0 +1,97 @@
+//===- MoEKernels.h - the staged mixture-of-experts kernels -----*- C++ -*-===//
+//
+// An eff.moe layer runs as stages (device/moe.cuh has the data between them):
+//   route    x, router[, route_weights] -> experts int64 [T,K], weights f32 [T,K]
+//   permute  experts -> order (offsets, stable sort by expert, inverse)
+//   gemm     gated: a = x, w = gate_up [G, 2N, KD] -> h [rows, N] = act(g) * u
+//            down:  a = h, w = down [G, N, KD]     -> z f32 [rows, N]
+//   combine  z, weights[, order][, zs][, shared_gate] -> y [T, H]
+// Each generator writes the config struct and an EFFC_KERNEL wrapper with the
+// artifact ABI (inputs, then outputs, as pointers; absent inputs null) and
+// fills the launch. Plain C++: effc-moe-bench calls the same functions.
+//
+#ifndef EFFC_COMPILER_CODEGEN_MOE_MOEKERNELS_H
+#define EFFC_COMPILER_CODEGEN_MOE_MOEKERNELS_H
+
+#include "compiler/codegen/core/KernelDesc.h"
+#include "effc/DType.h"
+
+#include <cstdint>
+#include <string>
+
+namespace effc::codegen::moe {
+
+/// Routing modes, numbered as device/moe.cuh's MOE_SOFTMAX_TOPK... .
+enum class Routing { SoftmaxTopk = 0, TopkSoftmax = 1, Scores = 2 };
+/// "softmax_topk" -> SoftmaxTopk...; false for an unknown name.
+bool parseRouting(const std::string &name, Routing &out);
+
+/// route: (x [T,H], router [E,H] or scores [T,E], route_weights [T,E] or
+/// null) -> (experts int64 [T,K], weights f32 [T,K]): eff.moe_route.
+struct RouteSpec {
+  int64_t T = 0, H = 0, E = 0, K = 0;
+  DType x = DType::BFLOAT16, router = DType::FLOAT32, routeWeights = DType::FLOAT32;
+  Routing routing = Routing::SoftmaxTopk;
+  bool normTopk = false, hasRouteWeights = false;
+  float routedScale = 1.0f;
+};
+
+/// permute: (experts int64 [T,K]) -> (order int32 [E + 1 + 2*T*K]).
+struct PermuteSpec {
+  int64_t T = 0, E = 0, K = 0;
+};
+
+/// How an expert GEMM finds its rows.
+enum class Rows {
+  Sorted, // index = order: rows are positions, expert e's are contiguous
+  Slots,  // index = experts int64 [T,K]: rows are slots t*K + j (decode)
+  Dense,  // no index: one expert (G = 1), row t = token t (shared expert)
+};
+
+/// gemm: (a [*, KD], w [G, (gated ? 2 : 1) * N, KD], index or null) -> out
+/// [rows, N]: gated h in a's type (act(gate) * up), down z in f32.
+struct ExpertGemmSpec {
+  int64_t T = 0, K = 1, E = 1, N = 0, KD = 0;
+  DType dtype = DType::BFLOAT16; // a and w
+  Rows rows = Rows::Sorted;
+  bool gated = false, gelu = false;
+  /// Output rows: T*K (sorted, slots) or T (dense).
+  int64_t outRows() const { return rows == Rows::Dense ? T : T * K; }
+};
+/// The GEMV kernel serves Rows::Slots rows of at most this many tokens.
+constexpr int64_t kSlotRowsMaxTokens = 64;
+/// Decode: up to this many tokens skip the permutation (slot rows, GEMV
+/// kernels that stream each selected expert's weights once); more tokens
+/// are sorted by expert for the grouped GEMM.
+constexpr int64_t kDecodeMaxTokens = 8;
+inline Rows routedRows(int64_t T) { return T <= kDecodeMaxTokens ? Rows::Slots : Rows::Sorted; }
+/// The tensor-core grouped GEMM serves this spec (16-bit, divisible sizes,
+/// sorted or dense rows); otherwise the expert GEMV kernel runs.
+bool usesTensorCores(const ExpertGemmSpec &spec);
+
+/// combine: (x [T,H], z f32 [rows,H], weights f32 [T,K], order or null, zs
+/// f32 [T,H] or null, shared_gate [1,H] or null) -> y [T,H] in x's type.
+struct CombineSpec {
+  int64_t T = 0, H = 0, K = 0, E = 0;
+  DType x = DType::BFLOAT16;
+  bool sorted = false, hasShared = false, hasSharedGate = false;
+};
+
+/// Each writes kernel `name` (config struct named after it) into `source`
+/// and its launch into `launch`; false with `error` for a spec it cannot
+/// serve (the reason names the limit).
+bool emitRoute(const RouteSpec &spec, const std::string &name, std::string &source,
+               LaunchDims &launch, std::string &error);
+bool emitPermute(const PermuteSpec &spec, const std::string &name, std::string &source,
+                 LaunchDims &launch, std::string &error);
+bool emitExpertGemm(const ExpertGemmSpec &spec, const std::string &name, std::string &source,
+                    LaunchDims &launch, std::string &error);
+bool emitCombine(const CombineSpec &spec, const std::string &name, std::string &source,
+                 LaunchDims &launch, std::string &error);
+
+/// The device files a translation unit of these kernels starts with.
+std::string moePrelude();
+
+} // namespace effc::codegen::moe
+
+#endif
