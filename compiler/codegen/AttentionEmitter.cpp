@@ -84,6 +84,10 @@ bool chooseFallback(const KernelDesc &d, const AttentionSpec &spec, KernelChoice
   c.launch.grid[1] = uint32_t(std::max<int64_t>(1, spec.Hq));
   c.launch.grid[2] = uint32_t(std::max<int64_t>(1, spec.B));
   c.launch.block[0] = uint32_t(32 * rows);
+  if (d.usesDims()) { // query-row tiles and batch of this run
+    c.launch.followRuntime(0, d.inputs[0].extents()[2], rows, c.launch.grid[0]);
+    c.launch.followRuntime(2, d.inputs[0].extents()[0], 1, c.launch.grid[2]);
+  }
   return true;
 }
 

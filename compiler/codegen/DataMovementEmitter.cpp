@@ -548,6 +548,7 @@ bool chooseDataMovement(const KernelDesc &d, KernelChoice &c, std::string &error
   // the largest extents (blocks past a run's extent find no item).
   const TensorDesc &items = d.is(EffOp::SplitOp) ? d.inputs[0] : d.outputs[0];
   c = gridStrideChoice(c.family, items.numElements());
+  c.launch.followRuntime(0, loopItems(d), c.threads(), c.launch.grid[0]);
   return true;
 }
 

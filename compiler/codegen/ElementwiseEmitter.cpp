@@ -209,6 +209,8 @@ bool chooseBody(const KernelDesc &d, const std::vector<FusedOp> &ops,
     return false;
   int vec = vectorWidth(d, b.space, b.spaceInput);
   c = gridStrideChoice(c.family, d.outputs[0].numElements() / vec);
+  if (vec == 1)
+    c.launch.followRuntime(0, d.outputs[0].elements(), c.threads(), c.launch.grid[0]);
   c.variant = vec == 1 ? "grid-stride" : "vectorized";
   c.setParam("vec", vec);
   return true;

@@ -83,6 +83,7 @@ bool chooseGenerator(const KernelDesc &d, KernelChoice &c, std::string &error) {
   }
   if (d.is(EffOp::RangeOp) || d.is(EffOp::ConstantOfShapeOp)) {
     c = gridStrideChoice(c.family, d.outputs[0].numElements());
+    c.launch.followRuntime(0, d.outputs[0].elements(), c.threads(), c.launch.grid[0]);
     return true;
   }
   if (d.is(EffOp::ShapeOp)) {

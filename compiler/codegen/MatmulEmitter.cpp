@@ -183,9 +183,7 @@ bool runtimeRowsMatmul(const KernelDesc &d, KernelDesc &flat, std::string &error
 bool describeRuntimeRowsGemm(const KernelDesc &flat, GemmSpec &s, std::string &error) {
   if (!describeGemm(flat, s, error))
     return false;
-  const Extent &rows = flat.outputs[0].symShape[0];
-  if (!rows.isConstant())
-    s.runtimeM = rows.text();
+  s.runtimeRows = flat.outputs[0].symShape[0];
   return true;
 }
 

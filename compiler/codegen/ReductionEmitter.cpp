@@ -210,6 +210,19 @@ bool chooseReduction(const KernelDesc &d, KernelChoice &c, std::string &error) {
       return false;
   }
   c = RowKernel::choose(c.family, rows, length);
+  if (d.usesDims()) {
+    // The run's rows: the product of the dims other than the reduced ones.
+    const TensorDesc &x = d.inputs[0];
+    Extent runtimeRows = d.is(EffOp::SoftmaxOp) ? Extent(1) : d.outputs[0].elements();
+    if (d.is(EffOp::SoftmaxOp)) {
+      int64_t axis = 0;
+      normalizeAxis(d, d.intAttr("axis", op_defaults::SoftmaxOp_axis), x.rank(), axis, error);
+      for (int64_t r = 0; r < x.rank(); ++r)
+        if (r != axis)
+          runtimeRows *= x.extents()[r];
+    }
+    RowKernel::followRuntimeRows(c, runtimeRows);
+  }
   return true;
 }
 

@@ -23,6 +23,11 @@ KernelChoice RowKernel::choose(const std::string &family, int64_t rows, int64_t 
   return c;
 }
 
+void RowKernel::followRuntimeRows(KernelChoice &c, const Extent &runtimeRows) {
+  c.launch.followRuntime(0, runtimeRows, c.variant == "block-per-row" ? 1 : kRowsPerBlock,
+                         c.launch.grid[0]);
+}
+
 RowKernel::RowKernel(const KernelChoice &choice)
     : rows(choice.param("rows")), blockPerRow(choice.variant == "block-per-row"),
       blockThreads(choice.threads()) {}

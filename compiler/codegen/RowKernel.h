@@ -22,6 +22,8 @@ public:
   /// The choice for `rows` rows of `rowLength` elements: variant
   /// warp-per-row or block-per-row, params rows and length, the launch.
   static KernelChoice choose(const std::string &family, int64_t rows, int64_t rowLength);
+  /// With runtime extents: the grid of `choice` follows the run's rows.
+  static void followRuntimeRows(KernelChoice &choice, const Extent &runtimeRows);
   /// The skeleton of that choice.
   explicit RowKernel(const KernelChoice &choice);
 

@@ -100,6 +100,18 @@ void toManifestKernel(const KernelPlan &kernel, const std::string &function,
     launch->add_block(dims.block[i]);
   }
   launch->set_shared_bytes(dims.sharedBytes);
+  for (const codegen::RuntimeGrid &g : dims.runtimeGrid) {
+    artifact::GridExpr *e = launch->add_grid_exprs();
+    e->set_axis(uint32_t(g.axis));
+    for (const auto &[ids, coeff] : g.count.terms()) {
+      artifact::DimTerm *term = e->mutable_count()->add_terms();
+      term->set_coeff(coeff);
+      for (uint32_t id : ids)
+        term->add_dims(id);
+    }
+    e->set_per_block(uint64_t(g.perBlock));
+    e->set_cap(uint64_t(g.cap));
+  }
 }
 
 } // namespace effc

@@ -178,6 +178,24 @@ Status checkKernels(const artifact::Manifest &m) {
       return fail(where + ": uses_dims in a manifest without symbolic dims");
     if (kr.uses_dims() && kr.source().empty())
       return fail(where + ": uses_dims without a CUDA kernel");
+    // Grid dims that follow the dims: only with uses_dims, one per axis, each
+    // within the grid planned at the upper bounds.
+    const auto &launch = kr.launch();
+    std::set<uint32_t> axes;
+    for (const artifact::GridExpr &g : launch.grid_exprs()) {
+      std::string gw = where + ": grid expression for axis " + to_string(g.axis());
+      if (!kr.uses_dims())
+        return fail(gw + " without uses_dims");
+      if (g.axis() >= uint32_t(launch.grid_size()) || !axes.insert(g.axis()).second)
+        return fail(gw + ": no such grid dim, or given twice");
+      if (g.per_block() < 1 || g.cap() < 1 || g.cap() > launch.grid(int(g.axis())))
+        return fail(gw + ": per_block " + to_string(g.per_block()) + " and cap " +
+                    to_string(g.cap()) + " must be >= 1, the cap at most the planned grid " +
+                    to_string(launch.grid(int(g.axis()))));
+      auto count = DimExpr::fromProto(g.count(), uint32_t(m.dims_size()));
+      if (!count.ok())
+        return fail(gw + ": " + count.status().message());
+    }
     for (int32_t id : kr.outputs()) {
       if (id < 0 || id >= m.buffers_size())
         return fail(where + ": output buffer id " + to_string(id) + " out of range");

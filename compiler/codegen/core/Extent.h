@@ -40,6 +40,8 @@ public:
   Extent &operator*=(const Extent &o) { return *this = *this * o; }
   Extent &operator+=(const Extent &o) { return *this = *this + o; }
   bool operator==(const Extent &o) const { return terms_ == o.terms_; }
+  /// coefficient per sorted product of dim ids ({}: the constant term).
+  const std::map<std::vector<uint32_t>, int64_t> &terms() const { return terms_; }
   bool operator!=(const Extent &o) const { return !(*this == o); }
 
 private:

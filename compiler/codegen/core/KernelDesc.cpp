@@ -3,6 +3,11 @@
 
 namespace effc::codegen {
 
+void LaunchDims::followRuntime(int axis, const Extent &count, int64_t perBlock, int64_t cap) {
+  if (!count.isConstant() && cap > 1)
+    runtimeGrid.push_back(RuntimeGrid{axis, count, perBlock, cap});
+}
+
 bool KernelDesc::usesDims() const {
   for (const auto *list : {&inputs, &outputs})
     for (const TensorDesc &t : *list)
@@ -75,8 +80,13 @@ std::string toString(const KernelChoice &c) {
   std::string text = c.family + " " + c.variant;
   for (const auto &[name, value] : c.params)
     text += " " + name + "=" + std::to_string(value);
-  return text + " grid=" + dims(c.launch.grid) + " block=" + dims(c.launch.block) +
-         " smem=" + std::to_string(c.launch.sharedBytes);
+  text += " grid=" + dims(c.launch.grid) + " block=" + dims(c.launch.block) +
+          " smem=" + std::to_string(c.launch.sharedBytes);
+  // Runtime grid dims: "grid.x=ceil((64 * effc_dims[0] + 192)/256)<=65".
+  for (const RuntimeGrid &g : c.launch.runtimeGrid)
+    text += std::string(" grid.") + "xyz"[g.axis] + "=ceil(" + g.count.text() + "/" +
+            std::to_string(g.perBlock) + ")<=" + std::to_string(g.cap);
+  return text;
 }
 
 } // namespace effc::codegen

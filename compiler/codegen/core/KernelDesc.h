@@ -89,11 +89,25 @@ struct FusedOp {
   std::vector<int> operands; // value index per operand slot; -1 = absent
 };
 
+/// A grid dim that follows runtime extents (artifact::GridExpr): at a run's
+/// dims, clamp(ceil(count / perBlock), 1, cap) blocks; LaunchDims::grid has
+/// its value at the upper bounds.
+struct RuntimeGrid {
+  int axis = 0;
+  Extent count;
+  int64_t perBlock = 1;
+  int64_t cap = 1;
+};
+
 /// Launch geometry baked at compile time (mirrors artifact::Launch).
 struct LaunchDims {
   uint32_t grid[3] = {1, 1, 1};
   uint32_t block[3] = {1, 1, 1};
   uint32_t sharedBytes = 0; // dynamic shared memory
+  /// Grid dims that shrink with the run's dims (kernels with runtime extents).
+  std::vector<RuntimeGrid> runtimeGrid;
+  /// Adds a runtime grid dim unless `count` is a constant or the cap 1.
+  void followRuntime(int axis, const Extent &count, int64_t perBlock, int64_t cap);
 };
 
 /// What planning chooses for a kernel before any CUDA text exists: the

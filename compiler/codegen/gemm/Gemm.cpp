@@ -75,6 +75,8 @@ CudaKernel planGemm(const KernelDesc &desc, const GemmSpec &s) {
     k.launch.grid[1] = uint32_t(std::clamp<int64_t>(ceilDiv(s.N, kBN), 1, 65535));
     k.launch.grid[2] = uint32_t(std::clamp<int64_t>(s.batch(), 1, 65535));
     k.launch.block[0] = kThreads;
+    if (s.hasRuntimeRows()) // M tiles of this run
+      k.launch.followRuntime(0, s.runtimeRows, kBM, k.launch.grid[0]);
   } else {
     return k;
   }
@@ -135,8 +137,8 @@ CudaKernel emitGemm(const KernelDesc &desc, const GemmSpec &s) {
          ", BIAS_STRIDE_N = ", s.biasStrideN, ";");
   w.close("};");
   openKernel(w, desc, kThreads);
-  if (!s.runtimeM.empty()) // M tiles on grid.x: whole tiles past this run's rows
-    w.line("if (", ix, "(blockIdx.x) * ", kBM, " >= ", ix, s.runtimeM, ") return;");
+  if (s.hasRuntimeRows()) // M tiles on grid.x: whole tiles past this run's rows
+    w.line("if (", ix, "(blockIdx.x) * ", kBM, " >= ", ix, s.runtimeRows.text(), ") return;");
   w.line("// Y[", batch, "][", s.M, "][", s.N, "] = ", s.alpha == 1.0 ? "" : "alpha * ", "A",
          s.transA ? "^T" : "", " * B", s.transB ? "^T" : "", s.hasBias ? " + beta * C" : "",
          s.epilogue.empty() ? "" : ", fused epilogue", ", K = ", s.K);

@@ -15,6 +15,7 @@
 #ifndef EFFC_COMPILER_CODEGEN_GEMM_GEMMSPEC_H
 #define EFFC_COMPILER_CODEGEN_GEMM_GEMMSPEC_H
 
+#include "compiler/codegen/core/Extent.h"
 #include "effc/DType.h"
 
 #include <cstdint>
@@ -87,10 +88,11 @@ struct GemmSpec {
   bool sm90a = false;
   /// Force a tile (benchmark sweeps); bm == 0 lets chooseTile() decide.
   TileConfig tile{0, 0, 0, 0, 0, 0};
-  /// Runtime extents: M is this run's rows (CUDA text over the kernel's
-  /// trailing `effc_dims` argument) while the kernel is planned at the
-  /// largest M; empty for a static GEMM.
-  std::string runtimeM;
+  /// Runtime extents: this run's rows (an expression of the kernel's trailing
+  /// `effc_dims` argument) while the kernel is planned at the largest M; a
+  /// constant (the default) for a static GEMM.
+  Extent runtimeRows;
+  bool hasRuntimeRows() const { return !runtimeRows.isConstant(); }
 
   int64_t batch() const {
     int64_t b = 1;

@@ -201,7 +201,7 @@ std::string emitTensorCoreGemm(const GemmSpec &s, const std::string &name) {
   for (int k = s.hasBias ? 3 : 2; k < s.numInputs; ++k)
     params += ", const void *__restrict__ in" + std::to_string(k);
   params += ", void *__restrict__ C_";
-  if (!s.runtimeM.empty()) // the artifact ABI of a kernel with runtime extents
+  if (s.hasRuntimeRows()) // the artifact ABI of a kernel with runtime extents
     params += ", const long long* __restrict__ effc_dims";
   w.open("EFFC_KERNEL void __launch_bounds__(", threads, ", 1) ", name, "(", params, ") {");
   if (!s.epilogue.empty()) {

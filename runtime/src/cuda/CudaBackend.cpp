@@ -17,11 +17,12 @@ using artifact::Buffer;
 struct PreparedKernel {
   CUfunction fn = nullptr;
   unsigned grid[3] = {1, 1, 1}, block[3] = {1, 1, 1}, shared = 0;
-  std::vector<int32_t> buffers;  // the manifest buffer of each argument; -1: absent
-  std::vector<CUdeviceptr> args; // one device pointer per input, then output
-                                 // (then the DIMS buffer with usesDims)
-  std::vector<void *> argPtrs;   // cuLaunchKernel wants pointers to the values
-  bool graphStale = false;       // args changed since the graph node was set
+  std::vector<int32_t> buffers;    // the manifest buffer of each argument; -1: absent
+  std::vector<CUdeviceptr> args;   // one device pointer per input, then output
+                                   // (then the DIMS buffer with usesDims)
+  std::vector<void *> argPtrs;     // cuLaunchKernel wants pointers to the values
+  bool graphStale = false;         // args changed since the graph node was set
+  std::vector<GridRule> gridRules; // runtime extents: grid dims that follow the dims
 };
 
 // Where one run's inputs and outputs go: bound (kernels use the caller's
@@ -213,6 +214,7 @@ private:
       for (int d = 0; d < k.launch().block_size(); ++d)
         p.block[d] = k.launch().block(d);
       p.shared = k.launch().shared_bytes();
+      p.gridRules = gridRules(m, i);
       p.buffers.assign(k.inputs().begin(), k.inputs().end());
       p.buffers.insert(p.buffers.end(), k.outputs().begin(), k.outputs().end());
       for (int32_t id : k.outputs())
@@ -422,6 +424,25 @@ private:
     return Status::OK();
   }
 
+  // Runtime extents: grids at the bucket top of this run's dims (each value
+  // rounded up to a power of two, at most its max). A kernel whose grid
+  // changes gets its graph node updated with the rest (graphStale); within a
+  // bucket the graph replays as it is, only the DIMS buffer differs.
+  void followDims() {
+    std::vector<int64_t> maxima;
+    for (const DimInfo &dim : model_->dims())
+      maxima.push_back(dim.max);
+    std::vector<int64_t> tops = bucketTops(dimValues_, maxima);
+    for (PreparedKernel &p : kernels_)
+      for (const GridRule &rule : p.gridRules) {
+        unsigned g = runtimeGridDim(rule, dimValues_, tops);
+        if (p.grid[rule.axis] != g) {
+          p.grid[rule.axis] = g;
+          p.graphStale = true;
+        }
+      }
+  }
+
   // A caller's device pointer must be device memory of this session's device.
   Status checkDevicePointer(const void *data, const std::string &what) const {
     int ordinal = -1;
@@ -457,6 +478,8 @@ private:
     bind(inputs, outputs, rb);
     lastInputs_ = inputs;
     CUstream s = stream_.get();
+    if (dims_)
+      followDims();
     // From pageable memory on purpose: the driver stages the bytes before the
     // call returns (no device synchronization), so the next run may change
     // dimValues_ while this one is still queued. A fixed pinned source (or a

@@ -70,6 +70,41 @@ Status checkKernels(const artifact::Manifest &m) {
   return Status::OK();
 }
 
+std::vector<GridRule> gridRules(const artifact::Manifest &m, int k) {
+  std::vector<GridRule> rules;
+  for (const artifact::GridExpr &e : m.kernels(k).launch().grid_exprs()) {
+    auto count = DimExpr::fromProto(e.count(), uint32_t(m.dims_size()));
+    if (count.ok())
+      rules.push_back(GridRule{int(e.axis()), *count, e.per_block(), e.cap()});
+  }
+  return rules;
+}
+
+std::vector<int64_t> bucketTops(const std::vector<int64_t> &values,
+                                const std::vector<int64_t> &maxima) {
+  std::vector<int64_t> tops(values.size());
+  for (size_t d = 0; d < values.size(); ++d) {
+    int64_t top = 1;
+    while (top < values[d] && top < (int64_t(1) << 40))
+      top *= 2;
+    tops[d] = d < maxima.size() ? std::min(top, maxima[d]) : top;
+  }
+  return tops;
+}
+
+uint32_t runtimeGridDim(const GridRule &rule, const std::vector<int64_t> &values,
+                        const std::vector<int64_t> &tops) {
+  auto blocks = [&](const std::vector<int64_t> &at) {
+    std::optional<int64_t> n = rule.count.eval(at);
+    // Overflow or a negative count: the cap (the grid at the upper bounds).
+    if (!n || *n < 0)
+      return rule.cap;
+    uint64_t b = (uint64_t(*n) + rule.perBlock - 1) / rule.perBlock;
+    return std::clamp<uint64_t>(b, 1, rule.cap);
+  };
+  return uint32_t(std::max(blocks(values), blocks(tops)));
+}
+
 std::vector<std::string> kernelFunctions(const artifact::Manifest &m) {
   std::vector<std::string> names;
   std::set<std::string> seen;

@@ -3,7 +3,10 @@
 // All checks work without a GPU.
 #pragma once
 
+#include "DimExpr.h"
 #include "effc/Status.h"
+
+#include <cstdint>
 
 #include <optional>
 #include <string>
@@ -28,6 +31,26 @@ StatusOr<std::string> cudaSource(const artifact::Manifest &m, const std::string 
 /// CUDA's limits; errors name the kernel ("... no CUDA kernel generated for
 /// eff.xxx").
 Status checkKernels(const artifact::Manifest &m);
+
+/// A grid dim of a kernel with runtime extents (Launch.grid_exprs): at a
+/// run's dims, clamp(ceil(count / perBlock), 1, cap) blocks.
+struct GridRule {
+  int axis = 0;
+  DimExpr count;
+  uint64_t perBlock = 1, cap = 1;
+};
+/// Kernel `k`'s grid rules (validated by the artifact reader).
+std::vector<GridRule> gridRules(const artifact::Manifest &m, int k);
+/// Each dim's bucket top: its value rounded up to a power of two, at most its
+/// max. Grids are computed there, so a CUDA graph replays unchanged while the
+/// dims stay within one bucket (a decode loop crosses few).
+std::vector<int64_t> bucketTops(const std::vector<int64_t> &values,
+                                const std::vector<int64_t> &maxima);
+/// The grid dim for a run at `values` (bucket tops `tops`): the larger of the
+/// rule at both, so it covers the run even where an expression does not grow
+/// with every dim.
+uint32_t runtimeGridDim(const GridRule &rule, const std::vector<int64_t> &values,
+                        const std::vector<int64_t> &tops);
 
 /// Distinct Kernel.source names, in first-use order.
 std::vector<std::string> kernelFunctions(const artifact::Manifest &m);

@@ -1,18 +1,19 @@
 // Runtime extents (issue 14 stage S3): with bounded dims (eff.dims: past = 0,
 // total = 1) a kernel touching a symbolic tensor takes a trailing
 // `const long long* effc_dims` and reads its extents from it; the grid covers
-// the upper bounds (16512 = 2*2*258*16 items) and the loop stops at the run's
-// extent. The static kernels of the same IR are unchanged (the other
+// the upper bounds (16512 = 2*2*258*16 items; a run's grid follows
+// grid.x: at each dim's bucket top, a power of two) and the loop stops at the
+// run's extent. The static kernels of the same IR are unchanged (the other
 // translate tests). The manifest marks these kernels uses_dims.
 // RUN: effc-translate --eff-to-plan %s | FileCheck %s --check-prefix=PLAN
 // RUN: effc-translate --eff-to-cuda %s | FileCheck %s --check-prefix=CUDA
 // RUN: effc-translate --eff-to-manifest %s | FileCheck %s --check-prefix=MANIFEST
 
-// PLAN: k0_concat DataMovement grid-stride items=16512 grid=(65,1,1) block=(256,1,1) smem=0
-// PLAN-NEXT: k1_transpose DataMovement grid-stride items=16512 grid=(65,1,1) block=(256,1,1) smem=0
-// PLAN-NEXT: k2_shape Generator single-thread grid=(1,1,1) block=(32,1,1) smem=0
-// PLAN-NEXT: k3_neg Elementwise grid-stride items=16512 vec=1 grid=(65,1,1) block=(256,1,1) smem=0
-// PLAN-NEXT: k4_attention Attention warp-per-query-row rows=3 key_tile=32 grid=(1,2,2) block=(96,1,1) smem=0
+// PLAN: k0_concat DataMovement grid-stride items=16512 grid=(65,1,1) block=(256,1,1) smem=0 grid.x=ceil((64 * effc_dims[0] + 192)/256)<=65
+// PLAN-NEXT: k1_transpose DataMovement grid-stride items=16512 grid=(65,1,1) block=(256,1,1) smem=0 grid.x=ceil((64 * effc_dims[0] + 192)/256)<=65
+// PLAN-NEXT: k2_shape Generator single-thread grid=(1,1,1) block=(32,1,1) smem=0{{$}}
+// PLAN-NEXT: k3_neg Elementwise grid-stride items=16512 vec=1 grid=(65,1,1) block=(256,1,1) smem=0 grid.x=ceil((64 * effc_dims[0] + 192)/256)<=65
+// PLAN-NEXT: k4_attention Attention warp-per-query-row rows=3 key_tile=32 grid=(1,2,2) block=(96,1,1) smem=0{{$}}
 
 // The KV append: past rows from x0, then the 3 new ones.
 // CUDA-LABEL: k0_concat(const void* __restrict__ in0, const void* __restrict__ in1, void* __restrict__ out0, const long long* __restrict__ effc_dims) {

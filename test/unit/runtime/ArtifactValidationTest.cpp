@@ -184,12 +184,63 @@ TEST_F(Fixture, SymbolicDimErrors) {
                  c.mutable_kernels(0)->set_uses_dims(true);
                }),
                "uses_dims without a CUDA kernel");
-  EXPECT_EQ(loadError(mutate([&](artifact::Manifest &c) {
-              symbolic(c);
-              c.mutable_kernels(0)->set_source("k0");
-              c.mutable_kernels(0)->set_uses_dims(true);
-            })),
-            "<loaded>");
+  auto usesDims = [&](artifact::Manifest &c) {
+    symbolic(c);
+    c.mutable_kernels(0)->set_source("k0");
+    c.mutable_kernels(0)->set_uses_dims(true);
+    artifact::Launch *l = c.mutable_kernels(0)->mutable_launch();
+    l->add_grid(4);
+    l->add_block(32);
+  };
+  EXPECT_EQ(loadError(mutate(usesDims)), "<loaded>");
+  // A grid dim that follows n: ceil(n / 1) blocks, at most the planned 4.
+  auto gridExpr = [&](artifact::Manifest &c) {
+    usesDims(c);
+    artifact::GridExpr *g = c.mutable_kernels(0)->mutable_launch()->add_grid_exprs();
+    artifact::DimTerm *t = g->mutable_count()->add_terms();
+    t->set_coeff(1);
+    t->add_dims(0);
+    g->set_per_block(1);
+    g->set_cap(4);
+  };
+  EXPECT_EQ(loadError(mutate(gridExpr)), "<loaded>");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 gridExpr(c);
+                 c.mutable_kernels(0)->set_uses_dims(false);
+               }),
+               "grid expression for axis 0 without uses_dims");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 gridExpr(c);
+                 c.mutable_kernels(0)->mutable_launch()->mutable_grid_exprs(0)->set_axis(1);
+               }),
+               "grid expression for axis 1: no such grid dim, or given twice");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 gridExpr(c);
+                 *c.mutable_kernels(0)->mutable_launch()->add_grid_exprs() =
+                     c.kernels(0).launch().grid_exprs(0);
+               }),
+               "no such grid dim, or given twice");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 gridExpr(c);
+                 c.mutable_kernels(0)->mutable_launch()->mutable_grid_exprs(0)->set_cap(5);
+               }),
+               "per_block 1 and cap 5 must be >= 1, the cap at most the planned grid 4");
+  EXPECT_ERROR(mutate([&](artifact::Manifest &c) {
+                 gridExpr(c);
+                 c.mutable_kernels(0)->mutable_launch()->mutable_grid_exprs(0)->set_per_block(0);
+               }),
+               "per_block 0");
+  EXPECT_ERROR(
+      mutate([&](artifact::Manifest &c) {
+        gridExpr(c);
+        c.mutable_kernels(0)
+            ->mutable_launch()
+            ->mutable_grid_exprs(0)
+            ->mutable_count()
+            ->mutable_terms(0)
+            ->set_dims(0, 3);
+      }),
+      "grid expression for axis 0: a dim expression names dim 3, but the model has 1 dims");
 }
 
 TEST_F(Fixture, SectionChecksumsAndPadding) {

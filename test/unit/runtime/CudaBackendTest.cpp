@@ -94,6 +94,39 @@ TEST(CudaBackend, CudaSourceAndCubinsAreBoundsChecked) {
   EXPECT_EQ(**some, payload.substr(1, 5));
 }
 
+// Runtime extents: a kernel's grid at a run's dims is computed at each dim's
+// bucket top (a power of two, at most the max) and never below what the run
+// itself needs.
+TEST(CudaBackend, RuntimeGridsFollowTheDimsByBucket) {
+  using cuda::GridRule;
+  EXPECT_EQ(cuda::bucketTops({0, 1, 3, 4, 5, 255}, {255, 255, 255, 255, 255, 255}),
+            (std::vector<int64_t>{1, 1, 4, 4, 8, 255}));
+  EXPECT_EQ(cuda::bucketTops({200, 0}, {255, 0}), (std::vector<int64_t>{255, 0}));
+  // 64 * past + 192 items, 256 per block, at most 65 blocks (past <= 255).
+  GridRule items;
+  items.count.addTerm(64, {0});
+  items.count.addTerm(192, {});
+  items.perBlock = 256;
+  items.cap = 65;
+  auto grid = [&](const GridRule &r, int64_t past) {
+    return cuda::runtimeGridDim(r, {past}, cuda::bucketTops({past}, {255}));
+  };
+  EXPECT_EQ(grid(items, 0), 1u); // 192 items (bucket 1: 256 items)
+  EXPECT_EQ(grid(items, 5), 3u); // bucket 8: 704 items
+  EXPECT_EQ(grid(items, 8), 3u); // the same bucket, the same grid
+  EXPECT_EQ(grid(items, 9), 5u); // bucket 16: 1216 items
+  EXPECT_EQ(grid(items, 255), 65u);
+  // total - past (not monotone in past): the larger of the run's value (10
+  // at past 200, total 210; 1 at the bucket tops 255, 256) and the tops'.
+  GridRule diff;
+  diff.count.addTerm(1, {1});
+  diff.count.addTerm(-1, {0});
+  diff.perBlock = 1;
+  diff.cap = 300;
+  EXPECT_EQ(cuda::runtimeGridDim(diff, {3, 10}, cuda::bucketTops({3, 10}, {255, 300})), 12u);
+  EXPECT_EQ(cuda::runtimeGridDim(diff, {200, 210}, cuda::bucketTops({200, 210}, {255, 300})), 10u);
+}
+
 TEST(CudaBackend, NoDriverIsACleanError) {
   std::string payload;
   ManifestBuilder mb = smallCudaModel(&payload);
