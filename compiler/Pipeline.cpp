@@ -60,6 +60,14 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     pm.addPass(mlir::createCanonicalizerPass());
   }
   // Decode: attention with few queries over a long KV cache splits over the
+  // Partition: each eff.moe's experts become independent groups over one
+  // routing (after the dtype conversion, which keeps eff.moe's routing fp32).
+  if (options.moePartitions != 1) {
+    mlir::eff::PartitionMoEOptions partition;
+    partition.partitions = options.moePartitions;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createPartitionMoE(partition));
+    pm.addPass(mlir::createCanonicalizerPass());
+  }
   // keys (attention_partial + attention_combine) so the grid fills the GPU.
   // It needs the final dtype (fp32 stays whole) and runs before fusion.
   if (options.splitKvDecode) {

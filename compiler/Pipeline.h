@@ -63,6 +63,11 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
                          llvm::cl::desc("Merge the one adapter into the weights instead of "
                                         "running it as a low-rank branch"),
                          llvm::cl::init(false)};
+  Option<int64_t> moePartitions{
+      *this, "moe-partitions",
+      llvm::cl::desc("Split each eff.moe's experts into N groups run as independent kernels "
+                     "(1: none)"),
+      llvm::cl::init(1)};
 };
 
 /// The passes `effc` runs between import and code generation.

@@ -110,13 +110,17 @@ def QuantizeWeights : Pass<"eff-quantize-weights", "func::FuncOp"> {
 }
 
 def RaiseMoE : Pass<"eff-raise-moe", "func::FuncOp"> {
-  let summary = "Raise per-token expert weight gathers (batched MoE) to eff.moe";
+  let summary = "Raise exported MoE layers (batched expert gathers, per-expert loops) to eff.moe";
   let description = [{
     Anchored on eff.top_k (a router candidate): when its indices gather a
     fused gate_up [E, 2I, H] and a down [E, H, I] expert weight per routed
     token (transformers' batched MoE as exported), the gathers, per-token
     matmuls, gated activation (silu or gelu) and the weighted sum over the k
-    slots become one eff.moe. The routing weights are read back to the
+    slots become one eff.moe. When they feed an eff.one_hot expert mask
+    (transformers' per-expert loop as the TorchScript exporter writes it:
+    per expert non_zero -> gathered rows -> gated MLP -> weight -> scatter,
+    summed), the loop becomes one eff.moe with the experts' weights stacked.
+    The routing weights are read back to the
     router: softmax(gemm(x, W^T)) then top-k (softmax_topk, W an operand:
     fp32 routing), top-k then softmax (topk_softmax), or top-k over scores
     computed by other ops with the weights gathered from them or from a
@@ -137,6 +141,24 @@ def RaiseAttention : Pass<"eff-raise-attention", "func::FuncOp"> {
     matmul(softmax(scale * matmul(q, k^T) + mask), v) after normalizing what
     exporters vary: where k^T comes from (a transpose of k, or a
     reshape/transpose/reshape chain through a 3-D view), where the scale sits
+def PartitionMoE : Pass<"eff-partition-moe", "func::FuncOp"> {
+  let summary = "Split each eff.moe's experts into independent groups (--moe-partitions)";
+  let description = [{
+    Each eff.moe becomes one eff.moe_route (the routing, computed once over
+    all experts) and `partitions` eff.moe_experts, each holding a contiguous
+    group of the experts (sizes differ by at most one) and reading only the
+    routed slots that land in it, summed by eff.add. The shared expert, which
+    every token runs, goes with the last group (a smallest one). The groups
+    depend only on x and the routing, so the CUDA backend runs them on
+    separate streams. partitions = 1 leaves eff.moe alone; more partitions
+    than experts give one group per expert.
+  }];
+  let options = [
+    Option<"partitions", "partitions", "int64_t", /*default=*/"1",
+           "Expert groups per eff.moe (1: no partitioning)">
+  ];
+}
+
     (on the scores, on q, on k^T, or split as sqrt(scale) on both), the mask
     algebra (an additive mask or Where(mask, scores, -inf); constant masks
     equal to the causal or banded-causal pattern become `causal` / `window`,

@@ -77,6 +77,9 @@ EFFC_DECLARE_KERNEL_FAMILY(LoRA)
 EFFC_DECLARE_KERNEL_FAMILY(QuantLinear)
 /// moe: one block per token (device/moe.cuh), routing in fp32.
 EFFC_DECLARE_KERNEL_FAMILY(MoE)
+/// moe_route, moe_experts: a partitioned eff.moe (--moe-partitions), one
+/// block per token (device/moe_partition.cuh over moe.cuh's pieces).
+EFFC_DECLARE_KERNEL_FAMILY(MoEPartition)
 /// attention.
 EFFC_DECLARE_KERNEL_FAMILY(Attention)
 /// attention_partial, attention_combine: the split-KV decode kernels.

@@ -126,7 +126,7 @@ std::string CudaTranslationUnit::source() const {
   if (quant)
     text += deviceSources({"quant_linear.cuh"});
   if (moe)
-    text += deviceSources({"moe.cuh"});
+    text += deviceSources({"moe.cuh", "moe_partition.cuh"});
   return text + kernels;
 }
 

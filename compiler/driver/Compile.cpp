@@ -223,6 +223,9 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
                           ": an eff IR input has no ONNX dim_params to fix");
 
   mlir::DialectRegistry registry;
+  if (options.moePartitions < 1)
+    return reporter.error("--moe-partitions must be >= 1, got " +
+                          std::to_string(options.moePartitions));
   mlir::eff::registerEffcDialects(registry);
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
@@ -287,6 +290,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.quantizeDouble = options.quantizeDouble;
   pipelineOptions.quantizeSkip = options.quantizeSkip;
   buildPipeline(pm, pipelineOptions);
+  pipelineOptions.moePartitions = options.moePartitions;
   if (failed(pm.run(*module)))
     return reporter.failure(path);
   pipelineTiming.stop(); // later stages are its siblings, not part of it

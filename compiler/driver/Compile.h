@@ -43,6 +43,8 @@ struct CompileOptions {
   bool raiseAttention = true;
   bool splitKvDecode = true;
   bool decomposeLoRA = true;
+  /// --moe-partitions: expert groups per eff.moe (1: none).
+  int64_t moePartitions = 1;
   /// --lora DIR or NAME=DIR (several).
   std::vector<std::string> loraAdapters;
   bool loraMerge = false;

@@ -237,6 +237,22 @@ def test_cuda_without_gpu_is_an_error_or_works(gpt2):
         assert sess.device == "cuda"
 
 
+def test_moe_partitions():
+    """moe_partitions= is effc --moe-partitions: mixtral's experts in 2 groups
+    give the unpartitioned logits (up to fp32 summation order)."""
+    d = model_dir("mixtral-dynamo")
+    inputs, outputs = load_test_data(d)
+    shapes = {k: v.shape for k, v in inputs.items()}
+    whole = effc.compile(str(d / "model.onnx"), shapes=shapes)
+    split = effc.compile(str(d / "model.onnx"), shapes=shapes, moe_partitions=2)
+    a = np.asarray(whole.session(device="host").run(inputs)["logits"])
+    b = np.asarray(split.session(device="host").run(inputs)["logits"])
+    np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
+    check_close("logits", b, outputs[0], *tolerance("mixtral-dynamo", "fp32"))
+    with pytest.raises(ValueError, match="moe_partitions must be >= 1, got 0"):
+        effc.compile(str(d / "model.onnx"), shapes=shapes, moe_partitions=0)
+
+
 def test_bad_compile_options_raise(tmp_path):
     onnx_path = str(model_dir("gpt2-dynamo") / "model.onnx")
     with pytest.raises(ValueError, match="dims: --dim seq: '-1': expects N"):
@@ -276,7 +292,8 @@ def test_compile_error_names_the_node():
 def test_help_documents_every_argument():
     doc = effc.compile.__doc__
     params = ["path", "dtype", "shapes", "dims", "lora", "quantize", "lora_merge", "fuse",
-              "raise_attention", "split_kv_decode", "decompose_lora", "host_only", "embed_cubin",
+              "raise_attention", "split_kv_decode", "decompose_lora", "moe_partitions", "host_only",
+              "embed_cubin",
               "arch", "const_inputs", "remarks", "verbose"]
     for p in params:
         assert "\n%s:" % p in doc or doc.startswith("compile(%s" % p), p

@@ -77,6 +77,12 @@ cl::opt<bool>
                   cl::desc("Split attention with few queries and a long KV cache over the "
                            "keys (flash-decoding: partial + combine kernels; default on)"),
                   cl::init(true), cl::cat(effcCategory));
+cl::opt<int64_t>
+    moePartitions("moe-partitions",
+                  cl::desc("Split each MoE layer's experts into N groups that run as "
+                           "independent kernels (CUDA: separate streams) over one routing; "
+                           "output as with 1 (default: 1, no split)"),
+                  cl::init(1), cl::value_desc("N"), cl::cat(effcCategory));
 cl::list<std::string>
     constInputs("const-input",
                 cl::desc("Freeze an input to the value in FILE (an ONNX TensorProto "
@@ -220,6 +226,7 @@ int main(int argc, char **argv) {
   options.quantize = quantize;
   options.quantizeBlock = quantizeBlock;
   options.quantizeDouble = quantizeDouble;
+  options.moePartitions = moePartitions;
   options.quantizeSkip = quantizeSkip;
   options.embedCubin = embedCubin;
   SmallVector<StringRef> archs;

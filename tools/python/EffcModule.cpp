@@ -559,12 +559,11 @@ std::vector<std::string> stringList(const char *what, nb::handle value) {
   return out;
 }
 
-std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dtype,
-                                 nb::handle shapes, nb::handle dims, nb::handle lora,
-                                 nb::handle quantize, bool loraMerge, bool fuse,
-                                 bool raiseAttention, bool splitKvDecode, bool decomposeLoRA,
-                                 bool hostOnly, bool embedCubin, nb::handle arch,
-                                 nb::handle constInputs, bool remarks, bool verbose) {
+std::shared_ptr<PyModel>
+compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb::handle dims,
+        nb::handle lora, nb::handle quantize, bool loraMerge, bool fuse, bool raiseAttention,
+        bool splitKvDecode, bool decomposeLoRA, int64_t moePartitions, bool hostOnly,
+        bool embedCubin, nb::handle arch, nb::handle constInputs, bool remarks, bool verbose) {
   if (!quantize.is_none() && !nb::isinstance<nb::str>(quantize))
     throw nb::value_error("compile(): quantize must be None, \"int8\" or \"nf4\"");
   if (dtype != "fp32" && dtype != "bf16" && dtype != "fp16")
@@ -573,7 +572,8 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
 #ifndef EFFC_PYTHON_HAS_COMPILER
   (void)path, (void)shapes, (void)dims, (void)lora, (void)loraMerge, (void)fuse;
   (void)raiseAttention;
-  (void)splitKvDecode, (void)decomposeLoRA, (void)hostOnly, (void)embedCubin, (void)arch;
+  (void)splitKvDecode, (void)decomposeLoRA, (void)moePartitions, (void)hostOnly;
+  (void)embedCubin, (void)arch;
   (void)constInputs, (void)remarks, (void)verbose;
   throw std::runtime_error("effc.compile: this build of effc has no compiler (built with "
                            "EFFC_RUNTIME_ONLY=ON); compile with the effc tool and use effc.load");
@@ -639,6 +639,10 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
   options.raiseAttention = raiseAttention;
   options.splitKvDecode = splitKvDecode;
   options.decomposeLoRA = decomposeLoRA;
+  if (moePartitions < 1)
+    throw nb::value_error(
+        ("compile(): moe_partitions must be >= 1, got " + std::to_string(moePartitions)).c_str());
+  options.moePartitions = moePartitions;
   options.hostOnly = hostOnly;
   options.embedCubin = embedCubin;
   if (!arch.is_none())
@@ -877,9 +881,9 @@ NB_MODULE(_effc, m) {
       "compile", &compile, "path"_a, nb::kw_only(), "dtype"_a = "fp32", "shapes"_a = nb::none(),
       "dims"_a = nb::none(), "lora"_a = nb::none(), "quantize"_a = nb::none(),
       "lora_merge"_a = false, "fuse"_a = true, "raise_attention"_a = true,
-      "split_kv_decode"_a = true, "decompose_lora"_a = true, "host_only"_a = false,
-      "embed_cubin"_a = false, "arch"_a = nb::none(), "const_inputs"_a = nb::none(),
-      "remarks"_a = false, "verbose"_a = false,
+      "split_kv_decode"_a = true, "decompose_lora"_a = true, "moe_partitions"_a = 1,
+      "host_only"_a = false, "embed_cubin"_a = false, "arch"_a = nb::none(),
+      "const_inputs"_a = nb::none(), "remarks"_a = false, "verbose"_a = false,
       "Compiles an ONNX model (or eff IR, .mlir) into a Model, as the effc tool does.\n\n"
       "path:            the model file.\n"
       "dtype:           compute precision: \"fp32\", \"bf16\" or \"fp16\" (weights converted "
@@ -899,6 +903,8 @@ NB_MODULE(_effc, m) {
       "raise_attention: run attention subgraphs as FlashAttention kernels.\n"
       "split_kv_decode: split decode-shaped attention over the keys (flash-decoding).\n"
       "decompose_lora:  LoRA expand in the base GEMM's epilogue (False: one reference kernel).\n"
+      "moe_partitions:  split each MoE layer's experts into N groups run as independent\n"
+      "                 kernels over one routing (effc --moe-partitions; 1: none).\n"
       "host_only:       an artifact for the host backend only (ops without CUDA kernel allowed).\n"
       "embed_cubin:     compile the kernels with NVRTC now and store cubins for `arch`.\n"
       "arch:            target(s) for embed_cubin: \"sm_90\" (default) or a list.\n"

@@ -125,3 +125,97 @@ LogicalResult MoEOp::inferResultTypes(MLIRContext *, std::optional<Location>, Ad
 
 // Never folded: a MoE layer on constants is not a shape computation.
 OpFoldResult MoEOp::fold(FoldAdaptor) { return {}; }
+
+//===- moe_route -----------------------------------------------------------===//
+
+LogicalResult MoERouteOp::verify() {
+  int64_t experts = int64_t(getNumExperts()), topK = int64_t(getTopK());
+  if (experts < 1)
+    return emitOpError("num_experts must be >= 1, got ") << experts;
+  if (topK < 1 || topK > experts)
+    return emitOpError("top_k must be in [1, num_experts = ") << experts << "], got " << topK;
+  if (getNormTopk() != 0 && getNormTopk() != 1)
+    return emitOpError("norm_topk must be 0 or 1, got ") << getNormTopk();
+  StringRef routing = getRouting();
+  if (routing != "softmax_topk" && routing != "topk_softmax" && routing != "scores")
+    return emitOpError("routing must be softmax_topk, topk_softmax or scores, got '")
+           << routing << "'";
+  if (getRouteWeights() && routing != "scores")
+    return emitOpError("route_weights is only read with scores routing");
+  int64_t T = kDynamic, H = kDynamic, E = experts, k = topK;
+  if (failed(agree(*this, "x", "[T, H]", rankedOf(getX()), {&T, &H})))
+    return failure();
+  if (routing == "scores") {
+    if (failed(agree(*this, "router", "[T, E] scores with scores routing", rankedOf(getRouter()),
+                     {&T, &E})) ||
+        failed(agree(*this, "route_weights", "[T, E]", rankedOf(getRouteWeights()), {&T, &E})))
+      return failure();
+  } else if (failed(agree(*this, "router", "[E, H]", rankedOf(getRouter()), {&E, &H}))) {
+    return failure();
+  }
+  if (failed(agree(*this, "experts", "[T, k]", rankedOf(getExperts()), {&T, &k})) ||
+      failed(agree(*this, "weights", "[T, k]", rankedOf(getWeights()), {&T, &k})))
+    return failure();
+  return success();
+}
+
+LogicalResult MoERouteOp::inferResultTypes(MLIRContext *ctx, std::optional<Location>,
+                                           Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  auto x = dyn_cast<RankedTensorType>(adaptor.getX().getType());
+  SmallVector<int64_t> shape{x && x.getRank() == 2 ? x.getDimSize(0) : kDynamic,
+                             int64_t(adaptor.getTopK())};
+  types.push_back(RankedTensorType::get(shape, IntegerType::get(ctx, 64)));
+  types.push_back(RankedTensorType::get(shape, Float32Type::get(ctx)));
+  return success();
+}
+
+LogicalResult MoERouteOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) { return failure(); }
+
+//===- moe_experts ---------------------------------------------------------===//
+
+LogicalResult MoEExpertsOp::verify() {
+  if (getActivation() != "silu" && getActivation() != "gelu")
+    return emitOpError("activation must be silu or gelu, got '") << getActivation() << "'";
+  if (bool(getSharedGateUp()) != bool(getSharedDown()))
+    return emitOpError("shared_gate_up and shared_down come together (a shared expert), got one");
+  if (getSharedGate() && !getSharedGateUp())
+    return emitOpError("shared_gate needs a shared expert (shared_gate_up, shared_down)");
+  if (int64_t(getFirstExpert()) < 0)
+    return emitOpError("first_expert must be >= 0, got ") << int64_t(getFirstExpert());
+  Type elt = getX().getType().getElementType();
+  for (Value v : {getGateUp(), getDown(), getSharedGateUp(), getSharedDown(), getSharedGate()})
+    if (v && cast<TensorType>(v.getType()).getElementType() != elt)
+      return emitOpError("the expert weights must have x's element type ") << elt;
+  int64_t T = kDynamic, H = kDynamic, k = kDynamic, G = kDynamic, I2 = kDynamic, I = kDynamic;
+  int64_t Is2 = kDynamic, Is = kDynamic, one = 1;
+  if (failed(agree(*this, "x", "[T, H]", rankedOf(getX()), {&T, &H})) ||
+      failed(agree(*this, "experts", "[T, k]", rankedOf(getExperts()), {&T, &k})) ||
+      failed(agree(*this, "weights", "[T, k]", rankedOf(getWeights()), {&T, &k})) ||
+      failed(agree(*this, "gate_up", "[G, 2I, H]", rankedOf(getGateUp()), {&G, &I2, &H})))
+    return failure();
+  if (!ShapedType::isDynamic(I2)) {
+    if (I2 % 2)
+      return emitOpError("gate_up's second dim (2I) must be even, got ") << I2;
+    I = I2 / 2;
+  }
+  if (failed(agree(*this, "down", "[G, H, I]", rankedOf(getDown()), {&G, &H, &I})) ||
+      failed(agree(*this, "shared_gate_up", "[2Is, H]", rankedOf(getSharedGateUp()), {&Is2, &H})))
+    return failure();
+  if (!ShapedType::isDynamic(Is2)) {
+    if (Is2 % 2)
+      return emitOpError("shared_gate_up's first dim (2Is) must be even, got ") << Is2;
+    Is = Is2 / 2;
+  }
+  if (failed(agree(*this, "shared_down", "[H, Is]", rankedOf(getSharedDown()), {&H, &Is})) ||
+      failed(agree(*this, "shared_gate", "[1, H]", rankedOf(getSharedGate()), {&one, &H})))
+    return failure();
+  return success();
+}
+
+LogicalResult MoEExpertsOp::inferResultTypes(MLIRContext *, std::optional<Location>,
+                                             Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  types.push_back(adaptor.getX().getType());
+  return success();
+}
+
+OpFoldResult MoEExpertsOp::fold(FoldAdaptor) { return {}; }

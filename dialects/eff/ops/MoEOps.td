@@ -59,4 +59,52 @@ def Eff_MoEOp : Eff_Op<"moe", [AttrSizedOperandSegments]> {
   let hasVerifier = 1;
 }
 
+// --moe-partitions=N (eff-partition-moe) splits an eff.moe into one routing
+// op and N expert groups that run as independent kernels (CUDA streams).
+
+def Eff_MoERouteOp : Eff_Op<"moe_route"> {
+  let cudaFamily = "MoEPartition";
+  let onnxName = "";
+  let summary = "eff.moe's routing alone: each token's k experts and their weights";
+  let description = [{
+    The routing of eff.moe (`routing`, `norm_topk`, `routed_scale`, computed
+    in fp32 over all num_experts experts) without the experts: experts
+    [T, k] int64 (in the order eff.moe visits them) and weights [T, k] f32.
+    x is [T, H]; router and route_weights are eff.moe's. Never folded.
+  }];
+  let arguments = (ins Eff_FloatTensor:$x, Eff_FloatTensor:$router,
+                       Optional<Eff_FloatTensor>:$route_weights,
+                       I64Attr:$num_experts, I64Attr:$top_k,
+                       Eff_DefaultI64<"0">:$norm_topk,
+                       Eff_DefaultStr<"\"softmax_topk\"">:$routing,
+                       Eff_DefaultF32<"1.0">:$routed_scale);
+  let results = (outs Eff_I64Tensor:$experts, F32Tensor:$weights);
+  let hasVerifier = 1;
+}
+
+def Eff_MoEExpertsOp : Eff_Op<"moe_experts", [AttrSizedOperandSegments]> {
+  let cudaFamily = "MoEPartition";
+  let onnxName = "";
+  let summary = "a group of eff.moe's experts applied to the tokens routed to them";
+  let description = [{
+    experts/weights [T, k] come from eff.moe_route; gate_up [G, 2I, H] and
+    down [G, H, I] hold experts first_expert .. first_expert + G - 1. Per
+    token t, in slot order j:
+      y[t] = sum over j with e_j in the group of w_j down[e] (act(g) * u)
+    (0 for a token none of whose experts is in the group), plus eff.moe's
+    shared expert term when shared_gate_up/shared_down (and shared_gate)
+    are given. Products accumulate in fp32; y has x's type. The sum of the
+    groups of one eff.moe is that eff.moe's output. Never folded.
+  }];
+  let arguments = (ins Eff_FloatTensor:$x, Eff_I64Tensor:$experts, F32Tensor:$weights,
+                       Eff_FloatTensor:$gate_up, Eff_FloatTensor:$down,
+                       Optional<Eff_FloatTensor>:$shared_gate_up,
+                       Optional<Eff_FloatTensor>:$shared_down,
+                       Optional<Eff_FloatTensor>:$shared_gate,
+                       I64Attr:$first_expert,
+                       Eff_DefaultStr<"\"silu\"">:$activation);
+  let results = (outs Eff_FloatTensor:$y);
+  let hasVerifier = 1;
+}
+
 #endif // EFF_MOE_OPS_TD

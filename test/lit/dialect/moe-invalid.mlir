@@ -79,3 +79,19 @@ func.func @shared_down_shape(%x: tensor<3x8xf32>, %r: tensor<4x8xf32>, %gu: tens
   %y = eff.moe %x, %r experts %gu, %d shared %sgu, %sd {num_experts = 4 : i64, top_k = 2 : i64} : (tensor<3x8xf32>, tensor<4x8xf32>, tensor<4x6x8xf32>, tensor<4x8x3xf32>, tensor<10x8xf32>, tensor<8x4xf32>) -> tensor<3x8xf32>
   return %y : tensor<3x8xf32>
 }
+
+// -----
+
+func.func @route_router(%x: tensor<3x8xf32>, %r: tensor<4x7xf32>) -> (tensor<3x2xi64>, tensor<3x2xf32>) {
+  // expected-error @+1 {{router must be [E, H], got [4, 7] (dim 1 should be 8)}}
+  %e, %w = eff.moe_route %x, %r {num_experts = 4 : i64, top_k = 2 : i64} : (tensor<3x8xf32>, tensor<4x7xf32>) -> (tensor<3x2xi64>, tensor<3x2xf32>)
+  return %e, %w : tensor<3x2xi64>, tensor<3x2xf32>
+}
+
+// -----
+
+func.func @experts_down(%x: tensor<3x8xf32>, %e: tensor<3x2xi64>, %w: tensor<3x2xf32>, %gu: tensor<2x6x8xf32>, %d: tensor<3x8x3xf32>) -> tensor<3x8xf32> {
+  // expected-error @+1 {{down must be [G, H, I], got [3, 8, 3] (dim 0 should be 2)}}
+  %y = eff.moe_experts %x, %e, %w, %gu, %d {first_expert = 2 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0, 0>} : (tensor<3x8xf32>, tensor<3x2xi64>, tensor<3x2xf32>, tensor<2x6x8xf32>, tensor<3x8x3xf32>) -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
+}

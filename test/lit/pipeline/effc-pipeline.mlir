@@ -7,6 +7,7 @@
 // RUN: effc-opt %s --effc-pipeline="dtype=fp16 split-kv-decode=false fuse=false" | FileCheck %s --check-prefix=NOSPLIT
 // RUN: effc-opt %s --effc-pipeline="remarks=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARKS
 // RUN: effc-opt %s --effc-pipeline="remarks=true raise-attention=false" -o /dev/null 2>&1 | FileCheck %s --check-prefix=FUSION-REMARKS
+// RUN: effc-opt %s --effc-pipeline="moe-partitions=2 fuse=false" | FileCheck %s --check-prefix=MOEPART
 // RUN: not effc-opt %s --effc-pipeline=no-such-option=1 2>&1 | FileCheck %s --check-prefix=BADOPT
 
 // Attention, then a projection with bias, GELU and a residual.
@@ -80,4 +81,21 @@ func.func @decode(%q: tensor<1x4x1x64xf32>, %k: tensor<1x4x1024x64xf32>, %v: ten
   %p = eff.softmax %d : (tensor<1x4x1x1024xf32>) -> tensor<1x4x1x1024xf32>
   %o = eff.matmul %p, %v : (tensor<1x4x1x1024xf32>, tensor<1x4x1024x64xf32>) -> tensor<1x4x1x64xf32>
   return %o : tensor<1x4x1x64xf32>
+}
+
+// A MoE layer: whole by default, two expert groups over one routing with
+// moe-partitions=2.
+// DEFAULT-LABEL: func.func @moe
+// DEFAULT: eff.moe %arg0, %arg1 experts
+// DEFAULT-NOT: eff.moe_
+// MOEPART-LABEL: func.func @moe
+// MOEPART: eff.moe_route %arg0, %arg1
+// MOEPART-NEXT: eff.moe_experts {{.*}}first_expert = 0
+// MOEPART-NEXT: eff.moe_experts {{.*}}first_expert = 2
+// MOEPART-NEXT: eff.add
+func.func @moe(%x: tensor<3x8xf32>, %r: tensor<4x8xf32>) -> tensor<3x8xf32> {
+  %gu = eff.constant {value = dense<0.5> : tensor<4x6x8xf32>} : tensor<4x6x8xf32>
+  %d = eff.constant {value = dense<0.25> : tensor<4x8x3xf32>} : tensor<4x8x3xf32>
+  %y = eff.moe %x, %r experts %gu, %d {num_experts = 4 : i64, top_k = 2 : i64} : (tensor<3x8xf32>, tensor<4x8xf32>, tensor<4x6x8xf32>, tensor<4x8x3xf32>) -> tensor<3x8xf32>
+  return %y : tensor<3x8xf32>
 }
