@@ -116,6 +116,9 @@ public:
   /// model cannot generate (effc/Generator.h lists the requirements).
   static StatusOr<std::unique_ptr<Engine>> create(Session &target,
                                                   const EngineOptions &options = {});
+  /// Over slot models (runtime-internal and tests); `draft` may be null.
+  Engine(std::unique_ptr<detail::SlotModel> target, std::unique_ptr<detail::SlotModel> draft,
+         const EngineOptions &options);
   ~Engine();
   Engine(const Engine &) = delete;
   Engine &operator=(const Engine &) = delete;
@@ -153,8 +156,6 @@ public:
 
 private:
   struct Sequence;
-  Engine(std::unique_ptr<detail::SlotModel> target, std::unique_ptr<detail::SlotModel> draft,
-         const EngineOptions &options);
   /// Moves cancelled requests out and waiting ones into free slots (lock held).
   void admitLocked(std::vector<RequestUpdate> &cancelled,
                    std::vector<std::function<void(const RequestUpdate &)>> &callbacks);
