@@ -58,6 +58,10 @@ if(NOT EFFC_RUNTIME_ONLY)
 endif()
 # The runtime links no compiler library.
 effc_forbid(EffcRuntime EffDialect EffcCodegen EffcAttentionCodegen EffcTensorCoreGemm EffcKernelModel)
+# effc-serve is a runtime client: the public API (EffcRuntime), httplib, protobuf.
+if(TARGET effc-serve)
+  effc_forbid(effc-serve EffcRuntimeInternals EffDialect EffcCodegen EffcPlan EffPasses)
+endif()
 # The runtime exposes only its public API (what cmake --install installs); its
 # internals reach in-tree code through EffcRuntimeInternals.
 get_target_property(EFFC_RUNTIME_INCLUDES EffcRuntime INTERFACE_INCLUDE_DIRECTORIES)
