@@ -31,6 +31,7 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     quantize.scheme = options.quantize;
     quantize.blockSize = options.quantizeBlock;
     quantize.doubleQuant = options.quantizeDouble;
+    quantize.llmInt8Threshold = options.llmInt8Threshold;
     quantize.skip = options.quantizeSkip;
     quantize.remarks = options.remarks;
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createQuantizeWeights(quantize));

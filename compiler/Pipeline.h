@@ -45,7 +45,7 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
                      "through the `lora_index` input)")};
   Option<std::string> quantize{
       *this, "quantize",
-      llvm::cl::desc("Weight-only quantization of linear layers: int8 or nf4 (empty: none)"),
+      llvm::cl::desc("Quantization of linear layers: int8, nf4 or llm-int8 (empty: none)"),
       llvm::cl::init("")};
   Option<int64_t> quantizeBlock{
       *this, "quantize-block",
@@ -55,6 +55,10 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       *this, "quantize-double",
       llvm::cl::desc("nf4: double quantization of the absmaxes (bitsandbytes)"),
       llvm::cl::init(false)};
+  Option<double> llmInt8Threshold{
+      *this, "llm-int8-threshold",
+      llvm::cl::desc("llm-int8: activation columns with any |x| >= this are computed in fp32"),
+      llvm::cl::init(6.0)};
   Option<std::string> quantizeSkip{
       *this, "quantize-skip",
       llvm::cl::desc("Regex over module paths whose linear layers keep their weights"),

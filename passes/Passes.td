@@ -82,6 +82,11 @@ def QuantizeWeights : Pass<"eff-quantize-weights", "func::FuncOp"> {
       `double-quant` quantizes the absmaxes the bitsandbytes way (8-bit
       dynamic map, blocks of 256, minus their mean) and stores their
       dequantized values, so the numbers are bitsandbytes'.
+    - `llm-int8`: LLM.int8() (Dettmers et al.): the weight as int8 per
+      channel (vector-wise absmax), and at run time the activation's outlier
+      features (columns with any |x| >= `llm-int8-threshold`) multiplied in
+      fp32 with the dequantized weight, the rest quantized per row (absmax)
+      to int8 with int32 sums; the two added (eff.quant_linear llm_int8).
 
     Layers whose recorded module path matches `skip` (a regex searched in
     the path; the default keeps the LM head and MoE routers, `gate`, whose
@@ -97,11 +102,13 @@ def QuantizeWeights : Pass<"eff-quantize-weights", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
   let options = [
     Option<"scheme", "scheme", "std::string", /*default=*/"\"int8\"",
-           "int8 or nf4">,
+           "int8, nf4 or llm-int8">,
     Option<"blockSize", "block-size", "int64_t", /*default=*/"0",
            "Values per scale: int8 0 = per output channel; nf4 0 = 64">,
     Option<"doubleQuant", "double-quant", "bool", /*default=*/"false",
            "nf4: quantize the absmaxes too (bitsandbytes double quantization)">,
+    Option<"llmInt8Threshold", "llm-int8-threshold", "double", /*default=*/"6.0",
+           "llm-int8: activation columns with any |x| >= this are outliers, computed in fp32">,
     Option<"skip", "skip", "std::string", /*default=*/"\"lm_head|(^|[.])gate$\"",
            "Regex over the module path of layers that keep their weight">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",

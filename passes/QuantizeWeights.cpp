@@ -3,13 +3,13 @@
 // Every linear layer with a constant fp32 weight (passes/LinearLayer.h)
 // becomes eff.quant_linear with the weight packed at compile time
 // (compiler/quant/WeightQuantizer.h): int8 (symmetric, per output channel or
-// per block of K) or nf4 (bitsandbytes' flat layout, optional double
-// quantization). Modules whose recorded path matches `skip` keep their
-// weight; a Gemm bias becomes an add after the op. An eff.lora_linear (one
-// adapter, from --lora) is QLoRA: its base weight is quantized and the
-// low-rank branch stays unmerged, x a then lora_expand onto the quantized
-// product. Runs on the fp32 model (before --dtype), so the codes come from
-// the exact weights. See Passes.td.
+// per block of K), nf4 (bitsandbytes' flat layout, optional double
+// quantization) or llm-int8 (the int8 per-channel codes, with the activation
+// quantized per row at run time and its outlier columns kept in fp32). Modules whose recorded path
+// matches `skip` keep their weight; a Gemm bias becomes an add after the op. An eff.lora_linear
+// (one adapter, from --lora) is QLoRA: its base weight is quantized and the low-rank branch stays
+// unmerged, x a then lora_expand onto the quantized product. Runs on the fp32 model (before
+// --dtype), so the codes come from the exact weights. See Passes.td.
 //
 //===----------------------------------------------------------------------===//
 #include "compiler/quant/WeightQuantizer.h"
@@ -20,8 +20,11 @@
 
 #include "mlir/IR/Builders.h"
 
+#include "llvm/Support/Format.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/Regex.h"
+
+#include <cmath>
 
 namespace mlir::eff {
 #define GEN_PASS_DEF_QUANTIZEWEIGHTS
@@ -40,8 +43,21 @@ struct QuantizeWeightsPass : public mlir::eff::impl::QuantizeWeightsBase<Quantiz
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
-    if (scheme != "int8" && scheme != "nf4") {
-      func.emitError("eff-quantize-weights: scheme must be int8 or nf4, got '") << scheme << "'";
+    if (scheme != "int8" && scheme != "nf4" && scheme != "llm-int8") {
+      func.emitError("eff-quantize-weights: scheme must be int8, nf4 or llm-int8, got '")
+          << scheme << "'";
+      return signalPassFailure();
+    }
+    const bool llm = scheme == "llm-int8";
+    if (llm && blockSize != 0) {
+      func.emitError("eff-quantize-weights: llm-int8 quantizes each output channel as one vector "
+                     "(block-size must be 0, got ")
+          << int64_t(blockSize) << ")";
+      return signalPassFailure();
+    }
+    if (!(llmInt8Threshold > 0) || std::isinf(llmInt8Threshold)) {
+      func.emitError("eff-quantize-weights: llm-int8-threshold must be a positive number, got ")
+          << double(llmInt8Threshold);
       return signalPassFailure();
     }
     const int64_t block = blockSize > 0 ? blockSize : scheme == "nf4" ? 64 : 0;
@@ -97,9 +113,10 @@ struct QuantizeWeightsPass : public mlir::eff::impl::QuantizeWeightsBase<Quantiz
         for (int64_t n = 0; n < l->N; ++n)
           for (int64_t k = 0; k < l->K; ++k)
             kn[size_t(k * l->N + n)] = (*w)[size_t(n * l->K + k)];
+      // llm-int8's weight codes are int8's per channel (block 0).
       effc::quant::PackedWeight p =
-          scheme == "int8" ? effc::quant::quantizeInt8(kn.data(), l->K, l->N, block)
-                           : effc::quant::quantizeNF4(kn.data(), l->K, l->N, block, doubleQuant);
+          scheme == "nf4" ? effc::quant::quantizeNF4(kn.data(), l->K, l->N, block, doubleQuant)
+                          : effc::quant::quantizeInt8(kn.data(), l->K, l->N, block);
       if (failed(replace(*l, p)))
         return signalPassFailure();
       const double bytesBefore = double(kn.size()) * 4,
@@ -123,6 +140,9 @@ struct QuantizeWeightsPass : public mlir::eff::impl::QuantizeWeightsBase<Quantiz
   std::string describeBlocks(int64_t bs) const {
     if (scheme == "nf4")
       return llvm::formatv("blocks of {0}{1}", bs, doubleQuant ? ", double quantized" : "");
+    if (scheme == "llm-int8")
+      return llvm::formatv("per channel, outliers |x| >= {0}",
+                           llvm::format("%g", double(llmInt8Threshold)));
     return blockSize > 0 ? std::string(llvm::formatv("blocks of {0}", bs)) : "per channel";
   }
 
@@ -174,15 +194,18 @@ struct QuantizeWeightsPass : public mlir::eff::impl::QuantizeWeightsBase<Quantiz
     auto xt = cast<RankedTensorType>(l.x.getType());
     SmallVector<int64_t> shape(xt.getShape().drop_back());
     shape.push_back(l.N);
-    const bool nf4 = scheme == "nf4";
+    const bool nf4 = scheme == "nf4", llm = scheme == "llm-int8";
     NamedAttrList attrs;
-    attrs.set("scheme",
-              QuantSchemeAttr::get(b.getContext(), nf4 ? QuantScheme::NF4 : QuantScheme::Int8));
+    attrs.set("scheme", QuantSchemeAttr::get(b.getContext(), nf4   ? QuantScheme::NF4
+                                                             : llm ? QuantScheme::LLMInt8
+                                                                   : QuantScheme::Int8));
     attrs.set("layout", QuantLayoutAttr::get(b.getContext(),
                                              nf4 ? QuantLayout::BnbFlat : QuantLayout::NBlocks));
     attrs.set("K", b.getI64IntegerAttr(l.K));
     attrs.set("N", b.getI64IntegerAttr(l.N));
     attrs.set("block_size", b.getI64IntegerAttr(p.blockSize));
+    if (llm)
+      attrs.set("threshold", b.getF32FloatAttr(float(llmInt8Threshold)));
     Value y =
         b.create<QuantLinearOp>(loc, TypeRange{RankedTensorType::get(shape, xt.getElementType())},
                                 ValueRange{l.x, codes, scales}, attrs.getAttrs())

@@ -124,7 +124,7 @@ std::string CudaTranslationUnit::source() const {
     text +=
         deviceSources({"attention_common.cuh", "attention_forward.cuh", "attention_decode.cuh"});
   if (quant)
-    text += deviceSources({"quant_linear.cuh"});
+    text += deviceSources({"quant_defs.cuh", "quant_linear.cuh"});
   if (moe)
     text += deviceSources({"moe.cuh", "moe_partition.cuh"});
   return text + kernels;

@@ -1,15 +1,19 @@
 //===- QuantLinearEmitter.cpp - eff.quant_linear kernels ------------------===//
 //
 // A config struct with every size baked in, the dtype glue as lambdas and a
-// call of a template of device/quant_linear.cuh: the warp-per-column GEMV
-// for up to kGemvRows rows (decode), the 32x32 tiled kernel above. Both
-// decode the packed codes in registers; the weight stays packed in memory.
+// call of a template of device/quant_linear.cuh: for up to kVecGemvRows rows
+// (decode) the warp-per-column GEMV with 128-bit loads of the packed weight
+// when its 16-byte chunks line up with the scale blocks, else the scalar
+// GEMV (up to kGemvRows rows); the 32x32 tiled kernel above. All decode the
+// packed codes in registers; the weight stays packed in memory.
 //
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/core/DTypeInfo.h"
 #include "compiler/codegen/core/EmitterUtil.h"
 #include "dialects/eff/EffOps.h"
 #include "host/QuantLinear.h"
+
+#include <iterator>
 
 namespace effc::codegen {
 namespace {
@@ -19,17 +23,21 @@ static_assert(int(host::QuantScheme::Int4) == int(mlir::eff::QuantScheme::Int4) 
               int(host::QuantScheme::Int8) == int(mlir::eff::QuantScheme::Int8) &&
               int(host::QuantScheme::NF4) == int(mlir::eff::QuantScheme::NF4) &&
               int(host::QuantScheme::FP4) == int(mlir::eff::QuantScheme::FP4) &&
-              int(host::QuantScheme::DynamicInt8) == int(mlir::eff::QuantScheme::DynamicInt8));
+              int(host::QuantScheme::DynamicInt8) == int(mlir::eff::QuantScheme::DynamicInt8) &&
+              int(host::QuantScheme::LLMInt8) == int(mlir::eff::QuantScheme::LLMInt8) &&
+              host::kQuantSchemeCount == int(mlir::eff::getMaxEnumValForQuantScheme()) + 1);
 static_assert(int(host::QuantLayout::NBlocks) == int(mlir::eff::QuantLayout::NBlocks) &&
               int(host::QuantLayout::BnbFlat) == int(mlir::eff::QuantLayout::BnbFlat));
 
 constexpr int kThreads = 256;
 constexpr int64_t kGemvRows = 8;
+constexpr int64_t kVecGemvRows = 16;
 constexpr int64_t kTile = 32;
 
 struct QuantGeometry {
   int64_t scheme, layout, bits, K, N, blockSize, blocks, rows;
   bool hasZeroPoints;
+  float threshold; // llm_int8
 };
 
 bool describeQuantLinear(const KernelDesc &d, QuantGeometry &g, std::string &error) {
@@ -42,13 +50,17 @@ bool describeQuantLinear(const KernelDesc &d, QuantGeometry &g, std::string &err
   g.K = d.intAttr("K", 0);
   g.N = d.intAttr("N", 0);
   g.blockSize = d.intAttr("block_size", 0);
-  if (g.scheme < 0 || g.scheme > 4 || g.layout < 0 || g.layout > 1 || g.K <= 0 || g.N <= 0 ||
-      g.blockSize <= 0) {
+  g.threshold = float(d.floatAttr("threshold", 6.0));
+  if (g.scheme < 0 || g.scheme >= host::kQuantSchemeCount || g.layout < 0 || g.layout > 1 ||
+      g.K <= 0 || g.N <= 0 || g.blockSize <= 0) {
     error = d.op + ": bad scheme, layout, K, N or block_size";
     return false;
   }
   auto scheme = host::QuantScheme(g.scheme);
-  g.bits = scheme == host::QuantScheme::Int8 || scheme == host::QuantScheme::DynamicInt8 ? 8 : 4;
+  g.bits = scheme == host::QuantScheme::Int8 || scheme == host::QuantScheme::DynamicInt8 ||
+                   scheme == host::QuantScheme::LLMInt8
+               ? 8
+               : 4;
   g.blocks = ceilDiv(g.K, g.blockSize);
   g.hasZeroPoints = d.hasInput(3);
   const TensorDesc &a = d.inputs[0];
@@ -64,7 +76,17 @@ bool describeQuantLinear(const KernelDesc &d, QuantGeometry &g, std::string &err
   return true;
 }
 
-bool useGemv(const QuantGeometry &g) { return g.rows <= kGemvRows; }
+/// quant_linear_gemv_vec reads each column's codes in 16-byte chunks, each
+/// inside one scale block (and, in the flat layout, starting the column on a
+/// chunk).
+bool useVectorGemv(const QuantGeometry &g) {
+  if (g.rows > kVecGemvRows || g.scheme == int64_t(host::QuantScheme::DynamicInt8))
+    return false;
+  const int64_t codes = 128 / g.bits;
+  if (g.blockSize % codes != 0)
+    return false;
+  return g.layout != int64_t(host::QuantLayout::BnbFlat) || g.K % codes == 0;
+}
 
 } // namespace
 
@@ -73,8 +95,8 @@ bool chooseQuantLinear(const KernelDesc &d, KernelChoice &c, std::string &error)
   if (!describeQuantLinear(d, g, error))
     return false;
   c.launch.block[0] = kThreads;
-  if (useGemv(g)) {
-    c.variant = "gemv";
+  if (useVectorGemv(g) || g.rows <= kGemvRows) {
+    c.variant = useVectorGemv(g) ? "gemv_vec" : "gemv";
     c.launch.grid[0] = uint32_t(ceilDiv(g.N, kThreads / 32));
   } else {
     c.variant = "tiled";
@@ -91,7 +113,8 @@ bool instantiateQuantLinear(const KernelDesc &d, const KernelChoice &c, std::str
   QuantGeometry g;
   if (!describeQuantLinear(d, g, error))
     return false;
-  static const char *schemeNames[] = {"int4", "int8", "nf4", "fp4", "dynamic_int8"};
+  static const char *schemeNames[] = {"int4", "int8", "nf4", "fp4", "dynamic_int8", "llm_int8"};
+  static_assert(std::size(schemeNames) == size_t(host::kQuantSchemeCount));
   const std::string cfg = "effc_ql_cfg_" + d.name;
   auto flag = [](bool b) { return b ? "true" : "false"; };
   CudaWriter w;
@@ -102,17 +125,22 @@ bool instantiateQuantLinear(const KernelDesc &d, const KernelChoice &c, std::str
          ", BLOCKS = ", g.blocks, ", BLOCK_BYTES = ", g.blockSize * g.bits / 8, ";");
   w.line("static constexpr long long ROWS = ", g.rows, ";");
   w.line("static constexpr bool HAS_ZP = ", flag(g.hasZeroPoints), ";");
+  w.line("static constexpr float THRESHOLD = ", floatLit(g.threshold), ";");
   w.close("};");
   openKernel(w, d, kThreads);
   w.line("// y[", g.rows, "][", g.N, "] = a W, W [", g.K, "][", g.N, "] ", schemeNames[g.scheme],
-         ", block ", g.blockSize, g.hasZeroPoints ? ", zero points" : "", " (", c.variant, ")");
+         ", block ", g.blockSize, g.hasZeroPoints ? ", zero points" : "",
+         g.scheme == int64_t(host::QuantScheme::LLMInt8)
+             ? ", outliers |a| >= " + floatLit(g.threshold)
+             : std::string(),
+         " (", c.variant, ")");
   w.line("auto loadA = [&](long long i) -> float { return ",
          loadAs(d.inputs[0].dtype, "x0", "i", Compute::F32), "; };");
   w.line("auto loadScale = [&](long long i) -> float { return ",
          loadAs(d.inputs[2].dtype, "x2", "i", Compute::F32), "; };");
   w.line("auto store = [&](long long i, float v) { y0[i] = ",
          storeValue(d.outputs[0].dtype, "v", Compute::F32), "; };");
-  w.line(c.variant == "gemv" ? "quant_linear_gemv<" : "quant_linear_tiled<", cfg, ">(x1, ",
+  w.line("quant_linear_", c.variant, "<", cfg, ">(x1, ",
          g.hasZeroPoints ? "x3" : "(const u8 *)nullptr", ", loadA, loadScale, store);");
   w.close();
   out = w.str();

@@ -19,6 +19,8 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cmath>
+
 using namespace llvm;
 
 namespace effc {
@@ -207,9 +209,15 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
     return reporter.error("--dtype must be fp32, bf16 or fp16, got '" + options.dtype + "'");
   if (options.loraMerge && options.loraAdapters.empty())
     return reporter.error("--lora-merge needs an adapter (--lora=DIR)");
-  if (!options.quantize.empty() && options.quantize != "int8" && options.quantize != "nf4")
-    return reporter.error("--quantize must be int8 or nf4, got '" + options.quantize +
-                          "' (llm-int8 is not supported yet)");
+  if (!options.quantize.empty() && options.quantize != "int8" && options.quantize != "nf4" &&
+      options.quantize != "llm-int8")
+    return reporter.error("--quantize must be int8, nf4 or llm-int8, got '" + options.quantize +
+                          "'");
+  if (options.llmInt8Threshold != 6.0 && options.quantize != "llm-int8")
+    return reporter.error("--llm-int8-threshold needs --quantize=llm-int8");
+  if (!(options.llmInt8Threshold > 0) || std::isinf(options.llmInt8Threshold))
+    return reporter.error("--llm-int8-threshold must be a positive number, got " +
+                          std::to_string(options.llmInt8Threshold));
   if (options.quantize.empty() && (options.quantizeBlock || options.quantizeDouble))
     return reporter.error("--quantize-block and --quantize-double need --quantize");
   if (options.quantizeBlock < 0)
@@ -288,6 +296,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.quantize = options.quantize;
   pipelineOptions.quantizeBlock = options.quantizeBlock;
   pipelineOptions.quantizeDouble = options.quantizeDouble;
+  pipelineOptions.llmInt8Threshold = options.llmInt8Threshold;
   pipelineOptions.quantizeSkip = options.quantizeSkip;
   buildPipeline(pm, pipelineOptions);
   pipelineOptions.moePartitions = options.moePartitions;

@@ -48,11 +48,12 @@ struct CompileOptions {
   /// --lora DIR or NAME=DIR (several).
   std::vector<std::string> loraAdapters;
   bool loraMerge = false;
-  /// --quantize=int8|nf4 ("" none), --quantize-block, --quantize-double,
-  /// --quantize-skip.
+  /// --quantize=int8|nf4|llm-int8 ("" none), --quantize-block,
+  /// --quantize-double, --llm-int8-threshold, --quantize-skip.
   std::string quantize;
   int64_t quantizeBlock = 0;
   bool quantizeDouble = false;
+  double llmInt8Threshold = 6.0;
   std::string quantizeSkip = "lm_head|(^|[.])gate$"; ///< the LM head, MoE routers
   /// --embed-cubin --arch=...
   bool embedCubin = false;

@@ -102,9 +102,15 @@ cl::opt<bool> loraMerge("lora-merge",
                         cl::cat(effcCategory));
 cl::opt<std::string> quantize("quantize",
                               cl::desc("Quantize the weights of linear layers: int8 (symmetric, "
-                                       "per output channel or --quantize-block) or nf4 (QLoRA "
-                                       "NormalFloat-4, bitsandbytes layout, blocks of 64)"),
-                              cl::value_desc("int8|nf4"), cl::cat(effcCategory));
+                                       "per output channel or --quantize-block), nf4 (QLoRA "
+                                       "NormalFloat-4, bitsandbytes layout, blocks of 64) or "
+                                       "llm-int8 (LLM.int8(): int8 weights and activations, "
+                                       "outlier features in fp32)"),
+                              cl::value_desc("int8|nf4|llm-int8"), cl::cat(effcCategory));
+cl::opt<double> llmInt8Threshold("llm-int8-threshold",
+                                 cl::desc("llm-int8: activation features (columns) with any |x| "
+                                          ">= this are outliers, multiplied in fp32"),
+                                 cl::init(6.0), cl::cat(effcCategory));
 cl::opt<int64_t> quantizeBlock("quantize-block",
                                cl::desc("Values per quantization scale (int8: 0 = per output "
                                         "channel; nf4: 0 = 64)"),
@@ -226,6 +232,7 @@ int main(int argc, char **argv) {
   options.quantize = quantize;
   options.quantizeBlock = quantizeBlock;
   options.quantizeDouble = quantizeDouble;
+  options.llmInt8Threshold = llmInt8Threshold;
   options.moePartitions = moePartitions;
   options.quantizeSkip = quantizeSkip;
   options.embedCubin = embedCubin;

@@ -559,18 +559,21 @@ std::vector<std::string> stringList(const char *what, nb::handle value) {
   return out;
 }
 
-std::shared_ptr<PyModel>
-compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb::handle dims,
-        nb::handle lora, nb::handle quantize, bool loraMerge, bool fuse, bool raiseAttention,
-        bool splitKvDecode, bool decomposeLoRA, int64_t moePartitions, bool hostOnly,
-        bool embedCubin, nb::handle arch, nb::handle constInputs, bool remarks, bool verbose) {
+std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dtype,
+                                 nb::handle shapes, nb::handle dims, nb::handle lora,
+                                 nb::handle quantize, double llmInt8Threshold, bool loraMerge,
+                                 bool fuse, bool raiseAttention, bool splitKvDecode,
+                                 bool decomposeLoRA, int64_t moePartitions, bool hostOnly,
+                                 bool embedCubin, nb::handle arch, nb::handle constInputs,
+                                 bool remarks, bool verbose) {
   if (!quantize.is_none() && !nb::isinstance<nb::str>(quantize))
-    throw nb::value_error("compile(): quantize must be None, \"int8\" or \"nf4\"");
+    throw nb::value_error("compile(): quantize must be None, \"int8\", \"nf4\" or \"llm-int8\"");
   if (dtype != "fp32" && dtype != "bf16" && dtype != "fp16")
     throw nb::value_error(
         ("compile(): dtype must be \"fp32\", \"bf16\" or \"fp16\", got \"" + dtype + "\"").c_str());
 #ifndef EFFC_PYTHON_HAS_COMPILER
-  (void)path, (void)shapes, (void)dims, (void)lora, (void)loraMerge, (void)fuse;
+  (void)path, (void)shapes, (void)dims, (void)lora, (void)llmInt8Threshold, (void)loraMerge;
+  (void)fuse;
   (void)raiseAttention;
   (void)splitKvDecode, (void)decomposeLoRA, (void)moePartitions, (void)hostOnly;
   (void)embedCubin, (void)arch;
@@ -635,6 +638,7 @@ compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb
   options.loraMerge = loraMerge;
   if (!quantize.is_none())
     options.quantize = nb::cast<std::string>(quantize); // checked with effc's --quantize rules
+  options.llmInt8Threshold = llmInt8Threshold;
   options.fuse = fuse;
   options.raiseAttention = raiseAttention;
   options.splitKvDecode = splitKvDecode;
@@ -880,9 +884,9 @@ NB_MODULE(_effc, m) {
   m.def(
       "compile", &compile, "path"_a, nb::kw_only(), "dtype"_a = "fp32", "shapes"_a = nb::none(),
       "dims"_a = nb::none(), "lora"_a = nb::none(), "quantize"_a = nb::none(),
-      "lora_merge"_a = false, "fuse"_a = true, "raise_attention"_a = true,
-      "split_kv_decode"_a = true, "decompose_lora"_a = true, "moe_partitions"_a = 1,
-      "host_only"_a = false, "embed_cubin"_a = false, "arch"_a = nb::none(),
+      "llm_int8_threshold"_a = 6.0, "lora_merge"_a = false, "fuse"_a = true,
+      "raise_attention"_a = true, "split_kv_decode"_a = true, "decompose_lora"_a = true,
+      "moe_partitions"_a = 1, "host_only"_a = false, "embed_cubin"_a = false, "arch"_a = nb::none(),
       "const_inputs"_a = nb::none(), "remarks"_a = false, "verbose"_a = false,
       "Compiles an ONNX model (or eff IR, .mlir) into a Model, as the effc tool does.\n\n"
       "path:            the model file.\n"
@@ -896,8 +900,12 @@ NB_MODULE(_effc, m) {
       "                 (MIN, MAX) keeps it symbolic within bounds (effc --dim past=0..255).\n"
       "lora:            a PEFT adapter directory, or {name: directory} for several adapters\n"
       "                 selected per request by the int64 input 'lora_index' (effc --lora).\n"
-      "quantize:        \"int8\" or \"nf4\": weight-only quantization of the linear layers\n"
-      "                 (effc --quantize; the LM head and MoE routers keep their weights).\n"
+      "quantize:        \"int8\" or \"nf4\": weight-only quantization of the linear layers;\n"
+      "                 \"llm-int8\": LLM.int8() (int8 weights and activations, outlier\n"
+      "                 features in fp32) (effc --quantize; the LM head and MoE routers keep\n"
+      "                 their weights).\n"
+      "llm_int8_threshold: llm-int8's outlier threshold: activation features with any\n"
+      "                 |x| >= it are computed in fp32 (effc --llm-int8-threshold).\n"
       "lora_merge:      merge the one adapter into the weights (effc --lora-merge).\n"
       "fuse:            fuse elementwise chains into single kernels (effc --fuse).\n"
       "raise_attention: run attention subgraphs as FlashAttention kernels.\n"

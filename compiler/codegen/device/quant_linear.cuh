@@ -1,21 +1,33 @@
 //===- quant_linear.cuh - eff.quant_linear: packed quantized weights ------===//
 //
 // y[row][n] = sum_k a[row][k] * W[k][n], W decoded from its packed codes in
-// registers as it is read (never written out). Two kernels:
-//   quant_linear_gemv<C>   few rows (decode, M <= 8): one warp per output
-//                          column; lanes stride along K (neighbouring lanes
-//                          read neighbouring packed bytes) and keep one
-//                          accumulator per row; a warp reduction at the end.
+// registers as it is read (never written out). Three kernels:
+//   quant_linear_gemv_vec<C> decode (M <= 16), the packed weight streamed at
+//                          full bandwidth: one warp per output column, each
+//                          lane loads 16 bytes of the column's codes at a
+//                          time (128-bit loads, consecutive lanes
+//                          consecutive chunks), decodes them in registers
+//                          (4-bit code books from shared memory), one
+//                          accumulator per row, a warp reduction at the end.
+//                          Needs 16-byte chunks that never straddle a scale
+//                          block (the emitter checks; every scheme but
+//                          dynamic_int8). llm_int8 multiplies its int8 part
+//                          with dp4a (four int8 products summed in int32).
+//   quant_linear_gemv<C>   the scalar fallback for few rows (M <= 8): lanes
+//                          stride along K one code at a time.
 //   quant_linear_tiled<C>  more rows: 32x32 output tiles, 256 threads, K in
 //                          steps of 32 staged in shared memory (a as values,
 //                          W decoded once per tile), 4 outputs per thread.
 // dynamic_int8 first quantizes a per tensor as ONNX DynamicQuantizeLinear
 // does (every block reduces min/max over all of a itself: correct, not
-// fast) and accumulates (q - z) * (code - zp) in int32.
+// fast) and accumulates (q - z) * (code - zp) in int32. llm_int8 likewise
+// finds the outlier columns over all of a in every block (a bit mask in
+// shared memory) and the absmax of the rows it computes.
 //
 // The emitter (compiler/codegen/QuantLinearEmitter.cpp) writes the config C
-// (SCHEME, LAYOUT, BITS, K, N, BLOCK, BLOCKS, BLOCK_BYTES, ROWS, HAS_ZP) and
-// the dtype glue as lambdas: loadA(i) / loadScale(i) -> float, store(i, v).
+// (SCHEME, LAYOUT, BITS, K, N, BLOCK, BLOCKS, BLOCK_BYTES, ROWS, HAS_ZP,
+// THRESHOLD) and the dtype glue as lambdas: loadA(i) / loadScale(i) -> float,
+// store(i, v).
 // Scheme and layout numbers are eff.quant_linear's (QuantOps.td).
 //
 #ifndef EFFC_DEVICE_QUANT_LINEAR_CUH
@@ -23,34 +35,11 @@
 
 #include "primitives.cuh"
 
-#define QL_INT4 0
-#define QL_INT8 1
-#define QL_NF4 2
-#define QL_FP4 3
-#define QL_DYNAMIC_INT8 4
-#define QL_LAYOUT_NBLOCKS 0
-#define QL_LAYOUT_BNB_FLAT 1
+#include "quant_defs.cuh"
 
-// bitsandbytes' NF4 and FP4 code books.
-__constant__ float ql_nf4_book[16] = {-1.0f,
-                                      -0.6961928009986877f,
-                                      -0.5250730514526367f,
-                                      -0.39491748809814453f,
-                                      -0.28444138169288635f,
-                                      -0.18477343022823334f,
-                                      -0.09105003625154495f,
-                                      0.0f,
-                                      0.07958029955625534f,
-                                      0.16093020141124725f,
-                                      0.24611230194568634f,
-                                      0.33791524171829224f,
-                                      0.44070982933044434f,
-                                      0.5626170039176941f,
-                                      0.7229568362236023f,
-                                      1.0f};
-__constant__ float ql_fp4_book[16] = {
-    0.0f,  0.005208333333f,  0.66666667f,  1.0f,  0.33333333f,  0.5f,  0.16666667f,  0.25f,
-    -0.0f, -0.005208333333f, -0.66666667f, -1.0f, -0.33333333f, -0.5f, -0.16666667f, -0.25f};
+// bitsandbytes' NF4 and FP4 code books (quant_defs.cuh).
+__constant__ float ql_nf4_book[16] = QL_NF4_CODEBOOK;
+__constant__ float ql_fp4_book[16] = QL_FP4_CODEBOOK;
 
 // The accumulator type: int32 for dynamic_int8, float otherwise (NVRTC has
 // no <type_traits>).
@@ -115,30 +104,231 @@ __device__ __forceinline__ int ql_quantize(float x, float scale, int zero) {
   return (int)fminf(fmaxf(rintf(x / scale) + (float)zero, 0.0f), 255.0f) - zero;
 }
 
+// ---- LLM.int8() -----------------------------------------------------------
+// Words of the outlier column mask: bit k of the mask is set when some row of
+// a has |a[row][k]| >= THRESHOLD.
+template <class C> struct ql_llm {
+  static constexpr int WORDS = (C::K + 31) / 32;
+};
+
+// Fills bits[0, WORDS) with the outlier mask of all of a (every thread of
+// the block reads it after the call).
+template <class C, class LA> __device__ void ql_llm_outliers(const LA &loadA, u32 *bits) {
+  for (int i = threadIdx.x; i < ql_llm<C>::WORDS; i += blockDim.x)
+    bits[i] = 0u;
+  __syncthreads();
+  for (long long i = threadIdx.x; i < (long long)C::ROWS * C::K; i += blockDim.x)
+    if (fabsf(loadA(i)) >= C::THRESHOLD) {
+      const int k = (int)(i % C::K);
+      atomicOr(&bits[k >> 5], 1u << (k & 31));
+    }
+  __syncthreads();
+}
+
+__device__ __forceinline__ bool ql_llm_is_outlier(const u32 *bits, int k) {
+  return (bits[k >> 5] >> (k & 31)) & 1u;
+}
+
+// scale[r] = (absmax of row row0 + r over the columns that are not
+// outliers) / 127 for r < count (0 past ROWS); one warp per row.
+template <class C, class LA>
+__device__ void ql_llm_row_scales(const LA &loadA, const u32 *bits, long long row0, int count,
+                                  float *scale) {
+  const int lane = threadIdx.x & 31;
+  for (int r = threadIdx.x >> 5; r < count; r += blockDim.x >> 5) {
+    const long long row = row0 + r;
+    float m = 0.0f;
+    if (row < C::ROWS)
+      for (int k = lane; k < C::K; k += 32)
+        if (!ql_llm_is_outlier(bits, k))
+          m = fmaxf(m, fabsf(loadA(row * C::K + k)));
+    m = warp_reduce(m, MaxOp());
+    if (lane == 0)
+      scale[r] = m / 127.0f;
+  }
+  __syncthreads();
+}
+
+// One activation value quantized with its row's scale: round half to even,
+// clamped to [-127, 127]; 0 when the row is all zeros (or all outliers).
+__device__ __forceinline__ int ql_llm_quantize(float x, float scale) {
+  return scale > 0.0f ? (int)fminf(fmaxf(rintf(x / scale), -127.0f), 127.0f) : 0;
+}
+
+// ---- GEMV: 128-bit loads of the packed weight -------------------------------
+// Launch: grid ceil(N / 8), 256 threads (8 warps, one output column each).
+template <class C, class LA, class LS, class ST>
+__device__ void quant_linear_gemv_vec(const u8 *w, const u8 *zp, const LA &loadA,
+                                      const LS &loadScale, const ST &store) {
+  constexpr bool FLAT = C::LAYOUT == QL_LAYOUT_BNB_FLAT;
+  constexpr bool LLM = C::SCHEME == QL_LLM_INT8;
+  constexpr int CODES = 128 / C::BITS; // codes per 16-byte chunk
+  constexpr long long ROW_BYTES = FLAT ? C::K / 2 : (long long)C::BLOCKS * C::BLOCK_BYTES;
+  // Chunks that hold a code of k < K (the last block's padding is skipped).
+  constexpr int CHUNKS = (C::K + CODES - 1) / CODES;
+  constexpr bool TAIL = C::K % CODES != 0;
+  static_assert(C::BLOCK % CODES == 0, "a 16-byte chunk must lie in one scale block");
+  static_assert(!FLAT || C::K % CODES == 0, "bnb_flat columns must start on a chunk");
+  static_assert(C::SCHEME != QL_DYNAMIC_INT8, "dynamic_int8 uses quant_linear_gemv");
+  __shared__ float book[16];
+  __shared__ u32 outliers[LLM ? ql_llm<C>::WORDS : 1];
+  __shared__ float rowScale[LLM ? C::ROWS : 1];
+  if (threadIdx.x < 16)
+    book[threadIdx.x] = C::SCHEME == QL_FP4 ? ql_fp4_book[threadIdx.x] : ql_nf4_book[threadIdx.x];
+  if constexpr (LLM) {
+    ql_llm_outliers<C>(loadA, outliers);
+    ql_llm_row_scales<C>(loadA, outliers, 0, C::ROWS, rowScale);
+  }
+  __syncthreads();
+  const int lane = threadIdx.x & 31;
+  const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
+  if (n >= C::N)
+    return;
+  const uint4 *column = reinterpret_cast<const uint4 *>(w + (long long)n * ROW_BYTES);
+  float acc[C::ROWS];
+  int iacc[LLM ? C::ROWS : 1];
+#pragma unroll
+  for (int r = 0; r < C::ROWS; ++r)
+    acc[r] = 0.0f;
+#pragma unroll
+  for (int r = 0; r < (LLM ? C::ROWS : 1); ++r)
+    iacc[r] = 0;
+#pragma unroll 2
+  for (int c = lane; c < CHUNKS; c += 32) {
+    const uint4 packed = __ldg(column + c);
+    const u32 words[4] = {packed.x, packed.y, packed.z, packed.w};
+    const int k0 = c * CODES;
+    if constexpr (LLM) {
+      // int8 part with dp4a on the codes as signed bytes (code - 128 is the
+      // code with its top bit flipped); outlier columns in fp32.
+      const u32 obits = (outliers[k0 >> 5] >> (k0 & 31)) & 0xFFFFu;
+      int sw[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        sw[i] = (int)(words[i] ^ 0x80808080u);
+#pragma unroll
+      for (int r = 0; r < C::ROWS; ++r) {
+        int qa[4] = {0, 0, 0, 0};
+        float fo = 0.0f;
+#pragma unroll
+        for (int j = 0; j < CODES; ++j) {
+          const int k = k0 + j;
+          if (TAIL && k >= C::K)
+            break;
+          const float x = loadA((long long)r * C::K + k);
+          int q = 0;
+          if ((obits >> j) & 1u)
+            fo += x * (float)((int)((words[j >> 2] >> (8 * (j & 3))) & 0xFFu) - 128);
+          else
+            q = ql_llm_quantize(x, rowScale[r]);
+          qa[j >> 2] |= (q & 0xFF) << (8 * (j & 3));
+        }
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+          iacc[r] = __dp4a(qa[i], sw[i], iacc[r]);
+        acc[r] += fo;
+      }
+    } else {
+      float wv[CODES];
+      float scale;
+      if constexpr (FLAT) {
+        scale = loadScale(((long long)n * C::K + k0) / C::BLOCK);
+#pragma unroll
+        for (int j = 0; j < CODES; ++j) // first code in the high nibble
+          wv[j] = book[(words[j >> 3] >> (8 * ((j >> 1) & 3) + ((j & 1) ? 0 : 4))) & 0xFu];
+      } else {
+        const long long b = (long long)n * C::BLOCKS + k0 / C::BLOCK;
+        scale = loadScale(b);
+        int zero;
+        if constexpr (C::HAS_ZP)
+          zero = zp[b];
+        else
+          zero = C::BITS == 8 ? 128 : 8;
+#pragma unroll
+        for (int j = 0; j < CODES; ++j) {
+          int code;
+          if constexpr (C::BITS == 8)
+            code = (words[j >> 2] >> (8 * (j & 3))) & 0xFF;
+          else // first code in the low nibble
+            code = (words[j >> 3] >> (4 * (j & 7))) & 0xF;
+          wv[j] = (float)(code - zero);
+        }
+      }
+#pragma unroll
+      for (int r = 0; r < C::ROWS; ++r) {
+        float s = 0.0f;
+#pragma unroll
+        for (int j = 0; j < CODES; ++j) {
+          if (TAIL && k0 + j >= C::K)
+            break;
+          s += loadA((long long)r * C::K + k0 + j) * wv[j];
+        }
+        acc[r] += s * scale;
+      }
+    }
+  }
+#pragma unroll
+  for (int r = 0; r < C::ROWS; ++r) {
+    const float total = warp_reduce(acc[r], SumOp());
+    if constexpr (LLM) {
+      const int itotal = warp_reduce(iacc[r], SumOp());
+      if (lane == 0) {
+        const float sw = loadScale(n);
+        store((long long)r * C::N + n, (float)itotal * (rowScale[r] * sw) + total * sw);
+      }
+    } else if (lane == 0) {
+      store((long long)r * C::N + n, total);
+    }
+  }
+}
+
+// ---- GEMV: one code at a time (any geometry) --------------------------------
 // Launch: grid ceil(N / 8), 256 threads (8 warps, one output column each).
 template <class C, class LA, class LS, class ST>
 __device__ void quant_linear_gemv(const u8 *w, const u8 *zp, const LA &loadA, const LS &loadScale,
                                   const ST &store) {
   constexpr bool DYNAMIC = C::SCHEME == QL_DYNAMIC_INT8;
+  constexpr bool LLM = C::SCHEME == QL_LLM_INT8;
   typedef typename ql_select<DYNAMIC, int, float>::type Acc;
   float aScale = 1.0f;
   int aZero = 0;
   if constexpr (DYNAMIC)
     ql_dynamic_params<C>(loadA, aScale, aZero);
+  __shared__ u32 outliers[LLM ? ql_llm<C>::WORDS : 1];
+  __shared__ float rowScale[LLM ? C::ROWS : 1];
+  if constexpr (LLM) {
+    ql_llm_outliers<C>(loadA, outliers);
+    ql_llm_row_scales<C>(loadA, outliers, 0, C::ROWS, rowScale);
+  }
   const int lane = threadIdx.x & 31;
   const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
   if (n >= C::N)
     return;
   Acc acc[C::ROWS];
+  int iacc[LLM ? C::ROWS : 1];
 #pragma unroll
   for (int r = 0; r < C::ROWS; ++r)
     acc[r] = 0;
+#pragma unroll
+  for (int r = 0; r < (LLM ? C::ROWS : 1); ++r)
+    iacc[r] = 0;
   for (int k = lane; k < C::K; k += 32) {
     if constexpr (DYNAMIC) {
       const int q = ql_int_code<C>(w, zp, n, k);
 #pragma unroll
       for (int r = 0; r < C::ROWS; ++r)
         acc[r] += ql_quantize(loadA((long long)r * C::K + k), aScale, aZero) * q;
+    } else if constexpr (LLM) {
+      const int q = ql_int_code<C>(w, zp, n, k);
+      const bool outlier = ql_llm_is_outlier(outliers, k);
+#pragma unroll
+      for (int r = 0; r < C::ROWS; ++r) {
+        const float x = loadA((long long)r * C::K + k);
+        if (outlier)
+          acc[r] += x * (float)q;
+        else
+          iacc[r] += ql_llm_quantize(x, rowScale[r]) * q;
+      }
     } else {
       const float v = ql_weight<C>(w, zp, loadScale, n, k);
 #pragma unroll
@@ -149,7 +339,13 @@ __device__ void quant_linear_gemv(const u8 *w, const u8 *zp, const LA &loadA, co
 #pragma unroll
   for (int r = 0; r < C::ROWS; ++r) {
     const Acc total = warp_reduce(acc[r], SumOp());
-    if (lane == 0) {
+    if constexpr (LLM) {
+      const int itotal = warp_reduce(iacc[r], SumOp());
+      if (lane == 0) {
+        const float sw = loadScale(n);
+        store((long long)r * C::N + n, (float)itotal * (rowScale[r] * sw) + total * sw);
+      }
+    } else if (lane == 0) {
       if constexpr (DYNAMIC)
         store((long long)r * C::N + n, (float)total * (aScale * loadScale(n)));
       else
@@ -163,44 +359,66 @@ template <class C, class LA, class LS, class ST>
 __device__ void quant_linear_tiled(const u8 *w, const u8 *zp, const LA &loadA, const LS &loadScale,
                                    const ST &store) {
   constexpr bool DYNAMIC = C::SCHEME == QL_DYNAMIC_INT8;
-  typedef typename ql_select<DYNAMIC, int, float>::type Acc;
-  __shared__ Acc as[32][33]; // [row][k]
-  __shared__ Acc ws[32][33]; // [k][column]
+  constexpr bool LLM = C::SCHEME == QL_LLM_INT8;
+  typedef typename ql_select<DYNAMIC || LLM, int, float>::type Acc;
+  __shared__ Acc as[32][33];             // [row][k]
+  __shared__ Acc ws[32][33];             // [k][column]
+  __shared__ float fs[LLM ? 32 : 1][33]; // llm_int8: the outlier values of a, [row][k]
+  __shared__ u32 outliers[LLM ? ql_llm<C>::WORDS : 1];
+  __shared__ float rowScale[LLM ? 32 : 1];
   float aScale = 1.0f;
   int aZero = 0;
   if constexpr (DYNAMIC)
     ql_dynamic_params<C>(loadA, aScale, aZero);
   const int row0 = blockIdx.y * 32, col0 = blockIdx.x * 32;
+  if constexpr (LLM) {
+    ql_llm_outliers<C>(loadA, outliers);
+    ql_llm_row_scales<C>(loadA, outliers, row0, 32, rowScale);
+  }
   const int tx = threadIdx.x & 31, ty = threadIdx.x >> 5;
   Acc acc[4] = {0, 0, 0, 0};
+  float facc[4] = {0.0f, 0.0f, 0.0f, 0.0f};
   for (int k0 = 0; k0 < C::K; k0 += 32) {
     for (int i = threadIdx.x; i < 32 * 32; i += blockDim.x) {
       const int outer = i >> 5, kk = i & 31, k = k0 + kk;
       const long long row = row0 + outer;
       const int col = col0 + outer;
       Acc av = 0, wv = 0;
+      float fv = 0.0f;
       if (row < C::ROWS && k < C::K) {
-        if constexpr (DYNAMIC)
+        if constexpr (DYNAMIC) {
           av = ql_quantize(loadA(row * C::K + k), aScale, aZero);
-        else
+        } else if constexpr (LLM) {
+          const float x = loadA(row * C::K + k);
+          if (ql_llm_is_outlier(outliers, k))
+            fv = x;
+          else
+            av = ql_llm_quantize(x, rowScale[outer]);
+        } else {
           av = loadA(row * C::K + k);
+        }
       }
       if (col < C::N && k < C::K) {
-        if constexpr (DYNAMIC)
+        if constexpr (DYNAMIC || LLM)
           wv = ql_int_code<C>(w, zp, col, k);
         else
           wv = ql_weight<C>(w, zp, loadScale, col, k);
       }
       as[outer][kk] = av;
       ws[kk][outer] = wv;
+      if constexpr (LLM)
+        fs[outer][kk] = fv;
     }
     __syncthreads();
 #pragma unroll 8
     for (int kk = 0; kk < 32; ++kk) {
       const Acc wv = ws[kk][tx];
 #pragma unroll
-      for (int j = 0; j < 4; ++j)
+      for (int j = 0; j < 4; ++j) {
         acc[j] += as[ty + 8 * j][kk] * wv;
+        if constexpr (LLM)
+          facc[j] += fs[ty + 8 * j][kk] * (float)wv;
+      }
     }
     __syncthreads();
   }
@@ -214,6 +432,9 @@ __device__ void quant_linear_tiled(const u8 *w, const u8 *zp, const LA &loadA, c
       continue;
     if constexpr (DYNAMIC)
       store(row * C::N + col, (float)acc[j] * (aScale * loadScale(col)));
+    else if constexpr (LLM)
+      store(row * C::N + col,
+            (float)acc[j] * (rowScale[ty + 8 * j] * loadScale(col)) + facc[j] * loadScale(col));
     else
       store(row * C::N + col, acc[j]);
   }

@@ -4,6 +4,8 @@
 // disagreement is an error naming the operand and what it should be.
 #include "dialects/eff/EffOps.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace mlir::eff;
 
@@ -41,7 +43,10 @@ LogicalResult expectShape(Operation *op, StringRef name, RankedTensorType t, Arr
 } // namespace
 
 int64_t mlir::eff::quantSchemeBits(QuantScheme scheme) {
-  return scheme == QuantScheme::Int8 || scheme == QuantScheme::DynamicInt8 ? 8 : 4;
+  return scheme == QuantScheme::Int8 || scheme == QuantScheme::DynamicInt8 ||
+                 scheme == QuantScheme::LLMInt8
+             ? 8
+             : 4;
 }
 
 LogicalResult QuantLinearOp::verify() {
@@ -69,6 +74,17 @@ LogicalResult QuantLinearOp::verify() {
                          << K << ", got " << bs;
   if (bnb && getZeroPoints())
     return emitOpError() << schemeName << " has no zero points";
+  if (scheme == QuantScheme::LLMInt8) {
+    if (bs < K)
+      return emitOpError() << "llm_int8 has one scale per column (vector-wise): block_size must "
+                              "be >= K = "
+                           << K << ", got " << bs;
+    if (getZeroPoints())
+      return emitOpError("llm_int8 weights are symmetric (code - 128): no zero_points");
+    double t = getThreshold().convertToDouble();
+    if (!(t > 0) || std::isinf(t))
+      return emitOpError("llm_int8 threshold must be a positive finite number, got ") << t;
+  }
 
   auto a = rankedOf(getA());
   if (a && a.getRank() < 1)

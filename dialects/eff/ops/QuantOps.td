@@ -10,8 +10,10 @@
 
 include "mlir/IR/EnumAttr.td"
 
-// How a weight code becomes a value. The numbers are stored in artifacts
-// (runtime/src/host/QuantLinear.h keeps the same list).
+// How a weight code becomes a value. The numbers are stored in artifacts;
+// compiler/codegen/device/quant_defs.cuh (QL_*) defines them for the host
+// reference and the kernels, and QuantLinearEmitter.cpp static_asserts that
+// these cases agree.
 def Eff_QuantScheme : I32EnumAttr<"QuantScheme", "how eff.quant_linear decodes its weight", [
     // (code - zero_point) * scale with unsigned 4-bit codes (zero point 8
     // when absent): MatMulNBits bits=4, int4/uint4 DequantizeLinear.
@@ -24,7 +26,13 @@ def Eff_QuantScheme : I32EnumAttr<"QuantScheme", "how eff.quant_linear decodes i
     I32EnumAttrCase<"FP4", 3, "fp4">,
     // int8 weights as Int8, and the activation quantized per tensor to
     // uint8 at run time (DynamicQuantizeLinear); products summed in int32.
-    I32EnumAttrCase<"DynamicInt8", 4, "dynamic_int8">]> {
+    I32EnumAttrCase<"DynamicInt8", 4, "dynamic_int8">,
+    // LLM.int8() (Dettmers et al. 2022): int8 weights as Int8 (symmetric,
+    // one scale per column); at run time the activation's outlier features
+    // (columns of a with any |x| >= threshold) are multiplied in fp32 with
+    // the dequantized weight rows, the rest quantized per row (absmax) to
+    // int8 and summed in int32; the two results added.
+    I32EnumAttrCase<"LLMInt8", 5, "llm_int8">]> {
   let cppNamespace = "::mlir::eff";
 }
 
@@ -67,11 +75,21 @@ def Eff_QuantLinearOp : Eff_Op<"quant_linear"> {
     s) + z, 0, 255)), then y = float(sum_k (q - z) * (code - zp)) * (s *
     scales[n][0]): MatMulInteger, Cast and the scale Mul that onnxruntime's
     dynamic quantizer emits.
+
+    llm_int8 (layout n_kblocks, one block: block_size >= K, no zero_points:
+    code - 128 as int4/int8 without zero points): O = {k : |a[r][k]| >=
+    threshold for some row r of a}; per row r, m_r = max over k not in O of
+    |a[r][k]|, s_r = m_r / 127, q[r][k] = clamp(round_even(a[r][k] / s_r),
+    -127, 127) for k not in O (0 in O and when m_r = 0); y[r][n] =
+    float(sum_k q[r][k] * (code - 128)) * (s_r * scales[n][0]) + sum_{k in O}
+    a[r][k] * (code - 128) * scales[n][0]. `threshold` is read only by
+    llm_int8.
   }];
   let arguments = (ins Eff_FloatTensor:$a, TensorOf<[UI8]>:$weight, Eff_FloatTensor:$scales,
                        Optional<TensorOf<[UI8]>>:$zero_points,
                        Eff_QuantScheme:$scheme, Eff_QuantLayout:$layout,
-                       I64Attr:$K, I64Attr:$N, I64Attr:$block_size);
+                       I64Attr:$K, I64Attr:$N, I64Attr:$block_size,
+                       Eff_DefaultF32<"6.0">:$threshold);
   let results = (outs Eff_FloatTensor:$y);
   let assemblyFormat = [{
     $scheme $layout `(` operands `)` attr-dict `:` functional-type(operands, results)

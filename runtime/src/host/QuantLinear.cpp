@@ -3,7 +3,8 @@
 //       {scheme, layout, K, N, block_size} -> y [..., N]
 // y[row][n] = sum_k a[row][k] W[k][n], with W decoded from the packed codes
 // one column at a time (never stored whole). Math in float, rounded once on
-// store; dynamic_int8 sums in int32 as MatMulInteger does.
+// store; dynamic_int8 sums in int32 as MatMulInteger does; llm_int8 sums its
+// int8 part in int32 and its outlier columns in float (LLM.int8()).
 #include "host/QuantLinear.h"
 
 #include "host/KernelUtil.h"
@@ -38,6 +39,7 @@ struct QuantGeometry {
   QuantScheme scheme;
   QuantLayout layout;
   int64_t K, N, blockSize, blocks, bits, bytesPerBlock;
+  float threshold; // llm_int8
 };
 
 Status checkShape(const KernelContext &c, size_t i, const char *name,
@@ -54,7 +56,10 @@ StatusOr<QuantGeometry> describe(const KernelContext &c) {
   for (const auto *v : {&scheme, &layout, &K, &N, &bs})
     if (!v->ok())
       return v->status();
-  if (*scheme < 0 || *scheme > 4)
+  StatusOr<double> threshold = c.floatAttr("threshold", op_defaults::QuantLinearOp_threshold);
+  if (!threshold.ok())
+    return threshold.status();
+  if (*scheme < 0 || *scheme >= kQuantSchemeCount)
     return c.error("unknown scheme " + std::to_string(*scheme));
   QuantGeometry g;
   g.scheme = QuantScheme(*scheme);
@@ -62,17 +67,23 @@ StatusOr<QuantGeometry> describe(const KernelContext &c) {
   g.K = *K;
   g.N = *N;
   g.blockSize = *bs;
+  g.threshold = float(*threshold);
   if (g.K <= 0 || g.N <= 0 || g.blockSize <= 0)
     return c.error("K, N and block_size must be positive");
   bool bnb = g.scheme == QuantScheme::NF4 || g.scheme == QuantScheme::FP4;
   if (g.layout != (bnb ? QuantLayout::BnbFlat : QuantLayout::NBlocks))
     return c.error("scheme " + std::to_string(*scheme) + " does not use layout " +
                    std::to_string(*layout));
-  g.bits = g.scheme == QuantScheme::Int8 || g.scheme == QuantScheme::DynamicInt8 ? 8 : 4;
+  const bool perColumn = g.scheme == QuantScheme::DynamicInt8 || g.scheme == QuantScheme::LLMInt8;
+  g.bits = g.scheme == QuantScheme::Int8 || perColumn ? 8 : 4;
   g.blocks = ceilDiv(g.K, g.blockSize);
   g.bytesPerBlock = g.blockSize * g.bits / 8;
-  if (g.scheme == QuantScheme::DynamicInt8 && g.blocks != 1)
-    return c.error("dynamic_int8 needs block_size >= K");
+  if (perColumn && g.blocks != 1)
+    return c.error("dynamic_int8 and llm_int8 need block_size >= K");
+  if (g.scheme == QuantScheme::LLMInt8 && c.has(3))
+    return c.error("llm_int8 weights have no zero points");
+  if (g.scheme == QuantScheme::LLMInt8 && !(g.threshold > 0 && std::isfinite(g.threshold)))
+    return c.error("llm_int8 threshold must be a positive finite number");
   EFFC_RETURN_IF_ERROR(c.checkInDType(1, DType::UINT8));
   if (!isFloatDType(c.in[0].dtype) || !isFloatDType(c.in[2].dtype))
     return c.error("a and scales must be float tensors");
@@ -115,7 +126,8 @@ void decodeColumn(const KernelContext &c, const QuantGeometry &g, int64_t n, flo
     const uint8_t *block = bytes + (n * g.blocks + b) * g.bytesPerBlock;
     int32_t code = g.bits == 8 ? block[j] : (block[j / 2] >> (4 * (j % 2))) & 0xF;
     int32_t zero = c.has(3) ? zeros[n * g.blocks + b] : defaultZero;
-    if (g.scheme == QuantScheme::DynamicInt8) // integer codes, scaled after the sum
+    if (g.scheme == QuantScheme::DynamicInt8 || g.scheme == QuantScheme::LLMInt8)
+      // integer codes, scaled after the sum
       w[k] = float(code - zero);
     else
       w[k] = float(code - zero) * float(loadF(scales.dtype, scales.data, size_t(n * g.blocks + b)));
@@ -150,11 +162,53 @@ Status quantLinear(const KernelContext &c) {
     for (size_t i = 0; i < A.size(); ++i)
       Q[i] = dynamicQuantize(A[i], aq) - aq.zeroPoint;
   }
+  // LLM.int8(): the outlier columns of all of a, then each row's absmax over
+  // the other columns and its int8 codes (0 in outlier columns).
+  const bool llm = g.scheme == QuantScheme::LLMInt8;
+  std::vector<char> outlier;
+  std::vector<float> rowScale;
+  if (llm) {
+    outlier.assign(size_t(g.K), 0);
+    for (size_t i = 0; i < A.size(); ++i)
+      if (std::fabs(A[i]) >= g.threshold)
+        outlier[i % size_t(g.K)] = 1;
+    rowScale.assign(size_t(rows), 0.0f);
+    Q.assign(A.size(), 0);
+    for (int64_t row = 0; row < rows; ++row) {
+      float m = 0;
+      for (int64_t k = 0; k < g.K; ++k)
+        if (!outlier[size_t(k)])
+          m = std::fmax(m, std::fabs(A[size_t(row * g.K + k)]));
+      const float s = m / 127.0f;
+      rowScale[size_t(row)] = s;
+      for (int64_t k = 0; k < g.K && s > 0; ++k)
+        if (!outlier[size_t(k)])
+          Q[size_t(row * g.K + k)] = int32_t(
+              std::fmin(std::fmax(std::nearbyint(A[size_t(row * g.K + k)] / s), -127.0f), 127.0f));
+    }
+  }
   const ConstTensorRef &scales = c.in[2];
   parallelFor(g.N, g.K * (rows + 1), [&](int64_t n0, int64_t n1) {
     std::vector<float> w(size_t(g.K));
     for (int64_t n = n0; n < n1; ++n) {
       decodeColumn(c, g, n, w.data());
+      if (llm) {
+        const float sw = float(loadF(scales.dtype, scales.data, size_t(n)));
+        for (int64_t row = 0; row < rows; ++row) {
+          int32_t acc = 0;
+          float outliers = 0;
+          for (int64_t k = 0; k < g.K; ++k) {
+            const size_t i = size_t(row * g.K + k);
+            if (outlier[size_t(k)])
+              outliers += A[i] * w[size_t(k)];
+            else
+              acc += Q[i] * int32_t(w[size_t(k)]);
+          }
+          storeF(a.dtype, c.out[0].data, size_t(row * g.N + n),
+                 double(float(acc) * (rowScale[size_t(row)] * sw) + outliers * sw));
+        }
+        continue;
+      }
       if (dynamic) {
         // MatMulInteger's int32 sum, Cast, then Mul by (a_scale * w_scale).
         float scale = aq.scale * float(loadF(scales.dtype, scales.data, size_t(n)));

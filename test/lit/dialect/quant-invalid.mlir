@@ -80,3 +80,28 @@ func.func @bnb_zero_points(%a: tensor<2x64xf32>, %w: tensor<512xui8>, %s: tensor
   %y = eff.quant_linear nf4 bnb_flat(%a, %w, %s, %z) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64} : (tensor<2x64xf32>, tensor<512xui8>, tensor<16xf32>, tensor<16xui8>) -> tensor<2x16xf32>
   return %y : tensor<2x16xf32>
 }
+
+// -----
+
+// llm_int8 is vector-wise: one scale per column, all of K in one block.
+func.func @llm_int8_blocks(%a: tensor<2x64xf32>, %w: tensor<16x2x32xui8>, %s: tensor<16x2xf32>) -> tensor<2x16xf32> {
+  // expected-error @+1 {{llm_int8 has one scale per column (vector-wise): block_size must be >= K = 64, got 32}}
+  %y = eff.quant_linear llm_int8 n_kblocks(%a, %w, %s) {K = 64 : i64, N = 16 : i64, block_size = 32 : i64} : (tensor<2x64xf32>, tensor<16x2x32xui8>, tensor<16x2xf32>) -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}
+
+// -----
+
+func.func @llm_int8_zero_points(%a: tensor<2x64xf32>, %w: tensor<16x1x64xui8>, %s: tensor<16x1xf32>, %z: tensor<16x1xui8>) -> tensor<2x16xf32> {
+  // expected-error @+1 {{llm_int8 weights are symmetric (code - 128): no zero_points}}
+  %y = eff.quant_linear llm_int8 n_kblocks(%a, %w, %s, %z) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64} : (tensor<2x64xf32>, tensor<16x1x64xui8>, tensor<16x1xf32>, tensor<16x1xui8>) -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}
+
+// -----
+
+func.func @llm_int8_threshold(%a: tensor<2x64xf32>, %w: tensor<16x1x64xui8>, %s: tensor<16x1xf32>) -> tensor<2x16xf32> {
+  // expected-error @+1 {{llm_int8 threshold must be a positive finite number, got 0}}
+  %y = eff.quant_linear llm_int8 n_kblocks(%a, %w, %s) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64, threshold = 0.0 : f32} : (tensor<2x64xf32>, tensor<16x1x64xui8>, tensor<16x1xf32>) -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}

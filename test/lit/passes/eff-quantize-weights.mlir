@@ -57,3 +57,17 @@ func.func @scaled_gemm(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   return %y : tensor<3x2xf32>
 }
 // expected-remark @-6 {{quantized 0 linear layers to int8}}
+
+// llm-int8: the weight codes and per-channel scales are int8's; the op is
+// llm_int8 with the threshold it splits the activation's outlier columns at.
+// RUN: effc-opt %s --eff-quantize-weights="scheme=llm-int8 llm-int8-threshold=4" -split-input-file | FileCheck %s --check-prefix=LLM
+// LLM-LABEL: func.func @matmul
+// LLM: %[[CODES:.*]] = eff.constant {value = dense<{{\[\[\[}}255, 64, 160, 128]], {{\[\[}}128, 128, 128, 128]]]> : tensor<2x1x4xui8>}
+// LLM: %[[SCALES:.*]] = eff.constant {value = dense<{{\[\[}}0.00787401571], [1.000000e+00]]> : tensor<2x1xf32>}
+// LLM: eff.quant_linear llm_int8 n_kblocks(%arg0, %[[CODES]], %[[SCALES]]) {K = 4 : i64, N = 2 : i64, block_size = 4 : i64, threshold = 4.000000e+00 : f32}
+// RUN: effc-opt %s --eff-quantize-weights="scheme=llm-int8 remarks=true" -split-input-file 2>&1 >/dev/null | FileCheck %s --check-prefix=LLM-REMARKS
+// LLM-REMARKS: remark: quantized to llm-int8 (per channel, outliers |x| >= 6, K=4 N=2): 0.00 MiB -> 0.00 MiB
+// RUN: not effc-opt %s --eff-quantize-weights="scheme=llm-int8 block-size=32" -split-input-file 2>&1 | FileCheck %s --check-prefix=LLM-BLOCK
+// LLM-BLOCK: error: eff-quantize-weights: llm-int8 quantizes each output channel as one vector (block-size must be 0, got 32)
+// RUN: not effc-opt %s --eff-quantize-weights="scheme=llm-int8 llm-int8-threshold=-1" -split-input-file 2>&1 | FileCheck %s --check-prefix=LLM-THRESHOLD
+// LLM-THRESHOLD: error: eff-quantize-weights: llm-int8-threshold must be a positive number, got -1

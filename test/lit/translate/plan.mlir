@@ -26,9 +26,9 @@
 // CHECK-NEXT: k10_attention_combine AttentionCombine flash-decode-combine splits=4 grid=(4,1,1) block=(128,1,1) smem=0
 // Data movement: one thread per output element.
 // CHECK-NEXT: k11_transpose DataMovement grid-stride items=384 grid=(2,1,1) block=(256,1,1) smem=0
-// Quantized linears: a warp per output column for <= 8 rows (8 columns per
-// block), 32x32 output tiles above.
-// CHECK-NEXT: k12_quant_linear QuantLinear gemv rows=2 grid=(2,1,1) block=(256,1,1) smem=0
+// Quantized linears: a warp per output column for <= 16 rows (8 columns per
+// block; 128-bit weight loads here), 32x32 output tiles above.
+// CHECK-NEXT: k12_quant_linear QuantLinear gemv_vec rows=2 grid=(2,1,1) block=(256,1,1) smem=0
 // CHECK-NEXT: k13_quant_linear QuantLinear tiled rows=64 grid=(1,2,1) block=(256,1,1) smem=0
 // CHECK-EMPTY:
 

@@ -1,34 +1,46 @@
-// eff.quant_linear kernels: the warp-per-column GEMV for up to 8 rows and
-// the 32x32 tiled kernel above, for every scheme (int4/int8 with and
-// without zero points, nf4, fp4, dynamic_int8) and a bf16 activation; the
+// eff.quant_linear kernels: the GEMV with 128-bit weight loads for up to 16
+// rows when 16-byte chunks of codes lie in one scale block (gemv_vec), else
+// the scalar GEMV for up to 8 rows, and the 32x32 tiled kernel above, for
+// every scheme (int4/int8 with and without zero points, nf4, fp4,
+// dynamic_int8, llm_int8 with its threshold) and a bf16 activation; the
 // weight is read packed (u8) and decoded in registers. All compile with
 // NVRTC for sm_80, sm_90 and sm_90a.
 // RUN: effc-translate --eff-to-cuda %s | FileCheck %s
 // RUN: effc %s -o %t.effc
 // RUN: effc-nvrtc-check %t.effc --arch=sm_80,sm_90,sm_90a | FileCheck %s --check-prefix=NVRTC
-// NVRTC: sm_80: 7 kernels compiled
-// NVRTC: sm_90: 7 kernels compiled
-// NVRTC: sm_90a: 7 kernels compiled
+// NVRTC: sm_80: 12 kernels compiled
+// NVRTC: sm_90: 12 kernels compiled
+// NVRTC: sm_90a: 12 kernels compiled
 
 // CHECK: __constant__ float ql_nf4_book[16]
 // CHECK: static constexpr int SCHEME = 0, LAYOUT = 0, BITS = 4;
 // CHECK-NEXT: static constexpr int K = 40, N = 16, BLOCK = 32, BLOCKS = 2, BLOCK_BYTES = 16;
 // CHECK-NEXT: static constexpr long long ROWS = 4;
 // CHECK-NEXT: static constexpr bool HAS_ZP = false;
-// CHECK: // y[4][16] = a W, W [40][16] int4, block 32 (gemv)
-// CHECK: quant_linear_gemv<effc_ql_cfg_k0_quant_linear>(x1, (const u8 *)nullptr, loadA, loadScale, store);
+// CHECK: // y[4][16] = a W, W [40][16] int4, block 32 (gemv_vec)
+// CHECK: quant_linear_gemv_vec<effc_ql_cfg_k0_quant_linear>(x1, (const u8 *)nullptr, loadA, loadScale, store);
 // CHECK: // y[64][16] = a W, W [40][16] int4, block 32, zero points (tiled)
 // CHECK: quant_linear_tiled<effc_ql_cfg_k1_quant_linear>(x1, x3, loadA, loadScale, store);
-// CHECK: // y[4][16] = a W, W [40][16] int8, block 32 (gemv)
-// CHECK: // y[4][16] = a W, W [64][16] nf4, block 64 (gemv)
+// CHECK: // y[4][16] = a W, W [40][16] int8, block 32 (gemv_vec)
+// CHECK: // y[4][16] = a W, W [64][16] nf4, block 64 (gemv_vec)
 // CHECK: // y[64][16] = a W, W [64][16] fp4, block 64 (tiled)
 // CHECK: // y[4][16] = a W, W [40][16] dynamic_int8, block 40, zero points (gemv)
 // CHECK: // y[64][16] = a W, W [40][16] dynamic_int8, block 40, zero points (tiled)
 // CHECK: auto loadA = [&](long long i) -> float { return bf16_to_f32(x0[i]); };
+// CHECK: static constexpr int SCHEME = 5, LAYOUT = 0, BITS = 8;
+// CHECK: static constexpr float THRESHOLD = 3.0f;
+// CHECK: // y[4][16] = a W, W [64][16] llm_int8, block 64, outliers |a| >= 3.0f (gemv_vec)
+// CHECK: // y[4][16] = a W, W [40][16] llm_int8, block 40, outliers |a| >= 6.0f (gemv)
+// CHECK: // y[64][16] = a W, W [64][16] llm_int8, block 64, outliers |a| >= 6.0f (tiled)
+// 16 rows still stream the weight; 4-bit blocks of 16 codes do not fill a
+// 32-code chunk (scalar GEMV).
+// CHECK: // y[16][16] = a W, W [64][16] nf4, block 64 (gemv_vec)
+// CHECK: // y[4][16] = a W, W [64][16] int4, block 16 (gemv)
 func.func @main(%a4: tensor<4x40xf32>, %a64: tensor<64x40xf32>, %b4: tensor<4x64xf32>,
-                %b64: tensor<64x64xf32>, %h64: tensor<64x40xbf16>)
+                %b64: tensor<64x64xf32>, %h64: tensor<64x40xbf16>, %b16: tensor<16x64xf32>)
     -> (tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>,
-        tensor<64x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>) {
+        tensor<64x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<4x16xf32>,
+        tensor<4x16xf32>, tensor<64x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>) {
   %w4 = eff.constant {value = dense<37> : tensor<16x2x16xui8>} : tensor<16x2x16xui8>
   %w8 = eff.constant {value = dense<131> : tensor<16x2x32xui8>} : tensor<16x2x32xui8>
   %s2 = eff.constant {value = dense<0.5> : tensor<16x2xf32>} : tensor<16x2xf32>
@@ -45,5 +57,13 @@ func.func @main(%a4: tensor<4x40xf32>, %a64: tensor<64x40xf32>, %b4: tensor<4x64
   %4 = eff.quant_linear fp4 bnb_flat(%b64, %wb, %sb) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64} : (tensor<64x64xf32>, tensor<512xui8>, tensor<16xf32>) -> tensor<64x16xf32>
   %5 = eff.quant_linear dynamic_int8 n_kblocks(%a4, %wd, %sd, %zd) {K = 40 : i64, N = 16 : i64, block_size = 40 : i64} : (tensor<4x40xf32>, tensor<16x1x40xui8>, tensor<16x1xf32>, tensor<16x1xui8>) -> tensor<4x16xf32>
   %6 = eff.quant_linear dynamic_int8 n_kblocks(%h64, %wd, %sd, %zd) {K = 40 : i64, N = 16 : i64, block_size = 40 : i64} : (tensor<64x40xbf16>, tensor<16x1x40xui8>, tensor<16x1xf32>, tensor<16x1xui8>) -> tensor<64x16xbf16>
-  return %0, %1, %2, %3, %4, %5, %6 : tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>
+  %wl = eff.constant {value = dense<140> : tensor<16x1x64xui8>} : tensor<16x1x64xui8>
+  %7 = eff.quant_linear llm_int8 n_kblocks(%b4, %wl, %sd) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64, threshold = 3.0 : f32} : (tensor<4x64xf32>, tensor<16x1x64xui8>, tensor<16x1xf32>) -> tensor<4x16xf32>
+  %8 = eff.quant_linear llm_int8 n_kblocks(%a4, %wd, %sd) {K = 40 : i64, N = 16 : i64, block_size = 40 : i64} : (tensor<4x40xf32>, tensor<16x1x40xui8>, tensor<16x1xf32>) -> tensor<4x16xf32>
+  %9 = eff.quant_linear llm_int8 n_kblocks(%b64, %wl, %sd) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64} : (tensor<64x64xf32>, tensor<16x1x64xui8>, tensor<16x1xf32>) -> tensor<64x16xf32>
+  %10 = eff.quant_linear nf4 bnb_flat(%b16, %wb, %sb) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64} : (tensor<16x64xf32>, tensor<512xui8>, tensor<16xf32>) -> tensor<16x16xf32>
+  %w16 = eff.constant {value = dense<37> : tensor<16x4x8xui8>} : tensor<16x4x8xui8>
+  %s16 = eff.constant {value = dense<0.5> : tensor<16x4xf32>} : tensor<16x4xf32>
+  %11 = eff.quant_linear int4 n_kblocks(%b4, %w16, %s16) {K = 64 : i64, N = 16 : i64, block_size = 16 : i64} : (tensor<4x64xf32>, tensor<16x4x8xui8>, tensor<16x4xf32>) -> tensor<4x16xf32>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11 : tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>
 }
