@@ -9,7 +9,10 @@
 # row 3 times at once: 6 requests in 2 slots), speculate-self (draft = the
 # target, K=4: every draft accepted), speculate-bf16 (draft = the target
 # compiled in bf16: some drafts rejected), speculate-other:DIR (draft = the
-# decoder in DIR, which must have the same vocabulary).
+# decoder in DIR, which must have the same vocabulary), serve-bench (a
+# six-request trace replayed with and without speculation: every output token
+# counted, the latency lines printed; a request too long for the window and a
+# malformed line are clear errors).
 set -euo pipefail
 mode=$1; model_dir=$2; bin_dir=$3; backend=${4:-host}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -42,5 +45,27 @@ case $mode in
     compile "${mode#speculate-other:}" "$work/draft.effc"
     run --draft "$work/draft.effc" --speculate 2 --stagger 1
     expect '^acceptance: ';;
+  serve-bench)
+    printf '# ARRIVAL_S PROMPT_LEN OUTPUT_LEN\n0 8 16\n0.001 4 8\n0.002 12 12\n0.05 16 16\n0.05 2 4\n0.1 10 20\n' \
+      > "$work/trace.txt"
+    for draft in "" "--draft $work/model.effc --speculate 3"; do
+      # shellcheck disable=SC2086
+      "$bin_dir/effc-run" "$work/model.effc" --backend="$backend" --serve-bench "$work/trace.txt" \
+        $draft | tee "$work/out.txt"
+      expect '^serve-bench: 6 requests, 76 output tokens in '
+      expect '^throughput: [0-9.]* output tokens/s, [0-9.]* requests/s$'
+      expect '^time to first token ms: mean [0-9.]* p50 [0-9.]* p90 [0-9.]* p99 [0-9.]* max [0-9.]* (6 samples)$'
+      expect '^inter-token latency ms: .*(70 samples)$'
+      expect '^end-to-end latency ms: .*(6 samples)$'
+    done
+    expect '^acceptance: 1.0000 '
+    printf '0 8 8\n0.5 30 8\n' > "$work/long.txt"
+    if "$bin_dir/effc-run" "$work/model.effc" --backend="$backend" --serve-bench "$work/long.txt" \
+         2> "$work/err.txt"; then echo "a too-long request was accepted"; exit 1; fi
+    grep -q "long.txt:2: prompt 30 + output 8 tokens exceed the model's 32 positions" "$work/err.txt"
+    printf '0 x 8\n' > "$work/bad.txt"
+    if "$bin_dir/effc-run" "$work/model.effc" --backend="$backend" --serve-bench "$work/bad.txt" \
+         2> "$work/err.txt"; then echo "a malformed trace was accepted"; exit 1; fi
+    grep -q "bad.txt:1: expected ARRIVAL_S" "$work/err.txt";;
   *) echo "unknown mode $mode"; exit 2;;
 esac
