@@ -122,7 +122,7 @@ def run(dest):
         except subprocess.TimeoutExpired:
             text, rc = "timed out after 300 s", 124
         lines = [l for l in text.splitlines()
-                 if l.startswith(("output ", "tokens:", "then ", "effc-run: error"))]
+                 if l.startswith(("output ", "tokens:", "acceptance:", "then ", "effc-run: error"))]
         status = "PASS" if rc == 0 else "FAIL"
         failed += rc != 0
         rows.append((name, status, " ; ".join(lines) or text.strip()[-300:]))
