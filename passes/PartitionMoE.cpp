@@ -12,8 +12,8 @@
 // unpartitioned op's. The shared expert runs for every token, so it joins
 // the last group, one of the smallest. The groups read only x and the
 // routing, never each other: they are the independent kernels the CUDA
-// backend puts on separate streams. The sum differs from eff.moe's only in
-// the order its fp32 terms are added.
+// backend puts on separate streams (`eff.stream` = p + 1 on group p). The sum differs from
+// eff.moe's only in the order its fp32 terms are added.
 //
 #include "dialects/eff/EffOps.h"
 #include "dialects/eff/ShapeInference.h"
@@ -80,7 +80,12 @@ struct PartitionMoEPass : public mlir::eff::impl::PartitionMoEBase<PartitionMoEP
       int32_t hasShared = shared ? 1 : 0, hasGate = shared && moe.getSharedGate() ? 1 : 0;
       attrs.append("operandSegmentSizes",
                    b.getDenseI32ArrayAttr({1, 1, 1, 1, 1, hasShared, hasShared, hasGate}));
-      Value y = b.create<MoEExpertsOp>(loc, TypeRange{moe.getType()}, operands, attrs.getAttrs());
+      auto group =
+          b.create<MoEExpertsOp>(loc, TypeRange{moe.getType()}, operands, attrs.getAttrs());
+      // Independent of the other groups: the CUDA backend runs it on side
+      // stream p + 1 (manifest Kernel.stream).
+      group->setAttr("eff.stream", b.getI64IntegerAttr(p + 1));
+      Value y = group.getResult();
       sum = sum ? b.create<AddOp>(loc, ValueRange{sum, y}, ArrayRef<NamedAttribute>{}).getResult()
                 : y;
       first += count;

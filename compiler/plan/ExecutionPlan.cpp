@@ -304,6 +304,8 @@ private:
         return failure();
       kernel.outputs.push_back(*id);
     }
+    if (auto stream = op->getAttrOfType<IntegerAttr>("eff.stream"))
+      kernel.stream = uint32_t(stream.getInt());
     return addKernel(op, std::move(kernel));
   }
 

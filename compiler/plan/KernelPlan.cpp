@@ -65,6 +65,7 @@ void toManifestKernel(const KernelPlan &kernel, const std::string &function,
   const codegen::KernelDesc &desc = kernel.desc;
   out.set_op(desc.op);
   out.set_location(kernel.location);
+  out.set_stream(kernel.stream);
   copyAttrs(desc.attrs, *out.mutable_attrs());
   for (int32_t id : kernel.inputs)
     out.add_inputs(id);

@@ -37,6 +37,9 @@ struct KernelPlan {
   std::vector<std::string> bodyLocations;
   /// Buffer ids of desc.inputs (-1: an absent optional input) and desc.outputs.
   std::vector<int32_t> inputs, outputs;
+  /// CUDA stream (manifest Kernel.stream): 0 the session's; s > 0 a side
+  /// stream, from the op's `eff.stream` (independent kernels).
+  uint32_t stream = 0;
   /// The CUDA kernel chosen for it; nullopt only in a host-only artifact.
   std::optional<codegen::KernelChoice> cuda;
 };

@@ -6,6 +6,7 @@
 #include "cuda/DeviceModel.h"
 #include "runtime/proto/artifact.pb.h"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace effc {
@@ -23,7 +24,11 @@ struct PreparedKernel {
   std::vector<void *> argPtrs;     // cuLaunchKernel wants pointers to the values
   bool graphStale = false;         // args changed since the graph node was set
   std::vector<GridRule> gridRules; // runtime extents: grid dims that follow the dims
+  uint32_t stream = 0;             // manifest Kernel.stream: 0 the session's, s > 0 side stream s
 };
+
+// Side streams a session creates for Kernel.stream > 0 at most.
+constexpr uint32_t kMaxSideStreams = 64;
 
 // Where one run's inputs and outputs go: bound (kernels use the caller's
 // memory directly) or copied through the arena.
@@ -60,6 +65,11 @@ public:
     for (CUevent e : events_)
       if (e)
         d_.api.cuEventDestroy(e);
+    for (CUevent e : joinEvents_)
+      if (e)
+        d_.api.cuEventDestroy(e);
+    if (forkEvent_)
+      d_.api.cuEventDestroy(forkEvent_);
     if (arena_)
       d_.api.cuMemFree(arena_);
     if (dims_)
@@ -126,8 +136,7 @@ public:
       if (st.ok() && exec_ && useGraph_)
         st = d_.check(d_.api.cuGraphLaunch(exec_, s), "cuGraphLaunch");
       else
-        for (size_t k = 0; st.ok() && k < kernels_.size(); ++k)
-          st = launch(k);
+        st = launchAll();
       if (st.ok())
         st = d_.check(d_.api.cuEventRecord(end, s), "cuEventRecord");
       if (st.ok())
@@ -214,6 +223,11 @@ private:
       for (int d = 0; d < k.launch().block_size(); ++d)
         p.block[d] = k.launch().block(d);
       p.shared = k.launch().shared_bytes();
+      p.stream = k.stream();
+      if (p.stream > kMaxSideStreams)
+        return Status::error(kernelWhere(k, i) + ": stream " + std::to_string(p.stream) +
+                             " is beyond the " + std::to_string(kMaxSideStreams) +
+                             " side streams a session has");
       p.gridRules = gridRules(m, i);
       p.buffers.assign(k.inputs().begin(), k.inputs().end());
       p.buffers.insert(p.buffers.end(), k.outputs().begin(), k.outputs().end());
@@ -227,6 +241,7 @@ private:
       for (CUdeviceptr &a : p.args)
         p.argPtrs.push_back(&a); // args no longer grows
     }
+    EFFC_RETURN_IF_ERROR(createSideStreams());
     RunBindings none;
     none.inputBound.assign(model_->inputs().size(), false);
     bind({}, {}, none); // every buffer at its arena/weights address
@@ -315,12 +330,85 @@ private:
     return np;
   }
 
-  Status launch(size_t k) {
+  // One side stream (and its join event) per stream number the kernels
+  // use, and the fork event, made once per session.
+  Status createSideStreams() {
+    uint32_t used = 0;
+    for (const PreparedKernel &p : kernels_)
+      used = std::max(used, p.stream);
+    if (!used)
+      return Status::OK();
+    EFFC_RETURN_IF_ERROR(
+        d_.check(d_.api.cuEventCreate(&forkEvent_, CU_EVENT_DISABLE_TIMING), "cuEventCreate"));
+    joinEvents_.assign(used, nullptr);
+    for (uint32_t s = 0; s < used; ++s) {
+      CUstream side = nullptr;
+      EFFC_RETURN_IF_ERROR(
+          d_.check(d_.api.cuStreamCreate(&side, CU_STREAM_NON_BLOCKING), "cuStreamCreate"));
+      sideStreams_.push_back(ownedStream(d_, side));
+      EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventCreate(&joinEvents_[s], CU_EVENT_DISABLE_TIMING),
+                                    "cuEventCreate"));
+    }
+    return Status::OK();
+  }
+
+  CUstream streamOf(size_t k) const {
+    uint32_t s = kernels_[k].stream;
+    return s ? sideStreams_[s - 1].get() : stream_.get();
+  }
+
+  Status launch(size_t k, CUstream stream) {
     PreparedKernel &p = kernels_[k];
     CUresult r =
         d_.api.cuLaunchKernel(p.fn, p.grid[0], p.grid[1], p.grid[2], p.block[0], p.block[1],
-                              p.block[2], p.shared, stream_.get(), p.argPtrs.data(), nullptr);
+                              p.block[2], p.shared, stream, p.argPtrs.data(), nullptr);
     return d_.check(r, where(k) + ": launching '" + manifest().kernels(int(k)).source() + "'");
+  }
+
+  // Every kernel in manifest order, eagerly. A run of side-stream kernels
+  // (Kernel.stream > 0) forks from the session's stream (one event recorded
+  // there, waited on by each side stream it uses), and the next stream-0
+  // kernel, or the end, joins every side stream used (an event each, waited
+  // on by the session's stream): plain stream-ordered work, so a caller's
+  // stream capture records the same fork and join.
+  Status launchAll() {
+    CUstream main = stream_.get();
+    std::vector<bool> forkedTo(sideStreams_.size(), false), pending(sideStreams_.size(), false);
+    bool forked = false;
+    auto join = [&]() -> Status {
+      for (size_t s = 0; s < pending.size(); ++s) {
+        if (!pending[s])
+          continue;
+        EFFC_RETURN_IF_ERROR(
+            d_.check(d_.api.cuEventRecord(joinEvents_[s], sideStreams_[s].get()), "cuEventRecord"));
+        EFFC_RETURN_IF_ERROR(
+            d_.check(d_.api.cuStreamWaitEvent(main, joinEvents_[s], 0), "cuStreamWaitEvent"));
+        pending[s] = false;
+      }
+      forked = false;
+      std::fill(forkedTo.begin(), forkedTo.end(), false);
+      return Status::OK();
+    };
+    for (size_t k = 0; k < kernels_.size(); ++k) {
+      uint32_t stream = kernels_[k].stream;
+      if (stream == 0) {
+        EFFC_RETURN_IF_ERROR(join());
+      } else {
+        size_t s = stream - 1;
+        if (!forked)
+          EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventRecord(forkEvent_, main), "cuEventRecord"));
+        forked = true;
+        if (!forkedTo[s])
+          EFFC_RETURN_IF_ERROR(d_.check(
+              d_.api.cuStreamWaitEvent(sideStreams_[s].get(), forkEvent_, 0), "cuStreamWaitEvent"));
+        forkedTo[s] = pending[s] = true;
+      }
+      EFFC_RETURN_IF_ERROR(launch(k, streamOf(k)));
+      if (syncEach_)
+        EFFC_RETURN_IF_ERROR(
+            d_.check(d_.api.cuStreamSynchronize(streamOf(k)), where(k) + ": execution"));
+    }
+    return join();
   }
 
   // The graph is built from explicit kernel nodes (a chain in manifest order)
@@ -328,16 +416,34 @@ private:
   // run binds other caller buffers only the kernels whose pointers changed
   // get new parameters (cuGraphExecKernelNodeSetParams, a host-side update
   // of the instantiated graph) instead of a capture and instantiation per
-  // run. Launches stay one cuGraphLaunch.
+  // run. Launches stay one cuGraphLaunch. Side-stream kernels branch as in
+  // launchAll: each hangs off the last stream-0 node (or the node before it
+  // on its own stream), and the next stream-0 node depends on every branch.
   Status buildGraph() {
     EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuGraphCreate(&graph_, 0), "cuGraphCreate"));
     nodes_.assign(kernels_.size(), nullptr);
+    CUgraphNode lastMain = nullptr;
+    std::vector<CUgraphNode> branch(sideStreams_.size(), nullptr);
+    std::vector<CUgraphNode> deps;
     for (size_t k = 0; k < kernels_.size(); ++k) {
+      uint32_t stream = kernels_[k].stream;
+      deps.clear();
+      if (stream == 0) {
+        if (lastMain)
+          deps.push_back(lastMain);
+        for (CUgraphNode &b : branch) {
+          if (b)
+            deps.push_back(b);
+          b = nullptr;
+        }
+      } else if (CUgraphNode before = branch[stream - 1] ? branch[stream - 1] : lastMain) {
+        deps.push_back(before);
+      }
       CudaKernelNodeParams np = nodeParams(kernels_[k]);
-      CUgraphNode prev = k ? nodes_[k - 1] : nullptr;
       EFFC_RETURN_IF_ERROR(d_.check(
-          d_.api.cuGraphAddKernelNode(&nodes_[k], graph_, k ? &prev : nullptr, k ? 1 : 0, &np),
+          d_.api.cuGraphAddKernelNode(&nodes_[k], graph_, deps.data(), deps.size(), &np),
           where(k) + ": adding '" + manifest().kernels(int(k)).source() + "' to the CUDA graph"));
+      (stream == 0 ? lastMain : branch[stream - 1]) = nodes_[k];
       kernels_[k].graphStale = false;
     }
     CUresult r = d_.api.cuGraphInstantiateWithFlags(&exec_, graph_, 0);
@@ -378,8 +484,10 @@ private:
         EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventCreate(&e, CU_EVENT_DEFAULT), "cuEventCreate"));
     }
     EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventRecord(events_[0], s), "cuEventRecord"));
+    // One stream, so that each kernel's time is its own (side-stream kernels
+    // run one after another here).
     for (size_t k = 0; k < kernels_.size(); ++k) {
-      EFFC_RETURN_IF_ERROR(launch(k));
+      EFFC_RETURN_IF_ERROR(launch(k, s));
       EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventRecord(events_[k + 1], s), "cuEventRecord"));
       if (syncEach_)
         EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuStreamSynchronize(s), where(k) + ": execution"));
@@ -405,23 +513,15 @@ private:
       // kernel index is known: launching eagerly names the kernel. Should
       // that work, this session just runs without a graph.
       dropGraph();
-      for (size_t k = 0; k < kernels_.size(); ++k) {
-        Status st = launch(k);
-        if (!st.ok())
-          return st.message() == ready.message()
-                     ? st
-                     : Status::error(st.message() + " (CUDA graph: " + ready.message() + ")");
-      }
+      Status st = launchAll();
+      if (!st.ok())
+        return st.message() == ready.message()
+                   ? st
+                   : Status::error(st.message() + " (CUDA graph: " + ready.message() + ")");
       useGraph_ = false;
       return Status::OK();
     }
-    for (size_t k = 0; k < kernels_.size(); ++k) {
-      EFFC_RETURN_IF_ERROR(launch(k));
-      if (syncEach_)
-        EFFC_RETURN_IF_ERROR(
-            d_.check(d_.api.cuStreamSynchronize(stream_.get()), where(k) + ": execution"));
-    }
-    return Status::OK();
+    return launchAll();
   }
 
   // Runtime extents: grids at the bucket top of this run's dims (each value
@@ -551,6 +651,9 @@ private:
   CUgraphExec exec_ = nullptr;
   std::vector<CUgraphNode> nodes_;
   std::vector<CUevent> events_;
+  std::vector<SharedStream> sideStreams_; // Kernel.stream s runs on sideStreams_[s - 1]
+  CUevent forkEvent_ = nullptr;
+  std::vector<CUevent> joinEvents_;
   std::vector<int> root_;
   std::vector<uint64_t> rootOffset_;
   std::vector<bool> rootWritten_, rootIsInput_;

@@ -86,6 +86,7 @@ StatusOr<const Driver *> loadDriverLibrary() {
   EFFC_RESOLVE(cuEventSynchronize, "cuEventSynchronize");
   EFFC_RESOLVE(cuCtxSynchronize, "cuCtxSynchronize");
   EFFC_RESOLVE(cuEventDestroy, "cuEventDestroy_v2", "cuEventDestroy");
+  EFFC_RESOLVE(cuStreamWaitEvent, "cuStreamWaitEvent");
 #undef EFFC_RESOLVE
   if (!missing.empty())
     return Status::error("cuda backend: libcuda.so.1 lacks " + missing +

@@ -83,11 +83,10 @@ func.func @decode(%q: tensor<1x4x1x64xf32>, %k: tensor<1x4x1024x64xf32>, %v: ten
   return %o : tensor<1x4x1x64xf32>
 }
 
-// A MoE layer: whole by default, two expert groups over one routing with
+// A MoE layer: no expert groups by default, two over one routing with
 // moe-partitions=2.
 // DEFAULT-LABEL: func.func @moe
-// DEFAULT: eff.moe %arg0, %arg1 experts
-// DEFAULT-NOT: eff.moe_
+// DEFAULT-NOT: eff.moe_experts
 // MOEPART-LABEL: func.func @moe
 // MOEPART: eff.moe_route %arg0, %arg1
 // MOEPART-NEXT: eff.moe_experts {{.*}}first_expert = 0

@@ -4,6 +4,7 @@
 // NVRTC, and so do a bf16 Mixtral's and Qwen2-MoE's (bf16 storage, fp32
 // routing) partitioned by effc --moe-partitions.
 // RUN: effc-translate --eff-to-cuda %s | FileCheck %s
+// RUN: effc-translate --eff-to-manifest %s | FileCheck %s --check-prefix=MANIFEST
 // RUN: effc %s -o %t.effc
 // RUN: effc-nvrtc-check %t.effc --arch=sm_80,sm_90,sm_90a | FileCheck %s --check-prefix=NVRTC
 // RUN: effc %shared/models/mixtral-dynamo/model.onnx --shape input_ids=2x16 --dtype=bf16 --moe-partitions=2 -o %t.mixtral.effc
@@ -23,6 +24,16 @@
 // CHECK: static constexpr int T = 3, H = 8, K = 2, G = 2, FIRST = 3, I = 3, IS = 5;
 // CHECK-NEXT: static constexpr bool GELU = true, HAS_SHARED = true, HAS_SHARED_GATE = true;
 // CHECK: // experts 3..4 of 3 tokens, top-2, I 3, shared expert (one block per token)
+// The groups' eff.stream goes to the manifest: the route and the sum stay on
+// the session's stream (0, not printed), group p on side stream p + 1.
+// MANIFEST: op: "eff.moe_route"
+// MANIFEST-NOT: stream:
+// MANIFEST: op: "eff.moe_experts"
+// MANIFEST: stream: 1
+// MANIFEST: op: "eff.moe_experts"
+// MANIFEST: stream: 2
+// MANIFEST: op: "eff.add"
+// MANIFEST-NOT: stream:
 func.func @main(%x: tensor<3x8xf32>) -> tensor<3x8xf32> {
   %r = eff.constant {value = dense<0.125> : tensor<5x8xf32>} : tensor<5x8xf32>
   %gu = eff.constant {value = dense<0.5> : tensor<5x6x8xf32>} : tensor<5x6x8xf32>
@@ -35,8 +46,8 @@ func.func @main(%x: tensor<3x8xf32>) -> tensor<3x8xf32> {
   %d0 = eff.constant {value = dense<0.25> : tensor<3x8x3xf32>} : tensor<3x8x3xf32>
   %gu1 = eff.constant {value = dense<0.75> : tensor<2x6x8xf32>} : tensor<2x6x8xf32>
   %d1 = eff.constant {value = dense<0.5> : tensor<2x8x3xf32>} : tensor<2x8x3xf32>
-  %a = eff.moe_experts %x, %e, %w, %gu0, %d0 {first_expert = 0 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0, 0>} : (tensor<3x8xf32>, tensor<3x2xi64>, tensor<3x2xf32>, tensor<3x6x8xf32>, tensor<3x8x3xf32>) -> tensor<3x8xf32>
-  %b = eff.moe_experts %x, %e, %w, %gu1, %d1, %sgu, %sd, %sg {first_expert = 3 : i64, activation = "gelu", operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1>} : (tensor<3x8xf32>, tensor<3x2xi64>, tensor<3x2xf32>, tensor<2x6x8xf32>, tensor<2x8x3xf32>, tensor<10x8xf32>, tensor<8x5xf32>, tensor<1x8xf32>) -> tensor<3x8xf32>
+  %a = eff.moe_experts %x, %e, %w, %gu0, %d0 {eff.stream = 1 : i64, first_expert = 0 : i64, operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 0, 0, 0>} : (tensor<3x8xf32>, tensor<3x2xi64>, tensor<3x2xf32>, tensor<3x6x8xf32>, tensor<3x8x3xf32>) -> tensor<3x8xf32>
+  %b = eff.moe_experts %x, %e, %w, %gu1, %d1, %sgu, %sd, %sg {eff.stream = 2 : i64, first_expert = 3 : i64, activation = "gelu", operandSegmentSizes = array<i32: 1, 1, 1, 1, 1, 1, 1, 1>} : (tensor<3x8xf32>, tensor<3x2xi64>, tensor<3x2xf32>, tensor<2x6x8xf32>, tensor<2x8x3xf32>, tensor<10x8xf32>, tensor<8x5xf32>, tensor<1x8xf32>) -> tensor<3x8xf32>
   %y = eff.add %a, %b : (tensor<3x8xf32>, tensor<3x8xf32>) -> tensor<3x8xf32>
   return %y : tensor<3x8xf32>
 }
