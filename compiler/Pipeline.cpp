@@ -60,6 +60,14 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createConvertFloatType(convert));
     pm.addPass(mlir::createCanonicalizerPass());
   }
+  // KV cache: a decoder exported with past appends its new keys and values
+  // to its cache (eff.kv_append) where it concatenated past and new rows
+  // (issue 14 stage S4; after the dtype conversion, on the raised attention).
+  {
+    mlir::eff::KvCacheInplaceOptions kv;
+    kv.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createKvCacheInplace(kv));
+  }
   // Decode: attention with few queries over a long KV cache splits over the
   // Partition: each eff.moe's experts become independent groups over one
   // routing (after the dtype conversion, which keeps eff.moe's routing fp32).

@@ -260,6 +260,42 @@ def SplitKVDecode : Pass<"eff-split-kv-decode", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def KvCacheInplace : Pass<"eff-kv-cache-inplace", "func::FuncOp"> {
+  let summary = "Turn a decoder's concat(past_key_values.i, new K/V) into eff.kv_append";
+  let description = [{
+    A decoder exported with past (Optimum: past_key_values.{i}.key/value ->
+    present.{i}.key/value) joins each layer's cache and the new tokens' keys
+    or values with a Concat along the sequence axis, attends over the result
+    and returns it as the present. Each such concat becomes eff.kv_append
+    (same value; issue 14 stage S4): the present lives in the session-owned
+    cache `present.{i}.*` of `capacity` rows, so a step appends only its new
+    rows instead of copying the whole cache.
+
+    Matched: a rank-4 eff.concat of two operands along axis 2 (or -2) whose
+    first operand is the function input named past_key_values.{i}.{key|value},
+    whose result is returned as present.{i}.{key|value} and reaches an
+    eff.attention key or value operand (directly or through the
+    reshape/expand of repeat_kv), and whose past length is symbolic (a fixed
+    past keeps nothing between steps). capacity is max-length when given,
+    else past's upper bound (eff.dims) plus the new rows' largest length
+    (their static length, or input_ids' dim 1 bound).
+
+    Kernels still write the present contiguous (the value of concat): the
+    plan's session-state buffers, the runtime binding of past to the cache
+    and attention over the strided cache are the next steps of stage S4.
+    With `remarks`, each rank-4 concat along the sequence axis gets a
+    remark: converted (with the capacity and how it reaches attention) or
+    why not.
+  }];
+  let options = [
+    Option<"maxLength", "max-length", "int64_t", /*default=*/"0",
+           "Rows of each cache (past + new); 0 = from the dims' upper bounds">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per sequence-axis concat: converted, or why not">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
 def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
   let summary = "Group chains of elementwise ops into eff.fusion kernels";
   let description = [{

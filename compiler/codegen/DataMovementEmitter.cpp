@@ -171,8 +171,9 @@ bool emitSlice(const KernelDesc &d, const KernelChoice &c, std::string &out, std
 
 bool emitConcat(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const std::vector<Extent> shape = d.outputs[0].extents();
-  int64_t axis;
-  if (!normalizeAxis(d, d.intAttr("axis", 0), int64_t(shape.size()), axis, error))
+  // eff.kv_append's value is concat(past, new_rows) along the sequence axis.
+  int64_t axis, given = d.is(EffOp::KvAppendOp) ? 2 : d.intAttr("axis", 0);
+  if (!normalizeAxis(d, given, int64_t(shape.size()), axis, error))
     return false;
   Extent inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
@@ -538,8 +539,8 @@ bool chooseDataMovement(const KernelDesc &d, KernelChoice &c, std::string &error
   if (d.usesDims() &&
       !(d.is(EffOp::IdentityOp) || d.is(EffOp::ReshapeOp) || d.is(EffOp::FlattenOp) ||
         d.is(EffOp::SqueezeOp) || d.is(EffOp::UnsqueezeOp) || d.is(EffOp::TransposeOp) ||
-        d.is(EffOp::ExpandOp) || d.is(EffOp::ConcatOp) || d.is(EffOp::GatherOp) ||
-        d.is(EffOp::GatherNDOp) || d.is(EffOp::SliceOp))) {
+        d.is(EffOp::ExpandOp) || d.is(EffOp::ConcatOp) || d.is(EffOp::KvAppendOp) ||
+        d.is(EffOp::GatherOp) || d.is(EffOp::GatherNDOp) || d.is(EffOp::SliceOp))) {
     error = d.op + ": runtime extents (a symbolic dim) in this data-movement kernel are not done "
                    "yet (issue 14 stage S3)";
     return false;
@@ -573,6 +574,7 @@ bool instantiateDataMovement(const KernelDesc &d, const KernelChoice &c, std::st
     case EffOp::SliceOp:
       return emitSlice(d, c, out, error);
     case EffOp::ConcatOp:
+    case EffOp::KvAppendOp:
       return emitConcat(d, c, out, error);
     case EffOp::SplitOp:
       return emitSplit(d, c, out, error);

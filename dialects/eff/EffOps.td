@@ -123,6 +123,7 @@ include "dialects/eff/ops/QuantOps.td"
 include "dialects/eff/ops/MoEOps.td"
 include "dialects/eff/ops/NNOps.td"
 include "dialects/eff/ops/AttentionOps.td"
+include "dialects/eff/ops/KvCacheOps.td"
 include "dialects/eff/ops/FusionOps.td"
 
 #endif // EFF_OPS_TD

@@ -64,6 +64,7 @@ void registerMoE(Registry &r);
 void registerNormalization(Registry &r);
 void registerAttention(Registry &r);
 void registerSplitKvAttention(Registry &r);
+void registerKvCache(Registry &r);
 void registerMisc(Registry &r);
 
 /// Row-major strides in elements.

@@ -27,6 +27,7 @@ static const Registry &registry() {
     registerNormalization(reg);
     registerAttention(reg);
     registerSplitKvAttention(reg);
+    registerKvCache(reg);
     registerMisc(reg);
     return reg;
   }();

@@ -1,0 +1,94 @@
+// The in-place KV cache append (runtime/src/host/KvCache.{h,cpp}): the eff.kv_append
+// kernel gives concat(past, new_rows) along the sequence axis; kvAppendRows
+// writes only the new rows into a cache with room to spare and copies the
+// past rows only when they are not the cache's own; bounds are errors.
+#include "HostTensorRefs.h"
+#include "effc/Tensor.h"
+#include "host/HostKernels.h"
+#include "host/KvCache.h"
+
+#include <gtest/gtest.h>
+
+#include <numeric>
+
+using namespace effc;
+using test::cref;
+using test::f32;
+using test::ref;
+
+namespace {
+
+/// [B, H, n, D] with element (b, h, t, d) = base + 1000 b + 100 h + 10 t + d.
+HostTensor rowsOf(int64_t B, int64_t H, int64_t n, int64_t D, float base) {
+  std::vector<float> v;
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t t = 0; t < n; ++t)
+        for (int64_t d = 0; d < D; ++d)
+          v.push_back(base + float(1000 * b + 100 * h + 10 * t + d));
+  return f32({B, H, n, D}, v);
+}
+
+TEST(KvCacheKernel, KvAppendIsConcatAlongTheSequence) {
+  HostTensor past = rowsOf(2, 2, 3, 2, 0), rows = rowsOf(2, 2, 1, 2, 0.5f);
+  HostTensor y(DType::FLOAT32, {2, 2, 4, 2});
+  host::Attrs attrs;
+  attrs["capacity"] = int64_t(8);
+  attrs["state"] = std::string("present.0.key");
+  ASSERT_TRUE(host::runKernel("eff.kv_append", attrs, {cref(past), cref(rows)}, {ref(y)}).ok());
+  HostTensor concat(DType::FLOAT32, {2, 2, 4, 2});
+  host::Attrs axis;
+  axis["axis"] = int64_t(-2);
+  ASSERT_TRUE(host::runKernel("eff.concat", axis, {cref(past), cref(rows)}, {ref(concat)}).ok());
+  for (int64_t i = 0; i < y.numElements(); ++i)
+    EXPECT_EQ(y.data<float>()[i], concat.data<float>()[i]) << "element " << i;
+  EXPECT_EQ(y.data<float>()[3 * 2], 0.5f); // (0, 0, 3, 0): the new row
+
+  // An empty past (the prefill) gives the new rows.
+  HostTensor none(DType::FLOAT32, {2, 2, 0, 2}), first(DType::FLOAT32, {2, 2, 1, 2});
+  ASSERT_TRUE(host::runKernel("eff.kv_append", attrs, {cref(none), cref(rows)}, {ref(first)}).ok());
+  for (int64_t i = 0; i < first.numElements(); ++i)
+    EXPECT_EQ(first.data<float>()[i], rows.data<float>()[i]);
+}
+
+TEST(KvCacheKernel, AppendsInPlaceWithARowStride) {
+  // B 1, H 2, D 2, capacity 4: 2 rows in the cache, then 1 + 1 appended.
+  const int64_t B = 1, H = 2, D = 2, capacity = 4;
+  host::KvCacheLayout layout{B, H, capacity, D * int64_t(sizeof(float))};
+  std::vector<float> cache(size_t(B * H * capacity * D), -1.f);
+  HostTensor past = rowsOf(B, H, 2, D, 0);
+  ASSERT_TRUE(host::kvAppendRows(layout, cache.data(), past.data(), 0, past.data(), 2).ok());
+  HostTensor step = rowsOf(B, H, 1, D, 0.25f);
+  // The past is the cache itself: only the new row is written.
+  ASSERT_TRUE(host::kvAppendRows(layout, cache.data(), cache.data(), 2, step.data(), 1).ok());
+  for (int64_t h = 0; h < H; ++h) {
+    const float *slot = cache.data() + h * capacity * D;
+    EXPECT_EQ(slot[0], float(100 * h));              // row 0 from the prefill
+    EXPECT_EQ(slot[1 * D + 1], float(100 * h + 11)); // row 1, d 1
+    EXPECT_EQ(slot[2 * D], 0.25f + float(100 * h));  // the appended row
+    EXPECT_EQ(slot[3 * D], -1.f);                    // room left untouched
+  }
+  // A full cache refuses another row, naming the capacity.
+  ASSERT_TRUE(host::kvAppendRows(layout, cache.data(), cache.data(), 3, step.data(), 1).ok());
+  Status full = host::kvAppendRows(layout, cache.data(), cache.data(), 4, step.data(), 1);
+  ASSERT_FALSE(full.ok());
+  EXPECT_EQ(full.message(),
+            "kv_append: 4 cached + 1 new rows exceed the cache's capacity of 4 rows");
+}
+
+TEST(KvCacheKernel, Errors) {
+  HostTensor past = rowsOf(1, 2, 3, 2, 0), rows = rowsOf(1, 2, 2, 2, 0);
+  HostTensor y(DType::FLOAT32, {1, 2, 5, 2});
+  host::Attrs attrs;
+  attrs["capacity"] = int64_t(4);
+  Status s = host::runKernel("eff.kv_append", attrs, {cref(past), cref(rows)}, {ref(y)});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), "eff.kv_append: 3 cached + 2 new rows exceed the capacity attribute 4");
+  HostTensor otherHeads = rowsOf(1, 1, 2, 2, 0);
+  attrs["capacity"] = int64_t(8);
+  s = host::runKernel("eff.kv_append", attrs, {cref(past), cref(otherHeads)}, {ref(y)});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), "eff.kv_append: past and new_rows differ in dim 1");
+}
+
+} // namespace
