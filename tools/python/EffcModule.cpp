@@ -854,11 +854,14 @@ NB_MODULE(_effc, m) {
            "temperature"_a = 0.0, "top_k"_a = 0, "top_p"_a = 1.0, "seed"_a = 0,
            "stop"_a = nb::none(), "pad_id"_a = 0, "prompt_lengths"_a = nb::none(),
            "teacher_forcing"_a = nb::none(), "return_logits"_a = false,
-           "Generates tokens with a causal LM (effc::Generator, recompute mode).\n\n"
-           "The model is a fixed-shape artifact, input_ids [batch, seq] -> logits\n"
+           "Generates tokens with a causal LM (effc::Generator).\n\n"
+           "Recompute mode: a fixed-shape artifact, input_ids [batch, seq] -> logits\n"
            "[batch, seq, vocab] (compiled with e.g. dims={\"batch\": 2, \"seq\": 32}); each step\n"
-           "runs the whole window again (no KV cache yet; on cuda the logits come back to\n"
-           "the host for sampling). Sequences of different lengths share the batch.\n\n"
+           "runs the whole window again. KV-cache mode, for a model with past_key_values.*\n"
+           "inputs compiled with e.g. dims={\"seq\": (1, 32), \"past\": (0, 255), \"total\":\n"
+           "(1, 288)}: prefill, then one token per step with each step's present.* fed back\n"
+           "(prompt + max_new_tokens <= past's bound + 1). On cuda the logits come back to\n"
+           "the host for sampling. Sequences of different lengths share the batch.\n\n"
            "ids:             prompts: a list of token lists (lengths may differ) or a 2-D\n"
            "                 integer array; at most batch rows, prompt + max_new_tokens <= seq.\n"
            "max_new_tokens:  tokens to generate per sequence.\n"
