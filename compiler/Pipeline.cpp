@@ -60,6 +60,23 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createConvertFloatType(convert));
     pm.addPass(mlir::createCanonicalizerPass());
   }
+  // Partition: each eff.moe's experts become independent groups over one
+  // routing (after the dtype conversion, which keeps eff.moe's routing fp32).
+  if (options.moePartitions != 1) {
+    mlir::eff::PartitionMoEOptions partition;
+    partition.partitions = options.moePartitions;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createPartitionMoE(partition));
+    pm.addPass(mlir::createCanonicalizerPass());
+  }
+  // MoE: each (remaining) eff.moe runs as its stage kernels: route, permute,
+  // grouped expert GEMMs, combine (after the dtype conversion: h and the
+  // kernels take the final types).
+  {
+    mlir::eff::LowerMoEOptions lower;
+    lower.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createLowerMoE(lower));
+    pm.addPass(mlir::createCanonicalizerPass()); // the shared expert's reshaped weights
+  }
   // KV cache: a decoder exported with past appends its new keys and values
   // to its cache (eff.kv_append) where it concatenated past and new rows
   // (issue 14 stage S4; after the dtype conversion, on the raised attention).
@@ -69,14 +86,6 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createKvCacheInplace(kv));
   }
   // Decode: attention with few queries over a long KV cache splits over the
-  // Partition: each eff.moe's experts become independent groups over one
-  // routing (after the dtype conversion, which keeps eff.moe's routing fp32).
-  if (options.moePartitions != 1) {
-    mlir::eff::PartitionMoEOptions partition;
-    partition.partitions = options.moePartitions;
-    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createPartitionMoE(partition));
-    pm.addPass(mlir::createCanonicalizerPass());
-  }
   // keys (attention_partial + attention_combine) so the grid fills the GPU.
   // It needs the final dtype (fp32 stays whole) and runs before fusion.
   if (options.splitKvDecode) {

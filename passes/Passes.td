@@ -141,13 +141,6 @@ def RaiseMoE : Pass<"eff-raise-moe", "func::FuncOp"> {
   ];
 }
 
-def RaiseAttention : Pass<"eff-raise-attention", "func::FuncOp"> {
-  let summary = "Raise matmul-softmax-matmul chains to eff.attention";
-  let description = [{
-    Anchored on eff.softmax over the last axis, matches
-    matmul(softmax(scale * matmul(q, k^T) + mask), v) after normalizing what
-    exporters vary: where k^T comes from (a transpose of k, or a
-    reshape/transpose/reshape chain through a 3-D view), where the scale sits
 def PartitionMoE : Pass<"eff-partition-moe", "func::FuncOp"> {
   let summary = "Split each eff.moe's experts into independent groups (--moe-partitions)";
   let description = [{
@@ -166,6 +159,32 @@ def PartitionMoE : Pass<"eff-partition-moe", "func::FuncOp"> {
   ];
 }
 
+def LowerMoE : Pass<"eff-lower-moe", "func::FuncOp"> {
+  let summary = "Run each eff.moe as its stage kernels (route, permute, grouped GEMMs, combine)";
+  let description = [{
+    Each eff.moe becomes eff.moe_route, for prefill eff.moe_permute (the
+    slots sorted by expert), eff.moe_expert_gemm for gate/up (act(g) * u in
+    x's type) and for down (f32 rows), the same two with dense rows for a
+    shared expert, and eff.moe_combine (the weighted sum per token, plus the
+    shared expert with its sigmoid gate). Decode (at most 8 tokens,
+    compiler/kernelmodel/MoEModel.h) keeps slot order and skips the
+    permutation. An eff.moe of float64, more than 256 experts or dynamic
+    shapes stays whole (its per-token kernel); with `remarks` it says why.
+  }];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark for each eff.moe kept whole">
+  ];
+}
+
+def RaiseAttention : Pass<"eff-raise-attention", "func::FuncOp"> {
+  let summary = "Raise matmul-softmax-matmul chains to eff.attention";
+  let description = [{
+    Anchored on eff.softmax over the last axis, matches
+    matmul(softmax(scale * matmul(q, k^T) + mask), v) after normalizing what
+    exporters vary: where k^T comes from (a transpose of k, or a
+    reshape/transpose/reshape chain through a 3-D view), where the scale sits
     (on the scores, on q, on k^T, or split as sqrt(scale) on both), the mask
     algebra (an additive mask or Where(mask, scores, -inf); constant masks
     equal to the causal or banded-causal pattern become `causal` / `window`,

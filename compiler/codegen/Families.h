@@ -75,7 +75,9 @@ EFFC_DECLARE_KERNEL_FAMILY(LoRA)
 /// quant_linear: packed quantized weights decoded in registers (GEMV for
 /// few rows, a tiled kernel for more; device/quant_linear.cuh).
 EFFC_DECLARE_KERNEL_FAMILY(QuantLinear)
-/// moe: one block per token (device/moe.cuh), routing in fp32.
+/// moe (kept whole: one block per token, routing in fp32) and the stages
+/// eff-lower-moe builds: moe_permute, moe_expert_gemm (grouped tensor-core
+/// GEMM or GEMV), moe_combine (device/moe.cuh via compiler/codegen/moe).
 EFFC_DECLARE_KERNEL_FAMILY(MoE)
 /// moe_route, moe_experts: a partitioned eff.moe (--moe-partitions), one
 /// block per token (device/moe_partition.cuh over moe.cuh's pieces).

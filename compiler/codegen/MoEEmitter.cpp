@@ -1,14 +1,17 @@
-//===- MoEEmitter.cpp - eff.moe kernels -----------------------------------===//
+//===- MoEEmitter.cpp - eff.moe and its stages ----------------------------===//
 //
-// A config struct with every size baked in, the dtype glue as a loader
-// struct and a call of moe_token<C> (device/moe.cuh): one block per token,
-// routing in fp32. Correct for every eff.moe whose per-token shared arrays
-// fit a block's static shared memory (H floats twice); the grouped-GEMM
-// kernels are the next step (issue 18).
+// eff.moe itself (what eff-lower-moe leaves, e.g. float64): a config struct
+// with every size baked in, the dtype glue as a loader struct and a call of
+// moe_token<C> (device/moe.cuh): one block per token, routing in fp32.
+// The stages eff-lower-moe builds (eff.moe_permute, eff.moe_expert_gemm,
+// eff.moe_combine) come from the MLIR-free generators of compiler/codegen/moe
+// (shared with effc-moe-bench): the choice is their launch, the variant says
+// which kernel (expert GEMMs: grouped tensor-core GEMM or GEMV).
 //
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/core/DTypeInfo.h"
 #include "compiler/codegen/core/EmitterUtil.h"
+#include "compiler/codegen/moe/MoEKernels.h"
 
 #include <algorithm>
 
@@ -64,9 +67,82 @@ bool describeMoE(const KernelDesc &d, MoEGeometry &g, std::string &error) {
   return true;
 }
 
+/// A stage op's kernel from the compiler/codegen/moe generators: its text
+/// (for `name`) and launch, or false with the generator's reason. `variant`
+/// names the kernel.
+bool emitStage(const KernelDesc &d, std::string &source, LaunchDims &launch, std::string &variant,
+               std::string &error) {
+  auto fail = [&](const std::string &why) {
+    error = d.op + ": " + why;
+    return false;
+  };
+  auto shapeIs = [&](size_t i, size_t rank) {
+    return d.hasInput(i) && d.inputs[i].shape.size() == rank;
+  };
+  std::string why;
+  if (d.is(EffOp::MoEPermuteOp)) {
+    if (!shapeIs(0, 2))
+      return fail("experts must be [T, k]");
+    moe::PermuteSpec s{d.inputs[0].shape[0], d.intAttr("num_experts", 0), d.inputs[0].shape[1]};
+    variant = "permute";
+    return moe::emitPermute(s, d.name, source, launch, why) || fail(why);
+  }
+  if (d.is(EffOp::MoEExpertGemmOp)) {
+    if (!shapeIs(0, 2) || !shapeIs(1, 3))
+      return fail("a must be [rows, KD] and w [G, N, KD]");
+    moe::ExpertGemmSpec s;
+    s.gated = d.intAttr("gated", 0) != 0;
+    s.gelu = d.stringAttr("activation", "silu") == "gelu";
+    s.K = d.intAttr("top_k", 1);
+    s.E = d.inputs[1].shape[0];
+    s.N = d.inputs[1].shape[1] / (s.gated ? 2 : 1);
+    s.KD = d.inputs[1].shape[2];
+    s.dtype = d.inputs[0].dtype;
+    std::string rows = d.stringAttr("rows", "sorted");
+    if (rows == "dense") {
+      s.rows = moe::Rows::Dense;
+      s.T = d.inputs[0].shape[0];
+      s.K = 1;
+    } else if (rows == "slots" && shapeIs(2, 2)) {
+      s.rows = moe::Rows::Slots;
+      s.T = d.inputs[2].shape[0];
+    } else if (rows == "sorted" && shapeIs(2, 1) && s.K > 0) {
+      s.rows = moe::Rows::Sorted;
+      s.T = (d.inputs[2].shape[0] - s.E - 1) / 2 / s.K;
+    } else {
+      return fail("rows '" + rows + "' with that index");
+    }
+    variant = moe::usesTensorCores(s) ? "grouped-mma" : "gemv";
+    return moe::emitExpertGemm(s, d.name, source, launch, why) || fail(why);
+  }
+  if (d.is(EffOp::MoECombineOp)) {
+    if (!shapeIs(0, 2) || !shapeIs(2, 2))
+      return fail("x must be [T, H] and weights [T, k]");
+    moe::CombineSpec s;
+    s.T = d.inputs[0].shape[0];
+    s.H = d.inputs[0].shape[1];
+    s.K = d.inputs[2].shape[1];
+    s.E = d.intAttr("num_experts", 0);
+    s.x = d.inputs[0].dtype;
+    s.sorted = d.hasInput(3);
+    s.hasShared = d.hasInput(4);
+    s.hasSharedGate = d.hasInput(5);
+    variant = "combine";
+    return moe::emitCombine(s, d.name, source, launch, why) || fail(why);
+  }
+  return fail("not an MoE stage");
+}
+
 } // namespace
 
 bool chooseMoE(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  if (!d.is(EffOp::MoEOp)) {
+    std::string source;
+    if (!emitStage(d, source, c.launch, c.variant, error))
+      return false;
+    c.needsMoEPrelude = true;
+    return true;
+  }
   MoEGeometry g;
   if (!describeMoE(d, g, error))
     return false;
@@ -79,6 +155,11 @@ bool chooseMoE(const KernelDesc &d, KernelChoice &c, std::string &error) {
 
 bool instantiateMoE(const KernelDesc &d, const KernelChoice &, std::string &out,
                     std::string &error) {
+  if (!d.is(EffOp::MoEOp)) {
+    LaunchDims launch;
+    std::string variant;
+    return emitStage(d, out, launch, variant, error);
+  }
   MoEGeometry g;
   if (!describeMoE(d, g, error))
     return false;

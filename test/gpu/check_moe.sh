@@ -26,7 +26,7 @@ for entry in "${moe_models[@]}"; do
     echo "FAIL $model: missing"; fail=1; continue
   fi
   ir=$("$bin/effc" "$shared/$model/model.onnx" --dim batch=2 --dim seq=16 --emit=mlir 2>&1)
-  moes=$(grep -c ' = eff.moe ' <<<"$ir") gathers=$(grep -c ' = eff.gather_nd ' <<<"$ir")
+  moes=$(grep -c -E ' = eff\.moe(_combine)? ' <<<"$ir") gathers=$(grep -c ' = eff.gather_nd ' <<<"$ir")
   if [[ $moes != "$layers" || $gathers != 0 ]]; then
     echo "FAIL $model: $moes eff.moe (want $layers), $gathers eff.gather_nd (want 0)"; fail=1
   else

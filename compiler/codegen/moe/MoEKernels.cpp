@@ -9,9 +9,6 @@
 namespace effc::codegen::moe {
 namespace {
 
-/// Shared-memory limits of the route and permute kernels (static arrays
-/// sized by E).
-constexpr int64_t kMaxExperts = 256;
 constexpr int kGemvWarps = 8;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -28,6 +25,17 @@ int elementCode(DType t) {
   default:
     return -1;
   }
+}
+
+/// The device spelling of elementCode(t).
+const char *elementName(DType t) {
+  static const char *names[] = {"MOE_F32", "MOE_F16", "MOE_BF16"};
+  return names[elementCode(t) < 0 ? 0 : elementCode(t)];
+}
+
+const char *routingName(Routing r) {
+  static const char *names[] = {"MOE_SOFTMAX_TOPK", "MOE_TOPK_SOFTMAX", "MOE_SCORES"};
+  return names[int(r)];
 }
 
 const char *flag(bool b) { return b ? "true" : "false"; }
@@ -91,9 +99,9 @@ bool emitRoute(const RouteSpec &s, const std::string &name, std::string &source,
   CudaWriter w;
   w.open("struct ", cfg, " {");
   w.line("static constexpr int T = ", s.T, ", H = ", s.H, ", E = ", s.E, ", K = ", s.K,
-         ", ROUTING = ", int(s.routing), ";");
-  w.line("static constexpr int X_DT = ", elementCode(s.x), ", R_DT = ", elementCode(s.router),
-         ", RW_DT = ", elementCode(s.hasRouteWeights ? s.routeWeights : DType::FLOAT32), ";");
+         ", ROUTING = ", routingName(s.routing), ";");
+  w.line("static constexpr int X_DT = ", elementName(s.x), ", R_DT = ", elementName(s.router),
+         ", RW_DT = ", elementName(s.hasRouteWeights ? s.routeWeights : DType::FLOAT32), ";");
   w.line("static constexpr bool NORM_TOPK = ", flag(s.normTopk),
          ", HAS_ROUTE_WEIGHTS = ", flag(s.hasRouteWeights), ";");
   w.line("static constexpr float ROUTED_SCALE = ", floatLit(s.routedScale), ";");
@@ -161,15 +169,17 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
   w.open("struct ", cfg, " {");
   w.line("static constexpr int N = ", s.N, ", KD = ", s.KD, ", T = ", s.T, ", K = ", s.K,
          ", E = ", s.E, ";");
-  w.line("static constexpr int DT = ", elementCode(s.dtype),
-         ", OUT_DT = ", s.gated ? elementCode(s.dtype) : 0, ", VEC = ", vec,
+  w.line("static constexpr int DT = ", elementName(s.dtype),
+         ", OUT_DT = ", elementName(s.gated ? s.dtype : DType::FLOAT32), ", VEC = ", vec,
          ", SLOT_CAP = ", s.rows == Rows::Slots ? s.T : 1, ";");
   w.line("static constexpr bool BF16 = ", flag(s.dtype == DType::BFLOAT16),
          ", SORTED = ", flag(s.rows == Rows::Sorted), ", DENSE = ", flag(s.rows == Rows::Dense),
          ", GATED = ", flag(s.gated), ", GELU = ", flag(s.gelu), ";");
   w.close("};");
-  w.line("// ", s.gated ? "gate/up" : "down", " of ", s.E, " experts: [", s.outRows(), ", ", s.N,
-         "] over ", s.KD, mma ? " (tensor cores)" : " (GEMV)");
+  w.line("// ", s.gated ? "gate/up" : "down", " of ",
+         s.rows == Rows::Dense ? std::string("the shared expert")
+                               : std::to_string(s.E) + " experts",
+         ": [", s.outRows(), ", ", s.N, "] over ", s.KD, mma ? " (tensor cores)" : " (GEMV)");
   launch = LaunchDims();
   if (mma) {
     openWrapper(w, name, 256, 3, 1);
@@ -204,7 +214,7 @@ bool emitCombine(const CombineSpec &s, const std::string &name, std::string &sou
   CudaWriter w;
   w.open("struct ", cfg, " {");
   w.line("static constexpr int T = ", s.T, ", H = ", s.H, ", K = ", s.K, ", E = ", s.E,
-         ", X_DT = ", elementCode(s.x), ";");
+         ", X_DT = ", elementName(s.x), ";");
   w.line("static constexpr bool SORTED = ", flag(s.sorted), ", HAS_SHARED = ", flag(s.hasShared),
          ", HAS_SHARED_GATE = ", flag(s.hasSharedGate), ";");
   w.close("};");

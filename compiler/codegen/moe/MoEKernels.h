@@ -14,6 +14,7 @@
 #define EFFC_COMPILER_CODEGEN_MOE_MOEKERNELS_H
 
 #include "compiler/codegen/core/KernelDesc.h"
+#include "compiler/kernelmodel/MoEModel.h"
 #include "effc/DType.h"
 
 #include <cstdint>
@@ -60,11 +61,8 @@ struct ExpertGemmSpec {
 };
 /// The GEMV kernel serves Rows::Slots rows of at most this many tokens.
 constexpr int64_t kSlotRowsMaxTokens = 64;
-/// Decode: up to this many tokens skip the permutation (slot rows, GEMV
-/// kernels that stream each selected expert's weights once); more tokens
-/// are sorted by expert for the grouped GEMM.
-constexpr int64_t kDecodeMaxTokens = 8;
-inline Rows routedRows(int64_t T) { return T <= kDecodeMaxTokens ? Rows::Slots : Rows::Sorted; }
+/// The rows of a layer's routed experts (compiler/kernelmodel/MoEModel.h).
+inline Rows routedRows(int64_t T) { return sortsTokens(T) ? Rows::Sorted : Rows::Slots; }
 /// The tensor-core grouped GEMM serves this spec (16-bit, divisible sizes,
 /// sorted or dense rows); otherwise the expert GEMV kernel runs.
 bool usesTensorCores(const ExpertGemmSpec &spec);

@@ -61,6 +61,7 @@ void registerLinalg(Registry &r);
 void registerLoRA(Registry &r);
 void registerQuantLinear(Registry &r);
 void registerMoE(Registry &r);
+void registerMoEStages(Registry &r);
 void registerNormalization(Registry &r);
 void registerAttention(Registry &r);
 void registerSplitKvAttention(Registry &r);

@@ -24,6 +24,7 @@ static const Registry &registry() {
     registerLoRA(reg);
     registerQuantLinear(reg);
     registerMoE(reg);
+    registerMoEStages(reg);
     registerNormalization(reg);
     registerAttention(reg);
     registerSplitKvAttention(reg);
