@@ -2,7 +2,8 @@
 # Everything test/gpu/run_all.sh needs on a GPU machine that cannot build
 # effc, in one folder to copy there:
 #   DEST/build/bin/          effc, effc-run, effc-nvrtc-check, effc-model-bench,
-#                            effc-gemm-bench, effc-attention-bench, effc-device-api-check
+#                            effc-gemm-bench, effc-attention-bench, effc-moe-bench,
+#                            effc-device-api-check
 #                            (static, stripped)
 #   DEST/build/test/unit/    effc-runtime-tests (cuda_backend_smoke.sh)
 #   DEST/shared/             models, lora, quant, tools of ../shared
@@ -23,7 +24,7 @@ dest=${1:-$repo/.gpu}
 build=${2:-$repo/build}
 shared=${3:-$repo/../shared}
 tools=(effc effc-run effc-nvrtc-check effc-model-bench effc-gemm-bench effc-attention-bench
-  effc-device-api-check)
+  effc-moe-bench effc-device-api-check)
 for t in "${tools[@]}"; do need_exec "$build/bin/$t"; done
 need_exec "$build/test/unit/effc-runtime-tests"
 for d in models lora quant tools decoders; do need_dir "$shared/$d" "shared $d"; done

@@ -217,16 +217,17 @@ __device__ __forceinline__ void moe_ldv(const void *p, long long i, float *v) {
 // ---- route: fp32 router logits, softmax, top-k, weights -------------------
 // C: T, H, E, K, ROUTING, NORM_TOPK, HAS_ROUTE_WEIGHTS, ROUTED_SCALE and the
 // element types X_DT, R_DT (router or scores), RW_DT (route_weights).
-// Launch: ceil(T / MOE_ROUTE_TOKENS) blocks of 256 threads. A block scores
-// its tokens against router chunks staged in shared memory (each router
-// element read once per block), then one thread per token selects.
+// WARP_DOTS (few tokens): one warp per (token, expert) score, lanes over H;
+// else router chunks staged in shared memory, read once per block for its 8
+// tokens. Launch: ceil(T / MOE_ROUTE_TOKENS) blocks of 256 threads; one
+// thread per token then selects.
 #define MOE_ROUTE_TOKENS 8
 #define MOE_ROUTE_CHUNK 32
 template <class C>
 __device__ void moe_route(const void *x, const void *router, const void *routeWeights,
                           long long *experts, float *weights) {
   constexpr int NT = MOE_ROUTE_TOKENS, HC = MOE_ROUTE_CHUNK, PER = (NT * C::E + 255) / 256;
-  __shared__ float xs[NT][HC + 1], rs[C::ROUTING == MOE_SCORES ? 1 : C::E][HC + 1];
+  __shared__ float xs[NT][HC + 1], rs[C::ROUTING == MOE_SCORES || C::WARP_DOTS ? 1 : C::E][HC + 1];
   __shared__ float sc[NT][C::E];
   __shared__ int sel[NT][C::K];
   __shared__ float wsel[NT][C::K];
@@ -235,6 +236,20 @@ __device__ void moe_route(const void *x, const void *router, const void *routeWe
     for (int i = tid; i < NT * C::E; i += blockDim.x) {
       const int tl = i / C::E, e = i % C::E;
       sc[tl][e] = t0 + tl < C::T ? moe_ld<C::R_DT>(router, (long long)(t0 + tl) * C::E + e) : 0.0f;
+    }
+  } else if constexpr (C::WARP_DOTS) {
+    const int warp = tid >> 5, lane = tid & 31;
+    for (int p = warp; p < NT * C::E; p += blockDim.x >> 5) {
+      const int tl = p / C::E, e = p % C::E;
+      if (t0 + tl >= C::T)
+        break;
+      float acc = 0.0f;
+      for (int c = lane; c < C::H; c += 32)
+        acc += moe_ld<C::X_DT>(x, (long long)(t0 + tl) * C::H + c) *
+               moe_ld<C::R_DT>(router, (long long)e * C::H + c);
+      acc = warp_reduce(acc, SumOp());
+      if (lane == 0)
+        sc[tl][e] = acc;
     }
   } else {
     float acc[PER];

@@ -10,6 +10,9 @@ namespace effc::codegen::moe {
 namespace {
 
 constexpr int kGemvWarps = 8;
+/// Up to this many tokens the route kernel scores with one warp per dot
+/// product (lanes over H) instead of staging router chunks per 8 tokens.
+constexpr int64_t kRouteWarpDotsMaxTokens = 64;
 
 int64_t ceilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
@@ -102,8 +105,10 @@ bool emitRoute(const RouteSpec &s, const std::string &name, std::string &source,
          ", ROUTING = ", routingName(s.routing), ";");
   w.line("static constexpr int X_DT = ", elementName(s.x), ", R_DT = ", elementName(s.router),
          ", RW_DT = ", elementName(s.hasRouteWeights ? s.routeWeights : DType::FLOAT32), ";");
+  // Few tokens: a warp per score beats staging router chunks for 8 tokens.
   w.line("static constexpr bool NORM_TOPK = ", flag(s.normTopk),
-         ", HAS_ROUTE_WEIGHTS = ", flag(s.hasRouteWeights), ";");
+         ", HAS_ROUTE_WEIGHTS = ", flag(s.hasRouteWeights),
+         ", WARP_DOTS = ", flag(s.T <= kRouteWarpDotsMaxTokens), ";");
   w.line("static constexpr float ROUTED_SCALE = ", floatLit(s.routedScale), ";");
   w.close("};");
   w.line("// experts, weights [", s.T, ", ", s.K, "] of ", s.E, " experts (fp32 routing)");
