@@ -15,7 +15,9 @@
 // --perf: one Mixtral-8x7B layer (E 8, top-2, H 4096, I 14336) and one
 // Qwen1.5-MoE-style layer (E 60, top-4, H 2048, I 1408, shared expert 5632
 // with a sigmoid gate), bf16, tokens 1, 8, 64, 512, 4096; every perf case is
-// checked too (the first 32 tokens against the reference). Without either,
+// checked too: its first 8 tokens against a parallel fp32 reference (one
+// warp per dot product; the routing by moe_route's warp-per-dot variant,
+// which the --check layers compare with moe_token's). Without either,
 // both run. Per case: effc and cuBLAS times (median of --reps event-timed
 // calls after warm-up), the floor max(bytes / measured copy bandwidth, FLOPs
 // / peak) where bytes = the weights of the experts the routing touched (+
@@ -127,10 +129,13 @@ std::vector<Case> perfCases(const std::vector<int64_t> &tokens) {
 
 // ---------------------------------------------------------------- kernels --
 
+/// Tokens checked against the reference in a perf case.
+constexpr int64_t kRefRows = 8;
+
 /// Every kernel of one case in one translation unit.
 struct Kernels {
   std::string source, error, cubin;
-  LaunchDims route, permute, up, down, sharedUp, sharedDown, combine, ref;
+  LaunchDims route, permute, up, down, sharedUp, sharedDown, combine, ref, refRoute;
   bool permuteUsed = false, upTc = false, downTc = false;
   // The cuBLAS loop's helpers run on sorted rows: its own combine.
   LaunchDims combineSorted;
@@ -196,6 +201,54 @@ EFFC_KERNEL void bench_gather(const unsigned short* x, const int* order, unsigne
   const int t = order[E + 1 + p] / K;
   for (int c = threadIdx.x; c < H; c += blockDim.x) xg[(long long)p * H + c] = x[(long long)t * H + c];
 }
+// The reference of the perf layers (moe_token's one block per token would
+// stream 0.7 GB per token there): fp32 throughout, one warp per dot product.
+__device__ float bench_ld(const void* p, long long i, int dt) {
+  return dt == 0 ? moe_ld<0>(p, i) : dt == 1 ? moe_ld<1>(p, i) : moe_ld<2>(p, i);
+}
+// h[r][i] = act(w[e][i] . x[r / K]) * (w[e][I + i] . x[r / K]), e = experts[r]
+// (0 without experts), rows r < rows.
+EFFC_KERNEL void bench_ref_h(const void* x, const void* w, const long long* experts, float* h, int rows, int K, int H, int I, int dt, int gelu) {
+  const long long wid = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (wid >= (long long)rows * I) return;
+  const int r = int(wid / I), i = int(wid % I), t = r / K;
+  const long long e = experts ? experts[r] : 0;
+  float g = 0.0f, u = 0.0f;
+  for (int c = lane; c < H; c += 32) {
+    const float xv = bench_ld(x, (long long)t * H + c, dt);
+    g += bench_ld(w, (e * 2 * I + i) * H + c, dt) * xv;
+    u += bench_ld(w, (e * 2 * I + I + i) * H + c, dt) * xv;
+  }
+  g = warp_reduce(g, SumOp());
+  u = warp_reduce(u, SumOp());
+  if (lane == 0) h[wid] = (gelu ? moe_act<true>(g) : moe_act<false>(g)) * u;
+}
+// y[t][o] = sum_j weights[t*K+j] down[e_j][o] . h[t*K+j] + s(t) shared_down[o] . hs[t]
+// (s = sigmoid(shared_gate . x[t]) with a gate, else 1), one warp per (t, o).
+EFFC_KERNEL void bench_ref_y(const void* x, const float* h, const void* down, const long long* experts, const float* weights, const float* hs, const void* sd, const void* sg, void* y, int T, int K, int H, int I, int Is, int dt) {
+  const long long wid = (blockIdx.x * (long long)blockDim.x + threadIdx.x) >> 5;
+  const int lane = threadIdx.x & 31;
+  if (wid >= (long long)T * H) return;
+  const int t = int(wid / H), o = int(wid % H);
+  float v = 0.0f;
+  for (int j = 0; j < K; ++j) {
+    const long long e = experts[t * K + j];
+    float d = 0.0f;
+    for (int c = lane; c < I; c += 32) d += bench_ld(down, (e * H + o) * I + c, dt) * h[(long long)(t * K + j) * I + c];
+    v += weights[t * K + j] * warp_reduce(d, SumOp());
+  }
+  if (hs) {
+    float s = 1.0f, d = 0.0f, g = 0.0f;
+    for (int c = lane; c < Is; c += 32) d += bench_ld(sd, (long long)o * Is + c, dt) * hs[(long long)t * Is + c];
+    if (sg) {
+      for (int c = lane; c < H; c += 32) g += bench_ld(sg, c, dt) * bench_ld(x, (long long)t * H + c, dt);
+      s = 1.0f / (1.0f + __expf(-warp_reduce(g, SumOp())));
+    }
+    v += s * warp_reduce(d, SumOp());
+  }
+  if (lane == 0) { if (dt == 0) moe_st<0>(y, wid, v); else if (dt == 1) moe_st<1>(y, wid, v); else moe_st<2>(y, wid, v); }
+}
 // h[r][i] = act(gu[r][i]) * gu[r][I + i], 16-bit (bf = bf16).
 EFFC_KERNEL void bench_act(const unsigned short* gu, unsigned short* h, long long rows, int I, int bf, int gelu) {
   for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < rows * I; i += (long long)gridDim.x * blockDim.x) {
@@ -253,8 +306,17 @@ Kernels buildKernels(const Case &c) {
     return k;
   k.upTc = usesTensorCores(up);
   k.downTc = usesTensorCores(down);
-  src += referenceKernel(c);
-  k.ref.block[0] = 256;
+  if (c.perf) {
+    // Routing of the first kRefRows tokens (the warp-per-dot variant, not the
+    // staged-chunk one the prefill sizes run).
+    RouteSpec ref = rs;
+    ref.T = std::min<int64_t>(c.T, kRefRows);
+    if (!add(emitRoute(ref, "moe_ref_route", text, k.refRoute, k.error)))
+      return k;
+  } else {
+    src += referenceKernel(c);
+    k.ref.block[0] = 256;
+  }
   k.source = src;
   return k;
 }
@@ -461,15 +523,16 @@ Result runCase(Env &env, const Case &c, const Kernels &k, const Weights &w, cuda
   r.kernels = std::string(k.permuteUsed ? "sorted" : "slots") + (k.upTc ? " up:mma" : " up:gemv") +
               (k.downTc ? " down:mma" : " down:gemv");
   const int64_t T = c.T, TK = T * l.K, es = esize(l.dtype);
-  const int64_t refRows = std::min<int64_t>(T, 32);
+  const int64_t refRows = std::min<int64_t>(T, c.perf ? kRefRows : 32);
   cuda::CUmodule mod = g.loadModule(k.cubin);
   auto fn = [&](const char *name, const LaunchDims &d = LaunchDims()) {
     return g.function(mod, name, d.sharedBytes);
   };
   cuda::CUfunction fRoute = fn("moe_route"), fPermute = fn("moe_permute"), fUp = fn("moe_up", k.up),
                    fDown = fn("moe_down", k.down), fCombine = fn("moe_combine"),
-                   fCombineSorted = fn("moe_combine_sorted"), fRef = fn("moe_ref"),
-                   fGather = fn("bench_gather"), fAct = fn("bench_act");
+                   fCombineSorted = fn("moe_combine_sorted"),
+                   fRef = c.perf ? fn("moe_ref_route") : fn("moe_ref"), fRefH = fn("bench_ref_h"),
+                   fRefY = fn("bench_ref_y"), fGather = fn("bench_gather"), fAct = fn("bench_act");
   cuda::CUfunction fSUp = l.hasShared() ? fn("moe_shared_up", k.sharedUp) : nullptr,
                    fSDown = l.hasShared() ? fn("moe_shared_down", k.sharedDown) : nullptr;
   if (g.failed()) {
@@ -505,9 +568,37 @@ Result runCase(Env &env, const Case &c, const Kernels &k, const Weights &w, cuda
 
   // Reference on the first rows; y poisoned first so an unwritten row fails.
   g.ok(g.api().cuMemsetD8(y, 0xff, size_t(T * l.H * es)), "cuMemsetD8");
-  LaunchDims rl = k.ref;
-  rl.grid[0] = uint32_t(refRows);
-  g.launch(fRef, rl, {&x, &routerArg, &gateUp, &downW, &rwArg, &sgu, &sd, &sg, &yref});
+  cuda::CUdeviceptr refExperts = 0, refWeights = 0, refH = 0, refHs = 0;
+  if (c.perf) {
+    // Route the first rows, then h and y with one warp per dot product.
+    const int64_t RK = refRows * l.K;
+    refExperts = g.alloc(RK * 8), refWeights = g.alloc(RK * 4), refH = g.alloc(RK * l.I * 4);
+    refHs = l.hasShared() ? g.alloc(refRows * l.Is * 4) : 0;
+    g.launch(fRef, k.refRoute, {&x, &routerArg, &rwArg, &refExperts, &refWeights});
+    int rows = int(RK), K = int(l.K), H = int(l.H), I = int(l.I), Is = int(l.Is), R = int(refRows);
+    int dt = l.dtype == DType::FLOAT32 ? 0 : l.dtype == DType::FLOAT16 ? 1 : 2, gelu = l.gelu;
+    auto warps = [](int64_t n) {
+      LaunchDims d;
+      d.grid[0] = uint32_t((n * 32 + 255) / 256);
+      d.block[0] = 256;
+      return d;
+    };
+    g.launch(fRefH, warps(RK * l.I),
+             {&x, &gateUp, &refExperts, &refH, &rows, &K, &H, &I, &dt, &gelu});
+    if (l.hasShared()) {
+      int one = 1;
+      cuda::CUdeviceptr noExperts = 0;
+      g.launch(fRefH, warps(refRows * l.Is),
+               {&x, &sgu, &noExperts, &refHs, &R, &one, &H, &Is, &dt, &gelu});
+    }
+    g.launch(fRefY, warps(refRows * l.H),
+             {&x, &refH, &downW, &refExperts, &refWeights, &refHs, &sd, &sg, &yref, &R, &K, &H, &I,
+              &Is, &dt});
+  } else {
+    LaunchDims rl = k.ref;
+    rl.grid[0] = uint32_t(refRows);
+    g.launch(fRef, rl, {&x, &routerArg, &gateUp, &downW, &rwArg, &sgu, &sd, &sg, &yref});
+  }
   effc();
   g.sync("effc kernels");
   if (g.failed()) {
@@ -611,7 +702,8 @@ Result runCase(Env &env, const Case &c, const Kernels &k, const Weights &w, cuda
   }
   if (cublasFailed)
     r.error += (r.error.empty() ? "" : "; ") + std::string("a cublasGemmEx call failed");
-  for (cuda::CUdeviceptr p : {experts, weights, order, h, z, hs, zs, y, yref, xg, gu, hsg})
+  for (cuda::CUdeviceptr p : {experts, weights, order, h, z, hs, zs, y, yref, xg, gu, hsg,
+                              refExperts, refWeights, refH, refHs})
     g.free(p);
   g.api().cuModuleUnload(mod);
   return r;
