@@ -1,0 +1,627 @@
+// effc-quant-bench: effc's eff.quant_linear kernels (the ones the compiler
+// ships: chooseQuantLinear/instantiateQuantLinear, device/quant_linear.cuh)
+// on Llama-3.2-1B linear shapes, bf16 activations, against cuBLAS bf16 and
+// fp16 GEMMs in the same run, with the bandwidth floor of each.
+//
+//   effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] [--arch=sm_90 --compile-only]
+//
+// --check: every scheme (int8 per channel, nf4 block 64, MatMulNBits-style
+// int4 block 32, llm_int8 with and without outliers) at M in {1, 4, 16, 128}
+// on the GPU against effc's host reference kernel (runtime/src/host/
+// QuantLinear.cpp, itself checked against numpy and onnxruntime) on the same
+// bytes; outputs poisoned with NaN first. Max error / max |reference| <= 1e-2
+// (bf16 outputs).
+// --perf: M in {1, 4, 16, 128, 2048} x shapes q/o (2048x2048), gate/up
+// (2048x8192), down (8192x2048): microseconds per GEMM (the median over
+// rounds of 20 back-to-back launches, 3 for M >= 128; weights rotated over
+// >= 256 MB so L2 does not serve them), the speedup over cuBLAS fp16, and the floor: packed
+// bytes (codes + scales) over the bandwidth this run measured with a plain
+// 128-bit read kernel. nf4 with double quantization has the same kernel and
+// bytes as nf4 today (effc stores the dequantized absmaxes as fp32), so it
+// gets no row of its own.
+// Without --check or --perf both run. Exit status 1 when a check fails.
+// --compile-only compiles every kernel with NVRTC for --arch (no GPU).
+#include "compiler/codegen/Families.h"
+#include "compiler/codegen/Prelude.h"
+#include "compiler/codegen/core/KernelDesc.h"
+#include "compiler/codegen/device/DeviceCode.h"
+#include "cuda/DriverApi.h"
+#include "cuda/DynLib.h"
+#include "cuda/Nvrtc.h"
+#include "host/HostKernels.h"
+#include "host/QuantLinear.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+using namespace effc;
+using namespace effc::codegen;
+
+namespace {
+
+struct Options {
+  bool check = false, perf = false, compileOnly = false;
+  std::string arch, cublas;
+  int reps = 15;
+};
+
+// ---------------------------------------------------------------- schemes --
+
+struct Scheme {
+  std::string name;
+  host::QuantScheme scheme;
+  host::QuantLayout layout;
+  int64_t block; // 0: K (one block per column)
+  int bits;
+  double threshold = 6.0;
+};
+
+const std::vector<Scheme> &schemes() {
+  static const std::vector<Scheme> s = {
+      {"int8", host::QuantScheme::Int8, host::QuantLayout::NBlocks, 0, 8},
+      {"nf4", host::QuantScheme::NF4, host::QuantLayout::BnbFlat, 64, 4},
+      {"nbits4", host::QuantScheme::Int4, host::QuantLayout::NBlocks, 32, 4},
+      {"llm-int8", host::QuantScheme::LLMInt8, host::QuantLayout::NBlocks, 0, 8, 6.0},
+      {"llm-int8-t1", host::QuantScheme::LLMInt8, host::QuantLayout::NBlocks, 0, 8, 1.0},
+  };
+  return s;
+}
+
+/// The packed operands of one [K, N] weight in `s`'s layout: random codes and
+/// positive scales (their values do not matter for timing; the check compares
+/// against the host reference on the same bytes).
+struct Packed {
+  std::vector<uint8_t> codes;
+  std::vector<float> scales;
+  std::vector<int64_t> codesShape, scalesShape;
+  int64_t block = 0;
+};
+
+Packed pack(const Scheme &s, int64_t K, int64_t N, uint32_t seed, bool fill = true) {
+  Packed p;
+  p.block = s.block > 0 ? s.block : K;
+  std::mt19937 rng(seed);
+  if (s.layout == host::QuantLayout::BnbFlat) {
+    p.codesShape = {(N * K + 1) / 2};
+    p.scalesShape = {(N * K + p.block - 1) / p.block};
+  } else {
+    const int64_t blocks = (K + p.block - 1) / p.block;
+    p.codesShape = {N, blocks, p.block * s.bits / 8};
+    p.scalesShape = {N, blocks};
+  }
+  int64_t bytes = 1, scales = 1;
+  for (int64_t d : p.codesShape)
+    bytes *= d;
+  for (int64_t d : p.scalesShape)
+    scales *= d;
+  if (!fill)
+    return p;
+  p.codes.resize(size_t(bytes));
+  for (auto &b : p.codes)
+    b = uint8_t(rng() >> 24);
+  // Scales so that |W| is about 0.02-0.05 (int codes up to 127 or 8, the
+  // code books up to 1): outputs of order 1 for K in the thousands.
+  const float unit = s.bits == 8                           ? 1.0f / 127.0f
+                     : s.scheme == host::QuantScheme::Int4 ? 0.125f
+                                                           : 1.0f;
+  std::uniform_real_distribution<float> u(0.02f, 0.05f);
+  p.scales.resize(size_t(scales));
+  for (auto &v : p.scales)
+    v = u(rng) * unit;
+  return p;
+}
+
+// ----------------------------------------------------------------- kernels --
+
+uint16_t toBf16(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fffu + ((u >> 16) & 1u); // round to nearest even (finite inputs)
+  return uint16_t(u >> 16);
+}
+
+float fromBf16(uint16_t b) {
+  uint32_t u = uint32_t(b) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+host::Attrs attrsOf(const Scheme &s, int64_t K, int64_t N, int64_t block) {
+  return {{"scheme", int64_t(s.scheme)}, {"layout", int64_t(s.layout)}, {"K", K}, {"N", N},
+          {"block_size", block},         {"threshold", s.threshold}};
+}
+
+KernelDesc describe(const Scheme &s, const Packed &p, int64_t M, int64_t K, int64_t N,
+                    const std::string &name) {
+  KernelDesc d;
+  d.op = "eff.quant_linear";
+  d.name = name;
+  d.attrs = attrsOf(s, K, N, p.block);
+  d.inputs = {{DType::BFLOAT16, {M, K}},
+              {DType::UINT8, p.codesShape},
+              {DType::FLOAT32, p.scalesShape},
+              {DType::UINT8, {}}};
+  d.inputs[3].present = false;
+  d.outputs = {{DType::BFLOAT16, {M, N}}};
+  return d;
+}
+
+struct Kernel {
+  std::string label, name, variant, source, cubin, error;
+  LaunchDims launch;
+};
+
+Kernel generate(const Scheme &s, const Packed &p, int64_t M, int64_t K, int64_t N) {
+  Kernel k;
+  k.label = s.name + " M" + std::to_string(M) + " " + std::to_string(K) + "x" + std::to_string(N);
+  k.name = "effc_qb_" + std::to_string(int(s.scheme)) + "_" + std::to_string(M) + "_" +
+           std::to_string(K) + "_" + std::to_string(N);
+  KernelDesc d = describe(s, p, M, K, N, k.name);
+  KernelChoice c;
+  std::string text;
+  if (!chooseQuantLinear(d, c, k.error) || !instantiateQuantLinear(d, c, text, k.error))
+    return k;
+  k.variant = c.variant;
+  k.launch = c.launch;
+  k.source = cudaPrelude() + deviceSources({"quant_defs.cuh", "quant_linear.cuh"}) + text;
+  return k;
+}
+
+/// A plain 128-bit read of `n16` uint4s (the bandwidth the floor divides by).
+const char *kReadSource = R"CUDA(
+EFFC_KERNEL void effc_read(const uint4* __restrict__ p, long long n16, unsigned* out) {
+  unsigned acc = 0;
+  for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n16; i += (long long)gridDim.x * blockDim.x) {
+    const uint4 v = __ldg(p + i);
+    acc ^= v.x ^ v.y ^ v.z ^ v.w;
+  }
+  if (acc == 0x12345678u) out[0] = acc;  // keeps the loads
+}
+)CUDA";
+
+// ------------------------------------------------------------------ device --
+
+class Gpu {
+public:
+  explicit Gpu(const cuda::Driver *d) : d_(d), a_(d->api) {}
+  bool ok(cuda::CUresult r, const std::string &what) {
+    if (r == cuda::CUDA_SUCCESS)
+      return true;
+    std::fprintf(stderr, "effc-quant-bench: %s: %s\n", what.c_str(), d_->errorText(r).c_str());
+    failed_ = true;
+    return false;
+  }
+  bool failed() const { return failed_; }
+  const cuda::DriverApi &api() const { return a_; }
+  cuda::CUdeviceptr alloc(size_t bytes) {
+    cuda::CUdeviceptr p = 0;
+    ok(a_.cuMemAlloc(&p, std::max<size_t>(bytes, 256)), "cuMemAlloc " + std::to_string(bytes));
+    buffers_.push_back(p);
+    return p;
+  }
+  cuda::CUdeviceptr upload(const void *host, size_t bytes) {
+    cuda::CUdeviceptr p = alloc(bytes);
+    if (p)
+      ok(a_.cuMemcpyHtoD(p, host, bytes), "cuMemcpyHtoD");
+    return p;
+  }
+  void freeAll() {
+    for (cuda::CUdeviceptr p : buffers_)
+      a_.cuMemFree(p);
+    buffers_.clear();
+  }
+  cuda::CUfunction load(const std::string &cubin, const std::string &name) {
+    cuda::CUmodule m = nullptr;
+    cuda::CUfunction f = nullptr;
+    if (!ok(a_.cuModuleLoadData(&m, cubin.data()), "cuModuleLoadData " + name) ||
+        !ok(a_.cuModuleGetFunction(&f, m, name.c_str()), "cuModuleGetFunction " + name))
+      return nullptr;
+    return f;
+  }
+  bool launch(cuda::CUfunction f, const LaunchDims &l, std::vector<void *> params) {
+    return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
+                                l.block[2], l.sharedBytes, nullptr, params.data(), nullptr),
+              "cuLaunchKernel");
+  }
+  bool sync(const std::string &what) { return ok(a_.cuStreamSynchronize(nullptr), what); }
+  /// Median over `rounds` of (time of `inner` back-to-back steps) / inner, in us.
+  template <class Step> double time(int rounds, int inner, Step step) {
+    cuda::CUevent e0 = nullptr, e1 = nullptr;
+    ok(a_.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
+    ok(a_.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
+    int i = 0;
+    for (int w = 0; w < inner; ++w)
+      step(i++);
+    sync("warm-up");
+    std::vector<double> t;
+    for (int r = 0; r < rounds && !failed_; ++r) {
+      a_.cuEventRecord(e0, nullptr);
+      for (int j = 0; j < inner; ++j)
+        step(i++);
+      a_.cuEventRecord(e1, nullptr);
+      sync("timed launches");
+      float ms = 0;
+      ok(a_.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime");
+      t.push_back(1000.0 * ms / inner);
+    }
+    a_.cuEventDestroy(e0);
+    a_.cuEventDestroy(e1);
+    if (t.empty())
+      return NAN;
+    std::sort(t.begin(), t.end());
+    return t[t.size() / 2];
+  }
+
+private:
+  const cuda::Driver *d_;
+  const cuda::DriverApi &a_;
+  std::vector<cuda::CUdeviceptr> buffers_;
+  bool failed_ = false;
+};
+
+// ------------------------------------------------------------------ cuBLAS --
+
+/// cublasGemmEx through dlopen (no CUDA headers or libraries at build time).
+struct Cublas {
+  using Handle = void *;
+  int (*create)(Handle *) = nullptr;
+  int (*gemmEx)(Handle, int, int, int, int, int, const void *, const void *, int, int, const void *,
+                int, int, const void *, void *, int, int, int, int) = nullptr;
+  Handle handle = nullptr;
+  std::string loaded, why;
+  static constexpr int kOpN = 0, kR16F = 2, kR16BF = 14, kCompute32F = 68, kAlgoDefault = -1;
+
+  bool open(const std::string &path) {
+    std::vector<std::string> names = {"libcublas.so.13", "libcublas.so.12", "libcublas.so.11",
+                                      "libcublas.so"};
+    if (!path.empty())
+      names = {path};
+    void *lib = cuda::openFirst(names, &loaded, &why);
+    if (!lib)
+      return false;
+    create = reinterpret_cast<decltype(create)>(cuda::symbol(lib, "cublasCreate_v2"));
+    gemmEx = reinterpret_cast<decltype(gemmEx)>(cuda::symbol(lib, "cublasGemmEx"));
+    if (!create || !gemmEx || create(&handle) != 0) {
+      why = "cublasCreate_v2/cublasGemmEx unusable in " + loaded;
+      return false;
+    }
+    return true;
+  }
+  /// Row-major y[M, N] = a[M, K] w[K, N] in `type` (fp32 accumulation).
+  bool gemm(int type, int64_t M, int64_t K, int64_t N, cuda::CUdeviceptr a, cuda::CUdeviceptr w,
+            cuda::CUdeviceptr y) const {
+    const float one = 1.0f, zero = 0.0f;
+    return gemmEx(handle, kOpN, kOpN, int(N), int(M), int(K), &one, reinterpret_cast<void *>(w),
+                  type, int(N), reinterpret_cast<void *>(a), type, int(K), &zero,
+                  reinterpret_cast<void *>(y), type, int(N), kCompute32F, kAlgoDefault) == 0;
+  }
+};
+
+// ------------------------------------------------------------------- check --
+
+/// Every kernel the run needs, compiled up front on all cores (NVRTC takes
+/// about a second per kernel); keyed by Kernel::name.
+std::map<std::string, Kernel> gKernels;
+
+struct Want {
+  const Scheme *scheme;
+  int64_t M, K, N;
+};
+
+void compileAll(const std::vector<Want> &wants, const std::string &arch) {
+  std::vector<Kernel *> todo;
+  for (const Want &w : wants) {
+    Kernel k = generate(*w.scheme, pack(*w.scheme, w.K, w.N, 0, false), w.M, w.K, w.N);
+    if (!gKernels.count(k.name))
+      todo.push_back(&(gKernels[k.name] = std::move(k)));
+  }
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t i; (i = next++) < todo.size();) {
+      Kernel &k = *todo[i];
+      if (!k.error.empty())
+        continue;
+      auto c = nvrtc::compile(k.source, nvrtc::compileOptions(arch, {}), k.name + ".cu");
+      if (c.ok())
+        k.cubin = std::move(c->cubin);
+      else
+        k.error = c.status().message();
+    }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned i = 0; i < std::max(1u, std::thread::hardware_concurrency()); ++i)
+    pool.emplace_back(worker);
+  for (std::thread &t : pool)
+    t.join();
+}
+
+/// The compiled kernel of (s, M, K, N) (compileAll must have listed it).
+const Kernel &kernelFor(const Scheme &s, const Packed &p, int64_t M, int64_t K, int64_t N) {
+  Kernel k = generate(s, p, M, K, N);
+  auto it = gKernels.find(k.name);
+  if (it == gKernels.end()) {
+    k.error = "not compiled";
+    return gKernels[k.name] = std::move(k);
+  }
+  return it->second;
+}
+
+std::vector<uint16_t> randomActivations(int64_t M, int64_t K, uint32_t seed, bool outliers) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<uint16_t> a(size_t(M * K));
+  for (auto &v : a)
+    v = toBf16(nd(rng));
+  if (outliers) // three outlier features, as LLM.int8's emergent ones
+    for (int64_t c : {int64_t(7), K / 3, K - 5})
+      a[size_t(((c * 31) % M) * K + c)] = toBf16(c % 2 ? 12.0f : -9.0f);
+  return a;
+}
+
+bool runCheck(Gpu &g, const Options &opt, const std::string &arch) {
+  struct Shape {
+    int64_t K, N;
+  };
+  const std::vector<Shape> shapes = {{2048, 512}, {512, 1536}};
+  std::vector<Want> wants;
+  for (const Scheme &s : schemes())
+    for (const Shape &sh : shapes)
+      for (int64_t M : {1, 4, 16, 128})
+        wants.push_back({&s, M, sh.K, sh.N});
+  compileAll(wants, arch);
+  bool allOk = true;
+  std::printf("\ncheck: GPU vs host reference (max |y - ref| / max |ref|, bf16 out, <= 1e-2)\n");
+  for (const Scheme &s : schemes())
+    for (const Shape &sh : shapes)
+      for (int64_t M : {1, 4, 16, 128}) {
+        Packed p = pack(s, sh.K, sh.N, uint32_t(sh.K * 7 + sh.N + M));
+        Kernel k = kernelFor(s, p, M, sh.K, sh.N);
+        bool ok = k.error.empty();
+        double err = NAN;
+        if (ok) {
+          std::vector<uint16_t> a = randomActivations(M, sh.K, uint32_t(M * 131 + sh.N), true);
+          std::vector<uint16_t> ref(size_t(M * sh.N)), got(size_t(M * sh.N));
+          Status st = host::runKernel("eff.quant_linear", attrsOf(s, sh.K, sh.N, p.block),
+                                      {{DType::BFLOAT16, {M, sh.K}, a.data()},
+                                       {DType::UINT8, p.codesShape, p.codes.data()},
+                                       {DType::FLOAT32, p.scalesShape, p.scales.data()},
+                                       {DType::UINT8, {}, nullptr}},
+                                      {{DType::BFLOAT16, {M, sh.N}, ref.data()}});
+          cuda::CUfunction f = g.load(k.cubin, k.name);
+          cuda::CUdeviceptr da = g.upload(a.data(), a.size() * 2),
+                            dw = g.upload(p.codes.data(), p.codes.size()),
+                            ds = g.upload(p.scales.data(), p.scales.size() * 4),
+                            dy = g.alloc(got.size() * 2), dz = 0;
+          const cuda::DriverApi &api = g.api();
+          ok = st.ok() && f && g.ok(api.cuMemsetD8(dy, 0xFF, got.size() * 2), "poison") &&
+               g.launch(f, k.launch, {&da, &dw, &ds, &dz, &dy}) && g.sync(k.label) &&
+               g.ok(api.cuMemcpyDtoH(got.data(), dy, got.size() * 2), "cuMemcpyDtoH");
+          if (!st.ok())
+            k.error = st.message();
+          if (ok) {
+            double maxRef = 0, maxErr = 0;
+            for (size_t i = 0; i < got.size(); ++i) {
+              const double r = fromBf16(ref[i]), y = fromBf16(got[i]);
+              maxRef = std::max(maxRef, std::fabs(r));
+              maxErr = std::isnan(y) ? INFINITY : std::max(maxErr, std::fabs(y - r));
+            }
+            err = maxErr / std::max(maxRef, 1e-30);
+            ok = err <= 1e-2;
+          }
+          g.freeAll();
+        }
+        std::printf("  %-34s %-9s %s %.2e%s%s\n", k.label.c_str(), k.variant.c_str(),
+                    ok ? "PASS" : "FAIL", err, k.error.empty() ? "" : "  ", k.error.c_str());
+        allOk = allOk && ok;
+      }
+  return allOk;
+}
+
+// -------------------------------------------------------------------- perf --
+
+void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas) {
+  const cuda::DriverApi &api = g.api();
+  constexpr size_t kRotateBytes = size_t(256) << 20;
+  // The bandwidth the floor uses: a plain 128-bit read of 1 GiB.
+  double gbps = NAN;
+  {
+    auto c =
+        nvrtc::compile(cudaPrelude() + kReadSource, nvrtc::compileOptions(arch, {}), "read.cu");
+    const size_t bytes = size_t(1) << 30;
+    cuda::CUdeviceptr buf = g.alloc(bytes), out = g.alloc(256);
+    cuda::CUfunction f = c.ok() ? g.load(c->cubin, "effc_read") : nullptr;
+    if (f) {
+      long long n16 = (long long)(bytes / 16);
+      LaunchDims l;
+      l.grid[0] = 132 * 16;
+      l.block[0] = 512;
+      const double us = g.time(opt.reps, 3, [&](int) { g.launch(f, l, {&buf, &n16, &out}); });
+      gbps = double(bytes) / (us * 1e3);
+    }
+    g.freeAll();
+  }
+  std::printf("\nperf: us per GEMM (median of %d rounds of 20 launches, 3 for M >= 128; weights "
+              "rotated over "
+              ">= 256 MB), xF = speedup over cuBLAS fp16; floor = packed bytes / %.0f GB/s "
+              "(measured read)\n",
+              opt.reps, gbps);
+  std::printf("%-14s %5s | %8s %8s | %8s %6s %6s | %8s %6s %6s | %8s %6s %6s\n", "shape K x N", "M",
+              "bf16", "fp16", "int8", "xF", "floor", "nf4", "xF", "floor", "nbits4", "xF", "floor");
+  struct Shape {
+    const char *name;
+    int64_t K, N;
+  };
+  const std::vector<Shape> shapes = {
+      {"qo", 2048, 2048}, {"gate/up", 2048, 8192}, {"down", 8192, 2048}};
+  const std::vector<const Scheme *> timed = {&schemes()[0], &schemes()[1], &schemes()[2]};
+  {
+    std::vector<Want> wants;
+    for (const Shape &sh : shapes)
+      for (int64_t M : {1, 4, 16, 128, 2048})
+        for (const Scheme *s : timed)
+          wants.push_back({s, M, sh.K, sh.N});
+    compileAll(wants, arch);
+  }
+  for (const Shape &sh : shapes)
+    for (int64_t M : {1, 4, 16, 128, 2048}) {
+      auto rotations = [&](size_t bytes) {
+        return int(
+            std::min<size_t>(64, std::max<size_t>(1, kRotateBytes / std::max<size_t>(bytes, 1))));
+      };
+      // Back-to-back launches per timed round: 20 for the launch-bound decode
+      // sizes, 3 where one GEMM takes milliseconds.
+      const int inner = M >= 128 ? 3 : 20;
+      std::vector<uint16_t> a = randomActivations(M, sh.K, 5, false);
+      cuda::CUdeviceptr da = g.upload(a.data(), a.size() * 2), dy = g.alloc(size_t(M * sh.N) * 2);
+      // cuBLAS, bf16 and fp16 weights (random bits; timing only).
+      double tBf16 = NAN, tFp16 = NAN;
+      if (cublas) {
+        const size_t wBytes = size_t(sh.K * sh.N) * 2;
+        const int copies = rotations(wBytes);
+        std::vector<cuda::CUdeviceptr> w;
+        std::vector<uint16_t> host(size_t(sh.K * sh.N));
+        for (size_t i = 0; i < host.size(); ++i)
+          host[i] = toBf16(float(int(i % 17) - 8) * 0.01f);
+        for (int c = 0; c < copies; ++c)
+          w.push_back(g.upload(host.data(), wBytes));
+        tBf16 = g.time(opt.reps, inner, [&](int i) {
+          cublas->gemm(Cublas::kR16BF, M, sh.K, sh.N, da, w[size_t(i % copies)], dy);
+        });
+        for (size_t i = 0; i < host.size(); ++i)
+          host[i] = 0x2000u | uint16_t(i % 255); // small finite fp16 values
+        for (int c = 0; c < copies; ++c)
+          api.cuMemcpyHtoD(w[size_t(c)], host.data(), wBytes);
+        tFp16 = g.time(opt.reps, inner, [&](int i) {
+          cublas->gemm(Cublas::kR16F, M, sh.K, sh.N, da, w[size_t(i % copies)], dy);
+        });
+      }
+      std::printf("%-7s %6s %5lld | %8.2f %8.2f", sh.name,
+                  (std::to_string(sh.K) + "x" + std::to_string(sh.N)).c_str(), (long long)M, tBf16,
+                  tFp16);
+      for (const Scheme *s : timed) {
+        Packed p = pack(*s, sh.K, sh.N, 11);
+        const Kernel &k = kernelFor(*s, p, M, sh.K, sh.N);
+        double t = NAN, floorUs = NAN;
+        if (k.error.empty()) {
+          cuda::CUfunction f = g.load(k.cubin, k.name);
+          const size_t packedBytes = p.codes.size() + p.scales.size() * 4;
+          const int copies = rotations(packedBytes);
+          std::vector<cuda::CUdeviceptr> w, sc;
+          for (int c = 0; c < copies; ++c) {
+            w.push_back(g.upload(p.codes.data(), p.codes.size()));
+            sc.push_back(g.upload(p.scales.data(), p.scales.size() * 4));
+          }
+          cuda::CUdeviceptr dz = 0;
+          if (f)
+            t = g.time(opt.reps, inner, [&](int i) {
+              g.launch(f, k.launch,
+                       {&da, &w[size_t(i % copies)], &sc[size_t(i % copies)], &dz, &dy});
+            });
+          floorUs = double(packedBytes) / (gbps * 1e3);
+        } else {
+          std::fprintf(stderr, "%s: %s\n", k.label.c_str(), k.error.c_str());
+        }
+        std::printf(" | %8.2f %6.2f %6.2f", t, tFp16 / t, floorUs);
+      }
+      std::printf("\n");
+      std::fflush(stdout);
+      g.freeAll();
+    }
+}
+
+int usage() {
+  std::fprintf(stderr, "usage: effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] "
+                       "[--compile-only --arch=sm_90]\n");
+  return 2;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  Options opt;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--check")
+      opt.check = true;
+    else if (a == "--perf")
+      opt.perf = true;
+    else if (a == "--compile-only")
+      opt.compileOnly = true;
+    else if (a.rfind("--reps=", 0) == 0)
+      opt.reps = std::max(1, std::atoi(a.c_str() + 7));
+    else if (a.rfind("--arch=", 0) == 0)
+      opt.arch = a.substr(7);
+    else if (a.rfind("--cublas=", 0) == 0)
+      opt.cublas = a.substr(9);
+    else
+      return usage();
+  }
+  if (!opt.check && !opt.perf)
+    opt.check = opt.perf = true;
+  if (Status st = nvrtc::load(); !st.ok()) {
+    std::fprintf(stderr, "effc-quant-bench: %s\n", st.message().c_str());
+    return 1;
+  }
+  if (opt.compileOnly) {
+    // Every kernel the check and the perf table would run, through NVRTC.
+    const std::string arch = opt.arch.empty() ? "sm_90" : opt.arch;
+    std::vector<Want> wants;
+    for (const Scheme &s : schemes())
+      for (int64_t M : {1, 4, 16, 128, 2048})
+        for (auto [K, N] : {std::pair<int64_t, int64_t>{2048, 8192}, {8192, 2048}, {2048, 512}})
+          wants.push_back({&s, M, K, N});
+    compileAll(wants, arch);
+    bool allOk = true;
+    std::map<std::string, int> variants;
+    for (const auto &[name, k] : gKernels) {
+      if (!k.error.empty())
+        std::printf("%s: %s\n", k.label.c_str(), k.error.c_str());
+      allOk = allOk && k.error.empty();
+      ++variants[k.variant];
+    }
+    std::printf("%s: %zu quant_linear kernels compiled%s:", arch.c_str(), gKernels.size(),
+                allOk ? "" : " (with failures)");
+    for (const auto &[v, n] : variants)
+      std::printf(" %s %d", v.c_str(), n);
+    std::printf("\n");
+    return allOk ? 0 : 1;
+  }
+  auto d = cuda::getDriver();
+  if (!d.ok()) {
+    std::fprintf(stderr, "effc-quant-bench: %s\n", d.status().message().c_str());
+    return 1;
+  }
+  const cuda::Driver *drv = *d;
+  const std::string arch =
+      opt.arch.empty() ? nvrtc::archForComputeCapability(drv->ccMajor, drv->ccMinor) : opt.arch;
+  std::printf("device: %s (%s)\n", drv->deviceName.c_str(), arch.c_str());
+  Gpu g(drv);
+  bool ok = true;
+  if (opt.check)
+    ok = runCheck(g, opt, arch);
+  if (opt.perf) {
+    Cublas cublas;
+    const bool haveCublas = cublas.open(opt.cublas);
+    if (!haveCublas)
+      std::printf(
+          "cuBLAS not loaded (%s): its columns are nan; pass --cublas=PATH/libcublas.so.12\n",
+          cublas.why.c_str());
+    else
+      std::printf("cuBLAS: %s\n", cublas.loaded.c_str());
+    runPerf(g, opt, arch, haveCublas ? &cublas : nullptr);
+  }
+  if (opt.check)
+    std::printf("\ncheck: %s\n", ok ? "all PASS" : "FAILURES above");
+  return ok && !g.failed() ? 0 : 1;
+}

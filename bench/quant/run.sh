@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# effc-quant-bench on the GPU machine: --check (every quant_linear scheme and
+# kernel variant against the host reference) and the perf table (int8, nf4,
+# MatMulNBits-style int4 vs cuBLAS bf16/fp16, with the bandwidth floor), in
+# one run of about a minute.
+#
+#   bench/quant/run.sh [effc-quant-bench args]    (BENCH=path, default build/bin/effc-quant-bench)
+#
+# cuBLAS is dlopen()ed: the first libcublas.so.* the loader finds, else the
+# one in torch's nvidia-cublas wheel when python3 has it.
+set -uo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+bench=${BENCH:-$root/build/bin/effc-quant-bench}
+args=()
+if ! ldconfig -p 2>/dev/null | grep -q 'libcublas\.so'; then
+  lib=$(python3 -c 'import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], "lib"))' 2>/dev/null)
+  for f in "$lib"/libcublas.so.*; do
+    [ -f "$f" ] && { args+=("--cublas=$f"); export LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"; break; }
+  done
+fi
+nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu --format=csv,noheader 2>/dev/null
+exec "$bench" "${args[@]}" "$@"
