@@ -8,7 +8,8 @@
 //                          time (128-bit loads, consecutive lanes
 //                          consecutive chunks), decodes them in registers
 //                          (4-bit code books from shared memory), one
-//                          accumulator per row, a warp reduction at the end.
+//                          accumulator per row, a warp reduction at the end;
+//                          a staged in shared memory when it fits (32 KiB).
 //                          Needs 16-byte chunks that never straddle a scale
 //                          block (the emitter checks; every scheme but
 //                          dynamic_int8). llm_int8 multiplies its int8 part
@@ -170,6 +171,19 @@ __device__ void quant_linear_gemv_vec(const u8 *w, const u8 *zp, const LA &loadA
   static_assert(C::BLOCK % CODES == 0, "a 16-byte chunk must lie in one scale block");
   static_assert(!FLAT || C::K % CODES == 0, "bnb_flat columns must start on a chunk");
   static_assert(C::SCHEME != QL_DYNAMIC_INT8, "dynamic_int8 uses quant_linear_gemv");
+  // Every warp reads all of a: when it fits, the block stages a once in
+  // shared memory as fp32, laid out so that the lanes of a warp (consecutive
+  // chunks c) read consecutive words for the same code j:
+  // as[(r * CODES + j) * STRIDE + c] = a[r][c * CODES + j] (STRIDE odd, so
+  // the staging writes do not conflict either).
+  constexpr bool STAGE = !LLM && !TAIL && (long long)C::ROWS * C::K * 4 <= 32768;
+  constexpr int STRIDE = CHUNKS | 1;
+  __shared__ float as[STAGE ? C::ROWS * CODES * STRIDE : 1];
+  if constexpr (STAGE)
+    for (int i = threadIdx.x; i < C::ROWS * C::K; i += blockDim.x) {
+      const int r = i / C::K, k = i % C::K;
+      as[(r * CODES + k % CODES) * STRIDE + k / CODES] = loadA(i);
+    }
   __shared__ float book[16];
   __shared__ u32 outliers[LLM ? ql_llm<C>::WORDS : 1];
   __shared__ float rowScale[LLM ? C::ROWS : 1];
@@ -261,7 +275,10 @@ __device__ void quant_linear_gemv_vec(const u8 *w, const u8 *zp, const LA &loadA
         for (int j = 0; j < CODES; ++j) {
           if (TAIL && k0 + j >= C::K)
             break;
-          s += loadA((long long)r * C::K + k0 + j) * wv[j];
+          if constexpr (STAGE)
+            s += as[(r * CODES + j) * STRIDE + c] * wv[j];
+          else
+            s += loadA((long long)r * C::K + k0 + j) * wv[j];
         }
         acc[r] += s * scale;
       }
