@@ -168,6 +168,7 @@ private:
   std::map<int32_t, LiveRange> ranges;
   llvm::DenseMap<int32_t, int32_t> rootOf;
   int64_t step = 0;
+  bool inSideRegion = false; // the last kernel ran on a side stream
   /// The bounded dims (`--dim past=0..255`) and the shape expressions of
   /// every dynamic value; buffers of those values are planned at the bounds.
   SymbolicShapes symbolic;
@@ -289,8 +290,16 @@ private:
                 "folds or a pass raises the pattern around it (--remarks says why one was not)";
     if (!host::hasKernel(name))
       return op->emitError("no kernel implements '") << name << "'";
-    ++step;
+    // Consecutive side-stream kernels (eff.stream > 0) may run at the same
+    // time: they share one step, so that no buffer one of them reads or
+    // writes is reused by another (live ranges are inclusive).
+    auto streamAttr = op->getAttrOfType<IntegerAttr>("eff.stream");
+    uint32_t stream = streamAttr ? uint32_t(streamAttr.getInt()) : 0;
+    if (!(stream && inSideRegion))
+      ++step;
+    inSideRegion = stream != 0;
     KernelPlan kernel;
+    kernel.stream = stream;
     for (Value operand : eff::getKernelOperands(op)) {
       int32_t id = operand ? bufferOf.lookup(operand) : -1;
       kernel.inputs.push_back(id);
@@ -304,8 +313,6 @@ private:
         return failure();
       kernel.outputs.push_back(*id);
     }
-    if (auto stream = op->getAttrOfType<IntegerAttr>("eff.stream"))
-      kernel.stream = uint32_t(stream.getInt());
     return addKernel(op, std::move(kernel));
   }
 
@@ -313,6 +320,7 @@ private:
   /// body (KernelDesc::body); every body op needs a host kernel.
   LogicalResult lowerFusion(eff::FusionOp fusion) {
     ++step;
+    inSideRegion = false;
     KernelPlan kernel;
     for (Value input : fusion.getInputs()) {
       int32_t id = bufferOf.lookup(input);
