@@ -571,6 +571,8 @@ LogicalResult GraphImporter::importNode(const onnx::NodeProto &n, int index) {
     result = [&]() -> LogicalResult {
       if (std::optional<LogicalResult> quantized = importQuantizedNodeWithAttrs(n, index))
         return *quantized;
+      if (std::optional<LogicalResult> moe = importMicrosoftMoE(n))
+        return *moe;
       if (!defaultDomain) {
         for (const onnx::FunctionProto &f : model.functions())
           if (f.domain() == n.domain() && f.name() == n.op_type())

@@ -198,6 +198,10 @@ public:
   void attrToOperand(mlir::NamedAttrList &attrs, llvm::StringRef attr,
                      llvm::SmallVectorImpl<mlir::Value> &inputs, unsigned index);
 
+  // ---- com.microsoft MoE -> eff.moe (OnnxMoE.cpp) ------------------------------
+  /// The node's recipe when it is com.microsoft MoE (nullopt otherwise).
+  std::optional<mlir::LogicalResult> importMicrosoftMoE(const onnx::NodeProto &n);
+
   // ---- quantized linears -> eff.quant_linear (OnnxQuantized.cpp) --------------
   /// INT4/UINT4 initializers, kept packed until a recipe reads them.
   llvm::StringMap<const onnx::TensorProto *> packedInitializers;
