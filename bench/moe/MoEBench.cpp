@@ -7,7 +7,7 @@
 // formulation, with the host reading the expert counts each call).
 //
 //   effc-moe-bench [--check] [--perf] [--tokens=1,8,...] [--reps=N]
-//                  [--only=SUBSTR] [--peak-tflops=F] [--compile-only --arch=sm_90]
+//                  [--only=SUBSTR,..] [--peak-tflops=F] [--compile-only --arch=sm_90]
 //
 // --check: small layers covering bf16/fp16/fp32, the three routing modes,
 // norm_topk, routed_scale, gelu, shared experts with and without a gate,
@@ -779,7 +779,7 @@ int main(int argc, char **argv) {
       peakOverride = std::atof(val("--peak-tflops=").c_str());
     else {
       std::fprintf(stderr, "usage: effc-moe-bench [--check] [--perf] [--tokens=1,8,..] [--reps=N] "
-                           "[--only=SUBSTR] [--peak-tflops=F] [--compile-only --arch=sm_90]\n");
+                           "[--only=SUBSTR,..] [--peak-tflops=F] [--compile-only --arch=sm_90]\n");
       return 2;
     }
   }
@@ -791,11 +791,23 @@ int main(int argc, char **argv) {
   if (perf)
     for (const Case &c : perfCases(tokens))
       cases.push_back(c);
-  if (!only.empty())
-    cases.erase(
-        std::remove_if(cases.begin(), cases.end(),
-                       [&](const Case &c) { return c.label().find(only) == std::string::npos; }),
-        cases.end());
+  if (!only.empty()) {
+    // Comma-separated substrings: a case runs when its label contains one.
+    std::vector<std::string> keys;
+    for (size_t at = 0; at <= only.size();) {
+      size_t comma = std::min(only.find(',', at), only.size());
+      keys.push_back(only.substr(at, comma - at));
+      at = comma + 1;
+    }
+    cases.erase(std::remove_if(cases.begin(), cases.end(),
+                               [&](const Case &c) {
+                                 for (const std::string &k : keys)
+                                   if (c.label().find(k) != std::string::npos)
+                                     return false;
+                                 return true;
+                               }),
+                cases.end());
+  }
 
   const cuda::Driver *drv = nullptr;
   if (!compileOnly) {
