@@ -196,16 +196,22 @@ bool emitConcat(const KernelDesc &d, const KernelChoice &c, std::string &out, st
 }
 
 bool emitSplit(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
-  const auto &shape = d.inputs[0].shape;
+  const std::vector<Extent> shape = d.inputs[0].extents();
   int64_t axis;
   if (!normalizeAxis(d, d.intAttr("axis", op_defaults::SplitOp_axis), int64_t(shape.size()), axis,
                      error))
     return false;
-  int64_t inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
+  // Runtime extents: the split axis stays static (the sizes are baked).
+  if (!shape[size_t(axis)].isConstant()) {
+    error = d.op + ": splitting a dim with a runtime extent is not done yet (issue 14 stage S3)";
+    return false;
+  }
+  Extent inner = product(shape, size_t(axis) + 1, shape.size());
+  int64_t A = shape[size_t(axis)].constant();
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " inner = i % ", inner, ";");
     w.line("const ", ix, " a = (i / ", inner, ") % ", A, ";");
-    w.line("const ", ix, " outer = i / ", A * inner, ";");
+    w.line("const ", ix, " outer = i / ", inner * A, ";");
     int64_t begin = 0;
     for (size_t k = 0; k < d.outputs.size(); ++k) {
       int64_t size = d.outputs[k].shape[axis];
@@ -248,8 +254,7 @@ bool emitGather(const KernelDesc &d, const KernelChoice &c, std::string &out, st
 
 bool emitGatherElements(const KernelDesc &d, const KernelChoice &c, std::string &out,
                         std::string &error) {
-  const auto &x = d.inputs[0].shape;
-  const auto &ind = d.inputs[1].shape;
+  const std::vector<Extent> x = d.inputs[0].extents(), ind = d.inputs[1].extents();
   int64_t axis;
   if (!normalizeAxis(d, d.intAttr("axis", op_defaults::GatherElementsOp_axis), int64_t(x.size()),
                      axis, error))
@@ -258,14 +263,14 @@ bool emitGatherElements(const KernelDesc &d, const KernelChoice &c, std::string 
     error = d.op + ": indices rank differs from data rank";
     return false;
   }
-  std::vector<int64_t> xs = rowMajorStrides(x);
+  std::vector<Extent> xs = rowMajorStrides(x);
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     emitCoords(w, "i", ix, ind, "c");
     w.line("const i64 v = ", indexLoad(d, 1, "i", x[axis]), ";");
     std::string src;
     for (size_t r = 0; r < x.size(); ++r) {
       std::string coord = int64_t(r) == axis ? "v" : "c" + std::to_string(r);
-      src += (src.empty() ? "" : " + ") + coord + " * " + std::to_string(xs[r]);
+      src += (src.empty() ? "" : " + ") + coord + " * " + xs[r].text();
     }
     w.line("y0[i] = v < 0 ? (", storageType(d.outputs[0].dtype), ")0 : x0[", src, "];");
   });
@@ -540,7 +545,8 @@ bool chooseDataMovement(const KernelDesc &d, KernelChoice &c, std::string &error
       !(d.is(EffOp::IdentityOp) || d.is(EffOp::ReshapeOp) || d.is(EffOp::FlattenOp) ||
         d.is(EffOp::SqueezeOp) || d.is(EffOp::UnsqueezeOp) || d.is(EffOp::TransposeOp) ||
         d.is(EffOp::ExpandOp) || d.is(EffOp::ConcatOp) || d.is(EffOp::KvAppendOp) ||
-        d.is(EffOp::GatherOp) || d.is(EffOp::GatherNDOp) || d.is(EffOp::SliceOp))) {
+        d.is(EffOp::GatherOp) || d.is(EffOp::GatherElementsOp) || d.is(EffOp::GatherNDOp) ||
+        d.is(EffOp::SliceOp) || d.is(EffOp::SplitOp))) {
     error = d.op + ": runtime extents (a symbolic dim) in this data-movement kernel are not done "
                    "yet (issue 14 stage S3)";
     return false;

@@ -158,11 +158,15 @@ namespace {
 /// values are never read (whole tiles past it return at once).
 bool runtimeRowsMatmul(const KernelDesc &d, KernelDesc &flat, std::string &error) {
   const TensorDesc &a = d.inputs[0], &b = d.inputs[1], &y = d.outputs[0];
-  if (!d.is(EffOp::MatMulOp) || d.inputs.size() != 2 || b.symbolic() || b.rank() != 2 ||
-      a.rank() < 2 || y.rank() != a.rank() || !a.extents().back().isConstant() ||
-      !y.extents().back().isConstant()) {
-    error = d.op + ": runtime extents in a GEMM other than M (A's leading dims times a 2-D B) "
-                   "are not done yet (issue 14 stage S3)";
+  // eff.gemm: A [M, K] not transposed; a bias that does not vary along M.
+  bool gemm = d.is(EffOp::GemmOp) && d.intAttr("transA", op_defaults::GemmOp_transA) == 0 &&
+              (!d.hasInput(2) ||
+               (!d.inputs[2].symbolic() && (d.inputs[2].rank() < 2 || d.inputs[2].shape[0] == 1)));
+  bool matmul = d.is(EffOp::MatMulOp) && d.inputs.size() == 2;
+  if (!(gemm || matmul) || b.symbolic() || b.rank() != 2 || a.rank() < 2 || y.rank() != a.rank() ||
+      !a.extents().back().isConstant() || !y.extents().back().isConstant()) {
+    error = d.op + ": runtime extents in a GEMM other than M (A's leading dims times a 2-D B, "
+                   "a bias without M) are not done yet (issue 14 stage S3)";
     return false;
   }
   flat = d;

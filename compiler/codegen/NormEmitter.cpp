@@ -23,7 +23,25 @@ bool normAxis(const KernelDesc &d, int64_t &axis, std::string &error) {
   }
   bool rms = d.is(EffOp::RMSNormOp);
   int64_t dflt = rms ? op_defaults::RMSNormOp_axis : op_defaults::LayerNormOp_axis;
-  return normalizeAxis(d, d.intAttr("axis", dflt), d.inputs[0].rank(), axis, error);
+  if (!normalizeAxis(d, d.intAttr("axis", dflt), d.inputs[0].rank(), axis, error))
+    return false;
+  // Runtime extents: the rows may be symbolic, a row (and scale, bias) not.
+  for (size_t i = 0; i < d.inputs.size(); ++i)
+    for (int64_t r = i == 0 ? axis : 0; d.inputs[i].symbolic() && r < d.inputs[i].rank(); ++r)
+      if (!d.inputs[i].symShape[size_t(r)].isConstant()) {
+        error = d.op + ": a normalized dim with a runtime extent is not done yet (issue 14 stage "
+                       "S3)";
+        return false;
+      }
+  return true;
+}
+
+/// The run's rows: X's dims before the normalized axis.
+Extent runtimeRows(const KernelDesc &d, int64_t axis) {
+  Extent rows = 1;
+  for (int64_t r = 0; r < axis; ++r)
+    rows *= d.inputs[0].extents()[size_t(r)];
+  return rows;
 }
 
 } // namespace
@@ -37,6 +55,8 @@ bool chooseNorm(const KernelDesc &d, KernelChoice &c, std::string &error) {
   for (int64_t r = axis; r < x.rank(); ++r)
     n *= x.shape[r];
   c = RowKernel::choose(c.family, n ? x.numElements() / n : 0, n);
+  if (d.usesDims())
+    RowKernel::followRuntimeRows(c, runtimeRows(d, axis));
   return true;
 }
 
@@ -86,7 +106,10 @@ bool instantiateNorm(const KernelDesc &d, const KernelChoice &c, std::string &so
   CudaWriter w;
   std::string ix = indexType(d);
   openKernel(w, d, rk.threads());
-  rk.openRowLoop(w, ix);
+  if (d.usesDims())
+    rk.openRowLoop(w, ix, runtimeRows(d, axis));
+  else
+    rk.openRowLoop(w, ix);
   w.line("const ", ix, " base = row * ", n, ";");
   if (rms) {
     w.line("const ", t, " mean = 0;");

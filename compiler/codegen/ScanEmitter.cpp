@@ -34,6 +34,19 @@ bool linesOf(const KernelDesc &d, int64_t axis, Lines &l, std::string &error) {
   return true;
 }
 
+/// The lines of a cum_sum along a baked axis with runtime extents (effc_dims).
+struct SymLines {
+  Extent outer = 1, n = 1, inner = 1;
+};
+
+SymLines symLinesOf(const KernelDesc &d, int64_t axis) {
+  const std::vector<Extent> s = d.inputs[0].extents();
+  SymLines l;
+  for (int64_t r = 0; r < int64_t(s.size()); ++r)
+    (r < axis ? l.outer : r == axis ? l.n : l.inner) *= s[r];
+  return l;
+}
+
 /// The scan body over one line: `base`, `n`, `inner` name the line.
 void emitCumSumLine(CudaWriter &w, const KernelDesc &d, const std::string &ix, const std::string &n,
                     const std::string &inner) {
@@ -71,6 +84,18 @@ bool emitCumSum(const KernelDesc &d, const KernelChoice &c, std::string &out, st
     Lines l;
     if (!linesOf(d, (*axisInts)[0], l, error))
       return false;
+    if (d.usesDims()) { // runtime extents: lines and their length from effc_dims
+      int64_t axis = 0;
+      normalizeAxis(d, (*axisInts)[0], d.inputs[0].rank(), axis, error);
+      SymLines sl = symLinesOf(d, axis);
+      openGridStride(w, "line", ix, sl.outer * sl.inner, c.threads());
+      w.line("const ", ix, " base = (line / ", sl.inner, ") * ", sl.n * sl.inner, " + line % ",
+             sl.inner, ";");
+      emitCumSumLine(w, d, ix, sl.n.text(), sl.inner.text());
+      w.close().close();
+      out = w.str();
+      return true;
+    }
     openGridStride(w, "line", ix, c.param("items"), c.threads());
     w.line("const ", ix, " base = (line / ", l.inner, ") * ", l.n * l.inner, " + line % ", l.inner,
            ";");
@@ -163,7 +188,17 @@ bool chooseScan(const KernelDesc &d, KernelChoice &c, std::string &error) {
         return false;
       c = gridStrideChoice(c.family, l.outer * l.inner);
       c.variant = "per-line";
+      if (d.usesDims()) {
+        int64_t axis = 0;
+        normalizeAxis(d, (*axisInts)[0], d.inputs[0].rank(), axis, error);
+        SymLines sl = symLinesOf(d, axis);
+        c.launch.followRuntime(0, sl.outer * sl.inner, c.threads(), c.launch.grid[0]);
+      }
       return true;
+    }
+    if (d.usesDims()) {
+      error = d.op + ": a run-time axis with runtime extents is not done yet (issue 14 stage S3)";
+      return false;
     }
     // The axis is a run-time value: lines <= elements bounds the launch.
     c = gridStrideChoice(c.family, d.inputs[0].numElements());
@@ -171,6 +206,10 @@ bool chooseScan(const KernelDesc &d, KernelChoice &c, std::string &error) {
     return true;
   }
   if (d.is(EffOp::TopKOp)) {
+    if (d.usesDims()) {
+      error = d.op + ": runtime extents in top_k are not done yet (issue 14 stage S3)";
+      return false;
+    }
     // A thread per input element ranks it within its line.
     c = gridStrideChoice(c.family, d.inputs[0].numElements());
     return true;
