@@ -5,7 +5,7 @@
 // [batch, kv_heads, past, head_dim]; outputs logits [batch, seq, vocab] and
 // present.{i}.key/value [batch, kv_heads, past+seq, head_dim]. The artifact
 // is compiled with symbolic seq, past and total (e.g. --dim seq=1..32
-// --dim past=0..255 --dim total=1..288 --host-only), so one artifact runs the
+// --dim past=0..255 --dim total=1..288), so one artifact runs the
 // prefill (past 0, the prompt in chunks of at most max seq tokens) and every
 // one-token step (seq 1) after it; each run's present.* is the next run's
 // past_key_values.*.
@@ -326,8 +326,7 @@ StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session) {
   if (l.mask >= 0)
     if (Status s = dim(ins[size_t(l.mask)], 1, l.total); !s.ok())
       return fail(s);
-  const char *hint = " (compile with e.g. --dim seq=1..32 --dim past=0..255 --dim total=1..288 "
-                     "--host-only)";
+  const char *hint = " (compile with e.g. --dim seq=1..32 --dim past=0..255 --dim total=1..288)";
   if (l.seq.min != 1)
     return refuse("input 'input_ids' dim 1 (seq) must take 1 for the one-token steps; it is " +
                   std::to_string(l.seq.min) + ".." + std::to_string(l.seq.max) + hint);

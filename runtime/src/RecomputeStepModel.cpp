@@ -221,7 +221,7 @@ StatusOr<std::unique_ptr<SlotModel>> makeRecomputeSlotModel(Session &session) {
   if (model.inputs().size() != 1)
     return refuse("expected one input, input_ids [batch, seq], got " +
                   std::to_string(model.inputs().size()) + " (" + names +
-                  "); a model with past_key_values needs the KV-cache mode (not built yet)");
+                  "); KV-cache mode takes a model with past_key_values.{i}.key/value inputs");
   const TensorInfo &ids = model.inputs()[0];
   if ((ids.dtype != DType::INT64 && ids.dtype != DType::INT32) || ids.shape.size() != 2)
     return refuse("input '" + ids.name + "' must be int64 or int32 token ids [batch, seq], got " +

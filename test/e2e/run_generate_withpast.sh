@@ -13,8 +13,7 @@ model_dir=$1; ref_dir=$2; bin_dir=$3; shift 3
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 effc=("$bin_dir/effc" "$model_dir/model.onnx" --dim batch=2)
 run=("$bin_dir/effc-run" --backend=host)
-"${effc[@]}" --dim seq=1..32 --dim past=0..255 --dim total=1..288 --host-only \
-  -o "$work/cache.effc" "$@"
+"${effc[@]}" --dim seq=1..32 --dim past=0..255 --dim total=1..288 -o "$work/cache.effc" "$@"
 
 "${run[@]}" "$work/cache.effc" --generate 16 --test-data "$ref_dir/generate_0" | tee "$work/out"
 grep -q '^tokens: 32/32 match$' "$work/out"

@@ -1,7 +1,8 @@
 // The generation loop (effc/Generator.h): sampling (runtime/src/Sampler.h),
 // the loop over a scripted step model (stop tokens, teacher forcing, logits,
-// request errors) and recompute mode over tiny artifacts built here (per-
-// sequence lengths, the causal checks at creation and at every step).
+// request errors), recompute mode over tiny artifacts built here (per-
+// sequence lengths, the causal checks at creation and at every step) and the
+// KV-cache mode's refusals (its generation: test/e2e/run_generate_withpast.sh).
 #include "Sampler.h"
 #include "StepModel.h"
 #include "TestUtil.h"
@@ -394,11 +395,53 @@ TEST(RecomputeGenerator, RefusesWhatIsNotACausalLm) {
             "encoder such as BERT does");
   EXPECT_EQ(createError(tinyLm(true, false, true)),
             "tiny.effc: cannot generate (recompute mode): expected one input, input_ids [batch, "
-            "seq], got 2 (input_ids, attention_mask); a model with past_key_values needs the "
-            "KV-cache mode (not built yet)");
+            "seq], got 2 (input_ids, attention_mask); KV-cache mode takes a model with "
+            "past_key_values.{i}.key/value inputs");
   EXPECT_EQ(createError(loadBytes(smallModel().bytes(), "small.effc")),
             "small.effc: cannot generate (recompute mode): input 'x' must be int64 or int32 token "
             "ids [batch, seq], got float32 [2, 3]");
+}
+
+namespace {
+
+/// A model with past: input_ids [2, 1] and past_key_values.0.key [2, 1, 3, 4]
+/// -> logits [2, 1, 8] (an embedding gather), with `present` also
+/// present.0.key (a copy of the past), with `extraInput` also token_type_ids.
+std::shared_ptr<const Model> tinyWithPast(bool present, bool extraInput) {
+  ManifestBuilder mb;
+  int ids = mb.buffer("input_ids", DType::INT64, {2, 1});
+  int past = mb.buffer("past", DType::FLOAT32, {2, 1, 3, 4});
+  int e = mb.weight("emb", {8, 8}, std::vector<float>(64, 0.5f));
+  int logits = mb.buffer("logits", DType::FLOAT32, {2, 1, 8});
+  mb.kernel("eff.gather", {e, ids}, {logits}, {{"axis", attrI(0)}});
+  mb.input("input_ids", ids);
+  mb.input("past_key_values.0.key", past);
+  if (extraInput)
+    mb.input("token_type_ids", mb.buffer("token_type_ids", DType::INT64, {2, 1}));
+  mb.output("logits", logits);
+  if (present) {
+    int copy = mb.buffer("present", DType::FLOAT32, {2, 1, 3, 4});
+    mb.kernel("eff.identity", {past}, {copy});
+    mb.output("present.0.key", copy);
+  }
+  return loadBytes(mb.bytes(), "tiny.effc");
+}
+
+} // namespace
+
+TEST(PastGenerator, RefusesWhatItCannotDrive) {
+  const std::string prefix = "tiny.effc: cannot generate (kv-cache mode): ";
+  EXPECT_EQ(createError(tinyWithPast(false, false)),
+            prefix + "input 'past_key_values.0.key' has no output 'present.0.key' to feed it "
+                     "from (Optimum's past_key_values.{i}.key/value -> present.{i}.key/value)");
+  EXPECT_EQ(createError(tinyWithPast(true, true)),
+            prefix + "input 'token_type_ids' is none of input_ids, attention_mask, "
+                     "position_ids, past_key_values.{i}.key/value, so nothing knows what to "
+                     "feed it");
+  EXPECT_EQ(createError(tinyWithPast(true, false)),
+            prefix + "input 'past_key_values.0.key' dim 2 (past) must be symbolic from 0 (the "
+                     "prefill) to the cache size; it is 3..3 (compile with e.g. --dim "
+                     "seq=1..32 --dim past=0..255 --dim total=1..288)");
 }
 
 TEST(RecomputeGenerator, LookAheadFoundAtTheFirstStep) {
