@@ -3,6 +3,7 @@
 #include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <set>
@@ -174,10 +175,44 @@ bool parseStop(const Value &v, const ModelLimits &limits, CompletionParams &out,
   return true;
 }
 
+/// How deep arrays and objects nest (brackets inside strings do not count).
+/// protobuf's JSON-to-Struct transcoder takes time superlinear in the depth
+/// (16000 levels: seconds), so a deep body is refused before it gets there.
+int nestingDepth(const std::string &body) {
+  int depth = 0, deepest = 0;
+  bool inString = false, escaped = false;
+  for (char c : body) {
+    if (inString) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        inString = false;
+    } else if (c == '"') {
+      inString = true;
+    } else if (c == '[' || c == '{') {
+      deepest = std::max(deepest, ++depth);
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
+  return deepest;
+}
+
+constexpr int kMaxNesting = 16;
+
 } // namespace
 
 bool parseCompletion(const std::string &body, const ModelLimits &limits, CompletionParams &out,
                      ApiError &error) {
+  if (nestingDepth(body) > kMaxNesting) {
+    error = {400,
+             "the body nests arrays/objects deeper than " + std::to_string(kMaxNesting) +
+                 " levels; a completion request needs 3",
+             ""};
+    return false;
+  }
   Struct request;
   google::protobuf::util::JsonParseOptions options;
   auto parsed = google::protobuf::util::JsonStringToMessage(body, &request, options);
