@@ -63,15 +63,15 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       *this, "quantize-skip",
       llvm::cl::desc("Regex over module paths whose linear layers keep their weights"),
       llvm::cl::init("lm_head|(^|[.])gate$")};
-  Option<bool> loraMerge{*this, "lora-merge",
-                         llvm::cl::desc("Merge the one adapter into the weights instead of "
-                                        "running it as a low-rank branch"),
-                         llvm::cl::init(false)};
   Option<int64_t> moePartitions{
       *this, "moe-partitions",
       llvm::cl::desc("Split each eff.moe's experts into N groups run as independent kernels "
                      "(1: none)"),
       llvm::cl::init(1)};
+  Option<bool> loraMerge{*this, "lora-merge",
+                         llvm::cl::desc("Merge the one adapter into the weights instead of "
+                                        "running it as a low-rank branch"),
+                         llvm::cl::init(false)};
 };
 
 /// The passes `effc` runs between import and code generation.

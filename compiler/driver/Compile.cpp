@@ -223,6 +223,9 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   if (options.quantizeBlock < 0)
     return reporter.error("--quantize-block must be >= 0, got " +
                           std::to_string(options.quantizeBlock));
+  if (options.moePartitions < 1)
+    return reporter.error("--moe-partitions must be >= 1, got " +
+                          std::to_string(options.moePartitions));
   if (options.embedCubin && options.archs.empty())
     return reporter.error("--embed-cubin needs at least one --arch");
   bool isEffIR = StringRef(path).ends_with(".mlir");
@@ -231,9 +234,6 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
                           ": an eff IR input has no ONNX dim_params to fix");
 
   mlir::DialectRegistry registry;
-  if (options.moePartitions < 1)
-    return reporter.error("--moe-partitions must be >= 1, got " +
-                          std::to_string(options.moePartitions));
   mlir::eff::registerEffcDialects(registry);
   mlir::MLIRContext context(registry);
   context.loadAllAvailableDialects();
@@ -290,6 +290,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.raiseAttention = options.raiseAttention;
   pipelineOptions.decomposeLoRA = options.decomposeLoRA;
   pipelineOptions.splitKvDecode = options.splitKvDecode;
+  pipelineOptions.moePartitions = options.moePartitions;
   pipelineOptions.remarks = options.remarks;
   pipelineOptions.loraAdapters = options.loraAdapters;
   pipelineOptions.loraMerge = options.loraMerge;
@@ -299,7 +300,6 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.llmInt8Threshold = options.llmInt8Threshold;
   pipelineOptions.quantizeSkip = options.quantizeSkip;
   buildPipeline(pm, pipelineOptions);
-  pipelineOptions.moePartitions = options.moePartitions;
   if (failed(pm.run(*module)))
     return reporter.failure(path);
   pipelineTiming.stop(); // later stages are its siblings, not part of it

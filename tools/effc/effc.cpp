@@ -226,6 +226,7 @@ int main(int argc, char **argv) {
   options.fuse = fuse;
   options.raiseAttention = raiseAttention;
   options.splitKvDecode = splitKvDecode;
+  options.moePartitions = moePartitions;
   options.decomposeLoRA = decomposeLoRA;
   options.loraAdapters.assign(loraAdapters.begin(), loraAdapters.end());
   options.loraMerge = loraMerge;
@@ -233,7 +234,6 @@ int main(int argc, char **argv) {
   options.quantizeBlock = quantizeBlock;
   options.quantizeDouble = quantizeDouble;
   options.llmInt8Threshold = llmInt8Threshold;
-  options.moePartitions = moePartitions;
   options.quantizeSkip = quantizeSkip;
   options.embedCubin = embedCubin;
   SmallVector<StringRef> archs;
