@@ -7,7 +7,7 @@
 //   effc-gemm-bench [--check] [--perf] [--sweep] [--dtypes=bf16,fp32]
 //                   [--shapes=SUBSTR] [--reps=N] [--jobs=N] [--dump=DIR]
 //                   [--compile-only --arch=sm_90] [--emit-only --dump=DIR]
-//                   [--wgmma] [--problems=MxNxK,...] [--only=I] [--list]
+//                   [--wgmma [--cpasync]] [--problems=MxNxK,...] [--only=I] [--list]
 //
 // --check runs small correctness problems of the tensor-core generator (odd
 // sizes, transposes, padded rows, epilogues, batches, every candidate tile,
@@ -22,7 +22,11 @@
 // the check problems are its variants of the 16-bit checks (every wgmma
 // tile on ragged tails and transposes, epilogues, batches) and the perf
 // problems are described as for an sm_90a artifact (spec.sm90a), so
-// emitGemm picks it where it applies; NVRTC compiles for sm_90a.
+// emitGemm picks it where it applies; NVRTC compiles for sm_90a. The specs
+// say the launcher passes TMA tensor maps (spec.tma), so it is the TMA
+// warp-specialized persistent kernel; the bench encodes the maps
+// (wgmma::tmaMaps, cuTensorMapEncodeTiled) on A and B. --cpasync runs the
+// cp.async wgmma kernel instead (what artifacts ship without tensor maps).
 // --problems=MxNxK,... replaces the perf shapes (eff.matmul [M,K]x[K,N]).
 // --list prints the selected problems (index, kind, shape, what) and exits;
 // --only=I keeps problem I of that list (a GPU script runs each in its own
@@ -61,7 +65,7 @@ namespace {
 
 struct Options {
   bool check = false, perf = false, sweep = false, compileOnly = false, emitOnly = false;
-  bool wgmma = false, list = false;
+  bool wgmma = false, cpasync = false, list = false;
   int only = -1;
   std::vector<std::array<int64_t, 3>> problems; // --problems: perf shapes (M, N, K)
   std::vector<std::string> dtypes{"bf16", "fp32"};
@@ -74,6 +78,10 @@ struct Job {
   std::string name, source;
   LaunchDims launch;
   std::string cubin, error;
+  /// The TMA kernel's tensor maps (wgmma::tmaMaps), encoded per launch on
+  /// the problem's A and B.
+  std::vector<wgmma::TmaMap> tmaMaps;
+  DType tmaType = DType::BFLOAT16;
   int regs = -1, spillBytes = -1;
   double ms = 0;
 };
@@ -238,6 +246,7 @@ std::vector<Problem> wgmmaCheckProblems(const Options &opt) {
   std::vector<Problem> out;
   auto add = [&](const std::string &what, GemmSpec s) {
     s.sm90a = true;
+    s.tma = !opt.cpasync;
     if (!wgmma::unsupportedReason(s).empty())
       return;
     Problem p;
@@ -278,6 +287,7 @@ std::vector<Problem> wgmmaCheckProblems(const Options &opt) {
   for (Problem &p : checkProblems(opt))
     if (!p.epilogueInputs.empty() || p.spec.batch() > 1) {
       p.spec.sm90a = true;
+      p.spec.tma = !opt.cpasync;
       if (wgmma::unsupportedReason(p.spec).empty())
         out.push_back(p);
     }
@@ -316,6 +326,7 @@ std::vector<Problem> perfProblems(const Options &opt) {
         std::exit(1);
       }
       p.spec.sm90a = opt.wgmma;
+      p.spec.tma = opt.wgmma && !opt.cpasync;
       p.label = shapeLabel(p.spec);
       p.dtype = dt;
       p.perf = true;
@@ -398,11 +409,15 @@ public:
       return nullptr;
     return f;
   }
+  /// `maps`: tensor maps passed after the pointer arguments.
   bool launch(cuda::CUfunction f, const LaunchDims &l, std::vector<cuda::CUdeviceptr> &args,
-              cuda::CUstream stream = nullptr) {
+              cuda::CUstream stream = nullptr, std::vector<cuda::CuTensorMap> *maps = nullptr) {
     std::vector<void *> params;
     for (cuda::CUdeviceptr &p : args)
       params.push_back(&p);
+    if (maps)
+      for (cuda::CuTensorMap &m : *maps)
+        params.push_back(&m);
     return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
                                 l.block[2], l.sharedBytes, stream, params.data(), nullptr),
               "cuLaunchKernel");
@@ -427,7 +442,8 @@ private:
 /// (no host launch gaps, as cublas_peer.py does for torch) and `reps`
 /// replays are timed with events.
 double timeLaunches(Gpu &g, cuda::CUfunction f, const LaunchDims &l,
-                    std::vector<cuda::CUdeviceptr> &args, int reps) {
+                    std::vector<cuda::CUdeviceptr> &args, int reps,
+                    std::vector<cuda::CuTensorMap> *maps) {
   const cuda::DriverApi &a = g.api();
   cuda::CUstream st = nullptr;
   cuda::CUevent e0 = nullptr, e1 = nullptr;
@@ -443,17 +459,17 @@ double timeLaunches(Gpu &g, cuda::CUfunction f, const LaunchDims &l,
       !g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate") ||
       !g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate"))
     return -1;
-  g.launch(f, l, args, st);
-  g.launch(f, l, args, st);
+  g.launch(f, l, args, st, maps);
+  g.launch(f, l, args, st, maps);
   a.cuEventRecord(e0, st);
-  g.launch(f, l, args, st);
+  g.launch(f, l, args, st, maps);
   a.cuEventRecord(e1, st);
   if (g.sync(st)) {
     int inner = int(std::clamp(1.0 / std::max(elapsed(), 1e-4), 1.0, 200.0));
     if (g.ok(a.cuStreamBeginCapture(st, cuda::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
              "cuStreamBeginCapture")) {
       for (int i = 0; i < inner; ++i)
-        g.launch(f, l, args, st);
+        g.launch(f, l, args, st, maps);
       if (g.ok(a.cuStreamEndCapture(st, &graph), "cuStreamEndCapture") &&
           g.ok(a.cuGraphInstantiateWithFlags(&exec, graph, 0), "cuGraphInstantiate")) {
         g.ok(a.cuGraphLaunch(exec, st), "cuGraphLaunch"); // warm the graph
@@ -478,6 +494,35 @@ double timeLaunches(Gpu &g, cuda::CUfunction f, const LaunchDims &l,
     return -1;
   std::sort(t.begin(), t.end());
   return t[t.size() / 2];
+}
+
+/// Encodes a TMA kernel's tensor maps on its operands (A, B).
+bool encodeTmaMaps(Gpu &g, const Job &j, std::array<cuda::CUdeviceptr, 2> operands,
+                   std::vector<cuda::CuTensorMap> &maps) {
+  const cuda::DriverApi &a = g.api();
+  if (!a.cuTensorMapEncodeTiled) {
+    std::fprintf(stderr, "effc-gemm-bench: %s: the driver lacks cuTensorMapEncodeTiled\n",
+                 j.name.c_str());
+    return false;
+  }
+  for (const wgmma::TmaMap &m : j.tmaMaps) {
+    cuda::CuTensorMap t;
+    const unsigned elementStrides[3] = {1, 1, 1};
+    const unsigned long long dims[3] = {m.dims[0], m.dims[1], m.dims[2]},
+                             strides[2] = {m.strides[0], m.strides[1]};
+    if (!g.ok(a.cuTensorMapEncodeTiled(
+                  &t,
+                  j.tmaType == DType::FLOAT16 ? cuda::CU_TENSOR_MAP_DATA_TYPE_FLOAT16
+                                              : cuda::CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
+                  3, reinterpret_cast<void *>(operands[m.input]), dims, strides, m.box,
+                  elementStrides, cuda::CU_TENSOR_MAP_INTERLEAVE_NONE,
+                  cuda::CU_TENSOR_MAP_SWIZZLE_128B, cuda::CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
+                  cuda::CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
+              ("cuTensorMapEncodeTiled " + j.name).c_str()))
+      return false;
+    maps.push_back(t);
+  }
+  return true;
 }
 
 /// Runs every variant of `p`: fill, reference, then per variant poison C,
@@ -527,10 +572,14 @@ void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfuncti
       cuda::CUfunction f = g.load(j);
       if (!f)
         continue;
+      std::vector<cuda::CuTensorMap> maps;
+      if (!j.tmaMaps.empty() && !encodeTmaMaps(g, j, {A, B}, maps))
+        continue;
+      std::vector<cuda::CuTensorMap> *mp = maps.empty() ? nullptr : &maps;
       g.ok(a.cuMemsetD8(C, 0xFF, size_t(l.elemsC) * elemSize(s.yType)), "cuMemsetD8"); // NaN poison
       g.ok(a.cuMemsetD8(out, 0, 8), "cuMemsetD8");
       std::vector<cuda::CUdeviceptr> cmpArgs{C, R, out};
-      if (!g.launch(f, j.launch, args) || !g.sync() ||
+      if (!g.launch(f, j.launch, args, nullptr, mp) || !g.sync() ||
           !g.launch(cmp, jobs[p.cmpJob].launch, cmpArgs) || !g.sync())
         continue;
       unsigned bits[2] = {0, 0};
@@ -541,7 +590,7 @@ void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfuncti
       v.maxRelErr = mag > 0 ? double(err) / double(mag) : double(err);
       v.pass = std::isfinite(v.maxRelErr) && v.maxRelErr <= p.tol;
       if (p.perf)
-        v.ms = timeLaunches(g, f, j.launch, args, opt.reps);
+        v.ms = timeLaunches(g, f, j.launch, args, opt.reps, mp);
     }
   }
 done:
@@ -569,6 +618,8 @@ bool parseArgs(int argc, char **argv, Options &o) {
       o.emitOnly = true;
     else if (a == "--wgmma")
       o.wgmma = true;
+    else if (a == "--cpasync")
+      o.cpasync = true;
     else if (a == "--list")
       o.list = true;
     else if (const char *v = val("--only="))
@@ -716,7 +767,9 @@ int main(int argc, char **argv) {
         continue;
       Variant v;
       v.tile = t;
-      v.kernel = hopper ? wgmma::tileName(t) : tensorCores ? tileName(t) : "ffma";
+      v.kernel = hopper        ? wgmma::tileName(t) + (wgmma::usesTma(s) ? "_tma" : "")
+                 : tensorCores ? tileName(t)
+                               : "ffma";
       v.chosen = t == chosen;
       Job j;
       j.name = base +
@@ -742,6 +795,10 @@ int main(int argc, char **argv) {
       } else {
         j.source = tensorCoreGemmPrelude() + emitTensorCoreGemm(s, j.name);
         j.launch = tensorCoreGemmLaunch(s);
+      }
+      if (hopper && wgmma::usesTma(s)) {
+        j.tmaMaps = wgmma::tmaMaps(s);
+        j.tmaType = s.aType;
       }
       v.job = jobs.size();
       jobs.push_back(j);

@@ -9,11 +9,14 @@
 #    own process against the fp32 SIMT reference, output NaN-poisoned first.
 #    A kernel that faults or hangs (killed after $EFFC_HOPPER_TIMEOUT s) is a
 #    FAIL row; the run goes on.
+#    The checks run the TMA warp-specialized kernel (the bench passes tensor
+#    maps); CPASYNC_CHECKS=1 also checks the cp.async wgmma kernel.
 # 2. perf, bf16: 8192^3 and M in {16, 128, 512, 4096} x the Llama-3.2-1B and
-#    Llama-3-8B projections (N, K): the wgmma kernel as emitGemm picks it for
-#    sm_90a (each timed kernel is checked too), the mma.sync kernel of
-#    sm_80/sm_90 artifacts, and cuBLAS (bench/gemm/cublas_peer.py). SWEEP=1
-#    also times every wgmma tile (the table shows the best).
+#    Llama-3-8B projections (N, K): the TMA wgmma kernel as emitGemm picks it
+#    for sm_90a with tensor maps (each timed kernel is checked too), the
+#    cp.async wgmma kernel (the fallback without tensor maps: today's effc
+#    artifacts), and cuBLAS (bench/gemm/cublas_peer.py). SWEEP=1 also times
+#    every TMA tile (the table shows the best).
 # Prints a table last. Logs: ${OUT:-/tmp}/hopper-gemm. Exit 1 on any FAIL,
 # a crash, or a missing part (no torch: no cuBLAS column, exit 1).
 set -uo pipefail
@@ -53,7 +56,17 @@ done
 pool_wait
 echo "$count problems in $((SECONDS - t0)) s; $(cat "$log"/check/*.txt | grep -m1 '^device:')"
 
-echo "=== 2. perf (bf16): wgmma, mma.sync, cuBLAS"
+if [[ -n ${CPASYNC_CHECKS:-} ]]; then
+  mkdir -p "$log/check-cpasync"
+  for ((i = 0; i < count; ++i)); do
+    pool_run run_one "$log/check-cpasync/$i.txt" --wgmma --cpasync --check --only="$i" --jobs=2
+  done
+  pool_wait
+  echo "cp.async checks: $(cat "$log"/check-cpasync/*.txt | grep -c 'status=PASS') PASS," \
+    "$(cat "$log"/check-cpasync/*.txt | grep -c 'status=FAIL') FAIL"
+fi
+
+echo "=== 2. perf (bf16): wgmma TMA, wgmma cp.async, cuBLAS"
 shapes=(8192x8192x8192)
 # (N, K) of the projections: q/o, k/v, gate/up, down.
 llama1b=(2048x2048 512x2048 8192x2048 2048x8192)
@@ -66,7 +79,7 @@ sweep=--perf
 t0=$SECONDS
 for s in "${shapes[@]}"; do
   run_one "$log/perf/wgmma-$s.txt" --wgmma "$sweep" --dtypes=bf16 --problems="$s"
-  run_one "$log/perf/mma-$s.txt" --perf --dtypes=bf16 --problems="$s"
+  run_one "$log/perf/mma-$s.txt" --wgmma --cpasync --perf --dtypes=bf16 --problems="$s"
 done
 echo "${#shapes[@]} shapes x 2 kernels in $((SECONDS - t0)) s"
 peer_ok=1
@@ -153,8 +166,8 @@ for model, nks in (("1B", ["2048x2048 q/o", "512x2048 k/v", "8192x2048 gate/up",
             names[f"{m}x{dims}"] = f"{model} {proj}"
 names["8192x8192x8192"] = "square"
 
-print("\n=== bf16 TFLOP/s (wgmma: the tile emitGemm picks; best: fastest passing tile with SWEEP=1)")
-print(f"{'shape':20s} {'what':12s} {'tile':14s} {'wgmma':>7s} {'best':>7s} {'mma':>7s} {'cuBLAS':>7s} {'wg/cuB':>7s}  check")
+print("\n=== bf16 TFLOP/s (tma: the TMA kernel emitGemm picks; best: fastest passing tile with SWEEP=1; cp.async: the fallback wgmma kernel)")
+print(f"{'shape':20s} {'what':12s} {'tile':18s} {'tma':>7s} {'best':>7s} {'cp.async':>8s} {'cuBLAS':>7s} {'tma/cuB':>7s}  check")
 for s in shapes:
     wg, why = results(f"{log}/perf/wgmma-{s}.txt")
     mma, mwhy = results(f"{log}/perf/mma-{s}.txt")
@@ -171,13 +184,13 @@ for s in shapes:
         status = "FAIL (a swept tile)"
     mrow = mma[0] if mma else None
     if mrow is None or mrow["status"] != "PASS":
-        status += f"; mma.sync {'FAIL ' + (mwhy if mrow is None else 'err=' + mrow['max_rel_err'])}"
+        status += f"; cp.async {'FAIL ' + (mwhy if mrow is None else 'err=' + mrow['max_rel_err'])}"
     ok &= status == "PASS"
     t = float(chosen["tflops"]) if chosen and chosen["status"] == "PASS" else 0.0
     fmt = lambda v: f"{v:7.1f}" if v else "      -"
     ratio = f"{t / cub:7.2f}" if cub and t else "      -"
-    print(f"{s:20s} {names.get(s, ''):12s} {(chosen or {}).get('tile', '-'):14s} {fmt(t)} {fmt(best)} "
-          f"{fmt(float(mrow['tflops']) if mrow and mrow['status'] == 'PASS' else 0)} {fmt(cub or 0)} {ratio}  {status}")
+    print(f"{s:20s} {names.get(s, ''):12s} {(chosen or {}).get('tile', '-'):18s} {fmt(t)} {fmt(best)} "
+          f" {fmt(float(mrow['tflops']) if mrow and mrow['status'] == 'PASS' else 0)} {fmt(cub or 0)} {ratio}  {status}")
 if not peer_ok or len(peer) != len(shapes):
     print(f"cuBLAS peer: {len(peer)} of {len(shapes)} rows (see {log}/peer.err)")
 print(f"hopper_gemm: {'PASS' if ok else 'FAIL'} (logs: {log})")

@@ -260,6 +260,11 @@ __device__ __forceinline__ void hop_mbar_wait(u32 bar, u32 parity) {
 }
 
 // ---- TMA (PTX ISA "cp.async.bulk.tensor") ---------------------------------
+// The 128-byte opaque CUtensorMap of cuda.h (64-byte aligned), as a kernel
+// parameter type: `const __grid_constant__ HopTensorMap tm`.
+struct __align__(64) HopTensorMap {
+  unsigned long long bits[16];
+};
 // 2-D tile load global -> shared through a CUtensorMap (built on the host by
 // cuTensorMapEncodeTiled, passed as a `const __grid_constant__` kernel
 // parameter; tmap is its generic address). c0 is the innermost coordinate
@@ -270,6 +275,14 @@ __device__ __forceinline__ void hop_tma_load_2d(u32 dst, const void *tmap, u32 b
   asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::complete_tx::bytes"
                " [%0], [%1, {%3, %4}], [%2];\n" ::"r"(dst),
                "l"(tmap), "r"(bar), "r"(c0), "r"(c1)
+               : "memory");
+}
+// 3-D tile load: c2 the outermost coordinate (the GEMM's batch).
+__device__ __forceinline__ void hop_tma_load_3d(u32 dst, const void *tmap, u32 bar, int c0, int c1,
+                                                int c2) {
+  asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.mbarrier::complete_tx::bytes"
+               " [%0], [%1, {%3, %4, %5}], [%2];\n" ::"r"(dst),
+               "l"(tmap), "r"(bar), "r"(c0), "r"(c1), "r"(c2)
                : "memory");
 }
 // Prefetch a tensor map's descriptor into the cache (once per CTA).

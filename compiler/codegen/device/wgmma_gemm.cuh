@@ -31,9 +31,10 @@
 //    stores (tcg_epilogue_value, tcg_st2 of tensor_core_gemm.cuh).
 //  * CTA order: grouped raster (8 tile-rows per group), as tcg_gemm.
 //
-// Next steps: TMA loads with mbarrier full/empty pairs and a producer
-// warpgroup (setmaxnreg), persistent tiles, split-K for skinny shapes, a
-// shared-memory staged epilogue.
+// wgmma_tma_gemm (below) is the TMA warp-specialized persistent variant;
+// this cp.async kernel stays the fallback where no tensor maps are passed.
+// Next steps: split-K / stream-K for skinny shapes, a shared-memory staged
+// (TMA store) epilogue.
 //
 #ifndef EFFC_DEVICE_WGMMA_GEMM_CUH
 #define EFFC_DEVICE_WGMMA_GEMM_CUH
@@ -124,6 +125,43 @@ __device__ __forceinline__ void wg_load_tile(const char *ptr, unsigned tile, int
   }
 }
 
+/// The epilogue of one warpgroup's 64 x BN accumulator fragment (rows
+/// [row0, row0 + 64), columns [n0, n0 + BN)): alpha, bias, the fused
+/// epilogue, cast and predicated (pair) stores to C of batch bz.
+template <class C, class Epilogue>
+__device__ __forceinline__ void wg_store_tile(const float *acc, const char *biasb, char *Cb,
+                                              long long bz, int row0, int n0, int lane, int wq,
+                                              Epilogue &epilogue) {
+  constexpr bool PAIRS = C::LDC % 2 == 0 && (C::BATCH == 1 || ((long long)C::M * C::LDC) % 2 == 0);
+  const int g = lane >> 2, t4 = lane & 3;
+#pragma unroll
+  for (int j = 0; j < C::BN / 8; ++j) {
+#pragma unroll
+    for (int h = 0; h < 2; ++h) {
+      const int row = row0 + wq * 16 + h * 8 + g;
+      const int col = n0 + j * 8 + t4 * 2;
+      if ((C::M % C::BM == 0 || row < C::M) && (C::N % C::BN == 0 || col < C::N)) {
+        float v0 = acc[j * 4 + 2 * h], v1 = acc[j * 4 + 2 * h + 1];
+        const bool has1 = C::N % 2 == 0 || col + 1 < C::N;
+        v0 = tcg_epilogue_value<C>(v0, biasb, bz, row, col, epilogue);
+        if (has1)
+          v1 = tcg_epilogue_value<C>(v1, biasb, bz, row, col + 1, epilogue);
+        const long long ci = (long long)row * C::LDC + col;
+        if constexpr (PAIRS) {
+          if (has1)
+            tcg_st2<C::Y_TYPE>(Cb, ci, v0, v1);
+          else
+            tcg_st<C::Y_TYPE>(Cb, ci, v0);
+        } else {
+          tcg_st<C::Y_TYPE>(Cb, ci, v0);
+          if (has1)
+            tcg_st<C::Y_TYPE>(Cb, ci + 1, v1);
+        }
+      }
+    }
+  }
+}
+
 /// The kernel body: C[bz] = epilogue(alpha * opA(A[bz]) * opB(B[bz]) + beta * bias).
 /// Launch: grid (TILES_M * TILES_N, 1, Z_GRID), NT threads, STAGES *
 /// STAGE_BYTES + 1024 bytes of dynamic shared memory (the ring is aligned up
@@ -158,7 +196,7 @@ __device__ __forceinline__ void wgmma_gemm(const void *__restrict__ A_, const vo
     for (int i = 0; i < NACC; ++i)
       acc[i] = 0.f;
 
-    // Prologue: STAGES-2 k-tiles in flight.
+      // Prologue: STAGES-2 k-tiles in flight.
 #pragma unroll
     for (int s = 0; s < C::STAGES - 2; ++s) {
       if (s < S::K_TILES) {
@@ -213,35 +251,182 @@ __device__ __forceinline__ void wgmma_gemm(const void *__restrict__ A_, const vo
     if constexpr (C::BATCH > C::Z_GRID)
       __syncthreads();
 
-    constexpr bool PAIRS =
-        C::LDC % 2 == 0 && (C::BATCH == 1 || ((long long)C::M * C::LDC) % 2 == 0);
-    const int g = lane >> 2, t4 = lane & 3;
+    wg_store_tile<C>(acc, biasb, Cb, bz, m0 + wg * 64, n0, lane, wq, epilogue);
+  }
+}
+
+// ---- the TMA warp-specialized persistent kernel -----------------------------
+//
+// wgmma_tma_gemm<C>: the same GEMM (config, shared layout, descriptors and
+// epilogue as wgmma_gemm) with the loads on the tensor memory accelerator:
+//
+//  * CTA: 1 producer warpgroup (warpgroup 0) + BM/64 consumer warpgroups.
+//    With 2 consumers the producer gives registers back (setmaxnreg 40) and
+//    the consumers take them (232); the kernel is launched with
+//    __launch_bounds__(NT, 1) so the cap at entry exists.
+//  * One elected producer thread walks the same tile sequence as the
+//    consumers and, per 64-wide k-tile, waits for the ring stage's `empty`
+//    mbarrier, arms its `full` mbarrier with the stage's byte count and issues
+//    the TMA loads (cp.async.bulk.tensor.3d; the third coordinate is the
+//    batch). The tensor maps (built on the host, wgmma::tmaMaps in
+//    WgmmaGemm.h) use 128-byte swizzle with a box of 64 elements x rows,
+//    which writes exactly the K-major / MN-major layouts WgOperand describes;
+//    the TMA unit zero-fills the M/N/K tails, so no edge code is needed.
+//  * Consumers wait for `full`, issue the 4 k16 wgmmas of the stage as one
+//    group, wait until only that group is pending and then release the
+//    previous stage (one `empty` arrival per consumer warp).
+//  * Persistent: grid = min(tiles, SMs); CTA b takes tiles b, b + gridDim.x,
+//    ... (grouped raster of 8 tile-rows inside each batch), so the producer
+//    loads the next tile's first stages while the consumers run the
+//    epilogue of the current one.
+template <class C> struct WgTma {
+  typedef WgShape<C> S;
+  static constexpr int CONSUMERS = C::BM / 64, NT = 128 * (CONSUMERS + 1);
+  static constexpr long long TILES = (long long)S::TILES_M * S::TILES_N;
+  static constexpr long long TOTAL = TILES * C::BATCH;
+};
+
+/// The tile of persistent work item t: batch bz, first row m0, first column n0.
+template <class C>
+__device__ __forceinline__ void wg_tma_tile(long long t, long long &bz, int &m0, int &n0) {
+  typedef WgShape<C> S;
+  bz = t / WgTma<C>::TILES;
+  const int pid = int(t % WgTma<C>::TILES), group = pid / (8 * S::TILES_N), firstM = group * 8;
+  const int gsz = min(S::TILES_M - firstM, 8);
+  m0 = (firstM + (pid % (8 * S::TILES_N)) % gsz) * C::BM;
+  n0 = ((pid % (8 * S::TILES_N)) / gsz) * C::BN;
+}
+
+/// TMA loads of one operand's k-tile kt into `tile` (MN-major: one 64 x 64
+/// box per 64-element block along M/N).
+template <class C, bool IS_A>
+__device__ __forceinline__ void wg_tma_operand(unsigned tile, const HopTensorMap *tm, unsigned bar,
+                                               int kt, int mn0, int z) {
+  typedef WgShape<C> S;
+  typedef WgOperand<C, IS_A> O;
+  if constexpr (O::KCONTIG) {
+    hop_tma_load_3d(tile, tm, bar, kt * S::BK, mn0, z);
+  } else {
 #pragma unroll
-    for (int j = 0; j < C::BN / 8; ++j) {
-#pragma unroll
-      for (int h = 0; h < 2; ++h) {
-        const int row = m0 + wg * 64 + wq * 16 + h * 8 + g;
-        const int col = n0 + j * 8 + t4 * 2;
-        if ((C::M % C::BM == 0 || row < C::M) && (C::N % C::BN == 0 || col < C::N)) {
-          float v0 = acc[j * 4 + 2 * h], v1 = acc[j * 4 + 2 * h + 1];
-          const bool has1 = C::N % 2 == 0 || col + 1 < C::N;
-          v0 = tcg_epilogue_value<C>(v0, biasb, bz, row, col, epilogue);
-          if (has1)
-            v1 = tcg_epilogue_value<C>(v1, biasb, bz, row, col + 1, epilogue);
-          const long long ci = (long long)row * C::LDC + col;
-          if constexpr (PAIRS) {
-            if (has1)
-              tcg_st2<C::Y_TYPE>(Cb, ci, v0, v1);
-            else
-              tcg_st<C::Y_TYPE>(Cb, ci, v0);
-          } else {
-            tcg_st<C::Y_TYPE>(Cb, ci, v0);
-            if (has1)
-              tcg_st<C::Y_TYPE>(Cb, ci + 1, v1);
+    for (int b = 0; b < O::MN_TILE / 64; ++b)
+      hop_tma_load_3d(tile + b * (S::BK * 128), tm, bar, mn0 + 64 * b, kt * S::BK, z);
+  }
+}
+
+/// Launch: grid (min(TOTAL, SMs)), WgTma<C>::NT threads, STAGES * STAGE_BYTES
+/// + 1024 bytes of dynamic shared memory. tmA / tmB: the operands' tensor
+/// maps (kernel parameters declared `const __grid_constant__`).
+template <class C, class Epilogue>
+__device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
+                                               void *__restrict__ C_, const HopTensorMap *tmA,
+                                               const HopTensorMap *tmB, Epilogue epilogue) {
+  typedef WgShape<C> S;
+  typedef WgTma<C> T;
+  typedef WgOperand<C, true> OA;
+  typedef WgOperand<C, false> OB;
+  constexpr bool BF = C::A_TYPE == TCG_BF16;
+  constexpr int NACC = C::BN / 2;
+  extern __shared__ __align__(1024) unsigned char wg_smem[];
+  __shared__ __align__(8) unsigned long long wg_bars[2 * C::STAGES]; // full[s], empty[s]
+  const unsigned smem = (smem_u32(wg_smem) + 1023u) & ~1023u;
+  const unsigned bars = smem_u32(wg_bars);
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+  const int wg = warp >> 2, wq = warp & 3;
+  if (tid == 0) {
+    hop_tma_prefetch_desc(tmA);
+    hop_tma_prefetch_desc(tmB);
+#pragma unroll 1
+    for (int s = 0; s < C::STAGES; ++s) {
+      hop_mbar_init(bars + 8 * s, 1);                              // the producer's arrive + tx
+      hop_mbar_init(bars + 8 * (C::STAGES + s), 4 * T::CONSUMERS); // one per consumer warp
+    }
+    hop_mbar_init_fence();
+  }
+  __syncthreads();
+
+  if (wg == 0) { // producer
+    if constexpr (T::CONSUMERS == 2)
+      hop_setmaxnreg_dec<40>();
+    if (tid == 0) {
+      int stage = 0;
+      unsigned phase = 0;
+#pragma unroll 1
+      for (long long t = blockIdx.x; t < T::TOTAL; t += gridDim.x) {
+        long long bz;
+        int m0, n0;
+        wg_tma_tile<C>(t, bz, m0, n0);
+        const int zA = C::BATCH_STRIDE_A == 0 ? 0 : int(bz);
+        const int zB = C::BATCH_STRIDE_B == 0 ? 0 : int(bz);
+#pragma unroll 1
+        for (int kt = 0; kt < S::K_TILES; ++kt) {
+          const unsigned full = bars + 8 * stage, empty = bars + 8 * (C::STAGES + stage);
+          hop_mbar_wait(empty, phase ^ 1u); // a fresh barrier passes parity 1
+          hop_mbar_arrive_expect_tx(full, S::STAGE_BYTES);
+          const unsigned st = smem + stage * S::STAGE_BYTES;
+          wg_tma_operand<C, true>(st, tmA, full, kt, m0, zA);
+          wg_tma_operand<C, false>(st + S::A_BYTES, tmB, full, kt, n0, zB);
+          if (++stage == C::STAGES) {
+            stage = 0;
+            phase ^= 1u;
           }
         }
       }
     }
+    return;
+  }
+
+  // consumers
+  if constexpr (T::CONSUMERS == 2)
+    hop_setmaxnreg_inc<232>();
+  const int cw = wg - 1; // this consumer's 64 rows of the tile
+  const char *biasb = (const char *)bias_;
+  constexpr int Y_SIZE = C::Y_TYPE == TCG_F32 ? 4 : 2;
+  int stage = 0;
+  unsigned phase = 0;
+#pragma unroll 1
+  for (long long t = blockIdx.x; t < T::TOTAL; t += gridDim.x) {
+    long long bz;
+    int m0, n0;
+    wg_tma_tile<C>(t, bz, m0, n0);
+    char *Cb = (char *)C_ + (C::BATCH == 1 ? 0 : bz * ((long long)C::M * C::LDC * Y_SIZE));
+    float acc[NACC];
+#pragma unroll
+    for (int i = 0; i < NACC; ++i)
+      acc[i] = 0.f;
+    int prev = -1;
+#pragma unroll 1
+    for (int kt = 0; kt < S::K_TILES; ++kt) {
+      hop_mbar_wait(bars + 8 * stage, phase);
+      const unsigned aS = smem + stage * S::STAGE_BYTES, bS = aS + S::A_BYTES;
+#pragma unroll
+      for (int i = 0; i < NACC; ++i)
+        hop_fence_operand(acc[i]);
+      hop_wgmma_fence();
+#pragma unroll
+      for (int ks = 0; ks < S::BK / 16; ++ks)
+        hop_wgmma_m64k16<C::BN, BF, !OA::KCONTIG, !OB::KCONTIG>(acc, OA::desc(aS, cw * 64, ks),
+                                                                OB::desc(bS, 0, ks), 1);
+      hop_wgmma_commit();
+      hop_wgmma_wait<1>();
+#pragma unroll
+      for (int i = 0; i < NACC; ++i)
+        hop_fence_operand(acc[i]);
+      // The previous k-tile's wgmmas are complete: its stage may be refilled.
+      if (prev >= 0 && lane == 0)
+        hop_mbar_arrive(bars + 8 * (C::STAGES + prev));
+      prev = stage;
+      if (++stage == C::STAGES) {
+        stage = 0;
+        phase ^= 1u;
+      }
+    }
+    hop_wgmma_wait<0>();
+#pragma unroll
+    for (int i = 0; i < NACC; ++i)
+      hop_fence_operand(acc[i]);
+    if (prev >= 0 && lane == 0)
+      hop_mbar_arrive(bars + 8 * (C::STAGES + prev));
+    wg_store_tile<C>(acc, biasb, Cb, bz, m0 + cw * 64, n0, lane, wq, epilogue);
   }
 }
 

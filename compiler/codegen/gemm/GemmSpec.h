@@ -86,6 +86,12 @@ struct GemmSpec {
   /// The artifact targets sm_90a only (--arch=sm_90a): emitGemm may pick the
   /// Hopper wgmma kernel (WgmmaGemm.h), which no other arch can compile.
   bool sm90a = false;
+  /// With sm90a: the launcher builds the operands' TMA tensor maps
+  /// (wgmma::tmaMaps) and passes them after the kernel's other arguments,
+  /// so the warp-specialized TMA kernel may be picked. effc's runtime does
+  /// not build tensor maps yet: artifacts leave this false (the cp.async
+  /// wgmma kernel); effc-gemm-bench sets it.
+  bool tma = false;
   /// Force a tile (benchmark sweeps); bm == 0 lets chooseTile() decide.
   TileConfig tile{0, 0, 0, 0, 0, 0};
   /// Runtime extents: this run's rows (an expression of the kernel's trailing

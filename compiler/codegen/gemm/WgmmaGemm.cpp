@@ -102,11 +102,48 @@ std::string wgmmaGemmPrelude() {
   return deviceSources({"primitives.cuh", "tensor_core_gemm.cuh", "hopper.cuh", "wgmma_gemm.cuh"});
 }
 
+bool usesTma(const GemmSpec &s) {
+  return s.sm90a && s.tma && s.K >= 1 && !s.hasRuntimeRows() && unsupportedReason(s).empty();
+}
+
+std::vector<TmaMap> tmaMaps(const GemmSpec &s) {
+  if (!usesTma(s))
+    return {};
+  const TileConfig t = chooseTile(s);
+  tcgemm::BatchLoop batch;
+  tcgemm::coalesceBatch(s, batch);
+  auto map = [&](int input, bool kContig, int64_t mn, int64_t ld, int64_t batchStride, int mnTile) {
+    TmaMap m;
+    m.input = input;
+    const int64_t rows = kContig ? mn : s.K;
+    m.dims[0] = uint64_t(kContig ? s.K : mn);
+    m.dims[1] = uint64_t(rows);
+    const bool batched = batch.count > 1 && batchStride != 0;
+    m.dims[2] = uint64_t(batched ? batch.count : 1);
+    m.strides[0] = uint64_t(ld) * 2;
+    m.strides[1] = uint64_t(batched ? batchStride : rows * ld) * 2;
+    m.box[0] = 64;
+    m.box[1] = uint32_t(kContig ? mnTile : 64);
+    m.box[2] = 1;
+    return m;
+  };
+  return {map(0, !s.transA, s.M, s.ldA(), batch.strideA, t.bm),
+          map(1, s.transB, s.N, s.ldB(), batch.strideB, t.bn)};
+}
+
 LaunchDims wgmmaGemmLaunch(const GemmSpec &s) {
   const TileConfig t = chooseTile(s);
   tcgemm::BatchLoop batch;
   tcgemm::coalesceBatch(s, batch);
   LaunchDims launch;
+  if (usesTma(s)) { // persistent: one CTA per SM at most; a producer warpgroup
+    const int64_t total = batch.count * ceilDiv(s.M, t.bm) * ceilDiv(s.N, t.bn);
+    launch.grid[0] =
+        uint32_t(std::max<int64_t>(1, std::min<int64_t>(total, s.numSMs > 0 ? s.numSMs : 132)));
+    launch.block[0] = uint32_t(t.threads() + 128);
+    launch.sharedBytes = uint32_t(ringBytes(t));
+    return launch;
+  }
   launch.grid[0] = uint32_t(ceilDiv(s.M, t.bm) * ceilDiv(s.N, t.bn));
   launch.grid[2] = uint32_t(std::min<int64_t>(batch.count, 65535));
   launch.block[0] = uint32_t(t.threads());
@@ -128,7 +165,8 @@ std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
          "] = ", float(s.alpha) == 1.0f ? "" : "alpha * ", "A", s.transA ? "^T" : "", " * B",
          s.transB ? "^T" : "", s.hasBias ? " + bias" : "",
          s.epilogue.empty() ? "" : ", fused epilogue", ", K = ", s.K);
-  w.line("// tile ", tileName(t), ", smem ", ringBytes(t), " B");
+  w.line("// tile ", tileName(t), ", smem ", ringBytes(t), " B",
+         usesTma(s) ? ", TMA warp-specialized persistent" : ", cp.async");
   w.open("struct ", cfg, " {");
   w.line("static constexpr int BM = ", t.bm, ", BN = ", t.bn, ", STAGES = ", t.stages, ";");
   w.line("static constexpr int A_TYPE = ", tcgType(s.aType), ", Y_TYPE = ", tcgType(s.yType),
@@ -153,14 +191,20 @@ std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
   params += ", void *__restrict__ C_";
   if (s.hasRuntimeRows()) // the artifact ABI of a kernel with runtime extents
     params += ", const long long* __restrict__ effc_dims";
-  w.open("EFFC_KERNEL void __launch_bounds__(", t.threads(), ", 1) ", name, "(", params, ") {");
-  if (!s.epilogue.empty()) {
+  const bool tma = usesTma(s);
+  if (tma) // the operands come through their tensor maps (tmaMaps)
+    params +=
+        ", const __grid_constant__ HopTensorMap tmA, const __grid_constant__ HopTensorMap tmB";
+  w.open("EFFC_KERNEL void __launch_bounds__(", t.threads() + (tma ? 128 : 0), ", 1) ", name, "(",
+         params, ") {");
+  const std::string epi = s.epilogue.empty() ? "TcgNoEpilogue()" : "epilogue";
+  if (!s.epilogue.empty())
     tcgemm::emitEpilogueLambda(w, s.epilogue, "float");
-    w.line("wgmma_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, epilogue);");
-  } else {
-    w.line("wgmma_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr",
-           ", C_, TcgNoEpilogue());");
-  }
+  if (tma)
+    w.line("wgmma_tma_gemm<", cfg, ">(", s.hasBias ? "bias_" : "nullptr", ", C_, &tmA, &tmB, ", epi,
+           ");");
+  else
+    w.line("wgmma_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, ", epi, ");");
   w.close();
   return w.str();
 }

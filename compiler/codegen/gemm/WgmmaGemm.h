@@ -14,6 +14,7 @@
 #include "compiler/codegen/core/KernelDesc.h"
 #include "compiler/codegen/gemm/GemmSpec.h"
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -43,6 +44,28 @@ std::string wgmmaGemmPrelude();
 /// Grid, block and dynamic shared bytes (above 48 KiB: the launcher raises
 /// the function's limit). Precondition: unsupportedReason(s) is empty.
 LaunchDims wgmmaGemmLaunch(const GemmSpec &s);
+
+/// True when emitWgmmaGemm emits the TMA warp-specialized persistent kernel
+/// (wgmma_tma_gemm of device/wgmma_gemm.cuh) for `s`: s.tma (its launcher
+/// passes the tensor maps of tmaMaps) on a supported spec with K >= 1.
+/// Otherwise the cp.async kernel. Both keep the epilogue and the ABI's
+/// pointer arguments; the TMA kernel takes the two maps after them.
+bool usesTma(const GemmSpec &s);
+
+/// One operand's tensor map as cuTensorMapEncodeTiled takes it: 16-bit
+/// elements (bf16/fp16 as the spec's A type), rank 3 (inner = contiguous
+/// dim, rows, batch), 128-byte swizzle, no interleave, element strides 1,
+/// zero fill out of bounds. The base address is the operand's pointer
+/// argument (16-byte aligned).
+struct TmaMap {
+  int input = 0;                  ///< 0: A (argument 0), 1: B (argument 1)
+  uint64_t dims[3] = {1, 1, 1};   ///< elements
+  uint64_t strides[2] = {16, 16}; ///< bytes between rows, between batch matrices
+  uint32_t box[3] = {64, 64, 1};  ///< elements per TMA load
+};
+
+/// The maps of a usesTma kernel, A then B, in its parameter order.
+std::vector<TmaMap> tmaMaps(const GemmSpec &s);
 
 /// The kernel's `EFFC_KERNEL` definition (no prelude); "" when unsupported.
 std::string emitWgmmaGemm(const GemmSpec &s, const std::string &kernelName);

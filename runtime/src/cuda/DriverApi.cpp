@@ -88,6 +88,8 @@ StatusOr<const Driver *> loadDriverLibrary() {
   EFFC_RESOLVE(cuEventDestroy, "cuEventDestroy_v2", "cuEventDestroy");
   EFFC_RESOLVE(cuStreamWaitEvent, "cuStreamWaitEvent");
 #undef EFFC_RESOLVE
+  if (void *p = symbol(lib, "cuTensorMapEncodeTiled")) // optional
+    a.cuTensorMapEncodeTiled = reinterpret_cast<decltype(a.cuTensorMapEncodeTiled)>(p);
   if (!missing.empty())
     return Status::error("cuda backend: libcuda.so.1 lacks " + missing +
                          " (driver too old? CUDA 12+ needed)");

@@ -48,7 +48,21 @@ constexpr int CU_STREAM_CAPTURE_MODE_THREAD_LOCAL = 1;
 constexpr unsigned CU_EVENT_DEFAULT = 0;
 constexpr unsigned CU_EVENT_DISABLE_TIMING = 2;
 
-/// Function pointers into libcuda.so.1 (all resolved, or load() failed).
+// cuTensorMapEncodeTiled's enum values (cuda.h CUtensorMapDataType, ...).
+constexpr int CU_TENSOR_MAP_DATA_TYPE_FLOAT16 = 6;
+constexpr int CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 = 9;
+constexpr int CU_TENSOR_MAP_INTERLEAVE_NONE = 0;
+constexpr int CU_TENSOR_MAP_SWIZZLE_128B = 3;
+constexpr int CU_TENSOR_MAP_L2_PROMOTION_L2_256B = 3;
+constexpr int CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0; // out-of-bounds elements read as zeros
+
+/// CUtensorMap: 128 opaque bytes, 64-byte aligned (the encoder requires it).
+struct alignas(64) CuTensorMap {
+  unsigned long long bits[16] = {};
+};
+
+/// Function pointers into libcuda.so.1 (all resolved, or load() failed;
+/// the optional ones, marked, may be null).
 struct DriverApi {
   CUresult (*cuInit)(unsigned);
   CUresult (*cuGetErrorString)(CUresult, const char **);
@@ -99,6 +113,14 @@ struct DriverApi {
   CUresult (*cuCtxSynchronize)();
   CUresult (*cuEventDestroy)(CUevent);
   CUresult (*cuStreamWaitEvent)(CUstream, CUevent, unsigned);
+  /// Optional (CUDA 12+ drivers): TMA tensor maps for sm_90 kernels that
+  /// take them as `__grid_constant__` parameters.
+  CUresult (*cuTensorMapEncodeTiled)(CuTensorMap *, int dataType, unsigned rank,
+                                     void *globalAddress, const unsigned long long *globalDim,
+                                     const unsigned long long *globalStrides,
+                                     const unsigned *boxDim, const unsigned *elementStrides,
+                                     int interleave, int swizzle, int l2Promotion,
+                                     int oobFill) = nullptr;
 };
 
 /// The loaded driver and one device, with its primary context retained for

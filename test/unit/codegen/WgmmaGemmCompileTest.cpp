@@ -82,6 +82,14 @@ std::vector<NamedSpec> wgmmaSpread() {
     s.bBatchStrides = {0};
     add("batched_broadcast_b", s);
   }
+  // Each of the above again as the TMA warp-specialized kernel.
+  const size_t cpAsync = out.size();
+  for (size_t i = 0; i < cpAsync; ++i) {
+    NamedSpec t = out[i];
+    t.name += "_tma";
+    t.spec.tma = true;
+    out.push_back(t);
+  }
   return out;
 }
 
@@ -188,6 +196,8 @@ TEST(WgmmaGemm, CompilesWithNvrtcForSm90aOnly) {
     std::string line = c->log.substr(lineStart + 1, c->log.find('\n', spill) - lineStart - 1);
     EXPECT_NE(line.find(", 0 bytes spill stores"), std::string::npos) << ns.name << ": " << line;
   }
+  // The TMA kernels' setmaxnreg takes effect (ptxas warns when it ignores it).
+  EXPECT_EQ(c->log.find("setmaxnreg"), std::string::npos) << c->log;
   // ptxas serializes wgmma (a silent slowdown) when it cannot prove the
   // accumulators stay in registers; it says so in a warning.
   EXPECT_EQ(c->log.find("serialized"), std::string::npos) << c->log;
@@ -246,4 +256,77 @@ EFFC_KERNEL void __launch_bounds__(256, 1) hopper_blocks(const __grid_constant__
   // ptxas ignores setmaxnreg without a register cap at entry; it warns then.
   EXPECT_EQ(c->log.find("setmaxnreg"), std::string::npos) << c->log;
   EXPECT_NE(c->log.find("hopper_blocks"), std::string::npos) << "no ptxas report: " << c->log;
+}
+
+// The TMA kernel only where the launcher passes tensor maps (spec.tma);
+// its maps, launch and parameter list.
+TEST(WgmmaGemm, TmaKernelOnlyWithTensorMaps) {
+  GemmSpec s = gemm(8192, 8192, 8192, DType::BFLOAT16, DType::BFLOAT16);
+  s.sm90a = true;
+  EXPECT_FALSE(wgmma::usesTma(s));
+  std::string cp = wgmma::emitWgmmaGemm(s, "k");
+  EXPECT_NE(cp.find("wgmma_gemm<"), std::string::npos);
+  EXPECT_EQ(cp.find("wgmma_tma_gemm<"), std::string::npos);
+  EXPECT_EQ(cp.find("HopTensorMap"), std::string::npos);
+  EXPECT_TRUE(wgmma::tmaMaps(s).empty());
+  s.tma = true;
+  ASSERT_TRUE(wgmma::usesTma(s));
+  std::string tma = wgmma::emitWgmmaGemm(s, "k");
+  EXPECT_NE(tma.find("wgmma_tma_gemm<"), std::string::npos);
+  EXPECT_NE(tma.find("void *__restrict__ C_, const __grid_constant__ HopTensorMap tmA, "
+                     "const __grid_constant__ HopTensorMap tmB)"),
+            std::string::npos)
+      << tma;
+  EXPECT_NE(tma.find("__launch_bounds__(384, 1)"), std::string::npos) << tma;
+  // Persistent: one CTA per SM; a producer warpgroup on top of the consumers.
+  LaunchDims l = wgmma::wgmmaGemmLaunch(s);
+  EXPECT_EQ(l.grid[0], 132u);
+  EXPECT_EQ(l.grid[2], 1u);
+  EXPECT_EQ(l.block[0], 384u);
+  EXPECT_EQ(l.sharedBytes, 4u * (128 + 256) * 128 + 1024);
+  s.numSMs = 114;
+  EXPECT_EQ(wgmma::wgmmaGemmLaunch(s).grid[0], 114u);
+  // A [M][K] K-major: box 64 k x BM rows; B [K][N] MN-major: 64 x 64 boxes.
+  std::vector<wgmma::TmaMap> maps = wgmma::tmaMaps(s);
+  ASSERT_EQ(maps.size(), 2u);
+  EXPECT_EQ(maps[0].input, 0);
+  EXPECT_EQ(maps[0].dims[0], 8192u);
+  EXPECT_EQ(maps[0].strides[0], 8192u * 2);
+  EXPECT_EQ(maps[0].box[0], 64u);
+  EXPECT_EQ(maps[0].box[1], 128u);
+  EXPECT_EQ(maps[1].input, 1);
+  EXPECT_EQ(maps[1].box[1], 64u);
+  // Transposed B ([N][K], K-major) with padded rows, ragged sizes.
+  GemmSpec t = gemm(197, 263, 140, DType::FLOAT16, DType::FLOAT16);
+  t.sm90a = t.tma = true;
+  t.transB = true;
+  t.lda = t.ldb = 144;
+  t.tile = wgmma::candidateTiles()[2]; // 64 x 256
+  maps = wgmma::tmaMaps(t);
+  ASSERT_EQ(maps.size(), 2u);
+  EXPECT_EQ(maps[1].dims[0], 140u);
+  EXPECT_EQ(maps[1].dims[1], 263u);
+  EXPECT_EQ(maps[1].strides[0], 144u * 2);
+  EXPECT_EQ(maps[1].box[1], 256u);
+  EXPECT_EQ(wgmma::wgmmaGemmLaunch(t).block[0], 256u);
+  // A batch with a broadcast B: A's map walks the batch, B's stays at 0.
+  GemmSpec b = gemm(128, 64, 96, DType::BFLOAT16, DType::BFLOAT16);
+  b.sm90a = b.tma = true;
+  b.transB = true;
+  b.batchDims = {12};
+  b.aBatchStrides = {128 * 96};
+  b.bBatchStrides = {0};
+  maps = wgmma::tmaMaps(b);
+  ASSERT_EQ(maps.size(), 2u);
+  EXPECT_EQ(maps[0].dims[2], 12u);
+  EXPECT_EQ(maps[0].strides[1], 128u * 96 * 2);
+  EXPECT_EQ(maps[1].dims[2], 1u);
+  EXPECT_NE(wgmma::emitWgmmaGemm(b, "kb").find("BATCH_STRIDE_B = 0"), std::string::npos);
+  // Not for sm_80/sm_90 artifacts, runtime extents, or K = 0.
+  GemmSpec no = s;
+  no.sm90a = false;
+  EXPECT_FALSE(wgmma::usesTma(no));
+  no = s;
+  no.K = 0;
+  EXPECT_FALSE(wgmma::usesTma(no));
 }
