@@ -8,6 +8,7 @@
 
 #include "Sampler.h"
 #include "SlotModel.h"
+#include "StepModel.h"
 #include "effc/Session.h"
 
 #include <algorithm>
@@ -39,6 +40,7 @@ struct Engine::Sequence {
   std::vector<int64_t> tokens; // prompt + generated
   int64_t generated = 0;
   int64_t slot = -1;
+  int64_t admitted = 0;                  // admission order (the latest is preempted first)
   int64_t targetHeld = 0, draftHeld = 0; // tokens each model's slot holds
   FinishReason finish = FinishReason::Running;
   std::string error;
@@ -48,8 +50,22 @@ namespace {
 std::string str(int64_t v) { return std::to_string(v); }
 } // namespace
 
+namespace {
+/// Recompute mode, or KV-cache mode over a paged cache for a decoder with past.
+StatusOr<std::unique_ptr<detail::SlotModel>> makeSlotModel(Session &session,
+                                                           const EngineOptions &options) {
+  if (!detail::hasPastInputs(session.model()))
+    return detail::makeRecomputeSlotModel(session);
+  detail::PagedOptions paged;
+  paged.pageSize = options.kvPageSize;
+  paged.pages = options.kvPoolPages;
+  paged.sharePrefixes = options.sharePrefixes;
+  return detail::makePagedSlotModel(session, paged);
+}
+} // namespace
+
 StatusOr<std::unique_ptr<Engine>> Engine::create(Session &target, const EngineOptions &options) {
-  auto t = detail::makeRecomputeSlotModel(target);
+  auto t = makeSlotModel(target, options);
   if (!t.ok())
     return t.status();
   std::unique_ptr<detail::SlotModel> draft;
@@ -58,7 +74,7 @@ StatusOr<std::unique_ptr<Engine>> Engine::create(Session &target, const EngineOp
       return Status::error("speculative decoding: speculate must be >= 1 draft tokens per step, "
                            "got " +
                            str(options.speculate));
-    auto d = detail::makeRecomputeSlotModel(*options.draft);
+    auto d = makeSlotModel(*options.draft, options);
     if (!d.ok())
       return Status::error("draft model: " + d.status().message());
     if ((*d)->vocabSize() != (*t)->vocabSize())
@@ -86,6 +102,9 @@ Engine::Engine(std::unique_ptr<detail::SlotModel> target, std::unique_ptr<detail
   if (draft_)
     draft_->reset(0);
   stats_.slots = slots_;
+  detail::PoolUsage pool = target_->pool();
+  poolPageSize_ = pool.pageSize;
+  poolPages_ = pool.capacity;
 }
 
 Engine::~Engine() = default;
@@ -115,7 +134,13 @@ StatusOr<RequestId> Engine::submit(Request r) {
   if (r.maxNewTokens > maxLength() - length)
     return Status::error("prompt of " + str(length) + " tokens + " + str(r.maxNewTokens) +
                          " new tokens exceeds the model's " + str(maxLength()) + " positions (" +
-                         mode() + " mode generates within the compiled seq)");
+                         target_->lengthLimit() + ")");
+  if (poolPageSize_ > 0 &&
+      (length + r.maxNewTokens + poolPageSize_ - 1) / poolPageSize_ > poolPages_)
+    return Status::error(
+        "prompt of " + str(length) + " tokens + " + str(r.maxNewTokens) + " new tokens needs " +
+        str((length + r.maxNewTokens + poolPageSize_ - 1) / poolPageSize_) + " pages of " +
+        str(poolPageSize_) + " tokens; the KV pool has " + str(poolPages_));
   detail::SamplingParams sampling{r.temperature, r.topK, r.topP};
   EFFC_RETURN_IF_ERROR(detail::checkSamplingParams(sampling));
 
@@ -231,9 +256,55 @@ void Engine::admitLocked(std::vector<RequestUpdate> &cancelled,
       active_[slot] = std::move(queue_.front());
       queue_.pop_front();
       active_[slot]->slot = int64_t(slot);
+      active_[slot]->admitted = ++admissions_;
       --stats_.queued;
       ++stats_.slotsUsed;
     }
+}
+
+void Engine::preemptLocked(std::vector<RequestUpdate> &failed,
+                           std::vector<std::function<void(const RequestUpdate &)>> &callbacks) {
+  for (;;) {
+    int64_t needTarget = 0, needDraft = 0, running = 0;
+    Sequence *latest = nullptr;
+    for (auto &s : active_) {
+      if (!s)
+        continue;
+      ++running;
+      // What this step may grow the slot to: the pending tokens and the drafts.
+      int64_t length =
+          std::min({int64_t(s->tokens.size()) + (draft_ ? options_.speculate : 0),
+                    int64_t(s->request.prompt.size()) + s->request.maxNewTokens, maxLength()});
+      needTarget += target_->unitsToGrow(s->slot, length);
+      if (draft_)
+        needDraft += draft_->unitsToGrow(s->slot, length);
+      if (!latest || s->admitted > latest->admitted)
+        latest = s.get();
+    }
+    if (needTarget <= target_->freeUnits() && (!draft_ || needDraft <= draft_->freeUnits()))
+      return;
+    Sequence &s = *latest;
+    finishSlot(s);
+    --stats_.slotsUsed;
+    auto &slot = active_[size_t(s.slot)];
+    if (running == 1) { // not even one request fits: it fails
+      s.finish = FinishReason::Error;
+      s.error = "the KV pool is too small for this request (" + str(poolPages_) + " pages of " +
+                str(poolPageSize_) + " tokens)";
+      failed.push_back({s.id, {}, s.finish, s.error});
+      callbacks.push_back(s.request.onUpdate);
+      ++stats_.finished;
+      slot.reset();
+      continue;
+    }
+    // Recomputed from its tokens (prompt + generated) when readmitted.
+    if (s.targetHeld > 0 || s.draftHeld > 0)
+      ++stats_.preempted;
+    s.targetHeld = s.draftHeld = 0;
+    s.slot = -1;
+    queue_.push_front(std::move(slot));
+    ++stats_.queued;
+  }
 }
 
 Status Engine::decodeStep(std::vector<std::pair<Sequence *, std::vector<int64_t>>> &produced) {
@@ -367,6 +438,7 @@ Status Engine::step() {
   {
     std::lock_guard<std::mutex> lock(mu_);
     admitLocked(updates, callbacks);
+    preemptLocked(updates, callbacks);
   }
   bool any = std::any_of(active_.begin(), active_.end(), [](auto &s) { return s != nullptr; });
   Status status = Status::OK();
@@ -431,6 +503,12 @@ Status Engine::step() {
     stats_.poolUsed = pool.used;
     stats_.poolTokensCapacity = pool.tokensCapacity;
     stats_.poolTokensHeld = pool.tokensHeld;
+    stats_.poolPageSize = pool.pageSize;
+    stats_.poolRowsStored = pool.rowsStored;
+    stats_.poolShared = pool.shared;
+    stats_.poolPeakUsed = pool.peakUsed;
+    stats_.pagesSharedTotal = pool.sharedTotal;
+    stats_.pagesCopiedTotal = pool.copiedTotal;
   }
   // Callbacks run without the lock, so they may submit or cancel.
   for (size_t k = 0; k < updates.size(); ++k)

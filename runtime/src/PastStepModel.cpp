@@ -25,6 +25,7 @@
 // This stage copies the cache through the host every step (Session::run's
 // outputs become the next inputs); the in-place cache (issue 14 stage S4)
 // keeps it in session state instead.
+#include "PastModel.h"
 #include "StepModel.h"
 #include "effc/Session.h"
 
@@ -38,60 +39,9 @@ namespace {
 constexpr const char *kPastPrefix = "past_key_values.";
 constexpr const char *kPresentPrefix = "present.";
 
-/// A symbolic extent's bounds, or a fixed one (min == max).
-struct Extent {
-  std::string name; ///< "" when fixed
-  int64_t min = 0, max = 0;
-};
-
-/// Dim `d` of `info`: fixed, a dim of the model, or (an expression over dims)
-/// an error.
-StatusOr<Extent> extentOf(const Model &model, const TensorInfo &info, size_t d) {
-  if (d >= info.shape.size())
-    return Status::error("input '" + info.name + "' has rank " + std::to_string(info.shape.size()));
-  if (info.shape[d] >= 0)
-    return Extent{"", info.shape[d], info.shape[d]};
-  const std::string &name = d < info.dimNames.size() ? info.dimNames[d] : std::string();
-  for (const DimInfo &dim : model.dims())
-    if (dim.name == name)
-      return Extent{dim.name, dim.min, dim.max};
-  return Status::error("input '" + info.name + "' dim " + std::to_string(d) + " is '" + name +
-                       "', an expression over the model's dims; KV-cache mode needs each of "
-                       "its dims fixed or a dim of its own (effc --dim NAME=MIN..MAX)");
-}
-
-Status fillInts(HostTensor &t, const std::vector<int64_t> &values) {
-  switch (t.dtype()) {
-  case DType::INT64:
-    std::copy(values.begin(), values.end(), t.data<int64_t>());
-    return Status::OK();
-  case DType::INT32:
-    std::transform(values.begin(), values.end(), t.data<int32_t>(),
-                   [](int64_t v) { return int32_t(v); });
-    return Status::OK();
-  case DType::FLOAT32:
-    std::transform(values.begin(), values.end(), t.data<float>(),
-                   [](int64_t v) { return float(v); });
-    return Status::OK();
-  case DType::BOOL:
-    std::transform(values.begin(), values.end(), t.data<uint8_t>(),
-                   [](int64_t v) { return uint8_t(v != 0); });
-    return Status::OK();
-  default:
-    return Status::error(std::string("internal error: integer input of dtype ") +
-                         dtypeName(t.dtype()));
-  }
-}
-
 class PastStepModel final : public StepModel {
 public:
-  struct Layout {
-    size_t ids = 0, logits = 0;
-    int mask = -1, positions = -1;                ///< input indices; -1: not an input
-    std::vector<std::pair<size_t, size_t>> cache; ///< (past input, present output)
-    Extent batch, seq, past, total;
-    int64_t vocab = 0;
-  };
+  using Layout = PastLayout;
 
   PastStepModel(Session &session, Layout layout) : session_(session), l_(std::move(layout)) {}
 
@@ -198,7 +148,7 @@ private:
     auto addInts = [&](size_t input, std::vector<int64_t> shape,
                        const std::vector<int64_t> &values) -> Status {
       owned.emplace_back(model.inputs()[input].dtype, std::move(shape));
-      EFFC_RETURN_IF_ERROR(fillInts(owned.back(), values));
+      EFFC_RETURN_IF_ERROR(fillIntTensor(owned.back(), values));
       feeds[model.inputs()[input].name] = owned.back().view();
       return Status::OK();
     };
@@ -248,8 +198,46 @@ bool hasPastInputs(const Model &model) {
   return false;
 }
 
-StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session) {
-  const Model &model = session.model();
+/// Dim `d` of `info`: fixed, a dim of the model, or (an expression over dims)
+/// an error.
+static StatusOr<PastExtent> extentOf(const Model &model, const TensorInfo &info, size_t d) {
+  if (d >= info.shape.size())
+    return Status::error("input '" + info.name + "' has rank " + std::to_string(info.shape.size()));
+  if (info.shape[d] >= 0)
+    return PastExtent{"", info.shape[d], info.shape[d]};
+  const std::string &name = d < info.dimNames.size() ? info.dimNames[d] : std::string();
+  for (const DimInfo &dim : model.dims())
+    if (dim.name == name)
+      return PastExtent{dim.name, dim.min, dim.max};
+  return Status::error("input '" + info.name + "' dim " + std::to_string(d) + " is '" + name +
+                       "', an expression over the model's dims; KV-cache mode needs each of "
+                       "its dims fixed or a dim of its own (effc --dim NAME=MIN..MAX)");
+}
+
+Status fillIntTensor(HostTensor &t, const std::vector<int64_t> &values) {
+  switch (t.dtype()) {
+  case DType::INT64:
+    std::copy(values.begin(), values.end(), t.data<int64_t>());
+    return Status::OK();
+  case DType::INT32:
+    std::transform(values.begin(), values.end(), t.data<int32_t>(),
+                   [](int64_t v) { return int32_t(v); });
+    return Status::OK();
+  case DType::FLOAT32:
+    std::transform(values.begin(), values.end(), t.data<float>(),
+                   [](int64_t v) { return float(v); });
+    return Status::OK();
+  case DType::BOOL:
+    std::transform(values.begin(), values.end(), t.data<uint8_t>(),
+                   [](int64_t v) { return uint8_t(v != 0); });
+    return Status::OK();
+  default:
+    return Status::error(std::string("internal error: integer input of dtype ") +
+                         dtypeName(t.dtype()));
+  }
+}
+
+StatusOr<PastLayout> analyzePastModel(const Model &model) {
   auto refuse = [&](const std::string &why) {
     return Status::error(model.path() + ": cannot generate (kv-cache mode): " + why);
   };
@@ -261,7 +249,7 @@ StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session) {
         return int(k);
     return -1;
   };
-  PastStepModel::Layout l;
+  PastLayout l;
   bool haveIds = false;
   for (size_t i = 0; i < ins.size(); ++i) {
     const TensorInfo &in = ins[i];
@@ -307,7 +295,7 @@ StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session) {
                      (k == l.mask && ins[size_t(k)].dtype == DType::BOOL))))
       return refuse("input '" + ins[size_t(k)].name + "' must be integer [batch, N], got " +
                     dtypeName(ins[size_t(k)].dtype) + " " + shapeToString(ins[size_t(k)].shape));
-  auto dim = [&](const TensorInfo &info, size_t d, Extent &e) -> Status {
+  auto dim = [&](const TensorInfo &info, size_t d, PastExtent &e) -> Status {
     auto x = extentOf(model, info, d);
     if (!x.ok())
       return x.status();
@@ -340,7 +328,7 @@ StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session) {
   if (l.batch.max < 1)
     return refuse("input 'input_ids' has batch " + std::to_string(l.batch.max));
   for (auto [in, out] : l.cache) {
-    Extent b, p;
+    PastExtent b, p;
     if (Status s = dim(ins[in], 0, b); !s.ok())
       return fail(s);
     if (Status s = dim(ins[in], 2, p); !s.ok())
@@ -360,7 +348,14 @@ StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session) {
         dtypeName(out.dtype) + " " + shapeToString(out.shape));
   l.logits = size_t(logits);
   l.vocab = out.shape[2];
-  return std::unique_ptr<StepModel>(new PastStepModel(session, std::move(l)));
+  return l;
+}
+
+StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session) {
+  auto l = analyzePastModel(session.model());
+  if (!l.ok())
+    return l.status();
+  return std::unique_ptr<StepModel>(new PastStepModel(session, std::move(*l)));
 }
 
 } // namespace effc::detail

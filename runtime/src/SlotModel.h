@@ -5,13 +5,13 @@
 // a slot can be rewound (speculative decoding drops rejected drafts) or
 // released (its sequence finished) while the others go on.
 //
-// Today's implementation is recompute mode (RecomputeStepModel.cpp): a slot
+// Recompute mode (RecomputeStepModel.cpp) is one implementation: a slot
 // is one row of the compiled [batch, seq] window, so there are `batch` slots
 // of `seq` tokens and every forward reruns the whole window. A KV-cache model
-// implements the same calls over its cache: forward() appends the new tokens'
-// K/V to each slot's cache (a paged cache allocates pages as a slot grows),
-// truncate() moves a slot's length back, release() frees its pages, and
-// pool() reports pages instead of rows. The Generator's batch-synchronous
+// (PagedSlotModel.cpp) implements the same calls over its paged cache:
+// forward() appends the new tokens' K/V to each slot's pages (allocated as a
+// slot grows), truncate() moves a slot's length back, release() frees its
+// pages, and pool() reports pages instead of rows. The Generator's batch-synchronous
 // StepModel (StepModel.h) is an adapter over this interface
 // (makeStepModelOverSlots).
 #pragma once
@@ -36,6 +36,13 @@ struct PoolUsage {
   int64_t used = 0;     ///< units holding a live sequence
   int64_t tokensCapacity = 0;
   int64_t tokensHeld = 0; ///< tokens the live sequences hold
+  // Paged KV cache only (PagedKvCache::Usage):
+  int64_t pageSize = 0;    ///< tokens per page
+  int64_t rowsStored = 0;  ///< positions written in the used pages (a shared one once)
+  int64_t shared = 0;      ///< pages more than one sequence holds now
+  int64_t peakUsed = 0;    ///< most pages used at once
+  int64_t sharedTotal = 0; ///< page references taken over from another sequence
+  int64_t copiedTotal = 0; ///< copy-on-write page copies
 };
 
 class SlotModel {
@@ -47,6 +54,10 @@ public:
   virtual int64_t maxLength() const = 0;
   virtual int64_t vocabSize() const = 0;
   virtual const char *mode() const = 0;
+  /// What bounds maxLength(), for the error of a request that exceeds it.
+  virtual std::string lengthLimit() const {
+    return std::string(mode()) + " mode generates within the compiled seq";
+  }
   /// Tokens slot `slot` holds now.
   virtual int64_t length(int64_t slot) const = 0;
 
@@ -69,12 +80,30 @@ public:
   /// (recompute mode's window; a causal model never reads them).
   virtual void reset(int64_t padToken) = 0;
   virtual PoolUsage pool() const = 0;
+  /// Pool units growing `slot` to `length` tokens takes (0 where the slots
+  /// are preallocated, as in recompute mode); the Engine preempts
+  /// sequences when the active ones need more than freeUnits().
+  virtual int64_t unitsToGrow(int64_t /*slot*/, int64_t /*length*/) const { return 0; }
+  virtual int64_t freeUnits() const { return 0; }
 };
 
 /// Recompute mode over `session` (RecomputeStepModel.cpp): slots are the rows
 /// of the compiled [batch, seq] window. Errors say why the model cannot
 /// generate this way.
 StatusOr<std::unique_ptr<SlotModel>> makeRecomputeSlotModel(Session &session);
+
+/// KV-cache mode over a decoder exported with past (PagedSlotModel.cpp): the
+/// slots' K/V live in a paged pool (PagedKvCache.h) of `pages` pages of
+/// `pageSize` tokens (0: enough for every slot at the longest length), and
+/// with `sharePrefixes` a new sequence takes over the pages of the longest
+/// prefix it shares with another (copy-on-write). Slots: the compiled batch.
+struct PagedOptions {
+  int64_t pageSize = 16;
+  int64_t pages = 0;
+  bool sharePrefixes = true;
+};
+StatusOr<std::unique_ptr<SlotModel>> makePagedSlotModel(Session &session,
+                                                        const PagedOptions &options);
 
 class StepModel;
 /// The Generator's batch-synchronous interface over a slot model: prefill

@@ -78,6 +78,9 @@ StatusOr<bool> runEngine(const Options &o, Session &target, Session *draft) {
   EngineOptions eo;
   eo.draft = draft;
   eo.speculate = o.speculate;
+  eo.kvPageSize = o.kvPageSize;
+  eo.kvPoolPages = o.kvPoolPages;
+  eo.sharePrefixes = o.prefixSharing;
   auto engine = Engine::create(target, eo);
   if (!engine.ok())
     return engine.status();
@@ -93,6 +96,7 @@ StatusOr<bool> runEngine(const Options &o, Session &target, Session *draft) {
 
   size_t submitted = 0, finished = 0;
   int64_t maxRunning = 0;
+  EngineStats peak; // the pool at the step with the most pages in use
   for (int64_t step = 0; finished < subs.size(); ++step) {
     for (Submission &s : subs)
       if (s.step == step) {
@@ -113,7 +117,10 @@ StatusOr<bool> runEngine(const Options &o, Session &target, Session *draft) {
     if (!e.hasWork())
       continue; // nothing submitted yet: the next row's step comes
     Status st = e.step();
-    maxRunning = std::max(maxRunning, e.stats().slotsUsed);
+    EngineStats now = e.stats();
+    maxRunning = std::max(maxRunning, now.slotsUsed);
+    if (now.poolUsed > peak.poolUsed)
+      peak = now;
     for (Submission &s : subs) {
       if (s.id == 0 || s.finish != FinishReason::Running)
         continue;
@@ -139,6 +146,17 @@ StatusOr<bool> runEngine(const Options &o, Session &target, Session *draft) {
               "%lld running at once\n",
               e.mode(), (long long)e.slots(), subs.size(), (long long)stats.steps,
               (long long)maxRunning);
+  const bool paged = stats.poolUnit == "pages";
+  if (paged) {
+    const int64_t rows = peak.poolUsed * stats.poolPageSize;
+    std::printf("kv pool: %lld pages of %lld tokens; at most %lld in use (step with %lld of %lld "
+                "token rows written, waste %.1f%%); %lld in use at the end\n",
+                (long long)stats.poolCapacity, (long long)stats.poolPageSize,
+                (long long)stats.poolPeakUsed, (long long)peak.poolRowsStored, (long long)rows,
+                rows ? 100.0 * double(rows - peak.poolRowsStored) / double(rows) : 0.0,
+                (long long)stats.poolUsed);
+    std::printf("preempted: %lld\n", (long long)stats.preempted);
+  }
   for (const Submission &s : subs) {
     std::string name = "row " + std::to_string(s.row) +
                        (copies > 1 ? " copy " + std::to_string(s.copy) : std::string());
@@ -156,7 +174,11 @@ StatusOr<bool> runEngine(const Options &o, Session &target, Session *draft) {
         "acceptance: %.4f (%lld of %lld draft tokens accepted, speculate %lld)\n",
         stats.draftProposed ? double(stats.draftAccepted) / double(stats.draftProposed) : 0.0,
         (long long)stats.draftAccepted, (long long)stats.draftProposed, (long long)o.speculate);
-  if (o.repeat > 0)
+  if (paged)
+    std::printf("shared pages: %lld (pages a request took over from another with the same "
+                "prefix; copy-on-write copies: %lld)\n",
+                (long long)stats.pagesSharedTotal, (long long)stats.pagesCopiedTotal);
+  else if (o.repeat > 0)
     std::printf("shared pages: 0 (%s mode keeps each copy in its own batch row: no paged KV "
                 "cache, so nothing to share)\n",
                 e.mode());

@@ -85,6 +85,11 @@ const char *kHelpText =
     "                          target checks in one pass over K+1 positions; greedy output is\n"
     "                          exactly the target's; prints acceptance: A (accepted/proposed)\n"
     "  --speculate K           draft tokens per step with --draft (K >= 1)\n"
+    "  --kv-page-size N        serving a model with past (KV-cache mode): tokens per page of\n"
+    "                          the paged KV cache (default 16)\n"
+    "  --kv-pool-pages N       pages in the KV pool (default: every slot at its longest);\n"
+    "                          fewer make the engine preempt (evict, recompute later)\n"
+    "  --no-prefix-sharing     prompts with a common prefix do not share its pages\n"
     "  --serve-bench FILE      replay the requests of FILE through the serving engine in real\n"
     "                          time, one per line: ARRIVAL_S PROMPT_LEN OUTPUT_LEN (seconds\n"
     "                          from the start; prompts are random ids from --seed; '#' starts a\n"
@@ -217,6 +222,18 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
         return Status::error("option " + name + ": expected a " +
                              (name == "--stagger" ? "non-negative" : "positive") + " integer");
       (name == "--stagger" ? o.stagger : name == "--repeat" ? o.repeat : o.speculate) = int64_t(n);
+    } else if (name == "--kv-page-size" || name == "--kv-pool-pages") {
+      double n;
+      EFFC_RETURN_IF_ERROR(number(&n));
+      bool page = name == "--kv-page-size";
+      if (n < (page ? 1 : 0) || n > (page ? 65536 : 1e9) || n != double(int64_t(n)))
+        return Status::error("option " + name + ": expected an integer in " +
+                             (page ? "1..65536" : "0..1000000000"));
+      (page ? o.kvPageSize : o.kvPoolPages) = int64_t(n);
+      o.kvOptionsGiven = true;
+    } else if (name == "--no-prefix-sharing") {
+      o.prefixSharing = false;
+      o.kvOptionsGiven = true;
     } else if (name == "--draft") {
       EFFC_RETURN_IF_ERROR(need(&o.draft));
     } else if (name == "--serve-bench") {
@@ -271,6 +288,10 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
                          "--save-test-data or --random-inputs");
   if (o.draft.empty() != (o.speculate == 0))
     return Status::error("options --draft FILE and --speculate K go together");
+  if (o.kvOptionsGiven && !o.usesEngine())
+    return Status::error("options --kv-page-size, --kv-pool-pages and --no-prefix-sharing "
+                         "configure the serving engine: use them with --stagger, --repeat, "
+                         "--draft or --serve-bench");
   if (o.usesEngine()) {
     if (o.serveBench.empty() && o.generate == 0)
       return Status::error("options --stagger, --repeat and --draft need --generate N");

@@ -41,6 +41,12 @@ struct Options {
   std::string draft;
   int64_t speculate = 0;
   std::string serveBench;
+  /// KV-cache mode's paged pool (models with past): --kv-page-size N,
+  /// --kv-pool-pages N (0: enough for every slot), --no-prefix-sharing.
+  int64_t kvPageSize = 16;
+  int64_t kvPoolPages = 0;
+  bool prefixSharing = true;
+  bool kvOptionsGiven = false;
   bool usesEngine() const {
     return stagger >= 0 || repeat > 0 || !draft.empty() || !serveBench.empty();
   }

@@ -94,6 +94,9 @@ StatusOr<bool> runServeBench(const Options &o, Session &target, Session *draft) 
   EngineOptions eo;
   eo.draft = draft;
   eo.speculate = o.speculate;
+  eo.kvPageSize = o.kvPageSize;
+  eo.kvPoolPages = o.kvPoolPages;
+  eo.sharePrefixes = o.prefixSharing;
   auto engine = Engine::create(target, eo);
   if (!engine.ok())
     return engine.status();

@@ -37,7 +37,9 @@ const char *kHelp =
     "max_tokens, temperature, top_p, top_k, seed, stop ids, stream), GET /v1/models, /health,\n"
     "/metrics (Prometheus text). Each choice has token_ids and text (the ids, space-separated).\n"
     "Requests share the model through continuous batching: the compiled batch's rows are the\n"
-    "slots; more requests wait in a queue.\n"
+    "slots; more requests wait in a queue. A decoder exported with past (compiled with symbolic\n"
+    "seq/past/total) keeps its KV cache in a paged pool: prompts with a common prefix share its\n"
+    "pages, and a full pool preempts the latest request (recomputed later).\n"
     "\n"
     "OPTIONS:\n"
     "  --port N                port to listen on (default 8000; 0: any free port, printed)\n"
@@ -45,6 +47,10 @@ const char *kHelp =
     "  --backend=cuda|host     (default cuda, or $EFFC_BACKEND)\n"
     "  --draft FILE            speculative decoding with this draft model (same vocabulary)\n"
     "  --speculate K           draft tokens per step with --draft (default 4)\n"
+    "  --kv-page-size N        KV-cache mode: tokens per page of the paged KV cache (default 16)\n"
+    "  --kv-pool-pages N       KV-cache mode: pages in the pool (default: every slot at its\n"
+    "                          longest); fewer make the engine preempt\n"
+    "  --no-prefix-sharing     KV-cache mode: prompts with a common prefix do not share pages\n"
     "  --model-name NAME       the model name in responses (default: MODEL's file name)\n"
     "  --max-queued N          requests that may wait for a slot; more get 503 (default 1024)\n"
     "  --threads N             HTTP worker threads, i.e. open connections served at once\n"
@@ -58,7 +64,8 @@ struct ServeOptions {
   std::string artifact, draft, modelName, host = "127.0.0.1";
   SessionOptions session = SessionOptions::fromEnvironment();
   int port = 8000;
-  int64_t speculate = 0, maxQueued = 1024, threads = 16;
+  int64_t speculate = 0, maxQueued = 1024, threads = 16, kvPageSize = 16, kvPoolPages = 0;
+  bool prefixSharing = true;
   double shutdownGrace = 10;
   bool verbose = false, help = false;
 };
@@ -102,6 +109,12 @@ StatusOr<ServeOptions> parseOptions(int argc, char **argv) {
       o.port = int(p);
     } else if (name == "--speculate") {
       EFFC_RETURN_IF_ERROR(integer(1, 64, o.speculate));
+    } else if (name == "--kv-page-size") {
+      EFFC_RETURN_IF_ERROR(integer(1, 65536, o.kvPageSize));
+    } else if (name == "--kv-pool-pages") {
+      EFFC_RETURN_IF_ERROR(integer(0, 1 << 30, o.kvPoolPages));
+    } else if (name == "--no-prefix-sharing") {
+      o.prefixSharing = false;
     } else if (name == "--max-queued") {
       EFFC_RETURN_IF_ERROR(integer(0, 1 << 20, o.maxQueued));
     } else if (name == "--threads") {
@@ -407,6 +420,24 @@ private:
            double(s.poolTokensCapacity));
     metric("effc_pool_tokens_used", "gauge", "Tokens the live sequences hold.",
            double(s.poolTokensHeld));
+    if (s.poolPageSize > 0) { // paged KV cache
+      metric("effc_kv_page_size", "gauge", "Tokens per page of the paged KV cache.",
+             double(s.poolPageSize));
+      metric("effc_kv_pages_shared", "gauge", "Pages more than one sequence holds now.",
+             double(s.poolShared));
+      metric("effc_kv_pages_peak", "gauge", "Most pages in use at once.", double(s.poolPeakUsed));
+      metric("effc_kv_waste_tokens", "gauge",
+             "Token rows of the used pages that hold nothing (the last pages' free rows).",
+             double(s.poolUsed * s.poolPageSize - s.poolRowsStored));
+      metric("effc_kv_prefix_shared_pages_total", "counter",
+             "Page references a sequence took over from another with the same prefix.",
+             double(s.pagesSharedTotal));
+      metric("effc_kv_copy_on_write_total", "counter", "Shared pages copied before a write.",
+             double(s.pagesCopiedTotal));
+      metric("effc_preempted_total", "counter",
+             "Sequences preempted (pages freed, recomputed later) because the pool was full.",
+             double(s.preempted));
+    }
     metric("effc_speculative_draft_tokens_total", "counter", "Draft tokens proposed.",
            double(s.draftProposed));
     metric("effc_speculative_accepted_tokens_total", "counter", "Draft tokens accepted.",
@@ -471,6 +502,9 @@ int main(int argc, char **argv) {
   eo.draft = draft.get();
   eo.speculate = o.speculate;
   eo.maxQueued = o.maxQueued;
+  eo.kvPageSize = o.kvPageSize;
+  eo.kvPoolPages = o.kvPoolPages;
+  eo.sharePrefixes = o.prefixSharing;
   auto engine = Engine::create(**session, eo);
   if (!engine.ok())
     return fail(engine.status());

@@ -9,15 +9,22 @@
 // through the request's callback or poll(), and each request finishes on its
 // own (stop token, max new tokens, cancel), freeing its slot for the next.
 //
-// Slots. Each active request occupies one slot of the step model. In today's
-// recompute mode (the only one: see effc/Generator.h) the slots are the rows
-// of the compiled batch, [batch, seq] from effc --dim batch=B --dim seq=S: B
-// requests run at once, each within S tokens (prompt + new), and every step
-// reruns the whole window. When all slots are busy, new requests wait in a
-// first-come first-served queue (at most EngineOptions::maxQueued; beyond
-// that submit refuses). A KV-cache step model (paged, issue 19 part 1) will
-// plug in behind the same slots: pages allocated as a slot grows, freed when
-// it finishes, pool use in stats().
+// Slots. Each active request occupies one slot of the step model. In
+// recompute mode the slots are the rows of the compiled batch, [batch, seq]
+// from effc --dim batch=B --dim seq=S: B requests run at once, each within S
+// tokens (prompt + new), and every step reruns the whole window. A decoder
+// exported with past (past_key_values.* inputs, compiled with symbolic seq,
+// past and total as effc/Generator.h says) runs in KV-cache mode over a paged
+// cache: the compiled batch of slots, their K/V in one pool of pages of
+// EngineOptions::kvPageSize tokens, allocated as a sequence grows and freed
+// when it finishes; a new request whose prompt shares a prefix with a
+// running one shares that prefix's pages (copy-on-write at the first page
+// they write differently). When the running requests need more pages than
+// are free, the most recently admitted one is preempted: its pages are
+// freed and it goes back to the front of the queue, to be recomputed from
+// its tokens when pages are free again. When all slots are busy, new
+// requests wait in a first-come first-served queue (at most
+// EngineOptions::maxQueued; beyond that submit refuses).
 //
 // Speculative decoding (EngineOptions::draft): a draft model with the same
 // vocabulary proposes `speculate` tokens per request one at a time, then the
@@ -98,6 +105,12 @@ struct EngineOptions {
   int64_t speculate = 0;
   /// Requests that may wait for a slot; submit refuses more.
   int64_t maxQueued = 4096;
+  /// KV-cache mode (models with past): tokens per page, pages in the pool
+  /// (0: enough for every slot at the longest length; fewer make the engine
+  /// preempt), and whether prompts with a common prefix share its pages.
+  int64_t kvPageSize = 16;
+  int64_t kvPoolPages = 0;
+  bool sharePrefixes = true;
 };
 
 struct EngineStats {
@@ -108,6 +121,13 @@ struct EngineStats {
   /// The target's state pool ("slots" in recompute mode; pages with paging).
   std::string poolUnit;
   int64_t poolCapacity = 0, poolUsed = 0, poolTokensCapacity = 0, poolTokensHeld = 0;
+  /// Paged KV cache: tokens per page, positions written in the used pages
+  /// (poolUsed * poolPageSize - poolRowsStored is the waste), pages held by
+  /// more than one sequence now, the most pages used at once, page
+  /// references taken over by prefix sharing and copy-on-write copies since
+  /// the start, and sequences preempted (their pages freed, recomputed later).
+  int64_t poolPageSize = 0, poolRowsStored = 0, poolShared = 0, poolPeakUsed = 0;
+  int64_t pagesSharedTotal = 0, pagesCopiedTotal = 0, preempted = 0;
 };
 
 class Engine {
@@ -151,7 +171,7 @@ public:
   int64_t slots() const;
   int64_t maxLength() const;
   int64_t vocabSize() const;
-  /// "recompute" (see effc/Generator.h).
+  /// "recompute" or "kv-cache" (see effc/Generator.h).
   const char *mode() const;
 
 private:
@@ -162,10 +182,16 @@ private:
   Status decodeStep(std::vector<std::pair<Sequence *, std::vector<int64_t>>> &produced);
   Status speculativeStep(std::vector<std::pair<Sequence *, std::vector<int64_t>>> &produced);
   void finishSlot(Sequence &s);
+  /// Preempts the most recently admitted requests while the active ones
+  /// need more pool units than are free (lock held).
+  void preemptLocked(std::vector<RequestUpdate> &failed,
+                     std::vector<std::function<void(const RequestUpdate &)>> &callbacks);
 
   std::unique_ptr<detail::SlotModel> target_, draft_;
   EngineOptions options_;
   int64_t slots_ = 0;
+  int64_t admissions_ = 0;
+  int64_t poolPageSize_ = 0, poolPages_ = 0; // the target's, fixed at construction
 
   mutable std::mutex mu_; // guards everything below
   std::condition_variable workCv_;

@@ -28,6 +28,8 @@ public:
   int forwards = 0;             // forward passes so far
   int failAtForward = -1;       // forward number that fails
   std::vector<size_t> fedSlots; // how many slots each forward fed
+  int64_t pages = 0;            // > 0: a pool of this many pages of 4 tokens
+  int64_t mostPagesHeld = 0;    // over the forwards
 
   int64_t slots() const override { return int64_t(held_.size()); }
   int64_t maxLength() const override { return maxLength_; }
@@ -45,6 +47,10 @@ public:
       EXPECT_FALSE(feeds[f].tokens.empty());
       seq.insert(seq.end(), feeds[f].tokens.begin(), feeds[f].tokens.end());
       EXPECT_LE(int64_t(seq.size()), maxLength_);
+      if (pages > 0) { // the Engine preempted enough that every slot fits the pool
+        EXPECT_LE(pagesHeld(), pages);
+        mostPagesHeld = std::max(mostPagesHeld, pagesHeld());
+      }
       logits[f].clear();
       for (int64_t r = 0; r < feeds[f].logitsRows; ++r) {
         size_t position = seq.size() - size_t(feeds[f].logitsRows) + size_t(r);
@@ -64,7 +70,20 @@ public:
     for (auto &h : held_)
       h.clear();
   }
+  int64_t unitsToGrow(int64_t slot, int64_t length) const override {
+    int64_t held = (int64_t(held_[size_t(slot)].size()) + 3) / 4;
+    return pages > 0 ? std::max<int64_t>((length + 3) / 4 - held, 0) : 0;
+  }
+  int64_t freeUnits() const override { return pages > 0 ? pages - pagesHeld() : 0; }
+  int64_t pagesHeld() const {
+    int64_t n = 0;
+    for (auto &h : held_)
+      n += (int64_t(h.size()) + 3) / 4;
+    return n;
+  }
   PoolUsage pool() const override {
+    if (pages > 0)
+      return PoolUsage{"pages", pages, pagesHeld(), pages * 4, 0, 4};
     PoolUsage p{"slots", slots(), 0, slots() * maxLength_, 0};
     for (auto &h : held_) {
       p.used += !h.empty();
@@ -267,6 +286,47 @@ TEST(Engine, SubmitErrors) {
     EXPECT_EQ(error(greedyRequest({1}, 1)), "<ok>");
   EXPECT_EQ(error(greedyRequest({1}, 1)),
             "the queue is full (8 requests wait for one of 3 slots); try again later");
+}
+
+// A pool of pages (the paged KV cache's accounting): when the running
+// requests need more pages than are free, the latest admitted is preempted
+// (pages freed, back to the front of the queue) and recomputed later; every
+// request still gives its greedy chain and the pool never overflows.
+TEST(Engine, PreemptsWhenThePoolIsFullAndRecomputes) {
+  for (int64_t speculate : {0, 2}) {
+    SCOPED_TRACE("speculate " + std::to_string(speculate));
+    auto *target = new ScriptedSlots(1, 3);
+    target->pages = 6; // 24 tokens; each request below grows to 13 (4 pages)
+    std::unique_ptr<SlotModel> draft;
+    if (speculate > 0) {
+      auto *d = new ScriptedSlots(2, 3);
+      d->pages = 6;
+      draft.reset(d);
+    }
+    EngineOptions o;
+    o.speculate = speculate;
+    Engine e(std::unique_ptr<SlotModel>(target), std::move(draft), o);
+    std::vector<std::vector<int64_t>> prompts = {{1, 2, 3}, {4, 5, 6}, {7, 1, 2}};
+    std::vector<RequestId> ids;
+    for (auto &p : prompts) {
+      auto id = e.submit(greedyRequest(p, 10));
+      ASSERT_TRUE(id.ok()) << id.status().message();
+      ids.push_back(*id);
+    }
+    auto tokens = drain(e, ids);
+    for (size_t k = 0; k < ids.size(); ++k)
+      EXPECT_EQ(tokens[ids[k]], target->greedy(prompts[k], 10)) << "request " << k;
+    EXPECT_GT(e.stats().preempted, 0);
+    EXPECT_EQ(e.stats().finished, 3);
+    EXPECT_LE(target->mostPagesHeld, 6);
+    EXPECT_GE(target->mostPagesHeld, 5); // two requests ran at once
+    EXPECT_EQ(e.stats().poolUnit, "pages");
+    // A request that cannot fit the pool alone is refused at once.
+    auto big = e.submit(greedyRequest({1, 2}, 23));
+    ASSERT_FALSE(big.ok());
+    EXPECT_EQ(big.status().message(),
+              "prompt of 2 tokens + 23 new tokens needs 7 pages of 4 tokens; the KV pool has 6");
+  }
 }
 
 TEST(Engine, AModelErrorFailsThatStepsRequestsAndServingGoesOn) {

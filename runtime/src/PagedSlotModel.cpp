@@ -1,0 +1,343 @@
+// Serving slots over a decoder exported with past, its KV cache paged
+// (issue 19 parts 1 and 3; SlotModel.h, PagedKvCache.h). Each slot's K/V
+// live in pages of one pool shared by every slot, allocated as the slot
+// grows and returned when it is truncated or released; a new sequence whose
+// prompt shares a prefix with a sequence another slot holds (or with a
+// prompt fed in the same call) takes over that prefix's pages and computes
+// only the rest, and a write into a shared page copies it first.
+//
+// One forward pass = one or more runs of the compiled model (PastModel.h's
+// layout: input_ids [batch, seq], attention_mask [batch, past + seq],
+// position_ids, past_key_values.* [batch, heads, past, head_dim] ->
+// logits, present.*). A run takes at most the compiled batch of slots; its
+// past is as long as the longest of them (P), each row's own positions first
+// and masked padding after them (as PastStepModel's right padding: a masked
+// key is invisible, so the row computes what it would alone), its new tokens
+// at P.. with the mask on, at most seq (and total - P) per run, a longer
+// feed continuing in the next run. The past is gathered from the pages and
+// the new rows of present.* written back into them: the compiled kernels
+// read a contiguous past today; a paged attention kernel reading through the
+// block table is the next step (README, Serving).
+#include "PagedKvCache.h"
+#include "PastModel.h"
+#include "SlotModel.h"
+#include "effc/Session.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+#include <string>
+
+namespace effc::detail {
+namespace {
+
+std::string str(int64_t v) { return std::to_string(v); }
+
+class PagedSlotModel final : public SlotModel {
+public:
+  PagedSlotModel(Session &session, PastLayout layout, PagedKvCache cache, bool share)
+      : session_(session), l_(std::move(layout)), cache_(std::move(cache)), share_(share),
+        held_(size_t(cache_.slots())) {}
+
+  int64_t slots() const override { return cache_.slots(); }
+  int64_t maxLength() const override { return std::min(l_.past.max + 1, l_.total.max); }
+  int64_t vocabSize() const override { return l_.vocab; }
+  const char *mode() const override { return "kv-cache"; }
+  int64_t length(int64_t slot) const override { return cache_.length(slot); }
+  std::string lengthLimit() const override {
+    return "the KV cache holds past <= " + str(l_.past.max) + " tokens: compiled with --dim " +
+           l_.past.name + "=" + str(l_.past.min) + ".." + str(l_.past.max) +
+           (l_.total.name.empty() ? std::string() : ", total <= " + str(l_.total.max));
+  }
+
+  Status forward(const std::vector<Feed> &feeds, std::vector<std::vector<float>> &logits) override {
+    std::vector<bool> seen(size_t(slots()), false);
+    for (const Feed &f : feeds) {
+      if (f.slot < 0 || f.slot >= slots() || seen[size_t(f.slot)] || f.tokens.empty() ||
+          f.logitsRows < 1 || f.logitsRows > int64_t(f.tokens.size()) ||
+          length(f.slot) + int64_t(f.tokens.size()) > maxLength())
+        return Status::error("internal error: bad kv-cache feed for slot " + str(f.slot));
+      seen[size_t(f.slot)] = true;
+      for (int64_t t : f.tokens)
+        if (t < 0 || t >= l_.vocab)
+          return Status::error("internal error: token " + str(t) + " outside the vocabulary");
+    }
+    logits.assign(feeds.size(), {});
+    std::vector<Item> items(feeds.size()), now, later;
+    for (size_t f = 0; f < feeds.size(); ++f) {
+      Item &it = items[f];
+      it.feed = f;
+      it.slot = feeds[f].slot;
+      it.tokens = &feeds[f].tokens;
+      it.finalLength = length(it.slot) + int64_t(feeds[f].tokens.size());
+      it.rows = feeds[f].logitsRows;
+      logits[f].assign(size_t(it.rows * l_.vocab), 0.f);
+      if (share_ && length(it.slot) == 0)
+        findPrefix(items, f);
+      if (it.leader >= 0)
+        later.push_back(it);
+      else
+        now.push_back(it);
+    }
+    // Sequences sharing a live slot's prefix take its pages now; those
+    // sharing the prompt of another feed of this call wait for its run.
+    for (Item &it : now)
+      if (it.source >= 0)
+        EFFC_RETURN_IF_ERROR(takePrefix(it, it.source));
+    EFFC_RETURN_IF_ERROR(runItems(now, logits));
+    for (Item &it : later)
+      EFFC_RETURN_IF_ERROR(takePrefix(it, items[size_t(it.leader)].slot));
+    return runItems(later, logits);
+  }
+
+  Status truncate(int64_t slot, int64_t length) override {
+    if (length < 0 || length > cache_.length(slot))
+      return Status::error("internal error: truncate slot " + str(slot) + " to " + str(length));
+    cache_.truncate(slot, length);
+    held_[size_t(slot)].resize(size_t(length));
+    return Status::OK();
+  }
+  void release(int64_t slot) override {
+    cache_.release(slot);
+    held_[size_t(slot)].clear();
+  }
+  void reset(int64_t padToken) override {
+    for (int64_t s = 0; s < slots(); ++s)
+      release(s);
+    pad_ = padToken;
+  }
+  PoolUsage pool() const override {
+    PagedKvCache::Usage u = cache_.usage();
+    PoolUsage p;
+    p.unit = "pages";
+    p.capacity = u.pages;
+    p.used = u.used;
+    p.tokensCapacity = u.pages * cache_.pageSize();
+    p.tokensHeld = u.tokensHeld;
+    p.pageSize = cache_.pageSize();
+    p.rowsStored = u.rowsStored;
+    p.shared = u.shared;
+    p.peakUsed = u.peakUsed;
+    p.sharedTotal = u.sharedTotal;
+    p.copiedTotal = u.copiedTotal;
+    return p;
+  }
+  int64_t unitsToGrow(int64_t slot, int64_t length) const override {
+    return cache_.pagesToGrow(slot, std::min(length, maxLength()));
+  }
+  int64_t freeUnits() const override { return cache_.freePages(); }
+
+private:
+  struct Item {
+    size_t feed = 0;
+    int64_t slot = 0;
+    const std::vector<int64_t> *tokens = nullptr;
+    int64_t done = 0;        ///< tokens of the feed the slot holds
+    int64_t finalLength = 0; ///< the slot's length after the feed
+    int64_t rows = 1;        ///< logits rows wanted (the last positions)
+    int64_t shared = 0;      ///< prefix positions taken over from another slot
+    int64_t source = -1;     ///< a live slot to share them from
+    int64_t leader = -1;     ///< or the feed (index) whose prompt shares them
+  };
+
+  /// The longest prefix feed `f` (an empty slot) shares with what a live
+  /// slot holds or with an earlier empty slot's feed of this call; at least
+  /// its last `rows` positions stay to be computed (their logits are wanted).
+  void findPrefix(std::vector<Item> &items, size_t f) {
+    Item &it = items[f];
+    const auto &tokens = *it.tokens;
+    const int64_t cap = int64_t(tokens.size()) - it.rows;
+    auto common = [&](const std::vector<int64_t> &other) {
+      int64_t n = std::min<int64_t>(cap, int64_t(other.size())), c = 0;
+      while (c < n && other[size_t(c)] == tokens[size_t(c)])
+        ++c;
+      return c;
+    };
+    std::vector<bool> fedEmpty(size_t(slots()), false);
+    for (size_t g = 0; g < f; ++g)
+      if (items[g].finalLength == int64_t(items[g].tokens->size()))
+        fedEmpty[size_t(items[g].slot)] = true;
+    for (int64_t s = 0; s < slots(); ++s)
+      if (s != it.slot && !fedEmpty[size_t(s)] && !held_[size_t(s)].empty()) {
+        int64_t c = common(held_[size_t(s)]);
+        if (c > it.shared) {
+          it.shared = c;
+          it.source = s;
+        }
+      }
+    for (size_t g = 0; g < f; ++g)
+      if (items[g].finalLength == int64_t(items[g].tokens->size()) && items[g].leader < 0) {
+        int64_t c = common(*items[g].tokens);
+        if (c > it.shared) {
+          it.shared = c;
+          it.source = -1;
+          it.leader = int64_t(g);
+        }
+      }
+  }
+
+  Status takePrefix(Item &it, int64_t from) {
+    auto pages = cache_.share(it.slot, from, it.shared);
+    if (!pages.ok())
+      return pages.status();
+    held_[size_t(it.slot)].assign(it.tokens->begin(), it.tokens->begin() + it.shared);
+    it.done = it.shared;
+    return Status::OK();
+  }
+
+  /// Runs the items' remaining tokens, at most the compiled batch of slots
+  /// and seq tokens per run, writing each item's wanted logits rows.
+  Status runItems(std::vector<Item> &items, std::vector<std::vector<float>> &logits) {
+    const Model &model = session_.model();
+    const int64_t V = l_.vocab;
+    for (;;) {
+      std::vector<Item *> group;
+      for (Item &it : items)
+        if (it.done < int64_t(it.tokens->size()) && int64_t(group.size()) < l_.batch.max)
+          group.push_back(&it);
+      if (group.empty())
+        return Status::OK();
+      int64_t P = 0, S = 0;
+      for (Item *it : group) {
+        P = std::max(P, length(it->slot));
+        S = std::max(S, int64_t(it->tokens->size()) - it->done);
+      }
+      S = std::min({S, l_.seq.max, l_.total.max - P});
+      if (S < 1 || P > l_.past.max)
+        return Status::error("internal error: kv-cache run of past " + str(P) + " beyond bounds");
+      const int64_t B = std::max<int64_t>(int64_t(group.size()), l_.batch.min), T = P + S;
+      std::vector<int64_t> ids(size_t(B * S), pad_), positions(size_t(B * S), 0),
+          mask(size_t(B * T), 0), count(size_t(B), 1), start(size_t(B), 0);
+      for (int64_t b = 0; b < B; ++b) {
+        if (b < int64_t(group.size())) {
+          Item &it = *group[size_t(b)];
+          start[size_t(b)] = length(it.slot);
+          count[size_t(b)] = std::min(S, int64_t(it.tokens->size()) - it.done);
+        }
+        const int64_t L = start[size_t(b)], n = count[size_t(b)];
+        for (int64_t t = 0; t < S; ++t) {
+          if (t < n && b < int64_t(group.size()))
+            ids[size_t(b * S + t)] =
+                (*group[size_t(b)]->tokens)[size_t(group[size_t(b)]->done + t)];
+          positions[size_t(b * S + t)] = L + std::min(t, n);
+        }
+        for (int64_t j = 0; j < L; ++j)
+          mask[size_t(b * T + j)] = 1;
+        for (int64_t t = 0; t < n; ++t)
+          mask[size_t(b * T + P + t)] = 1;
+      }
+      std::map<std::string, Tensor> feeds;
+      std::vector<HostTensor> owned;
+      owned.reserve(3 + l_.cache.size());
+      auto addInts = [&](size_t input, std::vector<int64_t> shape,
+                         const std::vector<int64_t> &values) -> Status {
+        owned.emplace_back(model.inputs()[input].dtype, std::move(shape));
+        EFFC_RETURN_IF_ERROR(fillIntTensor(owned.back(), values));
+        feeds[model.inputs()[input].name] = owned.back().view();
+        return Status::OK();
+      };
+      EFFC_RETURN_IF_ERROR(addInts(l_.ids, {B, S}, ids));
+      if (l_.mask >= 0)
+        EFFC_RETURN_IF_ERROR(addInts(size_t(l_.mask), {B, T}, mask));
+      if (l_.positions >= 0)
+        EFFC_RETURN_IF_ERROR(addInts(size_t(l_.positions), {B, S}, positions));
+      // The past: each row's positions gathered from its pages, zeros after.
+      for (size_t k = 0; k < l_.cache.size(); ++k) {
+        const TensorInfo &in = model.inputs()[l_.cache[k].first];
+        const int64_t H = in.shape[1], R = in.shape[3] * int64_t(dtypeSize(in.dtype));
+        owned.emplace_back(in.dtype, std::vector<int64_t>{B, H, P, in.shape[3]});
+        auto *past = static_cast<uint8_t *>(owned.back().data());
+        for (size_t b = 0; b < group.size(); ++b)
+          for (int64_t h = 0; h < H; ++h)
+            for (int64_t t = 0; t < start[b]; ++t)
+              std::memcpy(past + ((int64_t(b) * H + h) * P + t) * R,
+                          cache_.row(group[b]->slot, k, h, t), size_t(R));
+        feeds[in.name] = owned.back().view();
+      }
+      auto outputs = session_.run(feeds);
+      if (!outputs.ok())
+        return outputs.status();
+      const HostTensor &out = (*outputs)[l_.logits];
+      // The new rows of present.* into the pages, then the logits rows.
+      for (size_t b = 0; b < group.size(); ++b) {
+        Item &it = *group[b];
+        EFFC_RETURN_IF_ERROR(cache_.append(it.slot, count[b]));
+      }
+      for (size_t k = 0; k < l_.cache.size(); ++k) {
+        const HostTensor &present = (*outputs)[l_.cache[k].second];
+        const auto &shape = present.shape();
+        if (shape.size() != 4 || shape[0] != B || shape[2] != T)
+          return Status::error("kv-cache: output '" + model.outputs()[l_.cache[k].second].name +
+                               "' has shape " + shapeToString(shape) + ", expected [" + str(B) +
+                               ", heads, " + str(T) + ", head_dim] (past " + str(P) + " + seq " +
+                               str(S) + ")");
+        const int64_t H = shape[1], R = shape[3] * int64_t(dtypeSize(present.dtype()));
+        const auto *src = static_cast<const uint8_t *>(present.data());
+        for (size_t b = 0; b < group.size(); ++b)
+          for (int64_t h = 0; h < H; ++h)
+            for (int64_t t = 0; t < count[b]; ++t)
+              std::memcpy(cache_.row(group[b]->slot, k, h, start[b] + t),
+                          src + ((int64_t(b) * H + h) * T + P + t) * R, size_t(R));
+      }
+      for (size_t b = 0; b < group.size(); ++b) {
+        Item &it = *group[b];
+        auto &held = held_[size_t(it.slot)];
+        held.insert(held.end(), it.tokens->begin() + it.done,
+                    it.tokens->begin() + it.done + count[b]);
+        for (int64_t t = 0; t < count[b]; ++t) {
+          int64_t r = start[b] + t - (it.finalLength - it.rows);
+          if (r < 0)
+            continue;
+          float *dst = logits[it.feed].data() + r * V;
+          int64_t base = (int64_t(b) * S + t) * V;
+          for (int64_t v = 0; v < V; ++v)
+            dst[v] = float(out.elementAsDouble(base + v));
+        }
+        it.done += count[b];
+      }
+    }
+  }
+
+  Session &session_;
+  PastLayout l_;
+  PagedKvCache cache_;
+  bool share_ = true;
+  int64_t pad_ = 0;
+  std::vector<std::vector<int64_t>> held_; ///< per slot: the tokens its pages hold
+};
+
+} // namespace
+
+StatusOr<std::unique_ptr<SlotModel>> makePagedSlotModel(Session &session,
+                                                        const PagedOptions &options) {
+  auto layout = analyzePastModel(session.model());
+  if (!layout.ok())
+    return layout.status();
+  const Model &model = session.model();
+  std::vector<PagedKvCache::TensorLayout> tensors;
+  for (auto [in, out] : layout->cache) {
+    const TensorInfo &info = model.inputs()[in];
+    if (info.shape[1] < 1 || info.shape[3] < 1)
+      return Status::error(model.path() + ": cannot serve with a paged KV cache: input '" +
+                           info.name + "' has shape " + shapeToString(info.shape) +
+                           "; its heads and head_dim must be fixed");
+    tensors.push_back({info.shape[1], info.shape[3] * int64_t(dtypeSize(info.dtype))});
+  }
+  const int64_t slots = layout->batch.max;
+  const int64_t maxLength = std::min(layout->past.max + 1, layout->total.max);
+  if (options.pageSize < 1)
+    return Status::error("KV page size must be >= 1 token, got " + str(options.pageSize));
+  if (options.pages < 0)
+    return Status::error("KV pool pages must be >= 0 (0: enough for every slot), got " +
+                         str(options.pages));
+  int64_t pages = options.pages > 0
+                      ? options.pages
+                      : slots * ((maxLength + options.pageSize - 1) / options.pageSize);
+  auto cache = PagedKvCache::create(options.pageSize, pages, slots, std::move(tensors));
+  if (!cache.ok())
+    return cache.status();
+  return std::unique_ptr<SlotModel>(
+      new PagedSlotModel(session, std::move(*layout), std::move(*cache), options.sharePrefixes));
+}
+
+} // namespace effc::detail

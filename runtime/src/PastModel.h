@@ -1,0 +1,39 @@
+// What the KV-cache modes know about a decoder exported with past
+// (Optimum's past_key_values.{i}.key/value -> present.{i}.key/value, see
+// PastStepModel.cpp): which inputs and outputs play which role and the
+// bounds of its batch, seq, past and total dims. Shared by the Generator's
+// PastStepModel and the serving engine's paged slot model (PagedSlotModel.cpp).
+#pragma once
+
+#include "effc/Model.h"
+#include "effc/Status.h"
+#include "effc/Tensor.h"
+
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace effc::detail {
+
+/// A symbolic extent's bounds, or a fixed one (min == max).
+struct PastExtent {
+  std::string name; ///< "" when fixed
+  int64_t min = 0, max = 0;
+};
+
+struct PastLayout {
+  size_t ids = 0, logits = 0;
+  int mask = -1, positions = -1;                ///< input indices; -1: not an input
+  std::vector<std::pair<size_t, size_t>> cache; ///< (past input, present output)
+  PastExtent batch, seq, past, total;
+  int64_t vocab = 0;
+};
+
+/// The layout of `model`, or an error saying why KV-cache mode cannot drive it.
+StatusOr<PastLayout> analyzePastModel(const Model &model);
+
+/// Writes integer `values` into `t` (int64, int32, float32 or bool).
+Status fillIntTensor(HostTensor &t, const std::vector<int64_t> &values);
+
+} // namespace effc::detail

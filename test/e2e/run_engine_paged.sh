@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Serving engine in KV-cache mode over the paged KV cache (effc/Engine.h,
+# runtime/src/PagedSlotModel.cpp, PagedKvCache.h) on the host backend:
+# ../shared/decoders/llama-withpast (llama's weights, exported with past)
+# compiled once with symbolic seq/past/total, every request of
+# effc-run --generate 16 --test-data llama/generate_0 must give its row's
+# reference tokens (exit 1 otherwise), and the pool lines must say what the
+# mode exercises.
+#   test/e2e/run_engine_paged.sh MODE WITHPAST_DIR REFERENCE_DIR BIN_DIR [BACKEND]
+# MODE: repeat (each row 3 times at once, pages of 4 and of 16: copies
+# admitted together share the prompt's pages, copy-on-write at the page of the
+# last prompt token; without sharing nothing is shared), stagger (rows
+# submitted at steps 0 and 2 / 0 and 7), preempt (a pool too small for both
+# rows at once: the latest admitted is evicted and recomputed, with and
+# without sharing), speculate (draft = the target itself: every draft
+# accepted, truncation of shared pages; draft = gpt2 in recompute mode),
+# errors (a pool smaller than one request, bad page sizes, the KV options
+# without the engine).
+set -euo pipefail
+mode=$1; model_dir=$2; ref_dir=$3; bin_dir=$4; backend=${5:-host}
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+"$bin_dir/effc" "$model_dir/model.onnx" --dim batch=2 --dim seq=1..32 --dim past=0..255 \
+  --dim total=1..288 -o "$work/cache.effc" >/dev/null
+run() {
+  "$bin_dir/effc-run" "$work/cache.effc" --backend="$backend" --generate 16 \
+    --test-data "$ref_dir/generate_0" "$@" | tee "$work/out.txt"
+  grep -q '^tokens: \([0-9]*\)/\1 match$' "$work/out.txt"
+  expect '^engine: kv-cache mode, 2 slots'
+  expect '^kv pool: [0-9]* pages of [0-9]* tokens; at most [0-9]* in use .*; 0 in use at the end$'
+}
+expect() { grep -q "$1" "$work/out.txt" || { echo "expected a line matching '$1'"; exit 1; }; }
+case $mode in
+  repeat)
+    # Two copies of a row start together: the second takes over the first's
+    # pages of positions 0..14 (its last prompt token is computed for its
+    # logits), pages 0-2 stay shared, page 3 is copied when it writes
+    # position 15. Rows 0 and 1 each: 4 shared pages, 1 copy.
+    run --repeat 3 --kv-page-size 4
+    expect '^tokens: 96/96 match$'
+    expect '^shared pages: 8 (.*copy-on-write copies: 2)$'
+    expect '^kv pool: 128 pages of 4 tokens; at most 16 in use'
+    run --repeat 3
+    expect '^shared pages: 2 (.*copy-on-write copies: 2)$'
+    expect '^kv pool: 32 pages of 16 tokens; at most 4 in use'
+    run --repeat 3 --kv-page-size 4 --no-prefix-sharing
+    expect '^shared pages: 0 (.*copy-on-write copies: 0)$';;
+  stagger)
+    run --stagger 2 --kv-page-size 8
+    expect '^row 1: submitted at step 2, first token at step 2'
+    expect '^preempted: 0$'
+    run --stagger 7
+    expect '^row 1: submitted at step 7, first token at step 7';;
+  preempt)
+    # 32 tokens = 8 pages of 4 per request; 10 pages hold one and a bit.
+    run --stagger 2 --kv-page-size 4 --kv-pool-pages 10 --no-prefix-sharing
+    expect '^preempted: [1-9]'
+    expect '^kv pool: 10 pages of 4 tokens; at most 10 in use'
+    run --repeat 2 --kv-page-size 4 --kv-pool-pages 12
+    expect '^tokens: 64/64 match$'
+    expect '^preempted: [1-9]';;
+  speculate)
+    run --draft "$work/cache.effc" --speculate 3 --repeat 2 --kv-page-size 4
+    expect '^acceptance: 1.0000 (48 of 48 draft tokens accepted'
+    expect '^shared pages: 8 '
+    "$bin_dir/effc" "$(dirname "$model_dir")/gpt2/model.onnx" --dim batch=2 --dim seq=32 \
+      -o "$work/gpt2.effc" >/dev/null
+    run --draft "$work/gpt2.effc" --speculate 2 --stagger 1 --kv-pool-pages 5
+    expect '^acceptance: ';;
+  errors)
+    expect_error() { # MESSAGE ARGS...: effc-run fails and prints MESSAGE
+      local message=$1; shift
+      if "$bin_dir/effc-run" "$work/cache.effc" --backend="$backend" "$@" >"$work/err" 2>&1; then
+        echo "expected an error: $*" >&2; cat "$work/err" >&2; exit 1
+      fi
+      cat "$work/err"
+      grep -qF -- "$message" "$work/err" || { echo "the error does not say: $message" >&2; exit 1; }
+    }
+    gen=(--generate 16 --test-data "$ref_dir/generate_0")
+    expect_error "row 0: prompt of 16 tokens + 16 new tokens needs 8 pages of 4 tokens; the KV pool has 7" \
+      "${gen[@]}" --stagger 1 --kv-page-size 4 --kv-pool-pages 7
+    expect_error "option --kv-page-size: expected an integer in 1..65536" "${gen[@]}" --repeat 1 --kv-page-size 0
+    expect_error "option --kv-pool-pages: expected an integer in 0..1000000000" "${gen[@]}" --repeat 1 --kv-pool-pages -1
+    expect_error "options --kv-page-size, --kv-pool-pages and --no-prefix-sharing configure the serving engine" \
+      "${gen[@]}" --kv-page-size 8;;
+  *) echo "unknown mode $mode"; exit 2;;
+esac
