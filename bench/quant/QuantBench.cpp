@@ -6,8 +6,10 @@
 //   effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] [--arch=sm_90 --compile-only]
 //
 // --check: every scheme (int8 per channel, nf4 block 64, MatMulNBits-style
-// int4 block 32, llm_int8 with and without outliers) at M in {1, 4, 16, 128}
-// on the GPU against effc's host reference kernel (runtime/src/host/
+// int4 block 32, llm_int8 with and without outliers) at M in {1, 4, 16, 32,
+// 128, 300} (the GEMVs up to 16 rows, the tensor-core mma kernel above for
+// the weight-only schemes, the tiled kernel for llm_int8; shape 272x200 has
+// K and N tails) on the GPU against effc's host reference kernel (runtime/src/host/
 // QuantLinear.cpp, itself checked against numpy and onnxruntime) on the same
 // bytes; outputs poisoned with NaN first. Max error / max |reference| <= 1e-2
 // (bf16 outputs).
@@ -159,13 +161,16 @@ KernelDesc describe(const Scheme &s, const Packed &p, int64_t M, int64_t K, int6
 
 struct Kernel {
   std::string label, name, variant, source, cubin, error;
+  int64_t bm = 0, bn = 0; // the mma tile
   LaunchDims launch;
 };
 
 Kernel generate(const Scheme &s, const Packed &p, int64_t M, int64_t K, int64_t N) {
   Kernel k;
   k.label = s.name + " M" + std::to_string(M) + " " + std::to_string(K) + "x" + std::to_string(N);
-  k.name = "effc_qb_" + std::to_string(int(s.scheme)) + "_" + std::to_string(M) + "_" +
+  // The threshold too: llm-int8 and llm-int8-t1 are one scheme number.
+  k.name = "effc_qb_" + std::to_string(int(s.scheme)) + "_t" +
+           std::to_string(int(s.threshold * 100)) + "_" + std::to_string(M) + "_" +
            std::to_string(K) + "_" + std::to_string(N);
   KernelDesc d = describe(s, p, M, K, N, k.name);
   KernelChoice c;
@@ -173,9 +178,17 @@ Kernel generate(const Scheme &s, const Packed &p, int64_t M, int64_t K, int64_t 
   if (!chooseQuantLinear(d, c, k.error) || !instantiateQuantLinear(d, c, text, k.error))
     return k;
   k.variant = c.variant;
+  k.bm = c.param("bm");
+  k.bn = c.param("bn");
   k.launch = c.launch;
   k.source = cudaPrelude() + deviceSources({"quant_defs.cuh", "quant_linear.cuh"}) + text;
   return k;
+}
+
+/// "mma 64x128" for the tensor-core kernel, else the variant.
+std::string variantText(const Kernel &k) {
+  return k.variant == "mma" ? "mma " + std::to_string(k.bm) + "x" + std::to_string(k.bn)
+                            : k.variant;
 }
 
 /// A plain 128-bit read of `n16` uint4s (the bandwidth the floor divides by).
@@ -373,18 +386,19 @@ bool runCheck(Gpu &g, const Options &opt, const std::string &arch) {
   struct Shape {
     int64_t K, N;
   };
-  const std::vector<Shape> shapes = {{2048, 512}, {512, 1536}};
+  const std::vector<Shape> shapes = {{2048, 512}, {512, 1536}, {272, 200}};
+  const std::vector<int64_t> rows = {1, 4, 16, 32, 128, 300};
   std::vector<Want> wants;
   for (const Scheme &s : schemes())
     for (const Shape &sh : shapes)
-      for (int64_t M : {1, 4, 16, 128})
+      for (int64_t M : rows)
         wants.push_back({&s, M, sh.K, sh.N});
   compileAll(wants, arch);
   bool allOk = true;
   std::printf("\ncheck: GPU vs host reference (max |y - ref| / max |ref|, bf16 out, <= 1e-2)\n");
   for (const Scheme &s : schemes())
     for (const Shape &sh : shapes)
-      for (int64_t M : {1, 4, 16, 128}) {
+      for (int64_t M : rows) {
         Packed p = pack(s, sh.K, sh.N, uint32_t(sh.K * 7 + sh.N + M));
         Kernel k = kernelFor(s, p, M, sh.K, sh.N);
         bool ok = k.error.empty();
@@ -421,7 +435,7 @@ bool runCheck(Gpu &g, const Options &opt, const std::string &arch) {
           }
           g.freeAll();
         }
-        std::printf("  %-34s %-9s %s %.2e%s%s\n", k.label.c_str(), k.variant.c_str(),
+        std::printf("  %-34s %-11s %s %.2e%s%s\n", k.label.c_str(), variantText(k).c_str(),
                     ok ? "PASS" : "FAIL", err, k.error.empty() ? "" : "  ", k.error.c_str());
         allOk = allOk && ok;
       }
@@ -456,8 +470,9 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
               ">= 256 MB), xF = speedup over cuBLAS fp16; floor = packed bytes / %.0f GB/s "
               "(measured read)\n",
               opt.reps, gbps);
-  std::printf("%-14s %5s | %8s %8s | %8s %6s %6s | %8s %6s %6s | %8s %6s %6s\n", "shape K x N", "M",
-              "bf16", "fp16", "int8", "xF", "floor", "nf4", "xF", "floor", "nbits4", "xF", "floor");
+  std::printf("%-14s %5s | %8s %8s | %8s %6s %6s | %8s %6s %6s | %8s %6s %6s | %s\n", "shape K x N",
+              "M", "bf16", "fp16", "int8", "xF", "floor", "nf4", "xF", "floor", "nbits4", "xF",
+              "floor", "kernels");
   struct Shape {
     const char *name;
     int64_t K, N;
@@ -509,6 +524,7 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
       std::printf("%-7s %6s %5lld | %8.2f %8.2f", sh.name,
                   (std::to_string(sh.K) + "x" + std::to_string(sh.N)).c_str(), (long long)M, tBf16,
                   tFp16);
+      std::string kernels;
       for (const Scheme *s : timed) {
         Packed p = pack(*s, sh.K, sh.N, 11);
         const Kernel &k = kernelFor(*s, p, M, sh.K, sh.N);
@@ -533,8 +549,9 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
           std::fprintf(stderr, "%s: %s\n", k.label.c_str(), k.error.c_str());
         }
         std::printf(" | %8.2f %6.2f %6.2f", t, tFp16 / t, floorUs);
+        kernels += (kernels.empty() ? "" : ", ") + variantText(k);
       }
-      std::printf("\n");
+      std::printf(" | %s\n", kernels.c_str());
       std::fflush(stdout);
       g.freeAll();
     }
@@ -578,7 +595,7 @@ int main(int argc, char **argv) {
     const std::string arch = opt.arch.empty() ? "sm_90" : opt.arch;
     std::vector<Want> wants;
     for (const Scheme &s : schemes())
-      for (int64_t M : {1, 4, 16, 128, 2048})
+      for (int64_t M : {1, 4, 16, 32, 128, 300, 2048})
         for (auto [K, N] : {std::pair<int64_t, int64_t>{2048, 8192}, {8192, 2048}, {2048, 512}})
           wants.push_back({&s, M, K, N});
     compileAll(wants, arch);

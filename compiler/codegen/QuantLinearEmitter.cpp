@@ -4,8 +4,10 @@
 // call of a template of device/quant_linear.cuh: for up to kVecGemvRows rows
 // (decode) the warp-per-column GEMV with 128-bit loads of the packed weight
 // when its 16-byte chunks line up with the scale blocks, else the scalar
-// GEMV (up to kGemvRows rows); the 32x32 tiled kernel above. All decode the
-// packed codes in registers; the weight stays packed in memory.
+// GEMV (up to kGemvRows rows); above, the tensor-core GEMM (mma) for
+// bf16/fp16 activations when 16-code chunks line up with the scale blocks,
+// else the 32x32 tiled kernel. All decode the packed codes on chip; the
+// weight stays packed in memory.
 //
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/core/DTypeInfo.h"
@@ -37,6 +39,7 @@ constexpr int64_t kTile = 32;
 struct QuantGeometry {
   int64_t scheme, layout, bits, K, N, blockSize, blocks, rows;
   bool hasZeroPoints;
+  DType aType;
   float threshold; // llm_int8
 };
 
@@ -69,6 +72,7 @@ bool describeQuantLinear(const KernelDesc &d, QuantGeometry &g, std::string &err
     return false;
   }
   g.rows = a.numElements() / g.K;
+  g.aType = a.dtype;
   if (!isFloatCompute(computeOf(a.dtype)) || !isFloatCompute(computeOf(d.inputs[2].dtype))) {
     error = d.op + ": a and scales must be float tensors";
     return false;
@@ -88,6 +92,29 @@ bool useVectorGemv(const QuantGeometry &g) {
   return g.layout != int64_t(host::QuantLayout::BnbFlat) || g.K % codes == 0;
 }
 
+/// quant_linear_mma: more rows than the GEMVs take, 16-bit activations (the
+/// MMA operands), a weight-only scheme and 16-code chunks that start on a
+/// 16-byte activation chunk and lie in one scale block.
+bool useMma(const QuantGeometry &g) {
+  auto scheme = host::QuantScheme(g.scheme);
+  if (g.rows <= kVecGemvRows || (g.aType != DType::BFLOAT16 && g.aType != DType::FLOAT16))
+    return false;
+  if (scheme != host::QuantScheme::Int4 && scheme != host::QuantScheme::Int8 &&
+      scheme != host::QuantScheme::NF4 && scheme != host::QuantScheme::FP4)
+    return false;
+  return g.K % 16 == 0 && g.blockSize % 16 == 0;
+}
+
+/// The MMA tile (BM, BN): the largest that still gives about one block per
+/// SM of an H100 (132) or A100 (108), else the smallest.
+std::pair<int64_t, int64_t> mmaTile(const QuantGeometry &g) {
+  static const std::pair<int64_t, int64_t> tiles[] = {{128, 128}, {64, 128}, {64, 64}, {32, 64}};
+  for (auto [bm, bn] : tiles)
+    if (ceilDiv(g.rows, bm) * ceilDiv(g.N, bn) >= 108)
+      return {bm, bn};
+  return tiles[std::size(tiles) - 1];
+}
+
 } // namespace
 
 bool chooseQuantLinear(const KernelDesc &d, KernelChoice &c, std::string &error) {
@@ -95,7 +122,14 @@ bool chooseQuantLinear(const KernelDesc &d, KernelChoice &c, std::string &error)
   if (!describeQuantLinear(d, g, error))
     return false;
   c.launch.block[0] = kThreads;
-  if (useVectorGemv(g) || g.rows <= kGemvRows) {
+  if (useMma(g)) {
+    auto [bm, bn] = mmaTile(g);
+    c.variant = "mma";
+    c.launch.grid[0] = uint32_t(ceilDiv(g.N, bn));
+    c.launch.grid[1] = uint32_t(ceilDiv(g.rows, bm));
+    c.setParam("bm", bm);
+    c.setParam("bn", bn);
+  } else if (useVectorGemv(g) || g.rows <= kGemvRows) {
     c.variant = useVectorGemv(g) ? "gemv_vec" : "gemv";
     c.launch.grid[0] = uint32_t(ceilDiv(g.N, kThreads / 32));
   } else {
@@ -140,8 +174,12 @@ bool instantiateQuantLinear(const KernelDesc &d, const KernelChoice &c, std::str
          loadAs(d.inputs[2].dtype, "x2", "i", Compute::F32), "; };");
   w.line("auto store = [&](long long i, float v) { y0[i] = ",
          storeValue(d.outputs[0].dtype, "v", Compute::F32), "; };");
-  w.line("quant_linear_", c.variant, "<", cfg, ">(x1, ",
-         g.hasZeroPoints ? "x3" : "(const u8 *)nullptr", ", loadA, loadScale, store);");
+  const char *zp = g.hasZeroPoints ? "x3" : "(const u8 *)nullptr";
+  if (c.variant == "mma")
+    w.line("quant_linear_mma<", cfg, ", ", c.param("bm"), ", ", c.param("bn"), ", ",
+           flag(g.aType == DType::BFLOAT16), ">(x1, ", zp, ", x0, loadScale, store);");
+  else
+    w.line("quant_linear_", c.variant, "<", cfg, ">(x1, ", zp, ", loadA, loadScale, store);");
   w.close();
   out = w.str();
   return true;

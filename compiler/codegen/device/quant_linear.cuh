@@ -1,7 +1,8 @@
 //===- quant_linear.cuh - eff.quant_linear: packed quantized weights ------===//
 //
 // y[row][n] = sum_k a[row][k] * W[k][n], W decoded from its packed codes in
-// registers as it is read (never written out). Three kernels:
+// registers as it is read (never written out; the prefill MMA kernel decodes a
+// tile at a time into shared memory). Four kernels:
 //   quant_linear_gemv_vec<C> decode (M <= 16), the packed weight streamed at
 //                          full bandwidth: one warp per output column, each
 //                          lane loads 16 bytes of the column's codes at a
@@ -16,9 +17,15 @@
 //                          with dp4a (four int8 products summed in int32).
 //   quant_linear_gemv<C>   the scalar fallback for few rows (M <= 8): lanes
 //                          stride along K one code at a time.
-//   quant_linear_tiled<C>  more rows: 32x32 output tiles, 256 threads, K in
-//                          steps of 32 staged in shared memory (a as values,
-//                          W decoded once per tile), 4 outputs per thread.
+//   quant_linear_mma<C,..> more rows (prefill) with bf16/fp16 activations:
+//                          tensor-core GEMM (mma.sync m16n8k16, fp32
+//                          accumulators), W decoded to 16-bit in shared
+//                          memory inside the double-buffered mainloop.
+//   quant_linear_tiled<C>  more rows otherwise (fp32 activations,
+//                          dynamic_int8, llm_int8, unaligned blocks): 32x32
+//                          output tiles, 256 threads, K in steps of 32
+//                          staged in shared memory (a as values, W decoded
+//                          once per tile), 4 outputs per thread.
 // dynamic_int8 first quantizes a per tensor as ONNX DynamicQuantizeLinear
 // does (every block reduces min/max over all of a itself: correct, not
 // fast) and accumulates (q - z) * (code - zp) in int32. llm_int8 likewise
@@ -454,6 +461,211 @@ __device__ void quant_linear_tiled(const u8 *w, const u8 *zp, const LA &loadA, c
             (float)acc[j] * (rowScale[ty + 8 * j] * loadScale(col)) + facc[j] * loadScale(col));
     else
       store(row * C::N + col, acc[j]);
+  }
+}
+
+// ---- prefill: tensor-core GEMM, weights dequantized in the mainloop ------
+// Marlin-like for the packed layouts as they are stored (no offline
+// reshuffle): BM x BN output tiles, 256 threads (2 x 4 warps, each
+// BM/2 x BN/4 of mma.sync m16n8k16 with fp32 accumulators), K in tiles of
+// BK = 4096 / BN so that every thread decodes exactly 16 codes of one
+// column per tile. Double-buffered: tile kt+1's activations go
+// global->shared by cp.async and its packed codes (16 or 8 bytes per
+// thread, with their scale and zero point) into registers while the warps
+// multiply tile kt; after the MMAs each thread decodes its codes to
+// bf16/fp16 (code - zero) * scale, or code book * absmax, into the other
+// B buffer ([n][k], k contiguous, as mma's col-major B): one
+// __syncthreads per tile. One scale per column (int4/int8 with one block)
+// is applied in the epilogue instead, so the decoded codes are exact in
+// bf16/fp16. Shared rows are padded by 16 bytes (ldmatrix conflict free).
+// Needs bf16/fp16 activations, K % 16 == 0 and BLOCK % 16 == 0 (a 16-code
+// chunk inside one scale block; the emitter checks), int4/int8/nf4/fp4.
+// Launch: grid (ceil(N / BN), ceil(ROWS / BM)), 256 threads.
+template <class C, int BM, int BN, bool BF, class LS, class ST>
+__device__ void quant_linear_mma(const u8 *w, const u8 *zp, const u16 *a, const LS &loadScale,
+                                 const ST &store) {
+  constexpr bool FLAT = C::LAYOUT == QL_LAYOUT_BNB_FLAT;
+  constexpr int BK = 4096 / BN;     // 16 codes per thread per tile
+  constexpr int ROW = (BK + 8) * 2; // bytes of one shared row (16-byte pad)
+  constexpr int A_BYTES = BM * ROW, B_BYTES = BN * ROW;
+  constexpr int MT = BM / 32, NT = BN / 32; // m16 and n8 tiles per warp
+  constexpr int A_CHUNKS = BM * BK / 8;     // 16-byte chunks of an A tile
+  constexpr int KT = (C::K + BK - 1) / BK;
+  constexpr bool PER_CHANNEL = !FLAT && C::BLOCKS == 1;
+  constexpr long long ROW_BYTES = FLAT ? C::K / 2 : (long long)C::BLOCKS * C::BLOCK_BYTES;
+  static_assert(C::SCHEME == QL_INT4 || C::SCHEME == QL_INT8 || C::SCHEME == QL_NF4 ||
+                    C::SCHEME == QL_FP4,
+                "quant_linear_mma: weight-only schemes");
+  static_assert(C::K % 16 == 0 && C::BLOCK % 16 == 0, "16-code chunks inside one scale block");
+  static_assert((BM == 32 || BM == 64 || BM == 128) && (BN == 64 || BN == 128), "tile");
+  static_assert(2 * (A_BYTES + B_BYTES) <= 48 * 1024, "static shared memory");
+  __shared__ __align__(16) unsigned char tiles[2 * (A_BYTES + B_BYTES)];
+  __shared__ float book[16];
+  const u32 smem = smem_u32(tiles);
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wm = warp >> 2, wn = warp & 3;
+  const long long row0 = (long long)blockIdx.y * BM;
+  const int col0 = blockIdx.x * BN;
+  if (tid < 16)
+    book[tid] = C::SCHEME == QL_FP4 ? ql_fp4_book[tid] : ql_nf4_book[tid];
+
+  // A tile kt -> A buffer `stage` (rows past ROWS and k past K zero filled).
+  auto copyA = [&](int kt, int stage) {
+    const u32 base = smem + stage * A_BYTES;
+#pragma unroll
+    for (int j = 0; j < (A_CHUNKS + 255) / 256; ++j) {
+      const int i = tid + j * 256;
+      if (A_CHUNKS % 256 != 0 && i >= A_CHUNKS)
+        break;
+      const int r = i / (BK / 8), c = i % (BK / 8);
+      const long long row = row0 + r;
+      const int k = kt * BK + c * 8;
+      const bool ok = row < C::ROWS && k < C::K;
+      cp_async16(base + r * ROW + c * 16, ok ? (const void *)(a + row * C::K + k) : (const void *)a,
+                 ok ? 16 : 0);
+    }
+  };
+  // This thread's 16 codes per tile: column wcol, k = kt * BK + wk.
+  const int wnl = tid / (BK / 16), wk = (tid % (BK / 16)) * 16, wcol = col0 + wnl;
+  const u8 *wcolumn = w + (long long)(wcol < C::N ? wcol : 0) * ROW_BYTES;
+  // The packed codes of tile kt, their scale and zero point (codes 0, scale
+  // 0 and zero 0 past K or N: decoded as zeros).
+  auto fetchW = [&](int kt, uint4 &q, float &scale, int &zero) {
+    const int k = kt * BK + wk;
+    q.x = q.y = q.z = q.w = 0u;
+    scale = 0.0f;
+    zero = 0;
+    if (wcol >= C::N || k >= C::K)
+      return;
+    long long off, s;
+    if constexpr (FLAT) {
+      off = k / 2;
+      s = ((long long)wcol * C::K + k) / C::BLOCK;
+    } else {
+      off = (long long)(k / C::BLOCK) * C::BLOCK_BYTES + (k % C::BLOCK) * C::BITS / 8;
+      s = (long long)wcol * C::BLOCKS + k / C::BLOCK;
+    }
+    if constexpr (C::BITS == 8) {
+      q = __ldg(reinterpret_cast<const uint4 *>(wcolumn + off));
+    } else {
+      const uint2 v = __ldg(reinterpret_cast<const uint2 *>(wcolumn + off));
+      q.x = v.x;
+      q.y = v.y;
+    }
+    scale = loadScale(s);
+    if constexpr (!FLAT) {
+      if constexpr (C::HAS_ZP)
+        zero = zp[s];
+      else
+        zero = C::BITS == 8 ? 128 : 8;
+    }
+  };
+  // Decodes the 16 codes into B buffer `stage`, row wnl, columns wk..wk+15.
+  auto storeW = [&](const uint4 &q, float scale, int zero, int stage) {
+    const u32 words[4] = {q.x, q.y, q.z, q.w};
+    u32 h[8];
+#pragma unroll
+    for (int j = 0; j < 8; ++j) { // codes 2j and 2j + 1
+      float v0, v1;
+      if constexpr (C::BITS == 8) {
+        const u32 pair = words[j >> 1] >> (16 * (j & 1));
+        v0 = (float)((int)(pair & 0xFFu) - zero);
+        v1 = (float)((int)((pair >> 8) & 0xFFu) - zero);
+      } else {
+        const u32 byte = (words[j >> 2] >> (8 * (j & 3))) & 0xFFu;
+        if constexpr (FLAT) { // first code in the high nibble
+          v0 = book[byte >> 4];
+          v1 = book[byte & 0xFu];
+        } else { // first code in the low nibble
+          v0 = (float)((int)(byte & 0xFu) - zero);
+          v1 = (float)((int)(byte >> 4) - zero);
+        }
+      }
+      if constexpr (!PER_CHANNEL) {
+        v0 *= scale;
+        v1 *= scale;
+      }
+      h[j] = pack2<BF>(v0, v1);
+    }
+    const u32 dst = smem + 2 * A_BYTES + stage * B_BYTES + wnl * ROW + wk * 2;
+    st_shared_v4(dst, h[0], h[1], h[2], h[3]);
+    st_shared_v4(dst + 16, h[4], h[5], h[6], h[7]);
+  };
+
+  float acc[MT][NT][4];
+#pragma unroll
+  for (int mi = 0; mi < MT; ++mi)
+#pragma unroll
+    for (int ni = 0; ni < NT; ++ni)
+      acc[mi][ni][0] = acc[mi][ni][1] = acc[mi][ni][2] = acc[mi][ni][3] = 0.0f;
+
+  uint4 q;
+  float scale;
+  int zero;
+  fetchW(0, q, scale, zero);
+  copyA(0, 0);
+  cp_async_commit();
+  __syncthreads(); // the code book
+  storeW(q, scale, zero, 0);
+  for (int kt = 0; kt < KT; ++kt) {
+    const int cur = kt & 1;
+    // Tile kt is in buffer cur; every warp is done with buffer cur ^ 1.
+    cp_async_wait<0>();
+    __syncthreads();
+    if (kt + 1 < KT) {
+      copyA(kt + 1, cur ^ 1);
+      fetchW(kt + 1, q, scale, zero);
+    }
+    cp_async_commit();
+    const u32 aS = smem + cur * A_BYTES, bS = smem + 2 * A_BYTES + cur * B_BYTES;
+#pragma unroll
+    for (int ks = 0; ks < BK / 16; ++ks) {
+      u32 af[MT][4], bfr[NT][2];
+#pragma unroll
+      for (int mi = 0; mi < MT; ++mi) {
+        const int r = wm * (BM / 2) + mi * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
+        const int k = ks * 16 + ((lane >> 4) & 1) * 8;
+        ldsm_x4(af[mi][0], af[mi][1], af[mi][2], af[mi][3], aS + r * ROW + k * 2);
+      }
+#pragma unroll
+      for (int nj = 0; nj < NT / 2; ++nj) {
+        const int r = wn * (BN / 4) + nj * 16 + (lane & 7) + ((lane >> 4) & 1) * 8;
+        const int k = ks * 16 + ((lane >> 3) & 1) * 8;
+        ldsm_x4(bfr[2 * nj][0], bfr[2 * nj][1], bfr[2 * nj + 1][0], bfr[2 * nj + 1][1],
+                bS + r * ROW + k * 2);
+      }
+#pragma unroll
+      for (int mi = 0; mi < MT; ++mi)
+#pragma unroll
+        for (int ni = 0; ni < NT; ++ni)
+          mma_m16n8k16<BF>(acc[mi][ni], af[mi], bfr[ni]);
+    }
+    if (kt + 1 < KT)
+      storeW(q, scale, zero, cur ^ 1);
+  }
+  cp_async_wait<0>();
+
+  // c0, c1: row g, columns 2 t4 and 2 t4 + 1; c2, c3: row g + 8.
+  const int g = lane >> 2, t4 = lane & 3;
+#pragma unroll
+  for (int ni = 0; ni < NT; ++ni) {
+    const int col = col0 + wn * (BN / 4) + ni * 8 + 2 * t4;
+    float s0 = 1.0f, s1 = 1.0f;
+    if constexpr (PER_CHANNEL) {
+      s0 = col < C::N ? loadScale(col) : 0.0f;
+      s1 = col + 1 < C::N ? loadScale(col + 1) : 0.0f;
+    }
+#pragma unroll
+    for (int mi = 0; mi < MT; ++mi)
+#pragma unroll
+      for (int h = 0; h < 2; ++h) {
+        const long long row = row0 + wm * (BM / 2) + mi * 16 + h * 8 + g;
+        if (row >= C::ROWS)
+          continue;
+        if (col < C::N)
+          store(row * C::N + col, acc[mi][ni][2 * h] * s0);
+        if (col + 1 < C::N)
+          store(row * C::N + col + 1, acc[mi][ni][2 * h + 1] * s1);
+      }
   }
 }
 

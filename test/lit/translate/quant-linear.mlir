@@ -3,14 +3,16 @@
 // the scalar GEMV for up to 8 rows, and the 32x32 tiled kernel above, for
 // every scheme (int4/int8 with and without zero points, nf4, fp4,
 // dynamic_int8, llm_int8 with its threshold) and a bf16 activation; the
-// weight is read packed (u8) and decoded in registers. All compile with
-// NVRTC for sm_80, sm_90 and sm_90a.
+// weight is read packed (u8) and decoded in registers. More than 16 rows of
+// bf16/fp16 activations take the tensor-core GEMM (mma) when 16-code chunks
+// lie in one scale block (tile BM x BN by the grid it gives). All compile
+// with NVRTC for sm_80, sm_90 and sm_90a.
 // RUN: effc-translate --eff-to-cuda %s | FileCheck %s
 // RUN: effc %s -o %t.effc
 // RUN: effc-nvrtc-check %t.effc --arch=sm_80,sm_90,sm_90a | FileCheck %s --check-prefix=NVRTC
-// NVRTC: sm_80: 12 kernels compiled
-// NVRTC: sm_90: 12 kernels compiled
-// NVRTC: sm_90a: 12 kernels compiled
+// NVRTC: sm_80: 18 kernels compiled
+// NVRTC: sm_90: 18 kernels compiled
+// NVRTC: sm_90a: 18 kernels compiled
 
 // CHECK: __constant__ float ql_nf4_book[16]
 // CHECK: static constexpr int SCHEME = 0, LAYOUT = 0, BITS = 4;
@@ -36,11 +38,24 @@
 // 32-code chunk (scalar GEMV).
 // CHECK: // y[16][16] = a W, W [64][16] nf4, block 64 (gemv_vec)
 // CHECK: // y[4][16] = a W, W [64][16] int4, block 16 (gemv)
+// CHECK: // y[64][16] = a W, W [64][16] int4, block 32, zero points (mma)
+// CHECK: quant_linear_mma<effc_ql_cfg_k12_quant_linear, 32, 64, true>(x1, x3, x0, loadScale, store);
+// CHECK: // y[64][16] = a W, W [64][16] int8, block 64 (mma)
+// CHECK: // y[64][16] = a W, W [64][16] nf4, block 64 (mma)
+// CHECK: // y[80][16] = a W, W [64][16] int8, block 64 (mma)
+// CHECK: quant_linear_mma<effc_ql_cfg_k15_quant_linear, 32, 64, false>(x1, (const u8 *)nullptr, x0, loadScale, store);
+// 40-code blocks do not hold whole 16-code chunks: tiled.
+// CHECK: // y[64][16] = a W, W [40][16] int8, block 40 (tiled)
+// 16 bf16 rows are still a GEMV.
+// CHECK: // y[16][16] = a W, W [64][16] fp4, block 64 (gemv_vec)
 func.func @main(%a4: tensor<4x40xf32>, %a64: tensor<64x40xf32>, %b4: tensor<4x64xf32>,
-                %b64: tensor<64x64xf32>, %h64: tensor<64x40xbf16>, %b16: tensor<16x64xf32>)
+                %b64: tensor<64x64xf32>, %h64: tensor<64x40xbf16>, %b16: tensor<16x64xf32>,
+                %hb: tensor<64x64xbf16>, %hf: tensor<2x40x64xf16>, %hb16: tensor<16x64xbf16>)
     -> (tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>,
         tensor<64x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<4x16xf32>,
-        tensor<4x16xf32>, tensor<64x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>) {
+        tensor<4x16xf32>, tensor<64x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>,
+        tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<2x40x16xf16>,
+        tensor<64x16xbf16>, tensor<16x16xbf16>) {
   %w4 = eff.constant {value = dense<37> : tensor<16x2x16xui8>} : tensor<16x2x16xui8>
   %w8 = eff.constant {value = dense<131> : tensor<16x2x32xui8>} : tensor<16x2x32xui8>
   %s2 = eff.constant {value = dense<0.5> : tensor<16x2xf32>} : tensor<16x2xf32>
@@ -65,5 +80,14 @@ func.func @main(%a4: tensor<4x40xf32>, %a64: tensor<64x40xf32>, %b4: tensor<4x64
   %w16 = eff.constant {value = dense<37> : tensor<16x4x8xui8>} : tensor<16x4x8xui8>
   %s16 = eff.constant {value = dense<0.5> : tensor<16x4xf32>} : tensor<16x4xf32>
   %11 = eff.quant_linear int4 n_kblocks(%b4, %w16, %s16) {K = 64 : i64, N = 16 : i64, block_size = 16 : i64} : (tensor<4x64xf32>, tensor<16x4x8xui8>, tensor<16x4xf32>) -> tensor<4x16xf32>
-  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11 : tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>
+  %w4b = eff.constant {value = dense<37> : tensor<16x2x16xui8>} : tensor<16x2x16xui8>
+  %w8c = eff.constant {value = dense<131> : tensor<16x1x64xui8>} : tensor<16x1x64xui8>
+  %s8c = eff.constant {value = dense<0.01> : tensor<16x1xbf16>} : tensor<16x1xbf16>
+  %12 = eff.quant_linear int4 n_kblocks(%hb, %w4b, %s2, %z2) {K = 64 : i64, N = 16 : i64, block_size = 32 : i64} : (tensor<64x64xbf16>, tensor<16x2x16xui8>, tensor<16x2xf32>, tensor<16x2xui8>) -> tensor<64x16xbf16>
+  %13 = eff.quant_linear int8 n_kblocks(%hb, %w8c, %s8c) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64} : (tensor<64x64xbf16>, tensor<16x1x64xui8>, tensor<16x1xbf16>) -> tensor<64x16xbf16>
+  %14 = eff.quant_linear nf4 bnb_flat(%hb, %wb, %sb) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64} : (tensor<64x64xbf16>, tensor<512xui8>, tensor<16xf32>) -> tensor<64x16xbf16>
+  %15 = eff.quant_linear int8 n_kblocks(%hf, %w8c, %s8c) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64} : (tensor<2x40x64xf16>, tensor<16x1x64xui8>, tensor<16x1xbf16>) -> tensor<2x40x16xf16>
+  %16 = eff.quant_linear int8 n_kblocks(%h64, %wd, %sd) {K = 40 : i64, N = 16 : i64, block_size = 40 : i64} : (tensor<64x40xbf16>, tensor<16x1x40xui8>, tensor<16x1xf32>) -> tensor<64x16xbf16>
+  %17 = eff.quant_linear fp4 bnb_flat(%hb16, %wb, %sb) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64} : (tensor<16x64xbf16>, tensor<512xui8>, tensor<16xf32>) -> tensor<16x16xbf16>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17 : tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<2x40x16xf16>, tensor<64x16xbf16>, tensor<16x16xbf16>
 }

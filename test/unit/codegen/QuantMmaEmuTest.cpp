@@ -1,0 +1,297 @@
+// quant_linear_mma (compiler/codegen/device/quant_linear.cuh), the prefill
+// tensor-core GEMM over packed weights, run on the host by emulation: the
+// template is compiled as C++ with one std::thread per CUDA thread of a
+// block, __syncthreads a block barrier, and the warp-collective ldmatrix and
+// mma.sync m16n8k16 emulated from their PTX ISA fragment maps (each lane
+// posts its registers, the warp meets at a barrier, each lane reads what the
+// hardware would give it). Shared memory is the template's own static
+// arrays, cp.async an immediate copy with zero fill. Checked against effc's
+// host reference kernel (runtime/src/host/QuantLinear.cpp) on the same bytes
+// for every scheme the kernel takes (int8 per channel and blocked, int4 with
+// and without zero points, nf4, fp4), every tile the emitter picks, bf16 and
+// fp16 activations, row/column/K tails. No GPU or NVRTC needed; the GPU run
+// is effc-quant-bench --check.
+#include "host/HostKernels.h"
+#include "host/QuantLinear.h"
+
+#include <gtest/gtest.h>
+
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace emu {
+
+typedef signed char i8;
+typedef unsigned char u8;
+typedef unsigned short u16;
+typedef unsigned int u32;
+typedef long long i64;
+struct uint4 {
+  u32 x, y, z, w;
+};
+struct uint2 {
+  u32 x, y;
+};
+struct Dim3 {
+  unsigned x = 0, y = 0, z = 0;
+};
+thread_local Dim3 threadIdx, blockIdx;
+Dim3 blockDim{256, 1, 1};
+
+std::barrier<> *gBlock = nullptr;
+unsigned char *gSmem = nullptr; // the one array the MMA kernel addresses by u32
+
+struct Warp {
+  std::barrier<> bar{32};
+  u32 addr[32];
+  u32 a[32][4], b[32][2];
+};
+Warp *gWarps = nullptr;
+
+inline void __syncthreads() { gBlock->arrive_and_wait(); }
+template <class T> T __ldg(const T *p) { return *p; }
+inline u32 smem_u32(const void *p) {
+  gSmem = static_cast<unsigned char *>(const_cast<void *>(p)); // the same array in every thread
+  return 0;
+}
+inline void cp_async16(u32 dst, const void *src, int bytes) {
+  std::memset(gSmem + dst, 0, 16);
+  std::memcpy(gSmem + dst, src, size_t(bytes));
+}
+inline void cp_async_commit() {}
+template <int N> void cp_async_wait() {}
+inline void st_shared_v4(u32 addr, u32 a, u32 b, u32 c, u32 d) {
+  const u32 v[4] = {a, b, c, d};
+  std::memcpy(gSmem + addr, v, 16);
+}
+// ldmatrix .x4: lane l gets, of matrix i, row l / 4 words l % 4 (the row
+// address lane 8 i + l / 4 gave).
+inline void ldsm_x4(u32 &r0, u32 &r1, u32 &r2, u32 &r3, u32 addr) {
+  const int lane = threadIdx.x & 31;
+  Warp &w = gWarps[threadIdx.x >> 5];
+  w.addr[lane] = addr;
+  w.bar.arrive_and_wait();
+  u32 *r[4] = {&r0, &r1, &r2, &r3};
+  for (int i = 0; i < 4; ++i)
+    std::memcpy(r[i], gSmem + w.addr[8 * i + lane / 4] + 4 * (lane % 4), 4);
+  w.bar.arrive_and_wait();
+}
+
+float bf16ToF(u16 h) {
+  u32 u = u32(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+u16 fToBf16(float f) {
+  u32 u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return u16(u >> 16);
+}
+float f16ToF(u16 h) {
+  _Float16 v;
+  std::memcpy(&v, &h, 2);
+  return float(v);
+}
+u16 fToF16(float f) {
+  _Float16 v = _Float16(f);
+  u16 h;
+  std::memcpy(&h, &v, 2);
+  return h;
+}
+template <bool BF> u32 pack2(float lo, float hi) {
+  return BF ? u32(fToBf16(lo)) | u32(fToBf16(hi)) << 16 : u32(fToF16(lo)) | u32(fToF16(hi)) << 16;
+}
+// mma.sync.m16n8k16.row.col, g = lane / 4, t = lane % 4: A a0 (g, 2t..),
+// a1 (g + 8, 2t..), a2 (g, 2t + 8..), a3 (g + 8, 2t + 8..); B b0 (k 2t..,
+// n g), b1 (k 2t + 8.., n g); C/D c0 c1 (g, 2t, 2t + 1), c2 c3 (g + 8, ..).
+template <bool BF> void mma_m16n8k16(float *d, const u32 *a, const u32 *b) {
+  const int lane = threadIdx.x & 31;
+  Warp &w = gWarps[threadIdx.x >> 5];
+  std::memcpy(w.a[lane], a, 16);
+  std::memcpy(w.b[lane], b, 8);
+  w.bar.arrive_and_wait();
+  auto half = [](u32 word, int k) {
+    const u16 h = u16(word >> (16 * (k & 1)));
+    return BF ? bf16ToF(h) : f16ToF(h);
+  };
+  auto A = [&](int r, int k) {
+    return half(w.a[(r % 8) * 4 + (k % 8) / 2][(r / 8) + 2 * (k / 8)], k);
+  };
+  auto B = [&](int k, int n) { return half(w.b[n * 4 + (k % 8) / 2][k / 8], k); };
+  const int g = lane / 4, t = lane % 4;
+  for (int i = 0; i < 4; ++i) {
+    const int r = g + 8 * (i / 2), n = 2 * t + (i % 2);
+    float s = d[i];
+    for (int k = 0; k < 16; ++k)
+      s += A(r, k) * B(k, n);
+    d[i] = s;
+  }
+  w.bar.arrive_and_wait();
+}
+// Names the other (not instantiated) templates of the file use.
+struct SumOp {};
+struct MaxOp {};
+struct MinOp {};
+template <class T, class Op> T warp_reduce(T v, Op) { return v; }
+template <class T, class Op> T block_reduce(T v, Op) { return v; }
+inline u32 atomicOr(u32 *p, u32 v) { return *p |= v; }
+inline int __dp4a(int a, int b, int c) { return a + b + c; }
+
+#define __device__
+#define __forceinline__ inline
+#define __constant__
+#define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+#define EFFC_DEVICE_PRIMITIVES_CUH
+#include "quant_linear.cuh"
+#undef __shared__
+
+} // namespace emu
+
+namespace {
+
+using namespace effc;
+
+/// One run of quant_linear_mma<C, BM, BN, BF> over `a` (16-bit bits) with
+/// `blocksY` x `blocksX` blocks of 256 threads; fp32 outputs.
+template <class C, int BM, int BN, bool BF>
+std::vector<float> runEmulated(const std::vector<uint16_t> &a, const std::vector<uint8_t> &w,
+                               const std::vector<uint8_t> &zp, const std::vector<float> &scales) {
+  std::vector<float> y(size_t(C::ROWS * C::N), NAN);
+  auto loadScale = [&](long long i) -> float { return scales.at(size_t(i)); };
+  auto store = [&](long long i, float v) { y.at(size_t(i)) = v; };
+  const int gridX = int((C::N + BN - 1) / BN), gridY = int((C::ROWS + BM - 1) / BM);
+  for (int by = 0; by < gridY; ++by)
+    for (int bx = 0; bx < gridX; ++bx) {
+      std::barrier<> block(256);
+      std::unique_ptr<emu::Warp[]> warps(new emu::Warp[8]);
+      emu::gBlock = &block;
+      emu::gWarps = warps.get();
+      std::vector<std::thread> threads;
+      for (unsigned t = 0; t < 256; ++t)
+        threads.emplace_back([&, t] {
+          emu::threadIdx.x = t;
+          emu::blockIdx.x = unsigned(bx);
+          emu::blockIdx.y = unsigned(by);
+          emu::quant_linear_mma<C, BM, BN, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
+                                               loadScale, store);
+        });
+      for (std::thread &t : threads)
+        t.join();
+    }
+  return y;
+}
+
+template <int SCHEME_, int LAYOUT_, int BITS_, int K_, int N_, int BLOCK_, long long ROWS_,
+          bool ZP_>
+struct Config {
+  static constexpr int SCHEME = SCHEME_, LAYOUT = LAYOUT_, BITS = BITS_;
+  static constexpr int K = K_, N = N_, BLOCK = BLOCK_, BLOCKS = (K_ + BLOCK_ - 1) / BLOCK_,
+                       BLOCK_BYTES = BLOCK_ * BITS_ / 8;
+  static constexpr long long ROWS = ROWS_;
+  static constexpr bool HAS_ZP = ZP_;
+  static constexpr float THRESHOLD = 6.0f;
+};
+
+/// Random packed operands of C, the emulated kernel and the host reference
+/// on the same bytes; returns max |y - ref| / max |ref|.
+template <class C, int BM, int BN, bool BF> double maxRelError(uint32_t seed) {
+  std::mt19937 rng(seed);
+  const bool flat = C::LAYOUT == QL_LAYOUT_BNB_FLAT;
+  std::vector<uint8_t> w(flat ? size_t(C::N * C::K / 2)
+                              : size_t(C::N * C::BLOCKS * C::BLOCK_BYTES));
+  for (auto &b : w)
+    b = uint8_t(rng() >> 24);
+  const size_t nScales = flat ? size_t(C::N * C::K / C::BLOCK) : size_t(C::N * C::BLOCKS);
+  std::vector<float> scales(nScales);
+  std::uniform_real_distribution<float> u(0.5f, 2.0f);
+  for (auto &s : scales)
+    s = u(rng) * (C::BITS == 8 ? 1.0f / 127.0f : C::SCHEME == QL_INT4 ? 0.125f : 1.0f);
+  std::vector<uint8_t> zp;
+  if (C::HAS_ZP) {
+    zp.resize(size_t(C::N * C::BLOCKS));
+    for (auto &z : zp)
+      z = uint8_t(rng() % (C::BITS == 8 ? 256 : 16));
+  }
+  std::normal_distribution<float> nd(0.0f, 1.0f);
+  std::vector<uint16_t> a(size_t(C::ROWS * C::K));
+  std::vector<float> af(a.size());
+  for (size_t i = 0; i < a.size(); ++i) {
+    const float v = nd(rng);
+    a[i] = BF ? emu::fToBf16(v) : emu::fToF16(v);
+    af[i] = BF ? emu::bf16ToF(a[i]) : emu::f16ToF(a[i]);
+  }
+  std::vector<float> ref(size_t(C::ROWS * C::N));
+  std::vector<int64_t> wShape = flat ? std::vector<int64_t>{C::N * C::K / 2}
+                                     : std::vector<int64_t>{C::N, C::BLOCKS, C::BLOCK_BYTES};
+  std::vector<int64_t> sShape =
+      flat ? std::vector<int64_t>{int64_t(nScales)} : std::vector<int64_t>{C::N, C::BLOCKS};
+  host::Attrs attrs = {{"scheme", int64_t(C::SCHEME)},
+                       {"layout", int64_t(C::LAYOUT)},
+                       {"K", int64_t(C::K)},
+                       {"N", int64_t(C::N)},
+                       {"block_size", int64_t(C::BLOCK)}};
+  Status st = host::runKernel(
+      "eff.quant_linear", attrs,
+      {{DType::FLOAT32, {C::ROWS, C::K}, af.data()},
+       {DType::UINT8, wShape, w.data()},
+       {DType::FLOAT32, sShape, scales.data()},
+       {DType::UINT8, C::HAS_ZP ? std::vector<int64_t>{C::N, C::BLOCKS} : std::vector<int64_t>{},
+        C::HAS_ZP ? zp.data() : nullptr}},
+      {{DType::FLOAT32, {C::ROWS, C::N}, ref.data()}});
+  EXPECT_TRUE(st.ok()) << st.message();
+  std::vector<float> y = runEmulated<C, BM, BN, BF>(a, w, zp, scales);
+  double maxRef = 0, maxErr = 0;
+  for (size_t i = 0; i < y.size(); ++i) {
+    maxRef = std::max(maxRef, std::fabs(double(ref[i])));
+    maxErr = std::isnan(y[i]) ? INFINITY : std::max(maxErr, std::fabs(double(y[i]) - ref[i]));
+  }
+  return maxErr / std::max(maxRef, 1e-30);
+}
+
+// Shapes with a row tail (40 or 150 rows), a column tail (N 72 or 200) and K
+// tiles that overhang K (K 96: one and a half 64-tiles, three 32-tiles).
+constexpr int kInt8 = QL_INT8, kInt4 = QL_INT4, kNF4 = QL_NF4, kFP4 = QL_FP4;
+constexpr int kBlocks = QL_LAYOUT_NBLOCKS, kFlat = QL_LAYOUT_BNB_FLAT;
+
+// One scale per column (applied in the epilogue): exact codes, fp32 sums.
+TEST(QuantMmaEmulated, Int8PerChannel) {
+  EXPECT_LE((maxRelError<Config<kInt8, kBlocks, 8, 96, 72, 96, 40, false>, 32, 64, true>(1)), 1e-5);
+  EXPECT_LE((maxRelError<Config<kInt8, kBlocks, 8, 96, 200, 96, 150, false>, 128, 128, true>(2)),
+            1e-5);
+  EXPECT_LE((maxRelError<Config<kInt8, kBlocks, 8, 96, 72, 96, 40, false>, 64, 64, false>(3)),
+            1e-5);
+}
+
+// Scales per block of K: decoded values rounded to bf16/fp16.
+TEST(QuantMmaEmulated, Int8Blocked) {
+  EXPECT_LE((maxRelError<Config<kInt8, kBlocks, 8, 96, 72, 32, 40, false>, 64, 128, true>(4)),
+            1e-2);
+  EXPECT_LE((maxRelError<Config<kInt8, kBlocks, 8, 96, 72, 48, 40, true>, 32, 64, false>(5)), 3e-3);
+}
+
+TEST(QuantMmaEmulated, Int4) {
+  // MatMulNBits-style block 32, with and without zero points; K 80 pads
+  // the last block.
+  EXPECT_LE((maxRelError<Config<kInt4, kBlocks, 4, 96, 72, 32, 40, false>, 32, 64, true>(6)), 1e-2);
+  EXPECT_LE((maxRelError<Config<kInt4, kBlocks, 4, 80, 200, 32, 150, true>, 128, 128, true>(7)),
+            1e-2);
+  EXPECT_LE((maxRelError<Config<kInt4, kBlocks, 4, 96, 72, 96, 40, true>, 64, 64, true>(8)), 1e-5);
+}
+
+TEST(QuantMmaEmulated, NF4AndFP4) {
+  EXPECT_LE((maxRelError<Config<kNF4, kFlat, 4, 128, 72, 64, 40, false>, 64, 128, true>(9)), 1e-2);
+  EXPECT_LE((maxRelError<Config<kNF4, kFlat, 4, 96, 200, 32, 150, false>, 128, 128, false>(10)),
+            3e-3);
+  EXPECT_LE((maxRelError<Config<kFP4, kFlat, 4, 96, 72, 64, 40, false>, 32, 64, true>(11)), 1e-2);
+}
+
+} // namespace
