@@ -767,9 +767,7 @@ int main(int argc, char **argv) {
         continue;
       Variant v;
       v.tile = t;
-      v.kernel = hopper        ? wgmma::tileName(t) + (wgmma::usesTma(s) ? "_tma" : "")
-                 : tensorCores ? tileName(t)
-                               : "ffma";
+      v.kernel = hopper ? wgmma::kernelVariant(s) : tensorCores ? tileName(t) : "ffma";
       v.chosen = t == chosen;
       Job j;
       j.name = base +

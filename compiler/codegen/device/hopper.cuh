@@ -290,6 +290,44 @@ __device__ __forceinline__ void hop_tma_prefetch_desc(const void *tmap) {
   asm volatile("prefetch.tensormap [%0];\n" ::"l"(tmap) : "memory");
 }
 
+// ---- thread block clusters (PTX ISA "mapa", "barrier.cluster", mbarrier
+// with .cluster scope, ld.shared::cluster) --------------------------------
+// All threads of every CTA of the cluster (none may have exited).
+__device__ __forceinline__ void hop_cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\n"
+               "barrier.cluster.wait.acquire.aligned;\n" ::
+                   : "memory");
+}
+// The shared::cluster address of `addr` (this CTA's shared memory) in CTA `rank`.
+__device__ __forceinline__ u32 hop_mapa(u32 addr, u32 rank) {
+  u32 r;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(r) : "r"(addr), "r"(rank));
+  return r;
+}
+// Arrive (release at cluster scope) on an mbarrier of any CTA of the cluster.
+__device__ __forceinline__ void hop_mbar_arrive_cluster(u32 clusterBar) {
+  asm volatile("mbarrier.arrive.release.cluster.shared::cluster.b64 _, [%0];\n" ::"r"(clusterBar)
+               : "memory");
+}
+// hop_mbar_wait with acquire at cluster scope (arrivals came from other CTAs).
+__device__ __forceinline__ void hop_mbar_wait_cluster(u32 bar, u32 parity) {
+  asm volatile("{\n"
+               ".reg .pred done;\n"
+               "WAIT_%=:\n"
+               "mbarrier.try_wait.parity.acquire.cluster.shared::cta.b64 done, [%0], %1;\n"
+               "@!done bra WAIT_%=;\n"
+               "}\n" ::"r"(bar),
+               "r"(parity)
+               : "memory");
+}
+__device__ __forceinline__ void hop_ld_cluster_v4(u32 addr, float &a, float &b, float &c,
+                                                  float &d) {
+  asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+               : "=f"(a), "=f"(b), "=f"(c), "=f"(d)
+               : "r"(addr)
+               : "memory");
+}
+
 // ---- register reallocation (PTX ISA "setmaxnreg", sm_90a) ------------------
 // Warp-specialized kernels: producer warpgroups give registers back (dec),
 // consumers take them (inc). Takes effect only under a register cap at entry

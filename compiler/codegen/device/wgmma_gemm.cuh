@@ -275,15 +275,28 @@ __device__ __forceinline__ void wgmma_gemm(const void *__restrict__ A_, const vo
 //  * Consumers wait for `full`, issue the 4 k16 wgmmas of the stage as one
 //    group, wait until only that group is pending and then release the
 //    previous stage (one `empty` arrival per consumer warp).
-//  * Persistent: grid = min(tiles, SMs); CTA b takes tiles b, b + gridDim.x,
-//    ... (grouped raster of 8 tile-rows inside each batch), so the producer
-//    loads the next tile's first stages while the consumers run the
-//    epilogue of the current one.
+//  * Persistent: grid = min(tiles, SMs / SPLIT) * SPLIT; cluster c takes
+//    tiles c, c + clusters, ... (grouped raster of 8 tile-rows inside each
+//    batch), so the producer loads the next tile's first stages while the
+//    consumers run the epilogue of the current one.
+//  * Split-K (C::SPLIT > 1, for skinny tiles counts): a cluster of SPLIT
+//    CTAs (__cluster_dims__(SPLIT, 1, 1) on the kernel) shares each tile,
+//    CTA rank r taking k-tiles [r K_TILES / SPLIT, (r+1) K_TILES / SPLIT).
+//    The partial sums meet in distributed shared memory, no workspace: each
+//    peer stores its fp32 fragment in its own reduction buffer and arrives
+//    (release.cluster) on rank 0's `red_full` mbarrier; rank 0 waits,
+//    adds the peers' buffers (ld.shared::cluster) into its registers, runs
+//    the epilogue and arrives on each peer's `red_free`, which a peer waits
+//    for before it writes the next tile's partials and before it exits.
 template <class C> struct WgTma {
   typedef WgShape<C> S;
   static constexpr int CONSUMERS = C::BM / 64, NT = 128 * (CONSUMERS + 1);
   static constexpr long long TILES = (long long)S::TILES_M * S::TILES_N;
   static constexpr long long TOTAL = TILES * C::BATCH;
+  static constexpr int SPLIT = C::SPLIT;
+  static_assert(SPLIT >= 1 && SPLIT <= 8 && S::K_TILES >= SPLIT, "1..8 splits, a k-tile each");
+  /// The reduction buffer after the ring (SPLIT > 1): BM x BN fp32.
+  static constexpr int RED_BYTES = SPLIT > 1 ? C::BM *C::BN * 4 : 0;
 };
 
 /// The tile of persistent work item t: batch bz, first row m0, first column n0.
@@ -313,9 +326,9 @@ __device__ __forceinline__ void wg_tma_operand(unsigned tile, const HopTensorMap
   }
 }
 
-/// Launch: grid (min(TOTAL, SMs)), WgTma<C>::NT threads, STAGES * STAGE_BYTES
-/// + 1024 bytes of dynamic shared memory. tmA / tmB: the operands' tensor
-/// maps (kernel parameters declared `const __grid_constant__`).
+/// Launch: grid (min(TOTAL, SMs / SPLIT) * SPLIT), WgTma<C>::NT threads,
+/// STAGES * STAGE_BYTES + RED_BYTES + 1024 bytes of dynamic shared memory. tmA / tmB: the operands'
+/// tensor maps (kernel parameters declared `const __grid_constant__`).
 template <class C, class Epilogue>
 __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
                                                void *__restrict__ C_, const HopTensorMap *tmA,
@@ -327,11 +340,17 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
   constexpr bool BF = C::A_TYPE == TCG_BF16;
   constexpr int NACC = C::BN / 2;
   extern __shared__ __align__(1024) unsigned char wg_smem[];
-  __shared__ __align__(8) unsigned long long wg_bars[2 * C::STAGES]; // full[s], empty[s]
+  // full[s], empty[s], then red_full, red_free (split-K)
+  __shared__ __align__(8) unsigned long long wg_bars[2 * C::STAGES + 2];
   const unsigned smem = (smem_u32(wg_smem) + 1023u) & ~1023u;
   const unsigned bars = smem_u32(wg_bars);
+  const unsigned redFull = bars + 8 * (2 * C::STAGES), redFree = redFull + 8;
+  const unsigned red = smem + C::STAGES * S::STAGE_BYTES;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wg = warp >> 2, wq = warp & 3;
+  const int rank = T::SPLIT == 1 ? 0 : int(blockIdx.x % T::SPLIT); // cluster along x
+  const int kBegin = rank * S::K_TILES / T::SPLIT, kEnd = (rank + 1) * S::K_TILES / T::SPLIT;
+  const long long firstTile = blockIdx.x / T::SPLIT, tileStep = gridDim.x / T::SPLIT;
   if (tid == 0) {
     hop_tma_prefetch_desc(tmA);
     hop_tma_prefetch_desc(tmB);
@@ -340,9 +359,17 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
       hop_mbar_init(bars + 8 * s, 1);                              // the producer's arrive + tx
       hop_mbar_init(bars + 8 * (C::STAGES + s), 4 * T::CONSUMERS); // one per consumer warp
     }
+    // Every consumer thread of every peer / of rank 0 arrives once per tile.
+    if constexpr (T::SPLIT > 1) { // (an arrival count of 0 is invalid)
+      hop_mbar_init(redFull, (T::SPLIT - 1) * 128 * T::CONSUMERS);
+      hop_mbar_init(redFree, 128 * T::CONSUMERS);
+    }
     hop_mbar_init_fence();
   }
-  __syncthreads();
+  if constexpr (T::SPLIT > 1)
+    hop_cluster_sync(); // the peers' barriers are initialized before any remote arrival
+  else
+    __syncthreads();
 
   if (wg == 0) { // producer
     if constexpr (T::CONSUMERS == 2)
@@ -351,14 +378,14 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
       int stage = 0;
       unsigned phase = 0;
 #pragma unroll 1
-      for (long long t = blockIdx.x; t < T::TOTAL; t += gridDim.x) {
+      for (long long t = firstTile; t < T::TOTAL; t += tileStep) {
         long long bz;
         int m0, n0;
         wg_tma_tile<C>(t, bz, m0, n0);
         const int zA = C::BATCH_STRIDE_A == 0 ? 0 : int(bz);
         const int zB = C::BATCH_STRIDE_B == 0 ? 0 : int(bz);
 #pragma unroll 1
-        for (int kt = 0; kt < S::K_TILES; ++kt) {
+        for (int kt = kBegin; kt < kEnd; ++kt) {
           const unsigned full = bars + 8 * stage, empty = bars + 8 * (C::STAGES + stage);
           hop_mbar_wait(empty, phase ^ 1u); // a fresh barrier passes parity 1
           hop_mbar_arrive_expect_tx(full, S::STAGE_BYTES);
@@ -381,10 +408,12 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
   const int cw = wg - 1; // this consumer's 64 rows of the tile
   const char *biasb = (const char *)bias_;
   constexpr int Y_SIZE = C::Y_TYPE == TCG_F32 ? 4 : 2;
+  const int ctid = tid - 128; // consumer thread index
   int stage = 0;
-  unsigned phase = 0;
+  unsigned phase = 0, redPhase = 0;
+  bool reduced = false; // a peer's buffer was handed to rank 0 (and not yet freed)
 #pragma unroll 1
-  for (long long t = blockIdx.x; t < T::TOTAL; t += gridDim.x) {
+  for (long long t = firstTile; t < T::TOTAL; t += tileStep) {
     long long bz;
     int m0, n0;
     wg_tma_tile<C>(t, bz, m0, n0);
@@ -395,7 +424,7 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
       acc[i] = 0.f;
     int prev = -1;
 #pragma unroll 1
-    for (int kt = 0; kt < S::K_TILES; ++kt) {
+    for (int kt = kBegin; kt < kEnd; ++kt) {
       hop_mbar_wait(bars + 8 * stage, phase);
       const unsigned aS = smem + stage * S::STAGE_BYTES, bS = aS + S::A_BYTES;
 #pragma unroll
@@ -426,8 +455,45 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
       hop_fence_operand(acc[i]);
     if (prev >= 0 && lane == 0)
       hop_mbar_arrive(bars + 8 * (C::STAGES + prev));
+    if constexpr (T::SPLIT > 1) {
+      // Fragment slot (cw, i/4) of this thread: 16 bytes, consecutive threads adjacent.
+      const unsigned slot = red + (unsigned)(cw * (NACC / 4) * 128 + ctid % 128) * 16u;
+      if (rank != 0) {
+        if (reduced) // rank 0 has read the previous tile's partials
+          hop_mbar_wait_cluster(redFree, redPhase ^ 1u);
+#pragma unroll
+        for (int i = 0; i < NACC / 4; ++i)
+          st_shared_v4(slot + i * 128 * 16, __float_as_uint(acc[4 * i]),
+                       __float_as_uint(acc[4 * i + 1]), __float_as_uint(acc[4 * i + 2]),
+                       __float_as_uint(acc[4 * i + 3]));
+        hop_mbar_arrive_cluster(hop_mapa(redFull, 0));
+        reduced = true;
+        redPhase ^= 1u;
+        continue;
+      }
+      hop_mbar_wait_cluster(redFull, redPhase);
+      redPhase ^= 1u;
+#pragma unroll 1
+      for (int r = 1; r < T::SPLIT; ++r) {
+        const unsigned peer = hop_mapa(slot, r);
+#pragma unroll
+        for (int i = 0; i < NACC / 4; ++i) {
+          float a, b, c, d;
+          hop_ld_cluster_v4(peer + i * 128 * 16, a, b, c, d);
+          acc[4 * i] += a;
+          acc[4 * i + 1] += b;
+          acc[4 * i + 2] += c;
+          acc[4 * i + 3] += d;
+        }
+        hop_mbar_arrive_cluster(hop_mapa(redFree, r)); // this thread is done with peer r
+      }
+    }
     wg_store_tile<C>(acc, biasb, Cb, bz, m0 + cw * 64, n0, lane, wq, epilogue);
   }
+  // A peer's shared memory must outlive rank 0's reads of it.
+  if constexpr (T::SPLIT > 1)
+    if (rank != 0 && reduced)
+      hop_mbar_wait_cluster(redFree, redPhase ^ 1u);
 }
 
 #endif // EFFC_DEVICE_WGMMA_GEMM_CUH

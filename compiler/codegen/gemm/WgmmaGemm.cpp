@@ -19,6 +19,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 namespace effc::codegen::wgmma {
 
@@ -106,10 +107,53 @@ bool usesTma(const GemmSpec &s) {
   return s.sm90a && s.tma && s.K >= 1 && !s.hasRuntimeRows() && unsupportedReason(s).empty();
 }
 
+namespace {
+// Dynamic shared memory a CTA may have: 227 KiB less the kernel's static
+// 1 KiB (the mbarriers, padded by the ring's 1024-byte alignment).
+constexpr int64_t kMaxDynamicSmem = 227 * 1024 - 1024;
+
+int64_t tmaSmemBytes(const TileConfig &t, int split) {
+  return ringBytes(t) + (split > 1 ? int64_t(t.bm) * t.bn * 4 : 0);
+}
+
+/// The tile and split of a usesTma kernel: split-K over a cluster when the
+/// tiles fill less than half the SMs (at least 4 k-tiles per split, at
+/// most 8 CTAs per cluster), the ring shortened to fit the reduction
+/// buffer (3 stages at least, else no split).
+std::pair<TileConfig, int> tmaPlan(const GemmSpec &s) {
+  TileConfig t = chooseTile(s);
+  tcgemm::BatchLoop batch;
+  tcgemm::coalesceBatch(s, batch);
+  const int64_t sms = s.numSMs > 0 ? s.numSMs : 132;
+  const int64_t tiles = batch.count * ceilDiv(s.M, t.bm) * ceilDiv(s.N, t.bn);
+  const int64_t kTiles = ceilDiv(s.K, 64);
+  int64_t split = 1;
+  if (2 * tiles <= sms)
+    split = std::min<int64_t>({8, sms / tiles, kTiles / 4});
+  if (split < 2)
+    return {t, 1};
+  TileConfig shorter = t;
+  while (tmaSmemBytes(shorter, int(split)) > kMaxDynamicSmem && shorter.stages > 3)
+    --shorter.stages;
+  if (tmaSmemBytes(shorter, int(split)) > kMaxDynamicSmem)
+    return {t, 1};
+  return {shorter, int(split)};
+}
+} // namespace
+
+int splitK(const GemmSpec &s) { return usesTma(s) ? tmaPlan(s).second : 1; }
+
+std::string kernelVariant(const GemmSpec &s) {
+  if (!usesTma(s))
+    return tileName(chooseTile(s));
+  auto [t, split] = tmaPlan(s);
+  return tileName(t) + "_tma" + (split > 1 ? "_sk" + std::to_string(split) : "");
+}
+
 std::vector<TmaMap> tmaMaps(const GemmSpec &s) {
   if (!usesTma(s))
     return {};
-  const TileConfig t = chooseTile(s);
+  const TileConfig t = tmaPlan(s).first;
   tcgemm::BatchLoop batch;
   tcgemm::coalesceBatch(s, batch);
   auto map = [&](int input, bool kContig, int64_t mn, int64_t ld, int64_t batchStride, int mnTile) {
@@ -137,11 +181,12 @@ LaunchDims wgmmaGemmLaunch(const GemmSpec &s) {
   tcgemm::coalesceBatch(s, batch);
   LaunchDims launch;
   if (usesTma(s)) { // persistent: one CTA per SM at most; a producer warpgroup
-    const int64_t total = batch.count * ceilDiv(s.M, t.bm) * ceilDiv(s.N, t.bn);
-    launch.grid[0] =
-        uint32_t(std::max<int64_t>(1, std::min<int64_t>(total, s.numSMs > 0 ? s.numSMs : 132)));
-    launch.block[0] = uint32_t(t.threads() + 128);
-    launch.sharedBytes = uint32_t(ringBytes(t));
+    auto [tt, split] = tmaPlan(s);
+    const int64_t total = batch.count * ceilDiv(s.M, tt.bm) * ceilDiv(s.N, tt.bn);
+    const int64_t clusters = std::max<int64_t>(1, (s.numSMs > 0 ? s.numSMs : 132) / split);
+    launch.grid[0] = uint32_t(std::max<int64_t>(1, std::min<int64_t>(total, clusters)) * split);
+    launch.block[0] = uint32_t(tt.threads() + 128);
+    launch.sharedBytes = uint32_t(tmaSmemBytes(tt, split));
     return launch;
   }
   launch.grid[0] = uint32_t(ceilDiv(s.M, t.bm) * ceilDiv(s.N, t.bn));
@@ -154,7 +199,8 @@ LaunchDims wgmmaGemmLaunch(const GemmSpec &s) {
 std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
   if (!unsupportedReason(s).empty())
     return "";
-  const TileConfig t = chooseTile(s);
+  const bool tma = usesTma(s);
+  const auto [t, split] = tma ? tmaPlan(s) : std::make_pair(chooseTile(s), 1);
   tcgemm::BatchLoop batch;
   tcgemm::coalesceBatch(s, batch);
   const int64_t zGrid = std::min<int64_t>(batch.count, 65535);
@@ -165,10 +211,12 @@ std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
          "] = ", float(s.alpha) == 1.0f ? "" : "alpha * ", "A", s.transA ? "^T" : "", " * B",
          s.transB ? "^T" : "", s.hasBias ? " + bias" : "",
          s.epilogue.empty() ? "" : ", fused epilogue", ", K = ", s.K);
-  w.line("// tile ", tileName(t), ", smem ", ringBytes(t), " B",
-         usesTma(s) ? ", TMA warp-specialized persistent" : ", cp.async");
+  w.line("// ", tma ? kernelVariant(s) : tileName(t), ", smem ",
+         tma ? tmaSmemBytes(t, split) : ringBytes(t), " B",
+         tma ? ", TMA warp-specialized persistent" : ", cp.async");
   w.open("struct ", cfg, " {");
-  w.line("static constexpr int BM = ", t.bm, ", BN = ", t.bn, ", STAGES = ", t.stages, ";");
+  w.line("static constexpr int BM = ", t.bm, ", BN = ", t.bn, ", STAGES = ", t.stages,
+         ", SPLIT = ", split, ";");
   w.line("static constexpr int A_TYPE = ", tcgType(s.aType), ", Y_TYPE = ", tcgType(s.yType),
          ", BIAS_TYPE = ", tcgType(s.biasType), ";");
   w.line("static constexpr bool TRANS_A = ", flag(s.transA), ", TRANS_B = ", flag(s.transB),
@@ -191,12 +239,13 @@ std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
   params += ", void *__restrict__ C_";
   if (s.hasRuntimeRows()) // the artifact ABI of a kernel with runtime extents
     params += ", const long long* __restrict__ effc_dims";
-  const bool tma = usesTma(s);
   if (tma) // the operands come through their tensor maps (tmaMaps)
     params +=
         ", const __grid_constant__ HopTensorMap tmA, const __grid_constant__ HopTensorMap tmB";
-  w.open("EFFC_KERNEL void __launch_bounds__(", t.threads() + (tma ? 128 : 0), ", 1) ", name, "(",
-         params, ") {");
+  const std::string cluster =
+      split > 1 ? "__cluster_dims__(" + std::to_string(split) + ", 1, 1) " : "";
+  w.open("EFFC_KERNEL void __launch_bounds__(", t.threads() + (tma ? 128 : 0), ", 1) ", cluster,
+         name, "(", params, ") {");
   const std::string epi = s.epilogue.empty() ? "TcgNoEpilogue()" : "epilogue";
   if (!s.epilogue.empty())
     tcgemm::emitEpilogueLambda(w, s.epilogue, "float");

@@ -64,6 +64,15 @@ struct TmaMap {
   uint32_t box[3] = {64, 64, 1};  ///< elements per TMA load
 };
 
+/// The split-K factor of the TMA kernel (1: none; else a cluster of that
+/// many CTAs per tile, reducing in distributed shared memory): when the
+/// tiles fill at most half the SMs; at least 4 k-tiles per split, at most 8.
+int splitK(const GemmSpec &s);
+
+/// "wg128x256_s4" (cp.async) or "wg64x64_s8_tma_sk4" (TMA, split 4): the
+/// kernel emitWgmmaGemm writes for `s`.
+std::string kernelVariant(const GemmSpec &s);
+
 /// The maps of a usesTma kernel, A then B, in its parameter order.
 std::vector<TmaMap> tmaMaps(const GemmSpec &s);
 
