@@ -322,6 +322,25 @@ TEST(WgmmaGemm, TmaKernelOnlyWithTensorMaps) {
   EXPECT_EQ(maps[0].strides[1], 128u * 96 * 2);
   EXPECT_EQ(maps[1].dims[2], 1u);
   EXPECT_NE(wgmma::emitWgmmaGemm(b, "kb").find("BATCH_STRIDE_B = 0"), std::string::npos);
+  // Skinny tile counts split K over a cluster; 8192^3 does not.
+  EXPECT_EQ(wgmma::splitK(s), 1);
+  EXPECT_EQ(wgmma::kernelVariant(s), "wg128x256_s4_tma");
+  GemmSpec d = gemm(16, 4096, 4096, DType::BFLOAT16, DType::BFLOAT16);
+  d.sm90a = d.tma = true;
+  EXPECT_EQ(wgmma::kernelVariant(d), "wg64x64_s8_tma_sk2"); // 64 tiles x 2
+  LaunchDims dl = wgmma::wgmmaGemmLaunch(d);
+  EXPECT_EQ(dl.grid[0], 128u);
+  EXPECT_EQ(dl.block[0], 256u);
+  EXPECT_EQ(dl.sharedBytes, 8u * (64 + 64) * 128 + 1024 + 64 * 64 * 4); // + reduction buffer
+  EXPECT_NE(wgmma::emitWgmmaGemm(d, "kd").find("__cluster_dims__(2, 1, 1) kd("), std::string::npos);
+  GemmSpec kv = gemm(16, 512, 2048, DType::BFLOAT16, DType::BFLOAT16); // 8 tiles, 32 k-tiles
+  kv.sm90a = kv.tma = true;
+  EXPECT_EQ(wgmma::splitK(kv), 8);
+  EXPECT_EQ(wgmma::wgmmaGemmLaunch(kv).grid[0], 64u);
+  kv.K = 512; // 8 k-tiles: at least 4 per split
+  EXPECT_EQ(wgmma::splitK(kv), 2);
+  kv.tma = false;
+  EXPECT_EQ(wgmma::splitK(kv), 1);
   // Not for sm_80/sm_90 artifacts, runtime extents, or K = 0.
   GemmSpec no = s;
   no.sm90a = false;
