@@ -91,6 +91,10 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
   if (options.splitKvDecode) {
     mlir::eff::SplitKVDecodeOptions split;
     split.remarks = options.remarks;
+    if (options.splitKvSplits > 0) { // forced: also below min-kv-len
+      split.splits = int(options.splitKvSplits);
+      split.minKvLen = 0;
+    }
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createSplitKVDecode(split));
   }
   // LoRA: each eff.lora_linear becomes the base GEMM, a shrink GEMM (one

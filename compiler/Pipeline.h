@@ -34,6 +34,11 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       *this, "split-kv-decode",
       llvm::cl::desc("Split decode-shaped eff.attention over the keys (eff-split-kv-decode)"),
       llvm::cl::init(true)};
+  Option<int64_t> splitKvSplits{
+      *this, "split-kv-splits",
+      llvm::cl::desc("eff-split-kv-decode's split count (0: its heuristic; N > 0 splits every "
+                     "eligible attention N ways, whatever its key length)"),
+      llvm::cl::init(0)};
   Option<bool> decomposeLoRA{
       *this, "decompose-lora",
       llvm::cl::desc("Lower eff.lora_linear to GEMMs + eff.lora_expand (false keeps it as one "

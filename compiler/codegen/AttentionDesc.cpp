@@ -69,4 +69,38 @@ std::optional<AttentionSpec> attentionSpecOf(const KernelDesc &d, std::string &e
   return spec;
 }
 
+std::optional<AttentionRuntimeExtents> attentionRuntimeExtentsOf(const KernelDesc &d,
+                                                                 std::string &error) {
+  if (d.inputs.size() < 3 || d.outputs.empty()) {
+    error = d.op + ": expected q, k, v and an output";
+    return std::nullopt;
+  }
+  for (const TensorDesc *t : {&d.inputs[0], &d.inputs[1], &d.inputs[2]})
+    if (t->rank() != 4 || !t->extents()[1].isConstant() || !t->extents()[3].isConstant()) {
+      error = d.op + ": runtime heads or head dims are not supported";
+      return std::nullopt;
+    }
+  const std::vector<Extent> q = d.inputs[0].extents(), k = d.inputs[1].extents(),
+                            v = d.inputs[2].extents();
+  AttentionRuntimeExtents rt;
+  rt.B = q[0], rt.S = q[2], rt.L = k[2];
+  // Packed row-major strides {batch, head, seq}.
+  auto packed = [](const std::vector<Extent> &s) {
+    return std::array<Extent, 3>{s[1] * s[2] * s[3], s[2] * s[3], s[3]};
+  };
+  rt.q = packed(q), rt.k = packed(k), rt.v = packed(v);
+  rt.o = packed({q[0], q[1], q[2], v[3]});
+  rt.mask = {Extent(0), Extent(0), Extent(0), Extent(0)};
+  if (d.hasInput(3)) { // row-major at this run's extents, 0 where it broadcasts
+    const std::vector<Extent> ms = d.inputs[3].extents();
+    const size_t off = 4 - ms.size();
+    Extent stride = 1;
+    for (size_t r = ms.size(); r-- > 0;) {
+      rt.mask[off + r] = ms[r] == Extent(1) ? Extent(0) : stride;
+      stride *= ms[r];
+    }
+  }
+  return rt;
+}
+
 } // namespace effc::codegen

@@ -19,6 +19,13 @@ namespace effc::codegen {
 /// operand is inconsistent. Says nothing about which kernel can run it.
 std::optional<AttentionSpec> attentionSpecOf(const KernelDesc &d, std::string &error);
 
+/// With bounded symbolic dims (d.usesDims()): the run-time extents of `d`'s
+/// packed q [B,Hq,S,D], k/v [B,Hkv,L,*], output [B,Hq,S,Dv] and mask (0
+/// strides where it broadcasts), whose spec holds the upper bounds; nullopt
+/// with `error` when heads or head dims are symbolic (not supported).
+std::optional<AttentionRuntimeExtents> attentionRuntimeExtentsOf(const KernelDesc &d,
+                                                                 std::string &error);
+
 } // namespace effc::codegen
 
 #endif

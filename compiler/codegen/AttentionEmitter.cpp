@@ -6,7 +6,9 @@
 // which the fp32 checks (rtol 1e-4) do not allow; EFFC_FA2_F32=1 in effc's
 // environment opts fp32 into FA2 (to measure it). Decode-shaped attention
 // (short q, long KV) reaches the split-KV decode kernels as the op pair
-// eff-split-kv-decode rewrites it into (SplitKvAttentionEmitter.cpp).
+// eff-split-kv-decode rewrites it into (SplitKvAttentionEmitter.cpp). With
+// bounded symbolic dims the spec holds the upper bounds and FA2 reads the
+// run's batch, query and key lengths from effc_dims (AttentionRuntimeExtents).
 //
 // The fallback (and fp32) kernel, straightforward: one block per (batch, query head,
 // tile of up to 8 query rows); one warp per query row. K/V stream through
@@ -269,17 +271,13 @@ bool chooseAttention(const KernelDesc &d, KernelChoice &c, std::string &error) {
   AttentionSpec spec;
   if (!attentionSpec(d, spec, error))
     return false;
+  std::optional<AttentionRuntimeExtents> runtime;
   if (d.usesDims()) {
-    // Runtime batch, query and key lengths: the fallback kernel reads them
-    // from effc_dims (FA2 keeps every extent static for now).
-    for (size_t t : {size_t(0), size_t(1), size_t(2)})
-      if (d.inputs[t].symbolic())
-        for (size_t r : {size_t(1), size_t(3)})
-          if (!d.inputs[t].symShape[r].isConstant()) {
-            error = d.op + ": runtime heads or head dims are not supported";
-            return false;
-          }
-    return chooseFallback(d, spec, c, error);
+    // Runtime batch, query and key lengths: both kernels read them from
+    // effc_dims.
+    runtime = attentionRuntimeExtentsOf(d, error);
+    if (!runtime)
+      return false;
   }
   if (!flashForwardApplies(d, spec))
     return chooseFallback(d, spec, c, error);
@@ -289,7 +287,7 @@ bool chooseAttention(const KernelDesc &d, KernelChoice &c, std::string &error) {
   c.setParam("block_n", config.blockN);
   c.setParam("warps", config.warps);
   c.setParam("stages", config.stages);
-  c.launch = flashAttentionForwardLaunch(spec);
+  c.launch = flashAttentionForwardLaunch(spec, runtime ? &*runtime : nullptr);
   c.needsAttentionPrelude = true;
   return true;
 }
@@ -299,9 +297,13 @@ bool instantiateAttention(const KernelDesc &d, const KernelChoice &c, std::strin
   AttentionSpec spec;
   if (!attentionSpec(d, spec, error))
     return false;
-  if (c.variant != "flash-attention-2" || d.usesDims())
+  if (c.variant != "flash-attention-2")
     return emitFallback(d, spec, c, source);
-  std::string text = emitFlashAttentionForward(spec, d.name, nullptr, &error);
+  std::optional<AttentionRuntimeExtents> runtime;
+  if (d.usesDims() && !(runtime = attentionRuntimeExtentsOf(d, error)))
+    return false;
+  std::string text =
+      emitFlashAttentionForward(spec, d.name, nullptr, &error, runtime ? &*runtime : nullptr);
   if (text.empty())
     return false;
   source = "// " + d.op + "\n" + text;

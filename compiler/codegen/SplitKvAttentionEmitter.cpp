@@ -6,6 +6,11 @@
 // the arena like any intermediate) and the combine kernel reduces them. The
 // split count is the op's num_splits, chosen by the pass.
 //
+// Bounded symbolic dims: the spec holds the upper bounds (the split count and
+// tiles are planned there) and both kernels read the run's batch, query and
+// key lengths from effc_dims; the run's keys are cut by splitKvChunk at the
+// run's length, as the host kernel cuts them.
+//
 // f32 q/k/v go through the generator's f16 mma operands (as FA2 under
 // EFFC_FA2_F32=1): not exact to 1e-4, which is why the pass never splits
 // fp32 attention.
@@ -51,6 +56,36 @@ bool partialSpec(const KernelDesc &d, AttentionSpec &out, int64_t &splits, std::
   return true;
 }
 
+/// The runtime extents of a kernel with bounded symbolic dims (nullopt and no
+/// error for a static one).
+bool runtimeOf(const KernelDesc &d, std::optional<AttentionRuntimeExtents> &rt,
+               std::string &error) {
+  if (!d.usesDims())
+    return true;
+  rt = attentionRuntimeExtentsOf(d, error);
+  return rt.has_value();
+}
+
+/// The combine's runtime extents: B and S from o [B,Hq,S,Dv] and o's packed
+/// strides (the rest unused).
+bool combineRuntimeOf(const KernelDesc &d, std::optional<AttentionRuntimeExtents> &rt,
+                      std::string &error) {
+  if (!d.usesDims())
+    return true;
+  const std::vector<Extent> o = d.outputs[0].extents();
+  if (!o[1].isConstant() || !o[3].isConstant()) {
+    error = d.op + ": runtime heads or head dims are not supported";
+    return false;
+  }
+  AttentionRuntimeExtents r;
+  r.B = o[0], r.S = o[2], r.L = Extent(0);
+  r.o = {o[1] * o[2] * o[3], o[2] * o[3], o[3]};
+  r.q = r.k = r.v = {Extent(0), Extent(0), Extent(0)};
+  r.mask = {Extent(0), Extent(0), Extent(0), Extent(0)};
+  rt = r;
+  return true;
+}
+
 /// The output spec of an eff.attention_combine and its split count.
 bool combineSpec(const KernelDesc &d, AttentionSpec &spec, int64_t &splits, std::string &error) {
   if (d.inputs.size() != 2 || d.outputs.size() != 1) {
@@ -82,11 +117,12 @@ bool combineSpec(const KernelDesc &d, AttentionSpec &spec, int64_t &splits, std:
 bool chooseAttentionPartial(const KernelDesc &d, KernelChoice &c, std::string &error) {
   AttentionSpec spec;
   int64_t splits = 0;
-  if (!partialSpec(d, spec, splits, error))
+  std::optional<AttentionRuntimeExtents> rt;
+  if (!partialSpec(d, spec, splits, error) || !runtimeOf(d, rt, error))
     return false;
   c.variant = "flash-decode-partial";
   c.setParam("splits", splits);
-  c.launch = flashDecodePartialLaunch(spec, int(splits));
+  c.launch = flashDecodePartialLaunch(spec, int(splits), rt ? &*rt : nullptr);
   c.needsAttentionPrelude = true;
   return true;
 }
@@ -95,20 +131,23 @@ bool instantiateAttentionPartial(const KernelDesc &d, const KernelChoice &c, std
                                  std::string &error) {
   AttentionSpec spec;
   int64_t splits = 0;
-  if (!partialSpec(d, spec, splits, error))
+  std::optional<AttentionRuntimeExtents> rt;
+  if (!partialSpec(d, spec, splits, error) || !runtimeOf(d, rt, error))
     return false;
-  source = "// " + d.op + "\n" + emitFlashDecodePartial(spec, int(splits), d.name, nullptr);
+  source = "// " + d.op + "\n" +
+           emitFlashDecodePartial(spec, int(splits), d.name, nullptr, rt ? &*rt : nullptr);
   return true;
 }
 
 bool chooseAttentionCombine(const KernelDesc &d, KernelChoice &c, std::string &error) {
   AttentionSpec spec;
   int64_t splits = 0;
-  if (!combineSpec(d, spec, splits, error))
+  std::optional<AttentionRuntimeExtents> rt;
+  if (!combineSpec(d, spec, splits, error) || !combineRuntimeOf(d, rt, error))
     return false;
   c.variant = "flash-decode-combine";
   c.setParam("splits", splits);
-  c.launch = flashDecodeCombineLaunch(spec);
+  c.launch = flashDecodeCombineLaunch(spec, rt ? &*rt : nullptr);
   c.needsAttentionPrelude = true;
   return true;
 }
@@ -117,9 +156,11 @@ bool instantiateAttentionCombine(const KernelDesc &d, const KernelChoice &c, std
                                  std::string &error) {
   AttentionSpec spec;
   int64_t splits = 0;
-  if (!combineSpec(d, spec, splits, error))
+  std::optional<AttentionRuntimeExtents> rt;
+  if (!combineSpec(d, spec, splits, error) || !combineRuntimeOf(d, rt, error))
     return false;
-  source = "// " + d.op + "\n" + emitFlashDecodeCombine(spec, int(splits), d.name, nullptr);
+  source = "// " + d.op + "\n" +
+           emitFlashDecodeCombine(spec, int(splits), d.name, nullptr, rt ? &*rt : nullptr);
   return true;
 }
 

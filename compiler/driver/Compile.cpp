@@ -290,6 +290,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.raiseAttention = options.raiseAttention;
   pipelineOptions.decomposeLoRA = options.decomposeLoRA;
   pipelineOptions.splitKvDecode = options.splitKvDecode;
+  pipelineOptions.splitKvSplits = options.splitKvSplits;
   pipelineOptions.moePartitions = options.moePartitions;
   pipelineOptions.remarks = options.remarks;
   pipelineOptions.loraAdapters = options.loraAdapters;

@@ -42,6 +42,7 @@ struct CompileOptions {
   bool fuse = true;
   bool raiseAttention = true;
   bool splitKvDecode = true;
+  int64_t splitKvSplits = 0; // eff-split-kv-decode's count (0: its heuristic)
   bool decomposeLoRA = true;
   /// --moe-partitions: expert groups per eff.moe (1: none).
   int64_t moePartitions = 1;

@@ -77,6 +77,11 @@ cl::opt<bool>
                   cl::desc("Split attention with few queries and a long KV cache over the "
                            "keys (flash-decoding: partial + combine kernels; default on)"),
                   cl::init(true), cl::cat(effcCategory));
+cl::opt<int64_t> splitKvSplits(
+    "split-kv-splits",
+    cl::desc("Split every eligible decode attention N ways (0: the heuristic; tests and "
+             "benchmarks)"),
+    cl::init(0), cl::value_desc("N"), cl::cat(effcCategory));
 cl::opt<int64_t>
     moePartitions("moe-partitions",
                   cl::desc("Split each MoE layer's experts into N groups that run as "
@@ -204,6 +209,10 @@ int main(int argc, char **argv) {
     errs() << "effc: error: --dtype must be fp32, bf16 or fp16, got '" << dtype << "'\n";
     return 1;
   }
+  if (splitKvSplits < 0 || splitKvSplits > 65535) {
+    errs() << "effc: error: --split-kv-splits must be 0..65535, got " << splitKvSplits << "\n";
+    return 1;
+  }
   effc::CompileOptions options;
   if (!parseShapes(options))
     return 1;
@@ -226,6 +235,7 @@ int main(int argc, char **argv) {
   options.fuse = fuse;
   options.raiseAttention = raiseAttention;
   options.splitKvDecode = splitKvDecode;
+  options.splitKvSplits = splitKvSplits;
   options.moePartitions = moePartitions;
   options.decomposeLoRA = decomposeLoRA;
   options.loraAdapters.assign(loraAdapters.begin(), loraAdapters.end());

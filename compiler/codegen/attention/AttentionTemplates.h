@@ -17,8 +17,13 @@ namespace effc::codegen {
 /// types, shapes, strides, mask and scale (names as the templates use them).
 std::string attentionConfigCommon(const AttentionSpec &spec);
 
-/// The ABI parameter list "(const void* in0, ..., void* out0[, void* out1])".
-std::string attentionParams(const AttentionSpec &spec, bool workspace);
+/// With runtime extents: `RUNTIME_DIMS` and the static extents(effc_dims)
+/// giving this run's effc_attn::attn_ext (device/attention_common.cuh).
+std::string attentionRuntimeConfig(const AttentionRuntimeExtents &rt);
+
+/// The ABI parameter list "(const void* in0, ..., void* out0[, void* out1]
+/// [, const long long* effc_dims])" (the last with runtime extents).
+std::string attentionParams(const AttentionSpec &spec, bool workspace, bool runtimeDims = false);
 /// The mask argument the wrapper passes: "in3" or "nullptr".
 std::string attentionMaskArg(const AttentionSpec &spec);
 

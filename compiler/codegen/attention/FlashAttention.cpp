@@ -68,7 +68,25 @@ std::string attentionConfigCommon(const AttentionSpec &sp) {
   return s;
 }
 
-std::string attentionParams(const AttentionSpec &sp, bool workspace) {
+std::string attentionRuntimeConfig(const AttentionRuntimeExtents &rt) {
+  auto T = [](const Extent &e) { return e.text(); };
+  std::string s =
+      "  static constexpr bool RUNTIME_DIMS = true;  // the constants above are bounds\n";
+  s +=
+      "  static __device__ __forceinline__ effc_attn::attn_ext extents(const long long* effc_dims) "
+      "{\n";
+  s += "    (void)effc_dims;\n";
+  s += "    return effc_attn::attn_ext{int(" + T(rt.B) + "), int(" + T(rt.S) + "), int(" + T(rt.L) +
+       ")";
+  for (const auto *st : {&rt.q, &rt.k, &rt.v, &rt.o})
+    for (const Extent &e : *st)
+      s += ", " + T(e);
+  for (const Extent &e : rt.mask)
+    s += ", " + T(e);
+  return s + "};\n  }\n";
+}
+
+std::string attentionParams(const AttentionSpec &sp, bool workspace, bool runtimeDims) {
   std::string p =
       "(const void* __restrict__ in0, const void* __restrict__ in1, const void* __restrict__ in2, ";
   if (sp.mask != AttentionMask::None || sp.maskParam)
@@ -76,6 +94,8 @@ std::string attentionParams(const AttentionSpec &sp, bool workspace) {
   p += "void* __restrict__ out0";
   if (workspace)
     p += ", void* __restrict__ out1";
+  if (runtimeDims)
+    p += ", const long long* __restrict__ effc_dims";
   return p + ")";
 }
 
@@ -111,25 +131,40 @@ namespace {
 
 /// Query-row tiles on x, heads on y, batch on z; the config's warps and
 /// shared memory.
-LaunchDims forwardLaunch(const AttentionSpec &sp, const FlashForwardConfig &c) {
+LaunchDims forwardLaunch(const AttentionSpec &sp, const FlashForwardConfig &c,
+                         const AttentionRuntimeExtents *rt) {
   LaunchDims launch;
   launch.grid[0] = uint32_t((sp.S + c.blockM - 1) / c.blockM);
   launch.grid[1] = uint32_t(sp.Hq);
   launch.grid[2] = uint32_t(sp.B);
   launch.block[0] = uint32_t(32 * c.warps);
   launch.sharedBytes = uint32_t(c.sharedBytes);
+  if (rt) { // query-row tiles and batch of this run
+    launch.followRuntime(0, rt->S, c.blockM, launch.grid[0]);
+    launch.followRuntime(2, rt->B, 1, launch.grid[2]);
+  }
   return launch;
+}
+
+/// The forward config of `sp`; runtime extents need the edge checks.
+FlashForwardConfig forwardConfig(const AttentionSpec &sp, const AttentionRuntimeExtents *rt) {
+  FlashForwardConfig c = chooseFlashForwardConfig(sp);
+  if (rt)
+    c.staticEdges = false;
+  return c;
 }
 
 } // namespace
 
-LaunchDims flashAttentionForwardLaunch(const AttentionSpec &spec) {
+LaunchDims flashAttentionForwardLaunch(const AttentionSpec &spec,
+                                       const AttentionRuntimeExtents *runtime) {
   const AttentionSpec sp = resolveAttentionStrides(spec);
-  return forwardLaunch(sp, chooseFlashForwardConfig(sp));
+  return forwardLaunch(sp, forwardConfig(sp, runtime), runtime);
 }
 
 std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::string &name,
-                                      LaunchDims *launch, std::string *error) {
+                                      LaunchDims *launch, std::string *error,
+                                      const AttentionRuntimeExtents *runtime) {
   std::string why = flashAttentionUnsupported(spec);
   if (why.empty() && spec.forwardConfig) {
     why = flashForwardConfigError(spec, *spec.forwardConfig);
@@ -142,12 +177,13 @@ std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::stri
     return "";
   }
   const AttentionSpec sp = resolveAttentionStrides(spec);
-  const FlashForwardConfig c = chooseFlashForwardConfig(sp);
+  const FlashForwardConfig c = forwardConfig(sp, runtime);
   const int64_t dmax = std::max(roundUpTo(sp.D, 16), roundUpTo(sp.Dv, 16));
   auto I = [](int64_t v) { return std::to_string(v); };
   const std::string cfg = "effc_attn_cfg_" + name;
   std::string s;
-  s += "// FlashAttention-2 forward: " + describe(sp) + "\n";
+  s += "// FlashAttention-2 forward: " + describe(sp) +
+       (runtime ? " (bounds; runtime extents)" : "") + "\n";
   s += "// tiles BM=" + I(c.blockM) + " BN=" + I(c.blockN) + " warps=" + I(c.warps) +
        " stages=" + I(c.stages) + (c.qInRegisters ? " q-in-registers" : "") + ", " +
        I(c.sharedBytes) + " B shared" +
@@ -159,14 +195,16 @@ std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::stri
        ", REVERSE_M = " + (sp.causal ? "true" : "false") + ";\n";
   s += std::string("  static constexpr bool STATIC_EDGES = ") + (c.staticEdges ? "true" : "false") +
        "; static constexpr int RESCALE = " + I(c.rescale) + ";\n";
+  if (runtime)
+    s += attentionRuntimeConfig(*runtime);
   s += "};\n";
   s += "EFFC_KERNEL void __launch_bounds__(" + I(32 * c.warps) +
        (c.minBlocksPerSM ? ", " + I(c.minBlocksPerSM) : std::string()) + ") " + name +
-       attentionParams(sp, false) + " {\n";
-  s += "  effc_attn::fa2_forward<" + cfg + ">(in0, in1, in2, " + attentionMaskArg(sp) +
-       ", out0);\n}\n";
+       attentionParams(sp, false, runtime != nullptr) + " {\n";
+  s += "  effc_attn::fa2_forward<" + cfg + ">(in0, in1, in2, " + attentionMaskArg(sp) + ", out0" +
+       (runtime ? ", effc_dims" : "") + ");\n}\n";
   if (launch)
-    *launch = forwardLaunch(sp, c);
+    *launch = forwardLaunch(sp, c, runtime);
   return s;
 }
 

@@ -23,6 +23,11 @@
 //
 // Every shape, stride and attribute is baked into the text as a constant: one
 // kernel per (shape, attrs), which is what a static-shape artifact wants.
+// Bounded symbolic dims (effc --dim NAME=MIN..MAX) pass AttentionRuntimeExtents:
+// the spec then holds the upper bounds (tiles, splits, grid, shared memory are
+// planned there), the kernel takes the trailing `const long long* effc_dims`
+// and reads the run's batch, query and key lengths (and the strides that
+// depend on them) from it; CTAs past the run's extents leave at once.
 //
 // Operand precision: f16/bf16 storage computes with f16/bf16 mma operands.
 // f32 storage is converted to f16 on the way into shared memory (f16 has the
@@ -36,9 +41,20 @@
 #include "compiler/codegen/core/KernelDesc.h"
 #include "compiler/kernelmodel/AttentionModel.h"
 
+#include <array>
 #include <string>
 
 namespace effc::codegen {
+
+/// The run-time extents of an attention kernel whose spec holds upper bounds:
+/// each an Extent over the model's dims (its text reads effc_dims). Strides
+/// are {batch, head, seq} of q, k, v, o; mask strides {b, h, i, j} (0 where
+/// the mask broadcasts). Heads and head dims stay static.
+struct AttentionRuntimeExtents {
+  Extent B, S, L;
+  std::array<Extent, 3> q, k, v, o;
+  std::array<Extent, 4> mask;
+};
 
 /// device/primitives.cuh and the attention templates (device/attention_*.cuh,
 /// namespace effc_attn) shared by every attention kernel of a translation
@@ -53,11 +69,13 @@ std::string attentionPrelude();
 /// flashAttentionUnsupported(spec) is not empty or spec.forwardConfig is
 /// invalid (flashForwardConfigError), with the reason in *error when given.
 std::string emitFlashAttentionForward(const AttentionSpec &spec, const std::string &name,
-                                      LaunchDims *launch, std::string *error = nullptr);
+                                      LaunchDims *launch, std::string *error = nullptr,
+                                      const AttentionRuntimeExtents *runtime = nullptr);
 
 /// The launch emitFlashAttentionForward(spec) fills, without the text
 /// (spec must be one it accepts): planning asks for it alone.
-LaunchDims flashAttentionForwardLaunch(const AttentionSpec &spec);
+LaunchDims flashAttentionForwardLaunch(const AttentionSpec &spec,
+                                       const AttentionRuntimeExtents *runtime = nullptr);
 
 /// eff.attention_partial's kernel `name(const void* q, const void* k, const
 /// void* v, [const void* mask,] void* o_partial, void* lse)`: o_partial f32
@@ -65,18 +83,22 @@ LaunchDims flashAttentionForwardLaunch(const AttentionSpec &spec);
 /// keys cut by splitKvChunk (host/SplitKvAttention.h) as the host kernel
 /// cuts them. Fills *launch; "" when !flashDecodeApplicable(spec).
 std::string emitFlashDecodePartial(const AttentionSpec &spec, int splits, const std::string &name,
-                                   LaunchDims *launch);
+                                   LaunchDims *launch,
+                                   const AttentionRuntimeExtents *runtime = nullptr);
 
 /// eff.attention_combine's kernel `name(const void* o_partial, const void*
 /// lse, void* o)` for that layout; reads only B, Hq, S, Dv, dtype (o's
 /// storage) and o's strides of `spec`.
 std::string emitFlashDecodeCombine(const AttentionSpec &spec, int splits, const std::string &name,
-                                   LaunchDims *launch);
+                                   LaunchDims *launch,
+                                   const AttentionRuntimeExtents *runtime = nullptr);
 
 /// The launches emitFlashDecodePartial / emitFlashDecodeCombine fill, without
 /// the text (for specs they accept).
-LaunchDims flashDecodePartialLaunch(const AttentionSpec &spec, int splits);
-LaunchDims flashDecodeCombineLaunch(const AttentionSpec &spec);
+LaunchDims flashDecodePartialLaunch(const AttentionSpec &spec, int splits,
+                                    const AttentionRuntimeExtents *runtime = nullptr);
+LaunchDims flashDecodeCombineLaunch(const AttentionSpec &spec,
+                                    const AttentionRuntimeExtents *runtime = nullptr);
 
 /// Both steps for one spec with the heuristic's split count (benchmarks):
 /// numSplits == 1 gives one kernel `<name>(q, k, v, [mask,] o)` writing o

@@ -30,6 +30,29 @@ template <bool BF> __device__ __forceinline__ float h16_to_f32(u16 x) {
     return cvt_f16_to_f32(x);
 }
 
+// The extents an attention kernel runs at. A static config (every extent a
+// constant) gives its constants, which fold away. A config with RUNTIME_DIMS
+// (bounded symbolic dims: its constants are the upper bounds) gives the values
+// of this run: its extents(effc_dims) reads the run's dims (batch, query and
+// key lengths, and the strides that depend on them).
+struct attn_ext {
+  int B, S, L;
+  i64 QB, QH, QS, KB, KH, KS, VB, VH, VS, OB, OH, OS, MB, MH, MS, ML;
+};
+template <class C, class = void> struct attn_runtime {
+  static constexpr bool value = false;
+};
+template <class C> struct attn_runtime<C, decltype(void(C::RUNTIME_DIMS))> {
+  static constexpr bool value = C::RUNTIME_DIMS;
+};
+template <class C> __device__ __forceinline__ attn_ext attn_extents(const long long *effc_dims) {
+  if constexpr (attn_runtime<C>::value)
+    return C::extents(effc_dims);
+  else
+    return attn_ext{C::B,  C::S,  C::L,  C::QB, C::QH, C::QS, C::KB, C::KH, C::KS, C::VB,
+                    C::VH, C::VS, C::OB, C::OH, C::OS, C::MB, C::MH, C::MS, C::ML};
+}
+
 // 2^x (MUFU); ex2(-inf) = 0.
 __device__ __forceinline__ float ex2(float x) {
   float y;

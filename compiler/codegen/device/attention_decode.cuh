@@ -28,13 +28,23 @@
 namespace effc_attn {
 template <class C>
 __device__ __forceinline__ void decode_split(const void *qv, const void *kv, const void *vv,
-                                             const void *mv, void *out0, void *out1) {
+                                             const void *mv, void *out0, void *out1,
+                                             const long long *effc_dims = nullptr) {
   typedef typename C::Elem E;
   constexpr int NW = C::NW, NTH = NW * 32, RT = C::RT, ROWS = RT * 16;
   constexpr int BN = NW * 16;
   constexpr int KSTR = C::DP + 8, VSTR = C::DVP + 8, QSTR = C::DP + 8;
   constexpr int KD = C::DP / 16, NDV = C::DVP / 8;
-  constexpr int OFF = C::L - C::S;
+  const attn_ext x = attn_extents<C>(effc_dims); // this run's extents
+  const int OFF = x.L - x.S;
+  const int rowsTotal = C::GROUP * x.S; // packed rows g*S + i
+  // Keys per split: the run's key length cut as splitKvChunk cuts it.
+  int chunk = 0;
+  if constexpr (attn_runtime<C>::value) {
+    static_assert(C::KEY_ALIGN % (C::NW * 16) == 0, "a KV tile must not straddle two splits");
+    chunk = ((x.L + C::SPLITS - 1) / C::SPLITS + C::KEY_ALIGN - 1) / C::KEY_ALIGN * C::KEY_ALIGN;
+  } else
+    chunk = C::CHUNK;
   // ADD: scores in natural units (additive mask, soft-capping, ALiBi or
   // sinks); XFORM: scores go through scaled_score (+ ALiBi).
   constexpr bool XFORM = C::SOFTCAP > 0.0f || C::ALIBI || C::SINKS, ADD = C::MASK >= 2 || XFORM;
@@ -48,15 +58,18 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
 
   const int tid = threadIdx.x, warp = tid >> 5, lane = tid & 31;
   const int split = blockIdx.x, hk = blockIdx.y % C::HKV, rb = blockIdx.y / C::HKV, b = blockIdx.z;
-  const int r0 = rb * ROWS; // first packed row (g*S + i) of this CTA
-  const E *qg = (const E *)qv + b * C::QB + i64(hk) * G * C::QH;
-  const E *kg = (const E *)kv + b * C::KB + hk * C::KH;
-  const E *vg = (const E *)vv + b * C::VB + hk * C::VH;
+  const int r0 = rb * ROWS;             // first packed row (g*S + i) of this CTA
+  if constexpr (attn_runtime<C>::value) // the grid covers the bounds: row blocks past this
+    if (r0 >= rowsTotal || b >= x.B)    // run's rows or batch leave (whole CTAs)
+      return;
+  const E *qg = (const E *)qv + b * x.QB + i64(hk) * G * x.QH;
+  const E *kg = (const E *)kv + b * x.KB + hk * x.KH;
+  const E *vg = (const E *)vv + b * x.VB + hk * x.VH;
 
   // Keys of this split, cut by the window of the earliest query (causal needs
   // no cut: the last query sees every key).
-  int kBegin = split * C::CHUNK;
-  const int kEnd = min(C::L, kBegin + C::CHUNK);
+  int kBegin = split * chunk;
+  const int kEnd = min(x.L, kBegin + chunk);
   if (C::WINDOW > 0)
     kBegin = max(kBegin, OFF - C::WINDOW + 1);
   const int nbBegin = kBegin / BN;
@@ -66,10 +79,10 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
     const int n0 = nb * BN;
     load_tile<E, C::BF, NTH, BN, C::D, C::DP, KSTR>(
         sK + u32(slot * BN * KSTR * 2), tid, kg,
-        [&](int r) -> const E * { return n0 + r < kEnd ? kg + i64(n0 + r) * C::KS : nullptr; });
+        [&](int r) -> const E * { return n0 + r < kEnd ? kg + i64(n0 + r) * x.KS : nullptr; });
     load_tile<E, C::BF, NTH, BN, C::DV, C::DVP, VSTR>(
         sV + u32(slot * BN * VSTR * 2), tid, vg,
-        [&](int r) -> const E * { return n0 + r < kEnd ? vg + i64(n0 + r) * C::VS : nullptr; });
+        [&](int r) -> const E * { return n0 + r < kEnd ? vg + i64(n0 + r) * x.VS : nullptr; });
   };
 
   float o[RT][NDV][4];
@@ -88,10 +101,10 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
   if (nbBegin < nbEnd) {
     load_tile<E, C::BF, NTH, ROWS, C::D, C::DP, QSTR>(sQ, tid, qg, [&](int r) -> const E * {
       const int pr = r0 + r;
-      if (pr >= C::ROWS_TOTAL)
+      if (pr >= rowsTotal)
         return nullptr;
-      const int g = pr / C::S, i = pr - g * C::S;
-      return qg + i64(g) * C::QH + i64(i) * C::QS;
+      const int g = pr / x.S, i = pr - g * x.S;
+      return qg + i64(g) * x.QH + i64(i) * x.QS;
     });
 #pragma unroll
     for (int s = 0; s < C::STAGES - 1; ++s) {
@@ -151,10 +164,10 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
             const int pr = r0 + rt * 16 + (lane >> 2) + (e >> 1) * 8;
             const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
             float mval = 0.0f;
-            const int g = pr / C::S, i = pr - g * C::S;
-            if (C::MASK != 0 && pr < C::ROWS_TOTAL && col < C::L) {
-              mval = mask_value<C::MASK>(mv, b * C::MB + i64(hk * G + g) * C::MH + i64(i) * C::MS +
-                                                 i64(col) * C::ML);
+            const int g = pr / x.S, i = pr - g * x.S;
+            if (C::MASK != 0 && pr < rowsTotal && col < x.L) {
+              mval = mask_value<C::MASK>(mv, b * x.MB + i64(hk * G + g) * x.MH + i64(i) * x.MS +
+                                                 i64(col) * x.ML);
             }
             if constexpr (XFORM)
               s[rt][j][e] =
@@ -168,7 +181,7 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
           }
     }
     const bool edge = nb * BN + BN > kEnd || (C::CAUSAL && nb * BN + BN - 1 > OFF) ||
-                      (C::WINDOW > 0 && nb * BN <= C::S - 1 + OFF - C::WINDOW);
+                      (C::WINDOW > 0 && nb * BN <= x.S - 1 + OFF - C::WINDOW);
     if (edge) {
 #pragma unroll
       for (int rt = 0; rt < RT; ++rt)
@@ -177,7 +190,7 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
 #pragma unroll
           for (int e = 0; e < 4; ++e) {
             const int pr = r0 + rt * 16 + (lane >> 2) + (e >> 1) * 8;
-            const int pos = pr % C::S + OFF;
+            const int pos = pr % x.S + OFF;
             const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
             bool ok = col < kEnd;
             if (C::CAUSAL)
@@ -251,7 +264,7 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
   for (int idx = tid; idx < ROWS * C::DV; idx += NTH) {
     const int r = idx / C::DV, d = idx - r * C::DV;
     const int pr = r0 + r;
-    if (pr >= C::ROWS_TOTAL)
+    if (pr >= rowsTotal)
       continue;
     float M = -EFFC_INF_F;
 #pragma unroll
@@ -265,7 +278,7 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
       lsum += lb[w * ROWS + r] * f;
       acc += obuf[(w * ROWS + r) * OSTR + d] * f;
     }
-    const int g = pr / C::S, i = pr - g * C::S, h = hk * G + g;
+    const int g = pr / x.S, i = pr - g * x.S, h = hk * G + g;
     if constexpr (C::SINKS) {
       if (split == 0) { // the sink: one more key of split 0, with no value
         const float sink = C::sink(h), mNew = fmaxf(M, sink);
@@ -277,13 +290,13 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
     }
     const float val = lsum > 0.0f ? acc / lsum : 0.0f;
     if constexpr (C::DIRECT) {
-      E *og = (E *)out0 + b * C::OB + h * C::OH + i64(i) * C::OS + d;
+      E *og = (E *)out0 + b * x.OB + h * x.OH + i64(i) * x.OS + d;
       if constexpr (sizeof(E) == 2)
         *(u16 *)og = u16(pack2<C::OUT_BF>(val, 0.0f) & 0xffffu);
       else
         *og = val;
     } else {
-      const i64 t = (i64(split) * C::B + b) * C::HQ * C::S + i64(h) * C::S + i; // [split][b][h][i]
+      const i64 t = (i64(split) * x.B + b) * C::HQ * x.S + i64(h) * x.S + i; // [split][b][h][i]
       ((float *)out0)[t * C::DV + d] = val;
       if (d == 0) // ln(sum_j exp(score_j)) = log2(...) * ln 2
         ((float *)out1)[t] =
@@ -294,35 +307,43 @@ __device__ __forceinline__ void decode_split(const void *qv, const void *kv, con
 
 // One warp per output row (b, h, i): o = sum_s exp(lse_s - max) o_s / sum_s
 // exp(lse_s - max). C: Elem, OUT_BF, DV, SPLITS, HQ, S, ROWS (= B*HQ*S) and
-// o's strides OB, OH, OS.
+// o's strides OB, OH, OS; with RUNTIME_DIMS, extents(effc_dims) gives this
+// run's B, S and o strides (the constants are the bounds).
 template <class C>
-__device__ __forceinline__ void decode_combine(const void *opv, const void *lsev, void *ov) {
+__device__ __forceinline__ void decode_combine(const void *opv, const void *lsev, void *ov,
+                                               const long long *effc_dims = nullptr) {
   typedef typename C::Elem E;
+  i64 ROWS = C::ROWS, OB = C::OB, OH = C::OH, OS = C::OS;
+  int S = C::S;
+  if constexpr (attn_runtime<C>::value) {
+    const attn_ext x = C::extents(effc_dims);
+    ROWS = i64(x.B) * C::HQ * x.S, OB = x.OB, OH = x.OH, OS = x.OS, S = x.S;
+  }
   const i64 row = i64(blockIdx.x) * 4 + int(threadIdx.x >> 5);
   const int lane = threadIdx.x & 31;
-  if (row >= C::ROWS)
+  if (row >= ROWS)
     return;
   const float *op = (const float *)opv + row * C::DV, *lse = (const float *)lsev + row;
   float mx = -EFFC_INF_F;
   for (int s = lane; s < C::SPLITS; s += 32)
-    mx = fmaxf(mx, lse[s * C::ROWS]);
+    mx = fmaxf(mx, lse[s * ROWS]);
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1)
     mx = fmaxf(mx, __shfl_xor_sync(0xffffffffu, mx, o));
   const float mu = mx == -EFFC_INF_F ? 0.0f : mx;
   float wsum = 0.0f;
   for (int s = lane; s < C::SPLITS; s += 32)
-    wsum += ex2((lse[s * C::ROWS] - mu) * EFFC_ATTN_LOG2E);
+    wsum += ex2((lse[s * ROWS] - mu) * EFFC_ATTN_LOG2E);
 #pragma unroll
   for (int o = 16; o > 0; o >>= 1)
     wsum += __shfl_xor_sync(0xffffffffu, wsum, o);
   const float inv = wsum > 0.0f ? 1.0f / wsum : 0.0f;
-  const int b = int(row / (C::HQ * C::S)), h = int((row / C::S) % C::HQ), i = int(row % C::S);
-  E *og = (E *)ov + b * C::OB + h * C::OH + i64(i) * C::OS;
+  const int b = int(row / (C::HQ * S)), h = int((row / S) % C::HQ), i = int(row % S);
+  E *og = (E *)ov + b * OB + h * OH + i64(i) * OS;
   for (int d = lane; d < C::DV; d += 32) {
     float acc = 0.0f;
     for (int s = 0; s < C::SPLITS; ++s)
-      acc += ex2((lse[s * C::ROWS] - mu) * EFFC_ATTN_LOG2E) * op[s * C::ROWS * C::DV + d];
+      acc += ex2((lse[s * ROWS] - mu) * EFFC_ATTN_LOG2E) * op[s * ROWS * C::DV + d];
     const float val = acc * inv;
     if constexpr (sizeof(E) == 2)
       *(u16 *)(og + d) = u16(pack2<C::OUT_BF>(val, 0.0f) & 0xffffu);

@@ -120,15 +120,17 @@ __device__ __forceinline__ void load_tile_full(u32 sdst, int tid, const E *tile)
 
 template <class C>
 __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, const void *vv,
-                                            const void *mv, void *ov) {
+                                            const void *mv, void *ov,
+                                            const long long *effc_dims = nullptr) {
   typedef typename C::Elem E;
   constexpr int NTH = C::NW * 32;
   constexpr int MI = C::BM / (16 * C::NW); // 16-row mma slices per warp
   constexpr int KSTR = C::DP + 8, VSTR = C::DVP + 8, QSTR = C::QROW;
-  constexpr int NT = C::BN / 8;    // n8 tiles of S
-  constexpr int KD = C::DP / 16;   // k16 steps of Q K^T
-  constexpr int NDV = C::DVP / 8;  // n8 tiles of O
-  constexpr int OFF = C::L - C::S; // query i sits at key position i + OFF
+  constexpr int NT = C::BN / 8;                  // n8 tiles of S
+  constexpr int KD = C::DP / 16;                 // k16 steps of Q K^T
+  constexpr int NDV = C::DVP / 8;                // n8 tiles of O
+  const attn_ext x = attn_extents<C>(effc_dims); // this run's extents
+  const int OFF = x.L - x.S;                     // query i sits at key position i + OFF
   // ADD: scores in natural units (additive mask, soft-capping, ALiBi or
   // sinks); XFORM: scores go through scaled_score (+ ALiBi).
   constexpr bool XFORM = C::SOFTCAP > 0.0f || C::ALIBI || C::SINKS, ADD = C::MASK >= 2 || XFORM;
@@ -136,6 +138,8 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
   // means no key / row range checks at all.
   constexpr bool KV_FULL = C::STATIC_EDGES && C::L % C::BN == 0;
   constexpr bool Q_FULL = C::STATIC_EDGES && C::S % C::BM == 0;
+  static_assert(!(attn_runtime<C>::value && C::STATIC_EDGES),
+                "runtime extents need the edge checks (STATIC_EDGES = false)");
   constexpr bool KV_FAST = KV_FULL && sizeof(E) == 2 && C::D == C::DP && C::DV == C::DVP &&
                            NTH % (C::DP / 8) == 0 && NTH % (C::DVP / 8) == 0;
 
@@ -150,14 +154,17 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
   const int h = blockIdx.y, b = blockIdx.z, hk = h / C::GROUP;
   const float slope = C::alibi_slope(h); // 0 without ALiBi
   const int m0 = mb * C::BM;
-  const E *qg = (const E *)qv + b * C::QB + h * C::QH + i64(m0) * C::QS;
-  const E *kg = (const E *)kv + b * C::KB + hk * C::KH;
-  const E *vg = (const E *)vv + b * C::VB + hk * C::VH;
+  if constexpr (attn_runtime<C>::value) // the grid covers the bounds: tiles past this run's
+    if (m0 >= x.S || b >= x.B)          // rows or batch leave (whole CTAs, before any barrier)
+      return;
+  const E *qg = (const E *)qv + b * x.QB + h * x.QH + i64(m0) * x.QS;
+  const E *kg = (const E *)kv + b * x.KB + hk * x.KH;
+  const E *vg = (const E *)vv + b * x.VB + hk * x.VH;
 
   // Keys any row of this tile may attend to: [kBegin, kEnd).
-  int kEnd = C::L;
+  int kEnd = x.L;
   if (C::CAUSAL)
-    kEnd = min(kEnd, min(m0 + C::BM, C::S) + OFF);
+    kEnd = min(kEnd, min(m0 + C::BM, x.S) + OFF);
   int kBegin = 0;
   if (C::WINDOW > 0)
     kBegin = max(0, m0 + OFF - C::WINDOW + 1);
@@ -191,10 +198,10 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
     } else {
       load_tile<E, C::BF, NTH, C::BN, C::D, C::DP, KSTR>(
           sK + u32(slot * C::BN * KSTR * 2), tid, kg,
-          [&](int r) -> const E * { return n0 + r < C::L ? kg + i64(n0 + r) * C::KS : nullptr; });
+          [&](int r) -> const E * { return n0 + r < x.L ? kg + i64(n0 + r) * x.KS : nullptr; });
       load_tile<E, C::BF, NTH, C::BN, C::DV, C::DVP, VSTR>(
           sV + u32(slot * C::BN * VSTR * 2), tid, vg,
-          [&](int r) -> const E * { return n0 + r < C::L ? vg + i64(n0 + r) * C::VS : nullptr; });
+          [&](int r) -> const E * { return n0 + r < x.L ? vg + i64(n0 + r) * x.VS : nullptr; });
     }
   };
 
@@ -219,7 +226,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
       if constexpr (C::STATIC_EDGES)
         return in_range(qg + r * C::QS, Q_FULL || m0 + r < C::S);
       else
-        return m0 + r < C::S ? qg + i64(r) * C::QS : nullptr;
+        return m0 + r < x.S ? qg + i64(r) * x.QS : nullptr;
     });
 #pragma unroll
     for (int s = 0; s < C::STAGES - 1; ++s) {
@@ -306,9 +313,9 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
             const int row = m0 + wrow + mi * 16 + (lane >> 2) + (e >> 1) * 8;
             const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
             float mval = 0.0f;
-            if (C::MASK != 0 && row < C::S && col < C::L)
-              mval = mask_value<C::MASK>(mv, b * C::MB + h * C::MH + i64(row) * C::MS +
-                                                 i64(col) * C::ML);
+            if (C::MASK != 0 && row < x.S && col < x.L)
+              mval =
+                  mask_value<C::MASK>(mv, b * x.MB + h * x.MH + i64(row) * x.MS + i64(col) * x.ML);
             if constexpr (XFORM)
               s[mi][j][e] = scaled_score<C>(s[mi][j][e]) + mval +
                             (C::ALIBI ? slope * float(col - (row + OFF)) : 0.0f);
@@ -320,7 +327,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
     }
     // Structural masks only where the tile crosses an edge, the causal
     // diagonal or the window's lower edge (uniform branch per CTA).
-    const bool edge = (!KV_FULL && n0 + C::BN > C::L) || (C::CAUSAL && n0 + C::BN - 1 > m0 + OFF) ||
+    const bool edge = (!KV_FULL && n0 + C::BN > x.L) || (C::CAUSAL && n0 + C::BN - 1 > m0 + OFF) ||
                       (C::WINDOW > 0 && n0 <= m0 + C::BM - 1 + OFF - C::WINDOW);
     if (edge) {
 #pragma unroll
@@ -331,7 +338,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
           for (int e = 0; e < 4; ++e) {
             const int pos = m0 + wrow + mi * 16 + (lane >> 2) + (e >> 1) * 8 + OFF;
             const int col = n0 + j * 8 + (lane & 3) * 2 + (e & 1);
-            bool ok = col < C::L;
+            bool ok = col < x.L;
             if (C::CAUSAL)
               ok = ok && col <= pos;
             if (C::WINDOW > 0)
@@ -412,7 +419,7 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
         o[mi][d][2 * hh + 1] *= inv;
       }
     }
-  E *og = (E *)ov + b * C::OB + h * C::OH;
+  E *og = (E *)ov + b * x.OB + h * x.OH;
   if constexpr (sizeof(E) == 2) {
     // Stage this warp's rows in its own part of the Q tile (only this warp
     // reads those rows), then write 16-byte chunks: full 32-byte sectors.
@@ -434,10 +441,10 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
     for (int c = lane; c < TOT; c += 32) {
       const int r = c / CH, cc = c - r * CH;
       const int row = m0 + wrow + r;
-      if (Q_FULL || row < C::S) {
+      if (Q_FULL || row < x.S) {
         uint4 v;
         ld_shared_v4(sQ + u32(((wrow + r) * QSTR + cc * 8) * 2), v.x, v.y, v.z, v.w);
-        *(uint4 *)(og + i64(row) * C::OS + cc * 8) = v;
+        *(uint4 *)(og + i64(row) * x.OS + cc * 8) = v;
       }
     }
   } else {
@@ -449,11 +456,11 @@ __device__ __forceinline__ void fa2_forward(const void *qv, const void *kv, cons
         for (int hh = 0; hh < 2; ++hh) {
           const int row = m0 + wrow + mi * 16 + (lane >> 2) + hh * 8;
           const int c = d * 8 + (lane & 3) * 2;
-          if ((Q_FULL || row < C::S) && c < C::DV) {
+          if ((Q_FULL || row < x.S) && c < C::DV) {
             float2 v;
             v.x = o[mi][d][2 * hh];
             v.y = o[mi][d][2 * hh + 1];
-            *(float2 *)(og + i64(row) * C::OS + c) = v;
+            *(float2 *)(og + i64(row) * x.OS + c) = v;
           }
         }
   }

@@ -99,7 +99,39 @@ func.func @head_dim_not_split(%q: tensor<1x8x1x100xbf16>, %k: tensor<1x8x4096x10
 // CHECK-LABEL: func.func @dynamic_not_split
 // CHECK-NEXT: eff.attention
 func.func @dynamic_not_split(%q: tensor<?x8x1x64xbf16>, %k: tensor<?x8x4096x64xbf16>) -> tensor<?x8x1x64xbf16> {
-  // expected-remark @+1 {{attention not split: dynamic shape}}
+  // expected-remark @+1 {{attention not split: dynamic shape without bounds (bounded decoders: input_ids [batch, seq] and past_key_values.* [.., .., past, ..] with --dim bounds)}}
   %0 = eff.attention %q, %k, %k {num_kv_heads = 8 : i64, scale = 0.125 : f32} : (tensor<?x8x1x64xbf16>, tensor<?x8x4096x64xbf16>, tensor<?x8x4096x64xbf16>) -> tensor<?x8x1x64xbf16>
   return %0 : tensor<?x8x1x64xbf16>
+}
+
+// -----
+
+// Bounded symbolic dims (effc --dim past=0..4095, seq=1..4): the decision
+// uses the decoder's bounds (4 queries, 4095 + 4 keys, batch 1: 8 CTAs,
+// split 33 ways, as the static 4099-key case would); the partial results keep the dynamic query length and each
+// run cuts its own keys.
+// CHECK-LABEL: func.func @bounded_decoder
+// CHECK-NEXT: eff.attention_partial {{.*}}num_splits = 33 : i64{{.*}} -> (tensor<33x1x32x?x128xf32>, tensor<33x1x32x?xf32>)
+// CHECK-NEXT: eff.attention_combine {{.*}} -> tensor<1x32x?x128xbf16>
+func.func @bounded_decoder(%ids: tensor<1x?xi64> {eff.dim_params = ["", "seq"], eff.name = "input_ids"},
+                           %past: tensor<1x8x?x128xbf16> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.0.key"},
+                           %q: tensor<1x32x?x128xbf16>, %k: tensor<1x8x?x128xbf16>) -> tensor<1x32x?x128xbf16>
+    attributes {eff.dims = {past = array<i64: 0, 4095>, seq = array<i64: 1, 4>}} {
+  // expected-remark @+1 {{split attention: num_splits=33, keys per split cut at run time}}
+  %0 = eff.attention %q, %k, %k {num_kv_heads = 8 : i64, scale = 0.0883883461 : f32} : (tensor<1x32x?x128xbf16>, tensor<1x8x?x128xbf16>, tensor<1x8x?x128xbf16>) -> tensor<1x32x?x128xbf16>
+  return %0 : tensor<1x32x?x128xbf16>
+}
+
+// -----
+
+// The same with a query length bound above max-q-len: not split.
+// CHECK-LABEL: func.func @bounded_prefill
+// CHECK-NEXT: eff.attention
+func.func @bounded_prefill(%ids: tensor<1x?xi64> {eff.dim_params = ["", "seq"], eff.name = "input_ids"},
+                           %past: tensor<1x8x?x128xbf16> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.0.key"},
+                           %q: tensor<1x32x?x128xbf16>, %k: tensor<1x8x?x128xbf16>) -> tensor<1x32x?x128xbf16>
+    attributes {eff.dims = {past = array<i64: 0, 4095>, seq = array<i64: 1, 32>}} {
+  // expected-remark @+1 {{attention not split: 32 queries > max-q-len 16}}
+  %0 = eff.attention %q, %k, %k {num_kv_heads = 8 : i64, scale = 0.0883883461 : f32} : (tensor<1x32x?x128xbf16>, tensor<1x8x?x128xbf16>, tensor<1x8x?x128xbf16>) -> tensor<1x32x?x128xbf16>
+  return %0 : tensor<1x32x?x128xbf16>
 }
