@@ -87,6 +87,9 @@ EFFC_DECLARE_KERNEL_FAMILY(Attention)
 /// attention_partial, attention_combine: the split-KV decode kernels.
 EFFC_DECLARE_KERNEL_FAMILY(AttentionPartial)
 EFFC_DECLARE_KERNEL_FAMILY(AttentionCombine)
+/// paged_attention: queries over a paged KV cache through a block table
+/// (device/paged_attention.cuh, one block per query row).
+EFFC_DECLARE_KERNEL_FAMILY(PagedAttention)
 
 } // namespace effc::codegen
 

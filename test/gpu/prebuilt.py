@@ -11,7 +11,8 @@ machine (short leases, no LLVM) only runs them.
       FAIL or a missing part.
 
 CASES: one case per line, `NAME | MODEL_DIR | DATA | EFFC ARGS | EFFC-RUN ARGS`
-(MODEL_DIR and DATA relative to --shared; DATA is a test_data_set_N or
+(MODEL_DIR and DATA relative to --shared, or MODEL_DIR `gen:SCRIPT ARGS`: the
+eff module (.mlir) that the repository's SCRIPT prints; DATA is a test_data_set_N or
 generate_N directory, or `host:DIR`: DIR's inputs with the host backend's
 outputs of the same artifact as the reference, which checks the CUDA kernels
 alone where the reference is not the model's (quantized artifacts), or
@@ -78,7 +79,16 @@ def stage(dest, cases_file, arch, bin_dir, shared):
         effc_args = c["effc"].split()
         if not any(a.startswith(("--shape", "--dim")) for a in effc_args):
             effc_args += shape_flags(data)
-        cmd = [os.path.join(bin_dir, "effc"), os.path.join(shared, c["model"], "model.onnx"),
+        model = os.path.join(shared, c["model"], "model.onnx")
+        if c["model"].startswith("gen:"):  # an eff module the repository's script prints
+            script, *args = c["model"][len("gen:"):].split()
+            g = subprocess.run([sys.executable, os.path.join(repo, script), *args],
+                               capture_output=True, text=True)
+            if g.returncode:
+                sys.exit(f"prebuilt.py: {c['name']}: {script} failed:\n{g.stderr}")
+            model = os.path.join(out, "model.mlir")
+            open(model, "w").write(g.stdout)
+        cmd = [os.path.join(bin_dir, "effc"), model,
                *effc_args, "--embed-cubin", f"--arch={arch}", "-o", os.path.join(out, "model.effc")]
         r = subprocess.run(cmd, capture_output=True, text=True)
         if r.returncode:

@@ -1,8 +1,10 @@
-//===- KvCacheOps.cpp - eff.kv_append -----------------------------------===//
+//===- KvCacheOps.cpp - eff.kv_append, eff.paged_attention ---------------===//
 // Verifier and inference of the in-place KV cache append: past and new rows
 // agree on batch, heads, head dim and element type, and the cache has room
 // for every row count its static shapes allow.
 #include "dialects/eff/EffOps.h"
+
+#include <cmath>
 
 using namespace mlir;
 using namespace mlir::eff;
@@ -67,3 +69,65 @@ LogicalResult KvAppendOp::inferResultTypes(MLIRContext *ctx, std::optional<Locat
 
 // Never folded: the append is a write into session state.
 OpFoldResult KvAppendOp::fold(FoldAdaptor) { return {}; }
+
+//===- paged_attention -----------------------------------------------------===//
+
+/// What inference and the verifier share: ranks, one float element type,
+/// heads, head dim and batch consistent; the result is q's shape.
+static LogicalResult checkPagedAttention(std::optional<Location> loc, Value q, Value k, Value v,
+                                         Value table, Value lens) {
+  auto rq = dyn_cast<RankedTensorType>(q.getType());
+  auto rk = dyn_cast<RankedTensorType>(k.getType());
+  auto rv = dyn_cast<RankedTensorType>(v.getType());
+  auto rt = dyn_cast<RankedTensorType>(table.getType());
+  auto rl = dyn_cast<RankedTensorType>(lens.getType());
+  if (!rq || !rk || !rv || !rt || !rl)
+    return emitOptionalError(loc, "paged_attention operands must be ranked tensors");
+  if (rq.getRank() != 4 || rk.getRank() != 4 || rv.getRank() != 4)
+    return emitOptionalError(loc, "q must be 4-D [B, Hq, S, D] and k_cache, v_cache 4-D ",
+                             "[pages, Hkv, page_size, D], got ", rq, ", ", rk, " and ", rv);
+  if (rt.getRank() != 2 || rl.getRank() != 1)
+    return emitOptionalError(loc, "block_table must be 2-D [B, max_pages] and seq_lens 1-D [B], ",
+                             "got ", rt, " and ", rl);
+  if (rk.getElementType() != rq.getElementType() || rv.getElementType() != rq.getElementType())
+    return emitOptionalError(loc, "q ", rq, ", k_cache ", rk, " and v_cache ", rv,
+                             " must have one element type");
+  for (int d = 0; d < 4; ++d)
+    if (knownAndDiffer(rk.getDimSize(d), rv.getDimSize(d)))
+      return emitOptionalError(loc, "k_cache ", rk, " and v_cache ", rv, " differ in dim ", d);
+  if (knownAndDiffer(rk.getDimSize(3), rq.getDimSize(3)))
+    return emitOptionalError(loc, "k_cache has head dim ", rk.getDimSize(3), " but q has ",
+                             rq.getDimSize(3));
+  int64_t hq = rq.getDimSize(1), hkv = rk.getDimSize(1);
+  if (!ShapedType::isDynamic(hq) && !ShapedType::isDynamic(hkv) && (hkv < 1 || hq % hkv))
+    return emitOptionalError(loc, "k_cache's ", hkv, " kv heads do not divide q's ", hq, " heads");
+  for (auto [name, d] : {std::pair<const char *, int64_t>{"block_table", rt.getDimSize(0)},
+                         {"seq_lens", rl.getDimSize(0)}})
+    if (knownAndDiffer(d, rq.getDimSize(0)))
+      return emitOptionalError(loc, name, " has batch ", d, " but q has ", rq.getDimSize(0));
+  return success();
+}
+
+LogicalResult PagedAttentionOp::verify() {
+  if (failed(checkPagedAttention(getLoc(), getQ(), getKCache(), getVCache(), getBlockTable(),
+                                 getSeqLens())))
+    return failure();
+  double scale = getScaleAttr().getValueAsDouble();
+  if (!std::isfinite(scale) || scale <= 0)
+    return emitOpError("scale must be positive and finite, got ") << scale;
+  if (getCausal() != 0 && getCausal() != 1)
+    return emitOpError("causal must be 0 or 1, got ") << int64_t(getCausal());
+  return success();
+}
+
+LogicalResult PagedAttentionOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
+                                                 Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  if (failed(checkPagedAttention(loc, adaptor.getQ(), adaptor.getKCache(), adaptor.getVCache(),
+                                 adaptor.getBlockTable(), adaptor.getSeqLens())))
+    return failure();
+  types.push_back(adaptor.getQ().getType());
+  return success();
+}
+
+// Never folded: attention reads the cache the run holds.
+OpFoldResult PagedAttentionOp::fold(FoldAdaptor) { return {}; }

@@ -1,6 +1,9 @@
 //===- KvCacheOps.td - the in-place KV cache ---------------------------===//
 // eff.kv_append (issue 14 stage S4): what eff-kv-cache-inplace makes of a
 // decoder's concat(past_key_values.i, new K/V) along the sequence axis.
+// eff.paged_attention (issue 19): attention over a paged KV cache through a
+// block table (host kernel runtime/src/host/KvCache.cpp, device code
+// compiler/codegen/device/paged_attention.cuh).
 
 #ifndef EFF_KV_CACHE_OPS_TD
 #define EFF_KV_CACHE_OPS_TD
@@ -28,6 +31,40 @@ def Eff_KvAppendOp : Eff_Op<"kv_append"> {
   let arguments = (ins Eff_FloatTensor:$past, Eff_FloatTensor:$new_rows, I64Attr:$capacity,
                        StrAttr:$state);
   let results = (outs Eff_FloatTensor:$present);
+  let hasVerifier = 1;
+}
+
+def Eff_PagedAttentionOp : Eff_Op<"paged_attention"> {
+  let cudaFamily = "PagedAttention";
+  let onnxName = "";
+  let summary = "attention of new queries over a paged KV cache, read through a block table";
+  let description = [{
+    The keys and values live in pages of one pool (issue 19, vLLM's
+    PagedAttention): k_cache and v_cache [NP, Hkv, PS, D] hold NP pages of
+    PS positions of every kv head; row b's position t is in page
+    block_table[b, t / PS] at row t % PS. Nothing is gathered into a
+    contiguous copy: the kernels read each key and value through the table.
+
+    q: [B, Hq, S, D], block_table: [B, MB] and seq_lens: [B] (int32 or
+    int64) -> y: [B, Hq, S, D]. seq_lens[b] is the number of positions row
+    b holds, its S queries being the last S of them: query s sits at
+    position p = seq_lens[b] - S + s and, with `causal` = 1 (the default),
+    sees keys 0..p; with 0, every key 0..seq_lens[b]-1. Query head h reads
+    kv head h / (Hq / Hkv) (GQA).
+
+      y[b, h, s] = sum_t softmax_t(scale * q[b, h, s] . k_t) v_t
+
+    accumulated in fp32, rounded once on store. A query with p < 0 (a
+    padded row, seq_lens[b] < S) or no visible key gets zeros. seq_lens[b]
+    must be <= MB * PS and every page a visible key needs within [0, NP):
+    the host kernel reports either as an error; the CUDA kernel clamps
+    seq_lens to MB * PS and skips keys of such pages, never reading outside
+    the pool. Never folded.
+  }];
+  let arguments = (ins Eff_FloatTensor:$q, Eff_FloatTensor:$k_cache, Eff_FloatTensor:$v_cache,
+                       Eff_IndexTensor:$block_table, Eff_IndexTensor:$seq_lens,
+                       F32Attr:$scale, Eff_DefaultI64<"1">:$causal);
+  let results = (outs Eff_FloatTensor:$y);
   let hasVerifier = 1;
 }
 

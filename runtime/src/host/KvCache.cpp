@@ -1,9 +1,13 @@
 // eff.kv_append on the host: the in-place append and the kernel that runs
 // it with the contiguous present the plan gives today (capacity = P + S).
+// eff.paged_attention on the host: the reference of the paged kernels,
+// reading every key and value through the block table.
 #include "host/KvCache.h"
 
 #include "host/KernelUtil.h"
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <string>
 
@@ -57,8 +61,94 @@ Status kvAppend(const KernelContext &c) {
   return s.ok() ? s : c.error(s.message());
 }
 
+Status pagedAttention(const KernelContext &c) {
+  const ConstTensorRef &q = c.in[0], &k = c.in[1], &v = c.in[2];
+  if (q.shape.size() != 4 || k.shape.size() != 4 || v.shape != k.shape)
+    return c.error("expected q [B, Hq, S, D] and k_cache = v_cache [pages, Hkv, page_size, D]");
+  if (k.dtype != q.dtype || v.dtype != q.dtype || !isFloatDType(q.dtype))
+    return c.error("q, k_cache and v_cache must have one float dtype");
+  const int64_t B = q.shape[0], Hq = q.shape[1], S = q.shape[2], D = q.shape[3];
+  const int64_t NP = k.shape[0], Hkv = k.shape[1], PS = k.shape[2];
+  if (k.shape[3] != D || Hkv < 1 || Hq % Hkv != 0)
+    return c.error("k_cache " + shapeToString(k.shape) + " does not fit q " +
+                   shapeToString(q.shape));
+  auto table = c.ints(3);
+  auto lens = c.ints(4);
+  if (!table.ok())
+    return table.status();
+  if (!lens.ok())
+    return lens.status();
+  if (c.in[3].shape.size() != 2 || c.in[3].shape[0] != B ||
+      c.in[4].shape != std::vector<int64_t>{B})
+    return c.error("expected block_table [B, max_pages] and seq_lens [B] with B = " +
+                   std::to_string(B));
+  const int64_t MB = c.in[3].shape[1];
+  auto scale = c.floatAttr("scale", 0);
+  auto causal = c.intAttr("causal", op_defaults::PagedAttentionOp_causal);
+  if (!scale.ok())
+    return scale.status();
+  if (!causal.ok())
+    return causal.status();
+  for (int64_t b = 0; b < B; ++b) {
+    int64_t len = (*lens)[size_t(b)];
+    if (len < 0 || len > MB * PS)
+      return c.error("seq_lens[" + std::to_string(b) + "] = " + std::to_string(len) +
+                     " is outside [0, " + std::to_string(MB * PS) + "] (max_pages " +
+                     std::to_string(MB) + " x page_size " + std::to_string(PS) + ")");
+    for (int64_t i = 0; i * PS < len; ++i) {
+      int64_t page = (*table)[size_t(b * MB + i)];
+      if (page < 0 || page >= NP)
+        return c.error("block_table[" + std::to_string(b) + ", " + std::to_string(i) +
+                       "] = " + std::to_string(page) + " is not a page of the pool [0, " +
+                       std::to_string(NP) + ")");
+    }
+  }
+  EFFC_RETURN_IF_ERROR(c.checkOut(0, q.dtype, q.shape));
+  const int64_t group = Hq / Hkv;
+  const float sc = float(*scale);
+  const bool isCausal = *causal != 0;
+  parallelFor(B * Hq * S, MB * PS * D * 2, [&](int64_t r0, int64_t r1) {
+    std::vector<float> qs(static_cast<size_t>(D)), acc(static_cast<size_t>(D)), scores;
+    for (int64_t r = r0; r < r1; ++r) {
+      const int64_t s = r % S, h = (r / S) % Hq, b = r / (S * Hq), hk = h / group;
+      const int64_t len = (*lens)[size_t(b)], pos = len - S + s;
+      const int64_t visible = pos < 0 ? 0 : isCausal ? pos + 1 : len;
+      for (int64_t d = 0; d < D; ++d)
+        qs[size_t(d)] = float(loadF(q.dtype, q.data, size_t(r * D + d)));
+      // Element (page, hk, row, d) of a cache.
+      auto at = [&](int64_t t, int64_t d) {
+        int64_t page = (*table)[size_t(b * MB + t / PS)];
+        return size_t(((page * Hkv + hk) * PS + t % PS) * D + d);
+      };
+      scores.assign(size_t(visible), 0.f);
+      float m = -INFINITY;
+      for (int64_t t = 0; t < visible; ++t) {
+        float dot = 0;
+        for (int64_t d = 0; d < D; ++d)
+          dot += qs[size_t(d)] * float(loadF(k.dtype, k.data, at(t, d)));
+        scores[size_t(t)] = sc * dot;
+        m = std::max(m, scores[size_t(t)]);
+      }
+      std::fill(acc.begin(), acc.end(), 0.f);
+      float sum = 0;
+      for (int64_t t = 0; t < visible; ++t) {
+        float w = std::exp(scores[size_t(t)] - m);
+        sum += w;
+        for (int64_t d = 0; d < D; ++d)
+          acc[size_t(d)] += w * float(loadF(v.dtype, v.data, at(t, d)));
+      }
+      for (int64_t d = 0; d < D; ++d)
+        storeF(q.dtype, c.out[0].data, size_t(r * D + d), visible > 0 ? acc[size_t(d)] / sum : 0.f);
+    }
+  });
+  return Status::OK();
+}
+
 } // namespace
 
-void registerKvCache(Registry &r) { r[EffOp::KvAppendOp] = {kvAppend, 2, 2, 1, 1}; }
+void registerKvCache(Registry &r) {
+  r[EffOp::KvAppendOp] = {kvAppend, 2, 2, 1, 1};
+  r[EffOp::PagedAttentionOp] = {pagedAttention, 5, 5, 1, 1};
+}
 
 } // namespace effc::host

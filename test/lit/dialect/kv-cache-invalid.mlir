@@ -1,5 +1,5 @@
 // RUN: effc-opt %s -split-input-file -verify-diagnostics
-// One case per error path of eff.kv_append.
+// One case per error path of eff.kv_append and eff.paged_attention.
 
 func.func @rank(%p: tensor<2x3x4xf32>, %n: tensor<2x1x4xf32>) -> tensor<2x4x4xf32> {
   // expected-error @+1 {{past and new_rows must be 4-D [B, H, seq, head_dim], got 'tensor<2x3x4xf32>' and 'tensor<2x1x4xf32>'}}
@@ -45,4 +45,77 @@ func.func @state(%p: tensor<1x2x?x4xf32>, %n: tensor<1x2x1x4xf32>) -> tensor<1x2
   // expected-error @+1 {{state must name the cache (the output it is returned as)}}
   %0 = eff.kv_append %p, %n {capacity = 8 : i64, state = ""} : (tensor<1x2x?x4xf32>, tensor<1x2x1x4xf32>) -> tensor<1x2x?x4xf32>
   return %0 : tensor<1x2x?x4xf32>
+}
+
+// -----
+// eff.paged_attention: one case per verifier error.
+
+func.func @paged_rank(%q: tensor<2x4x8xf32>, %k: tensor<4x2x4x8xf32>, %t: tensor<2x2xi32>, %l: tensor<2xi32>) -> tensor<2x4x8xf32> {
+  // expected-error @+1 {{q must be 4-D [B, Hq, S, D] and k_cache, v_cache 4-D [pages, Hkv, page_size, D], got 'tensor<2x4x8xf32>'}}
+  %0 = eff.paged_attention %q, %k, %k, %t, %l {scale = 1.0 : f32} : (tensor<2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> tensor<2x4x8xf32>
+  return %0 : tensor<2x4x8xf32>
+}
+
+// -----
+
+func.func @paged_table_rank(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>, %t: tensor<2xi32>, %l: tensor<2xi32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{block_table must be 2-D [B, max_pages] and seq_lens 1-D [B], got 'tensor<2xi32>' and 'tensor<2xi32>'}}
+  %0 = eff.paged_attention %q, %k, %k, %t, %l {scale = 1.0 : f32} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2xi32>, tensor<2xi32>) -> tensor<2x4x1x8xf32>
+  return %0 : tensor<2x4x1x8xf32>
+}
+
+// -----
+
+func.func @paged_element_type(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf16>, %t: tensor<2x2xi32>, %l: tensor<2xi32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{must have one element type}}
+  %0 = eff.paged_attention %q, %k, %k, %t, %l {scale = 1.0 : f32} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf16>, tensor<4x2x4x8xf16>, tensor<2x2xi32>, tensor<2xi32>) -> tensor<2x4x1x8xf32>
+  return %0 : tensor<2x4x1x8xf32>
+}
+
+// -----
+
+func.func @paged_kv_differ(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>, %v: tensor<5x2x4x8xf32>, %t: tensor<2x2xi32>, %l: tensor<2xi32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{differ in dim 0}}
+  %0 = eff.paged_attention %q, %k, %v, %t, %l {scale = 1.0 : f32} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<5x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> tensor<2x4x1x8xf32>
+  return %0 : tensor<2x4x1x8xf32>
+}
+
+// -----
+
+func.func @paged_head_dim(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x16xf32>, %t: tensor<2x2xi32>, %l: tensor<2xi32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{k_cache has head dim 16 but q has 8}}
+  %0 = eff.paged_attention %q, %k, %k, %t, %l {scale = 1.0 : f32} : (tensor<2x4x1x8xf32>, tensor<4x2x4x16xf32>, tensor<4x2x4x16xf32>, tensor<2x2xi32>, tensor<2xi32>) -> tensor<2x4x1x8xf32>
+  return %0 : tensor<2x4x1x8xf32>
+}
+
+// -----
+
+func.func @paged_heads(%q: tensor<2x3x1x8xf32>, %k: tensor<4x2x4x8xf32>, %t: tensor<2x2xi32>, %l: tensor<2xi32>) -> tensor<2x3x1x8xf32> {
+  // expected-error @+1 {{k_cache's 2 kv heads do not divide q's 3 heads}}
+  %0 = eff.paged_attention %q, %k, %k, %t, %l {scale = 1.0 : f32} : (tensor<2x3x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> tensor<2x3x1x8xf32>
+  return %0 : tensor<2x3x1x8xf32>
+}
+
+// -----
+
+func.func @paged_batch(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>, %t: tensor<3x2xi32>, %l: tensor<2xi32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{block_table has batch 3 but q has 2}}
+  %0 = eff.paged_attention %q, %k, %k, %t, %l {scale = 1.0 : f32} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<3x2xi32>, tensor<2xi32>) -> tensor<2x4x1x8xf32>
+  return %0 : tensor<2x4x1x8xf32>
+}
+
+// -----
+
+func.func @paged_scale(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>, %t: tensor<2x2xi32>, %l: tensor<2xi32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{scale must be positive and finite, got 0}}
+  %0 = eff.paged_attention %q, %k, %k, %t, %l {scale = 0.0 : f32} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> tensor<2x4x1x8xf32>
+  return %0 : tensor<2x4x1x8xf32>
+}
+
+// -----
+
+func.func @paged_causal(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>, %t: tensor<2x2xi32>, %l: tensor<2xi32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{causal must be 0 or 1, got 2}}
+  %0 = eff.paged_attention %q, %k, %k, %t, %l {scale = 1.0 : f32, causal = 2 : i64} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> tensor<2x4x1x8xf32>
+  return %0 : tensor<2x4x1x8xf32>
 }

@@ -1,0 +1,105 @@
+//===- PagedAttentionEmitter.cpp - eff.paged_attention ---------------------===//
+//
+// A config struct with every size baked in and the dtype glue (ld/st of the
+// float operands, page/len of the int32 or int64 block table and sequence
+// lengths), then paged_attention_row<C, WARPS> (device/paged_attention.cuh),
+// whose text the kernel carries (include-guarded, so several paged kernels
+// share one copy in a translation unit). One block of 4 warps per query row.
+//
+#include "compiler/codegen/Families.h"
+#include "compiler/codegen/core/DTypeInfo.h"
+#include "compiler/codegen/core/EmitterUtil.h"
+#include "compiler/codegen/device/DeviceCode.h"
+
+namespace effc::codegen {
+namespace {
+
+constexpr int kWarps = 4;
+
+bool checkPaged(const KernelDesc &d, std::string &error) {
+  if (d.inputs.size() != 5 || d.outputs.size() != 1 || d.inputs[0].rank() != 4 ||
+      d.inputs[1].rank() != 4 || d.inputs[2].shape != d.inputs[1].shape ||
+      d.inputs[3].rank() != 2 || d.inputs[4].rank() != 1 ||
+      d.outputs[0].shape != d.inputs[0].shape) {
+    error = d.op + ": expected q [B, Hq, S, D], k_cache = v_cache [pages, Hkv, page_size, D], "
+                   "block_table [B, max_pages], seq_lens [B] and y of q's shape";
+    return false;
+  }
+  const auto &q = d.inputs[0].shape, &k = d.inputs[1].shape;
+  DType t = d.inputs[0].dtype;
+  if ((t != DType::FLOAT32 && t != DType::FLOAT16 && t != DType::BFLOAT16) ||
+      d.inputs[1].dtype != t || d.inputs[2].dtype != t || d.outputs[0].dtype != t) {
+    error = d.op + ": q, k_cache, v_cache and y must share one dtype of f32, f16, bf16";
+    return false;
+  }
+  for (size_t i : {size_t(3), size_t(4)})
+    if (d.inputs[i].dtype != DType::INT32 && d.inputs[i].dtype != DType::INT64) {
+      error = d.op + ": block_table and seq_lens must be int32 or int64";
+      return false;
+    }
+  if (k[3] != q[3] || q[3] % 32 != 0 || q[3] > 256) {
+    error = d.op + ": the paged kernel needs a head dim that is a multiple of 32, at most 256, " +
+            "got " + std::to_string(q[3]);
+    return false;
+  }
+  if (k[1] < 1 || q[1] % k[1] != 0 || d.inputs[3].shape[0] != q[0] ||
+      d.inputs[4].shape[0] != q[0]) {
+    error = d.op + ": inconsistent heads or batch";
+    return false;
+  }
+  if (q[0] * q[1] * q[2] > (int64_t(1) << 31) - 1) {
+    error = d.op + ": more query rows than one grid dimension holds";
+    return false;
+  }
+  return true;
+}
+
+} // namespace
+
+bool choosePagedAttention(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  if (!checkPaged(d, error))
+    return false;
+  const auto &q = d.inputs[0].shape;
+  c.variant = "warp-online-softmax";
+  c.setParam("warps", kWarps);
+  c.launch.grid[0] = uint32_t(q[0] * q[1] * q[2]);
+  c.launch.block[0] = 32 * kWarps;
+  return true;
+}
+
+bool instantiatePagedAttention(const KernelDesc &d, const KernelChoice &c, std::string &source,
+                               std::string &error) {
+  if (!checkPaged(d, error))
+    return false;
+  const auto &q = d.inputs[0].shape, &k = d.inputs[1].shape, &table = d.inputs[3].shape;
+  DType t = d.inputs[0].dtype;
+  const char *elem = storageType(t);
+  const std::string cfg = "effc_paged_cfg_" + d.name;
+  CudaWriter w;
+  w.open("struct ", cfg, " {");
+  w.line("static constexpr int B = ", q[0], ", HQ = ", q[1], ", S = ", q[2], ", D = ", q[3],
+         ", NP = ", k[0], ", HKV = ", k[1], ", PS = ", k[2], ", MB = ", table[1],
+         ", GROUP = ", q[1] / k[1], ";");
+  w.line("static constexpr bool CAUSAL = ", d.intAttr("causal", 1) != 0 ? "true" : "false", ";");
+  w.line("static constexpr float SCALE = ", floatLit(float(d.floatAttr("scale", 1.0))), ";");
+  w.line("static __device__ __forceinline__ float ld(const void *p, i64 i) { return ",
+         loadAs(t, std::string("((const ") + elem + "*)p)", "i", Compute::F32), "; }");
+  w.line("static __device__ __forceinline__ void st(void *p, i64 i, float v) { ((", elem,
+         "*)p)[i] = ", storeValue(t, "v", Compute::F32), "; }");
+  w.line("static __device__ __forceinline__ i64 page(const void *p, i64 i) { return (i64)((const ",
+         storageType(d.inputs[3].dtype), "*)p)[i]; }");
+  w.line("static __device__ __forceinline__ i64 len(const void *p, i64 i) { return (i64)((const ",
+         storageType(d.inputs[4].dtype), "*)p)[i]; }");
+  w.close("};");
+  openKernel(w, d, c.threads());
+  w.line("// ", q[0], "x", q[1], "x", q[2], " query rows over pages of ", k[2], " positions (",
+         k[0], " in the pool, ", table[1], " per row), head dim ", q[3], ", GQA group ",
+         q[1] / k[1]);
+  w.line("effc_paged::paged_attention_row<", cfg, ", ", kWarps,
+         ">(in0, in1, in2, in3, in4, out0);");
+  w.close();
+  source = std::string(deviceFile("paged_attention.cuh")) + "\n" + w.str();
+  return true;
+}
+
+} // namespace effc::codegen

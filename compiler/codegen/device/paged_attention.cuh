@@ -1,0 +1,100 @@
+//===- paged_attention.cuh - attention over a paged KV cache -------------===//
+//
+// eff.paged_attention (issue 19; semantics in dialects/eff/ops/KvCacheOps.td,
+// host reference runtime/src/host/KvCache.cpp): the queries' keys and values
+// are read page by page through the block table, never gathered into a
+// contiguous copy. One block of WARPS warps per query row (b, h, s): warp w
+// takes keys w, w + WARPS, ...; its lanes split the head dim (DL = D / 32
+// values each, D a multiple of 32), each key's score is a warp all-reduce,
+// and the warp keeps an online softmax (running max, sum and weighted V in
+// registers, fp32). The warps' partial results merge in shared memory.
+//
+// Config C (written by compiler/codegen/PagedAttentionEmitter.cpp):
+//   B, HQ, S, D, NP (pages), HKV, PS (page size), MB (pages per row),
+//   GROUP = HQ / HKV, CAUSAL, SCALE;
+//   static float ld(const void *p, i64 i)      element i of q/k/v as fp32;
+//   static void st(void *p, i64 i, float v)    element i of y from fp32;
+//   static i64 page(const void *table, i64 i)  block_table element i;
+//   static i64 len(const void *lens, i64 b)    seq_lens element b.
+// Robustness: seq_lens is clamped to [0, MB * PS] and a key whose page id is
+// outside [0, NP) is skipped, so no read leaves the pool; the host kernel
+// reports both as errors instead.
+//
+#ifndef EFFC_DEVICE_PAGED_ATTENTION_CUH
+#define EFFC_DEVICE_PAGED_ATTENTION_CUH
+
+#include "primitives.cuh"
+
+namespace effc_paged {
+
+template <class C, int WARPS>
+__device__ __forceinline__ void paged_attention_row(const void *q, const void *k, const void *v,
+                                                    const void *table, const void *lens, void *y) {
+  static_assert(C::D % 32 == 0 && C::D <= 256, "head dim: a multiple of 32, at most 256");
+  constexpr int DL = C::D / 32;
+  __shared__ float part_m[WARPS], part_l[WARPS];
+  __shared__ float part_acc[WARPS][C::D];
+  const i64 row = i64(blockIdx.x);
+  if (row >= i64(C::B) * C::HQ * C::S)
+    return;
+  const int s = int(row % C::S), h = int((row / C::S) % C::HQ), b = int(row / (i64(C::S) * C::HQ));
+  const int hk = h / C::GROUP, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  i64 held = C::len(lens, b);
+  held = held < 0 ? 0 : held > i64(C::MB) * C::PS ? i64(C::MB) * C::PS : held;
+  const i64 pos = held - C::S + s;
+  const i64 visible = pos < 0 ? 0 : C::CAUSAL ? pos + 1 : held;
+
+  float qr[DL], acc[DL];
+#pragma unroll
+  for (int j = 0; j < DL; ++j) {
+    qr[j] = C::ld(q, row * C::D + lane + 32 * j);
+    acc[j] = 0.0f;
+  }
+  float m = -EFFC_INF_F, l = 0.0f;
+  for (i64 t = warp; t < visible; t += WARPS) {
+    const i64 pg = C::page(table, i64(b) * C::MB + t / C::PS);
+    if (pg < 0 || pg >= C::NP)
+      continue; // never read outside the pool
+    const i64 base = ((pg * C::HKV + hk) * C::PS + t % C::PS) * C::D;
+    float dot = 0.0f;
+#pragma unroll
+    for (int j = 0; j < DL; ++j)
+      dot += qr[j] * C::ld(k, base + lane + 32 * j);
+    dot = warp_reduce(dot, SumOp()) * C::SCALE;
+    const float mNew = fmaxf(m, dot);
+    const float correction = expf(m - mNew), w = expf(dot - mNew);
+    l = l * correction + w;
+#pragma unroll
+    for (int j = 0; j < DL; ++j)
+      acc[j] = acc[j] * correction + w * C::ld(v, base + lane + 32 * j);
+    m = mNew;
+  }
+  if (lane == 0) {
+    part_m[warp] = m;
+    part_l[warp] = l;
+  }
+#pragma unroll
+  for (int j = 0; j < DL; ++j)
+    part_acc[warp][lane + 32 * j] = acc[j];
+  __syncthreads();
+  float mAll = -EFFC_INF_F;
+#pragma unroll
+  for (int w = 0; w < WARPS; ++w)
+    mAll = fmaxf(mAll, part_m[w]);
+  float lAll = 0.0f;
+#pragma unroll
+  for (int w = 0; w < WARPS; ++w)
+    lAll += part_m[w] == -EFFC_INF_F ? 0.0f : part_l[w] * expf(part_m[w] - mAll);
+  for (int d = threadIdx.x; d < C::D; d += 32 * WARPS) {
+    float o = 0.0f;
+#pragma unroll
+    for (int w = 0; w < WARPS; ++w)
+      if (part_m[w] != -EFFC_INF_F)
+        o += part_acc[w][d] * expf(part_m[w] - mAll);
+    C::st(y, row * C::D + d, lAll > 0.0f ? o / lAll : 0.0f);
+  }
+}
+
+} // namespace effc_paged
+
+#endif // EFFC_DEVICE_PAGED_ATTENTION_CUH

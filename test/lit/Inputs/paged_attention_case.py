@@ -1,0 +1,114 @@
+#!/usr/bin/env python3
+"""Inputs and a numpy reference for eff.paged_attention (issue 19).
+
+  paged_attention_case.py mlir PRESET             the test module (stdout)
+  paged_attention_case.py write PRESET DIR        the module's inputs as
+                                                  input_0..4.npy (q, k_cache,
+                                                  v_cache, block_table, seq_lens)
+  paged_attention_case.py check PRESET OUT        OUT/output_0.npy (causal) and
+                                                  output_1.npy (causal = 0)
+                                                  against the reference
+
+The reference is written from the op's definition, not from effc's kernels:
+each row's keys and values are gathered from the pages its block table names
+into contiguous [Hkv, len, D] arrays, then plain softmax attention (GQA,
+queries at the last S positions). Rows: one longer than a page, one shorter
+than S (its first query has no position: zeros), one ending on a page
+boundary; pages shuffled; block-table entries past a row's pages are junk
+(999) and must never be read. PRESETs: small (host, lit) and large (decode
+shapes for the GPU: head dim 128, pages of 16, 200 positions).
+"""
+import os
+import sys
+
+import numpy as np
+
+PRESETS = {
+    # B, Hq, Hkv, S, D, pages, page size, pages per row, seq_lens
+    "small": (3, 4, 2, 3, 32, 12, 4, 4, [9, 2, 8]),
+    "large": (4, 8, 2, 1, 128, 64, 16, 14, [200, 1, 17, 129]),
+}
+
+
+def shapes(preset):
+    B, HQ, HKV, S, D, NP, PS, MB, lens = PRESETS[preset]
+    return dict(q=(B, HQ, S, D), k_cache=(NP, HKV, PS, D), v_cache=(NP, HKV, PS, D),
+                block_table=(B, MB), seq_lens=(B,))
+
+
+def mlir(preset):
+    s = shapes(preset)
+    t = {n: "tensor<%sx%s>" % ("x".join(map(str, v)), "i32" if n == "block_table" else
+                                 "i64" if n == "seq_lens" else "f32") for n, v in s.items()}
+    D = s["q"][3]
+    args = ", ".join("%%%s: %s" % (n, t[n]) for n in s)
+    types = ", ".join(t[n] for n in s)
+    ops = ""
+    for name, causal in (("y", ""), ("y_full", ", causal = 0 : i64")):
+        ops += ("  %%%s = eff.paged_attention %%q, %%k_cache, %%v_cache, %%block_table, %%seq_lens "
+                "{scale = %r : f32%s} : (%s) -> %s\n" % (name, float(1 / np.sqrt(D)), causal, types, t["q"]))
+    return ("func.func @main(%s) -> (%s, %s) {\n%s  return %%y, %%y_full : %s, %s\n}\n"
+            % (args, t["q"], t["q"], ops, t["q"], t["q"]))
+
+
+def inputs(preset):
+    B, HQ, HKV, S, D, NP, PS, MB, lens = PRESETS[preset]
+    rng = np.random.default_rng(19)
+    q = rng.standard_normal((B, HQ, S, D)).astype(np.float32)
+    k = rng.standard_normal((NP, HKV, PS, D)).astype(np.float32)
+    v = rng.standard_normal((NP, HKV, PS, D)).astype(np.float32)
+    table = np.full((B, MB), 999, dtype=np.int32)
+    free = list(rng.permutation(NP))
+    for b, n in enumerate(lens):
+        for i in range(-(-n // PS)):
+            table[b, i] = free.pop()
+    return dict(q=q, k_cache=k, v_cache=v, block_table=table,
+                seq_lens=np.array(lens, dtype=np.int64))
+
+
+def reference(preset, causal):
+    B, HQ, HKV, S, D, NP, PS, MB, lens = PRESETS[preset]
+    x = inputs(preset)
+    y = np.zeros((B, HQ, S, D), dtype=np.float64)
+    for b, n in enumerate(lens):
+        pages = x["block_table"][b, :-(-n // PS)]
+        K = x["k_cache"][pages].transpose(1, 0, 2, 3).reshape(HKV, -1, D)[:, :n].astype(np.float64)
+        V = x["v_cache"][pages].transpose(1, 0, 2, 3).reshape(HKV, -1, D)[:, :n].astype(np.float64)
+        for h in range(HQ):
+            for s in range(S):
+                pos = n - S + s
+                if pos < 0:
+                    continue
+                seen = pos + 1 if causal else n
+                sc = K[h // (HQ // HKV), :seen] @ x["q"][b, h, s].astype(np.float64) / np.sqrt(D)
+                p = np.exp(sc - sc.max())
+                y[b, h, s] = (p / p.sum()) @ V[h // (HQ // HKV), :seen]
+    return y
+
+
+def main():
+    cmd, preset = sys.argv[1], sys.argv[2]
+    if cmd == "mlir":
+        sys.stdout.write(mlir(preset))
+    elif cmd == "write":
+        os.makedirs(sys.argv[3], exist_ok=True)
+        for i, a in enumerate(inputs(preset).values()):
+            np.save(os.path.join(sys.argv[3], "input_%d.npy" % i), a)
+    elif cmd == "check":
+        out, ok = sys.argv[3], True
+        for k, (name, causal) in enumerate((("y", True), ("y_full", False))):
+            got = np.load(os.path.join(out, "output_%d.npy" % k)).astype(np.float64)
+            ref = reference(preset, causal)
+            err = np.abs(got - ref).max() / np.abs(ref).max()
+            zeros = PRESETS[preset][8][1] < PRESETS[preset][3] and np.all(got[1, :, 0] == 0)
+            good = err < 1e-5 and (zeros or PRESETS[preset][8][1] >= PRESETS[preset][3])
+            ok &= bool(good)
+            print("%s %s (causal %d): max err / max |ref| = %.2e, padded query zero: %s: %s"
+                  % (preset, name, causal, err, zeros, "PASS" if good else "FAIL"))
+        sys.exit(0 if ok else 1)
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()

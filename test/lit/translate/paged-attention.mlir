@@ -1,0 +1,40 @@
+// eff.paged_attention's CUDA kernel (compiler/codegen/PagedAttentionEmitter.cpp,
+// device/paged_attention.cuh): the sizes baked into its config, the dtype
+// glue (bf16 and f16 storage, int32 or int64 block table and lengths), one
+// block of 4 warps per query row; every kernel compiles with NVRTC for
+// sm_80, sm_90 and sm_90a. The host numerics: driver/paged-attention.test.
+// A head dim the kernel cannot take is an error naming the op.
+// RUN: effc-translate --eff-to-cuda %s | FileCheck %s
+// RUN: effc %s -o %t.effc
+// RUN: effc-nvrtc-check %t.effc --arch=sm_80,sm_90,sm_90a | FileCheck %s --check-prefix=NVRTC
+// RUN: effc-translate --eff-to-manifest %s | FileCheck %s --check-prefix=MANIFEST
+// NVRTC: sm_80: 3 kernels compiled
+// NVRTC: sm_90: 3 kernels compiled
+// NVRTC: sm_90a: 3 kernels compiled
+
+// CHECK: #ifndef EFFC_DEVICE_PAGED_ATTENTION_CUH
+// CHECK: static constexpr int B = 2, HQ = 8, S = 1, D = 128, NP = 32, HKV = 2, PS = 16, MB = 8, GROUP = 4;
+// CHECK-NEXT: static constexpr bool CAUSAL = true;
+// CHECK: bf16_to_f32
+// CHECK: i64 page(const void *p, i64 i) { return (i64)((const i32*)p)[i]; }
+// CHECK: i64 len(const void *p, i64 i) { return (i64)((const i64*)p)[i]; }
+// CHECK: // 2x8x1 query rows over pages of 16 positions (32 in the pool, 8 per row), head dim 128, GQA group 4
+// CHECK-NEXT: effc_paged::paged_attention_row<effc_paged_cfg_{{.*}}, 4>(in0, in1, in2, in3, in4, out0);
+// CHECK: static constexpr int B = 1, HQ = 4, S = 5, D = 64, NP = 6, HKV = 4, PS = 8, MB = 3, GROUP = 1;
+// CHECK-NEXT: static constexpr bool CAUSAL = false;
+// CHECK: f16_to_f32
+// CHECK: static constexpr int B = 2, HQ = 2, S = 3, D = 32, NP = 4, HKV = 1, PS = 2, MB = 4, GROUP = 2;
+// MANIFEST: op: "eff.paged_attention"
+// MANIFEST: launch {
+// MANIFEST-NEXT: grid: 16
+// MANIFEST: block: 128
+func.func @main(%q: tensor<2x8x1x128xbf16>, %k: tensor<32x2x16x128xbf16>, %v: tensor<32x2x16x128xbf16>,
+                %t: tensor<2x8xi32>, %l: tensor<2xi64>,
+                %q2: tensor<1x4x5x64xf16>, %k2: tensor<6x4x8x64xf16>, %t2: tensor<1x3xi64>, %l2: tensor<1xi32>,
+                %q3: tensor<2x2x3x32xf32>, %k3: tensor<4x1x2x32xf32>, %t3: tensor<2x4xi32>, %l3: tensor<2xi32>)
+    -> (tensor<2x8x1x128xbf16>, tensor<1x4x5x64xf16>, tensor<2x2x3x32xf32>) {
+  %y = eff.paged_attention %q, %k, %v, %t, %l {scale = 0.08838835 : f32} : (tensor<2x8x1x128xbf16>, tensor<32x2x16x128xbf16>, tensor<32x2x16x128xbf16>, tensor<2x8xi32>, tensor<2xi64>) -> tensor<2x8x1x128xbf16>
+  %y2 = eff.paged_attention %q2, %k2, %k2, %t2, %l2 {scale = 0.125 : f32, causal = 0 : i64} : (tensor<1x4x5x64xf16>, tensor<6x4x8x64xf16>, tensor<6x4x8x64xf16>, tensor<1x3xi64>, tensor<1xi32>) -> tensor<1x4x5x64xf16>
+  %y3 = eff.paged_attention %q3, %k3, %k3, %t3, %l3 {scale = 0.5 : f32} : (tensor<2x2x3x32xf32>, tensor<4x1x2x32xf32>, tensor<4x1x2x32xf32>, tensor<2x4xi32>, tensor<2xi32>) -> tensor<2x2x3x32xf32>
+  return %y, %y2, %y3 : tensor<2x8x1x128xbf16>, tensor<1x4x5x64xf16>, tensor<2x2x3x32xf32>
+}
