@@ -80,8 +80,9 @@ def QuantizeWeights : Pass<"eff-quantize-weights", "func::FuncOp"> {
     - `nf4`: QLoRA's NormalFloat-4 as bitsandbytes packs it (W^T flattened,
       blocks of block-size values, default 64, absmax per block);
       `double-quant` quantizes the absmaxes the bitsandbytes way (8-bit
-      dynamic map, blocks of 256, minus their mean) and stores their
-      dequantized values, so the numbers are bitsandbytes'.
+      dynamic map, blocks of 256, minus their mean) and stores them so
+      (eff.quant_linear double_quant: ui8 scales), numbers and storage
+      bitsandbytes'.
     - `llm-int8`: LLM.int8() (Dettmers et al.): the weight as int8 per
       channel (vector-wise absmax), and at run time the activation's outlier
       features (columns with any |x| >= `llm-int8-threshold`) multiplied in

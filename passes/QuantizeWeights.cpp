@@ -119,8 +119,9 @@ struct QuantizeWeightsPass : public mlir::eff::impl::QuantizeWeightsBase<Quantiz
                           : effc::quant::quantizeInt8(kn.data(), l->K, l->N, block);
       if (failed(replace(*l, p)))
         return signalPassFailure();
-      const double bytesBefore = double(kn.size()) * 4,
-                   bytesAfter = double(p.codes.size()) + double(p.scales.size()) * 4;
+      const double bytesBefore = double(kn.size()) * 4, bytesAfter = double(p.codes.size()) +
+                                                                     double(p.scales.size()) * 4 +
+                                                                     double(p.scaleBytes.size());
       before += bytesBefore, after += bytesAfter;
       ++quantized;
       if (remarks)
@@ -188,9 +189,13 @@ struct QuantizeWeightsPass : public mlir::eff::impl::QuantizeWeightsBase<Quantiz
     Value codes =
         b.create<ConstantOp>(loc, makeElementsAttr(RankedTensorType::get(p.codesShape, u8),
                                                    bytesOf(p.codes), "quant_codes"));
+    // Double-quantized absmaxes are bytes (quant_defs.cuh's QL_DQ layout).
+    const bool dq = !p.scaleBytes.empty();
     Value scales = b.create<ConstantOp>(
-        loc, makeElementsAttr(RankedTensorType::get(p.scalesShape, b.getF32Type()),
-                              bytesOf(p.scales), "quant_scales"));
+        loc, dq ? makeElementsAttr(RankedTensorType::get(p.scalesShape, u8), bytesOf(p.scaleBytes),
+                                   "quant_scales")
+                : makeElementsAttr(RankedTensorType::get(p.scalesShape, b.getF32Type()),
+                                   bytesOf(p.scales), "quant_scales"));
     auto xt = cast<RankedTensorType>(l.x.getType());
     SmallVector<int64_t> shape(xt.getShape().drop_back());
     shape.push_back(l.N);
@@ -206,6 +211,8 @@ struct QuantizeWeightsPass : public mlir::eff::impl::QuantizeWeightsBase<Quantiz
     attrs.set("block_size", b.getI64IntegerAttr(p.blockSize));
     if (llm)
       attrs.set("threshold", b.getF32FloatAttr(float(llmInt8Threshold)));
+    if (dq)
+      attrs.set("double_quant", b.getUnitAttr());
     Value y =
         b.create<QuantLinearOp>(loc, TypeRange{RankedTensorType::get(shape, xt.getElementType())},
                                 ValueRange{l.x, codes, scales}, attrs.getAttrs())

@@ -6,7 +6,8 @@
 //   effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] [--arch=sm_90 --compile-only]
 //
 // --check: every scheme (int8 per channel, nf4 block 64, MatMulNBits-style
-// int4 block 32, llm_int8 with and without outliers) at M in {1, 4, 16, 32,
+// int4 block 32, nf4 with double-quantized absmaxes, llm_int8 with and
+// without outliers) at M in {1, 4, 16, 32,
 // 128, 300} (the GEMVs up to 16 rows, the tensor-core mma kernel above for
 // the weight-only schemes, the tiled kernel for llm_int8; shape 272x200 has
 // K and N tails) on the GPU against effc's host reference kernel (runtime/src/host/
@@ -18,9 +19,8 @@
 // rounds of 20 back-to-back launches, 3 for M >= 128; weights rotated over
 // >= 256 MB so L2 does not serve them), the speedup over cuBLAS fp16, and the floor: packed
 // bytes (codes + scales) over the bandwidth this run measured with a plain
-// 128-bit read kernel. nf4 with double quantization has the same kernel and
-// bytes as nf4 today (effc stores the dequantized absmaxes as fp32), so it
-// gets no row of its own.
+// 128-bit read kernel. nf4-dq: nf4 with double-quantized absmaxes (one byte
+// per 64 weights instead of four, decoded in the kernel).
 // Without --check or --perf both run. Exit status 1 when a check fails.
 // --compile-only compiles every kernel with NVRTC for --arch (no GPU).
 #include "compiler/codegen/Families.h"
@@ -66,6 +66,7 @@ struct Scheme {
   int64_t block; // 0: K (one block per column)
   int bits;
   double threshold = 6.0;
+  bool doubleQuant = false; // nf4: absmaxes as quant_defs.cuh's QL_DQ bytes
 };
 
 const std::vector<Scheme> &schemes() {
@@ -73,6 +74,7 @@ const std::vector<Scheme> &schemes() {
       {"int8", host::QuantScheme::Int8, host::QuantLayout::NBlocks, 0, 8},
       {"nf4", host::QuantScheme::NF4, host::QuantLayout::BnbFlat, 64, 4},
       {"nbits4", host::QuantScheme::Int4, host::QuantLayout::NBlocks, 32, 4},
+      {"nf4-dq", host::QuantScheme::NF4, host::QuantLayout::BnbFlat, 64, 4, 6.0, true},
       {"llm-int8", host::QuantScheme::LLMInt8, host::QuantLayout::NBlocks, 0, 8, 6.0},
       {"llm-int8-t1", host::QuantScheme::LLMInt8, host::QuantLayout::NBlocks, 0, 8, 1.0},
   };
@@ -84,8 +86,9 @@ const std::vector<Scheme> &schemes() {
 /// against the host reference on the same bytes).
 struct Packed {
   std::vector<uint8_t> codes;
-  std::vector<float> scales;
+  std::vector<uint8_t> scales; // fp32 values, or the double-quantized bytes
   std::vector<int64_t> codesShape, scalesShape;
+  DType scalesType = DType::FLOAT32;
   int64_t block = 0;
 };
 
@@ -96,6 +99,10 @@ Packed pack(const Scheme &s, int64_t K, int64_t N, uint32_t seed, bool fill = tr
   if (s.layout == host::QuantLayout::BnbFlat) {
     p.codesShape = {(N * K + 1) / 2};
     p.scalesShape = {(N * K + p.block - 1) / p.block};
+    if (s.doubleQuant) {
+      p.scalesShape = {host::dqScaleBytes(p.scalesShape[0])};
+      p.scalesType = DType::UINT8;
+    }
   } else {
     const int64_t blocks = (K + p.block - 1) / p.block;
     p.codesShape = {N, blocks, p.block * s.bits / 8};
@@ -117,9 +124,25 @@ Packed pack(const Scheme &s, int64_t K, int64_t N, uint32_t seed, bool fill = tr
                      : s.scheme == host::QuantScheme::Int4 ? 0.125f
                                                            : 1.0f;
   std::uniform_real_distribution<float> u(0.02f, 0.05f);
-  p.scales.resize(size_t(scales));
-  for (auto &v : p.scales)
-    v = u(rng) * unit;
+  if (s.doubleQuant) {
+    // Random map indices, group scales 0.015 and offset 0.035: absmaxes in
+    // [0.02, 0.05] as well.
+    const int64_t blocks = (N * K + p.block - 1) / p.block;
+    p.scales.assign(size_t(scales), 0);
+    for (int64_t i = 0; i < blocks; ++i)
+      p.scales[size_t(i)] = uint8_t(rng() >> 24);
+    const int64_t groups = QL_DQ_GROUPS(blocks);
+    for (int64_t g = 0; g <= groups; ++g) {
+      const float v = g < groups ? 0.015f : 0.035f;
+      std::memcpy(p.scales.data() + QL_DQ_PAD(blocks) + 4 * g, &v, 4);
+    }
+    return p;
+  }
+  p.scales.resize(size_t(scales) * 4);
+  for (int64_t i = 0; i < scales; ++i) {
+    const float v = u(rng) * unit;
+    std::memcpy(p.scales.data() + 4 * i, &v, 4);
+  }
   return p;
 }
 
@@ -140,8 +163,13 @@ float fromBf16(uint16_t b) {
 }
 
 host::Attrs attrsOf(const Scheme &s, int64_t K, int64_t N, int64_t block) {
-  return {{"scheme", int64_t(s.scheme)}, {"layout", int64_t(s.layout)}, {"K", K}, {"N", N},
-          {"block_size", block},         {"threshold", s.threshold}};
+  return {{"scheme", int64_t(s.scheme)},
+          {"layout", int64_t(s.layout)},
+          {"K", K},
+          {"N", N},
+          {"block_size", block},
+          {"threshold", s.threshold},
+          {"double_quant", int64_t(s.doubleQuant)}};
 }
 
 KernelDesc describe(const Scheme &s, const Packed &p, int64_t M, int64_t K, int64_t N,
@@ -152,7 +180,7 @@ KernelDesc describe(const Scheme &s, const Packed &p, int64_t M, int64_t K, int6
   d.attrs = attrsOf(s, K, N, p.block);
   d.inputs = {{DType::BFLOAT16, {M, K}},
               {DType::UINT8, p.codesShape},
-              {DType::FLOAT32, p.scalesShape},
+              {p.scalesType, p.scalesShape},
               {DType::UINT8, {}}};
   d.inputs[3].present = false;
   d.outputs = {{DType::BFLOAT16, {M, N}}};
@@ -170,8 +198,8 @@ Kernel generate(const Scheme &s, const Packed &p, int64_t M, int64_t K, int64_t 
   k.label = s.name + " M" + std::to_string(M) + " " + std::to_string(K) + "x" + std::to_string(N);
   // The threshold too: llm-int8 and llm-int8-t1 are one scheme number.
   k.name = "effc_qb_" + std::to_string(int(s.scheme)) + "_t" +
-           std::to_string(int(s.threshold * 100)) + "_" + std::to_string(M) + "_" +
-           std::to_string(K) + "_" + std::to_string(N);
+           std::to_string(int(s.threshold * 100)) + (s.doubleQuant ? "_dq_" : "_") +
+           std::to_string(M) + "_" + std::to_string(K) + "_" + std::to_string(N);
   KernelDesc d = describe(s, p, M, K, N, k.name);
   KernelChoice c;
   std::string text;
@@ -409,13 +437,13 @@ bool runCheck(Gpu &g, const Options &opt, const std::string &arch) {
           Status st = host::runKernel("eff.quant_linear", attrsOf(s, sh.K, sh.N, p.block),
                                       {{DType::BFLOAT16, {M, sh.K}, a.data()},
                                        {DType::UINT8, p.codesShape, p.codes.data()},
-                                       {DType::FLOAT32, p.scalesShape, p.scales.data()},
+                                       {p.scalesType, p.scalesShape, p.scales.data()},
                                        {DType::UINT8, {}, nullptr}},
                                       {{DType::BFLOAT16, {M, sh.N}, ref.data()}});
           cuda::CUfunction f = g.load(k.cubin, k.name);
           cuda::CUdeviceptr da = g.upload(a.data(), a.size() * 2),
                             dw = g.upload(p.codes.data(), p.codes.size()),
-                            ds = g.upload(p.scales.data(), p.scales.size() * 4),
+                            ds = g.upload(p.scales.data(), p.scales.size()),
                             dy = g.alloc(got.size() * 2), dz = 0;
           const cuda::DriverApi &api = g.api();
           ok = st.ok() && f && g.ok(api.cuMemsetD8(dy, 0xFF, got.size() * 2), "poison") &&
@@ -470,16 +498,17 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
               ">= 256 MB), xF = speedup over cuBLAS fp16; floor = packed bytes / %.0f GB/s "
               "(measured read)\n",
               opt.reps, gbps);
-  std::printf("%-14s %5s | %8s %8s | %8s %6s %6s | %8s %6s %6s | %8s %6s %6s | %s\n", "shape K x N",
-              "M", "bf16", "fp16", "int8", "xF", "floor", "nf4", "xF", "floor", "nbits4", "xF",
-              "floor", "kernels");
+  std::printf("%-14s %5s | %8s %8s | %8s %6s %6s | %8s %6s %6s | %8s %6s %6s | %8s %6s %6s | %s\n",
+              "shape K x N", "M", "bf16", "fp16", "int8", "xF", "floor", "nf4", "xF", "floor",
+              "nbits4", "xF", "floor", "nf4-dq", "xF", "floor", "kernels");
   struct Shape {
     const char *name;
     int64_t K, N;
   };
   const std::vector<Shape> shapes = {
       {"qo", 2048, 2048}, {"gate/up", 2048, 8192}, {"down", 8192, 2048}};
-  const std::vector<const Scheme *> timed = {&schemes()[0], &schemes()[1], &schemes()[2]};
+  const std::vector<const Scheme *> timed = {&schemes()[0], &schemes()[1], &schemes()[2],
+                                             &schemes()[3]};
   {
     std::vector<Want> wants;
     for (const Shape &sh : shapes)
@@ -531,12 +560,12 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
         double t = NAN, floorUs = NAN;
         if (k.error.empty()) {
           cuda::CUfunction f = g.load(k.cubin, k.name);
-          const size_t packedBytes = p.codes.size() + p.scales.size() * 4;
+          const size_t packedBytes = p.codes.size() + p.scales.size();
           const int copies = rotations(packedBytes);
           std::vector<cuda::CUdeviceptr> w, sc;
           for (int c = 0; c < copies; ++c) {
             w.push_back(g.upload(p.codes.data(), p.codes.size()));
-            sc.push_back(g.upload(p.scales.data(), p.scales.size() * 4));
+            sc.push_back(g.upload(p.scales.data(), p.scales.size()));
           }
           cuda::CUdeviceptr dz = 0;
           if (f)

@@ -39,6 +39,7 @@ constexpr int64_t kTile = 32;
 struct QuantGeometry {
   int64_t scheme, layout, bits, K, N, blockSize, blocks, rows;
   bool hasZeroPoints;
+  bool doubleQuant; // nf4/fp4 scales as quant_defs.cuh's QL_DQ bytes
   DType aType;
   float threshold; // llm_int8
 };
@@ -66,6 +67,7 @@ bool describeQuantLinear(const KernelDesc &d, QuantGeometry &g, std::string &err
                : 4;
   g.blocks = ceilDiv(g.K, g.blockSize);
   g.hasZeroPoints = d.hasInput(3);
+  g.doubleQuant = d.intAttr("double_quant", 0) != 0;
   const TensorDesc &a = d.inputs[0];
   if (a.shape.empty() || a.shape.back() != g.K) {
     error = d.op + ": a must be [..., " + std::to_string(g.K) + "], got " + shapeText(a.shape);
@@ -73,8 +75,14 @@ bool describeQuantLinear(const KernelDesc &d, QuantGeometry &g, std::string &err
   }
   g.rows = a.numElements() / g.K;
   g.aType = a.dtype;
-  if (!isFloatCompute(computeOf(a.dtype)) || !isFloatCompute(computeOf(d.inputs[2].dtype))) {
-    error = d.op + ": a and scales must be float tensors";
+  if (!isFloatCompute(computeOf(a.dtype)) ||
+      (g.doubleQuant ? d.inputs[2].dtype != DType::UINT8
+                     : !isFloatCompute(computeOf(d.inputs[2].dtype)))) {
+    error = d.op + ": a must be a float tensor and scales float (ui8 with double_quant)";
+    return false;
+  }
+  if (g.doubleQuant && g.layout != int64_t(host::QuantLayout::BnbFlat)) {
+    error = d.op + ": double_quant is an nf4/fp4 option";
     return false;
   }
   return true;
@@ -164,14 +172,19 @@ bool instantiateQuantLinear(const KernelDesc &d, const KernelChoice &c, std::str
   openKernel(w, d, kThreads);
   w.line("// y[", g.rows, "][", g.N, "] = a W, W [", g.K, "][", g.N, "] ", schemeNames[g.scheme],
          ", block ", g.blockSize, g.hasZeroPoints ? ", zero points" : "",
+         g.doubleQuant ? ", double quantized" : "",
          g.scheme == int64_t(host::QuantScheme::LLMInt8)
              ? ", outliers |a| >= " + floatLit(g.threshold)
              : std::string(),
          " (", c.variant, ")");
   w.line("auto loadA = [&](long long i) -> float { return ",
          loadAs(d.inputs[0].dtype, "x0", "i", Compute::F32), "; };");
-  w.line("auto loadScale = [&](long long i) -> float { return ",
-         loadAs(d.inputs[2].dtype, "x2", "i", Compute::F32), "; };");
+  if (g.doubleQuant)
+    w.line("auto loadScale = [&](long long i) -> float { return ql_dq_absmax<",
+           ceilDiv(g.N * g.K, g.blockSize), ">(x2, i); };");
+  else
+    w.line("auto loadScale = [&](long long i) -> float { return ",
+           loadAs(d.inputs[2].dtype, "x2", "i", Compute::F32), "; };");
   w.line("auto store = [&](long long i, float v) { y0[i] = ",
          storeValue(d.outputs[0].dtype, "v", Compute::F32), "; };");
   const char *zp = g.hasZeroPoints ? "x3" : "(const u8 *)nullptr";

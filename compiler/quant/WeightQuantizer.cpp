@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
+#include <iterator>
 
 namespace effc::quant {
 
@@ -45,52 +47,41 @@ PackedWeight quantizeInt8(const float *w, int64_t K, int64_t N, int64_t block) {
 
 const std::array<float, 256> &dynamicMap8() {
   static const std::array<float, 256> map = [] {
-    // bitsandbytes create_dynamic_map(signed=True, max_exponent_bits=7,
-    // total_bits=8): for exponent i, 2^i linearly spaced means in (0.1, 1]
-    // scaled by 10^(i - 6), both signs; then 0 and 1.
-    std::vector<float> data;
-    for (int i = 0; i < 7; ++i) {
-      const int items = (1 << i) + 1;
-      const float scale = float(std::pow(10.0, double(i - 6)));
-      for (int j = 0; j + 1 < items; ++j) {
-        // torch.linspace(0.1, 1, items) in fp32, then midpoints.
-        const float lo = 0.1f + (1.f - 0.1f) * float(j) / float(items - 1);
-        const float hi = 0.1f + (1.f - 0.1f) * float(j + 1) / float(items - 1);
-        const float mean = (lo + hi) / 2.f;
-        data.push_back(scale * mean);
-        data.push_back(-scale * mean);
-      }
-    }
-    data.push_back(0.f);
-    data.push_back(1.f);
-    std::sort(data.begin(), data.end());
     std::array<float, 256> out{};
-    std::copy(data.begin(), data.end(), out.begin());
+    std::copy(std::begin(host::kDynamicMap8), std::end(host::kDynamicMap8), out.begin());
     return out;
   }();
   return map;
 }
 
-std::vector<float> doubleQuantize(const std::vector<float> &values) {
-  if (values.empty())
-    return {};
+std::vector<uint8_t> doubleQuantizeBytes(const std::vector<float> &values) {
+  const int64_t count = int64_t(values.size());
+  std::vector<uint8_t> out(size_t(host::dqScaleBytes(count)), 0);
   double sum = 0;
   for (float v : values)
     sum += v;
-  const float offset = float(sum / double(values.size()));
-  const std::array<float, 256> &map = dynamicMap8();
-  std::vector<float> out(values.size());
-  constexpr size_t kBlock = 256;
-  for (size_t b0 = 0; b0 < values.size(); b0 += kBlock) {
-    const size_t b1 = std::min(values.size(), b0 + kBlock);
+  const float offset = values.empty() ? 0.f : float(sum / double(values.size()));
+  uint8_t *floats = out.data() + QL_DQ_PAD(count);
+  for (int64_t b0 = 0; b0 < count; b0 += QL_DQ_GROUP) {
+    const int64_t b1 = std::min(count, b0 + QL_DQ_GROUP);
     float absmax = 0;
-    for (size_t i = b0; i < b1; ++i)
-      absmax = std::max(absmax, std::fabs(values[i] - offset));
-    for (size_t i = b0; i < b1; ++i) {
-      const float x = absmax > 0 ? (values[i] - offset) / absmax : 0.f;
-      out[i] = map[size_t(nearestCode(map.data(), 256, x))] * absmax + offset;
+    for (int64_t i = b0; i < b1; ++i)
+      absmax = std::max(absmax, std::fabs(values[size_t(i)] - offset));
+    for (int64_t i = b0; i < b1; ++i) {
+      const float x = absmax > 0 ? (values[size_t(i)] - offset) / absmax : 0.f;
+      out[size_t(i)] = uint8_t(nearestCode(host::kDynamicMap8, 256, x));
     }
+    std::memcpy(floats + 4 * (b0 / QL_DQ_GROUP), &absmax, 4);
   }
+  std::memcpy(floats + 4 * QL_DQ_GROUPS(count), &offset, 4);
+  return out;
+}
+
+std::vector<float> doubleQuantize(const std::vector<float> &values) {
+  const std::vector<uint8_t> bytes = doubleQuantizeBytes(values);
+  std::vector<float> out(values.size());
+  for (size_t i = 0; i < out.size(); ++i)
+    out[i] = host::dqAbsmax(bytes.data(), int64_t(values.size()), int64_t(i));
   return out;
 }
 
@@ -113,7 +104,13 @@ PackedWeight quantizeNF4(const float *w, int64_t K, int64_t N, int64_t block, bo
     const uint8_t code = uint8_t(nearestCode(host::kNF4CodeBook, 16, m > 0 ? at(f) / m : 0.f));
     p.codes[size_t(f / 2)] |= f % 2 ? code : uint8_t(code << 4);
   }
-  p.scales = doubleQuant ? doubleQuantize(absmax) : absmax;
+  if (doubleQuant) {
+    p.scaleBytes = doubleQuantizeBytes(absmax);
+    p.scales.clear();
+    p.scalesShape = {int64_t(p.scaleBytes.size())};
+  } else {
+    p.scales = std::move(absmax);
+  }
   return p;
 }
 

@@ -10,8 +10,11 @@
 //         first code in the high nibble, layout bnb_flat. With double
 //         quantization the absmaxes are themselves quantized the bitsandbytes
 //         way (minus their mean, 8-bit dynamic map, blocks of 256, one fp32
-//         scale per block) and the scales stored are their dequantized
-//         values, so the numbers are bitsandbytes'.
+//         scale per block) and stored so (quant_defs.cuh's QL_DQ bytes: an
+//         8-bit index per absmax, the fp32 group scales and the offset;
+//         eff.quant_linear's double_quant), so the numbers are bitsandbytes'
+//         and so is the storage (0.125 bit per weight for the absmaxes
+//         instead of 0.5 with fp32 at block 64).
 // MLIR-free: the pass wraps it, the unit tests check it alone.
 //
 //===----------------------------------------------------------------------===//
@@ -29,8 +32,9 @@ namespace effc::quant {
 struct PackedWeight {
   std::vector<uint8_t> codes;
   std::vector<int64_t> codesShape;
-  std::vector<float> scales;
-  std::vector<int64_t> scalesShape;
+  std::vector<float> scales;        // empty with double quantization
+  std::vector<uint8_t> scaleBytes;  // double quantization: the QL_DQ bytes
+  std::vector<int64_t> scalesShape; // of scales or scaleBytes
   int64_t blockSize = 0;
 };
 
@@ -45,9 +49,12 @@ PackedWeight quantizeNF4(const float *w, int64_t K, int64_t N, int64_t block, bo
 /// bits), sorted: the code book of double quantization.
 const std::array<float, 256> &dynamicMap8();
 
-/// The dequantized values of `values` after bitsandbytes' double
-/// quantization: minus their mean, blockwise (256) absmax + nearest map entry,
-/// plus the mean.
+/// bitsandbytes' double quantization of `values` (absmaxes) in quant_defs.cuh's
+/// QL_DQ layout: minus their mean, per group of 256 the absmax and each
+/// value's nearest map entry (/ that absmax), then the group absmaxes and the
+/// mean as fp32.
+std::vector<uint8_t> doubleQuantizeBytes(const std::vector<float> &values);
+/// The values those bytes decode to (host::dqAbsmax).
 std::vector<float> doubleQuantize(const std::vector<float> &values);
 
 /// Index of the code book entry nearest to x (the lower one on a tie).

@@ -34,8 +34,8 @@
 //
 // The emitter (compiler/codegen/QuantLinearEmitter.cpp) writes the config C
 // (SCHEME, LAYOUT, BITS, K, N, BLOCK, BLOCKS, BLOCK_BYTES, ROWS, HAS_ZP,
-// THRESHOLD) and the dtype glue as lambdas: loadA(i) / loadScale(i) -> float,
-// store(i, v).
+// THRESHOLD) and the dtype glue as lambdas: loadA(i) / loadScale(i) -> float
+// (with double_quant loadScale decodes ql_dq_absmax), store(i, v).
 // Scheme and layout numbers are eff.quant_linear's (QuantOps.td).
 //
 #ifndef EFFC_DEVICE_QUANT_LINEAR_CUH
@@ -48,6 +48,19 @@
 // bitsandbytes' NF4 and FP4 code books (quant_defs.cuh).
 __constant__ float ql_nf4_book[16] = QL_NF4_CODEBOOK;
 __constant__ float ql_fp4_book[16] = QL_FP4_CODEBOOK;
+
+// bitsandbytes' dynamic map (double quantization), read through L1 (lanes
+// index it at random, which __constant__ memory would serialize).
+__device__ float ql_dynamic_map8[256] = QL_DYNAMIC_MAP8;
+
+// Absmax i of double-quantized scales of B blocks (quant_defs.cuh's QL_DQ
+// layout): map[idx] * group scale + offset, the product rounded first as
+// the host reference does.
+template <long long B> __device__ __forceinline__ float ql_dq_absmax(const u8 *s, long long i) {
+  const float *f = reinterpret_cast<const float *>(s + QL_DQ_PAD(B));
+  return __fadd_rn(__fmul_rn(__ldg(ql_dynamic_map8 + __ldg(s + i)), __ldg(f + i / QL_DQ_GROUP)),
+                   __ldg(f + QL_DQ_GROUPS(B)));
+}
 
 // The accumulator type: int32 for dynamic_int8, float otherwise (NVRTC has
 // no <type_traits>).

@@ -4,6 +4,8 @@
 // disagreement is an error naming the operand and what it should be.
 #include "dialects/eff/EffOps.h"
 
+#include "quant_defs.cuh"
+
 #include <cmath>
 
 using namespace mlir;
@@ -74,6 +76,15 @@ LogicalResult QuantLinearOp::verify() {
                          << K << ", got " << bs;
   if (bnb && getZeroPoints())
     return emitOpError() << schemeName << " has no zero points";
+  Type scalesElt = cast<ShapedType>(getScales().getType()).getElementType();
+  if (getDoubleQuant() && !bnb)
+    return emitOpError() << "double_quant is an nf4/fp4 option, got scheme " << schemeName;
+  if (getDoubleQuant() != scalesElt.isUnsignedInteger(8))
+    return emitOpError() << "scales must be "
+                         << (getDoubleQuant() ? "ui8 (double_quant: 8-bit absmaxes, their scales "
+                                                "and offset)"
+                                              : "a float tensor (ui8 only with double_quant)")
+                         << ", got " << scalesElt;
   if (scheme == QuantScheme::LLMInt8) {
     if (bs < K)
       return emitOpError() << "llm_int8 has one scale per column (vector-wise): block_size must "
@@ -98,9 +109,12 @@ LogicalResult QuantLinearOp::verify() {
     int64_t numel = N * K;
     if (failed(expectShape(*this, "weight", weight, {ceilDiv(numel, 2)},
                            "N * K = " + std::to_string(numel) + " codes, two per byte")) ||
-        failed(expectShape(*this, "scales", scales, {ceilDiv(numel, bs)},
-                           "one absmax per block of " + std::to_string(bs) +
-                               " of N * K = " + std::to_string(numel))))
+        failed(expectShape(
+            *this, "scales", scales,
+            {getDoubleQuant() ? int64_t(QL_DQ_BYTES(ceilDiv(numel, bs))) : ceilDiv(numel, bs)},
+            (getDoubleQuant() ? "bytes of double-quantized absmaxes, one per block of "
+                              : "one absmax per block of ") +
+                std::to_string(bs) + " of N * K = " + std::to_string(numel))))
       return failure();
     return success();
   }

@@ -66,7 +66,13 @@ def Eff_QuantLinearOp : Eff_Op<"quant_linear"> {
     the last block's padding codes are never read.
 
     nf4/fp4 (layout bnb_flat): f = n * K + k; W[k][n] =
-    codebook[code(f)] * scales[f / block_size].
+    codebook[code(f)] * absmax[f / block_size], absmax = scales (float,
+    one per block), or with `double_quant` (bitsandbytes' double
+    quantization) scales is ui8 [P + 4 (G + 1)] for B = ceil(N * K /
+    block_size) absmaxes, P = B rounded up to a multiple of 4, G =
+    ceil(B / 256): B 8-bit indices into bitsandbytes' dynamic map, padding,
+    G fp32 scales (one per 256 absmaxes) and the fp32 offset (their mean);
+    absmax[b] = map[idx[b]] * scale[b / 256] + offset (quant_defs.cuh).
 
     dynamic_int8 (layout n_kblocks, one block: block_size >= K): a is
     quantized as ONNX DynamicQuantizeLinear does (per tensor, over all of a:
@@ -85,11 +91,12 @@ def Eff_QuantLinearOp : Eff_Op<"quant_linear"> {
     a[r][k] * (code - 128) * scales[n][0]. `threshold` is read only by
     llm_int8.
   }];
-  let arguments = (ins Eff_FloatTensor:$a, TensorOf<[UI8]>:$weight, Eff_FloatTensor:$scales,
+  let arguments = (ins Eff_FloatTensor:$a, TensorOf<[UI8]>:$weight,
+                       TensorOf<[Eff_FloatElement, UI8]>:$scales,
                        Optional<TensorOf<[UI8]>>:$zero_points,
                        Eff_QuantScheme:$scheme, Eff_QuantLayout:$layout,
                        I64Attr:$K, I64Attr:$N, I64Attr:$block_size,
-                       Eff_DefaultF32<"6.0">:$threshold);
+                       Eff_DefaultF32<"6.0">:$threshold, UnitAttr:$double_quant);
   let results = (outs Eff_FloatTensor:$y);
   let assemblyFormat = [{
     $scheme $layout `(` operands `)` attr-dict `:` functional-type(operands, results)

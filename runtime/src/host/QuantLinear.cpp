@@ -39,7 +39,8 @@ struct QuantGeometry {
   QuantScheme scheme;
   QuantLayout layout;
   int64_t K, N, blockSize, blocks, bits, bytesPerBlock;
-  float threshold; // llm_int8
+  float threshold;  // llm_int8
+  bool doubleQuant; // nf4/fp4: scales are quant_defs.cuh's QL_DQ layout
 };
 
 Status checkShape(const KernelContext &c, size_t i, const char *name,
@@ -59,6 +60,9 @@ StatusOr<QuantGeometry> describe(const KernelContext &c) {
   StatusOr<double> threshold = c.floatAttr("threshold", op_defaults::QuantLinearOp_threshold);
   if (!threshold.ok())
     return threshold.status();
+  auto doubleQuant = c.intAttr("double_quant", 0);
+  if (!doubleQuant.ok())
+    return doubleQuant.status();
   if (*scheme < 0 || *scheme >= kQuantSchemeCount)
     return c.error("unknown scheme " + std::to_string(*scheme));
   QuantGeometry g;
@@ -68,6 +72,7 @@ StatusOr<QuantGeometry> describe(const KernelContext &c) {
   g.N = *N;
   g.blockSize = *bs;
   g.threshold = float(*threshold);
+  g.doubleQuant = *doubleQuant != 0;
   if (g.K <= 0 || g.N <= 0 || g.blockSize <= 0)
     return c.error("K, N and block_size must be positive");
   bool bnb = g.scheme == QuantScheme::NF4 || g.scheme == QuantScheme::FP4;
@@ -85,14 +90,22 @@ StatusOr<QuantGeometry> describe(const KernelContext &c) {
   if (g.scheme == QuantScheme::LLMInt8 && !(g.threshold > 0 && std::isfinite(g.threshold)))
     return c.error("llm_int8 threshold must be a positive finite number");
   EFFC_RETURN_IF_ERROR(c.checkInDType(1, DType::UINT8));
-  if (!isFloatDType(c.in[0].dtype) || !isFloatDType(c.in[2].dtype))
-    return c.error("a and scales must be float tensors");
+  if (g.doubleQuant && !bnb)
+    return c.error("double_quant is an nf4/fp4 option");
+  if (!isFloatDType(c.in[0].dtype))
+    return c.error("a must be a float tensor");
+  if (g.doubleQuant)
+    EFFC_RETURN_IF_ERROR(c.checkInDType(2, DType::UINT8));
+  else if (!isFloatDType(c.in[2].dtype))
+    return c.error("scales must be a float tensor");
   if (c.in[0].shape.empty() || c.in[0].shape.back() != g.K)
     return c.error("a must be [..., " + std::to_string(g.K) + "], got " +
                    shapeToString(c.in[0].shape));
   if (bnb) {
     EFFC_RETURN_IF_ERROR(checkShape(c, 1, "weight", {ceilDiv(g.N * g.K, 2)}));
-    EFFC_RETURN_IF_ERROR(checkShape(c, 2, "scales", {ceilDiv(g.N * g.K, g.blockSize)}));
+    const int64_t blocks = ceilDiv(g.N * g.K, g.blockSize);
+    EFFC_RETURN_IF_ERROR(
+        checkShape(c, 2, "scales", {g.doubleQuant ? dqScaleBytes(blocks) : blocks}));
     if (c.has(3))
       return c.error("nf4/fp4 have no zero points");
   } else {
@@ -112,10 +125,15 @@ void decodeColumn(const KernelContext &c, const QuantGeometry &g, int64_t n, flo
   const ConstTensorRef &scales = c.in[2];
   if (g.layout == QuantLayout::BnbFlat) {
     const float *book = g.scheme == QuantScheme::NF4 ? kNF4CodeBook : kFP4CodeBook;
+    const int64_t blocks = ceilDiv(g.N * g.K, g.blockSize);
     for (int64_t k = 0; k < g.K; ++k) {
       int64_t f = n * g.K + k;
       int code = (bytes[f / 2] >> (f % 2 == 0 ? 4 : 0)) & 0xF;
-      w[k] = book[code] * float(loadF(scales.dtype, scales.data, size_t(f / g.blockSize)));
+      const float absmax =
+          g.doubleQuant
+              ? dqAbsmax(static_cast<const uint8_t *>(scales.data), blocks, f / g.blockSize)
+              : float(loadF(scales.dtype, scales.data, size_t(f / g.blockSize)));
+      w[k] = book[code] * absmax;
     }
     return;
   }

@@ -7,6 +7,7 @@
 #include "quant_defs.cuh"
 
 #include <cstdint>
+#include <cstring>
 
 namespace effc::host {
 
@@ -25,6 +26,22 @@ enum class QuantLayout : int64_t { NBlocks = QL_LAYOUT_NBLOCKS, BnbFlat = QL_LAY
 /// the same definition).
 inline constexpr float kNF4CodeBook[16] = QL_NF4_CODEBOOK;
 inline constexpr float kFP4CodeBook[16] = QL_FP4_CODEBOOK;
+/// bitsandbytes' 8-bit dynamic map, the code book of double quantization.
+inline constexpr float kDynamicMap8[256] = QL_DYNAMIC_MAP8;
+
+/// Bytes of a double-quantized scales operand for `blocks` absmaxes
+/// (quant_defs.cuh: indices, padding, fp32 group scales, fp32 offset).
+inline constexpr int64_t dqScaleBytes(int64_t blocks) { return QL_DQ_BYTES(blocks); }
+/// Absmax `i` of a double-quantized scales operand of `blocks` absmaxes:
+/// map[idx[i]] * scale[i / 256] + offset (the kernels round the product
+/// before the sum too: __fmul_rn).
+inline float dqAbsmax(const uint8_t *scales, int64_t blocks, int64_t i) {
+  float groupScale, offset;
+  const uint8_t *f = scales + QL_DQ_PAD(blocks);
+  std::memcpy(&groupScale, f + 4 * (i / QL_DQ_GROUP), 4);
+  std::memcpy(&offset, f + 4 * QL_DQ_GROUPS(blocks), 4);
+  return kDynamicMap8[scales[i]] * groupScale + offset;
+}
 
 /// The parameters of ONNX DynamicQuantizeLinear (uint8, per tensor) for a
 /// tensor whose values lie in [lo, hi].

@@ -105,3 +105,37 @@ func.func @llm_int8_threshold(%a: tensor<2x64xf32>, %w: tensor<16x1x64xui8>, %s:
   %y = eff.quant_linear llm_int8 n_kblocks(%a, %w, %s) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64, threshold = 0.0 : f32} : (tensor<2x64xf32>, tensor<16x1x64xui8>, tensor<16x1xf32>) -> tensor<2x16xf32>
   return %y : tensor<2x16xf32>
 }
+
+// -----
+
+// Double-quantized absmaxes: 32 blocks of 64 -> 32 index bytes, one group
+// scale and the offset: 32 + 4 * 2 = 40 bytes.
+func.func @double_quant_bytes(%a: tensor<2x64xf32>, %w: tensor<1024xui8>, %s: tensor<36xui8>) -> tensor<2x32xf32> {
+  // expected-error @+1 {{scales must be [40] (bytes of double-quantized absmaxes, one per block of 64 of N * K = 2048), got [36]}}
+  %y = eff.quant_linear nf4 bnb_flat(%a, %w, %s) {K = 64 : i64, N = 32 : i64, block_size = 64 : i64, double_quant} : (tensor<2x64xf32>, tensor<1024xui8>, tensor<36xui8>) -> tensor<2x32xf32>
+  return %y : tensor<2x32xf32>
+}
+
+// -----
+
+func.func @double_quant_float_scales(%a: tensor<2x64xf32>, %w: tensor<1024xui8>, %s: tensor<32xf32>) -> tensor<2x32xf32> {
+  // expected-error @+1 {{scales must be ui8 (double_quant: 8-bit absmaxes, their scales and offset), got 'f32'}}
+  %y = eff.quant_linear nf4 bnb_flat(%a, %w, %s) {K = 64 : i64, N = 32 : i64, block_size = 64 : i64, double_quant} : (tensor<2x64xf32>, tensor<1024xui8>, tensor<32xf32>) -> tensor<2x32xf32>
+  return %y : tensor<2x32xf32>
+}
+
+// -----
+
+func.func @byte_scales_without_double_quant(%a: tensor<2x64xf32>, %w: tensor<1024xui8>, %s: tensor<32xui8>) -> tensor<2x32xf32> {
+  // expected-error @+1 {{scales must be a float tensor (ui8 only with double_quant), got 'ui8'}}
+  %y = eff.quant_linear nf4 bnb_flat(%a, %w, %s) {K = 64 : i64, N = 32 : i64, block_size = 64 : i64} : (tensor<2x64xf32>, tensor<1024xui8>, tensor<32xui8>) -> tensor<2x32xf32>
+  return %y : tensor<2x32xf32>
+}
+
+// -----
+
+func.func @double_quant_int8(%a: tensor<2x64xf32>, %w: tensor<16x1x64xui8>, %s: tensor<16x1xf32>) -> tensor<2x16xf32> {
+  // expected-error @+1 {{double_quant is an nf4/fp4 option, got scheme int8}}
+  %y = eff.quant_linear int8 n_kblocks(%a, %w, %s) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64, double_quant} : (tensor<2x64xf32>, tensor<16x1x64xui8>, tensor<16x1xf32>) -> tensor<2x16xf32>
+  return %y : tensor<2x16xf32>
+}

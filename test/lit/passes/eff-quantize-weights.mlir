@@ -6,6 +6,7 @@
 // linear layers and stay.
 // RUN: effc-opt %s --eff-quantize-weights="scheme=int8 remarks=true" -split-input-file -verify-diagnostics | FileCheck %s
 // RUN: effc-opt %s --eff-quantize-weights="scheme=nf4 block-size=4" -split-input-file | FileCheck %s --check-prefix=NF4
+// RUN: effc-opt %s --eff-quantize-weights="scheme=nf4 block-size=4 double-quant=true" -split-input-file | FileCheck %s --check-prefix=NF4D
 
 // CHECK-LABEL: func.func @matmul
 // CHECK: %[[CODES:.*]] = eff.constant {value = dense<{{\[\[\[}}255, 64, 160, 128]], {{\[\[}}128, 128, 128, 128]]]> : tensor<2x1x4xui8>}
@@ -19,6 +20,14 @@
 // NF4: eff.constant {value = dense<[242, 167, 119, 119]> : tensor<4xui8>}
 // NF4: eff.constant {value = dense<[1.000000e+00, 0.000000e+00]> : tensor<2xf32>}
 // NF4: eff.quant_linear nf4 bnb_flat
+// Double quantization stores the absmaxes [1, 0] as bytes (quant_defs.cuh):
+// minus their mean 0.5, over their group absmax 0.5: [1, -1] -> dynamic map
+// indices 255 (1.0) and 0 (-0.993), padding to 4 bytes, the group scale 0.5
+// and the offset 0.5 as fp32 (0x3F000000); the codes are nf4's.
+// NF4D-LABEL: func.func @matmul
+// NF4D: eff.constant {value = dense<[242, 167, 119, 119]> : tensor<4xui8>}
+// NF4D: eff.constant {value = dense<[255, 0, 0, 0, 0, 0, 0, 63, 0, 0, 0, 63]> : tensor<12xui8>}
+// NF4D: eff.quant_linear nf4 bnb_flat({{.*}}) {K = 4 : i64, N = 2 : i64, block_size = 4 : i64, double_quant}
 func.func @matmul(%x: tensor<2x4xf32>, %z: tensor<2x2xf32>) -> (tensor<2x2xf32>, tensor<2x2xf32>) {
   %w = eff.constant {value = dense<[[1.0, 0.0], [-0.5, 0.0], [0.25, 0.0], [0.0, 0.0]]> : tensor<4x2xf32>} : tensor<4x2xf32>
   // expected-remark @+1 {{quantized to int8 (per channel, K=4 N=2): 0.00 MiB -> 0.00 MiB}}

@@ -10,9 +10,9 @@
 // RUN: effc-translate --eff-to-cuda %s | FileCheck %s
 // RUN: effc %s -o %t.effc
 // RUN: effc-nvrtc-check %t.effc --arch=sm_80,sm_90,sm_90a | FileCheck %s --check-prefix=NVRTC
-// NVRTC: sm_80: 18 kernels compiled
-// NVRTC: sm_90: 18 kernels compiled
-// NVRTC: sm_90a: 18 kernels compiled
+// NVRTC: sm_80: 20 kernels compiled
+// NVRTC: sm_90: 20 kernels compiled
+// NVRTC: sm_90a: 20 kernels compiled
 
 // CHECK: __constant__ float ql_nf4_book[16]
 // CHECK: static constexpr int SCHEME = 0, LAYOUT = 0, BITS = 4;
@@ -48,6 +48,10 @@
 // CHECK: // y[64][16] = a W, W [40][16] int8, block 40 (tiled)
 // 16 bf16 rows are still a GEMV.
 // CHECK: // y[16][16] = a W, W [64][16] fp4, block 64 (gemv_vec)
+// Double-quantized absmaxes (ui8 scales) decode through ql_dq_absmax<blocks>.
+// CHECK: // y[4][16] = a W, W [64][16] nf4, block 64, double quantized (gemv_vec)
+// CHECK: auto loadScale = [&](long long i) -> float { return ql_dq_absmax<16>(x2, i); };
+// CHECK: // y[64][16] = a W, W [64][16] nf4, block 64, double quantized (mma)
 func.func @main(%a4: tensor<4x40xf32>, %a64: tensor<64x40xf32>, %b4: tensor<4x64xf32>,
                 %b64: tensor<64x64xf32>, %h64: tensor<64x40xbf16>, %b16: tensor<16x64xf32>,
                 %hb: tensor<64x64xbf16>, %hf: tensor<2x40x64xf16>, %hb16: tensor<16x64xbf16>)
@@ -55,7 +59,7 @@ func.func @main(%a4: tensor<4x40xf32>, %a64: tensor<64x40xf32>, %b4: tensor<4x64
         tensor<64x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<4x16xf32>,
         tensor<4x16xf32>, tensor<64x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>,
         tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<2x40x16xf16>,
-        tensor<64x16xbf16>, tensor<16x16xbf16>) {
+        tensor<64x16xbf16>, tensor<16x16xbf16>, tensor<4x16xf32>, tensor<64x16xbf16>) {
   %w4 = eff.constant {value = dense<37> : tensor<16x2x16xui8>} : tensor<16x2x16xui8>
   %w8 = eff.constant {value = dense<131> : tensor<16x2x32xui8>} : tensor<16x2x32xui8>
   %s2 = eff.constant {value = dense<0.5> : tensor<16x2xf32>} : tensor<16x2xf32>
@@ -89,5 +93,8 @@ func.func @main(%a4: tensor<4x40xf32>, %a64: tensor<64x40xf32>, %b4: tensor<4x64
   %15 = eff.quant_linear int8 n_kblocks(%hf, %w8c, %s8c) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64} : (tensor<2x40x64xf16>, tensor<16x1x64xui8>, tensor<16x1xbf16>) -> tensor<2x40x16xf16>
   %16 = eff.quant_linear int8 n_kblocks(%h64, %wd, %sd) {K = 40 : i64, N = 16 : i64, block_size = 40 : i64} : (tensor<64x40xbf16>, tensor<16x1x40xui8>, tensor<16x1xf32>) -> tensor<64x16xbf16>
   %17 = eff.quant_linear fp4 bnb_flat(%hb16, %wb, %sb) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64} : (tensor<16x64xbf16>, tensor<512xui8>, tensor<16xf32>) -> tensor<16x16xbf16>
-  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17 : tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<2x40x16xf16>, tensor<64x16xbf16>, tensor<16x16xbf16>
+  %sq = eff.constant {value = dense<[0, 9, 40, 128, 200, 255, 3, 7, 77, 100, 120, 140, 160, 180, 222, 17, 0, 0, 128, 63, 0, 0, 0, 0]> : tensor<24xui8>} : tensor<24xui8>
+  %18 = eff.quant_linear nf4 bnb_flat(%b4, %wb, %sq) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64, double_quant} : (tensor<4x64xf32>, tensor<512xui8>, tensor<24xui8>) -> tensor<4x16xf32>
+  %19 = eff.quant_linear nf4 bnb_flat(%hb, %wb, %sq) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64, double_quant} : (tensor<64x64xbf16>, tensor<512xui8>, tensor<24xui8>) -> tensor<64x16xbf16>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19 : tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<2x40x16xf16>, tensor<64x16xbf16>, tensor<16x16xbf16>, tensor<4x16xf32>, tensor<64x16xbf16>
 }

@@ -8,9 +8,9 @@
 // arrays, cp.async an immediate copy with zero fill. Checked against effc's
 // host reference kernel (runtime/src/host/QuantLinear.cpp) on the same bytes
 // for every scheme the kernel takes (int8 per channel and blocked, int4 with
-// and without zero points, nf4, fp4), every tile the emitter picks, bf16 and
-// fp16 activations, row/column/K tails. No GPU or NVRTC needed; the GPU run
-// is effc-quant-bench --check.
+// and without zero points, nf4, fp4, double-quantized absmaxes), every tile the emitter picks, bf16
+// and fp16 activations, row/column/K tails. No GPU or NVRTC needed; the GPU run is effc-quant-bench
+// --check.
 #include "host/HostKernels.h"
 #include "host/QuantLinear.h"
 
@@ -144,6 +144,8 @@ template <class T, class Op> T warp_reduce(T v, Op) { return v; }
 template <class T, class Op> T block_reduce(T v, Op) { return v; }
 inline u32 atomicOr(u32 *p, u32 v) { return *p |= v; }
 inline int __dp4a(int a, int b, int c) { return a + b + c; }
+inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __fadd_rn(float a, float b) { return a + b; }
 
 #define __device__
 #define __forceinline__ inline
@@ -162,11 +164,10 @@ using namespace effc;
 
 /// One run of quant_linear_mma<C, BM, BN, BF> over `a` (16-bit bits) with
 /// `blocksY` x `blocksX` blocks of 256 threads; fp32 outputs.
-template <class C, int BM, int BN, bool BF>
+template <class C, int BM, int BN, bool BF, class LS>
 std::vector<float> runEmulated(const std::vector<uint16_t> &a, const std::vector<uint8_t> &w,
-                               const std::vector<uint8_t> &zp, const std::vector<float> &scales) {
+                               const std::vector<uint8_t> &zp, const LS &loadScale) {
   std::vector<float> y(size_t(C::ROWS * C::N), NAN);
-  auto loadScale = [&](long long i) -> float { return scales.at(size_t(i)); };
   auto store = [&](long long i, float v) { y.at(size_t(i)) = v; };
   const int gridX = int((C::N + BN - 1) / BN), gridY = int((C::ROWS + BM - 1) / BM);
   for (int by = 0; by < gridY; ++by)
@@ -202,8 +203,9 @@ struct Config {
 };
 
 /// Random packed operands of C, the emulated kernel and the host reference
-/// on the same bytes; returns max |y - ref| / max |ref|.
-template <class C, int BM, int BN, bool BF> double maxRelError(uint32_t seed) {
+/// on the same bytes; returns max |y - ref| / max |ref|. DQ: nf4/fp4 scales
+/// double quantized (quant_defs.cuh's QL_DQ bytes, decoded by ql_dq_absmax).
+template <class C, int BM, int BN, bool BF, bool DQ = false> double maxRelError(uint32_t seed) {
   std::mt19937 rng(seed);
   const bool flat = C::LAYOUT == QL_LAYOUT_BNB_FLAT;
   std::vector<uint8_t> w(flat ? size_t(C::N * C::K / 2)
@@ -215,6 +217,17 @@ template <class C, int BM, int BN, bool BF> double maxRelError(uint32_t seed) {
   std::uniform_real_distribution<float> u(0.5f, 2.0f);
   for (auto &s : scales)
     s = u(rng) * (C::BITS == 8 ? 1.0f / 127.0f : C::SCHEME == QL_INT4 ? 0.125f : 1.0f);
+  constexpr long long kBlocks = C::N * C::K / C::BLOCK; // flat layout
+  std::vector<uint8_t> dq;
+  if constexpr (DQ) {
+    dq.assign(size_t(QL_DQ_BYTES(kBlocks)), 0);
+    for (long long i = 0; i < kBlocks; ++i)
+      dq[size_t(i)] = uint8_t(rng() >> 24);
+    for (long long g = 0; g <= QL_DQ_GROUPS(kBlocks); ++g) { // group scales, then the offset
+      const float v = u(rng) * 0.5f;
+      std::memcpy(dq.data() + QL_DQ_PAD(kBlocks) + 4 * g, &v, 4);
+    }
+  }
   std::vector<uint8_t> zp;
   if (C::HAS_ZP) {
     zp.resize(size_t(C::N * C::BLOCKS));
@@ -232,23 +245,32 @@ template <class C, int BM, int BN, bool BF> double maxRelError(uint32_t seed) {
   std::vector<float> ref(size_t(C::ROWS * C::N));
   std::vector<int64_t> wShape = flat ? std::vector<int64_t>{C::N * C::K / 2}
                                      : std::vector<int64_t>{C::N, C::BLOCKS, C::BLOCK_BYTES};
-  std::vector<int64_t> sShape =
-      flat ? std::vector<int64_t>{int64_t(nScales)} : std::vector<int64_t>{C::N, C::BLOCKS};
+  std::vector<int64_t> sShape = DQ     ? std::vector<int64_t>{int64_t(dq.size())}
+                                : flat ? std::vector<int64_t>{int64_t(nScales)}
+                                       : std::vector<int64_t>{C::N, C::BLOCKS};
   host::Attrs attrs = {{"scheme", int64_t(C::SCHEME)},
                        {"layout", int64_t(C::LAYOUT)},
                        {"K", int64_t(C::K)},
                        {"N", int64_t(C::N)},
-                       {"block_size", int64_t(C::BLOCK)}};
+                       {"block_size", int64_t(C::BLOCK)},
+                       {"double_quant", int64_t(DQ)}};
   Status st = host::runKernel(
       "eff.quant_linear", attrs,
       {{DType::FLOAT32, {C::ROWS, C::K}, af.data()},
        {DType::UINT8, wShape, w.data()},
-       {DType::FLOAT32, sShape, scales.data()},
+       DQ ? host::ConstTensorRef{DType::UINT8, sShape, dq.data()}
+          : host::ConstTensorRef{DType::FLOAT32, sShape, scales.data()},
        {DType::UINT8, C::HAS_ZP ? std::vector<int64_t>{C::N, C::BLOCKS} : std::vector<int64_t>{},
         C::HAS_ZP ? zp.data() : nullptr}},
       {{DType::FLOAT32, {C::ROWS, C::N}, ref.data()}});
   EXPECT_TRUE(st.ok()) << st.message();
-  std::vector<float> y = runEmulated<C, BM, BN, BF>(a, w, zp, scales);
+  std::vector<float> y;
+  if constexpr (DQ)
+    y = runEmulated<C, BM, BN, BF>(
+        a, w, zp, [&](long long i) -> float { return emu::ql_dq_absmax<kBlocks>(dq.data(), i); });
+  else
+    y = runEmulated<C, BM, BN, BF>(a, w, zp,
+                                   [&](long long i) -> float { return scales.at(size_t(i)); });
   double maxRef = 0, maxErr = 0;
   for (size_t i = 0; i < y.size(); ++i) {
     maxRef = std::max(maxRef, std::fabs(double(ref[i])));
@@ -292,6 +314,15 @@ TEST(QuantMmaEmulated, NF4AndFP4) {
   EXPECT_LE((maxRelError<Config<kNF4, kFlat, 4, 96, 200, 32, 150, false>, 128, 128, false>(10)),
             3e-3);
   EXPECT_LE((maxRelError<Config<kFP4, kFlat, 4, 96, 72, 64, 40, false>, 32, 64, true>(11)), 1e-2);
+}
+
+// Double-quantized absmaxes (--quantize-double) decoded in the kernel.
+TEST(QuantMmaEmulated, NF4DoubleQuant) {
+  EXPECT_LE((maxRelError<Config<kNF4, kFlat, 4, 128, 200, 64, 40, false>, 64, 64, true, true>(12)),
+            1e-2);
+  EXPECT_LE(
+      (maxRelError<Config<kFP4, kFlat, 4, 96, 72, 32, 150, false>, 128, 128, false, true>(13)),
+      3e-3);
 }
 
 } // namespace

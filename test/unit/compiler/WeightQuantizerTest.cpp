@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <set>
@@ -83,6 +84,27 @@ TEST(WeightQuantizer, NF4RoundTripIsNearest) {
 
 TEST(WeightQuantizer, DynamicMapIsBitsandbytes) {
   const std::array<float, 256> &map = dynamicMap8();
+  // quant_defs.cuh's table is bitsandbytes' create_dynamic_map(signed=True,
+  // max_exponent_bits=7, total_bits=8): for exponent i, the midpoints of
+  // torch.linspace(0.1, 1, 2^i + 1) (fp32) scaled by 10^(i - 6), both signs;
+  // then 0 and 1; sorted.
+  std::vector<float> built;
+  for (int i = 0; i < 7; ++i) {
+    const int items = (1 << i) + 1;
+    const float scale = float(std::pow(10.0, double(i - 6)));
+    for (int j = 0; j + 1 < items; ++j) {
+      const float lo = 0.1f + (1.f - 0.1f) * float(j) / float(items - 1);
+      const float hi = 0.1f + (1.f - 0.1f) * float(j + 1) / float(items - 1);
+      built.push_back(scale * ((lo + hi) / 2.f));
+      built.push_back(-scale * ((lo + hi) / 2.f));
+    }
+  }
+  built.push_back(0.f);
+  built.push_back(1.f);
+  std::sort(built.begin(), built.end());
+  ASSERT_EQ(built.size(), 256u);
+  for (size_t i = 0; i < 256; ++i)
+    EXPECT_EQ(map[i], built[i]) << i;
   std::set<float> unique(map.begin(), map.end());
   EXPECT_EQ(unique.size(), 256u);
   EXPECT_TRUE(std::is_sorted(map.begin(), map.end()));
@@ -104,4 +126,25 @@ TEST(WeightQuantizer, DoubleQuantizationIsClose) {
     EXPECT_NEAR(back[i], absmax[i], 0.02f * absmax[i]) << i;
   // A constant block is its own mean: exact.
   EXPECT_EQ(doubleQuantize(std::vector<float>(10, 1.25f)), std::vector<float>(10, 1.25f));
+  // Stored as bytes: an index per value, a fp32 scale per 256, the offset.
+  const std::vector<uint8_t> bytes = doubleQuantizeBytes(absmax);
+  EXPECT_EQ(bytes.size(), size_t(600 + 4 * 3 + 4));
+}
+
+TEST(WeightQuantizer, NF4DoubleQuantStoresBytes) {
+  std::mt19937 rng(3);
+  std::normal_distribution<float> nd(0.f, 0.02f);
+  const int64_t K = 256, N = 96; // 384 blocks of 64: two groups of 256
+  std::vector<float> w(size_t(K * N));
+  for (float &x : w)
+    x = nd(rng);
+  PackedWeight plain = quantizeNF4(w.data(), K, N, 64, false);
+  PackedWeight dq = quantizeNF4(w.data(), K, N, 64, true);
+  EXPECT_EQ(dq.codes, plain.codes);
+  EXPECT_TRUE(dq.scales.empty());
+  EXPECT_EQ(dq.scalesShape, std::vector<int64_t>{384 + 4 * 2 + 4});
+  EXPECT_EQ(dq.scaleBytes.size(), size_t(384 + 4 * 2 + 4));
+  std::vector<float> back = doubleQuantize(plain.scales);
+  for (int64_t b = 0; b < 384; ++b)
+    EXPECT_EQ(effc::host::dqAbsmax(dq.scaleBytes.data(), 384, b), back[size_t(b)]) << b;
 }
