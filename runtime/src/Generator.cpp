@@ -118,6 +118,8 @@ StatusOr<GenerationResult> Generator::generate(const std::vector<std::vector<int
       if (std::find(o.stopTokenIds.begin(), o.stopTokenIds.end(), fed[b]) != o.stopTokenIds.end())
         live[b] = false;
     }
+    if (o.onToken)
+      o.onToken(k);
     // The last token is never fed back: nothing reads its logits.
     if (k + 1 == o.maxNewTokens || std::none_of(live.begin(), live.end(), [](bool l) { return l; }))
       break;

@@ -2,7 +2,10 @@
 // generate_N directory (prompt, reference tokens, logits of every step).
 #include "Commands.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cstdio>
+#include <numeric>
 
 namespace effc::run {
 namespace {
@@ -69,6 +72,71 @@ StatusOr<bool> checkAgainstReference(const Options &o, Generator &g) {
   return c.pass() && (o.teacherForcing || match == total);
 }
 
+/// --generate N --bench R: one warm-up generation (kernels loaded, graphs
+/// captured, buffers allocated), then R timed ones. Each new token's time is
+/// taken when the Generator has picked it for every sequence (its onToken),
+/// i.e. with its logits on the host: the device work behind it has finished,
+/// so host clock readings bracket device work without an extra sync. Token 0
+/// ends the time to first token (prefill + first pick); tokens 1.. end one
+/// decode step each. Prints the last run's tokens and one 'generate timing:'
+/// line of key=value fields (bench/generate/run.sh parses it).
+StatusOr<GenerationResult> timeGeneration(const Options &o, Generator &g, const Tensor &prompt) {
+  using Clock = std::chrono::steady_clock;
+  auto ms = [](Clock::time_point a, Clock::time_point b) {
+    return std::chrono::duration<double, std::milli>(b - a).count();
+  };
+  GenerationOptions opts = o.generation;
+  std::vector<Clock::time_point> marks;
+  opts.onToken = [&marks](int64_t) { marks.push_back(Clock::now()); };
+  auto warm = g.generate(prompt, opts);
+  if (!warm.ok())
+    return warm.status();
+  std::vector<double> ttft, steps, totals;
+  StatusOr<GenerationResult> last = Status::error("no timed run");
+  for (int r = 0; r < o.bench; ++r) {
+    marks.clear();
+    auto start = Clock::now();
+    last = g.generate(prompt, opts);
+    auto end = Clock::now();
+    if (!last.ok())
+      return last.status();
+    if (marks.empty())
+      return Status::error("internal error: --bench: no token was reported");
+    ttft.push_back(ms(start, marks[0]));
+    for (size_t k = 1; k < marks.size(); ++k)
+      steps.push_back(ms(marks[k - 1], marks[k]));
+    totals.push_back(ms(start, end));
+  }
+  auto median = [](std::vector<double> v) {
+    if (v.empty())
+      return 0.0;
+    std::sort(v.begin(), v.end());
+    size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  };
+  auto quantile = [](std::vector<double> v, double q) {
+    if (v.empty())
+      return 0.0;
+    std::sort(v.begin(), v.end());
+    return v[std::min(v.size() - 1, size_t(q * double(v.size() - 1) + 0.5))];
+  };
+  double mean =
+      steps.empty() ? 0.0 : std::accumulate(steps.begin(), steps.end(), 0.0) / double(steps.size());
+  int64_t batch = prompt.shape[0], width = prompt.shape[1];
+  int64_t generated = 0;
+  for (const auto &t : last->tokens)
+    generated += int64_t(t.size());
+  for (size_t b = 0; b < last->tokens.size(); ++b)
+    std::printf("sequence %zu: %s\n", b, joinTokens(last->tokens[b]).c_str());
+  std::printf("generate timing: mode=%s batch=%lld prompt=%lld new_tokens=%lld runs=%d warmup=1 "
+              "ttft_ms=%.3f step_ms_median=%.4f step_ms_mean=%.4f step_ms_min=%.4f "
+              "step_ms_p90=%.4f decode_tok_s=%.1f total_ms=%.3f generated=%lld\n",
+              g.mode(), (long long)batch, (long long)width, (long long)o.generate, o.bench,
+              median(ttft), median(steps), mean, quantile(steps, 0), quantile(steps, 0.9),
+              mean > 0 ? double(batch) * 1000.0 / mean : 0.0, median(totals), (long long)generated);
+  return last;
+}
+
 } // namespace
 
 StatusOr<bool> runGenerate(const Options &o, Session &session) {
@@ -91,6 +159,12 @@ StatusOr<bool> runGenerate(const Options &o, Session &session) {
   auto prompt = readTensorFile(file);
   if (!prompt.ok())
     return prompt.status();
+  if (o.bench > 0) {
+    auto timed = timeGeneration(o, **generator, prompt->view());
+    if (!timed.ok())
+      return timed.status();
+    return true;
+  }
   auto result = (*generator)->generate(prompt->view(), o.generation);
   if (!result.ok())
     return result.status();

@@ -95,7 +95,13 @@ const char *kHelpText =
     "                          from the start; prompts are random ids from --seed; '#' starts a\n"
     "                          comment); prints throughput and time-to-first-token, inter-token\n"
     "                          and end-to-end latency percentiles\n"
-    "  --bench N               warm up, time N runs, print median/min/p90 latency in ms\n"
+    "  --bench N               warm up, time N runs, print median/min/p90 latency in ms.\n"
+    "                          With --generate and --input: one warm-up generation, then N\n"
+    "                          timed ones; prints the last one's tokens and a line\n"
+    "                          'generate timing: ... ttft_ms=... step_ms_median=...\n"
+    "                          step_ms_mean=... decode_tok_s=...' (time to the first token,\n"
+    "                          then per decode step, each ending when its tokens are picked\n"
+    "                          on the host, so the device has finished it)\n"
     "  --stats                 print arena bytes, intermediate bytes, their ratio, weight bytes\n"
     "                          and kernel count\n"
     "  -v, --verbose           print load/run timing, where the kernels came from (embedded\n"
@@ -282,10 +288,12 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
   if (o.teacherForcing && (o.generate == 0 || o.testData.empty()))
     return Status::error("option --teacher-forcing needs --generate N and --test-data DIR");
   o.generation.maxNewTokens = o.generate;
-  if (o.generate > 0 &&
-      (o.bench > 0 || !o.outputDir.empty() || !o.saveTestData.empty() || o.randomSeed >= 0))
-    return Status::error("option --generate does not combine with --bench, --output-dir, "
+  if (o.generate > 0 && (!o.outputDir.empty() || !o.saveTestData.empty() || o.randomSeed >= 0))
+    return Status::error("option --generate does not combine with --output-dir, "
                          "--save-test-data or --random-inputs");
+  if (o.generate > 0 && o.bench > 0 && (!o.testData.empty() || o.usesEngine()))
+    return Status::error("option --generate N --bench R times generations from --input "
+                         "input_ids=FILE: no --test-data, --stagger, --repeat, --draft");
   if (o.draft.empty() != (o.speculate == 0))
     return Status::error("options --draft FILE and --speculate K go together");
   if (o.kvOptionsGiven && !o.usesEngine())

@@ -31,6 +31,7 @@
 #include "effc/Tensor.h"
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -67,6 +68,11 @@ struct GenerationOptions {
   std::vector<std::vector<int64_t>> forcedTokens;
   /// Return the logits each token was picked from.
   bool returnLogits = false;
+  /// Called with k once every live sequence's k-th new token is picked (k = 0
+  /// right after the prefill). The logits it was picked from are on the host
+  /// by then, so the device work behind token k has finished: effc-run
+  /// --generate N --bench R times the prefill and each decode step with it.
+  std::function<void(int64_t k)> onToken;
 };
 
 struct GenerationResult {
