@@ -564,7 +564,8 @@ __device__ void quant_linear_mma(const u8 *w, const u8 *zp, const u16 *a, const 
       q.x = v.x;
       q.y = v.y;
     }
-    scale = loadScale(s);
+    if constexpr (!PER_CHANNEL) // else applied in the epilogue
+      scale = loadScale(s);
     if constexpr (!FLAT) {
       if constexpr (C::HAS_ZP)
         zero = zp[s];
