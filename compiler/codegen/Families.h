@@ -88,8 +88,10 @@ EFFC_DECLARE_KERNEL_FAMILY(Attention)
 EFFC_DECLARE_KERNEL_FAMILY(AttentionPartial)
 EFFC_DECLARE_KERNEL_FAMILY(AttentionCombine)
 /// paged_attention: queries over a paged KV cache through a block table
-/// (device/paged_attention.cuh, one block per query row).
+/// (device/paged_attention.cuh, one block per query row);
+/// paged_attention_partial: one block per (query row, split).
 EFFC_DECLARE_KERNEL_FAMILY(PagedAttention)
+EFFC_DECLARE_KERNEL_FAMILY(PagedAttentionPartial)
 
 } // namespace effc::codegen
 

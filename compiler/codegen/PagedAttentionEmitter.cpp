@@ -1,10 +1,12 @@
-//===- PagedAttentionEmitter.cpp - eff.paged_attention ---------------------===//
+//===- PagedAttentionEmitter.cpp - eff.paged_attention(_partial) ----------===//
 //
 // A config struct with every size baked in and the dtype glue (ld/st of the
 // float operands, page/len of the int32 or int64 block table and sequence
 // lengths), then paged_attention_row<C, WARPS> (device/paged_attention.cuh),
 // whose text the kernel carries (include-guarded, so several paged kernels
-// share one copy in a translation unit). One block of 4 warps per query row.
+// share one copy in a translation unit). One block of 4 warps per query row;
+// eff.paged_attention_partial: one per (query row, split), calling
+// paged_attention_split_row<C, WARPS, SPLITS, CHUNK>.
 //
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/core/DTypeInfo.h"
@@ -16,20 +18,42 @@ namespace {
 
 constexpr int kWarps = 4;
 
+/// The splits of eff.paged_attention_partial (0: eff.paged_attention).
+int64_t splitsOf(const KernelDesc &d) {
+  return d.op == "eff.paged_attention_partial" ? d.intAttr("num_splits", 1) : 0;
+}
+
 bool checkPaged(const KernelDesc &d, std::string &error) {
-  if (d.inputs.size() != 5 || d.outputs.size() != 1 || d.inputs[0].rank() != 4 ||
-      d.inputs[1].rank() != 4 || d.inputs[2].shape != d.inputs[1].shape ||
-      d.inputs[3].rank() != 2 || d.inputs[4].rank() != 1 ||
-      d.outputs[0].shape != d.inputs[0].shape) {
+  const int64_t splits = splitsOf(d);
+  bool outputsOk = false;
+  if (d.inputs.size() != 5) {
+    error = d.op + ": expected 5 operands (q, k_cache, v_cache, block_table, seq_lens)";
+    return false;
+  }
+  if (splits == 0) {
+    outputsOk = d.outputs.size() == 1 && d.outputs[0].shape == d.inputs[0].shape &&
+                d.outputs[0].dtype == d.inputs[0].dtype;
+  } else {
+    std::vector<int64_t> partial = {splits};
+    partial.insert(partial.end(), d.inputs[0].shape.begin(), d.inputs[0].shape.end());
+    outputsOk = splits >= 1 && splits <= 65535 && d.outputs.size() == 2 &&
+                d.outputs[0].shape == partial && d.outputs[0].dtype == DType::FLOAT32 &&
+                d.outputs[1].shape == std::vector<int64_t>(partial.begin(), partial.end() - 1) &&
+                d.outputs[1].dtype == DType::FLOAT32;
+  }
+  if (d.inputs.size() != 5 || !outputsOk || d.inputs[0].rank() != 4 || d.inputs[1].rank() != 4 ||
+      d.inputs[2].shape != d.inputs[1].shape || d.inputs[3].rank() != 2 ||
+      d.inputs[4].rank() != 1) {
     error = d.op + ": expected q [B, Hq, S, D], k_cache = v_cache [pages, Hkv, page_size, D], "
-                   "block_table [B, max_pages], seq_lens [B] and y of q's shape";
+                   "block_table [B, max_pages], seq_lens [B] and y of q's shape (partial: f32 "
+                   "o_partial [splits, B, Hq, S, D] and lse [splits, B, Hq, S], 1..65535 splits)";
     return false;
   }
   const auto &q = d.inputs[0].shape, &k = d.inputs[1].shape;
   DType t = d.inputs[0].dtype;
   if ((t != DType::FLOAT32 && t != DType::FLOAT16 && t != DType::BFLOAT16) ||
-      d.inputs[1].dtype != t || d.inputs[2].dtype != t || d.outputs[0].dtype != t) {
-    error = d.op + ": q, k_cache, v_cache and y must share one dtype of f32, f16, bf16";
+      d.inputs[1].dtype != t || d.inputs[2].dtype != t) {
+    error = d.op + ": q, k_cache and v_cache must share one dtype of f32, f16, bf16";
     return false;
   }
   for (size_t i : {size_t(3), size_t(4)})
@@ -60,11 +84,19 @@ bool choosePagedAttention(const KernelDesc &d, KernelChoice &c, std::string &err
   if (!checkPaged(d, error))
     return false;
   const auto &q = d.inputs[0].shape;
-  c.variant = "warp-online-softmax";
+  c.variant = splitsOf(d) ? "split-warp-online-softmax" : "warp-online-softmax";
   c.setParam("warps", kWarps);
   c.launch.grid[0] = uint32_t(q[0] * q[1] * q[2]);
+  if (splitsOf(d)) {
+    c.setParam("splits", splitsOf(d));
+    c.launch.grid[1] = uint32_t(splitsOf(d));
+  }
   c.launch.block[0] = 32 * kWarps;
   return true;
+}
+
+bool choosePagedAttentionPartial(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  return choosePagedAttention(d, c, error);
 }
 
 bool instantiatePagedAttention(const KernelDesc &d, const KernelChoice &c, std::string &source,
@@ -95,11 +127,24 @@ bool instantiatePagedAttention(const KernelDesc &d, const KernelChoice &c, std::
   w.line("// ", q[0], "x", q[1], "x", q[2], " query rows over pages of ", k[2], " positions (",
          k[0], " in the pool, ", table[1], " per row), head dim ", q[3], ", GQA group ",
          q[1] / k[1]);
-  w.line("effc_paged::paged_attention_row<", cfg, ", ", kWarps,
-         ">(in0, in1, in2, in3, in4, out0);");
+  if (const int64_t splits = splitsOf(d)) {
+    // Whole pages per split, as the op defines its chunks.
+    const int64_t chunk = (table[1] + splits - 1) / splits * k[2];
+    w.line("// ", splits, " splits of ", chunk, " positions");
+    w.line("effc_paged::paged_attention_split_row<", cfg, ", ", kWarps, ", ", splits, ", ", chunk,
+           ">(in0, in1, in2, in3, in4, (float *)out0, (float *)out1);");
+  } else {
+    w.line("effc_paged::paged_attention_row<", cfg, ", ", kWarps,
+           ">(in0, in1, in2, in3, in4, out0);");
+  }
   w.close();
   source = std::string(deviceFile("paged_attention.cuh")) + "\n" + w.str();
   return true;
+}
+
+bool instantiatePagedAttentionPartial(const KernelDesc &d, const KernelChoice &c,
+                                      std::string &source, std::string &error) {
+  return instantiatePagedAttention(d, c, source, error);
 }
 
 } // namespace effc::codegen

@@ -8,6 +8,11 @@
 // values each, D a multiple of 32), each key's score is a warp all-reduce,
 // and the warp keeps an online softmax (running max, sum and weighted V in
 // registers, fp32). The warps' partial results merge in shared memory.
+// paged_attention_split_row is eff.paged_attention_partial's: block (row,
+// split) = (blockIdx.x, blockIdx.y) takes the split's chunk of CHUNK
+// positions (whole pages) and writes the chunk's normalized output and its
+// log-sum-exp (0 and -inf without a visible key), which
+// eff.attention_combine reduces.
 //
 // Config C (written by compiler/codegen/PagedAttentionEmitter.cpp):
 //   B, HQ, S, D, NP (pages), HKV, PS (page size), MB (pages per row),
@@ -27,9 +32,14 @@
 
 namespace effc_paged {
 
-template <class C, int WARPS>
-__device__ __forceinline__ void paged_attention_row(const void *q, const void *k, const void *v,
-                                                    const void *table, const void *lens, void *y) {
+// Query row blockIdx.x over its visible keys within [lo, hi);
+// `finish(row, d, o, m, l)` gets element d of the merged result of every
+// warp: o / l is the attention output over them, m + ln(l) their
+// log-sum-exp (l = 0: no key).
+template <class C, int WARPS, class Finish>
+__device__ __forceinline__ void paged_attention_range(const void *q, const void *k, const void *v,
+                                                      const void *table, const void *lens, i64 lo,
+                                                      i64 hi, Finish finish) {
   static_assert(C::D % 32 == 0 && C::D <= 256, "head dim: a multiple of 32, at most 256");
   constexpr int DL = C::D / 32;
   __shared__ float part_m[WARPS], part_l[WARPS];
@@ -43,6 +53,8 @@ __device__ __forceinline__ void paged_attention_row(const void *q, const void *k
   held = held < 0 ? 0 : held > i64(C::MB) * C::PS ? i64(C::MB) * C::PS : held;
   const i64 pos = held - C::S + s;
   const i64 visible = pos < 0 ? 0 : C::CAUSAL ? pos + 1 : held;
+  if (hi > visible)
+    hi = visible;
 
   float qr[DL], acc[DL];
 #pragma unroll
@@ -51,7 +63,7 @@ __device__ __forceinline__ void paged_attention_row(const void *q, const void *k
     acc[j] = 0.0f;
   }
   float m = -EFFC_INF_F, l = 0.0f;
-  for (i64 t = warp; t < visible; t += WARPS) {
+  for (i64 t = lo + warp; t < hi; t += WARPS) {
     const i64 pg = C::page(table, i64(b) * C::MB + t / C::PS);
     if (pg < 0 || pg >= C::NP)
       continue; // never read outside the pool
@@ -91,8 +103,34 @@ __device__ __forceinline__ void paged_attention_row(const void *q, const void *k
     for (int w = 0; w < WARPS; ++w)
       if (part_m[w] != -EFFC_INF_F)
         o += part_acc[w][d] * expf(part_m[w] - mAll);
-    C::st(y, row * C::D + d, lAll > 0.0f ? o / lAll : 0.0f);
+    finish(row, d, o, mAll, lAll);
   }
+}
+
+template <class C, int WARPS>
+__device__ __forceinline__ void paged_attention_row(const void *q, const void *k, const void *v,
+                                                    const void *table, const void *lens, void *y) {
+  paged_attention_range<C, WARPS>(q, k, v, table, lens, 0, i64(C::MB) * C::PS,
+                                  [&](i64 row, int d, float o, float, float l) {
+                                    C::st(y, row * C::D + d, l > 0.0f ? o / l : 0.0f);
+                                  });
+}
+
+// Split blockIdx.y of SPLITS, each CHUNK positions: o_partial [SPLITS, rows,
+// D] and lse [SPLITS, rows], fp32.
+template <class C, int WARPS, int SPLITS, int CHUNK>
+__device__ __forceinline__ void
+paged_attention_split_row(const void *q, const void *k, const void *v, const void *table,
+                          const void *lens, float *o_partial, float *lse) {
+  const i64 split = i64(blockIdx.y), rows = i64(C::B) * C::HQ * C::S;
+  paged_attention_range<C, WARPS>(q, k, v, table, lens, split * CHUNK, (split + 1) * CHUNK,
+                                  [&](i64 row, int d, float o, float m, float l) {
+                                    o_partial[(split * rows + row) * C::D + d] =
+                                        l > 0.0f ? o / l : 0.0f;
+                                    if (d == 0)
+                                      lse[split * rows + row] =
+                                          l > 0.0f ? m + logf(l) : -EFFC_INF_F;
+                                  });
 }
 
 } // namespace effc_paged

@@ -1,4 +1,4 @@
-//===- KvCacheOps.cpp - eff.kv_append, eff.paged_attention ---------------===//
+//===- KvCacheOps.cpp - eff.kv_append, eff.paged_attention(_partial) -----===//
 // Verifier and inference of the in-place KV cache append: past and new rows
 // agree on batch, heads, head dim and element type, and the cache has room
 // for every row count its static shapes allow.
@@ -108,16 +108,20 @@ static LogicalResult checkPagedAttention(std::optional<Location> loc, Value q, V
   return success();
 }
 
+/// The attributes both paged ops share.
+static LogicalResult verifyPagedAttributes(Operation *op, double scale, int64_t causal) {
+  if (!std::isfinite(scale) || scale <= 0)
+    return op->emitOpError("scale must be positive and finite, got ") << scale;
+  if (causal != 0 && causal != 1)
+    return op->emitOpError("causal must be 0 or 1, got ") << causal;
+  return success();
+}
+
 LogicalResult PagedAttentionOp::verify() {
   if (failed(checkPagedAttention(getLoc(), getQ(), getKCache(), getVCache(), getBlockTable(),
                                  getSeqLens())))
     return failure();
-  double scale = getScaleAttr().getValueAsDouble();
-  if (!std::isfinite(scale) || scale <= 0)
-    return emitOpError("scale must be positive and finite, got ") << scale;
-  if (getCausal() != 0 && getCausal() != 1)
-    return emitOpError("causal must be 0 or 1, got ") << int64_t(getCausal());
-  return success();
+  return verifyPagedAttributes(*this, getScaleAttr().getValueAsDouble(), int64_t(getCausal()));
 }
 
 LogicalResult PagedAttentionOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
@@ -131,3 +135,38 @@ LogicalResult PagedAttentionOp::inferResultTypes(MLIRContext *, std::optional<Lo
 
 // Never folded: attention reads the cache the run holds.
 OpFoldResult PagedAttentionOp::fold(FoldAdaptor) { return {}; }
+
+//===- paged_attention_partial ---------------------------------------------===//
+
+LogicalResult PagedAttentionPartialOp::verify() {
+  int64_t splits = getNumSplitsAttr().getInt();
+  if (splits < 1)
+    return emitOpError("num_splits must be >= 1, got ") << splits;
+  if (failed(checkPagedAttention(getLoc(), getQ(), getKCache(), getVCache(), getBlockTable(),
+                                 getSeqLens())))
+    return failure();
+  return verifyPagedAttributes(*this, getScaleAttr().getValueAsDouble(), int64_t(getCausal()));
+}
+
+LogicalResult PagedAttentionPartialOp::inferResultTypes(MLIRContext *ctx,
+                                                        std::optional<Location> loc,
+                                                        Adaptor adaptor,
+                                                        SmallVectorImpl<Type> &types) {
+  if (failed(checkPagedAttention(loc, adaptor.getQ(), adaptor.getKCache(), adaptor.getVCache(),
+                                 adaptor.getBlockTable(), adaptor.getSeqLens())))
+    return failure();
+  int64_t splits = adaptor.getNumSplitsAttr().getInt();
+  if (splits < 1)
+    return emitOptionalError(loc, "num_splits must be >= 1, got ", splits);
+  SmallVector<int64_t> shape = {splits};
+  auto q = cast<RankedTensorType>(adaptor.getQ().getType()).getShape();
+  shape.append(q.begin(), q.end());
+  Type f32 = Float32Type::get(ctx);
+  types.push_back(RankedTensorType::get(shape, f32));
+  types.push_back(RankedTensorType::get(ArrayRef<int64_t>(shape).drop_back(), f32));
+  return success();
+}
+
+LogicalResult PagedAttentionPartialOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {
+  return failure();
+}

@@ -68,4 +68,32 @@ def Eff_PagedAttentionOp : Eff_Op<"paged_attention"> {
   let hasVerifier = 1;
 }
 
+def Eff_PagedAttentionPartialOp : Eff_Op<"paged_attention_partial"> {
+  let cudaFamily = "PagedAttentionPartial";
+  let onnxName = "";
+  let summary = "eff.paged_attention over each of num_splits key chunks (split-KV paged decode)";
+  let description = [{
+    Operands and attributes as eff.paged_attention, plus `num_splits` = P.
+    The positions a row's block table can hold, max_pages * page_size, are
+    cut into P chunks of whole pages, ceil(max_pages / P) pages each: split
+    s covers positions [s * chunk, (s + 1) * chunk) (trailing splits may be
+    empty), and within it the keys eff.paged_attention's query would see.
+    For each split:
+
+      o_partial[s]: f32 [P, B, Hq, S, D], the attention over the chunk's
+                    visible keys alone (normalized within the chunk);
+      lse[s]:       f32 [P, B, Hq, S], ln(sum of exp(score)) over them.
+
+    A chunk without a visible key gives o_partial = 0 and lse = -inf, so
+    eff.attention_combine (with `to` = q's data type) turns the pair into
+    eff.paged_attention's result. On the GPU each (query row, split) is one
+    block, so a long cache decodes in parallel. Never folded.
+  }];
+  let arguments = (ins Eff_FloatTensor:$q, Eff_FloatTensor:$k_cache, Eff_FloatTensor:$v_cache,
+                       Eff_IndexTensor:$block_table, Eff_IndexTensor:$seq_lens,
+                       F32Attr:$scale, Eff_DefaultI64<"1">:$causal, I64Attr:$num_splits);
+  let results = (outs Eff_F32Tensor:$o_partial, Eff_F32Tensor:$lse);
+  let hasVerifier = 1;
+}
+
 #endif // EFF_KV_CACHE_OPS_TD

@@ -61,15 +61,25 @@ Status kvAppend(const KernelContext &c) {
   return s.ok() ? s : c.error(s.message());
 }
 
-Status pagedAttention(const KernelContext &c) {
+/// eff.paged_attention(_partial)'s operands, checked.
+struct Paged {
+  const ConstTensorRef *q, *k, *v;
+  int64_t B = 0, Hq = 0, S = 0, D = 0, NP = 0, Hkv = 0, PS = 0, MB = 0;
+  std::vector<int64_t> table, lens;
+  float scale = 1;
+  bool causal = true;
+};
+
+Status readPaged(const KernelContext &c, Paged &p) {
   const ConstTensorRef &q = c.in[0], &k = c.in[1], &v = c.in[2];
   if (q.shape.size() != 4 || k.shape.size() != 4 || v.shape != k.shape)
     return c.error("expected q [B, Hq, S, D] and k_cache = v_cache [pages, Hkv, page_size, D]");
   if (k.dtype != q.dtype || v.dtype != q.dtype || !isFloatDType(q.dtype))
     return c.error("q, k_cache and v_cache must have one float dtype");
-  const int64_t B = q.shape[0], Hq = q.shape[1], S = q.shape[2], D = q.shape[3];
-  const int64_t NP = k.shape[0], Hkv = k.shape[1], PS = k.shape[2];
-  if (k.shape[3] != D || Hkv < 1 || Hq % Hkv != 0)
+  p.q = &q, p.k = &k, p.v = &v;
+  p.B = q.shape[0], p.Hq = q.shape[1], p.S = q.shape[2], p.D = q.shape[3];
+  p.NP = k.shape[0], p.Hkv = k.shape[1], p.PS = k.shape[2];
+  if (k.shape[3] != p.D || p.Hkv < 1 || p.Hq % p.Hkv != 0)
     return c.error("k_cache " + shapeToString(k.shape) + " does not fit q " +
                    shapeToString(q.shape));
   auto table = c.ints(3);
@@ -78,67 +88,116 @@ Status pagedAttention(const KernelContext &c) {
     return table.status();
   if (!lens.ok())
     return lens.status();
-  if (c.in[3].shape.size() != 2 || c.in[3].shape[0] != B ||
-      c.in[4].shape != std::vector<int64_t>{B})
+  if (c.in[3].shape.size() != 2 || c.in[3].shape[0] != p.B ||
+      c.in[4].shape != std::vector<int64_t>{p.B})
     return c.error("expected block_table [B, max_pages] and seq_lens [B] with B = " +
-                   std::to_string(B));
-  const int64_t MB = c.in[3].shape[1];
+                   std::to_string(p.B));
+  p.table = std::move(*table);
+  p.lens = std::move(*lens);
+  p.MB = c.in[3].shape[1];
   auto scale = c.floatAttr("scale", 0);
   auto causal = c.intAttr("causal", op_defaults::PagedAttentionOp_causal);
   if (!scale.ok())
     return scale.status();
   if (!causal.ok())
     return causal.status();
-  for (int64_t b = 0; b < B; ++b) {
-    int64_t len = (*lens)[size_t(b)];
-    if (len < 0 || len > MB * PS)
+  p.scale = float(*scale);
+  p.causal = *causal != 0;
+  for (int64_t b = 0; b < p.B; ++b) {
+    int64_t len = p.lens[size_t(b)];
+    if (len < 0 || len > p.MB * p.PS)
       return c.error("seq_lens[" + std::to_string(b) + "] = " + std::to_string(len) +
-                     " is outside [0, " + std::to_string(MB * PS) + "] (max_pages " +
-                     std::to_string(MB) + " x page_size " + std::to_string(PS) + ")");
-    for (int64_t i = 0; i * PS < len; ++i) {
-      int64_t page = (*table)[size_t(b * MB + i)];
-      if (page < 0 || page >= NP)
+                     " is outside [0, " + std::to_string(p.MB * p.PS) + "] (max_pages " +
+                     std::to_string(p.MB) + " x page_size " + std::to_string(p.PS) + ")");
+    for (int64_t i = 0; i * p.PS < len; ++i) {
+      int64_t page = p.table[size_t(b * p.MB + i)];
+      if (page < 0 || page >= p.NP)
         return c.error("block_table[" + std::to_string(b) + ", " + std::to_string(i) +
                        "] = " + std::to_string(page) + " is not a page of the pool [0, " +
-                       std::to_string(NP) + ")");
+                       std::to_string(p.NP) + ")");
     }
   }
-  EFFC_RETURN_IF_ERROR(c.checkOut(0, q.dtype, q.shape));
-  const int64_t group = Hq / Hkv;
-  const float sc = float(*scale);
-  const bool isCausal = *causal != 0;
-  parallelFor(B * Hq * S, MB * PS * D * 2, [&](int64_t r0, int64_t r1) {
+  return Status::OK();
+}
+
+/// Query row r (= (b * Hq + h) * S + s) over its visible keys in [lo, hi):
+/// acc = sum exp(score - m) v, l = sum exp(score - m) (0: no key).
+void attendRange(const Paged &p, int64_t r, int64_t lo, int64_t hi, std::vector<float> &qs,
+                 std::vector<float> &scores, std::vector<float> &acc, float &m, float &l) {
+  const int64_t s = r % p.S, h = (r / p.S) % p.Hq, b = r / (p.S * p.Hq), hk = h / (p.Hq / p.Hkv);
+  const int64_t len = p.lens[size_t(b)], pos = len - p.S + s;
+  const int64_t visible = pos < 0 ? 0 : p.causal ? pos + 1 : len;
+  lo = std::min(lo, visible);
+  hi = std::min(hi, visible);
+  const int64_t D = p.D;
+  for (int64_t d = 0; d < D; ++d)
+    qs[size_t(d)] = float(loadF(p.q->dtype, p.q->data, size_t(r * D + d)));
+  // Element (page, hk, row, d) of a cache.
+  auto at = [&](int64_t t, int64_t d) {
+    int64_t page = p.table[size_t(b * p.MB + t / p.PS)];
+    return size_t(((page * p.Hkv + hk) * p.PS + t % p.PS) * D + d);
+  };
+  scores.assign(size_t(std::max<int64_t>(hi - lo, 0)), 0.f);
+  m = -INFINITY;
+  for (int64_t t = lo; t < hi; ++t) {
+    float dot = 0;
+    for (int64_t d = 0; d < D; ++d)
+      dot += qs[size_t(d)] * float(loadF(p.k->dtype, p.k->data, at(t, d)));
+    scores[size_t(t - lo)] = p.scale * dot;
+    m = std::max(m, scores[size_t(t - lo)]);
+  }
+  std::fill(acc.begin(), acc.end(), 0.f);
+  l = 0;
+  for (int64_t t = lo; t < hi; ++t) {
+    float w = std::exp(scores[size_t(t - lo)] - m);
+    l += w;
+    for (int64_t d = 0; d < D; ++d)
+      acc[size_t(d)] += w * float(loadF(p.v->dtype, p.v->data, at(t, d)));
+  }
+}
+
+Status pagedAttention(const KernelContext &c) {
+  Paged p;
+  EFFC_RETURN_IF_ERROR(readPaged(c, p));
+  EFFC_RETURN_IF_ERROR(c.checkOut(0, p.q->dtype, p.q->shape));
+  const int64_t D = p.D;
+  parallelFor(p.B * p.Hq * p.S, p.MB * p.PS * D * 2, [&](int64_t r0, int64_t r1) {
     std::vector<float> qs(static_cast<size_t>(D)), acc(static_cast<size_t>(D)), scores;
     for (int64_t r = r0; r < r1; ++r) {
-      const int64_t s = r % S, h = (r / S) % Hq, b = r / (S * Hq), hk = h / group;
-      const int64_t len = (*lens)[size_t(b)], pos = len - S + s;
-      const int64_t visible = pos < 0 ? 0 : isCausal ? pos + 1 : len;
+      float m, l;
+      attendRange(p, r, 0, p.MB * p.PS, qs, scores, acc, m, l);
       for (int64_t d = 0; d < D; ++d)
-        qs[size_t(d)] = float(loadF(q.dtype, q.data, size_t(r * D + d)));
-      // Element (page, hk, row, d) of a cache.
-      auto at = [&](int64_t t, int64_t d) {
-        int64_t page = (*table)[size_t(b * MB + t / PS)];
-        return size_t(((page * Hkv + hk) * PS + t % PS) * D + d);
-      };
-      scores.assign(size_t(visible), 0.f);
-      float m = -INFINITY;
-      for (int64_t t = 0; t < visible; ++t) {
-        float dot = 0;
-        for (int64_t d = 0; d < D; ++d)
-          dot += qs[size_t(d)] * float(loadF(k.dtype, k.data, at(t, d)));
-        scores[size_t(t)] = sc * dot;
-        m = std::max(m, scores[size_t(t)]);
-      }
-      std::fill(acc.begin(), acc.end(), 0.f);
-      float sum = 0;
-      for (int64_t t = 0; t < visible; ++t) {
-        float w = std::exp(scores[size_t(t)] - m);
-        sum += w;
-        for (int64_t d = 0; d < D; ++d)
-          acc[size_t(d)] += w * float(loadF(v.dtype, v.data, at(t, d)));
-      }
+        storeF(p.q->dtype, c.out[0].data, size_t(r * D + d), l > 0 ? acc[size_t(d)] / l : 0.f);
+    }
+  });
+  return Status::OK();
+}
+
+Status pagedAttentionPartial(const KernelContext &c) {
+  Paged p;
+  EFFC_RETURN_IF_ERROR(readPaged(c, p));
+  auto splits = c.intAttr("num_splits", 0);
+  if (!splits.ok())
+    return splits.status();
+  if (*splits < 1)
+    return c.error("num_splits must be >= 1, got " + std::to_string(*splits));
+  const int64_t P = *splits, D = p.D, rows = p.B * p.Hq * p.S;
+  // Whole pages per split: ceil(max_pages / P).
+  const int64_t chunk = (p.MB + P - 1) / P * p.PS;
+  std::vector<int64_t> partial = {P};
+  partial.insert(partial.end(), p.q->shape.begin(), p.q->shape.end());
+  EFFC_RETURN_IF_ERROR(c.checkOut(0, DType::FLOAT32, partial));
+  EFFC_RETURN_IF_ERROR(c.checkOut(1, DType::FLOAT32, {P, p.B, p.Hq, p.S}));
+  auto *O = static_cast<float *>(c.out[0].data), *LSE = static_cast<float *>(c.out[1].data);
+  parallelFor(rows * P, chunk * D * 2, [&](int64_t i0, int64_t i1) {
+    std::vector<float> qs(static_cast<size_t>(D)), acc(static_cast<size_t>(D)), scores;
+    for (int64_t i = i0; i < i1; ++i) {
+      const int64_t split = i / rows, r = i % rows;
+      float m, l;
+      attendRange(p, r, split * chunk, (split + 1) * chunk, qs, scores, acc, m, l);
       for (int64_t d = 0; d < D; ++d)
-        storeF(q.dtype, c.out[0].data, size_t(r * D + d), visible > 0 ? acc[size_t(d)] / sum : 0.f);
+        O[i * D + d] = l > 0 ? acc[size_t(d)] / l : 0.f;
+      LSE[i] = l > 0 ? m + std::log(l) : -INFINITY;
     }
   });
   return Status::OK();
@@ -149,6 +208,7 @@ Status pagedAttention(const KernelContext &c) {
 void registerKvCache(Registry &r) {
   r[EffOp::KvAppendOp] = {kvAppend, 2, 2, 1, 1};
   r[EffOp::PagedAttentionOp] = {pagedAttention, 5, 5, 1, 1};
+  r[EffOp::PagedAttentionPartialOp] = {pagedAttentionPartial, 5, 5, 2, 2};
 }
 
 } // namespace effc::host

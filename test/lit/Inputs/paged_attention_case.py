@@ -5,8 +5,11 @@
   paged_attention_case.py write PRESET DIR        the module's inputs as
                                                   input_0..4.npy (q, k_cache,
                                                   v_cache, block_table, seq_lens)
-  paged_attention_case.py check PRESET OUT        OUT/output_0.npy (causal) and
-                                                  output_1.npy (causal = 0)
+  paged_attention_case.py check PRESET OUT        OUT/output_0.npy (causal),
+                                                  output_1.npy (causal = 0) and
+                                                  output_2.npy (split-KV:
+                                                  paged_attention_partial +
+                                                  attention_combine, causal)
                                                   against the reference
 
 The reference is written from the op's definition, not from effc's kernels:
@@ -30,6 +33,11 @@ PRESETS = {
 }
 
 
+# eff.paged_attention_partial's num_splits per preset (small: 4 pages per row
+# in 3 splits of 2 pages, the last empty; large: 14 pages in 4 splits of 4).
+SPLITS = {"small": 3, "large": 4}
+
+
 def shapes(preset):
     B, HQ, HKV, S, D, NP, PS, MB, lens = PRESETS[preset]
     return dict(q=(B, HQ, S, D), k_cache=(NP, HKV, PS, D), v_cache=(NP, HKV, PS, D),
@@ -44,11 +52,21 @@ def mlir(preset):
     args = ", ".join("%%%s: %s" % (n, t[n]) for n in s)
     types = ", ".join(t[n] for n in s)
     ops = ""
+    scale = float(1 / np.sqrt(D))
     for name, causal in (("y", ""), ("y_full", ", causal = 0 : i64")):
         ops += ("  %%%s = eff.paged_attention %%q, %%k_cache, %%v_cache, %%block_table, %%seq_lens "
-                "{scale = %r : f32%s} : (%s) -> %s\n" % (name, float(1 / np.sqrt(D)), causal, types, t["q"]))
-    return ("func.func @main(%s) -> (%s, %s) {\n%s  return %%y, %%y_full : %s, %s\n}\n"
-            % (args, t["q"], t["q"], ops, t["q"], t["q"]))
+                "{scale = %r : f32%s} : (%s) -> %s\n" % (name, scale, causal, types, t["q"]))
+    # Split-KV: eff.paged_attention_partial + eff.attention_combine = y.
+    P = SPLITS[preset]
+    part = "tensor<%dx%sxf32>" % (P, "x".join(map(str, s["q"])))
+    lse = "tensor<%dx%sxf32>" % (P, "x".join(map(str, s["q"][:3])))
+    ops += ("  %%o, %%lse = eff.paged_attention_partial %%q, %%k_cache, %%v_cache, %%block_table, "
+            "%%seq_lens {scale = %r : f32, num_splits = %d : i64} : (%s) -> (%s, %s)\n"
+            % (scale, P, types, part, lse))
+    ops += ("  %%y_split = eff.attention_combine %%o, %%lse {to = 1 : i64} : (%s, %s) -> %s\n"
+            % (part, lse, t["q"]))
+    return ("func.func @main(%s) -> (%s, %s, %s) {\n%s  return %%y, %%y_full, %%y_split : "
+            "%s, %s, %s\n}\n" % (args, t["q"], t["q"], t["q"], ops, t["q"], t["q"], t["q"]))
 
 
 def inputs(preset):
@@ -96,7 +114,7 @@ def main():
             np.save(os.path.join(sys.argv[3], "input_%d.npy" % i), a)
     elif cmd == "check":
         out, ok = sys.argv[3], True
-        for k, (name, causal) in enumerate((("y", True), ("y_full", False))):
+        for k, (name, causal) in enumerate((("y", True), ("y_full", False), ("y_split", True))):
             got = np.load(os.path.join(out, "output_%d.npy" % k)).astype(np.float64)
             ref = reference(preset, causal)
             err = np.abs(got - ref).max() / np.abs(ref).max()

@@ -119,3 +119,19 @@ func.func @paged_causal(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>, %t: te
   %0 = eff.paged_attention %q, %k, %k, %t, %l {scale = 1.0 : f32, causal = 2 : i64} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> tensor<2x4x1x8xf32>
   return %0 : tensor<2x4x1x8xf32>
 }
+
+// -----
+
+func.func @paged_splits(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>, %t: tensor<2x2xi32>, %l: tensor<2xi32>) -> tensor<*xf32> {
+  // expected-error @+1 {{num_splits must be >= 1, got 0}}
+  %p:2 = eff.paged_attention_partial %q, %k, %k, %t, %l {scale = 1.0 : f32, num_splits = 0 : i64} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> (tensor<*xf32>, tensor<*xf32>)
+  return %p#0 : tensor<*xf32>
+}
+
+// -----
+
+func.func @paged_partial_scale(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>, %t: tensor<2x2xi32>, %l: tensor<2xi32>) -> (tensor<2x2x4x1x8xf32>, tensor<2x2x4x1xf32>) {
+  // expected-error @+1 {{scale must be positive and finite, got -1}}
+  %0, %1 = eff.paged_attention_partial %q, %k, %k, %t, %l {scale = -1.0 : f32, num_splits = 2 : i64} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> (tensor<2x2x4x1x8xf32>, tensor<2x2x4x1xf32>)
+  return %0, %1 : tensor<2x2x4x1x8xf32>, tensor<2x2x4x1xf32>
+}

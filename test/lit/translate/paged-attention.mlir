@@ -1,4 +1,5 @@
-// eff.paged_attention's CUDA kernel (compiler/codegen/PagedAttentionEmitter.cpp,
+// eff.paged_attention's CUDA kernel and eff.paged_attention_partial's
+// (compiler/codegen/PagedAttentionEmitter.cpp,
 // device/paged_attention.cuh): the sizes baked into its config, the dtype
 // glue (bf16 and f16 storage, int32 or int64 block table and lengths), one
 // block of 4 warps per query row; every kernel compiles with NVRTC for
@@ -8,9 +9,9 @@
 // RUN: effc %s -o %t.effc
 // RUN: effc-nvrtc-check %t.effc --arch=sm_80,sm_90,sm_90a | FileCheck %s --check-prefix=NVRTC
 // RUN: effc-translate --eff-to-manifest %s | FileCheck %s --check-prefix=MANIFEST
-// NVRTC: sm_80: 3 kernels compiled
-// NVRTC: sm_90: 3 kernels compiled
-// NVRTC: sm_90a: 3 kernels compiled
+// NVRTC: sm_80: 5 kernels compiled
+// NVRTC: sm_90: 5 kernels compiled
+// NVRTC: sm_90a: 5 kernels compiled
 
 // CHECK: #ifndef EFFC_DEVICE_PAGED_ATTENTION_CUH
 // CHECK: static constexpr int B = 2, HQ = 8, S = 1, D = 128, NP = 32, HKV = 2, PS = 16, MB = 8, GROUP = 4;
@@ -24,17 +25,27 @@
 // CHECK-NEXT: static constexpr bool CAUSAL = false;
 // CHECK: f16_to_f32
 // CHECK: static constexpr int B = 2, HQ = 2, S = 3, D = 32, NP = 4, HKV = 1, PS = 2, MB = 4, GROUP = 2;
+// The split-KV pair: the bf16 decode in 3 splits of ceil(8 / 3) = 3 pages
+// (48 positions), one block per (query row, split).
+// CHECK: // 3 splits of 48 positions
+// CHECK-NEXT: effc_paged::paged_attention_split_row<effc_paged_cfg_{{.*}}, 4, 3, 48>(in0, in1, in2, in3, in4, (float *)out0, (float *)out1);
 // MANIFEST: op: "eff.paged_attention"
 // MANIFEST: launch {
 // MANIFEST-NEXT: grid: 16
 // MANIFEST: block: 128
+// MANIFEST: op: "eff.paged_attention_partial"
+// MANIFEST: launch {
+// MANIFEST-NEXT: grid: 16
+// MANIFEST-NEXT: grid: 3
 func.func @main(%q: tensor<2x8x1x128xbf16>, %k: tensor<32x2x16x128xbf16>, %v: tensor<32x2x16x128xbf16>,
                 %t: tensor<2x8xi32>, %l: tensor<2xi64>,
                 %q2: tensor<1x4x5x64xf16>, %k2: tensor<6x4x8x64xf16>, %t2: tensor<1x3xi64>, %l2: tensor<1xi32>,
                 %q3: tensor<2x2x3x32xf32>, %k3: tensor<4x1x2x32xf32>, %t3: tensor<2x4xi32>, %l3: tensor<2xi32>)
-    -> (tensor<2x8x1x128xbf16>, tensor<1x4x5x64xf16>, tensor<2x2x3x32xf32>) {
+    -> (tensor<2x8x1x128xbf16>, tensor<1x4x5x64xf16>, tensor<2x2x3x32xf32>, tensor<2x8x1x128xbf16>) {
   %y = eff.paged_attention %q, %k, %v, %t, %l {scale = 0.08838835 : f32} : (tensor<2x8x1x128xbf16>, tensor<32x2x16x128xbf16>, tensor<32x2x16x128xbf16>, tensor<2x8xi32>, tensor<2xi64>) -> tensor<2x8x1x128xbf16>
   %y2 = eff.paged_attention %q2, %k2, %k2, %t2, %l2 {scale = 0.125 : f32, causal = 0 : i64} : (tensor<1x4x5x64xf16>, tensor<6x4x8x64xf16>, tensor<6x4x8x64xf16>, tensor<1x3xi64>, tensor<1xi32>) -> tensor<1x4x5x64xf16>
   %y3 = eff.paged_attention %q3, %k3, %k3, %t3, %l3 {scale = 0.5 : f32} : (tensor<2x2x3x32xf32>, tensor<4x1x2x32xf32>, tensor<4x1x2x32xf32>, tensor<2x4xi32>, tensor<2xi32>) -> tensor<2x2x3x32xf32>
-  return %y, %y2, %y3 : tensor<2x8x1x128xbf16>, tensor<1x4x5x64xf16>, tensor<2x2x3x32xf32>
+  %o, %lse = eff.paged_attention_partial %q, %k, %v, %t, %l {scale = 0.08838835 : f32, num_splits = 3 : i64} : (tensor<2x8x1x128xbf16>, tensor<32x2x16x128xbf16>, tensor<32x2x16x128xbf16>, tensor<2x8xi32>, tensor<2xi64>) -> (tensor<3x2x8x1x128xf32>, tensor<3x2x8x1xf32>)
+  %y4 = eff.attention_combine %o, %lse {to = 16 : i64} : (tensor<3x2x8x1x128xf32>, tensor<3x2x8x1xf32>) -> tensor<2x8x1x128xbf16>
+  return %y, %y2, %y3, %y4 : tensor<2x8x1x128xbf16>, tensor<1x4x5x64xf16>, tensor<2x2x3x32xf32>, tensor<2x8x1x128xbf16>
 }
