@@ -26,7 +26,8 @@
 // say the launcher passes TMA tensor maps (spec.tma), so it is the TMA
 // warp-specialized persistent kernel; the bench encodes the maps
 // (wgmma::tmaMaps, cuTensorMapEncodeTiled) on A and B. --cpasync runs the
-// cp.async wgmma kernel instead (what artifacts ship without tensor maps).
+// cp.async wgmma kernel instead (what artifacts ship without tensor maps);
+// --split=N forces the TMA kernel's split-K factor on the perf problems.
 // --problems=MxNxK,... replaces the perf shapes (eff.matmul [M,K]x[K,N]).
 // --list prints the selected problems (index, kind, shape, what) and exits;
 // --only=I keeps problem I of that list (a GPU script runs each in its own
@@ -66,7 +67,7 @@ namespace {
 struct Options {
   bool check = false, perf = false, sweep = false, compileOnly = false, emitOnly = false;
   bool wgmma = false, cpasync = false, list = false;
-  int only = -1;
+  int only = -1, splitK = 0;
   std::vector<std::array<int64_t, 3>> problems; // --problems: perf shapes (M, N, K)
   std::vector<std::string> dtypes{"bf16", "fp32"};
   std::string shapes, arch, dump;
@@ -327,6 +328,7 @@ std::vector<Problem> perfProblems(const Options &opt) {
       }
       p.spec.sm90a = opt.wgmma;
       p.spec.tma = opt.wgmma && !opt.cpasync;
+      p.spec.splitK = opt.splitK;
       p.label = shapeLabel(p.spec);
       p.dtype = dt;
       p.perf = true;
@@ -624,7 +626,13 @@ bool parseArgs(int argc, char **argv, Options &o) {
       o.list = true;
     else if (const char *v = val("--only="))
       o.only = std::atoi(v);
-    else if (const char *v = val("--arch="))
+    else if (const char *v = val("--split=")) {
+      o.splitK = std::atoi(v);
+      if (o.splitK < 1 || o.splitK > 8) {
+        std::fprintf(stderr, "effc-gemm-bench: --split=N wants N in 1..8\n");
+        return false;
+      }
+    } else if (const char *v = val("--arch="))
       o.arch = v;
     else if (const char *v = val("--problems=")) {
       std::string list = v;

@@ -295,16 +295,17 @@ template <class C> struct WgTma {
   static constexpr long long TOTAL = TILES * C::BATCH;
   static constexpr int SPLIT = C::SPLIT;
   static_assert(SPLIT >= 1 && SPLIT <= 8 && S::K_TILES >= SPLIT, "1..8 splits, a k-tile each");
+  // 32-bit tile arithmetic: the producer runs on 40 registers.
+  static_assert(TOTAL < (1ll << 31), "tiles x batch below 2^31");
   /// The reduction buffer after the ring (SPLIT > 1): BM x BN fp32.
   static constexpr int RED_BYTES = SPLIT > 1 ? C::BM *C::BN * 4 : 0;
 };
 
 /// The tile of persistent work item t: batch bz, first row m0, first column n0.
-template <class C>
-__device__ __forceinline__ void wg_tma_tile(long long t, long long &bz, int &m0, int &n0) {
+template <class C> __device__ __forceinline__ void wg_tma_tile(int t, int &bz, int &m0, int &n0) {
   typedef WgShape<C> S;
-  bz = t / WgTma<C>::TILES;
-  const int pid = int(t % WgTma<C>::TILES), group = pid / (8 * S::TILES_N), firstM = group * 8;
+  bz = t / int(WgTma<C>::TILES);
+  const int pid = t % int(WgTma<C>::TILES), group = pid / (8 * S::TILES_N), firstM = group * 8;
   const int gsz = min(S::TILES_M - firstM, 8);
   m0 = (firstM + (pid % (8 * S::TILES_N)) % gsz) * C::BM;
   n0 = ((pid % (8 * S::TILES_N)) / gsz) * C::BN;
@@ -350,7 +351,7 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
   const int wg = warp >> 2, wq = warp & 3;
   const int rank = T::SPLIT == 1 ? 0 : int(blockIdx.x % T::SPLIT); // cluster along x
   const int kBegin = rank * S::K_TILES / T::SPLIT, kEnd = (rank + 1) * S::K_TILES / T::SPLIT;
-  const long long firstTile = blockIdx.x / T::SPLIT, tileStep = gridDim.x / T::SPLIT;
+  const int firstTile = blockIdx.x / T::SPLIT, tileStep = gridDim.x / T::SPLIT;
   if (tid == 0) {
     hop_tma_prefetch_desc(tmA);
     hop_tma_prefetch_desc(tmB);
@@ -378,8 +379,8 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
       int stage = 0;
       unsigned phase = 0;
 #pragma unroll 1
-      for (long long t = firstTile; t < T::TOTAL; t += tileStep) {
-        long long bz;
+      for (int t = firstTile; t < int(T::TOTAL); t += tileStep) {
+        int bz;
         int m0, n0;
         wg_tma_tile<C>(t, bz, m0, n0);
         const int zA = C::BATCH_STRIDE_A == 0 ? 0 : int(bz);
@@ -413,8 +414,8 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
   unsigned phase = 0, redPhase = 0;
   bool reduced = false; // a peer's buffer was handed to rank 0 (and not yet freed)
 #pragma unroll 1
-  for (long long t = firstTile; t < T::TOTAL; t += tileStep) {
-    long long bz;
+  for (int t = firstTile; t < int(T::TOTAL); t += tileStep) {
+    int bz;
     int m0, n0;
     wg_tma_tile<C>(t, bz, m0, n0);
     char *Cb = (char *)C_ + (C::BATCH == 1 ? 0 : bz * ((long long)C::M * C::LDC * Y_SIZE));

@@ -92,6 +92,10 @@ struct GemmSpec {
   /// not build tensor maps yet: artifacts leave this false (the cp.async
   /// wgmma kernel); effc-gemm-bench sets it.
   bool tma = false;
+  /// Force the TMA kernel's split-K factor (benchmark sweeps; 1..8, clamped
+  /// to the k-tiles, dropped when the reduction buffer does not fit); 0
+  /// lets wgmma::splitK's rule decide.
+  int splitK = 0;
   /// Force a tile (benchmark sweeps); bm == 0 lets chooseTile() decide.
   TileConfig tile{0, 0, 0, 0, 0, 0};
   /// Runtime extents: this run's rows (an expression of the kernel's trailing

@@ -104,7 +104,10 @@ std::string wgmmaGemmPrelude() {
 }
 
 bool usesTma(const GemmSpec &s) {
-  return s.sm90a && s.tma && s.K >= 1 && !s.hasRuntimeRows() && unsupportedReason(s).empty();
+  if (!s.sm90a || !s.tma || s.K < 1 || s.hasRuntimeRows() || !unsupportedReason(s).empty())
+    return false;
+  // The kernel's tile arithmetic is 32-bit (its producer runs on 40 registers).
+  return s.batch() * ceilDiv(s.M, 64) * ceilDiv(s.N, 64) < (int64_t(1) << 31);
 }
 
 namespace {
@@ -117,9 +120,11 @@ int64_t tmaSmemBytes(const TileConfig &t, int split) {
 }
 
 /// The tile and split of a usesTma kernel: split-K over a cluster when the
-/// tiles fill less than half the SMs (at least 4 k-tiles per split, at
-/// most 8 CTAs per cluster), the ring shortened to fit the reduction
-/// buffer (3 stages at least, else no split).
+/// tiles fill at most half the SMs (at least 16 k-tiles per split, at most
+/// 4 CTAs per cluster: on an H100, sk8 with 4 k-tiles per split ran at
+/// half the speed of the unsplit cp.async kernel, 128x512x2048), the ring
+/// shortened to fit the reduction buffer (3 stages at least, else no
+/// split). spec.splitK forces the factor.
 std::pair<TileConfig, int> tmaPlan(const GemmSpec &s) {
   TileConfig t = chooseTile(s);
   tcgemm::BatchLoop batch;
@@ -128,8 +133,10 @@ std::pair<TileConfig, int> tmaPlan(const GemmSpec &s) {
   const int64_t tiles = batch.count * ceilDiv(s.M, t.bm) * ceilDiv(s.N, t.bn);
   const int64_t kTiles = ceilDiv(s.K, 64);
   int64_t split = 1;
-  if (2 * tiles <= sms)
-    split = std::min<int64_t>({8, sms / tiles, kTiles / 4});
+  if (s.splitK > 0)
+    split = std::min<int64_t>({8, s.splitK, kTiles});
+  else if (2 * tiles <= sms)
+    split = std::min<int64_t>({4, sms / tiles, kTiles / 16});
   if (split < 2)
     return {t, 1};
   TileConfig shorter = t;

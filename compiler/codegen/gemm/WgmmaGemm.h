@@ -66,7 +66,8 @@ struct TmaMap {
 
 /// The split-K factor of the TMA kernel (1: none; else a cluster of that
 /// many CTAs per tile, reducing in distributed shared memory): when the
-/// tiles fill at most half the SMs; at least 4 k-tiles per split, at most 8.
+/// tiles fill at most half the SMs; at least 16 k-tiles per split, at most
+/// 4 (s.splitK forces it).
 int splitK(const GemmSpec &s);
 
 /// "wg128x256_s4" (cp.async) or "wg64x64_s8_tma_sk4" (TMA, split 4): the

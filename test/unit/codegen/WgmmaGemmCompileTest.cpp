@@ -82,6 +82,19 @@ std::vector<NamedSpec> wgmmaSpread() {
     s.bBatchStrides = {0};
     add("batched_broadcast_b", s);
   }
+  // Ragged edges on the largest tiles (the most registers in the epilogue).
+  for (int tile : {0, 2}) {
+    GemmSpec s = gemm(197, 263, 140, DType::BFLOAT16, DType::BFLOAT16);
+    s.lda = 144;
+    s.ldb = 264;
+    s.tile = wgmma::candidateTiles()[size_t(tile)];
+    add("ragged_" + wgmma::tileName(s.tile), s);
+  }
+  {
+    GemmSpec s = gemm(16, 512, 2048, DType::BFLOAT16, DType::BFLOAT16);
+    s.splitK = 8; // the largest cluster (TMA variant only)
+    add("split8", s);
+  }
   // Each of the above again as the TMA warp-specialized kernel.
   const size_t cpAsync = out.size();
   for (size_t i = 0; i < cpAsync; ++i) {
@@ -322,7 +335,8 @@ TEST(WgmmaGemm, TmaKernelOnlyWithTensorMaps) {
   EXPECT_EQ(maps[0].strides[1], 128u * 96 * 2);
   EXPECT_EQ(maps[1].dims[2], 1u);
   EXPECT_NE(wgmma::emitWgmmaGemm(b, "kb").find("BATCH_STRIDE_B = 0"), std::string::npos);
-  // Skinny tile counts split K over a cluster; 8192^3 does not.
+  // Skinny tile counts split K over a cluster; 8192^3 does not. The tile
+  // arithmetic is 32-bit: larger tile counts keep the cp.async kernel.
   EXPECT_EQ(wgmma::splitK(s), 1);
   EXPECT_EQ(wgmma::kernelVariant(s), "wg128x256_s4_tma");
   GemmSpec d = gemm(16, 4096, 4096, DType::BFLOAT16, DType::BFLOAT16);
@@ -335,12 +349,27 @@ TEST(WgmmaGemm, TmaKernelOnlyWithTensorMaps) {
   EXPECT_NE(wgmma::emitWgmmaGemm(d, "kd").find("__cluster_dims__(2, 1, 1) kd("), std::string::npos);
   GemmSpec kv = gemm(16, 512, 2048, DType::BFLOAT16, DType::BFLOAT16); // 8 tiles, 32 k-tiles
   kv.sm90a = kv.tma = true;
+  EXPECT_EQ(wgmma::splitK(kv), 2); // at least 16 k-tiles per split
+  EXPECT_EQ(wgmma::wgmmaGemmLaunch(kv).grid[0], 16u);
+  GemmSpec down = gemm(16, 2048, 8192, DType::BFLOAT16, DType::BFLOAT16); // 32 tiles, 128 k-tiles
+  down.sm90a = down.tma = true;
+  EXPECT_EQ(wgmma::splitK(down), 4); // at most 4
+  kv.splitK = 8;                     // forced (a sweep)
   EXPECT_EQ(wgmma::splitK(kv), 8);
   EXPECT_EQ(wgmma::wgmmaGemmLaunch(kv).grid[0], 64u);
-  kv.K = 512; // 8 k-tiles: at least 4 per split
-  EXPECT_EQ(wgmma::splitK(kv), 2);
+  kv.splitK = 0;
+  kv.K = 512; // 8 k-tiles
+  EXPECT_EQ(wgmma::splitK(kv), 1);
+  kv.K = 2048;
   kv.tma = false;
   EXPECT_EQ(wgmma::splitK(kv), 1);
+  GemmSpec huge = gemm(65536, 65536, 64, DType::BFLOAT16, DType::BFLOAT16);
+  huge.sm90a = huge.tma = true;
+  huge.batchDims = {2};
+  huge.aBatchStrides = huge.bBatchStrides = {0};
+  EXPECT_TRUE(wgmma::usesTma(huge));
+  huge.batchDims = {4096}; // 2^32 tiles of 64 x 64
+  EXPECT_FALSE(wgmma::usesTma(huge));
   // Not for sm_80/sm_90 artifacts, runtime extents, or K = 0.
   GemmSpec no = s;
   no.sm90a = false;
