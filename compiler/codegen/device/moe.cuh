@@ -378,19 +378,32 @@ template <class C> struct MoERows {
 };
 
 // ---- expert GEMV: decode (few rows) and the fallback of any size --------
-// out[row][n] for the rows of expert blockIdx.y and n = blockIdx.x * warps +
-// warp: one warp per output column, streaming that weight row (gate and up
-// rows for GATED) once per 8 rows with 16-byte loads. C: N, KD (reduction
+// out[row][n] for the rows of one expert and n = blockIdx.x * warps + warp:
+// one warp per output column, streaming that weight row (gate and up rows
+// for GATED) once per 8 rows with 16-byte loads. C: N, KD (reduction
 // length), T, K, E, DT (A and weights), OUT_DT, VEC, SORTED, DENSE, GATED,
 // GELU, SLOT_CAP (slot form: at most that many rows per expert, = T).
 // `index`: order (SORTED) or experts (slot form); unused when DENSE.
+// Launch: grid (ceil(N / warps), SORTED: E; slot form: min(E, T*K); DENSE:
+// 1). SORTED: blockIdx.y is the expert. Slot form: blockIdx.y is the rank
+// of the expert among those the slots name (ascending ids; blocks past the
+// last exit), so a decode step over many experts (Qwen-MoE: 60, 4 used per
+// token) launches blocks for the used ones only.
+#ifndef MOE_GEMV_MAX_E
+#define MOE_GEMV_MAX_E 1024
+#endif
 template <class C>
 __device__ void moe_expert_gemv(const void *A, const void *W, const void *index, void *out) {
   const int *order = (const int *)index;
   const long long *experts = (const long long *)index;
-  __shared__ int slots[C::SORTED || C::DENSE ? 1 : C::SLOT_CAP];
-  __shared__ int slotCount;
-  const int e = blockIdx.y, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  constexpr bool SLOTS = !C::SORTED && !C::DENSE;
+  constexpr int UW = SLOTS ? (C::E + 31) / 32 : 1;
+  static_assert(!SLOTS || C::E <= MOE_GEMV_MAX_E, "slot form: at most 1024 experts");
+  __shared__ int slots[SLOTS ? C::SLOT_CAP : 1];
+  __shared__ int slotCount, slotExpert;
+  __shared__ unsigned used[UW];
+  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+  int e = blockIdx.y;
   MoERows<C> rows;
   if constexpr (C::DENSE) {
     rows.count = C::T;
@@ -398,16 +411,40 @@ __device__ void moe_expert_gemv(const void *A, const void *W, const void *index,
     rows.first = order[e];
     rows.count = order[e + 1] - rows.first;
   } else {
+    // The experts the slots name, as a bitmap; this block's is the
+    // blockIdx.y-th set bit.
+    for (int i = threadIdx.x; i < UW; i += blockDim.x)
+      used[i] = 0u;
+    __syncthreads();
+    for (int s = threadIdx.x; s < C::T * C::K; s += blockDim.x) {
+      const int x = int(experts[s]);
+      atomicOr(&used[x >> 5], 1u << (x & 31));
+    }
+    __syncthreads();
     if (threadIdx.x == 0) {
+      int r = blockIdx.y, found = -1;
+      for (int i = 0; i < UW && found < 0; ++i) {
+        unsigned bits = used[i];
+        const int c = __popc(bits);
+        if (r < c) {
+          for (; r > 0; --r)
+            bits &= bits - 1u; // drop the lowest set bit
+          found = i * 32 + (__ffs(bits) - 1);
+        } else {
+          r -= c;
+        }
+      }
       int c = 0;
-      for (int s = 0; s < C::T * C::K; ++s)
-        if (experts[s] == e && c < C::SLOT_CAP)
+      for (int s = 0; found >= 0 && s < C::T * C::K; ++s)
+        if (experts[s] == found && c < C::SLOT_CAP)
           slots[c++] = s;
       slotCount = c;
+      slotExpert = found;
     }
     __syncthreads();
     rows.count = slotCount;
     rows.slots = slots;
+    e = slotExpert;
   }
   const int n = blockIdx.x * (blockDim.x >> 5) + warp;
   if (rows.count == 0 || n >= C::N)
@@ -473,6 +510,11 @@ __device__ void moe_expert_gemv(const void *A, const void *W, const void *index,
 #define MOE_MMA_BK 32
 #define MOE_MMA_STAGES 4
 #define MOE_MMA_SMEM (MOE_MMA_STAGES * (MOE_MMA_BM + MOE_MMA_BN) * MOE_MMA_BK * 2)
+// The dynamic shared memory (a macro so that the host emulation in
+// test/unit/codegen/MoEEmuTest.cpp can supply its own array).
+#ifndef MOE_DYN_SMEM
+#define MOE_DYN_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
+#endif
 
 // Byte offset of 16-byte chunk c (0..3) of row r in a [rows][32] 16-bit
 // tile: rows of 64 bytes, chunks XOR-swizzled so that the 8 rows an
@@ -487,7 +529,7 @@ __device__ void moe_grouped_mma(const void *A, const void *W, const int *order, 
   constexpr int A_BYTES = BM * BK * 2, STAGE_BYTES = (BM + BN) * BK * 2, KT = C::KD / BK;
   constexpr int COLS = C::GATED ? BN / 2 : BN;
   static_assert(C::KD % BK == 0 && C::N % COLS == 0, "tile divisibility");
-  extern __shared__ __align__(128) unsigned char moe_smem[];
+  MOE_DYN_SMEM(moe_smem);
   const unsigned smem = smem_u32(moe_smem);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wm = warp >> 2, wn = warp & 3;
 

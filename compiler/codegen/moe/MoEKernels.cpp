@@ -204,7 +204,8 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
     w.line("moe_expert_gemv<", cfg, ">(in0, in1, in2, out0);");
     w.close();
     launch.grid[0] = uint32_t(ceilDiv(s.N, kGemvWarps));
-    launch.grid[1] = uint32_t(s.E);
+    // Slot rows: one block row per expert the slots can name (device/moe.cuh).
+    launch.grid[1] = uint32_t(s.rows == Rows::Slots ? std::min(s.E, s.T * s.K) : s.E);
     launch.block[0] = 32 * kGemvWarps;
   }
   source = w.str();

@@ -1,0 +1,316 @@
+// The staged MoE kernels of compiler/codegen/device/moe.cuh run on the host
+// by emulation, as QuantMmaEmuTest does for quant_linear_mma: the templates
+// compiled as C++ with one std::thread per CUDA thread of a block,
+// __syncthreads a block barrier, ldmatrix, mma.sync m16n8k16 and the warp
+// shuffles of warp_reduce emulated per warp (lanes post, meet, read),
+// cp.async an immediate copy with zero fill. Checked against the host
+// reference stages (runtime/src/host/MoEStages.cpp) on the same bytes:
+//   moe_grouped_mma: gated (act(g) * u to bf16/fp16) and down (f32) over
+//     sorted rows of several 128-row tiles and experts with no rows;
+//   moe_expert_gemv, slot rows: a decode step whose slots name few of many
+//     experts (the block row is the expert's rank among those named, so the
+//     grid has min(E, T*K) rows), gated and down.
+// No GPU or NVRTC needed; the GPU check is effc-moe-bench --check.
+#include "host/HostKernels.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <barrier>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <memory>
+#include <random>
+#include <thread>
+#include <vector>
+
+namespace emu {
+
+typedef unsigned short u16;
+typedef unsigned int u32;
+struct uint4 {
+  u32 x, y, z, w;
+};
+struct float2 {
+  float x, y;
+};
+struct float4 {
+  float x, y, z, w;
+};
+inline float2 make_float2(float a, float b) { return {a, b}; }
+struct Dim3 {
+  unsigned x = 0, y = 0, z = 0;
+};
+thread_local Dim3 threadIdx, blockIdx;
+Dim3 blockDim{256, 1, 1};
+
+std::barrier<> *gBlock = nullptr;
+unsigned char *gSmem = nullptr;
+alignas(128) unsigned char gDynSmem[1 << 16];
+
+struct Warp {
+  std::barrier<> bar{32};
+  u32 addr[32];
+  u32 a[32][4], b[32][2];
+  float v[32];
+};
+Warp *gWarps = nullptr;
+
+inline void __syncthreads() { gBlock->arrive_and_wait(); }
+inline void __syncwarp() {}
+inline u32 smem_u32(const void *p) {
+  gSmem = static_cast<unsigned char *>(const_cast<void *>(p));
+  return 0;
+}
+inline void cp_async16(u32 dst, const void *src, int bytes) {
+  std::memset(gSmem + dst, 0, 16);
+  std::memcpy(gSmem + dst, src, size_t(bytes));
+}
+inline void cp_async_commit() {}
+template <int N> void cp_async_wait() {}
+inline void ldsm_x4(u32 &r0, u32 &r1, u32 &r2, u32 &r3, u32 addr) {
+  const int lane = threadIdx.x & 31;
+  Warp &w = gWarps[threadIdx.x >> 5];
+  w.addr[lane] = addr;
+  w.bar.arrive_and_wait();
+  u32 *r[4] = {&r0, &r1, &r2, &r3};
+  for (int i = 0; i < 4; ++i)
+    std::memcpy(r[i], gSmem + w.addr[8 * i + lane / 4] + 4 * (lane % 4), 4);
+  w.bar.arrive_and_wait();
+}
+float bf16_to_f32(u16 h) {
+  u32 u = u32(h) << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+u16 f32_to_bf16(float f) {
+  u32 u;
+  std::memcpy(&u, &f, 4);
+  u += 0x7fffu + ((u >> 16) & 1u);
+  return u16(u >> 16);
+}
+float f16_to_f32(u16 h) {
+  _Float16 v;
+  std::memcpy(&v, &h, 2);
+  return float(v);
+}
+u16 f32_to_f16(float f) {
+  _Float16 v = _Float16(f);
+  u16 h;
+  std::memcpy(&h, &v, 2);
+  return h;
+}
+template <bool BF> u32 pack2(float lo, float hi) {
+  return BF ? u32(f32_to_bf16(lo)) | u32(f32_to_bf16(hi)) << 16
+            : u32(f32_to_f16(lo)) | u32(f32_to_f16(hi)) << 16;
+}
+// mma.sync.m16n8k16.row.col fragments (PTX ISA), as in QuantMmaEmuTest.
+template <bool BF> void mma_m16n8k16(float *d, const u32 *a, const u32 *b) {
+  const int lane = threadIdx.x & 31;
+  Warp &w = gWarps[threadIdx.x >> 5];
+  std::memcpy(w.a[lane], a, 16);
+  std::memcpy(w.b[lane], b, 8);
+  w.bar.arrive_and_wait();
+  auto half = [](u32 word, int k) {
+    const u16 h = u16(word >> (16 * (k & 1)));
+    return BF ? bf16_to_f32(h) : f16_to_f32(h);
+  };
+  auto A = [&](int r, int k) {
+    return half(w.a[(r % 8) * 4 + (k % 8) / 2][(r / 8) + 2 * (k / 8)], k);
+  };
+  auto B = [&](int k, int n) { return half(w.b[n * 4 + (k % 8) / 2][k / 8], k); };
+  const int g = lane / 4, t = lane % 4;
+  for (int i = 0; i < 4; ++i) {
+    const int r = g + 8 * (i / 2), n = 2 * t + (i % 2);
+    float s = d[i];
+    for (int k = 0; k < 16; ++k)
+      s += A(r, k) * B(k, n);
+    d[i] = s;
+  }
+  w.bar.arrive_and_wait();
+}
+struct SumOp {};
+// The butterfly's result: every lane gets the warp's sum.
+template <class T> T warp_reduce(T v, SumOp) {
+  const int lane = threadIdx.x & 31;
+  Warp &w = gWarps[threadIdx.x >> 5];
+  w.v[lane] = float(v);
+  w.bar.arrive_and_wait();
+  float s = 0;
+  for (int i = 0; i < 32; ++i)
+    s += w.v[i];
+  w.bar.arrive_and_wait();
+  return T(s);
+}
+template <class T, class Op> T block_reduce(T v, Op) {
+  ADD_FAILURE() << "block_reduce is not emulated";
+  return v;
+}
+inline u32 atomicOr(u32 *p, u32 v) { return std::atomic_ref<u32>(*p).fetch_or(v); }
+inline int atomicAdd(int *p, int v) { return std::atomic_ref<int>(*p).fetch_add(v); }
+inline int __popc(u32 v) { return __builtin_popcount(v); }
+inline int __ffs(u32 v) { return __builtin_ffs(int(v)); }
+inline u32 __match_any_sync(u32, int) {
+  ADD_FAILURE() << "__match_any_sync is not emulated";
+  return 0;
+}
+inline float __expf(float v) { return std::exp(v); }
+inline float erff(float v) { return std::erf(v); }
+inline float fmaxf(float a, float b) { return std::fmax(a, b); }
+using std::max;
+using std::min;
+
+#define __device__
+#define __forceinline__ inline
+#define __shared__ static
+#define __align__(n) __attribute__((aligned(n)))
+#define MOE_DYN_SMEM(name) unsigned char *name = gDynSmem
+#define EFFC_DEVICE_PRIMITIVES_CUH
+#include "moe.cuh"
+#undef __shared__
+
+} // namespace emu
+
+namespace {
+
+using namespace effc;
+
+/// Runs `kernel(blockIdx)` on every block of the grid, 256 threads each.
+template <class F> void launch(unsigned gx, unsigned gy, F kernel) {
+  for (unsigned by = 0; by < gy; ++by)
+    for (unsigned bx = 0; bx < gx; ++bx) {
+      std::barrier<> block(256);
+      std::unique_ptr<emu::Warp[]> warps(new emu::Warp[8]);
+      emu::gBlock = &block;
+      emu::gWarps = warps.get();
+      std::vector<std::thread> threads;
+      for (unsigned t = 0; t < 256; ++t)
+        threads.emplace_back([&, t] {
+          emu::threadIdx.x = t;
+          emu::blockIdx.x = bx;
+          emu::blockIdx.y = by;
+          kernel();
+        });
+      for (std::thread &t : threads)
+        t.join();
+    }
+}
+
+template <int N_, int KD_, int T_, int K_, int E_, bool BF, bool SORTED_, bool GATED_> struct Cfg {
+  static constexpr int N = N_, KD = KD_, T = T_, K = K_, E = E_;
+  static constexpr int DT = BF ? MOE_BF16 : MOE_F16, OUT_DT = GATED_ ? DT : MOE_F32, VEC = 8,
+                       SLOT_CAP = SORTED_ ? 1 : T_;
+  static constexpr bool BF16 = BF, SORTED = SORTED_, DENSE = false, GATED = GATED_, GELU = false;
+};
+
+std::vector<uint16_t> random16(size_t n, bool bf, std::mt19937 &rng, float scale) {
+  std::normal_distribution<float> nd(0.0f, scale);
+  std::vector<uint16_t> v(n);
+  for (auto &x : v)
+    x = bf ? emu::f32_to_bf16(nd(rng)) : emu::f32_to_f16(nd(rng));
+  return v;
+}
+
+/// max |out - ref| / max |ref| of one expert GEMM kernel (mma or GEMV) over
+/// random operands, against the host stage moe_expert_gemm. `experts` names
+/// each slot's expert; sorted rows take their order from the host permute.
+template <class C, bool MMA>
+double expertGemmError(const std::vector<int64_t> &experts, uint32_t seed) {
+  std::mt19937 rng(seed);
+  const DType dt = C::BF16 ? DType::BFLOAT16 : DType::FLOAT16;
+  const int64_t TK = int64_t(C::T) * C::K, aRows = C::GATED ? C::T : TK;
+  const int64_t wRows = C::GATED ? 2 * C::N : C::N;
+  std::vector<uint16_t> a = random16(size_t(aRows * C::KD), C::BF16, rng, 1.0f);
+  std::vector<uint16_t> w =
+      random16(size_t(C::E * wRows * C::KD), C::BF16, rng, 1.0f / std::sqrt(float(C::KD)));
+  std::vector<int32_t> order(size_t(C::E + 1 + 2 * TK));
+  if (C::SORTED) {
+    Status st = host::runKernel("eff.moe_permute", {{"num_experts", int64_t(C::E)}},
+                                {{DType::INT64, {C::T, C::K}, experts.data()}},
+                                {{DType::INT32, {int64_t(order.size())}, order.data()}});
+    EXPECT_TRUE(st.ok()) << st.message();
+  }
+  const DType outType = C::GATED ? dt : DType::FLOAT32;
+  const size_t outBytes = size_t(TK * C::N) * (C::GATED ? 2 : 4);
+  std::vector<unsigned char> ref(outBytes), got(outBytes, 0xff); // 0xff..: NaN
+  host::ConstTensorRef index =
+      C::SORTED ? host::ConstTensorRef{DType::INT32, {int64_t(order.size())}, order.data()}
+                : host::ConstTensorRef{DType::INT64, {C::T, C::K}, experts.data()};
+  Status st =
+      host::runKernel("eff.moe_expert_gemm",
+                      {{"top_k", int64_t(C::K)},
+                       {"rows", std::string(C::SORTED ? "sorted" : "slots")},
+                       {"gated", int64_t(C::GATED)},
+                       {"activation", std::string("silu")}},
+                      {{dt, {aRows, C::KD}, a.data()}, {dt, {C::E, wRows, C::KD}, w.data()}, index},
+                      {{outType, {TK, C::N}, ref.data()}});
+  EXPECT_TRUE(st.ok()) << st.message();
+  const void *idx = C::SORTED ? (const void *)order.data() : (const void *)experts.data();
+  if constexpr (MMA) {
+    // The emitter's grid: a bound on the experts' 128-row tiles, N columns.
+    const unsigned tiles =
+        unsigned(std::min<int64_t>((TK + 127) / 128 + C::E - 1, C::E * ((C::T + 127) / 128)));
+    launch(tiles, unsigned(C::N / (C::GATED ? 64 : 128)),
+           [&] { emu::moe_grouped_mma<C>(a.data(), w.data(), (const int *)idx, got.data()); });
+  } else {
+    const unsigned gy = unsigned(C::SORTED ? C::E : std::min<int64_t>(C::E, TK));
+    launch(unsigned((C::N + 7) / 8), gy,
+           [&] { emu::moe_expert_gemv<C>(a.data(), w.data(), idx, got.data()); });
+  }
+  double maxRef = 0, maxErr = 0;
+  for (int64_t i = 0; i < TK * C::N; ++i) {
+    auto at = [&](const std::vector<unsigned char> &b) -> double {
+      if (!C::GATED) {
+        float f;
+        std::memcpy(&f, b.data() + 4 * i, 4);
+        return f;
+      }
+      uint16_t h;
+      std::memcpy(&h, b.data() + 2 * i, 2);
+      return C::BF16 ? emu::bf16_to_f32(h) : emu::f16_to_f32(h);
+    };
+    const double r = at(ref), g = at(got);
+    maxRef = std::max(maxRef, std::fabs(r));
+    maxErr = std::isnan(g) ? INFINITY : std::max(maxErr, std::fabs(g - r));
+  }
+  return maxErr / std::max(maxRef, 1e-30);
+}
+
+/// T*K slots over experts 0..E-1 with expert `skip` unused (skewed).
+std::vector<int64_t> route(int64_t TK, int64_t E, int64_t skip, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<int64_t> ex(static_cast<size_t>(TK));
+  for (auto &e : ex) {
+    do
+      e = int64_t(rng() % uint32_t(E));
+    while (e == skip);
+  }
+  return ex;
+}
+
+// 150 tokens, top-2 over 3 experts (one unused): 300 positions, tiles of
+// 128 with tails; gate/up of 64 columns per block, down 128. h is rounded
+// to 16 bits by both, so a sum that lands on a rounding boundary may differ
+// by one ulp (bf16 2^-8 relative, fp16 2^-11).
+TEST(MoEEmulated, GroupedMmaSorted) {
+  const auto ex = route(300, 3, 1, 1);
+  EXPECT_LE((expertGemmError<Cfg<64, 96, 150, 2, 3, true, true, true>, true>(ex, 2)), 8e-3);
+  EXPECT_LE((expertGemmError<Cfg<64, 96, 150, 2, 3, false, true, true>, true>(ex, 3)), 1e-3);
+  EXPECT_LE((expertGemmError<Cfg<128, 64, 150, 2, 3, true, true, false>, true>(ex, 4)), 1e-5);
+}
+
+// Decode: 2 tokens, top-4 over 20 experts: at most 8 named; the grid has
+// min(20, 8) block rows and each finds its expert by rank (a mistake sends
+// rows to the wrong expert or leaves outputs NaN).
+TEST(MoEEmulated, GemvSlotRowsOverManyExperts) {
+  const auto ex = route(8, 20, -1, 5);
+  EXPECT_LE((expertGemmError<Cfg<24, 64, 2, 4, 20, true, false, true>, false>(ex, 6)), 8e-3);
+  EXPECT_LE((expertGemmError<Cfg<40, 48, 2, 4, 20, true, false, false>, false>(ex, 7)), 1e-5);
+  // Two slots of one expert (rows share the weight stream).
+  const std::vector<int64_t> dup = {7, 3, 19, 7, 3, 0, 12, 19};
+  EXPECT_LE((expertGemmError<Cfg<24, 64, 2, 4, 20, false, false, true>, false>(dup, 8)), 1e-3);
+}
+
+} // namespace
