@@ -119,12 +119,14 @@ int64_t tmaSmemBytes(const TileConfig &t, int split) {
   return ringBytes(t) + (split > 1 ? int64_t(t.bm) * t.bn * 4 : 0);
 }
 
-/// The tile and split of a usesTma kernel: split-K over a cluster when the
-/// tiles fill at most half the SMs (at least 16 k-tiles per split, at most
-/// 4 CTAs per cluster: on an H100, sk8 with 4 k-tiles per split ran at
-/// half the speed of the unsplit cp.async kernel, 128x512x2048), the ring
-/// shortened to fit the reduction buffer (3 stages at least, else no
-/// split). spec.splitK forces the factor.
+/// The tile and split of a usesTma kernel: split-K over a cluster of 4 or 2
+/// CTAs, the largest whose CTAs (tiles x split) fill at most half the SMs
+/// with at least 16 k-tiles per split; the ring shortened to fit the
+/// reduction buffer (3 stages at least, else no split). spec.splitK forces
+/// the factor. Fitted to an H100 sweep of splits 1/2/4/8 (bench/gemm/
+/// README.md): the best split gave 32-64 CTAs on every skinny shape
+/// (16x1024x4096 sk4 15.1 TFLOP/s vs 11.2 unsplit; 128x1024x4096 sk2 114.8
+/// vs 86.6, sk4 76.7); sk8 was the slowest everywhere.
 std::pair<TileConfig, int> tmaPlan(const GemmSpec &s) {
   TileConfig t = chooseTile(s);
   tcgemm::BatchLoop batch;
@@ -135,8 +137,12 @@ std::pair<TileConfig, int> tmaPlan(const GemmSpec &s) {
   int64_t split = 1;
   if (s.splitK > 0)
     split = std::min<int64_t>({8, s.splitK, kTiles});
-  else if (2 * tiles <= sms)
-    split = std::min<int64_t>({4, sms / tiles, kTiles / 16});
+  else
+    for (int64_t c : {4, 2})
+      if (2 * tiles * c <= sms && kTiles >= 16 * c) {
+        split = c;
+        break;
+      }
   if (split < 2)
     return {t, 1};
   TileConfig shorter = t;

@@ -65,9 +65,9 @@ struct TmaMap {
 };
 
 /// The split-K factor of the TMA kernel (1: none; else a cluster of that
-/// many CTAs per tile, reducing in distributed shared memory): when the
-/// tiles fill at most half the SMs; at least 16 k-tiles per split, at most
-/// 4 (s.splitK forces it).
+/// many CTAs per tile, reducing in distributed shared memory): 4 or 2, the
+/// largest with tiles x split <= SMs / 2 and at least 16 k-tiles per split
+/// (s.splitK forces it).
 int splitK(const GemmSpec &s);
 
 /// "wg128x256_s4" (cp.async) or "wg64x64_s8_tma_sk4" (TMA, split 4): the

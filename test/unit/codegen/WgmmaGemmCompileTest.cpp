@@ -341,9 +341,11 @@ TEST(WgmmaGemm, TmaKernelOnlyWithTensorMaps) {
   EXPECT_EQ(wgmma::kernelVariant(s), "wg128x256_s4_tma");
   GemmSpec d = gemm(16, 4096, 4096, DType::BFLOAT16, DType::BFLOAT16);
   d.sm90a = d.tma = true;
-  EXPECT_EQ(wgmma::kernelVariant(d), "wg64x64_s8_tma_sk2"); // 64 tiles x 2
+  EXPECT_EQ(wgmma::kernelVariant(d), "wg64x64_s8_tma"); // 64 tiles: half the SMs already
+  d.N = 2048;                                           // 32 tiles x 2 splits of 32 k-tiles
+  EXPECT_EQ(wgmma::kernelVariant(d), "wg64x64_s8_tma_sk2");
   LaunchDims dl = wgmma::wgmmaGemmLaunch(d);
-  EXPECT_EQ(dl.grid[0], 128u);
+  EXPECT_EQ(dl.grid[0], 64u);
   EXPECT_EQ(dl.block[0], 256u);
   EXPECT_EQ(dl.sharedBytes, 8u * (64 + 64) * 128 + 1024 + 64 * 64 * 4); // + reduction buffer
   EXPECT_NE(wgmma::emitWgmmaGemm(d, "kd").find("__cluster_dims__(2, 1, 1) kd("), std::string::npos);
@@ -353,8 +355,11 @@ TEST(WgmmaGemm, TmaKernelOnlyWithTensorMaps) {
   EXPECT_EQ(wgmma::wgmmaGemmLaunch(kv).grid[0], 16u);
   GemmSpec down = gemm(16, 2048, 8192, DType::BFLOAT16, DType::BFLOAT16); // 32 tiles, 128 k-tiles
   down.sm90a = down.tma = true;
-  EXPECT_EQ(wgmma::splitK(down), 4); // at most 4
-  kv.splitK = 8;                     // forced (a sweep)
+  EXPECT_EQ(wgmma::splitK(down), 2);                                     // 64 CTAs
+  GemmSpec kv8 = gemm(16, 1024, 4096, DType::BFLOAT16, DType::BFLOAT16); // 16 tiles, 64 k-tiles
+  kv8.sm90a = kv8.tma = true;
+  EXPECT_EQ(wgmma::splitK(kv8), 4); // at most 4
+  kv.splitK = 8;                    // forced (a sweep)
   EXPECT_EQ(wgmma::splitK(kv), 8);
   EXPECT_EQ(wgmma::wgmmaGemmLaunch(kv).grid[0], 64u);
   kv.splitK = 0;
