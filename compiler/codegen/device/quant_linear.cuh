@@ -574,31 +574,40 @@ __device__ void quant_linear_mma(const u8 *w, const u8 *zp, const u16 *a, const 
     }
   };
   // Decodes the 16 codes into B buffer `stage`, row wnl, columns wk..wk+15.
+  // Integer codes become floats without I2F (a quarter-rate conversion that
+  // would bound the prefill): 0x4B000000 | c is the fp32 2^23 + c, minus
+  // 2^23 + zero exactly. With the scale in the epilogue those small
+  // integers (|c - zero| <= 255) are exact in bf16: the upper halves of the
+  // fp32 words are the bf16 pair (a byte permute, no F2F either).
   auto storeW = [&](const uint4 &q, float scale, int zero, int stage) {
     const u32 words[4] = {q.x, q.y, q.z, q.w};
+    const float bias = 8388608.0f + (float)zero;
     u32 h[8];
 #pragma unroll
     for (int j = 0; j < 8; ++j) { // codes 2j and 2j + 1
       float v0, v1;
       if constexpr (C::BITS == 8) {
         const u32 pair = words[j >> 1] >> (16 * (j & 1));
-        v0 = (float)((int)(pair & 0xFFu) - zero);
-        v1 = (float)((int)((pair >> 8) & 0xFFu) - zero);
+        v0 = __uint_as_float(0x4B000000u | (pair & 0xFFu)) - bias;
+        v1 = __uint_as_float(0x4B000000u | ((pair >> 8) & 0xFFu)) - bias;
       } else {
         const u32 byte = (words[j >> 2] >> (8 * (j & 3))) & 0xFFu;
         if constexpr (FLAT) { // first code in the high nibble
           v0 = book[byte >> 4];
           v1 = book[byte & 0xFu];
         } else { // first code in the low nibble
-          v0 = (float)((int)(byte & 0xFu) - zero);
-          v1 = (float)((int)(byte >> 4) - zero);
+          v0 = __uint_as_float(0x4B000000u | (byte & 0xFu)) - bias;
+          v1 = __uint_as_float(0x4B000000u | (byte >> 4)) - bias;
         }
       }
       if constexpr (!PER_CHANNEL) {
         v0 *= scale;
         v1 *= scale;
       }
-      h[j] = pack2<BF>(v0, v1);
+      if constexpr (PER_CHANNEL && BF)
+        h[j] = __byte_perm(__float_as_uint(v0), __float_as_uint(v1), 0x7632);
+      else
+        h[j] = pack2<BF>(v0, v1);
     }
     const u32 dst = smem + 2 * A_BYTES + stage * B_BYTES + wnl * ROW + wk * 2;
     st_shared_v4(dst, h[0], h[1], h[2], h[3]);

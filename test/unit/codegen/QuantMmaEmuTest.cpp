@@ -145,6 +145,24 @@ template <class T, class Op> T block_reduce(T v, Op) { return v; }
 inline u32 atomicOr(u32 *p, u32 v) { return *p |= v; }
 inline int __dp4a(int a, int b, int c) { return a + b + c; }
 inline float __fmul_rn(float a, float b) { return a * b; }
+inline float __uint_as_float(u32 u) {
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+inline u32 __float_as_uint(float f) {
+  u32 u;
+  std::memcpy(&u, &f, 4);
+  return u;
+}
+// PTX prmt (default mode): byte i of the result is byte s[4i+3:4i] of {y, x}.
+inline u32 __byte_perm(u32 x, u32 y, u32 s) {
+  const uint64_t v = uint64_t(y) << 32 | x;
+  u32 r = 0;
+  for (int i = 0; i < 4; ++i)
+    r |= u32((v >> (8 * ((s >> (4 * i)) & 7))) & 0xFF) << (8 * i);
+  return r;
+}
 inline float __fadd_rn(float a, float b) { return a + b; }
 
 #define __device__
