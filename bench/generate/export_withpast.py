@@ -152,18 +152,32 @@ def io_names(layers):
     return ins, outs
 
 
-def fix_input_dims(path, layers):
-    """Names the inputs' symbolic dims batch, seq, total, past as ../shared/decoders/llama-withpast does
-    (the exporter may have derived one from others, e.g. attention_mask's as 'past + seq'; the graph reads
-    shapes at run time, so the annotation is all that changes). Returns the dims as a printable dict."""
+def fix_graph(path, layers):
+    """Two rewrites that change no value, then the inputs' and outputs' dims as printable dicts:
+    - names the inputs' symbolic dims batch, seq, total, past as ../shared/decoders/llama-withpast does (the
+      exporter may have derived one from others, e.g. attention_mask's as 'past + seq'; the graph reads shapes
+      at run time, so the annotation is all that changes);
+    - a MatMul whose inner dim is 1 ([..., M, 1] x [..., 1, N], Llama's RoPE angles inv_freq x position_ids
+      with torch 2.11's exporter) becomes the Mul it is (one product per element, bit-identical): newer
+      exporters emit the Mul (llama-withpast, torch 2.15), and effc's GEMMs take runtime extents in M only."""
     import onnx
     m = onnx.load(path, load_external_data=False)
+    known = {}
+    for v in list(m.graph.value_info) + list(m.graph.input) + list(m.graph.output):
+        known[v.name] = [d.dim_value if d.HasField("dim_value") else None for d in v.type.tensor_type.shape.dim]
+    for t in m.graph.initializer:
+        known[t.name] = list(t.dims)
+    changed = []
+    for n in m.graph.node:
+        a, b = (known.get(x) for x in n.input[:2]) if n.op_type == "MatMul" else (None, None)
+        if a and b and len(a) >= 2 and len(b) >= 2 and a[-1] == 1 and b[-2] == 1:
+            n.op_type = "Mul"
+            changed.append(f"MatMul {n.name} (inner dim 1) -> Mul")
     want = {"input_ids": {0: "batch", 1: "seq"}, "attention_mask": {0: "batch", 1: "total"},
             "position_ids": {0: "batch", 1: "seq"}}
     for i in range(layers):
         for kind in ("key", "value"):
             want[f"past_key_values.{i}.{kind}"] = {0: "batch", 2: "past"}
-    changed = []
     for v in m.graph.input:
         for axis, name in want.get(v.name, {}).items():
             d = v.type.tensor_type.shape.dim[axis]
@@ -174,7 +188,7 @@ def fix_input_dims(path, layers):
     if changed:  # rewrites the graph; external weights keep their references to model.onnx.data
         onnx.save_model(m, path + ".tmp")
         os.replace(path + ".tmp", path)
-        print("export_withpast: renamed input dims: " + "; ".join(changed), flush=True)
+        print("export_withpast: rewrote " + "; ".join(changed), flush=True)
     dims = lambda v: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim]
     return ({v.name: dims(v) for v in m.graph.input}, {v.name: dims(v) for v in m.graph.output})
 
@@ -245,7 +259,7 @@ def main():
                                  dynamic_shapes=dynamic)
     prog.save(path)  # weights go to model.onnx.data by themselves past 2 GB
     t_export = time.time() - t0
-    in_dims, out_dims = fix_input_dims(path, shape["layers"])
+    in_dims, out_dims = fix_graph(path, shape["layers"])
     check_io(in_dims, out_dims, shape)
     err = ort_check(path, module, shape, [0, DIMS["past"]]) if a.check else None
     meta = dict(arch=a.arch, size=a.size, seed=a.seed, **shape,

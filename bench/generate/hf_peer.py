@@ -9,9 +9,10 @@ bf16 on the GPU and runs greedy generate() on the prompts of each batch: 'eager'
 (cache_implementation="static": transformers compiles the decode step with torch.compile, CUDA graphs, by itself;
 the prefill stays eager). Exactly --new tokens per sequence: no EOS stops a sequence (eos_token_id=None, so no
 logits processor changes a token either; min_new_tokens says the same). Per mode and batch: warm-up runs
-(compile: 2, eager: 1), then --runs timed ones. Timing: a logits processor synchronizes the device each time
-generate() has the logits of the next token; the time to the first token ends at the first, each decode step at
-the next (the same boundaries as effc-run's, which end when a token is picked from host logits).
+(compile: 2, eager: 1), then --runs timed ones. Timing: a logits processor synchronizes the device when
+generate() has the prefill's logits (the time to the first token ends there); the decode steps are timed together,
+from there to generate()'s return with the device synchronized, over new - 1 steps (mean step; no sync per step,
+which would keep generate() from running ahead of the device). compiled=1 says generate() did compile the step.
 Also the floor: the HBM bandwidth of a device copy (2 x bytes / time, the best of 20), the weight bytes a decode
 step reads (bf16, meta.json) and the KV cache bytes it reads (mean over the steps); and --fp32-tokens N: the
 first prompt's N greedy tokens in fp32 (TF32 off), the reference effc's fp32 artifact must reproduce.
@@ -31,60 +32,76 @@ def log(msg):
     print(f"hf_peer: {msg}", file=sys.stderr, flush=True)
 
 
-def bandwidth_gbs(torch):
-    """HBM bandwidth of a device-to-device copy of 1 GiB: 2 x bytes / time, the best of 20."""
-    n = 1 << 30
-    src = torch.empty(n, dtype=torch.uint8, device="cuda")
+def sync(torch, device):
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def bandwidth_gbs(torch, device):
+    """Memory bandwidth of a device-to-device copy of 1 GiB: 2 x bytes / time, the best of 20 (CUDA events)."""
+    n = 1 << 30 if device == "cuda" else 1 << 26
+    src = torch.empty(n, dtype=torch.uint8, device=device)
     dst = torch.empty_like(src)
     src.fill_(1)
     for _ in range(3):
         dst.copy_(src)
     best = float("inf")
     for _ in range(20):
-        a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        a.record()
-        dst.copy_(src)
-        b.record()
-        b.synchronize()
-        best = min(best, a.elapsed_time(b))
+        if device == "cuda":
+            a, b = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+            a.record()
+            dst.copy_(src)
+            b.record()
+            b.synchronize()
+            best = min(best, a.elapsed_time(b))
+        else:
+            t = time.perf_counter()
+            dst.copy_(src)
+            best = min(best, (time.perf_counter() - t) * 1e3)
     del src, dst
-    torch.cuda.empty_cache()
+    if device == "cuda":
+        torch.cuda.empty_cache()
     return 2 * n / (best * 1e-3) / 1e9
 
 
-def make_timer(torch, transformers):
+def make_timer(torch, transformers, device):
     class Timer(transformers.LogitsProcessor):
-        """Records when generate() holds each step's logits (device synchronized); changes nothing."""
+        """Counts generate()'s logits calls; at the first (the prefill's logits) synchronizes the device and
+        records the time. Later calls do not synchronize: generate() may run ahead of the device between
+        steps, and a sync per step would slow it down. Changes no score."""
         def __init__(self):
-            self.marks = []
+            self.calls = 0
+            self.first = None
 
         def __call__(self, input_ids, scores):
-            torch.cuda.synchronize()
-            self.marks.append(time.perf_counter())
+            if self.calls == 0:
+                sync(torch, device)
+                self.first = time.perf_counter()
+            self.calls += 1
             return scores
 
     return Timer
 
 
-def run_generate(torch, transformers, model, ids, new, mode, timer_cls):
+def run_generate(torch, transformers, model, ids, new, mode, timer_cls, device):
     timer = timer_cls()
     kw = dict(max_new_tokens=new, min_new_tokens=new, do_sample=False, eos_token_id=None, pad_token_id=0,
               attention_mask=torch.ones_like(ids), logits_processor=transformers.LogitsProcessorList([timer]))
     if mode == "compile":
         kw["cache_implementation"] = "static"
-    torch.cuda.synchronize()
+    sync(torch, device)
     t0 = time.perf_counter()
     with torch.no_grad():
         out = model.generate(ids, **kw)
-    torch.cuda.synchronize()
+    sync(torch, device)
     t1 = time.perf_counter()
     tokens = out[:, ids.shape[1]:].cpu().numpy()
-    if tokens.shape[1] != new or len(timer.marks) != new:
-        raise SystemExit(f"hf_peer: {mode}: generate() gave {tokens.shape[1]} tokens and {len(timer.marks)} "
+    if tokens.shape[1] != new or timer.calls != new:
+        raise SystemExit(f"hf_peer: {mode}: generate() gave {tokens.shape[1]} tokens and {timer.calls} "
                          f"logits calls, expected {new}")
-    ttft = (timer.marks[0] - t0) * 1e3
-    steps = [(b - a) * 1e3 for a, b in zip(timer.marks, timer.marks[1:])]
-    return tokens, ttft, steps, (t1 - t0) * 1e3
+    ttft = (timer.first - t0) * 1e3
+    step = (t1 - timer.first) * 1e3 / max(new - 1, 1)  # mean decode step: from the prefill's logits to the end
+    return tokens, ttft, step, (t1 - t0) * 1e3
 
 
 def main():
@@ -100,9 +117,12 @@ def main():
     ap.add_argument("--modes", nargs="+", default=["eager", "compile"], choices=["eager", "compile"])
     ap.add_argument("--fp32-tokens", type=int, default=0, help="greedy tokens of the first prompt in fp32")
     ap.add_argument("--out", required=True)
+    ap.add_argument("--device", default="cuda", choices=["cuda", "cpu"],
+                    help="cpu: a smoke test of this script (no torch.compile, CPU copy bandwidth)")
     a = ap.parse_args()
     import torch, transformers
-    if not torch.cuda.is_available():
+    dev = a.device
+    if dev == "cuda" and not torch.cuda.is_available():
         raise SystemExit("hf_peer: no CUDA device")
     os.makedirs(a.out, exist_ok=True)
     name = f"{a.arch}-{a.size}"
@@ -124,19 +144,19 @@ def main():
     for b, p in prompts.items():
         if p.shape[0] != b:
             raise SystemExit(f"hf_peer: {a.prompts.replace('{B}', str(b))} holds {p.shape[0]} prompts, expected {b}")
-    timer_cls = make_timer(torch, transformers)
+    timer_cls = make_timer(torch, transformers, dev)
 
     if a.fp32_tokens:  # the reference effc's fp32 artifact must reproduce
         torch.backends.cuda.matmul.allow_tf32 = False
         torch.backends.cudnn.allow_tf32 = False
-        m32 = model.to("cuda")
-        ids = prompts[a.batches[0]][:1].cuda()
-        tokens, _, _, _ = run_generate(torch, transformers, m32, ids, a.fp32_tokens, "eager", timer_cls)
+        m32 = model.to(dev)
+        ids = prompts[a.batches[0]][:1].to(dev)
+        tokens, _, _, _ = run_generate(torch, transformers, m32, ids, a.fp32_tokens, "eager", timer_cls, dev)
         np.save(os.path.join(a.out, "tokens-fp32.npy"), tokens)
         log(f"{name}: fp32 reference tokens of the first prompt: {tokens[0][:16].tolist()} ...")
-    model = model.to(device="cuda", dtype=torch.bfloat16)
+    model = model.to(device=dev, dtype=torch.bfloat16)
     model.generation_config.eos_token_id = None
-    bw = bandwidth_gbs(torch)
+    bw = bandwidth_gbs(torch, dev)
     kv_per_token = 2 * shape["layers"] * shape["kv_heads"] * shape["head_dim"] * 2  # K and V, bf16
     prompt_len = prompts[a.batches[0]].shape[1]
     for b in a.batches:
@@ -147,27 +167,29 @@ def main():
               f"bw_gbs={bw:.1f} floor_ms={floor_ms:.4f} floor_tok_s={b * 1e3 / floor_ms:.1f}", flush=True)
     for mode in a.modes:
         for b in a.batches:
-            ids = prompts[b].cuda()
+            ids = prompts[b].to(dev)
             t = time.time()
             try:
                 for _ in range(2 if mode == "compile" else 1):
-                    run_generate(torch, transformers, model, ids, a.new, mode, timer_cls)
+                    run_generate(torch, transformers, model, ids, a.new, mode, timer_cls, dev)
                 warm_s = time.time() - t
                 ttfts, steps, totals = [], [], []
                 for _ in range(a.runs):
-                    tokens, ttft, st, total = run_generate(torch, transformers, model, ids, a.new, mode, timer_cls)
-                    ttfts.append(ttft); steps += st; totals.append(total)
+                    tokens, ttft, step, total = run_generate(torch, transformers, model, ids, a.new, mode, timer_cls,
+                                                             dev)
+                    ttfts.append(ttft); steps.append(step); totals.append(total)
             except Exception as e:  # a peer that fails is a row that says so, not the end of the table
                 log(f"{name} {mode} batch {b} failed: {type(e).__name__}: {str(e)[:300]}")
                 print(f"PEER model={name} batch={b} mode={mode} error={type(e).__name__}", flush=True)
                 continue
             np.save(os.path.join(a.out, f"tokens-{mode}-b{b}.npy"), tokens)
-            mean = statistics.mean(steps)
+            mean = statistics.median(steps)  # each run's mean step; the median run
+            compiled = hasattr(model, "_compiled_call") if mode == "compile" else False
             print(f"PEER model={name} batch={b} mode={mode} prompt={ids.shape[1]} new_tokens={a.new} runs={a.runs} "
-                  f"ttft_ms={statistics.median(ttfts):.3f} step_ms_median={statistics.median(steps):.4f} "
-                  f"step_ms_mean={mean:.4f} decode_tok_s={b * 1e3 / mean:.1f} total_ms={statistics.median(totals):.1f} "
-                  f"warmup_s={warm_s:.1f}", flush=True)
-            log(f"{name} {mode} batch {b}: warm-up {warm_s:.0f} s, step {statistics.median(steps):.3f} ms")
+                  f"ttft_ms={statistics.median(ttfts):.3f} step_ms_mean={mean:.4f} decode_tok_s={b * 1e3 / mean:.1f} "
+                  f"total_ms={statistics.median(totals):.1f} warmup_s={warm_s:.1f} compiled={int(compiled)}", flush=True)
+            log(f"{name} {mode} batch {b}: warm-up {warm_s:.0f} s, step {mean:.3f} ms"
+                + (f", torch.compile {'used' if compiled else 'NOT used'}" if mode == "compile" else ""))
 
 
 if __name__ == "__main__":

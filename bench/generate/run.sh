@@ -9,8 +9,8 @@
 #
 # 1. export_withpast.py exports each model Optimum-style with past (as
 #    ../shared/decoders/llama-withpast: input_ids, attention_mask, position_ids,
-#    past_key_values.{i}.key/value -> logits, present.{i}.key/value) with its
-#    onnxruntime check, then effc compiles it once for cuda bf16 with symbolic
+#    past_key_values.{i}.key/value -> logits, present.{i}.key/value), checked
+#    with onnxruntime at past 0 and 7 (EFFC_GEN_ORT_CHECK), then effc compiles it once for cuda bf16 with symbolic
 #    dims (--dim batch=1..8 --dim seq=1..512 --dim past=0..639 --dim
 #    total=1..640; per-batch artifacts if that compile fails) and, for the
 #    models of EFFC_GEN_FP32, in fp32 too. Models in parallel (CPU work).
@@ -32,7 +32,9 @@
 #      generations per config, 2), EFFC_GEN_FP32 (models checked in fp32,
 #      "gpt2-base"; "" for none), EFFC_GEN_FP32_NEW (32), EFFC_GEN_ARCH
 #      (cubins, sm_90a), EFFC_GEN_HF_COMPILE=0 (skip the torch.compile peer),
-#      EFFC_GEN_TIMEOUT (seconds per effc-run, 300), EFFC_GEN_DIR (work,
+#      EFFC_GEN_TIMEOUT (seconds per effc-run, 300), EFFC_GEN_ORT_CHECK (the
+#      exports checked with onnxruntime: "small" (default: all but the 1b,
+#      whose check costs ~10 GB and half a minute) or "all"), EFFC_GEN_DIR (work,
 #      /tmp/effc-bench-generate; exports are kept and reused), OUT (logs:
 #      ${OUT:-/tmp}/bench-generate).
 set -uo pipefail
@@ -53,6 +55,8 @@ fp32_models=${EFFC_GEN_FP32-gpt2-base}
 fp32_new=${EFFC_GEN_FP32_NEW:-32}
 arch=${EFFC_GEN_ARCH:-sm_90a}
 timeout_s=${EFFC_GEN_TIMEOUT:-300}
+backend=${EFFC_GEN_BACKEND:-cuda}       # host: a smoke run without a GPU (with EFFC_GEN_PEER_DEVICE=cpu)
+peer_device=${EFFC_GEN_PEER_DEVICE:-cuda}
 need_exec "$bin/effc" "$bin/effc-run"
 need_python numpy torch transformers onnx onnxruntime
 for m in "${models[@]}"; do
@@ -74,7 +78,10 @@ prepare() {
   local m=$1 dir=$work/$1 t=$SECONDS
   if [[ ! -f $dir/meta.json ]]; then
     rm -rf "$dir"
-    python3 "$here/export_withpast.py" --arch "${m%%-*}" --size "${m#*-}" --out "$dir" >"$log/export-$m.log" 2>&1 ||
+    local check=()
+    [[ ${EFFC_GEN_ORT_CHECK:-small} == all || ${m#*-} != 1b ]] || check=(--no-check)
+    python3 "$here/export_withpast.py" --arch "${m%%-*}" --size "${m#*-}" --out "$dir" "${check[@]}" \
+      >"$log/export-$m.log" 2>&1 ||
       { echo "export failed" >"$log/$m.fail"; return; }
   fi
   echo $((SECONDS - t)) >"$log/$m.export_s"
@@ -100,7 +107,7 @@ wait
 for m in "${models[@]}"; do
   say "$m: export $(cat "$log/$m.export_s" 2>/dev/null || echo '?') s, effc $(cat "$log/$m.compile_s" 2>/dev/null || echo '?') s" \
     "$(cat "$log/$m.fail" 2>/dev/null)"
-  tail -1 "$log/export-$m.log" >&2
+  [[ -f $log/export-$m.log ]] && tail -1 "$log/export-$m.log" >&2
 done
 
 artifact() { # MODEL BATCH: the bf16 artifact that runs BATCH
@@ -152,7 +159,7 @@ for b in batches:
 np.save(f"{work}/ids-{m}-first.npy", ids[:1])
 EOF
   peer_args=(--arch "${m%%-*}" --size "${m#*-}" --meta "$dir/meta.json" --prompts "$work/ids-$m-b{B}.npy"
-    --batches "${batches[@]}" --new "$new" --runs "$runs" --out "$work/hf-$m")
+    --batches "${batches[@]}" --new "$new" --runs "$runs" --out "$work/hf-$m" --device "$peer_device")
   [[ ${EFFC_GEN_HF_COMPILE:-1} == 0 ]] && peer_args+=(--modes eager)
   [[ " $fp32_models " == *" $m "* ]] && peer_args+=(--fp32-tokens "$fp32_new")
   say "$m: HF generate (eager$([[ ${EFFC_GEN_HF_COMPILE:-1} == 0 ]] || echo ', compile + static cache'))"
@@ -168,7 +175,7 @@ EOF
     elif [[ ! -f $work/hf-$m/tokens-fp32.npy ]]; then
       check="FAIL(no HF fp32 tokens)"
     else
-      timeout "$timeout_s" "$bin/effc-run" "$work/$m-fp32.effc" --backend=cuda --generate "$fp32_new" \
+      timeout "$timeout_s" "$bin/effc-run" "$work/$m-fp32.effc" "--backend=$backend" --generate "$fp32_new" \
         --input "input_ids=$work/ids-$m-first.npy" >"$log/effc-$m-fp32.run" 2>&1
       match=$(tokens_match "$log/effc-$m-fp32.run" "$work/hf-$m/tokens-fp32.npy")
       [[ $match == "$fp32_new/$fp32_new" ]] && check="PASS(fp32 tokens $match)" || check="FAIL(fp32 tokens $match)"
@@ -186,7 +193,7 @@ EOF
       failed=1
       continue
     fi
-    timeout "$timeout_s" "$bin/effc-run" "$art" --backend=cuda --generate "$new" --bench "$runs" \
+    timeout "$timeout_s" "$bin/effc-run" "$art" "--backend=$backend" --generate "$new" --bench "$runs" \
       --input "input_ids=$work/ids-$m-b$b.npy" >"$run" 2>&1 || { failed=1; tail -3 "$run" >&2; }
     grep '^generate timing:' "$run" >&2
   done
@@ -205,7 +212,7 @@ for m in "${models[@]}"; do
     pe=$(grep -h "^PEER model=$m batch=$b mode=eager " "$peer" 2>/dev/null)
     pc=$(grep -h "^PEER model=$m batch=$b mode=compile " "$peer" 2>/dev/null)
     fl=$(grep -h "^FLOOR model=$m batch=$b " "$peer" 2>/dev/null)
-    e_step=$(field step_ms_median "$e") floor=$(field floor_ms "$fl")
+    e_step=$(field step_ms_mean "$e") floor=$(field floor_ms "$fl")
     ratios=$(python3 -c "
 import sys
 def f(x):
@@ -214,23 +221,28 @@ def f(x):
 e, fl, a, c = (f(x) for x in sys.argv[1:])
 best = min((x for x in (a, c) if x == x), default=float('nan'))
 print(f'{e / fl:.2f}x' if e == e and fl == fl else '?', f'{best / e:.2f}x' if e == e and best == best else '?')" \
-      "$(num "$e_step")" "$(num "$floor")" "$(num "$(field step_ms_median "$pe")")" "$(num "$(field step_ms_median "$pc")")")
+      "$(num "$e_step")" "$(num "$floor")" "$(num "$(field step_ms_mean "$pe")")" "$(num "$(field step_ms_mean "$pc")")")
+    read -r r_floor r_best <<<"$ratios"
     match='?'
     [[ -f $work/hf-$m/tokens-eager-b$b.npy && -f $run ]] && match=$(tokens_match "$run" "$work/hf-$m/tokens-eager-b$b.npy")
     check=${row_check[$m]:-}
-    [[ -n $e ]] || { check="FAIL(effc: $(tail -1 "$run" 2>/dev/null | cut -c1-60)) $check"; failed=1; }
-    # shellcheck disable=SC2086
+    [[ -n $pc && $(field compiled "$pc") == 0 ]] && check="$check (HF compile: generate() did not compile)"
+    if [[ -z $e ]]; then
+      failed=1
+      [[ $check == FAIL* ]] || check="FAIL(effc: $(tail -1 "$run" 2>/dev/null | cut -c1-60)) $check"
+    fi
     printf '%-10s %5s | %9s %8s %8s | %9s %8s %8s | %9s %8s %8s | %8s %6s %7s | %7s  %s\n' "$m" "$b" \
       "$(num "$(field ttft_ms "$e")")" "$(num "$e_step")" "$(num "$(field decode_tok_s "$e")")" \
-      "$(num "$(field ttft_ms "$pe")")" "$(num "$(field step_ms_median "$pe")")" "$(num "$(field decode_tok_s "$pe")")" \
-      "$(num "$(field ttft_ms "$pc")")" "$(num "$(field step_ms_median "$pc")")" "$(num "$(field decode_tok_s "$pc")")" \
-      "$(num "$floor")" $ratios "$match" "${check:-ok}"
+      "$(num "$(field ttft_ms "$pe")")" "$(num "$(field step_ms_mean "$pe")")" "$(num "$(field decode_tok_s "$pe")")" \
+      "$(num "$(field ttft_ms "$pc")")" "$(num "$(field step_ms_mean "$pc")")" "$(num "$(field decode_tok_s "$pc")")" \
+      "$(num "$floor")" "${r_floor:-?}" "${r_best:-?}" "$match" "${check:-ok}"
   done
 done
 bw=$(grep -h '^FLOOR' "$log"/peer-*.txt 2>/dev/null | head -1)
-echo "bf16, prompt $prompt, $new new tokens, greedy; ms: TTFT (prompt in -> first token) and the median decode step;"
-echo "tok/s = batch x 1000 / mean step. effc: effc-run --generate --bench $runs (cuda, after one warm-up generation);"
-echo "eager/comp: HF generate() eager / static cache + torch.compile (after warm-up), $runs timed runs each."
+echo "bf16, prompt $prompt, $new new tokens, greedy; ms: TTFT (prompt in -> first token) and the mean decode step;"
+echo "tok/s = batch x 1000 / mean step. effc: effc-run --generate --bench $runs ($backend, after one warm-up generation;"
+echo "its median step is in the log); eager/comp: HF generate() eager / static cache + torch.compile (the check"
+echo "column says when generate() did not compile the step), after warm-up, $runs timed runs each (median run)."
 echo "floor_ms = (bf16 weight bytes + mean KV bytes a step reads) / copy bandwidth $(field bw_gbs "$bw") GB/s;"
 echo "effc/f = effc step / floor; vs_best = best HF step / effc step (> 1: effc faster); tokens = effc bf16 tokens"
 echo "equal to HF eager bf16's (near-ties may differ in bf16). Total $((SECONDS - start)) s. Logs: $log"
