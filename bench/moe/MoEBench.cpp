@@ -7,7 +7,8 @@
 // formulation, with the host reading the expert counts each call).
 //
 //   effc-moe-bench [--check] [--perf] [--tokens=1,8,...] [--reps=N]
-//                  [--only=SUBSTR,..] [--peak-tflops=F] [--compile-only --arch=sm_90]
+//                  [--only=SUBSTR,..] [--mma-bk=32|64] [--peak-tflops=F]
+//                  [--compile-only --arch=sm_90]
 //
 // --check: small layers covering bf16/fp16/fp32, the three routing modes,
 // norm_topk, routed_scale, gelu, shared experts with and without a gate,
@@ -47,6 +48,9 @@ using namespace effc::codegen;
 using namespace effc::codegen::moe;
 
 namespace {
+
+// --mma-bk: the tensor-core expert GEMM's k-tile (ExpertGemmSpec::mmaBk; 0 = default).
+int gMmaBk = 0;
 
 // ------------------------------------------------------------------ cases --
 
@@ -280,7 +284,7 @@ Kernels buildKernels(const Case &c) {
   PermuteSpec ps{c.T, l.E, l.K};
   ExpertGemmSpec up;
   up.T = c.T, up.K = l.K, up.E = l.E, up.N = l.I, up.KD = l.H, up.dtype = l.dtype;
-  up.rows = rows, up.gated = true, up.gelu = l.gelu;
+  up.rows = rows, up.gated = true, up.gelu = l.gelu, up.mmaBk = gMmaBk;
   ExpertGemmSpec down = up;
   down.N = l.H, down.KD = l.I, down.gated = false;
   ExpertGemmSpec sup = up;
@@ -775,11 +779,14 @@ int main(int argc, char **argv) {
       tokens = parseList(val("--tokens="));
     else if (a.rfind("--reps=", 0) == 0)
       reps = std::max(1, std::atoi(val("--reps=").c_str()));
+    else if (a.rfind("--mma-bk=", 0) == 0)
+      gMmaBk = std::atoi(val("--mma-bk=").c_str());
     else if (a.rfind("--peak-tflops=", 0) == 0)
       peakOverride = std::atof(val("--peak-tflops=").c_str());
     else {
       std::fprintf(stderr, "usage: effc-moe-bench [--check] [--perf] [--tokens=1,8,..] [--reps=N] "
-                           "[--only=SUBSTR,..] [--peak-tflops=F] [--compile-only --arch=sm_90]\n");
+                           "[--only=SUBSTR,..] [--mma-bk=32|64] [--peak-tflops=F] "
+                           "[--compile-only --arch=sm_90]\n");
       return 2;
     }
   }

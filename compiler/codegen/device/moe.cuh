@@ -501,34 +501,41 @@ __device__ void moe_expert_gemv(const void *A, const void *W, const void *index,
 // read in place (down: h); the B tile is 128 weight rows, for GATED the 64
 // gate rows and the 64 matching up rows, so act(g) * u happens in the
 // epilogue registers. bf16/fp16 operands, mma.sync m16n8k16 with fp32
-// accumulators, 4-stage cp.async ring, 8 warps of 64x32 (2 x 4).
-// C: N, KD, T, K, E, BF16, SORTED (always), DENSE, GATED, GELU, OUT_DT.
-// Needs KD % 32 == 0 and N % (GATED ? 64 : 128) == 0. Launch: grid
-// (m-tiles bound, N / (GATED ? 64 : 128)), 256 threads, MOE_MMA_SMEM bytes.
+// accumulators, a cp.async ring of C::STAGES k-tiles of C::BK (32 or 64;
+// one __syncthreads per k-tile), 8 warps of 64x32 (2 x 4).
+// C: N, KD, T, K, E, BF16, SORTED (always), DENSE, GATED, GELU, OUT_DT, BK,
+// STAGES. Needs KD % BK == 0 and N % (GATED ? 64 : 128) == 0. Launch: grid
+// (m-tiles bound, N / (GATED ? 64 : 128)), 256 threads, MOE_MMA_SMEM(BK,
+// STAGES) bytes.
 #define MOE_MMA_BM 128
 #define MOE_MMA_BN 128
-#define MOE_MMA_BK 32
-#define MOE_MMA_STAGES 4
-#define MOE_MMA_SMEM (MOE_MMA_STAGES * (MOE_MMA_BM + MOE_MMA_BN) * MOE_MMA_BK * 2)
+#define MOE_MMA_SMEM(BK, STAGES) ((STAGES) * (MOE_MMA_BM + MOE_MMA_BN) * (BK)*2)
 // The dynamic shared memory (a macro so that the host emulation in
 // test/unit/codegen/MoEEmuTest.cpp can supply its own array).
 #ifndef MOE_DYN_SMEM
 #define MOE_DYN_SMEM(name) extern __shared__ __align__(128) unsigned char name[]
 #endif
 
-// Byte offset of 16-byte chunk c (0..3) of row r in a [rows][32] 16-bit
-// tile: rows of 64 bytes, chunks XOR-swizzled so that the 8 rows an
-// ldmatrix phase reads hit 8 different bank groups.
-__device__ __forceinline__ int moe_tile_off(int r, int c) {
-  return r * 64 + ((c ^ ((r >> 1) & 3)) << 4);
+// Byte offset of 16-byte chunk c of row r in a [rows][BK] 16-bit tile:
+// rows of 2 BK bytes, chunks XOR-swizzled so that the 8 rows an ldmatrix
+// phase reads hit 8 different bank groups (BK 32: 4 chunks a row, pairs of
+// rows share a 128-byte line; BK 64: 8 chunks a row).
+template <int BK> __device__ __forceinline__ int moe_tile_off(int r, int c) {
+  static_assert(BK == 32 || BK == 64, "k-tiles of 32 or 64");
+  if constexpr (BK == 32)
+    return r * 64 + ((c ^ ((r >> 1) & 3)) << 4);
+  else
+    return r * 128 + ((c ^ (r & 7)) << 4);
 }
 
 template <class C>
 __device__ void moe_grouped_mma(const void *A, const void *W, const int *order, void *out) {
-  constexpr int BM = MOE_MMA_BM, BN = MOE_MMA_BN, BK = MOE_MMA_BK, STAGES = MOE_MMA_STAGES;
+  constexpr int BM = MOE_MMA_BM, BN = MOE_MMA_BN, BK = C::BK, STAGES = C::STAGES;
   constexpr int A_BYTES = BM * BK * 2, STAGE_BYTES = (BM + BN) * BK * 2, KT = C::KD / BK;
+  constexpr int CPR = BK / 8, CH = BM * CPR / 256; // chunks per row, per thread (A and B)
   constexpr int COLS = C::GATED ? BN / 2 : BN;
   static_assert(C::KD % BK == 0 && C::N % COLS == 0, "tile divisibility");
+  static_assert(STAGES >= 2, "a ring of at least 2 k-tiles");
   MOE_DYN_SMEM(moe_smem);
   const unsigned smem = smem_u32(moe_smem);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wm = warp >> 2, wn = warp & 3;
@@ -555,12 +562,12 @@ __device__ void moe_grouped_mma(const void *A, const void *W, const int *order, 
   }
   const int n0 = blockIdx.y * COLS;
 
-  // Each thread copies 2 chunks of A and 2 of B per k-tile; their sources.
-  const char *aSrc[2], *bSrc[2];
-  int aBytes[2], aDst[2], bDst[2];
+  // Each thread copies CH chunks of A and CH of B per k-tile; their sources.
+  const char *aSrc[CH], *bSrc[CH];
+  int aBytes[CH], aDst[CH], bDst[CH];
 #pragma unroll
-  for (int i = 0; i < 2; ++i) {
-    const int idx = tid + i * 256, r = idx >> 2, c = idx & 3;
+  for (int i = 0; i < CH; ++i) {
+    const int idx = tid + i * 256, r = idx / CPR, c = idx % CPR;
     const int p = p0 + r;
     const bool ok = p < p1;
     int row = p;
@@ -568,20 +575,20 @@ __device__ void moe_grouped_mma(const void *A, const void *W, const int *order, 
       row = order[C::E + 1 + p] / C::K;
     aSrc[i] = ok ? (const char *)A + ((long long)row * C::KD + c * 8) * 2 : (const char *)A;
     aBytes[i] = ok ? 16 : 0;
-    aDst[i] = moe_tile_off(r, c);
+    aDst[i] = moe_tile_off<BK>(r, c);
     long long wrow;
     if constexpr (C::GATED)
       wrow = (long long)e * 2 * C::N + (r < BN / 2 ? n0 + r : C::N + n0 + r - BN / 2);
     else
       wrow = (long long)e * C::N + n0 + r;
     bSrc[i] = (const char *)W + (wrow * C::KD + c * 8) * 2;
-    bDst[i] = A_BYTES + moe_tile_off(r, c);
+    bDst[i] = A_BYTES + moe_tile_off<BK>(r, c);
   }
   auto loadStage = [&](int kt, int stage) {
     const unsigned st = smem + stage * STAGE_BYTES;
     const long long koff = (long long)kt * BK * 2;
 #pragma unroll
-    for (int i = 0; i < 2; ++i) {
+    for (int i = 0; i < CH; ++i) {
       cp_async16(st + aDst[i], aBytes[i] ? aSrc[i] + koff : aSrc[i], aBytes[i]);
       cp_async16(st + bDst[i], bSrc[i] + koff, 16);
     }
@@ -617,13 +624,13 @@ __device__ void moe_grouped_mma(const void *A, const void *W, const int *order, 
       for (int mi = 0; mi < 4; ++mi) {
         const int r = wm * 64 + mi * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
         ldsm_x4(af[mi][0], af[mi][1], af[mi][2], af[mi][3],
-                aS + moe_tile_off(r, ks * 2 + (lane >> 4)));
+                aS + moe_tile_off<BK>(r, ks * 2 + (lane >> 4)));
       }
 #pragma unroll
       for (int j = 0; j < 2; ++j) {
         const int r = (j ? bBase1 : bBase0) + (lane & 7) + ((lane >> 4) & 1) * 8;
         ldsm_x4(bf[2 * j][0], bf[2 * j][1], bf[2 * j + 1][0], bf[2 * j + 1][1],
-                bS + moe_tile_off(r, ks * 2 + ((lane >> 3) & 1)));
+                bS + moe_tile_off<BK>(r, ks * 2 + ((lane >> 3) & 1)));
       }
 #pragma unroll
       for (int mi = 0; mi < 4; ++mi)

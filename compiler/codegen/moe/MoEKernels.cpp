@@ -149,7 +149,8 @@ bool emitPermute(const PermuteSpec &s, const std::string &name, std::string &sou
 bool usesTensorCores(const ExpertGemmSpec &s) {
   const bool sixteen = s.dtype == DType::BFLOAT16 || s.dtype == DType::FLOAT16;
   const int64_t cols = s.gated ? 64 : 128;
-  return sixteen && s.rows != Rows::Slots && s.KD % 32 == 0 && s.N % cols == 0 && s.outRows() >= 16;
+  const int64_t bk = s.mmaBk == 64 ? 64 : 32;
+  return sixteen && s.rows != Rows::Slots && s.KD % bk == 0 && s.N % cols == 0 && s.outRows() >= 16;
 }
 
 bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::string &source,
@@ -166,7 +167,12 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
     error = "dense rows (the shared expert) need one expert, got " + std::to_string(s.E);
     return false;
   }
+  if (s.mmaBk != 0 && s.mmaBk != 32 && s.mmaBk != 64) {
+    error = "the tensor-core k-tile is 32 or 64, got " + std::to_string(s.mmaBk);
+    return false;
+  }
   const bool mma = usesTensorCores(s);
+  const int bk = s.mmaBk == 64 ? 64 : 32, stages = bk == 64 ? 3 : 4;
   const int esize = s.dtype == DType::FLOAT32 ? 4 : 2;
   const int vec = s.KD % (16 / esize) == 0 ? 16 / esize : 1;
   const std::string cfg = name + "_cfg";
@@ -176,7 +182,8 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
          ", E = ", s.E, ";");
   w.line("static constexpr int DT = ", elementName(s.dtype),
          ", OUT_DT = ", elementName(s.gated ? s.dtype : DType::FLOAT32), ", VEC = ", vec,
-         ", SLOT_CAP = ", s.rows == Rows::Slots ? s.T : 1, ";");
+         ", SLOT_CAP = ", s.rows == Rows::Slots ? s.T : 1, ", BK = ", bk, ", STAGES = ", stages,
+         ";");
   w.line("static constexpr bool BF16 = ", flag(s.dtype == DType::BFLOAT16),
          ", SORTED = ", flag(s.rows == Rows::Sorted), ", DENSE = ", flag(s.rows == Rows::Dense),
          ", GATED = ", flag(s.gated), ", GELU = ", flag(s.gelu), ";");
@@ -198,7 +205,7 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
     launch.grid[0] = uint32_t(tiles);
     launch.grid[1] = uint32_t(s.N / (s.gated ? 64 : 128));
     launch.block[0] = 256;
-    launch.sharedBytes = 4 * (128 + 128) * 32 * 2;
+    launch.sharedBytes = uint32_t(stages * (128 + 128) * bk * 2); // MOE_MMA_SMEM
   } else {
     openWrapper(w, name, 32 * kGemvWarps, 3, 1);
     w.line("moe_expert_gemv<", cfg, ">(in0, in1, in2, out0);");

@@ -56,6 +56,9 @@ struct ExpertGemmSpec {
   DType dtype = DType::BFLOAT16; // a and w
   Rows rows = Rows::Sorted;
   bool gated = false, gelu = false;
+  /// The tensor-core kernel's k-tile: 0 or 32 (the default: 4 stages of
+  /// 32, 64 KiB of shared memory) or 64 (3 stages, 96 KiB; needs KD % 64).
+  int mmaBk = 0;
   /// Output rows: T*K (sorted, slots) or T (dense).
   int64_t outRows() const { return rows == Rows::Dense ? T : T * K; }
 };

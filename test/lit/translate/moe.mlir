@@ -37,7 +37,7 @@
 // CUDA: static constexpr int T = 12, E = 4, K = 2;
 // CUDA: moe_permute<k{{[0-9]+}}_moe_permute_cfg>((const long long*)in0, (int*)out0);
 // CUDA: static constexpr int N = 64, KD = 128, T = 12, K = 2, E = 4;
-// CUDA-NEXT: static constexpr int DT = MOE_BF16, OUT_DT = MOE_BF16, VEC = 8, SLOT_CAP = 1;
+// CUDA-NEXT: static constexpr int DT = MOE_BF16, OUT_DT = MOE_BF16, VEC = 8, SLOT_CAP = 1, BK = 32, STAGES = 4;
 // CUDA-NEXT: static constexpr bool BF16 = true, SORTED = true, DENSE = false, GATED = true, GELU = false;
 // CUDA: // gate/up of 4 experts: [24, 64] over 128 (tensor cores)
 // CUDA: moe_grouped_mma<k{{[0-9]+}}_moe_expert_gemm_cfg>(in0, in1, (const int*)in2, out0);

@@ -47,7 +47,7 @@ Dim3 blockDim{256, 1, 1};
 
 std::barrier<> *gBlock = nullptr;
 unsigned char *gSmem = nullptr;
-alignas(128) unsigned char gDynSmem[1 << 16];
+alignas(128) unsigned char gDynSmem[3 * 256 * 64 * 2]; // MOE_MMA_SMEM(64, 3)
 
 struct Warp {
   std::barrier<> bar{32};
@@ -198,8 +198,10 @@ template <class F> void launch(unsigned gx, unsigned gy, F kernel) {
     }
 }
 
-template <int N_, int KD_, int T_, int K_, int E_, bool BF, bool SORTED_, bool GATED_> struct Cfg {
-  static constexpr int N = N_, KD = KD_, T = T_, K = K_, E = E_;
+template <int N_, int KD_, int T_, int K_, int E_, bool BF, bool SORTED_, bool GATED_, int BK_ = 32>
+struct Cfg {
+  static constexpr int N = N_, KD = KD_, T = T_, K = K_, E = E_, BK = BK_,
+                       STAGES = BK_ == 64 ? 3 : 4;
   static constexpr int DT = BF ? MOE_BF16 : MOE_F16, OUT_DT = GATED_ ? DT : MOE_F32, VEC = 8,
                        SLOT_CAP = SORTED_ ? 1 : T_;
   static constexpr bool BF16 = BF, SORTED = SORTED_, DENSE = false, GATED = GATED_, GELU = false;
@@ -299,6 +301,16 @@ TEST(MoEEmulated, GroupedMmaSorted) {
   EXPECT_LE((expertGemmError<Cfg<64, 96, 150, 2, 3, true, true, true>, true>(ex, 2)), 8e-3);
   EXPECT_LE((expertGemmError<Cfg<64, 96, 150, 2, 3, false, true, true>, true>(ex, 3)), 1e-3);
   EXPECT_LE((expertGemmError<Cfg<128, 64, 150, 2, 3, true, true, false>, true>(ex, 4)), 1e-5);
+}
+
+// The same with k-tiles of 64 (ExpertGemmSpec::mmaBk 64: 3 stages, rows of
+// 8 swizzled chunks): KD 192 is three k-tiles, KD 64 one (the ring's
+// prologue covers the whole reduction).
+TEST(MoEEmulated, GroupedMmaSortedK64) {
+  const auto ex = route(300, 3, 1, 1);
+  EXPECT_LE((expertGemmError<Cfg<64, 192, 150, 2, 3, true, true, true, 64>, true>(ex, 12)), 8e-3);
+  EXPECT_LE((expertGemmError<Cfg<64, 192, 150, 2, 3, false, true, true, 64>, true>(ex, 13)), 1e-3);
+  EXPECT_LE((expertGemmError<Cfg<128, 64, 150, 2, 3, true, true, false, 64>, true>(ex, 14)), 1e-5);
 }
 
 // Decode: 2 tokens, top-4 over 20 experts: at most 8 named; the grid has
