@@ -78,9 +78,9 @@ prepare() {
   local m=$1 dir=$work/$1 t=$SECONDS
   if [[ ! -f $dir/meta.json ]]; then
     rm -rf "$dir"
-    local check=()
-    [[ ${EFFC_GEN_ORT_CHECK:-small} == all || ${m#*-} != 1b ]] || check=(--no-check)
-    python3 "$here/export_withpast.py" --arch "${m%%-*}" --size "${m#*-}" --out "$dir" "${check[@]}" \
+    local ort=()
+    [[ ${EFFC_GEN_ORT_CHECK:-small} == all || ${m#*-} != 1b ]] || ort=(--no-check)
+    python3 "$here/export_withpast.py" --arch "${m%%-*}" --size "${m#*-}" --out "$dir" "${ort[@]}" \
       >"$log/export-$m.log" 2>&1 ||
       { echo "export failed" >"$log/$m.fail"; return; }
   fi
@@ -116,23 +116,27 @@ artifact() { # MODEL BATCH: the bf16 artifact that runs BATCH
 field() { # KEY LINE: the value of KEY=... in LINE
   sed -n "s/.*[ :]$1=\([^ ]*\).*/\1/p" <<<"$2" | head -1
 }
-# tokens_match EFFC_LOG REF_NPY [ROWS]: "K/N" of effc-run's 'sequence b:' lines vs REF's rows.
+# tokens_match EFFC_LOG REF_NPY: "K/N P": K of the N tokens of REF's rows equal
+# effc-run's 'sequence b:' lines position by position; P: the shortest common
+# prefix of a row (after a near-tie flips one token in bf16, the rest differs).
 tokens_match() {
   python3 - "$@" <<'EOF' 2>/dev/null || echo '?'
 import sys, numpy as np
 ref = np.load(sys.argv[2])
-rows = int(sys.argv[3]) if len(sys.argv) > 3 else ref.shape[0]
 got = {}
 for line in open(sys.argv[1]):
     if line.startswith("sequence "):
         b, toks = line[len("sequence "):].split(":", 1)
         got[int(b)] = [int(t) for t in toks.split()]
 match = total = 0
-for b in range(rows):
+prefix = ref.shape[1]
+for b in range(ref.shape[0]):
     g = got.get(b, [])
-    match += sum(1 for k, t in enumerate(ref[b]) if k < len(g) and g[k] == t)
+    same = [k < len(g) and g[k] == t for k, t in enumerate(ref[b])]
+    match += sum(same)
     total += len(ref[b])
-print(f"{match}/{total}")
+    prefix = min(prefix, same.index(False) if False in same else len(same))
+print(f"{match}/{total} {prefix}")
 EOF
 }
 
@@ -177,7 +181,7 @@ EOF
     else
       timeout "$timeout_s" "$bin/effc-run" "$work/$m-fp32.effc" "--backend=$backend" --generate "$fp32_new" \
         --input "input_ids=$work/ids-$m-first.npy" >"$log/effc-$m-fp32.run" 2>&1
-      match=$(tokens_match "$log/effc-$m-fp32.run" "$work/hf-$m/tokens-fp32.npy")
+      read -r match _ <<<"$(tokens_match "$log/effc-$m-fp32.run" "$work/hf-$m/tokens-fp32.npy")"
       [[ $match == "$fp32_new/$fp32_new" ]] && check="PASS(fp32 tokens $match)" || check="FAIL(fp32 tokens $match)"
     fi
     [[ $check == PASS* ]] || failed=1
@@ -201,9 +205,9 @@ done
 
 # The table.
 num() { [[ -n $1 ]] && echo "$1" || echo '?'; }
-printf '\n%-10s %5s | %9s %8s %8s | %9s %8s %8s | %9s %8s %8s | %8s %6s %7s | %7s  %s\n' \
+printf '\n%-10s %5s | %9s %8s %8s | %9s %8s %8s | %9s %8s %8s | %8s %6s %7s | %9s %6s  %s\n' \
   model batch effc_ttft ms/step tok/s eager_ttft ms/step tok/s comp_ttft ms/step tok/s floor_ms effc/f \
-  vs_best tokens check
+  vs_best tokens prefix check
 for m in "${models[@]}"; do
   peer=$log/peer-$m.txt
   for b in "${batches[@]}"; do
@@ -223,19 +227,20 @@ best = min((x for x in (a, c) if x == x), default=float('nan'))
 print(f'{e / fl:.2f}x' if e == e and fl == fl else '?', f'{best / e:.2f}x' if e == e and best == best else '?')" \
       "$(num "$e_step")" "$(num "$floor")" "$(num "$(field step_ms_mean "$pe")")" "$(num "$(field step_ms_mean "$pc")")")
     read -r r_floor r_best <<<"$ratios"
-    match='?'
-    [[ -f $work/hf-$m/tokens-eager-b$b.npy && -f $run ]] && match=$(tokens_match "$run" "$work/hf-$m/tokens-eager-b$b.npy")
+    match='?' prefix='?'
+    [[ -f $work/hf-$m/tokens-eager-b$b.npy && -f $run ]] &&
+      read -r match prefix <<<"$(tokens_match "$run" "$work/hf-$m/tokens-eager-b$b.npy")"
     check=${row_check[$m]:-}
     [[ -n $pc && $(field compiled "$pc") == 0 ]] && check="$check (HF compile: generate() did not compile)"
     if [[ -z $e ]]; then
       failed=1
       [[ $check == FAIL* ]] || check="FAIL(effc: $(tail -1 "$run" 2>/dev/null | cut -c1-60)) $check"
     fi
-    printf '%-10s %5s | %9s %8s %8s | %9s %8s %8s | %9s %8s %8s | %8s %6s %7s | %7s  %s\n' "$m" "$b" \
+    printf '%-10s %5s | %9s %8s %8s | %9s %8s %8s | %9s %8s %8s | %8s %6s %7s | %9s %6s  %s\n' "$m" "$b" \
       "$(num "$(field ttft_ms "$e")")" "$(num "$e_step")" "$(num "$(field decode_tok_s "$e")")" \
       "$(num "$(field ttft_ms "$pe")")" "$(num "$(field step_ms_mean "$pe")")" "$(num "$(field decode_tok_s "$pe")")" \
       "$(num "$(field ttft_ms "$pc")")" "$(num "$(field step_ms_mean "$pc")")" "$(num "$(field decode_tok_s "$pc")")" \
-      "$(num "$floor")" "${r_floor:-?}" "${r_best:-?}" "$match" "${check:-ok}"
+      "$(num "$floor")" "${r_floor:-?}" "${r_best:-?}" "${match:-?}" "${prefix:-?}" "${check:-ok}"
   done
 done
 bw=$(grep -h '^FLOOR' "$log"/peer-*.txt 2>/dev/null | head -1)
@@ -245,7 +250,9 @@ echo "its median step is in the log); eager/comp: HF generate() eager / static c
 echo "column says when generate() did not compile the step), after warm-up, $runs timed runs each (median run)."
 echo "floor_ms = (bf16 weight bytes + mean KV bytes a step reads) / copy bandwidth $(field bw_gbs "$bw") GB/s;"
 echo "effc/f = effc step / floor; vs_best = best HF step / effc step (> 1: effc faster); tokens = effc bf16 tokens"
-echo "equal to HF eager bf16's (near-ties may differ in bf16). Total $((SECONDS - start)) s. Logs: $log"
+echo "equal to HF eager bf16's position by position, prefix = shortest common prefix of a row (random weights give"
+echo "flat logits: a bf16 near-tie flips a token, then the rest differs; the fp32 check decides). Total $((SECONDS - start)) s."
+echo "Logs: $log"
 if ((failed)); then
   echo "bench_generate: FAILED"
   exit 1
