@@ -196,7 +196,7 @@ __device__ __forceinline__ void wgmma_gemm(const void *__restrict__ A_, const vo
     for (int i = 0; i < NACC; ++i)
       acc[i] = 0.f;
 
-      // Prologue: STAGES-2 k-tiles in flight.
+    // Prologue: STAGES-2 k-tiles in flight.
 #pragma unroll
     for (int s = 0; s < C::STAGES - 2; ++s) {
       if (s < S::K_TILES) {
