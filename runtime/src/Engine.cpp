@@ -509,6 +509,7 @@ Status Engine::step() {
     stats_.poolPeakUsed = pool.peakUsed;
     stats_.pagesSharedTotal = pool.sharedTotal;
     stats_.pagesCopiedTotal = pool.copiedTotal;
+    stats_.poolCached = pool.cached;
   }
   // Callbacks run without the lock, so they may submit or cancel.
   for (size_t k = 0; k < updates.size(); ++k)

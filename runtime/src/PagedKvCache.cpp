@@ -135,6 +135,16 @@ void PagedKvCache::truncate(int64_t slot, int64_t length) {
   held = length;
 }
 
+void PagedKvCache::move(int64_t dst, int64_t src) {
+  if (dst == src)
+    return;
+  truncate(dst, 0);
+  tables_[size_t(dst)] = std::move(tables_[size_t(src)]);
+  tables_[size_t(src)].clear();
+  lengths_[size_t(dst)] = lengths_[size_t(src)];
+  lengths_[size_t(src)] = 0;
+}
+
 uint8_t *PagedKvCache::row(int64_t slot, size_t tensor, int64_t head, int64_t position) {
   int32_t page = tables_[size_t(slot)][size_t(position / pageSize_)];
   return data_[tensor].data() + offset(tensor, page, head, position % pageSize_);

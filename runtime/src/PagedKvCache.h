@@ -67,6 +67,9 @@ public:
   void truncate(int64_t slot, int64_t length);
   /// Empties `slot`.
   void release(int64_t slot) { truncate(slot, 0); }
+  /// Slot `dst` (empty) takes over `src`'s pages and length; `src` is empty
+  /// after it (no reference count changes).
+  void move(int64_t dst, int64_t src);
 
   /// The row of `position` (< the slot's length) of `head` in tensor `tensor`.
   uint8_t *row(int64_t slot, size_t tensor, int64_t head, int64_t position);

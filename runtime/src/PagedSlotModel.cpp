@@ -4,7 +4,11 @@
 // grows and returned when it is truncated or released; a new sequence whose
 // prompt shares a prefix with a sequence another slot holds (or with a
 // prompt fed in the same call) takes over that prefix's pages and computes
-// only the rest, and a write into a shared page copies it first.
+// only the rest, and a write into a shared page copies it first. A finished
+// (or preempted) sequence's pages stay in a prefix cache (as many entries as
+// slots, least recently used evicted first, and whenever a run needs their
+// pages): a later prompt with the same prefix takes them over as from a live
+// slot, so sharing does not need the requests to overlap in time.
 //
 // One forward pass = one or more runs of the compiled model (PastModel.h's
 // layout: input_ids [batch, seq], attention_mask [batch, past + seq],
@@ -25,6 +29,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <string>
 
@@ -35,11 +40,15 @@ std::string str(int64_t v) { return std::to_string(v); }
 
 class PagedSlotModel final : public SlotModel {
 public:
-  PagedSlotModel(Session &session, PastLayout layout, PagedKvCache cache, bool share)
+  /// `cache` has `slots` serving slots and, after them, the prefix cache's.
+  PagedSlotModel(Session &session, PastLayout layout, PagedKvCache cache, int64_t slots, bool share)
       : session_(session), l_(std::move(layout)), cache_(std::move(cache)), share_(share),
-        held_(size_t(cache_.slots())) {}
+        slots_(slots), held_(size_t(cache_.slots())) {
+    for (int64_t c = cache_.slots() - 1; c >= slots_; --c)
+      freeCache_.push_back(c);
+  }
 
-  int64_t slots() const override { return cache_.slots(); }
+  int64_t slots() const override { return slots_; }
   int64_t maxLength() const override { return std::min(l_.past.max + 1, l_.total.max); }
   int64_t vocabSize() const override { return l_.vocab; }
   const char *mode() const override { return "kv-cache"; }
@@ -97,13 +106,48 @@ public:
     held_[size_t(slot)].resize(size_t(length));
     return Status::OK();
   }
+  /// With prefix sharing the slot's pages move into the prefix cache (unless
+  /// a cached sequence already starts with all its tokens).
   void release(int64_t slot) override {
-    cache_.release(slot);
-    held_[size_t(slot)].clear();
+    auto &held = held_[size_t(slot)];
+    bool cache = share_ && freeCache_.size() + lru_.size() > 0 && !held.empty();
+    for (auto it = lru_.begin(); cache && it != lru_.end();) {
+      const auto &other = held_[size_t(*it)];
+      size_t n = std::min(other.size(), held.size());
+      if (!std::equal(other.begin(), other.begin() + long(n), held.begin())) {
+        ++it;
+      } else if (other.size() >= held.size()) {
+        cache = false; // already cached
+      } else {
+        evict(*it); // a shorter prefix of this one
+        it = lru_.erase(it);
+      }
+    }
+    if (!cache) {
+      cache_.release(slot);
+      held.clear();
+      return;
+    }
+    if (freeCache_.empty()) {
+      evict(lru_.front());
+      lru_.pop_front();
+    }
+    int64_t c = freeCache_.back();
+    freeCache_.pop_back();
+    cache_.move(c, slot);
+    held_[size_t(c)] = std::move(held);
+    held.clear();
+    lru_.push_back(c);
   }
   void reset(int64_t padToken) override {
-    for (int64_t s = 0; s < slots(); ++s)
-      release(s);
+    for (int64_t s = 0; s < cache_.slots(); ++s) {
+      cache_.release(s);
+      held_[size_t(s)].clear();
+    }
+    lru_.clear();
+    freeCache_.clear();
+    for (int64_t c = cache_.slots() - 1; c >= slots_; --c)
+      freeCache_.push_back(c);
     pad_ = padToken;
   }
   PoolUsage pool() const override {
@@ -113,19 +157,23 @@ public:
     p.capacity = u.pages;
     p.used = u.used;
     p.tokensCapacity = u.pages * cache_.pageSize();
-    p.tokensHeld = u.tokensHeld;
+    p.tokensHeld = 0; // the serving slots' (not the prefix cache's)
+    for (int64_t slot = 0; slot < slots_; ++slot)
+      p.tokensHeld += cache_.length(slot);
     p.pageSize = cache_.pageSize();
     p.rowsStored = u.rowsStored;
     p.shared = u.shared;
     p.peakUsed = u.peakUsed;
     p.sharedTotal = u.sharedTotal;
     p.copiedTotal = u.copiedTotal;
+    p.cached = reclaimable();
     return p;
   }
   int64_t unitsToGrow(int64_t slot, int64_t length) const override {
     return cache_.pagesToGrow(slot, std::min(length, maxLength()));
   }
-  int64_t freeUnits() const override { return cache_.freePages(); }
+  /// Free pages and those only the prefix cache holds (evicted on demand).
+  int64_t freeUnits() const override { return cache_.freePages() + reclaimable(); }
 
 private:
   struct Item {
@@ -153,11 +201,11 @@ private:
         ++c;
       return c;
     };
-    std::vector<bool> fedEmpty(size_t(slots()), false);
+    std::vector<bool> fedEmpty(size_t(cache_.slots()), false);
     for (size_t g = 0; g < f; ++g)
       if (items[g].finalLength == int64_t(items[g].tokens->size()))
         fedEmpty[size_t(items[g].slot)] = true;
-    for (int64_t s = 0; s < slots(); ++s)
+    for (int64_t s = 0; s < cache_.slots(); ++s) // live slots and the prefix cache
       if (s != it.slot && !fedEmpty[size_t(s)] && !held_[size_t(s)].empty()) {
         int64_t c = common(held_[size_t(s)]);
         if (c > it.shared) {
@@ -177,6 +225,11 @@ private:
   }
 
   Status takePrefix(Item &it, int64_t from) {
+    auto used = std::find(lru_.begin(), lru_.end(), from);
+    if (used != lru_.end()) { // a cached sequence: now the most recently used
+      lru_.erase(used);
+      lru_.push_back(from);
+    }
     auto pages = cache_.share(it.slot, from, it.shared);
     if (!pages.ok())
       return pages.status();
@@ -254,6 +307,14 @@ private:
                           cache_.row(group[b]->slot, k, h, t), size_t(R));
         feeds[in.name] = owned.back().view();
       }
+      // Pages for the new rows, from the prefix cache if the pool is short.
+      int64_t need = 0;
+      for (size_t b = 0; b < group.size(); ++b)
+        need += cache_.pagesToGrow(group[b]->slot, start[b] + count[b]);
+      while (cache_.freePages() < need && !lru_.empty()) {
+        evict(lru_.front());
+        lru_.pop_front();
+      }
       auto outputs = session_.run(feeds);
       if (!outputs.ok())
         return outputs.status();
@@ -298,12 +359,34 @@ private:
     }
   }
 
+  /// Empties prefix-cache slot `c` (the caller drops it from lru_).
+  void evict(int64_t c) {
+    cache_.release(c);
+    held_[size_t(c)].clear();
+    freeCache_.push_back(c);
+  }
+
+  /// Pages that only prefix-cache slots hold.
+  int64_t reclaimable() const {
+    std::map<int32_t, int32_t> refs;
+    for (int64_t c : lru_)
+      for (int32_t page : cache_.blockTable(c))
+        ++refs[page];
+    int64_t n = 0;
+    for (auto [page, count] : refs)
+      n += cache_.refCount(page) == count;
+    return n;
+  }
+
   Session &session_;
   PastLayout l_;
   PagedKvCache cache_;
   bool share_ = true;
+  int64_t slots_ = 0; ///< serving slots: cache_'s first slots; the prefix cache's after them
   int64_t pad_ = 0;
   std::vector<std::vector<int64_t>> held_; ///< per slot: the tokens its pages hold
+  std::deque<int64_t> lru_;                ///< prefix-cache slots in use, oldest first
+  std::vector<int64_t> freeCache_;         ///< prefix-cache slots free
 };
 
 } // namespace
@@ -333,11 +416,14 @@ StatusOr<std::unique_ptr<SlotModel>> makePagedSlotModel(Session &session,
   int64_t pages = options.pages > 0
                       ? options.pages
                       : slots * ((maxLength + options.pageSize - 1) / options.pageSize);
-  auto cache = PagedKvCache::create(options.pageSize, pages, slots, std::move(tensors));
+  // As many prefix-cache entries as serving slots (with prefix sharing).
+  const int64_t cacheSlots = options.sharePrefixes ? slots : 0;
+  auto cache =
+      PagedKvCache::create(options.pageSize, pages, slots + cacheSlots, std::move(tensors));
   if (!cache.ok())
     return cache.status();
-  return std::unique_ptr<SlotModel>(
-      new PagedSlotModel(session, std::move(*layout), std::move(*cache), options.sharePrefixes));
+  return std::unique_ptr<SlotModel>(new PagedSlotModel(
+      session, std::move(*layout), std::move(*cache), slots, options.sharePrefixes));
 }
 
 } // namespace effc::detail

@@ -43,6 +43,7 @@ struct PoolUsage {
   int64_t peakUsed = 0;    ///< most pages used at once
   int64_t sharedTotal = 0; ///< page references taken over from another sequence
   int64_t copiedTotal = 0; ///< copy-on-write page copies
+  int64_t cached = 0;      ///< used pages only the prefix cache holds (reclaimable)
 };
 
 class SlotModel {
@@ -96,7 +97,9 @@ StatusOr<std::unique_ptr<SlotModel>> makeRecomputeSlotModel(Session &session);
 /// slots' K/V live in a paged pool (PagedKvCache.h) of `pages` pages of
 /// `pageSize` tokens (0: enough for every slot at the longest length), and
 /// with `sharePrefixes` a new sequence takes over the pages of the longest
-/// prefix it shares with another (copy-on-write). Slots: the compiled batch.
+/// prefix it shares with another (copy-on-write), and finished sequences'
+/// pages stay in a prefix cache until the pool needs them. Slots: the
+/// compiled batch.
 struct PagedOptions {
   int64_t pageSize = 16;
   int64_t pages = 0;

@@ -9,7 +9,8 @@
 #   test/e2e/run_engine_paged.sh MODE WITHPAST_DIR REFERENCE_DIR BIN_DIR [BACKEND]
 # MODE: repeat (each row 3 times at once, pages of 4 and of 16: copies
 # admitted together share the prompt's pages, copy-on-write at the page of the
-# last prompt token; without sharing nothing is shared), stagger (rows
+# last prompt token, and a copy admitted after the others finished takes them
+# from the prefix cache; without sharing nothing is shared), stagger (rows
 # submitted at steps 0 and 2 / 0 and 7), preempt (a pool too small for both
 # rows at once: the latest admitted is evicted and recomputed, with and
 # without sharing), speculate (draft = the target itself: every draft
@@ -26,7 +27,8 @@ run() {
     --test-data "$ref_dir/generate_0" "$@" | tee "$work/out.txt"
   grep -q '^tokens: \([0-9]*\)/\1 match$' "$work/out.txt"
   expect '^engine: kv-cache mode, 2 slots'
-  expect '^kv pool: [0-9]* pages of [0-9]* tokens; at most [0-9]* in use .*; 0 in use at the end$'
+  # What stays in use at the end is the prefix cache's (finished prompts).
+  expect '^kv pool: [0-9]* pages of [0-9]* tokens; at most [0-9]* in use .*; \([0-9]*\) in use at the end (\1 cached for prefix reuse)$'
 }
 expect() { grep -q "$1" "$work/out.txt" || { echo "expected a line matching '$1'"; exit 1; }; }
 case $mode in
@@ -34,16 +36,20 @@ case $mode in
     # Two copies of a row start together: the second takes over the first's
     # pages of positions 0..14 (its last prompt token is computed for its
     # logits), pages 0-2 stay shared, page 3 is copied when it writes
-    # position 15. Rows 0 and 1 each: 4 shared pages, 1 copy.
+    # position 15. The third copy runs after both finished: it takes the same
+    # pages over from the prefix cache. Rows 0 and 1 each: 8 shared pages,
+    # 2 copies; the finished rows' 16 pages stay cached (at most 26 in use).
     run --repeat 3 --kv-page-size 4
     expect '^tokens: 96/96 match$'
-    expect '^shared pages: 8 (.*copy-on-write copies: 2)$'
-    expect '^kv pool: 128 pages of 4 tokens; at most 16 in use'
+    expect '^shared pages: 16 (.*copy-on-write copies: 4)$'
+    expect '^kv pool: 128 pages of 4 tokens; at most 26 in use'
+    expect '; 16 in use at the end (16 cached for prefix reuse)$'
     run --repeat 3
-    expect '^shared pages: 2 (.*copy-on-write copies: 2)$'
-    expect '^kv pool: 32 pages of 16 tokens; at most 4 in use'
+    expect '^shared pages: 4 (.*copy-on-write copies: 4)$'
+    expect '^kv pool: 32 pages of 16 tokens; at most 8 in use'
     run --repeat 3 --kv-page-size 4 --no-prefix-sharing
-    expect '^shared pages: 0 (.*copy-on-write copies: 0)$';;
+    expect '^shared pages: 0 (.*copy-on-write copies: 0)$'
+    expect '^kv pool: 128 pages of 4 tokens; at most 16 in use';;
   stagger)
     run --stagger 2 --kv-page-size 8
     expect '^row 1: submitted at step 2, first token at step 2'

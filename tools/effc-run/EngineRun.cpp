@@ -150,11 +150,12 @@ StatusOr<bool> runEngine(const Options &o, Session &target, Session *draft) {
   if (paged) {
     const int64_t rows = peak.poolUsed * stats.poolPageSize;
     std::printf("kv pool: %lld pages of %lld tokens; at most %lld in use (step with %lld of %lld "
-                "token rows written, waste %.1f%%); %lld in use at the end\n",
+                "token rows written, waste %.1f%%); %lld in use at the end (%lld cached for "
+                "prefix reuse)\n",
                 (long long)stats.poolCapacity, (long long)stats.poolPageSize,
                 (long long)stats.poolPeakUsed, (long long)peak.poolRowsStored, (long long)rows,
                 rows ? 100.0 * double(rows - peak.poolRowsStored) / double(rows) : 0.0,
-                (long long)stats.poolUsed);
+                (long long)stats.poolUsed, (long long)stats.poolCached);
     std::printf("preempted: %lld\n", (long long)stats.preempted);
   }
   for (const Submission &s : subs) {

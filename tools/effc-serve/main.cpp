@@ -426,6 +426,9 @@ private:
       metric("effc_kv_pages_shared", "gauge", "Pages more than one sequence holds now.",
              double(s.poolShared));
       metric("effc_kv_pages_peak", "gauge", "Most pages in use at once.", double(s.poolPeakUsed));
+      metric("effc_kv_pages_cached", "gauge",
+             "Used pages only the prefix cache holds (finished prompts; evicted on demand).",
+             double(s.poolCached));
       metric("effc_kv_waste_tokens", "gauge",
              "Token rows of the used pages that hold nothing (the last pages' free rows).",
              double(s.poolUsed * s.poolPageSize - s.poolRowsStored));

@@ -18,8 +18,9 @@
 // cache: the compiled batch of slots, their K/V in one pool of pages of
 // EngineOptions::kvPageSize tokens, allocated as a sequence grows and freed
 // when it finishes; a new request whose prompt shares a prefix with a
-// running one shares that prefix's pages (copy-on-write at the first page
-// they write differently). When the running requests need more pages than
+// running one, or with a finished one whose pages the prefix cache still
+// holds, shares that prefix's pages (copy-on-write at the first page they
+// write differently). When the running requests need more pages than
 // are free, the most recently admitted one is preempted: its pages are
 // freed and it goes back to the front of the queue, to be recomputed from
 // its tokens when pages are free again. When all slots are busy, new
@@ -128,6 +129,9 @@ struct EngineStats {
   /// the start, and sequences preempted (their pages freed, recomputed later).
   int64_t poolPageSize = 0, poolRowsStored = 0, poolShared = 0, poolPeakUsed = 0;
   int64_t pagesSharedTotal = 0, pagesCopiedTotal = 0, preempted = 0;
+  /// Used pages only the prefix cache holds (finished sequences' prompts,
+  /// evicted when the pool needs them).
+  int64_t poolCached = 0;
 };
 
 class Engine {

@@ -140,6 +140,24 @@ TEST(PagedKvCache, TruncateIntoASharedPageCopiesOnTheNextWrite) {
   EXPECT_EQ(c.usage().copiedTotal, 1);
 }
 
+TEST(PagedKvCache, MoveHandsThePagesToAnotherSlot) {
+  PagedKvCache c = makeCache();
+  ASSERT_TRUE(c.append(0, 6).ok());
+  writeRows(c, 0, 0, 6);
+  auto table = c.blockTable(0);
+  c.move(2, 0); // the prefix cache takes a finished sequence's pages
+  EXPECT_EQ(c.length(0), 0);
+  EXPECT_TRUE(c.blockTable(0).empty());
+  EXPECT_EQ(c.length(2), 6);
+  EXPECT_EQ(c.blockTable(2), table);
+  EXPECT_EQ(c.refCount(table[0]), 1);
+  EXPECT_EQ(readRow(c, 2, 1, 0, 5), 52);
+  ASSERT_TRUE(c.share(1, 2, 5).ok());
+  c.release(2);
+  EXPECT_EQ(c.freePages(), 4);
+  EXPECT_EQ(readRow(c, 1, 0, 0, 4), 40);
+}
+
 TEST(PagedKvCache, AFullPoolFailsAndChangesNothing) {
   PagedKvCache c = makeCache(4, 2, 2);
   ASSERT_TRUE(c.append(0, 7).ok());
