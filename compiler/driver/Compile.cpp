@@ -1,5 +1,6 @@
 //===- Compile.cpp - the compiler as one library call ---------------------===//
 #include "compiler/driver/Compile.h"
+#include "compiler/plan/SymbolicViews.h"
 
 #include "compiler/Pipeline.h"
 #include "compiler/onnx/OnnxImporter.h"
@@ -303,6 +304,10 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   buildPipeline(pm, pipelineOptions);
   if (failed(pm.run(*module)))
     return reporter.failure(path);
+  // Bounded dims: the KV view copies the types could not prove away.
+  if (auto main = module->lookupSymbol<mlir::func::FuncOp>("main"))
+    if (failed(foldSymbolicKvViews(main, options.remarks)))
+      return reporter.failure(path);
   pipelineTiming.stop(); // later stages are its siblings, not part of it
   if (options.emit == CompileEmit::Mlir) {
     CompileResult result;
