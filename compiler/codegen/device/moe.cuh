@@ -509,7 +509,7 @@ __device__ void moe_expert_gemv(const void *A, const void *W, const void *index,
 // STAGES) bytes.
 #define MOE_MMA_BM 128
 #define MOE_MMA_BN 128
-#define MOE_MMA_SMEM(BK, STAGES) ((STAGES) * (MOE_MMA_BM + MOE_MMA_BN) * (BK)*2)
+#define MOE_MMA_SMEM(BK, STAGES) ((STAGES) * (MOE_MMA_BM + MOE_MMA_BN) * (BK) * 2)
 // The dynamic shared memory (a macro so that the host emulation in
 // test/unit/codegen/MoEEmuTest.cpp can supply its own array).
 #ifndef MOE_DYN_SMEM
