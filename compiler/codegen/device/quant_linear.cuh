@@ -10,7 +10,9 @@
 //                          consecutive chunks), decodes them in registers
 //                          (4-bit code books from shared memory), one
 //                          accumulator per row, a warp reduction at the end;
-//                          a staged in shared memory when it fits (32 KiB).
+//                          a staged in shared memory 32 KiB of K at a time
+//                          (a block barrier per slice), 4 chunks per lane
+//                          loaded before any is decoded.
 //                          Needs 16-byte chunks that never straddle a scale
 //                          block (the emitter checks; every scheme but
 //                          dynamic_int8). llm_int8 multiplies its int8 part
@@ -191,19 +193,23 @@ __device__ void quant_linear_gemv_vec(const u8 *w, const u8 *zp, const LA &loadA
   static_assert(C::BLOCK % CODES == 0, "a 16-byte chunk must lie in one scale block");
   static_assert(!FLAT || C::K % CODES == 0, "bnb_flat columns must start on a chunk");
   static_assert(C::SCHEME != QL_DYNAMIC_INT8, "dynamic_int8 uses quant_linear_gemv");
-  // Every warp reads all of a: when it fits, the block stages a once in
-  // shared memory as fp32, laid out so that the lanes of a warp (consecutive
-  // chunks c) read consecutive words for the same code j:
-  // as[(r * CODES + j) * STRIDE + c] = a[r][c * CODES + j] (STRIDE odd, so
-  // the staging writes do not conflict either).
-  constexpr bool STAGE = !LLM && !TAIL && (long long)C::ROWS * C::K * 4 <= 32768;
-  constexpr int STRIDE = CHUNKS | 1;
+  // Every warp reads all of a: the block stages it in shared memory as fp32,
+  // SLICE chunks of K (at most 32 KiB) at a time with a block barrier
+  // between slices, laid out so that the lanes of a warp (consecutive chunks
+  // c) read consecutive words for the same code j:
+  // as[(r * CODES + j) * STRIDE + c - c0] = a[r][c * CODES + j] (STRIDE odd,
+  // so the staging writes do not conflict either). Each weight code is
+  // decoded once and used for all ROWS rows. llm_int8 and a K tail read a
+  // from global memory instead (one slice).
+  constexpr bool STAGE = !LLM && !TAIL;
+  constexpr long long FIT = 8192 / ((long long)C::ROWS * CODES); // chunks in 32 KiB
+  constexpr int SLICE_MAX = FIT < 1 ? 1 : FIT >= 32 ? (int)(FIT / 32 * 32) : (int)FIT;
+  constexpr int SLICE = STAGE && SLICE_MAX < CHUNKS ? SLICE_MAX : CHUNKS;
+  constexpr int SLICES = (CHUNKS + SLICE - 1) / SLICE;
+  constexpr int STRIDE = SLICE | 1;
+  // Chunks each lane loads before it decodes any (bytes in flight).
+  constexpr int UNROLL = 4;
   __shared__ float as[STAGE ? C::ROWS * CODES * STRIDE : 1];
-  if constexpr (STAGE)
-    for (int i = threadIdx.x; i < C::ROWS * C::K; i += blockDim.x) {
-      const int r = i / C::K, k = i % C::K;
-      as[(r * CODES + k % CODES) * STRIDE + k / CODES] = loadA(i);
-    }
   __shared__ float book[16];
   __shared__ u32 outliers[LLM ? ql_llm<C>::WORDS : 1];
   __shared__ float rowScale[LLM ? C::ROWS : 1];
@@ -216,9 +222,9 @@ __device__ void quant_linear_gemv_vec(const u8 *w, const u8 *zp, const LA &loadA
   __syncthreads();
   const int lane = threadIdx.x & 31;
   const int n = blockIdx.x * (blockDim.x >> 5) + (threadIdx.x >> 5);
-  if (n >= C::N)
-    return;
-  const uint4 *column = reinterpret_cast<const uint4 *>(w + (long long)n * ROW_BYTES);
+  // Warps past N stay for the block barriers of the staging.
+  const bool live = n < C::N;
+  const uint4 *column = reinterpret_cast<const uint4 *>(w + (long long)(live ? n : 0) * ROW_BYTES);
   float acc[C::ROWS];
   int iacc[LLM ? C::ROWS : 1];
 #pragma unroll
@@ -227,9 +233,8 @@ __device__ void quant_linear_gemv_vec(const u8 *w, const u8 *zp, const LA &loadA
 #pragma unroll
   for (int r = 0; r < (LLM ? C::ROWS : 1); ++r)
     iacc[r] = 0;
-#pragma unroll 2
-  for (int c = lane; c < CHUNKS; c += 32) {
-    const uint4 packed = __ldg(column + c);
+  // Chunk c (slice-local index cl) of this warp's column.
+  auto chunk = [&](const uint4 &packed, int c, int cl) {
     const u32 words[4] = {packed.x, packed.y, packed.z, packed.w};
     const int k0 = c * CODES;
     if constexpr (LLM) {
@@ -296,14 +301,50 @@ __device__ void quant_linear_gemv_vec(const u8 *w, const u8 *zp, const LA &loadA
           if (TAIL && k0 + j >= C::K)
             break;
           if constexpr (STAGE)
-            s += as[(r * CODES + j) * STRIDE + c] * wv[j];
+            s += as[(r * CODES + j) * STRIDE + cl] * wv[j];
           else
             s += loadA((long long)r * C::K + k0 + j) * wv[j];
         }
         acc[r] += s * scale;
       }
     }
+  };
+  for (int sl = 0; sl < SLICES; ++sl) {
+    const int c0 = sl * SLICE;
+    const int cn = CHUNKS - c0 < SLICE ? CHUNKS - c0 : SLICE;
+    if constexpr (STAGE) {
+      if (sl > 0)
+        __syncthreads(); // every warp is done with the previous slice
+      const int span = cn * CODES;
+      for (int i = threadIdx.x; i < C::ROWS * span; i += blockDim.x) {
+        const int r = i / span, kk = i - r * span;
+        as[(r * CODES + kk % CODES) * STRIDE + kk / CODES] =
+            loadA((long long)r * C::K + (long long)c0 * CODES + kk);
+      }
+      __syncthreads();
+    }
+    if (!live)
+      continue;
+    for (int cb = 0; cb < cn; cb += 32 * UNROLL) {
+      uint4 packed[UNROLL];
+#pragma unroll
+      for (int u = 0; u < UNROLL; ++u) {
+        const int cl = cb + lane + 32 * u;
+        if (cl < cn)
+          packed[u] = __ldg(column + c0 + cl);
+        else
+          packed[u].x = packed[u].y = packed[u].z = packed[u].w = 0u;
+      }
+#pragma unroll
+      for (int u = 0; u < UNROLL; ++u) {
+        const int cl = cb + lane + 32 * u;
+        if (cl < cn)
+          chunk(packed[u], c0 + cl, cl);
+      }
+    }
   }
+  if (!live)
+    return;
 #pragma unroll
   for (int r = 0; r < C::ROWS; ++r) {
     const float total = warp_reduce(acc[r], SumOp());

@@ -23,6 +23,7 @@
 #include <memory>
 #include <random>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace emu {
@@ -51,6 +52,7 @@ struct Warp {
   std::barrier<> bar{32};
   u32 addr[32];
   u32 a[32][4], b[32][2];
+  double red[32]; // warp_reduce
 };
 Warp *gWarps = nullptr;
 
@@ -136,11 +138,29 @@ template <bool BF> void mma_m16n8k16(float *d, const u32 *a, const u32 *b) {
   }
   w.bar.arrive_and_wait();
 }
-// Names the other (not instantiated) templates of the file use.
 struct SumOp {};
 struct MaxOp {};
 struct MinOp {};
-template <class T, class Op> T warp_reduce(T v, Op) { return v; }
+// The warp's 32 values combined (in double, lane order) and given to every
+// lane.
+template <class T, class Op> T warp_reduce(T v, Op) {
+  const int lane = threadIdx.x & 31;
+  Warp &w = gWarps[threadIdx.x >> 5];
+  w.red[lane] = double(v);
+  w.bar.arrive_and_wait();
+  double s = w.red[0];
+  for (int l = 1; l < 32; ++l) {
+    if constexpr (std::is_same_v<Op, SumOp>)
+      s += w.red[l];
+    else if constexpr (std::is_same_v<Op, MaxOp>)
+      s = std::max(s, w.red[l]);
+    else
+      s = std::min(s, w.red[l]);
+  }
+  w.bar.arrive_and_wait();
+  return T(s);
+}
+// Names the other (not instantiated) templates of the file use.
 template <class T, class Op> T block_reduce(T v, Op) { return v; }
 inline u32 atomicOr(u32 *p, u32 v) { return *p |= v; }
 inline int __dp4a(int a, int b, int c) { return a + b + c; }
@@ -209,6 +229,35 @@ std::vector<float> runEmulated(const std::vector<uint16_t> &a, const std::vector
   return y;
 }
 
+/// One run of quant_linear_gemv_vec<C> (the decode GEMV) over fp32 `a`:
+/// ceil(N / 8) blocks of 256 threads, one warp per column.
+template <class C, class LS>
+std::vector<float> runEmulatedVec(const std::vector<float> &a, const std::vector<uint8_t> &w,
+                                  const std::vector<uint8_t> &zp, const LS &loadScale) {
+  std::vector<float> y(size_t(C::ROWS * C::N), NAN);
+  auto store = [&](long long i, float v) { y.at(size_t(i)) = v; };
+  auto loadA = [&](long long i) -> float { return a.at(size_t(i)); };
+  const int gridX = int((C::N + 7) / 8);
+  for (int bx = 0; bx < gridX; ++bx) {
+    std::barrier<> block(256);
+    std::unique_ptr<emu::Warp[]> warps(new emu::Warp[8]);
+    emu::gBlock = &block;
+    emu::gWarps = warps.get();
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < 256; ++t)
+      threads.emplace_back([&, t] {
+        emu::threadIdx.x = t;
+        emu::blockIdx.x = unsigned(bx);
+        emu::blockIdx.y = 0;
+        emu::quant_linear_gemv_vec<C>(w.data(), zp.empty() ? nullptr : zp.data(), loadA, loadScale,
+                                      store);
+      });
+    for (std::thread &t : threads)
+      t.join();
+  }
+  return y;
+}
+
 template <int SCHEME_, int LAYOUT_, int BITS_, int K_, int N_, int BLOCK_, long long ROWS_,
           bool ZP_>
 struct Config {
@@ -223,7 +272,10 @@ struct Config {
 /// Random packed operands of C, the emulated kernel and the host reference
 /// on the same bytes; returns max |y - ref| / max |ref|. DQ: nf4/fp4 scales
 /// double quantized (quant_defs.cuh's QL_DQ bytes, decoded by ql_dq_absmax).
-template <class C, int BM, int BN, bool BF, bool DQ = false> double maxRelError(uint32_t seed) {
+/// VEC: quant_linear_gemv_vec on the same (16-bit rounded) activations
+/// instead of quant_linear_mma (BM, BN unused).
+template <class C, int BM, int BN, bool BF, bool DQ = false, bool VEC = false>
+double maxRelError(uint32_t seed) {
   std::mt19937 rng(seed);
   const bool flat = C::LAYOUT == QL_LAYOUT_BNB_FLAT;
   std::vector<uint8_t> w(flat ? size_t(C::N * C::K / 2)
@@ -283,7 +335,12 @@ template <class C, int BM, int BN, bool BF, bool DQ = false> double maxRelError(
       {{DType::FLOAT32, {C::ROWS, C::N}, ref.data()}});
   EXPECT_TRUE(st.ok()) << st.message();
   std::vector<float> y;
-  if constexpr (DQ)
+  if constexpr (VEC && DQ)
+    y = runEmulatedVec<C>(
+        af, w, zp, [&](long long i) -> float { return emu::ql_dq_absmax<kBlocks>(dq.data(), i); });
+  else if constexpr (VEC)
+    y = runEmulatedVec<C>(af, w, zp, [&](long long i) -> float { return scales.at(size_t(i)); });
+  else if constexpr (DQ)
     y = runEmulated<C, BM, BN, BF>(
         a, w, zp, [&](long long i) -> float { return emu::ql_dq_absmax<kBlocks>(dq.data(), i); });
   else
@@ -341,6 +398,35 @@ TEST(QuantMmaEmulated, NF4DoubleQuant) {
   EXPECT_LE(
       (maxRelError<Config<kFP4, kFlat, 4, 96, 72, 32, 150, false>, 128, 128, false, true>(13)),
       3e-3);
+}
+
+// quant_linear_gemv_vec (decode, up to 16 rows): 1, 4 and 16 rows; K of
+// several shared-memory slices with a short last one (16 rows: int8 slices of
+// 512 k, K 1280 = 2.5 slices; int4/nf4 slices of 512 k), N 20 (the last block
+// has warps past N that still meet the block barriers); fp32 sums of exactly
+// rounded activations, so the tolerances are those of the summation order.
+template <class C, bool DQ = false> double vecError(uint32_t seed) {
+  return maxRelError<C, 0, 0, true, DQ, true>(seed);
+}
+
+TEST(QuantGemvVecEmulated, Int8) {
+  EXPECT_LE((vecError<Config<kInt8, kBlocks, 8, 1280, 20, 64, 16, false>>(21)), 1e-5);
+  EXPECT_LE((vecError<Config<kInt8, kBlocks, 8, 1280, 20, 1280, 4, true>>(22)), 1e-5);
+  EXPECT_LE((vecError<Config<kInt8, kBlocks, 8, 4096, 9, 128, 4, false>>(23)), 1e-5);
+  EXPECT_LE((vecError<Config<kInt8, kBlocks, 8, 1280, 20, 32, 1, false>>(24)), 1e-5);
+}
+
+TEST(QuantGemvVecEmulated, Int4) {
+  EXPECT_LE((vecError<Config<kInt4, kBlocks, 4, 1280, 20, 32, 16, true>>(25)), 1e-5);
+  EXPECT_LE((vecError<Config<kInt4, kBlocks, 4, 1280, 20, 64, 4, false>>(26)), 1e-5);
+  // K 80: a K tail (a read from global memory, no staging).
+  EXPECT_LE((vecError<Config<kInt4, kBlocks, 4, 80, 20, 32, 16, true>>(27)), 1e-5);
+}
+
+TEST(QuantGemvVecEmulated, NF4AndFP4) {
+  EXPECT_LE((vecError<Config<kNF4, kFlat, 4, 1280, 20, 64, 16, false>>(28)), 1e-5);
+  EXPECT_LE((vecError<Config<kFP4, kFlat, 4, 1024, 20, 64, 3, false>>(29)), 1e-5);
+  EXPECT_LE((vecError<Config<kNF4, kFlat, 4, 1280, 20, 64, 16, false>, true>(30)), 1e-5);
 }
 
 } // namespace
