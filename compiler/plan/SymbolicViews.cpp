@@ -114,8 +114,23 @@ struct Folder {
 
 FailureOr<int> foldSymbolicKvViews(func::FuncOp func, bool remarks) {
   int folded = 0;
-  if (!func->getAttr("eff.dims"))
+  auto dims = func->getAttrOfType<DictionaryAttr>("eff.dims");
+  if (!dims)
     return folded;
+  // An input dim without bounds is the planner's error to report (naming the
+  // dim and the fixes): fold nothing then.
+  for (unsigned a = 0; a < func.getNumArguments(); ++a) {
+    auto t = dyn_cast<RankedTensorType>(func.getArgument(a).getType());
+    auto params = func.getArgAttrOfType<ArrayAttr>(a, "eff.dim_params");
+    for (int64_t d = 0; t && d < t.getRank(); ++d) {
+      if (!t.isDynamicDim(d))
+        continue;
+      auto name =
+          params && d < int64_t(params.size()) ? dyn_cast<StringAttr>(params[d]) : StringAttr();
+      if (!name || !dims.get(name.getValue()))
+        return folded;
+    }
+  }
   FailureOr<SymbolicShapes> shapes = analyzeSymbolicShapes(func);
   if (failed(shapes))
     return failure();
