@@ -249,7 +249,10 @@ def SplitKVDecode : Pass<"eff-split-kv-decode", "func::FuncOp"> {
     plan places them in the arena like any intermediate and the host backend
     checks the pair against eff.attention.
 
-    Eligible: static shapes, S <= max-q-len, L >= min-kv-len, q/k/v f16 or
+    Eligible: static shapes, or bounded symbolic dims of a decoder (the
+    bounds of input_ids' batch/seq and past_key_values' past length give
+    the largest B, S and L = past + S the decision uses; each run cuts its
+    own keys), S <= max-q-len, L >= min-kv-len, q/k/v f16 or
     bf16, and a spec the split-KV decode kernel supports
     (flashDecodeApplicable: S <= 16, head dims multiples of 8 up to 256,
     bool or f32/f16/bf16 additive mask). fp32 attention is never split: the
