@@ -10,6 +10,7 @@
 // input on the next step.
 //
 #include "dialects/eff/EffOps.h"
+#include "passes/DimBounds.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -31,30 +32,6 @@ constexpr StringLiteral kPresentPrefix = "present.";
 StringRef nameAttr(DictionaryAttr attrs) {
   auto name = attrs ? dyn_cast_or_null<StringAttr>(attrs.get("eff.name")) : StringAttr();
   return name ? name.getValue() : StringRef();
-}
-
-/// The upper bound eff.dims gives dim `name` of `func`, or nullopt.
-std::optional<int64_t> upperBound(func::FuncOp func, StringRef name) {
-  auto dims = func->getAttrOfType<DictionaryAttr>("eff.dims");
-  auto bounds = dims ? dyn_cast_or_null<DenseI64ArrayAttr>(dims.get(name)) : DenseI64ArrayAttr();
-  if (!bounds || bounds.size() != 2)
-    return std::nullopt;
-  return bounds[1];
-}
-
-/// The largest value dim `d` of argument `arg` takes: static, or the upper
-/// bound of the dim its eff.dim_params names.
-std::optional<int64_t> argDimMax(func::FuncOp func, unsigned arg, unsigned d) {
-  auto type = dyn_cast<RankedTensorType>(func.getArgument(arg).getType());
-  if (!type || d >= type.getRank())
-    return std::nullopt;
-  if (!type.isDynamicDim(d))
-    return type.getDimSize(d);
-  auto params = func.getArgAttrOfType<ArrayAttr>(arg, "eff.dim_params");
-  if (!params || d >= params.size())
-    return std::nullopt;
-  auto name = dyn_cast<StringAttr>(params[d]);
-  return name ? upperBound(func, name.getValue()) : std::nullopt;
 }
 
 /// How `v` reaches an eff.attention key or value: "directly", "through N

@@ -11,6 +11,7 @@
 #include "compiler/kernelmodel/AttentionModel.h"
 #include "dialects/eff/EffOps.h"
 #include "host/SplitKvAttention.h"
+#include "passes/DimBounds.h"
 #include "passes/Passes.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -41,25 +42,6 @@ std::vector<int64_t> staticShape(Value v) {
 struct DecoderBounds {
   std::optional<int64_t> batch, seq, past;
 };
-
-std::optional<int64_t> upperBound(func::FuncOp func, StringRef name) {
-  auto dims = func->getAttrOfType<DictionaryAttr>("eff.dims");
-  auto bounds = dims ? dyn_cast_or_null<DenseI64ArrayAttr>(dims.get(name)) : DenseI64ArrayAttr();
-  if (!bounds || bounds.size() != 2)
-    return std::nullopt;
-  return bounds[1];
-}
-
-std::optional<int64_t> argDimMax(func::FuncOp func, unsigned arg, unsigned d) {
-  auto type = dyn_cast<RankedTensorType>(func.getArgument(arg).getType());
-  if (!type || d >= type.getRank())
-    return std::nullopt;
-  if (!type.isDynamicDim(d))
-    return type.getDimSize(d);
-  auto params = func.getArgAttrOfType<ArrayAttr>(arg, "eff.dim_params");
-  auto name = params && d < params.size() ? dyn_cast<StringAttr>(params[d]) : StringAttr();
-  return name ? upperBound(func, name.getValue()) : std::nullopt;
-}
 
 DecoderBounds decoderBounds(func::FuncOp func) {
   DecoderBounds b;
