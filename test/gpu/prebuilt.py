@@ -25,6 +25,11 @@ ARGS the shapes come from DATA's input_*.pb. EFFC-RUN ARGS follow
 `{cases}` in them is DEST/cases, e.g. `--then-test-data {cases}/OTHER/data`
 runs another case's data in the same session (same effc args: artifacts are
 reproducible).
+
+EFFC_PREBUILT_WRAP (run) prefixes every effc-run command, e.g.
+"compute-sanitizer --tool memcheck --error-exitcode 9" (with EFFC_CUDA_GRAPH=0 so
+each launch is checked alone); EFFC_PREBUILT_TIMEOUT (seconds, default 300)
+bounds each case.
 """
 import glob
 import os
@@ -124,20 +129,22 @@ def stage(dest, cases_file, arch, bin_dir, shared):
 
 def run(dest):
     rows, failed = [], 0
+    wrap = os.environ.get("EFFC_PREBUILT_WRAP", "").split()
+    timeout = int(os.environ.get("EFFC_PREBUILT_TIMEOUT", "300"))
     for line in open(os.path.join(dest, "cases.txt")):
         name, args = [p.strip() for p in line.split("|", 1)]
         case = os.path.join(dest, "cases", name)
         args = args.replace("{cases}", os.path.join(dest, "cases"))
-        cmd = [os.path.join(dest, "effc-run"), os.path.join(case, "model.effc"), "--backend=cuda",
+        cmd = wrap + [os.path.join(dest, "effc-run"), os.path.join(case, "model.effc"), "--backend=cuda",
                "--test-data", os.path.join(case, "data"), *args.split()]
         try:
-            r = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
             text, rc = r.stdout + r.stderr, r.returncode
         except subprocess.TimeoutExpired:
-            text, rc = "timed out after 300 s", 124
+            text, rc = f"timed out after {timeout} s", 124
         lines = [l for l in text.splitlines()
                  if l.startswith(("output ", "tokens:", "acceptance:", "then ", "effc-run: error",
-                                     "shared pages:", "preempted:"))]
+                                     "shared pages:", "preempted:", "========= ERROR SUMMARY"))]
         status = "PASS" if rc == 0 else "FAIL"
         failed += rc != 0
         rows.append((name, status, " ; ".join(lines) or text.strip()[-300:]))
