@@ -22,9 +22,18 @@
 // only masked keys, which a model may turn into NaN in its K/V. A finished
 // sequence (stop token) is fed the pad token with mask 0 and does not move.
 //
-// This stage copies the cache through the host every step (Session::run's
-// outputs become the next inputs); the in-place cache (issue 14 stage S4)
-// keeps it in session state instead.
+// Where the cache lives: two buffers per cache tensor, each of capacity
+// [batch, kv_heads, total's bound, head_dim], in the session's memory (device
+// memory on the cuda backend, host memory on the host backend), taken in turn
+// as the past (a view of its first `past` rows) and the present (the run
+// writes it there through Session::runInto). Per run only input_ids,
+// attention_mask and position_ids go in and the logits come out: the cache
+// never crosses between host and device (on the cuda backend the planner's
+// arena still copies past and present device-to-device: runtime extents are
+// copied, not bound; the cache kept in place in a session-state buffer is
+// issue 14 stage S4's next step). A model with outputs besides logits and
+// present.* (nothing to write them into), or with symbolic heads or head
+// dims, feeds the presents back through the host as before (FeedOutputs).
 #include "PastModel.h"
 #include "StepModel.h"
 #include "effc/Session.h"
@@ -43,7 +52,8 @@ class PastStepModel final : public StepModel {
 public:
   using Layout = PastLayout;
 
-  PastStepModel(Session &session, Layout layout) : session_(session), l_(std::move(layout)) {}
+  PastStepModel(Session &session, Layout layout, PastCacheFeed feed)
+      : session_(session), l_(std::move(layout)), feed_(feed) {}
 
   int64_t maxBatch() const override { return l_.batch.max; }
   /// Tokens a sequence may hold: every one of them is in the cache by the
@@ -74,11 +84,15 @@ public:
     mask_.clear();
     pastLength_ = 0;
     past_.clear();
-    for (auto [in, out] : l_.cache) {
-      std::vector<int64_t> shape = model.inputs()[in].shape;
-      shape[0] = B_;
-      shape[2] = 0;
-      past_.emplace_back(model.inputs()[in].dtype, shape);
+    if (feed_ == PastCacheFeed::FeedOutputs) {
+      for (auto [in, out] : l_.cache) {
+        std::vector<int64_t> shape = model.inputs()[in].shape;
+        shape[0] = B_;
+        shape[2] = 0;
+        past_.emplace_back(model.inputs()[in].dtype, shape);
+      }
+    } else {
+      EFFC_RETURN_IF_ERROR(allocateCache());
     }
     logits.assign(n_ * size_t(l_.vocab), 0.f);
     for (int64_t start = 0; start < width; start += l_.seq.max) {
@@ -157,14 +171,36 @@ private:
       EFFC_RETURN_IF_ERROR(addInts(size_t(l_.mask), {B_, total}, mask));
     if (l_.positions >= 0)
       EFFC_RETURN_IF_ERROR(addInts(size_t(l_.positions), {B_, s}, positions));
-    for (size_t k = 0; k < l_.cache.size(); ++k)
-      feeds[model.inputs()[l_.cache[k].first].name] = past_[k].view();
-    auto outputs = session_.run(feeds);
-    if (!outputs.ok())
-      return outputs.status();
-    for (size_t k = 0; k < l_.cache.size(); ++k)
-      past_[k] = std::move((*outputs)[l_.cache[k].second]);
-    logitsRun_ = std::move((*outputs)[l_.logits]);
+    if (feed_ == PastCacheFeed::FeedOutputs) {
+      for (size_t k = 0; k < l_.cache.size(); ++k)
+        feeds[model.inputs()[l_.cache[k].first].name] = past_[k].view();
+      auto outputs = session_.run(feeds);
+      if (!outputs.ok())
+        return outputs.status();
+      for (size_t k = 0; k < l_.cache.size(); ++k)
+        past_[k] = std::move((*outputs)[l_.cache[k].second]);
+      logitsRun_ = std::move((*outputs)[l_.logits]);
+    } else {
+      // The past is the first pastLength_ rows of buffer `current_`, the
+      // present goes to the other one; only the logits come to the host.
+      std::map<std::string, MutableTensor> outs;
+      const TensorInfo &logitsInfo = model.outputs()[l_.logits];
+      std::vector<int64_t> logitsShape = {B_, s, l_.vocab};
+      if (logitsRun_.dtype() != logitsInfo.dtype || logitsRun_.shape() != logitsShape)
+        logitsRun_ = HostTensor(logitsInfo.dtype, logitsShape);
+      outs[logitsInfo.name] = logitsRun_.mutableView();
+      for (size_t k = 0; k < l_.cache.size(); ++k) {
+        const CacheBuffer &c = cache_[k];
+        std::vector<int64_t> shape = {B_, c.heads, pastLength_, c.headDim};
+        feeds[model.inputs()[l_.cache[k].first].name] =
+            Tensor{c.dtype, shape, c.data(current_), device_, deviceIndex_};
+        shape[2] = total;
+        outs[model.outputs()[l_.cache[k].second].name] =
+            MutableTensor{c.dtype, shape, c.data(1 - current_), device_, deviceIndex_};
+      }
+      EFFC_RETURN_IF_ERROR(session_.runInto(feeds, outs));
+      current_ = 1 - current_;
+    }
     mask_ = std::move(mask);
     pastLength_ = total;
     return Status::OK();
@@ -177,16 +213,65 @@ private:
       out[v] = float(logitsRun_.elementAsDouble(base + v));
   }
 
+  /// One cache tensor's two buffers of [B_, heads, capacity, headDim].
+  struct CacheBuffer {
+    DType dtype = DType::UNDEFINED;
+    int64_t heads = 0, headDim = 0;
+    HostTensor host[2];
+    DeviceTensor device[2];
+    void *data(int which) const {
+      return device[which].data() ? device[which].data() : const_cast<void *>(host[which].data());
+    }
+  };
+
+  /// Sizes cache_ for B_ rows of total's bound (kept while they suffice).
+  Status allocateCache() {
+    const Model &model = session_.model();
+    const bool onDevice = session_.backendName() == "cuda";
+    device_ = onDevice ? Device::Cuda : Device::Host;
+    deviceIndex_ = onDevice ? session_.options().device : 0;
+    current_ = 0;
+    if (cache_.size() == l_.cache.size() && cacheRows_ >= B_)
+      return Status::OK();
+    cache_.clear();
+    cache_.resize(l_.cache.size());
+    for (size_t k = 0; k < l_.cache.size(); ++k) {
+      const TensorInfo &in = model.inputs()[l_.cache[k].first];
+      CacheBuffer &c = cache_[k];
+      c.dtype = in.dtype, c.heads = in.shape[1], c.headDim = in.shape[3];
+      std::vector<int64_t> shape = {B_, c.heads, l_.total.max, c.headDim};
+      for (int which = 0; which < 2; ++which) {
+        if (!onDevice) {
+          c.host[which] = HostTensor(c.dtype, shape);
+          continue;
+        }
+        auto t = DeviceTensor::allocate(c.dtype, shape, deviceIndex_);
+        if (!t.ok())
+          return Status::error(model.path() + ": kv-cache mode: allocating the cache for '" +
+                               in.name + "' " + shapeToString(shape) + ": " + t.status().message());
+        c.device[which] = std::move(*t);
+      }
+    }
+    cacheRows_ = B_;
+    return Status::OK();
+  }
+
   Session &session_;
   Layout l_;
+  PastCacheFeed feed_;
   size_t n_ = 0;                      ///< sequences of this generation
   int64_t B_ = 0;                     ///< rows each run (>= n_: a fixed or minimum batch)
   int64_t pad_ = 0;                   ///< fed to rows that hold nothing new
   int64_t pastLength_ = 0;            ///< cache slots filled
   std::vector<int64_t> mask_;         ///< [B, pastLength_]: 1 where a slot holds a token
   std::vector<int64_t> nextPosition_; ///< per row: position_ids of its next token
-  std::vector<HostTensor> past_;      ///< per cache pair: the next run's past
-  HostTensor logitsRun_;              ///< the last run's logits
+  std::vector<HostTensor> past_;      ///< FeedOutputs: per cache pair, the next run's past
+  std::vector<CacheBuffer> cache_;    ///< SessionBuffers: per cache pair
+  int64_t cacheRows_ = 0;             ///< the batch rows cache_ holds
+  int current_ = 0;                   ///< the buffer of cache_ that holds the past
+  Device device_ = Device::Host;
+  int deviceIndex_ = 0;
+  HostTensor logitsRun_; ///< the last run's logits
 };
 
 } // namespace
@@ -351,11 +436,19 @@ StatusOr<PastLayout> analyzePastModel(const Model &model) {
   return l;
 }
 
-StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session) {
-  auto l = analyzePastModel(session.model());
+StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session, PastCacheFeed feed) {
+  const Model &model = session.model();
+  auto l = analyzePastModel(model);
   if (!l.ok())
     return l.status();
-  return std::unique_ptr<StepModel>(new PastStepModel(session, std::move(*l)));
+  // Session buffers need every output written somewhere and fixed heads and
+  // head dims to size them.
+  if (model.outputs().size() != l->cache.size() + 1)
+    feed = PastCacheFeed::FeedOutputs;
+  for (auto [in, out] : l->cache)
+    if (model.inputs()[in].shape[1] < 0 || model.inputs()[in].shape[3] < 0)
+      feed = PastCacheFeed::FeedOutputs;
+  return std::unique_ptr<StepModel>(new PastStepModel(session, std::move(*l), feed));
 }
 
 } // namespace effc::detail

@@ -52,9 +52,23 @@ StatusOr<std::unique_ptr<StepModel>> makeRecomputeStepModel(Session &session);
 /// Whether the model takes past_key_values.* inputs (an Optimum-style decoder
 /// with past), which the KV-cache mode drives.
 bool hasPastInputs(const Model &model);
+/// Where KV-cache mode keeps the cache between runs (PastStepModel.cpp).
+enum class PastCacheFeed {
+  /// In two buffers of the session's memory (device memory on the cuda
+  /// backend): each run reads the past from one and writes the present into
+  /// the other (Session::runInto); only ids, mask, positions and logits move
+  /// between host and device. Taken when the model's outputs are logits and
+  /// present.* alone, with fixed heads and head dims; else FeedOutputs.
+  SessionBuffers,
+  /// Each run's present.* come back to the host (Session::run) and go in as
+  /// the next run's past_key_values.* (the first stage; kept as the reference
+  /// the other is checked against, GeneratorTest).
+  FeedOutputs,
+};
 /// KV-cache mode over such a model (PastStepModel.cpp): prefill with an
-/// empty past, then one token per step, each run's present.* fed back as the
-/// next past; errors say why the model cannot generate this way.
-StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session);
+/// empty past, then one token per step, each run's present.* the next run's
+/// past; errors say why the model cannot generate this way.
+StatusOr<std::unique_ptr<StepModel>>
+makePastStepModel(Session &session, PastCacheFeed feed = PastCacheFeed::SessionBuffers);
 
 } // namespace effc::detail

@@ -19,7 +19,9 @@
 // KV-cache mode instead: compiled with symbolic seq, past and total (e.g.
 // --dim seq=1..32 --dim past=0..255 --dim total=1..288), it prefills the
 // prompts from an empty past (in chunks of at most max seq tokens), then runs
-// one token per step, each run's present.* fed back as the next past. Prompts
+// one token per step, each run's present.* the next run's past, kept in the
+// session's memory (on the cuda backend the cache stays on the device: only
+// the ids and the logits cross). Prompts
 // of different lengths are right-padded and masked (PastStepModel.cpp says
 // why); a sequence holds at most past's bound + 1 tokens.
 //

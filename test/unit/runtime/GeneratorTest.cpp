@@ -9,8 +9,10 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <map>
 #include <random>
+#include <tuple>
 
 using namespace effc;
 using namespace effc::detail;
@@ -460,4 +462,114 @@ TEST(RecomputeGenerator, LookAheadFoundAtTheFirstStep) {
                                       "position 0 of sequence 0 changed by "),
             std::string::npos)
       << r.status().message();
+}
+
+namespace {
+
+/// Sets buffer `id`'s shape_exprs: per dim, (coeff, dim ids) terms.
+void symbolicShape(
+    ManifestBuilder &mb, int id,
+    const std::vector<std::vector<std::pair<int64_t, std::vector<uint32_t>>>> &dims) {
+  artifact::Buffer *b = mb.m.mutable_buffers(id);
+  for (const auto &terms : dims) {
+    artifact::DimExpr *e = b->add_shape_exprs();
+    for (const auto &[coeff, ids] : terms) {
+      artifact::DimTerm *t = e->add_terms();
+      t->set_coeff(coeff);
+      for (uint32_t d : ids)
+        t->add_dims(d);
+    }
+  }
+}
+
+/// A decoder with past over symbolic seq 1..3 and past 0..10 (batch 2, one
+/// head of 4): rows = emb[input_ids]; present.0.key = eff.kv_append(past,
+/// rows); logits = attention(rows, present, present) @ W [2, seq, 8], so
+/// every logit reads the whole cache.
+std::shared_ptr<const Model> tinySymbolicWithPast() {
+  ManifestBuilder mb;
+  for (auto [name, min, max] :
+       {std::tuple<const char *, int64_t, int64_t>{"seq", 1, 3}, {"past", 0, 10}}) {
+    artifact::Dim *d = mb.m.add_dims();
+    d->set_name(name);
+    d->set_min(min);
+    d->set_max(max);
+  }
+  using E = std::vector<std::pair<int64_t, std::vector<uint32_t>>>;
+  const E two = {{2, {}}}, one = {{1, {}}}, four = {{4, {}}}, eight = {{8, {}}}, seq = {{1, {0}}},
+          past = {{1, {1}}}, total = {{1, {0}}, {1, {1}}};
+  std::vector<float> embValues(32), wValues(32);
+  for (size_t i = 0; i < 32; ++i) {
+    embValues[i] = float(int(i * 7 % 11) - 5) / 4;
+    wValues[i] = float(int(i * 5 % 13) - 6) / 8;
+  }
+  int ids = mb.buffer("input_ids", DType::INT64, {2, 3});
+  symbolicShape(mb, ids, {two, seq});
+  int pastBuf = mb.buffer("past", DType::FLOAT32, {2, 1, 10, 4});
+  symbolicShape(mb, pastBuf, {two, one, past, four});
+  int emb = mb.weight("emb", {8, 4}, embValues);
+  int w = mb.weight("W", {4, 8}, wValues);
+  int rows = mb.buffer("rows", DType::FLOAT32, {2, 3, 4});
+  symbolicShape(mb, rows, {two, seq, four});
+  int rows4 = mb.alias("rows4", rows, 0, DType::FLOAT32, {2, 1, 3, 4});
+  symbolicShape(mb, rows4, {two, one, seq, four});
+  int present = mb.buffer("present", DType::FLOAT32, {2, 1, 13, 4});
+  symbolicShape(mb, present, {two, one, total, four});
+  int y = mb.buffer("y", DType::FLOAT32, {2, 1, 3, 4});
+  symbolicShape(mb, y, {two, one, seq, four});
+  int y3 = mb.alias("y3", y, 0, DType::FLOAT32, {2, 3, 4});
+  symbolicShape(mb, y3, {two, seq, four});
+  int logits = mb.buffer("logits", DType::FLOAT32, {2, 3, 8});
+  symbolicShape(mb, logits, {two, seq, eight});
+  mb.kernel("eff.gather", {emb, ids}, {rows}, {{"axis", attrI(0)}});
+  mb.kernel("eff.kv_append", {pastBuf, rows4}, {present},
+            {{"capacity", attrI(13)}, {"state", [] {
+                                         artifact::Attr a;
+                                         a.set_s("present.0.key");
+                                         return a;
+                                       }()}});
+  mb.kernel("eff.attention", {rows4, present, present}, {y}, {{"scale", attrF(0.5)}});
+  mb.kernel("eff.matmul", {y3, w}, {logits});
+  mb.input("input_ids", ids);
+  mb.input("past_key_values.0.key", pastBuf);
+  mb.output("logits", logits);
+  mb.output("present.0.key", present);
+  return loadBytes(mb.bytes(), "tiny-past.effc");
+}
+
+} // namespace
+
+// The cache kept in the session's buffers (PastCacheFeed::SessionBuffers,
+// the default) gives bit for bit the logits of feeding each run's present.*
+// back through the host (FeedOutputs): prefill in chunks of 3 (prompts of 5
+// and 2 tokens) and 4 steps, one sequence finishing early.
+TEST(PastGenerator, SessionBuffersMatchFeedingThePresentsBack) {
+  auto model = tinySymbolicWithPast();
+  ASSERT_TRUE(model);
+  auto session = Session::create(model, "host");
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  std::vector<std::vector<float>> logits[2];
+  for (int k = 0; k < 2; ++k) {
+    auto m = makePastStepModel(**session,
+                               k == 0 ? PastCacheFeed::SessionBuffers : PastCacheFeed::FeedOutputs);
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    std::vector<float> l;
+    ASSERT_TRUE((*m)->prefill({{1, 2, 3, 4, 5}, {6, 7}}, 0, l).ok());
+    logits[k].push_back(l);
+    for (int step = 0; step < 4; ++step) {
+      Status s = (*m)->step({int64_t(step), int64_t(7 - step)}, {true, step < 2}, l);
+      ASSERT_TRUE(s.ok()) << s.message();
+      logits[k].push_back(l);
+    }
+  }
+  ASSERT_EQ(logits[0].size(), 5u);
+  for (size_t i = 0; i < logits[0].size(); ++i) {
+    ASSERT_EQ(logits[0][i].size(), 16u);
+    for (size_t v = 0; v < 16; ++v)
+      EXPECT_EQ(std::memcmp(&logits[0][i][v], &logits[1][i][v], sizeof(float)), 0)
+          << "run " << i << " logit " << v << ": " << logits[0][i][v] << " vs " << logits[1][i][v];
+  }
+  // The cache matters: the last step's logits differ from the first step's
+  // for the same token.
+  EXPECT_NE(logits[0][1], logits[0][4]);
 }
