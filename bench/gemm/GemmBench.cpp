@@ -81,8 +81,7 @@ struct Job {
   std::string cubin, error;
   /// The TMA kernel's tensor maps (wgmma::tmaMaps), encoded per launch on
   /// the problem's A and B.
-  std::vector<wgmma::TmaMap> tmaMaps;
-  DType tmaType = DType::BFLOAT16;
+  std::vector<TensorMapDesc> tmaMaps;
   int regs = -1, spillBytes = -1;
   double ms = 0;
 };
@@ -507,19 +506,17 @@ bool encodeTmaMaps(Gpu &g, const Job &j, std::array<cuda::CUdeviceptr, 2> operan
                  j.name.c_str());
     return false;
   }
-  for (const wgmma::TmaMap &m : j.tmaMaps) {
+  for (const TensorMapDesc &m : j.tmaMaps) {
     cuda::CuTensorMap t;
-    const unsigned elementStrides[3] = {1, 1, 1};
-    const unsigned long long dims[3] = {m.dims[0], m.dims[1], m.dims[2]},
-                             strides[2] = {m.strides[0], m.strides[1]};
+    const std::vector<unsigned long long> dims(m.dims.begin(), m.dims.end()),
+        strides(m.strides.begin(), m.strides.end());
     if (!g.ok(a.cuTensorMapEncodeTiled(
                   &t,
-                  j.tmaType == DType::FLOAT16 ? cuda::CU_TENSOR_MAP_DATA_TYPE_FLOAT16
-                                              : cuda::CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
-                  3, reinterpret_cast<void *>(operands[m.input]), dims, strides, m.box,
-                  elementStrides, cuda::CU_TENSOR_MAP_INTERLEAVE_NONE,
-                  cuda::CU_TENSOR_MAP_SWIZZLE_128B, cuda::CU_TENSOR_MAP_L2_PROMOTION_L2_256B,
-                  cuda::CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE),
+                  m.dtype == DType::FLOAT16 ? cuda::CU_TENSOR_MAP_DATA_TYPE_FLOAT16
+                                            : cuda::CU_TENSOR_MAP_DATA_TYPE_BFLOAT16,
+                  unsigned(m.dims.size()), reinterpret_cast<void *>(operands[m.arg]), dims.data(),
+                  strides.data(), m.box.data(), m.elementStrides.data(), m.interleave, m.swizzle,
+                  m.l2Promotion, m.oobFill),
               ("cuTensorMapEncodeTiled " + j.name).c_str()))
       return false;
     maps.push_back(t);
@@ -802,10 +799,8 @@ int main(int argc, char **argv) {
         j.source = tensorCoreGemmPrelude() + emitTensorCoreGemm(s, j.name);
         j.launch = tensorCoreGemmLaunch(s);
       }
-      if (hopper && wgmma::usesTma(s)) {
+      if (hopper && wgmma::usesTma(s))
         j.tmaMaps = wgmma::tmaMaps(s);
-        j.tmaType = s.aType;
-      }
       v.job = jobs.size();
       jobs.push_back(j);
       p.variants.push_back(v);

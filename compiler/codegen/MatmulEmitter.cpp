@@ -90,6 +90,31 @@ bool describeGemmEpilogue(const KernelDesc &d, GemmSpec &s, std::string &error) 
 
 using DescribeFn = bool (*)(const KernelDesc &, GemmSpec &, std::string &);
 
+/// The artifact's target and effc --gemm: sm_90a artifacts (all but --gemm=mma)
+/// may take the wgmma kernels; the TMA one (auto, tma) takes tensor maps,
+/// which the runtime encodes from the manifest (Kernel.tensor_maps).
+void applyTarget(const KernelDesc &d, GemmSpec &s) {
+  s.sm90a = d.sm90a && d.gemm != GemmKernelChoice::Mma;
+  s.tma = d.gemm == GemmKernelChoice::Auto || d.gemm == GemmKernelChoice::Tma;
+}
+
+/// Why an sm_90a GEMM that could run on tensor cores is not on the kernel
+/// --gemm prefers ("" when it is).
+std::string gemmRemark(const KernelDesc &d, const GemmSpec &s) {
+  if (!d.sm90a || d.gemm == GemmKernelChoice::Mma)
+    return "";
+  const std::string who = d.op + " " + std::to_string(s.M) + "x" + std::to_string(s.N) + "x" +
+                          std::to_string(s.K) + ": ";
+  if (!usesWgmma(s)) {
+    if (!usesTensorCores(s))
+      return ""; // fp32/fp64/integer GEMMs take the FFMA kernel on every arch
+    return who + "mma.sync kernel, not wgmma (" + wgmma::unsupportedReason(s) + ")";
+  }
+  if (s.tma && !wgmma::usesTma(s))
+    return who + "cp.async wgmma kernel, not TMA (" + wgmma::tmaUnsupportedReason(s) + ")";
+  return "";
+}
+
 /// The tensor-core kernel with the tile chooseTile picks, else the FFMA
 /// kernel; the launch is planGemm's (the one emitGemm launches with), no text.
 bool chooseGemmKernel(DescribeFn describe, const KernelDesc &d, KernelChoice &c,
@@ -97,9 +122,10 @@ bool chooseGemmKernel(DescribeFn describe, const KernelDesc &d, KernelChoice &c,
   GemmSpec s;
   if (!describe(d, s, error))
     return false;
-  s.sm90a = d.sm90a;
+  applyTarget(d, s);
   CudaKernel k = planGemm(d, s);
   c.launch = k.launch;
+  c.remark = gemmRemark(d, s);
   c.needsGemmPrelude = k.needsGemmPrelude;
   c.needsHopperPrelude = k.needsHopperPrelude;
   c.setParam("M", s.M);
@@ -110,6 +136,19 @@ bool chooseGemmKernel(DescribeFn describe, const KernelDesc &d, KernelChoice &c,
     return true;
   }
   bool hopper = usesWgmma(s);
+  if (hopper && wgmma::usesTma(s)) {
+    // The persistent kernel's tile (its ring may be shorter than
+    // chooseTile's to fit the split-K buffer) and split; A's and B's maps.
+    const TileConfig t = wgmma::tmaTile(s);
+    c.variant = "wgmma-tma";
+    c.setParam("bm", t.bm);
+    c.setParam("bn", t.bn);
+    c.setParam("bk", t.bk);
+    c.setParam("stages", t.stages);
+    c.setParam("split", wgmma::splitK(s));
+    c.tensorMaps = wgmma::tmaMaps(s);
+    return true;
+  }
   TileConfig t = hopper ? wgmma::chooseTile(s) : tcgemm::chooseTile(s);
   c.variant = hopper ? "wgmma" : "mma";
   c.setParam("bm", t.bm);
@@ -126,7 +165,7 @@ bool instantiateGemmKernel(DescribeFn describe, const KernelDesc &d, const Kerne
   GemmSpec s;
   if (!describe(d, s, error))
     return false;
-  s.sm90a = d.sm90a;
+  applyTarget(d, s);
   CudaKernel k = emitGemm(d, s);
   const LaunchDims &a = k.launch, &b = c.launch;
   if (!std::equal(a.grid, a.grid + 3, b.grid) || !std::equal(a.block, a.block + 3, b.block) ||

@@ -142,6 +142,11 @@ StatusOr<CompileResult> planAndWrite(const std::string &path, mlir::ModuleOp mod
     planOptions.sm90a =
         !options.archs.empty() &&
         llvm::all_of(options.archs, [](const std::string &a) { return a == "sm_90a"; });
+    planOptions.gemm = options.gemm == "mma"     ? codegen::GemmKernelChoice::Mma
+                       : options.gemm == "wgmma" ? codegen::GemmKernelChoice::Wgmma
+                       : options.gemm == "tma"   ? codegen::GemmKernelChoice::Tma
+                                                 : codegen::GemmKernelChoice::Auto;
+    planOptions.remarks = options.remarks;
     plan = buildExecutionPlan(module, planOptions);
   }
   if (failed(plan))
@@ -210,6 +215,14 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
     return reporter.error("--dtype must be fp32, bf16 or fp16, got '" + options.dtype + "'");
   if (options.loraMerge && options.loraAdapters.empty())
     return reporter.error("--lora-merge needs an adapter (--lora=DIR)");
+  if (options.gemm != "auto" && options.gemm != "mma" && options.gemm != "wgmma" &&
+      options.gemm != "tma")
+    return reporter.error("--gemm must be auto, mma, wgmma or tma, got '" + options.gemm + "'");
+  if ((options.gemm == "wgmma" || options.gemm == "tma") &&
+      (options.archs.empty() ||
+       !llvm::all_of(options.archs, [](const std::string &a) { return a == "sm_90a"; })))
+    return reporter.error("--gemm=" + options.gemm +
+                          " needs --arch=sm_90a (the wgmma kernels build for sm_90a only)");
   if (!options.quantize.empty() && options.quantize != "int8" && options.quantize != "nf4" &&
       options.quantize != "llm-int8")
     return reporter.error("--quantize must be int8, nf4 or llm-int8, got '" + options.quantize +

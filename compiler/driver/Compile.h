@@ -66,6 +66,9 @@ struct CompileOptions {
   bool verbose = false;
   /// Weight blobs printed in full in IR output (elided by default).
   bool printWeights = false;
+  /// --gemm=auto|mma|wgmma|tma: the tensor-core GEMM kernel of 16-bit GEMMs
+  /// (wgmma and tma need every arch sm_90a; codegen::GemmKernelChoice).
+  std::string gemm = "auto";
   /// Artifact only: write the file here (and report "effc: wrote PATH: ..."
   /// as a Progress line) instead of returning its bytes in
   /// CompileResult::output.

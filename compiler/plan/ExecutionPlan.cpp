@@ -380,9 +380,12 @@ private:
       if (desc) {
         kernel.desc = std::move(*desc);
         kernel.desc.sm90a = options.sm90a;
+        kernel.desc.gemm = options.gemm;
         kernel.cuda = codegen::chooseCudaKernel(kernel.desc, error);
         if (!kernel.cuda && failed(noCudaKernel(op, kernel.desc, error)))
           return failure();
+        if (options.remarks && kernel.cuda && !kernel.cuda->remark.empty())
+          op->emitRemark(kernel.cuda->remark);
         plan.kernels.push_back(std::move(kernel));
         kernelOps.push_back(op);
         return success();
@@ -420,9 +423,12 @@ private:
       return op->emitError("cannot describe kernel: ") << error;
     kernel.desc = std::move(*desc);
     kernel.desc.sm90a = options.sm90a;
+    kernel.desc.gemm = options.gemm;
     kernel.cuda = codegen::chooseCudaKernel(kernel.desc, error);
     if (!kernel.cuda && failed(noCudaKernel(op, kernel.desc, error)))
       return failure();
+    if (options.remarks && kernel.cuda && !kernel.cuda->remark.empty())
+      op->emitRemark(kernel.cuda->remark);
     plan.kernels.push_back(std::move(kernel));
     kernelOps.push_back(op);
     return success();

@@ -28,6 +28,11 @@ struct PlanOptions {
   bool hostOnly = false;
   /// Every target arch is sm_90a: GEMMs may use the Hopper wgmma kernel.
   bool sm90a = false;
+  /// effc --gemm: which tensor-core GEMM kernel 16-bit GEMMs get.
+  codegen::GemmKernelChoice gemm = codegen::GemmKernelChoice::Auto;
+  /// effc --remarks: a remark at each op whose kernel choice says why it is
+  /// not the preferred one (KernelChoice::remark).
+  bool remarks = false;
 };
 
 struct ExecutionPlan {

@@ -101,6 +101,23 @@ void toManifestKernel(const KernelPlan &kernel, const std::string &function,
     launch->add_block(dims.block[i]);
   }
   launch->set_shared_bytes(dims.sharedBytes);
+  for (const codegen::TensorMapDesc &m : kernel.cuda->tensorMaps) {
+    artifact::TensorMap *map = out.add_tensor_maps();
+    map->set_arg(uint32_t(m.arg));
+    map->set_dtype(artifact::DType(int(m.dtype)));
+    for (uint64_t d : m.dims)
+      map->add_dims(d);
+    for (uint64_t st : m.strides)
+      map->add_strides(st);
+    for (uint32_t b : m.box)
+      map->add_box(b);
+    for (uint32_t e : m.elementStrides)
+      map->add_element_strides(e);
+    map->set_interleave(uint32_t(m.interleave));
+    map->set_swizzle(uint32_t(m.swizzle));
+    map->set_l2_promotion(uint32_t(m.l2Promotion));
+    map->set_oob_fill(uint32_t(m.oobFill));
+  }
   for (const codegen::RuntimeGrid &g : dims.runtimeGrid) {
     artifact::GridExpr *e = launch->add_grid_exprs();
     e->set_axis(uint32_t(g.axis));

@@ -11,7 +11,8 @@
 //                                                buffers, bindings, arena and
 //                                                each kernel's entry
 // --host-only plans as `effc --host-only` does: an op without a CUDA kernel
-// is allowed instead of being an error.
+// is allowed instead of being an error; --arch, --gemm and --remarks as
+// effc's.
 //
 #include "compiler/plan/ExecutionPlan.h"
 #include "passes/Registration.h"
@@ -20,6 +21,9 @@
 #include "mlir/Tools/mlir-translate/MlirTranslateMain.h"
 #include "mlir/Tools/mlir-translate/Translation.h"
 
+#include "llvm/ADT/STLExtras.h"
+#include "llvm/ADT/SmallVector.h"
+#include "llvm/ADT/StringRef.h"
 #include "llvm/Support/CommandLine.h"
 
 #include <google/protobuf/text_format.h>
@@ -32,9 +36,31 @@ llvm::cl::opt<bool> hostOnly("host-only",
                              llvm::cl::desc("Plan for the host backend only: ops without a "
                                             "CUDA kernel are allowed (as effc --host-only)"));
 
+llvm::cl::opt<std::string> arch("arch",
+                                llvm::cl::desc("Target arch(s), comma-separated, as effc --arch: "
+                                               "all sm_90a plans the Hopper GEMM kernels"),
+                                llvm::cl::init("sm_90"));
+llvm::cl::opt<std::string> gemm("gemm",
+                                llvm::cl::desc("auto|mma|wgmma|tma, as effc --gemm (not checked "
+                                               "against --arch here)"),
+                                llvm::cl::init("auto"));
+llvm::cl::opt<bool> remarks("remarks",
+                            llvm::cl::desc("A remark at each op whose kernel falls back, as effc "
+                                           "--remarks"));
+
 FailureOr<effc::ExecutionPlan> plan(ModuleOp module) {
   effc::PlanOptions options;
   options.hostOnly = hostOnly;
+  llvm::SmallVector<llvm::StringRef> archs;
+  llvm::StringRef(arch).split(archs, ',', -1, /*KeepEmpty=*/false);
+  options.sm90a =
+      !archs.empty() && llvm::all_of(archs, [](llvm::StringRef a) { return a == "sm_90a"; });
+  using effc::codegen::GemmKernelChoice;
+  options.gemm = gemm == "mma"     ? GemmKernelChoice::Mma
+                 : gemm == "wgmma" ? GemmKernelChoice::Wgmma
+                 : gemm == "tma"   ? GemmKernelChoice::Tma
+                                   : GemmKernelChoice::Auto;
+  options.remarks = remarks;
   return effc::buildExecutionPlan(module, options);
 }
 

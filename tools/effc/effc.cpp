@@ -67,6 +67,13 @@ cl::opt<std::string> arch("arch",
                           cl::desc("Target(s) for --embed-cubin, comma-separated (default sm_90)"),
                           cl::init("sm_90"), cl::value_desc("sm_90[,sm_80]"),
                           cl::cat(effcCategory));
+cl::opt<std::string>
+    gemm("gemm",
+         cl::desc("Tensor-core GEMM kernel of bf16/fp16 GEMMs: auto (sm_90a: the TMA wgmma "
+                  "kernel where it applies, else the cp.async wgmma kernel; else mma.sync), "
+                  "mma (mma.sync), wgmma (cp.async wgmma, sm_90a), tma (TMA wgmma, sm_90a); "
+                  "--remarks says where a GEMM falls back"),
+         cl::init("auto"), cl::value_desc("auto|mma|wgmma|tma"), cl::cat(effcCategory));
 cl::opt<bool>
     raiseAttention("raise-attention",
                    cl::desc("Recognize attention subgraphs and run them as FlashAttention "
@@ -265,3 +272,4 @@ int main(int argc, char **argv) {
     outs() << result->output;
   return 0;
 }
+  options.gemm = gemm;

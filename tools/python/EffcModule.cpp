@@ -564,19 +564,23 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
                                  nb::handle quantize, double llmInt8Threshold, bool loraMerge,
                                  bool fuse, bool raiseAttention, bool splitKvDecode,
                                  bool decomposeLoRA, int64_t moePartitions, bool hostOnly,
-                                 bool embedCubin, nb::handle arch, nb::handle constInputs,
-                                 bool remarks, bool verbose) {
+                                 bool embedCubin, nb::handle arch, const std::string &gemm,
+                                 nb::handle constInputs, bool remarks, bool verbose) {
   if (!quantize.is_none() && !nb::isinstance<nb::str>(quantize))
     throw nb::value_error("compile(): quantize must be None, \"int8\", \"nf4\" or \"llm-int8\"");
   if (dtype != "fp32" && dtype != "bf16" && dtype != "fp16")
     throw nb::value_error(
         ("compile(): dtype must be \"fp32\", \"bf16\" or \"fp16\", got \"" + dtype + "\"").c_str());
+  if (gemm != "auto" && gemm != "mma" && gemm != "wgmma" && gemm != "tma")
+    throw nb::value_error(
+        ("compile(): gemm must be \"auto\", \"mma\", \"wgmma\" or \"tma\", got \"" + gemm + "\"")
+            .c_str());
 #ifndef EFFC_PYTHON_HAS_COMPILER
   (void)path, (void)shapes, (void)dims, (void)lora, (void)llmInt8Threshold, (void)loraMerge;
   (void)fuse;
   (void)raiseAttention;
   (void)splitKvDecode, (void)decomposeLoRA, (void)moePartitions, (void)hostOnly;
-  (void)embedCubin, (void)arch;
+  (void)embedCubin, (void)arch, (void)gemm;
   (void)constInputs, (void)remarks, (void)verbose;
   throw std::runtime_error("effc.compile: this build of effc has no compiler (built with "
                            "EFFC_RUNTIME_ONLY=ON); compile with the effc tool and use effc.load");
@@ -651,6 +655,7 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
   options.embedCubin = embedCubin;
   if (!arch.is_none())
     options.archs = stringList("arch", arch);
+  options.gemm = gemm; // needs arch "sm_90a" unless auto/mma (effc --gemm's rules)
   options.remarks = remarks;
   options.verbose = verbose;
 
@@ -890,7 +895,7 @@ NB_MODULE(_effc, m) {
       "llm_int8_threshold"_a = 6.0, "lora_merge"_a = false, "fuse"_a = true,
       "raise_attention"_a = true, "split_kv_decode"_a = true, "decompose_lora"_a = true,
       "moe_partitions"_a = 1, "host_only"_a = false, "embed_cubin"_a = false, "arch"_a = nb::none(),
-      "const_inputs"_a = nb::none(), "remarks"_a = false, "verbose"_a = false,
+      "gemm"_a = "auto", "const_inputs"_a = nb::none(), "remarks"_a = false, "verbose"_a = false,
       "Compiles an ONNX model (or eff IR, .mlir) into a Model, as the effc tool does.\n\n"
       "path:            the model file.\n"
       "dtype:           compute precision: \"fp32\", \"bf16\" or \"fp16\" (weights converted "
@@ -919,6 +924,8 @@ NB_MODULE(_effc, m) {
       "host_only:       an artifact for the host backend only (ops without CUDA kernel allowed).\n"
       "embed_cubin:     compile the kernels with NVRTC now and store cubins for `arch`.\n"
       "arch:            target(s) for embed_cubin: \"sm_90\" (default) or a list.\n"
+      "gemm:            \"auto\", \"mma\", \"wgmma\" or \"tma\": the tensor-core GEMM kernel of\n"
+      "                 bf16/fp16 GEMMs (effc --gemm; wgmma and tma need arch \"sm_90a\").\n"
       "const_inputs:    {input name: ONNX TensorProto .pb file}: freeze inputs to constants.\n"
       "remarks:         print (stderr) what the pattern passes did and why not.\n"
       "verbose:         print progress and per-stage timing (stderr).\n\n"

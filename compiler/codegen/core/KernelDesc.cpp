@@ -86,6 +86,8 @@ std::string toString(const KernelChoice &c) {
   for (const RuntimeGrid &g : c.launch.runtimeGrid)
     text += std::string(" grid.") + "xyz"[g.axis] + "=ceil(" + g.count.text() + "/" +
             std::to_string(g.perBlock) + ")<=" + std::to_string(g.cap);
+  if (!c.tensorMaps.empty())
+    text += " tensor_maps=" + std::to_string(c.tensorMaps.size());
   return text;
 }
 

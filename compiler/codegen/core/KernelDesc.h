@@ -53,6 +53,13 @@ struct TensorDesc {
 
 struct FusedOp;
 
+/// effc --gemm=auto|mma|wgmma|tma. Auto: on sm_90a the TMA wgmma kernel
+/// where it takes the GEMM, else the cp.async wgmma kernel, else mma.sync;
+/// elsewhere mma.sync. Mma forces mma.sync; Wgmma the cp.async wgmma kernel
+/// (sm_90a), Tma the TMA one (sm_90a): each falls back (a --remarks line
+/// says why) where it cannot take the GEMM.
+enum class GemmKernelChoice { Auto, Mma, Wgmma, Tma };
+
 struct KernelDesc {
   std::string op;   // an op name of EffOp.h; eff.fusion has attrs["kind"], body
   std::string name; // the __global__ function's name, "k12_add"
@@ -66,6 +73,8 @@ struct KernelDesc {
   std::vector<int> bodyOutputs;
   /// The artifact targets sm_90a only: emitters may use Hopper's wgmma.
   bool sm90a = false;
+  /// effc --gemm: which tensor-core GEMM kernel 16-bit GEMMs get.
+  GemmKernelChoice gemm = GemmKernelChoice::Auto;
 
   int64_t intAttr(const std::string &key, int64_t dflt) const;
   double floatAttr(const std::string &key, double dflt) const;
@@ -110,6 +119,23 @@ struct LaunchDims {
   void followRuntime(int axis, const Extent &count, int64_t perBlock, int64_t cap);
 };
 
+/// A CUDA tensor map (CUtensorMap) that a kernel takes by value after its
+/// pointer arguments (and effc_dims): cuTensorMapEncodeTiled's parameters
+/// over the device address of kernel argument `arg` (inputs, then outputs),
+/// which the runtime encodes (artifact::TensorMap). Enum values are cuda.h's.
+struct TensorMapDesc {
+  int arg = 0;
+  DType dtype = DType::BFLOAT16;
+  std::vector<uint64_t> dims;    ///< elements, innermost first (rank = size)
+  std::vector<uint64_t> strides; ///< bytes, of dims 1..rank-1
+  std::vector<uint32_t> box;     ///< elements per copy, per dim
+  std::vector<uint32_t> elementStrides;
+  int interleave = 0;  ///< CU_TENSOR_MAP_INTERLEAVE_NONE
+  int swizzle = 3;     ///< CU_TENSOR_MAP_SWIZZLE_128B
+  int l2Promotion = 3; ///< CU_TENSOR_MAP_L2_PROMOTION_L2_256B
+  int oobFill = 0;     ///< CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE (zeros)
+};
+
 /// What planning chooses for a kernel before any CUDA text exists: the
 /// family's variant and its parameters (tiles, threads, items a loop covers),
 /// the launch geometry, and the device files its text will need. A family's
@@ -125,6 +151,11 @@ struct KernelChoice {
   bool needsQuantPrelude = false;
   bool needsMoEPrelude = false;
   bool needsHopperPrelude = false;
+  /// Tensor maps the kernel takes, in parameter order (the TMA GEMM's A, B).
+  std::vector<TensorMapDesc> tensorMaps;
+  /// Why the kernel is not the one its op would prefer (a GEMM off the TMA
+  /// kernel on sm_90a, a forced --gemm that cannot apply): effc --remarks.
+  std::string remark;
 
   /// The parameter's value; `dflt` when the choice has none of that name.
   int64_t param(const std::string &key, int64_t dflt = 0) const;

@@ -88,9 +88,9 @@ struct GemmSpec {
   bool sm90a = false;
   /// With sm90a: the launcher builds the operands' TMA tensor maps
   /// (wgmma::tmaMaps) and passes them after the kernel's other arguments,
-  /// so the warp-specialized TMA kernel may be picked. effc's runtime does
-  /// not build tensor maps yet: artifacts leave this false (the cp.async
-  /// wgmma kernel); effc-gemm-bench sets it.
+  /// so the warp-specialized TMA kernel may be picked. Artifacts set it
+  /// unless --gemm=wgmma|mma (the plan writes the maps into the manifest,
+  /// the cuda backend encodes them); effc-gemm-bench unless --cpasync.
   bool tma = false;
   /// Force the TMA kernel's split-K factor (benchmark sweeps; 1..8, clamped
   /// to the k-tiles, dropped when the reduction buffer does not fit); 0

@@ -103,12 +103,31 @@ std::string wgmmaGemmPrelude() {
   return deviceSources({"primitives.cuh", "tensor_core_gemm.cuh", "hopper.cuh", "wgmma_gemm.cuh"});
 }
 
-bool usesTma(const GemmSpec &s) {
-  if (!s.sm90a || !s.tma || s.K < 1 || s.hasRuntimeRows() || !unsupportedReason(s).empty())
-    return false;
+std::string tmaUnsupportedReason(const GemmSpec &s) {
+  if (std::string why = unsupportedReason(s); !why.empty())
+    return why;
+  // Its persistent tile walk and tensor maps are static; an upper-bound map
+  // would work (buffers are planned at the largest M) but every run would
+  // compute the largest M's tiles.
+  if (s.hasRuntimeRows())
+    return "TMA kernel: M follows the symbolic dims (runtime rows)";
   // The kernel's tile arithmetic is 32-bit (its producer runs on 40 registers).
-  return s.batch() * ceilDiv(s.M, 64) * ceilDiv(s.N, 64) < (int64_t(1) << 31);
+  if (s.batch() * ceilDiv(s.M, 64) * ceilDiv(s.N, 64) >= (int64_t(1) << 31))
+    return "TMA kernel: 2^31 or more 64x64 tiles";
+  // cuTensorMapEncodeTiled: extents below 2^32, strides below 2^40 bytes.
+  tcgemm::BatchLoop batch;
+  tcgemm::coalesceBatch(s, batch);
+  if (std::max({s.M, s.N, s.K, batch.count}) >= (int64_t(1) << 32))
+    return "TMA kernel: an extent of 2^32 or more";
+  const int64_t strideBytes =
+      2 * std::max({s.ldA() * (s.transA ? s.K : s.M), s.ldB() * (s.transB ? s.N : s.K),
+                    batch.strideA, batch.strideB});
+  if (strideBytes >= (int64_t(1) << 40))
+    return "TMA kernel: a stride of 2^40 bytes or more";
+  return "";
 }
+
+bool usesTma(const GemmSpec &s) { return s.sm90a && s.tma && tmaUnsupportedReason(s).empty(); }
 
 namespace {
 // Dynamic shared memory a CTA may have: 227 KiB less the kernel's static
@@ -156,6 +175,8 @@ std::pair<TileConfig, int> tmaPlan(const GemmSpec &s) {
 
 int splitK(const GemmSpec &s) { return usesTma(s) ? tmaPlan(s).second : 1; }
 
+TileConfig tmaTile(const GemmSpec &s) { return tmaPlan(s).first; }
+
 std::string kernelVariant(const GemmSpec &s) {
   if (!usesTma(s))
     return tileName(chooseTile(s));
@@ -163,26 +184,23 @@ std::string kernelVariant(const GemmSpec &s) {
   return tileName(t) + "_tma" + (split > 1 ? "_sk" + std::to_string(split) : "");
 }
 
-std::vector<TmaMap> tmaMaps(const GemmSpec &s) {
+std::vector<TensorMapDesc> tmaMaps(const GemmSpec &s) {
   if (!usesTma(s))
     return {};
   const TileConfig t = tmaPlan(s).first;
   tcgemm::BatchLoop batch;
   tcgemm::coalesceBatch(s, batch);
-  auto map = [&](int input, bool kContig, int64_t mn, int64_t ld, int64_t batchStride, int mnTile) {
-    TmaMap m;
-    m.input = input;
+  auto map = [&](int arg, bool kContig, int64_t mn, int64_t ld, int64_t batchStride, int mnTile) {
+    TensorMapDesc m;
+    m.arg = arg;
+    m.dtype = s.aType;
     const int64_t rows = kContig ? mn : s.K;
-    m.dims[0] = uint64_t(kContig ? s.K : mn);
-    m.dims[1] = uint64_t(rows);
     const bool batched = batch.count > 1 && batchStride != 0;
-    m.dims[2] = uint64_t(batched ? batch.count : 1);
-    m.strides[0] = uint64_t(ld) * 2;
-    m.strides[1] = uint64_t(batched ? batchStride : rows * ld) * 2;
-    m.box[0] = 64;
-    m.box[1] = uint32_t(kContig ? mnTile : 64);
-    m.box[2] = 1;
-    return m;
+    m.dims = {uint64_t(kContig ? s.K : mn), uint64_t(rows), uint64_t(batched ? batch.count : 1)};
+    m.strides = {uint64_t(ld) * 2, uint64_t(batched ? batchStride : rows * ld) * 2};
+    m.box = {64, uint32_t(kContig ? mnTile : 64), 1};
+    m.elementStrides = {1, 1, 1};
+    return m; // swizzle 128 B, no interleave, L2 256 B, zero fill: the defaults
   };
   return {map(0, !s.transA, s.M, s.ldA(), batch.strideA, t.bm),
           map(1, s.transB, s.N, s.ldB(), batch.strideB, t.bn)};

@@ -47,22 +47,14 @@ LaunchDims wgmmaGemmLaunch(const GemmSpec &s);
 
 /// True when emitWgmmaGemm emits the TMA warp-specialized persistent kernel
 /// (wgmma_tma_gemm of device/wgmma_gemm.cuh) for `s`: s.tma (its launcher
-/// passes the tensor maps of tmaMaps) on a supported spec with K >= 1.
+/// passes the tensor maps of tmaMaps) and tmaUnsupportedReason(s) empty.
 /// Otherwise the cp.async kernel. Both keep the epilogue and the ABI's
 /// pointer arguments; the TMA kernel takes the two maps after them.
 bool usesTma(const GemmSpec &s);
 
-/// One operand's tensor map as cuTensorMapEncodeTiled takes it: 16-bit
-/// elements (bf16/fp16 as the spec's A type), rank 3 (inner = contiguous
-/// dim, rows, batch), 128-byte swizzle, no interleave, element strides 1,
-/// zero fill out of bounds. The base address is the operand's pointer
-/// argument (16-byte aligned).
-struct TmaMap {
-  int input = 0;                  ///< 0: A (argument 0), 1: B (argument 1)
-  uint64_t dims[3] = {1, 1, 1};   ///< elements
-  uint64_t strides[2] = {16, 16}; ///< bytes between rows, between batch matrices
-  uint32_t box[3] = {64, 64, 1};  ///< elements per TMA load
-};
+/// Empty when the TMA kernel takes `s` (ignoring s.tma), else why not
+/// (what effc --remarks says of an sm_90a GEMM left on the cp.async kernel).
+std::string tmaUnsupportedReason(const GemmSpec &s);
 
 /// The split-K factor of the TMA kernel (1: none; else a cluster of that
 /// many CTAs per tile, reducing in distributed shared memory): 4 or 2, the
@@ -70,12 +62,21 @@ struct TmaMap {
 /// (s.splitK forces it).
 int splitK(const GemmSpec &s);
 
+/// The TMA kernel's tile: chooseTile's, its ring shortened to fit the
+/// split-K reduction buffer. Precondition: usesTma(s).
+TileConfig tmaTile(const GemmSpec &s);
+
 /// "wg128x256_s4" (cp.async) or "wg64x64_s8_tma_sk4" (TMA, split 4): the
 /// kernel emitWgmmaGemm writes for `s`.
 std::string kernelVariant(const GemmSpec &s);
 
-/// The maps of a usesTma kernel, A then B, in its parameter order.
-std::vector<TmaMap> tmaMaps(const GemmSpec &s);
+/// The tensor maps of a usesTma kernel, A then B, in its parameter order:
+/// 16-bit elements (the spec's A type), rank 3 (inner = the contiguous dim,
+/// rows, batch), box 64 elements x the tile's rows (64 for an MN-major
+/// operand, one box per 64-element block), 128-byte swizzle, no interleave,
+/// element strides 1, L2 promotion 256 B, zero fill out of bounds. The
+/// address is the operand's pointer argument (A: 0, B: 1), 16-byte aligned.
+std::vector<TensorMapDesc> tmaMaps(const GemmSpec &s);
 
 /// The kernel's `EFFC_KERNEL` definition (no prelude); "" when unsupported.
 std::string emitWgmmaGemm(const GemmSpec &s, const std::string &kernelName);

@@ -18,13 +18,15 @@ using artifact::Buffer;
 struct PreparedKernel {
   CUfunction fn = nullptr;
   unsigned grid[3] = {1, 1, 1}, block[3] = {1, 1, 1}, shared = 0;
-  std::vector<int32_t> buffers;    // the manifest buffer of each argument; -1: absent
-  std::vector<CUdeviceptr> args;   // one device pointer per input, then output
-                                   // (then the DIMS buffer with usesDims)
-  std::vector<void *> argPtrs;     // cuLaunchKernel wants pointers to the values
-  bool graphStale = false;         // args changed since the graph node was set
-  std::vector<GridRule> gridRules; // runtime extents: grid dims that follow the dims
-  uint32_t stream = 0;             // manifest Kernel.stream: 0 the session's, s > 0 side stream s
+  std::vector<int32_t> buffers;        // the manifest buffer of each argument; -1: absent
+  std::vector<CUdeviceptr> args;       // one device pointer per input, then output
+                                       // (then the DIMS buffer with usesDims)
+  std::vector<CuTensorMap> maps;       // Kernel.tensor_maps, encoded, passed by value after args
+  std::vector<CUdeviceptr> mapAddress; // the address each map was encoded over (0: not yet)
+  std::vector<void *> argPtrs;         // cuLaunchKernel wants pointers to the values
+  bool graphStale = false;             // args changed since the graph node was set
+  std::vector<GridRule> gridRules;     // runtime extents: grid dims that follow the dims
+  uint32_t stream = 0; // manifest Kernel.stream: 0 the session's, s > 0 side stream s
 };
 
 // Side streams a session creates for Kernel.stream > 0 at most.
@@ -123,7 +125,7 @@ public:
   StatusOr<std::vector<double>> timeKernels(int iterations) override {
     EFFC_RETURN_IF_ERROR(d_.makeCurrent());
     RunBindings rb;
-    bind(lastInputs_, {}, rb);
+    EFFC_RETURN_IF_ERROR(bind(lastInputs_, {}, rb));
     CUstream s = stream_.get();
     CUevent begin = nullptr, end = nullptr;
     EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuEventCreate(&begin, CU_EVENT_DEFAULT), "cuEventCreate"));
@@ -209,6 +211,7 @@ private:
     }
     rootWritten_.assign(n, false);
     rootIsInput_.assign(n, false);
+    rootTensorMapped_.assign(n, false);
     for (const TensorInfo &in : model_->inputs())
       rootIsInput_[root_[in.buffer]] = true;
     kernels_.resize(m.kernels_size());
@@ -240,11 +243,29 @@ private:
         p.args.back() = dims_;
       for (CUdeviceptr &a : p.args)
         p.argPtrs.push_back(&a); // args no longer grows
+      // TMA tensor maps: after the pointers (and effc_dims), by value;
+      // encoded by bind() over their argument's address.
+      p.maps.resize(size_t(k.tensor_maps_size()));
+      p.mapAddress.assign(p.maps.size(), 0);
+      for (CuTensorMap &map : p.maps)
+        p.argPtrs.push_back(&map);
+      for (const artifact::TensorMap &t : k.tensor_maps()) {
+        int32_t id = t.arg() < p.buffers.size() ? p.buffers[t.arg()] : -1;
+        if (id < 0) // checkKernels rejects it first
+          return Status::error(kernelWhere(k, i) + ": a tensor map over no buffer");
+        rootTensorMapped_[root_[id]] = true;
+      }
     }
     EFFC_RETURN_IF_ERROR(createSideStreams());
     RunBindings none;
     none.inputBound.assign(model_->inputs().size(), false);
-    bind({}, {}, none); // every buffer at its arena/weights address
+    EFFC_RETURN_IF_ERROR(bind({}, {}, none)); // every buffer at its arena/weights address
+    if (verbosity_ >= 1 && mapEncodes_)
+      std::fprintf(stderr, "effc: %s: %d kernels take TMA tensor maps (%d encoded)\n",
+                   model_->path().c_str(),
+                   int(std::count_if(kernels_.begin(), kernels_.end(),
+                                     [](const PreparedKernel &p) { return !p.maps.empty(); })),
+                   mapEncodes_);
     return Status::OK();
   }
 
@@ -267,10 +288,13 @@ private:
   //    planner gives such a root a byte range shared only with tensors whose
   //    lifetimes do not overlap it, so moving it to the caller's memory
   //    leaves every other tensor where it was.
+  //  - A buffer that a kernel reads through a TMA tensor map is bound only
+  //    at a 16-byte aligned address (cuTensorMapEncodeTiled's rule).
   // Anything else is copied through the arena (after binding: copies read
-  // and write the addresses in ptr_).
-  void bind(const std::vector<Tensor> &inputs, const std::vector<MutableTensor> &outputs,
-            RunBindings &rb) {
+  // and write the addresses in ptr_). Tensor maps whose argument moved are
+  // encoded again (and their graph nodes marked stale).
+  Status bind(const std::vector<Tensor> &inputs, const std::vector<MutableTensor> &outputs,
+              RunBindings &rb) {
     const artifact::Manifest &m = manifest();
     std::vector<CUdeviceptr> rootPtr(m.buffers_size(), 0);
     std::vector<bool> rootBound(m.buffers_size(), false);
@@ -286,7 +310,8 @@ private:
       // computes rows up to the largest M and discards the rest).
       if (inputs[i].device != Device::Cuda || rootWritten_[r] || rootBound[r] ||
           m.buffers(r).storage() != Buffer::ARENA ||
-          (m.dims_size() && inputs[i].byteSize() != m.buffers(buf).size_bytes()))
+          (m.dims_size() && inputs[i].byteSize() != m.buffers(buf).size_bytes()) ||
+          (rootTensorMapped_[r] && CUdeviceptr(inputs[i].data) % 16))
         continue;
       rootPtr[r] = CUdeviceptr(inputs[i].data) - rootOffset_[buf];
       rootBound[r] = rb.inputBound[i] = true;
@@ -299,7 +324,8 @@ private:
       const Buffer &root = m.buffers(r);
       if (outputs[o].device != Device::Cuda || !outputs[o].data || rootBound[r] ||
           rootIsInput_[r] || !rootWritten_[r] || root.storage() != Buffer::ARENA ||
-          rootOffset_[buf] != 0 || root.size_bytes() != outputs[o].byteSize())
+          rootOffset_[buf] != 0 || root.size_bytes() != outputs[o].byteSize() ||
+          (rootTensorMapped_[r] && CUdeviceptr(outputs[o].data) % 16))
         continue;
       rootPtr[r] = CUdeviceptr(outputs[o].data);
       rootBound[r] = rb.outputBound[o] = true;
@@ -316,6 +342,19 @@ private:
           p.graphStale = true;
         }
       }
+    for (size_t k = 0; k < kernels_.size(); ++k) {
+      PreparedKernel &p = kernels_[k];
+      for (size_t i = 0; i < p.maps.size(); ++i) {
+        CUdeviceptr address = p.args[m.kernels(int(k)).tensor_maps(int(i)).arg()];
+        if (p.mapAddress[i] == address)
+          continue;
+        EFFC_RETURN_IF_ERROR(encodeTensorMap(d_.api, m, int(k), int(i), address, p.maps[i]));
+        p.mapAddress[i] = address;
+        p.graphStale = true;
+        ++mapEncodes_;
+      }
+    }
+    return Status::OK();
   }
 
   std::string where(size_t k) const { return kernelWhere(manifest().kernels(int(k)), int(k)); }
@@ -575,7 +614,8 @@ private:
       touchesHost |= outputs[o].device == Device::Host;
     }
     RunBindings rb;
-    bind(inputs, outputs, rb);
+    int encodesBefore = mapEncodes_;
+    EFFC_RETURN_IF_ERROR(bind(inputs, outputs, rb));
     lastInputs_ = inputs;
     CUstream s = stream_.get();
     if (dims_)
@@ -619,13 +659,14 @@ private:
     if (verbosity_ >= 2)
       std::fprintf(stderr,
                    "effc: %s: run on cuda:%d: %zu kernels (%s), inputs %d bound / %zu, "
-                   "outputs %d written in place / %zu, %d graph nodes updated%s\n",
+                   "outputs %d written in place / %zu, %d graph nodes updated, %d tensor maps "
+                   "encoded%s\n",
                    model_->path().c_str(), d_.ordinal, kernels_.size(),
                    profile              ? "profiled"
                    : exec_ && useGraph_ ? "CUDA graph"
                                         : "eager",
                    rb.boundInputs, inputs.size(), rb.boundOutputs, outputs.size(),
-                   graphUpdates_ - updatesBefore,
+                   graphUpdates_ - updatesBefore, mapEncodes_ - encodesBefore,
                    touchesHost || !callerStream_ ? "" : ", not synchronized");
     // A device-only run on the caller's stream stays stream-ordered.
     if (!touchesHost && callerStream_)
@@ -657,6 +698,7 @@ private:
   std::vector<int> root_;
   std::vector<uint64_t> rootOffset_;
   std::vector<bool> rootWritten_, rootIsInput_;
+  std::vector<bool> rootTensorMapped_; // a kernel reads the root through a TMA tensor map
   std::vector<CUdeviceptr> ptr_;
   std::vector<Tensor> lastInputs_; // what timeKernels replays on
   std::vector<PreparedKernel> kernels_;
@@ -664,6 +706,7 @@ private:
   int verbosity_ = 0;
   bool callerStream_ = false;
   int graphUpdates_ = 0;
+  int mapEncodes_ = 0; // tensor maps encoded (verbosity 2 reports them per run)
 };
 
 class CudaBackend : public Backend {

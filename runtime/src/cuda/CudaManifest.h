@@ -4,6 +4,7 @@
 #pragma once
 
 #include "DimExpr.h"
+#include "cuda/DriverApi.h"
 #include "effc/Status.h"
 
 #include <cstdint>
@@ -31,6 +32,22 @@ StatusOr<std::string> cudaSource(const artifact::Manifest &m, const std::string 
 /// CUDA's limits; errors name the kernel ("... no CUDA kernel generated for
 /// eff.xxx").
 Status checkKernels(const artifact::Manifest &m);
+
+/// Kernel `k`'s tensor maps (Kernel.tensor_maps) within cuTensorMapEncodeTiled's
+/// rules (rank 1..5, extents 1..2^32, strides multiples of 16 below 2^40
+/// bytes, box 1..256, element strides 1..8, known enum values, a 16/32-bit
+/// float dtype, a 128-byte swizzle row at most) and inside the buffer of the
+/// argument they name; errors name the kernel, the map and the buffer.
+/// checkKernels runs it for every kernel.
+Status checkTensorMaps(const artifact::Manifest &m, int k);
+
+/// Encodes tensor map `i` of kernel `k` over `address` (the device address
+/// of the argument it names) with exactly the manifest's parameters. Errors
+/// (no cuTensorMapEncodeTiled in the driver, an address that is not 16-byte
+/// aligned, the driver's CUresult) name the kernel, the map, the argument's
+/// buffer and the call.
+Status encodeTensorMap(const DriverApi &api, const artifact::Manifest &m, int k, int i,
+                       CUdeviceptr address, CuTensorMap &out);
 
 /// A grid dim of a kernel with runtime extents (Launch.grid_exprs): at a
 /// run's dims, clamp(ceil(count / perBlock), 1, cap) blocks.

@@ -50,6 +50,7 @@ constexpr unsigned CU_EVENT_DISABLE_TIMING = 2;
 
 // cuTensorMapEncodeTiled's enum values (cuda.h CUtensorMapDataType, ...).
 constexpr int CU_TENSOR_MAP_DATA_TYPE_FLOAT16 = 6;
+constexpr int CU_TENSOR_MAP_DATA_TYPE_FLOAT32 = 7;
 constexpr int CU_TENSOR_MAP_DATA_TYPE_BFLOAT16 = 9;
 constexpr int CU_TENSOR_MAP_INTERLEAVE_NONE = 0;
 constexpr int CU_TENSOR_MAP_SWIZZLE_128B = 3;

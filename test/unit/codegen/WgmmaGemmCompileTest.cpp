@@ -300,14 +300,22 @@ TEST(WgmmaGemm, TmaKernelOnlyWithTensorMaps) {
   s.numSMs = 114;
   EXPECT_EQ(wgmma::wgmmaGemmLaunch(s).grid[0], 114u);
   // A [M][K] K-major: box 64 k x BM rows; B [K][N] MN-major: 64 x 64 boxes.
-  std::vector<wgmma::TmaMap> maps = wgmma::tmaMaps(s);
+  std::vector<TensorMapDesc> maps = wgmma::tmaMaps(s);
   ASSERT_EQ(maps.size(), 2u);
-  EXPECT_EQ(maps[0].input, 0);
-  EXPECT_EQ(maps[0].dims[0], 8192u);
+  EXPECT_EQ(maps[0].arg, 0);
+  EXPECT_EQ(maps[0].dtype, DType::BFLOAT16);
+  EXPECT_EQ(maps[0].dims, (std::vector<uint64_t>{8192, 8192, 1}));
+  EXPECT_EQ(maps[0].strides, (std::vector<uint64_t>{8192 * 2, 8192ull * 8192 * 2}));
+  EXPECT_EQ(maps[0].elementStrides, (std::vector<uint32_t>{1, 1, 1}));
+  // cuda.h: no interleave, 128-byte swizzle, L2 256 B, zero fill.
+  EXPECT_EQ(maps[0].interleave, 0);
+  EXPECT_EQ(maps[0].swizzle, 3);
+  EXPECT_EQ(maps[0].l2Promotion, 3);
+  EXPECT_EQ(maps[0].oobFill, 0);
   EXPECT_EQ(maps[0].strides[0], 8192u * 2);
   EXPECT_EQ(maps[0].box[0], 64u);
   EXPECT_EQ(maps[0].box[1], 128u);
-  EXPECT_EQ(maps[1].input, 1);
+  EXPECT_EQ(maps[1].arg, 1);
   EXPECT_EQ(maps[1].box[1], 64u);
   // Transposed B ([N][K], K-major) with padded rows, ragged sizes.
   GemmSpec t = gemm(197, 263, 140, DType::FLOAT16, DType::FLOAT16);
@@ -375,6 +383,7 @@ TEST(WgmmaGemm, TmaKernelOnlyWithTensorMaps) {
   EXPECT_TRUE(wgmma::usesTma(huge));
   huge.batchDims = {4096}; // 2^32 tiles of 64 x 64
   EXPECT_FALSE(wgmma::usesTma(huge));
+  EXPECT_EQ(wgmma::tmaUnsupportedReason(huge), "TMA kernel: 2^31 or more 64x64 tiles");
   // Not for sm_80/sm_90 artifacts, runtime extents, or K = 0.
   GemmSpec no = s;
   no.sm90a = false;
@@ -382,4 +391,5 @@ TEST(WgmmaGemm, TmaKernelOnlyWithTensorMaps) {
   no = s;
   no.K = 0;
   EXPECT_FALSE(wgmma::usesTma(no));
+  EXPECT_EQ(wgmma::tmaUnsupportedReason(no), "empty problem (batch, M, N and K must be positive)");
 }

@@ -127,6 +127,128 @@ TEST(CudaBackend, RuntimeGridsFollowTheDimsByBucket) {
   EXPECT_EQ(cuda::runtimeGridDim(diff, {200, 210}, cuda::bucketTops({200, 210}, {255, 300})), 10u);
 }
 
+namespace {
+// A TMA tensor map over kernel 0's argument 0 (x: fp32 [4, 256], 4096
+// bytes): rows of 256 elements, 32 x 4 boxes (128 bytes: the swizzle span).
+void addTensorMap(artifact::Manifest &m) {
+  artifact::TensorMap *t = m.mutable_kernels(0)->add_tensor_maps();
+  t->set_arg(0);
+  t->set_dtype(artifact::FLOAT32);
+  for (uint64_t d : {256, 4})
+    t->add_dims(d);
+  t->add_strides(1024);
+  for (uint32_t b : {32, 4})
+    t->add_box(b);
+  for (uint32_t e : {1, 1})
+    t->add_element_strides(e);
+  t->set_swizzle(3);
+  t->set_l2_promotion(3);
+}
+
+// What the mocked cuTensorMapEncodeTiled was called with.
+struct EncodeCall {
+  int calls = 0, dataType = -1, interleave = -1, swizzle = -1, l2 = -1, oob = -1;
+  unsigned rank = 0;
+  void *address = nullptr;
+  std::vector<unsigned long long> dims, strides;
+  std::vector<unsigned> box, elementStrides;
+  cuda::CUresult result = cuda::CUDA_SUCCESS;
+} encodeCall;
+
+cuda::CUresult mockEncode(cuda::CuTensorMap *out, int dataType, unsigned rank, void *address,
+                          const unsigned long long *dims, const unsigned long long *strides,
+                          const unsigned *box, const unsigned *elementStrides, int interleave,
+                          int swizzle, int l2, int oob) {
+  EncodeCall &c = encodeCall;
+  ++c.calls;
+  c.dataType = dataType, c.rank = rank, c.address = address;
+  c.dims.assign(dims, dims + rank);
+  c.strides.assign(strides, strides + rank - 1);
+  c.box.assign(box, box + rank);
+  c.elementStrides.assign(elementStrides, elementStrides + rank);
+  c.interleave = interleave, c.swizzle = swizzle, c.l2 = l2, c.oob = oob;
+  out->bits[0] = 0x5eed;
+  return c.result;
+}
+} // namespace
+
+// Kernel.tensor_maps: checked with the manifest (no GPU), and encoded with
+// exactly the manifest's parameters (the driver call mocked).
+TEST(CudaBackend, TensorMapsAreCheckedAndEncodedAsDescribed) {
+  std::string payload;
+  ManifestBuilder mb = smallCudaModel(&payload);
+  addTensorMap(mb.m);
+  artifact::Manifest m = mb.m;
+  for (auto &b : *m.mutable_buffers())
+    if (!b.size_bytes())
+      b.set_size_bytes(uint64_t(numElements({b.shape().begin(), b.shape().end()})) * 4);
+  EXPECT_TRUE(cuda::checkKernels(m).ok()) << cuda::checkKernels(m).message();
+  auto mutated = [&](auto f) {
+    artifact::Manifest c = m;
+    f(*c.mutable_kernels(0)->mutable_tensor_maps(0));
+    return cuda::checkKernels(c).message();
+  };
+  const std::string where = "kernel 0 (eff.add at test/eff.add): tensor map 0 over argument ";
+  EXPECT_EQ(mutated([](auto &t) { t.set_arg(3); }),
+            where + "3: names no buffer (the kernel has 2 inputs and 1 outputs)");
+  EXPECT_EQ(mutated([](auto &t) { t.set_strides(0, 1000); }),
+            where + "0 (buffer 0 'x'): strides [1000] must be multiples of 16 bytes below 2^40");
+  EXPECT_EQ(mutated([](auto &t) { t.set_box(0, 64); }),
+            where + "0 (buffer 0 'x'): inner box of 256 bytes exceeds the 128-byte swizzle");
+  EXPECT_EQ(mutated([](auto &t) { t.set_dims(1, 5); }),
+            where + "0 (buffer 0 'x'): addresses 5120 bytes, the buffer has 4096");
+  EXPECT_EQ(mutated([](auto &t) { t.set_dtype(artifact::INT8); }),
+            where + "0 (buffer 0 'x'): dtype 3 is not fp16, bf16 or fp32");
+  EXPECT_EQ(mutated([](auto &t) { t.clear_box(); }),
+            where + "0 (buffer 0 'x'): rank 2 with 1 strides, 0 box dims and 2 element strides "
+                    "(rank 1..5, rank-1 strides, rank box dims and element strides)");
+  EXPECT_EQ(mutated([](auto &t) { t.set_swizzle(4); }),
+            where + "0 (buffer 0 'x'): interleave 0, swizzle 4, l2 promotion 3 or oob fill 0 "
+                    "is not a cuda.h value");
+  // The cuda backend's manifest check (before any driver) runs it too.
+  EXPECT_HAS(mutatedError([](auto &mm, auto &) {
+               addTensorMap(mm);
+               mm.mutable_kernels(0)->mutable_tensor_maps(0)->set_arg(9);
+             }),
+             "m.effc: cuda backend: " + where + "9: names no buffer");
+
+  cuda::DriverApi api{};
+  cuda::CuTensorMap out;
+  encodeCall = EncodeCall();
+  Status st = cuda::encodeTensorMap(api, m, 0, 0, 0x10000, out);
+  EXPECT_EQ(st.message(), "cuda backend: " + where +
+                              "0 (buffer 0 'x'): the driver has no cuTensorMapEncodeTiled (a "
+                              "CUDA 12+ driver is needed for TMA kernels; compile with "
+                              "--gemm=wgmma to avoid them)");
+  api.cuTensorMapEncodeTiled = &mockEncode;
+  ASSERT_TRUE(cuda::encodeTensorMap(api, m, 0, 0, 0x10000, out).ok());
+  EXPECT_EQ(encodeCall.calls, 1);
+  EXPECT_EQ(out.bits[0], 0x5eedu);
+  EXPECT_EQ(encodeCall.dataType, cuda::CU_TENSOR_MAP_DATA_TYPE_FLOAT32);
+  EXPECT_EQ(encodeCall.rank, 2u);
+  EXPECT_EQ(encodeCall.address, reinterpret_cast<void *>(0x10000));
+  EXPECT_EQ(encodeCall.dims, (std::vector<unsigned long long>{256, 4}));
+  EXPECT_EQ(encodeCall.strides, (std::vector<unsigned long long>{1024}));
+  EXPECT_EQ(encodeCall.box, (std::vector<unsigned>{32, 4}));
+  EXPECT_EQ(encodeCall.elementStrides, (std::vector<unsigned>{1, 1}));
+  EXPECT_EQ(encodeCall.interleave, cuda::CU_TENSOR_MAP_INTERLEAVE_NONE);
+  EXPECT_EQ(encodeCall.swizzle, cuda::CU_TENSOR_MAP_SWIZZLE_128B);
+  EXPECT_EQ(encodeCall.l2, cuda::CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
+  EXPECT_EQ(encodeCall.oob, cuda::CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  // TMA needs a 16-byte aligned address: refused before the driver call.
+  st = cuda::encodeTensorMap(api, m, 0, 0, 0x10008, out);
+  EXPECT_EQ(st.message(), "cuda backend: " + where +
+                              "0 (buffer 0 'x'): address 0x10008 is not 16-byte aligned (TMA "
+                              "needs it)");
+  EXPECT_EQ(encodeCall.calls, 1);
+  // The driver's error names the kernel, the buffer and the CUresult.
+  encodeCall.result = 1; // CUDA_ERROR_INVALID_VALUE
+  st = cuda::encodeTensorMap(api, m, 0, 0, 0x10000, out);
+  EXPECT_EQ(st.message(), "cuda backend: " + where +
+                              "0 (buffer 0 'x'): cuTensorMapEncodeTiled failed: CUDA error 1 "
+                              "(dims [256,4], strides [1024], box [32,4])");
+}
+
 TEST(CudaBackend, NoDriverIsACleanError) {
   std::string payload;
   ManifestBuilder mb = smallCudaModel(&payload);
