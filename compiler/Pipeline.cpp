@@ -6,6 +6,8 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Transforms/Passes.h"
 
+#include <algorithm>
+
 namespace effc {
 
 void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
@@ -62,10 +64,21 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
   }
   // Partition: each eff.moe's experts become independent groups over one
   // routing (after the dtype conversion, which keeps eff.moe's routing fp32).
-  if (options.moePartitions != 1) {
+  // --devices=N needs at least N groups to put one (or more) on each device.
+  const int64_t moeGroups = std::max<int64_t>(options.moePartitions, options.devices);
+  if (moeGroups != 1) {
     mlir::eff::PartitionMoEOptions partition;
-    partition.partitions = options.moePartitions;
+    partition.partitions = moeGroups;
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createPartitionMoE(partition));
+    pm.addPass(mlir::createCanonicalizerPass());
+  }
+  // Devices: expert groups and column-parallel linears placed on devices
+  // (on the final dtype's weights, before lowering and fusion).
+  if (options.devices != 1) {
+    mlir::eff::PartitionDevicesOptions place;
+    place.devices = options.devices;
+    place.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createPartitionDevices(place));
     pm.addPass(mlir::createCanonicalizerPass());
   }
   // MoE: each (remaining) eff.moe runs as its stage kernels: route, permute,

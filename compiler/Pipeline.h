@@ -73,6 +73,11 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Split each eff.moe's experts into N groups run as independent kernels "
                      "(1: none)"),
       llvm::cl::init(1)};
+  Option<int64_t> devices{
+      *this, "devices",
+      llvm::cl::desc("Plan for N devices: MoE expert groups per device, column-parallel "
+                     "linears (1: none; eff-partition-devices)"),
+      llvm::cl::init(1)};
   Option<bool> loraMerge{*this, "lora-merge",
                          llvm::cl::desc("Merge the one adapter into the weights instead of "
                                         "running it as a low-rank branch"),

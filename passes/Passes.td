@@ -160,6 +160,31 @@ def PartitionMoE : Pass<"eff-partition-moe", "func::FuncOp"> {
   ];
 }
 
+def PartitionDevices : Pass<"eff-partition-devices", "func::FuncOp"> {
+  let summary = "Plan work over N devices (--devices): expert groups, column-parallel linears";
+  let description = [{
+    Tags what each device runs (`eff.device`) and the collectives that join
+    them (`eff.collective`); untagged ops are replicated. The eff.moe_experts
+    groups of one eff.moe_route (eff-partition-moe runs first with at least
+    `devices` groups) go to devices in contiguous runs, group p on p * N /
+    groups, and the eff.add chain over them is the all-reduce. eff.matmul
+    with a constant [K, C] weight, C divisible by N and C / N >= min-columns,
+    becomes N matmuls over column blocks (device d) joined by an eff.concat
+    on the last axis (all-gather): every element is the same dot product, so
+    fp32 results do not change. Row-parallel pairs, ring attention, eff.gemm
+    and quantized linears stay replicated (remarks say why). devices = 1
+    changes nothing.
+  }];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+  let options = [
+    Option<"devices", "devices", "int64_t", /*default=*/"1", "Devices to plan for (1: none)">,
+    Option<"minColumns", "min-columns", "int64_t", /*default=*/"8",
+           "Fewest weight columns a device gets from a column-parallel split">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark for what was partitioned and what stays replicated, and why">
+  ];
+}
+
 def LowerMoE : Pass<"eff-lower-moe", "func::FuncOp"> {
   let summary = "Run each eff.moe as its stage kernels (route, permute, grouped GEMMs, combine)";
   let description = [{

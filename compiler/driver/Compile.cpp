@@ -240,6 +240,8 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   if (options.moePartitions < 1)
     return reporter.error("--moe-partitions must be >= 1, got " +
                           std::to_string(options.moePartitions));
+  if (options.devices < 1)
+    return reporter.error("--devices must be >= 1, got " + std::to_string(options.devices));
   if (options.embedCubin && options.archs.empty())
     return reporter.error("--embed-cubin needs at least one --arch");
   bool isEffIR = StringRef(path).ends_with(".mlir");
@@ -306,6 +308,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.splitKvDecode = options.splitKvDecode;
   pipelineOptions.splitKvSplits = options.splitKvSplits;
   pipelineOptions.moePartitions = options.moePartitions;
+  pipelineOptions.devices = options.devices;
   pipelineOptions.remarks = options.remarks;
   pipelineOptions.loraAdapters = options.loraAdapters;
   pipelineOptions.loraMerge = options.loraMerge;

@@ -46,6 +46,8 @@ struct CompileOptions {
   bool decomposeLoRA = true;
   /// --moe-partitions: expert groups per eff.moe (1: none).
   int64_t moePartitions = 1;
+  /// --devices: plan for N devices (eff-partition-devices; 1: none).
+  int64_t devices = 1;
   /// --lora DIR or NAME=DIR (several).
   std::vector<std::string> loraAdapters;
   bool loraMerge = false;

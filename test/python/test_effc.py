@@ -254,6 +254,22 @@ def test_moe_partitions():
         effc.compile(str(d / "model.onnx"), shapes=shapes, moe_partitions=0)
 
 
+def test_devices():
+    """devices= is effc --devices: llama's linears split column-parallel over 2
+    devices give the same logits (the host runs the plan as one device)."""
+    d = model_dir("llama-dynamo")
+    inputs, outputs = load_test_data(d)
+    shapes = {k: v.shape for k, v in inputs.items()}
+    whole = effc.compile(str(d / "model.onnx"), shapes=shapes)
+    split = effc.compile(str(d / "model.onnx"), shapes=shapes, devices=2)
+    a = np.asarray(whole.session(device="host").run(inputs)["logits"])
+    b = np.asarray(split.session(device="host").run(inputs)["logits"])
+    np.testing.assert_array_equal(b, a)
+    check_close("logits", b, outputs[0], *tolerance("llama-dynamo", "fp32"))
+    with pytest.raises(ValueError, match="devices must be >= 1, got 0"):
+        effc.compile(str(d / "model.onnx"), shapes=shapes, devices=0)
+
+
 def test_bad_compile_options_raise(tmp_path):
     onnx_path = str(model_dir("gpt2-dynamo") / "model.onnx")
     with pytest.raises(ValueError, match="dims: --dim seq: '-1': expects N"):
@@ -306,7 +322,8 @@ def test_help_documents_every_argument():
     doc = effc.compile.__doc__
     params = ["path", "dtype", "shapes", "dims", "lora", "quantize", "llm_int8_threshold", "lora_merge",
               "fuse",
-              "raise_attention", "split_kv_decode", "decompose_lora", "moe_partitions", "host_only",
+              "raise_attention", "split_kv_decode", "decompose_lora", "moe_partitions", "devices",
+              "host_only",
               "embed_cubin",
               "arch", "gemm", "const_inputs", "remarks", "verbose"]
     for p in params:

@@ -95,6 +95,11 @@ cl::opt<int64_t>
                            "independent kernels (CUDA: separate streams) over one routing; "
                            "output as with 1 (default: 1, no split)"),
                   cl::init(1), cl::value_desc("N"), cl::cat(effcCategory));
+cl::opt<int64_t> devices("devices",
+                         cl::desc("Partition for N GPUs: MoE expert groups per device, "
+                                  "column-parallel linears (eff.device/eff.collective tags; the "
+                                  "runtime does not run them on several devices yet; default 1)"),
+                         cl::init(1), cl::value_desc("N"), cl::cat(effcCategory));
 cl::list<std::string>
     constInputs("const-input",
                 cl::desc("Freeze an input to the value in FILE (an ONNX TensorProto "
@@ -244,6 +249,7 @@ int main(int argc, char **argv) {
   options.splitKvDecode = splitKvDecode;
   options.splitKvSplits = splitKvSplits;
   options.moePartitions = moePartitions;
+  options.devices = devices;
   options.decomposeLoRA = decomposeLoRA;
   options.loraAdapters.assign(loraAdapters.begin(), loraAdapters.end());
   options.loraMerge = loraMerge;
@@ -256,6 +262,7 @@ int main(int argc, char **argv) {
   SmallVector<StringRef> archs;
   StringRef(arch).split(archs, ',', -1, /*KeepEmpty=*/false);
   options.archs.assign(archs.begin(), archs.end());
+  options.gemm = gemm;
   options.hostOnly = hostOnly;
   options.remarks = remarks;
   options.verbose = verbose;
@@ -272,4 +279,3 @@ int main(int argc, char **argv) {
     outs() << result->output;
   return 0;
 }
-  options.gemm = gemm;

@@ -559,13 +559,12 @@ std::vector<std::string> stringList(const char *what, nb::handle value) {
   return out;
 }
 
-std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dtype,
-                                 nb::handle shapes, nb::handle dims, nb::handle lora,
-                                 nb::handle quantize, double llmInt8Threshold, bool loraMerge,
-                                 bool fuse, bool raiseAttention, bool splitKvDecode,
-                                 bool decomposeLoRA, int64_t moePartitions, bool hostOnly,
-                                 bool embedCubin, nb::handle arch, const std::string &gemm,
-                                 nb::handle constInputs, bool remarks, bool verbose) {
+std::shared_ptr<PyModel>
+compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb::handle dims,
+        nb::handle lora, nb::handle quantize, double llmInt8Threshold, bool loraMerge, bool fuse,
+        bool raiseAttention, bool splitKvDecode, bool decomposeLoRA, int64_t moePartitions,
+        int64_t devices, bool hostOnly, bool embedCubin, nb::handle arch, const std::string &gemm,
+        nb::handle constInputs, bool remarks, bool verbose) {
   if (!quantize.is_none() && !nb::isinstance<nb::str>(quantize))
     throw nb::value_error("compile(): quantize must be None, \"int8\", \"nf4\" or \"llm-int8\"");
   if (dtype != "fp32" && dtype != "bf16" && dtype != "fp16")
@@ -579,7 +578,7 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
   (void)path, (void)shapes, (void)dims, (void)lora, (void)llmInt8Threshold, (void)loraMerge;
   (void)fuse;
   (void)raiseAttention;
-  (void)splitKvDecode, (void)decomposeLoRA, (void)moePartitions, (void)hostOnly;
+  (void)splitKvDecode, (void)decomposeLoRA, (void)moePartitions, (void)devices, (void)hostOnly;
   (void)embedCubin, (void)arch, (void)gemm;
   (void)constInputs, (void)remarks, (void)verbose;
   throw std::runtime_error("effc.compile: this build of effc has no compiler (built with "
@@ -651,6 +650,10 @@ std::shared_ptr<PyModel> compile(const std::string &path, const std::string &dty
     throw nb::value_error(
         ("compile(): moe_partitions must be >= 1, got " + std::to_string(moePartitions)).c_str());
   options.moePartitions = moePartitions;
+  if (devices < 1)
+    throw nb::value_error(
+        ("compile(): devices must be >= 1, got " + std::to_string(devices)).c_str());
+  options.devices = devices;
   options.hostOnly = hostOnly;
   options.embedCubin = embedCubin;
   if (!arch.is_none())
@@ -894,8 +897,9 @@ NB_MODULE(_effc, m) {
       "dims"_a = nb::none(), "lora"_a = nb::none(), "quantize"_a = nb::none(),
       "llm_int8_threshold"_a = 6.0, "lora_merge"_a = false, "fuse"_a = true,
       "raise_attention"_a = true, "split_kv_decode"_a = true, "decompose_lora"_a = true,
-      "moe_partitions"_a = 1, "host_only"_a = false, "embed_cubin"_a = false, "arch"_a = nb::none(),
-      "gemm"_a = "auto", "const_inputs"_a = nb::none(), "remarks"_a = false, "verbose"_a = false,
+      "moe_partitions"_a = 1, "devices"_a = 1, "host_only"_a = false, "embed_cubin"_a = false,
+      "arch"_a = nb::none(), "gemm"_a = "auto", "const_inputs"_a = nb::none(), "remarks"_a = false,
+      "verbose"_a = false,
       "Compiles an ONNX model (or eff IR, .mlir) into a Model, as the effc tool does.\n\n"
       "path:            the model file.\n"
       "dtype:           compute precision: \"fp32\", \"bf16\" or \"fp16\" (weights converted "
@@ -921,6 +925,8 @@ NB_MODULE(_effc, m) {
       "decompose_lora:  LoRA expand in the base GEMM's epilogue (False: one reference kernel).\n"
       "moe_partitions:  split each MoE layer's experts into N groups run as independent\n"
       "                 kernels over one routing (effc --moe-partitions; 1: none).\n"
+      "devices:         plan for N GPUs: MoE expert groups per device, column-parallel\n"
+      "                 linears (effc --devices; 1: none; not run on several devices yet).\n"
       "host_only:       an artifact for the host backend only (ops without CUDA kernel allowed).\n"
       "embed_cubin:     compile the kernels with NVRTC now and store cubins for `arch`.\n"
       "arch:            target(s) for embed_cubin: \"sm_90\" (default) or a list.\n"

@@ -8,6 +8,7 @@
 // RUN: effc-opt %s --effc-pipeline="remarks=true" -o /dev/null 2>&1 | FileCheck %s --check-prefix=REMARKS
 // RUN: effc-opt %s --effc-pipeline="remarks=true raise-attention=false" -o /dev/null 2>&1 | FileCheck %s --check-prefix=FUSION-REMARKS
 // RUN: effc-opt %s --effc-pipeline="moe-partitions=2 fuse=false" | FileCheck %s --check-prefix=MOEPART
+// RUN: effc-opt %s --effc-pipeline="devices=2 fuse=false" | FileCheck %s --check-prefix=DEVICES
 // RUN: not effc-opt %s --effc-pipeline=no-such-option=1 2>&1 | FileCheck %s --check-prefix=BADOPT
 
 // Attention, then a projection with bias, GELU and a residual.
@@ -92,6 +93,16 @@ func.func @decode(%q: tensor<1x4x1x64xf32>, %k: tensor<1x4x1024x64xf32>, %v: ten
 // MOEPART-NEXT: eff.moe_experts {{.*}}first_expert = 0
 // MOEPART-NEXT: eff.moe_experts {{.*}}first_expert = 2
 // MOEPART-NEXT: eff.add
+// devices=2 splits it into (at least) two groups, one a device, summed by
+// the all-reduce; the projection above, whose weight is an argument, stays
+// replicated.
+// DEVICES-LABEL: func.func @attention_mlp
+// DEVICES-NOT: eff.device
+// DEVICES-LABEL: func.func @moe
+// DEVICES: eff.moe_route %arg0, %arg1
+// DEVICES-NEXT: eff.moe_experts {{.*}}eff.device = 0 : i64{{.*}}first_expert = 0
+// DEVICES-NEXT: eff.moe_experts {{.*}}eff.device = 1 : i64{{.*}}first_expert = 2
+// DEVICES-NEXT: eff.add {{.*}}{eff.collective = "all_reduce"}
 func.func @moe(%x: tensor<3x8xf32>, %r: tensor<4x8xf32>) -> tensor<3x8xf32> {
   %gu = eff.constant {value = dense<0.5> : tensor<4x6x8xf32>} : tensor<4x6x8xf32>
   %d = eff.constant {value = dense<0.25> : tensor<4x8x3xf32>} : tensor<4x8x3xf32>

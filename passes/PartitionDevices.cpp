@@ -1,0 +1,180 @@
+//===- PartitionDevices.cpp - place work on N devices (--devices) ---------===//
+//
+// --devices=N (issue 20) plans which device runs what; ops it leaves alone
+// are replicated (every device runs them on its own copy). It writes:
+//
+//   MoE (expert parallelism): the eff.moe_experts groups of one eff.moe_route
+//   (eff-partition-moe, which effc runs with at least N groups) go to devices
+//   in contiguous runs, `eff.device` = p * N / groups; the eff.add chain that
+//   sums the groups is the all-reduce (`eff.collective = "all_reduce"`).
+//
+//   Linears (tensor parallelism, column-parallel): y = eff.matmul(x, W) with
+//   W a constant [K, C], C divisible by N and C / N >= min-columns, becomes
+//   N matmuls over column blocks of W (W's slices fold into constants),
+//   block d on `eff.device` = d, joined by an eff.concat over the last axis
+//   tagged `eff.collective = "all_gather"`. Each output element is the same
+//   dot product as before, so fp32 results are unchanged bit for bit.
+//
+// Not planned yet (remarks say so): row-parallel pairs (column then row
+// parallel with one all-reduce, Megatron style), ring attention over the
+// sequence (the host reference is runtime/src/host/RingAttention), eff.gemm
+// and quantized linears. The tags are the plan; the runtime still runs the
+// artifact as one device (the manifest has no device field yet).
+//
+#include "dialects/eff/EffOps.h"
+#include "passes/Passes.h"
+
+#include "llvm/ADT/DenseMap.h"
+#include "llvm/ADT/MapVector.h"
+
+namespace mlir::eff {
+#define GEN_PASS_DEF_PARTITIONDEVICES
+#include "passes/Passes.h.inc"
+} // namespace mlir::eff
+
+using namespace mlir;
+using namespace mlir::eff;
+
+namespace {
+
+constexpr llvm::StringLiteral kDevice = "eff.device";
+constexpr llvm::StringLiteral kCollective = "eff.collective";
+
+struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<PartitionDevicesPass> {
+  using PartitionDevicesBase::PartitionDevicesBase;
+
+  void placeExperts(MoERouteOp route, ArrayRef<MoEExpertsOp> groups) {
+    OpBuilder b(route);
+    const int64_t g = int64_t(groups.size());
+    std::string plan;
+    llvm::SmallPtrSet<Operation *, 8> partial;
+    for (int64_t p = 0; p < g; ++p) {
+      MoEExpertsOp group = groups[p];
+      const int64_t device = p * devices / g;
+      group->setAttr(kDevice, b.getI64IntegerAttr(device));
+      partial.insert(group);
+      const int64_t first = int64_t(group.getFirstExpert());
+      const int64_t count = cast<RankedTensorType>(group.getGateUp().getType()).getShape()[0];
+      plan += (p ? ", " : "") + std::string("experts ") + std::to_string(first) + ".." +
+              std::to_string(first + count - 1) + " on device " + std::to_string(device);
+    }
+    // The add chain over the groups' outputs: in program order, an add of
+    // two groups or of an earlier add of the chain and a group.
+    for (Operation *op = groups.front()->getNextNode(); op; op = op->getNextNode()) {
+      auto add = dyn_cast<AddOp>(op);
+      if (!add)
+        continue;
+      bool chain = true; // both operands groups or chain adds (not a residual add)
+      for (Value v : add->getOperands())
+        chain &= v.getDefiningOp() && partial.contains(v.getDefiningOp());
+      if (!chain)
+        continue;
+      add->setAttr(kCollective, b.getStringAttr("all_reduce"));
+      partial.insert(add);
+    }
+    if (remarks) {
+      const int64_t used = std::min<int64_t>(g, devices);
+      route->emitRemark("expert parallel over ")
+          << used << " of " << int64_t(devices) << " devices: " << plan
+          << "; the partial outputs are summed by an all-reduce"
+          << (used < devices ? " (fewer expert groups than devices)" : "");
+    }
+  }
+
+  /// Why `mm` is not split column-parallel, or "" when it is split.
+  std::string columnParallel(MatMulOp mm) {
+    Value w = mm->getOperand(1);
+    auto wType = dyn_cast<RankedTensorType>(w.getType());
+    auto yType = dyn_cast<RankedTensorType>(mm.getType());
+    if (!w.getDefiningOp<ConstantOp>())
+      return "the weight is not a constant";
+    if (!wType || wType.getRank() != 2 || !wType.hasStaticShape())
+      return "the weight is not a static 2-D [K, C] tensor";
+    if (!yType || yType.getRank() < 2)
+      return "the result is not at least 2-D";
+    const int64_t c = wType.getShape()[1];
+    if (c % devices != 0)
+      return std::to_string(c) + " columns do not divide over " + std::to_string(devices) +
+             " devices";
+    if (c / devices < minColumns)
+      return std::to_string(c / devices) + " columns a device, below min-columns " +
+             std::to_string(int64_t(minColumns));
+    OpBuilder b(mm);
+    Location loc = mm.getLoc();
+    const int64_t block = c / devices;
+    SmallVector<Value> parts;
+    for (int64_t d = 0; d < devices; ++d) {
+      SmallVector<int64_t> cols;
+      for (int64_t j = d * block; j < (d + 1) * block; ++j)
+        cols.push_back(j);
+      auto idxType = RankedTensorType::get({block}, b.getI64Type());
+      Value idx = b.create<ConstantOp>(loc, idxType, DenseIntElementsAttr::get(idxType, cols));
+      Value slice = b.createOrFold<GatherOp>(
+          loc, ValueRange{w, idx},
+          ArrayRef<NamedAttribute>{b.getNamedAttr("axis", b.getI64IntegerAttr(1))});
+      auto part =
+          b.create<MatMulOp>(loc, ValueRange{mm->getOperand(0), slice}, ArrayRef<NamedAttribute>{});
+      part->setAttr(kDevice, b.getI64IntegerAttr(d));
+      parts.push_back(part.getResult());
+    }
+    auto cat = b.create<ConcatOp>(
+        loc, ValueRange{parts},
+        ArrayRef<NamedAttribute>{b.getNamedAttr("axis", b.getI64IntegerAttr(yType.getRank() - 1))});
+    cat->setAttr(kCollective, b.getStringAttr("all_gather"));
+    mm.getResult().replaceAllUsesWith(cat.getResult());
+    mm->erase();
+    return "";
+  }
+
+  void runOnOperation() override {
+    if (devices < 1) {
+      getOperation()->emitError("eff-partition-devices: devices must be >= 1, got ")
+          << int64_t(devices);
+      return signalPassFailure();
+    }
+    if (minColumns < 1) {
+      getOperation()->emitError("eff-partition-devices: min-columns must be >= 1, got ")
+          << int64_t(minColumns);
+      return signalPassFailure();
+    }
+    if (devices == 1)
+      return;
+    llvm::MapVector<Operation *, SmallVector<MoEExpertsOp>> groups;
+    SmallVector<MatMulOp> matmuls;
+    getOperation().walk([&](Operation *op) {
+      if (auto g = dyn_cast<MoEExpertsOp>(op)) {
+        if (auto route = g.getExperts().getDefiningOp<MoERouteOp>())
+          groups[route].push_back(g);
+      } else if (auto mm = dyn_cast<MatMulOp>(op)) {
+        matmuls.push_back(mm);
+      } else if (remarks && isa<MoEOp>(op)) {
+        op->emitRemark("replicated: eff.moe was not split into expert groups (eff-partition-moe "
+                       "runs first with at least as many partitions as devices)");
+      } else if (remarks && isa<GemmOp, QuantLinearOp>(op)) {
+        op->emitRemark("replicated: only eff.matmul with a constant weight is split "
+                       "column-parallel so far");
+      } else if (remarks && isa<AttentionOp>(op)) {
+        op->emitRemark("replicated: ring attention is not planned into artifacts yet");
+      }
+    });
+    for (auto &[route, list] : groups)
+      placeExperts(cast<MoERouteOp>(route), list);
+    for (MatMulOp mm : matmuls) {
+      Operation *op = mm;
+      std::string whyNot = columnParallel(mm);
+      if (!remarks)
+        continue;
+      if (whyNot.empty())
+        continue; // erased; the remark was emitted on the concat below
+      op->emitRemark("replicated: ") << whyNot;
+    }
+    if (remarks)
+      getOperation().walk([&](ConcatOp cat) {
+        if (cat->hasAttr(kCollective))
+          cat->emitRemark("column parallel over ")
+              << int64_t(devices) << " devices; the blocks are joined by an all-gather";
+      });
+  }
+};
+
+} // namespace

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# --devices on one model (issue 20): compiled for N = 1, 2 and 4 devices,
+# each artifact run on the host backend against the reference of DATA (the
+# shapes come from DATA's inputs), and N = 2 and 4 against N = 1's own
+# outputs within 1e-5 relative (column-parallel linears give the same dot
+# products; MoE expert groups differ from one eff.moe only in the order of
+# fp32 additions). The IR must carry the plan: eff.device tags and the
+# collectives (all_gather; all_reduce for MoE models).
+# The host backend runs the partitioned artifact as one device: this checks
+# the partition rewrite's numerics, not multi-device execution.
+#   test/e2e/run_devices.sh MODEL_DIR DATA_DIR BIN_DIR [effc args...]
+set -euo pipefail
+model_dir=$1; data=$2; bin_dir=$3; shift 3
+work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+here=$(cd "$(dirname "$0")" && pwd)
+dims=$(python3 "$here/../lit/Inputs/dims_from_test_data.py" "$model_dir/model.onnx" "$data")
+for n in 1 2 4; do
+  # shellcheck disable=SC2086
+  "$bin_dir/effc" "$model_dir/model.onnx" $dims --devices=$n "$@" --emit=mlir > "$work/n$n.mlir"
+  tagged=$(grep -c "eff.device = " "$work/n$n.mlir" || true)
+  gathers=$(grep -c 'eff.collective = "all_gather"' "$work/n$n.mlir" || true)
+  reduces=$(grep -c 'eff.collective = "all_reduce"' "$work/n$n.mlir" || true)
+  moe=$(grep -c "eff.moe" "$work/n$n.mlir" || true)
+  if [ "$n" = 1 ]; then
+    [ "$tagged" = 0 ] || { echo "N=1 placed $tagged ops on devices" >&2; exit 1; }
+  else
+    [ "$tagged" -gt 0 ] || { echo "N=$n: no op placed on a device" >&2; exit 1; }
+    [ "$gathers" -gt 0 ] || { echo "N=$n: no column-parallel linear" >&2; exit 1; }
+    if [ "$moe" -gt 0 ] && [ "$reduces" = 0 ]; then
+      echo "N=$n: MoE layers but no all-reduce over expert groups" >&2; exit 1
+    fi
+    echo "N=$n: $tagged ops on devices, $gathers all-gathers, $reduces all-reduce adds"
+  fi
+  # shellcheck disable=SC2086
+  "$bin_dir/effc" "$model_dir/model.onnx" $dims --devices=$n -o "$work/n$n.effc" "$@"
+  if [ "$n" = 1 ]; then
+    mkdir -p "$work/n1-data"
+    "$bin_dir/effc-run" "$work/n1.effc" --backend=host --test-data "$data" \
+      --save-test-data "$work/n1-data"
+  else
+    echo "N=$n against the reference:"
+    "$bin_dir/effc-run" "$work/n$n.effc" --backend=host --test-data "$data"
+    echo "N=$n against N=1:"
+    "$bin_dir/effc-run" "$work/n$n.effc" --backend=host --test-data "$work/n1-data" --rtol 1e-5
+  fi
+done
+echo "devices: N=2 and 4 give N=1's output"

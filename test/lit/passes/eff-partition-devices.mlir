@@ -1,0 +1,77 @@
+// eff-partition-devices (--devices=N): MoE expert groups go to devices in
+// contiguous runs and the add chain over them is the all-reduce (a residual
+// add after it is not); eff.matmul with a constant [K, C] weight becomes N
+// column blocks (the weight's slices fold to constants) joined by an
+// all-gather concat on the last axis. A non-constant weight, columns that do
+// not divide, blocks below min-columns (default 8) and devices=1 change
+// nothing.
+// RUN: effc-opt %s -eff-partition-moe=partitions=2 -eff-partition-devices="devices=2 min-columns=2" | FileCheck %s --check-prefix=TWO
+// RUN: effc-opt %s -eff-partition-moe=partitions=4 -eff-partition-devices="devices=2 min-columns=2" | FileCheck %s --check-prefix=FOUR
+// RUN: effc-opt %s -eff-partition-devices="devices=2 min-columns=4" | FileCheck %s --check-prefix=MIN
+// RUN: effc-opt %s -eff-partition-devices=devices=1 | FileCheck %s --check-prefix=ONE
+// RUN: not effc-opt %s -eff-partition-devices=devices=0 2>&1 | FileCheck %s --check-prefix=ZERO
+
+// TWO-LABEL: func @moe
+// TWO: %[[E:.*]], %[[W:.*]] = eff.moe_route
+// TWO: %[[A:.*]] = eff.moe_experts {{.*}}eff.device = 0 : i64{{.*}}first_expert = 0
+// TWO: %[[B:.*]] = eff.moe_experts {{.*}}eff.device = 1 : i64{{.*}}first_expert = 3
+// TWO: %[[S:.*]] = eff.add %[[A]], %[[B]] {eff.collective = "all_reduce"}
+// TWO: %[[R:.*]] = eff.add %[[S]], %arg0 :
+// TWO: return %[[R]]
+
+// Four groups on two devices: two each, three adds in the all-reduce.
+// FOUR-LABEL: func @moe
+// FOUR: eff.moe_experts {{.*}}eff.device = 0 : i64{{.*}}first_expert = 0
+// FOUR: eff.moe_experts {{.*}}eff.device = 0 : i64{{.*}}first_expert = 2
+// FOUR: eff.add {{.*}}{eff.collective = "all_reduce"}
+// FOUR: eff.moe_experts {{.*}}eff.device = 1 : i64{{.*}}first_expert = 3
+// FOUR: eff.add {{.*}}{eff.collective = "all_reduce"}
+// FOUR: eff.moe_experts {{.*}}eff.device = 1 : i64{{.*}}first_expert = 4
+// FOUR: eff.add {{.*}}{eff.collective = "all_reduce"}
+// FOUR: eff.add {{.*}}, %arg0 :
+func.func @moe(%x: tensor<3x8xf32>, %r: tensor<5x8xf32>) -> tensor<3x8xf32> {
+  %gu = eff.constant {value = dense<0.5> : tensor<5x6x8xf32>} : tensor<5x6x8xf32>
+  %d = eff.constant {value = dense<0.25> : tensor<5x8x3xf32>} : tensor<5x8x3xf32>
+  %y = eff.moe %x, %r experts %gu, %d {num_experts = 5 : i64, top_k = 2 : i64} : (tensor<3x8xf32>, tensor<5x8xf32>, tensor<5x6x8xf32>, tensor<5x8x3xf32>) -> tensor<3x8xf32>
+  %h = eff.add %y, %x : (tensor<3x8xf32>, tensor<3x8xf32>) -> tensor<3x8xf32>
+  return %h : tensor<3x8xf32>
+}
+
+// TWO-LABEL: func @linear
+// TWO: %[[W0:.*]] = eff.constant {value = dense<{{\[\[}}1.000000e+00, 2.000000e+00], [5.000000e+00, 6.000000e+00]]> : tensor<2x2xf32>}
+// TWO: %[[Y0:.*]] = eff.matmul %arg0, %[[W0]] {eff.device = 0 : i64} : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+// TWO: %[[W1:.*]] = eff.constant {value = dense<{{\[\[}}3.000000e+00, 4.000000e+00], [7.000000e+00, 8.000000e+00]]> : tensor<2x2xf32>}
+// TWO: %[[Y1:.*]] = eff.matmul %arg0, %[[W1]] {eff.device = 1 : i64} : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+// TWO: %[[Y:.*]] = eff.concat %[[Y0]], %[[Y1]] {axis = 1 : i64, eff.collective = "all_gather"} : (tensor<3x2xf32>, tensor<3x2xf32>) -> tensor<3x4xf32>
+// TWO: return %[[Y]]
+// MIN-LABEL: func @linear
+// MIN: eff.matmul %arg0, %{{.*}} : (tensor<3x2xf32>, tensor<2x4xf32>) -> tensor<3x4xf32>
+// MIN-NOT: eff.device
+// ONE-LABEL: func @linear
+// ONE-NOT: eff.device
+func.func @linear(%x: tensor<3x2xf32>) -> tensor<3x4xf32> {
+  %w = eff.constant {value = dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]> : tensor<2x4xf32>} : tensor<2x4xf32>
+  %y = eff.matmul %x, %w : (tensor<3x2xf32>, tensor<2x4xf32>) -> tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}
+
+// A batched (3-D) activation: the concat joins the last axis.
+// TWO-LABEL: func @batched
+// TWO: eff.concat {{.*}}{axis = 2 : i64, eff.collective = "all_gather"} : (tensor<2x3x2xf32>, tensor<2x3x2xf32>) -> tensor<2x3x4xf32>
+func.func @batched(%x: tensor<2x3x2xf32>) -> tensor<2x3x4xf32> {
+  %w = eff.constant {value = dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0]]> : tensor<2x4xf32>} : tensor<2x4xf32>
+  %y = eff.matmul %x, %w : (tensor<2x3x2xf32>, tensor<2x4xf32>) -> tensor<2x3x4xf32>
+  return %y : tensor<2x3x4xf32>
+}
+
+// TWO-LABEL: func @kept
+// TWO-NOT: eff.device
+// TWO: return
+func.func @kept(%x: tensor<3x2xf32>, %wa: tensor<2x4xf32>) -> (tensor<3x4xf32>, tensor<3x3xf32>) {
+  %a = eff.matmul %x, %wa : (tensor<3x2xf32>, tensor<2x4xf32>) -> tensor<3x4xf32>
+  %w = eff.constant {value = dense<[[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]> : tensor<2x3xf32>} : tensor<2x3xf32>
+  %b = eff.matmul %x, %w : (tensor<3x2xf32>, tensor<2x3xf32>) -> tensor<3x3xf32>
+  return %a, %b : tensor<3x4xf32>, tensor<3x3xf32>
+}
+
+// ZERO: error: eff-partition-devices: devices must be >= 1, got 0
