@@ -14,7 +14,13 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
   // Fold what import left (shape subgraphs whose inputs became constant),
   // re-infer types that folding made static, then clean up again.
   pm.addPass(mlir::createCanonicalizerPass());
-  pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createRefineShapes());
+  {
+    // --kv-cache: the dims types alone leave unknown (GPT-2's heads next to
+    // a runtime seq) are probed, so attention can be raised over them.
+    mlir::eff::RefineShapesOptions refine;
+    refine.probeDims = options.kvCache;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createRefineShapes(refine));
+  }
   pm.addPass(mlir::createCanonicalizerPass());
   pm.addPass(mlir::createCSEPass());
   // Adapt: LoRA adapters go in on the fp32 weights (a merge is computed in
@@ -53,6 +59,16 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     mlir::eff::RaiseAttentionOptions raise;
     raise.remarks = options.remarks;
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createRaiseAttention(raise));
+    pm.addPass(mlir::createCanonicalizerPass());
+    pm.addPass(mlir::createCSEPass());
+  }
+  // KV cache from a model without past: per attention, a cache input and a
+  // present output, positions re-evaluated for the cached length (on the
+  // raised attention, before the dtype conversion like an export with past).
+  if (options.kvCache) {
+    mlir::eff::KvCacheOptions kv;
+    kv.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createKvCache(kv));
     pm.addPass(mlir::createCanonicalizerPass());
     pm.addPass(mlir::createCSEPass());
   }

@@ -30,6 +30,11 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       *this, "raise-attention",
       llvm::cl::desc("Rewrite attention subgraphs into eff.attention (FlashAttention kernels)"),
       llvm::cl::init(true)};
+  Option<bool> kvCache{
+      *this, "kv-cache",
+      llvm::cl::desc("Give a decoder exported without a cache the with-past interface "
+                     "(eff-kv-cache: past_key_values.{i}.* -> present.{i}.*)"),
+      llvm::cl::init(false)};
   Option<bool> splitKvDecode{
       *this, "split-kv-decode",
       llvm::cl::desc("Split decode-shaped eff.attention over the keys (eff-split-kv-decode)"),

@@ -13,7 +13,17 @@ def RefineShapes : Pass<"eff-refine-shapes", "func::FuncOp"> {
     canonicalization folds shape subgraphs, re-running every op's type
     inference can turn dynamic dims static. Refined results update their uses;
     the function signature is updated when a returned value gets refined.
+
+    With `probe-dims` and bounded dims (eff.dims), a `?` that types alone
+    cannot resolve (a reshape's -1 next to a runtime seq: GPT-2's heads) is
+    made static when it takes one value at every probe (dialects/eff/
+    ShapeProbe.h): every dim at a low value, each dim moved alone, and every
+    dim at its upper bound. A probe that fails refines nothing.
   }];
+  let options = [
+    Option<"probeDims", "probe-dims", "bool", /*default=*/"false",
+           "Also make static the dynamic dims that no probe of the bounded dims changes">
+  ];
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
@@ -304,6 +314,44 @@ def SplitKVDecode : Pass<"eff-split-kv-decode", "func::FuncOp"> {
            "Split count; 0 = the decode generator's heuristic">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark per eff.attention: its split count, or why it was not split">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
+def KvCache : Pass<"eff-kv-cache", "func::FuncOp"> {
+  let summary = "Give a decoder exported without a cache the with-past interface (effc --kv-cache)";
+  let description = [{
+    A decoder exported without a cache (input_ids [batch, seq] -> logits)
+    gets Optimum's with-past interface, which the KV-cache runtime drives
+    (PastStepModel): inputs attention_mask [batch, total], position_ids
+    [batch, seq] and per eff.attention i (program order)
+    past_key_values.{i}.key/value [batch, kv_heads, past, head_dim]; outputs
+    present.{i}.key/value = concat(past, the attention's K/V) along the
+    sequence axis, which the attention then reads (eff-kv-cache-inplace makes
+    the concat an eff.kv_append).
+
+    Everything computed from constants and input_ids' shape alone (position
+    ids from Range/CumSum, causal and sliding-window masks, RoPE tables,
+    learned position embeddings) is re-evaluated with seq := total (the slice
+    cloned over eff.shape(attention_mask)); an attention's mask keeps the
+    new queries' rows [total - seq, total) and is and-ed with attention_mask;
+    other such tensors [1, .., seq, ...] are gathered at position_ids.
+    Static-shaped shape vectors stay (they size the new tokens' tensors).
+
+    Needs input_ids' seq symbolic and bounds for `past-dim` and `total-dim`
+    in eff.dims. A model that has past_key_values inputs is left alone. What
+    cannot be converted (other inputs, positions from token values or data,
+    bidirectional attention, other K/V layouts, positional tensors read
+    otherwise) is an error naming the op and why, and nothing changes. With
+    `remarks`, each attention and positional tensor says what it became.
+  }];
+  let options = [
+    Option<"pastDim", "past-dim", "std::string", /*default=*/"\"past\"",
+           "Name of the cache length dim (bounded in eff.dims)">,
+    Option<"totalDim", "total-dim", "std::string", /*default=*/"\"total\"",
+           "Name of the cache + new tokens dim (attention_mask's length, bounded in eff.dims)">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per converted attention and positional tensor">
   ];
   let dependentDialects = ["mlir::eff::EffDialect"];
 }

@@ -265,6 +265,8 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   importOptions.inputShapes = options.shapes;
   importOptions.constantInputFiles = options.constInputs;
   importOptions.remarks = options.remarks;
+  if (options.kvCache)
+    importOptions.addedDims = {"past", "total"}; // eff-kv-cache's defaults
   for (const auto &[name, range] : options.dims) {
     if (range.isFixed())
       importOptions.dimValues[name] = range.min;
@@ -306,6 +308,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.raiseAttention = options.raiseAttention;
   pipelineOptions.decomposeLoRA = options.decomposeLoRA;
   pipelineOptions.splitKvDecode = options.splitKvDecode;
+  pipelineOptions.kvCache = options.kvCache;
   pipelineOptions.splitKvSplits = options.splitKvSplits;
   pipelineOptions.moePartitions = options.moePartitions;
   pipelineOptions.devices = options.devices;

@@ -42,6 +42,9 @@ struct CompileOptions {
   bool fuse = true;
   bool raiseAttention = true;
   bool splitKvDecode = true;
+  /// --kv-cache: a decoder without past gets the with-past interface
+  /// (eff-kv-cache); --dim past=.. and total=.. then name dims it adds.
+  bool kvCache = false;
   int64_t splitKvSplits = 0; // eff-split-kv-decode's count (0: its heuristic)
   bool decomposeLoRA = true;
   /// --moe-partitions: expert groups per eff.moe (1: none).

@@ -294,7 +294,7 @@ LogicalResult GraphImporter::checkDimNames() {
   for (const auto &[name, bounds] : options.dimBounds)
     given[name] = std::to_string(bounds.first) + ".." + std::to_string(bounds.second);
   for (const auto &[name, value] : given) {
-    if (std::binary_search(known.begin(), known.end(), name))
+    if (std::binary_search(known.begin(), known.end(), name) || options.addedDims.count(name))
       continue;
     InFlightDiagnostic diag = error() << "--dim " << name << "=" << value
                                       << ": the model has no dim named '" << name << "'; ";

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -27,6 +28,9 @@ struct ImportOptions {
   /// `eff.dims = {past = array<i64: 0, 255>, ...}`. Names are checked like
   /// dimValues'.
   std::map<std::string, std::pair<int64_t, int64_t>> dimBounds;
+  /// Dim names a later pass adds (effc --kv-cache: past, total): --dim may
+  /// bound them though no input has them; they go into eff.dims all the same.
+  std::set<std::string> addedDims;
   /// Inputs frozen to constants (`--const-input NAME=FILE.pb`): the input
   /// disappears from the signature and its value folds into the graph, e.g.
   /// a fixed attention mask or a shape tensor.

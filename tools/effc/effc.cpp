@@ -80,6 +80,13 @@ cl::opt<bool>
                             "kernels (default on)"),
                    cl::init(true), cl::cat(effcCategory));
 cl::opt<bool>
+    kvCache("kv-cache",
+            cl::desc("Compile prefill + decode with a KV cache: a decoder exported without past "
+                     "gets inputs attention_mask, position_ids, past_key_values.{i}.key/value and "
+                     "outputs present.{i}.key/value (with --dim seq=1..N --dim past=0..P "
+                     "--dim total=1..T); with-past exports append in place either way"),
+            cl::init(false), cl::cat(effcCategory));
+cl::opt<bool>
     splitKvDecode("split-kv-decode",
                   cl::desc("Split attention with few queries and a long KV cache over the "
                            "keys (flash-decoding: partial + combine kernels; default on)"),
@@ -247,6 +254,7 @@ int main(int argc, char **argv) {
   options.fuse = fuse;
   options.raiseAttention = raiseAttention;
   options.splitKvDecode = splitKvDecode;
+  options.kvCache = kvCache;
   options.splitKvSplits = splitKvSplits;
   options.moePartitions = moePartitions;
   options.devices = devices;
