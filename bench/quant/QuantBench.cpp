@@ -3,7 +3,8 @@
 // on Llama-3.2-1B linear shapes, bf16 activations, against cuBLAS bf16 and
 // fp16 GEMMs in the same run, with the bandwidth floor of each.
 //
-//   effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] [--arch=sm_90 --compile-only]
+//   effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] [--decode=vec]
+//                    [--graphs] [--rows=1,4,16] [--arch=sm_90 --compile-only]
 //
 // --check: every scheme (int8 per channel, nf4 block 64, MatMulNBits-style
 // int4 block 32, nf4 with double-quantized absmaxes, llm_int8 with and
@@ -21,6 +22,11 @@
 // bytes (codes + scales) over the bandwidth this run measured with a plain
 // 128-bit read kernel. nf4-dq: nf4 with double-quantized absmaxes (one byte
 // per 64 weights instead of four, decoded in the kernel).
+// --graphs: each timed round is one CUDA graph of its launches (no CPU
+// launch gaps: what a decode step run with cuda_graphs sees; cuBLAS too).
+// --rows=M,..: the perf table's M (default 1,4,16,128,2048).
+// --decode=vec: the decode rows (M <= 16) with quant_linear_gemv_vec where
+// the emitter picks quant_linear_gemv_mma (the kernel before it).
 // Without --check or --perf both run. Exit status 1 when a check fails.
 // --compile-only compiles every kernel with NVRTC for --arch (no GPU).
 #include "compiler/codegen/Families.h"
@@ -55,6 +61,8 @@ struct Options {
   bool check = false, perf = false, compileOnly = false;
   std::string arch, cublas;
   int reps = 15;
+  bool graphs = false;                               // --graphs: each timed round one CUDA graph
+  std::vector<int64_t> rows = {1, 4, 16, 128, 2048}; // --rows=: the perf table's M
 };
 
 // ---------------------------------------------------------------- schemes --
@@ -162,6 +170,10 @@ float fromBf16(uint16_t b) {
   return f;
 }
 
+/// --decode=vec: the decode kernel before quant_linear_gemv_mma (before and
+/// after tables in one run).
+bool gDecodeVec = false;
+
 host::Attrs attrsOf(const Scheme &s, int64_t K, int64_t N, int64_t block) {
   return {{"scheme", int64_t(s.scheme)},
           {"layout", int64_t(s.layout)},
@@ -178,6 +190,7 @@ KernelDesc describe(const Scheme &s, const Packed &p, int64_t M, int64_t K, int6
   d.op = "eff.quant_linear";
   d.name = name;
   d.attrs = attrsOf(s, K, N, p.block);
+  d.attrs["gemv_mma"] = int64_t(!gDecodeVec);
   d.inputs = {{DType::BFLOAT16, {M, K}},
               {DType::UINT8, p.codesShape},
               {p.scalesType, p.scalesShape},
@@ -197,8 +210,8 @@ Kernel generate(const Scheme &s, const Packed &p, int64_t M, int64_t K, int64_t 
   Kernel k;
   k.label = s.name + " M" + std::to_string(M) + " " + std::to_string(K) + "x" + std::to_string(N);
   // The threshold too: llm-int8 and llm-int8-t1 are one scheme number.
-  k.name = "effc_qb_" + std::to_string(int(s.scheme)) + "_t" +
-           std::to_string(int(s.threshold * 100)) + (s.doubleQuant ? "_dq_" : "_") +
+  k.name = std::string(gDecodeVec ? "effc_qbv_" : "effc_qb_") + std::to_string(int(s.scheme)) +
+           "_t" + std::to_string(int(s.threshold * 100)) + (s.doubleQuant ? "_dq_" : "_") +
            std::to_string(M) + "_" + std::to_string(K) + "_" + std::to_string(N);
   KernelDesc d = describe(s, p, M, K, N, k.name);
   KernelChoice c;
@@ -272,30 +285,62 @@ public:
   }
   bool launch(cuda::CUfunction f, const LaunchDims &l, std::vector<void *> params) {
     return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
-                                l.block[2], l.sharedBytes, nullptr, params.data(), nullptr),
+                                l.block[2], l.sharedBytes, stream_, params.data(), nullptr),
               "cuLaunchKernel");
   }
-  bool sync(const std::string &what) { return ok(a_.cuStreamSynchronize(nullptr), what); }
-  /// Median over `rounds` of (time of `inner` back-to-back steps) / inner, in us.
+  bool sync(const std::string &what) { return ok(a_.cuStreamSynchronize(stream_), what); }
+  /// --graphs: every launch (and cuBLAS, through Cublas::setStream) goes to
+  /// one created stream, and time() captures each round's steps as a graph.
+  cuda::CUstream useGraphs() {
+    graphs_ = true;
+    if (!stream_)
+      ok(a_.cuStreamCreate(&stream_, 0), "cuStreamCreate");
+    return stream_;
+  }
+  /// Median over `rounds` of (time of `inner` back-to-back steps) / inner, in
+  /// us. With graphs the `inner` steps are captured once into a CUDA graph
+  /// and each round launches it (no CPU launch gaps between the kernels, as
+  /// effc's decode steps with cuda_graphs); a step's argument i differs per
+  /// step inside the graph, not per round.
   template <class Step> double time(int rounds, int inner, Step step) {
     cuda::CUevent e0 = nullptr, e1 = nullptr;
     ok(a_.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
     ok(a_.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
     int i = 0;
-    for (int w = 0; w < inner; ++w)
-      step(i++);
+    cuda::CUgraph graph = nullptr;
+    cuda::CUgraphExec exec = nullptr;
+    if (graphs_) {
+      ok(a_.cuStreamBeginCapture(stream_, cuda::CU_STREAM_CAPTURE_MODE_THREAD_LOCAL),
+         "cuStreamBeginCapture");
+      for (int j = 0; j < inner; ++j)
+        step(i++);
+      ok(a_.cuStreamEndCapture(stream_, &graph), "cuStreamEndCapture");
+      if (graph)
+        ok(a_.cuGraphInstantiateWithFlags(&exec, graph, 0), "cuGraphInstantiate");
+    }
+    auto round = [&] {
+      if (exec)
+        ok(a_.cuGraphLaunch(exec, stream_), "cuGraphLaunch");
+      else if (!graphs_)
+        for (int j = 0; j < inner; ++j)
+          step(i++);
+    };
+    round(); // warm-up
     sync("warm-up");
     std::vector<double> t;
     for (int r = 0; r < rounds && !failed_; ++r) {
-      a_.cuEventRecord(e0, nullptr);
-      for (int j = 0; j < inner; ++j)
-        step(i++);
-      a_.cuEventRecord(e1, nullptr);
+      a_.cuEventRecord(e0, stream_);
+      round();
+      a_.cuEventRecord(e1, stream_);
       sync("timed launches");
       float ms = 0;
       ok(a_.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime");
       t.push_back(1000.0 * ms / inner);
     }
+    if (exec)
+      a_.cuGraphExecDestroy(exec);
+    if (graph)
+      a_.cuGraphDestroy(graph);
     a_.cuEventDestroy(e0);
     a_.cuEventDestroy(e1);
     if (t.empty())
@@ -309,6 +354,8 @@ private:
   const cuda::DriverApi &a_;
   std::vector<cuda::CUdeviceptr> buffers_;
   bool failed_ = false;
+  bool graphs_ = false;
+  cuda::CUstream stream_ = nullptr;
 };
 
 // ------------------------------------------------------------------ cuBLAS --
@@ -317,6 +364,7 @@ private:
 struct Cublas {
   using Handle = void *;
   int (*create)(Handle *) = nullptr;
+  int (*setStream)(Handle, cuda::CUstream) = nullptr;
   int (*gemmEx)(Handle, int, int, int, int, int, const void *, const void *, int, int, const void *,
                 int, int, const void *, void *, int, int, int, int) = nullptr;
   Handle handle = nullptr;
@@ -333,8 +381,9 @@ struct Cublas {
       return false;
     create = reinterpret_cast<decltype(create)>(cuda::symbol(lib, "cublasCreate_v2"));
     gemmEx = reinterpret_cast<decltype(gemmEx)>(cuda::symbol(lib, "cublasGemmEx"));
-    if (!create || !gemmEx || create(&handle) != 0) {
-      why = "cublasCreate_v2/cublasGemmEx unusable in " + loaded;
+    setStream = reinterpret_cast<decltype(setStream)>(cuda::symbol(lib, "cublasSetStream_v2"));
+    if (!create || !gemmEx || !setStream || create(&handle) != 0) {
+      why = "cublasCreate_v2/cublasGemmEx/cublasSetStream_v2 unusable in " + loaded;
       return false;
     }
     return true;
@@ -493,11 +542,10 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
     }
     g.freeAll();
   }
-  std::printf("\nperf: us per GEMM (median of %d rounds of 20 launches, 3 for M >= 128; weights "
-              "rotated over "
-              ">= 256 MB), xF = speedup over cuBLAS fp16; floor = packed bytes / %.0f GB/s "
-              "(measured read)\n",
-              opt.reps, gbps);
+  std::printf("\nperf: us per GEMM (median of %d rounds of 20 launches, 3 for M >= 128%s; "
+              "weights rotated over >= 256 MB), xF = speedup over cuBLAS fp16; floor = packed "
+              "bytes / %.0f GB/s (measured read)\n",
+              opt.reps, opt.graphs ? ", each round one CUDA graph" : "", gbps);
   std::printf("%-14s %5s | %8s %8s | %8s %6s %6s | %8s %6s %6s | %8s %6s %6s | %8s %6s %6s | %s\n",
               "shape K x N", "M", "bf16", "fp16", "int8", "xF", "floor", "nf4", "xF", "floor",
               "nbits4", "xF", "floor", "nf4-dq", "xF", "floor", "kernels");
@@ -512,13 +560,13 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
   {
     std::vector<Want> wants;
     for (const Shape &sh : shapes)
-      for (int64_t M : {1, 4, 16, 128, 2048})
+      for (int64_t M : opt.rows)
         for (const Scheme *s : timed)
           wants.push_back({s, M, sh.K, sh.N});
     compileAll(wants, arch);
   }
   for (const Shape &sh : shapes)
-    for (int64_t M : {1, 4, 16, 128, 2048}) {
+    for (int64_t M : opt.rows) {
       auto rotations = [&](size_t bytes) {
         return int(
             std::min<size_t>(64, std::max<size_t>(1, kRotateBytes / std::max<size_t>(bytes, 1))));
@@ -526,6 +574,9 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
       // Back-to-back launches per timed round: 20 for the launch-bound decode
       // sizes, 3 where one GEMM takes milliseconds.
       const int inner = M >= 128 ? 3 : 20;
+      // A graph replays the same launches every round: it holds one launch
+      // per weight copy at least, so that the copies it reads exceed L2.
+      auto steps = [&](int copies) { return opt.graphs ? std::max(inner, copies) : inner; };
       std::vector<uint16_t> a = randomActivations(M, sh.K, 5, false);
       cuda::CUdeviceptr da = g.upload(a.data(), a.size() * 2), dy = g.alloc(size_t(M * sh.N) * 2);
       // cuBLAS, bf16 and fp16 weights (random bits; timing only).
@@ -539,14 +590,14 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
           host[i] = toBf16(float(int(i % 17) - 8) * 0.01f);
         for (int c = 0; c < copies; ++c)
           w.push_back(g.upload(host.data(), wBytes));
-        tBf16 = g.time(opt.reps, inner, [&](int i) {
+        tBf16 = g.time(opt.reps, steps(copies), [&](int i) {
           cublas->gemm(Cublas::kR16BF, M, sh.K, sh.N, da, w[size_t(i % copies)], dy);
         });
         for (size_t i = 0; i < host.size(); ++i)
           host[i] = 0x2000u | uint16_t(i % 255); // small finite fp16 values
         for (int c = 0; c < copies; ++c)
           api.cuMemcpyHtoD(w[size_t(c)], host.data(), wBytes);
-        tFp16 = g.time(opt.reps, inner, [&](int i) {
+        tFp16 = g.time(opt.reps, steps(copies), [&](int i) {
           cublas->gemm(Cublas::kR16F, M, sh.K, sh.N, da, w[size_t(i % copies)], dy);
         });
       }
@@ -569,7 +620,7 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
           }
           cuda::CUdeviceptr dz = 0;
           if (f)
-            t = g.time(opt.reps, inner, [&](int i) {
+            t = g.time(opt.reps, steps(copies), [&](int i) {
               g.launch(f, k.launch,
                        {&da, &w[size_t(i % copies)], &sc[size_t(i % copies)], &dz, &dy});
             });
@@ -588,7 +639,7 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
 
 int usage() {
   std::fprintf(stderr, "usage: effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] "
-                       "[--compile-only --arch=sm_90]\n");
+                       "[--decode=vec] [--graphs] [--rows=M,..] [--compile-only --arch=sm_90]\n");
   return 2;
 }
 
@@ -604,7 +655,23 @@ int main(int argc, char **argv) {
       opt.perf = true;
     else if (a == "--compile-only")
       opt.compileOnly = true;
-    else if (a.rfind("--reps=", 0) == 0)
+    else if (a == "--graphs")
+      opt.graphs = true;
+    else if (a == "--decode=vec")
+      gDecodeVec = true;
+    else if (a.rfind("--rows=", 0) == 0) {
+      opt.rows.clear();
+      for (const char *p = a.c_str() + 7; *p;) {
+        char *end = nullptr;
+        const long long m = std::strtoll(p, &end, 10);
+        if (end == p || m <= 0)
+          return usage();
+        opt.rows.push_back(m);
+        p = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',')
+          return usage();
+      }
+    } else if (a.rfind("--reps=", 0) == 0)
       opt.reps = std::max(1, std::atoi(a.c_str() + 7));
     else if (a.rfind("--arch=", 0) == 0)
       opt.arch = a.substr(7);
@@ -659,6 +726,11 @@ int main(int argc, char **argv) {
   if (opt.perf) {
     Cublas cublas;
     const bool haveCublas = cublas.open(opt.cublas);
+    if (opt.graphs) {
+      cuda::CUstream s = g.useGraphs();
+      if (haveCublas && cublas.setStream(cublas.handle, s) != 0)
+        std::printf("cublasSetStream_v2 failed\n");
+    }
     if (!haveCublas)
       std::printf(
           "cuBLAS not loaded (%s): its columns are nan; pass --cublas=PATH/libcublas.so.12\n",

@@ -2,9 +2,11 @@
 //
 // A config struct with every size baked in, the dtype glue as lambdas and a
 // call of a template of device/quant_linear.cuh: for up to kVecGemvRows rows
-// (decode) the warp-per-column GEMV with 128-bit loads of the packed weight
-// when its 16-byte chunks line up with the scale blocks, else the scalar
-// GEMV (up to kGemvRows rows); above, the tensor-core GEMM (mma) for
+// (decode) the tensor-core GEMV (gemv_mma: bf16/fp16 activations, a
+// weight-only scheme, 16-byte chunks that line up with K and the scale
+// blocks), else the warp-per-column GEMV with 128-bit loads of the packed
+// weight when its 16-byte chunks line up with the scale blocks, else the
+// scalar GEMV (up to kGemvRows rows); above, the tensor-core GEMM (mma) for
 // bf16/fp16 activations when 16-code chunks line up with the scale blocks,
 // else the 32x32 tiled kernel. All decode the packed codes on chip; the
 // weight stays packed in memory.
@@ -35,6 +37,7 @@ constexpr int kThreads = 256;
 constexpr int64_t kGemvRows = 8;
 constexpr int64_t kVecGemvRows = 16;
 constexpr int64_t kTile = 32;
+constexpr int64_t kMmaGemvColumns = 16; // quant_linear_gemv_mma's columns per block
 
 struct QuantGeometry {
   int64_t scheme, layout, bits, K, N, blockSize, blocks, rows;
@@ -100,6 +103,19 @@ bool useVectorGemv(const QuantGeometry &g) {
   return g.layout != int64_t(host::QuantLayout::BnbFlat) || g.K % codes == 0;
 }
 
+/// quant_linear_gemv_mma: decode rows of bf16/fp16 activations, a
+/// weight-only scheme, K and the scale blocks in whole 16-byte chunks.
+bool useMmaGemv(const QuantGeometry &g) {
+  auto scheme = host::QuantScheme(g.scheme);
+  if (g.rows > kVecGemvRows || (g.aType != DType::BFLOAT16 && g.aType != DType::FLOAT16))
+    return false;
+  if (scheme != host::QuantScheme::Int4 && scheme != host::QuantScheme::Int8 &&
+      scheme != host::QuantScheme::NF4 && scheme != host::QuantScheme::FP4)
+    return false;
+  const int64_t codes = 128 / g.bits;
+  return g.K % codes == 0 && g.blockSize % codes == 0;
+}
+
 /// quant_linear_mma: more rows than the GEMVs take, 16-bit activations (the
 /// MMA operands), a weight-only scheme and 16-code chunks that start on a
 /// 16-byte activation chunk and lie in one scale block.
@@ -137,6 +153,10 @@ bool chooseQuantLinear(const KernelDesc &d, KernelChoice &c, std::string &error)
     c.launch.grid[1] = uint32_t(ceilDiv(g.rows, bm));
     c.setParam("bm", bm);
     c.setParam("bn", bn);
+  } else if (useMmaGemv(g) && d.intAttr("gemv_mma", 1) != 0) {
+    // (effc-quant-bench --decode=vec sets gemv_mma = 0 to time gemv_vec.)
+    c.variant = "gemv_mma";
+    c.launch.grid[0] = uint32_t(ceilDiv(g.N, kMmaGemvColumns));
   } else if (useVectorGemv(g) || g.rows <= kGemvRows) {
     c.variant = useVectorGemv(g) ? "gemv_vec" : "gemv";
     c.launch.grid[0] = uint32_t(ceilDiv(g.N, kThreads / 32));
@@ -191,6 +211,9 @@ bool instantiateQuantLinear(const KernelDesc &d, const KernelChoice &c, std::str
   if (c.variant == "mma")
     w.line("quant_linear_mma<", cfg, ", ", c.param("bm"), ", ", c.param("bn"), ", ",
            flag(g.aType == DType::BFLOAT16), ">(x1, ", zp, ", x0, loadScale, store);");
+  else if (c.variant == "gemv_mma")
+    w.line("quant_linear_gemv_mma<", cfg, ", ", flag(g.aType == DType::BFLOAT16), ">(x1, ", zp,
+           ", x0, loadScale, store);");
   else
     w.line("quant_linear_", c.variant, "<", cfg, ">(x1, ", zp, ", loadA, loadScale, store);");
   w.close();

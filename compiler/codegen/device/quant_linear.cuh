@@ -2,8 +2,16 @@
 //
 // y[row][n] = sum_k a[row][k] * W[k][n], W decoded from its packed codes in
 // registers as it is read (never written out; the prefill MMA kernel decodes a
-// tile at a time into shared memory). Four kernels:
-//   quant_linear_gemv_vec<C> decode (M <= 16), the packed weight streamed at
+// tile at a time into shared memory). Five kernels:
+//   quant_linear_gemv_mma<C,BF> decode (M <= 16) with bf16/fp16 activations:
+//                          16 columns per block, K split over 8 warps,
+//                          128-bit loads of 4 chunks a column per lane
+//                          batch, each code decoded once into an
+//                          mma.sync m16n8k16 A fragment used for every row
+//                          (the rows are B: M = 8 costs what M = 1 does).
+//   quant_linear_gemv_vec<C> decode (M <= 16) otherwise (fp32 activations,
+//                          llm_int8, 4-bit K not a multiple of 32), the
+//                          packed weight streamed at
 //                          full bandwidth: one warp per output column, each
 //                          lane loads 16 bytes of the column's codes at a
 //                          time (128-bit loads, consecutive lanes
@@ -357,6 +365,231 @@ __device__ void quant_linear_gemv_vec(const u8 *w, const u8 *zp, const LA &loadA
     } else if (lane == 0) {
       store((long long)r * C::N + n, total);
     }
+  }
+}
+
+// ---- decode GEMV on tensor cores: M <= 16, 16-bit activations --------------
+// Every weight code is decoded once and used for all rows: mma.sync
+// m16n8k16 with the weight as A (16 output columns) and the activations as
+// B (8 rows; a second n8 tile for rows 8..15), fp32 accumulators. A block
+// (256 threads, 8 warps) owns 16 columns; lane (g, t) = (lane / 4, lane % 4)
+// holds columns g and g + 8. K is cut into 16-byte chunks (CODES codes) and
+// super-steps of 4 chunks per column (64 contiguous bytes): lane t loads
+// chunk 4 j + t of super-step j of both its columns with 128-bit loads, U
+// super-steps (warps take every 8th, so the block reads 8 U x 64 contiguous
+// bytes of each column at once) before it decodes any. The order of k in a
+// dot product is free, so each mma's 16 k are the lane's own codes: step s
+// of a chunk at k0 gives lane t k = k0 + 4 s + {0, 1} as mma k {2t, 2t+1}
+// and k0 + 4 s + {2, 3} as {2t+8, 2t+9}; the B fragment is then two
+// consecutive words of a's row (no shuffle, no shared memory). Integer codes
+// become floats without I2F (2^23 | code minus 2^23 + zero); per-channel
+// scales (one block) are applied in the epilogue, so the codes are exact in
+// bf16 (the fp32 words' upper halves), blocked scales and the 4-bit code
+// books (16 words in shared memory: any 32 lookups are conflict free)
+// multiply in fp32 and round once. The 8 warps' partial sums meet in shared
+// memory. Needs K % CODES == 0 and BLOCK % CODES == 0 (a chunk in one scale
+// block; the emitter checks), int4/int8/nf4/fp4, 16-byte aligned rows of a.
+// Launch: grid ceil(N / 16), 256 threads.
+template <class C, bool BF, class LS, class ST>
+__device__ void quant_linear_gemv_mma(const u8 *w, const u8 *zp, const u16 *a, const LS &loadScale,
+                                      const ST &store) {
+  constexpr bool FLAT = C::LAYOUT == QL_LAYOUT_BNB_FLAT;
+  constexpr int CODES = 128 / C::BITS; // codes per 16-byte chunk
+  constexpr int STEPS = CODES / 4;     // mma k-steps per chunk
+  constexpr int CHUNKS = C::K / CODES; // per column
+  constexpr int SUPERS = (CHUNKS + 3) / 4;
+  constexpr int WARPS = 8;
+  constexpr int MT = C::ROWS > 8 ? 2 : 1; // n8 tiles of rows
+  constexpr bool PER_CHANNEL = !FLAT && C::BLOCKS == 1;
+  constexpr long long ROW_BYTES = FLAT ? C::K / 2 : (long long)C::BLOCKS * C::BLOCK_BYTES;
+  // Super-steps per warp, and per batch of loads: all of them up to 4 (2 x 4
+  // x 16 bytes per lane), else batches of 2 with the next one in flight.
+  constexpr int PER_WARP = (SUPERS + WARPS - 1) / WARPS;
+  constexpr int U = PER_WARP <= 4 ? PER_WARP : 2;
+  constexpr int BATCHES = (PER_WARP + U - 1) / U;
+  static_assert(C::SCHEME == QL_INT4 || C::SCHEME == QL_INT8 || C::SCHEME == QL_NF4 ||
+                    C::SCHEME == QL_FP4,
+                "quant_linear_gemv_mma: weight-only schemes");
+  static_assert(C::K % CODES == 0 && C::BLOCK % CODES == 0, "16-byte chunks in one scale block");
+  static_assert(C::ROWS <= 16, "quant_linear_gemv_mma: at most 16 rows");
+  __shared__ float book[16];
+  __shared__ __align__(16) float red[WARPS][MT][32][4];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
+  if (tid < 16)
+    book[tid] = C::SCHEME == QL_FP4 ? ql_fp4_book[tid] : ql_nf4_book[tid];
+  __syncthreads();
+  const int n0 = blockIdx.x * 16;
+  // Columns past N read column N - 1 (finite codes; never stored).
+  const int colA = n0 + g < C::N ? n0 + g : C::N - 1;
+  const int colB = n0 + g + 8 < C::N ? n0 + g + 8 : C::N - 1;
+  const uint4 *wA = reinterpret_cast<const uint4 *>(w + (long long)colA * ROW_BYTES);
+  const uint4 *wB = reinterpret_cast<const uint4 *>(w + (long long)colB * ROW_BYTES);
+  // The scale (or absmax) index of chunk c of a column, and its zero point.
+  auto scaleIndex = [&](int col, int c) -> long long {
+    if constexpr (FLAT)
+      return ((long long)col * C::K + (long long)c * CODES) / C::BLOCK;
+    else
+      return (long long)col * C::BLOCKS + (long long)c * CODES / C::BLOCK;
+  };
+  // Codes 4 s .. 4 s + 3 of chunk q as two 16-bit pairs (lo: 4 s, 4 s + 1).
+  auto decode = [&](const uint4 &q, int s, float scale, int zero, u32 &lo, u32 &hi) {
+    const u32 words[4] = {q.x, q.y, q.z, q.w};
+    float v[4];
+    if constexpr (C::BITS == 8) {
+      const float bias = 8388608.0f + (float)zero;
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        v[i] = __uint_as_float(0x4B000000u | ((words[s] >> (8 * i)) & 0xFFu)) - bias;
+    } else {
+      // Bytes 2 s and 2 s + 1; flat: first code in the high nibble.
+      const u32 h = words[s >> 1] >> (16 * (s & 1));
+      if constexpr (FLAT) {
+        v[0] = book[(h >> 4) & 0xFu];
+        v[1] = book[h & 0xFu];
+        v[2] = book[(h >> 12) & 0xFu];
+        v[3] = book[(h >> 8) & 0xFu];
+      } else { // first code in the low nibble
+        const float bias = 8388608.0f + (float)zero;
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+          v[i] = __uint_as_float(0x4B000000u | ((h >> (4 * i)) & 0xFu)) - bias;
+      }
+    }
+    if constexpr (PER_CHANNEL && BF) {
+      lo = __byte_perm(__float_as_uint(v[0]), __float_as_uint(v[1]), 0x7632);
+      hi = __byte_perm(__float_as_uint(v[2]), __float_as_uint(v[3]), 0x7632);
+    } else if constexpr (PER_CHANNEL) {
+      lo = pack2<BF>(v[0], v[1]);
+      hi = pack2<BF>(v[2], v[3]);
+    } else {
+      lo = pack2<BF>(v[0] * scale, v[1] * scale);
+      hi = pack2<BF>(v[2] * scale, v[3] * scale);
+    }
+  };
+  // Two accumulator sets (even and odd k-steps): two independent mma chains.
+  float acc[2][MT][4];
+#pragma unroll
+  for (int p = 0; p < 2; ++p)
+#pragma unroll
+    for (int m = 0; m < MT; ++m)
+      acc[p][m][0] = acc[p][m][1] = acc[p][m][2] = acc[p][m][3] = 0.0f;
+  // Super-step j of both columns: codes, scales and zero points (zero codes
+  // and scales past K; their activations are zeros too).
+  struct Unit {
+    uint4 qA, qB;
+    float sA, sB;
+    int zA, zB;
+  };
+  auto loadUnit = [&](int j, Unit &q) {
+    const int c = 4 * j + t;
+    q.qA = q.qB = make_uint4(0u, 0u, 0u, 0u);
+    q.sA = q.sB = 0.0f;
+    q.zA = q.zB = 0;
+    if (c >= CHUNKS)
+      return;
+    q.qA = __ldg(wA + c);
+    q.qB = __ldg(wB + c);
+    if constexpr (!PER_CHANNEL) {
+      q.sA = loadScale(scaleIndex(colA, c));
+      q.sB = loadScale(scaleIndex(colB, c));
+    }
+    if constexpr (!FLAT) {
+      if constexpr (C::HAS_ZP) {
+        q.zA = zp[scaleIndex(colA, c)];
+        q.zB = zp[scaleIndex(colB, c)];
+      } else {
+        q.zA = q.zB = C::BITS == 8 ? 128 : 8;
+      }
+    }
+  };
+  // Rows g and g + 8 of a over chunk 4 j + t's k (zeros past ROWS and for
+  // chunks past K, which also zeroes their weights' products).
+  typedef uint4 Act[MT][CODES / 8];
+  auto loadAct = [&](int j, Act &act) {
+    const int c = 4 * j + t;
+#pragma unroll
+    for (int m = 0; m < MT; ++m) {
+      const int row = g + 8 * m;
+      const bool ok = row < C::ROWS && c < CHUNKS;
+      const uint4 *src =
+          reinterpret_cast<const uint4 *>(a + (long long)row * C::K + (long long)c * CODES);
+#pragma unroll
+      for (int i = 0; i < CODES / 8; ++i)
+        act[m][i] = ok ? __ldg(src + i) : make_uint4(0u, 0u, 0u, 0u);
+    }
+  };
+  auto compute = [&](const Unit &q, const Act &act) {
+#pragma unroll
+    for (int s = 0; s < STEPS; ++s) {
+      u32 af[4];
+      decode(q.qA, s, q.sA, q.zA, af[0], af[2]);
+      decode(q.qB, s, q.sB, q.zB, af[1], af[3]);
+#pragma unroll
+      for (int m = 0; m < MT; ++m) {
+        // a[row][k0 + 4 s .. 4 s + 3]: words 2 s and 2 s + 1 of the chunk.
+        const uint4 &v = act[m][s >> 1];
+        const u32 bfr[2] = {(s & 1) ? v.z : v.x, (s & 1) ? v.w : v.y};
+        mma_m16n8k16<BF>(acc[s & 1][m], af, bfr);
+      }
+    }
+  };
+  // This warp's super-steps are warp + WARPS i, i < PER_WARP: U of them
+  // loaded before any is used; with more than one batch the next batch's
+  // codes load while this one computes, and each step's activations load
+  // during the previous step (the first with the codes).
+  Unit cur[U];
+#pragma unroll
+  for (int u = 0; u < U; ++u)
+    loadUnit(warp + WARPS * u, cur[u]);
+  Act act;
+  loadAct(warp, act);
+#pragma unroll 1
+  for (int i0 = 0; i0 < PER_WARP; i0 += U) {
+    Unit nxt[BATCHES > 1 ? U : 1];
+    if constexpr (BATCHES > 1)
+      if (i0 + U < PER_WARP)
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+          loadUnit(warp + WARPS * (i0 + U + u), nxt[u]);
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int j = warp + WARPS * (i0 + u);
+      if (j >= SUPERS) // warp-uniform
+        break;
+      Act next;
+      loadAct(j + WARPS, next);
+      compute(cur[u], act);
+#pragma unroll
+      for (int m = 0; m < MT; ++m)
+#pragma unroll
+        for (int i = 0; i < CODES / 8; ++i)
+          act[m][i] = next[m][i];
+    }
+    if constexpr (BATCHES > 1)
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+        cur[u] = nxt[u];
+  }
+  // c0, c1: column g, rows 2 t, 2 t + 1 (+ 8 m); c2, c3: column g + 8.
+#pragma unroll
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      red[warp][m][lane][e] = acc[0][m][e] + acc[1][m][e];
+  __syncthreads();
+  for (int i = tid; i < MT * 128; i += blockDim.x) {
+    const int m = i >> 7, l = (i >> 2) & 31, e = i & 3;
+    const int col = n0 + (l >> 2) + 8 * (e >> 1);
+    const long long row = 8 * m + 2 * (l & 3) + (e & 1);
+    if (row >= C::ROWS || col >= C::N)
+      continue;
+    float sum = 0.0f;
+#pragma unroll
+    for (int v = 0; v < WARPS; ++v)
+      sum += red[v][m][l][e];
+    if constexpr (PER_CHANNEL)
+      sum *= loadScale(col);
+    store(row * C::N + col, sum);
   }
 }
 

@@ -39,6 +39,7 @@ struct uint4 {
 struct uint2 {
   u32 x, y;
 };
+inline uint4 make_uint4(u32 x, u32 y, u32 z, u32 w) { return {x, y, z, w}; }
 struct Dim3 {
   unsigned x = 0, y = 0, z = 0;
 };
@@ -258,6 +259,34 @@ std::vector<float> runEmulatedVec(const std::vector<float> &a, const std::vector
   return y;
 }
 
+/// One run of quant_linear_gemv_mma<C, BF> (the tensor-core decode GEMV)
+/// over `a` (16-bit bits): ceil(N / 16) blocks of 256 threads.
+template <class C, bool BF, class LS>
+std::vector<float> runEmulatedGemvMma(const std::vector<uint16_t> &a, const std::vector<uint8_t> &w,
+                                      const std::vector<uint8_t> &zp, const LS &loadScale) {
+  std::vector<float> y(size_t(C::ROWS * C::N), NAN);
+  auto store = [&](long long i, float v) { y.at(size_t(i)) = v; };
+  const int gridX = int((C::N + 15) / 16);
+  for (int bx = 0; bx < gridX; ++bx) {
+    std::barrier<> block(256);
+    std::unique_ptr<emu::Warp[]> warps(new emu::Warp[8]);
+    emu::gBlock = &block;
+    emu::gWarps = warps.get();
+    std::vector<std::thread> threads;
+    for (unsigned t = 0; t < 256; ++t)
+      threads.emplace_back([&, t] {
+        emu::threadIdx.x = t;
+        emu::blockIdx.x = unsigned(bx);
+        emu::blockIdx.y = 0;
+        emu::quant_linear_gemv_mma<C, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
+                                          loadScale, store);
+      });
+    for (std::thread &t : threads)
+      t.join();
+  }
+  return y;
+}
+
 template <int SCHEME_, int LAYOUT_, int BITS_, int K_, int N_, int BLOCK_, long long ROWS_,
           bool ZP_>
 struct Config {
@@ -273,8 +302,8 @@ struct Config {
 /// on the same bytes; returns max |y - ref| / max |ref|. DQ: nf4/fp4 scales
 /// double quantized (quant_defs.cuh's QL_DQ bytes, decoded by ql_dq_absmax).
 /// VEC: quant_linear_gemv_vec on the same (16-bit rounded) activations
-/// instead of quant_linear_mma (BM, BN unused).
-template <class C, int BM, int BN, bool BF, bool DQ = false, bool VEC = false>
+/// instead of quant_linear_mma (BM, BN unused); GMMA: quant_linear_gemv_mma.
+template <class C, int BM, int BN, bool BF, bool DQ = false, bool VEC = false, bool GMMA = false>
 double maxRelError(uint32_t seed) {
   std::mt19937 rng(seed);
   const bool flat = C::LAYOUT == QL_LAYOUT_BNB_FLAT;
@@ -335,7 +364,13 @@ double maxRelError(uint32_t seed) {
       {{DType::FLOAT32, {C::ROWS, C::N}, ref.data()}});
   EXPECT_TRUE(st.ok()) << st.message();
   std::vector<float> y;
-  if constexpr (VEC && DQ)
+  if constexpr (GMMA && DQ)
+    y = runEmulatedGemvMma<C, BF>(
+        a, w, zp, [&](long long i) -> float { return emu::ql_dq_absmax<kBlocks>(dq.data(), i); });
+  else if constexpr (GMMA)
+    y = runEmulatedGemvMma<C, BF>(a, w, zp,
+                                  [&](long long i) -> float { return scales.at(size_t(i)); });
+  else if constexpr (VEC && DQ)
     y = runEmulatedVec<C>(
         af, w, zp, [&](long long i) -> float { return emu::ql_dq_absmax<kBlocks>(dq.data(), i); });
   else if constexpr (VEC)
@@ -427,6 +462,44 @@ TEST(QuantGemvVecEmulated, NF4AndFP4) {
   EXPECT_LE((vecError<Config<kNF4, kFlat, 4, 1280, 20, 64, 16, false>>(28)), 1e-5);
   EXPECT_LE((vecError<Config<kFP4, kFlat, 4, 1024, 20, 64, 3, false>>(29)), 1e-5);
   EXPECT_LE((vecError<Config<kNF4, kFlat, 4, 1280, 20, 64, 16, false>, true>(30)), 1e-5);
+}
+
+// quant_linear_gemv_mma (decode on tensor cores, up to 16 rows): 1, 3, 8,
+// 9 and 16 rows (one or two n8 row tiles), N 20 and 40 (columns past N in
+// the last block), K of several super-steps per warp with a partial last
+// one (int8 K 1040: 65 chunks; nf4 K 1056: 33) and of fewer chunks than
+// lanes (K 96), several batches of loads (K 4112 int8, 8192 nf4),
+// per-channel scales (exact bf16 codes, scale in the
+// epilogue), blocked scales, zero points, double-quantized absmaxes, fp16.
+template <class C, bool BF = true, bool DQ = false> double gemvMmaError(uint32_t seed) {
+  return maxRelError<C, 0, 0, BF, DQ, false, true>(seed);
+}
+
+TEST(QuantGemvMmaEmulated, Int8) {
+  EXPECT_LE((gemvMmaError<Config<kInt8, kBlocks, 8, 1040, 20, 1040, 1, false>>(41)), 1e-5);
+  EXPECT_LE((gemvMmaError<Config<kInt8, kBlocks, 8, 1040, 40, 1040, 9, true>>(42)), 1e-5);
+  EXPECT_LE((gemvMmaError<Config<kInt8, kBlocks, 8, 4096, 20, 4096, 16, false>, false>(43)), 1e-5);
+  EXPECT_LE((gemvMmaError<Config<kInt8, kBlocks, 8, 1024, 20, 64, 3, false>>(44)), 1e-2);
+  EXPECT_LE((gemvMmaError<Config<kInt8, kBlocks, 8, 96, 20, 32, 8, true>>(45)), 1e-2);
+  // 257 chunks: 9 super-steps for warp 0, batches of 2 (the next in flight),
+  // the last batch half empty.
+  EXPECT_LE((gemvMmaError<Config<kInt8, kBlocks, 8, 4112, 20, 4112, 2, false>>(55)), 1e-5);
+}
+
+TEST(QuantGemvMmaEmulated, Int4) {
+  EXPECT_LE((gemvMmaError<Config<kInt4, kBlocks, 4, 1056, 20, 32, 1, false>>(46)), 1e-2);
+  EXPECT_LE((gemvMmaError<Config<kInt4, kBlocks, 4, 1056, 40, 32, 16, true>>(47)), 1e-2);
+  EXPECT_LE((gemvMmaError<Config<kInt4, kBlocks, 4, 1024, 20, 1024, 8, true>>(48)), 1e-5);
+  EXPECT_LE((gemvMmaError<Config<kInt4, kBlocks, 4, 96, 20, 96, 4, false>, false>(49)), 1e-5);
+}
+
+TEST(QuantGemvMmaEmulated, NF4AndFP4) {
+  EXPECT_LE((gemvMmaError<Config<kNF4, kFlat, 4, 1056, 20, 32, 1, false>>(50)), 1e-2);
+  EXPECT_LE((gemvMmaError<Config<kNF4, kFlat, 4, 2048, 40, 64, 16, false>>(51)), 1e-2);
+  EXPECT_LE((gemvMmaError<Config<kNF4, kFlat, 4, 2048, 20, 64, 9, false>, false>(52)), 3e-3);
+  EXPECT_LE((gemvMmaError<Config<kFP4, kFlat, 4, 1024, 20, 64, 4, false>>(53)), 1e-2);
+  EXPECT_LE((gemvMmaError<Config<kNF4, kFlat, 4, 8192, 20, 64, 4, false>>(56)), 1e-2);
+  EXPECT_LE((gemvMmaError<Config<kNF4, kFlat, 4, 1024, 20, 64, 16, false>, true, true>(54)), 1e-2);
 }
 
 } // namespace
