@@ -18,8 +18,10 @@
 // Not planned yet (remarks say so): row-parallel pairs (column then row
 // parallel with one all-reduce, Megatron style), ring attention over the
 // sequence (the host reference is runtime/src/host/RingAttention), eff.gemm
-// and quantized linears. The tags are the plan; the runtime still runs the
-// artifact as one device (the manifest has no device field yet).
+// and quantized linears. The plan reaches the manifest as Kernel.device /
+// Kernel.collective and Manifest.devices (func attribute `eff.devices`);
+// effc-run --devices=N --backend=host simulates it, the cuda backend runs
+// it as one device only.
 //
 #include "dialects/eff/EffOps.h"
 #include "passes/Passes.h"
@@ -139,6 +141,9 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
     }
     if (devices == 1)
       return;
+    // The plan's device count (manifest Manifest.devices).
+    getOperation()->setAttr(
+        "eff.devices", IntegerAttr::get(IntegerType::get(&getContext(), 64), int64_t(devices)));
     llvm::MapVector<Operation *, SmallVector<MoEExpertsOp>> groups;
     SmallVector<MatMulOp> matmuls;
     getOperation().walk([&](Operation *op) {

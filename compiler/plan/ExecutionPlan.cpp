@@ -122,6 +122,8 @@ public:
     if (failed(shapes))
       return failure();
     symbolic = std::move(*shapes);
+    if (auto devices = func->getAttrOfType<IntegerAttr>("eff.devices")) // eff-partition-devices
+      plan.manifest.set_devices(uint32_t(devices.getInt()));
     for (const DimBound &dim : symbolic.dims) {
       artifact::Dim *out = plan.manifest.add_dims();
       out->set_name(dim.name);
@@ -300,6 +302,10 @@ private:
     inSideRegion = stream != 0;
     KernelPlan kernel;
     kernel.stream = stream;
+    if (auto device = op->getAttrOfType<IntegerAttr>("eff.device"))
+      kernel.device = device.getInt();
+    if (auto collective = op->getAttrOfType<StringAttr>("eff.collective"))
+      kernel.collective = collective.str();
     for (Value operand : eff::getKernelOperands(op)) {
       int32_t id = operand ? bufferOf.lookup(operand) : -1;
       kernel.inputs.push_back(id);

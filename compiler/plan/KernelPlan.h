@@ -40,6 +40,10 @@ struct KernelPlan {
   /// CUDA stream (manifest Kernel.stream): 0 the session's; s > 0 a side
   /// stream, from the op's `eff.stream` (independent kernels).
   uint32_t stream = 0;
+  /// effc --devices (manifest Kernel.device/collective), from the op's
+  /// `eff.device` (-1: replicated) and `eff.collective` ("" none).
+  int64_t device = -1;
+  std::string collective;
   /// The CUDA kernel chosen for it; nullopt only in a host-only artifact.
   std::optional<codegen::KernelChoice> cuda;
 };

@@ -6,6 +6,7 @@
 #include "host/HostKernels.h"
 #include "runtime/proto/artifact.pb.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -56,6 +57,7 @@ struct PreparedOp {
 // A kernel: one op, or for eff.fusion the body ops over session-owned scratch
 // values, whose chosen results are then copied into the kernel's outputs.
 struct PreparedKernel : PreparedOp {
+  int index = 0;                      // manifest kernel index
   std::vector<int32_t> inIds, outIds; // manifest buffer ids (-1: absent)
   std::vector<PreparedOp> body;
   std::vector<std::pair<const void *, size_t>> bodyOutputs; // source, bytes
@@ -63,44 +65,103 @@ struct PreparedKernel : PreparedOp {
 
 class HostSession : public BackendSession {
 public:
-  static StatusOr<std::unique_ptr<BackendSession>> create(std::shared_ptr<const Model> model) {
+  // devices > 1 (SessionOptions::devices): the artifact's placement
+  // (effc --devices) simulated in this process, one arena per device.
+  static StatusOr<std::unique_ptr<BackendSession>> create(std::shared_ptr<const Model> model,
+                                                          int devices) {
     std::unique_ptr<HostSession> s(new HostSession());
     s->model_ = model;
     const artifact::Manifest &m = manifestOf(*model);
+    const int planned = std::max(1, int(m.devices()));
+    if (devices < 1)
+      return Status::error(model->path() + ": host backend: devices = " + std::to_string(devices) +
+                           " (SessionOptions::devices must be >= 1)");
+    if (devices > 1 && planned == 1)
+      return Status::error(model->path() + ": host backend: devices = " + std::to_string(devices) +
+                           " but the artifact is not partitioned (compile it with effc --devices=" +
+                           std::to_string(devices) + ")");
+    if (devices > 1 && devices != planned)
+      return Status::error(model->path() + ": host backend: devices = " + std::to_string(devices) +
+                           " but the artifact was partitioned for " + std::to_string(planned) +
+                           " (effc --devices=" + std::to_string(planned) + ")");
     uint64_t bytes = (m.arena_bytes() + 63) / 64 * 64;
-    if (bytes) {
-      s->arena_ = static_cast<uint8_t *>(std::aligned_alloc(64, bytes));
-      if (!s->arena_)
-        return Status::error("cannot allocate a host arena of " + std::to_string(bytes) + " bytes");
+    s->arenas_.assign(size_t(devices), nullptr);
+    s->ptrs_.resize(size_t(devices));
+    for (int d = 0; d < devices; ++d) {
+      if (bytes) {
+        s->arenas_[d] = static_cast<uint8_t *>(std::aligned_alloc(64, bytes));
+        if (!s->arenas_[d])
+          return Status::error("cannot allocate a host arena of " + std::to_string(bytes) +
+                               " bytes" +
+                               (devices > 1 ? " (device " + std::to_string(d) + ")" : ""));
+      }
+      s->ptrs_[d].resize(m.buffers_size());
+      for (int i = 0; i < m.buffers_size(); ++i)
+        s->ptrs_[d][i] = s->resolve(d, i);
     }
-    s->ptr_.resize(m.buffers_size());
-    for (int i = 0; i < m.buffers_size(); ++i)
-      s->ptr_[i] = s->resolve(i);
+    // Which device alone holds each buffer's data (-1: every device).
+    s->owner_.assign(size_t(m.buffers_size()), -1);
     for (int k = 0; k < m.kernels_size(); ++k) {
       const artifact::Kernel &kr = m.kernels(k);
+      if (devices > 1) {
+        const int at = int(kr.device()) - 1; // -1: replicated
+        if (at >= devices)
+          return Status::error(model->path() + ": " + kernelWhere(kr, k) + ": device " +
+                               std::to_string(at) + " of " + std::to_string(devices));
+        if (!kr.collective().empty() && at >= 0)
+          return Status::error(model->path() + ": " + kernelWhere(kr, k) +
+                               ": a collective runs on every device, not on device " +
+                               std::to_string(at));
+        for (size_t i = 0; i < size_t(kr.inputs_size()); ++i) {
+          const int32_t id = kr.inputs(int(i));
+          const int from = id < 0 ? -1 : s->owner_[size_t(s->root(id))];
+          if (from < 0 || !kr.collective().empty() || from == at)
+            continue;
+          return Status::error(
+              model->path() + ": " + kernelWhere(kr, k) + " (" +
+              (at < 0 ? std::string("on every device") : "on device " + std::to_string(at)) +
+              ") reads buffer " + std::to_string(id) + " (input " + std::to_string(i) +
+              "), which only device " + std::to_string(from) +
+              " computed; another device's data needs a collective");
+        }
+      }
       auto attrs = convertAttrs(kr);
       if (!attrs.ok())
         return attrs.status().withPrefix(model->path() + ": " + kernelWhere(kr, k));
-      PreparedKernel p;
-      p.op = kr.op();
-      p.attrs = std::move(*attrs);
-      p.inIds.assign(kr.inputs().begin(), kr.inputs().end());
-      p.outIds.assign(kr.outputs().begin(), kr.outputs().end());
-      for (int32_t id : kr.inputs()) {
-        if (id < 0) {
-          p.in.push_back({});
-          continue;
+      const int at = devices > 1 ? int(kr.device()) - 1 : 0;
+      for (int d = 0; d < devices; ++d) {
+        if (at >= 0 && d != at)
+          continue; // placed on another device
+        PreparedKernel p;
+        p.index = k;
+        p.op = kr.op();
+        p.attrs = *attrs;
+        p.inIds.assign(kr.inputs().begin(), kr.inputs().end());
+        p.outIds.assign(kr.outputs().begin(), kr.outputs().end());
+        for (int32_t id : kr.inputs()) {
+          if (id < 0) {
+            p.in.push_back({});
+            continue;
+          }
+          const Buffer &b = m.buffers(id);
+          // A collective reads a buffer one device computed from that
+          // device's arena (the memcpy of the simulated transfer).
+          const int from = devices > 1 ? s->owner_[size_t(s->root(id))] : -1;
+          void *data = s->ptrs_[from >= 0 ? size_t(from) : size_t(d)][id];
+          p.in.push_back({DType(b.dtype()), {b.shape().begin(), b.shape().end()}, data});
         }
-        const Buffer &b = m.buffers(id);
-        p.in.push_back({DType(b.dtype()), {b.shape().begin(), b.shape().end()}, s->ptr_[id]});
+        for (int32_t id : kr.outputs()) {
+          const Buffer &b = m.buffers(id);
+          p.out.push_back(
+              {DType(b.dtype()), {b.shape().begin(), b.shape().end()}, s->ptrs_[d][id]});
+        }
+        if (isOp(kr.op(), EffOp::FusionOp))
+          EFFC_RETURN_IF_ERROR(s->prepareFusion(kr, k, p));
+        s->kernels_.push_back(std::move(p));
       }
-      for (int32_t id : kr.outputs()) {
-        const Buffer &b = m.buffers(id);
-        p.out.push_back({DType(b.dtype()), {b.shape().begin(), b.shape().end()}, s->ptr_[id]});
-      }
-      if (isOp(kr.op(), EffOp::FusionOp))
-        EFFC_RETURN_IF_ERROR(s->prepareFusion(kr, k, p));
-      s->kernels_.push_back(std::move(p));
+      if (devices > 1) // a collective's or replicated kernel's results are on every device
+        for (int32_t id : kr.outputs())
+          s->owner_[size_t(s->root(id))] = kr.collective().empty() ? at : -1;
     }
     for (int i = 0; i < m.buffers_size(); ++i)
       if (m.buffers(i).shape_exprs_size()) {
@@ -137,7 +198,10 @@ public:
     return Status::OK();
   }
 
-  ~HostSession() override { std::free(arena_); }
+  ~HostSession() override {
+    for (uint8_t *a : arenas_)
+      std::free(a);
+  }
 
   Status run(const std::vector<Tensor> &inputs, const std::vector<MutableTensor> &outputs,
              RunProfile *profile) override {
@@ -151,9 +215,10 @@ public:
       if (outputs[o].device != Device::Host)
         return Status::error(model_->path() + ": output '" + model_->outputs()[o].name +
                              "': a CUDA device buffer; the host backend writes host memory only");
-    for (size_t i = 0; i < inputs.size(); ++i)
+    for (size_t i = 0; i < inputs.size(); ++i) // every device gets the inputs
       if (size_t n = inputs[i].byteSize())
-        std::memcpy(ptr_[model_->inputs()[i].buffer], inputs[i].data, n);
+        for (auto &ptr : ptrs_)
+          std::memcpy(ptr[model_->inputs()[i].buffer], inputs[i].data, n);
     if (profile)
       profile->kernels.clear();
     for (size_t k = 0; k < kernels_.size(); ++k) {
@@ -161,16 +226,19 @@ public:
       const PreparedKernel &p = kernels_[k];
       Status st = p.body.empty() ? host::runKernel(p.op, p.attrs, p.in, p.out) : runFusion(p);
       if (!st.ok())
-        return st.withPrefix(model_->path() + ": " + kernelWhere(m.kernels(int(k)), int(k)));
+        return st.withPrefix(model_->path() + ": " + kernelWhere(m.kernels(p.index), p.index));
       if (profile) {
         double ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
                         .count();
-        profile->kernels.push_back({int(k), p.op, m.kernels(int(k)).location(), ms});
+        profile->kernels.push_back({p.index, p.op, m.kernels(p.index).location(), ms});
       }
     }
-    for (size_t o = 0; o < outputs.size(); ++o)
-      if (size_t n = outputs[o].byteSize())
-        std::memcpy(outputs[o].data, ptr_[model_->outputs()[o].buffer], n);
+    for (size_t o = 0; o < outputs.size(); ++o) // from the device that holds it
+      if (size_t n = outputs[o].byteSize()) {
+        const int32_t id = int32_t(model_->outputs()[o].buffer);
+        const int from = owner_.empty() ? -1 : owner_[size_t(root(id))];
+        std::memcpy(outputs[o].data, ptrs_[from >= 0 ? size_t(from) : 0][id], n);
+      }
     return Status::OK();
   }
 
@@ -226,23 +294,33 @@ private:
   }
 
   // Buffers were validated by the loader: ranges are in bounds, aliases acyclic.
-  uint8_t *resolve(int i) const {
+  uint8_t *resolve(int device, int i) const {
     const Buffer &b = manifestOf(*model_).buffers(i);
+    uint8_t *arena = arenas_[size_t(device)];
     switch (b.storage()) {
     case Buffer::ARENA:
-      return arena_ ? arena_ + b.offset() : nullptr;
+      return arena ? arena + b.offset() : nullptr;
     case Buffer::WEIGHT:
       return const_cast<uint8_t *>(model_->weightsData()) + b.offset(); // never written
     default: {
-      uint8_t *base = resolve(int(b.alias_of()));
+      uint8_t *base = resolve(device, int(b.alias_of()));
       return base ? base + b.offset() : nullptr;
     }
     }
   }
 
+  /// The buffer whose storage `i` views (itself when not an alias).
+  int32_t root(int32_t i) const {
+    const artifact::Manifest &m = manifestOf(*model_);
+    while (m.buffers(i).storage() != Buffer::ARENA && m.buffers(i).storage() != Buffer::WEIGHT)
+      i = int32_t(m.buffers(i).alias_of());
+    return i;
+  }
+
   std::shared_ptr<const Model> model_;
-  uint8_t *arena_ = nullptr;
-  std::vector<void *> ptr_;
+  std::vector<uint8_t *> arenas_;         // one per device
+  std::vector<std::vector<void *>> ptrs_; // [device][buffer]
+  std::vector<int> owner_;                // [root buffer]: the one device that holds it, or -1
   std::vector<PreparedKernel> kernels_;
   std::vector<std::unique_ptr<HostTensor>> scratch_;
   std::map<int32_t, std::vector<DimExpr>> shapeExprs_; // buffers of symbolic shape
@@ -268,9 +346,9 @@ public:
     }
     return Status::OK();
   }
-  StatusOr<std::unique_ptr<BackendSession>> createSession(std::shared_ptr<const Model> model,
-                                                          const SessionOptions &) const override {
-    return HostSession::create(std::move(model));
+  StatusOr<std::unique_ptr<BackendSession>>
+  createSession(std::shared_ptr<const Model> model, const SessionOptions &options) const override {
+    return HostSession::create(std::move(model), options.devices);
   }
 };
 

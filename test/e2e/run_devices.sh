@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# --devices on one model (issue 20): compiled for N = 1, 2 and 4 devices,
-# each artifact run on the host backend against the reference of DATA (the
-# shapes come from DATA's inputs), and N = 2 and 4 against N = 1's own
-# outputs within 1e-5 relative (column-parallel linears give the same dot
+# --devices on one model (issue 20): compiled for N = 1, 2 and 4 devices and
+# run on the host backend with effc-run --devices=N (N simulated devices, one
+# arena each: placed kernels on their device, replicated ones on every
+# device, collectives reading the producing device's buffers; a read of
+# another device's data outside a collective fails the run), against the
+# reference of DATA (the shapes come from DATA's inputs) and against N = 1's
+# own outputs within 1e-5 relative (column-parallel linears give the same dot
 # products; MoE expert groups differ from one eff.moe only in the order of
 # fp32 additions). The IR must carry the plan: eff.device tags and the
 # collectives (all_gather; all_reduce for MoE models).
-# The host backend runs the partitioned artifact as one device: this checks
-# the partition rewrite's numerics, not multi-device execution.
 #   test/e2e/run_devices.sh MODEL_DIR DATA_DIR BIN_DIR [effc args...]
 set -euo pipefail
 model_dir=$1; data=$2; bin_dir=$3; shift 3
@@ -38,10 +39,11 @@ for n in 1 2 4; do
     "$bin_dir/effc-run" "$work/n1.effc" --backend=host --test-data "$data" \
       --save-test-data "$work/n1-data"
   else
-    echo "N=$n against the reference:"
-    "$bin_dir/effc-run" "$work/n$n.effc" --backend=host --test-data "$data"
-    echo "N=$n against N=1:"
-    "$bin_dir/effc-run" "$work/n$n.effc" --backend=host --test-data "$work/n1-data" --rtol 1e-5
+    echo "N=$n ($n simulated devices) against the reference:"
+    "$bin_dir/effc-run" "$work/n$n.effc" --backend=host --devices=$n --test-data "$data"
+    echo "N=$n ($n simulated devices) against N=1:"
+    "$bin_dir/effc-run" "$work/n$n.effc" --backend=host --devices=$n --test-data "$work/n1-data" \
+      --rtol 1e-5
   fi
 done
 echo "devices: N=2 and 4 give N=1's output"

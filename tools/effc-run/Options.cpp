@@ -14,6 +14,8 @@ const char *kHelpText =
     "  --backend=cuda|host     backend to run on (default cuda, or $EFFC_BACKEND); cuda needs an\n"
     "                          NVIDIA GPU and driver, host is the reference C++ backend\n"
     "  --device N              CUDA device ordinal (default 0, or $EFFC_CUDA_DEVICE)\n"
+    "  --devices=N             run an artifact of effc --devices=N on N devices (host: N\n"
+    "                          simulated in one process; cuda: not yet)\n"
     "  --cuda-graphs=BOOL      replay the kernels as one CUDA graph (default true, or\n"
     "                          $EFFC_CUDA_GRAPH)\n"
     "  --sync-each-kernel      synchronize after every kernel so that a fault names its kernel\n"
@@ -153,6 +155,12 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
       if (d < 0 || d > 1 << 20 || d != double(int(d)))
         return Status::error("option --device: expected a device ordinal (0, 1, ...)");
       o.session.device = int(d);
+    } else if (name == "--devices") {
+      double d;
+      EFFC_RETURN_IF_ERROR(number(&d));
+      if (d < 1 || d > 1024 || d != double(int(d)))
+        return Status::error("option --devices: expected a device count (1, 2, ...)");
+      o.session.devices = int(d);
     } else if (name == "--cuda-graphs" || name == "--kernel-cache") {
       std::string v = "true";
       if (hasValue)

@@ -104,8 +104,8 @@ cl::opt<int64_t>
                   cl::init(1), cl::value_desc("N"), cl::cat(effcCategory));
 cl::opt<int64_t> devices("devices",
                          cl::desc("Partition for N GPUs: MoE expert groups per device, "
-                                  "column-parallel linears (eff.device/eff.collective tags; the "
-                                  "runtime does not run them on several devices yet; default 1)"),
+                                  "column-parallel linears (effc-run --devices=N runs it; host: "
+                                  "simulated devices, cuda: not yet; default 1)"),
                          cl::init(1), cl::value_desc("N"), cl::cat(effcCategory));
 cl::list<std::string>
     constInputs("const-input",

@@ -18,6 +18,13 @@ struct SessionOptions {
   /// CUDA device ordinal of the session (cuda backend). Device tensors passed
   /// to or returned by the session live on this device. Env: EFFC_CUDA_DEVICE.
   int device = 0;
+  /// Run an artifact compiled with effc --devices=N on N devices (issue 20).
+  /// The host backend simulates them in one process: one buffer arena per
+  /// device, placed kernels on their device, replicated kernels on each,
+  /// collectives reading the producing device's buffers (memcpy); it checks
+  /// that no device reads another's data outside a collective. The cuda
+  /// backend takes 1 only (for now). 1 runs any artifact as one device.
+  int devices = 1;
   /// The caller's cudaStream_t / CUstream (same handle), or null: the session
   /// creates its own non-blocking stream. A caller stream is never destroyed
   /// by the session and must outlive it and every DeviceTensor it returned.

@@ -731,6 +731,11 @@ public:
                            std::to_string(options.device) +
                            " is not a device ordinal (SessionOptions::device; EFFC_CUDA_DEVICE "
                            "must be a non-negative integer)");
+    if (options.devices != 1)
+      return Status::error(model->path() +
+                           ": cuda backend: devices = " + std::to_string(options.devices) +
+                           ": running a partitioned artifact on several GPUs is not implemented "
+                           "yet (issue 20; the host backend simulates it)");
     auto d = getDriver(options.device);
     if (!d.ok())
       return d.status().withPrefix(model->path());

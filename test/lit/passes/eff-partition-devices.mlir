@@ -46,7 +46,7 @@ func.func @moe(%x: tensor<3x8xf32>, %r: tensor<5x8xf32>) -> tensor<3x8xf32> {
 // TWO: return %[[Y]]
 // MIN-LABEL: func @linear
 // MIN: eff.matmul %arg0, %{{.*}} : (tensor<3x2xf32>, tensor<2x4xf32>) -> tensor<3x4xf32>
-// MIN-NOT: eff.device
+// MIN-NOT: eff.device =
 // ONE-LABEL: func @linear
 // ONE-NOT: eff.device
 func.func @linear(%x: tensor<3x2xf32>) -> tensor<3x4xf32> {
@@ -65,7 +65,7 @@ func.func @batched(%x: tensor<2x3x2xf32>) -> tensor<2x3x4xf32> {
 }
 
 // TWO-LABEL: func @kept
-// TWO-NOT: eff.device
+// TWO-NOT: eff.device =
 // TWO: return
 func.func @kept(%x: tensor<3x2xf32>, %wa: tensor<2x4xf32>) -> (tensor<3x4xf32>, tensor<3x3xf32>) {
   %a = eff.matmul %x, %wa : (tensor<3x2xf32>, tensor<2x4xf32>) -> tensor<3x4xf32>

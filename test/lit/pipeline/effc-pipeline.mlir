@@ -97,7 +97,7 @@ func.func @decode(%q: tensor<1x4x1x64xf32>, %k: tensor<1x4x1024x64xf32>, %v: ten
 // the all-reduce; the projection above, whose weight is an argument, stays
 // replicated.
 // DEVICES-LABEL: func.func @attention_mlp
-// DEVICES-NOT: eff.device
+// DEVICES-NOT: eff.device =
 // DEVICES-LABEL: func.func @moe
 // DEVICES: eff.moe_route %arg0, %arg1
 // DEVICES-NEXT: eff.moe_experts {{.*}}eff.device = 0 : i64{{.*}}first_expert = 0
