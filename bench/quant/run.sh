@@ -6,6 +6,11 @@
 #
 #   bench/quant/run.sh [effc-quant-bench args]    (BENCH=path, default build/bin/effc-quant-bench)
 #
+# Decode (M <= 16) before/after on one card: --perf --rows=1,4,16 and the same
+# with --decode=vec (gemv_vec, the kernel before quant_linear_gemv_mma); add
+# --graphs to time each round as one CUDA graph (no CPU launch gaps: without
+# it every M=1 kernel here measured ~5 us a launch, cuBLAS included).
+#
 # cuBLAS is dlopen()ed: the first libcublas.so.* the loader finds, else the
 # one in torch's nvidia-cublas wheel when python3 has it.
 set -uo pipefail
