@@ -7,7 +7,8 @@
 // formulation, with the host reading the expert counts each call).
 //
 //   effc-moe-bench [--check] [--perf] [--tokens=1,8,...] [--reps=N]
-//                  [--only=SUBSTR,..] [--mma-bk=32|64] [--peak-tflops=F]
+//                  [--only=SUBSTR,..] [--mma-bk=32|64] [--mma-bn=128|256]
+//                  [--wgmma] [--gemv-unroll=1|2|4] [--peak-tflops=F]
 //                  [--compile-only --arch=sm_90]
 //
 // --check: small layers covering bf16/fp16/fp32, the three routing modes,
@@ -49,8 +50,13 @@ using namespace effc::codegen::moe;
 
 namespace {
 
-// --mma-bk: the tensor-core expert GEMM's k-tile (ExpertGemmSpec::mmaBk; 0 = default).
-int gMmaBk = 0;
+// --mma-bk, --mma-bn: the tensor-core expert GEMM's k-tile and B tile
+// (ExpertGemmSpec::mmaBk, mmaBn; 0 = the generator's default).
+int gMmaBk = 0, gMmaBn = 0;
+// --wgmma: the sm_90a wgmma grouped GEMM (ExpertGemmSpec::wgmma) where it fits.
+bool gWgmma = false;
+// --gemv-unroll: the GEMV kernel's reduction unroll (ExpertGemmSpec::gemvUnroll).
+int gGemvUnroll = 1;
 
 // ------------------------------------------------------------------ cases --
 
@@ -141,6 +147,7 @@ struct Kernels {
   std::string source, error, cubin;
   LaunchDims route, permute, up, down, sharedUp, sharedDown, combine, ref, refRoute;
   bool permuteUsed = false, upTc = false, downTc = false;
+  std::string tile; // the tensor-core tiles, e.g. "n128k64"
   // The cuBLAS loop's helpers run on sorted rows: its own combine.
   LaunchDims combineSorted;
 };
@@ -268,7 +275,7 @@ EFFC_KERNEL void bench_act(const unsigned short* gu, unsigned short* h, long lon
 Kernels buildKernels(const Case &c) {
   Kernels k;
   const Layer &l = c.layer;
-  std::string src = moePrelude() + kHelperSource, text;
+  std::string src = moePrelude(gWgmma) + kHelperSource, text;
   auto add = [&](bool ok) {
     if (ok)
       src += text;
@@ -284,7 +291,8 @@ Kernels buildKernels(const Case &c) {
   PermuteSpec ps{c.T, l.E, l.K};
   ExpertGemmSpec up;
   up.T = c.T, up.K = l.K, up.E = l.E, up.N = l.I, up.KD = l.H, up.dtype = l.dtype;
-  up.rows = rows, up.gated = true, up.gelu = l.gelu, up.mmaBk = gMmaBk;
+  up.rows = rows, up.gated = true, up.gelu = l.gelu, up.mmaBk = gMmaBk, up.mmaBn = gMmaBn;
+  up.wgmma = gWgmma, up.gemvUnroll = gGemvUnroll;
   ExpertGemmSpec down = up;
   down.N = l.H, down.KD = l.I, down.gated = false;
   ExpertGemmSpec sup = up;
@@ -310,6 +318,8 @@ Kernels buildKernels(const Case &c) {
     return k;
   k.upTc = usesTensorCores(up);
   k.downTc = usesTensorCores(down);
+  k.tile = usesWgmma(up) ? std::string("wgmma")
+                         : "n" + std::to_string(mmaTileN(up)) + "k" + std::to_string(mmaTileK(up));
   if (c.perf) {
     // Routing of the first kRefRows tokens (the warp-per-dot variant, not the
     // staged-chunk one the prefill sizes run).
@@ -524,8 +534,8 @@ Result runCase(Env &env, const Case &c, const Kernels &k, const Weights &w, cuda
   const Layer &l = c.layer;
   Result r;
   r.label = c.label();
-  r.kernels = std::string(k.permuteUsed ? "sorted" : "slots") + (k.upTc ? " up:mma" : " up:gemv") +
-              (k.downTc ? " down:mma" : " down:gemv");
+  r.kernels = std::string(k.permuteUsed ? "sorted" : "slots") +
+              (k.upTc ? " up:mma-" + k.tile : " up:gemv") + (k.downTc ? " down:mma" : " down:gemv");
   const int64_t T = c.T, TK = T * l.K, es = esize(l.dtype);
   const int64_t refRows = std::min<int64_t>(T, c.perf ? kRefRows : 32);
   cuda::CUmodule mod = g.loadModule(k.cubin);
@@ -781,11 +791,19 @@ int main(int argc, char **argv) {
       reps = std::max(1, std::atoi(val("--reps=").c_str()));
     else if (a.rfind("--mma-bk=", 0) == 0)
       gMmaBk = std::atoi(val("--mma-bk=").c_str());
+    else if (a.rfind("--gemv-unroll=", 0) == 0)
+      gGemvUnroll = std::atoi(val("--gemv-unroll=").c_str());
+    else if (a == "--wgmma")
+      gWgmma = true;
+    else if (a.rfind("--mma-bn=", 0) == 0)
+      gMmaBn = std::atoi(val("--mma-bn=").c_str());
     else if (a.rfind("--peak-tflops=", 0) == 0)
       peakOverride = std::atof(val("--peak-tflops=").c_str());
     else {
       std::fprintf(stderr, "usage: effc-moe-bench [--check] [--perf] [--tokens=1,8,..] [--reps=N] "
-                           "[--only=SUBSTR,..] [--mma-bk=32|64] [--peak-tflops=F] "
+                           "[--only=SUBSTR,..] [--mma-bk=32|64] [--mma-bn=128|256] [--wgmma] "
+                           "[--gemv-unroll=1|2|4] "
+                           "[--peak-tflops=F] "
                            "[--compile-only --arch=sm_90]\n");
       return 2;
     }
@@ -830,6 +848,13 @@ int main(int argc, char **argv) {
   }
   if (arch.empty())
     arch = "sm_90";
+  // wgmma needs the arch-specific target.
+  if (gWgmma && arch == "sm_90")
+    arch = "sm_90a";
+  if (gWgmma && arch != "sm_90a") {
+    std::fprintf(stderr, "effc-moe-bench: --wgmma needs sm_90a, the device is %s\n", arch.c_str());
+    return 1;
+  }
   if (Status st = nvrtc::load(); !st.ok()) {
     std::fprintf(stderr, "effc-moe-bench: %s\n", st.message().c_str());
     return 1;

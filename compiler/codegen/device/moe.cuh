@@ -216,18 +216,23 @@ __device__ __forceinline__ void moe_ldv(const void *p, long long i, float *v) {
 
 // ---- route: fp32 router logits, softmax, top-k, weights -------------------
 // C: T, H, E, K, ROUTING, NORM_TOPK, HAS_ROUTE_WEIGHTS, ROUTED_SCALE and the
-// element types X_DT, R_DT (router or scores), RW_DT (route_weights).
-// WARP_DOTS (few tokens): one warp per (token, expert) score, lanes over H;
-// else router chunks staged in shared memory, read once per block for its 8
-// tokens. Launch: ceil(T / MOE_ROUTE_TOKENS) blocks of 256 threads; one
-// thread per token then selects.
-#define MOE_ROUTE_TOKENS 8
+// element types X_DT, R_DT (router or scores), RW_DT (route_weights);
+// TOKENS per block, THREADS per block, RVEC (the dot products' load width:
+// 8 or 4 when x and router share a 16-bit or fp32 type and H divides, else
+// 1). WARP_DOTS (few tokens): one block per token (TOKENS 1) of 1024
+// threads, one warp per (token, expert) score, lanes over H with RVEC-wide
+// loads, so a decode step's E dot products run 32 at a time instead of 8;
+// else (TOKENS 8, 256 threads) router chunks staged in shared memory, read
+// once per block for its 8 tokens. Launch: ceil(T / TOKENS) blocks of
+// THREADS; one thread per token then selects.
 #define MOE_ROUTE_CHUNK 32
 template <class C>
 __device__ void moe_route(const void *x, const void *router, const void *routeWeights,
                           long long *experts, float *weights) {
-  constexpr int NT = MOE_ROUTE_TOKENS, HC = MOE_ROUTE_CHUNK, PER = (NT * C::E + 255) / 256;
-  __shared__ float xs[NT][HC + 1], rs[C::ROUTING == MOE_SCORES || C::WARP_DOTS ? 1 : C::E][HC + 1];
+  constexpr int NT = C::TOKENS, HC = MOE_ROUTE_CHUNK, PER = (NT * C::E + 255) / 256;
+  static_assert(C::WARP_DOTS || C::THREADS == 256, "the staged router runs 256 threads");
+  __shared__ float xs[C::WARP_DOTS ? 1 : NT][HC + 1],
+      rs[C::ROUTING == MOE_SCORES || C::WARP_DOTS ? 1 : C::E][HC + 1];
   __shared__ float sc[NT][C::E];
   __shared__ int sel[NT][C::K];
   __shared__ float wsel[NT][C::K];
@@ -238,15 +243,22 @@ __device__ void moe_route(const void *x, const void *router, const void *routeWe
       sc[tl][e] = t0 + tl < C::T ? moe_ld<C::R_DT>(router, (long long)(t0 + tl) * C::E + e) : 0.0f;
     }
   } else if constexpr (C::WARP_DOTS) {
+    constexpr int V = C::RVEC;
     const int warp = tid >> 5, lane = tid & 31;
     for (int p = warp; p < NT * C::E; p += blockDim.x >> 5) {
       const int tl = p / C::E, e = p % C::E;
       if (t0 + tl >= C::T)
         break;
       float acc = 0.0f;
-      for (int c = lane; c < C::H; c += 32)
-        acc += moe_ld<C::X_DT>(x, (long long)(t0 + tl) * C::H + c) *
-               moe_ld<C::R_DT>(router, (long long)e * C::H + c);
+#pragma unroll 4
+      for (int c = lane * V; c < C::H; c += 32 * V) {
+        float xv[V], rv[V];
+        moe_ldv<C::X_DT, V>(x, (long long)(t0 + tl) * C::H + c, xv);
+        moe_ldv<C::R_DT, V>(router, (long long)e * C::H + c, rv);
+#pragma unroll
+        for (int v = 0; v < V; ++v)
+          acc += xv[v] * rv[v];
+      }
       acc = warp_reduce(acc, SumOp());
       if (lane == 0)
         sc[tl][e] = acc;
@@ -382,7 +394,8 @@ template <class C> struct MoERows {
 // one warp per output column, streaming that weight row (gate and up rows
 // for GATED) once per 8 rows with 16-byte loads. C: N, KD (reduction
 // length), T, K, E, DT (A and weights), OUT_DT, VEC, SORTED, DENSE, GATED,
-// GELU, SLOT_CAP (slot form: at most that many rows per expert, = T).
+// GELU, SLOT_CAP (slot form: at most that many rows per expert, = T),
+// UNROLL (of the reduction loop).
 // `index`: order (SORTED) or experts (slot form); unused when DENSE.
 // Launch: grid (ceil(N / warps), SORTED: E; slot form: min(E, T*K); DENSE:
 // 1). SORTED: blockIdx.y is the expert. Slot form: blockIdx.y is the rank
@@ -462,6 +475,9 @@ __device__ void moe_expert_gemv(const void *A, const void *W, const void *index,
 #pragma unroll
     for (int b = 0; b < 8; ++b)
       g[b] = u[b] = 0.0f;
+    // C::UNROLL > 1: several weight loads in flight per warp (the decode
+    // GEMV is bound by the weight stream).
+#pragma unroll(C::UNROLL)
     for (int c = lane * C::VEC; c < C::KD; c += 32 * C::VEC) {
       float wg[C::VEC], wu[C::VEC], a[C::VEC];
       moe_ldv<C::DT, C::VEC>(W, gRow + c, wg);
@@ -496,20 +512,24 @@ __device__ void moe_expert_gemv(const void *A, const void *W, const void *index,
 
 // ---- grouped expert GEMM on tensor cores (prefill) -----------------------
 // One launch over all experts: blockIdx.x walks the experts' 128-row tiles
-// of positions (offsets from `order`; tiles past the last expert exit),
-// blockIdx.y the output columns. A rows are gathered by token (GATED: x) or
-// read in place (down: h); the B tile is 128 weight rows, for GATED the 64
-// gate rows and the 64 matching up rows, so act(g) * u happens in the
-// epilogue registers. bf16/fp16 operands, mma.sync m16n8k16 with fp32
-// accumulators, a cp.async ring of C::STAGES k-tiles of C::BK (32 or 64;
-// one __syncthreads per k-tile), 8 warps of 64x32 (2 x 4).
+// of positions (tiles past the last expert exit), blockIdx.y the output
+// columns. The block finds its expert by a prefix sum of the experts' tile
+// counts (ceil(rows_e / 128), rows_e from `order`'s offsets): one warp scans
+// them 32 experts a step (a shuffle scan), so no thread walks all E. A rows
+// are gathered by token (GATED: x) or read in place (down: h); the B tile is
+// C::BN weight rows, for GATED BN/2 gate rows and the BN/2 matching up rows,
+// so act(g) * u happens in the epilogue registers and h is written once.
+// bf16/fp16 operands, mma.sync m16n8k16 with fp32 accumulators, ldmatrix
+// from XOR-swizzled tiles, a cp.async ring of C::STAGES k-tiles of C::BK (32
+// or 64; one __syncthreads per k-tile), 8 warps of 64 x BN/4 (2 x 4): BN 128
+// (64x32 warp tiles) or BN 256 (64x64: the 128x256 tile moves 2/3 of the
+// shared-memory bytes per FLOP that 128x128 does).
 // C: N, KD, T, K, E, BF16, SORTED (always), DENSE, GATED, GELU, OUT_DT, BK,
-// STAGES. Needs KD % BK == 0 and N % (GATED ? 64 : 128) == 0. Launch: grid
-// (m-tiles bound, N / (GATED ? 64 : 128)), 256 threads, MOE_MMA_SMEM(BK,
-// STAGES) bytes.
+// STAGES, BN. Needs KD % BK == 0 and N % (GATED ? BN/2 : BN) == 0. Launch:
+// grid (m-tiles bound, N / (GATED ? BN/2 : BN)), 256 threads,
+// MOE_MMA_SMEM(BN, BK, STAGES) bytes.
 #define MOE_MMA_BM 128
-#define MOE_MMA_BN 128
-#define MOE_MMA_SMEM(BK, STAGES) ((STAGES) * (MOE_MMA_BM + MOE_MMA_BN) * (BK) * 2)
+#define MOE_MMA_SMEM(BN, BK, STAGES) ((STAGES) * (MOE_MMA_BM + (BN)) * (BK) * 2)
 // The dynamic shared memory (a macro so that the host emulation in
 // test/unit/codegen/MoEEmuTest.cpp can supply its own array).
 #ifndef MOE_DYN_SMEM
@@ -528,33 +548,66 @@ template <int BK> __device__ __forceinline__ int moe_tile_off(int r, int c) {
     return r * 128 + ((c ^ (r & 7)) << 4);
 }
 
+// The m-tile `mt` of the grouped GEMM over E experts with offsets `order`
+// (rows of expert e: order[e] .. order[e+1]-1, BM-row tiles): its expert
+// and positions [p0, p1), by warp 0 scanning the tile counts 32 experts at a
+// time; e = -1 past the last tile. Result in shared `sh` (3 ints).
+template <int E, int BM>
+__device__ __forceinline__ void moe_find_tile(const int *order, int mt, int *sh) {
+  if (threadIdx.x < 32) {
+    const int lane = threadIdx.x;
+    int before = 0, found = -1, p0 = 0, p1 = 0;
+    for (int e0 = 0; e0 < E && found < 0; e0 += 32) {
+      const int e = e0 + lane;
+      const int b = e < E ? order[e] : 0, c = e < E ? order[e + 1] - b : 0;
+      const int tiles = (c + BM - 1) / BM;
+      int incl = tiles; // inclusive scan of the 32 experts' tile counts
+#pragma unroll
+      for (int d = 1; d < 32; d <<= 1) {
+        const int v = __shfl_up_sync(0xffffffffu, incl, d);
+        if (lane >= d)
+          incl += v;
+      }
+      const int start = before + incl - tiles;
+      const bool mine = e < E && mt >= start && mt < start + tiles;
+      const unsigned who = __ballot_sync(0xffffffffu, mine);
+      if (who) {
+        const int l = __ffs(who) - 1;
+        const int pb = b + (mt - start) * BM, pe = min(b + c, pb + BM);
+        found = __shfl_sync(0xffffffffu, e, l);
+        p0 = __shfl_sync(0xffffffffu, pb, l);
+        p1 = __shfl_sync(0xffffffffu, pe, l);
+      }
+      before += __shfl_sync(0xffffffffu, incl, 31);
+    }
+    if (lane == 0)
+      sh[0] = found, sh[1] = p0, sh[2] = p1;
+  }
+  __syncthreads();
+}
+
 template <class C>
 __device__ void moe_grouped_mma(const void *A, const void *W, const int *order, void *out) {
-  constexpr int BM = MOE_MMA_BM, BN = MOE_MMA_BN, BK = C::BK, STAGES = C::STAGES;
+  constexpr int BM = MOE_MMA_BM, BN = C::BN, BK = C::BK, STAGES = C::STAGES;
   constexpr int A_BYTES = BM * BK * 2, STAGE_BYTES = (BM + BN) * BK * 2, KT = C::KD / BK;
-  constexpr int CPR = BK / 8, CH = BM * CPR / 256; // chunks per row, per thread (A and B)
-  constexpr int COLS = C::GATED ? BN / 2 : BN;
+  constexpr int CPR = BK / 8;                                     // 16-byte chunks per row
+  constexpr int RSTEP = 256 / CPR;                                // rows between a thread's chunks
+  constexpr int CHA = BM / RSTEP, CHB = BN / RSTEP;               // chunks per thread (A, B)
+  constexpr int COLS = C::GATED ? BN / 2 : BN;                    // output columns per block
+  constexpr int NI = BN / 32, WCOLS = C::GATED ? BN / 8 : BN / 4; // n-frags, out cols per warp
+  static_assert(BN == 128 || BN == 256, "B tiles of 128 or 256 rows");
   static_assert(C::KD % BK == 0 && C::N % COLS == 0, "tile divisibility");
   static_assert(STAGES >= 2, "a ring of at least 2 k-tiles");
   MOE_DYN_SMEM(moe_smem);
+  __shared__ int tileInfo[3];
   const unsigned smem = smem_u32(moe_smem);
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wm = warp >> 2, wn = warp & 3;
 
   // This block's expert and positions [p0, p1).
   int e = 0, p0 = blockIdx.x * BM, p1 = min(C::T, p0 + BM);
   if constexpr (!C::DENSE) {
-    int mt = blockIdx.x;
-    e = -1;
-    for (int x = 0; x < C::E; ++x) {
-      const int b = order[x], c = order[x + 1] - b, tiles = (c + BM - 1) / BM;
-      if (mt < tiles) {
-        e = x;
-        p0 = b + mt * BM;
-        p1 = min(b + c, p0 + BM);
-        break;
-      }
-      mt -= tiles;
-    }
+    moe_find_tile<C::E, BM>(order, blockIdx.x, tileInfo);
+    e = tileInfo[0], p0 = tileInfo[1], p1 = tileInfo[2];
     if (e < 0)
       return;
   } else if (p0 >= C::T) {
@@ -562,43 +615,44 @@ __device__ void moe_grouped_mma(const void *A, const void *W, const int *order, 
   }
   const int n0 = blockIdx.y * COLS;
 
-  // Each thread copies CH chunks of A and CH of B per k-tile; their sources.
-  const char *aSrc[CH], *bSrc[CH];
-  int aBytes[CH], aDst[CH], bDst[CH];
+  // Thread tid copies chunk c = tid % CPR of rows tid / CPR + i * RSTEP.
+  const int r0 = tid / CPR, c0 = tid % CPR;
+  const char *aSrc[CHA];
+  bool aOk[CHA];
 #pragma unroll
-  for (int i = 0; i < CH; ++i) {
-    const int idx = tid + i * 256, r = idx / CPR, c = idx % CPR;
-    const int p = p0 + r;
-    const bool ok = p < p1;
+  for (int i = 0; i < CHA; ++i) {
+    const int p = p0 + r0 + i * RSTEP;
+    aOk[i] = p < p1;
     int row = p;
-    if (ok && C::GATED && !C::DENSE)
+    if (aOk[i] && C::GATED && !C::DENSE)
       row = order[C::E + 1 + p] / C::K;
-    aSrc[i] = ok ? (const char *)A + ((long long)row * C::KD + c * 8) * 2 : (const char *)A;
-    aBytes[i] = ok ? 16 : 0;
-    aDst[i] = moe_tile_off<BK>(r, c);
-    long long wrow;
-    if constexpr (C::GATED)
-      wrow = (long long)e * 2 * C::N + (r < BN / 2 ? n0 + r : C::N + n0 + r - BN / 2);
-    else
-      wrow = (long long)e * C::N + n0 + r;
-    bSrc[i] = (const char *)W + (wrow * C::KD + c * 8) * 2;
-    bDst[i] = A_BYTES + moe_tile_off<BK>(r, c);
+    aSrc[i] = aOk[i] ? (const char *)A + ((long long)row * C::KD + c0 * 8) * 2 : (const char *)A;
   }
+  // B rows: GATED, the first half gate rows n0.., the second up rows N + n0..
+  const long long wRows = C::GATED ? 2LL * C::N : (long long)C::N;
+  const char *bGate = (const char *)W + (((long long)e * wRows + n0 + r0) * C::KD + c0 * 8) * 2;
+  const char *bUp = bGate + (C::GATED ? (long long)(C::N - BN / 2) * C::KD * 2 : 0LL);
   auto loadStage = [&](int kt, int stage) {
     const unsigned st = smem + stage * STAGE_BYTES;
     const long long koff = (long long)kt * BK * 2;
 #pragma unroll
-    for (int i = 0; i < CH; ++i) {
-      cp_async16(st + aDst[i], aBytes[i] ? aSrc[i] + koff : aSrc[i], aBytes[i]);
-      cp_async16(st + bDst[i], bSrc[i] + koff, 16);
+    for (int i = 0; i < CHA; ++i)
+      cp_async16(st + moe_tile_off<BK>(r0 + i * RSTEP, c0), aOk[i] ? aSrc[i] + koff : aSrc[i],
+                 aOk[i] ? 16 : 0);
+#pragma unroll
+    for (int i = 0; i < CHB; ++i) {
+      // r0 < RSTEP and BN / 2 is a multiple of RSTEP: the half is i's.
+      const char *src =
+          (C::GATED && i * RSTEP >= BN / 2 ? bUp : bGate) + (long long)i * RSTEP * C::KD * 2 + koff;
+      cp_async16(st + A_BYTES + moe_tile_off<BK>(r0 + i * RSTEP, c0), src, 16);
     }
   };
 
-  float acc[4][4][4];
+  float acc[4][NI][4];
 #pragma unroll
   for (int i = 0; i < 4; ++i)
 #pragma unroll
-    for (int j = 0; j < 4; ++j)
+    for (int j = 0; j < NI; ++j)
       acc[i][j][0] = acc[i][j][1] = acc[i][j][2] = acc[i][j][3] = 0.0f;
 
 #pragma unroll
@@ -607,9 +661,6 @@ __device__ void moe_grouped_mma(const void *A, const void *W, const int *order, 
       loadStage(s, s);
     cp_async_commit();
   }
-  // B rows of this warp's two 16-column pairs.
-  const int bBase0 = C::GATED ? wn * 16 : wn * 32,
-            bBase1 = C::GATED ? BN / 2 + wn * 16 : wn * 32 + 16;
   for (int kt = 0; kt < KT; ++kt) {
     cp_async_wait<STAGES - 2>();
     __syncthreads();
@@ -619,23 +670,28 @@ __device__ void moe_grouped_mma(const void *A, const void *W, const int *order, 
     const unsigned aS = smem + (kt % STAGES) * STAGE_BYTES, bS = aS + A_BYTES;
 #pragma unroll
     for (int ks = 0; ks < BK / 16; ++ks) {
-      u32 af[4][4], bf[4][2];
+      u32 af[4][4], bf[NI][2];
 #pragma unroll
       for (int mi = 0; mi < 4; ++mi) {
         const int r = wm * 64 + mi * 16 + (lane & 7) + ((lane >> 3) & 1) * 8;
         ldsm_x4(af[mi][0], af[mi][1], af[mi][2], af[mi][3],
                 aS + moe_tile_off<BK>(r, ks * 2 + (lane >> 4)));
       }
+      // n-frag pairs (16 B rows each): GATED, the first NI/4 pairs gate rows
+      // of this warp's columns and the last NI/4 the matching up rows.
 #pragma unroll
-      for (int j = 0; j < 2; ++j) {
-        const int r = (j ? bBase1 : bBase0) + (lane & 7) + ((lane >> 4) & 1) * 8;
+      for (int j = 0; j < NI / 2; ++j) {
+        const int base =
+            C::GATED ? (j < NI / 4 ? wn * WCOLS + 16 * j : BN / 2 + wn * WCOLS + 16 * (j - NI / 4))
+                     : wn * WCOLS + 16 * j;
+        const int r = base + (lane & 7) + ((lane >> 4) & 1) * 8;
         ldsm_x4(bf[2 * j][0], bf[2 * j][1], bf[2 * j + 1][0], bf[2 * j + 1][1],
                 bS + moe_tile_off<BK>(r, ks * 2 + ((lane >> 3) & 1)));
       }
 #pragma unroll
       for (int mi = 0; mi < 4; ++mi)
 #pragma unroll
-        for (int ni = 0; ni < 4; ++ni)
+        for (int ni = 0; ni < NI; ++ni)
           mma_m16n8k16<C::BF16>(acc[mi][ni], af[mi], bf[ni]);
     }
   }
@@ -651,16 +707,17 @@ __device__ void moe_grouped_mma(const void *A, const void *W, const int *order, 
         continue;
       if constexpr (C::GATED) {
 #pragma unroll
-        for (int ni = 0; ni < 2; ++ni) {
-          const int col = n0 + wn * 16 + ni * 8 + t4 * 2;
-          const float v0 = moe_act<C::GELU>(acc[mi][ni][2 * h]) * acc[mi][ni + 2][2 * h];
-          const float v1 = moe_act<C::GELU>(acc[mi][ni][2 * h + 1]) * acc[mi][ni + 2][2 * h + 1];
+        for (int ni = 0; ni < NI / 2; ++ni) {
+          const int col = n0 + wn * WCOLS + ni * 8 + t4 * 2;
+          const float v0 = moe_act<C::GELU>(acc[mi][ni][2 * h]) * acc[mi][ni + NI / 2][2 * h];
+          const float v1 =
+              moe_act<C::GELU>(acc[mi][ni][2 * h + 1]) * acc[mi][ni + NI / 2][2 * h + 1];
           ((u32 *)out)[((long long)p * C::N + col) >> 1] = pack2<C::BF16>(v0, v1);
         }
       } else {
 #pragma unroll
-        for (int ni = 0; ni < 4; ++ni) {
-          const int col = n0 + wn * 32 + ni * 8 + t4 * 2;
+        for (int ni = 0; ni < NI; ++ni) {
+          const int col = n0 + wn * WCOLS + ni * 8 + t4 * 2;
           float2 v = make_float2(acc[mi][ni][2 * h], acc[mi][ni][2 * h + 1]);
           *(float2 *)((float *)out + (long long)p * C::N + col) = v;
         }

@@ -85,7 +85,11 @@ bool parseRouting(const std::string &name, Routing &out) {
   return true;
 }
 
-std::string moePrelude() { return deviceSources({"primitives.cuh", "moe.cuh"}); }
+std::string moePrelude(bool wgmma) {
+  if (wgmma)
+    return deviceSources({"primitives.cuh", "hopper.cuh", "moe.cuh", "moe_wgmma.cuh"});
+  return deviceSources({"primitives.cuh", "moe.cuh"});
+}
 
 bool emitRoute(const RouteSpec &s, const std::string &name, std::string &source, LaunchDims &launch,
                std::string &error) {
@@ -98,27 +102,35 @@ bool emitRoute(const RouteSpec &s, const std::string &name, std::string &source,
             ", got top_k " + std::to_string(s.K) + ", num_experts " + std::to_string(s.E);
     return false;
   }
+  // Few tokens: a block of 1024 threads per token, a warp per score;
+  // more: 8 tokens per block of 256 threads over staged router chunks.
+  const bool warpDots = s.T <= kRouteWarpDotsMaxTokens;
+  const int tokens = warpDots ? 1 : 8, threads = warpDots ? 1024 : 256;
+  int rvec = 1;
+  if (s.x == s.router && s.x != DType::FLOAT32 && s.H % 8 == 0)
+    rvec = 8;
+  else if (s.x == s.router && s.x == DType::FLOAT32 && s.H % 4 == 0)
+    rvec = 4;
   const std::string cfg = name + "_cfg";
   CudaWriter w;
   w.open("struct ", cfg, " {");
   w.line("static constexpr int T = ", s.T, ", H = ", s.H, ", E = ", s.E, ", K = ", s.K,
          ", ROUTING = ", routingName(s.routing), ";");
+  w.line("static constexpr int TOKENS = ", tokens, ", THREADS = ", threads, ", RVEC = ", rvec, ";");
   w.line("static constexpr int X_DT = ", elementName(s.x), ", R_DT = ", elementName(s.router),
          ", RW_DT = ", elementName(s.hasRouteWeights ? s.routeWeights : DType::FLOAT32), ";");
-  // Few tokens: a warp per score beats staging router chunks for 8 tokens.
   w.line("static constexpr bool NORM_TOPK = ", flag(s.normTopk),
-         ", HAS_ROUTE_WEIGHTS = ", flag(s.hasRouteWeights),
-         ", WARP_DOTS = ", flag(s.T <= kRouteWarpDotsMaxTokens), ";");
+         ", HAS_ROUTE_WEIGHTS = ", flag(s.hasRouteWeights), ", WARP_DOTS = ", flag(warpDots), ";");
   w.line("static constexpr float ROUTED_SCALE = ", floatLit(s.routedScale), ";");
   w.close("};");
   w.line("// experts, weights [", s.T, ", ", s.K, "] of ", s.E, " experts (fp32 routing)");
-  openWrapper(w, name, 256, 3, 2);
+  openWrapper(w, name, threads, 3, 2);
   w.line("moe_route<", cfg, ">(in0, in1, in2, (long long*)out0, (float*)out1);");
   w.close();
   source = w.str();
   launch = LaunchDims();
-  launch.grid[0] = uint32_t(ceilDiv(s.T, 8));
-  launch.block[0] = 256;
+  launch.grid[0] = uint32_t(ceilDiv(s.T, tokens));
+  launch.block[0] = uint32_t(threads);
   return true;
 }
 
@@ -146,11 +158,27 @@ bool emitPermute(const PermuteSpec &s, const std::string &name, std::string &sou
   return true;
 }
 
-bool usesTensorCores(const ExpertGemmSpec &s) {
+int mmaTileK(const ExpertGemmSpec &s) {
+  if (s.mmaBk == 32 || s.mmaBk == 64)
+    return s.mmaBk;
+  return s.KD % 64 == 0 ? 64 : 32;
+}
+
+int mmaTileN(const ExpertGemmSpec &s) { return s.mmaBn == 256 ? 256 : 128; }
+
+bool usesWgmma(const ExpertGemmSpec &s) {
   const bool sixteen = s.dtype == DType::BFLOAT16 || s.dtype == DType::FLOAT16;
-  const int64_t cols = s.gated ? 64 : 128;
-  const int64_t bk = s.mmaBk == 64 ? 64 : 32;
-  return sixteen && s.rows != Rows::Slots && s.KD % bk == 0 && s.N % cols == 0 && s.outRows() >= 16;
+  return s.wgmma && sixteen && s.rows != Rows::Slots && s.KD % 64 == 0 &&
+         s.N % (s.gated ? 128 : 256) == 0 && s.outRows() >= 16;
+}
+
+bool usesTensorCores(const ExpertGemmSpec &s) {
+  if (usesWgmma(s))
+    return true;
+  const bool sixteen = s.dtype == DType::BFLOAT16 || s.dtype == DType::FLOAT16;
+  const int64_t cols = s.gated ? mmaTileN(s) / 2 : mmaTileN(s);
+  return sixteen && s.rows != Rows::Slots && s.KD % mmaTileK(s) == 0 && s.N % cols == 0 &&
+         s.outRows() >= 16;
 }
 
 bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::string &source,
@@ -171,8 +199,17 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
     error = "the tensor-core k-tile is 32 or 64, got " + std::to_string(s.mmaBk);
     return false;
   }
-  const bool mma = usesTensorCores(s);
-  const int bk = s.mmaBk == 64 ? 64 : 32, stages = bk == 64 ? 3 : 4;
+  if (s.gemvUnroll != 1 && s.gemvUnroll != 2 && s.gemvUnroll != 4) {
+    error = "the GEMV unroll is 1, 2 or 4, got " + std::to_string(s.gemvUnroll);
+    return false;
+  }
+  if (s.mmaBn != 0 && s.mmaBn != 128 && s.mmaBn != 256) {
+    error = "the tensor-core B tile is 128 or 256 rows, got " + std::to_string(s.mmaBn);
+    return false;
+  }
+  const bool mma = usesTensorCores(s), wgmma = usesWgmma(s);
+  const int bk = wgmma ? 64 : mmaTileK(s), bn = wgmma ? 256 : mmaTileN(s);
+  const int stages = wgmma || bk == 32 ? 4 : 3;
   const int esize = s.dtype == DType::FLOAT32 ? 4 : 2;
   const int vec = s.KD % (16 / esize) == 0 ? 16 / esize : 1;
   const std::string cfg = name + "_cfg";
@@ -183,7 +220,7 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
   w.line("static constexpr int DT = ", elementName(s.dtype),
          ", OUT_DT = ", elementName(s.gated ? s.dtype : DType::FLOAT32), ", VEC = ", vec,
          ", SLOT_CAP = ", s.rows == Rows::Slots ? s.T : 1, ", BK = ", bk, ", STAGES = ", stages,
-         ";");
+         ", BN = ", bn, ", UNROLL = ", s.gemvUnroll, ";");
   w.line("static constexpr bool BF16 = ", flag(s.dtype == DType::BFLOAT16),
          ", SORTED = ", flag(s.rows == Rows::Sorted), ", DENSE = ", flag(s.rows == Rows::Dense),
          ", GATED = ", flag(s.gated), ", GELU = ", flag(s.gelu), ";");
@@ -191,21 +228,32 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
   w.line("// ", s.gated ? "gate/up" : "down", " of ",
          s.rows == Rows::Dense ? std::string("the shared expert")
                                : std::to_string(s.E) + " experts",
-         ": [", s.outRows(), ", ", s.N, "] over ", s.KD, mma ? " (tensor cores)" : " (GEMV)");
+         ": [", s.outRows(), ", ", s.N, "] over ", s.KD,
+         wgmma ? " (wgmma)"
+         : mma ? " (tensor cores)"
+               : " (GEMV)");
   launch = LaunchDims();
-  if (mma) {
+  // Bound on the experts' 128-row tiles: sum ceil(c_e / 128) over experts
+  // with sum c_e = T*K is < T*K/128 + E (and each c_e <= T).
+  int64_t tiles = ceilDiv(s.outRows(), 128);
+  if (s.rows == Rows::Sorted)
+    tiles = std::min(ceilDiv(s.T * s.K, 128) + s.E - 1, s.E * ceilDiv(s.T, 128));
+  if (wgmma) {
+    openWrapper(w, name, 256, 3, 1);
+    w.line("moe_grouped_wgmma<", cfg, ">(in0, in1, (const int*)in2, out0);");
+    w.close();
+    launch.grid[0] = uint32_t(tiles);
+    launch.grid[1] = uint32_t(s.N / (s.gated ? 128 : 256));
+    launch.block[0] = 256;
+    launch.sharedBytes = uint32_t(4 * (128 + 256) * 64 * 2 + 1024); // MOE_WGMMA_SMEM(4)
+  } else if (mma) {
     openWrapper(w, name, 256, 3, 1);
     w.line("moe_grouped_mma<", cfg, ">(in0, in1, (const int*)in2, out0);");
     w.close();
-    // Bound on the experts' 128-row tiles: sum ceil(c_e / 128) over experts
-    // with sum c_e = T*K is < T*K/128 + E (and each c_e <= T).
-    int64_t tiles = ceilDiv(s.outRows(), 128);
-    if (s.rows == Rows::Sorted)
-      tiles = std::min(ceilDiv(s.T * s.K, 128) + s.E - 1, s.E * ceilDiv(s.T, 128));
     launch.grid[0] = uint32_t(tiles);
-    launch.grid[1] = uint32_t(s.N / (s.gated ? 64 : 128));
+    launch.grid[1] = uint32_t(s.N / (s.gated ? bn / 2 : bn));
     launch.block[0] = 256;
-    launch.sharedBytes = uint32_t(stages * (128 + 128) * bk * 2); // MOE_MMA_SMEM
+    launch.sharedBytes = uint32_t(stages * (128 + bn) * bk * 2); // MOE_MMA_SMEM
   } else {
     openWrapper(w, name, 32 * kGemvWarps, 3, 1);
     w.line("moe_expert_gemv<", cfg, ">(in0, in1, in2, out0);");

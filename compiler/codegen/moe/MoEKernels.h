@@ -56,9 +56,21 @@ struct ExpertGemmSpec {
   DType dtype = DType::BFLOAT16; // a and w
   Rows rows = Rows::Sorted;
   bool gated = false, gelu = false;
-  /// The tensor-core kernel's k-tile: 0 or 32 (the default: 4 stages of
-  /// 32, 64 KiB of shared memory) or 64 (3 stages, 96 KiB; needs KD % 64).
+  /// The tensor-core kernel's k-tile: 32 (4 stages) or 64 (3 stages; needs
+  /// KD % 64); 0 picks 64 where KD % 64 == 0 (measured faster on an H100 at
+  /// the Qwen-MoE prefill size), else 32.
   int mmaBk = 0;
+  /// Its B tile: 128 or 256 weight rows (0: 128). 256 makes 128x256 block
+  /// tiles (64x64 per warp; gated: 128 output columns), 144 KiB of shared
+  /// memory at k-tile 64.
+  int mmaBn = 0;
+  /// sm_90a only: the wgmma variant (device/moe_wgmma.cuh, 128x256x64
+  /// tiles) where its sizes fit (usesWgmma); the translation unit then needs
+  /// moePrelude(true). Not chosen by the compiler yet (not measured).
+  bool wgmma = false;
+  /// The GEMV kernel's reduction-loop unroll (1: none, the measured
+  /// default; 2 or 4 keep more weight loads in flight per warp).
+  int gemvUnroll = 1;
   /// Output rows: T*K (sorted, slots) or T (dense).
   int64_t outRows() const { return rows == Rows::Dense ? T : T * K; }
 };
@@ -69,6 +81,12 @@ inline Rows routedRows(int64_t T) { return sortsTokens(T) ? Rows::Sorted : Rows:
 /// The tensor-core grouped GEMM serves this spec (16-bit, divisible sizes,
 /// sorted or dense rows); otherwise the expert GEMV kernel runs.
 bool usesTensorCores(const ExpertGemmSpec &spec);
+/// The tensor-core kernel's tile choice for a spec (mmaBk/mmaBn resolved).
+int mmaTileK(const ExpertGemmSpec &spec);
+int mmaTileN(const ExpertGemmSpec &spec);
+/// spec.wgmma and the sizes fit moe_grouped_wgmma (16-bit, sorted or dense
+/// rows, KD % 64, N % (gated ? 128 : 256)).
+bool usesWgmma(const ExpertGemmSpec &spec);
 
 /// combine: (x [T,H], z f32 [rows,H], weights f32 [T,K], order or null, zs
 /// f32 [T,H] or null, shared_gate [1,H] or null) -> y [T,H] in x's type.
@@ -90,8 +108,9 @@ bool emitExpertGemm(const ExpertGemmSpec &spec, const std::string &name, std::st
 bool emitCombine(const CombineSpec &spec, const std::string &name, std::string &source,
                  LaunchDims &launch, std::string &error);
 
-/// The device files a translation unit of these kernels starts with.
-std::string moePrelude();
+/// The device files a translation unit of these kernels starts with;
+/// `wgmma` adds hopper.cuh and moe_wgmma.cuh (sm_90a kernels).
+std::string moePrelude(bool wgmma = false);
 
 } // namespace effc::codegen::moe
 

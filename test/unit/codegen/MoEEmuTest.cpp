@@ -47,13 +47,14 @@ Dim3 blockDim{256, 1, 1};
 
 std::barrier<> *gBlock = nullptr;
 unsigned char *gSmem = nullptr;
-alignas(128) unsigned char gDynSmem[3 * 256 * 64 * 2]; // MOE_MMA_SMEM(64, 3)
+alignas(128) unsigned char gDynSmem[3 * (128 + 256) * 64 * 2]; // MOE_MMA_SMEM(256, 64, 3)
 
 struct Warp {
   std::barrier<> bar{32};
   u32 addr[32];
   u32 a[32][4], b[32][2];
   float v[32];
+  int iv[32];
 };
 Warp *gWarps = nullptr;
 
@@ -148,6 +149,33 @@ template <class T, class Op> T block_reduce(T v, Op) {
   ADD_FAILURE() << "block_reduce is not emulated";
   return v;
 }
+// Warp exchanges of an int: every lane posts, then reads lane `from(lane)`.
+template <class F> int warp_exchange(int v, F from) {
+  const int lane = threadIdx.x & 31;
+  Warp &w = gWarps[threadIdx.x >> 5];
+  w.iv[lane] = v;
+  w.bar.arrive_and_wait();
+  const int r = w.iv[from(lane)];
+  w.bar.arrive_and_wait();
+  return r;
+}
+inline int __shfl_sync(u32, int v, int src) {
+  return warp_exchange(v, [&](int) { return src & 31; });
+}
+inline int __shfl_up_sync(u32, int v, int d) {
+  return warp_exchange(v, [&](int lane) { return lane >= d ? lane - d : lane; });
+}
+inline u32 __ballot_sync(u32, bool p) {
+  const int lane = threadIdx.x & 31;
+  Warp &w = gWarps[threadIdx.x >> 5];
+  w.iv[lane] = p;
+  w.bar.arrive_and_wait();
+  u32 bits = 0;
+  for (int i = 0; i < 32; ++i)
+    bits |= u32(w.iv[i] != 0) << i;
+  w.bar.arrive_and_wait();
+  return bits;
+}
 inline u32 atomicOr(u32 *p, u32 v) { return std::atomic_ref<u32>(*p).fetch_or(v); }
 inline int atomicAdd(int *p, int v) { return std::atomic_ref<int>(*p).fetch_add(v); }
 inline int __popc(u32 v) { return __builtin_popcount(v); }
@@ -177,16 +205,18 @@ namespace {
 
 using namespace effc;
 
-/// Runs `kernel(blockIdx)` on every block of the grid, 256 threads each.
-template <class F> void launch(unsigned gx, unsigned gy, F kernel) {
+/// Runs `kernel(blockIdx)` on every block of the grid, `threads` threads
+/// each (a multiple of 32).
+template <class F> void launch(unsigned gx, unsigned gy, F kernel, unsigned nthreads = 256) {
+  emu::blockDim.x = nthreads;
   for (unsigned by = 0; by < gy; ++by)
     for (unsigned bx = 0; bx < gx; ++bx) {
-      std::barrier<> block(256);
-      std::unique_ptr<emu::Warp[]> warps(new emu::Warp[8]);
+      std::barrier<> block(nthreads);
+      std::unique_ptr<emu::Warp[]> warps(new emu::Warp[nthreads / 32]);
       emu::gBlock = &block;
       emu::gWarps = warps.get();
       std::vector<std::thread> threads;
-      for (unsigned t = 0; t < 256; ++t)
+      for (unsigned t = 0; t < nthreads; ++t)
         threads.emplace_back([&, t] {
           emu::threadIdx.x = t;
           emu::blockIdx.x = bx;
@@ -198,10 +228,11 @@ template <class F> void launch(unsigned gx, unsigned gy, F kernel) {
     }
 }
 
-template <int N_, int KD_, int T_, int K_, int E_, bool BF, bool SORTED_, bool GATED_, int BK_ = 32>
+template <int N_, int KD_, int T_, int K_, int E_, bool BF, bool SORTED_, bool GATED_, int BK_ = 32,
+          int BN_ = 128>
 struct Cfg {
   static constexpr int N = N_, KD = KD_, T = T_, K = K_, E = E_, BK = BK_,
-                       STAGES = BK_ == 64 ? 3 : 4;
+                       STAGES = BK_ == 64 ? 3 : 4, BN = BN_, UNROLL = 4;
   static constexpr int DT = BF ? MOE_BF16 : MOE_F16, OUT_DT = GATED_ ? DT : MOE_F32, VEC = 8,
                        SLOT_CAP = SORTED_ ? 1 : T_;
   static constexpr bool BF16 = BF, SORTED = SORTED_, DENSE = false, GATED = GATED_, GELU = false;
@@ -254,7 +285,7 @@ double expertGemmError(const std::vector<int64_t> &experts, uint32_t seed) {
     // The emitter's grid: a bound on the experts' 128-row tiles, N columns.
     const unsigned tiles =
         unsigned(std::min<int64_t>((TK + 127) / 128 + C::E - 1, C::E * ((C::T + 127) / 128)));
-    launch(tiles, unsigned(C::N / (C::GATED ? 64 : 128)),
+    launch(tiles, unsigned(C::N / (C::GATED ? C::BN / 2 : C::BN)),
            [&] { emu::moe_grouped_mma<C>(a.data(), w.data(), (const int *)idx, got.data()); });
   } else {
     const unsigned gy = unsigned(C::SORTED ? C::E : std::min<int64_t>(C::E, TK));
@@ -311,6 +342,67 @@ TEST(MoEEmulated, GroupedMmaSortedK64) {
   EXPECT_LE((expertGemmError<Cfg<64, 192, 150, 2, 3, true, true, true, 64>, true>(ex, 12)), 8e-3);
   EXPECT_LE((expertGemmError<Cfg<64, 192, 150, 2, 3, false, true, true, 64>, true>(ex, 13)), 1e-3);
   EXPECT_LE((expertGemmError<Cfg<128, 64, 150, 2, 3, true, true, false, 64>, true>(ex, 14)), 1e-5);
+}
+
+// 128x256 block tiles (ExpertGemmSpec::mmaBn 256: 64x64 per warp, gated
+// 128 gate + 128 up rows per B tile), k-tiles of 64 and of 32; 40 experts
+// over 300 slots, so the tile-finding scan crosses a 32-expert step and
+// some experts have no rows.
+TEST(MoEEmulated, GroupedMmaSortedN256) {
+  const auto ex = route(300, 40, 33, 21);
+  EXPECT_LE((expertGemmError<Cfg<128, 128, 150, 2, 40, true, true, true, 64, 256>, true>(ex, 22)),
+            8e-3);
+  EXPECT_LE((expertGemmError<Cfg<256, 64, 150, 2, 40, true, true, false, 64, 256>, true>(ex, 23)),
+            1e-5);
+  const auto few = route(300, 3, 1, 1);
+  EXPECT_LE((expertGemmError<Cfg<256, 96, 150, 2, 3, false, true, true, 32, 256>, true>(few, 24)),
+            1e-3);
+  EXPECT_LE((expertGemmError<Cfg<256, 96, 150, 2, 3, true, true, false, 32, 256>, true>(few, 25)),
+            1e-5);
+}
+
+// The route kernel's few-token form (WARP_DOTS): a block of 1024 threads
+// per token, a warp per expert score with 8-wide bf16 loads (RVEC), then
+// softmax, top-k and norm_topk; against the host eff.moe_route.
+template <int T_, int H_, int E_, int K_, int RVEC_> struct RouteCfg {
+  static constexpr int T = T_, H = H_, E = E_, K = K_, ROUTING = MOE_SOFTMAX_TOPK;
+  static constexpr int X_DT = MOE_BF16, R_DT = MOE_BF16, RW_DT = MOE_F32;
+  static constexpr int TOKENS = 1, THREADS = 1024, RVEC = RVEC_;
+  static constexpr bool NORM_TOPK = true, HAS_ROUTE_WEIGHTS = false, WARP_DOTS = true;
+  static constexpr float ROUTED_SCALE = 1.5f;
+};
+
+template <class C> void checkRoute(uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::vector<uint16_t> x = random16(size_t(C::T * C::H), true, rng, 1.0f);
+  std::vector<uint16_t> router = random16(size_t(C::E * C::H), true, rng, 1.0f);
+  std::vector<int64_t> ex(size_t(C::T * C::K), -1), exRef(ex.size());
+  std::vector<float> w(ex.size(), NAN), wRef(ex.size());
+  Status st = host::runKernel(
+      "eff.moe_route",
+      {{"num_experts", int64_t(C::E)},
+       {"top_k", int64_t(C::K)},
+       {"norm_topk", int64_t(1)},
+       {"routing", std::string("softmax_topk")},
+       {"routed_scale", 1.5}},
+      {{DType::BFLOAT16, {C::T, C::H}, x.data()}, {DType::BFLOAT16, {C::E, C::H}, router.data()}},
+      {{DType::INT64, {C::T, C::K}, exRef.data()}, {DType::FLOAT32, {C::T, C::K}, wRef.data()}});
+  ASSERT_TRUE(st.ok()) << st.message();
+  launch(
+      unsigned(C::T), 1,
+      [&] {
+        emu::moe_route<C>(x.data(), router.data(), nullptr, (long long *)ex.data(), w.data());
+      },
+      C::THREADS);
+  for (size_t i = 0; i < ex.size(); ++i) {
+    EXPECT_EQ(ex[i], exRef[i]) << "slot " << i;
+    EXPECT_NEAR(w[i], wRef[i], 1e-5) << "slot " << i;
+  }
+}
+
+TEST(MoEEmulated, RouteWarpDots) {
+  checkRoute<RouteCfg<3, 256, 40, 4, 8>>(31); // E > 32 warps: some warps score two experts
+  checkRoute<RouteCfg<2, 72, 8, 2, 1>>(32);   // H % 8 != 0: scalar loads
 }
 
 // Decode: 2 tokens, top-4 over 20 experts: at most 8 named; the grid has

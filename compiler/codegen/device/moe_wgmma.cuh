@@ -1,0 +1,145 @@
+//===- moe_wgmma.cuh - the grouped expert GEMM on sm_90a wgmma ------------===//
+//
+// moe_grouped_wgmma<C>: moe.cuh's moe_grouped_mma (same operands, rows,
+// launch grid and fused gate/up epilogue) with wgmma.mma_async instead of
+// mma.sync, for sm_90a only (hopper.cuh). Block tile 128 x 256 x 64: two
+// warpgroups of 64 rows, each one m64n256k16 per k16 slice with 128 fp32
+// accumulators per thread; GATED, B rows 0..127 are the gate rows n0.. and
+// 128..255 the up rows N + n0.., so accumulator i (< 64) and i + 64 are the
+// gate and up values of one output (column 8 (i / 4) + 2 (lane % 4) + i % 2)
+// and h = act(g) * u is written once. Operands arrive by cp.async (A rows are
+// gathered by token, which TMA cannot do on sm_90) into 128-byte-swizzled
+// k-tiles (hop_sw128, the layout wgmma's K-major descriptors read), a ring
+// of C::STAGES stages with STAGES - 2 loads and one wgmma group in flight:
+// the loop of wgmma_gemm.cuh's wgmma_gemm. The block finds its expert and
+// rows with moe_find_tile (moe.cuh).
+// C: N, KD, T, K, E, BF16, DENSE, GATED, GELU, STAGES (>= 3). Needs KD % 64
+// == 0 and N % (GATED ? 128 : 256) == 0. Launch: grid (m-tiles bound, N /
+// (GATED ? 128 : 256)), 256 threads, MOE_WGMMA_SMEM(STAGES) bytes.
+//
+#ifndef EFFC_DEVICE_MOE_WGMMA_CUH
+#define EFFC_DEVICE_MOE_WGMMA_CUH
+
+#include "hopper.cuh"
+#include "moe.cuh"
+
+// 48 KiB a stage (A 128 x 64, B 256 x 64, 16-bit), + 1 KiB to align the
+// ring to the 1024-byte swizzle atom.
+#define MOE_WGMMA_SMEM(STAGES) ((STAGES) * (128 + 256) * 64 * 2 + 1024)
+
+template <class C>
+__device__ void moe_grouped_wgmma(const void *A, const void *W, const int *order, void *out) {
+  constexpr int BM = 128, BN = 256, BK = 64, STAGES = C::STAGES, NACC = BN / 2;
+  constexpr int A_BYTES = BM * BK * 2, STAGE_BYTES = (BM + BN) * BK * 2, KT = C::KD / BK;
+  constexpr int COLS = C::GATED ? BN / 2 : BN;
+  static_assert(C::KD % BK == 0 && C::N % COLS == 0, "tile divisibility");
+  static_assert(STAGES >= 3, "STAGES - 2 loads in flight");
+  extern __shared__ __align__(1024) unsigned char moe_wg_smem[];
+  __shared__ int tileInfo[3];
+  const unsigned smem = (smem_u32(moe_wg_smem) + 1023u) & ~1023u;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wg = warp >> 2, wq = warp & 3;
+
+  int e = 0, p0 = blockIdx.x * BM, p1 = min(C::T, p0 + BM);
+  if constexpr (!C::DENSE) {
+    moe_find_tile<C::E, BM>(order, blockIdx.x, tileInfo);
+    e = tileInfo[0], p0 = tileInfo[1], p1 = tileInfo[2];
+    if (e < 0)
+      return;
+  } else if (p0 >= C::T) {
+    return;
+  }
+  const int n0 = blockIdx.y * COLS;
+
+  // Thread tid copies chunk c0 = tid % 8 of rows tid / 8 + 32 i (A: 4, B: 8).
+  const int r0 = tid >> 3, c0 = tid & 7;
+  const char *aSrc[4];
+  bool aOk[4];
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    const int p = p0 + r0 + 32 * i;
+    aOk[i] = p < p1;
+    int row = p;
+    if (aOk[i] && C::GATED && !C::DENSE)
+      row = order[C::E + 1 + p] / C::K;
+    aSrc[i] = aOk[i] ? (const char *)A + ((long long)row * C::KD + c0 * 8) * 2 : (const char *)A;
+  }
+  const long long wRows = C::GATED ? 2LL * C::N : (long long)C::N;
+  const char *bGate = (const char *)W + (((long long)e * wRows + n0 + r0) * C::KD + c0 * 8) * 2;
+  const char *bUp = bGate + (C::GATED ? (long long)(C::N - BN / 2) * C::KD * 2 : 0LL);
+  auto loadStage = [&](int kt, int stage) {
+    const unsigned st = smem + stage * STAGE_BYTES;
+    const long long koff = (long long)kt * BK * 2;
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+      cp_async16(st + hop_sw128(r0 + 32 * i, c0), aOk[i] ? aSrc[i] + koff : aSrc[i],
+                 aOk[i] ? 16 : 0);
+#pragma unroll
+    for (int i = 0; i < 8; ++i) {
+      const char *src = (C::GATED && i >= 4 ? bUp : bGate) + (long long)i * 32 * C::KD * 2 + koff;
+      cp_async16(st + A_BYTES + hop_sw128(r0 + 32 * i, c0), src, 16);
+    }
+  };
+
+  float acc[NACC];
+#pragma unroll
+  for (int i = 0; i < NACC; ++i)
+    acc[i] = 0.f;
+#pragma unroll
+  for (int s = 0; s < STAGES - 2; ++s) {
+    if (s < KT)
+      loadStage(s, s);
+    cp_async_commit();
+  }
+#pragma unroll 1
+  for (int kt = 0; kt < KT; ++kt) {
+    // (STAGES-2)+kt groups committed; at most STAGES-3 pending completes tile kt.
+    cp_async_wait<STAGES - 3>();
+    hop_fence_proxy_async_smem();
+    __syncthreads();
+    const unsigned aS = smem + (kt % STAGES) * STAGE_BYTES, bS = aS + A_BYTES;
+#pragma unroll
+    for (int i = 0; i < NACC; ++i)
+      hop_fence_operand(acc[i]);
+    hop_wgmma_fence();
+#pragma unroll
+    for (int ks = 0; ks < BK / 16; ++ks)
+      hop_wgmma_m64k16<BN, C::BF16, false, false>(
+          acc, hop_desc_sw128(aS + wg * 64 * 128 + ks * 32, 16, 1024),
+          hop_desc_sw128(bS + ks * 32, 16, 1024), 1);
+    hop_wgmma_commit();
+    hop_wgmma_wait<1>();
+#pragma unroll
+    for (int i = 0; i < NACC; ++i)
+      hop_fence_operand(acc[i]);
+    // Tile kt-2's stage: every warpgroup waited for its wgmmas of kt-2
+    // before this iteration's barrier.
+    const int nk = kt + STAGES - 2;
+    if (nk < KT)
+      loadStage(nk, nk % STAGES);
+    cp_async_commit();
+  }
+  hop_wgmma_wait<0>();
+#pragma unroll
+  for (int i = 0; i < NACC; ++i)
+    hop_fence_operand(acc[i]);
+  cp_async_wait<0>();
+
+  // Accumulator i: row 16 wq + lane / 4 + 8 ((i / 2) % 2), column
+  // 8 (i / 4) + 2 (lane % 4) + i % 2 (hopper.cuh).
+#pragma unroll
+  for (int i = 0; i < (C::GATED ? NACC / 2 : NACC); i += 2) {
+    const int p = p0 + wg * 64 + 16 * wq + (lane >> 2) + 8 * ((i >> 1) & 1);
+    const int col = n0 + 8 * (i >> 2) + 2 * (lane & 3);
+    if (p >= p1)
+      continue;
+    if constexpr (C::GATED) {
+      const float v0 = moe_act<C::GELU>(acc[i]) * acc[i + NACC / 2];
+      const float v1 = moe_act<C::GELU>(acc[i + 1]) * acc[i + 1 + NACC / 2];
+      ((u32 *)out)[((long long)p * C::N + col) >> 1] = pack2<C::BF16>(v0, v1);
+    } else {
+      *(float2 *)((float *)out + (long long)p * C::N + col) = make_float2(acc[i], acc[i + 1]);
+    }
+  }
+}
+
+#endif // EFFC_DEVICE_MOE_WGMMA_CUH
