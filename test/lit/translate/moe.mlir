@@ -2,7 +2,7 @@
 // slots by expert (moe_permute: one block of 1024) and runs each expert GEMM
 // as one grouped tensor-core launch over the experts (tiles of 128 positions:
 // at most ceil(24/128) + E - 1 = 4 of them; gate/up 64 columns per block,
-// down 128); the shared expert's 12 dense rows take the GEMV kernel; decode (2 tokens)
+// down 128; k-tiles of 64 in 3 stages where KD % 64 == 0: 96 KiB); the shared expert's 12 dense rows take the GEMV kernel; decode (2 tokens)
 // skips the permutation and streams the weights with the GEMV kernel (one
 // warp per output column, 8 per block, one block row per expert). Sizes the
 // tensor-core kernel cannot tile take the GEMV kernel on sorted rows. All
@@ -21,8 +21,8 @@
 // NVRTC: sm_90a: {{[0-9]+}} kernels compiled
 
 // PLAN: k{{[0-9]+}}_moe_permute MoE permute grid=(1,1,1) block=(1024,1,1) smem=0
-// PLAN: k{{[0-9]+}}_moe_expert_gemm MoE grouped-mma grid=(4,1,1) block=(256,1,1) smem=65536
-// PLAN: k{{[0-9]+}}_moe_expert_gemm MoE grouped-mma grid=(4,1,1) block=(256,1,1) smem=65536
+// PLAN: k{{[0-9]+}}_moe_expert_gemm MoE grouped-mma grid=(4,1,1) block=(256,1,1) smem=98304
+// PLAN: k{{[0-9]+}}_moe_expert_gemm MoE grouped-mma grid=(4,1,1) block=(256,1,1) smem=98304
 // PLAN: k{{[0-9]+}}_moe_expert_gemm MoE gemv grid=(16,1,1) block=(256,1,1) smem=0
 // PLAN: k{{[0-9]+}}_moe_expert_gemm MoE gemv grid=(16,1,1) block=(256,1,1) smem=0
 // PLAN: k{{[0-9]+}}_moe_combine MoE combine grid=(12,1,1) block=(256,1,1) smem=0
@@ -37,7 +37,7 @@
 // CUDA: static constexpr int T = 12, E = 4, K = 2;
 // CUDA: moe_permute<k{{[0-9]+}}_moe_permute_cfg>((const long long*)in0, (int*)out0);
 // CUDA: static constexpr int N = 64, KD = 128, T = 12, K = 2, E = 4;
-// CUDA-NEXT: static constexpr int DT = MOE_BF16, OUT_DT = MOE_BF16, VEC = 8, SLOT_CAP = 1, BK = 32, STAGES = 4;
+// CUDA-NEXT: static constexpr int DT = MOE_BF16, OUT_DT = MOE_BF16, VEC = 8, SLOT_CAP = 1, BK = 64, STAGES = 3, BN = 128, UNROLL = 1;
 // CUDA-NEXT: static constexpr bool BF16 = true, SORTED = true, DENSE = false, GATED = true, GELU = false;
 // CUDA: // gate/up of 4 experts: [24, 64] over 128 (tensor cores)
 // CUDA: moe_grouped_mma<k{{[0-9]+}}_moe_expert_gemm_cfg>(in0, in1, (const int*)in2, out0);
