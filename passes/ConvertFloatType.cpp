@@ -159,8 +159,21 @@ struct ConvertFloatTypePass : public mlir::eff::impl::ConvertFloatTypeBase<Conve
         op.emitError("cannot re-infer result types after converting to ") << dtype;
         return signalPassFailure();
       }
-      for (auto [result, type] : llvm::zip(op.getResults(), types))
+      for (auto [result, type] : llvm::zip(op.getResults(), types)) {
+        // Keep the dims an earlier refinement made static that inference
+        // alone cannot see (eff-refine-shapes probe-dims: GPT-2's heads and
+        // batch next to a runtime seq).
+        auto before = dyn_cast<RankedTensorType>(result.getType());
+        auto after = dyn_cast<RankedTensorType>(type);
+        if (before && after && before.getRank() == after.getRank()) {
+          SmallVector<int64_t> shape(after.getShape());
+          for (auto [dim, known] : llvm::zip(shape, before.getShape()))
+            if (ShapedType::isDynamic(dim))
+              dim = known;
+          type = RankedTensorType::get(shape, after.getElementType(), after.getEncoding());
+        }
         result.setType(type);
+      }
     }
 
     // Outputs: cast back to the declared fp32 results.

@@ -438,8 +438,14 @@ void KvCachePass::runOnOperation() {
         Value total =
             b.create<ShapeOp>(at, attentionMask, b.getI64IntegerAttr(1), b.getI64IntegerAttr(2));
         Value seq = b.create<ShapeOp>(at, inputIds, b.getI64IntegerAttr(1), b.getI64IntegerAttr(2));
-        Value start = b.create<SubOp>(at, total, seq);
-        full = b.create<SliceOp>(at, full, start, total, i64Constant(b, at, {rows}), Value());
+        // The query rows past .. total - 1 (a gather by a range: a slice
+        // with a runtime start has no kernel on every backend).
+        Value end = b.create<SqueezeOp>(at, total, Value());
+        Value start = b.create<SqueezeOp>(at, b.create<SubOp>(at, total, seq), Value());
+        auto one = RankedTensorType::get({}, i64);
+        Value step = b.create<ConstantOp>(at, one, DenseIntElementsAttr::get(one, int64_t(1)));
+        Value queryRows = b.create<RangeOp>(at, start, end, step);
+        full = b.create<GatherOp>(at, full, queryRows, b.getI64IntegerAttr(rows));
         maskWhat = "mask recomputed for all " + totalName +
                    " positions, rows of the new "
                    "queries kept, and-ed with attention_mask";

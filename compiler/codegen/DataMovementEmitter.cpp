@@ -112,8 +112,14 @@ bool emitSlice(const KernelDesc &d, const KernelChoice &c, std::string &out, std
   const auto &in = d.inputs[0].shape;
   int64_t rank = int64_t(in.size());
   std::vector<int64_t> starts, ends, axes, steps;
-  if (!constOperand(d, 1, "starts", starts, error) || !constOperand(d, 2, "ends", ends, error))
+  if (!constOperand(d, 1, "starts", starts, error))
     return false;
+  // The ends only size the output, which the plan knows (a runtime end,
+  // e.g. seq + 1, is fine).
+  if (d.inputs[2].constInts)
+    ends = *d.inputs[2].constInts;
+  else
+    ends.assign(starts.size(), 0);
   if (d.hasInput(3)) {
     if (!constOperand(d, 3, "axes", axes, error))
       return false;
@@ -137,15 +143,22 @@ bool emitSlice(const KernelDesc &d, const KernelChoice &c, std::string &out, std
     int64_t ax;
     if (!normalizeAxis(d, axes[i], rank, ax, error))
       return false;
-    // A runtime extent would clamp the start at run time.
-    if (d.inputs[0].symbolic() && !d.inputs[0].symShape[ax].isConstant()) {
-      error = d.op + ": slicing a dim with a runtime extent is not done yet (issue 14 stage S3)";
-      return false;
-    }
     int64_t dim = in[ax], s = starts[i], st = steps[i];
     if (st == 0) {
       error = d.op + ": step must not be 0";
       return false;
+    }
+    // On a runtime extent, a start s >= 0 going forward needs no clamping:
+    // s <= the extent, or the output (sized by the plan) is empty there.
+    if (d.inputs[0].symbolic() && !d.inputs[0].symShape[ax].isConstant()) {
+      if (s < 0 || st < 0) {
+        error = d.op + ": slicing a dim with a runtime extent from a negative start or "
+                       "backwards is not done yet (issue 14 stage S3)";
+        return false;
+      }
+      start[ax] = s;
+      step[ax] = st;
+      continue;
     }
     if (s < 0)
       s += dim;

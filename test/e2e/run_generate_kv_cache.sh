@@ -7,13 +7,20 @@
 # greedy and teacher-forced, with the prompt prefilled in one run (seq <= 32)
 # and in chunks over a non-empty cache (seq <= 5: 5+5+5+1, then one-token
 # steps). A request past the cache bound is the KV-cache mode's error.
-#   test/e2e/run_generate_kv_cache.sh DECODER_DIR BIN_DIR [effc args...]
+# TARGET cuda: the artifacts carry CUDA kernels, which NVRTC compiles for
+# sm_80, sm_90 and sm_90a; host-only: --host-only (MoE decoders: top_k over
+# a runtime extent has no CUDA kernel yet, issue 14 stage S3).
+#   test/e2e/run_generate_kv_cache.sh DECODER_DIR BIN_DIR cuda|host-only [effc args...]
 set -euo pipefail
-model_dir=$1; bin_dir=$2; shift 2
+model_dir=$1; bin_dir=$2; target=$3; shift 3
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-# --host-only: slices with runtime extents have no CUDA kernel yet (issue 14 S3).
 effc=("$bin_dir/effc" "$model_dir/model.onnx" --kv-cache --dim batch=2 --dim past=0..255
-      --dim total=1..288 --host-only)
+      --dim total=1..288)
+case "$target" in
+  cuda) ;;
+  host-only) effc+=(--host-only) ;;
+  *) echo "TARGET must be cuda or host-only, got '$target'" >&2; exit 1 ;;
+esac
 run=("$bin_dir/effc-run" --backend=host)
 for seq in 32 5; do
   "${effc[@]}" --dim "seq=1..$seq" -o "$work/kv$seq.effc" "$@"
@@ -29,3 +36,7 @@ if "${run[@]}" "$work/kv32.effc" --generate 241 \
 fi
 cat "$work/err"
 grep -qF "exceeds the model's 256 positions (the KV cache holds past <= 255 tokens" "$work/err"
+
+if [ "$target" = cuda ]; then
+  "$bin_dir/effc-nvrtc-check" "$work/kv32.effc" --arch=sm_80,sm_90,sm_90a
+fi

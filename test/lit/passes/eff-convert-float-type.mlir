@@ -74,3 +74,15 @@ func.func @quant_linear(%x: tensor<2x8xf32>) -> tensor<2x4xf32> {
   %y = eff.quant_linear int8 n_kblocks(%x, %w, %s) {K = 8 : i64, N = 4 : i64, block_size = 8 : i64} : (tensor<2x8xf32>, tensor<4x1x8xui8>, tensor<4x1xf32>) -> tensor<2x4xf32>
   return %y : tensor<2x4xf32>
 }
+
+// -----
+
+// Dims an earlier refinement made static (eff-refine-shapes probe-dims) stay
+// static: inference alone gives the runtime-shaped reshape ?x?x4.
+// BF16-LABEL: func.func @keeps_refined_dims
+// BF16: eff.reshape %{{.*}}, %arg1 : (tensor<2x?x4xbf16>, tensor<3xi64>) -> tensor<2x?x4xbf16>
+// BF16: return %{{.*}} : tensor<2x?x4xf32>
+func.func @keeps_refined_dims(%x: tensor<2x?x4xf32>, %shape: tensor<3xi64>) -> tensor<2x?x4xf32> {
+  %r = eff.reshape %x, %shape : (tensor<2x?x4xf32>, tensor<3xi64>) -> tensor<2x?x4xf32>
+  return %r : tensor<2x?x4xf32>
+}

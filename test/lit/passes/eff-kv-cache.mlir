@@ -31,8 +31,11 @@
 // CHECK: %[[FULL:.*]] = eff.unsqueeze %{{.*}} : (tensor<?x?xi1>, tensor<2xi64>) -> tensor<1x1x?x?xi1>
 // CHECK: %[[TOTAL:.*]] = eff.shape %[[AM]] {end = 2 : i64, start = 1 : i64}
 // CHECK: %[[SEQ:.*]] = eff.shape %[[IDS]] {end = 2 : i64, start = 1 : i64}
-// CHECK: %[[START:.*]] = eff.sub %[[TOTAL]], %[[SEQ]]
-// CHECK: %[[ROWS:.*]] = eff.slice %[[FULL]], %[[START]], %[[TOTAL]] axes %{{.*}}
+// CHECK: %[[END:.*]] = eff.squeeze %[[TOTAL]]
+// CHECK: %[[PAST:.*]] = eff.sub %[[TOTAL]], %[[SEQ]]
+// CHECK: %[[START:.*]] = eff.squeeze %[[PAST]]
+// CHECK: %[[QROWS:.*]] = eff.range %[[START]], %[[END]], %{{.*}} : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+// CHECK: %[[ROWS:.*]] = eff.gather %[[FULL]], %[[QROWS]] {axis = 2 : i64} : (tensor<1x1x?x?xi1>, tensor<?xi64>) -> tensor<1x1x?x?xi1>
 // CHECK: %[[MASK:.*]] = eff.and %[[ROWS]], %[[PAD]] : (tensor<1x1x?x?xi1>, tensor<2x1x1x?xi1>) -> tensor<2x1x?x?xi1>
 // CHECK: %[[K:.*]] = eff.concat %[[PK]], %[[NEW:.*]] {axis = 2 : i64}
 // CHECK: %[[V:.*]] = eff.concat %[[PV]], %[[NEW]] {axis = 2 : i64}
