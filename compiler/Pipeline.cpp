@@ -114,6 +114,15 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     kv.remarks = options.remarks;
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createKvCacheInplace(kv));
   }
+  // Paged KV cache (issue 19): the appends and their attention become a
+  // page pool per cache tensor, written and read through a block table.
+  if (options.pagedKv > 0) {
+    mlir::eff::PagedKvOptions paged;
+    paged.pageSize = options.pagedKv;
+    paged.poolPages = options.pagedKvPages;
+    paged.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createPagedKv(paged));
+  }
   // Decode: attention with few queries over a long KV cache splits over the
   // keys (attention_partial + attention_combine) so the grid fills the GPU.
   // It needs the final dtype (fp32 stays whole) and runs before fusion.

@@ -44,6 +44,16 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("eff-split-kv-decode's split count (0: its heuristic; N > 0 splits every "
                      "eligible attention N ways, whatever its key length)"),
       llvm::cl::init(0)};
+  Option<int64_t> pagedKv{
+      *this, "paged-kv",
+      llvm::cl::desc("Page the KV cache of a decoder with past, pages of N positions "
+                     "(eff-paged-kv; 0: off)"),
+      llvm::cl::init(0)};
+  Option<int64_t> pagedKvPages{
+      *this, "paged-kv-pages",
+      llvm::cl::desc("Pages per pool with --paged-kv (0: every sequence of the batch at its "
+                     "longest)"),
+      llvm::cl::init(0)};
   Option<bool> decomposeLoRA{
       *this, "decompose-lora",
       llvm::cl::desc("Lower eff.lora_linear to GEMMs + eff.lora_expand (false keeps it as one "

@@ -395,6 +395,48 @@ def KvCacheInplace : Pass<"eff-kv-cache-inplace", "func::FuncOp"> {
 def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
   let summary = "Group chains of elementwise ops into eff.fusion kernels";
   let description = [{
+def PagedKv : Pass<"eff-paged-kv", "func::FuncOp"> {
+  let summary = "Page a decoder's KV cache: eff.kv_append + eff.attention -> a page pool read "
+                "through a block table (effc --paged-kv)";
+  let description = [{
+    Issue 19 part 1. What eff-kv-cache-inplace leaves of a decoder with past
+    (per layer, eff.kv_append of the new keys and values to
+    past_key_values.{i}.*, read by eff.attention directly or through
+    repeat_kv / K^T views, returned as present.{i}.*) becomes attention over
+    one page pool per cache tensor:
+      - past_key_values.{i}.* becomes the pool input kv_pages.{i}.*
+        [pool-pages, kv_heads, page-size, head_dim] and present.{i}.* the
+        output kv_pages_out.{i}.*, eff.paged_kv_write(pool, new rows,
+        slot_mapping): the pool with the new rows stored (the runtime feeds
+        it back; session state once the plan keeps state buffers);
+      - eff.attention becomes eff.paged_attention(q, the written pools,
+        block_table, seq_lens), causal;
+      - new int32 inputs block_table [batch, max_pages] (max_pages =
+        ceil(capacity / page-size), capacity the appends' own), seq_lens
+        [batch] (positions each row holds after the run) and slot_mapping
+        [batch, seq] (page * page-size + offset of each new row; -1: a
+        padded row, not written). Queries are the last seq positions of
+        their row: the caller left-pads a shorter feed.
+    The attention mask must be computed from attention_mask alone (with
+    input_ids, position_ids and the past's shapes): seq_lens and causal say
+    what it said, so it dies, and attention_mask goes when nothing else reads
+    it; dims no input names any more leave eff.dims. Attention with a sliding
+    window, soft-cap, ALiBi or sinks, a cache read by anything else, or a
+    mask from other inputs is not converted, and then no layer is (one pool
+    layout per model). pool-pages 0 = the batch's upper bound times
+    max_pages. With `remarks`, each layer says what it became or why not.
+  }];
+  let options = [
+    Option<"pageSize", "page-size", "int64_t", /*default=*/"16",
+           "Positions per page">,
+    Option<"poolPages", "pool-pages", "int64_t", /*default=*/"0",
+           "Pages per pool; 0 = batch bound x pages per sequence">,
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per attention over a kv_append: converted, or why not">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
     Walks each function bottom-up and grows a group from every elementwise op
     into the elementwise producers of its operands, as long as a producer has
     the group's result shape and no user outside the group (so the group has

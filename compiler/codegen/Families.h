@@ -92,6 +92,8 @@ EFFC_DECLARE_KERNEL_FAMILY(AttentionCombine)
 /// paged_attention_partial: one block per (query row, split).
 EFFC_DECLARE_KERNEL_FAMILY(PagedAttention)
 EFFC_DECLARE_KERNEL_FAMILY(PagedAttentionPartial)
+/// paged_kv_write: new K/V rows into their pages (device/paged_kv_write.cuh).
+EFFC_DECLARE_KERNEL_FAMILY(PagedKvWrite)
 
 } // namespace effc::codegen
 

@@ -61,9 +61,9 @@ bool checkPaged(const KernelDesc &d, std::string &error) {
       error = d.op + ": block_table and seq_lens must be int32 or int64";
       return false;
     }
-  if (k[3] != q[3] || q[3] % 32 != 0 || q[3] > 256) {
-    error = d.op + ": the paged kernel needs a head dim that is a multiple of 32, at most 256, " +
-            "got " + std::to_string(q[3]);
+  if (k[3] != q[3] || q[3] < 1 || q[3] > 256) {
+    error = d.op + ": the paged kernel needs a head dim of 1..256 (k_cache's and q's), got " +
+            std::to_string(q[3]);
     return false;
   }
   if (k[1] < 1 || q[1] % k[1] != 0 || d.inputs[3].shape[0] != q[0] ||

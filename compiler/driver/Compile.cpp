@@ -310,6 +310,8 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.splitKvDecode = options.splitKvDecode;
   pipelineOptions.kvCache = options.kvCache;
   pipelineOptions.splitKvSplits = options.splitKvSplits;
+  pipelineOptions.pagedKv = options.pagedKv;
+  pipelineOptions.pagedKvPages = options.pagedKvPages;
   pipelineOptions.moePartitions = options.moePartitions;
   pipelineOptions.devices = options.devices;
   pipelineOptions.remarks = options.remarks;

@@ -46,6 +46,10 @@ struct CompileOptions {
   /// (eff-kv-cache); --dim past=.. and total=.. then name dims it adds.
   bool kvCache = false;
   int64_t splitKvSplits = 0; // eff-split-kv-decode's count (0: its heuristic)
+  /// --paged-kv: eff-paged-kv's page size (0: off); --paged-kv-pages: its
+  /// pages per pool (0: the pass's default).
+  int64_t pagedKv = 0;
+  int64_t pagedKvPages = 0;
   bool decomposeLoRA = true;
   /// --moe-partitions: expert groups per eff.moe (1: none).
   int64_t moePartitions = 1;

@@ -54,7 +54,7 @@ namespace {
 /// Recompute mode, or KV-cache mode over a paged cache for a decoder with past.
 StatusOr<std::unique_ptr<detail::SlotModel>> makeSlotModel(Session &session,
                                                            const EngineOptions &options) {
-  if (!detail::hasPastInputs(session.model()))
+  if (!detail::hasPastInputs(session.model()) && !detail::hasPagedKvPool(session.model()))
     return detail::makeRecomputeSlotModel(session);
   detail::PagedOptions paged;
   paged.pageSize = options.kvPageSize;

@@ -8,11 +8,17 @@
 namespace effc::detail {
 
 StatusOr<PagedKvCache> PagedKvCache::create(int64_t pageSize, int64_t pages, int64_t slots,
-                                            std::vector<TensorLayout> tensors) {
+                                            std::vector<TensorLayout> tensors,
+                                            int64_t storagePages) {
   if (pageSize < 1 || pageSize > 65536)
     return Status::error("KV page size must be 1..65536 tokens, got " + std::to_string(pageSize));
   if (pages < 1 || pages > (int64_t(1) << 30))
     return Status::error("KV pool must have 1..2^30 pages, got " + std::to_string(pages));
+  if (storagePages == 0)
+    storagePages = pages;
+  if (storagePages < pages)
+    return Status::error("internal error: KV store of " + std::to_string(storagePages) +
+                         " pages for a pool of " + std::to_string(pages));
   if (slots < 1)
     return Status::error("KV cache needs at least one slot, got " + std::to_string(slots));
   int64_t pageBytes = 0;
@@ -22,14 +28,14 @@ StatusOr<PagedKvCache> PagedKvCache::create(int64_t pageSize, int64_t pages, int
                            " heads x " + std::to_string(t.rowBytes) + " bytes");
     pageBytes += t.heads * pageSize * t.rowBytes;
   }
-  if (pageBytes > 0 && pages > (int64_t(1) << 40) / pageBytes)
-    return Status::error("KV pool of " + std::to_string(pages) + " pages x " +
+  if (pageBytes > 0 && storagePages > (int64_t(1) << 40) / pageBytes)
+    return Status::error("KV pool of " + std::to_string(storagePages) + " pages x " +
                          std::to_string(pageBytes) + " bytes is larger than 1 TiB");
   PagedKvCache c;
   c.pageSize_ = pageSize;
   c.tensors_ = std::move(tensors);
   for (const TensorLayout &t : c.tensors_)
-    c.data_.emplace_back(size_t(pages * t.heads * pageSize * t.rowBytes), uint8_t(0));
+    c.data_.emplace_back(size_t(storagePages * t.heads * pageSize * t.rowBytes), uint8_t(0));
   c.refs_.assign(size_t(pages), 0);
   c.fill_.assign(size_t(pages), 0);
   for (int64_t p = pages - 1; p >= 0; --p) // page 0 first

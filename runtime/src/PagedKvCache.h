@@ -11,9 +11,10 @@
 // blockTable[t / pageSize] at row t % pageSize of each head. Every tensor
 // shares the block tables (one page id indexes all layers' pools).
 //
-// The store is host memory; the compiled with-past decoder reads a
-// contiguous past (PagedSlotModel.cpp gathers it per run). A paged attention
-// kernel reading K/V through the block table is the next step (README).
+// The store is host memory. A with-past decoder reads a contiguous past
+// (PagedSlotModel.cpp gathers it per run); one compiled with --paged-kv takes
+// the store itself as its page pools (data()) and reads it through the block
+// tables.
 #pragma once
 
 #include "effc/Status.h"
@@ -40,9 +41,11 @@ public:
     int64_t peakUsed = 0;    ///< most pages used at once
   };
 
-  /// Errors name a bad page size, pool size or layout.
+  /// Errors name a bad page size, pool size or layout. The store holds
+  /// `storagePages` pages per tensor (0: `pages`; more: a compiled pool
+  /// larger than the pages the cache hands out).
   static StatusOr<PagedKvCache> create(int64_t pageSize, int64_t pages, int64_t slots,
-                                       std::vector<TensorLayout> tensors);
+                                       std::vector<TensorLayout> tensors, int64_t storagePages = 0);
 
   int64_t pageSize() const { return pageSize_; }
   int64_t pages() const { return int64_t(refs_.size()); }
@@ -74,6 +77,11 @@ public:
   /// The row of `position` (< the slot's length) of `head` in tensor `tensor`.
   uint8_t *row(int64_t slot, size_t tensor, int64_t head, int64_t position);
   const uint8_t *row(int64_t slot, size_t tensor, int64_t head, int64_t position) const;
+
+  /// Tensor `tensor`'s store, [storage pages, heads, pageSize, rowBytes]:
+  /// the page pool a model compiled with --paged-kv takes as an input.
+  uint8_t *data(size_t tensor) { return data_[tensor].data(); }
+  size_t dataBytes(size_t tensor) const { return data_[tensor].size(); }
 
   Usage usage() const;
 

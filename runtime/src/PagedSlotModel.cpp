@@ -19,9 +19,17 @@
 // key is invisible, so the row computes what it would alone), its new tokens
 // at P.. with the mask on, at most seq (and total - P) per run, a longer
 // feed continuing in the next run. The past is gathered from the pages and
-// the new rows of present.* written back into them: the compiled kernels
-// read a contiguous past today; a paged attention kernel reading through the
-// block table is the next step (README, Serving).
+// the new rows of present.* written back into them.
+//
+// A model compiled with --paged-kv (passes/PagedKv.cpp) needs neither: its
+// inputs kv_pages.* are the page pools themselves (PagedKvCache's store,
+// same layout), block_table / seq_lens / slot_mapping say where each row's
+// positions and new rows are, eff.paged_kv_write stores the new rows and
+// eff.paged_attention reads the pages. A run's rows are left-padded (the new
+// tokens are the last of the S columns, padded columns write nothing);
+// kv_pages_out.* (the pools after the run) are copied back into the store
+// until the pools are session state. Copy-on-write and the prefix cache are
+// the same bookkeeping.
 #include "PagedKvCache.h"
 #include "PastModel.h"
 #include "SlotModel.h"
@@ -31,6 +39,7 @@
 #include <cstring>
 #include <deque>
 #include <map>
+#include <optional>
 #include <string>
 
 namespace effc::detail {
@@ -38,12 +47,24 @@ namespace {
 
 std::string str(int64_t v) { return std::to_string(v); }
 
+constexpr const char *kPoolPrefix = "kv_pages.";
+constexpr const char *kPoolOutPrefix = "kv_pages_out.";
+
+/// What a model compiled with --paged-kv takes besides PastLayout's ids,
+/// positions and logits.
+struct PoolLayout {
+  size_t table = 0, lens = 0, slots = 0; ///< input indices
+  int64_t pageSize = 0, pages = 0, maxPages = 0;
+};
+
 class PagedSlotModel final : public SlotModel {
 public:
   /// `cache` has `slots` serving slots and, after them, the prefix cache's.
-  PagedSlotModel(Session &session, PastLayout layout, PagedKvCache cache, int64_t slots, bool share)
+  /// With `pool`, the model reads the cache's store as its page pools.
+  PagedSlotModel(Session &session, PastLayout layout, PagedKvCache cache, int64_t slots, bool share,
+                 std::optional<PoolLayout> pool = std::nullopt)
       : session_(session), l_(std::move(layout)), cache_(std::move(cache)), share_(share),
-        slots_(slots), held_(size_t(cache_.slots())) {
+        slots_(slots), held_(size_t(cache_.slots())), pool_(pool) {
     for (int64_t c = cache_.slots() - 1; c >= slots_; --c)
       freeCache_.push_back(c);
   }
@@ -54,6 +75,9 @@ public:
   const char *mode() const override { return "kv-cache"; }
   int64_t length(int64_t slot) const override { return cache_.length(slot); }
   std::string lengthLimit() const override {
+    if (pool_)
+      return "the block table holds " + str(pool_->maxPages) + " pages of " + str(pool_->pageSize) +
+             " tokens per sequence (compiled with --paged-kv)";
     return "the KV cache holds past <= " + str(l_.past.max) + " tokens: compiled with --dim " +
            l_.past.name + "=" + str(l_.past.min) + ".." + str(l_.past.max) +
            (l_.total.name.empty() ? std::string() : ", total <= " + str(l_.total.max));
@@ -250,6 +274,10 @@ private:
           group.push_back(&it);
       if (group.empty())
         return Status::OK();
+      if (pool_) {
+        EFFC_RETURN_IF_ERROR(runPooled(group, logits));
+        continue;
+      }
       int64_t P = 0, S = 0;
       for (Item *it : group) {
         P = std::max(P, length(it->slot));
@@ -359,6 +387,106 @@ private:
     }
   }
 
+  /// One run of a model compiled with --paged-kv over `group`: each row's
+  /// new tokens are the last of the S columns, the pools are the store.
+  Status runPooled(const std::vector<Item *> &group, std::vector<std::vector<float>> &logits) {
+    const Model &model = session_.model();
+    const int64_t V = l_.vocab, PS = pool_->pageSize, MB = pool_->maxPages;
+    int64_t S = 0;
+    for (Item *it : group)
+      S = std::max(S, int64_t(it->tokens->size()) - it->done);
+    // A fixed seq takes every run at its length (left padding fills it).
+    S = std::max(std::min(S, l_.seq.max), l_.seq.min);
+    const int64_t B = std::max<int64_t>(int64_t(group.size()), l_.batch.min);
+    std::vector<int64_t> count(group.size()), start(group.size());
+    int64_t need = 0;
+    for (size_t b = 0; b < group.size(); ++b) {
+      start[b] = length(group[b]->slot);
+      count[b] = std::min(S, int64_t(group[b]->tokens->size()) - group[b]->done);
+      need += cache_.pagesToGrow(group[b]->slot, start[b] + count[b]);
+    }
+    // Pages for the new rows (from the prefix cache if the pool is short),
+    // taken before the run: the model writes the rows into them.
+    while (cache_.freePages() < need && !lru_.empty()) {
+      evict(lru_.front());
+      lru_.pop_front();
+    }
+    for (size_t b = 0; b < group.size(); ++b)
+      EFFC_RETURN_IF_ERROR(cache_.append(group[b]->slot, count[b]));
+    std::vector<int64_t> ids(size_t(B * S), pad_), positions(size_t(B * S), 0),
+        table(size_t(B * MB), 0), lens(size_t(B), 0), slots(size_t(B * S), -1);
+    for (size_t b = 0; b < group.size(); ++b) {
+      const Item &it = *group[b];
+      const int64_t L = start[b], n = count[b], row = int64_t(b) * S;
+      const std::vector<int32_t> &pages = cache_.blockTable(it.slot);
+      if (int64_t(pages.size()) > MB)
+        return Status::error("internal error: slot " + str(it.slot) + " holds " +
+                             str(int64_t(pages.size())) + " pages, the block table " + str(MB));
+      std::copy(pages.begin(), pages.end(), table.begin() + long(int64_t(b) * MB));
+      lens[b] = L + n;
+      for (int64_t c = 0; c < S; ++c)
+        positions[size_t(row + c)] = L; // padded columns: any valid position
+      for (int64_t t = 0; t < n; ++t) {
+        const int64_t c = S - n + t, pos = L + t;
+        ids[size_t(row + c)] = (*it.tokens)[size_t(it.done + t)];
+        positions[size_t(row + c)] = pos;
+        slots[size_t(row + c)] = int64_t(pages[size_t(pos / PS)]) * PS + pos % PS;
+      }
+    }
+    std::map<std::string, Tensor> feeds;
+    std::vector<HostTensor> owned;
+    owned.reserve(5);
+    auto addInts = [&](size_t input, std::vector<int64_t> shape,
+                       const std::vector<int64_t> &values) -> Status {
+      owned.emplace_back(model.inputs()[input].dtype, std::move(shape));
+      EFFC_RETURN_IF_ERROR(fillIntTensor(owned.back(), values));
+      feeds[model.inputs()[input].name] = owned.back().view();
+      return Status::OK();
+    };
+    EFFC_RETURN_IF_ERROR(addInts(l_.ids, {B, S}, ids));
+    if (l_.positions >= 0)
+      EFFC_RETURN_IF_ERROR(addInts(size_t(l_.positions), {B, S}, positions));
+    EFFC_RETURN_IF_ERROR(addInts(pool_->table, {B, MB}, table));
+    EFFC_RETURN_IF_ERROR(addInts(pool_->lens, {B}, lens));
+    EFFC_RETURN_IF_ERROR(addInts(pool_->slots, {B, S}, slots));
+    for (size_t k = 0; k < l_.cache.size(); ++k) {
+      const TensorInfo &in = model.inputs()[l_.cache[k].first];
+      Tensor pool;
+      pool.dtype = in.dtype;
+      pool.shape = in.shape;
+      pool.data = cache_.data(k);
+      feeds[in.name] = pool;
+    }
+    auto outputs = session_.run(feeds);
+    if (!outputs.ok())
+      return outputs.status();
+    for (size_t k = 0; k < l_.cache.size(); ++k) {
+      const HostTensor &out = (*outputs)[l_.cache[k].second];
+      if (out.byteSize() != cache_.dataBytes(k))
+        return Status::error("paged kv: output '" + model.outputs()[l_.cache[k].second].name +
+                             "' has shape " + shapeToString(out.shape()) + ", not its pool's");
+      std::memcpy(cache_.data(k), out.data(), out.byteSize());
+    }
+    const HostTensor &out = (*outputs)[l_.logits];
+    for (size_t b = 0; b < group.size(); ++b) {
+      Item &it = *group[b];
+      auto &held = held_[size_t(it.slot)];
+      held.insert(held.end(), it.tokens->begin() + it.done,
+                  it.tokens->begin() + it.done + count[b]);
+      for (int64_t t = 0; t < count[b]; ++t) {
+        int64_t r = start[b] + t - (it.finalLength - it.rows);
+        if (r < 0)
+          continue;
+        float *dst = logits[it.feed].data() + r * V;
+        int64_t base = (int64_t(b) * S + S - count[b] + t) * V;
+        for (int64_t v = 0; v < V; ++v)
+          dst[v] = float(out.elementAsDouble(base + v));
+      }
+      it.done += count[b];
+    }
+    return Status::OK();
+  }
+
   /// Empties prefix-cache slot `c` (the caller drops it from lru_).
   void evict(int64_t c) {
     cache_.release(c);
@@ -387,12 +515,149 @@ private:
   std::vector<std::vector<int64_t>> held_; ///< per slot: the tokens its pages hold
   std::deque<int64_t> lru_;                ///< prefix-cache slots in use, oldest first
   std::vector<int64_t> freeCache_;         ///< prefix-cache slots free
+  std::optional<PoolLayout> pool_;         ///< compiled with --paged-kv
 };
+
+/// The layout of a model compiled with --paged-kv, or an error saying why
+/// the engine cannot drive it. `l.cache` pairs kv_pages.* with kv_pages_out.*.
+StatusOr<std::pair<PastLayout, PoolLayout>> analyzePoolModel(const Model &model) {
+  auto refuse = [&](const std::string &why) {
+    return Status::error(model.path() + ": cannot serve (paged KV cache compiled in): " + why);
+  };
+  const auto &ins = model.inputs();
+  const auto &outs = model.outputs();
+  auto outputIndex = [&](const std::string &name) {
+    for (size_t k = 0; k < outs.size(); ++k)
+      if (outs[k].name == name)
+        return int(k);
+    return -1;
+  };
+  PastLayout l;
+  PoolLayout p;
+  int ids = -1, table = -1, lens = -1, slots = -1;
+  for (size_t i = 0; i < ins.size(); ++i) {
+    const TensorInfo &in = ins[i];
+    if (in.name == "input_ids") {
+      ids = int(i);
+    } else if (in.name == "position_ids") {
+      l.positions = int(i);
+    } else if (in.name == "block_table") {
+      table = int(i);
+    } else if (in.name == "seq_lens") {
+      lens = int(i);
+    } else if (in.name == "slot_mapping") {
+      slots = int(i);
+    } else if (in.name.rfind(kPoolPrefix, 0) == 0) {
+      std::string out = kPoolOutPrefix + in.name.substr(std::string(kPoolPrefix).size());
+      int o = outputIndex(out);
+      if (o < 0 || outs[size_t(o)].shape != in.shape || outs[size_t(o)].dtype != in.dtype)
+        return refuse("input '" + in.name + "' has no output '" + out + "' of its shape");
+      if (in.shape.size() != 4 || in.shape[0] < 1 || in.shape[1] < 1 || in.shape[2] < 1 ||
+          in.shape[3] < 1)
+        return refuse("pool '" + in.name +
+                      "' must be a fixed [pages, kv_heads, page_size, head_dim], got " +
+                      shapeToString(in.shape));
+      if (p.pageSize == 0) {
+        p.pages = in.shape[0];
+        p.pageSize = in.shape[2];
+      } else if (in.shape[0] != p.pages || in.shape[2] != p.pageSize) {
+        return refuse("pools '" + ins[l.cache.front().first].name + "' and '" + in.name +
+                      "' differ in pages or page size");
+      }
+      l.cache.emplace_back(i, size_t(o));
+    } else {
+      return refuse("input '" + in.name +
+                    "' is none of input_ids, position_ids, block_table, seq_lens, "
+                    "slot_mapping, kv_pages.*, so nothing knows what to feed it");
+    }
+  }
+  if (ids < 0 || table < 0 || lens < 0 || slots < 0 || l.cache.empty())
+    return refuse("expected inputs input_ids, block_table, seq_lens, slot_mapping and kv_pages.*");
+  l.ids = size_t(ids);
+  p.table = size_t(table);
+  p.lens = size_t(lens);
+  p.slots = size_t(slots);
+  auto extent = [&](const TensorInfo &info, size_t d, PastExtent &e) -> Status {
+    if (d >= info.shape.size())
+      return Status::error("input '" + info.name + "' has rank " + str(int64_t(info.shape.size())));
+    if (info.shape[d] >= 0) {
+      e = {"", info.shape[d], info.shape[d]};
+      return Status::OK();
+    }
+    const std::string &name = d < info.dimNames.size() ? info.dimNames[d] : std::string();
+    for (const DimInfo &dim : model.dims())
+      if (dim.name == name) {
+        e = {dim.name, dim.min, dim.max};
+        return Status::OK();
+      }
+    return Status::error("input '" + info.name + "' dim " + str(int64_t(d)) + " is '" + name +
+                         "', not a dim of its own");
+  };
+  if (Status s = extent(ins[l.ids], 0, l.batch); !s.ok())
+    return refuse(s.message());
+  if (Status s = extent(ins[l.ids], 1, l.seq); !s.ok())
+    return refuse(s.message());
+  const TensorInfo &t = ins[p.table];
+  if (t.shape.size() != 2 || t.shape[1] < 1)
+    return refuse("input 'block_table' must be [batch, max_pages], got " + shapeToString(t.shape));
+  p.maxPages = t.shape[1];
+  l.past = {"", 0, p.maxPages * p.pageSize - 1};
+  l.total = {"", 1, p.maxPages * p.pageSize};
+  int logits = outputIndex("logits");
+  if (logits < 0 || outs[size_t(logits)].shape.size() != 3 || outs[size_t(logits)].shape[2] <= 0)
+    return refuse("no output 'logits' [batch, seq, vocab] with a fixed vocab");
+  l.logits = size_t(logits);
+  l.vocab = outs[size_t(logits)].shape[2];
+  return std::make_pair(std::move(l), p);
+}
+
+/// The slot model of a model compiled with --paged-kv: the cache's page
+/// size is the compiled one, its pages at most the compiled pool's.
+StatusOr<std::unique_ptr<SlotModel>> makePoolSlotModel(Session &session,
+                                                       const PagedOptions &options) {
+  auto layout = analyzePoolModel(session.model());
+  if (!layout.ok())
+    return layout.status();
+  PastLayout &l = layout->first;
+  const PoolLayout &p = layout->second;
+  const Model &model = session.model();
+  if (options.pageSize != p.pageSize)
+    return Status::error(model.path() + ": compiled with --paged-kv=" + str(p.pageSize) +
+                         " (pages of " + str(p.pageSize) + " tokens); the KV page size is " +
+                         str(options.pageSize) + " (--kv-page-size " + str(p.pageSize) +
+                         " to serve it)");
+  if (options.pages < 0 || options.pages > p.pages)
+    return Status::error(model.path() + ": the compiled KV pools hold " + str(p.pages) +
+                         " pages (effc --paged-kv-pages); the engine asks for " +
+                         str(options.pages));
+  std::vector<PagedKvCache::TensorLayout> tensors;
+  for (auto [in, out] : l.cache) {
+    const TensorInfo &info = model.inputs()[in];
+    tensors.push_back({info.shape[1], info.shape[3] * int64_t(dtypeSize(info.dtype))});
+  }
+  const int64_t slots = l.batch.max;
+  const int64_t cacheSlots = options.sharePrefixes ? slots : 0;
+  auto cache = PagedKvCache::create(p.pageSize, options.pages > 0 ? options.pages : p.pages,
+                                    slots + cacheSlots, std::move(tensors), p.pages);
+  if (!cache.ok())
+    return cache.status();
+  return std::unique_ptr<SlotModel>(new PagedSlotModel(session, std::move(l), std::move(*cache),
+                                                       slots, options.sharePrefixes, p));
+}
 
 } // namespace
 
+bool hasPagedKvPool(const Model &model) {
+  for (const TensorInfo &in : model.inputs())
+    if (in.name.rfind(kPoolPrefix, 0) == 0)
+      return true;
+  return false;
+}
+
 StatusOr<std::unique_ptr<SlotModel>> makePagedSlotModel(Session &session,
                                                         const PagedOptions &options) {
+  if (hasPagedKvPool(session.model()))
+    return makePoolSlotModel(session, options);
   auto layout = analyzePastModel(session.model());
   if (!layout.ok())
     return layout.status();

@@ -24,8 +24,9 @@
 #include <vector>
 
 namespace effc {
+class Model;
 class Session;
-}
+} // namespace effc
 
 namespace effc::detail {
 
@@ -107,6 +108,9 @@ struct PagedOptions {
 };
 StatusOr<std::unique_ptr<SlotModel>> makePagedSlotModel(Session &session,
                                                         const PagedOptions &options);
+/// Whether `model` was compiled with --paged-kv (kv_pages.* pool inputs):
+/// makePagedSlotModel serves it without gathering a past.
+bool hasPagedKvPool(const Model &model);
 
 class StepModel;
 /// The Generator's batch-synchronous interface over a slot model: prefill

@@ -17,13 +17,38 @@
 # accepted, truncation of shared pages; draft = gpt2 in recompute mode),
 # errors (a pool smaller than one request, bad page sizes, the KV options
 # without the engine).
+# paged-kv-{repeat,stagger,preempt,speculate}: the same runs and expectations
+# over the model compiled with --paged-kv=PAGE_SIZE (passes/PagedKv.cpp: the
+# pools are model inputs/outputs and attention reads them through the block
+# table; nothing gathered), one compile per page size, its pool as large as
+# the unpaged default (2 x ceil(256 / PAGE_SIZE) pages). paged-kv-logits:
+# effc-paged-kv-logits (test/e2e/paged_kv_logits.cpp, path in $6) compares
+# the two compiles' logits forward by forward (staggered rows, prefix
+# sharing, copy-on-write, rewind). paged-kv-fixed: a fixed seq of 8 (the
+# GPU cases' compile), its CUDA kernels through NVRTC.
 set -euo pipefail
 mode=$1; model_dir=$2; ref_dir=$3; bin_dir=$4; backend=${5:-host}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-"$bin_dir/effc" "$model_dir/model.onnx" --dim batch=2 --dim seq=1..32 --dim past=0..255 \
-  --dim total=1..288 -o "$work/cache.effc" >/dev/null
+dims=(--dim batch=2 --dim seq=1..32 --dim past=0..255 --dim total=1..288)
+"$bin_dir/effc" "$model_dir/model.onnx" "${dims[@]}" -o "$work/cache.effc" >/dev/null
+# Symbolic seq: the paged CUDA kernels take no runtime extents yet (the GPU
+# cases, test/gpu/cases/engine-paged.txt, compile a fixed seq).
+paged= host_only=
+[[ $backend == host ]] && host_only=--host-only
+if [[ $mode == paged-kv-* ]]; then paged=1; mode=${mode#paged-kv-}; fi
+# The artifact a run with these effc-run options takes: with paged-kv, the
+# --paged-kv compile for its --kv-page-size (16 when not given).
+artifact() {
+  [[ -n $paged ]] || { echo "$work/cache.effc"; return; }
+  local ps=16 prev=
+  for a in "$@"; do [[ $prev == --kv-page-size ]] && ps=$a; prev=$a; done
+  local f="$work/paged$ps.effc"
+  [[ -f $f ]] || "$bin_dir/effc" "$model_dir/model.onnx" "${dims[@]}" --paged-kv="$ps" $host_only \
+    --paged-kv-pages=$((2 * ((256 + ps - 1) / ps))) -o "$f" >/dev/null
+  echo "$f"
+}
 run() {
-  "$bin_dir/effc-run" "$work/cache.effc" --backend="$backend" --generate 16 \
+  "$bin_dir/effc-run" "$(artifact "$@")" --backend="$backend" --generate 16 \
     --test-data "$ref_dir/generate_0" "$@" | tee "$work/out.txt"
   grep -q '^tokens: \([0-9]*\)/\1 match$' "$work/out.txt"
   expect '^engine: kv-cache mode, 2 slots'
@@ -72,6 +97,25 @@ case $mode in
       -o "$work/gpt2.effc" >/dev/null
     run --draft "$work/gpt2.effc" --speculate 2 --stagger 1 --kv-pool-pages 5
     expect '^acceptance: ';;
+  logits)
+    paged=1
+    "$6" "$work/cache.effc" "$(artifact --kv-page-size 4)" 4 "$backend" | tee "$work/out.txt"
+    expect '^PASS$'
+    expect '^paged: .* [1-9][0-9]* page references shared, [1-9][0-9]* copy-on-write copies$';;
+  fixed)
+    # The GPU cases' compile (test/gpu/cases/engine-paged.txt): seq fixed at 8,
+    # so every run is left-padded to 8 columns; CUDA kernels through NVRTC.
+    "$bin_dir/effc" "$model_dir/model.onnx" --dim batch=2 --dim seq=8 --dim past=0..255 \
+      --dim total=1..288 --paged-kv=4 --paged-kv-pages=128 -o "$work/fixed.effc" >/dev/null
+    "$bin_dir/effc-nvrtc-check" "$work/fixed.effc" --arch=sm_80,sm_90,sm_90a | tee "$work/out.txt"
+    expect '^sm_90a: [0-9]* kernels compiled'
+    for args in "--repeat 3" "--stagger 2 --kv-pool-pages 10 --no-prefix-sharing"; do
+      # shellcheck disable=SC2086
+      "$bin_dir/effc-run" "$work/fixed.effc" --backend="$backend" --generate 16 \
+        --test-data "$ref_dir/generate_0" --kv-page-size 4 $args | tee "$work/out.txt"
+      grep -q '^tokens: \([0-9]*\)/\1 match$' "$work/out.txt"
+    done
+    expect '^preempted: [1-9]';;
   errors)
     expect_error() { # MESSAGE ARGS...: effc-run fails and prints MESSAGE
       local message=$1; shift

@@ -91,6 +91,16 @@ cl::opt<bool>
                   cl::desc("Split attention with few queries and a long KV cache over the "
                            "keys (flash-decoding: partial + combine kernels; default on)"),
                   cl::init(true), cl::cat(effcCategory));
+cl::opt<int64_t>
+    pagedKv("paged-kv",
+            cl::desc("Page the KV cache of a decoder with past (issue 19): one pool of pages "
+                     "of N positions per layer, written and read through a block table "
+                     "(eff-paged-kv; the serving engine drives it; 0: off)"),
+            cl::init(0), cl::value_desc("N"), cl::cat(effcCategory));
+cl::opt<int64_t> pagedKvPages("paged-kv-pages",
+                              cl::desc("Pages per pool with --paged-kv (0: every sequence of "
+                                       "the batch at its longest)"),
+                              cl::init(0), cl::value_desc("N"), cl::cat(effcCategory));
 cl::opt<int64_t> splitKvSplits(
     "split-kv-splits",
     cl::desc("Split every eligible decode attention N ways (0: the heuristic; tests and "
@@ -232,6 +242,11 @@ int main(int argc, char **argv) {
     errs() << "effc: error: --split-kv-splits must be 0..65535, got " << splitKvSplits << "\n";
     return 1;
   }
+  if (pagedKv < 0 || pagedKv > 65536 || pagedKvPages < 0 || pagedKvPages > (int64_t(1) << 30)) {
+    errs() << "effc: error: --paged-kv must be 0..65536 and --paged-kv-pages 0..2^30, got "
+           << pagedKv << " and " << pagedKvPages << "\n";
+    return 1;
+  }
   effc::CompileOptions options;
   if (!parseShapes(options))
     return 1;
@@ -256,6 +271,8 @@ int main(int argc, char **argv) {
   options.splitKvDecode = splitKvDecode;
   options.kvCache = kvCache;
   options.splitKvSplits = splitKvSplits;
+  options.pagedKv = pagedKv;
+  options.pagedKvPages = pagedKvPages;
   options.moePartitions = moePartitions;
   options.devices = devices;
   options.decomposeLoRA = decomposeLoRA;

@@ -4,8 +4,9 @@
 // host reference runtime/src/host/KvCache.cpp): the queries' keys and values
 // are read page by page through the block table, never gathered into a
 // contiguous copy. One block of WARPS warps per query row (b, h, s): warp w
-// takes keys w, w + WARPS, ...; its lanes split the head dim (DL = D / 32
-// values each, D a multiple of 32), each key's score is a warp all-reduce,
+// takes keys w, w + WARPS, ...; its lanes split the head dim (DL =
+// ceil(D / 32) values each, lanes past D idle: any D <= 256), each key's
+// score is a warp all-reduce,
 // and the warp keeps an online softmax (running max, sum and weighted V in
 // registers, fp32). The warps' partial results merge in shared memory.
 // paged_attention_split_row is eff.paged_attention_partial's: block (row,
@@ -40,8 +41,8 @@ template <class C, int WARPS, class Finish>
 __device__ __forceinline__ void paged_attention_range(const void *q, const void *k, const void *v,
                                                       const void *table, const void *lens, i64 lo,
                                                       i64 hi, Finish finish) {
-  static_assert(C::D % 32 == 0 && C::D <= 256, "head dim: a multiple of 32, at most 256");
-  constexpr int DL = C::D / 32;
+  static_assert(C::D >= 1 && C::D <= 256, "head dim: 1..256");
+  constexpr int DL = (C::D + 31) / 32;
   __shared__ float part_m[WARPS], part_l[WARPS];
   __shared__ float part_acc[WARPS][C::D];
   const i64 row = i64(blockIdx.x);
@@ -59,7 +60,7 @@ __device__ __forceinline__ void paged_attention_range(const void *q, const void 
   float qr[DL], acc[DL];
 #pragma unroll
   for (int j = 0; j < DL; ++j) {
-    qr[j] = C::ld(q, row * C::D + lane + 32 * j);
+    qr[j] = lane + 32 * j < C::D ? C::ld(q, row * C::D + lane + 32 * j) : 0.0f;
     acc[j] = 0.0f;
   }
   float m = -EFFC_INF_F, l = 0.0f;
@@ -71,14 +72,16 @@ __device__ __forceinline__ void paged_attention_range(const void *q, const void 
     float dot = 0.0f;
 #pragma unroll
     for (int j = 0; j < DL; ++j)
-      dot += qr[j] * C::ld(k, base + lane + 32 * j);
+      if (lane + 32 * j < C::D)
+        dot += qr[j] * C::ld(k, base + lane + 32 * j);
     dot = warp_reduce(dot, SumOp()) * C::SCALE;
     const float mNew = fmaxf(m, dot);
     const float correction = expf(m - mNew), w = expf(dot - mNew);
     l = l * correction + w;
 #pragma unroll
     for (int j = 0; j < DL; ++j)
-      acc[j] = acc[j] * correction + w * C::ld(v, base + lane + 32 * j);
+      if (lane + 32 * j < C::D)
+        acc[j] = acc[j] * correction + w * C::ld(v, base + lane + 32 * j);
     m = mNew;
   }
   if (lane == 0) {
@@ -87,7 +90,8 @@ __device__ __forceinline__ void paged_attention_range(const void *q, const void 
   }
 #pragma unroll
   for (int j = 0; j < DL; ++j)
-    part_acc[warp][lane + 32 * j] = acc[j];
+    if (lane + 32 * j < C::D)
+      part_acc[warp][lane + 32 * j] = acc[j];
   __syncthreads();
   float mAll = -EFFC_INF_F;
 #pragma unroll

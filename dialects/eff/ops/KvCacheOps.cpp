@@ -1,4 +1,4 @@
-//===- KvCacheOps.cpp - eff.kv_append, eff.paged_attention(_partial) -----===//
+//===- KvCacheOps.cpp - kv_append, paged_attention(_partial), paged_kv_write ===//
 // Verifier and inference of the in-place KV cache append: past and new rows
 // agree on batch, heads, head dim and element type, and the cache has room
 // for every row count its static shapes allow.
@@ -170,3 +170,47 @@ LogicalResult PagedAttentionPartialOp::inferResultTypes(MLIRContext *ctx,
 LogicalResult PagedAttentionPartialOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {
   return failure();
 }
+
+//===- paged_kv_write ------------------------------------------------------===//
+
+/// What inference and the verifier share: cache [NP, H, PS, D], new_rows
+/// [B, H, S, D] of its element type and heads/head dim, slot_mapping [B, S].
+static LogicalResult checkPagedKvWrite(std::optional<Location> loc, Value cache, Value rows,
+                                       Value mapping) {
+  auto rc = dyn_cast<RankedTensorType>(cache.getType());
+  auto rn = dyn_cast<RankedTensorType>(rows.getType());
+  auto rm = dyn_cast<RankedTensorType>(mapping.getType());
+  if (!rc || !rn || !rm)
+    return emitOptionalError(loc, "paged_kv_write operands must be ranked tensors");
+  if (rc.getRank() != 4 || rn.getRank() != 4 || rm.getRank() != 2)
+    return emitOptionalError(loc, "cache must be 4-D [pages, H, page_size, D], new_rows 4-D ",
+                             "[B, H, S, D] and slot_mapping 2-D [B, S], got ", rc, ", ", rn,
+                             " and ", rm);
+  if (rc.getElementType() != rn.getElementType())
+    return emitOptionalError(loc, "cache ", rc, " and new_rows ", rn,
+                             " must have one element type");
+  for (int d : {1, 3})
+    if (knownAndDiffer(rc.getDimSize(d), rn.getDimSize(d)))
+      return emitOptionalError(loc, "cache ", rc, " and new_rows ", rn, " differ in dim ", d,
+                               d == 1 ? " (heads)" : " (head dim)");
+  if (knownAndDiffer(rm.getDimSize(0), rn.getDimSize(0)) ||
+      knownAndDiffer(rm.getDimSize(1), rn.getDimSize(2)))
+    return emitOptionalError(loc, "slot_mapping ", rm, " must be [B, S] of new_rows ", rn);
+  return success();
+}
+
+LogicalResult PagedKvWriteOp::verify() {
+  return checkPagedKvWrite(getLoc(), getCache(), getNewRows(), getSlotMapping());
+}
+
+LogicalResult PagedKvWriteOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
+                                               Adaptor adaptor, SmallVectorImpl<Type> &types) {
+  if (failed(checkPagedKvWrite(loc, adaptor.getCache(), adaptor.getNewRows(),
+                               adaptor.getSlotMapping())))
+    return failure();
+  types.push_back(adaptor.getCache().getType());
+  return success();
+}
+
+// Never folded: the write is into the session's page pool.
+OpFoldResult PagedKvWriteOp::fold(FoldAdaptor) { return {}; }

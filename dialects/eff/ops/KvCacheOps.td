@@ -3,7 +3,8 @@
 // decoder's concat(past_key_values.i, new K/V) along the sequence axis.
 // eff.paged_attention (issue 19): attention over a paged KV cache through a
 // block table (host kernel runtime/src/host/KvCache.cpp, device code
-// compiler/codegen/device/paged_attention.cuh).
+// compiler/codegen/device/paged_attention.cuh) and eff.paged_kv_write, which
+// stores new rows into their pages (what eff-paged-kv makes of kv_append).
 
 #ifndef EFF_KV_CACHE_OPS_TD
 #define EFF_KV_CACHE_OPS_TD
@@ -93,6 +94,29 @@ def Eff_PagedAttentionPartialOp : Eff_Op<"paged_attention_partial"> {
                        Eff_IndexTensor:$block_table, Eff_IndexTensor:$seq_lens,
                        F32Attr:$scale, Eff_DefaultI64<"1">:$causal, I64Attr:$num_splits);
   let results = (outs Eff_F32Tensor:$o_partial, Eff_F32Tensor:$lse);
+  let hasVerifier = 1;
+}
+
+def Eff_PagedKvWriteOp : Eff_Op<"paged_kv_write"> {
+  let cudaFamily = "PagedKvWrite";
+  let onnxName = "";
+  let summary = "write new keys or values into their pages of a paged KV cache pool";
+  let description = [{
+    cache: [NP, H, PS, D] (NP pages of PS positions of every head, as
+    eff.paged_attention reads them), new_rows: [B, H, S, D] and
+    slot_mapping: [B, S] (int32 or int64) -> the pool with each new row
+    stored: row (b, s) of every head goes to page slot_mapping[b, s] / PS,
+    position slot_mapping[b, s] % PS (vLLM's reshape_and_cache). A negative
+    entry skips the row (a padded query); every other entry must be below
+    NP * PS (the host kernel reports one outside as an error, the CUDA
+    kernel skips it) and no two entries may name one slot. Rows of the pool
+    that no entry names keep their values: when the runtime binds the
+    result to the cache operand (session state) only the new rows move.
+    Never folded.
+  }];
+  let arguments = (ins Eff_FloatTensor:$cache, Eff_FloatTensor:$new_rows,
+                       Eff_IndexTensor:$slot_mapping);
+  let results = (outs Eff_FloatTensor:$present);
   let hasVerifier = 1;
 }
 

@@ -1,7 +1,8 @@
 // eff.kv_append on the host: the in-place append and the kernel that runs
 // it with the contiguous present the plan gives today (capacity = P + S).
 // eff.paged_attention on the host: the reference of the paged kernels,
-// reading every key and value through the block table.
+// reading every key and value through the block table; eff.paged_kv_write,
+// the new rows into their pages.
 #include "host/KvCache.h"
 
 #include "host/KernelUtil.h"
@@ -203,12 +204,57 @@ Status pagedAttentionPartial(const KernelContext &c) {
   return Status::OK();
 }
 
+/// eff.paged_kv_write: the pool (copied unless the output is the cache
+/// itself), then each new row into the slot slot_mapping names.
+Status pagedKvWrite(const KernelContext &c) {
+  const ConstTensorRef &cache = c.in[0], &rows = c.in[1];
+  if (cache.shape.size() != 4 || rows.shape.size() != 4 || c.in[2].shape.size() != 2)
+    return c.error("expected cache [pages, H, page_size, D], new_rows [B, H, S, D] and "
+                   "slot_mapping [B, S]");
+  if (cache.dtype != rows.dtype)
+    return c.error("cache and new_rows must have one dtype");
+  const int64_t NP = cache.shape[0], H = cache.shape[1], PS = cache.shape[2], D = cache.shape[3];
+  const int64_t B = rows.shape[0], S = rows.shape[2];
+  if (rows.shape[1] != H || rows.shape[3] != D || c.in[2].shape != std::vector<int64_t>{B, S})
+    return c.error("new_rows " + shapeToString(rows.shape) + " and slot_mapping " +
+                   shapeToString(c.in[2].shape) + " do not fit the cache " +
+                   shapeToString(cache.shape));
+  auto mapping = c.ints(2);
+  if (!mapping.ok())
+    return mapping.status();
+  EFFC_RETURN_IF_ERROR(c.checkOut(0, cache.dtype, cache.shape));
+  const size_t row = size_t(D) * dtypeSize(cache.dtype);
+  for (int64_t i = 0; i < B * S; ++i) {
+    int64_t slot = (*mapping)[size_t(i)];
+    if (slot >= NP * PS)
+      return c.error("slot_mapping[" + std::to_string(i / S) + ", " + std::to_string(i % S) +
+                     "] = " + std::to_string(slot) + " is outside the pool's " +
+                     std::to_string(NP) + " pages x " + std::to_string(PS) + " positions");
+  }
+  auto *dst = static_cast<char *>(c.out[0].data);
+  if (dst != cache.data)
+    std::memcpy(dst, cache.data, size_t(NP * H * PS) * row);
+  const auto *src = static_cast<const char *>(rows.data);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t s = 0; s < S; ++s) {
+      int64_t slot = (*mapping)[size_t(b * S + s)];
+      if (slot < 0)
+        continue;
+      const int64_t page = slot / PS, at = slot % PS;
+      for (int64_t h = 0; h < H; ++h)
+        std::memcpy(dst + size_t((page * H + h) * PS + at) * row,
+                    src + size_t((b * H + h) * S + s) * row, row);
+    }
+  return Status::OK();
+}
+
 } // namespace
 
 void registerKvCache(Registry &r) {
   r[EffOp::KvAppendOp] = {kvAppend, 2, 2, 1, 1};
   r[EffOp::PagedAttentionOp] = {pagedAttention, 5, 5, 1, 1};
   r[EffOp::PagedAttentionPartialOp] = {pagedAttentionPartial, 5, 5, 2, 2};
+  r[EffOp::PagedKvWriteOp] = {pagedKvWrite, 3, 3, 1, 1};
 }
 
 } // namespace effc::host

@@ -1,5 +1,6 @@
 // RUN: effc-opt %s -split-input-file -verify-diagnostics
-// One case per error path of eff.kv_append and eff.paged_attention.
+// One case per error path of eff.kv_append, eff.paged_attention and
+// eff.paged_kv_write.
 
 func.func @rank(%p: tensor<2x3x4xf32>, %n: tensor<2x1x4xf32>) -> tensor<2x4x4xf32> {
   // expected-error @+1 {{past and new_rows must be 4-D [B, H, seq, head_dim], got 'tensor<2x3x4xf32>' and 'tensor<2x1x4xf32>'}}
@@ -134,4 +135,52 @@ func.func @paged_partial_scale(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>,
   // expected-error @+1 {{scale must be positive and finite, got -1}}
   %0, %1 = eff.paged_attention_partial %q, %k, %k, %t, %l {scale = -1.0 : f32, num_splits = 2 : i64} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> (tensor<2x2x4x1x8xf32>, tensor<2x2x4x1xf32>)
   return %0, %1 : tensor<2x2x4x1x8xf32>, tensor<2x2x4x1xf32>
+}
+
+// -----
+
+func.func @write_rank(%c: tensor<4x2x8xf32>, %r: tensor<1x2x1x8xf32>, %m: tensor<1x1xi32>) -> tensor<4x2x8xf32> {
+  // expected-error @+1 {{cache must be 4-D [pages, H, page_size, D], new_rows 4-D [B, H, S, D] and slot_mapping 2-D [B, S], got 'tensor<4x2x8xf32>', 'tensor<1x2x1x8xf32>' and 'tensor<1x1xi32>'}}
+  %0 = eff.paged_kv_write %c, %r, %m : (tensor<4x2x8xf32>, tensor<1x2x1x8xf32>, tensor<1x1xi32>) -> tensor<4x2x8xf32>
+  return %0 : tensor<4x2x8xf32>
+}
+
+// -----
+
+func.func @write_element_type(%c: tensor<4x2x4x8xf32>, %r: tensor<1x2x1x8xbf16>, %m: tensor<1x1xi32>) -> tensor<4x2x4x8xf32> {
+  // expected-error @+1 {{must have one element type}}
+  %0 = eff.paged_kv_write %c, %r, %m : (tensor<4x2x4x8xf32>, tensor<1x2x1x8xbf16>, tensor<1x1xi32>) -> tensor<4x2x4x8xf32>
+  return %0 : tensor<4x2x4x8xf32>
+}
+
+// -----
+
+func.func @write_heads(%c: tensor<4x2x4x8xf32>, %r: tensor<1x1x1x8xf32>, %m: tensor<1x1xi32>) -> tensor<4x2x4x8xf32> {
+  // expected-error @+1 {{differ in dim 1 (heads)}}
+  %0 = eff.paged_kv_write %c, %r, %m : (tensor<4x2x4x8xf32>, tensor<1x1x1x8xf32>, tensor<1x1xi32>) -> tensor<4x2x4x8xf32>
+  return %0 : tensor<4x2x4x8xf32>
+}
+
+// -----
+
+func.func @write_head_dim(%c: tensor<4x2x4x8xf32>, %r: tensor<1x2x1x4xf32>, %m: tensor<1x1xi32>) -> tensor<4x2x4x8xf32> {
+  // expected-error @+1 {{differ in dim 3 (head dim)}}
+  %0 = eff.paged_kv_write %c, %r, %m : (tensor<4x2x4x8xf32>, tensor<1x2x1x4xf32>, tensor<1x1xi32>) -> tensor<4x2x4x8xf32>
+  return %0 : tensor<4x2x4x8xf32>
+}
+
+// -----
+
+func.func @write_mapping(%c: tensor<4x2x4x8xf32>, %r: tensor<1x2x3x8xf32>, %m: tensor<1x2xi32>) -> tensor<4x2x4x8xf32> {
+  // expected-error @+1 {{slot_mapping 'tensor<1x2xi32>' must be [B, S] of new_rows 'tensor<1x2x3x8xf32>'}}
+  %0 = eff.paged_kv_write %c, %r, %m : (tensor<4x2x4x8xf32>, tensor<1x2x3x8xf32>, tensor<1x2xi32>) -> tensor<4x2x4x8xf32>
+  return %0 : tensor<4x2x4x8xf32>
+}
+
+// -----
+
+func.func @write_mapping_type(%c: tensor<4x2x4x8xf32>, %r: tensor<1x2x1x8xf32>, %m: tensor<1x1xf32>) -> tensor<4x2x4x8xf32> {
+  // expected-error @+1 {{operand #2 must be tensor of}}
+  %0 = eff.paged_kv_write %c, %r, %m : (tensor<4x2x4x8xf32>, tensor<1x2x1x8xf32>, tensor<1x1xf32>) -> tensor<4x2x4x8xf32>
+  return %0 : tensor<4x2x4x8xf32>
 }

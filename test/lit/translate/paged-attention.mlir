@@ -4,14 +4,13 @@
 // glue (bf16 and f16 storage, int32 or int64 block table and lengths), one
 // block of 4 warps per query row; every kernel compiles with NVRTC for
 // sm_80, sm_90 and sm_90a. The host numerics: driver/paged-attention.test.
-// A head dim the kernel cannot take is an error naming the op.
 // RUN: effc-translate --eff-to-cuda %s | FileCheck %s
 // RUN: effc %s -o %t.effc
 // RUN: effc-nvrtc-check %t.effc --arch=sm_80,sm_90,sm_90a | FileCheck %s --check-prefix=NVRTC
 // RUN: effc-translate --eff-to-manifest %s | FileCheck %s --check-prefix=MANIFEST
-// NVRTC: sm_80: 5 kernels compiled
-// NVRTC: sm_90: 5 kernels compiled
-// NVRTC: sm_90a: 5 kernels compiled
+// NVRTC: sm_80: 6 kernels compiled
+// NVRTC: sm_90: 6 kernels compiled
+// NVRTC: sm_90a: 6 kernels compiled
 
 // CHECK: #ifndef EFFC_DEVICE_PAGED_ATTENTION_CUH
 // CHECK: static constexpr int B = 2, HQ = 8, S = 1, D = 128, NP = 32, HKV = 2, PS = 16, MB = 8, GROUP = 4;
@@ -29,6 +28,8 @@
 // (48 positions), one block per (query row, split).
 // CHECK: // 3 splits of 48 positions
 // CHECK-NEXT: effc_paged::paged_attention_split_row<effc_paged_cfg_{{.*}}, 4, 3, 48>(in0, in1, in2, in3, in4, (float *)out0, (float *)out1);
+// A head dim below a warp (llama-withpast's 16): lanes 16..31 idle.
+// CHECK: static constexpr int B = 2, HQ = 4, S = 8, D = 16, NP = 128, HKV = 2, PS = 4, MB = 72, GROUP = 2;
 // MANIFEST: op: "eff.paged_attention"
 // MANIFEST: launch {
 // MANIFEST-NEXT: grid: 16
@@ -40,12 +41,14 @@
 func.func @main(%q: tensor<2x8x1x128xbf16>, %k: tensor<32x2x16x128xbf16>, %v: tensor<32x2x16x128xbf16>,
                 %t: tensor<2x8xi32>, %l: tensor<2xi64>,
                 %q2: tensor<1x4x5x64xf16>, %k2: tensor<6x4x8x64xf16>, %t2: tensor<1x3xi64>, %l2: tensor<1xi32>,
-                %q3: tensor<2x2x3x32xf32>, %k3: tensor<4x1x2x32xf32>, %t3: tensor<2x4xi32>, %l3: tensor<2xi32>)
-    -> (tensor<2x8x1x128xbf16>, tensor<1x4x5x64xf16>, tensor<2x2x3x32xf32>, tensor<2x8x1x128xbf16>) {
+                %q3: tensor<2x2x3x32xf32>, %k3: tensor<4x1x2x32xf32>, %t3: tensor<2x4xi32>, %l3: tensor<2xi32>,
+                %q5: tensor<2x4x8x16xf32>, %k5: tensor<128x2x4x16xf32>, %t5: tensor<2x72xi32>, %l5: tensor<2xi32>)
+    -> (tensor<2x8x1x128xbf16>, tensor<1x4x5x64xf16>, tensor<2x2x3x32xf32>, tensor<2x8x1x128xbf16>, tensor<2x4x8x16xf32>) {
   %y = eff.paged_attention %q, %k, %v, %t, %l {scale = 0.08838835 : f32} : (tensor<2x8x1x128xbf16>, tensor<32x2x16x128xbf16>, tensor<32x2x16x128xbf16>, tensor<2x8xi32>, tensor<2xi64>) -> tensor<2x8x1x128xbf16>
   %y2 = eff.paged_attention %q2, %k2, %k2, %t2, %l2 {scale = 0.125 : f32, causal = 0 : i64} : (tensor<1x4x5x64xf16>, tensor<6x4x8x64xf16>, tensor<6x4x8x64xf16>, tensor<1x3xi64>, tensor<1xi32>) -> tensor<1x4x5x64xf16>
   %y3 = eff.paged_attention %q3, %k3, %k3, %t3, %l3 {scale = 0.5 : f32} : (tensor<2x2x3x32xf32>, tensor<4x1x2x32xf32>, tensor<4x1x2x32xf32>, tensor<2x4xi32>, tensor<2xi32>) -> tensor<2x2x3x32xf32>
   %o, %lse = eff.paged_attention_partial %q, %k, %v, %t, %l {scale = 0.08838835 : f32, num_splits = 3 : i64} : (tensor<2x8x1x128xbf16>, tensor<32x2x16x128xbf16>, tensor<32x2x16x128xbf16>, tensor<2x8xi32>, tensor<2xi64>) -> (tensor<3x2x8x1x128xf32>, tensor<3x2x8x1xf32>)
   %y4 = eff.attention_combine %o, %lse {to = 16 : i64} : (tensor<3x2x8x1x128xf32>, tensor<3x2x8x1xf32>) -> tensor<2x8x1x128xbf16>
-  return %y, %y2, %y3, %y4 : tensor<2x8x1x128xbf16>, tensor<1x4x5x64xf16>, tensor<2x2x3x32xf32>, tensor<2x8x1x128xbf16>
+  %y5 = eff.paged_attention %q5, %k5, %k5, %t5, %l5 {scale = 0.25 : f32} : (tensor<2x4x8x16xf32>, tensor<128x2x4x16xf32>, tensor<128x2x4x16xf32>, tensor<2x72xi32>, tensor<2xi32>) -> tensor<2x4x8x16xf32>
+  return %y, %y2, %y3, %y4, %y5 : tensor<2x8x1x128xbf16>, tensor<1x4x5x64xf16>, tensor<2x2x3x32xf32>, tensor<2x8x1x128xbf16>, tensor<2x4x8x16xf32>
 }

@@ -2,6 +2,7 @@
 // kernel gives concat(past, new_rows) along the sequence axis; kvAppendRows
 // writes only the new rows into a cache with room to spare and copies the
 // past rows only when they are not the cache's own; bounds are errors.
+// eff.paged_kv_write stores new rows into the pages slot_mapping names.
 #include "HostTensorRefs.h"
 #include "effc/Tensor.h"
 #include "host/HostKernels.h"
@@ -9,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <iterator>
 #include <numeric>
 
 using namespace effc;
@@ -89,6 +92,52 @@ TEST(KvCacheKernel, Errors) {
   s = host::runKernel("eff.kv_append", attrs, {cref(past), cref(otherHeads)}, {ref(y)});
   ASSERT_FALSE(s.ok());
   EXPECT_EQ(s.message(), "eff.kv_append: past and new_rows differ in dim 1");
+}
+
+// eff.paged_kv_write: row (b, s) of every head into page slot / PS, row
+// slot % PS; -1 skips a row; the rest of the pool keeps its values, whether
+// the output is a copy or the cache itself; a slot outside the pool is an
+// error naming it.
+TEST(KvCacheKernel, PagedKvWriteStoresRowsInTheirPages) {
+  const int64_t NP = 3, H = 2, PS = 2, D = 2;
+  HostTensor pool(DType::FLOAT32, {NP, H, PS, D});
+  std::fill(pool.data<float>(), pool.data<float>() + pool.numElements(), -1.f);
+  HostTensor rows = rowsOf(2, H, 2, D, 0); // B 2, S 2
+  HostTensor mapping(DType::INT32, {2, 2});
+  const int32_t slots[] = {5, -1, 0, 1}; // (0,0) -> page 2 row 1; (0,1) padded; (1,*) -> page 0
+  std::copy(std::begin(slots), std::end(slots), mapping.data<int32_t>());
+  auto at = [&](const HostTensor &t, int64_t page, int64_t h, int64_t r, int64_t d) {
+    return t.data<float>()[((page * H + h) * PS + r) * D + d];
+  };
+  auto check = [&](const HostTensor &y) {
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t d = 0; d < D; ++d) {
+        EXPECT_EQ(at(y, 2, h, 1, d), float(100 * h + d));             // (b 0, s 0)
+        EXPECT_EQ(at(y, 0, h, 0, d), float(1000 + 100 * h + d));      // (b 1, s 0)
+        EXPECT_EQ(at(y, 0, h, 1, d), float(1000 + 100 * h + 10 + d)); // (b 1, s 1)
+        EXPECT_EQ(at(y, 1, h, 0, d), -1.f);                           // untouched
+        EXPECT_EQ(at(y, 2, h, 0, d), -1.f);
+      }
+  };
+  HostTensor y(DType::FLOAT32, {NP, H, PS, D});
+  ASSERT_TRUE(
+      host::runKernel("eff.paged_kv_write", {}, {cref(pool), cref(rows), cref(mapping)}, {ref(y)})
+          .ok());
+  check(y);
+  EXPECT_EQ(at(pool, 0, 0, 0, 0), -1.f); // a copy: the cache operand is not written
+  // The output is the cache itself (session state): same result in place.
+  ASSERT_TRUE(host::runKernel("eff.paged_kv_write", {}, {cref(pool), cref(rows), cref(mapping)},
+                              {ref(pool)})
+                  .ok());
+  check(pool);
+
+  mapping.data<int32_t>()[1] = 6; // NP * PS
+  Status s =
+      host::runKernel("eff.paged_kv_write", {}, {cref(pool), cref(rows), cref(mapping)}, {ref(y)});
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(
+      s.message(),
+      "eff.paged_kv_write: slot_mapping[0, 1] = 6 is outside the pool's 3 pages x 2 positions");
 }
 
 } // namespace

@@ -1,0 +1,65 @@
+// eff-paged-kv: a decoder-with-past layer after eff-kv-cache-inplace
+// (eff.kv_append of the new rows to past_key_values.i, read by attention
+// and returned as present.i) becomes a page pool: the past input is the
+// pool kv_pages.i [pages, kv_heads, page_size, head_dim], eff.paged_kv_write
+// stores the new rows (returned as kv_pages_out.i) and eff.paged_attention
+// reads them through the new block_table / seq_lens inputs; the mask and
+// attention_mask die, and the dims only they named leave eff.dims.
+// RUN: effc-opt %s --eff-paged-kv=page-size=4 -split-input-file | FileCheck %s
+// RUN: effc-opt %s --eff-paged-kv="page-size=16 pool-pages=7" -split-input-file | FileCheck %s --check-prefix=POOL
+
+// capacity 20 = 5 pages of 4 per sequence; batch bound 3: 15 pages.
+// CHECK-LABEL: func.func @layer
+// CHECK-SAME: (%[[IDS:.*]]: tensor<?x?xi64> {eff.dim_params = ["batch", "seq"], eff.name = "input_ids"},
+// CHECK-SAME: %[[PK:.*]]: tensor<15x2x4x8xf32> {eff.name = "kv_pages.0.key"},
+// CHECK-SAME: %[[PV:.*]]: tensor<15x2x4x8xf32> {eff.name = "kv_pages.0.value"},
+// CHECK-SAME: %[[Q:[^:]*]]: tensor<?x4x?x8xf32>, %[[K:[^:]*]]: tensor<?x2x?x8xf32>, %[[V:[^:]*]]: tensor<?x2x?x8xf32>,
+// CHECK-SAME: %[[TABLE:.*]]: tensor<?x5xi32> {eff.dim_params = ["batch", ""], eff.name = "block_table"},
+// CHECK-SAME: %[[LENS:.*]]: tensor<?xi32> {eff.dim_params = ["batch"], eff.name = "seq_lens"},
+// CHECK-SAME: %[[SLOTS:.*]]: tensor<?x?xi32> {eff.dim_params = ["batch", "seq"], eff.name = "slot_mapping"})
+// CHECK-SAME: -> (tensor<?x4x?x8xf32> {eff.name = "attn"}, tensor<15x2x4x8xf32> {eff.name = "kv_pages_out.0.key"}, tensor<15x2x4x8xf32> {eff.name = "kv_pages_out.0.value"})
+// CHECK-SAME: attributes {eff.dims = {batch = array<i64: 1, 3>, seq = array<i64: 1, 4>}}
+// CHECK-NEXT: %[[WK:.*]] = eff.paged_kv_write %[[PK]], %[[K]], %[[SLOTS]] : (tensor<15x2x4x8xf32>, tensor<?x2x?x8xf32>, tensor<?x?xi32>) -> tensor<15x2x4x8xf32>
+// CHECK-NEXT: %[[WV:.*]] = eff.paged_kv_write %[[PV]], %[[V]], %[[SLOTS]]
+// CHECK-NEXT: %[[Y:.*]] = eff.paged_attention %[[Q]], %[[WK]], %[[WV]], %[[TABLE]], %[[LENS]] {scale = 5.000000e-01 : f32}
+// CHECK-NEXT: return %[[Y]], %[[WK]], %[[WV]]
+// POOL-LABEL: func.func @layer
+// POOL: tensor<7x2x16x8xf32> {eff.name = "kv_pages.0.key"}
+// POOL: tensor<?x2xi32> {eff.dim_params = ["batch", ""], eff.name = "block_table"}
+func.func @layer(%ids: tensor<?x?xi64> {eff.dim_params = ["batch", "seq"], eff.name = "input_ids"},
+                 %mask: tensor<?x1x?x?xi1> {eff.dim_params = ["batch", "", "seq", "total"], eff.name = "attention_mask"},
+                 %pk: tensor<?x2x?x8xf32> {eff.dim_params = ["batch", "", "past", ""], eff.name = "past_key_values.0.key"},
+                 %pv: tensor<?x2x?x8xf32> {eff.dim_params = ["batch", "", "past", ""], eff.name = "past_key_values.0.value"},
+                 %q: tensor<?x4x?x8xf32>, %k: tensor<?x2x?x8xf32>, %v: tensor<?x2x?x8xf32>)
+    -> (tensor<?x4x?x8xf32> {eff.name = "attn"}, tensor<?x2x?x8xf32> {eff.name = "present.0.key"},
+        tensor<?x2x?x8xf32> {eff.name = "present.0.value"})
+    attributes {eff.dims = {batch = array<i64: 1, 3>, past = array<i64: 0, 16>, seq = array<i64: 1, 4>, total = array<i64: 1, 20>}} {
+  %kk = eff.kv_append %pk, %k {capacity = 20 : i64, state = "present.0.key"} : (tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x2x?x8xf32>
+  %vv = eff.kv_append %pv, %v {capacity = 20 : i64, state = "present.0.value"} : (tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x2x?x8xf32>
+  %y = eff.attention %q, %kk, %vv, %mask {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x1x?x?xi1>) -> tensor<?x4x?x8xf32>
+  return %y, %kk, %vv : tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>
+}
+
+// -----
+
+// GQA through repeat_kv views (reshapes of keys and values), static batch 2 and
+// one new row, causal without a mask: the views die with the appends.
+// CHECK-LABEL: func.func @repeat_kv
+// CHECK-NOT: eff.reshape
+// CHECK-NOT: eff.kv_append
+// CHECK: eff.paged_kv_write {{.*}} : (tensor<8x1x4x4xf32>, tensor<2x1x1x4xf32>, tensor<2x1xi32>) -> tensor<8x1x4x4xf32>
+// CHECK: eff.paged_attention {{.*}} {scale = 5.000000e-01 : f32} : (tensor<2x2x1x4xf32>, tensor<8x1x4x4xf32>, tensor<8x1x4x4xf32>, tensor<2x4xi32>, tensor<2xi32>) -> tensor<2x2x1x4xf32>
+func.func @repeat_kv(%ids: tensor<2x1xi64> {eff.name = "input_ids"},
+                     %pk: tensor<2x1x?x4xf32> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.3.key"},
+                     %pv: tensor<2x1x?x4xf32> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.3.value"},
+                     %k: tensor<2x1x1x4xf32>, %v: tensor<2x1x1x4xf32>, %q: tensor<2x2x1x4xf32>, %shape: tensor<4xi64>)
+    -> (tensor<2x2x1x4xf32> {eff.name = "attn"}, tensor<2x1x?x4xf32> {eff.name = "present.3.key"},
+        tensor<2x1x?x4xf32> {eff.name = "present.3.value"})
+    attributes {eff.dims = {past = array<i64: 0, 15>}} {
+  %kk = eff.kv_append %pk, %k {capacity = 16 : i64, state = "present.3.key"} : (tensor<2x1x?x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x1x?x4xf32>
+  %vv = eff.kv_append %pv, %v {capacity = 16 : i64, state = "present.3.value"} : (tensor<2x1x?x4xf32>, tensor<2x1x1x4xf32>) -> tensor<2x1x?x4xf32>
+  %rep = eff.reshape %kk, %shape : (tensor<2x1x?x4xf32>, tensor<4xi64>) -> tensor<2x2x?x4xf32>
+  %repv = eff.reshape %vv, %shape : (tensor<2x1x?x4xf32>, tensor<4xi64>) -> tensor<2x2x?x4xf32>
+  %y = eff.attention %q, %rep, %repv {causal, num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<2x2x1x4xf32>, tensor<2x2x?x4xf32>, tensor<2x2x?x4xf32>) -> tensor<2x2x1x4xf32>
+  return %y, %kk, %vv : tensor<2x2x1x4xf32>, tensor<2x1x?x4xf32>, tensor<2x1x?x4xf32>
+}
