@@ -6,7 +6,11 @@
 # generate_0: HF's 32 greedy tokens and every step's logits within 1e-4,
 # greedy and teacher-forced, with the prompt prefilled in one run (seq <= 32)
 # and in chunks over a non-empty cache (seq <= 5: 5+5+5+1, then one-token
-# steps). A request past the cache bound is the KV-cache mode's error.
+# steps). A request past the cache bound is the KV-cache mode's error. The
+# serving engine (PagedSlotModel: pages, rows submitted 5 steps apart)
+# drives the same artifact to HF's tokens. (Not covered here: prompts of
+# different lengths in one run, where attention_mask pads: nothing in
+# ../shared has a reference for that.)
 # TARGET cuda: the artifacts carry CUDA kernels, which NVRTC compiles for
 # sm_80, sm_90 and sm_90a; host-only: --host-only (MoE decoders: top_k over
 # a runtime extent has no CUDA kernel yet, issue 14 stage S3).
@@ -28,6 +32,9 @@ for seq in 32 5; do
   grep -q '^tokens: 32/32 match$' "$work/out"
 done
 "${run[@]}" "$work/kv32.effc" --generate 16 --test-data "$model_dir/generate_0" --teacher-forcing
+"${run[@]}" "$work/kv32.effc" --generate 16 --test-data "$model_dir/generate_0" --stagger 5 |
+  tee "$work/out"
+grep -q '^tokens: 32/32 match$' "$work/out"
 
 # 16 + 241 tokens: past would reach 256 > 255 (only the KV-cache mode says so).
 if "${run[@]}" "$work/kv32.effc" --generate 241 \
