@@ -120,6 +120,7 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     mlir::eff::PagedKvOptions paged;
     paged.pageSize = options.pagedKv;
     paged.poolPages = options.pagedKvPages;
+    paged.splits = options.splitKvDecode ? options.splitKvSplits : 0;
     paged.remarks = options.remarks;
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createPagedKv(paged));
   }

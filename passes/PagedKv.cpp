@@ -289,16 +289,34 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
       AttentionOp a = layer.attention;
       b.setInsertionPoint(a);
       const bool causal = a.getCausal() || a.getMask();
-      auto paged = b.create<PagedAttentionOp>(a.getLoc(), a.getType(), a.getQ(), written[0],
-                                              written[1], table, lens, a.getScaleAttr(),
-                                              b.getI64IntegerAttr(causal ? 1 : 0));
-      remark(a, llvm::formatv("paged KV: attention {0} reads '{1}' and '{2}' through the block "
-                              "table ({3} pages of {4} positions, {5} per sequence){6}",
-                              i, layer.key.getState(), layer.value.getState(), pages,
-                              int64_t(pageSize), maxPages,
-                              a.getMask() ? "; its mask is replaced by seq_lens and causal" : "")
-                    .str());
-      a.replaceAllUsesWith(paged.getY());
+      Value y;
+      if (splits > 0) { // split-KV: chunks of whole pages, then the combine
+        auto partial = b.create<PagedAttentionPartialOp>(
+            a.getLoc(), a.getQ(), written[0], written[1], table, lens, a.getScaleAttr(),
+            b.getI64IntegerAttr(causal ? 1 : 0), b.getI64IntegerAttr(splits));
+        auto elementType = cast<RankedTensorType>(a.getType()).getElementType();
+        y = b.create<AttentionCombineOp>(
+                 a.getLoc(), ValueRange{partial.getOPartial(), partial.getLse()},
+                 ArrayRef<NamedAttribute>{
+                     b.getNamedAttr("to", b.getI64IntegerAttr(int64_t(toDType(elementType))))})
+                .getResult();
+      } else {
+        y = b.create<PagedAttentionOp>(a.getLoc(), a.getType(), a.getQ(), written[0], written[1],
+                                       table, lens, a.getScaleAttr(),
+                                       b.getI64IntegerAttr(causal ? 1 : 0))
+                .getY();
+      }
+      remark(a,
+             llvm::formatv(
+                 "paged KV: attention {0} reads '{1}' and '{2}' through the block "
+                 "table ({3} pages of {4} positions, {5} per sequence){6}{7}",
+                 i, layer.key.getState(), layer.value.getState(), pages, int64_t(pageSize),
+                 maxPages,
+                 splits > 0 ? llvm::formatv(", in {0} splits of whole pages", int64_t(splits)).str()
+                            : std::string(),
+                 a.getMask() ? "; its mask is replaced by seq_lens and causal" : "")
+                 .str());
+      a.replaceAllUsesWith(y);
       a.erase();
     }
     // The function type follows its retyped arguments and results.

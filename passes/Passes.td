@@ -424,13 +424,19 @@ def PagedKv : Pass<"eff-paged-kv", "func::FuncOp"> {
     window, soft-cap, ALiBi or sinks, a cache read by anything else, or a
     mask from other inputs is not converted, and then no layer is (one pool
     layout per model). pool-pages 0 = the batch's upper bound times
-    max_pages. With `remarks`, each layer says what it became or why not.
+    max_pages. With `splits` N > 0 each attention is the split-KV pair
+    eff.paged_attention_partial (N chunks of whole pages) +
+    eff.attention_combine instead (effc: --split-kv-splits=N with
+    --paged-kv). With `remarks`, each layer says what it became or why not.
   }];
   let options = [
     Option<"pageSize", "page-size", "int64_t", /*default=*/"16",
            "Positions per page">,
     Option<"poolPages", "pool-pages", "int64_t", /*default=*/"0",
            "Pages per pool; 0 = batch bound x pages per sequence">,
+    Option<"splits", "splits", "int64_t", /*default=*/"0",
+           "Split-KV: eff.paged_attention_partial over N chunks of whole pages + "
+           "eff.attention_combine (long contexts); 0 = one eff.paged_attention">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark per attention over a kv_append: converted, or why not">
   ];

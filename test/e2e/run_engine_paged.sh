@@ -24,7 +24,8 @@
 # the unpaged default (2 x ceil(256 / PAGE_SIZE) pages). paged-kv-logits:
 # effc-paged-kv-logits (test/e2e/paged_kv_logits.cpp, path in $6) compares
 # the two compiles' logits forward by forward (staggered rows, prefix
-# sharing, copy-on-write, rewind). paged-kv-fixed: a fixed seq of 8 (the
+# sharing, copy-on-write, rewind), also split-KV (eff.paged_attention_partial
+# + combine). paged-kv-fixed: a fixed seq of 8 (the
 # GPU cases' compile), its CUDA kernels through NVRTC.
 set -euo pipefail
 mode=$1; model_dir=$2; ref_dir=$3; bin_dir=$4; backend=${5:-host}
@@ -101,7 +102,14 @@ case $mode in
     paged=1
     "$6" "$work/cache.effc" "$(artifact --kv-page-size 4)" 4 "$backend" | tee "$work/out.txt"
     expect '^PASS$'
-    expect '^paged: .* [1-9][0-9]* page references shared, [1-9][0-9]* copy-on-write copies$';;
+    expect '^paged: .* [1-9][0-9]* page references shared, [1-9][0-9]* copy-on-write copies$'
+    # Split-KV (--split-kv-splits with --paged-kv): 36 splits of 2 pages, so
+    # these short rows really are merged by eff.attention_combine (measured
+    # <= 8e-7 of the largest logit; the checker allows 1e-4).
+    "$bin_dir/effc" "$model_dir/model.onnx" "${dims[@]}" --paged-kv=4 --paged-kv-pages=128 \
+      --split-kv-splits=36 $host_only -o "$work/split.effc" >/dev/null
+    "$6" "$work/cache.effc" "$work/split.effc" 4 "$backend" | tee "$work/out.txt"
+    expect '^PASS$';;
   fixed)
     # The GPU cases' compile (test/gpu/cases/engine-paged.txt): seq fixed at 8,
     # so every run is left-padded to 8 columns; CUDA kernels through NVRTC.

@@ -7,6 +7,7 @@
 // attention_mask die, and the dims only they named leave eff.dims.
 // RUN: effc-opt %s --eff-paged-kv=page-size=4 -split-input-file | FileCheck %s
 // RUN: effc-opt %s --eff-paged-kv="page-size=16 pool-pages=7" -split-input-file | FileCheck %s --check-prefix=POOL
+// RUN: effc-opt %s --eff-paged-kv="page-size=4 splits=2" -split-input-file | FileCheck %s --check-prefix=SPLIT
 
 // capacity 20 = 5 pages of 4 per sequence; batch bound 3: 15 pages.
 // CHECK-LABEL: func.func @layer
@@ -23,6 +24,11 @@
 // CHECK-NEXT: %[[WV:.*]] = eff.paged_kv_write %[[PV]], %[[V]], %[[SLOTS]]
 // CHECK-NEXT: %[[Y:.*]] = eff.paged_attention %[[Q]], %[[WK]], %[[WV]], %[[TABLE]], %[[LENS]] {scale = 5.000000e-01 : f32}
 // CHECK-NEXT: return %[[Y]], %[[WK]], %[[WV]]
+// splits=2: the split-KV pair over chunks of whole pages instead.
+// SPLIT-LABEL: func.func @layer
+// SPLIT: %[[O:.*]], %[[LSE:.*]] = eff.paged_attention_partial %{{.*}} {num_splits = 2 : i64, scale = 5.000000e-01 : f32} : {{.*}} -> (tensor<2x?x4x?x8xf32>, tensor<2x?x4x?xf32>)
+// SPLIT-NEXT: %[[Y:.*]] = eff.attention_combine %[[O]], %[[LSE]] {to = 1 : i64} : {{.*}} -> tensor<?x4x?x8xf32>
+// SPLIT-NEXT: return %[[Y]]
 // POOL-LABEL: func.func @layer
 // POOL: tensor<7x2x16x8xf32> {eff.name = "kv_pages.0.key"}
 // POOL: tensor<?x2xi32> {eff.dim_params = ["batch", ""], eff.name = "block_table"}
