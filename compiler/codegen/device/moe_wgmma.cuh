@@ -34,7 +34,7 @@ __device__ void moe_grouped_wgmma(const void *A, const void *W, const int *order
   constexpr int COLS = C::GATED ? BN / 2 : BN;
   static_assert(C::KD % BK == 0 && C::N % COLS == 0, "tile divisibility");
   static_assert(STAGES >= 3, "STAGES - 2 loads in flight");
-  extern __shared__ __align__(1024) unsigned char moe_wg_smem[];
+  MOE_DYN_SMEM(moe_wg_smem); // 128-aligned: the ring starts at the next 1024
   __shared__ int tileInfo[3];
   const unsigned smem = (smem_u32(moe_wg_smem) + 1023u) & ~1023u;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wg = warp >> 2, wq = warp & 3;

@@ -29,6 +29,7 @@ namespace emu {
 
 typedef unsigned short u16;
 typedef unsigned int u32;
+typedef unsigned long long u64;
 struct uint4 {
   u32 x, y, z, w;
 };
@@ -47,7 +48,7 @@ Dim3 blockDim{256, 1, 1};
 
 std::barrier<> *gBlock = nullptr;
 unsigned char *gSmem = nullptr;
-alignas(128) unsigned char gDynSmem[3 * (128 + 256) * 64 * 2]; // MOE_MMA_SMEM(256, 64, 3)
+alignas(1024) unsigned char gDynSmem[4 * (128 + 256) * 64 * 2 + 1024]; // MOE_WGMMA_SMEM(4)
 
 struct Warp {
   std::barrier<> bar{32};
@@ -196,7 +197,48 @@ using std::min;
 #define __align__(n) __attribute__((aligned(n)))
 #define MOE_DYN_SMEM(name) unsigned char *name = gDynSmem
 #define EFFC_DEVICE_PRIMITIVES_CUH
+#define __host__
+#include "hopper.cuh" // the layout encoders (hop_sw128, hop_desc_sw128); no asm is instantiated
 #include "moe.cuh"
+
+// wgmma.mma_async m64nNk16 from the PTX ISA, independent of hopper.cuh's
+// encoders: the descriptor's start address (bits 0-13, >> 4) and SBO (bits
+// 32-45) with 128-byte swizzle, K-major: element (r, k) of the 64 x 16 A
+// slice (or N x 16 B slice) at start + (r / 8) SBO + (r % 8) 128 + 2 k, then
+// address bits [4:6] ^= bits [7:9]. Accumulator i of warp w (of the
+// warpgroup), lane l: row 16 w + l / 4 + 8 ((i / 2) % 2), column 8 (i / 4) +
+// 2 (l % 4) + i % 2. Each thread computes its own accumulators from shared
+// memory when it issues (the kernel's barriers order the reads).
+template <int N, bool BF, bool TA, bool TB>
+void emu_wgmma_m64k16(float *d, u64 descA, u64 descB, int scaleD) {
+  static_assert(!TA && !TB, "K-major operands only");
+  EXPECT_EQ(descA >> 62, 1u) << "128B swizzle";
+  EXPECT_EQ(descB >> 62, 1u) << "128B swizzle";
+  auto at = [](u64 desc, int r, int k) {
+    const u32 start = u32(desc & 0x3FFFu) << 4, sbo = u32((desc >> 32) & 0x3FFFu) << 4;
+    u32 off = start + u32(r / 8) * sbo + u32(r % 8) * 128u + 2u * u32(k);
+    off ^= ((off >> 7) & 7u) << 4;
+    u16 h;
+    std::memcpy(&h, gSmem + off, 2);
+    return BF ? bf16_to_f32(h) : f16_to_f32(h);
+  };
+  const int w = (threadIdx.x >> 5) & 3, l = threadIdx.x & 31;
+  for (int i = 0; i < N / 2; ++i) {
+    const int row = 16 * w + l / 4 + 8 * ((i / 2) % 2), col = 8 * (i / 4) + 2 * (l % 4) + i % 2;
+    float s = scaleD ? d[i] : 0.0f;
+    for (int k = 0; k < 16; ++k)
+      s += at(descA, row, k) * at(descB, col, k);
+    d[i] = s;
+  }
+}
+#define hop_wgmma_m64k16 emu_wgmma_m64k16
+#define hop_wgmma_fence() ((void)0)
+#define hop_wgmma_commit() ((void)0)
+#define hop_wgmma_wait emu_wait
+template <int N> void emu_wait() {}
+#define hop_fence_operand(r) ((void)(r))
+#define hop_fence_proxy_async_smem() ((void)0)
+#include "moe_wgmma.cuh"
 #undef __shared__
 
 } // namespace emu
@@ -246,10 +288,11 @@ std::vector<uint16_t> random16(size_t n, bool bf, std::mt19937 &rng, float scale
   return v;
 }
 
-/// max |out - ref| / max |ref| of one expert GEMM kernel (mma or GEMV) over
-/// random operands, against the host stage moe_expert_gemm. `experts` names
-/// each slot's expert; sorted rows take their order from the host permute.
-template <class C, bool MMA>
+/// max |out - ref| / max |ref| of one expert GEMM kernel (KIND 0 GEMV, 1
+/// mma.sync, 2 wgmma) over random operands, against the host stage
+/// moe_expert_gemm. `experts` names each slot's expert; sorted rows take
+/// their order from the host permute.
+template <class C, int KIND>
 double expertGemmError(const std::vector<int64_t> &experts, uint32_t seed) {
   std::mt19937 rng(seed);
   const DType dt = C::BF16 ? DType::BFLOAT16 : DType::FLOAT16;
@@ -281,12 +324,16 @@ double expertGemmError(const std::vector<int64_t> &experts, uint32_t seed) {
                       {{outType, {TK, C::N}, ref.data()}});
   EXPECT_TRUE(st.ok()) << st.message();
   const void *idx = C::SORTED ? (const void *)order.data() : (const void *)experts.data();
-  if constexpr (MMA) {
-    // The emitter's grid: a bound on the experts' 128-row tiles, N columns.
-    const unsigned tiles =
-        unsigned(std::min<int64_t>((TK + 127) / 128 + C::E - 1, C::E * ((C::T + 127) / 128)));
+  // The emitter's grid for the tensor-core kernels: a bound on the
+  // experts' 128-row tiles, N columns.
+  const unsigned tiles =
+      unsigned(std::min<int64_t>((TK + 127) / 128 + C::E - 1, C::E * ((C::T + 127) / 128)));
+  if constexpr (KIND == 1) {
     launch(tiles, unsigned(C::N / (C::GATED ? C::BN / 2 : C::BN)),
            [&] { emu::moe_grouped_mma<C>(a.data(), w.data(), (const int *)idx, got.data()); });
+  } else if constexpr (KIND == 2) {
+    launch(tiles, unsigned(C::N / (C::GATED ? 128 : 256)),
+           [&] { emu::moe_grouped_wgmma<C>(a.data(), w.data(), (const int *)idx, got.data()); });
   } else {
     const unsigned gy = unsigned(C::SORTED ? C::E : std::min<int64_t>(C::E, TK));
     launch(unsigned((C::N + 7) / 8), gy,
@@ -345,16 +392,16 @@ TEST(MoEEmulated, GroupedMmaSortedK64) {
 }
 
 // 128x256 block tiles (ExpertGemmSpec::mmaBn 256: 64x64 per warp, gated
-// 128 gate + 128 up rows per B tile), k-tiles of 64 and of 32; 40 experts
-// over 300 slots, so the tile-finding scan crosses a 32-expert step and
-// some experts have no rows.
+// 128 gate + 128 up rows per B tile; N 256 so that the up rows are not the
+// gate rows after the block's), k-tiles of 64 and of 32; down over 40
+// experts and 300 slots, so the tile-finding scan crosses a 32-expert step
+// and some experts have no rows.
 TEST(MoEEmulated, GroupedMmaSortedN256) {
-  const auto ex = route(300, 40, 33, 21);
-  EXPECT_LE((expertGemmError<Cfg<128, 128, 150, 2, 40, true, true, true, 64, 256>, true>(ex, 22)),
+  const auto ex = route(300, 40, 33, 21), few = route(300, 3, 1, 1);
+  EXPECT_LE((expertGemmError<Cfg<256, 128, 150, 2, 3, true, true, true, 64, 256>, true>(few, 22)),
             8e-3);
   EXPECT_LE((expertGemmError<Cfg<256, 64, 150, 2, 40, true, true, false, 64, 256>, true>(ex, 23)),
             1e-5);
-  const auto few = route(300, 3, 1, 1);
   EXPECT_LE((expertGemmError<Cfg<256, 96, 150, 2, 3, false, true, true, 32, 256>, true>(few, 24)),
             1e-3);
   EXPECT_LE((expertGemmError<Cfg<256, 96, 150, 2, 3, true, true, false, 32, 256>, true>(few, 25)),
@@ -403,6 +450,26 @@ template <class C> void checkRoute(uint32_t seed) {
 TEST(MoEEmulated, RouteWarpDots) {
   checkRoute<RouteCfg<3, 256, 40, 4, 8>>(31); // E > 32 warps: some warps score two experts
   checkRoute<RouteCfg<2, 72, 8, 2, 1>>(32);   // H % 8 != 0: scalar loads
+}
+
+// The sm_90a wgmma variant (device/moe_wgmma.cuh: 128x256x64 tiles, two
+// warpgroups, 4 stages of 128B-swizzled k-tiles) with wgmma emulated from
+// the PTX ISA's descriptor and fragment rules: gated (128 gate + 128 up
+// rows per B tile) and down, bf16 and fp16, KD of one and of five k-tiles
+// (the ring wraps), 40 experts (the tile scan's second step).
+template <int N_, int KD_, int T_, int K_, int E_, bool BF, bool GATED_>
+struct WgCfg : Cfg<N_, KD_, T_, K_, E_, BF, true, GATED_, 64, 256> {
+  static constexpr int STAGES = 4;
+};
+TEST(MoEEmulated, GroupedWgmmaSorted) {
+  const auto few = route(300, 3, 1, 1);
+  // Gated N 256: two column blocks, and the up rows are not the gate rows
+  // after the block's (N != BN / 2).
+  EXPECT_LE((expertGemmError<WgCfg<256, 320, 150, 2, 3, true, true>, 2>(few, 41)), 8e-3);
+  EXPECT_LE((expertGemmError<WgCfg<256, 64, 150, 2, 3, false, true>, 2>(few, 42)), 1e-3);
+  EXPECT_LE((expertGemmError<WgCfg<256, 320, 150, 2, 3, true, false>, 2>(few, 43)), 1e-5);
+  const auto many = route(300, 40, 33, 21);
+  EXPECT_LE((expertGemmError<WgCfg<256, 64, 150, 2, 40, true, false>, 2>(many, 44)), 1e-5);
 }
 
 // Decode: 2 tokens, top-4 over 20 experts: at most 8 named; the grid has
