@@ -15,10 +15,15 @@
 //   tagged `eff.collective = "all_gather"`. Each output element is the same
 //   dot product as before, so fp32 results are unchanged bit for bit.
 //
-// Not planned yet (remarks say so): row-parallel pairs (column then row
-// parallel with one all-reduce, Megatron style), ring attention over the
-// sequence (the host reference is runtime/src/host/RingAttention), eff.gemm
-// and quantized linears. The plan reaches the manifest as Kernel.device /
+//   Row-parallel (Megatron's pair): a matmul with a constant [K, C] weight
+//   whose input is made of the column blocks above, through elementwise ops
+//   (a gated MLP's act(gate) * up), becomes per device d: the elementwise
+//   ops on block d, times rows d of the weight; an eff.add chain tagged
+//   all_reduce sums the partials (fp32 order differs: within rounding).
+//
+// Not planned yet (remarks say so): ring attention over the sequence (the
+// host reference is runtime/src/host/RingAttention), eff.gemm and quantized
+// linears. The plan reaches the manifest as Kernel.device /
 // Kernel.collective and Manifest.devices (func attribute `eff.devices`);
 // effc-run --devices=N --backend=host simulates it, the cuda backend runs
 // it as one device only.
@@ -44,6 +49,9 @@ constexpr llvm::StringLiteral kCollective = "eff.collective";
 
 struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<PartitionDevicesPass> {
   using PartitionDevicesBase::PartitionDevicesBase;
+
+  /// blockOf's results: (value, device) -> the block on that device.
+  llvm::DenseMap<std::pair<void *, int64_t>, Value> blocks;
 
   void placeExperts(MoERouteOp route, ArrayRef<MoEExpertsOp> groups) {
     OpBuilder b(route);
@@ -81,6 +89,111 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
           << "; the partial outputs are summed by an all-reduce"
           << (used < devices ? " (fewer expert groups than devices)" : "");
     }
+  }
+
+  /// Block d (of `devices` equal blocks along the last axis) of `v`, built
+  /// on device d from the all-gather concats of column-parallel linears
+  /// through elementwise ops (operands broadcast along the last axis are
+  /// used whole); null when `v` is not such a value. Memoized per (v, d).
+  Value blockOf(Value v, int64_t d, OpBuilder &b, int depth = 0) {
+    auto key = std::make_pair(v.getAsOpaquePointer(), d);
+    if (auto it = blocks.find(key); it != blocks.end())
+      return it->second;
+    Value out;
+    auto type = dyn_cast<RankedTensorType>(v.getType());
+    Operation *def = v.getDefiningOp();
+    if (!type || !type.hasStaticShape() || type.getRank() < 1 || !def || depth > 8)
+      return out;
+    const int64_t last = type.getShape().back();
+    if (auto cat = dyn_cast<ConcatOp>(def)) {
+      auto collective = cat->getAttrOfType<StringAttr>(kCollective);
+      if (collective && collective.getValue() == "all_gather" &&
+          int64_t(cat.getAxis()) == type.getRank() - 1 && int64_t(cat->getNumOperands()) == devices)
+        out = cat->getOperand(unsigned(d));
+    } else if (def->getNumResults() == 1 && def->hasTrait<OpTrait::eff::Elementwise>() &&
+               last % devices == 0) {
+      SmallVector<Value> operands;
+      bool any = false;
+      for (Value operand : def->getOperands()) {
+        auto ot = dyn_cast<RankedTensorType>(operand.getType());
+        if (ot && (ot.getRank() == 0 || ot.getShape().back() == 1)) {
+          operands.push_back(operand); // broadcast along the last axis: whole
+          continue;
+        }
+        Value block = blockOf(operand, d, b, depth + 1);
+        if (!block)
+          return out;
+        operands.push_back(block);
+        any = true;
+      }
+      if (any) {
+        SmallVector<int64_t> shape(type.getShape());
+        shape.back() = last / devices;
+        OperationState state(def->getLoc(), def->getName());
+        state.addOperands(operands);
+        state.addAttributes(def->getAttrs());
+        state.addTypes(RankedTensorType::get(shape, type.getElementType()));
+        Operation *clone = b.create(state);
+        clone->setAttr(kDevice, b.getI64IntegerAttr(d));
+        out = clone->getResult(0);
+      }
+    }
+    if (out)
+      blocks[key] = out;
+    return out;
+  }
+
+  /// Row-parallel: y = x W where x's column blocks are on the devices
+  /// already (blockOf) becomes the sum of x_d W[rows d] (device d), an
+  /// all-reduce; the all-gather of x is then needed only by other users.
+  bool rowParallel(MatMulOp mm) {
+    Value x = mm->getOperand(0), w = mm->getOperand(1);
+    auto wType = dyn_cast<RankedTensorType>(w.getType());
+    auto xType = dyn_cast<RankedTensorType>(x.getType());
+    if (!w.getDefiningOp<ConstantOp>() || !wType || wType.getRank() != 2 ||
+        !wType.hasStaticShape() || !xType || xType.getRank() < 2)
+      return false;
+    const int64_t k = wType.getShape()[0];
+    if (k % devices != 0)
+      return false;
+    OpBuilder b(mm);
+    Location loc = mm.getLoc();
+    SmallVector<Value> xs;
+    for (int64_t d = 0; d < devices; ++d) {
+      Value block = blockOf(x, d, b);
+      if (!block)
+        return false;
+      xs.push_back(block);
+    }
+    const int64_t rows = k / devices;
+    Value sum;
+    for (int64_t d = 0; d < devices; ++d) {
+      SmallVector<int64_t> idx;
+      for (int64_t r = d * rows; r < (d + 1) * rows; ++r)
+        idx.push_back(r);
+      auto idxType = RankedTensorType::get({rows}, b.getI64Type());
+      Value indices = b.create<ConstantOp>(loc, idxType, DenseIntElementsAttr::get(idxType, idx));
+      Value slice =
+          b.createOrFold<GatherOp>(loc, ValueRange{w, indices}, ArrayRef<NamedAttribute>{});
+      auto part = b.create<MatMulOp>(loc, ValueRange{xs[d], slice}, ArrayRef<NamedAttribute>{});
+      part->setAttr(kDevice, b.getI64IntegerAttr(d));
+      if (!sum) {
+        sum = part.getResult();
+        continue;
+      }
+      auto add =
+          b.create<AddOp>(loc, ValueRange{sum, part.getResult()}, ArrayRef<NamedAttribute>{});
+      add->setAttr(kCollective, b.getStringAttr("all_reduce"));
+      sum = add.getResult();
+    }
+    if (remarks)
+      mm->emitRemark("row parallel over ")
+          << int64_t(devices)
+          << " devices: the input's column blocks stay on their devices, the partial products "
+             "are summed by an all-reduce";
+    mm.getResult().replaceAllUsesWith(sum);
+    mm->erase();
+    return true;
   }
 
   /// Why `mm` is not split column-parallel, or "" when it is split.
@@ -164,8 +277,10 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
     });
     for (auto &[route, list] : groups)
       placeExperts(cast<MoERouteOp>(route), list);
-    for (MatMulOp mm : matmuls) {
+    for (MatMulOp mm : matmuls) { // program order: producers' blocks exist first
       Operation *op = mm;
+      if (rowParallel(mm))
+        continue;
       std::string whyNot = columnParallel(mm);
       if (!remarks)
         continue;

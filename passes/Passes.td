@@ -181,9 +181,12 @@ def PartitionDevices : Pass<"eff-partition-devices", "func::FuncOp"> {
     with a constant [K, C] weight, C divisible by N and C / N >= min-columns,
     becomes N matmuls over column blocks (device d) joined by an eff.concat
     on the last axis (all-gather): every element is the same dot product, so
-    fp32 results do not change. Row-parallel pairs, ring attention, eff.gemm
-    and quantized linears stay replicated (remarks say why). devices = 1
-    changes nothing.
+    fp32 results do not change. A matmul with a constant [K, C] weight whose
+    input is made of such blocks (through elementwise ops, e.g. a gated MLP's
+    act(gate) * up) is row-parallel instead: device d multiplies its block by
+    rows d of the weight and an eff.add chain (all-reduce) sums the partials,
+    so the all-gather is not needed. Ring attention, eff.gemm and quantized
+    linears stay replicated (remarks say why). devices = 1 changes nothing.
   }];
   let dependentDialects = ["mlir::eff::EffDialect"];
   let options = [

@@ -6,9 +6,9 @@
 # another device's data outside a collective fails the run), against the
 # reference of DATA (the shapes come from DATA's inputs) and against N = 1's
 # own outputs within 1e-5 relative (column-parallel linears give the same dot
-# products; MoE expert groups differ from one eff.moe only in the order of
-# fp32 additions). The IR must carry the plan: eff.device tags and the
-# collectives (all_gather; all_reduce for MoE models).
+# products; row-parallel linears and MoE expert groups differ only in the
+# order of fp32 additions). The IR must carry the plan: eff.device tags and
+# the collectives (all_gather; all_reduce for MoE models).
 #   test/e2e/run_devices.sh MODEL_DIR DATA_DIR BIN_DIR [effc args...]
 set -euo pipefail
 model_dir=$1; data=$2; bin_dir=$3; shift 3

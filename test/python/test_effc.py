@@ -255,8 +255,9 @@ def test_moe_partitions():
 
 
 def test_devices():
-    """devices= is effc --devices: llama's linears split column-parallel over 2
-    devices give the same logits (the host runs the plan as one device)."""
+    """devices= is effc --devices: llama's linears split over 2 devices
+    (column-parallel, the MLP's down projection row-parallel) give the same
+    logits up to the fp32 order of the partial sums (run as one device)."""
     d = model_dir("llama-dynamo")
     inputs, outputs = load_test_data(d)
     shapes = {k: v.shape for k, v in inputs.items()}
@@ -264,7 +265,7 @@ def test_devices():
     split = effc.compile(str(d / "model.onnx"), shapes=shapes, devices=2)
     a = np.asarray(whole.session(device="host").run(inputs)["logits"])
     b = np.asarray(split.session(device="host").run(inputs)["logits"])
-    np.testing.assert_array_equal(b, a)
+    np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5)
     check_close("logits", b, outputs[0], *tolerance("llama-dynamo", "fp32"))
     with pytest.raises(ValueError, match="devices must be >= 1, got 0"):
         effc.compile(str(d / "model.onnx"), shapes=shapes, devices=0)

@@ -47,6 +47,19 @@ func.func @linears(%x: tensor<3x8xf32>, %wx: tensor<8x16xf32>) -> (tensor<3x16xf
 
 // -----
 
+func.func @mlp(%x: tensor<3x16xf32>) -> tensor<3x16xf32> {
+  %w1 = eff.constant {value = dense<0.5> : tensor<16x16xf32>} : tensor<16x16xf32>
+  %w2 = eff.constant {value = dense<0.25> : tensor<16x16xf32>} : tensor<16x16xf32>
+  // expected-remark @+1 {{column parallel over 2 devices; the blocks are joined by an all-gather}}
+  %h = eff.matmul %x, %w1 : (tensor<3x16xf32>, tensor<16x16xf32>) -> tensor<3x16xf32>
+  %t = eff.tanh %h : (tensor<3x16xf32>) -> tensor<3x16xf32>
+  // expected-remark @+1 {{row parallel over 2 devices: the input's column blocks stay on their devices, the partial products are summed by an all-reduce}}
+  %y = eff.matmul %t, %w2 : (tensor<3x16xf32>, tensor<16x16xf32>) -> tensor<3x16xf32>
+  return %y : tensor<3x16xf32>
+}
+
+// -----
+
 func.func @weight_rank(%x: tensor<2x3x8xf32>) -> tensor<2x3x16xf32> {
   %w = eff.constant {value = dense<0.5> : tensor<2x8x16xf32>} : tensor<2x8x16xf32>
   // expected-remark @+1 {{replicated: the weight is not a static 2-D [K, C] tensor}}

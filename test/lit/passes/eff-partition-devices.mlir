@@ -75,3 +75,37 @@ func.func @kept(%x: tensor<3x2xf32>, %wa: tensor<2x4xf32>) -> (tensor<3x4xf32>, 
 }
 
 // ZERO: error: eff-partition-devices: devices must be >= 1, got 0
+
+// A gated MLP: gate and up column-parallel, act(gate) * up per block on its
+// device, down row-parallel (each device's rows of the weight) summed by an
+// all-reduce; the all-gathers are left without users (the canonicalizer
+// removes them).
+// TWO-LABEL: func @mlp
+// TWO: %[[G0:.*]] = eff.matmul %arg0, %{{.*}} {eff.device = 0 : i64} : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
+// TWO: %[[G1:.*]] = eff.matmul %arg0, %{{.*}} {eff.device = 1 : i64}
+// TWO: %[[U0:.*]] = eff.matmul %arg0, %{{.*}} {eff.device = 0 : i64}
+// TWO: %[[U1:.*]] = eff.matmul %arg0, %{{.*}} {eff.device = 1 : i64}
+// TWO: %[[S0:.*]] = eff.sigmoid %[[G0]] {eff.device = 0 : i64} : (tensor<3x2xf32>) -> tensor<3x2xf32>
+// TWO: %[[A0:.*]] = eff.mul %[[G0]], %[[S0]] {eff.device = 0 : i64}
+// TWO: %[[H0:.*]] = eff.mul %[[A0]], %[[U0]] {eff.device = 0 : i64}
+// TWO: %[[S1:.*]] = eff.sigmoid %[[G1]] {eff.device = 1 : i64}
+// TWO: %[[A1:.*]] = eff.mul %[[G1]], %[[S1]] {eff.device = 1 : i64}
+// TWO: %[[H1:.*]] = eff.mul %[[A1]], %[[U1]] {eff.device = 1 : i64}
+// TWO: %[[W0:.*]] = eff.constant {value = dense<{{\[\[}}1.000000e+00, 2.000000e+00], [3.000000e+00, 4.000000e+00]]> : tensor<2x2xf32>}
+// TWO: %[[P0:.*]] = eff.matmul %[[H0]], %[[W0]] {eff.device = 0 : i64} : (tensor<3x2xf32>, tensor<2x2xf32>) -> tensor<3x2xf32>
+// TWO: %[[W1:.*]] = eff.constant {value = dense<{{\[\[}}5.000000e+00, 6.000000e+00], [7.000000e+00, 8.000000e+00]]> : tensor<2x2xf32>}
+// TWO: %[[P1:.*]] = eff.matmul %[[H1]], %[[W1]] {eff.device = 1 : i64}
+// TWO: %[[Y:.*]] = eff.add %[[P0]], %[[P1]] {eff.collective = "all_reduce"}
+// TWO: return %[[Y]]
+func.func @mlp(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %wg = eff.constant {value = dense<[[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, 7.0, 8.0], [1.5, 2.5, 3.5, 4.5], [0.5, 1.0, 1.5, 2.0]]> : tensor<4x4xf32>} : tensor<4x4xf32>
+  %wu = eff.constant {value = dense<[[2.0, 1.0, 0.0, -1.0], [1.0, 1.0, 2.0, 2.0], [0.5, 0.25, 0.125, 1.0], [3.0, 2.0, 1.0, 0.0]]> : tensor<4x4xf32>} : tensor<4x4xf32>
+  %wd = eff.constant {value = dense<[[1.0, 2.0], [3.0, 4.0], [5.0, 6.0], [7.0, 8.0]]> : tensor<4x2xf32>} : tensor<4x2xf32>
+  %g = eff.matmul %x, %wg : (tensor<3x4xf32>, tensor<4x4xf32>) -> tensor<3x4xf32>
+  %u = eff.matmul %x, %wu : (tensor<3x4xf32>, tensor<4x4xf32>) -> tensor<3x4xf32>
+  %s = eff.sigmoid %g : (tensor<3x4xf32>) -> tensor<3x4xf32>
+  %a = eff.mul %g, %s : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  %h = eff.mul %a, %u : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  %y = eff.matmul %h, %wd : (tensor<3x4xf32>, tensor<4x2xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
