@@ -3,7 +3,7 @@
 // on Llama-3.2-1B linear shapes, bf16 activations, against cuBLAS bf16 and
 // fp16 GEMMs in the same run, with the bandwidth floor of each.
 //
-//   effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] [--decode=vec]
+//   effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] [--decode=vec|mma]
 //                    [--graphs] [--rows=1,4,16] [--arch=sm_90 --compile-only]
 //
 // --check: every scheme (int8 per channel, nf4 block 64, MatMulNBits-style
@@ -26,7 +26,8 @@
 // launch gaps: what a decode step run with cuda_graphs sees; cuBLAS too).
 // --rows=M,..: the perf table's M (default 1,4,16,128,2048).
 // --decode=vec: the decode rows (M <= 16) with quant_linear_gemv_vec where
-// the emitter picks quant_linear_gemv_mma (the kernel before it).
+// the emitter picks quant_linear_gemv_mma(_bs) (the kernel before them);
+// --decode=mma: quant_linear_gemv_mma where it picks gemv_mma_bs.
 // Without --check or --perf both run. Exit status 1 when a check fails.
 // --compile-only compiles every kernel with NVRTC for --arch (no GPU).
 #include "compiler/codegen/Families.h"
@@ -171,8 +172,10 @@ float fromBf16(uint16_t b) {
 }
 
 /// --decode=vec: the decode kernel before quant_linear_gemv_mma (before and
-/// after tables in one run).
-bool gDecodeVec = false;
+/// after tables in one run); --decode=mma: quant_linear_gemv_mma where
+/// quant_linear_gemv_mma_bs would be picked. The emitter's gemv_mma attr:
+/// 0 vec, 1 the default choice, 2 mma.
+int gDecode = 1;
 
 host::Attrs attrsOf(const Scheme &s, int64_t K, int64_t N, int64_t block) {
   return {{"scheme", int64_t(s.scheme)},
@@ -190,7 +193,7 @@ KernelDesc describe(const Scheme &s, const Packed &p, int64_t M, int64_t K, int6
   d.op = "eff.quant_linear";
   d.name = name;
   d.attrs = attrsOf(s, K, N, p.block);
-  d.attrs["gemv_mma"] = int64_t(!gDecodeVec);
+  d.attrs["gemv_mma"] = int64_t(gDecode);
   d.inputs = {{DType::BFLOAT16, {M, K}},
               {DType::UINT8, p.codesShape},
               {p.scalesType, p.scalesShape},
@@ -210,9 +213,12 @@ Kernel generate(const Scheme &s, const Packed &p, int64_t M, int64_t K, int64_t 
   Kernel k;
   k.label = s.name + " M" + std::to_string(M) + " " + std::to_string(K) + "x" + std::to_string(N);
   // The threshold too: llm-int8 and llm-int8-t1 are one scheme number.
-  k.name = std::string(gDecodeVec ? "effc_qbv_" : "effc_qb_") + std::to_string(int(s.scheme)) +
-           "_t" + std::to_string(int(s.threshold * 100)) + (s.doubleQuant ? "_dq_" : "_") +
-           std::to_string(M) + "_" + std::to_string(K) + "_" + std::to_string(N);
+  k.name = std::string(gDecode == 0   ? "effc_qbv_"
+                       : gDecode == 2 ? "effc_qbm_"
+                                      : "effc_qb_") +
+           std::to_string(int(s.scheme)) + "_t" + std::to_string(int(s.threshold * 100)) +
+           (s.doubleQuant ? "_dq_" : "_") + std::to_string(M) + "_" + std::to_string(K) + "_" +
+           std::to_string(N);
   KernelDesc d = describe(s, p, M, K, N, k.name);
   KernelChoice c;
   std::string text;
@@ -638,8 +644,9 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
 }
 
 int usage() {
-  std::fprintf(stderr, "usage: effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] "
-                       "[--decode=vec] [--graphs] [--rows=M,..] [--compile-only --arch=sm_90]\n");
+  std::fprintf(stderr,
+               "usage: effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] "
+               "[--decode=vec|mma] [--graphs] [--rows=M,..] [--compile-only --arch=sm_90]\n");
   return 2;
 }
 
@@ -658,7 +665,9 @@ int main(int argc, char **argv) {
     else if (a == "--graphs")
       opt.graphs = true;
     else if (a == "--decode=vec")
-      gDecodeVec = true;
+      gDecode = 0;
+    else if (a == "--decode=mma")
+      gDecode = 2;
     else if (a.rfind("--rows=", 0) == 0) {
       opt.rows.clear();
       for (const char *p = a.c_str() + 7; *p;) {

@@ -4,7 +4,8 @@
 // call of a template of device/quant_linear.cuh: for up to kVecGemvRows rows
 // (decode) the tensor-core GEMV (gemv_mma: bf16/fp16 activations, a
 // weight-only scheme, 16-byte chunks that line up with K and the scale
-// blocks), else the warp-per-column GEMV with 128-bit loads of the packed
+// blocks; gemv_mma_bs, one scale per mma, where the blocks hold its
+// windows), else the warp-per-column GEMV with 128-bit loads of the packed
 // weight when its 16-byte chunks line up with the scale blocks, else the
 // scalar GEMV (up to kGemvRows rows); above, the tensor-core GEMM (mma) for
 // bf16/fp16 activations when 16-code chunks line up with the scale blocks,
@@ -116,6 +117,24 @@ bool useMmaGemv(const QuantGeometry &g) {
   return g.K % codes == 0 && g.blockSize % codes == 0;
 }
 
+/// quant_linear_gemv_mma_bs: gemv_mma's cases whose scale blocks (unless one
+/// per column) hold whole windows of 4 lanes x P bytes, P the largest of 16,
+/// 8, 4 that does (at least 8 codes a lane), K in whole pieces, and in the
+/// flat layout columns that start on a block. The template's static_asserts
+/// are these conditions.
+bool useBlockScaledGemv(const QuantGeometry &g) {
+  if (!useMmaGemv(g))
+    return false;
+  const bool flat = g.layout == int64_t(host::QuantLayout::BnbFlat);
+  const bool perChannel = !flat && g.blocks == 1;
+  const int64_t blockBytes = g.blockSize * g.bits / 8;
+  const int64_t span = perChannel ? 64 : blockBytes;
+  const int64_t p = span % 64 == 0 ? 16 : span % 32 == 0 ? 8 : 4;
+  if (p < g.bits || (g.K * g.bits / 8) % p != 0)
+    return false;
+  return perChannel || (blockBytes % (4 * p) == 0 && (!flat || g.K % g.blockSize == 0));
+}
+
 /// quant_linear_mma: more rows than the GEMVs take, 16-bit activations (the
 /// MMA operands), a weight-only scheme and 16-code chunks that start on a
 /// 16-byte activation chunk and lie in one scale block.
@@ -154,8 +173,9 @@ bool chooseQuantLinear(const KernelDesc &d, KernelChoice &c, std::string &error)
     c.setParam("bm", bm);
     c.setParam("bn", bn);
   } else if (useMmaGemv(g) && d.intAttr("gemv_mma", 1) != 0) {
-    // (effc-quant-bench --decode=vec sets gemv_mma = 0 to time gemv_vec.)
-    c.variant = "gemv_mma";
+    // (effc-quant-bench --decode=vec sets gemv_mma = 0 to time gemv_vec,
+    // --decode=mma gemv_mma = 2 to time gemv_mma where gemv_mma_bs fits.)
+    c.variant = useBlockScaledGemv(g) && d.intAttr("gemv_mma", 1) != 2 ? "gemv_mma_bs" : "gemv_mma";
     c.launch.grid[0] = uint32_t(ceilDiv(g.N, kMmaGemvColumns));
   } else if (useVectorGemv(g) || g.rows <= kGemvRows) {
     c.variant = useVectorGemv(g) ? "gemv_vec" : "gemv";
@@ -211,9 +231,9 @@ bool instantiateQuantLinear(const KernelDesc &d, const KernelChoice &c, std::str
   if (c.variant == "mma")
     w.line("quant_linear_mma<", cfg, ", ", c.param("bm"), ", ", c.param("bn"), ", ",
            flag(g.aType == DType::BFLOAT16), ">(x1, ", zp, ", x0, loadScale, store);");
-  else if (c.variant == "gemv_mma")
-    w.line("quant_linear_gemv_mma<", cfg, ", ", flag(g.aType == DType::BFLOAT16), ">(x1, ", zp,
-           ", x0, loadScale, store);");
+  else if (c.variant == "gemv_mma" || c.variant == "gemv_mma_bs")
+    w.line("quant_linear_", c.variant, "<", cfg, ", ", flag(g.aType == DType::BFLOAT16), ">(x1, ",
+           zp, ", x0, loadScale, store);");
   else
     w.line("quant_linear_", c.variant, "<", cfg, ">(x1, ", zp, ", loadA, loadScale, store);");
   w.close();

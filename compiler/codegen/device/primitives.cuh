@@ -100,6 +100,16 @@ template <bool BF> __device__ __forceinline__ u32 pack2(float lo, float hi) {
     asm("cvt.rn.f16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
   return r;
 }
+// a * b + c on two 16-bit values at once (RNE; sm_80 for bf16). BF: bf16,
+// else fp16.
+template <bool BF> __device__ __forceinline__ u32 fma2(u32 a, u32 b, u32 c) {
+  u32 r;
+  if constexpr (BF)
+    asm("fma.rn.bf16x2 %0, %1, %2, %3;\n" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+  else
+    asm("fma.rn.f16x2 %0, %1, %2, %3;\n" : "=r"(r) : "r"(a), "r"(b), "r"(c));
+  return r;
+}
 // fp32 bits -> tf32, round to nearest (ties away), as cuBLAS's TF32 mode.
 __device__ __forceinline__ u32 cvt_tf32(u32 x) {
   u32 r;

@@ -2,7 +2,11 @@
 //
 // y[row][n] = sum_k a[row][k] * W[k][n], W decoded from its packed codes in
 // registers as it is read (never written out; the prefill MMA kernel decodes a
-// tile at a time into shared memory). Five kernels:
+// tile at a time into shared memory). Six kernels:
+//   quant_linear_gemv_mma_bs<C,BF> decode (M <= 16), bf16/fp16 activations
+//                          and windows of 4 lanes x P bytes inside one scale
+//                          block: gemv_mma's shape, each window's mmas summed
+//                          unscaled and scaled once (no per-code multiply).
 //   quant_linear_gemv_mma<C,BF> decode (M <= 16) with bf16/fp16 activations:
 //                          16 columns per block, K split over 8 warps,
 //                          128-bit loads of 4 chunks a column per lane
@@ -571,6 +575,256 @@ __device__ void quant_linear_gemv_mma(const u8 *w, const u8 *zp, const u16 *a, c
         cur[u] = nxt[u];
   }
   // c0, c1: column g, rows 2 t, 2 t + 1 (+ 8 m); c2, c3: column g + 8.
+#pragma unroll
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      red[warp][m][lane][e] = acc[0][m][e] + acc[1][m][e];
+  __syncthreads();
+  for (int i = tid; i < MT * 128; i += blockDim.x) {
+    const int m = i >> 7, l = (i >> 2) & 31, e = i & 3;
+    const int col = n0 + (l >> 2) + 8 * (e >> 1);
+    const long long row = 8 * m + 2 * (l & 3) + (e & 1);
+    if (row >= C::ROWS || col >= C::N)
+      continue;
+    float sum = 0.0f;
+#pragma unroll
+    for (int v = 0; v < WARPS; ++v)
+      sum += red[v][m][l][e];
+    if constexpr (PER_CHANNEL)
+      sum *= loadScale(col);
+    store(row * C::N + col, sum);
+  }
+}
+
+// ---- decode GEMV on tensor cores, one scale block per mma: M <= 16 ---------
+// quant_linear_gemv_mma's fragments and block shape, but the 4 lanes t of a
+// column read P consecutive bytes each (P = 16, 8 or 4: the largest with
+// 4 P dividing a scale block), so every mma's 16 k (the 4 lanes' 4 codes)
+// lie in one scale block of each of the lane's two columns: the mmas of a
+// window (4 P bytes of a column) accumulate unscaled codes from zero and the
+// window's fp32 sum is scaled once per window (an FMA per accumulator)
+// instead of a multiply per code. Codes reach 16 bits without float math:
+// int4 by mask-and-or into the bf16/fp16 pattern of 128 + c (bf16) or
+// 1024 + c (fp16) and one fma.rn.{bf16,f16}x2 that subtracts 128 or 1024 plus
+// the zero point (exact: integers that small are exact); int8 with fp16 by
+// prmt into 1024 + c and the same fma; int8 with bf16 through fp32 (2^23 | c)
+// and a rounding pack; nf4/fp4 from a 16-entry book of 16-bit values in
+// shared memory (the book value rounded to bf16/fp16 first, then times the
+// fp32 scale: the same one rounding of the value as the other kernels, at a
+// different point). Window w of a column is warp w % 8's (super-step w / 8);
+// up to 64 / P windows per lane loaded before use (2 x 4 x 16 bytes), beyond
+// that batches of half as many with the next batch in flight. Needs the
+// emitter's conditions (useBlockScaledGemv): P | K's bytes, P >= BITS (8+
+// codes a piece), 4 P | BLOCK_BYTES unless per channel, flat layout
+// K % BLOCK == 0.
+// Launch: grid ceil(N / 16), 256 threads.
+template <class C, bool BF, class LS, class ST>
+__device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a,
+                                         const LS &loadScale, const ST &store) {
+  constexpr bool FLAT = C::LAYOUT == QL_LAYOUT_BNB_FLAT;
+  constexpr bool PER_CHANNEL = !FLAT && C::BLOCKS == 1;
+  constexpr long long ROW_BYTES = FLAT ? C::K / 2 : (long long)C::BLOCKS * C::BLOCK_BYTES;
+  constexpr int SPAN = PER_CHANNEL ? 64 : C::BLOCK_BYTES;         // what a window must divide
+  constexpr int P = SPAN % 64 == 0 ? 16 : SPAN % 32 == 0 ? 8 : 4; // bytes per lane and window
+  constexpr int PC = P * 8 / C::BITS;                             // codes per piece
+  constexpr int STEPS = PC / 4;                                   // mma k-steps per piece
+  constexpr int PIECES = (long long)C::K * C::BITS / 8 / P;       // per column, within K
+  constexpr int WINS = (PIECES + 3) / 4;
+  constexpr int WARPS = 8;
+  constexpr int MT = C::ROWS > 8 ? 2 : 1;
+  constexpr int PER_WARP = (WINS + WARPS - 1) / WARPS;
+  constexpr int UMAX = 64 / P < 8 ? 64 / P : 8;
+  constexpr int U = PER_WARP <= UMAX ? PER_WARP : UMAX / 2;
+  constexpr int BATCHES = (PER_WARP + U - 1) / U;
+  static_assert(C::SCHEME == QL_INT4 || C::SCHEME == QL_INT8 || C::SCHEME == QL_NF4 ||
+                    C::SCHEME == QL_FP4,
+                "quant_linear_gemv_mma_bs: weight-only schemes");
+  static_assert(PC >= 8 && (long long)C::K * C::BITS / 8 % P == 0, "whole pieces of 8+ codes");
+  static_assert(PER_CHANNEL || (C::BLOCK_BYTES % (4 * P) == 0 && (!FLAT || C::K % C::BLOCK == 0)),
+                "a window in one scale block");
+  static_assert(C::ROWS <= 16, "quant_linear_gemv_mma_bs: at most 16 rows");
+  constexpr bool BOOK = C::SCHEME == QL_NF4 || C::SCHEME == QL_FP4;
+  // 16-bit patterns: 1.0 twice, and the int4 / fp16-int8 magic (128 or 1024).
+  [[maybe_unused]] constexpr u32 ONE2 = BF ? 0x3F803F80u : 0x3C003C00u;
+  [[maybe_unused]] constexpr u32 MAGIC2 = BF ? 0x43004300u : 0x64006400u;
+  [[maybe_unused]] constexpr float MAGIC = BF ? 128.0f : 1024.0f;
+  __shared__ u32 book[16];
+  __shared__ __align__(16) float red[WARPS][MT][32][4];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
+  if (BOOK && tid < 16)
+    book[tid] = pack2<BF>(C::SCHEME == QL_FP4 ? ql_fp4_book[tid] : ql_nf4_book[tid], 0.0f);
+  __syncthreads();
+  const int n0 = blockIdx.x * 16;
+  const int colA = n0 + g < C::N ? n0 + g : C::N - 1; // columns past N: never stored
+  const int colB = n0 + g + 8 < C::N ? n0 + g + 8 : C::N - 1;
+  const u8 *wA = w + (long long)colA * ROW_BYTES;
+  const u8 *wB = w + (long long)colB * ROW_BYTES;
+  auto scaleIndex = [&](int col, int piece) -> long long {
+    if constexpr (FLAT)
+      return ((long long)col * C::K + (long long)piece * PC) / C::BLOCK;
+    else
+      return (long long)col * C::BLOCKS + (long long)piece * PC / C::BLOCK;
+  };
+  auto loadPiece = [&](const u8 *p, u32 *q) {
+    if constexpr (P == 16) {
+      const uint4 v = __ldg(reinterpret_cast<const uint4 *>(p));
+      q[0] = v.x, q[1] = v.y, q[2] = v.z, q[3] = v.w;
+    } else if constexpr (P == 8) {
+      const uint2 v = __ldg(reinterpret_cast<const uint2 *>(p));
+      q[0] = v.x, q[1] = v.y;
+    } else {
+      q[0] = __ldg(reinterpret_cast<const u32 *>(p));
+    }
+  };
+  // A piece of both columns: codes, scales, and the zero point as what the
+  // decode subtracts (16-bit pairs for the fma, a float for int8 bf16).
+  struct Unit {
+    u32 qA[P / 4], qB[P / 4];
+    float sA, sB;
+    u32 bA, bB;
+    float fA, fB;
+  };
+  auto loadUnit = [&](int j, Unit &q) {
+    const int piece = 4 * j + t;
+#pragma unroll
+    for (int i = 0; i < P / 4; ++i)
+      q.qA[i] = q.qB[i] = 0u;
+    q.sA = q.sB = 0.0f;
+    q.bA = q.bB = 0u;
+    q.fA = q.fB = 0.0f;
+    if (piece >= PIECES)
+      return;
+    loadPiece(wA + (long long)piece * P, q.qA);
+    loadPiece(wB + (long long)piece * P, q.qB);
+    if constexpr (!PER_CHANNEL) {
+      q.sA = loadScale(scaleIndex(colA, piece));
+      q.sB = loadScale(scaleIndex(colB, piece));
+    }
+    if constexpr (!FLAT) {
+      int zA = C::BITS == 8 ? 128 : 8, zB = zA;
+      if constexpr (C::HAS_ZP) {
+        zA = zp[scaleIndex(colA, piece)];
+        zB = zp[scaleIndex(colB, piece)];
+      }
+      q.bA = pack2<BF>(-(MAGIC + (float)zA), -(MAGIC + (float)zA));
+      q.bB = pack2<BF>(-(MAGIC + (float)zB), -(MAGIC + (float)zB));
+      q.fA = 8388608.0f + (float)zA;
+      q.fB = 8388608.0f + (float)zB;
+    }
+  };
+  // Codes 4 s .. 4 s + 3 of a piece as two 16-bit pairs (lo: 4 s, 4 s + 1).
+  auto decode = [&](const u32 *q, int s, u32 bias, float fbias, u32 &lo, u32 &hi) {
+    if constexpr (C::BITS == 8) {
+      const u32 word = q[s];
+      if constexpr (BF) {
+        float v[4];
+#pragma unroll
+        for (int i = 0; i < 4; ++i)
+          v[i] = __uint_as_float(0x4B000000u | ((word >> (8 * i)) & 0xFFu)) - fbias;
+        lo = pack2<BF>(v[0], v[1]);
+        hi = pack2<BF>(v[2], v[3]);
+      } else {
+        lo = fma2<BF>(__byte_perm(word, 0x64646464u, 0x4140), ONE2, bias);
+        hi = fma2<BF>(__byte_perm(word, 0x64646464u, 0x4342), ONE2, bias);
+      }
+    } else {
+      const u32 h = q[s >> 1] >> (16 * (s & 1)); // bytes 2 s, 2 s + 1
+      if constexpr (FLAT) {                      // first code in the high nibble
+        lo = __byte_perm(book[(h >> 4) & 0xFu], book[h & 0xFu], 0x5410);
+        hi = __byte_perm(book[(h >> 12) & 0xFu], book[(h >> 8) & 0xFu], 0x5410);
+      } else { // first code in the low nibble
+        lo = fma2<BF>(((h & 0xFu) | ((h << 12) & 0xF0000u)) | MAGIC2, ONE2, bias);
+        hi = fma2<BF>((((h >> 8) & 0xFu) | ((h << 4) & 0xF0000u)) | MAGIC2, ONE2, bias);
+      }
+    }
+  };
+  float acc[2][MT][4];
+#pragma unroll
+  for (int p = 0; p < 2; ++p)
+#pragma unroll
+    for (int m = 0; m < MT; ++m)
+      acc[p][m][0] = acc[p][m][1] = acc[p][m][2] = acc[p][m][3] = 0.0f;
+  typedef uint4 Act[MT][PC / 8];
+  auto loadAct = [&](int j, Act &act) {
+    const int piece = 4 * j + t;
+#pragma unroll
+    for (int m = 0; m < MT; ++m) {
+      const int row = g + 8 * m;
+      const bool ok = row < C::ROWS && piece < PIECES;
+      const uint4 *src =
+          reinterpret_cast<const uint4 *>(a + (long long)row * C::K + (long long)piece * PC);
+#pragma unroll
+      for (int i = 0; i < PC / 8; ++i)
+        act[m][i] = ok ? __ldg(src + i) : make_uint4(0u, 0u, 0u, 0u);
+    }
+  };
+  // One window: per channel straight into chain p; else from zero, then
+  // chain p += sum * scale (c0, c1: column A; c2, c3: column B).
+  auto compute = [&](const Unit &q, const Act &act, int p) {
+    float part[MT][4];
+#pragma unroll
+    for (int m = 0; m < MT; ++m)
+      part[m][0] = part[m][1] = part[m][2] = part[m][3] = 0.0f;
+#pragma unroll
+    for (int s = 0; s < STEPS; ++s) {
+      u32 af[4];
+      decode(q.qA, s, q.bA, q.fA, af[0], af[2]);
+      decode(q.qB, s, q.bB, q.fB, af[1], af[3]);
+#pragma unroll
+      for (int m = 0; m < MT; ++m) {
+        const uint4 &v = act[m][s >> 1];
+        const u32 bfr[2] = {(s & 1) ? v.z : v.x, (s & 1) ? v.w : v.y};
+        if constexpr (PER_CHANNEL)
+          mma_m16n8k16<BF>(acc[(p + s) & 1][m], af, bfr);
+        else
+          mma_m16n8k16<BF>(part[m], af, bfr);
+      }
+    }
+    if constexpr (!PER_CHANNEL) {
+#pragma unroll
+      for (int m = 0; m < MT; ++m)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          acc[p][m][e] = fmaf(part[m][e], e < 2 ? q.sA : q.sB, acc[p][m][e]);
+    }
+  };
+  Unit cur[U];
+#pragma unroll
+  for (int u = 0; u < U; ++u)
+    loadUnit(warp + WARPS * u, cur[u]);
+  Act act;
+  loadAct(warp, act);
+#pragma unroll 1
+  for (int i0 = 0; i0 < PER_WARP; i0 += U) {
+    Unit nxt[BATCHES > 1 ? U : 1];
+    if constexpr (BATCHES > 1) {
+      if (i0 + U < PER_WARP) {
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+          loadUnit(warp + WARPS * (i0 + U + u), nxt[u]);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int j = warp + WARPS * (i0 + u);
+      if (j >= WINS) // warp-uniform
+        break;
+      Act next;
+      loadAct(j + WARPS, next);
+      compute(cur[u], act, u & 1);
+#pragma unroll
+      for (int m = 0; m < MT; ++m)
+#pragma unroll
+        for (int i = 0; i < PC / 8; ++i)
+          act[m][i] = next[m][i];
+    }
+    if constexpr (BATCHES > 1) {
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+        cur[u] = nxt[u];
+    }
+  }
 #pragma unroll
   for (int m = 0; m < MT; ++m)
 #pragma unroll

@@ -6,14 +6,15 @@
 // weight is read packed (u8) and decoded in registers. More than 16 rows of
 // bf16/fp16 activations take the tensor-core GEMM (mma) when 16-code chunks
 // lie in one scale block (tile BM x BN by the grid it gives); up to 16 rows
-// of them the tensor-core GEMV (gemv_mma). All compile
+// of them the tensor-core GEMV: gemv_mma_bs (one scale block per mma) when
+// the blocks hold its windows, else gemv_mma. All compile
 // with NVRTC for sm_80, sm_90 and sm_90a.
 // RUN: effc-translate --eff-to-cuda %s | FileCheck %s
 // RUN: effc %s -o %t.effc
 // RUN: effc-nvrtc-check %t.effc --arch=sm_80,sm_90,sm_90a | FileCheck %s --check-prefix=NVRTC
-// NVRTC: sm_80: 23 kernels compiled
-// NVRTC: sm_90: 23 kernels compiled
-// NVRTC: sm_90a: 23 kernels compiled
+// NVRTC: sm_80: 24 kernels compiled
+// NVRTC: sm_90: 24 kernels compiled
+// NVRTC: sm_90a: 24 kernels compiled
 
 // CHECK: __constant__ float ql_nf4_book[16]
 // CHECK: static constexpr int SCHEME = 0, LAYOUT = 0, BITS = 4;
@@ -48,20 +49,24 @@
 // 40-code blocks do not hold whole 16-code chunks: tiled.
 // CHECK: // y[64][16] = a W, W [40][16] int8, block 40 (tiled)
 // 16 bf16 rows are still a GEMV.
-// CHECK: // y[16][16] = a W, W [64][16] fp4, block 64 (gemv_mma)
-// CHECK: quant_linear_gemv_mma<effc_ql_cfg_k17_quant_linear, true>(x1, (const u8 *)nullptr, x0, loadScale, store);
+// CHECK: // y[16][16] = a W, W [64][16] fp4, block 64 (gemv_mma_bs)
+// CHECK: quant_linear_gemv_mma_bs<effc_ql_cfg_k17_quant_linear, true>(x1, (const u8 *)nullptr, x0, loadScale, store);
 // Double-quantized absmaxes (ui8 scales) decode through ql_dq_absmax<blocks>.
 // CHECK: // y[4][16] = a W, W [64][16] nf4, block 64, double quantized (gemv_vec)
 // CHECK: auto loadScale = [&](long long i) -> float { return ql_dq_absmax<16>(x2, i); };
 // CHECK: // y[64][16] = a W, W [64][16] nf4, block 64, double quantized (mma)
-// Decode rows of 16-bit activations: the tensor-core GEMV (gemv_mma) when K
-// and the scale blocks are whole 16-byte chunks (per channel int8 in bf16,
-// int4 with zero points in fp16), else gemv_vec (int4, K 40).
-// CHECK: // y[1][16] = a W, W [64][16] int8, block 64 (gemv_mma)
-// CHECK: quant_linear_gemv_mma<effc_ql_cfg_k20_quant_linear, true>(x1, (const u8 *)nullptr, x0, loadScale, store);
-// CHECK: // y[4][16] = a W, W [64][16] int4, block 32, zero points (gemv_mma)
-// CHECK: quant_linear_gemv_mma<effc_ql_cfg_k21_quant_linear, false>(x1, x3, x0, loadScale, store);
+// Decode rows of 16-bit activations: the tensor-core GEMV when K and the
+// scale blocks are whole 16-byte chunks: gemv_mma_bs where a block holds 4
+// lanes' pieces of at least 8 codes (per channel int8 in bf16, int4 block 32
+// with zero points in fp16: 4-byte pieces), gemv_mma where it does not
+// (int8 block 16), else gemv_vec (int4, K 40).
+// CHECK: // y[1][16] = a W, W [64][16] int8, block 64 (gemv_mma_bs)
+// CHECK: quant_linear_gemv_mma_bs<effc_ql_cfg_k20_quant_linear, true>(x1, (const u8 *)nullptr, x0, loadScale, store);
+// CHECK: // y[4][16] = a W, W [64][16] int4, block 32, zero points (gemv_mma_bs)
+// CHECK: quant_linear_gemv_mma_bs<effc_ql_cfg_k21_quant_linear, false>(x1, x3, x0, loadScale, store);
 // CHECK: // y[4][16] = a W, W [40][16] int4, block 32 (gemv_vec)
+// CHECK: // y[1][16] = a W, W [64][16] int8, block 16 (gemv_mma)
+// CHECK: quant_linear_gemv_mma<effc_ql_cfg_k23_quant_linear, true>(x1, (const u8 *)nullptr, x0, loadScale, store);
 func.func @main(%a4: tensor<4x40xf32>, %a64: tensor<64x40xf32>, %b4: tensor<4x64xf32>,
                 %b64: tensor<64x64xf32>, %h64: tensor<64x40xbf16>, %b16: tensor<16x64xf32>,
                 %hb: tensor<64x64xbf16>, %hf: tensor<2x40x64xf16>, %hb16: tensor<16x64xbf16>,
@@ -71,7 +76,7 @@ func.func @main(%a4: tensor<4x40xf32>, %a64: tensor<64x40xf32>, %b4: tensor<4x64
         tensor<4x16xf32>, tensor<64x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>,
         tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<2x40x16xf16>,
         tensor<64x16xbf16>, tensor<16x16xbf16>, tensor<4x16xf32>, tensor<64x16xbf16>,
-        tensor<1x16xbf16>, tensor<4x16xf16>, tensor<4x16xbf16>) {
+        tensor<1x16xbf16>, tensor<4x16xf16>, tensor<4x16xbf16>, tensor<1x16xbf16>) {
   %w4 = eff.constant {value = dense<37> : tensor<16x2x16xui8>} : tensor<16x2x16xui8>
   %w8 = eff.constant {value = dense<131> : tensor<16x2x32xui8>} : tensor<16x2x32xui8>
   %s2 = eff.constant {value = dense<0.5> : tensor<16x2xf32>} : tensor<16x2xf32>
@@ -111,5 +116,7 @@ func.func @main(%a4: tensor<4x40xf32>, %a64: tensor<64x40xf32>, %b4: tensor<4x64
   %20 = eff.quant_linear int8 n_kblocks(%hb1, %w8c, %s8c) {K = 64 : i64, N = 16 : i64, block_size = 64 : i64} : (tensor<1x64xbf16>, tensor<16x1x64xui8>, tensor<16x1xbf16>) -> tensor<1x16xbf16>
   %21 = eff.quant_linear int4 n_kblocks(%hf4, %w4b, %s2, %z2) {K = 64 : i64, N = 16 : i64, block_size = 32 : i64} : (tensor<4x64xf16>, tensor<16x2x16xui8>, tensor<16x2xf32>, tensor<16x2xui8>) -> tensor<4x16xf16>
   %22 = eff.quant_linear int4 n_kblocks(%h4, %w4, %s2) {K = 40 : i64, N = 16 : i64, block_size = 32 : i64} : (tensor<4x40xbf16>, tensor<16x2x16xui8>, tensor<16x2xf32>) -> tensor<4x16xbf16>
-  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22 : tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<2x40x16xf16>, tensor<64x16xbf16>, tensor<16x16xbf16>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<1x16xbf16>, tensor<4x16xf16>, tensor<4x16xbf16>
+  %w8d = eff.constant {value = dense<131> : tensor<16x4x16xui8>} : tensor<16x4x16xui8>
+  %23 = eff.quant_linear int8 n_kblocks(%hb1, %w8d, %s16) {K = 64 : i64, N = 16 : i64, block_size = 16 : i64} : (tensor<1x64xbf16>, tensor<16x4x16xui8>, tensor<16x4xf32>) -> tensor<1x16xbf16>
+  return %0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23 : tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<4x16xf32>, tensor<4x16xf32>, tensor<64x16xf32>, tensor<16x16xf32>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<64x16xbf16>, tensor<2x40x16xf16>, tensor<64x16xbf16>, tensor<16x16xbf16>, tensor<4x16xf32>, tensor<64x16xbf16>, tensor<1x16xbf16>, tensor<4x16xf16>, tensor<4x16xbf16>, tensor<1x16xbf16>
 }

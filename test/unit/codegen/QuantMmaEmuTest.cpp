@@ -109,6 +109,16 @@ u16 fToF16(float f) {
   std::memcpy(&h, &v, 2);
   return h;
 }
+// fma.rn.{bf16,f16}x2: each half a * b + c, rounded once.
+template <bool BF> u32 fma2(u32 a, u32 b, u32 c) {
+  u32 r = 0;
+  for (int i = 0; i < 2; ++i) {
+    auto f = [&](u32 x) { return BF ? bf16ToF(u16(x >> (16 * i))) : f16ToF(u16(x >> (16 * i))); };
+    const double v = double(f(a)) * double(f(b)) + double(f(c)); // exact for these operands
+    r |= u32(BF ? fToBf16(float(v)) : fToF16(float(v))) << (16 * i);
+  }
+  return r;
+}
 template <bool BF> u32 pack2(float lo, float hi) {
   return BF ? u32(fToBf16(lo)) | u32(fToBf16(hi)) << 16 : u32(fToF16(lo)) | u32(fToF16(hi)) << 16;
 }
@@ -259,9 +269,10 @@ std::vector<float> runEmulatedVec(const std::vector<float> &a, const std::vector
   return y;
 }
 
-/// One run of quant_linear_gemv_mma<C, BF> (the tensor-core decode GEMV)
-/// over `a` (16-bit bits): ceil(N / 16) blocks of 256 threads.
-template <class C, bool BF, class LS>
+/// One run of quant_linear_gemv_mma<C, BF> (the tensor-core decode GEMV;
+/// BS: quant_linear_gemv_mma_bs) over `a` (16-bit bits): ceil(N / 16)
+/// blocks of 256 threads.
+template <class C, bool BF, bool BS = false, class LS>
 std::vector<float> runEmulatedGemvMma(const std::vector<uint16_t> &a, const std::vector<uint8_t> &w,
                                       const std::vector<uint8_t> &zp, const LS &loadScale) {
   std::vector<float> y(size_t(C::ROWS * C::N), NAN);
@@ -278,8 +289,12 @@ std::vector<float> runEmulatedGemvMma(const std::vector<uint16_t> &a, const std:
         emu::threadIdx.x = t;
         emu::blockIdx.x = unsigned(bx);
         emu::blockIdx.y = 0;
-        emu::quant_linear_gemv_mma<C, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
-                                          loadScale, store);
+        if constexpr (BS)
+          emu::quant_linear_gemv_mma_bs<C, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
+                                               loadScale, store);
+        else
+          emu::quant_linear_gemv_mma<C, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
+                                            loadScale, store);
       });
     for (std::thread &t : threads)
       t.join();
@@ -302,8 +317,9 @@ struct Config {
 /// on the same bytes; returns max |y - ref| / max |ref|. DQ: nf4/fp4 scales
 /// double quantized (quant_defs.cuh's QL_DQ bytes, decoded by ql_dq_absmax).
 /// VEC: quant_linear_gemv_vec on the same (16-bit rounded) activations
-/// instead of quant_linear_mma (BM, BN unused); GMMA: quant_linear_gemv_mma.
-template <class C, int BM, int BN, bool BF, bool DQ = false, bool VEC = false, bool GMMA = false>
+/// instead of quant_linear_mma (BM, BN unused); GMMA 1: quant_linear_gemv_mma,
+/// 2: quant_linear_gemv_mma_bs.
+template <class C, int BM, int BN, bool BF, bool DQ = false, bool VEC = false, int GMMA = 0>
 double maxRelError(uint32_t seed) {
   std::mt19937 rng(seed);
   const bool flat = C::LAYOUT == QL_LAYOUT_BNB_FLAT;
@@ -365,11 +381,12 @@ double maxRelError(uint32_t seed) {
   EXPECT_TRUE(st.ok()) << st.message();
   std::vector<float> y;
   if constexpr (GMMA && DQ)
-    y = runEmulatedGemvMma<C, BF>(
-        a, w, zp, [&](long long i) -> float { return emu::ql_dq_absmax<kBlocks>(dq.data(), i); });
+    y = runEmulatedGemvMma < C, BF, GMMA == 2 > (a, w, zp, [&](long long i) -> float {
+                                              return emu::ql_dq_absmax<kBlocks>(dq.data(), i);
+                                            });
   else if constexpr (GMMA)
-    y = runEmulatedGemvMma<C, BF>(a, w, zp,
-                                  [&](long long i) -> float { return scales.at(size_t(i)); });
+    y = runEmulatedGemvMma < C, BF,
+    GMMA == 2 > (a, w, zp, [&](long long i) -> float { return scales.at(size_t(i)); });
   else if constexpr (VEC && DQ)
     y = runEmulatedVec<C>(
         af, w, zp, [&](long long i) -> float { return emu::ql_dq_absmax<kBlocks>(dq.data(), i); });
@@ -472,7 +489,7 @@ TEST(QuantGemvVecEmulated, NF4AndFP4) {
 // per-channel scales (exact bf16 codes, scale in the
 // epilogue), blocked scales, zero points, double-quantized absmaxes, fp16.
 template <class C, bool BF = true, bool DQ = false> double gemvMmaError(uint32_t seed) {
-  return maxRelError<C, 0, 0, BF, DQ, false, true>(seed);
+  return maxRelError<C, 0, 0, BF, DQ, false, 1>(seed);
 }
 
 TEST(QuantGemvMmaEmulated, Int8) {
@@ -500,6 +517,47 @@ TEST(QuantGemvMmaEmulated, NF4AndFP4) {
   EXPECT_LE((gemvMmaError<Config<kFP4, kFlat, 4, 1024, 20, 64, 4, false>>(53)), 1e-2);
   EXPECT_LE((gemvMmaError<Config<kNF4, kFlat, 4, 8192, 20, 64, 4, false>>(56)), 1e-2);
   EXPECT_LE((gemvMmaError<Config<kNF4, kFlat, 4, 1024, 20, 64, 16, false>, true, true>(54)), 1e-2);
+}
+
+// quant_linear_gemv_mma_bs (one scale block per mma): pieces of 16, 8 and
+// 4 bytes a lane (int8 block 64 / 32, int4 block 128 / 64 / 32, nf4 block
+// 64 and 128, fp4), per channel (16-byte pieces, scale in the epilogue),
+// zero points (int4 and int8, through the fma's bias), fp16 (int8 by prmt
+// into 1024 + c) and bf16 (int8 through fp32), 1..16 rows, N 20 / 40, K with
+// a partial last window (int4 K 1056 block 32: 33 blocks, a window each),
+// K past the last whole block (int8 K 1040 block 64, zero-padded), several
+// batches (K 8192), double-quantized absmaxes. Tolerances as gemv_mma's.
+template <class C, bool BF = true, bool DQ = false> double gemvMmaBsError(uint32_t seed) {
+  return maxRelError<C, 0, 0, BF, DQ, false, 2>(seed);
+}
+
+TEST(QuantGemvMmaBsEmulated, Int8) {
+  EXPECT_LE((gemvMmaBsError<Config<kInt8, kBlocks, 8, 1040, 20, 1040, 1, false>>(61)), 1e-5);
+  EXPECT_LE((gemvMmaBsError<Config<kInt8, kBlocks, 8, 1040, 40, 1040, 9, true>>(62)), 1e-5);
+  EXPECT_LE((gemvMmaBsError<Config<kInt8, kBlocks, 8, 4096, 20, 4096, 16, false>, false>(63)),
+            1e-5);
+  EXPECT_LE((gemvMmaBsError<Config<kInt8, kBlocks, 8, 1024, 20, 64, 3, false>>(64)), 1e-2);
+  EXPECT_LE((gemvMmaBsError<Config<kInt8, kBlocks, 8, 1024, 20, 32, 4, true>, false>(65)), 3e-3);
+  EXPECT_LE((gemvMmaBsError<Config<kInt8, kBlocks, 8, 1040, 40, 64, 2, true>>(66)), 1e-2);
+  EXPECT_LE((gemvMmaBsError<Config<kInt8, kBlocks, 8, 8192, 20, 128, 1, false>, false>(67)), 3e-3);
+}
+
+TEST(QuantGemvMmaBsEmulated, Int4) {
+  EXPECT_LE((gemvMmaBsError<Config<kInt4, kBlocks, 4, 1056, 20, 32, 1, false>>(71)), 1e-2);
+  EXPECT_LE((gemvMmaBsError<Config<kInt4, kBlocks, 4, 1056, 40, 32, 16, true>>(72)), 1e-2);
+  EXPECT_LE((gemvMmaBsError<Config<kInt4, kBlocks, 4, 1024, 20, 1024, 8, true>>(73)), 1e-5);
+  EXPECT_LE((gemvMmaBsError<Config<kInt4, kBlocks, 4, 2048, 20, 128, 4, true>, false>(74)), 3e-3);
+  EXPECT_LE((gemvMmaBsError<Config<kInt4, kBlocks, 4, 8192, 20, 64, 1, false>>(75)), 1e-2);
+}
+
+TEST(QuantGemvMmaBsEmulated, NF4AndFP4) {
+  EXPECT_LE((gemvMmaBsError<Config<kNF4, kFlat, 4, 2048, 40, 64, 16, false>>(81)), 1e-2);
+  EXPECT_LE((gemvMmaBsError<Config<kNF4, kFlat, 4, 2048, 20, 64, 1, false>, false>(82)), 3e-3);
+  EXPECT_LE((gemvMmaBsError<Config<kFP4, kFlat, 4, 1024, 20, 64, 4, false>>(83)), 1e-2);
+  EXPECT_LE((gemvMmaBsError<Config<kNF4, kFlat, 4, 8192, 20, 64, 1, false>>(84)), 1e-2);
+  EXPECT_LE((gemvMmaBsError<Config<kNF4, kFlat, 4, 1024, 20, 128, 9, false>>(85)), 1e-2);
+  EXPECT_LE((gemvMmaBsError<Config<kNF4, kFlat, 4, 1024, 20, 64, 16, false>, true, true>(86)),
+            1e-2);
 }
 
 } // namespace
