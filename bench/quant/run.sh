@@ -10,6 +10,8 @@
 # with --decode=vec (gemv_vec, the kernel before quant_linear_gemv_mma); add
 # --graphs to time each round as one CUDA graph (no CPU launch gaps: without
 # it every M=1 kernel here measured ~5 us a launch, cuBLAS included).
+# bench/quant/decode_compare.sh runs all of that (vec / mma / default, with
+# and without graphs, plus the prefill rows) and prints one table.
 #
 # cuBLAS is dlopen()ed: the first libcublas.so.* the loader finds, else the
 # one in torch's nvidia-cublas wheel when python3 has it.
