@@ -8,9 +8,10 @@
 # and in chunks over a non-empty cache (seq <= 5: 5+5+5+1, then one-token
 # steps). A request past the cache bound is the KV-cache mode's error. The
 # serving engine (PagedSlotModel: pages, rows submitted 5 steps apart)
-# drives the same artifact to HF's tokens. (Not covered here: prompts of
-# different lengths in one run, where attention_mask pads: nothing in
-# ../shared has a reference for that.)
+# drives the same artifact to HF's tokens. Prompts of different lengths in
+# one run (right padding masked by attention_mask, per-sequence
+# position_ids), prefill and a decode step: kv_cache_padding.py compares
+# each row with the model compiled without a cache run on that row alone.
 # TARGET cuda: the artifacts carry CUDA kernels, which NVRTC compiles for
 # sm_80, sm_90 and sm_90a; host-only: --host-only (MoE decoders: top_k over
 # a runtime extent has no CUDA kernel yet, issue 14 stage S3).
@@ -43,6 +44,8 @@ if "${run[@]}" "$work/kv32.effc" --generate 241 \
 fi
 cat "$work/err"
 grep -qF "exceeds the model's 256 positions (the KV cache holds past <= 255 tokens" "$work/err"
+mkdir "$work/padding"
+python3 "$(dirname "$0")/kv_cache_padding.py" "$model_dir" "$bin_dir" "$work/padding"
 
 if [ "$target" = cuda ]; then
   "$bin_dir/effc-nvrtc-check" "$work/kv32.effc" --arch=sm_80,sm_90,sm_90a
