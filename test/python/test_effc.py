@@ -269,6 +269,17 @@ def test_devices():
     check_close("logits", b, outputs[0], *tolerance("llama-dynamo", "fp32"))
     with pytest.raises(ValueError, match="devices must be >= 1, got 0"):
         effc.compile(str(d / "model.onnx"), shapes=shapes, devices=0)
+    # session(devices=2): the host backend runs the plan on 2 simulated
+    # devices (an arena each, the collectives as copies) and gives the
+    # one-device run's logits bit for bit (each device computes the same sums).
+    c = np.asarray(split.session(device="host", devices=2).run(inputs)["logits"])
+    np.testing.assert_array_equal(c, b)
+    with pytest.raises(RuntimeError, match="partitioned for 2"):
+        split.session(device="host", devices=4)
+    with pytest.raises(RuntimeError, match="not partitioned"):
+        whole.session(device="host", devices=2)
+    with pytest.raises(ValueError, match="session\\(\\): devices must be >= 1, got 0"):
+        split.session(device="host", devices=0)
 
 
 def test_bad_compile_options_raise(tmp_path):
@@ -331,6 +342,7 @@ def test_help_documents_every_argument():
         assert "\n%s:" % p in doc or doc.startswith("compile(%s" % p), p
         assert p in doc.split("\n")[0], "signature lacks %s" % p
     assert "device:" in effc.Model.session.__doc__
+    assert "\ndevices:" in effc.Model.session.__doc__
     assert "inputs:" in effc.Session.run.__doc__
     for f in (effc.load, effc.Model.save, effc.Tensor.numpy):
         assert f.__doc__

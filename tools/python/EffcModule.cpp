@@ -307,7 +307,7 @@ makeSession(std::shared_ptr<PyModel> model, const std::string &device, nb::handl
             std::optional<std::string> kernelCacheDir, std::optional<bool> kernelCache,
             std::optional<bool> cudaGraphs, std::optional<uint64_t> arenaLimitBytes,
             std::optional<int> verbosity, std::optional<bool> syncAfterEachKernel,
-            std::optional<std::string> cudaArch) {
+            std::optional<std::string> cudaArch, std::optional<int> devices) {
   // The environment (EFFC_*) sets the defaults; what is passed here wins.
   effc::SessionOptions options = effc::SessionOptions::fromEnvironment();
   auto [backend, ordinal] = parseDevice(device);
@@ -330,6 +330,12 @@ makeSession(std::shared_ptr<PyModel> model, const std::string &device, nb::handl
     options.syncAfterEachKernel = *syncAfterEachKernel;
   if (cudaArch)
     options.cudaArch = *cudaArch;
+  if (devices) {
+    if (*devices < 1)
+      throw nb::value_error(
+          ("session(): devices must be >= 1, got " + std::to_string(*devices)).c_str());
+    options.devices = *devices;
+  }
   effc::StatusOr<std::unique_ptr<effc::Session>> session = effc::Status::error("unreachable");
   {
     nb::gil_scoped_release release;
@@ -813,7 +819,7 @@ NB_MODULE(_effc, m) {
           "kernel_cache_dir"_a = nb::none(), "kernel_cache"_a = nb::none(),
           "cuda_graphs"_a = nb::none(), "arena_limit_bytes"_a = nb::none(),
           "verbosity"_a = nb::none(), "sync_after_each_kernel"_a = nb::none(),
-          "cuda_arch"_a = nb::none(),
+          "cuda_arch"_a = nb::none(), "devices"_a = nb::none(),
           "Creates a Session that runs this model (effc::SessionOptions). An option left at\n"
           "None keeps its default, which the EFFC_* environment variables may set.\n\n"
           "device:                 \"cuda\" (the default; device 0), \"cuda:N\", or \"host\" (the\n"
@@ -829,7 +835,11 @@ NB_MODULE(_effc, m) {
           "arena_limit_bytes:      fail if the planned arena is larger (default 0: no limit).\n"
           "verbosity:              0 quiet, 1 a line per kernel-module load, 2 also per run.\n"
           "sync_after_each_kernel: synchronize after every kernel (debugging).\n"
-          "cuda_arch:              compile kernels for this arch (\"sm_90a\"), not the GPU's.");
+          "cuda_arch:              compile kernels for this arch (\"sm_90a\"), not the GPU's.\n"
+          "devices:                run a model compiled with devices=N on N devices (default 1:\n"
+          "                        as one device). \"host\" simulates them in one process\n"
+          "                        (an arena per device, collectives as copies); \"cuda\" takes\n"
+          "                        1 only for now. N must be the compiled count.");
 
   nb::class_<PySession>(m, "Session",
                         "Runs one Model on one device; owns its memory arena. One thread at a "
@@ -926,7 +936,7 @@ NB_MODULE(_effc, m) {
       "moe_partitions:  split each MoE layer's experts into N groups run as independent\n"
       "                 kernels over one routing (effc --moe-partitions; 1: none).\n"
       "devices:         plan for N GPUs: MoE expert groups per device, column-parallel\n"
-      "                 linears (effc --devices; 1: none; not run on several devices yet).\n"
+      "                 linears (effc --devices; 1: none); Model.session(devices=N) runs it.\n"
       "host_only:       an artifact for the host backend only (ops without CUDA kernel allowed).\n"
       "embed_cubin:     compile the kernels with NVRTC now and store cubins for `arch`.\n"
       "arch:            target(s) for embed_cubin: \"sm_90\" (default) or a list.\n"
