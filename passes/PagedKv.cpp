@@ -12,11 +12,14 @@
 // after this run) and slot_mapping [B, S] (pool slot of each new row, -1 for
 // a padded one). Queries are the last S positions of their row, so a caller
 // left-pads shorter feeds. The attention mask (from attention_mask) dies:
-// seq_lens and causal say what it said, and attention_mask goes when
-// nothing else reads it. All layers convert or none do.
+// seq_lens and causal say what it said (PagedKvMask.h checks that it is
+// exactly causal + padding; a sliding window or any other restriction keeps
+// the model unpaged), and attention_mask goes when nothing else reads it.
+// All layers convert or none do.
 //
 #include "dialects/eff/EffOps.h"
 #include "passes/DimBounds.h"
+#include "passes/PagedKvMask.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -72,6 +75,9 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
   /// Ops that die when the attentions go (their masks, shape reads of the
   /// caches): readers of the caches that need not stay.
   DenseSet<Operation *> dying;
+  /// Per mask value: why it is not causal + padding ("" if it is) and at how
+  /// many probe points it was compared.
+  DenseMap<Value, std::pair<std::string, int>> maskChecks;
 
   void findDying(ArrayRef<Layer> layers) {
     dying.clear();
@@ -144,7 +150,13 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
       for (Value operand : def->getOperands())
         work.push_back(operand);
     }
-    return fromAttentionMask ? "" : "the mask is not computed from the input attention_mask";
+    if (!fromAttentionMask)
+      return "the mask is not computed from the input attention_mask";
+    // What it computes: exactly causal + padding, at probe points.
+    auto [it, inserted] = maskChecks.try_emplace(mask);
+    if (inserted)
+      it->second.first = pagedMaskProblem(func, mask, it->second.second);
+    return it->second.first;
   }
 
   /// Why `layer` cannot be paged, or "".
@@ -204,6 +216,7 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
 
   void runOnOperation() override {
     func = getOperation();
+    maskChecks.clear();
     SmallVector<Layer> layers;
     func.walk([&](AttentionOp a) {
       Layer layer{a, appendOf(a.getK()), appendOf(a.getV())};
@@ -314,7 +327,12 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
                  maxPages,
                  splits > 0 ? llvm::formatv(", in {0} splits of whole pages", int64_t(splits)).str()
                             : std::string(),
-                 a.getMask() ? "; its mask is replaced by seq_lens and causal" : "")
+                 a.getMask() ? llvm::formatv("; its mask is replaced by seq_lens and causal "
+                                             "(equal to causal + padding at {0} probes of "
+                                             "(past, seq))",
+                                             maskChecks.lookup(a.getMask()).second)
+                                   .str()
+                             : std::string())
                  .str());
       a.replaceAllUsesWith(y);
       a.erase();

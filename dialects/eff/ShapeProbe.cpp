@@ -1,6 +1,7 @@
 //===- ShapeProbe.cpp - a function's shapes at concrete input shapes -----===//
 #include "dialects/eff/ShapeProbe.h"
 
+#include "dialects/eff/EffDialect.h"
 #include "dialects/eff/EffOps.h"
 
 #include "mlir/IR/Builders.h"
@@ -13,24 +14,49 @@
 
 namespace mlir::eff {
 
-FailureOr<llvm::DenseMap<Value, SmallVector<int64_t>>>
-probeShapes(Operation *func, ArrayRef<SmallVector<int64_t>> argShapes, StringRef where) {
-  IRMapping mapping;
-  OwningOpRef<Operation *> clone(func->clone(mapping));
+namespace {
+
+/// `func` cloned into `clone` (`mapping` from the original) with argument i
+/// shaped argShapes[i] (empty: as declared) and, where argValues[i] is set,
+/// replaced by that constant; then the ops `keep` accepts (all when null; it
+/// sees the original ops) have their result types inferred again in order
+/// and the results that fold replaced by their constants.
+LogicalResult specialize(Operation *func, ArrayRef<SmallVector<int64_t>> argShapes,
+                         ArrayRef<Attribute> argValues, function_ref<bool(Operation *)> keep,
+                         StringRef where, IRMapping &mapping, OwningOpRef<Operation *> &clone,
+                         llvm::DenseMap<Value, Value> &foldedTo) {
+  clone = func->clone(mapping);
   Block &body = clone.get()->getRegion(0).front();
-  Block &original = func->getRegion(0).front();
-  for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
-    if (i >= argShapes.size() || argShapes[i].empty())
-      continue;
-    auto type = cast<RankedTensorType>(arg.getType());
-    arg.setType(RankedTensorType::get(argShapes[i], type.getElementType()));
-  }
-  SmallVector<Operation *> ops;
-  for (Operation &op : body.without_terminator())
-    ops.push_back(&op);
+  Block &source = func->getRegion(0).front();
   OpBuilder builder(clone.get()->getContext());
-  // What each folded result became (a constant or another value).
-  llvm::DenseMap<Value, Value> foldedTo;
+  for (auto [i, arg] : llvm::enumerate(body.getArguments())) {
+    if (i < argShapes.size() && !argShapes[i].empty()) {
+      auto type = cast<RankedTensorType>(arg.getType());
+      arg.setType(RankedTensorType::get(argShapes[i], type.getElementType()));
+    }
+    if (i < argValues.size() && argValues[i]) {
+      builder.setInsertionPointToStart(&body);
+      Operation *constant =
+          builder.getContext()->getLoadedDialect<EffDialect>()->materializeConstant(
+              builder, argValues[i], arg.getType(), func->getLoc());
+      if (!constant)
+        return func->emitError("no constant for argument ") << i << " at the probe " << where;
+      arg.replaceAllUsesWith(constant->getResult(0));
+    }
+  }
+  // The clone's ops in the originals' order, after the argument constants
+  // inserted at the start.
+  SmallVector<Operation *> ops;
+  unsigned inserted = 0;
+  for (Attribute value : argValues)
+    inserted += value ? 1 : 0;
+  auto cloned = body.without_terminator().begin();
+  std::advance(cloned, inserted);
+  for (Operation &originalOp : source.without_terminator()) {
+    if (!keep || keep(&originalOp))
+      ops.push_back(&*cloned);
+    ++cloned;
+  }
   std::function<LogicalResult(Operation *)> refine = [&](Operation *op) -> LogicalResult {
     if (isa<ConstantOp>(op))
       return success();
@@ -54,8 +80,10 @@ probeShapes(Operation *func, ArrayRef<SmallVector<int64_t>> argShapes, StringRef
       for (auto [result, yielded] :
            llvm::zip(fusion.getResults(), inner.getTerminator()->getOperands())) {
         Value value = bodyMapping.lookup(yielded);
-        if (value.getType() == result.getType())
+        if (value.getType() == result.getType()) {
           result.replaceAllUsesWith(value);
+          foldedTo[result] = value;
+        }
       }
       return success();
     }
@@ -95,6 +123,19 @@ probeShapes(Operation *func, ArrayRef<SmallVector<int64_t>> argShapes, StringRef
   for (Operation *op : ops)
     if (failed(refine(op)))
       return failure();
+  return success();
+}
+
+} // namespace
+
+FailureOr<llvm::DenseMap<Value, SmallVector<int64_t>>>
+probeShapes(Operation *func, ArrayRef<SmallVector<int64_t>> argShapes, StringRef where) {
+  IRMapping mapping;
+  OwningOpRef<Operation *> clone;
+  llvm::DenseMap<Value, Value> foldedTo;
+  if (failed(specialize(func, argShapes, {}, nullptr, where, mapping, clone, foldedTo)))
+    return failure();
+  Block &original = func->getRegion(0).front();
   llvm::DenseMap<Value, SmallVector<int64_t>> extents;
   auto record = [&](Value original) -> LogicalResult {
     auto type = dyn_cast<RankedTensorType>(original.getType());
@@ -119,6 +160,43 @@ probeShapes(Operation *func, ArrayRef<SmallVector<int64_t>> argShapes, StringRef
       if (failed(record(result)))
         return failure();
   return extents;
+}
+
+FailureOr<SmallVector<Attribute>> probeValues(Operation *func,
+                                              ArrayRef<SmallVector<int64_t>> argShapes,
+                                              ArrayRef<Attribute> argValues, ArrayRef<Value> wanted,
+                                              StringRef where) {
+  // Only what `wanted` is computed from is evaluated.
+  llvm::DenseSet<Operation *> slice;
+  SmallVector<Value> work(wanted.begin(), wanted.end());
+  while (!work.empty()) {
+    Operation *def = work.pop_back_val().getDefiningOp();
+    if (!def || !slice.insert(def).second)
+      continue;
+    work.append(def->operand_begin(), def->operand_end());
+  }
+  IRMapping mapping;
+  OwningOpRef<Operation *> clone;
+  llvm::DenseMap<Value, Value> foldedTo;
+  if (failed(specialize(
+          func, argShapes, argValues, [&](Operation *op) { return slice.contains(op); }, where,
+          mapping, clone, foldedTo)))
+    return failure();
+  SmallVector<Attribute> values;
+  for (Value v : wanted) {
+    Value probed = mapping.lookupOrDefault(v);
+    while (Value next = foldedTo.lookup(probed))
+      probed = next;
+    if (auto arg = dyn_cast<BlockArgument>(v); arg && size_t(arg.getArgNumber()) < argValues.size())
+      if (Attribute given = argValues[arg.getArgNumber()]) {
+        values.push_back(given);
+        continue;
+      }
+    Attribute value;
+    matchPattern(probed, m_Constant(&value));
+    values.push_back(value);
+  }
+  return values;
 }
 
 } // namespace mlir::eff

@@ -26,6 +26,16 @@ namespace mlir::eff {
 FailureOr<llvm::DenseMap<Value, SmallVector<int64_t>>>
 probeShapes(Operation *func, ArrayRef<SmallVector<int64_t>> argShapes, StringRef where);
 
+/// The constant each of `wanted` (values of `func`) folds to with argument i
+/// shaped argShapes[i] (empty: as declared) and, where argValues[i] is set,
+/// holding that constant (of that shape); null where one does not fold. Only
+/// the ops `wanted` is computed from are evaluated (through the same
+/// inferReturnTypes and host-kernel folds as probeShapes).
+FailureOr<SmallVector<Attribute>> probeValues(Operation *func,
+                                              ArrayRef<SmallVector<int64_t>> argShapes,
+                                              ArrayRef<Attribute> argValues, ArrayRef<Value> wanted,
+                                              StringRef where);
+
 } // namespace mlir::eff
 
 #endif

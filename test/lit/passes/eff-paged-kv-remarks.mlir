@@ -2,17 +2,195 @@
 // it became or why not, and on the function when nothing was converted.
 // RUN: effc-opt %s --eff-paged-kv="page-size=4 remarks=true" -split-input-file -verify-diagnostics -o /dev/null
 
+// The causal + padding mask of a decoder with past (key j <= query past + i
+// and attention_mask[b, j] != 0), checked at 9 (past, seq) probes.
 func.func @converted(%ids: tensor<1x?xi64> {eff.dim_params = ["", "seq"], eff.name = "input_ids"},
-                     %mask: tensor<1x1x?x?xi1> {eff.name = "attention_mask"},
+                     %am: tensor<1x?xi64> {eff.dim_params = ["", "total"], eff.name = "attention_mask"},
                      %pk: tensor<1x2x?x4xf32> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.0.key"},
                      %pv: tensor<1x2x?x4xf32> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.0.value"},
                      %q: tensor<1x2x?x4xf32>, %k: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x4xf32>)
     -> (tensor<1x2x?x4xf32> {eff.name = "attn"}, tensor<1x2x?x4xf32> {eff.name = "present.0.key"},
         tensor<1x2x?x4xf32> {eff.name = "present.0.value"})
-    attributes {eff.dims = {past = array<i64: 0, 12>, seq = array<i64: 1, 4>}} {
+    attributes {eff.dims = {past = array<i64: 0, 12>, seq = array<i64: 1, 4>, total = array<i64: 1, 16>}} {
+  %c0 = eff.constant {value = dense<0> : tensor<i64>} : tensor<i64>
+  %c1 = eff.constant {value = dense<1> : tensor<i64>} : tensor<i64>
+  %ax1 = eff.constant {value = dense<1> : tensor<1xi64>} : tensor<1xi64>
+  %ax12 = eff.constant {value = dense<[1, 2]> : tensor<2xi64>} : tensor<2xi64>
+  %s1 = eff.shape %ids {end = 2 : i64, start = 1 : i64} : (tensor<1x?xi64>) -> tensor<1xi64>
+  %s = eff.squeeze %s1 : (tensor<1xi64>) -> tensor<i64>
+  %p1 = eff.shape %pk {end = 3 : i64, start = 2 : i64} : (tensor<1x2x?x4xf32>) -> tensor<1xi64>
+  %p = eff.squeeze %p1 : (tensor<1xi64>) -> tensor<i64>
+  %t = eff.add %p, %s : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  %qr = eff.range %c0, %s, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qpos = eff.add %qr, %p : (tensor<?xi64>, tensor<i64>) -> tensor<?xi64>
+  %kpos = eff.range %c0, %t, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qcol = eff.unsqueeze %qpos, %ax1 : (tensor<?xi64>, tensor<1xi64>) -> tensor<?x1xi64>
+  %causal = eff.less_or_equal %kpos, %qcol : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %amb = eff.cast %am {to = 9 : i64} : (tensor<1x?xi64>) -> tensor<1x?xi1>
+  %amu = eff.unsqueeze %amb, %ax12 : (tensor<1x?xi1>, tensor<2xi64>) -> tensor<1x1x1x?xi1>
+  %mask = eff.and %causal, %amu : (tensor<?x?xi1>, tensor<1x1x1x?xi1>) -> tensor<1x1x?x?xi1>
   %kk = eff.kv_append %pk, %k {capacity = 16 : i64, state = "present.0.key"} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
   %vv = eff.kv_append %pv, %v {capacity = 16 : i64, state = "present.0.value"} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
-  // expected-remark @+1 {{paged KV: attention 0 reads 'present.0.key' and 'present.0.value' through the block table (4 pages of 4 positions, 4 per sequence); its mask is replaced by seq_lens and causal}}
+  // expected-remark @+1 {{paged KV: attention 0 reads 'present.0.key' and 'present.0.value' through the block table (4 pages of 4 positions, 4 per sequence); its mask is replaced by seq_lens and causal (equal to causal + padding at 9 probes of (past, seq))}}
+  %y = eff.attention %q, %kk, %vv, %mask {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x1x?x?xi1>) -> tensor<1x2x?x4xf32>
+  return %y, %kk, %vv : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>
+}
+
+// -----
+
+// A sliding window built into the mask (keys within 3 positions of the
+// query) is found at the probes, named, and keeps the model unpaged.
+// expected-remark @+1 {{paged KV: no layer converted}}
+func.func @mask_window(%ids: tensor<1x?xi64> {eff.dim_params = ["", "seq"], eff.name = "input_ids"},
+                     %am: tensor<1x?xi64> {eff.dim_params = ["", "total"], eff.name = "attention_mask"},
+                     %pk: tensor<1x2x?x4xf32> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.0.key"},
+                     %pv: tensor<1x2x?x4xf32> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.0.value"},
+                     %q: tensor<1x2x?x4xf32>, %k: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x4xf32>)
+    -> (tensor<1x2x?x4xf32> {eff.name = "attn"}, tensor<1x2x?x4xf32> {eff.name = "present.0.key"},
+        tensor<1x2x?x4xf32> {eff.name = "present.0.value"})
+    attributes {eff.dims = {past = array<i64: 0, 12>, seq = array<i64: 1, 4>, total = array<i64: 1, 16>}} {
+  %c0 = eff.constant {value = dense<0> : tensor<i64>} : tensor<i64>
+  %c1 = eff.constant {value = dense<1> : tensor<i64>} : tensor<i64>
+  %ax1 = eff.constant {value = dense<1> : tensor<1xi64>} : tensor<1xi64>
+  %ax12 = eff.constant {value = dense<[1, 2]> : tensor<2xi64>} : tensor<2xi64>
+  %s1 = eff.shape %ids {end = 2 : i64, start = 1 : i64} : (tensor<1x?xi64>) -> tensor<1xi64>
+  %s = eff.squeeze %s1 : (tensor<1xi64>) -> tensor<i64>
+  %p1 = eff.shape %pk {end = 3 : i64, start = 2 : i64} : (tensor<1x2x?x4xf32>) -> tensor<1xi64>
+  %p = eff.squeeze %p1 : (tensor<1xi64>) -> tensor<i64>
+  %t = eff.add %p, %s : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  %qr = eff.range %c0, %s, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qpos = eff.add %qr, %p : (tensor<?xi64>, tensor<i64>) -> tensor<?xi64>
+  %kpos = eff.range %c0, %t, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qcol = eff.unsqueeze %qpos, %ax1 : (tensor<?xi64>, tensor<1xi64>) -> tensor<?x1xi64>
+  %causal = eff.less_or_equal %kpos, %qcol : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %amb = eff.cast %am {to = 9 : i64} : (tensor<1x?xi64>) -> tensor<1x?xi1>
+  %amu = eff.unsqueeze %amb, %ax12 : (tensor<1x?xi1>, tensor<2xi64>) -> tensor<1x1x1x?xi1>
+  %c3 = eff.constant {value = dense<3> : tensor<i64>} : tensor<i64>
+  %dist = eff.sub %qcol, %kpos : (tensor<?x1xi64>, tensor<?xi64>) -> tensor<?x?xi64>
+  %near = eff.less %dist, %c3 : (tensor<?x?xi64>, tensor<i64>) -> tensor<?x?xi1>
+  %win = eff.and %causal, %near : (tensor<?x?xi1>, tensor<?x?xi1>) -> tensor<?x?xi1>
+  %mask = eff.and %win, %amu : (tensor<?x?xi1>, tensor<1x1x1x?xi1>) -> tensor<1x1x?x?xi1>
+  %kk = eff.kv_append %pk, %k {capacity = 16 : i64, state = "present.0.key"} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+  %vv = eff.kv_append %pv, %v {capacity = 16 : i64, state = "present.0.value"} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+  // expected-remark @+1 {{paged KV: attention 0 not converted: the mask has a sliding window of 3 positions (eff.paged_attention has no window)}}
+  %y = eff.attention %q, %kk, %vv, %mask {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x1x?x?xi1>) -> tensor<1x2x?x4xf32>
+  return %y, %kk, %vv : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>
+}
+
+// -----
+
+// Padding without causal lets a query see later keys: not what seq_lens and
+// causal say.
+// expected-remark @+1 {{paged KV: no layer converted}}
+func.func @mask_not_causal(%ids: tensor<1x?xi64> {eff.dim_params = ["", "seq"], eff.name = "input_ids"},
+                     %am: tensor<1x?xi64> {eff.dim_params = ["", "total"], eff.name = "attention_mask"},
+                     %pk: tensor<1x2x?x4xf32> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.0.key"},
+                     %pv: tensor<1x2x?x4xf32> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.0.value"},
+                     %q: tensor<1x2x?x4xf32>, %k: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x4xf32>)
+    -> (tensor<1x2x?x4xf32> {eff.name = "attn"}, tensor<1x2x?x4xf32> {eff.name = "present.0.key"},
+        tensor<1x2x?x4xf32> {eff.name = "present.0.value"})
+    attributes {eff.dims = {past = array<i64: 0, 12>, seq = array<i64: 1, 4>, total = array<i64: 1, 16>}} {
+  %c0 = eff.constant {value = dense<0> : tensor<i64>} : tensor<i64>
+  %c1 = eff.constant {value = dense<1> : tensor<i64>} : tensor<i64>
+  %ax1 = eff.constant {value = dense<1> : tensor<1xi64>} : tensor<1xi64>
+  %ax12 = eff.constant {value = dense<[1, 2]> : tensor<2xi64>} : tensor<2xi64>
+  %s1 = eff.shape %ids {end = 2 : i64, start = 1 : i64} : (tensor<1x?xi64>) -> tensor<1xi64>
+  %s = eff.squeeze %s1 : (tensor<1xi64>) -> tensor<i64>
+  %p1 = eff.shape %pk {end = 3 : i64, start = 2 : i64} : (tensor<1x2x?x4xf32>) -> tensor<1xi64>
+  %p = eff.squeeze %p1 : (tensor<1xi64>) -> tensor<i64>
+  %t = eff.add %p, %s : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  %qr = eff.range %c0, %s, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qpos = eff.add %qr, %p : (tensor<?xi64>, tensor<i64>) -> tensor<?xi64>
+  %kpos = eff.range %c0, %t, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qcol = eff.unsqueeze %qpos, %ax1 : (tensor<?xi64>, tensor<1xi64>) -> tensor<?x1xi64>
+  %causal = eff.less_or_equal %kpos, %qcol : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %amb = eff.cast %am {to = 9 : i64} : (tensor<1x?xi64>) -> tensor<1x?xi1>
+  %amu = eff.unsqueeze %amb, %ax12 : (tensor<1x?xi1>, tensor<2xi64>) -> tensor<1x1x1x?xi1>
+  %mask = eff.unsqueeze %amb, %ax12 : (tensor<1x?xi1>, tensor<2xi64>) -> tensor<1x1x1x?xi1>
+  %kk = eff.kv_append %pk, %k {capacity = 16 : i64, state = "present.0.key"} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+  %vv = eff.kv_append %pv, %v {capacity = 16 : i64, state = "present.0.value"} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+  // expected-remark @+1 {{paged KV: attention 0 not converted: the mask lets query 1 attend key 3 of row 0 at past=0, seq=4, which causal + padding masks}}
+  %y = eff.attention %q, %kk, %vv, %mask {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x1x1x?xi1>) -> tensor<1x2x?x4xf32>
+  return %y, %kk, %vv : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>
+}
+
+// -----
+
+// A float mask that adds anything but 0 and a large negative (a bias).
+// expected-remark @+1 {{paged KV: no layer converted}}
+func.func @mask_bias(%ids: tensor<1x?xi64> {eff.dim_params = ["", "seq"], eff.name = "input_ids"},
+                     %am: tensor<1x?xi64> {eff.dim_params = ["", "total"], eff.name = "attention_mask"},
+                     %pk: tensor<1x2x?x4xf32> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.0.key"},
+                     %pv: tensor<1x2x?x4xf32> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.0.value"},
+                     %q: tensor<1x2x?x4xf32>, %k: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x4xf32>)
+    -> (tensor<1x2x?x4xf32> {eff.name = "attn"}, tensor<1x2x?x4xf32> {eff.name = "present.0.key"},
+        tensor<1x2x?x4xf32> {eff.name = "present.0.value"})
+    attributes {eff.dims = {past = array<i64: 0, 12>, seq = array<i64: 1, 4>, total = array<i64: 1, 16>}} {
+  %c0 = eff.constant {value = dense<0> : tensor<i64>} : tensor<i64>
+  %c1 = eff.constant {value = dense<1> : tensor<i64>} : tensor<i64>
+  %ax1 = eff.constant {value = dense<1> : tensor<1xi64>} : tensor<1xi64>
+  %ax12 = eff.constant {value = dense<[1, 2]> : tensor<2xi64>} : tensor<2xi64>
+  %s1 = eff.shape %ids {end = 2 : i64, start = 1 : i64} : (tensor<1x?xi64>) -> tensor<1xi64>
+  %s = eff.squeeze %s1 : (tensor<1xi64>) -> tensor<i64>
+  %p1 = eff.shape %pk {end = 3 : i64, start = 2 : i64} : (tensor<1x2x?x4xf32>) -> tensor<1xi64>
+  %p = eff.squeeze %p1 : (tensor<1xi64>) -> tensor<i64>
+  %t = eff.add %p, %s : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  %qr = eff.range %c0, %s, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qpos = eff.add %qr, %p : (tensor<?xi64>, tensor<i64>) -> tensor<?xi64>
+  %kpos = eff.range %c0, %t, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qcol = eff.unsqueeze %qpos, %ax1 : (tensor<?xi64>, tensor<1xi64>) -> tensor<?x1xi64>
+  %causal = eff.less_or_equal %kpos, %qcol : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %amb = eff.cast %am {to = 9 : i64} : (tensor<1x?xi64>) -> tensor<1x?xi1>
+  %amu = eff.unsqueeze %amb, %ax12 : (tensor<1x?xi1>, tensor<2xi64>) -> tensor<1x1x1x?xi1>
+  %m = eff.and %causal, %amu : (tensor<?x?xi1>, tensor<1x1x1x?xi1>) -> tensor<1x1x?x?xi1>
+  %zero = eff.constant {value = dense<0.0> : tensor<f32>} : tensor<f32>
+  %half = eff.constant {value = dense<-0.5> : tensor<f32>} : tensor<f32>
+  %mask = eff.where %m, %zero, %half : (tensor<1x1x?x?xi1>, tensor<f32>, tensor<f32>) -> tensor<1x1x?x?xf32>
+  %kk = eff.kv_append %pk, %k {capacity = 16 : i64, state = "present.0.key"} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+  %vv = eff.kv_append %pv, %v {capacity = 16 : i64, state = "present.0.value"} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+  // expected-remark @+1 {{paged KV: attention 0 not converted: the mask adds -0.50 at past=0, seq=2 (a bias, not only 0 and -inf)}}
+  %y = eff.attention %q, %kk, %vv, %mask {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x1x?x?xf32>) -> tensor<1x2x?x4xf32>
+  return %y, %kk, %vv : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>
+}
+
+// -----
+
+// A mask that reads input_ids' values (rows of pad id 0 attend) differs
+// between probes (ids 0 at one, 1 at the next).
+// expected-remark @+1 {{paged KV: no layer converted}}
+func.func @mask_pad_id(%ids: tensor<1x?xi64> {eff.dim_params = ["", "seq"], eff.name = "input_ids"},
+                     %am: tensor<1x?xi64> {eff.dim_params = ["", "total"], eff.name = "attention_mask"},
+                     %pk: tensor<1x2x?x4xf32> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.0.key"},
+                     %pv: tensor<1x2x?x4xf32> {eff.dim_params = ["", "", "past", ""], eff.name = "past_key_values.0.value"},
+                     %q: tensor<1x2x?x4xf32>, %k: tensor<1x2x?x4xf32>, %v: tensor<1x2x?x4xf32>)
+    -> (tensor<1x2x?x4xf32> {eff.name = "attn"}, tensor<1x2x?x4xf32> {eff.name = "present.0.key"},
+        tensor<1x2x?x4xf32> {eff.name = "present.0.value"})
+    attributes {eff.dims = {past = array<i64: 0, 12>, seq = array<i64: 1, 4>, total = array<i64: 1, 16>}} {
+  %c0 = eff.constant {value = dense<0> : tensor<i64>} : tensor<i64>
+  %c1 = eff.constant {value = dense<1> : tensor<i64>} : tensor<i64>
+  %ax1 = eff.constant {value = dense<1> : tensor<1xi64>} : tensor<1xi64>
+  %ax12 = eff.constant {value = dense<[1, 2]> : tensor<2xi64>} : tensor<2xi64>
+  %s1 = eff.shape %ids {end = 2 : i64, start = 1 : i64} : (tensor<1x?xi64>) -> tensor<1xi64>
+  %s = eff.squeeze %s1 : (tensor<1xi64>) -> tensor<i64>
+  %p1 = eff.shape %pk {end = 3 : i64, start = 2 : i64} : (tensor<1x2x?x4xf32>) -> tensor<1xi64>
+  %p = eff.squeeze %p1 : (tensor<1xi64>) -> tensor<i64>
+  %t = eff.add %p, %s : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  %qr = eff.range %c0, %s, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qpos = eff.add %qr, %p : (tensor<?xi64>, tensor<i64>) -> tensor<?xi64>
+  %kpos = eff.range %c0, %t, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qcol = eff.unsqueeze %qpos, %ax1 : (tensor<?xi64>, tensor<1xi64>) -> tensor<?x1xi64>
+  %causal = eff.less_or_equal %kpos, %qcol : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %amb = eff.cast %am {to = 9 : i64} : (tensor<1x?xi64>) -> tensor<1x?xi1>
+  %amu = eff.unsqueeze %amb, %ax12 : (tensor<1x?xi1>, tensor<2xi64>) -> tensor<1x1x1x?xi1>
+  %zid = eff.constant {value = dense<0> : tensor<i64>} : tensor<i64>
+  %real = eff.equal %ids, %zid : (tensor<1x?xi64>, tensor<i64>) -> tensor<1x?xi1>
+  %ax13 = eff.constant {value = dense<[1, 3]> : tensor<2xi64>} : tensor<2xi64>
+  %rows = eff.unsqueeze %real, %ax13 : (tensor<1x?xi1>, tensor<2xi64>) -> tensor<1x1x?x1xi1>
+  %m0 = eff.and %causal, %amu : (tensor<?x?xi1>, tensor<1x1x1x?xi1>) -> tensor<1x1x?x?xi1>
+  %mask = eff.and %m0, %rows : (tensor<1x1x?x?xi1>, tensor<1x1x?x1xi1>) -> tensor<1x1x?x?xi1>
+  %kk = eff.kv_append %pk, %k {capacity = 16 : i64, state = "present.0.key"} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+  %vv = eff.kv_append %pv, %v {capacity = 16 : i64, state = "present.0.value"} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+  // expected-remark @+1 {{paged KV: attention 0 not converted: the mask}}
   %y = eff.attention %q, %kk, %vv, %mask {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x1x?x?xi1>) -> tensor<1x2x?x4xf32>
   return %y, %kk, %vv : tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>
 }

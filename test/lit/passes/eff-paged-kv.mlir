@@ -33,13 +33,33 @@
 // POOL: tensor<7x2x16x8xf32> {eff.name = "kv_pages.0.key"}
 // POOL: tensor<?x2xi32> {eff.dim_params = ["batch", ""], eff.name = "block_table"}
 func.func @layer(%ids: tensor<?x?xi64> {eff.dim_params = ["batch", "seq"], eff.name = "input_ids"},
-                 %mask: tensor<?x1x?x?xi1> {eff.dim_params = ["batch", "", "seq", "total"], eff.name = "attention_mask"},
+                 %am: tensor<?x?xi64> {eff.dim_params = ["batch", "total"], eff.name = "attention_mask"},
                  %pk: tensor<?x2x?x8xf32> {eff.dim_params = ["batch", "", "past", ""], eff.name = "past_key_values.0.key"},
                  %pv: tensor<?x2x?x8xf32> {eff.dim_params = ["batch", "", "past", ""], eff.name = "past_key_values.0.value"},
                  %q: tensor<?x4x?x8xf32>, %k: tensor<?x2x?x8xf32>, %v: tensor<?x2x?x8xf32>)
     -> (tensor<?x4x?x8xf32> {eff.name = "attn"}, tensor<?x2x?x8xf32> {eff.name = "present.0.key"},
         tensor<?x2x?x8xf32> {eff.name = "present.0.value"})
     attributes {eff.dims = {batch = array<i64: 1, 3>, past = array<i64: 0, 16>, seq = array<i64: 1, 4>, total = array<i64: 1, 20>}} {
+  // The causal + padding mask of a decoder with past (what eff-paged-kv
+  // checks it is, at probe points): key j <= query past + i, and
+  // attention_mask[b, j] != 0.
+  %c0 = eff.constant {value = dense<0> : tensor<i64>} : tensor<i64>
+  %c1 = eff.constant {value = dense<1> : tensor<i64>} : tensor<i64>
+  %ax1 = eff.constant {value = dense<1> : tensor<1xi64>} : tensor<1xi64>
+  %ax12 = eff.constant {value = dense<[1, 2]> : tensor<2xi64>} : tensor<2xi64>
+  %s1 = eff.shape %ids {end = 2 : i64, start = 1 : i64} : (tensor<?x?xi64>) -> tensor<1xi64>
+  %s = eff.squeeze %s1 : (tensor<1xi64>) -> tensor<i64>
+  %p1 = eff.shape %pk {end = 3 : i64, start = 2 : i64} : (tensor<?x2x?x8xf32>) -> tensor<1xi64>
+  %p = eff.squeeze %p1 : (tensor<1xi64>) -> tensor<i64>
+  %t = eff.add %p, %s : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  %qr = eff.range %c0, %s, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qpos = eff.add %qr, %p : (tensor<?xi64>, tensor<i64>) -> tensor<?xi64>
+  %kpos = eff.range %c0, %t, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qcol = eff.unsqueeze %qpos, %ax1 : (tensor<?xi64>, tensor<1xi64>) -> tensor<?x1xi64>
+  %causal = eff.less_or_equal %kpos, %qcol : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %amb = eff.cast %am {to = 9 : i64} : (tensor<?x?xi64>) -> tensor<?x?xi1>
+  %amu = eff.unsqueeze %amb, %ax12 : (tensor<?x?xi1>, tensor<2xi64>) -> tensor<?x1x1x?xi1>
+  %mask = eff.and %causal, %amu : (tensor<?x?xi1>, tensor<?x1x1x?xi1>) -> tensor<?x1x?x?xi1>
   %kk = eff.kv_append %pk, %k {capacity = 20 : i64, state = "present.0.key"} : (tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x2x?x8xf32>
   %vv = eff.kv_append %pv, %v {capacity = 20 : i64, state = "present.0.value"} : (tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x2x?x8xf32>
   %y = eff.attention %q, %kk, %vv, %mask {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x1x?x?xi1>) -> tensor<?x4x?x8xf32>
