@@ -1,5 +1,5 @@
 // The staged MoE kernels of compiler/codegen/device/moe.cuh run on the host
-// by emulation, as QuantMmaEmuTest does for quant_linear_mma: the templates
+// by emulation (CudaEmulation.h, shared with QuantMmaEmuTest): the templates
 // compiled as C++ with one std::thread per CUDA thread of a block,
 // __syncthreads a block barrier, ldmatrix, mma.sync m16n8k16 and the warp
 // shuffles of warp_reduce emulated per warp (lanes post, meet, read),
@@ -11,193 +11,17 @@
 //     experts (the block row is the expert's rank among those named, so the
 //     grid has min(E, T*K) rows), gated and down.
 // No GPU or NVRTC needed; the GPU check is effc-moe-bench --check.
+#include "CudaEmulation.h"
 #include "host/HostKernels.h"
 
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <barrier>
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <memory>
 #include <random>
-#include <thread>
-#include <vector>
 
 namespace emu {
 
-typedef unsigned short u16;
-typedef unsigned int u32;
-typedef unsigned long long u64;
-struct uint4 {
-  u32 x, y, z, w;
-};
-struct float2 {
-  float x, y;
-};
-struct float4 {
-  float x, y, z, w;
-};
-inline float2 make_float2(float a, float b) { return {a, b}; }
-struct Dim3 {
-  unsigned x = 0, y = 0, z = 0;
-};
-thread_local Dim3 threadIdx, blockIdx;
-Dim3 blockDim{256, 1, 1};
-
-std::barrier<> *gBlock = nullptr;
-unsigned char *gSmem = nullptr;
 alignas(1024) unsigned char gDynSmem[4 * (128 + 256) * 64 * 2 + 1024]; // MOE_WGMMA_SMEM(4)
-
-struct Warp {
-  std::barrier<> bar{32};
-  u32 addr[32];
-  u32 a[32][4], b[32][2];
-  float v[32];
-  int iv[32];
-};
-Warp *gWarps = nullptr;
-
-inline void __syncthreads() { gBlock->arrive_and_wait(); }
-inline void __syncwarp() {}
-inline u32 smem_u32(const void *p) {
-  gSmem = static_cast<unsigned char *>(const_cast<void *>(p));
-  return 0;
-}
-inline void cp_async16(u32 dst, const void *src, int bytes) {
-  std::memset(gSmem + dst, 0, 16);
-  std::memcpy(gSmem + dst, src, size_t(bytes));
-}
-inline void cp_async_commit() {}
-template <int N> void cp_async_wait() {}
-inline void ldsm_x4(u32 &r0, u32 &r1, u32 &r2, u32 &r3, u32 addr) {
-  const int lane = threadIdx.x & 31;
-  Warp &w = gWarps[threadIdx.x >> 5];
-  w.addr[lane] = addr;
-  w.bar.arrive_and_wait();
-  u32 *r[4] = {&r0, &r1, &r2, &r3};
-  for (int i = 0; i < 4; ++i)
-    std::memcpy(r[i], gSmem + w.addr[8 * i + lane / 4] + 4 * (lane % 4), 4);
-  w.bar.arrive_and_wait();
-}
-float bf16_to_f32(u16 h) {
-  u32 u = u32(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-u16 f32_to_bf16(float f) {
-  u32 u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return u16(u >> 16);
-}
-float f16_to_f32(u16 h) {
-  _Float16 v;
-  std::memcpy(&v, &h, 2);
-  return float(v);
-}
-u16 f32_to_f16(float f) {
-  _Float16 v = _Float16(f);
-  u16 h;
-  std::memcpy(&h, &v, 2);
-  return h;
-}
-template <bool BF> u32 pack2(float lo, float hi) {
-  return BF ? u32(f32_to_bf16(lo)) | u32(f32_to_bf16(hi)) << 16
-            : u32(f32_to_f16(lo)) | u32(f32_to_f16(hi)) << 16;
-}
-// mma.sync.m16n8k16.row.col fragments (PTX ISA), as in QuantMmaEmuTest.
-template <bool BF> void mma_m16n8k16(float *d, const u32 *a, const u32 *b) {
-  const int lane = threadIdx.x & 31;
-  Warp &w = gWarps[threadIdx.x >> 5];
-  std::memcpy(w.a[lane], a, 16);
-  std::memcpy(w.b[lane], b, 8);
-  w.bar.arrive_and_wait();
-  auto half = [](u32 word, int k) {
-    const u16 h = u16(word >> (16 * (k & 1)));
-    return BF ? bf16_to_f32(h) : f16_to_f32(h);
-  };
-  auto A = [&](int r, int k) {
-    return half(w.a[(r % 8) * 4 + (k % 8) / 2][(r / 8) + 2 * (k / 8)], k);
-  };
-  auto B = [&](int k, int n) { return half(w.b[n * 4 + (k % 8) / 2][k / 8], k); };
-  const int g = lane / 4, t = lane % 4;
-  for (int i = 0; i < 4; ++i) {
-    const int r = g + 8 * (i / 2), n = 2 * t + (i % 2);
-    float s = d[i];
-    for (int k = 0; k < 16; ++k)
-      s += A(r, k) * B(k, n);
-    d[i] = s;
-  }
-  w.bar.arrive_and_wait();
-}
-struct SumOp {};
-// The butterfly's result: every lane gets the warp's sum.
-template <class T> T warp_reduce(T v, SumOp) {
-  const int lane = threadIdx.x & 31;
-  Warp &w = gWarps[threadIdx.x >> 5];
-  w.v[lane] = float(v);
-  w.bar.arrive_and_wait();
-  float s = 0;
-  for (int i = 0; i < 32; ++i)
-    s += w.v[i];
-  w.bar.arrive_and_wait();
-  return T(s);
-}
-template <class T, class Op> T block_reduce(T v, Op) {
-  ADD_FAILURE() << "block_reduce is not emulated";
-  return v;
-}
-// Warp exchanges of an int: every lane posts, then reads lane `from(lane)`.
-template <class F> int warp_exchange(int v, F from) {
-  const int lane = threadIdx.x & 31;
-  Warp &w = gWarps[threadIdx.x >> 5];
-  w.iv[lane] = v;
-  w.bar.arrive_and_wait();
-  const int r = w.iv[from(lane)];
-  w.bar.arrive_and_wait();
-  return r;
-}
-inline int __shfl_sync(u32, int v, int src) {
-  return warp_exchange(v, [&](int) { return src & 31; });
-}
-inline int __shfl_up_sync(u32, int v, int d) {
-  return warp_exchange(v, [&](int lane) { return lane >= d ? lane - d : lane; });
-}
-inline u32 __ballot_sync(u32, bool p) {
-  const int lane = threadIdx.x & 31;
-  Warp &w = gWarps[threadIdx.x >> 5];
-  w.iv[lane] = p;
-  w.bar.arrive_and_wait();
-  u32 bits = 0;
-  for (int i = 0; i < 32; ++i)
-    bits |= u32(w.iv[i] != 0) << i;
-  w.bar.arrive_and_wait();
-  return bits;
-}
-inline u32 atomicOr(u32 *p, u32 v) { return std::atomic_ref<u32>(*p).fetch_or(v); }
-inline int atomicAdd(int *p, int v) { return std::atomic_ref<int>(*p).fetch_add(v); }
-inline int __popc(u32 v) { return __builtin_popcount(v); }
-inline int __ffs(u32 v) { return __builtin_ffs(int(v)); }
-inline u32 __match_any_sync(u32, int) {
-  ADD_FAILURE() << "__match_any_sync is not emulated";
-  return 0;
-}
-inline float __expf(float v) { return std::exp(v); }
-inline float erff(float v) { return std::erf(v); }
-inline float fmaxf(float a, float b) { return std::fmax(a, b); }
-using std::max;
-using std::min;
-
-#define __device__
-#define __forceinline__ inline
-#define __shared__ static
-#define __align__(n) __attribute__((aligned(n)))
 #define MOE_DYN_SMEM(name) unsigned char *name = gDynSmem
-#define EFFC_DEVICE_PRIMITIVES_CUH
-#define __host__
 #include "hopper.cuh" // the layout encoders (hop_sw128, hop_desc_sw128); no asm is instantiated
 #include "moe.cuh"
 
@@ -247,28 +71,7 @@ namespace {
 
 using namespace effc;
 
-/// Runs `kernel(blockIdx)` on every block of the grid, `threads` threads
-/// each (a multiple of 32).
-template <class F> void launch(unsigned gx, unsigned gy, F kernel, unsigned nthreads = 256) {
-  emu::blockDim.x = nthreads;
-  for (unsigned by = 0; by < gy; ++by)
-    for (unsigned bx = 0; bx < gx; ++bx) {
-      std::barrier<> block(nthreads);
-      std::unique_ptr<emu::Warp[]> warps(new emu::Warp[nthreads / 32]);
-      emu::gBlock = &block;
-      emu::gWarps = warps.get();
-      std::vector<std::thread> threads;
-      for (unsigned t = 0; t < nthreads; ++t)
-        threads.emplace_back([&, t] {
-          emu::threadIdx.x = t;
-          emu::blockIdx.x = bx;
-          emu::blockIdx.y = by;
-          kernel();
-        });
-      for (std::thread &t : threads)
-        t.join();
-    }
-}
+using emu::launch;
 
 template <int N_, int KD_, int T_, int K_, int E_, bool BF, bool SORTED_, bool GATED_, int BK_ = 32,
           int BN_ = 128>

@@ -1,5 +1,6 @@
 // quant_linear_mma (compiler/codegen/device/quant_linear.cuh), the prefill
-// tensor-core GEMM over packed weights, run on the host by emulation: the
+// tensor-core GEMM over packed weights, run on the host by emulation
+// (CudaEmulation.h, shared with MoEEmuTest): the
 // template is compiled as C++ with one std::thread per CUDA thread of a
 // block, __syncthreads a block barrier, and the warp-collective ldmatrix and
 // mma.sync m16n8k16 emulated from their PTX ISA fragment maps (each lane
@@ -11,197 +12,15 @@
 // and without zero points, nf4, fp4, double-quantized absmaxes), every tile the emitter picks, bf16
 // and fp16 activations, row/column/K tails. No GPU or NVRTC needed; the GPU run is effc-quant-bench
 // --check.
+#include "CudaEmulation.h"
 #include "host/HostKernels.h"
 #include "host/QuantLinear.h"
 
 #include <gtest/gtest.h>
 
-#include <barrier>
-#include <cmath>
-#include <cstdint>
-#include <cstring>
-#include <memory>
 #include <random>
-#include <thread>
-#include <type_traits>
-#include <vector>
 
 namespace emu {
-
-typedef signed char i8;
-typedef unsigned char u8;
-typedef unsigned short u16;
-typedef unsigned int u32;
-typedef long long i64;
-struct uint4 {
-  u32 x, y, z, w;
-};
-struct uint2 {
-  u32 x, y;
-};
-inline uint4 make_uint4(u32 x, u32 y, u32 z, u32 w) { return {x, y, z, w}; }
-struct Dim3 {
-  unsigned x = 0, y = 0, z = 0;
-};
-thread_local Dim3 threadIdx, blockIdx;
-Dim3 blockDim{256, 1, 1};
-
-std::barrier<> *gBlock = nullptr;
-unsigned char *gSmem = nullptr; // the one array the MMA kernel addresses by u32
-
-struct Warp {
-  std::barrier<> bar{32};
-  u32 addr[32];
-  u32 a[32][4], b[32][2];
-  double red[32]; // warp_reduce
-};
-Warp *gWarps = nullptr;
-
-inline void __syncthreads() { gBlock->arrive_and_wait(); }
-template <class T> T __ldg(const T *p) { return *p; }
-inline u32 smem_u32(const void *p) {
-  gSmem = static_cast<unsigned char *>(const_cast<void *>(p)); // the same array in every thread
-  return 0;
-}
-inline void cp_async16(u32 dst, const void *src, int bytes) {
-  std::memset(gSmem + dst, 0, 16);
-  std::memcpy(gSmem + dst, src, size_t(bytes));
-}
-inline void cp_async_commit() {}
-template <int N> void cp_async_wait() {}
-inline void st_shared_v4(u32 addr, u32 a, u32 b, u32 c, u32 d) {
-  const u32 v[4] = {a, b, c, d};
-  std::memcpy(gSmem + addr, v, 16);
-}
-// ldmatrix .x4: lane l gets, of matrix i, row l / 4 words l % 4 (the row
-// address lane 8 i + l / 4 gave).
-inline void ldsm_x4(u32 &r0, u32 &r1, u32 &r2, u32 &r3, u32 addr) {
-  const int lane = threadIdx.x & 31;
-  Warp &w = gWarps[threadIdx.x >> 5];
-  w.addr[lane] = addr;
-  w.bar.arrive_and_wait();
-  u32 *r[4] = {&r0, &r1, &r2, &r3};
-  for (int i = 0; i < 4; ++i)
-    std::memcpy(r[i], gSmem + w.addr[8 * i + lane / 4] + 4 * (lane % 4), 4);
-  w.bar.arrive_and_wait();
-}
-
-float bf16ToF(u16 h) {
-  u32 u = u32(h) << 16;
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-u16 fToBf16(float f) {
-  u32 u;
-  std::memcpy(&u, &f, 4);
-  u += 0x7fffu + ((u >> 16) & 1u);
-  return u16(u >> 16);
-}
-float f16ToF(u16 h) {
-  _Float16 v;
-  std::memcpy(&v, &h, 2);
-  return float(v);
-}
-u16 fToF16(float f) {
-  _Float16 v = _Float16(f);
-  u16 h;
-  std::memcpy(&h, &v, 2);
-  return h;
-}
-// fma.rn.{bf16,f16}x2: each half a * b + c, rounded once.
-template <bool BF> u32 fma2(u32 a, u32 b, u32 c) {
-  u32 r = 0;
-  for (int i = 0; i < 2; ++i) {
-    auto f = [&](u32 x) { return BF ? bf16ToF(u16(x >> (16 * i))) : f16ToF(u16(x >> (16 * i))); };
-    const double v = double(f(a)) * double(f(b)) + double(f(c)); // exact for these operands
-    r |= u32(BF ? fToBf16(float(v)) : fToF16(float(v))) << (16 * i);
-  }
-  return r;
-}
-template <bool BF> u32 pack2(float lo, float hi) {
-  return BF ? u32(fToBf16(lo)) | u32(fToBf16(hi)) << 16 : u32(fToF16(lo)) | u32(fToF16(hi)) << 16;
-}
-// mma.sync.m16n8k16.row.col, g = lane / 4, t = lane % 4: A a0 (g, 2t..),
-// a1 (g + 8, 2t..), a2 (g, 2t + 8..), a3 (g + 8, 2t + 8..); B b0 (k 2t..,
-// n g), b1 (k 2t + 8.., n g); C/D c0 c1 (g, 2t, 2t + 1), c2 c3 (g + 8, ..).
-template <bool BF> void mma_m16n8k16(float *d, const u32 *a, const u32 *b) {
-  const int lane = threadIdx.x & 31;
-  Warp &w = gWarps[threadIdx.x >> 5];
-  std::memcpy(w.a[lane], a, 16);
-  std::memcpy(w.b[lane], b, 8);
-  w.bar.arrive_and_wait();
-  auto half = [](u32 word, int k) {
-    const u16 h = u16(word >> (16 * (k & 1)));
-    return BF ? bf16ToF(h) : f16ToF(h);
-  };
-  auto A = [&](int r, int k) {
-    return half(w.a[(r % 8) * 4 + (k % 8) / 2][(r / 8) + 2 * (k / 8)], k);
-  };
-  auto B = [&](int k, int n) { return half(w.b[n * 4 + (k % 8) / 2][k / 8], k); };
-  const int g = lane / 4, t = lane % 4;
-  for (int i = 0; i < 4; ++i) {
-    const int r = g + 8 * (i / 2), n = 2 * t + (i % 2);
-    float s = d[i];
-    for (int k = 0; k < 16; ++k)
-      s += A(r, k) * B(k, n);
-    d[i] = s;
-  }
-  w.bar.arrive_and_wait();
-}
-struct SumOp {};
-struct MaxOp {};
-struct MinOp {};
-// The warp's 32 values combined (in double, lane order) and given to every
-// lane.
-template <class T, class Op> T warp_reduce(T v, Op) {
-  const int lane = threadIdx.x & 31;
-  Warp &w = gWarps[threadIdx.x >> 5];
-  w.red[lane] = double(v);
-  w.bar.arrive_and_wait();
-  double s = w.red[0];
-  for (int l = 1; l < 32; ++l) {
-    if constexpr (std::is_same_v<Op, SumOp>)
-      s += w.red[l];
-    else if constexpr (std::is_same_v<Op, MaxOp>)
-      s = std::max(s, w.red[l]);
-    else
-      s = std::min(s, w.red[l]);
-  }
-  w.bar.arrive_and_wait();
-  return T(s);
-}
-// Names the other (not instantiated) templates of the file use.
-template <class T, class Op> T block_reduce(T v, Op) { return v; }
-inline u32 atomicOr(u32 *p, u32 v) { return *p |= v; }
-inline int __dp4a(int a, int b, int c) { return a + b + c; }
-inline float __fmul_rn(float a, float b) { return a * b; }
-inline float __uint_as_float(u32 u) {
-  float f;
-  std::memcpy(&f, &u, 4);
-  return f;
-}
-inline u32 __float_as_uint(float f) {
-  u32 u;
-  std::memcpy(&u, &f, 4);
-  return u;
-}
-// PTX prmt (default mode): byte i of the result is byte s[4i+3:4i] of {y, x}.
-inline u32 __byte_perm(u32 x, u32 y, u32 s) {
-  const uint64_t v = uint64_t(y) << 32 | x;
-  u32 r = 0;
-  for (int i = 0; i < 4; ++i)
-    r |= u32((v >> (8 * ((s >> (4 * i)) & 7))) & 0xFF) << (8 * i);
-  return r;
-}
-inline float __fadd_rn(float a, float b) { return a + b; }
-
-#define __device__
-#define __forceinline__ inline
-#define __constant__
-#define __shared__ static
-#define __align__(n) __attribute__((aligned(n)))
-#define EFFC_DEVICE_PRIMITIVES_CUH
 #include "quant_linear.cuh"
 #undef __shared__
 
@@ -219,24 +38,10 @@ std::vector<float> runEmulated(const std::vector<uint16_t> &a, const std::vector
   std::vector<float> y(size_t(C::ROWS * C::N), NAN);
   auto store = [&](long long i, float v) { y.at(size_t(i)) = v; };
   const int gridX = int((C::N + BN - 1) / BN), gridY = int((C::ROWS + BM - 1) / BM);
-  for (int by = 0; by < gridY; ++by)
-    for (int bx = 0; bx < gridX; ++bx) {
-      std::barrier<> block(256);
-      std::unique_ptr<emu::Warp[]> warps(new emu::Warp[8]);
-      emu::gBlock = &block;
-      emu::gWarps = warps.get();
-      std::vector<std::thread> threads;
-      for (unsigned t = 0; t < 256; ++t)
-        threads.emplace_back([&, t] {
-          emu::threadIdx.x = t;
-          emu::blockIdx.x = unsigned(bx);
-          emu::blockIdx.y = unsigned(by);
-          emu::quant_linear_mma<C, BM, BN, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
-                                               loadScale, store);
-        });
-      for (std::thread &t : threads)
-        t.join();
-    }
+  emu::launch(unsigned(gridX), unsigned(gridY), [&] {
+    emu::quant_linear_mma<C, BM, BN, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
+                                         loadScale, store);
+  });
   return y;
 }
 
@@ -249,23 +54,10 @@ std::vector<float> runEmulatedVec(const std::vector<float> &a, const std::vector
   auto store = [&](long long i, float v) { y.at(size_t(i)) = v; };
   auto loadA = [&](long long i) -> float { return a.at(size_t(i)); };
   const int gridX = int((C::N + 7) / 8);
-  for (int bx = 0; bx < gridX; ++bx) {
-    std::barrier<> block(256);
-    std::unique_ptr<emu::Warp[]> warps(new emu::Warp[8]);
-    emu::gBlock = &block;
-    emu::gWarps = warps.get();
-    std::vector<std::thread> threads;
-    for (unsigned t = 0; t < 256; ++t)
-      threads.emplace_back([&, t] {
-        emu::threadIdx.x = t;
-        emu::blockIdx.x = unsigned(bx);
-        emu::blockIdx.y = 0;
-        emu::quant_linear_gemv_vec<C>(w.data(), zp.empty() ? nullptr : zp.data(), loadA, loadScale,
-                                      store);
-      });
-    for (std::thread &t : threads)
-      t.join();
-  }
+  emu::launch(unsigned(gridX), 1, [&] {
+    emu::quant_linear_gemv_vec<C>(w.data(), zp.empty() ? nullptr : zp.data(), loadA, loadScale,
+                                  store);
+  });
   return y;
 }
 
@@ -278,27 +70,14 @@ std::vector<float> runEmulatedGemvMma(const std::vector<uint16_t> &a, const std:
   std::vector<float> y(size_t(C::ROWS * C::N), NAN);
   auto store = [&](long long i, float v) { y.at(size_t(i)) = v; };
   const int gridX = int((C::N + 15) / 16);
-  for (int bx = 0; bx < gridX; ++bx) {
-    std::barrier<> block(256);
-    std::unique_ptr<emu::Warp[]> warps(new emu::Warp[8]);
-    emu::gBlock = &block;
-    emu::gWarps = warps.get();
-    std::vector<std::thread> threads;
-    for (unsigned t = 0; t < 256; ++t)
-      threads.emplace_back([&, t] {
-        emu::threadIdx.x = t;
-        emu::blockIdx.x = unsigned(bx);
-        emu::blockIdx.y = 0;
-        if constexpr (BS)
-          emu::quant_linear_gemv_mma_bs<C, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
-                                               loadScale, store);
-        else
-          emu::quant_linear_gemv_mma<C, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
-                                            loadScale, store);
-      });
-    for (std::thread &t : threads)
-      t.join();
-  }
+  emu::launch(unsigned(gridX), 1, [&] {
+    if constexpr (BS)
+      emu::quant_linear_gemv_mma_bs<C, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
+                                           loadScale, store);
+    else
+      emu::quant_linear_gemv_mma<C, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
+                                        loadScale, store);
+  });
   return y;
 }
 
@@ -354,8 +133,8 @@ double maxRelError(uint32_t seed) {
   std::vector<float> af(a.size());
   for (size_t i = 0; i < a.size(); ++i) {
     const float v = nd(rng);
-    a[i] = BF ? emu::fToBf16(v) : emu::fToF16(v);
-    af[i] = BF ? emu::bf16ToF(a[i]) : emu::f16ToF(a[i]);
+    a[i] = BF ? emu::f32_to_bf16(v) : emu::f32_to_f16(v);
+    af[i] = BF ? emu::bf16_to_f32(a[i]) : emu::f16_to_f32(a[i]);
   }
   std::vector<float> ref(size_t(C::ROWS * C::N));
   std::vector<int64_t> wShape = flat ? std::vector<int64_t>{C::N * C::K / 2}
