@@ -54,8 +54,10 @@ std::optional<KernelChoice> chooseCudaKernel(const KernelDesc &desc, std::string
   // Runtime extents (bounded dims) are written family by family; the others
   // keep every extent a compile-time constant.
   static const std::set<std::string, std::less<>> runtimeExtentFamilies = {
-      "Elementwise", "DataMovement", "Generator", "Attention",        "AttentionPartial",
-      "Reduction",   "Matmul",       "Scan",      "AttentionCombine", "Norm"};
+      "Elementwise",      "DataMovement", "Generator",      "Attention",
+      "AttentionPartial", "Reduction",    "Matmul",         "Scan",
+      "AttentionCombine", "Norm",         "PagedAttention", "PagedAttentionPartial",
+      "PagedKvWrite"};
   if (desc.usesDims() && !runtimeExtentFamilies.count(it->second.name)) {
     error = desc.op + ": runtime extents (a symbolic dim) in the " + it->second.name +
             " kernels are not done yet (issue 14 stage S3)";

@@ -6,12 +6,16 @@
 // whose text the kernel carries (include-guarded, so several paged kernels
 // share one copy in a translation unit). One block of 4 warps per query row;
 // eff.paged_attention_partial: one per (query row, split), calling
-// paged_attention_split_row<C, WARPS, SPLITS, CHUNK>.
+// paged_attention_split_row<C, WARPS, SPLITS, CHUNK>. The batch and query
+// rows may be runtime extents (batch()/seq() read effc_dims; the grid is
+// planned at their upper bounds, blocks past the run's rows return).
 //
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/core/DTypeInfo.h"
 #include "compiler/codegen/core/EmitterUtil.h"
 #include "compiler/codegen/device/DeviceCode.h"
+
+#include <algorithm>
 
 namespace effc::codegen {
 namespace {
@@ -75,6 +79,16 @@ bool checkPaged(const KernelDesc &d, std::string &error) {
     error = d.op + ": more query rows than one grid dimension holds";
     return false;
   }
+  // Runtime extents (issue 14 S3): q's batch and rows; heads, head dim, the
+  // pools and the block table's width are static.
+  const std::vector<Extent> qe = d.inputs[0].extents(), ke = d.inputs[1].extents(),
+                            te = d.inputs[3].extents();
+  if (!qe[1].isConstant() || !qe[3].isConstant() || !te[1].isConstant() ||
+      !std::all_of(ke.begin(), ke.end(), [](const Extent &e) { return e.isConstant(); })) {
+    error = d.op + ": only the batch and query rows may be runtime extents (heads, head dim, "
+                   "the pools and the block table's width must be static)";
+    return false;
+  }
   return true;
 }
 
@@ -112,6 +126,11 @@ bool instantiatePagedAttention(const KernelDesc &d, const KernelChoice &c, std::
   w.line("static constexpr int B = ", q[0], ", HQ = ", q[1], ", S = ", q[2], ", D = ", q[3],
          ", NP = ", k[0], ", HKV = ", k[1], ", PS = ", k[2], ", MB = ", table[1],
          ", GROUP = ", q[1] / k[1], ";");
+  const std::vector<Extent> qe = d.inputs[0].extents();
+  w.line("static __device__ __forceinline__ i64 batch(const long long *effc_dims) { return ",
+         qe[0].text(), "; }");
+  w.line("static __device__ __forceinline__ i64 seq(const long long *effc_dims) { return ",
+         qe[2].text(), "; }");
   w.line("static constexpr bool CAUSAL = ", d.intAttr("causal", 1) != 0 ? "true" : "false", ";");
   w.line("static constexpr float SCALE = ", floatLit(float(d.floatAttr("scale", 1.0))), ";");
   w.line("static __device__ __forceinline__ float ld(const void *p, i64 i) { return ",
@@ -124,6 +143,7 @@ bool instantiatePagedAttention(const KernelDesc &d, const KernelChoice &c, std::
          storageType(d.inputs[4].dtype), "*)p)[i]; }");
   w.close("};");
   openKernel(w, d, c.threads());
+  const char *dims = d.usesDims() ? "effc_dims" : "nullptr";
   w.line("// ", q[0], "x", q[1], "x", q[2], " query rows over pages of ", k[2], " positions (",
          k[0], " in the pool, ", table[1], " per row), head dim ", q[3], ", GQA group ",
          q[1] / k[1]);
@@ -132,10 +152,10 @@ bool instantiatePagedAttention(const KernelDesc &d, const KernelChoice &c, std::
     const int64_t chunk = (table[1] + splits - 1) / splits * k[2];
     w.line("// ", splits, " splits of ", chunk, " positions");
     w.line("effc_paged::paged_attention_split_row<", cfg, ", ", kWarps, ", ", splits, ", ", chunk,
-           ">(in0, in1, in2, in3, in4, (float *)out0, (float *)out1);");
+           ">(in0, in1, in2, in3, in4, (float *)out0, (float *)out1, ", dims, ");");
   } else {
     w.line("effc_paged::paged_attention_row<", cfg, ", ", kWarps,
-           ">(in0, in1, in2, in3, in4, out0);");
+           ">(in0, in1, in2, in3, in4, out0, ", dims, ");");
   }
   w.close();
   source = std::string(deviceFile("paged_attention.cuh")) + "\n" + w.str();

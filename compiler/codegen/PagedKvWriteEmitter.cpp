@@ -5,7 +5,9 @@
 // paged_kv_write<C> (device/paged_kv_write.cuh), whose text the kernel
 // carries. One grid-stride loop over the larger of the pool and the new
 // rows: the kernel moves only the new rows when its output is the cache
-// itself, and writes the whole pool otherwise.
+// itself, and writes the whole pool otherwise. The batch and new-row count
+// may be runtime extents (batch()/seq() read effc_dims; sizes above are
+// their upper bounds).
 //
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/core/DTypeInfo.h"
@@ -38,6 +40,17 @@ bool checkWrite(const KernelDesc &d, std::string &error) {
     error = d.op + ": new_rows and slot_mapping do not fit the cache";
     return false;
   }
+  // Runtime extents: the batch and new rows (issue 14 S3); the pool is fixed.
+  const std::vector<Extent> pool = d.inputs[0].extents(), rows = d.inputs[1].extents();
+  for (const Extent &e : pool)
+    if (!e.isConstant()) {
+      error = d.op + ": the page pool's shape must be static";
+      return false;
+    }
+  if (!rows[1].isConstant() || !rows[3].isConstant()) {
+    error = d.op + ": new_rows' heads and head dim must be static";
+    return false;
+  }
   return true;
 }
 
@@ -64,6 +77,11 @@ bool instantiatePagedKvWrite(const KernelDesc &d, const KernelChoice &c, std::st
   w.open("struct ", cfg, " {");
   w.line("static constexpr int NP = ", k[0], ", H = ", k[1], ", PS = ", k[2], ", D = ", k[3],
          ", B = ", r[0], ", S = ", r[2], ";");
+  const std::vector<Extent> rows = d.inputs[1].extents();
+  w.line("static __device__ __forceinline__ i64 batch(const long long *effc_dims) { return ",
+         rows[0].text(), "; }");
+  w.line("static __device__ __forceinline__ i64 seq(const long long *effc_dims) { return ",
+         rows[2].text(), "; }");
   w.line("typedef ", storageType(d.inputs[0].dtype), " T;");
   w.line("static __device__ __forceinline__ i64 slot(const void *p, i64 i) { return (i64)((const ",
          storageType(d.inputs[2].dtype), "*)p)[i]; }");
@@ -71,7 +89,8 @@ bool instantiatePagedKvWrite(const KernelDesc &d, const KernelChoice &c, std::st
   openKernel(w, d, c.threads());
   w.line("// ", r[0], "x", r[2], " new rows of ", k[1], " heads x ", k[3], " into a pool of ", k[0],
          " pages of ", k[2], " positions");
-  w.line("effc_paged::paged_kv_write<", cfg, ">(in0, in1, in2, out0);");
+  w.line("effc_paged::paged_kv_write<", cfg, ">(in0, in1, in2, out0, ",
+         d.usesDims() ? "effc_dims" : "nullptr", ");");
   w.close();
   source = std::string(deviceFile("paged_kv_write.cuh")) + "\n" + w.str();
   return true;

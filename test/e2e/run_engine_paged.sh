@@ -32,10 +32,10 @@ mode=$1; model_dir=$2; ref_dir=$3; bin_dir=$4; backend=${5:-host}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 dims=(--dim batch=2 --dim seq=1..32 --dim past=0..255 --dim total=1..288)
 "$bin_dir/effc" "$model_dir/model.onnx" "${dims[@]}" -o "$work/cache.effc" >/dev/null
-# Symbolic seq: the paged CUDA kernels take no runtime extents yet (the GPU
-# cases, test/gpu/cases/engine-paged.txt, compile a fixed seq).
-paged= host_only=
-[[ $backend == host ]] && host_only=--host-only
+# Symbolic seq: the paged CUDA kernels read the run's batch and seq from
+# effc_dims, so the --paged-kv compiles below include their CUDA kernels
+# (the GPU cases, test/gpu/cases/engine-paged.txt, run both forms).
+paged=
 if [[ $mode == paged-kv-* ]]; then paged=1; mode=${mode#paged-kv-}; fi
 # The artifact a run with these effc-run options takes: with paged-kv, the
 # --paged-kv compile for its --kv-page-size (16 when not given).
@@ -44,7 +44,7 @@ artifact() {
   local ps=16 prev=
   for a in "$@"; do [[ $prev == --kv-page-size ]] && ps=$a; prev=$a; done
   local f="$work/paged$ps.effc"
-  [[ -f $f ]] || "$bin_dir/effc" "$model_dir/model.onnx" "${dims[@]}" --paged-kv="$ps" $host_only \
+  [[ -f $f ]] || "$bin_dir/effc" "$model_dir/model.onnx" "${dims[@]}" --paged-kv="$ps" \
     --paged-kv-pages=$((2 * ((256 + ps - 1) / ps))) -o "$f" >/dev/null
   echo "$f"
 }
@@ -107,7 +107,12 @@ case $mode in
     # these short rows really are merged by eff.attention_combine (measured
     # <= 8e-7 of the largest logit; the checker allows 1e-4).
     "$bin_dir/effc" "$model_dir/model.onnx" "${dims[@]}" --paged-kv=4 --paged-kv-pages=128 \
-      --split-kv-splits=36 $host_only -o "$work/split.effc" >/dev/null
+      --split-kv-splits=36 -o "$work/split.effc" >/dev/null
+    # Both symbolic-seq compiles' CUDA kernels (runtime extents) through NVRTC.
+    for f in "$(artifact --kv-page-size 4)" "$work/split.effc"; do
+      "$bin_dir/effc-nvrtc-check" "$f" --arch=sm_80,sm_90,sm_90a | tee "$work/out.txt"
+      expect '^sm_90a: [0-9]* kernels compiled'
+    done
     "$6" "$work/cache.effc" "$work/split.effc" 4 "$backend" | tee "$work/out.txt"
     expect '^PASS$';;
   fixed)

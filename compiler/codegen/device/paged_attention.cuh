@@ -17,7 +17,11 @@
 //
 // Config C (written by compiler/codegen/PagedAttentionEmitter.cpp):
 //   B, HQ, S, D, NP (pages), HKV, PS (page size), MB (pages per row),
-//   GROUP = HQ / HKV, CAUSAL, SCALE;
+//   GROUP = HQ / HKV, CAUSAL, SCALE (B and S: upper bounds with runtime
+//   extents: the grid's size);
+//   static i64 batch(const long long *effc_dims), seq(...)  the run's B and S
+//     (the constants, or expressions of the run's dims: issue 14 S3; the
+//     rows are compact at the run's extents, blocks past them return);
 //   static float ld(const void *p, i64 i)      element i of q/k/v as fp32;
 //   static void st(void *p, i64 i, float v)    element i of y from fp32;
 //   static i64 page(const void *table, i64 i)  block_table element i;
@@ -38,21 +42,21 @@ namespace effc_paged {
 // warp: o / l is the attention output over them, m + ln(l) their
 // log-sum-exp (l = 0: no key).
 template <class C, int WARPS, class Finish>
-__device__ __forceinline__ void paged_attention_range(const void *q, const void *k, const void *v,
-                                                      const void *table, const void *lens, i64 lo,
-                                                      i64 hi, Finish finish) {
+__device__ __forceinline__ void
+paged_attention_range(const void *q, const void *k, const void *v, const void *table,
+                      const void *lens, i64 lo, i64 hi, const long long *effc_dims, Finish finish) {
   static_assert(C::D >= 1 && C::D <= 256, "head dim: 1..256");
   constexpr int DL = (C::D + 31) / 32;
   __shared__ float part_m[WARPS], part_l[WARPS];
   __shared__ float part_acc[WARPS][C::D];
-  const i64 row = i64(blockIdx.x);
-  if (row >= i64(C::B) * C::HQ * C::S)
+  const i64 row = i64(blockIdx.x), S = C::seq(effc_dims);
+  if (row >= C::batch(effc_dims) * C::HQ * S)
     return;
-  const int s = int(row % C::S), h = int((row / C::S) % C::HQ), b = int(row / (i64(C::S) * C::HQ));
+  const int s = int(row % S), h = int((row / S) % C::HQ), b = int(row / (S * C::HQ));
   const int hk = h / C::GROUP, warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   i64 held = C::len(lens, b);
   held = held < 0 ? 0 : held > i64(C::MB) * C::PS ? i64(C::MB) * C::PS : held;
-  const i64 pos = held - C::S + s;
+  const i64 pos = held - S + s;
   const i64 visible = pos < 0 ? 0 : C::CAUSAL ? pos + 1 : held;
   if (hi > visible)
     hi = visible;
@@ -113,8 +117,9 @@ __device__ __forceinline__ void paged_attention_range(const void *q, const void 
 
 template <class C, int WARPS>
 __device__ __forceinline__ void paged_attention_row(const void *q, const void *k, const void *v,
-                                                    const void *table, const void *lens, void *y) {
-  paged_attention_range<C, WARPS>(q, k, v, table, lens, 0, i64(C::MB) * C::PS,
+                                                    const void *table, const void *lens, void *y,
+                                                    const long long *effc_dims) {
+  paged_attention_range<C, WARPS>(q, k, v, table, lens, 0, i64(C::MB) * C::PS, effc_dims,
                                   [&](i64 row, int d, float o, float, float l) {
                                     C::st(y, row * C::D + d, l > 0.0f ? o / l : 0.0f);
                                   });
@@ -123,12 +128,13 @@ __device__ __forceinline__ void paged_attention_row(const void *q, const void *k
 // Split blockIdx.y of SPLITS, each CHUNK positions: o_partial [SPLITS, rows,
 // D] and lse [SPLITS, rows], fp32.
 template <class C, int WARPS, int SPLITS, int CHUNK>
-__device__ __forceinline__ void
-paged_attention_split_row(const void *q, const void *k, const void *v, const void *table,
-                          const void *lens, float *o_partial, float *lse) {
-  const i64 split = i64(blockIdx.y), rows = i64(C::B) * C::HQ * C::S;
+__device__ __forceinline__ void paged_attention_split_row(const void *q, const void *k,
+                                                          const void *v, const void *table,
+                                                          const void *lens, float *o_partial,
+                                                          float *lse, const long long *effc_dims) {
+  const i64 split = i64(blockIdx.y), rows = C::batch(effc_dims) * C::HQ * C::seq(effc_dims);
   paged_attention_range<C, WARPS>(q, k, v, table, lens, split * CHUNK, (split + 1) * CHUNK,
-                                  [&](i64 row, int d, float o, float m, float l) {
+                                  effc_dims, [&](i64 row, int d, float o, float m, float l) {
                                     o_partial[(split * rows + row) * C::D + d] =
                                         l > 0.0f ? o / l : 0.0f;
                                     if (d == 0)

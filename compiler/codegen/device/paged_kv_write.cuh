@@ -12,7 +12,11 @@
 // old value, so no two threads ever write one element.
 //
 // Config C (written by compiler/codegen/PagedKvWriteEmitter.cpp):
-//   NP (pages), H, PS (page size), D, B, S;
+//   NP (pages), H, PS (page size), D, B, S (B and S: upper bounds with
+//   runtime extents);
+//   static i64 batch(const long long *effc_dims), seq(...)  the run's B and S
+//     (constants, or expressions of the run's dims; new_rows and
+//     slot_mapping are compact at them);
 //   typedef T: the element storage type;
 //   static i64 slot(const void *mapping, i64 i)  slot_mapping element i.
 //
@@ -25,17 +29,19 @@ namespace effc_paged {
 
 template <class C>
 __device__ __forceinline__ void paged_kv_write(const void *cache, const void *rows,
-                                               const void *mapping, void *out) {
+                                               const void *mapping, void *out,
+                                               const long long *effc_dims) {
   typedef typename C::T T;
   const T *src = (const T *)rows, *old = (const T *)cache;
   T *dst = (T *)out;
   const i64 step = i64(gridDim.x) * blockDim.x;
   const i64 first = i64(blockIdx.x) * blockDim.x + threadIdx.x;
+  const i64 B = C::batch(effc_dims), S = C::seq(effc_dims);
   if (out == cache) {
-    for (i64 i = first; i < i64(C::B) * C::S * C::H * C::D; i += step) {
-      const i64 d = i % C::D, s = (i / C::D) % C::S, h = (i / (i64(C::D) * C::S)) % C::H,
-                b = i / (i64(C::D) * C::S * C::H);
-      const i64 slot = C::slot(mapping, b * C::S + s);
+    for (i64 i = first; i < B * S * C::H * C::D; i += step) {
+      const i64 d = i % C::D, s = (i / C::D) % S, h = (i / (i64(C::D) * S)) % C::H,
+                b = i / (i64(C::D) * S * C::H);
+      const i64 slot = C::slot(mapping, b * S + s);
       if (slot < 0 || slot >= i64(C::NP) * C::PS)
         continue;
       dst[((slot / C::PS * C::H + h) * C::PS + slot % C::PS) * C::D + d] = src[i];
@@ -46,10 +52,10 @@ __device__ __forceinline__ void paged_kv_write(const void *cache, const void *ro
     const i64 d = i % C::D, at = (i / C::D) % C::PS, h = (i / (i64(C::D) * C::PS)) % C::H,
               page = i / (i64(C::D) * C::PS * C::H), slot = page * C::PS + at;
     i64 from = -1;
-    for (i64 j = 0; j < i64(C::B) * C::S; ++j)
+    for (i64 j = 0; j < B * S; ++j)
       if (C::slot(mapping, j) == slot)
         from = j;
-    dst[i] = from < 0 ? old[i] : src[((from / C::S * C::H + h) * C::S + from % C::S) * C::D + d];
+    dst[i] = from < 0 ? old[i] : src[((from / S * C::H + h) * S + from % S) * C::D + d];
   }
 }
 

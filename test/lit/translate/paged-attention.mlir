@@ -14,20 +14,22 @@
 
 // CHECK: #ifndef EFFC_DEVICE_PAGED_ATTENTION_CUH
 // CHECK: static constexpr int B = 2, HQ = 8, S = 1, D = 128, NP = 32, HKV = 2, PS = 16, MB = 8, GROUP = 4;
+// CHECK-NEXT: i64 batch(const long long *effc_dims) { return 2; }
+// CHECK-NEXT: i64 seq(const long long *effc_dims) { return 1; }
 // CHECK-NEXT: static constexpr bool CAUSAL = true;
 // CHECK: bf16_to_f32
 // CHECK: i64 page(const void *p, i64 i) { return (i64)((const i32*)p)[i]; }
 // CHECK: i64 len(const void *p, i64 i) { return (i64)((const i64*)p)[i]; }
 // CHECK: // 2x8x1 query rows over pages of 16 positions (32 in the pool, 8 per row), head dim 128, GQA group 4
-// CHECK-NEXT: effc_paged::paged_attention_row<effc_paged_cfg_{{.*}}, 4>(in0, in1, in2, in3, in4, out0);
+// CHECK-NEXT: effc_paged::paged_attention_row<effc_paged_cfg_{{.*}}, 4>(in0, in1, in2, in3, in4, out0, nullptr);
 // CHECK: static constexpr int B = 1, HQ = 4, S = 5, D = 64, NP = 6, HKV = 4, PS = 8, MB = 3, GROUP = 1;
-// CHECK-NEXT: static constexpr bool CAUSAL = false;
+// CHECK: static constexpr bool CAUSAL = false;
 // CHECK: f16_to_f32
 // CHECK: static constexpr int B = 2, HQ = 2, S = 3, D = 32, NP = 4, HKV = 1, PS = 2, MB = 4, GROUP = 2;
 // The split-KV pair: the bf16 decode in 3 splits of ceil(8 / 3) = 3 pages
 // (48 positions), one block per (query row, split).
 // CHECK: // 3 splits of 48 positions
-// CHECK-NEXT: effc_paged::paged_attention_split_row<effc_paged_cfg_{{.*}}, 4, 3, 48>(in0, in1, in2, in3, in4, (float *)out0, (float *)out1);
+// CHECK-NEXT: effc_paged::paged_attention_split_row<effc_paged_cfg_{{.*}}, 4, 3, 48>(in0, in1, in2, in3, in4, (float *)out0, (float *)out1, nullptr);
 // A head dim below a warp (llama-withpast's 16): lanes 16..31 idle.
 // CHECK: static constexpr int B = 2, HQ = 4, S = 8, D = 16, NP = 128, HKV = 2, PS = 4, MB = 72, GROUP = 2;
 // MANIFEST: op: "eff.paged_attention"

@@ -16,15 +16,17 @@
 
 // CHECK: #ifndef EFFC_DEVICE_PAGED_KV_WRITE_CUH
 // CHECK: static constexpr int NP = 32, H = 2, PS = 16, D = 128, B = 2, S = 1;
+// CHECK-NEXT: i64 batch(const long long *effc_dims) { return 2; }
+// CHECK-NEXT: i64 seq(const long long *effc_dims) { return 1; }
 // CHECK-NEXT: typedef u16 T;
 // CHECK-NEXT: i64 slot(const void *p, i64 i) { return (i64)((const i32*)p)[i]; }
 // CHECK: // 2x1 new rows of 2 heads x 128 into a pool of 32 pages of 16 positions
-// CHECK-NEXT: effc_paged::paged_kv_write<effc_paged_write_cfg_{{.*}}>(in0, in1, in2, out0);
+// CHECK-NEXT: effc_paged::paged_kv_write<effc_paged_write_cfg_{{.*}}>(in0, in1, in2, out0, nullptr);
 // CHECK: static constexpr int NP = 6, H = 4, PS = 8, D = 64, B = 1, S = 5;
-// CHECK-NEXT: typedef u16 T;
+// CHECK: typedef u16 T;
 // CHECK-NEXT: i64 slot(const void *p, i64 i) { return (i64)((const i64*)p)[i]; }
 // CHECK: static constexpr int NP = 4, H = 1, PS = 2, D = 16, B = 2, S = 3;
-// CHECK-NEXT: typedef float T;
+// CHECK: typedef float T;
 // MANIFEST: op: "eff.paged_kv_write"
 // MANIFEST: launch {
 // MANIFEST-NEXT: grid: 512
