@@ -68,6 +68,9 @@ struct CompileOptions {
   /// --embed-cubin --arch=...
   bool embedCubin = false;
   std::vector<std::string> archs = {"sm_90"};
+  /// --gemm=auto|mma|wgmma|tma: the tensor-core GEMM kernel of 16-bit GEMMs
+  /// (wgmma and tma need every arch sm_90a; codegen::GemmKernelChoice).
+  std::string gemm = "auto";
   bool hostOnly = false;
   bool remarks = false;
   /// Progress lines through the handler; MLIR's per-stage timing report on
@@ -75,9 +78,6 @@ struct CompileOptions {
   bool verbose = false;
   /// Weight blobs printed in full in IR output (elided by default).
   bool printWeights = false;
-  /// --gemm=auto|mma|wgmma|tma: the tensor-core GEMM kernel of 16-bit GEMMs
-  /// (wgmma and tma need every arch sm_90a; codegen::GemmKernelChoice).
-  std::string gemm = "auto";
   /// Artifact only: write the file here (and report "effc: wrote PATH: ..."
   /// as a Progress line) instead of returning its bytes in
   /// CompileResult::output.
