@@ -334,7 +334,9 @@ def test_help_documents_every_argument():
     doc = effc.compile.__doc__
     params = ["path", "dtype", "shapes", "dims", "lora", "quantize", "llm_int8_threshold", "lora_merge",
               "fuse",
-              "raise_attention", "split_kv_decode", "decompose_lora", "moe_partitions", "devices",
+              "raise_attention", "split_kv_decode", "split_kv_splits", "kv_cache", "paged_kv",
+              "paged_kv_pages", "quantize_block", "quantize_double", "quantize_skip",
+              "decompose_lora", "moe_partitions", "devices",
               "host_only",
               "embed_cubin",
               "arch", "gemm", "const_inputs", "remarks", "verbose"]

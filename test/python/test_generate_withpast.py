@@ -57,3 +57,28 @@ def test_cache_bound_is_a_clear_error(decoders):
                                            r"\(the KV cache holds past <= 63 tokens: compiled with --dim past=0..63"):
         cache.generate(prompt, max_new_tokens=49)
     assert len(cache.generate(prompt, max_new_tokens=48)[0]) == 48
+
+
+def test_kv_cache_keyword_gives_a_plain_decoder_a_cache(decoders):
+    # kv_cache=True (effc --kv-cache) turns ../shared/decoders/llama (no past)
+    # into the with-past interface; its generation must be HF's generate_0.
+    _, _, (prompt, ref_tokens, ref_logits) = decoders
+    plain = SHARED / "decoders" / "llama" / "model.onnx"
+    model = effc.compile(str(plain), dims=DIMS, kv_cache=True, host_only=True)
+    names = [i.name for i in model.inputs]
+    assert "past_key_values.0.key" in names and "attention_mask" in names, names
+    tokens, logits = model.session(device="host").generate(prompt, max_new_tokens=16,
+                                                           return_logits=True)
+    assert tokens == ref_tokens.tolist()
+    check_close("logits", np.asarray(logits), ref_logits, 1e-4, 4e-4)
+
+
+def test_split_and_paged_keywords_reach_the_compiler():
+    withpast = str(SHARED / "decoders" / "llama-withpast" / "model.onnx")
+    with pytest.raises(ValueError, match="split_kv_splits must be >= 0"):
+        effc.compile(withpast, dims=DIMS, split_kv_splits=-1)
+    with pytest.raises(ValueError, match="paged_kv must be >= 0"):
+        effc.compile(withpast, dims=DIMS, paged_kv=-4)
+    paged = effc.compile(withpast, dims=DIMS, paged_kv=4, host_only=True)
+    names = [i.name for i in paged.inputs]
+    assert "block_table" in names and "kv_pages.0.key" in names, names

@@ -568,8 +568,10 @@ std::vector<std::string> stringList(const char *what, nb::handle value) {
 std::shared_ptr<PyModel>
 compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb::handle dims,
         nb::handle lora, nb::handle quantize, double llmInt8Threshold, bool loraMerge, bool fuse,
-        bool raiseAttention, bool splitKvDecode, bool decomposeLoRA, int64_t moePartitions,
-        int64_t devices, bool hostOnly, bool embedCubin, nb::handle arch, const std::string &gemm,
+        bool raiseAttention, bool splitKvDecode, int64_t splitKvSplits, bool kvCache,
+        int64_t pagedKv, int64_t pagedKvPages, int64_t quantizeBlock, bool quantizeDouble,
+        nb::handle quantizeSkip, bool decomposeLoRA, int64_t moePartitions, int64_t devices,
+        bool hostOnly, bool embedCubin, nb::handle arch, const std::string &gemm,
         nb::handle constInputs, bool remarks, bool verbose) {
   if (!quantize.is_none() && !nb::isinstance<nb::str>(quantize))
     throw nb::value_error("compile(): quantize must be None, \"int8\", \"nf4\" or \"llm-int8\"");
@@ -585,6 +587,8 @@ compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb
   (void)fuse;
   (void)raiseAttention;
   (void)splitKvDecode, (void)decomposeLoRA, (void)moePartitions, (void)devices, (void)hostOnly;
+  (void)splitKvSplits, (void)kvCache, (void)pagedKv, (void)pagedKvPages, (void)quantizeBlock;
+  (void)quantizeDouble, (void)quantizeSkip;
   (void)embedCubin, (void)arch, (void)gemm;
   (void)constInputs, (void)remarks, (void)verbose;
   throw std::runtime_error("effc.compile: this build of effc has no compiler (built with "
@@ -648,6 +652,25 @@ compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb
   if (!quantize.is_none())
     options.quantize = nb::cast<std::string>(quantize); // checked with effc's --quantize rules
   options.llmInt8Threshold = llmInt8Threshold;
+  // Counts and sizes are checked here (ValueError) before effc's own rules.
+  auto nonNegative = [](const char *name, int64_t value) {
+    if (value < 0)
+      throw nb::value_error(
+          ("compile(): " + std::string(name) + " must be >= 0, got " + std::to_string(value))
+              .c_str());
+    return value;
+  };
+  options.quantizeBlock = nonNegative("quantize_block", quantizeBlock);
+  options.quantizeDouble = quantizeDouble;
+  if (!quantizeSkip.is_none()) {
+    if (!nb::isinstance<nb::str>(quantizeSkip))
+      throw nb::value_error("compile(): quantize_skip must be None or a regex str");
+    options.quantizeSkip = nb::cast<std::string>(quantizeSkip);
+  }
+  options.kvCache = kvCache;
+  options.splitKvSplits = nonNegative("split_kv_splits", splitKvSplits);
+  options.pagedKv = nonNegative("paged_kv", pagedKv);
+  options.pagedKvPages = nonNegative("paged_kv_pages", pagedKvPages);
   options.fuse = fuse;
   options.raiseAttention = raiseAttention;
   options.splitKvDecode = splitKvDecode;
@@ -906,7 +929,9 @@ NB_MODULE(_effc, m) {
       "compile", &compile, "path"_a, nb::kw_only(), "dtype"_a = "fp32", "shapes"_a = nb::none(),
       "dims"_a = nb::none(), "lora"_a = nb::none(), "quantize"_a = nb::none(),
       "llm_int8_threshold"_a = 6.0, "lora_merge"_a = false, "fuse"_a = true,
-      "raise_attention"_a = true, "split_kv_decode"_a = true, "decompose_lora"_a = true,
+      "raise_attention"_a = true, "split_kv_decode"_a = true, "split_kv_splits"_a = 0,
+      "kv_cache"_a = false, "paged_kv"_a = 0, "paged_kv_pages"_a = 0, "quantize_block"_a = 0,
+      "quantize_double"_a = false, "quantize_skip"_a = nb::none(), "decompose_lora"_a = true,
       "moe_partitions"_a = 1, "devices"_a = 1, "host_only"_a = false, "embed_cubin"_a = false,
       "arch"_a = nb::none(), "gemm"_a = "auto", "const_inputs"_a = nb::none(), "remarks"_a = false,
       "verbose"_a = false,
@@ -932,6 +957,19 @@ NB_MODULE(_effc, m) {
       "fuse:            fuse elementwise chains into single kernels (effc --fuse).\n"
       "raise_attention: run attention subgraphs as FlashAttention kernels.\n"
       "split_kv_decode: split decode-shaped attention over the keys (flash-decoding).\n"
+      "split_kv_splits: the number of key chunks split-KV uses (effc --split-kv-splits;\n"
+      "                 0: its heuristic).\n"
+      "kv_cache:        give a decoder exported without a cache the with-past interface\n"
+      "                 (past_key_values.* in, present.* out; effc --kv-cache); bound the\n"
+      "                 dims it adds with dims={\"past\": (0, P), \"total\": (1, T)}.\n"
+      "paged_kv:        page size of a paged KV cache read through a block table (effc\n"
+      "                 --paged-kv; 0: off).\n"
+      "paged_kv_pages:  pages per pool of the paged KV cache (effc --paged-kv-pages; 0: the\n"
+      "                 pass's default).\n"
+      "quantize_block:  scale block size for quantize (effc --quantize-block; 0: default).\n"
+      "quantize_double: quantize nf4's block scales too (effc --quantize-double).\n"
+      "quantize_skip:   regex of linear names left unquantized (effc --quantize-skip;\n"
+      "                 None: the LM head and MoE routers).\n"
       "decompose_lora:  LoRA expand in the base GEMM's epilogue (False: one reference kernel).\n"
       "moe_partitions:  split each MoE layer's experts into N groups run as independent\n"
       "                 kernels over one routing (effc --moe-partitions; 1: none).\n"
