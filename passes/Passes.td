@@ -395,9 +395,6 @@ def KvCacheInplace : Pass<"eff-kv-cache-inplace", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
-def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
-  let summary = "Group chains of elementwise ops into eff.fusion kernels";
-  let description = [{
 def PagedKv : Pass<"eff-paged-kv", "func::FuncOp"> {
   let summary = "Page a decoder's KV cache: eff.kv_append + eff.attention -> a page pool read "
                 "through a block table (effc --paged-kv)";
@@ -446,6 +443,9 @@ def PagedKv : Pass<"eff-paged-kv", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
+  let summary = "Group chains of elementwise ops into eff.fusion kernels";
+  let description = [{
     Walks each function bottom-up and grows a group from every elementwise op
     into the elementwise producers of its operands, as long as a producer has
     the group's result shape and no user outside the group (so the group has
