@@ -26,6 +26,7 @@
 // default. --configs=m128n32w4s3-se-r2,... replaces the built-in candidates.
 // Prints `RESULT key=value ...` lines (bench/attention/run.sh joins them with
 // torch SDPA) and a table. Exit status 1 when any check fails.
+#include "bench/common/BenchGpu.h"
 #include "compiler/codegen/attention/FlashAttention.h"
 #include "compiler/codegen/device/DeviceCode.h"
 #include "cuda/DriverApi.h"
@@ -293,67 +294,10 @@ void compileAll(std::vector<Problem> &ps, const std::string &arch, int threads) 
 
 // ----------------------------------------------------------------- device --
 
-class Gpu {
+/// The driver calls (bench/common/BenchGpu.h), errors named effc-attention-bench.
+class Gpu : public bench::Gpu {
 public:
-  explicit Gpu(const cuda::Driver *d) : d_(d), a_(d->api) {}
-  bool ok(cuda::CUresult r, const std::string &what) {
-    if (r == cuda::CUDA_SUCCESS)
-      return true;
-    std::fprintf(stderr, "effc-attention-bench: %s: %s\n", what.c_str(), d_->errorText(r).c_str());
-    failed_ = true;
-    return false;
-  }
-  bool failed() const { return failed_; }
-  void clearFailure() { failed_ = false; }
-  const cuda::DriverApi &api() const { return a_; }
-
-  cuda::CUdeviceptr alloc(size_t bytes) {
-    cuda::CUdeviceptr p = 0;
-    ok(a_.cuMemAlloc(&p, std::max<size_t>(bytes, 256)), "cuMemAlloc " + std::to_string(bytes));
-    return p;
-  }
-  cuda::CUdeviceptr upload(const std::vector<uint8_t> &host) {
-    cuda::CUdeviceptr p = alloc(host.size());
-    if (p)
-      ok(a_.cuMemcpyHtoD(p, host.data(), host.size()), "cuMemcpyHtoD");
-    return p;
-  }
-  cuda::CUmodule loadModule(const std::string &cubin, const std::string &what) {
-    cuda::CUmodule m = nullptr;
-    if (!ok(a_.cuModuleLoadData(&m, cubin.data()), "cuModuleLoadData " + what))
-      return nullptr;
-    modules_.push_back(m);
-    return m;
-  }
-  cuda::CUfunction function(cuda::CUmodule m, const std::string &name, uint32_t smem) {
-    cuda::CUfunction f = nullptr;
-    if (!m || !ok(a_.cuModuleGetFunction(&f, m, name.c_str()), "cuModuleGetFunction " + name))
-      return nullptr;
-    if (smem > 48 * 1024 &&
-        !ok(a_.cuFuncSetAttribute(f, cuda::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                  int(smem)),
-            "cuFuncSetAttribute " + name))
-      return nullptr;
-    return f;
-  }
-  bool launch(cuda::CUfunction f, const LaunchDims &l, std::vector<void *> params) {
-    return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
-                                l.block[2], l.sharedBytes, nullptr, params.data(), nullptr),
-              "cuLaunchKernel");
-  }
-  bool sync(const std::string &what) {
-    return ok(a_.cuStreamSynchronize(nullptr), "sync after " + what);
-  }
-  ~Gpu() {
-    for (cuda::CUmodule m : modules_)
-      a_.cuModuleUnload(m);
-  }
-
-private:
-  const cuda::Driver *d_;
-  const cuda::DriverApi &a_;
-  std::vector<cuda::CUmodule> modules_;
-  bool failed_ = false;
+  explicit Gpu(const cuda::Driver *d) : bench::Gpu(d, "effc-attention-bench") {}
 };
 
 /// Device-side fill with pseudo-normal values (hash + Box-Muller): the
@@ -388,39 +332,11 @@ struct Filler {
   }
 };
 
-/// Single-launch event times of `reps` launches after `warm` warm-ups.
-template <class Step> std::vector<float> timeSamples(Gpu &g, int warm, int reps, Step step) {
-  const cuda::DriverApi &a = g.api();
-  cuda::CUevent e0 = nullptr, e1 = nullptr;
-  g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
-  g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
-  for (int i = 0; i < warm; ++i)
-    step();
-  g.sync("warm-up");
-  std::vector<float> t;
-  for (int r = 0; r < reps && !g.failed(); ++r) {
-    a.cuEventRecord(e0, nullptr);
-    step();
-    a.cuEventRecord(e1, nullptr);
-    g.sync("timed launch");
-    float ms = 0;
-    g.ok(a.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime");
-    t.push_back(ms);
-  }
-  a.cuEventDestroy(e0);
-  a.cuEventDestroy(e1);
-  return t;
-}
-
 /// Median of single-launch event times after 3 warm-ups; `step(i)` enqueues
 /// repetition i (it may rotate input buffers).
 template <class Step> double timeMedian(Gpu &g, int reps, Step step) {
   int i = 0;
-  std::vector<float> t = timeSamples(g, 3, reps, [&] { step(i++); });
-  if (t.empty())
-    return -1;
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return bench::median(bench::eventTimes(g, 3, reps, [&] { step(i++); }), -1);
 }
 
 /// Runs one problem: inputs, reference rows, flash kernel(s) on a poisoned
@@ -878,7 +794,8 @@ bool runSweepGroup(Gpu &g, std::vector<Problem> &ps, const std::vector<size_t> &
       if (!fns[k] || !p.error.empty())
         continue;
       std::vector<void *> args{&Q, &K, &V, &O};
-      std::vector<float> t = timeSamples(g, 2, per, [&]() { g.launch(fns[k], p.launch, args); });
+      std::vector<float> t =
+          bench::eventTimes(g, 2, per, [&]() { g.launch(fns[k], p.launch, args); });
       samples[k].insert(samples[k].end(), t.begin(), t.end());
       if (g.failed()) {
         p.error = "device error while timing (see stderr)";
@@ -1067,15 +984,9 @@ int main(int argc, char **argv) {
   const cuda::Driver *drv = nullptr;
   std::string arch = opt.arch;
   if (!opt.compileOnly) {
-    auto d = cuda::getDriver();
-    if (!d.ok()) {
-      std::fprintf(stderr, "effc-attention-bench: %s\n", d.status().message().c_str());
+    drv = bench::openDevice("effc-attention-bench", arch);
+    if (!drv)
       return 1;
-    }
-    drv = *d;
-    if (arch.empty())
-      arch = nvrtc::archForComputeCapability(drv->ccMajor, drv->ccMinor);
-    std::printf("device: %s (%s)\n", drv->deviceName.c_str(), arch.c_str());
   }
   if (arch.empty())
     arch = "sm_90";

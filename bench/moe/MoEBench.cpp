@@ -28,6 +28,7 @@
 // at 2e-2, fp32 at 1e-4). Exit status 1 when any check fails.
 // cuBLAS is dlopen()ed: $EFFC_CUBLAS, else libcublas.so.13/.12/.so; without
 // it the cuBLAS column says so (the effc numbers and checks still run).
+#include "bench/common/BenchGpu.h"
 #include "compiler/codegen/core/CudaWriter.h"
 #include "compiler/codegen/moe/MoEKernels.h"
 #include "cuda/DriverApi.h"
@@ -337,79 +338,17 @@ Kernels buildKernels(const Case &c) {
 
 // ----------------------------------------------------------------- device --
 
-class Gpu {
+/// The driver calls (bench/common/BenchGpu.h), errors named effc-moe-bench;
+/// a sync waits for the whole context.
+class Gpu : public bench::Gpu {
 public:
-  explicit Gpu(const cuda::Driver *d) : d_(d), a_(d->api) {}
-  bool ok(cuda::CUresult r, const std::string &what) {
-    if (r == cuda::CUDA_SUCCESS)
-      return true;
-    std::fprintf(stderr, "effc-moe-bench: %s: %s\n", what.c_str(), d_->errorText(r).c_str());
-    failed_ = true;
-    return false;
-  }
-  bool failed() const { return failed_; }
-  const cuda::DriverApi &api() const { return a_; }
-  cuda::CUdeviceptr alloc(size_t bytes) {
-    cuda::CUdeviceptr p = 0;
-    ok(a_.cuMemAlloc(&p, std::max<size_t>(bytes, 256)), "cuMemAlloc " + std::to_string(bytes));
-    return p;
-  }
-  void free(cuda::CUdeviceptr p) {
-    if (p)
-      a_.cuMemFree(p);
-  }
-  cuda::CUmodule loadModule(const std::string &cubin) {
-    cuda::CUmodule m = nullptr;
-    ok(a_.cuModuleLoadData(&m, cubin.data()), "cuModuleLoadData");
-    return m;
-  }
-  cuda::CUfunction function(cuda::CUmodule m, const std::string &name, uint32_t smem = 0) {
-    cuda::CUfunction f = nullptr;
-    if (!m || !ok(a_.cuModuleGetFunction(&f, m, name.c_str()), "cuModuleGetFunction " + name))
-      return nullptr;
-    if (smem > 48 * 1024)
-      ok(a_.cuFuncSetAttribute(f, cuda::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, int(smem)),
-         "cuFuncSetAttribute " + name);
-    return f;
-  }
-  bool launch(cuda::CUfunction f, const LaunchDims &l, std::vector<void *> params) {
-    return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
-                                l.block[2], l.sharedBytes, nullptr, params.data(), nullptr),
-              "cuLaunchKernel");
-  }
+  explicit Gpu(const cuda::Driver *d) : bench::Gpu(d, "effc-moe-bench") {}
   bool sync(const std::string &what) { return ok(a_.cuCtxSynchronize(), "sync after " + what); }
-
-private:
-  const cuda::Driver *d_;
-  const cuda::DriverApi &a_;
-  bool failed_ = false;
 };
 
 /// Median of event-timed calls of `step` after 2 warm-ups.
 template <class Step> double timeMs(Gpu &g, int reps, Step step) {
-  const cuda::DriverApi &a = g.api();
-  cuda::CUevent e0 = nullptr, e1 = nullptr;
-  g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
-  g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
-  for (int i = 0; i < 2; ++i)
-    step();
-  g.sync("warm-up");
-  std::vector<float> t;
-  for (int r = 0; r < reps && !g.failed(); ++r) {
-    a.cuEventRecord(e0, nullptr);
-    step();
-    a.cuEventRecord(e1, nullptr);
-    g.sync("timed call");
-    float ms = 0;
-    g.ok(a.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime");
-    t.push_back(ms);
-  }
-  a.cuEventDestroy(e0);
-  a.cuEventDestroy(e1);
-  if (t.empty())
-    return -1;
-  std::sort(t.begin(), t.end());
-  return t[t.size() / 2];
+  return bench::median(bench::eventTimes(g, 2, reps, step), -1);
 }
 
 // ----------------------------------------------------------------- cuBLAS --
@@ -836,15 +775,9 @@ int main(int argc, char **argv) {
 
   const cuda::Driver *drv = nullptr;
   if (!compileOnly) {
-    auto d = cuda::getDriver();
-    if (!d.ok()) {
-      std::fprintf(stderr, "effc-moe-bench: %s\n", d.status().message().c_str());
+    drv = bench::openDevice("effc-moe-bench", arch);
+    if (!drv)
       return 1;
-    }
-    drv = *d;
-    if (arch.empty())
-      arch = nvrtc::archForComputeCapability(drv->ccMajor, drv->ccMinor);
-    std::printf("device: %s (%s)\n", drv->deviceName.c_str(), arch.c_str());
   }
   if (arch.empty())
     arch = "sm_90";

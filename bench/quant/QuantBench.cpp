@@ -30,6 +30,7 @@
 // --decode=mma: quant_linear_gemv_mma where it picks gemv_mma_bs.
 // Without --check or --perf both run. Exit status 1 when a check fails.
 // --compile-only compiles every kernel with NVRTC for --arch (no GPU).
+#include "bench/common/BenchGpu.h"
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/Prelude.h"
 #include "compiler/codegen/core/KernelDesc.h"
@@ -252,21 +253,14 @@ EFFC_KERNEL void effc_read(const uint4* __restrict__ p, long long n16, unsigned*
 
 // ------------------------------------------------------------------ device --
 
-class Gpu {
+/// The driver calls (bench/common/BenchGpu.h), errors named
+/// effc-quant-bench; buffers kept until freeAll(), launches on a stream of
+/// its own once useGraphs() (captured into a CUDA graph by time()).
+class Gpu : public bench::Gpu {
 public:
-  explicit Gpu(const cuda::Driver *d) : d_(d), a_(d->api) {}
-  bool ok(cuda::CUresult r, const std::string &what) {
-    if (r == cuda::CUDA_SUCCESS)
-      return true;
-    std::fprintf(stderr, "effc-quant-bench: %s: %s\n", what.c_str(), d_->errorText(r).c_str());
-    failed_ = true;
-    return false;
-  }
-  bool failed() const { return failed_; }
-  const cuda::DriverApi &api() const { return a_; }
+  explicit Gpu(const cuda::Driver *d) : bench::Gpu(d, "effc-quant-bench") {}
   cuda::CUdeviceptr alloc(size_t bytes) {
-    cuda::CUdeviceptr p = 0;
-    ok(a_.cuMemAlloc(&p, std::max<size_t>(bytes, 256)), "cuMemAlloc " + std::to_string(bytes));
+    cuda::CUdeviceptr p = bench::Gpu::alloc(bytes);
     buffers_.push_back(p);
     return p;
   }
@@ -281,20 +275,10 @@ public:
       a_.cuMemFree(p);
     buffers_.clear();
   }
+  /// Kernel `name` of `cubin`; nullptr when loading fails.
   cuda::CUfunction load(const std::string &cubin, const std::string &name) {
-    cuda::CUmodule m = nullptr;
-    cuda::CUfunction f = nullptr;
-    if (!ok(a_.cuModuleLoadData(&m, cubin.data()), "cuModuleLoadData " + name) ||
-        !ok(a_.cuModuleGetFunction(&f, m, name.c_str()), "cuModuleGetFunction " + name))
-      return nullptr;
-    return f;
+    return function(loadModule(cubin, name), name);
   }
-  bool launch(cuda::CUfunction f, const LaunchDims &l, std::vector<void *> params) {
-    return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
-                                l.block[2], l.sharedBytes, stream_, params.data(), nullptr),
-              "cuLaunchKernel");
-  }
-  bool sync(const std::string &what) { return ok(a_.cuStreamSynchronize(stream_), what); }
   /// --graphs: every launch (and cuBLAS, through Cublas::setStream) goes to
   /// one created stream, and time() captures each round's steps as a graph.
   cuda::CUstream useGraphs() {
@@ -356,12 +340,8 @@ public:
   }
 
 private:
-  const cuda::Driver *d_;
-  const cuda::DriverApi &a_;
   std::vector<cuda::CUdeviceptr> buffers_;
-  bool failed_ = false;
   bool graphs_ = false;
-  cuda::CUstream stream_ = nullptr;
 };
 
 // ------------------------------------------------------------------ cuBLAS --
@@ -719,15 +699,10 @@ int main(int argc, char **argv) {
     std::printf("\n");
     return allOk ? 0 : 1;
   }
-  auto d = cuda::getDriver();
-  if (!d.ok()) {
-    std::fprintf(stderr, "effc-quant-bench: %s\n", d.status().message().c_str());
+  std::string arch = opt.arch;
+  const cuda::Driver *drv = bench::openDevice("effc-quant-bench", arch);
+  if (!drv)
     return 1;
-  }
-  const cuda::Driver *drv = *d;
-  const std::string arch =
-      opt.arch.empty() ? nvrtc::archForComputeCapability(drv->ccMajor, drv->ccMinor) : opt.arch;
-  std::printf("device: %s (%s)\n", drv->deviceName.c_str(), arch.c_str());
   Gpu g(drv);
   bool ok = true;
   if (opt.check)
