@@ -48,14 +48,4 @@ done
 pool_wait
 ((models > 0)) || fail_setup "no model found in $lora_dir"
 
-fails=0
-for row in "$log"/rows/*; do
-  if grep -q ' FAIL' "$row"; then
-    fails=$((fails + 1))
-    echo "--- $(basename "$row"):"; tail -20 "$log/$(basename "$row").log"
-  fi
-done
-echo
-cat "$log"/rows/*
-echo "LoRA GPU check: $models models, $fails failure(s)"
-[ "$fails" -eq 0 ]
+report_rows "$log" "LoRA GPU check" "$models"

@@ -69,14 +69,4 @@ for model_dir in "$quant_dir"/*/; do
 done
 pool_wait
 ((models > 0)) || fail_setup "no model found in $quant_dir"
-fails=0
-for row in "$log"/rows/*; do
-  if grep -q ' FAIL' "$row"; then
-    fails=$((fails + 1))
-    echo "--- $(basename "$row"):"; tail -20 "$log/$(basename "$row").log"
-  fi
-done
-echo
-cat "$log"/rows/*
-echo "quantized GPU check: $models models, $fails failure(s)"
-[ "$fails" -eq 0 ]
+report_rows "$log" "quantized GPU check" "$models"

@@ -56,6 +56,23 @@ pool_wait() {
   wait
 }
 
+# report_rows LOG WHAT COUNT: for every row file LOG/rows/NAME with a " FAIL",
+# "--- NAME:" and the tail of LOG/NAME.log; then all rows and "WHAT: COUNT
+# models, N failure(s)". Returns 0 when no row failed (a check's exit status).
+report_rows() {
+  local log=$1 what=$2 count=$3 fails=0 row
+  for row in "$log"/rows/*; do
+    if grep -q ' FAIL' "$row"; then
+      fails=$((fails + 1))
+      echo "--- $(basename "$row"):"; tail -20 "$log/$(basename "$row").log"
+    fi
+  done
+  echo
+  cat "$log"/rows/*
+  echo "$what: $count models, $fails failure(s)"
+  [ "$fails" -eq 0 ]
+}
+
 # bf16_tolerance TORCH_ERR: the bf16 tolerance of a model benchmark,
 # max(2e-2, 2 x torch's own bf16 error); "nan" when TORCH_ERR is missing.
 bf16_tolerance() {
