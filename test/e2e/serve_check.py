@@ -16,7 +16,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -26,26 +25,10 @@ import time
 import onnx
 from onnx import numpy_helper
 
+import serve_util
+from serve_util import check, failures, request
+
 BIN, DECODER = sys.argv[1], sys.argv[2]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def request(port, method, path, body=None, timeout=60):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
-    data = body if isinstance(body, (bytes, type(None))) else body.encode()
-    conn.request(method, path, body=data, headers={"Content-Type": "application/json"})
-    resp = conn.getresponse()
-    payload = resp.read()
-    conn.close()
-    return resp.status, resp.getheader("Content-Type", ""), payload
-
 
 def complete(port, **params):
     status, _, payload = request(port, "POST", "/v1/completions", json.dumps(params))
@@ -70,27 +53,11 @@ def stream(port, **params):
 
 
 def start_server(artifact, *extra):
-    proc = subprocess.Popen([os.path.join(BIN, "effc-serve"), artifact, "--backend=host",
-                             "--port", "0", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    if "listening on http://127.0.0.1:" not in line:
-        proc.kill()
-        raise SystemExit("effc-serve did not start: %r %s" % (line, proc.stderr.read()))
-    port = int(line.split("127.0.0.1:")[1].split()[0])
-    print(line.strip(), flush=True)
-    return proc, port
+    return serve_util.start_server(BIN, artifact, *extra)
 
 
 def stop_server(proc, name):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = None
-    err = proc.stderr.read()
-    check(rc == 0, "%s: exit status %s after SIGTERM (stderr: %s)" % (name, rc, err))
+    err = serve_util.stop_server(proc, name)
     check("SIGTERM: shutting down" in err, "%s: no shutdown message: %s" % (name, err))
 
 

@@ -19,7 +19,6 @@ import http.client
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -28,25 +27,10 @@ import threading
 import onnx
 from onnx import numpy_helper
 
+import serve_util
+from serve_util import check, failures, request, stop_server
+
 BIN, MODEL, REF = sys.argv[1], sys.argv[2], sys.argv[3]
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print("FAIL:", what, flush=True)
-    return cond
-
-
-def request(port, method, path, body=None):
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
-    conn.request(method, path, body=body, headers={"Content-Type": "application/json"})
-    resp = conn.getresponse()
-    payload = resp.read()
-    conn.close()
-    return resp.status, payload
-
 
 def stream_ids(port, prompt, n):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -64,7 +48,7 @@ def stream_ids(port, prompt, n):
 
 def metrics(port):
     out = {}
-    for line in request(port, "GET", "/metrics")[1].decode().splitlines():
+    for line in request(port, "GET", "/metrics", timeout=120)[2].decode().splitlines():
         if line and not line.startswith("#"):
             name, value = line.rsplit(" ", 1)
             out[name] = float(value)
@@ -72,25 +56,7 @@ def metrics(port):
 
 
 def start_server(*extra):
-    proc = subprocess.Popen([os.path.join(BIN, "effc-serve"), artifact, "--backend=host",
-                             "--port", "0", "--kv-page-size", "4", *extra],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    line = proc.stdout.readline()
-    if "listening on http://127.0.0.1:" not in line:
-        proc.kill()
-        raise SystemExit("effc-serve did not start: %r %s" % (line, proc.stderr.read()))
-    print(line.strip(), flush=True)
-    return proc, int(line.split("127.0.0.1:")[1].split()[0])
-
-
-def stop_server(proc, name):
-    proc.send_signal(signal.SIGTERM)
-    try:
-        rc = proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        rc = None
-    check(rc == 0, "%s: exit status %s after SIGTERM (stderr: %s)" % (name, rc, proc.stderr.read()))
+    return serve_util.start_server(BIN, artifact, "--kv-page-size", "4", *extra)
 
 
 def load(name):
@@ -126,8 +92,8 @@ def concurrent(port):
 
 
 def complete(port, prompt, n):
-    status, body = request(port, "POST", "/v1/completions",
-                           json.dumps(dict(prompt=prompt, max_tokens=n, temperature=0)))
+    status, _, body = request(port, "POST", "/v1/completions", timeout=120,
+                              body=json.dumps(dict(prompt=prompt, max_tokens=n, temperature=0)))
     if not check(status == 200, "request: %s %s" % (status, body[:300])):
         return None
     return [c["token_ids"] for c in sorted(json.loads(body)["choices"], key=lambda c: c["index"])]
@@ -162,8 +128,8 @@ try:
     check(m.get("effc_kv_prefix_shared_pages_total") == 0, "shared without sharing: %s" % m)
     check(m.get("effc_kv_pages_peak") == 40, "peak: %s" % m)
     concurrent(port)
-    status, body = request(port, "POST", "/v1/completions",
-                           json.dumps(dict(prompt=prompts[0], max_tokens=160, temperature=0)))
+    status, _, body = request(port, "POST", "/v1/completions", timeout=120,
+                              body=json.dumps(dict(prompt=prompts[0], max_tokens=160, temperature=0)))
     check(status == 400 and b"needs 44 pages of 4 tokens; the KV pool has 40" in body,
           "too large for the pool: %s %s" % (status, body))
     stop_server(proc, "effc-serve small pool")
