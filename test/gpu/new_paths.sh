@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# One device call over the paths that have not yet run on a GPU (session 16,
+# 2026-12-06: no machine could be started): prebuilt cases picked by name from
+# test/gpu/cases (--kv-cache decoders, the session cache buffers of KV-cache
+# generation, --paged-kv with symbolic seq and split-KV, the decode GEMVs
+# quant_linear_gemv_mma(_bs), the MoE kernels' new defaults, runtime-extent
+# attention), the sm_90a TMA GEMM artifacts (wgmma-models.txt, EFFC_VERBOSE=1
+# counts the kernels taking tensor maps), then gpt2-base generation timing
+# (bench/generate/run.sh, batch 1, HF eager as the peer in the same run).
+#   test/gpu/new_paths.sh BIN_DIR SHARED_DIR
+#     BIN_DIR     effc, effc-run (stripped static builds travel)
+#     SHARED_DIR  decoders/, models/{llama,gpt2,mixtral,bert}-dynamo,
+#                 models/opt-legacy, zoo/{qwen3moe,deepseek_v3}-dynamo, quant/
+#   env: BEFORE_BIN (an effc-run to time against on the same artifact),
+#        GEN=0 (no timing), T_CASES (s, 170), T_GEN (s, 130). Logs: $OUT.
+# Exit 1 when any case fails.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+[[ $# == 2 ]] || { echo "usage: test/gpu/new_paths.sh BIN_DIR SHARED_DIR" >&2; exit 2; }
+bin=$1 shared=$2
+out=${OUT:-/tmp}/new-paths; mkdir -p "$out"
+names=(gen-gpt2 gen-llama-withpast gen-gpt2-kv-cache gen-gpt2-kv-cache-bf16-tf gen-llama-kv-cache
+       gen-llama-kv-cache-bf16-tf gen-mixtral gen-withpast-tf seq-decode1 past-17-bf16
+       paged-llama-stagger paged-kv-llama-repeat paged-kv-llama-stagger paged-kv-llama-preempt
+       paged-kv-llama-spec-self paged-kv-sym-repeat paged-kv-sym-stagger paged-kv-sym-split
+       effc-int8-llama-decode effc-nf4-llama-decode effc-int8-llama-decode-bf16
+       effc-int8b32-llama-decode-fp16 effc-nf4d-llama-decode-bf16 effc-nf4-gpt2-decode-bf16
+       effc-llmint8-llama-decode ort-llama-nbits4-bf16 moes-mixtral-decode1x4
+       moes-mixtral-2x64-bf16 moes-qwen3moe-2x64-bf16 moes-deepseek-2x16-bf16
+       fa2-decode1-past255-bf16 split-decode1-past130-bf16 paged-attn-large)
+pick=$out/picked.txt; : > "$pick"
+for n in "${names[@]}"; do
+  grep -h -E "^$n[[:space:]]*\|" "$here"/cases/*.txt >> "$pick" ||
+    { echo "new_paths: case $n is in no test/gpu/cases file" >&2; exit 1; }
+done
+nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+status=0 t=$SECONDS
+EFFC_STAGE_DIR=/tmp/np-90a EFFC_VERBOSE=1 timeout "${T_CASES:-170}" "$here/stage_there.sh" "$bin" "$shared" \
+  sm_90a "$here/cases/wgmma-models.txt" > "$out/wgmma.log" 2>&1 &
+tma=$!
+EFFC_STAGE_DIR=/tmp/np-90 timeout "${T_CASES:-170}" "$here/stage_there.sh" "$bin" "$shared" sm_90 "$pick" \
+  > "$out/cases.log" 2>&1 || status=1
+wait $tma || status=1
+echo "== ${#names[@]} picked cases (sm_90) and wgmma-models (sm_90a): $((SECONDS - t)) s"
+grep -hE "^[a-z0-9-]+ +(PASS|FAIL) |of .* pass|staging .* failed" "$out/cases.log" "$out/wgmma.log" | cut -c1-170
+echo "kernels with TMA tensor maps (EFFC_VERBOSE lines): $(grep -c 'tensor map' "$out/wgmma.log")"
+if [[ ${GEN:-1} == 1 ]]; then
+  t=$SECONDS
+  export EFFC_GEN_DIR=/tmp/np-gen
+  EFFC_GEN_MODELS=gpt2-base EFFC_GEN_BATCHES=1 EFFC_GEN_HF_COMPILE=0 EFFC_GEN_RUNS=2 \
+    timeout "${T_GEN:-130}" bash "$repo/bench/generate/run.sh" "$bin" > "$out/gen.log" 2>&1 || status=1
+  echo "== generate bench: $((SECONDS - t)) s"; tail -12 "$out/gen.log"
+  for run in ${BEFORE_BIN:-} "$bin/effc-run"; do
+    echo "--- $run, gpt2-base bf16 batch 1, 128 new tokens"
+    timeout 30 "$run" "$EFFC_GEN_DIR/gpt2-base-bf16.effc" --backend=cuda --generate 128 --bench 2 \
+      --input input_ids="$EFFC_GEN_DIR/ids-gpt2-base-b1.npy" 2>&1 | grep -E '^generate timing|rror' | head -3
+  done
+fi
+exit $status
