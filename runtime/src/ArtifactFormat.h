@@ -26,12 +26,18 @@ namespace effc::format {
 
 constexpr char kMagic[8] = {'E', 'F', 'F', 'C', 'A', 'R', 'T', '\0'};
 /// Version 1: every shape static. Version 2 adds symbolic dims (Manifest.dims,
-/// Buffer.shape_exprs); the writer uses it only for a manifest with dims, so
-/// artifacts of fixed shapes stay byte-identical to version 1.
+/// Buffer.shape_exprs). Version 3 marks what a version 1 or 2 runtime would
+/// ignore and then run wrongly: TMA tensor maps (Kernel.tensor_maps) and a
+/// device plan (Manifest.devices > 1); its dims are optional. The writer picks
+/// the lowest version that holds the manifest, so artifacts of fixed shapes
+/// stay byte-identical to version 1.
 constexpr uint32_t kFormatVersionStatic = 1;
-constexpr uint32_t kFormatVersion = 2;
-inline uint32_t formatVersionFor(bool hasSymbolicDims) {
-  return hasSymbolicDims ? kFormatVersion : kFormatVersionStatic;
+constexpr uint32_t kFormatVersionDims = 2;
+constexpr uint32_t kFormatVersion = 3; ///< the newest this runtime reads
+inline uint32_t formatVersionFor(bool hasSymbolicDims, bool needsVersion3) {
+  return needsVersion3     ? kFormatVersion
+         : hasSymbolicDims ? kFormatVersionDims
+                           : kFormatVersionStatic;
 }
 constexpr uint32_t kHeaderSize = 96;
 constexpr uint64_t kAlign = 256;

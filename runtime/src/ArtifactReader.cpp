@@ -208,15 +208,15 @@ Status checkKernels(const artifact::Manifest &m) {
   return Status::OK();
 }
 
-/// Format version 2's symbolic dims: names unique, 0 <= min <= max, and each
-/// buffer's shape_exprs (one per dim, over known dims) never negative within
-/// the bounds and at most the planned extent at the upper bounds. Version 1
-/// has neither.
+/// Symbolic dims (format version 2, optional in 3): names unique, 0 <= min <=
+/// max, and each buffer's shape_exprs (one per dim, over known dims) never
+/// negative within the bounds and at most the planned extent at the upper
+/// bounds. Version 1 has neither.
 Status checkDims(const artifact::Manifest &m) {
-  bool symbolic = m.format_version() == format::kFormatVersion;
+  bool symbolic = m.format_version() >= format::kFormatVersionDims;
   if (!symbolic && m.dims_size())
     return fail("format version 1 manifest with symbolic dims");
-  if (symbolic && !m.dims_size())
+  if (m.format_version() == format::kFormatVersionDims && !m.dims_size())
     return fail("format version 2 manifest without symbolic dims");
   std::vector<DimBound> bounds;
   for (int d = 0; d < m.dims_size(); ++d) {
@@ -258,12 +258,22 @@ Status checkDims(const artifact::Manifest &m) {
 } // namespace
 
 Status validateManifest(const artifact::Manifest &m, uint64_t weightsSize, uint64_t payloadSize) {
-  if (m.format_version() != format::kFormatVersionStatic &&
-      m.format_version() != format::kFormatVersion)
+  if (m.format_version() < format::kFormatVersionStatic ||
+      m.format_version() > format::kFormatVersion)
     return fail("manifest format version " + to_string(m.format_version()) +
-                ", this runtime reads " + to_string(format::kFormatVersionStatic) + " and " +
+                ", this runtime reads " + to_string(format::kFormatVersionStatic) + " to " +
                 to_string(format::kFormatVersion));
   EFFC_RETURN_IF_ERROR(checkDims(m));
+  // What an older runtime would ignore must come with the version it rejects.
+  if (m.format_version() < format::kFormatVersion) {
+    if (m.devices() > 1)
+      return fail("a device plan (devices " + to_string(m.devices()) + ") in a format version " +
+                  to_string(m.format_version()) + " manifest");
+    for (int k = 0; k < m.kernels_size(); ++k)
+      if (m.kernels(k).tensor_maps_size())
+        return fail("kernel " + to_string(k) + ": tensor maps in a format version " +
+                    to_string(m.format_version()) + " manifest");
+  }
   if (m.buffers_size() >= INT32_MAX / 2)
     return fail("too many buffers");
   for (int i = 0; i < m.buffers_size(); ++i)
@@ -314,9 +324,9 @@ Status parseArtifact(const uint8_t *data, size_t size, const std::string &name,
   if (std::memcmp(data, format::kMagic, 8) != 0)
     return err("not an effc artifact (bad magic)");
   format::Header h = format::decodeHeader(data);
-  if (h.formatVersion != format::kFormatVersionStatic && h.formatVersion != format::kFormatVersion)
+  if (h.formatVersion < format::kFormatVersionStatic || h.formatVersion > format::kFormatVersion)
     return err("artifact format version " + to_string(h.formatVersion) + ", this runtime reads " +
-               to_string(format::kFormatVersionStatic) + " and " +
+               to_string(format::kFormatVersionStatic) + " to " +
                to_string(format::kFormatVersion));
   if (h.headerSize != format::kHeaderSize)
     return err("header size " + to_string(h.headerSize) + ", expected " +
