@@ -307,33 +307,22 @@ private:
         for (int64_t t = 0; t < n; ++t)
           mask[size_t(b * T + P + t)] = 1;
       }
-      std::map<std::string, Tensor> feeds;
-      std::vector<HostTensor> owned;
-      owned.reserve(3 + l_.cache.size());
-      auto addInts = [&](size_t input, std::vector<int64_t> shape,
-                         const std::vector<int64_t> &values) -> Status {
-        owned.emplace_back(model.inputs()[input].dtype, std::move(shape));
-        EFFC_RETURN_IF_ERROR(fillIntTensor(owned.back(), values));
-        feeds[model.inputs()[input].name] = owned.back().view();
-        return Status::OK();
-      };
-      EFFC_RETURN_IF_ERROR(addInts(l_.ids, {B, S}, ids));
+      HostFeeds feeds;
+      EFFC_RETURN_IF_ERROR(feeds.addInts(model, l_.ids, {B, S}, ids));
       if (l_.mask >= 0)
-        EFFC_RETURN_IF_ERROR(addInts(size_t(l_.mask), {B, T}, mask));
+        EFFC_RETURN_IF_ERROR(feeds.addInts(model, size_t(l_.mask), {B, T}, mask));
       if (l_.positions >= 0)
-        EFFC_RETURN_IF_ERROR(addInts(size_t(l_.positions), {B, S}, positions));
+        EFFC_RETURN_IF_ERROR(feeds.addInts(model, size_t(l_.positions), {B, S}, positions));
       // The past: each row's positions gathered from its pages, zeros after.
       for (size_t k = 0; k < l_.cache.size(); ++k) {
         const TensorInfo &in = model.inputs()[l_.cache[k].first];
         const int64_t H = in.shape[1], R = in.shape[3] * int64_t(dtypeSize(in.dtype));
-        owned.emplace_back(in.dtype, std::vector<int64_t>{B, H, P, in.shape[3]});
-        auto *past = static_cast<uint8_t *>(owned.back().data());
+        auto *past = static_cast<uint8_t *>(feeds.add(in, {B, H, P, in.shape[3]}).data());
         for (size_t b = 0; b < group.size(); ++b)
           for (int64_t h = 0; h < H; ++h)
             for (int64_t t = 0; t < start[b]; ++t)
               std::memcpy(past + ((int64_t(b) * H + h) * P + t) * R,
                           cache_.row(group[b]->slot, k, h, t), size_t(R));
-        feeds[in.name] = owned.back().view();
       }
       // Pages for the new rows, from the prefix cache if the pool is short.
       int64_t need = 0;
@@ -343,7 +332,7 @@ private:
         evict(lru_.front());
         lru_.pop_front();
       }
-      auto outputs = session_.run(feeds);
+      auto outputs = session_.run(feeds.views);
       if (!outputs.ok())
         return outputs.status();
       const HostTensor &out = (*outputs)[l_.logits];
@@ -433,31 +422,22 @@ private:
         slots[size_t(row + c)] = int64_t(pages[size_t(pos / PS)]) * PS + pos % PS;
       }
     }
-    std::map<std::string, Tensor> feeds;
-    std::vector<HostTensor> owned;
-    owned.reserve(5);
-    auto addInts = [&](size_t input, std::vector<int64_t> shape,
-                       const std::vector<int64_t> &values) -> Status {
-      owned.emplace_back(model.inputs()[input].dtype, std::move(shape));
-      EFFC_RETURN_IF_ERROR(fillIntTensor(owned.back(), values));
-      feeds[model.inputs()[input].name] = owned.back().view();
-      return Status::OK();
-    };
-    EFFC_RETURN_IF_ERROR(addInts(l_.ids, {B, S}, ids));
+    HostFeeds feeds;
+    EFFC_RETURN_IF_ERROR(feeds.addInts(model, l_.ids, {B, S}, ids));
     if (l_.positions >= 0)
-      EFFC_RETURN_IF_ERROR(addInts(size_t(l_.positions), {B, S}, positions));
-    EFFC_RETURN_IF_ERROR(addInts(pool_->table, {B, MB}, table));
-    EFFC_RETURN_IF_ERROR(addInts(pool_->lens, {B}, lens));
-    EFFC_RETURN_IF_ERROR(addInts(pool_->slots, {B, S}, slots));
+      EFFC_RETURN_IF_ERROR(feeds.addInts(model, size_t(l_.positions), {B, S}, positions));
+    EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->table, {B, MB}, table));
+    EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->lens, {B}, lens));
+    EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->slots, {B, S}, slots));
     for (size_t k = 0; k < l_.cache.size(); ++k) {
       const TensorInfo &in = model.inputs()[l_.cache[k].first];
       Tensor pool;
       pool.dtype = in.dtype;
       pool.shape = in.shape;
       pool.data = cache_.data(k);
-      feeds[in.name] = pool;
+      feeds.views[in.name] = pool;
     }
-    auto outputs = session_.run(feeds);
+    auto outputs = session_.run(feeds.views);
     if (!outputs.ok())
       return outputs.status();
     for (size_t k = 0; k < l_.cache.size(); ++k) {

@@ -10,6 +10,8 @@
 #include "effc/Tensor.h"
 
 #include <cstdint>
+#include <deque>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -35,5 +37,18 @@ StatusOr<PastLayout> analyzePastModel(const Model &model);
 
 /// Writes integer `values` into `t` (int64, int32, float32 or bool).
 Status fillIntTensor(HostTensor &t, const std::vector<int64_t> &values);
+
+/// One run's inputs built on the host: the tensors it owns and the views
+/// Session::run takes, by input name.
+struct HostFeeds {
+  std::map<std::string, Tensor> views;
+  std::deque<HostTensor> owned; ///< a deque: adding never moves a fed tensor
+
+  /// A tensor of `in`'s dtype and `shape`, fed as `in`; the caller fills it.
+  HostTensor &add(const TensorInfo &in, std::vector<int64_t> shape);
+  /// Input `index` of `model` with integer `values` (fillIntTensor's dtypes).
+  Status addInts(const Model &model, size_t index, std::vector<int64_t> shape,
+                 const std::vector<int64_t> &values);
+};
 
 } // namespace effc::detail

@@ -156,25 +156,16 @@ private:
       std::copy_n(mask_.begin() + b * pastLength_, pastLength_, mask.begin() + b * total);
       std::copy_n(newMask.begin() + b * s, s, mask.begin() + b * total + pastLength_);
     }
-    std::map<std::string, Tensor> feeds;
-    std::vector<HostTensor> owned;
-    owned.reserve(3);
-    auto addInts = [&](size_t input, std::vector<int64_t> shape,
-                       const std::vector<int64_t> &values) -> Status {
-      owned.emplace_back(model.inputs()[input].dtype, std::move(shape));
-      EFFC_RETURN_IF_ERROR(fillIntTensor(owned.back(), values));
-      feeds[model.inputs()[input].name] = owned.back().view();
-      return Status::OK();
-    };
-    EFFC_RETURN_IF_ERROR(addInts(l_.ids, {B_, s}, ids));
+    HostFeeds feeds;
+    EFFC_RETURN_IF_ERROR(feeds.addInts(model, l_.ids, {B_, s}, ids));
     if (l_.mask >= 0)
-      EFFC_RETURN_IF_ERROR(addInts(size_t(l_.mask), {B_, total}, mask));
+      EFFC_RETURN_IF_ERROR(feeds.addInts(model, size_t(l_.mask), {B_, total}, mask));
     if (l_.positions >= 0)
-      EFFC_RETURN_IF_ERROR(addInts(size_t(l_.positions), {B_, s}, positions));
+      EFFC_RETURN_IF_ERROR(feeds.addInts(model, size_t(l_.positions), {B_, s}, positions));
     if (feed_ == PastCacheFeed::FeedOutputs) {
       for (size_t k = 0; k < l_.cache.size(); ++k)
-        feeds[model.inputs()[l_.cache[k].first].name] = past_[k].view();
-      auto outputs = session_.run(feeds);
+        feeds.views[model.inputs()[l_.cache[k].first].name] = past_[k].view();
+      auto outputs = session_.run(feeds.views);
       if (!outputs.ok())
         return outputs.status();
       for (size_t k = 0; k < l_.cache.size(); ++k)
@@ -192,13 +183,13 @@ private:
       for (size_t k = 0; k < l_.cache.size(); ++k) {
         const CacheBuffer &c = cache_[k];
         std::vector<int64_t> shape = {B_, c.heads, pastLength_, c.headDim};
-        feeds[model.inputs()[l_.cache[k].first].name] =
+        feeds.views[model.inputs()[l_.cache[k].first].name] =
             Tensor{c.dtype, shape, c.data(current_), device_, deviceIndex_};
         shape[2] = total;
         outs[model.outputs()[l_.cache[k].second].name] =
             MutableTensor{c.dtype, shape, c.data(1 - current_), device_, deviceIndex_};
       }
-      EFFC_RETURN_IF_ERROR(session_.runInto(feeds, outs));
+      EFFC_RETURN_IF_ERROR(session_.runInto(feeds.views, outs));
       current_ = 1 - current_;
     }
     mask_ = std::move(mask);
@@ -320,6 +311,17 @@ Status fillIntTensor(HostTensor &t, const std::vector<int64_t> &values) {
     return Status::error(std::string("internal error: integer input of dtype ") +
                          dtypeName(t.dtype()));
   }
+}
+
+HostTensor &HostFeeds::add(const TensorInfo &in, std::vector<int64_t> shape) {
+  HostTensor &t = owned.emplace_back(in.dtype, std::move(shape));
+  views[in.name] = t.view();
+  return t;
+}
+
+Status HostFeeds::addInts(const Model &model, size_t index, std::vector<int64_t> shape,
+                          const std::vector<int64_t> &values) {
+  return fillIntTensor(add(model.inputs()[index], std::move(shape)), values);
 }
 
 StatusOr<PastLayout> analyzePastModel(const Model &model) {
