@@ -21,6 +21,19 @@ need_exec() {
   for f; do [[ -x $f ]] || fail_setup "missing executable $f"; done
 }
 
+# pick_cases FILE NAME...: the lines of test/gpu/cases/*.txt whose case is
+# NAME, in this order, into FILE (cases stay defined once, in those files).
+pick_cases() {
+  local file=$1 n line
+  shift
+  : >"$file"
+  for n; do
+    line=$(grep -h -E "^$n[[:space:]]*\|" "$(dirname "${BASH_SOURCE[0]}")"/cases/*.txt) ||
+      fail_setup "case $n is in no test/gpu/cases file"
+    echo "$line" >>"$file"
+  done
+}
+
 # need_cmd NAME...: programs on PATH.
 need_cmd() {
   local c

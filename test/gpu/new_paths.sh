@@ -15,7 +15,10 @@
 #        GEN=0 (no timing), T_CASES (s, 170), T_GEN (s, 130). Logs: $OUT.
 # Exit 1 when any case fails.
 set -uo pipefail
+me=new_paths
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 repo=$(cd "$here/../.." && pwd)
 [[ $# == 2 ]] || { echo "usage: test/gpu/new_paths.sh BIN_DIR SHARED_DIR" >&2; exit 2; }
 bin=$1 shared=$2
@@ -29,11 +32,8 @@ names=(gen-gpt2 gen-llama-withpast gen-gpt2-kv-cache gen-gpt2-kv-cache-bf16-tf g
        effc-llmint8-llama-decode ort-llama-nbits4-bf16 moes-mixtral-decode1x4
        moes-mixtral-2x64-bf16 moes-qwen3moe-2x64-bf16 moes-deepseek-2x16-bf16
        fa2-decode1-past255-bf16 split-decode1-past130-bf16 paged-attn-large)
-pick=$out/picked.txt; : > "$pick"
-for n in "${names[@]}"; do
-  grep -h -E "^$n[[:space:]]*\|" "$here"/cases/*.txt >> "$pick" ||
-    { echo "new_paths: case $n is in no test/gpu/cases file" >&2; exit 1; }
-done
+pick=$out/picked.txt
+pick_cases "$pick" "${names[@]}"
 nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
 status=0 t=$SECONDS
 EFFC_STAGE_DIR=/tmp/np-90a EFFC_VERBOSE=1 timeout "${T_CASES:-170}" "$here/stage_there.sh" "$bin" "$shared" \

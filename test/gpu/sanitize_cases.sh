@@ -12,7 +12,10 @@
 #     TOOL  memcheck (default), racecheck, synccheck or initcheck
 #     EFFC_SANITIZER  default /usr/local/cuda/bin/compute-sanitizer
 set -uo pipefail
+me=sanitize_cases
 here=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source=lib.sh
+source "$here/lib.sh"
 [[ $# -ge 3 ]] || { echo "usage: test/gpu/sanitize_cases.sh BIN_DIR SHARED_DIR ARCH [TOOL]" >&2; exit 2; }
 bin=$1 shared=$2 arch=$3 tool=${4:-memcheck}
 sanitizer=${EFFC_SANITIZER:-/usr/local/cuda/bin/compute-sanitizer}
@@ -24,11 +27,7 @@ names=(fa2-prefill16-bf16 split-decode1-past130-bf16 seq-decode1 seq-prefill16-p
        effc-llmint8-llama-decode effc-nf4-gpt2-decode-bf16)
 list=$(mktemp --suffix=.txt)
 trap 'rm -f "$list"' EXIT
-for n in "${names[@]}"; do
-  line=$(grep -h -E "^$n[[:space:]]*\|" "$here"/cases/*.txt)
-  [[ -n $line ]] || { echo "sanitize_cases: case $n is in no test/gpu/cases file" >&2; exit 1; }
-  echo "$line" >> "$list"
-done
+pick_cases "$list" "${names[@]}"
 cp "$list" "${TMPDIR:-/tmp}/sanitize-$tool.txt"
 EFFC_CUDA_GRAPH=0 EFFC_PREBUILT_TIMEOUT=${EFFC_PREBUILT_TIMEOUT:-240} \
   EFFC_PREBUILT_WRAP="$sanitizer --tool $tool --error-exitcode 9" \
