@@ -12,9 +12,11 @@
 // after this run) and slot_mapping [B, S] (pool slot of each new row, -1 for
 // a padded one). Queries are the last S positions of their row, so a caller
 // left-pads shorter feeds. The attention mask (from attention_mask) dies:
-// seq_lens and causal say what it said (PagedKvMask.h checks that it is
-// exactly causal + padding; a sliding window or any other restriction keeps
-// the model unpaged), and attention_mask goes when nothing else reads it.
+// seq_lens, causal and window say what it said (PagedKvMask.h checks that
+// it is exactly causal + padding, possibly with a sliding window, which
+// becomes the paged op's `window` with the attention's own; any other
+// restriction keeps the model unpaged), and attention_mask goes when nothing
+// else reads it.
 // All layers convert or none do.
 //
 #include "dialects/eff/EffOps.h"
@@ -75,9 +77,15 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
   /// Ops that die when the attentions go (their masks, shape reads of the
   /// caches): readers of the caches that need not stay.
   DenseSet<Operation *> dying;
-  /// Per mask value: why it is not causal + padding ("" if it is) and at how
-  /// many probe points it was compared.
-  DenseMap<Value, std::pair<std::string, int>> maskChecks;
+  /// Per mask value: why it is not causal + padding (+ a sliding window)
+  /// ("" if it is), at how many probe points it was compared and its window
+  /// (0: none).
+  struct MaskCheck {
+    std::string problem;
+    int probes = 0;
+    int64_t window = 0;
+  };
+  DenseMap<Value, MaskCheck> maskChecks;
 
   void findDying(ArrayRef<Layer> layers) {
     dying.clear();
@@ -155,8 +163,8 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
     // What it computes: exactly causal + padding, at probe points.
     auto [it, inserted] = maskChecks.try_emplace(mask);
     if (inserted)
-      it->second.first = pagedMaskProblem(func, mask, it->second.second);
-    return it->second.first;
+      it->second.problem = pagedMaskProblem(func, mask, it->second.probes, it->second.window);
+    return it->second.problem;
   }
 
   /// Why `layer` cannot be paged, or "".
@@ -165,9 +173,11 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
     if (!layer.key || !layer.value)
       return std::string("its ") + (layer.key ? "values" : "keys") +
              " are not an eff.kv_append's (run eff-kv-cache-inplace first)";
-    if (a.getWindow() != 0 || a.getSoftcap().convertToFloat() != 0 || a.getAlibiSlopes() ||
-        a.getSinks())
-      return "it has a sliding window, a soft-cap, ALiBi or sinks (eff.paged_attention has none)";
+    if (a.getSoftcap().convertToFloat() != 0 || a.getAlibiSlopes() || a.getSinks())
+      return "it has a soft-cap, ALiBi or sinks (eff.paged_attention has none)";
+    if (a.getWindow() != 0 && !a.getCausal() && !a.getMask())
+      return "it has a sliding window without causal masking (eff.paged_attention's window "
+             "counts back from a causal query)";
     for (KvAppendOp append : {layer.key, layer.value}) {
       auto arg = dyn_cast<BlockArgument>(append.getPast());
       if (!arg || !arg.getOwner()->isEntryBlock() ||
@@ -195,6 +205,78 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
         (!q.isDynamicDim(3) && q.getDimSize(3) != k.getDimSize(3)))
       return "the queries' heads or head dim do not fit the cache's";
     return "";
+  }
+
+  /// Why the value of `shape` (eff.shape of attention_mask's dim 1, the
+  /// total length) matters for more than the size of tables read at
+  /// position_ids, or "": a position table (RoPE's cos/sin of range(total),
+  /// as eff-kv-cache builds it) gathered at position_ids reads the same
+  /// entries whatever its length beyond them. The total may only reach a
+  /// range's limit (through squeeze/unsqueeze/cast); what a range gives may
+  /// only pass through position-wise ops (elementwise with operands not
+  /// derived from it, unsqueeze/squeeze, concat along a static axis) into
+  /// the data operand of an eff.gather along a dynamic axis at position_ids.
+  std::string totalSizesOnlyTables(ShapeOp shape, Value positions) {
+    if (shape.getStart() != 1 || !shape.getEnd() || *shape.getEnd() != 2)
+      return "it reads more of attention_mask's shape than its length";
+    DenseSet<Value> derived;
+    SmallVector<std::pair<Value, bool>> work = {{shape.getResult(), false}}; // (value, table?)
+    derived.insert(shape.getResult());
+    auto name = [](Operation *op) { return op->getName().getStringRef().str(); };
+    while (!work.empty()) {
+      auto [v, table] = work.pop_back_val();
+      for (OpOperand &use : v.getUses()) {
+        Operation *user = use.getOwner();
+        bool next = table;
+        if (isa<SqueezeOp, UnsqueezeOp, CastOp>(user) && use.getOperandNumber() == 0) {
+        } else if (!table) {
+          if (!isa<RangeOp>(user) || use.getOperandNumber() != 1)
+            return "the length reaches " + name(user) + " (not a range's limit)";
+          next = true;
+        } else if (auto gather = dyn_cast<GatherOp>(user)) {
+          auto type = cast<RankedTensorType>(gather.getData().getType());
+          int64_t axis = int64_t(gather.getAxis());
+          axis = axis < 0 ? axis + type.getRank() : axis;
+          if (use.getOperandNumber() != 0 || gather.getIndices() != positions || axis < 0 ||
+              axis >= type.getRank() || !type.isDynamicDim(axis))
+            return "a table of that length reaches an eff.gather that is not at position_ids "
+                   "along its length";
+          continue; // its entries do not depend on the table's length
+        } else if (isa<CosOp, SinOp, NegOp>(user)) {
+        } else if (isa<MulOp, AddOp, SubOp, DivOp>(user)) {
+          for (Value operand : user->getOperands())
+            if (operand != v && derived.contains(operand))
+              return "two values derived from the length meet in " + name(user);
+        } else if (auto concat = dyn_cast<ConcatOp>(user)) {
+          auto type = cast<RankedTensorType>(concat.getType());
+          int64_t axis = int64_t(concat.getAxis());
+          axis = axis < 0 ? axis + type.getRank() : axis;
+          if (axis < 0 || axis >= type.getRank() || type.isDynamicDim(axis)) {
+            std::string text;
+            llvm::raw_string_ostream os(text);
+            os << "a table of that length is concatenated along a dynamic axis ("
+               << concat.getType() << ", axis " << int64_t(concat.getAxis()) << ")";
+            return text;
+          }
+        } else {
+          return "a table of that length reaches " + name(user);
+        }
+        for (Value r : user->getResults())
+          if (derived.insert(r).second)
+            work.push_back({r, next});
+      }
+    }
+    return "";
+  }
+
+  /// The sliding window of `a` once its mask is proved: the narrower of its
+  /// own and its mask's (0: none).
+  int64_t windowOf(AttentionOp a) {
+    int64_t own = int64_t(a.getWindow());
+    int64_t fromMask = a.getMask() ? maskChecks.lookup(a.getMask()).window : 0;
+    if (own > 0 && fromMask > 0)
+      return std::min(own, fromMask);
+    return std::max(own, fromMask);
   }
 
   /// The eff.dim_params of a new input: per dim, the entry of (argument,
@@ -302,11 +384,14 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
       AttentionOp a = layer.attention;
       b.setInsertionPoint(a);
       const bool causal = a.getCausal() || a.getMask();
+      const int64_t window = windowOf(a);
+      // No attribute for no window (the default).
+      IntegerAttr windowAttr = window > 0 ? b.getI64IntegerAttr(window) : IntegerAttr();
       Value y;
       if (splits > 0) { // split-KV: chunks of whole pages, then the combine
         auto partial = b.create<PagedAttentionPartialOp>(
             a.getLoc(), a.getQ(), written[0], written[1], table, lens, a.getScaleAttr(),
-            b.getI64IntegerAttr(causal ? 1 : 0), b.getI64IntegerAttr(splits));
+            b.getI64IntegerAttr(causal ? 1 : 0), b.getI64IntegerAttr(splits), windowAttr);
         auto elementType = cast<RankedTensorType>(a.getType()).getElementType();
         y = b.create<AttentionCombineOp>(
                  a.getLoc(), ValueRange{partial.getOPartial(), partial.getLse()},
@@ -314,25 +399,34 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
                      b.getNamedAttr("to", b.getI64IntegerAttr(int64_t(toDType(elementType))))})
                 .getResult();
       } else {
-        y = b.create<PagedAttentionOp>(a.getLoc(), a.getType(), a.getQ(), written[0], written[1],
-                                       table, lens, a.getScaleAttr(),
-                                       b.getI64IntegerAttr(causal ? 1 : 0))
-                .getY();
+        auto paged = b.create<PagedAttentionOp>(a.getLoc(), a.getType(), a.getQ(), written[0],
+                                                written[1], table, lens, a.getScaleAttr(),
+                                                b.getI64IntegerAttr(causal ? 1 : 0), windowAttr);
+        y = paged.getY();
       }
+      const MaskCheck check = a.getMask() ? maskChecks.lookup(a.getMask()) : MaskCheck();
       remark(a,
              llvm::formatv(
                  "paged KV: attention {0} reads '{1}' and '{2}' through the block "
-                 "table ({3} pages of {4} positions, {5} per sequence){6}{7}",
+                 "table ({3} pages of {4} positions, {5} per sequence){6}{7}{8}",
                  i, layer.key.getState(), layer.value.getState(), pages, int64_t(pageSize),
                  maxPages,
                  splits > 0 ? llvm::formatv(", in {0} splits of whole pages", int64_t(splits)).str()
                             : std::string(),
-                 a.getMask() ? llvm::formatv("; its mask is replaced by seq_lens and causal "
-                                             "(equal to causal + padding at {0} probes of "
-                                             "(past, seq))",
-                                             maskChecks.lookup(a.getMask()).second)
-                                   .str()
-                             : std::string())
+                 window > 0 ? llvm::formatv(", sliding window of {0} positions", window).str()
+                            : std::string(),
+                 !a.getMask() ? std::string()
+                 : check.window > 0
+                     ? llvm::formatv("; its mask is replaced by seq_lens, causal and the window "
+                                     "(equal to causal + padding + a sliding window of {0} "
+                                     "positions at {1} probes of (past, seq))",
+                                     check.window, check.probes)
+                           .str()
+                     : llvm::formatv("; its mask is replaced by seq_lens and causal "
+                                     "(equal to causal + padding at {0} probes of "
+                                     "(past, seq))",
+                                     check.probes)
+                           .str())
                  .str());
       a.replaceAllUsesWith(y);
       a.erase();
@@ -360,6 +454,47 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
             return signalPassFailure();
           }
     int mask = argNamed("attention_mask");
+    // Its length may still size position tables (eff-kv-cache's RoPE over
+    // range(total), Gemma 3): its bound sizes them instead (positions stay
+    // below it), so nothing needs attention_mask.
+    int positions = argNamed("position_ids");
+    if (mask >= 0 && positions >= 0) {
+      Value am = func.getArgument(unsigned(mask));
+      std::optional<int64_t> bound = argDimMax(func, unsigned(mask), 1);
+      SmallVector<ShapeOp> shapes;
+      std::string why;
+      for (Operation *user : am.getUsers()) {
+        auto shape = dyn_cast<ShapeOp>(user);
+        if (!shape) {
+          why = ("it is read by " + user->getName().getStringRef()).str();
+          break;
+        }
+        why = totalSizesOnlyTables(shape, func.getArgument(unsigned(positions)));
+        if (!why.empty())
+          break;
+        shapes.push_back(shape);
+      }
+      if (!am.use_empty() && why.empty() && !bound)
+        why = "its length has no upper bound";
+      if (!am.use_empty() && why.empty()) {
+        for (ShapeOp shape : shapes) {
+          b.setInsertionPoint(shape);
+          auto type = cast<RankedTensorType>(shape.getType());
+          shape.replaceAllUsesWith(
+              b.create<ConstantOp>(shape.getLoc(), type,
+                                   DenseElementsAttr::get(type, ArrayRef<int64_t>{*bound}))
+                  .getResult());
+          shape.erase();
+        }
+        remark(func, llvm::formatv("paged KV: attention_mask's length only sized tables read at "
+                                   "position_ids: they are {0} positions long (its bound) and "
+                                   "the input goes",
+                                   *bound)
+                         .str());
+      } else if (!am.use_empty()) {
+        remark(func, "paged KV: attention_mask stays an input: " + why);
+      }
+    }
     if (mask >= 0 && func.getArgument(unsigned(mask)).use_empty())
       (void)func.eraseArgument(unsigned(mask));
     // Dims no input names any more leave eff.dims (nothing binds them).

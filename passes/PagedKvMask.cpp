@@ -119,8 +119,9 @@ struct Probe {
 
 } // namespace
 
-std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes) {
+std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes, int64_t &slidingWindow) {
   probes = 0;
+  slidingWindow = 0;
   int ids = -1, am = -1, pos = -1;
   SmallVector<unsigned> pasts;
   for (unsigned a = 0; a < func.getNumArguments(); ++a) {
@@ -266,6 +267,8 @@ std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes) {
     probes = int(done.size());
     return "";
   }
+  if (window == 0)
+    return "the mask hides a query's own position (no sliding window does)";
   // Masked where causal + padding attends: a sliding window of `window`
   // positions (key j attends query q iff q - j < window) if that explains
   // every point, else something else.
@@ -279,16 +282,16 @@ std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes) {
             continue;
           for (int64_t j = 0; j < T; ++j)
             if ((probe.at(b, h, i, j) == 1) != (amValue(b, j, T) != 0 && j <= q && q - j < window))
-              return llvm::formatv("the mask masks keys that causal + padding attends (query "
-                                   "{0}, key {1}, row {2} at past={3}, seq={4})",
-                                   q, j, b, probe.past, probe.seq)
+              return llvm::formatv("the mask masks keys that causal + padding attends and is "
+                                   "not a sliding window of {5} positions either (query {0}, key "
+                                   "{1}, row {2} at past={3}, seq={4})",
+                                   q, j, b, probe.past, probe.seq, window)
                   .str();
         }
   }
-  return llvm::formatv("the mask has a sliding window of {0} positions (eff.paged_attention has "
-                       "no window)",
-                       window)
-      .str();
+  probes = int(done.size());
+  slidingWindow = window;
+  return "";
 }
 
 } // namespace mlir::eff

@@ -75,6 +75,11 @@ bool checkPaged(const KernelDesc &d, std::string &error) {
     error = d.op + ": inconsistent heads or batch";
     return false;
   }
+  if (d.intAttr("window", 0) < 0 || (d.intAttr("window", 0) > 0 && d.intAttr("causal", 1) == 0)) {
+    error = d.op + ": window must be 0 or, with causal = 1, positive; got " +
+            std::to_string(d.intAttr("window", 0));
+    return false;
+  }
   if (q[0] * q[1] * q[2] > (int64_t(1) << 31) - 1) {
     error = d.op + ": more query rows than one grid dimension holds";
     return false;
@@ -132,6 +137,7 @@ bool instantiatePagedAttention(const KernelDesc &d, const KernelChoice &c, std::
   w.line("static __device__ __forceinline__ i64 seq(const long long *effc_dims) { return ",
          qe[2].text(), "; }");
   w.line("static constexpr bool CAUSAL = ", d.intAttr("causal", 1) != 0 ? "true" : "false", ";");
+  w.line("static constexpr i64 WINDOW = ", d.intAttr("window", 0), ";");
   w.line("static constexpr float SCALE = ", floatLit(float(d.floatAttr("scale", 1.0))), ";");
   w.line("static __device__ __forceinline__ float ld(const void *p, i64 i) { return ",
          loadAs(t, std::string("((const ") + elem + "*)p)", "i", Compute::F32), "; }");

@@ -13,11 +13,15 @@
 // split) = (blockIdx.x, blockIdx.y) takes the split's chunk of CHUNK
 // positions (whole pages) and writes the chunk's normalized output and its
 // log-sum-exp (0 and -inf without a visible key), which
-// eff.attention_combine reduces.
+// eff.attention_combine reduces. A sliding window (WINDOW > 0) starts each
+// query's keys at max(0, p - WINDOW + 1): the loop never touches a page
+// before it, so a split wholly outside every query's window reads no page
+// (it writes 0 and -inf).
 //
 // Config C (written by compiler/codegen/PagedAttentionEmitter.cpp):
 //   B, HQ, S, D, NP (pages), HKV, PS (page size), MB (pages per row),
-//   GROUP = HQ / HKV, CAUSAL, SCALE (B and S: upper bounds with runtime
+//   GROUP = HQ / HKV, CAUSAL, WINDOW (0: none), SCALE (B and S: upper
+//   bounds with runtime
 //   extents: the grid's size);
 //   static i64 batch(const long long *effc_dims), seq(...)  the run's B and S
 //     (the constants, or expressions of the run's dims: issue 14 S3; the
@@ -60,6 +64,8 @@ paged_attention_range(const void *q, const void *k, const void *v, const void *t
   const i64 visible = pos < 0 ? 0 : C::CAUSAL ? pos + 1 : held;
   if (hi > visible)
     hi = visible;
+  if (C::WINDOW > 0 && lo < pos - C::WINDOW + 1)
+    lo = pos - C::WINDOW + 1;
 
   float qr[DL], acc[DL];
 #pragma unroll

@@ -109,11 +109,17 @@ static LogicalResult checkPagedAttention(std::optional<Location> loc, Value q, V
 }
 
 /// The attributes both paged ops share.
-static LogicalResult verifyPagedAttributes(Operation *op, double scale, int64_t causal) {
+static LogicalResult verifyPagedAttributes(Operation *op, double scale, int64_t causal,
+                                           int64_t window) {
   if (!std::isfinite(scale) || scale <= 0)
     return op->emitOpError("scale must be positive and finite, got ") << scale;
   if (causal != 0 && causal != 1)
     return op->emitOpError("causal must be 0 or 1, got ") << causal;
+  if (window < 0)
+    return op->emitOpError("window must be >= 0 (0: none), got ") << window;
+  if (window > 0 && causal == 0)
+    return op->emitOpError("a sliding window (window = ")
+           << window << ") needs causal = 1 (it counts back from each query's position)";
   return success();
 }
 
@@ -121,7 +127,8 @@ LogicalResult PagedAttentionOp::verify() {
   if (failed(checkPagedAttention(getLoc(), getQ(), getKCache(), getVCache(), getBlockTable(),
                                  getSeqLens())))
     return failure();
-  return verifyPagedAttributes(*this, getScaleAttr().getValueAsDouble(), int64_t(getCausal()));
+  return verifyPagedAttributes(*this, getScaleAttr().getValueAsDouble(), int64_t(getCausal()),
+                               int64_t(getWindow()));
 }
 
 LogicalResult PagedAttentionOp::inferResultTypes(MLIRContext *, std::optional<Location> loc,
@@ -145,7 +152,8 @@ LogicalResult PagedAttentionPartialOp::verify() {
   if (failed(checkPagedAttention(getLoc(), getQ(), getKCache(), getVCache(), getBlockTable(),
                                  getSeqLens())))
     return failure();
-  return verifyPagedAttributes(*this, getScaleAttr().getValueAsDouble(), int64_t(getCausal()));
+  return verifyPagedAttributes(*this, getScaleAttr().getValueAsDouble(), int64_t(getCausal()),
+                               int64_t(getWindow()));
 }
 
 LogicalResult PagedAttentionPartialOp::inferResultTypes(MLIRContext *ctx,

@@ -51,20 +51,25 @@ def Eff_PagedAttentionOp : Eff_Op<"paged_attention"> {
     b holds, its S queries being the last S of them: query s sits at
     position p = seq_lens[b] - S + s and, with `causal` = 1 (the default),
     sees keys 0..p; with 0, every key 0..seq_lens[b]-1. Query head h reads
-    kv head h / (Hq / Hkv) (GQA).
+    kv head h / (Hq / Hkv) (GQA). `window` W > 0 (a sliding window, as
+    eff.attention's: Mistral's, Gemma's local layers) also hides keys
+    before p - W + 1, so query p sees keys max(0, p - W + 1)..p; it needs
+    `causal` = 1. 0 (the default): no window.
 
       y[b, h, s] = sum_t softmax_t(scale * q[b, h, s] . k_t) v_t
 
     accumulated in fp32, rounded once on store. A query with p < 0 (a
     padded row, seq_lens[b] < S) or no visible key gets zeros. seq_lens[b]
-    must be <= MB * PS and every page a visible key needs within [0, NP):
+    must be <= MB * PS and every page a visible key needs (with a window, none
+    before the first query's window) within [0, NP):
     the host kernel reports either as an error; the CUDA kernel clamps
     seq_lens to MB * PS and skips keys of such pages, never reading outside
     the pool. Never folded.
   }];
   let arguments = (ins Eff_FloatTensor:$q, Eff_FloatTensor:$k_cache, Eff_FloatTensor:$v_cache,
                        Eff_IndexTensor:$block_table, Eff_IndexTensor:$seq_lens,
-                       F32Attr:$scale, Eff_DefaultI64<"1">:$causal);
+                       F32Attr:$scale, Eff_DefaultI64<"1">:$causal,
+                       Eff_DefaultI64<"0">:$window);
   let results = (outs Eff_FloatTensor:$y);
   let hasVerifier = 1;
 }
@@ -78,7 +83,9 @@ def Eff_PagedAttentionPartialOp : Eff_Op<"paged_attention_partial"> {
     The positions a row's block table can hold, max_pages * page_size, are
     cut into P chunks of whole pages, ceil(max_pages / P) pages each: split
     s covers positions [s * chunk, (s + 1) * chunk) (trailing splits may be
-    empty), and within it the keys eff.paged_attention's query would see.
+    empty), and within it the keys eff.paged_attention's query would see
+    (`window` as there: a split wholly before a query's window reads no
+    page).
     For each split:
 
       o_partial[s]: f32 [P, B, Hq, S, D], the attention over the chunk's
@@ -92,7 +99,8 @@ def Eff_PagedAttentionPartialOp : Eff_Op<"paged_attention_partial"> {
   }];
   let arguments = (ins Eff_FloatTensor:$q, Eff_FloatTensor:$k_cache, Eff_FloatTensor:$v_cache,
                        Eff_IndexTensor:$block_table, Eff_IndexTensor:$seq_lens,
-                       F32Attr:$scale, Eff_DefaultI64<"1">:$causal, I64Attr:$num_splits);
+                       F32Attr:$scale, Eff_DefaultI64<"1">:$causal, I64Attr:$num_splits,
+                       Eff_DefaultI64<"0">:$window);
   let results = (outs Eff_F32Tensor:$o_partial, Eff_F32Tensor:$lse);
   let hasVerifier = 1;
 }

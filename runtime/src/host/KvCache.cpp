@@ -69,6 +69,7 @@ struct Paged {
   std::vector<int64_t> table, lens;
   float scale = 1;
   bool causal = true;
+  int64_t window = 0; // sliding window (0: none): query p sees keys p - window + 1..p
 };
 
 Status readPaged(const KernelContext &c, Paged &p) {
@@ -98,19 +99,29 @@ Status readPaged(const KernelContext &c, Paged &p) {
   p.MB = c.in[3].shape[1];
   auto scale = c.floatAttr("scale", 0);
   auto causal = c.intAttr("causal", op_defaults::PagedAttentionOp_causal);
+  auto window = c.intAttr("window", op_defaults::PagedAttentionOp_window);
   if (!scale.ok())
     return scale.status();
   if (!causal.ok())
     return causal.status();
+  if (!window.ok())
+    return window.status();
   p.scale = float(*scale);
   p.causal = *causal != 0;
+  p.window = *window;
+  if (p.window < 0 || (p.window > 0 && !p.causal))
+    return c.error("window must be 0 or, with causal = 1, positive; got " +
+                   std::to_string(p.window) + (p.causal ? "" : " with causal = 0"));
   for (int64_t b = 0; b < p.B; ++b) {
     int64_t len = p.lens[size_t(b)];
     if (len < 0 || len > p.MB * p.PS)
       return c.error("seq_lens[" + std::to_string(b) + "] = " + std::to_string(len) +
                      " is outside [0, " + std::to_string(p.MB * p.PS) + "] (max_pages " +
                      std::to_string(p.MB) + " x page_size " + std::to_string(p.PS) + ")");
-    for (int64_t i = 0; i * p.PS < len; ++i) {
+    // The pages a visible key needs: with a window, none before the first
+    // query's window (a pool may have dropped them).
+    const int64_t first = p.window > 0 ? std::max<int64_t>(0, len - p.S - p.window + 1) : 0;
+    for (int64_t i = first / p.PS; i * p.PS < len; ++i) {
       int64_t page = p.table[size_t(b * p.MB + i)];
       if (page < 0 || page >= p.NP)
         return c.error("block_table[" + std::to_string(b) + ", " + std::to_string(i) +
@@ -121,15 +132,20 @@ Status readPaged(const KernelContext &c, Paged &p) {
   return Status::OK();
 }
 
-/// Query row r (= (b * Hq + h) * S + s) over its visible keys in [lo, hi):
-/// acc = sum exp(score - m) v, l = sum exp(score - m) (0: no key).
+/// Query row r (= (b * Hq + h) * S + s) over its visible keys in [lo, hi)
+/// (with a window, keys before pos - window + 1 are not visible: their pages
+/// are not read): acc = sum exp(score - m) v, l = sum exp(score - m) (0: no
+/// key).
 void attendRange(const Paged &p, int64_t r, int64_t lo, int64_t hi, std::vector<float> &qs,
                  std::vector<float> &scores, std::vector<float> &acc, float &m, float &l) {
   const int64_t s = r % p.S, h = (r / p.S) % p.Hq, b = r / (p.S * p.Hq), hk = h / (p.Hq / p.Hkv);
   const int64_t len = p.lens[size_t(b)], pos = len - p.S + s;
   const int64_t visible = pos < 0 ? 0 : p.causal ? pos + 1 : len;
-  lo = std::min(lo, visible);
+  const int64_t first = p.window > 0 ? std::max<int64_t>(0, pos - p.window + 1) : 0;
+  lo = std::max(lo, first);
   hi = std::min(hi, visible);
+  if (hi < lo)
+    hi = lo;
   const int64_t D = p.D;
   for (int64_t d = 0; d < D; ++d)
     qs[size_t(d)] = float(loadF(p.q->dtype, p.q->data, size_t(r * D + d)));

@@ -1,5 +1,5 @@
 // RUN: effc-opt %s -split-input-file -verify-diagnostics
-// One case per error path of eff.kv_append, eff.paged_attention and
+// One case per error path of eff.kv_append, eff.paged_attention(_partial) and
 // eff.paged_kv_write.
 
 func.func @rank(%p: tensor<2x3x4xf32>, %n: tensor<2x1x4xf32>) -> tensor<2x4x4xf32> {
@@ -119,6 +119,30 @@ func.func @paged_causal(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>, %t: te
   // expected-error @+1 {{causal must be 0 or 1, got 2}}
   %0 = eff.paged_attention %q, %k, %k, %t, %l {scale = 1.0 : f32, causal = 2 : i64} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> tensor<2x4x1x8xf32>
   return %0 : tensor<2x4x1x8xf32>
+}
+
+// -----
+
+func.func @paged_window_negative(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>, %t: tensor<2x2xi32>, %l: tensor<2xi32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{window must be >= 0 (0: none), got -3}}
+  %0 = eff.paged_attention %q, %k, %k, %t, %l {scale = 1.0 : f32, window = -3 : i64} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> tensor<2x4x1x8xf32>
+  return %0 : tensor<2x4x1x8xf32>
+}
+
+// -----
+
+func.func @paged_window_not_causal(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>, %t: tensor<2x2xi32>, %l: tensor<2xi32>) -> tensor<2x4x1x8xf32> {
+  // expected-error @+1 {{a sliding window (window = 4) needs causal = 1 (it counts back from each query's position)}}
+  %0 = eff.paged_attention %q, %k, %k, %t, %l {scale = 1.0 : f32, causal = 0 : i64, window = 4 : i64} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> tensor<2x4x1x8xf32>
+  return %0 : tensor<2x4x1x8xf32>
+}
+
+// -----
+
+func.func @paged_partial_window(%q: tensor<2x4x1x8xf32>, %k: tensor<4x2x4x8xf32>, %t: tensor<2x2xi32>, %l: tensor<2xi32>) -> (tensor<2x2x4x1x8xf32>, tensor<2x2x4x1xf32>) {
+  // expected-error @+1 {{window must be >= 0 (0: none), got -1}}
+  %0, %1 = eff.paged_attention_partial %q, %k, %k, %t, %l {scale = 1.0 : f32, num_splits = 2 : i64, window = -1 : i64} : (tensor<2x4x1x8xf32>, tensor<4x2x4x8xf32>, tensor<4x2x4x8xf32>, tensor<2x2xi32>, tensor<2xi32>) -> (tensor<2x2x4x1x8xf32>, tensor<2x2x4x1xf32>)
+  return %0, %1 : tensor<2x2x4x1x8xf32>, tensor<2x2x4x1xf32>
 }
 
 // -----

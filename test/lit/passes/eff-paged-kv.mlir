@@ -89,3 +89,57 @@ func.func @repeat_kv(%ids: tensor<2x1xi64> {eff.name = "input_ids"},
   %y = eff.attention %q, %rep, %repv {causal, num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<2x2x1x4xf32>, tensor<2x2x?x4xf32>, tensor<2x2x?x4xf32>) -> tensor<2x2x1x4xf32>
   return %y, %kk, %vv : tensor<2x2x1x4xf32>, tensor<2x1x?x4xf32>, tensor<2x1x?x4xf32>
 }
+
+// -----
+
+// Gemma-style alternating layers: layer 0's mask is causal + padding within a
+// sliding window of 5 positions (query q sees keys q - 4..q), layer 1's plain
+// causal + padding. Each paged op gets its own window (0, the default, is
+// not printed); the split-KV form carries it too.
+// CHECK-LABEL: func.func @alternating_windows
+// CHECK: eff.paged_attention {{.*}} {scale = 5.000000e-01 : f32, window = 5 : i64} : (tensor<?x4x?x8xf32>,
+// CHECK: eff.paged_attention {{.*}} {scale = 5.000000e-01 : f32} : (tensor<?x4x?x8xf32>,
+// SPLIT-LABEL: func.func @alternating_windows
+// SPLIT: eff.paged_attention_partial {{.*}} {num_splits = 2 : i64, scale = 5.000000e-01 : f32, window = 5 : i64}
+// SPLIT: eff.paged_attention_partial {{.*}} {num_splits = 2 : i64, scale = 5.000000e-01 : f32} :
+func.func @alternating_windows(%ids: tensor<?x?xi64> {eff.dim_params = ["batch", "seq"], eff.name = "input_ids"},
+                 %am: tensor<?x?xi64> {eff.dim_params = ["batch", "total"], eff.name = "attention_mask"},
+                 %pk: tensor<?x2x?x8xf32> {eff.dim_params = ["batch", "", "past", ""], eff.name = "past_key_values.0.key"},
+                 %pv: tensor<?x2x?x8xf32> {eff.dim_params = ["batch", "", "past", ""], eff.name = "past_key_values.0.value"},
+                 %pk1: tensor<?x2x?x8xf32> {eff.dim_params = ["batch", "", "past", ""], eff.name = "past_key_values.1.key"},
+                 %pv1: tensor<?x2x?x8xf32> {eff.dim_params = ["batch", "", "past", ""], eff.name = "past_key_values.1.value"},
+                 %q: tensor<?x4x?x8xf32>, %k: tensor<?x2x?x8xf32>, %v: tensor<?x2x?x8xf32>)
+    -> (tensor<?x4x?x8xf32> {eff.name = "attn"}, tensor<?x2x?x8xf32> {eff.name = "present.0.key"},
+        tensor<?x2x?x8xf32> {eff.name = "present.0.value"}, tensor<?x4x?x8xf32> {eff.name = "attn1"},
+        tensor<?x2x?x8xf32> {eff.name = "present.1.key"}, tensor<?x2x?x8xf32> {eff.name = "present.1.value"})
+    attributes {eff.dims = {batch = array<i64: 1, 3>, past = array<i64: 0, 16>, seq = array<i64: 1, 4>, total = array<i64: 1, 20>}} {
+  %c0 = eff.constant {value = dense<0> : tensor<i64>} : tensor<i64>
+  %c1 = eff.constant {value = dense<1> : tensor<i64>} : tensor<i64>
+  %c5 = eff.constant {value = dense<5> : tensor<i64>} : tensor<i64>
+  %ax1 = eff.constant {value = dense<1> : tensor<1xi64>} : tensor<1xi64>
+  %ax12 = eff.constant {value = dense<[1, 2]> : tensor<2xi64>} : tensor<2xi64>
+  %s1 = eff.shape %ids {end = 2 : i64, start = 1 : i64} : (tensor<?x?xi64>) -> tensor<1xi64>
+  %s = eff.squeeze %s1 : (tensor<1xi64>) -> tensor<i64>
+  %p1 = eff.shape %pk {end = 3 : i64, start = 2 : i64} : (tensor<?x2x?x8xf32>) -> tensor<1xi64>
+  %p = eff.squeeze %p1 : (tensor<1xi64>) -> tensor<i64>
+  %t = eff.add %p, %s : (tensor<i64>, tensor<i64>) -> tensor<i64>
+  %qr = eff.range %c0, %s, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qpos = eff.add %qr, %p : (tensor<?xi64>, tensor<i64>) -> tensor<?xi64>
+  %kpos = eff.range %c0, %t, %c1 : (tensor<i64>, tensor<i64>, tensor<i64>) -> tensor<?xi64>
+  %qcol = eff.unsqueeze %qpos, %ax1 : (tensor<?xi64>, tensor<1xi64>) -> tensor<?x1xi64>
+  %causal = eff.less_or_equal %kpos, %qcol : (tensor<?xi64>, tensor<?x1xi64>) -> tensor<?x?xi1>
+  %amb = eff.cast %am {to = 9 : i64} : (tensor<?x?xi64>) -> tensor<?x?xi1>
+  %amu = eff.unsqueeze %amb, %ax12 : (tensor<?x?xi1>, tensor<2xi64>) -> tensor<?x1x1x?xi1>
+  %mask1 = eff.and %causal, %amu : (tensor<?x?xi1>, tensor<?x1x1x?xi1>) -> tensor<?x1x?x?xi1>
+  %dist = eff.sub %qcol, %kpos : (tensor<?x1xi64>, tensor<?xi64>) -> tensor<?x?xi64>
+  %near = eff.less %dist, %c5 : (tensor<?x?xi64>, tensor<i64>) -> tensor<?x?xi1>
+  %win = eff.and %causal, %near : (tensor<?x?xi1>, tensor<?x?xi1>) -> tensor<?x?xi1>
+  %mask = eff.and %win, %amu : (tensor<?x?xi1>, tensor<?x1x1x?xi1>) -> tensor<?x1x?x?xi1>
+  %kk = eff.kv_append %pk, %k {capacity = 20 : i64, state = "present.0.key"} : (tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x2x?x8xf32>
+  %vv = eff.kv_append %pv, %v {capacity = 20 : i64, state = "present.0.value"} : (tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x2x?x8xf32>
+  %y = eff.attention %q, %kk, %vv, %mask {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x1x?x?xi1>) -> tensor<?x4x?x8xf32>
+  %kk1 = eff.kv_append %pk1, %k {capacity = 20 : i64, state = "present.1.key"} : (tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x2x?x8xf32>
+  %vv1 = eff.kv_append %pv1, %v {capacity = 20 : i64, state = "present.1.value"} : (tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x2x?x8xf32>
+  %y1 = eff.attention %q, %kk1, %vv1, %mask1 {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x1x?x?xi1>) -> tensor<?x4x?x8xf32>
+  return %y, %kk, %vv, %y1, %kk1, %vv1 : tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>
+}
