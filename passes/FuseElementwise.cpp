@@ -21,8 +21,8 @@ using namespace mlir::eff;
 bool mlir::eff::isFusibleElementwise(Operation *op) {
   if (op->getNumResults() != 1 || !op->hasTrait<OpTrait::eff::Elementwise>())
     return false;
-  // Placed or collective ops (eff-partition-devices) stay their own kernels.
-  if (op->hasAttr("eff.device") || op->hasAttr("eff.collective"))
+  // Placed ops (eff-partition-devices) stay their own kernels.
+  if (op->hasAttr("eff.device"))
     return false;
   auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
   return type && type.hasStaticShape();

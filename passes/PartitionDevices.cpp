@@ -6,27 +6,29 @@
 //   MoE (expert parallelism): the eff.moe_experts groups of one eff.moe_route
 //   (eff-partition-moe, which effc runs with at least N groups) go to devices
 //   in contiguous runs, `eff.device` = p * N / groups; the eff.add chain that
-//   sums the groups is the all-reduce (`eff.collective = "all_reduce"`).
+//   summed the groups becomes a sum per device (eff.add on that device) and
+//   one eff.all_reduce of those partials.
 //
 //   Linears (tensor parallelism, column-parallel): y = eff.matmul(x, W) with
 //   W a constant [K, C], C divisible by N and C / N >= min-columns, becomes
 //   N matmuls over column blocks of W (W's slices fold into constants),
-//   block d on `eff.device` = d, joined by an eff.concat over the last axis
-//   tagged `eff.collective = "all_gather"`. Each output element is the same
-//   dot product as before, so fp32 results are unchanged bit for bit.
+//   block d on `eff.device` = d, joined by an eff.all_gather over the last
+//   axis. Each output element is the same dot product as before, so fp32
+//   results are unchanged bit for bit.
 //
 //   Row-parallel (Megatron's pair): a matmul with a constant [K, C] weight
 //   whose input is made of the column blocks above, through elementwise ops
 //   (a gated MLP's act(gate) * up), becomes per device d: the elementwise
-//   ops on block d, times rows d of the weight; an eff.add chain tagged
-//   all_reduce sums the partials (fp32 order differs: within rounding).
+//   ops on block d, times rows d of the weight; an eff.all_reduce sums the
+//   partials (fp32 order differs: within rounding).
 //
 // Not planned yet (remarks say so): ring attention over the sequence (the
 // host reference is runtime/src/host/RingAttention), eff.gemm and quantized
-// linears. The plan reaches the manifest as Kernel.device /
-// Kernel.collective and Manifest.devices (func attribute `eff.devices`);
-// effc-run --devices=N --backend=host simulates it, the cuda backend runs
-// it as one device only.
+// linears. The collectives are ops (CollectiveOps.td, with verifiers;
+// operand i on device devices[i]); placement reaches the manifest as
+// Kernel.device and Manifest.devices (func attribute `eff.devices`);
+// effc-run --devices=N runs it on the host backend (simulated devices) and
+// on the cuda backend (a stream per device).
 //
 #include "dialects/eff/EffOps.h"
 #include "passes/Passes.h"
@@ -45,7 +47,6 @@ using namespace mlir::eff;
 namespace {
 
 constexpr llvm::StringLiteral kDevice = "eff.device";
-constexpr llvm::StringLiteral kCollective = "eff.collective";
 
 struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<PartitionDevicesPass> {
   using PartitionDevicesBase::PartitionDevicesBase;
@@ -70,17 +71,47 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
     }
     // The add chain over the groups' outputs: in program order, an add of
     // two groups or of an earlier add of the chain and a group.
+    SmallVector<AddOp> chain;
     for (Operation *op = groups.front()->getNextNode(); op; op = op->getNextNode()) {
       auto add = dyn_cast<AddOp>(op);
       if (!add)
         continue;
-      bool chain = true; // both operands groups or chain adds (not a residual add)
+      bool inChain = true; // both operands groups or chain adds (not a residual add)
       for (Value v : add->getOperands())
-        chain &= v.getDefiningOp() && partial.contains(v.getDefiningOp());
-      if (!chain)
+        inChain &= v.getDefiningOp() && partial.contains(v.getDefiningOp());
+      if (!inChain)
         continue;
-      add->setAttr(kCollective, b.getStringAttr("all_reduce"));
+      chain.push_back(add);
       partial.insert(add);
+    }
+    // Its last add (every group flows into it) becomes a sum per device and
+    // one all-reduce of those sums.
+    if (!chain.empty()) {
+      AddOp last = chain.back();
+      OpBuilder at(last);
+      llvm::MapVector<int64_t, Value> perDevice; // device -> its groups' sum
+      for (int64_t p = 0; p < g; ++p) {
+        const int64_t device = p * devices / g;
+        Value out = groups[p]->getResult(0);
+        auto [it, inserted] = perDevice.insert({device, out});
+        if (inserted)
+          continue;
+        auto add = at.create<AddOp>(last.getLoc(), ValueRange{it->second, out},
+                                    ArrayRef<NamedAttribute>{});
+        add->setAttr(kDevice, at.getI64IntegerAttr(device));
+        it->second = add.getResult();
+      }
+      SmallVector<Value> partials;
+      SmallVector<int64_t> on;
+      for (auto &[device, sum] : perDevice) {
+        on.push_back(device);
+        partials.push_back(sum);
+      }
+      Value reduced = allReduce(at, last.getLoc(), partials, on);
+      last.getResult().replaceAllUsesWith(reduced);
+      for (AddOp add : llvm::reverse(chain))
+        if (add->use_empty())
+          add->erase();
     }
     if (remarks) {
       const int64_t used = std::min<int64_t>(g, devices);
@@ -91,8 +122,17 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
     }
   }
 
+  /// eff.all_reduce of `partials`, partial i on device on[i].
+  Value allReduce(OpBuilder &b, Location loc, ValueRange partials, ArrayRef<int64_t> on) {
+    return b
+        .create<AllReduceOp>(
+            loc, partials,
+            ArrayRef<NamedAttribute>{b.getNamedAttr("devices", b.getDenseI64ArrayAttr(on))})
+        .getResult();
+  }
+
   /// Block d (of `devices` equal blocks along the last axis) of `v`, built
-  /// on device d from the all-gather concats of column-parallel linears
+  /// on device d from the all-gathers of column-parallel linears
   /// through elementwise ops (operands broadcast along the last axis are
   /// used whole); null when `v` is not such a value. Memoized per (v, d).
   Value blockOf(Value v, int64_t d, OpBuilder &b, int depth = 0) {
@@ -105,11 +145,10 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
     if (!type || !type.hasStaticShape() || type.getRank() < 1 || !def || depth > 8)
       return out;
     const int64_t last = type.getShape().back();
-    if (auto cat = dyn_cast<ConcatOp>(def)) {
-      auto collective = cat->getAttrOfType<StringAttr>(kCollective);
-      if (collective && collective.getValue() == "all_gather" &&
-          int64_t(cat.getAxis()) == type.getRank() - 1 && int64_t(cat->getNumOperands()) == devices)
-        out = cat->getOperand(unsigned(d));
+    if (auto gather = dyn_cast<AllGatherOp>(def)) {
+      if (int64_t(gather.getAxis()) == type.getRank() - 1 &&
+          int64_t(gather->getNumOperands()) == devices && gather.getDevices()[d] == d)
+        out = gather->getOperand(unsigned(d));
     } else if (def->getNumResults() == 1 && def->hasTrait<OpTrait::eff::Elementwise>() &&
                last % devices == 0) {
       SmallVector<Value> operands;
@@ -166,7 +205,8 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
       xs.push_back(block);
     }
     const int64_t rows = k / devices;
-    Value sum;
+    SmallVector<Value> partials;
+    SmallVector<int64_t> on;
     for (int64_t d = 0; d < devices; ++d) {
       SmallVector<int64_t> idx;
       for (int64_t r = d * rows; r < (d + 1) * rows; ++r)
@@ -177,15 +217,10 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
           b.createOrFold<GatherOp>(loc, ValueRange{w, indices}, ArrayRef<NamedAttribute>{});
       auto part = b.create<MatMulOp>(loc, ValueRange{xs[d], slice}, ArrayRef<NamedAttribute>{});
       part->setAttr(kDevice, b.getI64IntegerAttr(d));
-      if (!sum) {
-        sum = part.getResult();
-        continue;
-      }
-      auto add =
-          b.create<AddOp>(loc, ValueRange{sum, part.getResult()}, ArrayRef<NamedAttribute>{});
-      add->setAttr(kCollective, b.getStringAttr("all_reduce"));
-      sum = add.getResult();
+      partials.push_back(part.getResult());
+      on.push_back(d);
     }
+    Value sum = allReduce(b, loc, partials, on);
     if (remarks)
       mm->emitRemark("row parallel over ")
           << int64_t(devices)
@@ -218,6 +253,7 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
     Location loc = mm.getLoc();
     const int64_t block = c / devices;
     SmallVector<Value> parts;
+    SmallVector<int64_t> on;
     for (int64_t d = 0; d < devices; ++d) {
       SmallVector<int64_t> cols;
       for (int64_t j = d * block; j < (d + 1) * block; ++j)
@@ -231,12 +267,13 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
           b.create<MatMulOp>(loc, ValueRange{mm->getOperand(0), slice}, ArrayRef<NamedAttribute>{});
       part->setAttr(kDevice, b.getI64IntegerAttr(d));
       parts.push_back(part.getResult());
+      on.push_back(d);
     }
-    auto cat = b.create<ConcatOp>(
+    auto gather = b.create<AllGatherOp>(
         loc, ValueRange{parts},
-        ArrayRef<NamedAttribute>{b.getNamedAttr("axis", b.getI64IntegerAttr(yType.getRank() - 1))});
-    cat->setAttr(kCollective, b.getStringAttr("all_gather"));
-    mm.getResult().replaceAllUsesWith(cat.getResult());
+        ArrayRef<NamedAttribute>{b.getNamedAttr("axis", b.getI64IntegerAttr(yType.getRank() - 1)),
+                                 b.getNamedAttr("devices", b.getDenseI64ArrayAttr(on))});
+    mm.getResult().replaceAllUsesWith(gather.getResult());
     mm->erase();
     return "";
   }
@@ -285,14 +322,13 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
       if (!remarks)
         continue;
       if (whyNot.empty())
-        continue; // erased; the remark was emitted on the concat below
+        continue; // erased; the remark is emitted on the all-gather below
       op->emitRemark("replicated: ") << whyNot;
     }
     if (remarks)
-      getOperation().walk([&](ConcatOp cat) {
-        if (cat->hasAttr(kCollective))
-          cat->emitRemark("column parallel over ")
-              << int64_t(devices) << " devices; the blocks are joined by an all-gather";
+      getOperation().walk([&](AllGatherOp gather) {
+        gather->emitRemark("column parallel over ")
+            << int64_t(devices) << " devices; the blocks are joined by an all-gather";
       });
   }
 };

@@ -173,18 +173,19 @@ def PartitionMoE : Pass<"eff-partition-moe", "func::FuncOp"> {
 def PartitionDevices : Pass<"eff-partition-devices", "func::FuncOp"> {
   let summary = "Plan work over N devices (--devices): expert groups, column-parallel linears";
   let description = [{
-    Tags what each device runs (`eff.device`) and the collectives that join
-    them (`eff.collective`); untagged ops are replicated. The eff.moe_experts
-    groups of one eff.moe_route (eff-partition-moe runs first with at least
-    `devices` groups) go to devices in contiguous runs, group p on p * N /
-    groups, and the eff.add chain over them is the all-reduce. eff.matmul
+    Tags what each device runs (`eff.device`) and joins them with the
+    collective ops eff.all_reduce / eff.all_gather (CollectiveOps.td); untagged
+    ops are replicated. The eff.moe_experts groups of one eff.moe_route
+    (eff-partition-moe runs first with at least `devices` groups) go to
+    devices in contiguous runs, group p on p * N / groups; the eff.add chain
+    over them becomes a sum per device and an eff.all_reduce. eff.matmul
     with a constant [K, C] weight, C divisible by N and C / N >= min-columns,
-    becomes N matmuls over column blocks (device d) joined by an eff.concat
-    on the last axis (all-gather): every element is the same dot product, so
-    fp32 results do not change. A matmul with a constant [K, C] weight whose
-    input is made of such blocks (through elementwise ops, e.g. a gated MLP's
-    act(gate) * up) is row-parallel instead: device d multiplies its block by
-    rows d of the weight and an eff.add chain (all-reduce) sums the partials,
+    becomes N matmuls over column blocks (device d) joined by an
+    eff.all_gather on the last axis: every element is the same dot product,
+    so fp32 results do not change. A matmul with a constant [K, C] weight
+    whose input is made of such blocks (through elementwise ops, e.g. a gated
+    MLP's act(gate) * up) is row-parallel instead: device d multiplies its
+    block by rows d of the weight and an eff.all_reduce sums the partials,
     so the all-gather is not needed. Ring attention, eff.gemm and quantized
     linears stay replicated (remarks say why). devices = 1 changes nothing.
   }];

@@ -304,8 +304,6 @@ private:
     kernel.stream = stream;
     if (auto device = op->getAttrOfType<IntegerAttr>("eff.device"))
       kernel.device = device.getInt();
-    if (auto collective = op->getAttrOfType<StringAttr>("eff.collective"))
-      kernel.collective = collective.str();
     for (Value operand : eff::getKernelOperands(op)) {
       int32_t id = operand ? bufferOf.lookup(operand) : -1;
       kernel.inputs.push_back(id);
@@ -387,8 +385,10 @@ private:
         kernel.desc = std::move(*desc);
         kernel.desc.sm90a = options.sm90a;
         kernel.desc.gemm = options.gemm;
-        kernel.cuda = codegen::chooseCudaKernel(kernel.desc, error);
-        if (!kernel.cuda && failed(noCudaKernel(op, kernel.desc, error)))
+        if (!op->hasTrait<OpTrait::eff::Collective>()) // run through Collectives.h
+          kernel.cuda = codegen::chooseCudaKernel(kernel.desc, error);
+        if (!kernel.cuda && !op->hasTrait<OpTrait::eff::Collective>() &&
+            failed(noCudaKernel(op, kernel.desc, error)))
           return failure();
         if (options.remarks && kernel.cuda && !kernel.cuda->remark.empty())
           op->emitRemark(kernel.cuda->remark);
@@ -416,7 +416,8 @@ private:
         kernel.desc.inputs.push_back(describe(id));
       for (int32_t id : kernel.outputs)
         kernel.desc.outputs.push_back(describe(id));
-      if (failed(noCudaKernel(op, kernel.desc,
+      if (!op->hasTrait<OpTrait::eff::Collective>() &&
+          failed(noCudaKernel(op, kernel.desc,
                               kernel.desc.op + ": runtime extents (a symbolic dim) on CUDA are "
                                                "not done yet (issue 14 stage S3)")))
         return failure();
@@ -430,6 +431,11 @@ private:
     kernel.desc = std::move(*desc);
     kernel.desc.sm90a = options.sm90a;
     kernel.desc.gemm = options.gemm;
+    if (op->hasTrait<OpTrait::eff::Collective>()) { // run through Collectives.h, no CUDA kernel
+      plan.kernels.push_back(std::move(kernel));
+      kernelOps.push_back(op);
+      return success();
+    }
     kernel.cuda = codegen::chooseCudaKernel(kernel.desc, error);
     if (!kernel.cuda && failed(noCudaKernel(op, kernel.desc, error)))
       return failure();

@@ -67,7 +67,6 @@ void toManifestKernel(const KernelPlan &kernel, const std::string &function,
   out.set_location(kernel.location);
   out.set_stream(kernel.stream);
   out.set_device(kernel.device < 0 ? 0 : uint32_t(kernel.device + 1));
-  out.set_collective(kernel.collective);
   copyAttrs(desc.attrs, *out.mutable_attrs());
   for (int32_t id : kernel.inputs)
     out.add_inputs(id);

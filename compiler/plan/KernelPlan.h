@@ -40,11 +40,11 @@ struct KernelPlan {
   /// CUDA stream (manifest Kernel.stream): 0 the session's; s > 0 a side
   /// stream, from the op's `eff.stream` (independent kernels).
   uint32_t stream = 0;
-  /// effc --devices (manifest Kernel.device/collective), from the op's
-  /// `eff.device` (-1: replicated) and `eff.collective` ("" none).
+  /// effc --devices (manifest Kernel.device), from the op's `eff.device`
+  /// (-1: replicated; collective ops run on every device).
   int64_t device = -1;
-  std::string collective;
-  /// The CUDA kernel chosen for it; nullopt only in a host-only artifact.
+  /// The CUDA kernel chosen for it; nullopt only in a host-only artifact
+  /// and for collective ops (the runtime runs those through Collectives.h).
   std::optional<codegen::KernelChoice> cuda;
 };
 

@@ -24,6 +24,9 @@ class CompileTimeOnly : public TraitBase<ConcreteType, CompileTimeOnly> {};
 /// One CUDA kernel; the host backend runs the body's ops (Eff_KernelRegion).
 template <typename ConcreteType>
 class KernelRegion : public TraitBase<ConcreteType, KernelRegion> {};
+/// Joins several devices' work; runs through the runtime's Collectives,
+/// never as a generated CUDA kernel (Eff_Collective).
+template <typename ConcreteType> class Collective : public TraitBase<ConcreteType, Collective> {};
 /// Computed per output element after broadcasting (Eff_Elementwise).
 template <typename ConcreteType> class Elementwise : public TraitBase<ConcreteType, Elementwise> {};
 /// A matrix product: matmul, gemm (Eff_GemmLike).

@@ -51,6 +51,12 @@ def Eff_CompileTimeOnly : NativeOpTrait<"CompileTimeOnly"> {
 def Eff_KernelRegion : NativeOpTrait<"KernelRegion"> {
   let cppNamespace = "::mlir::OpTrait::eff";
 }
+//   Eff_Collective: joins the work of several devices (effc --devices): a
+//   host kernel (the one-process reference) and no CUDA emitter; the
+//   runtime runs it through runtime/src/Collectives.h.
+def Eff_Collective : NativeOpTrait<"Collective"> {
+  let cppNamespace = "::mlir::OpTrait::eff";
+}
 // Computed independently per output element after (multidirectional)
 // broadcasting: eff-fuse-elementwise and eff-fuse-gemm-epilogue fuse these.
 def Eff_Elementwise : NativeOpTrait<"Elementwise"> {
@@ -126,5 +132,6 @@ include "dialects/eff/ops/NNOps.td"
 include "dialects/eff/ops/AttentionOps.td"
 include "dialects/eff/ops/KvCacheOps.td"
 include "dialects/eff/ops/FusionOps.td"
+include "dialects/eff/ops/CollectiveOps.td"
 
 #endif // EFF_OPS_TD

@@ -2,6 +2,7 @@
 // that a corrupt or hostile file gives an error, never a crash.
 #include "Artifact.h"
 #include "ArtifactFormat.h"
+#include "DevicePlan.h"
 #include "DimExpr.h"
 #include "EffOp.h"
 #include "effc/DType.h"
@@ -313,6 +314,7 @@ Status validateManifest(const artifact::Manifest &m, uint64_t weightsSize, uint6
                   ") range exceeds the payload");
   EFFC_RETURN_IF_ERROR(checkBindings(m, true));
   EFFC_RETURN_IF_ERROR(checkBindings(m, false));
+  EFFC_RETURN_IF_ERROR(checkDevicePlan(m));
   return checkKernels(m);
 }
 

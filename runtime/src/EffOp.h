@@ -19,6 +19,7 @@ enum class EffOp : uint16_t {
 #define EFF_KERNEL_OP(CLASS, NAME) CLASS,
 #define EFF_REGION_OP(CLASS, NAME) CLASS,
 #define EFF_COMPILE_TIME_OP(CLASS, NAME) CLASS,
+#define EFF_COLLECTIVE_OP(CLASS, NAME) CLASS,
 #include "EffOpList.inc"
 };
 
@@ -32,6 +33,7 @@ inline constexpr EffOpEntry kEffOps[] = {
 #define EFF_KERNEL_OP(CLASS, NAME) {NAME, EffOp::CLASS},
 #define EFF_REGION_OP(CLASS, NAME) {NAME, EffOp::CLASS},
 #define EFF_COMPILE_TIME_OP(CLASS, NAME) {NAME, EffOp::CLASS},
+#define EFF_COLLECTIVE_OP(CLASS, NAME) {NAME, EffOp::CLASS},
 #include "EffOpList.inc"
 };
 constexpr bool effOpsSortedAndIndexed() {
@@ -59,6 +61,19 @@ inline std::optional<EffOp> lookupEffOp(std::string_view name) {
 
 /// True when `name` is the name of `op`.
 inline bool isOp(std::string_view name, EffOp op) { return name == opName(op); }
+
+/// True for the ops that join several devices' work (ODS Eff_Collective:
+/// eff.all_reduce, eff.all_gather): the runtime runs them through
+/// Collectives.h, never as a generated CUDA kernel.
+inline bool isCollectiveOp(EffOp op) {
+  switch (op) {
+#define EFF_COLLECTIVE_OP(CLASS, NAME) case EffOp::CLASS:
+#include "EffOpList.inc"
+    return true;
+  default:
+    return false;
+  }
+}
 
 /// The ODS default of each defaulted attribute, as `ClassName_attr`
 /// (op_defaults::LayerNormOp_epsilon): host kernels and emitters fall back to

@@ -1,5 +1,6 @@
 #include "HostBackend.h"
 
+#include "DevicePlan.h"
 #include "DimExpr.h"
 #include "EffOp.h"
 #include "ModelManifest.h"
@@ -108,14 +109,10 @@ public:
         if (at >= devices)
           return Status::error(model->path() + ": " + kernelWhere(kr, k) + ": device " +
                                std::to_string(at) + " of " + std::to_string(devices));
-        if (!kr.collective().empty() && at >= 0)
-          return Status::error(model->path() + ": " + kernelWhere(kr, k) +
-                               ": a collective runs on every device, not on device " +
-                               std::to_string(at));
         for (size_t i = 0; i < size_t(kr.inputs_size()); ++i) {
           const int32_t id = kr.inputs(int(i));
           const int from = id < 0 ? -1 : s->owner_[size_t(s->root(id))];
-          if (from < 0 || !kr.collective().empty() || from == at)
+          if (from < 0 || collectiveOf(kr) || from == at) // a collective reads every device
             continue;
           return Status::error(
               model->path() + ": " + kernelWhere(kr, k) + " (" +
@@ -161,7 +158,7 @@ public:
       }
       if (devices > 1) // a collective's or replicated kernel's results are on every device
         for (int32_t id : kr.outputs())
-          s->owner_[size_t(s->root(id))] = kr.collective().empty() ? at : -1;
+          s->owner_[size_t(s->root(id))] = collectiveOf(kr) ? -1 : at;
     }
     for (int i = 0; i < m.buffers_size(); ++i)
       if (m.buffers(i).shape_exprs_size()) {

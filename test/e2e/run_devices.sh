@@ -8,7 +8,7 @@
 # own outputs within 1e-5 relative (column-parallel linears give the same dot
 # products; row-parallel linears and MoE expert groups differ only in the
 # order of fp32 additions). The IR must carry the plan: eff.device tags and
-# the collectives (all_gather; all_reduce for MoE models).
+# the collective ops (eff.all_gather; eff.all_reduce for MoE models).
 #   test/e2e/run_devices.sh MODEL_DIR DATA_DIR BIN_DIR [effc args...]
 set -euo pipefail
 model_dir=$1; data=$2; bin_dir=$3; shift 3
@@ -19,8 +19,8 @@ for n in 1 2 4; do
   # shellcheck disable=SC2086
   "$bin_dir/effc" "$model_dir/model.onnx" $dims --devices=$n "$@" --emit=mlir > "$work/n$n.mlir"
   tagged=$(grep -c "eff.device = " "$work/n$n.mlir" || true)
-  gathers=$(grep -c 'eff.collective = "all_gather"' "$work/n$n.mlir" || true)
-  reduces=$(grep -c 'eff.collective = "all_reduce"' "$work/n$n.mlir" || true)
+  gathers=$(grep -c ' = eff.all_gather ' "$work/n$n.mlir" || true)
+  reduces=$(grep -c ' = eff.all_reduce ' "$work/n$n.mlir" || true)
   moe=$(grep -c "eff.moe" "$work/n$n.mlir" || true)
   if [ "$n" = 1 ]; then
     [ "$tagged" = 0 ] || { echo "N=1 placed $tagged ops on devices" >&2; exit 1; }
@@ -30,7 +30,7 @@ for n in 1 2 4; do
     if [ "$moe" -gt 0 ] && [ "$reduces" = 0 ]; then
       echo "N=$n: MoE layers but no all-reduce over expert groups" >&2; exit 1
     fi
-    echo "N=$n: $tagged ops on devices, $gathers all-gathers, $reduces all-reduce adds"
+    echo "N=$n: $tagged ops on devices, $gathers all-gathers, $reduces all-reduces"
   fi
   # shellcheck disable=SC2086
   "$bin_dir/effc" "$model_dir/model.onnx" $dims --devices=$n -o "$work/n$n.effc" "$@"

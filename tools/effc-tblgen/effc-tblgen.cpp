@@ -18,6 +18,8 @@
 //                                          host backend runs its body's ops
 //   EFF_COMPILE_TIME_OP(Class, "eff.name") Eff_CompileTimeOnly: never reaches a
 //                                          kernel (constants, terminators)
+//   EFF_COLLECTIVE_OP(Class, "eff.name")   Eff_Collective: a host kernel, no CUDA;
+//                                          the runtime runs it through Collectives
 // and the default of every defaulted attribute, so code without MLIR (host
 // kernels, CUDA emitters) falls back to the value ODS declares:
 //   EFF_ATTR_DEFAULT(Class, attr, value)   e.g. (LayerNormOp, epsilon, 1e-5)
@@ -55,6 +57,7 @@ llvm::cl::opt<std::string> dialectName("dialect", llvm::cl::desc("dialect whose 
 // Trait names as NativeOpTrait spells them (see EffOps.td).
 constexpr const char *kCompileTimeOnly = "::mlir::OpTrait::eff::CompileTimeOnly";
 constexpr const char *kKernelRegion = "::mlir::OpTrait::eff::KernelRegion";
+constexpr const char *kCollective = "::mlir::OpTrait::eff::Collective";
 constexpr const char *kElementwise = "::mlir::OpTrait::eff::Elementwise";
 
 /// The C++ literal of a defaulted attribute's default, or a fatal error for
@@ -82,10 +85,13 @@ bool emitOpList(llvm::raw_ostream &os, llvm::RecordKeeper &records) {
       continue;
     bool compileTimeOnly = op.getTrait(kCompileTimeOnly) != nullptr;
     bool kernelRegion = op.getTrait(kKernelRegion) != nullptr;
-    if (compileTimeOnly && kernelRegion)
-      llvm::PrintFatalError(def->getLoc(), "an op is either compile-time-only or a kernel region");
+    bool collective = op.getTrait(kCollective) != nullptr;
+    if (int(compileTimeOnly) + int(kernelRegion) + int(collective) > 1)
+      llvm::PrintFatalError(def->getLoc(),
+                            "an op is at most one of compile-time-only, kernel region, collective");
     const char *macro = compileTimeOnly ? "EFF_COMPILE_TIME_OP"
                         : kernelRegion  ? "EFF_REGION_OP"
+                        : collective    ? "EFF_COLLECTIVE_OP"
                                         : "EFF_KERNEL_OP";
     Entry entry{macro, op.getCppClassName().str(), op.getOperationName(), {}};
     for (const mlir::tblgen::NamedAttribute &named : op.getAttributes())
@@ -104,10 +110,13 @@ bool emitOpList(llvm::raw_ostream &os, llvm::RecordKeeper &records) {
         "// EFF_KERNEL_OP(Class, \"eff.name\"): has a host kernel and a CUDA emitter.\n"
         "// EFF_REGION_OP(Class, \"eff.name\"): one CUDA kernel; the host runs its body.\n"
         "// EFF_COMPILE_TIME_OP(Class, \"eff.name\"): never reaches a kernel.\n"
+        "// EFF_COLLECTIVE_OP(Class, \"eff.name\"): a host kernel, no CUDA emitter;\n"
+        "// on several devices the runtime runs it through Collectives.h.\n"
         "// EFF_ATTR_DEFAULT(Class, attr, value): the ODS default of a defaulted\n"
         "// attribute (an integer, float or string literal).\n"
         "// Define the macros you need before including; the rest expand to nothing.\n";
-  for (const char *macro : {"EFF_KERNEL_OP", "EFF_REGION_OP", "EFF_COMPILE_TIME_OP"})
+  for (const char *macro :
+       {"EFF_KERNEL_OP", "EFF_REGION_OP", "EFF_COMPILE_TIME_OP", "EFF_COLLECTIVE_OP"})
     os << "#ifndef " << macro << "\n#define " << macro << "(CLASS, NAME)\n#endif\n";
   os << "#ifndef EFF_ATTR_DEFAULT\n#define EFF_ATTR_DEFAULT(CLASS, ATTR, VALUE)\n#endif\n";
   for (const Entry &e : entries)
@@ -115,8 +124,8 @@ bool emitOpList(llvm::raw_ostream &os, llvm::RecordKeeper &records) {
   for (const Entry &e : entries)
     for (const auto &[attr, value] : e.defaults)
       os << "EFF_ATTR_DEFAULT(" << e.cppClass << ", " << attr << ", " << value << ")\n";
-  for (const char *macro :
-       {"EFF_KERNEL_OP", "EFF_REGION_OP", "EFF_COMPILE_TIME_OP", "EFF_ATTR_DEFAULT"})
+  for (const char *macro : {"EFF_KERNEL_OP", "EFF_REGION_OP", "EFF_COMPILE_TIME_OP",
+                            "EFF_COLLECTIVE_OP", "EFF_ATTR_DEFAULT"})
     os << "#undef " << macro << "\n";
   return false;
 }
@@ -214,9 +223,11 @@ bool emitCudaFamilies(llvm::raw_ostream &os, llvm::RecordKeeper &records) {
     if (def->getValue("cudaFamily"))
       family = def->getValueAsString("cudaFamily").str();
     bool compileTimeOnly = op.getTrait(kCompileTimeOnly) != nullptr;
-    if (compileTimeOnly) {
+    bool collective = op.getTrait(kCollective) != nullptr;
+    if (compileTimeOnly || collective) {
       if (!family.empty())
-        llvm::PrintFatalError(def->getLoc(), "a compile-time-only op has no CUDA family");
+        llvm::PrintFatalError(def->getLoc(),
+                              "a compile-time-only or collective op has no CUDA family");
       continue;
     }
     if (family.empty())

@@ -1,5 +1,7 @@
 #include "cuda/CudaManifest.h"
 
+#include "DevicePlan.h"
+
 #include "cuda/Nvrtc.h"
 #include "runtime/proto/artifact.pb.h"
 
@@ -35,6 +37,11 @@ Status checkKernels(const artifact::Manifest &m) {
   for (int i = 0; i < m.kernels_size(); ++i) {
     const artifact::Kernel &k = m.kernels(i);
     std::string where = kernelWhere(k, i);
+    if (collectiveOf(k)) { // runs through Collectives.h, never a generated kernel
+      if (!k.source().empty() || k.tensor_maps_size() || k.uses_dims())
+        return Status::error(where + ": a collective with a CUDA kernel '" + k.source() + "'");
+      continue;
+    }
     if (k.source().empty())
       return Status::error(where + ": no CUDA kernel generated for " + k.op());
     if (!k.has_launch())

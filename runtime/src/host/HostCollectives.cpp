@@ -6,6 +6,7 @@
 #include "Collectives.h"
 
 #include "host/Element.h"
+#include "host/KernelUtil.h"
 
 #include <cstring>
 
@@ -160,4 +161,37 @@ StatusOr<std::unique_ptr<Collectives>> makeHostCollectives(int ranks) {
   return std::unique_ptr<Collectives>(new HostCollectives(ranks));
 }
 
+namespace host {
+namespace {
+
+/// eff.all_reduce in one process: the partials summed as allReduceSum sums
+/// the ranks' buffers (fp32 in operand order, one rounding), so the folder,
+/// the host backend and HostCollectives agree.
+Status allReduce(const KernelContext &c) {
+  auto devices = c.intsAttr("devices");
+  if (!devices.ok())
+    return devices.status();
+  if (devices->size() != c.in.size())
+    return c.error(std::to_string(c.in.size()) + " partials for " +
+                   std::to_string(devices->size()) + " devices");
+  for (size_t i = 1; i < c.in.size(); ++i)
+    if (c.in[i].dtype != c.in[0].dtype || c.in[i].shape != c.in[0].shape)
+      return c.error("partial " + std::to_string(i) + " is " + dtypeName(c.in[i].dtype) + " " +
+                     shapeToString(c.in[i].shape) + ", partial 0 " + dtypeName(c.in[0].dtype) +
+                     " " + shapeToString(c.in[0].shape));
+  EFFC_RETURN_IF_ERROR(c.checkOut(0, c.in[0].dtype, c.in[0].shape));
+  HostCollectives ranks(int(c.in.size()));
+  std::vector<const void *> send;
+  for (const ConstTensorRef &t : c.in)
+    send.push_back(t.data);
+  std::vector<void *> recv(c.in.size(), c.out[0].data); // every rank's result is the output
+  return ranks.allReduceSum(send, recv, size_t(count(c.in[0].shape)), c.in[0].dtype)
+      .withPrefix(c.op + ": ");
+}
+
+} // namespace
+
+void registerCollectives(Registry &r) { r[EffOp::AllReduceOp] = {allReduce, 1, -1, 1, 1}; }
+
+} // namespace host
 } // namespace effc

@@ -54,8 +54,8 @@ struct TensorRef {
 bool hasKernel(std::string_view op);
 /// All ops with a host kernel, sorted.
 std::vector<std::string> kernelNames();
-/// The ops that must have one: every eff op that runs as a kernel (the
-/// generated EffOpList.inc), sorted.
+/// The ops that must have one: every eff op that runs as a kernel or is a
+/// collective (the generated EffOpList.inc), sorted.
 std::vector<std::string> kernelOpNames();
 
 /// Runs one op. Never aborts on bad operands: wrong arity, dtypes, shapes,

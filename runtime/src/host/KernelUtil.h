@@ -67,6 +67,7 @@ void registerAttention(Registry &r);
 void registerSplitKvAttention(Registry &r);
 void registerKvCache(Registry &r);
 void registerMisc(Registry &r);
+void registerCollectives(Registry &r);
 
 /// Row-major strides in elements.
 std::vector<int64_t> stridesOf(const std::vector<int64_t> &shape);

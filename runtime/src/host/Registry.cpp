@@ -8,6 +8,7 @@ namespace effc::host {
 std::vector<std::string> kernelOpNames() {
   return {
 #define EFF_KERNEL_OP(CLASS, NAME) NAME,
+#define EFF_COLLECTIVE_OP(CLASS, NAME) NAME,
 #include "EffOpList.inc"
   };
 }
@@ -30,6 +31,7 @@ static const Registry &registry() {
     registerSplitKvAttention(reg);
     registerKvCache(reg);
     registerMisc(reg);
+    registerCollectives(reg);
     return reg;
   }();
   return r;

@@ -414,6 +414,7 @@ void registerShapeOps(Registry &r) {
   r[EffOp::UnsqueezeOp] = {unsqueeze, 2, 2, 1, 1};
   r[EffOp::ShapeOp] = {shapeOp, 1, 1, 1, 1};
   r[EffOp::ConcatOp] = {concat, 1, -1, 1, 1};
+  r[EffOp::AllGatherOp] = {concat, 1, -1, 1, 1}; // in one process, the blocks' concat
   r[EffOp::SplitOp] = {split, 1, 2, 1, -1};
   r[EffOp::SliceOp] = {slice, 3, 5, 1, 1};
   r[EffOp::TransposeOp] = {transpose, 1, 1, 1, 1};

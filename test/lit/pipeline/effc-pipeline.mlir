@@ -102,7 +102,7 @@ func.func @decode(%q: tensor<1x4x1x64xf32>, %k: tensor<1x4x1024x64xf32>, %v: ten
 // DEVICES: eff.moe_route %arg0, %arg1
 // DEVICES-NEXT: eff.moe_experts {{.*}}eff.device = 0 : i64{{.*}}first_expert = 0
 // DEVICES-NEXT: eff.moe_experts {{.*}}eff.device = 1 : i64{{.*}}first_expert = 2
-// DEVICES-NEXT: eff.add {{.*}}{eff.collective = "all_reduce"}
+// DEVICES-NEXT: eff.all_reduce {{.*}}{devices = array<i64: 0, 1>}
 func.func @moe(%x: tensor<3x8xf32>, %r: tensor<4x8xf32>) -> tensor<3x8xf32> {
   %gu = eff.constant {value = dense<0.5> : tensor<4x6x8xf32>} : tensor<4x6x8xf32>
   %d = eff.constant {value = dense<0.25> : tensor<4x8x3xf32>} : tensor<4x8x3xf32>

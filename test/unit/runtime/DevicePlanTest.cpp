@@ -1,0 +1,152 @@
+// The device plan of an artifact (runtime/src/DevicePlan.h, issue 20): the
+// collective ops eff.all_reduce / eff.all_gather between kernels placed on
+// devices. The reader refuses every malformed plan naming the kernel, the
+// placement refuses a kernel reading another device's data outside a
+// collective, and the host backend's N simulated devices run the plan.
+#include "TestUtil.h"
+
+#include "Artifact.h"
+#include "DevicePlan.h"
+#include "effc/Session.h"
+
+#include <cmath>
+
+using namespace effc;
+using namespace effc::test;
+
+namespace {
+
+/// x [2, 3]: a = -x on device 0, b = exp(x) on device 1, s = all_reduce(a,
+/// b), g = all_gather(a, b) on axis 1, both outputs.
+ManifestBuilder twoDevices() {
+  ManifestBuilder mb;
+  int x = mb.buffer("x", DType::FLOAT32, {2, 3});
+  int a = mb.buffer("a", DType::FLOAT32, {2, 3});
+  int b = mb.buffer("b", DType::FLOAT32, {2, 3});
+  int s = mb.buffer("s", DType::FLOAT32, {2, 3});
+  int g = mb.buffer("g", DType::FLOAT32, {2, 6});
+  mb.kernel("eff.neg", {x}, {a})->set_device(1);
+  mb.kernel("eff.exp", {x}, {b})->set_device(2);
+  mb.kernel("eff.all_reduce", {a, b}, {s}, {{"devices", attrInts({0, 1})}});
+  mb.kernel("eff.all_gather", {a, b}, {g}, {{"axis", attrI(1)}, {"devices", attrInts({0, 1})}});
+  mb.input("x", x);
+  mb.output("s", s);
+  mb.output("g", g);
+  mb.m.set_devices(2);
+  return mb;
+}
+
+struct DevicePlan : ::testing::Test {
+  artifact::Manifest m;
+  void SetUp() override {
+    std::string bytes = twoDevices().bytes();
+    ArtifactSections s;
+    ASSERT_TRUE(
+        parseArtifact(reinterpret_cast<const uint8_t *>(bytes.data()), bytes.size(), "v", &s).ok());
+    m = s.manifest;
+    ASSERT_EQ(m.format_version(), 3u); // a device plan needs version 3
+  }
+  std::string error(const std::function<void(artifact::Manifest &)> &fn) {
+    artifact::Manifest c = m;
+    fn(c);
+    Status s = validateManifest(c, 0);
+    return s.ok() ? std::string("<valid>") : s.message();
+  }
+};
+
+#define EXPECT_CONTAINS(text, part)                                                                \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text)
+
+TEST_F(DevicePlan, ReaderRefusesMalformedCollectives) {
+  EXPECT_EQ(error([](auto &) {}), "<valid>");
+  // The string of an effc before the collective ops names no collective
+  // this runtime knows.
+  EXPECT_CONTAINS(error([](auto &c) { c.mutable_kernels(2)->set_collective("all_reduce"); }),
+                  "kernel 2 (eff.all_reduce at test/eff.all_reduce): unknown collective "
+                  "'all_reduce' (Kernel.collective)");
+  EXPECT_CONTAINS(error([](auto &c) { c.mutable_kernels(0)->set_collective("all_to_all"); }),
+                  "kernel 0 (eff.neg at test/eff.neg): unknown collective 'all_to_all'");
+  EXPECT_CONTAINS(error([](auto &c) { c.mutable_kernels(1)->set_device(3); }),
+                  "kernel 1 (eff.exp at test/eff.exp): on device 2 of a plan for 2 device(s)");
+  EXPECT_CONTAINS(error([](auto &c) { c.mutable_kernels(2)->set_device(1); }),
+                  "kernel 2 (eff.all_reduce at test/eff.all_reduce): a collective runs on every "
+                  "device, not on device 0");
+  EXPECT_CONTAINS(
+      error([](auto &c) { (*c.mutable_kernels(2)->mutable_attrs())["devices"] = attrInts({0}); }),
+      "kernel 2 (eff.all_reduce at test/eff.all_reduce): 2 inputs and 1 entries in "
+      "its 'devices' attribute");
+  EXPECT_CONTAINS(error([](auto &c) { c.mutable_kernels(3)->mutable_attrs()->erase("devices"); }),
+                  "kernel 3 (eff.all_gather at test/eff.all_gather): 2 inputs and 0 entries");
+  EXPECT_CONTAINS(error([](auto &c) {
+                    (*c.mutable_kernels(2)->mutable_attrs())["devices"] = attrInts({1, 1});
+                  }),
+                  "input 1 on device 1: outside 0..1 or given twice");
+  EXPECT_CONTAINS(error([](auto &c) {
+                    (*c.mutable_kernels(3)->mutable_attrs())["devices"] = attrInts({0, 2});
+                  }),
+                  "input 1 on device 2: outside 0..1 or given twice");
+  EXPECT_CONTAINS(
+      error([](auto &c) { (*c.mutable_kernels(3)->mutable_attrs())["axis"] = attrI(2); }),
+      "kernel 3 (eff.all_gather at test/eff.all_gather): axis 2 missing or outside "
+      "the output's rank 2");
+  EXPECT_CONTAINS(error([](auto &c) { c.mutable_kernels(3)->add_outputs(3); }),
+                  "2 outputs (a collective has one)");
+  EXPECT_CONTAINS(error([](auto &c) {
+                    c.set_devices(1);
+                    c.mutable_kernels(0)->set_device(0);
+                    c.mutable_kernels(1)->set_device(0);
+                  }),
+                  "kernel 2 (eff.all_reduce at test/eff.all_reduce): a collective in a manifest "
+                  "without a device plan");
+}
+
+TEST_F(DevicePlan, PlacementFollowsTheCollectives) {
+  auto p = placeKernels(m, 2, "v.effc");
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->runsOn, (std::vector<int>{0, 1, -1, -1}));
+  EXPECT_EQ(p->inputFrom[2], (std::vector<int>{0, 1}));
+  EXPECT_EQ(p->outputFrom, (std::vector<int>{-1, -1}));
+  // A collective whose devices list disagrees with where its inputs are.
+  artifact::Manifest c = m;
+  (*c.mutable_kernels(2)->mutable_attrs())["devices"] = attrInts({1, 0});
+  auto bad = placeKernels(c, 2, "v.effc");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_CONTAINS(bad.status().message(),
+                  "v.effc: kernel 2 (eff.all_reduce at test/eff.all_reduce) (on every device) "
+                  "reads buffer 1 (input 0), which only device 0 computed; its 'devices' "
+                  "attribute says device 1");
+  // A replicated kernel reading device 1's data without a collective.
+  c = m;
+  c.mutable_kernels(2)->set_op("eff.add");
+  c.mutable_kernels(2)->mutable_attrs()->clear();
+  bad = placeKernels(c, 2, "v.effc");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_CONTAINS(bad.status().message(),
+                  "kernel 2 (eff.add at test/eff.all_reduce) (on every device) reads buffer 1 "
+                  "(input 0), which only device 0 computed; another device's data needs a "
+                  "collective");
+}
+
+TEST(DevicePlanHost, TwoSimulatedDevicesRunTheCollectives) {
+  auto model = loadBytes(twoDevices().bytes());
+  ASSERT_TRUE(model);
+  SessionOptions options;
+  options.backend = "host";
+  options.devices = 2;
+  auto s = Session::create(model, options);
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  std::vector<float> x = {0.f, 1.f, -1.f, 0.5f, 2.f, -3.f};
+  auto out = (*s)->run({{"x", Tensor{DType::FLOAT32, {2, 3}, x.data()}}});
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  const float *sum = static_cast<const float *>((*out)[0].data());
+  const float *gathered = static_cast<const float *>((*out)[1].data());
+  for (int r = 0; r < 2; ++r)
+    for (int j = 0; j < 3; ++j) {
+      const float v = x[size_t(r * 3 + j)];
+      EXPECT_FLOAT_EQ(sum[r * 3 + j], -v + std::exp(v)) << r << "," << j;
+      EXPECT_FLOAT_EQ(gathered[r * 6 + j], -v);
+      EXPECT_FLOAT_EQ(gathered[r * 6 + 3 + j], std::exp(v));
+    }
+}
+
+} // namespace
