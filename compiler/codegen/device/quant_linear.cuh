@@ -372,6 +372,82 @@ __device__ void quant_linear_gemv_vec(const u8 *w, const u8 *zp, const LA &loadA
   }
 }
 
+// ---- decode GEMVs on tensor cores: what both variants share ---------------
+// The main loop: this warp's steps are j = warp + WARPS i (i < PER_WARP,
+// j < STEPS); U of them loaded before any is used; with more than one batch
+// the next batch's weights load while this one computes, and each step's
+// activations load during the previous step (the first with the weights).
+// compute(unit, act, u) gets the batch position u (the _bs variant
+// alternates its accumulator chains by it).
+template <int WARPS, int STEPS, int PER_WARP, int U, class Unit, class Act, class LU, class LA,
+          class CO>
+__device__ __forceinline__ void ql_gemv_mma_loop(int warp, const LU &loadUnit, const LA &loadAct,
+                                                 const CO &compute) {
+  constexpr int BATCHES = (PER_WARP + U - 1) / U;
+  Unit cur[U];
+#pragma unroll
+  for (int u = 0; u < U; ++u)
+    loadUnit(warp + WARPS * u, cur[u]);
+  Act act;
+  loadAct(warp, act);
+#pragma unroll 1
+  for (int i0 = 0; i0 < PER_WARP; i0 += U) {
+    Unit nxt[BATCHES > 1 ? U : 1];
+    if constexpr (BATCHES > 1) {
+      if (i0 + U < PER_WARP) {
+#pragma unroll
+        for (int u = 0; u < U; ++u)
+          loadUnit(warp + WARPS * (i0 + U + u), nxt[u]);
+      }
+    }
+#pragma unroll
+    for (int u = 0; u < U; ++u) {
+      const int j = warp + WARPS * (i0 + u);
+      if (j >= STEPS) // warp-uniform
+        break;
+      Act next;
+      loadAct(j + WARPS, next);
+      compute(cur[u], act, u);
+      act = next;
+    }
+    if constexpr (BATCHES > 1) {
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+        cur[u] = nxt[u];
+    }
+  }
+}
+
+// The epilogue: the WARPS warps' two accumulator chains (c0, c1: column g,
+// rows 2 t, 2 t + 1 (+ 8 m); c2, c3: column g + 8) meet in shared memory;
+// per-channel scales apply here, once per output.
+template <class C, int WARPS, int MT, bool PER_CHANNEL, class LS, class ST>
+__device__ __forceinline__ void ql_gemv_mma_store(const float (&acc)[2][MT][4], int n0,
+                                                  const LS &loadScale, const ST &store) {
+  __shared__ __align__(16) float red[WARPS][MT][32][4];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+#pragma unroll
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      red[warp][m][lane][e] = acc[0][m][e] + acc[1][m][e];
+  __syncthreads();
+  for (int i = tid; i < MT * 128; i += blockDim.x) {
+    const int m = i >> 7, l = (i >> 2) & 31, e = i & 3;
+    const int col = n0 + (l >> 2) + 8 * (e >> 1);
+    const long long row = 8 * m + 2 * (l & 3) + (e & 1);
+    if (row >= C::ROWS || col >= C::N)
+      continue;
+    float sum = 0.0f;
+#pragma unroll
+    for (int v = 0; v < WARPS; ++v)
+      sum += red[v][m][l][e];
+    if constexpr (PER_CHANNEL)
+      sum *= loadScale(col);
+    store(row * C::N + col, sum);
+  }
+}
+
 // ---- decode GEMV on tensor cores: M <= 16, 16-bit activations --------------
 // Every weight code is decoded once and used for all rows: mma.sync
 // m16n8k16 with the weight as A (16 output columns) and the activations as
@@ -410,14 +486,12 @@ __device__ void quant_linear_gemv_mma(const u8 *w, const u8 *zp, const u16 *a, c
   // x 16 bytes per lane), else batches of 2 with the next one in flight.
   constexpr int PER_WARP = (SUPERS + WARPS - 1) / WARPS;
   constexpr int U = PER_WARP <= 4 ? PER_WARP : 2;
-  constexpr int BATCHES = (PER_WARP + U - 1) / U;
   static_assert(C::SCHEME == QL_INT4 || C::SCHEME == QL_INT8 || C::SCHEME == QL_NF4 ||
                     C::SCHEME == QL_FP4,
                 "quant_linear_gemv_mma: weight-only schemes");
   static_assert(C::K % CODES == 0 && C::BLOCK % CODES == 0, "16-byte chunks in one scale block");
   static_assert(C::ROWS <= 16, "quant_linear_gemv_mma: at most 16 rows");
   __shared__ float book[16];
-  __shared__ __align__(16) float red[WARPS][MT][32][4];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
   if (tid < 16)
     book[tid] = C::SCHEME == QL_FP4 ? ql_fp4_book[tid] : ql_nf4_book[tid];
@@ -508,7 +582,9 @@ __device__ void quant_linear_gemv_mma(const u8 *w, const u8 *zp, const u16 *a, c
   };
   // Rows g and g + 8 of a over chunk 4 j + t's k (zeros past ROWS and for
   // chunks past K, which also zeroes their weights' products).
-  typedef uint4 Act[MT][CODES / 8];
+  struct Act {
+    uint4 v[MT][CODES / 8];
+  };
   auto loadAct = [&](int j, Act &act) {
     const int c = 4 * j + t;
 #pragma unroll
@@ -519,7 +595,7 @@ __device__ void quant_linear_gemv_mma(const u8 *w, const u8 *zp, const u16 *a, c
           reinterpret_cast<const uint4 *>(a + (long long)row * C::K + (long long)c * CODES);
 #pragma unroll
       for (int i = 0; i < CODES / 8; ++i)
-        act[m][i] = ok ? __ldg(src + i) : make_uint4(0u, 0u, 0u, 0u);
+        act.v[m][i] = ok ? __ldg(src + i) : make_uint4(0u, 0u, 0u, 0u);
     }
   };
   auto compute = [&](const Unit &q, const Act &act) {
@@ -531,70 +607,15 @@ __device__ void quant_linear_gemv_mma(const u8 *w, const u8 *zp, const u16 *a, c
 #pragma unroll
       for (int m = 0; m < MT; ++m) {
         // a[row][k0 + 4 s .. 4 s + 3]: words 2 s and 2 s + 1 of the chunk.
-        const uint4 &v = act[m][s >> 1];
+        const uint4 &v = act.v[m][s >> 1];
         const u32 bfr[2] = {(s & 1) ? v.z : v.x, (s & 1) ? v.w : v.y};
         mma_m16n8k16<BF>(acc[s & 1][m], af, bfr);
       }
     }
   };
-  // This warp's super-steps are warp + WARPS i, i < PER_WARP: U of them
-  // loaded before any is used; with more than one batch the next batch's
-  // codes load while this one computes, and each step's activations load
-  // during the previous step (the first with the codes).
-  Unit cur[U];
-#pragma unroll
-  for (int u = 0; u < U; ++u)
-    loadUnit(warp + WARPS * u, cur[u]);
-  Act act;
-  loadAct(warp, act);
-#pragma unroll 1
-  for (int i0 = 0; i0 < PER_WARP; i0 += U) {
-    Unit nxt[BATCHES > 1 ? U : 1];
-    if constexpr (BATCHES > 1)
-      if (i0 + U < PER_WARP)
-#pragma unroll
-        for (int u = 0; u < U; ++u)
-          loadUnit(warp + WARPS * (i0 + U + u), nxt[u]);
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int j = warp + WARPS * (i0 + u);
-      if (j >= SUPERS) // warp-uniform
-        break;
-      Act next;
-      loadAct(j + WARPS, next);
-      compute(cur[u], act);
-#pragma unroll
-      for (int m = 0; m < MT; ++m)
-#pragma unroll
-        for (int i = 0; i < CODES / 8; ++i)
-          act[m][i] = next[m][i];
-    }
-    if constexpr (BATCHES > 1)
-#pragma unroll
-      for (int u = 0; u < U; ++u)
-        cur[u] = nxt[u];
-  }
-  // c0, c1: column g, rows 2 t, 2 t + 1 (+ 8 m); c2, c3: column g + 8.
-#pragma unroll
-  for (int m = 0; m < MT; ++m)
-#pragma unroll
-    for (int e = 0; e < 4; ++e)
-      red[warp][m][lane][e] = acc[0][m][e] + acc[1][m][e];
-  __syncthreads();
-  for (int i = tid; i < MT * 128; i += blockDim.x) {
-    const int m = i >> 7, l = (i >> 2) & 31, e = i & 3;
-    const int col = n0 + (l >> 2) + 8 * (e >> 1);
-    const long long row = 8 * m + 2 * (l & 3) + (e & 1);
-    if (row >= C::ROWS || col >= C::N)
-      continue;
-    float sum = 0.0f;
-#pragma unroll
-    for (int v = 0; v < WARPS; ++v)
-      sum += red[v][m][l][e];
-    if constexpr (PER_CHANNEL)
-      sum *= loadScale(col);
-    store(row * C::N + col, sum);
-  }
+  ql_gemv_mma_loop<WARPS, SUPERS, PER_WARP, U, Unit, Act>(
+      warp, loadUnit, loadAct, [&](const Unit &q, const Act &act, int) { compute(q, act); });
+  ql_gemv_mma_store<C, WARPS, MT, PER_CHANNEL>(acc, n0, loadScale, store);
 }
 
 // ---- decode GEMV on tensor cores, one scale block per mma: M <= 16 ---------
@@ -636,7 +657,6 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
   constexpr int PER_WARP = (WINS + WARPS - 1) / WARPS;
   constexpr int UMAX = 64 / P < 8 ? 64 / P : 8;
   constexpr int U = PER_WARP <= UMAX ? PER_WARP : UMAX / 2;
-  constexpr int BATCHES = (PER_WARP + U - 1) / U;
   static_assert(C::SCHEME == QL_INT4 || C::SCHEME == QL_INT8 || C::SCHEME == QL_NF4 ||
                     C::SCHEME == QL_FP4,
                 "quant_linear_gemv_mma_bs: weight-only schemes");
@@ -650,7 +670,6 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
   [[maybe_unused]] constexpr u32 MAGIC2 = BF ? 0x43004300u : 0x64006400u;
   [[maybe_unused]] constexpr float MAGIC = BF ? 128.0f : 1024.0f;
   __shared__ u32 book[16];
-  __shared__ __align__(16) float red[WARPS][MT][32][4];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
   if (BOOK && tid < 16)
     book[tid] = pack2<BF>(C::SCHEME == QL_FP4 ? ql_fp4_book[tid] : ql_nf4_book[tid], 0.0f);
@@ -745,7 +764,9 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
 #pragma unroll
     for (int m = 0; m < MT; ++m)
       acc[p][m][0] = acc[p][m][1] = acc[p][m][2] = acc[p][m][3] = 0.0f;
-  typedef uint4 Act[MT][PC / 8];
+  struct Act {
+    uint4 v[MT][PC / 8];
+  };
   auto loadAct = [&](int j, Act &act) {
     const int piece = 4 * j + t;
 #pragma unroll
@@ -756,7 +777,7 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
           reinterpret_cast<const uint4 *>(a + (long long)row * C::K + (long long)piece * PC);
 #pragma unroll
       for (int i = 0; i < PC / 8; ++i)
-        act[m][i] = ok ? __ldg(src + i) : make_uint4(0u, 0u, 0u, 0u);
+        act.v[m][i] = ok ? __ldg(src + i) : make_uint4(0u, 0u, 0u, 0u);
     }
   };
   // One window: per channel straight into chain p; else from zero, then
@@ -773,7 +794,7 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
       decode(q.qB, s, q.bB, q.fB, af[1], af[3]);
 #pragma unroll
       for (int m = 0; m < MT; ++m) {
-        const uint4 &v = act[m][s >> 1];
+        const uint4 &v = act.v[m][s >> 1];
         const u32 bfr[2] = {(s & 1) ? v.z : v.x, (s & 1) ? v.w : v.y};
         if constexpr (PER_CHANNEL)
           mma_m16n8k16<BF>(acc[(p + s) & 1][m], af, bfr);
@@ -789,62 +810,10 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
           acc[p][m][e] = fmaf(part[m][e], e < 2 ? q.sA : q.sB, acc[p][m][e]);
     }
   };
-  Unit cur[U];
-#pragma unroll
-  for (int u = 0; u < U; ++u)
-    loadUnit(warp + WARPS * u, cur[u]);
-  Act act;
-  loadAct(warp, act);
-#pragma unroll 1
-  for (int i0 = 0; i0 < PER_WARP; i0 += U) {
-    Unit nxt[BATCHES > 1 ? U : 1];
-    if constexpr (BATCHES > 1) {
-      if (i0 + U < PER_WARP) {
-#pragma unroll
-        for (int u = 0; u < U; ++u)
-          loadUnit(warp + WARPS * (i0 + U + u), nxt[u]);
-      }
-    }
-#pragma unroll
-    for (int u = 0; u < U; ++u) {
-      const int j = warp + WARPS * (i0 + u);
-      if (j >= WINS) // warp-uniform
-        break;
-      Act next;
-      loadAct(j + WARPS, next);
-      compute(cur[u], act, u & 1);
-#pragma unroll
-      for (int m = 0; m < MT; ++m)
-#pragma unroll
-        for (int i = 0; i < PC / 8; ++i)
-          act[m][i] = next[m][i];
-    }
-    if constexpr (BATCHES > 1) {
-#pragma unroll
-      for (int u = 0; u < U; ++u)
-        cur[u] = nxt[u];
-    }
-  }
-#pragma unroll
-  for (int m = 0; m < MT; ++m)
-#pragma unroll
-    for (int e = 0; e < 4; ++e)
-      red[warp][m][lane][e] = acc[0][m][e] + acc[1][m][e];
-  __syncthreads();
-  for (int i = tid; i < MT * 128; i += blockDim.x) {
-    const int m = i >> 7, l = (i >> 2) & 31, e = i & 3;
-    const int col = n0 + (l >> 2) + 8 * (e >> 1);
-    const long long row = 8 * m + 2 * (l & 3) + (e & 1);
-    if (row >= C::ROWS || col >= C::N)
-      continue;
-    float sum = 0.0f;
-#pragma unroll
-    for (int v = 0; v < WARPS; ++v)
-      sum += red[v][m][l][e];
-    if constexpr (PER_CHANNEL)
-      sum *= loadScale(col);
-    store(row * C::N + col, sum);
-  }
+  ql_gemv_mma_loop<WARPS, WINS, PER_WARP, U, Unit, Act>(
+      warp, loadUnit, loadAct,
+      [&](const Unit &q, const Act &act, int u) { compute(q, act, u & 1); });
+  ql_gemv_mma_store<C, WARPS, MT, PER_CHANNEL>(acc, n0, loadScale, store);
 }
 
 // ---- GEMV: one code at a time (any geometry) --------------------------------
