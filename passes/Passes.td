@@ -411,7 +411,9 @@ def PagedKv : Pass<"eff-paged-kv", "func::FuncOp"> {
         slot_mapping): the pool with the new rows stored (the runtime feeds
         it back; session state once the plan keeps state buffers);
       - eff.attention becomes eff.paged_attention(q, the written pools,
-        block_table, seq_lens), causal;
+        block_table, seq_lens), causal, with `window` W when the attention
+        has one or its mask is causal + padding within a sliding window of W
+        positions (query p sees keys p - W + 1..p; the narrower of the two);
       - new int32 inputs block_table [batch, max_pages] (max_pages =
         ceil(capacity / page-size), capacity the appends' own), seq_lens
         [batch] (positions each row holds after the run) and slot_mapping
@@ -421,10 +423,11 @@ def PagedKv : Pass<"eff-paged-kv", "func::FuncOp"> {
     The attention mask must be computed from attention_mask alone (with
     input_ids, position_ids and the past's shapes): seq_lens and causal say
     what it said, so it dies, and attention_mask goes when nothing else reads
-    it; dims no input names any more leave eff.dims. Attention with a sliding
-    window, soft-cap, ALiBi or sinks, a cache read by anything else, or a
-    mask from other inputs is not converted, and then no layer is (one pool
-    layout per model). pool-pages 0 = the batch's upper bound times
+    it; dims no input names any more leave eff.dims. Attention with a
+    soft-cap, ALiBi or sinks, a window without causal masking, a cache read
+    by anything else, or a mask from other inputs or that is more than
+    causal + padding + one sliding window is not converted, and then no
+    layer is (one pool layout per model). pool-pages 0 = the batch's upper bound times
     max_pages. With `splits` N > 0 each attention is the split-KV pair
     eff.paged_attention_partial (N chunks of whole pages) +
     eff.attention_combine instead (effc: --split-kv-splits=N with
