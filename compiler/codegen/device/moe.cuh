@@ -106,16 +106,13 @@ __device__ void moe_select(float *scores, int *experts, float *weights, RW route
     weights[j] = (C::NORM_TOPK ? weights[j] / sum : weights[j]) * C::ROUTED_SCALE;
 }
 
-template <class C, int THREADS, class L> __device__ void moe_token(L l) {
-  __shared__ float xs[C::H], acc[C::H], hs[THREADS], scores[C::E], weights[C::K];
-  __shared__ int experts[C::K];
-  const long long t = blockIdx.x;
-  for (int c = threadIdx.x; c < C::H; c += blockDim.x) {
-    xs[c] = l.x(t * C::H + c);
-    acc[c] = 0.0f;
-  }
-  __syncthreads();
-  // Routing, fp32.
+// Token t's routing in fp32 (xs: its activations in shared memory, loaded
+// and synchronized by the caller): one warp per expert's router score, then
+// thread 0 selects the top K; experts and weights are ready for every thread
+// on return.
+template <class C, class L>
+__device__ void moe_route(const L &l, long long t, const float *xs, float *scores, int *experts,
+                          float *weights) {
   const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
   for (int e = warp; e < C::E; e += blockDim.x >> 5) {
     float s;
@@ -134,6 +131,18 @@ template <class C, int THREADS, class L> __device__ void moe_token(L l) {
   if (threadIdx.x == 0)
     moe_select<C>(scores, experts, weights, [&](int e) { return l.route_weights(t * C::E + e); });
   __syncthreads();
+}
+
+template <class C, int THREADS, class L> __device__ void moe_token(L l) {
+  __shared__ float xs[C::H], acc[C::H], hs[THREADS], scores[C::E], weights[C::K];
+  __shared__ int experts[C::K];
+  const long long t = blockIdx.x;
+  for (int c = threadIdx.x; c < C::H; c += blockDim.x) {
+    xs[c] = l.x(t * C::H + c);
+    acc[c] = 0.0f;
+  }
+  __syncthreads();
+  moe_route<C>(l, t, xs, scores, experts, weights);
   auto gu = [&](long long i) { return l.gate_up(i); };
   auto dn = [&](long long i) { return l.down(i); };
   for (int j = 0; j < C::K; ++j) {

@@ -28,24 +28,7 @@ template <class C, class L> __device__ void moe_route_token(L l) {
   for (int c = threadIdx.x; c < C::H; c += blockDim.x)
     xs[c] = l.x(t * C::H + c);
   __syncthreads();
-  const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
-  for (int e = warp; e < C::E; e += blockDim.x >> 5) {
-    float s;
-    if (C::ROUTING == MOE_SCORES) {
-      s = l.router(t * C::E + e);
-    } else {
-      s = 0.0f;
-      for (int c = lane; c < C::H; c += 32)
-        s += l.router((long long)e * C::H + c) * xs[c];
-      s = warp_reduce(s, SumOp());
-    }
-    if (lane == 0)
-      scores[e] = s;
-  }
-  __syncthreads();
-  if (threadIdx.x == 0)
-    moe_select<C>(scores, experts, weights, [&](int e) { return l.route_weights(t * C::E + e); });
-  __syncthreads();
+  moe_route<C>(l, t, xs, scores, experts, weights);
   for (int j = threadIdx.x; j < C::K; j += blockDim.x)
     l.store_route(t * C::K + j, experts[j], weights[j]);
 }
