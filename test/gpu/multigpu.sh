@@ -1,32 +1,63 @@
 #!/usr/bin/env bash
 # Issue 20 on GPUs: the collectives (runtime/src/Collectives.h) against the
-# host simulation, then the communication benchmark where several GPUs exist.
-#   test/gpu/multigpu.sh stage DEST    (dev machine: DEST/bin/effc-multigpu-bench, stripped;
+# host simulation, partitioned artifacts (effc --devices=N) on the cuda
+# backend, then the communication benchmark where several GPUs exist.
+#   test/gpu/multigpu.sh stage DEST    (dev machine: DEST/bin/effc-multigpu-bench and
+#                                       effc-run, stripped; DEST/art: gpt2, llama and
+#                                       mixtral-dynamo compiled with --devices=2 and 4 for
+#                                       sm_90 with embedded cubins, their test data and the
+#                                       host backend's outputs of the same artifacts;
 #                                       DEST ignored by git: carry it)
 #   bash DEST/multigpu.sh run DEST     (GPU machine, repo root)
 # run:
 #   1. effc-multigpu-bench --check-streams=N for N = 2, 4, 8: N simulated
 #      devices as N streams of GPU 0 (any machine with one GPU)
-#   2. with >= 2 GPUs: --check (NCCL over all GPUs; needs libnccl.so.2, e.g.
+#   2. effc-run --backend=cuda --devices=N on each staged artifact: with fewer
+#      GPUs than N every device is a stream of GPU 0 (cuda/MultiDeviceSession:
+#      per-device arenas, StreamCollectives between them); its outputs against
+#      the test data (the ONNX reference, effc-run's default tolerance) and
+#      against the host backend's N simulated devices (--rtol 1e-4). With >= N
+#      GPUs the same artifact runs once over NCCL and once with
+#      EFFC_COLLECTIVES=streams.
+#   3. with >= 2 GPUs: --check (NCCL over all GPUs; needs libnccl.so.2, e.g.
 #      pip's nvidia-nccl: the loader searches site-packages/nvidia/nccl/lib)
 #      and --bench --gpus=1,2,4,8 up to the GPU count
-#   With one GPU, step 2 prints that it needs several and the script exits 2,
-#   so a one-GPU run is never mistaken for the multi-GPU check.
-# Exit 1 when any check fails.
+#   With one GPU, step 3 prints that it needs several and the script exits 2,
+#   so a one-GPU run is never mistaken for the multi-GPU check. NVLink
+#   multicast stays off (NCCL_NVLS_ENABLE=0).
+# Exit 1 when any check fails. One GPU: about 1 minute (6 artifacts, cubins
+# embedded, no NVRTC on the GPU machine).
 set -uo pipefail
 mode=${1:?stage|run} dest=${2:?DEST}
+models="gpt2-dynamo llama-dynamo mixtral-dynamo"
 if [ "$mode" = stage ]; then
   here=$(cd "$(dirname "$0")" && pwd)
   repo=$(cd "$here/../.." && pwd)
+  shared=${EFFC_SHARED:-$repo/../shared}
   set -e
-  rm -rf "$dest" && mkdir -p "$dest/bin"
+  rm -rf "$dest" && mkdir -p "$dest/bin" "$dest/art"
   strip -o "$dest/bin/effc-multigpu-bench" "$repo/build/bin/effc-multigpu-bench"
+  strip -o "$dest/bin/effc-run" "$repo/build/bin/effc-run"
+  for m in $models; do
+    onnx=$shared/models/$m/model.onnx data=$shared/models/$m/test_data_set_0
+    cp -r "$data" "$dest/art/$m-data"
+    dims=$(python3 "$repo/test/lit/Inputs/dims_from_test_data.py" "$onnx" "$data")
+    for n in 2 4; do
+      # shellcheck disable=SC2086
+      "$repo/build/bin/effc" "$onnx" $dims --devices=$n --arch=sm_90 --embed-cubin \
+        -o "$dest/art/$m-n$n.effc"
+      mkdir -p "$dest/art/$m-n$n-host"
+      "$repo/build/bin/effc-run" "$dest/art/$m-n$n.effc" --backend=host --devices=$n \
+        --test-data "$data" --save-test-data "$dest/art/$m-n$n-host" > /dev/null
+    done
+  done
   cp "$here/multigpu.sh" "$dest/"
   du -sh "$dest"
   exit 0
 fi
 [ "$mode" = run ] || { echo "usage: $0 stage|run DEST" >&2; exit 1; }
-bench="$dest/bin/effc-multigpu-bench"
+export NCCL_NVLS_ENABLE=0
+bench="$dest/bin/effc-multigpu-bench" run="$dest/bin/effc-run"
 status=0
 for n in 2 4 8; do
   echo "== --check-streams=$n"
@@ -34,6 +65,27 @@ for n in 2 4 8; do
 done
 gpus=$(nvidia-smi -L 2>/dev/null | wc -l)
 echo "== GPUs: $gpus"
+# One artifact on the cuda backend: against the reference and the host run.
+check_artifact() { # MODEL N [ENV...]
+  local m=$1 n=$2 art="$dest/art/$1-n$2.effc"
+  shift 2
+  echo "== $m --devices=$n ${*:-} (cuda) against the test data"
+  env "$@" EFFC_VERBOSE=1 "$run" "$art" --backend=cuda --devices="$n" \
+    --test-data "$dest/art/$m-data" || status=1
+  echo "== $m --devices=$n ${*:-} (cuda) against the host backend's $n devices"
+  env "$@" "$run" "$art" --backend=cuda --devices="$n" --test-data "$dest/art/$m-n$n-host" \
+    --rtol 1e-4 || status=1
+}
+for m in $models; do
+  for n in 2 4; do
+    if [ "$gpus" -ge "$n" ]; then
+      check_artifact "$m" "$n" EFFC_COLLECTIVES=nccl
+      check_artifact "$m" "$n" EFFC_COLLECTIVES=streams
+    else
+      check_artifact "$m" "$n"
+    fi
+  done
+done
 if [ "$gpus" -lt 2 ]; then
   echo "multigpu.sh: $gpus GPU(s): the NCCL check and the benchmark need at least 2 (not run)"
   [ "$status" -eq 0 ] && exit 2

@@ -115,7 +115,7 @@ cl::opt<int64_t>
 cl::opt<int64_t> devices("devices",
                          cl::desc("Partition for N GPUs: MoE expert groups per device, "
                                   "column-parallel linears (effc-run --devices=N runs it; host: "
-                                  "simulated devices, cuda: not yet; default 1)"),
+                                  "simulated devices, cuda: GPUs or one GPU's streams; default 1)"),
                          cl::init(1), cl::value_desc("N"), cl::cat(effcCategory));
 cl::list<std::string>
     constInputs("const-input",

@@ -861,8 +861,9 @@ NB_MODULE(_effc, m) {
           "cuda_arch:              compile kernels for this arch (\"sm_90a\"), not the GPU's.\n"
           "devices:                run a model compiled with devices=N on N devices (default 1:\n"
           "                        as one device). \"host\" simulates them in one process\n"
-          "                        (an arena per device, collectives as copies); \"cuda\" takes\n"
-          "                        1 only for now. N must be the compiled count.");
+          "                        (an arena per device, collectives as copies); \"cuda\" runs\n"
+          "                        them on N GPUs (NCCL) or as N streams of one GPU, and needs\n"
+          "                        devices=N. N must be the compiled count.");
 
   nb::class_<PySession>(m, "Session",
                         "Runs one Model on one device; owns its memory arena. One thread at a "

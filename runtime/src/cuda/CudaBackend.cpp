@@ -4,6 +4,7 @@
 #include "cuda/CudaManifest.h"
 #include "cuda/DeviceMemory.h"
 #include "cuda/DeviceModel.h"
+#include "cuda/MultiDeviceSession.h"
 #include "runtime/proto/artifact.pb.h"
 
 #include <algorithm>
@@ -731,11 +732,8 @@ public:
                            std::to_string(options.device) +
                            " is not a device ordinal (SessionOptions::device; EFFC_CUDA_DEVICE "
                            "must be a non-negative integer)");
-    if (options.devices != 1)
-      return Status::error(model->path() +
-                           ": cuda backend: devices = " + std::to_string(options.devices) +
-                           ": running a partitioned artifact on several GPUs is not implemented "
-                           "yet (issue 20; the host backend simulates it)");
+    if (options.devices != 1 || manifestOf(*model).devices() > 1) // effc --devices=N
+      return createMultiDeviceSession(std::move(model), options);
     auto d = getDriver(options.device);
     if (!d.ok())
       return d.status().withPrefix(model->path());

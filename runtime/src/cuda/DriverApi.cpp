@@ -62,6 +62,7 @@ StatusOr<const Driver *> loadDriverLibrary() {
   EFFC_RESOLVE(cuMemcpyHtoDAsync, "cuMemcpyHtoDAsync_v2");
   EFFC_RESOLVE(cuMemcpyDtoHAsync, "cuMemcpyDtoHAsync_v2");
   EFFC_RESOLVE(cuMemcpyDtoDAsync, "cuMemcpyDtoDAsync_v2");
+  EFFC_RESOLVE(cuMemcpy2DAsync, "cuMemcpy2DAsync_v2");
   EFFC_RESOLVE(cuMemAllocAsync, "cuMemAllocAsync");
   EFFC_RESOLVE(cuMemFreeAsync, "cuMemFreeAsync");
   EFFC_RESOLVE(cuPointerGetAttribute, "cuPointerGetAttribute");

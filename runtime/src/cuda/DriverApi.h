@@ -57,6 +57,25 @@ constexpr int CU_TENSOR_MAP_SWIZZLE_128B = 3;
 constexpr int CU_TENSOR_MAP_L2_PROMOTION_L2_256B = 3;
 constexpr int CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE = 0; // out-of-bounds elements read as zeros
 
+/// CUDA_MEMCPY2D (cuda.h's layout) for device-to-device copies of `Height`
+/// rows of `WidthInBytes` at the given pitches.
+constexpr int CU_MEMORYTYPE_DEVICE = 2;
+struct CudaMemcpy2D {
+  size_t srcXInBytes = 0, srcY = 0;
+  int srcMemoryType = CU_MEMORYTYPE_DEVICE;
+  const void *srcHost = nullptr;
+  CUdeviceptr srcDevice = 0;
+  void *srcArray = nullptr;
+  size_t srcPitch = 0;
+  size_t dstXInBytes = 0, dstY = 0;
+  int dstMemoryType = CU_MEMORYTYPE_DEVICE;
+  void *dstHost = nullptr;
+  CUdeviceptr dstDevice = 0;
+  void *dstArray = nullptr;
+  size_t dstPitch = 0;
+  size_t WidthInBytes = 0, Height = 0;
+};
+
 /// CUtensorMap: 128 opaque bytes, 64-byte aligned (the encoder requires it).
 struct alignas(64) CuTensorMap {
   unsigned long long bits[16] = {};
@@ -89,6 +108,7 @@ struct DriverApi {
   CUresult (*cuMemcpyHtoDAsync)(CUdeviceptr, const void *, size_t, CUstream);
   CUresult (*cuMemcpyDtoHAsync)(void *, CUdeviceptr, size_t, CUstream);
   CUresult (*cuMemcpyDtoDAsync)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*cuMemcpy2DAsync)(const CudaMemcpy2D *, CUstream);
   // Stream-ordered allocation (every driver since CUDA 11.2).
   CUresult (*cuMemAllocAsync)(CUdeviceptr *, size_t, CUstream);
   CUresult (*cuMemFreeAsync)(CUdeviceptr, CUstream);

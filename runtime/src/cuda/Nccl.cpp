@@ -3,6 +3,7 @@
 
 #include "cuda/DynLib.h"
 
+#include <cstdlib>
 #include <glob.h>
 
 namespace effc::cuda {
@@ -132,6 +133,9 @@ public:
       c->streams_.push_back(s);
     }
     c->comms_.assign(devices.size(), nullptr);
+    // NVLink multicast (NVLS) stays off: set NCCL_NVLS_ENABLE=0 unless the
+    // environment already says something (a 0 there is kept as it is).
+    setenv("NCCL_NVLS_ENABLE", "0", /*overwrite=*/0);
     EFFC_RETURN_IF_ERROR(c->api_->check(
         c->api_->ncclCommInitAll(c->comms_.data(), int(devices.size()), devices.data()),
         "ncclCommInitAll over " + std::to_string(devices.size()) + " GPUs"));

@@ -2,11 +2,13 @@
 // collective ops eff.all_reduce / eff.all_gather between kernels placed on
 // devices. The reader refuses every malformed plan naming the kernel, the
 // placement refuses a kernel reading another device's data outside a
-// collective, and the host backend's N simulated devices run the plan.
+// collective, the host backend's N simulated devices run the plan, and the
+// cuda backend checks it before it opens a GPU (test/gpu/multigpu.sh runs it).
 #include "TestUtil.h"
 
 #include "Artifact.h"
 #include "DevicePlan.h"
+#include "effc/Backend.h"
 #include "effc/Session.h"
 
 #include <cmath>
@@ -147,6 +149,36 @@ TEST(DevicePlanHost, TwoSimulatedDevicesRunTheCollectives) {
       EXPECT_FLOAT_EQ(gathered[r * 6 + j], -v);
       EXPECT_FLOAT_EQ(gathered[r * 6 + 3 + j], std::exp(v));
     }
+}
+
+// The cuda backend's session over several devices (cuda/MultiDeviceSession)
+// refuses a device count or a placement the artifact does not hold before it
+// looks for a GPU, so these messages are the same on any machine.
+TEST(DevicePlanCuda, ChecksThePlanBeforeOpeningAGpu) {
+  auto backend = getBackend("cuda");
+  ASSERT_TRUE(backend.ok()) << backend.status().message();
+  auto error = [&](const std::string &bytes, int devices) {
+    SessionOptions options;
+    options.backend = "cuda";
+    options.devices = devices;
+    auto s = (*backend)->createSession(loadBytes(bytes, "plan.effc"), options);
+    return s.ok() ? std::string("<created>") : s.status().message();
+  };
+  const std::string plan = twoDevices().bytes();
+  EXPECT_CONTAINS(error(plan, 3), "plan.effc: cuda backend: devices = 3 but the artifact was "
+                                  "partitioned for 2 (effc --devices=2)");
+  EXPECT_CONTAINS(error(plan, 1), "plan.effc: cuda backend: devices = 1 but the artifact was "
+                                  "partitioned for 2");
+  EXPECT_CONTAINS(error(smallModel().bytes(), 2),
+                  "plan.effc: cuda backend: devices = 2 but the artifact is not partitioned "
+                  "(compile it with effc --devices=2)");
+  ManifestBuilder leak = twoDevices();
+  leak.m.mutable_kernels(2)->set_op("eff.add");
+  leak.m.mutable_kernels(2)->mutable_attrs()->clear();
+  EXPECT_CONTAINS(error(leak.bytes(), 2),
+                  "plan.effc: cuda backend: device plan: kernel 2 (eff.add at "
+                  "test/eff.all_reduce) (on every device) reads buffer 1 (input 0), which only "
+                  "device 0 computed");
 }
 
 } // namespace

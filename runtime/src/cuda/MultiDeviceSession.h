@@ -1,0 +1,29 @@
+// A partitioned artifact (effc --devices=N, issue 20) on the cuda backend:
+// one session drives N ranks, each with its own arena (and dims buffer) and
+// its own stream, and runs the plan of DevicePlan.h: a placed kernel on its
+// rank, a replicated one on every rank, a collective op through
+// Collectives.h between them.
+//   - N GPUs or more (and NCCL loadable): rank r on GPU (device + r) % count,
+//     collectives through NCCL (cuda/Nccl.h; NCCL_NVLS_ENABLE=0 unless set).
+//   - Fewer GPUs than N, or EFFC_COLLECTIVES=streams: every rank on GPU
+//     `device` (SessionOptions::device), collectives through
+//     cuda/StreamCollectives.h (stream-ordered copies, reductions staged
+//     through the host arithmetic), so one GPU checks the plan's numerics.
+// Kernels of rank r run on the collectives' stream of rank r, so every
+// collective is ordered after the kernels that produce its inputs. Caller
+// tensors are host memory (copied to every rank; an output comes from the
+// rank that holds it); no CUDA graph, side streams or bound device buffers.
+#pragma once
+
+#include "effc/Backend.h"
+#include "effc/Model.h"
+#include "effc/SessionOptions.h"
+
+#include <memory>
+
+namespace effc::cuda {
+
+StatusOr<std::unique_ptr<BackendSession>>
+createMultiDeviceSession(std::shared_ptr<const Model> model, const SessionOptions &options);
+
+} // namespace effc::cuda
