@@ -342,23 +342,16 @@ private:
         collectives_->allGather(send, recv, step.count, dtype).withPrefix(where(step.kernel)));
     if (direct)
       return Status::OK();
-    // Block i (from staging position devices[i]) to columns [i * inner, +inner)
-    // of every outer index of the output, on each rank's stream.
+    // The blocks from staging into the output, on each rank's stream.
     for (size_t r = 0; r < n; ++r) {
       const Rank &rank = ranks_[r];
       EFFC_RETURN_IF_ERROR(rank.d->makeCurrent());
-      for (size_t i = 0; i < c.devices.size(); ++i) {
-        CudaMemcpy2D copy;
-        copy.srcDevice = rank.staging + size_t(c.devices[i]) * step.outer * step.inner;
-        copy.srcPitch = step.inner;
-        copy.dstDevice = rank.ptr[size_t(outId)] + i * step.inner;
-        copy.dstPitch = step.inner * n;
-        copy.WidthInBytes = step.inner;
-        copy.Height = step.outer;
-        EFFC_RETURN_IF_ERROR(rank.d->check(rank.d->api.cuMemcpy2DAsync(&copy, rank.stream),
+      std::vector<CudaMemcpy2D> copies = placeGatheredBlocks(rank.staging, rank.ptr[size_t(outId)],
+                                                             c.devices, step.outer, step.inner);
+      for (size_t i = 0; i < copies.size(); ++i)
+        EFFC_RETURN_IF_ERROR(rank.d->check(rank.d->api.cuMemcpy2DAsync(&copies[i], rank.stream),
                                            where(step.kernel) + ": placing block " +
                                                std::to_string(i) + " (cuMemcpy2DAsync)"));
-      }
     }
     return Status::OK();
   }
@@ -469,6 +462,23 @@ private:
 StatusOr<std::unique_ptr<BackendSession>>
 createMultiDeviceSession(std::shared_ptr<const Model> model, const SessionOptions &options) {
   return MultiDeviceSession::create(std::move(model), options);
+}
+
+std::vector<CudaMemcpy2D> placeGatheredBlocks(CUdeviceptr staging, CUdeviceptr out,
+                                              const std::vector<int> &devices, size_t outer,
+                                              size_t inner) {
+  std::vector<CudaMemcpy2D> copies;
+  for (size_t i = 0; i < devices.size(); ++i) {
+    CudaMemcpy2D copy;
+    copy.srcDevice = staging + size_t(devices[i]) * outer * inner;
+    copy.srcPitch = inner;
+    copy.dstDevice = out + i * inner;
+    copy.dstPitch = inner * devices.size();
+    copy.WidthInBytes = inner;
+    copy.Height = outer;
+    copies.push_back(copy);
+  }
+  return copies;
 }
 
 } // namespace effc::cuda

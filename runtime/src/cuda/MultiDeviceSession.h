@@ -15,15 +15,26 @@
 // rank that holds it); no CUDA graph, side streams or bound device buffers.
 #pragma once
 
+#include "cuda/DriverApi.h"
 #include "effc/Backend.h"
 #include "effc/Model.h"
 #include "effc/SessionOptions.h"
 
 #include <memory>
+#include <vector>
 
 namespace effc::cuda {
 
 StatusOr<std::unique_ptr<BackendSession>>
 createMultiDeviceSession(std::shared_ptr<const Model> model, const SessionOptions &options);
+
+/// The copies that place an all-gather's blocks, gathered back to back into
+/// `staging` (rank q's block of `outer` rows of `inner` bytes at q * outer *
+/// inner), into its output `out`: operand i (from rank devices[i]) goes to
+/// bytes [i * inner, +inner) of each of the output's `outer` rows (row pitch
+/// devices.size() * inner), the concat along the gather's axis.
+std::vector<CudaMemcpy2D> placeGatheredBlocks(CUdeviceptr staging, CUdeviceptr out,
+                                              const std::vector<int> &devices, size_t outer,
+                                              size_t inner);
 
 } // namespace effc::cuda

@@ -8,10 +8,13 @@
 
 #include "Artifact.h"
 #include "DevicePlan.h"
+#include "cuda/MultiDeviceSession.h"
 #include "effc/Backend.h"
 #include "effc/Session.h"
+#include "host/HostKernels.h"
 
 #include <cmath>
+#include <cstring>
 
 using namespace effc;
 using namespace effc::test;
@@ -179,6 +182,42 @@ TEST(DevicePlanCuda, ChecksThePlanBeforeOpeningAGpu) {
                   "plan.effc: cuda backend: device plan: kernel 2 (eff.add at "
                   "test/eff.all_reduce) (on every device) reads buffer 1 (input 0), which only "
                   "device 0 computed");
+}
+
+// The cuda backend places an all-gather's blocks (gathered back to back,
+// rank q's at q * outer * inner) with one 2-D copy per block; run here over
+// host memory, the copies give the host kernel's concat, also when the
+// operands' devices are not in rank order.
+TEST(DevicePlanCuda, GatheredBlocksLandAsTheConcat) {
+  const std::vector<int> devices = {2, 0, 1}; // operand i comes from rank devices[i]
+  const std::vector<int64_t> blockShape = {2, 3, 2};
+  const size_t outer = 6, inner = 2 * sizeof(float), blockFloats = 12;
+  std::vector<std::vector<float>> blocks(3, std::vector<float>(blockFloats));
+  for (size_t i = 0; i < 3; ++i)
+    for (size_t e = 0; e < blockFloats; ++e)
+      blocks[i][e] = float(100 * i + e);
+  std::vector<float> staging(3 * blockFloats);
+  for (size_t i = 0; i < 3; ++i)
+    std::memcpy(&staging[size_t(devices[i]) * blockFloats], blocks[i].data(),
+                blockFloats * sizeof(float));
+  std::vector<float> out(3 * blockFloats, -1.f), want(3 * blockFloats);
+  for (const cuda::CudaMemcpy2D &c :
+       cuda::placeGatheredBlocks(cuda::CUdeviceptr(staging.data()), cuda::CUdeviceptr(out.data()),
+                                 devices, outer, inner)) {
+    ASSERT_GE(c.srcPitch, c.WidthInBytes);
+    ASSERT_GE(c.dstPitch, c.WidthInBytes);
+    for (size_t h = 0; h < c.Height; ++h)
+      std::memcpy(reinterpret_cast<char *>(c.dstDevice) + h * c.dstPitch,
+                  reinterpret_cast<const char *>(c.srcDevice) + h * c.srcPitch, c.WidthInBytes);
+  }
+  std::vector<host::ConstTensorRef> in;
+  for (const auto &b : blocks)
+    in.push_back({DType::FLOAT32, blockShape, b.data()});
+  ASSERT_TRUE(host::runKernel("eff.all_gather",
+                              {{"axis", int64_t(2)}, {"devices", std::vector<int64_t>{2, 0, 1}}},
+                              in, {{DType::FLOAT32, {2, 3, 6}, want.data()}})
+                  .ok());
+  EXPECT_EQ(out, want);
 }
 
 } // namespace
