@@ -99,7 +99,9 @@ void applyTarget(const KernelDesc &d, GemmSpec &s) {
 }
 
 /// Why an sm_90a GEMM that could run on tensor cores is not on the kernel
-/// --gemm prefers ("" when it is).
+/// --gemm prefers, or, for one whose M follows the dims, which kernel it
+/// got and at what M its tile and split were chosen ("" otherwise: a static
+/// GEMM on the preferred kernel).
 std::string gemmRemark(const KernelDesc &d, const GemmSpec &s) {
   if (!d.sm90a || d.gemm == GemmKernelChoice::Mma)
     return "";
@@ -112,6 +114,11 @@ std::string gemmRemark(const KernelDesc &d, const GemmSpec &s) {
   }
   if (s.tma && !wgmma::usesTma(s))
     return who + "cp.async wgmma kernel, not TMA (" + wgmma::tmaUnsupportedReason(s) + ")";
+  if (s.hasRuntimeRows() && wgmma::usesTma(s))
+    return who + "TMA wgmma kernel " + wgmma::kernelVariant(s) +
+           " over runtime rows (M = " + s.runtimeRows.text() + " up to " + std::to_string(s.M) +
+           ": maps, tile and split-K chosen at " + std::to_string(s.M) +
+           " rows; the grid and stores follow the run's M)";
   return "";
 }
 

@@ -127,11 +127,15 @@ __device__ __forceinline__ void wg_load_tile(const char *ptr, unsigned tile, int
 
 /// The epilogue of one warpgroup's 64 x BN accumulator fragment (rows
 /// [row0, row0 + 64), columns [n0, n0 + BN)): alpha, bias, the fused
-/// epilogue, cast and predicated (pair) stores to C of batch bz.
+/// epilogue, cast and predicated (pair) stores to C of batch bz. Rows at or
+/// past C::M, or with `runRows` (the TMA kernel of a RUNTIME_M config: the
+/// run's M in shared memory) at or past *runRows, are not stored. *runRows
+/// is read at each store: a register held through the epilogue spills the
+/// 128x256 tile's consumers.
 template <class C, class Epilogue>
-__device__ __forceinline__ void wg_store_tile(const float *acc, const char *biasb, char *Cb,
-                                              long long bz, int row0, int n0, int lane, int wq,
-                                              Epilogue &epilogue) {
+__device__ __forceinline__ void
+wg_store_tile(const float *acc, const char *biasb, char *Cb, long long bz, int row0, int n0,
+              int lane, int wq, Epilogue &epilogue, const volatile int *runRows = nullptr) {
   constexpr bool PAIRS = C::LDC % 2 == 0 && (C::BATCH == 1 || ((long long)C::M * C::LDC) % 2 == 0);
   const int g = lane >> 2, t4 = lane & 3;
 #pragma unroll
@@ -140,7 +144,8 @@ __device__ __forceinline__ void wg_store_tile(const float *acc, const char *bias
     for (int h = 0; h < 2; ++h) {
       const int row = row0 + wq * 16 + h * 8 + g;
       const int col = n0 + j * 8 + t4 * 2;
-      if ((C::M % C::BM == 0 || row < C::M) && (C::N % C::BN == 0 || col < C::N)) {
+      const bool rowOk = runRows ? row < *runRows : (C::M % C::BM == 0 || row < C::M);
+      if (rowOk && (C::N % C::BN == 0 || col < C::N)) {
         float v0 = acc[j * 4 + 2 * h], v1 = acc[j * 4 + 2 * h + 1];
         const bool has1 = C::N % 2 == 0 || col + 1 < C::N;
         v0 = tcg_epilogue_value<C>(v0, biasb, bz, row, col, epilogue);
@@ -279,6 +284,15 @@ __device__ __forceinline__ void wgmma_gemm(const void *__restrict__ A_, const vo
 //    tiles c, c + clusters, ... (grouped raster of 8 tile-rows inside each
 //    batch), so the producer loads the next tile's first stages while the
 //    consumers run the epilogue of the current one.
+//  * Runtime M (C::RUNTIME_M: M follows the symbolic dims; one batch): C::M
+//    is the planned (largest) row count, which the tensor maps, tile and
+//    split were chosen at; C::rows(effc_dims) is this run's. The tile walk
+//    covers the run's row tiles only (TMA zero-fills past the maps' rows;
+//    rows between the run's M and its last tile's end are read but never
+//    stored), the epilogue stores rows < the run's M, and CTAs past the
+//    run's tiles exit. The grid follows the run (Launch.grid_exprs), so the
+//    split-K cluster lies along y there: grid (clusters, SPLIT, 1), cluster
+//    (1, SPLIT, 1), rank = blockIdx.y.
 //  * Split-K (C::SPLIT > 1, for skinny tiles counts): a cluster of SPLIT
 //    CTAs (__cluster_dims__(SPLIT, 1, 1) on the kernel) shares each tile,
 //    CTA rank r taking k-tiles [r K_TILES / SPLIT, (r+1) K_TILES / SPLIT).
@@ -297,16 +311,35 @@ template <class C> struct WgTma {
   static_assert(SPLIT >= 1 && SPLIT <= 8 && S::K_TILES >= SPLIT, "1..8 splits, a k-tile each");
   // 32-bit tile arithmetic: the producer runs on 40 registers.
   static_assert(TOTAL < (1ll << 31), "tiles x batch below 2^31");
+  static_assert(!C::RUNTIME_M || C::BATCH == 1, "runtime M: one batch");
   /// The reduction buffer after the ring (SPLIT > 1): BM x BN fp32.
   static constexpr int RED_BYTES = SPLIT > 1 ? C::BM *C::BN * 4 : 0;
+  /// Row tiles of this run: TILES_M, or those of the run's M (at most TILES_M).
+  static __device__ __forceinline__ int tilesM(const long long *effc_dims) {
+    if constexpr (C::RUNTIME_M)
+      return int(min((long long)S::TILES_M,
+                     max(0ll, tcg_ceil_div((long long)C::rows(effc_dims), (long long)C::BM))));
+    else
+      return S::TILES_M;
+  }
+  /// This run's rows: C::M, or the run's M (clamped to the planned C::M).
+  static __device__ __forceinline__ int rows(const long long *effc_dims) {
+    if constexpr (C::RUNTIME_M)
+      return int(min((long long)C::M, max(0ll, (long long)C::rows(effc_dims))));
+    else
+      return C::M;
+  }
 };
 
-/// The tile of persistent work item t: batch bz, first row m0, first column n0.
-template <class C> __device__ __forceinline__ void wg_tma_tile(int t, int &bz, int &m0, int &n0) {
+/// The tile of persistent work item t: batch bz, first row m0, first column
+/// n0, over tilesM row tiles (WgTma<C>::tilesM).
+template <class C>
+__device__ __forceinline__ void wg_tma_tile(int t, int tilesM, int &bz, int &m0, int &n0) {
   typedef WgShape<C> S;
-  bz = t / int(WgTma<C>::TILES);
-  const int pid = t % int(WgTma<C>::TILES), group = pid / (8 * S::TILES_N), firstM = group * 8;
-  const int gsz = min(S::TILES_M - firstM, 8);
+  const int tiles = tilesM * S::TILES_N;
+  bz = C::BATCH == 1 ? 0 : t / tiles; // (t < tiles when BATCH == 1)
+  const int pid = C::BATCH == 1 ? t : t % tiles, group = pid / (8 * S::TILES_N), firstM = group * 8;
+  const int gsz = min(tilesM - firstM, 8);
   m0 = (firstM + (pid % (8 * S::TILES_N)) % gsz) * C::BM;
   n0 = ((pid % (8 * S::TILES_N)) / gsz) * C::BN;
 }
@@ -327,13 +360,15 @@ __device__ __forceinline__ void wg_tma_operand(unsigned tile, const HopTensorMap
   }
 }
 
-/// Launch: grid (min(TOTAL, SMs / SPLIT) * SPLIT), WgTma<C>::NT threads,
-/// STAGES * STAGE_BYTES + RED_BYTES + 1024 bytes of dynamic shared memory. tmA / tmB: the operands'
-/// tensor maps (kernel parameters declared `const __grid_constant__`).
+/// Launch: grid (min(TOTAL, SMs / SPLIT) * SPLIT) (RUNTIME_M: (clusters, SPLIT)),
+/// WgTma<C>::NT threads, STAGES * STAGE_BYTES + RED_BYTES + 1024 bytes of
+/// dynamic shared memory. tmA / tmB: the operands' tensor maps (kernel
+/// parameters declared `const __grid_constant__`); effc_dims: the run's dims
+/// (read by a RUNTIME_M config only).
 template <class C, class Epilogue>
-__device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
-                                               void *__restrict__ C_, const HopTensorMap *tmA,
-                                               const HopTensorMap *tmB, Epilogue epilogue) {
+__device__ __forceinline__ void
+wgmma_tma_gemm(const void *__restrict__ bias_, void *__restrict__ C_, const HopTensorMap *tmA,
+               const HopTensorMap *tmB, Epilogue epilogue, const long long *effc_dims = nullptr) {
   typedef WgShape<C> S;
   typedef WgTma<C> T;
   typedef WgOperand<C, true> OA;
@@ -349,10 +384,27 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
   const unsigned red = smem + C::STAGES * S::STAGE_BYTES;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wg = warp >> 2, wq = warp & 3;
-  const int rank = T::SPLIT == 1 ? 0 : int(blockIdx.x % T::SPLIT); // cluster along x
+  // The cluster lies along x (static) or y (RUNTIME_M: the grid's x follows the run).
+  const int rank = T::SPLIT == 1 ? 0 : int(C::RUNTIME_M ? blockIdx.y : blockIdx.x % T::SPLIT);
   const int kBegin = rank * S::K_TILES / T::SPLIT, kEnd = (rank + 1) * S::K_TILES / T::SPLIT;
-  const int firstTile = blockIdx.x / T::SPLIT, tileStep = gridDim.x / T::SPLIT;
+  const int firstTile = C::RUNTIME_M ? int(blockIdx.x) : int(blockIdx.x / T::SPLIT);
+  const int tileStep = C::RUNTIME_M ? int(gridDim.x) : int(gridDim.x / T::SPLIT);
+  // This run's row tiles and rows: constants, or (RUNTIME_M) read from
+  // effc_dims once into shared memory and from there where used (registers
+  // held through the epilogue spill the 128x256 tile's consumers).
+  __shared__ int wg_run[2];
+  auto tilesM = [&]() {
+    if constexpr (C::RUNTIME_M)
+      return *(volatile int *)&wg_run[0];
+    else
+      return S::TILES_M;
+  };
+  auto total = [&]() { return tilesM() * S::TILES_N * int(C::BATCH); };
   if (tid == 0) {
+    if constexpr (C::RUNTIME_M) {
+      wg_run[0] = T::tilesM(effc_dims);
+      wg_run[1] = T::rows(effc_dims);
+    }
     hop_tma_prefetch_desc(tmA);
     hop_tma_prefetch_desc(tmB);
 #pragma unroll 1
@@ -379,10 +431,10 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
       int stage = 0;
       unsigned phase = 0;
 #pragma unroll 1
-      for (int t = firstTile; t < int(T::TOTAL); t += tileStep) {
+      for (int t = firstTile; t < total(); t += tileStep) {
         int bz;
         int m0, n0;
-        wg_tma_tile<C>(t, bz, m0, n0);
+        wg_tma_tile<C>(t, tilesM(), bz, m0, n0);
         const int zA = C::BATCH_STRIDE_A == 0 ? 0 : int(bz);
         const int zB = C::BATCH_STRIDE_B == 0 ? 0 : int(bz);
 #pragma unroll 1
@@ -414,10 +466,10 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
   unsigned phase = 0, redPhase = 0;
   bool reduced = false; // a peer's buffer was handed to rank 0 (and not yet freed)
 #pragma unroll 1
-  for (int t = firstTile; t < int(T::TOTAL); t += tileStep) {
+  for (int t = firstTile; t < total(); t += tileStep) {
     int bz;
     int m0, n0;
-    wg_tma_tile<C>(t, bz, m0, n0);
+    wg_tma_tile<C>(t, tilesM(), bz, m0, n0);
     char *Cb = (char *)C_ + (C::BATCH == 1 ? 0 : bz * ((long long)C::M * C::LDC * Y_SIZE));
     float acc[NACC];
 #pragma unroll
@@ -489,7 +541,8 @@ __device__ __forceinline__ void wgmma_tma_gemm(const void *__restrict__ bias_,
         hop_mbar_arrive_cluster(hop_mapa(redFree, r)); // this thread is done with peer r
       }
     }
-    wg_store_tile<C>(acc, biasb, Cb, bz, m0 + cw * 64, n0, lane, wq, epilogue);
+    wg_store_tile<C>(acc, biasb, Cb, bz, m0 + cw * 64, n0, lane, wq, epilogue,
+                     C::RUNTIME_M ? (const volatile int *)&wg_run[1] : nullptr);
   }
   // A peer's shared memory must outlive rank 0's reads of it.
   if constexpr (T::SPLIT > 1)

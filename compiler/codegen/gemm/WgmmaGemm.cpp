@@ -106,11 +106,10 @@ std::string wgmmaGemmPrelude() {
 std::string tmaUnsupportedReason(const GemmSpec &s) {
   if (std::string why = unsupportedReason(s); !why.empty())
     return why;
-  // Its persistent tile walk and tensor maps are static; an upper-bound map
-  // would work (buffers are planned at the largest M) but every run would
-  // compute the largest M's tiles.
-  if (s.hasRuntimeRows())
-    return "TMA kernel: M follows the symbolic dims (runtime rows)";
+  // Runtime rows (s.runtimeRows) are one batch of planned rows s.M: the
+  // maps cover s.M, the tile walk and the stores follow the run's M.
+  if (s.hasRuntimeRows() && s.batch() != 1)
+    return "TMA kernel: runtime rows in a batched GEMM";
   // The kernel's tile arithmetic is 32-bit (its producer runs on 40 registers).
   if (s.batch() * ceilDiv(s.M, 64) * ceilDiv(s.N, 64) >= (int64_t(1) << 31))
     return "TMA kernel: 2^31 or more 64x64 tiles";
@@ -142,8 +141,11 @@ int64_t tmaSmemBytes(const TileConfig &t, int split) {
 /// CTAs, the largest whose CTAs (tiles x split) fill at most half the SMs
 /// with at least 16 k-tiles per split; the ring shortened to fit the
 /// reduction buffer (3 stages at least, else no split). spec.splitK forces
-/// the factor. Fitted to an H100 sweep of splits 1/2/4/8 (bench/gemm/
-/// README.md): the best split gave 32-64 CTAs on every skinny shape
+/// the factor. With runtime rows both are chosen at the planned (largest)
+/// M, s.M, like the maps: the prefill-sized runs where the GEMM time lies
+/// get their tile, and a run's M below one row tile has the same tile count
+/// as any other such M (so a bound of at most BM rows is exact for it). Fitted to an H100 sweep of
+/// splits 1/2/4/8 (bench/gemm/ README.md): the best split gave 32-64 CTAs on every skinny shape
 /// (16x1024x4096 sk4 15.1 TFLOP/s vs 11.2 unsplit; 128x1024x4096 sk2 114.8
 /// vs 86.6, sk4 76.7); sk8 was the slowest everywhere.
 std::pair<TileConfig, int> tmaPlan(const GemmSpec &s) {
@@ -215,9 +217,22 @@ LaunchDims wgmmaGemmLaunch(const GemmSpec &s) {
     auto [tt, split] = tmaPlan(s);
     const int64_t total = batch.count * ceilDiv(s.M, tt.bm) * ceilDiv(s.N, tt.bn);
     const int64_t clusters = std::max<int64_t>(1, (s.numSMs > 0 ? s.numSMs : 132) / split);
-    launch.grid[0] = uint32_t(std::max<int64_t>(1, std::min<int64_t>(total, clusters)) * split);
+    const int64_t used = std::max<int64_t>(1, std::min<int64_t>(total, clusters));
     launch.block[0] = uint32_t(tt.threads() + 128);
     launch.sharedBytes = uint32_t(tmaSmemBytes(tt, split));
+    if (!s.hasRuntimeRows()) {
+      launch.grid[0] = uint32_t(used * split);
+      return launch;
+    }
+    // Runtime rows: clusters along x follow the run's tiles, at least
+    // ceil(rows / BM) * tilesN (the count (rows + BM - 1) * tilesN over BM
+    // blocks, at most tilesN more: those exit at once), at most the
+    // planned ones; each cluster's SPLIT CTAs along y.
+    launch.grid[0] = uint32_t(used);
+    launch.grid[1] = uint32_t(split);
+    if (ceilDiv(s.M, tt.bm) > 1) // (else every run has the planned tiles)
+      launch.followRuntime(0, (s.runtimeRows + Extent(tt.bm - 1)) * Extent(ceilDiv(s.N, tt.bn)),
+                           tt.bm, used);
     return launch;
   }
   launch.grid[0] = uint32_t(ceilDiv(s.M, t.bm) * ceilDiv(s.N, t.bn));
@@ -261,6 +276,12 @@ std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
          ", BETA = ", floatLit(float(s.beta)), ";");
   w.line("static constexpr long long BIAS_STRIDE_M = ", s.biasStrideM,
          ", BIAS_STRIDE_N = ", s.biasStrideN, ";");
+  // Runtime rows: M above is the planned (largest) count, rows() the run's.
+  w.line("static constexpr bool RUNTIME_M = ", flag(s.hasRuntimeRows()), ";");
+  if (s.hasRuntimeRows())
+    w.line("static __device__ __forceinline__ long long rows(const long long *effc_dims) { "
+           "return ",
+           s.runtimeRows.text(), "; }");
   w.close("};");
   std::string params = "const void *__restrict__ A_, const void *__restrict__ B_";
   if (s.hasBias)
@@ -273,8 +294,12 @@ std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
   if (tma) // the operands come through their tensor maps (tmaMaps)
     params +=
         ", const __grid_constant__ HopTensorMap tmA, const __grid_constant__ HopTensorMap tmB";
-  const std::string cluster =
-      split > 1 ? "__cluster_dims__(" + std::to_string(split) + ", 1, 1) " : "";
+  // The split-K cluster: along x, or along y where the grid's x follows
+  // the run's rows (wgmmaGemmLaunch).
+  const std::string cluster = split <= 1 ? ""
+                              : s.hasRuntimeRows()
+                                  ? "__cluster_dims__(1, " + std::to_string(split) + ", 1) "
+                                  : "__cluster_dims__(" + std::to_string(split) + ", 1, 1) ";
   w.open("EFFC_KERNEL void __launch_bounds__(", t.threads() + (tma ? 128 : 0), ", 1) ", cluster,
          name, "(", params, ") {");
   const std::string epi = s.epilogue.empty() ? "TcgNoEpilogue()" : "epilogue";
@@ -282,7 +307,7 @@ std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
     tcgemm::emitEpilogueLambda(w, s.epilogue, "float");
   if (tma)
     w.line("wgmma_tma_gemm<", cfg, ">(", s.hasBias ? "bias_" : "nullptr", ", C_, &tmA, &tmB, ", epi,
-           ");");
+           s.hasRuntimeRows() ? ", effc_dims" : "", ");");
   else
     w.line("wgmma_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, ", epi, ");");
   w.close();

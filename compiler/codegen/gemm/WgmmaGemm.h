@@ -43,6 +43,9 @@ std::string wgmmaGemmPrelude();
 
 /// Grid, block and dynamic shared bytes (above 48 KiB: the launcher raises
 /// the function's limit). Precondition: unsupportedReason(s) is empty.
+/// The TMA kernel over runtime rows: grid (clusters at the planned M, split,
+/// 1), x following the run's row tiles (a LaunchDims::runtimeGrid rule)
+/// where the planned M has more than one.
 LaunchDims wgmmaGemmLaunch(const GemmSpec &s);
 
 /// True when emitWgmmaGemm emits the TMA warp-specialized persistent kernel
@@ -54,12 +57,14 @@ bool usesTma(const GemmSpec &s);
 
 /// Empty when the TMA kernel takes `s` (ignoring s.tma), else why not
 /// (what effc --remarks says of an sm_90a GEMM left on the cp.async kernel).
+/// Runtime rows (s.runtimeRows, one batch) are taken: the kernel reads the
+/// run's M from effc_dims, walks and stores only its rows.
 std::string tmaUnsupportedReason(const GemmSpec &s);
 
 /// The split-K factor of the TMA kernel (1: none; else a cluster of that
 /// many CTAs per tile, reducing in distributed shared memory): 4 or 2, the
 /// largest with tiles x split <= SMs / 2 and at least 16 k-tiles per split
-/// (s.splitK forces it).
+/// (s.splitK forces it). Runtime rows: the tiles of the planned M (s.M).
 int splitK(const GemmSpec &s);
 
 /// The TMA kernel's tile: chooseTile's, its ring shortened to fit the
@@ -76,6 +81,8 @@ std::string kernelVariant(const GemmSpec &s);
 /// operand, one box per 64-element block), 128-byte swizzle, no interleave,
 /// element strides 1, L2 promotion 256 B, zero fill out of bounds. The
 /// address is the operand's pointer argument (A: 0, B: 1), 16-byte aligned.
+/// With runtime rows A's map covers the planned rows s.M (its buffer's
+/// size): one encoding serves every run.
 std::vector<TensorMapDesc> tmaMaps(const GemmSpec &s);
 
 /// The kernel's `EFFC_KERNEL` definition (no prelude); "" when unsupported.

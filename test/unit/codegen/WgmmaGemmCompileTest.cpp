@@ -95,6 +95,27 @@ std::vector<NamedSpec> wgmmaSpread() {
     s.splitK = 8; // the largest cluster (TMA variant only)
     add("split8", s);
   }
+  // Runtime rows (M = batch * seq of the symbolic dims, planned at the
+  // bound): unsplit on the big tile, ragged with a bias, split-K 2 and 4
+  // (the TMA variant's cluster along y).
+  {
+    GemmSpec s = gemm(2 * 512, 4096, 4096, DType::BFLOAT16, DType::BFLOAT16);
+    s.runtimeRows = Extent::dim(0) * Extent(2);
+    add("rt_rows_big", s);
+    GemmSpec r = gemm(197, 263, 144, DType::FLOAT16, DType::FLOAT16);
+    r.ldb = 264;
+    r.hasBias = true;
+    r.biasType = DType::FLOAT16;
+    r.biasStrideN = 1;
+    r.numInputs = 3;
+    r.runtimeRows = Extent::dim(1) + Extent(5);
+    add("rt_rows_ragged_bias", r);
+    GemmSpec k = gemm(32, 512, 2048, DType::BFLOAT16, DType::BFLOAT16);
+    k.runtimeRows = Extent::dim(0);
+    add("rt_rows_split2", k);
+    k.splitK = 4;
+    add("rt_rows_split4", k);
+  }
   // Each of the above again as the TMA warp-specialized kernel.
   const size_t cpAsync = out.size();
   for (size_t i = 0; i < cpAsync; ++i) {
@@ -384,7 +405,7 @@ TEST(WgmmaGemm, TmaKernelOnlyWithTensorMaps) {
   huge.batchDims = {4096}; // 2^32 tiles of 64 x 64
   EXPECT_FALSE(wgmma::usesTma(huge));
   EXPECT_EQ(wgmma::tmaUnsupportedReason(huge), "TMA kernel: 2^31 or more 64x64 tiles");
-  // Not for sm_80/sm_90 artifacts, runtime extents, or K = 0.
+  // Not for sm_80/sm_90 artifacts or K = 0.
   GemmSpec no = s;
   no.sm90a = false;
   EXPECT_FALSE(wgmma::usesTma(no));
@@ -392,4 +413,86 @@ TEST(WgmmaGemm, TmaKernelOnlyWithTensorMaps) {
   no.K = 0;
   EXPECT_FALSE(wgmma::usesTma(no));
   EXPECT_EQ(wgmma::tmaUnsupportedReason(no), "empty problem (batch, M, N and K must be positive)");
+}
+
+// Runtime rows (issue 16): the TMA kernel takes a GEMM whose M follows the
+// symbolic dims. Maps, tile and split are those of the planned (largest) M;
+// the grid's x follows the run's tiles (a Launch.grid_exprs rule: ceil((rows
+// + BM - 1) * tilesN / BM) clusters, capped at the planned ones), the split
+// cluster lies along y, the config reads rows() from effc_dims and the
+// stores stop at the run's M.
+TEST(WgmmaGemm, TmaKernelTakesRuntimeRows) {
+  GemmSpec s = gemm(2 * 512, 4096, 4096, DType::BFLOAT16, DType::BFLOAT16);
+  s.sm90a = s.tma = true;
+  GemmSpec fixed = s;
+  s.runtimeRows = Extent::dim(0) * Extent(2);
+  ASSERT_EQ(wgmma::tmaUnsupportedReason(s), "");
+  ASSERT_TRUE(wgmma::usesTma(s));
+  EXPECT_EQ(wgmma::kernelVariant(s), wgmma::kernelVariant(fixed));
+  EXPECT_EQ(wgmma::splitK(s), wgmma::splitK(fixed));
+  // The maps are the planned ones: rows = the bound, zero fill past it.
+  std::vector<TensorMapDesc> maps = wgmma::tmaMaps(s), fixedMaps = wgmma::tmaMaps(fixed);
+  ASSERT_EQ(maps.size(), 2u);
+  EXPECT_EQ(maps[0].dims, (std::vector<uint64_t>{4096, 1024, 1}));
+  EXPECT_EQ(maps[0].dims, fixedMaps[0].dims);
+  EXPECT_EQ(maps[1].dims, fixedMaps[1].dims);
+  const TileConfig t = wgmma::tmaTile(s);
+  LaunchDims l = wgmma::wgmmaGemmLaunch(s), lf = wgmma::wgmmaGemmLaunch(fixed);
+  EXPECT_EQ(l.grid[0], lf.grid[0]); // the planned grid, at the bound
+  EXPECT_EQ(l.grid[1], 1u);
+  EXPECT_EQ(l.block[0], lf.block[0]);
+  EXPECT_EQ(l.sharedBytes, lf.sharedBytes);
+  ASSERT_EQ(l.runtimeGrid.size(), 1u);
+  EXPECT_EQ(l.runtimeGrid[0].axis, 0);
+  EXPECT_EQ(l.runtimeGrid[0].perBlock, t.bm);
+  EXPECT_EQ(l.runtimeGrid[0].cap, int64_t(l.grid[0]));
+  EXPECT_EQ(l.runtimeGrid[0].count,
+            (Extent::dim(0) * Extent(2) + Extent(t.bm - 1)) * Extent(4096 / t.bn));
+  EXPECT_TRUE(lf.runtimeGrid.empty());
+  // At least every tile of each run's M gets a cluster (up to the cap): the
+  // rule's count over BM is never below ceil(rows / BM) * tilesN.
+  for (int64_t rows = 1; rows <= 1024; ++rows) {
+    const int64_t need = ((rows + t.bm - 1) / t.bm) * (4096 / t.bn);
+    const int64_t got = ((rows + t.bm - 1) * (4096 / t.bn) + t.bm - 1) / t.bm;
+    ASSERT_GE(got, need) << rows;
+    ASSERT_LE(got, need + 4096 / t.bn) << rows;
+  }
+  std::string k = wgmma::emitWgmmaGemm(s, "kr");
+  EXPECT_NE(k.find("static constexpr int M = 1024,"), std::string::npos) << k;
+  EXPECT_NE(k.find("static constexpr bool RUNTIME_M = true;"), std::string::npos) << k;
+  EXPECT_NE(k.find("rows(const long long *effc_dims) { return (2 * effc_dims[0]); }"),
+            std::string::npos)
+      << k;
+  EXPECT_NE(k.find("void *__restrict__ C_, const long long* __restrict__ effc_dims, const "
+                   "__grid_constant__ HopTensorMap tmA, const __grid_constant__ HopTensorMap tmB)"),
+            std::string::npos)
+      << k;
+  EXPECT_NE(k.find("(nullptr, C_, &tmA, &tmB, TcgNoEpilogue(), effc_dims);"), std::string::npos)
+      << k;
+  EXPECT_NE(wgmma::emitWgmmaGemm(fixed, "kf").find("RUNTIME_M = false;"), std::string::npos);
+
+  // Skinny: split-K chosen at the bound; the cluster along y, the grid's y.
+  GemmSpec d = gemm(32, 512, 2048, DType::BFLOAT16, DType::BFLOAT16); // 8 tiles, 32 k-tiles
+  d.sm90a = d.tma = true;
+  d.runtimeRows = Extent::dim(0);
+  ASSERT_EQ(wgmma::splitK(d), 2);
+  LaunchDims dl = wgmma::wgmmaGemmLaunch(d);
+  EXPECT_EQ(dl.grid[0], 8u);
+  EXPECT_EQ(dl.grid[1], 2u);
+  // A bound within one row tile: every run has the planned tiles (no rule).
+  EXPECT_TRUE(dl.runtimeGrid.empty());
+  d.M = 256;                      // 4 row tiles: the rule, capped at the planned clusters
+  ASSERT_EQ(wgmma::splitK(d), 2); // 32 tiles x 2 = 64 CTAs
+  EXPECT_EQ(wgmma::wgmmaGemmLaunch(d).grid[1], 2u);
+  ASSERT_EQ(wgmma::wgmmaGemmLaunch(d).runtimeGrid.size(), 1u);
+  EXPECT_EQ(wgmma::wgmmaGemmLaunch(d).runtimeGrid[0].cap, 32);
+  d.M = 32;
+  EXPECT_NE(wgmma::emitWgmmaGemm(d, "kd").find("__cluster_dims__(1, 2, 1) kd("), std::string::npos);
+  // A batched GEMM with runtime rows keeps the cp.async kernel (not made by
+  // effc: runtime rows come as one [rows, K] x [K, N] GEMM).
+  GemmSpec b = d;
+  b.batchDims = {2};
+  b.aBatchStrides = {32 * 2048};
+  b.bBatchStrides = {0};
+  EXPECT_EQ(wgmma::tmaUnsupportedReason(b), "TMA kernel: runtime rows in a batched GEMM");
 }
