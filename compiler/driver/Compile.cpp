@@ -139,6 +139,7 @@ StatusOr<CompileResult> planAndWrite(const std::string &path, mlir::ModuleOp mod
     mlir::TimingScope t = rootTiming.nest("plan");
     PlanOptions planOptions;
     planOptions.hostOnly = options.hostOnly;
+    planOptions.kvState = options.kvState;
     planOptions.sm90a =
         !options.archs.empty() &&
         llvm::all_of(options.archs, [](const std::string &a) { return a == "sm_90a"; });

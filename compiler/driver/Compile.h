@@ -72,6 +72,9 @@ struct CompileOptions {
   /// (wgmma and tma need every arch sm_90a; codegen::GemmKernelChoice).
   std::string gemm = "auto";
   bool hostOnly = false;
+  /// --kv-state: the KV caches of eff.kv_append kept in session state
+  /// (compiler/plan/SessionState.h; needs --host-only for now).
+  bool kvState = false;
   bool remarks = false;
   /// Progress lines through the handler; MLIR's per-stage timing report on
   /// stderr when the call returns.

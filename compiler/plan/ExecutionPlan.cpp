@@ -3,6 +3,7 @@
 
 #include "compiler/codegen/KernelEmitter.h"
 #include "compiler/plan/MemoryPlanner.h"
+#include "compiler/plan/SessionState.h"
 #include "compiler/plan/SymbolicShapes.h"
 #include "dialects/eff/ConstantFolding.h"
 #include "dialects/eff/EffOps.h"
@@ -130,12 +131,42 @@ public:
       out->set_min(dim.min);
       out->set_max(dim.max);
     }
+    // KV caches kept in session state: the past input and the present are
+    // views of the state, neither a binding.
+    if (options.kvState && !options.hostOnly)
+      return emitError(func.getLoc())
+             << "--kv-state: the CUDA kernels do not read a KV cache kept in session state yet "
+                "(issue 14 S4): add --host-only";
+    for (StateCandidate c : options.kvState ? findSessionStates(func, symbolic, options.remarks)
+                                            : std::vector<StateCandidate>()) {
+      auto type = cast<RankedTensorType>(c.append.getType());
+      auto batch = symbolic.shapes.lookup(c.append.getResult())[0].range(symbolic.dims);
+      SmallVector<int64_t> shape = {batch ? batch->second : type.getDimSize(0), type.getDimSize(1),
+                                    int64_t(c.append.getCapacity()), type.getDimSize(3)};
+      DType dtype = eff::toDType(type.getElementType());
+      artifact::State *state = plan.manifest.add_states();
+      state->set_input(func.getArgAttrOfType<StringAttr>(c.pastArg, "eff.name").str());
+      state->set_output(c.append.getState().str());
+      state->set_dtype(artifact::DType(int(dtype)));
+      uint64_t elements = 1;
+      for (int64_t d : shape) {
+        state->add_shape(d);
+        elements *= uint64_t(d);
+      }
+      state->set_size_bytes(elements * dtypeSize(dtype));
+      stateOfValue[c.append.getPast()] = plan.manifest.states_size() - 1;
+      stateOfValue[c.append.getResult()] = plan.manifest.states_size() - 1;
+    }
     for (auto [i, arg] : llvm::enumerate(func.getArguments())) {
       auto name = func.getArgAttrOfType<StringAttr>(i, "eff.name");
       std::string inputName = name ? name.str() : "input_" + std::to_string(i);
       FailureOr<int32_t> id = addBuffer(arg, inputName, func.getLoc(), "input '" + inputName + "'");
       if (failed(id))
         return failure();
+      if (auto st = stateOfValue.find(arg); st != stateOfValue.end()) {
+        plan.manifest.mutable_states(st->second)->set_input_buffer(uint32_t(*id));
+        continue;
+      }
       ranges[*id].first = -1; // written by the caller before the first kernel
       auto *binding = plan.manifest.add_inputs();
       binding->set_name(inputName);
@@ -175,6 +206,8 @@ private:
   /// every dynamic value; buffers of those values are planned at the bounds.
   SymbolicShapes symbolic;
   std::set<int32_t> symbolicBuffers;
+  /// Values planned as views of session state (Manifest.states index).
+  llvm::DenseMap<Value, int> stateOfValue;
 
   /// Every dynamic dim of input `i` is a dim with bounds (eff.dims).
   static bool hasBoundedDims(func::FuncOp func, unsigned i) {
@@ -221,6 +254,10 @@ private:
     buffer->set_dtype(artifact::DType(int(dtype)));
     for (int64_t d : extents)
       buffer->add_shape(d);
+    if (auto st = stateOfValue.find(value); st != stateOfValue.end()) {
+      storage = artifact::Buffer::STATE;
+      buffer->set_state(uint32_t(st->second));
+    }
     buffer->set_storage(storage);
     buffer->set_size_bytes(uint64_t(elements) * dtypeSize(dtype));
     if (!type.hasStaticShape()) {
@@ -246,6 +283,11 @@ private:
     if (auto ret = dyn_cast<func::ReturnOp>(op)) {
       for (auto [i, value] : llvm::enumerate(ret.getOperands())) {
         auto name = func.getResultAttrOfType<StringAttr>(i, "eff.name");
+        if (auto st = stateOfValue.find(value); st != stateOfValue.end()) {
+          plan.manifest.mutable_states(st->second)
+              ->set_output_buffer(uint32_t(bufferOf.lookup(value)));
+          continue; // the session keeps it
+        }
         auto *binding = plan.manifest.add_outputs();
         binding->set_name(name ? name.str() : "output_" + std::to_string(i));
         binding->set_buffer(uint32_t(bufferOf.lookup(value)));

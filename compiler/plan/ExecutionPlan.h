@@ -33,6 +33,9 @@ struct PlanOptions {
   /// effc --remarks: a remark at each op whose kernel choice says why it is
   /// not the preferred one (KernelChoice::remark).
   bool remarks = false;
+  /// effc --kv-state: keep eff.kv_append's caches in session state
+  /// (SessionState.h; host-only until the CUDA kernels read it).
+  bool kvState = false;
 };
 
 struct ExecutionPlan {

@@ -28,14 +28,19 @@ constexpr char kMagic[8] = {'E', 'F', 'F', 'C', 'A', 'R', 'T', '\0'};
 /// Version 1: every shape static. Version 2 adds symbolic dims (Manifest.dims,
 /// Buffer.shape_exprs). Version 3 marks what a version 1 or 2 runtime would
 /// ignore and then run wrongly: TMA tensor maps (Kernel.tensor_maps) and a
-/// device plan (Manifest.devices > 1); its dims are optional. The writer picks
-/// the lowest version that holds the manifest, so artifacts of fixed shapes
-/// stay byte-identical to version 1.
+/// device plan (Manifest.devices > 1); its dims are optional. Version 4 adds
+/// session state (Manifest.states, Buffer STATE: a KV cache kept in place),
+/// which an older runtime would run as an ordinary input it is never given.
+/// The writer picks the lowest version that holds the manifest, so artifacts
+/// of fixed shapes stay byte-identical to version 1.
 constexpr uint32_t kFormatVersionStatic = 1;
 constexpr uint32_t kFormatVersionDims = 2;
-constexpr uint32_t kFormatVersion = 3; ///< the newest this runtime reads
-inline uint32_t formatVersionFor(bool hasSymbolicDims, bool needsVersion3) {
-  return needsVersion3     ? kFormatVersion
+constexpr uint32_t kFormatVersionPlacement = 3;
+constexpr uint32_t kFormatVersionState = 4;
+constexpr uint32_t kFormatVersion = 4; ///< the newest this runtime reads
+inline uint32_t formatVersionFor(bool hasSymbolicDims, bool needsVersion3, bool hasState = false) {
+  return hasState          ? kFormatVersionState
+         : needsVersion3   ? kFormatVersionPlacement
          : hasSymbolicDims ? kFormatVersionDims
                            : kFormatVersionStatic;
 }

@@ -73,9 +73,70 @@ Status checkBuffer(const artifact::Manifest &m, int i) {
     }
     return Status::OK();
   }
+  case Buffer::STATE: {
+    if (b.state() >= uint32_t(m.states_size()))
+      return fail(bufName(m, i) + ": state " + to_string(b.state()) + " of " +
+                  to_string(m.states_size()));
+    const artifact::State &st = m.states(int(b.state()));
+    if (b.offset() || b.dtype() != st.dtype() || b.shape_size() != 4 || st.shape_size() != 4 ||
+        b.shape(0) != st.shape(0) || b.shape(1) != st.shape(1) || b.shape(3) != st.shape(3) ||
+        b.shape(2) > st.shape(2))
+      return fail(bufName(m, i) + ": not a view of the first rows of state " +
+                  to_string(b.state()) + " ('" + st.output() + "'): offset 0, its dtype, [B, H, " +
+                  "rows <= capacity, D]");
+    return Status::OK();
+  }
   default:
     return fail(bufName(m, i) + ": unknown storage " + to_string(int(b.storage())));
   }
+}
+
+/// Session state (format version 4): each state's size, names unique and
+/// apart from the bindings, its two STATE buffers, and the input's rows a
+/// dim alone (what the session binds to the rows it holds).
+Status checkStates(const artifact::Manifest &m) {
+  std::set<std::string> names;
+  for (const auto &b : m.inputs())
+    names.insert(b.name());
+  for (const auto &b : m.outputs())
+    names.insert(b.name());
+  for (int s = 0; s < m.states_size(); ++s) {
+    const artifact::State &st = m.states(s);
+    std::string what = "state " + to_string(s) + " ('" + st.output() + "')";
+    if (!isValidDType(st.dtype()) || st.shape_size() != 4)
+      return fail(what + ": needs a valid dtype and a shape [B, H, capacity, D]");
+    uint64_t n = 1;
+    for (int64_t d : st.shape()) {
+      if (d < 0 || (d && n > (uint64_t(1) << 40) / uint64_t(d)))
+        return fail(what + ": invalid shape");
+      n *= uint64_t(d);
+    }
+    if (st.size_bytes() != n * dtypeSize(DType(st.dtype())))
+      return fail(what + ": size_bytes " + to_string(st.size_bytes()) + " differs from its shape");
+    for (const std::string *name : {&st.input(), &st.output()})
+      if (name->empty() || !names.insert(*name).second)
+        return fail(what + ": input/output name '" + *name + "' empty or given twice");
+    for (uint32_t id : {st.input_buffer(), st.output_buffer()})
+      if (id >= uint32_t(m.buffers_size()) || m.buffers(int(id)).storage() != Buffer::STATE ||
+          m.buffers(int(id)).state() != uint32_t(s))
+        return fail(what + ": buffer " + to_string(id) + " is not a STATE buffer of it");
+    const Buffer &in = m.buffers(int(st.input_buffer()));
+    auto rows = in.shape_exprs_size() == 4
+                    ? DimExpr::fromProto(in.shape_exprs(2), uint32_t(m.dims_size()))
+                    : StatusOr<DimExpr>(Status::error("no shape expressions"));
+    if (!rows.ok() || rows->terms().size() != 1 || rows->terms()[0].coeff != 1 ||
+        rows->terms()[0].dims.size() != 1)
+      return fail(what + ": the rows of input '" + st.input() + "' (dim 2) must be a dim alone");
+    // The session holds one row count for all states.
+    const Buffer &out = m.buffers(int(st.output_buffer()));
+    const Buffer &in0 = m.buffers(int(m.states(0).input_buffer()));
+    const Buffer &out0 = m.buffers(int(m.states(0).output_buffer()));
+    if (out.shape_exprs_size() != 4 || out0.shape_exprs_size() != 4 ||
+        in.shape_exprs(2).SerializeAsString() != in0.shape_exprs(2).SerializeAsString() ||
+        out.shape_exprs(2).SerializeAsString() != out0.shape_exprs(2).SerializeAsString())
+      return fail(what + ": its rows before and after a run differ from state 0's");
+  }
+  return Status::OK();
 }
 
 // Storage at the end of the alias chain (validated acyclic).
@@ -100,6 +161,9 @@ Status checkBindings(const artifact::Manifest &m, bool inputs) {
                   " out of range");
     if (inputs && rootStorage(m, int(bd.buffer())) == Buffer::WEIGHT)
       return fail(std::string(what) + " '" + bd.name() + "' is bound to a weight buffer");
+    if (rootStorage(m, int(bd.buffer())) == Buffer::STATE)
+      return fail(std::string(what) + " '" + bd.name() +
+                  "' is bound to session state (a state's input and output are not bindings)");
   }
   return Status::OK();
 }
@@ -266,7 +330,15 @@ Status validateManifest(const artifact::Manifest &m, uint64_t weightsSize, uint6
                 to_string(format::kFormatVersion));
   EFFC_RETURN_IF_ERROR(checkDims(m));
   // What an older runtime would ignore must come with the version it rejects.
-  if (m.format_version() < format::kFormatVersion) {
+  if (m.format_version() < format::kFormatVersionState) {
+    bool state = m.states_size() > 0;
+    for (const Buffer &b : m.buffers())
+      state |= b.storage() == Buffer::STATE;
+    if (state)
+      return fail("session state in a format version " + to_string(m.format_version()) +
+                  " manifest");
+  }
+  if (m.format_version() < format::kFormatVersionPlacement) {
     if (m.devices() > 1)
       return fail("a device plan (devices " + to_string(m.devices()) + ") in a format version " +
                   to_string(m.format_version()) + " manifest");
@@ -315,6 +387,7 @@ Status validateManifest(const artifact::Manifest &m, uint64_t weightsSize, uint6
   EFFC_RETURN_IF_ERROR(checkBindings(m, true));
   EFFC_RETURN_IF_ERROR(checkBindings(m, false));
   EFFC_RETURN_IF_ERROR(checkDevicePlan(m));
+  EFFC_RETURN_IF_ERROR(checkStates(m));
   return checkKernels(m);
 }
 

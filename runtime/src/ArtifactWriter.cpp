@@ -80,7 +80,8 @@ StatusOr<std::string> serializeArtifact(artifact::Manifest m,
   bool tensorMaps = false;
   for (const auto &k : m.kernels())
     tensorMaps |= k.tensor_maps_size() > 0;
-  m.set_format_version(format::formatVersionFor(m.dims_size() > 0, tensorMaps || m.devices() > 1));
+  m.set_format_version(format::formatVersionFor(m.dims_size() > 0, tensorMaps || m.devices() > 1,
+                                                m.states_size() > 0));
   if (m.producer().empty())
     m.set_producer(std::string("effc ") + EFFC_VERSION_STRING);
   uint64_t interm = 0;

@@ -85,6 +85,14 @@ public:
       return Status::error(model->path() + ": host backend: devices = " + std::to_string(devices) +
                            " but the artifact was partitioned for " + std::to_string(planned) +
                            " (effc --devices=" + std::to_string(planned) + ")");
+    if (m.states_size() && devices > 1)
+      return Status::error(model->path() + ": host backend: session state (a KV cache kept in "
+                                           "place) on several devices is not done yet");
+    // Session state: allocated once, zeroed, kept across runs.
+    for (const artifact::State &st : m.states()) {
+      s->states_.emplace_back(st.size_bytes() ? st.size_bytes() : 1, uint8_t(0));
+      s->stateCapacity_.push_back(st.shape(2));
+    }
     uint64_t bytes = (m.arena_bytes() + 63) / 64 * 64;
     s->arenas_.assign(size_t(devices), nullptr);
     s->ptrs_.resize(size_t(devices));
@@ -135,6 +143,7 @@ public:
         p.attrs = *attrs;
         p.inIds.assign(kr.inputs().begin(), kr.inputs().end());
         p.outIds.assign(kr.outputs().begin(), kr.outputs().end());
+        EFFC_RETURN_IF_ERROR(s->checkStateUse(kr, k));
         for (int32_t id : kr.inputs()) {
           if (id < 0) {
             p.in.push_back({});
@@ -145,12 +154,15 @@ public:
           // device's arena (the memcpy of the simulated transfer).
           const int from = devices > 1 ? s->owner_[size_t(s->root(id))] : -1;
           void *data = s->ptrs_[from >= 0 ? size_t(from) : size_t(d)][id];
-          p.in.push_back({DType(b.dtype()), {b.shape().begin(), b.shape().end()}, data});
+          p.in.push_back(
+              {DType(b.dtype()), {b.shape().begin(), b.shape().end()}, data, s->capacityOf(id)});
         }
         for (int32_t id : kr.outputs()) {
           const Buffer &b = m.buffers(id);
-          p.out.push_back(
-              {DType(b.dtype()), {b.shape().begin(), b.shape().end()}, s->ptrs_[d][id]});
+          p.out.push_back({DType(b.dtype()),
+                           {b.shape().begin(), b.shape().end()},
+                           s->ptrs_[d][id],
+                           s->capacityOf(id)});
         }
         if (isOp(kr.op(), EffOp::FusionOp))
           EFFC_RETURN_IF_ERROR(s->prepareFusion(kr, k, p));
@@ -212,10 +224,13 @@ public:
       if (outputs[o].device != Device::Host)
         return Status::error(model_->path() + ": output '" + model_->outputs()[o].name +
                              "': a CUDA device buffer; the host backend writes host memory only");
+    uint64_t copiedIn = 0, copiedOut = 0;
     for (size_t i = 0; i < inputs.size(); ++i) // every device gets the inputs
       if (size_t n = inputs[i].byteSize())
-        for (auto &ptr : ptrs_)
+        for (auto &ptr : ptrs_) {
           std::memcpy(ptr[model_->inputs()[i].buffer], inputs[i].data, n);
+          copiedIn += n;
+        }
     if (profile)
       profile->kernels.clear();
     for (size_t k = 0; k < kernels_.size(); ++k) {
@@ -235,7 +250,12 @@ public:
         const int32_t id = int32_t(model_->outputs()[o].buffer);
         const int from = owner_.empty() ? -1 : owner_[size_t(root(id))];
         std::memcpy(outputs[o].data, ptrs_[from >= 0 ? size_t(from) : 0][id], n);
+        copiedOut += n;
       }
+    if (profile) {
+      profile->bytesIn = copiedIn;
+      profile->bytesOut = copiedOut;
+    }
     return Status::OK();
   }
 
@@ -299,6 +319,8 @@ private:
       return arena ? arena + b.offset() : nullptr;
     case Buffer::WEIGHT:
       return const_cast<uint8_t *>(model_->weightsData()) + b.offset(); // never written
+    case Buffer::STATE:
+      return const_cast<uint8_t *>(states_[b.state()].data()); // the session's own
     default: {
       uint8_t *base = resolve(device, int(b.alias_of()));
       return base ? base + b.offset() : nullptr;
@@ -309,9 +331,46 @@ private:
   /// The buffer whose storage `i` views (itself when not an alias).
   int32_t root(int32_t i) const {
     const artifact::Manifest &m = manifestOf(*model_);
-    while (m.buffers(i).storage() != Buffer::ARENA && m.buffers(i).storage() != Buffer::WEIGHT)
+    while (m.buffers(i).storage() == Buffer::ALIAS)
       i = int32_t(m.buffers(i).alias_of());
     return i;
+  }
+
+  /// The row capacity of a session-state buffer (its [b, h] slices' stride),
+  /// 0 for every other buffer.
+  int64_t capacityOf(int32_t id) const {
+    const Buffer &b = manifestOf(*model_).buffers(id);
+    return b.storage() == Buffer::STATE ? stateCapacity_[b.state()] : 0;
+  }
+
+  /// Session state is read only where a kernel knows its row stride:
+  /// eff.kv_append appends to it (past and present), eff.attention(_partial)
+  /// reads its keys and values, eff.shape only its shape.
+  Status checkStateUse(const artifact::Kernel &kr, int k) const {
+    const artifact::Manifest &m = manifestOf(*model_);
+    auto isState = [&](int32_t id) {
+      return id >= 0 && m.buffers(root(id)).storage() == Buffer::STATE;
+    };
+    auto refuse = [&](const std::string &what) {
+      return Status::error(model_->path() + ": " + kernelWhere(kr, k) + ": " + what +
+                           " is session state, which this kernel cannot read or write");
+    };
+    for (int i = 0; i < kr.inputs_size(); ++i) {
+      const int32_t id = kr.inputs(i);
+      if (!isState(id))
+        continue;
+      bool ok = m.buffers(id).storage() == Buffer::STATE &&
+                ((isOp(kr.op(), EffOp::KvAppendOp) && i == 0) || isOp(kr.op(), EffOp::ShapeOp) ||
+                 ((isOp(kr.op(), EffOp::AttentionOp) || isOp(kr.op(), EffOp::AttentionPartialOp)) &&
+                  (i == 1 || i == 2)));
+      if (!ok)
+        return refuse("input " + std::to_string(i));
+    }
+    for (int o = 0; o < kr.outputs_size(); ++o)
+      if (isState(kr.outputs(o)) && !(isOp(kr.op(), EffOp::KvAppendOp) &&
+                                      m.buffers(kr.outputs(o)).storage() == Buffer::STATE))
+        return refuse("output " + std::to_string(o));
+    return Status::OK();
   }
 
   std::shared_ptr<const Model> model_;
@@ -321,6 +380,8 @@ private:
   std::vector<PreparedKernel> kernels_;
   std::vector<std::unique_ptr<HostTensor>> scratch_;
   std::map<int32_t, std::vector<DimExpr>> shapeExprs_; // buffers of symbolic shape
+  std::vector<std::vector<uint8_t>> states_; // session state, one per Manifest.states entry
+  std::vector<int64_t> stateCapacity_;       // rows per [b, h] slice of each state
 };
 
 class HostBackend : public Backend {

@@ -69,25 +69,38 @@ StatusOr<std::shared_ptr<const Model>> Model::loadFromMemory(const void *data, s
   const artifact::Manifest &man = m->manifest_->manifest;
   for (const auto &d : man.dims())
     m->dims_.push_back({d.name(), d.min(), d.max()});
-  for (int io = 0; io < 2; ++io) {
-    const auto &binds = io == 0 ? man.inputs() : man.outputs();
-    for (const auto &b : binds) {
-      const auto &buf = man.buffers(int(b.buffer()));
-      TensorInfo info{
-          b.name(), DType(buf.dtype()), {buf.shape().begin(), buf.shape().end()}, b.buffer(), {}};
-      std::vector<std::string> dimNames;
-      for (const auto &d : man.dims())
-        dimNames.push_back(d.name());
-      info.dimNames.assign(info.shape.size(), "");
-      for (int d = 0; d < buf.shape_exprs_size(); ++d) {
-        auto expr = DimExpr::fromProto(buf.shape_exprs(d), uint32_t(man.dims_size()));
-        if (expr.ok() && !expr->isConstant()) {
-          info.shape[d] = -1;
-          info.dimNames[d] = expr->toString(dimNames);
-        }
+  std::vector<std::string> dimNames;
+  for (const auto &d : man.dims())
+    dimNames.push_back(d.name());
+  auto infoOf = [&](const std::string &name, uint32_t id) {
+    const auto &buf = man.buffers(int(id));
+    TensorInfo info{name, DType(buf.dtype()), {buf.shape().begin(), buf.shape().end()}, id, {}};
+    info.dimNames.assign(info.shape.size(), "");
+    for (int d = 0; d < buf.shape_exprs_size(); ++d) {
+      auto expr = DimExpr::fromProto(buf.shape_exprs(d), uint32_t(man.dims_size()));
+      if (expr.ok() && !expr->isConstant()) {
+        info.shape[d] = -1;
+        info.dimNames[d] = expr->toString(dimNames);
       }
-      (io == 0 ? m->inputs_ : m->outputs_).push_back(std::move(info));
     }
+    return info;
+  };
+  for (const auto &b : man.inputs())
+    m->inputs_.push_back(infoOf(b.name(), b.buffer()));
+  for (const auto &b : man.outputs())
+    m->outputs_.push_back(infoOf(b.name(), b.buffer()));
+  for (const auto &st : man.states()) { // validated: the input's rows are a dim alone
+    StateInfo info{st.input(),
+                   st.output(),
+                   DType(st.dtype()),
+                   {st.shape().begin(), st.shape().end()},
+                   infoOf(st.input(), st.input_buffer()),
+                   infoOf(st.output(), st.output_buffer()),
+                   0};
+    auto rows = DimExpr::fromProto(man.buffers(int(st.input_buffer())).shape_exprs(2),
+                                   uint32_t(man.dims_size()));
+    info.rowsDim = rows->terms()[0].dims[0];
+    m->states_.push_back(std::move(info));
   }
   return std::shared_ptr<const Model>(std::move(m));
 }

@@ -638,6 +638,11 @@ StatusOr<std::unique_ptr<SlotModel>> makePagedSlotModel(Session &session,
                                                         const PagedOptions &options) {
   if (hasPagedKvPool(session.model()))
     return makePoolSlotModel(session, options);
+  if (!session.model().states().empty())
+    return Status::error(session.model().path() +
+                         ": cannot serve with a paged KV cache: the artifact keeps its KV cache in "
+                         "session state (one sequence set per session): compile it without "
+                         "--kv-state");
   auto layout = analyzePastModel(session.model());
   if (!layout.ok())
     return layout.status();

@@ -34,6 +34,12 @@
 // issue 14 stage S4's next step). A model with outputs besides logits and
 // present.* (nothing to write them into), or with symbolic heads or head
 // dims, feeds the presents back through the host as before (FeedOutputs).
+// An artifact whose cache is session state (Model::states(): effc placed
+// each kv_append's cache in one session-owned buffer of capacity rows) runs
+// StateBound: past_key_values.* and present.* are no inputs or outputs at
+// all, each run appends its rows in place and nothing of the cache moves;
+// the session counts the rows (Session::stateRows), a new generation resets
+// them.
 #include "PastModel.h"
 #include "StepModel.h"
 #include "effc/Session.h"
@@ -84,7 +90,9 @@ public:
     mask_.clear();
     pastLength_ = 0;
     past_.clear();
-    if (feed_ == PastCacheFeed::FeedOutputs) {
+    if (feed_ == PastCacheFeed::StateBound) {
+      EFFC_RETURN_IF_ERROR(session_.resetState(0));
+    } else if (feed_ == PastCacheFeed::FeedOutputs) {
       for (auto [in, out] : l_.cache) {
         std::vector<int64_t> shape = model.inputs()[in].shape;
         shape[0] = B_;
@@ -162,7 +170,16 @@ private:
       EFFC_RETURN_IF_ERROR(feeds.addInts(model, size_t(l_.mask), {B_, total}, mask));
     if (l_.positions >= 0)
       EFFC_RETURN_IF_ERROR(feeds.addInts(model, size_t(l_.positions), {B_, s}, positions));
-    if (feed_ == PastCacheFeed::FeedOutputs) {
+    if (feed_ == PastCacheFeed::StateBound) {
+      if (session_.stateRows() != pastLength_)
+        return Status::error("internal error: the session state holds " +
+                             std::to_string(session_.stateRows()) + " rows, the generation " +
+                             std::to_string(pastLength_));
+      auto outputs = session_.run(feeds.views);
+      if (!outputs.ok())
+        return outputs.status();
+      logitsRun_ = std::move((*outputs)[l_.logits]);
+    } else if (feed_ == PastCacheFeed::FeedOutputs) {
       for (size_t k = 0; k < l_.cache.size(); ++k)
         feeds.views[model.inputs()[l_.cache[k].first].name] = past_[k].view();
       auto outputs = session_.run(feeds.views);
@@ -268,6 +285,8 @@ private:
 } // namespace
 
 bool hasPastInputs(const Model &model) {
+  if (!model.states().empty())
+    return true;
   for (const TensorInfo &in : model.inputs())
     if (in.name.rfind(kPastPrefix, 0) == 0)
       return true;
@@ -394,7 +413,14 @@ StatusOr<PastLayout> analyzePastModel(const Model &model) {
     return fail(s);
   if (Status s = dim(ids, 1, l.seq); !s.ok())
     return fail(s);
-  const TensorInfo &past0 = ins[l.cache.front().first];
+  // Session state: the past is no input; its view says the same.
+  const bool state = !model.states().empty();
+  if (!state && l.cache.empty())
+    return refuse("no input past_key_values.{i}.key/value");
+  if (state && !l.cache.empty())
+    return refuse("input '" + ins[l.cache.front().first].name +
+                  "' is fed while the cache is session state");
+  const TensorInfo &past0 = state ? model.states().front().pastView : ins[l.cache.front().first];
   if (Status s = dim(past0, 2, l.past); !s.ok())
     return fail(s);
   l.total = {"", 0, l.past.max + l.seq.max};
@@ -414,14 +440,19 @@ StatusOr<PastLayout> analyzePastModel(const Model &model) {
                   std::to_string(l.total.min) + ".." + std::to_string(l.total.max) + hint);
   if (l.batch.max < 1)
     return refuse("input 'input_ids' has batch " + std::to_string(l.batch.max));
-  for (auto [in, out] : l.cache) {
+  std::vector<const TensorInfo *> pasts;
+  for (auto [in, out] : l.cache)
+    pasts.push_back(&ins[in]);
+  for (const StateInfo &st : model.states())
+    pasts.push_back(&st.pastView);
+  for (const TensorInfo *past : pasts) {
     PastExtent b, p;
-    if (Status s = dim(ins[in], 0, b); !s.ok())
+    if (Status s = dim(*past, 0, b); !s.ok())
       return fail(s);
-    if (Status s = dim(ins[in], 2, p); !s.ok())
+    if (Status s = dim(*past, 2, p); !s.ok())
       return fail(s);
     if (b.name != l.batch.name || b.max != l.batch.max || p.name != l.past.name)
-      return refuse("input '" + ins[in].name + "' has shape " + shapeToString(ins[in].shape) +
+      return refuse("input '" + past->name + "' has shape " + shapeToString(past->shape) +
                     " whose batch or past dim is not input_ids' batch and " + past0.name +
                     "'s past");
   }
@@ -443,6 +474,9 @@ StatusOr<std::unique_ptr<StepModel>> makePastStepModel(Session &session, PastCac
   auto l = analyzePastModel(model);
   if (!l.ok())
     return l.status();
+  if (!model.states().empty()) // nothing else can feed it
+    return std::unique_ptr<StepModel>(
+        new PastStepModel(session, std::move(*l), PastCacheFeed::StateBound));
   // Session buffers need every output written somewhere and fixed heads and
   // head dims to size them.
   if (model.outputs().size() != l->cache.size() + 1)

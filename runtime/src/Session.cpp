@@ -141,6 +141,20 @@ Status Session::checkInputs(const std::vector<Tensor> &inputs) {
             return Status::error(model_->path() + ": " + where + ", but " + boundBy[k]);
           }
         }
+    // Session state: its rows are what the session holds, not an input's.
+    for (const StateInfo &st : model_->states()) {
+      const DimInfo &dim = dims[st.rowsDim];
+      int64_t &v = values[st.rowsDim];
+      std::string where =
+          "session state '" + st.output + "' holds " + std::to_string(stateRows_) + " rows";
+      if (v >= 0 && v != stateRows_)
+        return Status::error(model_->path() + ": " + where + " ('" + dim.name + "'), but " +
+                             boundBy[st.rowsDim]);
+      if (stateRows_ < dim.min || stateRows_ > dim.max)
+        return Status::error(model_->path() + ": " + where + ", outside '" + dim.name + "' " +
+                             std::to_string(dim.min) + ".." + std::to_string(dim.max));
+      v = stateRows_;
+    }
     for (size_t k = 0; k < dims.size(); ++k)
       if (values[k] < 0)
         return Status::error(model_->path() + ": no input has the dim '" + dims[k].name +
@@ -160,6 +174,24 @@ Status Session::checkInputs(const std::vector<Tensor> &inputs) {
   }
   if (!dims.empty())
     return impl_->setDims(dimValues_);
+  return Status::OK();
+}
+
+Status Session::resetState(int64_t rows) {
+  if (rows < 0 || rows > stateRows_)
+    return Status::error(model_->path() + ": resetState(" + std::to_string(rows) +
+                         "): the session state holds " + std::to_string(stateRows_) + " rows");
+  stateRows_ = rows;
+  return Status::OK();
+}
+
+Status Session::advanceState() {
+  for (const StateInfo &st : model_->states()) {
+    auto shape = model_->shapeOf(st.presentView, dimValues_);
+    if (!shape.ok())
+      return shape.status();
+    stateRows_ = (*shape)[2]; // every state appends the same rows (checked at load)
+  }
   return Status::OK();
 }
 
@@ -199,6 +231,7 @@ StatusOr<std::vector<HostTensor>> Session::runPositional(const std::vector<Tenso
   for (HostTensor &t : outputs)
     views.push_back(t.mutableView());
   EFFC_RETURN_IF_ERROR(impl_->run(inputs, views, profile));
+  EFFC_RETURN_IF_ERROR(advanceState());
   return outputs;
 }
 
@@ -216,6 +249,7 @@ Session::runOnDevicePositional(const std::vector<Tensor> &inputs) {
   auto out = impl_->runOnDevice(inputs);
   if (!out.ok())
     return out.status().withPrefix(model_->path());
+  EFFC_RETURN_IF_ERROR(advanceState());
   return out;
 }
 
@@ -245,7 +279,8 @@ Status Session::runIntoPositional(const std::vector<Tensor> &inputs,
     EFFC_RETURN_IF_ERROR(checkTensor(outputs[o], infos[o], (*shapes)[o],
                                      model_->path() + ": output '" + infos[o].name + "'",
                                      options_));
-  return impl_->run(inputs, outputs, nullptr);
+  EFFC_RETURN_IF_ERROR(impl_->run(inputs, outputs, nullptr));
+  return advanceState();
 }
 
 } // namespace effc

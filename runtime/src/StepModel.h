@@ -64,6 +64,12 @@ enum class PastCacheFeed {
   /// the next run's past_key_values.* (the first stage; kept as the reference
   /// the other is checked against, GeneratorTest).
   FeedOutputs,
+  /// The artifact keeps the cache in session state (Model::states(), issue
+  /// 14 S4): one buffer per cache tensor that each run appends to in place;
+  /// only ids, mask, positions go in and logits come out; a new generation
+  /// resets the state's rows (Session::resetState). Always taken for such
+  /// an artifact (it has no past inputs to feed).
+  StateBound,
 };
 /// KV-cache mode over such a model (PastStepModel.cpp): prefill with an
 /// empty past, then one token per step, each run's present.* the next run's

@@ -44,6 +44,9 @@ llvm::cl::opt<std::string> gemm("gemm",
                                 llvm::cl::desc("auto|mma|wgmma|tma, as effc --gemm (not checked "
                                                "against --arch here)"),
                                 llvm::cl::init("auto"));
+llvm::cl::opt<bool> kvState("kv-state",
+                            llvm::cl::desc("Keep eff.kv_append's caches in session state, as "
+                                           "effc --kv-state (needs --host-only)"));
 llvm::cl::opt<bool> remarks("remarks",
                             llvm::cl::desc("A remark at each op whose kernel falls back, as effc "
                                            "--remarks"));
@@ -61,6 +64,7 @@ FailureOr<effc::ExecutionPlan> plan(ModuleOp module) {
                  : gemm == "tma"   ? GemmKernelChoice::Tma
                                    : GemmKernelChoice::Auto;
   options.remarks = remarks;
+  options.kvState = kvState;
   return effc::buildExecutionPlan(module, options);
 }
 

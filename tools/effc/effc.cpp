@@ -163,6 +163,12 @@ cl::opt<bool> hostOnly("host-only",
                        cl::desc("Artifact for the host backend only: ops without a CUDA kernel "
                                 "are allowed (by default they are a compile error)"),
                        cl::cat(effcCategory));
+cl::opt<bool> kvState("kv-state",
+                      cl::desc("Keep each KV cache (eff.kv_append: a with-past export, or "
+                               "--kv-cache) in session state: one buffer per cache that every "
+                               "run appends to in place, fed and returned by no one (issue 14 "
+                               "S4; needs --host-only until the CUDA kernels read it)"),
+                      cl::cat(effcCategory));
 cl::opt<bool> verbose("verbose", cl::desc("Print progress and timing per stage"),
                       cl::cat(effcCategory));
 cl::alias verboseShort("v", cl::aliasopt(verbose), cl::desc("Alias for --verbose"));
@@ -289,6 +295,7 @@ int main(int argc, char **argv) {
   options.archs.assign(archs.begin(), archs.end());
   options.gemm = gemm;
   options.hostOnly = hostOnly;
+  options.kvState = kvState;
   options.remarks = remarks;
   options.verbose = verbose;
   options.printWeights = printWeights;

@@ -37,6 +37,21 @@ struct DimInfo {
   int64_t min = 0, max = 0;
 };
 
+/// A tensor the session keeps across runs (a KV cache kept in place, issue
+/// 14 S4; artifact format version 4): allocated once per session at `shape`
+/// [B, H, capacity, D], it holds Session::stateRows() rows per [b, h]. A run
+/// reads it as the input `input` and leaves it as the output `output`;
+/// neither is in inputs()/outputs(): the caller feeds and receives neither.
+struct StateInfo {
+  std::string input, output; // "past_key_values.0.key", "present.0.key"
+  DType dtype = DType::UNDEFINED;
+  std::vector<int64_t> shape; // [B, H, capacity, D] at the dims' upper bounds
+  /// The input and the output as tensors (the input's dim 2, its rows, is
+  /// dims()[rowsDim]; the output's rows are what the state holds after a run).
+  TensorInfo pastView, presentView;
+  size_t rowsDim = 0;
+};
+
 class Model {
 public:
   /// Reads and validates `path` (header, checksums, manifest consistency).
@@ -52,6 +67,8 @@ public:
   const std::vector<TensorInfo> &outputs() const { return outputs_; }
   /// Symbolic dims (empty: every shape is static).
   const std::vector<DimInfo> &dims() const { return dims_; }
+  /// Session state (empty: every run is a function of its inputs).
+  const std::vector<StateInfo> &states() const { return states_; }
   /// The shape of input or output `info` when the dims have `dimValues`
   /// (indexed like dims()); fails when a value is outside its bounds.
   StatusOr<std::vector<int64_t>> shapeOf(const TensorInfo &info,
@@ -71,6 +88,7 @@ private:
   std::unique_ptr<detail::ModelManifest> manifest_;
   std::vector<TensorInfo> inputs_, outputs_;
   std::vector<DimInfo> dims_;
+  std::vector<StateInfo> states_;
   std::vector<uint8_t> storage_; // the whole file, over-allocated for alignment
   const uint8_t *weights_ = nullptr;
   uint64_t weightsSize_ = 0;

@@ -47,6 +47,10 @@ struct RunProfile {
     double ms;
   };
   std::vector<KernelTime> kernels;
+  /// Bytes the run copied from the caller's inputs into the session's memory
+  /// and from it into the caller's outputs (host backend; session state is
+  /// neither: a KV cache kept in place adds nothing here).
+  uint64_t bytesIn = 0, bytesOut = 0;
 };
 
 class Session {
@@ -89,6 +93,14 @@ public:
   /// to the session's own memory). Backends without a device timer say so.
   StatusOr<std::vector<double>> timeKernels(int iterations);
 
+  /// Session state (Model::states(): a KV cache kept in place): the rows
+  /// every state holds, which the next run reads as its past and appends to
+  /// (the dim of those rows is bound to this value); 0 after create.
+  int64_t stateRows() const { return stateRows_; }
+  /// Keeps the first `rows` (0..stateRows()) of every state: 0 starts a new
+  /// sequence. Nothing is freed or cleared.
+  Status resetState(int64_t rows = 0);
+
   const Model &model() const { return *model_; }
   const std::string &backendName() const { return options_.backend; }
   const SessionOptions &options() const { return options_; }
@@ -109,6 +121,9 @@ private:
   SessionOptions options_;
   std::unique_ptr<BackendSession> impl_;
   std::vector<int64_t> dimValues_; // of model().dims(), from the last run's inputs
+  int64_t stateRows_ = 0;
+  /// After a run that succeeded: the states hold the presents' rows.
+  Status advanceState();
 };
 
 } // namespace effc

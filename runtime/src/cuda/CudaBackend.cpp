@@ -717,6 +717,11 @@ public:
   // Manifest checks only, so they work (and are tested) without a GPU.
   Status supports(const Model &model) const override {
     const artifact::Manifest &m = manifestOf(model);
+    if (m.states_size())
+      return Status::error(model.path() + ": cuda backend: session state ('" +
+                           m.states(0).output() +
+                           "', a KV cache kept in place) is not done yet on the cuda backend "
+                           "(issue 14 S4): compile without --kv-state");
     Status st = checkKernels(m);
     if (st.ok() && m.kernels_size() > 0 && m.cubins_size() == 0)
       st = cudaSource(m, model.payload()).status();

@@ -8,6 +8,13 @@ namespace {
 
 std::vector<float> widen(const ConstTensorRef &t) {
   std::vector<float> v(count(t.shape));
+  if (t.capacity > 0) { // session state: [b, h] slices `capacity` rows apart
+    const size_t rows = size_t(t.shape[2]), D = size_t(t.shape[3]);
+    for (size_t bh = 0; bh < size_t(t.shape[0] * t.shape[1]); ++bh)
+      for (size_t i = 0; i < rows * D; ++i)
+        v[bh * rows * D + i] = float(loadF(t.dtype, t.data, bh * size_t(t.capacity) * D + i));
+    return v;
+  }
   for (size_t i = 0; i < v.size(); ++i)
     v[i] = float(loadF(t.dtype, t.data, i));
   return v;
@@ -79,6 +86,8 @@ StatusOr<AttentionProblem> readAttentionProblem(const KernelContext &c) {
       p.maskStrides[off + d] = m.shape[d] == 1 ? 0 : st[d];
     p.mask = m;
   }
+  if (q.capacity > 0 || (c.has(3) && c.in[3].capacity > 0))
+    return c.error("q and mask cannot be session state");
   p.Q = widen(q), p.K = widen(k), p.V = widen(v);
   return p;
 }

@@ -35,10 +35,15 @@ using AttrValue =
 using Attrs = std::map<std::string, AttrValue>;
 
 /// A read-only operand; data == nullptr marks an absent optional input.
+/// capacity > 0: a 4-D [B, H, rows, D] view of session state whose [b, h]
+/// slices are `capacity` rows apart (a KV cache kept in place); only
+/// eff.kv_append (past, present) and eff.attention(_partial) (k, v) take
+/// such operands.
 struct ConstTensorRef {
   DType dtype = DType::UNDEFINED;
   std::vector<int64_t> shape;
   const void *data = nullptr;
+  int64_t capacity = 0;
 };
 
 /// A result buffer, preallocated by the caller with the planned (static)
@@ -48,6 +53,7 @@ struct TensorRef {
   DType dtype = DType::UNDEFINED;
   std::vector<int64_t> shape;
   void *data = nullptr;
+  int64_t capacity = 0; ///< as ConstTensorRef::capacity
 };
 
 /// True when `op` ("eff.add", ...) has a host kernel.

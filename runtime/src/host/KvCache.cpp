@@ -56,8 +56,16 @@ Status kvAppend(const KernelContext &c) {
   std::vector<int64_t> shape = past.shape;
   shape[2] = P + S;
   EFFC_RETURN_IF_ERROR(c.checkOut(0, past.dtype, shape));
-  // The plan gives a contiguous present: a cache of exactly P + S rows.
-  KvCacheLayout layout{shape[0], shape[1], P + S, shape[3] * int64_t(dtypeSize(past.dtype))};
+  // Session state (capacity > 0): past is the first P rows of the same
+  // state, so only the S new rows are written. Otherwise the plan gives a
+  // contiguous present: a cache of exactly P + S rows.
+  const TensorRef &present = c.out[0];
+  if (present.capacity > 0 && (past.data != present.data || past.capacity != present.capacity))
+    return c.error("the present is session state, but past is not that state's rows");
+  if (present.capacity == 0 && past.capacity > 0)
+    return c.error("past is session state, but the present is not");
+  KvCacheLayout layout{shape[0], shape[1], present.capacity > 0 ? present.capacity : P + S,
+                       shape[3] * int64_t(dtypeSize(past.dtype))};
   Status s = kvAppendRows(layout, c.out[0].data, past.data, P, rows.data, S);
   return s.ok() ? s : c.error(s.message());
 }

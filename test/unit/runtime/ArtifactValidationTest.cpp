@@ -2,6 +2,9 @@
 #include "TestUtil.h"
 
 #include "ArtifactFormat.h"
+#include "effc/Backend.h"
+
+#include <cmath>
 
 using namespace effc;
 using namespace effc::test;
@@ -35,7 +38,10 @@ std::string withManifest(const std::string &valid, const artifact::Manifest &m) 
   std::string weights = valid.substr(h.weightsOffset, h.weightsSize), man;
   m.SerializeToString(&man);
   format::Header n;
-  n.formatVersion = m.format_version() == 2 ? 2 : 1; // the header of what the manifest claims
+  // The header of what the manifest claims (1 for what this runtime does not read).
+  n.formatVersion = m.format_version() >= 2 && m.format_version() <= format::kFormatVersion
+                        ? m.format_version()
+                        : 1;
   n.manifestOffset = 256;
   n.manifestSize = man.size();
   n.payloadOffset = format::alignUp(256 + man.size());
@@ -77,10 +83,10 @@ TEST_F(Fixture, HeaderErrors) {
   std::string b = valid;
   b[0] = 'X';
   EXPECT_ERROR(b, "bad magic");
-  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.formatVersion = 4; }),
-               "artifact format version 4, this runtime reads 1 to 3");
+  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.formatVersion = 5; }),
+               "artifact format version 5, this runtime reads 1 to 4");
   EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.formatVersion = 0; }),
-               "artifact format version 0, this runtime reads 1 to 3");
+               "artifact format version 0, this runtime reads 1 to 4");
   EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.formatVersion = 2; }),
                "manifest format version 1 differs from the header's 2");
   EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.headerSize = 64; }), "header size 64");
@@ -269,7 +275,7 @@ TEST_F(Fixture, SectionChecksumsAndPadding) {
 }
 
 TEST_F(Fixture, BufferErrors) {
-  EXPECT_ERROR(mutate([](auto &m) { m.set_format_version(4); }), "manifest format version 4");
+  EXPECT_ERROR(mutate([](auto &m) { m.set_format_version(5); }), "manifest format version 5");
   // Fields a version 1/2 runtime would ignore need version 3.
   EXPECT_ERROR(mutate([](auto &m) { m.set_devices(2); }),
                "a device plan (devices 2) in a format version 1 manifest");
@@ -379,4 +385,131 @@ TEST_F(Fixture, KernelFailureNamesKernel) {
                                       "output 0 shape: expected [2, 2], got [4, 1]"),
             std::string::npos)
       << r.status().message();
+}
+
+namespace {
+
+/// Format version 4: x [1, 1, 1, 2] is appended to a KV cache kept in
+/// session state (capacity 5 rows, past 0..4) and attends over it.
+std::string stateModelBytes() {
+  ManifestBuilder mb;
+  artifact::Dim *dim = mb.m.add_dims();
+  dim->set_name("past");
+  dim->set_min(0);
+  dim->set_max(4);
+  auto rowsExprs = [&](int id, int64_t plus) {
+    artifact::Buffer *b = mb.m.mutable_buffers(id);
+    for (int d = 0; d < 4; ++d) {
+      artifact::DimTerm *t = b->add_shape_exprs()->add_terms();
+      t->set_coeff(d == 3 ? 2 : 1);
+      if (d == 2) {
+        t->add_dims(0);
+        if (plus)
+          b->mutable_shape_exprs(2)->add_terms()->set_coeff(plus);
+      }
+    }
+  };
+  int x = mb.buffer("x", DType::FLOAT32, {1, 1, 1, 2});
+  int past = mb.buffer("past", DType::FLOAT32, {1, 1, 4, 2}, Buffer::STATE);
+  rowsExprs(past, 0);
+  int present = mb.buffer("present", DType::FLOAT32, {1, 1, 5, 2}, Buffer::STATE);
+  rowsExprs(present, 1);
+  int y = mb.buffer("y", DType::FLOAT32, {1, 1, 1, 2});
+  artifact::Attr state;
+  state.set_s("present.0.key");
+  mb.kernel("eff.kv_append", {past, x}, {present}, {{"capacity", attrI(5)}, {"state", state}});
+  mb.kernel("eff.attention", {x, present, present}, {y});
+  mb.input("x", x);
+  mb.output("y", y);
+  artifact::State *st = mb.m.add_states();
+  st->set_input("past_key_values.0.key");
+  st->set_input_buffer(uint32_t(past));
+  st->set_output("present.0.key");
+  st->set_output_buffer(uint32_t(present));
+  st->set_dtype(artifact::FLOAT32);
+  for (int64_t d : {1, 1, 5, 2})
+    st->add_shape(d);
+  st->set_size_bytes(40);
+  return mb.bytes();
+}
+
+} // namespace
+
+TEST(SessionState, ManifestErrors) {
+  const std::string valid = stateModelBytes();
+  ArtifactSections secs;
+  ASSERT_TRUE(
+      parseArtifact(reinterpret_cast<const uint8_t *>(valid.data()), valid.size(), "v", &secs)
+          .ok());
+  const artifact::Manifest m = secs.manifest;
+  EXPECT_EQ(m.format_version(), 4u); // the writer's choice for state
+  EXPECT_EQ(loadError(withManifest(valid, m)), "<loaded>");
+  auto mutate = [&](const std::function<void(artifact::Manifest &)> &fn) {
+    artifact::Manifest c = m;
+    fn(c);
+    return withManifest(valid, c);
+  };
+  EXPECT_ERROR(mutate([](auto &c) { c.set_format_version(3); }),
+               "session state in a format version 3 manifest");
+  EXPECT_ERROR(mutate([](auto &c) { c.mutable_buffers(1)->set_state(1); }),
+               "buffer 1 ('past'): state 1 of 1");
+  EXPECT_ERROR(mutate([](auto &c) { // rows past + 2: 6 > the capacity 5
+                 c.mutable_buffers(2)->set_shape(2, 6);
+                 c.mutable_buffers(2)->set_size_bytes(48);
+                 c.mutable_buffers(2)->mutable_shape_exprs(2)->mutable_terms(1)->set_coeff(2);
+               }),
+               "buffer 2 ('present'): not a view of the first rows of state 0");
+  EXPECT_ERROR(mutate([](auto &c) { c.mutable_states(0)->set_size_bytes(41); }),
+               "state 0 ('present.0.key'): size_bytes 41 differs from its shape");
+  EXPECT_ERROR(mutate([](auto &c) { c.mutable_states(0)->set_output("y"); }),
+               "state 0 ('y'): input/output name 'y' empty or given twice");
+  EXPECT_ERROR(mutate([](auto &c) { c.mutable_states(0)->set_input_buffer(0); }),
+               "buffer 0 is not a STATE buffer of it");
+  EXPECT_ERROR(mutate([](auto &c) { c.mutable_states(0)->set_input_buffer(2); }), // past + 1
+               "the rows of input 'past_key_values.0.key' (dim 2) must be a dim alone");
+  EXPECT_ERROR(mutate([](auto &c) { c.mutable_outputs(0)->set_buffer(2); }),
+               "output 'y' is bound to session state");
+
+  // The host backend lets only the kernels that know the row stride touch
+  // it; the cuda backend does not run state yet and says so.
+  auto relu = loadBytes(mutate([](auto &c) { c.mutable_kernels(1)->set_op("eff.mul"); }), "s.effc");
+  ASSERT_TRUE(relu);
+  auto s = Session::create(relu, "host");
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.status().message().find("kernel 1 (eff.mul at test/eff.attention): input 1 is "
+                                      "session state, which this kernel cannot read or write"),
+            std::string::npos)
+      << s.status().message();
+  auto model = loadBytes(valid, "state.effc");
+  ASSERT_TRUE(model);
+  auto cuda = getBackend("cuda");
+  if (cuda.ok()) {
+    Status st = (*cuda)->supports(*model);
+    EXPECT_NE(st.message().find("session state ('present.0.key', a KV cache kept in place) is not "
+                                "done yet on the cuda backend"),
+              std::string::npos)
+        << st.message();
+  }
+
+  // Three runs append a row each: the state holds 3, and the attention of
+  // the last run reads all of them (y = the softmax-weighted mean of rows).
+  auto session = Session::create(model, "host");
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  EXPECT_EQ(model->inputs().size(), 1u);
+  EXPECT_EQ(model->states()[0].rowsDim, 0u);
+  std::vector<float> rows = {1, 0, 0, 1, 1, 1};
+  HostTensor out;
+  for (int r = 0; r < 3; ++r) {
+    HostTensor x(DType::FLOAT32, {1, 1, 1, 2});
+    std::copy_n(rows.begin() + 2 * r, 2, x.data<float>());
+    auto y = (*session)->run({{"x", x.view()}});
+    ASSERT_TRUE(y.ok()) << y.status().message();
+    out = std::move((*y)[0]);
+  }
+  EXPECT_EQ((*session)->stateRows(), 3);
+  // q = (1, 1), scale 1/sqrt(2): scores s0 = s1 = 1/sqrt(2), s2 = 2/sqrt(2).
+  const float e1 = std::exp(1 / std::sqrt(2.f)), e2 = std::exp(2 / std::sqrt(2.f));
+  const float want = (e1 * 1 + e1 * 0 + e2 * 1) / (2 * e1 + e2);
+  EXPECT_NEAR(out.data<float>()[0], want, 1e-6);
+  EXPECT_NEAR(out.data<float>()[1], want, 1e-6);
 }

@@ -485,8 +485,10 @@ void symbolicShape(
 /// A decoder with past over symbolic seq 1..3 and past 0..10 (batch 2, one
 /// head of 4): rows = emb[input_ids]; present.0.key = eff.kv_append(past,
 /// rows); logits = attention(rows, present, present) @ W [2, seq, 8], so
-/// every logit reads the whole cache.
-std::shared_ptr<const Model> tinySymbolicWithPast() {
+/// every logit reads the whole cache. `state`: the cache is session state
+/// of 13 rows (format version 4), as effc --kv-state plans it: past and
+/// present are STATE views, neither an input nor an output.
+std::shared_ptr<const Model> tinySymbolicWithPast(bool state = false) {
   ManifestBuilder mb;
   for (auto [name, min, max] :
        {std::tuple<const char *, int64_t, int64_t>{"seq", 1, 3}, {"past", 0, 10}}) {
@@ -531,10 +533,26 @@ std::shared_ptr<const Model> tinySymbolicWithPast() {
   mb.kernel("eff.attention", {rows4, present, present}, {y}, {{"scale", attrF(0.5)}});
   mb.kernel("eff.matmul", {y3, w}, {logits});
   mb.input("input_ids", ids);
-  mb.input("past_key_values.0.key", pastBuf);
   mb.output("logits", logits);
-  mb.output("present.0.key", present);
-  return loadBytes(mb.bytes(), "tiny-past.effc");
+  if (!state) {
+    mb.input("past_key_values.0.key", pastBuf);
+    mb.output("present.0.key", present);
+    return loadBytes(mb.bytes(), "tiny-past.effc");
+  }
+  artifact::State *st = mb.m.add_states();
+  st->set_input("past_key_values.0.key");
+  st->set_input_buffer(uint32_t(pastBuf));
+  st->set_output("present.0.key");
+  st->set_output_buffer(uint32_t(present));
+  st->set_dtype(artifact::FLOAT32);
+  for (int64_t d : {2, 1, 13, 4})
+    st->add_shape(d);
+  st->set_size_bytes(2 * 13 * 4 * 4);
+  for (int id : {pastBuf, present}) {
+    mb.m.mutable_buffers(id)->set_storage(artifact::Buffer::STATE);
+    mb.m.mutable_buffers(id)->set_state(0);
+  }
+  return loadBytes(mb.bytes(), "tiny-state.effc");
 }
 
 } // namespace
@@ -572,4 +590,92 @@ TEST(PastGenerator, SessionBuffersMatchFeedingThePresentsBack) {
   // The cache matters: the last step's logits differ from the first step's
   // for the same token.
   EXPECT_NE(logits[0][1], logits[0][4]);
+}
+
+// The cache kept in session state (PastCacheFeed::StateBound, issue 14 S4:
+// one buffer of capacity rows that kv_append writes only the new rows of,
+// attention reading it with that row stride) gives bit for bit the logits
+// of the contiguous cache fed back through the host (FeedOutputs), over the
+// same prefill chunks, steps and early finish, and twice in a row (a new
+// generation resets the rows). Per run only input_ids go in (8 bytes a
+// token) and logits come out (32 bytes a row): no byte of the cache moves,
+// where the contiguous artifact copies its past in and its present out.
+TEST(PastGenerator, SessionStateMatchesFeedingThePresentsBack) {
+  auto stateModel = tinySymbolicWithPast(true), plainModel = tinySymbolicWithPast(false);
+  ASSERT_TRUE(stateModel && plainModel);
+  ASSERT_EQ(stateModel->states().size(), 1u);
+  EXPECT_EQ(stateModel->inputs().size(), 1u);  // input_ids alone
+  EXPECT_EQ(stateModel->outputs().size(), 1u); // logits alone
+  auto stateSession = Session::create(stateModel, "host");
+  auto plainSession = Session::create(plainModel, "host");
+  ASSERT_TRUE(stateSession.ok()) << stateSession.status().message();
+  ASSERT_TRUE(plainSession.ok()) << plainSession.status().message();
+  auto generate = [](Session &session, PastCacheFeed feed) {
+    std::vector<std::vector<float>> out;
+    auto m = makePastStepModel(session, feed);
+    EXPECT_TRUE(m.ok()) << m.status().message();
+    if (!m.ok())
+      return out;
+    for (int round = 0; round < 2; ++round) {
+      std::vector<float> l;
+      Status s = (*m)->prefill({{1, 2, 3, 4, 5}, {6, 7}}, 0, l);
+      EXPECT_TRUE(s.ok()) << s.message();
+      out.push_back(l);
+      for (int step = 0; step < 4; ++step) {
+        s = (*m)->step({int64_t(step), int64_t(7 - step)}, {true, step < 2}, l);
+        EXPECT_TRUE(s.ok()) << s.message();
+        out.push_back(l);
+      }
+    }
+    return out;
+  };
+  std::vector<std::vector<float>> state = generate(**stateSession, PastCacheFeed::StateBound);
+  std::vector<std::vector<float>> plain = generate(**plainSession, PastCacheFeed::FeedOutputs);
+  ASSERT_EQ(state.size(), 10u);
+  ASSERT_EQ(plain.size(), 10u);
+  for (size_t i = 0; i < state.size(); ++i) {
+    ASSERT_EQ(state[i].size(), 16u);
+    for (size_t v = 0; v < 16; ++v)
+      EXPECT_EQ(std::memcmp(&state[i][v], &plain[i][v], sizeof(float)), 0)
+          << "run " << i << " logit " << v << ": " << state[i][v] << " vs " << plain[i][v];
+  }
+  EXPECT_NE(state[1], state[4]);
+  EXPECT_EQ((*stateSession)->stateRows(), 9); // 5 prompt tokens + 4 steps (round 2)
+
+  // Bytes copied per run: a decode step after 4 cached rows.
+  auto ids = HostTensor(DType::INT64, {2, 1});
+  RunProfile profile;
+  for (Session *session : {stateSession->get(), plainSession->get()}) {
+    std::map<std::string, Tensor> feeds = {{"input_ids", ids.view()}};
+    HostTensor past(DType::FLOAT32, {2, 1, 4, 4});
+    if (session == plainSession->get())
+      feeds["past_key_values.0.key"] = past.view();
+    else
+      ASSERT_TRUE(session->resetState(4).ok());
+    auto out = session->run(feeds, &profile);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    const uint64_t cacheIn = session == plainSession->get() ? 2 * 4 * 4 * 4 : 0;
+    const uint64_t cacheOut = session == plainSession->get() ? 2 * 5 * 4 * 4 : 0;
+    EXPECT_EQ(profile.bytesIn, 2 * 8 + cacheIn) << session->model().path();
+    EXPECT_EQ(profile.bytesOut, 2 * 8 * 4 + cacheOut) << session->model().path();
+  }
+  EXPECT_EQ((*stateSession)->stateRows(), 5);
+  // The rows are the session's: feeding the past is an unknown input, a
+  // state beyond past's bound is refused, and so is growing it by reset.
+  HostTensor past(DType::FLOAT32, {2, 1, 5, 4});
+  auto fed =
+      (*stateSession)->run({{"input_ids", ids.view()}, {"past_key_values.0.key", past.view()}});
+  ASSERT_FALSE(fed.ok());
+  EXPECT_NE(fed.status().message().find("unknown input 'past_key_values.0.key'"), std::string::npos)
+      << fed.status().message();
+  EXPECT_FALSE((*stateSession)->resetState(6).ok());
+  HostTensor ids3(DType::INT64, {2, 3});
+  for (int run = 0; run < 2; ++run)
+    ASSERT_TRUE((*stateSession)->run({{"input_ids", ids3.view()}}).ok()); // 11 rows
+  auto over = (*stateSession)->run({{"input_ids", ids.view()}});
+  ASSERT_FALSE(over.ok());
+  EXPECT_NE(over.status().message().find(
+                "session state 'present.0.key' holds 11 rows, outside 'past' 0..10"),
+            std::string::npos)
+      << over.status().message();
 }

@@ -1,0 +1,119 @@
+//===- SessionState.cpp - KV caches the plan keeps in session state -------===//
+#include "compiler/plan/SessionState.h"
+
+#include "llvm/Support/FormatVariadic.h"
+
+#include <optional>
+#include <string>
+
+using namespace mlir;
+
+namespace effc {
+namespace {
+
+StringRef nameOf(DictionaryAttr attrs) {
+  auto name = attrs ? dyn_cast_or_null<StringAttr>(attrs.get("eff.name")) : StringAttr();
+  return name ? name.getValue() : StringRef();
+}
+
+std::string useText(OpOperand &use) {
+  return "'" + use.getOwner()->getName().getStringRef().str() + "' (operand " +
+         std::to_string(use.getOperandNumber()) + ")";
+}
+
+/// Why `append` cannot be session state ("" when it can); fills `c`.
+std::string whyNot(eff::KvAppendOp append, func::FuncOp func, const SymbolicShapes &shapes,
+                   StateCandidate &c) {
+  c.append = append;
+  auto arg = dyn_cast<BlockArgument>(append.getPast());
+  if (!arg || arg.getOwner() != &func.getBody().front())
+    return "its past is not an input of the model";
+  c.pastArg = arg.getArgNumber();
+  for (OpOperand &use : arg.getUses())
+    if (use.getOwner() != append.getOperation() && !isa<eff::ShapeOp>(use.getOwner()))
+      return "its past input is also read by " + useText(use);
+  std::optional<unsigned> returned;
+  for (OpOperand &use : append.getResult().getUses()) {
+    Operation *user = use.getOwner();
+    if (isa<func::ReturnOp>(user)) {
+      if (returned)
+        return "the present is returned twice";
+      returned = use.getOperandNumber();
+      continue;
+    }
+    if (isa<eff::ShapeOp>(user))
+      continue;
+    if (isa<eff::AttentionOp, eff::AttentionPartialOp>(user) &&
+        (use.getOperandNumber() == 1 || use.getOperandNumber() == 2))
+      continue;
+    return "the present is read by " + useText(use) +
+           ", which cannot read keys or values of another row stride";
+  }
+  if (!returned)
+    return "the present is not returned";
+  c.presentResult = *returned;
+  if (nameOf(func.getResultAttrDict(*returned)) != append.getState())
+    return "the present is not returned as '" + append.getState().str() + "'";
+  auto type = cast<RankedTensorType>(append.getType());
+  if (type.isDynamicDim(1) || type.isDynamicDim(3))
+    return "its heads or head dim are symbolic";
+  auto past = shapes.shapes.find(append.getPast());
+  auto present = shapes.shapes.find(append.getResult());
+  if (past == shapes.shapes.end() || present == shapes.shapes.end())
+    return "its rows are static (an artifact for one past length keeps no cache)";
+  const DimExpr &rows = past->second[2];
+  if (rows.terms().size() != 1 || rows.terms()[0].coeff != 1 || rows.terms()[0].dims.size() != 1)
+    return "the past's rows " + rows.toString() + " are not a dim alone";
+  auto range = present->second[2].range(shapes.dims);
+  if (!range || range->second > int64_t(append.getCapacity()))
+    return llvm::formatv("the present's rows reach {0}, over the capacity {1}",
+                         range ? range->second : -1, append.getCapacity())
+        .str();
+  return "";
+}
+
+} // namespace
+
+std::vector<StateCandidate> findSessionStates(func::FuncOp func, const SymbolicShapes &shapes,
+                                              bool remarks) {
+  std::vector<StateCandidate> found;
+  std::string reason;
+  Operation *at = nullptr;
+  func.walk([&](eff::KvAppendOp append) {
+    if (!reason.empty())
+      return;
+    StateCandidate c;
+    if (append->getParentOp() != func.getOperation())
+      reason = "it is inside a region";
+    else
+      reason = whyNot(append, func, shapes, c);
+    if (!reason.empty()) {
+      at = append;
+      return;
+    }
+    // The session holds one row count for every state.
+    if (!found.empty() && (!(shapes.shapes.lookup(c.append.getPast())[2] ==
+                             shapes.shapes.lookup(found[0].append.getPast())[2]) ||
+                           !(shapes.shapes.lookup(c.append.getResult())[2] ==
+                             shapes.shapes.lookup(found[0].append.getResult())[2]))) {
+      reason = "its rows differ from the first cache's";
+      at = append;
+      return;
+    }
+    found.push_back(c);
+  });
+  if (!reason.empty()) {
+    if (remarks)
+      at->emitRemark("KV cache not kept in session state (every cache is copied as an input "
+                     "and an output): ")
+          << reason;
+    return {};
+  }
+  if (remarks)
+    for (StateCandidate c : found)
+      c.append->emitRemark("KV cache '") << c.append.getState() << "' kept in session state of "
+                                         << c.append.getCapacity() << " rows per (batch, head)";
+  return found;
+}
+
+} // namespace effc
