@@ -7,7 +7,8 @@
 //   effc-gemm-bench [--check] [--perf] [--sweep] [--dtypes=bf16,fp32]
 //                   [--shapes=SUBSTR] [--reps=N] [--jobs=N] [--dump=DIR]
 //                   [--compile-only --arch=sm_90] [--emit-only --dump=DIR]
-//                   [--wgmma [--cpasync]] [--problems=MxNxK,...] [--only=I] [--list]
+//                   [--wgmma [--cpasync]] [--problems=MxNxK,...] [--rows=R]
+//                   [--only=I] [--list]
 //
 // --check runs small correctness problems of the tensor-core generator (odd
 // sizes, transposes, padded rows, epilogues, batches, every candidate tile,
@@ -29,6 +30,12 @@
 // cp.async wgmma kernel instead (what artifacts ship without tensor maps);
 // --split=N forces the TMA kernel's split-K factor on the perf problems.
 // --problems=MxNxK,... replaces the perf shapes (eff.matmul [M,K]x[K,N]).
+// --rows=R (16-bit perf problems): M is a runtime extent (symbolic dim 0,
+// as effc plans a GEMM over batch * seq rows): the kernel is planned at the
+// problem's M and launched for a run of R rows (effc_dims = {R}, grids from
+// their runtime rules as the cuda backend evaluates them at R); the first R
+// rows are checked, with the TMA kernel the rows past them must stay as
+// poisoned (nothing written there), and TFLOP/s count R rows.
 // --list prints the selected problems (index, kind, shape, what) and exits;
 // --only=I keeps problem I of that list (a GPU script runs each in its own
 // process, so a kernel that faults or hangs costs one row, not the run).
@@ -68,6 +75,7 @@ struct Options {
   bool check = false, perf = false, sweep = false, compileOnly = false, emitOnly = false;
   bool wgmma = false, cpasync = false, list = false;
   int only = -1, splitK = 0;
+  int64_t rows = 0; // --rows: the run's M of runtime-rows perf problems (0: static)
   std::vector<std::array<int64_t, 3>> problems; // --problems: perf shapes (M, N, K)
   std::vector<std::string> dtypes{"bf16", "fp32"};
   std::string shapes, arch, dump;
@@ -315,6 +323,8 @@ std::vector<Problem> perfProblems(const Options &opt) {
   for (const std::string &dt : opt.dtypes) {
     DType t = dt == "fp32" ? DType::FLOAT32 : dt == "fp16" ? DType::FLOAT16 : DType::BFLOAT16;
     for (auto &sh : shapes) {
+      if (sh[0] < opt.rows) // a run cannot have more rows than planned
+        continue;
       Problem p;
       // eff.matmul [M, K] x [K, N] -> [M, N], as the planner describes it.
       p.matmul.op = std::string(opName(EffOp::MatMulOp));
@@ -329,6 +339,10 @@ std::vector<Problem> perfProblems(const Options &opt) {
       p.spec.tma = opt.wgmma && !opt.cpasync;
       p.spec.splitK = opt.splitK;
       p.label = shapeLabel(p.spec);
+      if (opt.rows > 0) { // M = dim 0, planned at sh[0]; the run binds R
+        p.spec.runtimeRows = Extent::dim(0);
+        p.label += "@" + std::to_string(opt.rows);
+      }
       p.dtype = dt;
       p.perf = true;
       // The FFMA kernel is exact fp32: the compiler's fp32 contract.
@@ -524,6 +538,25 @@ bool encodeTmaMaps(Gpu &g, const Job &j, std::array<cuda::CUdeviceptr, 2> operan
   return true;
 }
 
+/// The launch of a run with dim 0 = rows: each runtime grid rule evaluated
+/// there as the cuda backend does (clamp(ceil(count / per_block), 1, cap));
+/// `l` itself without rules or rows.
+LaunchDims runLaunch(const LaunchDims &l, int64_t rows) {
+  LaunchDims out = l;
+  for (const RuntimeGrid &r : l.runtimeGrid) {
+    int64_t count = 0;
+    for (const auto &[dims, coeff] : r.count.terms()) {
+      int64_t term = coeff;
+      for (size_t d = 0; d < dims.size(); ++d)
+        term *= rows; // the bench's one dim
+      count += term;
+    }
+    out.grid[r.axis] =
+        uint32_t(std::clamp<int64_t>((count + r.perBlock - 1) / r.perBlock, 1, r.cap));
+  }
+  return out;
+}
+
 /// Runs every variant of `p`: fill, reference, then per variant poison C,
 /// launch, compare (and time for perf problems).
 void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfunction fill,
@@ -552,7 +585,9 @@ void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfuncti
   cuda::CUdeviceptr C = g.alloc(size_t(l.elemsC) * elemSize(s.yType));
   cuda::CUdeviceptr R = g.alloc(size_t(s.batch() * s.M * s.N) * 4);
   cuda::CUdeviceptr out = g.alloc(8);
-  bufs.insert(bufs.end(), {C, R, out});
+  // Runtime rows: the run's dims (dim 0 = R) for the kernel's effc_dims.
+  cuda::CUdeviceptr dims = s.hasRuntimeRows() ? g.alloc(8) : 0;
+  bufs.insert(bufs.end(), {C, R, out, dims});
   if (g.failed())
     goto done;
   {
@@ -563,6 +598,11 @@ void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfuncti
     std::vector<cuda::CUdeviceptr> refArgs = args;
     refArgs.push_back(R);
     args.push_back(C);
+    if (dims) {
+      const long long rows = opt.rows;
+      g.ok(a.cuMemcpyHtoD(dims, &rows, 8), "cuMemcpyHtoD (dims)");
+      args.push_back(dims);
+    }
     cuda::CUfunction ref = g.load(jobs[p.refJob]), cmp = g.load(jobs[p.cmpJob]);
     if (!ref || !cmp || !g.launch(ref, jobs[p.refJob].launch, refArgs) || !g.sync())
       goto done;
@@ -578,7 +618,8 @@ void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfuncti
       g.ok(a.cuMemsetD8(C, 0xFF, size_t(l.elemsC) * elemSize(s.yType)), "cuMemsetD8"); // NaN poison
       g.ok(a.cuMemsetD8(out, 0, 8), "cuMemsetD8");
       std::vector<cuda::CUdeviceptr> cmpArgs{C, R, out};
-      if (!g.launch(f, j.launch, args, nullptr, mp) || !g.sync() ||
+      const LaunchDims launch = runLaunch(j.launch, opt.rows);
+      if (!g.launch(f, launch, args, nullptr, mp) || !g.sync() ||
           !g.launch(cmp, jobs[p.cmpJob].launch, cmpArgs) || !g.sync())
         continue;
       unsigned bits[2] = {0, 0};
@@ -588,8 +629,24 @@ void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfuncti
       std::memcpy(&mag, &bits[1], 4);
       v.maxRelErr = mag > 0 ? double(err) / double(mag) : double(err);
       v.pass = std::isfinite(v.maxRelErr) && v.maxRelErr <= p.tol;
+      // Rows past the run's M stay poisoned where the kernel follows the run
+      // (the TMA kernel; the cp.async and mma.sync kernels compute every
+      // planned row, inside the planned buffer).
+      if (s.hasRuntimeRows() && opt.rows < s.M && wgmma::usesTma(s)) {
+        const size_t row = size_t(s.N) * elemSize(s.yType);
+        std::vector<unsigned char> past(size_t(s.M - opt.rows) * row);
+        g.ok(a.cuMemcpyDtoH(past.data(), C + size_t(opt.rows) * row, past.size()),
+             "cuMemcpyDtoH (rows past the run's M)");
+        size_t written = size_t(
+            std::count_if(past.begin(), past.end(), [](unsigned char b) { return b != 0xFF; }));
+        if (written) {
+          std::printf("%s: %zu bytes written in rows %lld..%lld (past the run's M)\n",
+                      j.name.c_str(), written, (long long)opt.rows, (long long)s.M - 1);
+          v.pass = false;
+        }
+      }
       if (p.perf)
-        v.ms = timeLaunches(g, f, j.launch, args, opt.reps, mp);
+        v.ms = timeLaunches(g, f, launch, args, opt.reps, mp);
     }
   }
 done:
@@ -621,7 +678,13 @@ bool parseArgs(int argc, char **argv, Options &o) {
       o.cpasync = true;
     else if (a == "--list")
       o.list = true;
-    else if (const char *v = val("--only="))
+    else if (const char *v = val("--rows=")) {
+      o.rows = std::atoll(v);
+      if (o.rows < 1) {
+        std::fprintf(stderr, "effc-gemm-bench: --rows=R wants R >= 1\n");
+        return false;
+      }
+    } else if (const char *v = val("--only="))
       o.only = std::atoi(v);
     else if (const char *v = val("--split=")) {
       o.splitK = std::atoi(v);
@@ -668,6 +731,24 @@ bool parseArgs(int argc, char **argv, Options &o) {
       std::fprintf(stderr, "effc-gemm-bench: unknown argument '%s'\n", a.c_str());
       return false;
     }
+  }
+  if (o.rows > 0) { // runtime rows: 16-bit perf problems only
+    if (o.check) {
+      std::fprintf(stderr, "effc-gemm-bench: --rows runs perf problems only (give --perf)\n");
+      return false;
+    }
+    o.perf = true;
+    for (const std::string &dt : o.dtypes)
+      if (dt == "fp32") {
+        std::fprintf(stderr, "effc-gemm-bench: --rows needs 16-bit --dtypes (bf16, fp16)\n");
+        return false;
+      }
+    for (const auto &pr : o.problems)
+      if (pr[0] < o.rows) {
+        std::fprintf(stderr, "effc-gemm-bench: --rows=%lld exceeds M of problem %lldx%lldx%lld\n",
+                     (long long)o.rows, (long long)pr[0], (long long)pr[1], (long long)pr[2]);
+        return false;
+      }
   }
   if (!o.check && !o.perf)
     o.check = o.perf = true;
@@ -748,8 +829,15 @@ int main(int argc, char **argv) {
     Job ref, cmp;
     ref.name = base + "_ref";
     cmp.name = base + "_cmp";
-    ref.source = bench::referenceSource(p.spec, ref.name, &ref.launch);
-    cmp.source = bench::compareSource(p.spec, cmp.name, &cmp.launch);
+    // Runtime rows: the reference and the comparison cover the run's rows
+    // (a prefix of the packed [M][N] output; A is [M][K]).
+    GemmSpec checked = p.spec;
+    if (p.spec.hasRuntimeRows()) {
+      checked.M = opt.rows;
+      checked.runtimeRows = Extent();
+    }
+    ref.source = bench::referenceSource(checked, ref.name, &ref.launch);
+    cmp.source = bench::compareSource(checked, cmp.name, &cmp.launch);
     p.refJob = jobs.size();
     jobs.push_back(ref);
     p.cmpJob = jobs.size();
@@ -853,7 +941,8 @@ int main(int argc, char **argv) {
     Problem &p = problems[pi];
     runProblem(g, p, jobs, fill, opt, 1234u + unsigned(pi) * 101u);
     const GemmSpec &s = p.spec;
-    double flops = 2.0 * double(s.batch()) * double(s.M) * double(s.N) * double(s.K);
+    const double rows = s.hasRuntimeRows() ? double(opt.rows) : double(s.M);
+    double flops = 2.0 * double(s.batch()) * rows * double(s.N) * double(s.K);
     for (const Variant &v : p.variants) {
       const Job &j = jobs[v.job];
       if (!v.pass)
