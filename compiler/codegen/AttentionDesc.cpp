@@ -88,7 +88,13 @@ std::optional<AttentionRuntimeExtents> attentionRuntimeExtentsOf(const KernelDes
   auto packed = [](const std::vector<Extent> &s) {
     return std::array<Extent, 3>{s[1] * s[2] * s[3], s[2] * s[3], s[3]};
   };
-  rt.q = packed(q), rt.k = packed(k), rt.v = packed(v);
+  // K/V in session state: [b, h] slices `capacity` rows apart.
+  auto kv = [&](const TensorDesc &t, const std::vector<Extent> &s) {
+    if (t.capacity == 0)
+      return packed(s);
+    return std::array<Extent, 3>{s[1] * Extent(t.capacity) * s[3], Extent(t.capacity) * s[3], s[3]};
+  };
+  rt.q = packed(q), rt.k = kv(d.inputs[1], k), rt.v = kv(d.inputs[2], v);
   rt.o = packed({q[0], q[1], q[2], v[3]});
   rt.mask = {Extent(0), Extent(0), Extent(0), Extent(0)};
   if (d.hasInput(3)) { // row-major at this run's extents, 0 where it broadcasts

@@ -157,8 +157,11 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
   if (!spec->sinks.empty())
     headValue("sink", spec->sinks);
   w.line("const ", ix, " qBase = ((", ix, ")(b * ", Hq, " + h) * ", S, ") * ", D, ";");
-  w.line("const ", ix, " kBase = ((", ix, ")(b * ", Hkv, " + hk) * ", L, ") * ", D, ";");
-  w.line("const ", ix, " vBase = ((", ix, ")(b * ", Hkv, " + hk) * ", L, ") * ", Dv, ";");
+  // K/V in session state (effc --kv-state): [b, h] slices `capacity` rows apart.
+  const Extent kRows = k.capacity ? Extent(k.capacity) : Extent(L),
+               vRows = v.capacity ? Extent(v.capacity) : Extent(L);
+  w.line("const ", ix, " kBase = ((", ix, ")(b * ", Hkv, " + hk) * ", kRows, ") * ", D, ";");
+  w.line("const ", ix, " vBase = ((", ix, ")(b * ", Hkv, " + hk) * ", vRows, ") * ", Dv, ";");
   w.open("for (int e = threadIdx.x; e < ", rows * D, "; e += ", threads, ") {");
   w.line("const int r = e / ", D, ", c = e % ", D, ";");
   w.line("qs[r][c] = i0 + r < ", S, " ? ",
@@ -272,6 +275,10 @@ bool chooseAttention(const KernelDesc &d, KernelChoice &c, std::string &error) {
   if (!attentionSpec(d, spec, error))
     return false;
   std::optional<AttentionRuntimeExtents> runtime;
+  if (!d.usesDims() && (d.inputs[1].capacity || d.inputs[2].capacity)) {
+    error = d.op + ": keys/values in session state need runtime extents";
+    return false;
+  }
   if (d.usesDims()) {
     // Runtime batch, query and key lengths: both kernels read them from
     // effc_dims.

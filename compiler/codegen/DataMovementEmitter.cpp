@@ -26,9 +26,18 @@ template <typename T> T product(const std::vector<T> &v, size_t from, size_t to)
 
 /// The grid-stride loop's items: one per output element (split: per input
 /// element); with runtime extents, an expression of effc_dims.
-Extent loopItems(const KernelDesc &d) {
-  return (d.is(EffOp::SplitOp) ? d.inputs[0] : d.outputs[0]).elements();
+/// eff.kv_append into session state (effc --kv-state): only the new rows move.
+bool isStateAppend(const KernelDesc &d) {
+  return d.is(EffOp::KvAppendOp) && d.outputs[0].capacity > 0;
 }
+
+/// The tensor whose elements the grid-stride loop visits.
+const TensorDesc &loopTensor(const KernelDesc &d) {
+  return d.is(EffOp::SplitOp) || isStateAppend(d) ? d.inputs[d.is(EffOp::SplitOp) ? 0 : 1]
+                                                  : d.outputs[0];
+}
+
+Extent loopItems(const KernelDesc &d) { return loopTensor(d).elements(); }
 
 /// Writes the kernel around the chosen grid-stride loop (gridStrideChoice);
 /// `body` emits the loop body (the loop variable is `i`).
@@ -204,6 +213,20 @@ bool emitConcat(const KernelDesc &d, const KernelChoice &c, std::string &out, st
         w.line("if (a < ", begin + size, ") { y0[i] = ", src, "; continue; }");
       begin += size;
     }
+  });
+  return true;
+}
+
+/// eff.kv_append into session state: new_rows [B, H, S, D] go to rows
+/// [P, P + S) of each [b, h] slice, `capacity` rows apart; the past rows
+/// are the state's own and stay where they are (x0 is not read).
+bool emitStateAppend(const KernelDesc &d, const KernelChoice &c, std::string &out) {
+  const std::vector<Extent> rows = d.inputs[1].extents();
+  const Extent P = d.inputs[0].extents()[2], slice = rows[2] * rows[3];
+  gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
+    w.line("const ", ix, " bh = i / ", slice, ";");
+    w.line("y0[(bh * ", Extent(d.outputs[0].capacity), " + ", P, ") * ", rows[3], " + i % ", slice,
+           "] = x1[i];");
   });
   return true;
 }
@@ -566,7 +589,17 @@ bool chooseDataMovement(const KernelDesc &d, KernelChoice &c, std::string &error
   }
   // One thread per output element; split, per input element; the grid for
   // the largest extents (blocks past a run's extent find no item).
-  const TensorDesc &items = d.is(EffOp::SplitOp) ? d.inputs[0] : d.outputs[0];
+  if (d.inputs[0].capacity != (isStateAppend(d) ? d.outputs[0].capacity : 0) ||
+      (!isStateAppend(d) && d.outputs[0].capacity) ||
+      (d.inputs.size() > 1 && d.inputs[1].capacity)) {
+    error = d.op + ": session state is read and written only by eff.kv_append (past and present)";
+    return false;
+  }
+  if (isStateAppend(d) && (d.inputs[0].rank() != 4 || d.inputs[1].rank() != 4)) {
+    error = d.op + ": past and new_rows must be 4-D";
+    return false;
+  }
+  const TensorDesc &items = loopTensor(d);
   c = gridStrideChoice(c.family, items.numElements());
   c.launch.followRuntime(0, loopItems(d), c.threads(), c.launch.grid[0]);
   return true;
@@ -593,8 +626,9 @@ bool instantiateDataMovement(const KernelDesc &d, const KernelChoice &c, std::st
     case EffOp::SliceOp:
       return emitSlice(d, c, out, error);
     case EffOp::ConcatOp:
-    case EffOp::KvAppendOp:
       return emitConcat(d, c, out, error);
+    case EffOp::KvAppendOp:
+      return isStateAppend(d) ? emitStateAppend(d, c, out) : emitConcat(d, c, out, error);
     case EffOp::SplitOp:
       return emitSplit(d, c, out, error);
     case EffOp::GatherOp:

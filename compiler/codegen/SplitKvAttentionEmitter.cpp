@@ -60,6 +60,10 @@ bool partialSpec(const KernelDesc &d, AttentionSpec &out, int64_t &splits, std::
 /// error for a static one).
 bool runtimeOf(const KernelDesc &d, std::optional<AttentionRuntimeExtents> &rt,
                std::string &error) {
+  if (!d.usesDims() && (d.inputs[1].capacity || d.inputs[2].capacity)) {
+    error = d.op + ": keys/values in session state need runtime extents";
+    return false;
+  }
   if (!d.usesDims())
     return true;
   rt = attentionRuntimeExtentsOf(d, error);

@@ -73,7 +73,7 @@ struct CompileOptions {
   std::string gemm = "auto";
   bool hostOnly = false;
   /// --kv-state: the KV caches of eff.kv_append kept in session state
-  /// (compiler/plan/SessionState.h; needs --host-only for now).
+  /// (compiler/plan/SessionState.h).
   bool kvState = false;
   bool remarks = false;
   /// Progress lines through the handler; MLIR's per-stage timing report on

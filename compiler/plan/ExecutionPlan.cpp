@@ -133,10 +133,6 @@ public:
     }
     // KV caches kept in session state: the past input and the present are
     // views of the state, neither a binding.
-    if (options.kvState && !options.hostOnly)
-      return emitError(func.getLoc())
-             << "--kv-state: the CUDA kernels do not read a KV cache kept in session state yet "
-                "(issue 14 S4): add --host-only";
     for (StateCandidate c : options.kvState ? findSessionStates(func, symbolic, options.remarks)
                                             : std::vector<StateCandidate>()) {
       auto type = cast<RankedTensorType>(c.append.getType());
@@ -425,6 +421,16 @@ private:
           codegen::describeKernelOp(op, name, error, symbolicShape);
       if (desc) {
         kernel.desc = std::move(*desc);
+        // Session state: the emitters read its [b, h] slices capacity rows apart.
+        auto capacityOf = [&](int32_t id) -> int64_t {
+          if (id < 0 || plan.manifest.buffers(id).storage() != artifact::Buffer::STATE)
+            return 0;
+          return plan.manifest.states(int(plan.manifest.buffers(id).state())).shape(2);
+        };
+        for (size_t i = 0; i < kernel.inputs.size() && i < kernel.desc.inputs.size(); ++i)
+          kernel.desc.inputs[i].capacity = capacityOf(kernel.inputs[i]);
+        for (size_t o = 0; o < kernel.outputs.size() && o < kernel.desc.outputs.size(); ++o)
+          kernel.desc.outputs[o].capacity = capacityOf(kernel.outputs[o]);
         kernel.desc.sm90a = options.sm90a;
         kernel.desc.gemm = options.gemm;
         if (!op->hasTrait<OpTrait::eff::Collective>()) // run through Collectives.h

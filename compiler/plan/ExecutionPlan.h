@@ -34,7 +34,7 @@ struct PlanOptions {
   /// not the preferred one (KernelChoice::remark).
   bool remarks = false;
   /// effc --kv-state: keep eff.kv_append's caches in session state
-  /// (SessionState.h; host-only until the CUDA kernels read it).
+  /// (SessionState.h).
   bool kvState = false;
 };
 

@@ -9,12 +9,20 @@
 # prompt in one run and in chunks of <= 5 over the cache) with exactly the
 # logits error of the same compile without --kv-state (the contiguous cache
 # fed back each run). Serving (the paged engine) refuses such an artifact.
-#   test/e2e/run_generate_kv_state.sh MODEL_DIR REFERENCE_DIR BIN_DIR [effc args...]
+# TARGET cuda: the artifacts carry CUDA kernels (the append into the state,
+# attention with its slice stride), which NVRTC compiles for sm_80, sm_90 and
+# sm_90a; host-only: --host-only (MoE decoders).
+#   test/e2e/run_generate_kv_state.sh MODEL_DIR REFERENCE_DIR BIN_DIR cuda|host-only [effc args...]
 set -euo pipefail
-model_dir=$1; ref_dir=$2; bin_dir=$3; shift 3
+model_dir=$1; ref_dir=$2; bin_dir=$3; target=$4; shift 4
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 effc=("$bin_dir/effc" "$model_dir/model.onnx" --dim batch=2 --dim past=0..255 --dim total=1..288
-      --host-only "$@")
+      "$@")
+case "$target" in
+  cuda) ;;
+  host-only) effc+=(--host-only) ;;
+  *) echo "TARGET must be cuda or host-only, got '$target'" >&2; exit 1 ;;
+esac
 run=("$bin_dir/effc-run" --backend=host)
 data=(--generate 16 --test-data "$ref_dir/generate_0")
 for seq in 32 5; do
@@ -37,3 +45,6 @@ fi
 cat "$work/err"
 grep -qF "the artifact keeps its KV cache in session state (one sequence set per session): compile it without --kv-state" \
   "$work/err"
+if [ "$target" = cuda ]; then
+  "$bin_dir/effc-nvrtc-check" "$work/state32.effc" --arch=sm_80,sm_90,sm_90a
+fi

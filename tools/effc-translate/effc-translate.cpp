@@ -46,7 +46,7 @@ llvm::cl::opt<std::string> gemm("gemm",
                                 llvm::cl::init("auto"));
 llvm::cl::opt<bool> kvState("kv-state",
                             llvm::cl::desc("Keep eff.kv_append's caches in session state, as "
-                                           "effc --kv-state (needs --host-only)"));
+                                           "effc --kv-state"));
 llvm::cl::opt<bool> remarks("remarks",
                             llvm::cl::desc("A remark at each op whose kernel falls back, as effc "
                                            "--remarks"));

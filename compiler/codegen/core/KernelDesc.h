@@ -32,6 +32,10 @@ struct TensorDesc {
   bool present = true;
   /// Values of an integer operand known at compile time (axes, K, starts...).
   std::optional<std::vector<int64_t>> constInts;
+  /// > 0: a 4-D [B, H, rows, D] view of session state (effc --kv-state)
+  /// whose [b, h] slices are `capacity` rows apart; only eff.kv_append and
+  /// the k/v of attention kernels with runtime extents read or write one.
+  int64_t capacity = 0;
 
   int64_t numElements() const {
     int64_t n = 1;

@@ -77,6 +77,9 @@ public:
       d_.api.cuMemFree(arena_);
     if (dims_)
       d_.api.cuMemFree(dims_);
+    for (CUdeviceptr st : states_)
+      if (st)
+        d_.api.cuMemFree(st);
     // stream_ goes with the last DeviceTensor returned by runOnDevice.
   }
 
@@ -179,6 +182,20 @@ private:
       // The memset runs on the legacy stream; the session's stream is non-blocking.
       EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuCtxSynchronize(), "clearing the arena"));
     }
+    // Session state (effc --kv-state): one zeroed buffer per state, kept
+    // across runs at a fixed address; kernels append to it in place, no run
+    // copies it (its STATE buffers are no inputs or outputs).
+    for (const artifact::State &st : m.states()) {
+      CUdeviceptr p = 0;
+      const uint64_t n = std::max<uint64_t>(st.size_bytes(), 1);
+      EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuMemAlloc(&p, n), "allocating session state '" +
+                                                                  st.output() + "' of " +
+                                                                  std::to_string(n) + " bytes"));
+      states_.push_back(p);
+      EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuMemsetD8(p, 0, n), "clearing session state"));
+    }
+    if (m.states_size())
+      EFFC_RETURN_IF_ERROR(d_.check(d_.api.cuCtxSynchronize(), "clearing session state"));
     // Runtime extents: the run's dim values live in a small device buffer
     // (DIMS) that kernels with uses_dims read through their effc_dims
     // argument. Its address never changes, so a CUDA graph replays unchanged
@@ -275,6 +292,8 @@ private:
     const Buffer &b = manifest().buffers(r);
     if (b.storage() == Buffer::WEIGHT)
       return dm_->weights() ? dm_->weights() + b.offset() : 0;
+    if (b.storage() == Buffer::STATE)
+      return states_[b.state()];
     return arena_ ? arena_ + b.offset() : 0;
   }
 
@@ -630,6 +649,7 @@ private:
           d_.check(d_.api.cuMemcpyHtoDAsync(dims_, dimValues_.data(),
                                             sizeof(int64_t) * dimValues_.size(), s),
                    "copying the dim values to the device"));
+    uint64_t bytesIn = 0, bytesOut = 0; // copied by this run (RunProfile, verbosity 2)
     for (size_t i = 0; i < inputs.size(); ++i) {
       size_t n = inputs[i].byteSize();
       if (!n || rb.inputBound[i])
@@ -639,6 +659,7 @@ private:
                        ? d_.api.cuMemcpyDtoDAsync(dst, CUdeviceptr(inputs[i].data), n, s)
                        : d_.api.cuMemcpyHtoDAsync(dst, inputs[i].data, n, s);
       EFFC_RETURN_IF_ERROR(d_.check(r, "copying input '" + ins[i].name + "' to the device"));
+      bytesIn += n;
     }
     int updatesBefore = graphUpdates_;
     if (profile) {
@@ -656,18 +677,23 @@ private:
                        ? d_.api.cuMemcpyDtoDAsync(CUdeviceptr(outputs[o].data), src, n, s)
                        : d_.api.cuMemcpyDtoHAsync(outputs[o].data, src, n, s);
       EFFC_RETURN_IF_ERROR(d_.check(r, "copying output '" + outs[o].name + "'"));
+      bytesOut += n;
     }
+    if (profile)
+      profile->bytesIn = bytesIn, profile->bytesOut = bytesOut;
     if (verbosity_ >= 2)
       std::fprintf(stderr,
                    "effc: %s: run on cuda:%d: %zu kernels (%s), inputs %d bound / %zu, "
                    "outputs %d written in place / %zu, %d graph nodes updated, %d tensor maps "
-                   "encoded%s\n",
+                   "encoded, copied %llu bytes in and %llu out, %d session-state tensors in "
+                   "place%s\n",
                    model_->path().c_str(), d_.ordinal, kernels_.size(),
                    profile              ? "profiled"
                    : exec_ && useGraph_ ? "CUDA graph"
                                         : "eager",
                    rb.boundInputs, inputs.size(), rb.boundOutputs, outputs.size(),
                    graphUpdates_ - updatesBefore, mapEncodes_ - encodesBefore,
+                   (unsigned long long)bytesIn, (unsigned long long)bytesOut, int(states_.size()),
                    touchesHost || !callerStream_ ? "" : ", not synchronized");
     // A device-only run on the caller's stream stays stream-ordered.
     if (!touchesHost && callerStream_)
@@ -686,8 +712,9 @@ private:
   std::shared_ptr<const Model> model_;
   std::shared_ptr<DeviceModel> dm_;
   CUdeviceptr arena_ = 0;
-  CUdeviceptr dims_ = 0;           // DIMS: the run's dim values (int64, Manifest.dims order)
-  std::vector<int64_t> dimValues_; // set by Session (setDims) before each run
+  std::vector<CUdeviceptr> states_; // session state (Manifest.states), kept across runs
+  CUdeviceptr dims_ = 0;            // DIMS: the run's dim values (int64, Manifest.dims order)
+  std::vector<int64_t> dimValues_;  // set by Session (setDims) before each run
   SharedStream stream_;
   CUgraph graph_ = nullptr;
   CUgraphExec exec_ = nullptr;
@@ -717,11 +744,6 @@ public:
   // Manifest checks only, so they work (and are tested) without a GPU.
   Status supports(const Model &model) const override {
     const artifact::Manifest &m = manifestOf(model);
-    if (m.states_size())
-      return Status::error(model.path() + ": cuda backend: session state ('" +
-                           m.states(0).output() +
-                           "', a KV cache kept in place) is not done yet on the cuda backend "
-                           "(issue 14 S4): compile without --kv-state");
     Status st = checkKernels(m);
     if (st.ok() && m.kernels_size() > 0 && m.cubins_size() == 0)
       st = cudaSource(m, model.payload()).status();

@@ -3,17 +3,29 @@
 // input read by nothing else and whose present is returned as its `state`
 // becomes Manifest.states[i] of [B, H, capacity, D]; the past input and the
 // present are STATE views of it (no arena bytes, no input/output binding),
-// and attention reads the kv_append results. Only host-only artifacts place
-// it until the CUDA kernels read a strided cache.
-// RUN: effc-translate --eff-to-manifest --host-only --kv-state --remarks %s 2>%t.remarks | FileCheck %s
+// and attention reads the kv_append results. On CUDA the append writes only
+// the new rows, at row past (effc_dims[0]) of slices 11 rows apart; the
+// fp32 attention (the fallback kernel) reads K/V with that slice stride.
+// RUN: effc-translate --eff-to-manifest --kv-state --remarks %s 2>%t.remarks | FileCheck %s
 // RUN: FileCheck %s --check-prefix=REMARKS < %t.remarks
-// RUN: not effc-translate --eff-to-manifest --kv-state %s 2>&1 | FileCheck %s --check-prefix=CUDA
+// RUN: effc-translate --eff-to-cuda --kv-state %s | FileCheck %s --check-prefix=CUDA
+// RUN: effc %s --kv-state -o %t.effc
+// RUN: effc-nvrtc-check %t.effc --arch=sm_80,sm_90,sm_90a | FileCheck %s --check-prefix=NVRTC
 // Without --kv-state nothing changes: past and present are bindings.
 // RUN: effc-translate --eff-to-manifest --host-only %s | FileCheck %s --check-prefix=PLAIN
 
 // REMARKS: remark: KV cache 'present.0.key' kept in session state of 11 rows per (batch, head)
 // REMARKS: remark: KV cache 'present.0.value' kept in session state of 11 rows per (batch, head)
-// CUDA: error: --kv-state: the CUDA kernels do not read a KV cache kept in session state yet (issue 14 S4): add --host-only
+// CUDA-LABEL: k0_kv_append(
+// CUDA: for (int i = {{.*}}; i < int(32 * effc_dims[1]);
+// CUDA-NEXT: const int bh = i / (16 * effc_dims[1]);
+// CUDA-NEXT: y0[(bh * 11 + (effc_dims[0])) * 16 + i % (16 * effc_dims[1])] = x1[i];
+// CUDA-LABEL: k2_attention(
+// CUDA: const int kBase = ((int)(b * 2 + hk) * 11) * 16;
+// CUDA-NEXT: const int vBase = ((int)(b * 2 + hk) * 11) * 16;
+// NVRTC: sm_80: 2 kernels compiled
+// NVRTC: sm_90: 2 kernels compiled
+// NVRTC: sm_90a: 2 kernels compiled
 
 // CHECK-LABEL: name: "past_key_values.0.key"
 // CHECK-NEXT: dtype: FLOAT32

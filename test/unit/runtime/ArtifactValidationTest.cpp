@@ -2,7 +2,6 @@
 #include "TestUtil.h"
 
 #include "ArtifactFormat.h"
-#include "effc/Backend.h"
 
 #include <cmath>
 
@@ -471,7 +470,7 @@ TEST(SessionState, ManifestErrors) {
                "output 'y' is bound to session state");
 
   // The host backend lets only the kernels that know the row stride touch
-  // it; the cuda backend does not run state yet and says so.
+  // it.
   auto relu = loadBytes(mutate([](auto &c) { c.mutable_kernels(1)->set_op("eff.mul"); }), "s.effc");
   ASSERT_TRUE(relu);
   auto s = Session::create(relu, "host");
@@ -482,14 +481,6 @@ TEST(SessionState, ManifestErrors) {
       << s.status().message();
   auto model = loadBytes(valid, "state.effc");
   ASSERT_TRUE(model);
-  auto cuda = getBackend("cuda");
-  if (cuda.ok()) {
-    Status st = (*cuda)->supports(*model);
-    EXPECT_NE(st.message().find("session state ('present.0.key', a KV cache kept in place) is not "
-                                "done yet on the cuda backend"),
-              std::string::npos)
-        << st.message();
-  }
 
   // Three runs append a row each: the state holds 3, and the attention of
   // the last run reads all of them (y = the softmax-weighted mean of rows).
