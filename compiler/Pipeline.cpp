@@ -112,6 +112,7 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
   {
     mlir::eff::KvCacheInplaceOptions kv;
     kv.remarks = options.remarks;
+    kv.state = options.kvState;
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createKvCacheInplace(kv));
   }
   // Paged KV cache (issue 19): the appends and their attention become a

@@ -35,6 +35,11 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Give a decoder exported without a cache the with-past interface "
                      "(eff-kv-cache: past_key_values.{i}.* -> present.{i}.*)"),
       llvm::cl::init(false)};
+  Option<bool> kvState{
+      *this, "kv-state",
+      llvm::cl::desc("Keep the KV caches in session state (the plan's; here: eff-kv-cache-inplace "
+                     "gives the cache interface the compute dtype)"),
+      llvm::cl::init(false)};
   Option<bool> splitKvDecode{
       *this, "split-kv-decode",
       llvm::cl::desc("Split decode-shaped eff.attention over the keys (eff-split-kv-decode)"),

@@ -14,6 +14,7 @@
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/Support/FormatVariadic.h"
 
 namespace mlir::eff {
@@ -99,8 +100,56 @@ struct KvCacheInplacePass : public mlir::eff::impl::KvCacheInplaceBase<KvCacheIn
     return *past + *fresh;
   }
 
+  /// `state`: past_key_values.* read only through one float cast (and
+  /// eff.shape) take the cast's type; present.* returned through a float
+  /// cast are returned before it. The cache then lives in the compute dtype.
+  void retypeCacheInterface(func::FuncOp func) {
+    SmallVector<Type> argTypes(func.getArgumentTypes()), resultTypes(func.getResultTypes());
+    llvm::StringMap<Type> retyped; // "0.key" -> the type that past took
+    for (BlockArgument arg : func.getArguments()) {
+      StringRef name = nameAttr(func.getArgAttrDict(arg.getArgNumber()));
+      if (!name.starts_with(kPastPrefix))
+        continue;
+      SmallVector<CastOp> casts;
+      bool other = false;
+      for (Operation *user : arg.getUsers()) {
+        if (auto cast = dyn_cast<CastOp>(user))
+          casts.push_back(cast);
+        else if (!isa<ShapeOp>(user))
+          other = true;
+      }
+      if (other || casts.size() != 1 || !isa<FloatType>(getElementTypeOrSelf(casts[0].getType())))
+        continue;
+      arg.setType(casts[0].getType());
+      argTypes[arg.getArgNumber()] = arg.getType();
+      casts[0].getResult().replaceAllUsesWith(arg);
+      casts[0].erase();
+      retyped[name.drop_front(kPastPrefix.size())] = arg.getType();
+    }
+    auto ret = cast<func::ReturnOp>(func.getBody().front().getTerminator());
+    for (OpOperand &operand : ret->getOpOperands()) {
+      unsigned i = operand.getOperandNumber();
+      auto cast = operand.get().getDefiningOp<CastOp>();
+      StringRef name = nameAttr(func.getResultAttrDict(i));
+      // Only the present of a retyped past, in that past's type.
+      auto past = name.starts_with(kPresentPrefix)
+                      ? retyped.find(name.drop_front(kPresentPrefix.size()))
+                      : retyped.end();
+      if (!cast || past == retyped.end() ||
+          getElementTypeOrSelf(cast.getInput().getType()) != getElementTypeOrSelf(past->second))
+        continue;
+      operand.set(cast.getInput());
+      resultTypes[i] = cast.getInput().getType();
+      if (cast->use_empty())
+        cast.erase();
+    }
+    func.setFunctionType(FunctionType::get(func.getContext(), argTypes, resultTypes));
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    if (state)
+      retypeCacheInterface(func);
     func.walk([&](ConcatOp concat) {
       auto type = dyn_cast<RankedTensorType>(concat.getType());
       int64_t axis = concat.getAxis();

@@ -380,9 +380,13 @@ def KvCacheInplace : Pass<"eff-kv-cache-inplace", "func::FuncOp"> {
     else past's upper bound (eff.dims) plus the new rows' largest length
     (their static length, or input_ids' dim 1 bound).
 
-    Kernels still write the present contiguous (the value of concat): the
-    plan's session-state buffers, the runtime binding of past to the cache
-    and attention over the strided cache are the next steps of stage S4.
+    Without effc --kv-state kernels write the present contiguous (the value
+    of concat); with it the plan keeps it in session state. `state`
+    (effc --kv-state) first gives the cache interface the compute dtype: a
+    past input read only through one float eff.cast (and eff.shape) takes
+    the cast's type, and its present, returned through a cast from that
+    type, is returned before the cast, so under --dtype=bf16 the cache is
+    kept in bf16 and no step casts it.
     With `remarks`, each rank-4 concat along the sequence axis gets a
     remark: converted (with the capacity and how it reaches attention) or
     why not.
@@ -390,6 +394,9 @@ def KvCacheInplace : Pass<"eff-kv-cache-inplace", "func::FuncOp"> {
   let options = [
     Option<"maxLength", "max-length", "int64_t", /*default=*/"0",
            "Rows of each cache (past + new); 0 = from the dims' upper bounds">,
+    Option<"state", "state", "bool", /*default=*/"false",
+           "The caches will be session state (effc --kv-state): past inputs and presents "
+           "take the compute dtype, their interface casts disappear">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark per sequence-axis concat: converted, or why not">
   ];

@@ -310,6 +310,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.decomposeLoRA = options.decomposeLoRA;
   pipelineOptions.splitKvDecode = options.splitKvDecode;
   pipelineOptions.kvCache = options.kvCache;
+  pipelineOptions.kvState = options.kvState;
   pipelineOptions.splitKvSplits = options.splitKvSplits;
   pipelineOptions.pagedKv = options.pagedKv;
   pipelineOptions.pagedKvPages = options.pagedKvPages;

@@ -8,7 +8,9 @@
 # (32/32 greedy tokens, step logits within 1e-4, teacher-forced too, the
 # prompt in one run and in chunks of <= 5 over the cache) with exactly the
 # logits error of the same compile without --kv-state (the contiguous cache
-# fed back each run). Serving (the paged engine) refuses such an artifact.
+# fed back each run). Under --dtype=bf16 the cache is kept in bf16 (the
+# fp32 interface casts are gone) with the logits of the bf16 compile
+# without --kv-state, teacher-forced. Serving (the paged engine) refuses such an artifact.
 # TARGET cuda: the artifacts carry CUDA kernels (the append into the state,
 # attention with its slice stride), which NVRTC compiles for sm_80, sm_90 and
 # sm_90a; host-only: --host-only (MoE decoders).
@@ -45,6 +47,19 @@ fi
 cat "$work/err"
 grep -qF "the artifact keeps its KV cache in session state (one sequence set per session): compile it without --kv-state" \
   "$work/err"
+# bf16: the state holds bf16 rows, which is what the plain compile's casts
+# round the fp32 interface to, so the logits are the same.
+"${effc[@]}" --dim seq=1..32 --dtype=bf16 --kv-state --remarks -o "$work/state-bf16.effc" \
+  2>"$work/remarks"
+grep -q "kept in session state of" "$work/remarks"
+"${effc[@]}" --dim seq=1..32 --dtype=bf16 -o "$work/plain-bf16.effc"
+for a in state plain; do # bf16's error against HF's fp32 logits may exceed 1e-4: compare lines
+  "${run[@]}" "$work/$a-bf16.effc" "${data[@]}" --teacher-forcing --rtol 1 --row-rtol 1 \
+    >"$work/$a-bf16.out" || true
+  grep '^output logits' "$work/$a-bf16.out" | tee "$work/$a-bf16.line"
+done
+[ -s "$work/state-bf16.line" ]
+diff "$work/state-bf16.line" "$work/plain-bf16.line"
 if [ "$target" = cuda ]; then
   "$bin_dir/effc-nvrtc-check" "$work/state32.effc" --arch=sm_80,sm_90,sm_90a
 fi

