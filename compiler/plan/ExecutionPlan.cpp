@@ -133,6 +133,9 @@ public:
     }
     // KV caches kept in session state: the past input and the present are
     // views of the state, neither a binding.
+    if (options.kvState && plan.manifest.devices() > 1)
+      return emitError(func.getLoc()) << "--kv-state with --devices=" << plan.manifest.devices()
+                                      << " is not done yet (session state lives on one device)";
     for (StateCandidate c : options.kvState ? findSessionStates(func, symbolic, options.remarks)
                                             : std::vector<StateCandidate>()) {
       auto type = cast<RankedTensorType>(c.append.getType());

@@ -2,6 +2,9 @@
 // all caches or none are placed, and the first that cannot be says why.
 // Here the present is also read by an eff.neg, which knows no row stride.
 // RUN: effc-translate --eff-to-manifest --host-only --kv-state --remarks %s 2>&1 >/dev/null | FileCheck %s
+// Session state lives on one device:
+// RUN: not effc %s --kv-state --devices=2 -o %t.effc 2>&1 | FileCheck %s --check-prefix=DEVICES
+// DEVICES: error: --kv-state with --devices=2 is not done yet (session state lives on one device)
 // CHECK: remark: KV cache not kept in session state (every cache is copied as an input and an output): the present is read by 'eff.neg' (operand 0), which cannot read keys or values of another row stride
 // CHECK-NOT: kept in session state of
 func.func @main(%x: tensor<1x2x?x16xf32> {eff.dim_params = ["", "", "seq", ""], eff.name = "x"},
