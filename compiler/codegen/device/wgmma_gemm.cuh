@@ -42,6 +42,12 @@
 #include "hopper.cuh"
 #include "tensor_core_gemm.cuh"
 
+// The dynamic shared memory (a macro so that the host emulation in
+// test/unit/codegen/WgmmaTmaEmuTest.cpp can supply its own array).
+#ifndef WG_DYN_SMEM
+#define WG_DYN_SMEM(name) extern __shared__ __align__(1024) unsigned char name[]
+#endif
+
 // ---- begin layout (host-checkable: plain integer C++; bench/gemm/wgmmacheck.py) ----
 /// The sizes every part of the kernel derives from the config.
 template <class C> struct WgShape {
@@ -180,7 +186,7 @@ __device__ __forceinline__ void wgmma_gemm(const void *__restrict__ A_, const vo
   typedef WgOperand<C, false> OB;
   constexpr bool BF = C::A_TYPE == TCG_BF16;
   constexpr int NACC = C::BN / 2; // fp32 accumulators per thread
-  extern __shared__ __align__(1024) unsigned char wg_smem[];
+  WG_DYN_SMEM(wg_smem);
   const unsigned smem = (smem_u32(wg_smem) + 1023u) & ~1023u;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wg = warp >> 2, wq = warp & 3; // warpgroup, warp within it
@@ -375,7 +381,7 @@ wgmma_tma_gemm(const void *__restrict__ bias_, void *__restrict__ C_, const HopT
   typedef WgOperand<C, false> OB;
   constexpr bool BF = C::A_TYPE == TCG_BF16;
   constexpr int NACC = C::BN / 2;
-  extern __shared__ __align__(1024) unsigned char wg_smem[];
+  WG_DYN_SMEM(wg_smem);
   // full[s], empty[s], then red_full, red_free (split-K)
   __shared__ __align__(8) unsigned long long wg_bars[2 * C::STAGES + 2];
   const unsigned smem = (smem_u32(wg_smem) + 1023u) & ~1023u;

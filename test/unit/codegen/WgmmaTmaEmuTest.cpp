@@ -1,0 +1,392 @@
+// The TMA warp-specialized wgmma GEMM (wgmma_tma_gemm of
+// compiler/codegen/device/wgmma_gemm.cuh) run on the host by emulation
+// (CudaEmulation.h: a std::thread per CUDA thread of a block), so its
+// persistent tile walk, mbarrier pipeline and epilogue are checked without a
+// GPU, with runtime rows (issue 16: M read from effc_dims, planned at the
+// bound) above all. Emulated here from the PTX ISA: mbarriers (arrival count
+// + transaction bytes, phase parity waits), cp.async.bulk.tensor.3d (a box
+// of the tensor map, out-of-bounds elements zero, written with the 128-byte
+// swizzle: 16-byte chunk c of box row r at chunk c ^ (r % 8), complete_tx of
+// the whole box on the mbarrier), and wgmma.mma_async m64nNk16 reading both
+// operand layouts from their descriptors (K-major: element (r, k) at start +
+// (r / 8) SBO + (r % 8) 128 + 2 k; MN-major: element (mn, k) at start +
+// (mn / 64) LBO + (k / 8) SBO + (k % 8) 128 + 2 (mn % 64); then address
+// bits [4:6] ^= [7:9]) -- the layout the kernel's header describes and an
+// H100 run checked, so this test checks the kernel's logic, not Hopper's
+// layouts. Clusters (split-K > 1) are not emulated: the specs here take no
+// split. Each case's config mirrors what emitWgmmaGemm writes for the same
+// GemmSpec (checked on its text), its launch is wgmmaGemmLaunch's, the
+// runtime grid rule evaluated at the run's rows as the cuda backend does.
+// Inputs are small integers (exact fp32 sums), so every stored row must equal
+// the bf16 of the reference exactly; C starts NaN-poisoned and A's rows past
+// the run's M are NaN: rows past the run's M must stay poisoned.
+#include "compiler/codegen/gemm/GemmSpec.h"
+#include "compiler/codegen/gemm/WgmmaGemm.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <random>
+#include <string>
+
+#include "CudaEmulation.h"
+
+namespace emu {
+
+inline Dim3 gridDim{1, 1, 1};
+
+// ---- shared memory: one u32 address space --------------------------------
+// [0, kDynBytes): the dynamic shared memory; static __shared__ arrays (the
+// kernel's mbarriers and run extents) get 4 KiB windows from 0x100000 on.
+constexpr u32 kDynBytes = 227 * 1024, kStaticBase = 0x100000;
+alignas(1024) unsigned char gDynSmem[kDynBytes];
+inline std::mutex gSpaceMutex;
+inline std::vector<unsigned char *> gStatics;
+inline u32 emu_smem_u32(const void *p) {
+  auto *c = static_cast<unsigned char *>(const_cast<void *>(p));
+  if (c >= gDynSmem && c < gDynSmem + kDynBytes)
+    return u32(c - gDynSmem);
+  std::lock_guard<std::mutex> lock(gSpaceMutex);
+  for (size_t i = 0; i < gStatics.size(); ++i)
+    if (gStatics[i] == c)
+      return kStaticBase + u32(i) * 0x1000;
+  gStatics.push_back(c);
+  return kStaticBase + u32(gStatics.size() - 1) * 0x1000;
+}
+inline unsigned char *emu_ptr(u32 a) {
+  if (a < kDynBytes)
+    return gDynSmem + a;
+  std::lock_guard<std::mutex> lock(gSpaceMutex);
+  return gStatics.at((a - kStaticBase) / 0x1000) + (a & 0xFFF);
+}
+
+// ---- mbarrier ----------------------------------------------------------------
+struct Bar {
+  unsigned count = 0, pending = 0, phase = 0;
+  long long tx = 0;
+};
+inline std::mutex gBarMutex;
+inline std::condition_variable gBarCv;
+inline std::map<u32, Bar> gBars;
+inline void barStep(Bar &b) { // under gBarMutex
+  if (b.pending == 0 && b.tx == 0) {
+    ++b.phase;
+    b.pending = b.count;
+    gBarCv.notify_all();
+  }
+}
+inline void emu_mbar_init(u32 a, u32 count) {
+  std::lock_guard<std::mutex> lock(gBarMutex);
+  gBars[a] = Bar{count, count, 0, 0};
+}
+inline void emu_mbar_arrive(u32 a) {
+  std::lock_guard<std::mutex> lock(gBarMutex);
+  Bar &b = gBars.at(a);
+  EXPECT_GT(b.pending, 0u) << "arrival on a completed phase";
+  --b.pending;
+  barStep(b);
+}
+inline void emu_mbar_arrive_expect_tx(u32 a, u32 bytes) {
+  std::lock_guard<std::mutex> lock(gBarMutex);
+  Bar &b = gBars.at(a);
+  b.tx += bytes;
+  --b.pending;
+  barStep(b);
+}
+inline void emu_complete_tx(u32 a, u32 bytes) {
+  std::lock_guard<std::mutex> lock(gBarMutex);
+  Bar &b = gBars.at(a);
+  b.tx -= bytes;
+  EXPECT_GE(b.tx, 0) << "more bytes delivered than expected";
+  barStep(b);
+}
+// try_wait.parity: done once the phase of that parity has completed, i.e.
+// the current phase's parity differs.
+inline void emu_mbar_wait(u32 a, u32 parity) {
+  std::unique_lock<std::mutex> lock(gBarMutex);
+  gBarCv.wait(lock, [&] { return (gBars.at(a).phase & 1u) != parity; });
+}
+
+// ---- TMA -----------------------------------------------------------------
+// What the test "encodes" into the 128-byte HopTensorMap (wgmma::tmaMaps).
+struct EmuMap {
+  const unsigned char *base;
+  unsigned long long dims[3], strides[2];
+  unsigned box[3];
+};
+inline void emu_tma_load_3d(u32 dst, const void *tmap, u32 bar, int c0, int c1, int c2) {
+  const EmuMap &m = *static_cast<const EmuMap *>(tmap);
+  EXPECT_EQ(dst % 1024, 0u) << "128B-swizzled TMA destination not 1024-byte aligned";
+  EXPECT_EQ(m.box[0], 64u);
+  unsigned char *d = emu_ptr(dst);
+  for (unsigned r = 0; r < m.box[1]; ++r)
+    for (unsigned e = 0; e < m.box[0]; ++e) {
+      const long long x = c0 + e, y = c1 + r, z = c2;
+      u16 v = 0;
+      if (x >= 0 && y >= 0 && z >= 0 && (unsigned long long)x < m.dims[0] &&
+          (unsigned long long)y < m.dims[1] && (unsigned long long)z < m.dims[2])
+        std::memcpy(&v, m.base + z * m.strides[1] + y * m.strides[0] + x * 2, 2);
+      const unsigned chunk = (e * 2) / 16, within = (e * 2) % 16;
+      std::memcpy(d + r * 128 + ((chunk ^ (r % 8)) * 16) + within, &v, 2);
+    }
+  emu_complete_tx(bar, m.box[0] * m.box[1] * m.box[2] * 2);
+}
+
+// ---- wgmma -------------------------------------------------------------------
+template <int N, bool BF, bool TA, bool TB>
+void emu_wgmma_m64k16(float *d, u64 descA, u64 descB, int scaleD) {
+  EXPECT_EQ(descA >> 62, 1u) << "128B swizzle";
+  EXPECT_EQ(descB >> 62, 1u) << "128B swizzle";
+  // Element (mn, k) of the operand a descriptor describes.
+  auto at = [](u64 desc, bool mnMajor, int mn, int k) {
+    const u32 start = u32(desc & 0x3FFFu) << 4, lbo = u32((desc >> 16) & 0x3FFFu) << 4,
+              sbo = u32((desc >> 32) & 0x3FFFu) << 4;
+    u32 off = mnMajor ? start + u32(mn / 64) * lbo + u32(k / 8) * sbo + u32(k % 8) * 128u +
+                            2u * u32(mn % 64)
+                      : start + u32(mn / 8) * sbo + u32(mn % 8) * 128u + 2u * u32(k);
+    off ^= ((off >> 7) & 7u) << 4;
+    u16 h;
+    std::memcpy(&h, emu_ptr(off), 2);
+    return BF ? bf16_to_f32(h) : f16_to_f32(h);
+  };
+  const int w = (threadIdx.x >> 5) & 3, l = threadIdx.x & 31;
+  for (int i = 0; i < N / 2; ++i) {
+    const int row = 16 * w + l / 4 + 8 * ((i / 2) % 2), col = 8 * (i / 4) + 2 * (l % 4) + i % 2;
+    float s = scaleD ? d[i] : 0.0f;
+    for (int k = 0; k < 16; ++k)
+      s += at(descA, TA, row, k) * at(descB, TB, col, k);
+    d[i] = s;
+  }
+}
+// wgmma.wait_group is .sync.aligned: the warp's lanes meet there (the
+// emulated lanes run freely otherwise; a lane 0 releasing a stage before its
+// warp's other lanes waited for it would let the barrier run a phase ahead).
+template <int N> void emu_wait() { gWarps[threadIdx.x >> 5].bar.arrive_and_wait(); }
+template <int N> void emu_setmaxnreg() {}
+
+inline float cvt_f16_to_f32(u16 h) { return f16_to_f32(h); }
+inline u16 cvt_f32_to_bf16(float f) { return f32_to_bf16(f); }
+inline u16 cvt_f32_to_f16(float f) { return f32_to_f16(f); }
+
+#define smem_u32 emu_smem_u32
+#define WG_DYN_SMEM(name) unsigned char *name = gDynSmem
+#include "hopper.cuh" // HopTensorMap, the descriptor encoders; no asm is instantiated
+// tcg_gemm's `extern __shared__` array (never instantiated here) as a plain
+// extern declaration.
+#undef __shared__
+#define __shared__
+#include "tensor_core_gemm.cuh"
+#undef __shared__
+#define __shared__ static
+#define hop_mbar_init emu_mbar_init
+#define hop_mbar_init_fence() ((void)0)
+#define hop_mbar_arrive emu_mbar_arrive
+#define hop_mbar_arrive_expect_tx emu_mbar_arrive_expect_tx
+#define hop_mbar_wait emu_mbar_wait
+#define hop_tma_load_3d emu_tma_load_3d
+#define hop_tma_prefetch_desc(p) ((void)(p))
+#define hop_setmaxnreg_inc emu_setmaxnreg
+#define hop_setmaxnreg_dec emu_setmaxnreg
+#define hop_wgmma_m64k16 emu_wgmma_m64k16
+#define hop_wgmma_fence() ((void)0)
+#define hop_wgmma_commit() ((void)0)
+#define hop_wgmma_wait emu_wait
+#define hop_fence_operand(r) ((void)(r))
+#define hop_fence_proxy_async_smem() ((void)0)
+#include "wgmma_gemm.cuh"
+#undef __shared__
+
+} // namespace emu
+
+namespace {
+
+using namespace effc;
+using namespace effc::codegen;
+
+/// The config emitWgmmaGemm writes for a bf16 [M, K] x B GEMM (B [N][K]
+/// when TB, else [K][N]), with RUNTIME_M and rows() = effc_dims[0] when RT.
+template <int M_, int N_, int K_, bool TB, bool RT, int BM_, int BN_, int STAGES_, bool BIAS>
+struct Cfg {
+  static constexpr int BM = BM_, BN = BN_, STAGES = STAGES_, SPLIT = 1;
+  static constexpr int A_TYPE = emu::TCG_BF16, Y_TYPE = emu::TCG_BF16, BIAS_TYPE = emu::TCG_BF16;
+  static constexpr bool TRANS_A = false, TRANS_B = TB, HAS_BIAS = BIAS, EPILOGUE = false;
+  static constexpr int M = M_, N = N_, K = K_;
+  static constexpr long long LDA = K_, LDB = TB ? K_ : N_, LDC = N_;
+  static constexpr long long BATCH = 1, Z_GRID = 1, BATCH_STRIDE_A = 0, BATCH_STRIDE_B = 0;
+  static constexpr float ALPHA = 1.0f, BETA = 1.0f;
+  static constexpr long long BIAS_STRIDE_M = 0, BIAS_STRIDE_N = BIAS ? 1 : 0;
+  static constexpr bool RUNTIME_M = RT;
+  static long long rows(const long long *effc_dims) { return effc_dims[0]; }
+};
+
+/// Runs Cfg C as wgmma_tma_gemm over `runRows` rows (RUNTIME_M; else C::M)
+/// with the launch wgmmaGemmLaunch gives `spec` (numSMs small: each CTA
+/// walks several tiles); checks stored rows exactly and the rest poisoned.
+template <class C> void runCase(GemmSpec spec, int64_t runRows, uint32_t seed) {
+  SCOPED_TRACE(std::to_string(C::M) + "x" + std::to_string(C::N) + "x" + std::to_string(C::K) +
+               (C::TRANS_B ? " B^T" : " B") + (C::RUNTIME_M ? " runtime rows " : " rows ") +
+               std::to_string(runRows));
+  // The generator's choice is this config's.
+  ASSERT_TRUE(wgmma::usesTma(spec)) << wgmma::tmaUnsupportedReason(spec);
+  ASSERT_EQ(wgmma::splitK(spec), 1);
+  const TileConfig t = wgmma::tmaTile(spec);
+  ASSERT_EQ(t.bm, C::BM);
+  ASSERT_EQ(t.bn, C::BN);
+  ASSERT_EQ(t.stages, C::STAGES);
+  const std::string text = wgmma::emitWgmmaGemm(spec, "k");
+  ASSERT_NE(text.find("static constexpr int BM = " + std::to_string(C::BM) +
+                      ", BN = " + std::to_string(C::BN) +
+                      ", STAGES = " + std::to_string(C::STAGES) + ", SPLIT = 1;"),
+            std::string::npos)
+      << text;
+  ASSERT_NE(text.find("static constexpr int M = " + std::to_string(C::M) +
+                      ", N = " + std::to_string(C::N) + ", K = " + std::to_string(C::K) + ";"),
+            std::string::npos)
+      << text;
+  ASSERT_NE(text.find(std::string("RUNTIME_M = ") + (C::RUNTIME_M ? "true" : "false")),
+            std::string::npos);
+  if (C::RUNTIME_M) {
+    ASSERT_NE(text.find("rows(const long long *effc_dims) { return (effc_dims[0]); }"),
+              std::string::npos)
+        << text;
+  }
+  ASSERT_NE(text.find(std::string("TRANS_B = ") + (C::TRANS_B ? "true" : "false")),
+            std::string::npos);
+
+  // Operands: small integers; A's rows past the run's M are NaN.
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> small(-2, 2);
+  std::vector<uint16_t> a(size_t(C::M) * C::K), b(size_t(C::N) * C::K), bias(C::N);
+  for (int64_t r = 0; r < C::M; ++r)
+    for (int k = 0; k < C::K; ++k)
+      a[size_t(r) * C::K + k] = r < runRows ? emu::f32_to_bf16(float(small(rng))) : 0x7FC0;
+  for (auto &x : b)
+    x = emu::f32_to_bf16(float(small(rng)));
+  for (auto &x : bias)
+    x = emu::f32_to_bf16(float(small(rng)));
+  std::vector<uint16_t> c(size_t(C::M) * C::N, 0xFFFF); // NaN poison
+
+  // The maps the plan writes (wgmma::tmaMaps), "encoded" for the emulation.
+  std::vector<TensorMapDesc> maps = wgmma::tmaMaps(spec);
+  ASSERT_EQ(maps.size(), 2u);
+  emu::HopTensorMap tm[2];
+  for (int i = 0; i < 2; ++i) {
+    static_assert(sizeof(emu::EmuMap) <= sizeof(emu::HopTensorMap));
+    emu::EmuMap m{};
+    m.base = reinterpret_cast<const unsigned char *>(i == 0 ? a.data() : b.data());
+    for (int d = 0; d < 3; ++d) {
+      m.dims[d] = maps[i].dims[size_t(d)];
+      m.box[d] = maps[i].box[size_t(d)];
+    }
+    m.strides[0] = maps[i].strides[0];
+    m.strides[1] = maps[i].strides[1];
+    std::memcpy(&tm[i], &m, sizeof m);
+  }
+  // A's map spans the planned rows (the bound), not the run's.
+  EXPECT_EQ(maps[0].dims[1], uint64_t(C::M));
+
+  // The launch: planned grid, x following the run (the cuda backend's rule).
+  LaunchDims l = wgmma::wgmmaGemmLaunch(spec);
+  for (const RuntimeGrid &r : l.runtimeGrid) {
+    int64_t count = 0;
+    for (const auto &[dims, coeff] : r.count.terms()) {
+      int64_t term = coeff;
+      for (size_t d = 0; d < dims.size(); ++d)
+        term *= runRows;
+      count += term;
+    }
+    l.grid[r.axis] = uint32_t(std::clamp<int64_t>((count + r.perBlock - 1) / r.perBlock, 1, r.cap));
+  }
+  ASSERT_EQ(l.grid[1], 1u);
+  ASSERT_LE(l.sharedBytes, emu::kDynBytes);
+  const long long dims[1] = {runRows};
+  emu::gridDim = {l.grid[0], 1, 1};
+  {
+    std::lock_guard<std::mutex> lock(emu::gBarMutex);
+    emu::gBars.clear();
+  }
+  emu::launch(
+      l.grid[0], 1,
+      [&] {
+        emu::wgmma_tma_gemm<C>(C::HAS_BIAS ? bias.data() : nullptr, c.data(), &tm[0], &tm[1],
+                               emu::TcgNoEpilogue(), C::RUNTIME_M ? dims : nullptr);
+      },
+      l.block[0]);
+
+  // Rows < the run's M: exactly bf16(sum) (+ bias); the rest untouched.
+  int bad = 0, written = 0;
+  for (int64_t r = 0; r < C::M; ++r)
+    for (int n = 0; n < C::N; ++n) {
+      const uint16_t got = c[size_t(r) * C::N + n];
+      if (r >= runRows) {
+        written += got != 0xFFFF;
+        continue;
+      }
+      double s = C::HAS_BIAS ? emu::bf16_to_f32(bias[n]) : 0.0;
+      for (int k = 0; k < C::K; ++k) {
+        const float bv =
+            emu::bf16_to_f32(C::TRANS_B ? b[size_t(n) * C::K + k] : b[size_t(k) * C::N + n]);
+        s += double(emu::bf16_to_f32(a[size_t(r) * C::K + k])) * bv;
+      }
+      if (got != emu::f32_to_bf16(float(s)) && bad++ < 5)
+        ADD_FAILURE() << "C[" << r << "][" << n << "] = " << emu::bf16_to_f32(got) << ", want "
+                      << s;
+    }
+  EXPECT_EQ(bad, 0);
+  EXPECT_EQ(written, 0) << "elements written in rows past the run's M";
+}
+
+/// A bf16 spec on the 64x64 tile, or `tile` (a wgmma::candidateTiles() entry).
+GemmSpec spec(int64_t m, int64_t n, int64_t k, bool transB, bool runtime, bool bias, int sms,
+              TileConfig tile = {64, 64, 64, 4, 1, 8}) {
+  GemmSpec s;
+  s.tile = tile;
+  s.M = m, s.N = n, s.K = k;
+  s.transB = transB;
+  s.aType = s.bType = s.yType = DType::BFLOAT16;
+  s.sm90a = s.tma = true;
+  s.numSMs = sms;
+  if (bias) {
+    s.hasBias = true;
+    s.biasType = DType::BFLOAT16;
+    s.biasStrideN = 1;
+    s.numInputs = 3;
+  }
+  if (runtime)
+    s.runtimeRows = Extent::dim(0);
+  return s;
+}
+
+} // namespace
+
+// The static kernel first: the emulation agrees with it on ragged M and N
+// (one CTA per SM of 3: each walks several tiles, the ring's phases wrap).
+TEST(WgmmaTmaEmu, StaticRaggedTiles) {
+  using C = Cfg<197, 136, 256, true, false, 64, 64, 8, false>;
+  runCase<C>(spec(197, 136, 256, true, false, false, 3), 197, 1);
+}
+
+// Runtime rows, B [N][K] (eff.gemm transB, with a bias): the run's M below
+// one tile, at a tile edge, ragged in the middle, at the bound.
+TEST(WgmmaTmaEmu, RuntimeRowsTransposedB) {
+  using C = Cfg<192, 128, 256, true, true, 64, 64, 8, true>;
+  for (int64_t rows : {1, 64, 100, 192})
+    runCase<C>(spec(192, 128, 256, true, true, true, 3), rows, uint32_t(rows));
+}
+
+// Runtime rows, B [K][N] (eff.matmul: B MN-major through its TMA boxes).
+TEST(WgmmaTmaEmu, RuntimeRowsMatmul) {
+  using C = Cfg<256, 192, 128, false, true, 64, 64, 8, false>;
+  for (int64_t rows : {3, 130, 255})
+    runCase<C>(spec(256, 192, 128, false, true, false, 4), rows, uint32_t(rows) + 7);
+}
+
+// The 128x256 tile: two consumer warpgroups (384 threads), 4 stages.
+TEST(WgmmaTmaEmu, RuntimeRowsTwoConsumers) {
+  using C = Cfg<384, 256, 128, false, true, 128, 256, 4, false>;
+  for (int64_t rows : {70, 257})
+    runCase<C>(spec(384, 256, 128, false, true, false, 2, {128, 256, 64, 8, 1, 4}), rows,
+               uint32_t(rows) + 11);
+}
