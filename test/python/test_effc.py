@@ -337,7 +337,7 @@ def test_help_documents_every_argument():
               "raise_attention", "split_kv_decode", "split_kv_splits", "kv_cache", "paged_kv",
               "paged_kv_pages", "quantize_block", "quantize_double", "quantize_skip",
               "decompose_lora", "moe_partitions", "devices",
-              "host_only",
+              "host_only", "kv_state",
               "embed_cubin",
               "arch", "gemm", "const_inputs", "remarks", "verbose"]
     for p in params:

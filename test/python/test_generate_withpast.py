@@ -82,3 +82,19 @@ def test_split_and_paged_keywords_reach_the_compiler():
     paged = effc.compile(withpast, dims=DIMS, paged_kv=4, host_only=True)
     names = [i.name for i in paged.inputs]
     assert "block_table" in names and "kv_pages.0.key" in names, names
+
+
+def test_kv_state_keyword_keeps_the_cache_in_the_session(decoders):
+    # kv_state=True (effc --kv-state): the cache is session state, so
+    # past_key_values.* / present.* are neither inputs nor outputs, and the
+    # generation is still HF's generate_0 (twice: a new generation resets it).
+    _, _, (prompt, ref_tokens, ref_logits) = decoders
+    withpast = str(SHARED / "decoders" / "llama-withpast" / "model.onnx")
+    model = effc.compile(withpast, dims=DIMS, kv_state=True, host_only=True)
+    assert [i.name for i in model.inputs] == ["input_ids", "attention_mask", "position_ids"]
+    assert [o.name for o in model.outputs] == ["logits"]
+    session = model.session(device="host")
+    for _ in range(2):
+        tokens, logits = session.generate(prompt, max_new_tokens=16, return_logits=True)
+        assert tokens == ref_tokens.tolist()
+        check_close("logits", np.asarray(logits), ref_logits, 1e-4, 4e-4)

@@ -571,7 +571,7 @@ compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb
         bool raiseAttention, bool splitKvDecode, int64_t splitKvSplits, bool kvCache,
         int64_t pagedKv, int64_t pagedKvPages, int64_t quantizeBlock, bool quantizeDouble,
         nb::handle quantizeSkip, bool decomposeLoRA, int64_t moePartitions, int64_t devices,
-        bool hostOnly, bool embedCubin, nb::handle arch, const std::string &gemm,
+        bool hostOnly, bool kvState, bool embedCubin, nb::handle arch, const std::string &gemm,
         nb::handle constInputs, bool remarks, bool verbose) {
   if (!quantize.is_none() && !nb::isinstance<nb::str>(quantize))
     throw nb::value_error("compile(): quantize must be None, \"int8\", \"nf4\" or \"llm-int8\"");
@@ -587,6 +587,7 @@ compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb
   (void)fuse;
   (void)raiseAttention;
   (void)splitKvDecode, (void)decomposeLoRA, (void)moePartitions, (void)devices, (void)hostOnly;
+  (void)kvState;
   (void)splitKvSplits, (void)kvCache, (void)pagedKv, (void)pagedKvPages, (void)quantizeBlock;
   (void)quantizeDouble, (void)quantizeSkip;
   (void)embedCubin, (void)arch, (void)gemm;
@@ -684,6 +685,7 @@ compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb
         ("compile(): devices must be >= 1, got " + std::to_string(devices)).c_str());
   options.devices = devices;
   options.hostOnly = hostOnly;
+  options.kvState = kvState;
   options.embedCubin = embedCubin;
   if (!arch.is_none())
     options.archs = stringList("arch", arch);
@@ -933,9 +935,9 @@ NB_MODULE(_effc, m) {
       "raise_attention"_a = true, "split_kv_decode"_a = true, "split_kv_splits"_a = 0,
       "kv_cache"_a = false, "paged_kv"_a = 0, "paged_kv_pages"_a = 0, "quantize_block"_a = 0,
       "quantize_double"_a = false, "quantize_skip"_a = nb::none(), "decompose_lora"_a = true,
-      "moe_partitions"_a = 1, "devices"_a = 1, "host_only"_a = false, "embed_cubin"_a = false,
-      "arch"_a = nb::none(), "gemm"_a = "auto", "const_inputs"_a = nb::none(), "remarks"_a = false,
-      "verbose"_a = false,
+      "moe_partitions"_a = 1, "devices"_a = 1, "host_only"_a = false, "kv_state"_a = false,
+      "embed_cubin"_a = false, "arch"_a = nb::none(), "gemm"_a = "auto",
+      "const_inputs"_a = nb::none(), "remarks"_a = false, "verbose"_a = false,
       "Compiles an ONNX model (or eff IR, .mlir) into a Model, as the effc tool does.\n\n"
       "path:            the model file.\n"
       "dtype:           compute precision: \"fp32\", \"bf16\" or \"fp16\" (weights converted "
@@ -977,6 +979,8 @@ NB_MODULE(_effc, m) {
       "devices:         plan for N GPUs: MoE expert groups per device, column-parallel\n"
       "                 linears (effc --devices; 1: none); Model.session(devices=N) runs it.\n"
       "host_only:       an artifact for the host backend only (ops without CUDA kernel allowed).\n"
+      "kv_state:        keep each KV cache in session state, appended in place and fed by no\n"
+      "                 one (effc --kv-state).\n"
       "embed_cubin:     compile the kernels with NVRTC now and store cubins for `arch`.\n"
       "arch:            target(s) for embed_cubin: \"sm_90\" (default) or a list.\n"
       "gemm:            \"auto\", \"mma\", \"wgmma\" or \"tma\": the tensor-core GEMM kernel of\n"
