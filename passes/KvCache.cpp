@@ -25,6 +25,26 @@
 //     is and-ed with attention_mask (padding); an attention without a mask
 //     operand must be `causal` (bottom-right aligned: right for a cache) and
 //     gets the attention_mask as its mask;
+//   - slots are not positions: the runtime right-pads rows of different
+//     lengths in one cache (PastStepModel, PagedSlotModel's gather), so a
+//     row's later tokens sit past its padding. Causal over slots is causal
+//     over positions for every real key, but a sliding window (or any mask
+//     not causal alone) over slots would count the padding. So the cloned
+//     mask is evaluated over positions at total = its bound (ShapeProbe's
+//     probeValues; at most 2^18 elements: a longer bound is probed shorter
+//     and counts as causal there only if the mask holds one comparison, a
+//     window needing a second): exactly causal keeps the slot rows above
+//     (no extra work);
+//     otherwise it is read at token positions, pos = cum_sum(attention_mask)
+//     - 1 along each row: its rows at the queries' positions (a gather of
+//     the [leading * total, total] reshape), each row's keys at the keys'
+//     positions (gather_elements), and-ed with attention_mask. That needs
+//     one mask for every batch row and head (all leading slices equal),
+//     else an error; a mask that does not evaluate is an error too (found
+//     during the rewrite);
+//   - a model exported with past computes its masks itself: eff-kv-cache
+//     leaves it as it is but warns when a mask's sliding window counts
+//     cache slots (PagedKvMask's probes), which right-padded rows break;
 //   - every other positional tensor read by the model's data ([1, seq, ...]:
 //     RoPE tables, position embeddings) is gathered at position_ids along
 //     its sequence axis, which gives it the batch dim in front.
@@ -39,8 +59,11 @@
 // heads and head_dim, positional tensors read otherwise than above.
 //
 //===----------------------------------------------------------------------===//
+#include "dialects/eff/ConstantFolding.h"
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/ShapeProbe.h"
 #include "passes/DimBounds.h"
+#include "passes/PagedKvMask.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -50,7 +73,11 @@
 #include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
+#include <algorithm>
+#include <cmath>
+#include <cstring>
 #include <limits>
+#include <vector>
 
 namespace mlir::eff {
 #define GEN_PASS_DEF_KVCACHE
@@ -79,6 +106,52 @@ std::string describe(Operation *op) {
 Value i64Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
   auto type = RankedTensorType::get({int64_t(values.size())}, b.getI64Type());
   return b.create<ConstantOp>(loc, type, DenseIntElementsAttr::get(type, values));
+}
+
+/// Whether a folded mask over positions [..., n, n] (leading dims first) is
+/// exactly causal (key j visible to query i iff j <= i: true or 0 visible,
+/// false or <= -1e4 hidden) in every leading slice (`causal`), and whether
+/// all leading slices are equal (`uniform`). False when it cannot be read.
+bool readPositionMask(Attribute folded, int64_t n, bool &causal, bool &uniform) {
+  auto attr = dyn_cast_or_null<ElementsAttr>(folded);
+  std::vector<char> bytes;
+  if (!attr || n < 1 || attr.getNumElements() % (n * n) != 0 || !getElementsBytes(attr, bytes))
+    return false;
+  std::vector<signed char> cls; // 1 visible, 0 hidden, -1 neither (a bias)
+  std::vector<double> raw;
+  Type et = attr.getElementType();
+  const int64_t count = attr.getNumElements();
+  if (et.isInteger(1)) {
+    for (int64_t k = 0; k < count; ++k) {
+      bool v = bytes[size_t(k)] != 0;
+      cls.push_back(v ? 1 : 0);
+      raw.push_back(v ? 1.0 : 0.0);
+    }
+  } else if (auto ft = dyn_cast<FloatType>(et)) {
+    const unsigned width = ft.getWidth();
+    for (int64_t k = 0; k < count; ++k) {
+      uint64_t bits = 0;
+      std::memcpy(&bits, bytes.data() + size_t(k) * (width / 8), width / 8);
+      double d = APFloat(ft.getFloatSemantics(), APInt(width, bits)).convertToDouble();
+      cls.push_back(d == 0.0 ? 1 : d <= -1e4 ? 0 : -1);
+      raw.push_back(d);
+    }
+  } else {
+    return false;
+  }
+  const int64_t slice = n * n, slices = int64_t(cls.size()) / slice;
+  causal = uniform = true;
+  for (int64_t s = 0; s < slices; ++s)
+    for (int64_t i = 0; i < n; ++i)
+      for (int64_t j = 0; j < n; ++j) {
+        int64_t k = s * slice + i * n + j;
+        if (cls[size_t(k)] != (j <= i ? 1 : 0))
+          causal = false;
+        if (raw[size_t(k)] != raw[size_t(k % slice)] &&
+            !(std::isnan(raw[size_t(k)]) && std::isnan(raw[size_t(k % slice)])))
+          uniform = false;
+      }
+  return true;
 }
 
 struct KvCachePass : public mlir::eff::impl::KvCacheBase<KvCachePass> {
@@ -169,6 +242,46 @@ struct KvCachePass : public mlir::eff::impl::KvCacheBase<KvCachePass> {
     return llvm::any_of(def->getOperands(), [&](Value o) { return comparesPositions(o, seen); });
   }
 
+  /// How many position comparisons (less/greater(-or-equal), trilu) the
+  /// slice computing `v` holds: a causal mask needs one, a window another.
+  static int comparisons(Value v) {
+    llvm::DenseSet<Operation *> seen;
+    SmallVector<Value> work = {v};
+    int count = 0;
+    while (!work.empty()) {
+      Operation *def = work.pop_back_val().getDefiningOp();
+      if (!def || !seen.insert(def).second)
+        continue;
+      count += isa<LessOp, LessOrEqualOp, GreaterOp, GreaterOrEqualOp, TriluOp>(def);
+      work.append(def->operand_begin(), def->operand_end());
+    }
+    return count;
+  }
+
+  /// A model exported with past computes its masks itself. A sliding window
+  /// there that counts cache slots (HF's masks over cache_position) is
+  /// exact for left-padded or equal-length rows, but the KV-cache runtime
+  /// right-pads rows of different lengths and the padding would count
+  /// against the window: a warning says so (the paged runtime is exact).
+  void warnSlotWindows() {
+    func.walk([&](AttentionOp a) {
+      if (!a.getMask())
+        return;
+      int probes = 0;
+      int64_t window = 0;
+      bool countsSlots = false;
+      if (pagedMaskProblem(func, a.getMask(), probes, window, &countsSlots).empty() && countsSlots)
+        a.emitWarning(llvm::formatv(
+            "kv-cache: the exported mask has a sliding window of {0} positions counted over "
+            "cache slots: the unpaged KV-cache runtime right-pads rows of different lengths in "
+            "one batch and that padding counts against the window, so such rows (prompts of "
+            "different lengths in one generate, requests joining the serving engine at "
+            "different steps) lose keys they should see; run rows of equal length, or compile "
+            "with --paged-kv (its window counts each sequence's own positions)",
+            window));
+    });
+  }
+
   void runOnOperation() override;
 };
 
@@ -183,6 +296,7 @@ void KvCachePass::runOnOperation() {
       if (remarks)
         func.emitRemark("kv-cache: the model has past_key_values inputs already; "
                         "eff-kv-cache-inplace turns its concats into cache appends");
+      warnSlotWindows();
       return;
     }
     if (name == "input_ids")
@@ -421,6 +535,74 @@ void KvCachePass::runOnOperation() {
                                      describe(t.getDefiningOp()), totalName));
   }
 
+  // Token positions of the cache slots (built once, at the first attention
+  // that needs them): key slot j holds position cumsum(attention_mask)[j] - 1
+  // (0 for leading padding, which attention_mask hides anyway).
+  Value keyPositions;
+  auto tokenPositions = [&](Location at) {
+    if (keyPositions)
+      return keyPositions;
+    auto scalar = RankedTensorType::get({}, i64);
+    Value axis = b.create<ConstantOp>(at, scalar, DenseIntElementsAttr::get(scalar, int64_t(1)));
+    Value zero = b.create<ConstantOp>(at, scalar, DenseIntElementsAttr::get(scalar, int64_t(0)));
+    Value count = b.create<CumSumOp>(at, attentionMask, axis);
+    Value pos = b.create<SubOp>(at, count, axis);
+    keyPositions = b.create<MaxOp>(at, ValueRange{pos, zero});
+    return keyPositions;
+  };
+  // Per cloned mask: whether it is exactly causal over positions (then the
+  // slot-indexed rows are exact: with right padding a real key's slot
+  // precedes a query's iff its position does), or else read at token
+  // positions; a why-not when neither can be shown.
+  const int64_t totalHi = *dimUpperBound(func, totalName);
+  llvm::DenseMap<Value, std::string> maskMode; // "causal", "positions", or an error
+  auto modeOf = [&](Value full) -> std::string {
+    auto found = maskMode.find(full);
+    if (found != maskMode.end())
+      return found->second;
+    auto type = cast<RankedTensorType>(full.getType());
+    int64_t leading = 1;
+    for (int64_t d = 0; d + 2 < type.getRank(); ++d)
+      leading *= type.isDynamicDim(d) ? 1 : type.getDimSize(d);
+    // Probe at the longest total whose mask stays within 2^18 elements.
+    int64_t n = totalHi;
+    while (n > 1 && leading * n * n > (int64_t(1) << 18))
+      n /= 2;
+    SmallVector<SmallVector<int64_t>> shapes(func.getNumArguments());
+    int64_t probeBatch = batch == ShapedType::kDynamic ? 1 : batch;
+    shapes[idsArg] = {probeBatch, 1};
+    shapes[maskArg] = {probeBatch, n};
+    shapes[maskArg + 1] = {probeBatch, 1};
+    SmallVector<Attribute> values(func.getNumArguments());
+    std::string diagnostic;
+    FailureOr<SmallVector<Attribute>> folded;
+    {
+      ScopedDiagnosticHandler quiet(func.getContext(), [&](Diagnostic &d) {
+        if (diagnostic.empty())
+          diagnostic = d.str();
+        return success();
+      });
+      folded =
+          probeValues(func, shapes, values, {full}, llvm::formatv("{0}={1}", totalName, n).str());
+    }
+    bool causal = false, uniform = false;
+    std::string mode;
+    if (failed(folded) || !readPositionMask((*folded)[0], n, causal, uniform))
+      mode = llvm::formatv("its mask could not be evaluated over {0} = {1} positions{2}{3}",
+                           totalName, n, diagnostic.empty() ? "" : ": ", diagnostic)
+                 .str();
+    else if (causal && (n == totalHi || comparisons(full) == 1))
+      mode = "causal"; // one comparison, causal at n: no window hides past n
+
+    else if (!uniform)
+      mode = "its mask differs between batch rows or heads at equal positions: it cannot be read "
+             "at each row's token positions";
+    else
+      mode = "positions";
+    maskMode[full] = mode;
+    return mode;
+  };
+
   auto returnOp = cast<func::ReturnOp>(func.getBody().front().getTerminator());
   SmallVector<std::pair<std::string, Value>> presents;
   for (auto [layer, a] : llvm::enumerate(attentions)) {
@@ -445,10 +627,39 @@ void KvCachePass::runOnOperation() {
         auto one = RankedTensorType::get({}, i64);
         Value step = b.create<ConstantOp>(at, one, DenseIntElementsAttr::get(one, int64_t(1)));
         Value queryRows = b.create<RangeOp>(at, start, end, step);
-        full = b.create<GatherOp>(at, full, queryRows, b.getI64IntegerAttr(rows));
-        maskWhat = "mask recomputed for all " + totalName +
-                   " positions, rows of the new "
-                   "queries kept, and-ed with attention_mask";
+        std::string mode = type.isDynamicDim(rows + 1) ? modeOf(full) : "causal";
+        if (mode == "causal") {
+          full = b.create<GatherOp>(at, full, queryRows, b.getI64IntegerAttr(rows));
+          maskWhat = "mask recomputed for all " + totalName +
+                     " positions, rows of the new "
+                     "queries kept, and-ed with attention_mask";
+        } else if (mode == "positions") {
+          // Not causal alone (a sliding window, a bias of the distance):
+          // slots are not positions once rows are padded, so the mask over
+          // positions [total, total] is read at [query position, key
+          // position] of each row: its rows as [leading * total, total]
+          // (the first leading slice's rows come first; all slices are
+          // equal, checked), gathered at the query positions, then each
+          // row's keys at its key positions.
+          Value keyPos = tokenPositions(at); // [B, total]
+          Value queryPos = b.create<GatherOp>(at, keyPos, queryRows, b.getI64IntegerAttr(1));
+          Value rowsShape = b.create<ConcatOp>(at, ValueRange{i64Constant(b, at, {-1}), total},
+                                               b.getI64IntegerAttr(0));
+          Value table = b.create<ReshapeOp>(at, full, rowsShape);
+          Value queryRowsOf = b.create<GatherOp>(at, table, queryPos, b.getI64IntegerAttr(0));
+          Value keys = b.create<UnsqueezeOp>(at, keyPos, i64Constant(b, at, {1}));
+          keys = b.create<ExpandOp>(
+              at, keys, b.create<ShapeOp>(at, queryRowsOf, b.getI64IntegerAttr(0), IntegerAttr()));
+          full = b.create<GatherElementsOp>(at, queryRowsOf, keys, b.getI64IntegerAttr(2));
+          full = b.create<UnsqueezeOp>(at, full, i64Constant(b, at, {1})); // [B, 1, seq, total]
+          maskWhat = "mask recomputed for all " + totalName +
+                     " positions and read at each row's token positions (query and key "
+                     "position = count of attention_mask before it; not causal alone, so slot "
+                     "distance would count padding), and-ed with attention_mask";
+        } else {
+          a->emitError("kv-cache: not converted: ") << mode;
+          return signalPassFailure();
+        }
       } else {
         maskWhat = "mask recomputed for all " + totalName + " keys, and-ed with attention_mask";
       }

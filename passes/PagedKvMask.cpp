@@ -119,8 +119,11 @@ struct Probe {
 
 } // namespace
 
-std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes, int64_t &slidingWindow) {
+std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes, int64_t &slidingWindow,
+                             bool *countsSlots) {
   probes = 0;
+  if (countsSlots)
+    *countsSlots = false;
   slidingWindow = 0;
   int ids = -1, am = -1, pos = -1;
   SmallVector<unsigned> pasts;
@@ -166,8 +169,18 @@ std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes, int64_t
     return padded ? 0 : 1;
   };
 
+  // Token position of slot j of row b: how many real slots precede it
+  // (eff-kv-cache reads a windowed mask at these, so padding slots do not
+  // count against the window; without holes they are the slots).
+  auto positions = [&](int64_t b, int64_t T) {
+    std::vector<int64_t> pos(size_t(T) + 1, 0);
+    for (int64_t k = 0; k < T; ++k)
+      pos[size_t(k) + 1] = pos[size_t(k)] + (amValue(b, k, T) != 0);
+    return pos;
+  };
   std::vector<Probe> done;
-  int64_t window = -1; // smallest q - j masked that causal + padding attends
+  int64_t window = -1;    // smallest q - j masked that causal + padding attends
+  int64_t posWindow = -1; // the same in token positions
   for (auto [index, point] : llvm::enumerate(points)) {
     auto [P, S] = point;
     const int64_t T = P + S;
@@ -243,7 +256,8 @@ std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes, int64_t
                    "the mask's shape does not broadcast to [batch, heads, {0}, {1}] at {2}", S, T,
                    where)
             .str();
-    for (int64_t b = 0; b < B; ++b)
+    for (int64_t b = 0; b < B; ++b) {
+      const std::vector<int64_t> pos = positions(b, T);
       for (int64_t h = 0; h < probe.shape[1]; ++h)
         for (int64_t i = 0; i < S; ++i) {
           const int64_t q = P + i;
@@ -257,10 +271,14 @@ std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes, int64_t
                                    "which causal + padding masks",
                                    q, j, b, where)
                   .str();
-            if (expected && !got)
+            if (expected && !got) {
               window = window < 0 ? q - j : std::min(window, q - j);
+              const int64_t d = pos[size_t(q)] - pos[size_t(j)];
+              posWindow = posWindow < 0 ? d : std::min(posWindow, d);
+            }
           }
         }
+    }
     done.push_back(std::move(probe));
   }
   if (window < 0) {
@@ -270,25 +288,43 @@ std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes, int64_t
   if (window == 0)
     return "the mask hides a query's own position (no sliding window does)";
   // Masked where causal + padding attends: a sliding window of `window`
-  // positions (key j attends query q iff q - j < window) if that explains
-  // every point, else something else.
-  for (const Probe &probe : done) {
-    const int64_t T = probe.past + probe.seq;
-    for (int64_t b = 0; b < B; ++b)
-      for (int64_t h = 0; h < probe.shape[1]; ++h)
-        for (int64_t i = 0; i < probe.seq; ++i) {
-          const int64_t q = probe.past + i;
-          if (amValue(b, q, T) == 0)
-            continue;
-          for (int64_t j = 0; j < T; ++j)
-            if ((probe.at(b, h, i, j) == 1) != (amValue(b, j, T) != 0 && j <= q && q - j < window))
-              return llvm::formatv("the mask masks keys that causal + padding attends and is "
-                                   "not a sliding window of {5} positions either (query {0}, key "
-                                   "{1}, row {2} at past={3}, seq={4})",
-                                   q, j, b, probe.past, probe.seq, window)
-                  .str();
-        }
+  // slots (key j attends query q iff q - j < window), or of `posWindow`
+  // token positions, if that explains every point, else something else.
+  auto windowProblem = [&](bool byPosition) -> std::string {
+    const int64_t w = byPosition ? posWindow : window;
+    for (const Probe &probe : done) {
+      const int64_t T = probe.past + probe.seq;
+      for (int64_t b = 0; b < B; ++b) {
+        const std::vector<int64_t> pos = positions(b, T);
+        for (int64_t h = 0; h < probe.shape[1]; ++h)
+          for (int64_t i = 0; i < probe.seq; ++i) {
+            const int64_t q = probe.past + i;
+            if (amValue(b, q, T) == 0)
+              continue;
+            for (int64_t j = 0; j < T; ++j) {
+              const int64_t d = byPosition ? pos[size_t(q)] - pos[size_t(j)] : q - j;
+              if ((probe.at(b, h, i, j) == 1) != (amValue(b, j, T) != 0 && j <= q && d < w))
+                return llvm::formatv("the mask masks keys that causal + padding attends and is "
+                                     "not a sliding window of {5} positions either (query {0}, "
+                                     "key {1}, row {2} at past={3}, seq={4})",
+                                     q, j, b, probe.past, probe.seq, w)
+                    .str();
+            }
+          }
+      }
+    }
+    return "";
+  };
+  std::string problem = windowProblem(false);
+  const bool byPositions = posWindow > 0 && windowProblem(true).empty();
+  if (countsSlots)
+    *countsSlots = problem.empty() && !byPositions;
+  if (!problem.empty() && byPositions) {
+    problem.clear();
+    window = posWindow;
   }
+  if (!problem.empty())
+    return problem;
   probes = int(done.size());
   slidingWindow = window;
   return "";

@@ -27,8 +27,14 @@ namespace mlir::eff {
 /// shapes) is not exactly causal + padding (+ one sliding window) at every
 /// probe point, or "" with `probes` = how many (past, seq) points agreed and
 /// `slidingWindow` = W (key j visible to query q iff q - j < W), 0 when no
-/// probe shows a window (none within the dims' bounds).
-std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes, int64_t &slidingWindow);
+/// probe shows a window (none within the dims' bounds). The distance q - j
+/// counts cache slots or token positions (real slots before q minus those
+/// before j: eff-kv-cache's windows); without padding holes, as in pages,
+/// they agree. `countsSlots` (if given): the window counts slots and not
+/// positions, so padding between a row's tokens (the unpaged KV-cache
+/// runtime's right padding) counts against it.
+std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes, int64_t &slidingWindow,
+                             bool *countsSlots = nullptr);
 
 } // namespace mlir::eff
 

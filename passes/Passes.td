@@ -341,9 +341,16 @@ def KvCache : Pass<"eff-kv-cache", "func::FuncOp"> {
     new queries' rows [total - seq, total) and is and-ed with attention_mask;
     other such tensors [1, .., seq, ...] are gathered at position_ids.
     Static-shaped shape vectors stay (they size the new tokens' tensors).
+    The runtime right-pads rows of different lengths, so a mask that is not
+    exactly causal over positions (evaluated at total's bound: a sliding
+    window, a distance bias) is instead read at each row's token positions
+    (cum_sum(attention_mask) - 1; rows gathered at the queries', keys by
+    gather_elements at the keys'); causal masks keep the slot rows.
 
     Needs input_ids' seq symbolic and bounds for `past-dim` and `total-dim`
-    in eff.dims. A model that has past_key_values inputs is left alone. What
+    in eff.dims. A model that has past_key_values inputs is left alone (a
+    warning when its own mask's sliding window counts cache slots, which
+    right-padded rows of different lengths break; --paged-kv is exact). What
     cannot be converted (other inputs, positions from token values or data,
     bidirectional attention, other K/V layouts, positional tensors read
     otherwise) is an error naming the op and why, and nothing changes. With
