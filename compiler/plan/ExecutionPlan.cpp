@@ -136,6 +136,21 @@ public:
     if (options.kvState && plan.manifest.devices() > 1)
       return emitError(func.getLoc()) << "--kv-state with --devices=" << plan.manifest.devices()
                                       << " is not done yet (session state lives on one device)";
+    for (StateCandidate c : options.kvState ? findPagedPoolStates(func, options.remarks)
+                                            : std::vector<StateCandidate>()) {
+      auto type = cast<RankedTensorType>(c.pool.getType()); // static [pages, H, PS, D]
+      DType dtype = eff::toDType(type.getElementType());
+      artifact::State *state = plan.manifest.add_states();
+      state->set_input(func.getArgAttrOfType<StringAttr>(c.pastArg, "eff.name").str());
+      state->set_output(func.getResultAttrOfType<StringAttr>(c.presentResult, "eff.name").str());
+      state->set_dtype(artifact::DType(int(dtype)));
+      state->set_pages(true);
+      for (int64_t d : type.getShape())
+        state->add_shape(d);
+      state->set_size_bytes(uint64_t(type.getNumElements()) * dtypeSize(dtype));
+      stateOfValue[c.pool.getCache()] = plan.manifest.states_size() - 1;
+      stateOfValue[c.pool.getResult()] = plan.manifest.states_size() - 1;
+    }
     for (StateCandidate c : options.kvState ? findSessionStates(func, symbolic, options.remarks)
                                             : std::vector<StateCandidate>()) {
       auto type = cast<RankedTensorType>(c.append.getType());

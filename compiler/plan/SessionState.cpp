@@ -72,7 +72,74 @@ std::string whyNot(eff::KvAppendOp append, func::FuncOp func, const SymbolicShap
   return "";
 }
 
+/// Why the pool `write` cannot be session state ("" when it can); fills `c`.
+std::string whyNotPool(eff::PagedKvWriteOp write, func::FuncOp func, StateCandidate &c) {
+  c.pool = write;
+  auto arg = dyn_cast<BlockArgument>(write.getCache());
+  if (!arg || arg.getOwner() != &func.getBody().front())
+    return "its pool is not an input of the model";
+  c.pastArg = arg.getArgNumber();
+  for (OpOperand &use : arg.getUses())
+    if (use.getOwner() != write.getOperation() && !isa<eff::ShapeOp>(use.getOwner()))
+      return "its pool input is also read by " + useText(use);
+  if (!cast<RankedTensorType>(arg.getType()).hasStaticShape())
+    return "its pool's shape is not static";
+  std::optional<unsigned> returned;
+  for (OpOperand &use : write.getResult().getUses()) {
+    Operation *user = use.getOwner();
+    if (isa<func::ReturnOp>(user)) {
+      if (returned)
+        return "the written pool is returned twice";
+      returned = use.getOperandNumber();
+      continue;
+    }
+    if (isa<eff::ShapeOp>(user))
+      continue;
+    if (isa<eff::PagedAttentionOp, eff::PagedAttentionPartialOp>(user) &&
+        (use.getOperandNumber() == 1 || use.getOperandNumber() == 2))
+      continue;
+    return "the written pool is read by " + useText(use) + ", which does not read it in place";
+  }
+  if (!returned)
+    return "the written pool is not returned";
+  c.presentResult = *returned;
+  if (nameOf(func.getResultAttrDict(*returned)).empty())
+    return "the written pool's output has no name";
+  return "";
+}
+
 } // namespace
+
+std::vector<StateCandidate> findPagedPoolStates(func::FuncOp func, bool remarks) {
+  std::vector<StateCandidate> found;
+  std::string reason;
+  Operation *at = nullptr;
+  func.walk([&](eff::PagedKvWriteOp write) {
+    if (!reason.empty())
+      return;
+    StateCandidate c;
+    reason = write->getParentOp() != func.getOperation() ? "it is inside a region"
+                                                         : whyNotPool(write, func, c);
+    if (!reason.empty()) {
+      at = write;
+      return;
+    }
+    found.push_back(c);
+  });
+  if (!reason.empty()) {
+    if (remarks)
+      at->emitRemark("paged KV pool not kept in session state (every pool is copied as an input "
+                     "and an output): ")
+          << reason;
+    return {};
+  }
+  if (remarks)
+    for (StateCandidate c : found)
+      c.pool->emitRemark("paged KV pool '")
+          << nameOf(func.getResultAttrDict(c.presentResult)) << "' kept in session state ("
+          << cast<RankedTensorType>(c.pool.getType()).getDimSize(0) << " pages)";
+  return found;
+}
 
 std::vector<StateCandidate> findSessionStates(func::FuncOp func, const SymbolicShapes &shapes,
                                               bool remarks) {

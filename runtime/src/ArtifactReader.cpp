@@ -121,6 +121,15 @@ Status checkStates(const artifact::Manifest &m) {
           m.buffers(int(id)).state() != uint32_t(s))
         return fail(what + ": buffer " + to_string(id) + " is not a STATE buffer of it");
     const Buffer &in = m.buffers(int(st.input_buffer()));
+    if (st.pages()) { // a paged pool: both buffers are the whole static pool
+      for (uint32_t id : {st.input_buffer(), st.output_buffer()}) {
+        const Buffer &b = m.buffers(int(id));
+        if (b.shape_exprs_size() || b.shape(2) != st.shape(2) || b.shape(0) != st.shape(0))
+          return fail(what + ": a paged pool's buffer " + to_string(id) +
+                      " must be the whole static pool");
+      }
+      continue;
+    }
     auto rows = in.shape_exprs_size() == 4
                     ? DimExpr::fromProto(in.shape_exprs(2), uint32_t(m.dims_size()))
                     : StatusOr<DimExpr>(Status::error("no shape expressions"));
@@ -129,8 +138,11 @@ Status checkStates(const artifact::Manifest &m) {
       return fail(what + ": the rows of input '" + st.input() + "' (dim 2) must be a dim alone");
     // The session holds one row count for all states.
     const Buffer &out = m.buffers(int(st.output_buffer()));
-    const Buffer &in0 = m.buffers(int(m.states(0).input_buffer()));
-    const Buffer &out0 = m.buffers(int(m.states(0).output_buffer()));
+    int first = 0; // the first state with rows (paged pools hold none)
+    while (m.states(first).pages())
+      ++first;
+    const Buffer &in0 = m.buffers(int(m.states(first).input_buffer()));
+    const Buffer &out0 = m.buffers(int(m.states(first).output_buffer()));
     if (out.shape_exprs_size() != 4 || out0.shape_exprs_size() != 4 ||
         in.shape_exprs(2).SerializeAsString() != in0.shape_exprs(2).SerializeAsString() ||
         out.shape_exprs(2).SerializeAsString() != out0.shape_exprs(2).SerializeAsString())

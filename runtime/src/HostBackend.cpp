@@ -9,7 +9,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 
 namespace effc {
@@ -69,9 +71,10 @@ public:
   // devices > 1 (SessionOptions::devices): the artifact's placement
   // (effc --devices) simulated in this process, one arena per device.
   static StatusOr<std::unique_ptr<BackendSession>> create(std::shared_ptr<const Model> model,
-                                                          int devices) {
+                                                          int devices, int verbosity = 0) {
     std::unique_ptr<HostSession> s(new HostSession());
     s->model_ = model;
+    s->verbosity_ = verbosity;
     const artifact::Manifest &m = manifestOf(*model);
     const int planned = std::max(1, int(m.devices()));
     if (devices < 1)
@@ -256,11 +259,25 @@ public:
       profile->bytesIn = copiedIn;
       profile->bytesOut = copiedOut;
     }
+    if (verbosity_ >= 2) // what the cuda backend's line says of its copies
+      std::fprintf(stderr,
+                   "effc: %s: run on host: copied %llu bytes in and %llu out, %d session-state "
+                   "tensors in place\n",
+                   model_->path().c_str(), (unsigned long long)copiedIn,
+                   (unsigned long long)copiedOut, int(states_.size()));
     return Status::OK();
   }
 
   StatusOr<std::vector<DeviceTensor>> runOnDevice(const std::vector<Tensor> &) override {
     return Status::error("host backend: no device memory: runOnDevice needs the cuda backend");
+  }
+
+  Status copyStateBytes(size_t state, uint64_t from, uint64_t to, uint64_t bytes) override {
+    std::vector<uint8_t> &st = states_.at(state);
+    if (from + bytes > st.size() || to + bytes > st.size())
+      return Status::error("copyStateBytes: outside session state " + std::to_string(state));
+    std::memmove(st.data() + to, st.data() + from, bytes);
+    return Status::OK();
   }
 
 private:
@@ -345,7 +362,9 @@ private:
 
   /// Session state is read only where a kernel knows its row stride:
   /// eff.kv_append appends to it (past and present), eff.attention(_partial)
-  /// reads its keys and values, eff.shape only its shape.
+  /// reads its keys and values, eff.shape only its shape; a paged pool:
+  /// eff.paged_kv_write writes it in place, eff.paged_attention(_partial)
+  /// reads it (whole pools: their stride is their own).
   Status checkStateUse(const artifact::Kernel &kr, int k) const {
     const artifact::Manifest &m = manifestOf(*model_);
     auto isState = [&](int32_t id) {
@@ -361,14 +380,18 @@ private:
         continue;
       bool ok = m.buffers(id).storage() == Buffer::STATE &&
                 ((isOp(kr.op(), EffOp::KvAppendOp) && i == 0) || isOp(kr.op(), EffOp::ShapeOp) ||
-                 ((isOp(kr.op(), EffOp::AttentionOp) || isOp(kr.op(), EffOp::AttentionPartialOp)) &&
-                  (i == 1 || i == 2)));
+                 ((isOp(kr.op(), EffOp::AttentionOp) || isOp(kr.op(), EffOp::AttentionPartialOp) ||
+                   isOp(kr.op(), EffOp::PagedAttentionOp) ||
+                   isOp(kr.op(), EffOp::PagedAttentionPartialOp)) &&
+                  (i == 1 || i == 2)) ||
+                 (isOp(kr.op(), EffOp::PagedKvWriteOp) && i == 0));
       if (!ok)
         return refuse("input " + std::to_string(i));
     }
     for (int o = 0; o < kr.outputs_size(); ++o)
-      if (isState(kr.outputs(o)) && !(isOp(kr.op(), EffOp::KvAppendOp) &&
-                                      m.buffers(kr.outputs(o)).storage() == Buffer::STATE))
+      if (isState(kr.outputs(o)) &&
+          !((isOp(kr.op(), EffOp::KvAppendOp) || isOp(kr.op(), EffOp::PagedKvWriteOp)) &&
+            m.buffers(kr.outputs(o)).storage() == Buffer::STATE))
         return refuse("output " + std::to_string(o));
     return Status::OK();
   }
@@ -382,6 +405,7 @@ private:
   std::map<int32_t, std::vector<DimExpr>> shapeExprs_; // buffers of symbolic shape
   std::vector<std::vector<uint8_t>> states_; // session state, one per Manifest.states entry
   std::vector<int64_t> stateCapacity_;       // rows per [b, h] slice of each state
+  int verbosity_ = 0; // SessionOptions::verbosity: 2 prints each run's copies
 };
 
 class HostBackend : public Backend {
@@ -406,7 +430,7 @@ public:
   }
   StatusOr<std::unique_ptr<BackendSession>>
   createSession(std::shared_ptr<const Model> model, const SessionOptions &options) const override {
-    return HostSession::create(std::move(model), options.devices);
+    return HostSession::create(std::move(model), options.devices, options.verbosity);
   }
 };
 

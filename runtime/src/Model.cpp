@@ -96,10 +96,13 @@ StatusOr<std::shared_ptr<const Model>> Model::loadFromMemory(const void *data, s
                    {st.shape().begin(), st.shape().end()},
                    infoOf(st.input(), st.input_buffer()),
                    infoOf(st.output(), st.output_buffer()),
-                   0};
-    auto rows = DimExpr::fromProto(man.buffers(int(st.input_buffer())).shape_exprs(2),
-                                   uint32_t(man.dims_size()));
-    info.rowsDim = rows->terms()[0].dims[0];
+                   0,
+                   st.pages()};
+    if (!info.pages) {
+      auto rows = DimExpr::fromProto(man.buffers(int(st.input_buffer())).shape_exprs(2),
+                                     uint32_t(man.dims_size()));
+      info.rowsDim = rows->terms()[0].dims[0];
+    }
     m->states_.push_back(std::move(info));
   }
   return std::shared_ptr<const Model>(std::move(m));

@@ -89,7 +89,13 @@ Status PagedKvCache::append(int64_t slot, int64_t count) {
     if (refs_[size_t(page)] > 1) { // copy-on-write: the rows this slot holds
       int32_t copy = allocate();
       const int64_t rows = held % pageSize_;
-      for (size_t k = 0; k < tensors_.size(); ++k)
+      if (copyPage_) {
+        if (Status s = copyPage_(page, copy); !s.ok()) {
+          drop(copy);
+          return s;
+        }
+      }
+      for (size_t k = 0; k < tensors_.size() && !copyPage_; ++k)
         for (int64_t h = 0; h < tensors_[k].heads; ++h)
           std::memcpy(data_[k].data() + offset(k, copy, h, 0),
                       data_[k].data() + offset(k, page, h, 0), size_t(rows * tensors_[k].rowBytes));
@@ -177,6 +183,12 @@ PagedKvCache::Usage PagedKvCache::usage() const {
   u.copiedTotal = copiedTotal_;
   u.peakUsed = peakUsed_;
   return u;
+}
+
+void PagedKvCache::keepPagesElsewhere(std::function<Status(int32_t, int32_t)> copyPage) {
+  copyPage_ = std::move(copyPage);
+  for (auto &d : data_)
+    std::vector<uint8_t>().swap(d);
 }
 
 } // namespace effc::detail

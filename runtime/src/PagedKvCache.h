@@ -20,6 +20,7 @@
 #include "effc/Status.h"
 
 #include <cstdint>
+#include <functional>
 #include <vector>
 
 namespace effc::detail {
@@ -83,6 +84,11 @@ public:
   uint8_t *data(size_t tensor) { return data_[tensor].data(); }
   size_t dataBytes(size_t tensor) const { return data_[tensor].size(); }
 
+  /// The pages live elsewhere (a model's pools kept in session state,
+  /// issue 19): the store is dropped (data()/row() are then unusable) and
+  /// copy-on-write calls `copyPage(from, to)` instead of copying rows.
+  void keepPagesElsewhere(std::function<Status(int32_t from, int32_t to)> copyPage);
+
   Usage usage() const;
 
 private:
@@ -97,9 +103,10 @@ private:
   int64_t pageSize_ = 0;
   std::vector<TensorLayout> tensors_;
   std::vector<std::vector<uint8_t>> data_; ///< per tensor: pages x [heads, pageSize, rowBytes]
-  std::vector<int32_t> refs_;              ///< per page: slots holding it
-  std::vector<int32_t> fill_;              ///< per page: rows written (for the waste)
-  std::vector<int32_t> free_;              ///< free page ids (a stack)
+  std::function<Status(int32_t, int32_t)> copyPage_; ///< set: the pages live elsewhere
+  std::vector<int32_t> refs_;                        ///< per page: slots holding it
+  std::vector<int32_t> fill_;                        ///< per page: rows written (for the waste)
+  std::vector<int32_t> free_;                        ///< free page ids (a stack)
   std::vector<std::vector<int32_t>> tables_;
   std::vector<int64_t> lengths_;
   int64_t sharedTotal_ = 0, copiedTotal_ = 0, peakUsed_ = 0;

@@ -27,9 +27,12 @@
 // positions and new rows are, eff.paged_kv_write stores the new rows and
 // eff.paged_attention reads the pages. A run's rows are left-padded (the new
 // tokens are the last of the S columns, padded columns write nothing);
-// kv_pages_out.* (the pools after the run) are copied back into the store
-// until the pools are session state. Copy-on-write and the prefix cache are
-// the same bookkeeping.
+// kv_pages_out.* (the pools after the run) are copied back into the store.
+// Compiled with --kv-state too, the pools are session state (StateInfo::pages):
+// nothing feeds or returns them, the model writes the new rows in place, the
+// store is dropped and a copy-on-write copies the page inside the session
+// (Session::copyStatePage). Copy-on-write and the prefix cache are the same
+// bookkeeping.
 #include "PagedKvCache.h"
 #include "PastModel.h"
 #include "SlotModel.h"
@@ -55,6 +58,9 @@ constexpr const char *kPoolOutPrefix = "kv_pages_out.";
 struct PoolLayout {
   size_t table = 0, lens = 0, slots = 0; ///< input indices
   int64_t pageSize = 0, pages = 0, maxPages = 0;
+  /// The pools are session state (effc --paged-kv --kv-state): nothing
+  /// feeds or returns them; [heads, rowBytes] per pool, for the cache.
+  std::vector<PagedKvCache::TensorLayout> statePools;
 };
 
 class PagedSlotModel final : public SlotModel {
@@ -551,8 +557,29 @@ StatusOr<std::pair<PastLayout, PoolLayout>> analyzePoolModel(const Model &model)
                     "slot_mapping, kv_pages.*, so nothing knows what to feed it");
     }
   }
-  if (ids < 0 || table < 0 || lens < 0 || slots < 0 || l.cache.empty())
-    return refuse("expected inputs input_ids, block_table, seq_lens, slot_mapping and kv_pages.*");
+  // Pools kept in session state (all pools or none: the compiler's rule).
+  for (const StateInfo &st : model.states()) {
+    if (!st.pages)
+      return refuse("session state '" + st.output + "' is a contiguous cache, not a page pool");
+    if (!l.cache.empty())
+      return refuse("pool '" + st.input + "' is session state but '" +
+                    ins[l.cache.front().first].name + "' is an input");
+    if (st.shape.size() != 4 || st.shape[0] < 1 || st.shape[1] < 1 || st.shape[2] < 1 ||
+        st.shape[3] < 1)
+      return refuse("pool '" + st.input + "' must be a fixed [pages, kv_heads, page_size, " +
+                    "head_dim], got " + shapeToString(st.shape));
+    if (p.pageSize == 0) {
+      p.pages = st.shape[0];
+      p.pageSize = st.shape[2];
+    } else if (st.shape[0] != p.pages || st.shape[2] != p.pageSize) {
+      return refuse("pools '" + model.states().front().input + "' and '" + st.input +
+                    "' differ in pages or page size");
+    }
+    p.statePools.push_back({st.shape[1], st.shape[3] * int64_t(dtypeSize(st.dtype))});
+  }
+  if (ids < 0 || table < 0 || lens < 0 || slots < 0 || (l.cache.empty() && p.statePools.empty()))
+    return refuse("expected inputs input_ids, block_table, seq_lens, slot_mapping and kv_pages.* "
+                  "(or the pools in session state)");
   l.ids = size_t(ids);
   p.table = size_t(table);
   p.lens = size_t(lens);
@@ -610,7 +637,7 @@ StatusOr<std::unique_ptr<SlotModel>> makePoolSlotModel(Session &session,
     return Status::error(model.path() + ": the compiled KV pools hold " + str(p.pages) +
                          " pages (effc --paged-kv-pages); the engine asks for " +
                          str(options.pages));
-  std::vector<PagedKvCache::TensorLayout> tensors;
+  std::vector<PagedKvCache::TensorLayout> tensors = p.statePools;
   for (auto [in, out] : l.cache) {
     const TensorInfo &info = model.inputs()[in];
     tensors.push_back({info.shape[1], info.shape[3] * int64_t(dtypeSize(info.dtype))});
@@ -621,6 +648,11 @@ StatusOr<std::unique_ptr<SlotModel>> makePoolSlotModel(Session &session,
                                     slots + cacheSlots, std::move(tensors), p.pages);
   if (!cache.ok())
     return cache.status();
+  // Pools in session state: the pages stay on the session's device; a
+  // copy-on-write copies one page there.
+  if (!p.statePools.empty())
+    cache->keepPagesElsewhere(
+        [&session](int32_t from, int32_t to) { return session.copyStatePage(from, to); });
   return std::unique_ptr<SlotModel>(new PagedSlotModel(session, std::move(l), std::move(*cache),
                                                        slots, options.sharePrefixes, p));
 }
@@ -630,6 +662,9 @@ StatusOr<std::unique_ptr<SlotModel>> makePoolSlotModel(Session &session,
 bool hasPagedKvPool(const Model &model) {
   for (const TensorInfo &in : model.inputs())
     if (in.name.rfind(kPoolPrefix, 0) == 0)
+      return true;
+  for (const StateInfo &st : model.states())
+    if (st.pages)
       return true;
   return false;
 }

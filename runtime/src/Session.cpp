@@ -143,6 +143,8 @@ Status Session::checkInputs(const std::vector<Tensor> &inputs) {
         }
     // Session state: its rows are what the session holds, not an input's.
     for (const StateInfo &st : model_->states()) {
+      if (st.pages) // a paged pool: read whole, no rows to bind
+        continue;
       const DimInfo &dim = dims[st.rowsDim];
       int64_t &v = values[st.rowsDim];
       std::string where =
@@ -185,8 +187,33 @@ Status Session::resetState(int64_t rows) {
   return Status::OK();
 }
 
+Status Session::copyStatePage(int64_t from, int64_t to) {
+  bool any = false;
+  for (size_t s = 0; s < model_->states().size(); ++s) {
+    const StateInfo &st = model_->states()[s];
+    if (!st.pages)
+      continue;
+    any = true;
+    if (from < 0 || to < 0 || from >= st.shape[0] || to >= st.shape[0])
+      return Status::error(model_->path() + ": copyStatePage(" + std::to_string(from) + ", " +
+                           std::to_string(to) + "): pool '" + st.output + "' has " +
+                           std::to_string(st.shape[0]) + " pages");
+    if (from == to)
+      continue;
+    const uint64_t page = uint64_t(st.shape[1] * st.shape[2] * st.shape[3]) * dtypeSize(st.dtype);
+    EFFC_RETURN_IF_ERROR(
+        impl_->copyStateBytes(s, uint64_t(from) * page, uint64_t(to) * page, page));
+  }
+  if (!any)
+    return Status::error(model_->path() + ": copyStatePage: the model keeps no paged KV pool "
+                                          "in session state");
+  return Status::OK();
+}
+
 Status Session::advanceState() {
   for (const StateInfo &st : model_->states()) {
+    if (st.pages)
+      continue;
     auto shape = model_->shapeOf(st.presentView, dimValues_);
     if (!shape.ok())
       return shape.status();

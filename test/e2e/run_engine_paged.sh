@@ -27,6 +27,11 @@
 # sharing, copy-on-write, rewind), also split-KV (eff.paged_attention_partial
 # + combine). paged-kv-fixed: a fixed seq of 8 (the
 # GPU cases' compile), its CUDA kernels through NVRTC.
+# paged-kv-state-{repeat,stagger,preempt}: the paged-kv runs over the compile
+# with --kv-state too (the pools are session state: not inputs or outputs,
+# written in place, copy-on-write copies a page inside the session with
+# Session::copyStatePage); EFFC_VERBOSE=2's per-run line must show 4
+# session-state tensors and no run copying a pool in.
 set -euo pipefail
 mode=$1; model_dir=$2; ref_dir=$3; bin_dir=$4; backend=${5:-host}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -35,7 +40,8 @@ dims=(--dim batch=2 --dim seq=1..32 --dim past=0..255 --dim total=1..288)
 # Symbolic seq: the paged CUDA kernels read the run's batch and seq from
 # effc_dims, so the --paged-kv compiles below include their CUDA kernels
 # (the GPU cases, test/gpu/cases/engine-paged.txt, run both forms).
-paged=
+paged= state=
+if [[ $mode == paged-kv-state-* ]]; then state=--kv-state; mode=paged-kv-${mode#paged-kv-state-}; fi
 if [[ $mode == paged-kv-* ]]; then paged=1; mode=${mode#paged-kv-}; fi
 # The artifact a run with these effc-run options takes: with paged-kv, the
 # --paged-kv compile for its --kv-page-size (16 when not given).
@@ -45,16 +51,37 @@ artifact() {
   for a in "$@"; do [[ $prev == --kv-page-size ]] && ps=$a; prev=$a; done
   local f="$work/paged$ps.effc"
   [[ -f $f ]] || "$bin_dir/effc" "$model_dir/model.onnx" "${dims[@]}" --paged-kv="$ps" \
-    --paged-kv-pages=$((2 * ((256 + ps - 1) / ps))) -o "$f" >/dev/null
+    --paged-kv-pages=$((2 * ((256 + ps - 1) / ps))) $state -o "$f" >/dev/null
   echo "$f"
 }
 run() {
-  "$bin_dir/effc-run" "$(artifact "$@")" --backend="$backend" --generate 16 \
-    --test-data "$ref_dir/generate_0" "$@" | tee "$work/out.txt"
+  { env ${state:+EFFC_VERBOSE=2} "$bin_dir/effc-run" "$(artifact "$@")" --backend="$backend" \
+      --generate 16 --test-data "$ref_dir/generate_0" "$@" 2>"$work/err.txt" ||
+      { cat "$work/err.txt" >&2; exit 1; }; } | tee "$work/out.txt"
+  [[ -z $state ]] || check_state_copies "$@"
   grep -q '^tokens: \([0-9]*\)/\1 match$' "$work/out.txt"
   expect '^engine: kv-cache mode, 2 slots'
   # What stays in use at the end is the prefix cache's (finished prompts).
   expect '^kv pool: [0-9]* pages of [0-9]* tokens; at most [0-9]* in use .*; \([0-9]*\) in use at the end (\1 cached for prefix reuse)$'
+}
+# Pools in session state: every run of the target (its path) reports 4
+# session-state tensors (2 layers x K/V) and copies in less than a quarter of
+# one pool (llama-withpast's pools: 2 KV heads x 512 positions x 16 head dim x
+# 4 bytes = 64 KiB; what comes in is ids, positions, block table, seq lens and
+# slot mapping, at most ~2 KiB; without state every run copies all 4 pools).
+check_state_copies() {
+  local f; f=$(artifact "$@")
+  python3 - "$work/err.txt" "$f" <<'PY'
+import re, sys
+runs = [l for l in open(sys.argv[1]) if sys.argv[2] + ": run on " in l]
+assert runs, "no verbosity-2 run line of " + sys.argv[2]
+quarter_pool = 2 * 512 * 16 * 4 // 4
+for l in runs:
+    m = re.search(r"copied (\d+) bytes in and (\d+) out, (\d+) session-state tensors", l)
+    assert m and int(m.group(3)) == 4, l
+    assert int(m.group(1)) < quarter_pool, "a run copied a pool in: " + l
+print("state runs:", len(runs), "max bytes in", max(int(re.search(r"copied (\d+)", l).group(1)) for l in runs))
+PY
 }
 expect() { grep -q "$1" "$work/out.txt" || { echo "expected a line matching '$1'"; exit 1; }; }
 case $mode in

@@ -50,6 +50,13 @@ public:
   }
   /// The stream runs are queued on; null without one.
   virtual void *stream() const { return nullptr; }
+  /// Copies `bytes` of session state `state` (Model::states()) from byte
+  /// `from` to byte `to` of that state, ordered after the runs queued
+  /// before (ranges checked by Session::copyStatePage).
+  virtual Status copyStateBytes(size_t state, uint64_t from, uint64_t to, uint64_t bytes) {
+    (void)state, (void)from, (void)to, (void)bytes;
+    return Status::error("this backend keeps no session state");
+  }
 };
 
 class Backend {

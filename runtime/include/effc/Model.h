@@ -50,6 +50,9 @@ struct StateInfo {
   /// dims()[rowsDim]; the output's rows are what the state holds after a run).
   TensorInfo pastView, presentView;
   size_t rowsDim = 0;
+  /// A paged KV pool [pages, H, page_size, D] (issue 19): the whole tensor
+  /// is read and written in place; it holds no rows (rowsDim unused).
+  bool pages = false;
 };
 
 class Model {

@@ -100,6 +100,10 @@ public:
   /// Keeps the first `rows` (0..stateRows()) of every state: 0 starts a new
   /// sequence. Nothing is freed or cleared.
   Status resetState(int64_t rows = 0);
+  /// Paged KV pools kept in session state (StateInfo::pages): copies page
+  /// `from` onto page `to` in every pool, on the device (copy-on-write of a
+  /// shared page); nothing crosses to the host.
+  Status copyStatePage(int64_t from, int64_t to);
 
   const Model &model() const { return *model_; }
   const std::string &backendName() const { return options_.backend; }

@@ -85,6 +85,19 @@ public:
 
   void *stream() const override { return stream_.get(); }
 
+  /// A copy within one session-state buffer (copy-on-write of a paged KV
+  /// pool's page), queued on the session's stream after its runs.
+  Status copyStateBytes(size_t state, uint64_t from, uint64_t to, uint64_t bytes) override {
+    if (state >= states_.size())
+      return Status::error("copyStateBytes: no session state " + std::to_string(state));
+    const artifact::State &st = manifestOf(*model_).states(int(state));
+    if (from + bytes > st.size_bytes() || to + bytes > st.size_bytes())
+      return Status::error("copyStateBytes: outside session state " + std::to_string(state));
+    CUdeviceptr base = states_[state];
+    return d_.check(d_.api.cuMemcpyDtoDAsync(base + to, base + from, size_t(bytes), stream_.get()),
+                    "copying a page of session state");
+  }
+
   Status setDims(const std::vector<int64_t> &values) override {
     if (values.size() != dimValues_.size())
       return Status::error(model_->path() + ": cuda backend: " + std::to_string(values.size()) +
