@@ -504,3 +504,28 @@ TEST(SessionState, ManifestErrors) {
   EXPECT_NEAR(out.data<float>()[0], want, 1e-6);
   EXPECT_NEAR(out.data<float>()[1], want, 1e-6);
 }
+
+// A paged KV pool state (State.pages, effc --paged-kv --kv-state) must be
+// whole and static: a contiguous cache marked as a pool is refused; a model
+// without pool state refuses Session::copyStatePage. Pools that work:
+// ctest e2e-engine-paged-paged-kv-state-*, lit translate/paged-kv-state.mlir.
+TEST(SessionState, PagedPoolRules) {
+  const std::string valid = stateModelBytes();
+  ArtifactSections secs;
+  ASSERT_TRUE(
+      parseArtifact(reinterpret_cast<const uint8_t *>(valid.data()), valid.size(), "v", &secs)
+          .ok());
+  artifact::Manifest c = secs.manifest;
+  c.mutable_states(0)->set_pages(true);
+  EXPECT_ERROR(withManifest(valid, c), "state 0 ('present.0.key'): a paged pool's buffer");
+  auto model = loadBytes(valid, "state.effc");
+  ASSERT_TRUE(model);
+  EXPECT_FALSE(model->states()[0].pages);
+  auto session = Session::create(model, "host");
+  ASSERT_TRUE(session.ok()) << session.status().message();
+  Status st = (*session)->copyStatePage(0, 1);
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.message().find("copyStatePage: the model keeps no paged KV pool in session state"),
+            std::string::npos)
+      << st.message();
+}
