@@ -42,9 +42,9 @@
 //     one mask for every batch row and head (all leading slices equal),
 //     else an error; a mask that does not evaluate is an error too (found
 //     during the rewrite);
-//   - a model exported with past computes its masks itself: eff-kv-cache
-//     leaves it as it is but warns when a mask's sliding window counts
-//     cache slots (PagedKvMask's probes), which right-padded rows break;
+//   - a model exported with past computes its masks itself: it is left as
+//     it is (eff-kv-cache-inplace warns when a mask's sliding window counts
+//     cache slots, which right-padded rows break: warnSlotCountedWindows);
 //   - every other positional tensor read by the model's data ([1, seq, ...]:
 //     RoPE tables, position embeddings) is gathered at position_ids along
 //     its sequence axis, which gives it the batch dim in front.
@@ -242,46 +242,6 @@ struct KvCachePass : public mlir::eff::impl::KvCacheBase<KvCachePass> {
     return llvm::any_of(def->getOperands(), [&](Value o) { return comparesPositions(o, seen); });
   }
 
-  /// How many position comparisons (less/greater(-or-equal), trilu) the
-  /// slice computing `v` holds: a causal mask needs one, a window another.
-  static int comparisons(Value v) {
-    llvm::DenseSet<Operation *> seen;
-    SmallVector<Value> work = {v};
-    int count = 0;
-    while (!work.empty()) {
-      Operation *def = work.pop_back_val().getDefiningOp();
-      if (!def || !seen.insert(def).second)
-        continue;
-      count += isa<LessOp, LessOrEqualOp, GreaterOp, GreaterOrEqualOp, TriluOp>(def);
-      work.append(def->operand_begin(), def->operand_end());
-    }
-    return count;
-  }
-
-  /// A model exported with past computes its masks itself. A sliding window
-  /// there that counts cache slots (HF's masks over cache_position) is
-  /// exact for left-padded or equal-length rows, but the KV-cache runtime
-  /// right-pads rows of different lengths and the padding would count
-  /// against the window: a warning says so (the paged runtime is exact).
-  void warnSlotWindows() {
-    func.walk([&](AttentionOp a) {
-      if (!a.getMask())
-        return;
-      int probes = 0;
-      int64_t window = 0;
-      bool countsSlots = false;
-      if (pagedMaskProblem(func, a.getMask(), probes, window, &countsSlots).empty() && countsSlots)
-        a.emitWarning(llvm::formatv(
-            "kv-cache: the exported mask has a sliding window of {0} positions counted over "
-            "cache slots: the unpaged KV-cache runtime right-pads rows of different lengths in "
-            "one batch and that padding counts against the window, so such rows (prompts of "
-            "different lengths in one generate, requests joining the serving engine at "
-            "different steps) lose keys they should see; run rows of equal length, or compile "
-            "with --paged-kv (its window counts each sequence's own positions)",
-            window));
-    });
-  }
-
   void runOnOperation() override;
 };
 
@@ -296,8 +256,7 @@ void KvCachePass::runOnOperation() {
       if (remarks)
         func.emitRemark("kv-cache: the model has past_key_values inputs already; "
                         "eff-kv-cache-inplace turns its concats into cache appends");
-      warnSlotWindows();
-      return;
+      return; // eff-kv-cache-inplace warns of windows over cache slots
     }
     if (name == "input_ids")
       idsArg = int(i);
@@ -591,7 +550,7 @@ void KvCachePass::runOnOperation() {
       mode = llvm::formatv("its mask could not be evaluated over {0} = {1} positions{2}{3}",
                            totalName, n, diagnostic.empty() ? "" : ": ", diagnostic)
                  .str();
-    else if (causal && (n == totalHi || comparisons(full) == 1))
+    else if (causal && (n == totalHi || positionComparisons(full) == 1))
       mode = "causal"; // one comparison, causal at n: no window hides past n
 
     else if (!uniform)

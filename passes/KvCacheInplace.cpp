@@ -11,6 +11,7 @@
 //
 #include "dialects/eff/EffOps.h"
 #include "passes/DimBounds.h"
+#include "passes/PagedKvMask.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -148,6 +149,7 @@ struct KvCacheInplacePass : public mlir::eff::impl::KvCacheInplaceBase<KvCacheIn
 
   void runOnOperation() override {
     func::FuncOp func = getOperation();
+    warnSlotCountedWindows(func); // its own masks: a window over slots breaks ragged rows
     if (state)
       retypeCacheInterface(func);
     func.walk([&](ConcatOp concat) {

@@ -2,12 +2,14 @@
 #include "passes/PagedKvMask.h"
 
 #include "dialects/eff/ConstantFolding.h"
+#include "dialects/eff/EffOps.h"
 #include "dialects/eff/ShapeProbe.h"
 #include "passes/DimBounds.h"
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/Diagnostics.h"
 #include "llvm/ADT/APFloat.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <algorithm>
@@ -328,6 +330,44 @@ std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes, int64_t
   probes = int(done.size());
   slidingWindow = window;
   return "";
+}
+
+int positionComparisons(Value v) {
+  llvm::DenseSet<Operation *> seen;
+  SmallVector<Value> work = {v};
+  int count = 0;
+  while (!work.empty()) {
+    Operation *def = work.pop_back_val().getDefiningOp();
+    if (!def || !seen.insert(def).second)
+      continue;
+    count += isa<LessOp, LessOrEqualOp, GreaterOp, GreaterOrEqualOp, TriluOp>(def);
+    work.append(def->operand_begin(), def->operand_end());
+  }
+  return count;
+}
+
+void warnSlotCountedWindows(func::FuncOp func) {
+  bool hasPast = false;
+  for (unsigned a = 0; a < func.getNumArguments(); ++a)
+    hasPast |= argName(func, a).starts_with("past_key_values.");
+  if (!hasPast)
+    return;
+  func.walk([&](AttentionOp a) {
+    if (!a.getMask() || positionComparisons(a.getMask()) < 2)
+      return;
+    int probes = 0;
+    int64_t window = 0;
+    bool countsSlots = false;
+    if (pagedMaskProblem(func, a.getMask(), probes, window, &countsSlots).empty() && countsSlots)
+      a.emitWarning(llvm::formatv(
+          "kv-cache: the exported mask has a sliding window of {0} positions counted over "
+          "cache slots: the unpaged KV-cache runtime right-pads rows of different lengths in "
+          "one batch and that padding counts against the window, so such rows (prompts of "
+          "different lengths in one generate, requests joining the serving engine at "
+          "different steps) lose keys they should see; run rows of equal length, or compile "
+          "with --paged-kv (its window counts each sequence's own positions)",
+          window));
+  });
 }
 
 } // namespace mlir::eff

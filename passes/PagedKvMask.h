@@ -36,6 +36,18 @@ namespace mlir::eff {
 std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes, int64_t &slidingWindow,
                              bool *countsSlots = nullptr);
 
+/// How many position comparisons (less/greater(-or-equal), trilu) the slice
+/// computing `v` holds: a causal mask needs one, a sliding window another.
+int positionComparisons(Value v);
+
+/// A model exported with past computes its masks itself. A sliding window
+/// there that counts cache slots (HF's masks over cache_position) is exact
+/// for left-padded or equal-length rows, but the unpaged KV-cache runtime
+/// right-pads rows of different lengths and the padding would count against
+/// the window: a warning on each such eff.attention of `func` (one with past
+/// inputs) says so. Masks with fewer than two comparisons are not probed.
+void warnSlotCountedWindows(func::FuncOp func);
+
 } // namespace mlir::eff
 
 #endif // EFFC_PASSES_PAGEDKVMASK_H

@@ -348,9 +348,9 @@ def KvCache : Pass<"eff-kv-cache", "func::FuncOp"> {
     gather_elements at the keys'); causal masks keep the slot rows.
 
     Needs input_ids' seq symbolic and bounds for `past-dim` and `total-dim`
-    in eff.dims. A model that has past_key_values inputs is left alone (a
-    warning when its own mask's sliding window counts cache slots, which
-    right-padded rows of different lengths break; --paged-kv is exact). What
+    in eff.dims. A model that has past_key_values inputs is left alone
+    (eff-kv-cache-inplace warns when its own mask's sliding window counts
+    cache slots, which right-padded rows of different lengths break). What
     cannot be converted (other inputs, positions from token values or data,
     bidirectional attention, other K/V layouts, positional tensors read
     otherwise) is an error naming the op and why, and nothing changes. With
@@ -376,7 +376,10 @@ def KvCacheInplace : Pass<"eff-kv-cache-inplace", "func::FuncOp"> {
     and returns it as the present. Each such concat becomes eff.kv_append
     (same value; issue 14 stage S4): the present lives in the session-owned
     cache `present.{i}.*` of `capacity` rows, so a step appends only its new
-    rows instead of copying the whole cache.
+    rows instead of copying the whole cache. An attention whose own mask
+    has a sliding window over cache slots (HF's cache_position masks) gets a
+    warning: the unpaged runtime right-pads rows of different lengths, and
+    that padding would count against the window (PagedKvMask.h).
 
     Matched: a rank-4 eff.concat of two operands along axis 2 (or -2) whose
     first operand is the function input named past_key_values.{i}.{key|value},

@@ -10,6 +10,10 @@
 // cannot be read per row and is an error (eff-kv-cache-remarks.mlir).
 // RUN: effc-opt %s --eff-kv-cache | FileCheck %s
 // RUN: effc-opt %s --eff-kv-cache=remarks=true -verify-diagnostics -o /dev/null
+// Its window counts token positions: eff-kv-cache-inplace does not warn
+// (eff-kv-cache-inplace-window.mlir: one over cache slots does).
+// RUN: effc-opt %s --eff-kv-cache --eff-kv-cache-inplace -o /dev/null 2>&1 | FileCheck %s --check-prefix=QUIET --allow-empty
+// QUIET-NOT: warning
 
 // CHECK-LABEL: func.func @window
 // CHECK-SAME: %[[IDS:[a-z0-9]*]]: tensor<2x?xi64> {eff.dim_params = ["", "seq"], eff.name = "input_ids"}
