@@ -167,7 +167,8 @@ cl::opt<bool> kvState("kv-state",
                       cl::desc("Keep each KV cache (eff.kv_append: a with-past export, or "
                                "--kv-cache) in session state: one buffer per cache that every "
                                "run appends to in place, fed and returned by no one (issue 14 "
-                               "S4)"),
+                               "S4); with --paged-kv, each page pool likewise (written in place, "
+                               "read by paged attention; issue 19)"),
                       cl::cat(effcCategory));
 cl::opt<bool> verbose("verbose", cl::desc("Print progress and timing per stage"),
                       cl::cat(effcCategory));
