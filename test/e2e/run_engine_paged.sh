@@ -27,7 +27,7 @@
 # sharing, copy-on-write, rewind), also split-KV (eff.paged_attention_partial
 # + combine). paged-kv-fixed: a fixed seq of 8 (the
 # GPU cases' compile), its CUDA kernels through NVRTC.
-# paged-kv-state-{repeat,stagger,preempt}: the paged-kv runs over the compile
+# paged-kv-state-{repeat,stagger,preempt,speculate}: the paged-kv runs over the compile
 # with --kv-state too (the pools are session state: not inputs or outputs,
 # written in place, copy-on-write copies a page inside the session with
 # Session::copyStatePage); EFFC_VERBOSE=2's per-run line must show 4
