@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <vector>
 
 using namespace effc::detail;
 
@@ -123,6 +124,40 @@ TEST(PagedKvCache, SharedPrefixPagesAreCopiedOnTheFirstDivergentWrite) {
   EXPECT_EQ(c.refCount(c.blockTable(2)[0]), 1);
   c.release(2);
   EXPECT_EQ(c.freePages(), 6);
+}
+
+// Pages kept elsewhere (a model's pools in session state): the store is
+// dropped and copy-on-write asks the callback to copy the shared page onto
+// the new one (Session::copyStatePage); a failing copy fails the append and
+// gives the new page back.
+TEST(PagedKvCache, PagesKeptElsewhereCopyThroughTheCallback) {
+  PagedKvCache c = makeCache();
+  std::vector<std::pair<int32_t, int32_t>> copies;
+  bool fail = false;
+  c.keepPagesElsewhere([&](int32_t from, int32_t to) {
+    if (fail)
+      return effc::Status::error("device copy failed");
+    copies.push_back({from, to});
+    return effc::Status::OK();
+  });
+  EXPECT_EQ(c.dataBytes(0), 0u);
+  ASSERT_TRUE(c.append(0, 6).ok()); // one full page, one with 2 rows
+  ASSERT_TRUE(c.share(1, 0, 5).ok());
+  ASSERT_TRUE(c.share(2, 0, 5).ok());
+  const int32_t shared = c.blockTable(0)[1];
+  fail = true;
+  effc::Status s = c.append(1, 1);
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.message(), "device copy failed");
+  EXPECT_EQ(c.freePages(), 4); // the page taken for the copy is back
+  EXPECT_EQ(c.blockTable(1)[1], shared);
+  fail = false;
+  ASSERT_TRUE(c.append(1, 1).ok());
+  ASSERT_EQ(copies.size(), 1u);
+  EXPECT_EQ(copies[0].first, shared);
+  EXPECT_EQ(copies[0].second, c.blockTable(1)[1]);
+  EXPECT_NE(copies[0].second, shared);
+  EXPECT_EQ(c.usage().copiedTotal, 1);
 }
 
 TEST(PagedKvCache, TruncateIntoASharedPageCopiesOnTheNextWrite) {
