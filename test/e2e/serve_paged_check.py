@@ -13,7 +13,11 @@ prompt twice, more than the two slots) give the reference; both prompts with
 same 100 tokens; a request larger than that pool gets a 400 naming the
 pages; both exit 0 on SIGTERM.
 
-  serve_paged_check.py BIN_DIR WITHPAST_DIR REFERENCE_DIR
+  serve_paged_check.py BIN_DIR WITHPAST_DIR REFERENCE_DIR ["EFFC FLAGS"]
+
+EFFC FLAGS (one argument, split at spaces) are added to the compile, e.g.
+"--paged-kv=4 --paged-kv-pages=128 --kv-state": the pools paged in the
+model and kept in session state (issue 19), the same checks.
 """
 import http.client
 import json
@@ -31,6 +35,7 @@ import serve_util
 from serve_util import check, failures, request, stop_server
 
 BIN, MODEL, REF = sys.argv[1], sys.argv[2], sys.argv[3]
+EXTRA = sys.argv[4].split() if len(sys.argv) > 4 else []
 
 def stream_ids(port, prompt, n):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
@@ -70,7 +75,7 @@ work = tempfile.mkdtemp()
 artifact = os.path.join(work, "cache.effc")
 subprocess.run([os.path.join(BIN, "effc"), os.path.join(MODEL, "model.onnx"), "--dim", "batch=2",
                 "--dim", "seq=1..32", "--dim", "past=0..255", "--dim", "total=1..288",
-                "-o", artifact], check=True, stderr=subprocess.DEVNULL)
+                *EXTRA, "-o", artifact], check=True, stderr=subprocess.DEVNULL)
 
 
 def concurrent(port):
