@@ -25,8 +25,9 @@ def Eff_KvAppendOp : Eff_Op<"kv_append"> {
     that same state (the runtime binds past_key_values.i to it between
     steps) nothing else moves, and readers take the present's P + S rows
     with a row stride of `capacity`. Without the binding the kernel copies
-    past's rows first, so the value is concat's either way. Until the plan
-    places the present in session state, kernels write it contiguous
+    past's rows first, so the value is concat's either way. The plan places
+    the present in session state only under effc --kv-state
+    (compiler/plan/SessionState.cpp); otherwise kernels write it contiguous
     (capacity = P + S), exactly as concat.
   }];
   let arguments = (ins Eff_FloatTensor:$past, Eff_FloatTensor:$new_rows, I64Attr:$capacity,
