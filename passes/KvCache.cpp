@@ -534,16 +534,8 @@ void KvCachePass::runOnOperation() {
     shapes[maskArg + 1] = {probeBatch, 1};
     SmallVector<Attribute> values(func.getNumArguments());
     std::string diagnostic;
-    FailureOr<SmallVector<Attribute>> folded;
-    {
-      ScopedDiagnosticHandler quiet(func.getContext(), [&](Diagnostic &d) {
-        if (diagnostic.empty())
-          diagnostic = d.str();
-        return success();
-      });
-      folded =
-          probeValues(func, shapes, values, {full}, llvm::formatv("{0}={1}", totalName, n).str());
-    }
+    FailureOr<SmallVector<Attribute>> folded = probeValuesQuietly(
+        func, shapes, values, {full}, llvm::formatv("{0}={1}", totalName, n).str(), diagnostic);
     bool causal = false, uniform = false;
     std::string mode;
     if (failed(folded) || !readPositionMask((*folded)[0], n, causal, uniform))

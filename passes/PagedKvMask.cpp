@@ -220,15 +220,8 @@ std::string pagedMaskProblem(func::FuncOp func, Value mask, int &probes, int64_t
         return ("no probe value for the input '" + argName(func, unsigned(a)) + "'").str();
 
     std::string diagnostic;
-    FailureOr<SmallVector<Attribute>> folded;
-    {
-      ScopedDiagnosticHandler quiet(func.getContext(), [&](Diagnostic &d) {
-        if (diagnostic.empty())
-          diagnostic = d.str();
-        return success();
-      });
-      folded = probeValues(func, shapes, values, {mask}, where);
-    }
+    FailureOr<SmallVector<Attribute>> folded =
+        probeValuesQuietly(func, shapes, values, {mask}, where, diagnostic);
     if (failed(folded))
       return "the mask could not be evaluated at " + where + ": " + diagnostic;
     auto attr = dyn_cast_or_null<ElementsAttr>((*folded)[0]);

@@ -5,6 +5,7 @@
 #include "dialects/eff/EffOps.h"
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OwningOpRef.h"
@@ -197,6 +198,20 @@ FailureOr<SmallVector<Attribute>> probeValues(Operation *func,
     values.push_back(value);
   }
   return values;
+}
+
+FailureOr<SmallVector<Attribute>> probeValuesQuietly(Operation *func,
+                                                     ArrayRef<SmallVector<int64_t>> argShapes,
+                                                     ArrayRef<Attribute> argValues,
+                                                     ArrayRef<Value> wanted, StringRef where,
+                                                     std::string &diagnostic) {
+  diagnostic.clear();
+  ScopedDiagnosticHandler quiet(func->getContext(), [&](Diagnostic &d) {
+    if (diagnostic.empty())
+      diagnostic = d.str();
+    return success();
+  });
+  return probeValues(func, argShapes, argValues, wanted, where);
 }
 
 } // namespace mlir::eff

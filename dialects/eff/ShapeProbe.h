@@ -16,6 +16,8 @@
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/SmallVector.h"
 
+#include <string>
+
 namespace mlir::eff {
 
 /// The shape of each argument and result of `func`'s body (a function-like op
@@ -35,6 +37,15 @@ FailureOr<SmallVector<Attribute>> probeValues(Operation *func,
                                               ArrayRef<SmallVector<int64_t>> argShapes,
                                               ArrayRef<Attribute> argValues, ArrayRef<Value> wanted,
                                               StringRef where);
+
+/// probeValues for a caller that explains a failed probe in its own words:
+/// nothing is reported to the context's handlers, the first diagnostic is
+/// kept in `diagnostic` (left empty when none was emitted).
+FailureOr<SmallVector<Attribute>> probeValuesQuietly(Operation *func,
+                                                     ArrayRef<SmallVector<int64_t>> argShapes,
+                                                     ArrayRef<Attribute> argValues,
+                                                     ArrayRef<Value> wanted, StringRef where,
+                                                     std::string &diagnostic);
 
 } // namespace mlir::eff
 
