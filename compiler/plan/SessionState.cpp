@@ -21,38 +21,61 @@ std::string useText(OpOperand &use) {
          std::to_string(use.getOperandNumber()) + ")";
 }
 
-/// Why `append` cannot be session state ("" when it can); fills `c`.
-std::string whyNot(eff::KvAppendOp append, func::FuncOp func, const SymbolicShapes &shapes,
-                   StateCandidate &c) {
-  c.append = append;
-  auto arg = dyn_cast<BlockArgument>(append.getPast());
+/// Why the cache `v` that `writer` writes cannot be session state as an
+/// input ("" when it can: an argument of `func` that only `writer` and
+/// eff.shape read); `noun` names it in the reason. Sets `argNumber`.
+std::string onlyReadBy(Value v, Operation *writer, func::FuncOp func, StringRef noun,
+                       unsigned &argNumber) {
+  auto arg = dyn_cast<BlockArgument>(v);
   if (!arg || arg.getOwner() != &func.getBody().front())
-    return "its past is not an input of the model";
-  c.pastArg = arg.getArgNumber();
+    return (noun + " is not an input of the model").str();
+  argNumber = arg.getArgNumber();
   for (OpOperand &use : arg.getUses())
-    if (use.getOwner() != append.getOperation() && !isa<eff::ShapeOp>(use.getOwner()))
-      return "its past input is also read by " + useText(use);
+    if (use.getOwner() != writer && !isa<eff::ShapeOp>(use.getOwner()))
+      return (noun + " input is also read by ").str() + useText(use);
+  return "";
+}
+
+/// Why the written cache `v` cannot be session state as an output ("" when
+/// it can: returned once, otherwise read only by eff.shape and as keys or
+/// values (operands 1, 2) of a `Readers` op); `noun` names it, `readerWhy`
+/// says why another reader cannot. Sets `result` to its return position.
+template <class... Readers>
+std::string returnedOnce(Value v, StringRef noun, StringRef readerWhy, unsigned &result) {
   std::optional<unsigned> returned;
-  for (OpOperand &use : append.getResult().getUses()) {
+  for (OpOperand &use : v.getUses()) {
     Operation *user = use.getOwner();
     if (isa<func::ReturnOp>(user)) {
       if (returned)
-        return "the present is returned twice";
+        return (noun + " is returned twice").str();
       returned = use.getOperandNumber();
       continue;
     }
     if (isa<eff::ShapeOp>(user))
       continue;
-    if (isa<eff::AttentionOp, eff::AttentionPartialOp>(user) &&
-        (use.getOperandNumber() == 1 || use.getOperandNumber() == 2))
+    if (isa<Readers...>(user) && (use.getOperandNumber() == 1 || use.getOperandNumber() == 2))
       continue;
-    return "the present is read by " + useText(use) +
-           ", which cannot read keys or values of another row stride";
+    return (noun + " is read by ").str() + useText(use) + readerWhy.str();
   }
   if (!returned)
-    return "the present is not returned";
-  c.presentResult = *returned;
-  if (nameOf(func.getResultAttrDict(*returned)) != append.getState())
+    return (noun + " is not returned").str();
+  result = *returned;
+  return "";
+}
+
+/// Why `append` cannot be session state ("" when it can); fills `c`.
+std::string whyNot(eff::KvAppendOp append, func::FuncOp func, const SymbolicShapes &shapes,
+                   StateCandidate &c) {
+  c.append = append;
+  if (std::string why = onlyReadBy(append.getPast(), append, func, "its past", c.pastArg);
+      !why.empty())
+    return why;
+  if (std::string why = returnedOnce<eff::AttentionOp, eff::AttentionPartialOp>(
+          append.getResult(), "the present",
+          ", which cannot read keys or values of another row stride", c.presentResult);
+      !why.empty())
+    return why;
+  if (nameOf(func.getResultAttrDict(c.presentResult)) != append.getState())
     return "the present is not returned as '" + append.getState().str() + "'";
   auto type = cast<RankedTensorType>(append.getType());
   if (type.isDynamicDim(1) || type.isDynamicDim(3))
@@ -75,35 +98,17 @@ std::string whyNot(eff::KvAppendOp append, func::FuncOp func, const SymbolicShap
 /// Why the pool `write` cannot be session state ("" when it can); fills `c`.
 std::string whyNotPool(eff::PagedKvWriteOp write, func::FuncOp func, StateCandidate &c) {
   c.pool = write;
-  auto arg = dyn_cast<BlockArgument>(write.getCache());
-  if (!arg || arg.getOwner() != &func.getBody().front())
-    return "its pool is not an input of the model";
-  c.pastArg = arg.getArgNumber();
-  for (OpOperand &use : arg.getUses())
-    if (use.getOwner() != write.getOperation() && !isa<eff::ShapeOp>(use.getOwner()))
-      return "its pool input is also read by " + useText(use);
-  if (!cast<RankedTensorType>(arg.getType()).hasStaticShape())
+  if (std::string why = onlyReadBy(write.getCache(), write, func, "its pool", c.pastArg);
+      !why.empty())
+    return why;
+  if (!cast<RankedTensorType>(write.getCache().getType()).hasStaticShape())
     return "its pool's shape is not static";
-  std::optional<unsigned> returned;
-  for (OpOperand &use : write.getResult().getUses()) {
-    Operation *user = use.getOwner();
-    if (isa<func::ReturnOp>(user)) {
-      if (returned)
-        return "the written pool is returned twice";
-      returned = use.getOperandNumber();
-      continue;
-    }
-    if (isa<eff::ShapeOp>(user))
-      continue;
-    if (isa<eff::PagedAttentionOp, eff::PagedAttentionPartialOp>(user) &&
-        (use.getOperandNumber() == 1 || use.getOperandNumber() == 2))
-      continue;
-    return "the written pool is read by " + useText(use) + ", which does not read it in place";
-  }
-  if (!returned)
-    return "the written pool is not returned";
-  c.presentResult = *returned;
-  if (nameOf(func.getResultAttrDict(*returned)).empty())
+  if (std::string why = returnedOnce<eff::PagedAttentionOp, eff::PagedAttentionPartialOp>(
+          write.getResult(), "the written pool", ", which does not read it in place",
+          c.presentResult);
+      !why.empty())
+    return why;
+  if (nameOf(func.getResultAttrDict(c.presentResult)).empty())
     return "the written pool's output has no name";
   return "";
 }
