@@ -26,6 +26,10 @@ SIZES = {  # hidden, layers, heads, kv_heads, ffn, vocab (export_hf_onnx.py's, w
     "tiny": (64, 2, 4, 2, 128, 256),
     "base": (768, 12, 12, 12, 3072, 50257),  # GPT-2 124M
     "1b": (2048, 16, 32, 8, 8192, 32000),  # Llama-3.2-1B shapes
+    # Speculative decoding's drafts (bench/serve): the vocabulary of the size they are named after, about 1/8 of
+    # its parameters (llama 1b-draft: 142M of 1104M; tiny-draft: a smoke test's).
+    "1b-draft": (1024, 5, 16, 4, 4096, 32000),
+    "tiny-draft": (32, 1, 2, 2, 64, 256),
 }
 DIMS = {"batch": 3, "seq": 5, "past": 7}  # trace values: none 0 or 1, none equal to a fixed dim
 

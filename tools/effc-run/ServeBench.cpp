@@ -113,6 +113,8 @@ StatusOr<bool> runServeBench(const Options &o, Session &target, Session *draft) 
   const Clock::time_point start = Clock::now();
   auto now = [&] { return std::chrono::duration<double>(Clock::now() - start).count(); };
   size_t next = 0, done = 0;
+  int64_t maxRunning = 0, rowsAllocated = 0, rowsWritten = 0;
+  EngineStats peak; // the step with the most pool units in use
   std::vector<TraceRequest> &reqs = *trace;
   while (done < reqs.size()) {
     for (; next < reqs.size() && reqs[next].arrival <= now(); ++next) {
@@ -157,6 +159,14 @@ StatusOr<bool> runServeBench(const Options &o, Session &target, Session *draft) 
       Status s = e.step();
       if (!s.ok())
         return s;
+      EngineStats now = e.stats();
+      maxRunning = std::max(maxRunning, now.slotsUsed);
+      if (now.poolUsed > peak.poolUsed)
+        peak = now;
+      // KV pool waste: token rows of the used pages that hold nothing yet
+      // (each sequence's last, partly written page), summed over the steps.
+      rowsAllocated += now.poolUsed * now.poolPageSize;
+      rowsWritten += now.poolRowsStored;
     } else if (next < reqs.size()) {
       std::this_thread::sleep_for(
           std::chrono::duration<double>(std::max(0.0, std::min(reqs[next].arrival - now(), 0.01))));
@@ -183,6 +193,18 @@ StatusOr<bool> runServeBench(const Options &o, Session &target, Session *draft) 
   printLatency("time to first token", ttft);
   printLatency("inter-token latency", itl);
   printLatency("end-to-end latency", e2e);
+  std::printf("running: at most %lld requests at once\n", (long long)maxRunning);
+  if (stats.poolUnit == "pages") {
+    const int64_t peakRows = peak.poolUsed * stats.poolPageSize;
+    std::printf(
+        "kv pool: %lld pages of %lld tokens; at most %lld in use; waste %.2f%% at the "
+        "peak (%lld of %lld token rows written), %.2f%% over all steps; preempted %lld\n",
+        (long long)stats.poolCapacity, (long long)stats.poolPageSize, (long long)stats.poolPeakUsed,
+        peakRows ? 100.0 * double(peakRows - peak.poolRowsStored) / double(peakRows) : 0.0,
+        (long long)peak.poolRowsStored, (long long)peakRows,
+        rowsAllocated ? 100.0 * double(rowsAllocated - rowsWritten) / double(rowsAllocated) : 0.0,
+        (long long)stats.preempted);
+  }
   if (draft != nullptr)
     std::printf(
         "acceptance: %.4f (%lld of %lld draft tokens accepted, speculate %lld)\n",
