@@ -48,33 +48,83 @@ LogicalResult agree(Operation *op, StringRef name, StringRef layout, RankedTenso
   return success();
 }
 
+/// Attributes eff.moe and eff.moe_route share: expert count, top-k, the
+/// routing rule and what it reads.
+template <typename RoutingOp> LogicalResult verifyRouting(RoutingOp op) {
+  int64_t experts = int64_t(op.getNumExperts()), topK = int64_t(op.getTopK());
+  if (experts < 1)
+    return op.emitOpError("num_experts must be >= 1, got ") << experts;
+  if (topK < 1 || topK > experts)
+    return op.emitOpError("top_k must be in [1, num_experts = ") << experts << "], got " << topK;
+  if (op.getNormTopk() != 0 && op.getNormTopk() != 1)
+    return op.emitOpError("norm_topk must be 0 or 1, got ") << op.getNormTopk();
+  StringRef routing = op.getRouting();
+  if (routing != "softmax_topk" && routing != "topk_softmax" && routing != "scores")
+    return op.emitOpError("routing must be softmax_topk, topk_softmax or scores, got '")
+           << routing << "'";
+  if (op.getRouteWeights() && routing != "scores")
+    return op.emitOpError("route_weights is only read with scores routing");
+  return success();
+}
+
+/// The router's layout follows the routing rule: precomputed scores [T, E]
+/// (with route_weights [T, E]) or a linear router [E, H].
+template <typename RoutingOp>
+LogicalResult agreeRouter(RoutingOp op, int64_t &T, int64_t &E, int64_t &H) {
+  if (op.getRouting() == "scores")
+    return failure(
+        failed(agree(op, "router", "[T, E] scores with scores routing", rankedOf(op.getRouter()),
+                     {&T, &E})) ||
+        failed(agree(op, "route_weights", "[T, E]", rankedOf(op.getRouteWeights()), {&T, &E})));
+  return agree(op, "router", "[E, H]", rankedOf(op.getRouter()), {&E, &H});
+}
+
+/// The gated expert weights of eff.moe and eff.moe_experts: gate_up
+/// [G, 2I, H], down [G, H, I] over `groups` (E or G) experts, and the
+/// optional shared expert (shared_gate_up [2Is, H], shared_down [H, Is],
+/// shared_gate [1, H]), which comes whole or not at all.
+template <typename ExpertOp>
+LogicalResult agreeExpertWeights(ExpertOp op, StringRef groups, int64_t &G, int64_t &H) {
+  if (bool(op.getSharedGateUp()) != bool(op.getSharedDown()))
+    return op.emitOpError(
+        "shared_gate_up and shared_down come together (a shared expert), got one");
+  if (op.getSharedGate() && !op.getSharedGateUp())
+    return op.emitOpError("shared_gate needs a shared expert (shared_gate_up, shared_down)");
+  int64_t I2 = kDynamic, I = kDynamic, Is2 = kDynamic, Is = kDynamic, one = 1;
+  std::string gateUp = ("[" + groups + ", 2I, H]").str(), down = ("[" + groups + ", H, I]").str();
+  if (failed(agree(op, "gate_up", gateUp, rankedOf(op.getGateUp()), {&G, &I2, &H})))
+    return failure();
+  if (!ShapedType::isDynamic(I2)) {
+    if (I2 % 2)
+      return op.emitOpError("gate_up's second dim (2I) must be even, got ") << I2;
+    I = I2 / 2;
+  }
+  if (failed(agree(op, "down", down, rankedOf(op.getDown()), {&G, &H, &I})) ||
+      failed(agree(op, "shared_gate_up", "[2Is, H]", rankedOf(op.getSharedGateUp()), {&Is2, &H})))
+    return failure();
+  if (!ShapedType::isDynamic(Is2)) {
+    if (Is2 % 2)
+      return op.emitOpError("shared_gate_up's first dim (2Is) must be even, got ") << Is2;
+    Is = Is2 / 2;
+  }
+  return failure(
+      failed(agree(op, "shared_down", "[H, Is]", rankedOf(op.getSharedDown()), {&H, &Is})) ||
+      failed(agree(op, "shared_gate", "[1, H]", rankedOf(op.getSharedGate()), {&one, &H})));
+}
+
 } // namespace
 
 LogicalResult MoEOp::verify() {
-  int64_t experts = int64_t(getNumExperts()), topK = int64_t(getTopK());
-  if (experts < 1)
-    return emitOpError("num_experts must be >= 1, got ") << experts;
-  if (topK < 1 || topK > experts)
-    return emitOpError("top_k must be in [1, num_experts = ") << experts << "], got " << topK;
-  if (getNormTopk() != 0 && getNormTopk() != 1)
-    return emitOpError("norm_topk must be 0 or 1, got ") << getNormTopk();
-  StringRef routing = getRouting(), activation = getActivation();
-  if (routing != "softmax_topk" && routing != "topk_softmax" && routing != "scores")
-    return emitOpError("routing must be softmax_topk, topk_softmax or scores, got '")
-           << routing << "'";
+  if (failed(verifyRouting(*this)))
+    return failure();
+  StringRef activation = getActivation();
   if (activation != "silu" && activation != "gelu")
     return emitOpError("activation must be silu or gelu, got '") << activation << "'";
   if (!std::isfinite(getRoutedScale().convertToDouble()))
     return emitOpError("routed_scale must be finite");
-  if (routing == "topk_softmax" && getNormTopk() != 0)
+  if (getRouting() == "topk_softmax" && getNormTopk() != 0)
     return emitOpError("norm_topk does nothing with topk_softmax routing (the weights already "
                        "sum to 1): leave it 0");
-  if (getRouteWeights() && routing != "scores")
-    return emitOpError("route_weights is only read with scores routing");
-  if (bool(getSharedGateUp()) != bool(getSharedDown()))
-    return emitOpError("shared_gate_up and shared_down come together (a shared expert), got one");
-  if (getSharedGate() && !getSharedGateUp())
-    return emitOpError("shared_gate needs a shared expert (shared_gate_up, shared_down)");
 
   Type elt = getX().getType().getElementType();
   for (Value v : getOperands())
@@ -84,37 +134,10 @@ LogicalResult MoEOp::verify() {
                          "type ")
              << elt;
 
-  int64_t T = kDynamic, H = kDynamic, E = experts, I2 = kDynamic, I = kDynamic;
-  int64_t Is2 = kDynamic, Is = kDynamic, one = 1;
-  if (failed(agree(*this, "x", "[T, H]", rankedOf(getX()), {&T, &H})))
-    return failure();
-  if (routing == "scores") {
-    if (failed(agree(*this, "router", "[T, E] scores with scores routing", rankedOf(getRouter()),
-                     {&T, &E})) ||
-        failed(agree(*this, "route_weights", "[T, E]", rankedOf(getRouteWeights()), {&T, &E})))
-      return failure();
-  } else if (failed(agree(*this, "router", "[E, H]", rankedOf(getRouter()), {&E, &H}))) {
-    return failure();
-  }
-  if (failed(agree(*this, "gate_up", "[E, 2I, H]", rankedOf(getGateUp()), {&E, &I2, &H})))
-    return failure();
-  if (!ShapedType::isDynamic(I2)) {
-    if (I2 % 2)
-      return emitOpError("gate_up's second dim (2I) must be even, got ") << I2;
-    I = I2 / 2;
-  }
-  if (failed(agree(*this, "down", "[E, H, I]", rankedOf(getDown()), {&E, &H, &I})) ||
-      failed(agree(*this, "shared_gate_up", "[2Is, H]", rankedOf(getSharedGateUp()), {&Is2, &H})))
-    return failure();
-  if (!ShapedType::isDynamic(Is2)) {
-    if (Is2 % 2)
-      return emitOpError("shared_gate_up's first dim (2Is) must be even, got ") << Is2;
-    Is = Is2 / 2;
-  }
-  if (failed(agree(*this, "shared_down", "[H, Is]", rankedOf(getSharedDown()), {&H, &Is})) ||
-      failed(agree(*this, "shared_gate", "[1, H]", rankedOf(getSharedGate()), {&one, &H})))
-    return failure();
-  return success();
+  int64_t T = kDynamic, H = kDynamic, E = int64_t(getNumExperts());
+  return failure(failed(agree(*this, "x", "[T, H]", rankedOf(getX()), {&T, &H})) ||
+                 failed(agreeRouter(*this, T, E, H)) ||
+                 failed(agreeExpertWeights(*this, "E", E, H)));
 }
 
 LogicalResult MoEOp::inferResultTypes(MLIRContext *, std::optional<Location>, Adaptor adaptor,
@@ -129,34 +152,13 @@ OpFoldResult MoEOp::fold(FoldAdaptor) { return {}; }
 //===- moe_route -----------------------------------------------------------===//
 
 LogicalResult MoERouteOp::verify() {
-  int64_t experts = int64_t(getNumExperts()), topK = int64_t(getTopK());
-  if (experts < 1)
-    return emitOpError("num_experts must be >= 1, got ") << experts;
-  if (topK < 1 || topK > experts)
-    return emitOpError("top_k must be in [1, num_experts = ") << experts << "], got " << topK;
-  if (getNormTopk() != 0 && getNormTopk() != 1)
-    return emitOpError("norm_topk must be 0 or 1, got ") << getNormTopk();
-  StringRef routing = getRouting();
-  if (routing != "softmax_topk" && routing != "topk_softmax" && routing != "scores")
-    return emitOpError("routing must be softmax_topk, topk_softmax or scores, got '")
-           << routing << "'";
-  if (getRouteWeights() && routing != "scores")
-    return emitOpError("route_weights is only read with scores routing");
-  int64_t T = kDynamic, H = kDynamic, E = experts, k = topK;
-  if (failed(agree(*this, "x", "[T, H]", rankedOf(getX()), {&T, &H})))
+  if (failed(verifyRouting(*this)))
     return failure();
-  if (routing == "scores") {
-    if (failed(agree(*this, "router", "[T, E] scores with scores routing", rankedOf(getRouter()),
-                     {&T, &E})) ||
-        failed(agree(*this, "route_weights", "[T, E]", rankedOf(getRouteWeights()), {&T, &E})))
-      return failure();
-  } else if (failed(agree(*this, "router", "[E, H]", rankedOf(getRouter()), {&E, &H}))) {
-    return failure();
-  }
-  if (failed(agree(*this, "experts", "[T, k]", rankedOf(getExperts()), {&T, &k})) ||
-      failed(agree(*this, "weights", "[T, k]", rankedOf(getWeights()), {&T, &k})))
-    return failure();
-  return success();
+  int64_t T = kDynamic, H = kDynamic, E = int64_t(getNumExperts()), k = int64_t(getTopK());
+  return failure(failed(agree(*this, "x", "[T, H]", rankedOf(getX()), {&T, &H})) ||
+                 failed(agreeRouter(*this, T, E, H)) ||
+                 failed(agree(*this, "experts", "[T, k]", rankedOf(getExperts()), {&T, &k})) ||
+                 failed(agree(*this, "weights", "[T, k]", rankedOf(getWeights()), {&T, &k})));
 }
 
 LogicalResult MoERouteOp::inferResultTypes(MLIRContext *ctx, std::optional<Location>,
@@ -176,40 +178,17 @@ LogicalResult MoERouteOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) { r
 LogicalResult MoEExpertsOp::verify() {
   if (getActivation() != "silu" && getActivation() != "gelu")
     return emitOpError("activation must be silu or gelu, got '") << getActivation() << "'";
-  if (bool(getSharedGateUp()) != bool(getSharedDown()))
-    return emitOpError("shared_gate_up and shared_down come together (a shared expert), got one");
-  if (getSharedGate() && !getSharedGateUp())
-    return emitOpError("shared_gate needs a shared expert (shared_gate_up, shared_down)");
   if (int64_t(getFirstExpert()) < 0)
     return emitOpError("first_expert must be >= 0, got ") << int64_t(getFirstExpert());
   Type elt = getX().getType().getElementType();
   for (Value v : {getGateUp(), getDown(), getSharedGateUp(), getSharedDown(), getSharedGate()})
     if (v && cast<TensorType>(v.getType()).getElementType() != elt)
       return emitOpError("the expert weights must have x's element type ") << elt;
-  int64_t T = kDynamic, H = kDynamic, k = kDynamic, G = kDynamic, I2 = kDynamic, I = kDynamic;
-  int64_t Is2 = kDynamic, Is = kDynamic, one = 1;
-  if (failed(agree(*this, "x", "[T, H]", rankedOf(getX()), {&T, &H})) ||
-      failed(agree(*this, "experts", "[T, k]", rankedOf(getExperts()), {&T, &k})) ||
-      failed(agree(*this, "weights", "[T, k]", rankedOf(getWeights()), {&T, &k})) ||
-      failed(agree(*this, "gate_up", "[G, 2I, H]", rankedOf(getGateUp()), {&G, &I2, &H})))
-    return failure();
-  if (!ShapedType::isDynamic(I2)) {
-    if (I2 % 2)
-      return emitOpError("gate_up's second dim (2I) must be even, got ") << I2;
-    I = I2 / 2;
-  }
-  if (failed(agree(*this, "down", "[G, H, I]", rankedOf(getDown()), {&G, &H, &I})) ||
-      failed(agree(*this, "shared_gate_up", "[2Is, H]", rankedOf(getSharedGateUp()), {&Is2, &H})))
-    return failure();
-  if (!ShapedType::isDynamic(Is2)) {
-    if (Is2 % 2)
-      return emitOpError("shared_gate_up's first dim (2Is) must be even, got ") << Is2;
-    Is = Is2 / 2;
-  }
-  if (failed(agree(*this, "shared_down", "[H, Is]", rankedOf(getSharedDown()), {&H, &Is})) ||
-      failed(agree(*this, "shared_gate", "[1, H]", rankedOf(getSharedGate()), {&one, &H})))
-    return failure();
-  return success();
+  int64_t T = kDynamic, H = kDynamic, k = kDynamic, G = kDynamic;
+  return failure(failed(agree(*this, "x", "[T, H]", rankedOf(getX()), {&T, &H})) ||
+                 failed(agree(*this, "experts", "[T, k]", rankedOf(getExperts()), {&T, &k})) ||
+                 failed(agree(*this, "weights", "[T, k]", rankedOf(getWeights()), {&T, &k})) ||
+                 failed(agreeExpertWeights(*this, "G", G, H)));
 }
 
 LogicalResult MoEExpertsOp::inferResultTypes(MLIRContext *, std::optional<Location>,
