@@ -41,7 +41,9 @@
 #      directory with model.onnx exported with past instead: no export, no
 #      HF peer), EFFC_SERVE_REQUESTS (256), EFFC_SERVE_PROMPT ("128 2048"),
 #      EFFC_SERVE_OUTPUT ("64 512"), EFFC_SERVE_RATES ("inf 8"),
-#      EFFC_SERVE_BATCH (32), EFFC_SERVE_SEQ (512), EFFC_SERVE_PAGE (16),
+#      EFFC_SERVE_BATCH (32), EFFC_SERVE_MAX_SEQS (requests running at once,
+#      effc-run --max-seqs; default the batch; more run in several runs of
+#      the compiled batch per step), EFFC_SERVE_SEQ (512), EFFC_SERVE_PAGE (16),
 #      EFFC_SERVE_VARIANTS ("paged-state paged gather"), EFFC_SERVE_PEER
 #      (hf or none), EFFC_SERVE_HF_BATCH (16), EFFC_SERVE_SPEC (1),
 #      EFFC_SERVE_SPEC_K ("2 4"), EFFC_SERVE_SPEC_REQUESTS (4),
@@ -69,6 +71,7 @@ read -ra prompt <<<"${EFFC_SERVE_PROMPT:-128 2048}"
 read -ra output <<<"${EFFC_SERVE_OUTPUT:-64 512}"
 read -ra rates <<<"${EFFC_SERVE_RATES:-inf 8}"
 batch=${EFFC_SERVE_BATCH:-32}
+max_seqs=${EFFC_SERVE_MAX_SEQS:-$batch}
 seq=${EFFC_SERVE_SEQ:-512}
 page=${EFFC_SERVE_PAGE:-16}
 read -ra variants <<<"${EFFC_SERVE_VARIANTS:-paged-state paged gather}"
@@ -89,7 +92,7 @@ seed=${EFFC_SERVE_SEED:-0}
 need_exec "$bin/effc" "$bin/effc-run"
 need_cmd python3 timeout
 [[ ${#prompt[@]} == 2 && ${#output[@]} == 2 ]] || fail_setup "EFFC_SERVE_PROMPT / EFFC_SERVE_OUTPUT: 'MIN MAX'"
-for v in "$requests" "$batch" "$seq" "$page" "$hf_batch" "$spec_requests" "$spec_prompt" "$spec_new" \
+for v in "$requests" "$batch" "$max_seqs" "$seq" "$page" "$hf_batch" "$spec_requests" "$spec_prompt" "$spec_new" \
   "${prompt[@]}" "${output[@]}" "${spec_k[@]}"; do
   [[ $v =~ ^[1-9][0-9]*$ ]] || fail_setup "'$v' is not a positive integer (EFFC_SERVE_* sizes)"
 done
@@ -191,7 +194,7 @@ serve() { # ARTIFACT TRACE LOG [ARGS...]
 for r in "${rates[@]}"; do
   for v in "${variants[@]}"; do
     say "rate $r: effc $v"
-    serve "$work/serve-$v.effc" "$work/trace-$r.txt" "$log/serve-$v-$r.txt" || fail "effc $v, rate $r: $(tail -1 "$log/serve-$v-$r.txt")"
+    serve "$work/serve-$v.effc" "$work/trace-$r.txt" "$log/serve-$v-$r.txt" --max-seqs "$max_seqs" || fail "effc $v, rate $r: $(tail -1 "$log/serve-$v-$r.txt")"
     grep -E '^(throughput|kv pool):' "$log/serve-$v-$r.txt" >&2
   done
   if [[ $peer == hf ]]; then
@@ -215,7 +218,7 @@ fi
 
 python3 "$here/report.py" --log "$log" --rates "${rates[@]}" --variants "${variants[@]}" \
   --peer "$peer" --hf-batch "$hf_batch" --spec-k "$( ((spec)) && echo "${spec_k[@]}")" \
-  --title "${onnx_dir:-$model} ($dtype, $backend), $requests requests, prompts ${prompt[*]}, outputs ${output[*]}, engine slots $batch, prefill chunk $seq, pages of $page" ||
+  --title "${onnx_dir:-$model} ($dtype, $backend), $requests requests, prompts ${prompt[*]}, outputs ${output[*]}, compiled batch $batch, $max_seqs at once, prefill chunk $seq, pages of $page" ||
   fail "report.py: a log lacks its lines"
 echo "Total $((SECONDS - start)) s. Logs: $log"
 if ((failed)); then

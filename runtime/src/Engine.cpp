@@ -54,12 +54,23 @@ namespace {
 /// Recompute mode, or KV-cache mode over a paged cache for a decoder with past.
 StatusOr<std::unique_ptr<detail::SlotModel>> makeSlotModel(Session &session,
                                                            const EngineOptions &options) {
-  if (!detail::hasPastInputs(session.model()) && !detail::hasPagedKvPool(session.model()))
-    return detail::makeRecomputeSlotModel(session);
+  if (options.maxSequences < 0)
+    return Status::error("max sequences must be >= 0 (0: the compiled batch), got " +
+                         str(options.maxSequences));
+  if (!detail::hasPastInputs(session.model()) && !detail::hasPagedKvPool(session.model())) {
+    auto m = detail::makeRecomputeSlotModel(session);
+    if (m.ok() && options.maxSequences > (*m)->slots())
+      return Status::error(session.model().path() + ": " + str(options.maxSequences) +
+                           " sequences at once: recompute mode holds one per row of the "
+                           "compiled batch (" +
+                           str((*m)->slots()) + "); more need a decoder with past (KV-cache mode)");
+    return m;
+  }
   detail::PagedOptions paged;
   paged.pageSize = options.kvPageSize;
   paged.pages = options.kvPoolPages;
   paged.sharePrefixes = options.sharePrefixes;
+  paged.slots = options.maxSequences;
   return detail::makePagedSlotModel(session, paged);
 }
 } // namespace
@@ -97,6 +108,8 @@ Engine::Engine(std::unique_ptr<detail::SlotModel> target, std::unique_ptr<detail
   slots_ = target_->slots();
   if (draft_)
     slots_ = std::min(slots_, draft_->slots());
+  if (options_.maxSequences > 0)
+    slots_ = std::min(slots_, options_.maxSequences);
   active_.resize(size_t(slots_));
   target_->reset(0);
   if (draft_)

@@ -13,8 +13,10 @@
 // One forward pass = one or more runs of the compiled model (PastModel.h's
 // layout: input_ids [batch, seq], attention_mask [batch, past + seq],
 // position_ids, past_key_values.* [batch, heads, past, head_dim] ->
-// logits, present.*). A run takes at most the compiled batch of slots; its
-// past is as long as the longest of them (P), each row's own positions first
+// logits, present.*). There may be more slots than the compiled batch
+// (PagedOptions::slots): a run takes at most the compiled batch of them and a
+// forward runs as many as its feeds need, so every fed slot advances. A
+// run's past is as long as the longest of them (P), each row's own positions first
 // and masked padding after them (as PastStepModel's right padding: a masked
 // key is invisible, so the row computes what it would alone), its new tokens
 // at P.. with the mask on, at most seq (and total - P) per run, a longer
@@ -642,7 +644,7 @@ StatusOr<std::unique_ptr<SlotModel>> makePoolSlotModel(Session &session,
     const TensorInfo &info = model.inputs()[in];
     tensors.push_back({info.shape[1], info.shape[3] * int64_t(dtypeSize(info.dtype))});
   }
-  const int64_t slots = l.batch.max;
+  const int64_t slots = options.slots > 0 ? options.slots : l.batch.max;
   const int64_t cacheSlots = options.sharePrefixes ? slots : 0;
   auto cache = PagedKvCache::create(p.pageSize, options.pages > 0 ? options.pages : p.pages,
                                     slots + cacheSlots, std::move(tensors), p.pages);
@@ -671,6 +673,9 @@ bool hasPagedKvPool(const Model &model) {
 
 StatusOr<std::unique_ptr<SlotModel>> makePagedSlotModel(Session &session,
                                                         const PagedOptions &options) {
+  if (options.slots < 0)
+    return Status::error("serving slots must be >= 0 (0: the compiled batch), got " +
+                         str(options.slots));
   if (hasPagedKvPool(session.model()))
     return makePoolSlotModel(session, options);
   if (!session.model().states().empty())
@@ -691,7 +696,7 @@ StatusOr<std::unique_ptr<SlotModel>> makePagedSlotModel(Session &session,
                            "; its heads and head_dim must be fixed");
     tensors.push_back({info.shape[1], info.shape[3] * int64_t(dtypeSize(info.dtype))});
   }
-  const int64_t slots = layout->batch.max;
+  const int64_t slots = options.slots > 0 ? options.slots : layout->batch.max;
   const int64_t maxLength = std::min(layout->past.max + 1, layout->total.max);
   if (options.pageSize < 1)
     return Status::error("KV page size must be >= 1 token, got " + str(options.pageSize));

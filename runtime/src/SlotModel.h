@@ -99,12 +99,14 @@ StatusOr<std::unique_ptr<SlotModel>> makeRecomputeSlotModel(Session &session);
 /// `pageSize` tokens (0: enough for every slot at the longest length), and
 /// with `sharePrefixes` a new sequence takes over the pages of the longest
 /// prefix it shares with another (copy-on-write), and finished sequences'
-/// pages stay in a prefix cache until the pool needs them. Slots: the
-/// compiled batch.
+/// pages stay in a prefix cache until the pool needs them. Slots: `slots`
+/// (0: the compiled batch's upper bound); a forward over more slots than
+/// the compiled batch runs them in several runs of at most that batch.
 struct PagedOptions {
   int64_t pageSize = 16;
   int64_t pages = 0;
   bool sharePrefixes = true;
+  int64_t slots = 0;
 };
 StatusOr<std::unique_ptr<SlotModel>> makePagedSlotModel(Session &session,
                                                         const PagedOptions &options);

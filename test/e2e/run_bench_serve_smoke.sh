@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # bench/serve/run.sh without a GPU, so the serving benchmark cannot rot: its
 # workload generation (make_workload.py), the three effc compiles (paged with
-# session-state pools, paged, unpaged) of WITHPAST_DIR at a fixed batch of 3,
+# session-state pools, paged, unpaged) of WITHPAST_DIR at a fixed batch of 2
+# with 3 requests at once (--max-seqs),
 # effc-run --serve-bench on the host backend at two arrival rates,
 # speculative decoding at batch 1 (the target as draft and as the "small"
 # draft: acceptance 1) and report.py's tables. No HF peer (no torch here).
@@ -12,7 +13,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
 EFFC_SERVE_ONNX=$model_dir EFFC_SERVE_DRAFT_ONNX=$model_dir EFFC_SERVE_PEER=none EFFC_SERVE_BACKEND=host \
   EFFC_SERVE_DTYPE=fp32 EFFC_SERVE_REQUESTS=6 EFFC_SERVE_PROMPT="4 24" EFFC_SERVE_OUTPUT="2 8" \
-  EFFC_SERVE_RATES="inf 50" EFFC_SERVE_BATCH=3 EFFC_SERVE_SEQ=8 EFFC_SERVE_PAGE=4 EFFC_SERVE_SPEC_K=2 \
+  EFFC_SERVE_RATES="inf 50" EFFC_SERVE_BATCH=2 EFFC_SERVE_MAX_SEQS=3 EFFC_SERVE_SEQ=8 EFFC_SERVE_PAGE=4 EFFC_SERVE_SPEC_K=2 \
   EFFC_SERVE_SPEC_REQUESTS=2 EFFC_SERVE_SPEC_PROMPT=8 EFFC_SERVE_SPEC_NEW=8 EFFC_SERVE_TIMEOUT=120 \
   EFFC_SERVE_DIR=$work/work OUT=$work/out bash "$here/../../bench/serve/run.sh" "$bin_dir" 2>&1 | tee "$work/log.txt"
 expect() { grep -q -- "$1" "$work/log.txt" || { echo "expected a line matching '$1'" >&2; exit 1; }; }

@@ -6,7 +6,8 @@
 # tokens (exit 1 otherwise).
 #   test/e2e/run_engine.sh MODE DECODER_DIR BIN_DIR [BACKEND]
 # MODE: stagger (row i submitted at step 2i and at step 7i), repeat (each
-# row 3 times at once: 6 requests in 2 slots), speculate-self (draft = the
+# row 3 times at once: 6 requests in 2 slots; with --max-seqs 1 in one,
+# --max-seqs 3 an error), speculate-self (draft = the
 # target, K=4: every draft accepted), speculate-bf16 (draft = the target
 # compiled in bf16: some drafts rejected), speculate-other:DIR (draft = the
 # decoder in DIR, which must have the same vocabulary), serve-bench (a
@@ -33,7 +34,13 @@ case $mode in
   repeat)
     run --repeat 3
     expect '^tokens: 96/96 match$'
-    expect '^shared pages: 0 ';;
+    expect '^shared pages: 0 '
+    # --max-seqs: fewer at once than the rows works; more is an error (a
+    # request per compiled row in recompute mode).
+    run --repeat 3 --max-seqs 1
+    expect '^engine: recompute mode, 1 slots, 6 requests, .* at most 1 running at once$'
+    if run --repeat 1 --max-seqs 3 2>"$work/err.txt"; then echo "--max-seqs 3 over 2 rows was accepted"; exit 1; fi
+    grep -q "3 sequences at once: recompute mode holds one per row of the compiled batch (2)" "$work/err.txt";;
   speculate-self)
     run --draft "$work/model.effc" --speculate 4
     expect '^acceptance: 1.0000 (24 of 24 draft tokens accepted';;

@@ -16,8 +16,10 @@
 # without sharing), speculate (draft = the target itself: every draft
 # accepted, truncation of shared pages; draft = gpt2 in recompute mode),
 # errors (a pool smaller than one request, bad page sizes, the KV options
-# without the engine).
-# paged-kv-{repeat,stagger,preempt,speculate}: the same runs and expectations
+# without the engine), oversubscribe (--max-seqs: more requests at once than
+# the compiled batch, run in several runs per step; with preemption and
+# speculative decoding).
+# paged-kv-{repeat,stagger,preempt,speculate,oversubscribe}: the same runs and expectations
 # over the model compiled with --paged-kv=PAGE_SIZE (passes/PagedKv.cpp: the
 # pools are model inputs/outputs and attention reads them through the block
 # table; nothing gathered), one compile per page size, its pool as large as
@@ -27,7 +29,7 @@
 # sharing, copy-on-write, rewind), also split-KV (eff.paged_attention_partial
 # + combine). paged-kv-fixed: a fixed seq of 8 (the
 # GPU cases' compile), its CUDA kernels through NVRTC.
-# paged-kv-state-{repeat,stagger,preempt,speculate}: the paged-kv runs over the compile
+# paged-kv-state-{repeat,stagger,preempt,speculate,oversubscribe}: the paged-kv runs over the compile
 # with --kv-state too (the pools are session state: not inputs or outputs,
 # written in place, copy-on-write copies a page inside the session with
 # Session::copyStatePage); EFFC_VERBOSE=2's per-run line must show 4
@@ -60,7 +62,7 @@ run() {
       { cat "$work/err.txt" >&2; exit 1; }; } | tee "$work/out.txt"
   [[ -z $state ]] || check_state_copies "$@"
   grep -q '^tokens: \([0-9]*\)/\1 match$' "$work/out.txt"
-  expect '^engine: kv-cache mode, 2 slots'
+  expect "^engine: kv-cache mode, ${slots:-2} slots"
   # What stays in use at the end is the prefix cache's (finished prompts).
   expect '^kv pool: [0-9]* pages of [0-9]* tokens; at most [0-9]* in use .*; \([0-9]*\) in use at the end (\1 cached for prefix reuse)$'
 }
@@ -125,6 +127,24 @@ case $mode in
       -o "$work/gpt2.effc" >/dev/null
     run --draft "$work/gpt2.effc" --speculate 2 --stagger 1 --kv-pool-pages 5
     expect '^acceptance: ';;
+  oversubscribe)
+    # --max-seqs 6 over the compiled batch of 2: the 6 copies run at once,
+    # each step in runs of at most 2 rows (a run of more would not fit the
+    # model), so 16 steps instead of 3 waves of 16; copies share pages as
+    # before. With a pool of 20 pages of 4 (8 per request) the latest
+    # admitted are preempted and recomputed. Speculative decoding with the
+    # target as draft, 4 at once.
+    slots=6
+    run --repeat 3 --max-seqs 6
+    expect '^engine: kv-cache mode, 6 slots, 6 requests, 16 steps, at most 6 running at once$'
+    expect '^tokens: 96/96 match$'
+    run --repeat 3 --max-seqs 6 --kv-page-size 4 --kv-pool-pages 20 --no-prefix-sharing
+    expect '^tokens: 96/96 match$'
+    expect '^preempted: [1-9]'
+    slots=4
+    run --draft "$work/cache.effc" --speculate 3 --repeat 2 --max-seqs 4 --kv-page-size 4
+    expect '^engine: kv-cache mode, 4 slots, 4 requests, 4 steps, at most 4 running at once$'
+    expect '^acceptance: 1.0000 (48 of 48 draft tokens accepted';;
   logits)
     paged=1
     "$6" "$work/cache.effc" "$(artifact --kv-page-size 4)" 4 "$backend" | tee "$work/out.txt"
@@ -171,6 +191,8 @@ case $mode in
     expect_error "option --kv-page-size: expected an integer in 1..65536" "${gen[@]}" --repeat 1 --kv-page-size 0
     expect_error "option --kv-pool-pages: expected an integer in 0..1000000000" "${gen[@]}" --repeat 1 --kv-pool-pages -1
     expect_error "options --kv-page-size, --kv-pool-pages and --no-prefix-sharing configure the serving engine" \
-      "${gen[@]}" --kv-page-size 8;;
+      "${gen[@]}" --kv-page-size 8
+    expect_error "option --max-seqs configures the serving engine" "${gen[@]}" --max-seqs 4
+    expect_error "option --max-seqs: expected an integer in 1..1000000" "${gen[@]}" --repeat 1 --max-seqs 0;;
   *) echo "unknown mode $mode"; exit 2;;
 esac

@@ -81,6 +81,7 @@ StatusOr<bool> runEngine(const Options &o, Session &target, Session *draft) {
   eo.kvPageSize = o.kvPageSize;
   eo.kvPoolPages = o.kvPoolPages;
   eo.sharePrefixes = o.prefixSharing;
+  eo.maxSequences = o.maxSequences;
   auto engine = Engine::create(target, eo);
   if (!engine.ok())
     return engine.status();
@@ -142,8 +143,8 @@ StatusOr<bool> runEngine(const Options &o, Session &target, Session *draft) {
   }
 
   EngineStats stats = e.stats();
-  std::printf("engine: %s mode, %lld slots (the compiled batch), %zu requests, %lld steps, at most "
-              "%lld running at once\n",
+  std::printf("engine: %s mode, %lld slots, %zu requests, %lld steps, at most %lld running at "
+              "once\n",
               e.mode(), (long long)e.slots(), subs.size(), (long long)stats.steps,
               (long long)maxRunning);
   const bool paged = stats.poolUnit == "pages";

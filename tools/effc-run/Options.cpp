@@ -93,6 +93,9 @@ const char *kHelpText =
     "  --kv-pool-pages N       pages in the KV pool (default: every slot at its longest);\n"
     "                          fewer make the engine preempt (evict, recompute later)\n"
     "  --no-prefix-sharing     prompts with a common prefix do not share its pages\n"
+    "  --max-seqs N            requests the serving engine runs at once (default: the\n"
+    "                          compiled batch); in KV-cache mode more than the compiled\n"
+    "                          batch run each step in several runs of at most that batch\n"
     "  --serve-bench FILE      replay the requests of FILE through the serving engine in real\n"
     "                          time, one per line: ARRIVAL_S PROMPT_LEN OUTPUT_LEN (seconds\n"
     "                          from the start; prompts are random ids from --seed; '#' starts a\n"
@@ -246,6 +249,12 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
                              (page ? "1..65536" : "0..1000000000"));
       (page ? o.kvPageSize : o.kvPoolPages) = int64_t(n);
       o.kvOptionsGiven = true;
+    } else if (name == "--max-seqs") {
+      double n;
+      EFFC_RETURN_IF_ERROR(number(&n));
+      if (n < 1 || n > 1e6 || n != double(int64_t(n)))
+        return Status::error("option --max-seqs: expected an integer in 1..1000000");
+      o.maxSequences = int64_t(n);
     } else if (name == "--no-prefix-sharing") {
       o.prefixSharing = false;
       o.kvOptionsGiven = true;
@@ -309,6 +318,9 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
     return Status::error("options --kv-page-size, --kv-pool-pages and --no-prefix-sharing "
                          "configure the serving engine: use them with --stagger, --repeat, "
                          "--draft or --serve-bench");
+  if (o.maxSequences > 0 && !o.usesEngine())
+    return Status::error("option --max-seqs configures the serving engine: use it with "
+                         "--stagger, --repeat, --draft or --serve-bench");
   if (o.usesEngine()) {
     if (o.serveBench.empty() && o.generate == 0)
       return Status::error("options --stagger, --repeat and --draft need --generate N");

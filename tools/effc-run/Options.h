@@ -47,6 +47,8 @@ struct Options {
   int64_t kvPoolPages = 0;
   bool prefixSharing = true;
   bool kvOptionsGiven = false;
+  /// --max-seqs N: requests the engine runs at once (0: the compiled batch).
+  int64_t maxSequences = 0;
   bool usesEngine() const {
     return stagger >= 0 || repeat > 0 || !draft.empty() || !serveBench.empty();
   }

@@ -97,6 +97,7 @@ StatusOr<bool> runServeBench(const Options &o, Session &target, Session *draft) 
   eo.kvPageSize = o.kvPageSize;
   eo.kvPoolPages = o.kvPoolPages;
   eo.sharePrefixes = o.prefixSharing;
+  eo.maxSequences = o.maxSequences;
   auto engine = Engine::create(target, eo);
   if (!engine.ok())
     return engine.status();

@@ -15,7 +15,9 @@
 // tokens (prompt + new), and every step reruns the whole window. A decoder
 // exported with past (past_key_values.* inputs, compiled with symbolic seq,
 // past and total as effc/Generator.h says) runs in KV-cache mode over a paged
-// cache: the compiled batch of slots, their K/V in one pool of pages of
+// cache: the compiled batch of slots (or EngineOptions::maxSequences, more
+// than the compiled batch: a step runs them in several runs of at most the
+// compiled batch), their K/V in one pool of pages of
 // EngineOptions::kvPageSize tokens, allocated as a sequence grows and freed
 // when it finishes; a new request whose prompt shares a prefix with a
 // running one, or with a finished one whose pages the prefix cache still
@@ -112,6 +114,12 @@ struct EngineOptions {
   int64_t kvPageSize = 16;
   int64_t kvPoolPages = 0;
   bool sharePrefixes = true;
+  /// Requests that run at once (0: the compiled batch's upper bound). In
+  /// KV-cache mode it may exceed the compiled batch: each step then runs the
+  /// active requests in several runs of at most that batch (all advance
+  /// every step). Recompute mode holds one request per compiled row: at
+  /// most the compiled batch.
+  int64_t maxSequences = 0;
 };
 
 struct EngineStats {
