@@ -97,6 +97,17 @@ StatusOr<GenerationResult> Generator::generate(const std::vector<std::vector<int
     rngs.emplace_back(o.seed, b);
   const detail::SamplingParams sampling{o.temperature, o.topK, o.topP};
 
+  // Greedy picks without returned logits need no logits on the host: the
+  // step model picks (on the device on the cuda backend) when it can.
+  struct PickGuard {
+    detail::StepModel &m;
+    bool on;
+    ~PickGuard() {
+      if (on)
+        m.pickGreedily(false);
+    }
+  } picking{*model_, o.temperature == 0 && !o.returnLogits && model_->pickGreedily(true)};
+
   std::vector<float> logits;
   EFFC_RETURN_IF_ERROR(model_->prefill(prompts, o.padTokenId, logits));
   std::vector<bool> live(n, true);
@@ -105,11 +116,15 @@ StatusOr<GenerationResult> Generator::generate(const std::vector<std::vector<int
     for (size_t b = 0; b < n; ++b) {
       if (!live[b])
         continue;
-      const float *row = logits.data() + b * size_t(V);
-      if (std::any_of(row, row + V, [](float x) { return std::isnan(x); }))
+      const float *row = picking.on ? nullptr : logits.data() + b * size_t(V);
+      const bool nan = picking.on
+                           ? model_->picks()[b] < 0
+                           : std::any_of(row, row + V, [](float x) { return std::isnan(x); });
+      if (nan)
         return Status::error("sequence " + std::to_string(b) + ", new token " + std::to_string(k) +
                              ": the logits contain NaN");
-      int64_t token = detail::pickToken(row, V, sampling, rngs[b]);
+      int64_t token =
+          picking.on ? model_->picks()[b] : detail::pickToken(row, V, sampling, rngs[b]);
       result.tokens[b].push_back(token);
       if (o.returnLogits)
         std::memcpy(result.logits.data<float>() + (int64_t(b) * o.maxNewTokens + k) * V, row,

@@ -40,11 +40,26 @@
 // all, each run appends its rows in place and nothing of the cache moves;
 // the session counts the rows (Session::stateRows), a new generation resets
 // them.
+//
+// What comes back of the logits: on the cuda backend (session buffers or
+// state) a run writes its logits [B, s, V] into a device buffer of this
+// model, and only what the Generator reads crosses to the host: each
+// sequence's last real position's row (the prefill's ragged last tokens, a
+// step's one row), or with greedy picks (StepModel::pickGreedily) only its
+// token id, picked on the device (cuda/DeviceArgmax.h). The host backend
+// reads the same rows and picks with the host reference (greedyToken).
+// EFFC_GENERATE_HOST_LOGITS=1 brings every run's whole logits to the host
+// instead (the earlier behaviour, for comparing timings).
 #include "PastModel.h"
+#include "Sampler.h"
 #include "StepModel.h"
+#include "cuda/DeviceArgmax.h"
 #include "effc/Session.h"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -72,6 +87,11 @@ public:
            " tokens: compiled with --dim " + l_.past.name + "=" + std::to_string(l_.past.min) +
            ".." + std::to_string(l_.past.max) +
            (l_.total.name.empty() ? std::string() : ", total <= " + std::to_string(l_.total.max));
+  }
+
+  bool pickGreedily(bool on) override {
+    greedy_ = on;
+    return true;
   }
 
   Status prefill(const std::vector<std::vector<int64_t>> &prompts, int64_t padToken,
@@ -102,7 +122,9 @@ public:
     } else {
       EFFC_RETURN_IF_ERROR(allocateCache());
     }
-    logits.assign(n_ * size_t(l_.vocab), 0.f);
+    if (!greedy_) // greedy picks leave the logits alone
+      logits.assign(n_ * size_t(l_.vocab), 0.f);
+    picks_.assign(n_, -1);
     for (int64_t start = 0; start < width; start += l_.seq.max) {
       int64_t s = std::min(l_.seq.max, width - start);
       std::vector<int64_t> ids(size_t(B_ * s), padToken), positions(size_t(B_ * s)),
@@ -117,11 +139,18 @@ public:
           newMask[size_t(b * s + t)] = held;
         }
       EFFC_RETURN_IF_ERROR(run(ids, positions, newMask, s));
+      // Each sequence's last prompt token (ragged rows end in other chunks
+      // and at other positions).
+      std::vector<size_t> seqs;
+      std::vector<int64_t> rows;
       for (size_t b = 0; b < n_; ++b) {
         int64_t last = length[b] - 1;
-        if (last >= start && last < start + s)
-          readRow(b, last - start, s, logits.data() + b * size_t(l_.vocab));
+        if (last >= start && last < start + s) {
+          seqs.push_back(b);
+          rows.push_back(int64_t(b) * s + last - start);
+        }
       }
+      EFFC_RETURN_IF_ERROR(takeRows(seqs, rows, logits));
     }
     nextPosition_ = length;
     return Status::OK();
@@ -129,7 +158,8 @@ public:
 
   Status step(const std::vector<int64_t> &tokens, const std::vector<bool> &live,
               std::vector<float> &logits) override {
-    if (tokens.size() != n_ || live.size() != n_ || logits.size() != n_ * size_t(l_.vocab))
+    if (tokens.size() != n_ || live.size() != n_ ||
+        (!greedy_ && logits.size() != n_ * size_t(l_.vocab)))
       return Status::error("internal error: kv-cache step before prefill");
     std::vector<int64_t> ids(size_t(B_), pad_), newMask(size_t(B_), 0);
     std::vector<int64_t> positions(static_cast<size_t>(B_));
@@ -143,10 +173,14 @@ public:
       }
     }
     EFFC_RETURN_IF_ERROR(run(ids, positions, newMask, 1));
+    std::vector<size_t> seqs;
+    std::vector<int64_t> rows;
     for (size_t b = 0; b < n_; ++b)
-      if (live[b])
-        readRow(b, 0, 1, logits.data() + b * size_t(l_.vocab));
-    return Status::OK();
+      if (live[b]) {
+        seqs.push_back(b);
+        rows.push_back(int64_t(b));
+      }
+    return takeRows(seqs, rows, logits);
   }
 
 private:
@@ -175,10 +209,17 @@ private:
         return Status::error("internal error: the session state holds " +
                              std::to_string(session_.stateRows()) + " rows, the generation " +
                              std::to_string(pastLength_));
-      auto outputs = session_.run(feeds.views);
-      if (!outputs.ok())
-        return outputs.status();
-      logitsRun_ = std::move((*outputs)[l_.logits]);
+      if (model.outputs().size() == 1) { // logits alone: into our buffer
+        std::map<std::string, MutableTensor> outs;
+        EFFC_RETURN_IF_ERROR(logitsTarget(s, outs));
+        EFFC_RETURN_IF_ERROR(session_.runInto(feeds.views, outs));
+      } else {
+        auto outputs = session_.run(feeds.views);
+        if (!outputs.ok())
+          return outputs.status();
+        logitsRun_ = std::move((*outputs)[l_.logits]);
+        logitsOnDevice_ = false;
+      }
     } else if (feed_ == PastCacheFeed::FeedOutputs) {
       for (size_t k = 0; k < l_.cache.size(); ++k)
         feeds.views[model.inputs()[l_.cache[k].first].name] = past_[k].view();
@@ -188,15 +229,12 @@ private:
       for (size_t k = 0; k < l_.cache.size(); ++k)
         past_[k] = std::move((*outputs)[l_.cache[k].second]);
       logitsRun_ = std::move((*outputs)[l_.logits]);
+      logitsOnDevice_ = false;
     } else {
       // The past is the first pastLength_ rows of buffer `current_`, the
-      // present goes to the other one; only the logits come to the host.
+      // present goes to the other one; the logits to logitsTarget.
       std::map<std::string, MutableTensor> outs;
-      const TensorInfo &logitsInfo = model.outputs()[l_.logits];
-      std::vector<int64_t> logitsShape = {B_, s, l_.vocab};
-      if (logitsRun_.dtype() != logitsInfo.dtype || logitsRun_.shape() != logitsShape)
-        logitsRun_ = HostTensor(logitsInfo.dtype, logitsShape);
-      outs[logitsInfo.name] = logitsRun_.mutableView();
+      EFFC_RETURN_IF_ERROR(logitsTarget(s, outs));
       for (size_t k = 0; k < l_.cache.size(); ++k) {
         const CacheBuffer &c = cache_[k];
         std::vector<int64_t> shape = {B_, c.heads, pastLength_, c.headDim};
@@ -214,11 +252,93 @@ private:
     return Status::OK();
   }
 
-  /// Row `t` of sequence `b` in the last run's logits [B, s, V] as float.
-  void readRow(size_t b, int64_t t, int64_t s, float *out) const {
-    int64_t base = (int64_t(b) * s + t) * l_.vocab;
-    for (int64_t v = 0; v < l_.vocab; ++v)
-      out[v] = float(logitsRun_.elementAsDouble(base + v));
+  /// Where a run of `s` tokens per row writes its logits [B_, s, V]: this
+  /// model's device buffer on the cuda backend (grown to the largest run),
+  /// else logitsRun_ on the host.
+  Status logitsTarget(int64_t s, std::map<std::string, MutableTensor> &outs) {
+    const TensorInfo &info = session_.model().outputs()[l_.logits];
+    std::vector<int64_t> shape = {B_, s, l_.vocab};
+    logitsOnDevice_ = session_.backendName() == "cuda" && !hostLogits();
+    if (logitsOnDevice_) {
+      if (logitsDevice_.dtype() != info.dtype || logitsDevice_.numElements() < numElements(shape)) {
+        auto t = DeviceTensor::allocate(info.dtype, shape, session_.options().device);
+        if (!t.ok())
+          return Status::error(session_.model().path() + ": kv-cache mode: allocating the logits " +
+                               shapeToString(shape) + ": " + t.status().message());
+        logitsDevice_ = std::move(*t);
+      }
+      logitsRunShape_ = shape;
+      outs[info.name] = MutableTensor{info.dtype, shape, logitsDevice_.data(), Device::Cuda,
+                                      logitsDevice_.deviceIndex()};
+      return Status::OK();
+    }
+    if (logitsRun_.dtype() != info.dtype || logitsRun_.shape() != shape)
+      logitsRun_ = HostTensor(info.dtype, shape);
+    outs[info.name] = logitsRun_.mutableView();
+    return Status::OK();
+  }
+
+  /// EFFC_GENERATE_HOST_LOGITS=1: every run's whole logits to the host.
+  static bool hostLogits() {
+    const char *e = std::getenv("EFFC_GENERATE_HOST_LOGITS");
+    return e && *e && std::strcmp(e, "0") != 0;
+  }
+
+  /// After a run: for each sequence seqs[k], row rows[k] of the logits seen
+  /// as [B * s, V] — its logits (float) into `logits`, or with greedy picks
+  /// its first maximum into picks_. On the device only those rows (or ids)
+  /// cross to the host; verbosity 2 says how many bytes.
+  Status takeRows(const std::vector<size_t> &seqs, const std::vector<int64_t> &rows,
+                  std::vector<float> &logits) {
+    const size_t V = size_t(l_.vocab);
+    if (!logitsOnDevice_) {
+      std::vector<float> row(greedy_ ? V : 0);
+      for (size_t k = 0; k < seqs.size(); ++k) {
+        float *out = greedy_ ? row.data() : logits.data() + seqs[k] * V;
+        const int64_t base = rows[k] * l_.vocab;
+        for (size_t v = 0; v < V; ++v)
+          out[v] = float(logitsRun_.elementAsDouble(base + int64_t(v)));
+        if (greedy_)
+          picks_[seqs[k]] = greedyToken(row.data(), l_.vocab);
+      }
+      return Status::OK();
+    }
+    const Tensor all{logitsDevice_.dtype(), logitsRunShape_, logitsDevice_.data(), Device::Cuda,
+                     logitsDevice_.deviceIndex()};
+    uint64_t bytes = 0;
+    if (greedy_ && !argmax_ && !argmaxFailed_) {
+      // An artifact with embedded cubins runs without libnvrtc: then the
+      // rows come back and the host picks.
+      auto a = cuda::DeviceArgmax::create(session_.options());
+      if (a.ok())
+        argmax_ = std::move(*a);
+      else if ((argmaxFailed_ = true), session_.options().verbosity >= 1)
+        std::fprintf(stderr, "effc: %s: greedy picks on the host: %s\n",
+                     session_.model().path().c_str(), a.status().message().c_str());
+    }
+    if (greedy_ && argmax_) {
+      std::vector<int64_t> ids;
+      EFFC_RETURN_IF_ERROR(argmax_->pick(all, rows, session_.stream(), ids, bytes));
+      for (size_t k = 0; k < seqs.size(); ++k)
+        picks_[seqs[k]] = ids[k];
+    } else {
+      EFFC_RETURN_IF_ERROR(cuda::copyLogitsRows(all, rows, session_.stream(), hostRows_, bytes));
+      std::vector<float> row(greedy_ ? V : 0);
+      for (size_t k = 0; k < seqs.size(); ++k) {
+        float *out = greedy_ ? row.data() : logits.data() + seqs[k] * V;
+        for (size_t v = 0; v < V; ++v)
+          out[v] = float(hostRows_.elementAsDouble(int64_t(k * V + v)));
+        if (greedy_)
+          picks_[seqs[k]] = greedyToken(row.data(), l_.vocab);
+      }
+    }
+    if (session_.options().verbosity >= 2)
+      std::fprintf(stderr, "effc: %s: generate: copied %llu bytes %s (%zu rows)\n",
+                   session_.model().path().c_str(), (unsigned long long)bytes,
+                   greedy_ && argmax_ ? "for greedy picks on the device (row indices in, ids out)"
+                                      : "of logits rows to the host",
+                   seqs.size());
+    return Status::OK();
   }
 
   /// One cache tensor's two buffers of [B_, heads, capacity, headDim].
@@ -279,7 +399,14 @@ private:
   int current_ = 0;                   ///< the buffer of cache_ that holds the past
   Device device_ = Device::Host;
   int deviceIndex_ = 0;
-  HostTensor logitsRun_; ///< the last run's logits
+  HostTensor logitsRun_;                ///< the last run's logits (when not on the device)
+  bool logitsOnDevice_ = false;         ///< the last run wrote logitsDevice_
+  DeviceTensor logitsDevice_;           ///< cuda: the runs' logits (largest run's size)
+  std::vector<int64_t> logitsRunShape_; ///< the last run's [B, s, V] in logitsDevice_
+  HostTensor hostRows_;                 ///< cuda: the rows copied back
+  bool greedy_ = false;                 ///< pickGreedily
+  std::unique_ptr<cuda::DeviceArgmax> argmax_;
+  bool argmaxFailed_ = false; ///< no device picks (no NVRTC): rows to the host
 };
 
 } // namespace

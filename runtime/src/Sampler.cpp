@@ -117,6 +117,12 @@ int64_t pickToken(const float *logits, int64_t vocab, const SamplingParams &p, T
   return c.ids.back(); // u rounded up to the total
 }
 
+int64_t greedyToken(const float *logits, int64_t vocab) {
+  if (std::any_of(logits, logits + vocab, [](float x) { return std::isnan(x); }))
+    return -1;
+  return int64_t(std::max_element(logits, logits + vocab) - logits);
+}
+
 std::vector<double> tokenDistribution(const float *logits, int64_t vocab, const SamplingParams &p) {
   std::vector<double> dist(size_t(vocab), 0.0);
   if (p.temperature == 0) {

@@ -39,6 +39,11 @@ private:
 /// lower id first), so topK = 1 is greedy. The rng is used only when sampling.
 int64_t pickToken(const float *logits, int64_t vocab, const SamplingParams &p, TokenRng &rng);
 
+/// Greedy's pick without the NaN check before it: the first maximum of
+/// `logits[0, vocab)`, or -1 when one of them is NaN. The host reference of
+/// the device's greedy pick (compiler/codegen/device/argmax_rows.cuh).
+int64_t greedyToken(const float *logits, int64_t vocab);
+
 /// The distribution pickToken draws from, over the whole vocabulary (greedy:
 /// all mass on the first maximum). Speculative decoding's rejection sampling
 /// compares the draft's and the target's.

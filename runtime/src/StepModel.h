@@ -43,6 +43,21 @@ public:
   /// logits rows of the live sequences (the others keep their values).
   virtual Status step(const std::vector<int64_t> &tokens, const std::vector<bool> &live,
                       std::vector<float> &logits) = 0;
+
+  /// Greedy decoding that needs no logits on the host: while on, prefill and
+  /// step leave `logits` as it is and write each (live) sequence b's first
+  /// maximum into picks()[b] instead, -1 where its row holds a NaN (on the
+  /// cuda backend the pick runs on the device and only the ids cross).
+  /// Returns whether the model does this; if not, the Generator picks from
+  /// the logits.
+  virtual bool pickGreedily(bool on) {
+    (void)on;
+    return false;
+  }
+  const std::vector<int64_t> &picks() const { return picks_; }
+
+protected:
+  std::vector<int64_t> picks_;
 };
 
 /// Recompute mode over `session` (RecomputeStepModel.cpp); errors say why the

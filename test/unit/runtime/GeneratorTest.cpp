@@ -488,7 +488,9 @@ void symbolicShape(
 /// every logit reads the whole cache. `state`: the cache is session state
 /// of 13 rows (format version 4), as effc --kv-state plans it: past and
 /// present are STATE views, neither an input nor an output.
-std::shared_ptr<const Model> tinySymbolicWithPast(bool state = false) {
+/// `attend` false: logits = rows @ W instead, so each position's logits are
+/// its own token's (the cache is still appended).
+std::shared_ptr<const Model> tinySymbolicWithPast(bool state = false, bool attend = true) {
   ManifestBuilder mb;
   for (auto [name, min, max] :
        {std::tuple<const char *, int64_t, int64_t>{"seq", 1, 3}, {"past", 0, 10}}) {
@@ -531,7 +533,7 @@ std::shared_ptr<const Model> tinySymbolicWithPast(bool state = false) {
                                          return a;
                                        }()}});
   mb.kernel("eff.attention", {rows4, present, present}, {y}, {{"scale", attrF(0.5)}});
-  mb.kernel("eff.matmul", {y3, w}, {logits});
+  mb.kernel("eff.matmul", {attend ? y3 : rows, w}, {logits});
   mb.input("input_ids", ids);
   mb.output("logits", logits);
   if (!state) {
@@ -678,4 +680,89 @@ TEST(PastGenerator, SessionStateMatchesFeedingThePresentsBack) {
                 "session state 'present.0.key' holds 11 rows, outside 'past' 0..10"),
             std::string::npos)
       << over.status().message();
+}
+
+// Prompts of different lengths end at other positions of other prefill
+// chunks (chunks of 3: the 5-token prompt ends at position 1 of the second,
+// the 2-token one at position 1 of the first): each sequence's logits row
+// is its own last token's, bit for bit, and the greedy picks
+// (StepModel::pickGreedily; the host reference of the cuda backend's device
+// pick) are those rows' first maxima, in the prefill and the steps. The
+// model's logits at a position are that position's token's alone
+// (emb[token] @ W), so a row read at any other position is another token's,
+// which differs.
+TEST(PastGenerator, RaggedPrefillReadsEachSequencesLastToken) {
+  for (bool state : {false, true}) {
+    auto model = tinySymbolicWithPast(state, /*attend=*/false);
+    ASSERT_TRUE(model);
+    auto session = Session::create(model, "host");
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    auto m = makePastStepModel(**session);
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    // Each token's logits, from one-token prompts.
+    std::vector<std::vector<float>> of(8);
+    for (int64_t t = 0; t < 8; ++t) {
+      std::vector<float> l;
+      ASSERT_TRUE((*m)->prefill({{t}}, 0, l).ok());
+      of[size_t(t)] = l;
+      for (int64_t u = 0; u < t; ++u)
+        ASSERT_NE(of[size_t(u)], of[size_t(t)]) << "tokens " << u << " and " << t;
+    }
+    for (const auto &prompts : std::vector<std::vector<std::vector<int64_t>>>{
+             {{1, 2, 3, 4, 5}, {6, 7}}, {{3}, {1, 2, 4, 5, 6}}, {{2, 5, 1, 0}, {7, 4, 6}}}) {
+      std::vector<float> l;
+      ASSERT_TRUE((*m)->prefill(prompts, 0, l).ok());
+      ASSERT_EQ(l.size(), 16u);
+      for (size_t b = 0; b < 2; ++b) {
+        const std::vector<float> &want = of[size_t(prompts[b].back())];
+        EXPECT_EQ(std::memcmp(l.data() + b * 8, want.data(), 8 * sizeof(float)), 0)
+            << (state ? "state" : "buffers") << ": sequence " << b << " of " << prompts[b].size()
+            << " tokens";
+      }
+      // Greedy picks: the same rows' first maxima; the logits stay as given.
+      ASSERT_TRUE((*m)->pickGreedily(true));
+      std::vector<float> untouched(16, -7.f);
+      ASSERT_TRUE((*m)->prefill(prompts, 0, untouched).ok());
+      EXPECT_EQ(untouched, std::vector<float>(16, -7.f));
+      ASSERT_EQ((*m)->picks().size(), 2u);
+      for (size_t b = 0; b < 2; ++b)
+        EXPECT_EQ((*m)->picks()[b], greedyToken(of[size_t(prompts[b].back())].data(), 8))
+            << "sequence " << b;
+      // A step feeding sequence 0 only: its pick is the fed token's.
+      ASSERT_TRUE((*m)->step({5, 0}, {true, false}, untouched).ok());
+      EXPECT_EQ((*m)->picks()[0], greedyToken(of[5].data(), 8));
+      ASSERT_TRUE((*m)->step({2, 6}, {true, true}, untouched).ok());
+      EXPECT_EQ((*m)->picks()[0], greedyToken(of[2].data(), 8));
+      EXPECT_EQ((*m)->picks()[1], greedyToken(of[6].data(), 8));
+      (*m)->pickGreedily(false);
+    }
+  }
+}
+
+// The Generator takes greedy tokens from the step model's picks when it
+// returns no logits: the same tokens as picking from the returned logits
+// rows, over ragged prompts, for the session buffers and the session state
+// (whose logits depend on the whole cache).
+TEST(PastGenerator, GreedyPicksGiveTheTokensOfTheLogits) {
+  for (bool state : {false, true}) {
+    auto model = tinySymbolicWithPast(state);
+    ASSERT_TRUE(model);
+    auto session = Session::create(model, "host");
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    auto g = Generator::create(**session);
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    GenerationOptions o;
+    o.maxNewTokens = 6;
+    std::vector<std::vector<int64_t>> prompts = {{1, 2, 3, 4, 5}, {6, 7}};
+    auto picked = (*g)->generate(prompts, o);
+    ASSERT_TRUE(picked.ok()) << picked.status().message();
+    o.returnLogits = true;
+    auto fromLogits = (*g)->generate(prompts, o);
+    ASSERT_TRUE(fromLogits.ok()) << fromLogits.status().message();
+    EXPECT_EQ(picked->tokens, fromLogits->tokens) << (state ? "state" : "buffers");
+    for (size_t b = 0; b < 2; ++b)
+      for (int64_t k = 0; k < 6; ++k)
+        EXPECT_EQ(fromLogits->tokens[b][size_t(k)],
+                  greedyToken(fromLogits->logits.data<float>() + (int64_t(b) * 6 + k) * 8, 8));
+  }
 }
