@@ -310,13 +310,17 @@ private:
       // An artifact with embedded cubins runs without libnvrtc: then the
       // rows come back and the host picks.
       auto a = cuda::DeviceArgmax::create(session_.options());
-      if (a.ok())
+      if (a.ok()) {
         argmax_ = std::move(*a);
-      else if ((argmaxFailed_ = true), session_.options().verbosity >= 1)
-        std::fprintf(stderr, "effc: %s: greedy picks on the host: %s\n",
-                     session_.model().path().c_str(), a.status().message().c_str());
+      } else {
+        argmaxFailed_ = true;
+        if (session_.options().verbosity >= 1)
+          std::fprintf(stderr, "effc: %s: greedy picks on the host: %s\n",
+                       session_.model().path().c_str(), a.status().message().c_str());
+      }
     }
-    if (greedy_ && argmax_) {
+    const bool pickOnDevice = greedy_ && argmax_ && cuda::DeviceArgmax::reads(all.dtype);
+    if (pickOnDevice) {
       std::vector<int64_t> ids;
       EFFC_RETURN_IF_ERROR(argmax_->pick(all, rows, session_.stream(), ids, bytes));
       for (size_t k = 0; k < seqs.size(); ++k)
@@ -335,8 +339,8 @@ private:
     if (session_.options().verbosity >= 2)
       std::fprintf(stderr, "effc: %s: generate: copied %llu bytes %s (%zu rows)\n",
                    session_.model().path().c_str(), (unsigned long long)bytes,
-                   greedy_ && argmax_ ? "for greedy picks on the device (row indices in, ids out)"
-                                      : "of logits rows to the host",
+                   pickOnDevice ? "for greedy picks on the device (row indices in, ids out)"
+                                : "of logits rows to the host",
                    seqs.size());
     return Status::OK();
   }

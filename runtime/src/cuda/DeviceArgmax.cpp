@@ -97,6 +97,8 @@ StatusOr<std::unique_ptr<DeviceArgmax>> DeviceArgmax::create(const SessionOption
   return std::unique_ptr<DeviceArgmax>(new DeviceArgmax(std::move(impl)));
 }
 
+bool DeviceArgmax::reads(DType dtype) { return dtypeCode(dtype) >= 0; }
+
 Status DeviceArgmax::pick(const Tensor &logits, const std::vector<int64_t> &rows, void *stream,
                           std::vector<int64_t> &ids, uint64_t &bytes) {
   Impl &m = *impl_;

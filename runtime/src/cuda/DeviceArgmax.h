@@ -24,6 +24,9 @@ public:
   static StatusOr<std::unique_ptr<DeviceArgmax>> create(const SessionOptions &options);
   ~DeviceArgmax();
 
+  /// Whether pick() reads logits of this dtype (float32, fp16, bf16).
+  static bool reads(DType dtype);
+
   /// ids[r]: the first maximum of row rows[r] of `logits` (a float32, fp16
   /// or bf16 device tensor whose last dim is V), -1 where that row holds a
   /// NaN. `bytes` grows by what crossed between host and device (the row
