@@ -20,8 +20,9 @@
 // --dim seq=1..32 --dim past=0..255 --dim total=1..288), it prefills the
 // prompts from an empty past (in chunks of at most max seq tokens), then runs
 // one token per step, each run's present.* the next run's past, kept in the
-// session's memory (on the cuda backend the cache stays on the device: only
-// the ids and the logits cross). Prompts
+// session's memory (on the cuda backend the cache and the logits stay on the
+// device: only the ids go in, and each sequence's last logits row, or with
+// greedy decoding only its picked token id, comes back). Prompts
 // of different lengths are right-padded and masked (PastStepModel.cpp says
 // why); a sequence holds at most past's bound + 1 tokens.
 //
@@ -71,8 +72,8 @@ struct GenerationOptions {
   /// Return the logits each token was picked from.
   bool returnLogits = false;
   /// Called with k once every live sequence's k-th new token is picked (k = 0
-  /// right after the prefill). The logits it was picked from are on the host
-  /// by then, so the device work behind token k has finished: effc-run
+  /// right after the prefill). The token (or the logits it was picked from)
+  /// is on the host by then, so the device work behind it has finished: effc-run
   /// --generate N --bench R times the prefill and each decode step with it.
   std::function<void(int64_t k)> onToken;
 };
