@@ -46,9 +46,8 @@ __device__ __forceinline__ bool better(float v, i64 i, float bv, i64 bi) {
 
 } // namespace effc_argmax
 
-EFFC_KERNEL void __launch_bounds__(256)
-    effc_argmax_rows(const void *logits, const i64 *rows, i64 n, i64 V, int dtype, i64 *ids,
-                     float *maxes) {
+EFFC_KERNEL void __launch_bounds__(256) effc_argmax_rows(const void *logits, const i64 *rows, i64 n,
+                                                         i64 V, int dtype, i64 *ids, float *maxes) {
   using namespace effc_argmax;
   const i64 r = blockIdx.x;
   if (r >= n)
