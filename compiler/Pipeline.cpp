@@ -93,6 +93,7 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
   if (options.devices != 1) {
     mlir::eff::PartitionDevicesOptions place;
     place.devices = options.devices;
+    place.expertParallel = options.expertParallel;
     place.remarks = options.remarks;
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createPartitionDevices(place));
     pm.addPass(mlir::createCanonicalizerPass());

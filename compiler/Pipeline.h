@@ -98,6 +98,11 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Plan for N devices: MoE expert groups per device, column-parallel "
                      "linears (1: none; eff-partition-devices)"),
       llvm::cl::init(1)};
+  Option<std::string> expertParallel{
+      *this, "expert-parallel",
+      llvm::cl::desc("MoE over devices: replicate (every token everywhere, an all-reduce) or "
+                     "all-to-all (token shards exchanged with the experts' devices)"),
+      llvm::cl::init("replicate")};
   Option<bool> loraMerge{*this, "lora-merge",
                          llvm::cl::desc("Merge the one adapter into the weights instead of "
                                         "running it as a low-rank branch"),

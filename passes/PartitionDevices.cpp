@@ -7,7 +7,9 @@
 //   (eff-partition-moe, which effc runs with at least N groups) go to devices
 //   in contiguous runs, `eff.device` = p * N / groups; the eff.add chain that
 //   summed the groups becomes a sum per device (eff.add on that device) and
-//   one eff.all_reduce of those partials.
+//   one eff.all_reduce of those partials. With expert-parallel=all-to-all
+//   (ExpertAllToAll.cpp) the tokens are sharded over the devices instead and
+//   exchanged with the experts' devices (eff.expert_dispatch / eff.expert_combine).
 //
 //   Linears (tensor parallelism, column-parallel): y = eff.matmul(x, W) with
 //   W a constant [K, C], C divisible by N and C / N >= min-columns, becomes
@@ -31,6 +33,7 @@
 // on the cuda backend (a stream per device).
 //
 #include "dialects/eff/EffOps.h"
+#include "passes/ExpertAllToAll.h"
 #include "passes/Passes.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -54,23 +57,12 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
   /// blockOf's results: (value, device) -> the block on that device.
   llvm::DenseMap<std::pair<void *, int64_t>, Value> blocks;
 
-  void placeExperts(MoERouteOp route, ArrayRef<MoEExpertsOp> groups) {
-    OpBuilder b(route);
-    const int64_t g = int64_t(groups.size());
-    std::string plan;
+  /// The add chain over the groups' outputs: in program order, an add of
+  /// two groups or of an earlier add of the chain and a group.
+  static SmallVector<AddOp> sumChain(ArrayRef<MoEExpertsOp> groups) {
     llvm::SmallPtrSet<Operation *, 8> partial;
-    for (int64_t p = 0; p < g; ++p) {
-      MoEExpertsOp group = groups[p];
-      const int64_t device = p * devices / g;
-      group->setAttr(kDevice, b.getI64IntegerAttr(device));
+    for (MoEExpertsOp group : groups)
       partial.insert(group);
-      const int64_t first = int64_t(group.getFirstExpert());
-      const int64_t count = cast<RankedTensorType>(group.getGateUp().getType()).getShape()[0];
-      plan += (p ? ", " : "") + std::string("experts ") + std::to_string(first) + ".." +
-              std::to_string(first + count - 1) + " on device " + std::to_string(device);
-    }
-    // The add chain over the groups' outputs: in program order, an add of
-    // two groups or of an earlier add of the chain and a group.
     SmallVector<AddOp> chain;
     for (Operation *op = groups.front()->getNextNode(); op; op = op->getNextNode()) {
       auto add = dyn_cast<AddOp>(op);
@@ -83,6 +75,37 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
         continue;
       chain.push_back(add);
       partial.insert(add);
+    }
+    return chain;
+  }
+
+  void placeExperts(MoERouteOp route, ArrayRef<MoEExpertsOp> groups) {
+    OpBuilder b(route);
+    const int64_t g = int64_t(groups.size());
+    std::string plan;
+    SmallVector<AddOp> chain = sumChain(groups);
+    std::string whyNotAllToAll;
+    if (expertParallel == "all-to-all") { // passes/ExpertAllToAll.cpp
+      Location loc = route.getLoc();
+      whyNotAllToAll = planExpertAllToAll(route, groups, chain, devices, plan);
+      if (whyNotAllToAll.empty()) {
+        if (remarks)
+          emitRemark(loc, "expert parallel (all-to-all) over ")
+              << int64_t(devices) << " devices: " << plan
+              << "; eff.expert_dispatch sends each token to the devices holding its experts, "
+                 "eff.expert_combine returns their weighted outputs and sums them per token, an "
+                 "all-gather joins the token shards (the ops after the layer stay replicated)";
+        return;
+      }
+    }
+    for (int64_t p = 0; p < g; ++p) {
+      MoEExpertsOp group = groups[p];
+      const int64_t device = p * devices / g;
+      group->setAttr(kDevice, b.getI64IntegerAttr(device));
+      const int64_t first = int64_t(group.getFirstExpert());
+      const int64_t count = cast<RankedTensorType>(group.getGateUp().getType()).getShape()[0];
+      plan += (p ? ", " : "") + std::string("experts ") + std::to_string(first) + ".." +
+              std::to_string(first + count - 1) + " on device " + std::to_string(device);
     }
     // Its last add (every group flows into it) becomes a sum per device and
     // one all-reduce of those sums.
@@ -118,7 +141,8 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
       route->emitRemark("expert parallel over ")
           << used << " of " << int64_t(devices) << " devices: " << plan
           << "; the partial outputs are summed by an all-reduce"
-          << (used < devices ? " (fewer expert groups than devices)" : "");
+          << (used < devices ? " (fewer expert groups than devices)" : "")
+          << (whyNotAllToAll.empty() ? std::string() : "; not all-to-all: " + whyNotAllToAll);
     }
   }
 
@@ -289,6 +313,12 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
           << int64_t(minColumns);
       return signalPassFailure();
     }
+    if (expertParallel != "replicate" && expertParallel != "all-to-all") {
+      getOperation()->emitError("eff-partition-devices: expert-parallel must be replicate or "
+                                "all-to-all, got '")
+          << expertParallel << "'";
+      return signalPassFailure();
+    }
     if (devices == 1)
       return;
     // The plan's device count (manifest Manifest.devices).
@@ -327,6 +357,8 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
     }
     if (remarks)
       getOperation().walk([&](AllGatherOp gather) {
+        if (gather->getOperand(0).getDefiningOp<ExpertCombineOp>())
+          return; // the token shards of an all-to-all MoE layer (said there)
         gather->emitRemark("column parallel over ")
             << int64_t(devices) << " devices; the blocks are joined by an all-gather";
       });

@@ -188,12 +188,24 @@ def PartitionDevices : Pass<"eff-partition-devices", "func::FuncOp"> {
     block by rows d of the weight and an eff.all_reduce sums the partials,
     so the all-gather is not needed. Ring attention, eff.gemm and quantized
     linears stay replicated (remarks say why). devices = 1 changes nothing.
+    With expert-parallel=all-to-all (passes/ExpertAllToAll.cpp) a static
+    [T, H] MoE layer is planned as real MoE serving runs it instead: device
+    d owns token rows d * T / N .. (d + 1) * T / N - 1 and routes them
+    (eff.moe_route on d), eff.expert_dispatch sends each token to the devices
+    holding one of its experts, the groups run there on what they received,
+    eff.expert_combine returns their weighted outputs and sums them per token,
+    and an eff.all_gather joins the token shards; a layer it cannot plan so
+    (remarks say why) is replicated as above.
   }];
   let dependentDialects = ["mlir::eff::EffDialect"];
   let options = [
     Option<"devices", "devices", "int64_t", /*default=*/"1", "Devices to plan for (1: none)">,
     Option<"minColumns", "min-columns", "int64_t", /*default=*/"8",
            "Fewest weight columns a device gets from a column-parallel split">,
+    Option<"expertParallel", "expert-parallel", "std::string", /*default=*/"\"replicate\"",
+           "MoE over devices: replicate (every token on every device, an all-reduce of the "
+           "expert groups' sums) or all-to-all (token shards routed locally, eff.expert_dispatch / "
+           "eff.expert_combine exchange them with the experts' devices, an all-gather joins them)">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark for what was partitioned and what stays replicated, and why">
   ];

@@ -243,6 +243,9 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
                           std::to_string(options.moePartitions));
   if (options.devices < 1)
     return reporter.error("--devices must be >= 1, got " + std::to_string(options.devices));
+  if (options.expertParallel != "replicate" && options.expertParallel != "all-to-all")
+    return reporter.error("--expert-parallel must be replicate or all-to-all, got '" +
+                          options.expertParallel + "'");
   if (options.embedCubin && options.archs.empty())
     return reporter.error("--embed-cubin needs at least one --arch");
   bool isEffIR = StringRef(path).ends_with(".mlir");
@@ -316,6 +319,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.pagedKvPages = options.pagedKvPages;
   pipelineOptions.moePartitions = options.moePartitions;
   pipelineOptions.devices = options.devices;
+  pipelineOptions.expertParallel = options.expertParallel;
   pipelineOptions.remarks = options.remarks;
   pipelineOptions.loraAdapters = options.loraAdapters;
   pipelineOptions.loraMerge = options.loraMerge;

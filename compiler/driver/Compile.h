@@ -55,6 +55,8 @@ struct CompileOptions {
   int64_t moePartitions = 1;
   /// --devices: plan for N devices (eff-partition-devices; 1: none).
   int64_t devices = 1;
+  /// --expert-parallel: MoE over devices, "replicate" or "all-to-all".
+  std::string expertParallel = "replicate";
   /// --lora DIR or NAME=DIR (several).
   std::vector<std::string> loraAdapters;
   bool loraMerge = false;

@@ -133,5 +133,6 @@ include "dialects/eff/ops/AttentionOps.td"
 include "dialects/eff/ops/KvCacheOps.td"
 include "dialects/eff/ops/FusionOps.td"
 include "dialects/eff/ops/CollectiveOps.td"
+include "dialects/eff/ops/ExpertExchangeOps.td"
 
 #endif // EFF_OPS_TD

@@ -32,7 +32,24 @@ std::optional<CollectiveKernel> collectiveOf(const artifact::Kernel &k) {
       c.devices.push_back(int(d));
   if (auto it = k.attrs().find("axis"); it != k.attrs().end())
     c.axis = it->second.i();
+  if (auto it = k.attrs().find("expert_splits"); it != k.attrs().end())
+    c.expertSplits.assign(it->second.ints().values().begin(), it->second.ints().values().end());
   return c;
+}
+
+int CollectiveKernel::inputsPerDevice() const {
+  switch (op) {
+  case EffOp::ExpertDispatchOp: // x, experts, weights
+    return 3;
+  case EffOp::ExpertCombineOp: // y, experts
+    return 2;
+  default:
+    return 1;
+  }
+}
+
+int CollectiveKernel::outputsPerDevice() const {
+  return op == EffOp::ExpertDispatchOp ? 3 : op == EffOp::ExpertCombineOp ? 1 : 0;
 }
 
 Status checkDevicePlan(const artifact::Manifest &m) {
@@ -58,13 +75,22 @@ Status checkDevicePlan(const artifact::Manifest &m) {
     if (kr.device() != 0)
       return fail(where(kr, k) + ": a collective runs on every device, not on device " +
                   std::to_string(kr.device() - 1));
-    if (kr.outputs_size() != 1)
-      return fail(where(kr, k) + ": " + std::to_string(kr.outputs_size()) +
-                  " outputs (a collective has one)");
-    if (c->devices.size() != size_t(kr.inputs_size()) || c->devices.empty())
+    const size_t outs = c->outputsPerDevice() ? c->outputsPerDevice() * c->devices.size() : 1;
+    if (size_t(kr.outputs_size()) != outs)
+      return fail(where(kr, k) + ": " + std::to_string(kr.outputs_size()) + " outputs (" +
+                  (c->outputsPerDevice() ? "want " + std::to_string(outs) + ": " +
+                                               std::to_string(c->outputsPerDevice()) + " a device"
+                                         : std::string("a collective has one")) +
+                  ")");
+    if (c->outputsPerDevice() && c->expertSplits.size() != c->devices.size() + 1)
+      return fail(where(kr, k) + ": 'expert_splits' has " + std::to_string(c->expertSplits.size()) +
+                  " entries for " + std::to_string(c->devices.size()) + " devices (want one more)");
+    const size_t groups = size_t(c->inputsPerDevice());
+    if (c->devices.size() * groups != size_t(kr.inputs_size()) || c->devices.empty())
       return fail(where(kr, k) + ": " + std::to_string(kr.inputs_size()) + " inputs and " +
-                  std::to_string(c->devices.size()) +
-                  " entries in its 'devices' attribute (one device per input)");
+                  std::to_string(c->devices.size()) + " entries in its 'devices' attribute (" +
+                  (groups == 1 ? std::string("one device per input)")
+                               : std::to_string(groups) + " inputs per device)"));
     std::set<int> seen;
     for (size_t i = 0; i < c->devices.size(); ++i) {
       const int d = c->devices[i];
@@ -72,9 +98,10 @@ Status checkDevicePlan(const artifact::Manifest &m) {
         return fail(where(kr, k) + ": input " + std::to_string(i) + " on device " +
                     std::to_string(d) + ": outside 0.." + std::to_string(devices - 1) +
                     " or given twice");
-      if (kr.inputs(int(i)) < 0)
-        return fail(where(kr, k) + ": input " + std::to_string(i) + " is absent");
     }
+    for (int i = 0; i < kr.inputs_size(); ++i)
+      if (kr.inputs(i) < 0)
+        return fail(where(kr, k) + ": input " + std::to_string(i) + " is absent");
     if (c->op == EffOp::AllGatherOp) {
       const int32_t out = kr.outputs(0);
       const int rank = out >= 0 && out < m.buffers_size() ? m.buffers(out).shape_size() : 0;
@@ -104,20 +131,20 @@ StatusOr<Placement> placeKernels(const artifact::Manifest &m, int devices,
       from.push_back(src);
       if (src < 0 || src == at)
         continue;
-      if (c && src == c->devices[size_t(i)])
+      if (c && src == c->deviceOf(size_t(i)))
         continue;
       return Status::error(
           path + ": " + where(kr, k) + " (" +
           (at < 0 ? std::string("on every device") : "on device " + std::to_string(at)) +
           ") reads buffer " + std::to_string(id) + " (input " + std::to_string(i) +
           "), which only device " + std::to_string(src) + " computed; " +
-          (c ? "its 'devices' attribute says device " + std::to_string(c->devices[size_t(i)])
+          (c ? "its 'devices' attribute says device " + std::to_string(c->deviceOf(size_t(i)))
              : std::string("another device's data needs a collective")));
     }
     p.runsOn.push_back(c ? -1 : at);
     p.inputFrom.push_back(std::move(from));
-    for (int32_t id : kr.outputs())
-      owner[size_t(rootOf(m, id))] = c ? -1 : at;
+    for (int o = 0; o < kr.outputs_size(); ++o)
+      owner[size_t(rootOf(m, kr.outputs(o)))] = c ? c->outputDevice(size_t(o)) : at;
   }
   for (const artifact::Binding &b : m.outputs())
     p.outputFrom.push_back(owner[size_t(rootOf(m, int32_t(b.buffer())))]);

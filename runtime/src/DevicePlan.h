@@ -14,12 +14,26 @@
 
 namespace effc {
 
-/// A collective kernel: operand i comes from device devices[i]; the result
-/// is on every device. all_gather joins along `axis`.
+/// A collective kernel: operand i comes from device devices[i % |devices|]
+/// (the token exchange below takes several inputs a device, one group of
+/// |devices| each); the result is on every device. all_gather joins along
+/// `axis`.
 struct CollectiveKernel {
   EffOp op;
   std::vector<int> devices;
   int64_t axis = 0;
+  int deviceOf(size_t input) const { return devices[input % devices.size()]; }
+  /// The token exchange of expert parallelism (eff.expert_dispatch: 3 inputs
+  /// and 3 outputs a device; eff.expert_combine: 2 inputs, 1 output): output o
+  /// is on device devices[o % |devices|] alone; device i holds experts
+  /// expertSplits[i] .. expertSplits[i + 1] - 1.
+  std::vector<int64_t> expertSplits;
+  /// Inputs a device (1 for all_reduce / all_gather).
+  int inputsPerDevice() const;
+  /// Outputs a device, each on its device alone; 0: one output on every device.
+  int outputsPerDevice() const;
+  /// The device that alone holds output o, or -1: every device.
+  int outputDevice(size_t o) const { return outputsPerDevice() ? deviceOf(o) : -1; }
 };
 
 /// Manifest.devices, every Kernel.device within it, and each collective op:

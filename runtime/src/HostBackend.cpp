@@ -137,8 +137,14 @@ public:
       if (!attrs.ok())
         return attrs.status().withPrefix(model->path() + ": " + kernelWhere(kr, k));
       const int at = devices > 1 ? int(kr.device()) - 1 : 0;
+      // The token exchange (eff.expert_dispatch / eff.expert_combine) runs once:
+      // output o goes to the arena of the device that alone holds it.
+      std::optional<CollectiveKernel> exchange =
+          devices > 1 ? collectiveOf(kr) : std::optional<CollectiveKernel>();
+      if (exchange && !exchange->outputsPerDevice())
+        exchange.reset();
       for (int d = 0; d < devices; ++d) {
-        if (at >= 0 && d != at)
+        if ((at >= 0 && d != at) || (exchange && d > 0))
           continue; // placed on another device
         PreparedKernel p;
         p.index = k;
@@ -160,11 +166,13 @@ public:
           p.in.push_back(
               {DType(b.dtype()), {b.shape().begin(), b.shape().end()}, data, s->capacityOf(id)});
         }
-        for (int32_t id : kr.outputs()) {
+        for (int o = 0; o < kr.outputs_size(); ++o) {
+          const int32_t id = kr.outputs(o);
           const Buffer &b = m.buffers(id);
+          const size_t on = exchange ? size_t(exchange->outputDevice(size_t(o))) : size_t(d);
           p.out.push_back({DType(b.dtype()),
                            {b.shape().begin(), b.shape().end()},
-                           s->ptrs_[d][id],
+                           s->ptrs_[on][id],
                            s->capacityOf(id)});
         }
         if (isOp(kr.op(), EffOp::FusionOp))
@@ -172,8 +180,10 @@ public:
         s->kernels_.push_back(std::move(p));
       }
       if (devices > 1) // a collective's or replicated kernel's results are on every device
-        for (int32_t id : kr.outputs())
-          s->owner_[size_t(s->root(id))] = collectiveOf(kr) ? -1 : at;
+        for (int o = 0; o < kr.outputs_size(); ++o) // (an exchange's on its device)
+          s->owner_[size_t(s->root(kr.outputs(o)))] = exchange ? exchange->outputDevice(size_t(o))
+                                                      : collectiveOf(kr) ? -1
+                                                                         : at;
     }
     for (int i = 0; i < m.buffers_size(); ++i)
       if (m.buffers(i).shape_exprs_size()) {

@@ -8,7 +8,9 @@
 # own outputs within 1e-5 relative (column-parallel linears give the same dot
 # products; row-parallel linears and MoE expert groups differ only in the
 # order of fp32 additions). The IR must carry the plan: eff.device tags and
-# the collective ops (eff.all_gather; eff.all_reduce for MoE models).
+# the collective ops (eff.all_gather; eff.all_reduce for MoE models, or with
+# --expert-parallel=all-to-all an eff.expert_dispatch / eff.expert_combine
+# pair a MoE layer).
 #   test/e2e/run_devices.sh MODEL_DIR DATA_DIR BIN_DIR [effc args...]
 set -euo pipefail
 model_dir=$1; data=$2; bin_dir=$3; shift 3
@@ -27,7 +29,16 @@ for n in 1 2 4; do
   else
     [ "$tagged" -gt 0 ] || { echo "N=$n: no op placed on a device" >&2; exit 1; }
     [ "$gathers" -gt 0 ] || { echo "N=$n: no column-parallel linear" >&2; exit 1; }
-    if [ "$moe" -gt 0 ] && [ "$reduces" = 0 ]; then
+    if [[ " $* " == *" --expert-parallel=all-to-all "* ]]; then
+      # expert parallelism: every MoE layer exchanges its token shards
+      dispatches=$(grep -c ' = eff.expert_dispatch ' "$work/n$n.mlir" || true)
+      combines=$(grep -c ' = eff.expert_combine ' "$work/n$n.mlir" || true)
+      if [ "$dispatches" = 0 ] || [ "$dispatches" != "$combines" ]; then
+        echo "N=$n: $dispatches expert dispatches, $combines combines (want one each a MoE layer)" >&2
+        exit 1
+      fi
+      echo "N=$n: $dispatches MoE layers exchange their tokens (all-to-all)"
+    elif [ "$moe" -gt 0 ] && [ "$reduces" = 0 ]; then
       echo "N=$n: MoE layers but no all-reduce over expert groups" >&2; exit 1
     fi
     echo "N=$n: $tagged ops on devices, $gathers all-gathers, $reduces all-reduces"

@@ -5,7 +5,9 @@
 #   test/gpu/multigpu.sh stage DEST    (dev machine: DEST/bin/effc-multigpu-bench and
 #                                       effc-run, stripped; DEST/art: gpt2, llama and
 #                                       mixtral-dynamo compiled with --devices=2 and 4 for
-#                                       sm_90 with embedded cubins, their test data and the
+#                                       sm_90 with embedded cubins, mixtral-dynamo also with
+#                                       --expert-parallel=all-to-all (mixtral-dynamo-a2a:
+#                                       eff.expert_dispatch/combine), their test data and the
 #                                       host backend's outputs of the same artifacts;
 #                                       DEST ignored by git: carry it)
 #   bash DEST/multigpu.sh run DEST     (GPU machine, repo root)
@@ -25,6 +27,9 @@
 #   With one GPU, step 3 prints that it needs several and the script exits 2,
 #   so a one-GPU run is never mistaken for the multi-GPU check. NVLink
 #   multicast stays off (NCCL_NVLS_ENABLE=0).
+# The a2a artifacts' exchange kernels (expert_exchange.cuh) are compiled
+# by NVRTC on the GPU machine (pip's nvidia-cuda-nvrtc) when the session
+# starts; counts come to the host once per exchange (cuda/ExpertExchange).
 # Exit 1 when any check fails. One GPU: about 1 minute (6 artifacts, cubins
 # embedded, no NVRTC on the GPU machine).
 set -uo pipefail
@@ -51,6 +56,19 @@ if [ "$mode" = stage ]; then
         --test-data "$data" --save-test-data "$dest/art/$m-n$n-host" > /dev/null
     done
   done
+  # Expert parallelism: token shards exchanged by all-to-all-v.
+  m=mixtral-dynamo onnx=$shared/models/mixtral-dynamo/model.onnx
+  data=$shared/models/$m/test_data_set_0
+  cp -r "$data" "$dest/art/$m-a2a-data"
+  dims=$(python3 "$repo/test/lit/Inputs/dims_from_test_data.py" "$onnx" "$data")
+  for n in 2 4; do
+    # shellcheck disable=SC2086
+    "$repo/build/bin/effc" "$onnx" $dims --devices=$n --expert-parallel=all-to-all \
+      --arch=sm_90 --embed-cubin -o "$dest/art/$m-a2a-n$n.effc"
+    mkdir -p "$dest/art/$m-a2a-n$n-host"
+    "$repo/build/bin/effc-run" "$dest/art/$m-a2a-n$n.effc" --backend=host --devices=$n \
+      --test-data "$data" --save-test-data "$dest/art/$m-a2a-n$n-host" > /dev/null
+  done
   cp "$here/multigpu.sh" "$dest/"
   du -sh "$dest"
   exit 0
@@ -76,7 +94,7 @@ check_artifact() { # MODEL N [ENV...]
   env "$@" "$run" "$art" --backend=cuda --devices="$n" --test-data "$dest/art/$m-n$n-host" \
     --rtol 1e-4 || status=1
 }
-for m in $models; do
+for m in $models mixtral-dynamo-a2a; do
   for n in 2 4; do
     if [ "$gpus" -ge "$n" ]; then
       check_artifact "$m" "$n" EFFC_COLLECTIVES=nccl

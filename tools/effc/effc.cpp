@@ -117,6 +117,13 @@ cl::opt<int64_t> devices("devices",
                                   "column-parallel linears (effc-run --devices=N runs it; host: "
                                   "simulated devices, cuda: GPUs or one GPU's streams; default 1)"),
                          cl::init(1), cl::value_desc("N"), cl::cat(effcCategory));
+cl::opt<std::string> expertParallel(
+    "expert-parallel",
+    cl::desc("MoE layers over --devices: replicate (default: every device sees every token, its "
+             "expert groups' sum is all-reduced) or all-to-all (expert parallelism: each device "
+             "routes its shard of the tokens, eff.expert_dispatch/eff.expert_combine exchange them "
+             "with the experts' devices, an all-gather joins the shards; static token count)"),
+    cl::init("replicate"), cl::value_desc("replicate|all-to-all"), cl::cat(effcCategory));
 cl::list<std::string>
     constInputs("const-input",
                 cl::desc("Freeze an input to the value in FILE (an ONNX TensorProto "
@@ -282,6 +289,7 @@ int main(int argc, char **argv) {
   options.pagedKvPages = pagedKvPages;
   options.moePartitions = moePartitions;
   options.devices = devices;
+  options.expertParallel = expertParallel;
   options.decomposeLoRA = decomposeLoRA;
   options.loraAdapters.assign(loraAdapters.begin(), loraAdapters.end());
   options.loraMerge = loraMerge;

@@ -5,6 +5,7 @@
 #include "ModelManifest.h"
 #include "cuda/CudaManifest.h"
 #include "cuda/DeviceModel.h"
+#include "cuda/ExpertExchange.h"
 #include "cuda/Nccl.h"
 #include "cuda/StreamCollectives.h"
 #include "effc/Session.h"
@@ -175,6 +176,14 @@ private:
       for (int b = 0; b < m.buffers_size(); ++b)
         rank.ptr[size_t(b)] = address(rank, b);
     }
+    // The token exchange of expert parallelism (eff.expert_dispatch/combine).
+    std::vector<ExchangeRank> exchangeRanks;
+    for (const Rank &rank : ranks_)
+      exchangeRanks.push_back({rank.d, rank.stream, &rank.ptr});
+    auto exchange = ExpertExchange::create(m, exchangeRanks, options);
+    if (!exchange.ok())
+      return exchange.status();
+    exchange_ = std::move(*exchange);
     dimValues_.assign(size_t(m.dims_size()), 0);
     size_t zeros = 0, staging = 0;
     for (int k = 0; k < m.kernels_size(); ++k) {
@@ -268,6 +277,8 @@ private:
     const artifact::Manifest &m = manifest();
     const artifact::Kernel &k = m.kernels(step.kernel);
     const CollectiveKernel &c = *step.collective;
+    if (c.outputsPerDevice()) // eff.expert_dispatch / combine: exchange_ sized them
+      return Status::OK();
     const Buffer &out = m.buffers(k.outputs(0));
     const DType dtype = DType(out.dtype());
     if (c.op == EffOp::AllReduceOp) {
@@ -313,6 +324,8 @@ private:
     const artifact::Manifest &m = manifest();
     const artifact::Kernel &k = m.kernels(step.kernel);
     const CollectiveKernel &c = *step.collective;
+    if (c.outputsPerDevice())
+      return exchange_->run(step.kernel, c, *collectives_);
     const int32_t outId = k.outputs(0);
     const DType dtype = DType(m.buffers(outId).dtype());
     const size_t n = ranks_.size();
@@ -450,6 +463,7 @@ private:
 
   std::shared_ptr<const Model> model_;
   std::unique_ptr<Collectives> collectives_; // owns the ranks' streams
+  std::unique_ptr<ExpertExchange> exchange_; // null without eff.expert_dispatch/combine
   std::vector<Rank> ranks_;
   Placement placement_;
   std::vector<Step> steps_;

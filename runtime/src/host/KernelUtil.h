@@ -62,6 +62,7 @@ void registerLoRA(Registry &r);
 void registerQuantLinear(Registry &r);
 void registerMoE(Registry &r);
 void registerMoEStages(Registry &r);
+void registerMoEExchange(Registry &r);
 void registerNormalization(Registry &r);
 void registerAttention(Registry &r);
 void registerSplitKvAttention(Registry &r);

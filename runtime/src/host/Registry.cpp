@@ -26,6 +26,7 @@ static const Registry &registry() {
     registerQuantLinear(reg);
     registerMoE(reg);
     registerMoEStages(reg);
+    registerMoEExchange(reg);
     registerNormalization(reg);
     registerAttention(reg);
     registerSplitKvAttention(reg);
