@@ -90,6 +90,8 @@ Status DeviceModel::init(const Model &model, const SessionOptions &options) {
     std::map<std::string, uint32_t> maxShared;
     for (int i = 0; i < m.kernels_size(); ++i) {
       const artifact::Kernel &k = m.kernels(i);
+      if (k.source().empty()) // a collective (checkKernels): Collectives.h runs it
+        continue;
       uint32_t &s = maxShared[k.source()];
       s = std::max(s, k.launch().shared_bytes());
       if (functions_.count(k.source()))
