@@ -7,8 +7,9 @@
 #                                       mixtral-dynamo compiled with --devices=2 and 4 for
 #                                       sm_90 with embedded cubins, mixtral-dynamo also with
 #                                       --expert-parallel=all-to-all (mixtral-dynamo-a2a:
-#                                       eff.expert_dispatch/combine), their test data and the
-#                                       host backend's outputs of the same artifacts;
+#                                       eff.expert_dispatch/combine; also N = 3), their test
+#                                       data and the host backend's outputs of the same
+#                                       artifacts;
 #                                       DEST ignored by git: carry it)
 #   bash DEST/multigpu.sh run DEST     (GPU machine, repo root)
 # run:
@@ -61,7 +62,7 @@ if [ "$mode" = stage ]; then
   data=$shared/models/$m/test_data_set_0
   cp -r "$data" "$dest/art/$m-a2a-data"
   dims=$(python3 "$repo/test/lit/Inputs/dims_from_test_data.py" "$onnx" "$data")
-  for n in 2 4; do
+  for n in 2 3 4; do # 3: shards of 10, 11, 11 tokens (an uneven all-gather)
     # shellcheck disable=SC2086
     "$repo/build/bin/effc" "$onnx" $dims --devices=$n --expert-parallel=all-to-all \
       --arch=sm_90 --embed-cubin -o "$dest/art/$m-a2a-n$n.effc"
@@ -95,7 +96,9 @@ check_artifact() { # MODEL N [ENV...]
     --rtol 1e-4 || status=1
 }
 for m in $models mixtral-dynamo-a2a; do
-  for n in 2 4; do
+  ns="2 4"
+  [ "$m" = mixtral-dynamo-a2a ] && ns="2 3 4"
+  for n in $ns; do
     if [ "$gpus" -ge "$n" ]; then
       check_artifact "$m" "$n" EFFC_COLLECTIVES=nccl
       check_artifact "$m" "$n" EFFC_COLLECTIVES=streams

@@ -52,6 +52,10 @@ struct Step {
   std::optional<CollectiveKernel> collective;
   // all_gather: bytes of one block (`inner` bytes per outer index).
   size_t count = 0, outer = 1, inner = 0;
+  // all_gather on axis 0 of blocks of different sizes (the token shards of
+  // --expert-parallel=all-to-all when N does not divide T): each block's
+  // elements, copied by Collectives::sendRecv (gatherTransfers).
+  std::vector<size_t> blockCounts;
 };
 
 class MultiDeviceSession : public BackendSession {
@@ -297,10 +301,16 @@ private:
                            "cuda backend (every device gives one block)");
     const Buffer &block = m.buffers(k.inputs(0));
     for (int32_t id : k.inputs())
-      if (m.buffers(id).size_bytes() != block.size_bytes())
-        return Status::error("cuda backend: " + where(step.kernel) +
-                             ": an all-gather of blocks of different sizes is not supported by "
-                             "the cuda backend");
+      if (m.buffers(id).size_bytes() != block.size_bytes()) {
+        if (c.axis != 0)
+          return Status::error("cuda backend: " + where(step.kernel) +
+                               ": an all-gather of blocks of different sizes is supported by "
+                               "the cuda backend on axis 0 only");
+        for (int32_t in : k.inputs())
+          step.blockCounts.push_back(
+              size_t(m.buffers(in).size_bytes() / std::max<size_t>(1, dtypeSize(dtype))));
+        return Status::OK();
+      }
     for (int a = 0; a < int(c.axis); ++a)
       step.outer *= size_t(block.shape(a));
     step.count = size_t(block.size_bytes() / std::max<size_t>(1, dtypeSize(dtype)));
@@ -341,6 +351,17 @@ private:
         send[r] = reinterpret_cast<const void *>(ranks_[r].ptr[size_t(k.inputs(int(i)))]);
       }
       return collectives_->allReduceSum(send, recv, step.count, dtype)
+          .withPrefix(where(step.kernel));
+    }
+    if (!step.blockCounts.empty()) { // blocks of different sizes, axis 0
+      std::vector<CUdeviceptr> blocks, outs;
+      for (size_t i = 0; i < c.devices.size(); ++i)
+        blocks.push_back(ranks_[size_t(c.devices[i])].ptr[size_t(k.inputs(int(i)))]);
+      for (const Rank &rank : ranks_)
+        outs.push_back(rank.ptr[size_t(outId)]);
+      return collectives_
+          ->sendRecv(gatherTransfers(blocks, outs, c.devices, step.blockCounts, dtypeSize(dtype)),
+                     dtype)
           .withPrefix(where(step.kernel));
     }
     // all_gather: rank q's block is operand i with devices[i] == q.
@@ -476,6 +497,21 @@ private:
 StatusOr<std::unique_ptr<BackendSession>>
 createMultiDeviceSession(std::shared_ptr<const Model> model, const SessionOptions &options) {
   return MultiDeviceSession::create(std::move(model), options);
+}
+
+std::vector<Transfer> gatherTransfers(const std::vector<CUdeviceptr> &blocks,
+                                      const std::vector<CUdeviceptr> &outs,
+                                      const std::vector<int> &devices,
+                                      const std::vector<size_t> &counts, size_t elementSize) {
+  std::vector<Transfer> t;
+  size_t at = 0; // elements before block i in the output
+  for (size_t i = 0; i < blocks.size(); ++i) {
+    for (size_t r = 0; r < outs.size(); ++r)
+      t.push_back({devices[i], int(r), reinterpret_cast<const void *>(blocks[i]),
+                   reinterpret_cast<void *>(outs[r] + CUdeviceptr(at * elementSize)), counts[i]});
+    at += counts[i];
+  }
+  return t;
 }
 
 std::vector<CudaMemcpy2D> placeGatheredBlocks(CUdeviceptr staging, CUdeviceptr out,

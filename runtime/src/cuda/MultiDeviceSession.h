@@ -15,6 +15,7 @@
 // rank that holds it); no CUDA graph, side streams or bound device buffers.
 #pragma once
 
+#include "Collectives.h"
 #include "cuda/DriverApi.h"
 #include "effc/Backend.h"
 #include "effc/Model.h"
@@ -33,6 +34,15 @@ createMultiDeviceSession(std::shared_ptr<const Model> model, const SessionOption
 /// inner), into its output `out`: operand i (from rank devices[i]) goes to
 /// bytes [i * inner, +inner) of each of the output's `outer` rows (row pitch
 /// devices.size() * inner), the concat along the gather's axis.
+/// The copies of an all-gather on axis 0 whose blocks differ in size (the
+/// token shards of --expert-parallel=all-to-all when N does not divide T):
+/// block i (`counts[i]` elements at `blocks[i]` on rank devices[i]) to every
+/// rank r's output `outs[r]`, after the blocks before it (the concat).
+std::vector<Transfer> gatherTransfers(const std::vector<CUdeviceptr> &blocks,
+                                      const std::vector<CUdeviceptr> &outs,
+                                      const std::vector<int> &devices,
+                                      const std::vector<size_t> &counts, size_t elementSize);
+
 std::vector<CudaMemcpy2D> placeGatheredBlocks(CUdeviceptr staging, CUdeviceptr out,
                                               const std::vector<int> &devices, size_t outer,
                                               size_t inner);

@@ -17,6 +17,7 @@
 #include "Collectives.h"
 #include "DevicePlan.h"
 #include "cuda/ExpertExchange.h"
+#include "cuda/MultiDeviceSession.h"
 #include "cuda/Nvrtc.h"
 #include "effc/Session.h"
 #include "host/HostKernels.h"
@@ -316,6 +317,45 @@ TEST(ExpertExchange, KernelsCompileWithNvrtcForSm80Sm90Sm90a) {
          {"effc_expert_gather_rows", "effc_expert_combine_rows", "effc_expert_fill"})
       EXPECT_NE(std::find(fns->begin(), fns->end(), fn), fns->end()) << arch << " " << fn;
   }
+}
+
+// Token shards of different sizes (N does not divide T) are all-gathered on
+// axis 0 by the cuda backend with one sendRecv batch (gatherTransfers);
+// replayed over host memory it gives the host kernel's concat, also when
+// the operands' devices are not in rank order.
+TEST(ExpertExchange, UnevenShardsGatherAsTheConcat) {
+  const std::vector<int> devices = {1, 2, 0};
+  const std::vector<int64_t> rows = {2, 3, 1};
+  const int64_t H = 4;
+  std::vector<std::vector<float>> blocks(3);
+  std::vector<size_t> counts;
+  for (size_t i = 0; i < 3; ++i) {
+    for (int64_t e = 0; e < rows[i] * H; ++e)
+      blocks[i].push_back(float(100 * i + size_t(e)));
+    counts.push_back(blocks[i].size());
+  }
+  std::vector<std::vector<float>> outs(3, std::vector<float>(6 * H, -1.f));
+  std::vector<cuda::CUdeviceptr> b, o;
+  for (auto &v : blocks)
+    b.push_back(cuda::CUdeviceptr(v.data()));
+  for (auto &v : outs)
+    o.push_back(cuda::CUdeviceptr(v.data()));
+  auto coll = makeHostCollectives(3);
+  ASSERT_TRUE(coll.ok());
+  ASSERT_TRUE(
+      (*coll)
+          ->sendRecv(cuda::gatherTransfers(b, o, devices, counts, sizeof(float)), DType::FLOAT32)
+          .ok());
+  std::vector<host::ConstTensorRef> in;
+  for (size_t i = 0; i < 3; ++i)
+    in.push_back({DType::FLOAT32, {rows[i], H}, blocks[i].data()});
+  std::vector<float> want(6 * H);
+  ASSERT_TRUE(host::runKernel("eff.all_gather",
+                              {{"axis", int64_t(0)}, {"devices", std::vector<int64_t>{1, 2, 0}}},
+                              in, {{DType::FLOAT32, {6, H}, want.data()}})
+                  .ok());
+  for (size_t r = 0; r < 3; ++r)
+    EXPECT_EQ(outs[r], want) << "rank " << r;
 }
 
 } // namespace
