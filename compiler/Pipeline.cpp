@@ -72,6 +72,14 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     pm.addPass(mlir::createCanonicalizerPass());
     pm.addPass(mlir::createCSEPass());
   }
+  // Generation reads one logits row per sequence: the LM head runs at the
+  // positions of the new input logits_index only (before the dtype
+  // conversion, on the head as imported).
+  if (options.lastLogits) {
+    mlir::eff::LastLogitsOptions last;
+    last.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createLastLogits(last));
+  }
   if (options.dtype != "fp32") {
     mlir::eff::ConvertFloatTypeOptions convert;
     convert.dtype = options.dtype;

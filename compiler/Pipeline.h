@@ -35,6 +35,11 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Give a decoder exported without a cache the with-past interface "
                      "(eff-kv-cache: past_key_values.{i}.* -> present.{i}.*)"),
       llvm::cl::init(false)};
+  Option<bool> lastLogits{
+      *this, "last-logits",
+      llvm::cl::desc("Compute the logits at one position per row, named by the new input "
+                     "logits_index (eff-last-logits)"),
+      llvm::cl::init(false)};
   Option<bool> kvState{
       *this, "kv-state",
       llvm::cl::desc("Keep the KV caches in session state (the plan's; here: eff-kv-cache-inplace "

@@ -425,6 +425,29 @@ def KvCacheInplace : Pass<"eff-kv-cache-inplace", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def LastLogits : Pass<"eff-last-logits", "func::FuncOp"> {
+  let summary = "Compute the logits at one position per row, named by a new input "
+                "logits_index (effc --last-logits)";
+  let description = [{
+    Generation reads one logits row per sequence and run (issue 14): the
+    prefill's last prompt position, which differs between rows of different
+    lengths, and a decode step's only position. The function result named
+    `logits`, eff.matmul(hidden [batch, seq, hidden], W [hidden, vocab]),
+    becomes eff.matmul(eff.gather_elements(hidden, logits_index expanded
+    over hidden, axis 1), W): [batch, 1, vocab], from the new last input
+    `logits_index` [batch] (int64; its batch dim named as input_ids'), the
+    position within the run's seq of each row's logits. The LM head's GEMM
+    and the logits buffer shrink by seq. Anything else producing `logits`
+    (or no such result) is an error naming it. With `remarks`, a remark
+    says what was done.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark with the new logits type">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
 def PagedKv : Pass<"eff-paged-kv", "func::FuncOp"> {
   let summary = "Page a decoder's KV cache: eff.kv_append + eff.attention -> a page pool read "
                 "through a block table (effc --paged-kv)";

@@ -314,6 +314,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.splitKvDecode = options.splitKvDecode;
   pipelineOptions.kvCache = options.kvCache;
   pipelineOptions.kvState = options.kvState;
+  pipelineOptions.lastLogits = options.lastLogits;
   pipelineOptions.splitKvSplits = options.splitKvSplits;
   pipelineOptions.pagedKv = options.pagedKv;
   pipelineOptions.pagedKvPages = options.pagedKvPages;

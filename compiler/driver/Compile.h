@@ -74,6 +74,9 @@ struct CompileOptions {
   /// (wgmma and tma need every arch sm_90a; codegen::GemmKernelChoice).
   std::string gemm = "auto";
   bool hostOnly = false;
+  /// --last-logits: logits only at the positions of the input logits_index
+  /// (passes/LastLogits.cpp).
+  bool lastLogits = false;
   /// --kv-state: the KV caches of eff.kv_append kept in session state
   /// (compiler/plan/SessionState.h).
   bool kvState = false;

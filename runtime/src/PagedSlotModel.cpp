@@ -686,6 +686,11 @@ StatusOr<std::unique_ptr<SlotModel>> makePagedSlotModel(Session &session,
   auto layout = analyzePastModel(session.model());
   if (!layout.ok())
     return layout.status();
+  if (layout->logitsIndex >= 0)
+    return Status::error(session.model().path() +
+                         ": cannot serve with a paged KV cache: the artifact computes the logits "
+                         "of one position per row (input 'logits_index'): compile it without "
+                         "--last-logits");
   const Model &model = session.model();
   std::vector<PagedKvCache::TensorLayout> tensors;
   for (auto [in, out] : layout->cache) {

@@ -26,7 +26,10 @@ struct PastExtent {
 
 struct PastLayout {
   size_t ids = 0, logits = 0;
-  int mask = -1, positions = -1;                ///< input indices; -1: not an input
+  int mask = -1, positions = -1; ///< input indices; -1: not an input
+  /// Input logits_index [batch] (effc --last-logits): each row's logits are
+  /// computed at that position of the run's seq only, logits [batch, 1, V].
+  int logitsIndex = -1;
   std::vector<std::pair<size_t, size_t>> cache; ///< (past input, present output)
   PastExtent batch, seq, past, total;
   int64_t vocab = 0;

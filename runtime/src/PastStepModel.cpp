@@ -128,7 +128,7 @@ public:
     for (int64_t start = 0; start < width; start += l_.seq.max) {
       int64_t s = std::min(l_.seq.max, width - start);
       std::vector<int64_t> ids(size_t(B_ * s), padToken), positions(size_t(B_ * s)),
-          newMask(size_t(B_ * s));
+          newMask(size_t(B_ * s)), at(size_t(B_), 0);
       for (int64_t b = 0; b < B_; ++b)
         for (int64_t t = 0; t < s; ++t) {
           int64_t at = start + t;
@@ -138,18 +138,20 @@ public:
           positions[size_t(b * s + t)] = held ? at : length[size_t(b)];
           newMask[size_t(b * s + t)] = held;
         }
-      EFFC_RETURN_IF_ERROR(run(ids, positions, newMask, s));
       // Each sequence's last prompt token (ragged rows end in other chunks
-      // and at other positions).
+      // and at other positions); with logits_index the run computes only
+      // that row (any row of a sequence that does not end here).
       std::vector<size_t> seqs;
       std::vector<int64_t> rows;
       for (size_t b = 0; b < n_; ++b) {
         int64_t last = length[b] - 1;
         if (last >= start && last < start + s) {
           seqs.push_back(b);
-          rows.push_back(int64_t(b) * s + last - start);
+          at[b] = last - start;
+          rows.push_back(l_.logitsIndex >= 0 ? int64_t(b) : int64_t(b) * s + at[b]);
         }
       }
+      EFFC_RETURN_IF_ERROR(run(ids, positions, newMask, at, s));
       EFFC_RETURN_IF_ERROR(takeRows(seqs, rows, logits));
     }
     nextPosition_ = length;
@@ -172,7 +174,7 @@ public:
         ++nextPosition_[size_t(b)];
       }
     }
-    EFFC_RETURN_IF_ERROR(run(ids, positions, newMask, 1));
+    EFFC_RETURN_IF_ERROR(run(ids, positions, newMask, std::vector<int64_t>(size_t(B_), 0), 1));
     std::vector<size_t> seqs;
     std::vector<int64_t> rows;
     for (size_t b = 0; b < n_; ++b)
@@ -184,10 +186,11 @@ public:
   }
 
 private:
-  /// One run of `s` new tokens per row (ids, positions, newMask: [B, s]);
+  /// One run of `s` new tokens per row (ids, positions, newMask: [B, s];
+  /// at: [B], the position whose logits a --last-logits model computes);
   /// the presents become the past.
   Status run(const std::vector<int64_t> &ids, const std::vector<int64_t> &positions,
-             const std::vector<int64_t> &newMask, int64_t s) {
+             const std::vector<int64_t> &newMask, const std::vector<int64_t> &at, int64_t s) {
     const Model &model = session_.model();
     int64_t total = pastLength_ + s;
     if (pastLength_ > l_.past.max || total > l_.total.max)
@@ -204,6 +207,8 @@ private:
       EFFC_RETURN_IF_ERROR(feeds.addInts(model, size_t(l_.mask), {B_, total}, mask));
     if (l_.positions >= 0)
       EFFC_RETURN_IF_ERROR(feeds.addInts(model, size_t(l_.positions), {B_, s}, positions));
+    if (l_.logitsIndex >= 0)
+      EFFC_RETURN_IF_ERROR(feeds.addInts(model, size_t(l_.logitsIndex), {B_}, at));
     if (feed_ == PastCacheFeed::StateBound) {
       if (session_.stateRows() != pastLength_)
         return Status::error("internal error: the session state holds " +
@@ -257,7 +262,7 @@ private:
   /// else logitsRun_ on the host.
   Status logitsTarget(int64_t s, std::map<std::string, MutableTensor> &outs) {
     const TensorInfo &info = session_.model().outputs()[l_.logits];
-    std::vector<int64_t> shape = {B_, s, l_.vocab};
+    std::vector<int64_t> shape = {B_, l_.logitsIndex >= 0 ? 1 : s, l_.vocab};
     logitsOnDevice_ = session_.backendName() == "cuda" && !hostLogits();
     if (logitsOnDevice_) {
       if (logitsDevice_.dtype() != info.dtype || logitsDevice_.numElements() < numElements(shape)) {
@@ -497,6 +502,8 @@ StatusOr<PastLayout> analyzePastModel(const Model &model) {
       l.mask = int(i);
     } else if (in.name == "position_ids") {
       l.positions = int(i);
+    } else if (in.name == "logits_index") {
+      l.logitsIndex = int(i);
     } else if (in.name.rfind(kPastPrefix, 0) == 0) {
       // past_key_values.{i}.key/value pairs with present.{i}.key/value.
       std::string present = kPresentPrefix + in.name.substr(std::string(kPastPrefix).size());
@@ -515,7 +522,7 @@ StatusOr<PastLayout> analyzePastModel(const Model &model) {
       l.cache.emplace_back(i, size_t(out));
     } else {
       return refuse("input '" + in.name +
-                    "' is none of input_ids, attention_mask, position_ids, "
+                    "' is none of input_ids, attention_mask, position_ids, logits_index, "
                     "past_key_values.{i}.key/value, so nothing knows what to feed it");
     }
   }
@@ -595,6 +602,14 @@ StatusOr<PastLayout> analyzePastModel(const Model &model) {
     return refuse(
         std::string("output 'logits' must be float [batch, seq, vocab] with a fixed vocab, got ") +
         dtypeName(out.dtype) + " " + shapeToString(out.shape));
+  if (l.logitsIndex >= 0) { // effc --last-logits
+    const TensorInfo &index = ins[size_t(l.logitsIndex)];
+    if (!isInts(index.dtype) || index.shape.size() != 1 || out.shape[1] != 1)
+      return refuse("input 'logits_index' must be integer [batch] with output 'logits' [batch, 1, "
+                    "vocab] (effc --last-logits), got " +
+                    std::string(dtypeName(index.dtype)) + " " + shapeToString(index.shape) +
+                    " and " + shapeToString(out.shape));
+  }
   l.logits = size_t(logits);
   l.vocab = out.shape[2];
   return l;

@@ -88,7 +88,7 @@ StatusOr<GenerationResult> timeGeneration(const Options &o, Generator &g, const 
   GenerationOptions opts = o.generation;
   std::vector<Clock::time_point> marks;
   opts.onToken = [&marks](int64_t) { marks.push_back(Clock::now()); };
-  auto warm = g.generate(prompt, opts);
+  auto warm = g.generate(prompt, opts, o.promptLengths);
   if (!warm.ok())
     return warm.status();
   std::vector<double> ttft, steps, totals;
@@ -96,7 +96,7 @@ StatusOr<GenerationResult> timeGeneration(const Options &o, Generator &g, const 
   for (int r = 0; r < o.bench; ++r) {
     marks.clear();
     auto start = Clock::now();
-    last = g.generate(prompt, opts);
+    last = g.generate(prompt, opts, o.promptLengths);
     auto end = Clock::now();
     if (!last.ok())
       return last.status();
@@ -165,7 +165,7 @@ StatusOr<bool> runGenerate(const Options &o, Session &session) {
       return timed.status();
     return true;
   }
-  auto result = (*generator)->generate(prompt->view(), o.generation);
+  auto result = (*generator)->generate(prompt->view(), o.generation, o.promptLengths);
   if (!result.ok())
     return result.status();
   for (size_t b = 0; b < result->tokens.size(); ++b)

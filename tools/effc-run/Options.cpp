@@ -76,6 +76,9 @@ const char *kHelpText =
     "                          reaches F (1: all)\n"
     "  --seed N                --generate sampling seed (default 0)\n"
     "  --stop ID[,ID...]       --generate: a sequence ends after one of these tokens\n"
+    "  --prompt-lengths L[,L...]\n"
+    "                          --generate --input: row b's prompt is its first L[b] tokens\n"
+    "                          (prompts of different lengths in one batch; default: whole rows)\n"
     "  --stagger N             --generate through the serving engine (continuous batching):\n"
     "                          each row of the prompt is its own request, row i submitted at\n"
     "                          engine step i*N; requests run in the compiled batch's rows\n"
@@ -268,7 +271,8 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
       EFFC_RETURN_IF_ERROR(number(&o.generation.temperature));
     } else if (name == "--top-p") {
       EFFC_RETURN_IF_ERROR(number(&o.generation.topP));
-    } else if (name == "--stop") {
+    } else if (name == "--stop" || name == "--prompt-lengths") {
+      const bool stop = name == "--stop";
       std::string v;
       EFFC_RETURN_IF_ERROR(need(&v));
       for (size_t at = 0; at <= v.size();) {
@@ -276,9 +280,11 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
         std::string id = v.substr(at, comma - at);
         char *end = nullptr;
         long long x = std::strtoll(id.c_str(), &end, 10);
-        if (id.empty() || *end || x < 0)
-          return Status::error("option --stop: expected token ids ID[,ID...], got '" + v + "'");
-        o.generation.stopTokenIds.push_back(x);
+        if (id.empty() || *end || x < (stop ? 0 : 1))
+          return Status::error("option " + name + ": expected " +
+                               (stop ? "token ids ID[,ID...]" : "lengths L[,L...] >= 1") +
+                               ", got '" + v + "'");
+        (stop ? o.generation.stopTokenIds : o.promptLengths).push_back(x);
         at = comma + 1;
       }
     } else if (name == "--input") {
@@ -305,6 +311,9 @@ StatusOr<Options> parseOptions(int argc, char **argv) {
                          "--input)");
   if (o.teacherForcing && (o.generate == 0 || o.testData.empty()))
     return Status::error("option --teacher-forcing needs --generate N and --test-data DIR");
+  if (!o.promptLengths.empty() && (o.generate == 0 || !o.testData.empty() || o.usesEngine()))
+    return Status::error("option --prompt-lengths needs --generate N with --input input_ids=FILE "
+                         "(no --test-data or serving options)");
   o.generation.maxNewTokens = o.generate;
   if (o.generate > 0 && (!o.outputDir.empty() || !o.saveTestData.empty() || o.randomSeed >= 0))
     return Status::error("option --generate does not combine with --output-dir, "

@@ -33,6 +33,8 @@ struct Options {
   /// --generate N and its sampling options (effc/Generator.h).
   int64_t generate = 0;
   bool teacherForcing = false;
+  /// --prompt-lengths L[,L...]: row b of --input holds L[b] prompt tokens.
+  std::vector<int64_t> promptLengths;
   GenerationOptions generation;
   /// Serving through effc::Engine (Serve.cpp): --stagger N (-1: off),
   /// --repeat R (0: off), --draft FILE --speculate K, --serve-bench FILE.

@@ -170,6 +170,12 @@ cl::opt<bool> hostOnly("host-only",
                        cl::desc("Artifact for the host backend only: ops without a CUDA kernel "
                                 "are allowed (by default they are a compile error)"),
                        cl::cat(effcCategory));
+cl::opt<bool> lastLogits("last-logits",
+                         cl::desc("Compute the logits at one position per row: a new input "
+                                  "logits_index [batch] names it within the run's seq, logits "
+                                  "become [batch, 1, vocab] (the LM head skips the other rows; "
+                                  "the Generator feeds each sequence's last token)"),
+                         cl::cat(effcCategory));
 cl::opt<bool> kvState("kv-state",
                       cl::desc("Keep each KV cache (eff.kv_append: a with-past export, or "
                                "--kv-cache) in session state: one buffer per cache that every "
@@ -305,6 +311,7 @@ int main(int argc, char **argv) {
   options.gemm = gemm;
   options.hostOnly = hostOnly;
   options.kvState = kvState;
+  options.lastLogits = lastLogits;
   options.remarks = remarks;
   options.verbose = verbose;
   options.printWeights = printWeights;

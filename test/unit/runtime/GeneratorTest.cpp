@@ -438,8 +438,8 @@ TEST(PastGenerator, RefusesWhatItCannotDrive) {
                      "from (Optimum's past_key_values.{i}.key/value -> present.{i}.key/value)");
   EXPECT_EQ(createError(tinyWithPast(true, true)),
             prefix + "input 'token_type_ids' is none of input_ids, attention_mask, "
-                     "position_ids, past_key_values.{i}.key/value, so nothing knows what to "
-                     "feed it");
+                     "position_ids, logits_index, past_key_values.{i}.key/value, so nothing "
+                     "knows what to feed it");
   EXPECT_EQ(createError(tinyWithPast(true, false)),
             prefix + "input 'past_key_values.0.key' dim 2 (past) must be symbolic from 0 (the "
                      "prefill) to the cache size; it is 3..3 (compile with e.g. --dim "
