@@ -23,8 +23,11 @@
 #    (bench/generate/run.sh makes one; default /tmp/effc-bench-generate or
 #    /tmp/np-gen) or python3 with torch+transformers can export one in time,
 #    gpt2-base bf16 --kv-state at prompt 512, batch 1 and 8 (vocab 50257:
-#    before copies 8 x 512 x 50257 bf16 = 412 MB at the prefill). If neither,
-#    the table says "gpt2-base: not run" and why.
+#    before copies 8 x 512 x 50257 bf16 = 412 MB at the prefill), and the
+#    same compile with --last-logits (the LM head at each row's last prompt
+#    position only: 1/512 of its prefill GEMM), "after" only. If neither,
+#    the table says "gpt2-base: not run" and why. The llama-withpast checks
+#    of 1. run with --last-logits too (withpast-state-last).
 set -uo pipefail
 me=generate_logits
 here=$(cd "$(dirname "$0")" && pwd)
@@ -77,21 +80,26 @@ check() {
     "$out/$name.after.log" | sort | uniq -c | sort -rn | head -4 | sed 's/^/    /'
   time_pair "$name" 2 16 "$out/$name.effc" "$ref/generate_0/input_0.pb" 16
 }
-# time_pair NAME BATCH PROMPT ARTIFACT IDS NEW: before/after rows of the table.
+# time_pair NAME BATCH PROMPT ARTIFACT IDS NEW [HOW...]: rows of the table
+# (default: before and after).
 time_pair() {
   local name=$1 b=$2 p=$3 art=$4 ids=$5 new=$6 how line
-  for how in before after; do
+  shift 6
+  local hows=("$@")
+  [[ ${#hows[@]} -gt 0 ]] || hows=(before after)
+  for how in "${hows[@]}"; do
     local env=()
     [[ $how == before ]] && env=(EFFC_GENERATE_HOST_LOGITS=1)
     line=$(env "${env[@]}" timeout 100 "$bin/effc-run" --backend=cuda "$art" --generate "$new" --bench 3 \
       --input "input_ids=$ids" 2>&1 | grep '^generate timing') || { fail "$name b$b $how: --bench"; continue; }
-    rows+=("$(printf '%-22s %5s %6s %-7s %10s %10s' "$name" "$b" "$p" "$how" \
+    rows+=("$(printf '%-26s %5s %6s %-7s %10s %10s' "$name" "$b" "$p" "$how" \
       "$(sed -E 's/.*ttft_ms=([0-9.]+).*/\1/' <<<"$line")" \
       "$(sed -E 's/.*step_ms_median=([0-9.]+).*/\1/' <<<"$line")")")
   done
 }
 check withpast-state "$W/model.onnx" "$L" --kv-state
 check gpt2-kv-cache "$G/model.onnx" "$G" --kv-cache
+check withpast-state-last "$W/model.onnx" "$L" --kv-state --last-logits
 
 # gpt2-base (vocab 50257), bf16, the cache in session state.
 gb=""
@@ -107,20 +115,24 @@ elif [[ -z $gb ]]; then
   why="no export under \$EFFC_GEN_DIR, /tmp/effc-bench-generate or /tmp/np-gen, and no torch+transformers to make one"
 fi
 if [[ -n $gb ]]; then
-  art=$out/gpt2-base-bf16-state.effc
-  if timeout 120 "$bin/effc" "$gb/model.onnx" --dim batch=1..8 --dim seq=1..512 --dim past=0..575 \
-    --dim total=1..576 --dtype=bf16 --kv-state -o "$art" >"$out/gpt2-base.compile.log" 2>&1; then
-    for b in 1 8; do
-      python3 "$here/random_ids.py" "$b" 512 50257 "$out/ids-b$b" >/dev/null 2>&1 ||
-        { fail "random_ids.py"; continue; }
-      time_pair gpt2-base-bf16-state "$b" 512 "$art" "$out/ids-b$b/input_ids.npy" 32
-    done
-  else
-    fail "gpt2-base compile (log $out/gpt2-base.compile.log)"
-  fi
+  art=$out/gpt2-base-bf16-state.effc last=$out/gpt2-base-bf16-state-last.effc
+  gdims=(--dim batch=1..8 --dim seq=1..512 --dim past=0..575 --dim total=1..576 --dtype=bf16 --kv-state)
+  timeout 120 "$bin/effc" "$gb/model.onnx" "${gdims[@]}" -o "$art" >"$out/gpt2-base.compile.log" 2>&1 &
+  timeout 120 "$bin/effc" "$gb/model.onnx" "${gdims[@]}" --last-logits -o "$last" \
+    >"$out/gpt2-base-last.compile.log" 2>&1 || fail "gpt2-base --last-logits compile"
+  wait $! || fail "gpt2-base compile (log $out/gpt2-base.compile.log)"
+  for b in 1 8; do
+    [[ -f $art ]] || break
+    python3 "$here/random_ids.py" "$b" 512 50257 "$out/ids-b$b" >/dev/null 2>&1 ||
+      { fail "random_ids.py"; continue; }
+    time_pair gpt2-base-bf16-state "$b" 512 "$art" "$out/ids-b$b/input_ids.npy" 32
+    # The LM head at the last position only (effc --last-logits), device picks.
+    [[ -f $last ]] && time_pair gpt2-base-bf16-state-last "$b" 512 "$last" \
+      "$out/ids-b$b/input_ids.npy" 32 after
+  done
 fi
 echo
-printf '%-22s %5s %6s %-7s %10s %10s\n' model batch prompt logits ttft_ms step_ms
+printf '%-26s %5s %6s %-7s %10s %10s\n' model batch prompt logits ttft_ms step_ms
 for r in "${rows[@]}"; do echo "$r"; done
 [[ -n $why ]] && echo "gpt2-base: not run: $why"
 echo "(before: EFFC_GENERATE_HOST_LOGITS=1, whole logits to the host; after: last rows / device picks)"
