@@ -101,6 +101,8 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
   if (options.devices != 1) {
     mlir::eff::PartitionDevicesOptions place;
     place.devices = options.devices;
+    place.attention = options.devicesAttention;
+    place.ringLayout = options.ringLayout;
     place.expertParallel = options.expertParallel;
     place.remarks = options.remarks;
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createPartitionDevices(place));

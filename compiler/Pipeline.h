@@ -103,6 +103,15 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Plan for N devices: MoE expert groups per device, column-parallel "
                      "linears (1: none; eff-partition-devices)"),
       llvm::cl::init(1)};
+  Option<std::string> devicesAttention{
+      *this, "devices-attention",
+      llvm::cl::desc("Attention over devices: replicate or ring (eff-partition-devices' "
+                     "attention)"),
+      llvm::cl::init("replicate")};
+  Option<std::string> ringLayout{
+      *this, "ring-layout",
+      llvm::cl::desc("Ring attention's token layout: auto, striped or contiguous"),
+      llvm::cl::init("auto")};
   Option<std::string> expertParallel{
       *this, "expert-parallel",
       llvm::cl::desc("MoE over devices: replicate (every token everywhere, an all-reduce) or "

@@ -24,10 +24,13 @@
 //   ops on block d, times rows d of the weight; an eff.all_reduce sums the
 //   partials (fp32 order differs: within rounding).
 //
-// Not planned yet (remarks say so): ring attention over the sequence (the
-// host reference is runtime/src/host/RingAttention), eff.gemm and quantized
-// linears. The collectives are ops (CollectiveOps.td, with verifiers;
-// operand i on device devices[i]); placement reaches the manifest as
+//   Ring attention (attention=ring, RingAttentionPlan.cpp): eff.attention
+//   over the whole sequence becomes eff.ring_attention over the devices'
+//   token blocks.
+//
+// Not planned yet (remarks say so): eff.gemm and quantized linears. The
+// collectives are ops (CollectiveOps.td, with verifiers; operand i on device
+// devices[i]); placement reaches the manifest as
 // Kernel.device and Manifest.devices (func attribute `eff.devices`);
 // effc-run --devices=N runs it on the host backend (simulated devices) and
 // on the cuda backend (a stream per device).
@@ -35,6 +38,7 @@
 #include "dialects/eff/EffOps.h"
 #include "passes/ExpertAllToAll.h"
 #include "passes/Passes.h"
+#include "passes/RingAttentionPlan.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/MapVector.h"
@@ -319,6 +323,18 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
           << expertParallel << "'";
       return signalPassFailure();
     }
+    if (attention != "replicate" && attention != "ring") {
+      getOperation()->emitError("eff-partition-devices: attention must be replicate or ring, "
+                                "got '")
+          << attention << "'";
+      return signalPassFailure();
+    }
+    if (ringLayout != "auto" && ringLayout != "striped" && ringLayout != "contiguous") {
+      getOperation()->emitError("eff-partition-devices: ring-layout must be auto, striped or "
+                                "contiguous, got '")
+          << ringLayout << "'";
+      return signalPassFailure();
+    }
     if (devices == 1)
       return;
     // The plan's device count (manifest Manifest.devices).
@@ -326,6 +342,7 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
         "eff.devices", IntegerAttr::get(IntegerType::get(&getContext(), 64), int64_t(devices)));
     llvm::MapVector<Operation *, SmallVector<MoEExpertsOp>> groups;
     SmallVector<MatMulOp> matmuls;
+    SmallVector<AttentionOp> attentions;
     getOperation().walk([&](Operation *op) {
       if (auto g = dyn_cast<MoEExpertsOp>(op)) {
         if (auto route = g.getExperts().getDefiningOp<MoERouteOp>())
@@ -338,10 +355,20 @@ struct PartitionDevicesPass : public mlir::eff::impl::PartitionDevicesBase<Parti
       } else if (remarks && isa<GemmOp, QuantLinearOp>(op)) {
         op->emitRemark("replicated: only eff.matmul with a constant weight is split "
                        "column-parallel so far");
-      } else if (remarks && isa<AttentionOp>(op)) {
-        op->emitRemark("replicated: ring attention is not planned into artifacts yet");
+      } else if (auto a = dyn_cast<AttentionOp>(op)) {
+        attentions.push_back(a);
       }
     });
+    for (AttentionOp a : attentions) { // passes/RingAttentionPlan.cpp
+      Location loc = a.getLoc();
+      std::string plan, whyNot = attention == "ring"
+                                     ? planRingAttention(a, devices, ringLayout, plan)
+                                     : "attention=replicate (--devices-attention=ring cuts it)";
+      if (remarks && whyNot.empty())
+        emitRemark(loc, "ring attention over ") << int64_t(devices) << " devices: " << plan;
+      else if (remarks)
+        a->emitRemark("replicated: not ring attention: ") << whyNot;
+    }
     for (auto &[route, list] : groups)
       placeExperts(cast<MoERouteOp>(route), list);
     for (MatMulOp mm : matmuls) { // program order: producers' blocks exist first

@@ -186,8 +186,15 @@ def PartitionDevices : Pass<"eff-partition-devices", "func::FuncOp"> {
     whose input is made of such blocks (through elementwise ops, e.g. a gated
     MLP's act(gate) * up) is row-parallel instead: device d multiplies its
     block by rows d of the weight and an eff.all_reduce sums the partials,
-    so the all-gather is not needed. Ring attention, eff.gemm and quantized
-    linears stay replicated (remarks say why). devices = 1 changes nothing.
+    so the all-gather is not needed. eff.attention (unless attention=ring),
+    eff.gemm and quantized linears stay replicated (remarks say why).
+    devices = 1 changes nothing.
+    With attention=ring (passes/RingAttentionPlan.cpp) an eff.attention over
+    the whole sequence (queries and keys at the same positions, causal or
+    full, no mask operand, window, soft-cap, ALiBi or sinks, S divisible by
+    N) becomes eff.ring_attention: device d gathers the q/k/v rows of its
+    tokens (ring-layout: striped d, d + N, ... or contiguous), the K/V
+    blocks pass the ring, and the output rows are gathered on every device.
     With expert-parallel=all-to-all (passes/ExpertAllToAll.cpp) a static
     [T, H] MoE layer is planned as real MoE serving runs it instead: device
     d owns token rows d * T / N .. (d + 1) * T / N - 1 and routes them
@@ -206,6 +213,13 @@ def PartitionDevices : Pass<"eff-partition-devices", "func::FuncOp"> {
            "MoE over devices: replicate (every token on every device, an all-reduce of the "
            "expert groups' sums) or all-to-all (token shards routed locally, eff.expert_dispatch / "
            "eff.expert_combine exchange them with the experts' devices, an all-gather joins them)">,
+    Option<"attention", "attention", "std::string", /*default=*/"\"replicate\"",
+           "eff.attention over devices: replicate (every device attends every token) or ring "
+           "(ring attention: each device keeps S / N query rows, K/V blocks pass the ring, "
+           "eff.ring_attention merges by log-sum-exp)">,
+    Option<"ringLayout", "ring-layout", "std::string", /*default=*/"\"auto\"",
+           "Tokens of a device under attention=ring: striped (d, d + N, ...), contiguous, or "
+           "auto (striped when causal, for balance; contiguous otherwise)">,
     Option<"remarks", "remarks", "bool", /*default=*/"false",
            "Emit a remark for what was partitioned and what stays replicated, and why">
   ];

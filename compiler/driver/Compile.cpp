@@ -243,6 +243,13 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
                           std::to_string(options.moePartitions));
   if (options.devices < 1)
     return reporter.error("--devices must be >= 1, got " + std::to_string(options.devices));
+  if (options.devicesAttention != "replicate" && options.devicesAttention != "ring")
+    return reporter.error("--devices-attention must be replicate or ring, got '" +
+                          options.devicesAttention + "'");
+  if (options.ringLayout != "auto" && options.ringLayout != "striped" &&
+      options.ringLayout != "contiguous")
+    return reporter.error("--ring-layout must be auto, striped or contiguous, got '" +
+                          options.ringLayout + "'");
   if (options.expertParallel != "replicate" && options.expertParallel != "all-to-all")
     return reporter.error("--expert-parallel must be replicate or all-to-all, got '" +
                           options.expertParallel + "'");
@@ -320,6 +327,8 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.pagedKvPages = options.pagedKvPages;
   pipelineOptions.moePartitions = options.moePartitions;
   pipelineOptions.devices = options.devices;
+  pipelineOptions.devicesAttention = options.devicesAttention;
+  pipelineOptions.ringLayout = options.ringLayout;
   pipelineOptions.expertParallel = options.expertParallel;
   pipelineOptions.remarks = options.remarks;
   pipelineOptions.loraAdapters = options.loraAdapters;

@@ -55,6 +55,10 @@ struct CompileOptions {
   int64_t moePartitions = 1;
   /// --devices: plan for N devices (eff-partition-devices; 1: none).
   int64_t devices = 1;
+  /// --devices-attention (replicate, ring) and --ring-layout (auto, striped,
+  /// contiguous): eff-partition-devices' attention and ring-layout.
+  std::string devicesAttention = "replicate";
+  std::string ringLayout = "auto";
   /// --expert-parallel: MoE over devices, "replicate" or "all-to-all".
   std::string expertParallel = "replicate";
   /// --lora DIR or NAME=DIR (several).

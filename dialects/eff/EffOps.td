@@ -134,5 +134,6 @@ include "dialects/eff/ops/KvCacheOps.td"
 include "dialects/eff/ops/FusionOps.td"
 include "dialects/eff/ops/CollectiveOps.td"
 include "dialects/eff/ops/ExpertExchangeOps.td"
+include "dialects/eff/ops/RingAttentionOps.td"
 
 #endif // EFF_OPS_TD

@@ -39,6 +39,7 @@ std::optional<CollectiveKernel> collectiveOf(const artifact::Kernel &k) {
 
 int CollectiveKernel::inputsPerDevice() const {
   switch (op) {
+  case EffOp::RingAttentionOp:  // q, k, v blocks
   case EffOp::ExpertDispatchOp: // x, experts, weights
     return 3;
   case EffOp::ExpertCombineOp: // y, experts

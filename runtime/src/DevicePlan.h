@@ -15,9 +15,9 @@
 namespace effc {
 
 /// A collective kernel: operand i comes from device devices[i % |devices|]
-/// (the token exchange below takes several inputs a device, one group of
-/// |devices| each); the result is on every device. all_gather joins along
-/// `axis`.
+/// (eff.ring_attention's q, k and v blocks and the token exchange below take
+/// several inputs a device, one group of |devices| each); the result is on
+/// every device. all_gather joins along `axis`.
 struct CollectiveKernel {
   EffOp op;
   std::vector<int> devices;

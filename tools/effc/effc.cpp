@@ -117,6 +117,18 @@ cl::opt<int64_t> devices("devices",
                                   "column-parallel linears (effc-run --devices=N runs it; host: "
                                   "simulated devices, cuda: GPUs or one GPU's streams; default 1)"),
                          cl::init(1), cl::value_desc("N"), cl::cat(effcCategory));
+cl::opt<std::string> devicesAttention(
+    "devices-attention",
+    cl::desc("Attention over --devices: replicate (default: every device attends every token) "
+             "or ring (ring attention: each device keeps S / N query rows, the K/V blocks pass "
+             "the ring, partial results merge by log-sum-exp; causal or full self-attention "
+             "without a mask or KV cache; host backend only so far)"),
+    cl::init("replicate"), cl::value_desc("replicate|ring"), cl::cat(effcCategory));
+cl::opt<std::string> ringLayout(
+    "ring-layout",
+    cl::desc("Tokens of a device under --devices-attention=ring: auto (default: striped when "
+             "causal, for balance; contiguous otherwise), striped (d, d + N, ...) or contiguous"),
+    cl::init("auto"), cl::value_desc("auto|striped|contiguous"), cl::cat(effcCategory));
 cl::opt<std::string> expertParallel(
     "expert-parallel",
     cl::desc("MoE layers over --devices: replicate (default: every device sees every token, its "
@@ -295,6 +307,8 @@ int main(int argc, char **argv) {
   options.pagedKvPages = pagedKvPages;
   options.moePartitions = moePartitions;
   options.devices = devices;
+  options.devicesAttention = devicesAttention;
+  options.ringLayout = ringLayout;
   options.expertParallel = expertParallel;
   options.decomposeLoRA = decomposeLoRA;
   options.loraAdapters.assign(loraAdapters.begin(), loraAdapters.end());

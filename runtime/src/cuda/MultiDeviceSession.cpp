@@ -119,6 +119,12 @@ private:
     if (!placement.ok())
       return placement.status().withPrefix("cuda backend");
     placement_ = std::move(*placement);
+    for (int k = 0; k < m.kernels_size(); ++k) // host backend only (host/RingAttention.cpp)
+      if (std::optional<CollectiveKernel> c = collectiveOf(m.kernels(k));
+          c && c->op == EffOp::RingAttentionOp)
+        return Status::error("cuda backend: " + where(k) +
+                             ": eff.ring_attention has no CUDA path yet; run it with "
+                             "--backend=host or compile without --devices-attention=ring");
     auto first = getDriver(options.device);
     if (!first.ok())
       return first.status();

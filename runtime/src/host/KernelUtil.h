@@ -69,6 +69,7 @@ void registerSplitKvAttention(Registry &r);
 void registerKvCache(Registry &r);
 void registerMisc(Registry &r);
 void registerCollectives(Registry &r);
+void registerRingAttention(Registry &r);
 
 /// Row-major strides in elements.
 std::vector<int64_t> stridesOf(const std::vector<int64_t> &shape);

@@ -33,6 +33,7 @@ static const Registry &registry() {
     registerKvCache(reg);
     registerMisc(reg);
     registerCollectives(reg);
+    registerRingAttention(reg);
     return reg;
   }();
   return r;

@@ -1,6 +1,7 @@
 // Ring attention's host reference: block attention, the online-softmax
 // merge and the ring schedule over Collectives (host/RingAttention.h).
 #include "host/RingAttention.h"
+#include "host/KernelUtil.h"
 
 #include <algorithm>
 #include <cmath>
@@ -148,6 +149,100 @@ Status ringAttention(Collectives &comm, const RingAttentionShape &s,
     std::swap(cur, next);
   }
   return Status::OK();
+}
+
+namespace {
+
+/// eff.ring_attention in one process: the ring of |devices| simulated devices
+/// (HostCollectives' sendRecv moves the K/V blocks) per batch row, in fp32,
+/// each ring position's rows written at its tokens' positions.
+Status ringAttentionKernel(const KernelContext &c) {
+  auto devices = c.intsAttr("devices");
+  if (!devices.ok())
+    return devices.status();
+  const size_t n = devices->size();
+  if (n == 0 || c.in.size() != 3 * n)
+    return c.error(std::to_string(c.in.size()) + " blocks for " + std::to_string(n) +
+                   " devices (q, k and v blocks, one each per device)");
+  auto scale = c.floatAttr("scale", 1.0);
+  auto causal = c.intAttr("causal", 0), striped = c.intAttr("striped", 0);
+  auto nkv = c.intAttr("num_kv_heads", 0);
+  for (auto *a : {&causal, &striped, &nkv})
+    if (!a->ok())
+      return a->status();
+  if (!scale.ok())
+    return scale.status();
+  const std::vector<int64_t> &qs = c.in[0].shape, &ks = c.in[n].shape, &vs = c.in[2 * n].shape;
+  if (qs.size() != 4 || ks.size() != 4 || vs.size() != 4)
+    return c.error("q, k and v blocks must be 4-D [B, H, n, D]");
+  const int64_t B = qs[0], rows = qs[2];
+  RingAttentionShape s;
+  s.Hq = qs[1];
+  s.Hkv = ks[1];
+  s.D = qs[3];
+  s.Dv = vs[3];
+  s.scale = float(*scale);
+  s.causal = *causal != 0;
+  if (*nkv != s.Hkv)
+    return c.error("num_kv_heads " + std::to_string(*nkv) + " differs from the k blocks' " +
+                   std::to_string(s.Hkv) + " heads");
+  for (size_t g = 0; g < 3; ++g) {
+    const std::vector<int64_t> want = g == 0   ? qs
+                                      : g == 1 ? std::vector<int64_t>{B, s.Hkv, rows, s.D}
+                                               : std::vector<int64_t>{B, s.Hkv, rows, s.Dv};
+    for (size_t i = 0; i < n; ++i)
+      if (c.in[g * n + i].shape != want || c.in[g * n + i].dtype != c.in[0].dtype)
+        return c.error("block " + std::to_string(g * n + i) + " is " +
+                       dtypeName(c.in[g * n + i].dtype) + " " +
+                       shapeToString(c.in[g * n + i].shape) + ", expected " +
+                       dtypeName(c.in[0].dtype) + " " + shapeToString(want));
+  }
+  const int64_t S = rows * int64_t(n);
+  EFFC_RETURN_IF_ERROR(c.checkOut(0, c.in[0].dtype, {B, s.Hq, S, s.Dv}));
+  auto comm = makeHostCollectives(int(n));
+  if (!comm.ok())
+    return comm.status();
+  std::vector<std::vector<int64_t>> pos(n);
+  for (size_t i = 0; i < n; ++i)
+    pos[i] = ringPositions(S, int(n), int(i), *striped != 0);
+  const int64_t qElems = s.Hq * rows * s.D, kElems = s.Hkv * rows * s.D,
+                vElems = s.Hkv * rows * s.Dv, oElems = s.Hq * rows * s.Dv;
+  const DType t = c.in[0].dtype;
+  std::vector<std::vector<float>> q(n, std::vector<float>(size_t(qElems))),
+      k(n, std::vector<float>(size_t(kElems))), v(n, std::vector<float>(size_t(vElems))),
+      o(n, std::vector<float>(size_t(oElems)));
+  auto load = [&](const ConstTensorRef &in, int64_t offset, std::vector<float> &dst) {
+    for (size_t e = 0; e < dst.size(); ++e)
+      dst[e] = float(loadF(t, in.data, size_t(offset) + e));
+  };
+  for (int64_t b = 0; b < B; ++b) {
+    std::vector<const float *> qp, kp, vp;
+    std::vector<float *> op;
+    for (size_t i = 0; i < n; ++i) {
+      load(c.in[i], b * qElems, q[i]);
+      load(c.in[n + i], b * kElems, k[i]);
+      load(c.in[2 * n + i], b * vElems, v[i]);
+      qp.push_back(q[i].data());
+      kp.push_back(k[i].data());
+      vp.push_back(v[i].data());
+      op.push_back(o[i].data());
+    }
+    EFFC_RETURN_IF_ERROR(ringAttention(**comm, s, pos, qp, kp, vp, op).withPrefix(c.op + ": "));
+    for (size_t i = 0; i < n; ++i)
+      for (int64_t h = 0; h < s.Hq; ++h)
+        for (int64_t r = 0; r < rows; ++r) {
+          const size_t dst = size_t(((b * s.Hq + h) * S + pos[i][size_t(r)]) * s.Dv);
+          for (int64_t d = 0; d < s.Dv; ++d)
+            storeF(t, c.out[0].data, dst + size_t(d), o[i][size_t((h * rows + r) * s.Dv + d)]);
+        }
+  }
+  return Status::OK();
+}
+
+} // namespace
+
+void registerRingAttention(Registry &r) {
+  r[EffOp::RingAttentionOp] = {ringAttentionKernel, 3, -1, 1, 1};
 }
 
 } // namespace effc::host

@@ -10,8 +10,11 @@
 // Causal balance: with contiguous blocks device 0's queries see one block
 // and device N-1's see all N; striped assignment (device d owns tokens d,
 // d + N, d + 2N, ...) gives every device about the same allowed pairs.
-// This is the host reference of the math (fp32, B = 1); the device kernels
-// will compute a block pair with attention_partial's arithmetic.
+// This is the host reference of the math (fp32, B = 1); the host kernel of
+// eff.ring_attention (effc --devices-attention=ring; registerRingAttention)
+// runs it per batch row over HostCollectives, which the host backend's
+// simulated devices and the constant folder call. No CUDA path yet: device
+// kernels would compute a block pair with attention_partial's arithmetic.
 #pragma once
 
 #include "Collectives.h"

@@ -81,7 +81,7 @@ func.func @vector(%x: tensor<8xf32>) -> tensor<16xf32> {
 func.func @others(%x: tensor<4x8xf32>, %w: tensor<8x16xf32>, %q: tensor<1x2x2x4xf32>, %k: tensor<1x2x3x4xf32>, %v: tensor<1x2x3x4xf32>) -> (tensor<4x16xf32>, tensor<1x2x2x4xf32>) {
   // expected-remark @+1 {{replicated: only eff.matmul with a constant weight is split column-parallel so far}}
   %g = eff.gemm %x, %w : (tensor<4x8xf32>, tensor<8x16xf32>) -> tensor<4x16xf32>
-  // expected-remark @+1 {{replicated: ring attention is not planned into artifacts yet}}
+  // expected-remark @+1 {{replicated: not ring attention: attention=replicate (--devices-attention=ring cuts it)}}
   %y = eff.attention %q, %k, %v {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<1x2x2x4xf32>, tensor<1x2x3x4xf32>, tensor<1x2x3x4xf32>) -> tensor<1x2x2x4xf32>
   return %g, %y : tensor<4x16xf32>, tensor<1x2x2x4xf32>
 }
