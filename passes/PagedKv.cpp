@@ -279,21 +279,43 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
     return std::max(own, fromMask);
   }
 
+  /// The eff.dim_params name of argument `arg`'s dim `d` ("" if none).
+  StringRef dimParam(unsigned arg, unsigned d) {
+    if (auto params = func.getArgAttrOfType<ArrayAttr>(arg, "eff.dim_params"))
+      if (d < params.size())
+        if (auto s = dyn_cast<StringAttr>(params[d]))
+          return s.getValue();
+    return "";
+  }
+
   /// The eff.dim_params of a new input: per dim, the entry of (argument,
   /// dim) (argument -1: a static dim, "").
   Attribute dimParams(ArrayRef<std::pair<int, unsigned>> dims) {
     SmallVector<Attribute> names;
     Builder b(func.getContext());
-    for (auto [arg, d] : dims) {
-      StringRef name;
-      if (arg >= 0)
-        if (auto params = func.getArgAttrOfType<ArrayAttr>(unsigned(arg), "eff.dim_params"))
-          if (d < params.size())
-            if (auto s = dyn_cast<StringAttr>(params[d]))
-              name = s.getValue();
-      names.push_back(b.getStringAttr(name));
-    }
+    for (auto [arg, d] : dims)
+      names.push_back(b.getStringAttr(arg >= 0 ? dimParam(unsigned(arg), d) : StringRef()));
     return b.getArrayAttr(names);
+  }
+
+  /// An exporter may read the batch off a past input (eff.shape of its dim
+  /// 0, a symbolic batch: Llama's attention reshapes); input_ids has the
+  /// same dim when both name it alike in eff.dim_params (one dim, bound once
+  /// per run; eff.kv_append needs the rows' batch anyway), so such reads
+  /// take it from input_ids and the past input is left to its append.
+  void batchShapesFromInputIds() {
+    int ids = argNamed("input_ids");
+    if (ids < 0 || dimParam(unsigned(ids), 0).empty())
+      return;
+    for (BlockArgument arg : func.getArguments()) {
+      if (!nameAttr(func.getArgAttrDict(arg.getArgNumber())).starts_with(kPastPrefix) ||
+          dimParam(arg.getArgNumber(), 0) != dimParam(unsigned(ids), 0))
+        continue;
+      for (Operation *user : llvm::make_early_inc_range(arg.getUsers()))
+        if (auto shape = dyn_cast<ShapeOp>(user))
+          if (shape.getStart() == 0 && shape.getEnd() && *shape.getEnd() == 1)
+            shape->setOperand(0, func.getArgument(unsigned(ids)));
+    }
   }
 
   void runOnOperation() override {
@@ -312,6 +334,7 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
     if (layers.empty())
       return remark(func, "paged KV: not converted: no eff.attention reads an eff.kv_append "
                           "(a decoder with past after eff-kv-cache-inplace)");
+    batchShapesFromInputIds();
     findDying(layers);
     bool ok = true;
     for (auto [i, layer] : llvm::enumerate(layers))

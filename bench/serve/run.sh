@@ -14,9 +14,9 @@
 # 2. bench/generate/export_withpast.py exports EFFC_SERVE_MODEL (and the
 #    draft EFFC_SERVE_DRAFT, 1/8 of its parameters, same vocabulary) with past;
 #    effc compiles it once per variant of EFFC_SERVE_VARIANTS with symbolic
-#    dims (--dim batch=B --dim seq=1..S --dim past=0..L-1 --dim total=1..L,
-#    B = EFFC_SERVE_BATCH, the engine's slots, every run padded to B rows;
-#    S = EFFC_SERVE_SEQ, the
+#    dims (--dim batch=1..B --dim seq=1..S --dim past=0..L-1 --dim total=1..L,
+#    B = EFFC_SERVE_BATCH, the rows of one run (the engine's slots unless
+#    EFFC_SERVE_MAX_SEQS); S = EFFC_SERVE_SEQ, the
 #    prefill chunk; L = the longest prompt + output):
 #      paged-state  --paged-kv=PAGE --kv-state (pools in session state)
 #      paged        --paged-kv=PAGE (pools fed and returned each run)
@@ -136,11 +136,12 @@ export_model() { # NAME: $work/NAME/model.onnx (kept when meta.json is there)
   python3 "$here/../generate/export_withpast.py" --arch "${m%%-*}" --size "${m#*-}" --out "$dir" "${ort[@]}" \
     >"$log/export-$m.log" 2>&1 || { echo "export of $m failed: $(tail -1 "$log/export-$m.log")" >"$log/$m.fail"; return 1; }
 }
-# The batch is fixed: with a batch range, eff-paged-kv leaves the model
-# unpaged (llama-withpast: "the past input ... is also read by eff.shape"),
-# so a paged variant whose remarks do not show paging is a FAIL.
+# A batch range 1..B: runs of fewer rows are not padded to B. A paged
+# variant whose remarks do not show paging (eff-paged-kv refused the model)
+# is a FAIL.
 compile() { # ONNX VARIANT BATCH LENGTH OUT
-  local flags=(--dim "batch=$3" --dim "seq=1..$seq" --dim "past=0..$(($4 - 1))" --dim "total=1..$4"
+  local flags=(--dim "batch=$([[ $3 == 1 ]] && echo 1 || echo "1..$3")" --dim "seq=1..$seq"
+    --dim "past=0..$(($4 - 1))" --dim "total=1..$4"
     "--dtype=$dtype" --remarks)
   [[ $backend == cuda ]] && flags+=(--embed-cubin "--arch=$arch")
   case $2 in

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # bench/serve/run.sh without a GPU, so the serving benchmark cannot rot: its
 # workload generation (make_workload.py), the three effc compiles (paged with
-# session-state pools, paged, unpaged) of WITHPAST_DIR at a fixed batch of 2
-# with 3 requests at once (--max-seqs),
+# session-state pools, paged, unpaged) of WITHPAST_DIR with batch 1..2 and
+# 3 requests at once (--max-seqs),
 # effc-run --serve-bench on the host backend at two arrival rates,
 # speculative decoding at batch 1 (the target as draft and as the "small"
 # draft: acceptance 1) and report.py's tables. No HF peer (no torch here).

@@ -19,6 +19,7 @@
 # without the engine), oversubscribe (--max-seqs: more requests at once than
 # the compiled batch, run in several runs per step; with preemption and
 # speculative decoding).
+# paged-kv-range: a --paged-kv compile with a batch range (1..2).
 # paged-kv-{repeat,stagger,preempt,speculate,oversubscribe}: the same runs and expectations
 # over the model compiled with --paged-kv=PAGE_SIZE (passes/PagedKv.cpp: the
 # pools are model inputs/outputs and attention reads them through the block
@@ -29,7 +30,7 @@
 # sharing, copy-on-write, rewind), also split-KV (eff.paged_attention_partial
 # + combine). paged-kv-fixed: a fixed seq of 8 (the
 # GPU cases' compile), its CUDA kernels through NVRTC.
-# paged-kv-state-{repeat,stagger,preempt,speculate,oversubscribe}: the paged-kv runs over the compile
+# paged-kv-state-{repeat,stagger,preempt,speculate,oversubscribe,range}: the paged-kv runs over the compile
 # with --kv-state too (the pools are session state: not inputs or outputs,
 # written in place, copy-on-write copies a page inside the session with
 # Session::copyStatePage); EFFC_VERBOSE=2's per-run line must show 4
@@ -53,7 +54,8 @@ artifact() {
   for a in "$@"; do [[ $prev == --kv-page-size ]] && ps=$a; prev=$a; done
   local f="$work/paged$ps.effc"
   [[ -f $f ]] || "$bin_dir/effc" "$model_dir/model.onnx" "${dims[@]}" --paged-kv="$ps" \
-    --paged-kv-pages=$((2 * ((256 + ps - 1) / ps))) $state -o "$f" >/dev/null
+    --paged-kv-pages=$((2 * ((256 + ps - 1) / ps))) $state --remarks -o "$f" >/dev/null 2>"$f.remarks" ||
+    { cat "$f.remarks" >&2; exit 1; }
   echo "$f"
 }
 run() {
@@ -145,6 +147,21 @@ case $mode in
     run --draft "$work/cache.effc" --speculate 3 --repeat 2 --max-seqs 4 --kv-page-size 4
     expect '^engine: kv-cache mode, 4 slots, 4 requests, 4 steps, at most 4 running at once$'
     expect '^acceptance: 1.0000 (48 of 48 draft tokens accepted';;
+  range)
+    # A batch range (1..2) instead of batch 2: Llama's attention reads the
+    # batch off the past input (eff.shape), which eff-paged-kv now takes from
+    # input_ids, so the model is paged (it was refused: "also read by
+    # eff.shape"); runs of 1 or 2 rows, 5 at once over it with --max-seqs.
+    dims[1]=batch=1..2
+    run --repeat 3
+    grep -q "paged KV: attention 1 reads 'present.1.key' and 'present.1.value' through the block table" \
+      "$(artifact).remarks" || { echo "the batch-range compile is not paged"; cat "$(artifact).remarks"; exit 1; }
+    expect '^tokens: 96/96 match$'
+    run --stagger 2
+    expect '^row 1: submitted at step 2, first token at step 2'
+    slots=5
+    run --repeat 3 --max-seqs 5
+    expect '^engine: kv-cache mode, 5 slots, 6 requests, 32 steps, at most 5 running at once$';;
   logits)
     paged=1
     "$6" "$work/cache.effc" "$(artifact --kv-page-size 4)" 4 "$backend" | tee "$work/out.txt"

@@ -493,3 +493,23 @@ func.func @no_batch_bound(%ids: tensor<?x1xi64> {eff.dim_params = ["batch", ""],
   %y = eff.attention %q, %kk, %vv {causal, num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<?x2x1x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>) -> tensor<?x2x1x4xf32>
   return %y, %kk, %vv : tensor<?x2x1x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>
 }
+
+// -----
+
+// A batch read off a past input whose dim 0 is not named as input_ids' (no
+// proof they are one dim) keeps reading the past: the layer stays unpaged.
+// expected-remark @+1 {{paged KV: no layer converted}}
+func.func @batch_read_other_dim(%ids: tensor<?x1xi64> {eff.dim_params = ["batch", ""], eff.name = "input_ids"},
+                                %pk: tensor<?x2x?x4xf32> {eff.dim_params = ["rows", "", "past", ""], eff.name = "past_key_values.0.key"},
+                                %pv: tensor<?x2x?x4xf32> {eff.dim_params = ["rows", "", "past", ""], eff.name = "past_key_values.0.value"},
+                                %q: tensor<?x2x1x4xf32>, %k: tensor<?x2x1x4xf32>, %v: tensor<?x2x1x4xf32>)
+    -> (tensor<?x2x1x4xf32> {eff.name = "attn"}, tensor<?x2x?x4xf32> {eff.name = "present.0.key"},
+        tensor<?x2x?x4xf32> {eff.name = "present.0.value"}, tensor<1xi64> {eff.name = "batch"})
+    attributes {eff.dims = {batch = array<i64: 1, 3>, rows = array<i64: 1, 3>, past = array<i64: 0, 15>}} {
+  %b = eff.shape %pv {end = 1 : i64} : (tensor<?x2x?x4xf32>) -> tensor<1xi64>
+  %kk = eff.kv_append %pk, %k {capacity = 16 : i64, state = "present.0.key"} : (tensor<?x2x?x4xf32>, tensor<?x2x1x4xf32>) -> tensor<?x2x?x4xf32>
+  %vv = eff.kv_append %pv, %v {capacity = 16 : i64, state = "present.0.value"} : (tensor<?x2x?x4xf32>, tensor<?x2x1x4xf32>) -> tensor<?x2x?x4xf32>
+  // expected-remark @+1 {{paged KV: attention 0 not converted: the past input 'past_key_values.0.value' is also read by eff.shape}}
+  %y = eff.attention %q, %kk, %vv {causal, num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<?x2x1x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>) -> tensor<?x2x1x4xf32>
+  return %y, %kk, %vv, %b : tensor<?x2x1x4xf32>, tensor<?x2x?x4xf32>, tensor<?x2x?x4xf32>, tensor<1xi64>
+}

@@ -143,3 +143,28 @@ func.func @alternating_windows(%ids: tensor<?x?xi64> {eff.dim_params = ["batch",
   %y1 = eff.attention %q, %kk1, %vv1, %mask1 {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x1x?x?xi1>) -> tensor<?x4x?x8xf32>
   return %y, %kk, %vv, %y1, %kk1, %vv1 : tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>
 }
+
+// -----
+
+// The batch read off a past input (eff.shape of its dim 0, as Llama's
+// attention reshapes do with a symbolic batch) comes from input_ids, whose
+// dim 0 has the same eff.dim_params name: the past is left to its append and
+// the layer is paged (else "also read by eff.shape").
+// CHECK-LABEL: func.func @batch_read_off_past
+// CHECK-SAME: (%[[IDS:.*]]: tensor<?x?xi64> {eff.dim_params = ["batch", "seq"], eff.name = "input_ids"},
+// CHECK: %[[B:.*]] = eff.shape %[[IDS]] {end = 1 : i64} : (tensor<?x?xi64>) -> tensor<1xi64>
+// CHECK: eff.paged_attention
+// CHECK: return {{.*}}, %[[B]] :
+func.func @batch_read_off_past(%ids: tensor<?x?xi64> {eff.dim_params = ["batch", "seq"], eff.name = "input_ids"},
+                 %pk: tensor<?x2x?x8xf32> {eff.dim_params = ["batch", "", "past", ""], eff.name = "past_key_values.0.key"},
+                 %pv: tensor<?x2x?x8xf32> {eff.dim_params = ["batch", "", "past", ""], eff.name = "past_key_values.0.value"},
+                 %q: tensor<?x4x?x8xf32>, %k: tensor<?x2x?x8xf32>, %v: tensor<?x2x?x8xf32>)
+    -> (tensor<?x4x?x8xf32> {eff.name = "attn"}, tensor<?x2x?x8xf32> {eff.name = "present.0.key"},
+        tensor<?x2x?x8xf32> {eff.name = "present.0.value"}, tensor<1xi64> {eff.name = "batch"})
+    attributes {eff.dims = {batch = array<i64: 1, 3>, past = array<i64: 0, 16>, seq = array<i64: 1, 4>}} {
+  %b = eff.shape %pv {end = 1 : i64} : (tensor<?x2x?x8xf32>) -> tensor<1xi64>
+  %kk = eff.kv_append %pk, %k {capacity = 20 : i64, state = "present.0.key"} : (tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x2x?x8xf32>
+  %vv = eff.kv_append %pv, %v {capacity = 20 : i64, state = "present.0.value"} : (tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x2x?x8xf32>
+  %y = eff.attention %q, %kk, %vv {causal, num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>) -> tensor<?x4x?x8xf32>
+  return %y, %kk, %vv, %b : tensor<?x4x?x8xf32>, tensor<?x2x?x8xf32>, tensor<?x2x?x8xf32>, tensor<1xi64>
+}
