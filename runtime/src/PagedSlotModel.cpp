@@ -270,16 +270,35 @@ private:
     return Status::OK();
   }
 
+  /// The items of the next run: at most the compiled batch of those with
+  /// tokens left. A run pads every row to its longest feed, so with a batch
+  /// range (a run of fewer rows costs less) feeds of one token (decode steps)
+  /// run apart from longer ones (prompts, drafts), which go longest first.
+  std::vector<Item *> nextGroup(std::vector<Item> &items) const {
+    std::vector<Item *> pending;
+    for (Item &it : items)
+      if (it.done < int64_t(it.tokens->size()))
+        pending.push_back(&it);
+    auto left = [](const Item *it) { return int64_t(it->tokens->size()) - it->done; };
+    const bool apart = l_.batch.min < l_.batch.max;
+    if (apart)
+      std::stable_sort(pending.begin(), pending.end(),
+                       [&](const Item *a, const Item *b) { return left(a) > left(b); });
+    std::vector<Item *> group;
+    for (Item *it : pending)
+      if (int64_t(group.size()) < l_.batch.max &&
+          (!apart || group.empty() || (left(it) > 1) == (left(group[0]) > 1)))
+        group.push_back(it);
+    return group;
+  }
+
   /// Runs the items' remaining tokens, at most the compiled batch of slots
   /// and seq tokens per run, writing each item's wanted logits rows.
   Status runItems(std::vector<Item> &items, std::vector<std::vector<float>> &logits) {
     const Model &model = session_.model();
     const int64_t V = l_.vocab;
     for (;;) {
-      std::vector<Item *> group;
-      for (Item &it : items)
-        if (it.done < int64_t(it.tokens->size()) && int64_t(group.size()) < l_.batch.max)
-          group.push_back(&it);
+      std::vector<Item *> group = nextGroup(items);
       if (group.empty())
         return Status::OK();
       if (pool_) {

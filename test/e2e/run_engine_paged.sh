@@ -151,7 +151,8 @@ case $mode in
     # A batch range (1..2) instead of batch 2: Llama's attention reads the
     # batch off the past input (eff.shape), which eff-paged-kv now takes from
     # input_ids, so the model is paged (it was refused: "also read by
-    # eff.shape"); runs of 1 or 2 rows, 5 at once over it with --max-seqs.
+    # eff.shape"); runs of 1 or 2 rows (prompts apart from decode tokens), 5
+    # at once over it with --max-seqs.
     dims[1]=batch=1..2
     run --repeat 3
     grep -q "paged KV: attention 1 reads 'present.1.key' and 'present.1.value' through the block table" \
@@ -159,6 +160,12 @@ case $mode in
     expect '^tokens: 96/96 match$'
     run --stagger 2
     expect '^row 1: submitted at step 2, first token at step 2'
+    # With a batch range, row 1's prompt (16 tokens) runs apart from row 0's
+    # decode token at step 2: no run of 2 rows x 16 columns (its logits,
+    # 2 x 16 x 256 floats = 32768 bytes, what a run copies out with state).
+    if [[ -n $state ]] && grep -q ' and 32768 out' "$work/err.txt"; then
+      echo "a prompt ran padded together with a decode step"; exit 1
+    fi
     slots=5
     run --repeat 3 --max-seqs 5
     expect '^engine: kv-cache mode, 5 slots, 6 requests, 32 steps, at most 5 running at once$';;
