@@ -11,7 +11,8 @@ prompt twice, more than the two slots) give the reference; both prompts with
 100 new tokens start with it. A second server whose pool cannot hold both
 100-token requests at once preempts (effc_preempted_total > 0) and gives the
 same 100 tokens; a request larger than that pool gets a 400 naming the
-pages; both exit 0 on SIGTERM.
+pages; a third with --max-seqs 4 reports 4 slots and serves the four streams;
+all exit 0 on SIGTERM.
 
   serve_paged_check.py BIN_DIR WITHPAST_DIR REFERENCE_DIR ["EFFC FLAGS"]
 
@@ -138,6 +139,13 @@ try:
     check(status == 400 and b"needs 44 pages of 4 tokens; the KV pool has 40" in body,
           "too large for the pool: %s %s" % (status, body))
     stop_server(proc, "effc-serve small pool")
+
+    # --max-seqs 4 over the compiled batch of 2: the four concurrent streams
+    # run at once (each step in runs of at most 2 rows) and give the reference.
+    proc, port = start_server("--max-seqs", "4")
+    check(metrics(port).get("effc_slots") == 4, "slots with --max-seqs 4: %s" % metrics(port))
+    concurrent(port)
+    stop_server(proc, "effc-serve --max-seqs 4")
 finally:
     shutil.rmtree(work, ignore_errors=True)
 

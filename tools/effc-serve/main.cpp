@@ -51,6 +51,9 @@ const char *kHelp =
     "  --kv-pool-pages N       KV-cache mode: pages in the pool (default: every slot at its\n"
     "                          longest); fewer make the engine preempt\n"
     "  --no-prefix-sharing     KV-cache mode: prompts with a common prefix do not share pages\n"
+    "  --max-seqs N            requests running at once (default: the compiled batch); in\n"
+    "                          KV-cache mode more than the compiled batch run each step in\n"
+    "                          several runs of at most that batch\n"
     "  --model-name NAME       the model name in responses (default: MODEL's file name)\n"
     "  --max-queued N          requests that may wait for a slot; more get 503 (default 1024)\n"
     "  --threads N             HTTP worker threads, i.e. open connections served at once\n"
@@ -65,6 +68,7 @@ struct ServeOptions {
   SessionOptions session = SessionOptions::fromEnvironment();
   int port = 8000;
   int64_t speculate = 0, maxQueued = 1024, threads = 16, kvPageSize = 16, kvPoolPages = 0;
+  int64_t maxSequences = 0;
   bool prefixSharing = true;
   double shutdownGrace = 10;
   bool verbose = false, help = false;
@@ -115,6 +119,8 @@ StatusOr<ServeOptions> parseOptions(int argc, char **argv) {
       EFFC_RETURN_IF_ERROR(integer(0, 1 << 30, o.kvPoolPages));
     } else if (name == "--no-prefix-sharing") {
       o.prefixSharing = false;
+    } else if (name == "--max-seqs") {
+      EFFC_RETURN_IF_ERROR(integer(1, 1 << 20, o.maxSequences));
     } else if (name == "--max-queued") {
       EFFC_RETURN_IF_ERROR(integer(0, 1 << 20, o.maxQueued));
     } else if (name == "--threads") {
@@ -403,6 +409,7 @@ private:
     metric("effc_requests_submitted_total", "counter", "Sequences submitted to the engine.",
            double(s.submitted));
     metric("effc_requests_finished_total", "counter", "Sequences finished.", double(s.finished));
+    metric("effc_slots", "gauge", "Sequences that can run at once (--max-seqs).", double(s.slots));
     metric("effc_requests_running", "gauge", "Sequences in a slot.", double(s.slotsUsed));
     metric("effc_requests_waiting", "gauge", "Sequences waiting for a slot.", double(s.queued));
     metric("effc_generated_tokens_total", "counter", "Tokens generated.",
@@ -508,6 +515,7 @@ int main(int argc, char **argv) {
   eo.kvPageSize = o.kvPageSize;
   eo.kvPoolPages = o.kvPoolPages;
   eo.sharePrefixes = o.prefixSharing;
+  eo.maxSequences = o.maxSequences;
   auto engine = Engine::create(**session, eo);
   if (!engine.ok())
     return fail(engine.status());
