@@ -59,6 +59,8 @@ def main():
     ap.add_argument("--log", required=True)
     ap.add_argument("--rates", nargs="+", required=True)
     ap.add_argument("--variants", nargs="+", required=True)
+    ap.add_argument("--cmp", default="", help="variants run on the first --cmp-requests requests (gather's)")
+    ap.add_argument("--cmp-requests", default="?")
     ap.add_argument("--peer", default="hf")
     ap.add_argument("--hf-batch", default="?")
     ap.add_argument("--spec-k", default="", help="space-separated K values; empty: no speculative runs")
@@ -95,6 +97,25 @@ def main():
         if wastes:
             print(f"{rate:>6} target < 4% of the KV pool wasted: at most {max(wastes):.2f}% over the steps "
                   f"({'met' if max(wastes) < 4 else 'NOT met'})")
+    cmp = a.cmp.split()
+    if cmp:
+        got = {v: parse(os.path.join(a.log, f"serve-{v}-cmp.txt")) for v in cmp}
+        first = got[cmp[0]]
+        for v in cmp:
+            r = got[v]
+            path = os.path.join(a.log, f"serve-{v}-cmp.txt")
+            if r is None:
+                bad.append(path)
+                print(f"{'first':>6} {v:<16} FAILED (see {path})")
+                continue
+            ratio = r["tok_s"] / first["tok_s"] if first else None
+            print(f"{'first':>6} {v:<16} {r['tok_s']:>9.1f} {r['req_s']:>7.3f} {r['ttft']['p50']:>9.1f} "
+                  f"{r['ttft']['p99']:>9.1f} {r['itl']['p50']:>8.2f} {r['itl']['p99']:>8.2f} {r['e2e']['p50']:>9.1f} "
+                  f"{fmt(r.get('running'), '{:d}'):>4} {fmt(r.get('waste'), '{:.2f}'):>7} "
+                  f"{fmt(r.get('waste_peak'), '{:.2f}'):>6} {fmt(r.get('preempted'), '{:d}'):>7} "
+                  f"{fmt(ratio, '{:.2f}x'):>6}")
+        print(f"first: the first {a.cmp_requests} requests of the trace, all at once (gather copies every row's past "
+              f"through the host each run); x_HF there: throughput / {cmp[0]}'s on the same requests.")
     print("rate: Poisson arrivals per second ('inf': all at once); ms for ttft/itl/e2e; run: most requests running "
           "at once;\nwaste%: token rows of used pages not yet written, summed over the steps (peak%: at the step with "
           "the most pages);\nx_HF: throughput / HF generate()'s with static padded batches in arrival order.")

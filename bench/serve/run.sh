@@ -22,6 +22,8 @@
 #      paged        --paged-kv=PAGE (pools fed and returned each run)
 #      gather       no paging in the model: the engine gathers each run's past
 #                   from its page store into the contiguous past inputs
+#                   (slow: it replays the first EFFC_SERVE_GATHER_REQUESTS
+#                   requests at once, beside the first paged variant)
 # 3. Per rate: effc-run ART --serve-bench TRACE per variant, then
 #    hf_serve_peer.py (static batches of EFFC_SERVE_HF_BATCH in arrival
 #    order, padded); one table (report.py): throughput, TTFT / ITL / E2E
@@ -44,7 +46,8 @@
 #      EFFC_SERVE_BATCH (32), EFFC_SERVE_MAX_SEQS (requests running at once,
 #      effc-run --max-seqs; default the batch; more run in several runs of
 #      the compiled batch per step), EFFC_SERVE_SEQ (512), EFFC_SERVE_PAGE (16),
-#      EFFC_SERVE_VARIANTS ("paged-state paged gather"), EFFC_SERVE_PEER
+#      EFFC_SERVE_VARIANTS ("paged-state paged gather"),
+#      EFFC_SERVE_GATHER_REQUESTS (32), EFFC_SERVE_PEER
 #      (hf or none), EFFC_SERVE_HF_BATCH (16), EFFC_SERVE_SPEC (1),
 #      EFFC_SERVE_SPEC_K ("2 4"), EFFC_SERVE_SPEC_REQUESTS (4),
 #      EFFC_SERVE_SPEC_PROMPT (512), EFFC_SERVE_SPEC_NEW (128),
@@ -75,6 +78,7 @@ max_seqs=${EFFC_SERVE_MAX_SEQS:-$batch}
 seq=${EFFC_SERVE_SEQ:-512}
 page=${EFFC_SERVE_PAGE:-16}
 read -ra variants <<<"${EFFC_SERVE_VARIANTS:-paged-state paged gather}"
+gather_requests=${EFFC_SERVE_GATHER_REQUESTS:-32}
 peer=${EFFC_SERVE_PEER:-hf}
 hf_batch=${EFFC_SERVE_HF_BATCH:-16}
 spec=${EFFC_SERVE_SPEC:-1}
@@ -92,13 +96,19 @@ seed=${EFFC_SERVE_SEED:-0}
 need_exec "$bin/effc" "$bin/effc-run"
 need_cmd python3 timeout
 [[ ${#prompt[@]} == 2 && ${#output[@]} == 2 ]] || fail_setup "EFFC_SERVE_PROMPT / EFFC_SERVE_OUTPUT: 'MIN MAX'"
-for v in "$requests" "$batch" "$max_seqs" "$seq" "$page" "$hf_batch" "$spec_requests" "$spec_prompt" "$spec_new" \
+for v in "$requests" "$gather_requests" "$batch" "$max_seqs" "$seq" "$page" "$hf_batch" "$spec_requests" "$spec_prompt" "$spec_new" \
   "${prompt[@]}" "${output[@]}" "${spec_k[@]}"; do
   [[ $v =~ ^[1-9][0-9]*$ ]] || fail_setup "'$v' is not a positive integer (EFFC_SERVE_* sizes)"
 done
 for v in "${variants[@]}"; do
   [[ $v =~ ^(paged-state|paged|gather)$ ]] || fail_setup "bad variant '$v' (paged-state, paged, gather)"
 done
+# gather copies every row's past through the host each run (GBs a step on
+# the 1B): it replays the first EFFC_SERVE_GATHER_REQUESTS requests, all at
+# once, beside the first paged variant on the same requests.
+main=() cmp=()
+for v in "${variants[@]}"; do [[ $v == gather ]] || main+=("$v"); done
+[[ " ${variants[*]} " == *" gather "* ]] && cmp=("${main[@]:0:1}" gather)
 [[ $peer =~ ^(hf|none)$ ]] || fail_setup "EFFC_SERVE_PEER: hf or none, got '$peer'"
 if [[ -n $onnx_dir ]]; then
   [[ -f $onnx_dir/model.onnx ]] || fail_setup "EFFC_SERVE_ONNX: no $onnx_dir/model.onnx"
@@ -121,6 +131,9 @@ for r in "${rates[@]}"; do
   python3 "$here/make_workload.py" --requests "$requests" --prompt "${prompt[@]}" --output "${output[@]}" \
     --rate "$r" --seed "$seed" -o "$work/trace-$r.txt" || fail_setup "cannot write the trace (rate $r)"
 done
+python3 "$here/make_workload.py" --requests "$((gather_requests < requests ? gather_requests : requests))" \
+  --prompt "${prompt[@]}" --output "${output[@]}" --rate inf --seed "$seed" -o "$work/trace-cmp.txt" ||
+  fail_setup "cannot write the trace (gather)"
 length=$((prompt[1] + output[1]))
 spec_length=$((spec_prompt + spec_new))
 : >"$work/trace-spec.txt"
@@ -193,7 +206,7 @@ serve() { # ARTIFACT TRACE LOG [ARGS...]
   return $rc
 }
 for r in "${rates[@]}"; do
-  for v in "${variants[@]}"; do
+  for v in "${main[@]}"; do
     say "rate $r: effc $v"
     serve "$work/serve-$v.effc" "$work/trace-$r.txt" "$log/serve-$v-$r.txt" --max-seqs "$max_seqs" || fail "effc $v, rate $r: $(tail -1 "$log/serve-$v-$r.txt")"
     grep -E '^(throughput|kv pool):' "$log/serve-$v-$r.txt" >&2
@@ -206,6 +219,11 @@ for r in "${rates[@]}"; do
     grep '^throughput:' "$log/serve-hf-$r.txt" >&2
   fi
 done
+for v in "${cmp[@]}"; do
+  say "first $gather_requests requests at once: effc $v"
+  serve "$work/serve-$v.effc" "$work/trace-cmp.txt" "$log/serve-$v-cmp.txt" --max-seqs "$max_seqs" || fail "effc $v, first requests: $(tail -1 "$log/serve-$v-cmp.txt")"
+  grep -E '^(throughput|kv pool):' "$log/serve-$v-cmp.txt" >&2
+done
 if ((spec)); then
   say "speculative decoding at batch 1: $spec_requests requests of $spec_prompt + $spec_new tokens"
   serve "$work/spec-target.effc" "$work/trace-spec.txt" "$log/spec-none.txt" || fail "spec baseline: $(tail -1 "$log/spec-none.txt")"
@@ -217,8 +235,8 @@ if ((spec)); then
   done
 fi
 
-python3 "$here/report.py" --log "$log" --rates "${rates[@]}" --variants "${variants[@]}" \
-  --peer "$peer" --hf-batch "$hf_batch" --spec-k "$( ((spec)) && echo "${spec_k[@]}")" \
+python3 "$here/report.py" --log "$log" --rates "${rates[@]}" --variants "${main[@]}" \
+  --cmp "${cmp[*]}" --cmp-requests "$gather_requests" --peer "$peer" --hf-batch "$hf_batch" --spec-k "$( ((spec)) && echo "${spec_k[@]}")" \
   --title "${onnx_dir:-$model} ($dtype, $backend), $requests requests, prompts ${prompt[*]}, outputs ${output[*]}, compiled batch $batch, $max_seqs at once, prefill chunk $seq, pages of $page" ||
   fail "report.py: a log lacks its lines"
 echo "Total $((SECONDS - start)) s. Logs: $log"
