@@ -34,7 +34,7 @@
 // as effc plans a GEMM over batch * seq rows): the kernel is planned at the
 // problem's M and launched for a run of R rows (effc_dims = {R}, grids from
 // their runtime rules as the cuda backend evaluates them at R); the first R
-// rows are checked, with the TMA kernel the rows past them must stay as
+// rows are checked, with a tensor-core kernel the rows past them must stay
 // poisoned (nothing written there), and TFLOP/s count R rows.
 // --list prints the selected problems (index, kind, shape, what) and exits;
 // --only=I keeps problem I of that list (a GPU script runs each in its own
@@ -630,9 +630,9 @@ void runProblem(Gpu &g, Problem &p, const std::vector<Job> &jobs, cuda::CUfuncti
       v.maxRelErr = mag > 0 ? double(err) / double(mag) : double(err);
       v.pass = std::isfinite(v.maxRelErr) && v.maxRelErr <= p.tol;
       // Rows past the run's M stay poisoned where the kernel follows the run
-      // (the TMA kernel; the cp.async and mma.sync kernels compute every
-      // planned row, inside the planned buffer).
-      if (s.hasRuntimeRows() && opt.rows < s.M && wgmma::usesTma(s)) {
+      // (every tensor-core kernel: TMA, cp.async wgmma and mma.sync stop at
+      // its rows; the FFMA kernel skips whole row tiles past them only).
+      if (s.hasRuntimeRows() && opt.rows < s.M && usesTensorCores(s)) {
         const size_t row = size_t(s.N) * elemSize(s.yType);
         std::vector<unsigned char> past(size_t(s.M - opt.rows) * row);
         g.ok(a.cuMemcpyDtoH(past.data(), C + size_t(opt.rows) * row, past.size()),

@@ -107,13 +107,19 @@ std::string gemmRemark(const KernelDesc &d, const GemmSpec &s) {
     return "";
   const std::string who = d.op + " " + std::to_string(s.M) + "x" + std::to_string(s.N) + "x" +
                           std::to_string(s.K) + ": ";
+  // The non-TMA kernels over runtime rows: tile chosen at the planned M,
+  // the grid's row tiles and the stores follow the run's.
+  const std::string rows = s.hasRuntimeRows() ? " over runtime rows (M = " + s.runtimeRows.text() +
+                                                    " up to " + std::to_string(s.M) +
+                                                    ": the grid and stores follow the run's M)"
+                                              : "";
   if (!usesWgmma(s)) {
     if (!usesTensorCores(s))
       return ""; // fp32/fp64/integer GEMMs take the FFMA kernel on every arch
-    return who + "mma.sync kernel, not wgmma (" + wgmma::unsupportedReason(s) + ")";
+    return who + "mma.sync kernel, not wgmma (" + wgmma::unsupportedReason(s) + ")" + rows;
   }
   if (s.tma && !wgmma::usesTma(s))
-    return who + "cp.async wgmma kernel, not TMA (" + wgmma::tmaUnsupportedReason(s) + ")";
+    return who + "cp.async wgmma kernel, not TMA (" + wgmma::tmaUnsupportedReason(s) + ")" + rows;
   if (s.hasRuntimeRows() && wgmma::usesTma(s))
     return who + "TMA wgmma kernel " + wgmma::kernelVariant(s) +
            " over runtime rows (M = " + s.runtimeRows.text() + " up to " + std::to_string(s.M) +

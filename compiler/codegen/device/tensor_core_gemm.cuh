@@ -73,6 +73,22 @@ __host__ __device__ constexpr long long tcg_ceil_div(long long a, long long b) {
   return (a + b - 1) / b;
 }
 
+/// The grouped raster (8 tile-rows per group walk all tilesN tile-columns,
+/// so the CTAs resident at one time touch few B panels) of CTA `pid` over
+/// `tilesM` tile-rows: its tile (mTile, nTile), or false past them. tilesM
+/// is the run's (runtime rows: ceil(M / BM) of this run, at most the
+/// planned), so CTAs 0 .. tilesM * tilesN - 1 cover its tiles once each.
+__host__ __device__ __forceinline__ bool tcg_raster(int pid, int tilesM, int tilesN, int &mTile,
+                                                    int &nTile) {
+  if (pid >= tilesM * tilesN) // (the last group may hold fewer than 8 tile-rows)
+    return false;
+  const int group = pid / (8 * tilesN), firstM = group * 8;
+  const int gsz = tilesM - firstM < 8 ? tilesM - firstM : 8;
+  mTile = firstM + (pid % (8 * tilesN)) % gsz;
+  nTile = (pid % (8 * tilesN)) / gsz;
+  return true;
+}
+
 /// The sizes every part of the kernel derives from the config.
 template <class C> struct TcgShape {
   static constexpr bool TF32 = C::A_TYPE == TCG_F32;
@@ -316,11 +332,14 @@ __device__ __forceinline__ float tcg_epilogue_value(float v, const char *biasb, 
 
 /// The kernel body: C[bz] = epilogue(alpha * opA(A[bz]) * opB(B[bz]) + beta * bias).
 /// Launch: grid (TILES_M * TILES_N, 1, Z_GRID), NT threads, STAGES * (A + B
-/// tile bytes) of dynamic shared memory.
+/// tile bytes) of dynamic shared memory. `runRows` (runtime rows: this run's
+/// M, at most C::M, one batch) limits the row tiles and stores: the grouped
+/// raster is laid over the run's ceil(runRows / BM) tile-rows, so the first
+/// ceil(runRows / BM) * TILES_N CTAs cover them and later ones exit at once.
 template <class C, class Epilogue>
 __device__ __forceinline__ void tcg_gemm(const void *__restrict__ A_, const void *__restrict__ B_,
                                          const void *__restrict__ bias_, void *__restrict__ C_,
-                                         Epilogue epilogue) {
+                                         Epilogue epilogue, int runRows = C::M) {
   typedef TcgShape<C> S;
   typedef TcgOperand<C, true> OA;
   typedef TcgOperand<C, false> OB;
@@ -331,10 +350,11 @@ __device__ __forceinline__ void tcg_gemm(const void *__restrict__ A_, const void
   const int wm = warp / C::WARPS_N, wn = warp % C::WARPS_N;
   // Grouped raster: 8 tile-rows per group walk all tile-columns, so the
   // CTAs resident at one time touch few B panels.
-  const int pid = blockIdx.x, group = pid / (8 * S::TILES_N), firstM = group * 8;
-  const int gsz = min(S::TILES_M - firstM, 8);
-  const int m0 = (firstM + (pid % (8 * S::TILES_N)) % gsz) * C::BM;
-  const int n0 = ((pid % (8 * S::TILES_N)) / gsz) * C::BN;
+  int mTile = 0, nTile = 0;
+  if (!tcg_raster(int(blockIdx.x), int(tcg_ceil_div((long long)runRows, (long long)C::BM)),
+                  S::TILES_N, mTile, nTile))
+    return; // past this run's rows (runtime M): the whole CTA exits
+  const int m0 = mTile * C::BM, n0 = nTile * C::BN;
   TcgFragA<C> fa;
   TcgFragB<C> fb;
   fa.init(lane, wm);
@@ -457,7 +477,8 @@ __device__ __forceinline__ void tcg_gemm(const void *__restrict__ A_, const void
         for (int h = 0; h < 2; ++h) {
           const int row = m0 + wm * S::WARP_M + mi * 16 + h * 8 + g;
           const int col = n0 + wn * S::WARP_N + ni * 8 + t4 * 2;
-          if ((C::M % C::BM == 0 || row < C::M) && (C::N % C::BN == 0 || col < C::N)) {
+          if (((C::M % C::BM == 0 && runRows == C::M) || row < runRows) &&
+              (C::N % C::BN == 0 || col < C::N)) {
             float v0 = acc[mi][ni][2 * h], v1 = acc[mi][ni][2 * h + 1];
             const bool has1 = C::N % 2 == 0 || col + 1 < C::N;
             v0 = tcg_epilogue_value<C>(v0, biasb, bz, row, col, epilogue);

@@ -176,11 +176,15 @@ wg_store_tile(const float *acc, const char *biasb, char *Cb, long long bz, int r
 /// The kernel body: C[bz] = epilogue(alpha * opA(A[bz]) * opB(B[bz]) + beta * bias).
 /// Launch: grid (TILES_M * TILES_N, 1, Z_GRID), NT threads, STAGES *
 /// STAGE_BYTES + 1024 bytes of dynamic shared memory (the ring is aligned up
-/// to 1024 bytes inside it).
+/// to 1024 bytes inside it). A RUNTIME_M config (one batch) reads the run's
+/// M from `effc_dims`: the grouped raster is laid over its ceil(M / BM)
+/// tile-rows (the first ceil(M / BM) * TILES_N CTAs cover them, later ones
+/// exit at once) and rows past it are not stored.
 template <class C, class Epilogue>
 __device__ __forceinline__ void wgmma_gemm(const void *__restrict__ A_, const void *__restrict__ B_,
                                            const void *__restrict__ bias_, void *__restrict__ C_,
-                                           Epilogue epilogue) {
+                                           Epilogue epilogue,
+                                           const long long *__restrict__ effc_dims = nullptr) {
   typedef WgShape<C> S;
   typedef WgOperand<C, true> OA;
   typedef WgOperand<C, false> OB;
@@ -190,10 +194,19 @@ __device__ __forceinline__ void wgmma_gemm(const void *__restrict__ A_, const vo
   const unsigned smem = (smem_u32(wg_smem) + 1023u) & ~1023u;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wg = warp >> 2, wq = warp & 3; // warpgroup, warp within it
-  const int pid = blockIdx.x, group = pid / (8 * S::TILES_N), firstM = group * 8;
-  const int gsz = min(S::TILES_M - firstM, 8);
-  const int m0 = (firstM + (pid % (8 * S::TILES_N)) % gsz) * C::BM;
-  const int n0 = ((pid % (8 * S::TILES_N)) / gsz) * C::BN;
+  // This run's row tiles: TILES_M, or (RUNTIME_M) those of the run's M.
+  int runTilesM = S::TILES_M;
+  __shared__ int wg_rows; // the run's M for the stores (RUNTIME_M)
+  if constexpr (C::RUNTIME_M) {
+    const long long r = min((long long)C::M, max(0ll, (long long)C::rows(effc_dims)));
+    runTilesM = int(tcg_ceil_div(r, (long long)C::BM));
+    if (tid == 0) // visible after the main loop's first barrier
+      wg_rows = int(r);
+  }
+  int mTile = 0, nTile = 0;
+  if (!tcg_raster(int(blockIdx.x), runTilesM, S::TILES_N, mTile, nTile))
+    return; // past this run's rows: the whole CTA exits
+  const int m0 = mTile * C::BM, n0 = nTile * C::BN;
 
   for (long long bz = blockIdx.z; bz < C::BATCH; bz += C::Z_GRID) {
     const char *Ab = (const char *)A_ + (C::BATCH == 1 ? 0 : bz * (OA::BATCH_STRIDE * 2));
@@ -262,7 +275,8 @@ __device__ __forceinline__ void wgmma_gemm(const void *__restrict__ A_, const vo
     if constexpr (C::BATCH > C::Z_GRID)
       __syncthreads();
 
-    wg_store_tile<C>(acc, biasb, Cb, bz, m0 + wg * 64, n0, lane, wq, epilogue);
+    wg_store_tile<C>(acc, biasb, Cb, bz, m0 + wg * 64, n0, lane, wq, epilogue,
+                     C::RUNTIME_M ? (const volatile int *)&wg_rows : nullptr);
   }
 }
 

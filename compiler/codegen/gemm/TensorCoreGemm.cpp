@@ -153,6 +153,12 @@ LaunchDims tensorCoreGemmLaunch(const GemmSpec &s) {
   launch.grid[2] = uint32_t(std::min<int64_t>(batch.count, 65535));
   launch.block[0] = uint32_t(t.threads());
   launch.sharedBytes = uint32_t(ringBytes(s, t));
+  // Runtime rows (one batch): x follows the run's row tiles, at least
+  // ceil(rows / BM) * tilesN (the count (rows + BM - 1) * tilesN over BM
+  // blocks, at most tilesN more: those exit at once), at most the planned.
+  if (s.hasRuntimeRows() && ceilDiv(s.M, t.bm) > 1)
+    launch.followRuntime(0, (s.runtimeRows + Extent(t.bm - 1)) * Extent(ceilDiv(s.N, t.bn)), t.bm,
+                         launch.grid[0]);
   return launch;
 }
 
@@ -204,12 +210,19 @@ std::string emitTensorCoreGemm(const GemmSpec &s, const std::string &name) {
   if (s.hasRuntimeRows()) // the artifact ABI of a kernel with runtime extents
     params += ", const long long* __restrict__ effc_dims";
   w.open("EFFC_KERNEL void __launch_bounds__(", threads, ", 1) ", name, "(", params, ") {");
+  // Runtime rows: the run's M (clamped to the planned M) bounds the row
+  // tiles and the stores.
+  const std::string runRows = s.hasRuntimeRows()
+                                  ? ", int(min((long long)" + std::to_string(s.M) +
+                                        ", max(0ll, (long long)" + s.runtimeRows.text() + ")))"
+                                  : "";
   if (!s.epilogue.empty()) {
     emitEpilogueLambda(w, s.epilogue, "float");
-    w.line("tcg_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, epilogue);");
+    w.line("tcg_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, epilogue",
+           runRows, ");");
   } else {
-    w.line("tcg_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr",
-           ", C_, TcgNoEpilogue());");
+    w.line("tcg_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, TcgNoEpilogue()",
+           runRows, ");");
   }
   w.close();
   return w.str();

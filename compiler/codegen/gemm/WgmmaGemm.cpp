@@ -239,6 +239,11 @@ LaunchDims wgmmaGemmLaunch(const GemmSpec &s) {
   launch.grid[2] = uint32_t(std::min<int64_t>(batch.count, 65535));
   launch.block[0] = uint32_t(t.threads());
   launch.sharedBytes = uint32_t(ringBytes(t));
+  // Runtime rows (one batch): x follows the run's row tiles as in the
+  // mma.sync kernel (tcgemm::tensorCoreGemmLaunch); extra CTAs exit at once.
+  if (s.hasRuntimeRows() && ceilDiv(s.M, t.bm) > 1)
+    launch.followRuntime(0, (s.runtimeRows + Extent(t.bm - 1)) * Extent(ceilDiv(s.N, t.bn)), t.bm,
+                         launch.grid[0]);
   return launch;
 }
 
@@ -309,7 +314,8 @@ std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
     w.line("wgmma_tma_gemm<", cfg, ">(", s.hasBias ? "bias_" : "nullptr", ", C_, &tmA, &tmB, ", epi,
            s.hasRuntimeRows() ? ", effc_dims" : "", ");");
   else
-    w.line("wgmma_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, ", epi, ");");
+    w.line("wgmma_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, ", epi,
+           s.hasRuntimeRows() ? ", effc_dims" : "", ");");
   w.close();
   return w.str();
 }

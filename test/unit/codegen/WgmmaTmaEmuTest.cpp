@@ -390,3 +390,35 @@ TEST(WgmmaTmaEmu, RuntimeRowsTwoConsumers) {
     runCase<C>(spec(384, 256, 128, false, true, false, 2, {128, 256, 64, 8, 1, 4}), rows,
                uint32_t(rows) + 11);
 }
+
+// The mma.sync and cp.async wgmma kernels over runtime rows (tcg_gemm,
+// wgmma_gemm): their grouped raster (tcg_raster) laid over the run's
+// ceil(rows / BM) tile-rows gives each of the run's tiles exactly one of the
+// grid's first CTAs, at the grid the cuda backend launches (the rule
+// ceil((rows + BM - 1) * tilesN / BM), capped at the planned grid), and no
+// tile past the run's rows to any CTA (those exit at once).
+TEST(WgmmaTmaEmu, NonTmaRasterCoversTheRunsTiles) {
+  for (int bm : {64, 128})
+    for (int tilesN : {1, 3, 12, 197}) {
+      const int planned = 4096 / bm; // tile-rows of the planned M = 4096
+      const int64_t cap = int64_t(planned) * tilesN;
+      for (int64_t rows = 1; rows <= 4096; rows += rows < 300 ? 1 : 97) {
+        const int runTiles = int((rows + bm - 1) / bm);
+        const int64_t grid = std::clamp<int64_t>(((rows + bm - 1) * tilesN + bm - 1) / bm, 1, cap);
+        ASSERT_GE(grid, int64_t(runTiles) * tilesN) << rows;
+        std::vector<int> hits(size_t(runTiles) * tilesN, 0);
+        for (int pid = 0; pid < int(grid); ++pid) {
+          int m = -1, n = -1;
+          if (!emu::tcg_raster(pid, runTiles, tilesN, m, n)) {
+            ASSERT_GE(pid, runTiles * tilesN) << rows << " pid " << pid;
+            continue;
+          }
+          ASSERT_LT(m, runTiles) << rows << " pid " << pid;
+          ASSERT_LT(n, tilesN) << rows << " pid " << pid;
+          ++hits[size_t(m) * tilesN + n];
+        }
+        for (int h : hits)
+          ASSERT_EQ(h, 1) << "bm " << bm << " tilesN " << tilesN << " rows " << rows;
+      }
+    }
+}
