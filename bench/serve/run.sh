@@ -152,14 +152,16 @@ export_model() { # NAME: $work/NAME/model.onnx (kept when meta.json is there)
 # A batch range 1..B: runs of fewer rows are not padded to B. A paged
 # variant whose remarks do not show paging (eff-paged-kv refused the model)
 # is a FAIL.
-compile() { # ONNX VARIANT BATCH LENGTH OUT
+compile() { # ONNX VARIANT BATCH LENGTH OUT [SEQUENCES]
   local flags=(--dim "batch=$([[ $3 == 1 ]] && echo 1 || echo "1..$3")" --dim "seq=1..$seq"
     --dim "past=0..$(($4 - 1))" --dim "total=1..$4"
     "--dtype=$dtype" --remarks)
   [[ $backend == cuda ]] && flags+=(--embed-cubin "--arch=$arch")
+  # The pool: every sequence running at once (--max-seqs) at its longest.
+  local pages=$((${6:-$3} * (($4 + page - 1) / page)))
   case $2 in
-    paged-state) flags+=("--paged-kv=$page" --kv-state) ;;
-    paged) flags+=("--paged-kv=$page") ;;
+    paged-state) flags+=("--paged-kv=$page" "--paged-kv-pages=$pages" --kv-state) ;;
+    paged) flags+=("--paged-kv=$page" "--paged-kv-pages=$pages") ;;
   esac
   if ! "$bin/effc" "$1" "${flags[@]}" -o "$5" >"$5.log" 2>&1; then
     echo "effc $2 failed: $(tail -1 "$5.log")" >"$5.fail"
@@ -172,7 +174,7 @@ compile() { # ONNX VARIANT BATCH LENGTH OUT
 prepare_target() {
   if [[ -z $onnx_dir ]]; then export_model "$model" || return; fi
   local onnx=${onnx_dir:-$work/$model}/model.onnx v
-  for v in "${variants[@]}"; do compile "$onnx" "$v" "$batch" "$length" "$work/serve-$v.effc" & done
+  for v in "${variants[@]}"; do compile "$onnx" "$v" "$batch" "$length" "$work/serve-$v.effc" "$max_seqs" & done
   ((spec)) && compile "$onnx" paged-state 1 "$spec_length" "$work/spec-target.effc" &
   wait
 }
