@@ -77,7 +77,7 @@ LogicalResult checkRouting(std::optional<Location> loc, StringRef op, StringRef 
 //===- expert_dispatch --------------------------------------------------------===//
 
 LogicalResult ExpertDispatchOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
-                                              Adaptor adaptor, SmallVectorImpl<Type> &types) {
+                                                 Adaptor adaptor, SmallVectorImpl<Type> &types) {
   ValueRange in = adaptor.getInputs();
   const size_t n = adaptor.getDevices().size();
   if (failed(checkGroups(loc, "expert_dispatch", in.size(), n, 3)))
@@ -90,13 +90,13 @@ LogicalResult ExpertDispatchOp::inferResultTypes(MLIRContext *ctx, std::optional
   for (size_t i = 0; i < n; ++i) {
     RankedTensorType x = ranked2D(in[i]);
     if (!x || x.getElementType() != x0.getElementType() || x.getDimSize(1) != x0.getDimSize(1))
-      return emitOptionalError(loc, "expert_dispatch x_", i, " is ", in[i].getType(), "; x_0 is ", x0,
-                               " (every device's rows have x_0's width and type)");
+      return emitOptionalError(loc, "expert_dispatch x_", i, " is ", in[i].getType(), "; x_0 is ",
+                               x0, " (every device's rows have x_0's width and type)");
     const int64_t rows = x.getDimSize(0);
-    if (failed(checkRouting(loc, "expert_dispatch", "experts", i, in[n + i], IntegerType::get(ctx, 64),
-                            rows, k)) ||
-        failed(checkRouting(loc, "expert_dispatch", "weights", i, in[2 * n + i], Float32Type::get(ctx),
-                            rows, k)))
+    if (failed(checkRouting(loc, "expert_dispatch", "experts", i, in[n + i],
+                            IntegerType::get(ctx, 64), rows, k)) ||
+        failed(checkRouting(loc, "expert_dispatch", "weights", i, in[2 * n + i],
+                            Float32Type::get(ctx), rows, k)))
       return failure();
     capacity += rows;
   }
@@ -109,7 +109,9 @@ LogicalResult ExpertDispatchOp::inferResultTypes(MLIRContext *ctx, std::optional
   return success();
 }
 
-LogicalResult ExpertDispatchOp::verify() { return verifyPlan(*this, getDevices(), getExpertSplits()); }
+LogicalResult ExpertDispatchOp::verify() {
+  return verifyPlan(*this, getDevices(), getExpertSplits());
+}
 
 LogicalResult ExpertDispatchOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {
   return failure();
@@ -118,7 +120,7 @@ LogicalResult ExpertDispatchOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> 
 //===- expert_combine ---------------------------------------------------------===//
 
 LogicalResult ExpertCombineOp::inferResultTypes(MLIRContext *ctx, std::optional<Location> loc,
-                                             Adaptor adaptor, SmallVectorImpl<Type> &types) {
+                                                Adaptor adaptor, SmallVectorImpl<Type> &types) {
   ValueRange in = adaptor.getInputs();
   const size_t n = adaptor.getDevices().size();
   if (failed(checkGroups(loc, "expert_combine", in.size(), n, 2)))
@@ -134,22 +136,27 @@ LogicalResult ExpertCombineOp::inferResultTypes(MLIRContext *ctx, std::optional<
     if (!e)
       return emitOptionalError(loc, "expert_combine experts_", i, " is ", in[n + i].getType(),
                                "; want a static [T, k] int64 tensor");
-    if (failed(checkRouting(loc, "expert_combine", "experts", i, in[n + i], IntegerType::get(ctx, 64),
-                            e.getDimSize(0), k)))
+    if (failed(checkRouting(loc, "expert_combine", "experts", i, in[n + i],
+                            IntegerType::get(ctx, 64), e.getDimSize(0), k)))
       return failure();
     rows.push_back(e.getDimSize(0));
     capacity += e.getDimSize(0);
   }
   for (size_t j = 0; j < n; ++j)
     if (in[j].getType() != RankedTensorType::get({capacity, y0.getDimSize(1)}, y0.getElementType()))
-      return emitOptionalError(loc, "expert_combine y_", j, " is ", in[j].getType(), "; want [",
-                               capacity, ", ", y0.getDimSize(1), "] ", y0.getElementType(),
-                               " (a row per token expert_dispatch can deliver: the sum of the T_i)");
+      return emitOptionalError(
+          loc, "expert_combine y_", j, " is ", in[j].getType(), "; want [", capacity, ", ",
+          y0.getDimSize(1), "] ", y0.getElementType(),
+          " (a row per token expert_dispatch can deliver: the sum of the T_i)");
   for (size_t i = 0; i < n; ++i)
     types.push_back(RankedTensorType::get({rows[i], y0.getDimSize(1)}, y0.getElementType()));
   return success();
 }
 
-LogicalResult ExpertCombineOp::verify() { return verifyPlan(*this, getDevices(), getExpertSplits()); }
+LogicalResult ExpertCombineOp::verify() {
+  return verifyPlan(*this, getDevices(), getExpertSplits());
+}
 
-LogicalResult ExpertCombineOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) { return failure(); }
+LogicalResult ExpertCombineOp::fold(FoldAdaptor, SmallVectorImpl<OpFoldResult> &) {
+  return failure();
+}
