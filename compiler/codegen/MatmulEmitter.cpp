@@ -113,18 +113,24 @@ std::string gemmRemark(const KernelDesc &d, const GemmSpec &s) {
                                                     " up to " + std::to_string(s.M) +
                                                     ": the grid and stores follow the run's M)"
                                               : "";
+  // A decode-sized run (tcgemm::decodeRows) takes the decode path.
+  const std::string decode = tcgemm::decodeRows(s)
+                                 ? "; runs of at most " + std::to_string(tcgemm::decodeRows(s)) +
+                                       " rows take the decode path over the launch's CTAs"
+                                 : "";
   if (!usesWgmma(s)) {
     if (!usesTensorCores(s))
       return ""; // fp32/fp64/integer GEMMs take the FFMA kernel on every arch
-    return who + "mma.sync kernel, not wgmma (" + wgmma::unsupportedReason(s) + ")" + rows;
+    return who + "mma.sync kernel, not wgmma (" + wgmma::unsupportedReason(s) + ")" + rows + decode;
   }
   if (s.tma && !wgmma::usesTma(s))
-    return who + "cp.async wgmma kernel, not TMA (" + wgmma::tmaUnsupportedReason(s) + ")" + rows;
+    return who + "cp.async wgmma kernel, not TMA (" + wgmma::tmaUnsupportedReason(s) + ")" + rows +
+           decode;
   if (s.hasRuntimeRows() && wgmma::usesTma(s))
     return who + "TMA wgmma kernel " + wgmma::kernelVariant(s) +
            " over runtime rows (M = " + s.runtimeRows.text() + " up to " + std::to_string(s.M) +
            ": maps, tile and split-K chosen at " + std::to_string(s.M) +
-           " rows; the grid and stores follow the run's M)";
+           " rows; the grid and stores follow the run's M" + decode + ")";
   return "";
 }
 
@@ -160,6 +166,8 @@ bool chooseGemmKernel(DescribeFn describe, const KernelDesc &d, KernelChoice &c,
     c.setParam("stages", t.stages);
     c.setParam("split", wgmma::splitK(s));
     c.tensorMaps = wgmma::tmaMaps(s);
+    if (tcgemm::decodeRows(s))
+      c.setParam("decode_rows", tcgemm::decodeRows(s));
     return true;
   }
   TileConfig t = hopper ? wgmma::chooseTile(s) : tcgemm::chooseTile(s);
@@ -170,6 +178,8 @@ bool chooseGemmKernel(DescribeFn describe, const KernelDesc &d, KernelChoice &c,
   c.setParam("warps_m", t.warpsM);
   c.setParam("warps_n", t.warpsN);
   c.setParam("stages", t.stages);
+  if (tcgemm::decodeRows(s))
+    c.setParam("decode_rows", tcgemm::decodeRows(s));
   return true;
 }
 

@@ -7,7 +7,8 @@
 #    for R rows (grids from their runtime rules), checked against the fp32
 #    reference on its R rows; rows past R must stay NaN-poisoned (nothing
 #    written there): mma.sync on the lm_head shape 4096x50257x768 (N not a
-#    multiple of 8), cp.async wgmma and TMA on 4096x768x3072 (MLP c_proj).
+#    multiple of 8), cp.async wgmma and TMA on 4096x768x3072 (MLP c_proj);
+#    R = 1 and 8 take the decode path (tcg_decode_gemv), R = 100 the tiles.
 #    1b: test/gpu/cases/decode-gemm.txt (staged here, run there): llama-withpast
 #    bf16 at seq 1..96 with --gemm=mma / wgmma / auto against the host backend.
 # 2. gpt2-base (124M) exported by bench/generate/export_withpast.py, compiled

@@ -330,6 +330,165 @@ __device__ __forceinline__ float tcg_epilogue_value(float v, const char *biasb, 
   return v;
 }
 
+// ---- decode-sized runs of a runtime-rows GEMM (tcg_decode_gemv) ----
+//
+// A run of at most tcgemm::decodeRows rows (M = batch * seq of a decode step)
+// leaves a tile kernel planned at the bound with a few CTAs that each walk
+// all of K (a tile-row of tilesN tiles). The decode path instead spreads
+// the columns over every CTA of the launch: work item = TCG_DV_COLS
+// consecutive columns, each CTA's threads split K, each thread keeps
+// TCG_DV_ROWS x TCG_DV_COLS fp32 sums, a butterfly reduce-scatter across
+// each warp and a shared-memory sum across warps give the item's values;
+// then alpha, bias, the fused epilogue and the store, as the tile kernels.
+// More rows than TCG_DV_ROWS take several passes (B again, from L2). Reads
+// B once per pass at 16/32-byte loads where rows are 16-byte aligned
+// (element loads otherwise: a vocab-sized N such as 50257). One batch, A
+// not transposed (what runtime rows are).
+constexpr int TCG_DV_ROWS = 4, TCG_DV_COLS = 16, TCG_DV_VALS = TCG_DV_ROWS * TCG_DV_COLS;
+
+/// The 8 16-bit values of a 16-byte chunk as floats.
+template <int T> __device__ __forceinline__ void tcg_unpack8(const uint4 &q, float *f) {
+  const unsigned w[4] = {q.x, q.y, q.z, q.w};
+#pragma unroll
+  for (int i = 0; i < 4; ++i) {
+    if constexpr (T == TCG_BF16) {
+      f[2 * i] = __uint_as_float(w[i] << 16);
+      f[2 * i + 1] = __uint_as_float(w[i] & 0xffff0000u);
+    } else {
+      f[2 * i] = cvt_f16_to_f32((unsigned short)(w[i] & 0xffffu));
+      f[2 * i + 1] = cvt_f16_to_f32((unsigned short)(w[i] >> 16));
+    }
+  }
+}
+
+/// Reduce-scatter of v[TCG_DV_VALS] over the warp: afterwards v[0] and v[1]
+/// of lane l hold the warp's sums of values 2 l and 2 l + 1 (step o keeps
+/// the upper half of the values where lane bit o is set: lane bit k becomes
+/// value bit k + 1). 62 shuffles instead of 64 x 5.
+__device__ __forceinline__ void tcg_dv_warp_reduce(float *v, int lane) {
+#pragma unroll
+  for (int step = 0; step < 5; ++step) {
+    const int o = 16 >> step, half = (TCG_DV_VALS / 2) >> step;
+    const bool upper = (lane & o) != 0;
+#pragma unroll
+    for (int i = 0; i < TCG_DV_VALS / 2; ++i)
+      if (i < half) {
+        const float send = upper ? v[i] : v[i + half], keep = upper ? v[i + half] : v[i];
+        v[i] = keep + __shfl_xor_sync(0xffffffffu, send, o);
+      }
+  }
+}
+
+/// C[rows][N] = epilogue(alpha * A[rows][K] * B + beta * bias) for a run of
+/// `rows` (1..C::M) rows over every CTA of the grid (x by y) and blockDim.x
+/// threads (a multiple of 32, at most 1024); `red` is TCG_DV_VALS floats per
+/// warp of shared memory.
+template <class C, class Epilogue>
+__device__ __forceinline__ void tcg_decode_gemv(const void *__restrict__ A_,
+                                                const void *__restrict__ B_,
+                                                const void *__restrict__ bias_,
+                                                void *__restrict__ C_, Epilogue epilogue, int rows,
+                                                float *red) {
+  static_assert(!C::TRANS_A && C::BATCH == 1, "decode path: [rows, K] A, one batch");
+  constexpr int T = C::A_TYPE;
+  constexpr bool ALIGNED = (C::LDA % 8 == 0) && (C::LDB % 8 == 0);
+  const unsigned short *A = (const unsigned short *)A_, *B = (const unsigned short *)B_;
+  const char *biasb = (const char *)bias_;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, nt = blockDim.x;
+  const int warps = nt >> 5;
+  const long long ctas = (long long)gridDim.x * gridDim.y,
+                  cta = (long long)blockIdx.y * gridDim.x + blockIdx.x;
+  constexpr long long ITEMS = tcg_ceil_div(C::N, TCG_DV_COLS);
+  for (long long item = cta; item < ITEMS; item += ctas) {
+    const int c0 = int(item) * TCG_DV_COLS;
+    const bool fullCols = c0 + TCG_DV_COLS <= C::N;
+    for (int r0 = 0; r0 < rows; r0 += TCG_DV_ROWS) {
+      const int nr = min(rows - r0, TCG_DV_ROWS);
+      float v[TCG_DV_VALS];
+#pragma unroll
+      for (int i = 0; i < TCG_DV_VALS; ++i)
+        v[i] = 0.f;
+      if constexpr (C::TRANS_B) {
+        // B [N][K]: each thread 8 consecutive k of each column's row.
+        for (int k = tid * 8; k < C::K; k += nt * 8) {
+          if (ALIGNED && fullCols && k + 8 <= C::K) {
+            float a[TCG_DV_ROWS][8];
+#pragma unroll
+            for (int r = 0; r < TCG_DV_ROWS; ++r)
+              if (r < nr)
+                tcg_unpack8<T>(*(const uint4 *)(A + (long long)(r0 + r) * C::LDA + k), a[r]);
+              else
+#pragma unroll
+                for (int e = 0; e < 8; ++e)
+                  a[r][e] = 0.f;
+#pragma unroll
+            for (int j = 0; j < TCG_DV_COLS; ++j) {
+              float b[8];
+              tcg_unpack8<T>(*(const uint4 *)(B + (long long)(c0 + j) * C::LDB + k), b);
+#pragma unroll
+              for (int r = 0; r < TCG_DV_ROWS; ++r)
+#pragma unroll
+                for (int e = 0; e < 8; ++e)
+                  v[r * TCG_DV_COLS + j] += a[r][e] * b[e];
+            }
+          } else {
+            for (int kk = k; kk < min(k + 8, C::K); ++kk)
+#pragma unroll
+              for (int j = 0; j < TCG_DV_COLS; ++j)
+                if (c0 + j < C::N) {
+                  const float b = tcg_ld<T>(B, (long long)(c0 + j) * C::LDB + kk);
+#pragma unroll
+                  for (int r = 0; r < TCG_DV_ROWS; ++r)
+                    if (r < nr)
+                      v[r * TCG_DV_COLS + j] += tcg_ld<T>(A, (long long)(r0 + r) * C::LDA + kk) * b;
+                }
+          }
+        }
+      } else {
+        // B [K][N]: each thread one k's 16 columns (one 32-byte sector).
+#pragma unroll 4
+        for (int k = tid; k < C::K; k += nt) {
+          float b[TCG_DV_COLS];
+          if (ALIGNED && fullCols) {
+            const uint4 *q = (const uint4 *)(B + (long long)k * C::LDB + c0);
+            tcg_unpack8<T>(q[0], b);
+            tcg_unpack8<T>(q[1], b + 8);
+          } else {
+#pragma unroll
+            for (int j = 0; j < TCG_DV_COLS; ++j)
+              b[j] = c0 + j < C::N ? tcg_ld<T>(B, (long long)k * C::LDB + c0 + j) : 0.f;
+          }
+#pragma unroll
+          for (int r = 0; r < TCG_DV_ROWS; ++r)
+            if (r < nr) {
+              const float a = tcg_ld<T>(A, (long long)(r0 + r) * C::LDA + k);
+#pragma unroll
+              for (int j = 0; j < TCG_DV_COLS; ++j)
+                v[r * TCG_DV_COLS + j] += a * b[j];
+            }
+        }
+      }
+      tcg_dv_warp_reduce(v, lane);
+      const int idx = lane << 1;
+      red[warp * TCG_DV_VALS + idx] = v[0];
+      red[warp * TCG_DV_VALS + idx + 1] = v[1];
+      __syncthreads();
+      if (tid < TCG_DV_VALS) {
+        const int r = tid / TCG_DV_COLS, j = tid % TCG_DV_COLS;
+        const int row = r0 + r, col = c0 + j;
+        if (r < nr && col < C::N) {
+          float sum = 0.f;
+          for (int w = 0; w < warps; ++w)
+            sum += red[w * TCG_DV_VALS + tid];
+          sum = tcg_epilogue_value<C>(sum, biasb, 0, row, col, epilogue);
+          tcg_st<C::Y_TYPE>(C_, (long long)row * C::LDC + col, sum);
+        }
+      }
+      __syncthreads(); // red is reused by the next pass
+    }
+  }
+}
+
 /// The kernel body: C[bz] = epilogue(alpha * opA(A[bz]) * opB(B[bz]) + beta * bias).
 /// Launch: grid (TILES_M * TILES_N, 1, Z_GRID), NT threads, STAGES * (A + B
 /// tile bytes) of dynamic shared memory. `runRows` (runtime rows: this run's

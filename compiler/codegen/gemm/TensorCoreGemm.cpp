@@ -144,6 +144,29 @@ std::string unsupportedReason(const GemmSpec &s) {
   return "";
 }
 
+int decodeRows(const GemmSpec &s) {
+  return s.hasRuntimeRows() && !s.transA && s.batch() == 1 && s.M > kDecodeRows ? kDecodeRows : 0;
+}
+
+int64_t decodeCtas(const GemmSpec &s) {
+  return std::min<int64_t>(ceilDiv(s.N, 16), 4 * int64_t(s.numSMs > 0 ? s.numSMs : 132));
+}
+
+std::string runRowsExpr(const GemmSpec &s) {
+  return "int(min((long long)" + std::to_string(s.M) + ", max(0ll, (long long)" +
+         s.runtimeRows.text() + ")))";
+}
+
+void emitDecodeBranch(CudaWriter &w, const GemmSpec &s, const std::string &cfg,
+                      const std::string &epi, const std::string &rows) {
+  w.open("if (", rows, " <= ", decodeRows(s), ") {  // a decode-sized run: tcg_decode_gemv");
+  w.line("extern __shared__ __align__(128) unsigned char tcg_smem[];");
+  w.line("tcg_decode_gemv<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, ", epi,
+         ", ", rows, ", (float *)tcg_smem);");
+  w.line("return;");
+  w.close();
+}
+
 LaunchDims tensorCoreGemmLaunch(const GemmSpec &s) {
   const TileConfig t = chooseTile(s);
   BatchLoop batch;
@@ -156,9 +179,13 @@ LaunchDims tensorCoreGemmLaunch(const GemmSpec &s) {
   // Runtime rows (one batch): x follows the run's row tiles, at least
   // ceil(rows / BM) * tilesN (the count (rows + BM - 1) * tilesN over BM
   // blocks, at most tilesN more: those exit at once), at most the planned.
+  // With a decode path (decodeRows) at least decodeCtas(s) CTAs more, which
+  // the tile walk leaves (they exit at once).
   if (s.hasRuntimeRows() && ceilDiv(s.M, t.bm) > 1)
-    launch.followRuntime(0, (s.runtimeRows + Extent(t.bm - 1)) * Extent(ceilDiv(s.N, t.bn)), t.bm,
-                         launch.grid[0]);
+    launch.followRuntime(0,
+                         (s.runtimeRows + Extent(t.bm - 1)) * Extent(ceilDiv(s.N, t.bn)) +
+                             Extent(decodeRows(s) ? decodeCtas(s) * t.bm : 0),
+                         t.bm, launch.grid[0]);
   return launch;
 }
 
@@ -211,19 +238,16 @@ std::string emitTensorCoreGemm(const GemmSpec &s, const std::string &name) {
     params += ", const long long* __restrict__ effc_dims";
   w.open("EFFC_KERNEL void __launch_bounds__(", threads, ", 1) ", name, "(", params, ") {");
   // Runtime rows: the run's M (clamped to the planned M) bounds the row
-  // tiles and the stores.
-  const std::string runRows = s.hasRuntimeRows()
-                                  ? ", int(min((long long)" + std::to_string(s.M) +
-                                        ", max(0ll, (long long)" + s.runtimeRows.text() + ")))"
-                                  : "";
-  if (!s.epilogue.empty()) {
+  // tiles and the stores; a decode-sized run takes the decode path.
+  const std::string epi = s.epilogue.empty() ? "TcgNoEpilogue()" : "epilogue";
+  if (!s.epilogue.empty())
     emitEpilogueLambda(w, s.epilogue, "float");
-    w.line("tcg_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, epilogue",
-           runRows, ");");
-  } else {
-    w.line("tcg_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, TcgNoEpilogue()",
-           runRows, ");");
-  }
+  if (s.hasRuntimeRows())
+    w.line("const int effc_rows = ", runRowsExpr(s), ";");
+  if (decodeRows(s))
+    emitDecodeBranch(w, s, cfg, epi, "effc_rows");
+  w.line("tcg_gemm<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, ", epi,
+         s.hasRuntimeRows() ? ", effc_rows" : "", ");");
   w.close();
   return w.str();
 }

@@ -68,6 +68,25 @@ const std::string &tensorCoreGemmPrelude();
 /// GEMM kernel (this one and the FFMA fallback) and called per element.
 void emitEpilogueLambda(CudaWriter &w, const GemmEpilogue &e, const std::string &valueType);
 
+/// The decode path of a GEMM over runtime rows (one batch, A not
+/// transposed) planned at more than kDecodeRows rows: a run of at most
+/// decodeRows(s) rows takes tcg_decode_gemv (device/tensor_core_gemm.cuh)
+/// inside the same kernel, its columns spread over every CTA of the launch,
+/// instead of the tile walk planned at the bound (a few tile-rows' CTAs each
+/// walking all of K). The one rule the mma.sync and wgmma kernels follow
+/// (their launches, their text, --remarks); 0: no decode path.
+constexpr int kDecodeRows = 16;
+int decodeRows(const GemmSpec &s);
+/// The CTAs the decode path wants: one per 16-column item, at most 4 per SM.
+int64_t decodeCtas(const GemmSpec &s);
+/// The kernel wrapper's decode branch (decodeRows(s) > 0): `rows` (an int
+/// expression, the run's rows) at most decodeRows(s) runs tcg_decode_gemv
+/// over config `cfg` with epilogue `epi` and returns.
+void emitDecodeBranch(CudaWriter &w, const GemmSpec &s, const std::string &cfg,
+                      const std::string &epi, const std::string &rows);
+/// The run's rows as a kernel int: min(planned M, max(0, s.runtimeRows)).
+std::string runRowsExpr(const GemmSpec &s);
+
 /// The kernel's launch (grid, block, dynamic shared bytes: above 48 KiB the
 /// launcher must raise CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, which
 /// effc's cuda runtime does), without writing its text. Precondition:

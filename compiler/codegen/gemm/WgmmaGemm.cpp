@@ -230,8 +230,15 @@ LaunchDims wgmmaGemmLaunch(const GemmSpec &s) {
     // planned ones; each cluster's SPLIT CTAs along y.
     launch.grid[0] = uint32_t(used);
     launch.grid[1] = uint32_t(split);
-    if (ceilDiv(s.M, tt.bm) > 1) // (else every run has the planned tiles)
-      launch.followRuntime(0, (s.runtimeRows + Extent(tt.bm - 1)) * Extent(ceilDiv(s.N, tt.bn)),
+    // (else every run has the planned tiles). With a decode path
+    // (tcgemm::decodeRows) ceil(decodeCtas / SPLIT) clusters more, over
+    // which a decode run spreads; the tile walk leaves them.
+    const int64_t decodeClusters =
+        tcgemm::decodeRows(s) ? ceilDiv(tcgemm::decodeCtas(s), int64_t(split)) : 0;
+    if (ceilDiv(s.M, tt.bm) > 1)
+      launch.followRuntime(0,
+                           (s.runtimeRows + Extent(tt.bm - 1)) * Extent(ceilDiv(s.N, tt.bn)) +
+                               Extent(decodeClusters * tt.bm),
                            tt.bm, used);
     return launch;
   }
@@ -241,9 +248,12 @@ LaunchDims wgmmaGemmLaunch(const GemmSpec &s) {
   launch.sharedBytes = uint32_t(ringBytes(t));
   // Runtime rows (one batch): x follows the run's row tiles as in the
   // mma.sync kernel (tcgemm::tensorCoreGemmLaunch); extra CTAs exit at once.
+  // With a decode path (tcgemm::decodeRows) decodeCtas(s) CTAs more.
   if (s.hasRuntimeRows() && ceilDiv(s.M, t.bm) > 1)
-    launch.followRuntime(0, (s.runtimeRows + Extent(t.bm - 1)) * Extent(ceilDiv(s.N, t.bn)), t.bm,
-                         launch.grid[0]);
+    launch.followRuntime(0,
+                         (s.runtimeRows + Extent(t.bm - 1)) * Extent(ceilDiv(s.N, t.bn)) +
+                             Extent(tcgemm::decodeRows(s) ? tcgemm::decodeCtas(s) * t.bm : 0),
+                         t.bm, launch.grid[0]);
   return launch;
 }
 
@@ -310,6 +320,8 @@ std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
   const std::string epi = s.epilogue.empty() ? "TcgNoEpilogue()" : "epilogue";
   if (!s.epilogue.empty())
     tcgemm::emitEpilogueLambda(w, s.epilogue, "float");
+  if (tcgemm::decodeRows(s)) // a decode-sized run: over every CTA of the launch
+    tcgemm::emitDecodeBranch(w, s, cfg, epi, tcgemm::runRowsExpr(s));
   if (tma)
     w.line("wgmma_tma_gemm<", cfg, ">(", s.hasBias ? "bias_" : "nullptr", ", C_, &tmA, &tmB, ", epi,
            s.hasRuntimeRows() ? ", effc_dims" : "", ");");

@@ -10,7 +10,7 @@
 // RUN: effc-translate --eff-to-plan --arch=sm_90a --gemm=mma --remarks %s 2>&1 | FileCheck %s --check-prefix=QUIET
 // RUN: effc-translate --eff-to-plan --arch=sm_90a --gemm=wgmma --remarks %s 2>&1 | FileCheck %s --check-prefix=CPASYNC
 
-// CHECK: remark: eff.matmul 64x32x64: TMA wgmma kernel wg64x64_s8_tma over runtime rows (M = (2 * effc_dims[0]) up to 64: maps, tile and split-K chosen at 64 rows; the grid and stores follow the run's M)
+// CHECK: remark: eff.matmul 64x32x64: TMA wgmma kernel wg64x64_s8_tma over runtime rows (M = (2 * effc_dims[0]) up to 64: maps, tile and split-K chosen at 64 rows; the grid and stores follow the run's M; runs of at most 16 rows take the decode path over the launch's CTAs)
 // CHECK-NOT: remark:
 // CHECK: k0_matmul Matmul wgmma-tma M=64
 // CHECK: k1_matmul Matmul wgmma-tma M=128

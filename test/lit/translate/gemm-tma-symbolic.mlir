@@ -7,7 +7,10 @@
 // follows the run (a grid_exprs rule over (rows + BM - 1) * tiles_n / BM,
 // capped at the planned clusters). A split-K cluster lies along y there
 // (grid (8, 2, 1), __cluster_dims__(1, 2, 1)). --gemm=wgmma keeps the
-// cp.async kernel (no maps).
+// cp.async kernel (no maps). A GEMM planned above 16 rows has the decode
+// path (tcg_decode_gemv for runs of at most 16 rows, decode_rows=16): its
+// rule counts ceil(min(N / 16, 4 * SMs) / split) clusters more (k2: 64 x 64
+// = 4096 more in the count).
 // RUN: effc-translate --eff-to-plan --arch=sm_90a %s | FileCheck %s --check-prefix=PLAN
 // RUN: effc-translate --eff-to-cuda --arch=sm_90a %s | FileCheck %s --check-prefix=CUDA
 // RUN: effc-translate --eff-to-manifest --arch=sm_90a %s | FileCheck %s --check-prefix=MANIFEST
@@ -22,9 +25,9 @@
 // NVRTC: needs sm_90a
 // NVRTC: sm_90a: 3 kernels compiled
 
-// PLAN: k0_matmul Matmul wgmma-tma M=32 N=512 K=2048 bm=64 bn=64 bk=64 stages=8 split=2 grid=(8,2,1) block=(256,1,1) smem=148480 tensor_maps=2{{$}}
+// PLAN: k0_matmul Matmul wgmma-tma M=32 N=512 K=2048 bm=64 bn=64 bk=64 stages=8 split=2 decode_rows=16 grid=(8,2,1) block=(256,1,1) smem=148480 tensor_maps=2{{$}}
 // PLAN: k1_gemm Matmul wgmma-tma M=16 N=512 K=256 bm=64 bn=64 bk=64 stages=8 split=1 grid=(8,1,1) block=(256,1,1) smem=132096 tensor_maps=2{{$}}
-// PLAN: k2_matmul Matmul wgmma-tma M=512 N=1024 K=256 bm=64 bn=64 bk=64 stages=8 split=1 grid=(128,1,1) block=(256,1,1) smem=132096 grid.x=ceil((512 * effc_dims[0] + 1008)/64)<=128 tensor_maps=2{{$}}
+// PLAN: k2_matmul Matmul wgmma-tma M=512 N=1024 K=256 bm=64 bn=64 bk=64 stages=8 split=1 decode_rows=16 grid=(128,1,1) block=(256,1,1) smem=132096 grid.x=ceil((512 * effc_dims[0] + 5104)/64)<=128 tensor_maps=2{{$}}
 // CPASYNC: k0_matmul Matmul wgmma M=32
 // CPASYNC: k1_gemm Matmul wgmma M=16
 // CPASYNC: k2_matmul Matmul wgmma M=512
@@ -34,7 +37,9 @@
 // CUDA: static constexpr bool RUNTIME_M = true;
 // CUDA-NEXT: static __device__ __forceinline__ long long rows(const long long *effc_dims) { return (2 * effc_dims[0]); }
 // CUDA: EFFC_KERNEL void __launch_bounds__(256, 1) __cluster_dims__(1, 2, 1) k0_matmul(const void *__restrict__ A_, const void *__restrict__ B_, void *__restrict__ C_, const long long* __restrict__ effc_dims, const __grid_constant__ HopTensorMap tmA, const __grid_constant__ HopTensorMap tmB) {
-// CUDA-NEXT: wgmma_tma_gemm<effc_wgmma_cfg_k0_matmul>(nullptr, C_, &tmA, &tmB, TcgNoEpilogue(), effc_dims);
+// CUDA-NEXT: if (int(min((long long)32, max(0ll, (long long)(2 * effc_dims[0])))) <= 16) {  // a decode-sized run: tcg_decode_gemv
+// CUDA: tcg_decode_gemv<effc_wgmma_cfg_k0_matmul>(A_, B_, nullptr, C_, TcgNoEpilogue(), int(min((long long)32, max(0ll, (long long)(2 * effc_dims[0])))), (float *)tcg_smem);
+// CUDA: wgmma_tma_gemm<effc_wgmma_cfg_k0_matmul>(nullptr, C_, &tmA, &tmB, TcgNoEpilogue(), effc_dims);
 // CUDA-LABEL: struct effc_wgmma_cfg_k1_gemm {
 // CUDA: static constexpr bool TRANS_A = false, TRANS_B = true, HAS_BIAS = true, EPILOGUE = false;
 // CUDA: rows(const long long *effc_dims) { return (effc_dims[0]); }
@@ -73,7 +78,7 @@
 // MANIFEST: grid_exprs {
 // MANIFEST-NEXT: count {
 // MANIFEST-NEXT: terms {
-// MANIFEST-NEXT: coeff: 1008
+// MANIFEST-NEXT: coeff: 5104
 // MANIFEST-NEXT: }
 // MANIFEST-NEXT: terms {
 // MANIFEST-NEXT: coeff: 512

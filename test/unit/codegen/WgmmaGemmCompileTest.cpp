@@ -446,16 +446,24 @@ TEST(WgmmaGemm, TmaKernelTakesRuntimeRows) {
   EXPECT_EQ(l.runtimeGrid[0].axis, 0);
   EXPECT_EQ(l.runtimeGrid[0].perBlock, t.bm);
   EXPECT_EQ(l.runtimeGrid[0].cap, int64_t(l.grid[0]));
+  // Planned above tcgemm::kDecodeRows: the decode path's clusters (one
+  // CTA per 16 columns, at most 4 per SM, over the split) come on top.
+  ASSERT_EQ(tcgemm::decodeRows(s), 16);
+  const int64_t decodeClusters =
+      (std::min<int64_t>(4096 / 16, 4 * 132) + wgmma::splitK(s) - 1) / wgmma::splitK(s);
   EXPECT_EQ(l.runtimeGrid[0].count,
-            (Extent::dim(0) * Extent(2) + Extent(t.bm - 1)) * Extent(4096 / t.bn));
+            (Extent::dim(0) * Extent(2) + Extent(t.bm - 1)) * Extent(4096 / t.bn) +
+                Extent(decodeClusters * t.bm));
   EXPECT_TRUE(lf.runtimeGrid.empty());
+  EXPECT_EQ(tcgemm::decodeRows(fixed), 0);
   // At least every tile of each run's M gets a cluster (up to the cap): the
   // rule's count over BM is never below ceil(rows / BM) * tilesN.
   for (int64_t rows = 1; rows <= 1024; ++rows) {
     const int64_t need = ((rows + t.bm - 1) / t.bm) * (4096 / t.bn);
-    const int64_t got = ((rows + t.bm - 1) * (4096 / t.bn) + t.bm - 1) / t.bm;
+    const int64_t got =
+        ((rows + t.bm - 1) * (4096 / t.bn) + decodeClusters * t.bm + t.bm - 1) / t.bm;
     ASSERT_GE(got, need) << rows;
-    ASSERT_LE(got, need + 4096 / t.bn) << rows;
+    ASSERT_LE(got, need + 4096 / t.bn + decodeClusters) << rows;
   }
   std::string k = wgmma::emitWgmmaGemm(s, "kr");
   EXPECT_NE(k.find("static constexpr int M = 1024,"), std::string::npos) << k;
@@ -468,6 +476,14 @@ TEST(WgmmaGemm, TmaKernelTakesRuntimeRows) {
             std::string::npos)
       << k;
   EXPECT_NE(k.find("(nullptr, C_, &tmA, &tmB, TcgNoEpilogue(), effc_dims);"), std::string::npos)
+      << k;
+  // A run of at most 16 rows branches to the decode path first.
+  EXPECT_NE(k.find("if (int(min((long long)1024, max(0ll, (long long)(2 * effc_dims[0])))) <= 16) "
+                   "{  // a decode-sized run: tcg_decode_gemv"),
+            std::string::npos)
+      << k;
+  EXPECT_LT(k.find("tcg_decode_gemv<effc_wgmma_cfg_kr>(A_, B_, nullptr, C_, TcgNoEpilogue(), "),
+            k.find("wgmma_tma_gemm<effc_wgmma_cfg_kr>"))
       << k;
   EXPECT_NE(wgmma::emitWgmmaGemm(fixed, "kf").find("RUNTIME_M = false;"), std::string::npos);
 

@@ -170,6 +170,17 @@ inline float cvt_f16_to_f32(u16 h) { return f16_to_f32(h); }
 inline u16 cvt_f32_to_bf16(float f) { return f32_to_bf16(f); }
 inline u16 cvt_f32_to_f16(float f) { return f32_to_f16(f); }
 
+// tcg_decode_gemv's butterfly: lane l reads lane l ^ o's value.
+inline float __shfl_xor_sync(u32, float v, int o) {
+  const int lane = threadIdx.x & 31;
+  Warp &w = gWarps[threadIdx.x >> 5];
+  w.red[lane] = v;
+  w.bar.arrive_and_wait();
+  const float r = float(w.red[lane ^ o]);
+  w.bar.arrive_and_wait();
+  return r;
+}
+
 #define smem_u32 emu_smem_u32
 #define WG_DYN_SMEM(name) unsigned char *name = gDynSmem
 #include "hopper.cuh" // HopTensorMap, the descriptor encoders; no asm is instantiated
@@ -421,4 +432,70 @@ TEST(WgmmaTmaEmu, NonTmaRasterCoversTheRunsTiles) {
           ASSERT_EQ(h, 1) << "bm " << bm << " tilesN " << tilesN << " rows " << rows;
       }
     }
+}
+
+// The decode path of a runtime-rows GEMM (tcg_decode_gemv, what the mma.sync
+// and wgmma kernels run for at most tcgemm::decodeRows rows): each of its
+// 16-column items over a grid of 3 CTAs of 64 threads (grid-stride over the
+// items), 4-row passes, the warp butterfly and the cross-warp sum. Small
+// integer operands, so the fp32 sums are exact and the stores must equal
+// the reference rounded to bf16; rows past the run's stay poisoned. B [K][N]
+// and [N][K]; 16-byte loads where rows are aligned, element loads where
+// they are not (N = 50: a vocab-like N; K = 100: A rows not aligned), a
+// ragged last item, a bias.
+template <int N_, int K_, bool TB, bool BIAS> struct DvCfg {
+  static constexpr int A_TYPE = emu::TCG_BF16, Y_TYPE = emu::TCG_BF16, BIAS_TYPE = emu::TCG_BF16;
+  static constexpr bool TRANS_A = false, TRANS_B = TB, HAS_BIAS = BIAS, EPILOGUE = false;
+  static constexpr int M = 64, N = N_, K = K_;
+  static constexpr long long LDA = K_, LDB = TB ? K_ : N_, LDC = N_;
+  static constexpr long long BATCH = 1;
+  static constexpr float ALPHA = 1.0f, BETA = 1.0f;
+  static constexpr long long BIAS_STRIDE_M = 0, BIAS_STRIDE_N = BIAS ? 1 : 0;
+};
+
+template <class C> void runDecodeCase(int rows, uint32_t seed) {
+  SCOPED_TRACE(std::to_string(C::N) + "x" + std::to_string(C::K) + (C::TRANS_B ? " B^T" : " B") +
+               " rows " + std::to_string(rows));
+  std::mt19937 rng(seed);
+  std::uniform_int_distribution<int> small(-2, 2);
+  auto fill = [&](size_t n) {
+    std::vector<uint16_t> v(n);
+    for (uint16_t &x : v)
+      x = emu::f32_to_bf16(float(small(rng)));
+    return v;
+  };
+  std::vector<uint16_t> a = fill(size_t(C::M) * C::K), b = fill(size_t(C::K) * C::N),
+                        bias = fill(size_t(C::N));
+  std::vector<uint16_t> c(size_t(C::M) * C::N, 0xFFFF); // NaN: poisoned
+  std::vector<float> red(64 * 2);                       // TCG_DV_VALS floats per warp
+  emu::gridDim = {3, 1, 1};
+  emu::launch(
+      3, 1,
+      [&] {
+        emu::tcg_decode_gemv<C>(a.data(), b.data(), C::HAS_BIAS ? bias.data() : nullptr, c.data(),
+                                emu::TcgNoEpilogue(), rows, red.data());
+      },
+      64);
+  for (int m = 0; m < C::M; ++m)
+    for (int n = 0; n < C::N; ++n) {
+      const uint16_t got = c[size_t(m) * C::N + n];
+      if (m >= rows) {
+        ASSERT_EQ(got, 0xFFFF) << "written past the run's rows at " << m << "," << n;
+        continue;
+      }
+      float ref = C::HAS_BIAS ? emu::bf16_to_f32(bias[size_t(n)]) : 0.f;
+      for (int k = 0; k < C::K; ++k)
+        ref += emu::bf16_to_f32(a[size_t(m) * C::K + k]) *
+               emu::bf16_to_f32(C::TRANS_B ? b[size_t(n) * C::K + k] : b[size_t(k) * C::N + n]);
+      ASSERT_EQ(got, emu::f32_to_bf16(ref)) << m << "," << n;
+    }
+}
+
+TEST(WgmmaTmaEmu, DecodeGemvMatchesTheReference) {
+  for (int rows : {1, 3, 4, 5, 16}) {
+    runDecodeCase<DvCfg<64, 96, false, true>>(rows, 11u + unsigned(rows)); // aligned, B [K][N]
+    runDecodeCase<DvCfg<64, 96, true, false>>(rows, 23u + unsigned(rows)); // aligned, B [N][K]
+    runDecodeCase<DvCfg<50, 96, false, true>>(rows, 37u + unsigned(rows)); // N = 50: element loads
+    runDecodeCase<DvCfg<50, 100, true, true>>(rows, 41u + unsigned(rows)); // K = 100: element loads
+  }
 }
