@@ -7,9 +7,12 @@
 #                                       mixtral-dynamo compiled with --devices=2 and 4 for
 #                                       sm_90 with embedded cubins, mixtral-dynamo also with
 #                                       --expert-parallel=all-to-all (mixtral-dynamo-a2a:
-#                                       eff.expert_dispatch/combine; also N = 3), their test
-#                                       data and the host backend's outputs of the same
-#                                       artifacts;
+#                                       eff.expert_dispatch/combine; also N = 3),
+#                                       llama-dynamo (causal, striped) and bert-dynamo
+#                                       (full, contiguous) with --devices-attention=ring
+#                                       (llama-dynamo-ring, bert-dynamo-ring:
+#                                       eff.ring_attention), their test data and the
+#                                       host backend's outputs of the same artifacts;
 #                                       DEST ignored by git: carry it)
 #   bash DEST/multigpu.sh run DEST     (GPU machine, repo root)
 # run:
@@ -31,8 +34,10 @@
 # The a2a artifacts' exchange kernels (expert_exchange.cuh) are compiled
 # by NVRTC on the GPU machine (pip's nvidia-cuda-nvrtc) when the session
 # starts; counts come to the host once per exchange (cuda/ExpertExchange).
-# Exit 1 when any check fails. One GPU: about 1 minute (6 artifacts, cubins
-# embedded, no NVRTC on the GPU machine).
+# The ring artifacts' block kernels (ring_attention.cuh) likewise; their K/V
+# blocks hop by Collectives::sendRecv, N hops an attention (cuda/RingAttention).
+# Exit 1 when any check fails. One GPU: about 2 minutes (15 artifacts, cubins
+# embedded; NVRTC compiles the exchange and ring kernels at session start).
 set -uo pipefail
 mode=${1:?stage|run} dest=${2:?DEST}
 models="gpt2-dynamo llama-dynamo mixtral-dynamo"
@@ -70,6 +75,25 @@ if [ "$mode" = stage ]; then
     "$repo/build/bin/effc-run" "$dest/art/$m-a2a-n$n.effc" --backend=host --devices=$n \
       --test-data "$data" --save-test-data "$dest/art/$m-a2a-n$n-host" > /dev/null
   done
+  # Ring attention: the sequence cut over the devices, K/V around the ring.
+  for spec in llama-dynamo:striped bert-dynamo:contiguous; do
+    m=${spec%%:*} layout=${spec#*:}
+    onnx=$shared/models/$m/model.onnx data=$shared/models/$m/test_data_set_0
+    cp -r "$data" "$dest/art/$m-ring-data"
+    dims=$(python3 "$repo/test/lit/Inputs/dims_from_test_data.py" "$onnx" "$data")
+    for n in 2 4; do
+      # shellcheck disable=SC2086
+      "$repo/build/bin/effc" "$onnx" $dims --devices=$n --devices-attention=ring \
+        --ring-layout=$layout --arch=sm_90 --embed-cubin -o "$dest/art/$m-ring-n$n.effc"
+      # shellcheck disable=SC2086
+      rings=$("$repo/build/bin/effc" "$onnx" $dims --devices=$n --devices-attention=ring \
+        --ring-layout=$layout --emit=mlir | grep -c ' = eff.ring_attention ' || true)
+      [ "$rings" -gt 0 ] || { echo "$m --devices=$n: no eff.ring_attention" >&2; exit 1; }
+      mkdir -p "$dest/art/$m-ring-n$n-host"
+      "$repo/build/bin/effc-run" "$dest/art/$m-ring-n$n.effc" --backend=host --devices=$n \
+        --test-data "$data" --save-test-data "$dest/art/$m-ring-n$n-host" > /dev/null
+    done
+  done
   cp "$here/multigpu.sh" "$dest/"
   du -sh "$dest"
   exit 0
@@ -95,7 +119,7 @@ check_artifact() { # MODEL N [ENV...]
   env "$@" "$run" "$art" --backend=cuda --devices="$n" --test-data "$dest/art/$m-n$n-host" \
     --rtol 1e-4 || status=1
 }
-for m in $models mixtral-dynamo-a2a; do
+for m in $models mixtral-dynamo-a2a llama-dynamo-ring bert-dynamo-ring; do
   ns="2 4"
   [ "$m" = mixtral-dynamo-a2a ] && ns="2 3 4"
   for n in $ns; do

@@ -7,6 +7,7 @@
 #include "cuda/DeviceModel.h"
 #include "cuda/ExpertExchange.h"
 #include "cuda/Nccl.h"
+#include "cuda/RingAttention.h"
 #include "cuda/StreamCollectives.h"
 #include "effc/Session.h"
 #include "runtime/proto/artifact.pb.h"
@@ -119,12 +120,11 @@ private:
     if (!placement.ok())
       return placement.status().withPrefix("cuda backend");
     placement_ = std::move(*placement);
-    for (int k = 0; k < m.kernels_size(); ++k) // host backend only (host/RingAttention.cpp)
+    for (int k = 0; k < m.kernels_size(); ++k) // checked before a GPU is opened
       if (std::optional<CollectiveKernel> c = collectiveOf(m.kernels(k));
           c && c->op == EffOp::RingAttentionOp)
-        return Status::error("cuda backend: " + where(k) +
-                             ": eff.ring_attention has no CUDA path yet; run it with "
-                             "--backend=host or compile without --devices-attention=ring");
+        if (auto s = ringKernelShape(m, k, n); !s.ok())
+          return s.status();
     auto first = getDriver(options.device);
     if (!first.ok())
       return first.status();
@@ -194,6 +194,11 @@ private:
     if (!exchange.ok())
       return exchange.status();
     exchange_ = std::move(*exchange);
+    // Ring attention (eff.ring_attention): block kernels and K/V hops.
+    auto ring = RingAttention::create(m, exchangeRanks, options);
+    if (!ring.ok())
+      return ring.status();
+    ring_ = std::move(*ring);
     dimValues_.assign(size_t(m.dims_size()), 0);
     size_t zeros = 0, staging = 0;
     for (int k = 0; k < m.kernels_size(); ++k) {
@@ -287,7 +292,7 @@ private:
     const artifact::Manifest &m = manifest();
     const artifact::Kernel &k = m.kernels(step.kernel);
     const CollectiveKernel &c = *step.collective;
-    if (c.outputsPerDevice()) // eff.expert_dispatch / combine: exchange_ sized them
+    if (c.outputsPerDevice() || c.op == EffOp::RingAttentionOp) // exchange_ / ring_ sized them
       return Status::OK();
     const Buffer &out = m.buffers(k.outputs(0));
     const DType dtype = DType(out.dtype());
@@ -342,6 +347,8 @@ private:
     const CollectiveKernel &c = *step.collective;
     if (c.outputsPerDevice())
       return exchange_->run(step.kernel, c, *collectives_);
+    if (c.op == EffOp::RingAttentionOp)
+      return ring_->run(step.kernel, *collectives_);
     const int32_t outId = k.outputs(0);
     const DType dtype = DType(m.buffers(outId).dtype());
     const size_t n = ranks_.size();
@@ -491,6 +498,7 @@ private:
   std::shared_ptr<const Model> model_;
   std::unique_ptr<Collectives> collectives_; // owns the ranks' streams
   std::unique_ptr<ExpertExchange> exchange_; // null without eff.expert_dispatch/combine
+  std::unique_ptr<RingAttention> ring_;      // null without eff.ring_attention
   std::vector<Rank> ranks_;
   Placement placement_;
   std::vector<Step> steps_;
