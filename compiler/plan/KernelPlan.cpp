@@ -93,6 +93,10 @@ void toManifestKernel(const KernelPlan &kernel, const std::string &function,
   if (function.empty() || !kernel.cuda)
     return;
   out.set_source(function);
+  std::string choice = kernel.cuda->family + " " + kernel.cuda->variant;
+  for (const auto &[key, value] : kernel.cuda->params)
+    choice += " " + key + "=" + std::to_string(value);
+  out.set_choice(choice);
   if (desc.usesDims())
     out.set_uses_dims(true);
   artifact::Launch *launch = out.mutable_launch();

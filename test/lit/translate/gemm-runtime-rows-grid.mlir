@@ -13,6 +13,10 @@
 // RUN: effc-translate --eff-to-plan --arch=sm_80 %s 2>&1 | FileCheck %s --check-prefix=SM80
 // RUN: effc-translate --eff-to-cuda --arch=sm_90a %s | FileCheck %s --check-prefix=CUDA
 // RUN: effc-translate --eff-to-cuda --arch=sm_90a --gemm=wgmma %s | FileCheck %s --check-prefix=CUDA-CPASYNC
+// The manifest records each choice (Kernel.choice, diagnostics only).
+// RUN: effc-translate --eff-to-manifest --arch=sm_90a %s | FileCheck %s --check-prefix=MANIFEST
+// MANIFEST: choice: "Matmul mma M=4096 N=50257 K=768 bm=128 bn=256 bk=32 warps_m=2 warps_n=4 stages=4 decode_rows=16"
+// MANIFEST: choice: "Matmul wgmma-tma M=4096 N=768 K=768 bm=128 bn=256 bk=64 stages=4 split=1 decode_rows=16"
 // Every kernel (mma.sync with and without aligned rows, TMA, cp.async wgmma,
 // each with its decode path) builds with NVRTC for sm_80, sm_90 and sm_90a.
 // RUN: effc %s --arch=sm_90a -o %t.sm90a.effc
