@@ -442,9 +442,10 @@ TEST(WgmmaTmaEmu, NonTmaRasterCoversTheRunsTiles) {
 // the reference rounded to bf16; rows past the run's stay poisoned. B [K][N]
 // and [N][K]; 16-byte loads where rows are aligned, element loads where
 // they are not (N = 50: a vocab-like N; K = 100: A rows not aligned), a
-// ragged last item, a bias.
-template <int N_, int K_, bool TB, bool BIAS> struct DvCfg {
-  static constexpr int A_TYPE = emu::TCG_BF16, Y_TYPE = emu::TCG_BF16, BIAS_TYPE = emu::TCG_BF16;
+// ragged last item, a bias; bf16 and fp16.
+template <int N_, int K_, bool TB, bool BIAS, bool F16 = false> struct DvCfg {
+  static constexpr int A_TYPE = F16 ? emu::TCG_F16 : emu::TCG_BF16, Y_TYPE = A_TYPE,
+                       BIAS_TYPE = A_TYPE;
   static constexpr bool TRANS_A = false, TRANS_B = TB, HAS_BIAS = BIAS, EPILOGUE = false;
   static constexpr int M = 64, N = N_, K = K_;
   static constexpr long long LDA = K_, LDB = TB ? K_ : N_, LDC = N_;
@@ -458,10 +459,13 @@ template <class C> void runDecodeCase(int rows, uint32_t seed) {
                " rows " + std::to_string(rows));
   std::mt19937 rng(seed);
   std::uniform_int_distribution<int> small(-2, 2);
+  constexpr bool F16 = C::A_TYPE == emu::TCG_F16;
+  auto toBits = [](float f) { return F16 ? emu::f32_to_f16(f) : emu::f32_to_bf16(f); };
+  auto toF32 = [](uint16_t h) { return F16 ? emu::f16_to_f32(h) : emu::bf16_to_f32(h); };
   auto fill = [&](size_t n) {
     std::vector<uint16_t> v(n);
     for (uint16_t &x : v)
-      x = emu::f32_to_bf16(float(small(rng)));
+      x = toBits(float(small(rng)));
     return v;
   };
   std::vector<uint16_t> a = fill(size_t(C::M) * C::K), b = fill(size_t(C::K) * C::N),
@@ -483,11 +487,11 @@ template <class C> void runDecodeCase(int rows, uint32_t seed) {
         ASSERT_EQ(got, 0xFFFF) << "written past the run's rows at " << m << "," << n;
         continue;
       }
-      float ref = C::HAS_BIAS ? emu::bf16_to_f32(bias[size_t(n)]) : 0.f;
+      float ref = C::HAS_BIAS ? toF32(bias[size_t(n)]) : 0.f;
       for (int k = 0; k < C::K; ++k)
-        ref += emu::bf16_to_f32(a[size_t(m) * C::K + k]) *
-               emu::bf16_to_f32(C::TRANS_B ? b[size_t(n) * C::K + k] : b[size_t(k) * C::N + n]);
-      ASSERT_EQ(got, emu::f32_to_bf16(ref)) << m << "," << n;
+        ref += toF32(a[size_t(m) * C::K + k]) *
+               toF32(C::TRANS_B ? b[size_t(n) * C::K + k] : b[size_t(k) * C::N + n]);
+      ASSERT_EQ(got, toBits(ref)) << m << "," << n;
     }
 }
 
@@ -497,5 +501,7 @@ TEST(WgmmaTmaEmu, DecodeGemvMatchesTheReference) {
     runDecodeCase<DvCfg<64, 96, true, false>>(rows, 23u + unsigned(rows)); // aligned, B [N][K]
     runDecodeCase<DvCfg<50, 96, false, true>>(rows, 37u + unsigned(rows)); // N = 50: element loads
     runDecodeCase<DvCfg<50, 100, true, true>>(rows, 41u + unsigned(rows)); // K = 100: element loads
+    runDecodeCase<DvCfg<64, 96, false, true, true>>(rows, 53u + unsigned(rows)); // fp16
+    runDecodeCase<DvCfg<64, 96, true, false, true>>(rows, 59u + unsigned(rows)); // fp16, B [N][K]
   }
 }
