@@ -31,6 +31,7 @@
 
 #include <cstdio>
 #include <fstream>
+#include <initializer_list>
 #include <iterator>
 #include <memory>
 #include <mutex>
@@ -565,29 +566,46 @@ std::vector<std::string> stringList(const char *what, nb::handle value) {
   return out;
 }
 
+/// A string keyword with a fixed set of spellings (effc's flag of the same
+/// name with '-' for '_'): any other value is a ValueError naming both.
+void checkChoice(const char *keyword, const std::string &value,
+                 std::initializer_list<const char *> choices) {
+  std::string allowed;
+  size_t i = 0;
+  for (const char *c : choices) {
+    if (value == c)
+      return;
+    allowed += std::string(i == 0 ? "" : i + 1 == choices.size() ? " or " : ", ") + "\"" + c + "\"";
+    ++i;
+  }
+  throw nb::value_error(
+      ("compile(): " + std::string(keyword) + " must be " + allowed + ", got \"" + value + "\"")
+          .c_str());
+}
+
 std::shared_ptr<PyModel>
 compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb::handle dims,
         nb::handle lora, nb::handle quantize, double llmInt8Threshold, bool loraMerge, bool fuse,
         bool raiseAttention, bool splitKvDecode, int64_t splitKvSplits, bool kvCache,
         int64_t pagedKv, int64_t pagedKvPages, int64_t quantizeBlock, bool quantizeDouble,
         nb::handle quantizeSkip, bool decomposeLoRA, int64_t moePartitions, int64_t devices,
-        bool hostOnly, bool kvState, bool embedCubin, nb::handle arch, const std::string &gemm,
-        nb::handle constInputs, bool remarks, bool verbose) {
+        const std::string &devicesAttention, const std::string &ringLayout,
+        const std::string &expertParallel, bool hostOnly, bool lastLogits, bool kvState,
+        bool embedCubin, nb::handle arch, const std::string &gemm, nb::handle constInputs,
+        bool remarks, bool verbose) {
   if (!quantize.is_none() && !nb::isinstance<nb::str>(quantize))
     throw nb::value_error("compile(): quantize must be None, \"int8\", \"nf4\" or \"llm-int8\"");
-  if (dtype != "fp32" && dtype != "bf16" && dtype != "fp16")
-    throw nb::value_error(
-        ("compile(): dtype must be \"fp32\", \"bf16\" or \"fp16\", got \"" + dtype + "\"").c_str());
-  if (gemm != "auto" && gemm != "mma" && gemm != "wgmma" && gemm != "tma")
-    throw nb::value_error(
-        ("compile(): gemm must be \"auto\", \"mma\", \"wgmma\" or \"tma\", got \"" + gemm + "\"")
-            .c_str());
+  checkChoice("dtype", dtype, {"fp32", "bf16", "fp16"});
+  checkChoice("gemm", gemm, {"auto", "mma", "wgmma", "tma"});
+  checkChoice("devices_attention", devicesAttention, {"replicate", "ring"});
+  checkChoice("ring_layout", ringLayout, {"auto", "striped", "contiguous"});
+  checkChoice("expert_parallel", expertParallel, {"replicate", "all-to-all"});
 #ifndef EFFC_PYTHON_HAS_COMPILER
   (void)path, (void)shapes, (void)dims, (void)lora, (void)llmInt8Threshold, (void)loraMerge;
   (void)fuse;
   (void)raiseAttention;
   (void)splitKvDecode, (void)decomposeLoRA, (void)moePartitions, (void)devices, (void)hostOnly;
-  (void)kvState;
+  (void)kvState, (void)lastLogits;
   (void)splitKvSplits, (void)kvCache, (void)pagedKv, (void)pagedKvPages, (void)quantizeBlock;
   (void)quantizeDouble, (void)quantizeSkip;
   (void)embedCubin, (void)arch, (void)gemm;
@@ -684,7 +702,11 @@ compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb
     throw nb::value_error(
         ("compile(): devices must be >= 1, got " + std::to_string(devices)).c_str());
   options.devices = devices;
+  options.devicesAttention = devicesAttention;
+  options.ringLayout = ringLayout;
+  options.expertParallel = expertParallel;
   options.hostOnly = hostOnly;
+  options.lastLogits = lastLogits;
   options.kvState = kvState;
   options.embedCubin = embedCubin;
   if (!arch.is_none())
@@ -935,9 +957,10 @@ NB_MODULE(_effc, m) {
       "raise_attention"_a = true, "split_kv_decode"_a = true, "split_kv_splits"_a = 0,
       "kv_cache"_a = false, "paged_kv"_a = 0, "paged_kv_pages"_a = 0, "quantize_block"_a = 0,
       "quantize_double"_a = false, "quantize_skip"_a = nb::none(), "decompose_lora"_a = true,
-      "moe_partitions"_a = 1, "devices"_a = 1, "host_only"_a = false, "kv_state"_a = false,
-      "embed_cubin"_a = false, "arch"_a = nb::none(), "gemm"_a = "auto",
-      "const_inputs"_a = nb::none(), "remarks"_a = false, "verbose"_a = false,
+      "moe_partitions"_a = 1, "devices"_a = 1, "devices_attention"_a = "replicate",
+      "ring_layout"_a = "auto", "expert_parallel"_a = "replicate", "host_only"_a = false,
+      "last_logits"_a = false, "kv_state"_a = false, "embed_cubin"_a = false, "arch"_a = nb::none(),
+      "gemm"_a = "auto", "const_inputs"_a = nb::none(), "remarks"_a = false, "verbose"_a = false,
       "Compiles an ONNX model (or eff IR, .mlir) into a Model, as the effc tool does.\n\n"
       "path:            the model file.\n"
       "dtype:           compute precision: \"fp32\", \"bf16\" or \"fp16\" (weights converted "
@@ -978,7 +1001,19 @@ NB_MODULE(_effc, m) {
       "                 kernels over one routing (effc --moe-partitions; 1: none).\n"
       "devices:         plan for N GPUs: MoE expert groups per device, column-parallel\n"
       "                 linears (effc --devices; 1: none); Model.session(devices=N) runs it.\n"
+      "devices_attention: with devices=N: \"replicate\" (every device runs each attention\n"
+      "                 whole) or \"ring\" (each device holds 1/N of the tokens; K/V blocks\n"
+      "                 pass around the devices: ring attention) (effc --devices-attention).\n"
+      "ring_layout:     \"auto\", \"striped\" or \"contiguous\": how ring attention splits the\n"
+      "                 tokens (auto: striped for causal, contiguous otherwise; effc\n"
+      "                 --ring-layout).\n"
+      "expert_parallel: with devices=N: \"replicate\" (MoE expert groups per device) or\n"
+      "                 \"all-to-all\" (tokens sharded over the devices, exchanged with the\n"
+      "                 experts' devices) (effc --expert-parallel).\n"
       "host_only:       an artifact for the host backend only (ops without CUDA kernel allowed).\n"
+      "last_logits:     the LM head only at one position per row, named by a new int64 input\n"
+      "                 logits_index [batch] (logits [batch, 1, vocab]; effc --last-logits;\n"
+      "                 Session.generate feeds it).\n"
       "kv_state:        keep each KV cache in session state, appended in place and fed by no\n"
       "                 one (effc --kv-state).\n"
       "embed_cubin:     compile the kernels with NVRTC now and store cubins for `arch`.\n"
