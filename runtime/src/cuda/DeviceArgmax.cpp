@@ -119,7 +119,8 @@ Status DeviceArgmax::pick(const Tensor &logits, const std::vector<int64_t> &rows
     return Status::OK();
   EFFC_RETURN_IF_ERROR(d.makeCurrent());
   CUstream s = static_cast<CUstream>(stream);
-  if (m.rows.numElements() < n) {
+  // A default DeviceTensor has no storage but numElements() 1 (shape []).
+  if (!m.rows.data() || m.rows.numElements() < n) {
     for (DeviceTensor *t : {&m.rows, &m.ids}) {
       auto a = DeviceTensor::allocate(DType::INT64, {n}, m.device);
       if (!a.ok())
