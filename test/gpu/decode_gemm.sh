@@ -115,7 +115,9 @@ say "3. one decode step (batch 1, seq 1, past 511) and --generate 128 --bench 2"
 for a in range fixed; do
   [[ -f $work/$a.effc ]] || continue
   echo "--- $a: per-kernel profile of one decode step (top 12)"
-  timeout 120 "$bin/effc-run" "$work/$a.effc" --verbose --random-inputs 1 --dim batch=1 --dim seq=1 \
+  # --dim batch=1 folds the batch away: only the range compile has that dim.
+  batch=(--dim batch=1); [[ $a == fixed ]] && batch=()
+  timeout 120 "$bin/effc-run" "$work/$a.effc" --verbose --random-inputs 1 "${batch[@]}" --dim seq=1 \
     --dim past=511 --dim total=512 >"$log/step-$a.txt" 2>&1 || { status=1; tail -3 "$log/step-$a.txt"; }
   grep -A12 '^ *ms *%' "$log/step-$a.txt"
   grep 'total over' "$log/step-$a.txt"
