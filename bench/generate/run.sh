@@ -32,7 +32,8 @@
 #      generations per config, 2), EFFC_GEN_FP32 (models checked in fp32,
 #      "gpt2-base"; "" for none), EFFC_GEN_FP32_NEW (32), EFFC_GEN_ARCH
 #      (cubins, sm_90a), EFFC_GEN_HF_COMPILE=0 (skip the torch.compile peer),
-#      EFFC_GEN_TIMEOUT (seconds per effc-run, 300), EFFC_GEN_ORT_CHECK (the
+#      EFFC_GEN_FLAGS (more effc flags for every compile, e.g. "--kv-state
+#      --last-logits"), EFFC_GEN_TIMEOUT (seconds per effc-run, 300), EFFC_GEN_ORT_CHECK (the
 #      exports checked with onnxruntime: "small" (default: all but the 1b,
 #      whose check costs ~10 GB and half a minute) or "all"), EFFC_GEN_DIR (work,
 #      /tmp/effc-bench-generate; exports are kept and reused), OUT (logs:
@@ -72,6 +73,8 @@ maxb=$(printf '%s\n' "${batches[@]}" | sort -n | tail -1)
 minb=$(printf '%s\n' "${batches[@]}" | sort -n | head -1)
 dims=(--dim "batch=$minb..$maxb" --dim "seq=1..$prompt" --dim "past=0..$((prompt + new - 1))"
   --dim "total=1..$((prompt + new))")
+# EFFC_GEN_FLAGS: more effc flags for every compile (e.g. "--kv-state --last-logits").
+read -ra flags <<<"${EFFC_GEN_FLAGS:-}"
 
 # 1. Export and compile, one pipeline per model in parallel.
 prepare() {
@@ -86,17 +89,17 @@ prepare() {
   fi
   echo $((SECONDS - t)) >"$log/$m.export_s"
   t=$SECONDS
-  if ! "$bin/effc" "$dir/model.onnx" "${dims[@]}" --dtype=bf16 --embed-cubin "--arch=$arch" \
+  if ! "$bin/effc" "$dir/model.onnx" "${dims[@]}" "${flags[@]}" --dtype=bf16 --embed-cubin "--arch=$arch" \
     -o "$work/$m-bf16.effc" >"$log/effc-$m-bf16.log" 2>&1; then
     rm -f "$work/$m-bf16.effc"
     for b in "${batches[@]}"; do # fixed batch per artifact
-      "$bin/effc" "$dir/model.onnx" --dim "batch=$b" "${dims[@]:2}" --dtype=bf16 --embed-cubin "--arch=$arch" \
+      "$bin/effc" "$dir/model.onnx" --dim "batch=$b" "${dims[@]:2}" "${flags[@]}" --dtype=bf16 --embed-cubin "--arch=$arch" \
         -o "$work/$m-bf16-b$b.effc" >>"$log/effc-$m-bf16.log" 2>&1 ||
         { rm -f "$work/$m-bf16-b$b.effc"; echo "effc bf16 compile failed" >"$log/$m.fail"; }
     done
   fi
   if [[ " $fp32_models " == *" $m "* ]]; then
-    "$bin/effc" "$dir/model.onnx" --dim batch=1 "${dims[@]:2}" --embed-cubin "--arch=$arch" \
+    "$bin/effc" "$dir/model.onnx" --dim batch=1 "${dims[@]:2}" "${flags[@]}" --embed-cubin "--arch=$arch" \
       -o "$work/$m-fp32.effc" >"$log/effc-$m-fp32.log" 2>&1 || rm -f "$work/$m-fp32.effc"
   fi
   echo $((SECONDS - t)) >"$log/$m.compile_s"
