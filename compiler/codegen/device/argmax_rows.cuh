@@ -22,17 +22,7 @@
 
 namespace effc_argmax {
 
-// Logits element types (the `dtype` argument).
-enum { F32 = 0, F16 = 1, BF16 = 2 };
 constexpr int kThreads = 256;
-
-__device__ __forceinline__ float load(const void *p, i64 i, int dtype) {
-  if (dtype == F16)
-    return f16_to_f32(((const u16 *)p)[i]);
-  if (dtype == BF16)
-    return bf16_to_f32(((const u16 *)p)[i]);
-  return ((const float *)p)[i];
-}
 
 // (value, index): the larger value wins, the lower index on a tie; index
 // -1 is "none yet" (loses to everything).
@@ -58,7 +48,7 @@ EFFC_KERNEL void __launch_bounds__(256) effc_argmax_rows(const void *logits, con
   int nan = 0;
   // Indices rise within a thread, so only a strictly larger value replaces.
   for (i64 v = threadIdx.x; v < V; v += kThreads) {
-    float x = load(logits, base + v, dtype);
+    float x = load_dtype(logits, base + v, dtype);
     if (x != x)
       nan = 1;
     else if (at < 0 || x > best)

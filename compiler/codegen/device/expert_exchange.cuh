@@ -22,30 +22,6 @@
 
 #include "primitives.cuh"
 
-namespace effc_exchange {
-
-// Element types of the combined rows (the `dtype` argument).
-enum { F32 = 0, F16 = 1, BF16 = 2 };
-
-__device__ __forceinline__ float load(const void *p, i64 i, int dtype) {
-  if (dtype == F16)
-    return f16_to_f32(((const u16 *)p)[i]);
-  if (dtype == BF16)
-    return bf16_to_f32(((const u16 *)p)[i]);
-  return ((const float *)p)[i];
-}
-
-__device__ __forceinline__ void store(void *p, i64 i, int dtype, float v) {
-  if (dtype == F16)
-    ((u16 *)p)[i] = f32_to_f16(v);
-  else if (dtype == BF16)
-    ((u16 *)p)[i] = f32_to_bf16(v);
-  else
-    ((float *)p)[i] = v;
-}
-
-} // namespace effc_exchange
-
 // One block per row (grid.x = n, any block size); 16-byte words where the
 // row size and both pointers allow, bytes otherwise.
 EFFC_KERNEL void effc_expert_gather_rows(const u8 *src, const i64 *idx, i64 n, i64 row_bytes,
@@ -78,9 +54,9 @@ EFFC_KERNEL void effc_expert_combine_rows(const void *staged, const i64 *idx, i6
     for (i64 j = 0; j < devices; ++j) {
       const i64 row = idx[t * devices + j];
       if (row >= 0)
-        acc += effc_exchange::load(staged, row * H + h, dtype);
+        acc += load_dtype(staged, row * H + h, dtype);
     }
-    effc_exchange::store(out, t * H + h, dtype, acc);
+    store_dtype(out, t * H + h, dtype, acc);
   }
 }
 

@@ -75,6 +75,27 @@ __device__ __forceinline__ u16 f32_to_bf16(float f) {
   return u16(x >> 16);
 }
 
+// An element whose type is chosen at run time: the `dtype` argument of the
+// runtime's own kernels (argmax_rows, expert_exchange, ring_attention.cuh;
+// the host's number is runtime/src/cuda/RuntimeModule.h runtimeDtypeCode),
+// read as and written from float with the bit-exact conversions above.
+enum { EFFC_DT_F32 = 0, EFFC_DT_F16 = 1, EFFC_DT_BF16 = 2 };
+__device__ __forceinline__ float load_dtype(const void *p, i64 i, int dtype) {
+  if (dtype == EFFC_DT_F16)
+    return f16_to_f32(((const u16 *)p)[i]);
+  if (dtype == EFFC_DT_BF16)
+    return bf16_to_f32(((const u16 *)p)[i]);
+  return ((const float *)p)[i];
+}
+__device__ __forceinline__ void store_dtype(void *p, i64 i, int dtype, float v) {
+  if (dtype == EFFC_DT_F16)
+    ((u16 *)p)[i] = f32_to_f16(v);
+  else if (dtype == EFFC_DT_BF16)
+    ((u16 *)p)[i] = f32_to_bf16(v);
+  else
+    ((float *)p)[i] = v;
+}
+
 __device__ __forceinline__ float cvt_f16_to_f32(u16 h) {
   float f;
   asm("cvt.f32.f16 %0, %1;\n" : "=f"(f) : "h"(h));

@@ -32,26 +32,6 @@
 
 namespace effc_ring {
 
-// Element types (the `dtype` argument).
-enum { F32 = 0, F16 = 1, BF16 = 2 };
-
-__device__ __forceinline__ float load(const void *p, i64 i, int dtype) {
-  if (dtype == F16)
-    return f16_to_f32(((const u16 *)p)[i]);
-  if (dtype == BF16)
-    return bf16_to_f32(((const u16 *)p)[i]);
-  return ((const float *)p)[i];
-}
-
-__device__ __forceinline__ void store(void *p, i64 i, int dtype, float v) {
-  if (dtype == F16)
-    ((u16 *)p)[i] = f32_to_f16(v);
-  else if (dtype == BF16)
-    ((u16 *)p)[i] = f32_to_bf16(v);
-  else
-    ((float *)p)[i] = v;
-}
-
 // Token position of row r of ring position p.
 __device__ __forceinline__ i64 position(i64 p, i64 r, i64 n, i64 N, int striped) {
   return striped ? p + r * N : p * n + r;
@@ -73,7 +53,7 @@ EFFC_KERNEL void effc_ring_attend(const void *q, const void *k, const void *v, f
   float *o = O + row * Dv;
   const int t = int(threadIdx.x), T = int(blockDim.x);
   for (i64 d = t; d < D; d += T)
-    sq[d] = effc_ring::load(q, qbase + d, dtype);
+    sq[d] = load_dtype(q, qbase + d, dtype);
   if (first)
     for (i64 d = t; d < Dv; d += T)
       o[d] = 0.f;
@@ -94,7 +74,7 @@ EFFC_KERNEL void effc_ring_attend(const void *q, const void *k, const void *v, f
     if (j < end) {
       float dot = 0.f;
       for (i64 d = 0; d < D; ++d)
-        dot += sq[d] * effc_ring::load(k, kbase + j * D + d, dtype);
+        dot += sq[d] * load_dtype(k, kbase + j * D + d, dtype);
       s = dot * scale;
     }
     const float cmax = block_reduce(s, MaxOp());
@@ -102,12 +82,12 @@ EFFC_KERNEL void effc_ring_attend(const void *q, const void *k, const void *v, f
     const float p = j < end ? expf(s - mnew) : 0.f;
     sp[t] = p;
     const float sum = block_reduce(p, SumOp()); // its barriers publish sp
-    const float alpha = expf(m - mnew); // m = -inf: 0
+    const float alpha = expf(m - mnew);         // m = -inf: 0
     const i64 cnt = end - c < T ? end - c : T;
     for (i64 d = t; d < Dv; d += T) {
       float acc = o[d] * alpha;
       for (i64 jj = 0; jj < cnt; ++jj)
-        acc += sp[jj] * effc_ring::load(v, vbase + (c + jj) * Dv + d, dtype);
+        acc += sp[jj] * load_dtype(v, vbase + (c + jj) * Dv + d, dtype);
       o[d] = acc;
     }
     l = l * alpha + sum;
@@ -127,7 +107,7 @@ EFFC_KERNEL void effc_ring_finalize(const float *O, const float *L, i64 rows, i6
     return;
   const float l = L[row];
   for (i64 d = threadIdx.x; d < Dv; d += blockDim.x)
-    effc_ring::store(out, row * Dv + d, dtype, l > 0.f ? O[row * Dv + d] / l : 0.f);
+    store_dtype(out, row * Dv + d, dtype, l > 0.f ? O[row * Dv + d] / l : 0.f);
 }
 
 EFFC_KERNEL void effc_ring_place(const u8 *staged, i64 B, i64 Hq, i64 n, i64 N, i64 row_bytes,

@@ -7,33 +7,14 @@
 
 #include "cuda/DeviceMemory.h"
 #include "cuda/DriverApi.h"
-#include "cuda/Nvrtc.h"
+#include "cuda/RuntimeModule.h"
 
-#include <map>
-#include <mutex>
 #include <string>
 
 namespace effc::cuda {
 namespace {
 
-struct DeviceFile {
-  const char *name;
-  const char *text;
-};
 #include "ArgmaxDeviceFiles.inc"
-
-int dtypeCode(DType t) {
-  switch (t) {
-  case DType::FLOAT32:
-    return 0;
-  case DType::FLOAT16:
-    return 1;
-  case DType::BFLOAT16:
-    return 2;
-  default:
-    return -1;
-  }
-}
 
 struct Loaded {
   const Driver *driver = nullptr;
@@ -42,40 +23,21 @@ struct Loaded {
 
 /// The kernel on device `ordinal`, compiled and loaded once per process.
 StatusOr<Loaded> loadKernel(const SessionOptions &o) {
-  static std::mutex mu;
-  static std::map<int, Loaded> loaded;
-  std::lock_guard<std::mutex> lock(mu);
-  if (auto it = loaded.find(o.device); it != loaded.end())
-    return it->second;
-  auto d = getDriver(o.device);
-  if (!d.ok())
-    return d.status();
-  const Driver &drv = **d;
-  std::string arch = nvrtc::archForComputeCapability(drv.ccMajor, drv.ccMinor);
-  auto c = nvrtc::compileCached(argmaxRowsSource(), arch, {},
-                                o.kernelCache ? nvrtc::cacheDirectory(o.kernelCacheDir) : "");
-  if (!c.ok())
-    return Status::error("cuda backend: compiling the greedy-pick kernel (argmax_rows.cuh) for " +
-                         arch + ": " + c.status().message());
-  EFFC_RETURN_IF_ERROR(drv.makeCurrent());
-  CUmodule module = nullptr;
-  EFFC_RETURN_IF_ERROR(drv.check(drv.api.cuModuleLoadData(&module, c->cubin.data()),
-                                 "loading the greedy-pick kernel"));
-  Loaded l{&drv, nullptr};
-  EFFC_RETURN_IF_ERROR(drv.check(drv.api.cuModuleGetFunction(&l.fn, module, "effc_argmax_rows"),
-                                 "finding effc_argmax_rows"));
-  loaded[o.device] = l; // the module stays loaded for the process
-  return l;
+  return loadOncePerProcess<Loaded>(o.device, [&]() -> StatusOr<Loaded> {
+    auto d = getDriver(o.device);
+    if (!d.ok())
+      return d.status();
+    const Driver &drv = **d;
+    Loaded l{&drv, nullptr};
+    EFFC_RETURN_IF_ERROR(loadRuntimeModule(drv, o, argmaxRowsSource(), "the greedy-pick kernel",
+                                           "argmax_rows.cuh", {{&l.fn, "effc_argmax_rows"}}));
+    return l;
+  });
 }
 
 } // namespace
 
-std::string argmaxRowsSource() {
-  std::string text;
-  for (const DeviceFile &f : kDeviceFiles)
-    text += f.text;
-  return text;
-}
+std::string argmaxRowsSource() { return joinDeviceFiles(kDeviceFiles); }
 
 struct DeviceArgmax::Impl {
   Loaded k;
@@ -97,13 +59,13 @@ StatusOr<std::unique_ptr<DeviceArgmax>> DeviceArgmax::create(const SessionOption
   return std::unique_ptr<DeviceArgmax>(new DeviceArgmax(std::move(impl)));
 }
 
-bool DeviceArgmax::reads(DType dtype) { return dtypeCode(dtype) >= 0; }
+bool DeviceArgmax::reads(DType dtype) { return runtimeDtypeCode(dtype) >= 0; }
 
 Status DeviceArgmax::pick(const Tensor &logits, const std::vector<int64_t> &rows, void *stream,
                           std::vector<int64_t> &ids, uint64_t &bytes) {
   Impl &m = *impl_;
   const Driver &d = *m.k.driver;
-  const int code = dtypeCode(logits.dtype);
+  const int code = runtimeDtypeCode(logits.dtype);
   if (logits.device != Device::Cuda || code < 0 || logits.shape.empty() || logits.shape.back() <= 0)
     return Status::error(std::string("greedy pick on the device: logits must be a float32, fp16 "
                                      "or bf16 device tensor [..., vocab], got ") +

@@ -6,19 +6,12 @@
 // and process) around Collectives::allToAllv.
 #include "cuda/ExpertExchange.h"
 
-#include "cuda/Nvrtc.h"
+#include "cuda/RuntimeModule.h"
 #include "host/MoEExchange.h"
-
-#include <map>
-#include <mutex>
 
 namespace effc::cuda {
 namespace {
 
-struct DeviceFile {
-  const char *name;
-  const char *text;
-};
 #include "ExpertExchangeDeviceFiles.inc"
 
 struct Functions {
@@ -27,43 +20,15 @@ struct Functions {
 
 /// The row kernels on `d`'s GPU, compiled and loaded once per process.
 StatusOr<Functions> loadFunctions(const Driver &d, const SessionOptions &o) {
-  static std::mutex mu;
-  static std::map<const Driver *, Functions> loaded;
-  std::lock_guard<std::mutex> lock(mu);
-  if (auto it = loaded.find(&d); it != loaded.end())
-    return it->second;
-  const std::string arch = nvrtc::archForComputeCapability(d.ccMajor, d.ccMinor);
-  auto c = nvrtc::compileCached(expertExchangeSource(), arch, {},
-                                o.kernelCache ? nvrtc::cacheDirectory(o.kernelCacheDir) : "");
-  if (!c.ok())
-    return Status::error("cuda backend: compiling the expert exchange kernels "
-                         "(expert_exchange.cuh) for " +
-                         arch + ": " + c.status().message());
-  EFFC_RETURN_IF_ERROR(d.makeCurrent());
-  CUmodule module = nullptr;
-  EFFC_RETURN_IF_ERROR(d.check(d.api.cuModuleLoadData(&module, c->cubin.data()),
-                               "loading the expert exchange kernels"));
-  Functions f;
-  for (auto [fn, name] : {std::pair{&f.gather, "effc_expert_gather_rows"},
-                          {&f.combine, "effc_expert_combine_rows"},
-                          {&f.fill, "effc_expert_fill"}})
-    EFFC_RETURN_IF_ERROR(
-        d.check(d.api.cuModuleGetFunction(fn, module, name), std::string("finding ") + name));
-  loaded[&d] = f; // the module stays loaded for the process
-  return f;
-}
-
-int dtypeCode(DType t) {
-  switch (t) {
-  case DType::FLOAT32:
-    return 0;
-  case DType::FLOAT16:
-    return 1;
-  case DType::BFLOAT16:
-    return 2;
-  default:
-    return -1;
-  }
+  return loadOncePerProcess<Functions>(&d, [&]() -> StatusOr<Functions> {
+    Functions f;
+    EFFC_RETURN_IF_ERROR(loadRuntimeModule(d, o, expertExchangeSource(),
+                                           "the expert exchange kernels", "expert_exchange.cuh",
+                                           {{&f.gather, "effc_expert_gather_rows"},
+                                            {&f.combine, "effc_expert_combine_rows"},
+                                            {&f.fill, "effc_expert_fill"}}));
+    return f;
+  });
 }
 
 /// One rank's scratch, sized for the largest exchange.
@@ -230,7 +195,7 @@ struct ExpertExchange::Impl {
         counts[j][i] = size_t(p->counts[i][j] * H); // back where each came from
     }
     EFFC_RETURN_IF_ERROR(coll.allToAllv(send, recv, counts, yType).withPrefix(where(k) + ": "));
-    int dtype = dtypeCode(yType);
+    int dtype = runtimeDtypeCode(yType);
     for (size_t i = 0; i < n; ++i) {
       Scratch &s = scratch[i];
       int64_t tokens = dim(kr.outputs(int(i)), 0), devices = int64_t(n);
@@ -284,7 +249,7 @@ ExpertExchange::create(const artifact::Manifest &m, const std::vector<ExchangeRa
                            std::to_string(int(n) - 1) + " listed in order");
     const int32_t x = kr.inputs(0);
     const DType dtype = DType(m.buffers(x).dtype());
-    if (c->op == EffOp::ExpertCombineOp && dtypeCode(dtype) < 0)
+    if (c->op == EffOp::ExpertCombineOp && runtimeDtypeCode(dtype) < 0)
       return Status::error("cuda backend: " + impl->where(k) + ": combines " + dtypeName(dtype) +
                            " rows (float32, float16 or bfloat16 only)");
     const size_t H = size_t(impl->dim(x, 1)), es = dtypeSize(dtype);
@@ -333,11 +298,6 @@ Status ExpertExchange::run(int k, const CollectiveKernel &c, Collectives &collec
   return impl_->combine(k, c, collectives);
 }
 
-std::string expertExchangeSource() {
-  std::string text;
-  for (const DeviceFile &f : kDeviceFiles)
-    text += f.text;
-  return text;
-}
+std::string expertExchangeSource() { return joinDeviceFiles(kDeviceFiles); }
 
 } // namespace effc::cuda

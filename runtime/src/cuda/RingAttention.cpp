@@ -5,19 +5,15 @@
 // cache, loaded once per GPU and process).
 #include "cuda/RingAttention.h"
 
-#include "cuda/Nvrtc.h"
+#include "cuda/RuntimeModule.h"
 #include "effc/Tensor.h"
 
 #include <algorithm>
-#include <mutex>
+#include <map>
 
 namespace effc::cuda {
 namespace {
 
-struct DeviceFile {
-  const char *name;
-  const char *text;
-};
 #include "RingAttentionDeviceFiles.inc"
 
 constexpr unsigned kThreads = 128;
@@ -28,43 +24,15 @@ struct Functions {
 
 /// The ring kernels on `d`'s GPU, compiled and loaded once per process.
 StatusOr<Functions> loadFunctions(const Driver &d, const SessionOptions &o) {
-  static std::mutex mu;
-  static std::map<const Driver *, Functions> loaded;
-  std::lock_guard<std::mutex> lock(mu);
-  if (auto it = loaded.find(&d); it != loaded.end())
-    return it->second;
-  const std::string arch = nvrtc::archForComputeCapability(d.ccMajor, d.ccMinor);
-  auto c = nvrtc::compileCached(ringAttentionSource(), arch, {},
-                                o.kernelCache ? nvrtc::cacheDirectory(o.kernelCacheDir) : "");
-  if (!c.ok())
-    return Status::error("cuda backend: compiling the ring attention kernels "
-                         "(ring_attention.cuh) for " +
-                         arch + ": " + c.status().message());
-  EFFC_RETURN_IF_ERROR(d.makeCurrent());
-  CUmodule module = nullptr;
-  EFFC_RETURN_IF_ERROR(d.check(d.api.cuModuleLoadData(&module, c->cubin.data()),
-                               "loading the ring attention kernels"));
-  Functions f;
-  for (auto [fn, name] : {std::pair{&f.attend, "effc_ring_attend"},
-                          {&f.finalize, "effc_ring_finalize"},
-                          {&f.place, "effc_ring_place"}})
-    EFFC_RETURN_IF_ERROR(
-        d.check(d.api.cuModuleGetFunction(fn, module, name), std::string("finding ") + name));
-  loaded[&d] = f; // the module stays loaded for the process
-  return f;
-}
-
-int dtypeCode(DType t) {
-  switch (t) {
-  case DType::FLOAT32:
-    return 0;
-  case DType::FLOAT16:
-    return 1;
-  case DType::BFLOAT16:
-    return 2;
-  default:
-    return -1;
-  }
+  return loadOncePerProcess<Functions>(&d, [&]() -> StatusOr<Functions> {
+    Functions f;
+    EFFC_RETURN_IF_ERROR(loadRuntimeModule(d, o, ringAttentionSource(),
+                                           "the ring attention kernels", "ring_attention.cuh",
+                                           {{&f.attend, "effc_ring_attend"},
+                                            {&f.finalize, "effc_ring_finalize"},
+                                            {&f.place, "effc_ring_place"}}));
+    return f;
+  });
 }
 
 std::string kernelName(const artifact::Manifest &m, int k) {
@@ -109,7 +77,7 @@ StatusOr<RingKernelShape> ringKernelShape(const artifact::Manifest &m, int k, in
   RingKernelShape s;
   s.B = qs[0], s.Hq = qs[1], s.n = qs[2], s.D = qs[3], s.Hkv = ks[1], s.Dv = vs[3], s.N = n;
   s.dtype = DType(m.buffers(kr.inputs(0)).dtype());
-  if (dtypeCode(s.dtype) < 0)
+  if (runtimeDtypeCode(s.dtype) < 0)
     return Status::error(where + dtypeName(s.dtype) +
                          " blocks (float32, float16 or bfloat16 only)");
   if (s.B < 1 || s.n < 1 || s.D < 1 || s.Dv < 1 || s.Hkv < 1 || s.Hq % s.Hkv != 0)
@@ -191,7 +159,7 @@ struct RingAttention::Impl {
                  vElems = size_t(s.B * s.Hkv * s.n * s.Dv);
     int64_t Hq = s.Hq, Hkv = s.Hkv, n = s.n, D = s.D, Dv = s.Dv, NN = N;
     float scale = s.scale;
-    int causal = s.causal, striped = s.striped, dtype = dtypeCode(s.dtype);
+    int causal = s.causal, striped = s.striped, dtype = runtimeDtypeCode(s.dtype);
     // The block position p holds at `hop`: its k and v addresses.
     auto block = [&](int p, int hop) {
       const int slot = ringSlot(hop);
@@ -326,11 +294,6 @@ RingAttention::create(const artifact::Manifest &m, const std::vector<ExchangeRan
 
 Status RingAttention::run(int k, Collectives &collectives) { return impl_->run(k, collectives); }
 
-std::string ringAttentionSource() {
-  std::string text;
-  for (const DeviceFile &f : kDeviceFiles)
-    text += f.text;
-  return text;
-}
+std::string ringAttentionSource() { return joinDeviceFiles(kDeviceFiles); }
 
 } // namespace effc::cuda

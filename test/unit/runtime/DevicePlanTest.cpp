@@ -59,9 +59,6 @@ struct DevicePlan : ::testing::Test {
   }
 };
 
-#define EXPECT_CONTAINS(text, part)                                                                \
-  EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text)
-
 TEST_F(DevicePlan, ReaderRefusesMalformedCollectives) {
   EXPECT_EQ(error([](auto &) {}), "<valid>");
   // The string of an effc before the collective ops names no collective
@@ -133,15 +130,10 @@ TEST_F(DevicePlan, PlacementFollowsTheCollectives) {
 }
 
 TEST(DevicePlanHost, TwoSimulatedDevicesRunTheCollectives) {
-  auto model = loadBytes(twoDevices().bytes());
-  ASSERT_TRUE(model);
-  SessionOptions options;
-  options.backend = "host";
-  options.devices = 2;
-  auto s = Session::create(model, options);
-  ASSERT_TRUE(s.ok()) << s.status().message();
+  auto s = hostSession(twoDevices().bytes(), 2);
+  ASSERT_TRUE(s);
   std::vector<float> x = {0.f, 1.f, -1.f, 0.5f, 2.f, -3.f};
-  auto out = (*s)->run({{"x", Tensor{DType::FLOAT32, {2, 3}, x.data()}}});
+  auto out = s->run({{"x", Tensor{DType::FLOAT32, {2, 3}, x.data()}}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   const float *sum = static_cast<const float *>((*out)[0].data());
   const float *gathered = static_cast<const float *>((*out)[1].data());

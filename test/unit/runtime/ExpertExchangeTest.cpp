@@ -31,9 +31,6 @@ using namespace effc::test;
 
 namespace {
 
-#define EXPECT_CONTAINS(text, part)                                                                \
-  EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text)
-
 /// Two devices, experts 0..1 on device 0 and 2..3 on device 1. x0 = -xa on
 /// device 0 (2 tokens), x1 = -xb on device 1 (3 tokens); dispatch; y_j =
 /// -received_j on device j; combine; all-gather on axis 0.
@@ -133,23 +130,18 @@ TEST(ExpertExchange, CountsFollowTheRouting) {
 }
 
 TEST(ExpertExchange, TwoSimulatedDevicesExchangeTheTokens) {
-  auto model = loadBytes(exchange().bytes());
-  ASSERT_TRUE(model);
-  SessionOptions options;
-  options.backend = "host";
-  options.devices = 2;
-  auto s = Session::create(model, options);
-  ASSERT_TRUE(s.ok()) << s.status().message();
+  auto s = hostSession(exchange().bytes(), 2);
+  ASSERT_TRUE(s);
   std::vector<float> xa = {1, 2, 3, 4, 5, 6}, xb = {7, 8, 9, 10, 11, 12, 13, 14, 15};
   // a0 -> device 0; a1 -> 0 and 1; b0 -> 1; b1 -> 0 and 1; b2 -> 1.
   std::vector<int64_t> ea = {0, 1, 0, 2}, eb = {3, 2, 1, 3, 2, 2};
   std::vector<float> wa = {.5f, .5f, .25f, .75f}, wb = {.1f, .9f, .2f, .8f, .3f, .7f};
-  auto out = (*s)->run({{"xa", Tensor{DType::FLOAT32, {2, 3}, xa.data()}},
-                        {"xb", Tensor{DType::FLOAT32, {3, 3}, xb.data()}},
-                        {"ea", Tensor{DType::INT64, {2, 2}, ea.data()}},
-                        {"eb", Tensor{DType::INT64, {3, 2}, eb.data()}},
-                        {"wa", Tensor{DType::FLOAT32, {2, 2}, wa.data()}},
-                        {"wb", Tensor{DType::FLOAT32, {3, 2}, wb.data()}}});
+  auto out = s->run({{"xa", Tensor{DType::FLOAT32, {2, 3}, xa.data()}},
+                     {"xb", Tensor{DType::FLOAT32, {3, 3}, xb.data()}},
+                     {"ea", Tensor{DType::INT64, {2, 2}, ea.data()}},
+                     {"eb", Tensor{DType::INT64, {3, 2}, eb.data()}},
+                     {"wa", Tensor{DType::FLOAT32, {2, 2}, wa.data()}},
+                     {"wb", Tensor{DType::FLOAT32, {3, 2}, wb.data()}}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   // Each token's row comes back once from every device it went to.
   const float *y = static_cast<const float *>((*out)[0].data());

@@ -27,9 +27,6 @@ using namespace effc::test;
 
 namespace {
 
-#define EXPECT_CONTAINS(text, part)                                                                \
-  EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text)
-
 /// eff.ring_attention over `devices` of blocks q [1, 4, 4, 8], k/v [1, 2, 4,
 /// 8] (dtype t), result [1, 4, 4 N, 8].
 ManifestBuilder ringPlan(const std::vector<int64_t> &devices, DType t = DType::FLOAT32) {

@@ -21,9 +21,6 @@ using namespace effc::test;
 
 namespace {
 
-#define EXPECT_CONTAINS(text, part)                                                                \
-  EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text)
-
 HostTensor random(std::vector<int64_t> shape, std::mt19937 &rng) {
   HostTensor t(DType::FLOAT32, shape);
   std::uniform_real_distribution<float> u(-2, 2);
@@ -161,16 +158,11 @@ TEST(RingAttentionOp, PlanReaderAndPlacement) {
 }
 
 TEST(RingAttentionOp, HostBackendRunsThePlan) {
-  auto model = loadBytes(ringPlan().bytes());
-  ASSERT_TRUE(model);
-  SessionOptions options;
-  options.backend = "host";
-  options.devices = 2;
-  auto s = Session::create(model, options);
-  ASSERT_TRUE(s.ok()) << s.status().message();
+  auto s = hostSession(ringPlan().bytes(), 2);
+  ASSERT_TRUE(s);
   std::mt19937 rng(5);
   HostTensor x = random({1, 2, 4, 4}, rng);
-  auto out = (*s)->run({{"x", Tensor{DType::FLOAT32, {1, 2, 4, 4}, x.data<float>()}}});
+  auto out = s->run({{"x", Tensor{DType::FLOAT32, {1, 2, 4, 4}, x.data<float>()}}});
   ASSERT_TRUE(out.ok()) << out.status().message();
   // The same kernel on the blocks computed here.
   HostTensor a(DType::FLOAT32, x.shape()), b(DType::FLOAT32, x.shape());

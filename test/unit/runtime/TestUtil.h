@@ -13,6 +13,10 @@
 /// must fail the run, not hide as a skip.
 #define EFFC_SKIP_GPU_OR_OPT_IN() GTEST_SKIP() << "GPU/opt-in skip: "
 
+/// Passes when the string `text` contains `part` (a message's words).
+#define EXPECT_CONTAINS(text, part)                                                                \
+  EXPECT_NE(std::string(text).find(part), std::string::npos) << "message: " << (text)
+
 namespace effc::test {
 
 using artifact::Buffer;
@@ -124,6 +128,20 @@ inline std::shared_ptr<const Model> loadBytes(const std::string &bytes,
   auto m = Model::loadFromMemory(bytes.data(), bytes.size(), name);
   EXPECT_TRUE(m.ok()) << m.status().message();
   return m.ok() ? *m : nullptr;
+}
+
+/// A host-backend session over `devices` simulated devices on the artifact
+/// `bytes`; null (after a failed expectation) when it does not load or open.
+inline std::unique_ptr<Session> hostSession(const std::string &bytes, int devices) {
+  auto model = loadBytes(bytes);
+  if (!model)
+    return nullptr;
+  SessionOptions options;
+  options.backend = "host";
+  options.devices = devices;
+  auto s = Session::create(model, options);
+  EXPECT_TRUE(s.ok()) << s.status().message();
+  return s.ok() ? std::move(*s) : nullptr;
 }
 
 } // namespace effc::test
