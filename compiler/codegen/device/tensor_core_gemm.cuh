@@ -384,11 +384,10 @@ __device__ __forceinline__ void tcg_dv_warp_reduce(float *v, int lane) {
 /// threads (a multiple of 32, at most 1024); `red` is TCG_DV_VALS floats per
 /// warp of shared memory.
 template <class C, class Epilogue>
-__device__ __forceinline__ void tcg_decode_gemv(const void *__restrict__ A_,
-                                                const void *__restrict__ B_,
-                                                const void *__restrict__ bias_,
-                                                void *__restrict__ C_, Epilogue epilogue, int rows,
-                                                float *red) {
+__device__ __forceinline__ void
+tcg_decode_gemv(const void *__restrict__ A_, const void *__restrict__ B_,
+                const void *__restrict__ bias_, void *__restrict__ C_, Epilogue epilogue, int rows,
+                float *red) {
   static_assert(!C::TRANS_A && C::BATCH == 1, "decode path: [rows, K] A, one batch");
   constexpr int T = C::A_TYPE;
   constexpr bool ALIGNED = (C::LDA % 8 == 0) && (C::LDB % 8 == 0);
