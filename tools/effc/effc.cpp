@@ -42,8 +42,8 @@ cl::list<std::string> shapes("shape",
 cl::list<std::string>
     dims("dim",
          cl::desc("Fix the ONNX dim_param NAME to N in every input that uses it, e.g. --dim "
-                  "batch=1 --dim seq=16 (repeatable; combines with --shape). NAME=MIN..MAX "
-                  "(symbolic within bounds) is not supported yet"),
+                  "batch=1 --dim seq=16 (repeatable; combines with --shape), or keep it symbolic "
+                  "within bounds: --dim seq=1..512 (the runtime takes any value in them)"),
          cl::value_desc("NAME=N|NAME=MIN..MAX"), cl::cat(effcCategory));
 cl::opt<std::string> dtype("dtype",
                            cl::desc("Compute precision: fp32 (default), bf16 or fp16; weights are "
@@ -122,7 +122,7 @@ cl::opt<std::string> devicesAttention(
     cl::desc("Attention over --devices: replicate (default: every device attends every token) "
              "or ring (ring attention: each device keeps S / N query rows, the K/V blocks pass "
              "the ring, partial results merge by log-sum-exp; causal or full self-attention "
-             "without a mask or KV cache; host backend only so far)"),
+             "without a mask or KV cache; host and cuda backends)"),
     cl::init("replicate"), cl::value_desc("replicate|ring"), cl::cat(effcCategory));
 cl::opt<std::string> ringLayout(
     "ring-layout",
