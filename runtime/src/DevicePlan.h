@@ -34,6 +34,14 @@ struct CollectiveKernel {
   int outputsPerDevice() const;
   /// The device that alone holds output o, or -1: every device.
   int outputDevice(size_t o) const { return outputsPerDevice() ? deviceOf(o) : -1; }
+  /// Whether `devices` is exactly 0, 1, .., n - 1 (position p on rank p: the
+  /// cuda backend's ring and token exchange address ranks by position).
+  bool devicesInOrder(size_t n) const {
+    for (size_t i = 0; i < devices.size(); ++i)
+      if (devices[i] != int(i))
+        return false;
+    return devices.size() == n;
+  }
 };
 
 /// Manifest.devices, every Kernel.device within it, and each collective op:

@@ -6,6 +6,7 @@
 // and process) around Collectives::allToAllv.
 #include "cuda/ExpertExchange.h"
 
+#include "cuda/CudaManifest.h"
 #include "cuda/RuntimeModule.h"
 #include "host/MoEExchange.h"
 
@@ -50,11 +51,7 @@ struct ExpertExchange::Impl {
   int64_t dim(int32_t id, int d) const { return buffer(id).shape(d); }
   CUdeviceptr at(size_t rank, int32_t id) const { return (*ranks[rank].ptr)[size_t(id)]; }
 
-  std::string where(int k) const {
-    const artifact::Kernel &kr = m->kernels(k);
-    return "kernel " + std::to_string(k) + " (" + kr.op() +
-           (kr.location().empty() ? "" : " at " + kr.location()) + ")";
-  }
+  std::string where(int k) const { return kernelWhere(m->kernels(k), k); }
 
   Status launch(size_t rank, CUfunction fn, unsigned grid, std::vector<void *> args,
                 const std::string &what) {
@@ -240,10 +237,7 @@ ExpertExchange::create(const artifact::Manifest &m, const std::vector<ExchangeRa
       continue;
     any = true;
     const artifact::Kernel &kr = m.kernels(k);
-    bool inOrder = c->devices.size() == n;
-    for (size_t i = 0; inOrder && i < n; ++i)
-      inOrder = c->devices[i] == int(i);
-    if (!inOrder)
+    if (!c->devicesInOrder(n))
       return Status::error("cuda backend: " + impl->where(k) +
                            ": the cuda backend exchanges tokens between devices 0.." +
                            std::to_string(int(n) - 1) + " listed in order");

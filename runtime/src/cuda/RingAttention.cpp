@@ -5,6 +5,7 @@
 // cache, loaded once per GPU and process).
 #include "cuda/RingAttention.h"
 
+#include "cuda/CudaManifest.h"
 #include "cuda/RuntimeModule.h"
 #include "effc/Tensor.h"
 
@@ -35,12 +36,6 @@ StatusOr<Functions> loadFunctions(const Driver &d, const SessionOptions &o) {
   });
 }
 
-std::string kernelName(const artifact::Manifest &m, int k) {
-  const artifact::Kernel &kr = m.kernels(k);
-  return "kernel " + std::to_string(k) + " (" + kr.op() +
-         (kr.location().empty() ? "" : " at " + kr.location()) + ")";
-}
-
 /// One rank's scratch, sized for the largest ring kernel.
 struct Scratch {
   CUdeviceptr kv[2] = {0, 0}, o = 0, ml = 0, mine = 0, staging = 0;
@@ -52,15 +47,12 @@ struct Scratch {
 
 StatusOr<RingKernelShape> ringKernelShape(const artifact::Manifest &m, int k, int ranks) {
   const artifact::Kernel &kr = m.kernels(k);
-  const std::string where = "cuda backend: " + kernelName(m, k) + ": ";
+  const std::string where = "cuda backend: " + kernelWhere(m.kernels(k), k) + ": ";
   std::optional<CollectiveKernel> c = collectiveOf(kr);
   if (!c || c->op != EffOp::RingAttentionOp)
     return Status::error(where + "not an eff.ring_attention");
   const int n = ranks;
-  bool inOrder = int(c->devices.size()) == n;
-  for (int i = 0; inOrder && i < n; ++i)
-    inOrder = c->devices[size_t(i)] == i;
-  if (!inOrder)
+  if (!c->devicesInOrder(size_t(n)))
     return Status::error(where + "the cuda backend runs the ring over devices 0.." +
                          std::to_string(n - 1) + " listed in order");
   if (kr.inputs_size() != 3 * n || kr.outputs_size() != 1)
@@ -152,7 +144,7 @@ struct RingAttention::Impl {
   Status run(int k, Collectives &coll) {
     const RingKernelShape &s = shapes.at(k);
     const artifact::Kernel &kr = m->kernels(k);
-    const std::string where = kernelName(*m, k);
+    const std::string where = kernelWhere(m->kernels(k), k);
     const int N = s.N;
     const size_t es = dtypeSize(s.dtype);
     const size_t kElems = size_t(s.B * s.Hkv * s.n * s.D),
