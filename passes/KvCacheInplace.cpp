@@ -10,6 +10,7 @@
 // input on the next step.
 //
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/IoName.h"
 #include "passes/DimBounds.h"
 #include "passes/PagedKvMask.h"
 #include "passes/Passes.h"
@@ -30,11 +31,6 @@ namespace {
 
 constexpr StringLiteral kPastPrefix = "past_key_values.";
 constexpr StringLiteral kPresentPrefix = "present.";
-
-StringRef nameAttr(DictionaryAttr attrs) {
-  auto name = attrs ? dyn_cast_or_null<StringAttr>(attrs.get("eff.name")) : StringAttr();
-  return name ? name.getValue() : StringRef();
-}
 
 /// How `v` reaches an eff.attention key or value: "directly", "through N
 /// copies (...)" over the reshape/expand/unsqueeze/transpose of repeat_kv and
@@ -68,7 +64,7 @@ struct KvCacheInplacePass : public mlir::eff::impl::KvCacheInplaceBase<KvCacheIn
     std::string returnedAs;
     for (OpOperand &use : concat.getResult().getUses())
       if (isa<func::ReturnOp>(use.getOwner())) {
-        StringRef name = nameAttr(func.getResultAttrDict(use.getOperandNumber()));
+        StringRef name = effc::ioName(func.getResultAttrDict(use.getOperandNumber()));
         if (name == expected)
           return expected;
         returnedAs = name.str();
@@ -90,7 +86,7 @@ struct KvCacheInplacePass : public mlir::eff::impl::KvCacheInplaceBase<KvCacheIn
     if (!rows.isDynamicDim(2))
       fresh = rows.getDimSize(2);
     for (unsigned a = 0; a < func.getNumArguments() && !fresh; ++a)
-      if (nameAttr(func.getArgAttrDict(a)) == "input_ids")
+      if (effc::ioName(func.getArgAttrDict(a)) == "input_ids")
         fresh = argDimMax(func, a, 1);
     if (!past || !fresh) {
       reason = std::string("no upper bound for the ") +
@@ -108,7 +104,7 @@ struct KvCacheInplacePass : public mlir::eff::impl::KvCacheInplaceBase<KvCacheIn
     SmallVector<Type> argTypes(func.getArgumentTypes()), resultTypes(func.getResultTypes());
     llvm::StringMap<Type> retyped; // "0.key" -> the type that past took
     for (BlockArgument arg : func.getArguments()) {
-      StringRef name = nameAttr(func.getArgAttrDict(arg.getArgNumber()));
+      StringRef name = effc::ioName(func.getArgAttrDict(arg.getArgNumber()));
       if (!name.starts_with(kPastPrefix))
         continue;
       SmallVector<CastOp> casts;
@@ -131,7 +127,7 @@ struct KvCacheInplacePass : public mlir::eff::impl::KvCacheInplaceBase<KvCacheIn
     for (OpOperand &operand : ret->getOpOperands()) {
       unsigned i = operand.getOperandNumber();
       auto cast = operand.get().getDefiningOp<CastOp>();
-      StringRef name = nameAttr(func.getResultAttrDict(i));
+      StringRef name = effc::ioName(func.getResultAttrDict(i));
       // Only the present of a retyped past, in that past's type.
       auto past = name.starts_with(kPresentPrefix)
                       ? retyped.find(name.drop_front(kPresentPrefix.size()))
@@ -166,7 +162,7 @@ struct KvCacheInplacePass : public mlir::eff::impl::KvCacheInplaceBase<KvCacheIn
                             " tensors, not past and new rows");
       auto arg = dyn_cast<BlockArgument>(concat.getInputs()[0]);
       StringRef past = arg && arg.getOwner()->isEntryBlock()
-                           ? nameAttr(func.getArgAttrDict(arg.getArgNumber()))
+                           ? effc::ioName(func.getArgAttrDict(arg.getArgNumber()))
                            : StringRef();
       if (!past.starts_with(kPastPrefix))
         return notConverted("its first operand is not a function input named "

@@ -11,6 +11,7 @@
 // positions it reads.
 //
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/IoName.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,11 +28,6 @@ namespace {
 
 constexpr StringLiteral kIndexInput = "logits_index";
 
-StringRef nameOf(DictionaryAttr attrs) {
-  auto name = attrs ? dyn_cast_or_null<StringAttr>(attrs.get("eff.name")) : StringAttr();
-  return name ? name.getValue() : StringRef();
-}
-
 Value i64Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
   auto type = RankedTensorType::get({int64_t(values.size())}, b.getI64Type());
   return b.create<ConstantOp>(loc, type, DenseIntElementsAttr::get(type, values));
@@ -47,7 +43,7 @@ struct LastLogits : public eff::impl::LastLogitsBase<LastLogits> {
     auto ret = dyn_cast<func::ReturnOp>(func.getBody().front().getTerminator());
     int result = -1;
     for (unsigned i = 0; ret && i < func.getNumResults(); ++i)
-      if (nameOf(func.getResultAttrDict(i)) == "logits")
+      if (effc::ioName(func.getResultAttrDict(i)) == "logits")
         result = int(i);
     if (result < 0) {
       func.emitError("eff-last-logits: no function result named 'logits' (the LM head's output "
@@ -55,7 +51,7 @@ struct LastLogits : public eff::impl::LastLogitsBase<LastLogits> {
       return signalPassFailure();
     }
     for (unsigned i = 0; i < func.getNumArguments(); ++i)
-      if (nameOf(func.getArgAttrDict(i)) == kIndexInput) {
+      if (effc::ioName(func.getArgAttrDict(i)) == kIndexInput) {
         func.emitError("eff-last-logits: the function already has an input named 'logits_index'");
         return signalPassFailure();
       }
@@ -79,7 +75,7 @@ struct LastLogits : public eff::impl::LastLogitsBase<LastLogits> {
     OpBuilder b(func.getContext());
     Attribute batchName = b.getStringAttr("");
     for (unsigned i = 0; i < func.getNumArguments(); ++i)
-      if (nameOf(func.getArgAttrDict(i)) == "input_ids")
+      if (effc::ioName(func.getArgAttrDict(i)) == "input_ids")
         if (auto params = func.getArgAttrOfType<ArrayAttr>(i, "eff.dim_params");
             params && !params.empty())
           batchName = params[0];

@@ -20,6 +20,7 @@
 // All layers convert or none do.
 //
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/IoName.h"
 #include "passes/DimBounds.h"
 #include "passes/PagedKvMask.h"
 #include "passes/Passes.h"
@@ -40,11 +41,6 @@ using namespace mlir::eff;
 namespace {
 
 constexpr StringLiteral kPastPrefix = "past_key_values.";
-
-StringRef nameAttr(DictionaryAttr attrs) {
-  auto name = attrs ? dyn_cast_or_null<StringAttr>(attrs.get("eff.name")) : StringAttr();
-  return name ? name.getValue() : StringRef();
-}
 
 bool isView(Operation *op) { return isa<ReshapeOp, ExpandOp, UnsqueezeOp, TransposeOp>(op); }
 
@@ -99,7 +95,7 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
 
   int argNamed(StringRef name) {
     for (unsigned a = 0; a < func.getNumArguments(); ++a)
-      if (nameAttr(func.getArgAttrDict(a)) == name)
+      if (effc::ioName(func.getArgAttrDict(a)) == name)
         return int(a);
     return -1;
   }
@@ -117,7 +113,7 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
           continue;
         if (isa<func::ReturnOp>(user)) {
           if (v != append.getPresent() ||
-              nameAttr(func.getResultAttrDict(use.getOperandNumber())) != append.getState())
+              effc::ioName(func.getResultAttrDict(use.getOperandNumber())) != append.getState())
             return "a view of the cache is returned";
           continue;
         }
@@ -145,7 +141,7 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
       if (!seen.insert(v).second)
         continue;
       if (auto arg = dyn_cast<BlockArgument>(v)) {
-        StringRef name = nameAttr(func.getArgAttrDict(arg.getArgNumber()));
+        StringRef name = effc::ioName(func.getArgAttrDict(arg.getArgNumber()));
         if (name == "attention_mask")
           fromAttentionMask = true;
         else if (!name.starts_with(kPastPrefix) && name != "input_ids" && name != "position_ids")
@@ -181,11 +177,11 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
     for (KvAppendOp append : {layer.key, layer.value}) {
       auto arg = dyn_cast<BlockArgument>(append.getPast());
       if (!arg || !arg.getOwner()->isEntryBlock() ||
-          !nameAttr(func.getArgAttrDict(arg.getArgNumber())).starts_with(kPastPrefix))
+          !effc::ioName(func.getArgAttrDict(arg.getArgNumber())).starts_with(kPastPrefix))
         return "the cache's past is not a function input past_key_values.{i}.*";
       for (Operation *user : arg.getUsers())
         if (user != append.getOperation() && !dying.contains(user))
-          return ("the past input '" + nameAttr(func.getArgAttrDict(arg.getArgNumber())) +
+          return ("the past input '" + effc::ioName(func.getArgAttrDict(arg.getArgNumber())) +
                   "' is also read by " + user->getName().getStringRef())
               .str();
       auto type = cast<RankedTensorType>(append.getPast().getType());
@@ -308,7 +304,7 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
     if (ids < 0 || dimParam(unsigned(ids), 0).empty())
       return;
     for (BlockArgument arg : func.getArguments()) {
-      if (!nameAttr(func.getArgAttrDict(arg.getArgNumber())).starts_with(kPastPrefix) ||
+      if (!effc::ioName(func.getArgAttrDict(arg.getArgNumber())).starts_with(kPastPrefix) ||
           dimParam(arg.getArgNumber(), 0) != dimParam(unsigned(ids), 0))
         continue;
       for (Operation *user : llvm::make_early_inc_range(arg.getUsers()))
@@ -384,8 +380,9 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
       for (auto [j, append] : llvm::enumerate(std::array<KvAppendOp, 2>{layer.key, layer.value})) {
         auto arg = cast<BlockArgument>(append.getPast());
         auto past = cast<RankedTensorType>(arg.getType());
-        std::string suffix =
-            nameAttr(func.getArgAttrDict(arg.getArgNumber())).drop_front(kPastPrefix.size()).str();
+        std::string suffix = effc::ioName(func.getArgAttrDict(arg.getArgNumber()))
+                                 .drop_front(kPastPrefix.size())
+                                 .str();
         auto pool = RankedTensorType::get({pages, past.getDimSize(1), pageSize, past.getDimSize(3)},
                                           past.getElementType());
         arg.setType(pool);
@@ -469,11 +466,11 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
     }
     // What findDying promised: the pools are read by their writes alone.
     for (unsigned a = 0; a < func.getNumArguments(); ++a)
-      if (nameAttr(func.getArgAttrDict(a)).starts_with("kv_pages."))
+      if (effc::ioName(func.getArgAttrDict(a)).starts_with("kv_pages."))
         for (Operation *user : func.getArgument(a).getUsers())
           if (!isa<PagedKvWriteOp>(user)) {
             user->emitError("eff-paged-kv: internal error: this op still reads the pool '")
-                << nameAttr(func.getArgAttrDict(a)) << "'";
+                << effc::ioName(func.getArgAttrDict(a)) << "'";
             return signalPassFailure();
           }
     int mask = argNamed("attention_mask");

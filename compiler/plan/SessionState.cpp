@@ -1,6 +1,8 @@
 //===- SessionState.cpp - KV caches the plan keeps in session state -------===//
 #include "compiler/plan/SessionState.h"
 
+#include "dialects/eff/IoName.h"
+
 #include "llvm/Support/FormatVariadic.h"
 
 #include <optional>
@@ -10,11 +12,6 @@ using namespace mlir;
 
 namespace effc {
 namespace {
-
-StringRef nameOf(DictionaryAttr attrs) {
-  auto name = attrs ? dyn_cast_or_null<StringAttr>(attrs.get("eff.name")) : StringAttr();
-  return name ? name.getValue() : StringRef();
-}
 
 std::string useText(OpOperand &use) {
   return "'" + use.getOwner()->getName().getStringRef().str() + "' (operand " +
@@ -75,7 +72,7 @@ std::string whyNot(eff::KvAppendOp append, func::FuncOp func, const SymbolicShap
           ", which cannot read keys or values of another row stride", c.presentResult);
       !why.empty())
     return why;
-  if (nameOf(func.getResultAttrDict(c.presentResult)) != append.getState())
+  if (effc::ioName(func.getResultAttrDict(c.presentResult)) != append.getState())
     return "the present is not returned as '" + append.getState().str() + "'";
   auto type = cast<RankedTensorType>(append.getType());
   if (type.isDynamicDim(1) || type.isDynamicDim(3))
@@ -108,7 +105,7 @@ std::string whyNotPool(eff::PagedKvWriteOp write, func::FuncOp func, StateCandid
           c.presentResult);
       !why.empty())
     return why;
-  if (nameOf(func.getResultAttrDict(c.presentResult)).empty())
+  if (effc::ioName(func.getResultAttrDict(c.presentResult)).empty())
     return "the written pool's output has no name";
   return "";
 }
@@ -141,7 +138,7 @@ std::vector<StateCandidate> findPagedPoolStates(func::FuncOp func, bool remarks)
   if (remarks)
     for (StateCandidate c : found)
       c.pool->emitRemark("paged KV pool '")
-          << nameOf(func.getResultAttrDict(c.presentResult)) << "' kept in session state ("
+          << effc::ioName(func.getResultAttrDict(c.presentResult)) << "' kept in session state ("
           << cast<RankedTensorType>(c.pool.getType()).getDimSize(0) << " pages)";
   return found;
 }
