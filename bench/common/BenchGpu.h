@@ -43,9 +43,11 @@ public:
   Gpu(const cuda::Driver *d, const char *tool) : d_(d), a_(d->api), tool_(tool) {}
   Gpu(const Gpu &) = delete;
   Gpu &operator=(const Gpu &) = delete;
+  /// Unloads the modules still loaded (each once: unloadModule takes its
+  /// module off the list).
   ~Gpu() {
     for (cuda::CUmodule m : modules_)
-      a_.cuModuleUnload(m);
+      ok(a_.cuModuleUnload(m), "cuModuleUnload (at exit)");
   }
 
   bool ok(cuda::CUresult r, const std::string &what) {
@@ -68,7 +70,7 @@ public:
   }
   void free(cuda::CUdeviceptr p) {
     if (p)
-      a_.cuMemFree(p);
+      ok(a_.cuMemFree(p), "cuMemFree");
   }
   cuda::CUdeviceptr upload(const void *host, size_t bytes) {
     cuda::CUdeviceptr p = alloc(bytes);
@@ -88,6 +90,22 @@ public:
     modules_.push_back(m);
     return m;
   }
+  /// Unloads a module of loadModule before the Gpu goes (its destructor
+  /// then leaves it alone: unloading a handle twice is a use after free in
+  /// the driver). False, with a message, for a handle this Gpu does not hold.
+  bool unloadModule(cuda::CUmodule m) {
+    auto it = std::find(modules_.begin(), modules_.end(), m);
+    if (!m || it == modules_.end()) {
+      std::fprintf(stderr, "%s: cuModuleUnload: module %p is not loaded here (unloaded twice?)\n",
+                   tool_, (void *)m);
+      failed_ = true;
+      return false;
+    }
+    modules_.erase(it);
+    return ok(a_.cuModuleUnload(m), "cuModuleUnload");
+  }
+  /// Modules loaded and not yet unloaded.
+  size_t loadedModules() const { return modules_.size(); }
   /// Kernel `name` of `m` with `smem` bytes of dynamic shared memory allowed
   /// (set above the 48 KiB default); nullptr when any step fails.
   cuda::CUfunction function(cuda::CUmodule m, const std::string &name, uint32_t smem = 0) {
@@ -124,23 +142,28 @@ protected:
 template <class G, class Step> std::vector<float> eventTimes(G &g, int warm, int reps, Step step) {
   const cuda::DriverApi &a = g.api();
   cuda::CUevent e0 = nullptr, e1 = nullptr;
-  g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
-  g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate");
-  for (int i = 0; i < warm; ++i)
-    step();
-  g.sync("warm-up");
   std::vector<float> t;
-  for (int r = 0; r < reps && !g.failed(); ++r) {
-    a.cuEventRecord(e0, g.stream());
-    step();
-    a.cuEventRecord(e1, g.stream());
-    g.sync("timed call");
-    float ms = 0;
-    g.ok(a.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime");
-    t.push_back(ms);
+  if (g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate") &&
+      g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate")) {
+    for (int i = 0; i < warm; ++i)
+      step();
+    g.sync("warm-up");
+    for (int r = 0; r < reps && !g.failed(); ++r) {
+      if (!g.ok(a.cuEventRecord(e0, g.stream()), "cuEventRecord (start)"))
+        break;
+      step();
+      if (!g.ok(a.cuEventRecord(e1, g.stream()), "cuEventRecord (end)") || !g.sync("timed call"))
+        break;
+      float ms = 0;
+      if (g.ok(a.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime"))
+        t.push_back(ms);
+    }
   }
-  a.cuEventDestroy(e0);
-  a.cuEventDestroy(e1);
+  // Events that were never created are not destroyed.
+  if (e0)
+    g.ok(a.cuEventDestroy(e0), "cuEventDestroy");
+  if (e1)
+    g.ok(a.cuEventDestroy(e1), "cuEventDestroy");
   return t;
 }
 
