@@ -92,21 +92,21 @@ StatusOr<GenerationResult> Generator::generate(const std::vector<std::vector<int
   result.tokens.resize(n);
   if (o.returnLogits)
     result.logits = HostTensor(DType::FLOAT32, {int64_t(n), o.maxNewTokens, V});
-  std::vector<detail::TokenRng> rngs;
-  for (size_t b = 0; b < n; ++b)
-    rngs.emplace_back(o.seed, b);
   const detail::SamplingParams sampling{o.temperature, o.topK, o.topP};
 
-  // Greedy picks without returned logits need no logits on the host: the
-  // step model picks (on the device on the cuda backend) when it can.
+  // Picks without returned logits need no logits on the host: the step
+  // model picks (on the device on the cuda backend) when it can, with the
+  // same rule and random words (seed, sequence, new token) as below.
   struct PickGuard {
     detail::StepModel &m;
     bool on;
     ~PickGuard() {
       if (on)
-        m.pickGreedily(false);
+        m.pickTokens(nullptr);
     }
-  } picking{*model_, o.temperature == 0 && !o.returnLogits && model_->pickGreedily(true)};
+  };
+  const detail::PickRule rule{sampling, o.seed};
+  PickGuard picking{*model_, !o.returnLogits && model_->pickTokens(&rule)};
 
   std::vector<float> logits;
   EFFC_RETURN_IF_ERROR(model_->prefill(prompts, o.padTokenId, logits));
@@ -123,8 +123,9 @@ StatusOr<GenerationResult> Generator::generate(const std::vector<std::vector<int
       if (nan)
         return Status::error("sequence " + std::to_string(b) + ", new token " + std::to_string(k) +
                              ": the logits contain NaN");
-      int64_t token =
-          picking.on ? model_->picks()[b] : detail::pickToken(row, V, sampling, rngs[b]);
+      int64_t token = picking.on ? model_->picks()[b]
+                                 : detail::sampleToken(row, V, sampling,
+                                                       detail::tokenRandom(o.seed, b, uint64_t(k)));
       result.tokens[b].push_back(token);
       if (o.returnLogits)
         std::memcpy(result.logits.data<float>() + (int64_t(b) * o.maxNewTokens + k) * V, row,

@@ -45,15 +45,17 @@
 // state) a run writes its logits [B, s, V] into a device buffer of this
 // model, and only what the Generator reads crosses to the host: each
 // sequence's last real position's row (the prefill's ragged last tokens, a
-// step's one row), or with greedy picks (StepModel::pickGreedily) only its
-// token id, picked on the device (cuda/DeviceArgmax.h). The host backend
-// reads the same rows and picks with the host reference (greedyToken).
+// step's one row), or with picks (StepModel::pickTokens) only its token id,
+// picked on the device: greedy (cuda/DeviceArgmax.h) or sampled
+// (cuda/DeviceSampler.h). The host backend reads the same rows and picks
+// with the host sampler (checkedToken), which picks the same ids.
 // EFFC_GENERATE_HOST_LOGITS=1 brings every run's whole logits to the host
 // instead (the earlier behaviour, for comparing timings).
 #include "PastModel.h"
 #include "Sampler.h"
 #include "StepModel.h"
 #include "cuda/DeviceArgmax.h"
+#include "cuda/DeviceSampler.h"
 #include "effc/Session.h"
 
 #include <algorithm>
@@ -89,8 +91,10 @@ public:
            (l_.total.name.empty() ? std::string() : ", total <= " + std::to_string(l_.total.max));
   }
 
-  bool pickGreedily(bool on) override {
-    greedy_ = on;
+  bool pickTokens(const PickRule *rule) override {
+    picking_ = rule != nullptr; // picks: the logits stay where they are
+    if (rule)
+      rule_ = *rule;
     return true;
   }
 
@@ -122,9 +126,10 @@ public:
     } else {
       EFFC_RETURN_IF_ERROR(allocateCache());
     }
-    if (!greedy_) // greedy picks leave the logits alone
+    if (!picking_) // picks leave the logits alone
       logits.assign(n_ * size_t(l_.vocab), 0.f);
     picks_.assign(n_, -1);
+    pickStep_ = 0;
     for (int64_t start = 0; start < width; start += l_.seq.max) {
       int64_t s = std::min(l_.seq.max, width - start);
       std::vector<int64_t> ids(size_t(B_ * s), padToken), positions(size_t(B_ * s)),
@@ -161,7 +166,7 @@ public:
   Status step(const std::vector<int64_t> &tokens, const std::vector<bool> &live,
               std::vector<float> &logits) override {
     if (tokens.size() != n_ || live.size() != n_ ||
-        (!greedy_ && logits.size() != n_ * size_t(l_.vocab)))
+        (!picking_ && logits.size() != n_ * size_t(l_.vocab)))
       return Status::error("internal error: kv-cache step before prefill");
     std::vector<int64_t> ids(size_t(B_), pad_), newMask(size_t(B_), 0);
     std::vector<int64_t> positions(static_cast<size_t>(B_));
@@ -175,6 +180,7 @@ public:
       }
     }
     EFFC_RETURN_IF_ERROR(run(ids, positions, newMask, std::vector<int64_t>(size_t(B_), 0), 1));
+    ++pickStep_;
     std::vector<size_t> seqs;
     std::vector<int64_t> rows;
     for (size_t b = 0; b < n_; ++b)
@@ -289,63 +295,84 @@ private:
     return e && *e && std::strcmp(e, "0") != 0;
   }
 
+  /// sequence `seq`'s pick from its logits row on the host (pickTokens).
+  int64_t hostPick(const float *row, size_t seq) const {
+    return checkedToken(row, l_.vocab, rule_.sampling, tokenRandom(rule_.seed, seq, pickStep_));
+  }
+
   /// After a run: for each sequence seqs[k], row rows[k] of the logits seen
-  /// as [B * s, V] — its logits (float) into `logits`, or with greedy picks
-  /// its first maximum into picks_. On the device only those rows (or ids)
-  /// cross to the host; verbosity 2 says how many bytes.
+  /// as [B * s, V] — its logits (float) into `logits`, or with picks its
+  /// token into picks_. On the device only those rows (or ids) cross to the
+  /// host; verbosity 2 says how many bytes.
   Status takeRows(const std::vector<size_t> &seqs, const std::vector<int64_t> &rows,
                   std::vector<float> &logits) {
     const size_t V = size_t(l_.vocab);
     if (!logitsOnDevice_) {
-      std::vector<float> row(greedy_ ? V : 0);
+      std::vector<float> row(picking_ ? V : 0);
       for (size_t k = 0; k < seqs.size(); ++k) {
-        float *out = greedy_ ? row.data() : logits.data() + seqs[k] * V;
+        float *out = picking_ ? row.data() : logits.data() + seqs[k] * V;
         const int64_t base = rows[k] * l_.vocab;
         for (size_t v = 0; v < V; ++v)
           out[v] = float(logitsRun_.elementAsDouble(base + int64_t(v)));
-        if (greedy_)
-          picks_[seqs[k]] = greedyToken(row.data(), l_.vocab);
+        if (picking_)
+          picks_[seqs[k]] = hostPick(row.data(), seqs[k]);
       }
       return Status::OK();
     }
     const Tensor all{logitsDevice_.dtype(), logitsRunShape_, logitsDevice_.data(), Device::Cuda,
                      logitsDevice_.deviceIndex()};
     uint64_t bytes = 0;
-    if (greedy_ && !argmax_ && !argmaxFailed_) {
-      // An artifact with embedded cubins runs without libnvrtc: then the
-      // rows come back and the host picks.
-      auto a = cuda::DeviceArgmax::create(session_.options());
+    const bool sampled = picking_ && rule_.sampling.temperature > 0;
+    // An artifact with embedded cubins runs without libnvrtc: then the
+    // rows come back and the host picks.
+    auto load = [&](auto &picker, bool &failed, auto create, const char *what) {
+      if (picker || failed)
+        return;
+      auto a = create(session_.options());
       if (a.ok()) {
-        argmax_ = std::move(*a);
-      } else {
-        argmaxFailed_ = true;
-        if (session_.options().verbosity >= 1)
-          std::fprintf(stderr, "effc: %s: greedy picks on the host: %s\n",
-                       session_.model().path().c_str(), a.status().message().c_str());
+        picker = std::move(*a);
+        return;
       }
-    }
-    const bool pickOnDevice = greedy_ && argmax_ && cuda::DeviceArgmax::reads(all.dtype);
+      failed = true;
+      if (session_.options().verbosity >= 1)
+        std::fprintf(stderr, "effc: %s: %s picks on the host: %s\n",
+                     session_.model().path().c_str(), what, a.status().message().c_str());
+    };
+    if (picking_ && !sampled)
+      load(argmax_, argmaxFailed_, cuda::DeviceArgmax::create, "greedy");
+    if (sampled)
+      load(sampler_, samplerFailed_, cuda::DeviceSampler::create, "sampled");
+    const bool pickOnDevice = sampled ? sampler_ && cuda::DeviceSampler::reads(all.dtype)
+                                      : picking_ && argmax_ && cuda::DeviceArgmax::reads(all.dtype);
     if (pickOnDevice) {
       std::vector<int64_t> ids;
-      EFFC_RETURN_IF_ERROR(argmax_->pick(all, rows, session_.stream(), ids, bytes));
+      if (sampled) {
+        std::vector<int64_t> sequences(seqs.begin(), seqs.end());
+        EFFC_RETURN_IF_ERROR(sampler_->sample(all, rows, sequences, rule_.sampling, rule_.seed,
+                                              pickStep_, session_.stream(), ids, bytes));
+      } else {
+        EFFC_RETURN_IF_ERROR(argmax_->pick(all, rows, session_.stream(), ids, bytes));
+      }
       for (size_t k = 0; k < seqs.size(); ++k)
         picks_[seqs[k]] = ids[k];
     } else {
       EFFC_RETURN_IF_ERROR(cuda::copyLogitsRows(all, rows, session_.stream(), hostRows_, bytes));
-      std::vector<float> row(greedy_ ? V : 0);
+      std::vector<float> row(picking_ ? V : 0);
       for (size_t k = 0; k < seqs.size(); ++k) {
-        float *out = greedy_ ? row.data() : logits.data() + seqs[k] * V;
+        float *out = picking_ ? row.data() : logits.data() + seqs[k] * V;
         for (size_t v = 0; v < V; ++v)
           out[v] = float(hostRows_.elementAsDouble(int64_t(k * V + v)));
-        if (greedy_)
-          picks_[seqs[k]] = greedyToken(row.data(), l_.vocab);
+        if (picking_)
+          picks_[seqs[k]] = hostPick(row.data(), seqs[k]);
       }
     }
     if (session_.options().verbosity >= 2)
       std::fprintf(stderr, "effc: %s: generate: copied %llu bytes %s (%zu rows)\n",
                    session_.model().path().c_str(), (unsigned long long)bytes,
-                   pickOnDevice ? "for greedy picks on the device (row indices in, ids out)"
-                                : "of logits rows to the host",
+                   !pickOnDevice ? "of logits rows to the host"
+                   : sampled     ? "for sampled picks on the device (row indices and sequences "
+                                   "in, ids out)"
+                                 : "for greedy picks on the device (row indices in, ids out)",
                    seqs.size());
     return Status::OK();
   }
@@ -413,9 +440,13 @@ private:
   DeviceTensor logitsDevice_;           ///< cuda: the runs' logits (largest run's size)
   std::vector<int64_t> logitsRunShape_; ///< the last run's [B, s, V] in logitsDevice_
   HostTensor hostRows_;                 ///< cuda: the rows copied back
-  bool greedy_ = false;                 ///< pickGreedily
+  bool picking_ = false;                ///< pickTokens: picks instead of logits
+  PickRule rule_;                       ///< how, while picking_
+  uint64_t pickStep_ = 0;               ///< the picks' step: 0 after the prefill
   std::unique_ptr<cuda::DeviceArgmax> argmax_;
   bool argmaxFailed_ = false; ///< no device picks (no NVRTC): rows to the host
+  std::unique_ptr<cuda::DeviceSampler> sampler_;
+  bool samplerFailed_ = false;
 };
 
 } // namespace

@@ -1,5 +1,7 @@
 #include "Sampler.h"
 
+#include "token_sampling.cuh"
+
 #include <algorithm>
 #include <cmath>
 #include <numeric>
@@ -19,82 +21,59 @@ Status checkSamplingParams(const SamplingParams &p) {
   return Status::OK();
 }
 
-namespace {
-uint64_t mix(uint64_t z) {
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-} // namespace
-
-TokenRng::TokenRng(uint64_t seed, uint64_t stream) : state_(mix(seed) ^ mix(~stream)) {}
-
-uint64_t TokenRng::next() {
-  state_ += 0x9e3779b97f4a7c15ULL;
-  return mix(state_);
+uint64_t tokenRandom(uint64_t seed, uint64_t sequence, uint64_t step) {
+  return ts_philox(seed, sequence, step);
 }
 
 namespace {
 
-/// The tokens sampling may pick, most likely first (ties: lower id first),
-/// with their unnormalized probabilities after temperature, top-k and top-p.
+/// The tokens sampling may pick in token_sampling.cuh's order, with their
+/// integer weights (steps 1-5 there).
 struct Candidates {
   std::vector<int64_t> ids;
-  std::vector<double> prob;
-  double sum = 0;
-  bool allImpossible = false; ///< every logit -inf: the first id, no draw
+  std::vector<uint64_t> weight;
+  uint64_t sum = 0;           ///< S' (the kept weights' sum)
+  bool allImpossible = false; ///< every logit -inf: token 0, no draw
 };
 
 Candidates candidates(const float *logits, int64_t vocab, const SamplingParams &p) {
-  // Candidates by logit, ties by id: only the prefix that top-k or top-p
-  // can keep needs to be in order.
   Candidates c;
-  std::vector<int64_t> &ids = c.ids;
-  ids.assign(size_t(vocab), 0);
-  std::iota(ids.begin(), ids.end(), int64_t(0));
-  auto before = [&](int64_t a, int64_t b) {
-    return logits[a] > logits[b] || (logits[a] == logits[b] && a < b);
-  };
-  size_t kept = size_t(vocab);
-  if (p.topK > 0 && p.topK < vocab) {
-    kept = size_t(p.topK);
-    std::partial_sort(ids.begin(), ids.begin() + ptrdiff_t(kept), ids.end(), before);
-  } else if (p.topP < 1) {
-    std::sort(ids.begin(), ids.end(), before);
-  }
-  ids.resize(kept);
-
-  // softmax(logits / temperature) over the candidates, in double.
-  double top = -INFINITY;
-  for (int64_t id : ids)
-    top = std::max(top, double(logits[id]));
-  if (top == -INFINITY) { // every candidate impossible: the first one
-    ids.resize(1);
-    c.prob = {1.0};
+  const float m = *std::max_element(logits, logits + vocab);
+  if (m == -INFINITY) {
+    c.ids = {0};
+    c.weight = {1};
     c.sum = 1;
     c.allImpossible = true;
     return c;
   }
-  std::vector<double> &prob = c.prob;
-  prob.resize(kept);
-  double sum = 0;
-  for (size_t i = 0; i < kept; ++i) {
-    // +inf logits: those tokens share the mass; the rest get none.
-    double z = std::isinf(top) && top > 0 ? (logits[ids[i]] == top ? 0 : -INFINITY)
-                                          : (double(logits[ids[i]]) - top) / p.temperature;
-    sum += prob[i] = std::exp(z);
+  // The order (step 1): only the prefix top-k keeps needs sorting, but the
+  // draw walks the candidates in order, so without top-k all of them.
+  const int idBits = ts_id_bits(uint64_t(vocab));
+  std::vector<uint64_t> keys(static_cast<size_t>(vocab));
+  for (int64_t v = 0; v < vocab; ++v)
+    keys[size_t(v)] = ts_order_key(logits[v], uint64_t(v), idBits);
+  const size_t kept = p.topK > 0 && p.topK < vocab ? size_t(p.topK) : size_t(vocab);
+  std::partial_sort(keys.begin(), keys.begin() + ptrdiff_t(kept), keys.end());
+  keys.resize(kept);
+  const float scale = ts_scale(p.temperature);
+  const uint64_t idMask = (uint64_t(1) << idBits) - 1;
+  uint64_t sum = 0;
+  for (uint64_t key : keys) {
+    int64_t id = int64_t(key & idMask);
+    c.ids.push_back(id);
+    c.weight.push_back(ts_weight(logits[id], m, scale));
+    sum += c.weight.back();
   }
-  // top-p: the shortest prefix (in logit order) whose mass reaches topP; a
-  // token is kept while the mass before it is below topP, so the first always is.
+  // top-p (step 5): the shortest prefix whose weights reach the target.
   if (p.topP < 1) {
-    double mass = 0;
+    const uint64_t target = ts_top_p_target(sum, p.topP);
+    uint64_t mass = 0;
     size_t n = 0;
-    while (n < kept && mass < p.topP * sum)
-      mass += prob[n++];
-    kept = n;
+    while (mass < target)
+      mass += c.weight[n++];
+    c.ids.resize(n);
+    c.weight.resize(n);
     sum = mass;
-    ids.resize(kept);
-    prob.resize(kept);
   }
   c.sum = sum;
   return c;
@@ -102,19 +81,33 @@ Candidates candidates(const float *logits, int64_t vocab, const SamplingParams &
 
 } // namespace
 
-int64_t pickToken(const float *logits, int64_t vocab, const SamplingParams &p, TokenRng &rng) {
+int64_t sampleToken(const float *logits, int64_t vocab, const SamplingParams &p, uint64_t random) {
   if (p.temperature == 0) // first maximum, as torch.argmax
     return int64_t(std::max_element(logits, logits + vocab) - logits);
   Candidates c = candidates(logits, vocab, p);
   if (c.allImpossible)
     return c.ids[0];
-  double u = rng.uniform() * c.sum, acc = 0;
+  // Step 6: the first candidate whose prefix sum exceeds the draw's point.
+  const uint64_t t = ts_draw(random, c.sum);
+  uint64_t acc = 0;
   for (size_t i = 0; i < c.ids.size(); ++i) {
-    acc += c.prob[i];
-    if (u < acc)
+    acc += c.weight[i];
+    if (acc > t)
       return c.ids[i];
   }
-  return c.ids.back(); // u rounded up to the total
+  return c.ids.back(); // not reached: t < c.sum
+}
+
+int64_t checkedToken(const float *logits, int64_t vocab, const SamplingParams &p, uint64_t random) {
+  if (std::any_of(logits, logits + vocab, [](float x) { return std::isnan(x); }))
+    return -1;
+  return sampleToken(logits, vocab, p, random);
+}
+
+int64_t pickToken(const float *logits, int64_t vocab, const SamplingParams &p, TokenRng &rng) {
+  if (p.temperature == 0)
+    return sampleToken(logits, vocab, p, 0);
+  return sampleToken(logits, vocab, p, rng.next());
 }
 
 int64_t greedyToken(const float *logits, int64_t vocab) {
@@ -131,7 +124,7 @@ std::vector<double> tokenDistribution(const float *logits, int64_t vocab, const 
   }
   Candidates c = candidates(logits, vocab, p);
   for (size_t i = 0; i < c.ids.size(); ++i)
-    dist[size_t(c.ids[i])] = c.prob[i] / c.sum;
+    dist[size_t(c.ids[i])] = double(c.weight[i]) / double(c.sum);
   return dist;
 }
 

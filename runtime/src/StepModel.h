@@ -6,6 +6,7 @@
 // (prefill, then one-token steps that feed each run's cache to the next).
 #pragma once
 
+#include "Sampler.h"
 #include "effc/Status.h"
 
 #include <cstdint>
@@ -19,6 +20,12 @@ class Session;
 } // namespace effc
 
 namespace effc::detail {
+
+/// How a step model picks tokens itself (StepModel::pickTokens).
+struct PickRule {
+  SamplingParams sampling; ///< temperature 0: greedy
+  uint64_t seed = 0;
+};
 
 class StepModel {
 public:
@@ -44,14 +51,16 @@ public:
   virtual Status step(const std::vector<int64_t> &tokens, const std::vector<bool> &live,
                       std::vector<float> &logits) = 0;
 
-  /// Greedy decoding that needs no logits on the host: while on, prefill and
-  /// step leave `logits` as it is and write each (live) sequence b's first
-  /// maximum into picks()[b] instead, -1 where its row holds a NaN (on the
-  /// cuda backend the pick runs on the device and only the ids cross).
-  /// Returns whether the model does this; if not, the Generator picks from
-  /// the logits.
-  virtual bool pickGreedily(bool on) {
-    (void)on;
+  /// Picks that need no logits on the host: while `rule` is set, prefill
+  /// and step leave `logits` as it is and write each (live) sequence b's
+  /// token into picks()[b] instead, -1 where its row holds a NaN: the first
+  /// maximum (temperature 0) or the token sampled with the random word
+  /// tokenRandom(rule->seed, b, k), k = 0 for the prefill's picks and j for
+  /// the j-th step's (Sampler.h; on the cuda backend the pick runs on the
+  /// device and only the ids cross). nullptr turns it off. Returns whether
+  /// the model does this; if not, the Generator picks from the logits.
+  virtual bool pickTokens(const PickRule *rule) {
+    (void)rule;
     return false;
   }
   const std::vector<int64_t> &picks() const { return picks_; }

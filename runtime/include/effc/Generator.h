@@ -21,8 +21,9 @@
 // prompts from an empty past (in chunks of at most max seq tokens), then runs
 // one token per step, each run's present.* the next run's past, kept in the
 // session's memory (on the cuda backend the cache and the logits stay on the
-// device: only the ids go in, and each sequence's last logits row, or with
-// greedy decoding only its picked token id, comes back). Prompts
+// device: only the ids go in, and each sequence's last logits row, or
+// without returned logits only its token id, picked on the device, greedy
+// or sampled, comes back). Prompts
 // of different lengths are right-padded and masked (PastStepModel.cpp says
 // why); a sequence holds at most past's bound + 1 tokens.
 //
@@ -56,8 +57,10 @@ struct GenerationOptions {
   /// Sampling: keep the most likely tokens whose probability mass reaches
   /// top_p (at least one); 1: all. In (0, 1].
   double topP = 1;
-  /// Sampling seed. Each sequence b draws from its own stream (seed, b), so
-  /// its tokens do not depend on the other sequences of the batch.
+  /// Sampling seed. Sequence b's k-th new token is drawn with the random
+  /// word of (seed, b, k) (Philox4x32-10), so its tokens do not depend on
+  /// the other sequences of the batch, and the cuda backend's device picks
+  /// give the host's tokens (compiler/codegen/device/token_sampling.cuh).
   uint64_t seed = 0;
   /// A sequence ends after it emits one of these (the stop token is returned).
   std::vector<int64_t> stopTokenIds;

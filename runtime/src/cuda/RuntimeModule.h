@@ -1,5 +1,6 @@
 // The device modules the cuda backend compiles itself at session start
 // (not generated per model): argmax_rows.cuh (cuda/DeviceArgmax),
+// sample_rows.cuh (cuda/DeviceSampler, after token_sampling.cuh),
 // expert_exchange.cuh (cuda/ExpertExchange) and ring_attention.cuh
 // (cuda/RingAttention), each embedded at build time with primitives.cuh
 // before it (runtime/src/CMakeLists.txt, EmbedDeviceCode.cmake), compiled

@@ -6,12 +6,14 @@
 #include "Sampler.h"
 #include "StepModel.h"
 #include "TestUtil.h"
+#include "token_sampling.cuh"
 
 #include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
 #include <random>
+#include <set>
 #include <tuple>
 
 using namespace effc;
@@ -137,6 +139,54 @@ TEST(Sampler, ParameterRanges) {
   EXPECT_FALSE(checkSamplingParams({1, 0, 1.5}).ok());
 }
 
+// The random words are Philox4x32-10's (Random123's known answers, the
+// counter {step, sequence} and key seed as 32-bit words, the first two
+// output words as one 64-bit word), the same on the host and the device.
+TEST(Sampler, RandomWordsArePhilox4x32_10) {
+  EXPECT_EQ(tokenRandom(0, 0, 0), 0xe169c58d6627e8d5ull);
+  EXPECT_EQ(tokenRandom(~0ull, ~0ull, ~0ull), 0x41c83b0e408f276dull);
+  EXPECT_EQ(tokenRandom(0x299f31d0a4093822ull, 0x0370734413198a2eull, 0x85a308d3243f6a88ull),
+            0x94fdcceb'd16cfe09ull);
+  TokenRng rng(5, 3);
+  for (uint64_t k = 0; k < 4; ++k)
+    EXPECT_EQ(rng.next(), tokenRandom(5, 3, k));
+}
+
+// token_sampling.cuh's pieces: the draw's point is the high word of the
+// 128-bit product; 2^x is within 3e-7 of exp2; weights are exact integers of
+// the order's maximum 2^32; the order key sorts by logit then id.
+TEST(Sampler, TokenSamplingDefinitionPieces) {
+  std::mt19937_64 g(3);
+  for (int i = 0; i < 2000; ++i) {
+    uint64_t r = g(), s = i % 3 == 0 ? g() : g() >> (i % 40);
+    EXPECT_EQ(ts_draw(r, s), uint64_t((unsigned __int128)r * s >> 64)) << r << " " << s;
+  }
+  EXPECT_EQ(ts_draw(~0ull, 5), 4u);
+  for (float x = -31.99f; x <= 0; x += 0.00731f)
+    EXPECT_NEAR(double(ts_exp2(x)) / std::exp2(double(x)), 1.0, 3e-7) << x;
+  EXPECT_EQ(ts_exp2(0.f), 1.f);
+  EXPECT_EQ(ts_weight(3.f, 3.f, 1.f), 1ull << 32);
+  EXPECT_EQ(ts_weight(INFINITY, INFINITY, 1.f), 1ull << 32);
+  EXPECT_EQ(ts_weight(1e30f, INFINITY, 1.f), 0u);
+  EXPECT_EQ(ts_weight(-INFINITY, 0.f, 1.f), 0u);
+  EXPECT_EQ(ts_weight(-40.f, 0.f, 1.f), 0u);
+  EXPECT_NEAR(double(ts_weight(-1.f, 0.f, ts_scale(1.0))), std::exp(-1.0) * 0x1p32, 0x1p32 * 3e-7);
+  EXPECT_EQ(ts_id_bits(2), 1);
+  EXPECT_EQ(ts_id_bits(256), 8);
+  EXPECT_EQ(ts_id_bits(257), 9);
+  EXPECT_EQ(ts_id_bits(128256), 17);
+  const int b = ts_id_bits(100);
+  EXPECT_LT(ts_order_key(2.f, 50, b), ts_order_key(1.f, 3, b));        // larger logit first
+  EXPECT_LT(ts_order_key(1.f, 3, b), ts_order_key(1.f, 4, b));         // ties: lower id first
+  EXPECT_LT(ts_order_key(-0.f, 3, b), ts_order_key(0.f, 4, b));        // -0 is +0
+  EXPECT_LT(ts_order_key(-1.f, 99, b), ts_order_key(-INFINITY, 0, b)); // -inf last
+  EXPECT_LT(ts_order_key(INFINITY, 99, b), ts_order_key(3e38f, 0, b));
+  EXPECT_EQ(ts_top_p_target(10, 0.5), 5u);
+  EXPECT_EQ(ts_top_p_target(10, 0.51), 6u);
+  EXPECT_EQ(ts_top_p_target(10, 1e-12), 1u);
+  EXPECT_EQ(ts_top_p_target(~0ull, 1.0), ~0ull); // double(s) rounds up: s itself
+}
+
 namespace {
 
 /// A scripted step model: sequence b's next token is (last token + 1 + b)
@@ -252,13 +302,19 @@ TEST(Generator, SampledSequenceDoesNotDependOnItsNeighbour) {
   GenerationOptions o;
   o.maxNewTokens = 6;
   o.temperature = 50; // flat enough that the scripted peak does not decide
-  o.seed = 5;
+  // A seed where sequence 1 never emits sequence 0's first token, so only
+  // sequence 0 stops at it.
   Scripted a, b;
-  auto ra = a.generator.generate({{3}, {4}}, o);
-  ASSERT_TRUE(ra.ok());
-  int64_t stop = ra->tokens[0][0];
-  // (A seed where sequence 1 never emits it, so only sequence 0 stops.)
-  ASSERT_EQ(std::count(ra->tokens[1].begin(), ra->tokens[1].end(), stop), 0);
+  StatusOr<GenerationResult> ra = Status::error("no seed");
+  int64_t stop = -1;
+  for (o.seed = 5; o.seed < 40; ++o.seed) {
+    ra = a.generator.generate({{3}, {4}}, o);
+    ASSERT_TRUE(ra.ok());
+    stop = ra->tokens[0][0];
+    if (std::count(ra->tokens[1].begin(), ra->tokens[1].end(), stop) == 0)
+      break;
+  }
+  ASSERT_LT(o.seed, 40u) << "no seed in 5..39 where sequence 1 avoids sequence 0's first token";
   o.stopTokenIds = {stop};
   auto rb = b.generator.generate({{3}, {4}}, o);
   ASSERT_TRUE(rb.ok());
@@ -266,7 +322,7 @@ TEST(Generator, SampledSequenceDoesNotDependOnItsNeighbour) {
   EXPECT_EQ(ra->tokens[1], rb->tokens[1]);
   Scripted c;
   o.stopTokenIds.clear();
-  o.seed = 6;
+  ++o.seed;
   auto rc = c.generator.generate({{3}, {4}}, o);
   ASSERT_TRUE(rc.ok());
   EXPECT_NE(ra->tokens, rc->tokens);
@@ -686,8 +742,8 @@ TEST(PastGenerator, SessionStateMatchesFeedingThePresentsBack) {
 // chunks (chunks of 3: the 5-token prompt ends at position 1 of the second,
 // the 2-token one at position 1 of the first): each sequence's logits row
 // is its own last token's, bit for bit, and the greedy picks
-// (StepModel::pickGreedily; the host reference of the cuda backend's device
-// pick) are those rows' first maxima, in the prefill and the steps. The
+// (StepModel::pickTokens, greedy; the host reference of the cuda backend's
+// device pick) are those rows' first maxima, in the prefill and the steps. The
 // model's logits at a position are that position's token's alone
 // (emb[token] @ W), so a row read at any other position is another token's,
 // which differs.
@@ -720,7 +776,8 @@ TEST(PastGenerator, RaggedPrefillReadsEachSequencesLastToken) {
             << " tokens";
       }
       // Greedy picks: the same rows' first maxima; the logits stay as given.
-      ASSERT_TRUE((*m)->pickGreedily(true));
+      const PickRule greedy;
+      ASSERT_TRUE((*m)->pickTokens(&greedy));
       std::vector<float> untouched(16, -7.f);
       ASSERT_TRUE((*m)->prefill(prompts, 0, untouched).ok());
       EXPECT_EQ(untouched, std::vector<float>(16, -7.f));
@@ -734,7 +791,7 @@ TEST(PastGenerator, RaggedPrefillReadsEachSequencesLastToken) {
       ASSERT_TRUE((*m)->step({2, 6}, {true, true}, untouched).ok());
       EXPECT_EQ((*m)->picks()[0], greedyToken(of[2].data(), 8));
       EXPECT_EQ((*m)->picks()[1], greedyToken(of[6].data(), 8));
-      (*m)->pickGreedily(false);
+      (*m)->pickTokens(nullptr);
     }
   }
 }
@@ -764,5 +821,40 @@ TEST(PastGenerator, GreedyPicksGiveTheTokensOfTheLogits) {
       for (int64_t k = 0; k < 6; ++k)
         EXPECT_EQ(fromLogits->tokens[b][size_t(k)],
                   greedyToken(fromLogits->logits.data<float>() + (int64_t(b) * 6 + k) * 8, 8));
+  }
+}
+
+// Sampled picks by the step model (what the cuda backend does on the device;
+// here the host sampler) are the tokens the Generator samples from the
+// returned logits with the same random words (seed, sequence, new token),
+// and every token is the host sampler's pick from its step's logits.
+TEST(PastGenerator, SampledPicksGiveTheTokensOfTheLogits) {
+  for (bool state : {false, true}) {
+    auto model = tinySymbolicWithPast(state);
+    ASSERT_TRUE(model);
+    auto session = Session::create(model, "host");
+    ASSERT_TRUE(session.ok()) << session.status().message();
+    auto g = Generator::create(**session);
+    ASSERT_TRUE(g.ok()) << g.status().message();
+    std::vector<std::vector<int64_t>> prompts = {{1, 2, 3, 4, 5}, {6, 7}};
+    std::set<std::vector<std::vector<int64_t>>> seen;
+    for (uint64_t seed : {1, 2, 3}) {
+      GenerationOptions o;
+      o.maxNewTokens = 6;
+      o.temperature = 1.5, o.topK = 6, o.topP = 0.95, o.seed = seed;
+      auto picked = (*g)->generate(prompts, o);
+      ASSERT_TRUE(picked.ok()) << picked.status().message();
+      o.returnLogits = true;
+      auto fromLogits = (*g)->generate(prompts, o);
+      ASSERT_TRUE(fromLogits.ok()) << fromLogits.status().message();
+      EXPECT_EQ(picked->tokens, fromLogits->tokens) << (state ? "state" : "buffers");
+      for (size_t b = 0; b < 2; ++b)
+        for (int64_t k = 0; k < 6; ++k)
+          EXPECT_EQ(fromLogits->tokens[b][size_t(k)],
+                    sampleToken(fromLogits->logits.data<float>() + (int64_t(b) * 6 + k) * 8, 8,
+                                {1.5, 6, 0.95}, tokenRandom(seed, b, uint64_t(k))));
+      seen.insert(picked->tokens);
+    }
+    EXPECT_GT(seen.size(), 1u) << "three seeds gave the same tokens";
   }
 }
