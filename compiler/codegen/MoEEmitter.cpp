@@ -6,7 +6,8 @@
 // The stages eff-lower-moe builds (eff.moe_permute, eff.moe_expert_gemm,
 // eff.moe_combine) come from the MLIR-free generators of compiler/codegen/moe
 // (shared with effc-moe-bench): the choice is their launch, the variant says
-// which kernel (expert GEMMs: grouped tensor-core GEMM or GEMV).
+// which kernel (expert GEMMs: grouped wgmma GEMM on sm_90a where
+// moe::wantsWgmma asks for it and it fits, grouped mma.sync GEMM, or GEMV).
 //
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/core/DTypeInfo.h"
@@ -98,6 +99,7 @@ bool emitStage(const KernelDesc &d, std::string &source, LaunchDims &launch, std
     s.N = d.inputs[1].shape[1] / (s.gated ? 2 : 1);
     s.KD = d.inputs[1].shape[2];
     s.dtype = d.inputs[0].dtype;
+    s.wgmma = moe::wantsWgmma(d.sm90a, d.gemm);
     std::string rows = d.stringAttr("rows", "sorted");
     if (rows == "dense") {
       s.rows = moe::Rows::Dense;
@@ -112,7 +114,9 @@ bool emitStage(const KernelDesc &d, std::string &source, LaunchDims &launch, std
     } else {
       return fail("rows '" + rows + "' with that index");
     }
-    variant = moe::usesTensorCores(s) ? "grouped-mma" : "gemv";
+    variant = moe::usesWgmma(s)         ? "grouped-wgmma"
+              : moe::usesTensorCores(s) ? "grouped-mma"
+                                        : "gemv";
     return moe::emitExpertGemm(s, d.name, source, launch, why) || fail(why);
   }
   if (d.is(EffOp::MoECombineOp)) {
@@ -141,6 +145,8 @@ bool chooseMoE(const KernelDesc &d, KernelChoice &c, std::string &error) {
     if (!emitStage(d, source, c.launch, c.variant, error))
       return false;
     c.needsMoEPrelude = true;
+    // device/moe_wgmma.cuh comes with the Hopper files (CudaTranslationUnit).
+    c.needsHopperPrelude = c.variant == "grouped-wgmma";
     return true;
   }
   MoEGeometry g;

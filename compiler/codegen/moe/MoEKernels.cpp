@@ -172,6 +172,21 @@ bool usesWgmma(const ExpertGemmSpec &s) {
          s.N % (s.gated ? 128 : 256) == 0 && s.outRows() >= 16;
 }
 
+bool wantsWgmma(bool sm90a, GemmKernelChoice gemm) {
+  if (!sm90a)
+    return false;
+  switch (gemm) {
+  case GemmKernelChoice::Wgmma:
+    return true;
+  case GemmKernelChoice::Mma:
+    return false;
+  case GemmKernelChoice::Auto:
+  case GemmKernelChoice::Tma:
+    return kMoEWgmmaByDefault;
+  }
+  return false;
+}
+
 bool usesTensorCores(const ExpertGemmSpec &s) {
   if (usesWgmma(s))
     return true;

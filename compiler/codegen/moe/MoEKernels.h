@@ -66,7 +66,7 @@ struct ExpertGemmSpec {
   int mmaBn = 0;
   /// sm_90a only: the wgmma variant (device/moe_wgmma.cuh, 128x256x64
   /// tiles) where its sizes fit (usesWgmma); the translation unit then needs
-  /// moePrelude(true). Not chosen by the compiler yet (not measured).
+  /// moePrelude(true). Set from wantsWgmma (effc --gemm, the target).
   bool wgmma = false;
   /// The GEMV kernel's reduction-loop unroll (1: none, the measured
   /// default; 2 or 4 keep more weight loads in flight per warp).
@@ -87,6 +87,16 @@ int mmaTileN(const ExpertGemmSpec &spec);
 /// spec.wgmma and the sizes fit moe_grouped_wgmma (16-bit, sorted or dense
 /// rows, KD % 64, N % (gated ? 128 : 256)).
 bool usesWgmma(const ExpertGemmSpec &spec);
+/// sm_90a's default MoE grouped GEMM kernel: false keeps mma.sync
+/// (moe_grouped_mma) until GPU timings of both kernels in one run
+/// (test/gpu/moe_variants.sh) confirm wgmma; flipping it moves effc's sm_90a
+/// artifacts (--gemm=auto) and effc-moe-bench's "default" variant together.
+constexpr bool kMoEWgmmaByDefault = false;
+/// The one choice of the expert GEMMs' kernel on a target: whether they ask
+/// for the wgmma kernel (ExpertGemmSpec::wgmma; usesWgmma then says where it
+/// fits). Only on sm_90a; effc --gemm=wgmma asks for it, --gemm=mma never,
+/// auto and tma (no TMA MoE kernel) follow kMoEWgmmaByDefault.
+bool wantsWgmma(bool sm90a, GemmKernelChoice gemm);
 
 /// combine: (x [T,H], z f32 [rows,H], weights f32 [T,K], order or null, zs
 /// f32 [T,H] or null, shared_gate [1,H] or null) -> y [T,H] in x's type.
