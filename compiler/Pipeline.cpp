@@ -135,6 +135,13 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     paged.splits = options.splitKvDecode ? options.splitKvSplits : 0;
     paged.remarks = options.remarks;
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createPagedKv(paged));
+    // Ragged steps without padding: many sequences' tokens packed in one
+    // row, attention per token (the other ops must keep tokens apart).
+    if (options.packedTokens) {
+      mlir::eff::PackedTokensOptions packed;
+      packed.remarks = options.remarks;
+      pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createPackedTokens(packed));
+    }
   }
   // Decode: attention with few queries over a long KV cache splits over the
   // keys (attention_partial + attention_combine) so the grid fills the GPU.

@@ -64,6 +64,11 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Pages per pool with --paged-kv (0: every sequence of the batch at its "
                      "longest)"),
       llvm::cl::init(0)};
+  Option<bool> packedTokens{
+      *this, "packed-tokens",
+      llvm::cl::desc("With paged-kv: run input_ids [1, T] as the packed new tokens of many "
+                     "sequences, attention per token (eff-packed-tokens)"),
+      llvm::cl::init(false)};
   Option<bool> decomposeLoRA{
       *this, "decompose-lora",
       llvm::cl::desc("Lower eff.lora_linear to GEMMs + eff.lora_expand (false keeps it as one "

@@ -513,6 +513,37 @@ def PagedKv : Pass<"eff-paged-kv", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def PackedTokens : Pass<"eff-packed-tokens", "func::FuncOp"> {
+  let summary = "Run a paged decoder over packed ragged tokens: input_ids [1, T] holds many "
+                "sequences' new tokens back to back, attention per token (effc --packed-tokens)";
+  let description = [{
+    Issue 19 (continuous batching without padding). After eff-paged-kv, a
+    model whose input_ids is [1, seq] with a symbolic seq (effc --dim
+    batch=1 --dim seq=1..T) can run the new tokens of several sequences in
+    one pass, packed along seq, when nothing but attention mixes tokens:
+      - each eff.paged_attention(_partial) takes q transposed from
+        [1, Hq, T, D] to [T, Hq, 1, D] (one query row per token; its
+        eff.attention_combine likewise) and its result back;
+      - block_table [1, max_pages] and seq_lens [1] become the inputs
+        token_block_table [T, max_pages] (each token's sequence's pages) and
+        token_seq_lens [T] (its position + 1), on input_ids' seq dim;
+        slot_mapping [1, T] already names each token's slot.
+    Every other op must compute a token from that token alone. The token
+    dims are those whose extent changes with seq (the function's shapes
+    probed at two values of it): nothing reduces, contracts, pairs,
+    concatenates, slices, gathers or normalizes along one, no reshape
+    regroups them, the token count read by eff.shape only sizes reshapes
+    and expands, and an op not known to keep tokens apart stops it.
+    Otherwise the model is left as it is. With `remarks`, a remark says what
+    was done or why not.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark: converted, or why not">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
 def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
   let summary = "Group chains of elementwise ops into eff.fusion kernels";
   let description = [{

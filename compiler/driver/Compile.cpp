@@ -325,6 +325,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.splitKvSplits = options.splitKvSplits;
   pipelineOptions.pagedKv = options.pagedKv;
   pipelineOptions.pagedKvPages = options.pagedKvPages;
+  pipelineOptions.packedTokens = options.packedTokens;
   pipelineOptions.moePartitions = options.moePartitions;
   pipelineOptions.devices = options.devices;
   pipelineOptions.devicesAttention = options.devicesAttention;

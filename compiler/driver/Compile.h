@@ -50,6 +50,8 @@ struct CompileOptions {
   /// pages per pool (0: the pass's default).
   int64_t pagedKv = 0;
   int64_t pagedKvPages = 0;
+  /// --packed-tokens (with --paged-kv): eff-packed-tokens.
+  bool packedTokens = false;
   bool decomposeLoRA = true;
   /// --moe-partitions: expert groups per eff.moe (1: none).
   int64_t moePartitions = 1;

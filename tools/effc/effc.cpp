@@ -101,6 +101,13 @@ cl::opt<int64_t> pagedKvPages("paged-kv-pages",
                               cl::desc("Pages per pool with --paged-kv (0: every sequence of "
                                        "the batch at its longest)"),
                               cl::init(0), cl::value_desc("N"), cl::cat(effcCategory));
+cl::opt<bool> packedTokens(
+    "packed-tokens",
+    cl::desc("With --paged-kv and --dim batch=1 --dim seq=1..T: one run holds the new tokens of "
+             "many sequences back to back, no padding; attention runs per token through "
+             "token_block_table / token_seq_lens (eff-packed-tokens; the serving engine packs "
+             "its steps this way)"),
+    cl::init(false), cl::cat(effcCategory));
 cl::opt<int64_t> splitKvSplits(
     "split-kv-splits",
     cl::desc("Split every eligible decode attention N ways (0: the heuristic; tests and "
@@ -279,6 +286,11 @@ int main(int argc, char **argv) {
            << pagedKv << " and " << pagedKvPages << "\n";
     return 1;
   }
+  if (packedTokens && pagedKv == 0) {
+    errs() << "effc: error: --packed-tokens needs --paged-kv=N (it packs a paged decoder's "
+              "tokens)\n";
+    return 1;
+  }
   effc::CompileOptions options;
   if (!parseShapes(options))
     return 1;
@@ -305,6 +317,7 @@ int main(int argc, char **argv) {
   options.splitKvSplits = splitKvSplits;
   options.pagedKv = pagedKv;
   options.pagedKvPages = pagedKvPages;
+  options.packedTokens = packedTokens;
   options.moePartitions = moePartitions;
   options.devices = devices;
   options.devicesAttention = devicesAttention;
