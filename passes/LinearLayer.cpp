@@ -18,6 +18,7 @@ std::optional<LinearLayer> asLinearLayer(Operation *op, bool needModulePath) {
   Value w;
   if (auto mm = dyn_cast<MatMulOp>(op)) {
     l.x = mm.getA(), w = mm.getB();
+    l.weightIsNK = mm.getTransB() != 0;
   } else if (auto gemm = dyn_cast<GemmOp>(op)) {
     if (gemm.getTransA() != 0)
       return std::nullopt;

@@ -17,7 +17,7 @@
 namespace mlir::eff {
 
 /// x [..., K] times a constant weight stored [K, N] (MatMul; Gemm) or [N, K]
-/// (Gemm transB = 1).
+/// (Gemm or MatMul transB = 1).
 struct LinearLayer {
   Operation *op = nullptr;
   Value x;

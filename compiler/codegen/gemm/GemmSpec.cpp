@@ -19,6 +19,15 @@ bool matmulSpec(const KernelDesc &d, GemmSpec &s, std::string &error) {
     error = d.op + ": operands must have rank >= 1";
     return false;
   }
+  // transB (eff-k-major-weights): a 2-D b stored [N, K], read K-major.
+  s.transB = d.intAttr("transB", op_defaults::MatMulOp_transB) != 0;
+  if (s.transB) {
+    if (bs.size() != 2) {
+      error = d.op + ": transB = 1 needs a 2-D b, got " + shapeText(d.inputs[1].shape);
+      return false;
+    }
+    std::swap(bs[0], bs[1]);
+  }
   if (as.size() == 1)
     as.insert(as.begin(), 1);
   if (bs.size() == 1)

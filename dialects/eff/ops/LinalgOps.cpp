@@ -39,7 +39,17 @@ LogicalResult MatMulOp::inferResultTypes(MLIRContext *, std::optional<Location> 
     return success();
   }
   // numpy: a 1-D a is [1, K], a 1-D b is [K, 1]; the added dim is dropped.
+  // transB: b is a 2-D [N, K] (its [K, N] transpose is the operand).
   SmallVector<int64_t> as(a.getShape()), bs(b.getShape());
+  const int64_t transB = int64_t(adaptor.getTransB());
+  if (transB != 0 && transB != 1)
+    return emitOptionalError(loc, "matmul transB must be 0 or 1, got ", transB);
+  if (transB == 1) {
+    if (bs.size() != 2)
+      return emitOptionalError(loc, "matmul transB = 1 needs a 2-D b ([N, K]), got rank ",
+                               bs.size());
+    std::swap(bs[0], bs[1]);
+  }
   bool aVector = as.size() == 1, bVector = bs.size() == 1;
   if (aVector)
     as.insert(as.begin(), 1);

@@ -9,8 +9,14 @@ def Eff_MatMulOp : Eff_Op<"matmul", [Eff_GemmLike]> {
   let description = [{
     A 1-D `a` is treated as [1, K] and a 1-D `b` as [K, 1]; the promoted dim is
     dropped from the result. Leading (batch) dims broadcast multidirectionally.
+
+    `transB = 1`: `b` is a 2-D weight stored [N, K] (K-major) and the product
+    is `a` times its transpose. ONNX MatMul never sets it; eff-k-major-weights
+    stores a constant weight so where the [K, N] rows could not be read by
+    TMA (sm_90a, N * element bytes not a multiple of 16).
   }];
-  let arguments = (ins Eff_NumericTensor:$a, Eff_NumericTensor:$b);
+  let arguments = (ins Eff_NumericTensor:$a, Eff_NumericTensor:$b,
+                       Eff_DefaultI64<"0">:$transB);
   let results = (outs Eff_NumericTensor:$y);
 }
 

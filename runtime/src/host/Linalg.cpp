@@ -19,7 +19,16 @@ template <typename T> Status matmulT(const KernelContext &c) {
   const ConstTensorRef &a = c.in[0], &b = c.in[1];
   if (a.shape.empty() || b.shape.empty())
     return c.error("operands must have rank >= 1");
+  // transB: b is a 2-D weight stored [N, K]; the product reads its transpose.
+  auto tb = c.intAttr("transB", op_defaults::MatMulOp_transB);
+  if (!tb.ok())
+    return tb.status();
+  if (*tb != 0 && (*tb != 1 || b.shape.size() != 2))
+    return c.error("transB = 1 needs a 2-D b ([N, K]), got transB = " + std::to_string(*tb) +
+                   " and b " + shapeToString(b.shape));
   std::vector<int64_t> as = a.shape, bs = b.shape;
+  if (*tb)
+    std::swap(bs[0], bs[1]);
   bool vecA = as.size() == 1, vecB = bs.size() == 1;
   if (vecA)
     as.insert(as.begin(), 1);
@@ -45,6 +54,13 @@ template <typename T> Status matmulT(const KernelContext &c) {
     offB.push_back(idx[1]);
   });
   std::vector<T> A = widen<T>(a), B = widen<T>(b);
+  if (*tb) { // [N, K] -> [K, N], so the loop below reads one layout
+    std::vector<T> kn(B.size());
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k)
+        kn[size_t(k * N + n)] = B[size_t(n * K + k)];
+    B = std::move(kn);
+  }
   int64_t rows = int64_t(offA.size()) * M;
   parallelFor(rows, K * N, [&](int64_t r0, int64_t r1) {
     std::vector<T> acc(N);

@@ -10,6 +10,33 @@ func.func @matmul_element_types(%a: tensor<2x3xf32>, %b: tensor<3x4xf16>) -> ten
 
 // -----
 
+func.func @matmul_transb_rank(%a: tensor<2x3xf32>, %b: tensor<2x4x3xf32>) -> tensor<*xf32> {
+  // expected-error @+2 {{matmul transB = 1 needs a 2-D b ([N, K]), got rank 3}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = eff.matmul %a, %b {transB = 1 : i64} : (tensor<2x3xf32>, tensor<2x4x3xf32>) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
+
+// -----
+
+func.func @matmul_transb_value(%a: tensor<2x3xf32>, %b: tensor<4x3xf32>) -> tensor<*xf32> {
+  // expected-error @+2 {{matmul transB must be 0 or 1, got 2}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = eff.matmul %a, %b {transB = 2 : i64} : (tensor<2x3xf32>, tensor<4x3xf32>) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
+
+// -----
+
+func.func @matmul_transb_contraction(%a: tensor<2x3xf32>, %b: tensor<3x4xf32>) -> tensor<*xf32> {
+  // expected-error @+2 {{contraction dims differ: a has K = 3 but b has K = 4 (shapes [2x3] and [3x4])}}
+  // expected-error @+1 {{failed to infer returned types}}
+  %0 = eff.matmul %a, %b {transB = 1 : i64} : (tensor<2x3xf32>, tensor<3x4xf32>) -> tensor<*xf32>
+  return %0 : tensor<*xf32>
+}
+
+// -----
+
 func.func @matmul_scalar(%a: tensor<f32>, %b: tensor<3x4xf32>) -> tensor<*xf32> {
   // expected-error @+2 {{matmul operands must be at least 1-D, got a scalar}}
   // expected-error @+1 {{failed to infer returned types}}

@@ -21,6 +21,12 @@
 // MANIFEST: source: "k0_fusion"
 // MANIFEST-NEXT: body {
 // MANIFEST-NEXT: op: "eff.matmul"
+// MANIFEST-NEXT: attrs {
+// MANIFEST-NEXT: key: "transB"
+// MANIFEST-NEXT: value {
+// MANIFEST-NEXT: i: 0
+// MANIFEST-NEXT: }
+// MANIFEST-NEXT: }
 // MANIFEST-NEXT: operands: 0
 // MANIFEST-NEXT: operands: 1
 // MANIFEST-NEXT: result_dtypes: BFLOAT16
