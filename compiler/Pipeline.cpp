@@ -161,6 +161,14 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
   // compute type.
   if (options.decomposeLoRA)
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createDecomposeLoRA());
+  // sm_90a: 16-bit constant weights whose rows TMA cannot read ([K, N], N
+  // not a multiple of 8) are stored [N, K] for the wgmma kernels (after
+  // every pass that rewrites weights, before the GEMMs fuse).
+  if (options.kMajorWeights) {
+    mlir::eff::KMajorWeightsOptions kMajor;
+    kMajor.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createKMajorWeights(kMajor));
+  }
   // Fuse: elementwise chains become one kernel each (eff.fusion), then a
   // GEMM's sole elementwise consumer moves into its epilogue.
   if (options.fuse) {

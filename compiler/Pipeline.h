@@ -40,6 +40,12 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
       llvm::cl::desc("Compute the logits at one position per row, named by the new input "
                      "logits_index (eff-last-logits)"),
       llvm::cl::init(false)};
+  Option<bool> kMajorWeights{
+      *this, "k-major-weights",
+      llvm::cl::desc("Store 16-bit constant matmul weights whose [K, N] rows are not 16-byte "
+                     "aligned as [N, K] (eff-k-major-weights; effc sets it for --arch=sm_90a "
+                     "unless --gemm=mma)"),
+      llvm::cl::init(false)};
   Option<bool> kvState{
       *this, "kv-state",
       llvm::cl::desc("Keep the KV caches in session state (the plan's; here: eff-kv-cache-inplace "

@@ -591,4 +591,30 @@ def FuseGemmEpilogue : Pass<"eff-fuse-gemm-epilogue", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def KMajorWeights : Pass<"eff-k-major-weights", "func::FuncOp"> {
+  let summary = "Store a 16-bit constant matmul weight [K, N] whose rows are not 16-byte aligned "
+                "as [N, K] (matmul transB = 1) for the sm_90a wgmma/TMA kernels";
+  let description = [{
+    TMA tensor maps need 16-byte multiples for every global stride, and the
+    wgmma kernels' loads 16-byte aligned rows, so an sm_90a GEMM whose B is a
+    bf16/fp16 [K, N] with N not a multiple of 8 (a vocab-sized LM head such
+    as GPT-2's 50257) stays on the mma.sync kernel. This pass (effc adds it
+    for --arch=sm_90a unless --gemm=mma) stores such a constant weight
+    transposed at compile time, [N, K], and sets the matmul's transB: the
+    kernels read B K-major (wgmma's K-major B, TMA boxes of 64 k x BN rows;
+    the ragged last N tile is zero-filled by TMA and its stores predicated).
+    The product is unchanged (the host reference reads the same logical
+    weight through transB). Taken: eff.matmul(x [..., K], constant [K, N])
+    with transB = 0, K a multiple of 8, and every use of the constant the b
+    of such a matmul (they share the transposed copy). With `remarks`, a
+    remark per misaligned 16-bit constant weight says what was done, or why
+    not.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per misaligned 16-bit constant weight: stored [N, K], or why not">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
 #endif // EFFC_PASSES_TD

@@ -27,6 +27,12 @@ using namespace llvm;
 namespace effc {
 namespace {
 
+/// Every --arch is sm_90a: the artifact may carry the wgmma kernels.
+bool sm90aOnly(const CompileOptions &options) {
+  return !options.archs.empty() &&
+         llvm::all_of(options.archs, [](const std::string &a) { return a == "sm_90a"; });
+}
+
 /// Forwards diagnostics to the caller's handler and remembers the first
 /// error, which becomes the message of the failing Status.
 class Reporter {
@@ -140,9 +146,7 @@ StatusOr<CompileResult> planAndWrite(const std::string &path, mlir::ModuleOp mod
     PlanOptions planOptions;
     planOptions.hostOnly = options.hostOnly;
     planOptions.kvState = options.kvState;
-    planOptions.sm90a =
-        !options.archs.empty() &&
-        llvm::all_of(options.archs, [](const std::string &a) { return a == "sm_90a"; });
+    planOptions.sm90a = sm90aOnly(options);
     planOptions.gemm = options.gemm == "mma"     ? codegen::GemmKernelChoice::Mma
                        : options.gemm == "wgmma" ? codegen::GemmKernelChoice::Wgmma
                        : options.gemm == "tma"   ? codegen::GemmKernelChoice::Tma
@@ -219,9 +223,7 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   if (options.gemm != "auto" && options.gemm != "mma" && options.gemm != "wgmma" &&
       options.gemm != "tma")
     return reporter.error("--gemm must be auto, mma, wgmma or tma, got '" + options.gemm + "'");
-  if ((options.gemm == "wgmma" || options.gemm == "tma") &&
-      (options.archs.empty() ||
-       !llvm::all_of(options.archs, [](const std::string &a) { return a == "sm_90a"; })))
+  if ((options.gemm == "wgmma" || options.gemm == "tma") && !sm90aOnly(options))
     return reporter.error("--gemm=" + options.gemm +
                           " needs --arch=sm_90a (the wgmma kernels build for sm_90a only)");
   if (!options.quantize.empty() && options.quantize != "int8" && options.quantize != "nf4" &&
@@ -322,6 +324,8 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   pipelineOptions.kvCache = options.kvCache;
   pipelineOptions.kvState = options.kvState;
   pipelineOptions.lastLogits = options.lastLogits;
+  // The wgmma kernels (sm_90a artifacts unless --gemm=mma) read B K-major too.
+  pipelineOptions.kMajorWeights = !options.hostOnly && options.gemm != "mma" && sm90aOnly(options);
   pipelineOptions.splitKvSplits = options.splitKvSplits;
   pipelineOptions.pagedKv = options.pagedKv;
   pipelineOptions.pagedKvPages = options.pagedKvPages;
