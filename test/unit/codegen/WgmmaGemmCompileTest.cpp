@@ -116,6 +116,20 @@ std::vector<NamedSpec> wgmmaSpread() {
     k.splitK = 4;
     add("rt_rows_split4", k);
   }
+  // eff-k-major-weights: an odd-N weight stored [N, K] (B K-major, the last
+  // N tile ragged): GPT-2's LM head (N = 50257) at a prompt and over
+  // runtime rows, a small odd N in fp16.
+  {
+    GemmSpec s = gemm(512, 50257, 768, DType::BFLOAT16, DType::BFLOAT16);
+    s.transB = true;
+    add("kmajor_lm_head", s);
+    s.M = 2 * 512;
+    s.runtimeRows = Extent::dim(0) * Extent(2);
+    add("kmajor_lm_head_rt_rows", s);
+    GemmSpec o = gemm(17, 77, 128, DType::FLOAT16, DType::FLOAT16);
+    o.transB = true;
+    add("kmajor_odd_n_f16", o);
+  }
   // Each of the above again as the TMA warp-specialized kernel.
   const size_t cpAsync = out.size();
   for (size_t i = 0; i < cpAsync; ++i) {
@@ -421,6 +435,32 @@ TEST(WgmmaGemm, TmaKernelOnlyWithTensorMaps) {
 // + BM - 1) * tilesN / BM) clusters, capped at the planned ones), the split
 // cluster lies along y, the config reads rows() from effc_dims and the
 // stores stop at the run's M.
+// GPT-2's LM head, [M, 768] x [768, 50257]: stored [K, N] its rows are
+// 100514 bytes (no wgmma kernel); stored [N, K] (eff-k-major-weights,
+// transB) the TMA kernel takes it, B's map over [N][K] rows of 1536 bytes,
+// boxes of 64 k x BN rows (the ragged last N tile zero-filled by TMA).
+TEST(WgmmaGemm, KMajorWeightTakesTheTmaKernel) {
+  GemmSpec kn = gemm(512, 50257, 768, DType::BFLOAT16, DType::BFLOAT16);
+  kn.sm90a = kn.tma = true;
+  EXPECT_EQ(wgmma::unsupportedReason(kn),
+            "wgmma kernel: A and B rows must be 16-byte aligned (leading dims multiple of 8)");
+  EXPECT_FALSE(usesWgmma(kn));
+  GemmSpec nk = kn;
+  nk.transB = true;
+  ASSERT_EQ(wgmma::tmaUnsupportedReason(nk), "");
+  ASSERT_TRUE(wgmma::usesTma(nk));
+  const TileConfig t = wgmma::tmaTile(nk);
+  std::vector<TensorMapDesc> maps = wgmma::tmaMaps(nk);
+  ASSERT_EQ(maps.size(), 2u);
+  EXPECT_EQ(maps[1].arg, 1);
+  EXPECT_EQ(maps[1].dims, (std::vector<uint64_t>{768, 50257, 1}));
+  EXPECT_EQ(maps[1].strides, (std::vector<uint64_t>{768 * 2, 768ull * 50257 * 2}));
+  EXPECT_EQ(maps[1].box, (std::vector<uint32_t>{64, uint32_t(t.bn), 1}));
+  std::string text = wgmma::emitWgmmaGemm(nk, "k");
+  EXPECT_NE(text.find("TRANS_B = true"), std::string::npos) << text;
+  EXPECT_NE(text.find("LDB = 768"), std::string::npos) << text;
+}
+
 TEST(WgmmaGemm, TmaKernelTakesRuntimeRows) {
   GemmSpec s = gemm(2 * 512, 4096, 4096, DType::BFLOAT16, DType::BFLOAT16);
   s.sm90a = s.tma = true;

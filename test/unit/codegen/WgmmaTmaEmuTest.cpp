@@ -20,8 +20,10 @@
 // Inputs are small integers (exact fp32 sums), so every stored row must equal
 // the bf16 of the reference exactly; C starts NaN-poisoned and A's rows past
 // the run's M are NaN: rows past the run's M must stay poisoned.
+#include "compiler/codegen/core/KernelDesc.h"
 #include "compiler/codegen/gemm/GemmSpec.h"
 #include "compiler/codegen/gemm/WgmmaGemm.h"
+#include "host/HostKernels.h"
 
 #include <gtest/gtest.h>
 
@@ -232,10 +234,17 @@ struct Cfg {
   static long long rows(const long long *effc_dims) { return effc_dims[0]; }
 };
 
+/// A run's operands (B as stored: [N][K] when TRANS_B) and its output.
+struct EmuRun {
+  std::vector<uint16_t> a, b, c;
+};
+
 /// Runs Cfg C as wgmma_tma_gemm over `runRows` rows (RUNTIME_M; else C::M)
 /// with the launch wgmmaGemmLaunch gives `spec` (numSMs small: each CTA
 /// walks several tiles); checks stored rows exactly and the rest poisoned.
-template <class C> void runCase(GemmSpec spec, int64_t runRows, uint32_t seed) {
+/// `out`: where the operands and output are left for further checks.
+template <class C>
+void runCase(GemmSpec spec, int64_t runRows, uint32_t seed, EmuRun *out = nullptr) {
   SCOPED_TRACE(std::to_string(C::M) + "x" + std::to_string(C::N) + "x" + std::to_string(C::K) +
                (C::TRANS_B ? " B^T" : " B") + (C::RUNTIME_M ? " runtime rows " : " rows ") +
                std::to_string(runRows));
@@ -347,6 +356,8 @@ template <class C> void runCase(GemmSpec spec, int64_t runRows, uint32_t seed) {
     }
   EXPECT_EQ(bad, 0);
   EXPECT_EQ(written, 0) << "elements written in rows past the run's M";
+  if (out)
+    *out = {std::move(a), std::move(b), std::move(c)};
 }
 
 /// A bf16 spec on the 64x64 tile, or `tile` (a wgmma::candidateTiles() entry).
@@ -400,6 +411,73 @@ TEST(WgmmaTmaEmu, RuntimeRowsTwoConsumers) {
   for (int64_t rows : {70, 257})
     runCase<C>(spec(384, 256, 128, false, true, false, 2, {128, 256, 64, 8, 1, 4}), rows,
                uint32_t(rows) + 11);
+}
+
+// A constant weight [K, N] whose rows are not 16-byte aligned (N odd: no
+// TMA map can read it), stored [N, K] by eff-k-major-weights: the spec is
+// describeGemm's of the eff.matmul(a [M, K], w [N, K]) {transB = 1} the
+// pass leaves, the TMA kernel reads B K-major, TMA zero-fills the ragged
+// last N tile and the stores stop at N. The output must equal the host
+// backend's eff.matmul on the same operands (the host reference, which
+// reads the logical [K, N] weight through transB) on every run row. N = 77
+// at static M in {1, 17, 64, 200}; GPT-2's vocab, N = 50257, over runtime
+// rows planned at 200, run at 1, 17, 64 and 200 (one k-tile: emulation time).
+namespace {
+GemmSpec kMajorSpec(int64_t m, int64_t n, int64_t k, bool runtime) {
+  KernelDesc d;
+  d.op = "eff.matmul";
+  d.attrs["transB"] = int64_t(1);
+  d.inputs = {TensorDesc{DType::BFLOAT16, {m, k}}, TensorDesc{DType::BFLOAT16, {n, k}}};
+  d.outputs = {TensorDesc{DType::BFLOAT16, {m, n}}};
+  GemmSpec s;
+  std::string error;
+  EXPECT_TRUE(describeGemm(d, s, error)) << error;
+  EXPECT_TRUE(s.transB);
+  EXPECT_EQ(s.N, n);
+  EXPECT_EQ(s.ldB(), k);
+  const GemmSpec shaped = spec(m, n, k, true, runtime, false, 8);
+  s.tile = shaped.tile;
+  s.sm90a = s.tma = true;
+  s.numSMs = shaped.numSMs;
+  s.runtimeRows = shaped.runtimeRows;
+  // Stored [K, N] the rows of B would keep it off every wgmma kernel.
+  GemmSpec kn = s;
+  kn.transB = false;
+  EXPECT_FALSE(wgmma::unsupportedReason(kn).empty());
+  return s;
+}
+
+template <class C> void runKMajorCase(int64_t runRows, uint32_t seed) {
+  EmuRun r;
+  runCase<C>(kMajorSpec(C::M, C::N, C::K, C::RUNTIME_M), runRows, seed, &r);
+  if (r.c.empty())
+    return; // runCase failed before the launch
+  std::vector<uint16_t> want(size_t(runRows) * C::N);
+  Status st = host::runKernel(
+      "eff.matmul", {{"transB", int64_t(1)}},
+      {{DType::BFLOAT16, {runRows, C::K}, r.a.data()}, {DType::BFLOAT16, {C::N, C::K}, r.b.data()}},
+      {{DType::BFLOAT16, {runRows, C::N}, want.data()}});
+  ASSERT_TRUE(st.ok()) << st.message();
+  int bad = 0;
+  for (size_t i = 0; i < want.size(); ++i)
+    if (r.c[i] != want[i] && bad++ < 5)
+      ADD_FAILURE() << "C[" << i / C::N << "][" << i % C::N << "] = " << emu::bf16_to_f32(r.c[i])
+                    << ", the host backend's " << emu::bf16_to_f32(want[i]);
+  EXPECT_EQ(bad, 0);
+}
+} // namespace
+
+TEST(WgmmaTmaEmu, KMajorWeightOddN) {
+  runKMajorCase<Cfg<1, 77, 128, true, false, 64, 64, 8, false>>(1, 31);
+  runKMajorCase<Cfg<17, 77, 128, true, false, 64, 64, 8, false>>(17, 32);
+  runKMajorCase<Cfg<64, 77, 128, true, false, 64, 64, 8, false>>(64, 33);
+  runKMajorCase<Cfg<200, 77, 128, true, false, 64, 64, 8, false>>(200, 34);
+}
+
+TEST(WgmmaTmaEmu, KMajorWeightVocabN) {
+  using C = Cfg<200, 50257, 64, true, true, 64, 64, 8, false>;
+  for (int64_t rows : {1, 17, 64, 200})
+    runKMajorCase<C>(rows, 40u + uint32_t(rows));
 }
 
 // The mma.sync and cp.async wgmma kernels over runtime rows (tcg_gemm,
