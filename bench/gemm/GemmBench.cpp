@@ -29,7 +29,10 @@
 // (wgmma::tmaMaps, cuTensorMapEncodeTiled) on A and B. --cpasync runs the
 // cp.async wgmma kernel instead (what artifacts ship without tensor maps);
 // --split=N forces the TMA kernel's split-K factor on the perf problems.
-// --problems=MxNxK,... replaces the perf shapes (eff.matmul [M,K]x[K,N]).
+// --problems=MxNxK,... replaces the perf shapes (eff.matmul [M,K]x[K,N]);
+// MxNxKt: the weight stored [N, K] (eff.matmul transB = 1, as
+// eff-k-major-weights stores an sm_90a weight whose [K, N] rows are not
+// 16-byte aligned, e.g. 512x50257x768t: GPT-2's LM head), label "...t".
 // --rows=R (16-bit perf problems): M is a runtime extent (symbolic dim 0,
 // as effc plans a GEMM over batch * seq rows): the kernel is planned at the
 // problem's M and launched for a run of R rows (effc_dims = {R}, grids from
@@ -76,7 +79,7 @@ struct Options {
   bool wgmma = false, cpasync = false, list = false;
   int only = -1, splitK = 0;
   int64_t rows = 0; // --rows: the run's M of runtime-rows perf problems (0: static)
-  std::vector<std::array<int64_t, 3>> problems; // --problems: perf shapes (M, N, K)
+  std::vector<std::array<int64_t, 4>> problems; // --problems: perf shapes (M, N, K, transB)
   std::vector<std::string> dtypes{"bf16", "fp32"};
   std::string shapes, arch, dump;
   int reps = 15, jobs = 0;
@@ -304,20 +307,20 @@ std::vector<Problem> wgmmaCheckProblems(const Options &opt) {
 
 std::vector<Problem> perfProblems(const Options &opt) {
   // (M, N, K): token count x out-features x in-features.
-  std::vector<std::array<int64_t, 3>> shapes = opt.problems;
+  std::vector<std::array<int64_t, 4>> shapes = opt.problems;
   if (shapes.empty()) {
     for (int64_t t : {512, 4096}) {
-      shapes.push_back({t, 2304, 768}); // GPT-2 124M: c_attn
-      shapes.push_back({t, 3072, 768}); // c_fc
-      shapes.push_back({t, 768, 3072}); // c_proj (MLP)
+      shapes.push_back({t, 2304, 768, 0}); // GPT-2 124M: c_attn
+      shapes.push_back({t, 3072, 768, 0}); // c_fc
+      shapes.push_back({t, 768, 3072, 0}); // c_proj (MLP)
     }
     for (int64_t t : {512, 4096}) {
-      shapes.push_back({t, 2048, 2048});  // Llama-1B: q/o proj
-      shapes.push_back({t, 8192, 2048});  // gate/up
-      shapes.push_back({t, 2048, 8192});  // down
-      shapes.push_back({t, 32000, 2048}); // lm_head
+      shapes.push_back({t, 2048, 2048, 0});  // Llama-1B: q/o proj
+      shapes.push_back({t, 8192, 2048, 0});  // gate/up
+      shapes.push_back({t, 2048, 8192, 0});  // down
+      shapes.push_back({t, 32000, 2048, 0}); // lm_head
     }
-    shapes.push_back({8192, 8192, 8192});
+    shapes.push_back({8192, 8192, 8192, 0});
   }
   std::vector<Problem> out;
   for (const std::string &dt : opt.dtypes) {
@@ -326,9 +329,14 @@ std::vector<Problem> perfProblems(const Options &opt) {
       if (sh[0] < opt.rows) // a run cannot have more rows than planned
         continue;
       Problem p;
-      // eff.matmul [M, K] x [K, N] -> [M, N], as the planner describes it.
+      // eff.matmul [M, K] x [K, N] -> [M, N], as the planner describes it
+      // (transB: the weight stored [N, K]).
       p.matmul.op = std::string(opName(EffOp::MatMulOp));
-      p.matmul.inputs = {TensorDesc{t, {sh[0], sh[2]}}, TensorDesc{t, {sh[2], sh[1]}}};
+      p.matmul.inputs = {TensorDesc{t, {sh[0], sh[2]}},
+                         TensorDesc{t, sh[3] ? std::vector<int64_t>{sh[1], sh[2]}
+                                             : std::vector<int64_t>{sh[2], sh[1]}}};
+      if (sh[3])
+        p.matmul.attrs["transB"] = int64_t(1);
       p.matmul.outputs = {TensorDesc{t, {sh[0], sh[1]}}};
       std::string error;
       if (!describeGemm(p.matmul, p.spec, error)) {
@@ -338,7 +346,7 @@ std::vector<Problem> perfProblems(const Options &opt) {
       p.spec.sm90a = opt.wgmma;
       p.spec.tma = opt.wgmma && !opt.cpasync;
       p.spec.splitK = opt.splitK;
-      p.label = shapeLabel(p.spec);
+      p.label = shapeLabel(p.spec) + (sh[3] ? "t" : "");
       if (opt.rows > 0) { // M = dim 0, planned at sh[0]; the run binds R
         p.spec.runtimeRows = Extent::dim(0);
         p.label += "@" + std::to_string(opt.rows);
@@ -701,13 +709,16 @@ bool parseArgs(int argc, char **argv, Options &o) {
         if (e == std::string::npos)
           e = list.size();
         long long m = 0, n = 0, k = 0;
-        if (std::sscanf(list.substr(b, e - b).c_str(), "%lldx%lldx%lld", &m, &n, &k) != 3 ||
-            m <= 0 || n <= 0 || k <= 0) {
-          std::fprintf(stderr, "effc-gemm-bench: bad --problems entry '%s' (want MxNxK)\n",
+        char t = 0, extra = 0;
+        const int got = std::sscanf(list.substr(b, e - b).c_str(), "%lldx%lldx%lld%c%c", &m, &n, &k,
+                                    &t, &extra);
+        if (got < 3 || got > 4 || (got == 4 && t != 't') || m <= 0 || n <= 0 || k <= 0) {
+          std::fprintf(stderr,
+                       "effc-gemm-bench: bad --problems entry '%s' (want MxNxK or MxNxKt)\n",
                        list.substr(b, e - b).c_str());
           return false;
         }
-        o.problems.push_back({m, n, k});
+        o.problems.push_back({m, n, k, got == 4 ? 1 : 0});
       }
     } else if (const char *v = val("--shapes="))
       o.shapes = v;

@@ -10,6 +10,8 @@ contract of the FFMA kernel effc ships for fp32.
 
 Prints one line per problem:
   PEER shape=MxNxK dtype=bf16 ms=0.1234 tflops=567.8
+A problem MxNxKt (effc-gemm-bench's: the weight stored [N, K]) runs
+torch.matmul(a, b.t()) on b [N, K], as torch runs nn.Linear.
 """
 import argparse
 import sys
@@ -76,11 +78,13 @@ def main():
     ap.add_argument("--shapes", default="", help="only shapes whose MxNxK label contains this")
     ap.add_argument("--reps", type=int, default=15)
     ap.add_argument("--problems", default="",
-                    help="MxNxK,... instead of the default shapes (effc-gemm-bench --problems)")
+                    help="MxNxK[t],... instead of the default shapes (effc-gemm-bench --problems; "
+                    "t: the weight stored [N, K])")
     args = ap.parse_args()
-    shapes = SHAPES
+    shapes = [(m, n, k, False) for (m, n, k) in SHAPES]
     if args.problems:
-        shapes = [tuple(int(x) for x in p.split("x")) for p in args.problems.split(",")]
+        shapes = [tuple(int(x) for x in p.rstrip("t").split("x")) + (p.endswith("t"),)
+                  for p in args.problems.split(",")]
     if not torch.cuda.is_available():
         print("cublas_peer: no CUDA device", file=sys.stderr)
         return 1
@@ -89,14 +93,16 @@ def main():
     gen = torch.Generator(device="cuda").manual_seed(0)
     for name in args.dtypes.split(","):
         dt = DTYPES[name]
-        for (m, n, k) in shapes:
-            label = f"{m}x{n}x{k}"
+        for (m, n, k, nk) in shapes:
+            label = f"{m}x{n}x{k}" + ("t" if nk else "")
             if args.shapes and args.shapes not in label:
                 continue
             a = torch.rand(m, k, device="cuda", dtype=torch.float32, generator=gen).mul_(2).sub_(1).to(dt)
-            b = torch.rand(k, n, device="cuda", dtype=torch.float32, generator=gen).mul_(2).sub_(1).to(dt)
+            b = torch.rand(*((n, k) if nk else (k, n)), device="cuda", dtype=torch.float32,
+                           generator=gen).mul_(2).sub_(1).to(dt)
             c = torch.empty(m, n, device="cuda", dtype=dt)
-            ms = time_ms(lambda: torch.matmul(a, b, out=c), args.reps)
+            w = b.t() if nk else b  # [K, N]: a view of the [N, K] storage for t
+            ms = time_ms(lambda: torch.matmul(a, w, out=c), args.reps)
             tflops = 2.0 * m * n * k / (ms * 1e-3) / 1e12
             print(f"PEER shape={label} dtype={name} ms={ms:.4f} tflops={tflops:.1f}", flush=True)
             del a, b, c
