@@ -269,7 +269,7 @@ private:
   Status logitsTarget(int64_t s, std::map<std::string, MutableTensor> &outs) {
     const TensorInfo &info = session_.model().outputs()[l_.logits];
     std::vector<int64_t> shape = {B_, l_.logitsIndex >= 0 ? 1 : s, l_.vocab};
-    logitsOnDevice_ = session_.backendName() == "cuda" && !hostLogits();
+    logitsOnDevice_ = session_.backendName() == "cuda" && !wholeLogitsToHost();
     if (logitsOnDevice_) {
       if (logitsDevice_.dtype() != info.dtype || logitsDevice_.numElements() < numElements(shape)) {
         auto t = DeviceTensor::allocate(info.dtype, shape, session_.options().device);
@@ -287,12 +287,6 @@ private:
       logitsRun_ = HostTensor(info.dtype, shape);
     outs[info.name] = logitsRun_.mutableView();
     return Status::OK();
-  }
-
-  /// EFFC_GENERATE_HOST_LOGITS=1: every run's whole logits to the host.
-  static bool hostLogits() {
-    const char *e = std::getenv("EFFC_GENERATE_HOST_LOGITS");
-    return e && *e && std::strcmp(e, "0") != 0;
   }
 
   /// sequence `seq`'s pick from its logits row on the host (pickTokens).
@@ -450,6 +444,11 @@ private:
 };
 
 } // namespace
+
+bool wholeLogitsToHost() {
+  const char *e = std::getenv("EFFC_GENERATE_HOST_LOGITS");
+  return e && *e && std::strcmp(e, "0") != 0;
+}
 
 bool hasPastInputs(const Model &model) {
   if (!model.states().empty())

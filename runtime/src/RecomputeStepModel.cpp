@@ -5,13 +5,20 @@
 // whatever follows it. That premise is checked twice: when the generator is made (every attention
 // kernel of the artifact causal) and at every step (the row read last step is unchanged now that
 // the token after it is written).
+//
+// On the cuda backend (a model whose only output is the logits) the window's logits [B, S, V]
+// stay in a device buffer of this model and only the rows a forward reads cross to the host:
+// each fed slot's new rows and the rows it read last time (the causality check). Verbosity 2
+// says how many bytes; EFFC_GENERATE_HOST_LOGITS=1 brings the whole window back as before.
 #include "ModelManifest.h"
 #include "SlotModel.h"
 #include "StepModel.h"
+#include "cuda/DeviceArgmax.h"
 #include "effc/Session.h"
 
 #include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <string>
 
 namespace effc::detail {
@@ -118,6 +125,15 @@ public:
       len += int64_t(f.tokens.size());
     }
     EFFC_RETURN_IF_ERROR(runWindow());
+    // The rows read below: the new ones and those read last time.
+    std::vector<int64_t> rows;
+    for (const Feed &f : feeds) {
+      for (const ReadRow &r : lastRead_[size_t(f.slot)])
+        rows.push_back(f.slot * S_ + r.position);
+      for (int64_t r = 0; r < f.logitsRows; ++r)
+        rows.push_back(f.slot * S_ + length_[size_t(f.slot)] - f.logitsRows + r);
+    }
+    EFFC_RETURN_IF_ERROR(fetchRows(rows));
     logits.resize(feeds.size());
     for (size_t k = 0; k < feeds.size(); ++k) {
       const Feed &f = feeds[k];
@@ -149,22 +165,71 @@ private:
       ids32.assign(ids_.begin(), ids_.end());
       input = Tensor{DType::INT32, {B_, S_}, ids32.data()};
     }
-    auto outputs = session_.runPositional({input});
-    if (!outputs.ok())
-      return outputs.status();
-    window_ = std::move((*outputs)[logitsOutput_]);
+    const Model &model = session_.model();
+    const TensorInfo &out = model.outputs()[logitsOutput_];
+    onDevice_ =
+        session_.backendName() == "cuda" && model.outputs().size() == 1 && !wholeLogitsToHost();
+    if (!onDevice_) {
+      auto outputs = session_.runPositional({input});
+      if (!outputs.ok())
+        return outputs.status();
+      window_ = std::move((*outputs)[logitsOutput_]);
+      return Status::OK();
+    }
+    if (!windowDevice_.data()) {
+      auto t = DeviceTensor::allocate(out.dtype, {B_, S_, V_}, session_.options().device);
+      if (!t.ok())
+        return Status::error(model.path() + ": recompute mode: allocating the logits [" +
+                             std::to_string(B_) + ", " + std::to_string(S_) + ", " +
+                             std::to_string(V_) + "]: " + t.status().message());
+      windowDevice_ = std::move(*t);
+    }
+    return session_.runIntoPositional({input}, {MutableTensor{out.dtype,
+                                                              {B_, S_, V_},
+                                                              windowDevice_.data(),
+                                                              Device::Cuda,
+                                                              windowDevice_.deviceIndex()}});
+  }
+
+  /// On the device: copies rows (of the window seen as [B * S, V]) to the
+  /// host for readRow. On the host backend the whole window is there.
+  Status fetchRows(std::vector<int64_t> rows) {
+    if (!onDevice_)
+      return Status::OK();
+    std::sort(rows.begin(), rows.end());
+    rows.erase(std::unique(rows.begin(), rows.end()), rows.end());
+    const Tensor all{windowDevice_.dtype(),
+                     {B_ * S_, V_},
+                     windowDevice_.data(),
+                     Device::Cuda,
+                     windowDevice_.deviceIndex()};
+    uint64_t bytes = 0;
+    EFFC_RETURN_IF_ERROR(cuda::copyLogitsRows(all, rows, session_.stream(), fetched_, bytes));
+    fetchedRows_ = std::move(rows);
+    if (session_.options().verbosity >= 2)
+      std::fprintf(stderr,
+                   "effc: %s: generate: copied %llu bytes of logits rows to the host (%zu "
+                   "rows)\n",
+                   session_.model().path().c_str(), (unsigned long long)bytes, fetchedRows_.size());
     return Status::OK();
   }
 
-  /// Logits of slot b at position t, as float.
+  /// Logits of slot b at position t, as float (fetched by fetchRows on the
+  /// device).
   void readRow(size_t b, int64_t t, float *out) const {
+    const HostTensor *from = &window_;
     int64_t first = (int64_t(b) * S_ + t) * V_;
-    if (window_.dtype() == DType::FLOAT32) {
-      std::copy_n(window_.data<float>() + first, V_, out);
+    if (onDevice_) {
+      auto it = std::lower_bound(fetchedRows_.begin(), fetchedRows_.end(), int64_t(b) * S_ + t);
+      from = &fetched_;
+      first = int64_t(it - fetchedRows_.begin()) * V_;
+    }
+    if (from->dtype() == DType::FLOAT32) {
+      std::copy_n(from->data<float>() + first, V_, out);
       return;
     }
     for (int64_t v = 0; v < V_; ++v)
-      out[v] = float(window_.elementAsDouble(first + v));
+      out[v] = float(from->elementAsDouble(first + v));
   }
 
   /// The rows slot b read last time must not have changed when tokens were
@@ -205,7 +270,11 @@ private:
   std::vector<int64_t> ids_;                   // the [B, S] window
   std::vector<int64_t> length_;                // tokens each slot holds
   std::vector<std::vector<ReadRow>> lastRead_; // per slot, the rows read last time
-  HostTensor window_;                          // the last run's logits [B, S, V]
+  HostTensor window_;                          // the last run's logits [B, S, V] (host)
+  bool onDevice_ = false;                      // the last run's logits are in windowDevice_
+  DeviceTensor windowDevice_;                  // cuda: the runs' logits [B, S, V]
+  HostTensor fetched_;                         // cuda: the rows fetchRows copied back
+  std::vector<int64_t> fetchedRows_;           // their rows of [B * S, V], ascending
 };
 
 } // namespace

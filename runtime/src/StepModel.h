@@ -69,6 +69,12 @@ protected:
   std::vector<int64_t> picks_;
 };
 
+/// EFFC_GENERATE_HOST_LOGITS=1 (set, not "0"): generation on the cuda backend
+/// brings every run's whole logits to the host and picks there, as before
+/// the logits stayed on the device (the "before" of timings, and the host
+/// picks that device picks are compared with).
+bool wholeLogitsToHost();
+
 /// Recompute mode over `session` (RecomputeStepModel.cpp); errors say why the
 /// model cannot generate this way.
 StatusOr<std::unique_ptr<StepModel>> makeRecomputeStepModel(Session &session);
