@@ -523,6 +523,10 @@ Status Engine::step() {
     stats_.pagesSharedTotal = pool.sharedTotal;
     stats_.pagesCopiedTotal = pool.copiedTotal;
     stats_.poolCached = pool.cached;
+    detail::RunUsage runs = target_->runs();
+    stats_.runs = runs.runs;
+    stats_.runPositions = runs.positions;
+    stats_.runPadded = runs.padded;
   }
   // Callbacks run without the lock, so they may submit or cancel.
   for (size_t k = 0; k < updates.size(); ++k)

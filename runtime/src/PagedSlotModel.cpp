@@ -30,6 +30,12 @@
 // eff.paged_attention reads the pages. A run's rows are left-padded (the new
 // tokens are the last of the S columns, padded columns write nothing);
 // kv_pages_out.* (the pools after the run) are copied back into the store.
+// Compiled with --packed-tokens too (passes/PackedTokens.cpp: input_ids [1,
+// T], token_block_table [T, max_pages], token_seq_lens [T]), a run holds the
+// new tokens of every fed slot back to back, no padding (at most seq.max
+// tokens a run; decode tokens first, then prompt chunks): each token's row of
+// the tables is its slot's pages and its position + 1, its slot_mapping entry
+// its own slot.
 // Compiled with --kv-state too, the pools are session state (StateInfo::pages):
 // nothing feeds or returns them, the model writes the new rows in place, the
 // store is dropped and a copy-on-write copies the page inside the session
@@ -59,6 +65,8 @@ constexpr const char *kPoolOutPrefix = "kv_pages_out.";
 /// positions and logits.
 struct PoolLayout {
   size_t table = 0, lens = 0, slots = 0; ///< input indices
+  /// effc --packed-tokens: the table and lengths are per token.
+  bool packed = false;
   int64_t pageSize = 0, pages = 0, maxPages = 0;
   /// The pools are session state (effc --paged-kv --kv-state): nothing
   /// feeds or returns them; [heads, rowBytes] per pool, for the cache.
@@ -206,6 +214,7 @@ public:
   }
   /// Free pages and those only the prefix cache holds (evicted on demand).
   int64_t freeUnits() const override { return cache_.freePages() + reclaimable(); }
+  RunUsage runs() const override { return runs_; }
 
 private:
   struct Item {
@@ -295,6 +304,8 @@ private:
   /// Runs the items' remaining tokens, at most the compiled batch of slots
   /// and seq tokens per run, writing each item's wanted logits rows.
   Status runItems(std::vector<Item> &items, std::vector<std::vector<float>> &logits) {
+    if (pool_ && pool_->packed)
+      return runPacked(items, logits);
     const Model &model = session_.model();
     const int64_t V = l_.vocab;
     for (;;) {
@@ -362,6 +373,7 @@ private:
       auto outputs = session_.run(feeds.views);
       if (!outputs.ok())
         return outputs.status();
+      countRun(B * S, std::vector<int64_t>(count.begin(), count.begin() + long(group.size())));
       const HostTensor &out = (*outputs)[l_.logits];
       // The new rows of present.* into the pages, then the logits rows.
       for (size_t b = 0; b < group.size(); ++b) {
@@ -456,24 +468,12 @@ private:
     EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->table, {B, MB}, table));
     EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->lens, {B}, lens));
     EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->slots, {B, S}, slots));
-    for (size_t k = 0; k < l_.cache.size(); ++k) {
-      const TensorInfo &in = model.inputs()[l_.cache[k].first];
-      Tensor pool;
-      pool.dtype = in.dtype;
-      pool.shape = in.shape;
-      pool.data = cache_.data(k);
-      feeds.views[in.name] = pool;
-    }
+    feedPools(feeds);
     auto outputs = session_.run(feeds.views);
     if (!outputs.ok())
       return outputs.status();
-    for (size_t k = 0; k < l_.cache.size(); ++k) {
-      const HostTensor &out = (*outputs)[l_.cache[k].second];
-      if (out.byteSize() != cache_.dataBytes(k))
-        return Status::error("paged kv: output '" + model.outputs()[l_.cache[k].second].name +
-                             "' has shape " + shapeToString(out.shape()) + ", not its pool's");
-      std::memcpy(cache_.data(k), out.data(), out.byteSize());
-    }
+    EFFC_RETURN_IF_ERROR(storePools(*outputs));
+    countRun(B * S, count);
     const HostTensor &out = (*outputs)[l_.logits];
     for (size_t b = 0; b < group.size(); ++b) {
       Item &it = *group[b];
@@ -492,6 +492,130 @@ private:
       it.done += count[b];
     }
     return Status::OK();
+  }
+
+  /// The pools as inputs (views of the store; none when they are session state).
+  void feedPools(HostFeeds &feeds) {
+    for (size_t k = 0; k < l_.cache.size(); ++k) {
+      const TensorInfo &in = session_.model().inputs()[l_.cache[k].first];
+      Tensor pool;
+      pool.dtype = in.dtype;
+      pool.shape = in.shape;
+      pool.data = cache_.data(k);
+      feeds.views[in.name] = pool;
+    }
+  }
+  /// The pools a run returned (kv_pages_out.*) back into the store.
+  Status storePools(const std::vector<HostTensor> &outputs) {
+    for (size_t k = 0; k < l_.cache.size(); ++k) {
+      const HostTensor &out = outputs[l_.cache[k].second];
+      if (out.byteSize() != cache_.dataBytes(k))
+        return Status::error("paged kv: output '" +
+                             session_.model().outputs()[l_.cache[k].second].name + "' has shape " +
+                             shapeToString(out.shape()) + ", not its pool's");
+      std::memcpy(cache_.data(k), out.data(), out.byteSize());
+    }
+    return Status::OK();
+  }
+  /// A run of `positions` token positions that held `count` tokens.
+  void countRun(int64_t positions, const std::vector<int64_t> &count) {
+    int64_t tokens = 0;
+    for (int64_t n : count)
+      tokens += n;
+    ++runs_.runs;
+    runs_.positions += positions;
+    runs_.padded += positions - tokens;
+  }
+
+  /// Runs the items' remaining tokens over a model compiled with
+  /// --packed-tokens: each run packs the next tokens of every item with
+  /// tokens left back to back (decode tokens first, then the others in feed
+  /// order, a longer feed cut where the run is full: at most seq.max tokens),
+  /// padded only up to a fixed seq.min.
+  Status runPacked(std::vector<Item> &items, std::vector<std::vector<float>> &logits) {
+    const Model &model = session_.model();
+    const int64_t V = l_.vocab, PS = pool_->pageSize, MB = pool_->maxPages;
+    for (;;) {
+      std::vector<Item *> pending, group;
+      for (Item &it : items)
+        if (it.done < int64_t(it.tokens->size()))
+          pending.push_back(&it);
+      auto left = [](const Item *it) { return int64_t(it->tokens->size()) - it->done; };
+      std::stable_partition(pending.begin(), pending.end(),
+                            [&](const Item *it) { return left(it) == 1; });
+      std::vector<int64_t> count, start, offset;
+      int64_t T = 0;
+      for (Item *it : pending) {
+        if (T == l_.seq.max)
+          break;
+        group.push_back(it);
+        count.push_back(std::min(left(it), l_.seq.max - T));
+        start.push_back(length(it->slot));
+        offset.push_back(T);
+        T += count.back();
+      }
+      if (group.empty())
+        return Status::OK();
+      const int64_t TP = std::max(T, l_.seq.min); // positions run
+      int64_t need = 0;
+      for (size_t g = 0; g < group.size(); ++g)
+        need += cache_.pagesToGrow(group[g]->slot, start[g] + count[g]);
+      while (cache_.freePages() < need && !lru_.empty()) {
+        evict(lru_.front());
+        lru_.pop_front();
+      }
+      for (size_t g = 0; g < group.size(); ++g)
+        EFFC_RETURN_IF_ERROR(cache_.append(group[g]->slot, count[g]));
+      // Padded positions (only up to a fixed seq.min): no pages, length 0
+      // (their queries see nothing), slot -1 (nothing written).
+      std::vector<int64_t> ids(size_t(TP), pad_), positions(size_t(TP), 0),
+          table(size_t(TP * MB), 0), lens(size_t(TP), 0), slots(size_t(TP), -1);
+      for (size_t g = 0; g < group.size(); ++g) {
+        const Item &it = *group[g];
+        const std::vector<int32_t> &pages = cache_.blockTable(it.slot);
+        if (int64_t(pages.size()) > MB)
+          return Status::error("internal error: slot " + str(it.slot) + " holds " +
+                               str(int64_t(pages.size())) + " pages, the block table " + str(MB));
+        for (int64_t t = 0; t < count[g]; ++t) {
+          const int64_t c = offset[g] + t, pos = start[g] + t;
+          ids[size_t(c)] = (*it.tokens)[size_t(it.done + t)];
+          positions[size_t(c)] = pos;
+          slots[size_t(c)] = int64_t(pages[size_t(pos / PS)]) * PS + pos % PS;
+          std::copy(pages.begin(), pages.end(), table.begin() + long(c * MB));
+          lens[size_t(c)] = pos + 1;
+        }
+      }
+      HostFeeds feeds;
+      EFFC_RETURN_IF_ERROR(feeds.addInts(model, l_.ids, {1, TP}, ids));
+      if (l_.positions >= 0)
+        EFFC_RETURN_IF_ERROR(feeds.addInts(model, size_t(l_.positions), {1, TP}, positions));
+      EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->table, {TP, MB}, table));
+      EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->lens, {TP}, lens));
+      EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->slots, {1, TP}, slots));
+      feedPools(feeds);
+      auto outputs = session_.run(feeds.views);
+      if (!outputs.ok())
+        return outputs.status();
+      EFFC_RETURN_IF_ERROR(storePools(*outputs));
+      countRun(TP, count);
+      const HostTensor &out = (*outputs)[l_.logits];
+      for (size_t g = 0; g < group.size(); ++g) {
+        Item &it = *group[g];
+        auto &held = held_[size_t(it.slot)];
+        held.insert(held.end(), it.tokens->begin() + it.done,
+                    it.tokens->begin() + it.done + count[g]);
+        for (int64_t t = 0; t < count[g]; ++t) {
+          int64_t r = start[g] + t - (it.finalLength - it.rows);
+          if (r < 0)
+            continue;
+          float *dst = logits[it.feed].data() + r * V;
+          const int64_t base = (offset[g] + t) * V;
+          for (int64_t v = 0; v < V; ++v)
+            dst[v] = float(out.elementAsDouble(base + v));
+        }
+        it.done += count[g];
+      }
+    }
   }
 
   /// Empties prefix-cache slot `c` (the caller drops it from lru_).
@@ -523,6 +647,7 @@ private:
   std::deque<int64_t> lru_;                ///< prefix-cache slots in use, oldest first
   std::vector<int64_t> freeCache_;         ///< prefix-cache slots free
   std::optional<PoolLayout> pool_;         ///< compiled with --paged-kv
+  RunUsage runs_;
 };
 
 /// The layout of a model compiled with --paged-kv, or an error saying why
@@ -548,9 +673,10 @@ StatusOr<std::pair<PastLayout, PoolLayout>> analyzePoolModel(const Model &model)
       ids = int(i);
     } else if (in.name == "position_ids") {
       l.positions = int(i);
-    } else if (in.name == "block_table") {
+    } else if (in.name == "block_table" || in.name == "token_block_table") {
       table = int(i);
-    } else if (in.name == "seq_lens") {
+      p.packed = in.name == "token_block_table";
+    } else if (in.name == "seq_lens" || in.name == "token_seq_lens") {
       lens = int(i);
     } else if (in.name == "slot_mapping") {
       slots = int(i);
@@ -601,6 +727,9 @@ StatusOr<std::pair<PastLayout, PoolLayout>> analyzePoolModel(const Model &model)
   if (ids < 0 || table < 0 || lens < 0 || slots < 0 || (l.cache.empty() && p.statePools.empty()))
     return refuse("expected inputs input_ids, block_table, seq_lens, slot_mapping and kv_pages.* "
                   "(or the pools in session state)");
+  if (p.packed != (ins[size_t(lens)].name == "token_seq_lens"))
+    return refuse("inputs '" + ins[size_t(table)].name + "' and '" + ins[size_t(lens)].name +
+                  "' are not both per sequence or both per token");
   l.ids = size_t(ids);
   p.table = size_t(table);
   p.lens = size_t(lens);
@@ -627,7 +756,12 @@ StatusOr<std::pair<PastLayout, PoolLayout>> analyzePoolModel(const Model &model)
     return refuse(s.message());
   const TensorInfo &t = ins[p.table];
   if (t.shape.size() != 2 || t.shape[1] < 1)
-    return refuse("input 'block_table' must be [batch, max_pages], got " + shapeToString(t.shape));
+    return refuse("input '" + t.name + "' must be [" + (p.packed ? "tokens" : "batch") +
+                  ", max_pages], got " + shapeToString(t.shape));
+  // Packed tokens (effc --packed-tokens): one row of input_ids holds them.
+  if (p.packed && (l.batch.min != 1 || l.batch.max != 1))
+    return refuse("input_ids must be [1, tokens] with per-token tables, got batch " +
+                  str(l.batch.min) + ".." + str(l.batch.max));
   p.maxPages = t.shape[1];
   l.past = {"", 0, p.maxPages * p.pageSize - 1};
   l.total = {"", 1, p.maxPages * p.pageSize};
@@ -663,10 +797,15 @@ StatusOr<std::unique_ptr<SlotModel>> makePoolSlotModel(Session &session,
     const TensorInfo &info = model.inputs()[in];
     tensors.push_back({info.shape[1], info.shape[3] * int64_t(dtypeSize(info.dtype))});
   }
-  const int64_t slots = options.slots > 0 ? options.slots : l.batch.max;
+  // Packed tokens: any number of sequences per run; by default as many as
+  // the compiled pool holds at their longest (a smaller pool preempts).
+  const int64_t pages = options.pages > 0 ? options.pages : p.pages;
+  const int64_t slots = options.slots > 0 ? options.slots
+                        : p.packed        ? std::max<int64_t>(1, p.pages / p.maxPages)
+                                          : l.batch.max;
   const int64_t cacheSlots = options.sharePrefixes ? slots : 0;
-  auto cache = PagedKvCache::create(p.pageSize, options.pages > 0 ? options.pages : p.pages,
-                                    slots + cacheSlots, std::move(tensors), p.pages);
+  auto cache =
+      PagedKvCache::create(p.pageSize, pages, slots + cacheSlots, std::move(tensors), p.pages);
   if (!cache.ok())
     return cache.status();
   // Pools in session state: the pages stay on the session's device; a

@@ -47,6 +47,16 @@ struct PoolUsage {
   int64_t cached = 0;      ///< used pages only the prefix cache holds (reclaimable)
 };
 
+/// What the forward passes computed for new tokens, for metrics: runs of
+/// the model, token positions they computed (rows x columns of their
+/// input_ids), and of those the padded ones, which held no token (rows
+/// padded to a run's longest feed, to the compiled batch or seq).
+struct RunUsage {
+  int64_t runs = 0;
+  int64_t positions = 0;
+  int64_t padded = 0;
+};
+
 class SlotModel {
 public:
   virtual ~SlotModel() = default;
@@ -82,6 +92,8 @@ public:
   /// (recompute mode's window; a causal model never reads them).
   virtual void reset(int64_t padToken) = 0;
   virtual PoolUsage pool() const = 0;
+  /// Since the start (zeros where a model does not count them).
+  virtual RunUsage runs() const { return {}; }
   /// Pool units growing `slot` to `length` tokens takes (0 where the slots
   /// are preallocated, as in recompute mode); the Engine preempts
   /// sequences when the active ones need more than freeUnits().

@@ -9,6 +9,14 @@
 // speculative decoding does) and a multi-row feed after it. Prints each
 // forward's largest difference relative to the largest logit and exits 1
 // when one exceeds 1e-4 or a forward fails.
+//
+// effc-paged-kv-logits UNPAGED.effc PACKED.effc PAGE_SIZE BACKEND packed:
+// PACKED compiled with --paged-kv --packed-tokens (passes/PackedTokens.cpp).
+// Each forward must also run its tokens packed, no padding: one run per
+// forward (two where a prompt shares the prefix of another prompt of the
+// same forward; none here), computing exactly the positions the feeds add
+// beyond what prefix sharing took over (listed with the script), and the
+// run counters' positions of none of them padding.
 #include "SlotModel.h"
 #include "effc/Model.h"
 #include "effc/Session.h"
@@ -40,6 +48,7 @@ StatusOr<std::unique_ptr<SlotModel>> open(const std::string &path, const std::st
   session = std::move(*s);
   detail::PagedOptions options;
   options.pageSize = pageSize;
+  options.slots = 2; // the script's (a packed model's default follows its pool)
   return detail::makePagedSlotModel(*session, options);
 }
 
@@ -47,7 +56,8 @@ StatusOr<std::unique_ptr<SlotModel>> open(const std::string &path, const std::st
 
 int main(int argc, char **argv) {
   if (argc < 4) {
-    std::fprintf(stderr, "usage: %s UNPAGED.effc PAGED.effc PAGE_SIZE [BACKEND]\n", argv[0]);
+    std::fprintf(stderr, "usage: %s UNPAGED.effc PAGED.effc PAGE_SIZE [BACKEND [packed]]\n",
+                 argv[0]);
     return 2;
   }
   const std::string backend = argc > 4 ? argv[4] : "host";
@@ -80,18 +90,25 @@ int main(int argc, char **argv) {
     Feeds feeds;
     int release = -1, truncateSlot = -1;
     int64_t truncateTo = 0;
+    int64_t computed = 0; ///< positions the feeds add, less those shared
   };
+  // p2 shares 13 positions with p0 (the prefix cache's) and 17 of its 18
+  // with slot 0's live p2 (the last is computed for its logits).
   std::vector<Step> script = {
-      {"slot 0: prompt of 18", {{0, p0, 1}}},
-      {"slot 0: one token; slot 1: prompt of 7", {{0, {5}, 1}, {1, p1, 2}}},
-      {"slot 1: one token", {{1, {9}, 1}}},
+      {"slot 0: prompt of 18", {{0, p0, 1}}, -1, -1, 0, 18},
+      {"slot 0: one token; slot 1: prompt of 7", {{0, {5}, 1}, {1, p1, 2}}, -1, -1, 0, 8},
+      {"slot 1: one token", {{1, {9}, 1}}, -1, -1, 0, 1},
       {"slot 0 released (prefix cache); slot 0: a prompt sharing 13 positions of it",
        {{0, p2, 1}, {1, {11}, 1}},
-       0},
-      {"slot 1: rewound by 2, then 3 tokens with 3 logits rows", {{1, {3, 4, 5}, 3}}, -1, 1, 8},
-      {"slot 1: prompt sharing slot 0's live pages (copy-on-write)", {{1, p2, 1}}, 1},
-      {"both: one token", {{0, {7}, 1}, {1, {8}, 1}}},
+       0,
+       -1,
+       0,
+       5 + 1},
+      {"slot 1: rewound by 2, then 3 tokens with 3 logits rows", {{1, {3, 4, 5}, 3}}, -1, 1, 8, 3},
+      {"slot 1: prompt sharing slot 0's live pages (copy-on-write)", {{1, p2, 1}}, 1, -1, 0, 1},
+      {"both: one token", {{0, {7}, 1}, {1, {8}, 1}}, -1, -1, 0, 2},
   };
+  const bool packed = argc > 5 && std::string(argv[5]) == "packed";
   bool ok = true;
   for (size_t i = 0; i < script.size(); ++i) {
     Step &step = script[i];
@@ -107,6 +124,7 @@ int main(int argc, char **argv) {
       }
     }
     std::vector<std::vector<float>> la, lb;
+    const detail::RunUsage before = paged.runs();
     Status sa2 = ref.forward(step.feeds, la), sb2 = paged.forward(step.feeds, lb);
     if (!sa2.ok() || !sb2.ok()) {
       std::fprintf(stderr, "forward %zu (%s) failed: %s\n", i, step.what,
@@ -124,6 +142,16 @@ int main(int argc, char **argv) {
     ok = ok && pass;
     std::printf("forward %zu (%s): max |diff| / max |logit| = %.3g: %s\n", i, step.what, rel,
                 pass ? "PASS" : "FAIL");
+    const detail::RunUsage after = paged.runs();
+    const int64_t runs = after.runs - before.runs, positions = after.positions - before.positions,
+                  padded = after.padded - before.padded;
+    std::printf("  second model: %lld runs, %lld token positions, %lld padded\n", (long long)runs,
+                (long long)positions, (long long)padded);
+    if (packed && (runs != 1 || positions != step.computed || padded != 0)) {
+      std::printf("  FAIL: packed tokens: expected 1 run of %lld positions, none padded\n",
+                  (long long)step.computed);
+      ok = false;
+    }
   }
   detail::PoolUsage u = paged.pool();
   std::printf("paged: %lld pages of %lld in use, %lld page references shared, %lld "

@@ -35,6 +35,16 @@
 # written in place, copy-on-write copies a page inside the session with
 # Session::copyStatePage); EFFC_VERBOSE=2's per-run line must show 4
 # session-state tensors and no run copying a pool in.
+# packed, packed-logits: the compile with --paged-kv --packed-tokens
+# (passes/PackedTokens.cpp: --dim batch=1, input_ids [1, T] holds every fed
+# sequence's new tokens back to back, attention per token): --repeat,
+# --stagger, --max-seqs, preemption, speculation and the pools in session
+# state give the reference tokens, and every run of the target computed no
+# padding ('runs: ... 0 of them padding'), where the batch-2 paged compile
+# pads (the check can fail); packed-logits: effc-paged-kv-logits ... packed
+# (each forward one run of exactly the positions its feeds add, logits equal
+# to the unpaged compile's), split-KV, the remarks, NVRTC for
+# sm_80/sm_90/sm_90a, and the models the pass leaves as they are.
 set -euo pipefail
 mode=$1; model_dir=$2; ref_dir=$3; bin_dir=$4; backend=${5:-host}
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -43,7 +53,8 @@ dims=(--dim batch=2 --dim seq=1..32 --dim past=0..255 --dim total=1..288)
 # Symbolic seq: the paged CUDA kernels read the run's batch and seq from
 # effc_dims, so the --paged-kv compiles below include their CUDA kernels
 # (the GPU cases, test/gpu/cases/engine-paged.txt, run both forms).
-paged= state=
+paged= state= packed=
+if [[ $mode == packed* ]]; then packed=--packed-tokens; mode=paged-kv-$mode; fi
 if [[ $mode == paged-kv-state-* ]]; then state=--kv-state; mode=paged-kv-${mode#paged-kv-state-}; fi
 if [[ $mode == paged-kv-* ]]; then paged=1; mode=${mode#paged-kv-}; fi
 # The artifact a run with these effc-run options takes: with paged-kv, the
@@ -52,9 +63,12 @@ artifact() {
   [[ -n $paged ]] || { echo "$work/cache.effc"; return; }
   local ps=16 prev=
   for a in "$@"; do [[ $prev == --kv-page-size ]] && ps=$a; prev=$a; done
-  local f="$work/paged$ps.effc"
-  [[ -f $f ]] || "$bin_dir/effc" "$model_dir/model.onnx" "${dims[@]}" --paged-kv="$ps" \
-    --paged-kv-pages=$((2 * ((256 + ps - 1) / ps))) $state --remarks -o "$f" >/dev/null 2>"$f.remarks" ||
+  local f="$work/paged$ps$state$packed.effc" d=("${dims[@]}") pages=$((2 * ((256 + ps - 1) / ps)))
+  # Packed: batch 1 (the tokens are its seq); the pool holds 2 sequences of
+  # the block table's 288 positions, so 2 slots by default.
+  [[ -z $packed ]] || { d[1]=batch=1; pages=$((2 * ((288 + ps - 1) / ps))); }
+  [[ -f $f ]] || "$bin_dir/effc" "$model_dir/model.onnx" "${d[@]}" --paged-kv="$ps" \
+    --paged-kv-pages=$pages $state $packed --remarks -o "$f" >/dev/null 2>"$f.remarks" ||
     { cat "$f.remarks" >&2; exit 1; }
   echo "$f"
 }
@@ -218,5 +232,66 @@ case $mode in
       "${gen[@]}" --kv-page-size 8
     expect_error "option --max-seqs configures the serving engine" "${gen[@]}" --max-seqs 4
     expect_error "option --max-seqs: expected an integer in 1..1000000" "${gen[@]}" --repeat 1 --max-seqs 0;;
+  packed)
+    nopad='^runs: [0-9]* of the target, [1-9][0-9]* token positions, 0 of them padding (0.0%)$'
+    run --repeat 3 --kv-page-size 4
+    expect '^tokens: 96/96 match$'
+    expect "$nopad"
+    expect '^shared pages: 16 (.*copy-on-write copies: 4)$'
+    grep -q "packed tokens: input_ids \[1, T\] holds the new tokens" "$(artifact --kv-page-size 4).remarks" ||
+      { echo "the --packed-tokens compile is not packed"; cat "$(artifact --kv-page-size 4).remarks"; exit 1; }
+    run --stagger 2 --kv-page-size 8
+    expect '^row 1: submitted at step 2, first token at step 2'
+    expect "$nopad"
+    run --stagger 7
+    expect '^row 1: submitted at step 7, first token at step 7'
+    expect "$nopad"
+    # 6 requests at once: each step's decode tokens and prompt chunks in runs
+    # of at most 32 tokens (seq's bound), no padding.
+    slots=6
+    run --repeat 3 --max-seqs 6 --kv-page-size 4 --no-prefix-sharing
+    expect '^engine: kv-cache mode, 6 slots, 6 requests, 16 steps, at most 6 running at once$'
+    expect '^tokens: 96/96 match$'
+    expect "$nopad"
+    slots=
+    run --stagger 2 --kv-page-size 4 --kv-pool-pages 10 --no-prefix-sharing
+    expect '^preempted: [1-9]'
+    expect "$nopad"
+    run --draft "$work/cache.effc" --speculate 3 --repeat 2 --kv-page-size 4
+    expect '^acceptance: 1.0000 (48 of 48 draft tokens accepted'
+    expect "$nopad"
+    # The pools in session state too.
+    state=--kv-state
+    run --stagger 2 --kv-page-size 4
+    expect '^tokens: 32/32 match$'
+    expect "$nopad"
+    # The batch-2 paged compile pads a step's rows to the longest (the
+    # counter this mode checks is not always 0).
+    state= packed=
+    run --stagger 2 --kv-page-size 8
+    expect '^runs: [0-9]* of the target, [0-9]* token positions, [1-9][0-9]* of them padding';;
+  packed-logits)
+    "$6" "$work/cache.effc" "$(artifact --kv-page-size 4)" 4 "$backend" packed | tee "$work/out.txt"
+    expect '^PASS$'
+    expect '^paged: .* [1-9][0-9]* page references shared, [1-9][0-9]* copy-on-write copies$'
+    # Split-KV (eff.paged_attention_partial + combine) per token too.
+    "$bin_dir/effc" "$model_dir/model.onnx" --dim batch=1 "${dims[@]:2}" --paged-kv=4 \
+      --paged-kv-pages=144 --split-kv-splits=36 --packed-tokens -o "$work/split.effc" >/dev/null
+    "$6" "$work/cache.effc" "$work/split.effc" 4 "$backend" packed | tee "$work/out.txt"
+    expect '^PASS$'
+    for f in "$(artifact --kv-page-size 4)" "$work/split.effc"; do
+      "$bin_dir/effc-nvrtc-check" "$f" --arch=sm_80,sm_90,sm_90a | tee "$work/out.txt"
+      expect '^sm_90a: [0-9]* kernels compiled'
+    done
+    # What the pass leaves as it is, and why.
+    remarks() { "$bin_dir/effc" "$model_dir/model.onnx" "$@" --paged-kv=4 --packed-tokens --remarks \
+      -o "$work/left.effc" 2>&1 >/dev/null | tee "$work/out.txt"; }
+    remarks "${dims[@]}"
+    expect "packed tokens: not converted: input_ids is not \[1, seq\] (compile with --dim batch=1"
+    remarks --dim batch=1 --dim seq=8 --dim past=0..255 --dim total=1..288
+    expect "packed tokens: not converted: input_ids' seq is fixed"
+    if "$bin_dir/effc" "$model_dir/model.onnx" "${dims[@]}" --packed-tokens -o "$work/x.effc" \
+      >"$work/out.txt" 2>&1; then echo "--packed-tokens without --paged-kv compiled"; exit 1; fi
+    expect "effc: error: --packed-tokens needs --paged-kv=N";;
   *) echo "unknown mode $mode"; exit 2;;
 esac

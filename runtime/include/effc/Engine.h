@@ -17,7 +17,10 @@
 // past and total as effc/Generator.h says) runs in KV-cache mode over a paged
 // cache: the compiled batch of slots (or EngineOptions::maxSequences, more
 // than the compiled batch: a step runs them in several runs of at most the
-// compiled batch), their K/V in one pool of pages of
+// compiled batch, each padding its rows to its longest feed; a model
+// compiled with effc --paged-kv --packed-tokens instead packs every fed
+// sequence's tokens back to back, up to the compiled seq a run, no padding:
+// EngineStats::runPadded), their K/V in one pool of pages of
 // EngineOptions::kvPageSize tokens, allocated as a sequence grows and freed
 // when it finishes; a new request whose prompt shares a prefix with a
 // running one, or with a finished one whose pages the prefix cache still
@@ -140,6 +143,12 @@ struct EngineStats {
   /// Used pages only the prefix cache holds (finished sequences' prompts,
   /// evicted when the pool needs them).
   int64_t poolCached = 0;
+  /// The target's runs since the start (KV-cache mode; 0 in recompute
+  /// mode), the token positions they computed for new tokens and how many
+  /// of those were padding (no token: rows padded to a run's longest feed,
+  /// or to the compiled batch or seq). A model compiled with effc
+  /// --packed-tokens packs each run's tokens back to back: no padding.
+  int64_t runs = 0, runPositions = 0, runPadded = 0;
 };
 
 class Engine {
