@@ -10,7 +10,9 @@
 // scalar GEMV (up to kGemvRows rows); above, the tensor-core GEMM (mma) for
 // bf16/fp16 activations when 16-code chunks line up with the scale blocks,
 // else the 32x32 tiled kernel. All decode the packed codes on chip; the
-// weight stays packed in memory.
+// weight stays packed in memory. Which decode GEMV (and its split-K / pair
+// table variants) is chooseDecodeGemv's one decision; effc-quant-bench
+// forces each by the gemv_variant attr to time them side by side.
 //
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/core/DTypeInfo.h"
@@ -135,6 +137,109 @@ bool useBlockScaledGemv(const QuantGeometry &g) {
   return perChannel || (blockBytes % (4 * p) == 0 && (!flat || g.K % g.blockSize == 0));
 }
 
+/// gemv_mma_bs's windows per column (4 lanes x P bytes; the template's
+/// WINS_ALL).
+int64_t blockScaledWindows(const QuantGeometry &g) {
+  const bool flat = g.layout == int64_t(host::QuantLayout::BnbFlat);
+  const int64_t span = !flat && g.blocks == 1 ? 64 : g.blockSize * g.bits / 8;
+  const int64_t p = span % 64 == 0 ? 16 : span % 32 == 0 ? 8 : 4;
+  return ceilDiv(g.K * g.bits / 8 / p, 4);
+}
+
+/// The decode GEMV of a quant_linear that a GEMV takes (M <= 16).
+struct DecodeGemv {
+  std::string kernel; // gemv_vec, gemv, gemv_mma, gemv_mma_bs
+  int64_t split = 1;  // gemv_mma_bs: CTAs of a cluster along K (sm_90)
+  bool lut = false;   // gemv_mma_bs: the nf4/fp4 byte-pair table
+};
+
+constexpr int64_t kSMs = 132;         // H100 SXM (the split-K target)
+constexpr int64_t kCtasPerSM = 2;     // split-K: CTAs per SM to aim for
+constexpr int64_t kMinSplitWins = 16; // split-K: windows a K slice keeps at least
+
+/// gemv_mma_bs's split-K factor (1, 2, 4 or 8) for `g`: the smallest that
+/// gives kCtasPerSM CTAs per SM of ceil(N / 16) x split, as long as every
+/// slice keeps kMinSplitWins windows (2 per warp).
+int64_t autoSplit(const QuantGeometry &g) {
+  const int64_t ctas = ceilDiv(g.N, kMmaGemvColumns), wins = blockScaledWindows(g);
+  int64_t split = 1;
+  while (split < 8 && ctas * split < kCtasPerSM * kSMs && ceilDiv(wins, split * 2) >= kMinSplitWins)
+    split *= 2;
+  return split;
+}
+
+/// The default decode GEMV where several apply: the one name to change when
+/// effc-quant-bench (test/gpu/quant_gemv_variants.sh) finds a faster one.
+/// "bs": gemv_mma_bs where it fits, else gemv_mma.
+constexpr const char *kDefaultDecodeGemv = "bs";
+
+/// The decode GEMV for `g` (rows <= kVecGemvRows): `name` is a variant of
+/// effc-quant-bench --gemv-variant (empty: kDefaultDecodeGemv): vec
+/// (gemv_vec, or the scalar gemv where 16-byte chunks do not fit), mma
+/// (gemv_mma), bs (gemv_mma_bs), bs_lut (with the nf4/fp4 pair table),
+/// bs_sk / bs_lut_sk (split-K over a cluster, autoSplit; sm_90a), bs_skN /
+/// bs_lut_skN (split N = 2, 4, 8). The default falls back (bs to mma to vec)
+/// where a kernel does not fit; a named one that does not fit is an error
+/// saying why.
+bool chooseDecodeGemv(const QuantGeometry &g, bool sm90, std::string name, DecodeGemv &out,
+                      std::string &error) {
+  const bool forced = !name.empty();
+  if (!forced)
+    name = kDefaultDecodeGemv;
+  auto fail = [&](const std::string &why) {
+    error = "eff.quant_linear: decode GEMV '" + name + "' " + why;
+    return false;
+  };
+  const bool book =
+      g.scheme == int64_t(host::QuantScheme::NF4) || g.scheme == int64_t(host::QuantScheme::FP4);
+  if (name == "vec") {
+    if (!useVectorGemv(g) && g.rows > kGemvRows)
+      return fail("does not apply (more than 8 rows without 16-byte chunks)");
+    out.kernel = useVectorGemv(g) ? "gemv_vec" : "gemv";
+    return true;
+  }
+  if (name == "mma" || name.rfind("bs", 0) == 0) {
+    if (!useMmaGemv(g)) {
+      if (forced)
+        return fail("does not apply (16-bit activations, a weight-only scheme, K and blocks in "
+                    "16-byte chunks)");
+      return chooseDecodeGemv(g, sm90, "vec", out, error);
+    }
+    out.kernel = "gemv_mma";
+    if (name == "mma")
+      return true;
+    if (!useBlockScaledGemv(g)) {
+      if (forced)
+        return fail("does not apply (scale blocks that hold whole windows)");
+      return true;
+    }
+    out.kernel = "gemv_mma_bs";
+    std::string rest = name.substr(2);
+    if (rest.rfind("_lut", 0) == 0) {
+      if (!book)
+        return fail("does not apply (the pair table is for nf4/fp4)");
+      out.lut = true;
+      rest = rest.substr(4);
+    }
+    if (rest.empty())
+      return true;
+    if (rest == "_sk")
+      out.split = autoSplit(g);
+    else if (rest == "_sk2" || rest == "_sk4" || rest == "_sk8")
+      out.split = rest[3] - '0';
+    else
+      return fail("is not a variant (vec, mma, bs, bs_lut, bs_sk, bs_sk2/4/8, bs_lut_sk, "
+                  "bs_lut_sk2/4/8)");
+    if (out.split > 1 && !sm90)
+      return fail("needs thread block clusters (sm_90)");
+    if (out.split > 1 && ceilDiv(blockScaledWindows(g), out.split) < 8)
+      return fail("leaves fewer windows than warps per K slice");
+    return true;
+  }
+  return fail("is not a variant (vec, mma, bs, bs_lut, bs_sk, bs_sk2/4/8, bs_lut_sk, "
+              "bs_lut_sk2/4/8)");
+}
+
 /// quant_linear_mma: more rows than the GEMVs take, 16-bit activations (the
 /// MMA operands), a weight-only scheme and 16-code chunks that start on a
 /// 16-byte activation chunk and lie in one scale block.
@@ -172,14 +277,22 @@ bool chooseQuantLinear(const KernelDesc &d, KernelChoice &c, std::string &error)
     c.launch.grid[1] = uint32_t(ceilDiv(g.rows, bm));
     c.setParam("bm", bm);
     c.setParam("bn", bn);
-  } else if (useMmaGemv(g) && d.intAttr("gemv_mma", 1) != 0) {
-    // (effc-quant-bench --decode=vec sets gemv_mma = 0 to time gemv_vec,
-    // --decode=mma gemv_mma = 2 to time gemv_mma where gemv_mma_bs fits.)
-    c.variant = useBlockScaledGemv(g) && d.intAttr("gemv_mma", 1) != 2 ? "gemv_mma_bs" : "gemv_mma";
-    c.launch.grid[0] = uint32_t(ceilDiv(g.N, kMmaGemvColumns));
-  } else if (useVectorGemv(g) || g.rows <= kGemvRows) {
-    c.variant = useVectorGemv(g) ? "gemv_vec" : "gemv";
-    c.launch.grid[0] = uint32_t(ceilDiv(g.N, kThreads / 32));
+  } else if (g.rows <= kVecGemvRows && (useMmaGemv(g) || useVectorGemv(g) || g.rows <= kGemvRows)) {
+    // (effc-quant-bench --gemv-variant=NAME sets gemv_variant to time each.)
+    DecodeGemv v;
+    if (!chooseDecodeGemv(g, d.sm90a, d.stringAttr("gemv_variant", ""), v, error))
+      return false;
+    c.variant = v.kernel;
+    if (v.kernel == "gemv_mma" || v.kernel == "gemv_mma_bs") {
+      c.launch.grid[0] = uint32_t(ceilDiv(g.N, kMmaGemvColumns));
+      c.launch.grid[1] = uint32_t(v.split);
+      c.setParam("split", v.split);
+      c.setParam("lut", v.lut);
+      // Clusters: the artifact then targets sm_90a (as the wgmma GEMMs do).
+      c.needsHopperPrelude = v.split > 1;
+    } else {
+      c.launch.grid[0] = uint32_t(ceilDiv(g.N, kThreads / 32));
+    }
   } else {
     c.variant = "tiled";
     c.launch.grid[0] = uint32_t(ceilDiv(g.N, kTile));
@@ -209,14 +322,18 @@ bool instantiateQuantLinear(const KernelDesc &d, const KernelChoice &c, std::str
   w.line("static constexpr bool HAS_ZP = ", flag(g.hasZeroPoints), ";");
   w.line("static constexpr float THRESHOLD = ", floatLit(g.threshold), ";");
   w.close("};");
-  openKernel(w, d, kThreads);
+  const int64_t split = c.param("split", 1);
+  // gemv_mma_bs split-K: the SPLIT CTAs of a column block form a cluster.
+  openKernel(w, d, kThreads,
+             split > 1 ? "__cluster_dims__(1, " + std::to_string(split) + ", 1) " : "");
   w.line("// y[", g.rows, "][", g.N, "] = a W, W [", g.K, "][", g.N, "] ", schemeNames[g.scheme],
          ", block ", g.blockSize, g.hasZeroPoints ? ", zero points" : "",
          g.doubleQuant ? ", double quantized" : "",
          g.scheme == int64_t(host::QuantScheme::LLMInt8)
              ? ", outliers |a| >= " + floatLit(g.threshold)
              : std::string(),
-         " (", c.variant, ")");
+         " (", c.variant, split > 1 ? ", split-K " + std::to_string(split) : std::string(),
+         c.param("lut") ? ", pair table" : "", ")");
   w.line("auto loadA = [&](long long i) -> float { return ",
          loadAs(d.inputs[0].dtype, "x0", "i", Compute::F32), "; };");
   if (g.doubleQuant)
@@ -231,9 +348,15 @@ bool instantiateQuantLinear(const KernelDesc &d, const KernelChoice &c, std::str
   if (c.variant == "mma")
     w.line("quant_linear_mma<", cfg, ", ", c.param("bm"), ", ", c.param("bn"), ", ",
            flag(g.aType == DType::BFLOAT16), ">(x1, ", zp, ", x0, loadScale, store);");
-  else if (c.variant == "gemv_mma" || c.variant == "gemv_mma_bs")
-    w.line("quant_linear_", c.variant, "<", cfg, ", ", flag(g.aType == DType::BFLOAT16), ">(x1, ",
-           zp, ", x0, loadScale, store);");
+  else if (c.variant == "gemv_mma")
+    w.line("quant_linear_gemv_mma<", cfg, ", ", flag(g.aType == DType::BFLOAT16), ">(x1, ", zp,
+           ", x0, loadScale, store);");
+  else if (c.variant == "gemv_mma_bs")
+    w.line("quant_linear_gemv_mma_bs<", cfg, ", ", flag(g.aType == DType::BFLOAT16),
+           split > 1 || c.param("lut")
+               ? ", " + std::to_string(split) + ", " + flag(c.param("lut") != 0)
+               : std::string(),
+           ">(x1, ", zp, ", x0, loadScale, store);");
   else
     w.line("quant_linear_", c.variant, "<", cfg, ">(x1, ", zp, ", loadA, loadScale, store);");
   w.close();

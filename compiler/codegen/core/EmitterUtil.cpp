@@ -7,7 +7,8 @@
 
 namespace effc::codegen {
 
-void openKernel(CudaWriter &w, const KernelDesc &desc, int maxThreads) {
+void openKernel(CudaWriter &w, const KernelDesc &desc, int maxThreads,
+                const std::string &attributes) {
   std::string params;
   for (size_t i = 0; i < desc.inputs.size(); ++i)
     params += (params.empty() ? "" : ", ") + std::string("const void* __restrict__ in") +
@@ -20,7 +21,8 @@ void openKernel(CudaWriter &w, const KernelDesc &desc, int maxThreads) {
   if (desc.usesDims())
     params += (params.empty() ? "" : ", ") + std::string("const long long* __restrict__ effc_dims");
   w.line("// ", desc.op);
-  w.open("EFFC_KERNEL void __launch_bounds__(", maxThreads, ") ", desc.name, "(", params, ") {");
+  w.open("EFFC_KERNEL void __launch_bounds__(", maxThreads, ") ", attributes, desc.name, "(",
+         params, ") {");
   for (size_t i = 0; i < desc.inputs.size(); ++i) {
     const char *t = storageType(desc.inputs[i].dtype);
     // maybe_unused: shape-like operands (axes, K, ...) are baked, not read.

@@ -19,8 +19,10 @@ constexpr int kElementwiseBlock = 256;
 constexpr int64_t kMaxGridBlocks = 8192;
 
 /// `extern "C" __global__ void __launch_bounds__(T) name(const void* in0, ...,
-/// void* out0, ...) {` plus typed pointers x<i> / y<i> (storage types).
-void openKernel(CudaWriter &w, const KernelDesc &desc, int maxThreads);
+/// void* out0, ...) {` plus typed pointers x<i> / y<i> (storage types);
+/// `attributes` (e.g. "__cluster_dims__(1, 4, 1) ") go before the name.
+void openKernel(CudaWriter &w, const KernelDesc &desc, int maxThreads,
+                const std::string &attributes = "");
 
 /// "int" when every tensor of the kernel is small enough for 32-bit index
 /// math (much cheaper div/mod), else "i64".

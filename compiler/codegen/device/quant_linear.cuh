@@ -378,11 +378,16 @@ __device__ void quant_linear_gemv_vec(const u8 *w, const u8 *zp, const LA &loadA
 // the next batch's weights load while this one computes, and each step's
 // activations load during the previous step (the first with the weights).
 // compute(unit, act, u) gets the batch position u (the _bs variant
-// alternates its accumulator chains by it).
+// alternates its accumulator chains by it). ready() runs once the first
+// batch's loads are issued, before any compute (block-wide setup, such as a
+// shared table and its barrier, overlaps the first loads' latency).
+struct ql_no_setup {
+  __device__ __forceinline__ void operator()() const {}
+};
 template <int WARPS, int STEPS, int PER_WARP, int U, class Unit, class Act, class LU, class LA,
-          class CO>
+          class CO, class RD = ql_no_setup>
 __device__ __forceinline__ void ql_gemv_mma_loop(int warp, const LU &loadUnit, const LA &loadAct,
-                                                 const CO &compute) {
+                                                 const CO &compute, const RD &ready = RD()) {
   constexpr int BATCHES = (PER_WARP + U - 1) / U;
   Unit cur[U];
 #pragma unroll
@@ -390,6 +395,7 @@ __device__ __forceinline__ void ql_gemv_mma_loop(int warp, const LU &loadUnit, c
     loadUnit(warp + WARPS * u, cur[u]);
   Act act;
   loadAct(warp, act);
+  ready();
 #pragma unroll 1
   for (int i0 = 0; i0 < PER_WARP; i0 += U) {
     Unit nxt[BATCHES > 1 ? U : 1];
@@ -446,6 +452,79 @@ __device__ __forceinline__ void ql_gemv_mma_store(const float (&acc)[2][MT][4], 
       sum *= loadScale(col);
     store(row * C::N + col, sum);
   }
+}
+
+// ---- thread block clusters (sm_90; PTX ISA "barrier.cluster", "mapa",
+// "ld.shared::cluster"): hopper.cuh's hop_cluster_sync / hop_mapa, written
+// here because quant_linear.cuh is also compiled for sm_80 (these are only
+// called by split-K instantiations, which the emitter picks for sm_90a) and
+// on the host by the emulation tests (empty there: never called).
+__device__ __forceinline__ void ql_cluster_sync() {
+#ifdef __CUDA_ARCH__
+  asm volatile("barrier.cluster.arrive.release.aligned;\n"
+               "barrier.cluster.wait.acquire.aligned;\n" ::
+                   : "memory");
+#endif
+}
+// Four floats at this CTA's shared address `addr` as seen in CTA `rank`.
+__device__ __forceinline__ void ql_ld_cluster_v4(u32 addr, u32 rank, float (&v)[4]) {
+  v[0] = v[1] = v[2] = v[3] = 0.0f;
+#ifdef __CUDA_ARCH__
+  u32 remote;
+  asm volatile("mapa.shared::cluster.u32 %0, %1, %2;\n" : "=r"(remote) : "r"(addr), "r"(rank));
+  asm volatile("ld.shared::cluster.v4.f32 {%0, %1, %2, %3}, [%4];\n"
+               : "=f"(v[0]), "=f"(v[1]), "=f"(v[2]), "=f"(v[3])
+               : "r"(remote)
+               : "memory");
+#endif
+}
+
+// The split-K epilogue: the SPLIT CTAs of a cluster (1, SPLIT, 1) each hold
+// their K slice's partial sums (as ql_gemv_mma_store's red, in their own
+// shared memory); after a cluster barrier CTA r sums the fragments
+// [r * G, (r + 1) * G) of all SPLIT CTAs (G = MT * 32 / SPLIT lanes' 4
+// accumulators) in a fixed order (deterministic, fp32) and stores them; a
+// second barrier keeps every CTA's shared memory alive until all remote
+// reads are done.
+template <class C, int WARPS, int MT, bool PER_CHANNEL, int SPLIT, class LS, class ST>
+__device__ __forceinline__ void ql_gemv_mma_store_split(const float (&acc)[2][MT][4], int n0,
+                                                        const LS &loadScale, const ST &store) {
+  static_assert(SPLIT == 2 || SPLIT == 4 || SPLIT == 8, "a portable cluster of 2, 4 or 8 CTAs");
+  constexpr int G = MT * 32 / SPLIT; // (m, lane) fragments each CTA finishes
+  __shared__ __align__(16) float red[WARPS][MT][32][4];
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
+#pragma unroll
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      red[warp][m][lane][e] = acc[0][m][e] + acc[1][m][e];
+  ql_cluster_sync();
+  const u32 rank = blockIdx.y; // grid y = SPLIT: the cluster rank
+  for (int f = tid; f < G; f += blockDim.x) {
+    const int ml = (int)rank * G + f, m = ml >> 5, l = ml & 31;
+    float sum[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+#pragma unroll
+    for (int c = 0; c < SPLIT; ++c)
+#pragma unroll
+      for (int v = 0; v < WARPS; ++v) {
+        float p[4];
+        ql_ld_cluster_v4(smem_u32(&red[v][m][l][0]), (u32)c, p);
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          sum[e] += p[e];
+      }
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      const int col = n0 + (l >> 2) + 8 * (e >> 1);
+      const long long row = 8 * m + 2 * (l & 3) + (e & 1);
+      if (row >= C::ROWS || col >= C::N)
+        continue;
+      if constexpr (PER_CHANNEL)
+        sum[e] *= loadScale(col);
+      store(row * C::N + col, sum[e]);
+    }
+  }
+  ql_cluster_sync();
 }
 
 // ---- decode GEMV on tensor cores: M <= 16, 16-bit activations --------------
@@ -639,8 +718,23 @@ __device__ void quant_linear_gemv_mma(const u8 *w, const u8 *zp, const u16 *a, c
 // emitter's conditions (useBlockScaledGemv): P | K's bytes, P >= BITS (8+
 // codes a piece), 4 P | BLOCK_BYTES unless per channel, flat layout
 // K % BLOCK == 0.
-// Launch: grid ceil(N / 16), 256 threads.
-template <class C, bool BF, class LS, class ST>
+// Variants (the emitter's chooseDecodeGemv names them):
+//   SPLIT > 1 (gemv_mma_bs_sk*, sm_90): split-K over a thread block cluster
+//     (1, SPLIT, 1): CTA y takes windows [y W, (y + 1) W) of its 16 columns
+//     (W = ceil(windows / SPLIT)) and the partial sums meet through
+//     distributed shared memory (ql_gemv_mma_store_split): SPLIT times the
+//     CTAs where N / 16 alone does not cover the SMs (N <= 2048), no
+//     workspace, a fixed summation order.
+//   LUT (gemv_mma_bs_lut*, nf4/fp4): each byte (two codes) decoded by one
+//     shared-memory load from a table of the 256 byte values' 16-bit pairs,
+//     replicated per lane ([byte][lane], 32 KiB: every lane reads its own
+//     bank, no conflicts), instead of a 16-entry book lookup per code
+//     (4 index extractions, 4 loads and 2 permutes per 4 codes become 2 and
+//     2); the same rounding (book value to 16 bits, fp32 scale per window).
+//     The table is written while the first batch of weights is in flight.
+// Launch: grid (ceil(N / 16), SPLIT), 256 threads (and SPLIT > 1:
+// __cluster_dims__(1, SPLIT, 1) on the kernel).
+template <class C, bool BF, int SPLIT = 1, bool LUT = false, class LS, class ST>
 __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a,
                                          const LS &loadScale, const ST &store) {
   constexpr bool FLAT = C::LAYOUT == QL_LAYOUT_BNB_FLAT;
@@ -651,7 +745,8 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
   constexpr int PC = P * 8 / C::BITS;                             // codes per piece
   constexpr int STEPS = PC / 4;                                   // mma k-steps per piece
   constexpr int PIECES = (long long)C::K * C::BITS / 8 / P;       // per column, within K
-  constexpr int WINS = (PIECES + 3) / 4;
+  constexpr int WINS_ALL = (PIECES + 3) / 4;
+  constexpr int WINS = (WINS_ALL + SPLIT - 1) / SPLIT; // this CTA's (a K slice's) windows
   constexpr int WARPS = 8;
   constexpr int MT = C::ROWS > 8 ? 2 : 1;
   constexpr int PER_WARP = (WINS + WARPS - 1) / WARPS;
@@ -665,15 +760,34 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
                 "a window in one scale block");
   static_assert(C::ROWS <= 16, "quant_linear_gemv_mma_bs: at most 16 rows");
   constexpr bool BOOK = C::SCHEME == QL_NF4 || C::SCHEME == QL_FP4;
+  static_assert(!LUT || (BOOK && FLAT && C::BITS == 4), "the pair table is for nf4/fp4");
   // 16-bit patterns: 1.0 twice, and the int4 / fp16-int8 magic (128 or 1024).
   [[maybe_unused]] constexpr u32 ONE2 = BF ? 0x3F803F80u : 0x3C003C00u;
   [[maybe_unused]] constexpr u32 MAGIC2 = BF ? 0x43004300u : 0x64006400u;
   [[maybe_unused]] constexpr float MAGIC = BF ? 128.0f : 1024.0f;
   __shared__ u32 book[16];
+  // LUT: pairs[b][l] = codes (b >> 4, b & 15) as 16-bit values (the first
+  // code, in the high nibble, in the low half), the same for every lane l.
+  __shared__ __align__(16) u32 pairs[LUT ? 256 * 32 : 4];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
-  if (BOOK && tid < 16)
-    book[tid] = pack2<BF>(C::SCHEME == QL_FP4 ? ql_fp4_book[tid] : ql_nf4_book[tid], 0.0f);
-  __syncthreads();
+  if constexpr (!LUT) {
+    if (BOOK && tid < 16)
+      book[tid] = pack2<BF>(C::SCHEME == QL_FP4 ? ql_fp4_book[tid] : ql_nf4_book[tid], 0.0f);
+    __syncthreads();
+  }
+  auto fillPairs = [&] {
+    if constexpr (LUT) {
+      const float *bk = C::SCHEME == QL_FP4 ? ql_fp4_book : ql_nf4_book;
+      for (int i = tid; i < 256 * 8; i += blockDim.x) { // 8 uint4 (32 lanes) per byte
+        const int b = i >> 3;
+        const u32 v = pack2<BF>(bk[b >> 4], bk[b & 15]);
+        reinterpret_cast<uint4 *>(pairs)[i] = make_uint4(v, v, v, v);
+      }
+      __syncthreads();
+    }
+  };
+  // K slice (SPLIT > 1): this CTA's first window.
+  const int win0 = SPLIT > 1 ? (int)blockIdx.y * WINS : 0;
   const int n0 = blockIdx.x * 16;
   const int colA = n0 + g < C::N ? n0 + g : C::N - 1; // columns past N: never stored
   const int colB = n0 + g + 8 < C::N ? n0 + g + 8 : C::N - 1;
@@ -705,7 +819,7 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
     float fA, fB;
   };
   auto loadUnit = [&](int j, Unit &q) {
-    const int piece = 4 * j + t;
+    const int piece = 4 * (win0 + j) + t;
 #pragma unroll
     for (int i = 0; i < P / 4; ++i)
       q.qA[i] = q.qB[i] = 0u;
@@ -749,7 +863,17 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
       }
     } else {
       const u32 h = q[s >> 1] >> (16 * (s & 1)); // bytes 2 s, 2 s + 1
-      if constexpr (FLAT) {                      // first code in the high nibble
+      if constexpr (LUT) {
+        // Byte i of the word at pairs + (byte << 7) + 4 lane: a shift and a
+        // mask-or per byte (s is unrolled: the shifts are constants).
+        const u32 word = q[s >> 1], own = (u32)lane << 2;
+        const int i0 = 2 * (s & 1), i1 = i0 + 1; // byte indices in the word
+        const u32 o0 = ((i0 == 0 ? word << 7 : word >> (8 * i0 - 7)) & 0x7F80u) | own;
+        const u32 o1 = ((word >> (8 * i1 - 7)) & 0x7F80u) | own;
+        const char *base = reinterpret_cast<const char *>(pairs);
+        lo = *reinterpret_cast<const u32 *>(base + o0);
+        hi = *reinterpret_cast<const u32 *>(base + o1);
+      } else if constexpr (FLAT) { // first code in the high nibble
         lo = __byte_perm(book[(h >> 4) & 0xFu], book[h & 0xFu], 0x5410);
         hi = __byte_perm(book[(h >> 12) & 0xFu], book[(h >> 8) & 0xFu], 0x5410);
       } else { // first code in the low nibble
@@ -768,7 +892,7 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
     uint4 v[MT][PC / 8];
   };
   auto loadAct = [&](int j, Act &act) {
-    const int piece = 4 * j + t;
+    const int piece = 4 * (win0 + j) + t;
 #pragma unroll
     for (int m = 0; m < MT; ++m) {
       const int row = g + 8 * m;
@@ -812,8 +936,11 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
   };
   ql_gemv_mma_loop<WARPS, WINS, PER_WARP, U, Unit, Act>(
       warp, loadUnit, loadAct,
-      [&](const Unit &q, const Act &act, int u) { compute(q, act, u & 1); });
-  ql_gemv_mma_store<C, WARPS, MT, PER_CHANNEL>(acc, n0, loadScale, store);
+      [&](const Unit &q, const Act &act, int u) { compute(q, act, u & 1); }, fillPairs);
+  if constexpr (SPLIT > 1)
+    ql_gemv_mma_store_split<C, WARPS, MT, PER_CHANNEL, SPLIT>(acc, n0, loadScale, store);
+  else
+    ql_gemv_mma_store<C, WARPS, MT, PER_CHANNEL>(acc, n0, loadScale, store);
 }
 
 // ---- GEMV: one code at a time (any geometry) --------------------------------

@@ -62,9 +62,9 @@ std::vector<float> runEmulatedVec(const std::vector<float> &a, const std::vector
 }
 
 /// One run of quant_linear_gemv_mma<C, BF> (the tensor-core decode GEMV;
-/// BS: quant_linear_gemv_mma_bs) over `a` (16-bit bits): ceil(N / 16)
-/// blocks of 256 threads.
-template <class C, bool BF, bool BS = false, class LS>
+/// BS: quant_linear_gemv_mma_bs, LUT: with its nf4/fp4 pair table) over `a`
+/// (16-bit bits): ceil(N / 16) blocks of 256 threads.
+template <class C, bool BF, bool BS = false, bool LUT = false, class LS>
 std::vector<float> runEmulatedGemvMma(const std::vector<uint16_t> &a, const std::vector<uint8_t> &w,
                                       const std::vector<uint8_t> &zp, const LS &loadScale) {
   std::vector<float> y(size_t(C::ROWS * C::N), NAN);
@@ -72,8 +72,8 @@ std::vector<float> runEmulatedGemvMma(const std::vector<uint16_t> &a, const std:
   const int gridX = int((C::N + 15) / 16);
   emu::launch(unsigned(gridX), 1, [&] {
     if constexpr (BS)
-      emu::quant_linear_gemv_mma_bs<C, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
-                                           loadScale, store);
+      emu::quant_linear_gemv_mma_bs<C, BF, 1, LUT>(w.data(), zp.empty() ? nullptr : zp.data(),
+                                                   a.data(), loadScale, store);
     else
       emu::quant_linear_gemv_mma<C, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
                                         loadScale, store);
@@ -97,7 +97,7 @@ struct Config {
 /// double quantized (quant_defs.cuh's QL_DQ bytes, decoded by ql_dq_absmax).
 /// VEC: quant_linear_gemv_vec on the same (16-bit rounded) activations
 /// instead of quant_linear_mma (BM, BN unused); GMMA 1: quant_linear_gemv_mma,
-/// 2: quant_linear_gemv_mma_bs.
+/// 2: quant_linear_gemv_mma_bs, 3: quant_linear_gemv_mma_bs with the pair table.
 template <class C, int BM, int BN, bool BF, bool DQ = false, bool VEC = false, int GMMA = 0>
 double maxRelError(uint32_t seed) {
   std::mt19937 rng(seed);
@@ -160,12 +160,12 @@ double maxRelError(uint32_t seed) {
   EXPECT_TRUE(st.ok()) << st.message();
   std::vector<float> y;
   if constexpr (GMMA && DQ)
-    y = runEmulatedGemvMma < C, BF, GMMA == 2 > (a, w, zp, [&](long long i) -> float {
-                                              return emu::ql_dq_absmax<kBlocks>(dq.data(), i);
-                                            });
+    y = runEmulatedGemvMma < C, BF, GMMA >= 2,
+    GMMA == 3 > (a, w, zp,
+                 [&](long long i) -> float { return emu::ql_dq_absmax<kBlocks>(dq.data(), i); });
   else if constexpr (GMMA)
-    y = runEmulatedGemvMma < C, BF,
-    GMMA == 2 > (a, w, zp, [&](long long i) -> float { return scales.at(size_t(i)); });
+    y = runEmulatedGemvMma < C, BF, GMMA >= 2,
+    GMMA == 3 > (a, w, zp, [&](long long i) -> float { return scales.at(size_t(i)); });
   else if constexpr (VEC && DQ)
     y = runEmulatedVec<C>(
         af, w, zp, [&](long long i) -> float { return emu::ql_dq_absmax<kBlocks>(dq.data(), i); });
@@ -336,6 +336,23 @@ TEST(QuantGemvMmaBsEmulated, NF4AndFP4) {
   EXPECT_LE((gemvMmaBsError<Config<kNF4, kFlat, 4, 8192, 20, 64, 1, false>>(84)), 1e-2);
   EXPECT_LE((gemvMmaBsError<Config<kNF4, kFlat, 4, 1024, 20, 128, 9, false>>(85)), 1e-2);
   EXPECT_LE((gemvMmaBsError<Config<kNF4, kFlat, 4, 1024, 20, 64, 16, false>, true, true>(86)),
+            1e-2);
+}
+
+// gemv_mma_bs with the nf4/fp4 byte-pair table (--gemv-variant=bs_lut):
+// the same cases as above; the table holds what the 16-entry book gives, so
+// the errors are those of gemv_mma_bs.
+template <class C, bool BF = true, bool DQ = false> double gemvMmaLutError(uint32_t seed) {
+  return maxRelError<C, 0, 0, BF, DQ, false, 3>(seed);
+}
+
+TEST(QuantGemvMmaBsLutEmulated, NF4AndFP4) {
+  EXPECT_LE((gemvMmaLutError<Config<kNF4, kFlat, 4, 2048, 40, 64, 16, false>>(91)), 1e-2);
+  EXPECT_LE((gemvMmaLutError<Config<kNF4, kFlat, 4, 2048, 20, 64, 1, false>, false>(92)), 3e-3);
+  EXPECT_LE((gemvMmaLutError<Config<kFP4, kFlat, 4, 1024, 20, 64, 4, false>>(93)), 1e-2);
+  EXPECT_LE((gemvMmaLutError<Config<kNF4, kFlat, 4, 8192, 20, 64, 1, false>>(94)), 1e-2);
+  EXPECT_LE((gemvMmaLutError<Config<kNF4, kFlat, 4, 1024, 20, 128, 9, false>>(95)), 1e-2);
+  EXPECT_LE((gemvMmaLutError<Config<kNF4, kFlat, 4, 1024, 20, 64, 16, false>, true, true>(96)),
             1e-2);
 }
 
