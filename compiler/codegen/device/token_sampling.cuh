@@ -43,14 +43,15 @@
 #else
 #include <cmath>
 #include <cstring>
-#define TS_FN inline
-// Sampler.cpp is compiled with -ffp-contract=off (runtime/src/CMakeLists.txt).
+// Internal linkage: each file keeps its own copies, so Sampler.cpp's are the
+// ones it compiled with -ffp-contract=off (runtime/src/CMakeLists.txt).
+#define TS_FN static inline
 #define TS_FMUL(a, b) ((a) * (b))
 #define TS_FMA(a, b, c) std::fma(a, b, c)
 #define TS_RINT(x) std::rint(x)
 #define TS_LDEXP(x, e) std::ldexp(x, e)
 #define TS_CEIL(x) std::ceil(x)
-inline unsigned ts_float_bits(float x) {
+static inline unsigned ts_float_bits(float x) {
   unsigned u;
   std::memcpy(&u, &x, sizeof u);
   return u;

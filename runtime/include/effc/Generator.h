@@ -11,8 +11,8 @@
 // right-padded in it. With causal attention the logits at position t depend
 // only on tokens <= t, so each sequence reads its own last position and
 // sequences of different lengths share a batch. Each step costs a full
-// forward pass (O(n^2) over a generation) and, on the cuda backend, the
-// logits come back to the host for sampling.
+// forward pass (O(n^2) over a generation) and, on the cuda backend, only
+// the logits rows a step reads come back to the host, for picking there.
 //
 // A decoder exported with past (Optimum's past_key_values.{i}.key/value ->
 // present.{i}.key/value, with attention_mask and position_ids) runs in
