@@ -8,8 +8,17 @@
 //
 //   effc-moe-bench [--check] [--perf] [--tokens=1,8,...] [--reps=N]
 //                  [--only=SUBSTR,..] [--mma-bk=32|64] [--mma-bn=128|256]
-//                  [--wgmma] [--gemv-unroll=1|2|4] [--peak-tflops=F]
-//                  [--compile-only --arch=sm_90]
+//                  [--wgmma | --variants=default,wgmma,n256k64,..]
+//                  [--gemv-unroll=1|2|4] [--peak-tflops=F]
+//                  [--compile-threads=N] [--compile-only --arch=sm_90]
+//
+// --variants: each case runs (checked and timed) with every listed expert
+// GEMM variant in the same run, against one cuBLAS measurement: default (the
+// kernels effc picks for the arch: wantsWgmma(sm_90a, auto) and the
+// --mma-bk/--mma-bn/--gemv-unroll given), wgmma (sm_90a's wgmma grouped GEMM
+// where it fits), nBNkBK (mma.sync tiles, e.g. n256k64). The timed calls of
+// cuBLAS and the variants alternate round by round. --wgmma alone is
+// --variants=wgmma. A variant needing sm_90a compiles every variant for it.
 //
 // --check: small layers covering bf16/fp16/fp32, the three routing modes,
 // norm_topk, routed_scale, gelu, shared experts with and without a gate,
@@ -28,6 +37,9 @@
 // at 2e-2, fp32 at 1e-4). Exit status 1 when any check fails.
 // cuBLAS is dlopen()ed: $EFFC_CUBLAS, else libcublas.so.13/.12/.so; without
 // it the cuBLAS column says so (the effc numbers and checks still run).
+// A crash (SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT) prints the phase and
+// case it was in and a backtrace (addresses as binary(+offset): addr2line -e
+// the unstripped build/bin/effc-moe-bench) on stderr, then dies of the signal.
 #include "bench/common/BenchGpu.h"
 #include "compiler/codegen/core/CudaWriter.h"
 #include "compiler/codegen/moe/MoEKernels.h"
@@ -36,13 +48,19 @@
 #include "cuda/Nvrtc.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cmath>
+#include <csignal>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <execinfo.h>
+#include <functional>
 #include <string>
+#include <thread>
+#include <unistd.h>
 #include <vector>
 
 using namespace effc;
@@ -51,13 +69,100 @@ using namespace effc::codegen::moe;
 
 namespace {
 
+// ---------------------------------------------------------------- crashes --
+
+// What the bench is doing, for the crash handler (written outside it).
+char gPhase[512] = "starting";
+
+void setPhase(const std::string &what) {
+  const size_t n = std::min(what.size(), sizeof gPhase - 1);
+  std::memcpy(gPhase, what.data(), n);
+  gPhase[n] = '\0';
+}
+
+void putErr(const char *s) {
+  for (size_t n = std::strlen(s); n > 0;) {
+    const ssize_t w = write(STDERR_FILENO, s, n);
+    if (w <= 0)
+      return;
+    s += w, n -= size_t(w);
+  }
+}
+
+extern "C" void onCrash(int sig) {
+  // Async-signal-safe calls only: write, backtrace_symbols_fd, raise.
+  putErr("\neffc-moe-bench: ");
+  putErr(sig == SIGSEGV  ? "SIGSEGV"
+         : sig == SIGBUS ? "SIGBUS"
+         : sig == SIGFPE ? "SIGFPE"
+         : sig == SIGILL ? "SIGILL"
+                         : "SIGABRT");
+  putErr(" during: ");
+  putErr(gPhase);
+  putErr("\nbacktrace (addr2line -f -C -e build/bin/effc-moe-bench +OFFSET):\n");
+  void *frames[64];
+  backtrace_symbols_fd(frames, backtrace(frames, 64), STDERR_FILENO);
+  std::signal(sig, SIG_DFL); // SA_RESETHAND did this already; be sure
+  std::raise(sig);
+}
+
+/// The crash handler on its own stack (a stack overflow still reports).
+void installCrashHandler() {
+  static char altStack[64 * 1024];
+  stack_t ss{};
+  ss.ss_sp = altStack;
+  ss.ss_size = sizeof altStack;
+  sigaltstack(&ss, nullptr);
+  void *warm[1];
+  backtrace(warm, 1); // loads libgcc's unwinder now, not in the handler
+  struct sigaction sa{};
+  sa.sa_handler = onCrash;
+  sigemptyset(&sa.sa_mask);
+  sa.sa_flags = SA_RESETHAND | SA_ONSTACK;
+  for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT})
+    sigaction(sig, &sa, nullptr);
+}
+
+// --------------------------------------------------------------- variants --
+
 // --mma-bk, --mma-bn: the tensor-core expert GEMM's k-tile and B tile
-// (ExpertGemmSpec::mmaBk, mmaBn; 0 = the generator's default).
+// (ExpertGemmSpec::mmaBk, mmaBn; 0 = the generator's default) of the default
+// variant; --gemv-unroll: the GEMV kernel's reduction unroll
+// (ExpertGemmSpec::gemvUnroll) of every variant.
 int gMmaBk = 0, gMmaBn = 0;
-// --wgmma: the sm_90a wgmma grouped GEMM (ExpertGemmSpec::wgmma) where it fits.
-bool gWgmma = false;
-// --gemv-unroll: the GEMV kernel's reduction unroll (ExpertGemmSpec::gemvUnroll).
 int gGemvUnroll = 1;
+
+/// One expert GEMM variant of --variants.
+struct Variant {
+  std::string name;
+  int mmaBk = 0, mmaBn = 0;
+  bool wgmma = false;
+};
+
+/// "default", "wgmma" or "nBNkBK" (BN 128|256, BK 32|64) as a variant; false
+/// with `error` for another name. `sm90a`: the arch the bench compiles for.
+bool parseVariant(const std::string &name, bool sm90a, Variant &v, std::string &error) {
+  v = Variant();
+  v.name = name;
+  if (name == "default") {
+    v.mmaBk = gMmaBk, v.mmaBn = gMmaBn;
+    v.wgmma = wantsWgmma(sm90a, GemmKernelChoice::Auto);
+    return true;
+  }
+  if (name == "wgmma") {
+    v.wgmma = true;
+    return true;
+  }
+  int bn = 0, bk = 0;
+  char tail = 0;
+  if (std::sscanf(name.c_str(), "n%dk%d%c", &bn, &bk, &tail) == 2 && (bn == 128 || bn == 256) &&
+      (bk == 32 || bk == 64)) {
+    v.mmaBn = bn, v.mmaBk = bk;
+    return true;
+  }
+  error = "unknown variant '" + name + "' (default, wgmma, n128k32, n128k64, n256k32, n256k64)";
+  return false;
+}
 
 // ------------------------------------------------------------------ cases --
 
@@ -143,8 +248,9 @@ std::vector<Case> perfCases(const std::vector<int64_t> &tokens) {
 /// Tokens checked against the reference in a perf case.
 constexpr int64_t kRefRows = 8;
 
-/// Every kernel of one case in one translation unit.
+/// Every kernel of one case and variant in one translation unit.
 struct Kernels {
+  std::string variant;
   std::string source, error, cubin;
   LaunchDims route, permute, up, down, sharedUp, sharedDown, combine, ref, refRoute;
   bool permuteUsed = false, upTc = false, downTc = false;
@@ -273,10 +379,11 @@ EFFC_KERNEL void bench_act(const unsigned short* gu, unsigned short* h, long lon
 }
 )CUDA";
 
-Kernels buildKernels(const Case &c) {
+Kernels buildKernels(const Case &c, const Variant &v) {
   Kernels k;
+  k.variant = v.name;
   const Layer &l = c.layer;
-  std::string src = moePrelude(gWgmma) + kHelperSource, text;
+  std::string src = moePrelude(v.wgmma) + kHelperSource, text;
   auto add = [&](bool ok) {
     if (ok)
       src += text;
@@ -292,8 +399,8 @@ Kernels buildKernels(const Case &c) {
   PermuteSpec ps{c.T, l.E, l.K};
   ExpertGemmSpec up;
   up.T = c.T, up.K = l.K, up.E = l.E, up.N = l.I, up.KD = l.H, up.dtype = l.dtype;
-  up.rows = rows, up.gated = true, up.gelu = l.gelu, up.mmaBk = gMmaBk, up.mmaBn = gMmaBn;
-  up.wgmma = gWgmma, up.gemvUnroll = gGemvUnroll;
+  up.rows = rows, up.gated = true, up.gelu = l.gelu, up.mmaBk = v.mmaBk, up.mmaBn = v.mmaBn;
+  up.wgmma = v.wgmma, up.gemvUnroll = gGemvUnroll;
   ExpertGemmSpec down = up;
   down.N = l.H, down.KD = l.I, down.gated = false;
   ExpertGemmSpec sup = up;
@@ -351,12 +458,49 @@ template <class Step> double timeMs(Gpu &g, int reps, Step step) {
   return bench::median(bench::eventTimes(g, 2, reps, step), -1);
 }
 
+/// Medians (ms) of event-timed calls of each step, alternating step by step
+/// for `reps` rounds after 2 warm-up calls of each, so that clock or
+/// neighbour drift hits every step alike; -1 for a step with no timing.
+std::vector<double> interleavedMs(Gpu &g, int reps,
+                                  const std::vector<std::function<void()>> &steps) {
+  const cuda::DriverApi &a = g.api();
+  std::vector<std::vector<float>> t(steps.size());
+  cuda::CUevent e0 = nullptr, e1 = nullptr;
+  if (g.ok(a.cuEventCreate(&e0, cuda::CU_EVENT_DEFAULT), "cuEventCreate") &&
+      g.ok(a.cuEventCreate(&e1, cuda::CU_EVENT_DEFAULT), "cuEventCreate")) {
+    for (int w = 0; w < 2; ++w)
+      for (const auto &step : steps)
+        step();
+    g.sync("warm-up");
+    for (int r = 0; r < reps && !g.failed(); ++r)
+      for (size_t i = 0; i < steps.size() && !g.failed(); ++i) {
+        if (!g.ok(a.cuEventRecord(e0, g.stream()), "cuEventRecord (start)"))
+          break;
+        steps[i]();
+        if (!g.ok(a.cuEventRecord(e1, g.stream()), "cuEventRecord (end)") || !g.sync("timed call"))
+          break;
+        float ms = 0;
+        if (g.ok(a.cuEventElapsedTime(&ms, e0, e1), "cuEventElapsedTime"))
+          t[i].push_back(ms);
+      }
+  }
+  if (e0)
+    g.ok(a.cuEventDestroy(e0), "cuEventDestroy");
+  if (e1)
+    g.ok(a.cuEventDestroy(e1), "cuEventDestroy");
+  std::vector<double> med;
+  for (const std::vector<float> &v : t)
+    med.push_back(bench::median(v, -1));
+  return med;
+}
+
 // ----------------------------------------------------------------- cuBLAS --
 
 /// The slice of cuBLAS the baseline calls, resolved at run time.
 struct Cublas {
   using Handle = void *;
   int (*create)(Handle *) = nullptr;
+  int (*destroy)(Handle) = nullptr;
   int (*gemmEx)(Handle, int, int, int, int, int, const void *, const void *, int, int, const void *,
                 int, int, const void *, void *, int, int, int, int) = nullptr;
   Handle handle = nullptr;
@@ -377,9 +521,10 @@ struct Cublas {
     if (!lib)
       return false;
     create = (int (*)(Handle *))cuda::symbol(lib, "cublasCreate_v2");
+    destroy = (int (*)(Handle))cuda::symbol(lib, "cublasDestroy_v2");
     gemmEx = (decltype(gemmEx))cuda::symbol(lib, "cublasGemmEx");
-    if (!create || !gemmEx) {
-      why = loaded + " lacks cublasCreate_v2/cublasGemmEx";
+    if (!create || !destroy || !gemmEx) {
+      why = loaded + " lacks cublasCreate_v2/cublasDestroy_v2/cublasGemmEx";
       return false;
     }
     if (int r = create(&handle); r != 0) {
@@ -388,25 +533,42 @@ struct Cublas {
     }
     return true;
   }
+  /// The handle goes before the Gpu (main declares the Gpu first) and
+  /// before exit, not in cuBLAS's own teardown.
+  ~Cublas() {
+    if (handle && destroy)
+      if (int r = destroy(handle); r != 0)
+        std::fprintf(stderr, "effc-moe-bench: cublasDestroy_v2 returned %d\n", r);
+  }
   /// Row-major out[m, n] = a[m, k] . w[n, k]^T (a, w 16-bit; out 16-bit or
-  /// f32): column-major out^T = w^T(op T) a^T.
-  bool gemm(int m, int n, int k, const void *a, const void *w, void *out, int abType,
-            int outType) const {
+  /// f32): column-major out^T = w^T(op T) a^T. cuBLAS's status (0: success).
+  /// On the handle's stream, the legacy default stream the bench launches on.
+  int gemm(int m, int n, int k, const void *a, const void *w, void *out, int abType,
+           int outType) const {
     const float one = 1.0f, zero = 0.0f;
     return gemmEx(handle, OP_T, OP_N, n, m, k, &one, w, abType, k, a, abType, k, &zero, out,
-                  outType, n, COMPUTE_32F, GEMM_DEFAULT) == 0;
+                  outType, n, COMPUTE_32F, GEMM_DEFAULT);
   }
 };
 
 // ------------------------------------------------------------------- run --
 
-struct Result {
-  std::string label, error;
-  double effcMs = -1, cublasMs = -1, floorMs = -1, bytesMs = -1, flopsMs = -1;
-  double errEffc = -1, errCublas = -1;
-  int64_t expertsTouched = 0;
+/// One variant's kernels in a case: check and time.
+struct VariantResult {
+  std::string name, kernels, error;
+  double ms = -1, err = -1;
   bool pass = false;
-  std::string kernels;
+};
+
+struct Result {
+  std::string label, error; // error: the case's own (cuBLAS, lookups)
+  double cublasMs = -1, floorMs = -1, bytesMs = -1, flopsMs = -1, errCublas = -1;
+  int64_t expertsTouched = 0;
+  std::vector<VariantResult> variants;
+  bool pass() const {
+    return !variants.empty() && std::all_of(variants.begin(), variants.end(),
+                                            [](const VariantResult &v) { return v.pass; });
+  }
 };
 
 struct Env {
@@ -467,67 +629,127 @@ std::vector<float> download(Gpu &g, cuda::CUdeviceptr p, int64_t n, DType t) {
   return v;
 }
 
-Result runCase(Env &env, const Case &c, const Kernels &k, const Weights &w, cuda::CUdeviceptr x,
-               cuda::CUdeviceptr scores, cuda::CUdeviceptr routeWeights, bool time) {
+/// The device functions of one variant's module.
+struct Functions {
+  cuda::CUfunction route = nullptr, permute = nullptr, up = nullptr, down = nullptr,
+                   combine = nullptr, combineSorted = nullptr, ref = nullptr, refH = nullptr,
+                   refY = nullptr, gather = nullptr, act = nullptr, sharedUp = nullptr,
+                   sharedDown = nullptr;
+};
+
+/// Case `c` with each variant's kernels `ks` (every one built for c): each
+/// variant checked against one reference and, with `time`, timed beside one
+/// cuBLAS loop. Buffers and modules go on every return.
+Result runCase(Env &env, const Case &c, const std::vector<const Kernels *> &ks, const Weights &w,
+               cuda::CUdeviceptr x, cuda::CUdeviceptr scores, cuda::CUdeviceptr routeWeights,
+               bool time) {
   Gpu &g = *env.gpu;
+  g.clearFailure(); // an earlier case's failure is its own (a sticky one fails here again)
   const Layer &l = c.layer;
   Result r;
   r.label = c.label();
-  r.kernels = std::string(k.permuteUsed ? "sorted" : "slots") +
-              (k.upTc ? " up:mma-" + k.tile : " up:gemv") + (k.downTc ? " down:mma" : " down:gemv");
   const int64_t T = c.T, TK = T * l.K, es = esize(l.dtype);
   const int64_t refRows = std::min<int64_t>(T, c.perf ? kRefRows : 32);
-  cuda::CUmodule mod = g.loadModule(k.cubin);
-  auto fn = [&](const char *name, const LaunchDims &d = LaunchDims()) {
-    return g.function(mod, name, d.sharedBytes);
+  auto phase = [&](const std::string &what) { setPhase("case " + r.label + ": " + what); };
+  for (const Kernels *k : ks) {
+    VariantResult v;
+    v.name = k->variant;
+    v.kernels = std::string(k->permuteUsed ? "sorted" : "slots") +
+                (k->upTc ? " up:mma-" + k->tile : " up:gemv") +
+                (k->downTc ? " down:mma" : " down:gemv");
+    r.variants.push_back(v);
+  }
+  struct Owned { // this case's buffers and modules, released on every return
+    Gpu &g;
+    std::vector<cuda::CUdeviceptr> buffers;
+    std::vector<cuda::CUmodule> modules;
+    ~Owned() {
+      for (cuda::CUdeviceptr p : buffers)
+        g.free(p);
+      for (cuda::CUmodule m : modules)
+        if (m)
+          g.unloadModule(m);
+    }
+  } owned{g, {}, {}};
+  auto alloc = [&](int64_t bytes) {
+    cuda::CUdeviceptr p = g.alloc(size_t(bytes));
+    owned.buffers.push_back(p);
+    return p;
   };
-  cuda::CUfunction fRoute = fn("moe_route"), fPermute = fn("moe_permute"), fUp = fn("moe_up", k.up),
-                   fDown = fn("moe_down", k.down), fCombine = fn("moe_combine"),
-                   fCombineSorted = fn("moe_combine_sorted"),
-                   fRef = c.perf ? fn("moe_ref_route") : fn("moe_ref"), fRefH = fn("bench_ref_h"),
-                   fRefY = fn("bench_ref_y"), fGather = fn("bench_gather"), fAct = fn("bench_act");
-  cuda::CUfunction fSUp = l.hasShared() ? fn("moe_shared_up", k.sharedUp) : nullptr,
-                   fSDown = l.hasShared() ? fn("moe_shared_down", k.sharedDown) : nullptr;
+
+  std::vector<Functions> fns;
+  for (const Kernels *k : ks) {
+    phase("loading the module of variant " + k->variant);
+    cuda::CUmodule mod = g.loadModule(k->cubin, r.label + " " + k->variant);
+    owned.modules.push_back(mod);
+    auto fn = [&](const char *name, const LaunchDims &d = LaunchDims()) {
+      return g.function(mod, name, d.sharedBytes);
+    };
+    Functions f;
+    f.route = fn("moe_route"), f.permute = fn("moe_permute"), f.up = fn("moe_up", k->up);
+    f.down = fn("moe_down", k->down), f.combine = fn("moe_combine");
+    f.combineSorted = fn("moe_combine_sorted");
+    f.ref = c.perf ? fn("moe_ref_route") : fn("moe_ref");
+    f.refH = fn("bench_ref_h"), f.refY = fn("bench_ref_y"), f.gather = fn("bench_gather");
+    f.act = fn("bench_act");
+    if (l.hasShared()) {
+      f.sharedUp = fn("moe_shared_up", k->sharedUp);
+      f.sharedDown = fn("moe_shared_down", k->sharedDown);
+    }
+    fns.push_back(f);
+  }
   if (g.failed()) {
-    r.error = "kernel lookup failed";
+    r.error = "module load or kernel lookup failed";
     return r;
   }
-  cuda::CUdeviceptr experts = g.alloc(TK * 8), weights = g.alloc(TK * 4),
-                    order = g.alloc((l.E + 1 + 2 * TK) * 4), h = g.alloc(TK * l.I * es),
-                    z = g.alloc(TK * l.H * 4), hs = g.alloc(T * std::max<int64_t>(l.Is, 1) * es),
-                    zs = g.alloc(T * l.H * 4), y = g.alloc(T * l.H * es),
-                    yref = g.alloc(refRows * l.H * es);
+  // The route, permute, sorted combine and reference kernels are the same in
+  // every variant: the first variant's run the reference and the cuBLAS loop.
+  const Kernels &k0 = *ks[0];
+  const Functions &f0 = fns[0];
+  phase("allocating buffers");
+  // order: offsets [E + 1], sorted [T*K], inv [T*K] (device/moe.cuh).
+  cuda::CUdeviceptr experts = alloc(TK * 8), weights = alloc(TK * 4),
+                    order = alloc((l.E + 1 + 2 * TK) * 4), h = alloc(TK * l.I * es),
+                    z = alloc(TK * l.H * 4), hs = alloc(T * std::max<int64_t>(l.Is, 1) * es),
+                    zs = alloc(T * l.H * 4), y = alloc(T * l.H * es),
+                    yref = alloc(refRows * l.H * es);
+  if (g.failed()) {
+    r.error = "allocation failed";
+    return r;
+  }
   cuda::CUdeviceptr none = 0, gateUp = w.gateUp, downW = w.down;
   cuda::CUdeviceptr routerArg = l.routing == Routing::Scores ? scores : w.router;
   cuda::CUdeviceptr rwArg = l.routeWeights ? routeWeights : 0;
   cuda::CUdeviceptr sgu = l.hasShared() ? w.sharedGateUp : 0, sd = l.hasShared() ? w.sharedDown : 0,
                     sg = l.sharedGate ? w.sharedGate : 0;
   cuda::CUdeviceptr zsArg = l.hasShared() ? zs : 0;
-  cuda::CUdeviceptr index = k.permuteUsed ? order : experts;
 
-  auto effc = [&]() {
-    g.launch(fRoute, k.route, {&x, &routerArg, &rwArg, &experts, &weights});
+  auto effc = [&](size_t i) {
+    const Kernels &k = *ks[i];
+    const Functions &f = fns[i];
+    cuda::CUdeviceptr index = k.permuteUsed ? order : experts;
+    g.launch(f.route, k.route, {&x, &routerArg, &rwArg, &experts, &weights});
     if (k.permuteUsed)
-      g.launch(fPermute, k.permute, {&experts, &order});
-    g.launch(fUp, k.up, {&x, &gateUp, &index, &h});
+      g.launch(f.permute, k.permute, {&experts, &order});
+    g.launch(f.up, k.up, {&x, &gateUp, &index, &h});
     if (l.hasShared())
-      g.launch(fSUp, k.sharedUp, {&x, &sgu, &none, &hs});
-    g.launch(fDown, k.down, {&h, &downW, &index, &z});
+      g.launch(f.sharedUp, k.sharedUp, {&x, &sgu, &none, &hs});
+    g.launch(f.down, k.down, {&h, &downW, &index, &z});
     if (l.hasShared())
-      g.launch(fSDown, k.sharedDown, {&hs, &sd, &none, &zs});
+      g.launch(f.sharedDown, k.sharedDown, {&hs, &sd, &none, &zs});
     cuda::CUdeviceptr orderArg = k.permuteUsed ? order : 0;
-    g.launch(fCombine, k.combine, {&x, &z, &weights, &orderArg, &zsArg, &sg, &y});
+    g.launch(f.combine, k.combine, {&x, &z, &weights, &orderArg, &zsArg, &sg, &y});
   };
 
-  // Reference on the first rows; y poisoned first so an unwritten row fails.
-  g.ok(g.api().cuMemsetD8(y, 0xff, size_t(T * l.H * es)), "cuMemsetD8");
-  cuda::CUdeviceptr refExperts = 0, refWeights = 0, refH = 0, refHs = 0;
+  // Reference on the first rows.
+  phase("reference kernels");
   if (c.perf) {
     // Route the first rows, then h and y with one warp per dot product.
     const int64_t RK = refRows * l.K;
-    refExperts = g.alloc(RK * 8), refWeights = g.alloc(RK * 4), refH = g.alloc(RK * l.I * 4);
-    refHs = l.hasShared() ? g.alloc(refRows * l.Is * 4) : 0;
-    g.launch(fRef, k.refRoute, {&x, &routerArg, &rwArg, &refExperts, &refWeights});
+    cuda::CUdeviceptr refExperts = alloc(RK * 8), refWeights = alloc(RK * 4),
+                      refH = alloc(RK * l.I * 4);
+    cuda::CUdeviceptr refHs = l.hasShared() ? alloc(refRows * l.Is * 4) : 0;
+    g.launch(f0.ref, k0.refRoute, {&x, &routerArg, &rwArg, &refExperts, &refWeights});
     int rows = int(RK), K = int(l.K), H = int(l.H), I = int(l.I), Is = int(l.Is), R = int(refRows);
     int dt = l.dtype == DType::FLOAT32 ? 0 : l.dtype == DType::FLOAT16 ? 1 : 2, gelu = l.gelu;
     auto warps = [](int64_t n) {
@@ -536,115 +758,154 @@ Result runCase(Env &env, const Case &c, const Kernels &k, const Weights &w, cuda
       d.block[0] = 256;
       return d;
     };
-    g.launch(fRefH, warps(RK * l.I),
+    g.launch(f0.refH, warps(RK * l.I),
              {&x, &gateUp, &refExperts, &refH, &rows, &K, &H, &I, &dt, &gelu});
     if (l.hasShared()) {
       int one = 1;
       cuda::CUdeviceptr noExperts = 0;
-      g.launch(fRefH, warps(refRows * l.Is),
+      g.launch(f0.refH, warps(refRows * l.Is),
                {&x, &sgu, &noExperts, &refHs, &R, &one, &H, &Is, &dt, &gelu});
     }
-    g.launch(fRefY, warps(refRows * l.H),
+    g.launch(f0.refY, warps(refRows * l.H),
              {&x, &refH, &downW, &refExperts, &refWeights, &refHs, &sd, &sg, &yref, &R, &K, &H, &I,
               &Is, &dt});
   } else {
-    LaunchDims rl = k.ref;
+    LaunchDims rl = k0.ref;
     rl.grid[0] = uint32_t(refRows);
-    g.launch(fRef, rl, {&x, &routerArg, &gateUp, &downW, &rwArg, &sgu, &sd, &sg, &yref});
+    g.launch(f0.ref, rl, {&x, &routerArg, &gateUp, &downW, &rwArg, &sgu, &sd, &sg, &yref});
   }
-  effc();
-  g.sync("effc kernels");
+  g.sync("reference kernels");
   if (g.failed()) {
-    r.error = "launch failed";
+    r.error = "reference kernels failed";
     return r;
   }
-  std::vector<float> ref = download(g, yref, refRows * l.H, l.dtype);
-  std::vector<float> got = download(g, y, refRows * l.H, l.dtype);
-  r.errEffc = relErr(got, ref);
-  // Every row written (poison is NaN in every dtype).
-  std::vector<float> all = download(g, y, T * l.H, l.dtype);
-  bool written = std::all_of(all.begin(), all.end(), [](float v) { return std::isfinite(v); });
+  const std::vector<float> ref = download(g, yref, refRows * l.H, l.dtype);
   const double tol = l.dtype == DType::FLOAT32 ? 1e-4 : 2e-2;
-  r.pass = written && r.errEffc <= tol;
-  if (!written)
-    r.error = "rows left unwritten or not finite";
+  // Each variant on y poisoned first (NaN in every dtype): an unwritten row fails.
+  for (size_t i = 0; i < ks.size(); ++i) {
+    VariantResult &v = r.variants[i];
+    phase("variant " + v.name + ": effc kernels (check)");
+    g.ok(g.api().cuMemsetD8(y, 0xff, size_t(T * l.H * es)), "cuMemsetD8 (poison y)");
+    effc(i);
+    g.sync("effc kernels (variant " + v.name + ")");
+    if (g.failed()) {
+      v.error = "launch failed";
+      for (size_t j = i + 1; j < ks.size(); ++j)
+        r.variants[j].error = "not run (variant " + v.name + " failed)";
+      return r;
+    }
+    v.err = relErr(download(g, y, refRows * l.H, l.dtype), ref);
+    std::vector<float> all = download(g, y, T * l.H, l.dtype);
+    const bool written =
+        std::all_of(all.begin(), all.end(), [](float f) { return std::isfinite(f); });
+    v.pass = written && v.err <= tol && !g.failed();
+    if (!written)
+      v.error = "rows left unwritten or not finite";
+  }
 
   // The experts the routing touched (for the bytes floor).
-  g.launch(fPermute, k.permute, {&experts, &order});
+  phase("counting the experts touched");
+  g.launch(f0.permute, k0.permute, {&experts, &order});
   std::vector<int32_t> offsets(size_t(l.E + 1));
   g.sync("permute");
-  g.ok(g.api().cuMemcpyDtoH(offsets.data(), order, offsets.size() * 4), "cuMemcpyDtoH");
-  for (int64_t e = 0; e < l.E; ++e)
-    r.expertsTouched += offsets[size_t(e + 1)] > offsets[size_t(e)];
+  if (g.ok(g.api().cuMemcpyDtoH(offsets.data(), order, offsets.size() * 4),
+           "cuMemcpyDtoH (expert offsets)"))
+    for (int64_t e = 0; e < l.E; ++e)
+      r.expertsTouched += offsets[size_t(e + 1)] > offsets[size_t(e)];
 
   // cuBLAS per-expert loop (16-bit only).
   const bool cublasOk = env.cublas && l.dtype != DType::FLOAT32;
   cuda::CUdeviceptr xg = 0, gu = 0, hsg = 0;
   if (cublasOk) {
-    xg = g.alloc(TK * l.H * es);
-    gu = g.alloc(TK * 2 * l.I * es);
+    xg = alloc(TK * l.H * es);
+    gu = alloc(TK * 2 * l.I * es);
     if (l.hasShared())
-      hsg = g.alloc(T * 2 * l.Is * es);
+      hsg = alloc(T * 2 * l.Is * es);
   }
   const int abType = l.dtype == DType::BFLOAT16 ? Cublas::R_16BF : Cublas::R_16F;
   int bf = l.dtype == DType::BFLOAT16, gelu = l.gelu;
-  bool cublasFailed = false;
+  std::string cublasError; // the first failed cuBLAS call
+  auto gemm = [&](const std::string &what, int m, int n, int kd, const void *a, const void *wt,
+                  void *out, int outType) {
+    const int st = env.cublas->gemm(m, n, kd, a, wt, out, abType, outType);
+    if (st != 0 && cublasError.empty())
+      cublasError = "cublasGemmEx (" + what + ", " + std::to_string(m) + "x" + std::to_string(n) +
+                    "x" + std::to_string(kd) + ") returned " + std::to_string(st);
+  };
   auto act = [&](cuda::CUdeviceptr in, cuda::CUdeviceptr out, long long rows, int I) {
     LaunchDims d;
     d.grid[0] = uint32_t(std::min<long long>(8192, (rows * I + 255) / 256));
     d.block[0] = 256;
-    g.launch(fAct, d, {&in, &out, &rows, &I, &bf, &gelu});
+    g.launch(f0.act, d, {&in, &out, &rows, &I, &bf, &gelu});
   };
   auto baseline = [&]() {
-    g.launch(fRoute, k.route, {&x, &routerArg, &rwArg, &experts, &weights});
-    g.launch(fPermute, k.permute, {&experts, &order});
+    g.launch(f0.route, k0.route, {&x, &routerArg, &rwArg, &experts, &weights});
+    g.launch(f0.permute, k0.permute, {&experts, &order});
     std::vector<int32_t> off(size_t(l.E + 1));
-    g.ok(g.api().cuMemcpyDtoH(off.data(), order, off.size() * 4), "cuMemcpyDtoH offsets");
+    if (!g.ok(g.api().cuMemcpyDtoH(off.data(), order, off.size() * 4), "cuMemcpyDtoH offsets"))
+      return;
+    // Offsets from the device: refuse any that would index outside the rows.
+    for (int64_t e = 0; e < l.E; ++e)
+      if (off[size_t(e)] < 0 || off[size_t(e + 1)] < off[size_t(e)] || off[size_t(e + 1)] > TK) {
+        if (cublasError.empty())
+          cublasError = "permute offsets out of range at expert " + std::to_string(e);
+        return;
+      }
     int rows = int(TK), H = int(l.H), E = int(l.E), K = int(l.K);
     LaunchDims gd;
     gd.grid[0] = uint32_t(TK);
     gd.block[0] = 256;
-    g.launch(fGather, gd, {&x, &order, &xg, &rows, &H, &E, &K});
+    g.launch(f0.gather, gd, {&x, &order, &xg, &rows, &H, &E, &K});
     for (int64_t e = 0; e < l.E; ++e) {
       const int c0 = off[size_t(e)], n = off[size_t(e + 1)] - c0;
       if (n == 0)
         continue;
-      cublasFailed |= !env.cublas->gemm(
-          n, int(2 * l.I), int(l.H), (const char *)(uintptr_t)xg + int64_t(c0) * l.H * es,
-          (const char *)(uintptr_t)w.gateUp + e * 2 * l.I * l.H * es,
-          (char *)(uintptr_t)gu + int64_t(c0) * 2 * l.I * es, abType, abType);
+      gemm("expert " + std::to_string(e) + " gate_up", n, int(2 * l.I), int(l.H),
+           (const char *)(uintptr_t)xg + int64_t(c0) * l.H * es,
+           (const char *)(uintptr_t)w.gateUp + e * 2 * l.I * l.H * es,
+           (char *)(uintptr_t)gu + int64_t(c0) * 2 * l.I * es, abType);
     }
     act(gu, h, (long long)TK, int(l.I));
     for (int64_t e = 0; e < l.E; ++e) {
       const int c0 = off[size_t(e)], n = off[size_t(e + 1)] - c0;
       if (n == 0)
         continue;
-      cublasFailed |= !env.cublas->gemm(
-          n, int(l.H), int(l.I), (const char *)(uintptr_t)h + int64_t(c0) * l.I * es,
-          (const char *)(uintptr_t)w.down + e * l.H * l.I * es,
-          (char *)(uintptr_t)z + int64_t(c0) * l.H * 4, abType, Cublas::R_32F);
+      gemm("expert " + std::to_string(e) + " down", n, int(l.H), int(l.I),
+           (const char *)(uintptr_t)h + int64_t(c0) * l.I * es,
+           (const char *)(uintptr_t)w.down + e * l.H * l.I * es,
+           (char *)(uintptr_t)z + int64_t(c0) * l.H * 4, Cublas::R_32F);
     }
     if (l.hasShared()) {
-      cublasFailed |= !env.cublas->gemm(int(T), int(2 * l.Is), int(l.H), (const void *)x,
-                                        (const void *)sgu, (void *)hsg, abType, abType);
+      gemm("shared gate_up", int(T), int(2 * l.Is), int(l.H), (const void *)x, (const void *)sgu,
+           (void *)hsg, abType);
       act(hsg, hs, (long long)T, int(l.Is));
-      cublasFailed |= !env.cublas->gemm(int(T), int(l.H), int(l.Is), (const void *)hs,
-                                        (const void *)sd, (void *)zs, abType, Cublas::R_32F);
+      gemm("shared down", int(T), int(l.H), int(l.Is), (const void *)hs, (const void *)sd,
+           (void *)zs, Cublas::R_32F);
     }
-    g.launch(fCombineSorted, k.combineSorted, {&x, &z, &weights, &order, &zsArg, &sg, &y});
+    g.launch(f0.combineSorted, k0.combineSorted, {&x, &z, &weights, &order, &zsArg, &sg, &y});
   };
-  if (cublasOk) {
-    g.ok(g.api().cuMemsetD8(y, 0xff, size_t(T * l.H * es)), "cuMemsetD8");
+  if (cublasOk && !g.failed()) {
+    phase("cuBLAS loop (check)");
+    g.ok(g.api().cuMemsetD8(y, 0xff, size_t(T * l.H * es)), "cuMemsetD8 (poison y)");
     baseline();
     g.sync("cuBLAS loop");
-    if (!cublasFailed && !g.failed())
+    if (cublasError.empty() && !g.failed())
       r.errCublas = relErr(download(g, y, refRows * l.H, l.dtype), ref);
   }
 
   if (time && !g.failed()) {
-    r.effcMs = timeMs(g, env.reps, effc);
-    if (cublasOk && !cublasFailed)
-      r.cublasMs = timeMs(g, env.reps, baseline);
+    phase("timing cuBLAS and the variants, interleaved");
+    std::vector<std::function<void()>> steps;
+    for (size_t i = 0; i < ks.size(); ++i)
+      steps.push_back([&, i] { effc(i); });
+    const bool timeCublas = cublasOk && cublasError.empty();
+    if (timeCublas)
+      steps.push_back(baseline);
+    const std::vector<double> ms = interleavedMs(g, env.reps, steps);
+    for (size_t i = 0; i < ks.size(); ++i)
+      r.variants[i].ms = ms[i];
+    if (timeCublas)
+      r.cublasMs = ms.back();
     const double bytes = double(r.expertsTouched) * 3 * l.H * l.I * es + 3.0 * l.H * l.Is * es +
                          double(l.E) * l.H * es * (l.routing != Routing::Scores) +
                          2.0 * T * l.H * es;
@@ -653,12 +914,11 @@ Result runCase(Env &env, const Case &c, const Kernels &k, const Weights &w, cuda
     r.flopsMs = env.peakFlops > 0 ? 1e3 * flops / env.peakFlops : -1;
     r.floorMs = std::max(r.bytesMs, r.flopsMs);
   }
-  if (cublasFailed)
-    r.error += (r.error.empty() ? "" : "; ") + std::string("a cublasGemmEx call failed");
-  for (cuda::CUdeviceptr p : {experts, weights, order, h, z, hs, zs, y, yref, xg, gu, hsg,
-                              refExperts, refWeights, refH, refHs})
-    g.free(p);
-  g.api().cuModuleUnload(mod);
+  if (!cublasError.empty())
+    r.error = cublasError;
+  if (g.failed() && r.error.empty())
+    r.error = "a driver call failed (see above)";
+  phase("releasing the case's buffers and modules");
   return r;
 }
 
@@ -666,7 +926,11 @@ Result runCase(Env &env, const Case &c, const Kernels &k, const Weights &w, cuda
 double measureBandwidth(Gpu &g) {
   const size_t n = size_t(1) << 30;
   cuda::CUdeviceptr a = g.alloc(n), b = g.alloc(n);
-  double ms = timeMs(g, 10, [&] { g.api().cuMemcpyDtoDAsync(b, a, n, nullptr); });
+  double ms = -1;
+  if (a && b)
+    ms = timeMs(g, 10, [&] {
+      g.ok(g.api().cuMemcpyDtoDAsync(b, a, n, g.stream()), "cuMemcpyDtoDAsync (bandwidth)");
+    });
   g.free(a);
   g.free(b);
   return ms > 0 ? 2.0 * double(n) / (ms * 1e-3) : 0;
@@ -703,14 +967,27 @@ std::string us(double ms) {
   return b;
 }
 
+std::vector<std::string> splitList(const std::string &s) {
+  std::vector<std::string> v;
+  for (size_t at = 0; at <= s.size();) {
+    size_t comma = std::min(s.find(',', at), s.size());
+    v.push_back(s.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return v;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
+  installCrashHandler();
+  std::setvbuf(stdout, nullptr, _IOLBF, 0); // the log is whole up to a crash
   bool check = false, perf = false, compileOnly = false;
   std::string arch, only;
+  std::vector<std::string> variantNames = {"default"};
   std::vector<int64_t> tokens = {1, 8, 64, 512, 4096};
   double peakOverride = 0;
-  int reps = 20;
+  int reps = 20, compileThreads = 0;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto val = [&](const char *p) { return a.substr(std::strlen(p)); };
@@ -733,16 +1010,21 @@ int main(int argc, char **argv) {
     else if (a.rfind("--gemv-unroll=", 0) == 0)
       gGemvUnroll = std::atoi(val("--gemv-unroll=").c_str());
     else if (a == "--wgmma")
-      gWgmma = true;
+      variantNames = {"wgmma"};
+    else if (a.rfind("--variants=", 0) == 0)
+      variantNames = splitList(val("--variants="));
     else if (a.rfind("--mma-bn=", 0) == 0)
       gMmaBn = std::atoi(val("--mma-bn=").c_str());
+    else if (a.rfind("--compile-threads=", 0) == 0)
+      compileThreads = std::max(1, std::atoi(val("--compile-threads=").c_str()));
     else if (a.rfind("--peak-tflops=", 0) == 0)
       peakOverride = std::atof(val("--peak-tflops=").c_str());
     else {
       std::fprintf(stderr, "usage: effc-moe-bench [--check] [--perf] [--tokens=1,8,..] [--reps=N] "
-                           "[--only=SUBSTR,..] [--mma-bk=32|64] [--mma-bn=128|256] [--wgmma] "
+                           "[--only=SUBSTR,..] [--mma-bk=32|64] [--mma-bn=128|256] "
+                           "[--wgmma | --variants=default,wgmma,nBNkBK,..] "
                            "[--gemv-unroll=1|2|4] "
-                           "[--peak-tflops=F] "
+                           "[--peak-tflops=F] [--compile-threads=N] "
                            "[--compile-only --arch=sm_90]\n");
       return 2;
     }
@@ -757,12 +1039,7 @@ int main(int argc, char **argv) {
       cases.push_back(c);
   if (!only.empty()) {
     // Comma-separated substrings: a case runs when its label contains one.
-    std::vector<std::string> keys;
-    for (size_t at = 0; at <= only.size();) {
-      size_t comma = std::min(only.find(',', at), only.size());
-      keys.push_back(only.substr(at, comma - at));
-      at = comma + 1;
-    }
+    const std::vector<std::string> keys = splitList(only);
     cases.erase(std::remove_if(cases.begin(), cases.end(),
                                [&](const Case &c) {
                                  for (const std::string &k : keys)
@@ -775,72 +1052,138 @@ int main(int argc, char **argv) {
 
   const cuda::Driver *drv = nullptr;
   if (!compileOnly) {
+    setPhase("opening the device");
     drv = bench::openDevice("effc-moe-bench", arch);
     if (!drv)
       return 1;
   }
   if (arch.empty())
     arch = "sm_90";
-  // wgmma needs the arch-specific target.
-  if (gWgmma && arch == "sm_90")
+  // wgmma needs the arch-specific target (every variant is compiled for it).
+  const bool anyWgmma =
+      std::find(variantNames.begin(), variantNames.end(), "wgmma") != variantNames.end();
+  if (anyWgmma && arch == "sm_90")
     arch = "sm_90a";
-  if (gWgmma && arch != "sm_90a") {
-    std::fprintf(stderr, "effc-moe-bench: --wgmma needs sm_90a, the device is %s\n", arch.c_str());
+  if (anyWgmma && arch != "sm_90a") {
+    std::fprintf(stderr, "effc-moe-bench: the wgmma variant needs sm_90a, the device is %s\n",
+                 arch.c_str());
     return 1;
   }
+  std::vector<Variant> variants;
+  for (const std::string &name : variantNames) {
+    Variant v;
+    std::string error;
+    if (!parseVariant(name, arch == "sm_90a", v, error)) {
+      std::fprintf(stderr, "effc-moe-bench: --variants: %s\n", error.c_str());
+      return 2;
+    }
+    if (std::any_of(variants.begin(), variants.end(),
+                    [&](const Variant &u) { return u.name == name; })) {
+      std::fprintf(stderr, "effc-moe-bench: --variants: '%s' listed twice\n", name.c_str());
+      return 2;
+    }
+    variants.push_back(v);
+  }
+  const bool multi = variants.size() > 1;
   if (Status st = nvrtc::load(); !st.ok()) {
     std::fprintf(stderr, "effc-moe-bench: %s\n", st.message().c_str());
     return 1;
   }
 
-  // Compile: one translation unit per case.
-  std::vector<Kernels> ks;
-  bool allOk = true;
+  // Compile: one translation unit per case and variant (ks[case][variant]),
+  // generated here and NVRTC-compiled on --compile-threads threads (default:
+  // the cores, at most 16; NVRTC compiles dominate a run, and NVRTC takes
+  // concurrent calls on distinct programs).
+  std::vector<std::vector<Kernels>> ks;
+  std::vector<Kernels *> toCompile;
   for (const Case &c : cases) {
-    Kernels k = buildKernels(c);
-    if (k.error.empty()) {
+    ks.emplace_back();
+    for (const Variant &v : variants) {
+      setPhase("generating " + c.label() + " [" + v.name + "]");
+      ks.back().push_back(buildKernels(c, v));
+    }
+  }
+  for (std::vector<Kernels> &kc : ks)
+    for (Kernels &k : kc)
+      if (k.error.empty())
+        toCompile.push_back(&k);
+  const unsigned threads = std::max(
+      1u,
+      std::min({compileThreads > 0 ? unsigned(compileThreads) : std::thread::hardware_concurrency(),
+                16u, unsigned(toCompile.size())}));
+  setPhase("NVRTC-compiling " + std::to_string(toCompile.size()) + " translation units on " +
+           std::to_string(threads) + " threads");
+  std::atomic<size_t> next{0};
+  auto worker = [&] {
+    for (size_t j; (j = next++) < toCompile.size();) {
+      Kernels &k = *toCompile[j];
       auto r = nvrtc::compile(k.source, nvrtc::compileOptions(arch, {}), "moe_bench.cu");
       if (r.ok())
         k.cubin = std::move(r->cubin);
       else
         k.error = r.status().message();
     }
-    if (!k.error.empty() || compileOnly)
-      std::printf("%-40s %s\n", c.label().c_str(), k.error.empty() ? "compiled" : k.error.c_str());
-    allOk = allOk && k.error.empty();
-    ks.push_back(std::move(k));
-  }
+  };
+  std::vector<std::thread> pool;
+  for (unsigned t = 1; t < threads; ++t)
+    pool.emplace_back(worker);
+  worker();
+  for (std::thread &t : pool)
+    t.join();
+  bool allOk = true;
+  for (size_t i = 0; i < cases.size(); ++i)
+    for (const Kernels &k : ks[i]) {
+      const std::string label = cases[i].label() + (multi ? " [" + k.variant + "]" : "");
+      if (!k.error.empty() || compileOnly)
+        std::printf("%-40s %s\n", label.c_str(), k.error.empty() ? "compiled" : k.error.c_str());
+      allOk = allOk && k.error.empty();
+    }
   if (compileOnly)
     return allOk ? 0 : 1;
 
   Gpu gpu(drv);
-  Cublas cublas;
+  Cublas cublas; // destroyed before gpu
   Env env;
   env.gpu = &gpu;
   env.reps = reps;
   env.arch = arch;
+  setPhase("loading cuBLAS");
   if (cublas.load())
     env.cublas = &cublas;
   else
     std::printf("cuBLAS baseline: not available (%s); set EFFC_CUBLAS=/path/libcublas.so\n",
                 cublas.why.c_str());
   if (perf) {
+    setPhase("measuring the copy bandwidth");
     env.bandwidth = measureBandwidth(gpu);
     env.peakFlops = 1e12 * (peakOverride > 0 ? peakOverride : peakTflops(drv->deviceName));
     std::printf("floor: copy bandwidth %.0f GB/s (measured), 16-bit peak %s\n", env.bandwidth / 1e9,
                 env.peakFlops > 0 ? (std::to_string(int(env.peakFlops / 1e12)) + " TFLOP/s").c_str()
                                   : "unknown (--peak-tflops=F)");
   }
+  if (multi) {
+    std::string line = "variants:";
+    for (const Variant &v : variants)
+      line += " " + v.name + " (" +
+              (v.wgmma ? std::string("wgmma where it fits, else mma.sync")
+                       : "mma.sync, B tile " + (v.mmaBn ? std::to_string(v.mmaBn) : "default") +
+                             ", k-tile " + (v.mmaBk ? std::to_string(v.mmaBk) : "default")) +
+              ")";
+    std::printf("%s; arch %s\n", line.c_str(), arch.c_str());
+  }
 
   // Helper module for filling inputs.
+  setPhase("compiling the fill kernels");
   std::string helper = moePrelude() + kHelperSource;
   auto hc = nvrtc::compile(helper, nvrtc::compileOptions(arch, {}), "moe_fill.cu");
   if (!hc.ok()) {
     std::fprintf(stderr, "effc-moe-bench: %s\n", hc.status().message().c_str());
     return 1;
   }
-  cuda::CUmodule helperMod = gpu.loadModule(hc->cubin);
+  cuda::CUmodule helperMod = gpu.loadModule(hc->cubin, "fill kernels");
   cuda::CUfunction fill = gpu.function(helperMod, "bench_fill");
+  if (!fill)
+    return 1;
   unsigned seed = 1;
   auto randomize = [&](cuda::CUdeviceptr p, int64_t n, DType t, float scale) {
     long long nn = n;
@@ -862,6 +1205,8 @@ int main(int argc, char **argv) {
       maxT = std::max(maxT, cases[j++].T);
     const Layer &l = cases[i].layer;
     const int es = esize(l.dtype);
+    setPhase("allocating and filling the weights of " + l.name);
+    gpu.clearFailure(); // an earlier layer's failures are reported already
     Weights w;
     w.router = gpu.alloc(l.E * l.H * es);
     w.gateUp = gpu.alloc(l.E * 2 * l.I * l.H * es);
@@ -882,44 +1227,78 @@ int main(int argc, char **argv) {
     randomize(x, maxT * l.H, l.dtype, 1.0f);
     randomize(scores, maxT * l.E, DType::FLOAT32, 1.0f);
     randomize(rw, maxT * l.E, DType::FLOAT32, 0.5f);
+    // A layer whose weights or inputs could not be made fails its cases
+    // without launching on them.
+    gpu.sync("filling the weights of " + l.name);
+    const bool layerOk = !gpu.failed();
     for (; i < j; ++i) {
       Result r;
-      if (!ks[i].error.empty()) {
-        r.label = cases[i].label();
-        r.error = ks[i].error;
-      } else {
-        r = runCase(env, cases[i], ks[i], w, x, scores, rw, cases[i].perf);
+      r.label = cases[i].label();
+      if (!layerOk)
+        r.error = "the layer's weights or inputs could not be allocated or filled";
+      std::vector<const Kernels *> kp;
+      for (const Kernels &k : ks[i]) {
+        kp.push_back(&k);
+        if (!k.error.empty() && r.error.empty())
+          r.error = k.error;
       }
-      std::printf("%-40s %-26s err %.2e%s%s\n", r.label.c_str(), r.kernels.c_str(), r.errEffc,
-                  r.pass ? " PASS" : " FAIL",
-                  r.error.empty() ? "" : (" (" + r.error + ")").c_str());
-      std::fflush(stdout);
-      allOk = allOk && r.pass;
+      if (r.error.empty())
+        r = runCase(env, cases[i], kp, w, x, scores, rw, cases[i].perf);
+      if (r.variants.empty()) // not run: every variant fails with the case's reason
+        for (const Variant &v : variants)
+          r.variants.push_back(VariantResult{v.name, "-", r.error});
+      for (const VariantResult &v : r.variants) {
+        const std::string label = r.label + (multi ? " [" + v.name + "]" : "");
+        const std::string why = !v.error.empty() ? v.error : v.pass ? "" : r.error;
+        std::printf("%-40s %-26s err %.2e%s%s\n", label.c_str(), v.kernels.c_str(), v.err,
+                    v.pass ? " PASS" : " FAIL", why.empty() ? "" : (" (" + why + ")").c_str());
+      }
+      if (r.pass() && !r.error.empty()) // the case's own trouble (cuBLAS), not a check
+        std::printf("%-40s note: %s\n", r.label.c_str(), r.error.c_str());
+      allOk = allOk && r.pass();
       if (cases[i].perf)
         results.push_back(r);
     }
+    setPhase("freeing the weights of " + l.name);
     for (cuda::CUdeviceptr p :
          {w.router, w.gateUp, w.down, w.sharedGateUp, w.sharedDown, w.sharedGate, x, scores, rw})
       gpu.free(p);
   }
 
+  // One row per case: cuBLAS, the floor and each variant against both (the
+  // same cuBLAS timing for every variant). One variant: its columns are
+  // named effc.
   if (!results.empty()) {
-    std::printf("\n%-26s %6s %9s %9s %9s %8s %8s %9s %9s %9s\n", "layer (bf16)", "experts",
-                "effc_us", "cublas_us", "floor_us", "effc/flr", "cub/effc", "bytes_us", "flops_us",
-                "err_cub");
+    std::printf("\n%-26s %6s %9s %9s %9s %9s %9s", "layer (bf16)", "experts", "cublas_us",
+                "floor_us", "bytes_us", "flops_us", "err_cub");
+    for (const Variant &v : variants) {
+      const std::string n = multi ? v.name : "effc";
+      std::printf(" %10s %10s %10s", (n + "_us").c_str(), ("cub/" + n).c_str(),
+                  (n + "/flr").c_str());
+    }
+    std::printf("\n");
     for (const Result &r : results) {
-      char a[16] = "-", b[16] = "-", e[16] = "-";
-      if (r.effcMs > 0 && r.floorMs > 0)
-        std::snprintf(a, sizeof a, "%.2f", r.effcMs / r.floorMs);
-      if (r.effcMs > 0 && r.cublasMs > 0)
-        std::snprintf(b, sizeof b, "%.2f", r.cublasMs / r.effcMs);
+      char e[16] = "-";
       if (r.errCublas >= 0)
         std::snprintf(e, sizeof e, "%.1e", r.errCublas);
-      std::printf("%-26s %6lld %9s %9s %9s %8s %8s %9s %9s %9s\n", r.label.c_str(),
-                  (long long)r.expertsTouched, us(r.effcMs).c_str(), us(r.cublasMs).c_str(),
-                  us(r.floorMs).c_str(), a, b, us(r.bytesMs).c_str(), us(r.flopsMs).c_str(), e);
+      std::printf("%-26s %6lld %9s %9s %9s %9s %9s", r.label.c_str(), (long long)r.expertsTouched,
+                  us(r.cublasMs).c_str(), us(r.floorMs).c_str(), us(r.bytesMs).c_str(),
+                  us(r.flopsMs).c_str(), e);
+      for (const VariantResult &v : r.variants) {
+        char a[16] = "-", b[16] = "-";
+        if (v.ms > 0 && r.cublasMs > 0)
+          std::snprintf(a, sizeof a, "%.2f", r.cublasMs / v.ms);
+        if (v.ms > 0 && r.floorMs > 0)
+          std::snprintf(b, sizeof b, "%.2f", v.ms / r.floorMs);
+        std::printf(" %10s %10s %10s", us(v.ms).c_str(), a, b);
+      }
+      std::printf("\n");
     }
+    std::printf("(floor = max(bytes_us, flops_us); bytes_us = the weights of the experts "
+                "touched + shared expert + router + x, y over the measured copy bandwidth)\n");
   }
   std::printf("%s\n", allOk ? "ALL CHECKS PASS" : "SOME CHECKS FAILED");
+  // The Gpu's modules, the cuBLAS handle, then exit's own teardown.
+  setPhase("exit (cuBLAS handle, modules, static destructors)");
   return allOk ? 0 : 1;
 }
