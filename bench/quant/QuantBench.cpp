@@ -1,10 +1,10 @@
 // effc-quant-bench: effc's eff.quant_linear kernels (the ones the compiler
 // ships: chooseQuantLinear/instantiateQuantLinear, device/quant_linear.cuh)
-// on Llama-3.2-1B linear shapes, bf16 activations, against cuBLAS bf16 and
-// fp16 GEMMs in the same run, with the bandwidth floor of each.
+// on Llama-3.2-1B and Llama-3-8B linear shapes, bf16 activations, against
+// cuBLAS bf16 and fp16 GEMMs in the same run, with the bandwidth floor of each.
 //
-//   effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] [--decode=vec|mma]
-//                    [--graphs] [--rows=1,4,16] [--arch=sm_90 --compile-only]
+//   effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] [--gemv-variant=NAME]
+//                    [--graphs] [--rows=1,4,16] [--shapes=1b,8b] [--arch=sm_90 --compile-only]
 //
 // --check: every scheme (int8 per channel, nf4 block 64, MatMulNBits-style
 // int4 block 32, nf4 with double-quantized absmaxes, llm_int8 with and
@@ -15,21 +15,30 @@
 // QuantLinear.cpp, itself checked against numpy and onnxruntime) on the same
 // bytes; outputs poisoned with NaN first. Max error / max |reference| <= 1e-2
 // (bf16 outputs).
-// --perf: M in {1, 4, 16, 128, 2048} x shapes q/o (2048x2048), gate/up
-// (2048x8192), down (8192x2048): microseconds per GEMM (the median over
+// --perf: M in {1, 4, 16, 128, 2048} x Llama-3.2-1B shapes q/o (2048x2048),
+// gate/up (2048x8192), down (8192x2048) and Llama-3-8B shapes q/o
+// (4096x4096), k/v (4096x1024), gate/up (4096x14336), down (14336x4096)
+// (K x N; --shapes=1b or 8b for one model): microseconds per GEMM (the median over
 // rounds of 20 back-to-back launches, 3 for M >= 128; weights rotated over
 // >= 256 MB so L2 does not serve them), the speedup over cuBLAS fp16, and the floor: packed
 // bytes (codes + scales) over the bandwidth this run measured with a plain
-// 128-bit read kernel. nf4-dq: nf4 with double-quantized absmaxes (one byte
-// per 64 weights instead of four, decoded in the kernel).
+// 128-bit read kernel, and the achieved GB/s (packed bytes / us). Every
+// timed effc kernel's output is checked too: its first and last 64 columns
+// (up to 16 rows) against the host reference on those columns' packed bytes
+// ("ok", else "BAD" and exit status 1). nf4-dq: nf4 with double-quantized
+// absmaxes (one byte per 64 weights instead of four, decoded in the kernel).
 // --graphs: each timed round is one CUDA graph of its launches (no CPU
 // launch gaps: what a decode step run with cuda_graphs sees; cuBLAS too).
 // --rows=M,..: the perf table's M (default 1,4,16,128,2048).
-// --decode=vec: the decode rows (M <= 16) with quant_linear_gemv_vec where
-// the emitter picks quant_linear_gemv_mma(_bs) (the kernel before them);
-// --decode=mma: quant_linear_gemv_mma where it picks gemv_mma_bs.
+// --gemv-variant=NAME: the decode rows (M <= 16, check and perf) with that
+// decode GEMV (the emitter's chooseDecodeGemv: vec, mma, bs, bs_lut, bs_sk,
+// bs_sk2/4/8, bs_lut_sk, bs_lut_sk2/4/8) instead of its default; where the
+// variant does not apply to a scheme (e.g. bs_lut to int8) that cell says
+// n/a; --check then runs only M in {1, 4, 16}. --decode=vec / --decode=mma:
+// --gemv-variant=vec / mma.
 // Without --check or --perf both run. Exit status 1 when a check fails.
-// --compile-only compiles every kernel with NVRTC for --arch (no GPU).
+// --compile-only compiles every kernel with NVRTC for --arch (no GPU), and
+// every decode GEMV variant (on sm_80: those without clusters) on two shapes.
 #include "bench/common/BenchGpu.h"
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/Prelude.h"
@@ -65,6 +74,7 @@ struct Options {
   int reps = 15;
   bool graphs = false;                               // --graphs: each timed round one CUDA graph
   std::vector<int64_t> rows = {1, 4, 16, 128, 2048}; // --rows=: the perf table's M
+  bool shapes1b = true, shapes8b = true;             // --shapes=1b,8b
 };
 
 // ---------------------------------------------------------------- schemes --
@@ -172,11 +182,13 @@ float fromBf16(uint16_t b) {
   return f;
 }
 
-/// --decode=vec: the decode kernel before quant_linear_gemv_mma (before and
-/// after tables in one run); --decode=mma: quant_linear_gemv_mma where
-/// quant_linear_gemv_mma_bs would be picked. The emitter's gemv_mma attr:
-/// 0 vec, 1 the default choice, 2 mma.
-int gDecode = 1;
+/// --gemv-variant: the emitter's gemv_variant attr (empty: its default).
+std::string gVariant;
+/// The decode GEMVs chooseDecodeGemv knows (--compile-only compiles each).
+const std::vector<std::string> kVariants = {"vec",    "mma",    "bs",     "bs_lut",   "bs_sk",
+                                            "bs_sk2", "bs_sk4", "bs_sk8", "bs_lut_sk"};
+/// The target has thread block clusters (sm_90*): split-K variants apply.
+bool gSm90 = false;
 
 host::Attrs attrsOf(const Scheme &s, int64_t K, int64_t N, int64_t block) {
   return {{"scheme", int64_t(s.scheme)},
@@ -194,7 +206,9 @@ KernelDesc describe(const Scheme &s, const Packed &p, int64_t M, int64_t K, int6
   d.op = "eff.quant_linear";
   d.name = name;
   d.attrs = attrsOf(s, K, N, p.block);
-  d.attrs["gemv_mma"] = int64_t(gDecode);
+  if (!gVariant.empty())
+    d.attrs["gemv_variant"] = gVariant;
+  d.sm90a = gSm90;
   d.inputs = {{DType::BFLOAT16, {M, K}},
               {DType::UINT8, p.codesShape},
               {p.scalesType, p.scalesShape},
@@ -206,7 +220,9 @@ KernelDesc describe(const Scheme &s, const Packed &p, int64_t M, int64_t K, int6
 
 struct Kernel {
   std::string label, name, variant, source, cubin, error;
-  int64_t bm = 0, bn = 0; // the mma tile
+  int64_t bm = 0, bn = 0;     // the mma tile
+  int64_t split = 1, lut = 0; // gemv_mma_bs
+  bool notApplicable = false; // the forced --gemv-variant does not take this kernel
   LaunchDims launch;
 };
 
@@ -214,29 +230,44 @@ Kernel generate(const Scheme &s, const Packed &p, int64_t M, int64_t K, int64_t 
   Kernel k;
   k.label = s.name + " M" + std::to_string(M) + " " + std::to_string(K) + "x" + std::to_string(N);
   // The threshold too: llm-int8 and llm-int8-t1 are one scheme number.
-  k.name = std::string(gDecode == 0   ? "effc_qbv_"
-                       : gDecode == 2 ? "effc_qbm_"
-                                      : "effc_qb_") +
+  k.name = "effc_qb" + (gVariant.empty() ? std::string() : "_" + gVariant) + "_" +
            std::to_string(int(s.scheme)) + "_t" + std::to_string(int(s.threshold * 100)) +
            (s.doubleQuant ? "_dq_" : "_") + std::to_string(M) + "_" + std::to_string(K) + "_" +
            std::to_string(N);
   KernelDesc d = describe(s, p, M, K, N, k.name);
   KernelChoice c;
   std::string text;
-  if (!chooseQuantLinear(d, c, k.error) || !instantiateQuantLinear(d, c, text, k.error))
+  if (!chooseQuantLinear(d, c, k.error)) {
+    k.notApplicable = !gVariant.empty() && M <= 16;
+    return k;
+  }
+  if (!instantiateQuantLinear(d, c, text, k.error))
     return k;
   k.variant = c.variant;
   k.bm = c.param("bm");
   k.bn = c.param("bn");
+  k.split = c.param("split", 1);
+  k.lut = c.param("lut");
   k.launch = c.launch;
   k.source = cudaPrelude() + deviceSources({"quant_defs.cuh", "quant_linear.cuh"}) + text;
   return k;
 }
 
-/// "mma 64x128" for the tensor-core kernel, else the variant.
+/// "mma 64x128" for the tensor-core kernel, "gemv_mma_bs+lut/sk4" for the
+/// decode GEMV's variants, "n/a" where the forced variant does not apply.
 std::string variantText(const Kernel &k) {
-  return k.variant == "mma" ? "mma " + std::to_string(k.bm) + "x" + std::to_string(k.bn)
-                            : k.variant;
+  if (k.notApplicable)
+    return "n/a";
+  if (k.variant == "mma")
+    return "mma " + std::to_string(k.bm) + "x" + std::to_string(k.bn);
+  std::string v = k.variant;
+  if (k.lut || k.split > 1)
+    v += "+";
+  if (k.lut)
+    v += "lut";
+  if (k.split > 1)
+    v += std::string(k.lut ? "/" : "") + "sk" + std::to_string(k.split);
+  return v;
 }
 
 /// A plain 128-bit read of `n16` uint4s (the bandwidth the floor divides by).
@@ -450,7 +481,9 @@ bool runCheck(Gpu &g, const Options &opt, const std::string &arch) {
     int64_t K, N;
   };
   const std::vector<Shape> shapes = {{2048, 512}, {512, 1536}, {272, 200}};
-  const std::vector<int64_t> rows = {1, 4, 16, 32, 128, 300};
+  // A forced --gemv-variant changes only the decode rows (M <= 16).
+  const std::vector<int64_t> rows = gVariant.empty() ? std::vector<int64_t>{1, 4, 16, 32, 128, 300}
+                                                     : std::vector<int64_t>{1, 4, 16};
   std::vector<Want> wants;
   for (const Scheme &s : schemes())
     for (const Shape &sh : shapes)
@@ -464,6 +497,10 @@ bool runCheck(Gpu &g, const Options &opt, const std::string &arch) {
       for (int64_t M : rows) {
         Packed p = pack(s, sh.K, sh.N, uint32_t(sh.K * 7 + sh.N + M));
         Kernel k = kernelFor(s, p, M, sh.K, sh.N);
+        if (k.notApplicable) {
+          std::printf("  %-34s %-11s n/a  %s\n", k.label.c_str(), "", k.error.c_str());
+          continue;
+        }
         bool ok = k.error.empty();
         double err = NAN;
         if (ok) {
@@ -507,7 +544,78 @@ bool runCheck(Gpu &g, const Options &opt, const std::string &arch) {
 
 // -------------------------------------------------------------------- perf --
 
-void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas) {
+/// Columns [n0, n0 + nc) of `p` (a [K, N] weight of `s`) as a packed weight
+/// of their own: the same bytes the kernel reads for them. Double-quantized
+/// absmaxes keep their groups when n0 K / 64 and nc K / 64 are multiples of
+/// QL_DQ_GROUP (the caller's columns are multiples of 64, K of 256).
+Packed sliceColumns(const Scheme &s, const Packed &p, int64_t K, int64_t N, int64_t n0,
+                    int64_t nc) {
+  Packed q;
+  q.block = p.block;
+  q.scalesType = p.scalesType;
+  if (s.layout == host::QuantLayout::BnbFlat) {
+    q.codesShape = {nc * K / 2};
+    q.codes.assign(p.codes.begin() + n0 * K / 2, p.codes.begin() + (n0 + nc) * K / 2);
+    const int64_t b0 = n0 * K / p.block, nb = nc * K / p.block;
+    if (s.doubleQuant) {
+      const int64_t all = N * K / p.block;
+      q.scalesShape = {host::dqScaleBytes(nb)};
+      q.scales.assign(size_t(q.scalesShape[0]), 0);
+      std::memcpy(q.scales.data(), p.scales.data() + b0, size_t(nb));
+      const size_t groups = size_t(QL_DQ_GROUPS(nb));
+      std::memcpy(q.scales.data() + QL_DQ_PAD(nb),
+                  p.scales.data() + QL_DQ_PAD(all) + 4 * (b0 / QL_DQ_GROUP), 4 * groups);
+      std::memcpy(q.scales.data() + QL_DQ_PAD(nb) + 4 * groups,
+                  p.scales.data() + QL_DQ_PAD(all) + 4 * QL_DQ_GROUPS(all), 4); // the offset
+    } else {
+      q.scalesShape = {nb};
+      q.scales.assign(p.scales.begin() + 4 * b0, p.scales.begin() + 4 * (b0 + nb));
+    }
+  } else {
+    const int64_t blocks = p.codesShape[1], bytes = p.codesShape[2];
+    q.codesShape = {nc, blocks, bytes};
+    q.scalesShape = {nc, blocks};
+    q.codes.assign(p.codes.begin() + n0 * blocks * bytes,
+                   p.codes.begin() + (n0 + nc) * blocks * bytes);
+    q.scales.assign(p.scales.begin() + 4 * n0 * blocks, p.scales.begin() + 4 * (n0 + nc) * blocks);
+  }
+  return q;
+}
+
+/// The first and last 64 columns of `got` ([rows, N] bf16, the GPU's
+/// output; its first 16 rows where there are more: the host reference is
+/// slow) against the host reference on those columns' bytes: max
+/// |y - ref| / max |ref| over both (<= 1e-2 passes, as --check).
+double checkColumns(const Scheme &s, const Packed &p, const std::vector<uint16_t> &a,
+                    const std::vector<uint16_t> &got, int64_t rows, int64_t K, int64_t N) {
+  const int64_t nc = std::min<int64_t>(64, N), M = std::min<int64_t>(rows, 16);
+  double maxRef = 0, maxErr = 0;
+  for (int64_t n0 : {int64_t(0), N - nc}) {
+    Packed q = sliceColumns(s, p, K, N, n0, nc);
+    std::vector<uint16_t> ref(size_t(M * nc));
+    Status st = host::runKernel("eff.quant_linear", attrsOf(s, K, nc, q.block),
+                                {{DType::BFLOAT16, {M, K}, a.data()},
+                                 {DType::UINT8, q.codesShape, q.codes.data()},
+                                 {q.scalesType, q.scalesShape, q.scales.data()},
+                                 {DType::UINT8, {}, nullptr}},
+                                {{DType::BFLOAT16, {M, nc}, ref.data()}});
+    if (!st.ok()) {
+      std::fprintf(stderr, "effc-quant-bench: host reference: %s\n", st.message().c_str());
+      return INFINITY;
+    }
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t c = 0; c < nc; ++c) {
+        const double x = fromBf16(ref[size_t(r * nc + c)]);
+        const double y = fromBf16(got[size_t(r * N + n0 + c)]);
+        maxRef = std::max(maxRef, std::fabs(x));
+        maxErr = std::isnan(y) ? INFINITY : std::max(maxErr, std::fabs(y - x));
+      }
+  }
+  return maxErr / std::max(maxRef, 1e-30);
+}
+
+/// Runs the perf table; false when a timed kernel's output check failed.
+bool runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas) {
   const cuda::DriverApi &api = g.api();
   constexpr size_t kRotateBytes = size_t(256) << 20;
   // The bandwidth the floor uses: a plain 128-bit read of 1 GiB.
@@ -530,17 +638,30 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
   }
   std::printf("\nperf: us per GEMM (median of %d rounds of 20 launches, 3 for M >= 128%s; "
               "weights rotated over >= 256 MB), xF = speedup over cuBLAS fp16; floor = packed "
-              "bytes / %.0f GB/s (measured read)\n",
-              opt.reps, opt.graphs ? ", each round one CUDA graph" : "", gbps);
-  std::printf("%-14s %5s | %8s %8s | %8s %6s %6s | %8s %6s %6s | %8s %6s %6s | %8s %6s %6s | %s\n",
-              "shape K x N", "M", "bf16", "fp16", "int8", "xF", "floor", "nf4", "xF", "floor",
-              "nbits4", "xF", "floor", "nf4-dq", "xF", "floor", "kernels");
+              "bytes / %.0f GB/s (measured read); GB/s = packed bytes / us; chk = first and last "
+              "64 columns vs the host reference; decode GEMV: %s\n",
+              opt.reps, opt.graphs ? ", each round one CUDA graph" : "", gbps,
+              gVariant.empty() ? "default" : gVariant.c_str());
+  std::printf("%-14s %5s | %8s %8s | %8s %6s %6s %6s %3s | %8s %6s %6s %6s %3s | %8s %6s %6s %6s "
+              "%3s | %8s %6s %6s %6s %3s | %s\n",
+              "shape K x N", "M", "bf16", "fp16", "int8", "xF", "floor", "GB/s", "chk", "nf4", "xF",
+              "floor", "GB/s", "chk", "nbits4", "xF", "floor", "GB/s", "chk", "nf4-dq", "xF",
+              "floor", "GB/s", "chk", "kernels");
   struct Shape {
     const char *name;
     int64_t K, N;
+    bool is8b;
   };
-  const std::vector<Shape> shapes = {
-      {"qo", 2048, 2048}, {"gate/up", 2048, 8192}, {"down", 8192, 2048}};
+  std::vector<Shape> shapes;
+  for (const Shape &sh : std::vector<Shape>{{"qo", 2048, 2048, false},
+                                            {"gate/up", 2048, 8192, false},
+                                            {"down", 8192, 2048, false},
+                                            {"qo-8b", 4096, 4096, true},
+                                            {"kv-8b", 4096, 1024, true},
+                                            {"gate/up-8b", 4096, 14336, true},
+                                            {"down-8b", 14336, 4096, true}})
+    if (sh.is8b ? opt.shapes8b : opt.shapes1b)
+      shapes.push_back(sh);
   const std::vector<const Scheme *> timed = {&schemes()[0], &schemes()[1], &schemes()[2],
                                              &schemes()[3]};
   {
@@ -551,12 +672,52 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
           wants.push_back({s, M, sh.K, sh.N});
     compileAll(wants, arch);
   }
-  for (const Shape &sh : shapes)
+  auto rotations = [&](size_t bytes) {
+    return int(
+        std::min<size_t>(64, std::max<size_t>(1, kRotateBytes / std::max<size_t>(bytes, 1))));
+  };
+  // `copies` device copies of `bytes` host bytes: one upload, the rest
+  // copied on the device.
+  auto replicate = [&](const void *host, size_t bytes, int copies) {
+    std::vector<cuda::CUdeviceptr> v;
+    v.push_back(g.upload(host, bytes));
+    for (int c = 1; c < copies; ++c) {
+      v.push_back(g.alloc(bytes));
+      g.ok(api.cuMemcpyDtoDAsync(v.back(), v.front(), bytes, nullptr), "cuMemcpyDtoDAsync");
+    }
+    g.sync("weight copies");
+    return v;
+  };
+  bool allOk = true;
+  for (const Shape &sh : shapes) {
+    // The weights of this shape, uploaded once for every M: cuBLAS bf16 and
+    // fp16 (random bits; timing only) and each scheme's packed bytes.
+    const size_t wBytes = size_t(sh.K * sh.N) * 2;
+    const int wCopies = rotations(wBytes);
+    std::vector<cuda::CUdeviceptr> wBf16, wFp16;
+    if (cublas) {
+      std::vector<uint16_t> host(size_t(sh.K * sh.N));
+      for (size_t i = 0; i < host.size(); ++i)
+        host[i] = toBf16(float(int(i % 17) - 8) * 0.01f);
+      wBf16 = replicate(host.data(), wBytes, wCopies);
+      for (size_t i = 0; i < host.size(); ++i)
+        host[i] = 0x2000u | uint16_t(i % 255); // small finite fp16 values
+      wFp16 = replicate(host.data(), wBytes, wCopies);
+    }
+    struct Weights {
+      Packed p;
+      int copies = 1;
+      std::vector<cuda::CUdeviceptr> codes, scales;
+    };
+    std::vector<Weights> packed(timed.size());
+    for (size_t i = 0; i < timed.size(); ++i) {
+      Weights &wt = packed[i];
+      wt.p = pack(*timed[i], sh.K, sh.N, 11);
+      wt.copies = rotations(wt.p.codes.size() + wt.p.scales.size());
+      wt.codes = replicate(wt.p.codes.data(), wt.p.codes.size(), wt.copies);
+      wt.scales = replicate(wt.p.scales.data(), wt.p.scales.size(), wt.copies);
+    }
     for (int64_t M : opt.rows) {
-      auto rotations = [&](size_t bytes) {
-        return int(
-            std::min<size_t>(64, std::max<size_t>(1, kRotateBytes / std::max<size_t>(bytes, 1))));
-      };
       // Back-to-back launches per timed round: 20 for the launch-bound decode
       // sizes, 3 where one GEMM takes milliseconds.
       const int inner = M >= 128 ? 3 : 20;
@@ -565,68 +726,72 @@ void runPerf(Gpu &g, const Options &opt, const std::string &arch, Cublas *cublas
       auto steps = [&](int copies) { return opt.graphs ? std::max(inner, copies) : inner; };
       std::vector<uint16_t> a = randomActivations(M, sh.K, 5, false);
       cuda::CUdeviceptr da = g.upload(a.data(), a.size() * 2), dy = g.alloc(size_t(M * sh.N) * 2);
-      // cuBLAS, bf16 and fp16 weights (random bits; timing only).
       double tBf16 = NAN, tFp16 = NAN;
       if (cublas) {
-        const size_t wBytes = size_t(sh.K * sh.N) * 2;
-        const int copies = rotations(wBytes);
-        std::vector<cuda::CUdeviceptr> w;
-        std::vector<uint16_t> host(size_t(sh.K * sh.N));
-        for (size_t i = 0; i < host.size(); ++i)
-          host[i] = toBf16(float(int(i % 17) - 8) * 0.01f);
-        for (int c = 0; c < copies; ++c)
-          w.push_back(g.upload(host.data(), wBytes));
-        tBf16 = g.time(opt.reps, steps(copies), [&](int i) {
-          cublas->gemm(Cublas::kR16BF, M, sh.K, sh.N, da, w[size_t(i % copies)], dy);
+        tBf16 = g.time(opt.reps, steps(wCopies), [&](int i) {
+          cublas->gemm(Cublas::kR16BF, M, sh.K, sh.N, da, wBf16[size_t(i % wCopies)], dy);
         });
-        for (size_t i = 0; i < host.size(); ++i)
-          host[i] = 0x2000u | uint16_t(i % 255); // small finite fp16 values
-        for (int c = 0; c < copies; ++c)
-          api.cuMemcpyHtoD(w[size_t(c)], host.data(), wBytes);
-        tFp16 = g.time(opt.reps, steps(copies), [&](int i) {
-          cublas->gemm(Cublas::kR16F, M, sh.K, sh.N, da, w[size_t(i % copies)], dy);
+        tFp16 = g.time(opt.reps, steps(wCopies), [&](int i) {
+          cublas->gemm(Cublas::kR16F, M, sh.K, sh.N, da, wFp16[size_t(i % wCopies)], dy);
         });
       }
-      std::printf("%-7s %6s %5lld | %8.2f %8.2f", sh.name,
+      std::printf("%-10s %11s %5lld | %8.2f %8.2f", sh.name,
                   (std::to_string(sh.K) + "x" + std::to_string(sh.N)).c_str(), (long long)M, tBf16,
                   tFp16);
       std::string kernels;
-      for (const Scheme *s : timed) {
-        Packed p = pack(*s, sh.K, sh.N, 11);
-        const Kernel &k = kernelFor(*s, p, M, sh.K, sh.N);
+      for (size_t si = 0; si < timed.size(); ++si) {
+        const Scheme *s = timed[si];
+        Weights &wt = packed[si];
+        const Kernel &k = kernelFor(*s, wt.p, M, sh.K, sh.N);
         double t = NAN, floorUs = NAN;
+        const char *chk = "-";
         if (k.error.empty()) {
           cuda::CUfunction f = g.load(k.cubin, k.name);
-          const size_t packedBytes = p.codes.size() + p.scales.size();
-          const int copies = rotations(packedBytes);
-          std::vector<cuda::CUdeviceptr> w, sc;
-          for (int c = 0; c < copies; ++c) {
-            w.push_back(g.upload(p.codes.data(), p.codes.size()));
-            sc.push_back(g.upload(p.scales.data(), p.scales.size()));
-          }
+          const size_t packedBytes = wt.p.codes.size() + wt.p.scales.size();
           cuda::CUdeviceptr dz = 0;
-          if (f)
-            t = g.time(opt.reps, steps(copies), [&](int i) {
+          if (f) {
+            g.ok(api.cuMemsetD8(dy, 0xFF, size_t(M * sh.N) * 2), "poison");
+            t = g.time(opt.reps, steps(wt.copies), [&](int i) {
               g.launch(f, k.launch,
-                       {&da, &w[size_t(i % copies)], &sc[size_t(i % copies)], &dz, &dy});
+                       {&da, &wt.codes[size_t(i % wt.copies)], &wt.scales[size_t(i % wt.copies)],
+                        &dz, &dy});
             });
+            std::vector<uint16_t> got(size_t(M * sh.N));
+            const bool read =
+                g.sync(k.label) &&
+                g.ok(api.cuMemcpyDtoH(got.data(), dy, got.size() * 2), "cuMemcpyDtoH");
+            const double err = read ? checkColumns(*s, wt.p, a, got, M, sh.K, sh.N) : INFINITY;
+            chk = err <= 1e-2 ? "ok" : "BAD";
+            if (!(err <= 1e-2)) {
+              std::fprintf(stderr, "%s (%s): output check failed, max rel error %.2e\n",
+                           k.label.c_str(), variantText(k).c_str(), err);
+              allOk = false;
+            }
+          }
           floorUs = double(packedBytes) / (gbps * 1e3);
+          std::printf(" | %8.2f %6.2f %6.2f %6.0f %3s", t, tFp16 / t, floorUs,
+                      double(packedBytes) / (t * 1e3), chk);
         } else {
-          std::fprintf(stderr, "%s: %s\n", k.label.c_str(), k.error.c_str());
+          if (!k.notApplicable) {
+            std::fprintf(stderr, "%s: %s\n", k.label.c_str(), k.error.c_str());
+            allOk = false;
+          }
+          std::printf(" | %8.2f %6.2f %6.2f %6.0f %3s", NAN, NAN, NAN, NAN, "-");
         }
-        std::printf(" | %8.2f %6.2f %6.2f", t, tFp16 / t, floorUs);
         kernels += (kernels.empty() ? "" : ", ") + variantText(k);
       }
       std::printf(" | %s\n", kernels.c_str());
       std::fflush(stdout);
-      g.freeAll();
     }
+    g.freeAll();
+  }
+  return allOk;
 }
 
 int usage() {
-  std::fprintf(stderr,
-               "usage: effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] "
-               "[--decode=vec|mma] [--graphs] [--rows=M,..] [--compile-only --arch=sm_90]\n");
+  std::fprintf(stderr, "usage: effc-quant-bench [--check] [--perf] [--reps=N] [--cublas=LIB] "
+                       "[--gemv-variant=NAME] [--graphs] [--rows=M,..] [--shapes=1b,8b] "
+                       "[--compile-only --arch=sm_90]\n");
   return 2;
 }
 
@@ -644,11 +809,22 @@ int main(int argc, char **argv) {
       opt.compileOnly = true;
     else if (a == "--graphs")
       opt.graphs = true;
-    else if (a == "--decode=vec")
-      gDecode = 0;
-    else if (a == "--decode=mma")
-      gDecode = 2;
-    else if (a.rfind("--rows=", 0) == 0) {
+    else if (a == "--decode=vec" || a == "--decode=mma")
+      gVariant = a.substr(9);
+    else if (a.rfind("--gemv-variant=", 0) == 0) {
+      gVariant = a.substr(15);
+      if (std::find(kVariants.begin(), kVariants.end(), gVariant) == kVariants.end() &&
+          gVariant != "bs_lut_sk2" && gVariant != "bs_lut_sk4" && gVariant != "bs_lut_sk8") {
+        std::fprintf(stderr, "effc-quant-bench: unknown --gemv-variant=%s\n", gVariant.c_str());
+        return usage();
+      }
+    } else if (a.rfind("--shapes=", 0) == 0) {
+      const std::string v = a.substr(9);
+      opt.shapes1b = v.find("1b") != std::string::npos;
+      opt.shapes8b = v.find("8b") != std::string::npos;
+      if (!opt.shapes1b && !opt.shapes8b)
+        return usage();
+    } else if (a.rfind("--rows=", 0) == 0) {
       opt.rows.clear();
       for (const char *p = a.c_str() + 7; *p;) {
         char *end = nullptr;
@@ -678,19 +854,37 @@ int main(int argc, char **argv) {
   if (opt.compileOnly) {
     // Every kernel the check and the perf table would run, through NVRTC.
     const std::string arch = opt.arch.empty() ? "sm_90" : opt.arch;
+    gSm90 = arch.rfind("sm_90", 0) == 0;
     std::vector<Want> wants;
     for (const Scheme &s : schemes())
       for (int64_t M : {1, 4, 16, 32, 128, 300, 2048})
         for (auto [K, N] : {std::pair<int64_t, int64_t>{2048, 8192}, {8192, 2048}, {2048, 512}})
           wants.push_back({&s, M, K, N});
     compileAll(wants, arch);
+    // Every decode GEMV variant (those that apply to each scheme; split-K
+    // only where clusters exist) at 1 row of 8192x2048 and 16 of 2048x512.
+    const std::string forced = gVariant;
+    for (const std::string &v : kVariants) {
+      if (!gSm90 && v.find("_sk") != std::string::npos)
+        continue;
+      gVariant = v;
+      wants.clear();
+      for (const Scheme &s : schemes()) {
+        wants.push_back({&s, 1, 8192, 2048});
+        wants.push_back({&s, 16, 2048, 512});
+      }
+      compileAll(wants, arch);
+    }
+    gVariant = forced;
     bool allOk = true;
     std::map<std::string, int> variants;
     for (const auto &[name, k] : gKernels) {
+      if (k.notApplicable)
+        continue; // a forced variant that does not take this scheme
       if (!k.error.empty())
         std::printf("%s: %s\n", k.label.c_str(), k.error.c_str());
       allOk = allOk && k.error.empty();
-      ++variants[k.variant];
+      ++variants[variantText(k)];
     }
     std::printf("%s: %zu quant_linear kernels compiled%s:", arch.c_str(), gKernels.size(),
                 allOk ? "" : " (with failures)");
@@ -703,6 +897,7 @@ int main(int argc, char **argv) {
   const cuda::Driver *drv = bench::openDevice("effc-quant-bench", arch);
   if (!drv)
     return 1;
+  gSm90 = arch.rfind("sm_90", 0) == 0;
   Gpu g(drv);
   bool ok = true;
   if (opt.check)
@@ -721,9 +916,9 @@ int main(int argc, char **argv) {
           cublas.why.c_str());
     else
       std::printf("cuBLAS: %s\n", cublas.loaded.c_str());
-    runPerf(g, opt, arch, haveCublas ? &cublas : nullptr);
+    ok = runPerf(g, opt, arch, haveCublas ? &cublas : nullptr) && ok;
   }
-  if (opt.check)
-    std::printf("\ncheck: %s\n", ok ? "all PASS" : "FAILURES above");
+  // --check's rows and --perf's output checks.
+  std::printf("\ncheck: %s\n", ok ? "all PASS" : "FAILURES above");
   return ok && !g.failed() ? 0 : 1;
 }

@@ -6,7 +6,8 @@
 # fits), each without and with --graphs, and the prefill rows (M 128, 2048)
 # once; prints one table: us per GEMM per scheme, cuBLAS fp16 and the floor
 # (packed bytes / measured read bandwidth), and the default's speedup over
-# cuBLAS fp16. Raw outputs stay in $OUT (or /tmp/effc-quant-compare).
+# cuBLAS fp16, on the Llama-3.2-1B and Llama-3-8B shapes. Raw outputs stay in
+# $OUT (or /tmp/effc-quant-compare). Every decode GEMV variant: test/gpu/quant_gemv_variants.sh.
 #
 #   bench/quant/decode_compare.sh            (BENCH=path as run.sh)
 set -uo pipefail
@@ -30,7 +31,7 @@ done
 run --perf --rows=128,2048 >"$out/perf-prefill.txt" 2>&1 || echo "perf prefill: rc=$?"
 head -1 "$out/check.txt"
 grep -h '^perf:' "$out/perf-bs.txt" | head -1
-# Perf rows: name KxN M | bf16 fp16 | (us xF floor) x 4 schemes | kernels.
+# Perf rows: name KxN M | bf16 fp16 | (us xF floor GB/s chk) x 4 schemes | kernels.
 python3 - "$out" <<'EOF'
 import os, sys
 out = sys.argv[1]
@@ -48,10 +49,11 @@ def rows(path):
         for i, s in enumerate(schemes):
             r[key][s] = (float(parts[2 + i][0]), float(parts[2 + i][2]))
     return r
-order = lambda k: (["qo", "gate/up", "down"].index(k[0]), k[1])
+shapes = ["qo", "gate/up", "down", "qo-8b", "kv-8b", "gate/up-8b", "down-8b"]
+order = lambda k: (shapes.index(k[0]) if k[0] in shapes else len(shapes), k[1])
 print("us per GEMM; each scheme: vec/mma/bs = --decode=vec / --decode=mma / default, "
       "(xF: fp16 cuBLAS / default), floor us")
-print(f"{'shape':7} {'M':>4} {'graph':>5} {'fp16':>6} | " +
+print(f"{'shape':10} {'M':>4} {'graph':>5} {'fp16':>6} | " +
       " | ".join(f"{s + ' vec/mma/bs (xF) floor':34}" for s in schemes))
 for g in ["", "-graphs"]:
     t = {d: rows(f"{out}/perf-{d}{g}.txt") for d in ["vec", "mma", "bs"]}
@@ -62,14 +64,14 @@ for g in ["", "-graphs"]:
             v = [t[d].get(key, {}).get(s, (float("nan"),) * 2)[0] for d in ["vec", "mma", "bs"]]
             cells.append(f"{v[0]:.2f}/{v[1]:.2f}/{v[2]:.2f} ({fp16 / v[2]:.2f}x) "
                          f"{t['bs'][key][s][1]:.2f}".ljust(34))
-        print(f"{key[0]:7} {key[1]:4} {'yes' if g else 'no':>5} {fp16:6.2f} | " + " | ".join(cells))
+        print(f"{key[0]:10} {key[1]:4} {'yes' if g else 'no':>5} {fp16:6.2f} | " + " | ".join(cells))
     if t["bs"]:
         print("  kernels (default):",
               "; ".join(sorted({" ".join(r["kernels"]) for r in t["bs"].values()})))
 p = rows(f"{out}/perf-prefill.txt")
 for key in sorted(p, key=order):
     fp16 = p[key]["fp16"]
-    print(f"{key[0]:7} {key[1]:4} {'no':>5} {fp16:6.2f} | " +
+    print(f"{key[0]:10} {key[1]:4} {'no':>5} {fp16:6.2f} | " +
           " | ".join(f"{p[key][s][0]:.2f} ({fp16 / p[key][s][0]:.2f}x) {p[key][s][1]:.2f}".ljust(34)
                      for s in schemes))
 EOF
