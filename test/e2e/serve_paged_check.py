@@ -119,6 +119,12 @@ try:
     check(m.get("effc_kv_copy_on_write_total", 0) >= 1, "no copy-on-write: %s" % m)
     check(m.get("effc_kv_pages_peak", 0) >= 8 and "effc_kv_waste_tokens" in m and
           m.get("effc_preempted_total") == 0, "peak/waste/preempted: %s" % m)
+    # The runs' token positions (the prompt once, then 2 x 15 decode tokens at
+    # least) and their padding, counted.
+    check(m.get("effc_model_runs_total", 0) >= N and
+          m.get("effc_run_token_positions_total", 0) >= len(prompts[0]) + 2 * (N - 1) and
+          0 <= m.get("effc_run_padded_positions_total", -1) < m["effc_run_token_positions_total"],
+          "runs/positions/padding: %s" % m)
     concurrent(port)
     # Both prompts, 100 tokens each (29 pages of 4 each): the unpreempted run.
     long = complete(port, prompts, 100)

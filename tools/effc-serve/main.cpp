@@ -447,6 +447,13 @@ private:
       metric("effc_preempted_total", "counter",
              "Sequences preempted (pages freed, recomputed later) because the pool was full.",
              double(s.preempted));
+      metric("effc_model_runs_total", "counter", "Runs of the target model.", double(s.runs));
+      metric("effc_run_token_positions_total", "counter",
+             "Token positions the target's runs computed for new tokens.", double(s.runPositions));
+      metric("effc_run_padded_positions_total", "counter",
+             "Of those, padding (no token: rows padded to a run's longest feed; 0 with effc "
+             "--packed-tokens).",
+             double(s.runPadded));
     }
     metric("effc_speculative_draft_tokens_total", "counter", "Draft tokens proposed.",
            double(s.draftProposed));
