@@ -9,7 +9,7 @@
 # Checks (fail = exit 1):
 # 1. BIN_DIR/../test/unit/effc-runtime-tests --gtest_filter='DeviceSampler*:DeviceArgmax*'
 #    with EFFC_TEST_GPU=1 (device ids == host ids on crafted rows: ties,
-#    +-inf, NaN, f32/bf16/f16, 6 settings x 2 seeds x 3 steps).
+#    +-inf, NaN, f32/bf16/f16, 8 settings x 2 seeds x 3 steps).
 # 2. decoders/gpt2 and decoders/llama, --kv-cache with --kv-state, and with
 #    --kv-state --last-logits, fp32 and bf16, on cuda: sampled
 #    (--temperature 0.8 --top-k 20 --top-p 0.9, seeds 1 2 3) device tokens ==

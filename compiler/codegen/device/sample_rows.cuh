@@ -15,7 +15,9 @@
 // weight) to the histogram of its next digit among the keys that share the
 // digits chosen so far, and keeps the first digit at which the running sum
 // reaches the target. Each pass reads the row again (from L2 after the
-// first): about 3 x (32 + log2 V) / 8 passes with top-k and top-p.
+// first): about 3 x (32 + log2 V) / 8 passes with top-p and no top-k; with
+// top-k <= 1024 the candidates are listed in shared memory after the k-th
+// key's passes and top-p and the draw read only the list.
 //
 // Not generated per model: the runtime compiles this file (after
 // primitives.cuh and token_sampling.cuh) with NVRTC once per device and
@@ -31,7 +33,8 @@
 namespace effc_sample {
 
 constexpr int kThreads = 512;
-constexpr int kBins = 256; // one 8-bit digit
+constexpr int kBins = 256;       // one 8-bit digit
+constexpr int kMaxListed = 1024; // top-k candidates kept in shared memory
 
 struct Row {
   const void *logits;
@@ -41,12 +44,35 @@ struct Row {
   __device__ __forceinline__ float at(i64 v) const { return load_dtype(logits, base + v, dtype); }
 };
 
+// Where select_key reads (key, logit) pairs: every token of the row, or the
+// top-k candidates listed in shared memory.
+struct RowKeys {
+  const Row &row;
+  __device__ __forceinline__ i64 size() const { return row.V; }
+  __device__ __forceinline__ void get(i64 i, u64 &key, float &l) const {
+    l = row.at(i);
+    key = ts_order_key(l, u64(i), row.idBits);
+  }
+};
+struct ListedKeys {
+  const u64 *keys;
+  const float *logits;
+  i64 n;
+  __device__ __forceinline__ i64 size() const { return n; }
+  __device__ __forceinline__ void get(i64 i, u64 &key, float &l) const {
+    key = keys[i];
+    l = logits[i];
+  }
+};
+
 // The smallest key kappa <= limit whose prefix sum (the amounts of the keys
 // <= kappa that are <= limit) reaches `target` (>= 1, at most the sum of
 // every key <= limit); `below` gets the sum of the keys before kappa. The
 // amount of a key is 1, or with `weighted` its token's ts_weight. Every
 // thread of the block calls it and gets the result.
-__device__ u64 select_key(const Row &row, u64 limit, bool weighted, u64 target, u64 &below) {
+template <class Keys>
+__device__ u64 select_key(const Keys &keys, const Row &row, u64 limit, bool weighted, u64 target,
+                          u64 &below) {
   __shared__ u64 hist[kBins];
   __shared__ u64 chosenBelow;
   __shared__ int chosenDigit;
@@ -60,9 +86,10 @@ __device__ u64 select_key(const Row &row, u64 limit, bool weighted, u64 target, 
     // passes put most of a row in a few bins.
     int runBin = 0;
     u64 run = 0;
-    for (i64 v = threadIdx.x; v < row.V; v += kThreads) {
-      const float l = row.at(v);
-      const u64 key = ts_order_key(l, u64(v), row.idBits);
+    for (i64 i = threadIdx.x; i < keys.size(); i += kThreads) {
+      u64 key;
+      float l;
+      keys.get(i, key, l);
       if (key > limit || (shift + 8 < 64 && (key >> (shift + 8)) != prefix))
         continue;
       const u64 amount = weighted ? ts_weight(l, row.m, row.scale) : 1;
@@ -109,6 +136,29 @@ __device__ u64 select_key(const Row &row, u64 limit, bool weighted, u64 target, 
   return prefix;
 }
 
+// Steps 4 (the candidates' sum), 5 and 6 over the keys <= limit: the drawn
+// token's key.
+template <class Keys>
+__device__ u64 draw_key(const Keys &keys, const Row &row, u64 limit, double topP, u64 random) {
+  u64 sum = 0, below = 0;
+  for (i64 i = threadIdx.x; i < keys.size(); i += kThreads) {
+    u64 key;
+    float l;
+    keys.get(i, key, l);
+    if (key <= limit)
+      sum += ts_weight(l, row.m, row.scale);
+  }
+  sum = block_reduce(sum, SumOp());
+  // Step 5: top-p's prefix.
+  if (topP < 1) {
+    limit = select_key(keys, row, limit, true, ts_top_p_target(sum, topP), below);
+    const u64 idMask = (u64(1) << row.idBits) - 1;
+    sum = below + ts_weight(row.at(i64(limit & idMask)), row.m, row.scale);
+  }
+  // Step 6: the draw.
+  return select_key(keys, row, limit, true, ts_draw(random, sum) + 1, below);
+}
+
 } // namespace effc_sample
 
 EFFC_KERNEL void __launch_bounds__(512)
@@ -138,26 +188,38 @@ EFFC_KERNEL void __launch_bounds__(512)
   }
   row.m = m;
   const u64 idMask = (u64(1) << row.idBits) - 1;
-  u64 below = 0;
-  // Step 4: the k-th key bounds the candidates.
-  u64 limit = ~u64(0);
-  if (topK > 0 && topK < V)
-    limit = select_key(row, limit, false, u64(topK), below);
-  u64 sum = 0;
-  for (i64 v = threadIdx.x; v < V; v += kThreads) {
-    const float l = row.at(v);
-    if (ts_order_key(l, u64(v), row.idBits) <= limit)
-      sum += ts_weight(l, m, scale);
+  const u64 random = ts_philox(seed, u64(rows[n + r]), step);
+  const RowKeys all{row};
+  u64 key;
+  if (topK > 0 && topK < V) {
+    // Step 4: the k-th key bounds the candidates; few enough of them are
+    // listed once, and the later passes read only the list.
+    u64 below = 0;
+    const u64 kth = select_key(all, row, ~u64(0), false, u64(topK), below);
+    if (topK <= kMaxListed) {
+      __shared__ u64 listedKeys[kMaxListed];
+      __shared__ float listedLogits[kMaxListed];
+      __shared__ int listed;
+      if (threadIdx.x == 0)
+        listed = 0;
+      __syncthreads();
+      for (i64 v = threadIdx.x; v < V; v += kThreads) {
+        const float l = row.at(v);
+        const u64 k = ts_order_key(l, u64(v), row.idBits);
+        if (k <= kth) {
+          const int at = atomicAdd(&listed, 1); // exactly topK keys: they are unique
+          listedKeys[at] = k;
+          listedLogits[at] = l;
+        }
+      }
+      __syncthreads();
+      key = draw_key(ListedKeys{listedKeys, listedLogits, topK}, row, kth, topP, random);
+    } else {
+      key = draw_key(all, row, kth, topP, random);
+    }
+  } else {
+    key = draw_key(all, row, ~u64(0), topP, random);
   }
-  sum = block_reduce(sum, SumOp());
-  // Step 5: top-p's prefix.
-  if (topP < 1) {
-    limit = select_key(row, limit, true, ts_top_p_target(sum, topP), below);
-    sum = below + ts_weight(row.at(i64(limit & idMask)), m, scale);
-  }
-  // Step 6: the draw.
-  const u64 t = ts_draw(ts_philox(seed, u64(rows[n + r]), step), sum);
-  const u64 key = select_key(row, limit, true, t + 1, below);
   if (threadIdx.x == 0)
     ids[r] = i64(key & idMask);
 }

@@ -3,7 +3,8 @@
 // sm_90 and sm_90a (no GPU needed), and on a GPU (EFFC_TEST_GPU=1) it picks
 // exactly the ids the host sampler (Sampler.h checkedToken, the definition of
 // token_sampling.cuh) picks for the same random words: over temperatures,
-// top-k and top-p settings, seeds and steps, in float32, fp16 and bf16, for
+// top-k (candidates listed in shared memory up to 1024, read from the row
+// beyond) and top-p settings, seeds and steps, in float32, fp16 and bf16, for
 // rows with ties, +inf, -inf, a NaN (-1) and all -inf (0), from selected rows
 // of a larger tensor.
 #include "cuda/DeviceSampler.h"
@@ -96,7 +97,8 @@ TEST(DeviceSamplerGpu, MatchesTheHostSampler) {
   const std::vector<int64_t> selected = {0, 1, 2, 3, 4, 5, 6};
   const std::vector<int64_t> sequences = {0, 1, 2, 3, 4, 5, 9};
   const std::vector<detail::SamplingParams> settings = {
-      {0.8, 20, 0.9}, {1.0, 0, 1.0}, {0.7, 0, 0.95}, {1.3, 50, 1.0}, {0.5, 1, 1.0}, {2.0, 0, 0.3}};
+      {0.8, 20, 0.9}, {1.0, 0, 1.0}, {0.7, 0, 0.95},   {1.3, 50, 1.0},
+      {0.5, 1, 1.0},  {2.0, 0, 0.3}, {0.9, 2000, 0.8}, {1.1, 1024, 0.99}};
   int compared = 0;
   for (DType dtype : {DType::FLOAT32, DType::BFLOAT16, DType::FLOAT16}) {
     HostTensor host(dtype, {rows, 1, V});
@@ -134,5 +136,5 @@ TEST(DeviceSamplerGpu, MatchesTheHostSampler) {
           EXPECT_EQ(ids[3], 0);  // all -inf
         }
   }
-  EXPECT_EQ(compared, 3 * 6 * 2 * 3 * 7);
+  EXPECT_EQ(compared, 3 * 8 * 2 * 3 * 7);
 }
