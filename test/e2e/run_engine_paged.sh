@@ -265,6 +265,16 @@ case $mode in
     run --stagger 2 --kv-page-size 4
     expect '^tokens: 32/32 match$'
     expect "$nopad"
+    # Runs of at most 12 tokens (seq=1..12): step 0's four 16-token prompts
+    # (64 tokens) go in 6 runs (12 x 5 + 4), prompts continuing in the next
+    # run; then 15 steps of 4 decode tokens, one run each: 21 runs, 124
+    # positions.
+    "$bin_dir/effc" "$model_dir/model.onnx" --dim batch=1 --dim seq=1..12 --dim past=0..255 \
+      --dim total=1..267 --paged-kv=4 --paged-kv-pages=144 --packed-tokens -o "$work/p12.effc" >/dev/null
+    "$bin_dir/effc-run" "$work/p12.effc" --backend="$backend" --generate 16 --test-data \
+      "$ref_dir/generate_0" --kv-page-size 4 --repeat 2 --max-seqs 4 --no-prefix-sharing | tee "$work/out.txt"
+    expect '^tokens: 64/64 match$'
+    expect '^runs: 21 of the target, 124 token positions, 0 of them padding (0.0%)$'
     # The batch-2 paged compile pads a step's rows to the longest (the
     # counter this mode checks is not always 0).
     state= packed=

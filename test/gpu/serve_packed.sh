@@ -5,7 +5,7 @@
 # new tokens back to back (passes/PackedTokens.cpp; attention per token
 # through token_block_table / token_seq_lens). The serving engine
 # (effc-run --repeat / --stagger / --max-seqs / preemption / speculation,
-# split-KV, the pools in session state) must give every request llama's
+# split-KV, the pools in session state, prompts longer than a run) must give every request llama's
 # generate_0 tokens and report no padding ("runs: ... 0 of them padding");
 # effc-paged-kv-logits ... cuda packed checks each forward is one run of
 # exactly the positions its feeds add, its logits within 1e-4 of the
@@ -57,7 +57,10 @@ compile packed --dim batch=1 "${dims[@]}" "${P[@]}" --packed-tokens
 compile packed-state --dim batch=1 "${dims[@]}" "${P[@]}" --packed-tokens --kv-state
 compile packed-split --dim batch=1 "${dims[@]}" "${P[@]}" --packed-tokens --split-kv-splits=36
 compile padded --dim batch=2 "${dims[@]}" "${P[@]}"
-for f in packed packed-state packed-split; do
+# Runs of at most 12 tokens: 16-token prompts continue in the next run.
+compile packed12 --dim batch=1 --dim seq=1..12 --dim past=0..255 --dim total=1..267 "${P[@]}" \
+  --packed-tokens
+for f in packed packed-state packed-split packed12; do
   grep -q 'packed tokens: input_ids \[1, T\] holds the new tokens' "$out/$f.compile.log" ||
     fail "$f: not packed (remarks in $out/$f.compile.log)"
 done
@@ -69,6 +72,9 @@ run_case speculate packed 0 --draft "$out/unpaged.effc" --speculate 3 --repeat 2
 run_case state-stagger packed-state 0 --stagger 2 --kv-page-size 4
 run_case state-repeat packed-state 0 --repeat 3 --kv-page-size 4
 run_case split-repeat packed-split 0 --repeat 3 --kv-page-size 4
+run_case chunked packed12 0 --repeat 2 --max-seqs 4 --kv-page-size 4 --no-prefix-sharing
+grep -q '^runs: 21 of the target, 124 token positions' "$out/chunked.log" ||
+  fail "chunked: not 21 runs of 124 positions (6 runs for the 4 prompts, then 15 decode runs)"
 run_case padded-stagger padded some --stagger 2 --kv-page-size 4
 for f in packed packed-split; do
   timeout 120 "$logits" "$out/unpaged.effc" "$out/$f.effc" 4 cuda packed \
