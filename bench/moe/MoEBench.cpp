@@ -58,6 +58,7 @@
 #include <cstring>
 #include <execinfo.h>
 #include <functional>
+#include <pthread.h>
 #include <string>
 #include <thread>
 #include <unistd.h>
@@ -106,13 +107,19 @@ extern "C" void onCrash(int sig) {
   std::raise(sig);
 }
 
-/// The crash handler on its own stack (a stack overflow still reports).
-void installCrashHandler() {
-  static char altStack[64 * 1024];
+/// The calling thread's signal stack (each thread needs its own), so that a
+/// stack overflow still reports.
+void installSignalStack() {
+  thread_local char altStack[64 * 1024];
   stack_t ss{};
   ss.ss_sp = altStack;
   ss.ss_size = sizeof altStack;
   sigaltstack(&ss, nullptr);
+}
+
+/// The crash handler, on the signal stack.
+void installCrashHandler() {
+  installSignalStack();
   void *warm[1];
   backtrace(warm, 1); // loads libgcc's unwinder now, not in the handler
   struct sigaction sa{};
@@ -121,6 +128,31 @@ void installCrashHandler() {
   sa.sa_flags = SA_RESETHAND | SA_ONSTACK;
   for (int sig : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGABRT})
     sigaction(sig, &sa, nullptr);
+}
+
+/// Runs `work` on the calling thread and on n - 1 more threads with 64 MiB
+/// stacks (NVRTC recurses deeply, and glibc gives a thread 2 MiB when the
+/// stack limit is unlimited), then joins them. A thread that cannot be
+/// started is left out: the callers' work queues finish on the others.
+void runThreads(unsigned n, const std::function<void()> &work) {
+  pthread_attr_t attr;
+  pthread_attr_init(&attr);
+  pthread_attr_setstacksize(&attr, size_t(64) << 20);
+  auto entry = [](void *p) -> void * {
+    installSignalStack();
+    (*static_cast<const std::function<void()> *>(p))();
+    return nullptr;
+  };
+  std::vector<pthread_t> started;
+  for (unsigned i = 1; i < n; ++i) {
+    pthread_t t;
+    if (pthread_create(&t, &attr, entry, const_cast<std::function<void()> *>(&work)) == 0)
+      started.push_back(t);
+  }
+  pthread_attr_destroy(&attr);
+  work();
+  for (pthread_t t : started)
+    pthread_join(t, nullptr);
 }
 
 // --------------------------------------------------------------- variants --
@@ -1124,12 +1156,7 @@ int main(int argc, char **argv) {
         k.error = r.status().message();
     }
   };
-  std::vector<std::thread> pool;
-  for (unsigned t = 1; t < threads; ++t)
-    pool.emplace_back(worker);
-  worker();
-  for (std::thread &t : pool)
-    t.join();
+  runThreads(threads, worker);
   bool allOk = true;
   for (size_t i = 0; i < cases.size(); ++i)
     for (const Kernels &k : ks[i]) {
