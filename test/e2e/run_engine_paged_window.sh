@@ -12,7 +12,8 @@
 # some wholly outside every window); effc-paged-kv-logits compares the paged
 # and split-KV compiles' logits forward by forward (staggered rows, prefix
 # sharing, copy-on-write, rewind). The CUDA kernels of both go through NVRTC
-# (sm_80, sm_90, sm_90a).
+# (sm_80, sm_90, sm_90a). The same over the --packed-tokens compile (batch 1,
+# the windows per token, no padding).
 #   test/e2e/run_engine_paged_window.sh MODEL_DIR BIN_DIR LOGITS_BIN [BACKEND]
 set -euo pipefail
 model_dir=$1; bin_dir=$2; logits_bin=$3; backend=${4:-host}
@@ -70,3 +71,20 @@ for f in paged4 split; do
   "$bin_dir/effc-nvrtc-check" "$work/$f.effc" --arch=sm_80,sm_90,sm_90a | tee "$work/out.txt"
   expect '^sm_90a: [0-9]* kernels compiled'
 done
+
+# Packed tokens (--dim batch=1 --packed-tokens, passes/PackedTokens.cpp): the
+# windows per token, every run without padding; logits against the paged
+# compile, each forward one run of exactly the positions its feeds add.
+"$bin_dir/effc" "$model" --kv-cache --dim batch=1 "${dims[@]:2}" --paged-kv=4 \
+  --paged-kv-pages=144 --packed-tokens --remarks -o "$work/packed.effc" 2>&1 >/dev/null |
+  tee "$work/out.txt"
+expect "packed tokens: input_ids \[1, T\] holds the new tokens of many sequences back to back; 2 paged attentions"
+for args in "--repeat 3" "--stagger 2"; do
+  # shellcheck disable=SC2086
+  run "$work/packed.effc" --kv-page-size 4 $args
+  expect '^runs: [0-9]* of the target, [1-9][0-9]* token positions, 0 of them padding (0.0%)$'
+done
+"$logits_bin" "$work/paged4.effc" "$work/packed.effc" 4 "$backend" packed | tee "$work/out.txt"
+expect '^PASS$'
+"$bin_dir/effc-nvrtc-check" "$work/packed.effc" --arch=sm_80,sm_90,sm_90a | tee "$work/out.txt"
+expect '^sm_90a: [0-9]* kernels compiled'
