@@ -84,10 +84,12 @@ TEST(DeviceArgmaxGpu, MatchesTheHostReference) {
     EFFC_SKIP_GPU_OR_OPT_IN() << "set EFFC_TEST_GPU=1 to run on a GPU";
   const int64_t rows = 9, V = 50257; // GPT-2's vocabulary: not a multiple of the block
   std::vector<float> x = trickyRows(rows, V);
-  auto picker = cuda::DeviceArgmax::create(SessionOptions{});
-  ASSERT_TRUE(picker.ok()) << picker.status().message();
   const std::vector<int64_t> selected = {6, 0, 3, 1, 8, 2, 4, 5};
   for (DType dtype : {DType::FLOAT32, DType::BFLOAT16, DType::FLOAT16}) {
+    // A picker per dtype: one keeps the rows it uploaded, so a second dtype's
+    // first pick would copy only the ids (the byte count below expects both).
+    auto picker = cuda::DeviceArgmax::create(SessionOptions{});
+    ASSERT_TRUE(picker.ok()) << picker.status().message();
     HostTensor host(dtype, {rows, 1, V});
     for (size_t i = 0; i < x.size(); ++i) {
       if (dtype == DType::FLOAT32)
