@@ -14,10 +14,12 @@
 // through its own block table row (its sequence's pages) and length (its
 // position + 1: causal, it sees its sequence's keys up to itself, the
 // earlier tokens of the same run included, written by eff.paged_kv_write
-// before the attention). The inputs become token_block_table [T, max_pages]
-// and token_seq_lens [T] (the runtime's PagedSlotModel packs its feeds this
-// way when it sees these names); the output logits are [1, T, vocab], one
-// row per token.
+// before the attention). The inputs become block_table [seqs, max_pages]
+// (one row per sequence of the run; seqs a new dim, 1..T's bound), token_seq
+// [T] (each token's row: the model gathers the per-token table on the
+// device, so only seqs x max_pages entries come in) and token_seq_lens [T]
+// (the runtime's PagedSlotModel packs its feeds this way when it sees
+// token_seq); the output logits are [1, T, vocab], one row per token.
 //
 // Packing is exact only when nothing else mixes tokens: every op outside the
 // paged attention must compute each token from that token alone. With batch
@@ -372,40 +374,54 @@ struct PackedTokensPass : public mlir::eff::impl::PackedTokensBase<PackedTokensP
       }
       ++layers;
     }
-    // The tables become per token: [T, max_pages] and [T], the seq dim of input_ids.
+    // Per token: token_seq_lens [T] (its position + 1) and token_seq [T], the
+    // row of the per-sequence block_table [seqs, max_pages] that holds its
+    // pages; the model gathers each token's row (on the device: only
+    // seqs x max_pages entries come in). seqs is a new dim, 1..T's bound.
     unsigned ids = unsigned(argNamed("input_ids"));
     auto idsType = cast<RankedTensorType>(func.getArgument(ids).getType());
     Attribute seqParam = b.getStringAttr("");
     if (auto params = func.getArgAttrOfType<ArrayAttr>(ids, "eff.dim_params"))
       if (params.size() == 2)
         seqParam = params[1];
-    int64_t maxPages = 0;
-    for (auto [name, perToken] :
-         {std::pair<StringRef, StringRef>{"block_table", "token_block_table"},
-          {"seq_lens", "token_seq_lens"}}) {
-      BlockArgument arg = func.getArgument(unsigned(argNamed(name)));
-      auto type = cast<RankedTensorType>(arg.getType());
-      SmallVector<int64_t> shape = {idsType.getDimSize(1)};
-      SmallVector<Attribute> params = {seqParam};
-      if (type.getRank() == 2) {
-        maxPages = type.getDimSize(1);
-        shape.push_back(maxPages);
-        params.push_back(b.getStringAttr(""));
-      }
-      arg.setType(RankedTensorType::get(shape, type.getElementType()));
-      func.setArgAttrs(
-          arg.getArgNumber(),
-          b.getDictionaryAttr({b.getNamedAttr("eff.name", b.getStringAttr(perToken)),
-                               b.getNamedAttr("eff.dim_params", b.getArrayAttr(params))}));
-    }
+    auto dims = func->getAttrOfType<DictionaryAttr>("eff.dims");
+    std::string seqs = "seqs";
+    while (dims.get(seqs))
+      seqs += "_";
+    SmallVector<NamedAttribute> dimList(dims.getValue());
+    auto seqBounds = dims.getAs<DenseI64ArrayAttr>(cast<StringAttr>(seqParam).getValue());
+    dimList.push_back(b.getNamedAttr(seqs, b.getDenseI64ArrayAttr({1, seqBounds.asArrayRef()[1]})));
+    func->setAttr("eff.dims", b.getDictionaryAttr(dimList));
+    auto named = [&](StringRef name, ArrayRef<Attribute> params) {
+      return b.getDictionaryAttr({b.getNamedAttr("eff.name", b.getStringAttr(name)),
+                                  b.getNamedAttr("eff.dim_params", b.getArrayAttr(params))});
+    };
+    BlockArgument lens = func.getArgument(unsigned(argNamed("seq_lens")));
+    Type i32 = cast<RankedTensorType>(lens.getType()).getElementType();
+    lens.setType(RankedTensorType::get({idsType.getDimSize(1)}, i32));
+    func.setArgAttrs(lens.getArgNumber(), named("token_seq_lens", {seqParam}));
+    BlockArgument table = func.getArgument(unsigned(argNamed("block_table")));
+    auto tableType = cast<RankedTensorType>(table.getType());
+    const int64_t maxPages = tableType.getDimSize(1);
+    table.setType(
+        RankedTensorType::get({ShapedType::kDynamic, maxPages}, tableType.getElementType()));
+    func.setArgAttrs(table.getArgNumber(),
+                     named("block_table", {b.getStringAttr(seqs), b.getStringAttr("")}));
+    unsigned n = func.getNumArguments();
+    (void)func.insertArgument(n, RankedTensorType::get({idsType.getDimSize(1)}, i32),
+                              named("token_seq", {seqParam}), func.getLoc());
+    b.setInsertionPointToStart(&func.getBody().front());
+    Value perToken =
+        b.create<GatherOp>(func.getLoc(), table, func.getArgument(n), b.getI64IntegerAttr(0));
+    table.replaceAllUsesExcept(perToken, perToken.getDefiningOp());
     auto ret = cast<func::ReturnOp>(func.getBody().back().getTerminator());
     func.setFunctionType(FunctionType::get(func.getContext(), func.getBody().getArgumentTypes(),
                                            ret.getOperandTypes()));
     remark(func, llvm::formatv("packed tokens: input_ids [1, T] holds the new tokens of many "
                                "sequences back to back; {0} paged attentions run one query row "
-                               "per token through token_block_table [T, {1}] and "
-                               "token_seq_lens [T]; no other op mixes tokens",
-                               layers, maxPages)
+                               "per token through its sequence's row of block_table [{2}, {1}] "
+                               "(token_seq [T]) and token_seq_lens [T]; no other op mixes tokens",
+                               layers, maxPages, seqs)
                      .str());
   }
 };

@@ -524,10 +524,12 @@ def PackedTokens : Pass<"eff-packed-tokens", "func::FuncOp"> {
       - each eff.paged_attention(_partial) takes q transposed from
         [1, Hq, T, D] to [T, Hq, 1, D] (one query row per token; its
         eff.attention_combine likewise) and its result back;
-      - block_table [1, max_pages] and seq_lens [1] become the inputs
-        token_block_table [T, max_pages] (each token's sequence's pages) and
-        token_seq_lens [T] (its position + 1), on input_ids' seq dim;
-        slot_mapping [1, T] already names each token's slot.
+      - block_table becomes [seqs, max_pages] (one row per sequence of the
+        run; seqs a new dim bounded by seq) and the new input token_seq [T]
+        names each token's row (the model gathers each token's table row,
+        eff.gather); seq_lens becomes token_seq_lens [T] (each token's
+        position + 1), on input_ids' seq dim; slot_mapping [1, T] already
+        names each token's slot.
     Every other op must compute a token from that token alone. The token
     dims are those whose extent changes with seq (the function's shapes
     probed at two values of it): nothing reduces, contracts, pairs,

@@ -31,11 +31,11 @@
 // tokens are the last of the S columns, padded columns write nothing);
 // kv_pages_out.* (the pools after the run) are copied back into the store.
 // Compiled with --packed-tokens too (passes/PackedTokens.cpp: input_ids [1,
-// T], token_block_table [T, max_pages], token_seq_lens [T]), a run holds the
-// new tokens of every fed slot back to back, no padding (at most seq.max
-// tokens a run; decode tokens first, then prompt chunks): each token's row of
-// the tables is its slot's pages and its position + 1, its slot_mapping entry
-// its own slot.
+// T], block_table [seqs, max_pages], token_seq [T], token_seq_lens [T]), a
+// run holds the new tokens of every fed slot back to back, no padding (at
+// most seq.max tokens a run; decode tokens first, then prompt chunks): one
+// block table row per fed slot, and each token names its row, its position
+// + 1 and its own slot (slot_mapping).
 // Compiled with --kv-state too, the pools are session state (StateInfo::pages):
 // nothing feeds or returns them, the model writes the new rows in place, the
 // store is dropped and a copy-on-write copies the page inside the session
@@ -65,8 +65,10 @@ constexpr const char *kPoolOutPrefix = "kv_pages_out.";
 /// positions and logits.
 struct PoolLayout {
   size_t table = 0, lens = 0, slots = 0; ///< input indices
-  /// effc --packed-tokens: the table and lengths are per token.
+  /// effc --packed-tokens: input token_seq (each token's block table row)
+  /// and per-token lengths.
   bool packed = false;
+  size_t tokenSeq = 0;
   int64_t pageSize = 0, pages = 0, maxPages = 0;
   /// The pools are session state (effc --paged-kv --kv-state): nothing
   /// feeds or returns them; [heads, rowBytes] per pool, for the cache.
@@ -566,22 +568,25 @@ private:
       }
       for (size_t g = 0; g < group.size(); ++g)
         EFFC_RETURN_IF_ERROR(cache_.append(group[g]->slot, count[g]));
-      // Padded positions (only up to a fixed seq.min): no pages, length 0
-      // (their queries see nothing), slot -1 (nothing written).
+      // Padded positions (only up to a fixed seq.min): length 0 (their
+      // queries see nothing), slot -1 (nothing written).
+      const int64_t N = int64_t(group.size());
       std::vector<int64_t> ids(size_t(TP), pad_), positions(size_t(TP), 0),
-          table(size_t(TP * MB), 0), lens(size_t(TP), 0), slots(size_t(TP), -1);
+          table(size_t(N * MB), 0), tokenSeq(size_t(TP), 0), lens(size_t(TP), 0),
+          slots(size_t(TP), -1);
       for (size_t g = 0; g < group.size(); ++g) {
         const Item &it = *group[g];
         const std::vector<int32_t> &pages = cache_.blockTable(it.slot);
         if (int64_t(pages.size()) > MB)
           return Status::error("internal error: slot " + str(it.slot) + " holds " +
                                str(int64_t(pages.size())) + " pages, the block table " + str(MB));
+        std::copy(pages.begin(), pages.end(), table.begin() + long(int64_t(g) * MB));
         for (int64_t t = 0; t < count[g]; ++t) {
           const int64_t c = offset[g] + t, pos = start[g] + t;
           ids[size_t(c)] = (*it.tokens)[size_t(it.done + t)];
           positions[size_t(c)] = pos;
           slots[size_t(c)] = int64_t(pages[size_t(pos / PS)]) * PS + pos % PS;
-          std::copy(pages.begin(), pages.end(), table.begin() + long(c * MB));
+          tokenSeq[size_t(c)] = int64_t(g);
           lens[size_t(c)] = pos + 1;
         }
       }
@@ -589,7 +594,8 @@ private:
       EFFC_RETURN_IF_ERROR(feeds.addInts(model, l_.ids, {1, TP}, ids));
       if (l_.positions >= 0)
         EFFC_RETURN_IF_ERROR(feeds.addInts(model, size_t(l_.positions), {1, TP}, positions));
-      EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->table, {TP, MB}, table));
+      EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->table, {N, MB}, table));
+      EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->tokenSeq, {TP}, tokenSeq));
       EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->lens, {TP}, lens));
       EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->slots, {1, TP}, slots));
       feedPools(feeds);
@@ -673,11 +679,13 @@ StatusOr<std::pair<PastLayout, PoolLayout>> analyzePoolModel(const Model &model)
       ids = int(i);
     } else if (in.name == "position_ids") {
       l.positions = int(i);
-    } else if (in.name == "block_table" || in.name == "token_block_table") {
+    } else if (in.name == "block_table") {
       table = int(i);
-      p.packed = in.name == "token_block_table";
     } else if (in.name == "seq_lens" || in.name == "token_seq_lens") {
       lens = int(i);
+    } else if (in.name == "token_seq") {
+      p.packed = true;
+      p.tokenSeq = i;
     } else if (in.name == "slot_mapping") {
       slots = int(i);
     } else if (in.name.rfind(kPoolPrefix, 0) == 0) {
@@ -701,7 +709,8 @@ StatusOr<std::pair<PastLayout, PoolLayout>> analyzePoolModel(const Model &model)
     } else {
       return refuse("input '" + in.name +
                     "' is none of input_ids, position_ids, block_table, seq_lens, "
-                    "slot_mapping, kv_pages.*, so nothing knows what to feed it");
+                    "slot_mapping, kv_pages.* (or token_seq, token_seq_lens), so nothing "
+                    "knows what to feed it");
     }
   }
   // Pools kept in session state (all pools or none: the compiler's rule).
@@ -728,8 +737,8 @@ StatusOr<std::pair<PastLayout, PoolLayout>> analyzePoolModel(const Model &model)
     return refuse("expected inputs input_ids, block_table, seq_lens, slot_mapping and kv_pages.* "
                   "(or the pools in session state)");
   if (p.packed != (ins[size_t(lens)].name == "token_seq_lens"))
-    return refuse("inputs '" + ins[size_t(table)].name + "' and '" + ins[size_t(lens)].name +
-                  "' are not both per sequence or both per token");
+    return refuse(p.packed ? "input token_seq (packed tokens) needs token_seq_lens, not seq_lens"
+                           : "input token_seq_lens needs token_seq (packed tokens)");
   l.ids = size_t(ids);
   p.table = size_t(table);
   p.lens = size_t(lens);
@@ -756,11 +765,11 @@ StatusOr<std::pair<PastLayout, PoolLayout>> analyzePoolModel(const Model &model)
     return refuse(s.message());
   const TensorInfo &t = ins[p.table];
   if (t.shape.size() != 2 || t.shape[1] < 1)
-    return refuse("input '" + t.name + "' must be [" + (p.packed ? "tokens" : "batch") +
+    return refuse("input 'block_table' must be [" + std::string(p.packed ? "seqs" : "batch") +
                   ", max_pages], got " + shapeToString(t.shape));
   // Packed tokens (effc --packed-tokens): one row of input_ids holds them.
   if (p.packed && (l.batch.min != 1 || l.batch.max != 1))
-    return refuse("input_ids must be [1, tokens] with per-token tables, got batch " +
+    return refuse("input_ids must be [1, tokens] with input token_seq, got batch " +
                   str(l.batch.min) + ".." + str(l.batch.max));
   p.maxPages = t.shape[1];
   l.past = {"", 0, p.maxPages * p.pageSize - 1};

@@ -3,10 +3,11 @@
 # backend, one command (< 3 min): llama-withpast compiled with --dim batch=1
 # and symbolic seq/past/total, paged, its runs holding every fed sequence's
 # new tokens back to back (passes/PackedTokens.cpp; attention per token
-# through token_block_table / token_seq_lens). The serving engine
-# (effc-run --repeat / --stagger / --max-seqs / preemption / speculation,
-# split-KV, the pools in session state, prompts longer than a run) must give every request llama's
-# generate_0 tokens and report no padding ("runs: ... 0 of them padding");
+# through its sequence's block_table row (token_seq) and token_seq_lens).
+# The serving engine (effc-run --repeat / --stagger / --max-seqs /
+# preemption / speculation, split-KV, the pools in session state, prompts
+# longer than a run) must give every request llama's generate_0 tokens and
+# report no padding ("runs: ... 0 of them padding");
 # effc-paged-kv-logits ... cuda packed checks each forward is one run of
 # exactly the positions its feeds add, its logits within 1e-4 of the
 # unpaged compile's; the batch-2 paged compile must report padding (the

@@ -104,9 +104,9 @@ cl::opt<int64_t> pagedKvPages("paged-kv-pages",
 cl::opt<bool> packedTokens(
     "packed-tokens",
     cl::desc("With --paged-kv and --dim batch=1 --dim seq=1..T: one run holds the new tokens of "
-             "many sequences back to back, no padding; attention runs per token through "
-             "token_block_table / token_seq_lens (eff-packed-tokens; the serving engine packs "
-             "its steps this way)"),
+             "many sequences back to back, no padding; attention runs per token through its "
+             "sequence's block_table row (token_seq) and token_seq_lens (eff-packed-tokens; the "
+             "serving engine packs its steps this way)"),
     cl::init(false), cl::cat(effcCategory));
 cl::opt<int64_t> splitKvSplits(
     "split-kv-splits",

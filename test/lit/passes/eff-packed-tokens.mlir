@@ -1,16 +1,20 @@
 // eff-packed-tokens: a paged decoder with input_ids [1, seq] runs many
 // sequences' tokens packed along seq, attention one query row per token
-// through token_block_table / token_seq_lens; or, with remarks, why not.
+// through its sequence's block_table row (token_seq) and token_seq_lens; or,
+// with remarks, why not.
 // RUN: effc-opt %s --eff-packed-tokens="remarks=true" -split-input-file -verify-diagnostics -o /dev/null
 // RUN: effc-opt %s --eff-packed-tokens -split-input-file | FileCheck %s
 
 // CHECK-LABEL: func.func @converted
-// CHECK-SAME: %{{.*}}: tensor<?x4xi32> {eff.dim_params = ["seq", ""], eff.name = "token_block_table"}
+// CHECK-SAME: %[[TABLE:[^:]*]]: tensor<?x4xi32> {eff.dim_params = ["seqs", ""], eff.name = "block_table"}
 // CHECK-SAME: %{{.*}}: tensor<?xi32> {eff.dim_params = ["seq"], eff.name = "token_seq_lens"}
+// CHECK-SAME: %[[SEQ:[^:]*]]: tensor<?xi32> {eff.dim_params = ["seq"], eff.name = "token_seq"}
+// CHECK-SAME: eff.dims = {seq = array<i64: 1, 8>, seqs = array<i64: 1, 8>}
+// CHECK: %[[ROWS:.*]] = eff.gather %[[TABLE]], %[[SEQ]] {{.*}} -> tensor<?x4xi32>
 // CHECK: %[[Q:.*]] = eff.transpose %{{.*}} {perm = array<i64: 2, 1, 0, 3>} : (tensor<1x2x?x4xf32>) -> tensor<?x2x1x4xf32>
-// CHECK: %[[Y:.*]] = eff.paged_attention %[[Q]], {{.*}} -> tensor<?x2x1x4xf32>
+// CHECK: %[[Y:.*]] = eff.paged_attention %[[Q]], %{{.*}}, %{{.*}}, %[[ROWS]], {{.*}} -> tensor<?x2x1x4xf32>
 // CHECK: eff.transpose %[[Y]] {perm = array<i64: 2, 1, 0, 3>} : (tensor<?x2x1x4xf32>) -> tensor<1x2x?x4xf32>
-// expected-remark @+1 {{packed tokens: input_ids [1, T] holds the new tokens of many sequences back to back; 1 paged attentions run one query row per token through token_block_table [T, 4] and token_seq_lens [T]; no other op mixes tokens}}
+// expected-remark @+1 {{packed tokens: input_ids [1, T] holds the new tokens of many sequences back to back; 1 paged attentions run one query row per token through its sequence's row of block_table [seqs, 4] (token_seq [T]) and token_seq_lens [T]; no other op mixes tokens}}
 func.func @converted(%ids: tensor<1x?xi64> {eff.dim_params = ["", "seq"], eff.name = "input_ids"},
                      %pk: tensor<4x2x4x4xf32> {eff.name = "kv_pages.0.key"},
                      %pv: tensor<4x2x4x4xf32> {eff.name = "kv_pages.0.value"},
