@@ -2,6 +2,9 @@
 #include "dialects/eff/EffOps.h"
 #include "passes/Passes.h"
 
+#include "mlir/IR/Matchers.h"
+#include "llvm/ADT/SetVector.h"
+
 namespace mlir::eff {
 #define GEN_PASS_DEF_CONVERTFLOATTYPE
 #include "passes/Passes.h.inc"
@@ -62,6 +65,152 @@ llvm::SmallPtrSet<Operation *, 16> selectionOps(func::FuncOp func) {
   return keep;
 }
 
+/// x * x as eff.pow(x, 2) or eff.mul(x, x).
+bool isSquare(Operation *op) {
+  if (auto mul = dyn_cast<MulOp>(op))
+    return mul.getA() == mul.getB();
+  auto pow = dyn_cast<PowOp>(op);
+  DenseElementsAttr exponent;
+  if (!pow || !matchPattern(pow.getB(), m_Constant(&exponent)) || !exponent.isSplat() ||
+      !isa<FloatType>(exponent.getElementType()))
+    return false;
+  return exponent.getSplatValue<APFloat>().convertToDouble() == 2.0;
+}
+
+/// The value of a constant float splat.
+std::optional<double> splatValue(Value v) {
+  DenseElementsAttr attr;
+  if (!matchPattern(v, m_Constant(&attr)) || !attr.isSplat() ||
+      !isa<FloatType>(attr.getElementType()))
+    return std::nullopt;
+  return attr.getSplatValue<APFloat>().convertToDouble();
+}
+
+/// The op that is the only use of v, if any.
+Operation *soleUser(Value v) { return v.hasOneUse() ? *v.getUsers().begin() : nullptr; }
+
+/// The operand of binary op that is not v.
+Value otherOperand(Operation *op, Value v) {
+  return op->getOperand(0) == v ? op->getOperand(1) : op->getOperand(0);
+}
+
+/// RMSNorm as exporters decompose it (HF LlamaRMSNorm through
+/// torch.onnx.export): x * reciprocal(sqrt(reduce_mean(x^2, last axis) +
+/// eps)) [* weight], or x / sqrt(...), becomes eff.rms_norm (stash_type 1:
+/// the statistic in fp32, one rounding of the output). Converted op by op,
+/// the square, the mean, +eps, sqrt and the reciprocal would each round to
+/// 16 bits and the error of the statistic scales whole rows; HF computes
+/// this in fp32 (hidden_states.to(float32)) as fused RMSNorm kernels do.
+/// One row kernel replaces the reduction and the elementwise kernels (seven
+/// where shapes are symbolic and nothing fuses). Only where every
+/// intermediate has no other use.
+void raiseRMSNorms(func::FuncOp func) {
+  SmallVector<ReduceMeanOp> means;
+  func.walk([&](ReduceMeanOp mean) { means.push_back(mean); });
+  OpBuilder b(func.getContext());
+  for (ReduceMeanOp mean : means) {
+    Operation *square = mean.getData().getDefiningOp();
+    if (!square || !isSquare(square) || !square->getResult(0).hasOneUse())
+      continue;
+    Value x = square->getOperand(0);
+    auto xType = dyn_cast<RankedTensorType>(x.getType());
+    if (!xType || !xType.getElementType().isF32() || xType.getRank() == 0 ||
+        ShapedType::isDynamic(xType.getShape().back()))
+      continue;
+    // The mean of the last axis, kept as a dim of 1.
+    DenseIntElementsAttr axes;
+    int64_t rank = xType.getRank();
+    if (!mean.getAxes() || !matchPattern(mean.getAxes(), m_Constant(&axes)) ||
+        axes.getNumElements() != 1 || int64_t(mean.getKeepdims()) != 1)
+      continue;
+    int64_t axis = (*axes.getValues<APInt>().begin()).getSExtValue();
+    if (axis != -1 && axis != rank - 1)
+      continue;
+    // + eps (a scalar), sqrt, then reciprocal and * x, or x / it.
+    auto add = dyn_cast_or_null<AddOp>(soleUser(mean.getResult()));
+    std::optional<double> eps =
+        add ? splatValue(otherOperand(add, mean.getResult())) : std::nullopt;
+    if (!eps || *eps < 0 || add.getType() != mean.getType())
+      continue;
+    auto sqrt = dyn_cast_or_null<SqrtOp>(soleUser(add.getResult()));
+    if (!sqrt)
+      continue;
+    SmallVector<Operation *> chain{square, mean, add, sqrt};
+    Operation *next = soleUser(sqrt.getResult());
+    Operation *scaled = nullptr;
+    if (auto recip = dyn_cast_or_null<ReciprocalOp>(next)) {
+      auto mul = dyn_cast_or_null<MulOp>(soleUser(recip.getResult()));
+      if (mul && otherOperand(mul, recip.getResult()) == x) {
+        chain.push_back(recip);
+        scaled = mul;
+      }
+    } else if (auto div = dyn_cast_or_null<DivOp>(next); div && div.getA() == x) {
+      scaled = div;
+    }
+    if (!scaled || scaled->getResult(0).getType() != x.getType())
+      continue;
+    chain.push_back(scaled);
+    // * weight: a constant of the row's length.
+    Value weight;
+    if (auto mul = dyn_cast_or_null<MulOp>(soleUser(scaled->getResult(0)))) {
+      Value w = otherOperand(mul, scaled->getResult(0));
+      auto wType = dyn_cast<RankedTensorType>(w.getType());
+      if (matchPattern(w, m_Constant()) && wType && wType.getRank() == 1 &&
+          wType.getElementType().isF32() && wType.getShape()[0] == xType.getShape().back() &&
+          mul.getType() == x.getType()) {
+        weight = w;
+        chain.push_back(mul);
+      }
+    }
+    Operation *last = chain.back();
+    b.setInsertionPoint(last);
+    if (!weight) {
+      auto ones = RankedTensorType::get({xType.getShape().back()}, b.getF32Type());
+      weight = b.create<ConstantOp>(last->getLoc(), ones,
+                                    DenseElementsAttr::get(ones, b.getF32FloatAttr(1.0f)));
+    }
+    auto norm = b.create<RMSNormOp>(last->getLoc(), x.getType(), x, weight, b.getI64IntegerAttr(-1),
+                                    b.getF32FloatAttr(float(*eps)), b.getI64IntegerAttr(1));
+    last->getResult(0).replaceAllUsesWith(norm.getResult());
+    for (Operation *op : llvm::reverse(chain))
+      op->erase();
+  }
+}
+
+/// Rotary (and sinusoidal) position tables: eff.cos/eff.sin and every float
+/// op they are computed from, back to integer positions and constants (the
+/// cast of position ids, times inv_freq, the concat). They stay fp32 as in
+/// HF's rotary embeddings (autocast off, .float()); only cos and sin are
+/// rounded. In bf16 the positions are exact only up to 256 and an angle of
+/// 30 radians only to 1/8 radian. A table that anything else feeds (an
+/// activation, an input, a GEMM) is left to the target type.
+void keepPositionTables(func::FuncOp func, llvm::SmallPtrSetImpl<Operation *> &keep) {
+  func.walk([&](Operation *trig) {
+    if (!isa<CosOp, SinOp>(trig) || !isF32Tensor(trig->getResult(0).getType()))
+      return;
+    llvm::SetVector<Operation *> slice;
+    SmallVector<Operation *> work{trig};
+    while (!work.empty()) {
+      Operation *op = work.pop_back_val();
+      if (!slice.insert(op))
+        continue;
+      for (Value v : op->getOperands()) {
+        auto type = dyn_cast<TensorType>(v.getType());
+        if (!type || !isa<FloatType>(type.getElementType()))
+          continue; // integer positions and shapes
+        Operation *def = v.getDefiningOp();
+        if (def && isa<ConstantOp>(def))
+          continue;
+        if (!def || !isa<EffDialect>(def->getDialect()) ||
+            def->hasTrait<OpTrait::eff::GemmLike>() || def->getNumRegions())
+          return;
+        work.push_back(def);
+      }
+    }
+    keep.insert(slice.begin(), slice.end());
+  });
+}
+
 bool isFloatTensorOf(Type t, Type elt) {
   auto tt = dyn_cast<TensorType>(t);
   return tt && tt.getElementType() == elt;
@@ -89,6 +238,7 @@ struct ConvertFloatTypePass : public mlir::eff::impl::ConvertFloatTypeBase<Conve
       return signalPassFailure();
     }
 
+    raiseRMSNorms(func);
     Block &entry = func.getBody().front();
     OpBuilder builder(&getContext());
     // Inputs: cast on entry, so the caller still passes fp32.
@@ -101,6 +251,7 @@ struct ConvertFloatTypePass : public mlir::eff::impl::ConvertFloatTypeBase<Conve
     }
 
     llvm::SmallPtrSet<Operation *, 16> keepF32 = selectionOps(func);
+    keepPositionTables(func, keepF32);
     Type f32 = b.getF32Type();
     // Forward walk: rewrite what names fp32 explicitly, then re-infer types.
     for (Operation &op : llvm::make_early_inc_range(entry.without_terminator())) {
@@ -136,7 +287,7 @@ struct ConvertFloatTypePass : public mlir::eff::impl::ConvertFloatTypeBase<Conve
                                                want == f32 ? kOnnxFloat : targetCode));
       }
       if (auto castOp = dyn_cast<CastOp>(&op)) {
-        if (castOp.getTo() == kOnnxFloat)
+        if (castOp.getTo() == kOnnxFloat && !keepF32.contains(&op))
           castOp.setTo(targetCode);
       } else if (auto fill = dyn_cast<ConstantOfShapeOp>(&op)) {
         if (auto value = fill.getValueAttr(); value && value.getElementType().isF32()) {

@@ -86,3 +86,113 @@ func.func @keeps_refined_dims(%x: tensor<2x?x4xf32>, %shape: tensor<3xi64>) -> t
   %r = eff.reshape %x, %shape : (tensor<2x?x4xf32>, tensor<3xi64>) -> tensor<2x?x4xf32>
   return %r : tensor<2x?x4xf32>
 }
+
+// -----
+
+// RMSNorm as torch.onnx.export decomposes it becomes eff.rms_norm: its
+// kernels keep the mean of squares in fp32 (HF's LlamaRMSNorm computes it
+// in fp32) instead of rounding x^2, the mean, +eps, sqrt and 1/sqrt to bf16
+// one by one; the weight is converted like every weight.
+// BF16-LABEL: func.func @rms_norm
+// BF16-DAG: %[[W:.*]] = eff.constant {value = dense<{{.*}}> : tensor<4xbf16>}
+// BF16-DAG: %[[XC:.*]] = eff.cast %{{.*}} {to = 16 : i64} : (tensor<2x3x4xf32>) -> tensor<2x3x4xbf16>
+// BF16: %[[N:.*]] = eff.rms_norm %[[XC]], %[[W]] {epsilon = 9.99999997E-7 : f32} : (tensor<2x3x4xbf16>, tensor<4xbf16>) -> tensor<2x3x4xbf16>
+// BF16: eff.matmul %[[N]]
+// BF16-NOT: eff.pow
+// FP16-LABEL: func.func @rms_norm
+// FP16: eff.rms_norm {{.*}} -> tensor<2x3x4xf16>
+// FP32-LABEL: func.func @rms_norm
+// FP32: eff.pow
+// FP32-NOT: eff.rms_norm
+func.func @rms_norm(%x: tensor<2x3x4xf32>) -> tensor<2x3x2xf32> {
+  %two = eff.constant {value = dense<2.0> : tensor<f32>} : tensor<f32>
+  %axes = eff.constant {value = dense<-1> : tensor<1xi64>} : tensor<1xi64>
+  %eps = eff.constant {value = dense<1.0e-6> : tensor<f32>} : tensor<f32>
+  %w = eff.constant {value = dense<[1.0, 2.0, 0.5, 0.25]> : tensor<4xf32>} : tensor<4xf32>
+  %wo = eff.constant {value = dense<0.5> : tensor<4x2xf32>} : tensor<4x2xf32>
+  %sq = eff.pow %x, %two : (tensor<2x3x4xf32>, tensor<f32>) -> tensor<2x3x4xf32>
+  %m = eff.reduce_mean %sq, %axes : (tensor<2x3x4xf32>, tensor<1xi64>) -> tensor<2x3x1xf32>
+  %a = eff.add %m, %eps : (tensor<2x3x1xf32>, tensor<f32>) -> tensor<2x3x1xf32>
+  %s = eff.sqrt %a : (tensor<2x3x1xf32>) -> tensor<2x3x1xf32>
+  %r = eff.reciprocal %s : (tensor<2x3x1xf32>) -> tensor<2x3x1xf32>
+  %n = eff.mul %x, %r : (tensor<2x3x4xf32>, tensor<2x3x1xf32>) -> tensor<2x3x4xf32>
+  %y = eff.mul %w, %n : (tensor<4xf32>, tensor<2x3x4xf32>) -> tensor<2x3x4xf32>
+  %o = eff.matmul %y, %wo : (tensor<2x3x4xf32>, tensor<4x2xf32>) -> tensor<2x3x2xf32>
+  return %o : tensor<2x3x2xf32>
+}
+
+// -----
+
+// x / sqrt(mean(x * x) + eps) without a weight: eff.rms_norm with a scale of ones.
+// BF16-LABEL: func.func @rms_norm_div
+// BF16: %[[ONES:.*]] = eff.constant {value = dense<1.000000e+00> : tensor<4xbf16>}
+// BF16: eff.rms_norm %{{.*}}, %[[ONES]] : (tensor<3x4xbf16>, tensor<4xbf16>) -> tensor<3x4xbf16>
+// BF16-NOT: eff.div
+func.func @rms_norm_div(%x: tensor<3x4xf32>) -> tensor<3x4xf32> {
+  %axes = eff.constant {value = dense<1> : tensor<1xi64>} : tensor<1xi64>
+  %eps = eff.constant {value = dense<1.0e-5> : tensor<1xf32>} : tensor<1xf32>
+  %sq = eff.mul %x, %x : (tensor<3x4xf32>, tensor<3x4xf32>) -> tensor<3x4xf32>
+  %m = eff.reduce_mean %sq, %axes : (tensor<3x4xf32>, tensor<1xi64>) -> tensor<3x1xf32>
+  %a = eff.add %eps, %m : (tensor<1xf32>, tensor<3x1xf32>) -> tensor<3x1xf32>
+  %s = eff.sqrt %a : (tensor<3x1xf32>) -> tensor<3x1xf32>
+  %y = eff.div %x, %s : (tensor<3x4xf32>, tensor<3x1xf32>) -> tensor<3x4xf32>
+  return %y : tensor<3x4xf32>
+}
+
+// -----
+
+// A statistic that something else reads too is left as it is (op by op).
+// BF16-LABEL: func.func @rms_norm_shared
+// BF16-NOT: eff.rms_norm
+// BF16: eff.pow {{.*}} -> tensor<3x4xbf16>
+func.func @rms_norm_shared(%x: tensor<3x4xf32>) -> (tensor<3x4xf32>, tensor<3x1xf32>) {
+  %two = eff.constant {value = dense<2.0> : tensor<f32>} : tensor<f32>
+  %axes = eff.constant {value = dense<-1> : tensor<1xi64>} : tensor<1xi64>
+  %eps = eff.constant {value = dense<1.0e-6> : tensor<f32>} : tensor<f32>
+  %sq = eff.pow %x, %two : (tensor<3x4xf32>, tensor<f32>) -> tensor<3x4xf32>
+  %m = eff.reduce_mean %sq, %axes : (tensor<3x4xf32>, tensor<1xi64>) -> tensor<3x1xf32>
+  %a = eff.add %m, %eps : (tensor<3x1xf32>, tensor<f32>) -> tensor<3x1xf32>
+  %s = eff.sqrt %a : (tensor<3x1xf32>) -> tensor<3x1xf32>
+  %r = eff.reciprocal %s : (tensor<3x1xf32>) -> tensor<3x1xf32>
+  %n = eff.mul %x, %r : (tensor<3x4xf32>, tensor<3x1xf32>) -> tensor<3x4xf32>
+  return %n, %m : tensor<3x4xf32>, tensor<3x1xf32>
+}
+
+// -----
+
+// Rotary tables stay fp32 from the integer positions to cos and sin (HF
+// computes them in fp32): bf16 would round the positions past 256 and the
+// angle (position * inv_freq) to 8 bits. cos and sin are cast down where
+// the bf16 computation reads them.
+// BF16-LABEL: func.func @rope_tables
+// BF16-DAG: %[[F:.*]] = eff.constant {value = dense<[1.000000e+00, 1.000000e-01]> : tensor<2xf32>}
+// BF16: %[[P:.*]] = eff.cast %{{.*}} {to = 1 : i64} : (tensor<5x1xi64>) -> tensor<5x1xf32>
+// BF16: %[[A:.*]] = eff.mul %[[P]], %[[F]] : (tensor<5x1xf32>, tensor<2xf32>) -> tensor<5x2xf32>
+// BF16: %[[C:.*]] = eff.concat %[[A]], %[[A]] {axis = -1 : i64} : (tensor<5x2xf32>, tensor<5x2xf32>) -> tensor<5x4xf32>
+// BF16: %[[COS:.*]] = eff.cos %[[C]] : (tensor<5x4xf32>) -> tensor<5x4xf32>
+// BF16: %[[COS16:.*]] = eff.cast %[[COS]] {to = 16 : i64} : (tensor<5x4xf32>) -> tensor<5x4xbf16>
+// BF16: eff.mul %{{.*}}, %[[COS16]] : (tensor<5x4xbf16>, tensor<5x4xbf16>) -> tensor<5x4xbf16>
+// BF16: %[[SIN:.*]] = eff.sin %[[C]] : (tensor<5x4xf32>) -> tensor<5x4xf32>
+// BF16: eff.cast %[[SIN]] {to = 16 : i64} : (tensor<5x4xf32>) -> tensor<5x4xbf16>
+func.func @rope_tables(%pos: tensor<5x1xi64>, %q: tensor<5x4xf32>) -> tensor<5x4xf32> {
+  %f = eff.constant {value = dense<[1.0, 0.1]> : tensor<2xf32>} : tensor<2xf32>
+  %p = eff.cast %pos {to = 1 : i64} : (tensor<5x1xi64>) -> tensor<5x1xf32>
+  %a = eff.mul %p, %f : (tensor<5x1xf32>, tensor<2xf32>) -> tensor<5x2xf32>
+  %c = eff.concat %a, %a {axis = -1 : i64} : (tensor<5x2xf32>, tensor<5x2xf32>) -> tensor<5x4xf32>
+  %cos = eff.cos %c : (tensor<5x4xf32>) -> tensor<5x4xf32>
+  %qc = eff.mul %q, %cos : (tensor<5x4xf32>, tensor<5x4xf32>) -> tensor<5x4xf32>
+  %sin = eff.sin %c : (tensor<5x4xf32>) -> tensor<5x4xf32>
+  %qs = eff.mul %q, %sin : (tensor<5x4xf32>, tensor<5x4xf32>) -> tensor<5x4xf32>
+  %y = eff.add %qc, %qs : (tensor<5x4xf32>, tensor<5x4xf32>) -> tensor<5x4xf32>
+  return %y : tensor<5x4xf32>
+}
+
+// -----
+
+// cos of an activation is computed in the target type like everything else.
+// BF16-LABEL: func.func @cos_of_activation
+// BF16: eff.cos %{{.*}} : (tensor<4xbf16>) -> tensor<4xbf16>
+func.func @cos_of_activation(%x: tensor<4xf32>) -> tensor<4xf32> {
+  %c = eff.cos %x : (tensor<4xf32>) -> tensor<4xf32>
+  return %c : tensor<4xf32>
+}
