@@ -17,15 +17,16 @@ using namespace mlir;
 using namespace mlir::eff;
 
 /// Eff_Elementwise ops (computed independently per output element after
-/// broadcasting) with a static result shape. Also used by FuseGemmEpilogue.cpp.
+/// broadcasting) with a ranked result (dynamic dims fuse only where the
+/// probes prove shapes equal: FuseElementwisePass::sameShape). Also used by
+/// FuseGemmEpilogue.cpp.
 bool mlir::eff::isFusibleElementwise(Operation *op) {
   if (op->getNumResults() != 1 || !op->hasTrait<OpTrait::eff::Elementwise>())
     return false;
   // Placed ops (eff-partition-devices) stay their own kernels.
   if (op->hasAttr("eff.device"))
     return false;
-  auto type = dyn_cast<RankedTensorType>(op->getResult(0).getType());
-  return type && type.hasStaticShape();
+  return isa<RankedTensorType>(op->getResult(0).getType());
 }
 
 namespace {
@@ -37,7 +38,7 @@ ArrayRef<int64_t> shapeOf(Operation *op) {
 std::string shapeString(ArrayRef<int64_t> shape) {
   std::string text;
   for (int64_t dim : shape)
-    text += (text.empty() ? "" : "x") + std::to_string(dim);
+    text += (text.empty() ? "" : "x") + (ShapedType::isDynamic(dim) ? "?" : std::to_string(dim));
   return text.empty() ? "scalar" : text;
 }
 
@@ -46,6 +47,15 @@ struct FuseElementwisePass : public mlir::eff::impl::FuseElementwiseBase<FuseEle
 
   void runOnOperation() override {
     Block &block = getOperation().getBody().front();
+    probes.clear();
+    if (llvm::any_of(block, [](Operation &op) {
+          auto type = op.getNumResults() == 1
+                          ? dyn_cast<RankedTensorType>(op.getResult(0).getType())
+                          : RankedTensorType();
+          return type && !type.hasStaticShape() && isFusibleElementwise(&op);
+        }))
+      if (auto probed = probeBoundedShapes(getOperation()); succeeded(probed))
+        probes = std::move(*probed);
     // Groups in discovery order (root first); groupOf maps members to groups.
     groups.clear();
     DenseMap<Operation *, size_t> groupOf;
@@ -62,7 +72,7 @@ struct FuseElementwisePass : public mlir::eff::impl::FuseElementwiseBase<FuseEle
       for (Value operand : op.getOperands()) {
         Operation *producer = operand.getDefiningOp();
         if (!producer || groupOf.count(producer) || !isFusibleElementwise(producer) ||
-            shapeOf(producer) != shapeOf(root) || groups[g].size() >= maxOps)
+            !sameShape(producer, root) || groups[g].size() >= maxOps)
           continue;
         bool onlyInGroup = llvm::all_of(producer->getUsers(), [&](Operation *user) {
           auto u = groupOf.find(user);
@@ -107,10 +117,10 @@ struct FuseElementwisePass : public mlir::eff::impl::FuseElementwiseBase<FuseEle
       } else if (!isFusibleElementwise(user)) {
         reasons.push_back("its only user '" + user->getName().getStringRef().str() +
                           "' is not elementwise");
-      } else if (shapeOf(op) != shapeOf(groups[groupOf.lookup(user)].front())) {
-        reasons.push_back(
-            "its shape " + shapeString(shapeOf(op)) + " differs from its consumer's " +
-            shapeString(shapeOf(groups[groupOf.lookup(user)].front())) + " (a broadcast operand)");
+      } else if (Operation *root = groups[groupOf.lookup(user)].front(); !sameShape(op, root)) {
+        reasons.push_back("its shape " + shapeString(shapeOf(op)) +
+                          " differs from its consumer's " + shapeString(shapeOf(root)) +
+                          unequalWhy(op, root, " (a broadcast operand)"));
       } else {
         reasons.push_back("its consumer's kernel already holds max-ops=" + std::to_string(maxOps) +
                           " ops");
@@ -124,8 +134,9 @@ struct FuseElementwisePass : public mlir::eff::impl::FuseElementwiseBase<FuseEle
         continue;
       elementwiseProducer = true;
       std::string name = "'" + producer->getName().getStringRef().str() + "'";
-      if (shapeOf(producer) != shapeOf(op))
-        reasons.push_back("its producer " + name + " has another shape (broadcast)");
+      if (!sameShape(producer, op))
+        reasons.push_back("its producer " + name + " has another shape" +
+                          unequalWhy(producer, op, " (broadcast)"));
       else if (!operand.hasOneUse())
         reasons.push_back("its producer " + name + " has other users");
       else
@@ -136,6 +147,37 @@ struct FuseElementwisePass : public mlir::eff::impl::FuseElementwiseBase<FuseEle
       reasons.push_back("no elementwise op produces its operands");
     op->emitRemark("not fused: ") << llvm::join(reasons, "; ");
   }
+
+  /// Whether `a` and `b` (elementwise ops) have one result shape at every
+  /// run: equal static shapes, or equal static dims with the dynamic ones
+  /// equal at every probe of the bounded dims.
+  bool sameShape(Operation *a, Operation *b) const {
+    ArrayRef<int64_t> x = shapeOf(a), y = shapeOf(b);
+    if (x != y)
+      return false;
+    if (llvm::none_of(x, ShapedType::isDynamic))
+      return true;
+    if (probes.empty())
+      return false;
+    Value va = a->getResult(0), vb = b->getResult(0);
+    return llvm::all_of(probes, [&](const llvm::DenseMap<Value, SmallVector<int64_t>> &probe) {
+      auto ia = probe.find(va), ib = probe.find(vb);
+      return ia != probe.end() && ib != probe.end() && ia->second == ib->second;
+    });
+  }
+
+  /// Why sameShape(a, b) failed, for remarks.
+  std::string unequalWhy(Operation *a, Operation *b, StringRef broadcast) const {
+    if (shapeOf(a) != shapeOf(b))
+      return broadcast.str();
+    if (probes.empty())
+      return " (dynamic dims that no probe of bounded dims (eff.dims) relates)";
+    return " (dynamic dims that differ at a probe of the bounded dims)";
+  }
+
+  /// The shapes of the function's dynamic values at each probe of its
+  /// bounded dims (probeBoundedShapes); empty when there is none.
+  SmallVector<llvm::DenseMap<Value, SmallVector<int64_t>>> probes;
 
   /// Groups in discovery order (root first) of the function being fused.
   std::vector<SmallVector<Operation *>> groups;

@@ -21,6 +21,14 @@ namespace mlir::eff {
 /// output element after broadcasting (FuseElementwise.cpp holds the list).
 bool isFusibleElementwise(Operation *op);
 
+/// `func`'s values of dynamic shape at several probes of its bounded dims
+/// (eff.dims: all at a low value, all at their upper bounds, then each dim
+/// alone raised; RefineShapes.cpp). Two such values whose shapes agree at
+/// every probe have one shape at every run. Fails when `func` has no bounded
+/// dims, an input dim is unbounded, or a probe fails.
+FailureOr<SmallVector<llvm::DenseMap<Value, SmallVector<int64_t>>>>
+probeBoundedShapes(func::FuncOp func);
+
 /// A new eff.fusion of `kind` at the builder's point with one body argument
 /// per input: `mapping` maps each input to its argument and the builder is
 /// left at the start of the (terminator-less) body, ready for the clones.

@@ -54,17 +54,19 @@ std::vector<SmallVector<int64_t>> probeArgs(func::FuncOp func, ArrayRef<StringRe
   return shapes;
 }
 
-/// The dynamic dims of `func`'s values that every probe gives one value.
-void refineByProbing(func::FuncOp func) {
+} // namespace
+
+FailureOr<SmallVector<llvm::DenseMap<Value, SmallVector<int64_t>>>>
+mlir::eff::probeBoundedShapes(func::FuncOp func) {
   auto dims = func->getAttrOfType<DictionaryAttr>("eff.dims");
   if (!dims || dims.empty())
-    return;
+    return failure();
   SmallVector<StringRef> names;
   SmallVector<int64_t> low, high, max;
   for (NamedAttribute dim : dims) {
     auto bounds = dyn_cast<DenseI64ArrayAttr>(dim.getValue());
     if (!bounds || bounds.size() != 2 || bounds[0] > bounds[1])
-      return;
+      return failure();
     names.push_back(dim.getName().getValue());
     // Two distinct values per dim (where its bounds allow), away from the
     // broadcasting 0 and 1 where they can be.
@@ -81,18 +83,32 @@ void refineByProbing(func::FuncOp func) {
     points.push_back(low);
     points.back()[k] = high[k];
   }
-  // A probe that fails (inconsistent dims, data-dependent sizes) refines
+  // A probe that fails (inconsistent dims, data-dependent sizes) gives
   // nothing; SymbolicShapes reports such problems later with context.
   ScopedDiagnosticHandler quiet(func.getContext(), [](Diagnostic &) { return success(); });
-  llvm::DenseMap<Value, SmallVector<int64_t>> agreed;
-  for (auto [p, point] : llvm::enumerate(points)) {
+  SmallVector<llvm::DenseMap<Value, SmallVector<int64_t>>> probes;
+  for (const SmallVector<int64_t> &point : points) {
     std::vector<SmallVector<int64_t>> args = probeArgs(func, names, point);
     if (args.empty())
-      return;
+      return failure();
     auto shapes = probeShapes(func, args, "");
     if (failed(shapes))
-      return;
-    for (auto &[value, shape] : *shapes) {
+      return failure();
+    probes.push_back(std::move(*shapes));
+  }
+  return probes;
+}
+
+namespace {
+
+/// The dynamic dims of `func`'s values that every probe gives one value.
+void refineByProbing(func::FuncOp func) {
+  auto probes = probeBoundedShapes(func);
+  if (failed(probes))
+    return;
+  llvm::DenseMap<Value, SmallVector<int64_t>> agreed;
+  for (auto [p, shapes] : llvm::enumerate(*probes)) {
+    for (auto &[value, shape] : shapes) {
       if (p == 0) {
         agreed[value] = shape;
         continue;

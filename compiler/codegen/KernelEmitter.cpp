@@ -57,7 +57,7 @@ std::optional<KernelChoice> chooseCudaKernel(const KernelDesc &desc, std::string
       "Elementwise",      "DataMovement", "Generator",      "Attention",
       "AttentionPartial", "Reduction",    "Matmul",         "Scan",
       "AttentionCombine", "Norm",         "PagedAttention", "PagedAttentionPartial",
-      "PagedKvWrite"};
+      "PagedKvWrite",     "Fusion"};
   if (desc.usesDims() && !runtimeExtentFamilies.count(it->second.name)) {
     error = desc.op + ": runtime extents (a symbolic dim) in the " + it->second.name +
             " kernels are not done yet (issue 14 stage S3)";

@@ -12,6 +12,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/TypeUtilities.h"
 
 #include "llvm/ADT/DenseMap.h"
 #include "llvm/ADT/STLExtras.h"
@@ -400,10 +401,6 @@ private:
         return failure();
       kernel.outputs.push_back(*id);
     }
-    // The host backend runs a fusion's body over scratch of fixed shapes.
-    if (touchesSymbolic(kernel))
-      return fusion.emitError("an eff.fusion over symbolic shapes is not supported yet "
-                              "(issue 14 stage S2)");
     return addKernel(fusion, std::move(kernel));
   }
 
@@ -417,7 +414,7 @@ private:
     // Runtime extents: the tensors' shapes as expressions of the dims (their
     // largest values in TensorDesc::shape), the kernel reads the dims' values.
     codegen::SymbolicShapeFn symbolicShape = [&](Value value, codegen::TensorDesc &t) {
-      auto it = symbolic.shapes.find(value);
+      auto it = symbolic.shapes.find(symbolicStandIn(value));
       if (it == symbolic.shapes.end())
         return false;
       t.shape.clear();
@@ -510,6 +507,23 @@ private:
     plan.kernels.push_back(std::move(kernel));
     kernelOps.push_back(op);
     return success();
+  }
+
+  /// The value of main's body whose shape expressions `value` has: an
+  /// eff.fusion's body argument is its input; a body op's result has the
+  /// fusion's result shape (eff-fuse-elementwise puts only ops of the result
+  /// shape in a body, eff-fuse-gemm-epilogue a GEMM of that shape and its
+  /// consumers) when its type agrees with it.
+  static Value symbolicStandIn(Value value) {
+    auto fusion = dyn_cast_or_null<eff::FusionOp>(value.getParentRegion()->getParentOp());
+    if (!fusion)
+      return value;
+    if (auto arg = dyn_cast<BlockArgument>(value))
+      return fusion.getInputs()[arg.getArgNumber()];
+    if (fusion->getNumResults() != 1 ||
+        failed(verifyCompatibleShape(value.getType(), fusion->getResult(0).getType())))
+      return value;
+    return fusion->getResult(0);
   }
 
   bool touchesSymbolic(const KernelPlan &kernel) const {

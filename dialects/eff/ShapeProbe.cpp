@@ -9,6 +9,7 @@
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/Matchers.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "mlir/IR/TypeUtilities.h"
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 
 #include <functional>
@@ -81,6 +82,11 @@ LogicalResult specialize(Operation *func, ArrayRef<SmallVector<int64_t>> argShap
       for (auto [result, yielded] :
            llvm::zip(fusion.getResults(), inner.getTerminator()->getOperands())) {
         Value value = bodyMapping.lookup(yielded);
+        // A fusion over symbolic shapes: its result takes the shape the
+        // body gives at this probe.
+        if (value.getType() != result.getType() &&
+            succeeded(verifyCompatibleShape(value.getType(), result.getType())))
+          result.setType(value.getType());
         if (value.getType() == result.getType()) {
           result.replaceAllUsesWith(value);
           foldedTo[result] = value;

@@ -64,6 +64,11 @@ struct PreparedKernel : PreparedOp {
   std::vector<int32_t> inIds, outIds; // manifest buffer ids (-1: absent)
   std::vector<PreparedOp> body;
   std::vector<std::pair<const void *, size_t>> bodyOutputs; // source, bytes
+  // Over symbolic shapes (setDims): each body op's operand value indices,
+  // and the body values that take output 0's shape per run.
+  std::vector<std::vector<int32_t>> bodyOperands;
+  std::vector<bool> followsOutput; // by value index (inputs first)
+  std::vector<int32_t> bodyOutputValues;
 };
 
 class HostSession : public BackendSession {
@@ -216,8 +221,36 @@ public:
       for (size_t o = 0; o < p.outIds.size(); ++o)
         if (auto it = shapes.find(p.outIds[o]); it != shapes.end())
           p.out[o].shape = it->second;
+      if (!p.body.empty() && shapes.count(p.outIds[0]))
+        reshapeFusion(p);
     }
     return Status::OK();
+  }
+
+  // An eff.fusion over symbolic shapes: its body values of the output's
+  // planned shape (the fusion passes put only ops of the result shape in a
+  // body) take the output's shape of this run, its inputs theirs.
+  static void reshapeFusion(PreparedKernel &p) {
+    std::vector<std::vector<int64_t>> shapes;
+    for (const host::ConstTensorRef &in : p.in)
+      shapes.push_back(in.shape);
+    for (PreparedOp &op : p.body) {
+      const size_t i = size_t(&op - p.body.data());
+      for (size_t k = 0; k < op.in.size(); ++k)
+        if (int32_t v = p.bodyOperands[i][k]; v >= 0)
+          op.in[k].shape = shapes[size_t(v)];
+      for (host::TensorRef &out : op.out) {
+        if (p.followsOutput[shapes.size()])
+          out.shape = p.out[0].shape;
+        shapes.push_back(out.shape);
+      }
+    }
+    for (size_t o = 0; o < p.out.size(); ++o) {
+      size_t n = dtypeSize(p.out[o].dtype);
+      for (int64_t e : shapes[size_t(p.bodyOutputValues[o])])
+        n *= size_t(e);
+      p.bodyOutputs[o].second = n;
+    }
   }
 
   ~HostSession() override {
@@ -297,6 +330,8 @@ private:
   // scratch_, owned by this session so that sessions stay independent).
   Status prepareFusion(const artifact::Kernel &kr, int k, PreparedKernel &p) {
     std::vector<host::ConstTensorRef> vals = p.in;
+    const std::vector<int64_t> &outShape = p.out.at(0).shape; // planned (upper bounds)
+    p.followsOutput.assign(vals.size(), false);
     for (int i = 0; i < kr.body_size(); ++i) {
       const artifact::BodyOp &b = kr.body(i);
       artifact::Kernel tmp;
@@ -306,8 +341,14 @@ private:
         return attrs.status().withPrefix(model_->path() + ": " + kernelWhere(kr, k) + ": body op " +
                                          std::to_string(i));
       PreparedOp op{b.op(), std::move(*attrs), {}, {}};
-      for (int32_t v : b.operands())
+      for (int32_t v : b.operands()) {
+        if (v >= int32_t(vals.size()))
+          return Status::error(model_->path() + ": " + kernelWhere(kr, k) + ": body op " +
+                               std::to_string(i) + " reads value " + std::to_string(v) +
+                               ", which is not defined before it");
         op.in.push_back(v < 0 ? host::ConstTensorRef{} : vals[v]);
+      }
+      p.bodyOperands.emplace_back(b.operands().begin(), b.operands().end());
       for (int r = 0; r < b.result_dtypes_size(); ++r) {
         std::vector<int64_t> shape(b.result_shapes(r).values().begin(),
                                    b.result_shapes(r).values().end());
@@ -315,12 +356,15 @@ private:
         HostTensor &t = *scratch_.back();
         op.out.push_back({t.dtype(), t.shape(), t.data()});
         vals.push_back({t.dtype(), t.shape(), t.data()});
+        p.followsOutput.push_back(shape == outShape);
       }
       p.body.push_back(std::move(op));
     }
-    for (int o = 0; o < kr.body_outputs_size(); ++o)
+    for (int o = 0; o < kr.body_outputs_size(); ++o) {
+      p.bodyOutputValues.push_back(kr.body_outputs(o));
       p.bodyOutputs.push_back(
           {vals[kr.body_outputs(o)].data, manifestOf(*model_).buffers(kr.outputs(o)).size_bytes()});
+    }
     return Status::OK();
   }
 
