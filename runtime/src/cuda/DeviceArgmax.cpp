@@ -7,6 +7,7 @@
 
 #include "cuda/DeviceMemory.h"
 #include "cuda/DriverApi.h"
+#include "cuda/RowKernel.h"
 #include "cuda/RuntimeModule.h"
 
 #include <string>
@@ -16,46 +17,21 @@ namespace {
 
 #include "ArgmaxDeviceFiles.inc"
 
-struct Loaded {
-  const Driver *driver = nullptr;
-  CUfunction fn = nullptr;
-};
-
-/// The kernel on device `ordinal`, compiled and loaded once per process.
-StatusOr<Loaded> loadKernel(const SessionOptions &o) {
-  return loadOncePerProcess<Loaded>(o.device, [&]() -> StatusOr<Loaded> {
-    auto d = getDriver(o.device);
-    if (!d.ok())
-      return d.status();
-    const Driver &drv = **d;
-    Loaded l{&drv, nullptr};
-    EFFC_RETURN_IF_ERROR(loadRuntimeModule(drv, o, argmaxRowsSource(), "the greedy-pick kernel",
-                                           "argmax_rows.cuh", {{&l.fn, "effc_argmax_rows"}}));
-    return l;
-  });
-}
-
 } // namespace
 
 std::string argmaxRowsSource() { return joinDeviceFiles(kDeviceFiles); }
 
 struct DeviceArgmax::Impl {
-  Loaded k;
-  int device = 0;
-  DeviceTensor rows, ids;            // INT64 [capacity]
-  std::vector<int64_t> uploadedRows; // what `rows` holds
+  RowKernel k; // rows: INT64 [capacity]
 };
 
 DeviceArgmax::DeviceArgmax(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DeviceArgmax::~DeviceArgmax() = default;
 
 StatusOr<std::unique_ptr<DeviceArgmax>> DeviceArgmax::create(const SessionOptions &options) {
-  auto k = loadKernel(options);
-  if (!k.ok())
-    return k.status();
   auto impl = std::make_unique<Impl>();
-  impl->k = *k;
-  impl->device = options.device;
+  EFFC_RETURN_IF_ERROR(impl->k.load(options, argmaxRowsSource, "the greedy-pick kernel",
+                                    "argmax_rows.cuh", "effc_argmax_rows"));
   return std::unique_ptr<DeviceArgmax>(new DeviceArgmax(std::move(impl)));
 }
 
@@ -63,8 +39,7 @@ bool DeviceArgmax::reads(DType dtype) { return runtimeDtypeCode(dtype) >= 0; }
 
 Status DeviceArgmax::pick(const Tensor &logits, const std::vector<int64_t> &rows, void *stream,
                           std::vector<int64_t> &ids, uint64_t &bytes) {
-  Impl &m = *impl_;
-  const Driver &d = *m.k.driver;
+  RowKernel &k = impl_->k;
   const int code = runtimeDtypeCode(logits.dtype);
   if (logits.device != Device::Cuda || code < 0 || logits.shape.empty() || logits.shape.back() <= 0)
     return Status::error(std::string("greedy pick on the device: logits must be a float32, fp16 "
@@ -79,40 +54,16 @@ Status DeviceArgmax::pick(const Tensor &logits, const std::vector<int64_t> &rows
   ids.assign(rows.size(), -1);
   if (!n)
     return Status::OK();
-  EFFC_RETURN_IF_ERROR(d.makeCurrent());
   CUstream s = static_cast<CUstream>(stream);
-  // A default DeviceTensor has no storage but numElements() 1 (shape []).
-  if (!m.rows.data() || m.rows.numElements() < n) {
-    for (DeviceTensor *t : {&m.rows, &m.ids}) {
-      auto a = DeviceTensor::allocate(DType::INT64, {n}, m.device);
-      if (!a.ok())
-        return a.status();
-      *t = std::move(*a);
-    }
-    m.uploadedRows.clear();
-  }
-  // Pageable source: staged before the call returns (like the dim values).
-  if (m.uploadedRows != rows) {
-    EFFC_RETURN_IF_ERROR(d.check(d.api.cuMemcpyHtoDAsync(CUdeviceptr(m.rows.data()), rows.data(),
-                                                         sizeof(int64_t) * rows.size(), s),
-                                 "copying the greedy-pick rows to the device"));
-    bytes += sizeof(int64_t) * rows.size();
-    m.uploadedRows = rows;
-  }
+  EFFC_RETURN_IF_ERROR(k.stage(n, rows, s, "copying the greedy-pick rows to the device", bytes));
   const void *src = logits.data;
-  void *rowsPtr = m.rows.data(), *idsPtr = m.ids.data();
+  void *rowsPtr = k.rows(), *idsPtr = k.ids();
   float *maxes = nullptr;
   int64_t nArg = n, vArg = V;
   int dtypeArg = code;
   void *args[] = {&src, &rowsPtr, &nArg, &vArg, &dtypeArg, &idsPtr, &maxes};
-  EFFC_RETURN_IF_ERROR(
-      d.check(d.api.cuLaunchKernel(m.k.fn, unsigned(n), 1, 1, 256, 1, 1, 0, s, args, nullptr),
-              "launching effc_argmax_rows"));
-  EFFC_RETURN_IF_ERROR(d.check(
-      d.api.cuMemcpyDtoHAsync(ids.data(), CUdeviceptr(idsPtr), sizeof(int64_t) * ids.size(), s),
-      "copying the greedy picks to the host"));
-  bytes += sizeof(int64_t) * ids.size();
-  return d.check(d.api.cuStreamSynchronize(s), "greedy pick on the device");
+  return k.run(args, 256, s, ids, "copying the greedy picks to the host",
+               "greedy pick on the device", bytes);
 }
 
 Status copyLogitsRows(const Tensor &logits, const std::vector<int64_t> &rows, void *stream,

@@ -7,6 +7,7 @@
 
 #include "cuda/DeviceMemory.h"
 #include "cuda/DriverApi.h"
+#include "cuda/RowKernel.h"
 #include "cuda/RuntimeModule.h"
 #include "token_sampling.cuh"
 
@@ -17,46 +18,21 @@ namespace {
 
 #include "SampleDeviceFiles.inc"
 
-struct Loaded {
-  const Driver *driver = nullptr;
-  CUfunction fn = nullptr;
-};
-
-/// The kernel on device `ordinal`, compiled and loaded once per process.
-StatusOr<Loaded> loadKernel(const SessionOptions &o) {
-  return loadOncePerProcess<Loaded>(o.device, [&]() -> StatusOr<Loaded> {
-    auto d = getDriver(o.device);
-    if (!d.ok())
-      return d.status();
-    const Driver &drv = **d;
-    Loaded l{&drv, nullptr};
-    EFFC_RETURN_IF_ERROR(loadRuntimeModule(drv, o, sampleRowsSource(), "the sampling kernel",
-                                           "sample_rows.cuh", {{&l.fn, "effc_sample_rows"}}));
-    return l;
-  });
-}
-
 } // namespace
 
 std::string sampleRowsSource() { return joinDeviceFiles(kDeviceFiles); }
 
 struct DeviceSampler::Impl {
-  Loaded k;
-  int device = 0;
-  DeviceTensor rows, ids;            // INT64 [2 x capacity] (rows, then sequences), [capacity]
-  std::vector<int64_t> uploadedRows; // what `rows` holds
+  RowKernel k; // rows: INT64 [2 x capacity] (rows, then sequences)
 };
 
 DeviceSampler::DeviceSampler(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 DeviceSampler::~DeviceSampler() = default;
 
 StatusOr<std::unique_ptr<DeviceSampler>> DeviceSampler::create(const SessionOptions &options) {
-  auto k = loadKernel(options);
-  if (!k.ok())
-    return k.status();
   auto impl = std::make_unique<Impl>();
-  impl->k = *k;
-  impl->device = options.device;
+  EFFC_RETURN_IF_ERROR(impl->k.load(options, sampleRowsSource, "the sampling kernel",
+                                    "sample_rows.cuh", "effc_sample_rows"));
   return std::unique_ptr<DeviceSampler>(new DeviceSampler(std::move(impl)));
 }
 
@@ -66,8 +42,7 @@ Status DeviceSampler::sample(const Tensor &logits, const std::vector<int64_t> &r
                              const std::vector<int64_t> &sequences, const detail::SamplingParams &p,
                              uint64_t seed, uint64_t step, void *stream, std::vector<int64_t> &ids,
                              uint64_t &bytes) {
-  Impl &m = *impl_;
-  const Driver &d = *m.k.driver;
+  RowKernel &k = impl_->k;
   const int code = runtimeDtypeCode(logits.dtype);
   if (logits.device != Device::Cuda || code < 0 || logits.shape.empty() || logits.shape.back() <= 0)
     return Status::error(std::string("sampling on the device: logits must be a float32, fp16 "
@@ -88,31 +63,14 @@ Status DeviceSampler::sample(const Tensor &logits, const std::vector<int64_t> &r
   ids.assign(rows.size(), -1);
   if (!n)
     return Status::OK();
-  EFFC_RETURN_IF_ERROR(d.makeCurrent());
   CUstream s = static_cast<CUstream>(stream);
-  // A default DeviceTensor has no storage but numElements() 1 (shape []).
-  if (!m.ids.data() || m.ids.numElements() < n) {
-    for (auto [t, count] : {std::pair{&m.rows, 2 * n}, std::pair{&m.ids, n}}) {
-      auto a = DeviceTensor::allocate(DType::INT64, {count}, m.device);
-      if (!a.ok())
-        return a.status();
-      *t = std::move(*a);
-    }
-    m.uploadedRows.clear();
-  }
-  // rows[n + r]: row r's sequence (its random stream). Pageable source:
-  // staged before the call returns.
+  // rows[n + r]: row r's sequence (its random stream).
   std::vector<int64_t> upload = rows;
   upload.insert(upload.end(), sequences.begin(), sequences.end());
-  if (m.uploadedRows != upload) {
-    EFFC_RETURN_IF_ERROR(d.check(d.api.cuMemcpyHtoDAsync(CUdeviceptr(m.rows.data()), upload.data(),
-                                                         sizeof(int64_t) * upload.size(), s),
-                                 "copying the sampled rows to the device"));
-    bytes += sizeof(int64_t) * upload.size();
-    m.uploadedRows = std::move(upload);
-  }
+  EFFC_RETURN_IF_ERROR(
+      k.stage(n, std::move(upload), s, "copying the sampled rows to the device", bytes));
   const void *src = logits.data;
-  void *rowsPtr = m.rows.data(), *idsPtr = m.ids.data();
+  void *rowsPtr = k.rows(), *idsPtr = k.ids();
   int64_t nArg = n, vArg = V, topK = p.topK;
   int dtypeArg = code;
   float scale = ts_scale(p.temperature);
@@ -120,14 +78,8 @@ Status DeviceSampler::sample(const Tensor &logits, const std::vector<int64_t> &r
   unsigned long long seedArg = seed, stepArg = step;
   void *args[] = {&src,  &rowsPtr, &nArg,    &vArg,    &dtypeArg, &scale,
                   &topK, &topP,    &seedArg, &stepArg, &idsPtr};
-  EFFC_RETURN_IF_ERROR(
-      d.check(d.api.cuLaunchKernel(m.k.fn, unsigned(n), 1, 1, 512, 1, 1, 0, s, args, nullptr),
-              "launching effc_sample_rows"));
-  EFFC_RETURN_IF_ERROR(d.check(
-      d.api.cuMemcpyDtoHAsync(ids.data(), CUdeviceptr(idsPtr), sizeof(int64_t) * ids.size(), s),
-      "copying the sampled ids to the host"));
-  bytes += sizeof(int64_t) * ids.size();
-  return d.check(d.api.cuStreamSynchronize(s), "sampling on the device");
+  return k.run(args, 512, s, ids, "copying the sampled ids to the host", "sampling on the device",
+               bytes);
 }
 
 } // namespace effc::cuda
