@@ -6,7 +6,7 @@
 // in float32, fp16 and bf16, from selected rows of a larger tensor; the
 // logits rows it copies back are the selected rows.
 #include "cuda/DeviceArgmax.h"
-#include "CudaTestUtil.h"
+#include "RowKernelTestUtil.h"
 #include "Sampler.h"
 #include "cuda/DriverApi.h"
 
@@ -21,14 +21,7 @@ using namespace effc::test;
 TEST(DeviceArgmax, CompilesWithNvrtcForSm80Sm90Sm90a) {
   EFFC_REQUIRE_NVRTC();
   const std::string source = cuda::argmaxRowsSource();
-  ASSERT_NE(source.find("effc_argmax_rows"), std::string::npos);
-  for (const char *arch : {"sm_80", "sm_90", "sm_90a"}) {
-    auto c = nvrtc::compile(source, nvrtc::compileOptions(arch, {}), "argmax_rows.cu");
-    ASSERT_TRUE(c.ok()) << arch << ": " << c.status().message();
-    auto fns = nvrtc::cubinFunctions(c->cubin.data(), c->cubin.size());
-    ASSERT_TRUE(fns.ok()) << fns.status().message();
-    EXPECT_NE(std::find(fns->begin(), fns->end(), "effc_argmax_rows"), fns->end()) << arch;
-  }
+  expectCompilesForSm80Sm90Sm90a(source, "effc_argmax_rows", "argmax_rows.cu");
 }
 
 namespace {
@@ -53,30 +46,6 @@ std::vector<float> trickyRows(int64_t rows, int64_t V) {
   return x;
 }
 
-uint16_t toBf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u)
-    return uint16_t((u >> 16) | 0x40u);
-  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
-/// float -> fp16 for the values above (normal, zero, inf, NaN: exact).
-uint16_t toF16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  uint16_t sign = uint16_t((u >> 16) & 0x8000u);
-  if (std::isnan(f))
-    return uint16_t(sign | 0x7e00u);
-  if (std::isinf(f) || std::fabs(f) >= 65520.f)
-    return uint16_t(sign | 0x7c00u);
-  if (f == 0)
-    return sign;
-  int e;
-  float m = std::frexp(std::fabs(f), &e); // |f| = m * 2^e, m in [0.5, 1)
-  return uint16_t(sign | uint16_t((e + 14) << 10) | uint16_t(std::lround((m * 2 - 1) * 1024)));
-}
-
 } // namespace
 
 TEST(DeviceArgmaxGpu, MatchesTheHostReference) {
@@ -90,15 +59,7 @@ TEST(DeviceArgmaxGpu, MatchesTheHostReference) {
     // first pick would copy only the ids (the byte count below expects both).
     auto picker = cuda::DeviceArgmax::create(SessionOptions{});
     ASSERT_TRUE(picker.ok()) << picker.status().message();
-    HostTensor host(dtype, {rows, 1, V});
-    for (size_t i = 0; i < x.size(); ++i) {
-      if (dtype == DType::FLOAT32)
-        host.data<float>()[i] = x[i];
-      else if (dtype == DType::BFLOAT16)
-        host.data<uint16_t>()[i] = toBf16(x[i]);
-      else
-        host.data<uint16_t>()[i] = toF16(x[i]);
-    }
+    HostTensor host = logitsAs(dtype, {rows, 1, V}, x);
     auto dev = DeviceTensor::copyOf(host.view());
     ASSERT_TRUE(dev.ok()) << dev.status().message();
     std::vector<int64_t> ids;

@@ -8,7 +8,7 @@
 // rows with ties, +inf, -inf, a NaN (-1) and all -inf (0), from selected rows
 // of a larger tensor.
 #include "cuda/DeviceSampler.h"
-#include "CudaTestUtil.h"
+#include "RowKernelTestUtil.h"
 #include "Sampler.h"
 
 #include <algorithm>
@@ -23,14 +23,7 @@ using namespace effc::test;
 TEST(DeviceSampler, CompilesWithNvrtcForSm80Sm90Sm90a) {
   EFFC_REQUIRE_NVRTC();
   const std::string source = cuda::sampleRowsSource();
-  ASSERT_NE(source.find("effc_sample_rows"), std::string::npos);
-  for (const char *arch : {"sm_80", "sm_90", "sm_90a"}) {
-    auto c = nvrtc::compile(source, nvrtc::compileOptions(arch, {}), "sample_rows.cu");
-    ASSERT_TRUE(c.ok()) << arch << ": " << c.status().message();
-    auto fns = nvrtc::cubinFunctions(c->cubin.data(), c->cubin.size());
-    ASSERT_TRUE(fns.ok()) << fns.status().message();
-    EXPECT_NE(std::find(fns->begin(), fns->end(), "effc_sample_rows"), fns->end()) << arch;
-  }
+  expectCompilesForSm80Sm90Sm90a(source, "effc_sample_rows", "sample_rows.cu");
 }
 
 namespace {
@@ -60,31 +53,6 @@ std::vector<float> samplingRows(int64_t rows, int64_t V) {
   return x;
 }
 
-uint16_t toBf16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  if ((u & 0x7fffffffu) > 0x7f800000u)
-    return uint16_t((u >> 16) | 0x40u);
-  return uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
-
-/// float -> fp16 for the values above (multiples of 1/64 below 16, inf,
-/// NaN: exact).
-uint16_t toF16(float f) {
-  uint32_t u;
-  std::memcpy(&u, &f, 4);
-  uint16_t sign = uint16_t((u >> 16) & 0x8000u);
-  if (std::isnan(f))
-    return uint16_t(sign | 0x7e00u);
-  if (std::isinf(f))
-    return uint16_t(sign | 0x7c00u);
-  if (f == 0)
-    return sign;
-  int e;
-  float m = std::frexp(std::fabs(f), &e); // |f| = m * 2^e, m in [0.5, 1)
-  return uint16_t(sign | uint16_t((e + 14) << 10) | uint16_t(std::lround((m * 2 - 1) * 1024)));
-}
-
 } // namespace
 
 TEST(DeviceSamplerGpu, MatchesTheHostSampler) {
@@ -101,15 +69,7 @@ TEST(DeviceSamplerGpu, MatchesTheHostSampler) {
       {0.5, 1, 1.0},  {2.0, 0, 0.3}, {0.9, 2000, 0.8}, {1.1, 1024, 0.99}};
   int compared = 0;
   for (DType dtype : {DType::FLOAT32, DType::BFLOAT16, DType::FLOAT16}) {
-    HostTensor host(dtype, {rows, 1, V});
-    for (size_t i = 0; i < x.size(); ++i) {
-      if (dtype == DType::FLOAT32)
-        host.data<float>()[i] = x[i];
-      else if (dtype == DType::BFLOAT16)
-        host.data<uint16_t>()[i] = toBf16(x[i]);
-      else
-        host.data<uint16_t>()[i] = toF16(x[i]);
-    }
+    HostTensor host = logitsAs(dtype, {rows, 1, V}, x);
     auto dev = DeviceTensor::copyOf(host.view());
     ASSERT_TRUE(dev.ok()) << dev.status().message();
     for (const detail::SamplingParams &p : settings)
