@@ -17,10 +17,44 @@ using namespace mlir::eff;
 
 namespace {
 
+/// The shapes of a function's dynamic values at each probe of its bounded
+/// dims (probeBoundedShapes), computed when first asked for.
+class Probes {
+public:
+  explicit Probes(func::FuncOp func) : func(func) {}
+
+  /// Whether `a` and `b` have one shape at every run: equal static shapes,
+  /// or equal static dims with the dynamic ones equal at every probe.
+  bool sameShape(Value a, Value b) {
+    auto x = cast<RankedTensorType>(a.getType()), y = cast<RankedTensorType>(b.getType());
+    if (x.getShape() != y.getShape())
+      return false;
+    if (x.hasStaticShape())
+      return true;
+    if (!probes) {
+      auto probed = probeBoundedShapes(func);
+      if (succeeded(probed))
+        probes = std::move(*probed);
+      else
+        probes.emplace();
+    }
+    if (probes->empty())
+      return false;
+    return llvm::all_of(*probes, [&](const llvm::DenseMap<Value, SmallVector<int64_t>> &probe) {
+      auto ia = probe.find(a), ib = probe.find(b);
+      return ia != probe.end() && ib != probe.end() && ia->second == ib->second;
+    });
+  }
+
+private:
+  func::FuncOp func;
+  std::optional<SmallVector<llvm::DenseMap<Value, SmallVector<int64_t>>>> probes;
+};
+
 /// `value`'s sole user when it is an elementwise op or elementwise fusion
 /// producing value's shape in a float type: it can run per output element
 /// on the accumulator. Otherwise null, and `whyNot` says why.
-Operation *elementwiseConsumerOf(Value value, std::string &whyNot) {
+Operation *elementwiseConsumerOf(Value value, Probes &probes, std::string &whyNot) {
   if (value.use_empty()) {
     whyNot = "its result is unused";
     return nullptr;
@@ -50,6 +84,11 @@ Operation *elementwiseConsumerOf(Value value, std::string &whyNot) {
     whyNot = "its consumer " + userName + " has another result shape (broadcast)";
     return nullptr;
   }
+  if (!probes.sameShape(value, user->getResult(0))) {
+    whyNot = "its consumer " + userName +
+             " has a result shape that no probe of the bounded dims (eff.dims) shows equal";
+    return nullptr;
+  }
   if (!isa<FloatType>(out.getElementType())) {
     whyNot = "its consumer " + userName + " has a non-float result";
     return nullptr;
@@ -75,11 +114,12 @@ Operation *loraExpandOf(Value value) {
 /// the GEMM result (LoRA), then the sole elementwise consumer of what
 /// precedes it unless `taken` already holds it. Empty when nothing fuses,
 /// and then `whyNot` says why.
-SmallVector<Operation *>
-epilogueOf(Operation *gemm, const llvm::SmallPtrSetImpl<Operation *> &taken, std::string &whyNot) {
+SmallVector<Operation *> epilogueOf(Operation *gemm,
+                                    const llvm::SmallPtrSetImpl<Operation *> &taken, Probes &probes,
+                                    std::string &whyNot) {
   auto type = dyn_cast<RankedTensorType>(gemm->getResult(0).getType());
-  if (!type || !type.hasStaticShape()) {
-    whyNot = "its result shape is not static";
+  if (!type) {
+    whyNot = "its result is not a ranked tensor";
     return {};
   }
   // 1-D matmul operands drop a dim from the result: the epilogue indexes
@@ -91,11 +131,13 @@ epilogueOf(Operation *gemm, const llvm::SmallPtrSetImpl<Operation *> &taken, std
     }
   SmallVector<Operation *> chain;
   Value last = gemm->getResult(0);
-  if (Operation *expand = loraExpandOf(last)) {
+  // LoRA terms are indexed by static rows (a symbolic result keeps its
+  // eff.lora_expand a kernel of its own).
+  if (Operation *expand = type.hasStaticShape() ? loraExpandOf(last) : nullptr) {
     chain.push_back(expand);
     last = expand->getResult(0);
   }
-  if (Operation *user = elementwiseConsumerOf(last, whyNot)) {
+  if (Operation *user = elementwiseConsumerOf(last, probes, whyNot)) {
     if (!taken.contains(user))
       chain.push_back(user);
     else if (chain.empty())
@@ -112,11 +154,12 @@ struct FuseGemmEpiloguePass : public mlir::eff::impl::FuseGemmEpilogueBase<FuseG
     // epilogue of the first only: one GEMM per kernel.
     SmallVector<std::pair<Operation *, SmallVector<Operation *>>> chains;
     llvm::SmallPtrSet<Operation *, 16> taken;
+    Probes probes(getOperation());
     getOperation().walk([&](Operation *op) {
       if (!op->hasTrait<OpTrait::eff::GemmLike>() || op->getParentOfType<FusionOp>())
         return;
       std::string whyNot;
-      SmallVector<Operation *> chain = epilogueOf(op, taken, whyNot);
+      SmallVector<Operation *> chain = epilogueOf(op, taken, probes, whyNot);
       if (chain.empty()) {
         if (remarks)
           op->emitRemark("no epilogue fused: ") << whyNot;

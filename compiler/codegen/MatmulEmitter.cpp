@@ -202,15 +202,6 @@ bool instantiateGemmKernel(DescribeFn describe, const KernelDesc &d, const Kerne
 
 } // namespace
 
-bool chooseGemmEpilogue(const KernelDesc &d, KernelChoice &c, std::string &error) {
-  return chooseGemmKernel(describeGemmEpilogue, d, c, error);
-}
-
-bool instantiateGemmEpilogue(const KernelDesc &d, const KernelChoice &c, std::string &source,
-                             std::string &error) {
-  return instantiateGemmKernel(describeGemmEpilogue, d, c, source, error);
-}
-
 namespace {
 
 /// Runtime extents in a matmul: only M, A's leading dims, with a 2-D B that
@@ -253,7 +244,88 @@ bool describeRuntimeRowsGemm(const KernelDesc &flat, GemmSpec &s, std::string &e
   return true;
 }
 
+/// Runtime extents in a gemm_epilogue: its GEMM as runtimeRowsMatmul takes
+/// it (rows = M), the output [rows, N] and every epilogue input of the
+/// output's extents flattened alike, static inputs broadcasting along N only
+/// (a bias [N]). LoRA side inputs are refused.
+bool runtimeRowsEpilogue(const KernelDesc &d, KernelDesc &flat, std::string &error) {
+  if (d.body.empty() || d.outputs.size() != 1) {
+    error = d.op + ": gemm_epilogue needs a body and one output";
+    return false;
+  }
+  KernelDesc gemm;
+  if (!runtimeRowsMatmul(d.body[0].desc, gemm, error))
+    return false;
+  flat = d;
+  flat.body[0].desc = gemm;
+  const std::vector<Extent> out = d.outputs[0].extents();
+  auto flatten = [&](TensorDesc &t) {
+    t.shape = gemm.outputs[0].shape;
+    t.symShape = gemm.outputs[0].symShape;
+  };
+  const std::vector<bool> side = loraSideInputs(d);
+  const std::vector<int> &operands = d.body[0].operands;
+  for (size_t k = 0; k < flat.inputs.size(); ++k) {
+    TensorDesc &t = flat.inputs[k];
+    if (!t.present || (operands.size() > 1 && int(k) == operands[1]))
+      continue; // B: 2-D and static (runtimeRowsMatmul)
+    if (side[k]) {
+      error = d.op + ": LoRA terms in a GEMM epilogue over runtime rows are not done yet (issue "
+                     "14 stage S3)";
+      return false;
+    }
+    if (int(k) == operands.at(0)) {
+      t = gemm.inputs[0];
+    } else if (t.symbolic()) {
+      if (t.extents() != out) {
+        error = d.op + ": epilogue input " + std::to_string(k) +
+                " has runtime extents other than the output's; not done yet (issue 14 stage S3)";
+        return false;
+      }
+      flatten(t);
+    } else if (t.rank() > 0) {
+      if (std::any_of(t.shape.begin(), t.shape.end() - 1, [](int64_t e) { return e != 1; })) {
+        error = d.op + ": epilogue input " + std::to_string(k) + " " + shapeText(t.shape) +
+                " varies along the runtime rows; not done yet (issue 14 stage S3)";
+        return false;
+      }
+      t.shape = {t.shape.back()};
+    }
+  }
+  flatten(flat.outputs[0]);
+  for (size_t i = 1; i < flat.body.size(); ++i)
+    for (auto *list : {&flat.body[i].desc.inputs, &flat.body[i].desc.outputs})
+      for (TensorDesc &t : *list)
+        if (t.present && t.symbolic() && t.extents() == out)
+          flatten(t);
+  return true;
+}
+
+bool describeRuntimeRowsEpilogue(const KernelDesc &flat, GemmSpec &s, std::string &error) {
+  if (!describeGemmEpilogue(flat, s, error))
+    return false;
+  s.runtimeRows = flat.outputs[0].symShape[0];
+  return true;
+}
+
 } // namespace
+
+bool chooseGemmEpilogue(const KernelDesc &d, KernelChoice &c, std::string &error) {
+  KernelDesc flat;
+  if (d.usesDims())
+    return runtimeRowsEpilogue(d, flat, error) &&
+           chooseGemmKernel(describeRuntimeRowsEpilogue, flat, c, error);
+  return chooseGemmKernel(describeGemmEpilogue, d, c, error);
+}
+
+bool instantiateGemmEpilogue(const KernelDesc &d, const KernelChoice &c, std::string &source,
+                             std::string &error) {
+  KernelDesc flat;
+  if (d.usesDims())
+    return runtimeRowsEpilogue(d, flat, error) &&
+           instantiateGemmKernel(describeRuntimeRowsEpilogue, flat, c, source, error);
+  return instantiateGemmKernel(describeGemmEpilogue, d, c, source, error);
+}
 
 bool chooseMatmul(const KernelDesc &d, KernelChoice &c, std::string &error) {
   KernelDesc flat;
