@@ -34,13 +34,9 @@ bin=$(cd "$1" && pwd) shared=$(cd "$2" && pwd)
 need_exec "$bin/effc" "$bin/effc-run" "$bin/effc-gemm-bench"
 need_python numpy torch transformers onnx
 need_cmd timeout
-log=${OUT:-/tmp}/decode-gemm
 work=${EFFC_DG_DIR:-/tmp/effc-decode-gemm}
-rm -rf "$log" && mkdir -p "$log" "$work"
-start=$SECONDS
-say() { echo "[$((SECONDS - start)) s] $*"; }
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm --format=csv,noheader 2>/dev/null
-status=0
+mkdir -p "$work"
+start_timed decode-gemm
 
 # The model cases (test/gpu/cases/decode-gemm.txt) staged in the background.
 need_dir "$shared/decoders/llama-withpast" "decoders/llama-withpast"

@@ -37,12 +37,7 @@ source "$here/lib.sh"
 bin=$(cd "$1" && pwd) || fail_setup "no directory $1"
 shared=$2
 need_exec "$bin/effc" "$bin/effc-run"
-out=${OUT:-/tmp}/generate-logits
-rm -rf "$out"
-mkdir -p "$out"
-status=0 t0=$SECONDS
-fail() { echo "FAIL: $*"; status=1; }
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+start_check generate-logits
 
 tests=$bin/../test/unit/effc-runtime-tests
 if [[ -x $tests ]]; then

@@ -31,12 +31,7 @@ source "$here/lib.sh"
 bin=$(cd "$1" && pwd) || fail_setup "no directory $1"
 shared=$2
 need_exec "$bin/effc" "$bin/effc-run"
-out=${OUT:-/tmp}/generate-sampling
-rm -rf "$out"
-mkdir -p "$out"
-status=0 t0=$SECONDS
-fail() { echo "FAIL: $*"; status=1; }
-nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+start_check generate-sampling
 
 tests=$bin/../test/unit/effc-runtime-tests
 if [[ -x $tests ]]; then

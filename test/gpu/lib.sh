@@ -34,6 +34,46 @@ pick_cases() {
   done
 }
 
+# start_check NAME: a check's log directory ${OUT:-/tmp}/NAME, emptied, as
+# `out`; `status` 0 until `fail MESSAGE...` (prints "FAIL: MESSAGE"); `t0`
+# the start; then the GPU's name and memory.
+start_check() {
+  out=${OUT:-/tmp}/$1
+  rm -rf "$out"
+  mkdir -p "$out"
+  status=0 t0=$SECONDS
+  nvidia-smi --query-gpu=name,memory.total --format=csv,noheader
+}
+fail() {
+  echo "FAIL: $*"
+  status=1
+}
+
+# start_timed NAME: a benchmark's log directory ${OUT:-/tmp}/NAME, emptied,
+# as `log`; `say MESSAGE...` prints MESSAGE after the seconds since this
+# call; `status` 0; then the GPU's name and SM clocks (current, max).
+start_timed() {
+  log=${OUT:-/tmp}/$1
+  rm -rf "$log" && mkdir -p "$log"
+  start=$SECONDS
+  status=0
+  nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm --format=csv,noheader 2>/dev/null
+}
+say() { echo "[$((SECONDS - start)) s] $*"; }
+
+# use_pip_cublas: where the loader finds no libcublas, the one of python3's
+# nvidia-cublas package (when it has one), through EFFC_CUBLAS and
+# LD_LIBRARY_PATH.
+use_pip_cublas() {
+  ldconfig -p 2>/dev/null | grep -q 'libcublas\.so' && return 0
+  local lib f
+  lib=$(python3 -c 'import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], "lib"))' 2>/dev/null)
+  for f in "$lib"/libcublas.so.*; do
+    [ -f "$f" ] && { export EFFC_CUBLAS=$f LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"; break; }
+  done
+  return 0
+}
+
 # need_cmd NAME...: programs on PATH.
 need_cmd() {
   local c

@@ -17,6 +17,9 @@
 # Exit 1 when any check fails.
 set -uo pipefail
 mode=${1:?stage|run} dest=${2:?DEST}
+# test/gpu/lib.sh, staged next to this script in DEST.
+# shellcheck source=lib.sh
+source "$(dirname "$0")/lib.sh"
 if [ "$mode" = stage ]; then
   arch=sm_90a
   [ "${3:-}" = --arch ] && arch=$4
@@ -31,17 +34,12 @@ if [ "$mode" = stage ]; then
   # them would not fit a 64 MiB carry).
   grep '^moe-loop-legacy-set1-bf16 ' "$repo/test/gpu/cases/moe.txt" > "$dest/moe-bf16.txt"
   (cd "$repo" && python3 test/gpu/prebuilt.py stage "$dest/models" "$dest/moe-bf16.txt" --arch "$arch")
-  cp "$0" "$dest/"
+  cp "$0" "$here/lib.sh" "$dest/"
   echo "staged $dest ($(du -sh "$dest" | cut -f1))"
   exit 0
 fi
 fail=0
-if ! ldconfig -p 2>/dev/null | grep -q 'libcublas\.so'; then
-  lib=$(python3 -c 'import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], "lib"))' 2>/dev/null)
-  for f in "$lib"/libcublas.so.*; do
-    [ -f "$f" ] && { export EFFC_CUBLAS=$f LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"; break; }
-  done
-fi
+use_pip_cublas
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu --format=csv,noheader 2>/dev/null
 echo "== 1. bf16 MoE layers, CUDA vs host vs numpy"
 bash "$dest/bf16/check_moe_bf16.sh" run "$dest/bf16" || fail=1

@@ -48,12 +48,7 @@ variants=default,wgmma
 start=$SECONDS
 say() { echo "[$((SECONDS - start)) s] $*"; }
 status=0
-if ! ldconfig -p 2>/dev/null | grep -q 'libcublas\.so'; then
-  lib=$(python3 -c 'import nvidia.cublas, os; print(os.path.join(list(nvidia.cublas.__path__)[0], "lib"))' 2>/dev/null)
-  for f in "$lib"/libcublas.so.*; do
-    [ -f "$f" ] && { export EFFC_CUBLAS=$f LD_LIBRARY_PATH="$lib:${LD_LIBRARY_PATH:-}"; break; }
-  done
-fi
+use_pip_cublas
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu --format=csv,noheader 2>/dev/null
 
 # crashed RC: the exit status of a process killed by a signal (the bench

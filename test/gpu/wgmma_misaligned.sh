@@ -40,13 +40,9 @@ need_dir "$2" "the shared data"
 need_exec "$bin/effc" "$bin/effc-run" "$bin/effc-gemm-bench"
 need_python numpy torch transformers onnx
 need_cmd timeout
-log=${OUT:-/tmp}/wgmma-misaligned
 work=${EFFC_DG_DIR:-/tmp/effc-decode-gemm}
-rm -rf "$log" && mkdir -p "$log" "$work"
-start=$SECONDS
-say() { echo "[$((SECONDS - start)) s] $*"; }
-nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm --format=csv,noheader 2>/dev/null
-status=0
+mkdir -p "$work"
+start_timed wgmma-misaligned
 
 m=gpt2-base
 (
