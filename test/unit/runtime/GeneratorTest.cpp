@@ -613,6 +613,22 @@ std::shared_ptr<const Model> tinySymbolicWithPast(bool state = false, bool atten
   return loadBytes(mb.bytes(), "tiny-state.effc");
 }
 
+/// `prompts` generated twice with `o`: `picked` with the step model's picks
+/// and `fromLogits` with the logits returned (o.returnLogits, picked on the
+/// host); expects the same tokens (`what` names the case).
+void generateBothWays(Generator &g, const std::vector<std::vector<int64_t>> &prompts,
+                      GenerationOptions o, const std::string &what, GenerationResult &picked,
+                      GenerationResult &fromLogits) {
+  auto p = g.generate(prompts, o);
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  o.returnLogits = true;
+  auto l = g.generate(prompts, o);
+  ASSERT_TRUE(l.ok()) << l.status().message();
+  EXPECT_EQ(p->tokens, l->tokens) << what;
+  picked = std::move(*p);
+  fromLogits = std::move(*l);
+}
+
 } // namespace
 
 // The cache kept in the session's buffers (PastCacheFeed::SessionBuffers,
@@ -810,17 +826,13 @@ TEST(PastGenerator, GreedyPicksGiveTheTokensOfTheLogits) {
     ASSERT_TRUE(g.ok()) << g.status().message();
     GenerationOptions o;
     o.maxNewTokens = 6;
-    std::vector<std::vector<int64_t>> prompts = {{1, 2, 3, 4, 5}, {6, 7}};
-    auto picked = (*g)->generate(prompts, o);
-    ASSERT_TRUE(picked.ok()) << picked.status().message();
-    o.returnLogits = true;
-    auto fromLogits = (*g)->generate(prompts, o);
-    ASSERT_TRUE(fromLogits.ok()) << fromLogits.status().message();
-    EXPECT_EQ(picked->tokens, fromLogits->tokens) << (state ? "state" : "buffers");
+    GenerationResult picked, fromLogits;
+    ASSERT_NO_FATAL_FAILURE(generateBothWays(**g, {{1, 2, 3, 4, 5}, {6, 7}}, o,
+                                             state ? "state" : "buffers", picked, fromLogits));
     for (size_t b = 0; b < 2; ++b)
       for (int64_t k = 0; k < 6; ++k)
-        EXPECT_EQ(fromLogits->tokens[b][size_t(k)],
-                  greedyToken(fromLogits->logits.data<float>() + (int64_t(b) * 6 + k) * 8, 8));
+        EXPECT_EQ(fromLogits.tokens[b][size_t(k)],
+                  greedyToken(fromLogits.logits.data<float>() + (int64_t(b) * 6 + k) * 8, 8));
   }
 }
 
@@ -842,18 +854,15 @@ TEST(PastGenerator, SampledPicksGiveTheTokensOfTheLogits) {
       GenerationOptions o;
       o.maxNewTokens = 6;
       o.temperature = 1.5, o.topK = 6, o.topP = 0.95, o.seed = seed;
-      auto picked = (*g)->generate(prompts, o);
-      ASSERT_TRUE(picked.ok()) << picked.status().message();
-      o.returnLogits = true;
-      auto fromLogits = (*g)->generate(prompts, o);
-      ASSERT_TRUE(fromLogits.ok()) << fromLogits.status().message();
-      EXPECT_EQ(picked->tokens, fromLogits->tokens) << (state ? "state" : "buffers");
+      GenerationResult picked, fromLogits;
+      ASSERT_NO_FATAL_FAILURE(
+          generateBothWays(**g, prompts, o, state ? "state" : "buffers", picked, fromLogits));
       for (size_t b = 0; b < 2; ++b)
         for (int64_t k = 0; k < 6; ++k)
-          EXPECT_EQ(fromLogits->tokens[b][size_t(k)],
-                    sampleToken(fromLogits->logits.data<float>() + (int64_t(b) * 6 + k) * 8, 8,
+          EXPECT_EQ(fromLogits.tokens[b][size_t(k)],
+                    sampleToken(fromLogits.logits.data<float>() + (int64_t(b) * 6 + k) * 8, 8,
                                 {1.5, 6, 0.95}, tokenRandom(seed, b, uint64_t(k))));
-      seen.insert(picked->tokens);
+      seen.insert(picked.tokens);
     }
     EXPECT_GT(seen.size(), 1u) << "three seeds gave the same tokens";
   }
