@@ -87,11 +87,13 @@ int mmaTileN(const ExpertGemmSpec &spec);
 /// spec.wgmma and the sizes fit moe_grouped_wgmma (16-bit, sorted or dense
 /// rows, KD % 64, N % (gated ? 128 : 256)).
 bool usesWgmma(const ExpertGemmSpec &spec);
-/// sm_90a's default MoE grouped GEMM kernel: false keeps mma.sync
-/// (moe_grouped_mma) until GPU timings of both kernels in one run
-/// (test/gpu/moe_variants.sh) confirm wgmma; flipping it moves effc's sm_90a
-/// artifacts (--gemm=auto) and effc-moe-bench's "default" variant together.
-constexpr bool kMoEWgmmaByDefault = false;
+/// sm_90a's default MoE grouped GEMM kernel: wgmma (moe_grouped_wgmma) where
+/// it fits. test/gpu/moe_variants.sh timed both kernels in one run (H200,
+/// 2026-12-07): wgmma/mma.sync 1.00 at T=8 (both GEMVs), 1.35 and 1.81 at
+/// T=512 and 4096 for Mixtral-8x7B layers, 1.20 and 1.55 for Qwen-MoE. It
+/// moves effc's sm_90a artifacts (--gemm=auto) and effc-moe-bench's
+/// "default" variant together.
+constexpr bool kMoEWgmmaByDefault = true;
 /// The one choice of the expert GEMMs' kernel on a target: whether they ask
 /// for the wgmma kernel (ExpertGemmSpec::wgmma; usesWgmma then says where it
 /// fits). Only on sm_90a; effc --gemm=wgmma asks for it, --gemm=mma never,

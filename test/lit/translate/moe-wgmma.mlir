@@ -1,16 +1,16 @@
 // The MoE expert GEMMs' kernel on sm_90a is one choice (moe::wantsWgmma):
 // --gemm=wgmma asks for the wgmma grouped GEMM (device/moe_wgmma.cuh,
 // 128x256x64 tiles in 4 stages: 193 KiB + 1 KiB alignment) where it fits;
-// --gemm=auto follows kMoEWgmmaByDefault (mma.sync until GPU timings confirm
-// wgmma) and --gemm=mma never takes it. 32 tokens, top-2 of 4 experts:
+// --gemm=auto follows kMoEWgmmaByDefault (wgmma since the H200 timings of
+// test/gpu/moe_variants.sh) and --gemm=mma never takes it. 32 tokens, top-2 of 4 experts:
 // gate/up N 128 (gated: N % 128), down N 256 (N % 256), KD % 64; at most
 // ceil(64/128) + 4 - 1 = 4 row tiles. The decode layer (2 tokens) keeps the
 // GEMV kernels; the translation unit carries moe_wgmma.cuh and builds for
 // sm_90a with NVRTC.
 // RUN: effc-opt %s -eff-lower-moe -canonicalize > %t.mlir
 // RUN: effc-translate --eff-to-plan --arch=sm_90a --gemm=wgmma %t.mlir | FileCheck %s --check-prefix=WGMMA
-// RUN: effc-translate --eff-to-plan --arch=sm_90a %t.mlir | FileCheck %s --check-prefix=AUTO
-// RUN: effc-translate --eff-to-plan --arch=sm_90a --gemm=mma %t.mlir | FileCheck %s --check-prefix=AUTO
+// RUN: effc-translate --eff-to-plan --arch=sm_90a %t.mlir | FileCheck %s --check-prefix=WGMMA
+// RUN: effc-translate --eff-to-plan --arch=sm_90a --gemm=mma %t.mlir | FileCheck %s --check-prefix=MMA
 // RUN: effc-translate --eff-to-cuda --arch=sm_90a --gemm=wgmma %t.mlir | FileCheck %s --check-prefix=CUDA
 // RUN: effc %s --arch=sm_90a --gemm=wgmma -o %t.effc
 // RUN: effc-nvrtc-check %t.effc --arch=sm_90a | FileCheck %s --check-prefix=NVRTC
@@ -21,10 +21,10 @@
 // WGMMA: k{{[0-9]+}}_moe_expert_gemm MoE gemv
 // WGMMA: k{{[0-9]+}}_moe_expert_gemm MoE gemv
 
-// AUTO-NOT: grouped-wgmma
-// AUTO: k{{[0-9]+}}_moe_expert_gemm MoE grouped-mma
-// AUTO: k{{[0-9]+}}_moe_expert_gemm MoE grouped-mma
-// AUTO-NOT: grouped-wgmma
+// MMA-NOT: grouped-wgmma
+// MMA: k{{[0-9]+}}_moe_expert_gemm MoE grouped-mma
+// MMA: k{{[0-9]+}}_moe_expert_gemm MoE grouped-mma
+// MMA-NOT: grouped-wgmma
 
 // CUDA: #define MOE_WGMMA_SMEM
 // CUDA: // gate/up of 4 experts: [64, 128] over 256 (wgmma)
