@@ -424,6 +424,19 @@ __device__ __forceinline__ void ql_gemv_mma_loop(int warp, const LU &loadUnit, c
   }
 }
 
+// What the epilogues below start with: this warp's two accumulator chains
+// summed into its slot of `red` (their shared memory).
+template <int WARPS, int MT>
+__device__ __forceinline__ void ql_gemv_mma_partials(const float (&acc)[2][MT][4],
+                                                     float (&red)[WARPS][MT][32][4]) {
+  const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
+#pragma unroll
+  for (int m = 0; m < MT; ++m)
+#pragma unroll
+    for (int e = 0; e < 4; ++e)
+      red[warp][m][lane][e] = acc[0][m][e] + acc[1][m][e];
+}
+
 // The epilogue: the WARPS warps' two accumulator chains (c0, c1: column g,
 // rows 2 t, 2 t + 1 (+ 8 m); c2, c3: column g + 8) meet in shared memory;
 // per-channel scales apply here, once per output.
@@ -431,12 +444,8 @@ template <class C, int WARPS, int MT, bool PER_CHANNEL, class LS, class ST>
 __device__ __forceinline__ void ql_gemv_mma_store(const float (&acc)[2][MT][4], int n0,
                                                   const LS &loadScale, const ST &store) {
   __shared__ __align__(16) float red[WARPS][MT][32][4];
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-#pragma unroll
-  for (int m = 0; m < MT; ++m)
-#pragma unroll
-    for (int e = 0; e < 4; ++e)
-      red[warp][m][lane][e] = acc[0][m][e] + acc[1][m][e];
+  const int tid = threadIdx.x;
+  ql_gemv_mma_partials<WARPS, MT>(acc, red);
   __syncthreads();
   for (int i = tid; i < MT * 128; i += blockDim.x) {
     const int m = i >> 7, l = (i >> 2) & 31, e = i & 3;
@@ -492,12 +501,8 @@ __device__ __forceinline__ void ql_gemv_mma_store_split(const float (&acc)[2][MT
   static_assert(SPLIT == 2 || SPLIT == 4 || SPLIT == 8, "a portable cluster of 2, 4 or 8 CTAs");
   constexpr int G = MT * 32 / SPLIT; // (m, lane) fragments each CTA finishes
   __shared__ __align__(16) float red[WARPS][MT][32][4];
-  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
-#pragma unroll
-  for (int m = 0; m < MT; ++m)
-#pragma unroll
-    for (int e = 0; e < 4; ++e)
-      red[warp][m][lane][e] = acc[0][m][e] + acc[1][m][e];
+  const int tid = threadIdx.x;
+  ql_gemv_mma_partials<WARPS, MT>(acc, red);
   ql_cluster_sync();
   const u32 rank = blockIdx.y; // grid y = SPLIT: the cluster rank
   for (int f = tid; f < G; f += blockDim.x) {
