@@ -421,7 +421,7 @@ private:
   /// new tokens are the last of the S columns, the pools are the store.
   Status runPooled(const std::vector<Item *> &group, std::vector<std::vector<float>> &logits) {
     const Model &model = session_.model();
-    const int64_t V = l_.vocab, PS = pool_->pageSize, MB = pool_->maxPages;
+    const int64_t PS = pool_->pageSize, MB = pool_->maxPages;
     int64_t S = 0;
     for (Item *it : group)
       S = std::max(S, int64_t(it->tokens->size()) - it->done);
@@ -470,28 +470,45 @@ private:
     EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->table, {B, MB}, table));
     EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->lens, {B}, lens));
     EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->slots, {B, S}, slots));
+    // Row b's new tokens: the last count[b] of its S columns.
+    std::vector<int64_t> first(group.size());
+    for (size_t b = 0; b < group.size(); ++b)
+      first[b] = int64_t(b) * S + S - count[b];
+    EFFC_RETURN_IF_ERROR(runAndTake(feeds, B * S, group, count, start, first, logits));
+    return Status::OK();
+  }
+
+  /// Runs `feeds` with the pools (a run of `positions` token positions that
+  /// held the group's `count` tokens); then each item g of `group` holds its
+  /// count[g] tokens more, the t-th from position start[g] + t, whose logits
+  /// are the output's flattened row first[g] + t (kept from its feed's first
+  /// returned row on).
+  Status runAndTake(HostFeeds &feeds, int64_t positions, const std::vector<Item *> &group,
+                    const std::vector<int64_t> &count, const std::vector<int64_t> &start,
+                    const std::vector<int64_t> &first, std::vector<std::vector<float>> &logits) {
     feedPools(feeds);
     auto outputs = session_.run(feeds.views);
     if (!outputs.ok())
       return outputs.status();
     EFFC_RETURN_IF_ERROR(storePools(*outputs));
-    countRun(B * S, count);
+    countRun(positions, count);
     const HostTensor &out = (*outputs)[l_.logits];
-    for (size_t b = 0; b < group.size(); ++b) {
-      Item &it = *group[b];
+    const int64_t V = l_.vocab;
+    for (size_t g = 0; g < group.size(); ++g) {
+      Item &it = *group[g];
       auto &held = held_[size_t(it.slot)];
       held.insert(held.end(), it.tokens->begin() + it.done,
-                  it.tokens->begin() + it.done + count[b]);
-      for (int64_t t = 0; t < count[b]; ++t) {
-        int64_t r = start[b] + t - (it.finalLength - it.rows);
+                  it.tokens->begin() + it.done + count[g]);
+      for (int64_t t = 0; t < count[g]; ++t) {
+        int64_t r = start[g] + t - (it.finalLength - it.rows);
         if (r < 0)
           continue;
         float *dst = logits[it.feed].data() + r * V;
-        int64_t base = (int64_t(b) * S + S - count[b] + t) * V;
+        const int64_t base = (first[g] + t) * V;
         for (int64_t v = 0; v < V; ++v)
           dst[v] = float(out.elementAsDouble(base + v));
       }
-      it.done += count[b];
+      it.done += count[g];
     }
     return Status::OK();
   }
@@ -536,7 +553,7 @@ private:
   /// padded only up to a fixed seq.min.
   Status runPacked(std::vector<Item> &items, std::vector<std::vector<float>> &logits) {
     const Model &model = session_.model();
-    const int64_t V = l_.vocab, PS = pool_->pageSize, MB = pool_->maxPages;
+    const int64_t PS = pool_->pageSize, MB = pool_->maxPages;
     for (;;) {
       std::vector<Item *> pending, group;
       for (Item &it : items)
@@ -598,29 +615,7 @@ private:
       EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->tokenSeq, {TP}, tokenSeq));
       EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->lens, {TP}, lens));
       EFFC_RETURN_IF_ERROR(feeds.addInts(model, pool_->slots, {1, TP}, slots));
-      feedPools(feeds);
-      auto outputs = session_.run(feeds.views);
-      if (!outputs.ok())
-        return outputs.status();
-      EFFC_RETURN_IF_ERROR(storePools(*outputs));
-      countRun(TP, count);
-      const HostTensor &out = (*outputs)[l_.logits];
-      for (size_t g = 0; g < group.size(); ++g) {
-        Item &it = *group[g];
-        auto &held = held_[size_t(it.slot)];
-        held.insert(held.end(), it.tokens->begin() + it.done,
-                    it.tokens->begin() + it.done + count[g]);
-        for (int64_t t = 0; t < count[g]; ++t) {
-          int64_t r = start[g] + t - (it.finalLength - it.rows);
-          if (r < 0)
-            continue;
-          float *dst = logits[it.feed].data() + r * V;
-          const int64_t base = (offset[g] + t) * V;
-          for (int64_t v = 0; v < V; ++v)
-            dst[v] = float(out.elementAsDouble(base + v));
-        }
-        it.done += count[g];
-      }
+      EFFC_RETURN_IF_ERROR(runAndTake(feeds, TP, group, count, start, offset, logits));
     }
   }
 
