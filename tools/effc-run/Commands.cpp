@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstring>
 #include <dirent.h>
+#include <filesystem>
 #include <map>
 #include <random>
 
@@ -46,6 +47,19 @@ bool isDir(const std::string &p) {
   if (d)
     closedir(d);
   return d != nullptr;
+}
+
+/// An output directory (--save-test-data, --output-dir): created with its
+/// parents where missing, as `mkdir -p`; a path that exists as something
+/// else is an error.
+Status makeOutputDir(const std::string &dir) {
+  std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !isDir(dir))
+    return Status::error(dir + ": not a directory");
+  std::filesystem::create_directories(dir, ec);
+  if (!isDir(dir))
+    return Status::error(dir + ": cannot create directory: " + ec.message());
+  return Status::OK();
 }
 
 // Deterministic pseudo-random values (mt19937_64's output is fixed by the
@@ -237,8 +251,7 @@ StatusOr<bool> compareOutputs(const Options &o, const Model &model,
 
 Status writeOutputs(const std::string &dir, const Model &model,
                     const std::vector<HostTensor> &outputs) {
-  if (!isDir(dir))
-    return Status::error(dir + ": not a directory");
+  EFFC_RETURN_IF_ERROR(makeOutputDir(dir));
   for (size_t k = 0; k < outputs.size(); ++k) {
     std::string name = model.outputs()[k].name;
     for (char &c : name)
@@ -251,8 +264,7 @@ Status writeOutputs(const std::string &dir, const Model &model,
 
 Status saveTestData(const std::string &dir, const Model &model,
                     const std::vector<HostTensor> &inputs, const std::vector<HostTensor> &outputs) {
-  if (!isDir(dir))
-    return Status::error(dir + ": not a directory");
+  EFFC_RETURN_IF_ERROR(makeOutputDir(dir));
   for (size_t i = 0; i < inputs.size(); ++i)
     EFFC_RETURN_IF_ERROR(writeTensorProto(dir + "/input_" + std::to_string(i) + ".pb",
                                           model.inputs()[i].name, inputs[i]));

@@ -134,8 +134,9 @@ TEST_F(EffcRun, TestDataPassAndFail) {
 // writes a directory --test-data reads back (the check_codegen.sh flow: the
 // host writes the reference, another backend is compared with it).
 TEST_F(EffcRun, RandomInputsSaveTestData) {
-  std::string saved = dir + "/saved", again = dir + "/again", other = dir + "/other";
-  for (auto *d : {&saved, &again, &other})
+  // `other` does not exist yet: the output directory is created (mkdir -p).
+  std::string saved = dir + "/saved", again = dir + "/again", other = dir + "/new/other";
+  for (auto *d : {&saved, &again})
     mkdir(d->c_str(), 0755);
   ShResult r = sh(run + " " + art + " --random-inputs 7 --save-test-data " + saved);
   ASSERT_EQ(r.rc, 0) << r.out;
@@ -197,8 +198,9 @@ TEST_F(EffcRun, ErrorsAreOneLineAndExit1) {
   expectError(art, "missing input 'x'");
   expectError(art + " --min-top1 2", "--min-top1: expected a fraction in [0, 1]");
   expectError(art + " --random-inputs -1", "--random-inputs: expected a non-negative integer seed");
-  expectError(art + " --random-inputs 0 --save-test-data " + dir + "/nodir",
-              dir + "/nodir: not a directory");
+  std::ofstream(dir + "/afile") << "x";
+  expectError(art + " --random-inputs 0 --save-test-data " + dir + "/afile",
+              dir + "/afile: not a directory");
   expectError(art + " --input y=" + dir + "/x.npy", "unknown input 'y'");
   std::ofstream(dir + "/bad.npy") << "\x93NUMPY garbage";
   expectError(art + " --input x=" + dir + "/bad.npy", dir + "/bad.npy: bad .npy");
