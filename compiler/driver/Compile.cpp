@@ -255,6 +255,8 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   if (options.expertParallel != "replicate" && options.expertParallel != "all-to-all")
     return reporter.error("--expert-parallel must be replicate or all-to-all, got '" +
                           options.expertParallel + "'");
+  if (options.packedTokens && options.pagedKv == 0)
+    return reporter.error("--packed-tokens needs --paged-kv=N (it packs a paged decoder's tokens)");
   if (options.embedCubin && options.archs.empty())
     return reporter.error("--embed-cubin needs at least one --arch");
   bool isEffIR = StringRef(path).ends_with(".mlir");

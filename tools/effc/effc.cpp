@@ -286,11 +286,6 @@ int main(int argc, char **argv) {
            << pagedKv << " and " << pagedKvPages << "\n";
     return 1;
   }
-  if (packedTokens && pagedKv == 0) {
-    errs() << "effc: error: --packed-tokens needs --paged-kv=N (it packs a paged decoder's "
-              "tokens)\n";
-    return 1;
-  }
   effc::CompileOptions options;
   if (!parseShapes(options))
     return 1;
