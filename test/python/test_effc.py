@@ -335,7 +335,7 @@ def test_help_documents_every_argument():
     params = ["path", "dtype", "shapes", "dims", "lora", "quantize", "llm_int8_threshold", "lora_merge",
               "fuse",
               "raise_attention", "split_kv_decode", "split_kv_splits", "kv_cache", "paged_kv",
-              "paged_kv_pages", "quantize_block", "quantize_double", "quantize_skip",
+              "paged_kv_pages", "packed_tokens", "quantize_block", "quantize_double", "quantize_skip",
               "decompose_lora", "moe_partitions", "devices",
               "host_only", "kv_state",
               "embed_cubin",
@@ -346,6 +346,12 @@ def test_help_documents_every_argument():
     assert "device:" in effc.Model.session.__doc__
     assert "\ndevices:" in effc.Model.session.__doc__
     assert "inputs:" in effc.Session.run.__doc__
+    for p in ["session", "draft", "speculate", "kv_page_size", "kv_pool_pages", "share_prefixes",
+              "max_sequences", "max_queued"]:
+        assert "\n%s:" % p in effc.Engine.__init__.__doc__, p
+    for f in (effc.Engine.submit, effc.Engine.step, effc.Engine.run, effc.Engine.poll,
+              effc.Engine.stats):
+        assert f.__doc__
     for f in (effc.load, effc.Model.save, effc.Tensor.numpy):
         assert f.__doc__
     assert "bfloat16" in effc.Tensor.__doc__
@@ -355,7 +361,7 @@ def test_stubs_are_shipped():
     pkg = pathlib.Path(effc.__file__).parent
     stub = (pkg / "_effc.pyi").read_text()
     assert (pkg / "py.typed").is_file()
-    for name in ["def compile(", "def load(", "class Model", "class Session", "class Tensor",
+    for name in ["def compile(", "def load(", "class Model", "class Session", "class Engine", "class Tensor",
                  "def __dlpack__", "def run("]:
         assert name in stub, name
     assert inspect.ismodule(effc._effc)

@@ -8,6 +8,7 @@
 // C++ errors (Status) become RuntimeError with their message, bad arguments
 // ValueError. This is the only effc target built with exceptions and RTTI.
 //
+#include "effc/Engine.h"
 #include "effc/Generator.h"
 #include "effc/Model.h"
 #include "effc/Session.h"
@@ -266,6 +267,9 @@ public:
   const std::string &backend() const { return session_->backendName(); }
   int deviceIndex() const { return session_->options().device; }
   uintptr_t stream() const { return reinterpret_cast<uintptr_t>(session_->stream()); }
+  /// For PyEngine: the session and the lock that gives one thread its turn.
+  effc::Session &session() { return *session_; }
+  std::mutex &runMutex() { return runMutex_; }
 
 private:
   using InputArray = nb::ndarray<nb::ro, nb::c_contig>;
@@ -542,6 +546,126 @@ void PySession::runInto(nb::handle inputs, nb::dict outputs) {
 }
 
 //===----------------------------------------------------------------------===//
+// Engine: serving many requests (effc::Engine, issue 19)
+//===----------------------------------------------------------------------===//
+
+/// effc::Engine over a target session (and a draft's); the Python objects
+/// of the sessions are kept alive by the binding (nb::keep_alive). step()
+/// takes the sessions' run locks, so a session is never run by two threads.
+class PyEngine {
+public:
+  PyEngine(PySession &target, PySession *draft, int64_t speculate, int64_t kvPageSize,
+           int64_t kvPoolPages, bool sharePrefixes, int64_t maxSequences, int64_t maxQueued)
+      : target_(target), draft_(draft) {
+    if (!draft && speculate != 0)
+      throw nb::value_error("Engine(): speculate needs a draft session");
+    if (draft && speculate < 1)
+      throw nb::value_error(
+          ("Engine(): speculate must be >= 1 with a draft, got " + std::to_string(speculate))
+              .c_str());
+    effc::EngineOptions options;
+    options.draft = draft ? &draft->session() : nullptr;
+    options.speculate = speculate;
+    options.kvPageSize = kvPageSize;
+    options.kvPoolPages = kvPoolPages;
+    options.sharePrefixes = sharePrefixes;
+    options.maxSequences = maxSequences;
+    options.maxQueued = maxQueued;
+    effc::StatusOr<std::unique_ptr<effc::Engine>> engine = effc::Status::error("unreachable");
+    {
+      nb::gil_scoped_release release;
+      std::lock_guard<std::mutex> lock(target.runMutex());
+      engine = effc::Engine::create(target.session(), options);
+    }
+    engine_ = valueOrThrow(std::move(engine));
+  }
+
+  effc::RequestId submit(nb::handle prompt, int64_t maxNewTokens, double temperature, int64_t topK,
+                         double topP, uint64_t seed, std::optional<std::vector<int64_t>> stop) {
+    effc::Request r;
+    if (!nb::hasattr(prompt, "__iter__") || nb::isinstance<nb::str>(prompt))
+      throw nb::value_error("submit(): prompt must be a list or 1-D array of token ids");
+    for (nb::handle id : prompt) {
+      if (!PyIndex_Check(id.ptr()))
+        throw nb::value_error("submit(): prompt must be a list or 1-D array of token ids");
+      r.prompt.push_back(nb::cast<int64_t>(nb::int_(id)));
+    }
+    r.maxNewTokens = maxNewTokens;
+    r.temperature = temperature;
+    r.topK = topK;
+    r.topP = topP;
+    r.seed = seed;
+    r.stopTokenIds = stop.value_or(std::vector<int64_t>{});
+    return valueOrThrow(engine_->submit(std::move(r)));
+  }
+
+  void step() {
+    effc::Status status;
+    {
+      nb::gil_scoped_release release;
+      std::unique_lock<std::mutex> stepping(stepMutex_, std::defer_lock);
+      std::unique_lock<std::mutex> target(target_.runMutex(), std::defer_lock);
+      if (draft_ && draft_ != &target_) {
+        std::unique_lock<std::mutex> draft(draft_->runMutex(), std::defer_lock);
+        std::lock(stepping, target, draft); // no order to deadlock on
+        status = engine_->step();
+      } else {
+        std::lock(stepping, target);
+        status = engine_->step();
+      }
+    }
+    throwIfError(status);
+  }
+
+  int64_t run() {
+    int64_t steps = 0;
+    while (engine_->hasWork()) {
+      step();
+      ++steps;
+    }
+    return steps;
+  }
+
+  nb::tuple poll(effc::RequestId id) {
+    effc::RequestUpdate u = valueOrThrow(engine_->poll(id));
+    if (u.finish == effc::FinishReason::Error)
+      throw std::runtime_error("request " + std::to_string(id) + ": " + u.error);
+    return nb::make_tuple(u.tokens, std::string(effc::finishReasonName(u.finish)));
+  }
+
+  bool cancel(effc::RequestId id) { return engine_->cancel(id); }
+  bool hasWork() const { return engine_->hasWork(); }
+  int64_t slots() const { return engine_->slots(); }
+  int64_t maxLength() const { return engine_->maxLength(); }
+  int64_t vocabSize() const { return engine_->vocabSize(); }
+  std::string mode() const { return engine_->mode(); }
+
+  nb::dict stats() const {
+    effc::EngineStats s = engine_->stats();
+    nb::dict d;
+    d["slots"] = s.slots, d["slots_used"] = s.slotsUsed, d["queued"] = s.queued;
+    d["submitted"] = s.submitted, d["finished"] = s.finished;
+    d["generated_tokens"] = s.generatedTokens, d["steps"] = s.steps;
+    d["draft_proposed"] = s.draftProposed, d["draft_accepted"] = s.draftAccepted;
+    d["pool_unit"] = s.poolUnit, d["pool_capacity"] = s.poolCapacity;
+    d["pool_used"] = s.poolUsed, d["pool_tokens_capacity"] = s.poolTokensCapacity;
+    d["pool_tokens_held"] = s.poolTokensHeld, d["pool_page_size"] = s.poolPageSize;
+    d["pool_rows_stored"] = s.poolRowsStored, d["pool_shared"] = s.poolShared;
+    d["pool_peak_used"] = s.poolPeakUsed, d["pool_cached"] = s.poolCached;
+    d["pages_shared_total"] = s.pagesSharedTotal, d["pages_copied_total"] = s.pagesCopiedTotal;
+    d["preempted"] = s.preempted, d["runs"] = s.runs, d["run_positions"] = s.runPositions;
+    d["run_padded"] = s.runPadded;
+    return d;
+  }
+
+private:
+  PySession &target_;
+  PySession *draft_;
+  std::mutex stepMutex_; // step() from one thread at a time
+  std::unique_ptr<effc::Engine> engine_;
+};
+
+//===----------------------------------------------------------------------===//
 // compile
 //===----------------------------------------------------------------------===//
 
@@ -587,9 +711,9 @@ std::shared_ptr<PyModel>
 compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb::handle dims,
         nb::handle lora, nb::handle quantize, double llmInt8Threshold, bool loraMerge, bool fuse,
         bool raiseAttention, bool splitKvDecode, int64_t splitKvSplits, bool kvCache,
-        int64_t pagedKv, int64_t pagedKvPages, int64_t quantizeBlock, bool quantizeDouble,
-        nb::handle quantizeSkip, bool decomposeLoRA, int64_t moePartitions, int64_t devices,
-        const std::string &devicesAttention, const std::string &ringLayout,
+        int64_t pagedKv, int64_t pagedKvPages, bool packedTokens, int64_t quantizeBlock,
+        bool quantizeDouble, nb::handle quantizeSkip, bool decomposeLoRA, int64_t moePartitions,
+        int64_t devices, const std::string &devicesAttention, const std::string &ringLayout,
         const std::string &expertParallel, bool hostOnly, bool lastLogits, bool kvState,
         bool embedCubin, nb::handle arch, const std::string &gemm, nb::handle constInputs,
         bool remarks, bool verbose) {
@@ -606,7 +730,8 @@ compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb
   (void)raiseAttention;
   (void)splitKvDecode, (void)decomposeLoRA, (void)moePartitions, (void)devices, (void)hostOnly;
   (void)kvState, (void)lastLogits;
-  (void)splitKvSplits, (void)kvCache, (void)pagedKv, (void)pagedKvPages, (void)quantizeBlock;
+  (void)splitKvSplits, (void)kvCache, (void)pagedKv, (void)pagedKvPages, (void)packedTokens;
+  (void)quantizeBlock;
   (void)quantizeDouble, (void)quantizeSkip;
   (void)embedCubin, (void)arch, (void)gemm;
   (void)constInputs, (void)remarks, (void)verbose;
@@ -690,6 +815,7 @@ compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb
   options.splitKvSplits = nonNegative("split_kv_splits", splitKvSplits);
   options.pagedKv = nonNegative("paged_kv", pagedKv);
   options.pagedKvPages = nonNegative("paged_kv_pages", pagedKvPages);
+  options.packedTokens = packedTokens; // needs paged_kv: effc's rule, RuntimeError
   options.fuse = fuse;
   options.raiseAttention = raiseAttention;
   options.splitKvDecode = splitKvDecode;
@@ -949,6 +1075,69 @@ NB_MODULE(_effc, m) {
            "(a model that is not a causal LM, a too long request), ValueError for ids that\n"
            "are not integer rows.");
 
+  nb::class_<PyEngine>(
+      m, "Engine",
+      "Serves many generation requests with one model (effc::Engine; effc-serve runs the\n"
+      "same engine behind HTTP): continuous batching, requests submitted at any time, each\n"
+      "step one batched forward pass over every active request. A decoder with past runs\n"
+      "in KV-cache mode over a paged cache (prefix sharing, preemption); a model compiled\n"
+      "with paged_kv=N uses its compiled pools, and with packed_tokens=True each run packs\n"
+      "the new tokens of every request back to back (stats()['run_padded'] stays 0).\n"
+      "Any other causal LM runs in recompute mode, one request per compiled batch row.\n\n"
+      "    engine = effc.Engine(model.session(device=\"host\"), kv_page_size=4)\n"
+      "    ids = [engine.submit(p, max_new_tokens=16) for p in prompts]\n"
+      "    engine.run()                       # step() until every request finished\n"
+      "    tokens = [engine.poll(i)[0] for i in ids]")
+      .def(nb::init<PySession &, PySession *, int64_t, int64_t, int64_t, bool, int64_t, int64_t>(),
+           "session"_a, nb::kw_only(), "draft"_a = nb::none(), "speculate"_a = 0,
+           "kv_page_size"_a = 16, "kv_pool_pages"_a = 0, "share_prefixes"_a = true,
+           "max_sequences"_a = 0, "max_queued"_a = 4096, nb::keep_alive<1, 2>(),
+           nb::keep_alive<1, 3>(),
+           "session:         the target model's Session (kept alive by the engine).\n"
+           "draft:           speculative decoding: a draft model's Session (same vocabulary).\n"
+           "speculate:       tokens the draft proposes per step (>= 1 with a draft); the target\n"
+           "                 checks them in one pass (effc-run --draft D --speculate K).\n"
+           "kv_page_size:    tokens per KV page; a paged_kv=N model needs N (effc-run\n"
+           "                 --kv-page-size).\n"
+           "kv_pool_pages:   pages in the pool (0: every slot at its longest; fewer preempt).\n"
+           "share_prefixes:  requests with a common prompt prefix share its pages.\n"
+           "max_sequences:   requests that run at once (0: the compiled batch; packed_tokens:\n"
+           "                 as many as the compiled pool holds at their longest).\n"
+           "max_queued:      requests that may wait for a slot; submit() refuses more.\n"
+           "Raises RuntimeError with effc's message when the model cannot generate.")
+      .def("submit", &PyEngine::submit, "prompt"_a, nb::kw_only(), "max_new_tokens"_a = 16,
+           "temperature"_a = 0.0, "top_k"_a = 0, "top_p"_a = 1.0, "seed"_a = 0,
+           "stop"_a = nb::none(),
+           "Queues a request (any thread) and returns its id.\n\n"
+           "prompt:          token ids (list or 1-D integer array).\n"
+           "max_new_tokens:  >= 1; prompt + max_new_tokens <= max_length.\n"
+           "temperature, top_k, top_p, seed: sampling as in Session.generate (0: greedy).\n"
+           "stop:            token ids; the request ends after emitting one.\n"
+           "Raises RuntimeError naming what is wrong with the request.")
+      .def("step", &PyEngine::step,
+           "One batched step over every active request (waiting ones admitted first). The\n"
+           "GIL is released. A model error fails that step's requests and raises RuntimeError;\n"
+           "the engine goes on serving.")
+      .def("run", &PyEngine::run,
+           "Steps until no request is active or waiting; returns the number of steps.")
+      .def("poll", &PyEngine::poll, "id"_a,
+           "(tokens produced since the last poll, finish) of a request, finish one of\n"
+           "\"running\", \"length\", \"stop\", \"cancelled\". A finished request is forgotten\n"
+           "once polled. Raises RuntimeError for an unknown id or a request the model failed.")
+      .def("cancel", &PyEngine::cancel, "id"_a,
+           "Ends a request at the next step; False if it is unknown or finished.")
+      .def_prop_ro("has_work", &PyEngine::hasWork, "Whether a step would do anything.")
+      .def_prop_ro("slots", &PyEngine::slots, "Requests that run at once.")
+      .def_prop_ro("max_length", &PyEngine::maxLength, "Tokens per request (prompt + new).")
+      .def_prop_ro("vocab_size", &PyEngine::vocabSize, "The model's vocabulary.")
+      .def_prop_ro("mode", &PyEngine::mode, "\"recompute\" or \"kv-cache\".")
+      .def("stats", &PyEngine::stats,
+           "Counters (effc::EngineStats) as a dict: requests (submitted, finished,\n"
+           "generated_tokens, steps), the KV pool (pool_unit, pool_capacity, pool_used,\n"
+           "pool_page_size, pool_rows_stored, pool_peak_used, pages_shared_total, preempted,\n"
+           "...), speculative decoding (draft_proposed, draft_accepted) and the target's runs\n"
+           "(runs, run_positions, run_padded: positions computed for no token; 0 packed).");
+
   m.def("load", &loadModel, "path"_a,
         "Loads an artifact (.effc) written by effc.compile(...).save or the effc tool; validates "
         "it (checksums, manifest). Raises RuntimeError naming the file on any problem.");
@@ -958,12 +1147,13 @@ NB_MODULE(_effc, m) {
       "dims"_a = nb::none(), "lora"_a = nb::none(), "quantize"_a = nb::none(),
       "llm_int8_threshold"_a = 6.0, "lora_merge"_a = false, "fuse"_a = true,
       "raise_attention"_a = true, "split_kv_decode"_a = true, "split_kv_splits"_a = 0,
-      "kv_cache"_a = false, "paged_kv"_a = 0, "paged_kv_pages"_a = 0, "quantize_block"_a = 0,
-      "quantize_double"_a = false, "quantize_skip"_a = nb::none(), "decompose_lora"_a = true,
-      "moe_partitions"_a = 1, "devices"_a = 1, "devices_attention"_a = "replicate",
-      "ring_layout"_a = "auto", "expert_parallel"_a = "replicate", "host_only"_a = false,
-      "last_logits"_a = false, "kv_state"_a = false, "embed_cubin"_a = false, "arch"_a = nb::none(),
-      "gemm"_a = "auto", "const_inputs"_a = nb::none(), "remarks"_a = false, "verbose"_a = false,
+      "kv_cache"_a = false, "paged_kv"_a = 0, "paged_kv_pages"_a = 0, "packed_tokens"_a = false,
+      "quantize_block"_a = 0, "quantize_double"_a = false, "quantize_skip"_a = nb::none(),
+      "decompose_lora"_a = true, "moe_partitions"_a = 1, "devices"_a = 1,
+      "devices_attention"_a = "replicate", "ring_layout"_a = "auto",
+      "expert_parallel"_a = "replicate", "host_only"_a = false, "last_logits"_a = false,
+      "kv_state"_a = false, "embed_cubin"_a = false, "arch"_a = nb::none(), "gemm"_a = "auto",
+      "const_inputs"_a = nb::none(), "remarks"_a = false, "verbose"_a = false,
       "Compiles an ONNX model (or eff IR, .mlir) into a Model, as the effc tool does.\n\n"
       "path:            the model file.\n"
       "dtype:           compute precision: \"fp32\", \"bf16\" or \"fp16\" (weights converted "
@@ -995,6 +1185,11 @@ NB_MODULE(_effc, m) {
       "                 --paged-kv; 0: off).\n"
       "paged_kv_pages:  pages per pool of the paged KV cache (effc --paged-kv-pages; 0: the\n"
       "                 pass's default).\n"
+      "packed_tokens:   with paged_kv and dims {\"batch\": 1, \"seq\": (1, T)}: one run holds\n"
+      "                 the new tokens of many sequences back to back, no padding, each\n"
+      "                 token attending through its sequence's block_table row (inputs\n"
+      "                 token_seq, token_seq_lens; effc --packed-tokens). effc.Engine packs\n"
+      "                 its steps this way. Without paged_kv: RuntimeError.\n"
       "quantize_block:  scale block size for quantize (effc --quantize-block; 0: default).\n"
       "quantize_double: quantize nf4's block scales too (effc --quantize-double).\n"
       "quantize_skip:   regex of linear names left unquantized (effc --quantize-skip;\n"

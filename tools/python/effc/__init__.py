@@ -13,11 +13,15 @@ effc.Tensor implements __dlpack__/__dlpack_device__ and __array__. numpy has no
 bfloat16: numpy conversion of a bfloat16 tensor needs the ml_dtypes package and
 raises TypeError without it (torch.from_dlpack works either way).
 
+effc.Engine(session) serves many requests with one model (continuous batching,
+paged KV cache, prefix sharing, speculative decoding): submit(prompt, ...) ->
+id, run() or step(), poll(id) -> (tokens, finish), stats().
+
 Errors raise ValueError (a bad argument) or RuntimeError carrying effc's
 message (file, ONNX node, input name). help(effc.compile) lists every option.
 """
-from ._effc import (Model, Session, Tensor, TensorInfo, __version__, compile, has_compiler,
-                    load)
+from ._effc import (Engine, Model, Session, Tensor, TensorInfo, __version__, compile,
+                    has_compiler, load)
 
-__all__ = ["compile", "load", "Model", "Session", "Tensor", "TensorInfo", "has_compiler",
-           "__version__"]
+__all__ = ["compile", "load", "Model", "Session", "Engine", "Tensor", "TensorInfo",
+           "has_compiler", "__version__"]
