@@ -47,6 +47,9 @@ def parse(path):
     m = re.search(r"^running: at most (\d+)", text, re.M)
     if m:
         r["running"] = int(m[1])
+    m = re.search(r"^runs: (\d+) of the target, (\d+) token positions, (\d+) of them padding", text, re.M)
+    if m and int(m[2]):
+        r["pad"] = 100.0 * int(m[3]) / int(m[2])
     return r if all(k in r for k in ("tok_s", "ttft", "itl", "e2e")) else None
 
 
@@ -69,7 +72,7 @@ def main():
     bad = []
     print(f"\nServing: {a.title}")
     head = (f"{'rate':>6} {'system':<16} {'tok/s':>9} {'req/s':>7} {'ttft_p50':>9} {'ttft_p99':>9} {'itl_p50':>8} "
-            f"{'itl_p99':>8} {'e2e_p50':>9} {'run':>4} {'waste%':>7} {'peak%':>6} {'preempt':>7} {'x_HF':>6}")
+            f"{'itl_p99':>8} {'e2e_p50':>9} {'run':>4} {'waste%':>7} {'peak%':>6} {'preempt':>7} {'pad%':>6} {'x_HF':>6}")
     print(head)
     for rate in a.rates:
         rows = [(v, os.path.join(a.log, f"serve-{v}-{rate}.txt")) for v in a.variants]
@@ -88,7 +91,7 @@ def main():
                   f"{r['ttft']['p99']:>9.1f} {r['itl']['p50']:>8.2f} {r['itl']['p99']:>8.2f} {r['e2e']['p50']:>9.1f} "
                   f"{fmt(r.get('running'), '{:d}'):>4} {fmt(r.get('waste'), '{:.2f}'):>7} "
                   f"{fmt(r.get('waste_peak'), '{:.2f}'):>6} {fmt(r.get('preempted'), '{:d}'):>7} "
-                  f"{fmt(ratio, '{:.2f}x'):>6}")
+                  f"{fmt(r.get('pad'), '{:.1f}'):>6} {fmt(ratio, '{:.2f}x'):>6}")
         best = max((got[v]["tok_s"] for v in a.variants if got.get(v)), default=None)
         if hf and best:
             print(f"{rate:>6} target >= 10x HF's throughput: best effc {best / hf['tok_s']:.2f}x "
@@ -113,12 +116,13 @@ def main():
                   f"{r['ttft']['p99']:>9.1f} {r['itl']['p50']:>8.2f} {r['itl']['p99']:>8.2f} {r['e2e']['p50']:>9.1f} "
                   f"{fmt(r.get('running'), '{:d}'):>4} {fmt(r.get('waste'), '{:.2f}'):>7} "
                   f"{fmt(r.get('waste_peak'), '{:.2f}'):>6} {fmt(r.get('preempted'), '{:d}'):>7} "
-                  f"{fmt(ratio, '{:.2f}x'):>6}")
+                  f"{fmt(r.get('pad'), '{:.1f}'):>6} {fmt(ratio, '{:.2f}x'):>6}")
         print(f"first: the first {a.cmp_requests} requests of the trace, all at once (gather copies every row's past "
               f"through the host each run); x_HF there: throughput / {cmp[0]}'s on the same requests.")
     print("rate: Poisson arrivals per second ('inf': all at once); ms for ttft/itl/e2e; run: most requests running "
           "at once;\nwaste%: token rows of used pages not yet written, summed over the steps (peak%: at the step with "
-          "the most pages);\nx_HF: throughput / HF generate()'s with static padded batches in arrival order.")
+          "the most pages);\npad%: token positions the target's runs computed for no token (rows padded to a run's longest "
+          "feed; 0 packed);\nx_HF: throughput / HF generate()'s with static padded batches in arrival order.")
 
     ks = a.spec_k.split()
     if ks:

@@ -20,6 +20,11 @@
 #    prefill chunk; L = the longest prompt + output):
 #      paged-state  --paged-kv=PAGE --kv-state (pools in session state)
 #      paged        --paged-kv=PAGE (pools fed and returned each run)
+#      packed-state --paged-kv=PAGE --kv-state --packed-tokens, compiled with
+#                   --dim batch=1 --dim seq=1..T (T = EFFC_SERVE_PACKED_SEQ):
+#                   each run packs the new tokens of every running request
+#                   back to back, up to T, no padding
+#      packed       the same without --kv-state
 #      gather       no paging in the model: the engine gathers each run's past
 #                   from its page store into the contiguous past inputs
 #                   (slow: it replays the first EFFC_SERVE_GATHER_REQUESTS
@@ -27,7 +32,8 @@
 # 3. Per rate: effc-run ART --serve-bench TRACE per variant, then
 #    hf_serve_peer.py (static batches of EFFC_SERVE_HF_BATCH in arrival
 #    order, padded); one table (report.py): throughput, TTFT / ITL / E2E
-#    percentiles, KV pool waste, and each row's throughput / HF's.
+#    percentiles, KV pool waste, the runs' padding, and each row's
+#    throughput / HF's.
 # 4. Speculative decoding (EFFC_SERVE_SPEC=1): target and draft compiled at
 #    batch 1 (paged-state); EFFC_SERVE_SPEC_REQUESTS requests of
 #    EFFC_SERVE_SPEC_PROMPT + EFFC_SERVE_SPEC_NEW tokens one after another,
@@ -46,7 +52,8 @@
 #      EFFC_SERVE_BATCH (32), EFFC_SERVE_MAX_SEQS (requests running at once,
 #      effc-run --max-seqs; default the batch; more run in several runs of
 #      the compiled batch per step), EFFC_SERVE_SEQ (512), EFFC_SERVE_PAGE (16),
-#      EFFC_SERVE_VARIANTS ("paged-state paged gather"),
+#      EFFC_SERVE_VARIANTS ("paged-state paged packed-state gather"),
+#      EFFC_SERVE_PACKED_SEQ (2048; tokens of one packed run),
 #      EFFC_SERVE_GATHER_REQUESTS (32), EFFC_SERVE_PEER
 #      (hf or none), EFFC_SERVE_HF_BATCH (16), EFFC_SERVE_SPEC (1),
 #      EFFC_SERVE_SPEC_K ("2 4"), EFFC_SERVE_SPEC_REQUESTS (4),
@@ -59,7 +66,7 @@
 set -uo pipefail
 me=bench_serve
 here=$(cd "$(dirname "$0")" && pwd)
-# shellcheck source=../../test/gpu/lib.sh
+# shellcheck source=test/gpu/lib.sh
 source "$here/../../test/gpu/lib.sh"
 [[ $# == 1 ]] || fail_setup "usage: bench/serve/run.sh BIN_DIR"
 bin=$(cd "$1" && pwd) || fail_setup "no directory $1"
@@ -77,7 +84,8 @@ batch=${EFFC_SERVE_BATCH:-32}
 max_seqs=${EFFC_SERVE_MAX_SEQS:-$batch}
 seq=${EFFC_SERVE_SEQ:-512}
 page=${EFFC_SERVE_PAGE:-16}
-read -ra variants <<<"${EFFC_SERVE_VARIANTS:-paged-state paged gather}"
+read -ra variants <<<"${EFFC_SERVE_VARIANTS:-paged-state paged packed-state gather}"
+packed_seq=${EFFC_SERVE_PACKED_SEQ:-2048}
 gather_requests=${EFFC_SERVE_GATHER_REQUESTS:-32}
 peer=${EFFC_SERVE_PEER:-hf}
 hf_batch=${EFFC_SERVE_HF_BATCH:-16}
@@ -96,12 +104,17 @@ seed=${EFFC_SERVE_SEED:-0}
 need_exec "$bin/effc" "$bin/effc-run"
 need_cmd python3 timeout
 [[ ${#prompt[@]} == 2 && ${#output[@]} == 2 ]] || fail_setup "EFFC_SERVE_PROMPT / EFFC_SERVE_OUTPUT: 'MIN MAX'"
-for v in "$requests" "$gather_requests" "$batch" "$max_seqs" "$seq" "$page" "$hf_batch" "$spec_requests" "$spec_prompt" "$spec_new" \
+for v in "$requests" "$gather_requests" "$batch" "$max_seqs" "$seq" "$packed_seq" "$page" "$hf_batch" "$spec_requests" "$spec_prompt" "$spec_new" \
   "${prompt[@]}" "${output[@]}" "${spec_k[@]}"; do
   [[ $v =~ ^[1-9][0-9]*$ ]] || fail_setup "'$v' is not a positive integer (EFFC_SERVE_* sizes)"
 done
+[[ $timeout_s =~ ^[1-9][0-9]*$ ]] || fail_setup "EFFC_SERVE_TIMEOUT: a positive number of seconds, got '$timeout_s'"
+[[ $spec =~ ^[01]$ ]] || fail_setup "EFFC_SERVE_SPEC: 0 or 1, got '$spec'"
+[[ $backend =~ ^(cuda|host)$ ]] || fail_setup "EFFC_SERVE_BACKEND: cuda or host, got '$backend'"
+[[ $dtype =~ ^(fp32|bf16|fp16)$ ]] || fail_setup "EFFC_SERVE_DTYPE: fp32, bf16 or fp16, got '$dtype'"
 for v in "${variants[@]}"; do
-  [[ $v =~ ^(paged-state|paged|gather)$ ]] || fail_setup "bad variant '$v' (paged-state, paged, gather)"
+  [[ $v =~ ^(paged-state|paged|packed-state|packed|gather)$ ]] ||
+    fail_setup "bad variant '$v' (paged-state, paged, packed-state, packed, gather)"
 done
 # gather copies every row's past through the host each run (GBs a step on
 # the 1B): it replays the first EFFC_SERVE_GATHER_REQUESTS requests, all at
@@ -149,12 +162,16 @@ export_model() { # NAME: $work/NAME/model.onnx (kept when meta.json is there)
   python3 "$here/../generate/export_withpast.py" --arch "${m%%-*}" --size "${m#*-}" --out "$dir" "${ort[@]}" \
     >"$log/export-$m.log" 2>&1 || { echo "export of $m failed: $(tail -1 "$log/export-$m.log")" >"$log/$m.fail"; return 1; }
 }
-# A batch range 1..B: runs of fewer rows are not padded to B. A paged
-# variant whose remarks do not show paging (eff-paged-kv refused the model)
-# is a FAIL.
+# A batch range 1..B: runs of fewer rows are not padded to B. A packed
+# variant is one row of up to EFFC_SERVE_PACKED_SEQ tokens (many requests'
+# tokens back to back). A paged variant whose remarks do not show paging
+# (eff-paged-kv refused the model), or a packed one not packed
+# (eff-packed-tokens refused it), is a FAIL.
 compile() { # ONNX VARIANT BATCH LENGTH OUT [SEQUENCES]
-  local flags=(--dim "batch=$([[ $3 == 1 ]] && echo 1 || echo "1..$3")" --dim "seq=1..$seq"
-    --dim "past=0..$(($4 - 1))" --dim "total=1..$4"
+  local b=batch=1..$3 s=seq=1..$seq
+  [[ $3 == 1 ]] && b=batch=1
+  [[ $2 == packed* ]] && b=batch=1 s=seq=1..$packed_seq
+  local flags=(--dim "$b" --dim "$s" --dim "past=0..$(($4 - 1))" --dim "total=1..$4"
     "--dtype=$dtype" --remarks)
   [[ $backend == cuda ]] && flags+=(--embed-cubin "--arch=$arch")
   # The pool: every sequence running at once (--max-seqs) at its longest.
@@ -162,12 +179,17 @@ compile() { # ONNX VARIANT BATCH LENGTH OUT [SEQUENCES]
   case $2 in
     paged-state) flags+=("--paged-kv=$page" "--paged-kv-pages=$pages" --kv-state) ;;
     paged) flags+=("--paged-kv=$page" "--paged-kv-pages=$pages") ;;
+    packed-state) flags+=("--paged-kv=$page" "--paged-kv-pages=$pages" --kv-state --packed-tokens) ;;
+    packed) flags+=("--paged-kv=$page" "--paged-kv-pages=$pages" --packed-tokens) ;;
   esac
   if ! "$bin/effc" "$1" "${flags[@]}" -o "$5" >"$5.log" 2>&1; then
     echo "effc $2 failed: $(tail -1 "$5.log")" >"$5.fail"
     rm -f "$5"
-  elif [[ $2 == paged* ]] && ! grep -q 'paged KV: attention .* through the block table' "$5.log"; then
+  elif [[ $2 == paged* || $2 == packed* ]] && ! grep -q 'paged KV: attention .* through the block table' "$5.log"; then
     echo "effc $2: not paged ($(grep -m1 'paged KV' "$5.log" | sed 's/.*remark: //'))" >"$5.fail"
+    rm -f "$5"
+  elif [[ $2 == packed* ]] && ! grep -q 'packed tokens: input_ids \[1, T\] holds the new tokens' "$5.log"; then
+    echo "effc $2: not packed ($(grep -m1 'packed tokens' "$5.log" | sed 's/.*remark: //'))" >"$5.fail"
     rm -f "$5"
   fi
 }
@@ -211,7 +233,7 @@ for r in "${rates[@]}"; do
   for v in "${main[@]}"; do
     say "rate $r: effc $v"
     serve "$work/serve-$v.effc" "$work/trace-$r.txt" "$log/serve-$v-$r.txt" --max-seqs "$max_seqs" || fail "effc $v, rate $r: $(tail -1 "$log/serve-$v-$r.txt")"
-    grep -E '^(throughput|kv pool):' "$log/serve-$v-$r.txt" >&2
+    grep -E '^(throughput|kv pool|runs):' "$log/serve-$v-$r.txt" >&2
   done
   if [[ $peer == hf ]]; then
     say "rate $r: HF generate, static batches of $hf_batch"
@@ -239,7 +261,7 @@ fi
 
 python3 "$here/report.py" --log "$log" --rates "${rates[@]}" --variants "${main[@]}" \
   --cmp "${cmp[*]}" --cmp-requests "$gather_requests" --peer "$peer" --hf-batch "$hf_batch" --spec-k "$( ((spec)) && echo "${spec_k[@]}")" \
-  --title "${onnx_dir:-$model} ($dtype, $backend), $requests requests, prompts ${prompt[*]}, outputs ${output[*]}, compiled batch $batch, $max_seqs at once, prefill chunk $seq, pages of $page" ||
+  --title "${onnx_dir:-$model} ($dtype, $backend), $requests requests, prompts ${prompt[*]}, outputs ${output[*]}, compiled batch $batch, $max_seqs at once, prefill chunk $seq, packed runs of $packed_seq tokens, pages of $page" ||
   fail "report.py: a log lacks its lines"
 echo "Total $((SECONDS - start)) s. Logs: $log"
 if ((failed)); then

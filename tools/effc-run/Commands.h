@@ -26,6 +26,9 @@ StatusOr<bool> runEngine(const Options &o, Session &target, Session *draft);
 /// --serve-bench (ServeBench.cpp): replays a request trace, prints throughput
 /// and latency percentiles.
 StatusOr<bool> runServeBench(const Options &o, Session &target, Session *draft);
+/// The engine's `runs: R of the target, P token positions, Q of them
+/// padding (X%)` line (KV-cache mode; nothing in recompute mode).
+void printEngineRuns(const EngineStats &stats);
 Status bench(Session &s, const std::vector<Tensor> &inputs, int n);
 void printStats(const Model &model);
 void printProfile(const RunProfile &p);

@@ -74,6 +74,14 @@ Status readPrompts(const Options &o, const Session &session,
 
 } // namespace
 
+void printEngineRuns(const EngineStats &stats) {
+  if (stats.runs > 0)
+    std::printf("runs: %lld of the target, %lld token positions, %lld of them padding (%.1f%%)\n",
+                (long long)stats.runs, (long long)stats.runPositions, (long long)stats.runPadded,
+                stats.runPositions ? 100.0 * double(stats.runPadded) / double(stats.runPositions)
+                                   : 0.0);
+}
+
 StatusOr<bool> runEngine(const Options &o, Session &target, Session *draft) {
   EngineOptions eo;
   eo.draft = draft;
@@ -159,11 +167,7 @@ StatusOr<bool> runEngine(const Options &o, Session &target, Session *draft) {
                 (long long)stats.poolUsed, (long long)stats.poolCached);
     std::printf("preempted: %lld\n", (long long)stats.preempted);
   }
-  if (stats.runs > 0)
-    std::printf("runs: %lld of the target, %lld token positions, %lld of them padding (%.1f%%)\n",
-                (long long)stats.runs, (long long)stats.runPositions, (long long)stats.runPadded,
-                stats.runPositions ? 100.0 * double(stats.runPadded) / double(stats.runPositions)
-                                   : 0.0);
+  printEngineRuns(stats);
   for (const Submission &s : subs) {
     std::string name = "row " + std::to_string(s.row) +
                        (copies > 1 ? " copy " + std::to_string(s.copy) : std::string());

@@ -195,6 +195,7 @@ StatusOr<bool> runServeBench(const Options &o, Session &target, Session *draft) 
   printLatency("inter-token latency", itl);
   printLatency("end-to-end latency", e2e);
   std::printf("running: at most %lld requests at once\n", (long long)maxRunning);
+  printEngineRuns(stats);
   if (stats.poolUnit == "pages") {
     const int64_t peakRows = peak.poolUsed * stats.poolPageSize;
     std::printf(
