@@ -31,9 +31,10 @@
 // launch gaps: what a decode step run with cuda_graphs sees; cuBLAS too).
 // --rows=M,..: the perf table's M (default 1,4,16,128,2048).
 // --gemv-variant=NAME: the decode rows (M <= 16, check and perf) with that
-// decode GEMV (the emitter's chooseDecodeGemv: vec, mma, bs, bs_lut, bs_sk,
-// bs_sk2/4/8, bs_lut_sk, bs_lut_sk2/4/8) instead of its default; where the
-// variant does not apply to a scheme (e.g. bs_lut to int8) that cell says
+// decode GEMV (the emitter's chooseDecodeGemv: vec, mma, bs, bs_lut, bs_fast,
+// bs_sk, bs_sk2/4/8, bs_lut_sk, bs_lut_sk2/4/8, bs_fast_sk, bs_fast_sk2/4/8)
+// instead of its default; where the variant does not apply to a scheme
+// (e.g. bs_lut to int8) that cell says
 // n/a; --check then runs only M in {1, 4, 16}. --decode=vec / --decode=mma:
 // --gemv-variant=vec / mma.
 // Without --check or --perf both run. Exit status 1 when a check fails.
@@ -185,8 +186,9 @@ float fromBf16(uint16_t b) {
 /// --gemv-variant: the emitter's gemv_variant attr (empty: its default).
 std::string gVariant;
 /// The decode GEMVs chooseDecodeGemv knows (--compile-only compiles each).
-const std::vector<std::string> kVariants = {"vec",    "mma",    "bs",     "bs_lut",   "bs_sk",
-                                            "bs_sk2", "bs_sk4", "bs_sk8", "bs_lut_sk"};
+const std::vector<std::string> kVariants = {"vec",     "mma",       "bs",        "bs_lut",
+                                            "bs_fast", "bs_sk",     "bs_sk2",    "bs_sk4",
+                                            "bs_sk8",  "bs_lut_sk", "bs_fast_sk"};
 /// The target has thread block clusters (sm_90*): split-K variants apply.
 bool gSm90 = false;
 
@@ -220,9 +222,9 @@ KernelDesc describe(const Scheme &s, const Packed &p, int64_t M, int64_t K, int6
 
 struct Kernel {
   std::string label, name, variant, source, cubin, error;
-  int64_t bm = 0, bn = 0;     // the mma tile
-  int64_t split = 1, lut = 0; // gemv_mma_bs
-  bool notApplicable = false; // the forced --gemv-variant does not take this kernel
+  int64_t bm = 0, bn = 0;               // the mma tile
+  int64_t split = 1, lut = 0, fast = 0; // gemv_mma_bs
+  bool notApplicable = false;           // the forced --gemv-variant does not take this kernel
   LaunchDims launch;
 };
 
@@ -248,6 +250,7 @@ Kernel generate(const Scheme &s, const Packed &p, int64_t M, int64_t K, int64_t 
   k.bn = c.param("bn");
   k.split = c.param("split", 1);
   k.lut = c.param("lut");
+  k.fast = c.param("fast");
   k.launch = c.launch;
   k.source = cudaPrelude() + deviceSources({"quant_defs.cuh", "quant_linear.cuh"}) + text;
   return k;
@@ -261,12 +264,14 @@ std::string variantText(const Kernel &k) {
   if (k.variant == "mma")
     return "mma " + std::to_string(k.bm) + "x" + std::to_string(k.bn);
   std::string v = k.variant;
-  if (k.lut || k.split > 1)
+  if (k.lut || k.fast || k.split > 1)
     v += "+";
   if (k.lut)
     v += "lut";
+  if (k.fast)
+    v += "fast";
   if (k.split > 1)
-    v += std::string(k.lut ? "/" : "") + "sk" + std::to_string(k.split);
+    v += std::string(k.lut || k.fast ? "/" : "") + "sk" + std::to_string(k.split);
   return v;
 }
 
@@ -813,8 +818,11 @@ int main(int argc, char **argv) {
       gVariant = a.substr(9);
     else if (a.rfind("--gemv-variant=", 0) == 0) {
       gVariant = a.substr(15);
+      // Beyond kVariants: the fixed splits of the table and fast decodes.
+      static const std::vector<std::string> kMore = {"bs_lut_sk2",  "bs_lut_sk4",  "bs_lut_sk8",
+                                                     "bs_fast_sk2", "bs_fast_sk4", "bs_fast_sk8"};
       if (std::find(kVariants.begin(), kVariants.end(), gVariant) == kVariants.end() &&
-          gVariant != "bs_lut_sk2" && gVariant != "bs_lut_sk4" && gVariant != "bs_lut_sk8") {
+          std::find(kMore.begin(), kMore.end(), gVariant) == kMore.end()) {
         std::fprintf(stderr, "effc-quant-bench: unknown --gemv-variant=%s\n", gVariant.c_str());
         return usage();
       }

@@ -151,6 +151,7 @@ struct DecodeGemv {
   std::string kernel; // gemv_vec, gemv, gemv_mma, gemv_mma_bs
   int64_t split = 1;  // gemv_mma_bs: CTAs of a cluster along K (sm_90)
   bool lut = false;   // gemv_mma_bs: the nf4/fp4 byte-pair table
+  bool fast = false;  // gemv_mma_bs: the FAST decodes (lop3 int4, prmt book)
 };
 
 constexpr int64_t kSMs = 132;         // H100 SXM (the split-K target)
@@ -177,8 +178,10 @@ constexpr const char *kDefaultDecodeGemv = "bs";
 /// effc-quant-bench --gemv-variant (empty: kDefaultDecodeGemv): vec
 /// (gemv_vec, or the scalar gemv where 16-byte chunks do not fit), mma
 /// (gemv_mma), bs (gemv_mma_bs), bs_lut (with the nf4/fp4 pair table),
-/// bs_sk / bs_lut_sk (split-K over a cluster, autoSplit; sm_90a), bs_skN /
-/// bs_lut_skN (split N = 2, 4, 8). The default falls back (bs to mma to vec)
+/// bs_fast (its FAST decodes: int4 by lop3 pairs, nf4/fp4 from a book in
+/// registers by prmt, int8 with bf16 by prmt), bs_sk / bs_lut_sk / bs_fast_sk
+/// (split-K over a cluster, autoSplit; sm_90a), bs_skN / bs_lut_skN /
+/// bs_fast_skN (split N = 2, 4, 8). The default falls back (bs to mma to vec)
 /// where a kernel does not fit; a named one that does not fit is an error
 /// saying why.
 bool chooseDecodeGemv(const QuantGeometry &g, bool sm90, std::string name, DecodeGemv &out,
@@ -220,6 +223,9 @@ bool chooseDecodeGemv(const QuantGeometry &g, bool sm90, std::string name, Decod
         return fail("does not apply (the pair table is for nf4/fp4)");
       out.lut = true;
       rest = rest.substr(4);
+    } else if (rest.rfind("_fast", 0) == 0) {
+      out.fast = true;
+      rest = rest.substr(5);
     }
     if (rest.empty())
       return true;
@@ -228,16 +234,16 @@ bool chooseDecodeGemv(const QuantGeometry &g, bool sm90, std::string name, Decod
     else if (rest == "_sk2" || rest == "_sk4" || rest == "_sk8")
       out.split = rest[3] - '0';
     else
-      return fail("is not a variant (vec, mma, bs, bs_lut, bs_sk, bs_sk2/4/8, bs_lut_sk, "
-                  "bs_lut_sk2/4/8)");
+      return fail("is not a variant (vec, mma, bs, bs_lut, bs_fast, bs_sk, bs_sk2/4/8, "
+                  "bs_lut_sk, bs_lut_sk2/4/8, bs_fast_sk, bs_fast_sk2/4/8)");
     if (out.split > 1 && !sm90)
       return fail("needs thread block clusters (sm_90)");
     if (out.split > 1 && ceilDiv(blockScaledWindows(g), out.split) < 8)
       return fail("leaves fewer windows than warps per K slice");
     return true;
   }
-  return fail("is not a variant (vec, mma, bs, bs_lut, bs_sk, bs_sk2/4/8, bs_lut_sk, "
-              "bs_lut_sk2/4/8)");
+  return fail("is not a variant (vec, mma, bs, bs_lut, bs_fast, bs_sk, bs_sk2/4/8, bs_lut_sk, "
+              "bs_lut_sk2/4/8, bs_fast_sk, bs_fast_sk2/4/8)");
 }
 
 /// quant_linear_mma: more rows than the GEMVs take, 16-bit activations (the
@@ -288,6 +294,7 @@ bool chooseQuantLinear(const KernelDesc &d, KernelChoice &c, std::string &error)
       c.launch.grid[1] = uint32_t(v.split);
       c.setParam("split", v.split);
       c.setParam("lut", v.lut);
+      c.setParam("fast", v.fast);
       // Clusters: the artifact then targets sm_90a (as the wgmma GEMMs do).
       c.needsHopperPrelude = v.split > 1;
     } else {
@@ -333,7 +340,7 @@ bool instantiateQuantLinear(const KernelDesc &d, const KernelChoice &c, std::str
              ? ", outliers |a| >= " + floatLit(g.threshold)
              : std::string(),
          " (", c.variant, split > 1 ? ", split-K " + std::to_string(split) : std::string(),
-         c.param("lut") ? ", pair table" : "", ")");
+         c.param("lut") ? ", pair table" : "", c.param("fast") ? ", fast decode" : "", ")");
   w.line("auto loadA = [&](long long i) -> float { return ",
          loadAs(d.inputs[0].dtype, "x0", "i", Compute::F32), "; };");
   if (g.doubleQuant)
@@ -353,8 +360,9 @@ bool instantiateQuantLinear(const KernelDesc &d, const KernelChoice &c, std::str
            ", x0, loadScale, store);");
   else if (c.variant == "gemv_mma_bs")
     w.line("quant_linear_gemv_mma_bs<", cfg, ", ", flag(g.aType == DType::BFLOAT16),
-           split > 1 || c.param("lut")
-               ? ", " + std::to_string(split) + ", " + flag(c.param("lut") != 0)
+           split > 1 || c.param("lut") || c.param("fast")
+               ? ", " + std::to_string(split) + ", " + flag(c.param("lut") != 0) + ", " +
+                     flag(c.param("fast") != 0)
                : std::string(),
            ">(x1, ", zp, ", x0, loadScale, store);");
   else

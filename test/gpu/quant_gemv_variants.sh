@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The decode GEMVs of eff.quant_linear (issue 17) side by side on one
-# H100/H200 (about a minute per variant; all nine may not fit one 10-minute
-# call: run VARIANTS="default bs_lut bs_sk bs_lut_sk" first, then
-# VARIANTS="bs_sk2 bs_sk4 bs_sk8 mma vec" on the same warm machine; the
-# table covers every variant whose output is in the log directory):
+# H100/H200 (about a minute per variant; all eleven may not fit one 10-minute
+# call: run VARIANTS="default bs_lut bs_fast bs_sk bs_lut_sk bs_fast_sk"
+# first, then VARIANTS="bs_sk2 bs_sk4 bs_sk8 mma vec" on the same warm
+# machine; the table covers every variant whose output is in the log
+# directory):
 #   [VARIANTS="..."] test/gpu/quant_gemv_variants.sh BIN_DIR
 #     BIN_DIR  holds effc-quant-bench (a static build travels); cuBLAS is
 #              dlopen()ed as bench/quant/run.sh finds it (ldconfig, else
@@ -37,7 +38,7 @@ need_exec "$bench"
 need_cmd python3 timeout
 log=${EFFC_QGV_DIR:-/tmp/quant-gemv-variants}
 mkdir -p "$log"
-variants=${VARIANTS:-default bs_lut bs_sk bs_lut_sk bs_sk2 bs_sk4 bs_sk8 mma vec}
+variants=${VARIANTS:-default bs_lut bs_fast bs_sk bs_lut_sk bs_fast_sk bs_sk2 bs_sk4 bs_sk8 mma vec}
 start=$SECONDS
 say() { echo "[$((SECONDS - start)) s] $*"; }
 status=0

@@ -737,9 +737,24 @@ __device__ void quant_linear_gemv_mma(const u8 *w, const u8 *zp, const u16 *a, c
 //     (4 index extractions, 4 loads and 2 permutes per 4 codes become 2 and
 //     2); the same rounding (book value to 16 bits, fp32 scale per window).
 //     The table is written while the first batch of weights is in flight.
+//   FAST (gemv_mma_bs_fast*): fewer instructions per code, no shared
+//     memory in the decode, the same values and one rounding as above:
+//     int4: the 8 codes of a word paired as (c0, c4), (c1, c5), (c2, c6),
+//     (c3, c7), each pair one lop3 ((word >> 4 i) & 0x000F000F | magic)
+//     and the fma, with the activation pairs permuted to match (4 prmt per
+//     word and row tile, shared by both columns; the order of k inside an
+//     mma is free); int8 with bf16: each fp32 2^23 | c one prmt and the pair
+//     of exact integers |c - zero| <= 255 one prmt (no rounding convert);
+//     nf4/fp4: the 16-entry book held in 8 registers as byte planes (low /
+//     high bytes of entries 0-7 and 8-15) and looked up 4 codes at once by
+//     prmt with the codes' low 3 bits as the selector, the code's bit 3
+//     picking the plane by a second prmt, two prmts pairing the bytes:
+//     12 ALU instructions per 4 codes, no shared-memory loads or bank
+//     conflicts (selectors masked to 3 bits: prmt's 4th bit would
+//     sign-replicate). int8 with fp16 decodes as above.
 // Launch: grid (ceil(N / 16), SPLIT), 256 threads (and SPLIT > 1:
 // __cluster_dims__(1, SPLIT, 1) on the kernel).
-template <class C, bool BF, int SPLIT = 1, bool LUT = false, class LS, class ST>
+template <class C, bool BF, int SPLIT = 1, bool LUT = false, bool FAST = false, class LS, class ST>
 __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a,
                                          const LS &loadScale, const ST &store) {
   constexpr bool FLAT = C::LAYOUT == QL_LAYOUT_BNB_FLAT;
@@ -766,6 +781,9 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
   static_assert(C::ROWS <= 16, "quant_linear_gemv_mma_bs: at most 16 rows");
   constexpr bool BOOK = C::SCHEME == QL_NF4 || C::SCHEME == QL_FP4;
   static_assert(!LUT || (BOOK && FLAT && C::BITS == 4), "the pair table is for nf4/fp4");
+  static_assert(!(LUT && FAST), "one nf4/fp4 decode: the pair table or the register book");
+  // FAST int4: activation pairs permuted to the codes' (c i, c i+4) pairs.
+  constexpr bool PERMUTE = FAST && C::BITS == 4 && !FLAT;
   // 16-bit patterns: 1.0 twice, and the int4 / fp16-int8 magic (128 or 1024).
   [[maybe_unused]] constexpr u32 ONE2 = BF ? 0x3F803F80u : 0x3C003C00u;
   [[maybe_unused]] constexpr u32 MAGIC2 = BF ? 0x43004300u : 0x64006400u;
@@ -775,10 +793,21 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
   // code, in the high nibble, in the low half), the same for every lane l.
   __shared__ __align__(16) u32 pairs[LUT ? 256 * 32 : 4];
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, g = lane >> 2, t = lane & 3;
-  if constexpr (!LUT) {
+  if constexpr (!LUT && !FAST) {
     if (BOOK && tid < 16)
       book[tid] = pack2<BF>(C::SCHEME == QL_FP4 ? ql_fp4_book[tid] : ql_nf4_book[tid], 0.0f);
     __syncthreads();
+  }
+  // FAST nf4/fp4: the book's 16-bit values as byte planes, bookL[j] byte i
+  // = low byte of entry 4 j + i (bookH: high bytes).
+  u32 bookL[4] = {0u, 0u, 0u, 0u}, bookH[4] = {0u, 0u, 0u, 0u};
+  if constexpr (FAST && BOOK) {
+#pragma unroll
+    for (int e = 0; e < 16; ++e) {
+      const u32 v = pack2<BF>(C::SCHEME == QL_FP4 ? ql_fp4_book[e] : ql_nf4_book[e], 0.0f);
+      bookL[e >> 2] |= (v & 0xFFu) << (8 * (e & 3));
+      bookH[e >> 2] |= ((v >> 8) & 0xFFu) << (8 * (e & 3));
+    }
   }
   auto fillPairs = [&] {
     if constexpr (LUT) {
@@ -853,7 +882,36 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
   };
   // Codes 4 s .. 4 s + 3 of a piece as two 16-bit pairs (lo: 4 s, 4 s + 1).
   auto decode = [&](const u32 *q, int s, u32 bias, float fbias, u32 &lo, u32 &hi) {
-    if constexpr (C::BITS == 8) {
+    if constexpr (FAST && C::BITS == 8 && BF) {
+      // fp32 2^23 + c_i = bytes (c_i, 0, 0, 0x4B); c - zero is exact in bf16.
+      const u32 word = q[s];
+      float v[4];
+#pragma unroll
+      for (int i = 0; i < 4; ++i)
+        v[i] = __uint_as_float(__byte_perm(word, 0x4B000000u, 0x7540u | (u32)i)) - fbias;
+      lo = __byte_perm(__float_as_uint(v[0]), __float_as_uint(v[1]), 0x7632);
+      hi = __byte_perm(__float_as_uint(v[2]), __float_as_uint(v[3]), 0x7632);
+    } else if constexpr (PERMUTE) {
+      // Step 2 i + h of word i: lo = codes (2 h, 2 h + 4), hi = (2 h + 1,
+      // 2 h + 5) (low nibble first): the word shifted by 8 h and 8 h + 4.
+      const u32 word = q[s >> 1];
+      const int sh = 8 * (s & 1);
+      lo = fma2<BF>(((word >> sh) & 0x000F000Fu) | MAGIC2, ONE2, bias);
+      hi = fma2<BF>(((word >> (sh + 4)) & 0x000F000Fu) | MAGIC2, ONE2, bias);
+    } else if constexpr (FAST && BOOK) {
+      // Nibbles of h (bytes 2 s, 2 s + 1): n0 = code 4 s + 1, n1 = 4 s,
+      // n2 = 4 s + 3, n3 = 4 s + 2 (first code in the high nibble). Byte j
+      // of L / H: low / high byte of the value of nibble j.
+      const u32 h = q[s >> 1] >> (16 * (s & 1));
+      const u32 sel = h & 0x7777u;                      // the low 3 bits
+      const u32 plane = ((h >> 1) & 0x4444u) | 0x3210u; // bit 3: the upper plane
+      const u32 L = __byte_perm(__byte_perm(bookL[0], bookL[1], sel),
+                                __byte_perm(bookL[2], bookL[3], sel), plane);
+      const u32 H = __byte_perm(__byte_perm(bookH[0], bookH[1], sel),
+                                __byte_perm(bookH[2], bookH[3], sel), plane);
+      lo = __byte_perm(L, H, 0x4051); // (code 4 s, 4 s + 1)
+      hi = __byte_perm(L, H, 0x6273); // (4 s + 2, 4 s + 3)
+    } else if constexpr (C::BITS == 8) {
       const u32 word = q[s];
       if constexpr (BF) {
         float v[4];
@@ -924,7 +982,12 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
 #pragma unroll
       for (int m = 0; m < MT; ++m) {
         const uint4 &v = act.v[m][s >> 1];
-        const u32 bfr[2] = {(s & 1) ? v.z : v.x, (s & 1) ? v.w : v.y};
+        u32 bfr[2] = {(s & 1) ? v.z : v.x, (s & 1) ? v.w : v.y};
+        if constexpr (PERMUTE) { // (a 2h, a 2h+4), (a 2h+1, a 2h+5) of the word's 8 k
+          const u32 x = (s & 1) ? v.y : v.x, y = (s & 1) ? v.w : v.z;
+          bfr[0] = __byte_perm(x, y, 0x5410);
+          bfr[1] = __byte_perm(x, y, 0x7632);
+        }
         if constexpr (PER_CHANNEL)
           mma_m16n8k16<BF>(acc[(p + s) & 1][m], af, bfr);
         else

@@ -62,9 +62,9 @@ std::vector<float> runEmulatedVec(const std::vector<float> &a, const std::vector
 }
 
 /// One run of quant_linear_gemv_mma<C, BF> (the tensor-core decode GEMV;
-/// BS: quant_linear_gemv_mma_bs, LUT: with its nf4/fp4 pair table) over `a`
-/// (16-bit bits): ceil(N / 16) blocks of 256 threads.
-template <class C, bool BF, bool BS = false, bool LUT = false, class LS>
+/// BS: quant_linear_gemv_mma_bs, LUT: with its nf4/fp4 pair table, FAST: its
+/// FAST decodes) over `a` (16-bit bits): ceil(N / 16) blocks of 256 threads.
+template <class C, bool BF, bool BS = false, bool LUT = false, bool FAST = false, class LS>
 std::vector<float> runEmulatedGemvMma(const std::vector<uint16_t> &a, const std::vector<uint8_t> &w,
                                       const std::vector<uint8_t> &zp, const LS &loadScale) {
   std::vector<float> y(size_t(C::ROWS * C::N), NAN);
@@ -72,8 +72,8 @@ std::vector<float> runEmulatedGemvMma(const std::vector<uint16_t> &a, const std:
   const int gridX = int((C::N + 15) / 16);
   emu::launch(unsigned(gridX), 1, [&] {
     if constexpr (BS)
-      emu::quant_linear_gemv_mma_bs<C, BF, 1, LUT>(w.data(), zp.empty() ? nullptr : zp.data(),
-                                                   a.data(), loadScale, store);
+      emu::quant_linear_gemv_mma_bs<C, BF, 1, LUT, FAST>(w.data(), zp.empty() ? nullptr : zp.data(),
+                                                         a.data(), loadScale, store);
     else
       emu::quant_linear_gemv_mma<C, BF>(w.data(), zp.empty() ? nullptr : zp.data(), a.data(),
                                         loadScale, store);
@@ -97,9 +97,10 @@ struct Config {
 /// double quantized (quant_defs.cuh's QL_DQ bytes, decoded by ql_dq_absmax).
 /// VEC: quant_linear_gemv_vec on the same (16-bit rounded) activations
 /// instead of quant_linear_mma (BM, BN unused); GMMA 1: quant_linear_gemv_mma,
-/// 2: quant_linear_gemv_mma_bs, 3: quant_linear_gemv_mma_bs with the pair table.
+/// 2: quant_linear_gemv_mma_bs, 3: quant_linear_gemv_mma_bs with the pair table,
+/// 4: quant_linear_gemv_mma_bs with its FAST decodes. `out`: the kernel's y.
 template <class C, int BM, int BN, bool BF, bool DQ = false, bool VEC = false, int GMMA = 0>
-double maxRelError(uint32_t seed) {
+double maxRelError(uint32_t seed, std::vector<float> *out = nullptr) {
   std::mt19937 rng(seed);
   const bool flat = C::LAYOUT == QL_LAYOUT_BNB_FLAT;
   std::vector<uint8_t> w(flat ? size_t(C::N * C::K / 2)
@@ -160,12 +161,12 @@ double maxRelError(uint32_t seed) {
   EXPECT_TRUE(st.ok()) << st.message();
   std::vector<float> y;
   if constexpr (GMMA && DQ)
-    y = runEmulatedGemvMma < C, BF, GMMA >= 2,
-    GMMA == 3 > (a, w, zp,
+    y = runEmulatedGemvMma < C, BF, GMMA >= 2, GMMA == 3,
+    GMMA == 4 > (a, w, zp,
                  [&](long long i) -> float { return emu::ql_dq_absmax<kBlocks>(dq.data(), i); });
   else if constexpr (GMMA)
-    y = runEmulatedGemvMma < C, BF, GMMA >= 2,
-    GMMA == 3 > (a, w, zp, [&](long long i) -> float { return scales.at(size_t(i)); });
+    y = runEmulatedGemvMma < C, BF, GMMA >= 2, GMMA == 3,
+    GMMA == 4 > (a, w, zp, [&](long long i) -> float { return scales.at(size_t(i)); });
   else if constexpr (VEC && DQ)
     y = runEmulatedVec<C>(
         af, w, zp, [&](long long i) -> float { return emu::ql_dq_absmax<kBlocks>(dq.data(), i); });
@@ -182,6 +183,8 @@ double maxRelError(uint32_t seed) {
     maxRef = std::max(maxRef, std::fabs(double(ref[i])));
     maxErr = std::isnan(y[i]) ? INFINITY : std::max(maxErr, std::fabs(double(y[i]) - ref[i]));
   }
+  if (out)
+    *out = y;
   return maxErr / std::max(maxRef, 1e-30);
 }
 
@@ -354,6 +357,66 @@ TEST(QuantGemvMmaBsLutEmulated, NF4AndFP4) {
   EXPECT_LE((gemvMmaLutError<Config<kNF4, kFlat, 4, 1024, 20, 128, 9, false>>(95)), 1e-2);
   EXPECT_LE((gemvMmaLutError<Config<kNF4, kFlat, 4, 1024, 20, 64, 16, false>, true, true>(96)),
             1e-2);
+}
+
+// gemv_mma_bs with its FAST decodes (--gemv-variant=bs_fast): int4 codes
+// paired (c i, c i+4) by lop3 with the activations permuted to match,
+// int8 with bf16 by prmt, nf4/fp4 from the book held in registers (prmt
+// lookups). The decoded 16-bit values are the ones gemv_mma_bs makes (one
+// rounding: the code book value or nothing for integers), so each case
+// checks two things on the same operands: the error against the host
+// reference (gemv_mma_bs's tolerances: 1e-5 where the codes are exact and
+// the scale comes in the epilogue, 3e-3 / 1e-2 where block scales and
+// book values were rounded to 16 bits) and the distance to gemv_mma_bs's
+// own output, at most 1e-5 of max |y| (only the fp32 summation order of
+// the mma's k differs for int4). MatMulNBits int4 blocks 32 / 64 / 128 with
+// and without zero points, int8 per channel and blocked, nf4 blocks 64 /
+// 128, fp4, double-quantized absmaxes; bf16 and fp16; 1, 3, 4, 9, 16 rows;
+// column tails (N 20, 37, 40), a partial last window (int4 K 1056 block
+// 32), K past the last whole block (int8 K 1040), several batches (K 8192).
+template <class C, bool BF = true, bool DQ = false>
+void expectFast(uint32_t seed, double tolerance) {
+  std::vector<float> fast, bs;
+  const double err = maxRelError<C, 0, 0, BF, DQ, false, 4>(seed, &fast);
+  maxRelError<C, 0, 0, BF, DQ, false, 2>(seed, &bs);
+  EXPECT_LE(err, tolerance) << "seed " << seed;
+  ASSERT_EQ(fast.size(), bs.size());
+  double maxY = 0, maxDiff = 0;
+  for (size_t i = 0; i < bs.size(); ++i) {
+    maxY = std::max(maxY, std::fabs(double(bs[i])));
+    maxDiff =
+        std::isnan(fast[i]) ? INFINITY : std::max(maxDiff, std::fabs(double(fast[i]) - bs[i]));
+  }
+  EXPECT_LE(maxDiff, 1e-5 * maxY) << "seed " << seed << ": bs_fast differs from bs";
+}
+
+TEST(QuantGemvMmaBsFastEmulated, Int4) {
+  expectFast<Config<kInt4, kBlocks, 4, 1056, 20, 32, 1, false>>(101, 1e-2);
+  expectFast<Config<kInt4, kBlocks, 4, 1056, 40, 32, 16, true>>(102, 1e-2);
+  expectFast<Config<kInt4, kBlocks, 4, 1024, 20, 1024, 8, true>>(103, 1e-5);
+  expectFast<Config<kInt4, kBlocks, 4, 2048, 37, 128, 4, true>, false>(104, 3e-3);
+  expectFast<Config<kInt4, kBlocks, 4, 8192, 20, 64, 1, false>>(105, 1e-2);
+  expectFast<Config<kInt4, kBlocks, 4, 1024, 37, 64, 3, true>, false>(106, 3e-3);
+  expectFast<Config<kInt4, kBlocks, 4, 1024, 20, 128, 1, false>, false>(107, 3e-3);
+}
+
+TEST(QuantGemvMmaBsFastEmulated, Int8) {
+  expectFast<Config<kInt8, kBlocks, 8, 1040, 20, 1040, 1, false>>(111, 1e-5);
+  expectFast<Config<kInt8, kBlocks, 8, 1040, 40, 1040, 9, true>>(112, 1e-5);
+  expectFast<Config<kInt8, kBlocks, 8, 4096, 20, 4096, 16, false>, false>(113, 1e-5);
+  expectFast<Config<kInt8, kBlocks, 8, 1024, 37, 64, 3, false>>(114, 1e-2);
+  expectFast<Config<kInt8, kBlocks, 8, 1040, 40, 64, 2, true>>(115, 1e-2);
+  expectFast<Config<kInt8, kBlocks, 8, 8192, 20, 128, 1, false>>(116, 3e-3);
+}
+
+TEST(QuantGemvMmaBsFastEmulated, NF4AndFP4) {
+  expectFast<Config<kNF4, kFlat, 4, 2048, 40, 64, 16, false>>(121, 1e-2);
+  expectFast<Config<kNF4, kFlat, 4, 2048, 20, 64, 1, false>, false>(122, 3e-3);
+  expectFast<Config<kFP4, kFlat, 4, 1024, 20, 64, 4, false>>(123, 1e-2);
+  expectFast<Config<kNF4, kFlat, 4, 8192, 20, 64, 1, false>>(124, 1e-2);
+  expectFast<Config<kNF4, kFlat, 4, 1024, 37, 128, 9, false>>(125, 1e-2);
+  expectFast<Config<kNF4, kFlat, 4, 1024, 20, 64, 16, false>, true, true>(126, 1e-2);
+  expectFast<Config<kFP4, kFlat, 4, 1024, 37, 64, 1, false>, false>(127, 3e-3);
 }
 
 } // namespace
