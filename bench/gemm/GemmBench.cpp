@@ -39,6 +39,12 @@
 // their runtime rules as the cuda backend evaluates them at R); the first R
 // rows are checked, with a tensor-core kernel the rows past them must stay
 // poisoned (nothing written there), and TFLOP/s count R rows.
+// --decode-variant=V (with --rows=R, R <= tcgemm::kDecodeRows): the decode
+// path's kernel V (GemmSpec.decodeGemv; tcgemm::decodeGemvVariants: v1,
+// rows, rows16 .. rows256) instead of tcgemm::kDefaultDecodeGemv; a problem
+// it does not apply to (rows* on B [N][K]) is left out with a
+// `DECODE-NA shape reason` line. RESULT lines then carry decode=NAME:COLS
+// (the kernel the run took: v1:16, rows:64, ...).
 // --list prints the selected problems (index, kind, shape, what) and exits;
 // --only=I keeps problem I of that list (a GPU script runs each in its own
 // process, so a kernel that faults or hangs costs one row, not the run).
@@ -83,6 +89,7 @@ struct Options {
   std::vector<std::string> dtypes{"bf16", "fp32"};
   std::string shapes, arch, dump;
   int reps = 15, jobs = 0;
+  std::string decodeVariant; // --decode-variant: GemmSpec.decodeGemv of the perf problems
 };
 
 /// One kernel to compile.
@@ -350,6 +357,15 @@ std::vector<Problem> perfProblems(const Options &opt) {
       if (opt.rows > 0) { // M = dim 0, planned at sh[0]; the run binds R
         p.spec.runtimeRows = Extent::dim(0);
         p.label += "@" + std::to_string(opt.rows);
+      }
+      p.spec.decodeGemv = opt.decodeVariant;
+      if (!opt.decodeVariant.empty() && tcgemm::decodeRows(p.spec)) {
+        tcgemm::DecodeGemv dv;
+        std::string why;
+        if (!tcgemm::chooseDecodeGemv(p.spec, dv, why)) {
+          std::printf("DECODE-NA %s %s\n", p.label.c_str(), why.c_str());
+          continue;
+        }
       }
       p.dtype = dt;
       p.perf = true;
@@ -726,6 +742,8 @@ bool parseArgs(int argc, char **argv, Options &o) {
       o.dump = v;
     else if (const char *v = val("--reps="))
       o.reps = std::max(1, std::atoi(v));
+    else if (const char *v = val("--decode-variant="))
+      o.decodeVariant = v;
     else if (const char *v = val("--jobs="))
       o.jobs = std::max(1, std::atoi(v));
     else if (const char *v = val("--dtypes=")) {
@@ -760,6 +778,11 @@ bool parseArgs(int argc, char **argv, Options &o) {
                      (long long)o.rows, (long long)pr[0], (long long)pr[1], (long long)pr[2]);
         return false;
       }
+  }
+  if (!o.decodeVariant.empty() && (o.rows < 1 || o.rows > tcgemm::kDecodeRows)) {
+    std::fprintf(stderr, "effc-gemm-bench: --decode-variant needs --rows=R with R <= %d\n",
+                 tcgemm::kDecodeRows);
+    return false;
   }
   if (!o.check && !o.perf)
     o.check = o.perf = true;
@@ -959,12 +982,19 @@ int main(int argc, char **argv) {
       if (!v.pass)
         ++failures;
       double tflops = v.ms > 0 ? flops / (v.ms * 1e-3) / 1e12 : 0;
+      // The decode path's kernel where this run takes it (rows <= decodeRows).
+      std::string decode;
+      tcgemm::DecodeGemv dv;
+      if (std::string why; s.hasRuntimeRows() && tcgemm::decodeRows(s) &&
+                           opt.rows <= tcgemm::decodeRows(s) && usesTensorCores(s) &&
+                           tcgemm::chooseDecodeGemv(s, dv, why))
+        decode = std::string(" decode=") + (dv.rows ? "rows:" : "v1:") + std::to_string(dv.cols);
       std::printf(
           "RESULT kind=%s shape=%s dtype=%s tile=%s chosen=%d regs=%d spill=%d ms=%.4f tflops=%.1f "
-          "max_rel_err=%.3g tol=%.0e status=%s%s%s\n",
+          "max_rel_err=%.3g tol=%.0e status=%s%s%s%s\n",
           p.perf ? "perf" : "check", p.label.c_str(), p.dtype.c_str(), v.kernel.c_str(),
           v.chosen ? 1 : 0, j.regs, j.spillBytes, v.ms, tflops, v.maxRelErr, p.tol,
-          v.pass ? "PASS" : "FAIL", p.what.empty() ? "" : " what=", p.what.c_str());
+          v.pass ? "PASS" : "FAIL", decode.c_str(), p.what.empty() ? "" : " what=", p.what.c_str());
       std::fflush(stdout);
     }
   }

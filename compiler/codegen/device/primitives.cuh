@@ -189,6 +189,16 @@ __device__ __forceinline__ void cp_async16(u32 dst, const void *src, int src_byt
                "r"(src_bytes)
                : "memory");
 }
+// 16-byte global load of data read once (a decode GEMV's weights): the
+// read-only path, not allocated in L1 (ld.global.nc.L1::no_allocate). Not
+// volatile: independent loads issue back to back.
+__device__ __forceinline__ uint4 ld_stream_v4(const void *p) {
+  uint4 v;
+  asm("ld.global.nc.L1::no_allocate.v4.u32 {%0, %1, %2, %3}, [%4];\n"
+      : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+      : "l"(p));
+  return v;
+}
 __device__ __forceinline__ void cp_async_commit() {
   asm volatile("cp.async.commit_group;\n" ::: "memory");
 }

@@ -488,6 +488,135 @@ tcg_decode_gemv(const void *__restrict__ A_, const void *__restrict__ B_,
   }
 }
 
+// ---- decode GEMV with coalesced weight rows (tcg_decode_gemv_rows) ----
+//
+// The decode path for B [K][N] (an ONNX MatMul weight) read along its rows:
+// work item = W consecutive columns (W / 8 lanes per k row, 16 bytes each,
+// so a warp load covers R = 256 / W k rows of W * 2 contiguous bytes:
+// whole 128-byte lines from W = 64 on, instead of tcg_decode_gemv's one
+// 32-byte sector per k row). Each lane keeps TCG_DV_ROWS x 8 fp32 sums;
+// the k rows are dealt in warp steps of R rows (lane group g of step s: k =
+// s R + g), step s to warp s % warps, so the warps' shares differ by at most
+// one step; each lane issues TCG_DVR_LOADS independent 16-byte streaming
+// loads (ld_stream_v4) before it uses any. Then a butterfly over the lane
+// groups of each column chunk and, row by row, a shared-memory sum over the
+// warps (W floats per warp), alpha, bias, the fused epilogue and the store.
+// More rows than TCG_DV_ROWS take several passes. Rows of B that are not
+// 16-byte aligned (N = 50257) and a column chunk past N take element loads
+// (zero past N). A's values come through L1 (every lane group of a warp
+// reads the same k). Grid-stride over the items on every CTA of the grid.
+constexpr int TCG_DVR_LOADS = 8;
+
+/// The 16-bit values of 8 consecutive columns of B's row k from column col
+/// (raw bits, zero past N): one streaming 16-byte load where the chunk is
+/// aligned and inside N, else element loads.
+template <class C>
+__device__ __forceinline__ uint4 tcg_dvr_chunk(const unsigned short *B, long long k, int col,
+                                               bool vec) {
+  const unsigned short *p = B + k * C::LDB + col;
+  if (vec)
+    return ld_stream_v4(p);
+  unsigned h[8];
+#pragma unroll
+  for (int e = 0; e < 8; ++e)
+    h[e] = col + e < C::N ? (unsigned)p[e] : 0u;
+  return make_uint4(h[0] | h[1] << 16, h[2] | h[3] << 16, h[4] | h[5] << 16, h[6] | h[7] << 16);
+}
+
+/// C[rows][N] = epilogue(alpha * A[rows][K] * B + beta * bias), B [K][N],
+/// for a run of `rows` (1..C::M) rows over every CTA of the grid and
+/// blockDim.x threads (a multiple of 32); `red` holds W floats per warp.
+template <class C, int W, class Epilogue>
+__device__ __forceinline__ void
+tcg_decode_gemv_rows(const void *__restrict__ A_, const void *__restrict__ B_,
+                     const void *__restrict__ bias_, void *__restrict__ C_, Epilogue epilogue,
+                     int rows, float *red) {
+  static_assert(!C::TRANS_A && !C::TRANS_B && C::BATCH == 1,
+                "decode rows path: [rows, K] A, B [K][N], one batch");
+  static_assert(C::A_TYPE != TCG_F32, "decode rows path: 16-bit operands");
+  static_assert(W == 16 || W == 32 || W == 64 || W == 128 || W == 256, "W: 16..256 columns");
+  constexpr int T = C::A_TYPE, LPR = W / 8, R = 32 / LPR, U = TCG_DVR_LOADS;
+  constexpr int RB = TCG_DV_ROWS;
+  constexpr bool ALIGNED = C::LDB % 8 == 0, FULL_K = C::K % R == 0;
+  constexpr int STEPS = int(tcg_ceil_div(C::K, R)); // warp steps of R k rows
+  constexpr long long ITEMS = tcg_ceil_div(C::N, W);
+  const unsigned short *A = (const unsigned short *)A_, *B = (const unsigned short *)B_;
+  const char *biasb = (const char *)bias_;
+  const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, nt = blockDim.x;
+  const int warps = nt >> 5, sub = lane % LPR, grp = lane / LPR;
+  const long long ctas = (long long)gridDim.x * gridDim.y,
+                  cta = (long long)blockIdx.y * gridDim.x + blockIdx.x;
+  for (long long item = cta; item < ITEMS; item += ctas) {
+    const int c0 = int(item) * W, col = c0 + sub * 8;
+    const bool vec = ALIGNED && col + 8 <= C::N;
+    for (int r0 = 0; r0 < rows; r0 += RB) {
+      const int nr = min(rows - r0, RB);
+      float acc[RB][8];
+#pragma unroll
+      for (int r = 0; r < RB; ++r)
+#pragma unroll
+        for (int e = 0; e < 8; ++e)
+          acc[r][e] = 0.f;
+      if (col < C::N) {
+        for (int s0 = warp; s0 < STEPS; s0 += U * warps) {
+          uint4 q[U];
+#pragma unroll
+          for (int j = 0; j < U; ++j) {
+            const int k = (s0 + j * warps) * R + grp;
+            q[j] = s0 + j * warps < STEPS && (FULL_K || k < C::K) ? tcg_dvr_chunk<C>(B, k, col, vec)
+                                                                  : make_uint4(0u, 0u, 0u, 0u);
+          }
+#pragma unroll
+          for (int j = 0; j < U; ++j) {
+            const int k = (s0 + j * warps) * R + grp;
+            if (s0 + j * warps < STEPS && (FULL_K || k < C::K)) {
+              float b[8];
+              tcg_unpack8<T>(q[j], b);
+#pragma unroll
+              for (int r = 0; r < RB; ++r)
+                if (r < nr) {
+                  const float a = tcg_ld<T>(A, (long long)(r0 + r) * C::LDA + k);
+#pragma unroll
+                  for (int e = 0; e < 8; ++e)
+                    acc[r][e] += a * b[e];
+                }
+            }
+          }
+        }
+      }
+      // The R lane groups of each column chunk: lane bits LPR .. 16.
+#pragma unroll
+      for (int r = 0; r < RB; ++r)
+        if (r < nr) {
+#pragma unroll
+          for (int o = 16; o >= LPR; o >>= 1)
+#pragma unroll
+            for (int e = 0; e < 8; ++e)
+              acc[r][e] += __shfl_xor_sync(0xffffffffu, acc[r][e], o);
+        }
+#pragma unroll
+      for (int r = 0; r < RB; ++r)
+        if (r < nr) {
+          if (grp == 0)
+#pragma unroll
+            for (int e = 0; e < 8; ++e)
+              red[warp * W + sub * 8 + e] = acc[r][e];
+          __syncthreads();
+          for (int c = tid; c < W; c += nt)
+            if (c0 + c < C::N) {
+              float sum = 0.f;
+              for (int w = 0; w < warps; ++w)
+                sum += red[w * W + c];
+              const int row = r0 + r, cc = c0 + c;
+              sum = tcg_epilogue_value<C>(sum, biasb, 0, row, cc, epilogue);
+              tcg_st<C::Y_TYPE>(C_, (long long)row * C::LDC + cc, sum);
+            }
+          __syncthreads(); // red is reused by the next row
+        }
+    }
+  }
+}
+
 /// The kernel body: C[bz] = epilogue(alpha * opA(A[bz]) * opB(B[bz]) + beta * bias).
 /// Launch: grid (TILES_M * TILES_N, 1, Z_GRID), NT threads, STAGES * (A + B
 /// tile bytes) of dynamic shared memory. `runRows` (runtime rows: this run's

@@ -96,6 +96,10 @@ struct GemmSpec {
   /// to the k-tiles, dropped when the reduction buffer does not fit); 0
   /// lets wgmma::splitK's rule decide.
   int splitK = 0;
+  /// The decode path's kernel (tcgemm::chooseDecodeGemv: a variant name;
+  /// empty: tcgemm::kDefaultDecodeGemv), for effc-gemm-bench
+  /// --decode-variant to time each.
+  std::string decodeGemv;
   /// Force a tile (benchmark sweeps); bm == 0 lets chooseTile() decide.
   TileConfig tile{0, 0, 0, 0, 0, 0};
   /// Runtime extents: this run's rows (an expression of the kernel's trailing

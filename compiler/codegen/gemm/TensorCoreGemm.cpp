@@ -141,11 +141,63 @@ std::string unsupportedReason(const GemmSpec &s) {
     if (ringBytes(s, t) > 227 * 1024)
       return "tile needs more than 227 KiB of shared memory";
   }
+  // A named decode GEMV (s.decodeGemv) must be one that applies to `s`.
+  DecodeGemv dv;
+  if (std::string why; decodeRows(s) && !chooseDecodeGemv(s, dv, why))
+    return why;
   return "";
 }
 
+const std::vector<std::string> &decodeGemvVariants() {
+  static const std::vector<std::string> names{"v1",     "rows",    "rows16", "rows32",
+                                              "rows64", "rows128", "rows256"};
+  return names;
+}
+
+bool chooseDecodeGemv(const GemmSpec &s, DecodeGemv &out, std::string &error) {
+  const bool forced = !s.decodeGemv.empty();
+  const std::string name = forced ? s.decodeGemv : kDefaultDecodeGemv;
+  out = DecodeGemv();
+  if (name == "v1")
+    return true;
+  const std::string w = name.rfind("rows", 0) == 0 ? name.substr(4) : "-";
+  if (w != "" && w != "16" && w != "32" && w != "64" && w != "128" && w != "256") {
+    error = "decode GEMV '" + name + "' is not a variant (v1, rows, rows16/32/64/128/256)";
+    return false;
+  }
+  if (s.transB) {
+    if (!forced)
+      return true; // the default falls back to v1
+    error = "decode GEMV '" + name + "' does not apply (B stored [N][K]: v1's loads run along k)";
+    return false;
+  }
+  out.rows = true;
+  if (!w.empty()) {
+    out.cols = std::stoi(w);
+    return true;
+  }
+  // By rule: the widest W whose ceil(N / W) items fill at least 90% of
+  // their waves over the SMs (one CTA an SM), else the fullest.
+  const int64_t sms = s.numSMs > 0 ? s.numSMs : 132;
+  double best = -1;
+  for (int c : {256, 128, 64, 32, 16}) {
+    const int64_t items = ceilDiv(s.N, c);
+    const double fill = double(items) / double(ceilDiv(items, sms) * sms);
+    if (fill >= 0.9) {
+      out.cols = c;
+      return true;
+    }
+    if (fill > best)
+      best = fill, out.cols = c;
+  }
+  return true;
+}
+
 int decodeRows(const GemmSpec &s) {
-  return s.hasRuntimeRows() && !s.transA && s.batch() == 1 && s.M > kDecodeRows ? kDecodeRows : 0;
+  return s.hasRuntimeRows() && !s.transA && s.batch() == 1 && s.aType != DType::FLOAT32 &&
+                 s.M > kDecodeRows
+             ? kDecodeRows
+             : 0;
 }
 
 int64_t decodeCtas(const GemmSpec &s) {
@@ -159,10 +211,19 @@ std::string runRowsExpr(const GemmSpec &s) {
 
 void emitDecodeBranch(CudaWriter &w, const GemmSpec &s, const std::string &cfg,
                       const std::string &epi, const std::string &rows) {
-  w.open("if (", rows, " <= ", decodeRows(s), ") {  // a decode-sized run: tcg_decode_gemv");
+  DecodeGemv dv;
+  std::string error; // (a named variant that does not apply: unsupportedReason says why)
+  chooseDecodeGemv(s, dv, error);
+  w.open("if (", rows, " <= ", decodeRows(s),
+         ") {  // a decode-sized run: ", dv.rows ? "tcg_decode_gemv_rows" : "tcg_decode_gemv");
   w.line("extern __shared__ __align__(128) unsigned char tcg_smem[];");
-  w.line("tcg_decode_gemv<", cfg, ">(A_, B_, ", s.hasBias ? "bias_" : "nullptr", ", C_, ", epi,
-         ", ", rows, ", (float *)tcg_smem);");
+  const char *bias = s.hasBias ? "bias_" : "nullptr";
+  if (dv.rows)
+    w.line("tcg_decode_gemv_rows<", cfg, ", ", dv.cols, ">(A_, B_, ", bias, ", C_, ", epi, ", ",
+           rows, ", (float *)tcg_smem);");
+  else
+    w.line("tcg_decode_gemv<", cfg, ">(A_, B_, ", bias, ", C_, ", epi, ", ", rows,
+           ", (float *)tcg_smem);");
   w.line("return;");
   w.close();
 }

@@ -69,7 +69,7 @@ const std::string &tensorCoreGemmPrelude();
 void emitEpilogueLambda(CudaWriter &w, const GemmEpilogue &e, const std::string &valueType);
 
 /// The decode path of a GEMM over runtime rows (one batch, A not
-/// transposed) planned at more than kDecodeRows rows: a run of at most
+/// transposed, 16-bit operands) planned at more than kDecodeRows rows: a run of at most
 /// decodeRows(s) rows takes tcg_decode_gemv (device/tensor_core_gemm.cuh)
 /// inside the same kernel, its columns spread over every CTA of the launch,
 /// instead of the tile walk planned at the bound (a few tile-rows' CTAs each
@@ -79,9 +79,32 @@ constexpr int kDecodeRows = 16;
 int decodeRows(const GemmSpec &s);
 /// The CTAs the decode path wants: one per 16-column item, at most 4 per SM.
 int64_t decodeCtas(const GemmSpec &s);
+/// The decode path's kernel: tcg_decode_gemv (16 columns an item, one k row
+/// a thread) or tcg_decode_gemv_rows (`cols` columns an item, B's rows read
+/// in whole 16-byte chunks along N; B [K][N] only).
+struct DecodeGemv {
+  bool rows = false;
+  int cols = 16;
+};
+/// The decode kernel where s.decodeGemv is empty: the one name to change
+/// when test/gpu/decode_gemv_variants.sh finds a faster one.
+constexpr const char *kDefaultDecodeGemv = "v1";
+/// The variant names chooseDecodeGemv knows: v1 (tcg_decode_gemv), rows
+/// (tcg_decode_gemv_rows, cols by rule: the widest of 256..16 whose items
+/// fill >= 90% of their waves over s.numSMs, else the fullest), rows16 ..
+/// rows256 (cols forced).
+const std::vector<std::string> &decodeGemvVariants();
+/// The decode kernel of `s` (decodeRows(s) > 0): variant s.decodeGemv,
+/// else kDefaultDecodeGemv. The default falls back to v1 where rows does
+/// not apply (B [N][K]: v1's loads run along k already); a named variant
+/// that does not apply is an error saying why (tcgemm::unsupportedReason
+/// reports it). Shared memory: the cross-warp sums take 256 B (v1) or
+/// cols * 4 B (rows, at most 1 KiB) a warp of the kernel's dynamic shared
+/// memory (its ring, far larger in every tile of both kernels).
+bool chooseDecodeGemv(const GemmSpec &s, DecodeGemv &out, std::string &error);
 /// The kernel wrapper's decode branch (decodeRows(s) > 0): `rows` (an int
-/// expression, the run's rows) at most decodeRows(s) runs tcg_decode_gemv
-/// over config `cfg` with epilogue `epi` and returns.
+/// expression, the run's rows) at most decodeRows(s) runs the decode kernel
+/// chooseDecodeGemv picks over config `cfg` with epilogue `epi` and returns.
 void emitDecodeBranch(CudaWriter &w, const GemmSpec &s, const std::string &cfg,
                       const std::string &epi, const std::string &rows);
 /// The run's rows as a kernel int: min(planned M, max(0, s.runtimeRows)).

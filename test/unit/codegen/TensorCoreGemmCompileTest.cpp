@@ -4,6 +4,7 @@
 // checked on the GPU by bench/gemm (effc-gemm-bench --check-only).
 #include "compiler/codegen/gemm/Gemm.h"
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
+#include "compiler/codegen/gemm/WgmmaGemm.h"
 #include "cuda/Nvrtc.h"
 
 #include <gtest/gtest.h>
@@ -297,4 +298,99 @@ TEST(TensorCoreGemm, CompilesWithNvrtcForSm80AndSm90) {
     }
     std::printf("[ %s ] %zu kernels, %.0f ms\n", arch, specs.size(), c->ms);
   }
+}
+
+namespace {
+/// Decode-sized GEMMs over runtime rows (planned at 256 rows: smaller tile
+/// kernels, quicker compiles): Llama's gate projection (bf16, bias, a silu *
+/// up epilogue reading input 3), GPT-2's lm head (fp16, N = 50257: rows not
+/// 16-byte aligned; v1, rows and rows16) and q/o stored [N][K] (v1 only),
+/// each with decode variant `variant`.
+std::vector<NamedSpec> decodeSpecs(const std::string &variant, bool wgmmaTma) {
+  std::vector<NamedSpec> out;
+  auto add = [&](const std::string &what, GemmSpec s) {
+    s.runtimeRows = Extent::dim(0);
+    s.decodeGemv = variant;
+    s.sm90a = s.tma = wgmmaTma;
+    out.push_back({std::string(wgmmaTma ? "wg_" : "tcg_") + "dv_" + variant + "_" + what, s});
+  };
+  GemmSpec gate = gemm(256, 8192, 2048, DType::BFLOAT16, DType::BFLOAT16);
+  gate.hasBias = true;
+  gate.biasType = DType::BFLOAT16;
+  gate.biasStrideN = 1;
+  gate.numInputs = 4;
+  gate.epilogue.code = "v = v / (1.0f + __expf(-v)) * "
+                       "bf16_to_f32(((const u16 *)in3)[(long long)row * 8192 + col]);";
+  add("gate_silu_up", gate);
+  GemmSpec head = gemm(256, 50257, 768, DType::FLOAT16, DType::FLOAT16);
+  // (the wgmma kernels take 16-byte aligned rows only)
+  if (!wgmmaTma && (variant == "v1" || variant == "rows" || variant == "rows16"))
+    add("lm_head_50257", head);
+  GemmSpec qo = gemm(256, 2048, 2048, DType::BFLOAT16, DType::BFLOAT16);
+  qo.transB = true;
+  if (variant == "v1")
+    add("qo_nk", qo);
+  return out;
+}
+
+/// Compiles `specs` in one unit per arch with ptxas -v: every kernel there,
+/// none spilling (the decode path runs in the tile kernel's registers).
+void compileNoSpills(const std::string &source, const std::vector<NamedSpec> &specs,
+                     std::initializer_list<const char *> archs) {
+  for (const char *arch : archs) {
+    auto c = nvrtc::compile(source, nvrtc::compileOptions(arch, {"--ptxas-options=-v"}),
+                            "decode_variants.cu");
+    ASSERT_TRUE(c.ok()) << arch << ": " << c.status().message();
+    auto fns = nvrtc::cubinFunctions(c->cubin.data(), c->cubin.size());
+    ASSERT_TRUE(fns.ok()) << fns.status().message();
+    const std::string &log = c->log;
+    for (const NamedSpec &ns : specs) {
+      EXPECT_TRUE(contains(*fns, ns.name)) << arch << " lacks " << ns.name;
+      size_t at = log.find("'" + ns.name + "'");
+      ASSERT_NE(at, std::string::npos) << arch << ": no ptxas report for " << ns.name;
+      size_t spill = log.find("spill stores", at);
+      ASSERT_NE(spill, std::string::npos);
+      size_t lineStart = log.rfind('\n', spill);
+      std::string line = log.substr(lineStart + 1, log.find('\n', spill) - lineStart - 1);
+      EXPECT_NE(line.find(", 0 bytes spill stores"), std::string::npos)
+          << arch << " " << ns.name << ": " << line;
+    }
+    std::printf("[ %s ] %zu decode-variant kernels, %.0f ms\n", arch, specs.size(), c->ms);
+  }
+}
+} // namespace
+
+// Every decode GEMV variant (tcgemm::decodeGemvVariants) in the mma.sync
+// kernel for sm_80, sm_90 and sm_90a, and in the TMA wgmma kernel (what
+// --gemm=auto ships on sm_90a) for sm_90a; the emitted branch names the
+// chosen kernel. Numerics: DecodeGemvEmuTest (host emulation) and
+// test/gpu/decode_gemv_variants.sh.
+TEST(TensorCoreGemm, DecodeVariantsCompileWithNvrtc) {
+  REQUIRE_NVRTC();
+  std::vector<NamedSpec> tcg, wg;
+  std::string tcgSource = tensorCoreGemmPrelude(), wgSource = wgmma::wgmmaGemmPrelude();
+  for (const std::string &v : decodeGemvVariants()) {
+    for (const NamedSpec &ns : decodeSpecs(v, false)) {
+      ASSERT_EQ(decodeRows(ns.spec), kDecodeRows) << ns.name;
+      DecodeGemv dv;
+      std::string why;
+      ASSERT_TRUE(chooseDecodeGemv(ns.spec, dv, why)) << ns.name << ": " << why;
+      std::string k = emitTensorCoreGemm(ns.spec, ns.name);
+      ASSERT_FALSE(k.empty()) << ns.name << ": " << unsupportedReason(ns.spec);
+      EXPECT_NE(k.find(dv.rows ? "tcg_decode_gemv_rows<" : "tcg_decode_gemv<"), std::string::npos)
+          << ns.name;
+      tcgSource += k;
+      tcg.push_back(ns);
+    }
+    for (const NamedSpec &ns : decodeSpecs(v, true)) {
+      ASSERT_TRUE(wgmma::usesTma(ns.spec))
+          << ns.name << ": " << wgmma::tmaUnsupportedReason(ns.spec);
+      std::string k = wgmma::emitWgmmaGemm(ns.spec, ns.name);
+      ASSERT_FALSE(k.empty()) << ns.name;
+      wgSource += k;
+      wg.push_back(ns);
+    }
+  }
+  compileNoSpills(tcgSource, tcg, {"sm_80", "sm_90", "sm_90a"});
+  compileNoSpills(wgSource, wg, {"sm_90a"});
 }
