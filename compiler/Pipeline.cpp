@@ -169,6 +169,14 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     kMajor.remarks = options.remarks;
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createKMajorWeights(kMajor));
   }
+  // Attention layout: a transpose of the new keys/values whose only reader
+  // is the KV cache append folds into it (kv_append rows_perm); after the
+  // passes that make the appends and before fusion sees the transposes.
+  {
+    mlir::eff::FoldAttentionLayoutOptions layout;
+    layout.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createFoldAttentionLayout(layout));
+  }
   // Fuse: elementwise chains become one kernel each (eff.fusion), then a
   // GEMM's sole elementwise consumer moves into its epilogue.
   if (options.fuse) {

@@ -546,6 +546,32 @@ def PackedTokens : Pass<"eff-packed-tokens", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def FoldAttentionLayout : Pass<"eff-fold-attention-layout", "func::FuncOp"> {
+  let summary = "Fold the head transposes around a KV cache append into the append";
+  let description = [{
+    A decoder's attention block moves its keys and values between the
+    projection's [B, S, H, D] and attention's [B, H, S, D] with
+    eff.transpose, each a kernel of its own at decode (2-4 us on an H100,
+    more than the copy). Where such a transpose's sole reader is
+    eff.kv_append's new_rows, the append reads the transpose's operand
+    through its strides instead (kv_append's rows_perm, composed with one
+    it already has) and the transpose goes.
+
+    Not folded (each with a remark under `remarks`): a transpose with other
+    readers (it stays a kernel either way); new rows of
+    eff.paged_kv_write (it takes [B, H, S, D] rows only); attention's
+    output transposed back to [B, S, H, D] (eff.attention and its split-KV
+    kernels write [B, H, S, D] only). Runs after eff-kv-cache-inplace,
+    eff-paged-kv and eff-split-kv-decode and before eff-fuse-elementwise.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per kv_append, paged_kv_write and attention output: what folded, "
+           "or why not">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
 def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
   let summary = "Group chains of elementwise ops into eff.fusion kernels";
   let description = [{

@@ -191,6 +191,29 @@ bool emitSlice(const KernelDesc &d, const KernelChoice &c, std::string &out, std
   return true;
 }
 
+/// eff.kv_append's new_rows with rows_perm (stored permuted: the rows are
+/// transpose(new_rows, rows_perm)): x1's element stride of each of the
+/// rows' [B, H, S, D] dims; std::nullopt when new_rows is [B, H, S, D].
+std::optional<std::vector<Extent>> kvRowStrides(const KernelDesc &d) {
+  std::optional<std::vector<int64_t>> perm = d.intsAttr("rows_perm");
+  if (!perm || !d.is(EffOp::KvAppendOp))
+    return std::nullopt;
+  const std::vector<Extent> stored = d.inputs[1].extents();
+  std::vector<Extent> storedStride(stored.size(), Extent(1)), stride;
+  for (size_t k = stored.size(); k-- > 1;)
+    storedStride[k - 1] = storedStride[k] * stored[k];
+  for (int64_t axis : *perm)
+    stride.push_back(storedStride[size_t(axis)]);
+  return stride;
+}
+
+/// x1's element (b, h, s, dd) of kv_append's rows, through `stride`.
+std::string kvRowElement(const std::vector<Extent> &stride, const std::string &b,
+                         const std::string &h, const std::string &s, const std::string &dd) {
+  return "x1[" + b + " * " + stride[0].text() + " + " + h + " * " + stride[1].text() + " + " + s +
+         " * " + stride[2].text() + " + " + dd + " * " + stride[3].text() + "]";
+}
+
 bool emitConcat(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
   const std::vector<Extent> shape = d.outputs[0].extents();
   // eff.kv_append's value is concat(past, new_rows) along the sequence axis.
@@ -198,6 +221,7 @@ bool emitConcat(const KernelDesc &d, const KernelChoice &c, std::string &out, st
   if (!normalizeAxis(d, given, int64_t(shape.size()), axis, error))
     return false;
   Extent inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
+  const std::optional<std::vector<Extent>> rowStride = kvRowStrides(d);
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " inner = i % ", inner, ";");
     w.line("const ", ix, " a = (i / ", inner, ") % ", A, ";");
@@ -207,6 +231,10 @@ bool emitConcat(const KernelDesc &d, const KernelChoice &c, std::string &out, st
       Extent size = d.inputs[k].extents()[axis];
       std::string src = "x" + std::to_string(k) + "[(outer * " + size.text() + " + (a - " +
                         begin.text() + ")) * " + inner.text() + " + inner]";
+      if (k == 1 && rowStride) // kv_append's permuted rows: outer = b * H + h
+        src = kvRowElement(*rowStride, "(outer / " + shape[1].text() + ")",
+                           "(outer % " + shape[1].text() + ")", "(a - " + begin.text() + ")",
+                           "inner");
       if (k + 1 == d.inputs.size())
         w.line("y0[i] = ", src, ";");
       else
@@ -220,13 +248,27 @@ bool emitConcat(const KernelDesc &d, const KernelChoice &c, std::string &out, st
 /// eff.kv_append into session state: new_rows [B, H, S, D] go to rows
 /// [P, P + S) of each [b, h] slice, `capacity` rows apart; the past rows
 /// are the state's own and stay where they are (x0 is not read).
+/// With rows_perm the loop still walks the rows in [B, H, S, D] order and
+/// reads x1 through the permutation's strides.
 bool emitStateAppend(const KernelDesc &d, const KernelChoice &c, std::string &out) {
-  const std::vector<Extent> rows = d.inputs[1].extents();
+  // The rows' [B, H, S, D] extents: new_rows', in rows_perm's order.
+  const std::vector<Extent> stored = d.inputs[1].extents();
+  std::vector<Extent> rows = stored;
+  if (std::optional<std::vector<int64_t>> perm = d.intsAttr("rows_perm"))
+    for (size_t k = 0; k < rows.size(); ++k)
+      rows[k] = stored[size_t((*perm)[k])];
   const Extent P = d.inputs[0].extents()[2], slice = rows[2] * rows[3];
+  const std::optional<std::vector<Extent>> rowStride = kvRowStrides(d);
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " bh = i / ", slice, ";");
+    std::string src = "x1[i]";
+    if (rowStride) {
+      w.line("const ", ix, " s = (i % ", slice, ") / ", rows[3], ";");
+      src = kvRowElement(*rowStride, "(bh / " + rows[1].text() + ")",
+                         "(bh % " + rows[1].text() + ")", "s", "(i % " + rows[3].text() + ")");
+    }
     w.line("y0[(bh * ", Extent(d.outputs[0].capacity), " + ", P, ") * ", rows[3], " + i % ", slice,
-           "] = x1[i];");
+           "] = ", src, ";");
   });
   return true;
 }

@@ -4,7 +4,9 @@
 // for every row count its static shapes allow.
 #include "dialects/eff/EffOps.h"
 
+#include <array>
 #include <cmath>
+#include <string>
 
 using namespace mlir;
 using namespace mlir::eff;
@@ -16,14 +18,36 @@ static bool knownAndDiffer(int64_t a, int64_t b) {
 /// Checks what inference and the verifier share; `shape` becomes the
 /// present's shape [B, H, P + S, D] as far as the operands know it.
 static LogicalResult checkKvAppend(std::optional<Location> loc, Value past, Value rows,
-                                   int64_t capacity, SmallVectorImpl<int64_t> &shape) {
+                                   int64_t capacity, std::optional<ArrayRef<int64_t>> rowsPerm,
+                                   SmallVectorImpl<int64_t> &shape) {
   auto p = dyn_cast<RankedTensorType>(past.getType());
-  auto n = dyn_cast<RankedTensorType>(rows.getType());
-  if (!p || !n)
+  auto stored = dyn_cast<RankedTensorType>(rows.getType());
+  if (!p || !stored)
     return emitOptionalError(loc, "past and new_rows must be ranked tensors");
-  if (p.getRank() != 4 || n.getRank() != 4)
+  if (p.getRank() != 4 || stored.getRank() != 4)
     return emitOptionalError(loc, "past and new_rows must be 4-D [B, H, seq, head_dim], got ", p,
-                             " and ", n);
+                             " and ", stored);
+  // The rows appended: new_rows itself, or transpose(new_rows, rows_perm).
+  RankedTensorType n = stored;
+  if (rowsPerm) {
+    SmallVector<int64_t> logical;
+    std::array<bool, 4> seen{};
+    bool valid = rowsPerm->size() == 4;
+    for (int64_t a : *rowsPerm) {
+      valid = valid && a >= 0 && a <= 3 && !seen[size_t(a)];
+      if (!valid)
+        break;
+      seen[size_t(a)] = true;
+      logical.push_back(stored.getDimSize(a));
+    }
+    if (!valid) {
+      std::string given;
+      for (int64_t a : *rowsPerm)
+        given += (given.empty() ? "" : ", ") + std::to_string(a);
+      return emitOptionalError(loc, "rows_perm must be a permutation of 0..3, got [", given, "]");
+    }
+    n = RankedTensorType::get(logical, stored.getElementType());
+  }
   if (p.getElementType() != n.getElementType())
     return emitOptionalError(loc, "past ", p, " and new_rows ", n, " must have one element type");
   for (int d : {0, 1, 3})
@@ -49,7 +73,8 @@ static LogicalResult checkKvAppend(std::optional<Location> loc, Value past, Valu
 
 LogicalResult KvAppendOp::verify() {
   SmallVector<int64_t> shape;
-  if (failed(checkKvAppend(getLoc(), getPast(), getNewRows(), getCapacityAttr().getInt(), shape)))
+  if (failed(checkKvAppend(getLoc(), getPast(), getNewRows(), getCapacityAttr().getInt(),
+                           getRowsPerm(), shape)))
     return failure();
   if (getState().empty())
     return emitOpError("state must name the cache (the output it is returned as)");
@@ -60,7 +85,7 @@ LogicalResult KvAppendOp::inferResultTypes(MLIRContext *ctx, std::optional<Locat
                                            Adaptor adaptor, SmallVectorImpl<Type> &types) {
   SmallVector<int64_t> shape;
   if (failed(checkKvAppend(loc, adaptor.getPast(), adaptor.getNewRows(),
-                           adaptor.getCapacityAttr().getInt(), shape)))
+                           adaptor.getCapacityAttr().getInt(), adaptor.getRowsPerm(), shape)))
     return failure();
   types.push_back(
       RankedTensorType::get(shape, cast<TensorType>(adaptor.getPast().getType()).getElementType()));

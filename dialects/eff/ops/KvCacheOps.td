@@ -29,9 +29,16 @@ def Eff_KvAppendOp : Eff_Op<"kv_append"> {
     the present in session state only under effc --kv-state
     (compiler/plan/SessionState.cpp); otherwise kernels write it contiguous
     (capacity = P + S), exactly as concat.
+
+    `rows_perm` (optional, a permutation of 0..3) says new_rows is stored
+    permuted: the rows appended are transpose(new_rows, rows_perm), so
+    new_rows' dim rows_perm[k] is the k-th of [B, H, S, D]. E.g. [0, 2, 1,
+    3] takes the projection's [B, S, H, D] as it is (eff-fold-attention-
+    layout folds such a transpose producer in; the kernels read the rows
+    through its strides). Absent: new_rows is [B, H, S, D].
   }];
   let arguments = (ins Eff_FloatTensor:$past, Eff_FloatTensor:$new_rows, I64Attr:$capacity,
-                       StrAttr:$state);
+                       StrAttr:$state, OptionalAttr<DenseI64ArrayAttr>:$rows_perm);
   let results = (outs Eff_FloatTensor:$present);
   let hasVerifier = 1;
 }

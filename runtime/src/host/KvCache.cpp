@@ -37,12 +37,55 @@ Status kvAppendRows(const KvCacheLayout &cache, void *cacheData, const void *pas
 
 namespace {
 
+/// new_rows stored permuted (rows_perm: the rows are transpose(new_rows,
+/// perm)), copied into `rows` as [B, H, S, D].
+Status gatherPermutedRows(const KernelContext &c, const std::vector<int64_t> &perm,
+                          std::vector<char> &rows, std::vector<int64_t> &shape) {
+  const ConstTensorRef &stored = c.in[1];
+  std::vector<bool> seen(4, false);
+  shape.assign(4, 0);
+  for (size_t k = 0; k < perm.size() && perm.size() == 4; ++k) {
+    if (perm[k] < 0 || perm[k] > 3 || seen[size_t(perm[k])])
+      break;
+    seen[size_t(perm[k])] = true;
+    shape[k] = stored.shape[size_t(perm[k])];
+  }
+  for (bool s : seen)
+    if (!s)
+      return c.error("rows_perm must be a permutation of 0..3, got " + shapeToString(perm));
+  const std::vector<int64_t> st = stridesOf(stored.shape);
+  const size_t es = dtypeSize(stored.dtype);
+  rows.resize(count(shape) * es);
+  size_t i = 0;
+  for (int64_t b = 0; b < shape[0]; ++b)
+    for (int64_t h = 0; h < shape[1]; ++h)
+      for (int64_t s = 0; s < shape[2]; ++s)
+        for (int64_t d = 0; d < shape[3]; ++d, i += es) {
+          int64_t src = b * st[size_t(perm[0])] + h * st[size_t(perm[1])] +
+                        s * st[size_t(perm[2])] + d * st[size_t(perm[3])];
+          std::memcpy(rows.data() + i, static_cast<const char *>(stored.data) + size_t(src) * es,
+                      es);
+        }
+  return Status::OK();
+}
+
 Status kvAppend(const KernelContext &c) {
-  const ConstTensorRef &past = c.in[0], &rows = c.in[1];
-  if (past.shape.size() != 4 || rows.shape.size() != 4)
+  const ConstTensorRef &past = c.in[0];
+  if (past.shape.size() != 4 || c.in[1].shape.size() != 4)
     return c.error("past and new_rows must be 4-D [B, H, seq, head_dim]");
-  if (past.dtype != rows.dtype)
+  if (past.dtype != c.in[1].dtype)
     return c.error("past and new_rows must have one dtype");
+  bool permuted = false;
+  auto perm = c.intsAttr("rows_perm", &permuted);
+  if (!perm.ok())
+    return perm.status();
+  // The rows appended, [B, H, S, D]: new_rows, or transpose(new_rows, rows_perm).
+  std::vector<char> gathered;
+  ConstTensorRef rows = c.in[1];
+  if (permuted) {
+    EFFC_RETURN_IF_ERROR(gatherPermutedRows(c, *perm, gathered, rows.shape));
+    rows.data = gathered.data();
+  }
   for (int d : {0, 1, 3})
     if (past.shape[size_t(d)] != rows.shape[size_t(d)])
       return c.error("past and new_rows differ in dim " + std::to_string(d));

@@ -54,6 +54,31 @@ TEST(KvCacheKernel, KvAppendIsConcatAlongTheSequence) {
     EXPECT_EQ(first.data<float>()[i], rows.data<float>()[i]);
 }
 
+TEST(KvCacheKernel, KvAppendReadsPermutedRowsThroughRowsPerm) {
+  // rows_perm [0, 2, 1, 3]: new_rows stored [B, S, H, D] append as their
+  // transpose to [B, H, S, D], the value of the unpermuted append.
+  HostTensor past = rowsOf(2, 3, 2, 2, 0), rows = rowsOf(2, 3, 2, 2, 0.5f);
+  HostTensor stored(DType::FLOAT32, {2, 2, 3, 2});
+  host::Attrs perm;
+  perm["perm"] = std::vector<int64_t>{0, 2, 1, 3};
+  ASSERT_TRUE(host::runKernel("eff.transpose", perm, {cref(rows)}, {ref(stored)}).ok());
+  host::Attrs attrs;
+  attrs["capacity"] = int64_t(8);
+  attrs["state"] = std::string("present.0.key");
+  HostTensor want(DType::FLOAT32, {2, 3, 4, 2}), got(DType::FLOAT32, {2, 3, 4, 2});
+  ASSERT_TRUE(host::runKernel("eff.kv_append", attrs, {cref(past), cref(rows)}, {ref(want)}).ok());
+  attrs["rows_perm"] = std::vector<int64_t>{0, 2, 1, 3};
+  ASSERT_TRUE(host::runKernel("eff.kv_append", attrs, {cref(past), cref(stored)}, {ref(got)}).ok());
+  for (int64_t i = 0; i < want.numElements(); ++i)
+    EXPECT_EQ(got.data<float>()[i], want.data<float>()[i]) << "element " << i;
+
+  attrs["rows_perm"] = std::vector<int64_t>{0, 2, 2, 3};
+  Status bad = host::runKernel("eff.kv_append", attrs, {cref(past), cref(stored)}, {ref(got)});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.message(),
+            "eff.kv_append: rows_perm must be a permutation of 0..3, got [0, 2, 2, 3]");
+}
+
 TEST(KvCacheKernel, AppendsInPlaceWithARowStride) {
   // B 1, H 2, D 2, capacity 4: 2 rows in the cache, then 1 + 1 appended.
   const int64_t B = 1, H = 2, D = 2, capacity = 4;
