@@ -1,5 +1,6 @@
 //===- FuseElementwise.cpp - chains of elementwise ops -> eff.fusion ------===//
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/ShapeInference.h"
 #include "passes/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -27,6 +28,45 @@ bool mlir::eff::isFusibleElementwise(Operation *op) {
   if (op->hasAttr("eff.device"))
     return false;
   return isa<RankedTensorType>(op->getResult(0).getType());
+}
+
+bool mlir::eff::isIndexMapping(Operation *op) {
+  if (op->getNumResults() != 1 || op->hasAttr("eff.device") ||
+      !isa<RankedTensorType>(op->getResult(0).getType()))
+    return false;
+  if (isa<TransposeOp, ConcatOp>(op))
+    return llvm::all_of(op->getOperandTypes(), [](Type t) { return isa<RankedTensorType>(t); });
+  auto slice = dyn_cast<SliceOp>(op);
+  if (!slice)
+    return false;
+  // Constant starts/ends/axes/steps on static dims: each output coordinate
+  // is start + i * step of its input's.
+  auto type = dyn_cast<RankedTensorType>(slice.getData().getType());
+  auto starts = getConstantInts(slice.getStarts());
+  auto ends = getConstantInts(slice.getEnds());
+  if (!type || !starts || !ends || starts->size() != ends->size())
+    return false;
+  SmallVector<int64_t> axes, steps(starts->size(), 1);
+  if (slice.getAxes()) {
+    auto constant = getConstantInts(slice.getAxes());
+    if (!constant || constant->size() != starts->size())
+      return false;
+    axes.assign(constant->begin(), constant->end());
+  } else {
+    for (size_t a = 0; a < starts->size(); ++a)
+      axes.push_back(int64_t(a));
+  }
+  if (slice.getSteps()) {
+    auto constant = getConstantInts(slice.getSteps());
+    if (!constant || constant->size() != starts->size())
+      return false;
+    steps.assign(constant->begin(), constant->end());
+  }
+  return llvm::all_of(llvm::zip(axes, steps), [&](auto pair) {
+    auto [axis, step] = pair;
+    int64_t a = axis < 0 ? axis + type.getRank() : axis;
+    return step != 0 && a >= 0 && a < type.getRank() && !type.isDynamicDim(a);
+  });
 }
 
 namespace {
@@ -60,7 +100,8 @@ struct FuseElementwisePass : public mlir::eff::impl::FuseElementwiseBase<FuseEle
     groups.clear();
     DenseMap<Operation *, size_t> groupOf;
     for (Operation &op : llvm::reverse(block)) {
-      if (!isFusibleElementwise(&op))
+      // Index-mapping ops join as producers only, never start a group.
+      if (!isFusibleElementwise(&op) && !(isIndexMapping(&op) && groupOf.count(&op)))
         continue;
       auto it = groupOf.find(&op);
       size_t g = it != groupOf.end() ? it->second : groups.size();
@@ -68,11 +109,18 @@ struct FuseElementwisePass : public mlir::eff::impl::FuseElementwiseBase<FuseEle
         groups.push_back({&op});
         groupOf[&op] = g;
       }
-      Operation *root = groups[g].front();
-      for (Value operand : op.getOperands()) {
+      // An elementwise op reads each operand at its own index, so an operand
+      // computed in the kernel must have its shape (no recomputation per
+      // broadcast element); an index-mapping op reads its data operands at
+      // mapped indices (a slice's starts/ends/axes/steps are constants).
+      bool mapping = isIndexMapping(&op);
+      auto dataOperands =
+          mapping && isa<SliceOp>(op) ? op.getOperands().take_front(1) : op.getOperands();
+      for (Value operand : dataOperands) {
         Operation *producer = operand.getDefiningOp();
-        if (!producer || groupOf.count(producer) || !isFusibleElementwise(producer) ||
-            !sameShape(producer, root) || groups[g].size() >= maxOps)
+        if (!producer || groupOf.count(producer) ||
+            !(isFusibleElementwise(producer) || isIndexMapping(producer)) ||
+            (!mapping && !sameShape(producer, &op)) || groups[g].size() >= maxOps)
           continue;
         bool onlyInGroup = llvm::all_of(producer->getUsers(), [&](Operation *user) {
           auto u = groupOf.find(user);
@@ -84,10 +132,17 @@ struct FuseElementwisePass : public mlir::eff::impl::FuseElementwiseBase<FuseEle
         groupOf[producer] = g;
       }
     }
-    if (remarks) // in program order: groups were found bottom-up
-      for (SmallVector<Operation *> &group : llvm::reverse(groups))
+    if (remarks) { // in program order: groups were found bottom-up
+      for (SmallVector<Operation *> &group : llvm::reverse(groups)) {
         if (group.size() == 1)
           remarkWhyAlone(group.front(), groupOf);
+        else
+          remarkIndexMaps(group);
+      }
+      for (Operation &op : block)
+        if (isIndexMapping(&op) && !groupOf.count(&op))
+          remarkMappingAlone(&op, groupOf);
+    }
     for (SmallVector<Operation *> &group : groups)
       if (group.size() > 1)
         outline(group);
@@ -114,13 +169,13 @@ struct FuseElementwisePass : public mlir::eff::impl::FuseElementwiseBase<FuseEle
       Operation *user = users.front();
       if (isa<func::ReturnOp>(user)) {
         // A returned value may still end a group: the producer side says why not.
-      } else if (!isFusibleElementwise(user)) {
-        reasons.push_back("its only user '" + user->getName().getStringRef().str() +
-                          "' is not elementwise");
-      } else if (Operation *root = groups[groupOf.lookup(user)].front(); !sameShape(op, root)) {
+      } else if (!groupOf.count(user) || !(isFusibleElementwise(user) || isIndexMapping(user))) {
+        reasons.push_back("its only user '" + user->getName().getStringRef().str() + "' is not " +
+                          (isIndexMapping(user) ? "in a fused kernel" : "elementwise"));
+      } else if (isFusibleElementwise(user) && !sameShape(op, user)) {
         reasons.push_back("its shape " + shapeString(shapeOf(op)) +
-                          " differs from its consumer's " + shapeString(shapeOf(root)) +
-                          unequalWhy(op, root, " (a broadcast operand)"));
+                          " differs from its consumer's " + shapeString(shapeOf(user)) +
+                          unequalWhy(op, user, " (a broadcast operand)"));
       } else {
         reasons.push_back("its consumer's kernel already holds max-ops=" + std::to_string(maxOps) +
                           " ops");
@@ -130,7 +185,7 @@ struct FuseElementwisePass : public mlir::eff::impl::FuseElementwiseBase<FuseEle
     bool elementwiseProducer = false;
     for (Value operand : op->getOperands()) {
       Operation *producer = operand.getDefiningOp();
-      if (!producer || !isFusibleElementwise(producer))
+      if (!producer || !(isFusibleElementwise(producer) || isIndexMapping(producer)))
         continue;
       elementwiseProducer = true;
       std::string name = "'" + producer->getName().getStringRef().str() + "'";
@@ -144,8 +199,52 @@ struct FuseElementwisePass : public mlir::eff::impl::FuseElementwiseBase<FuseEle
       break;
     }
     if (!elementwiseProducer)
-      reasons.push_back("no elementwise op produces its operands");
+      reasons.push_back("no elementwise or index-mapping op produces its operands");
     op->emitRemark("not fused: ") << llvm::join(reasons, "; ");
+  }
+
+  /// For a group that reads inputs through index maps: which ops it holds.
+  void remarkIndexMaps(ArrayRef<Operation *> group) {
+    SmallVector<Operation *> ordered(group);
+    llvm::sort(ordered, [](Operation *a, Operation *b) { return a->isBeforeInBlock(b); });
+    SmallVector<std::string> names;
+    for (Operation *op : ordered)
+      if (isIndexMapping(op))
+        names.push_back("'" + op->getName().getStringRef().str() + "'");
+    if (names.empty())
+      return;
+    group.front()->emitRemark("fused ")
+        << group.size() << " ops into one kernel that reads its inputs through " << names.size()
+        << " index-mapping ops (" << llvm::join(names, ", ") << ")";
+  }
+
+  /// Why an index-mapping op that feeds an elementwise op stayed a kernel
+  /// (or a view) of its own.
+  void remarkMappingAlone(Operation *op, const DenseMap<Operation *, size_t> &groupOf) {
+    llvm::SmallSetVector<Operation *, 4> users(op->user_begin(), op->user_end());
+    bool feedsFused = llvm::any_of(users, [&](Operation *user) { return groupOf.count(user); });
+    if (!feedsFused)
+      return;
+    std::string why;
+    if (llvm::any_of(users, [&](Operation *user) { return !groupOf.count(user); }))
+      why = "its result is also read outside the consumer's kernel (a producer with other "
+            "users is kept, not recomputed)";
+    else if (users.size() > 1 && llvm::any_of(users, [&](Operation *user) {
+               return groupOf.lookup(user) != groupOf.lookup(users.front());
+             }))
+      why = "its result is read by " + std::to_string(users.size()) +
+            " ops that are not in one kernel";
+    else
+      for (Operation *user : users) {
+        if (groups[groupOf.lookup(user)].size() >= maxOps)
+          why = "its consumer's kernel already holds max-ops=" + std::to_string(maxOps) + " ops";
+        else if (isFusibleElementwise(user) && !sameShape(op, user))
+          why = "its shape " + shapeString(shapeOf(op)) + " differs from its consumer's " +
+                shapeString(shapeOf(user)) + unequalWhy(op, user, " (a broadcast operand)");
+      }
+    if (why.empty())
+      why = "its consumer is in another kernel";
+    op->emitRemark("not fused: ") << why;
   }
 
   /// Whether `a` and `b` (elementwise ops) have one result shape at every

@@ -78,6 +78,12 @@ Operation *elementwiseConsumerOf(Value value, Probes &probes, std::string &whyNo
              " is not elementwise";
     return nullptr;
   }
+  if (fusion &&
+      llvm::any_of(fusion.getBody().front(), [](Operation &op) { return isIndexMapping(&op); })) {
+    whyNot = "its consumer " + userName + " reads its inputs through index maps (transpose, " +
+             "slice, concat), which a GEMM epilogue does not";
+    return nullptr;
+  }
   auto type = cast<RankedTensorType>(value.getType());
   auto out = dyn_cast<RankedTensorType>(user->getResult(0).getType());
   if (!out || out.getShape() != type.getShape()) {

@@ -21,6 +21,12 @@ namespace mlir::eff {
 /// output element after broadcasting (FuseElementwise.cpp holds the list).
 bool isFusibleElementwise(Operation *op);
 
+/// Index-mapping ops an elementwise kernel may read its inputs through:
+/// every output element is one input element at a computable index
+/// (eff.transpose; eff.slice with constant starts/ends/axes/steps on static
+/// dims; eff.concat). FuseElementwise.cpp holds the list.
+bool isIndexMapping(Operation *op);
+
 /// `func`'s values of dynamic shape at several probes of its bounded dims
 /// (eff.dims: all at a low value, all at their upper bounds, then each dim
 /// alone raised; RefineShapes.cpp). Two such values whose shapes agree at

@@ -581,8 +581,26 @@ def FuseElementwise : Pass<"eff-fuse-elementwise", "func::FuncOp"> {
     one output and intermediate values never reach memory). Groups of two or
     more ops become one `eff.fusion elementwise` region; operands defined
     outside (activations, weights, broadcast inputs) become its inputs.
+
+    Index-mapping producers join too (XLA-style loop fusion): ops whose every
+    output element is one input element at a computable index, namely
+    eff.transpose, eff.slice with constant starts/ends/axes/steps on static
+    dims, and eff.concat. The kernel then reads its inputs through their
+    index maps, and an elementwise op below them (the neg of a rotate_half)
+    is evaluated at the mapped index, so a RoPE chain and the head transpose
+    before it become one kernel. Such an op never starts a group and joins
+    only when every user is in the group: a producer read elsewhere is kept
+    (stored once), not recomputed. An elementwise op joins an elementwise
+    consumer only with the consumer's shape (no recomputation per broadcast
+    element); an index-mapping consumer takes producers of any shape. Dynamic
+    dims compare through the probes of the bounded dims (eff.dims); ops
+    placed by eff-partition-devices (eff.device) stay apart; `max-ops` bounds
+    every kernel. eff-fuse-gemm-epilogue leaves such kernels alone.
+
     With `remarks`, each elementwise op left alone gets a remark saying why
-    (except the sole consumer of a GEMM: eff-fuse-gemm-epilogue decides it).
+    (except the sole consumer of a GEMM: eff-fuse-gemm-epilogue decides it),
+    each kernel with index-mapping ops says which it reads through, and an
+    index-mapping op that feeds a fused kernel without joining it says why.
   }];
   let options = [
     Option<"maxOps", "max-ops", "unsigned", /*default=*/"64",

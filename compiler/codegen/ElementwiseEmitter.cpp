@@ -15,6 +15,14 @@
 // weight buffers are 256-byte aligned and every offset is a multiple of VEC),
 // broadcast ones are one load, strided ones VEC loads.
 //
+// Indexed variant: a body with index-mapping ops (eff.transpose, eff.slice,
+// eff.concat: each result element is one operand element at a computed
+// index) is evaluated per output element at coordinates: each value is
+// emitted at the coordinates it is read at, so kernel inputs are loaded
+// through the composed index maps (XLA-style loop fusion) and a concat picks
+// its operand in a branch. A value read at several coordinates (RoPE's
+// x * cos + rotate_half(x) * sin reads x twice) is loaded once per place.
+//
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/LoRATerm.h"
 #include "compiler/codegen/ScalarOps.h"
@@ -140,6 +148,220 @@ struct Body {
   }
 };
 
+/// Body ops whose result elements are operand elements at computed indices.
+bool isIndexMapping(const KernelDesc &op) {
+  return op.is(EffOp::TransposeOp) || op.is(EffOp::SliceOp) || op.is(EffOp::ConcatOp);
+}
+
+bool hasIndexMaps(const std::vector<FusedOp> &ops) {
+  return std::any_of(ops.begin(), ops.end(),
+                     [](const FusedOp &op) { return isIndexMapping(op.desc); });
+}
+
+/// The indexed variant's code of one output element: values emitted at
+/// coordinates (CUDA expressions of index type, one per dim).
+struct IndexedBody {
+  using Coords = std::vector<std::string>;
+  const KernelDesc &d;
+  const std::vector<FusedOp> &ops;
+  std::string ix;
+  CudaWriter &w;
+  std::string &error;
+  int counter = 0;
+  /// Per open branch scope: (value, coordinates) -> the variable holding it.
+  std::vector<std::map<std::pair<int, Coords>, std::string>> memo{1};
+
+  int numInputs() const { return int(d.inputs.size()); }
+  const TensorDesc &typeOf(int v) const {
+    return v < numInputs() ? d.inputs[size_t(v)] : ops[size_t(v - numInputs())].desc.outputs[0];
+  }
+  std::string fresh(const char *prefix) { return prefix + std::to_string(counter++); }
+  std::string coordVar(const std::string &expr) {
+    std::string name = fresh("ic");
+    w.line("const ", ix, " ", name, " = ", expr, ";");
+    return name;
+  }
+
+  /// The variable holding value `v` at `coords` (computeOf its dtype), or
+  /// "" after setting `error`.
+  std::string at(int v, const Coords &coords) {
+    for (auto scope = memo.rbegin(); scope != memo.rend(); ++scope)
+      if (auto it = scope->find({v, coords}); it != scope->end())
+        return it->second;
+    std::string name = compute(v, coords);
+    if (!name.empty())
+      memo.back()[{v, coords}] = name;
+    return name;
+  }
+
+  std::string compute(int v, const Coords &coords) {
+    const TensorDesc &t = typeOf(v);
+    if (v < numInputs()) {
+      std::vector<Extent> strides = rowMajorStrides(t.extents());
+      std::string offset;
+      for (size_t k = 0; k < coords.size(); ++k)
+        if (coords[k] != "0" && strides[k] != Extent(0))
+          offset += (offset.empty() ? "" : " + ") + coords[k] +
+                    (strides[k] == Extent(1) ? "" : " * " + strides[k].text());
+      std::string name = fresh("ld");
+      w.line("const ", computeType(computeOf(t.dtype)), " ", name, " = ",
+             fromStorage(t.dtype,
+                         "x" + std::to_string(v) + "[" + (offset.empty() ? "0" : offset) + "]"),
+             ";");
+      return name;
+    }
+    const FusedOp &op = ops[size_t(v - numInputs())];
+    const KernelDesc &o = op.desc;
+    if (o.is(EffOp::TransposeOp)) {
+      size_t rank = coords.size();
+      std::vector<int64_t> perm(rank);
+      for (size_t k = 0; k < rank; ++k)
+        perm[k] = int64_t(rank - 1 - k);
+      if (auto given = o.intsAttr("perm"))
+        perm = *given;
+      Coords in(rank);
+      for (size_t k = 0; k < rank && k < perm.size(); ++k)
+        in.at(size_t(perm[k])) = coords[k];
+      return at(op.operands[0], in);
+    }
+    if (o.is(EffOp::SliceOp))
+      return slice(op, coords);
+    if (o.is(EffOp::ConcatOp))
+      return concat(op, coords);
+    // Elementwise: each operand at its broadcast coordinates.
+    std::vector<std::string> operands;
+    for (int u : op.operands) {
+      if (u < 0) {
+        operands.push_back("");
+        continue;
+      }
+      std::vector<Extent> ext = typeOf(u).extents();
+      Coords c(ext.size());
+      for (size_t k = 0; k < ext.size(); ++k)
+        c[k] = ext[k] == Extent(1) ? "0" : coords[coords.size() - ext.size() + k];
+      std::string name = at(u, c);
+      if (name.empty())
+        return "";
+      operands.push_back(name);
+    }
+    std::optional<ScalarExpr> e = scalarExpr(o, operands, error);
+    if (!e)
+      return "";
+    DType dt = o.outputs[0].dtype;
+    std::string name = fresh("bv");
+    w.line("const ", computeType(computeOf(dt)), " ", name, " = ", roundTo(dt, e->expr, e->kind),
+           ";  // ", o.op);
+    return name;
+  }
+
+  /// data[starts:ends:steps] on axes (constants, ONNX clamping on static
+  /// dims): input coordinate start + i * step.
+  std::string slice(const FusedOp &op, const Coords &coords) {
+    const KernelDesc &o = op.desc;
+    auto ints = [&](size_t slot) -> std::optional<std::vector<int64_t>> {
+      return o.hasInput(slot) ? o.inputs[slot].constInts : std::nullopt;
+    };
+    std::optional<std::vector<int64_t>> starts = ints(1), axes = ints(3), steps = ints(4);
+    if (!starts || (o.hasInput(3) && !axes) || (o.hasInput(4) && !steps)) {
+      error = d.op + ": fused eff.slice needs constant starts, axes and steps";
+      return "";
+    }
+    std::vector<Extent> ext = o.inputs[0].extents();
+    Coords in = coords;
+    for (size_t a = 0; a < starts->size(); ++a) {
+      int64_t axis = axes ? (*axes).at(a) : int64_t(a);
+      int64_t step = steps ? (*steps).at(a) : 1;
+      if (axis < 0)
+        axis += int64_t(ext.size());
+      if (axis < 0 || axis >= int64_t(ext.size()) || !ext[size_t(axis)].isConstant() || !step) {
+        error = d.op + ": fused eff.slice on axis " + std::to_string(axis) +
+                " needs a static dim and a nonzero step";
+        return "";
+      }
+      int64_t dim = ext[size_t(axis)].constant(), start = (*starts)[a];
+      if (start < 0)
+        start += dim;
+      start = step > 0 ? std::clamp<int64_t>(start, 0, dim)
+                       : std::clamp<int64_t>(start, 0, std::max<int64_t>(dim - 1, 0));
+      in[size_t(axis)] = coordVar(std::to_string(start) + " + " + coords[size_t(axis)] +
+                                  (step == 1 ? "" : " * " + std::to_string(step)));
+    }
+    return at(op.operands[0], in);
+  }
+
+  /// Each output element from one operand: a branch per operand along axis.
+  std::string concat(const FusedOp &op, const Coords &coords) {
+    const KernelDesc &o = op.desc;
+    int64_t rank = int64_t(coords.size()), axis = o.intAttr("axis", 0);
+    if (axis < 0)
+      axis += rank;
+    if (axis < 0 || axis >= rank || op.operands.empty()) {
+      error = d.op + ": fused eff.concat: axis out of range";
+      return "";
+    }
+    DType dt = o.outputs[0].dtype;
+    std::string name = fresh("cc");
+    w.line(computeType(computeOf(dt)), " ", name, ";");
+    Extent begin = 0;
+    for (size_t j = 0; j < op.operands.size(); ++j) {
+      int u = op.operands[j];
+      if (u < 0)
+        continue;
+      Extent end = begin + typeOf(u).extents().at(size_t(axis));
+      bool last = j + 1 == op.operands.size();
+      if (j == 0)
+        w.open("if (", coords[size_t(axis)], " < ", end.text(), ") {");
+      else if (!last)
+        w.reopen("} else if (" + coords[size_t(axis)] + " < " + end.text() + ") {");
+      else
+        w.reopen("} else {");
+      memo.emplace_back();
+      Coords c = coords;
+      if (begin != Extent(0))
+        c[size_t(axis)] = coordVar(coords[size_t(axis)] + " - " + begin.text());
+      std::string value = at(u, c);
+      memo.pop_back();
+      if (value.empty())
+        return "";
+      w.line(name, " = ", value, ";");
+      begin = end;
+    }
+    w.close();
+    return name;
+  }
+};
+
+/// The indexed variant: one thread per output element, coordinates from its
+/// row-major index.
+bool emitIndexed(const KernelDesc &d, const std::vector<FusedOp> &ops,
+                 const std::vector<int> &outputs, const KernelChoice &c, std::string &out,
+                 std::string &error) {
+  CudaWriter w;
+  std::string ix = indexType(d);
+  openKernel(w, d, c.threads());
+  openGridStride(w, "i", ix, d.outputs[0].elements(), c.threads());
+  std::vector<Extent> shape = d.outputs[0].extents();
+  IndexedBody body{d, ops, ix, w, error};
+  IndexedBody::Coords coords(shape.size());
+  if (!shape.empty()) {
+    w.line(ix, " rest = i;");
+    for (size_t k = shape.size(); k-- > 1;) {
+      coords[k] = "q" + std::to_string(k);
+      w.line("const ", ix, " ", coords[k], " = rest % ", shape[k].text(), ";");
+      w.line("rest /= ", shape[k].text(), ";");
+    }
+    coords[0] = "rest";
+  }
+  std::string value = body.at(outputs[0], coords);
+  if (value.empty())
+    return false;
+  DType from = body.typeOf(outputs[0]).dtype;
+  w.line("y0[i] = ", storeValue(d.outputs[0].dtype, value, computeOf(from)), ";");
+  w.close().close();
+  out = w.str();
+  return true;
+}
+
 /// Elements per thread for the vectorized variant, or 1: up to 16 bytes per
 /// access of the widest vector-accessed tensor, dividing the innermost dim.
 int vectorWidth(const KernelDesc &d, const SymIndexSpace &space,
@@ -204,6 +426,19 @@ bool bodySpace(const KernelDesc &d, const Body &body, BodySpace &b, std::string 
 /// allows 16-byte accesses (vectorWidth).
 bool chooseBody(const KernelDesc &d, const std::vector<FusedOp> &ops,
                 const std::vector<int> &outputs, KernelChoice &c, std::string &error) {
+  if (hasIndexMaps(ops)) {
+    std::vector<bool> read, needed;
+    if (!Body{d, ops, outputs}.check(read, needed, error))
+      return false;
+    if (outputs.size() != 1) {
+      error = d.op + ": a body with index-mapping ops has one output";
+      return false;
+    }
+    c = gridStrideChoice(c.family, d.outputs[0].numElements());
+    c.launch.followRuntime(0, d.outputs[0].elements(), c.threads(), c.launch.grid[0]);
+    c.variant = "indexed";
+    return true;
+  }
   BodySpace b;
   if (!bodySpace(d, Body{d, ops, outputs}, b, error))
     return false;
@@ -218,6 +453,8 @@ bool chooseBody(const KernelDesc &d, const std::vector<FusedOp> &ops,
 
 bool emitBody(const KernelDesc &d, const std::vector<FusedOp> &ops, const std::vector<int> &outputs,
               const KernelChoice &c, std::string &out, std::string &error) {
+  if (c.variant == "indexed")
+    return emitIndexed(d, ops, outputs, c, out, error);
   Body body{d, ops, outputs};
   BodySpace b;
   if (!bodySpace(d, body, b, error))

@@ -83,8 +83,17 @@ std::optional<KernelDesc> describeKernelOp(mlir::Operation *op, const std::strin
         return std::nullopt;
       }
       FusedOp fused{std::move(*innerDesc), {}};
-      for (mlir::Value operand : mlir::eff::getKernelOperands(&inner))
+      for (mlir::Value operand : mlir::eff::getKernelOperands(&inner)) {
+        // A constant kernel input (a fused slice's starts, ends, axes,
+        // steps) carries its values into the body op's description.
+        if (auto arg = mlir::dyn_cast_or_null<mlir::BlockArgument>(operand);
+            arg && arg.getOwner() == &block) {
+          TensorDesc &t = fused.desc.inputs[fused.operands.size()];
+          if (!t.constInts)
+            t.constInts = desc.inputs[arg.getArgNumber()].constInts;
+        }
         fused.operands.push_back(operand ? index.lookup(operand) : -1);
+      }
       for (mlir::Value result : inner.getResults())
         index[result] = next++;
       desc.body.push_back(std::move(fused));

@@ -414,7 +414,9 @@ private:
     // Runtime extents: the tensors' shapes as expressions of the dims (their
     // largest values in TensorDesc::shape), the kernel reads the dims' values.
     codegen::SymbolicShapeFn symbolicShape = [&](Value value, codegen::TensorDesc &t) {
-      auto it = symbolic.shapes.find(symbolicStandIn(value));
+      auto it = symbolic.shapes.find(value);
+      if (it == symbolic.shapes.end())
+        it = symbolic.shapes.find(symbolicStandIn(value));
       if (it == symbolic.shapes.end())
         return false;
       t.shape.clear();
@@ -509,7 +511,8 @@ private:
     return success();
   }
 
-  /// The value of main's body whose shape expressions `value` has: an
+  /// The value of main's body whose shape expressions `value` has, where
+  /// the probes recorded none of its own: an
   /// eff.fusion's body argument is its input; a body op's result has the
   /// fusion's result shape (eff-fuse-elementwise puts only ops of the result
   /// shape in a body, eff-fuse-gemm-epilogue a GEMM of that shape and its

@@ -87,6 +87,17 @@ void toManifestKernel(const KernelPlan &kernel, const std::string &function,
       for (int64_t d : result.shape)
         shape->add_values(d);
     }
+    // Symbolic results: every result dim's expression, so that the host
+    // shapes body values of other shapes than the output (slices, concat
+    // operands, transposes) per run.
+    if (llvm::any_of(fused.desc.outputs, [](const codegen::TensorDesc &t) { return t.symbolic(); }))
+      for (const codegen::TensorDesc &result : fused.desc.outputs)
+        for (const codegen::Extent &extent : result.extents()) {
+          DimExpr expr;
+          for (const auto &[dims, coeff] : extent.terms())
+            expr.addTerm(coeff, dims);
+          expr.toProto(*bodyOp->add_result_shape_exprs());
+        }
   }
   for (int output : desc.bodyOutputs)
     out.add_body_outputs(output);

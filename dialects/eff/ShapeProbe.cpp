@@ -26,7 +26,8 @@ namespace {
 LogicalResult specialize(Operation *func, ArrayRef<SmallVector<int64_t>> argShapes,
                          ArrayRef<Attribute> argValues, function_ref<bool(Operation *)> keep,
                          StringRef where, IRMapping &mapping, OwningOpRef<Operation *> &clone,
-                         llvm::DenseMap<Value, Value> &foldedTo) {
+                         llvm::DenseMap<Value, Value> &foldedTo,
+                         llvm::DenseMap<Value, Value> *bodyValues = nullptr) {
   clone = func->clone(mapping);
   Block &body = clone.get()->getRegion(0).front();
   Block &source = func->getRegion(0).front();
@@ -75,9 +76,12 @@ LogicalResult specialize(Operation *func, ArrayRef<SmallVector<int64_t>> argShap
         if (failed(refine(copy)))
           return failure();
         // Later body ops read what a result folded to.
-        for (auto [original, result] : llvm::zip(bodyOp.getResults(), copy->getResults()))
+        for (auto [original, result] : llvm::zip(bodyOp.getResults(), copy->getResults())) {
           if (Value folded = foldedTo.lookup(result))
             bodyMapping.map(original, folded);
+          if (bodyValues)
+            (*bodyValues)[original] = bodyMapping.lookup(original);
+        }
       }
       for (auto [result, yielded] :
            llvm::zip(fusion.getResults(), inner.getTerminator()->getOperands())) {
@@ -139,16 +143,26 @@ FailureOr<llvm::DenseMap<Value, SmallVector<int64_t>>>
 probeShapes(Operation *func, ArrayRef<SmallVector<int64_t>> argShapes, StringRef where) {
   IRMapping mapping;
   OwningOpRef<Operation *> clone;
-  llvm::DenseMap<Value, Value> foldedTo;
-  if (failed(specialize(func, argShapes, {}, nullptr, where, mapping, clone, foldedTo)))
+  llvm::DenseMap<Value, Value> foldedTo, bodyValues;
+  if (failed(
+          specialize(func, argShapes, {}, nullptr, where, mapping, clone, foldedTo, &bodyValues)))
     return failure();
   Block &original = func->getRegion(0).front();
   llvm::DenseMap<Value, SmallVector<int64_t>> extents;
+  // An eff.fusion body's values (index-mapping ops give them shapes other
+  // than the fusion's) as refined where the body ran op by op.
+  auto probedValue = [&](Value original) {
+    Value cloned = mapping.lookup(original);
+    if (isa<FusionOp>(original.getParentRegion()->getParentOp()))
+      if (Value refined = bodyValues.lookup(cloned))
+        return refined;
+    return cloned;
+  };
   auto record = [&](Value original) -> LogicalResult {
     auto type = dyn_cast<RankedTensorType>(original.getType());
     if (!type || type.hasStaticShape())
       return success();
-    auto probed = dyn_cast<RankedTensorType>(mapping.lookup(original).getType());
+    auto probed = dyn_cast<RankedTensorType>(probedValue(original).getType());
     if (!probed || !probed.hasStaticShape()) {
       Operation *op = original.getDefiningOp();
       return (op ? op->emitError() : func->emitError())
@@ -162,10 +176,16 @@ probeShapes(Operation *func, ArrayRef<SmallVector<int64_t>> argShapes, StringRef
   for (Value arg : original.getArguments())
     if (failed(record(arg)))
       return failure();
-  for (Operation &op : original.without_terminator())
+  for (Operation &op : original.without_terminator()) {
     for (Value result : op.getResults())
       if (failed(record(result)))
         return failure();
+    if (auto fusion = dyn_cast<FusionOp>(op))
+      for (Operation &bodyOp : fusion.getBody().front().without_terminator())
+        for (Value result : bodyOp.getResults())
+          if (failed(record(result)))
+            return failure();
+  }
   return extents;
 }
 

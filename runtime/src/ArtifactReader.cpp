@@ -223,6 +223,27 @@ Status checkFusion(const artifact::Manifest &m, const artifact::Kernel &kr,
       }
       vals.push_back({op.result_dtypes(r), shape, true});
     }
+    if (op.result_shape_exprs_size()) {
+      std::vector<DimBound> bounds;
+      for (const artifact::Dim &dim : m.dims())
+        bounds.push_back({dim.name(), dim.min(), dim.max()});
+      int e = 0;
+      for (int r = 0; r < op.result_shapes_size(); ++r)
+        for (int64_t extent : op.result_shapes(r).values()) {
+          if (e == op.result_shape_exprs_size())
+            return fail(w + ": fewer result shape expressions than result dims");
+          auto expr = DimExpr::fromProto(op.result_shape_exprs(e++), uint32_t(bounds.size()));
+          if (!expr.ok())
+            return fail(w + ": result shape expression: " + expr.status().message());
+          auto range = expr->range(bounds);
+          if (!range || range->first < 0 || range->second != extent)
+            return fail(w + ": result dim = " + expr->toString() +
+                        " is negative, overflows or does not reach the planned extent " +
+                        to_string(extent) + " within the dims' bounds");
+        }
+      if (e != op.result_shape_exprs_size())
+        return fail(w + ": more result shape expressions than result dims");
+    }
   }
   if (kr.body_outputs_size() != kr.outputs_size())
     return fail(where + ": body_outputs count differs from outputs");

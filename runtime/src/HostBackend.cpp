@@ -68,6 +68,9 @@ struct PreparedKernel : PreparedOp {
   // and the body values that take output 0's shape per run.
   std::vector<std::vector<int32_t>> bodyOperands;
   std::vector<bool> followsOutput; // by value index (inputs first)
+  // By value index: the shape expressions of a body value (index-mapping
+  // body ops: BodyOp.result_shape_exprs); empty where followsOutput decides.
+  std::vector<std::vector<DimExpr>> bodyShapeExprs;
   std::vector<int32_t> bodyOutputValues;
 };
 
@@ -222,15 +225,15 @@ public:
         if (auto it = shapes.find(p.outIds[o]); it != shapes.end())
           p.out[o].shape = it->second;
       if (!p.body.empty() && shapes.count(p.outIds[0]))
-        reshapeFusion(p);
+        EFFC_RETURN_IF_ERROR(reshapeFusion(p, values));
     }
     return Status::OK();
   }
 
-  // An eff.fusion over symbolic shapes: its body values of the output's
-  // planned shape (the fusion passes put only ops of the result shape in a
-  // body) take the output's shape of this run, its inputs theirs.
-  static void reshapeFusion(PreparedKernel &p) {
+  // An eff.fusion over symbolic shapes: body values with shape expressions
+  // take their value at this run's dims, the others of the output's planned
+  // shape the output's shape of this run, its inputs theirs.
+  Status reshapeFusion(PreparedKernel &p, const std::vector<int64_t> &values) const {
     std::vector<std::vector<int64_t>> shapes;
     for (const host::ConstTensorRef &in : p.in)
       shapes.push_back(in.shape);
@@ -240,8 +243,19 @@ public:
         if (int32_t v = p.bodyOperands[i][k]; v >= 0)
           op.in[k].shape = shapes[size_t(v)];
       for (host::TensorRef &out : op.out) {
-        if (p.followsOutput[shapes.size()])
+        if (const std::vector<DimExpr> &exprs = p.bodyShapeExprs[shapes.size()]; !exprs.empty()) {
+          for (size_t d = 0; d < exprs.size(); ++d) {
+            std::optional<int64_t> v = exprs[d].eval(values);
+            if (!v || *v < 0) // at most the planned extent: validated at load
+              return Status::error(model_->path() + ": kernel " + std::to_string(p.index) +
+                                   ": body op " + std::to_string(i) +
+                                   " has no valid extent for these dims");
+          }
+          for (size_t d = 0; d < exprs.size(); ++d)
+            out.shape[d] = *exprs[d].eval(values);
+        } else if (p.followsOutput[shapes.size()]) {
           out.shape = p.out[0].shape;
+        }
         shapes.push_back(out.shape);
       }
     }
@@ -251,6 +265,7 @@ public:
         n *= size_t(e);
       p.bodyOutputs[o].second = n;
     }
+    return Status::OK();
   }
 
   ~HostSession() override {
@@ -332,6 +347,7 @@ private:
     std::vector<host::ConstTensorRef> vals = p.in;
     const std::vector<int64_t> &outShape = p.out.at(0).shape; // planned (upper bounds)
     p.followsOutput.assign(vals.size(), false);
+    p.bodyShapeExprs.assign(vals.size(), {});
     for (int i = 0; i < kr.body_size(); ++i) {
       const artifact::BodyOp &b = kr.body(i);
       artifact::Kernel tmp;
@@ -349,6 +365,7 @@ private:
         op.in.push_back(v < 0 ? host::ConstTensorRef{} : vals[v]);
       }
       p.bodyOperands.emplace_back(b.operands().begin(), b.operands().end());
+      size_t firstExpr = 0;
       for (int r = 0; r < b.result_dtypes_size(); ++r) {
         std::vector<int64_t> shape(b.result_shapes(r).values().begin(),
                                    b.result_shapes(r).values().end());
@@ -357,6 +374,13 @@ private:
         op.out.push_back({t.dtype(), t.shape(), t.data()});
         vals.push_back({t.dtype(), t.shape(), t.data()});
         p.followsOutput.push_back(shape == outShape);
+        p.bodyShapeExprs.emplace_back();
+        if (b.result_shape_exprs_size()) // validated at load: one per dim of every result
+          for (size_t d = 0; d < shape.size(); ++d)
+            p.bodyShapeExprs.back().push_back(
+                *DimExpr::fromProto(b.result_shape_exprs(int(firstExpr + d)),
+                                    uint32_t(manifestOf(*model_).dims_size())));
+        firstExpr += shape.size();
       }
       p.body.push_back(std::move(op));
     }

@@ -1,6 +1,8 @@
 //===- FusionOps.cpp - kernel regions -------------------------------------===//
 #include "dialects/eff/EffOps.h"
 
+#include "llvm/ADT/SmallPtrSet.h"
+
 using namespace mlir;
 using namespace mlir::eff;
 
@@ -81,15 +83,28 @@ LogicalResult FusionOp::verify() {
     return emitOpError("yielded types differ from the result types");
   if (getKind() == FusionKind::GemmEpilogue)
     return verifyGemmEpilogue(*this, body);
-  for (Operation &op : body.without_terminator()) {
+  // A value of another shape only feeds index-mapping ops (transpose, slice,
+  // concat), directly or through other such values: the kernel evaluates it
+  // at the coordinates they map to.
+  llvm::SmallPtrSet<Operation *, 8> otherShape;
+  for (Operation &op : llvm::reverse(body.without_terminator())) {
     if (op.getDialect() != (*this)->getDialect() || isa<FusionOp>(op))
       return op.emitOpError(
           "cannot be fused: only eff ops (and no nested fusion) may appear in an eff.fusion body");
-    for (Type t : op.getResultTypes())
-      if (auto rt = dyn_cast<RankedTensorType>(t);
-          !rt || rt.getShape() != cast<ShapedType>(getResult(0).getType()).getShape())
+    for (Type t : op.getResultTypes()) {
+      auto rt = dyn_cast<RankedTensorType>(t);
+      if (rt && rt.getShape() == cast<ShapedType>(getResult(0).getType()).getShape())
+        continue;
+      bool feedsIndexMaps =
+          rt && !op.use_empty() && llvm::all_of(op.getUsers(), [&](Operation *user) {
+            return isa<TransposeOp, SliceOp, ConcatOp>(user) || otherShape.contains(user);
+          });
+      if (!feedsIndexMaps)
         return op.emitOpError("result shape ")
-               << t << " differs from the elementwise fusion's shape " << getResult(0).getType();
+               << t << " differs from the elementwise fusion's shape " << getResult(0).getType()
+               << " and is read other than through eff.transpose, eff.slice or eff.concat";
+      otherShape.insert(&op);
+    }
   }
   return success();
 }

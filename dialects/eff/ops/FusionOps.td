@@ -23,7 +23,10 @@ def Eff_FusionOp : Op<Eff_Dialect, "fusion",
     and never reach memory. Block arguments are the kernel inputs (in order),
     `eff.yield` names its outputs. `kind` says how the kernel is shaped:
     "elementwise" (one thread per element of the output shape; every body
-    result has that shape, inputs broadcast into it), or "gemm_epilogue"
+    result has that shape, inputs broadcast into it, except values read
+    only through index-mapping ops: eff.transpose, eff.slice, eff.concat,
+    whose operands the kernel evaluates at the mapped coordinates), or
+    "gemm_epilogue"
     (one GEMM kernel: the body's first op is an eff.matmul or eff.gemm whose
     operands are block arguments; every later op is elementwise with the
     matmul's result shape, the chain consumes the matmul result, and other

@@ -35,7 +35,7 @@ func.func @other_dims(%x: tensor<?x?xf32> {eff.dim_params = ["seq", "beam"], eff
                       %y: tensor<?x?xf32> {eff.dim_params = ["seq", "past"], eff.name = "y"})
     -> tensor<?x?xf32>
     attributes {eff.dims = {beam = array<i64: 1, 1>, past = array<i64: 2, 32>, seq = array<i64: 1, 32>}} {
-  // expected-remark @+1 {{not fused: its shape ?x? differs from its consumer's ?x? (dynamic dims that differ at a probe of the bounded dims); no elementwise op produces its operands}}
+  // expected-remark @+1 {{not fused: its shape ?x? differs from its consumer's ?x? (dynamic dims that differ at a probe of the bounded dims); no elementwise or index-mapping op produces its operands}}
   %e = eff.exp %x : (tensor<?x?xf32>) -> tensor<?x?xf32>
   // expected-remark @+1 {{not fused: its producer 'eff.exp' has another shape (dynamic dims that differ at a probe of the bounded dims)}}
   %a = eff.add %e, %y : (tensor<?x?xf32>, tensor<?x?xf32>) -> tensor<?x?xf32>
@@ -48,7 +48,7 @@ func.func @other_dims(%x: tensor<?x?xf32> {eff.dim_params = ["seq", "beam"], eff
 // CHECK-LABEL: func.func @unbounded
 // CHECK-NOT: eff.fusion
 func.func @unbounded(%x: tensor<?x8xf32>) -> tensor<?x8xf32> {
-  // expected-remark @+1 {{not fused: its shape ?x8 differs from its consumer's ?x8 (dynamic dims that no probe of bounded dims (eff.dims) relates); no elementwise op produces its operands}}
+  // expected-remark @+1 {{not fused: its shape ?x8 differs from its consumer's ?x8 (dynamic dims that no probe of bounded dims (eff.dims) relates); no elementwise or index-mapping op produces its operands}}
   %e = eff.exp %x : (tensor<?x8xf32>) -> tensor<?x8xf32>
   // expected-remark @+1 {{not fused: its producer 'eff.exp' has another shape (dynamic dims that no probe of bounded dims (eff.dims) relates)}}
   %n = eff.neg %e : (tensor<?x8xf32>) -> tensor<?x8xf32>
