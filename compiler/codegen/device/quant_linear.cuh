@@ -899,12 +899,16 @@ __device__ void quant_linear_gemv_mma_bs(const u8 *w, const u8 *zp, const u16 *a
       lo = fma2<BF>(((word >> sh) & 0x000F000Fu) | MAGIC2, ONE2, bias);
       hi = fma2<BF>(((word >> (sh + 4)) & 0x000F000Fu) | MAGIC2, ONE2, bias);
     } else if constexpr (FAST && BOOK) {
-      // Nibbles of h (bytes 2 s, 2 s + 1): n0 = code 4 s + 1, n1 = 4 s,
-      // n2 = 4 s + 3, n3 = 4 s + 2 (first code in the high nibble). Byte j
-      // of L / H: low / high byte of the value of nibble j.
-      const u32 h = q[s >> 1] >> (16 * (s & 1));
-      const u32 sel = h & 0x7777u;                      // the low 3 bits
-      const u32 plane = ((h >> 1) & 0x4444u) | 0x3210u; // bit 3: the upper plane
+      // Nibbles of bytes 2 s, 2 s + 1 (the word's half s & 1): n0 = code
+      // 4 s + 1, n1 = 4 s, n2 = 4 s + 3, n3 = 4 s + 2 (first code in the high
+      // nibble). Byte j of L / H: low / high byte of the value of nibble j.
+      // The selectors of both halves come from one mask of the word (the two
+      // unrolled steps share it); prmt reads only a selector's low 16 bits.
+      const u32 word = q[s >> 1];
+      const u32 sel32 = word & 0x77777777u;                          // the low 3 bits
+      const u32 plane32 = ((word >> 1) & 0x44444444u) | 0x32103210u; // bit 3: the upper plane
+      const u32 sel = (s & 1) ? sel32 >> 16 : sel32;
+      const u32 plane = (s & 1) ? plane32 >> 16 : plane32;
       const u32 L = __byte_perm(__byte_perm(bookL[0], bookL[1], sel),
                                 __byte_perm(bookL[2], bookL[3], sel), plane);
       const u32 H = __byte_perm(__byte_perm(bookH[0], bookH[1], sel),
