@@ -33,8 +33,8 @@
 //
 // wgmma_tma_gemm (below) is the TMA warp-specialized persistent variant;
 // this cp.async kernel stays the fallback where no tensor maps are passed.
-// Next steps: split-K / stream-K for skinny shapes, a shared-memory staged
-// (TMA store) epilogue.
+// Its ping-pong schedule (C::PINGPONG) is a selectable variant. Next step:
+// a shared-memory staged (TMA store) epilogue.
 //
 #ifndef EFFC_DEVICE_WGMMA_GEMM_CUH
 #define EFFC_DEVICE_WGMMA_GEMM_CUH
@@ -322,9 +322,37 @@ __device__ __forceinline__ void wgmma_gemm(const void *__restrict__ A_, const vo
 //    adds the peers' buffers (ld.shared::cluster) into its registers, runs
 //    the epilogue and arrives on each peer's `red_free`, which a peer waits
 //    for before it writes the next tile's partials and before it exits.
+//  * Ping-pong (C::PINGPONG, a selectable variant: GemmSpec.pingpong; the
+//    schedule of CUTLASS's KernelTmaWarpSpecializedPingpong): the two
+//    consumer warpgroups take alternate tiles of the CTA's walk, each the
+//    whole BM x BN tile (BM/64 m64 wgmmas per k16 slice, BM x BN / 128
+//    accumulators per thread, so BM x BN <= 128 x 128), so one warpgroup's
+//    epilogue runs while the other's wgmmas keep the tensor cores busy. The
+//    producer fills the ring in the same tile order; each stage is read by
+//    one warpgroup (its `empty` counts 4 warps) and each warpgroup steps its
+//    ring position over the other's tiles. The mainloops take turns (mbarrier
+//    `turn[c]`, 128 arrivals: the other warpgroup passed its last `full`
+//    wait), which also keeps every `full` wait within one phase of the
+//    barrier (a warpgroup starting a tile early could otherwise pass a
+//    parity wait on a stage's previous phase). No split-K (the emitter
+//    falls back to the cooperative schedule where its rule splits).
+/// C::PINGPONG, false for configs that do not declare it.
+template <class C, class = void> struct WgPingpong {
+  static constexpr bool value = false;
+};
+template <class C> struct WgPingpong<C, decltype(void(C::PINGPONG))> {
+  static constexpr bool value = C::PINGPONG;
+};
+
 template <class C> struct WgTma {
   typedef WgShape<C> S;
-  static constexpr int CONSUMERS = C::BM / 64, NT = 128 * (CONSUMERS + 1);
+  static constexpr bool PINGPONG = WgPingpong<C>::value;
+  /// Consumer warpgroups, and the m64 blocks of rows each one computes.
+  static constexpr int CONSUMERS = PINGPONG ? 2 : C::BM / 64, NT = 128 * (CONSUMERS + 1);
+  static constexpr int MBLOCKS = PINGPONG ? C::BM / 64 : 1;
+  static_assert(!PINGPONG || C::BM * C::BN <= 128 * 128,
+                "ping-pong: one warpgroup's tile of at most 128 accumulators per thread");
+  static_assert(!PINGPONG || C::SPLIT == 1, "ping-pong: no split-K");
   static constexpr long long TILES = (long long)S::TILES_M * S::TILES_N;
   static constexpr long long TOTAL = TILES * C::BATCH;
   static constexpr int SPLIT = C::SPLIT;
@@ -394,13 +422,14 @@ wgmma_tma_gemm(const void *__restrict__ bias_, void *__restrict__ C_, const HopT
   typedef WgOperand<C, true> OA;
   typedef WgOperand<C, false> OB;
   constexpr bool BF = C::A_TYPE == TCG_BF16;
-  constexpr int NACC = C::BN / 2;
+  constexpr int NACC = C::BN / 2; // fp32 accumulators per thread and m64 block
   WG_DYN_SMEM(wg_smem);
-  // full[s], empty[s], then red_full, red_free (split-K)
-  __shared__ __align__(8) unsigned long long wg_bars[2 * C::STAGES + 2];
+  // full[s], empty[s], then red_full, red_free (split-K), turn[2] (ping-pong)
+  __shared__ __align__(8) unsigned long long wg_bars[2 * C::STAGES + 4];
   const unsigned smem = (smem_u32(wg_smem) + 1023u) & ~1023u;
   const unsigned bars = smem_u32(wg_bars);
   const unsigned redFull = bars + 8 * (2 * C::STAGES), redFree = redFull + 8;
+  const unsigned turn = redFree + 8; // turn[c] = turn + 8 c
   const unsigned red = smem + C::STAGES * S::STAGE_BYTES;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5;
   const int wg = warp >> 2, wq = warp & 3;
@@ -429,8 +458,13 @@ wgmma_tma_gemm(const void *__restrict__ bias_, void *__restrict__ C_, const HopT
     hop_tma_prefetch_desc(tmB);
 #pragma unroll 1
     for (int s = 0; s < C::STAGES; ++s) {
-      hop_mbar_init(bars + 8 * s, 1);                              // the producer's arrive + tx
-      hop_mbar_init(bars + 8 * (C::STAGES + s), 4 * T::CONSUMERS); // one per consumer warp
+      hop_mbar_init(bars + 8 * s, 1); // the producer's arrive + tx
+      // One arrival per consumer warp reading the stage (ping-pong: one warpgroup).
+      hop_mbar_init(bars + 8 * (C::STAGES + s), T::PINGPONG ? 4 : 4 * T::CONSUMERS);
+    }
+    if constexpr (T::PINGPONG) { // every thread of the other consumer
+      hop_mbar_init(turn, 128);
+      hop_mbar_init(turn + 8, 128);
     }
     // Every consumer thread of every peer / of rank 0 arrives once per tile.
     if constexpr (T::SPLIT > 1) { // (an arrival count of 0 is invalid)
@@ -478,40 +512,67 @@ wgmma_tma_gemm(const void *__restrict__ bias_, void *__restrict__ C_, const HopT
   // consumers
   if constexpr (T::CONSUMERS == 2)
     hop_setmaxnreg_inc<232>();
-  const int cw = wg - 1; // this consumer's 64 rows of the tile
+  // Cooperative: this consumer's 64 rows of the tile; ping-pong: its tiles.
+  const int cw = wg - 1;
   const char *biasb = (const char *)bias_;
   constexpr int Y_SIZE = C::Y_TYPE == TCG_F32 ? 4 : 2;
+  constexpr int ACC = NACC * T::MBLOCKS;
   const int ctid = tid - 128; // consumer thread index
   int stage = 0;
   unsigned phase = 0, redPhase = 0;
   bool reduced = false; // a peer's buffer was handed to rank 0 (and not yet freed)
+  // Ping-pong: the ring position steps over the other warpgroup's tiles
+  // (each kEnd - kBegin k-tiles); consumer 1 starts past consumer 0's first.
+  auto skipTile = [&]() {
+    constexpr int ST = C::STAGES;
+    const int n = kEnd - kBegin, s = stage + n % ST;
+    phase ^= unsigned((n / ST) & 1) ^ unsigned(s >= ST);
+    stage = s >= ST ? s - ST : s;
+  };
+  unsigned turnPhase = 0;
+  bool myTurn = cw == 0; // consumer 0 starts the first tile without waiting
+  if constexpr (T::PINGPONG)
+    if (cw == 1)
+      skipTile();
 #pragma unroll 1
-  for (int t = firstTile; t < total(); t += tileStep) {
+  for (int t = firstTile + (T::PINGPONG ? cw * tileStep : 0); t < total();
+       t += (T::PINGPONG ? 2 : 1) * tileStep) {
     int bz;
     int m0, n0;
     wg_tma_tile<C>(t, tilesM(), bz, m0, n0);
     char *Cb = (char *)C_ + (C::BATCH == 1 ? 0 : bz * ((long long)C::M * C::LDC * Y_SIZE));
-    float acc[NACC];
+    float acc[ACC];
 #pragma unroll
-    for (int i = 0; i < NACC; ++i)
+    for (int i = 0; i < ACC; ++i)
       acc[i] = 0.f;
+    if constexpr (T::PINGPONG) {
+      if (!myTurn) { // the other warpgroup's mainloop passed its last `full` wait
+        hop_mbar_wait(turn + 8 * cw, turnPhase);
+        turnPhase ^= 1u;
+      }
+      myTurn = false;
+    }
     int prev = -1;
 #pragma unroll 1
     for (int kt = kBegin; kt < kEnd; ++kt) {
       hop_mbar_wait(bars + 8 * stage, phase);
       const unsigned aS = smem + stage * S::STAGE_BYTES, bS = aS + S::A_BYTES;
 #pragma unroll
-      for (int i = 0; i < NACC; ++i)
+      for (int i = 0; i < ACC; ++i)
         hop_fence_operand(acc[i]);
       hop_wgmma_fence();
 #pragma unroll
-      for (int ks = 0; ks < S::BK / 16; ++ks)
-        hop_wgmma_m64k16<C::BN, BF, !OA::KCONTIG, !OB::KCONTIG>(acc, OA::desc(aS, cw * 64, ks),
-                                                                OB::desc(bS, 0, ks), 1);
+      for (int ks = 0; ks < S::BK / 16; ++ks) {
+#pragma unroll
+        for (int mb = 0; mb < T::MBLOCKS; ++mb)
+          hop_wgmma_m64k16<C::BN, BF, !OA::KCONTIG, !OB::KCONTIG>(
+              acc + mb * NACC, OA::desc(aS, T::PINGPONG ? mb * 64 : cw * 64, ks),
+              OB::desc(bS, 0, ks), 1);
+      }
       hop_wgmma_commit();
       hop_wgmma_wait<1>();
 #pragma unroll
-      for (int i = 0; i < NACC; ++i)
+      for (int i = 0; i < ACC; ++i)
         hop_fence_operand(acc[i]);
       // The previous k-tile's wgmmas are complete: its stage may be refilled.
       if (prev >= 0 && lane == 0)
@@ -522,9 +583,13 @@ wgmma_tma_gemm(const void *__restrict__ bias_, void *__restrict__ C_, const HopT
         phase ^= 1u;
       }
     }
+    if constexpr (T::PINGPONG) { // the other warpgroup's turn; this one's epilogue
+      hop_mbar_arrive(turn + 8 * (1 - cw));
+      skipTile();
+    }
     hop_wgmma_wait<0>();
 #pragma unroll
-    for (int i = 0; i < NACC; ++i)
+    for (int i = 0; i < ACC; ++i)
       hop_fence_operand(acc[i]);
     if (prev >= 0 && lane == 0)
       hop_mbar_arrive(bars + 8 * (C::STAGES + prev));
@@ -561,8 +626,11 @@ wgmma_tma_gemm(const void *__restrict__ bias_, void *__restrict__ C_, const HopT
         hop_mbar_arrive_cluster(hop_mapa(redFree, r)); // this thread is done with peer r
       }
     }
-    wg_store_tile<C>(acc, biasb, Cb, bz, m0 + cw * 64, n0, lane, wq, epilogue,
-                     C::RUNTIME_M ? (const volatile int *)&wg_run[1] : nullptr);
+#pragma unroll
+    for (int mb = 0; mb < T::MBLOCKS; ++mb)
+      wg_store_tile<C>(acc + mb * NACC, biasb, Cb, bz, m0 + (T::PINGPONG ? mb * 64 : cw * 64), n0,
+                       lane, wq, epilogue,
+                       C::RUNTIME_M ? (const volatile int *)&wg_run[1] : nullptr);
   }
   // A peer's shared memory must outlive rank 0's reads of it.
   if constexpr (T::SPLIT > 1)

@@ -96,6 +96,11 @@ struct GemmSpec {
   /// to the k-tiles, dropped when the reduction buffer does not fit); 0
   /// lets wgmma::splitK's rule decide.
   int splitK = 0;
+  /// Ask for the TMA kernel's ping-pong schedule (the two consumer
+  /// warpgroups alternate whole tiles, wgmma::usesPingpong; a selectable
+  /// variant, not the default): effc-gemm-bench --pingpong. Where it cannot
+  /// apply the cooperative schedule runs (wgmma::pingpongUnsupportedReason).
+  bool pingpong = false;
   /// The decode path's kernel (tcgemm::chooseDecodeGemv: a variant name;
   /// empty: tcgemm::kDefaultDecodeGemv), for effc-gemm-bench
   /// --decode-variant to time each.

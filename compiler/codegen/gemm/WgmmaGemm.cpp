@@ -148,7 +148,7 @@ int64_t tmaSmemBytes(const TileConfig &t, int split) {
 /// splits 1/2/4/8 (bench/gemm/ README.md): the best split gave 32-64 CTAs on every skinny shape
 /// (16x1024x4096 sk4 15.1 TFLOP/s vs 11.2 unsplit; 128x1024x4096 sk2 114.8
 /// vs 86.6, sk4 76.7); sk8 was the slowest everywhere.
-std::pair<TileConfig, int> tmaPlan(const GemmSpec &s) {
+std::pair<TileConfig, int> cooperativePlan(const GemmSpec &s) {
   TileConfig t = chooseTile(s);
   tcgemm::BatchLoop batch;
   tcgemm::coalesceBatch(s, batch);
@@ -173,23 +173,72 @@ std::pair<TileConfig, int> tmaPlan(const GemmSpec &s) {
     return {t, 1};
   return {shorter, int(split)};
 }
+
+/// The ping-pong plan of a usesTma spec asking for it: its tile, or the
+/// reason it keeps the cooperative schedule.
+std::pair<TileConfig, std::string> pingpongPlan(const GemmSpec &s) {
+  GemmSpec p = s;
+  const bool forced = chooseTile(s) == s.tile;
+  if (!forced) {
+    p.tile = chooseTile(s);
+    if (p.tile.bm * p.tile.bn > 128 * 128)
+      p.tile = TileConfig{128, 128, 64, 8, 1, 6};
+  }
+  if (p.tile.bm * p.tile.bn > 128 * 128)
+    return {p.tile, "ping-pong: tile " + tileName(p.tile) +
+                        " held by one warpgroup needs more than 128 accumulators per thread "
+                        "(at most 128x128)"};
+  auto [t, split] = cooperativePlan(p);
+  if (split > 1)
+    return {t, "ping-pong: split-K " + std::to_string(split) + " at tile " + tileName(t) +
+                   " (a cluster shares each tile; ping-pong alternates whole tiles)"};
+  return {t, ""};
+}
+
+/// The TMA kernel's tile, split and schedule (true: ping-pong).
+struct TmaPlan {
+  TileConfig tile;
+  int split = 1;
+  bool pingpong = false;
+  int threads() const { return 128 + (pingpong ? 256 : tile.threads()); }
+};
+
+TmaPlan tmaPlan(const GemmSpec &s) {
+  if (s.pingpong) {
+    auto [t, why] = pingpongPlan(s);
+    if (why.empty())
+      return {t, 1, true};
+  }
+  auto [t, split] = cooperativePlan(s);
+  return {t, split, false};
+}
 } // namespace
 
-int splitK(const GemmSpec &s) { return usesTma(s) ? tmaPlan(s).second : 1; }
+std::string pingpongUnsupportedReason(const GemmSpec &s) {
+  if (!usesTma(s))
+    return "ping-pong: not the TMA kernel (" +
+           (s.sm90a && s.tma ? tmaUnsupportedReason(s) : std::string("no tensor maps")) + ")";
+  return pingpongPlan(s).second;
+}
 
-TileConfig tmaTile(const GemmSpec &s) { return tmaPlan(s).first; }
+bool usesPingpong(const GemmSpec &s) { return s.pingpong && usesTma(s) && tmaPlan(s).pingpong; }
+
+int splitK(const GemmSpec &s) { return usesTma(s) ? tmaPlan(s).split : 1; }
+
+TileConfig tmaTile(const GemmSpec &s) { return tmaPlan(s).tile; }
 
 std::string kernelVariant(const GemmSpec &s) {
   if (!usesTma(s))
     return tileName(chooseTile(s));
-  auto [t, split] = tmaPlan(s);
-  return tileName(t) + "_tma" + (split > 1 ? "_sk" + std::to_string(split) : "");
+  const TmaPlan p = tmaPlan(s);
+  return tileName(p.tile) + "_tma" + (p.split > 1 ? "_sk" + std::to_string(p.split) : "") +
+         (p.pingpong ? "_pp" : "");
 }
 
 std::vector<TensorMapDesc> tmaMaps(const GemmSpec &s) {
   if (!usesTma(s))
     return {};
-  const TileConfig t = tmaPlan(s).first;
+  const TileConfig t = tmaPlan(s).tile;
   tcgemm::BatchLoop batch;
   tcgemm::coalesceBatch(s, batch);
   auto map = [&](int arg, bool kContig, int64_t mn, int64_t ld, int64_t batchStride, int mnTile) {
@@ -214,11 +263,13 @@ LaunchDims wgmmaGemmLaunch(const GemmSpec &s) {
   tcgemm::coalesceBatch(s, batch);
   LaunchDims launch;
   if (usesTma(s)) { // persistent: one CTA per SM at most; a producer warpgroup
-    auto [tt, split] = tmaPlan(s);
+    const TmaPlan plan = tmaPlan(s);
+    const TileConfig tt = plan.tile;
+    const int split = plan.split;
     const int64_t total = batch.count * ceilDiv(s.M, tt.bm) * ceilDiv(s.N, tt.bn);
     const int64_t clusters = std::max<int64_t>(1, (s.numSMs > 0 ? s.numSMs : 132) / split);
     const int64_t used = std::max<int64_t>(1, std::min<int64_t>(total, clusters));
-    launch.block[0] = uint32_t(tt.threads() + 128);
+    launch.block[0] = uint32_t(plan.threads());
     launch.sharedBytes = uint32_t(tmaSmemBytes(tt, split));
     if (!s.hasRuntimeRows()) {
       launch.grid[0] = uint32_t(used * split);
@@ -261,7 +312,9 @@ std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
   if (!unsupportedReason(s).empty())
     return "";
   const bool tma = usesTma(s);
-  const auto [t, split] = tma ? tmaPlan(s) : std::make_pair(chooseTile(s), 1);
+  const TmaPlan plan = tma ? tmaPlan(s) : TmaPlan{chooseTile(s), 1, false};
+  const TileConfig t = plan.tile;
+  const int split = plan.split;
   tcgemm::BatchLoop batch;
   tcgemm::coalesceBatch(s, batch);
   const int64_t zGrid = std::min<int64_t>(batch.count, 65535);
@@ -274,10 +327,14 @@ std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
          s.epilogue.empty() ? "" : ", fused epilogue", ", K = ", s.K);
   w.line("// ", tma ? kernelVariant(s) : tileName(t), ", smem ",
          tma ? tmaSmemBytes(t, split) : ringBytes(t), " B",
-         tma ? ", TMA warp-specialized persistent" : ", cp.async");
+         tma ? (plan.pingpong ? ", TMA warp-specialized persistent, ping-pong"
+                              : ", TMA warp-specialized persistent")
+             : ", cp.async");
   w.open("struct ", cfg, " {");
   w.line("static constexpr int BM = ", t.bm, ", BN = ", t.bn, ", STAGES = ", t.stages,
          ", SPLIT = ", split, ";");
+  if (tma) // the consumer warpgroups' schedule (wgmma_tma_gemm)
+    w.line("static constexpr bool PINGPONG = ", flag(plan.pingpong), ";");
   w.line("static constexpr int A_TYPE = ", tcgType(s.aType), ", Y_TYPE = ", tcgType(s.yType),
          ", BIAS_TYPE = ", tcgType(s.biasType), ";");
   w.line("static constexpr bool TRANS_A = ", flag(s.transA), ", TRANS_B = ", flag(s.transB),
@@ -315,8 +372,8 @@ std::string emitWgmmaGemm(const GemmSpec &s, const std::string &name) {
                               : s.hasRuntimeRows()
                                   ? "__cluster_dims__(1, " + std::to_string(split) + ", 1) "
                                   : "__cluster_dims__(" + std::to_string(split) + ", 1, 1) ";
-  w.open("EFFC_KERNEL void __launch_bounds__(", t.threads() + (tma ? 128 : 0), ", 1) ", cluster,
-         name, "(", params, ") {");
+  w.open("EFFC_KERNEL void __launch_bounds__(", tma ? plan.threads() : t.threads(), ", 1) ",
+         cluster, name, "(", params, ") {");
   const std::string epi = s.epilogue.empty() ? "TcgNoEpilogue()" : "epilogue";
   if (!s.epilogue.empty())
     tcgemm::emitEpilogueLambda(w, s.epilogue, "float");

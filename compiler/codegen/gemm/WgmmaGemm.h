@@ -71,8 +71,21 @@ int splitK(const GemmSpec &s);
 /// split-K reduction buffer. Precondition: usesTma(s).
 TileConfig tmaTile(const GemmSpec &s);
 
-/// "wg128x256_s4" (cp.async) or "wg64x64_s8_tma_sk4" (TMA, split 4): the
-/// kernel emitWgmmaGemm writes for `s`.
+/// Empty when the TMA kernel runs `s` with the ping-pong schedule (s.pingpong
+/// asked for it), else why it keeps the cooperative one: not the TMA
+/// kernel, a forced tile above 128 x 128 (one warpgroup holds the whole
+/// tile: at most 128 accumulators per thread), or a split-K (forced, or the
+/// rule's at the ping-pong tile). Unforced, the tile is chooseTile's, with
+/// 128 x 256 replaced by 128 x 128 (6 stages), CUTLASS's ping-pong tile.
+std::string pingpongUnsupportedReason(const GemmSpec &s);
+
+/// s.pingpong and pingpongUnsupportedReason(s) empty: wgmma_tma_gemm with
+/// C::PINGPONG (device/wgmma_gemm.cuh), 2 consumer warpgroups whatever BM.
+bool usesPingpong(const GemmSpec &s);
+
+/// "wg128x256_s4" (cp.async) or "wg64x64_s8_tma_sk4" (TMA, split 4) or
+/// "wg128x128_s6_tma_pp" (TMA, ping-pong): the kernel emitWgmmaGemm writes
+/// for `s`.
 std::string kernelVariant(const GemmSpec &s);
 
 /// The tensor maps of a usesTma kernel, A then B, in its parameter order:

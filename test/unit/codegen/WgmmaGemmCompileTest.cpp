@@ -552,3 +552,70 @@ TEST(WgmmaGemm, TmaKernelTakesRuntimeRows) {
   b.bBatchStrides = {0};
   EXPECT_EQ(wgmma::tmaUnsupportedReason(b), "TMA kernel: runtime rows in a batched GEMM");
 }
+
+// The ping-pong schedule (GemmSpec.pingpong, a selectable variant of the
+// TMA kernel): every spec of the spread that takes it (the cooperative
+// plan's tile, 128 x 256 replaced by 128 x 128; no split), plus the
+// Llama-3.2-1B prefill shapes, compiles with NVRTC for sm_90a in one unit,
+// 384 threads (producer + 2 consumer warpgroups whatever BM), without
+// spills, with setmaxnreg honoured and wgmma not serialized. Where it does
+// not apply (128 x 256 forced, split-K) the text is the cooperative kernel's.
+TEST(WgmmaGemm, PingpongVariantCompilesForSm90a) {
+  Status loaded = nvrtc::load();
+  ASSERT_TRUE(loaded.ok()) << "libnvrtc not loadable: " << loaded.message();
+  std::vector<NamedSpec> specs;
+  int fallbacks = 0;
+  for (NamedSpec ns : wgmmaSpread()) {
+    ns.spec.tma = ns.spec.pingpong = true;
+    if (!wgmma::usesPingpong(ns.spec)) {
+      ++fallbacks;
+      EXPECT_FALSE(wgmma::pingpongUnsupportedReason(ns.spec).empty()) << ns.name;
+      GemmSpec coop = ns.spec;
+      coop.pingpong = false;
+      EXPECT_EQ(wgmma::emitWgmmaGemm(ns.spec, "k"), wgmma::emitWgmmaGemm(coop, "k")) << ns.name;
+      continue;
+    }
+    if (ns.name.size() > 4 && ns.name.compare(ns.name.size() - 4, 4, "_tma") == 0)
+      continue; // the spread lists each spec twice (cp.async, _tma): one is enough
+    ns.name += "_pp";
+    specs.push_back(ns);
+  }
+  for (int64_t m : {512, 4096})
+    for (auto [n, k] :
+         {std::pair<int64_t, int64_t>{2048, 2048}, {512, 2048}, {8192, 2048}, {2048, 8192}}) {
+      GemmSpec s = gemm(m, n, k, DType::BFLOAT16, DType::BFLOAT16);
+      s.sm90a = s.tma = s.pingpong = true;
+      ASSERT_TRUE(wgmma::usesPingpong(s))
+          << m << "x" << n << "x" << k << ": " << wgmma::pingpongUnsupportedReason(s);
+      specs.push_back(
+          {"pp_llama_" + std::to_string(m) + "x" + std::to_string(n) + "x" + std::to_string(k), s});
+    }
+  EXPECT_GT(fallbacks, 0); // the 128 x 256 tile and the split-K specs
+  EXPECT_GE(specs.size(), 20u);
+  std::string source = wgmma::wgmmaGemmPrelude();
+  for (const NamedSpec &ns : specs) {
+    std::string k = wgmma::emitWgmmaGemm(ns.spec, ns.name);
+    ASSERT_NE(k.find("static constexpr bool PINGPONG = true;"), std::string::npos) << k;
+    ASSERT_NE(k.find("__launch_bounds__(384, 1)"), std::string::npos) << k;
+    EXPECT_EQ(wgmma::wgmmaGemmLaunch(ns.spec).block[0], 384u) << ns.name;
+    EXPECT_EQ(wgmma::splitK(ns.spec), 1) << ns.name;
+    EXPECT_NE(wgmma::kernelVariant(ns.spec).find("_tma_pp"), std::string::npos) << ns.name;
+    source += k;
+  }
+  auto c = nvrtc::compile(source, nvrtc::compileOptions("sm_90a", {"--ptxas-options=-v"}),
+                          "wgmma_pingpong.cu");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  for (const NamedSpec &ns : specs) {
+    size_t at = c->log.find("'" + ns.name + "'");
+    ASSERT_NE(at, std::string::npos) << "no ptxas report for " << ns.name << "\n" << c->log;
+    size_t spill = c->log.find("spill stores", at);
+    ASSERT_NE(spill, std::string::npos);
+    size_t lineStart = c->log.rfind('\n', spill);
+    std::string line = c->log.substr(lineStart + 1, c->log.find('\n', spill) - lineStart - 1);
+    EXPECT_NE(line.find(", 0 bytes spill stores"), std::string::npos) << ns.name << ": " << line;
+  }
+  EXPECT_EQ(c->log.find("setmaxnreg"), std::string::npos) << c->log;
+  EXPECT_EQ(c->log.find("serialized"), std::string::npos) << c->log;
+  std::printf("[ sm_90a ] %zu ping-pong kernels (%d specs fall back), %.0f ms\n", specs.size(),
+              fallbacks, c->ms);
+}

@@ -183,6 +183,15 @@ inline float __shfl_xor_sync(u32, float v, int o) {
   return r;
 }
 
+// primitives.cuh's ld_stream_v4 (ld.global.nc.L1::no_allocate.v4.u32, read
+// by tcg_decode_gemv_rows): a plain 16-byte load (checked aligned).
+inline uint4 ld_stream_v4(const void *p) {
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u) << "misaligned 16-byte load";
+  uint4 v;
+  std::memcpy(&v, p, 16);
+  return v;
+}
+
 #define smem_u32 emu_smem_u32
 #define WG_DYN_SMEM(name) unsigned char *name = gDynSmem
 #include "hopper.cuh" // HopTensorMap, the descriptor encoders; no asm is instantiated
@@ -219,12 +228,15 @@ using namespace effc;
 using namespace effc::codegen;
 
 /// The config emitWgmmaGemm writes for a bf16 [M, K] x B GEMM (B [N][K]
-/// when TB, else [K][N]), with RUNTIME_M and rows() = effc_dims[0] when RT.
-template <int M_, int N_, int K_, bool TB, bool RT, int BM_, int BN_, int STAGES_, bool BIAS>
+/// when TB, else [K][N]), with RUNTIME_M and rows() = effc_dims[0] when RT,
+/// the ping-pong schedule when PP, a fused epilogue (TestEpilogue) when EPI.
+template <int M_, int N_, int K_, bool TB, bool RT, int BM_, int BN_, int STAGES_, bool BIAS,
+          bool PP = false, bool EPI = false>
 struct Cfg {
   static constexpr int BM = BM_, BN = BN_, STAGES = STAGES_, SPLIT = 1;
+  static constexpr bool PINGPONG = PP;
   static constexpr int A_TYPE = emu::TCG_BF16, Y_TYPE = emu::TCG_BF16, BIAS_TYPE = emu::TCG_BF16;
-  static constexpr bool TRANS_A = false, TRANS_B = TB, HAS_BIAS = BIAS, EPILOGUE = false;
+  static constexpr bool TRANS_A = false, TRANS_B = TB, HAS_BIAS = BIAS, EPILOGUE = EPI;
   static constexpr int M = M_, N = N_, K = K_;
   static constexpr long long LDA = K_, LDB = TB ? K_ : N_, LDC = N_;
   static constexpr long long BATCH = 1, Z_GRID = 1, BATCH_STRIDE_A = 0, BATCH_STRIDE_B = 0;
@@ -233,6 +245,18 @@ struct Cfg {
   static constexpr bool RUNTIME_M = RT;
   static long long rows(const long long *effc_dims) { return effc_dims[0]; }
 };
+
+/// A fused epilogue of the EPI configs: exact in fp32 on the small integer
+/// sums, different per row and column (a store at the wrong element shows).
+struct TestEpilogue {
+  float operator()(float v, long long, int row, int col) const {
+    return (v < 0.0f ? 0.5f * v : v) + float(row % 3) - float(col % 5);
+  }
+};
+/// The same epilogue as the generator's text (spec.epilogue, for the
+/// emitted config's EPILOGUE flag).
+constexpr const char *kTestEpilogueCode =
+    "v = (v < 0.0f ? 0.5f * v : v) + (float)(row % 3) - (float)(col % 5);";
 
 /// A run's operands (B as stored: [N][K] when TRANS_B) and its output.
 struct EmuRun {
@@ -274,6 +298,13 @@ void runCase(GemmSpec spec, int64_t runRows, uint32_t seed, EmuRun *out = nullpt
   }
   ASSERT_NE(text.find(std::string("TRANS_B = ") + (C::TRANS_B ? "true" : "false")),
             std::string::npos);
+  ASSERT_EQ(wgmma::usesPingpong(spec), C::PINGPONG) << wgmma::pingpongUnsupportedReason(spec);
+  ASSERT_NE(text.find(std::string("PINGPONG = ") + (C::PINGPONG ? "true;" : "false;")),
+            std::string::npos)
+      << text;
+  ASSERT_NE(text.find(std::string("EPILOGUE = ") + (C::EPILOGUE ? "true;" : "false;")),
+            std::string::npos)
+      << text;
 
   // Operands: small integers; A's rows past the run's M are NaN.
   std::mt19937 rng(seed);
@@ -330,8 +361,12 @@ void runCase(GemmSpec spec, int64_t runRows, uint32_t seed, EmuRun *out = nullpt
   emu::launch(
       l.grid[0], 1,
       [&] {
-        emu::wgmma_tma_gemm<C>(C::HAS_BIAS ? bias.data() : nullptr, c.data(), &tm[0], &tm[1],
-                               emu::TcgNoEpilogue(), C::RUNTIME_M ? dims : nullptr);
+        if constexpr (C::EPILOGUE)
+          emu::wgmma_tma_gemm<C>(C::HAS_BIAS ? bias.data() : nullptr, c.data(), &tm[0], &tm[1],
+                                 TestEpilogue(), C::RUNTIME_M ? dims : nullptr);
+        else
+          emu::wgmma_tma_gemm<C>(C::HAS_BIAS ? bias.data() : nullptr, c.data(), &tm[0], &tm[1],
+                                 emu::TcgNoEpilogue(), C::RUNTIME_M ? dims : nullptr);
       },
       l.block[0]);
 
@@ -350,6 +385,8 @@ void runCase(GemmSpec spec, int64_t runRows, uint32_t seed, EmuRun *out = nullpt
             emu::bf16_to_f32(C::TRANS_B ? b[size_t(n) * C::K + k] : b[size_t(k) * C::N + n]);
         s += double(emu::bf16_to_f32(a[size_t(r) * C::K + k])) * bv;
       }
+      if constexpr (C::EPILOGUE)
+        s = TestEpilogue()(float(s), 0, int(r), n);
       if (got != emu::f32_to_bf16(float(s)) && bad++ < 5)
         ADD_FAILURE() << "C[" << r << "][" << n << "] = " << emu::bf16_to_f32(got) << ", want "
                       << s;
@@ -360,10 +397,15 @@ void runCase(GemmSpec spec, int64_t runRows, uint32_t seed, EmuRun *out = nullpt
     *out = {std::move(a), std::move(b), std::move(c)};
 }
 
-/// A bf16 spec on the 64x64 tile, or `tile` (a wgmma::candidateTiles() entry).
+/// A bf16 spec on the 64x64 tile, or `tile` (a wgmma::candidateTiles() entry
+/// or, with pingpong, none: the ping-pong plan's own choice).
 GemmSpec spec(int64_t m, int64_t n, int64_t k, bool transB, bool runtime, bool bias, int sms,
-              TileConfig tile = {64, 64, 64, 4, 1, 8}) {
+              TileConfig tile = {64, 64, 64, 4, 1, 8}, bool pingpong = false,
+              bool epilogue = false) {
   GemmSpec s;
+  s.pingpong = pingpong;
+  if (epilogue)
+    s.epilogue.code = kTestEpilogueCode;
   s.tile = tile;
   s.M = m, s.N = n, s.K = k;
   s.transB = transB;
@@ -411,6 +453,64 @@ TEST(WgmmaTmaEmu, RuntimeRowsTwoConsumers) {
   for (int64_t rows : {70, 257})
     runCase<C>(spec(384, 256, 128, false, true, false, 2, {128, 256, 64, 8, 1, 4}), rows,
                uint32_t(rows) + 11);
+}
+
+// The ping-pong schedule (GemmSpec.pingpong): the two consumer warpgroups
+// alternate whole tiles of each CTA's walk, step their ring positions over
+// each other's tiles and take turns through the `turn` mbarriers. Few SMs,
+// so every CTA walks several tiles (and with 3 SMs some consumer 1 has
+// none); k-tile counts that wrap the ring inside a tile (7 over 6 stages)
+// and between tiles (4 over 8). 128 x 128 (two m64 blocks per warpgroup,
+// the plan's replacement for 128 x 256), 64 x 64 and 64 x 256 tiles;
+// ragged M and N, bias, a fused epilogue, runtime rows, B [N][K] and [K][N].
+TEST(WgmmaTmaEmu, PingpongStaticRagged) {
+  // The unforced plan: 128 x 256 becomes CUTLASS's 128 x 128 ping-pong tile.
+  GemmSpec s = spec(197, 200, 448, true, false, true, 1, {0, 0, 0, 0, 0, 0}, true, true);
+  EXPECT_EQ(wgmma::chooseTile(s).bn, 256);
+  EXPECT_EQ(wgmma::kernelVariant(s), "wg128x128_s6_tma_pp");
+  using C = Cfg<197, 200, 448, true, false, 128, 128, 6, true, true, true>;
+  runCase<C>(s, 197, 51);
+  s.numSMs = 3; // CTAs with 2, 1 and 1 tiles
+  runCase<C>(s, 197, 52);
+}
+
+TEST(WgmmaTmaEmu, PingpongRuntimeRowsMatmul) {
+  using C = Cfg<256, 192, 256, false, true, 64, 64, 8, false, true>;
+  for (int64_t rows : {3, 130, 255})
+    runCase<C>(spec(256, 192, 256, false, true, false, 2, {64, 64, 64, 4, 1, 8}, true), rows,
+               uint32_t(rows) + 60);
+}
+
+TEST(WgmmaTmaEmu, PingpongRuntimeRowsEpilogueWideTile) {
+  using C = Cfg<320, 264, 128, true, true, 64, 256, 5, true, true, true>;
+  for (int64_t rows : {1, 64, 250})
+    runCase<C>(spec(320, 264, 128, true, true, true, 2, {64, 256, 64, 4, 1, 5}, true, true), rows,
+               uint32_t(rows) + 70);
+}
+
+// Where ping-pong cannot apply the plan keeps the cooperative schedule and
+// says why: a forced 128 x 256 tile (256 accumulators per thread), a split.
+TEST(WgmmaTmaEmu, PingpongFallsBackWithAReason) {
+  GemmSpec wide = spec(512, 512, 256, false, false, false, 132, {128, 256, 64, 8, 1, 4}, true);
+  EXPECT_FALSE(wgmma::usesPingpong(wide));
+  EXPECT_NE(wgmma::pingpongUnsupportedReason(wide).find("more than 128 accumulators"),
+            std::string::npos)
+      << wgmma::pingpongUnsupportedReason(wide);
+  EXPECT_EQ(wgmma::kernelVariant(wide), "wg128x256_s4_tma");
+  GemmSpec skinny = spec(16, 512, 2048, false, false, false, 132, {0, 0, 0, 0, 0, 0}, true);
+  EXPECT_FALSE(wgmma::usesPingpong(skinny));
+  EXPECT_NE(wgmma::pingpongUnsupportedReason(skinny).find("split-K 2"), std::string::npos)
+      << wgmma::pingpongUnsupportedReason(skinny);
+  EXPECT_EQ(wgmma::kernelVariant(skinny), "wg64x64_s8_tma_sk2");
+  skinny.tma = false;
+  EXPECT_NE(wgmma::pingpongUnsupportedReason(skinny).find("not the TMA kernel"), std::string::npos);
+  // The cooperative plan is unchanged by the request where it falls back.
+  GemmSpec asked = spec(4096, 2048, 2048, false, false, false, 132, {0, 0, 0, 0, 0, 0}, true);
+  EXPECT_TRUE(wgmma::usesPingpong(asked));
+  EXPECT_EQ(wgmma::wgmmaGemmLaunch(asked).block[0], 384u);
+  EXPECT_EQ(wgmma::wgmmaGemmLaunch(asked).sharedBytes, 6u * 256 * 128 + 1024);
+  asked.pingpong = false;
+  EXPECT_EQ(wgmma::kernelVariant(asked), "wg128x256_s4_tma");
 }
 
 // A constant weight [K, N] whose rows are not 16-byte aligned (N odd: no
