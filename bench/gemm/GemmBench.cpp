@@ -7,7 +7,7 @@
 //   effc-gemm-bench [--check] [--perf] [--sweep] [--dtypes=bf16,fp32]
 //                   [--shapes=SUBSTR] [--reps=N] [--jobs=N] [--dump=DIR]
 //                   [--compile-only --arch=sm_90] [--emit-only --dump=DIR]
-//                   [--wgmma [--cpasync]] [--problems=MxNxK,...] [--rows=R]
+//                   [--wgmma [--cpasync | --pingpong]] [--problems=MxNxK,...] [--rows=R]
 //                   [--only=I] [--list]
 //
 // --check runs small correctness problems of the tensor-core generator (odd
@@ -29,6 +29,13 @@
 // (wgmma::tmaMaps, cuTensorMapEncodeTiled) on A and B. --cpasync runs the
 // cp.async wgmma kernel instead (what artifacts ship without tensor maps);
 // --split=N forces the TMA kernel's split-K factor on the perf problems.
+// --pingpong (with --wgmma): the check problems ask for the TMA kernel's
+// ping-pong schedule (GemmSpec.pingpong; kernel names end in _pp where it
+// applies, the rest keep the cooperative schedule), and each perf problem
+// gets a second variant, the ping-pong kernel (chosen=0), timed beside the
+// shipped one in the same run; where it cannot apply a
+// `PINGPONG-FALLBACK shape reason` line says why. With --sweep also the
+// ping-pong kernel of every candidate tile it applies to.
 // --problems=MxNxK,... replaces the perf shapes (eff.matmul [M,K]x[K,N]);
 // MxNxKt: the weight stored [N, K] (eff.matmul transB = 1, as
 // eff-k-major-weights stores an sm_90a weight whose [K, N] rows are not
@@ -82,7 +89,7 @@ namespace {
 
 struct Options {
   bool check = false, perf = false, sweep = false, compileOnly = false, emitOnly = false;
-  bool wgmma = false, cpasync = false, list = false;
+  bool wgmma = false, cpasync = false, list = false, pingpong = false;
   int only = -1, splitK = 0;
   int64_t rows = 0; // --rows: the run's M of runtime-rows perf problems (0: static)
   std::vector<std::array<int64_t, 4>> problems; // --problems: perf shapes (M, N, K, transB)
@@ -265,6 +272,7 @@ std::vector<Problem> wgmmaCheckProblems(const Options &opt) {
   auto add = [&](const std::string &what, GemmSpec s) {
     s.sm90a = true;
     s.tma = !opt.cpasync;
+    s.pingpong = opt.pingpong;
     if (!wgmma::unsupportedReason(s).empty())
       return;
     Problem p;
@@ -306,6 +314,7 @@ std::vector<Problem> wgmmaCheckProblems(const Options &opt) {
     if (!p.epilogueInputs.empty() || p.spec.batch() > 1) {
       p.spec.sm90a = true;
       p.spec.tma = !opt.cpasync;
+      p.spec.pingpong = opt.pingpong;
       if (wgmma::unsupportedReason(p.spec).empty())
         out.push_back(p);
     }
@@ -700,6 +709,8 @@ bool parseArgs(int argc, char **argv, Options &o) {
       o.wgmma = true;
     else if (a == "--cpasync")
       o.cpasync = true;
+    else if (a == "--pingpong")
+      o.pingpong = true;
     else if (a == "--list")
       o.list = true;
     else if (const char *v = val("--rows=")) {
@@ -778,6 +789,11 @@ bool parseArgs(int argc, char **argv, Options &o) {
                      (long long)o.rows, (long long)pr[0], (long long)pr[1], (long long)pr[2]);
         return false;
       }
+  }
+  if (o.pingpong && (!o.wgmma || o.cpasync)) {
+    std::fprintf(stderr, "effc-gemm-bench: --pingpong is a schedule of the TMA kernel: give "
+                         "--wgmma without --cpasync\n");
+    return false;
   }
   if (!o.decodeVariant.empty() && (o.rows < 1 || o.rows > tcgemm::kDecodeRows)) {
     std::fprintf(stderr, "effc-gemm-bench: --decode-variant needs --rows=R with R <= %d\n",
@@ -887,15 +903,37 @@ int main(int argc, char **argv) {
       for (const TileConfig &t : hopper ? wgmma::candidateTiles() : candidateTiles(p.spec.aType))
         if (!(t == chosen))
           tiles.push_back(t);
+    // --pingpong: the ping-pong TMA kernel beside the shipped one.
+    std::vector<GemmSpec> specs;
     for (const TileConfig &t : tiles) {
       GemmSpec s = p.spec;
       s.tile = t;
+      specs.push_back(s);
+    }
+    if (p.perf && opt.pingpong && hopper) {
+      GemmSpec s = p.spec;
+      s.pingpong = true;
+      if (std::string why = wgmma::pingpongUnsupportedReason(s); why.empty())
+        specs.push_back(s);
+      else
+        std::printf("PINGPONG-FALLBACK %s %s\n", p.label.c_str(), why.c_str());
+      // --sweep: every other candidate tile one warpgroup can hold, ping-pong.
+      const TileConfig planned = wgmma::tmaTile(s);
+      for (const TileConfig &t : opt.sweep ? wgmma::candidateTiles() : std::vector<TileConfig>{}) {
+        s.tile = t;
+        if (wgmma::usesPingpong(s) && !(t == planned))
+          specs.push_back(s);
+      }
+    }
+    for (size_t si = 0; si < specs.size(); ++si) {
+      const GemmSpec &s = specs[si];
+      const TileConfig t = s.tile;
       if (!hopper && !unsupportedReason(s).empty() && tensorCores)
         continue;
       Variant v;
       v.tile = t;
       v.kernel = hopper ? wgmma::kernelVariant(s) : tensorCores ? tileName(t) : "ffma";
-      v.chosen = t == chosen;
+      v.chosen = si == 0; // tiles[0] is `chosen`; the rest sweep or ping-pong
       Job j;
       j.name = base +
                (hopper        ? "_wg_"
