@@ -37,7 +37,72 @@ ManifestBuilder fusedModel() {
   return mb;
 }
 
+// transpose(relu(x)) over x [n, 2], n in 1..3 (format version 2): relu's
+// result [n, 2] has another shape than the output [2, n], so its body op
+// carries result_shape_exprs and the host shapes it per run.
+ManifestBuilder transposedModel() {
+  ManifestBuilder mb;
+  mb.m.set_format_version(2);
+  artifact::Dim *dim = mb.m.add_dims();
+  dim->set_name("n");
+  dim->set_min(1);
+  dim->set_max(3);
+  auto n = [](artifact::DimExpr *e) {
+    artifact::DimTerm *t = e->add_terms();
+    t->set_coeff(1);
+    t->add_dims(0);
+  };
+  auto two = [](artifact::DimExpr *e) { e->add_terms()->set_coeff(2); };
+  int x = mb.buffer("x", DType::FLOAT32, {3, 2});
+  n(mb.m.mutable_buffers(x)->add_shape_exprs());
+  two(mb.m.mutable_buffers(x)->add_shape_exprs());
+  int y = mb.buffer("y", DType::FLOAT32, {2, 3});
+  two(mb.m.mutable_buffers(y)->add_shape_exprs());
+  n(mb.m.mutable_buffers(y)->add_shape_exprs());
+  artifact::Kernel *k = mb.kernel("eff.fusion", {x}, {y});
+  // relu's result [n, 2] has another shape than the output: it needs its
+  // expressions (the transpose's [2, n] follows the output's shape).
+  artifact::BodyOp *r = bodyOp(k, "eff.relu", {0}, DType::FLOAT32, {3, 2});
+  n(r->add_result_shape_exprs());
+  two(r->add_result_shape_exprs());
+  artifact::BodyOp *t = bodyOp(k, "eff.transpose", {1}, DType::FLOAT32, {2, 3});
+  (*t->mutable_attrs())["perm"].mutable_ints()->add_values(1);
+  (*t->mutable_attrs())["perm"].mutable_ints()->add_values(0);
+  k->add_body_outputs(2);
+  mb.input("x", x);
+  mb.output("y", y);
+  return mb;
+}
+
 } // namespace
+
+TEST(Fusion, IndexMappingBodyValuesFollowTheirShapeExpressions) {
+  auto model = loadBytes(transposedModel().bytes());
+  ASSERT_TRUE(model);
+  auto s = Session::create(model, "host");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  for (int64_t rows : {2, 3, 1}) {
+    std::vector<float> x;
+    for (int64_t i = 0; i < rows * 2; ++i)
+      x.push_back(float(i % 2 ? -(i + 1) : i + 1)); // [[1,-2],[3,-4],[5,-6]]
+    auto out = (*s)->run({{"x", Tensor{DType::FLOAT32, {rows, 2}, x.data()}}});
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    ASSERT_EQ((*out)[0].shape(), (std::vector<int64_t>{2, rows}));
+    // Row 0 of the transpose is x's column 0 (1, 3, 5); row 1 is negative.
+    for (int64_t j = 0; j < rows; ++j) {
+      EXPECT_FLOAT_EQ((*out)[0].data<float>()[j], float(2 * j + 1)) << "rows " << rows;
+      EXPECT_FLOAT_EQ((*out)[0].data<float>()[rows + j], 0.f) << "rows " << rows;
+    }
+  }
+  ManifestBuilder mb = transposedModel();
+  mb.m.mutable_kernels(0)->mutable_body(0)->mutable_result_shape_exprs()->RemoveLast();
+  planArenaWithoutReuse(mb.m);
+  auto r = serializeArtifact(mb.m, mb.weights);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("fewer result shape expressions than result dims"),
+            std::string::npos)
+      << r.status().message();
+}
 
 TEST(Fusion, RunsBodyInOrder) {
   auto model = loadBytes(fusedModel().bytes());
