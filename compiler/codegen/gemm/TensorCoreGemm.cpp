@@ -201,7 +201,10 @@ int decodeRows(const GemmSpec &s) {
 }
 
 int64_t decodeCtas(const GemmSpec &s) {
-  return std::min<int64_t>(ceilDiv(s.N, 16), 4 * int64_t(s.numSMs > 0 ? s.numSMs : 132));
+  DecodeGemv dv;
+  std::string error; // (a named variant that does not apply: unsupportedReason says why)
+  chooseDecodeGemv(s, dv, error);
+  return std::min<int64_t>(ceilDiv(s.N, dv.cols), 4 * int64_t(s.numSMs > 0 ? s.numSMs : 132));
 }
 
 std::string runRowsExpr(const GemmSpec &s) {

@@ -77,7 +77,8 @@ void emitEpilogueLambda(CudaWriter &w, const GemmEpilogue &e, const std::string 
 /// (their launches, their text, --remarks); 0: no decode path.
 constexpr int kDecodeRows = 16;
 int decodeRows(const GemmSpec &s);
-/// The CTAs the decode path wants: one per 16-column item, at most 4 per SM.
+/// The CTAs the decode path wants: one per item of its kernel
+/// (chooseDecodeGemv: 16 columns for v1, `cols` for rows), at most 4 per SM.
 int64_t decodeCtas(const GemmSpec &s);
 /// The decode path's kernel: tcg_decode_gemv (16 columns an item, one k row
 /// a thread) or tcg_decode_gemv_rows (`cols` columns an item, B's rows read

@@ -204,6 +204,10 @@ TEST(DecodeGemvEmu, VariantsAndErrors) {
   EXPECT_NE(
       tcgemm::unsupportedReason(decodeSpec(2048, 2048, false, "rows48")).find("is not a variant"),
       std::string::npos);
+  // The launch adds one CTA per item (at most 4 per SM).
+  EXPECT_EQ(tcgemm::decodeCtas(decodeSpec(8192, 2048, false, "rows64")), 128);
+  EXPECT_EQ(tcgemm::decodeCtas(decodeSpec(8192, 2048, false, "v1")), 512);
+  EXPECT_EQ(tcgemm::decodeCtas(decodeSpec(128256, 2048, false, "rows16")), 4 * 132);
   // The emitted branch calls the chosen kernel.
   GemmSpec s = decodeSpec(8192, 2048, false, "rows");
   const std::string text = tcgemm::emitTensorCoreGemm(s, "k");
