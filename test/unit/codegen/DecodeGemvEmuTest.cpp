@@ -16,6 +16,7 @@
 // the run's stay poisoned. Then chooseDecodeGemv's rule and errors.
 #include "compiler/codegen/gemm/GemmSpec.h"
 #include "compiler/codegen/gemm/TensorCoreGemm.h"
+#include "compiler/codegen/gemm/WgmmaGemm.h"
 
 #include <gtest/gtest.h>
 
@@ -220,4 +221,33 @@ TEST(DecodeGemvEmu, VariantsAndErrors) {
             std::string::npos);
 }
 
+} // namespace
+
+namespace {
+// The decode kernels' cross-warp sums live in the tile kernel's dynamic
+// shared memory (its ring): rows256 takes 1 KiB a warp (v1 256 B). Every
+// candidate tile of the mma.sync kernel and the TMA wgmma kernel's plan
+// for the decode shapes leave that much.
+TEST(DecodeGemvEmu, EveryKernelsRingHoldsTheSums) {
+  for (DType t : {DType::BFLOAT16, DType::FLOAT16})
+    for (const TileConfig &tile : tcgemm::candidateTiles(t)) {
+      GemmSpec s = decodeSpec(8192, 2048, false, "rows256");
+      s.aType = s.bType = s.yType = t;
+      s.tile = tile;
+      ASSERT_EQ(tcgemm::unsupportedReason(s), "") << tcgemm::tileName(tile);
+      const LaunchDims l = tcgemm::tensorCoreGemmLaunch(s);
+      EXPECT_GE(l.sharedBytes, l.block[0] / 32 * 1024) << tcgemm::tileName(tile);
+    }
+  for (auto [n, k] : {std::pair<int64_t, int64_t>{2048, 2048},
+                      {512, 2048},
+                      {8192, 2048},
+                      {2048, 8192},
+                      {128256, 2048}}) {
+    GemmSpec s = decodeSpec(n, k, false, "rows256");
+    s.sm90a = s.tma = true;
+    ASSERT_TRUE(wgmma::usesTma(s)) << n << "x" << k;
+    const LaunchDims l = wgmma::wgmmaGemmLaunch(s);
+    EXPECT_GE(l.sharedBytes, l.block[0] / 32 * 1024) << n << "x" << k;
+  }
+}
 } // namespace
