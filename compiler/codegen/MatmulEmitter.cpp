@@ -93,9 +93,15 @@ using DescribeFn = bool (*)(const KernelDesc &, GemmSpec &, std::string &);
 /// The artifact's target and effc --gemm: sm_90a artifacts (all but --gemm=mma)
 /// may take the wgmma kernels; the TMA one (auto, tma) takes tensor maps,
 /// which the runtime encodes from the manifest (Kernel.tensor_maps).
+/// effc --decode-gemv is a preference: a GEMM it does not apply to (B
+/// stored [N, K]) keeps the default decode kernel.
 void applyTarget(const KernelDesc &d, GemmSpec &s) {
   s.sm90a = d.sm90a && d.gemm != GemmKernelChoice::Mma;
   s.tma = d.gemm == GemmKernelChoice::Auto || d.gemm == GemmKernelChoice::Tma;
+  s.decodeGemv = d.decodeGemv;
+  tcgemm::DecodeGemv unused;
+  if (std::string why; !s.decodeGemv.empty() && !tcgemm::chooseDecodeGemv(s, unused, why))
+    s.decodeGemv.clear();
 }
 
 /// Why an sm_90a GEMM that could run on tensor cores is not on the kernel

@@ -3,6 +3,7 @@
 #include "compiler/plan/SymbolicViews.h"
 
 #include "compiler/Pipeline.h"
+#include "compiler/codegen/gemm/TensorCoreGemm.h"
 #include "compiler/onnx/OnnxImporter.h"
 #include "compiler/onnx/OnnxLocations.h"
 #include "compiler/plan/ExecutionPlan.h"
@@ -20,6 +21,7 @@
 #include "llvm/Support/Format.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cmath>
 
 using namespace llvm;
@@ -151,6 +153,7 @@ StatusOr<CompileResult> planAndWrite(const std::string &path, mlir::ModuleOp mod
                        : options.gemm == "wgmma" ? codegen::GemmKernelChoice::Wgmma
                        : options.gemm == "tma"   ? codegen::GemmKernelChoice::Tma
                                                  : codegen::GemmKernelChoice::Auto;
+    planOptions.decodeGemv = options.decodeGemv;
     planOptions.remarks = options.remarks;
     plan = buildExecutionPlan(module, planOptions);
   }
@@ -226,6 +229,12 @@ StatusOr<CompileResult> compileWithTiming(const std::string &path, const Compile
   if ((options.gemm == "wgmma" || options.gemm == "tma") && !sm90aOnly(options))
     return reporter.error("--gemm=" + options.gemm +
                           " needs --arch=sm_90a (the wgmma kernels build for sm_90a only)");
+  if (!options.decodeGemv.empty()) {
+    const auto &names = codegen::tcgemm::decodeGemvVariants();
+    if (std::find(names.begin(), names.end(), options.decodeGemv) == names.end())
+      return reporter.error("--decode-gemv must be one of " + llvm::join(names, ", ") + ", got '" +
+                            options.decodeGemv + "'");
+  }
   if (!options.quantize.empty() && options.quantize != "int8" && options.quantize != "nf4" &&
       options.quantize != "llm-int8")
     return reporter.error("--quantize must be int8, nf4 or llm-int8, got '" + options.quantize +

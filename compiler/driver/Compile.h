@@ -79,6 +79,10 @@ struct CompileOptions {
   /// --gemm=auto|mma|wgmma|tma: the tensor-core GEMM kernel of 16-bit GEMMs
   /// (wgmma and tma need every arch sm_90a; codegen::GemmKernelChoice).
   std::string gemm = "auto";
+  /// --decode-gemv=NAME: the kernel of decode-sized runs (a few rows) of
+  /// GEMMs over runtime rows (codegen::tcgemm::decodeGemvVariants; "" is
+  /// the default). Where it does not apply (B stored [N, K]) the default runs.
+  std::string decodeGemv;
   bool hostOnly = false;
   /// --last-logits: logits only at the positions of the input logits_index
   /// (passes/LastLogits.cpp).

@@ -450,6 +450,7 @@ private:
           kernel.desc.outputs[o].capacity = capacityOf(kernel.outputs[o]);
         kernel.desc.sm90a = options.sm90a;
         kernel.desc.gemm = options.gemm;
+        kernel.desc.decodeGemv = options.decodeGemv;
         if (!op->hasTrait<OpTrait::eff::Collective>()) // run through Collectives.h
           kernel.cuda = codegen::chooseCudaKernel(kernel.desc, error);
         if (!kernel.cuda && !op->hasTrait<OpTrait::eff::Collective>() &&
@@ -496,6 +497,7 @@ private:
     kernel.desc = std::move(*desc);
     kernel.desc.sm90a = options.sm90a;
     kernel.desc.gemm = options.gemm;
+    kernel.desc.decodeGemv = options.decodeGemv;
     if (op->hasTrait<OpTrait::eff::Collective>()) { // run through Collectives.h, no CUDA kernel
       plan.kernels.push_back(std::move(kernel));
       kernelOps.push_back(op);

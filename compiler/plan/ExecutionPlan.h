@@ -30,6 +30,8 @@ struct PlanOptions {
   bool sm90a = false;
   /// effc --gemm: which tensor-core GEMM kernel 16-bit GEMMs get.
   codegen::GemmKernelChoice gemm = codegen::GemmKernelChoice::Auto;
+  /// effc --decode-gemv: the decode GEMV variant GEMMs prefer ("" default).
+  std::string decodeGemv;
   /// effc --remarks: a remark at each op whose kernel choice says why it is
   /// not the preferred one (KernelChoice::remark).
   bool remarks = false;

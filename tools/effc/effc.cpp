@@ -74,6 +74,13 @@ cl::opt<std::string>
                   "mma (mma.sync), wgmma (cp.async wgmma, sm_90a), tma (TMA wgmma, sm_90a); "
                   "--remarks says where a GEMM falls back"),
          cl::init("auto"), cl::value_desc("auto|mma|wgmma|tma"), cl::cat(effcCategory));
+cl::opt<std::string> decodeGemv(
+    "decode-gemv",
+    cl::desc("Kernel of decode-sized runs (at most 16 rows) of GEMMs over runtime rows: v1 "
+             "(16 columns an item, one k row a thread), rows (B's rows read 128-byte-wide, "
+             "columns an item by rule), rows16..rows256 (that many columns an item); "
+             "default: the tuned choice. Weights stored [N, K] keep the default"),
+    cl::init(""), cl::value_desc("v1|rows|rowsW"), cl::cat(effcCategory));
 cl::opt<bool>
     raiseAttention("raise-attention",
                    cl::desc("Recognize attention subgraphs and run them as FlashAttention "
@@ -331,6 +338,7 @@ int main(int argc, char **argv) {
   StringRef(arch).split(archs, ',', -1, /*KeepEmpty=*/false);
   options.archs.assign(archs.begin(), archs.end());
   options.gemm = gemm;
+  options.decodeGemv = decodeGemv;
   options.hostOnly = hostOnly;
   options.kvState = kvState;
   options.lastLogits = lastLogits;

@@ -79,6 +79,8 @@ struct KernelDesc {
   bool sm90a = false;
   /// effc --gemm: which tensor-core GEMM kernel 16-bit GEMMs get.
   GemmKernelChoice gemm = GemmKernelChoice::Auto;
+  /// effc --decode-gemv: the decode GEMV variant preferred ("" the default).
+  std::string decodeGemv;
 
   int64_t intAttr(const std::string &key, int64_t dflt) const;
   double floatAttr(const std::string &key, double dflt) const;
