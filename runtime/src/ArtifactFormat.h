@@ -31,15 +31,22 @@ constexpr char kMagic[8] = {'E', 'F', 'F', 'C', 'A', 'R', 'T', '\0'};
 /// device plan (Manifest.devices > 1); its dims are optional. Version 4 adds
 /// session state (Manifest.states, Buffer STATE: a KV cache kept in place),
 /// which an older runtime would run as an ordinary input it is never given.
+/// Version 5 adds shape expressions of fusion body values
+/// (BodyOp.result_shape_exprs: values that transpose/slice/concat in the body
+/// shape apart from the output), which an older host backend would size at
+/// their bounds.
 /// The writer picks the lowest version that holds the manifest, so artifacts
 /// of fixed shapes stay byte-identical to version 1.
 constexpr uint32_t kFormatVersionStatic = 1;
 constexpr uint32_t kFormatVersionDims = 2;
 constexpr uint32_t kFormatVersionPlacement = 3;
 constexpr uint32_t kFormatVersionState = 4;
-constexpr uint32_t kFormatVersion = 4; ///< the newest this runtime reads
-inline uint32_t formatVersionFor(bool hasSymbolicDims, bool needsVersion3, bool hasState = false) {
-  return hasState          ? kFormatVersionState
+constexpr uint32_t kFormatVersionBodyShapes = 5;
+constexpr uint32_t kFormatVersion = 5; ///< the newest this runtime reads
+inline uint32_t formatVersionFor(bool hasSymbolicDims, bool needsVersion3, bool hasState = false,
+                                 bool hasBodyShapeExprs = false) {
+  return hasBodyShapeExprs ? kFormatVersionBodyShapes
+         : hasState        ? kFormatVersionState
          : needsVersion3   ? kFormatVersionPlacement
          : hasSymbolicDims ? kFormatVersionDims
                            : kFormatVersionStatic;

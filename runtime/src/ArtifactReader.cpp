@@ -371,6 +371,13 @@ Status validateManifest(const artifact::Manifest &m, uint64_t weightsSize, uint6
       return fail("session state in a format version " + to_string(m.format_version()) +
                   " manifest");
   }
+  if (m.format_version() < format::kFormatVersionBodyShapes)
+    for (int k = 0; k < m.kernels_size(); ++k)
+      for (const artifact::BodyOp &op : m.kernels(k).body())
+        if (op.result_shape_exprs_size())
+          return fail("kernel " + to_string(k) +
+                      ": fusion body shape expressions in a format version " +
+                      to_string(m.format_version()) + " manifest");
   if (m.format_version() < format::kFormatVersionPlacement) {
     if (m.devices() > 1)
       return fail("a device plan (devices " + to_string(m.devices()) + ") in a format version " +

@@ -77,11 +77,14 @@ void planArenaWithoutReuse(artifact::Manifest &m) {
 StatusOr<std::string> serializeArtifact(artifact::Manifest m,
                                         const std::vector<WeightBlob> &weights,
                                         const std::string &payload) {
-  bool tensorMaps = false;
-  for (const auto &k : m.kernels())
+  bool tensorMaps = false, bodyShapeExprs = false;
+  for (const auto &k : m.kernels()) {
     tensorMaps |= k.tensor_maps_size() > 0;
+    for (const auto &op : k.body())
+      bodyShapeExprs |= op.result_shape_exprs_size() > 0;
+  }
   m.set_format_version(format::formatVersionFor(m.dims_size() > 0, tensorMaps || m.devices() > 1,
-                                                m.states_size() > 0));
+                                                m.states_size() > 0, bodyShapeExprs));
   if (m.producer().empty())
     m.set_producer(std::string("effc ") + EFFC_VERSION_STRING);
   uint64_t interm = 0;

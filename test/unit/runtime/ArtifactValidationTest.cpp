@@ -82,10 +82,10 @@ TEST_F(Fixture, HeaderErrors) {
   std::string b = valid;
   b[0] = 'X';
   EXPECT_ERROR(b, "bad magic");
-  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.formatVersion = 5; }),
-               "artifact format version 5, this runtime reads 1 to 4");
+  EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.formatVersion = 6; }),
+               "artifact format version 6, this runtime reads 1 to 5");
   EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.formatVersion = 0; }),
-               "artifact format version 0, this runtime reads 1 to 4");
+               "artifact format version 0, this runtime reads 1 to 5");
   EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.formatVersion = 2; }),
                "manifest format version 1 differs from the header's 2");
   EXPECT_ERROR(editHeader(valid, [](format::Header &h) { h.headerSize = 64; }), "header size 64");
@@ -274,12 +274,18 @@ TEST_F(Fixture, SectionChecksumsAndPadding) {
 }
 
 TEST_F(Fixture, BufferErrors) {
-  EXPECT_ERROR(mutate([](auto &m) { m.set_format_version(5); }), "manifest format version 5");
+  EXPECT_ERROR(mutate([](auto &m) { m.set_format_version(6); }), "manifest format version 6");
   // Fields a version 1/2 runtime would ignore need version 3.
   EXPECT_ERROR(mutate([](auto &m) { m.set_devices(2); }),
                "a device plan (devices 2) in a format version 1 manifest");
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_kernels(0)->add_tensor_maps(); }),
                "kernel 0: tensor maps in a format version 1 manifest");
+  // Fusion body shape expressions (a version 4 host would size at bounds) need 5.
+  EXPECT_ERROR(mutate([](auto &m) {
+                 m.set_format_version(4);
+                 m.mutable_kernels(0)->add_body()->add_result_shape_exprs();
+               }),
+               "kernel 0: fusion body shape expressions in a format version 4 manifest");
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_dtype(artifact::DType(8)); }),
                "invalid dtype 8");
   EXPECT_ERROR(mutate([](auto &m) { m.mutable_buffers(0)->set_shape(0, -2); }), "negative dim -2");
