@@ -126,6 +126,28 @@ inline u16 f32_to_f16(float f) {
   std::memcpy(&h, &v, 2);
   return h;
 }
+// primitives.cuh's conversion names, as tensor_core_gemm.cuh calls them.
+inline float cvt_f16_to_f32(u16 h) { return f16_to_f32(h); }
+inline u16 cvt_f32_to_bf16(float f) { return f32_to_bf16(f); }
+inline u16 cvt_f32_to_f16(float f) { return f32_to_f16(f); }
+// shfl.sync.bfly (tcg_decode_gemv's butterflies): lane l reads lane l ^ o's value.
+inline float __shfl_xor_sync(u32, float v, int o) {
+  const int lane = threadIdx.x & 31;
+  Warp &w = gWarps[threadIdx.x >> 5];
+  w.red[lane] = v;
+  w.bar.arrive_and_wait();
+  const float r = float(w.red[lane ^ o]);
+  w.bar.arrive_and_wait();
+  return r;
+}
+// primitives.cuh's ld_stream_v4 (ld.global.nc.L1::no_allocate.v4.u32, read
+// by tcg_decode_gemv_rows): a plain 16-byte load (checked aligned).
+inline uint4 ld_stream_v4(const void *p) {
+  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u) << "misaligned 16-byte load";
+  uint4 v;
+  std::memcpy(&v, p, 16);
+  return v;
+}
 // fma.rn.{bf16,f16}x2: each half a * b + c, rounded once.
 template <bool BF> u32 fma2(u32 a, u32 b, u32 c) {
   u32 r = 0;

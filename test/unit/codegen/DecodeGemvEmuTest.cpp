@@ -28,26 +28,6 @@
 namespace emu {
 
 inline Dim3 gridDim{1, 1, 1};
-inline float cvt_f16_to_f32(u16 h) { return f16_to_f32(h); }
-inline u16 cvt_f32_to_bf16(float f) { return f32_to_bf16(f); }
-inline u16 cvt_f32_to_f16(float f) { return f32_to_f16(f); }
-// shfl.sync.bfly: lane l reads lane l ^ o's value.
-inline float __shfl_xor_sync(u32, float v, int o) {
-  const int lane = threadIdx.x & 31;
-  Warp &w = gWarps[threadIdx.x >> 5];
-  w.red[lane] = v;
-  w.bar.arrive_and_wait();
-  const float r = float(w.red[lane ^ o]);
-  w.bar.arrive_and_wait();
-  return r;
-}
-// ld.global.nc.L1::no_allocate.v4.u32: a plain 16-byte load (checked aligned).
-inline uint4 ld_stream_v4(const void *p) {
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u) << "misaligned 16-byte load";
-  uint4 v;
-  std::memcpy(&v, p, 16);
-  return v;
-}
 // tcg_gemm's `extern __shared__` array (never instantiated here) as a plain
 // extern declaration.
 #undef __shared__

@@ -168,30 +168,6 @@ void emu_wgmma_m64k16(float *d, u64 descA, u64 descB, int scaleD) {
 template <int N> void emu_wait() { gWarps[threadIdx.x >> 5].bar.arrive_and_wait(); }
 template <int N> void emu_setmaxnreg() {}
 
-inline float cvt_f16_to_f32(u16 h) { return f16_to_f32(h); }
-inline u16 cvt_f32_to_bf16(float f) { return f32_to_bf16(f); }
-inline u16 cvt_f32_to_f16(float f) { return f32_to_f16(f); }
-
-// tcg_decode_gemv's butterfly: lane l reads lane l ^ o's value.
-inline float __shfl_xor_sync(u32, float v, int o) {
-  const int lane = threadIdx.x & 31;
-  Warp &w = gWarps[threadIdx.x >> 5];
-  w.red[lane] = v;
-  w.bar.arrive_and_wait();
-  const float r = float(w.red[lane ^ o]);
-  w.bar.arrive_and_wait();
-  return r;
-}
-
-// primitives.cuh's ld_stream_v4 (ld.global.nc.L1::no_allocate.v4.u32, read
-// by tcg_decode_gemv_rows): a plain 16-byte load (checked aligned).
-inline uint4 ld_stream_v4(const void *p) {
-  EXPECT_EQ(reinterpret_cast<uintptr_t>(p) % 16, 0u) << "misaligned 16-byte load";
-  uint4 v;
-  std::memcpy(&v, p, 16);
-  return v;
-}
-
 #define smem_u32 emu_smem_u32
 #define WG_DYN_SMEM(name) unsigned char *name = gDynSmem
 #include "hopper.cuh" // HopTensorMap, the descriptor encoders; no asm is instantiated
