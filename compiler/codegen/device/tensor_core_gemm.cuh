@@ -497,7 +497,7 @@ tcg_decode_gemv(const void *__restrict__ A_, const void *__restrict__ B_,
 // 32-byte sector per k row). Each lane keeps TCG_DV_ROWS x 8 fp32 sums;
 // the k rows are dealt in warp steps of R rows (lane group g of step s: k =
 // s R + g), step s to warp s % warps, so the warps' shares differ by at most
-// one step; each lane issues TCG_DVR_LOADS independent 16-byte streaming
+// one step; each lane issues U = 8 independent 16-byte streaming
 // loads (ld_stream_v4) before it uses any. Then a butterfly over the lane
 // groups of each column chunk and, row by row, a shared-memory sum over the
 // warps (W floats per warp), alpha, bias, the fused epilogue and the store.
@@ -505,7 +505,6 @@ tcg_decode_gemv(const void *__restrict__ A_, const void *__restrict__ B_,
 // 16-byte aligned (N = 50257) and a column chunk past N take element loads
 // (zero past N). A's values come through L1 (every lane group of a warp
 // reads the same k). Grid-stride over the items on every CTA of the grid.
-constexpr int TCG_DVR_LOADS = 8;
 
 /// The 16-bit values of 8 consecutive columns of B's row k from column col
 /// (raw bits, zero past N): one streaming 16-byte load where the chunk is
@@ -535,7 +534,10 @@ tcg_decode_gemv_rows(const void *__restrict__ A_, const void *__restrict__ B_,
                 "decode rows path: [rows, K] A, B [K][N], one batch");
   static_assert(C::A_TYPE != TCG_F32, "decode rows path: 16-bit operands");
   static_assert(W == 16 || W == 32 || W == 64 || W == 128 || W == 256, "W: 16..256 columns");
-  constexpr int T = C::A_TYPE, LPR = W / 8, R = 32 / LPR, U = TCG_DVR_LOADS;
+  // U: loads in flight per lane (inside the template: a namespace-scope
+  // constant that only an uninstantiated template reads draws NVRTC's
+  // 'declared but never referenced' warning in kernels without this path).
+  constexpr int T = C::A_TYPE, LPR = W / 8, R = 32 / LPR, U = 8;
   constexpr int RB = TCG_DV_ROWS;
   constexpr bool ALIGNED = C::LDB % 8 == 0, FULL_K = C::K % R == 0;
   constexpr int STEPS = int(tcg_ceil_div(C::K, R)); // warp steps of R k rows
