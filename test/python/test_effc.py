@@ -339,7 +339,7 @@ def test_help_documents_every_argument():
               "decompose_lora", "moe_partitions", "devices",
               "host_only", "kv_state",
               "embed_cubin",
-              "arch", "gemm", "const_inputs", "remarks", "verbose"]
+              "arch", "gemm", "decode_gemv", "const_inputs", "remarks", "verbose"]
     for p in params:
         assert "\n%s:" % p in doc or doc.startswith("compile(%s" % p), p
         assert p in doc.split("\n")[0], "signature lacks %s" % p

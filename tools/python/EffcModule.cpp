@@ -715,8 +715,8 @@ compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb
         bool quantizeDouble, nb::handle quantizeSkip, bool decomposeLoRA, int64_t moePartitions,
         int64_t devices, const std::string &devicesAttention, const std::string &ringLayout,
         const std::string &expertParallel, bool hostOnly, bool lastLogits, bool kvState,
-        bool embedCubin, nb::handle arch, const std::string &gemm, nb::handle constInputs,
-        bool remarks, bool verbose) {
+        bool embedCubin, nb::handle arch, const std::string &gemm, const std::string &decodeGemv,
+        nb::handle constInputs, bool remarks, bool verbose) {
   if (!quantize.is_none() && !nb::isinstance<nb::str>(quantize))
     throw nb::value_error("compile(): quantize must be None, \"int8\", \"nf4\" or \"llm-int8\"");
   checkChoice("dtype", dtype, {"fp32", "bf16", "fp16"});
@@ -733,7 +733,7 @@ compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb
   (void)splitKvSplits, (void)kvCache, (void)pagedKv, (void)pagedKvPages, (void)packedTokens;
   (void)quantizeBlock;
   (void)quantizeDouble, (void)quantizeSkip;
-  (void)embedCubin, (void)arch, (void)gemm;
+  (void)embedCubin, (void)arch, (void)gemm, (void)decodeGemv;
   (void)constInputs, (void)remarks, (void)verbose;
   throw std::runtime_error("effc.compile: this build of effc has no compiler (built with "
                            "EFFC_RUNTIME_ONLY=ON); compile with the effc tool and use effc.load");
@@ -837,7 +837,8 @@ compile(const std::string &path, const std::string &dtype, nb::handle shapes, nb
   options.embedCubin = embedCubin;
   if (!arch.is_none())
     options.archs = stringList("arch", arch);
-  options.gemm = gemm; // needs arch "sm_90a" unless auto/mma (effc --gemm's rules)
+  options.gemm = gemm;             // needs arch "sm_90a" unless auto/mma (effc --gemm's rules)
+  options.decodeGemv = decodeGemv; // an unknown name: effc's error (RuntimeError)
   options.remarks = remarks;
   options.verbose = verbose;
 
@@ -1153,7 +1154,7 @@ NB_MODULE(_effc, m) {
       "devices_attention"_a = "replicate", "ring_layout"_a = "auto",
       "expert_parallel"_a = "replicate", "host_only"_a = false, "last_logits"_a = false,
       "kv_state"_a = false, "embed_cubin"_a = false, "arch"_a = nb::none(), "gemm"_a = "auto",
-      "const_inputs"_a = nb::none(), "remarks"_a = false, "verbose"_a = false,
+      "decode_gemv"_a = "", "const_inputs"_a = nb::none(), "remarks"_a = false, "verbose"_a = false,
       "Compiles an ONNX model (or eff IR, .mlir) into a Model, as the effc tool does.\n\n"
       "path:            the model file.\n"
       "dtype:           compute precision: \"fp32\", \"bf16\" or \"fp16\" (weights converted "
@@ -1218,6 +1219,10 @@ NB_MODULE(_effc, m) {
       "arch:            target(s) for embed_cubin: \"sm_90\" (default) or a list.\n"
       "gemm:            \"auto\", \"mma\", \"wgmma\" or \"tma\": the tensor-core GEMM kernel of\n"
       "                 bf16/fp16 GEMMs (effc --gemm; wgmma and tma need arch \"sm_90a\").\n"
+      "decode_gemv:     the kernel of decode-sized runs (at most 16 rows) of GEMMs over\n"
+      "                 runtime rows: \"v1\", \"rows\" or \"rowsW\" (W columns an item)\n"
+      "                 (effc --decode-gemv; \"\": the tuned default). A name effc does not\n"
+      "                 know: RuntimeError listing the variants.\n"
       "const_inputs:    {input name: ONNX TensorProto .pb file}: freeze inputs to constants.\n"
       "remarks:         print (stderr) what the pattern passes did and why not.\n"
       "verbose:         print progress and per-stage timing (stderr).\n\n"
