@@ -5,6 +5,11 @@
 // [B, H, S, D]: a kernel launch that only moves the rows once more. Where
 // the append is the transpose's only reader, eff.kv_append reads the rows
 // through the transpose's permutation (rows_perm) and the transpose goes.
+// On the output side, attention's [B, H, S, D] result goes back to
+// [B, S, H, D] for the output projection through another transpose: where
+// the attention (eff.attention, or eff.attention_combine after split-KV
+// decode) is its only reader, the attention writes the permuted layout
+// itself (out_perm) and the transpose goes.
 // What is not folded says why under `remarks` (Passes.td).
 //
 #include "dialects/eff/EffOps.h"
@@ -48,6 +53,75 @@ std::string whyNotFoldable(Value rows) {
   if (!rows.hasOneUse())
     return "the transpose has other readers (it stays a kernel either way)";
   return "";
+}
+
+/// Why the transpose reading `result` (an attention-family op's only
+/// result) cannot fold into the op's out_perm, or "". `composed` becomes the
+/// out_perm that writes the transpose's result.
+std::string whyNotFoldableOutput(Operation *op, SmallVectorImpl<int64_t> &composed) {
+  Value result = op->getResult(0);
+  if (result.use_empty())
+    return "the result has no reader";
+  if (!result.hasOneUse())
+    return "the result has other readers than the transpose (it stays a kernel either way)";
+  auto t = dyn_cast<TransposeOp>(*result.getUsers().begin());
+  if (!t)
+    return "its reader is no eff.transpose";
+  // The result is transpose(logical, p0) and the reader transposes it by
+  // p1, so the reader's value is transpose(logical, c), c[k] = p0[p1[k]].
+  SmallVector<int64_t> p0 = {0, 1, 2, 3}, p1 = permOf(t);
+  if (auto given = op->getAttrOfType<DenseI64ArrayAttr>("out_perm"))
+    p0.assign(given.asArrayRef().begin(), given.asArrayRef().end());
+  composed.clear();
+  for (int64_t a : p1)
+    composed.push_back(p0[size_t(a)]);
+  if (composed[3] != 3)
+    return "the transpose " + text(p1) + " moves the head dim (out_perm would be " +
+           text(composed) + "; the kernels write rows of head_dim contiguous)";
+  return "";
+}
+
+/// Folds the transposes that read `op`'s result (eff.attention or
+/// eff.attention_combine) into its out_perm while each is its only reader.
+void foldAttentionOutput(Operation *op, bool remarks) {
+  int folded = 0;
+  std::string why;
+  SmallVector<int64_t> composed;
+  while ((why = whyNotFoldableOutput(op, composed)).empty()) {
+    auto t = cast<TransposeOp>(*op->getResult(0).getUsers().begin());
+    bool identity = true;
+    for (size_t k = 0; k < composed.size(); ++k)
+      identity = identity && composed[k] == int64_t(k);
+    if (identity)
+      op->removeAttr("out_perm");
+    else
+      op->setAttr("out_perm", DenseI64ArrayAttr::get(op->getContext(), composed));
+    op->getResult(0).setType(t.getType());
+    t.getResult().replaceAllUsesWith(op->getResult(0));
+    t.erase();
+    ++folded;
+  }
+  if (!remarks)
+    return;
+  StringRef name = op->getName().getStringRef();
+  if (folded == 0) { // said only where a transpose reads the output
+    if (llvm::any_of(op->getResult(0).getUsers(), [](Operation *u) { return isa<TransposeOp>(u); }))
+      op->emitRemark(name) << " output transpose stays a kernel: " << why;
+    return;
+  }
+  auto perm = op->getAttrOfType<DenseI64ArrayAttr>("out_perm");
+  op->emitRemark(llvm::formatv("{0} writes its output in the layout of the {1} transpose(s) that "
+                               "read it (out_perm = {2}); none further: {3}",
+                               name, folded, perm ? text(perm.asArrayRef()) : "none", why));
+}
+
+/// Attention ops whose kernels write [B, H, S, D] only: a transpose reading
+/// them stays a kernel, said under remarks.
+void remarkUnfoldableOutput(Operation *op) {
+  if (!op->hasOneUse() || !isa<TransposeOp>(*op->getUsers().begin()))
+    return;
+  op->emitRemark(op->getName().getStringRef())
+      << " output transpose stays a kernel: its kernels write [B, H, S, D] only (no out_perm)";
 }
 
 struct FoldAttentionLayoutPass
@@ -96,6 +170,16 @@ struct FoldAttentionLayoutPass
 
   void runOnOperation() override {
     getOperation().walk([&](KvAppendOp append) { foldAppend(append); });
+    // Collected first: folding erases the transposes after each op.
+    SmallVector<Operation *> outputs;
+    getOperation().walk([&](Operation *op) {
+      if (isa<AttentionOp, AttentionCombineOp>(op))
+        outputs.push_back(op);
+      else if (remarks && isa<PagedAttentionOp, RingAttentionOp>(op))
+        remarkUnfoldableOutput(op);
+    });
+    for (Operation *op : outputs)
+      foldAttentionOutput(op, remarks);
     if (!remarks)
       return;
     getOperation().walk([&](PagedKvWriteOp write) {
@@ -103,15 +187,6 @@ struct FoldAttentionLayoutPass
         write->emitRemark(
             "paged_kv_write's transposed rows stay a kernel: eff.paged_kv_write reads "
             "[B, H, S, D] rows only (no rows layout)");
-    });
-    getOperation().walk([&](Operation *op) {
-      if (!isa<AttentionOp, AttentionCombineOp, PagedAttentionOp>(op) || !op->hasOneUse())
-        return;
-      if (isa<TransposeOp>(*op->getUsers().begin()))
-        op->emitRemark(op->getName().getStringRef())
-            << " output transpose stays a kernel: the attention kernels write [B, H, S, D] only "
-               "(no "
-               "output layout)";
     });
   }
 };

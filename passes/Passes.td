@@ -547,7 +547,7 @@ def PackedTokens : Pass<"eff-packed-tokens", "func::FuncOp"> {
 }
 
 def FoldAttentionLayout : Pass<"eff-fold-attention-layout", "func::FuncOp"> {
-  let summary = "Fold the head transposes around a KV cache append into the append";
+  let summary = "Fold the head transposes around a KV cache append and attention's output";
   let description = [{
     A decoder's attention block moves its keys and values between the
     projection's [B, S, H, D] and attention's [B, H, S, D] with
@@ -555,19 +555,27 @@ def FoldAttentionLayout : Pass<"eff-fold-attention-layout", "func::FuncOp"> {
     more than the copy). Where such a transpose's sole reader is
     eff.kv_append's new_rows, the append reads the transpose's operand
     through its strides instead (kv_append's rows_perm, composed with one
+    it already has) and the transpose goes. Likewise attention's output,
+    transposed back to [B, S, H, D] for the output projection: where the
+    transpose is the only reader of an eff.attention or
+    eff.attention_combine (split-KV decode's second step, which writes the
+    result), the op writes that layout itself (out_perm, composed with one
     it already has) and the transpose goes.
 
     Not folded (each with a remark under `remarks`): a transpose with other
     readers (it stays a kernel either way); new rows of
-    eff.paged_kv_write (it takes [B, H, S, D] rows only); attention's
-    output transposed back to [B, S, H, D] (eff.attention and its split-KV
-    kernels write [B, H, S, D] only). Runs after eff-kv-cache-inplace,
-    eff-paged-kv and eff-split-kv-decode and before eff-fuse-elementwise.
+    eff.paged_kv_write (it takes [B, H, S, D] rows only); an output
+    transpose that moves the head dim (the kernels write rows of head_dim
+    contiguous); the output of eff.paged_attention and eff.ring_attention
+    (their kernels write [B, H, S, D] only). Runs after
+    eff-kv-cache-inplace, eff-paged-kv and eff-split-kv-decode (so the
+    layout lands on the combine that writes the result) and before
+    eff-fuse-elementwise.
   }];
   let options = [
     Option<"remarks", "remarks", "bool", /*default=*/"false",
-           "Emit a remark per kv_append, paged_kv_write and attention output: what folded, "
-           "or why not">
+           "Emit a remark per kv_append, and per paged_kv_write and attention output read "
+           "through a transpose: what folded, or why not">
   ];
   let dependentDialects = ["mlir::eff::EffDialect"];
 }

@@ -970,7 +970,8 @@ struct RaiseSoftmaxToAttention : OpRewritePattern<SoftmaxOp> {
         m.causal ? rewriter.getUnitAttr() : UnitAttr(), rewriter.getI64IntegerAttr(m.window),
         rewriter.getI64IntegerAttr(m.numKvHeads), rewriter.getF32FloatAttr(float(m.softcap)),
         m.alibiSlopes.empty() ? DenseF32ArrayAttr() : rewriter.getDenseF32ArrayAttr(m.alibiSlopes),
-        m.sinks.empty() ? DenseF32ArrayAttr() : rewriter.getDenseF32ArrayAttr(m.sinks));
+        m.sinks.empty() ? DenseF32ArrayAttr() : rewriter.getDenseF32ArrayAttr(m.sinks),
+        /*out_perm=*/DenseI64ArrayAttr());
     Value result = attention.getY();
     if (m.rank < 4) {
       SmallVector<int64_t> axes =

@@ -101,7 +101,10 @@ struct SplitKVDecodePass : public mlir::eff::impl::SplitKVDecodeBase<SplitKVDeco
                                                           : bounds.batch;
       int64_t kvHeads = !dyn(kShape[1]) ? kShape[1] : !dyn(vShape[1]) ? vShape[1] : -1;
       auto out = cast<RankedTensorType>(op.getType()).getShape();
-      int64_t qHeads = !dyn(qShape[1]) ? qShape[1] : !dyn(out[1]) ? out[1] : kvHeads;
+      size_t headsAt = 1; // the result's heads dim, through out_perm
+      if (std::optional<ArrayRef<int64_t>> perm = op.getOutPerm())
+        headsAt = size_t(llvm::find(*perm, 1) - perm->begin());
+      int64_t qHeads = !dyn(qShape[1]) ? qShape[1] : !dyn(out[headsAt]) ? out[headsAt] : kvHeads;
       if (!seqMax || !kvMax || !batchMax || kvHeads < 1 || dyn(qShape[3]) || dyn(kShape[3]) ||
           dyn(vShape[3])) {
         reason = "dynamic shape without bounds (bounded decoders: input_ids [batch, seq] and "
@@ -172,14 +175,21 @@ struct SplitKVDecodePass : public mlir::eff::impl::SplitKVDecodeBase<SplitKVDeco
         return;
       }
       OpBuilder b(op);
-      SmallVector<NamedAttribute> attrs(op->getAttrs());
+      // The partial results keep [B, Hq, S, Dv]; a stored layout (out_perm)
+      // is the combine's, which writes the result.
+      SmallVector<NamedAttribute> attrs;
+      for (NamedAttribute attr : op->getAttrs())
+        if (attr.getName() != op.getOutPermAttrName())
+          attrs.push_back(attr);
       attrs.push_back(b.getNamedAttr("num_splits", b.getI64IntegerAttr(count)));
       auto partial = b.create<AttentionPartialOp>(op.getLoc(), op->getOperands(), attrs);
       auto elementType = cast<RankedTensorType>(op.getType()).getElementType();
+      SmallVector<NamedAttribute> combineAttrs = {
+          b.getNamedAttr("to", b.getI64IntegerAttr(int64_t(toDType(elementType))))};
+      if (DenseI64ArrayAttr perm = op.getOutPermAttr())
+        combineAttrs.push_back(b.getNamedAttr(op.getOutPermAttrName(), perm));
       auto combine = b.create<AttentionCombineOp>(
-          op.getLoc(), ValueRange{partial.getOPartial(), partial.getLse()},
-          ArrayRef<NamedAttribute>{
-              b.getNamedAttr("to", b.getI64IntegerAttr(int64_t(toDType(elementType))))});
+          op.getLoc(), ValueRange{partial.getOPartial(), partial.getLse()}, combineAttrs);
       if (remarks) {
         int64_t keys = op.getK().getType().getShape()[2];
         if (ShapedType::isDynamic(keys))

@@ -8,6 +8,28 @@
 
 namespace effc::codegen {
 
+std::optional<std::array<int64_t, 4>> attentionOutPerm(const KernelDesc &d, std::string &error) {
+  std::array<int64_t, 4> perm = {0, 1, 2, 3};
+  std::optional<std::vector<int64_t>> given = d.intsAttr("out_perm");
+  if (!given)
+    return perm;
+  std::array<bool, 4> seen{};
+  bool valid = given->size() == 4;
+  for (size_t k = 0; valid && k < 4; ++k) {
+    const int64_t a = (*given)[k];
+    valid = a >= 0 && a <= 3 && !seen[size_t(a)];
+    if (valid)
+      seen[size_t(a)] = true;
+    perm[k] = a;
+  }
+  if (!valid || perm[3] != 3) {
+    error = d.op + ": out_perm must be a permutation of 0..3 with out_perm[3] = 3, got " +
+            shapeText(*given);
+    return std::nullopt;
+  }
+  return perm;
+}
+
 std::optional<AttentionSpec> attentionSpecOf(const KernelDesc &d, std::string &error) {
   if (d.inputs.size() < 3 || d.inputs.size() > 4) {
     error = d.op + ": expected q, k, v and an optional mask";
@@ -66,6 +88,21 @@ std::optional<AttentionSpec> attentionSpecOf(const KernelDesc &d, std::string &e
   }
   // The artifact ABI has one parameter per operand slot of the op.
   spec.maskParam = d.inputs.size() == 4;
+  // eff.attention's output through out_perm (attention_partial has none: its
+  // results are [splits, B, Hq, S, *]).
+  std::optional<std::array<int64_t, 4>> perm = attentionOutPerm(d, error);
+  if (!perm)
+    return std::nullopt;
+  if (*perm != std::array<int64_t, 4>{0, 1, 2, 3}) {
+    if (d.outputs.size() != 1 || d.outputs[0].rank() != 4 ||
+        attentionLogicalShape(*perm, d.outputs[0].shape) !=
+            std::array<int64_t, 4>{B, Hq, q.shape[2], v.shape[3]}) {
+      error = d.op + ": the output is not [B, Hq, S, Dv] through out_perm";
+      return std::nullopt;
+    }
+    auto [ob, oh, os] = attentionOutputStrides(*perm, d.outputs[0].shape);
+    spec.o = {ob, oh, os};
+  }
   return spec;
 }
 
@@ -95,7 +132,17 @@ std::optional<AttentionRuntimeExtents> attentionRuntimeExtentsOf(const KernelDes
     return std::array<Extent, 3>{s[1] * Extent(t.capacity) * s[3], Extent(t.capacity) * s[3], s[3]};
   };
   rt.q = packed(q), rt.k = kv(d.inputs[1], k), rt.v = kv(d.inputs[2], v);
-  rt.o = packed({q[0], q[1], q[2], v[3]});
+  std::optional<std::array<int64_t, 4>> perm = attentionOutPerm(d, error);
+  if (!perm)
+    return std::nullopt;
+  if (*perm == std::array<int64_t, 4>{0, 1, 2, 3}) {
+    rt.o = packed({q[0], q[1], q[2], v[3]});
+  } else if (d.outputs[0].rank() == 4) { // eff.attention's output through out_perm
+    rt.o = attentionOutputStrides(*perm, d.outputs[0].extents());
+  } else {
+    error = d.op + ": out_perm needs a 4-D output";
+    return std::nullopt;
+  }
   rt.mask = {Extent(0), Extent(0), Extent(0), Extent(0)};
   if (d.hasInput(3)) { // row-major at this run's extents, 0 where it broadcasts
     const std::vector<Extent> ms = d.inputs[3].extents();

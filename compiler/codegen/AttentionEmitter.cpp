@@ -257,11 +257,19 @@ bool emitFallback(const KernelDesc &d, const AttentionSpec &specValue, const Ker
     w.line("for (int t = 0; t < ", dvLanes, "; ++t) acc[t] *= corrSink;");
   }
   w.line("const float invL = l > 0.0f ? 1.0f / l : 0.0f;");
+  // y0 is [B, Hq, S, Dv] through out_perm: row (b, h, i) at these strides.
+  std::string permError;
+  std::optional<std::array<int64_t, 4>> perm = attentionOutPerm(d, permError);
+  if (!perm)
+    return false;
+  const std::array<Extent, 3> ost = attentionOutputStrides(*perm, d.outputs[0].extents());
+  w.line("const ", ix, " yBase = (", ix, ")b * (", ost[0].text(), ") + (", ix, ")h * (",
+         ost[1].text(), ") + (", ix, ")i * (", ost[2].text(), ");");
   w.line("#pragma unroll");
   w.open("for (int t = 0; t < ", dvLanes, "; ++t) {");
   w.line("const int c = lane + 32 * t;");
-  w.line("if (c < ", Dv, ") y0[((", ix, ")(b * ", Hq, " + h) * ", S, " + i) * ", Dv,
-         " + c] = ", storeValue(d.outputs[0].dtype, "acc[t] * invL", Compute::F32), ";");
+  w.line("if (c < ", Dv,
+         ") y0[yBase + c] = ", storeValue(d.outputs[0].dtype, "acc[t] * invL", Compute::F32), ";");
   w.close();
   w.close(); // kernel
   source = w.str();

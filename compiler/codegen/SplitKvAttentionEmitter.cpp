@@ -76,14 +76,18 @@ bool combineRuntimeOf(const KernelDesc &d, std::optional<AttentionRuntimeExtents
                       std::string &error) {
   if (!d.usesDims())
     return true;
-  const std::vector<Extent> o = d.outputs[0].extents();
+  std::optional<std::array<int64_t, 4>> perm = attentionOutPerm(d, error);
+  if (!perm)
+    return false;
+  const std::vector<Extent> stored = d.outputs[0].extents();
+  const std::array<Extent, 4> o = attentionLogicalShape(*perm, stored);
   if (!o[1].isConstant() || !o[3].isConstant()) {
     error = d.op + ": runtime heads or head dims are not supported";
     return false;
   }
   AttentionRuntimeExtents r;
   r.B = o[0], r.S = o[2], r.L = Extent(0);
-  r.o = {o[1] * o[2] * o[3], o[2] * o[3], o[3]};
+  r.o = attentionOutputStrides(*perm, stored);
   r.q = r.k = r.v = {Extent(0), Extent(0), Extent(0)};
   r.mask = {Extent(0), Extent(0), Extent(0), Extent(0)};
   rt = r;
@@ -97,14 +101,24 @@ bool combineSpec(const KernelDesc &d, AttentionSpec &spec, int64_t &splits, std:
     return false;
   }
   const TensorDesc &partial = d.inputs[0], &lse = d.inputs[1], &o = d.outputs[0];
-  if (partial.rank() != 5 || partial.dtype != DType::FLOAT32 || lse.dtype != DType::FLOAT32 ||
+  // o is [B, Hq, S, Dv] stored through out_perm.
+  std::optional<std::array<int64_t, 4>> perm = attentionOutPerm(d, error);
+  if (!perm)
+    return false;
+  if (partial.rank() != 5 || o.rank() != 4 || partial.dtype != DType::FLOAT32 ||
+      lse.dtype != DType::FLOAT32 ||
       lse.shape != std::vector<int64_t>(partial.shape.begin(), partial.shape.end() - 1) ||
-      o.shape != std::vector<int64_t>(partial.shape.begin() + 1, partial.shape.end())) {
+      attentionLogicalShape(*perm, o.shape) !=
+          std::array<int64_t, 4>{partial.shape[1], partial.shape[2], partial.shape[3],
+                                 partial.shape[4]}) {
     error = d.op + ": inconsistent shapes o_partial " + shapeText(partial.shape) + ", lse " +
             shapeText(lse.shape) + ", o " + shapeText(o.shape);
     return false;
   }
-  spec.B = o.shape[0], spec.Hq = o.shape[1], spec.S = o.shape[2], spec.Dv = o.shape[3];
+  spec.B = partial.shape[1], spec.Hq = partial.shape[2], spec.S = partial.shape[3],
+  spec.Dv = partial.shape[4];
+  const auto [ob, oh, os] = attentionOutputStrides(*perm, o.shape);
+  spec.o = {ob, oh, os};
   spec.dtype = o.dtype;
   splits = partial.shape[0];
   bool dtypeOk =

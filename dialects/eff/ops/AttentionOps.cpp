@@ -4,7 +4,9 @@
 // these ops, so every inconsistency is an error naming it.
 #include "dialects/eff/EffOps.h"
 
+#include <array>
 #include <cmath>
+#include <string>
 
 using namespace mlir;
 using namespace mlir::eff;
@@ -25,6 +27,38 @@ static int64_t dimOf(Value value, int i) {
 }
 
 //===- shared by attention and attention_partial ---------------------------===//
+
+/// The stored result shape: `logical` [B, Hq, S, Dv] transposed by out_perm
+/// (result dim k is logical dim out_perm[k]); out_perm must be a permutation
+/// of 0..3 that keeps Dv last (the kernels write rows of Dv contiguous).
+static LogicalResult permuteAttentionResult(std::optional<Location> loc,
+                                            std::optional<ArrayRef<int64_t>> outPerm,
+                                            SmallVector<int64_t> &logical) {
+  if (!outPerm)
+    return success();
+  std::array<bool, 4> seen{};
+  bool valid = outPerm->size() == 4;
+  for (int64_t a : *outPerm) {
+    valid = valid && a >= 0 && a <= 3 && !seen[size_t(a)];
+    if (!valid)
+      break;
+    seen[size_t(a)] = true;
+  }
+  if (!valid || (*outPerm)[3] != 3) {
+    std::string given;
+    for (int64_t a : *outPerm)
+      given += (given.empty() ? "" : ", ") + std::to_string(a);
+    return emitOptionalError(loc,
+                             "out_perm must be a permutation of 0..3 with out_perm[3] = 3 (head "
+                             "dim last), got [",
+                             given, "]");
+  }
+  SmallVector<int64_t> stored;
+  for (int64_t a : *outPerm)
+    stored.push_back(logical[size_t(a)]);
+  logical = stored;
+  return success();
+}
 
 /// q, k, v, when ranked, are 4-D [B, H, seq, head_dim].
 static LogicalResult checkQkvRanks(std::optional<Location> loc, Value q, Value k, Value v) {
@@ -124,6 +158,9 @@ static LogicalResult verifyAttentionOperands(Operation *op, Value q, Value k, Va
 //===- attention -----------------------------------------------------------===//
 
 LogicalResult AttentionOp::verify() {
+  SmallVector<int64_t> shape = attentionResultShape(getQ(), getK(), getV());
+  if (failed(permuteAttentionResult(getLoc(), getOutPerm(), shape)))
+    return failure();
   return verifyAttentionOperands(*this, getQ(), getK(), getV(), getMask(),
                                  getScale().convertToDouble(), signedAttr(getWindowAttr(), 0),
                                  getNumKvHeadsAttr().getInt(), getSoftcap().convertToDouble(),
@@ -134,8 +171,10 @@ LogicalResult AttentionOp::inferResultTypes(MLIRContext *, std::optional<Locatio
                                             Adaptor adaptor, SmallVectorImpl<Type> &types) {
   if (failed(checkQkvRanks(loc, adaptor.getQ(), adaptor.getK(), adaptor.getV())))
     return failure();
-  types.push_back(tensorOf(attentionResultShape(adaptor.getQ(), adaptor.getK(), adaptor.getV()),
-                           elementTypeOf(adaptor.getQ())));
+  SmallVector<int64_t> shape = attentionResultShape(adaptor.getQ(), adaptor.getK(), adaptor.getV());
+  if (failed(permuteAttentionResult(loc, adaptor.getOutPerm(), shape)))
+    return failure();
+  types.push_back(tensorOf(shape, elementTypeOf(adaptor.getQ())));
   return success();
 }
 
@@ -201,6 +240,9 @@ LogicalResult AttentionCombineOp::verify() {
     return emitOpError("to must be 1 (f32), 10 (f16) or 16 (bf16), got ") << to;
   if (failed(checkCombineRanks(getLoc(), getOPartial(), getLse())))
     return failure();
+  SmallVector<int64_t> shape = {0, 0, 0, 0};
+  if (failed(permuteAttentionResult(getLoc(), getOutPerm(), shape)))
+    return failure();
   for (int i = 0; i < 4; ++i)
     if (knownAndDiffer(dimOf(getOPartial(), i), dimOf(getLse(), i)))
       return emitOpError("lse dim ")
@@ -222,6 +264,8 @@ LogicalResult AttentionCombineOp::inferResultTypes(MLIRContext *ctx, std::option
   for (int i = 1; i < 4; ++i) // [B, Hq, S] from whichever knows it
     shape.push_back(ShapedType::isDynamic(dimOf(partial, i)) ? dimOf(lse, i) : dimOf(partial, i));
   shape.push_back(dimOf(partial, 4));
+  if (failed(permuteAttentionResult(loc, adaptor.getOutPerm(), shape)))
+    return failure();
   types.push_back(tensorOf(shape, elt));
   return success();
 }

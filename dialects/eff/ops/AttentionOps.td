@@ -30,6 +30,12 @@ def Eff_AttentionOp : Eff_Op<"attention"> {
     `sinks` (one logit per query head, gpt-oss attention sinks) joins the
     softmax denominator as one more key with no value:
     y = sum_j exp(s_j) v_j / (exp(sink_h) + sum_j exp(s_j)).
+    `out_perm` (optional, a permutation of 0..3 with out_perm[3] = 3) says
+    the result is stored permuted: y = transpose([B, Hq, S, Dv],
+    out_perm), e.g. [0, 2, 1, 3] gives [B, S, Hq, Dv], what the output
+    projection reads (eff-fold-attention-layout folds such a transpose
+    reader in; the kernels write through the permuted strides). Absent:
+    [B, Hq, S, Dv].
 
     Never folded: attention on constants is not a shape computation.
   }];
@@ -38,7 +44,8 @@ def Eff_AttentionOp : Eff_Op<"attention"> {
                        F32Attr:$scale, UnitAttr:$causal, Eff_DefaultI64<"0">:$window,
                        I64Attr:$num_kv_heads, Eff_DefaultF32<"0.0">:$softcap,
                        OptionalAttr<DenseF32ArrayAttr>:$alibi_slopes,
-                       OptionalAttr<DenseF32ArrayAttr>:$sinks);
+                       OptionalAttr<DenseF32ArrayAttr>:$sinks,
+                       OptionalAttr<DenseI64ArrayAttr>:$out_perm);
   let results = (outs Eff_FloatTensor:$y);
   let hasVerifier = 1;
 }
@@ -87,9 +94,12 @@ def Eff_AttentionCombineOp : Eff_Op<"attention_combine"> {
     o = sum_s exp(lse_s - M) o_partial_s / sum_s exp(lse_s - M), M = max_s
     lse_s, and 0 where every lse_s is -inf. o_partial: f32 [P, B, Hq, S, Dv],
     lse: f32 [P, B, Hq, S] -> [B, Hq, S, Dv] of the ONNX data type `to`
-    (1 = f32, 10 = f16, 16 = bf16: the attention's dtype). Never folded.
+    (1 = f32, 10 = f16, 16 = bf16: the attention's dtype). `out_perm` as
+    eff.attention's: o stored as transpose([B, Hq, S, Dv], out_perm).
+    Never folded.
   }];
-  let arguments = (ins Eff_F32Tensor:$o_partial, Eff_F32Tensor:$lse, I64Attr:$to);
+  let arguments = (ins Eff_F32Tensor:$o_partial, Eff_F32Tensor:$lse, I64Attr:$to,
+                       OptionalAttr<DenseI64ArrayAttr>:$out_perm);
   let results = (outs Eff_FloatTensor:$o);
   let hasVerifier = 1;
 }

@@ -92,6 +92,36 @@ StatusOr<AttentionProblem> readAttentionProblem(const KernelContext &c) {
   return p;
 }
 
+StatusOr<AttentionOutputLayout> attentionOutputLayout(const KernelContext &c,
+                                                      const std::array<int64_t, 4> &logical) {
+  bool permuted = false;
+  auto perm = c.intsAttr("out_perm", &permuted);
+  if (!perm.ok())
+    return perm.status();
+  std::vector<int64_t> p = {0, 1, 2, 3};
+  if (permuted) {
+    std::array<bool, 4> seen{};
+    bool valid = perm->size() == 4;
+    for (size_t k = 0; valid && k < 4; ++k) {
+      const int64_t a = (*perm)[k];
+      valid = a >= 0 && a <= 3 && !seen[size_t(a)];
+      if (valid)
+        seen[size_t(a)] = true;
+    }
+    if (!valid || (*perm)[3] != 3)
+      return c.error("out_perm must be a permutation of 0..3 with out_perm[3] = 3, got " +
+                     shapeToString(*perm));
+    p = *perm;
+  }
+  AttentionOutputLayout layout;
+  for (int64_t a : p)
+    layout.shape.push_back(logical[size_t(a)]);
+  const std::vector<int64_t> st = stridesOf(layout.shape);
+  for (size_t k = 0; k < 4; ++k)
+    layout.strides[size_t(p[k])] = st[k];
+  return layout;
+}
+
 RowSoftmax attendRow(const AttentionProblem &p, int64_t r, int64_t j0, int64_t j1,
                      AttentionRowScratch &scratch, float *acc) {
   const int64_t L = p.L, D = p.D, Dv = p.Dv;

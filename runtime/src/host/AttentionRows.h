@@ -48,6 +48,22 @@ struct AttentionProblem {
 /// inconsistency.
 StatusOr<AttentionProblem> readAttentionProblem(const KernelContext &c);
 
+/// Where an attention-family kernel stores its [B, Hq, S, Dv] result: with
+/// `out_perm` (a permutation of 0..3 keeping Dv last) the output is
+/// transpose(result, out_perm). shape: the output's (stored) shape;
+/// strides: the element stride of each logical dim b, h, s, d in it.
+struct AttentionOutputLayout {
+  std::vector<int64_t> shape;
+  std::array<int64_t, 4> strides{{0, 0, 0, 1}};
+  int64_t offset(int64_t b, int64_t h, int64_t s) const {
+    return b * strides[0] + h * strides[1] + s * strides[2];
+  }
+};
+/// The layout of `logical` [B, Hq, S, Dv] under the kernel's out_perm
+/// attribute; fails naming an invalid permutation.
+StatusOr<AttentionOutputLayout> attentionOutputLayout(const KernelContext &c,
+                                                      const std::array<int64_t, 4> &logical);
+
 /// Per-thread buffers of attendRow, sized for L keys.
 struct AttentionRowScratch {
   explicit AttentionRowScratch(int64_t L) : p(size_t(L)), ok(size_t(L)) {}

@@ -13,7 +13,9 @@
 //
 //   eff.attention_combine(o_partial, lse) {to} -> o [B, Hq, S, Dv] of ONNX
 //   dtype `to`: o = sum_s exp(lse_s - M) o_s / sum_s exp(lse_s - M) with
-//   M = max_s lse_s; zeros where every lse_s is -inf.
+//   M = max_s lse_s; zeros where every lse_s is -inf. out_perm (both ops
+//   that write the result, eff.attention and the combine): o is stored as
+//   transpose(o, out_perm) (AttentionOutputLayout).
 #include "host/AttentionRows.h"
 
 #include "host/SplitKvAttention.h"
@@ -71,7 +73,12 @@ Status attentionCombine(const KernelContext &c) {
   const int64_t P = op.shape[0], Dv = op.shape[4], rows = op.shape[1] * op.shape[2] * op.shape[3];
   if (P < 1)
     return c.error("o_partial must have at least one split");
-  EFFC_RETURN_IF_ERROR(c.checkOut(0, DType(*to), {op.shape[1], op.shape[2], op.shape[3], Dv}));
+  auto layout = attentionOutputLayout(c, {op.shape[1], op.shape[2], op.shape[3], Dv});
+  if (!layout.ok())
+    return layout.status();
+  const AttentionOutputLayout &out = *layout;
+  const int64_t Hq = op.shape[2], S = op.shape[3];
+  EFFC_RETURN_IF_ERROR(c.checkOut(0, DType(*to), out.shape));
   const float *O = static_cast<const float *>(op.data), *LSE = static_cast<const float *>(lse.data);
   parallelFor(rows, P * Dv, [&](int64_t r0, int64_t r1) {
     std::vector<float> acc(static_cast<size_t>(Dv));
@@ -87,8 +94,9 @@ Status attentionCombine(const KernelContext &c) {
           for (int64_t d = 0; d < Dv; ++d)
             acc[d] += w * O[(s * rows + r) * Dv + d];
         }
+      const int64_t at = out.offset(r / (S * Hq), (r / S) % Hq, r % S);
       for (int64_t d = 0; d < Dv; ++d)
-        storeF(c.out[0].dtype, c.out[0].data, size_t(r * Dv + d), wsum > 0 ? acc[d] / wsum : 0.f);
+        storeF(c.out[0].dtype, c.out[0].data, size_t(at + d), wsum > 0 ? acc[d] / wsum : 0.f);
     }
   });
   return Status::OK();

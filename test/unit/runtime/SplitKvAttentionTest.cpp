@@ -9,6 +9,7 @@
 #include "host/SplitKvAttention.h"
 
 #include <cmath>
+#include <cstring>
 #include <random>
 
 using namespace effc;
@@ -227,4 +228,59 @@ TEST(SplitKvAttention, Errors) {
   st = host::runKernel("eff.attention_combine", {{"to", int64_t(7)}}, {cref(part), cref(lse)},
                        {ref(o)});
   EXPECT_EQ(st.message(), "eff.attention_combine: to must be a float ONNX data type, got 7");
+}
+
+// out_perm (eff-fold-attention-layout): eff.attention and eff.attention_combine
+// store their result as transpose(result, out_perm), exactly the values an
+// explicit eff.transpose of the unpermuted result gives (f32 and bf16).
+TEST(SplitKvAttention, OutPermEqualsExplicitTranspose) {
+  std::mt19937 rng(5);
+  for (DType dtype : {DType::FLOAT32, DType::BFLOAT16})
+    for (const std::vector<int64_t> &perm :
+         {std::vector<int64_t>{0, 2, 1, 3}, std::vector<int64_t>{2, 0, 1, 3}}) {
+      SCOPED_TRACE(std::to_string(int(dtype)) + " perm " + shapeToString(perm));
+      const int64_t B = 2, Hq = 4, Hkv = 2, S = 3, L = 70, D = 8, P = 3;
+      HostTensor q = random({B, Hq, S, D}, rng, dtype), k = random({B, Hkv, L, D}, rng, dtype),
+                 v = random({B, Hkv, L, D}, rng, dtype);
+      std::vector<ConstTensorRef> ins{cref(q), cref(k), cref(v)};
+      Attrs a{{"scale", 0.3}, {"causal", int64_t(1)}, {"num_kv_heads", Hkv}};
+      const std::vector<int64_t> logical{B, Hq, S, D};
+      std::vector<int64_t> stored;
+      for (int64_t axis : perm)
+        stored.push_back(logical[size_t(axis)]);
+      auto same = [](const HostTensor &x, const HostTensor &y) {
+        return x.shape() == y.shape() && x.byteSize() == y.byteSize() &&
+               std::memcmp(x.data(), y.data(), x.byteSize()) == 0;
+      };
+      // eff.attention
+      HostTensor y(dtype, logical), expected(dtype, stored), permuted(dtype, stored);
+      ASSERT_TRUE(host::runKernel("eff.attention", a, ins, {ref(y)}).ok());
+      ASSERT_TRUE(
+          host::runKernel("eff.transpose", {{"perm", perm}}, {cref(y)}, {ref(expected)}).ok());
+      Attrs withPerm = a;
+      withPerm["out_perm"] = perm;
+      Status st = host::runKernel("eff.attention", withPerm, ins, {ref(permuted)});
+      ASSERT_TRUE(st.ok()) << st.message();
+      EXPECT_TRUE(same(permuted, expected));
+      // eff.attention_partial + eff.attention_combine
+      HostTensor part(DType::FLOAT32, {P, B, Hq, S, D}), lse(DType::FLOAT32, {P, B, Hq, S});
+      Attrs pa = a;
+      pa["num_splits"] = P;
+      ASSERT_TRUE(host::runKernel("eff.attention_partial", pa, ins, {ref(part), ref(lse)}).ok());
+      HostTensor o(dtype, logical), oExpected(dtype, stored), oPermuted(dtype, stored);
+      ASSERT_TRUE(host::runKernel("eff.attention_combine", {{"to", int64_t(dtype)}},
+                                  {cref(part), cref(lse)}, {ref(o)})
+                      .ok());
+      ASSERT_TRUE(
+          host::runKernel("eff.transpose", {{"perm", perm}}, {cref(o)}, {ref(oExpected)}).ok());
+      st = host::runKernel("eff.attention_combine", {{"to", int64_t(dtype)}, {"out_perm", perm}},
+                           {cref(part), cref(lse)}, {ref(oPermuted)});
+      ASSERT_TRUE(st.ok()) << st.message();
+      EXPECT_TRUE(same(oPermuted, oExpected));
+      // A permutation that moves the head dim is refused.
+      withPerm["out_perm"] = std::vector<int64_t>{0, 1, 3, 2};
+      st = host::runKernel("eff.attention", withPerm, ins, {ref(permuted)});
+      EXPECT_EQ(st.message(), "eff.attention: out_perm must be a permutation of 0..3 with "
+                              "out_perm[3] = 3, got [0, 1, 3, 2]");
+    }
 }
