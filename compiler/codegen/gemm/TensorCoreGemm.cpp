@@ -148,9 +148,27 @@ std::string unsupportedReason(const GemmSpec &s) {
   return "";
 }
 
+namespace {
+/// The decode GEMV variants, the one list of their names: decodeGemvVariants
+/// (what effc --decode-gemv accepts) and chooseDecodeGemv both read it.
+struct DecodeGemvVariant {
+  const char *name;
+  DecodeGemv kernel; ///< rows with cols 0: the width by rule (chooseDecodeGemv)
+};
+constexpr DecodeGemvVariant kDecodeGemvVariants[] = {
+    {"v1", {false, 16}},      {"rows", {true, 0}},    {"rows16", {true, 16}},
+    {"rows32", {true, 32}},   {"rows64", {true, 64}}, {"rows128", {true, 128}},
+    {"rows256", {true, 256}},
+};
+} // namespace
+
 const std::vector<std::string> &decodeGemvVariants() {
-  static const std::vector<std::string> names{"v1",     "rows",    "rows16", "rows32",
-                                              "rows64", "rows128", "rows256"};
+  static const std::vector<std::string> names = [] {
+    std::vector<std::string> out;
+    for (const DecodeGemvVariant &v : kDecodeGemvVariants)
+      out.push_back(v.name);
+    return out;
+  }();
   return names;
 }
 
@@ -158,12 +176,20 @@ bool chooseDecodeGemv(const GemmSpec &s, DecodeGemv &out, std::string &error) {
   const bool forced = !s.decodeGemv.empty();
   const std::string name = forced ? s.decodeGemv : kDefaultDecodeGemv;
   out = DecodeGemv();
-  if (name == "v1")
-    return true;
-  const std::string w = name.rfind("rows", 0) == 0 ? name.substr(4) : "-";
-  if (w != "" && w != "16" && w != "32" && w != "64" && w != "128" && w != "256") {
-    error = "decode GEMV '" + name + "' is not a variant (v1, rows, rows16/32/64/128/256)";
+  const DecodeGemvVariant *variant = nullptr;
+  for (const DecodeGemvVariant &v : kDecodeGemvVariants)
+    if (name == v.name)
+      variant = &v;
+  if (!variant) {
+    std::string names;
+    for (const std::string &n : decodeGemvVariants())
+      names += (names.empty() ? "" : ", ") + n;
+    error = "decode GEMV '" + name + "' is not a variant (" + names + ")";
     return false;
+  }
+  if (!variant->kernel.rows) {
+    out = variant->kernel;
+    return true;
   }
   if (s.transB) {
     if (!forced)
@@ -172,8 +198,8 @@ bool chooseDecodeGemv(const GemmSpec &s, DecodeGemv &out, std::string &error) {
     return false;
   }
   out.rows = true;
-  if (!w.empty()) {
-    out.cols = std::stoi(w);
+  if (variant->kernel.cols > 0) {
+    out.cols = variant->kernel.cols;
     return true;
   }
   // By rule: the widest W whose ceil(N / W) items fill at least 90% of

@@ -93,7 +93,7 @@ constexpr const char *kDefaultDecodeGemv = "v1";
 /// The variant names chooseDecodeGemv knows: v1 (tcg_decode_gemv), rows
 /// (tcg_decode_gemv_rows, cols by rule: the widest of 256..16 whose items
 /// fill >= 90% of their waves over s.numSMs, else the fullest), rows16 ..
-/// rows256 (cols forced).
+/// rows256 (cols forced). One table in TensorCoreGemm.cpp holds them.
 const std::vector<std::string> &decodeGemvVariants();
 /// The decode kernel of `s` (decodeRows(s) > 0): variant s.decodeGemv,
 /// else kDefaultDecodeGemv. The default falls back to v1 where rows does
