@@ -20,7 +20,6 @@
 
 #include <gtest/gtest.h>
 
-#include <random>
 #include <string>
 
 #include "CudaEmulation.h"
@@ -37,6 +36,8 @@ inline Dim3 gridDim{1, 1, 1};
 #define __shared__ static
 
 } // namespace emu
+
+#include "DecodeGemvCase.h"
 
 namespace {
 
@@ -67,56 +68,16 @@ template <class C, int W> void runCase(int rows, uint32_t seed) {
   SCOPED_TRACE("N " + std::to_string(C::N) + " K " + std::to_string(C::K) + " W " +
                std::to_string(W) + " rows " + std::to_string(rows) +
                (C::A_TYPE == emu::TCG_F16 ? " fp16" : " bf16"));
-  std::mt19937 rng(seed);
-  std::uniform_int_distribution<int> small(-2, 2);
-  constexpr bool F16 = C::A_TYPE == emu::TCG_F16;
-  auto toBits = [](float f) { return F16 ? emu::f32_to_f16(f) : emu::f32_to_bf16(f); };
-  auto toF32 = [](uint16_t h) { return F16 ? emu::f16_to_f32(h) : emu::bf16_to_f32(h); };
-  auto fill = [&](size_t n) {
-    std::vector<uint16_t> v(n);
-    for (uint16_t &x : v)
-      x = toBits(float(small(rng)));
-    return v;
-  };
-  std::vector<uint16_t> a = fill(size_t(C::M) * C::K), bias = fill(size_t(C::N));
-  // B 16-byte aligned (as device allocations are).
-  struct alignas(16) Chunk {
-    uint16_t h[8];
-  };
-  std::vector<Chunk> bStore((size_t(C::K) * C::LDB + 7) / 8);
-  uint16_t *b = reinterpret_cast<uint16_t *>(bStore.data());
-  for (size_t i = 0; i < size_t(C::K) * C::LDB; ++i)
-    b[i] = toBits(float(small(rng)));
-  std::vector<uint16_t> c(size_t(C::M) * C::N, 0xFFFF); // NaN: poisoned
-  std::vector<float> red(2 * 256);                      // 2 warps x max(64, W) floats
-  constexpr unsigned kCtas = 3, kThreads = 64;
-  emu::gridDim = {kCtas, 1, 1};
-  emu::launch(
-      kCtas, 1,
-      [&] {
-        if constexpr (W == 0)
-          emu::tcg_decode_gemv<C>(a.data(), b, bias.data(), c.data(), Epilogue(), rows, red.data());
-        else
-          emu::tcg_decode_gemv_rows<C, W>(a.data(), b, bias.data(), c.data(), Epilogue(), rows,
-                                          red.data());
-      },
-      kThreads);
-  int bad = 0;
-  for (int m = 0; m < C::M; ++m)
-    for (int n = 0; n < C::N; ++n) {
-      const uint16_t got = c[size_t(m) * C::N + n];
-      if (m >= rows) {
-        if (got != 0xFFFF && bad++ < 5)
-          ADD_FAILURE() << "written past the run's rows at " << m << "," << n;
-        continue;
-      }
-      double s = 0;
-      for (int k = 0; k < C::K; ++k)
-        s += double(toF32(a[size_t(m) * C::K + k])) * double(toF32(b[size_t(k) * C::LDB + n]));
-      const float want = Epilogue()(float(C::ALPHA * s + toF32(bias[size_t(n)])), 0, m, n);
-      if (got != toBits(want) && bad++ < 5)
-        ADD_FAILURE() << "C[" << m << "][" << n << "] = " << toF32(got) << ", want " << want;
-    }
+  DecodeGemvCase<C> t(seed);
+  t.launch([&] {
+    if constexpr (W == 0)
+      emu::tcg_decode_gemv<C>(t.a.data(), t.b, t.biasOrNull(), t.c.data(), Epilogue(), rows,
+                              t.red.data());
+    else
+      emu::tcg_decode_gemv_rows<C, W>(t.a.data(), t.b, t.biasOrNull(), t.c.data(), Epilogue(), rows,
+                                      t.red.data());
+  });
+  t.check(rows, Epilogue());
 }
 
 template <class C> void runWidths(uint32_t seed) {
