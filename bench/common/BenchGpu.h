@@ -119,6 +119,35 @@ public:
       return nullptr;
     return f;
   }
+  /// The tensor maps `descs` (cuTensorMapEncodeTiled's parameters, over
+  /// the device address of operand desc.arg) encoded into `out`; false after
+  /// a message when the driver lacks the encoder or a call fails.
+  bool encodeTensorMaps(const std::vector<codegen::TensorMapDesc> &descs,
+                        const std::vector<cuda::CUdeviceptr> &operands,
+                        std::vector<cuda::CuTensorMap> &out) {
+    if (!descs.empty() && !a_.cuTensorMapEncodeTiled) {
+      std::fprintf(stderr, "%s: the driver lacks cuTensorMapEncodeTiled\n", tool_);
+      failed_ = true;
+      return false;
+    }
+    for (const codegen::TensorMapDesc &m : descs) {
+      cuda::CuTensorMap t;
+      const std::vector<unsigned long long> dims(m.dims.begin(), m.dims.end()),
+          strides(m.strides.begin(), m.strides.end());
+      const int type = m.dtype == DType::FLOAT16   ? cuda::CU_TENSOR_MAP_DATA_TYPE_FLOAT16
+                       : m.dtype == DType::FLOAT32 ? cuda::CU_TENSOR_MAP_DATA_TYPE_FLOAT32
+                                                   : cuda::CU_TENSOR_MAP_DATA_TYPE_BFLOAT16;
+      if (!ok(a_.cuTensorMapEncodeTiled(&t, type, unsigned(m.dims.size()),
+                                        reinterpret_cast<void *>(operands.at(size_t(m.arg))),
+                                        dims.data(), strides.data(), m.box.data(),
+                                        m.elementStrides.data(), m.interleave, m.swizzle,
+                                        m.l2Promotion, m.oobFill),
+              "cuTensorMapEncodeTiled"))
+        return false;
+      out.push_back(t);
+    }
+    return true;
+  }
   bool launch(cuda::CUfunction f, const codegen::LaunchDims &l, std::vector<void *> params) {
     return ok(a_.cuLaunchKernel(f, l.grid[0], l.grid[1], l.grid[2], l.block[0], l.block[1],
                                 l.block[2], l.sharedBytes, stream_, params.data(), nullptr),

@@ -16,7 +16,9 @@
 // GEMM variant in the same run, against one cuBLAS measurement: default (the
 // kernels effc picks for the arch: wantsWgmma(sm_90a, auto) and the
 // --mma-bk/--mma-bn/--gemv-unroll given), wgmma (sm_90a's wgmma grouped GEMM
-// where it fits), nBNkBK (mma.sync tiles, e.g. n256k64). The timed calls of
+// where it fits), tma (its TMA warp-specialized form, device/moe_wgmma_tma.cuh:
+// weights by a 3-D tensor map, encoded here on the case's buffers), nBNkBK
+// (mma.sync tiles, e.g. n256k64). The timed calls of
 // cuBLAS and the variants alternate round by round. --wgmma alone is
 // --variants=wgmma. A variant needing sm_90a compiles every variant for it.
 //
@@ -48,6 +50,7 @@
 #include "cuda/Nvrtc.h"
 
 #include <algorithm>
+#include <array>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -169,6 +172,7 @@ struct Variant {
   std::string name;
   int mmaBk = 0, mmaBn = 0;
   bool wgmma = false;
+  bool tma = false; // with wgmma: the TMA variant (ExpertGemmSpec::tma)
 };
 
 /// "default", "wgmma" or "nBNkBK" (BN 128|256, BK 32|64) as a variant; false
@@ -185,6 +189,10 @@ bool parseVariant(const std::string &name, bool sm90a, Variant &v, std::string &
     v.wgmma = true;
     return true;
   }
+  if (name == "tma") {
+    v.wgmma = v.tma = true;
+    return true;
+  }
   int bn = 0, bk = 0;
   char tail = 0;
   if (std::sscanf(name.c_str(), "n%dk%d%c", &bn, &bk, &tail) == 2 && (bn == 128 || bn == 256) &&
@@ -192,7 +200,8 @@ bool parseVariant(const std::string &name, bool sm90a, Variant &v, std::string &
     v.mmaBn = bn, v.mmaBk = bk;
     return true;
   }
-  error = "unknown variant '" + name + "' (default, wgmma, n128k32, n128k64, n256k32, n256k64)";
+  error =
+      "unknown variant '" + name + "' (default, wgmma, tma, n128k32, n128k64, n256k32, n256k64)";
   return false;
 }
 
@@ -287,6 +296,9 @@ struct Kernels {
   LaunchDims route, permute, up, down, sharedUp, sharedDown, combine, ref, refRoute;
   bool permuteUsed = false, upTc = false, downTc = false;
   std::string tile; // the tensor-core tiles, e.g. "n128k64"
+  /// The TMA variant's tensor maps per expert GEMM (expertGemmTmaMaps; empty
+  /// for the other kernels), encoded on the case's buffers at launch.
+  std::vector<TensorMapDesc> upMaps, downMaps, sharedUpMaps, sharedDownMaps;
   // The cuBLAS loop's helpers run on sorted rows: its own combine.
   LaunchDims combineSorted;
 };
@@ -415,7 +427,7 @@ Kernels buildKernels(const Case &c, const Variant &v) {
   Kernels k;
   k.variant = v.name;
   const Layer &l = c.layer;
-  std::string src = moePrelude(v.wgmma) + kHelperSource, text;
+  std::string src = moePrelude(v.wgmma, v.tma) + kHelperSource, text;
   auto add = [&](bool ok) {
     if (ok)
       src += text;
@@ -432,7 +444,7 @@ Kernels buildKernels(const Case &c, const Variant &v) {
   ExpertGemmSpec up;
   up.T = c.T, up.K = l.K, up.E = l.E, up.N = l.I, up.KD = l.H, up.dtype = l.dtype;
   up.rows = rows, up.gated = true, up.gelu = l.gelu, up.mmaBk = v.mmaBk, up.mmaBn = v.mmaBn;
-  up.wgmma = v.wgmma, up.gemvUnroll = gGemvUnroll;
+  up.wgmma = v.wgmma, up.tma = v.tma, up.gemvUnroll = gGemvUnroll;
   ExpertGemmSpec down = up;
   down.N = l.H, down.KD = l.I, down.gated = false;
   ExpertGemmSpec sup = up;
@@ -456,10 +468,15 @@ Kernels buildKernels(const Case &c, const Variant &v) {
          add(emitExpertGemm(sdown, "moe_shared_down", text, k.sharedDown, k.error));
   if (!ok)
     return k;
+  k.upMaps = expertGemmTmaMaps(up), k.downMaps = expertGemmTmaMaps(down);
+  if (l.hasShared())
+    k.sharedUpMaps = expertGemmTmaMaps(sup), k.sharedDownMaps = expertGemmTmaMaps(sdown);
   k.upTc = usesTensorCores(up);
   k.downTc = usesTensorCores(down);
-  k.tile = usesWgmma(up) ? std::string("wgmma")
-                         : "n" + std::to_string(mmaTileN(up)) + "k" + std::to_string(mmaTileK(up));
+  k.tile = usesWgmmaTma(up) ? std::string("wgmma-tma")
+           : usesWgmma(up)
+               ? std::string("wgmma")
+               : "n" + std::to_string(mmaTileN(up)) + "k" + std::to_string(mmaTileK(up));
   if (c.perf) {
     // Routing of the first kRefRows tokens (the warp-per-dot variant, not the
     // staged-chunk one the prefill sizes run).
@@ -755,6 +772,27 @@ Result runCase(Env &env, const Case &c, const std::vector<const Kernels *> &ks, 
   cuda::CUdeviceptr sgu = l.hasShared() ? w.sharedGateUp : 0, sd = l.hasShared() ? w.sharedDown : 0,
                     sg = l.sharedGate ? w.sharedGate : 0;
   cuda::CUdeviceptr zsArg = l.hasShared() ? zs : 0;
+  // The TMA variants' tensor maps on these buffers: per variant up, down,
+  // shared up, shared down (empty for the other kernels).
+  std::vector<std::array<std::vector<cuda::CuTensorMap>, 4>> maps(ks.size());
+  for (size_t i = 0; i < ks.size(); ++i) {
+    const Kernels &k = *ks[i];
+    g.encodeTensorMaps(k.upMaps, {x, gateUp}, maps[i][0]);
+    g.encodeTensorMaps(k.downMaps, {h, downW}, maps[i][1]);
+    g.encodeTensorMaps(k.sharedUpMaps, {x, sgu}, maps[i][2]);
+    g.encodeTensorMaps(k.sharedDownMaps, {hs, sd}, maps[i][3]);
+  }
+  if (g.failed()) {
+    r.error = "tensor map encoding failed";
+    return r;
+  }
+  // An expert GEMM's launch: its pointers, then its tensor maps if any.
+  auto expertGemm = [&](cuda::CUfunction fn, const LaunchDims &d, std::vector<void *> params,
+                        std::vector<cuda::CuTensorMap> &tms) {
+    for (cuda::CuTensorMap &m : tms)
+      params.push_back(&m);
+    g.launch(fn, d, params);
+  };
 
   auto effc = [&](size_t i) {
     const Kernels &k = *ks[i];
@@ -763,12 +801,12 @@ Result runCase(Env &env, const Case &c, const std::vector<const Kernels *> &ks, 
     g.launch(f.route, k.route, {&x, &routerArg, &rwArg, &experts, &weights});
     if (k.permuteUsed)
       g.launch(f.permute, k.permute, {&experts, &order});
-    g.launch(f.up, k.up, {&x, &gateUp, &index, &h});
+    expertGemm(f.up, k.up, {&x, &gateUp, &index, &h}, maps[i][0]);
     if (l.hasShared())
-      g.launch(f.sharedUp, k.sharedUp, {&x, &sgu, &none, &hs});
-    g.launch(f.down, k.down, {&h, &downW, &index, &z});
+      expertGemm(f.sharedUp, k.sharedUp, {&x, &sgu, &none, &hs}, maps[i][2]);
+    expertGemm(f.down, k.down, {&h, &downW, &index, &z}, maps[i][1]);
     if (l.hasShared())
-      g.launch(f.sharedDown, k.sharedDown, {&hs, &sd, &none, &zs});
+      expertGemm(f.sharedDown, k.sharedDown, {&hs, &sd, &none, &zs}, maps[i][3]);
     cuda::CUdeviceptr orderArg = k.permuteUsed ? order : 0;
     g.launch(f.combine, k.combine, {&x, &z, &weights, &orderArg, &zsArg, &sg, &y});
   };
@@ -1054,7 +1092,7 @@ int main(int argc, char **argv) {
     else {
       std::fprintf(stderr, "usage: effc-moe-bench [--check] [--perf] [--tokens=1,8,..] [--reps=N] "
                            "[--only=SUBSTR,..] [--mma-bk=32|64] [--mma-bn=128|256] "
-                           "[--wgmma | --variants=default,wgmma,nBNkBK,..] "
+                           "[--wgmma | --variants=default,wgmma,tma,nBNkBK,..] "
                            "[--gemv-unroll=1|2|4] "
                            "[--peak-tflops=F] [--compile-threads=N] "
                            "[--compile-only --arch=sm_90]\n");
@@ -1093,11 +1131,13 @@ int main(int argc, char **argv) {
     arch = "sm_90";
   // wgmma needs the arch-specific target (every variant is compiled for it).
   const bool anyWgmma =
-      std::find(variantNames.begin(), variantNames.end(), "wgmma") != variantNames.end();
+      std::find(variantNames.begin(), variantNames.end(), "wgmma") != variantNames.end() ||
+      std::find(variantNames.begin(), variantNames.end(), "tma") != variantNames.end();
   if (anyWgmma && arch == "sm_90")
     arch = "sm_90a";
   if (anyWgmma && arch != "sm_90a") {
-    std::fprintf(stderr, "effc-moe-bench: the wgmma variant needs sm_90a, the device is %s\n",
+    std::fprintf(stderr,
+                 "effc-moe-bench: the wgmma and tma variants need sm_90a, the device is %s\n",
                  arch.c_str());
     return 1;
   }

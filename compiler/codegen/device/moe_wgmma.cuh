@@ -27,6 +27,31 @@
 // ring to the 1024-byte swizzle atom.
 #define MOE_WGMMA_SMEM(STAGES) ((STAGES) * (128 + 256) * 64 * 2 + 1024)
 
+// The epilogue of a warpgroup's 64 x 256 accumulators (rows from pw, of
+// which those < p1 are stored; columns from n0): GATED, h = act(g) * u in
+// 16 bits (accumulators i < 64 the gate, i + 64 the up values); else fp32.
+// Accumulator i: row 16 wq + lane / 4 + 8 ((i / 2) % 2), column
+// 8 (i / 4) + 2 (lane % 4) + i % 2 (hopper.cuh).
+template <class C>
+__device__ __forceinline__ void moe_wg_epilogue(const float *acc, int pw, int p1, int n0, int wq,
+                                                int lane, void *out) {
+  constexpr int NACC = 128;
+#pragma unroll
+  for (int i = 0; i < (C::GATED ? NACC / 2 : NACC); i += 2) {
+    const int p = pw + 16 * wq + (lane >> 2) + 8 * ((i >> 1) & 1);
+    const int col = n0 + 8 * (i >> 2) + 2 * (lane & 3);
+    if (p >= p1)
+      continue;
+    if constexpr (C::GATED) {
+      const float v0 = moe_act<C::GELU>(acc[i]) * acc[i + NACC / 2];
+      const float v1 = moe_act<C::GELU>(acc[i + 1]) * acc[i + 1 + NACC / 2];
+      ((u32 *)out)[((long long)p * C::N + col) >> 1] = pack2<C::BF16>(v0, v1);
+    } else {
+      *(float2 *)((float *)out + (long long)p * C::N + col) = make_float2(acc[i], acc[i + 1]);
+    }
+  }
+}
+
 template <class C>
 __device__ void moe_grouped_wgmma(const void *A, const void *W, const int *order, void *out) {
   constexpr int BM = 128, BN = 256, BK = 64, STAGES = C::STAGES, NACC = BN / 2;
@@ -124,22 +149,7 @@ __device__ void moe_grouped_wgmma(const void *A, const void *W, const int *order
     hop_fence_operand(acc[i]);
   cp_async_wait<0>();
 
-  // Accumulator i: row 16 wq + lane / 4 + 8 ((i / 2) % 2), column
-  // 8 (i / 4) + 2 (lane % 4) + i % 2 (hopper.cuh).
-#pragma unroll
-  for (int i = 0; i < (C::GATED ? NACC / 2 : NACC); i += 2) {
-    const int p = p0 + wg * 64 + 16 * wq + (lane >> 2) + 8 * ((i >> 1) & 1);
-    const int col = n0 + 8 * (i >> 2) + 2 * (lane & 3);
-    if (p >= p1)
-      continue;
-    if constexpr (C::GATED) {
-      const float v0 = moe_act<C::GELU>(acc[i]) * acc[i + NACC / 2];
-      const float v1 = moe_act<C::GELU>(acc[i + 1]) * acc[i + 1 + NACC / 2];
-      ((u32 *)out)[((long long)p * C::N + col) >> 1] = pack2<C::BF16>(v0, v1);
-    } else {
-      *(float2 *)((float *)out + (long long)p * C::N + col) = make_float2(acc[i], acc[i + 1]);
-    }
-  }
+  moe_wg_epilogue<C>(acc, p0 + wg * 64, p1, n0, wq, lane, out);
 }
 
 #endif // EFFC_DEVICE_MOE_WGMMA_CUH

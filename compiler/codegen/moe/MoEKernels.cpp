@@ -85,7 +85,10 @@ bool parseRouting(const std::string &name, Routing &out) {
   return true;
 }
 
-std::string moePrelude(bool wgmma) {
+std::string moePrelude(bool wgmma, bool tma) {
+  if (wgmma && tma)
+    return deviceSources(
+        {"primitives.cuh", "hopper.cuh", "moe.cuh", "moe_wgmma.cuh", "moe_wgmma_tma.cuh"});
   if (wgmma)
     return deviceSources({"primitives.cuh", "hopper.cuh", "moe.cuh", "moe_wgmma.cuh"});
   return deviceSources({"primitives.cuh", "moe.cuh"});
@@ -172,6 +175,28 @@ bool usesWgmma(const ExpertGemmSpec &s) {
          s.N % (s.gated ? 128 : 256) == 0 && s.outRows() >= 16;
 }
 
+bool usesWgmmaTma(const ExpertGemmSpec &s) { return s.tma && usesWgmma(s); }
+
+std::vector<TensorMapDesc> expertGemmTmaMaps(const ExpertGemmSpec &s) {
+  if (!usesWgmmaTma(s))
+    return {};
+  // a: x [T, KD] (gated, sorted: gathered rows; the map is unused), h
+  // [T*K, KD] (down) or the dense rows [T, KD].
+  const int64_t aRows = s.rows == Rows::Sorted && s.gated ? s.T : s.outRows();
+  const int64_t wRows = s.gated ? 2 * s.N : s.N;
+  auto map = [&](int arg, int64_t rows, int64_t batch) {
+    TensorMapDesc m;
+    m.arg = arg;
+    m.dtype = s.dtype;
+    m.dims = {uint64_t(s.KD), uint64_t(rows), uint64_t(batch)};
+    m.strides = {uint64_t(s.KD) * 2, uint64_t(rows * s.KD) * 2};
+    m.box = {64, 128, 1};
+    m.elementStrides = {1, 1, 1};
+    return m;
+  };
+  return {map(0, aRows, 1), map(1, wRows, s.E)};
+}
+
 bool wantsWgmma(bool sm90a, GemmKernelChoice gemm) {
   if (!sm90a)
     return false;
@@ -222,7 +247,7 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
     error = "the tensor-core B tile is 128 or 256 rows, got " + std::to_string(s.mmaBn);
     return false;
   }
-  const bool mma = usesTensorCores(s), wgmma = usesWgmma(s);
+  const bool mma = usesTensorCores(s), wgmma = usesWgmma(s), tma = usesWgmmaTma(s);
   const int bk = wgmma ? 64 : mmaTileK(s), bn = wgmma ? 256 : mmaTileN(s);
   const int stages = wgmma || bk == 32 ? 4 : 3;
   const int esize = s.dtype == DType::FLOAT32 ? 4 : 2;
@@ -244,16 +269,30 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
          s.rows == Rows::Dense ? std::string("the shared expert")
                                : std::to_string(s.E) + " experts",
          ": [", s.outRows(), ", ", s.N, "] over ", s.KD,
-         wgmma ? " (wgmma)"
-         : mma ? " (tensor cores)"
-               : " (GEMV)");
+         tma     ? " (wgmma, TMA)"
+         : wgmma ? " (wgmma)"
+         : mma   ? " (tensor cores)"
+                 : " (GEMV)");
   launch = LaunchDims();
   // Bound on the experts' 128-row tiles: sum ceil(c_e / 128) over experts
   // with sum c_e = T*K is < T*K/128 + E (and each c_e <= T).
   int64_t tiles = ceilDiv(s.outRows(), 128);
   if (s.rows == Rows::Sorted)
     tiles = std::min(ceilDiv(s.T * s.K, 128) + s.E - 1, s.E * ceilDiv(s.T, 128));
-  if (wgmma) {
+  if (tma) {
+    // 1 producer + 2 consumer warpgroups; the tensor maps after the pointers
+    // (expertGemmTmaMaps); minimum 1 block an SM for setmaxnreg.
+    w.open("EFFC_KERNEL void __launch_bounds__(384, 1) ", name,
+           "(const void* __restrict__ in0, const void* __restrict__ in1, ",
+           "const void* __restrict__ in2, void* __restrict__ out0, ",
+           "const __grid_constant__ HopTensorMap tmA, const __grid_constant__ HopTensorMap tmW) {");
+    w.line("moe_grouped_wgmma_tma<", cfg, ">(in0, (const int*)in2, out0, &tmA, &tmW);");
+    w.close();
+    launch.grid[0] = uint32_t(tiles);
+    launch.grid[1] = uint32_t(s.N / (s.gated ? 128 : 256));
+    launch.block[0] = 384;
+    launch.sharedBytes = uint32_t(4 * (128 + 256) * 64 * 2 + 2048); // MOE_WGMMA_TMA_SMEM(4)
+  } else if (wgmma) {
     openWrapper(w, name, 256, 3, 1);
     w.line("moe_grouped_wgmma<", cfg, ">(in0, in1, (const int*)in2, out0);");
     w.close();

@@ -19,6 +19,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 
 namespace effc::codegen::moe {
 
@@ -68,6 +69,12 @@ struct ExpertGemmSpec {
   /// tiles) where its sizes fit (usesWgmma); the translation unit then needs
   /// moePrelude(true). Set from wantsWgmma (effc --gemm, the target).
   bool wgmma = false;
+  /// With wgmma, sm_90a: the TMA warp-specialized variant
+  /// (device/moe_wgmma_tma.cuh: weights, and A read in place, by TMA; 384
+  /// threads) where usesWgmma; it takes the tensor maps expertGemmTmaMaps
+  /// describes after its pointers. Selectable (effc-moe-bench variant
+  /// "tma"), not a default.
+  bool tma = false;
   /// The GEMV kernel's reduction-loop unroll (1: none, the measured
   /// default; 2 or 4 keep more weight loads in flight per warp).
   int gemvUnroll = 1;
@@ -87,6 +94,12 @@ int mmaTileN(const ExpertGemmSpec &spec);
 /// spec.wgmma and the sizes fit moe_grouped_wgmma (16-bit, sorted or dense
 /// rows, KD % 64, N % (gated ? 128 : 256)).
 bool usesWgmma(const ExpertGemmSpec &spec);
+/// usesWgmma and spec.tma: the TMA variant runs.
+bool usesWgmmaTma(const ExpertGemmSpec &spec);
+/// The TMA variant's tensor maps (empty unless usesWgmmaTma): A (arg 0, [rows
+/// of a, KD] as a 3-D map (KD, rows, 1)) and the weights (arg 1, (KD, wRows,
+/// E)), box (64, 128, 1), 128-byte swizzle.
+std::vector<TensorMapDesc> expertGemmTmaMaps(const ExpertGemmSpec &spec);
 /// sm_90a's default MoE grouped GEMM kernel: wgmma (moe_grouped_wgmma) where
 /// it fits. test/gpu/moe_variants.sh timed both kernels in one run (H200,
 /// 2026-12-07): wgmma/mma.sync 1.00 at T=8 (both GEMVs), 1.35 and 1.81 at
@@ -121,8 +134,9 @@ bool emitCombine(const CombineSpec &spec, const std::string &name, std::string &
                  LaunchDims &launch, std::string &error);
 
 /// The device files a translation unit of these kernels starts with;
-/// `wgmma` adds hopper.cuh and moe_wgmma.cuh (sm_90a kernels).
-std::string moePrelude(bool wgmma = false);
+/// `wgmma` adds hopper.cuh and moe_wgmma.cuh (sm_90a kernels), `tma` (with
+/// wgmma) moe_wgmma_tma.cuh.
+std::string moePrelude(bool wgmma = false, bool tma = false);
 
 } // namespace effc::codegen::moe
 

@@ -10,8 +10,11 @@
 //   moe_expert_gemv, slot rows: a decode step whose slots name few of many
 //     experts (the block row is the expert's rank among those named, so the
 //     grid has min(E, T*K) rows), gated and down.
+//   moe_grouped_wgmma and its TMA variant moe_grouped_wgmma_tma (sm_90a:
+//     wgmma, mbarriers and TMA boxes emulated by HopperEmulation.h).
 // No GPU or NVRTC needed; the GPU check is effc-moe-bench --check.
 #include "CudaEmulation.h"
+#include "compiler/codegen/moe/MoEKernels.h"
 #include "host/HostKernels.h"
 
 #include <gtest/gtest.h>
@@ -20,49 +23,21 @@
 
 namespace emu {
 
-alignas(1024) unsigned char gDynSmem[4 * (128 + 256) * 64 * 2 + 1024]; // MOE_WGMMA_SMEM(4)
+alignas(1024) unsigned char gDynSmem[4 * (128 + 256) * 64 * 2 + 2048]; // MOE_WGMMA_TMA_SMEM(4)
 #define MOE_DYN_SMEM(name) unsigned char *name = gDynSmem
 #include "hopper.cuh" // the layout encoders (hop_sw128, hop_desc_sw128); no asm is instantiated
 #include "moe.cuh"
 
-// wgmma.mma_async m64nNk16 from the PTX ISA, independent of hopper.cuh's
-// encoders: the descriptor's start address (bits 0-13, >> 4) and SBO (bits
-// 32-45) with 128-byte swizzle, K-major: element (r, k) of the 64 x 16 A
-// slice (or N x 16 B slice) at start + (r / 8) SBO + (r % 8) 128 + 2 k, then
-// address bits [4:6] ^= bits [7:9]. Accumulator i of warp w (of the
-// warpgroup), lane l: row 16 w + l / 4 + 8 ((i / 2) % 2), column 8 (i / 4) +
-// 2 (l % 4) + i % 2. Each thread computes its own accumulators from shared
-// memory when it issues (the kernel's barriers order the reads).
-template <int N, bool BF, bool TA, bool TB>
-void emu_wgmma_m64k16(float *d, u64 descA, u64 descB, int scaleD) {
-  static_assert(!TA && !TB, "K-major operands only");
-  EXPECT_EQ(descA >> 62, 1u) << "128B swizzle";
-  EXPECT_EQ(descB >> 62, 1u) << "128B swizzle";
-  auto at = [](u64 desc, int r, int k) {
-    const u32 start = u32(desc & 0x3FFFu) << 4, sbo = u32((desc >> 32) & 0x3FFFu) << 4;
-    u32 off = start + u32(r / 8) * sbo + u32(r % 8) * 128u + 2u * u32(k);
-    off ^= ((off >> 7) & 7u) << 4;
-    u16 h;
-    std::memcpy(&h, gSmem + off, 2);
-    return BF ? bf16_to_f32(h) : f16_to_f32(h);
-  };
-  const int w = (threadIdx.x >> 5) & 3, l = threadIdx.x & 31;
-  for (int i = 0; i < N / 2; ++i) {
-    const int row = 16 * w + l / 4 + 8 * ((i / 2) % 2), col = 8 * (i / 4) + 2 * (l % 4) + i % 2;
-    float s = scaleD ? d[i] : 0.0f;
-    for (int k = 0; k < 16; ++k)
-      s += at(descA, row, k) * at(descB, col, k);
-    d[i] = s;
-  }
-}
-#define hop_wgmma_m64k16 emu_wgmma_m64k16
-#define hop_wgmma_fence() ((void)0)
-#define hop_wgmma_commit() ((void)0)
-#define hop_wgmma_wait emu_wait
-template <int N> void emu_wait() {}
-#define hop_fence_operand(r) ((void)(r))
-#define hop_fence_proxy_async_smem() ((void)0)
+// One shared-memory array: an address is its offset (smem_u32 of the
+// dynamic array is 0; the TMA kernel keeps its mbarriers there too).
+inline unsigned char *emu_ptr(u32 a) { return gSmem + a; }
+} // namespace emu
+
+#include "HopperEmulation.h" // after hopper.cuh: the hop_* names become the emulation's
+
+namespace emu {
 #include "moe_wgmma.cuh"
+#include "moe_wgmma_tma.cuh"
 #undef __shared__
 
 } // namespace emu
@@ -92,7 +67,8 @@ std::vector<uint16_t> random16(size_t n, bool bf, std::mt19937 &rng, float scale
 }
 
 /// max |out - ref| / max |ref| of one expert GEMM kernel (KIND 0 GEMV, 1
-/// mma.sync, 2 wgmma) over random operands, against the host stage
+/// mma.sync, 2 wgmma, 3 wgmma with TMA: the generator's tensor maps and
+/// launch) over random operands, against the host stage
 /// moe_expert_gemm. `experts` names each slot's expert; sorted rows take
 /// their order from the host permute.
 template <class C, int KIND>
@@ -134,6 +110,29 @@ double expertGemmError(const std::vector<int64_t> &experts, uint32_t seed) {
   if constexpr (KIND == 1) {
     launch(tiles, unsigned(C::N / (C::GATED ? C::BN / 2 : C::BN)),
            [&] { emu::moe_grouped_mma<C>(a.data(), w.data(), (const int *)idx, got.data()); });
+  } else if constexpr (KIND == 3) {
+    codegen::moe::ExpertGemmSpec spec;
+    spec.T = C::T, spec.K = C::K, spec.E = C::E, spec.N = C::N, spec.KD = C::KD;
+    spec.dtype = dt, spec.rows = codegen::moe::Rows::Sorted, spec.gated = C::GATED;
+    spec.wgmma = spec.tma = true;
+    std::string text, err;
+    codegen::LaunchDims l;
+    EXPECT_TRUE(codegen::moe::emitExpertGemm(spec, "k", text, l, err)) << err;
+    EXPECT_NE(text.find("moe_grouped_wgmma_tma<k_cfg>"), std::string::npos) << text;
+    EXPECT_LE(l.sharedBytes, sizeof emu::gDynSmem);
+    EXPECT_EQ(l.grid[0], tiles);
+    const std::vector<codegen::TensorMapDesc> maps = codegen::moe::expertGemmTmaMaps(spec);
+    EXPECT_EQ(maps.size(), 2u);
+    if (maps.size() != 2)
+      return INFINITY;
+    const emu::HopTensorMap tm[2] = {emu::emu_encode(maps[0], a.data()),
+                                     emu::emu_encode(maps[1], w.data())};
+    launch(
+        l.grid[0], l.grid[1],
+        [&] {
+          emu::moe_grouped_wgmma_tma<C>(a.data(), (const int *)idx, got.data(), &tm[0], &tm[1]);
+        },
+        l.block[0]);
   } else if constexpr (KIND == 2) {
     launch(tiles, unsigned(C::N / (C::GATED ? 128 : 256)),
            [&] { emu::moe_grouped_wgmma<C>(a.data(), w.data(), (const int *)idx, got.data()); });
@@ -273,6 +272,24 @@ TEST(MoEEmulated, GroupedWgmmaSorted) {
   EXPECT_LE((expertGemmError<WgCfg<256, 320, 150, 2, 3, true, false>, 2>(few, 43)), 1e-5);
   const auto many = route(300, 40, 33, 21);
   EXPECT_LE((expertGemmError<WgCfg<256, 64, 150, 2, 40, true, false>, 2>(many, 44)), 1e-5);
+}
+
+// The TMA variant (device/moe_wgmma_tma.cuh: a producer warpgroup, weights
+// by a 3-D tensor map, A gathered by cp.async (gate/up) or by a 2-D box of h
+// (down), mbarrier ring; emulated by HopperEmulation.h), launched as the
+// generator says over the maps it describes: ragged expert counts (one
+// expert with no rows, counts not multiples of 128), one k-tile and five
+// (the 4-stage ring wraps, the gathered stages' lagged publication), 40
+// experts. Rows of a down tile past its expert's end are the next expert's
+// h rows (computed, not stored): a wrong expert offset or row clamp shows.
+TEST(MoEEmulated, GroupedWgmmaTmaSorted) {
+  const auto few = route(300, 3, 1, 1);
+  EXPECT_LE((expertGemmError<WgCfg<256, 320, 150, 2, 3, true, true>, 3>(few, 51)), 8e-3);
+  EXPECT_LE((expertGemmError<WgCfg<256, 64, 150, 2, 3, false, true>, 3>(few, 52)), 1e-3);
+  EXPECT_LE((expertGemmError<WgCfg<256, 320, 150, 2, 3, true, false>, 3>(few, 53)), 1e-5);
+  const auto many = route(300, 40, 33, 21);
+  EXPECT_LE((expertGemmError<WgCfg<256, 64, 150, 2, 40, true, false>, 3>(many, 54)), 1e-5);
+  EXPECT_LE((expertGemmError<WgCfg<128, 384, 150, 2, 40, false, true>, 3>(many, 55)), 1e-3);
 }
 
 // Decode: 2 tokens, top-4 over 20 experts: at most 8 named; the grid has
