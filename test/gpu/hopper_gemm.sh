@@ -22,7 +22,6 @@
 set -uo pipefail
 me=hopper_gemm
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 [[ $# == 1 ]] || fail_setup "usage: test/gpu/hopper_gemm.sh BIN_DIR"
@@ -31,35 +30,18 @@ need_exec "$bench"
 need_cmd python3 timeout
 log=${OUT:-/tmp}/hopper-gemm
 rm -rf "$log"
-mkdir -p "$log/check" "$log/perf"
-limit=${EFFC_HOPPER_TIMEOUT:-120}
+mkdir -p "$log/perf"
 nvidia-smi --query-gpu=name,clocks.sm,clocks.max.sm,temperature.gpu,power.draw --format=csv,noheader 2>/dev/null
 
-# run_one OUTFILE ARGS...: effc-gemm-bench ARGS under the time limit; the exit
-# status goes to OUTFILE.rc (a FAIL row is the bench's exit 1, a crash or a
-# timeout anything else without RESULT lines).
-run_one() {
-  local out=$1 rc=0
-  shift
-  timeout "$limit" "$bench" "$@" >"$out" 2>&1 || rc=$?
-  echo "$rc" >"$out.rc"
-}
-
 echo "=== 1. numerics: effc-gemm-bench --wgmma --check, one process per problem"
-"$bench" --wgmma --check --list >"$log/check-list.txt" || fail_setup "effc-gemm-bench --list failed"
-count=$(grep -c '^PROBLEM ' "$log/check-list.txt")
-((count > 0)) || fail_setup "no wgmma check problems listed"
 t0=$SECONDS
-for ((i = 0; i < count; ++i)); do
-  pool_run run_one "$log/check/$i.txt" --wgmma --check --only="$i" --jobs=2
-done
-pool_wait
+gemm_bench_checks "$log" --wgmma
 echo "$count problems in $((SECONDS - t0)) s; $(cat "$log"/check/*.txt | grep -m1 '^device:')"
 
 if [[ -n ${CPASYNC_CHECKS:-} ]]; then
   mkdir -p "$log/check-cpasync"
   for ((i = 0; i < count; ++i)); do
-    pool_run run_one "$log/check-cpasync/$i.txt" --wgmma --cpasync --check --only="$i" --jobs=2
+    pool_run gemm_bench_one "$log/check-cpasync/$i.txt" --wgmma --cpasync --check --only="$i" --jobs=2
   done
   pool_wait
   echo "cp.async checks: $(cat "$log"/check-cpasync/*.txt | grep -c 'status=PASS') PASS," \
@@ -78,20 +60,11 @@ sweep=--perf
 [[ -n ${SWEEP:-} ]] && sweep=--sweep
 t0=$SECONDS
 for s in "${shapes[@]}"; do
-  run_one "$log/perf/wgmma-$s.txt" --wgmma "$sweep" --dtypes=bf16 --problems="$s"
-  run_one "$log/perf/mma-$s.txt" --wgmma --cpasync --perf --dtypes=bf16 --problems="$s"
+  gemm_bench_one "$log/perf/wgmma-$s.txt" --wgmma "$sweep" --dtypes=bf16 --problems="$s"
+  gemm_bench_one "$log/perf/mma-$s.txt" --wgmma --cpasync --perf --dtypes=bf16 --problems="$s"
 done
 echo "${#shapes[@]} shapes x 2 kernels in $((SECONDS - t0)) s"
-peer_ok=1
-if python3 -c 'import torch' 2>/dev/null; then
-  list=$(IFS=,; echo "${shapes[*]}")
-  python3 "$repo/bench/gemm/cublas_peer.py" --dtypes=bf16 --problems="$list" >"$log/peer.txt" 2>"$log/peer.err" ||
-    { peer_ok=0; tail -3 "$log/peer.err"; }
-else
-  peer_ok=0
-  echo "$me: error: python3 cannot import torch: no cuBLAS column" >&2
-  : >"$log/peer.txt"
-fi
+gemm_cublas_peer "$log" "${shapes[@]}"
 
 # What ptxas made of the 8192^3 wgmma kernel (nvcc's ptxas, as NVRTC's):
 # HGMMA instructions expected, no local memory, no serialization warning.
@@ -113,48 +86,18 @@ else
   echo "=== SASS: not inspected (nvcc or cuobjdump not on PATH)"
 fi
 
-python3 - "$log" "$count" "$peer_ok" "${shapes[@]}" <<'PY'
-import os, re, sys
+PYTHONPATH=$here python3 - "$log" "$count" "$peer_ok" "${shapes[@]}" <<'PY'
+import sys
+from gemm_bench_results import peer_tflops, report_checks, results
 log, count, peer_ok, shapes = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:]
-
-def fields(line):
-    return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
-
-def results(path):
-    """RESULT rows of one bench process, or a reason why there are none."""
-    text = open(path).read() if os.path.exists(path) else ""
-    rc = open(path + ".rc").read().strip() if os.path.exists(path + ".rc") else "?"
-    rows = [fields(l) for l in text.splitlines() if l.startswith("RESULT ")]
-    if rows:
-        return rows, ""
-    if rc == "124":
-        return [], "timed out (hang?)"
-    last = [l for l in text.splitlines() if l.strip()]
-    return [], f"exit {rc}: {last[-1][:50] if last else 'no output'}"
 
 ok = True
 print("\n=== wgmma checks (max_rel_err vs the fp32 reference)")
-listing = [l.split(maxsplit=2)[2] for l in open(f"{log}/check-list.txt") if l.startswith("PROBLEM ")]
-fails = 0
-for i in range(count):
-    rows, why = results(f"{log}/check/{i}.txt")
-    if not rows:
-        fails += 1
-        print(f"FAIL  #{i:<3d} {listing[i]:70s} {why}")
-        continue
-    for r in rows:
-        if r["status"] != "PASS":
-            fails += 1
-        if r["status"] != "PASS" or os.environ.get("VERBOSE"):
-            print(f"{r['status']:5s} #{i:<3d} {listing[i]:70s} err={r['max_rel_err']} tol={r['tol']}")
+fails, _ = report_checks(log, count, 50, show_tile=False)
 print(f"{count - fails} of {count} check problems pass")
 ok &= fails == 0
 
-peer = {}
-for l in open(f"{log}/peer.txt"):
-    if l.startswith("PEER "):
-        f = fields(l)
-        peer[f["shape"]] = float(f["tflops"])
+peer = peer_tflops(log)
 ok &= peer_ok and len(peer) == len(shapes)
 
 names = {}
@@ -169,8 +112,8 @@ names["8192x8192x8192"] = "square"
 print("\n=== bf16 TFLOP/s (tma: the TMA kernel emitGemm picks; best: fastest passing tile with SWEEP=1; cp.async: the fallback wgmma kernel)")
 print(f"{'shape':20s} {'what':12s} {'tile':18s} {'tma':>7s} {'best':>7s} {'cp.async':>8s} {'cuBLAS':>7s} {'tma/cuB':>7s}  check")
 for s in shapes:
-    wg, why = results(f"{log}/perf/wgmma-{s}.txt")
-    mma, mwhy = results(f"{log}/perf/mma-{s}.txt")
+    wg, _, why = results(f"{log}/perf/wgmma-{s}.txt", 50)
+    mma, _, mwhy = results(f"{log}/perf/mma-{s}.txt", 50)
     chosen = next((r for r in wg if r.get("chosen") == "1"), None)
     passing = [r for r in wg if r["status"] == "PASS"]
     best = max((float(r["tflops"]) for r in passing), default=0.0)

@@ -25,7 +25,6 @@
 set -uo pipefail
 me=hopper_gemm_variants
 here=$(cd "$(dirname "$0")" && pwd)
-repo=$(cd "$here/../.." && pwd)
 # shellcheck source=lib.sh
 source "$here/lib.sh"
 [[ $# == 1 ]] || fail_setup "usage: test/gpu/hopper_gemm_variants.sh BIN_DIR"
@@ -33,29 +32,12 @@ bench=$1/effc-gemm-bench
 need_exec "$bench"
 need_cmd python3 timeout
 start_timed hopper-gemm-variants
-mkdir -p "$log/check" "$log/perf" "$log/rows"
-limit=${EFFC_HOPPER_TIMEOUT:-120}
-
-# run_one OUTFILE ARGS...: effc-gemm-bench ARGS under the time limit; the
-# exit status goes to OUTFILE.rc.
-run_one() {
-  local out=$1 rc=0
-  shift
-  timeout "$limit" "$bench" "$@" >"$out" 2>&1 || rc=$?
-  echo "$rc" >"$out.rc"
-}
+mkdir -p "$log/perf" "$log/rows"
 
 say "=== 1. numerics: effc-gemm-bench --wgmma --pingpong --check, one process per problem"
-"$bench" --wgmma --pingpong --check --list >"$log/check-list.txt" ||
-  fail_setup "effc-gemm-bench --pingpong --list failed (a bench without --pingpong?)"
-count=$(grep -c '^PROBLEM ' "$log/check-list.txt")
-((count > 0)) || fail_setup "no wgmma check problems listed"
-for ((i = 0; i < count; ++i)); do
-  pool_run run_one "$log/check/$i.txt" --wgmma --pingpong --check --only="$i" --jobs=2
-done
-pool_wait
+gemm_bench_checks "$log" --wgmma --pingpong
 for r in 1000 4096; do
-  run_one "$log/rows/$r.txt" --wgmma --pingpong --perf --dtypes=bf16 --problems=4096x2048x2048 \
+  gemm_bench_one "$log/rows/$r.txt" --wgmma --pingpong --perf --dtypes=bf16 --problems=4096x2048x2048 \
     --rows="$r" --reps=3
 done
 say "$count check problems and 2 runtime-rows runs done"
@@ -69,73 +51,31 @@ shapes+=(4096x4096x4096)
 sweep=--perf
 [[ -n ${SWEEP:-} ]] && sweep=--sweep
 for s in "${shapes[@]}"; do
-  run_one "$log/perf/$s.txt" --wgmma --pingpong "$sweep" --dtypes=bf16 --problems="$s"
+  gemm_bench_one "$log/perf/$s.txt" --wgmma --pingpong "$sweep" --dtypes=bf16 --problems="$s"
 done
 say "${#shapes[@]} shapes timed"
-peer_ok=1
-if python3 -c 'import torch' 2>/dev/null; then
-  list=$(IFS=,; echo "${shapes[*]}")
-  python3 "$repo/bench/gemm/cublas_peer.py" --dtypes=bf16 --problems="$list" >"$log/peer.txt" 2>"$log/peer.err" ||
-    { peer_ok=0; tail -3 "$log/peer.err"; }
-else
-  peer_ok=0
-  echo "$me: error: python3 cannot import torch: no cuBLAS column" >&2
-  : >"$log/peer.txt"
-fi
+gemm_cublas_peer "$log" "${shapes[@]}"
 say "cuBLAS done"
 
-python3 - "$log" "$count" "$peer_ok" "${shapes[@]}" <<'PY'
-import os, sys
+PYTHONPATH=$here python3 - "$log" "$count" "$peer_ok" "${shapes[@]}" <<'PY'
+import sys
+from gemm_bench_results import peer_tflops, report_checks, results
 log, count, peer_ok, shapes = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "1", sys.argv[4:]
-
-def fields(line):
-    return dict(kv.split("=", 1) for kv in line.split()[1:] if "=" in kv)
-
-def results(path):
-    """RESULT rows and PINGPONG-FALLBACK reasons of one bench process, or why there are none."""
-    text = open(path).read() if os.path.exists(path) else ""
-    rc = open(path + ".rc").read().strip() if os.path.exists(path + ".rc") else "?"
-    lines = text.splitlines()
-    rows = [fields(l) for l in lines if l.startswith("RESULT ")]
-    fb = [l.split(maxsplit=2)[2] for l in lines if l.startswith("PINGPONG-FALLBACK ")]
-    if rows:
-        return rows, fb, ""
-    if rc == "124":
-        return [], fb, "timed out (hang?)"
-    last = [l for l in lines if l.strip()]
-    return [], fb, f"exit {rc}: {last[-1][:60] if last else 'no output'}"
 
 ok = True
 print("\n=== ping-pong checks (max_rel_err vs the fp32 reference)")
-listing = [l.split(maxsplit=2)[2] for l in open(f"{log}/check-list.txt") if l.startswith("PROBLEM ")]
-fails = pp = 0
-for i in range(count):
-    rows, _, why = results(f"{log}/check/{i}.txt")
-    if not rows:
-        fails += 1
-        print(f"FAIL  #{i:<3d} {listing[i]:70s} {why}")
-        continue
-    for r in rows:
-        pp += r["tile"].endswith("_pp")
-        if r["status"] != "PASS":
-            fails += 1
-        if r["status"] != "PASS" or os.environ.get("VERBOSE"):
-            print(f"{r['status']:5s} #{i:<3d} {listing[i]:70s} {r['tile']} err={r['max_rel_err']} tol={r['tol']}")
+fails, pp = report_checks(log, count, 60, show_tile=True)
 print(f"{count - fails} of {count} check problems pass; {pp} ran the ping-pong kernel")
 ok &= fails == 0 and pp > 0
 for r in (1000, 4096):
-    rows, fb, why = results(f"{log}/rows/{r}.txt")
+    rows, fb, why = results(f"{log}/rows/{r}.txt", 60)
     pprows = [x for x in rows if x["tile"].endswith("_pp")]
     good = bool(rows) and all(x["status"] == "PASS" for x in rows) and bool(pprows)
     ok &= good
     print(f"runtime rows {r} of 4096 (4096x2048x2048): {'PASS' if good else 'FAIL'} "
           + (" ".join(f"{x['tile']}={x['status']}" for x in rows) or why) + (f" fallback: {fb[0]}" if fb else ""))
 
-peer = {}
-for l in open(f"{log}/peer.txt"):
-    if l.startswith("PEER "):
-        f = fields(l)
-        peer[f["shape"]] = float(f["tflops"])
+peer = peer_tflops(log)
 ok &= peer_ok and len(peer) == len(shapes)
 
 names = {"2048x2048": "q/o", "512x2048": "k/v", "8192x2048": "gate/up", "2048x8192": "down"}
@@ -146,7 +86,7 @@ print(f"{'shape':18s} {'what':8s} {'shipped':20s} {'TFLOP/s':>7s} {'pingpong':22
 fmt = lambda v: f"{v:7.1f}" if v else "      -"
 rat = lambda a, b: f"{a / b:7.2f}" if a and b else "      -"
 for s in shapes:
-    rows, fb, why = results(f"{log}/perf/{s}.txt")
+    rows, fb, why = results(f"{log}/perf/{s}.txt", 60)
     shipped = next((r for r in rows if r.get("chosen") == "1"), None)
     # The planned ping-pong kernel: the first _pp row, unless it fell back
     # (then the _pp rows are SWEEP's forced tiles).

@@ -159,3 +159,55 @@ model_bench() {
     bench_check="FAIL($(tail -1 "$run" | cut -c1-60))"
   fi
 }
+
+# effc-gemm-bench runs (test/gpu/hopper_gemm.sh, hopper_gemm_variants.sh;
+# the script sets `bench` to the binary). Their RESULT rows are read by
+# test/gpu/gemm_bench_results.py.
+
+# gemm_bench_one OUTFILE ARGS...: $bench ARGS, killed after
+# ${EFFC_HOPPER_TIMEOUT:-120} s, into OUTFILE; the exit status into
+# OUTFILE.rc (a FAIL row is the bench's exit 1, a crash or a timeout anything
+# else without RESULT lines).
+gemm_bench_one() {
+  local out=$1 rc=0
+  shift
+  timeout "${EFFC_HOPPER_TIMEOUT:-120}" "$bench" "$@" >"$out" 2>&1 || rc=$?
+  echo "$rc" >"$out.rc"
+}
+
+# gemm_bench_checks LOG ARGS...: the problems `$bench ARGS --check --list`
+# names (into LOG/check-list.txt), each checked in its own process (ARGS
+# --check --only=I into LOG/check/I.txt), pool_max at a time; `count` the
+# number of problems.
+gemm_bench_checks() {
+  local log=$1 i
+  shift
+  mkdir -p "$log/check"
+  "$bench" "$@" --check --list >"$log/check-list.txt" ||
+    fail_setup "effc-gemm-bench $* --check --list failed"
+  count=$(grep -c '^PROBLEM ' "$log/check-list.txt")
+  ((count > 0)) || fail_setup "no wgmma check problems listed"
+  for ((i = 0; i < count; ++i)); do
+    pool_run gemm_bench_one "$log/check/$i.txt" "$@" --check --only="$i" --jobs=2
+  done
+  pool_wait
+}
+
+# gemm_cublas_peer LOG SHAPE...: cuBLAS (bench/gemm/cublas_peer.py, torch)
+# times the bf16 SHAPEs (MxNxK) into LOG/peer.txt; `peer_ok` 1, or 0 where
+# it failed (the tail of LOG/peer.err printed) or python3 has no torch
+# (LOG/peer.txt empty).
+gemm_cublas_peer() {
+  local log=$1 list
+  shift
+  peer_ok=1
+  if python3 -c 'import torch' 2>/dev/null; then
+    list=$(IFS=,; echo "$*")
+    python3 "$(dirname "${BASH_SOURCE[0]}")/../../bench/gemm/cublas_peer.py" --dtypes=bf16 \
+      --problems="$list" >"$log/peer.txt" 2>"$log/peer.err" || { peer_ok=0; tail -3 "$log/peer.err"; }
+  else
+    peer_ok=0
+    echo "$me: error: python3 cannot import torch: no cuBLAS column" >&2
+    : >"$log/peer.txt"
+  fi
+}
