@@ -113,7 +113,8 @@ double expertGemmError(const std::vector<int64_t> &experts, uint32_t seed) {
   } else if constexpr (KIND == 3) {
     codegen::moe::ExpertGemmSpec spec;
     spec.T = C::T, spec.K = C::K, spec.E = C::E, spec.N = C::N, spec.KD = C::KD;
-    spec.dtype = dt, spec.rows = codegen::moe::Rows::Sorted, spec.gated = C::GATED;
+    spec.dtype = dt, spec.gated = C::GATED;
+    spec.rows = C::DENSE ? codegen::moe::Rows::Dense : codegen::moe::Rows::Sorted;
     spec.wgmma = spec.tma = true;
     std::string text, err;
     codegen::LaunchDims l;
@@ -263,6 +264,11 @@ template <int N_, int KD_, int T_, int K_, int E_, bool BF, bool GATED_>
 struct WgCfg : Cfg<N_, KD_, T_, K_, E_, BF, true, GATED_, 64, 256> {
   static constexpr int STAGES = 4;
 };
+/// WgCfg with dense rows (one expert, top-1).
+template <int N_, int KD_, int T_, bool BF, bool GATED_>
+struct WgDenseCfg : WgCfg<N_, KD_, T_, 1, 1, BF, GATED_> {
+  static constexpr bool DENSE = true;
+};
 TEST(MoEEmulated, GroupedWgmmaSorted) {
   const auto few = route(300, 3, 1, 1);
   // Gated N 256: two column blocks, and the up rows are not the gate rows
@@ -290,6 +296,12 @@ TEST(MoEEmulated, GroupedWgmmaTmaSorted) {
   const auto many = route(300, 40, 33, 21);
   EXPECT_LE((expertGemmError<WgCfg<256, 64, 150, 2, 40, true, false>, 3>(many, 54)), 1e-5);
   EXPECT_LE((expertGemmError<WgCfg<128, 384, 150, 2, 40, false, true>, 3>(many, 55)), 1e-3);
+  // Dense rows (the shared expert: one expert, row t = token t, A by TMA for
+  // gate/up too), against the sorted reference of one expert and top-1
+  // (the same rows).
+  const std::vector<int64_t> one(200, 0);
+  EXPECT_LE((expertGemmError<WgDenseCfg<256, 192, 200, true, true>, 3>(one, 56)), 8e-3);
+  EXPECT_LE((expertGemmError<WgDenseCfg<256, 192, 200, true, false>, 3>(one, 57)), 1e-5);
 }
 
 // Decode: 2 tokens, top-4 over 20 experts: at most 8 named; the grid has
