@@ -155,6 +155,15 @@ void buildPipeline(mlir::OpPassManager &pm, const PipelineOptions &options) {
     }
     pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createSplitKVDecode(split));
   }
+  // Merge: linears reading one activation with constant weights (q/k/v)
+  // become one GEMM and slices of its result (final dtype; before the LoRA
+  // decomposition, k-major weights and fusion, which then see the merged
+  // GEMM and fold the slices into its readers).
+  if (options.mergeLinears) {
+    mlir::eff::MergeSiblingLinearsOptions merge;
+    merge.remarks = options.remarks;
+    pm.addNestedPass<mlir::func::FuncOp>(mlir::eff::createMergeSiblingLinears(merge));
+  }
   // LoRA: each eff.lora_linear becomes the base GEMM, a shrink GEMM (one
   // per x) and an eff.lora_expand that the epilogue fusion below absorbs.
   // After the dtype conversion: the adapters' transposes fold in the

@@ -46,6 +46,11 @@ struct PipelineOptions : public mlir::PassPipelineOptions<PipelineOptions> {
                      "aligned as [N, K] (eff-k-major-weights; effc sets it for --arch=sm_90a "
                      "unless --gemm=mma)"),
       llvm::cl::init(false)};
+  Option<bool> mergeLinears{
+      *this, "merge-linears",
+      llvm::cl::desc("Merge linear layers that read one activation (q/k/v projections) into "
+                     "one GEMM over their concatenated weights (eff-merge-sibling-linears)"),
+      llvm::cl::init(true)};
   Option<bool> kvState{
       *this, "kv-state",
       llvm::cl::desc("Keep the KV caches in session state (the plan's; here: eff-kv-cache-inplace "

@@ -645,6 +645,46 @@ def FuseGemmEpilogue : Pass<"eff-fuse-gemm-epilogue", "func::FuncOp"> {
   let dependentDialects = ["mlir::eff::EffDialect"];
 }
 
+def MergeSiblingLinears : Pass<"eff-merge-sibling-linears", "func::FuncOp"> {
+  let summary = "Merge linear layers that read one activation (q/k/v projections) into one GEMM "
+                "over their weights concatenated along N, each result a constant slice";
+  let description = [{
+    vLLM's QKVParallelLinear at compile time: eff.matmul ops with the same
+    activation x [..., K] and constant weights [K, N_i] (transB = 0) of one
+    K and element type become one eff.matmul over a new constant [K, sum
+    N_i] (the weights side by side per row); each original result is the
+    eff.slice of its columns. One launch replaces several, and the narrow
+    k/v GEMMs of a decode step no longer each leave most of the GPU idle.
+    A linear whose only reader adds a constant [N] bias brings the bias
+    along (the merged add gets the biases side by side, zeros for a member
+    without one), so the bias stays in the GEMM's epilogue.
+
+    Where every reader of a member is a reshape [..., N] -> [..., H, D] (the
+    attention's split into heads; D static, dividing the member's columns
+    and its first column), the merged result is reshaped with that reader's
+    shape operand and sliced on the heads axis instead: whole heads, a
+    static slice that eff-fuse-elementwise takes into the kernel reading
+    the heads (RoPE). The reshapes' dims are proven at every probe of the
+    bounded dims (eff.dims) or statically; otherwise the slice stays on the
+    columns.
+
+    Not merged (each with a remark under `remarks`): eff.lora_linear and
+    eff.quant_linear (no plain constant weight); a matmul placed on a device
+    (eff.device), with a weight stored [N, K] or not a static 2-D constant,
+    or whose weight data is not available; siblings of another K or element
+    type; a group whose results meet in an elementwise op within a few
+    steps (a gated MLP's silu(gate) * up: eff-fuse-gemm-epilogue already
+    puts the product into one GEMM's epilogue, so a merge saves no launch).
+    Runs after the dtype conversion and before eff-decompose-lora,
+    eff-k-major-weights (which then sees the merged weight) and fusion.
+  }];
+  let options = [
+    Option<"remarks", "remarks", "bool", /*default=*/"false",
+           "Emit a remark per group of linears reading one activation: what merged, or why not">
+  ];
+  let dependentDialects = ["mlir::eff::EffDialect"];
+}
+
 def KMajorWeights : Pass<"eff-k-major-weights", "func::FuncOp"> {
   let summary = "Store a 16-bit constant matmul weight [K, N] whose rows are not 16-byte aligned "
                 "as [N, K] (matmul transB = 1) for the sm_90a wgmma/TMA kernels";
