@@ -13,6 +13,7 @@
 // What is not folded says why under `remarks` (Passes.td).
 //
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/ShapeInference.h"
 #include "passes/Passes.h"
 
 #include "llvm/Support/FormatVariadic.h"
@@ -124,6 +125,61 @@ void remarkUnfoldableOutput(Operation *op) {
       << " output transpose stays a kernel: its kernels write [B, H, S, D] only (no out_perm)";
 }
 
+/// A slice producing `append`'s new_rows (one constant axis, step 1, read
+/// only by the append) folds into rows_offset: the append reads a window of
+/// the slice's input (the value heads of a merged q/k/v projection,
+/// eff-merge-sibling-linears). Says what folded, or why not, under remarks.
+void foldAppendWindow(KvAppendOp append, bool remarks) {
+  auto slice = append.getNewRows().getDefiningOp<SliceOp>();
+  if (!slice)
+    return;
+  auto why = [&]() -> std::string {
+    if (!slice->hasOneUse())
+      return "the slice has other readers";
+    auto data = dyn_cast<RankedTensorType>(slice.getData().getType());
+    auto starts = getConstantInts(slice.getStarts());
+    auto ends = getConstantInts(slice.getEnds());
+    auto axes = slice.getAxes() ? getConstantInts(slice.getAxes()) : std::nullopt;
+    auto steps = slice.getSteps() ? getConstantInts(slice.getSteps())
+                                  : std::optional<SmallVector<int64_t>>(SmallVector<int64_t>{1});
+    if (!data || data.getRank() != 4 || !starts || !ends || !axes || !steps ||
+        starts->size() != 1 || ends->size() != 1 || axes->size() != 1 || steps->size() != 1 ||
+        (*steps)[0] != 1)
+      return "the slice is not one constant axis with step 1";
+    int64_t axis = (*axes)[0] < 0 ? (*axes)[0] + 4 : (*axes)[0];
+    if (axis < 0 || axis > 3 || data.isDynamicDim(axis) || (*starts)[0] < 0)
+      return "the slice's axis is not static or its start is negative";
+    SmallVector<int64_t> perm = {0, 1, 2, 3};
+    if (std::optional<ArrayRef<int64_t>> given = append.getRowsPerm())
+      perm.assign(given->begin(), given->end());
+    int64_t k = llvm::find(perm, axis) - perm.begin();
+    auto past = cast<RankedTensorType>(append.getPast().getType());
+    if (k == 2 || past.isDynamicDim(k))
+      return "the slice cuts the sequence or a dim past does not fix";
+    SmallVector<int64_t> offset = {0, 0, 0, 0};
+    if (std::optional<ArrayRef<int64_t>> given = append.getRowsOffset())
+      offset.assign(given->begin(), given->end());
+    offset[size_t(k)] += (*starts)[0];
+    const int64_t end = std::min((*ends)[0], data.getDimSize(axis));
+    if (end - (*starts)[0] != past.getDimSize(k))
+      return "the slice's extent is not past's dim " + std::to_string(k);
+    append->setOperand(1, slice.getData());
+    append.setRowsOffset(offset);
+    return "";
+  }();
+  if (!why.empty()) {
+    if (remarks)
+      append->emitRemark("kv_append '") << append.getState() << "' reads its sliced rows "
+                                        << "through a slice kernel: " << why;
+    return;
+  }
+  slice.erase();
+  if (remarks)
+    append->emitRemark("kv_append '")
+        << append.getState() << "' reads its rows as a window of the slice's input (rows_offset = "
+        << text(*append.getRowsOffset()) << ")";
+}
+
 struct FoldAttentionLayoutPass
     : public mlir::eff::impl::FoldAttentionLayoutBase<FoldAttentionLayoutPass> {
   using FoldAttentionLayoutBase::FoldAttentionLayoutBase;
@@ -169,7 +225,10 @@ struct FoldAttentionLayoutPass
   }
 
   void runOnOperation() override {
-    getOperation().walk([&](KvAppendOp append) { foldAppend(append); });
+    getOperation().walk([&](KvAppendOp append) {
+      foldAppend(append);
+      foldAppendWindow(append, remarks);
+    });
     // Collected first: folding erases the transposes after each op.
     SmallVector<Operation *> outputs;
     getOperation().walk([&](Operation *op) {

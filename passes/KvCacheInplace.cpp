@@ -186,7 +186,8 @@ struct KvCacheInplacePass : public mlir::eff::impl::KvCacheInplaceBase<KvCacheIn
       auto append =
           b.create<KvAppendOp>(concat.getLoc(), concat.getInputs()[0], concat.getInputs()[1],
                                b.getI64IntegerAttr(capacity), b.getStringAttr(present),
-                               /*rows_perm=*/DenseI64ArrayAttr());
+                               /*rows_perm=*/DenseI64ArrayAttr(),
+                               /*rows_offset=*/DenseI64ArrayAttr());
       if (append.getType() != concat.getType()) {
         append.erase();
         return notConverted("eff.kv_append infers another type than the concat's");

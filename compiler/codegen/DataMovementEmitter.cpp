@@ -192,26 +192,42 @@ bool emitSlice(const KernelDesc &d, const KernelChoice &c, std::string &out, std
 }
 
 /// eff.kv_append's new_rows with rows_perm (stored permuted: the rows are
-/// transpose(new_rows, rows_perm)): x1's element stride of each of the
-/// rows' [B, H, S, D] dims; std::nullopt when new_rows is [B, H, S, D].
-std::optional<std::vector<Extent>> kvRowStrides(const KernelDesc &d) {
-  std::optional<std::vector<int64_t>> perm = d.intsAttr("rows_perm");
-  if (!perm || !d.is(EffOp::KvAppendOp))
+/// transpose(new_rows, rows_perm)) and/or rows_offset (a window of them):
+/// x1's element stride of each of the rows' [B, H, S, D] dims and the
+/// window's first element; std::nullopt when new_rows is [B, H, S, D].
+struct KvRows {
+  std::vector<Extent> stride;
+  Extent base = 0;
+};
+std::optional<KvRows> kvRowStrides(const KernelDesc &d) {
+  if (!d.is(EffOp::KvAppendOp))
     return std::nullopt;
+  std::optional<std::vector<int64_t>> perm = d.intsAttr("rows_perm");
+  std::optional<std::vector<int64_t>> offset = d.intsAttr("rows_offset");
+  if (!perm && !offset)
+    return std::nullopt;
+  if (!perm)
+    perm = std::vector<int64_t>{0, 1, 2, 3};
   const std::vector<Extent> stored = d.inputs[1].extents();
-  std::vector<Extent> storedStride(stored.size(), Extent(1)), stride;
+  std::vector<Extent> storedStride(stored.size(), Extent(1));
   for (size_t k = stored.size(); k-- > 1;)
     storedStride[k - 1] = storedStride[k] * stored[k];
-  for (int64_t axis : *perm)
-    stride.push_back(storedStride[size_t(axis)]);
-  return stride;
+  KvRows rows;
+  for (size_t k = 0; k < perm->size(); ++k) {
+    rows.stride.push_back(storedStride[size_t((*perm)[k])]);
+    if (offset && (*offset)[k] != 0)
+      rows.base = rows.base + rows.stride.back() * Extent((*offset)[k]);
+  }
+  return rows;
 }
 
-/// x1's element (b, h, s, dd) of kv_append's rows, through `stride`.
-std::string kvRowElement(const std::vector<Extent> &stride, const std::string &b,
-                         const std::string &h, const std::string &s, const std::string &dd) {
-  return "x1[" + b + " * " + stride[0].text() + " + " + h + " * " + stride[1].text() + " + " + s +
-         " * " + stride[2].text() + " + " + dd + " * " + stride[3].text() + "]";
+/// x1's element (b, h, s, dd) of kv_append's rows, through `rows`.
+std::string kvRowElement(const KvRows &rows, const std::string &b, const std::string &h,
+                         const std::string &s, const std::string &dd) {
+  const std::vector<Extent> &stride = rows.stride;
+  return "x1[" + rows.base.text() + " + " + b + " * " + stride[0].text() + " + " + h + " * " +
+         stride[1].text() + " + " + s + " * " + stride[2].text() + " + " + dd + " * " +
+         stride[3].text() + "]";
 }
 
 bool emitConcat(const KernelDesc &d, const KernelChoice &c, std::string &out, std::string &error) {
@@ -221,7 +237,7 @@ bool emitConcat(const KernelDesc &d, const KernelChoice &c, std::string &out, st
   if (!normalizeAxis(d, given, int64_t(shape.size()), axis, error))
     return false;
   Extent inner = product(shape, size_t(axis) + 1, shape.size()), A = shape[axis];
-  const std::optional<std::vector<Extent>> rowStride = kvRowStrides(d);
+  const std::optional<KvRows> rowStride = kvRowStrides(d);
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " inner = i % ", inner, ";");
     w.line("const ", ix, " a = (i / ", inner, ") % ", A, ";");
@@ -257,8 +273,11 @@ bool emitStateAppend(const KernelDesc &d, const KernelChoice &c, std::string &ou
   if (std::optional<std::vector<int64_t>> perm = d.intsAttr("rows_perm"))
     for (size_t k = 0; k < rows.size(); ++k)
       rows[k] = stored[size_t((*perm)[k])];
+  if (d.intsAttr("rows_offset")) // a window: dims B, H and D are past's
+    for (size_t k : {0, 1, 3})
+      rows[k] = d.inputs[0].extents()[k];
   const Extent P = d.inputs[0].extents()[2], slice = rows[2] * rows[3];
-  const std::optional<std::vector<Extent>> rowStride = kvRowStrides(d);
+  const std::optional<KvRows> rowStride = kvRowStrides(d);
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
     w.line("const ", ix, " bh = i / ", slice, ";");
     std::string src = "x1[i]";

@@ -19,6 +19,7 @@ static bool knownAndDiffer(int64_t a, int64_t b) {
 /// present's shape [B, H, P + S, D] as far as the operands know it.
 static LogicalResult checkKvAppend(std::optional<Location> loc, Value past, Value rows,
                                    int64_t capacity, std::optional<ArrayRef<int64_t>> rowsPerm,
+                                   std::optional<ArrayRef<int64_t>> rowsOffset,
                                    SmallVectorImpl<int64_t> &shape) {
   auto p = dyn_cast<RankedTensorType>(past.getType());
   auto stored = dyn_cast<RankedTensorType>(rows.getType());
@@ -48,6 +49,26 @@ static LogicalResult checkKvAppend(std::optional<Location> loc, Value past, Valu
     }
     n = RankedTensorType::get(logical, stored.getElementType());
   }
+  if (rowsOffset) { // a window of the rows: dims B, H and D are past's
+    if (rowsOffset->size() != 4 || (*rowsOffset)[2] != 0 ||
+        llvm::any_of(*rowsOffset, [](int64_t o) { return o < 0; }))
+      return emitOptionalError(loc, "rows_offset must be 4 entries >= 0 with the seq entry 0");
+    SmallVector<int64_t> window(n.getShape());
+    for (int d : {0, 1, 3}) {
+      int64_t o = (*rowsOffset)[size_t(d)], pd = p.getDimSize(d), nd = n.getDimSize(d);
+      if (ShapedType::isDynamic(pd)) {
+        if (o != 0)
+          return emitOptionalError(loc, "rows_offset ", o, " on dim ", d,
+                                   " needs past's dim static, got ", p);
+        continue;
+      }
+      if (!ShapedType::isDynamic(nd) && o + pd > nd)
+        return emitOptionalError(loc, "rows_offset ", o, " + past's ", pd, " exceeds new_rows' ",
+                                 nd, " in dim ", d);
+      window[size_t(d)] = pd;
+    }
+    n = RankedTensorType::get(window, n.getElementType());
+  }
   if (p.getElementType() != n.getElementType())
     return emitOptionalError(loc, "past ", p, " and new_rows ", n, " must have one element type");
   for (int d : {0, 1, 3})
@@ -74,7 +95,7 @@ static LogicalResult checkKvAppend(std::optional<Location> loc, Value past, Valu
 LogicalResult KvAppendOp::verify() {
   SmallVector<int64_t> shape;
   if (failed(checkKvAppend(getLoc(), getPast(), getNewRows(), getCapacityAttr().getInt(),
-                           getRowsPerm(), shape)))
+                           getRowsPerm(), getRowsOffset(), shape)))
     return failure();
   if (getState().empty())
     return emitOpError("state must name the cache (the output it is returned as)");
@@ -85,7 +106,8 @@ LogicalResult KvAppendOp::inferResultTypes(MLIRContext *ctx, std::optional<Locat
                                            Adaptor adaptor, SmallVectorImpl<Type> &types) {
   SmallVector<int64_t> shape;
   if (failed(checkKvAppend(loc, adaptor.getPast(), adaptor.getNewRows(),
-                           adaptor.getCapacityAttr().getInt(), adaptor.getRowsPerm(), shape)))
+                           adaptor.getCapacityAttr().getInt(), adaptor.getRowsPerm(),
+                           adaptor.getRowsOffset(), shape)))
     return failure();
   types.push_back(
       RankedTensorType::get(shape, cast<TensorType>(adaptor.getPast().getType()).getElementType()));

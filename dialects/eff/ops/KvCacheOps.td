@@ -36,9 +36,18 @@ def Eff_KvAppendOp : Eff_Op<"kv_append"> {
     3] takes the projection's [B, S, H, D] as it is (eff-fold-attention-
     layout folds such a transpose producer in; the kernels read the rows
     through its strides). Absent: new_rows is [B, H, S, D].
+
+    `rows_offset` (optional, 4 entries >= 0 on the [B, H, S, D] dims, the
+    S entry 0) says the rows are a window of (permuted) new_rows: row (b, h,
+    s, d) is its element (b + o0, h + o1, s, d + o3), and dims B, H and D are
+    past's (a dim with an offset must be static in past). E.g. the value
+    heads of a merged q/k/v projection (eff-merge-sibling-linears) read in
+    place: new_rows [B, S, Hq + 2 Hkv, D], rows_perm [0, 2, 1, 3],
+    rows_offset [0, Hq + Hkv, 0, 0]. Absent: no window.
   }];
   let arguments = (ins Eff_FloatTensor:$past, Eff_FloatTensor:$new_rows, I64Attr:$capacity,
-                       StrAttr:$state, OptionalAttr<DenseI64ArrayAttr>:$rows_perm);
+                       StrAttr:$state, OptionalAttr<DenseI64ArrayAttr>:$rows_perm,
+                       OptionalAttr<DenseI64ArrayAttr>:$rows_offset);
   let results = (outs Eff_FloatTensor:$present);
   let hasVerifier = 1;
 }

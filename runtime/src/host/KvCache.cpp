@@ -38,10 +38,13 @@ Status kvAppendRows(const KvCacheLayout &cache, void *cacheData, const void *pas
 namespace {
 
 /// new_rows stored permuted (rows_perm: the rows are transpose(new_rows,
-/// perm)), copied into `rows` as [B, H, S, D].
+/// perm)) and/or a window of it (rows_offset: dims B, H and D are past's,
+/// read from the offset), copied into `rows` as [B, H, S, D].
 Status gatherPermutedRows(const KernelContext &c, const std::vector<int64_t> &perm,
-                          std::vector<char> &rows, std::vector<int64_t> &shape) {
+                          const std::vector<int64_t> *window, std::vector<char> &rows,
+                          std::vector<int64_t> &shape) {
   const ConstTensorRef &stored = c.in[1];
+  const ConstTensorRef &past = c.in[0];
   std::vector<bool> seen(4, false);
   shape.assign(4, 0);
   for (size_t k = 0; k < perm.size() && perm.size() == 4; ++k) {
@@ -53,15 +56,28 @@ Status gatherPermutedRows(const KernelContext &c, const std::vector<int64_t> &pe
   for (bool s : seen)
     if (!s)
       return c.error("rows_perm must be a permutation of 0..3, got " + shapeToString(perm));
+  const std::vector<int64_t> offset = window ? *window : std::vector<int64_t>(4, 0);
+  if (offset.size() != 4 || offset[2] != 0)
+    return c.error("rows_offset must be 4 entries with the seq entry 0, got " +
+                   shapeToString(offset));
+  if (window)
+    for (int d : {0, 1, 3}) {
+      if (offset[size_t(d)] < 0 || offset[size_t(d)] + past.shape[size_t(d)] > shape[size_t(d)])
+        return c.error("rows_offset " + shapeToString(offset) + " reads outside new_rows " +
+                       shapeToString(stored.shape) + " for past " + shapeToString(past.shape));
+      shape[size_t(d)] = past.shape[size_t(d)];
+    }
   const std::vector<int64_t> st = stridesOf(stored.shape);
   const size_t es = dtypeSize(stored.dtype);
+  const int64_t base = offset[0] * st[size_t(perm[0])] + offset[1] * st[size_t(perm[1])] +
+                       offset[3] * st[size_t(perm[3])];
   rows.resize(count(shape) * es);
   size_t i = 0;
   for (int64_t b = 0; b < shape[0]; ++b)
     for (int64_t h = 0; h < shape[1]; ++h)
       for (int64_t s = 0; s < shape[2]; ++s)
         for (int64_t d = 0; d < shape[3]; ++d, i += es) {
-          int64_t src = b * st[size_t(perm[0])] + h * st[size_t(perm[1])] +
+          int64_t src = base + b * st[size_t(perm[0])] + h * st[size_t(perm[1])] +
                         s * st[size_t(perm[2])] + d * st[size_t(perm[3])];
           std::memcpy(rows.data() + i, static_cast<const char *>(stored.data) + size_t(src) * es,
                       es);
@@ -75,15 +91,20 @@ Status kvAppend(const KernelContext &c) {
     return c.error("past and new_rows must be 4-D [B, H, seq, head_dim]");
   if (past.dtype != c.in[1].dtype)
     return c.error("past and new_rows must have one dtype");
-  bool permuted = false;
+  bool permuted = false, windowed = false;
   auto perm = c.intsAttr("rows_perm", &permuted);
   if (!perm.ok())
     return perm.status();
-  // The rows appended, [B, H, S, D]: new_rows, or transpose(new_rows, rows_perm).
+  auto offset = c.intsAttr("rows_offset", &windowed);
+  if (!offset.ok())
+    return offset.status();
+  // The rows appended, [B, H, S, D]: new_rows, or transpose(new_rows,
+  // rows_perm), or a window of either (rows_offset).
   std::vector<char> gathered;
   ConstTensorRef rows = c.in[1];
-  if (permuted) {
-    EFFC_RETURN_IF_ERROR(gatherPermutedRows(c, *perm, gathered, rows.shape));
+  if (permuted || windowed) {
+    EFFC_RETURN_IF_ERROR(gatherPermutedRows(c, permuted ? *perm : std::vector<int64_t>{0, 1, 2, 3},
+                                            windowed ? &*offset : nullptr, gathered, rows.shape));
     rows.data = gathered.data();
   }
   for (int d : {0, 1, 3})

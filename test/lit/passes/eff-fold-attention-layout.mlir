@@ -73,3 +73,25 @@ func.func @bad_perm(%past: tensor<1x2x?x4xf32>, %rows: tensor<1x2x?x4xf32>) -> t
   %v = eff.kv_append %past, %rows {capacity = 64 : i64, rows_perm = array<i64: 0, 1, 1, 3>, state = "present.0.value"} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
   return %v : tensor<1x2x?x4xf32>
 }
+
+// -----
+
+// The value heads of a merged q/k/v projection (eff-merge-sibling-linears):
+// a slice of heads [6, 8) of [B, S, 8, D], transposed, then appended. The
+// transpose folds into rows_perm, then the slice into rows_offset (on the
+// rows' H dim): the append reads the merged heads in place.
+// CHECK-LABEL: func.func @merged_value_heads(
+// CHECK-NOT: eff.slice
+// CHECK-NOT: eff.transpose
+// CHECK: eff.kv_append %arg0, %arg1 {capacity = 64 : i64, rows_offset = array<i64: 0, 6, 0, 0>, rows_perm = array<i64: 0, 2, 1, 3>, state = "present.0.value"} : (tensor<1x2x?x4xf32>, tensor<1x?x8x4xf32>) -> tensor<1x2x?x4xf32>
+func.func @merged_value_heads(%past: tensor<1x2x?x4xf32>, %qkv: tensor<1x?x8x4xf32>) -> tensor<1x2x?x4xf32> {
+  %s0 = eff.constant {value = dense<6> : tensor<1xi64>} : tensor<1xi64>
+  %s1 = eff.constant {value = dense<8> : tensor<1xi64>} : tensor<1xi64>
+  %ax = eff.constant {value = dense<2> : tensor<1xi64>} : tensor<1xi64>
+  %v = eff.slice %qkv, %s0, %s1 axes %ax : (tensor<1x?x8x4xf32>, tensor<1xi64>, tensor<1xi64>, tensor<1xi64>) -> tensor<1x?x2x4xf32>
+  %t = eff.transpose %v {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x?x2x4xf32>) -> tensor<1x2x?x4xf32>
+  // expected-remark @+2 {{permutation of 1 folded transpose(s) (rows_perm = [0, 2, 1, 3]); no further fold: new_rows is no eff.transpose's result}}
+  // expected-remark @+1 {{kv_append 'present.0.value' reads its rows as a window of the slice's input (rows_offset = [0, 6, 0, 0])}}
+  %a = eff.kv_append %past, %t {capacity = 64 : i64, state = "present.0.value"} : (tensor<1x2x?x4xf32>, tensor<1x2x?x4xf32>) -> tensor<1x2x?x4xf32>
+  return %a : tensor<1x2x?x4xf32>
+}
