@@ -595,6 +595,21 @@ __device__ __forceinline__ void moe_find_tile(const int *order, int mt, int *sh)
   __syncthreads();
 }
 
+// This block's rows of the grouped GEMM: expert e and positions [p0, p1)
+// (C::DENSE: no experts, block x's BM rows of the C::T); false when the block
+// has none (every thread returns alike, after the barrier in moe_find_tile).
+template <class C, int BM>
+__device__ __forceinline__ bool moe_block_rows(const int *order, int *tileInfo, int &e, int &p0,
+                                               int &p1) {
+  e = 0, p0 = blockIdx.x * BM, p1 = min(C::T, p0 + BM);
+  if constexpr (!C::DENSE) {
+    moe_find_tile<C::E, BM>(order, blockIdx.x, tileInfo);
+    e = tileInfo[0], p0 = tileInfo[1], p1 = tileInfo[2];
+    return e >= 0;
+  }
+  return p0 < C::T;
+}
+
 template <class C>
 __device__ void moe_grouped_mma(const void *A, const void *W, const int *order, void *out) {
   constexpr int BM = MOE_MMA_BM, BN = C::BN, BK = C::BK, STAGES = C::STAGES;
@@ -613,15 +628,9 @@ __device__ void moe_grouped_mma(const void *A, const void *W, const int *order, 
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wm = warp >> 2, wn = warp & 3;
 
   // This block's expert and positions [p0, p1).
-  int e = 0, p0 = blockIdx.x * BM, p1 = min(C::T, p0 + BM);
-  if constexpr (!C::DENSE) {
-    moe_find_tile<C::E, BM>(order, blockIdx.x, tileInfo);
-    e = tileInfo[0], p0 = tileInfo[1], p1 = tileInfo[2];
-    if (e < 0)
-      return;
-  } else if (p0 >= C::T) {
+  int e, p0, p1;
+  if (!moe_block_rows<C, BM>(order, tileInfo, e, p0, p1))
     return;
-  }
   const int n0 = blockIdx.y * COLS;
 
   // Thread tid copies chunk c = tid % CPR of rows tid / CPR + i * RSTEP.

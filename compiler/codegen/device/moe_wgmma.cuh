@@ -64,15 +64,9 @@ __device__ void moe_grouped_wgmma(const void *A, const void *W, const int *order
   const unsigned smem = (smem_u32(moe_wg_smem) + 1023u) & ~1023u;
   const int tid = threadIdx.x, lane = tid & 31, warp = tid >> 5, wg = warp >> 2, wq = warp & 3;
 
-  int e = 0, p0 = blockIdx.x * BM, p1 = min(C::T, p0 + BM);
-  if constexpr (!C::DENSE) {
-    moe_find_tile<C::E, BM>(order, blockIdx.x, tileInfo);
-    e = tileInfo[0], p0 = tileInfo[1], p1 = tileInfo[2];
-    if (e < 0)
-      return;
-  } else if (p0 >= C::T) {
+  int e, p0, p1;
+  if (!moe_block_rows<C, BM>(order, tileInfo, e, p0, p1))
     return;
-  }
   const int n0 = blockIdx.y * COLS;
 
   // Thread tid copies chunk c0 = tid % 8 of rows tid / 8 + 32 i (A: 4, B: 8).
