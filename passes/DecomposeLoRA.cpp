@@ -1,5 +1,6 @@
 //===- DecomposeLoRA.cpp - lora_linear -> matmuls + lora_expand -----------===//
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/I64Constant.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/Dominance.h"
@@ -17,11 +18,6 @@ using namespace mlir;
 using namespace mlir::eff;
 
 namespace {
-
-Value i64Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
-  auto type = RankedTensorType::get({int64_t(values.size())}, b.getI64Type());
-  return b.create<ConstantOp>(loc, type, DenseIntElementsAttr::get(type, values));
-}
 
 /// Columns of a_flat (n * R), or dynamic.
 int64_t shrinkWidth(LoRALinearOp op) {

@@ -61,6 +61,7 @@
 //===----------------------------------------------------------------------===//
 #include "dialects/eff/ConstantFolding.h"
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/I64Constant.h"
 #include "dialects/eff/ShapeProbe.h"
 #include "passes/DimBounds.h"
 #include "passes/PagedKvMask.h"
@@ -101,11 +102,6 @@ std::string describe(Operation *op) {
   if (auto loc = dyn_cast<NameLoc>(op->getLoc()))
     s += " '" + loc.getName().str() + "'";
   return s;
-}
-
-Value i64Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
-  auto type = RankedTensorType::get({int64_t(values.size())}, b.getI64Type());
-  return b.create<ConstantOp>(loc, type, DenseIntElementsAttr::get(type, values));
 }
 
 /// Whether a folded mask over positions [..., n, n] (leading dims first) is

@@ -11,6 +11,7 @@
 // positions it reads.
 //
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/I64Constant.h"
 #include "dialects/eff/IoName.h"
 #include "passes/Passes.h"
 
@@ -27,11 +28,6 @@ using namespace mlir::eff;
 namespace {
 
 constexpr StringLiteral kIndexInput = "logits_index";
-
-Value i64Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
-  auto type = RankedTensorType::get({int64_t(values.size())}, b.getI64Type());
-  return b.create<ConstantOp>(loc, type, DenseIntElementsAttr::get(type, values));
-}
 
 struct LastLogits : public eff::impl::LastLogitsBase<LastLogits> {
   using LastLogitsBase::LastLogitsBase;

@@ -14,6 +14,7 @@
 //
 #include "dialects/eff/ConstantFolding.h"
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/I64Constant.h"
 #include "dialects/eff/ModulePath.h"
 #include "passes/Passes.h"
 
@@ -31,11 +32,6 @@ using namespace mlir;
 using namespace mlir::eff;
 
 namespace {
-
-Value i64Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
-  auto type = RankedTensorType::get({int64_t(values.size())}, b.getI64Type());
-  return b.create<ConstantOp>(loc, type, DenseIntElementsAttr::get(type, values));
-}
 
 /// A linear layer the pass may merge: x times a constant [K, N] weight,
 /// optionally followed by the add of a constant [N] bias.
@@ -237,23 +233,20 @@ struct MergeSiblingLinears : public eff::impl::MergeSiblingLinearsBase<MergeSibl
     }
     // A member whose slice would be a kernel of its own keeps its GEMM
     // (the launch it saves, it would spend).
-    SmallVector<Member> kept;
-    for (Member &m : members) {
-      if (memberAbsorbed(m)) {
-        kept.push_back(m);
-        continue;
-      }
+    llvm::erase_if(members, [&](Member &m) {
+      if (memberAbsorbed(m))
+        return false;
       remark(m.mm, "not merged with the linears beside it: its columns would be read through a "
                    "slice kernel of their own (a reader that no elementwise kernel or KV cache "
                    "append takes a slice into)");
-    }
-    if (kept.size() < 2) {
-      for (Member &m : kept)
+      return true;
+    });
+    if (members.size() < 2) {
+      for (Member &m : members)
         remark(m.mm, "not merged: no other linear reading the same activation would have its "
                      "slice taken into its readers");
       return success();
     }
-    members = std::move(kept);
     Ntot = 0;
     anyBias = false;
     for (Member &m : members) {

@@ -45,6 +45,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/I64Constant.h"
 #include "passes/Passes.h"
 
 #include "mlir/IR/IRMapping.h"
@@ -850,11 +851,6 @@ private:
   bool allowFloatMask;
   std::string why;
 };
-
-Value i64Constant(OpBuilder &b, Location loc, ArrayRef<int64_t> values) {
-  auto type = RankedTensorType::get({int64_t(values.size())}, b.getI64Type());
-  return b.create<ConstantOp>(loc, type, DenseIntElementsAttr::get(type, values));
-}
 
 Value scalarConstant(OpBuilder &b, Location loc, Type elt, double value) {
   auto type = RankedTensorType::get({}, elt);
