@@ -52,6 +52,27 @@ __device__ __forceinline__ void moe_wg_epilogue(const float *acc, int pw, int p1
   }
 }
 
+// One k-tile of a consumer warpgroup: its 64 rows of the swizzled A stage
+// (from aRows) times the BN-row B stage at bS, BK deep, into the 64 x BN
+// accumulators; returns with this k-tile's wgmmas in flight and the k-tile
+// before complete (its stage may be refilled).
+template <class C, int BN, int BK>
+__device__ __forceinline__ void moe_wg_ktile(float (&acc)[BN / 2], unsigned aRows, unsigned bS) {
+#pragma unroll
+  for (int i = 0; i < BN / 2; ++i)
+    hop_fence_operand(acc[i]);
+  hop_wgmma_fence();
+#pragma unroll
+  for (int ks = 0; ks < BK / 16; ++ks)
+    hop_wgmma_m64k16<BN, C::BF16, false, false>(acc, hop_desc_sw128(aRows + ks * 32, 16, 1024),
+                                                hop_desc_sw128(bS + ks * 32, 16, 1024), 1);
+  hop_wgmma_commit();
+  hop_wgmma_wait<1>();
+#pragma unroll
+  for (int i = 0; i < BN / 2; ++i)
+    hop_fence_operand(acc[i]);
+}
+
 template <class C>
 __device__ void moe_grouped_wgmma(const void *A, const void *W, const int *order, void *out) {
   constexpr int BM = 128, BN = 256, BK = 64, STAGES = C::STAGES, NACC = BN / 2;
@@ -116,20 +137,7 @@ __device__ void moe_grouped_wgmma(const void *A, const void *W, const int *order
     hop_fence_proxy_async_smem();
     __syncthreads();
     const unsigned aS = smem + (kt % STAGES) * STAGE_BYTES, bS = aS + A_BYTES;
-#pragma unroll
-    for (int i = 0; i < NACC; ++i)
-      hop_fence_operand(acc[i]);
-    hop_wgmma_fence();
-#pragma unroll
-    for (int ks = 0; ks < BK / 16; ++ks)
-      hop_wgmma_m64k16<BN, C::BF16, false, false>(
-          acc, hop_desc_sw128(aS + wg * 64 * 128 + ks * 32, 16, 1024),
-          hop_desc_sw128(bS + ks * 32, 16, 1024), 1);
-    hop_wgmma_commit();
-    hop_wgmma_wait<1>();
-#pragma unroll
-    for (int i = 0; i < NACC; ++i)
-      hop_fence_operand(acc[i]);
+    moe_wg_ktile<C, BN, BK>(acc, aS + wg * 64 * 128, bS);
     // Tile kt-2's stage: every warpgroup waited for its wgmmas of kt-2
     // before this iteration's barrier.
     const int nk = kt + STAGES - 2;

@@ -150,20 +150,7 @@ __device__ void moe_grouped_wgmma_tma(const void *A, const int *order, void *out
     const int stage = kt % STAGES;
     hop_mbar_wait(bars + 8 * stage, (kt / STAGES) & 1);
     const unsigned aS = smem + stage * STAGE_BYTES, bS = aS + A_BYTES;
-#pragma unroll
-    for (int i = 0; i < NACC; ++i)
-      hop_fence_operand(acc[i]);
-    hop_wgmma_fence();
-#pragma unroll
-    for (int ks = 0; ks < BK / 16; ++ks)
-      hop_wgmma_m64k16<BN, C::BF16, false, false>(
-          acc, hop_desc_sw128(aS + cw * 64 * 128 + ks * 32, 16, 1024),
-          hop_desc_sw128(bS + ks * 32, 16, 1024), 1);
-    hop_wgmma_commit();
-    hop_wgmma_wait<1>();
-#pragma unroll
-    for (int i = 0; i < NACC; ++i)
-      hop_fence_operand(acc[i]);
+    moe_wg_ktile<C, BN, BK>(acc, aS + cw * 64 * 128, bS);
     // The previous k-tile's wgmmas are complete: its stage may be refilled.
     if (prev >= 0 && lane == 0)
       hop_mbar_arrive(bars + 8 * (STAGES + prev));
