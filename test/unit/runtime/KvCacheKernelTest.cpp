@@ -79,6 +79,65 @@ TEST(KvCacheKernel, KvAppendReadsPermutedRowsThroughRowsPerm) {
             "eff.kv_append: rows_perm must be a permutation of 0..3, got [0, 2, 2, 3]");
 }
 
+/// eff.kv_append of `stored` ([B', S, H', D'], rows_perm [0, 2, 1, 3]) read
+/// through rows_offset `offset` after `past` ([B, H, P, D]), checked element by
+/// element against the slice + transpose written out here: row (b, h, P + s,
+/// d) is stored (b + offset[0], s, h + offset[1], d + offset[3]).
+void expectWindowedAppend(const HostTensor &past, const HostTensor &stored,
+                          const std::vector<int64_t> &offset) {
+  const int64_t B = past.shape()[0], H = past.shape()[1], P = past.shape()[2], D = past.shape()[3];
+  const int64_t S = stored.shape()[1], Hs = stored.shape()[2], Ds = stored.shape()[3];
+  host::Attrs attrs;
+  attrs["capacity"] = int64_t(8);
+  attrs["rows_perm"] = std::vector<int64_t>{0, 2, 1, 3};
+  attrs["rows_offset"] = offset;
+  HostTensor got(DType::FLOAT32, {B, H, P + S, D});
+  Status run = host::runKernel("eff.kv_append", attrs, {cref(past), cref(stored)}, {ref(got)});
+  ASSERT_TRUE(run.ok()) << run.message();
+  // Element (b, s, h, d) of stored, [B', S, H', D'].
+  auto storedAt = [&](int64_t b, int64_t s, int64_t h, int64_t d) {
+    return stored.data<float>()[((b * S + s) * Hs + h) * Ds + d];
+  };
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t t = 0; t < P + S; ++t)
+        for (int64_t d = 0; d < D; ++d) {
+          const float want = t < P ? past.data<float>()[((b * H + h) * P + t) * D + d]
+                                   : storedAt(b + offset[0], t - P, h + offset[1], d + offset[3]);
+          EXPECT_EQ(got.data<float>()[((b * H + h) * (P + S) + t) * D + d], want)
+              << "(" << b << ", " << h << ", " << t << ", " << d << ")";
+        }
+}
+
+TEST(KvCacheKernel, KvAppendReadsAWindowThroughRowsOffset) {
+  // A merged q/k/v GEMM's output [B, S, Hq + Hk + Hv, D] = [2, 2, 3 + 2 + 2,
+  // 2], stored [B, S, H, D] (rows_perm [0, 2, 1, 3]): rows_offset [0, Hq + Hk,
+  // 0, 0] appends the V heads, after an empty past (the prefill) and after 2
+  // cached rows. Element (b, s, h, d) of it is 0.5 + 1000 b + 100 s + 10 h + d,
+  // so a wrong head, row or batch shows.
+  HostTensor merged = rowsOf(2, 2, 7, 2, 0.5f);
+  expectWindowedAppend(HostTensor(DType::FLOAT32, {2, 2, 0, 2}), merged, {0, 5, 0, 0});
+  expectWindowedAppend(rowsOf(2, 2, 2, 2, 0), merged, {0, 5, 0, 0});
+  // Offsets on B and D too: past [1, 2, 1, 2] from new_rows [2, 2, 5, 4].
+  expectWindowedAppend(rowsOf(1, 2, 1, 2, 0), rowsOf(2, 2, 5, 4, 0.5f), {1, 3, 0, 2});
+
+  // A window reaching past new_rows, or a seq entry, is an error naming both.
+  HostTensor past = rowsOf(2, 2, 2, 2, 0), y(DType::FLOAT32, {2, 2, 4, 2});
+  host::Attrs attrs;
+  attrs["capacity"] = int64_t(8);
+  attrs["rows_perm"] = std::vector<int64_t>{0, 2, 1, 3};
+  attrs["rows_offset"] = std::vector<int64_t>{0, 6, 0, 0};
+  Status bad = host::runKernel("eff.kv_append", attrs, {cref(past), cref(merged)}, {ref(y)});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.message(), "eff.kv_append: rows_offset [0, 6, 0, 0] reads outside new_rows "
+                           "[2, 2, 7, 2] for past [2, 2, 2, 2]");
+  attrs["rows_offset"] = std::vector<int64_t>{0, 5, 1, 0};
+  bad = host::runKernel("eff.kv_append", attrs, {cref(past), cref(merged)}, {ref(y)});
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.message(), "eff.kv_append: rows_offset must be 4 entries with the seq entry 0, "
+                           "got [0, 5, 1, 0]");
+}
+
 TEST(KvCacheKernel, AppendsInPlaceWithARowStride) {
   // B 1, H 2, D 2, capacity 4: 2 rows in the cache, then 1 + 1 appended.
   const int64_t B = 1, H = 2, D = 2, capacity = 4;
