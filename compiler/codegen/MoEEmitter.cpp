@@ -69,10 +69,10 @@ bool describeMoE(const KernelDesc &d, MoEGeometry &g, std::string &error) {
 }
 
 /// A stage op's kernel from the compiler/codegen/moe generators: its text
-/// (for `name`) and launch, or false with the generator's reason. `variant`
-/// names the kernel.
+/// (for `name`), launch and TMA tensor maps, or false with the generator's
+/// reason. `variant` names the kernel.
 bool emitStage(const KernelDesc &d, std::string &source, LaunchDims &launch, std::string &variant,
-               std::string &error) {
+               std::vector<TensorMapDesc> &tensorMaps, std::string &error) {
   auto fail = [&](const std::string &why) {
     error = d.op + ": " + why;
     return false;
@@ -100,6 +100,7 @@ bool emitStage(const KernelDesc &d, std::string &source, LaunchDims &launch, std
     s.KD = d.inputs[1].shape[2];
     s.dtype = d.inputs[0].dtype;
     s.wgmma = moe::wantsWgmma(d.sm90a, d.gemm);
+    s.tma = moe::wantsWgmmaTma(d.sm90a, d.gemm);
     std::string rows = d.stringAttr("rows", "sorted");
     if (rows == "dense") {
       s.rows = moe::Rows::Dense;
@@ -114,9 +115,11 @@ bool emitStage(const KernelDesc &d, std::string &source, LaunchDims &launch, std
     } else {
       return fail("rows '" + rows + "' with that index");
     }
-    variant = moe::usesWgmma(s)         ? "grouped-wgmma"
+    variant = moe::usesWgmmaTma(s)      ? "grouped-wgmma-tma"
+              : moe::usesWgmma(s)       ? "grouped-wgmma"
               : moe::usesTensorCores(s) ? "grouped-mma"
                                         : "gemv";
+    tensorMaps = moe::expertGemmTmaMaps(s);
     return moe::emitExpertGemm(s, d.name, source, launch, why) || fail(why);
   }
   if (d.is(EffOp::MoECombineOp)) {
@@ -142,11 +145,11 @@ bool emitStage(const KernelDesc &d, std::string &source, LaunchDims &launch, std
 bool chooseMoE(const KernelDesc &d, KernelChoice &c, std::string &error) {
   if (!d.is(EffOp::MoEOp)) {
     std::string source;
-    if (!emitStage(d, source, c.launch, c.variant, error))
+    if (!emitStage(d, source, c.launch, c.variant, c.tensorMaps, error))
       return false;
     c.needsMoEPrelude = true;
-    // device/moe_wgmma.cuh comes with the Hopper files (CudaTranslationUnit).
-    c.needsHopperPrelude = c.variant == "grouped-wgmma";
+    // device/moe_wgmma*.cuh come with the Hopper files (CudaTranslationUnit).
+    c.needsHopperPrelude = c.variant == "grouped-wgmma" || c.variant == "grouped-wgmma-tma";
     return true;
   }
   MoEGeometry g;
@@ -164,7 +167,8 @@ bool instantiateMoE(const KernelDesc &d, const KernelChoice &, std::string &out,
   if (!d.is(EffOp::MoEOp)) {
     LaunchDims launch;
     std::string variant;
-    return emitStage(d, out, launch, variant, error);
+    std::vector<TensorMapDesc> tensorMaps;
+    return emitStage(d, out, launch, variant, tensorMaps, error);
   }
   MoEGeometry g;
   if (!describeMoE(d, g, error))

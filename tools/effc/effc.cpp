@@ -71,7 +71,8 @@ cl::opt<std::string>
     gemm("gemm",
          cl::desc("Tensor-core GEMM kernel of bf16/fp16 GEMMs: auto (sm_90a: the TMA wgmma "
                   "kernel where it applies, else the cp.async wgmma kernel; else mma.sync), "
-                  "mma (mma.sync), wgmma (cp.async wgmma, sm_90a), tma (TMA wgmma, sm_90a); "
+                  "mma (mma.sync), wgmma (cp.async wgmma, sm_90a), tma (TMA wgmma, sm_90a; "
+                  "MoE expert GEMMs too, which auto keeps on cp.async wgmma); "
                   "--remarks says where a GEMM falls back"),
          cl::init("auto"), cl::value_desc("auto|mma|wgmma|tma"), cl::cat(effcCategory));
 cl::opt<std::string> decodeGemv(

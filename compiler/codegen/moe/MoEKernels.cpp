@@ -202,14 +202,18 @@ bool wantsWgmma(bool sm90a, GemmKernelChoice gemm) {
     return false;
   switch (gemm) {
   case GemmKernelChoice::Wgmma:
+  case GemmKernelChoice::Tma:
     return true;
   case GemmKernelChoice::Mma:
     return false;
   case GemmKernelChoice::Auto:
-  case GemmKernelChoice::Tma:
     return kMoEWgmmaByDefault;
   }
   return false;
+}
+
+bool wantsWgmmaTma(bool sm90a, GemmKernelChoice gemm) {
+  return sm90a && gemm == GemmKernelChoice::Tma;
 }
 
 bool usesTensorCores(const ExpertGemmSpec &s) {

@@ -72,8 +72,9 @@ struct ExpertGemmSpec {
   /// With wgmma, sm_90a: the TMA warp-specialized variant
   /// (device/moe_wgmma_tma.cuh: weights, and A read in place, by TMA; 384
   /// threads) where usesWgmma; it takes the tensor maps expertGemmTmaMaps
-  /// describes after its pointers. Selectable (effc-moe-bench variant
-  /// "tma"), not a default.
+  /// describes after its pointers. Set from wantsWgmmaTma (effc
+  /// --gemm=tma) or effc-moe-bench's variant "tma"; not a default until
+  /// test/gpu/moe_tma.sh has timed it.
   bool tma = false;
   /// The GEMV kernel's reduction-loop unroll (1: none, the measured
   /// default; 2 or 4 keep more weight loads in flight per warp).
@@ -109,9 +110,13 @@ std::vector<TensorMapDesc> expertGemmTmaMaps(const ExpertGemmSpec &spec);
 constexpr bool kMoEWgmmaByDefault = true;
 /// The one choice of the expert GEMMs' kernel on a target: whether they ask
 /// for the wgmma kernel (ExpertGemmSpec::wgmma; usesWgmma then says where it
-/// fits). Only on sm_90a; effc --gemm=wgmma asks for it, --gemm=mma never,
-/// auto and tma (no TMA MoE kernel) follow kMoEWgmmaByDefault.
+/// fits). Only on sm_90a; effc --gemm=wgmma and --gemm=tma ask for it,
+/// --gemm=mma never, auto follows kMoEWgmmaByDefault.
 bool wantsWgmma(bool sm90a, GemmKernelChoice gemm);
+/// Whether they ask for the TMA variant (ExpertGemmSpec::tma): effc
+/// --gemm=tma on sm_90a only (auto keeps moe_grouped_wgmma: the TMA kernel
+/// has not run on a GPU yet).
+bool wantsWgmmaTma(bool sm90a, GemmKernelChoice gemm);
 
 /// combine: (x [T,H], z f32 [rows,H], weights f32 [T,K], order or null, zs
 /// f32 [T,H] or null, shared_gate [1,H] or null) -> y [T,H] in x's type.

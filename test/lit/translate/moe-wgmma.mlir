@@ -14,6 +14,13 @@
 // RUN: effc-translate --eff-to-cuda --arch=sm_90a --gemm=wgmma %t.mlir | FileCheck %s --check-prefix=CUDA
 // RUN: effc %s --arch=sm_90a --gemm=wgmma -o %t.effc
 // RUN: effc-nvrtc-check %t.effc --arch=sm_90a | FileCheck %s --check-prefix=NVRTC
+// --gemm=tma asks for the TMA variant (device/moe_wgmma_tma.cuh: 384 threads,
+// 4 stages of 128x256x64: 192 KiB + 2 KiB of barriers and rows; A's and the
+// weights' tensor maps after the pointers); auto keeps the cp.async kernel.
+// RUN: effc-translate --eff-to-plan --arch=sm_90a --gemm=tma %t.mlir | FileCheck %s --check-prefix=TMA
+// RUN: effc-translate --eff-to-cuda --arch=sm_90a --gemm=tma %t.mlir | FileCheck %s --check-prefix=TMACUDA
+// RUN: effc %s --arch=sm_90a --gemm=tma -o %t-tma.effc
+// RUN: effc-nvrtc-check %t-tma.effc --arch=sm_90a | FileCheck %s --check-prefix=NVRTC
 
 // WGMMA: k{{[0-9]+}}_moe_expert_gemm MoE grouped-wgmma grid=(4,1,1) block=(256,1,1) smem=197632
 // WGMMA: k{{[0-9]+}}_moe_expert_gemm MoE grouped-wgmma grid=(4,1,1) block=(256,1,1) smem=197632
@@ -33,6 +40,14 @@
 // CUDA: moe_grouped_wgmma<k{{[0-9]+}}_moe_expert_gemm_cfg>(in0, in1, (const int*)in2, out0);
 
 // NVRTC: sm_90a: {{[0-9]+}} kernels compiled
+
+// TMA: k{{[0-9]+}}_moe_expert_gemm MoE grouped-wgmma-tma grid=(4,1,1) block=(384,1,1) smem=198656 tensor_maps=2
+// TMA: k{{[0-9]+}}_moe_expert_gemm MoE grouped-wgmma-tma grid=(4,1,1) block=(384,1,1) smem=198656 tensor_maps=2
+// TMA: k{{[0-9]+}}_moe_expert_gemm MoE gemv
+
+// TMACUDA: // gate/up of 4 experts: [64, 128] over 256 (wgmma, TMA)
+// TMACUDA: moe_grouped_wgmma_tma<k{{[0-9]+}}_moe_expert_gemm_cfg>(in0, (const int*)in2, out0, &tmA, &tmW);
+// TMACUDA: // down of 4 experts: [64, 256] over 128 (wgmma, TMA)
 
 func.func @main(%x: tensor<32x256xbf16>, %x2: tensor<2x256xbf16>) -> (tensor<32x256xbf16>, tensor<2x256xbf16>) {
   %r = eff.constant {value = dense<0.125> : tensor<4x256xbf16>} : tensor<4x256xbf16>
