@@ -72,27 +72,12 @@ else
   say "3. torch with CUDA not importable: torch peers skipped"
 fi
 
-python3 - "$log" "$repeats" <<'EOF' || status=1
-import statistics, sys
+PYTHONPATH=$here python3 - "$log" "$repeats" <<'EOF' || status=1
+import sys
+from moe_bench_results import fmt, med, perf_rows, pmed, ratio
 log, repeats = sys.argv[1], int(sys.argv[2])
-# Bench table rows: NAME T<n> experts cublas floor bytes flops err_cub, then
-# (us, cub/x, x/flr) per variant: wgmma, tma.
-rows = {}  # (name, T) -> list of per-run dicts
-for r in range(1, repeats + 1):
-    try:
-        lines = open(f"{log}/perf-{r}.txt").read().splitlines()
-    except OSError:
-        continue
-    at = [i for i, l in enumerate(lines) if l.startswith("layer (bf16)")]
-    if not at:
-        continue
-    for l in lines[at[0] + 1:]:
-        f = l.split()
-        if len(f) < 14 or not f[1].startswith("T"):
-            break
-        num = lambda s: float(s) if s != "-" else None
-        rows.setdefault((f[0], int(f[1][1:])), []).append(
-            {"cub": num(f[3]), "wg": num(f[8]), "tma": num(f[11])})
+# (us, cub/x, x/flr) per bench variant from field 8: wgmma, tma.
+rows = perf_rows(log, repeats, {"cub": 3, "wg": 8, "tma": 11})
 if not rows:
     print("moe_tma: no perf table in any run")
     sys.exit(1)
@@ -107,16 +92,6 @@ try:
                 torch[(f[0], int(f[1][1:]))] = min(v)
 except OSError:
     pass
-def med(runs, k):
-    v = [x[k] for x in runs if x[k] is not None]
-    return statistics.median(v) if v else None
-def fmt(v, p=1):
-    return "-" if v is None else f"{v:.{p}f}"
-def ratio(a, b):
-    return a / b if a and b else None
-def pmed(runs, a, b):  # the median of the runs' own ratios (timed side by side)
-    v = [ratio(x[a], x[b]) for x in runs if ratio(x[a], x[b])]
-    return statistics.median(v) if v else None
 print(f"\n== moe_tma: medians over {repeats} runs (cuBLAS, wgmma, tma timed in the same runs; "
       "torch: best of hf/eager/grouped, its own run)")
 print(f"{'layer':14} {'T':>5} {'runs':>4} {'cublas_us':>9} {'wgmma_us':>9} {'tma_us':>9} "
