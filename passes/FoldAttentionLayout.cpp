@@ -7,10 +7,10 @@
 // through the transpose's permutation (rows_perm) and the transpose goes.
 // On the output side, attention's [B, H, S, D] result goes back to
 // [B, S, H, D] for the output projection through another transpose: where
-// the attention (eff.attention, or eff.attention_combine after split-KV
-// decode) is its only reader, the attention writes the permuted layout
-// itself (out_perm) and the transpose goes.
-// What is not folded says why under `remarks` (Passes.td).
+// the attention (eff.attention, eff.paged_attention, or
+// eff.attention_combine after split-KV decode) is its only reader, the attention writes the
+// permuted layout itself (out_perm) and the transpose goes. What is not folded says why under
+// `remarks` (Passes.td).
 //
 #include "dialects/eff/EffOps.h"
 #include "dialects/eff/ShapeInference.h"
@@ -82,8 +82,9 @@ std::string whyNotFoldableOutput(Operation *op, SmallVectorImpl<int64_t> &compos
   return "";
 }
 
-/// Folds the transposes that read `op`'s result (eff.attention or
-/// eff.attention_combine) into its out_perm while each is its only reader.
+/// Folds the transposes that read `op`'s result (eff.attention,
+/// eff.paged_attention or eff.attention_combine) into its out_perm while
+/// each is its only reader.
 void foldAttentionOutput(Operation *op, bool remarks) {
   int folded = 0;
   std::string why;
@@ -116,8 +117,8 @@ void foldAttentionOutput(Operation *op, bool remarks) {
                                name, folded, perm ? text(perm.asArrayRef()) : "none", why));
 }
 
-/// Attention ops whose kernels write [B, H, S, D] only: a transpose reading
-/// them stays a kernel, said under remarks.
+/// Attention ops whose kernels write [B, H, S, D] only (eff.ring_attention):
+/// a transpose reading them stays a kernel, said under remarks.
 void remarkUnfoldableOutput(Operation *op) {
   if (!op->hasOneUse() || !isa<TransposeOp>(*op->getUsers().begin()))
     return;
@@ -232,9 +233,9 @@ struct FoldAttentionLayoutPass
     // Collected first: folding erases the transposes after each op.
     SmallVector<Operation *> outputs;
     getOperation().walk([&](Operation *op) {
-      if (isa<AttentionOp, AttentionCombineOp>(op))
+      if (isa<AttentionOp, PagedAttentionOp, AttentionCombineOp>(op))
         outputs.push_back(op);
-      else if (remarks && isa<PagedAttentionOp, RingAttentionOp>(op))
+      else if (remarks && isa<RingAttentionOp>(op))
         remarkUnfoldableOutput(op);
     });
     for (Operation *op : outputs)

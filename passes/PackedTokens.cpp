@@ -251,6 +251,15 @@ struct PackedTokensPass : public mlir::eff::impl::PackedTokensBase<PackedTokensP
       for (Operation *user : v.getUsers())
         if (!isa<PagedAttentionOp, PagedAttentionPartialOp>(user))
           return "block_table or seq_lens is read by " + nameOf(user);
+    // swapTokens moves the [B, Hq, S, D] results' token dim: no out_perm yet
+    // (eff-fold-attention-layout runs after this pass).
+    WalkResult permuted = func.walk([](Operation *op) {
+      return isa<PagedAttentionOp, AttentionCombineOp>(op) && op->hasAttr("out_perm")
+                 ? WalkResult::interrupt()
+                 : WalkResult::advance();
+    });
+    if (permuted.wasInterrupted())
+      return "an attention result is already stored permuted (out_perm)";
     // Which dims carry tokens: the shapes at two token counts in seq's bounds.
     StringRef seq;
     if (auto params = func.getArgAttrOfType<ArrayAttr>(unsigned(ids), "eff.dim_params"))
@@ -340,7 +349,8 @@ struct PackedTokensPass : public mlir::eff::impl::PackedTokensBase<PackedTokensP
         Value q = swapTokens(b, loc, a.getQ());
         auto p = b.create<PagedAttentionOp>(loc, q.getType(), q, a.getKCache(), a.getVCache(),
                                             a.getBlockTable(), a.getSeqLens(), a.getScaleAttr(),
-                                            a.getCausalAttr(), a.getWindowAttr());
+                                            a.getCausalAttr(), a.getWindowAttr(),
+                                            /*out_perm=*/DenseI64ArrayAttr());
         a.getY().replaceAllUsesWith(swapTokens(b, loc, p.getY()));
         a.erase();
       } else {

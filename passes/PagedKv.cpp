@@ -413,15 +413,18 @@ struct PagedKvPass : public mlir::eff::impl::PagedKvBase<PagedKvPass> {
             a.getLoc(), a.getQ(), written[0], written[1], table, lens, a.getScaleAttr(),
             b.getI64IntegerAttr(causal ? 1 : 0), b.getI64IntegerAttr(splits), windowAttr);
         auto elementType = cast<RankedTensorType>(a.getType()).getElementType();
-        y = b.create<AttentionCombineOp>(
-                 a.getLoc(), ValueRange{partial.getOPartial(), partial.getLse()},
-                 ArrayRef<NamedAttribute>{
-                     b.getNamedAttr("to", b.getI64IntegerAttr(int64_t(toDType(elementType))))})
+        // The combine writes the result, so it takes a's out_perm (if any).
+        SmallVector<NamedAttribute> attrs = {
+            b.getNamedAttr("to", b.getI64IntegerAttr(int64_t(toDType(elementType))))};
+        if (a.getOutPermAttr())
+          attrs.push_back(b.getNamedAttr("out_perm", a.getOutPermAttr()));
+        y = b.create<AttentionCombineOp>(a.getLoc(),
+                                         ValueRange{partial.getOPartial(), partial.getLse()}, attrs)
                 .getResult();
       } else {
-        auto paged = b.create<PagedAttentionOp>(a.getLoc(), a.getType(), a.getQ(), written[0],
-                                                written[1], table, lens, a.getScaleAttr(),
-                                                b.getI64IntegerAttr(causal ? 1 : 0), windowAttr);
+        auto paged = b.create<PagedAttentionOp>(
+            a.getLoc(), a.getType(), a.getQ(), written[0], written[1], table, lens,
+            a.getScaleAttr(), b.getI64IntegerAttr(causal ? 1 : 0), windowAttr, a.getOutPermAttr());
         y = paged.getY();
       }
       const MaskCheck check = a.getMask() ? maskChecks.lookup(a.getMask()) : MaskCheck();

@@ -557,17 +557,17 @@ def FoldAttentionLayout : Pass<"eff-fold-attention-layout", "func::FuncOp"> {
     through its strides instead (kv_append's rows_perm, composed with one
     it already has) and the transpose goes. Likewise attention's output,
     transposed back to [B, S, H, D] for the output projection: where the
-    transpose is the only reader of an eff.attention or
-    eff.attention_combine (split-KV decode's second step, which writes the
-    result), the op writes that layout itself (out_perm, composed with one
+    transpose is the only reader of an eff.attention, eff.paged_attention
+    or eff.attention_combine (split-KV decode's second step, which writes
+    the result), the op writes that layout itself (out_perm, composed with one
     it already has) and the transpose goes.
 
     Not folded (each with a remark under `remarks`): a transpose with other
     readers (it stays a kernel either way); new rows of
     eff.paged_kv_write (it takes [B, H, S, D] rows only); an output
     transpose that moves the head dim (the kernels write rows of head_dim
-    contiguous); the output of eff.paged_attention and eff.ring_attention
-    (their kernels write [B, H, S, D] only). Runs after
+    contiguous); the output of eff.ring_attention (its kernels write
+    [B, H, S, D] only). Runs after
     eff-kv-cache-inplace, eff-paged-kv and eff-split-kv-decode (so the
     layout lands on the combine that writes the result) and before
     eff-fuse-elementwise.

@@ -2,7 +2,8 @@
 //
 // A config struct with every size baked in and the dtype glue (ld/st of the
 // float operands, page/len of the int32 or int64 block table and sequence
-// lengths), then paged_attention_row<C, WARPS> (device/paged_attention.cuh),
+// lengths, eff.paged_attention's output row offset y_row through out_perm),
+// then paged_attention_row<C, WARPS> (device/paged_attention.cuh),
 // whose text the kernel carries (include-guarded, so several paged kernels
 // share one copy in a translation unit). One block of 4 warps per query row;
 // eff.paged_attention_partial: one per (query row, split), calling
@@ -10,6 +11,7 @@
 // rows may be runtime extents (batch()/seq() read effc_dims; the grid is
 // planned at their upper bounds, blocks past the run's rows return).
 //
+#include "compiler/codegen/AttentionDesc.h"
 #include "compiler/codegen/Families.h"
 #include "compiler/codegen/core/DTypeInfo.h"
 #include "compiler/codegen/core/EmitterUtil.h"
@@ -34,8 +36,14 @@ bool checkPaged(const KernelDesc &d, std::string &error) {
     error = d.op + ": expected 5 operands (q, k_cache, v_cache, block_table, seq_lens)";
     return false;
   }
-  if (splits == 0) {
-    outputsOk = d.outputs.size() == 1 && d.outputs[0].shape == d.inputs[0].shape &&
+  if (splits == 0) { // y: q's [B, Hq, S, D] stored through out_perm
+    std::optional<std::array<int64_t, 4>> perm = attentionOutPerm(d, error);
+    if (!perm)
+      return false;
+    outputsOk = d.outputs.size() == 1 && d.outputs[0].rank() == 4 && d.inputs[0].rank() == 4 &&
+                attentionLogicalShape(*perm, d.outputs[0].shape) ==
+                    std::array<int64_t, 4>{d.inputs[0].shape[0], d.inputs[0].shape[1],
+                                           d.inputs[0].shape[2], d.inputs[0].shape[3]} &&
                 d.outputs[0].dtype == d.inputs[0].dtype;
   } else {
     std::vector<int64_t> partial = {splits};
@@ -49,7 +57,8 @@ bool checkPaged(const KernelDesc &d, std::string &error) {
       d.inputs[2].shape != d.inputs[1].shape || d.inputs[3].rank() != 2 ||
       d.inputs[4].rank() != 1) {
     error = d.op + ": expected q [B, Hq, S, D], k_cache = v_cache [pages, Hkv, page_size, D], "
-                   "block_table [B, max_pages], seq_lens [B] and y of q's shape (partial: f32 "
+                   "block_table [B, max_pages], seq_lens [B] and y of q's shape through "
+                   "out_perm (partial: f32 "
                    "o_partial [splits, B, Hq, S, D] and lse [splits, B, Hq, S], 1..65535 splits)";
     return false;
   }
@@ -141,6 +150,13 @@ bool instantiatePagedAttention(const KernelDesc &d, const KernelChoice &c, std::
   w.line("static constexpr float SCALE = ", floatLit(float(d.floatAttr("scale", 1.0))), ";");
   w.line("static __device__ __forceinline__ float ld(const void *p, i64 i) { return ",
          loadAs(t, std::string("((const ") + elem + "*)p)", "i", Compute::F32), "; }");
+  if (!splitsOf(d)) { // y's row (b, h, s) through out_perm (checkPaged validated it)
+    std::optional<std::array<int64_t, 4>> perm = attentionOutPerm(d, error);
+    const std::array<Extent, 3> ost = attentionOutputStrides(*perm, d.outputs[0].extents());
+    w.line("static __device__ __forceinline__ i64 y_row(i64 b, i64 h, i64 s, const long long "
+           "*effc_dims) { return b * (",
+           ost[0].text(), ") + h * (", ost[1].text(), ") + s * (", ost[2].text(), "); }");
+  }
   w.line("static __device__ __forceinline__ void st(void *p, i64 i, float v) { ((", elem,
          "*)p)[i] = ", storeValue(t, "v", Compute::F32), "; }");
   w.line("static __device__ __forceinline__ i64 page(const void *p, i64 i) { return (i64)((const ",

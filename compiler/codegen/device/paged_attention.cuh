@@ -28,6 +28,9 @@
 //     rows are compact at the run's extents, blocks past them return);
 //   static float ld(const void *p, i64 i)      element i of q/k/v as fp32;
 //   static void st(void *p, i64 i, float v)    element i of y from fp32;
+//   static i64 y_row(i64 b, i64 h, i64 s, const long long *effc_dims)
+//     (paged_attention_row only) the offset of y's row (b, h, s): y is
+//     [B, HQ, S, D] stored through the op's out_perm, D contiguous;
 //   static i64 page(const void *table, i64 i)  block_table element i;
 //   static i64 len(const void *lens, i64 b)    seq_lens element b.
 // Robustness: seq_lens is clamped to [0, MB * PS] and a key whose page id is
@@ -125,9 +128,12 @@ template <class C, int WARPS>
 __device__ __forceinline__ void paged_attention_row(const void *q, const void *k, const void *v,
                                                     const void *table, const void *lens, void *y,
                                                     const long long *effc_dims) {
+  const i64 S = C::seq(effc_dims);
   paged_attention_range<C, WARPS>(q, k, v, table, lens, 0, i64(C::MB) * C::PS, effc_dims,
                                   [&](i64 row, int d, float o, float, float l) {
-                                    C::st(y, row * C::D + d, l > 0.0f ? o / l : 0.0f);
+                                    const i64 at = C::y_row(row / (S * C::HQ), (row / S) % C::HQ,
+                                                            row % S, effc_dims);
+                                    C::st(y, at + d, l > 0.0f ? o / l : 0.0f);
                                   });
 }
 

@@ -3,6 +3,7 @@
 // attributes, checked by one verifier; passes and kernel emitters trust
 // these ops, so every inconsistency is an error naming it.
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/ops/AttentionOutPerm.h"
 
 #include <array>
 #include <cmath>
@@ -28,12 +29,9 @@ static int64_t dimOf(Value value, int i) {
 
 //===- shared by attention and attention_partial ---------------------------===//
 
-/// The stored result shape: `logical` [B, Hq, S, Dv] transposed by out_perm
-/// (result dim k is logical dim out_perm[k]); out_perm must be a permutation
-/// of 0..3 that keeps Dv last (the kernels write rows of Dv contiguous).
-static LogicalResult permuteAttentionResult(std::optional<Location> loc,
-                                            std::optional<ArrayRef<int64_t>> outPerm,
-                                            SmallVector<int64_t> &logical) {
+LogicalResult mlir::eff::permuteAttentionResult(std::optional<Location> loc,
+                                                std::optional<ArrayRef<int64_t>> outPerm,
+                                                SmallVector<int64_t> &logical) {
   if (!outPerm)
     return success();
   std::array<bool, 4> seen{};

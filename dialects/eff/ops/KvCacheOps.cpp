@@ -3,6 +3,7 @@
 // agree on batch, heads, head dim and element type, and the cache has room
 // for every row count its static shapes allow.
 #include "dialects/eff/EffOps.h"
+#include "dialects/eff/ops/AttentionOutPerm.h"
 
 #include <array>
 #include <cmath>
@@ -174,6 +175,9 @@ LogicalResult PagedAttentionOp::verify() {
   if (failed(checkPagedAttention(getLoc(), getQ(), getKCache(), getVCache(), getBlockTable(),
                                  getSeqLens())))
     return failure();
+  SmallVector<int64_t> shape = {0, 0, 0, 0};
+  if (failed(permuteAttentionResult(getLoc(), getOutPerm(), shape)))
+    return failure();
   return verifyPagedAttributes(*this, getScaleAttr().getValueAsDouble(), int64_t(getCausal()),
                                int64_t(getWindow()));
 }
@@ -183,7 +187,12 @@ LogicalResult PagedAttentionOp::inferResultTypes(MLIRContext *, std::optional<Lo
   if (failed(checkPagedAttention(loc, adaptor.getQ(), adaptor.getKCache(), adaptor.getVCache(),
                                  adaptor.getBlockTable(), adaptor.getSeqLens())))
     return failure();
-  types.push_back(adaptor.getQ().getType());
+  // y is q's [B, Hq, S, D] stored through out_perm.
+  auto q = cast<RankedTensorType>(adaptor.getQ().getType());
+  SmallVector<int64_t> shape(q.getShape());
+  if (failed(permuteAttentionResult(loc, adaptor.getOutPerm(), shape)))
+    return failure();
+  types.push_back(RankedTensorType::get(shape, q.getElementType(), q.getEncoding()));
   return success();
 }
 

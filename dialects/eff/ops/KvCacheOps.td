@@ -81,12 +81,16 @@ def Eff_PagedAttentionOp : Eff_Op<"paged_attention"> {
     before the first query's window) within [0, NP):
     the host kernel reports either as an error; the CUDA kernel clamps
     seq_lens to MB * PS and skips keys of such pages, never reading outside
-    the pool. Never folded.
+    the pool. `out_perm` as eff.attention's: y stored as
+    transpose([B, Hq, S, D], out_perm), e.g. [0, 2, 1, 3] gives [B, S, Hq,
+    D] (eff-fold-attention-layout folds such a transpose reader in). Never
+    folded.
   }];
   let arguments = (ins Eff_FloatTensor:$q, Eff_FloatTensor:$k_cache, Eff_FloatTensor:$v_cache,
                        Eff_IndexTensor:$block_table, Eff_IndexTensor:$seq_lens,
                        F32Attr:$scale, Eff_DefaultI64<"1">:$causal,
-                       Eff_DefaultI64<"0">:$window);
+                       Eff_DefaultI64<"0">:$window,
+                       OptionalAttr<DenseI64ArrayAttr>:$out_perm);
   let results = (outs Eff_FloatTensor:$y);
   let hasVerifier = 1;
 }

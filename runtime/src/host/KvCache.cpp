@@ -5,6 +5,7 @@
 // the new rows into their pages.
 #include "host/KvCache.h"
 
+#include "host/AttentionRows.h"
 #include "host/KernelUtil.h"
 
 #include <algorithm>
@@ -248,15 +249,21 @@ void attendRange(const Paged &p, int64_t r, int64_t lo, int64_t hi, std::vector<
 Status pagedAttention(const KernelContext &c) {
   Paged p;
   EFFC_RETURN_IF_ERROR(readPaged(c, p));
-  EFFC_RETURN_IF_ERROR(c.checkOut(0, p.q->dtype, p.q->shape));
+  // y is [B, Hq, S, D] stored through out_perm.
+  auto layout = attentionOutputLayout(c, {p.B, p.Hq, p.S, p.D});
+  if (!layout.ok())
+    return layout.status();
+  const AttentionOutputLayout &out = *layout;
+  EFFC_RETURN_IF_ERROR(c.checkOut(0, p.q->dtype, out.shape));
   const int64_t D = p.D;
   parallelFor(p.B * p.Hq * p.S, p.MB * p.PS * D * 2, [&](int64_t r0, int64_t r1) {
     std::vector<float> qs(static_cast<size_t>(D)), acc(static_cast<size_t>(D)), scores;
     for (int64_t r = r0; r < r1; ++r) {
       float m, l;
       attendRange(p, r, 0, p.MB * p.PS, qs, scores, acc, m, l);
+      const int64_t at = out.offset(r / (p.S * p.Hq), (r / p.S) % p.Hq, r % p.S);
       for (int64_t d = 0; d < D; ++d)
-        storeF(p.q->dtype, c.out[0].data, size_t(r * D + d), l > 0 ? acc[size_t(d)] / l : 0.f);
+        storeF(p.q->dtype, c.out[0].data, size_t(at + d), l > 0 ? acc[size_t(d)] / l : 0.f);
     }
   });
   return Status::OK();

@@ -1,9 +1,10 @@
 // eff-fold-attention-layout, output side: a transpose that is the only
-// reader of an eff.attention or eff.attention_combine result folds into the
-// op (out_perm: the op writes transpose([B, Hq, S, Dv], out_perm)), composed
-// with an out_perm the op already has (none left when they cancel). Not
-// folded, with a remark: a transpose that moves the head dim, a result with
-// other readers, eff.paged_attention's output. Then the verifier's errors.
+// reader of an eff.attention, eff.paged_attention or eff.attention_combine
+// result folds into the op (out_perm: the op writes transpose([B, Hq, S,
+// Dv], out_perm)), composed with an out_perm the op already has (none left
+// when they cancel). Not folded, with a remark: a transpose that moves the
+// head dim, a result with other readers, eff.ring_attention's output. Then
+// the verifier's errors.
 // RUN: effc-opt %s --eff-fold-attention-layout=remarks=true -split-input-file -verify-diagnostics | FileCheck %s
 
 // CHECK-LABEL: func.func @attention_output(
@@ -56,26 +57,53 @@ func.func @compose(%q: tensor<1x2x3x4xf32>, %kv: tensor<1x2x5x4xf32>) -> (tensor
 
 // -----
 
+// Paged KV (effc --paged-kv): eff.paged_attention writes the layout too;
+// a transpose moving its head dim stays.
+// CHECK-LABEL: func.func @paged_output(
+// CHECK: eff.paged_attention %arg0, %arg1, %arg1, %arg2, %arg3 {out_perm = array<i64: 0, 2, 1, 3>, scale = 5.000000e-01 : f32} : {{.*}} -> tensor<1x3x2x4xf32>
+// CHECK-NEXT: eff.paged_attention {{.*}} -> tensor<1x2x3x4xf32>
+// CHECK-NEXT: eff.transpose
+// CHECK-NOT: eff.transpose
+func.func @paged_output(%q: tensor<1x2x3x4xf32>, %pool: tensor<8x2x4x4xf32>, %table: tensor<1x2xi32>, %lens: tensor<1xi32>) -> (tensor<1x3x2x4xf32>, tensor<1x2x4x3xf32>) {
+  // expected-remark @+1 {{eff.paged_attention writes its output in the layout of the 1 transpose(s) that read it (out_perm = [0, 2, 1, 3]); none further: its reader is no eff.transpose}}
+  %p = eff.paged_attention %q, %pool, %pool, %table, %lens {scale = 5.000000e-01 : f32} : (tensor<1x2x3x4xf32>, tensor<8x2x4x4xf32>, tensor<8x2x4x4xf32>, tensor<1x2xi32>, tensor<1xi32>) -> tensor<1x2x3x4xf32>
+  %t = eff.transpose %p {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x2x3x4xf32>) -> tensor<1x3x2x4xf32>
+  // expected-remark @+1 {{eff.paged_attention output transpose stays a kernel: the transpose [0, 1, 3, 2] moves the head dim (out_perm would be [0, 1, 3, 2]; the kernels write rows of head_dim contiguous)}}
+  %p2 = eff.paged_attention %q, %pool, %pool, %table, %lens {scale = 5.000000e-01 : f32} : (tensor<1x2x3x4xf32>, tensor<8x2x4x4xf32>, tensor<8x2x4x4xf32>, tensor<1x2xi32>, tensor<1xi32>) -> tensor<1x2x3x4xf32>
+  %t2 = eff.transpose %p2 {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x3x4xf32>) -> tensor<1x2x4x3xf32>
+  return %t, %t2 : tensor<1x3x2x4xf32>, tensor<1x2x4x3xf32>
+}
+
+// -----
+
+// Not folded: eff.ring_attention's output (its kernels take no out_perm).
+// CHECK-LABEL: func.func @ring_output(
+// CHECK: eff.ring_attention
+// CHECK-NEXT: eff.transpose
+func.func @ring_output(%q: tensor<1x2x4x8xf32>, %k: tensor<1x1x4x8xf32>) -> tensor<1x8x2x8xf32> {
+  // expected-remark @+1 {{eff.ring_attention output transpose stays a kernel: its kernels write [B, H, S, D] only (no out_perm)}}
+  %y = eff.ring_attention %q, %q, %k, %k, %k, %k {devices = array<i64: 0, 1>, num_kv_heads = 1 : i64, scale = 1.0 : f32} : (tensor<1x2x4x8xf32>, tensor<1x2x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>, tensor<1x1x4x8xf32>) -> tensor<1x2x8x8xf32>
+  %t = eff.transpose %y {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x2x8x8xf32>) -> tensor<1x8x2x8xf32>
+  return %t : tensor<1x8x2x8xf32>
+}
+
+// -----
+
 // Not folded: a transpose that moves the head dim, a result also returned
-// (the transpose stays a kernel either way), eff.paged_attention's output.
+// (the transpose stays a kernel either way).
 // CHECK-LABEL: func.func @not_folded(
 // CHECK: eff.attention {{.*}} -> tensor<1x2x3x4xf32>
 // CHECK: eff.transpose
 // CHECK: eff.attention {{.*}} -> tensor<1x2x3x4xf32>
 // CHECK: eff.transpose
-// CHECK: eff.paged_attention
-// CHECK: eff.transpose
-func.func @not_folded(%q: tensor<1x2x3x4xf32>, %kv: tensor<1x2x5x4xf32>, %pool: tensor<8x2x4x4xf32>, %table: tensor<1x2xi32>, %lens: tensor<1xi32>) -> (tensor<1x2x4x3xf32>, tensor<1x3x2x4xf32>, tensor<1x2x3x4xf32>, tensor<1x3x2x4xf32>) {
+func.func @not_folded(%q: tensor<1x2x3x4xf32>, %kv: tensor<1x2x5x4xf32>) -> (tensor<1x2x4x3xf32>, tensor<1x3x2x4xf32>, tensor<1x2x3x4xf32>) {
   // expected-remark @+1 {{eff.attention output transpose stays a kernel: the transpose [0, 1, 3, 2] moves the head dim (out_perm would be [0, 1, 3, 2]; the kernels write rows of head_dim contiguous)}}
   %y = eff.attention %q, %kv, %kv {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<1x2x3x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>) -> tensor<1x2x3x4xf32>
   %t = eff.transpose %y {perm = array<i64: 0, 1, 3, 2>} : (tensor<1x2x3x4xf32>) -> tensor<1x2x4x3xf32>
   // expected-remark @+1 {{eff.attention output transpose stays a kernel: the result has other readers than the transpose (it stays a kernel either way)}}
   %y2 = eff.attention %q, %kv, %kv {num_kv_heads = 2 : i64, scale = 5.000000e-01 : f32} : (tensor<1x2x3x4xf32>, tensor<1x2x5x4xf32>, tensor<1x2x5x4xf32>) -> tensor<1x2x3x4xf32>
   %t2 = eff.transpose %y2 {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x2x3x4xf32>) -> tensor<1x3x2x4xf32>
-  // expected-remark @+1 {{eff.paged_attention output transpose stays a kernel: its kernels write [B, H, S, D] only (no out_perm)}}
-  %p = eff.paged_attention %q, %pool, %pool, %table, %lens {scale = 5.000000e-01 : f32} : (tensor<1x2x3x4xf32>, tensor<8x2x4x4xf32>, tensor<8x2x4x4xf32>, tensor<1x2xi32>, tensor<1xi32>) -> tensor<1x2x3x4xf32>
-  %t3 = eff.transpose %p {perm = array<i64: 0, 2, 1, 3>} : (tensor<1x2x3x4xf32>) -> tensor<1x3x2x4xf32>
-  return %t, %t2, %y2, %t3 : tensor<1x2x4x3xf32>, tensor<1x3x2x4xf32>, tensor<1x2x3x4xf32>, tensor<1x3x2x4xf32>
+  return %t, %t2, %y2 : tensor<1x2x4x3xf32>, tensor<1x3x2x4xf32>, tensor<1x2x3x4xf32>
 }
 
 // -----
@@ -119,4 +147,21 @@ func.func @combine_unpermuted_result(%p: tensor<4x2x8x1x64xf32>, %l: tensor<4x2x
   // expected-error @+1 {{'eff.attention_combine' op failed to infer returned types}}
   %o = eff.attention_combine %p, %l {out_perm = array<i64: 0, 2, 1, 3>, to = 16 : i64} : (tensor<4x2x8x1x64xf32>, tensor<4x2x8x1xf32>) -> tensor<2x8x1x64xbf16>
   return %o : tensor<2x8x1x64xbf16>
+}
+
+// -----
+
+func.func @bad_paged_perm(%q: tensor<1x2x3x4xf32>, %pool: tensor<8x2x4x4xf32>, %table: tensor<1x2xi32>, %lens: tensor<1xi32>) -> tensor<1x2x3x4xf32> {
+  // expected-error @+1 {{out_perm must be a permutation of 0..3 with out_perm[3] = 3 (head dim last), got [2, 2, 1, 3]}}
+  %p = eff.paged_attention %q, %pool, %pool, %table, %lens {out_perm = array<i64: 2, 2, 1, 3>, scale = 5.000000e-01 : f32} : (tensor<1x2x3x4xf32>, tensor<8x2x4x4xf32>, tensor<8x2x4x4xf32>, tensor<1x2xi32>, tensor<1xi32>) -> tensor<1x2x3x4xf32>
+  return %p : tensor<1x2x3x4xf32>
+}
+
+// -----
+
+func.func @paged_unpermuted_result(%q: tensor<1x2x3x4xf32>, %pool: tensor<8x2x4x4xf32>, %table: tensor<1x2xi32>, %lens: tensor<1xi32>) -> tensor<1x2x3x4xf32> {
+  // expected-error @+2 {{'eff.paged_attention' op inferred type(s) 'tensor<1x3x2x4xf32>' are incompatible with return type(s) of operation 'tensor<1x2x3x4xf32>'}}
+  // expected-error @+1 {{'eff.paged_attention' op failed to infer returned types}}
+  %p = eff.paged_attention %q, %pool, %pool, %table, %lens {out_perm = array<i64: 0, 2, 1, 3>, scale = 5.000000e-01 : f32} : (tensor<1x2x3x4xf32>, tensor<8x2x4x4xf32>, tensor<8x2x4x4xf32>, tensor<1x2xi32>, tensor<1xi32>) -> tensor<1x2x3x4xf32>
+  return %p : tensor<1x2x3x4xf32>
 }

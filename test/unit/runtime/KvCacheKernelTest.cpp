@@ -2,7 +2,8 @@
 // kernel gives concat(past, new_rows) along the sequence axis; kvAppendRows
 // writes only the new rows into a cache with room to spare and copies the
 // past rows only when they are not the cache's own; bounds are errors.
-// eff.paged_kv_write stores new rows into the pages slot_mapping names.
+// eff.paged_kv_write stores new rows into the pages slot_mapping names;
+// eff.paged_attention's out_perm stores its result permuted.
 #include "HostTensorRefs.h"
 #include "effc/Tensor.h"
 #include "host/HostKernels.h"
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <iterator>
 #include <numeric>
 
@@ -222,6 +224,60 @@ TEST(KvCacheKernel, PagedKvWriteStoresRowsInTheirPages) {
   EXPECT_EQ(
       s.message(),
       "eff.paged_kv_write: slot_mapping[0, 1] = 6 is outside the pool's 3 pages x 2 positions");
+}
+
+// out_perm (eff-fold-attention-layout): eff.paged_attention stores its
+// result as transpose(result, out_perm), bitwise the values an explicit
+// eff.transpose of the unpermuted result gives (f32 and bf16); a
+// permutation moving the head dim is refused.
+TEST(KvCacheKernel, PagedAttentionOutPermEqualsExplicitTranspose) {
+  const int64_t B = 2, Hq = 4, Hkv = 2, S = 3, D = 4, NP = 6, PS = 2, MB = 3;
+  HostTensor q32 = rowsOf(B, Hq, S, D, 0), pool32 = rowsOf(NP, Hkv, PS, D, 0.25f);
+  for (HostTensor *t : {&q32, &pool32}) // small, varied values: softmax over distinct scores
+    for (int64_t i = 0; i < t->numElements(); ++i)
+      t->data<float>()[i] = float((int64_t(t->data<float>()[i] * 4) * 37) % 23) / 16.f - 0.7f;
+  HostTensor table(DType::INT32, {B, MB}), lens(DType::INT32, {B});
+  const int32_t pages[] = {4, 0, 2, 1, 5, 3}, held[] = {5, 6};
+  std::copy(std::begin(pages), std::end(pages), table.data<int32_t>());
+  std::copy(std::begin(held), std::end(held), lens.data<int32_t>());
+  auto same = [](const HostTensor &x, const HostTensor &y) {
+    return x.shape() == y.shape() && x.byteSize() == y.byteSize() &&
+           std::memcmp(x.data(), y.data(), x.byteSize()) == 0;
+  };
+  for (DType dtype : {DType::FLOAT32, DType::BFLOAT16})
+    for (const std::vector<int64_t> &perm :
+         {std::vector<int64_t>{0, 2, 1, 3}, std::vector<int64_t>{2, 0, 1, 3}}) {
+      SCOPED_TRACE(std::to_string(int(dtype)) + " perm " + shapeToString(perm));
+      HostTensor q(dtype, {B, Hq, S, D}), pool(dtype, {NP, Hkv, PS, D});
+      ASSERT_TRUE(
+          host::runKernel("eff.cast", {{"to", int64_t(dtype)}}, {cref(q32)}, {ref(q)}).ok());
+      ASSERT_TRUE(
+          host::runKernel("eff.cast", {{"to", int64_t(dtype)}}, {cref(pool32)}, {ref(pool)}).ok());
+      std::vector<host::ConstTensorRef> ins{cref(q), cref(pool), cref(pool), cref(table),
+                                            cref(lens)};
+      host::Attrs a{{"scale", 0.5}, {"causal", int64_t(1)}};
+      const std::vector<int64_t> logical{B, Hq, S, D};
+      std::vector<int64_t> stored;
+      for (int64_t axis : perm)
+        stored.push_back(logical[size_t(axis)]);
+      HostTensor y(dtype, logical), expected(dtype, stored), permuted(dtype, stored);
+      Status st = host::runKernel("eff.paged_attention", a, ins, {ref(y)});
+      ASSERT_TRUE(st.ok()) << st.message();
+      ASSERT_TRUE(
+          host::runKernel("eff.transpose", {{"perm", perm}}, {cref(y)}, {ref(expected)}).ok());
+      host::Attrs withPerm = a;
+      withPerm["out_perm"] = perm;
+      st = host::runKernel("eff.paged_attention", withPerm, ins, {ref(permuted)});
+      ASSERT_TRUE(st.ok()) << st.message();
+      EXPECT_TRUE(same(permuted, expected));
+      // The unpermuted shape is not the output's under out_perm.
+      st = host::runKernel("eff.paged_attention", withPerm, ins, {ref(y)});
+      EXPECT_FALSE(st.ok());
+      withPerm["out_perm"] = std::vector<int64_t>{0, 1, 3, 2};
+      st = host::runKernel("eff.paged_attention", withPerm, ins, {ref(permuted)});
+      EXPECT_EQ(st.message(), "eff.paged_attention: out_perm must be a permutation of 0..3 with "
+                              "out_perm[3] = 3, got [0, 1, 3, 2]");
+    }
 }
 
 } // namespace
