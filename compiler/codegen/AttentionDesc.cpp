@@ -3,7 +3,9 @@
 
 #include "compiler/codegen/core/DTypeInfo.h"
 #include "compiler/codegen/core/EmitterUtil.h"
+#include "host/AttentionOutPerm.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace effc::codegen {
@@ -13,20 +15,12 @@ std::optional<std::array<int64_t, 4>> attentionOutPerm(const KernelDesc &d, std:
   std::optional<std::vector<int64_t>> given = d.intsAttr("out_perm");
   if (!given)
     return perm;
-  std::array<bool, 4> seen{};
-  bool valid = given->size() == 4;
-  for (size_t k = 0; valid && k < 4; ++k) {
-    const int64_t a = (*given)[k];
-    valid = a >= 0 && a <= 3 && !seen[size_t(a)];
-    if (valid)
-      seen[size_t(a)] = true;
-    perm[k] = a;
-  }
-  if (!valid || perm[3] != 3) {
+  if (!host::isAttentionOutPerm(*given)) {
     error = d.op + ": out_perm must be a permutation of 0..3 with out_perm[3] = 3, got " +
             shapeText(*given);
     return std::nullopt;
   }
+  std::copy(given->begin(), given->end(), perm.begin());
   return perm;
 }
 

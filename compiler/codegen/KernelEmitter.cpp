@@ -129,7 +129,7 @@ std::string CudaTranslationUnit::source() const {
   if (quant)
     text += deviceSources({"quant_defs.cuh", "quant_linear.cuh"});
   if (moe)
-    text += deviceSources({"moe.cuh", "moe_partition.cuh"});
+    text += deviceSources({"moe_tiles.cuh", "moe.cuh", "moe_partition.cuh"});
   if (moe && hopper) // the MoE expert GEMMs' wgmma kernels (sm_90a)
     text += deviceSources({"moe_wgmma.cuh", "moe_wgmma_tma.cuh"});
   return text + kernels;

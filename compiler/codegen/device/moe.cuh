@@ -22,6 +22,7 @@
 #ifndef EFFC_DEVICE_MOE_CUH
 #define EFFC_DEVICE_MOE_CUH
 
+#include "moe_tiles.cuh"
 #include "primitives.cuh"
 
 #define MOE_SOFTMAX_TOPK 0
@@ -537,8 +538,6 @@ __device__ void moe_expert_gemv(const void *A, const void *W, const void *index,
 // STAGES, BN. Needs KD % BK == 0 and N % (GATED ? BN/2 : BN) == 0. Launch:
 // grid (m-tiles bound, N / (GATED ? BN/2 : BN)), 256 threads,
 // MOE_MMA_SMEM(BN, BK, STAGES) bytes.
-#define MOE_MMA_BM 128
-#define MOE_MMA_SMEM(BN, BK, STAGES) ((STAGES) * (MOE_MMA_BM + (BN)) * (BK) * 2)
 // The dynamic shared memory (a macro so that the host emulation in
 // test/unit/codegen/MoEEmuTest.cpp can supply its own array).
 #ifndef MOE_DYN_SMEM

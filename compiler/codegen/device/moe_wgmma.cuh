@@ -23,10 +23,6 @@
 #include "hopper.cuh"
 #include "moe.cuh"
 
-// 48 KiB a stage (A 128 x 64, B 256 x 64, 16-bit), + 1 KiB to align the
-// ring to the 1024-byte swizzle atom.
-#define MOE_WGMMA_SMEM(STAGES) ((STAGES) * (128 + 256) * 64 * 2 + 1024)
-
 // The epilogue of a warpgroup's 64 x 256 accumulators (rows from pw, of
 // which those < p1 are stored; columns from n0): GATED, h = act(g) * u in
 // 16 bits (accumulators i < 64 the gate, i + 64 the up values); else fp32.
@@ -75,7 +71,8 @@ __device__ __forceinline__ void moe_wg_ktile(float (&acc)[BN / 2], unsigned aRow
 
 template <class C>
 __device__ void moe_grouped_wgmma(const void *A, const void *W, const int *order, void *out) {
-  constexpr int BM = 128, BN = 256, BK = 64, STAGES = C::STAGES, NACC = BN / 2;
+  constexpr int BM = MOE_MMA_BM, BN = MOE_WGMMA_BN, BK = MOE_WGMMA_BK, STAGES = C::STAGES,
+                NACC = BN / 2;
   constexpr int A_BYTES = BM * BK * 2, STAGE_BYTES = (BM + BN) * BK * 2, KT = C::KD / BK;
   constexpr int COLS = C::GATED ? BN / 2 : BN;
   static_assert(C::KD % BK == 0 && C::N % COLS == 0, "tile divisibility");

@@ -39,14 +39,11 @@
 
 #include "moe_wgmma.cuh"
 
-// The ring (48 KiB a stage) after 1 KiB of alignment, then the mbarriers
-// and the gathered tile's A rows (1 KiB).
-#define MOE_WGMMA_TMA_SMEM(STAGES) (MOE_WGMMA_SMEM(STAGES) + 1024)
-
 template <class C>
 __device__ void moe_grouped_wgmma_tma(const void *A, const int *order, void *out,
                                       const HopTensorMap *tmA, const HopTensorMap *tmW) {
-  constexpr int BM = 128, BN = 256, BK = 64, STAGES = C::STAGES, NACC = BN / 2;
+  constexpr int BM = MOE_MMA_BM, BN = MOE_WGMMA_BN, BK = MOE_WGMMA_BK, STAGES = C::STAGES,
+                NACC = BN / 2;
   constexpr int A_BYTES = BM * BK * 2, STAGE_BYTES = (BM + BN) * BK * 2, KT = C::KD / BK;
   constexpr int COLS = C::GATED ? BN / 2 : BN;
   constexpr bool GATHER = C::GATED && !C::DENSE;

@@ -3,6 +3,7 @@
 
 #include "compiler/codegen/core/CudaWriter.h"
 #include "compiler/codegen/device/DeviceCode.h"
+#include "moe_tiles.cuh"
 
 #include <algorithm>
 
@@ -87,11 +88,12 @@ bool parseRouting(const std::string &name, Routing &out) {
 
 std::string moePrelude(bool wgmma, bool tma) {
   if (wgmma && tma)
-    return deviceSources(
-        {"primitives.cuh", "hopper.cuh", "moe.cuh", "moe_wgmma.cuh", "moe_wgmma_tma.cuh"});
+    return deviceSources({"primitives.cuh", "hopper.cuh", "moe_tiles.cuh", "moe.cuh",
+                          "moe_wgmma.cuh", "moe_wgmma_tma.cuh"});
   if (wgmma)
-    return deviceSources({"primitives.cuh", "hopper.cuh", "moe.cuh", "moe_wgmma.cuh"});
-  return deviceSources({"primitives.cuh", "moe.cuh"});
+    return deviceSources(
+        {"primitives.cuh", "hopper.cuh", "moe_tiles.cuh", "moe.cuh", "moe_wgmma.cuh"});
+  return deviceSources({"primitives.cuh", "moe_tiles.cuh", "moe.cuh"});
 }
 
 bool emitRoute(const RouteSpec &s, const std::string &name, std::string &source, LaunchDims &launch,
@@ -252,7 +254,7 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
     return false;
   }
   const bool mma = usesTensorCores(s), wgmma = usesWgmma(s), tma = usesWgmmaTma(s);
-  const int bk = wgmma ? 64 : mmaTileK(s), bn = wgmma ? 256 : mmaTileN(s);
+  const int bk = wgmma ? MOE_WGMMA_BK : mmaTileK(s), bn = wgmma ? MOE_WGMMA_BN : mmaTileN(s);
   const int stages = wgmma || bk == 32 ? 4 : 3;
   const int esize = s.dtype == DType::FLOAT32 ? 4 : 2;
   const int vec = s.KD % (16 / esize) == 0 ? 16 / esize : 1;
@@ -280,9 +282,9 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
   launch = LaunchDims();
   // Bound on the experts' 128-row tiles: sum ceil(c_e / 128) over experts
   // with sum c_e = T*K is < T*K/128 + E (and each c_e <= T).
-  int64_t tiles = ceilDiv(s.outRows(), 128);
+  int64_t tiles = ceilDiv(s.outRows(), MOE_MMA_BM);
   if (s.rows == Rows::Sorted)
-    tiles = std::min(ceilDiv(s.T * s.K, 128) + s.E - 1, s.E * ceilDiv(s.T, 128));
+    tiles = std::min(ceilDiv(s.T * s.K, MOE_MMA_BM) + s.E - 1, s.E * ceilDiv(s.T, MOE_MMA_BM));
   if (tma) {
     // 1 producer + 2 consumer warpgroups; the tensor maps after the pointers
     // (expertGemmTmaMaps); minimum 1 block an SM for setmaxnreg.
@@ -292,26 +294,20 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
            "const __grid_constant__ HopTensorMap tmA, const __grid_constant__ HopTensorMap tmW) {");
     w.line("moe_grouped_wgmma_tma<", cfg, ">(in0, (const int*)in2, out0, &tmA, &tmW);");
     w.close();
-    launch.grid[0] = uint32_t(tiles);
-    launch.grid[1] = uint32_t(s.N / (s.gated ? 128 : 256));
-    launch.block[0] = 384;
-    launch.sharedBytes = uint32_t(4 * (128 + 256) * 64 * 2 + 2048); // MOE_WGMMA_TMA_SMEM(4)
-  } else if (wgmma) {
+  } else if (wgmma || mma) {
     openWrapper(w, name, 256, 3, 1);
-    w.line("moe_grouped_wgmma<", cfg, ">(in0, in1, (const int*)in2, out0);");
+    w.line(wgmma ? "moe_grouped_wgmma<" : "moe_grouped_mma<", cfg,
+           ">(in0, in1, (const int*)in2, out0);");
     w.close();
-    launch.grid[0] = uint32_t(tiles);
-    launch.grid[1] = uint32_t(s.N / (s.gated ? 128 : 256));
-    launch.block[0] = 256;
-    launch.sharedBytes = uint32_t(4 * (128 + 256) * 64 * 2 + 1024); // MOE_WGMMA_SMEM(4)
-  } else if (mma) {
-    openWrapper(w, name, 256, 3, 1);
-    w.line("moe_grouped_mma<", cfg, ">(in0, in1, (const int*)in2, out0);");
-    w.close();
+  }
+  if (tma || wgmma ||
+      mma) { // one MOE_MMA_BM x bn tile a block; gated: bn / 2 outputs of gate and up
     launch.grid[0] = uint32_t(tiles);
     launch.grid[1] = uint32_t(s.N / (s.gated ? bn / 2 : bn));
-    launch.block[0] = 256;
-    launch.sharedBytes = uint32_t(stages * (128 + bn) * bk * 2); // MOE_MMA_SMEM
+    launch.block[0] = tma ? 384 : 256;
+    launch.sharedBytes = uint32_t(tma     ? MOE_WGMMA_TMA_SMEM(stages)
+                                  : wgmma ? MOE_WGMMA_SMEM(stages)
+                                          : MOE_MMA_SMEM(bn, bk, stages));
   } else {
     openWrapper(w, name, 32 * kGemvWarps, 3, 1);
     w.line("moe_expert_gemv<", cfg, ">(in0, in1, in2, out0);");

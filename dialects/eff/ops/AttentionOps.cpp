@@ -4,6 +4,7 @@
 // these ops, so every inconsistency is an error naming it.
 #include "dialects/eff/EffOps.h"
 #include "dialects/eff/ops/AttentionOutPerm.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 
 #include <array>
 #include <cmath>
@@ -34,23 +35,11 @@ LogicalResult mlir::eff::permuteAttentionResult(std::optional<Location> loc,
                                                 SmallVector<int64_t> &logical) {
   if (!outPerm)
     return success();
-  std::array<bool, 4> seen{};
-  bool valid = outPerm->size() == 4;
-  for (int64_t a : *outPerm) {
-    valid = valid && a >= 0 && a <= 3 && !seen[size_t(a)];
-    if (!valid)
-      break;
-    seen[size_t(a)] = true;
-  }
-  if (!valid || (*outPerm)[3] != 3) {
-    std::string given;
-    for (int64_t a : *outPerm)
-      given += (given.empty() ? "" : ", ") + std::to_string(a);
+  if (outPerm->size() != 4 || !isPermutationVector(*outPerm) || outPerm->back() != 3)
     return emitOptionalError(loc,
                              "out_perm must be a permutation of 0..3 with out_perm[3] = 3 (head "
                              "dim last), got [",
-                             given, "]");
-  }
+                             *outPerm, "]");
   SmallVector<int64_t> stored;
   for (int64_t a : *outPerm)
     stored.push_back(logical[size_t(a)]);

@@ -4,6 +4,7 @@
 // for every row count its static shapes allow.
 #include "dialects/eff/EffOps.h"
 #include "dialects/eff/ops/AttentionOutPerm.h"
+#include "mlir/Dialect/Utils/IndexingUtils.h"
 
 #include <array>
 #include <cmath>
@@ -32,22 +33,12 @@ static LogicalResult checkKvAppend(std::optional<Location> loc, Value past, Valu
   // The rows appended: new_rows itself, or transpose(new_rows, rows_perm).
   RankedTensorType n = stored;
   if (rowsPerm) {
+    if (rowsPerm->size() != 4 || !isPermutationVector(*rowsPerm))
+      return emitOptionalError(loc, "rows_perm must be a permutation of 0..3, got [", *rowsPerm,
+                               "]");
     SmallVector<int64_t> logical;
-    std::array<bool, 4> seen{};
-    bool valid = rowsPerm->size() == 4;
-    for (int64_t a : *rowsPerm) {
-      valid = valid && a >= 0 && a <= 3 && !seen[size_t(a)];
-      if (!valid)
-        break;
-      seen[size_t(a)] = true;
+    for (int64_t a : *rowsPerm)
       logical.push_back(stored.getDimSize(a));
-    }
-    if (!valid) {
-      std::string given;
-      for (int64_t a : *rowsPerm)
-        given += (given.empty() ? "" : ", ") + std::to_string(a);
-      return emitOptionalError(loc, "rows_perm must be a permutation of 0..3, got [", given, "]");
-    }
     n = RankedTensorType::get(logical, stored.getElementType());
   }
   if (rowsOffset) { // a window of the rows: dims B, H and D are past's

@@ -1,4 +1,5 @@
 #include "host/AttentionRows.h"
+#include "host/AttentionOutPerm.h"
 
 #include <algorithm>
 #include <cmath>
@@ -100,15 +101,7 @@ StatusOr<AttentionOutputLayout> attentionOutputLayout(const KernelContext &c,
     return perm.status();
   std::vector<int64_t> p = {0, 1, 2, 3};
   if (permuted) {
-    std::array<bool, 4> seen{};
-    bool valid = perm->size() == 4;
-    for (size_t k = 0; valid && k < 4; ++k) {
-      const int64_t a = (*perm)[k];
-      valid = a >= 0 && a <= 3 && !seen[size_t(a)];
-      if (valid)
-        seen[size_t(a)] = true;
-    }
-    if (!valid || (*perm)[3] != 3)
+    if (!isAttentionOutPerm(*perm))
       return c.error("out_perm must be a permutation of 0..3 with out_perm[3] = 3, got " +
                      shapeToString(*perm));
     p = *perm;

@@ -16,6 +16,7 @@
 #include "CudaEmulation.h"
 #include "compiler/codegen/moe/MoEKernels.h"
 #include "host/HostKernels.h"
+#include "moe_tiles.cuh"
 
 #include <gtest/gtest.h>
 
@@ -23,7 +24,7 @@
 
 namespace emu {
 
-alignas(1024) unsigned char gDynSmem[4 * (128 + 256) * 64 * 2 + 2048]; // MOE_WGMMA_TMA_SMEM(4)
+alignas(1024) unsigned char gDynSmem[MOE_WGMMA_TMA_SMEM(4)];
 #define MOE_DYN_SMEM(name) unsigned char *name = gDynSmem
 #include "hopper.cuh" // the layout encoders (hop_sw128, hop_desc_sw128); no asm is instantiated
 #include "moe.cuh"
