@@ -24,20 +24,49 @@ template <typename T> T product(const std::vector<T> &v, size_t from, size_t to)
   return p;
 }
 
-/// The grid-stride loop's items: one per output element (split: per input
-/// element); with runtime extents, an expression of effc_dims.
 /// eff.kv_append into session state (effc --kv-state): only the new rows move.
 bool isStateAppend(const KernelDesc &d) {
   return d.is(EffOp::KvAppendOp) && d.outputs[0].capacity > 0;
 }
 
-/// The tensor whose elements the grid-stride loop visits.
-const TensorDesc &loopTensor(const KernelDesc &d) {
-  return d.is(EffOp::SplitOp) || isStateAppend(d) ? d.inputs[d.is(EffOp::SplitOp) ? 0 : 1]
-                                                  : d.outputs[0];
+/// eff.kv_append into session state: the [B, H, S, D] rows it appends,
+/// new_rows through rows_perm or, with rows_offset, the window of them whose
+/// B, H and D are past's (the merged q/k/v GEMM's V heads). Runtime extents
+/// and the largest values.
+struct AppendRows {
+  std::vector<Extent> extents;
+  std::vector<int64_t> largest;
+};
+AppendRows stateAppendRows(const KernelDesc &d) {
+  const TensorDesc &past = d.inputs[0], &stored = d.inputs[1];
+  const std::vector<Extent> storedExtents = stored.extents(), pastExtents = past.extents();
+  AppendRows rows{storedExtents, stored.shape};
+  if (std::optional<std::vector<int64_t>> perm = d.intsAttr("rows_perm"))
+    for (size_t k = 0; k < rows.extents.size(); ++k) {
+      rows.extents[k] = storedExtents[size_t((*perm)[k])];
+      rows.largest[k] = stored.shape[size_t((*perm)[k])];
+    }
+  if (d.intsAttr("rows_offset"))
+    for (size_t k : {0, 1, 3}) {
+      rows.extents[k] = pastExtents[k];
+      rows.largest[k] = past.shape[k];
+    }
+  return rows;
 }
 
-Extent loopItems(const KernelDesc &d) { return loopTensor(d).elements(); }
+/// The grid-stride loop's items (with runtime extents, an expression of
+/// effc_dims): one per output element; split, per input element; a state
+/// append, per element of the rows it appends.
+Extent loopItems(const KernelDesc &d) {
+  if (isStateAppend(d))
+    return product(stateAppendRows(d).extents, 0, 4);
+  return (d.is(EffOp::SplitOp) ? d.inputs[0] : d.outputs[0]).elements();
+}
+int64_t largestLoopItems(const KernelDesc &d) {
+  if (isStateAppend(d))
+    return product(stateAppendRows(d).largest, 0, 4);
+  return (d.is(EffOp::SplitOp) ? d.inputs[0] : d.outputs[0]).numElements();
+}
 
 /// Writes the kernel around the chosen grid-stride loop (gridStrideChoice);
 /// `body` emits the loop body (the loop variable is `i`).
@@ -267,15 +296,7 @@ bool emitConcat(const KernelDesc &d, const KernelChoice &c, std::string &out, st
 /// With rows_perm the loop still walks the rows in [B, H, S, D] order and
 /// reads x1 through the permutation's strides.
 bool emitStateAppend(const KernelDesc &d, const KernelChoice &c, std::string &out) {
-  // The rows' [B, H, S, D] extents: new_rows', in rows_perm's order.
-  const std::vector<Extent> stored = d.inputs[1].extents();
-  std::vector<Extent> rows = stored;
-  if (std::optional<std::vector<int64_t>> perm = d.intsAttr("rows_perm"))
-    for (size_t k = 0; k < rows.size(); ++k)
-      rows[k] = stored[size_t((*perm)[k])];
-  if (d.intsAttr("rows_offset")) // a window: dims B, H and D are past's
-    for (size_t k : {0, 1, 3})
-      rows[k] = d.inputs[0].extents()[k];
+  const std::vector<Extent> rows = stateAppendRows(d).extents;
   const Extent P = d.inputs[0].extents()[2], slice = rows[2] * rows[3];
   const std::optional<KvRows> rowStride = kvRowStrides(d);
   gridKernel(d, c, out, [&](CudaWriter &w, const std::string &ix) {
@@ -660,8 +681,7 @@ bool chooseDataMovement(const KernelDesc &d, KernelChoice &c, std::string &error
     error = d.op + ": past and new_rows must be 4-D";
     return false;
   }
-  const TensorDesc &items = loopTensor(d);
-  c = gridStrideChoice(c.family, items.numElements());
+  c = gridStrideChoice(c.family, largestLoopItems(d));
   c.launch.followRuntime(0, loopItems(d), c.threads(), c.launch.grid[0]);
   return true;
 }
