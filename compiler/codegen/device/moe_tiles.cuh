@@ -16,8 +16,7 @@
 #define MOE_WGMMA_BN 256
 #define MOE_WGMMA_BK 64
 // 48 KiB a stage, + 1 KiB to align the ring to the 1024-byte swizzle atom.
-#define MOE_WGMMA_SMEM(STAGES)                                                                     \
-  ((STAGES) * (MOE_MMA_BM + MOE_WGMMA_BN) * MOE_WGMMA_BK * 2 + 1024)
+#define MOE_WGMMA_SMEM(STAGES) ((STAGES) * (MOE_MMA_BM + MOE_WGMMA_BN) * MOE_WGMMA_BK * 2 + 1024)
 // The TMA kernel: the ring, then its mbarriers and the gathered tile's A rows (1 KiB).
 #define MOE_WGMMA_TMA_SMEM(STAGES) (MOE_WGMMA_SMEM(STAGES) + 1024)
 
