@@ -79,9 +79,10 @@ cl::opt<std::string> decodeGemv(
     "decode-gemv",
     cl::desc("Kernel of decode-sized runs (at most 16 rows) of GEMMs over runtime rows: v1 "
              "(16 columns an item, one k row a thread), rows (B's rows read 128-byte-wide, "
-             "columns an item by rule), rows16..rows256 (that many columns an item); "
-             "default: the tuned choice. Weights stored [N, K] keep the default"),
-    cl::init(""), cl::value_desc("v1|rows|rowsW"), cl::cat(effcCategory));
+             "columns an item by rule), rows16..rows256 (that many columns an item), wide "
+             "(rows where the rule gives 128+ columns: LM heads; else v1); default: the tuned "
+             "choice (wide). Weights stored [N, K] keep v1"),
+    cl::init(""), cl::value_desc("v1|rows|rowsW|wide"), cl::cat(effcCategory));
 cl::opt<bool>
     raiseAttention("raise-attention",
                    cl::desc("Recognize attention subgraphs and run them as FlashAttention "

@@ -89,11 +89,12 @@ struct DecodeGemv {
 };
 /// The decode kernel where s.decodeGemv is empty: the one name to change
 /// when test/gpu/decode_gemv_variants.sh finds a faster one.
-constexpr const char *kDefaultDecodeGemv = "v1";
+constexpr const char *kDefaultDecodeGemv = "wide";
 /// The variant names chooseDecodeGemv knows: v1 (tcg_decode_gemv), rows
 /// (tcg_decode_gemv_rows, cols by rule: the widest of 256..16 whose items
 /// fill >= 90% of their waves over s.numSMs, else the fullest), rows16 ..
-/// rows256 (cols forced). One table in TensorCoreGemm.cpp holds them.
+/// rows256 (cols forced), wide (rows where the rule gives 128 or 256
+/// columns, else v1). One table in TensorCoreGemm.cpp holds them.
 const std::vector<std::string> &decodeGemvVariants();
 /// The decode kernel of `s` (decodeRows(s) > 0): variant s.decodeGemv,
 /// else kDefaultDecodeGemv. The default falls back to v1 where rows does

@@ -133,11 +133,21 @@ TEST(DecodeGemvEmu, VariantsAndErrors) {
   std::string error;
   for (const std::string &v : tcgemm::decodeGemvVariants()) {
     EXPECT_TRUE(tcgemm::chooseDecodeGemv(decodeSpec(2048, 2048, false, v), dv, error)) << v;
-    EXPECT_EQ(dv.rows, v != "v1") << v;
+    EXPECT_EQ(dv.rows, v != "v1" && v != "wide") << v; // wide: v1 on N = 2048
     EXPECT_EQ(tcgemm::unsupportedReason(decodeSpec(2048, 2048, false, v)), "") << v;
   }
   EXPECT_TRUE(tcgemm::chooseDecodeGemv(decodeSpec(2048, 2048, false, "rows128"), dv, error));
   EXPECT_EQ(dv.cols, 128);
+  // wide (the default): rows where the rule gives 128+ columns (LM heads), else v1.
+  EXPECT_TRUE(tcgemm::chooseDecodeGemv(decodeSpec(128256, 2048), dv, error));
+  EXPECT_TRUE(dv.rows);
+  EXPECT_EQ(dv.cols, 256);
+  EXPECT_TRUE(tcgemm::chooseDecodeGemv(decodeSpec(50257, 768, false, "wide"), dv, error));
+  EXPECT_TRUE(dv.rows);
+  EXPECT_EQ(dv.cols, 128);
+  EXPECT_TRUE(tcgemm::chooseDecodeGemv(decodeSpec(8192, 2048), dv, error));
+  EXPECT_FALSE(dv.rows);
+  EXPECT_EQ(dv.cols, 16);
   // B [N][K]: the default falls back to v1; a named rows variant is an error.
   EXPECT_TRUE(tcgemm::chooseDecodeGemv(decodeSpec(2048, 2048, true), dv, error));
   EXPECT_FALSE(dv.rows);
