@@ -3,6 +3,7 @@
 #include "effc/Backend.h"
 
 #include <set>
+#include <utility>
 
 namespace effc {
 
@@ -257,7 +258,8 @@ StatusOr<std::vector<HostTensor>> Session::runPositional(const std::vector<Tenso
     outputs.emplace_back(model_->outputs()[o].dtype, (*shapes)[o]);
   for (HostTensor &t : outputs)
     views.push_back(t.mutableView());
-  EFFC_RETURN_IF_ERROR(impl_->run(inputs, views, profile));
+  RunProfile *next = std::exchange(nextProfile_, nullptr);
+  EFFC_RETURN_IF_ERROR(impl_->run(inputs, views, profile ? profile : next));
   EFFC_RETURN_IF_ERROR(advanceState());
   return outputs;
 }
@@ -306,7 +308,7 @@ Status Session::runIntoPositional(const std::vector<Tensor> &inputs,
     EFFC_RETURN_IF_ERROR(checkTensor(outputs[o], infos[o], (*shapes)[o],
                                      model_->path() + ": output '" + infos[o].name + "'",
                                      options_));
-  EFFC_RETURN_IF_ERROR(impl_->run(inputs, outputs, nullptr));
+  EFFC_RETURN_IF_ERROR(impl_->run(inputs, outputs, std::exchange(nextProfile_, nullptr)));
   return advanceState();
 }
 

@@ -328,6 +328,19 @@ void printProfile(const RunProfile &p) {
     std::fprintf(stderr, "%8.3f %6.1f %6d  %-24s %s\n", k.ms, total > 0 ? 100 * k.ms / total : 0,
                  k.index, k.op.c_str(), k.location.c_str());
   std::fprintf(stderr, "%8.3f total over %zu kernels\n", total, ks.size());
+  // By op, for runs of hundreds of kernels (a decode step of a real model).
+  std::map<std::string, std::pair<double, int>> byOp;
+  for (auto &k : ks) {
+    byOp[k.op].first += k.ms;
+    byOp[k.op].second += 1;
+  }
+  std::vector<std::pair<std::string, std::pair<double, int>>> ops(byOp.begin(), byOp.end());
+  std::sort(ops.begin(), ops.end(),
+            [](auto &a, auto &b) { return a.second.first > b.second.first; });
+  std::fprintf(stderr, "%8s %6s %6s  %s\n", "ms", "%", "count", "op (all its kernels)");
+  for (auto &[op, v] : ops)
+    std::fprintf(stderr, "%8.3f %6.1f %6d  %s\n", v.first, total > 0 ? 100 * v.first / total : 0,
+                 v.second, op.c_str());
 }
 
 } // namespace effc::run

@@ -137,6 +137,42 @@ StatusOr<GenerationResult> timeGeneration(const Options &o, Generator &g, const 
   return last;
 }
 
+/// -v: one more generation, untimed, whose decode step K (half-way) runs
+/// without the CUDA graph, each kernel timed (Session::profileNextRun), and
+/// its per-kernel table on stderr: where a decode step's time goes.
+Status profileDecodeStep(const Options &o, Session &session, Generator &g, const Tensor &prompt) {
+  const int64_t step = std::max<int64_t>(1, o.generate / 2);
+  if (o.generate < 2) {
+    std::fprintf(stderr, "decode step profile: --generate %lld has no decode step\n",
+                 (long long)o.generate);
+    return Status::OK();
+  }
+  RunProfile profile;
+  GenerationOptions opts = o.generation;
+  // Token t is on the host once onToken(t) runs; the next run makes token t + 1.
+  opts.onToken = [&](int64_t t) {
+    if (t == step - 1)
+      session.profileNextRun(&profile);
+  };
+  auto result = g.generate(prompt, opts, o.promptLengths);
+  session.profileNextRun(nullptr);
+  if (!result.ok())
+    return result.status();
+  if (profile.kernels.empty()) {
+    std::fprintf(stderr,
+                 "decode step %lld: no per-kernel times (the step ran on device outputs, "
+                 "which are not profiled)\n",
+                 (long long)step);
+    return Status::OK();
+  }
+  std::fprintf(stderr,
+               "decode step %lld of %lld (batch %lld, %s mode), kernels timed one by one "
+               "(no CUDA graph):\n",
+               (long long)step, (long long)o.generate, (long long)prompt.shape[0], g.mode());
+  printProfile(profile);
+  return Status::OK();
+}
+
 } // namespace
 
 StatusOr<bool> runGenerate(const Options &o, Session &session) {
@@ -163,13 +199,15 @@ StatusOr<bool> runGenerate(const Options &o, Session &session) {
     auto timed = timeGeneration(o, **generator, prompt->view());
     if (!timed.ok())
       return timed.status();
-    return true;
+  } else {
+    auto result = (*generator)->generate(prompt->view(), o.generation, o.promptLengths);
+    if (!result.ok())
+      return result.status();
+    for (size_t b = 0; b < result->tokens.size(); ++b)
+      std::printf("sequence %zu: %s\n", b, joinTokens(result->tokens[b]).c_str());
   }
-  auto result = (*generator)->generate(prompt->view(), o.generation, o.promptLengths);
-  if (!result.ok())
-    return result.status();
-  for (size_t b = 0; b < result->tokens.size(); ++b)
-    std::printf("sequence %zu: %s\n", b, joinTokens(result->tokens[b]).c_str());
+  if (o.verbose)
+    EFFC_RETURN_IF_ERROR(profileDecodeStep(o, session, **generator, prompt->view()));
   return true;
 }
 

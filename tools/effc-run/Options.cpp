@@ -114,7 +114,9 @@ const char *kHelpText =
     "  --stats                 print arena bytes, intermediate bytes, their ratio, weight bytes\n"
     "                          and kernel count\n"
     "  -v, --verbose           print load/run timing, where the kernels came from (embedded\n"
-    "                          cubin, cache, NVRTC) and a per-kernel timing table\n"
+    "                          cubin, cache, NVRTC) and a per-kernel timing table (with\n"
+    "                          --generate N: of decode step N/2 of one more generation), then\n"
+    "                          the same times summed by op\n"
     "  -h, --help              print this help\n";
 
 StatusOr<Options> parseOptions(int argc, char **argv) {

@@ -88,6 +88,13 @@ public:
   Status runIntoPositional(const std::vector<Tensor> &inputs,
                            const std::vector<MutableTensor> &outputs);
 
+  /// The next run that goes through run, runPositional, runInto or
+  /// runIntoPositional (whoever calls it: a Generator's decode step, say)
+  /// fills `*profile` as run(inputs, profile) would (per-kernel times, no
+  /// CUDA graph), then profiling is off again. runOnDevice is not profiled.
+  /// `profile` must outlive that run; nullptr cancels.
+  void profileNextRun(RunProfile *profile) { nextProfile_ = profile; }
+
   /// Device time (ms) of the kernels alone, `iterations` times, on the
   /// inputs of the last run (a device input must still be alive; outputs go
   /// to the session's own memory). Backends without a device timer say so.
@@ -126,6 +133,7 @@ private:
   std::unique_ptr<BackendSession> impl_;
   std::vector<int64_t> dimValues_; // of model().dims(), from the last run's inputs
   int64_t stateRows_ = 0;
+  RunProfile *nextProfile_ = nullptr; // profileNextRun
   /// After a run that succeeded: the states hold the presents' rows.
   Status advanceState();
 };
