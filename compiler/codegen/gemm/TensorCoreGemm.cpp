@@ -158,10 +158,13 @@ struct DecodeGemvVariant {
   int minRuleCols = 0;
 };
 // "wide": rows only where N is wide enough for 128+ columns an item (LM
-// heads). On an H100 (decode_gemv_variants.sh, 2026-12-07) rows was 1.9x
-// faster than v1 on Llama-3.2-1B's lm head (2048 x 128256: 195 vs 369 us)
-// and 1.1x on GPT-2's, but 1.2-1.8x slower on the 2048- and 8192-wide
-// projections, where the rule picks 16..64 columns.
+// heads; Llama-3.2-1B's merged gate/up, N = 16384, takes 128). On an H100
+// (decode_gemv_variants.sh, 2026-12-07) rows was 1.9x faster than v1 on
+// Llama-3.2-1B's lm head (2048 x 128256: 195 vs 369 us) and 1.1x on GPT-2's,
+// but 1.2-1.8x slower on the 2048- and 8192-wide projections, where the rule
+// picks 16..64 columns. The merged gate/up was not timed alone; the whole
+// model with rows everywhere (2.38 ms/step against v1's 2.53) implies it
+// gains too (about 15 us a layer, once the other shapes' losses are taken out).
 constexpr DecodeGemvVariant kDecodeGemvVariants[] = {
     {"v1", {false, 16}},      {"rows", {true, 0}},      {"rows16", {true, 16}},
     {"rows32", {true, 32}},   {"rows64", {true, 64}},   {"rows128", {true, 128}},
