@@ -48,7 +48,7 @@
 // poisoned (nothing written there), and TFLOP/s count R rows.
 // --decode-variant=V (with --rows=R, R <= tcgemm::kDecodeRows): the decode
 // path's kernel V (GemmSpec.decodeGemv; tcgemm::decodeGemvVariants: v1,
-// rows, rows16 .. rows256) instead of tcgemm::kDefaultDecodeGemv; a problem
+// rows, rows16 .. rows256, wide) instead of tcgemm::kDefaultDecodeGemv; a problem
 // it does not apply to (rows* on B [N][K]) is left out with a
 // `DECODE-NA shape reason` line. RESULT lines then carry decode=NAME:COLS
 // (the kernel the run took: v1:16, rows:64, ...).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The decode GEMV variants of a runtime-rows GEMM (issue 14: tcg_decode_gemv
-# "v1" and tcg_decode_gemv_rows "rows", "rows16".."rows256"; the kernel a run
+# "v1" and tcg_decode_gemv_rows "rows", "rows16".."rows256", and "wide", the
+# default: rows where the rule gives 128+ columns, else v1; the kernel a run
 # of at most 16 rows takes inside the mma.sync and wgmma kernels) side by
 # side with cuBLAS on one H100/H200:
 #   test/gpu/decode_gemv_variants.sh BIN_DIR [SHARED_DIR]
@@ -9,7 +10,8 @@
 #     SHARED_DIR  accepted for the scripts' common calling convention; unused
 # 1. effc-gemm-bench --perf --rows=R --decode-variant=V on the Llama-3.2-1B
 #    decode projections, K x N: 2048x2048 (q/o), 2048x512 (k/v), 2048x8192
-#    (gate/up), 8192x2048 (down), 2048x128256 (lm head), GPT-2's lm head
+#    (gate/up), 8192x2048 (down), 2048x3072 and 2048x16384 (q/k/v and
+#    gate/up as eff-merge-sibling-linears merges them), 2048x128256 (lm head), GPT-2's lm head
 #    768x50257 (rows not 16-byte aligned) and q/o stored [N][K] (...t, v1
 #    only: the rows kernels print DECODE-NA), each kernel planned at 4096
 #    rows and run for R rows; the kernel each artifact ships on sm_90a
@@ -39,7 +41,7 @@ need_cmd python3 timeout
 need_python torch
 start_timed decode-gemv-variants
 
-shapes="2048x2048 2048x512 2048x8192 8192x2048 2048x128256 768x50257"
+shapes=${DGV_SHAPES:-"2048x2048 2048x512 2048x8192 8192x2048 2048x3072 2048x16384 2048x128256 768x50257"}
 problems() { # R: the effc problems (planned at 4096 rows) or, with peer, cuBLAS's at M = R
   local m=$1 list="" kn
   for kn in $shapes; do list+="${list:+,}${m}x${kn#*x}x${kn%x*}"; done
@@ -63,9 +65,9 @@ run() { # KIND R VARIANT
 }
 # The variant lists (a shorter run where device time is short): DGV_TMA1,
 # DGV_TMA8 (the TMA kernel at R = 1 and 8), DGV_MMA (mma.sync at R = 1 and 8;
-# empty: none).
-for v in ${DGV_TMA1-v1 rows rows16 rows32 rows64 rows128 rows256}; do run tma 1 "$v"; done
-for v in ${DGV_TMA8-v1 rows rows64}; do run tma 8 "$v"; done
+# empty: none), DGV_SHAPES (the K x N list).
+for v in ${DGV_TMA1-v1 rows rows16 rows32 rows64 rows128 rows256 wide}; do run tma 1 "$v"; done
+for v in ${DGV_TMA8-v1 rows rows64 rows128 wide}; do run tma 8 "$v"; done
 for r in 1 8; do for v in ${DGV_MMA-v1 rows}; do run mma "$r" "$v"; done; done
 
 for r in 1 8; do
