@@ -4,8 +4,8 @@
 #   test/python/run_pytest.sh VENV SHARED_DIR [pytest args...]
 # A missing venv, an effc that does not import, or any skipped test fails
 # (DEVELOPING.md, Tests). A package older than the sources it is built from
-# (tools/python, compiler/driver) is reinstalled first, incrementally, as
-# tools/setup.sh installed it.
+# (tools/python and the compiler, dialects, passes and runtime it links) is
+# reinstalled first, incrementally, as tools/setup.sh installed it.
 set -euo pipefail
 venv=$(realpath -m "$1") shared=$2
 shift 2
@@ -25,8 +25,12 @@ if ! "$py" -c "import effc, numpy, onnx, pytest"; then
   exit 1
 fi
 module=$("$py" -c "import effc._effc as m; print(m.__file__)")
-stale=$(find "$repo/tools/python" "$repo/compiler/driver" -newer "$module" -type f \
-  \( -name '*.cpp' -o -name '*.h' -o -name '*.py' -o -name CMakeLists.txt \) | head -3)
+# The extension links the whole compiler and runtime: a change anywhere in
+# them (an emitter's default, a pass) must reach the tests, not only the
+# binding's own files.
+stale=$(find "$repo/tools/python" "$repo/compiler" "$repo/dialects" "$repo/passes" "$repo/runtime" \
+  -newer "$module" -type f \( -name '*.cpp' -o -name '*.h' -o -name '*.py' -o -name '*.cuh' \
+  -o -name '*.td' -o -name '*.inc' -o -name '*.proto' -o -name CMakeLists.txt \) | head -3)
 if [ -n "$stale" ]; then
   echo "run_pytest: $module is older than $(echo $stale | tr ' ' ','): pip install $repo" >&2
   (cd "$repo" && "$venv/bin/pip" install --quiet --no-build-isolation "$repo") ||

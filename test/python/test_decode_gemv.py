@@ -35,5 +35,5 @@ def test_rows64_is_the_decode_kernel_and_runs_on_host(tmp_path):
 def test_unknown_name_is_effcs_error():
     with pytest.raises(RuntimeError,
                        match="--decode-gemv must be one of v1, rows, rows16, rows32, rows64, "
-                             "rows128, rows256, got 'rows48'"):
+                             "rows128, rows256, wide, got 'rows48'"):
         effc.compile(MODEL, dtype="bf16", decode_gemv="rows48")
