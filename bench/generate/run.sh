@@ -33,7 +33,8 @@
 #      "gpt2-base"; "" for none), EFFC_GEN_FP32_NEW (32), EFFC_GEN_ARCH
 #      (cubins, sm_90a), EFFC_GEN_HF_COMPILE=0 (skip the torch.compile peer),
 #      EFFC_GEN_FLAGS (more effc flags for every compile, e.g. "--kv-state
-#      --last-logits"), EFFC_GEN_TIMEOUT (seconds per effc-run, 300), EFFC_GEN_ORT_CHECK (the
+#      --last-logits"), EFFC_GEN_PROFILE (0: skip the per-kernel profile of
+#      one decode step at the smallest batch, effc-run -v), EFFC_GEN_TIMEOUT (seconds per effc-run, 300), EFFC_GEN_ORT_CHECK (the
 #      exports checked with onnxruntime: "small" (default: all but the 1b,
 #      whose check costs ~10 GB and half a minute) or "all"), EFFC_GEN_DIR (work,
 #      /tmp/effc-bench-generate; exports are kept and reused), OUT (logs:
@@ -204,6 +205,22 @@ EOF
       --input "input_ids=$work/ids-$m-b$b.npy" >"$run" 2>&1 || { failed=1; tail -3 "$run" >&2; }
     grep '^generate timing:' "$run" >&2
   done
+  # Where a decode step goes (EFFC_GEN_PROFILE=0 skips): effc-run -v times the
+  # kernels of one step of the smallest batch one by one (no CUDA graph, so
+  # their sum exceeds the graph's step); the table is in the log, the by-op
+  # summary here.
+  art=$(artifact "$m" "$minb") prof=$log/profile-$m-b$minb.txt
+  if [[ ${EFFC_GEN_PROFILE:-1} != 0 && -f $art ]]; then
+    if timeout "$timeout_s" "$bin/effc-run" "$art" "--backend=$backend" --generate 16 -v \
+      --input "input_ids=$work/ids-$m-b$minb.npy" >/dev/null 2>"$prof"; then
+      say "$m batch $minb: one decode step's kernels by op (effc-run -v; all of them in $prof):"
+      sed -n '/op (all its kernels)/,$p' "$prof" | head -16 >&2
+    else
+      failed=1
+      say "$m batch $minb: effc-run -v failed:"
+      tail -3 "$prof" >&2
+    fi
+  fi
 done
 
 # The table.
