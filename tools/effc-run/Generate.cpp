@@ -141,12 +141,12 @@ StatusOr<GenerationResult> timeGeneration(const Options &o, Generator &g, const 
 /// without the CUDA graph, each kernel timed (Session::profileNextRun), and
 /// its per-kernel table on stderr: where a decode step's time goes.
 Status profileDecodeStep(const Options &o, Session &session, Generator &g, const Tensor &prompt) {
-  const int64_t step = std::max<int64_t>(1, o.generate / 2);
   if (o.generate < 2) {
     std::fprintf(stderr, "decode step profile: --generate %lld has no decode step\n",
                  (long long)o.generate);
     return Status::OK();
   }
+  const int64_t step = o.generate / 2;
   RunProfile profile;
   GenerationOptions opts = o.generation;
   // Token t is on the host once onToken(t) runs; the next run makes token t + 1.

@@ -300,8 +300,9 @@ bool emitExpertGemm(const ExpertGemmSpec &s, const std::string &name, std::strin
            ">(in0, in1, (const int*)in2, out0);");
     w.close();
   }
-  if (tma || wgmma ||
-      mma) { // one MOE_MMA_BM x bn tile a block; gated: bn / 2 outputs of gate and up
+  // The grouped GEMMs: one MOE_MMA_BM x bn tile a block (gated: bn / 2
+  // outputs, from bn / 2 gate and bn / 2 up rows).
+  if (tma || wgmma || mma) {
     launch.grid[0] = uint32_t(tiles);
     launch.grid[1] = uint32_t(s.N / (s.gated ? bn / 2 : bn));
     launch.block[0] = tma ? 384 : 256;
